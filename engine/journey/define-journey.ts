@@ -1,0 +1,237 @@
+import { assign, setup, type AnyStateMachine, type EventObject, type MachineContext } from 'xstate';
+import { z } from 'zod';
+import { ChorusError } from '../errors.js';
+import { resolveDelays } from './machine-walk.js';
+import { JourneyMeta, type Channel, type ReentryPolicy } from './journey-schema.js';
+import { assignVariant, type SplitWeights } from './split.js';
+
+/** What every journey instance knows: who it is for, what started it and the current profile. */
+export interface JourneyContext<TTrigger = unknown, TProfile = unknown> extends MachineContext {
+  customerId: string;
+  instanceId: string;
+  journeyId: string;
+  journeyVersion: number;
+  /** The properties of the triggering event, or the data of an API trigger, parsed by its schema. */
+  trigger: TTrigger;
+  /** The customer's traits, parsed by the journey's profile schema, refreshed before every event. */
+  profile: TProfile;
+  /** Split assignments made so far: split id to variant. */
+  variants: Record<string, string>;
+}
+
+/** A customer event as a journey machine receives it. */
+export interface JourneyEvent<
+  TName extends string = string,
+  TProperties = Record<string, unknown>,
+> extends EventObject {
+  type: TName;
+  properties: TProperties;
+  timestamp: number;
+}
+
+type EventSchemas = Record<string, z.ZodType>;
+type EventsOf<E extends EventSchemas> = {
+  [K in keyof E & string]: JourneyEvent<K, z.output<E[K]>>;
+}[keyof E & string];
+
+export interface SendParams {
+  message: string;
+  channels: readonly Channel[];
+}
+
+interface SplitParams {
+  split: string;
+  variant: string;
+  weights: SplitWeights;
+}
+
+/** Action and guard names the runtime recognises in a transition's output. */
+export const SEND_ACTION = 'chorus.send';
+
+type DurationUnit = 'ms' | 's' | 'm' | 'h' | 'd' | 'w';
+/**
+ * The `after` keys a journey may use: `"90s"`, `"2d"`, `"1h30m"`, ISO 8601 `"P2D"`, or a number
+ * of milliseconds. A typo such as `"2days"` is a compile error.
+ */
+export type DelayKey =
+  `${number}${DurationUnit}` | `${number}${DurationUnit}${number}${DurationUnit}` | `P${string}`;
+
+function journeySetup<TContext extends JourneyContext, TEvent extends EventObject>() {
+  return setup({
+    types: { context: {} as TContext, events: {} as TEvent, input: {} as TContext },
+    // Types only: the values are provided per machine by resolveDelays, from the keys it uses.
+    delays: {} as Record<DelayKey, number>,
+    actions: {
+      // Executes nothing: the pure runtime reads it from the transition's actions and turns it into a delivery.
+      [SEND_ACTION]: (_: unknown, _params: SendParams) => {},
+      // `as never`: TypeScript cannot see that `variants` is a key of every TContext; it is, by the constraint.
+      'chorus.recordVariant': assign(
+        ({ context }, params: { split: string; variant: string }) =>
+          ({ variants: { ...context.variants, [params.split]: params.variant } }) as never,
+      ),
+    },
+    guards: {
+      'chorus.inVariant': ({ context }, params: SplitParams) =>
+        assignVariant(context.customerId, context.journeyId, params.split, params.weights) === params.variant,
+    },
+  });
+}
+
+type JourneySetup<TContext extends JourneyContext, TEvent extends EventObject> = ReturnType<
+  typeof journeySetup<TContext, TEvent>
+>;
+
+/** One arm of {@link JourneyBuilder.split}. */
+export interface SplitArm {
+  weight: number;
+  target: string;
+}
+
+/** The typed toolbox a journey's `machine` function receives. */
+export interface JourneyBuilder<TContext extends JourneyContext, TEvent extends EventObject> {
+  /**
+   * xstate's `createMachine`, with the context, events, delays and Chorus actions already typed.
+   * The context is built by the runtime from the trigger and the profile, so it is not written here.
+   */
+  createMachine(
+    config: Omit<Parameters<JourneySetup<TContext, TEvent>['createMachine']>[0], 'context'>,
+  ): AnyStateMachine;
+  /** Send one core message on the listed channels (in order of preference). */
+  send(message: string, channels: readonly Channel[]): { type: typeof SEND_ACTION; params: SendParams };
+  /**
+   * A random split, assigned deterministically by customer id. Use it as a state's `always`.
+   * A holdout is an arm whose target sends nothing.
+   */
+  split(
+    splitId: string,
+    arms: Record<string, SplitArm>,
+  ): Array<{
+    guard: { type: 'chorus.inVariant'; params: SplitParams };
+    target: string;
+    actions: { type: 'chorus.recordVariant'; params: { split: string; variant: string } };
+  }>;
+}
+
+export interface JourneyDefinition<
+  TTrigger extends z.ZodType,
+  TProfile extends z.ZodType,
+  TEvents extends EventSchemas,
+  TMachine extends AnyStateMachine,
+> {
+  id: string;
+  version: number;
+  description?: string;
+  /** A `track` event that enrols the customer, or `api` for journeys entered through the trigger API. */
+  trigger: { event: string; properties?: TTrigger } | { api: TTrigger };
+  /** The traits this journey reads. Fields it does not list are not passed to it. */
+  profile?: TProfile;
+  /** Events the journey reacts to, with the schema of their properties. */
+  events?: TEvents;
+  /** The conversion event. `exit: true` ends the instance when it arrives. */
+  goal?: { event: string; exit?: boolean };
+  /** Events that end an instance in any state. */
+  exitOn?: string[];
+  /** Whether a customer may enter again: `never`, `after-exit` (default) or `always` (concurrently). */
+  reentry?: ReentryPolicy;
+  machine: (
+    j: JourneyBuilder<JourneyContext<z.output<TTrigger>, z.output<TProfile>>, EventsOf<TEvents>>,
+  ) => TMachine;
+}
+
+/** A defined journey, ready for a {@link JourneyCatalog}. */
+export interface Journey {
+  readonly id: string;
+  readonly version: number;
+  readonly description?: string;
+  readonly trigger: { kind: 'event'; event: string; schema: z.ZodType } | { kind: 'api'; schema: z.ZodType };
+  readonly profile: z.ZodType;
+  readonly events: Readonly<Record<string, z.ZodType>>;
+  readonly goal?: { event: string; exit: boolean };
+  readonly exitOn: readonly string[];
+  readonly reentry: ReentryPolicy;
+  readonly machine: AnyStateMachine;
+  /** Delays that could not be read; reported by validation, since xstate would fire them at once. */
+  readonly delayProblems: ReadonlyArray<{ state: string; delay: string; message: string }>;
+}
+
+export class JourneyDefinitionError extends ChorusError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CHORUS_JOURNEY_DEFINITION', message, options);
+  }
+}
+
+function formatZodIssues(error: z.ZodError): string {
+  return error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
+}
+
+/**
+ * Declares a journey: metadata plus an xstate machine whose every state carries one stage tag.
+ *
+ * @example
+ * export const welcome = defineJourney({
+ *   id: 'welcome', version: 1,
+ *   trigger: { event: 'Signed Up', properties: z.object({ plan: z.string() }) },
+ *   machine: (j) => j.createMachine({
+ *     initial: 'greet',
+ *     states: {
+ *       greet: { tags: 'awareness', entry: j.send('welcome', ['email']), after: { '2d': 'done' } },
+ *       done: { tags: 'awareness', type: 'final' },
+ *     },
+ *   }),
+ * });
+ */
+export function defineJourney<
+  TTrigger extends z.ZodType = z.ZodObject<Record<string, never>>,
+  TProfile extends z.ZodType = z.ZodRecord<z.ZodString, z.ZodUnknown>,
+  TEvents extends EventSchemas = Record<never, z.ZodType>,
+  TMachine extends AnyStateMachine = AnyStateMachine,
+>(definition: JourneyDefinition<TTrigger, TProfile, TEvents, TMachine>): Journey {
+  const parsed = JourneyMeta.safeParse(definition);
+  if (!parsed.success) {
+    throw new JourneyDefinitionError(
+      `Journey ${JSON.stringify(definition.id)} has invalid metadata: ${formatZodIssues(parsed.error)}. ` +
+        'To fix: correct the named fields in the defineJourney() call.',
+    );
+  }
+  const meta = parsed.data;
+  const base = journeySetup<JourneyContext, EventObject>();
+  const builder: JourneyBuilder<JourneyContext, EventObject> = {
+    // `as never` erases xstate's const-generic config type, which JourneyBuilder restores for authors.
+    createMachine: (config) =>
+      base.createMachine({
+        id: meta.id,
+        ...config,
+        context: ({ input }: { input: JourneyContext }) => input,
+      } as never) as unknown as AnyStateMachine,
+    send: (message, channels) => ({ type: SEND_ACTION, params: { message, channels } }),
+    split: (splitId, arms) => {
+      const weights: SplitWeights = Object.entries(arms).map(
+        ([variant, arm]) => [variant, arm.weight] as const,
+      );
+      return Object.entries(arms).map(([variant, arm]) => ({
+        guard: { type: 'chorus.inVariant' as const, params: { split: splitId, variant, weights } },
+        target: arm.target,
+        actions: { type: 'chorus.recordVariant' as const, params: { split: splitId, variant } },
+      }));
+    },
+  };
+  const raw = definition.machine(builder as never);
+  const { machine, problems } = resolveDelays(raw);
+  const trigger: Journey['trigger'] =
+    'api' in meta.trigger
+      ? { kind: 'api', schema: meta.trigger.api }
+      : { kind: 'event', event: meta.trigger.event, schema: meta.trigger.properties ?? z.object({}).loose() };
+  return Object.freeze({
+    id: meta.id,
+    version: meta.version,
+    ...(meta.description === undefined ? {} : { description: meta.description }),
+    trigger,
+    profile: definition.profile ?? z.record(z.string(), z.unknown()),
+    events: { ...definition.events },
+    ...(meta.goal === undefined ? {} : { goal: meta.goal }),
+    exitOn: meta.exitOn,
+    reentry: meta.reentry,
+    machine,
+    delayProblems: problems,
+  });
+}

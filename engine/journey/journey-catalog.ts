@@ -1,0 +1,84 @@
+import { ChorusError } from '../errors.js';
+import type { Journey } from './define-journey.js';
+import { validateJourney, type JourneyProblem, type MessageCatalog } from './validate-journey.js';
+
+export class JourneyValidationError extends ChorusError {
+  constructor(readonly problems: readonly JourneyProblem[]) {
+    super(
+      'CHORUS_JOURNEY_INVALID',
+      `${problems.length} problem(s) in the journeys:\n` +
+        problems.map((p) => `- ${p.journey}${p.state ? ` (state ${p.state})` : ''}: ${p.message}`).join('\n'),
+    );
+  }
+}
+
+export class JourneyNotFoundError extends ChorusError {
+  constructor(journeyId: string, version?: number) {
+    super(
+      'CHORUS_JOURNEY_NOT_FOUND',
+      version === undefined
+        ? `No journey "${journeyId}" is loaded. To fix: check the id, or add the journey to the engine's journeys.`
+        : `Journey "${journeyId}" version ${version} is not loaded, but customers are still in it. ` +
+            'To fix: keep that version in journeys/ until its customers have finished.',
+    );
+  }
+}
+
+/**
+ * The journeys an engine runs: every version of each, checked together. New entries take a
+ * journey's latest version; customers already in flight stay on the version they started.
+ */
+export class JourneyCatalog {
+  readonly #versions = new Map<string, Map<number, Journey>>();
+  readonly #latest = new Map<string, Journey>();
+  readonly #byTrigger = new Map<string, Journey[]>();
+
+  constructor(journeys: readonly Journey[], messages: MessageCatalog) {
+    const problems: JourneyProblem[] = [];
+    for (const journey of journeys) {
+      const versions = this.#versions.get(journey.id) ?? new Map<number, Journey>();
+      if (versions.has(journey.version)) {
+        problems.push({
+          journey: `${journey.id}@${journey.version}`,
+          message:
+            'This id and version are defined twice. To fix: give the newer definition a higher version.',
+        });
+      }
+      versions.set(journey.version, journey);
+      this.#versions.set(journey.id, versions);
+      problems.push(...validateJourney(journey, messages));
+    }
+    if (problems.length > 0) throw new JourneyValidationError(problems);
+    for (const [id, versions] of this.#versions) {
+      const latest = [...versions.values()].sort((a, b) => b.version - a.version)[0]!;
+      this.#latest.set(id, latest);
+      if (latest.trigger.kind === 'event') {
+        const list = this.#byTrigger.get(latest.trigger.event) ?? [];
+        list.push(latest);
+        this.#byTrigger.set(latest.trigger.event, list);
+      }
+    }
+  }
+
+  /** The latest version of each journey. */
+  list(): Journey[] {
+    return [...this.#latest.values()];
+  }
+
+  latest(journeyId: string): Journey {
+    const journey = this.#latest.get(journeyId);
+    if (!journey) throw new JourneyNotFoundError(journeyId);
+    return journey;
+  }
+
+  version(journeyId: string, version: number): Journey {
+    const journey = this.#versions.get(journeyId)?.get(version);
+    if (!journey) throw new JourneyNotFoundError(journeyId, version);
+    return journey;
+  }
+
+  /** Journeys (latest versions) that a `track` event with this name enrols customers into. */
+  triggeredBy(eventName: string): readonly Journey[] {
+    return this.#byTrigger.get(eventName) ?? [];
+  }
+}

@@ -1,0 +1,33 @@
+import { z } from 'zod';
+
+/** Journey ids appear in Redis keys, BullMQ job ids and UTM parameters: keep them to a safe alphabet. */
+export const JourneyId = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9-]{0,63}$/,
+    'lowercase letters, digits and dashes, starting with a letter or digit',
+  );
+
+export const ReentryPolicy = z.enum(['never', 'after-exit', 'always']);
+export type ReentryPolicy = z.infer<typeof ReentryPolicy>;
+
+export const CHANNELS = ['email', 'sms', 'push', 'in-app', 'webhook'] as const;
+export const Channel = z.enum(CHANNELS);
+export type Channel = z.infer<typeof Channel>;
+
+const EventName = z.string().min(1).max(200);
+
+/** The metadata half of a journey definition, checked when the journey is defined. */
+export const JourneyMeta = z.object({
+  id: JourneyId,
+  version: z.number().int().positive(),
+  description: z.string().optional(),
+  trigger: z.union([
+    z.object({ event: EventName, properties: z.custom<z.ZodType>((v) => v instanceof z.ZodType).optional() }),
+    z.object({ api: z.custom<z.ZodType>((v) => v instanceof z.ZodType) }),
+  ]),
+  goal: z.object({ event: EventName, exit: z.boolean().default(false) }).optional(),
+  exitOn: z.array(EventName).default([]),
+  reentry: ReentryPolicy.default('after-exit'),
+});
+export type JourneyMeta = z.infer<typeof JourneyMeta>;

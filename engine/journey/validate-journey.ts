@@ -1,0 +1,81 @@
+import { isStage, STAGES } from './stage.js';
+import { actionsOf, allStateNodes, statePath } from './machine-walk.js';
+import { SEND_ACTION, type Journey, type SendParams } from './define-journey.js';
+import { Channel } from './journey-schema.js';
+
+/** Anything that can say whether a core message exists. */
+export interface MessageCatalog {
+  has(messageId: string): boolean;
+}
+
+/** One thing wrong with a journey, located and with its fix. */
+export interface JourneyProblem {
+  journey: string;
+  state?: string;
+  message: string;
+}
+
+/**
+ * Checks what xstate cannot: one stage tag per state, messages that exist, delays that parse.
+ * Returns every problem rather than the first, so `chorus validate` can list them all.
+ */
+export function validateJourney(journey: Journey, messages: MessageCatalog): JourneyProblem[] {
+  const label = `${journey.id}@${journey.version}`;
+  const problems: JourneyProblem[] = [];
+  for (const node of allStateNodes(journey.machine)) {
+    const state = statePath(node);
+    const stages = node.tags.filter(isStage);
+    if (stages.length !== 1) {
+      problems.push({
+        journey: label,
+        state,
+        message:
+          stages.length === 0
+            ? `State "${state}" has no stage tag. To fix: add tags: '${STAGES[0]}' (one of ${STAGES.join(', ')}).`
+            : `State "${state}" has ${stages.length} stage tags (${stages.join(', ')}). To fix: keep exactly one.`,
+      });
+    }
+    if (node.type === 'history') {
+      problems.push({
+        journey: label,
+        state,
+        message: `State "${state}" is a history state, which a persisted journey cannot restore. To fix: target the state explicitly.`,
+      });
+    }
+    for (const action of actionsOf(node)) {
+      if (action.type !== SEND_ACTION) continue;
+      const params = action.params as SendParams;
+      if (!messages.has(params.message)) {
+        problems.push({
+          journey: label,
+          state,
+          message: `State "${state}" sends message "${params.message}", which does not exist. To fix: add templates/${params.message}/ or correct the id.`,
+        });
+      }
+      if (params.channels.length === 0) {
+        problems.push({
+          journey: label,
+          state,
+          message: `State "${state}" sends "${params.message}" on no channel. To fix: list at least one.`,
+        });
+      }
+      for (const channel of params.channels) {
+        if (!Channel.safeParse(channel).success) {
+          problems.push({
+            journey: label,
+            state,
+            message: `State "${state}" sends "${params.message}" on unknown channel "${channel}". To fix: use one of ${Channel.options.join(', ')}.`,
+          });
+        }
+      }
+    }
+  }
+  for (const { state, delay, message } of journey.delayProblems) {
+    problems.push({
+      journey: label,
+      state,
+      message: `State "${state}" waits for ${JSON.stringify(delay)}: ${message}`,
+    });
+  }
+  return problems;
+}

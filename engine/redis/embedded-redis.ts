@@ -1,0 +1,242 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { RedisUnavailableError } from './errors.js';
+
+/** The two log methods `resolveRedis` uses; a pino logger fits. */
+export interface RedisLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export interface ResolveRedisOptions {
+  /** An explicit Redis (usually `REDIS_URL`); used as is, never probed. An empty string counts as unset. */
+  url?: string | undefined;
+  /** Where a developer's local Redis usually is. Default `redis://127.0.0.1:6379`. */
+  defaultUrl?: string;
+  /** The binary started when nothing answers on `defaultUrl`. Default `redis-server` (from PATH). */
+  redisServerBinary?: string;
+  logger?: RedisLogger;
+}
+
+export interface ResolvedRedis {
+  url: string;
+  /** True when `url` points at a private `redis-server` this process started. */
+  embedded: boolean;
+  /** Stops the private `redis-server` and deletes its data; a no-op for a Redis we did not start. Idempotent. */
+  stop(): Promise<void>;
+}
+
+const DEFAULT_URL = 'redis://127.0.0.1:6379';
+const PROBE_TIMEOUT_MS = 500;
+const START_TIMEOUT_MS = 5_000;
+const STOP_TIMEOUT_MS = 3_000;
+const POLL_INTERVAL_MS = 50;
+const FIX_WITH_REDIS_URL = 'or set REDIS_URL to a running Redis';
+
+/**
+ * Finds a Redis to run against: the explicit `url`, else a Redis already answering on `defaultUrl`,
+ * else a private `redis-server` in a temp dir, so `npm start` works on a fresh machine with no setup.
+ *
+ * The private server uses `noeviction` (BullMQ loses jobs otherwise) and an append-only file, and is
+ * killed if this process exits. Entry points own SIGINT/SIGTERM: they must call `stop()` there, because
+ * a process killed by a signal it does not handle never emits `exit`.
+ *
+ * @throws {RedisUnavailableError} when no Redis answers and none can be started.
+ * @example
+ * ```ts
+ * const redis = await resolveRedis({ url: env.REDIS_URL, logger });
+ * const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+ * process.once('SIGTERM', () => void connection.quit().then(() => redis.stop()));
+ * ```
+ */
+export async function resolveRedis(options: ResolveRedisOptions): Promise<ResolvedRedis> {
+  const { url, defaultUrl = DEFAULT_URL, redisServerBinary = 'redis-server', logger } = options;
+  // Probing an explicit url would hide a typo behind a silently started private server.
+  if (url) {
+    logger?.info({ url: redact(url), embedded: false }, 'using the Redis given by url');
+    return { url, embedded: false, stop: async () => {} };
+  }
+  if (await answersPing(defaultUrl)) {
+    logger?.info(
+      { url: redact(defaultUrl), embedded: false },
+      'using the Redis answering on the default url',
+    );
+    return { url: defaultUrl, embedded: false, stop: async () => {} };
+  }
+  logger?.warn(
+    { defaultUrl: redact(defaultUrl) },
+    'nothing answers on the default Redis url; starting a private redis-server whose data is deleted on stop',
+  );
+  return startEmbedded(redisServerBinary, defaultUrl, logger);
+}
+
+async function startEmbedded(
+  binary: string,
+  defaultUrl: string,
+  logger?: RedisLogger,
+): Promise<ResolvedRedis> {
+  const dir = await mkdtemp(join(tmpdir(), 'chorus-redis-'));
+  const logFile = join(dir, 'redis-server.log');
+  let child: ChildProcess | undefined;
+  try {
+    const port = await freePort();
+    child = await spawnRedisServer(binary, port, dir, logFile, defaultUrl);
+    const url = `redis://127.0.0.1:${port}`;
+    await waitUntilReady(child, url, logFile);
+
+    const running = child;
+    // Synchronous by necessity: `exit` handlers cannot await.
+    const cleanUpOnExit = (): void => {
+      running.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    };
+    process.once('exit', cleanUpOnExit);
+
+    let stopping: Promise<void> | undefined;
+    const stop = (): Promise<void> =>
+      (stopping ??= (async () => {
+        process.off('exit', cleanUpOnExit);
+        await terminate(running);
+        await rm(dir, { recursive: true, force: true });
+        logger?.info({ port, dir }, 'stopped the private redis-server');
+      })());
+
+    logger?.info({ url, port, dir, pid: running.pid, embedded: true }, 'using a private redis-server');
+    return { url, embedded: true, stop };
+  } catch (error) {
+    if (child) await terminate(child);
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function spawnRedisServer(
+  binary: string,
+  port: number,
+  dir: string,
+  logFile: string,
+  defaultUrl: string,
+): Promise<ChildProcess> {
+  // Output goes to a file, not a pipe: a pipe nobody drains would block the server once full.
+  const log = await open(logFile, 'a');
+  try {
+    // prettier-ignore
+    const args = [
+      '--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
+      '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec',
+      '--maxmemory-policy', 'noeviction', '--hz', '100', '--daemonize', 'no', '--protected-mode', 'yes',
+    ];
+    const child = spawn(binary, args, { stdio: ['ignore', log.fd, log.fd] });
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      // `on`, not `once`: it also swallows later errors (a failed kill) that would otherwise crash us.
+      child.on('error', reject);
+    });
+    // The server must not keep the event loop alive on its own; the `exit` handler kills it.
+    child.unref();
+    return child;
+  } catch (error) {
+    const code = error instanceof Error && 'code' in error ? String(error.code) : 'unknown error';
+    const message =
+      code === 'ENOENT'
+        ? `Nothing answers on ${redact(defaultUrl)} and no redis-server binary was found (tried "${binary}"). ` +
+          'To fix: install Redis (`apt-get install -y redis-server` on Debian/Ubuntu, `brew install redis` on macOS), ' +
+          `${FIX_WITH_REDIS_URL}.`
+        : `Nothing answers on ${redact(defaultUrl)} and "${binary}" could not be started (${code}). ` +
+          `To fix: point redisServerBinary at an executable redis-server, ${FIX_WITH_REDIS_URL}.`;
+    throw new RedisUnavailableError(message, { cause: error });
+  } finally {
+    // The child holds its own copy of the descriptor.
+    await log.close();
+  }
+}
+
+async function waitUntilReady(child: ChildProcess, url: string, logFile: string): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new RedisUnavailableError(
+        `The private redis-server exited (${child.signalCode ?? `code ${child.exitCode}`}) before answering PING. ` +
+          `To fix: read its output below, ${FIX_WITH_REDIS_URL}.\n${await tail(logFile)}`,
+      );
+    }
+    if (await answersPing(url)) return;
+    await sleep(POLL_INTERVAL_MS);
+  }
+  throw new RedisUnavailableError(
+    `The private redis-server at ${url} did not answer PING within ${START_TIMEOUT_MS} ms. ` +
+      `To fix: read its output below, ${FIX_WITH_REDIS_URL}.\n${await tail(logFile)}`,
+  );
+}
+
+/** One short-lived connection that never retries or queues, so a dead Redis costs at most ~0.5 s. */
+async function answersPing(url: string): Promise<boolean> {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: PROBE_TIMEOUT_MS,
+    // Something that accepts connections but is not Redis would otherwise hang the PING.
+    commandTimeout: PROBE_TIMEOUT_MS,
+  });
+  // Without a listener ioredis prints every refused connection as "Unhandled error event".
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Asks the OS for a free port. Another process could take it before redis-server binds; rare enough. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : undefined;
+      server.close(() => (port === undefined ? reject(new Error('no port was assigned')) : resolve(port)));
+    });
+  });
+}
+
+/** SIGTERM lets Redis flush its append-only file; SIGKILL only if it hangs. */
+async function terminate(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function tail(file: string, lines = 20): Promise<string> {
+  try {
+    const text = (await readFile(file, 'utf8')).trimEnd();
+    return text ? text.split('\n').slice(-lines).join('\n') : '(redis-server printed nothing)';
+  } catch {
+    return '(redis-server output could not be read)';
+  }
+}
+
+/** Keeps passwords out of logs. */
+function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparseable url)';
+  }
+}

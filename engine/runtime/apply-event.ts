@@ -1,0 +1,237 @@
+import type { Journey } from '../journey/define-journey.js';
+import type { JourneyCatalog } from '../journey/journey-catalog.js';
+import type { Command, Note } from './command.js';
+import type { CustomerEvent, TrackEvent } from './customer-event.js';
+import { instanceId, type CustomerState, type InstanceRecord } from './instance-record.js';
+import { enterInstance, finish, stepInstance } from './instance-step.js';
+
+export interface StepResult {
+  customer: CustomerState;
+  /** Instance ids whose record changed and must be written. */
+  changed: string[];
+  profileChanged: boolean;
+  commands: Command[];
+  notes: Note[];
+}
+
+/** Segment semantics: a trait set to `null` is removed; anything else replaces the old value. */
+function mergeTraits(
+  profile: Record<string, unknown>,
+  traits: Record<string, unknown>,
+): Record<string, unknown> {
+  const next: Record<string, unknown> = { ...profile };
+  for (const [key, value] of Object.entries(traits)) {
+    if (value === null) delete next[key];
+    else Object.defineProperty(next, key, { value, enumerable: true, writable: true, configurable: true });
+  }
+  return next;
+}
+
+function formatIssues(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>, root: string): string {
+  return issues.map((issue) => `${[root, ...issue.path.map(String)].join('.')}: ${issue.message}`).join('; ');
+}
+
+/**
+ * The pure core of the runtime: applies one event to one customer at time `now`, and returns
+ * the next state with the commands (sends, timers, cancels) the workers must carry out.
+ * It reads no clock and touches no Redis, so the worker, the harness and the tests share it.
+ */
+export function applyEvent(
+  customer: CustomerState,
+  event: CustomerEvent,
+  now: number,
+  catalog: JourneyCatalog,
+): StepResult {
+  const instances = new Map(customer.instances);
+  const result: StepResult = {
+    customer: { ...customer, instances },
+    changed: [],
+    profileChanged: false,
+    commands: [],
+    notes: [],
+  };
+  const put = (update: { record: InstanceRecord; commands: Command[] } | undefined) => {
+    if (!update) return;
+    instances.set(update.record.id, update.record);
+    if (!result.changed.includes(update.record.id)) result.changed.push(update.record.id);
+    result.commands.push(...update.commands);
+    if (update.record.status !== 'active') {
+      result.notes.push(
+        update.record.status === 'failed'
+          ? {
+              kind: 'failed',
+              journeyId: update.record.journeyId,
+              instanceId: update.record.id,
+              reason: update.record.error ?? 'unknown',
+            }
+          : {
+              kind: 'exited',
+              journeyId: update.record.journeyId,
+              instanceId: update.record.id,
+              reason: update.record.exitReason ?? 'done',
+            },
+      );
+    }
+  };
+  const guarded = (record: InstanceRecord, run: () => void) => {
+    try {
+      run();
+    } catch (error) {
+      result.notes.push({
+        kind: 'rejected',
+        journeyId: record.journeyId,
+        instanceId: record.id,
+        reason: (error as Error).message,
+      });
+    }
+  };
+
+  switch (event.kind) {
+    case 'identify':
+      result.customer = { ...result.customer, profile: mergeTraits(customer.profile, event.traits) };
+      result.profileChanged = true;
+      break;
+    case 'track':
+      for (const record of activeInstances(instances)) {
+        guarded(record, () =>
+          put(
+            applyTrack(
+              catalog.version(record.journeyId, record.journeyVersion),
+              record,
+              customer.profile,
+              event,
+              now,
+              result.notes,
+            ),
+          ),
+        );
+      }
+      for (const journey of catalog.triggeredBy(event.name)) {
+        const parsed = journey.trigger.schema.safeParse(event.properties);
+        if (!parsed.success) {
+          result.notes.push({
+            kind: 'rejected',
+            journeyId: journey.id,
+            reason: `event "${event.name}" cannot start it: ${formatIssues(parsed.error.issues, 'properties')}`,
+          });
+          continue;
+        }
+        enter(journey, parsed.data);
+      }
+      break;
+    case 'enter': {
+      const journey = catalog.latest(event.journeyId);
+      if (journey.trigger.kind !== 'api') {
+        result.notes.push({
+          kind: 'rejected',
+          journeyId: journey.id,
+          reason: `journey ${journey.id} starts on event "${journey.trigger.event}", not through the API`,
+        });
+        break;
+      }
+      const parsed = journey.trigger.schema.safeParse(event.data);
+      if (!parsed.success) {
+        result.notes.push({
+          kind: 'rejected',
+          journeyId: journey.id,
+          reason: formatIssues(parsed.error.issues, 'data'),
+        });
+        break;
+      }
+      enter(journey, parsed.data);
+      break;
+    }
+    case 'timer': {
+      const record = instances.get(event.instanceId);
+      // A timer whose job id is no longer on the instance was cancelled or already fired: xstate
+      // would still take it if the state happens to be active again, so it is dropped here.
+      if (!record || record.status !== 'active' || record.timers[event.sendId] !== event.id) break;
+      const timers = { ...record.timers };
+      delete timers[event.sendId];
+      const consumed: InstanceRecord = { ...record, timers };
+      guarded(record, () => {
+        const journey = catalog.version(record.journeyId, record.journeyVersion);
+        put(
+          stepInstance(journey, consumed, customer.profile, { type: event.eventType }, now) ?? {
+            record: consumed,
+            commands: [],
+          },
+        );
+      });
+      break;
+    }
+  }
+  return result;
+
+  function enter(journey: Journey, trigger: unknown) {
+    const previous = [...instances.values()].filter((record) => record.journeyId === journey.id);
+    const blocked =
+      (journey.reentry === 'never' && previous.length > 0) ||
+      (journey.reentry === 'after-exit' && previous.some((record) => record.status === 'active'));
+    if (blocked) {
+      result.notes.push({
+        kind: 'not-entered',
+        journeyId: journey.id,
+        reason: `re-entry policy "${journey.reentry}"`,
+      });
+      return;
+    }
+    const seq = previous.reduce((max, record) => Math.max(max, record.seq), 0) + 1;
+    const id = instanceId(journey.id, seq);
+    try {
+      put(enterInstance(journey, customer.customerId, id, seq, trigger, result.customer.profile, now));
+      result.notes.push({ kind: 'entered', journeyId: journey.id, instanceId: id });
+    } catch (error) {
+      result.notes.push({ kind: 'rejected', journeyId: journey.id, reason: (error as Error).message });
+    }
+  }
+}
+
+function activeInstances(instances: ReadonlyMap<string, InstanceRecord>): InstanceRecord[] {
+  return [...instances.values()]
+    .filter((record) => record.status === 'active')
+    .sort((a, b) => a.enteredAt - b.enteredAt || a.seq - b.seq);
+}
+
+function applyTrack(
+  journey: Journey,
+  record: InstanceRecord,
+  profile: Record<string, unknown>,
+  event: TrackEvent,
+  now: number,
+  notes: Note[],
+): { record: InstanceRecord; commands: Command[] } | undefined {
+  if (journey.exitOn.includes(event.name))
+    return finish({ ...record, rev: record.rev + 1, updatedAt: now }, `exit:${event.name}`);
+  const isGoal = journey.goal?.event === event.name;
+  const schema = journey.events[event.name];
+  if (!schema && !isGoal) return undefined;
+  let properties: unknown = event.properties;
+  if (schema) {
+    const parsed = schema.safeParse(event.properties);
+    if (!parsed.success)
+      throw new Error(
+        `event "${event.name}" does not match its schema: ${formatIssues(parsed.error.issues, 'properties')}`,
+      );
+    properties = parsed.data;
+  }
+  let current = record;
+  let converted = false;
+  if (isGoal && record.convertedAt === undefined) {
+    current = { ...record, convertedAt: now, updatedAt: now };
+    converted = true;
+    notes.push({ kind: 'converted', journeyId: record.journeyId, instanceId: record.id });
+  }
+  const stepped = stepInstance(
+    journey,
+    current,
+    profile,
+    { type: event.name, properties, timestamp: event.timestamp },
+    now,
+  );
+  const update = stepped ?? (converted ? { record: current, commands: [] } : undefined);
+  if (isGoal && journey.goal?.exit && update && update.record.status === 'active')
+    return finish(update.record, 'goal', update.commands);
+  if (isGoal && journey.goal?.exit && !update) return finish({ ...current, rev: current.rev + 1 }, 'goal');
+  return update;
+}

@@ -1,0 +1,47 @@
+import type { Channel } from '../journey/journey-schema.js';
+import type { Stage } from '../journey/stage.js';
+
+/** A send a transition asked for. `opId` is deterministic, so executing it twice sends once. */
+export interface SendCommand {
+  type: 'send';
+  opId: string;
+  customerId: string;
+  journeyId: string;
+  journeyVersion: number;
+  instanceId: string;
+  state: string;
+  stage: Stage;
+  message: string;
+  channels: readonly Channel[];
+  variants: Record<string, string>;
+  at: number;
+}
+
+/** An xstate delay, to become a BullMQ delayed job with this id. */
+export interface ScheduleCommand {
+  type: 'schedule';
+  jobId: string;
+  customerId: string;
+  instanceId: string;
+  sendId: string;
+  eventType: string;
+  /** Journey time at which it is due; the worker divides the wait by TIME_SCALE. */
+  dueAt: number;
+  delayMs: number;
+}
+
+/** An xstate cancel: remove the delayed job if it has not run (a late one is ignored anyway). */
+export interface CancelCommand {
+  type: 'cancel';
+  jobId: string;
+}
+
+export type Command = SendCommand | ScheduleCommand | CancelCommand;
+
+/** What happened, for logs, metrics and the dead-letter list. */
+export type Note =
+  | { kind: 'entered' | 'converted'; journeyId: string; instanceId: string }
+  | { kind: 'exited'; journeyId: string; instanceId: string; reason: string }
+  | { kind: 'not-entered'; journeyId: string; reason: string }
+  | { kind: 'rejected'; journeyId?: string; instanceId?: string; reason: string }
+  | { kind: 'failed'; journeyId: string; instanceId: string; reason: string };

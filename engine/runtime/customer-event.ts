@@ -1,0 +1,51 @@
+import { z } from 'zod';
+
+/** Properties and traits are JSON objects; keys such as `__proto__` are kept as plain data. */
+const JsonObject = z.record(z.string(), z.unknown());
+
+/**
+ * Everything that can happen to a customer, as it waits in the customer's inbox. Versioned (`v`)
+ * because inboxes outlive deployments.
+ */
+export const CustomerEvent = z.discriminatedUnion('kind', [
+  z.object({
+    v: z.literal(1),
+    kind: z.literal('track'),
+    id: z.string(),
+    customerId: z.string(),
+    name: z.string(),
+    properties: JsonObject,
+    timestamp: z.number(),
+  }),
+  z.object({
+    v: z.literal(1),
+    kind: z.literal('identify'),
+    id: z.string(),
+    customerId: z.string(),
+    traits: JsonObject,
+    timestamp: z.number(),
+  }),
+  z.object({
+    v: z.literal(1),
+    kind: z.literal('enter'),
+    id: z.string(),
+    customerId: z.string(),
+    journeyId: z.string(),
+    data: JsonObject,
+    timestamp: z.number(),
+  }),
+  z.object({
+    v: z.literal(1),
+    kind: z.literal('timer'),
+    /** The BullMQ job id of the timer, which is also how a stale timer is recognised. */
+    id: z.string(),
+    customerId: z.string(),
+    instanceId: z.string(),
+    sendId: z.string(),
+    eventType: z.string(),
+    timestamp: z.number(),
+  }),
+]);
+export type CustomerEvent = z.infer<typeof CustomerEvent>;
+export type TrackEvent = Extract<CustomerEvent, { kind: 'track' }>;
+export type TimerEvent = Extract<CustomerEvent, { kind: 'timer' }>;

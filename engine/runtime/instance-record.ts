@@ -1,0 +1,42 @@
+import type { StateValue } from 'xstate';
+import type { Stage } from '../journey/stage.js';
+
+/**
+ * One customer's run through one journey, as persisted. The machine's context is stored without
+ * the profile, which is refreshed from the customer's traits before every event.
+ */
+export interface InstanceRecord {
+  v: 1;
+  /** `<journeyId>.<seq>`: seq counts this customer's entries into the journey. */
+  id: string;
+  journeyId: string;
+  /** The version the customer started on; they finish on it. */
+  journeyVersion: number;
+  seq: number;
+  status: 'active' | 'done' | 'failed';
+  /** For finished instances: the final state's name, `goal`, or `exit:<event>`. */
+  exitReason?: string;
+  value: StateValue;
+  context: Record<string, unknown>;
+  /** The instance version number: one more for every transition it has taken. */
+  rev: number;
+  /** Pending xstate delays: xstate send id to the BullMQ job id that will deliver it. */
+  timers: Record<string, string>;
+  state: string;
+  stage: Stage;
+  enteredAt: number;
+  updatedAt: number;
+  convertedAt?: number;
+  error?: string;
+}
+
+/** Everything the runtime needs to know about one customer to apply an event. */
+export interface CustomerState {
+  customerId: string;
+  profile: Record<string, unknown>;
+  instances: ReadonlyMap<string, InstanceRecord>;
+}
+
+export function instanceId(journeyId: string, seq: number): string {
+  return `${journeyId}.${seq}`;
+}

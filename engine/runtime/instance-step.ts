@@ -1,0 +1,205 @@
+import {
+  initialTransition,
+  transition,
+  type AnyMachineSnapshot,
+  type AnyStateMachine,
+  type EventObject,
+  type StateValue,
+} from 'xstate';
+import {
+  SEND_ACTION,
+  type Journey,
+  type JourneyContext,
+  type SendParams,
+} from '../journey/define-journey.js';
+import { isStage, type Stage } from '../journey/stage.js';
+import type { Command } from './command.js';
+import { sendOpId, timerJobId } from './ids.js';
+import type { InstanceRecord } from './instance-record.js';
+
+export class ProfileMismatchError extends Error {}
+
+/** The leaf state a value points at, and the stage tag it carries. */
+export function locate(machine: AnyStateMachine, value: StateValue): { state: string; stage: Stage } {
+  let node = machine.root;
+  let current: StateValue = value;
+  const path: string[] = [];
+  for (;;) {
+    const key = typeof current === 'string' ? current : Object.keys(current)[0];
+    const child = key === undefined ? undefined : node.states[key];
+    if (!child) break;
+    path.push(key!);
+    node = child;
+    if (typeof current === 'string') break;
+    current = (current as Record<string, StateValue>)[key!]!;
+  }
+  return { state: path.join('.'), stage: node.tags.find(isStage) ?? 'awareness' };
+}
+
+/** The instance's own context, without the profile (which is stored once, on the customer). */
+function persistedContext(context: JourneyContext): Record<string, unknown> {
+  const { profile: _profile, ...rest } = context;
+  return rest;
+}
+
+function parseProfile(journey: Journey, traits: Record<string, unknown>): unknown {
+  const parsed = journey.profile.safeParse(traits);
+  if (!parsed.success) {
+    const fields = parsed.error.issues.map((i) => `traits.${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ProfileMismatchError(
+      `the profile does not match journey ${journey.id}'s profile schema (${fields})`,
+    );
+  }
+  return parsed.data;
+}
+
+/** Turns the actions xstate returned into commands, and keeps the instance's timer table in step. */
+function toCommands(
+  actions: ReadonlyArray<{ type: string; params?: unknown }>,
+  record: InstanceRecord,
+  located: { state: string; stage: Stage },
+  now: number,
+): { commands: Command[]; timers: Record<string, string> } {
+  const commands: Command[] = [];
+  const timers = { ...record.timers };
+  const context = record.context as Omit<JourneyContext, 'profile'>;
+  let index = 0;
+  for (const action of actions) {
+    if (action.type === SEND_ACTION) {
+      const params = action.params as SendParams;
+      commands.push({
+        type: 'send',
+        opId: sendOpId(context.customerId, record.id, record.rev, index++),
+        customerId: context.customerId,
+        journeyId: record.journeyId,
+        journeyVersion: record.journeyVersion,
+        instanceId: record.id,
+        state: located.state,
+        stage: located.stage,
+        message: params.message,
+        channels: params.channels,
+        variants: context.variants,
+        at: now,
+      });
+    } else if (action.type === 'xstate.raise') {
+      const params = action.params as { event: EventObject; id?: string; delay?: number };
+      if (params.delay === undefined) continue; // immediate raises were already processed by xstate
+      const sendId = params.id ?? params.event.type;
+      const jobId = timerJobId(context.customerId, record.id, record.rev, index++);
+      timers[sendId] = jobId;
+      commands.push({
+        type: 'schedule',
+        jobId,
+        customerId: context.customerId,
+        instanceId: record.id,
+        sendId,
+        eventType: params.event.type,
+        dueAt: now + params.delay,
+        delayMs: params.delay,
+      });
+    } else if (action.type === 'xstate.cancel') {
+      const { sendId } = action.params as { sendId: string };
+      const jobId = timers[sendId];
+      if (jobId === undefined) continue;
+      delete timers[sendId];
+      commands.push({ type: 'cancel', jobId });
+    }
+  }
+  return { commands, timers };
+}
+
+function settle(
+  journey: Journey,
+  before: InstanceRecord,
+  snapshot: AnyMachineSnapshot,
+  actions: ReadonlyArray<{ type: string; params?: unknown }>,
+  now: number,
+): { record: InstanceRecord; commands: Command[] } {
+  const located = locate(journey.machine, snapshot.value);
+  const context = persistedContext(snapshot.context as JourneyContext);
+  const draft: InstanceRecord = { ...before, rev: before.rev + 1, context };
+  const { commands, timers } = toCommands(actions, draft, located, now);
+  const record: InstanceRecord = { ...draft, value: snapshot.value, timers, ...located, updatedAt: now };
+  if (snapshot.status === 'done') return finish(record, located.state.split('.').pop() ?? 'done', commands);
+  if (snapshot.status === 'error') {
+    return finish({ ...record, status: 'failed', error: String(snapshot.error) }, 'error', commands);
+  }
+  return { record, commands };
+}
+
+/** Ends an instance: cancels whatever timers it still has. */
+export function finish(
+  record: InstanceRecord,
+  reason: string,
+  commands: Command[] = [],
+): { record: InstanceRecord; commands: Command[] } {
+  const cancels: Command[] = Object.values(record.timers).map((jobId) => ({ type: 'cancel', jobId }));
+  return {
+    record: {
+      ...record,
+      status: record.status === 'failed' ? 'failed' : 'done',
+      exitReason: reason,
+      timers: {},
+    },
+    commands: [...commands, ...cancels],
+  };
+}
+
+/** Starts a new instance from the journey's initial state. */
+export function enterInstance(
+  journey: Journey,
+  customerId: string,
+  id: string,
+  seq: number,
+  trigger: unknown,
+  traits: Record<string, unknown>,
+  now: number,
+): { record: InstanceRecord; commands: Command[] } {
+  const input: JourneyContext = {
+    customerId,
+    instanceId: id,
+    journeyId: journey.id,
+    journeyVersion: journey.version,
+    trigger,
+    profile: parseProfile(journey, traits),
+    variants: {},
+  };
+  const [snapshot, actions] = initialTransition(journey.machine, input);
+  const blank: InstanceRecord = {
+    v: 1,
+    id,
+    journeyId: journey.id,
+    journeyVersion: journey.version,
+    seq,
+    status: 'active',
+    value: {},
+    context: {},
+    rev: 0,
+    timers: {},
+    state: '',
+    stage: 'awareness',
+    enteredAt: now,
+    updatedAt: now,
+  };
+  return settle(journey, blank, snapshot, actions, now);
+}
+
+/**
+ * Applies one event to one instance: rehydrate, transition, persist. Returns `undefined` when
+ * the machine did not react, so nothing needs writing.
+ */
+export function stepInstance(
+  journey: Journey,
+  record: InstanceRecord,
+  traits: Record<string, unknown>,
+  event: EventObject & Record<string, unknown>,
+  now: number,
+): { record: InstanceRecord; commands: Command[] } | undefined {
+  const snapshot = journey.machine.resolveState({
+    value: record.value,
+    context: { ...record.context, profile: parseProfile(journey, traits) },
+  });
+  const [next, actions] = transition(journey.machine, snapshot, event);
+  if (next === snapshot) return undefined;
+  return settle(journey, record, next, actions, now);
+}

@@ -1,0 +1,113 @@
+import { access } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { resolveRedis, type ResolvedRedis } from '../../engine/redis/embedded-redis.js';
+import { RedisUnavailableError } from '../../engine/redis/errors.js';
+
+const logger = pino({ level: 'silent' });
+const started: ResolvedRedis[] = [];
+
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((redis) => redis.stop()));
+});
+
+/** A port nothing listens on (the server that held it is closed again). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      if (typeof address !== 'object' || address === null) return reject(new Error('no port'));
+      server.close(() => resolve(address.port));
+    });
+  });
+}
+
+function connect(url: string): Redis {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 500,
+  });
+  client.on('error', () => {});
+  return client;
+}
+
+async function answersPing(url: string): Promise<boolean> {
+  const client = connect(url);
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+describe('resolveRedis', () => {
+  it('returns an explicit url untouched and does not embed a server', async () => {
+    const url = 'redis://:secret@redis.invalid:6390/2';
+
+    const redis = await resolveRedis({ url, logger });
+
+    expect(redis).toMatchObject({ url, embedded: false });
+    await expect(redis.stop()).resolves.toBeUndefined();
+  });
+
+  it('starts a private redis-server with noeviction when nothing answers, and removes it on stop', async () => {
+    const defaultUrl = `redis://127.0.0.1:${await freePort()}`;
+
+    const redis = await resolveRedis({ defaultUrl, logger });
+    started.push(redis);
+
+    expect(redis.embedded).toBe(true);
+    expect(redis.url).not.toBe(defaultUrl);
+    const client = connect(redis.url);
+    await client.connect();
+    expect(await client.ping()).toBe('PONG');
+    expect(await client.config('GET', 'maxmemory-policy')).toEqual(['maxmemory-policy', 'noeviction']);
+    expect(await client.config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
+    const [, dir] = (await client.config('GET', 'dir')) as [string, string];
+    expect(dir).toMatch(/chorus-redis-/);
+    client.disconnect();
+
+    await redis.stop();
+
+    expect(await answersPing(redis.url)).toBe(false);
+    expect(await exists(dir)).toBe(false);
+  });
+
+  it('rejects with a RedisUnavailableError that says how to fix it when redis-server is missing', async () => {
+    const defaultUrl = `redis://127.0.0.1:${await freePort()}`;
+
+    const error: unknown = await resolveRedis({
+      defaultUrl,
+      redisServerBinary: '/nonexistent/redis-server',
+      logger,
+    }).catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(RedisUnavailableError);
+    expect(error).toMatchObject({ code: 'CHORUS_REDIS_UNAVAILABLE', name: 'RedisUnavailableError' });
+    expect((error as Error).message).toContain('REDIS_URL');
+    expect((error as Error).message).toContain('apt-get install');
+  });
+
+  it('reuses the Redis already answering on the default url instead of embedding one', async () => {
+    const redis = await resolveRedis({ defaultUrl: 'redis://127.0.0.1:6379', logger });
+
+    expect(redis).toMatchObject({ url: 'redis://127.0.0.1:6379', embedded: false });
+  });
+});
