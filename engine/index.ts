@@ -39,3 +39,27 @@ export {
 
 export { resolveRedis, type ResolveRedisOptions, type ResolvedRedis } from './redis/embedded-redis.js';
 export { RedisUnavailableError } from './redis/errors.js';
+
+export {
+  createEngine,
+  type Engine,
+  type EngineOptions,
+  type IngestResult,
+  type WorkerOptions,
+} from './engine.js';
+export {
+  TrackInput,
+  IdentifyInput,
+  TriggerInput,
+  InvalidInputError,
+  type FieldIssue,
+} from './ingest/ingest-schema.js';
+export { CustomerStore, LeaseLostError, type CustomerStoreOptions } from './store/customer-store.js';
+export { customerKeys } from './store/customer-keys.js';
+export { drainCustomer, type DrainDependencies } from './runtime/drain-customer.js';
+export { CommandExecutor, type DeliveryJobData, type TimerJobData } from './runtime/command-executor.js';
+export { createJourneyWorker, type JourneyWorkerOptions } from './runtime/journey-worker.js';
+export { createDeliveryWorker, type DeliveryWorkerOptions } from './runtime/delivery-worker.js';
+export { createQueues, queuePrefix, JOURNEY_QUEUE, DELIVERY_QUEUE, type Queues } from './runtime/queues.js';
+export { customerToken, drainJobId, sendOpId, timerJobId } from './runtime/ids.js';
+export { silentLogger, type Logger } from './logger.js';

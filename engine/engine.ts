@@ -1,0 +1,194 @@
+import { randomUUID } from 'node:crypto';
+import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { systemClock, type Clock } from './clock.js';
+import type { Journey } from './journey/define-journey.js';
+import { JourneyCatalog } from './journey/journey-catalog.js';
+import type { MessageCatalog } from './journey/validate-journey.js';
+import { IdentifyInput, parseInput, toEpochMs, TrackInput, TriggerInput } from './ingest/ingest-schema.js';
+import { silentLogger, type Logger } from './logger.js';
+import { CommandExecutor } from './runtime/command-executor.js';
+import type { CustomerEvent } from './runtime/customer-event.js';
+import { createDeliveryWorker } from './runtime/delivery-worker.js';
+import type { DrainDependencies } from './runtime/drain-customer.js';
+import { drainJobId } from './runtime/ids.js';
+import { createJourneyWorker } from './runtime/journey-worker.js';
+import { createQueues } from './runtime/queues.js';
+import { CustomerStore } from './store/customer-store.js';
+
+export interface EngineOptions {
+  /** An ioredis connection created with `maxRetriesPerRequest: null` (BullMQ workers require it). */
+  redis: Redis;
+  /** Prefix of every key the engine writes; use one per environment. Default `chorus`. */
+  prefix?: string;
+  journeys: readonly Journey[];
+  messages: MessageCatalog;
+  clock?: Clock;
+  /** Journey waits run this many times faster than real time (TIME_SCALE). Default 1. */
+  timeScale?: number;
+  logger?: Logger;
+}
+
+export interface WorkerOptions {
+  /** Run the journey worker (default true). */
+  journeys?: boolean;
+  /** Run the delivery worker (default true). */
+  deliveries?: boolean;
+  journeyConcurrency?: number;
+  deliveryConcurrency?: number;
+}
+
+/** The answer to an ingest call: `accepted: false` means the message id was seen before. */
+export interface IngestResult {
+  accepted: boolean;
+  eventId: string;
+}
+
+/**
+ * The engine: journeys, a Redis store and queues, ready to take events and run workers.
+ * Only entry points in `workers/` create the Redis connection and call this.
+ *
+ * @example
+ * const engine = createEngine({ redis, journeys: [onboarding], messages });
+ * await engine.startWorkers();
+ * await engine.track({ userId: 'u1', event: 'Signed Up', properties: { plan: 'pro' } });
+ */
+export function createEngine(options: EngineOptions) {
+  const prefix = options.prefix ?? 'chorus';
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? silentLogger;
+  const catalog = new JourneyCatalog(options.journeys, options.messages);
+  const store = new CustomerStore(options.redis, { prefix });
+  const queues = createQueues(options.redis, prefix);
+  const executor = new CommandExecutor({
+    journeyQueue: queues.journeys,
+    deliveryQueue: queues.deliveries,
+    clock,
+    timeScale: options.timeScale ?? 1,
+  });
+  const drainDeps: DrainDependencies = { store, catalog, executor, clock, logger };
+  const workers: Worker[] = [];
+
+  /** Durably appends the event to the customer's inbox, then makes sure a job will drain it. */
+  async function ingest(event: CustomerEvent, messageId: string | undefined): Promise<IngestResult> {
+    const { accepted, leaseHeld } = await store.push(event, {
+      ...(messageId ? { messageId } : {}),
+      recent: event.kind !== 'enter',
+    });
+    // When a drainer holds the lease it will see this event before letting go. Otherwise a drain
+    // job is added, also for a duplicate, so a client retrying after a crash between the two
+    // steps still gets its event applied.
+    if (!leaseHeld)
+      await queues.journeys.add(
+        'drain',
+        { customerId: event.customerId },
+        { jobId: drainJobId(event.customerId, event.id) },
+      );
+    return { accepted, eventId: event.id };
+  }
+
+  return {
+    catalog,
+    store,
+    queues,
+    prefix,
+
+    /** Segment `track`: may enrol the customer in journeys and advance the ones they are in. */
+    async track(input: TrackInput): Promise<IngestResult> {
+      const t = parseInput(TrackInput, input, 'track call');
+      const id = t.messageId ?? randomUUID();
+      const event: CustomerEvent = {
+        v: 1,
+        kind: 'track',
+        id,
+        customerId: t.userId,
+        name: t.event,
+        properties: t.properties,
+        timestamp: toEpochMs(t.timestamp, clock.now()),
+      };
+      return ingest(event, t.messageId);
+    },
+
+    /** Segment `identify`: merges traits into the profile (a `null` trait is removed). */
+    async identify(input: IdentifyInput): Promise<IngestResult> {
+      const t = parseInput(IdentifyInput, input, 'identify call');
+      const id = t.messageId ?? randomUUID();
+      const event: CustomerEvent = {
+        v: 1,
+        kind: 'identify',
+        id,
+        customerId: t.userId,
+        traits: t.traits,
+        timestamp: toEpochMs(t.timestamp, clock.now()),
+      };
+      return ingest(event, t.messageId);
+    },
+
+    /** Enters one customer into an API-triggered journey with data for its trigger schema. */
+    async trigger(journeyId: string, input: TriggerInput): Promise<IngestResult> {
+      const journey = catalog.latest(journeyId);
+      const t = parseInput(TriggerInput, input, `trigger of journey ${journey.id}`);
+      if (journey.trigger.kind === 'api')
+        parseInput(journey.trigger.schema, t.data, `data for journey ${journey.id}`);
+      const id = t.messageId ?? randomUUID();
+      const event: CustomerEvent = {
+        v: 1,
+        kind: 'enter',
+        id,
+        customerId: t.userId,
+        journeyId,
+        data: t.data,
+        timestamp: toEpochMs(t.timestamp, clock.now()),
+      };
+      return ingest(event, t.messageId);
+    },
+
+    /** The customer as stored: traits, journey instances, recent events and messages. */
+    customer(userId: string) {
+      return store.read(userId);
+    },
+
+    /** Starts the journey and delivery workers in this process. */
+    startWorkers(workerOptions: WorkerOptions = {}): Worker[] {
+      const started: Worker[] = [];
+      if (workerOptions.journeys !== false) {
+        started.push(
+          createJourneyWorker(drainDeps, {
+            connection: options.redis,
+            prefix,
+            logger,
+            concurrency: workerOptions.journeyConcurrency ?? 50,
+          }),
+        );
+      }
+      if (workerOptions.deliveries !== false) {
+        started.push(
+          createDeliveryWorker(store, {
+            connection: options.redis,
+            prefix,
+            logger,
+            concurrency: workerOptions.deliveryConcurrency ?? 20,
+          }),
+        );
+      }
+      workers.push(...started);
+      return started;
+    },
+
+    /**
+     * Stops workers (letting active jobs finish; after `deadlineMs` they are left to be re-run
+     * elsewhere as stalled jobs) and closes the queues. The Redis connection is the caller's.
+     */
+    async close(deadlineMs = 10_000): Promise<void> {
+      const graceful = Promise.all(workers.map((w) => w.close()));
+      const timedOut = await Promise.race([
+        graceful.then(() => false),
+        new Promise<boolean>((r) => setTimeout(r, deadlineMs, true).unref()),
+      ]);
+      if (timedOut) await Promise.all(workers.map((w) => w.close(true)));
+      await Promise.all([queues.journeys.close(), queues.deliveries.close()]);
+    },
+  };
+}
+
+export type Engine = ReturnType<typeof createEngine>;

@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { ChorusError } from '../errors.js';
+
+const UserId = z.string().min(1).max(256);
+const MessageId = z.string().min(1).max(200);
+/** ISO 8601 string or epoch milliseconds, as Segment libraries send them. */
+const Timestamp = z.union([z.iso.datetime({ offset: true }), z.number().int().nonnegative()]).optional();
+const JsonObject = z.record(z.string(), z.unknown());
+
+/** Segment `track`. */
+export const TrackInput = z.object({
+  userId: UserId,
+  event: z.string().min(1).max(200),
+  properties: JsonObject.default({}),
+  messageId: MessageId.optional(),
+  timestamp: Timestamp,
+});
+export type TrackInput = z.input<typeof TrackInput>;
+
+/** Segment `identify`. */
+export const IdentifyInput = z.object({
+  userId: UserId,
+  traits: JsonObject.default({}),
+  messageId: MessageId.optional(),
+  timestamp: Timestamp,
+});
+export type IdentifyInput = z.input<typeof IdentifyInput>;
+
+/** Enters one customer into an API-triggered journey. */
+export const TriggerInput = z.object({
+  userId: UserId,
+  data: JsonObject.default({}),
+  messageId: MessageId.optional(),
+  timestamp: Timestamp,
+});
+export type TriggerInput = z.input<typeof TriggerInput>;
+
+export interface FieldIssue {
+  field: string;
+  message: string;
+}
+
+export class InvalidInputError extends ChorusError {
+  constructor(
+    readonly issues: readonly FieldIssue[],
+    what: string,
+  ) {
+    super(
+      'CHORUS_INVALID_INPUT',
+      `Invalid ${what}: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}. To fix: correct the named fields.`,
+    );
+  }
+}
+
+/** Parses outside input, or throws {@link InvalidInputError} naming every bad field. */
+export function parseInput<T extends z.ZodType>(schema: T, input: unknown, what: string): z.output<T> {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  throw new InvalidInputError(
+    parsed.error.issues.map((issue) => ({ field: issue.path.join('.') || '(body)', message: issue.message })),
+    what,
+  );
+}
+
+export function toEpochMs(timestamp: string | number | undefined, fallback: number): number {
+  if (timestamp === undefined) return fallback;
+  return typeof timestamp === 'number' ? timestamp : Date.parse(timestamp);
+}

@@ -1,0 +1,70 @@
+import type { Queue } from 'bullmq';
+import type { Clock } from '../clock.js';
+import type { Command, ScheduleCommand, SendCommand } from './command.js';
+import type { TimerEvent } from './customer-event.js';
+
+/** The payload of a timer job: the event it puts in the customer's inbox when it fires. */
+export type TimerJobData = Omit<TimerEvent, 'timestamp'>;
+/** The payload of a delivery job. Versioned, because jobs outlive deployments. */
+export type DeliveryJobData = SendCommand & { v: 1 };
+
+export interface CommandExecutorOptions {
+  journeyQueue: Queue;
+  deliveryQueue: Queue;
+  clock: Clock;
+  /** Journey time runs this many times faster than real time (TIME_SCALE). */
+  timeScale: number;
+}
+
+/**
+ * Carries out committed commands. Each one is idempotent by its id, because after a crash the
+ * outbox is carried out again: a job id that exists makes the add a no-op, a fired timer is
+ * ignored by the runtime, and deliveries are recorded once per operation id.
+ */
+export class CommandExecutor {
+  constructor(readonly options: CommandExecutorOptions) {}
+
+  /** The real wait before a timer fires, measured from when its command was committed. */
+  realDelay(command: ScheduleCommand, now: number): number {
+    const committedAt = command.dueAt - command.delayMs;
+    return Math.max(0, Math.round(command.delayMs / this.options.timeScale - (now - committedAt)));
+  }
+
+  async run(commands: readonly Command[]): Promise<void> {
+    const now = this.options.clock.now();
+    const timers = commands.filter((c): c is ScheduleCommand => c.type === 'schedule');
+    const sends = commands.filter((c): c is SendCommand => c.type === 'send');
+    const cancels = commands.filter((c) => c.type === 'cancel');
+    await Promise.all([
+      timers.length === 0
+        ? undefined
+        : this.options.journeyQueue.addBulk(
+            timers.map((timer) => ({
+              name: 'timer',
+              data: {
+                v: 1,
+                kind: 'timer',
+                id: timer.jobId,
+                customerId: timer.customerId,
+                instanceId: timer.instanceId,
+                sendId: timer.sendId,
+                eventType: timer.eventType,
+              } satisfies TimerJobData,
+              opts: { jobId: timer.jobId, delay: this.realDelay(timer, now) },
+            })),
+          ),
+      sends.length === 0
+        ? undefined
+        : this.options.deliveryQueue.addBulk(
+            sends.map((send) => ({
+              name: send.message,
+              data: { ...send, v: 1 } satisfies DeliveryJobData,
+              opts: { jobId: send.opId },
+            })),
+          ),
+      // A timer that is already running cannot be removed (remove answers 0); the runtime drops
+      // it when it arrives, because its job id is no longer on the instance.
+      ...cancels.map((cancel) => this.options.journeyQueue.remove(cancel.jobId)),
+    ]);
+  }
+}

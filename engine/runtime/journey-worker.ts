@@ -1,0 +1,50 @@
+import { Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { Logger } from '../logger.js';
+import type { TimerJobData } from './command-executor.js';
+import { drainCustomer, type DrainDependencies } from './drain-customer.js';
+import { JOURNEY_QUEUE, queuePrefix } from './queues.js';
+
+/** A drain job (`drain`) names the customer whose inbox has events; a timer job (`timer`) carries the event it delivers. */
+export type JourneyJob = Job<{ customerId: string } | TimerJobData, string>;
+
+export interface JourneyWorkerOptions {
+  connection: ConnectionOptions;
+  prefix: string;
+  concurrency?: number;
+  logger: Logger;
+}
+
+/**
+ * The worker that advances customers. Every job, drain or timer, ends by draining the
+ * customer's inbox under the customer's lease; the job id is the lease token, so a job re-run
+ * after its worker died takes its own lease back at once.
+ */
+export function createJourneyWorker(deps: DrainDependencies, options: JourneyWorkerOptions): Worker {
+  const worker = new Worker(
+    JOURNEY_QUEUE,
+    async (job: JourneyJob) => {
+      const token = job.id!;
+      if (job.name === 'timer' && 'sendId' in job.data) {
+        const data = job.data;
+        // The due time, not the run time: a late timer is still the timer it was.
+        await deps.store.push(
+          { ...data, timestamp: job.timestamp + (job.opts.delay ?? 0) },
+          { recent: false },
+        );
+      }
+      return drainCustomer(deps, job.data.customerId, token);
+    },
+    {
+      connection: options.connection,
+      prefix: queuePrefix(options.prefix),
+      concurrency: options.concurrency ?? 50,
+      // A job whose worker was killed is re-run; let that happen a few times before giving up.
+      maxStalledCount: 10,
+    },
+  );
+  worker.on('error', (err) => options.logger.error({ err }, 'journey worker error'));
+  worker.on('failed', (job, err) =>
+    options.logger.warn({ jobId: job?.id, attempts: job?.attemptsMade, err }, 'journey job failed'),
+  );
+  return worker;
+}

@@ -1,0 +1,29 @@
+import { customerToken } from '../runtime/ids.js';
+
+/**
+ * Where one customer lives in Redis. Every key shares the hash tag `{<customer>}`, so one
+ * customer's keys sit in one Cluster slot and different customers spread across the cluster.
+ */
+export function customerKeys(prefix: string, customerId: string) {
+  const base = `${prefix}:c:{${customerToken(customerId)}}`;
+  return {
+    /** Hash: `rev` (fencing version), `profile` (JSON traits), `i:<instanceId>` (JSON instance). */
+    state: base,
+    /** List of events waiting to be applied, oldest first. */
+    inbox: `${base}:inbox`,
+    /** Capped list of recent track/identify events, newest first. */
+    events: `${base}:events`,
+    /** JSON commands committed but not yet carried out. */
+    outbox: `${base}:outbox`,
+    /** The drainer's lease: the token of the one job applying this customer's events. */
+    lease: `${base}:lease`,
+    /** Capped list of messages handed to delivery, newest first. */
+    messages: `${base}:messages`,
+    /** Capped list of events that could not be applied, with the reason. */
+    dead: `${base}:dead`,
+    seen: (messageId: string) => `${base}:seen:${messageId}`,
+    op: (opId: string) => `${base}:op:${opId}`,
+  };
+}
+
+export type CustomerKeys = ReturnType<typeof customerKeys>;

@@ -1,0 +1,197 @@
+import type { Redis } from 'ioredis';
+import { ChorusError } from '../errors.js';
+import type { Command } from '../runtime/command.js';
+import { CustomerEvent } from '../runtime/customer-event.js';
+import type { CustomerState, InstanceRecord } from '../runtime/instance-record.js';
+import { customerKeys } from './customer-keys.js';
+import { acquireAndLoad, commitStep, finishStep, pushEvent } from './scripts.js';
+
+export class LeaseLostError extends ChorusError {
+  constructor(customerId: string, detail: string) {
+    super(
+      'CHORUS_LEASE_LOST',
+      `The drainer of customer "${customerId}" lost its lease (${detail}); nothing was written and the job will retry. ` +
+        'To fix: if this repeats, raise the lease duration above the slowest batch.',
+    );
+  }
+}
+
+/** An inbox entry: parsed, or kept raw with the reason it cannot be applied. */
+export type InboxEntry = { ok: true; event: CustomerEvent } | { ok: false; raw: string; reason: string };
+
+export interface LoadedCustomer {
+  rev: number;
+  customer: CustomerState;
+  inbox: InboxEntry[];
+  outbox: Command[];
+}
+
+export interface CommitInput {
+  expectedRev: number;
+  consumed: number;
+  profile?: Record<string, unknown>;
+  instances: readonly InstanceRecord[];
+  outbox: readonly Command[];
+  dead: ReadonlyArray<{ event: string; reason: string; at: number }>;
+}
+
+export interface CustomerStoreOptions {
+  prefix: string;
+  /** How many recent events to keep per customer. */
+  recentEvents?: number;
+  /** How long a message id is remembered for de-duplication, in seconds. */
+  dedupeSeconds?: number;
+  leaseMs?: number;
+  /** How many inbox events one commit applies at most. */
+  batchSize?: number;
+}
+
+function parseEntry(raw: string): InboxEntry {
+  try {
+    const parsed = CustomerEvent.safeParse(JSON.parse(raw));
+    return parsed.success
+      ? { ok: true, event: parsed.data }
+      : { ok: false, raw, reason: parsed.error.message };
+  } catch (error) {
+    return { ok: false, raw, reason: (error as Error).message };
+  }
+}
+
+/** The customer's persisted state in Redis: profile, journey instances, inbox, outbox and lease. */
+export class CustomerStore {
+  readonly prefix: string;
+  readonly leaseMs: number;
+  readonly #recentEvents: number;
+  readonly #dedupeSeconds: number;
+  readonly #batchSize: number;
+
+  constructor(
+    readonly redis: Redis,
+    options: CustomerStoreOptions,
+  ) {
+    this.prefix = options.prefix;
+    this.leaseMs = options.leaseMs ?? 30_000;
+    this.#recentEvents = options.recentEvents ?? 100;
+    this.#dedupeSeconds = options.dedupeSeconds ?? 86_400;
+    this.#batchSize = options.batchSize ?? 50;
+  }
+
+  keys(customerId: string) {
+    return customerKeys(this.prefix, customerId);
+  }
+
+  /** Appends an event to the inbox; `accepted: false` when its message id was already seen. */
+  async push(
+    event: CustomerEvent,
+    options: { messageId?: string; recent: boolean },
+  ): Promise<{ accepted: boolean; leaseHeld: boolean }> {
+    const keys = this.keys(event.customerId);
+    const [accepted, leaseHeld] = (await pushEvent.run(
+      this.redis,
+      [keys.inbox, keys.events, keys.lease, keys.seen(options.messageId ?? '')],
+      [
+        JSON.stringify(event),
+        options.recent ? 1 : 0,
+        this.#recentEvents,
+        options.messageId === undefined ? '' : this.#dedupeSeconds,
+      ],
+    )) as [number, number];
+    return { accepted: accepted === 1, leaseHeld: leaseHeld === 1 };
+  }
+
+  /** Takes the lease with `token` and loads the customer, or returns `undefined` when another job holds it. */
+  async acquire(customerId: string, token: string): Promise<LoadedCustomer | undefined> {
+    const keys = this.keys(customerId);
+    const reply = (await acquireAndLoad.run(
+      this.redis,
+      [keys.state, keys.inbox, keys.outbox, keys.lease],
+      [token, this.leaseMs, this.#batchSize],
+    )) as [0] | [1, string[], string[], string];
+    if (reply[0] === 0) return undefined;
+    const [, flat, inbox, outbox] = reply;
+    const { rev, customer } = decodeState(customerId, flat);
+    return {
+      rev,
+      customer,
+      inbox: inbox.map(parseEntry),
+      outbox: outbox === '' ? [] : (JSON.parse(outbox) as Command[]),
+    };
+  }
+
+  /** Writes one step's result under the lease; returns whether the lease was released (nothing left to do). */
+  async commit(
+    customerId: string,
+    token: string,
+    input: CommitInput,
+  ): Promise<{ rev: number; released: boolean }> {
+    const keys = this.keys(customerId);
+    const fields: string[] = [];
+    if (input.profile) fields.push('profile', JSON.stringify(input.profile));
+    for (const record of input.instances) fields.push(`i:${record.id}`, JSON.stringify(record));
+    const reply = (await commitStep.run(
+      this.redis,
+      [keys.state, keys.inbox, keys.outbox, keys.lease, keys.dead],
+      [
+        token,
+        input.expectedRev,
+        input.consumed,
+        input.outbox.length === 0 ? '' : JSON.stringify(input.outbox),
+        this.leaseMs,
+        input.dead.length,
+        ...input.dead.map((entry) => JSON.stringify(entry)),
+        ...fields,
+      ],
+    )) as [number, number?];
+    if (reply[0] === -1) throw new LeaseLostError(customerId, 'another job holds it');
+    if (reply[0] === -2) throw new LeaseLostError(customerId, 'its state was changed by another job');
+    return { rev: reply[0], released: reply[1] === 1 };
+  }
+
+  /** Clears the outbox after its commands ran; returns whether the lease was released. */
+  async finish(customerId: string, token: string): Promise<boolean> {
+    const keys = this.keys(customerId);
+    const reply = (await finishStep.run(
+      this.redis,
+      [keys.outbox, keys.inbox, keys.lease],
+      [token, this.leaseMs],
+    )) as number;
+    if (reply === -1) throw new LeaseLostError(customerId, 'it expired before the outbox was cleared');
+    return reply === 1;
+  }
+
+  /** The customer as stored, for reading: profile, instances, recent events and messages. */
+  async read(customerId: string) {
+    const keys = this.keys(customerId);
+    const [flat, events, messages, dead, inbox] = await Promise.all([
+      this.redis.hgetall(keys.state),
+      this.redis.lrange(keys.events, 0, -1),
+      this.redis.lrange(keys.messages, 0, -1),
+      this.redis.lrange(keys.dead, 0, -1),
+      this.redis.llen(keys.inbox),
+    ]);
+    const { rev, customer } = decodeState(customerId, Object.entries(flat).flat());
+    return {
+      rev,
+      profile: customer.profile,
+      instances: [...customer.instances.values()],
+      recentEvents: events.map((e) => JSON.parse(e) as CustomerEvent),
+      messages: messages.map((m) => JSON.parse(m) as Record<string, unknown>),
+      deadLetters: dead.map((d) => JSON.parse(d) as { event: string; reason: string; at: number }),
+      pendingEvents: inbox,
+    };
+  }
+}
+
+function decodeState(customerId: string, flat: readonly string[]): { rev: number; customer: CustomerState } {
+  let rev = 0;
+  let profile: Record<string, unknown> = {};
+  const instances = new Map<string, InstanceRecord>();
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const field = flat[i]!;
+    const value = flat[i + 1]!;
+    if (field === 'rev') rev = Number(value);
+    else if (field === 'profile') profile = JSON.parse(value) as Record<string, unknown>;
+    else if (field.startsWith('i:')) instances.set(field.slice(2), JSON.parse(value) as InstanceRecord);
+  }
+  return { rev, customer: { customerId, profile, instances } };
+}

@@ -1,0 +1,124 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  CoreMessageCatalog,
+  createEngine,
+  InvalidInputError,
+  assignVariant,
+  type Engine,
+} from '../../engine/index.js';
+import { onboarding } from '../../journeys/onboarding.js';
+import { eventually, testRedis } from '../support/redis.js';
+
+const messages = CoreMessageCatalog.fromDirectory('templates');
+
+function customerIn(variant: string, salt: string): string {
+  for (let i = 0; ; i++) {
+    const id = `${salt}-${i}`;
+    if (
+      assignVariant(id, 'onboarding', 'tips', [
+        ['tips', 90],
+        ['holdout', 10],
+      ]) === variant
+    )
+      return id;
+  }
+}
+
+describe('the engine on a real Redis', () => {
+  let ctx: ReturnType<typeof testRedis>;
+  let engine: Engine;
+
+  beforeEach(() => {
+    ctx = testRedis();
+    // One journey day lasts 10 ms of real time, so the two-day wait fires in 20 ms.
+    engine = createEngine({
+      redis: ctx.redis,
+      prefix: ctx.prefix,
+      journeys: [onboarding],
+      messages,
+      timeScale: 8_640_000,
+    });
+    engine.startWorkers();
+  });
+
+  afterEach(async () => {
+    await engine.close();
+    await ctx.cleanup();
+  });
+
+  it('enrols a customer on the trigger event, records the welcome, and persists state and stage', async () => {
+    const id = customerIn('tips', 'enrol');
+    await engine.identify({ userId: id, traits: { firstName: 'Mei' } });
+    await engine.track({ userId: id, event: 'Signed Up', properties: { plan: 'pro' } });
+    const customer = await eventually(async () => {
+      const c = await engine.customer(id);
+      return c.messages.length > 0 ? c : undefined;
+    });
+    expect(customer.profile).toEqual({ firstName: 'Mei' });
+    expect(customer.instances).toHaveLength(1);
+    expect(customer.instances[0]).toMatchObject({
+      journeyId: 'onboarding',
+      journeyVersion: 1,
+      state: 'browsing',
+      stage: 'consideration',
+      status: 'active',
+    });
+    expect(customer.messages[0]).toMatchObject({
+      message: 'welcome',
+      channel: 'email',
+      journeyId: 'onboarding',
+      status: 'recorded',
+    });
+    expect(customer.recentEvents.map((e) => e.kind)).toEqual(['track', 'identify']);
+  });
+
+  it('fires a wait as a BullMQ delayed job and takes the timeout branch', async () => {
+    const id = customerIn('tips', 'wait');
+    await engine.identify({ userId: id, traits: { phone: '+15550100' } });
+    await engine.track({ userId: id, event: 'Signed Up' });
+    const customer = await eventually(async () => {
+      const c = await engine.customer(id);
+      return c.instances[0]?.status === 'done' ? c : undefined;
+    });
+    expect(customer.instances[0]).toMatchObject({ exitReason: 'lapsed', timers: {} });
+    expect(customer.messages.map((m) => [m.message, m.channel]).reverse()).toEqual([
+      ['welcome', 'email'],
+      ['nudge', 'sms'],
+    ]);
+  });
+
+  it('accepts a duplicate messageId and ignores it', async () => {
+    const id = customerIn('tips', 'dupe');
+    const first = await engine.track({ userId: id, event: 'Signed Up', messageId: 'm-1' });
+    const second = await engine.track({ userId: id, event: 'Signed Up', messageId: 'm-1' });
+    expect([first.accepted, second.accepted]).toEqual([true, false]);
+    const customer = await eventually(async () => {
+      const c = await engine.customer(id);
+      return c.instances.length > 0 && c.pendingEvents === 0 ? c : undefined;
+    });
+    expect(customer.recentEvents).toHaveLength(1);
+    expect(customer.instances).toHaveLength(1);
+  });
+
+  it('rejects bad input naming each field, and stores nothing', async () => {
+    const error = await engine
+      .track({ userId: '', event: 'Signed Up', properties: 'no' as never })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as InvalidInputError).issues.map((i) => i.field)).toEqual(['userId', 'properties']);
+    expect(await ctx.redis.keys(`${ctx.prefix}:*`)).toEqual([]);
+  });
+
+  it('enters a customer through the API trigger only for an API-triggered journey', async () => {
+    await expect(engine.trigger('nope', { userId: 'u1' })).rejects.toMatchObject({
+      code: 'CHORUS_JOURNEY_NOT_FOUND',
+    });
+    await engine.trigger('onboarding', { userId: 'u-api' });
+    const customer = await eventually(async () => {
+      const c = await engine.customer('u-api');
+      return c.deadLetters.length > 0 ? c : undefined;
+    });
+    expect(customer.instances).toEqual([]);
+    expect(customer.deadLetters[0]?.reason).toMatch(/starts on event "Signed Up", not through the API/);
+  });
+});
