@@ -6,7 +6,11 @@ import { JourneyMeta, type Channel, type ReentryPolicy } from './journey-schema.
 import { assignVariant, type SplitWeights } from './split.js';
 
 /** What every journey instance knows: who it is for, what started it and the current profile. */
-export interface JourneyContext<TTrigger = unknown, TProfile = unknown> extends MachineContext {
+export interface JourneyContext<
+  TTrigger = unknown,
+  TProfile = unknown,
+  TData = Record<string, unknown>,
+> extends MachineContext {
   customerId: string;
   instanceId: string;
   journeyId: string;
@@ -17,6 +21,8 @@ export interface JourneyContext<TTrigger = unknown, TProfile = unknown> extends 
   profile: TProfile;
   /** Split assignments made so far: split id to variant. */
   variants: Record<string, string>;
+  /** The journey's own state, typed by its `data` schema and changed with xstate's `assign`. */
+  data: TData;
 }
 
 /** A customer event as a journey machine receives it. */
@@ -116,6 +122,7 @@ export interface JourneyDefinition<
   TTrigger extends z.ZodType,
   TProfile extends z.ZodType,
   TEvents extends EventSchemas,
+  TData extends z.ZodType<Record<string, unknown>>,
   TMachine extends AnyStateMachine,
 > {
   id: string;
@@ -127,6 +134,8 @@ export interface JourneyDefinition<
   profile?: TProfile;
   /** Events the journey reacts to, with the schema of their properties. */
   events?: TEvents;
+  /** The journey's own context, starting from `data.parse({})`: give every field a default or make it optional. */
+  data?: TData;
   /** The conversion event. `exit: true` ends the instance when it arrives. */
   goal?: { event: string; exit?: boolean };
   /** Events that end an instance in any state. */
@@ -134,7 +143,10 @@ export interface JourneyDefinition<
   /** Whether a customer may enter again: `never`, `after-exit` (default) or `always` (concurrently). */
   reentry?: ReentryPolicy;
   machine: (
-    j: JourneyBuilder<JourneyContext<z.output<TTrigger>, z.output<TProfile>>, EventsOf<TEvents>>,
+    j: JourneyBuilder<
+      JourneyContext<z.output<TTrigger>, z.output<TProfile>, z.output<TData>>,
+      EventsOf<TEvents>
+    >,
   ) => TMachine;
 }
 
@@ -146,6 +158,7 @@ export interface Journey {
   readonly trigger: { kind: 'event'; event: string; schema: z.ZodType } | { kind: 'api'; schema: z.ZodType };
   readonly profile: z.ZodType;
   readonly events: Readonly<Record<string, z.ZodType>>;
+  readonly data: z.ZodType;
   readonly goal?: { event: string; exit: boolean };
   readonly exitOn: readonly string[];
   readonly reentry: ReentryPolicy;
@@ -184,8 +197,9 @@ export function defineJourney<
   TTrigger extends z.ZodType = z.ZodObject<Record<string, never>>,
   TProfile extends z.ZodType = z.ZodRecord<z.ZodString, z.ZodUnknown>,
   TEvents extends EventSchemas = Record<never, z.ZodType>,
+  TData extends z.ZodType<Record<string, unknown>> = z.ZodObject<Record<string, never>>,
   TMachine extends AnyStateMachine = AnyStateMachine,
->(definition: JourneyDefinition<TTrigger, TProfile, TEvents, TMachine>): Journey {
+>(definition: JourneyDefinition<TTrigger, TProfile, TEvents, TData, TMachine>): Journey {
   const parsed = JourneyMeta.safeParse(definition);
   if (!parsed.success) {
     throw new JourneyDefinitionError(
@@ -194,6 +208,13 @@ export function defineJourney<
     );
   }
   const meta = parsed.data;
+  const initialData = definition.data?.safeParse({});
+  if (initialData && !initialData.success) {
+    throw new JourneyDefinitionError(
+      `Journey "${meta.id}" cannot start its data from {}: ${formatZodIssues(initialData.error)}. ` +
+        'To fix: give those fields a .default() or make them .optional().',
+    );
+  }
   const base = journeySetup<JourneyContext, EventObject>();
   const builder: JourneyBuilder<JourneyContext, EventObject> = {
     // `as never` erases xstate's const-generic config type, which JourneyBuilder restores for authors.
@@ -228,6 +249,7 @@ export function defineJourney<
     trigger,
     profile: definition.profile ?? z.record(z.string(), z.unknown()),
     events: { ...definition.events },
+    data: definition.data ?? z.object({}),
     ...(meta.goal === undefined ? {} : { goal: meta.goal }),
     exitOn: meta.exitOn,
     reentry: meta.reentry,

@@ -163,6 +163,7 @@ export function enterInstance(
     trigger,
     profile: parseProfile(journey, traits),
     variants: {},
+    data: journey.data.parse({}) as Record<string, unknown>,
   };
   const [snapshot, actions] = initialTransition(journey.machine, input);
   const blank: InstanceRecord = {

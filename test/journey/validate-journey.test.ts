@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  defineJourney,
+  JourneyCatalog,
+  JourneyDefinitionError,
+  JourneyValidationError,
+} from '../../engine/index.js';
+
+const messages = { has: (id: string) => id === 'welcome' };
+
+function problemsOf(build: () => unknown): string[] {
+  try {
+    build();
+  } catch (error) {
+    if (error instanceof JourneyValidationError)
+      return error.problems.map((p) => `${p.state ?? '-'}: ${p.message}`);
+    throw error;
+  }
+  return [];
+}
+
+describe('loading a journey', () => {
+  it('fails naming each state without a stage tag, with more than one, and each unknown message', () => {
+    const journey = defineJourney({
+      id: 'broken',
+      version: 1,
+      trigger: { event: 'Go' },
+      machine: (j) =>
+        j.createMachine({
+          initial: 'a',
+          states: {
+            a: { entry: j.send('missing-message', ['email']), on: { Go: 'b' } },
+            b: {
+              tags: ['awareness', 'loyalty'],
+              initial: 'inner',
+              states: { inner: { tags: 'loyalty', entry: j.send('welcome', ['email']) } },
+            },
+          },
+        }),
+    });
+    const problems = problemsOf(() => new JourneyCatalog([journey], messages));
+    expect(problems).toEqual([
+      expect.stringMatching(/^a: State "a" has no stage tag\. To fix: add tags: 'awareness'/),
+      expect.stringMatching(
+        /^a: State "a" sends message "missing-message", which does not exist\. To fix: add templates\/missing-message\//,
+      ),
+      expect.stringMatching(/^b: State "b" has 2 stage tags \(awareness, loyalty\)/),
+    ]);
+  });
+
+  it('fails naming the state whose delay cannot be read, instead of letting xstate fire it at once', () => {
+    const journey = defineJourney({
+      id: 'bad-delay',
+      version: 1,
+      trigger: { event: 'Go' },
+      machine: (j) =>
+        j.createMachine({
+          initial: 'a',
+          // A delay built at run time escapes the DelayKey type, so the loader must catch it.
+          states: {
+            a: { tags: 'awareness', after: { [String('2 days')]: 'b' } as never },
+            b: { tags: 'awareness', type: 'final' },
+          },
+        }),
+    });
+    expect(problemsOf(() => new JourneyCatalog([journey], messages))).toEqual([
+      expect.stringMatching(/^a: State "a" waits for "2 days": Cannot read "2 days" as a duration/),
+    ]);
+  });
+
+  it('refuses the same id and version twice and a channel that does not exist', () => {
+    const make = (channel: string) =>
+      defineJourney({
+        id: 'twice',
+        version: 1,
+        trigger: { event: 'Go' },
+        machine: (j) =>
+          j.createMachine({
+            initial: 'a',
+            states: {
+              a: { tags: 'awareness', type: 'final', entry: j.send('welcome', [channel as 'email']) },
+            },
+          }),
+      });
+    const problems = problemsOf(() => new JourneyCatalog([make('email'), make('fax')], messages));
+    expect(problems).toEqual([
+      expect.stringContaining('defined twice'),
+      expect.stringContaining('unknown channel "fax"'),
+    ]);
+  });
+
+  it('rejects bad metadata at definition, naming the field', () => {
+    const define = () =>
+      defineJourney({
+        id: 'Bad Id',
+        version: 0,
+        trigger: { event: 'Go' },
+        machine: (j) => j.createMachine({ initial: 'a', states: { a: { tags: 'awareness' } } }),
+      });
+    expect(define).toThrow(JourneyDefinitionError);
+    expect(define).toThrow(/id: lowercase letters.*version: Too small/s);
+  });
+
+  it('rejects a data schema that cannot start from an empty object', () => {
+    expect(() =>
+      defineJourney({
+        id: 'data',
+        version: 1,
+        trigger: { event: 'Go' },
+        data: z.object({ count: z.number() }),
+        machine: (j) => j.createMachine({ initial: 'a', states: { a: { tags: 'awareness' } } }),
+      }),
+    ).toThrow(/count: .*To fix: give those fields a \.default\(\)/s);
+  });
+
+  it('starts new entries on the latest version and keeps older versions for customers in flight', () => {
+    const version = (v: number) =>
+      defineJourney({
+        id: 'v',
+        version: v,
+        trigger: { event: 'Go' },
+        machine: (j) => j.createMachine({ initial: 'a', states: { a: { tags: 'awareness' } } }),
+      });
+    const catalog = new JourneyCatalog([version(1), version(2)], messages);
+    expect(catalog.triggeredBy('Go').map((j) => j.version)).toEqual([2]);
+    expect(catalog.version('v', 1).version).toBe(1);
+    expect(() => catalog.version('v', 3)).toThrow(/keep that version in journeys\//);
+  });
+});
