@@ -26,6 +26,7 @@ describe('loading a journey', () => {
       id: 'broken',
       version: 1,
       trigger: { event: 'Go' },
+      events: { Go: z.object({}) },
       machine: (j) =>
         j.createMachine({
           initial: 'a',
