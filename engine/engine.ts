@@ -27,6 +27,8 @@ export interface EngineOptions {
   /** Journey waits run this many times faster than real time (TIME_SCALE). Default 1. */
   timeScale?: number;
   logger?: Logger;
+  /** Job lock and customer lease duration; a dead worker's jobs run elsewhere after about this long. Default 30 s. */
+  lockMs?: number;
 }
 
 export interface WorkerOptions {
@@ -58,7 +60,8 @@ export function createEngine(options: EngineOptions) {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
   const catalog = new JourneyCatalog(options.journeys, options.messages);
-  const store = new CustomerStore(options.redis, { prefix });
+  const lockMs = options.lockMs ?? 30_000;
+  const store = new CustomerStore(options.redis, { prefix, leaseMs: lockMs });
   const queues = createQueues(options.redis, prefix);
   const executor = new CommandExecutor({
     journeyQueue: queues.journeys,
@@ -157,6 +160,7 @@ export function createEngine(options: EngineOptions) {
             connection: options.redis,
             prefix,
             logger,
+            lockMs,
             concurrency: workerOptions.journeyConcurrency ?? 50,
           }),
         );

@@ -9,6 +9,7 @@ export { STAGES, isStage, type Stage } from './journey/stage.js';
 export { CHANNELS, Channel, ReentryPolicy } from './journey/journey-schema.js';
 export {
   defineJourney,
+  isJourney,
   JourneyDefinitionError,
   type Journey,
   type DelayKey,
@@ -63,3 +64,5 @@ export { createDeliveryWorker, type DeliveryWorkerOptions } from './runtime/deli
 export { createQueues, queuePrefix, JOURNEY_QUEUE, DELIVERY_QUEUE, type Queues } from './runtime/queues.js';
 export { customerToken, drainJobId, sendOpId, timerJobId } from './runtime/ids.js';
 export { silentLogger, type Logger } from './logger.js';
+export { loadJourneysFromDirectory } from './journey/load-journeys.js';
+export { loadConfig, EnvConfig, ConfigError } from './config.js';

@@ -167,6 +167,13 @@ export interface Journey {
   readonly delayProblems: ReadonlyArray<{ state: string; delay: string; message: string }>;
 }
 
+const JOURNEY = Symbol.for('chorus.journey');
+
+/** Whether a value was made by {@link defineJourney}: how journey folders are scanned. */
+export function isJourney(value: unknown): value is Journey {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[JOURNEY] === true;
+}
+
 export class JourneyDefinitionError extends ChorusError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('CHORUS_JOURNEY_DEFINITION', message, options);
@@ -243,6 +250,7 @@ export function defineJourney<
       ? { kind: 'api', schema: meta.trigger.api }
       : { kind: 'event', event: meta.trigger.event, schema: meta.trigger.properties ?? z.object({}).loose() };
   return Object.freeze({
+    [JOURNEY]: true,
     id: meta.id,
     version: meta.version,
     ...(meta.description === undefined ? {} : { description: meta.description }),

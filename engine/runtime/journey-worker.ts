@@ -12,6 +12,8 @@ export interface JourneyWorkerOptions {
   prefix: string;
   concurrency?: number;
   logger: Logger;
+  /** BullMQ lock duration and stalled-check interval. */
+  lockMs?: number;
 }
 
 /**
@@ -38,6 +40,8 @@ export function createJourneyWorker(deps: DrainDependencies, options: JourneyWor
       connection: options.connection,
       prefix: queuePrefix(options.prefix),
       concurrency: options.concurrency ?? 50,
+      lockDuration: options.lockMs ?? 30_000,
+      stalledInterval: options.lockMs ?? 30_000,
       // A job whose worker was killed is re-run; let that happen a few times before giving up.
       maxStalledCount: 10,
     },

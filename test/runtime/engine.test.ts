@@ -25,25 +25,34 @@ function customerIn(variant: string, salt: string): string {
 }
 
 describe('the engine on a real Redis', () => {
+  const running: Array<{ engine: Engine; cleanup: () => Promise<void> }> = [];
   let ctx: ReturnType<typeof testRedis>;
   let engine: Engine;
 
-  beforeEach(() => {
-    ctx = testRedis();
-    // One journey day lasts 10 ms of real time, so the two-day wait fires in 20 ms.
-    engine = createEngine({
-      redis: ctx.redis,
-      prefix: ctx.prefix,
+  /** An engine with its own key prefix; `timeScale` compresses journey waits. */
+  function startEngine(timeScale = 1) {
+    const redis = testRedis();
+    const started = createEngine({
+      redis: redis.redis,
+      prefix: redis.prefix,
       journeys: [onboarding],
       messages,
-      timeScale: 8_640_000,
+      timeScale,
     });
-    engine.startWorkers();
+    started.startWorkers();
+    running.push({ engine: started, cleanup: redis.cleanup });
+    return { engine: started, ctx: redis };
+  }
+
+  beforeEach(() => {
+    ({ engine, ctx } = startEngine());
   });
 
   afterEach(async () => {
-    await engine.close();
-    await ctx.cleanup();
+    for (const { engine: e, cleanup } of running.splice(0)) {
+      await e.close();
+      await cleanup();
+    }
   });
 
   it('enrols a customer on the trigger event, records the welcome, and persists state and stage', async () => {
@@ -73,6 +82,8 @@ describe('the engine on a real Redis', () => {
   });
 
   it('fires a wait as a BullMQ delayed job and takes the timeout branch', async () => {
+    // One journey day lasts 10 ms of real time, so the two-day wait fires in 20 ms.
+    const { engine } = startEngine(8_640_000);
     const id = customerIn('tips', 'wait');
     await engine.identify({ userId: id, traits: { phone: '+15550100' } });
     await engine.track({ userId: id, event: 'Signed Up' });
