@@ -152,7 +152,14 @@ export function applyEvent(
       guarded(record, () => {
         const journey = catalog.version(record.journeyId, record.journeyVersion);
         put(
-          stepInstance(journey, consumed, customer.profile, { type: event.eventType }, now) ?? {
+          stepInstance(
+            journey,
+            customer.customerId,
+            consumed,
+            customer.profile,
+            { type: event.eventType },
+            now,
+          ) ?? {
             record: consumed,
             commands: [],
           },
@@ -224,6 +231,7 @@ function applyTrack(
   }
   const stepped = stepInstance(
     journey,
+    event.customerId,
     current,
     profile,
     { type: event.name, properties, timestamp: event.timestamp },

@@ -1,10 +1,12 @@
 import type { Clock } from '../clock.js';
 import type { JourneyCatalog } from '../journey/journey-catalog.js';
 import type { Logger } from '../logger.js';
+import type { CustomerKeys } from '../store/customer-keys.js';
 import type { CustomerStore, LoadedCustomer } from '../store/customer-store.js';
 import { applyEvent } from './apply-event.js';
 import type { Command, Note } from './command.js';
 import type { CommandExecutor } from './command-executor.js';
+import type { CustomerEvent } from './customer-event.js';
 import type { InstanceRecord } from './instance-record.js';
 
 export interface DrainDependencies {
@@ -19,40 +21,43 @@ export interface DrainDependencies {
 
 /**
  * Applies a customer's waiting events in arrival order, holding the customer's lease so no
- * other job applies events for them at the same time. Returns `busy` when another job holds the
+ * other job applies events for them at the same time. `event` (a fired timer) is appended to
+ * the inbox in the same step that takes the lease. Returns `busy` when another job holds the
  * lease: that job will see the events too, because it only lets go of an empty inbox.
+ *
+ * Each batch carries out its commands before committing. Their ids come from the instance's
+ * revision, so if the process dies in between, the re-run recomputes the same ids and every
+ * command is a no-op the second time: nothing is lost and nothing is sent twice.
  */
 export async function drainCustomer(
   deps: DrainDependencies,
   customerId: string,
   token: string,
+  event?: CustomerEvent,
 ): Promise<'drained' | 'busy'> {
   const { store } = deps;
-  let loaded = await store.acquire(customerId, token);
-  if (!loaded) return 'busy';
-  for (;;) {
-    // Commands committed by a run that died before carrying them out come first.
-    if (loaded.outbox.length > 0) {
-      await deps.executor.run(loaded.outbox);
-      if (await store.finish(customerId, token)) return 'drained';
-    } else if (loaded.inbox.length === 0) {
-      if (await store.finish(customerId, token)) return 'drained';
-    } else if (await applyBatch(deps, customerId, token, loaded)) {
-      return 'drained';
-    }
-    loaded = await store.acquire(customerId, token);
-    if (!loaded) return 'busy';
+  const keys = store.keys(customerId);
+  let loaded = await store.acquire(keys, token, event);
+  while (loaded) {
+    const released =
+      loaded.inbox.length === 0
+        ? await store.releaseIfIdle(keys, token)
+        : await applyBatch(deps, keys, token, loaded);
+    if (released) return 'drained';
+    loaded = await store.acquire(keys, token);
   }
+  return 'busy';
 }
 
-/** Applies the loaded inbox head, commits, and carries out the commands. Returns whether the lease was released. */
+/** Applies the loaded inbox head, carries out its commands, commits. Returns whether the lease was released. */
 async function applyBatch(
   deps: DrainDependencies,
-  customerId: string,
+  keys: CustomerKeys,
   token: string,
   loaded: LoadedCustomer,
 ): Promise<boolean> {
   const now = deps.clock.now();
+  const customerId = keys.customerId;
   let customer = loaded.customer;
   const changed = new Map<string, InstanceRecord>();
   const commands: Command[] = [];
@@ -82,15 +87,13 @@ async function applyBatch(
       deps.logger.error({ customerId, eventId: entry.event.id, err: error }, 'event could not be applied');
     }
   }
-  const { released } = await deps.store.commit(customerId, token, {
+  if (commands.length > 0) await deps.executor.run(commands);
+  const { released } = await deps.store.commit(keys, token, {
     expectedRev: loaded.rev,
     consumed: loaded.inbox.length,
     ...(profileChanged ? { profile: customer.profile } : {}),
     instances: [...changed.values()],
-    outbox: commands,
     dead,
   });
-  if (commands.length === 0) return released;
-  await deps.executor.run(commands);
-  return deps.store.finish(customerId, token);
+  return released;
 }

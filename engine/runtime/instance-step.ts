@@ -36,10 +36,32 @@ export function locate(machine: AnyStateMachine, value: StateValue): { state: st
   return { state: path.join('.'), stage: node.tags.find(isStage) ?? 'awareness' };
 }
 
-/** The instance's own context, without the profile (which is stored once, on the customer). */
+/**
+ * The part of the context only this instance knows. The profile is stored once on the customer
+ * and the ids are on the record, so neither is stored again in every snapshot.
+ */
 function persistedContext(context: JourneyContext): Record<string, unknown> {
-  const { profile: _profile, ...rest } = context;
-  return rest;
+  const {
+    profile: _profile,
+    customerId: _customerId,
+    instanceId: _instanceId,
+    journeyId: _journeyId,
+    journeyVersion: _journeyVersion,
+    ...own
+  } = context;
+  return own;
+}
+
+/** The full context of a stored instance, as the machine sees it. */
+function fullContext(customerId: string, record: InstanceRecord, profile: unknown): JourneyContext {
+  return {
+    ...(record.context as Pick<JourneyContext, 'trigger' | 'variants' | 'data'>),
+    customerId,
+    instanceId: record.id,
+    journeyId: record.journeyId,
+    journeyVersion: record.journeyVersion,
+    profile,
+  };
 }
 
 function parseProfile(journey: Journey, traits: Record<string, unknown>): unknown {
@@ -57,20 +79,21 @@ function parseProfile(journey: Journey, traits: Record<string, unknown>): unknow
 function toCommands(
   actions: ReadonlyArray<{ type: string; params?: unknown }>,
   record: InstanceRecord,
+  customerId: string,
   located: { state: string; stage: Stage },
   now: number,
 ): { commands: Command[]; timers: Record<string, string> } {
   const commands: Command[] = [];
   const timers = { ...record.timers };
-  const context = record.context as Omit<JourneyContext, 'profile'>;
+  const variants = (record.context.variants as Record<string, string> | undefined) ?? {};
   let index = 0;
   for (const action of actions) {
     if (action.type === SEND_ACTION) {
       const params = action.params as SendParams;
       commands.push({
         type: 'send',
-        opId: sendOpId(context.customerId, record.id, record.rev, index++),
-        customerId: context.customerId,
+        opId: sendOpId(customerId, record.id, record.rev, index++),
+        customerId,
         journeyId: record.journeyId,
         journeyVersion: record.journeyVersion,
         instanceId: record.id,
@@ -78,19 +101,19 @@ function toCommands(
         stage: located.stage,
         message: params.message,
         channels: params.channels,
-        variants: context.variants,
+        variants,
         at: now,
       });
     } else if (action.type === 'xstate.raise') {
       const params = action.params as { event: EventObject; id?: string; delay?: number };
       if (params.delay === undefined) continue; // immediate raises were already processed by xstate
       const sendId = params.id ?? params.event.type;
-      const jobId = timerJobId(context.customerId, record.id, record.rev, index++);
+      const jobId = timerJobId(customerId, record.id, record.rev, index++);
       timers[sendId] = jobId;
       commands.push({
         type: 'schedule',
         jobId,
-        customerId: context.customerId,
+        customerId,
         instanceId: record.id,
         sendId,
         eventType: params.event.type,
@@ -110,6 +133,7 @@ function toCommands(
 
 function settle(
   journey: Journey,
+  customerId: string,
   before: InstanceRecord,
   snapshot: AnyMachineSnapshot,
   actions: ReadonlyArray<{ type: string; params?: unknown }>,
@@ -118,7 +142,7 @@ function settle(
   const located = locate(journey.machine, snapshot.value);
   const context = persistedContext(snapshot.context as JourneyContext);
   const draft: InstanceRecord = { ...before, rev: before.rev + 1, context };
-  const { commands, timers } = toCommands(actions, draft, located, now);
+  const { commands, timers } = toCommands(actions, draft, customerId, located, now);
   const record: InstanceRecord = { ...draft, value: snapshot.value, timers, ...located, updatedAt: now };
   if (snapshot.status === 'done') return finish(record, located.state.split('.').pop() ?? 'done', commands);
   if (snapshot.status === 'error') {
@@ -182,7 +206,7 @@ export function enterInstance(
     enteredAt: now,
     updatedAt: now,
   };
-  return settle(journey, blank, snapshot, actions, now);
+  return settle(journey, customerId, blank, snapshot, actions, now);
 }
 
 /**
@@ -191,6 +215,7 @@ export function enterInstance(
  */
 export function stepInstance(
   journey: Journey,
+  customerId: string,
   record: InstanceRecord,
   traits: Record<string, unknown>,
   event: EventObject & Record<string, unknown>,
@@ -198,9 +223,9 @@ export function stepInstance(
 ): { record: InstanceRecord; commands: Command[] } | undefined {
   const snapshot = journey.machine.resolveState({
     value: record.value,
-    context: { ...record.context, profile: parseProfile(journey, traits) },
+    context: fullContext(customerId, record, parseProfile(journey, traits)),
   });
   const [next, actions] = transition(journey.machine, snapshot, event);
   if (next === snapshot) return undefined;
-  return settle(journey, record, next, actions, now);
+  return settle(journey, customerId, record, next, actions, now);
 }

@@ -27,12 +27,9 @@ export function createJourneyWorker(deps: DrainDependencies, options: JourneyWor
     async (job: JourneyJob) => {
       const token = job.id!;
       if (job.name === 'timer' && 'sendId' in job.data) {
-        const data = job.data;
         // The due time, not the run time: a late timer is still the timer it was.
-        await deps.store.push(
-          { ...data, timestamp: job.timestamp + (job.opts.delay ?? 0) },
-          { recent: false },
-        );
+        const event = { ...job.data, timestamp: job.timestamp + (job.opts.delay ?? 0) };
+        return drainCustomer(deps, job.data.customerId, token, event);
       }
       return drainCustomer(deps, job.data.customerId, token);
     },

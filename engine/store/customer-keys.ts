@@ -7,14 +7,13 @@ import { customerToken } from '../runtime/ids.js';
 export function customerKeys(prefix: string, customerId: string) {
   const base = `${prefix}:c:{${customerToken(customerId)}}`;
   return {
+    customerId,
     /** Hash: `rev` (fencing version), `profile` (JSON traits), `i:<instanceId>` (JSON instance). */
     state: base,
     /** List of events waiting to be applied, oldest first. */
     inbox: `${base}:inbox`,
     /** Capped list of recent track/identify events, newest first. */
     events: `${base}:events`,
-    /** JSON commands committed but not yet carried out. */
-    outbox: `${base}:outbox`,
     /** The drainer's lease: the token of the one job applying this customer's events. */
     lease: `${base}:lease`,
     /** Capped list of messages handed to delivery, newest first. */

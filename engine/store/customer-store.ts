@@ -1,17 +1,16 @@
 import type { Redis } from 'ioredis';
 import { ChorusError } from '../errors.js';
-import type { Command } from '../runtime/command.js';
 import { CustomerEvent } from '../runtime/customer-event.js';
 import type { CustomerState, InstanceRecord } from '../runtime/instance-record.js';
-import { customerKeys } from './customer-keys.js';
-import { acquireAndLoad, commitStep, finishStep, pushEvent } from './scripts.js';
+import { customerKeys, type CustomerKeys } from './customer-keys.js';
+import { acquireAndLoad, commitStep, pushEvent, releaseIfIdle } from './scripts.js';
 
 export class LeaseLostError extends ChorusError {
   constructor(customerId: string, detail: string) {
     super(
       'CHORUS_LEASE_LOST',
       `The drainer of customer "${customerId}" lost its lease (${detail}); nothing was written and the job will retry. ` +
-        'To fix: if this repeats, raise the lease duration above the slowest batch.',
+        'To fix: if this repeats, raise LOCK_DURATION_MS above the slowest batch.',
     );
   }
 }
@@ -23,7 +22,6 @@ export interface LoadedCustomer {
   rev: number;
   customer: CustomerState;
   inbox: InboxEntry[];
-  outbox: Command[];
 }
 
 export interface CommitInput {
@@ -31,7 +29,6 @@ export interface CommitInput {
   consumed: number;
   profile?: Record<string, unknown>;
   instances: readonly InstanceRecord[];
-  outbox: readonly Command[];
   dead: ReadonlyArray<{ event: string; reason: string; at: number }>;
 }
 
@@ -57,7 +54,7 @@ function parseEntry(raw: string): InboxEntry {
   }
 }
 
-/** The customer's persisted state in Redis: profile, journey instances, inbox, outbox and lease. */
+/** The customer's persisted state in Redis: profile, journey instances, inbox and lease. */
 export class CustomerStore {
   readonly prefix: string;
   readonly leaseMs: number;
@@ -76,7 +73,7 @@ export class CustomerStore {
     this.#batchSize = options.batchSize ?? 50;
   }
 
-  keys(customerId: string) {
+  keys(customerId: string): CustomerKeys {
     return customerKeys(this.prefix, customerId);
   }
 
@@ -99,63 +96,58 @@ export class CustomerStore {
     return { accepted: accepted === 1, leaseHeld: leaseHeld === 1 };
   }
 
-  /** Takes the lease with `token` and loads the customer, or returns `undefined` when another job holds it. */
-  async acquire(customerId: string, token: string): Promise<LoadedCustomer | undefined> {
-    const keys = this.keys(customerId);
+  /**
+   * Takes the lease with `token` and loads the customer, or returns `undefined` when another job
+   * holds it. `event`, when given, is appended to the inbox first, in the same atomic step.
+   */
+  async acquire(
+    keys: CustomerKeys,
+    token: string,
+    event?: CustomerEvent,
+  ): Promise<LoadedCustomer | undefined> {
     const reply = (await acquireAndLoad.run(
       this.redis,
-      [keys.state, keys.inbox, keys.outbox, keys.lease],
-      [token, this.leaseMs, this.#batchSize],
-    )) as [0] | [1, string[], string[], string];
+      [keys.state, keys.inbox, keys.lease],
+      [token, this.leaseMs, this.#batchSize, event === undefined ? '' : JSON.stringify(event)],
+    )) as [0] | [1, string[], string[]];
     if (reply[0] === 0) return undefined;
-    const [, flat, inbox, outbox] = reply;
-    const { rev, customer } = decodeState(customerId, flat);
-    return {
-      rev,
-      customer,
-      inbox: inbox.map(parseEntry),
-      outbox: outbox === '' ? [] : (JSON.parse(outbox) as Command[]),
-    };
+    const [, flat, inbox] = reply;
+    const { rev, customer } = decodeState(keys.customerId, flat);
+    return { rev, customer, inbox: inbox.map(parseEntry) };
   }
 
-  /** Writes one step's result under the lease; returns whether the lease was released (nothing left to do). */
+  /** Writes one step's result under the lease; returns whether the lease was released (inbox empty). */
   async commit(
-    customerId: string,
+    keys: CustomerKeys,
     token: string,
     input: CommitInput,
   ): Promise<{ rev: number; released: boolean }> {
-    const keys = this.keys(customerId);
     const fields: string[] = [];
     if (input.profile) fields.push('profile', JSON.stringify(input.profile));
     for (const record of input.instances) fields.push(`i:${record.id}`, JSON.stringify(record));
     const reply = (await commitStep.run(
       this.redis,
-      [keys.state, keys.inbox, keys.outbox, keys.lease, keys.dead],
+      [keys.state, keys.inbox, keys.lease, keys.dead],
       [
         token,
         input.expectedRev,
         input.consumed,
-        input.outbox.length === 0 ? '' : JSON.stringify(input.outbox),
         this.leaseMs,
         input.dead.length,
         ...input.dead.map((entry) => JSON.stringify(entry)),
         ...fields,
       ],
     )) as [number, number?];
-    if (reply[0] === -1) throw new LeaseLostError(customerId, 'another job holds it');
-    if (reply[0] === -2) throw new LeaseLostError(customerId, 'its state was changed by another job');
+    if (reply[0] === -1) throw new LeaseLostError(keys.customerId, 'another job holds it');
+    if (reply[0] === -2) throw new LeaseLostError(keys.customerId, 'its state was changed by another job');
     return { rev: reply[0], released: reply[1] === 1 };
   }
 
-  /** Clears the outbox after its commands ran; returns whether the lease was released. */
-  async finish(customerId: string, token: string): Promise<boolean> {
-    const keys = this.keys(customerId);
-    const reply = (await finishStep.run(
-      this.redis,
-      [keys.outbox, keys.inbox, keys.lease],
-      [token, this.leaseMs],
-    )) as number;
-    if (reply === -1) throw new LeaseLostError(customerId, 'it expired before the outbox was cleared');
+  /** Lets go of the lease when no event is waiting; returns whether it did. */
+  async releaseIfIdle(keys: CustomerKeys, token: string): Promise<boolean> {
+    const reply = (await releaseIfIdle.run(this.redis, [keys.inbox, keys.lease], [token])) as number;
+    if (reply === -1)
+      throw new LeaseLostError(keys.customerId, 'it expired while the inbox was being drained');
     return reply === 1;
   }
 

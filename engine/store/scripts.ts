@@ -18,57 +18,57 @@ return {1, redis.call('EXISTS', KEYS[3])}
 `);
 
 /**
- * Takes (or, for the same token, keeps) the customer's lease, then reads what the drainer needs.
- * KEYS: state, inbox, outbox, lease. ARGV: token, lease ms, batch size.
- * Returns {0} when another job holds the lease, else {1, HGETALL state, inbox head, outbox}.
+ * Takes (or, for the same token, keeps) the customer's lease, then reads the state and the inbox
+ * head. With an event in ARGV[4], first appends it to the inbox (a timer job's event), saving a
+ * round trip on the hottest path.
+ * KEYS: state, inbox, lease. ARGV: token, lease ms, batch size, event JSON or ''.
+ * Returns {0} when another job holds the lease, else {1, HGETALL state, inbox head}.
  */
 export const acquireAndLoad = new LuaScript(`
-local holder = redis.call('GET', KEYS[4])
+if ARGV[4] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[4]) end
+local holder = redis.call('GET', KEYS[3])
 if holder and holder ~= ARGV[1] then return {0} end
-redis.call('SET', KEYS[4], ARGV[1], 'PX', ARGV[2])
-return {1, redis.call('HGETALL', KEYS[1]), redis.call('LRANGE', KEYS[2], 0, tonumber(ARGV[3]) - 1), redis.call('GET', KEYS[3]) or ''}
+redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[2])
+return {1, redis.call('HGETALL', KEYS[1]), redis.call('LRANGE', KEYS[2], 0, tonumber(ARGV[3]) - 1)}
 `);
 
 /**
  * Writes the result of applying the inbox head, if the lease and the revision are still ours
- * (a fencing token: a drainer that lost its lease can never overwrite newer state).
- * KEYS: state, inbox, outbox, lease, dead.
- * ARGV: token, expected rev, events consumed, outbox JSON ('' = none), lease ms, dead count, dead..., field, value, ...
+ * (a fencing token: a drainer that lost its lease can never overwrite newer state), and lets go
+ * of the lease when the inbox is then empty.
+ * KEYS: state, inbox, lease, dead.
+ * ARGV: token, expected rev, events consumed, lease ms, dead count, dead..., field, value, ...
  * Returns {-1} lease lost, {-2} revision moved, else {new rev, released (0/1)}.
  */
 export const commitStep = new LuaScript(`
-if redis.call('GET', KEYS[4]) ~= ARGV[1] then return {-1} end
+if redis.call('GET', KEYS[3]) ~= ARGV[1] then return {-1} end
 local rev = tonumber(redis.call('HGET', KEYS[1], 'rev') or '0')
 if rev ~= tonumber(ARGV[2]) then return {-2} end
-local deadCount = tonumber(ARGV[6])
-for i = 7, 6 + deadCount do redis.call('LPUSH', KEYS[5], ARGV[i]) end
-if deadCount > 0 then redis.call('LTRIM', KEYS[5], 0, 99) end
-local first = 7 + deadCount
+local deadCount = tonumber(ARGV[5])
+for i = 6, 5 + deadCount do redis.call('LPUSH', KEYS[4], ARGV[i]) end
+if deadCount > 0 then redis.call('LTRIM', KEYS[4], 0, 99) end
+local first = 6 + deadCount
 if #ARGV >= first then redis.call('HSET', KEYS[1], unpack(ARGV, first)) end
 redis.call('HSET', KEYS[1], 'rev', rev + 1)
 redis.call('LTRIM', KEYS[2], tonumber(ARGV[3]), -1)
-if ARGV[4] ~= '' then
-  redis.call('SET', KEYS[3], ARGV[4])
-elseif redis.call('LLEN', KEYS[2]) == 0 then
-  redis.call('DEL', KEYS[4])
+if redis.call('LLEN', KEYS[2]) == 0 then
+  redis.call('DEL', KEYS[3])
   return {rev + 1, 1}
 end
-redis.call('PEXPIRE', KEYS[4], ARGV[5])
+redis.call('PEXPIRE', KEYS[3], ARGV[4])
 return {rev + 1, 0}
 `);
 
 /**
- * Clears the outbox once its commands are carried out; releases the lease if nothing is waiting.
- * KEYS: outbox, inbox, lease. ARGV: token, lease ms. Returns -1 lease lost, 1 released, 0 more to do.
+ * Lets go of the lease if the inbox is empty. KEYS: inbox, lease. ARGV: token.
+ * Returns -1 lease lost, 1 released, 0 events are waiting.
  */
-export const finishStep = new LuaScript(`
-if redis.call('GET', KEYS[3]) ~= ARGV[1] then return -1 end
-redis.call('DEL', KEYS[1])
-if redis.call('LLEN', KEYS[2]) == 0 then
-  redis.call('DEL', KEYS[3])
+export const releaseIfIdle = new LuaScript(`
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return -1 end
+if redis.call('LLEN', KEYS[1]) == 0 then
+  redis.call('DEL', KEYS[2])
   return 1
 end
-redis.call('PEXPIRE', KEYS[3], ARGV[2])
 return 0
 `);
 
