@@ -35,6 +35,8 @@ export const EnvConfig = z.object({
    * noticed after about this long, and its jobs run elsewhere.
    */
   LOCK_DURATION_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
+  /** How often one worker sweeps for customers whose events wait with no job to apply them. */
+  SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
   SHUTDOWN_DEADLINE_MS: z.coerce.number().int().min(0).default(10_000),
   JOURNEYS_DIR: z.string().min(1).default('journeys'),
   TEMPLATES_DIR: z.string().min(1).default('templates'),

@@ -12,7 +12,7 @@ import type { CustomerEvent } from './runtime/customer-event.js';
 import { createDeliveryWorker } from './runtime/delivery-worker.js';
 import type { DrainDependencies } from './runtime/drain-customer.js';
 import { drainJobId } from './runtime/ids.js';
-import { createJourneyWorker } from './runtime/journey-worker.js';
+import { createJourneyWorker, SWEEP_SCHEDULER } from './runtime/journey-worker.js';
 import { createQueues } from './runtime/queues.js';
 import { CustomerStore } from './store/customer-store.js';
 
@@ -27,6 +27,8 @@ export interface EngineOptions {
   /** Journey waits run this many times faster than real time (TIME_SCALE). Default 1. */
   timeScale?: number;
   logger?: Logger;
+  /** How often one worker sweeps for inboxes left without a drain job. Default 60 s. */
+  sweepIntervalMs?: number;
   /** Job lock and customer lease duration; a dead worker's jobs run elsewhere after about this long. Default 30 s. */
   lockMs?: number;
 }
@@ -75,7 +77,7 @@ export function createEngine(options: EngineOptions) {
   /** Durably appends the event to the customer's inbox, then makes sure a job will drain it. */
   async function ingest(event: CustomerEvent, messageId: string | undefined): Promise<IngestResult> {
     const { accepted, leaseHeld } = await store.push(event, {
-      ...(messageId ? { messageId } : {}),
+      clientId: messageId !== undefined,
       recent: event.kind !== 'enter',
     });
     // When a drainer holds the lease it will see this event before letting go. Otherwise a drain
@@ -164,6 +166,15 @@ export function createEngine(options: EngineOptions) {
             concurrency: workerOptions.journeyConcurrency ?? 50,
           }),
         );
+      }
+      if (workerOptions.journeys !== false) {
+        void queues.journeys
+          .upsertJobScheduler(
+            SWEEP_SCHEDULER,
+            { every: options.sweepIntervalMs ?? 60_000 },
+            { name: 'sweep', data: {} },
+          )
+          .catch((err: unknown) => logger.error({ err }, 'could not schedule the inbox sweep'));
       }
       if (workerOptions.deliveries !== false) {
         started.push(

@@ -66,3 +66,4 @@ export { customerToken, drainJobId, sendOpId, timerJobId } from './runtime/ids.j
 export { silentLogger, type Logger } from './logger.js';
 export { loadJourneysFromDirectory } from './journey/load-journeys.js';
 export { loadConfig, EnvConfig, ConfigError } from './config.js';
+export { sweepStrandedInboxes } from './runtime/inbox-sweeper.js';

@@ -45,6 +45,7 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
     messages,
     timeScale: config.TIME_SCALE,
     lockMs: config.LOCK_DURATION_MS,
+    sweepIntervalMs: config.SWEEP_INTERVAL_MS,
     logger,
   });
   engine.startWorkers({

@@ -1,5 +1,5 @@
 import type { Journey } from '../journey/define-journey.js';
-import type { JourneyCatalog } from '../journey/journey-catalog.js';
+import { JourneyNotFoundError, type JourneyCatalog } from '../journey/journey-catalog.js';
 import type { Command, Note } from './command.js';
 import type { CustomerEvent, TrackEvent } from './customer-event.js';
 import { instanceId, type CustomerState, type InstanceRecord } from './instance-record.js';
@@ -73,10 +73,13 @@ export function applyEvent(
       );
     }
   };
+  // A missing journey version is the operator's to fix, not the event's fault: it propagates, so
+  // the job fails and retries, and the event waits in the inbox until that version is deployed.
   const guarded = (record: InstanceRecord, run: () => void) => {
     try {
       run();
     } catch (error) {
+      if (error instanceof JourneyNotFoundError) throw error;
       result.notes.push({
         kind: 'rejected',
         journeyId: record.journeyId,
@@ -149,8 +152,8 @@ export function applyEvent(
       const timers = { ...record.timers };
       delete timers[event.sendId];
       const consumed: InstanceRecord = { ...record, timers };
-      guarded(record, () => {
-        const journey = catalog.version(record.journeyId, record.journeyVersion);
+      const journey = catalog.version(record.journeyId, record.journeyVersion);
+      try {
         put(
           stepInstance(
             journey,
@@ -159,12 +162,19 @@ export function applyEvent(
             customer.profile,
             { type: event.eventType },
             now,
-          ) ?? {
-            record: consumed,
-            commands: [],
-          },
+          ) ?? { record: consumed, commands: [] },
         );
-      });
+      } catch (error) {
+        // The timer is spent and cannot be replayed, so an instance that cannot take it would wait
+        // forever: it fails, visibly, with the reason.
+        const reason = `timer ${event.sendId} could not be applied: ${(error as Error).message}`;
+        put(
+          finish(
+            { ...consumed, status: 'failed', error: reason, rev: consumed.rev + 1, updatedAt: now },
+            'error',
+          ),
+        );
+      }
       break;
     }
   }

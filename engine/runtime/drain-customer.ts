@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import type { JourneyCatalog } from '../journey/journey-catalog.js';
+import { JourneyNotFoundError, type JourneyCatalog } from '../journey/journey-catalog.js';
 import type { Logger } from '../logger.js';
 import type { CustomerKeys } from '../store/customer-keys.js';
 import type { CustomerStore, LoadedCustomer } from '../store/customer-store.js';
@@ -82,7 +82,10 @@ async function applyBatch(
       }
       deps.onNotes?.(customerId, result.notes);
     } catch (error) {
-      // A journey version no longer loaded, or a bug in a machine: keep the event, move on.
+      // A journey version no longer loaded: fail the job and retry, keeping the event (and the
+      // customer's order) until it is deployed again.
+      if (error instanceof JourneyNotFoundError) throw error;
+      // A bug in a machine: keep the event, move on.
       dead.push({ event: JSON.stringify(entry.event), reason: (error as Error).message, at: now });
       deps.logger.error({ customerId, eventId: entry.event.id, err: error }, 'event could not be applied');
     }

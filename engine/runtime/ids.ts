@@ -1,16 +1,35 @@
 /**
- * Deterministic ids. BullMQ job ids may not contain `:` and may not be all digits, and Redis
- * Cluster hash tags break on `{`/`}`: customer ids are percent-encoded before they appear in
- * either, so any user id is safe.
+ * Deterministic ids. BullMQ job ids may not contain `:` and may not be all digits; Redis Cluster
+ * hash tags break on `{`/`}`; and ids joined with `-` must never collide (customer `bob-vip` in
+ * journey `winback` against customer `bob` in journey `vip-winback`). So user-supplied parts are
+ * encoded to letters, digits and `%XX`, leaving `-` as an unambiguous separator.
  */
-export function customerToken(customerId: string): string {
-  return encodeURIComponent(customerId).replace(
-    /[!'()*.~]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
+export function encodeIdPart(value: string): string {
+  return Array.from(Buffer.from(value, 'utf8'), (byte) =>
+    (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a)
+      ? String.fromCharCode(byte)
+      : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`,
+  ).join('');
 }
 
-/** The delayed job that delivers the `index`-th delay scheduled by revision `rev` of an instance. */
+const tokens = new Map<string, string>();
+
+/** A customer id encoded for keys and job ids (memoised: it is on every hot path). */
+export function customerToken(customerId: string): string {
+  let token = tokens.get(customerId);
+  if (token === undefined) {
+    token = encodeIdPart(customerId);
+    if (tokens.size > 10_000) tokens.clear();
+    tokens.set(customerId, token);
+  }
+  return token;
+}
+
+/**
+ * The delayed job that delivers the `index`-th delay scheduled by revision `rev` of an instance.
+ * The instance id (`<journey>.<seq>`) may contain dashes; it sits between a dash-free customer
+ * token and two trailing numbers, so the id still reads back one way only.
+ */
 export function timerJobId(customerId: string, instanceId: string, rev: number, index: number): string {
   return `t-${customerToken(customerId)}-${instanceId}-${rev}-${index}`;
 }
@@ -22,5 +41,5 @@ export function sendOpId(customerId: string, instanceId: string, rev: number, in
 
 /** The job that drains a customer's inbox after an event arrived. */
 export function drainJobId(customerId: string, eventId: string): string {
-  return `d-${customerToken(customerId)}-${encodeURIComponent(eventId).replace(/[!'()*.~]/g, '_')}`;
+  return `d-${customerToken(customerId)}-${encodeIdPart(eventId)}`;
 }

@@ -2,10 +2,17 @@ import { Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Logger } from '../logger.js';
 import type { TimerJobData } from './command-executor.js';
 import { drainCustomer, type DrainDependencies } from './drain-customer.js';
+import { sweepStrandedInboxes } from './inbox-sweeper.js';
 import { JOURNEY_QUEUE, queuePrefix } from './queues.js';
 
-/** A drain job (`drain`) names the customer whose inbox has events; a timer job (`timer`) carries the event it delivers. */
+/**
+ * A drain job (`drain`) names the customer whose inbox has events; a timer job (`timer`) carries
+ * the event it delivers; a `sweep` job looks for inboxes nobody is draining.
+ */
 export type JourneyJob = Job<{ customerId: string } | TimerJobData, string>;
+
+/** The BullMQ job scheduler that runs the stranded-inbox sweep on one worker at a time. */
+export const SWEEP_SCHEDULER = 'sweep-stranded-inboxes';
 
 export interface JourneyWorkerOptions {
   connection: ConnectionOptions;
@@ -26,6 +33,17 @@ export function createJourneyWorker(deps: DrainDependencies, options: JourneyWor
     JOURNEY_QUEUE,
     async (job: JourneyJob) => {
       const token = job.id!;
+      if (job.name === 'sweep') {
+        const { store, executor } = deps;
+        const rescued = await sweepStrandedInboxes({
+          redis: store.redis,
+          prefix: store.prefix,
+          queue: executor.options.journeyQueue,
+          logger: options.logger,
+          round: token,
+        });
+        return `rescued ${rescued}`;
+      }
       if (job.name === 'timer' && 'sendId' in job.data) {
         // The due time, not the run time: a late timer is still the timer it was.
         const event = { ...job.data, timestamp: job.timestamp + (job.opts.delay ?? 0) };

@@ -43,6 +43,8 @@ export interface CustomerStoreOptions {
   batchSize?: number;
 }
 
+const GENERATED_ID_DEDUPE_SECONDS = 300;
+
 function parseEntry(raw: string): InboxEntry {
   try {
     const parsed = CustomerEvent.safeParse(JSON.parse(raw));
@@ -77,20 +79,24 @@ export class CustomerStore {
     return customerKeys(this.prefix, customerId);
   }
 
-  /** Appends an event to the inbox; `accepted: false` when its message id was already seen. */
+  /**
+   * Appends an event to the inbox; `accepted: false` when its id was already seen. Every push is
+   * de-duplicated by event id: a client's `messageId` for a day, a generated id for a few
+   * minutes, which covers ioredis resending an unanswered command after a reconnect.
+   */
   async push(
     event: CustomerEvent,
-    options: { messageId?: string; recent: boolean },
+    options: { clientId: boolean; recent: boolean },
   ): Promise<{ accepted: boolean; leaseHeld: boolean }> {
     const keys = this.keys(event.customerId);
     const [accepted, leaseHeld] = (await pushEvent.run(
       this.redis,
-      [keys.inbox, keys.events, keys.lease, keys.seen(options.messageId ?? '')],
+      [keys.inbox, keys.events, keys.lease, keys.seen(event.id)],
       [
         JSON.stringify(event),
         options.recent ? 1 : 0,
         this.#recentEvents,
-        options.messageId === undefined ? '' : this.#dedupeSeconds,
+        options.clientId ? this.#dedupeSeconds : GENERATED_ID_DEDUPE_SECONDS,
       ],
     )) as [number, number];
     return { accepted: accepted === 1, leaseHeld: leaseHeld === 1 };

@@ -1,12 +1,12 @@
 import { LuaScript } from './lua-script.js';
 
 /**
- * Appends an event to the inbox unless its message id was seen in the last day.
- * KEYS: inbox, events, lease, seen. ARGV: event JSON, keep-in-recent (0/1), recent cap, seen TTL (s; '' = no dedupe).
+ * Appends an event to the inbox unless its id was seen within the TTL.
+ * KEYS: inbox, events, lease, seen. ARGV: event JSON, keep-in-recent (0/1), recent cap, seen TTL (s).
  * Returns {accepted (0/1), lease held (0/1)}.
  */
 export const pushEvent = new LuaScript(`
-if ARGV[4] ~= '' and not redis.call('SET', KEYS[4], '1', 'NX', 'EX', ARGV[4]) then
+if not redis.call('SET', KEYS[4], '1', 'NX', 'EX', ARGV[4]) then
   return {0, redis.call('EXISTS', KEYS[3])}
 end
 redis.call('RPUSH', KEYS[1], ARGV[1])
@@ -47,8 +47,8 @@ if rev ~= tonumber(ARGV[2]) then return {-2} end
 local deadCount = tonumber(ARGV[5])
 for i = 6, 5 + deadCount do redis.call('LPUSH', KEYS[4], ARGV[i]) end
 if deadCount > 0 then redis.call('LTRIM', KEYS[4], 0, 99) end
-local first = 6 + deadCount
-if #ARGV >= first then redis.call('HSET', KEYS[1], unpack(ARGV, first)) end
+-- One HSET per field: unpack() of thousands of arguments exceeds Lua's stack.
+for i = 6 + deadCount, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('HSET', KEYS[1], 'rev', rev + 1)
 redis.call('LTRIM', KEYS[2], tonumber(ARGV[3]), -1)
 if redis.call('LLEN', KEYS[2]) == 0 then

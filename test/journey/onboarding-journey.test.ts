@@ -129,3 +129,19 @@ describe('the onboarding journey', () => {
     });
   });
 });
+
+describe('an instance that cannot take its timer', () => {
+  it('fails visibly with the reason instead of waiting forever', () => {
+    const h = createJourneyHarness(onboarding, { messages });
+    const id = customerIn('tips');
+    h.track(id, 'Signed Up');
+    h.identify(id, { firstName: 42 });
+    h.advance('2d');
+    expect(h.instance(id)).toMatchObject({ status: 'failed', exitReason: 'error' });
+    expect(h.pendingTimers(id)).toEqual([]);
+    expect(h.notes(id).at(-1)).toMatchObject({
+      kind: 'failed',
+      reason: expect.stringContaining('traits.firstName'),
+    });
+  });
+});

@@ -30,7 +30,7 @@ describe('the engine on a real Redis', () => {
   let engine: Engine;
 
   /** An engine with its own key prefix; `timeScale` compresses journey waits. */
-  function startEngine(timeScale = 1) {
+  function startEngine(timeScale = 1, sweepIntervalMs?: number) {
     const redis = testRedis();
     const started = createEngine({
       redis: redis.redis,
@@ -38,6 +38,7 @@ describe('the engine on a real Redis', () => {
       journeys: [onboarding],
       messages,
       timeScale,
+      ...(sweepIntervalMs === undefined ? {} : { sweepIntervalMs }),
     });
     started.startWorkers();
     running.push({ engine: started, cleanup: redis.cleanup });
@@ -131,5 +132,28 @@ describe('the engine on a real Redis', () => {
     });
     expect(customer.instances).toEqual([]);
     expect(customer.deadLetters[0]?.reason).toMatch(/starts on event "Signed Up", not through the API/);
+  });
+
+  it('applies an event whose drain job was never added, as after a producer died mid-ingest', async () => {
+    const { engine } = startEngine(1, 200);
+    const id = customerIn('tips', 'stranded');
+    // Only the first half of ingest: the event is in the inbox, but no job will drain it.
+    await engine.store.push(
+      {
+        v: 1,
+        kind: 'track',
+        id: 'lost-1',
+        customerId: id,
+        name: 'Signed Up',
+        properties: {},
+        timestamp: Date.now(),
+      },
+      { clientId: true, recent: true },
+    );
+    const customer = await eventually(async () => {
+      const c = await engine.customer(id);
+      return c.instances.length > 0 ? c : undefined;
+    });
+    expect(customer.instances[0]).toMatchObject({ journeyId: 'onboarding', status: 'active' });
   });
 });

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { customerKeys, drainJobId, sendOpId, timerJobId } from '../../engine/index.js';
+
+describe('deterministic ids', () => {
+  it('never collide when customer and journey ids share dashes', () => {
+    expect(timerJobId('bob-vip', 'winback.1', 1, 0)).not.toBe(timerJobId('bob', 'vip-winback.1', 1, 0));
+    expect(sendOpId('bob-vip', 'winback.1', 1, 0)).not.toBe(sendOpId('bob', 'vip-winback.1', 1, 0));
+    expect(drainJobId('u', '7-abc')).not.toBe(drainJobId('u-7', 'abc'));
+    expect(drainJobId('u', 'a.b')).not.toBe(drainJobId('u', 'a_b'));
+  });
+
+  it('are valid BullMQ job ids for hostile customer ids', () => {
+    for (const id of ['a:b', '12345', '{tag}', 'e\u0301', '__proto__', 'x y\r\nz']) {
+      const jobId = timerJobId(id, 'j.1', 1, 0);
+      expect(jobId).not.toContain(':');
+      expect(jobId).not.toMatch(/^\d+$/);
+      expect(jobId).toMatch(/^[A-Za-z0-9%.-]+$/);
+    }
+  });
+
+  it('put every key of one customer in one Redis Cluster hash slot', () => {
+    const keys = customerKeys('chorus', '}{weird}');
+    const tag = (key: string) => /\{([^}]*)\}/.exec(key)?.[1];
+    const tags = new Set(
+      [keys.state, keys.inbox, keys.events, keys.lease, keys.dead, keys.seen('m'), keys.op('o')].map(tag),
+    );
+    expect(tags.size).toBe(1);
+    expect([...tags][0]).toBeTruthy();
+  });
+});
