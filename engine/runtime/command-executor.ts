@@ -50,7 +50,10 @@ export class CommandExecutor {
             sendId: timer.sendId,
             eventType: timer.eventType,
           } satisfies TimerJobData,
-          { jobId: timer.jobId, delay: this.realDelay(timer, now) },
+          // delay 0 is left out: with a custom job id it would go through BullMQ's delayed set.
+          this.realDelay(timer, now) > 0
+            ? { jobId: timer.jobId, delay: this.realDelay(timer, now) }
+            : { jobId: timer.jobId },
         ),
       ),
       ...sends.map((send) =>
