@@ -1,0 +1,27 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+
+describe('the README', () => {
+  const readme = readFileSync('README.md', 'utf8');
+  const examples = [...readme.matchAll(/<!-- example: (\S+) -->\n\n?```ts\n([\s\S]*?)\n```/g)];
+
+  it('shows the example files', () => {
+    expect(examples.map((m) => m[1])).toEqual([
+      'docs/examples/welcome-journey.ts',
+      'docs/examples/welcome-journey.test.ts',
+      'docs/examples/send-events.ts',
+    ]);
+  });
+
+  it.each(examples.map((m) => [m[1]!, m[2]!]))(
+    'shows %s exactly as it is compiled and tested',
+    (file, shown) => {
+      expect(shown).toBe(readFileSync(file, 'utf8').trimEnd());
+    },
+  );
+
+  it('gives a newcomer the two quick-start commands', () => {
+    expect(readme).toContain('npm install && npm start');
+    expect(readme).toContain('npm test');
+  });
+});
