@@ -35,6 +35,13 @@ export function validateJourney(journey: Journey, messages: MessageCatalog): Jou
             : `State "${state}" has ${stages.length} stage tags (${stages.join(', ')}). To fix: keep exactly one.`,
       });
     }
+    if (node.invoke.length > 0) {
+      problems.push({
+        journey: label,
+        state,
+        message: `State "${state}" invokes an actor, which a persisted journey cannot restore. To fix: send messages and wait for events instead.`,
+      });
+    }
     if (node.type === 'history') {
       problems.push({
         journey: label,

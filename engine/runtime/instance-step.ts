@@ -1,11 +1,4 @@
-import {
-  initialTransition,
-  transition,
-  type AnyMachineSnapshot,
-  type AnyStateMachine,
-  type EventObject,
-  type StateValue,
-} from 'xstate';
+import { type AnyMachineSnapshot, type AnyStateMachine, type EventObject, type StateValue } from 'xstate';
 import {
   SEND_ACTION,
   type Journey,
@@ -16,6 +9,7 @@ import { isStage, type Stage } from '../journey/stage.js';
 import type { Command } from './command.js';
 import { sendOpId, timerJobId } from './ids.js';
 import type { InstanceRecord } from './instance-record.js';
+import { pureInitialTransition, pureTransition } from './pure-transition.js';
 
 export class ProfileMismatchError extends Error {}
 
@@ -189,7 +183,7 @@ export function enterInstance(
     variants: {},
     data: journey.data.parse({}) as Record<string, unknown>,
   };
-  const [snapshot, actions] = initialTransition(journey.machine, input);
+  const [snapshot, actions] = pureInitialTransition(journey.machine, input);
   const blank: InstanceRecord = {
     v: 1,
     id,
@@ -225,7 +219,7 @@ export function stepInstance(
     value: record.value,
     context: fullContext(customerId, record, parseProfile(journey, traits)),
   });
-  const [next, actions] = transition(journey.machine, snapshot, event);
+  const [next, actions] = pureTransition(journey.machine, snapshot, event);
   if (next === snapshot) return undefined;
   return settle(journey, customerId, record, next, actions, now);
 }
