@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createEngine, defineJourney, type Engine } from '../../engine/index.js';
+import { eventually, testRedis } from '../support/redis.js';
+
+const messages = { has: (id: string) => ['welcome', 'nudge'].includes(id) };
+
+/** Two versions of one journey: v1 waits for `Go` then sends nothing; v2 sends a nudge on `Go`. */
+function version(v: 1 | 2) {
+  return defineJourney({
+    id: 'versioned',
+    version: v,
+    trigger: { event: 'Start' },
+    events: { Go: z.object({}) },
+    machine: (j) =>
+      j.createMachine({
+        initial: 'waiting',
+        states: {
+          waiting: {
+            tags: 'awareness',
+            entry: j.send('welcome', ['email']),
+            on: { Go: v === 1 ? 'v1done' : 'v2done' },
+          },
+          v1done: { tags: 'decision', type: 'final' },
+          v2done: { tags: 'decision', type: 'final', entry: j.send('nudge', ['email']) },
+        },
+      }),
+  });
+}
+
+describe('journey versions across a deployment', () => {
+  const engines: Engine[] = [];
+  const ctx = testRedis();
+
+  afterEach(async () => {
+    for (const engine of engines.splice(0)) await engine.close();
+  });
+
+  afterAll(() => ctx.cleanup());
+
+  it('lets customers in flight finish on the version they started while new entries take the latest', async () => {
+    const before = createEngine({ redis: ctx.redis, prefix: ctx.prefix, journeys: [version(1)], messages });
+    engines.push(before);
+    before.startWorkers();
+    await before.track({ userId: 'early', event: 'Start' });
+    await eventually(async () => ((await before.customer('early')).messages.length === 1 ? true : undefined));
+    await before.close();
+    engines.pop();
+
+    // The new deployment keeps v1 for the customers still in it.
+    const after = createEngine({
+      redis: ctx.redis,
+      prefix: ctx.prefix,
+      journeys: [version(1), version(2)],
+      messages,
+    });
+    engines.push(after);
+    after.startWorkers();
+    await after.track({ userId: 'late', event: 'Start' });
+    await after.track({ userId: 'early', event: 'Go' });
+    await after.track({ userId: 'late', event: 'Go' });
+    const [early, late] = await Promise.all(
+      ['early', 'late'].map((id) =>
+        eventually(async () => {
+          const c = await after.customer(id);
+          return c.instances[0]?.status === 'done' ? c : undefined;
+        }),
+      ),
+    );
+    expect(early!.instances[0]).toMatchObject({ journeyVersion: 1, exitReason: 'v1done' });
+    expect(late!.instances[0]).toMatchObject({ journeyVersion: 2, exitReason: 'v2done' });
+  });
+});
