@@ -92,6 +92,20 @@ export function createEngine(options: EngineOptions) {
     return { accepted, eventId: event.id };
   }
 
+  /** The fields every inbox event shares: its id (the client's messageId, or a new one) and time. */
+  function envelope(input: {
+    userId: string;
+    messageId?: string | undefined;
+    timestamp?: string | number | undefined;
+  }) {
+    return {
+      v: 1 as const,
+      id: input.messageId ?? randomUUID(),
+      customerId: input.userId,
+      timestamp: toEpochMs(input.timestamp, clock.now()),
+    };
+  }
+
   return {
     catalog,
     store,
@@ -101,32 +115,13 @@ export function createEngine(options: EngineOptions) {
     /** Segment `track`: may enrol the customer in journeys and advance the ones they are in. */
     async track(input: TrackInput): Promise<IngestResult> {
       const t = parseInput(TrackInput, input, 'track call');
-      const id = t.messageId ?? randomUUID();
-      const event: CustomerEvent = {
-        v: 1,
-        kind: 'track',
-        id,
-        customerId: t.userId,
-        name: t.event,
-        properties: t.properties,
-        timestamp: toEpochMs(t.timestamp, clock.now()),
-      };
-      return ingest(event, t.messageId);
+      return ingest({ ...envelope(t), kind: 'track', name: t.event, properties: t.properties }, t.messageId);
     },
 
     /** Segment `identify`: merges traits into the profile (a `null` trait is removed). */
     async identify(input: IdentifyInput): Promise<IngestResult> {
       const t = parseInput(IdentifyInput, input, 'identify call');
-      const id = t.messageId ?? randomUUID();
-      const event: CustomerEvent = {
-        v: 1,
-        kind: 'identify',
-        id,
-        customerId: t.userId,
-        traits: t.traits,
-        timestamp: toEpochMs(t.timestamp, clock.now()),
-      };
-      return ingest(event, t.messageId);
+      return ingest({ ...envelope(t), kind: 'identify', traits: t.traits }, t.messageId);
     },
 
     /** Enters one customer into an API-triggered journey with data for its trigger schema. */
@@ -135,17 +130,7 @@ export function createEngine(options: EngineOptions) {
       const t = parseInput(TriggerInput, input, `trigger of journey ${journey.id}`);
       if (journey.trigger.kind === 'api')
         parseInput(journey.trigger.schema, t.data, `data for journey ${journey.id}`);
-      const id = t.messageId ?? randomUUID();
-      const event: CustomerEvent = {
-        v: 1,
-        kind: 'enter',
-        id,
-        customerId: t.userId,
-        journeyId,
-        data: t.data,
-        timestamp: toEpochMs(t.timestamp, clock.now()),
-      };
-      return ingest(event, t.messageId);
+      return ingest({ ...envelope(t), kind: 'enter', journeyId, data: t.data }, t.messageId);
     },
 
     /** The customer as stored: traits, journey instances, recent events and messages. */

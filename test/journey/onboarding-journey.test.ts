@@ -1,22 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { createJourneyHarness, CoreMessageCatalog, assignVariant } from '../../engine/index.js';
+import { createJourneyHarness, CoreMessageCatalog } from '../../engine/index.js';
 import { onboarding } from '../../journeys/onboarding.js';
+import { customerInVariant } from '../support/variants.js';
 
 const messages = CoreMessageCatalog.fromDirectory('templates');
 
-/** A customer id that the `tips` split sends to the given arm. */
-function customerIn(variant: string): string {
-  for (let i = 0; ; i++) {
-    const id = `user-${i}`;
-    if (
-      assignVariant(id, 'onboarding', 'tips', [
-        ['tips', 90],
-        ['holdout', 10],
-      ]) === variant
-    )
-      return id;
-  }
-}
+const customerIn = (variant: string, salt?: string) => customerInVariant(variant, salt);
 
 describe('the onboarding journey', () => {
   it('welcomes a new sign-up by email and waits in consideration', () => {

@@ -1,28 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  CoreMessageCatalog,
-  createEngine,
-  InvalidInputError,
-  assignVariant,
-  type Engine,
-} from '../../engine/index.js';
+import { CoreMessageCatalog, createEngine, InvalidInputError, type Engine } from '../../engine/index.js';
 import { onboarding } from '../../journeys/onboarding.js';
 import { eventually, testRedis } from '../support/redis.js';
+import { customerInVariant } from '../support/variants.js';
 
 const messages = CoreMessageCatalog.fromDirectory('templates');
 
-function customerIn(variant: string, salt: string): string {
-  for (let i = 0; ; i++) {
-    const id = `${salt}-${i}`;
-    if (
-      assignVariant(id, 'onboarding', 'tips', [
-        ['tips', 90],
-        ['holdout', 10],
-      ]) === variant
-    )
-      return id;
-  }
-}
+const customerIn = (variant: string, salt?: string) => customerInVariant(variant, salt);
 
 describe('the engine on a real Redis', () => {
   const running: Array<{ engine: Engine; cleanup: () => Promise<void> }> = [];
