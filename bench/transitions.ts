@@ -96,7 +96,7 @@ async function chorusTransitions(prefix: string): Promise<number> {
     Array.from({ length: CHAINS }, (_, i) => engine.track({ userId: `bench-${i}`, event: 'Bench Start' })),
   );
   // Every customer that finishes hands one delivery to the (idle) delivery queue.
-  while ((await engine.queues.deliveries.getWaitingCount()) < CHAINS)
+  while ((await engine.queues.deliveries.webhook.getWaitingCount()) < CHAINS)
     await new Promise((r) => setTimeout(r, 5));
   const seconds = (performance.now() - started) / 1000;
   await engine.close();

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseDuration } from './duration.js';
 import { ChorusError } from './errors.js';
 
 const Roles = z
@@ -10,6 +11,19 @@ const Roles = z
       .filter(Boolean),
   )
   .pipe(z.array(z.enum(['journeys', 'deliveries'])).min(1));
+
+const RateLimit = z
+  .string()
+  .regex(/^\d+\/\S+$/, 'a rate such as 10/1s')
+  .transform((value, ctx) => {
+    const [max, duration] = value.split('/') as [string, string];
+    try {
+      return { max: Number(max), duration: parseDuration(duration) };
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `cannot read "${duration}" as a duration` });
+      return z.NEVER;
+    }
+  });
 
 /** Every environment variable the engine reads, parsed once at start-up. */
 export const EnvConfig = z.object({
@@ -40,6 +54,49 @@ export const EnvConfig = z.object({
   SHUTDOWN_DEADLINE_MS: z.coerce.number().int().min(0).default(10_000),
   JOURNEYS_DIR: z.string().min(1).default('journeys'),
   TEMPLATES_DIR: z.string().min(1).default('templates'),
+  /** SMTP server for email, e.g. smtp://user:pass@smtp.example.com:587. Unset: emails go to OUTBOX_DIR as .eml files. */
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'an smtp:// or smtps:// URL')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  MAIL_FROM: z.string().min(3).default('Chorus Tea <hello@chorus.local>'),
+  /** Where emails, SMS and push go when their provider is not configured. */
+  OUTBOX_DIR: z.string().min(1).default('outbox'),
+  /** The public base URL of the HTTP API; the one-click unsubscribe link points here (use https in production). */
+  PUBLIC_URL: z.url().default('http://localhost:3000'),
+  /** Signs unsubscribe links. Unset: a random one per process (links then break on restart). */
+  UNSUBSCRIBE_SECRET: z.string().min(16, 'at least 16 characters').optional(),
+  DEFAULT_LOCALE: z.string().min(2).default('en-US'),
+  DEFAULT_TIMEZONE: z.string().min(1).default('UTC'),
+  /** Twilio-compatible SMS API. All three of SID, token and SMS_FROM, or none (SMS to the outbox). */
+  TWILIO_BASE_URL: z.url().default('https://api.twilio.com'),
+  TWILIO_ACCOUNT_SID: z.string().min(1).optional(),
+  TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
+  SMS_FROM: z.string().min(1).optional(),
+  /** FCM-style push API. Project and token, or none (push to the outbox). */
+  FCM_BASE_URL: z.url().default('https://fcm.googleapis.com'),
+  FCM_PROJECT_ID: z.string().min(1).optional(),
+  FCM_ACCESS_TOKEN: z.string().min(1).optional(),
+  /** Standard Webhooks secret (`whsec_<base64>`) that signs webhook deliveries. */
+  WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/=]+$/, 'whsec_ followed by base64')
+    .optional(),
+  /** Allow webhook targets on loopback and private networks (tests, local development). */
+  WEBHOOK_ALLOW_PRIVATE: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+  DKIM_DOMAIN: z.string().min(1).optional(),
+  DKIM_SELECTOR: z.string().min(1).optional(),
+  DKIM_PRIVATE_KEY: z.string().min(1).optional(),
+  /** Per-channel send rate, as `<count>/<duration>`, e.g. `10/1s`. Unset: no limit. */
+  RATE_LIMIT_EMAIL: RateLimit.optional(),
+  RATE_LIMIT_SMS: RateLimit.optional(),
+  RATE_LIMIT_PUSH: RateLimit.optional(),
+  RATE_LIMIT_IN_APP: RateLimit.optional(),
+  RATE_LIMIT_WEBHOOK: RateLimit.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type EnvConfig = z.infer<typeof EnvConfig>;

@@ -9,11 +9,20 @@ import { IdentifyInput, parseInput, toEpochMs, TrackInput, TriggerInput } from '
 import { silentLogger, type Logger } from './logger.js';
 import { CommandExecutor } from './runtime/command-executor.js';
 import type { CustomerEvent } from './runtime/customer-event.js';
-import { createDeliveryWorker } from './runtime/delivery-worker.js';
 import type { DrainDependencies } from './runtime/drain-customer.js';
 import { drainJobId } from './runtime/ids.js';
 import { createJourneyWorker, SWEEP_SCHEDULER } from './runtime/journey-worker.js';
-import { createQueues } from './runtime/queues.js';
+import { allQueues, createQueues } from './runtime/queues.js';
+import type { ChannelAdapter } from './channels/channel-adapter.js';
+import { allowAll, type DeliveryPolicy } from './delivery/delivery-policy.js';
+import {
+  createDeliveryWorker,
+  type DeliveryDependencies,
+  type Renderer,
+} from './delivery/delivery-worker.js';
+import { ChorusError } from './errors.js';
+import { CHANNELS, type Channel } from './journey/journey-schema.js';
+import type { CoreMessage } from './messages/message-catalog.js';
 import { CustomerStore } from './store/customer-store.js';
 
 export interface EngineOptions {
@@ -31,6 +40,36 @@ export interface EngineOptions {
   sweepIntervalMs?: number;
   /** Job lock and customer lease duration; a dead worker's jobs run elsewhere after about this long. Default 30 s. */
   lockMs?: number;
+  /** What delivery workers need; required to run them. */
+  delivery?: DeliveryOptions;
+}
+
+/** The message and channel layer: templates, providers, and the send-time policy hook. */
+export interface DeliveryOptions {
+  renderer: Renderer;
+  /** The core messages, for the fields every template may use. */
+  messages: { get(id: string): (CoreMessage & { webhook?: { url: string } }) | undefined };
+  /** One adapter per channel the engine delivers on; a send falls back past channels without one. */
+  adapters: Partial<Record<Channel, ChannelAdapter>>;
+  /** Consent, suppression, caps and quiet hours, checked at send time. Default: send everything. */
+  policy?: DeliveryPolicy;
+  /** Base URL of the HTTP API (for the one-click unsubscribe link) and the secret that signs it. */
+  unsubscribe: { baseUrl: string; secret: string; ttlDays?: number };
+  /** Locale and IANA time zone for customers whose traits name none. */
+  defaults?: { locale: string; timezone: string };
+  /** BullMQ rate limit per channel queue, e.g. `{ sms: { max: 10, duration: 1000 } }`. */
+  limits?: Partial<Record<Channel, { max: number; duration: number }>>;
+  retry?: { baseMs: number; maxMs: number };
+}
+
+export class DeliveryNotConfiguredError extends ChorusError {
+  constructor() {
+    super(
+      'CHORUS_DELIVERY_NOT_CONFIGURED',
+      'Delivery workers were asked for, but the engine has no delivery options (renderer, adapters, unsubscribe). ' +
+        'To fix: pass `delivery` to createEngine, or start workers with { deliveries: false }.',
+    );
+  }
 }
 
 export interface WorkerOptions {
@@ -67,7 +106,7 @@ export function createEngine(options: EngineOptions) {
   const queues = createQueues(options.redis, prefix);
   const executor = new CommandExecutor({
     journeyQueue: queues.journeys,
-    deliveryQueue: queues.deliveries,
+    deliveryQueues: queues.deliveries,
     clock,
     timeScale: options.timeScale ?? 1,
   });
@@ -162,14 +201,33 @@ export function createEngine(options: EngineOptions) {
           .catch((err: unknown) => logger.error({ err }, 'could not schedule the inbox sweep'));
       }
       if (workerOptions.deliveries !== false) {
-        started.push(
-          createDeliveryWorker(store, {
-            connection: options.redis,
-            prefix,
-            logger,
-            concurrency: workerOptions.deliveryConcurrency ?? 20,
-          }),
-        );
+        const delivery = options.delivery;
+        if (!delivery) throw new DeliveryNotConfiguredError();
+        const deps: DeliveryDependencies = {
+          store,
+          renderer: delivery.renderer,
+          messages: delivery.messages,
+          adapters: delivery.adapters,
+          queues: queues.deliveries,
+          policy: delivery.policy ?? allowAll,
+          clock,
+          logger,
+          unsubscribe: delivery.unsubscribe,
+          defaults: delivery.defaults ?? { locale: 'en-US', timezone: 'UTC' },
+        };
+        // Every channel gets a worker, also one without an adapter: it hands sends on to the next channel.
+        for (const channel of CHANNELS) {
+          const limiter = delivery.limits?.[channel];
+          started.push(
+            createDeliveryWorker(channel, deps, {
+              connection: options.redis,
+              prefix,
+              concurrency: workerOptions.deliveryConcurrency ?? 20,
+              ...(limiter ? { limiter } : {}),
+              ...(delivery.retry ? { retry: delivery.retry } : {}),
+            }),
+          );
+        }
       }
       workers.push(...started);
       return started;
@@ -177,7 +235,8 @@ export function createEngine(options: EngineOptions) {
 
     /**
      * Stops workers (letting active jobs finish; after `deadlineMs` they are left to be re-run
-     * elsewhere as stalled jobs) and closes the queues. The Redis connection is the caller's.
+     * elsewhere as stalled jobs), closes the queues and the channel adapters. The Redis
+     * connection is the caller's.
      */
     async close(deadlineMs = 10_000): Promise<void> {
       const graceful = Promise.all(workers.map((w) => w.close()));
@@ -186,7 +245,9 @@ export function createEngine(options: EngineOptions) {
         new Promise<boolean>((r) => setTimeout(r, deadlineMs, true).unref()),
       ]);
       if (timedOut) await Promise.all(workers.map((w) => w.close(true)));
-      await Promise.all([queues.journeys.close(), queues.deliveries.close()]);
+      await Promise.all(allQueues(queues).map((queue) => queue.close()));
+      // Providers' pooled connections (SMTP) would otherwise keep the process alive.
+      await Promise.all(Object.values(options.delivery?.adapters ?? {}).map((adapter) => adapter.close?.()));
     },
   };
 }

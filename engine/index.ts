@@ -43,6 +43,8 @@ export { RedisUnavailableError } from './redis/errors.js';
 
 export {
   createEngine,
+  DeliveryNotConfiguredError,
+  type DeliveryOptions,
   type Engine,
   type EngineOptions,
   type IngestResult,
@@ -58,12 +60,80 @@ export {
 export { CustomerStore, LeaseLostError, type CustomerStoreOptions } from './store/customer-store.js';
 export { customerKeys } from './store/customer-keys.js';
 export { drainCustomer, type DrainDependencies } from './runtime/drain-customer.js';
-export { CommandExecutor, type DeliveryJobData, type TimerJobData } from './runtime/command-executor.js';
+export { CommandExecutor, type TimerJobData } from './runtime/command-executor.js';
 export { createJourneyWorker, type JourneyWorkerOptions } from './runtime/journey-worker.js';
-export { createDeliveryWorker, type DeliveryWorkerOptions } from './runtime/delivery-worker.js';
-export { createQueues, queuePrefix, JOURNEY_QUEUE, DELIVERY_QUEUE, type Queues } from './runtime/queues.js';
+export {
+  createDeliveryWorker,
+  type DeliveryDependencies,
+  type DeliveryWorkerOptions,
+  type Renderer,
+} from './delivery/delivery-worker.js';
+export { deliveryQueueName, type DeliveryJobData } from './delivery/delivery-job.js';
+export { allowAll, type DeliveryPolicy, type PolicyDecision } from './delivery/delivery-policy.js';
+export { resolveAddress } from './delivery/address.js';
+export { retryDelay } from './delivery/backoff.js';
+export {
+  createUnsubscribeToken,
+  verifyUnsubscribeToken,
+  unsubscribeUrl,
+  type UnsubscribeClaim,
+} from './delivery/unsubscribe-token.js';
+export type { Address, ChannelAdapter, Delivery, DeliveryResult } from './channels/channel-adapter.js';
+export type { RenderContext, RenderedMessage, RenderedFor } from './messages/rendered-message.js';
+export { allQueues, createQueues, queuePrefix, JOURNEY_QUEUE, type Queues } from './runtime/queues.js';
 export { customerToken, drainJobId, sendOpId, timerJobId } from './runtime/ids.js';
 export { silentLogger, type Logger } from './logger.js';
 export { loadJourneysFromDirectory } from './journey/load-journeys.js';
 export { loadConfig, EnvConfig, ConfigError } from './config.js';
 export { sweepStrandedInboxes } from './runtime/inbox-sweeper.js';
+
+export { TemplateSet, CHANNEL_TEMPLATES, type TemplateField } from './messages/template-set.js';
+export {
+  loadTemplates,
+  checkTemplates,
+  checkTemplatesForJourneys,
+  TemplateValidationError,
+  type TemplateProblem,
+  type TemplateCheckOptions,
+  type LoadTemplatesOptions,
+} from './messages/template-checks.js';
+export {
+  MessageRenderer,
+  MessageRenderError,
+  type MessageRendererOptions,
+} from './messages/message-renderer.js';
+export { withUtm, variantLabel, type UtmParams } from './messages/utm.js';
+export { smsSegments, type SmsEncoding, type SmsSegmentCount } from './messages/sms-segments.js';
+export { htmlToText } from './messages/html-to-text.js';
+
+export { createChannelAdapters, type ChannelSetup } from './channels/default-adapters.js';
+export {
+  createEmailAdapter,
+  DKIM_HEADER_FIELDS,
+  type EmailAdapterOptions,
+  type EmailDkimOptions,
+} from './channels/email-adapter.js';
+export { createOutboxAdapter, type OutboxAdapterOptions } from './channels/outbox-adapter.js';
+export { createSmsAdapter, type SmsAdapterOptions } from './channels/sms-adapter.js';
+export { createPushAdapter, type PushAdapterOptions } from './channels/push-adapter.js';
+export {
+  createInAppAdapter,
+  readInAppInbox,
+  markInAppRead,
+  type InAppAdapterOptions,
+  type InAppMessage,
+} from './channels/in-app-adapter.js';
+export {
+  createWebhookAdapter,
+  type WebhookAdapterOptions,
+  type WebhookEnvelope,
+} from './channels/webhook-adapter.js';
+export {
+  signWebhook,
+  verifyWebhook,
+  generateWebhookSecret,
+  type WebhookHeaders,
+  type VerifyWebhookOptions,
+} from './channels/standard-webhooks.js';
+export { isPublicAddress } from './channels/target-guard.js';
+export { ChannelConfigError, WebhookVerificationError, type WebhookRejection } from './channels/errors.js';

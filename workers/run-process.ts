@@ -1,11 +1,15 @@
 // Process plumbing shared by the entry points beside it: reads the environment, connects to
 // Redis, builds the engine, starts workers and shuts down cleanly on SIGTERM/SIGINT.
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import {
   ChorusError,
-  CoreMessageCatalog,
+  createChannelAdapters,
   createEngine,
+  loadTemplates,
+  MessageRenderer,
   loadConfig,
   loadJourneysFromDirectory,
   resolveRedis,
@@ -37,7 +41,15 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
   const redis = new Redis(resolved.url, { maxRetriesPerRequest: null });
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   const journeys = await loadJourneysFromDirectory(config.JOURNEYS_DIR);
-  const messages = CoreMessageCatalog.fromDirectory(config.TEMPLATES_DIR);
+  // Templates are checked against the journeys that send them before anything starts.
+  const templates = loadTemplates(config.TEMPLATES_DIR, { journeys });
+  const messages = {
+    has: (id: string) => templates.message(id) !== undefined,
+    get: (id: string) => templates.message(id),
+  };
+  const unsubscribeSecret = config.UNSUBSCRIBE_SECRET ?? randomBytes(24).toString('base64url');
+  if (!config.UNSUBSCRIBE_SECRET)
+    logger.warn({}, 'UNSUBSCRIBE_SECRET is unset: unsubscribe links stop working when this process restarts');
   const engine = createEngine({
     redis,
     prefix: config.REDIS_PREFIX,
@@ -45,6 +57,55 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
     messages,
     timeScale: config.TIME_SCALE,
     lockMs: config.LOCK_DURATION_MS,
+    delivery: {
+      renderer: new MessageRenderer(templates),
+      messages,
+      adapters: createChannelAdapters({
+        redis,
+        prefix: config.REDIS_PREFIX,
+        outboxDir: config.OUTBOX_DIR,
+        mailFrom: config.MAIL_FROM,
+        smtpUrl: config.SMTP_URL,
+        dkim:
+          config.DKIM_DOMAIN && config.DKIM_SELECTOR && config.DKIM_PRIVATE_KEY
+            ? {
+                domainName: config.DKIM_DOMAIN,
+                keySelector: config.DKIM_SELECTOR,
+                privateKey: config.DKIM_PRIVATE_KEY,
+              }
+            : undefined,
+        twilio:
+          config.TWILIO_ACCOUNT_SID && config.TWILIO_AUTH_TOKEN && config.SMS_FROM
+            ? {
+                baseUrl: config.TWILIO_BASE_URL,
+                accountSid: config.TWILIO_ACCOUNT_SID,
+                authToken: config.TWILIO_AUTH_TOKEN,
+                from: config.SMS_FROM,
+              }
+            : undefined,
+        fcm:
+          config.FCM_PROJECT_ID && config.FCM_ACCESS_TOKEN
+            ? {
+                baseUrl: config.FCM_BASE_URL,
+                projectId: config.FCM_PROJECT_ID,
+                accessToken: config.FCM_ACCESS_TOKEN,
+              }
+            : undefined,
+        webhook: config.WEBHOOK_SECRET
+          ? { secret: config.WEBHOOK_SECRET, allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE }
+          : undefined,
+        logger,
+      }),
+      unsubscribe: { baseUrl: config.PUBLIC_URL, secret: unsubscribeSecret },
+      defaults: { locale: config.DEFAULT_LOCALE, timezone: config.DEFAULT_TIMEZONE },
+      limits: {
+        ...(config.RATE_LIMIT_EMAIL ? { email: config.RATE_LIMIT_EMAIL } : {}),
+        ...(config.RATE_LIMIT_SMS ? { sms: config.RATE_LIMIT_SMS } : {}),
+        ...(config.RATE_LIMIT_PUSH ? { push: config.RATE_LIMIT_PUSH } : {}),
+        ...(config.RATE_LIMIT_IN_APP ? { 'in-app': config.RATE_LIMIT_IN_APP } : {}),
+        ...(config.RATE_LIMIT_WEBHOOK ? { webhook: config.RATE_LIMIT_WEBHOOK } : {}),
+      },
+    },
     sweepIntervalMs: config.SWEEP_INTERVAL_MS,
     logger,
   });
@@ -103,6 +164,7 @@ function printBanner(engine: Engine, redisUrl: string, embedded: boolean, config
     `  Redis:     ${redactUrl(redisUrl)}${embedded ? ' (private redis-server, stops with this process)' : ''}`,
     `  Journeys:  ${journeys.join(', ') || `(none in ${config.JOURNEYS_DIR}/)`}`,
     `  Workers:   ${config.WORKER_ROLES.join(', ')}; TIME_SCALE=${config.TIME_SCALE}`,
+    `  Email:     ${config.SMTP_URL ? redactUrl(config.SMTP_URL) : `.eml files in ${resolve(config.OUTBOX_DIR, 'email')}`}`,
     '',
     'In another terminal, send events and look at the customer:',
     `  ${env}npm run event -- identify ada '{"firstName":"Ada"}'`,

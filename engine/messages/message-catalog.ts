@@ -15,6 +15,13 @@ export const CoreMessage = z.object({
   cta: z.object({ label: z.string().min(1), url: z.url() }),
   tone: z.string().optional(),
   brand: z.string().optional(),
+  /**
+   * What every channel variant must carry when the headline itself is too long for some of
+   * them (an SMS, a push title). Checked at load time instead of the headline.
+   */
+  keyPhrase: z.string().min(1).optional(),
+  /** Where the webhook channel posts this message (a CRM, an ad audience, a chat app). */
+  webhook: z.object({ url: z.url({ protocol: /^https?$/ }) }).optional(),
 });
 export type CoreMessage = z.infer<typeof CoreMessage>;
 

@@ -1,16 +1,16 @@
 import type { Queue } from 'bullmq';
 import type { Clock } from '../clock.js';
+import type { DeliveryJobData } from '../delivery/delivery-job.js';
+import type { Channel } from '../journey/journey-schema.js';
 import type { Command, ScheduleCommand, SendCommand } from './command.js';
 import type { TimerEvent } from './customer-event.js';
 
 /** The payload of a timer job: the event it puts in the customer's inbox when it fires. */
 export type TimerJobData = Omit<TimerEvent, 'timestamp'>;
-/** The payload of a delivery job. Versioned, because jobs outlive deployments. */
-export type DeliveryJobData = SendCommand & { v: 1 };
 
 export interface CommandExecutorOptions {
   journeyQueue: Queue;
-  deliveryQueue: Queue;
+  deliveryQueues: Record<Channel, Queue>;
   clock: Clock;
   /** Journey time runs this many times faster than real time (TIME_SCALE). */
   timeScale: number;
@@ -56,11 +56,12 @@ export class CommandExecutor {
             : { jobId: timer.jobId },
         ),
       ),
-      ...sends.map((send) =>
-        this.options.deliveryQueue.add(send.message, { ...send, v: 1 } satisfies DeliveryJobData, {
-          jobId: send.opId,
-        }),
-      ),
+      // Each send starts on its first preferred channel; delivery falls back along the list.
+      ...sends.map((send) => {
+        const channel = send.channels[0]!;
+        const data: DeliveryJobData = { ...send, v: 1, channel };
+        return this.options.deliveryQueues[channel].add(send.message, data, { jobId: send.opId });
+      }),
       // A timer that is already running cannot be removed (remove answers 0); the runtime drops
       // it when it arrives, because its job id is no longer on the instance.
       ...cancels.map((cancel) => this.options.journeyQueue.remove(cancel.jobId)),

@@ -12,8 +12,14 @@ export interface SendCommand {
   state: string;
   stage: Stage;
   message: string;
+  /** Channels in order of preference; delivery takes the first the customer can be reached on. */
   channels: readonly Channel[];
   variants: Record<string, string>;
+  /** What the templates may use besides the profile, which is read fresh at send time. */
+  trigger: Record<string, unknown>;
+  data: Record<string, unknown>;
+  /** The event whose transition asked for the send (properties `{}` for a timer). */
+  event: { name: string; properties: Record<string, unknown> };
   at: number;
 }
 

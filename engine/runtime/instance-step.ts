@@ -6,10 +6,16 @@ import {
   type SendParams,
 } from '../journey/define-journey.js';
 import { isStage, type Stage } from '../journey/stage.js';
-import type { Command } from './command.js';
+import type { Command, SendCommand } from './command.js';
 import { sendOpId, timerJobId } from './ids.js';
 import type { InstanceRecord } from './instance-record.js';
 import { pureInitialTransition, pureTransition } from './pure-transition.js';
+
+function asObject(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
+}
 
 export class ProfileMismatchError extends Error {}
 
@@ -75,6 +81,7 @@ function toCommands(
   record: InstanceRecord,
   customerId: string,
   located: { state: string; stage: Stage },
+  cause: SendCommand['event'],
   now: number,
 ): { commands: Command[]; timers: Record<string, string> } {
   const commands: Command[] = [];
@@ -96,6 +103,9 @@ function toCommands(
         message: params.message,
         channels: params.channels,
         variants,
+        trigger: (record.context.trigger as Record<string, unknown> | undefined) ?? {},
+        data: (record.context.data as Record<string, unknown> | undefined) ?? {},
+        event: cause,
         at: now,
       });
     } else if (action.type === 'xstate.raise') {
@@ -131,12 +141,13 @@ function settle(
   before: InstanceRecord,
   snapshot: AnyMachineSnapshot,
   actions: ReadonlyArray<{ type: string; params?: unknown }>,
+  cause: SendCommand['event'],
   now: number,
 ): { record: InstanceRecord; commands: Command[] } {
   const located = locate(journey.machine, snapshot.value);
   const context = persistedContext(snapshot.context as JourneyContext);
   const draft: InstanceRecord = { ...before, rev: before.rev + 1, context };
-  const { commands, timers } = toCommands(actions, draft, customerId, located, now);
+  const { commands, timers } = toCommands(actions, draft, customerId, located, cause, now);
   const record: InstanceRecord = { ...draft, value: snapshot.value, timers, ...located, updatedAt: now };
   if (snapshot.status === 'done') return finish(record, located.state.split('.').pop() ?? 'done', commands);
   if (snapshot.status === 'error') {
@@ -200,7 +211,11 @@ export function enterInstance(
     enteredAt: now,
     updatedAt: now,
   };
-  return settle(journey, customerId, blank, snapshot, actions, now);
+  const cause = {
+    name: journey.trigger.kind === 'event' ? journey.trigger.event : 'api',
+    properties: asObject(trigger),
+  };
+  return settle(journey, customerId, blank, snapshot, actions, cause, now);
 }
 
 /**
@@ -221,5 +236,6 @@ export function stepInstance(
   });
   const [next, actions] = pureTransition(journey.machine, snapshot, event);
   if (next === snapshot) return undefined;
-  return settle(journey, customerId, record, next, actions, now);
+  const cause = { name: event.type, properties: asObject(event.properties) };
+  return settle(journey, customerId, record, next, actions, cause, now);
 }

@@ -1,7 +1,8 @@
 import { Queue, type ConnectionOptions, type DefaultJobOptions } from 'bullmq';
+import { deliveryQueueName } from '../delivery/delivery-job.js';
+import { CHANNELS, type Channel } from '../journey/journey-schema.js';
 
 export const JOURNEY_QUEUE = 'journeys';
-export const DELIVERY_QUEUE = 'deliveries';
 
 /**
  * BullMQ's prefix carries a hash tag, so every key of a queue lands in one Redis Cluster slot,
@@ -21,24 +22,32 @@ const journeyJobDefaults: DefaultJobOptions = {
 
 const deliveryJobDefaults: DefaultJobOptions = {
   attempts: 10,
-  backoff: { type: 'exponential', delay: 1_000 },
+  // 'jittered' is the delivery worker's own strategy: exponential with full jitter, Retry-After as a floor.
+  backoff: { type: 'jittered' },
   removeOnComplete: { age: 86_400, count: 10_000 },
   removeOnFail: { age: 7 * 86_400 },
 };
 
 export function createQueues(connection: ConnectionOptions, prefix: string) {
+  const options = (defaultJobOptions: DefaultJobOptions) => ({
+    connection,
+    prefix: queuePrefix(prefix),
+    defaultJobOptions,
+  });
   return {
-    journeys: new Queue(JOURNEY_QUEUE, {
-      connection,
-      prefix: queuePrefix(prefix),
-      defaultJobOptions: journeyJobDefaults,
-    }),
-    deliveries: new Queue(DELIVERY_QUEUE, {
-      connection,
-      prefix: queuePrefix(prefix),
-      defaultJobOptions: deliveryJobDefaults,
-    }),
+    journeys: new Queue(JOURNEY_QUEUE, options(journeyJobDefaults)),
+    deliveries: Object.fromEntries(
+      CHANNELS.map((channel) => [
+        channel,
+        new Queue(deliveryQueueName(channel), options(deliveryJobDefaults)),
+      ]),
+    ) as Record<Channel, Queue>,
   };
 }
 
 export type Queues = ReturnType<typeof createQueues>;
+
+/** Every queue the engine uses, for closing them and for dashboards. */
+export function allQueues(queues: Queues): Queue[] {
+  return [queues.journeys, ...Object.values(queues.deliveries)];
+}

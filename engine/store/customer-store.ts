@@ -157,6 +157,12 @@ export class CustomerStore {
     return reply === 1;
   }
 
+  /** The customer's current traits. */
+  async profile(customerId: string): Promise<Record<string, unknown>> {
+    const raw = await this.redis.hget(this.keys(customerId).state, 'profile');
+    return raw === null ? {} : (JSON.parse(raw) as Record<string, unknown>);
+  }
+
   /** The customer as stored, for reading: profile, instances, recent events and messages. */
   async read(customerId: string) {
     const keys = this.keys(customerId);

@@ -71,14 +71,3 @@ if redis.call('LLEN', KEYS[1]) == 0 then
 end
 return 0
 `);
-
-/**
- * Records a delivery once per operation id. KEYS: op ledger key, messages list.
- * ARGV: ledger TTL (s), message JSON, list cap. Returns 1 recorded, 0 already recorded.
- */
-export const recordOnce = new LuaScript(`
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
-redis.call('LPUSH', KEYS[2], ARGV[2])
-redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[3]) - 1)
-return 1
-`);

@@ -1,4 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CoreMessageCatalog, createEngine, type Engine } from '../../engine/index.js';
 import { counter } from '../fixtures/journeys/counter.js';
@@ -12,6 +15,7 @@ describe('a worker process killed with SIGKILL mid-run', () => {
   let ctx: ReturnType<typeof testRedis>;
   let producer: Engine;
   let worker: ChildProcess | undefined;
+  const outboxDir = mkdtempSync(join(tmpdir(), 'chorus-crash-outbox-'));
   const env = () => ({
     REDIS_URL: TEST_REDIS_URL,
     REDIS_PREFIX: ctx.prefix,
@@ -20,6 +24,7 @@ describe('a worker process killed with SIGKILL mid-run', () => {
     // A dead worker's jobs are picked up after about 2 s instead of 30 s.
     LOCK_DURATION_MS: '2000',
     JOURNEY_CONCURRENCY: '50',
+    OUTBOX_DIR: outboxDir,
   });
 
   beforeAll(() => {
@@ -39,6 +44,7 @@ describe('a worker process killed with SIGKILL mid-run', () => {
     }
     await producer.close();
     await ctx.cleanup();
+    rmSync(outboxDir, { recursive: true, force: true });
   });
 
   it('loses no event and executes no operation twice once restarted', async () => {
@@ -48,8 +54,14 @@ describe('a worker process killed with SIGKILL mid-run', () => {
     const send = (name: string, properties: (id: string) => Record<string, unknown> = () => ({})) =>
       Promise.all(ids.map((id) => producer.track({ userId: id, event: name, properties: properties(id) })));
 
-    // Kill the worker three times while it is busy applying events, restarting it each time.
-    const rounds: Array<() => Promise<unknown>> = [() => send('Start')];
+    // Kill the worker four times while it is busy applying events, restarting it each time.
+    const rounds: Array<() => Promise<unknown>> = [
+      () =>
+        Promise.all(
+          ids.map((id) => producer.identify({ userId: id, traits: { email: `${id}@example.com` } })),
+        ),
+      () => send('Start'),
+    ];
     for (let n = 1; n <= STEPS; n++) rounds.push(() => send('Step', () => ({ n })));
     rounds.push(() => send('Finish'));
     let kills = 0;
@@ -76,7 +88,7 @@ describe('a worker process killed with SIGKILL mid-run', () => {
         startedAt = Date.now();
       }
     }
-    expect(kills).toBe(3);
+    expect(kills).toBe(4);
     expect(orphaned.every((count) => count > 0)).toBe(true);
 
     // Every customer finishes: all steps applied once and in order (else `outOfOrder`), the
@@ -94,9 +106,16 @@ describe('a worker process killed with SIGKILL mid-run', () => {
         exitReason: 'done',
         context: { data: { count: STEPS } },
       });
-      expect(customer.messages.map((m) => m.message).sort()).toEqual(['thank-you', 'welcome']);
+      expect(customer.messages.map((m) => [m.message, m.status]).sort()).toEqual([
+        ['thank-you', 'sent'],
+        ['welcome', 'sent'],
+      ]);
       expect(customer.deadLetters).toEqual([]);
     }
+    // One .eml per operation: 300 welcomes and 300 thank-yous, each written under its op id.
+    expect(readdirSync(join(outboxDir, 'email')).filter((f) => f.endsWith('.eml'))).toHaveLength(
+      2 * CUSTOMERS,
+    );
   }, 120_000);
 
   it('stops on SIGTERM within the shutdown deadline, with exit code 0', async () => {

@@ -1,10 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CoreMessageCatalog, createEngine, InvalidInputError, type Engine } from '../../engine/index.js';
+import { createEngine, InvalidInputError, type Engine } from '../../engine/index.js';
 import { onboarding } from '../../journeys/onboarding.js';
+import { testDelivery } from '../support/delivery.js';
 import { eventually, testRedis } from '../support/redis.js';
 import { customerInVariant } from '../support/variants.js';
-
-const messages = CoreMessageCatalog.fromDirectory('templates');
 
 const customerIn = (variant: string, salt?: string) => customerInVariant(variant, salt);
 
@@ -16,16 +15,24 @@ describe('the engine on a real Redis', () => {
   /** An engine with its own key prefix; `timeScale` compresses journey waits. */
   function startEngine(timeScale = 1, sweepIntervalMs?: number) {
     const redis = testRedis();
+    const outbox = testDelivery(redis.redis, redis.prefix, [onboarding]);
     const started = createEngine({
       redis: redis.redis,
       prefix: redis.prefix,
       journeys: [onboarding],
-      messages,
+      messages: outbox.messages,
+      delivery: outbox.delivery,
       timeScale,
       ...(sweepIntervalMs === undefined ? {} : { sweepIntervalMs }),
     });
     started.startWorkers();
-    running.push({ engine: started, cleanup: redis.cleanup });
+    running.push({
+      engine: started,
+      cleanup: async () => {
+        outbox.cleanup();
+        await redis.cleanup();
+      },
+    });
     return { engine: started, ctx: redis };
   }
 
@@ -40,15 +47,15 @@ describe('the engine on a real Redis', () => {
     }
   });
 
-  it('enrols a customer on the trigger event, records the welcome, and persists state and stage', async () => {
+  it('enrols a customer on the trigger event, sends the welcome, and persists state and stage', async () => {
     const id = customerIn('tips', 'enrol');
-    await engine.identify({ userId: id, traits: { firstName: 'Mei' } });
+    await engine.identify({ userId: id, traits: { firstName: 'Mei', email: 'mei@example.com' } });
     await engine.track({ userId: id, event: 'Signed Up', properties: { plan: 'pro' } });
     const customer = await eventually(async () => {
       const c = await engine.customer(id);
       return c.messages.length > 0 ? c : undefined;
     });
-    expect(customer.profile).toEqual({ firstName: 'Mei' });
+    expect(customer.profile).toEqual({ firstName: 'Mei', email: 'mei@example.com' });
     expect(customer.instances).toHaveLength(1);
     expect(customer.instances[0]).toMatchObject({
       journeyId: 'onboarding',
@@ -61,7 +68,8 @@ describe('the engine on a real Redis', () => {
       message: 'welcome',
       channel: 'email',
       journeyId: 'onboarding',
-      status: 'recorded',
+      status: 'sent',
+      provider: 'outbox',
     });
     expect(customer.recentEvents.map((e) => e.kind)).toEqual(['track', 'identify']);
   });
@@ -70,16 +78,17 @@ describe('the engine on a real Redis', () => {
     // One journey day lasts 10 ms of real time, so the two-day wait fires in 20 ms.
     const { engine } = startEngine(8_640_000);
     const id = customerIn('tips', 'wait');
-    await engine.identify({ userId: id, traits: { phone: '+15550100' } });
+    await engine.identify({ userId: id, traits: { phone: '+15550100', email: 'w@example.com' } });
     await engine.track({ userId: id, event: 'Signed Up' });
     const customer = await eventually(async () => {
       const c = await engine.customer(id);
-      return c.instances[0]?.status === 'done' ? c : undefined;
+      return c.instances[0]?.status === 'done' && c.messages.length === 2 ? c : undefined;
     });
     expect(customer.instances[0]).toMatchObject({ exitReason: 'lapsed', timers: {} });
-    expect(customer.messages.map((m) => [m.message, m.channel]).reverse()).toEqual([
-      ['welcome', 'email'],
+    // One queue per channel: the two are recorded in whichever order their workers finish.
+    expect(customer.messages.map((m) => [m.message, m.channel]).sort()).toEqual([
       ['nudge', 'sms'],
+      ['welcome', 'email'],
     ]);
   });
 

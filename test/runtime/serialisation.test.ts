@@ -1,19 +1,27 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CoreMessageCatalog, createEngine, type Engine } from '../../engine/index.js';
+import { createEngine, type Engine } from '../../engine/index.js';
 import { counter } from '../fixtures/journeys/counter.js';
+import { testDelivery } from '../support/delivery.js';
 import { eventually, testRedis } from '../support/redis.js';
-
-const messages = CoreMessageCatalog.fromDirectory('templates');
 
 describe('per-customer serialisation', () => {
   let ctx: ReturnType<typeof testRedis>;
   let engines: Engine[];
+  let outbox: ReturnType<typeof testDelivery>;
 
   beforeAll(() => {
     ctx = testRedis();
+    outbox = testDelivery(ctx.redis, ctx.prefix, [counter]);
     // Two engines with 50 concurrent jobs each: plenty of chances to apply one customer's events at once.
     engines = [0, 1].map(() =>
-      createEngine({ redis: ctx.redis, prefix: ctx.prefix, journeys: [counter], messages, timeScale: 1_000 }),
+      createEngine({
+        redis: ctx.redis,
+        prefix: ctx.prefix,
+        journeys: [counter],
+        messages: outbox.messages,
+        delivery: outbox.delivery,
+        timeScale: 1_000,
+      }),
     );
     for (const engine of engines) engine.startWorkers({ journeyConcurrency: 50 });
   });
@@ -21,6 +29,7 @@ describe('per-customer serialisation', () => {
   afterAll(async () => {
     await Promise.all(engines.map((e) => e.close()));
     await ctx.cleanup();
+    outbox.cleanup();
   });
 
   it('applies 200 events fired at once for one customer one at a time, in arrival order', async () => {

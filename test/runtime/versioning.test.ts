@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createEngine, defineJourney, type Engine } from '../../engine/index.js';
+import { testDelivery } from '../support/delivery.js';
 import { eventually, testRedis } from '../support/redis.js';
-
-const messages = { has: (id: string) => ['welcome', 'nudge'].includes(id) };
 
 /** Two versions of one journey: v1 waits for `Go` then sends nothing; v2 sends a nudge on `Go`. */
 function version(v: 1 | 2) {
@@ -31,15 +30,26 @@ function version(v: 1 | 2) {
 describe('journey versions across a deployment', () => {
   const engines: Engine[] = [];
   const ctx = testRedis();
+  const outbox = testDelivery(ctx.redis, ctx.prefix);
+  const { messages, delivery } = outbox;
 
   afterEach(async () => {
     for (const engine of engines.splice(0)) await engine.close();
   });
 
-  afterAll(() => ctx.cleanup());
+  afterAll(async () => {
+    outbox.cleanup();
+    await ctx.cleanup();
+  });
 
   it('lets customers in flight finish on the version they started while new entries take the latest', async () => {
-    const before = createEngine({ redis: ctx.redis, prefix: ctx.prefix, journeys: [version(1)], messages });
+    const before = createEngine({
+      redis: ctx.redis,
+      prefix: ctx.prefix,
+      journeys: [version(1)],
+      messages,
+      delivery,
+    });
     engines.push(before);
     before.startWorkers();
     await before.track({ userId: 'early', event: 'Start' });
@@ -53,6 +63,7 @@ describe('journey versions across a deployment', () => {
       prefix: ctx.prefix,
       journeys: [version(1), version(2)],
       messages,
+      delivery,
     });
     engines.push(after);
     after.startWorkers();

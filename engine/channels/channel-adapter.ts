@@ -1,0 +1,44 @@
+import type { Channel } from '../journey/journey-schema.js';
+import type { RenderedMessage } from '../messages/rendered-message.js';
+
+/** Where a customer is reached, read from their traits at send time. */
+export interface Address {
+  email?: string;
+  phone?: string;
+  pushToken?: string;
+  webhookUrl?: string;
+}
+
+/** One message on its way to one customer on one channel. */
+export interface Delivery {
+  /** The deterministic operation id: the same send always has the same one. */
+  opId: string;
+  customerId: string;
+  journeyId: string;
+  journeyVersion: number;
+  message: string;
+  /** Split variants joined as `split=variant,…`, or `control` when the customer passed no split. */
+  variant: string;
+  channel: Channel;
+  address: Address;
+  rendered: RenderedMessage;
+  unsubscribeUrl: string;
+}
+
+/**
+ * What a provider said, as data rather than exceptions: the delivery worker alone decides what a
+ * retry means (BullMQ backoff with jitter) and when to give up.
+ */
+export type DeliveryResult =
+  | { status: 'sent'; providerId: string; detail?: string }
+  | { status: 'retry'; reason: string; afterMs?: number }
+  | { status: 'failed'; reason: string };
+
+/** A channel's provider. `send` never throws for a provider's answer; it returns it. */
+export interface ChannelAdapter {
+  readonly channel: Channel;
+  /** A short name for logs and the customer's message list, e.g. `smtp`, `outbox`, `twilio`. */
+  readonly provider: string;
+  send(delivery: Delivery): Promise<DeliveryResult>;
+  close?(): Promise<void>;
+}

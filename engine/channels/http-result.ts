@@ -1,0 +1,143 @@
+import type { DeliveryResult } from './channel-adapter.js';
+import { ChannelConfigError } from './errors.js';
+
+/** What an HTTP provider answered, body already read (and cut to a size worth logging). */
+export interface HttpAnswer {
+  status: number;
+  /** A response header by (case-insensitive) name. */
+  header(name: string): string | undefined;
+  body: string;
+}
+
+/** Bodies are read for error reasons and provider ids only: never hold more than this. */
+export const MAX_BODY_BYTES = 64 * 1024;
+const MAX_REASON_CHARS = 300;
+
+export type NotSent = Exclude<DeliveryResult, { status: 'sent' }>;
+
+/**
+ * `Retry-After` as milliseconds from `now`: delay-seconds or an HTTP-date (RFC 9110 10.2.3).
+ * `undefined` when absent or unreadable; a date in the past gives 0.
+ */
+export function parseRetryAfter(value: string | null | undefined, now: number): number | undefined {
+  if (value === null || value === undefined) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/**
+ * A non-2xx answer as a delivery result: 408, 429 and 5xx are worth retrying (after `Retry-After`
+ * when given), any other status is permanent. Redirects count as permanent too: adapters never
+ * follow them, since a provider API that redirects is misconfigured and a webhook target that
+ * redirects could be bouncing the request somewhere it was never allowed to go.
+ */
+export function failureForStatus(provider: string, answer: HttpAnswer, now: number, why?: string): NotSent {
+  const { status } = answer;
+  const said = why ?? snippet(answer.body);
+  const reason = `${provider} answered HTTP ${status}${said ? `: ${said}` : ''}`;
+  if (status === 408 || status === 429 || status >= 500) {
+    const afterMs = parseRetryAfter(answer.header('retry-after'), now);
+    return afterMs === undefined ? { status: 'retry', reason } : { status: 'retry', reason, afterMs };
+  }
+  if (status >= 300 && status < 400) {
+    return {
+      status: 'failed',
+      reason: `${reason} (redirect to ${answer.header('location') ?? '?'} not followed)`,
+    };
+  }
+  return { status: 'failed', reason };
+}
+
+/** A request that got no answer (refused, reset, timed out): the provider may be back soon. */
+export function retryForNetworkError(provider: string, error: unknown, timeoutMs: number): NotSent {
+  const name = error instanceof Error ? error.name : '';
+  if (name === 'TimeoutError' || name === 'AbortError') {
+    return { status: 'retry', reason: `${provider} did not answer within ${timeoutMs} ms` };
+  }
+  return { status: 'retry', reason: `${provider} could not be reached: ${describeError(error)}` };
+}
+
+/**
+ * `fetch` with a deadline covering the whole exchange (connect, headers and body) and no
+ * redirects followed. Throws on network errors and timeouts, like `fetch`.
+ */
+export async function fetchWithTimeout(
+  url: string,
+  init: RequestInit,
+  timeoutMs: number,
+): Promise<HttpAnswer> {
+  const response = await fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+  const body = await readCapped(response);
+  return { status: response.status, header: (name) => response.headers.get(name) ?? undefined, body };
+}
+
+async function readCapped(response: Response): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.byteLength;
+    if (size >= MAX_BODY_BYTES) {
+      await reader.cancel();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES).toString('utf8');
+}
+
+/** The start of a body, on one line, for a reason string. */
+export function snippet(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > MAX_REASON_CHARS ? `${line.slice(0, MAX_REASON_CHARS)}…` : line;
+}
+
+export function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? ` (${error.cause.message})` : '';
+  return `${error.message}${cause}`;
+}
+
+/** JSON.parse that answers `undefined` instead of throwing: provider error bodies are not always JSON. */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A string field of a parsed JSON object, if it is one. */
+export function stringField(value: unknown, key: string): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const field = (value as Record<string, unknown>)[key];
+  return typeof field === 'string' ? field : undefined;
+}
+
+/** A provider base URL without its trailing slash, or a config error naming the option. */
+export function httpBase(value: string, option: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch (error) {
+    throw new ChannelConfigError(
+      option,
+      `${option} "${value}" is not a URL. To fix: use an https:// origin.`,
+      {
+        cause: error,
+      },
+    );
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ChannelConfigError(
+      option,
+      `${option} "${value}" is not http(s). To fix: use an https:// origin.`,
+    );
+  }
+  return value.replace(/\/+$/, '');
+}

@@ -1,0 +1,150 @@
+import type { Redis } from 'ioredis';
+import { systemClock, type Clock } from '../clock.js';
+import { customerToken } from '../runtime/ids.js';
+import { LuaScript } from '../store/lua-script.js';
+import type { ChannelAdapter, DeliveryResult } from './channel-adapter.js';
+import { describeError } from './http-result.js';
+
+/** One message in a customer's in-app inbox. */
+export interface InAppMessage {
+  /** The operation id of the send. */
+  id: string;
+  title: string;
+  body: string;
+  cta: { label: string; url: string };
+  journey: string;
+  message: string;
+  createdAt: number;
+  readAt: number | null;
+}
+
+export interface InAppAdapterOptions {
+  redis: Redis;
+  /** The engine's key prefix. */
+  prefix: string;
+  /** Messages kept per customer, newest first; older ones are dropped. Default 100. */
+  maxMessages?: number;
+  /** Stamps `createdAt`; default the system clock. */
+  clock?: Clock;
+}
+
+/**
+ * A customer's inbox keys, in the customer's hash tag (see `customerKeys`) so the scripts below
+ * touch one Cluster slot. `items` maps id → message JSON; `order` lists ids, newest first.
+ */
+export function inAppKeys(prefix: string, customerId: string): { items: string; order: string } {
+  const base = `${prefix}:c:{${customerToken(customerId)}}:inapp`;
+  return { items: base, order: `${base}:order` };
+}
+
+// HSETNX makes a retried send a no-op; the trim drops the oldest beyond the cap from both keys.
+const storeMessage = new LuaScript(`
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('LPUSH', KEYS[2], ARGV[1])
+local max = tonumber(ARGV[3])
+local extra = redis.call('LLEN', KEYS[2]) - max
+if extra > 0 then
+  -- One HDEL per id: unpack() of thousands (after maxMessages was lowered) overflows Lua's stack.
+  for _, id in ipairs(redis.call('LRANGE', KEYS[2], max, -1)) do redis.call('HDEL', KEYS[1], id) end
+  redis.call('LTRIM', KEYS[2], 0, max - 1)
+end
+return 1
+`);
+
+// Messages are stored with "readAt":null as their last member, so the JSON ends in exactly
+// `"readAt":null}` until read. A string value cannot end the document, so this plain (non-pattern)
+// suffix check cannot be fooled by message text, and no JSON library is needed in Lua.
+const markRead = new LuaScript(`
+local json = redis.call('HGET', KEYS[1], ARGV[1])
+if not json then return 0 end
+local unread = '"readAt":null}'
+if string.sub(json, -string.len(unread)) ~= unread then return 1 end
+redis.call('HSET', KEYS[1], ARGV[1], string.sub(json, 1, -string.len(unread) - 1) .. '"readAt":' .. ARGV[2] .. '}')
+return 1
+`);
+
+/**
+ * The in-app channel: each message is stored in the customer's inbox in Redis, once per
+ * operation id (a retried send stores nothing new), keeping the newest `maxMessages`. The API
+ * reads it with `readInAppInbox()` and marks messages read with `markInAppRead()`.
+ *
+ * @example
+ * ```ts
+ * const inApp = createInAppAdapter({ redis, prefix: 'chorus' });
+ * await inApp.send(delivery);
+ * const inbox = await readInAppInbox(redis, 'chorus', 'bob'); // newest first
+ * ```
+ */
+export function createInAppAdapter(options: InAppAdapterOptions): ChannelAdapter {
+  const { redis, prefix } = options;
+  const max = options.maxMessages ?? 100;
+  const clock = options.clock ?? systemClock;
+  return {
+    channel: 'in-app',
+    provider: 'redis',
+    async send(delivery): Promise<DeliveryResult> {
+      const { rendered } = delivery;
+      if (rendered.channel !== 'in-app') {
+        return {
+          status: 'failed',
+          reason: `the in-app adapter was given a message rendered for ${rendered.channel}`,
+        };
+      }
+      const message: InAppMessage = {
+        id: delivery.opId,
+        title: rendered.title,
+        body: rendered.body,
+        cta: { label: rendered.cta.label, url: rendered.cta.url },
+        journey: delivery.journeyId,
+        message: delivery.message,
+        createdAt: clock.now(),
+        readAt: null, // must stay the last member: see markRead
+      };
+      const keys = inAppKeys(prefix, delivery.customerId);
+      try {
+        const stored = await storeMessage.run(
+          redis,
+          [keys.items, keys.order],
+          [delivery.opId, JSON.stringify(message), max],
+        );
+        return stored === 1
+          ? { status: 'sent', providerId: delivery.opId }
+          : { status: 'sent', providerId: delivery.opId, detail: 'already in the inbox' };
+      } catch (error) {
+        return {
+          status: 'retry',
+          reason: `could not store the in-app message in Redis: ${describeError(error)}`,
+        };
+      }
+    },
+  };
+}
+
+/** A customer's in-app messages, newest first. */
+export async function readInAppInbox(
+  redis: Redis,
+  prefix: string,
+  customerId: string,
+  limit = 100,
+): Promise<InAppMessage[]> {
+  const keys = inAppKeys(prefix, customerId);
+  const ids = await redis.lrange(keys.order, 0, Math.max(0, limit - 1));
+  if (ids.length === 0) return [];
+  const values = await redis.hmget(keys.items, ...ids);
+  return values.flatMap((value) => (value === null ? [] : [JSON.parse(value) as InAppMessage]));
+}
+
+/**
+ * Marks one in-app message read (the first time only: a second call keeps the first `readAt`).
+ * Answers `false` when the customer has no message with that id.
+ */
+export async function markInAppRead(
+  redis: Redis,
+  prefix: string,
+  customerId: string,
+  id: string,
+  now: number = Date.now(),
+): Promise<boolean> {
+  const keys = inAppKeys(prefix, customerId);
+  return (await markRead.run(redis, [keys.items], [id, Math.trunc(now)])) === 1;
+}

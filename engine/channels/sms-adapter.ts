@@ -1,0 +1,108 @@
+import { systemClock, type Clock } from '../clock.js';
+import type { ChannelAdapter, DeliveryResult } from './channel-adapter.js';
+import { ChannelConfigError } from './errors.js';
+import {
+  failureForStatus,
+  fetchWithTimeout,
+  httpBase,
+  parseJson,
+  retryForNetworkError,
+  snippet,
+  stringField,
+} from './http-result.js';
+
+export interface SmsAdapterOptions {
+  accountSid: string;
+  authToken: string;
+  /** The sending number (E.164) or alphanumeric sender id; or give `messagingServiceSid`. */
+  from?: string;
+  /** A Messaging Service that picks the sender; used instead of `from` when set. */
+  messagingServiceSid?: string;
+  /** The API origin; default `https://api.twilio.com`. Point it at any Twilio-compatible provider. */
+  baseUrl?: string;
+  /** Deadline for the whole request; default 10 000 ms. */
+  timeoutMs?: number;
+  /** For reading `Retry-After` dates; default the system clock. */
+  clock?: Clock;
+}
+
+/**
+ * SMS through a Twilio-compatible Messages API: a form-encoded POST with HTTP basic auth.
+ * `sent` carries the provider's message `sid`; a customer without `phone` fails without a request.
+ *
+ * @example
+ * ```ts
+ * const sms = createSmsAdapter({ accountSid: env.TWILIO_SID, authToken: env.TWILIO_TOKEN, from: '+15005550006' });
+ * await sms.send(delivery); // { status: 'sent', providerId: 'SM…' }
+ * ```
+ */
+export function createSmsAdapter(options: SmsAdapterOptions): ChannelAdapter {
+  if (!options.accountSid || !options.authToken) {
+    throw new ChannelConfigError(
+      options.accountSid ? 'authToken' : 'accountSid',
+      'The SMS adapter needs an account SID and an auth token. To fix: set both `accountSid` and `authToken`.',
+    );
+  }
+  if (!options.from && !options.messagingServiceSid) {
+    throw new ChannelConfigError(
+      'from',
+      'The SMS adapter has no sender. To fix: set `from` to a sending number, or `messagingServiceSid`.',
+    );
+  }
+  const base = httpBase(options.baseUrl ?? 'https://api.twilio.com', 'baseUrl');
+  const url = `${base}/2010-04-01/Accounts/${encodeURIComponent(options.accountSid)}/Messages.json`;
+  const authorization = `Basic ${Buffer.from(`${options.accountSid}:${options.authToken}`).toString('base64')}`;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const clock = options.clock ?? systemClock;
+
+  return {
+    channel: 'sms',
+    provider: 'twilio',
+    async send(delivery): Promise<DeliveryResult> {
+      const { rendered, address } = delivery;
+      if (rendered.channel !== 'sms') {
+        return {
+          status: 'failed',
+          reason: `the SMS adapter was given a message rendered for ${rendered.channel}`,
+        };
+      }
+      if (!address.phone) {
+        return { status: 'failed', reason: `customer ${delivery.customerId} has no phone number` };
+      }
+      const form = new URLSearchParams({ To: address.phone, Body: rendered.body });
+      if (options.messagingServiceSid) form.set('MessagingServiceSid', options.messagingServiceSid);
+      else if (options.from) form.set('From', options.from);
+      let answer;
+      try {
+        answer = await fetchWithTimeout(
+          url,
+          {
+            method: 'POST',
+            headers: {
+              authorization,
+              'content-type': 'application/x-www-form-urlencoded',
+              accept: 'application/json',
+            },
+            body: form.toString(),
+          },
+          timeoutMs,
+        );
+      } catch (error) {
+        return retryForNetworkError('Twilio', error, timeoutMs);
+      }
+      const json = parseJson(answer.body);
+      if (answer.status >= 200 && answer.status < 300) {
+        return {
+          status: 'sent',
+          providerId: stringField(json, 'sid') ?? 'unknown',
+          detail: stringField(json, 'status'),
+        };
+      }
+      // Twilio errors look like { code: 21211, message: "The 'To' number … is not valid", status: 400 }.
+      const message = stringField(json, 'message');
+      const code = (json as { code?: unknown } | undefined)?.code;
+      const why = message ? snippet(`${typeof code === 'number' ? `${code} ` : ''}${message}`) : undefined;
+      return failureForStatus('Twilio', answer, clock.now(), why);
+    },
+  };
+}

@@ -1,0 +1,132 @@
+import { lookup as dnsLookup } from 'node:dns/promises';
+import { BlockList, isIP } from 'node:net';
+import { describeError } from './http-result.js';
+
+/** Resolves a host name to all its addresses, like `dns.promises.lookup(host, { all: true })`. */
+export type LookupAll = (hostname: string) => Promise<Array<{ address: string; family: number }>>;
+
+/** A webhook target checked and pinned: connect to `address`, never re-resolve `url.hostname`. */
+export interface CheckedTarget {
+  url: URL;
+  address: string;
+  family: 4 | 6;
+}
+
+export type TargetCheck =
+  { ok: true; target: CheckedTarget } | { ok: false; status: 'failed' | 'retry'; reason: string };
+
+/**
+ * Addresses a webhook must not reach unless private targets are allowed: loopback, private,
+ * carrier-grade NAT, link-local (cloud metadata at 169.254.169.254), unspecified, documentation,
+ * benchmarking, multicast and reserved ranges. Node's BlockList also matches IPv4-mapped IPv6
+ * (`::ffff:127.0.0.1`) against the IPv4 rules.
+ */
+const blocked = new BlockList();
+for (const [network, prefix] of [
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.0.2.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const) {
+  blocked.addSubnet(network, prefix, 'ipv4');
+}
+for (const [network, prefix] of [
+  ['::', 128],
+  ['::1', 128],
+  ['100::', 64],
+  ['2001:db8::', 32],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['fec0::', 10],
+  ['ff00::', 8],
+] as const) {
+  blocked.addSubnet(network, prefix, 'ipv6');
+}
+
+/** Whether an IP address is on the public internet (not loopback, private, link-local, …). */
+export function isPublicAddress(address: string): boolean {
+  const family = isIP(address);
+  if (family === 0) return false;
+  return !blocked.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+/**
+ * Checks a webhook URL before anything is sent: http(s) only, and, unless `allowPrivateTargets`,
+ * every address the host resolves to must be public (one private answer is enough to refuse:
+ * the connection could land on it). The caller connects to the returned address, so a second
+ * DNS answer (rebinding) cannot redirect the request after the check.
+ */
+export async function checkWebhookTarget(
+  raw: string | undefined,
+  options: { allowPrivateTargets: boolean; lookup?: LookupAll; timeoutMs: number },
+): Promise<TargetCheck> {
+  if (!raw) return { ok: false, status: 'failed', reason: 'the customer has no webhook URL' };
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return { ok: false, status: 'failed', reason: `the webhook URL "${raw.slice(0, 200)}" is not a URL` };
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    return { ok: false, status: 'failed', reason: `webhook URLs must be http(s), not ${url.protocol}` };
+  }
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  let addresses: Array<{ address: string; family: number }>;
+  if (isIP(host) !== 0) {
+    addresses = [{ address: host, family: isIP(host) }];
+  } else {
+    try {
+      addresses = await withDeadline(
+        (options.lookup ?? lookupAll)(host),
+        options.timeoutMs,
+        `resolving ${host}`,
+      );
+    } catch (error) {
+      return {
+        ok: false,
+        status: 'retry',
+        reason: `could not resolve webhook host ${host}: ${describeError(error)}`,
+      };
+    }
+  }
+  const first = addresses[0];
+  if (!first) return { ok: false, status: 'retry', reason: `webhook host ${host} resolved to no address` };
+  if (!options.allowPrivateTargets) {
+    const refused = addresses.find(({ address }) => !isPublicAddress(address));
+    if (refused) {
+      return {
+        ok: false,
+        status: 'failed',
+        reason:
+          `refused webhook target ${url.origin}: ${host} resolves to ${refused.address}, which is not a public ` +
+          'address (loopback, private, link-local or reserved); set allowPrivateTargets to allow it',
+      };
+    }
+  }
+  return { ok: true, target: { url, address: first.address, family: first.family === 6 ? 6 : 4 } };
+}
+
+const lookupAll: LookupAll = (hostname) => dnsLookup(hostname, { all: true, verbatim: true });
+
+/** getaddrinfo can stall for many seconds per attempt: bound it like the request itself. */
+async function withDeadline<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,16 @@
+import type { Channel } from '../journey/journey-schema.js';
+import type { SendCommand } from '../runtime/command.js';
+
+/** One send on its way through one channel's queue. Versioned: jobs outlive deployments. */
+export interface DeliveryJobData extends SendCommand {
+  v: 1;
+  /** The channel whose queue holds this job; `channels` keeps the whole preference list. */
+  channel: Channel;
+}
+
+/** A queue per channel, so one slow provider never holds up the others. */
+export function deliveryQueueName(channel: Channel): string {
+  return `deliveries-${channel}`;
+}
+
+export { variantLabel } from '../messages/utm.js';

@@ -1,0 +1,152 @@
+import Handlebars from 'handlebars';
+import { DateTime, IANAZone } from 'luxon';
+
+/**
+ * How a template's output is used, which decides its escaping: `html` escapes every `{{value}}`
+ * for HTML, `text` (subjects, SMS, push, text parts) and `json` (webhooks) do not. `json` alone
+ * has the `json` helper, so webhook authors write `{"name": {{json profile.firstName}}}`.
+ */
+export type TemplateMode = 'html' | 'text' | 'json';
+
+/** The helpers every template may call, beyond Handlebars' own. */
+export const CHORUS_HELPERS = ['default', 'formatDate', 'currency', 'plural'] as const;
+const BUILTIN_HELPERS = ['if', 'unless', 'with', 'each', 'lookup', 'log'] as const;
+
+/** The names a template in `mode` may call as helpers. */
+export function helperNames(mode: TemplateMode): ReadonlySet<string> {
+  return new Set<string>([...BUILTIN_HELPERS, ...CHORUS_HELPERS, ...(mode === 'json' ? ['json'] : [])]);
+}
+
+export type CompiledTemplate = (context: object) => string;
+
+/** One isolated Handlebars environment for one {@link TemplateMode}. */
+export interface TemplateEnvironment {
+  readonly mode: TemplateMode;
+  compile(source: string): CompiledTemplate;
+}
+
+/** The root of the render context, as helpers read it through `@root`. */
+interface RootData {
+  locale?: unknown;
+  timezone?: unknown;
+}
+
+function rootOf(args: unknown[]): RootData {
+  const options = args[args.length - 1] as Handlebars.HelperOptions | undefined;
+  const root = (options?.data as { root?: unknown } | undefined)?.root;
+  return typeof root === 'object' && root !== null ? (root as RootData) : {};
+}
+
+/** A locale Intl accepts: the customer's when it is a valid BCP 47 tag, else `en-US`. */
+export function safeLocale(locale: unknown): string {
+  if (typeof locale !== 'string' || locale === '') return 'en-US';
+  try {
+    return Intl.getCanonicalLocales(locale)[0] ?? 'en-US';
+  } catch {
+    return 'en-US';
+  }
+}
+
+function safeZone(timezone: unknown): string {
+  return typeof timezone === 'string' && IANAZone.isValidZone(timezone) ? timezone : 'UTC';
+}
+
+function isBlank(value: unknown): boolean {
+  return value === undefined || value === null || value === '';
+}
+
+/** `{{default profile.firstName "there"}}`: the fallback when the value is missing or empty. */
+function defaultHelper(...args: unknown[]): unknown {
+  const [value, fallback] = args.length >= 3 ? args : [args[0], ''];
+  return isBlank(value) ? fallback : value;
+}
+
+/** `{{formatDate trigger.at}}` or `{{formatDate trigger.at "d MMMM"}}`, in the customer's locale and zone. */
+function formatDateHelper(...args: unknown[]): string {
+  const root = rootOf(args);
+  const value = args[0];
+  const format = args.length >= 3 && typeof args[1] === 'string' ? args[1] : undefined;
+  const options = { zone: safeZone(root.timezone), locale: safeLocale(root.locale) };
+  let date: DateTime;
+  if (typeof value === 'number') date = DateTime.fromMillis(value, options);
+  else if (typeof value === 'string' && value !== '') date = DateTime.fromISO(value, options);
+  else if (value instanceof Date) date = DateTime.fromJSDate(value, options);
+  else return '';
+  if (!date.isValid) return '';
+  return format === undefined ? date.toLocaleString(DateTime.DATE_MED) : date.toFormat(format);
+}
+
+/** `{{currency trigger.total "EUR"}}`: an amount in the customer's locale. */
+function currencyHelper(...args: unknown[]): string {
+  const root = rootOf(args);
+  const amount = typeof args[0] === 'string' && args[0] !== '' ? Number(args[0]) : args[0];
+  if (typeof amount !== 'number' || !Number.isFinite(amount)) return '';
+  const code = args.length >= 3 && typeof args[1] === 'string' ? args[1] : undefined;
+  const locale = safeLocale(root.locale);
+  return code === undefined
+    ? new Intl.NumberFormat(locale).format(amount)
+    : new Intl.NumberFormat(locale, { style: 'currency', currency: code }).format(amount);
+}
+
+/** `{{plural cart.count "item" "items"}}` renders `1 item` or `3 items`. */
+function pluralHelper(...args: unknown[]): string {
+  const root = rootOf(args);
+  const count = Number(args[0] ?? 0);
+  const singular = typeof args[1] === 'string' ? args[1] : '';
+  const plural = args.length >= 4 && typeof args[2] === 'string' ? args[2] : `${singular}s`;
+  const word = count === 1 ? singular : plural;
+  const number = Number.isFinite(count) ? new Intl.NumberFormat(safeLocale(root.locale)).format(count) : '0';
+  return `${number} ${word}`;
+}
+
+/** `{{json profile.firstName}}`: a JSON literal, so webhook templates cannot break out of a string. */
+function jsonHelper(...args: unknown[]): string {
+  const value = args.length >= 2 ? args[0] : undefined;
+  return JSON.stringify(value ?? null);
+}
+
+/**
+ * An isolated Handlebars environment (`Handlebars.create()`, never the global one) with the
+ * Chorus helpers and the given partials, compiled for `mode`.
+ *
+ * Handlebars compiles a partial registered as a string with the options of the first template
+ * that calls it and keeps that, so a partial first used by an unescaped text template would
+ * later render unescaped inside HTML. Partials are therefore compiled here, per mode. Prototype
+ * access keeps Handlebars' default (denied): `{{constructor.name}}` renders empty.
+ *
+ * @example
+ * const html = createTemplateEnvironment('html', { footer: '<p>{{message.brand}}</p>' });
+ * html.compile('<h1>{{message.headline}}</h1>{{> footer}}')(context);
+ */
+export function createTemplateEnvironment(
+  mode: TemplateMode,
+  partials: Readonly<Record<string, string>> = {},
+): TemplateEnvironment {
+  const handlebars = Handlebars.create();
+  const compileOptions = mode === 'html' ? {} : { noEscape: true };
+  handlebars.registerHelper('default', defaultHelper);
+  handlebars.registerHelper('formatDate', formatDateHelper);
+  handlebars.registerHelper('currency', currencyHelper);
+  handlebars.registerHelper('plural', pluralHelper);
+  if (mode === 'json') handlebars.registerHelper('json', jsonHelper);
+  for (const [name, source] of Object.entries(partials)) {
+    handlebars.registerPartial(name, handlebars.compile(source, compileOptions));
+  }
+  return {
+    mode,
+    compile: (source) => {
+      const template = handlebars.compile(source, compileOptions);
+      return (context) => template(context);
+    },
+  };
+}
+
+/** Parses a template without compiling it: the AST the load-time checks walk. */
+export function parseTemplate(source: string): hbs.AST.Program {
+  return Handlebars.parse(source);
+}
+
+/** Handlebars' HTML escaping, for values placed into HTML without a template. */
+export function escapeHtml(value: string): string {
+  return Handlebars.escapeExpression(value);
+}

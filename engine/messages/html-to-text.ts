@@ -1,0 +1,52 @@
+import { decodeHtmlEntities } from './utm.js';
+
+const BLOCK_END = /<\/(p|div|h[1-6]|li|tr|table|ul|ol|blockquote|section|header|footer)\s*>/gi;
+
+/** Whitespace tidied for plain text: spaces collapsed, lines trimmed, at most one blank line. */
+export function tidyText(text: string): string {
+  return text
+    .replace(/\r\n?/g, '\n')
+    .replace(/[ \t\f\v]+/g, ' ')
+    .split('\n')
+    .map((line) => line.trim())
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+}
+
+// ASCII whitespace only: the no-break spaces Intl puts in "12,50 €" must stay unbroken.
+const SPACE = /[ \t\r\n\f\v]+/g;
+
+/** All whitespace collapsed to single spaces: for one-line fields such as a subject. */
+export function oneLine(text: string): string {
+  return text.replace(SPACE, ' ').trim();
+}
+
+/**
+ * The text part of an email derived from its HTML: tags stripped, each link kept as
+ * `label (url)`, paragraphs and line breaks kept, whitespace collapsed, entities decoded.
+ *
+ * @example
+ * htmlToText('<p>Hi <a href="https://x.com/a">our blends</a></p>'); // 'Hi our blends (https://x.com/a)'
+ */
+export function htmlToText(html: string): string {
+  const text = html
+    .replace(/<!--[\s\S]*?-->/g, '')
+    .replace(/<(head|style|script|title)\b[\s\S]*?<\/\1\s*>/gi, '')
+    .replace(SPACE, ' ')
+    .replace(
+      /<a\b[^>]*?\shref\s*=\s*(["'])(.*?)\1[^>]*>([\s\S]*?)<\/a\s*>/gi,
+      (_match, _quote: string, href: string, inner: string) => {
+        // Still encoded: the whole text is decoded once at the end.
+        const url = href.trim();
+        const label = oneLine(inner.replace(/<[^>]*>/g, ''));
+        if (label === '' || decodeHtmlEntities(label) === decodeHtmlEntities(url)) return url;
+        return url === '' ? label : `${label} (${url})`;
+      },
+    )
+    .replace(/<br\s*\/?>/gi, '\n')
+    .replace(/<li\b[^>]*>/gi, '\n- ')
+    .replace(BLOCK_END, '\n\n')
+    .replace(/<[^>]*>/g, '');
+  return tidyText(decodeHtmlEntities(text));
+}

@@ -1,0 +1,223 @@
+import { ChorusError } from '../errors.js';
+import type { Channel } from '../journey/journey-schema.js';
+import {
+  createTemplateEnvironment,
+  escapeHtml,
+  type CompiledTemplate,
+  type TemplateEnvironment,
+  type TemplateMode,
+} from './handlebars-env.js';
+import { htmlToText, oneLine, tidyText } from './html-to-text.js';
+import type { RenderContext, RenderedFor, RenderedMessage } from './rendered-message.js';
+import { smsSegments } from './sms-segments.js';
+import {
+  FIELD_MODES,
+  LAYOUTS,
+  type TemplateField,
+  type TemplateFile,
+  type TemplateSet,
+} from './template-set.js';
+import { addUtmToHtml, addUtmToText, variantLabel, withUtm, type UtmParams } from './utm.js';
+
+/** A message could not be rendered: unknown, not on that channel, or its template failed. */
+export class MessageRenderError extends ChorusError {
+  readonly messageId: string;
+  readonly channel: Channel;
+  readonly file?: string;
+  constructor(
+    where: { messageId: string; channel: Channel; file?: string },
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super('CHORUS_RENDER_FAILED', message, options);
+    this.messageId = where.messageId;
+    this.channel = where.channel;
+    if (where.file !== undefined) this.file = where.file;
+  }
+}
+
+export interface MessageRendererOptions {
+  /** `utm_source` of every link. Default `chorus`. */
+  utmSource?: string;
+}
+
+/**
+ * Renders a core message for one channel from its templates. Links get UTM parameters (source,
+ * channel, journey, message and variant) except the unsubscribe URL; values are HTML-escaped in
+ * HTML and the in-app inbox; a missing email text part is derived from the HTML.
+ *
+ * @example
+ * const renderer = new MessageRenderer(loadTemplates('templates'));
+ * const email = renderer.render('welcome', 'email', context); // { channel: 'email', subject, html, text }
+ */
+export class MessageRenderer {
+  readonly #templates: TemplateSet;
+  readonly #utmSource: string;
+  readonly #envs: Record<TemplateMode, TemplateEnvironment>;
+  readonly #compiled = new Map<string, CompiledTemplate>();
+
+  constructor(templates: TemplateSet, options: MessageRendererOptions = {}) {
+    this.#templates = templates;
+    this.#utmSource = options.utmSource ?? 'chorus';
+    const partials = Object.fromEntries([...templates.partials].map(([name, file]) => [name, file.source]));
+    this.#envs = {
+      html: createTemplateEnvironment('html', partials),
+      text: createTemplateEnvironment('text', partials),
+      json: createTemplateEnvironment('json', partials),
+    };
+  }
+
+  channels(messageId: string): Channel[] {
+    return this.#templates.channels(messageId);
+  }
+
+  supports(messageId: string, channel: Channel): boolean {
+    return this.#templates.supports(messageId, channel);
+  }
+
+  /** The UTM parameters of one send: `utm_content` is `${message}-${variant label}`. */
+  utmFor(
+    messageId: string,
+    channel: Channel,
+    context: Pick<RenderContext, 'journey' | 'variants'>,
+  ): UtmParams {
+    return {
+      source: this.#utmSource,
+      medium: channel,
+      campaign: context.journey.id,
+      content: `${messageId}-${variantLabel(context.variants)}`,
+    };
+  }
+
+  render<C extends Channel>(messageId: string, channel: C, context: RenderContext): RenderedFor<C>;
+  render(messageId: string, channel: Channel, context: RenderContext): RenderedMessage {
+    const where = { messageId, channel };
+    if (this.#templates.message(messageId) === undefined) {
+      throw new MessageRenderError(
+        where,
+        `Message "${messageId}" has no templates. To fix: add ${this.#templates.dir}/${messageId}/message.json and its channel templates, or correct the id.`,
+      );
+    }
+    if (!this.supports(messageId, channel)) {
+      const supported = this.channels(messageId);
+      throw new MessageRenderError(
+        where,
+        `Message "${messageId}" has no ${channel} templates (it supports ${supported.join(', ') || 'no channel'}). To fix: add them to ${this.#templates.dir}/${messageId}/, or send it on a supported channel.`,
+      );
+    }
+    const utm = this.utmFor(messageId, channel, context);
+    const keep = [context.unsubscribeUrl];
+    const cta = { label: context.message.cta.label, url: withUtm(context.message.cta.url, utm) };
+    const ctx: RenderContext = { ...context, message: { ...context.message, cta } };
+    const run = (field: TemplateField) => this.#run(messageId, channel, field, ctx);
+    switch (channel) {
+      case 'email': {
+        const bodyHtml = run('email.html');
+        const bodyText = this.#templates.template(messageId, 'email.text')
+          ? tidyText(run('email.text'))
+          : htmlToText(addUtmToHtml(bodyHtml, utm, keep));
+        return {
+          channel,
+          subject: oneLine(run('email.subject')),
+          html: addUtmToHtml(this.#wrap(messageId, channel, LAYOUTS.html, 'html', ctx, bodyHtml), utm, keep),
+          text: addUtmToText(
+            tidyText(this.#wrap(messageId, channel, LAYOUTS.text, 'text', ctx, bodyText)),
+            utm,
+            keep,
+          ),
+        };
+      }
+      case 'sms': {
+        const body = addUtmToText(tidyText(run('sms')), utm, keep);
+        const { encoding, segments } = smsSegments(body);
+        return { channel, body, encoding, segments };
+      }
+      case 'push':
+        return {
+          channel,
+          title: addUtmToText(oneLine(run('push.title')), utm, keep),
+          body: addUtmToText(tidyText(run('push.body')), utm, keep),
+          url: cta.url,
+        };
+      case 'in-app': {
+        const title = this.#templates.template(messageId, 'in-app.title')
+          ? oneLine(run('in-app.title'))
+          : escapeHtml(ctx.message.headline);
+        return {
+          channel,
+          title: addUtmToHtml(title, utm, keep),
+          body: addUtmToHtml(tidyText(run('in-app.body')), utm, keep),
+          cta,
+        };
+      }
+      case 'webhook':
+        return { channel, payload: this.#json(messageId, run('webhook.json')) };
+    }
+  }
+
+  #json(messageId: string, rendered: string): Record<string, unknown> {
+    const file = this.#templates.template(messageId, 'webhook.json')?.path;
+    const where = { messageId, channel: 'webhook' as const, ...(file === undefined ? {} : { file }) };
+    let payload: unknown;
+    try {
+      payload = JSON.parse(rendered);
+    } catch (cause) {
+      throw new MessageRenderError(
+        where,
+        `Message "${messageId}", channel webhook: ${file} did not render valid JSON (${(cause as Error).message}). To fix: write values with {{json path}}, which quotes and escapes them.`,
+        { cause },
+      );
+    }
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+      throw new MessageRenderError(
+        where,
+        `Message "${messageId}", channel webhook: ${file} rendered ${Array.isArray(payload) ? 'an array' : JSON.stringify(payload)}, not a JSON object. To fix: make the template one object, {"key": ...}.`,
+      );
+    }
+    return payload as Record<string, unknown>;
+  }
+
+  #run(messageId: string, channel: Channel, field: TemplateField, context: object): string {
+    const file = this.#templates.template(messageId, field);
+    // supports() guarantees the required files, and optional ones are looked up before running.
+    if (!file) throw new Error(`internal: ${messageId}/${field}.hbs is not loaded`);
+    return this.#execute(messageId, channel, file, FIELD_MODES[field], context);
+  }
+
+  /** The body inside the brand layout, when there is one. */
+  #wrap(
+    messageId: string,
+    channel: Channel,
+    layout: string,
+    mode: TemplateMode,
+    context: RenderContext,
+    body: string,
+  ): string {
+    const file = this.#templates.partials.get(layout);
+    return file ? this.#execute(messageId, channel, file, mode, { ...context, body }) : body;
+  }
+
+  #execute(
+    messageId: string,
+    channel: Channel,
+    file: TemplateFile,
+    mode: TemplateMode,
+    context: object,
+  ): string {
+    const key = `${mode}:${file.path}`;
+    let template = this.#compiled.get(key);
+    if (!template) {
+      template = this.#envs[mode].compile(file.source);
+      this.#compiled.set(key, template);
+    }
+    try {
+      return template(context);
+    } catch (cause) {
+      throw new MessageRenderError(
+        { messageId, channel, file: file.path },
+        `Message "${messageId}", channel ${channel}: ${file.path} failed to render: ${(cause as Error).message}. To fix: correct the template (load templates with loadTemplates() to have them checked first).`,
+        { cause },
+      );
+    }
+  }
+}

@@ -1,0 +1,61 @@
+export type SmsEncoding = 'GSM-7' | 'UCS-2';
+
+/** How an SMS body travels: its encoding, its length in that encoding and the parts it is split into. */
+export interface SmsSegmentCount {
+  encoding: SmsEncoding;
+  /** GSM-7 septets (extension characters count two) or UTF-16 code units. */
+  units: number;
+  segments: number;
+}
+
+// GSM 03.38 default alphabet (the escape 0x1B excluded) and its extension table, whose characters
+// are sent as escape + character and so count two septets.
+const GSM_BASIC = new Set(
+  '@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !"#¤%&\'()*+,-./0123456789:;<=>?' +
+    '¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà',
+);
+const GSM_EXTENSION = new Set('\f^{}\\[~]|€');
+
+const LIMITS: Record<SmsEncoding, { single: number; part: number }> = {
+  // A multi-part message loses 7 septets (GSM-7) or 3 code units (UCS-2) per part to the UDH header.
+  'GSM-7': { single: 160, part: 153 },
+  'UCS-2': { single: 70, part: 67 },
+};
+
+/** Whether every character of `body` is in the GSM 03.38 alphabet (basic or extension). */
+export function isGsm7(body: string): boolean {
+  for (const char of body) {
+    if (!GSM_BASIC.has(char) && !GSM_EXTENSION.has(char)) return false;
+  }
+  return true;
+}
+
+/**
+ * The encoding and number of parts an SMS body needs. GSM-7 holds 160 septets in one message and
+ * 153 per part; anything outside GSM 03.38 (an emoji, most accents, CJK) switches the whole body
+ * to UCS-2: 70 code units in one message, 67 per part. A character is never split between parts:
+ * neither an escaped extension character nor a surrogate pair.
+ *
+ * @example
+ * smsSegments('a'.repeat(161)); // { encoding: 'GSM-7', units: 161, segments: 2 }
+ * smsSegments('Tea time 🍵');   // { encoding: 'UCS-2', units: 11, segments: 1 }
+ */
+export function smsSegments(body: string): SmsSegmentCount {
+  const encoding: SmsEncoding = isGsm7(body) ? 'GSM-7' : 'UCS-2';
+  const costs = [...body].map((char) =>
+    encoding === 'GSM-7' ? (GSM_EXTENSION.has(char) ? 2 : 1) : char.length,
+  );
+  const units = costs.reduce((sum, cost) => sum + cost, 0);
+  const { single, part } = LIMITS[encoding];
+  if (units <= single) return { encoding, units, segments: 1 };
+  let segments = 1;
+  let used = 0;
+  for (const cost of costs) {
+    if (used + cost > part) {
+      segments += 1;
+      used = 0;
+    }
+    used += cost;
+  }
+  return { encoding, units, segments };
+}

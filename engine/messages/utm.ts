@@ -1,0 +1,162 @@
+/** The campaign parameters Chorus adds to links. */
+export interface UtmParams {
+  /** `utm_source`: who sent it, `chorus` by default. */
+  source: string;
+  /** `utm_medium`: the channel. */
+  medium: string;
+  /** `utm_campaign`: the journey id. */
+  campaign: string;
+  /** `utm_content`: `${message}-${variant}`. */
+  content: string;
+}
+
+/**
+ * Split variants as one label for headers and `utm_content`: `split=variant,…` sorted by split,
+ * or `control` when the customer passed no split.
+ */
+export function variantLabel(variants: Readonly<Record<string, string>>): string {
+  const entries = Object.entries(variants).sort(([a], [b]) => a.localeCompare(b));
+  return entries.length === 0
+    ? 'control'
+    : entries.map(([split, variant]) => `${split}=${variant}`).join(',');
+}
+
+function isHttpUrl(url: string): URL | undefined {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'http:' || parsed.protocol === 'https:' ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Adds `utm_source`, `utm_medium`, `utm_campaign` and `utm_content` to an http(s) URL. Parameters
+ * already present are kept byte for byte and never overwritten; other URLs (`mailto:`, `tel:`,
+ * relative or unreadable ones) are returned unchanged. Adding twice changes nothing.
+ *
+ * @example
+ * withUtm('https://example.com/blends?utm_source=ig', { source: 'chorus', medium: 'email', campaign: 'onboarding', content: 'welcome-control' });
+ * // 'https://example.com/blends?utm_source=ig&utm_medium=email&utm_campaign=onboarding&utm_content=welcome-control'
+ */
+export function withUtm(url: string, params: UtmParams): string {
+  const parsed = isHttpUrl(url);
+  if (!parsed) return url;
+  const wanted: Array<[string, string]> = [
+    ['utm_source', params.source],
+    ['utm_medium', params.medium],
+    ['utm_campaign', params.campaign],
+    ['utm_content', params.content],
+  ];
+  const added = wanted
+    .filter(([key]) => !parsed.searchParams.has(key))
+    .map(([key, value]) => `${key}=${encodeURIComponent(value)}`);
+  if (added.length === 0) return url;
+  // Appended to the original string rather than through URLSearchParams, which would re-encode
+  // the parameters already there (spaces, bare flags) and so change links the author wrote.
+  const hashAt = url.indexOf('#');
+  const beforeHash = hashAt === -1 ? url : url.slice(0, hashAt);
+  const hash = hashAt === -1 ? '' : url.slice(hashAt);
+  const separator = !beforeHash.includes('?') ? '?' : /[?&]$/.test(beforeHash) ? '' : '&';
+  return `${beforeHash}${separator}${added.join('&')}${hash}`;
+}
+
+/** The URL without its `utm_*` parameters, normalised: what two links to one target share. */
+export function withoutUtm(url: string): string {
+  const parsed = isHttpUrl(url);
+  if (!parsed) return url;
+  for (const key of [...parsed.searchParams.keys()]) {
+    if (key.startsWith('utm_')) parsed.searchParams.delete(key);
+  }
+  return parsed.href;
+}
+
+const ENTITIES: Readonly<Record<string, string>> = {
+  amp: '&',
+  lt: '<',
+  gt: '>',
+  quot: '"',
+  apos: "'",
+  nbsp: '\u00a0',
+};
+
+/** Decodes the HTML character references Handlebars and authors commonly write. */
+export function decodeHtmlEntities(html: string): string {
+  return html.replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, (match, ref: string) => {
+    if (ref.startsWith('#')) {
+      const code = ref[1] === 'x' || ref[1] === 'X' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
+      return Number.isFinite(code) && code <= 0x10ffff ? String.fromCodePoint(code) : match;
+    }
+    return ENTITIES[ref.toLowerCase()] ?? match;
+  });
+}
+
+function escapeHtmlUrl(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+}
+
+// A URL ends before whitespace, quotes or angle brackets; closing parentheses and trailing
+// punctuation are left to the sentence ("see https://x.com/a." or "label (https://x.com)"). A
+// `;` closing a character reference (`&amp;`) in HTML is part of the URL.
+const BARE_URL = /https?:\/\/[^\s<>"'()]+/g;
+const TRAILING_PUNCTUATION = /(?:[.,:!?]|;(?<!&#?[0-9a-z]+;))+$/i;
+const HREF = /(\shref\s*=\s*)(["'])(.*?)\2/gis;
+const TAG_OR_TEXT = /(<[^>]*>)|([^<]+)/g;
+
+function trimUrl(match: string): string {
+  return match.replace(TRAILING_PUNCTUATION, '');
+}
+
+/** Rewrites bare URLs in text; in HTML text the URL is decoded first and escaped again (minimally) after. */
+function rewriteBareUrls(text: string, rewrite: (url: string) => string, html: boolean): string {
+  return text.replace(BARE_URL, (match) => {
+    const raw = trimUrl(match);
+    const next = html ? escapeHtmlUrl(rewrite(decodeHtmlEntities(raw))) : rewrite(raw);
+    return next === raw ? match : next + match.slice(raw.length);
+  });
+}
+
+/** Rewrites every link of an HTML document: `href` targets and bare URLs in its text. */
+function rewriteHtmlLinks(html: string, rewrite: (url: string) => string): string {
+  return html.replace(TAG_OR_TEXT, (_match, tag: string | undefined, text: string | undefined) => {
+    if (text !== undefined) return rewriteBareUrls(text, rewrite, true);
+    return (tag ?? '').replace(HREF, (attribute, prefix: string, quote: string, raw: string) => {
+      // Written back with only `&` and `"` escaped: Handlebars also escapes `=` (`&#x3D;`), which
+      // is valid but makes links hard to read in the source of an email.
+      const next = escapeHtmlUrl(rewrite(decodeHtmlEntities(raw)));
+      return next === raw ? attribute : `${prefix}${quote}${next}${quote}`;
+    });
+  });
+}
+
+/** Every link of an HTML document, decoded: `href` targets and bare URLs in its text. */
+export function htmlLinks(html: string): string[] {
+  const links: string[] = [];
+  rewriteHtmlLinks(html, (url) => {
+    links.push(url);
+    return url;
+  });
+  return links;
+}
+
+/** Every bare http(s) URL in plain text. */
+export function textLinks(text: string): string[] {
+  return [...text.matchAll(BARE_URL)].map((match) => trimUrl(match[0]));
+}
+
+function tagger(params: UtmParams, keep: readonly string[]): (url: string) => string {
+  return (url) => (keep.includes(url) ? url : withUtm(url, params));
+}
+
+/**
+ * Adds UTM parameters to every http(s) link of an HTML document (`href` targets and bare URLs in
+ * its text), except those in `keep` (the unsubscribe URL).
+ */
+export function addUtmToHtml(html: string, params: UtmParams, keep: readonly string[] = []): string {
+  return rewriteHtmlLinks(html, tagger(params, keep));
+}
+
+/** Adds UTM parameters to every bare http(s) URL in plain text, except those in `keep`. */
+export function addUtmToText(text: string, params: UtmParams, keep: readonly string[] = []): string {
+  return rewriteBareUrls(text, tagger(params, keep), false);
+}

@@ -1,0 +1,233 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ChannelAdapter } from '../../engine/channels/channel-adapter.js';
+import { createEmailAdapter, emailMessageId } from '../../engine/channels/email-adapter.js';
+import { ChannelConfigError } from '../../engine/channels/errors.js';
+import { closedPort, deliveryFor } from './support.js';
+
+/**
+ * A header as written, unfolded. mailparser's `headers` map merges `List-*` headers into one
+ * `list` object, so read the raw lines to see exactly what was sent.
+ */
+function header(mail: ParsedMail, name: string): string | undefined {
+  const line = mail.headerLines.find((entry) => entry.key === name)?.line;
+  return line
+    ?.slice(line.indexOf(':') + 1)
+    .replace(/\r?\n[ \t]+/g, ' ')
+    .trim();
+}
+
+/** What the SMTP server should answer to the next message bodies: 250, or an error reply code. */
+type Answer = 250 | 451 | 550;
+
+describe('the email adapter over SMTP', () => {
+  let server: SMTPServer;
+  let port: number;
+  let answers: Answer[] = [];
+  const received: ParsedMail[] = [];
+  const attempts: ParsedMail[] = [];
+  let adapter: ChannelAdapter;
+
+  beforeAll(async () => {
+    server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onData(stream, _session, callback) {
+        simpleParser(stream).then((mail) => {
+          attempts.push(mail);
+          const answer = answers.shift() ?? 250;
+          if (answer === 250) {
+            received.push(mail);
+            callback();
+            return;
+          }
+          const error = new Error(answer === 451 ? 'Greylisted, try again later' : 'Mailbox unavailable');
+          callback(Object.assign(error, { responseCode: answer }));
+        }, callback);
+      },
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.server.address() as AddressInfo).port;
+  });
+
+  afterAll(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  afterEach(async () => {
+    await adapter.close?.();
+    answers = [];
+    received.length = 0;
+    attempts.length = 0;
+  });
+
+  function smtpAdapter() {
+    adapter = createEmailAdapter({ from: 'Acme <hello@acme.example>', smtpUrl: `smtp://127.0.0.1:${port}` });
+    return adapter;
+  }
+
+  it('delivers an email with the unsubscribe, Chorus and Message-ID headers and a text part', async () => {
+    const delivery = deliveryFor('email');
+    const result = await smtpAdapter().send(delivery);
+
+    expect(result).toEqual({
+      status: 'sent',
+      providerId: expect.stringMatching(/^250 /),
+      detail: '<s-ada-onboarding.1-3-0@acme.example>',
+    });
+    expect(received).toHaveLength(1);
+    const mail = received[0]!;
+    expect(mail.messageId).toBe('<s-ada-onboarding.1-3-0@acme.example>');
+    expect(header(mail, 'list-unsubscribe')).toBe('<https://acme.example/u/ada?sig=abc>');
+    expect(header(mail, 'list-unsubscribe-post')).toBe('List-Unsubscribe=One-Click');
+    expect(header(mail, 'x-chorus-journey')).toBe('onboarding');
+    expect(header(mail, 'x-chorus-message')).toBe('welcome');
+    expect(header(mail, 'x-chorus-variant')).toBe('subject-test=b');
+    expect(header(mail, 'x-chorus-op')).toBe(delivery.opId);
+    expect(mail.subject).toBe('Your workspace is ready');
+    expect(mail.text?.trim()).toBe('Hello Ada, get started: https://acme.example/start');
+    expect(mail.html).toContain('<a href="https://acme.example/start">get started</a>');
+    expect(mail.to).toMatchObject({ text: 'ada@example.com' });
+  });
+
+  it('answers retry on a 451 and sent on the next attempt, with the same Message-ID both times', async () => {
+    answers = [451];
+    const email = smtpAdapter();
+    const delivery = deliveryFor('email');
+
+    const first = await email.send(delivery);
+    const second = await email.send(delivery);
+
+    expect(first).toMatchObject({ status: 'retry', reason: expect.stringContaining('451 Greylisted') });
+    expect(second.status).toBe('sent');
+    expect(received).toHaveLength(1);
+    expect(attempts.map((mail) => mail.messageId)).toEqual([
+      emailMessageId(delivery.opId, 'acme.example'),
+      emailMessageId(delivery.opId, 'acme.example'),
+    ]);
+  });
+
+  it('answers failed with the server text on a 550, and delivers nothing', async () => {
+    answers = [550];
+    const result = await smtpAdapter().send(deliveryFor('email'));
+
+    expect(result).toEqual({ status: 'failed', reason: expect.stringContaining('550 Mailbox unavailable') });
+    expect(received).toHaveLength(0);
+  });
+
+  it('answers retry when no SMTP server listens', async () => {
+    adapter = createEmailAdapter({
+      from: 'hello@acme.example',
+      smtpUrl: `smtp://127.0.0.1:${await closedPort()}`,
+      timeoutMs: 2_000,
+    });
+    const result = await adapter.send(deliveryFor('email'));
+    expect(result).toMatchObject({ status: 'retry', reason: expect.stringContaining('not reachable') });
+  });
+
+  it('fails a customer without an email address without connecting', async () => {
+    const result = await smtpAdapter().send(deliveryFor('email', { address: { phone: '+15005550006' } }));
+    expect(result).toEqual({ status: 'failed', reason: 'customer ada has no email address' });
+    expect(attempts).toHaveLength(0);
+  });
+});
+
+describe('the email adapter without an SMTP URL', () => {
+  let outboxDir: string;
+  beforeEach(async () => {
+    outboxDir = await mkdtemp(join(tmpdir(), 'chorus-email-'));
+  });
+  afterEach(async () => {
+    await rm(outboxDir, { recursive: true, force: true });
+  });
+
+  it('writes a complete .eml file named by operation id, and logs its path', async () => {
+    const logged: Array<{ obj: object; msg?: string }> = [];
+    const email = createEmailAdapter({
+      from: 'Acme <hello@acme.example>',
+      outboxDir,
+      logger: { info: (obj, msg) => logged.push({ obj, msg }) },
+    });
+    const delivery = deliveryFor('email');
+
+    const result = await email.send(delivery);
+
+    const path = join(outboxDir, 'email', `${delivery.opId}.eml`);
+    expect(result).toEqual({ status: 'sent', providerId: path });
+    expect(logged).toEqual([{ obj: expect.objectContaining({ path }), msg: 'email written to outbox' }]);
+    const mail = await simpleParser(await readFile(path));
+    expect(mail.messageId).toBe('<s-ada-onboarding.1-3-0@acme.example>');
+    expect(header(mail, 'list-unsubscribe-post')).toBe('List-Unsubscribe=One-Click');
+    expect(header(mail, 'x-chorus-variant')).toBe('subject-test=b');
+    expect(mail.text?.trim()).toBe('Hello Ada, get started: https://acme.example/start');
+    expect(mail.html).toContain('get started');
+  });
+
+  it('overwrites the same file when the same operation is sent again', async () => {
+    const email = createEmailAdapter({ from: 'hello@acme.example', outboxDir });
+    await email.send(deliveryFor('email'));
+    await email.send(deliveryFor('email'));
+    await email.send(deliveryFor('email', { opId: 's-ada-onboarding.1-4-0' }));
+
+    expect((await readdir(join(outboxDir, 'email'))).sort()).toEqual([
+      's-ada-onboarding.1-3-0.eml',
+      's-ada-onboarding.1-4-0.eml',
+    ]);
+  });
+
+  it('keeps an operation id with a slash inside the outbox folder', async () => {
+    const email = createEmailAdapter({ from: 'hello@acme.example', outboxDir });
+    const result = await email.send(deliveryFor('email', { opId: '../escape' }));
+    expect(result).toEqual({ status: 'sent', providerId: join(outboxDir, 'email', '%2E%2E%2Fescape.eml') });
+  });
+
+  it('signs with DKIM over both list headers', async () => {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const email = createEmailAdapter({
+      from: 'hello@acme.example',
+      outboxDir,
+      dkim: {
+        domainName: 'acme.example',
+        keySelector: 'chorus',
+        privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      },
+    });
+    const result = await email.send(deliveryFor('email'));
+    if (result.status !== 'sent') throw new Error(result.reason);
+
+    const mail = await simpleParser(await readFile(result.providerId));
+    const signature = header(mail, 'dkim-signature') ?? '';
+    const signed = /\bh=([^;]+)/.exec(signature.replace(/\s+/g, ''))?.[1]?.toLowerCase().split(':');
+    expect(signature).toContain('d=acme.example');
+    expect(signed).toEqual(
+      expect.arrayContaining(['list-unsubscribe', 'list-unsubscribe-post', 'from', 'subject']),
+    );
+  });
+
+  it('promises one-click unsubscribe only for an https URL', async () => {
+    const email = createEmailAdapter({ from: 'hello@acme.example', outboxDir });
+    const result = await email.send(deliveryFor('email', { unsubscribeUrl: 'http://localhost:3000/u/ada' }));
+    if (result.status !== 'sent') throw new Error(result.reason);
+
+    const mail = await simpleParser(await readFile(result.providerId));
+    expect(header(mail, 'list-unsubscribe')).toBe('<http://localhost:3000/u/ada>');
+    expect(header(mail, 'list-unsubscribe-post')).toBeUndefined();
+  });
+
+  it('refuses a sender it cannot take a Message-ID domain from, and an unreadable DKIM key', () => {
+    expect(() => createEmailAdapter({ from: 'nobody' })).toThrow(ChannelConfigError);
+    expect(() =>
+      createEmailAdapter({
+        from: 'hello@acme.example',
+        dkim: { domainName: 'acme.example', keySelector: 's', privateKey: 'not a key' },
+      }),
+    ).toThrow(/DKIM private key cannot be read/);
+  });
+});

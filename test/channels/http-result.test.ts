@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { failureForStatus, parseRetryAfter, type HttpAnswer } from '../../engine/channels/http-result.js';
+
+const now = Date.parse('2026-03-01T12:00:00Z');
+
+function answer(status: number, headers: Record<string, string> = {}, body = ''): HttpAnswer {
+  return { status, header: (name) => headers[name.toLowerCase()], body };
+}
+
+describe('HTTP answers as delivery results', () => {
+  it('reads Retry-After as seconds or as an HTTP date', () => {
+    expect(parseRetryAfter('120', now)).toBe(120_000);
+    expect(parseRetryAfter('Sun, 01 Mar 2026 12:00:30 GMT', now)).toBe(30_000);
+    expect(parseRetryAfter('Sun, 01 Mar 2026 11:00:00 GMT', now)).toBe(0);
+    expect(parseRetryAfter('soon', now)).toBeUndefined();
+    expect(parseRetryAfter(null, now)).toBeUndefined();
+  });
+
+  it('retries 408, 429 and 5xx, after Retry-After when given', () => {
+    expect(failureForStatus('P', answer(429, { 'retry-after': '3' }), now)).toEqual({
+      status: 'retry',
+      reason: 'P answered HTTP 429',
+      afterMs: 3000,
+    });
+    expect(failureForStatus('P', answer(503, {}, 'down'), now)).toEqual({
+      status: 'retry',
+      reason: 'P answered HTTP 503: down',
+    });
+    expect(failureForStatus('P', answer(408), now).status).toBe('retry');
+  });
+
+  it('fails other 4xx and redirects for good', () => {
+    expect(failureForStatus('P', answer(400, {}, 'bad  \n request'), now)).toEqual({
+      status: 'failed',
+      reason: 'P answered HTTP 400: bad request',
+    });
+    expect(failureForStatus('P', answer(302, { location: 'http://169.254.169.254/' }), now)).toEqual({
+      status: 'failed',
+      reason: 'P answered HTTP 302 (redirect to http://169.254.169.254/ not followed)',
+    });
+  });
+});

@@ -1,0 +1,104 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FakeClock } from '../../engine/clock.js';
+import {
+  createInAppAdapter,
+  inAppKeys,
+  markInAppRead,
+  readInAppInbox,
+} from '../../engine/channels/in-app-adapter.js';
+import { testRedis } from '../support/redis.js';
+import { deliveryFor } from './support.js';
+
+describe('the in-app adapter on a real Redis', () => {
+  let ctx: ReturnType<typeof testRedis>;
+  const clock = new FakeClock(Date.parse('2026-03-01T12:00:00Z'));
+
+  beforeEach(() => {
+    ctx = testRedis();
+  });
+  afterEach(async () => {
+    await ctx.cleanup();
+  });
+
+  it("stores the message in the customer's inbox, readable newest first", async () => {
+    const inApp = createInAppAdapter({ redis: ctx.redis, prefix: ctx.prefix, clock });
+    const first = deliveryFor('in-app', { opId: 'op-1' });
+    const second = deliveryFor('in-app', { opId: 'op-2', message: 'invite-team' });
+
+    expect(await inApp.send(first)).toEqual({ status: 'sent', providerId: 'op-1' });
+    await inApp.send(second);
+
+    expect(await readInAppInbox(ctx.redis, ctx.prefix, 'ada')).toEqual([
+      expect.objectContaining({ id: 'op-2', message: 'invite-team' }),
+      {
+        id: 'op-1',
+        title: 'Workspace ready',
+        body: 'Invite your team',
+        cta: { label: 'Invite', url: 'https://acme.example/invite' },
+        journey: 'onboarding',
+        message: 'welcome',
+        createdAt: clock.now(),
+        readAt: null,
+      },
+    ]);
+    expect(await readInAppInbox(ctx.redis, ctx.prefix, 'grace')).toEqual([]);
+  });
+
+  it('stores a retried send once', async () => {
+    const inApp = createInAppAdapter({ redis: ctx.redis, prefix: ctx.prefix, clock });
+    const delivery = deliveryFor('in-app');
+
+    await inApp.send(delivery);
+    expect(await inApp.send(delivery)).toEqual({
+      status: 'sent',
+      providerId: delivery.opId,
+      detail: 'already in the inbox',
+    });
+    expect(await readInAppInbox(ctx.redis, ctx.prefix, 'ada')).toHaveLength(1);
+  });
+
+  it('keeps only the newest messages beyond the cap, in both keys', async () => {
+    const inApp = createInAppAdapter({ redis: ctx.redis, prefix: ctx.prefix, maxMessages: 3, clock });
+    for (let i = 1; i <= 5; i += 1) await inApp.send(deliveryFor('in-app', { opId: `op-${i}` }));
+
+    const inbox = await readInAppInbox(ctx.redis, ctx.prefix, 'ada');
+    expect(inbox.map((message) => message.id)).toEqual(['op-5', 'op-4', 'op-3']);
+    expect(await ctx.redis.hlen(inAppKeys(ctx.prefix, 'ada').items)).toBe(3);
+  });
+
+  it("keeps a customer's inbox keys in the customer's hash tag", () => {
+    expect(inAppKeys('chorus', 'bob vip')).toEqual({
+      items: 'chorus:c:{bob%20vip}:inapp',
+      order: 'chorus:c:{bob%20vip}:inapp:order',
+    });
+  });
+
+  it('marks a message read once, keeping the first time, and answers false for an unknown id', async () => {
+    const inApp = createInAppAdapter({ redis: ctx.redis, prefix: ctx.prefix, clock });
+    await inApp.send(deliveryFor('in-app', { opId: 'op-1' }));
+    const readAt = clock.now() + 60_000;
+
+    expect(await markInAppRead(ctx.redis, ctx.prefix, 'ada', 'op-1', readAt)).toBe(true);
+    expect(await markInAppRead(ctx.redis, ctx.prefix, 'ada', 'op-1', readAt + 1)).toBe(true);
+    expect(await markInAppRead(ctx.redis, ctx.prefix, 'ada', 'op-9', readAt)).toBe(false);
+
+    const [message] = await readInAppInbox(ctx.redis, ctx.prefix, 'ada');
+    expect(message).toMatchObject({ id: 'op-1', readAt, title: 'Workspace ready' });
+  });
+
+  it('marks read a message whose text contains the words readAt and null', async () => {
+    const inApp = createInAppAdapter({ redis: ctx.redis, prefix: ctx.prefix, clock });
+    const rendered = {
+      channel: 'in-app' as const,
+      title: 'x',
+      body: '"readAt":null}',
+      cta: { label: 'a', url: 'b' },
+    };
+    await inApp.send(deliveryFor('in-app', { opId: 'op-1', rendered }));
+
+    await markInAppRead(ctx.redis, ctx.prefix, 'ada', 'op-1', 5);
+    expect(await readInAppInbox(ctx.redis, ctx.prefix, 'ada')).toEqual([
+      expect.objectContaining({ body: '"readAt":null}', readAt: 5 }),
+    ]);
+  });
+});

@@ -1,0 +1,102 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createPushAdapter } from '../../engine/channels/push-adapter.js';
+import { deliveryFor, startHttpServer, type Reply } from './support.js';
+
+const fcmError = (code: number, status: string, errorCode: string, message: string) => ({
+  status: code,
+  body: JSON.stringify({
+    error: {
+      code,
+      message,
+      status,
+      details: [{ '@type': 'type.googleapis.com/google.firebase.fcm.v1.FcmError', errorCode }],
+    },
+  }),
+});
+
+describe('the push adapter against an FCM-style server', () => {
+  let server: Awaited<ReturnType<typeof startHttpServer>> | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  async function adapterAnswering(...replies: Reply[]) {
+    server = await startHttpServer(...replies);
+    let issued = 0;
+    return createPushAdapter({
+      projectId: 'acme-app',
+      accessToken: async () => `token-${++issued}`,
+      baseUrl: server.url,
+    });
+  }
+
+  it('posts the notification with a bearer token and returns the message name', async () => {
+    const push = await adapterAnswering({
+      status: 200,
+      body: JSON.stringify({ name: 'projects/acme-app/messages/0:1' }),
+    });
+    const delivery = deliveryFor('push');
+
+    expect(await push.send(delivery)).toEqual({
+      status: 'sent',
+      providerId: 'projects/acme-app/messages/0:1',
+    });
+    const [request] = server!.requests;
+    expect(request).toMatchObject({ method: 'POST', url: '/v1/projects/acme-app/messages:send' });
+    expect(request!.headers.authorization).toBe('Bearer token-1');
+    expect(JSON.parse(request!.body.toString())).toEqual({
+      message: {
+        token: 'device-token-1',
+        notification: { title: 'Workspace ready', body: 'Tap to get started' },
+        data: { url: 'https://acme.example/start', opId: delivery.opId },
+      },
+    });
+  });
+
+  it('fails an unregistered token, saying the token is invalid', async () => {
+    const push = await adapterAnswering(
+      fcmError(404, 'NOT_FOUND', 'UNREGISTERED', 'Requested entity was not found.'),
+    );
+    expect(await push.send(deliveryFor('push'))).toEqual({
+      status: 'failed',
+      reason: expect.stringMatching(/HTTP 404 UNREGISTERED: the push token of customer ada is invalid/),
+    });
+  });
+
+  it('fails a malformed token, saying the token is invalid', async () => {
+    const push = await adapterAnswering(
+      fcmError(
+        400,
+        'INVALID_ARGUMENT',
+        'INVALID_ARGUMENT',
+        'The registration token is not a valid FCM registration token',
+      ),
+    );
+    expect(await push.send(deliveryFor('push'))).toEqual({
+      status: 'failed',
+      reason: expect.stringMatching(/token of customer ada is invalid.*not a valid FCM registration token/),
+    });
+  });
+
+  it('retries when FCM is unavailable, after its Retry-After', async () => {
+    const push = await adapterAnswering({
+      ...fcmError(503, 'UNAVAILABLE', 'UNAVAILABLE', 'The service is currently unavailable.'),
+      headers: { 'retry-after': '10' },
+    });
+    expect(await push.send(deliveryFor('push'))).toEqual({
+      status: 'retry',
+      reason: 'FCM answered HTTP 503: UNAVAILABLE The service is currently unavailable.',
+      afterMs: 10_000,
+    });
+  });
+
+  it('fails a customer without a push token without calling FCM', async () => {
+    const push = await adapterAnswering({ status: 200 });
+    expect(await push.send(deliveryFor('push', { address: {} }))).toEqual({
+      status: 'failed',
+      reason: 'customer ada has no push token',
+    });
+    expect(server!.requests).toHaveLength(0);
+  });
+});

@@ -1,0 +1,126 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { FakeClock } from '../../engine/clock.js';
+import { ChannelConfigError } from '../../engine/channels/errors.js';
+import { createSmsAdapter } from '../../engine/channels/sms-adapter.js';
+import { closedPort, deliveryFor, startHttpServer, type Reply } from './support.js';
+
+const accepted: Reply = { status: 201, body: JSON.stringify({ sid: 'SM123', status: 'queued' }) };
+
+describe('the SMS adapter against a Twilio-compatible server', () => {
+  let server: Awaited<ReturnType<typeof startHttpServer>> | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  async function adapterAnswering(...replies: Reply[]) {
+    server = await startHttpServer(...replies);
+    return createSmsAdapter({
+      accountSid: 'AC42',
+      authToken: 's3cret',
+      from: '+15005550001',
+      baseUrl: server.url,
+      clock: new FakeClock(Date.parse('2026-03-01T12:00:00Z')),
+      timeoutMs: 500,
+    });
+  }
+
+  it('posts a form with To, From and Body under basic auth, and returns the message sid', async () => {
+    const sms = await adapterAnswering(accepted);
+    const result = await sms.send(deliveryFor('sms'));
+
+    expect(result).toEqual({ status: 'sent', providerId: 'SM123', detail: 'queued' });
+    const [request] = server!.requests;
+    expect(request).toMatchObject({ method: 'POST', url: '/2010-04-01/Accounts/AC42/Messages.json' });
+    expect(request!.headers.authorization).toBe(`Basic ${Buffer.from('AC42:s3cret').toString('base64')}`);
+    expect(request!.headers['content-type']).toBe('application/x-www-form-urlencoded');
+    expect(Object.fromEntries(new URLSearchParams(request!.body.toString()))).toEqual({
+      To: '+15005550006',
+      From: '+15005550001',
+      Body: 'Acme: your workspace is ready https://acme.example/s',
+    });
+  });
+
+  it('sends from a messaging service instead of a number when one is configured', async () => {
+    server = await startHttpServer(accepted);
+    const sms = createSmsAdapter({
+      accountSid: 'AC42',
+      authToken: 't',
+      messagingServiceSid: 'MG9',
+      baseUrl: server.url,
+    });
+    await sms.send(deliveryFor('sms'));
+
+    const form = new URLSearchParams(server.requests[0]!.body.toString());
+    expect(form.get('MessagingServiceSid')).toBe('MG9');
+    expect(form.has('From')).toBe(false);
+  });
+
+  it('fails a customer without a phone number without calling the provider', async () => {
+    const sms = await adapterAnswering(accepted);
+    const result = await sms.send(deliveryFor('sms', { address: { email: 'ada@example.com' } }));
+
+    expect(result).toEqual({ status: 'failed', reason: 'customer ada has no phone number' });
+    expect(server!.requests).toHaveLength(0);
+  });
+
+  it('retries a 429 after the Retry-After seconds, and a 500 without a delay', async () => {
+    const sms = await adapterAnswering(
+      { status: 429, headers: { 'retry-after': '7' } },
+      { status: 500 },
+      accepted,
+    );
+
+    expect(await sms.send(deliveryFor('sms'))).toMatchObject({ status: 'retry', afterMs: 7000 });
+    expect(await sms.send(deliveryFor('sms'))).toEqual({
+      status: 'retry',
+      reason: 'Twilio answered HTTP 500',
+    });
+    expect(await sms.send(deliveryFor('sms'))).toMatchObject({ status: 'sent', providerId: 'SM123' });
+  });
+
+  it('honours a Retry-After given as an HTTP date, measured on the injected clock', async () => {
+    const sms = await adapterAnswering({
+      status: 503,
+      headers: { 'retry-after': 'Sun, 01 Mar 2026 12:01:00 GMT' },
+    });
+    expect(await sms.send(deliveryFor('sms'))).toMatchObject({ status: 'retry', afterMs: 60_000 });
+  });
+
+  it("fails a 400 for good with Twilio's error code and message", async () => {
+    const body = JSON.stringify({
+      code: 21211,
+      message: "The 'To' number +1500 is not a valid phone number.",
+      status: 400,
+    });
+    const sms = await adapterAnswering({ status: 400, body });
+
+    expect(await sms.send(deliveryFor('sms'))).toEqual({
+      status: 'failed',
+      reason: "Twilio answered HTTP 400: 21211 The 'To' number +1500 is not a valid phone number.",
+    });
+  });
+
+  it('retries when the provider does not answer in time, or cannot be reached', async () => {
+    const sms = await adapterAnswering('hang');
+    expect(await sms.send(deliveryFor('sms'))).toEqual({
+      status: 'retry',
+      reason: 'Twilio did not answer within 500 ms',
+    });
+
+    const unreachable = createSmsAdapter({
+      accountSid: 'AC42',
+      authToken: 't',
+      from: '+1',
+      baseUrl: `http://127.0.0.1:${await closedPort()}`,
+    });
+    expect(await unreachable.send(deliveryFor('sms'))).toMatchObject({
+      status: 'retry',
+      reason: expect.stringContaining('ECONNREFUSED'),
+    });
+  });
+
+  it('refuses to be created without a sender', () => {
+    expect(() => createSmsAdapter({ accountSid: 'AC42', authToken: 't' })).toThrow(ChannelConfigError);
+  });
+});

@@ -1,0 +1,228 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { FakeClock } from '../../engine/clock.js';
+import { verifyWebhook, generateWebhookSecret } from '../../engine/channels/standard-webhooks.js';
+import { isPublicAddress } from '../../engine/channels/target-guard.js';
+import { createWebhookAdapter } from '../../engine/channels/webhook-adapter.js';
+import { deliveryFor, startHttpServer, type Reply } from './support.js';
+
+const secret = generateWebhookSecret();
+const start = Date.parse('2026-03-01T12:00:00Z');
+
+describe('the webhook adapter', () => {
+  let server: Awaited<ReturnType<typeof startHttpServer>> | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  async function receiver(...replies: Reply[]) {
+    server = await startHttpServer(...replies);
+    return server;
+  }
+
+  it('posts the payload wrapped as a chorus.message, signed so the receiver can verify it', async () => {
+    const { url, requests } = await receiver({ status: 204 });
+    const clock = new FakeClock(start);
+    const webhook = createWebhookAdapter({ secret, allowPrivateTargets: true, clock });
+    const delivery = deliveryFor('webhook', { address: { webhookUrl: `${url}/hooks/chorus?x=1` } });
+
+    const result = await webhook.send(delivery);
+
+    expect(result).toEqual({ status: 'sent', providerId: delivery.opId, detail: 'HTTP 204' });
+    const [request] = requests;
+    expect(request).toMatchObject({ method: 'POST', url: '/hooks/chorus?x=1' });
+    expect(request!.headers['content-type']).toBe('application/json');
+    expect(request!.headers['webhook-id']).toBe(delivery.opId);
+    expect(request!.headers['webhook-timestamp']).toBe(String(start / 1000));
+    expect(verifyWebhook(secret, request!.headers, request!.body, { now: start + 5_000 })).toEqual({
+      id: delivery.opId,
+      timestamp: start / 1000,
+    });
+    expect(JSON.parse(request!.body.toString())).toEqual({
+      type: 'chorus.message',
+      timestamp: '2026-03-01T12:00:00.000Z',
+      data: { event: 'workspace.ready', customer: 'ada', amount: 12.5 },
+    });
+  });
+
+  it('sends a signature the receiver rejects once the body is tampered with or the timestamp is stale', async () => {
+    const { url, requests } = await receiver({ status: 200 });
+    const webhook = createWebhookAdapter({ secret, allowPrivateTargets: true, clock: new FakeClock(start) });
+    await webhook.send(deliveryFor('webhook', { address: { webhookUrl: url } }));
+    const { headers, body } = requests[0]!;
+
+    const tampered = body.toString().replace('12.5', '125');
+    expect(() => verifyWebhook(secret, headers, tampered, { now: start })).toThrow(
+      /No webhook-signature matches/,
+    );
+    expect(() => verifyWebhook(secret, headers, body, { now: start + 10 * 60_000 })).toThrow(/600 s old/);
+  });
+
+  it('signs with old and new secrets during a rotation, so a receiver on the new one accepts', async () => {
+    const { url, requests } = await receiver({ status: 200 });
+    const next = generateWebhookSecret();
+    const webhook = createWebhookAdapter({
+      secret: [secret, next],
+      allowPrivateTargets: true,
+      clock: new FakeClock(start),
+    });
+    await webhook.send(deliveryFor('webhook', { address: { webhookUrl: url } }));
+    const { headers, body } = requests[0]!;
+
+    expect(String(headers['webhook-signature']).split(' ')).toHaveLength(2);
+    expect(verifyWebhook(next, headers, body, { now: start }).id).toBe('s-ada-onboarding.1-3-0');
+  });
+
+  it('retries 429 after Retry-After and 500, and fails 400 for good', async () => {
+    const { url } = await receiver(
+      { status: 429, headers: { 'retry-after': '2' } },
+      { status: 500 },
+      { status: 400 },
+    );
+    const webhook = createWebhookAdapter({ secret, allowPrivateTargets: true });
+    const delivery = deliveryFor('webhook', { address: { webhookUrl: url } });
+
+    expect(await webhook.send(delivery)).toMatchObject({ status: 'retry', afterMs: 2000 });
+    expect(await webhook.send(delivery)).toMatchObject({ status: 'retry' });
+    expect(await webhook.send(delivery)).toEqual({
+      status: 'failed',
+      reason: `webhook ${url} answered HTTP 400`,
+    });
+  });
+
+  it('does not follow a redirect: it fails the delivery', async () => {
+    const { url, requests } = await receiver({
+      status: 302,
+      headers: { location: 'http://169.254.169.254/latest' },
+    });
+    const webhook = createWebhookAdapter({ secret, allowPrivateTargets: true });
+
+    const result = await webhook.send(deliveryFor('webhook', { address: { webhookUrl: url } }));
+
+    expect(result).toEqual({
+      status: 'failed',
+      reason: expect.stringContaining('redirect to http://169.254.169.254/latest not followed'),
+    });
+    expect(requests).toHaveLength(1);
+  });
+
+  it('retries a receiver that does not answer within the timeout', async () => {
+    const { url } = await receiver('hang');
+    const webhook = createWebhookAdapter({ secret, allowPrivateTargets: true, timeoutMs: 300 });
+    expect(await webhook.send(deliveryFor('webhook', { address: { webhookUrl: url } }))).toEqual({
+      status: 'retry',
+      reason: `webhook ${url} did not answer within 300 ms`,
+    });
+  });
+
+  it('refuses loopback, private and link-local targets and other schemes unless allowed, sending nothing', async () => {
+    const { port, requests } = await receiver({ status: 200 });
+    const webhook = createWebhookAdapter({
+      secret,
+      // A name that resolves to a private address is refused like the address itself.
+      lookup: async (host) =>
+        host === 'intranet.example'
+          ? [
+              { address: '203.0.113.9', family: 4 },
+              { address: '10.1.2.3', family: 4 },
+            ]
+          : [],
+    });
+    const targets = [
+      `http://127.0.0.1:${port}/`,
+      `http://[::1]:${port}/`,
+      `http://[::ffff:127.0.0.1]:${port}/`,
+      'http://10.0.0.8/',
+      'http://172.20.1.1/',
+      'https://192.168.1.10/',
+      'http://169.254.169.254/latest/meta-data',
+      'http://[fe80::1]/',
+      'http://[fd00::1]/',
+      'http://0.0.0.0/',
+      'https://intranet.example/hook',
+    ];
+    for (const webhookUrl of targets) {
+      const result = await webhook.send(deliveryFor('webhook', { address: { webhookUrl } }));
+      expect(result, webhookUrl).toEqual({
+        status: 'failed',
+        reason: expect.stringContaining('not a public address'),
+      });
+    }
+    expect(
+      await webhook.send(deliveryFor('webhook', { address: { webhookUrl: 'file:///etc/passwd' } })),
+    ).toEqual({
+      status: 'failed',
+      reason: 'webhook URLs must be http(s), not file:',
+    });
+    expect(await webhook.send(deliveryFor('webhook', { address: {} }))).toEqual({
+      status: 'failed',
+      reason: 'the customer has no webhook URL',
+    });
+    expect(requests).toHaveLength(0);
+  });
+
+  it('refuses localhost by resolving it', async () => {
+    const { port, requests } = await receiver({ status: 200 });
+    const webhook = createWebhookAdapter({ secret });
+    const result = await webhook.send(
+      deliveryFor('webhook', { address: { webhookUrl: `http://localhost:${port}/` } }),
+    );
+    expect(result).toEqual({ status: 'failed', reason: expect.stringContaining('resolves to') });
+    expect(requests).toHaveLength(0);
+  });
+
+  it('retries when the host name does not resolve within the timeout', async () => {
+    const webhook = createWebhookAdapter({ secret, timeoutMs: 100, lookup: () => new Promise(() => {}) });
+    expect(await webhook.send(deliveryFor('webhook'))).toEqual({
+      status: 'retry',
+      reason: 'could not resolve webhook host hooks.example: resolving hooks.example took longer than 100 ms',
+    });
+  });
+
+  it('connects to the address it checked, keeping the host name for the Host header', async () => {
+    const { port, requests } = await receiver({ status: 200 });
+    let lookups = 0;
+    const webhook = createWebhookAdapter({
+      secret,
+      allowPrivateTargets: true,
+      lookup: async () => {
+        lookups += 1;
+        return [{ address: '127.0.0.1', family: 4 }];
+      },
+    });
+    const result = await webhook.send(
+      deliveryFor('webhook', { address: { webhookUrl: `http://hooks.customer.example:${port}/in` } }),
+    );
+    expect(result.status).toBe('sent');
+    expect(lookups).toBe(1);
+    expect(requests[0]!.headers.host).toBe(`hooks.customer.example:${port}`);
+  });
+});
+
+describe('public addresses', () => {
+  it('are the ones outside loopback, private, link-local, unspecified and reserved ranges', () => {
+    expect(['8.8.8.8', '1.1.1.1', '2606:4700:4700::1111', '172.32.0.1'].map(isPublicAddress)).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
+    expect(
+      [
+        '127.0.0.2',
+        '10.255.0.1',
+        '172.31.255.255',
+        '192.168.0.1',
+        '169.254.1.1',
+        '100.64.0.1',
+        '::',
+        '::1',
+        'fc00::1',
+        'fe80::9',
+        '::ffff:10.0.0.1',
+        '255.255.255.255',
+        'not-an-ip',
+      ].map(isPublicAddress),
+    ).toEqual(Array(13).fill(false));
+  });
+});

@@ -1,0 +1,203 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  createEmailAdapter,
+  createEngine,
+  createInAppAdapter,
+  createOutboxAdapter,
+  loadTemplates,
+  MessageRenderer,
+  type DeliveryPolicy,
+  type Engine,
+  type PolicyDecision,
+} from '../../engine/index.js';
+import { notify } from '../fixtures/journeys/notify.js';
+import { eventually, testRedis } from '../support/redis.js';
+
+type Answer = 250 | 451 | 550;
+
+/** A raw header line, unfolded (mailparser merges List-* headers into one object). */
+function header(mail: ParsedMail, name: string): string | undefined {
+  const line = mail.headerLines.find((entry) => entry.key === name)?.line;
+  return line
+    ?.slice(line.indexOf(':') + 1)
+    .replace(/\r?\n[ \t]+/g, ' ')
+    .trim();
+}
+
+describe('delivery end to end: journey, queue per channel, renderer, SMTP', () => {
+  let server: SMTPServer;
+  let port: number;
+  let answers: Answer[] = [];
+  const attempts: ParsedMail[] = [];
+  const received: ParsedMail[] = [];
+  let ctx: ReturnType<typeof testRedis>;
+  let engine: Engine;
+  let outboxDir: string;
+  let decide: () => PolicyDecision = () => ({ action: 'send' });
+  const policy: DeliveryPolicy = { check: async () => decide() };
+
+  beforeAll(async () => {
+    server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onData(stream, _session, callback) {
+        simpleParser(stream).then((mail) => {
+          attempts.push(mail);
+          const answer = answers.shift() ?? 250;
+          if (answer === 250) {
+            received.push(mail);
+            return callback();
+          }
+          const error = new Error(answer === 451 ? 'Greylisted, try again later' : 'Mailbox unavailable');
+          callback(Object.assign(error, { responseCode: answer }));
+        }, callback);
+      },
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.server.address() as AddressInfo).port;
+  });
+
+  afterAll(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  beforeEach(() => {
+    ctx = testRedis();
+    outboxDir = mkdtempSync(join(tmpdir(), 'chorus-delivery-'));
+    const templates = loadTemplates('templates', { journeys: [notify] });
+    engine = createEngine({
+      redis: ctx.redis,
+      prefix: ctx.prefix,
+      journeys: [notify],
+      messages: { has: (id) => templates.message(id) !== undefined },
+      delivery: {
+        renderer: new MessageRenderer(templates),
+        messages: { get: (id) => templates.message(id) },
+        adapters: {
+          email: createEmailAdapter({
+            from: 'Chorus Tea <hello@chorus.test>',
+            smtpUrl: `smtp://127.0.0.1:${port}`,
+          }),
+          sms: createOutboxAdapter({ channel: 'sms', outboxDir }),
+          'in-app': createInAppAdapter({ redis: ctx.redis, prefix: ctx.prefix }),
+        },
+        policy,
+        unsubscribe: { baseUrl: 'https://chorus.test', secret: 'test-secret-of-sixteen' },
+        retry: { baseMs: 20, maxMs: 100 },
+      },
+    });
+    engine.startWorkers();
+  });
+
+  afterEach(async () => {
+    await engine.close();
+    await ctx.cleanup();
+    rmSync(outboxDir, { recursive: true, force: true });
+    answers = [];
+    attempts.length = 0;
+    received.length = 0;
+    decide = () => ({ action: 'send' });
+  });
+
+  async function messagesOf(userId: string, count: number) {
+    return eventually(async () => {
+      const { messages } = await engine.customer(userId);
+      return messages.length >= count &&
+        messages.every((m) => m.status !== 'rerouted' || messages.length > count - 1)
+        ? messages
+        : undefined;
+    });
+  }
+
+  it('sends a personalised email with its text part, unsubscribe and Chorus headers', async () => {
+    await engine.identify({ userId: 'ada', traits: { email: 'ada@example.com', firstName: 'Ada' } });
+    await engine.track({ userId: 'ada', event: 'Notify' });
+    const [entry] = await messagesOf('ada', 1);
+    expect(entry).toMatchObject({
+      message: 'nudge',
+      channel: 'email',
+      status: 'sent',
+      provider: 'smtp',
+      journeyId: 'notify',
+    });
+    expect(received).toHaveLength(1);
+    const mail = received[0]!;
+    expect(mail.to && !Array.isArray(mail.to) ? mail.to.text : '').toContain('ada@example.com');
+    expect(mail.html).toContain('Ada');
+    expect(mail.text).toContain('utm_medium=email');
+    expect(header(mail, 'x-chorus-journey')).toBe('notify');
+    expect(header(mail, 'x-chorus-message')).toBe('nudge');
+    expect(header(mail, 'x-chorus-variant')).toBe('control');
+    expect(header(mail, 'list-unsubscribe')).toMatch(
+      /^<https:\/\/chorus\.test\/v1\/unsubscribe\?token=[^>]+>$/,
+    );
+    expect(header(mail, 'list-unsubscribe-post')).toBe('List-Unsubscribe=One-Click');
+  });
+
+  it('retries a transient 4xx and delivers exactly once', async () => {
+    answers = [451];
+    await engine.identify({ userId: 'grey', traits: { email: 'grey@example.com' } });
+    await engine.track({ userId: 'grey', event: 'Notify' });
+    const messages = await messagesOf('grey', 1);
+    expect(messages.map((m) => m.status)).toEqual(['sent']);
+    expect(attempts).toHaveLength(2);
+    expect(received).toHaveLength(1);
+  });
+
+  it('fails a permanent 5xx at once, without retrying, and says why', async () => {
+    answers = [550];
+    await engine.identify({ userId: 'gone', traits: { email: 'gone@example.com' } });
+    await engine.track({ userId: 'gone', event: 'Notify' });
+    const [entry] = await messagesOf('gone', 1);
+    expect(entry).toMatchObject({ status: 'failed', reason: expect.stringContaining('Mailbox unavailable') });
+    await eventually(async () => (await engine.queues.deliveries.email.getFailedCount()) === 1);
+    expect(attempts).toHaveLength(1);
+  });
+
+  it('falls back to the next channel when the customer has no email address', async () => {
+    await engine.identify({ userId: 'sms-only', traits: { phone: '+15550100', firstName: 'Bo' } });
+    await engine.track({ userId: 'sms-only', event: 'Notify' });
+    const messages = await eventually(async () => {
+      const list = (await engine.customer('sms-only')).messages;
+      return list.some((m) => m.status === 'sent') ? list : undefined;
+    });
+    expect(messages.map((m) => [m.channel, m.status])).toEqual([
+      ['sms', 'sent'],
+      ['email', 'rerouted'],
+    ]);
+    const [file] = readdirSync(join(outboxDir, 'sms'));
+    const sms = JSON.parse(readFileSync(join(outboxDir, 'sms', file!), 'utf8')) as {
+      rendered: { body: string };
+    };
+    expect(sms.rendered.body).toContain('Bo');
+  });
+
+  it('records why nothing was sent when no channel reaches the customer', async () => {
+    await engine.track({ userId: 'nobody', event: 'Notify' });
+    const messages = await eventually(async () => {
+      const list = (await engine.customer('nobody')).messages;
+      return list.some((m) => m.status === 'skipped') ? list : undefined;
+    });
+    expect(messages[0]).toMatchObject({
+      status: 'skipped',
+      reason: expect.stringContaining('no sms address'),
+    });
+    expect(attempts).toHaveLength(0);
+  });
+
+  it('asks the policy hook at send time and honours a skip', async () => {
+    decide = () => ({ action: 'skip', reason: 'unsubscribed from marketing' });
+    await engine.identify({ userId: 'quiet', traits: { email: 'quiet@example.com' } });
+    await engine.track({ userId: 'quiet', event: 'Notify' });
+    const [entry] = await messagesOf('quiet', 1);
+    expect(entry).toMatchObject({ status: 'skipped', reason: 'unsubscribed from marketing' });
+    expect(attempts).toHaveLength(0);
+  });
+});

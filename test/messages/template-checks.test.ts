@@ -1,0 +1,196 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { defineJourney } from '../../engine/journey/define-journey.js';
+import {
+  checkTemplates,
+  checkTemplatesForJourneys,
+  loadTemplates,
+  TemplateValidationError,
+  type TemplateProblem,
+} from '../../engine/messages/template-checks.js';
+import { TemplateSet } from '../../engine/messages/template-set.js';
+import { onboarding } from '../../journeys/onboarding.js';
+
+function problemsOf(load: () => unknown): readonly TemplateProblem[] {
+  try {
+    load();
+  } catch (error) {
+    if (error instanceof TemplateValidationError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+/** A journey that sends `welcome` on `channels`, with a strict profile and a typed trigger. */
+function greeter(channels: Array<'email' | 'sms'>) {
+  return defineJourney({
+    id: 'greet',
+    version: 2,
+    trigger: { event: 'Signed Up', properties: z.object({ plan: z.string() }) },
+    profile: z.object({ firstName: z.string().optional() }),
+    machine: (j) =>
+      j.createMachine({
+        initial: 'hello',
+        states: { hello: { tags: 'awareness', entry: j.send('welcome', channels) } },
+      }),
+  });
+}
+
+describe('loading templates', () => {
+  it("passes every check for the onboarding journey's messages", () => {
+    const templates = loadTemplates('templates', { journeys: [onboarding] });
+    expect(templates.channels('welcome')).toEqual(['email', 'push', 'in-app']);
+    expect(templates.channels('nudge')).toEqual(['email', 'sms']);
+    expect(templates.channels('thank-you')).toEqual(['email', 'webhook']);
+  });
+
+  it('passes a message that carries its declared key phrase instead of a long headline', () => {
+    expect(checkTemplates(TemplateSet.fromDirectory('test/fixtures/templates-render'))).toEqual([]);
+  });
+
+  it('fails when a template drops the CTA, naming message, channel and file', () => {
+    const problems = problemsOf(() => loadTemplates('test/fixtures/templates-no-cta'));
+    expect(problems).toContainEqual({
+      message: 'welcome',
+      channel: 'email',
+      file: 'test/fixtures/templates-no-cta/welcome/email.html.hbs',
+      text: expect.stringMatching(
+        /^Message "welcome", channel email: the HTML does not link to the CTA URL https:\/\/example\.com\/blends \(test\/fixtures\/templates-no-cta\/welcome\/email\.html\.hbs\)\. To fix: link to \{\{message\.cta\.url\}\}/,
+      ),
+    });
+    expect(problems.map((p) => p.text)).toContainEqual(
+      expect.stringMatching(
+        /channel email: the text part \(derived from the HTML\) does not link to the CTA URL/,
+      ),
+    );
+  });
+
+  it('fails when a channel drops the headline, naming the file and how to fix it', () => {
+    const problems = problemsOf(() => loadTemplates('test/fixtures/templates-no-cta'));
+    expect(problems).toContainEqual(
+      expect.objectContaining({
+        message: 'welcome',
+        channel: 'sms',
+        file: 'test/fixtures/templates-no-cta/welcome/sms.hbs',
+        text: expect.stringContaining(`does not carry the core message's headline "Welcome to the circle"`),
+      }),
+    );
+    expect(problems).toHaveLength(3);
+  });
+
+  it('throws one error listing every problem, with a stable code', () => {
+    let error: unknown;
+    try {
+      loadTemplates('test/fixtures/templates-no-cta');
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(TemplateValidationError);
+    expect(error).toMatchObject({ code: 'CHORUS_TEMPLATE_INVALID' });
+    expect((error as Error).message).toMatch(/^3 template problems:\n- Message "welcome", channel email: /);
+  });
+
+  it('reports every broken template at once: syntax, helpers, partials, files, limits and JSON', () => {
+    const problems = checkTemplates(TemplateSet.fromDirectory('test/fixtures/templates-broken'));
+    const texts = problems.map((p) => p.text);
+    const expected = [
+      /^Message "helpers": emial\.text\.hbs is not a channel template/,
+      /^Message "helpers", channel push: push\.body\.hbs missing, so push is not supported/,
+      /^Message "bad-webhook", channel webhook: .*webhook\.json\.hbs rendered an array, not a JSON object/,
+      /^Message "helpers", channel email: .*email\.html\.hbs line 1 calls helper "shout", which does not exist/,
+      /^Message "helpers", channel email: .*includes partial "missing-footer", which does not exist/,
+      /^Message "long-push", channel push: the push title is 76 characters .* over the 65/,
+      /^Message "long-push", channel push: the push body is 279 characters .* over the 240/,
+      /^Message "long-sms", channel sms: .*sms\.hbs renders to 6 SMS parts .* more than 3\. It is UCS-2 .* "🍵"/,
+      /^Message "syntax", channel email: .*syntax\/email\.subject\.hbs is not a valid template: Parse error on line 1/,
+    ];
+    expect(texts).toHaveLength(expected.length);
+    for (const pattern of expected) expect(texts).toContainEqual(expect.stringMatching(pattern));
+    for (const text of texts) expect(text).toContain('To fix:');
+  });
+
+  it('takes the SMS segment limit as an option', () => {
+    const templates = TemplateSet.fromDirectory('test/fixtures/templates-broken');
+    const sms = (max: number) =>
+      checkTemplates(templates, { maxSmsSegments: max }).filter((p) => p.channel === 'sms');
+    expect(sms(6)).toEqual([]);
+    expect(sms(5)).toHaveLength(1);
+  });
+});
+
+describe('checking templates against journeys', () => {
+  const templates = TemplateSet.fromDirectory('test/fixtures/templates-undeclared');
+
+  it('fails for a variable without a fallback that the journey does not declare, naming journey, state and variable', () => {
+    const problems = checkTemplatesForJourneys(templates, [greeter(['email'])]);
+    expect(problems).toContainEqual({
+      journey: 'greet@2',
+      state: 'hello',
+      message: 'welcome',
+      channel: 'email',
+      file: 'test/fixtures/templates-undeclared/welcome/email.html.hbs',
+      variable: 'profile.age',
+      text:
+        'Journey "greet@2", state "hello": message "welcome" on email reads profile.age in ' +
+        "test/fixtures/templates-undeclared/welcome/email.html.hbs line 3, which the journey's profile schema does not declare. " +
+        `To fix: declare it in the journey's profile schema, or write {{default profile.age "…"}} (or wrap it in {{#if profile.age}}).`,
+    });
+  });
+
+  it('follows with, each and partials to the variable they read', () => {
+    const problems = checkTemplatesForJourneys(templates, [greeter(['email'])]);
+    expect(problems.map((p) => [p.variable, p.file?.split('/').slice(-2).join('/')])).toEqual([
+      ['profile.age', 'welcome/email.html.hbs'],
+      ['trigger.coupon.code', 'welcome/email.html.hbs'],
+      ['event.properties.items[].name', 'welcome/email.html.hbs'],
+      ['message.brand', 'welcome/email.html.hbs'],
+      ['data.signature', '_brand/signoff.hbs'],
+    ]);
+    expect(problems[1]?.text).toContain('reads trigger.coupon.code (written code)');
+    expect(problems[3]?.text).toContain(
+      'To fix: declare "brand" in test/fixtures/templates-undeclared/welcome/message.json',
+    );
+  });
+
+  it('accepts variables with a fallback, in an #if or #with on them, or declared by the journey', () => {
+    const journey = defineJourney({
+      id: 'greet',
+      version: 3,
+      trigger: {
+        event: 'Signed Up',
+        properties: z.object({ plan: z.string(), coupon: z.object({ code: z.string() }).optional() }),
+      },
+      profile: z.object({ age: z.number().nullable() }).loose(),
+      events: { 'Cart Viewed': z.object({ items: z.array(z.object({ name: z.string() })) }) },
+      data: z.object({ signature: z.string().default('The Chorus team') }),
+      machine: (j) =>
+        j.createMachine({
+          initial: 'hello',
+          on: { 'Cart Viewed': '.hello' },
+          states: { hello: { tags: 'awareness', entry: j.send('welcome', ['email']) } },
+        }),
+    });
+    // Left: message.brand, which this message does not declare.
+    expect(checkTemplatesForJourneys(templates, [journey]).map((p) => p.variable)).toEqual(['message.brand']);
+  });
+
+  it('fails for a send on a channel the message has no templates for', () => {
+    const problems = checkTemplatesForJourneys(templates, [greeter(['sms'])]);
+    expect(problems).toEqual([
+      expect.objectContaining({
+        journey: 'greet@2',
+        state: 'hello',
+        message: 'welcome',
+        channel: 'sms',
+        text: expect.stringMatching(/on sms has no sms templates \(the message supports email\)\. To fix:/),
+      }),
+    ]);
+  });
+
+  it('fails loading when given the journeys', () => {
+    const problems = problemsOf(() =>
+      loadTemplates('test/fixtures/templates-undeclared', { journeys: [greeter(['email'])] }),
+    );
+    expect(problems.map((p) => p.variable)).toContain('profile.age');
+  });
+});

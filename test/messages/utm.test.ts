@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { addUtmToHtml, addUtmToText, variantLabel, withUtm } from '../../engine/messages/utm.js';
+
+const utm = { source: 'chorus', medium: 'email', campaign: 'onboarding', content: 'welcome-tips=tips' };
+
+describe('withUtm', () => {
+  it('adds source, medium, campaign and content to a link without them', () => {
+    expect(withUtm('https://example.com/blends', utm)).toBe(
+      'https://example.com/blends?utm_source=chorus&utm_medium=email&utm_campaign=onboarding&utm_content=welcome-tips%3Dtips',
+    );
+  });
+
+  it('keeps the parameters already there, byte for byte, and never overwrites a utm_ parameter', () => {
+    expect(withUtm('https://example.com/t?q=green%20tea&utm_source=ig#top', utm)).toBe(
+      'https://example.com/t?q=green%20tea&utm_source=ig&utm_medium=email&utm_campaign=onboarding&utm_content=welcome-tips%3Dtips#top',
+    );
+  });
+
+  it('changes nothing when applied twice', () => {
+    const once = withUtm('https://example.com/blends?a=1', utm);
+    expect(withUtm(once, utm)).toBe(once);
+  });
+
+  it('leaves mailto:, tel: and relative links alone', () => {
+    for (const url of ['mailto:hello@example.com', 'tel:+15555550123', '/blends', 'not a url']) {
+      expect(withUtm(url, utm)).toBe(url);
+    }
+  });
+});
+
+describe('adding UTM parameters to rendered output', () => {
+  it('tags every http(s) href and bare URL in HTML but not the unsubscribe URL or a mailto: link', () => {
+    const html =
+      '<a href="https://example.com/a?x=1&amp;y=2">A</a> <a href="https://example.com/u?t=1">Unsubscribe</a> ' +
+      '<a href="mailto:hi@example.com">mail</a> see https://example.com/b.';
+    const tagged = addUtmToHtml(html, utm, ['https://example.com/u?t=1']);
+    expect(tagged).toContain(
+      'href="https://example.com/a?x=1&amp;y=2&amp;utm_source=chorus&amp;utm_medium=email',
+    );
+    expect(tagged).toContain('href="https://example.com/u?t=1"');
+    expect(tagged).toContain('href="mailto:hi@example.com"');
+    expect(tagged).toMatch(/see https:\/\/example\.com\/b\?utm_source=chorus&amp;[^ ]*tips\.$/);
+  });
+
+  it('tags bare URLs in text, leaving trailing punctuation and parentheses to the sentence', () => {
+    expect(addUtmToText('Go (https://example.com/a), or https://example.com/b.', utm)).toBe(
+      'Go (https://example.com/a?utm_source=chorus&utm_medium=email&utm_campaign=onboarding&utm_content=welcome-tips%3Dtips), ' +
+        'or https://example.com/b?utm_source=chorus&utm_medium=email&utm_campaign=onboarding&utm_content=welcome-tips%3Dtips.',
+    );
+  });
+});
+
+describe('variantLabel', () => {
+  it('joins split variants sorted by split, or says control when there are none', () => {
+    expect(variantLabel({ tips: 'tips', 'subject-test': 'b' })).toBe('subject-test=b,tips=tips');
+    expect(variantLabel({})).toBe('control');
+  });
+});
