@@ -1,75 +1,32 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { simpleParser, type ParsedMail } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
+import { simpleParser } from 'mailparser';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ChannelAdapter } from '../../engine/channels/channel-adapter.js';
 import { createEmailAdapter, emailMessageId } from '../../engine/channels/email-adapter.js';
 import { ChannelConfigError } from '../../engine/channels/errors.js';
+import { header, startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
 import { closedPort, deliveryFor } from './support.js';
 
-/**
- * A header as written, unfolded. mailparser's `headers` map merges `List-*` headers into one
- * `list` object, so read the raw lines to see exactly what was sent.
- */
-function header(mail: ParsedMail, name: string): string | undefined {
-  const line = mail.headerLines.find((entry) => entry.key === name)?.line;
-  return line
-    ?.slice(line.indexOf(':') + 1)
-    .replace(/\r?\n[ \t]+/g, ' ')
-    .trim();
-}
-
-/** What the SMTP server should answer to the next message bodies: 250, or an error reply code. */
-type Answer = 250 | 451 | 550;
-
 describe('the email adapter over SMTP', () => {
-  let server: SMTPServer;
-  let port: number;
-  let answers: Answer[] = [];
-  const received: ParsedMail[] = [];
-  const attempts: ParsedMail[] = [];
+  let sink: SmtpSink;
   let adapter: ChannelAdapter;
 
   beforeAll(async () => {
-    server = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      logger: false,
-      onData(stream, _session, callback) {
-        simpleParser(stream).then((mail) => {
-          attempts.push(mail);
-          const answer = answers.shift() ?? 250;
-          if (answer === 250) {
-            received.push(mail);
-            callback();
-            return;
-          }
-          const error = new Error(answer === 451 ? 'Greylisted, try again later' : 'Mailbox unavailable');
-          callback(Object.assign(error, { responseCode: answer }));
-        }, callback);
-      },
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    port = (server.server.address() as AddressInfo).port;
+    sink = await startSmtpSink();
   });
 
-  afterAll(async () => {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  afterAll(() => sink.close());
 
   afterEach(async () => {
     await adapter.close?.();
-    answers = [];
-    received.length = 0;
-    attempts.length = 0;
+    sink.reset();
   });
 
   function smtpAdapter() {
-    adapter = createEmailAdapter({ from: 'Acme <hello@acme.example>', smtpUrl: `smtp://127.0.0.1:${port}` });
+    adapter = createEmailAdapter({ from: 'Acme <hello@acme.example>', smtpUrl: sink.url });
     return adapter;
   }
 
@@ -82,8 +39,8 @@ describe('the email adapter over SMTP', () => {
       providerId: expect.stringMatching(/^250 /),
       detail: '<s-ada-onboarding.1-3-0@acme.example>',
     });
-    expect(received).toHaveLength(1);
-    const mail = received[0]!;
+    expect(sink.received).toHaveLength(1);
+    const mail = sink.received[0]!;
     expect(mail.messageId).toBe('<s-ada-onboarding.1-3-0@acme.example>');
     expect(header(mail, 'list-unsubscribe')).toBe('<https://acme.example/u/ada?sig=abc>');
     expect(header(mail, 'list-unsubscribe-post')).toBe('List-Unsubscribe=One-Click');
@@ -98,7 +55,7 @@ describe('the email adapter over SMTP', () => {
   });
 
   it('answers retry on a 451 and sent on the next attempt, with the same Message-ID both times', async () => {
-    answers = [451];
+    sink.answers = [451];
     const email = smtpAdapter();
     const delivery = deliveryFor('email');
 
@@ -107,19 +64,19 @@ describe('the email adapter over SMTP', () => {
 
     expect(first).toMatchObject({ status: 'retry', reason: expect.stringContaining('451 Greylisted') });
     expect(second.status).toBe('sent');
-    expect(received).toHaveLength(1);
-    expect(attempts.map((mail) => mail.messageId)).toEqual([
+    expect(sink.received).toHaveLength(1);
+    expect(sink.attempts.map((mail) => mail.messageId)).toEqual([
       emailMessageId(delivery.opId, 'acme.example'),
       emailMessageId(delivery.opId, 'acme.example'),
     ]);
   });
 
   it('answers failed with the server text on a 550, and delivers nothing', async () => {
-    answers = [550];
+    sink.answers = [550];
     const result = await smtpAdapter().send(deliveryFor('email'));
 
     expect(result).toEqual({ status: 'failed', reason: expect.stringContaining('550 Mailbox unavailable') });
-    expect(received).toHaveLength(0);
+    expect(sink.received).toHaveLength(0);
   });
 
   it('answers retry when no SMTP server listens', async () => {
@@ -135,7 +92,7 @@ describe('the email adapter over SMTP', () => {
   it('fails a customer without an email address without connecting', async () => {
     const result = await smtpAdapter().send(deliveryFor('email', { address: { phone: '+15005550006' } }));
     expect(result).toEqual({ status: 'failed', reason: 'customer ada has no email address' });
-    expect(attempts).toHaveLength(0);
+    expect(sink.attempts).toHaveLength(0);
   });
 });
 

@@ -1,9 +1,6 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { simpleParser, type ParsedMail } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   createEmailAdapter,
@@ -18,24 +15,10 @@ import {
 } from '../../engine/index.js';
 import { notify } from '../fixtures/journeys/notify.js';
 import { eventually, testRedis } from '../support/redis.js';
-
-type Answer = 250 | 451 | 550;
-
-/** A raw header line, unfolded (mailparser merges List-* headers into one object). */
-function header(mail: ParsedMail, name: string): string | undefined {
-  const line = mail.headerLines.find((entry) => entry.key === name)?.line;
-  return line
-    ?.slice(line.indexOf(':') + 1)
-    .replace(/\r?\n[ \t]+/g, ' ')
-    .trim();
-}
+import { header, startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
 
 describe('delivery end to end: journey, queue per channel, renderer, SMTP', () => {
-  let server: SMTPServer;
-  let port: number;
-  let answers: Answer[] = [];
-  const attempts: ParsedMail[] = [];
-  const received: ParsedMail[] = [];
+  let sink: SmtpSink;
   let ctx: ReturnType<typeof testRedis>;
   let engine: Engine;
   let outboxDir: string;
@@ -43,30 +26,10 @@ describe('delivery end to end: journey, queue per channel, renderer, SMTP', () =
   const policy: DeliveryPolicy = { check: async () => decide() };
 
   beforeAll(async () => {
-    server = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      logger: false,
-      onData(stream, _session, callback) {
-        simpleParser(stream).then((mail) => {
-          attempts.push(mail);
-          const answer = answers.shift() ?? 250;
-          if (answer === 250) {
-            received.push(mail);
-            return callback();
-          }
-          const error = new Error(answer === 451 ? 'Greylisted, try again later' : 'Mailbox unavailable');
-          callback(Object.assign(error, { responseCode: answer }));
-        }, callback);
-      },
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    port = (server.server.address() as AddressInfo).port;
+    sink = await startSmtpSink();
   });
 
-  afterAll(async () => {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  afterAll(() => sink.close());
 
   beforeEach(() => {
     ctx = testRedis();
@@ -83,7 +46,7 @@ describe('delivery end to end: journey, queue per channel, renderer, SMTP', () =
         adapters: {
           email: createEmailAdapter({
             from: 'Chorus Tea <hello@chorus.test>',
-            smtpUrl: `smtp://127.0.0.1:${port}`,
+            smtpUrl: sink.url,
           }),
           sms: createOutboxAdapter({ channel: 'sms', outboxDir }),
           'in-app': createInAppAdapter({ redis: ctx.redis, prefix: ctx.prefix }),
@@ -100,9 +63,7 @@ describe('delivery end to end: journey, queue per channel, renderer, SMTP', () =
     await engine.close();
     await ctx.cleanup();
     rmSync(outboxDir, { recursive: true, force: true });
-    answers = [];
-    attempts.length = 0;
-    received.length = 0;
+    sink.reset();
     decide = () => ({ action: 'send' });
   });
 
@@ -127,8 +88,8 @@ describe('delivery end to end: journey, queue per channel, renderer, SMTP', () =
       provider: 'smtp',
       journeyId: 'notify',
     });
-    expect(received).toHaveLength(1);
-    const mail = received[0]!;
+    expect(sink.received).toHaveLength(1);
+    const mail = sink.received[0]!;
     expect(mail.to && !Array.isArray(mail.to) ? mail.to.text : '').toContain('ada@example.com');
     expect(mail.html).toContain('Ada');
     expect(mail.text).toContain('utm_medium=email');
@@ -142,23 +103,23 @@ describe('delivery end to end: journey, queue per channel, renderer, SMTP', () =
   });
 
   it('retries a transient 4xx and delivers exactly once', async () => {
-    answers = [451];
+    sink.answers = [451];
     await engine.identify({ userId: 'grey', traits: { email: 'grey@example.com' } });
     await engine.track({ userId: 'grey', event: 'Notify' });
     const messages = await messagesOf('grey', 1);
     expect(messages.map((m) => m.status)).toEqual(['sent']);
-    expect(attempts).toHaveLength(2);
-    expect(received).toHaveLength(1);
+    expect(sink.attempts).toHaveLength(2);
+    expect(sink.received).toHaveLength(1);
   });
 
   it('fails a permanent 5xx at once, without retrying, and says why', async () => {
-    answers = [550];
+    sink.answers = [550];
     await engine.identify({ userId: 'gone', traits: { email: 'gone@example.com' } });
     await engine.track({ userId: 'gone', event: 'Notify' });
     const [entry] = await messagesOf('gone', 1);
     expect(entry).toMatchObject({ status: 'failed', reason: expect.stringContaining('Mailbox unavailable') });
     await eventually(async () => (await engine.queues.deliveries.email.getFailedCount()) === 1);
-    expect(attempts).toHaveLength(1);
+    expect(sink.attempts).toHaveLength(1);
   });
 
   it('falls back to the next channel when the customer has no email address', async () => {
@@ -189,7 +150,7 @@ describe('delivery end to end: journey, queue per channel, renderer, SMTP', () =
       status: 'skipped',
       reason: expect.stringContaining('no sms address'),
     });
-    expect(attempts).toHaveLength(0);
+    expect(sink.attempts).toHaveLength(0);
   });
 
   it('asks the policy hook at send time and honours a skip', async () => {
@@ -198,6 +159,6 @@ describe('delivery end to end: journey, queue per channel, renderer, SMTP', () =
     await engine.track({ userId: 'quiet', event: 'Notify' });
     const [entry] = await messagesOf('quiet', 1);
     expect(entry).toMatchObject({ status: 'skipped', reason: 'unsubscribed from marketing' });
-    expect(attempts).toHaveLength(0);
+    expect(sink.attempts).toHaveLength(0);
   });
 });

@@ -1,0 +1,305 @@
+// Emails per second through Chorus against plain pooled nodemailer, to one in-process SMTP sink.
+//
+// Baseline: nodemailer with a pool of MAX_CONNECTIONS, sending the rendered `nudge` email
+//           (HTML and text) with CONCURRENCY sends in flight.
+// Adapter:  the Chorus email adapter to the same sink, sending Deliveries that carry the same
+//           pre-rendered message, with CONCURRENCY sends in flight.
+// Full:     an engine's email delivery worker (concurrency CONCURRENCY) fed delivery jobs
+//           straight onto its queue: queueing, reading the profile, the ledger, rendering and the
+//           adapter, timed until every job has recorded `sent`.
+//
+// Usage: npm run bench:sends
+//        (env: REDIS_URL, BENCH_EMAILS, BENCH_CONCURRENCY, BENCH_ROUNDS, BENCH_MAX_CONNECTIONS)
+import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
+import nodemailer from 'nodemailer';
+import { SMTPServer } from 'smtp-server';
+import {
+  createEmailAdapter,
+  createEngine,
+  createUnsubscribeToken,
+  customerKeys,
+  loadTemplates,
+  MessageRenderer,
+  unsubscribeUrl,
+  type DeliveryJobData,
+  type RenderedFor,
+  type TemplateSet,
+} from '../engine/index.js';
+import { notify } from '../test/fixtures/journeys/notify.js';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const EMAILS = Number(process.env.BENCH_EMAILS ?? 3000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const MAX_CONNECTIONS = Number(process.env.BENCH_MAX_CONNECTIONS ?? 5);
+
+const FROM = 'Chorus Tea <hello@chorus.test>';
+const UNSUBSCRIBE = { baseUrl: 'https://chorus.test', secret: 'bench-secret-of-sixteen' };
+
+/** A sink that accepts every message and reads it to the end without parsing it. */
+async function startSink(): Promise<{ server: SMTPServer; port: number }> {
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData(stream, _session, callback) {
+      stream.on('end', () => callback());
+      stream.resume();
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, port: (server.server.address() as AddressInfo).port };
+}
+
+/** Runs `send(i)` for i in [0, count) with at most `concurrency` in flight; returns sends per second. */
+async function timed(count: number, concurrency: number, send: (i: number) => Promise<void>): Promise<number> {
+  let next = 0;
+  const lane = async () => {
+    while (next < count) await send(next++);
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
+  return count / ((performance.now() - started) / 1000);
+}
+
+/** The `nudge` email as the delivery worker renders it, for the two paths that skip rendering. */
+function renderNudge(templates: TemplateSet, customerId: string): RenderedFor<'email'> {
+  const core = templates.message('nudge')!;
+  const unsubscribe = unsubscribeUrl(
+    UNSUBSCRIBE.baseUrl,
+    createUnsubscribeToken(UNSUBSCRIBE.secret, {
+      customerId,
+      topic: 'marketing',
+      exp: Date.now() + 60 * 86_400_000,
+    }),
+  );
+  const rendered = new MessageRenderer(templates).render('nudge', 'email', {
+    customer: { id: customerId },
+    profile: { email: `${customerId}@example.com`, firstName: 'Ada' },
+    trigger: {},
+    event: { name: 'Notify', properties: {} },
+    data: {},
+    journey: { id: 'notify', version: 1, state: 'sent', stage: 'consideration' },
+    message: {
+      id: core.id,
+      proposition: core.proposition,
+      headline: core.headline,
+      cta: core.cta,
+      ...(core.brand === undefined ? {} : { brand: core.brand }),
+      ...(core.tone === undefined ? {} : { tone: core.tone }),
+    },
+    variants: {},
+    locale: 'en-US',
+    timezone: 'UTC',
+    unsubscribeUrl: unsubscribe,
+  });
+  if (rendered.channel !== 'email') throw new Error('nudge did not render as an email');
+  return rendered;
+}
+
+async function plainNodemailer(port: number, email: RenderedFor<'email'>): Promise<number> {
+  const transport = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port,
+    pool: true,
+    maxConnections: MAX_CONNECTIONS,
+    secure: false,
+    ignoreTLS: true,
+  });
+  try {
+    return await timed(EMAILS, CONCURRENCY, async (i) => {
+      await transport.sendMail({
+        from: FROM,
+        to: `bench-${i}@example.com`,
+        subject: email.subject,
+        html: email.html,
+        text: email.text,
+      });
+    });
+  } finally {
+    transport.close();
+  }
+}
+
+async function chorusAdapter(port: number, email: RenderedFor<'email'>, round: number): Promise<number> {
+  const adapter = createEmailAdapter({
+    from: FROM,
+    smtpUrl: `smtp://127.0.0.1:${port}`,
+    maxConnections: MAX_CONNECTIONS,
+  });
+  try {
+    return await timed(EMAILS, CONCURRENCY, async (i) => {
+      const result = await adapter.send({
+        opId: `bench-${round}-${i}`,
+        customerId: `bench-${i}`,
+        journeyId: 'notify',
+        journeyVersion: 1,
+        message: 'nudge',
+        variant: 'control',
+        channel: 'email',
+        address: { email: `bench-${i}@example.com` },
+        rendered: email,
+        unsubscribeUrl: `${UNSUBSCRIBE.baseUrl}/v1/unsubscribe?token=bench`,
+      });
+      if (result.status !== 'sent') throw new Error(`adapter send ${i}: ${result.status}`);
+    });
+  } finally {
+    await adapter.close?.();
+  }
+}
+
+/** Polls until every customer's identify has been applied (their profile has an email). */
+async function waitForProfiles(engine: ReturnType<typeof createEngine>, ids: string[]): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  let pending = ids;
+  while (pending.length > 0) {
+    if (Date.now() > deadline) throw new Error(`${pending.length} identify calls were not applied in 120 s`);
+    const profiles = await Promise.all(pending.map((id) => engine.customer(id)));
+    pending = pending.filter((_, i) => typeof profiles[i]!.profile.email !== 'string');
+    if (pending.length > 0) await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function chorusFullPath(port: number, templates: TemplateSet, prefix: string): Promise<number> {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const engine = createEngine({
+    redis,
+    prefix,
+    journeys: [notify],
+    messages: { has: (id) => templates.message(id) !== undefined },
+    delivery: {
+      renderer: new MessageRenderer(templates),
+      messages: { get: (id) => templates.message(id) },
+      adapters: {
+        email: createEmailAdapter({
+          from: FROM,
+          smtpUrl: `smtp://127.0.0.1:${port}`,
+          maxConnections: MAX_CONNECTIONS,
+        }),
+      },
+      unsubscribe: UNSUBSCRIBE,
+    },
+  });
+  try {
+    // Untimed: every customer identified with an email, through the journey worker, which is
+    // then stopped so only delivery runs while timed.
+    const ids = Array.from({ length: EMAILS }, (_, i) => `bench-${i}`);
+    const [journeyWorker] = engine.startWorkers({ deliveries: false });
+    await Promise.all(
+      ids.map((id) => engine.identify({ userId: id, traits: { email: `${id}@example.com`, firstName: 'Ada' } })),
+    );
+    await waitForProfiles(engine, ids);
+    await journeyWorker!.close();
+
+    const workers = engine.startWorkers({ journeys: false, deliveryConcurrency: CONCURRENCY });
+    const emailWorker = workers.find((w) => w.name === 'deliveries-email')!;
+    await Promise.all(workers.map((w) => w.waitUntilReady()));
+    let sent = 0;
+    let resolveAll!: () => void;
+    let rejectAll!: (error: Error) => void;
+    const all = new Promise<void>((resolve, reject) => {
+      resolveAll = resolve;
+      rejectAll = reject;
+    });
+    emailWorker.on('completed', (_job, result) => {
+      if (result !== 'sent') rejectAll(new Error(`a delivery job ended "${String(result)}", not "sent"`));
+      else if (++sent === EMAILS) resolveAll();
+    });
+    emailWorker.on('failed', (_job, error) => rejectAll(error));
+
+    const queue = engine.queues.deliveries.email;
+    const started = performance.now();
+    const at = Date.now();
+    await Promise.all(
+      ids.map((customerId, i) => {
+        const data: DeliveryJobData = {
+          v: 1,
+          type: 'send',
+          opId: `bench-op-${i}`,
+          customerId,
+          journeyId: 'notify',
+          journeyVersion: 1,
+          instanceId: `bench-instance-${i}`,
+          state: 'sent',
+          stage: 'consideration',
+          message: 'nudge',
+          channels: ['email'],
+          channel: 'email',
+          variants: {},
+          trigger: {},
+          data: {},
+          event: { name: 'Notify', properties: {} },
+          at,
+        };
+        return queue.add(data.message, data, { jobId: data.opId });
+      }),
+    );
+    await all;
+    const perSecond = EMAILS / ((performance.now() - started) / 1000);
+
+    // Untimed: the queue and every customer's ledger agree that each email went out once.
+    const completed = await queue.getCompletedCount();
+    const heads = await Promise.all(ids.map((id) => redis.lindex(customerKeys(prefix, id).messages, 0)));
+    const recorded = heads.filter((head) => head && (JSON.parse(head) as { status: string }).status === 'sent');
+    if (completed !== EMAILS || recorded.length !== EMAILS)
+      throw new Error(`expected ${EMAILS} sent, queue says ${completed}, ledgers say ${recorded.length}`);
+    return perSecond;
+  } finally {
+    await engine.close();
+    redis.disconnect();
+  }
+}
+
+async function cleanup(redis: Redis, prefix: string): Promise<void> {
+  for (const pattern of [`${prefix}:*`, `{${prefix}}:*`]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  }
+}
+
+async function main(): Promise<void> {
+  const templates = loadTemplates('templates', { journeys: [notify] });
+  const email = renderNudge(templates, 'bench-0');
+  const { server, port } = await startSink();
+  const admin = new Redis(REDIS_URL);
+  const prefix = `chorus-bench-sends-${process.pid}`;
+  const plain: number[] = [];
+  const adapter: number[] = [];
+  const full: number[] = [];
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      plain.push(await plainNodemailer(port, email));
+      adapter.push(await chorusAdapter(port, email, round));
+      full.push(await chorusFullPath(port, templates, `${prefix}-${round}`));
+      await cleanup(admin, `${prefix}-${round}`);
+    }
+  } finally {
+    for (let round = 0; round < ROUNDS; round++) await cleanup(admin, `${prefix}-${round}`);
+    admin.disconnect();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+  const best = (values: number[]) => Math.max(...values);
+  const baseline = best(plain);
+  const rate = (value: number) => `${Math.round(value).toLocaleString('en-US')} /s`.padStart(10);
+  const row = (name: string, value: number) =>
+    `${name.padEnd(44)} ${rate(value)}  ${rate(baseline)}  ${((value / baseline) * 100).toFixed(1).padStart(5)}%`;
+  const size = Buffer.byteLength(email.html) + Buffer.byteLength(email.text);
+  process.stdout.write(
+    [
+      `emails: ${EMAILS} per run, concurrency ${CONCURRENCY}, ${MAX_CONNECTIONS} SMTP connections, ` +
+        `best of ${ROUNDS} rounds, HTML+text ${size} bytes`,
+      `${'path'.padEnd(44)} ${'figure'.padStart(10)}  ${'baseline'.padStart(10)}  ratio`,
+      row('plain pooled nodemailer (the baseline)', baseline),
+      row('Chorus email adapter (target >= 70%)', best(adapter)),
+      row('Chorus delivery path (queue+ledger+render)', best(full)),
+      '',
+    ].join('\n'),
+  );
+}
+
+await main();

@@ -1,0 +1,58 @@
+import type { AddressInfo } from 'node:net';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+
+/** What the sink answers to the next message: accept, greylist (451) or refuse (550). */
+export type SmtpAnswer = 250 | 451 | 550;
+
+/**
+ * A real SMTP server in the test process. `answers` scripts the replies to the next messages
+ * (then it accepts); `attempts` holds every message offered, `received` the accepted ones.
+ */
+export async function startSmtpSink() {
+  const sink = {
+    answers: [] as SmtpAnswer[],
+    attempts: [] as ParsedMail[],
+    received: [] as ParsedMail[],
+    port: 0,
+    url: '',
+    reset() {
+      sink.answers = [];
+      sink.attempts.length = 0;
+      sink.received.length = 0;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData(stream, _session, callback) {
+      simpleParser(stream).then((mail) => {
+        sink.attempts.push(mail);
+        const answer = sink.answers.shift() ?? 250;
+        if (answer === 250) {
+          sink.received.push(mail);
+          return callback();
+        }
+        const error = new Error(answer === 451 ? 'Greylisted, try again later' : 'Mailbox unavailable');
+        callback(Object.assign(error, { responseCode: answer }));
+      }, callback);
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  sink.port = (server.server.address() as AddressInfo).port;
+  sink.url = `smtp://127.0.0.1:${sink.port}`;
+  return sink;
+}
+
+export type SmtpSink = Awaited<ReturnType<typeof startSmtpSink>>;
+
+/** A header as written, unfolded: mailparser merges `List-*` headers into one object. */
+export function header(mail: ParsedMail, name: string): string | undefined {
+  const line = mail.headerLines.find((entry) => entry.key === name)?.line;
+  return line
+    ?.slice(line.indexOf(':') + 1)
+    .replace(/\r?\n[ \t]+/g, ' ')
+    .trim();
+}
