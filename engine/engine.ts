@@ -223,6 +223,7 @@ export function createEngine(options: EngineOptions) {
               connection: options.redis,
               prefix,
               concurrency: workerOptions.deliveryConcurrency ?? 20,
+              lockMs,
               ...(limiter ? { limiter } : {}),
               ...(delivery.retry ? { retry: delivery.retry } : {}),
             }),

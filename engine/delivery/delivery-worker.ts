@@ -49,6 +49,8 @@ export interface DeliveryWorkerOptions {
   retry?: { baseMs: number; maxMs: number };
   /** A claim older than this, from a job that died mid-send, may be taken over. */
   claimStaleMs?: number;
+  /** BullMQ lock duration and stalled-check interval (LOCK_DURATION_MS). */
+  lockMs?: number;
 }
 
 /** A provider asked to try again later; the worker's backoff strategy reads `afterMs`. */
@@ -154,10 +156,13 @@ export function createDeliveryWorker(
       throw new DelayedError(decision.reason);
     }
 
+    // BullMQ's lock token is new for every run of the job, so a claim left by a run that died
+    // belongs to someone else: this run waits for it to go stale instead of sending again at once.
+    const claimToken = token ?? `${job.id!}:${job.attemptsStarted}`;
     const claim = (await claimOperation.run(
       store.redis,
       [keys.op(data.opId)],
-      [job.id!, now, claimStaleMs],
+      [claimToken, now, claimStaleMs],
     )) as string;
     if (claim !== 'claimed') {
       if (claim === 'busy')
@@ -229,7 +234,7 @@ export function createDeliveryWorker(
       return 'sent';
     }
     if (result.status === 'retry') {
-      await releaseOperation.run(store.redis, [keys.op(data.opId)], [job.id!]);
+      await releaseOperation.run(store.redis, [keys.op(data.opId)], [claimToken]);
       throw new RetryLaterError(result.reason, result.afterMs);
     }
     await end(data, 'failed', { reason: result.reason, provider: adapter.provider }, clock.now());
@@ -240,6 +245,8 @@ export function createDeliveryWorker(
     connection: options.connection,
     prefix: queuePrefix(options.prefix),
     concurrency: options.concurrency ?? 20,
+    lockDuration: options.lockMs ?? 30_000,
+    stalledInterval: options.lockMs ?? 30_000,
     ...(options.limiter ? { limiter: options.limiter } : {}),
     settings: {
       backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) =>

@@ -106,6 +106,25 @@ function jsonHelper(...args: unknown[]): string {
 }
 
 /**
+ * JSON templates render without HTML escaping, so a bare `{{profile.firstName}}` would let a
+ * trait break out of its string (`x", "admin": true`). Every value must go through `{{json …}}`.
+ */
+function assertJsonValuesOnly(node: unknown): void {
+  if (typeof node !== 'object' || node === null) return;
+  const n = node as { type?: string; path?: { original?: unknown }; loc?: { start?: { line?: number } } };
+  if (n.type === 'MustacheStatement' && n.path?.original !== 'json') {
+    throw new Error(
+      `line ${n.loc?.start?.line ?? '?'}: {{${String(n.path?.original)}}} writes a raw value into JSON. ` +
+        'To fix: write it as {{json …}}, which escapes it.',
+    );
+  }
+  for (const value of Object.values(node)) {
+    if (Array.isArray(value)) value.forEach(assertJsonValuesOnly);
+    else if (typeof value === 'object' && value !== null && value !== n.loc) assertJsonValuesOnly(value);
+  }
+}
+
+/**
  * An isolated Handlebars environment (`Handlebars.create()`, never the global one) with the
  * Chorus helpers and the given partials, compiled for `mode`.
  *
@@ -135,6 +154,7 @@ export function createTemplateEnvironment(
   return {
     mode,
     compile: (source) => {
+      if (mode === 'json') assertJsonValuesOnly(handlebars.parse(source));
       const template = handlebars.compile(source, compileOptions);
       return (context) => template(context);
     },
