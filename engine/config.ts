@@ -26,7 +26,7 @@ const RateLimit = z
   });
 
 /** Every environment variable the engine reads, parsed once at start-up. */
-export const EnvConfig = z.object({
+const EnvShape = z.object({
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
@@ -99,6 +99,28 @@ export const EnvConfig = z.object({
   RATE_LIMIT_WEBHOOK: RateLimit.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
+
+/** Settings that only work together: all of a group, or none of it (then the outbox is used). */
+const GROUPS: ReadonlyArray<{ what: string; keys: ReadonlyArray<keyof z.infer<typeof EnvShape>> }> = [
+  { what: 'Twilio SMS', keys: ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'SMS_FROM'] },
+  { what: 'FCM push', keys: ['FCM_PROJECT_ID', 'FCM_ACCESS_TOKEN'] },
+  { what: 'DKIM signing', keys: ['DKIM_DOMAIN', 'DKIM_SELECTOR', 'DKIM_PRIVATE_KEY'] },
+];
+
+/** Every environment variable the engine reads, parsed once at start-up. */
+export const EnvConfig = EnvShape.superRefine((config, ctx) => {
+  for (const group of GROUPS) {
+    const set = group.keys.filter((key) => config[key] !== undefined);
+    if (set.length === 0 || set.length === group.keys.length) continue;
+    for (const key of group.keys.filter((k) => !set.includes(k))) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [key],
+        message: `${group.what} is half configured (${set.join(', ')} set): set ${key} too, or unset the group`,
+      });
+    }
+  }
+});
 export type EnvConfig = z.infer<typeof EnvConfig>;
 
 export class ConfigError extends ChorusError {
@@ -113,7 +135,7 @@ export class ConfigError extends ChorusError {
 
 /** Parses the environment once; a bad value stops start-up with the variable's name. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<EnvConfig> {
-  const known = Object.fromEntries(Object.keys(EnvConfig.shape).map((key) => [key, env[key]]));
+  const known = Object.fromEntries(Object.keys(EnvShape.shape).map((key) => [key, env[key]]));
   const parsed = EnvConfig.safeParse(known);
   if (!parsed.success) {
     throw new ConfigError(

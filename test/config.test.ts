@@ -48,3 +48,14 @@ describe('configuration from the environment', () => {
     }
   });
 });
+
+describe('provider settings', () => {
+  it('must be given whole, so production SMS never lands in the outbox by accident', () => {
+    expect(() => loadConfig({ TWILIO_ACCOUNT_SID: 'AC1', TWILIO_AUTH_TOKEN: 't' })).toThrow(
+      /SMS_FROM: Twilio SMS is half configured \(TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN set\)/,
+    );
+    expect(
+      loadConfig({ TWILIO_ACCOUNT_SID: 'AC1', TWILIO_AUTH_TOKEN: 't', SMS_FROM: '+15550100' }).SMS_FROM,
+    ).toBe('+15550100');
+  });
+});
