@@ -23,7 +23,12 @@ export {
 export { assignVariant, type SplitWeights } from './journey/split.js';
 export { validateJourney, type JourneyProblem, type MessageCatalog } from './journey/validate-journey.js';
 export { JourneyCatalog, JourneyNotFoundError, JourneyValidationError } from './journey/journey-catalog.js';
-export { CoreMessage, CoreMessageCatalog, MessageDefinitionError } from './messages/message-catalog.js';
+export {
+  CoreMessage,
+  CoreMessageCatalog,
+  MessageDefinitionError,
+  messageFields,
+} from './messages/message-catalog.js';
 
 export { applyEvent, type StepResult } from './runtime/apply-event.js';
 export { CustomerEvent } from './runtime/customer-event.js';

@@ -1,13 +1,33 @@
 import { Redis } from 'ioredis';
-import { CoreMessageCatalog, createEngine } from '../../engine/index.js';
+import { createChannelAdapters, createEngine, loadTemplates, MessageRenderer } from '../../engine/index.js';
 import { welcome } from './welcome-journey.js';
 
 export async function sendEvents(): Promise<void> {
   const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
-  const messages = CoreMessageCatalog.fromDirectory('templates');
-  const engine = createEngine({ redis, journeys: [welcome], messages });
+  // Templates are checked against the journeys that send them; a problem stops here, with its fix.
+  const templates = loadTemplates('templates', { journeys: [welcome] });
+  const engine = createEngine({
+    redis,
+    journeys: [welcome],
+    messages: { has: (id) => templates.message(id) !== undefined },
+    delivery: {
+      renderer: new MessageRenderer(templates),
+      messages: { get: (id) => templates.message(id) },
+      // No SMTP_URL or providers here: email, SMS and push are written to outbox/.
+      adapters: createChannelAdapters({
+        redis,
+        prefix: 'chorus',
+        outboxDir: 'outbox',
+        mailFrom: 'Chorus Tea <hello@chorus.local>',
+      }),
+      unsubscribe: {
+        baseUrl: 'https://api.example.com',
+        secret: process.env.UNSUBSCRIBE_SECRET ?? 'change-me-change-me',
+      },
+    },
+  });
   engine.startWorkers();
-  await engine.identify({ userId: 'ada', traits: { firstName: 'Ada' } });
+  await engine.identify({ userId: 'ada', traits: { firstName: 'Ada', email: 'ada@example.com' } });
   await engine.track({ userId: 'ada', event: 'Signed Up', properties: { plan: 'pro' }, messageId: 'm-123' });
   console.log(await engine.customer('ada')); // traits, instances (state, stage, status), events, messages
   await engine.close();

@@ -10,7 +10,7 @@ import type { ChannelAdapter, Delivery, DeliveryResult } from '../channels/chann
 import type { Clock } from '../clock.js';
 import type { Channel } from '../journey/journey-schema.js';
 import type { Logger } from '../logger.js';
-import type { CoreMessage } from '../messages/message-catalog.js';
+import { messageFields, type CoreMessage } from '../messages/message-catalog.js';
 import type { RenderContext, RenderedMessage } from '../messages/rendered-message.js';
 import { queuePrefix } from '../runtime/queues.js';
 import type { CustomerStore } from '../store/customer-store.js';
@@ -187,14 +187,7 @@ export function createDeliveryWorker(
         event: data.event,
         data: data.data,
         journey: { id: data.journeyId, version: data.journeyVersion, state: data.state, stage: data.stage },
-        message: {
-          id: core.id,
-          proposition: core.proposition,
-          headline: core.headline,
-          cta: core.cta,
-          ...(core.brand === undefined ? {} : { brand: core.brand }),
-          ...(core.tone === undefined ? {} : { tone: core.tone }),
-        },
+        message: messageFields(core),
         variants: data.variants,
         locale: typeof traits.locale === 'string' ? traits.locale : deps.defaults.locale,
         timezone: typeof traits.timezone === 'string' ? traits.timezone : deps.defaults.timezone,

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { ChorusError } from '../errors.js';
 import type { MessageCatalog } from '../journey/validate-journey.js';
+import type { RenderContext } from './rendered-message.js';
 
 /**
  * A core message: the proposition every channel variant must carry. Declared once, in
@@ -24,6 +25,18 @@ export const CoreMessage = z.object({
   webhook: z.object({ url: z.url({ protocol: /^https?$/ }) }).optional(),
 });
 export type CoreMessage = z.infer<typeof CoreMessage>;
+
+/** The core message as templates see it (`message.*`). */
+export function messageFields(core: CoreMessage): RenderContext['message'] {
+  return {
+    id: core.id,
+    proposition: core.proposition,
+    headline: core.headline,
+    cta: core.cta,
+    ...(core.brand === undefined ? {} : { brand: core.brand }),
+    ...(core.tone === undefined ? {} : { tone: core.tone }),
+  };
+}
 
 export class MessageDefinitionError extends ChorusError {
   constructor(message: string, options?: { cause?: unknown }) {

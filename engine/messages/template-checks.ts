@@ -4,7 +4,7 @@ import { Channel } from '../journey/journey-schema.js';
 import { actionsOf, allStateNodes, statePath } from '../journey/machine-walk.js';
 import { CONTEXT_ROOTS, contextHasPath, declareWhere } from './context-schema.js';
 import { htmlToText } from './html-to-text.js';
-import type { CoreMessage } from './message-catalog.js';
+import { messageFields, type CoreMessage } from './message-catalog.js';
 import { MessageRenderError, MessageRenderer } from './message-renderer.js';
 import type { RenderContext, RenderedMessage } from './rendered-message.js';
 import { modeOf, TemplateSet, type TemplateField, type TemplateFile } from './template-set.js';
@@ -62,14 +62,7 @@ export function probeContext(message: CoreMessage): RenderContext {
     event: { name: 'Probe', properties: {} },
     data: {},
     journey: { id: 'probe-journey', version: 1, state: 'probe', stage: 'awareness' },
-    message: {
-      id: message.id,
-      proposition: message.proposition,
-      headline: message.headline,
-      cta: message.cta,
-      ...(message.brand === undefined ? {} : { brand: message.brand }),
-      ...(message.tone === undefined ? {} : { tone: message.tone }),
-    },
+    message: messageFields(message),
     variants: {},
     locale: 'en-US',
     timezone: 'Europe/London',

@@ -1,4 +1,4 @@
-import type { CoreMessage } from '../../engine/messages/message-catalog.js';
+import { messageFields, type CoreMessage } from '../../engine/messages/message-catalog.js';
 import type { RenderContext } from '../../engine/messages/rendered-message.js';
 
 /** A render context for `message`, as the delivery worker would build it, with `overrides` applied. */
@@ -10,13 +10,7 @@ export function renderContext(message: CoreMessage, overrides: Partial<RenderCon
     event: { name: 'Signed Up', properties: {} },
     data: {},
     journey: { id: 'onboarding', version: 1, state: 'welcome', stage: 'awareness' },
-    message: {
-      id: message.id,
-      proposition: message.proposition,
-      headline: message.headline,
-      cta: message.cta,
-      ...(message.brand === undefined ? {} : { brand: message.brand }),
-    },
+    message: messageFields(message),
     variants: {},
     locale: 'en-US',
     timezone: 'UTC',
