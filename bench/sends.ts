@@ -32,6 +32,7 @@ import {
   type TemplateSet,
 } from '../engine/index.js';
 import { notify } from '../test/fixtures/journeys/notify.js';
+import { deleteBenchKeys } from './support.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const EMAILS = Number(process.env.BENCH_EMAILS ?? 3000);
@@ -288,17 +289,6 @@ async function chorusFullPath(port: number, templates: TemplateSet, prefix: stri
   }
 }
 
-async function cleanup(redis: Redis, prefix: string): Promise<void> {
-  for (const pattern of [`${prefix}:*`, `{${prefix}}:*`]) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
-  }
-}
-
 async function main(): Promise<void> {
   const templates = loadTemplates('templates', { journeys: [notify] });
   const email = renderNudge(templates, 'bench-0');
@@ -315,10 +305,10 @@ async function main(): Promise<void> {
       noDelay.push(await plainNodemailer(port, email, { noDelay: true }));
       adapter.push(await chorusAdapter(port, email, round));
       full.push(await chorusFullPath(port, templates, `${prefix}-${round}`));
-      await cleanup(admin, `${prefix}-${round}`);
+      await deleteBenchKeys(admin, `${prefix}-${round}`);
     }
   } finally {
-    for (let round = 0; round < ROUNDS; round++) await cleanup(admin, `${prefix}-${round}`);
+    for (let round = 0; round < ROUNDS; round++) await deleteBenchKeys(admin, `${prefix}-${round}`);
     admin.disconnect();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }

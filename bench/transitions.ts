@@ -11,6 +11,7 @@ import { Redis } from 'ioredis';
 import { assign } from 'xstate';
 import { z } from 'zod';
 import { createEngine, defineJourney } from '../engine/index.js';
+import { deleteBenchKeys } from './support.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const CHAINS = Number(process.env.BENCH_CHAINS ?? 200);
@@ -41,17 +42,6 @@ const loop = defineJourney({
       },
     }),
 });
-
-async function cleanup(redis: Redis, prefix: string): Promise<void> {
-  for (const pattern of [`${prefix}:*`, `{${prefix}}:*`, `${prefix}-raw:*`]) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
-  }
-}
 
 async function rawChainedBullmq(prefix: string): Promise<number> {
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
@@ -113,12 +103,13 @@ async function main(): Promise<void> {
   try {
     for (let round = 0; round < ROUNDS; round++) {
       raw.push(await rawChainedBullmq(`${prefix}-${round}`));
-      await cleanup(admin, `${prefix}-${round}`);
+      await deleteBenchKeys(admin, `${prefix}-${round}`, [`${prefix}-${round}-raw:*`]);
       chorus.push(await chorusTransitions(`${prefix}-${round}`));
-      await cleanup(admin, `${prefix}-${round}`);
+      await deleteBenchKeys(admin, `${prefix}-${round}`, [`${prefix}-${round}-raw:*`]);
     }
   } finally {
-    for (let round = 0; round < ROUNDS; round++) await cleanup(admin, `${prefix}-${round}`);
+    for (let round = 0; round < ROUNDS; round++)
+      await deleteBenchKeys(admin, `${prefix}-${round}`, [`${prefix}-${round}-raw:*`]);
     admin.disconnect();
   }
   const best = (values: number[]) => Math.max(...values);
