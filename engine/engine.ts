@@ -5,7 +5,14 @@ import { systemClock, type Clock } from './clock.js';
 import type { Journey } from './journey/define-journey.js';
 import { JourneyCatalog } from './journey/journey-catalog.js';
 import type { MessageCatalog } from './journey/validate-journey.js';
-import { IdentifyInput, parseInput, toEpochMs, TrackInput, TriggerInput } from './ingest/ingest-schema.js';
+import {
+  IdentifyInput,
+  InvalidInputError,
+  parseInput,
+  toEpochMs,
+  TrackInput,
+  TriggerInput,
+} from './ingest/ingest-schema.js';
 import { silentLogger, type Logger } from './logger.js';
 import { CommandExecutor } from './runtime/command-executor.js';
 import type { CustomerEvent } from './runtime/customer-event.js';
@@ -14,7 +21,7 @@ import { drainJobId } from './runtime/ids.js';
 import { createJourneyWorker, SWEEP_SCHEDULER } from './runtime/journey-worker.js';
 import { allQueues, createQueues } from './runtime/queues.js';
 import type { ChannelAdapter } from './channels/channel-adapter.js';
-import { allowAll, type DeliveryPolicy } from './delivery/delivery-policy.js';
+import type { DeliveryPolicy } from './delivery/delivery-policy.js';
 import {
   createDeliveryWorker,
   type DeliveryDependencies,
@@ -23,7 +30,9 @@ import {
 import { ChorusError } from './errors.js';
 import { CHANNELS, type Channel } from './journey/journey-schema.js';
 import type { CoreMessage } from './messages/message-catalog.js';
+import { CustomerJobIndex } from './store/customer-jobs.js';
 import { CustomerStore } from './store/customer-store.js';
+import { respectUnsubscribes } from './delivery/unsubscribe-policy.js';
 
 export interface EngineOptions {
   /** An ioredis connection created with `maxRetriesPerRequest: null` (BullMQ workers require it). */
@@ -51,7 +60,7 @@ export interface DeliveryOptions {
   messages: { get(id: string): (CoreMessage & { webhook?: { url: string } }) | undefined };
   /** One adapter per channel the engine delivers on; a send falls back past channels without one. */
   adapters: Partial<Record<Channel, ChannelAdapter>>;
-  /** Consent, suppression, caps and quiet hours, checked at send time. Default: send everything. */
+  /** Consent, suppression, caps and quiet hours, checked at send time. Default: honour one-click unsubscribes. */
   policy?: DeliveryPolicy;
   /** Base URL of the HTTP API (for the one-click unsubscribe link) and the secret that signs it. */
   unsubscribe: { baseUrl: string; secret: string; ttlDays?: number };
@@ -104,7 +113,9 @@ export function createEngine(options: EngineOptions) {
   const lockMs = options.lockMs ?? 30_000;
   const store = new CustomerStore(options.redis, { prefix, leaseMs: lockMs });
   const queues = createQueues(options.redis, prefix);
+  const jobIndex = new CustomerJobIndex(options.redis, prefix);
   const executor = new CommandExecutor({
+    jobIndex,
     journeyQueue: queues.journeys,
     deliveryQueues: queues.deliveries,
     clock,
@@ -150,6 +161,7 @@ export function createEngine(options: EngineOptions) {
     store,
     queues,
     prefix,
+    jobIndex,
 
     /** Segment `track`: may enrol the customer in journeys and advance the ones they are in. */
     async track(input: TrackInput): Promise<IngestResult> {
@@ -167,8 +179,17 @@ export function createEngine(options: EngineOptions) {
     async trigger(journeyId: string, input: TriggerInput): Promise<IngestResult> {
       const journey = catalog.latest(journeyId);
       const t = parseInput(TriggerInput, input, `trigger of journey ${journey.id}`);
-      if (journey.trigger.kind === 'api')
-        parseInput(journey.trigger.schema, t.data, `data for journey ${journey.id}`);
+      if (journey.trigger.kind !== 'api')
+        throw new InvalidInputError(
+          [
+            {
+              field: 'journeyId',
+              message: `journey "${journey.id}" starts on the event "${journey.trigger.event}", not through the API; send that event with track instead`,
+            },
+          ],
+          `trigger of journey ${journey.id}`,
+        );
+      parseInput(journey.trigger.schema, t.data, `data for journey ${journey.id}`);
       return ingest({ ...envelope(t), kind: 'enter', journeyId, data: t.data }, t.messageId);
     },
 
@@ -209,7 +230,7 @@ export function createEngine(options: EngineOptions) {
           messages: delivery.messages,
           adapters: delivery.adapters,
           queues: queues.deliveries,
-          policy: delivery.policy ?? allowAll,
+          policy: delivery.policy ?? respectUnsubscribes,
           clock,
           logger,
           unsubscribe: delivery.unsubscribe,

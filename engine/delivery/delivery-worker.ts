@@ -1,5 +1,6 @@
 import {
   DelayedError,
+  MetricsTime,
   UnrecoverableError,
   Worker,
   type ConnectionOptions,
@@ -240,6 +241,8 @@ export function createDeliveryWorker(
     concurrency: options.concurrency ?? 20,
     lockDuration: options.lockMs ?? 30_000,
     stalledInterval: options.lockMs ?? 30_000,
+    // Completed/failed counts per minute, kept in Redis for /metrics and the dashboard.
+    metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
     ...(options.limiter ? { limiter: options.limiter } : {}),
     settings: {
       backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) =>

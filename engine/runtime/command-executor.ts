@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Clock } from '../clock.js';
+import type { CustomerJob, CustomerJobIndex } from '../store/customer-jobs.js';
 import type { DeliveryJobData } from '../delivery/delivery-job.js';
 import type { Channel } from '../journey/journey-schema.js';
 import type { Command, ScheduleCommand, SendCommand } from './command.js';
@@ -14,6 +15,8 @@ export interface CommandExecutorOptions {
   clock: Clock;
   /** Journey time runs this many times faster than real time (TIME_SCALE). */
   timeScale: number;
+  /** Records each customer's job ids, so erasing a customer can remove their queued jobs. */
+  jobIndex?: CustomerJobIndex;
 }
 
 /**
@@ -30,11 +33,26 @@ export class CommandExecutor {
     return Math.max(0, Math.round(command.delayMs / this.options.timeScale - (now - committedAt)));
   }
 
+  /** Before the adds, so there is never a job the index does not name. */
+  private async recordJobs(
+    index: CustomerJobIndex,
+    timers: readonly ScheduleCommand[],
+    sends: readonly SendCommand[],
+  ): Promise<void> {
+    const byCustomer = new Map<string, CustomerJob[]>();
+    const add = (customerId: string, job: CustomerJob) =>
+      byCustomer.set(customerId, [...(byCustomer.get(customerId) ?? []), job]);
+    for (const timer of timers) add(timer.customerId, { queue: 'journeys', jobId: timer.jobId });
+    for (const send of sends) add(send.customerId, { queue: 'deliveries', jobId: send.opId });
+    await Promise.all([...byCustomer].map(([customerId, jobs]) => index.record(customerId, jobs)));
+  }
+
   async run(commands: readonly Command[]): Promise<void> {
     const now = this.options.clock.now();
     const timers = commands.filter((c): c is ScheduleCommand => c.type === 'schedule');
     const sends = commands.filter((c): c is SendCommand => c.type === 'send');
     const cancels = commands.filter((c) => c.type === 'cancel');
+    if (this.options.jobIndex) await this.recordJobs(this.options.jobIndex, timers, sends);
     await Promise.all([
       // Plain add, not addBulk: BullMQ's addBulk goes through an ioredis pipeline that sends the
       // whole Lua source of its add script every time, which cost more than the rest of a transition.

@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import { JourneyNotFoundError, type JourneyCatalog } from '../journey/journey-catalog.js';
 import type { Logger } from '../logger.js';
 import type { CustomerKeys } from '../store/customer-keys.js';
+import { applyCountDeltas, countDeltas } from '../store/journey-counts.js';
 import type { CustomerStore, LoadedCustomer } from '../store/customer-store.js';
 import { applyEvent } from './apply-event.js';
 import type { Command, Note } from './command.js';
@@ -98,5 +99,12 @@ async function applyBatch(
     instances: [...changed.values()],
     dead,
   });
+  await applyCountDeltas(
+    deps.store.redis,
+    deps.store.prefix,
+    countDeltas(loaded.customer.instances, changed.values()),
+  ).catch((err: unknown) =>
+    deps.logger.error({ customerId, err }, 'journey counts not updated (recount to repair)'),
+  );
   return released;
 }

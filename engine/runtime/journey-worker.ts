@@ -1,4 +1,4 @@
-import { Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { MetricsTime, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Logger } from '../logger.js';
 import type { TimerJobData } from './command-executor.js';
 import { drainCustomer, type DrainDependencies } from './drain-customer.js';
@@ -57,6 +57,8 @@ export function createJourneyWorker(deps: DrainDependencies, options: JourneyWor
       concurrency: options.concurrency ?? 50,
       lockDuration: options.lockMs ?? 30_000,
       stalledInterval: options.lockMs ?? 30_000,
+      // Completed/failed counts per minute, kept in Redis for /metrics and the dashboard.
+      metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
       // A job whose worker was killed is re-run; let that happen a few times before giving up.
       maxStalledCount: 10,
     },

@@ -118,13 +118,12 @@ describe('the engine on a real Redis', () => {
     await expect(engine.trigger('nope', { userId: 'u1' })).rejects.toMatchObject({
       code: 'CHORUS_JOURNEY_NOT_FOUND',
     });
-    await engine.trigger('onboarding', { userId: 'u-api' });
-    const customer = await eventually(async () => {
-      const c = await engine.customer('u-api');
-      return c.deadLetters.length > 0 ? c : undefined;
-    });
-    expect(customer.instances).toEqual([]);
-    expect(customer.deadLetters[0]?.reason).toMatch(/starts on event "Signed Up", not through the API/);
+    const error = await engine.trigger('onboarding', { userId: 'u-api' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as InvalidInputError).message).toMatch(
+      /starts on the event "Signed Up", not through the API/,
+    );
+    expect((await engine.customer('u-api')).pendingEvents).toBe(0);
   });
 
   it('applies an event whose drain job was never added, as after a producer died mid-ingest', async () => {

@@ -1,0 +1,89 @@
+import { randomUUID } from 'node:crypto';
+import type { Queue } from 'bullmq';
+import { ChorusError } from '../errors.js';
+import type { CustomerJobIndex } from './customer-jobs.js';
+import type { CustomerStore } from './customer-store.js';
+import { applyCountDeltas, removalDeltas } from './journey-counts.js';
+
+export class CustomerBusyError extends ChorusError {
+  constructor(customerId: string) {
+    super(
+      'CHORUS_CUSTOMER_BUSY',
+      `Customer "${customerId}" is being advanced by a worker right now, so it could not be erased. ` +
+        'To fix: retry the request in a few seconds.',
+    );
+  }
+}
+
+export interface ErasureResult {
+  /** Keys deleted: profile, instances, inbox, events, messages, ledger, in-app inbox, … */
+  keys: number;
+  /** Queued, delayed or finished jobs removed with their copy of the customer's data. */
+  jobsRemoved: number;
+  /** Jobs a worker was running at that moment; they end within the lock duration and hold no profile. */
+  jobsRunning: number;
+}
+
+export interface ErasureDependencies {
+  store: CustomerStore;
+  jobIndex: CustomerJobIndex;
+  journeyQueue: Queue;
+  deliveryQueues: readonly Queue[];
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Erases everything stored for one customer: their keys (all in the customer's hash tag, found by
+ * SCAN) and the jobs that carry their data (found in the customer's job index). The customer's
+ * lease is taken first, so no worker is applying their events meanwhile; a later event starts a
+ * new, empty customer.
+ */
+export async function eraseCustomer(deps: ErasureDependencies, customerId: string): Promise<ErasureResult> {
+  const { store } = deps;
+  const keys = store.keys(customerId);
+  const token = `erase-${randomUUID()}`;
+  let loaded = await store.acquire(keys, token);
+  for (let attempt = 0; !loaded && attempt < 20; attempt++) {
+    await sleep(100);
+    loaded = await store.acquire(keys, token);
+  }
+  if (!loaded) throw new CustomerBusyError(customerId);
+
+  const jobs = await deps.jobIndex.list(customerId);
+  let jobsRemoved = 0;
+  let running = jobs;
+  for (let attempt = 0; running.length > 0 && attempt < 10; attempt++) {
+    if (attempt > 0) await sleep(200);
+    const stillRunning: typeof jobs = [];
+    for (const job of running) {
+      const queues = job.queue === 'journeys' ? [deps.journeyQueue] : deps.deliveryQueues;
+      for (const queue of queues) {
+        const existing = await queue.getJob(job.jobId);
+        if (!existing) continue;
+        // remove answers 0 for a job a worker holds the lock of.
+        if ((await queue.remove(job.jobId)) === 1) jobsRemoved += 1;
+        else stillRunning.push(job);
+      }
+    }
+    running = stillRunning;
+  }
+
+  const customerKeys = await scanKeys(store, `${keys.state}*`);
+  // Keys of one hash tag sit in one slot, so one DEL is valid on a Redis Cluster too.
+  for (let i = 0; i < customerKeys.length; i += 500)
+    await store.redis.unlink(...customerKeys.slice(i, i + 500));
+  await applyCountDeltas(store.redis, store.prefix, removalDeltas(loaded.customer.instances.values()));
+  return { keys: customerKeys.length, jobsRemoved, jobsRunning: running.length };
+}
+
+async function scanKeys(store: CustomerStore, pattern: string): Promise<string[]> {
+  const found = new Set<string>();
+  let cursor = '0';
+  do {
+    const [next, keys] = await store.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    for (const key of keys) found.add(key);
+  } while (cursor !== '0');
+  return [...found];
+}

@@ -1,0 +1,44 @@
+import type { Redis } from 'ioredis';
+import { customerKeys } from './customer-keys.js';
+
+/** Where a job of one customer lives: the journey queue (timers) or every delivery queue (sends). */
+export type CustomerJob = { queue: 'journeys'; jobId: string } | { queue: 'deliveries'; jobId: string };
+
+// Jobs outlive their customer's other keys by at most the failed-job retention (7 days).
+const INDEX_TTL_MS = 8 * 86_400_000;
+
+/**
+ * The ids of the BullMQ jobs made for each customer, so erasing a customer can remove every
+ * queued job (and its copy of their data). Written before the jobs are added, so no job exists
+ * that the index does not name; an entry whose job is gone is harmless.
+ */
+export class CustomerJobIndex {
+  constructor(
+    readonly redis: Redis,
+    readonly prefix: string,
+  ) {}
+
+  key(customerId: string): string {
+    return `${customerKeys(this.prefix, customerId).state}:jobs`;
+  }
+
+  async record(customerId: string, jobs: readonly CustomerJob[]): Promise<void> {
+    if (jobs.length === 0) return;
+    const key = this.key(customerId);
+    const replies = await this.redis
+      .pipeline()
+      .sadd(key, ...jobs.map((job) => `${job.queue === 'journeys' ? 't' : 's'}:${job.jobId}`))
+      .pexpire(key, INDEX_TTL_MS)
+      .exec();
+    const failed = replies?.find(([error]) => error !== null);
+    if (failed) throw failed[0];
+  }
+
+  async list(customerId: string): Promise<CustomerJob[]> {
+    const members = await this.redis.smembers(this.key(customerId));
+    return members.map((member) => ({
+      queue: member.startsWith('t:') ? 'journeys' : 'deliveries',
+      jobId: member.slice(2),
+    }));
+  }
+}

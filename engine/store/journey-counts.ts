@@ -1,0 +1,122 @@
+import type { Redis } from 'ioredis';
+import type { InstanceRecord } from '../runtime/instance-record.js';
+
+/**
+ * Live counts per journey: customers active in each state and stage, entries, and exits by
+ * reason, per version. One hash per journey, fields `<version>|<kind>|<name>`.
+ *
+ * The counts are updated right after each commit, outside its atomic step (a Redis Cluster
+ * keeps them in another slot than the customer), so a process that dies between the two leaves a
+ * count off by that customer; `recountJourneys` rebuilds them exactly from the customers.
+ */
+export type CountKind = 'state' | 'stage' | 'entered' | 'exit';
+
+export function journeyCountsKey(prefix: string, journeyId: string): string {
+  return `${prefix}:journey-counts:${journeyId}`;
+}
+
+function field(version: number, kind: CountKind, name: string): string {
+  return `${version}|${kind}|${name}`;
+}
+
+/** Per journey, per field, the change from `before` to `after` for one customer's instances. */
+export function countDeltas(
+  before: ReadonlyMap<string, InstanceRecord>,
+  after: Iterable<InstanceRecord>,
+): Map<string, Map<string, number>> {
+  const deltas = new Map<string, Map<string, number>>();
+  const bump = (record: InstanceRecord, kind: CountKind, name: string, by: number) => {
+    const fields = deltas.get(record.journeyId) ?? new Map<string, number>();
+    deltas.set(record.journeyId, fields);
+    const key = field(record.journeyVersion, kind, name);
+    fields.set(key, (fields.get(key) ?? 0) + by);
+  };
+  for (const next of after) {
+    const previous = before.get(next.id);
+    if (previous?.status === 'active') {
+      bump(previous, 'state', previous.state, -1);
+      bump(previous, 'stage', previous.stage, -1);
+    }
+    if (!previous) bump(next, 'entered', 'all', 1);
+    if (next.status === 'active') {
+      bump(next, 'state', next.state, 1);
+      bump(next, 'stage', next.stage, 1);
+    } else if (!previous || previous.status === 'active') {
+      bump(next, 'exit', next.exitReason ?? next.status, 1);
+    }
+  }
+  return deltas;
+}
+
+/** What erasing a customer takes away: their active instances leave the state and stage counts. */
+export function removalDeltas(instances: Iterable<InstanceRecord>): Map<string, Map<string, number>> {
+  const deltas = new Map<string, Map<string, number>>();
+  for (const record of instances) {
+    if (record.status !== 'active') continue;
+    const fields = deltas.get(record.journeyId) ?? new Map<string, number>();
+    deltas.set(record.journeyId, fields);
+    for (const [kind, name] of [
+      ['state', record.state],
+      ['stage', record.stage],
+    ] as const) {
+      const key = field(record.journeyVersion, kind, name);
+      fields.set(key, (fields.get(key) ?? 0) - 1);
+    }
+  }
+  return deltas;
+}
+
+export async function applyCountDeltas(
+  redis: Redis,
+  prefix: string,
+  deltas: ReadonlyMap<string, ReadonlyMap<string, number>>,
+): Promise<void> {
+  if (deltas.size === 0) return;
+  const pipeline = redis.pipeline();
+  for (const [journeyId, fields] of deltas) {
+    for (const [name, by] of fields)
+      if (by !== 0) pipeline.hincrby(journeyCountsKey(prefix, journeyId), name, by);
+  }
+  await pipeline.exec();
+}
+
+export interface JourneyCounts {
+  version: number;
+  entered: number;
+  active: number;
+  states: Record<string, number>;
+  stages: Record<string, number>;
+  exits: Record<string, number>;
+}
+
+/** The counts of one journey, one entry per version that has had customers. */
+export async function readJourneyCounts(
+  redis: Redis,
+  prefix: string,
+  journeyId: string,
+): Promise<JourneyCounts[]> {
+  const raw = await redis.hgetall(journeyCountsKey(prefix, journeyId));
+  const versions = new Map<number, JourneyCounts>();
+  for (const [key, value] of Object.entries(raw)) {
+    const [version, kind, ...rest] = key.split('|');
+    const name = rest.join('|');
+    const n = Number(value);
+    const v = Number(version);
+    const counts = versions.get(v) ?? {
+      version: v,
+      entered: 0,
+      active: 0,
+      states: {},
+      stages: {},
+      exits: {},
+    };
+    versions.set(v, counts);
+    if (kind === 'entered') counts.entered += n;
+    else if (kind === 'state' && n !== 0) counts.states[name] = n;
+    else if (kind === 'stage' && n !== 0) {
+      counts.stages[name] = n;
+      counts.active += n;
+    } else if (kind === 'exit') counts.exits[name] = n;
+  }
+  return [...versions.values()].sort((a, b) => a.version - b.version);
+}
