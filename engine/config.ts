@@ -63,8 +63,11 @@ const EnvShape = z.object({
   MAIL_FROM: z.string().min(3).default('Chorus Tea <hello@chorus.local>'),
   /** Where emails, SMS and push go when their provider is not configured. */
   OUTBOX_DIR: z.string().min(1).default('outbox'),
-  /** The public base URL of the HTTP API; the one-click unsubscribe link points here (use https in production). */
-  PUBLIC_URL: z.url().default('http://localhost:3000'),
+  /**
+   * The public base URL of the HTTP API; the one-click unsubscribe link points here. Use https in
+   * production. Unset: `http://localhost:<PORT>`.
+   */
+  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   /** Signs unsubscribe links. Unset: a random one per process (links then break on restart). */
   UNSUBSCRIBE_SECRET: z.string().min(16, 'at least 16 characters').optional(),
   DEFAULT_LOCALE: z.string().min(2).default('en-US'),
@@ -98,6 +101,69 @@ const EnvShape = z.object({
   RATE_LIMIT_IN_APP: RateLimit.optional(),
   RATE_LIMIT_WEBHOOK: RateLimit.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `production` refuses to start without API_KEY, DASHBOARD_PASSWORD and UNSUBSCRIBE_SECRET. */
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  /** Where the HTTP API listens. Use HOST=0.0.0.0 in a container. */
+  PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** Keys for `/v1/*`, comma-separated (several during a rotation). Unset in development: one is made and printed. */
+  API_KEY: z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((key) => key.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().min(16, 'each key at least 16 characters')).min(1))
+    .optional(),
+  /** Basic auth for the dashboard at /admin/queues. Password unset in development: one is made and printed. */
+  DASHBOARD_USER: z.string().min(1).default('admin'),
+  DASHBOARD_PASSWORD: z.string().min(8, 'at least 8 characters').optional(),
+  /** Let the dashboard retry, promote and remove jobs; read-only otherwise. */
+  DASHBOARD_WRITE: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+  /** Requests per API key per window on /v1/*, as `<count>/<duration>`. */
+  API_RATE_LIMIT: RateLimit.default({ max: 6000, duration: 60_000 }),
+  /** Largest request body accepted (bytes); larger ones get 413. */
+  BODY_LIMIT: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(100 * 1024 * 1024)
+    .default(1024 * 1024),
+  /**
+   * Secrets of signed inbound webhook sources: `<source>=<whsec_…>[ <whsec_…>]`, sources separated
+   * by commas; several secrets for one source during a rotation.
+   */
+  WEBHOOK_SOURCE_SECRETS: z
+    .string()
+    .transform((value, ctx) => {
+      const secrets: Record<string, string[]> = {};
+      for (const entry of value
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean)) {
+        const [source, list = ''] = entry.split('=', 2) as [string, string?];
+        const keys = list.split(/\s+/).filter(Boolean);
+        if (
+          !/^[a-z0-9][a-z0-9-]{0,39}$/.test(source) ||
+          keys.length === 0 ||
+          keys.some((k) => !/^whsec_[A-Za-z0-9+/=]+$/.test(k))
+        ) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `"${entry.slice(0, 60)}" is not <source>=whsec_… [whsec_…]`,
+          });
+          return z.NEVER;
+        }
+        secrets[source] = keys;
+      }
+      return secrets;
+    })
+    .default({}),
 });
 
 /** Settings that only work together: all of a group, or none of it (then the outbox is used). */

@@ -135,6 +135,7 @@ export {
 } from './channels/webhook-adapter.js';
 export {
   signWebhook,
+  webhookHeaders,
   verifyWebhook,
   generateWebhookSecret,
   type WebhookHeaders,
@@ -142,3 +143,20 @@ export {
 } from './channels/standard-webhooks.js';
 export { isPublicAddress } from './channels/target-guard.js';
 export { ChannelConfigError, WebhookVerificationError, type WebhookRejection } from './channels/errors.js';
+
+export { createHttpApp } from './http/create-app.js';
+export type { HttpAppOptions } from './http/http-options.js';
+export {
+  defineWebhookSource,
+  isWebhookSource,
+  type WebhookSource,
+  type AnyWebhookSource,
+  type WebhookTrack,
+} from './http/webhook-source.js';
+export { HttpError, NotFoundError, ServiceUnavailableError, UnauthorizedError } from './http/http-errors.js';
+export { loadJourneyFolder, type JourneyFolder } from './journey/load-journeys.js';
+export { eraseCustomer, CustomerBusyError, type ErasureResult } from './store/customer-erasure.js';
+export { CustomerJobIndex, type CustomerJob } from './store/customer-jobs.js';
+export { readJourneyCounts, type JourneyCounts } from './store/journey-counts.js';
+export { recountJourneys } from './store/journey-recount.js';
+export { respectUnsubscribes, EMAIL_UNSUBSCRIBED_TRAIT } from './delivery/unsubscribe-policy.js';

@@ -1,6 +1,5 @@
 // Process plumbing shared by the entry points beside it: reads the environment, connects to
 // Redis, builds the engine, starts workers and shuts down cleanly on SIGTERM/SIGINT.
-import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
@@ -11,23 +10,30 @@ import {
   loadTemplates,
   MessageRenderer,
   loadConfig,
-  loadJourneysFromDirectory,
+  loadJourneyFolder,
   resolveRedis,
   type Engine,
   type EnvConfig,
 } from '../engine/index.js';
+import { startApiServer, type ApiServer } from './api-server.js';
+import { resolveSecrets, type ProcessSecrets } from './process-secrets.js';
 
 export interface ProcessOptions {
   /** Start a private redis-server when REDIS_URL is unset and none answers locally (npm start). */
   embeddedRedis: boolean;
   /** Print a summary for a person at the terminal. */
   banner: boolean;
+  /** Serve the HTTP API and dashboard. */
+  api: boolean;
+  /** Run the workers named by WORKER_ROLES. */
+  workers: boolean;
 }
 
 export interface RunningProcess {
   config: Readonly<EnvConfig>;
   engine: Engine;
   redisUrl: string;
+  api?: ApiServer;
   stop(): Promise<void>;
 }
 
@@ -40,16 +46,23 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
   // maxRetriesPerRequest: null is what BullMQ workers require: commands wait for a reconnect.
   const redis = new Redis(resolved.url, { maxRetriesPerRequest: null });
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
-  const journeys = await loadJourneysFromDirectory(config.JOURNEYS_DIR);
+  const { journeys, webhookSources } = await loadJourneyFolder(config.JOURNEYS_DIR);
   // Templates are checked against the journeys that send them before anything starts.
   const templates = loadTemplates(config.TEMPLATES_DIR, { journeys });
   const messages = {
     has: (id: string) => templates.message(id) !== undefined,
     get: (id: string) => templates.message(id),
   };
-  const unsubscribeSecret = config.UNSUBSCRIBE_SECRET ?? randomBytes(24).toString('base64url');
+  const secrets = resolveSecrets(config, webhookSources, { api: options.api });
+  const unsubscribeSecret = secrets.unsubscribeSecret;
   if (!config.UNSUBSCRIBE_SECRET)
     logger.warn({}, 'UNSUBSCRIBE_SECRET is unset: unsubscribe links stop working when this process restarts');
+  const publicUrl = config.PUBLIC_URL ?? `http://localhost:${config.PORT}`;
+  if (!publicUrl.startsWith('https://') && (config.PUBLIC_URL || config.NODE_ENV === 'production'))
+    logger.warn(
+      { PUBLIC_URL: publicUrl },
+      'PUBLIC_URL is not https: mail clients only offer one-click unsubscribe (RFC 8058) for https links',
+    );
   const engine = createEngine({
     redis,
     prefix: config.REDIS_PREFIX,
@@ -96,7 +109,7 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
           : undefined,
         logger,
       }),
-      unsubscribe: { baseUrl: config.PUBLIC_URL, secret: unsubscribeSecret },
+      unsubscribe: { baseUrl: publicUrl, secret: unsubscribeSecret },
       defaults: { locale: config.DEFAULT_LOCALE, timezone: config.DEFAULT_TIMEZONE },
       limits: {
         ...(config.RATE_LIMIT_EMAIL ? { email: config.RATE_LIMIT_EMAIL } : {}),
@@ -109,29 +122,45 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
     sweepIntervalMs: config.SWEEP_INTERVAL_MS,
     logger,
   });
-  engine.startWorkers({
-    journeys: config.WORKER_ROLES.includes('journeys'),
-    deliveries: config.WORKER_ROLES.includes('deliveries'),
-    journeyConcurrency: config.JOURNEY_CONCURRENCY,
-    deliveryConcurrency: config.DELIVERY_CONCURRENCY,
-  });
+  if (options.workers)
+    engine.startWorkers({
+      journeys: config.WORKER_ROLES.includes('journeys'),
+      deliveries: config.WORKER_ROLES.includes('deliveries'),
+      journeyConcurrency: config.JOURNEY_CONCURRENCY,
+      deliveryConcurrency: config.DELIVERY_CONCURRENCY,
+    });
+  const api = options.api
+    ? await startApiServer({
+        config,
+        redisUrl: resolved.url,
+        logger,
+        journeys,
+        messages,
+        webhookSources,
+        secrets,
+      })
+    : undefined;
   logger.info(
     {
       redis: redactUrl(resolved.url),
       embeddedRedis: resolved.embedded,
       prefix: config.REDIS_PREFIX,
-      roles: config.WORKER_ROLES,
+      roles: [...(options.api ? ['api'] : []), ...(options.workers ? config.WORKER_ROLES : [])],
+      api: api?.url,
       timeScale: config.TIME_SCALE,
       journeys: engine.catalog.list().map((j) => `${j.id}@${j.version}`),
     },
     'chorus engine started',
   );
-  if (options.banner) printBanner(engine, resolved.url, resolved.embedded, config);
+  if (options.banner)
+    printBanner({ engine, redisUrl: resolved.url, embedded: resolved.embedded, config, api, secrets });
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       logger.info({ deadlineMs: config.SHUTDOWN_DEADLINE_MS }, 'shutting down: finishing active jobs');
+      // The API stops taking requests first, so nothing is accepted that a worker will not see.
+      await api?.close();
       await engine.close(config.SHUTDOWN_DEADLINE_MS);
       await redis.quit().catch(() => redis.disconnect());
       await resolved.stop();
@@ -148,32 +177,50 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
       );
     });
   }
-  return { config, engine, redisUrl: resolved.url, stop };
+  return { config, engine, redisUrl: resolved.url, ...(api ? { api } : {}), stop };
 }
 
 function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//***@');
 }
 
-function printBanner(engine: Engine, redisUrl: string, embedded: boolean, config: Readonly<EnvConfig>): void {
-  const env = embedded ? `REDIS_URL=${redisUrl} ` : '';
+function printBanner(input: {
+  engine: Engine;
+  redisUrl: string;
+  embedded: boolean;
+  config: Readonly<EnvConfig>;
+  api: ApiServer | undefined;
+  secrets: ProcessSecrets;
+}): void {
+  const { engine, redisUrl, embedded, config, api, secrets } = input;
   const journeys = engine.catalog.list().map((j) => `${j.id}@${j.version}`);
+  const key = secrets.apiKeys[0] ?? '';
   const lines = [
     '',
     'Chorus is running.',
-    `  Redis:     ${redactUrl(redisUrl)}${embedded ? ' (private redis-server, stops with this process)' : ''}`,
-    `  Journeys:  ${journeys.join(', ') || `(none in ${config.JOURNEYS_DIR}/)`}`,
-    `  Workers:   ${config.WORKER_ROLES.join(', ')}; TIME_SCALE=${config.TIME_SCALE}`,
-    `  Email:     ${config.SMTP_URL ? redactUrl(config.SMTP_URL) : `.eml files in ${resolve(config.OUTBOX_DIR, 'email')}`}`,
-    '',
-    'In another terminal, send events and look at the customer:',
-    `  ${env}npm run event -- identify ada '{"firstName":"Ada"}'`,
-    `  ${env}npm run event -- track ada "Signed Up" '{"plan":"pro"}'`,
-    `  ${env}npm run event -- show ada`,
-    '',
-    'Ctrl-C stops it (active jobs finish first).',
-    '',
+    `  Redis:      ${redactUrl(redisUrl)}${embedded ? ' (private redis-server, stops with this process)' : ''}`,
+    `  Journeys:   ${journeys.join(', ') || `(none in ${config.JOURNEYS_DIR}/)`}`,
+    `  Workers:    ${config.WORKER_ROLES.join(', ')}; TIME_SCALE=${config.TIME_SCALE}`,
+    `  Email:      ${config.SMTP_URL ? redactUrl(config.SMTP_URL) : `.eml files in ${resolve(config.OUTBOX_DIR, 'email')}`}`,
   ];
+  if (api) {
+    lines.push(
+      `  API:        ${api.url}/v1  (docs: ${api.url}/docs)`,
+      `  API key:    ${key}${secrets.generated.API_KEY ? '  (made up for this run: set API_KEY to keep one)' : ''}`,
+      `  Dashboard:  ${api.url}/admin/queues  user ${config.DASHBOARD_USER}, password ${secrets.dashboardPassword}${secrets.generated.DASHBOARD_PASSWORD ? ' (made up for this run)' : ''}`,
+      ...Object.entries(secrets.generated)
+        .filter(([name]) => name.startsWith('WEBHOOK_SOURCE_SECRETS'))
+        .map(([name, secret]) => `  ${name}: ${secret}`),
+      '',
+      'Send events:',
+      `  curl -X POST ${api.url}/v1/identify -H 'Authorization: Bearer ${key}' -H 'Content-Type: application/json' \\`,
+      `       -d '{"userId":"ada","traits":{"firstName":"Ada","email":"ada@example.com"}}'`,
+      `  curl -X POST ${api.url}/v1/track -H 'Authorization: Bearer ${key}' -H 'Content-Type: application/json' \\`,
+      `       -d '{"userId":"ada","event":"Signed Up","properties":{"plan":"pro"}}'`,
+      `  curl ${api.url}/v1/customers/ada -H 'Authorization: Bearer ${key}'`,
+    );
+  }
+  lines.push('', 'Ctrl-C stops it (active jobs finish first).', '');
   process.stdout.write(lines.join('\n') + '\n');
 }
 

@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance } from 'fastify';
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import { systemClock } from '../clock.js';
+import { allQueues } from '../runtime/queues.js';
+import { apiKeyChecker } from './api-key-auth.js';
+import { dashboard, DASHBOARD_PATH } from './dashboard.js';
+import { installErrorHandler } from './error-handler.js';
+import type { HttpAppOptions } from './http-options.js';
+import { ServiceUnavailableError } from './http-errors.js';
+import { createMetrics } from './metrics.js';
+import { customerRoutes } from './routes/customer-routes.js';
+import { healthRoutes } from './routes/health-routes.js';
+import { ingestRoutes } from './routes/ingest-routes.js';
+import { journeyRoutes } from './routes/journey-routes.js';
+import { unsubscribeRoutes } from './routes/unsubscribe-routes.js';
+import { webhookRoutes } from './routes/webhook-routes.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * The HTTP API and the dashboard as a Fastify app, not yet listening: tests drive it with
+ * `inject()`, `workers/` calls `listen()`.
+ *
+ * - `/v1/*` ingest and management, behind an API key and a per-key rate limit;
+ * - `/v1/webhooks/:source` signed by the source instead, `/v1/unsubscribe` by its token;
+ * - `/admin/queues` the Bull dashboard, behind basic auth;
+ * - `/healthz`, `/readyz`, `/metrics`, and `/docs` (OpenAPI from the zod schemas).
+ */
+export async function createHttpApp(options: HttpAppOptions): Promise<FastifyInstance> {
+  const clock = options.clock ?? systemClock;
+  const { engine, redis } = options;
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    // A caller's X-Request-Id is kept when it is sane, so logs join up across services.
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandler(app, redis);
+  app.addHook('onSend', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+
+  const queues = allQueues(engine.queues);
+  const metrics = createMetrics({ queues, redis, prefix: engine.prefix });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: {
+        title: 'Chorus',
+        description:
+          'Journeys in code. Ingest is Segment-compatible; `/v1/*` needs `Authorization: Bearer <API_KEY>`.',
+        version: '1',
+      },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      security: [{ apiKey: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
+  await app.register(healthRoutes, { redis });
+  app.get(
+    '/metrics',
+    { schema: { tags: ['operate'], summary: 'Prometheus metrics' } },
+    async (_request, reply) =>
+      reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
+
+  // Everything below needs Redis: while it is away, answer 503 at once rather than queueing.
+  await app.register(async (scope) => {
+    scope.addHook('onRequest', async () => {
+      if (redis.status !== 'ready')
+        throw new ServiceUnavailableError(
+          'Redis is not reachable right now; nothing was stored. To fix: retry shortly.',
+        );
+    });
+
+    await scope.register(async (v1) => {
+      const keys = apiKeyChecker(options.apiKeys);
+      await v1.register(fastifyRateLimit, {
+        max: options.rateLimit?.max ?? 6000,
+        timeWindow: options.rateLimit?.windowMs ?? 60_000,
+        redis,
+        nameSpace: `${engine.prefix}:rate:`,
+        keyGenerator: (request) => keys.keyOf(request) ?? `ip-${request.ip}`,
+        // When Redis hiccups, serve rather than fail: the limit protects, it does not gate.
+        skipOnError: true,
+      });
+      v1.addHook('onRequest', keys.requireKey);
+      await v1.register(ingestRoutes, { engine });
+      await v1.register(journeyRoutes, { engine });
+      await v1.register(customerRoutes, { engine });
+    });
+
+    await scope.register(webhookRoutes, {
+      engine,
+      sources: options.webhookSources ?? [],
+      secrets: options.webhookSecrets ?? {},
+      clock,
+    });
+    await scope.register(unsubscribeRoutes, { engine, secret: options.unsubscribeSecret, clock });
+    await scope.register(dashboard, { queues, ...options.dashboard });
+  });
+
+  app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect(DASHBOARD_PATH));
+  return app;
+}

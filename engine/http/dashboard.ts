@@ -1,0 +1,44 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter } from '@bull-board/fastify';
+import fastifyBasicAuth from '@fastify/basic-auth';
+import type { Queue } from 'bullmq';
+import type { FastifyPluginAsync } from 'fastify';
+
+export const DASHBOARD_PATH = '/admin/queues';
+
+export interface DashboardOptions {
+  queues: readonly Queue[];
+  user: string;
+  password: string;
+  /** Retry, promote, clean and remove jobs from the dashboard; otherwise it only shows them. */
+  write: boolean;
+}
+
+const same = (a: string, b: string) =>
+  timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
+
+/** bull-board over every engine queue, behind HTTP basic auth; read-only unless `write`. */
+export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, options) => {
+  await app.register(fastifyBasicAuth, {
+    authenticate: { realm: 'Chorus dashboard' },
+    validate: async (user, password) => {
+      // Both compared, always, so timing tells nothing about which one was wrong.
+      const ok = [same(user, options.user), same(password, options.password)].every(Boolean);
+      if (!ok) throw new Error('wrong user name or password');
+    },
+  });
+  app.addHook('onRequest', app.basicAuth);
+
+  const serverAdapter = new FastifyAdapter();
+  serverAdapter.setBasePath(DASHBOARD_PATH);
+  createBullBoard({
+    queues: options.queues.map(
+      (queue) => new BullMQAdapter(queue, { readOnlyMode: !options.write, allowRetries: options.write }),
+    ),
+    serverAdapter,
+    options: { uiConfig: { boardTitle: 'Chorus' } },
+  });
+  await app.register(serverAdapter.registerPlugin(), { prefix: DASHBOARD_PATH });
+};

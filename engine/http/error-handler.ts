@@ -1,0 +1,133 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import type { Redis } from 'ioredis';
+import { WebhookVerificationError } from '../channels/errors.js';
+import { ChorusError } from '../errors.js';
+import { InvalidInputError, type FieldIssue } from '../ingest/ingest-schema.js';
+import { JourneyNotFoundError } from '../journey/journey-catalog.js';
+import { CustomerBusyError } from '../store/customer-erasure.js';
+import { HttpError, type ErrorBody } from './http-errors.js';
+
+interface Answer {
+  status: number;
+  code: string;
+  message: string;
+  issues?: readonly FieldIssue[];
+  headers?: Readonly<Record<string, string>>;
+}
+
+/**
+ * One place that turns every failure into `{ error: { code, message, issues?, requestId } }` with
+ * the right status. Anything unexpected is logged with the request id and answered 500 without
+ * details; a Redis that is away is 503, so clients retry.
+ */
+export function installErrorHandler(app: FastifyInstance, redis: Redis): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const answer = classify(error, redis);
+    if (answer.status >= 500) request.log.error({ err: error }, answer.message);
+    else request.log.info({ code: answer.code, status: answer.status }, answer.message);
+    const body: ErrorBody = {
+      error: {
+        code: answer.code,
+        message: answer.message,
+        ...(answer.issues ? { issues: answer.issues } : {}),
+        requestId: request.id,
+      },
+    };
+    void reply
+      .code(answer.status)
+      .headers(answer.headers ?? {})
+      .send(body);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const body: ErrorBody = {
+      error: {
+        code: 'CHORUS_NOT_FOUND',
+        message: `No route ${request.method} ${request.url.split('?')[0]}. To fix: see /docs for the API.`,
+        requestId: request.id,
+      },
+    };
+    void reply.code(404).send(body);
+  });
+}
+
+function classify(error: FastifyError, redis: Redis): Answer {
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const where = error.validationContext ?? 'body';
+    const issues = error.validation.map((issue) => ({
+      field: `${where}${issue.instancePath.replaceAll('/', '.')}`.replace(/\.$/, ''),
+      message: issue.message ?? 'invalid',
+    }));
+    return {
+      status: 400,
+      code: 'CHORUS_INVALID_INPUT',
+      message: `Invalid request: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}. To fix: correct the named fields.`,
+      issues,
+    };
+  }
+  if (error instanceof InvalidInputError)
+    return { status: 400, code: error.code, message: error.message, issues: error.issues };
+  if (error instanceof HttpError)
+    return { status: error.status, code: error.code, message: error.message, headers: error.headers };
+  if (error instanceof WebhookVerificationError)
+    return { status: 401, code: error.code, message: error.message };
+  if (error instanceof JourneyNotFoundError) return { status: 404, code: error.code, message: error.message };
+  if (error instanceof CustomerBusyError)
+    return { status: 409, code: error.code, message: error.message, headers: { 'retry-after': '2' } };
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    return {
+      status: 413,
+      code: 'CHORUS_BODY_TOO_LARGE',
+      message: 'The request body is larger than this server accepts. To fix: send smaller batches.',
+    };
+  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+    return {
+      status: 415,
+      code: 'CHORUS_UNSUPPORTED_MEDIA_TYPE',
+      message: `Content-Type must be application/json. To fix: send JSON with that header.`,
+    };
+  if (error.statusCode === 429)
+    return {
+      status: 429,
+      code: 'CHORUS_RATE_LIMITED',
+      message: error.message,
+      headers: { 'retry-after': '1' },
+    };
+  if (error.statusCode === 400 && (error instanceof SyntaxError || error.code?.startsWith('FST_ERR_CTP')))
+    return {
+      status: 400,
+      code: 'CHORUS_INVALID_JSON',
+      message: `The body is not valid JSON (${error.message}). To fix: send one JSON object.`,
+    };
+  if (error.statusCode === 401)
+    return {
+      status: 401,
+      code: 'CHORUS_UNAUTHORIZED',
+      message: 'Wrong or missing credentials. To fix: use DASHBOARD_USER and DASHBOARD_PASSWORD.',
+    };
+  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500)
+    return { status: error.statusCode, code: 'CHORUS_BAD_REQUEST', message: error.message };
+  if (redis.status !== 'ready' || isConnectionError(error))
+    return {
+      status: 503,
+      code: 'CHORUS_UNAVAILABLE',
+      message: 'Redis is not reachable right now; nothing was stored. To fix: retry shortly.',
+      headers: { 'retry-after': '1' },
+    };
+  if (error instanceof ChorusError) return { status: 500, code: error.code, message: error.message };
+  return {
+    status: 500,
+    code: 'CHORUS_INTERNAL',
+    message: 'Something went wrong on the server; it is logged with this request id.',
+  };
+}
+
+function isConnectionError(error: Error): boolean {
+  return (
+    error.name === 'MaxRetriesPerRequestError' ||
+    /enableOfflineQueue|Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|Command timed out/.test(
+      error.message,
+    )
+  );
+}

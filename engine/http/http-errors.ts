@@ -1,0 +1,37 @@
+import { ChorusError } from '../errors.js';
+import type { FieldIssue } from '../ingest/ingest-schema.js';
+
+/** An error the HTTP API answers with a status of its own; its body is `{ error: { code, message } }`. */
+export class HttpError extends ChorusError {
+  constructor(
+    readonly status: number,
+    code: string,
+    message: string,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(code, message);
+  }
+}
+
+export class UnauthorizedError extends HttpError {
+  constructor(message: string, challenge: string) {
+    super(401, 'CHORUS_UNAUTHORIZED', message, { 'www-authenticate': challenge });
+  }
+}
+
+export class NotFoundError extends HttpError {
+  constructor(message: string) {
+    super(404, 'CHORUS_NOT_FOUND', message);
+  }
+}
+
+export class ServiceUnavailableError extends HttpError {
+  constructor(message: string) {
+    super(503, 'CHORUS_UNAVAILABLE', message, { 'retry-after': '1' });
+  }
+}
+
+/** The JSON body of every error answer. */
+export interface ErrorBody {
+  error: { code: string; message: string; issues?: readonly FieldIssue[]; requestId: string };
+}

@@ -1,0 +1,31 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Clock } from '../clock.js';
+import type { Engine } from '../engine.js';
+import type { AnyWebhookSource } from './webhook-source.js';
+
+/** Everything the HTTP app needs; `workers/` builds it from the environment, tests by hand. */
+export interface HttpAppOptions {
+  engine: Engine;
+  /**
+   * The connection the app's requests use. Give it `enableOfflineQueue: false` so that while
+   * Redis is away requests fail fast with 503 instead of waiting for a reconnect.
+   */
+  redis: Redis;
+  /** Bearer keys for `/v1/*`; several during a rotation. */
+  apiKeys: readonly string[];
+  /** HTTP basic auth for the dashboard (`/admin/*`). */
+  dashboard: { user: string; password: string; write: boolean };
+  /** Signed inbound webhooks: each source and the secrets it may be signed with. */
+  webhookSources?: readonly AnyWebhookSource[];
+  webhookSecrets?: Readonly<Record<string, readonly string[]>>;
+  /** Verifies one-click unsubscribe tokens. */
+  unsubscribeSecret: string;
+  /** Requests per key (or per address, without a valid key) per window on `/v1/*`. */
+  rateLimit?: { max: number; windowMs: number };
+  /** Largest request body accepted, in bytes; larger ones get 413. Default 1 MiB. */
+  bodyLimit?: number;
+  /** A pino logger (Fastify logs each request with its id through it); default silent. */
+  logger?: FastifyBaseLogger;
+  clock?: Clock;
+}

@@ -1,0 +1,83 @@
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The hash the delivery workers count recorded outcomes in, field `<channel>|<status>`. */
+export function sendCountsKey(prefix: string): string {
+  return `${prefix}:stats:sends`;
+}
+
+const JOB_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed'] as const;
+
+/**
+ * Prometheus metrics of the HTTP API and of the whole engine. Queue depths, job outcomes and
+ * sends are read from Redis on each scrape, so any API process reports the work of every
+ * worker process, and a restart loses nothing.
+ */
+export function createMetrics(options: { queues: readonly Queue[]; redis: Redis; prefix: string }) {
+  const registry = new Registry();
+  const requests = new Counter({
+    name: 'chorus_http_requests_total',
+    help: 'HTTP requests answered, by route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'chorus_http_request_duration_seconds',
+    help: 'HTTP request duration',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+
+  new Gauge({
+    name: 'chorus_queue_jobs',
+    help: 'Jobs in each engine queue, by state',
+    labelNames: ['queue', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      for (const queue of options.queues) {
+        const counts = await queue.getJobCounts(...JOB_STATES);
+        for (const state of JOB_STATES) this.set({ queue: queue.name, state }, counts[state] ?? 0);
+      }
+    },
+  });
+
+  // BullMQ keeps these totals in Redis (the workers' `metrics` option); they only ever grow.
+  new Gauge({
+    name: 'chorus_jobs_finished',
+    help: 'Jobs finished since the queue was created, by outcome (a counter kept by BullMQ)',
+    labelNames: ['queue', 'outcome'] as const,
+    registers: [registry],
+    async collect() {
+      for (const queue of options.queues) {
+        for (const outcome of ['completed', 'failed'] as const) {
+          const metrics = await queue.getMetrics(outcome, 0, 0);
+          this.set({ queue: queue.name, outcome }, metrics.meta.count);
+        }
+      }
+    },
+  });
+
+  new Gauge({
+    name: 'chorus_sends',
+    help: 'Messages recorded by the delivery workers, by channel and outcome (a counter kept in Redis)',
+    labelNames: ['channel', 'status'] as const,
+    registers: [registry],
+    async collect() {
+      const counts = await options.redis.hgetall(sendCountsKey(options.prefix));
+      for (const [field, value] of Object.entries(counts)) {
+        const [channel = '', status = ''] = field.split('|');
+        this.set({ channel, status }, Number(value));
+      }
+    },
+  });
+
+  return {
+    registry,
+    observe(method: string, route: string, status: number, seconds: number) {
+      requests.inc({ method, route, status: String(status) });
+      duration.observe({ method, route }, seconds);
+    },
+  };
+}

@@ -1,0 +1,143 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { readInAppInbox } from '../../channels/in-app-adapter.js';
+import type { Engine } from '../../engine.js';
+import { eraseCustomer } from '../../store/customer-erasure.js';
+import { NotFoundError } from '../http-errors.js';
+
+const Params = z.object({ userId: z.string().min(1).max(256) });
+
+const Instance = z.object({
+  instanceId: z.string(),
+  journeyId: z.string(),
+  version: z.number(),
+  state: z.string(),
+  stage: z.string(),
+  status: z.enum(['active', 'done', 'failed']),
+  exitReason: z.string().optional(),
+  enteredAt: z.string().describe('ISO 8601'),
+  updatedAt: z.string().describe('ISO 8601'),
+});
+
+const MessageEntry = z
+  .looseObject({
+    opId: z.string(),
+    journeyId: z.string(),
+    message: z.string(),
+    channel: z.string(),
+    variant: z.string().optional(),
+    status: z.string().describe('sent, failed, skipped, or rerouted (then `to` names the next channel)'),
+    reason: z.string().optional(),
+    at: z.number().describe('epoch ms'),
+  })
+  .describe('one message handed to delivery, newest first');
+
+const Customer = z.object({
+  userId: z.string(),
+  traits: z.record(z.string(), z.unknown()),
+  journeys: z.array(Instance),
+  messages: z.array(MessageEntry),
+  pendingEvents: z.number().describe('events accepted and not yet applied'),
+});
+
+export const customerRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, { engine }) => {
+  async function load(userId: string) {
+    const stored = await engine.customer(userId);
+    if (stored.rev === 0 && stored.pendingEvents === 0 && stored.messages.length === 0)
+      throw new NotFoundError(`No customer "${userId}". To fix: identify or track them first.`);
+    return stored;
+  }
+
+  app.get(
+    '/v1/customers/:userId',
+    {
+      schema: {
+        tags: ['customers'],
+        summary: 'A customer: traits, each journey instance, recent messages with their delivery status',
+        params: Params,
+        response: { 200: Customer },
+      },
+    },
+    async (request) => {
+      const stored = await load(request.params.userId);
+      return {
+        userId: request.params.userId,
+        traits: stored.profile,
+        journeys: stored.instances.map((i) => ({
+          instanceId: i.id,
+          journeyId: i.journeyId,
+          version: i.journeyVersion,
+          state: i.state,
+          stage: i.stage,
+          status: i.status,
+          ...(i.exitReason ? { exitReason: i.exitReason } : {}),
+          enteredAt: new Date(i.enteredAt).toISOString(),
+          updatedAt: new Date(i.updatedAt).toISOString(),
+        })),
+        messages: stored.messages as Array<z.infer<typeof MessageEntry>>,
+        pendingEvents: stored.pendingEvents,
+      };
+    },
+  );
+
+  app.get(
+    '/v1/customers/:userId/export',
+    {
+      schema: {
+        tags: ['customers'],
+        summary: 'Everything stored about a customer, as JSON (data subject access)',
+        params: Params,
+        response: { 200: z.record(z.string(), z.unknown()) },
+      },
+    },
+    async (request) => {
+      const userId = request.params.userId;
+      const stored = await load(userId);
+      const inApp = await readInAppInbox(engine.store.redis, engine.prefix, userId, 1000);
+      return {
+        userId,
+        exportedAt: new Date().toISOString(),
+        traits: stored.profile,
+        journeyInstances: stored.instances,
+        recentEvents: stored.recentEvents,
+        pendingEvents: stored.pendingEvents,
+        messages: stored.messages,
+        inAppMessages: inApp,
+        unappliedEvents: stored.deadLetters,
+      };
+    },
+  );
+
+  app.delete(
+    '/v1/customers/:userId',
+    {
+      schema: {
+        tags: ['customers'],
+        summary: 'Erase a customer: profile, journey instances, pending timers, queued messages, everything',
+        params: Params,
+        response: {
+          200: z.object({
+            erased: z.literal(true),
+            keys: z.number(),
+            jobsRemoved: z.number(),
+            jobsRunning: z
+              .number()
+              .describe('jobs running at that moment; they end within the lock duration'),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const result = await eraseCustomer(
+        {
+          store: engine.store,
+          jobIndex: engine.jobIndex,
+          journeyQueue: engine.queues.journeys,
+          deliveryQueues: Object.values(engine.queues.deliveries),
+        },
+        request.params.userId,
+      );
+      return { erased: true as const, ...result };
+    },
+  );
+};

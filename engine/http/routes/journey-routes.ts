@@ -1,0 +1,106 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Engine } from '../../engine.js';
+import { TriggerInput } from '../../ingest/ingest-schema.js';
+import type { Journey } from '../../journey/define-journey.js';
+import { allStateNodes, statePath } from '../../journey/machine-walk.js';
+import { isStage } from '../../journey/stage.js';
+import { readJourneyCounts } from '../../store/journey-counts.js';
+import { Accepted } from './ingest-routes.js';
+
+const JourneySummary = z.object({
+  id: z.string(),
+  version: z.number().describe('the latest version; new customers start on it'),
+  description: z.string().optional(),
+  trigger: z.object({ event: z.string() }).or(z.object({ api: z.literal(true) })),
+  states: z
+    .array(z.object({ state: z.string(), stage: z.string(), customers: z.number() }))
+    .describe('every state of the latest version, with the customers in it now (all versions)'),
+  stages: z.record(z.string(), z.number()).describe('customers in each funnel stage now'),
+  entered: z.number(),
+  exits: z.record(z.string(), z.number()).describe('finished instances by how they ended'),
+  versions: z.array(
+    z.object({
+      version: z.number(),
+      entered: z.number(),
+      active: z.number(),
+      states: z.record(z.string(), z.number()),
+      stages: z.record(z.string(), z.number()),
+      exits: z.record(z.string(), z.number()),
+    }),
+  ),
+});
+
+/** The leaf states of a journey with the funnel stage each is tagged with. */
+function statesOf(journey: Journey): Array<{ state: string; stage: string }> {
+  return allStateNodes(journey.machine)
+    .filter((node) => node.type === 'atomic' || node.type === 'final')
+    .map((node) => ({ state: statePath(node), stage: [...node.tags].find(isStage) ?? 'none' }));
+}
+
+const sum = (records: ReadonlyArray<Record<string, number>>) => {
+  const total: Record<string, number> = {};
+  for (const record of records) for (const [k, n] of Object.entries(record)) total[k] = (total[k] ?? 0) + n;
+  return total;
+};
+
+export const journeyRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, { engine }) => {
+  async function summary(journey: Journey): Promise<z.infer<typeof JourneySummary>> {
+    const versions = await readJourneyCounts(engine.store.redis, engine.prefix, journey.id);
+    const states = sum(versions.map((v) => v.states));
+    return {
+      id: journey.id,
+      version: journey.version,
+      ...(journey.description ? { description: journey.description } : {}),
+      trigger: journey.trigger.kind === 'api' ? { api: true as const } : { event: journey.trigger.event },
+      states: statesOf(journey).map((s) => ({ ...s, customers: states[s.state] ?? 0 })),
+      stages: sum(versions.map((v) => v.stages)),
+      entered: versions.reduce((n, v) => n + v.entered, 0),
+      exits: sum(versions.map((v) => v.exits)),
+      versions,
+    };
+  }
+
+  app.get(
+    '/v1/journeys',
+    {
+      schema: {
+        tags: ['journeys'],
+        summary: 'Every journey, with customers per state and per stage',
+        response: { 200: z.object({ journeys: z.array(JourneySummary) }) },
+      },
+    },
+    async () => ({ journeys: await Promise.all(engine.catalog.list().map(summary)) }),
+  );
+
+  app.get(
+    '/v1/journeys/:id',
+    {
+      schema: {
+        tags: ['journeys'],
+        summary: 'One journey, with customers per state and per stage',
+        params: z.object({ id: z.string() }),
+        response: { 200: JourneySummary },
+      },
+    },
+    async (request) => summary(engine.catalog.latest(request.params.id)),
+  );
+
+  app.post(
+    '/v1/journeys/:id/trigger',
+    {
+      schema: {
+        tags: ['journeys'],
+        summary:
+          "Enter one customer into an API-triggered journey, with data for the journey's trigger schema",
+        params: z.object({ id: z.string() }),
+        body: TriggerInput,
+        response: { 202: Accepted },
+      },
+    },
+    async (request, reply) => {
+      const result = await engine.trigger(request.params.id, request.body);
+      return reply.code(202).send({ eventId: result.eventId, duplicate: !result.accepted });
+    },
+  );
+};

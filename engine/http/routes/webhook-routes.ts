@@ -1,0 +1,78 @@
+import { createHash } from 'node:crypto';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { verifyWebhook } from '../../channels/standard-webhooks.js';
+import type { Clock } from '../../clock.js';
+import type { Engine } from '../../engine.js';
+import { InvalidInputError, parseInput } from '../../ingest/ingest-schema.js';
+import { NotFoundError, ServiceUnavailableError } from '../http-errors.js';
+import type { AnyWebhookSource } from '../webhook-source.js';
+import { Accepted } from './ingest-routes.js';
+
+export interface WebhookRouteOptions {
+  engine: Engine;
+  sources: readonly AnyWebhookSource[];
+  secrets: Readonly<Record<string, readonly string[]>>;
+  clock: Clock;
+}
+
+/**
+ * Signed inbound webhooks (Standard Webhooks): the raw body is verified against the source's
+ * secrets before it is parsed, then mapped to a `track` event by the source's code. The
+ * `webhook-id` is the event's messageId, so a redelivered webhook is accepted and ignored.
+ */
+export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteOptions> = async (app, options) => {
+  const { engine } = options;
+  const sources = new Map(options.sources.map((source) => [source.id, source]));
+  // The signature covers the bytes as sent, so this scope keeps the body raw and parses it itself.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+  app.post(
+    '/v1/webhooks/:source',
+    {
+      schema: {
+        tags: ['ingest'],
+        summary: 'A signed webhook from a declared source, mapped to a track event',
+        params: z.object({ source: z.string() }),
+        description:
+          'Signed per Standard Webhooks: `webhook-id`, `webhook-timestamp` and `webhook-signature` headers ' +
+          'over the raw body, within 5 minutes. A redelivery with the same `webhook-id` is accepted and ignored.',
+        response: { 202: Accepted.extend({ ignored: z.boolean() }) },
+      },
+    },
+    async (request, reply) => {
+      const source = sources.get(request.params.source);
+      if (!source)
+        throw new NotFoundError(
+          `No webhook source "${request.params.source}". To fix: declare it with defineWebhookSource in the journeys folder.`,
+        );
+      const secrets = options.secrets[source.id] ?? [];
+      if (secrets.length === 0)
+        throw new ServiceUnavailableError(
+          `Webhook source "${source.id}" has no secret configured. To fix: add it to WEBHOOK_SOURCE_SECRETS.`,
+        );
+      const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      const { id } = verifyWebhook(secrets, request.headers, raw, { now: options.clock.now() });
+      const json = parseJson(raw);
+      const payload = parseInput(source.payload, json, `webhook from ${source.id}`);
+      const track = source.toTrack(payload);
+      // The id sent by the source may be long or odd; its digest is a stable, bounded messageId.
+      const messageId = `wh-${source.id}-${createHash('sha256').update(id).digest('base64url')}`;
+      if (!track) return reply.code(202).send({ eventId: messageId, duplicate: false, ignored: true });
+      const result = await engine.track({ ...track, messageId });
+      return reply.code(202).send({ eventId: result.eventId, duplicate: !result.accepted, ignored: false });
+    },
+  );
+};
+
+function parseJson(raw: Buffer): unknown {
+  try {
+    return JSON.parse(raw.toString('utf8')) as unknown;
+  } catch (error) {
+    throw new InvalidInputError(
+      [{ field: 'body', message: `not JSON: ${(error as Error).message}` }],
+      'webhook body',
+    );
+  }
+}

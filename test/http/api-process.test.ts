@@ -1,0 +1,74 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exited } from '../support/worker-process.js';
+import { eventually, TEST_REDIS_URL, testRedis } from '../support/redis.js';
+
+const API_KEY = 'process-test-key-0123456789';
+
+/** `npm start` as a user runs it: one real process serving the API and running every worker. */
+describe('npm start', () => {
+  const ctx = testRedis();
+  const outbox = mkdtempSync(join(tmpdir(), 'chorus-start-'));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/start.ts'], {
+    env: {
+      ...process.env,
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_PREFIX: ctx.prefix,
+      OUTBOX_DIR: outbox,
+      PORT: '0',
+      API_KEY,
+      LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let url = '';
+
+  beforeAll(async () => {
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    url = await eventually(
+      async () => /"api":"(http:\/\/[^"]+)"/.exec(output)?.[1],
+      20_000,
+      'the API to listen',
+    );
+  }, 30_000);
+  afterAll(async () => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    rmSync(outbox, { recursive: true, force: true });
+    await ctx.cleanup();
+  });
+
+  const call = (path: string, body?: unknown) =>
+    fetch(`${url}${path}`, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+
+  it('takes events over HTTP, sends the welcome email to the outbox, and stops cleanly on SIGTERM', async () => {
+    expect(
+      (await call('/v1/identify', { userId: 'ada', traits: { firstName: 'Ada', email: 'ada@example.com' } }))
+        .status,
+    ).toBe(202);
+    expect(
+      (await call('/v1/track', { userId: 'ada', event: 'Signed Up', properties: { plan: 'pro' } })).status,
+    ).toBe(202);
+    const customer = await eventually(async () => {
+      const body = (await (await call('/v1/customers/ada')).json()) as {
+        messages?: Array<{ status: string }>;
+      };
+      return body.messages?.some((m) => m.status === 'sent') ? body : undefined;
+    }, 15_000);
+    expect(customer).toMatchObject({
+      journeys: [{ journeyId: 'onboarding' }],
+      messages: [{ message: 'welcome', channel: 'email' }],
+    });
+    expect(readdirSync(join(outbox, 'email')).filter((f) => f.endsWith('.eml'))).toHaveLength(1);
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    child.kill('SIGTERM');
+    expect(await exited(child)).toEqual({ code: 0, signal: null });
+  }, 30_000);
+});

@@ -1,0 +1,95 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { recountJourneys, readJourneyCounts } from '../../engine/index.js';
+import { onboarding } from '../../journeys/onboarding.js';
+import { httpHarness, type HttpHarness } from '../support/http.js';
+import { eventually } from '../support/redis.js';
+import { customerInVariant } from '../support/variants.js';
+
+describe('reading and managing customers and journeys', () => {
+  let h: HttpHarness;
+  beforeEach(async () => {
+    h = await httpHarness({ journeys: [onboarding] });
+  });
+  afterEach(() => h.close());
+
+  const get = (url: string) => h.app.inject({ url, headers: h.auth });
+
+  async function signUp(userId: string) {
+    await h.engine.identify({ userId, traits: { firstName: 'Ada', email: `${userId}@example.com` } });
+    await h.engine.track({ userId, event: 'Signed Up', properties: { plan: 'pro' } });
+    return eventually(async () => {
+      const c = await h.engine.customer(userId);
+      return c.messages.some((m) => m.status === 'sent') && c.instances.length > 0 ? c : undefined;
+    });
+  }
+
+  it('shows 404 for a customer never seen', async () => {
+    const res = await get('/v1/customers/nobody');
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toMatchObject({ error: { code: 'CHORUS_NOT_FOUND' } });
+  });
+
+  it('counts customers per state and per stage in GET /v1/journeys', async () => {
+    const tips = [customerInVariant('tips', 'a'), customerInVariant('tips', 'b')];
+    const holdout = customerInVariant('holdout', 'c');
+    for (const id of [...tips, holdout]) await signUp(id);
+    const res = await get('/v1/journeys');
+    expect(res.statusCode).toBe(200);
+    const [journey] = res.json<{ journeys: Array<Record<string, unknown>> }>().journeys;
+    expect(journey).toMatchObject({
+      id: 'onboarding',
+      version: 1,
+      trigger: { event: 'Signed Up' },
+      entered: 3,
+      stages: { consideration: 2, awareness: 1 },
+    });
+    const states = journey!.states as Array<{ state: string; customers: number; stage: string }>;
+    expect(states.find((s) => s.state === 'browsing')).toEqual({
+      state: 'browsing',
+      stage: 'consideration',
+      customers: 2,
+    });
+    expect(states.find((s) => s.state === 'holdout')?.customers).toBe(1);
+    // The live counts agree with a recount from the customers themselves.
+    const live = await readJourneyCounts(h.redis, h.prefix, 'onboarding');
+    await recountJourneys(h.redis, h.prefix);
+    expect(await readJourneyCounts(h.redis, h.prefix, 'onboarding')).toEqual(live);
+    expect((await get('/v1/journeys/onboarding')).json()).toMatchObject({ id: 'onboarding', entered: 3 });
+    expect((await get('/v1/journeys/nope')).statusCode).toBe(404);
+  });
+
+  it('exports everything stored about a customer, then erases all of it', async () => {
+    const id = customerInVariant('tips', 'erase');
+    await signUp(id);
+    const exported = await get(`/v1/customers/${encodeURIComponent(id)}/export`);
+    expect(exported.statusCode).toBe(200);
+    expect(exported.json()).toMatchObject({
+      userId: id,
+      traits: { email: `${id}@example.com` },
+      journeyInstances: [{ journeyId: 'onboarding', state: 'browsing' }],
+      messages: [{ message: 'welcome', status: 'sent' }],
+    });
+    // The customer has a pending timer (browsing waits 2 days) holding their data in a job.
+    const pendingTimers = await h.engine.queues.journeys.getDelayed();
+    expect(pendingTimers.some((job) => JSON.stringify(job.data).includes(id))).toBe(true);
+
+    const erased = await h.app.inject({
+      method: 'DELETE',
+      url: `/v1/customers/${encodeURIComponent(id)}`,
+      headers: h.auth,
+    });
+    expect(erased.statusCode).toBe(200);
+    expect(erased.json()).toMatchObject({ erased: true, jobsRunning: 0 });
+    expect(erased.json<{ jobsRemoved: number }>().jobsRemoved).toBeGreaterThanOrEqual(2);
+
+    expect((await get(`/v1/customers/${encodeURIComponent(id)}`)).statusCode).toBe(404);
+    const keys = await h.redis.keys(`${h.prefix}:c:*`);
+    expect(keys).toEqual([]);
+    for (const queue of [h.engine.queues.journeys, ...Object.values(h.engine.queues.deliveries)]) {
+      const jobs = await queue.getJobs(['waiting', 'delayed', 'completed', 'failed', 'active']);
+      expect(jobs.filter((job) => JSON.stringify(job.data).includes(id))).toEqual([]);
+    }
+    const [counts] = await readJourneyCounts(h.redis, h.prefix, 'onboarding');
+    expect(counts?.active).toBe(0);
+  });
+});

@@ -1,0 +1,166 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { onboarding } from '../../journeys/onboarding.js';
+import { comeback } from '../fixtures/journeys/comeback.js';
+import { API_KEY, httpHarness, type HttpHarness } from '../support/http.js';
+import { eventually } from '../support/redis.js';
+
+describe('ingest over HTTP', () => {
+  let h: HttpHarness;
+  beforeEach(async () => {
+    h = await httpHarness({ journeys: [onboarding, comeback] });
+  });
+  afterEach(() => h.close());
+
+  const post = (url: string, payload: unknown, headers: Record<string, string> = h.auth) =>
+    h.app.inject({ method: 'POST', url, payload: payload as object, headers });
+
+  const keysOf = async () => (await h.redis.keys(`${h.prefix}:c:*`)).sort();
+
+  it('identify and track answer 202 once stored, and the customer moves through the journey', async () => {
+    const identify = await post('/v1/identify', {
+      userId: 'ada',
+      traits: { firstName: 'Ada', email: 'ada@example.com' },
+    });
+    expect(identify.statusCode).toBe(202);
+    expect(identify.json()).toMatchObject({ duplicate: false });
+    expect(identify.headers['x-request-id']).toBeTruthy();
+    const track = await post('/v1/track', { userId: 'ada', event: 'Signed Up', properties: { plan: 'pro' } });
+    expect(track.statusCode).toBe(202);
+    const customer = await eventually(async () => {
+      const res = await h.app.inject({ url: '/v1/customers/ada', headers: h.auth });
+      const body = res.json<{ journeys: unknown[]; messages: unknown[] }>();
+      return res.statusCode === 200 && body.messages.length > 0 ? body : undefined;
+    });
+    expect(customer).toMatchObject({
+      userId: 'ada',
+      traits: { firstName: 'Ada', email: 'ada@example.com' },
+      journeys: [{ journeyId: 'onboarding', version: 1, status: 'active' }],
+      messages: [{ message: 'welcome', channel: 'email', status: 'sent' }],
+    });
+  });
+
+  it('accepts a duplicate messageId and ignores it', async () => {
+    const call = { userId: 'bo', event: 'Signed Up', messageId: 'm-1' };
+    expect((await post('/v1/track', call)).json()).toMatchObject({ eventId: 'm-1', duplicate: false });
+    const again = await post('/v1/track', call);
+    expect(again.statusCode).toBe(202);
+    expect(again.json()).toMatchObject({ eventId: 'm-1', duplicate: true });
+    const events = await h.engine.customer('bo');
+    expect(events.recentEvents.filter((e) => e.id === 'm-1')).toHaveLength(1);
+  });
+
+  it('accepts the Segment write key as basic auth', async () => {
+    const basic = `Basic ${Buffer.from(`${API_KEY}:`).toString('base64')}`;
+    expect(
+      (await post('/v1/track', { userId: 'cy', event: 'Page' }, { authorization: basic })).statusCode,
+    ).toBe(202);
+  });
+
+  it('answers 401 without a valid key, and stores nothing', async () => {
+    const none = await post('/v1/track', { userId: 'x', event: 'Signed Up' }, {});
+    expect(none.statusCode).toBe(401);
+    expect(none.headers['www-authenticate']).toMatch(/^Bearer/);
+    expect(none.json()).toMatchObject({ error: { code: 'CHORUS_UNAUTHORIZED' } });
+    const wrong = await post(
+      '/v1/track',
+      { userId: 'x', event: 'Signed Up' },
+      { authorization: 'Bearer nope' },
+    );
+    expect(wrong.statusCode).toBe(401);
+    expect(await keysOf()).toEqual([]);
+  });
+
+  it('answers 400 naming each bad field, and stores nothing', async () => {
+    const res = await post('/v1/track', { userId: '', properties: 'no', timestamp: 'yesterday' });
+    expect(res.statusCode).toBe(400);
+    const body = res.json<{ error: { code: string; issues: Array<{ field: string }> } }>();
+    expect(body.error.code).toBe('CHORUS_INVALID_INPUT');
+    expect(body.error.issues.map((i) => i.field).sort()).toEqual([
+      'body.event',
+      'body.properties',
+      'body.timestamp',
+      'body.userId',
+    ]);
+    const notJson = await h.app.inject({
+      method: 'POST',
+      url: '/v1/track',
+      payload: '{"userId":',
+      headers: { ...h.auth, 'content-type': 'application/json' },
+    });
+    expect(notJson.statusCode).toBe(400);
+    expect(notJson.json()).toMatchObject({ error: { code: 'CHORUS_INVALID_JSON' } });
+    expect(await keysOf()).toEqual([]);
+  });
+
+  it('rejects a whole batch when one item is bad, naming it by index', async () => {
+    const res = await post('/v1/batch', {
+      batch: [
+        { type: 'identify', userId: 'd1', traits: { firstName: 'Di' } },
+        { type: 'track', userId: 'd1', event: 'Signed Up' },
+        { type: 'track', userId: 'd2' },
+        { type: 'page', userId: 'd3' },
+      ],
+    });
+    expect(res.statusCode).toBe(400);
+    const fields = res
+      .json<{ error: { issues: Array<{ field: string }> } }>()
+      .error.issues.map((i) => i.field);
+    expect(fields).toContain('body.batch.2.event');
+    expect(fields.some((f) => f.startsWith('body.batch.3'))).toBe(true);
+    expect(await keysOf()).toEqual([]);
+  });
+
+  it('stores a good batch in order', async () => {
+    const res = await post('/v1/batch', {
+      batch: [
+        { type: 'identify', userId: 'e1', traits: { firstName: 'Ed' }, messageId: 'b-1' },
+        { type: 'track', userId: 'e1', event: 'Signed Up', messageId: 'b-2' },
+        { type: 'track', userId: 'e2', event: 'Signed Up', messageId: 'b-3' },
+      ],
+    });
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toEqual({
+      results: [
+        { eventId: 'b-1', duplicate: false },
+        { eventId: 'b-2', duplicate: false },
+        { eventId: 'b-3', duplicate: false },
+      ],
+    });
+    const e1 = await eventually(async () => {
+      const c = await h.engine.customer('e1');
+      return c.instances.length > 0 ? c : undefined;
+    });
+    expect(e1.profile).toEqual({ firstName: 'Ed' });
+  });
+
+  it('answers 413 for an oversized body', async () => {
+    const res = await post('/v1/track', {
+      userId: 'big',
+      event: 'X',
+      properties: { blob: 'x'.repeat(1_100_000) },
+    });
+    expect(res.statusCode).toBe(413);
+    expect(res.json()).toMatchObject({ error: { code: 'CHORUS_BODY_TOO_LARGE' } });
+  });
+
+  it('enters a customer into an API-triggered journey, checking its data', async () => {
+    const bad = await post('/v1/journeys/comeback/trigger', { userId: 'f1', data: { coupon: 1 } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json<{ error: { issues: Array<{ field: string }> } }>().error.issues[0]?.field).toBe('coupon');
+    const unknown = await post('/v1/journeys/nope/trigger', { userId: 'f1' });
+    expect(unknown.statusCode).toBe(404);
+    const eventJourney = await post('/v1/journeys/onboarding/trigger', { userId: 'f1' });
+    expect(eventJourney.statusCode).toBe(400);
+    const ok = await post('/v1/journeys/comeback/trigger', { userId: 'f1', data: { coupon: 'TEA10' } });
+    expect(ok.statusCode).toBe(202);
+    const customer = await eventually(async () => {
+      const c = await h.engine.customer('f1');
+      return c.instances.length > 0 ? c : undefined;
+    });
+    expect(customer.instances[0]).toMatchObject({
+      journeyId: 'comeback',
+      state: 'waiting',
+      stage: 'decision',
+    });
+  });
+});

@@ -1,0 +1,139 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { resolveRedis, type ResolvedRedis } from '../../engine/index.js';
+import { onboarding } from '../../journeys/onboarding.js';
+import { DASHBOARD, httpHarness, type HttpHarness } from '../support/http.js';
+
+const basic = (user: string, password: string) =>
+  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+describe('operating the engine over HTTP', () => {
+  let h: HttpHarness;
+  afterEach(() => h.close());
+
+  it('answers /healthz, /readyz, /metrics and /docs without an API key', async () => {
+    h = await httpHarness({ journeys: [onboarding], workers: false });
+    expect((await h.app.inject('/healthz')).json()).toEqual({ status: 'ok' });
+    expect((await h.app.inject('/readyz')).json()).toEqual({ status: 'ok' });
+    await h.app.inject({
+      method: 'POST',
+      url: '/v1/track',
+      payload: { userId: 'm', event: 'Signed Up' },
+      headers: h.auth,
+    });
+    const metrics = await h.app.inject('/metrics');
+    expect(metrics.statusCode).toBe(200);
+    expect(metrics.body).toMatch(
+      /chorus_http_requests_total\{method="POST",route="\/v1\/track",status="202"\} 1/,
+    );
+    expect(metrics.body).toMatch(/chorus_queue_jobs\{queue="journeys",state="waiting"\} 1/);
+    expect(metrics.body).toMatch(/chorus_queue_jobs\{queue="deliveries-email",state="delayed"\} 0/);
+    const docs = await h.app.inject('/docs/json');
+    expect(docs.statusCode).toBe(200);
+    const spec = docs.json<{
+      openapi: string;
+      paths: Record<string, Record<string, { requestBody?: unknown }>>;
+    }>();
+    expect(spec.openapi).toMatch(/^3\./);
+    expect(Object.keys(spec.paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/track',
+        '/v1/identify',
+        '/v1/batch',
+        '/v1/customers/{userId}',
+        '/v1/journeys',
+      ]),
+    );
+    expect(JSON.stringify(spec.paths['/v1/track']?.post?.requestBody)).toContain('userId');
+    expect((await h.app.inject('/docs')).statusCode).toBeLessThan(400);
+  });
+
+  it('shows every queue in the dashboard behind basic auth, read-only by default', async () => {
+    h = await httpHarness({ journeys: [onboarding], workers: false });
+    const anonymous = await h.app.inject('/admin/queues');
+    expect(anonymous.statusCode).toBe(401);
+    expect(anonymous.headers['www-authenticate']).toMatch(/^Basic/);
+    expect(
+      (
+        await h.app.inject({
+          url: '/admin/queues',
+          headers: { authorization: basic(DASHBOARD.user, 'wrong') },
+        })
+      ).statusCode,
+    ).toBe(401);
+    const auth = { authorization: basic(DASHBOARD.user, DASHBOARD.password) };
+    const page = await h.app.inject({ url: '/admin/queues', headers: auth });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toMatch(/html/);
+    const api = await h.app.inject({ url: '/admin/queues/api/queues', headers: auth });
+    expect(api.statusCode).toBe(200);
+    const queues = api.json<{ queues: Array<{ name: string; readOnlyMode: boolean }> }>().queues;
+    expect(queues.map((q) => q.name).sort()).toEqual(
+      [
+        'deliveries-email',
+        'deliveries-in-app',
+        'deliveries-push',
+        'deliveries-sms',
+        'deliveries-webhook',
+        'journeys',
+      ].sort(),
+    );
+    expect(queues.every((q) => q.readOnlyMode)).toBe(true);
+    const clean = await h.app.inject({
+      method: 'PUT',
+      url: '/admin/queues/api/queues/journeys/clean/completed',
+      headers: auth,
+    });
+    expect(clean.statusCode).toBeGreaterThanOrEqual(400);
+  });
+
+  it('limits requests per API key', async () => {
+    h = await httpHarness({
+      journeys: [onboarding],
+      workers: false,
+      rateLimit: { max: 3, windowMs: 60_000 },
+    });
+    const codes: number[] = [];
+    for (let i = 0; i < 4; i++)
+      codes.push((await h.app.inject({ url: '/v1/journeys', headers: h.auth })).statusCode);
+    expect(codes).toEqual([200, 200, 200, 429]);
+  });
+
+  describe('on a Redis of its own', () => {
+    let privateRedis: ResolvedRedis;
+    beforeAll(async () => {
+      privateRedis = await resolveRedis({ defaultUrl: 'redis://127.0.0.1:1' });
+    });
+    afterAll(() => privateRedis.stop());
+
+    it('is not ready while Redis may evict keys', async () => {
+      h = await httpHarness({ journeys: [onboarding], workers: false, apiRedisUrl: privateRedis.url });
+      const admin = new Redis(privateRedis.url);
+      await admin.config('SET', 'maxmemory-policy', 'allkeys-lru');
+      const res = await h.app.inject('/readyz');
+      expect(res.statusCode).toBe(503);
+      expect(res.json<{ reason: string }>().reason).toMatch(/allkeys-lru.*noeviction/);
+      await admin.config('SET', 'maxmemory-policy', 'noeviction');
+      expect((await h.app.inject('/readyz')).statusCode).toBe(200);
+      admin.disconnect();
+    });
+
+    it('answers 503 at once while Redis is away', async () => {
+      h = await httpHarness({ journeys: [onboarding], workers: false, apiRedisUrl: privateRedis.url });
+      await privateRedis.stop();
+      const started = Date.now();
+      const res = await h.app.inject({
+        method: 'POST',
+        url: '/v1/track',
+        payload: { userId: 'z', event: 'Signed Up' },
+        headers: h.auth,
+      });
+      expect(res.statusCode).toBe(503);
+      expect(res.headers['retry-after']).toBe('1');
+      expect(res.json()).toMatchObject({ error: { code: 'CHORUS_UNAVAILABLE' } });
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect((await h.app.inject('/readyz')).statusCode).toBe(503);
+      expect((await h.app.inject('/healthz')).statusCode).toBe(200);
+    });
+  });
+});

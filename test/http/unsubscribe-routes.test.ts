@@ -1,0 +1,63 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createUnsubscribeToken } from '../../engine/index.js';
+import { notify } from '../fixtures/journeys/notify.js';
+import { httpHarness, UNSUBSCRIBE_SECRET, type HttpHarness } from '../support/http.js';
+import { eventually } from '../support/redis.js';
+
+describe('one-click unsubscribe', () => {
+  let h: HttpHarness;
+  beforeEach(async () => {
+    h = await httpHarness({ journeys: [notify] });
+  });
+  afterEach(() => h.close());
+
+  const tokenFor = (customerId: string, exp = h.clock.now() + 86_400_000) =>
+    createUnsubscribeToken(UNSUBSCRIBE_SECRET, { customerId, topic: 'marketing', exp });
+
+  it('unsubscribes on a cookie-less POST, and later email sends do not go out', async () => {
+    await h.engine.identify({ userId: 'u1', traits: { email: 'u1@example.com' } });
+    const token = tokenFor('u1');
+    const page = await h.app.inject(`/v1/unsubscribe?token=${encodeURIComponent(token)}`);
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('<form method="post"');
+    expect((await h.engine.customer('u1')).profile.emailUnsubscribedAt).toBeUndefined();
+
+    const res = await h.app.inject({
+      method: 'POST',
+      url: `/v1/unsubscribe?token=${encodeURIComponent(token)}`,
+      payload: 'List-Unsubscribe=One-Click',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ unsubscribed: true, topic: 'marketing' });
+    await eventually(async () => (await h.engine.customer('u1')).profile.emailUnsubscribedAt !== undefined);
+
+    await h.engine.track({ userId: 'u1', event: 'Notify' });
+    const messages = await eventually(async () => {
+      const c = await h.engine.customer('u1');
+      return c.messages.find((m) => m.status === 'skipped') ? c.messages : undefined;
+    });
+    expect(messages.some((m) => m.status === 'sent')).toBe(false);
+    expect(messages.find((m) => m.status === 'rerouted')).toMatchObject({
+      channel: 'email',
+      reason: expect.stringMatching(/unsubscribed/),
+    });
+  });
+
+  it('refuses a forged or expired token with 400', async () => {
+    const forged = createUnsubscribeToken('another-secret-16chars', {
+      customerId: 'u2',
+      topic: 'marketing',
+      exp: h.clock.now() + 1000,
+    });
+    for (const token of [forged, tokenFor('u2', h.clock.now() - 1), 'garbage']) {
+      const res = await h.app.inject({
+        method: 'POST',
+        url: `/v1/unsubscribe?token=${encodeURIComponent(token)}`,
+      });
+      expect(res.statusCode).toBe(400);
+      expect(res.json()).toMatchObject({ error: { code: 'CHORUS_UNSUBSCRIBE_TOKEN_INVALID' } });
+    }
+    expect(await h.redis.keys(`${h.prefix}:c:*`)).toEqual([]);
+  });
+});

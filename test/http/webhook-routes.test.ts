@@ -1,0 +1,90 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { defineWebhookSource, generateWebhookSecret, webhookHeaders } from '../../engine/index.js';
+import { onboarding } from '../../journeys/onboarding.js';
+import { httpHarness, type HttpHarness } from '../support/http.js';
+
+const oldSecret = generateWebhookSecret();
+const newSecret = generateWebhookSecret();
+
+const shop = defineWebhookSource({
+  id: 'shop',
+  payload: z.object({
+    type: z.enum(['order.paid', 'ping']),
+    customer: z.object({ id: z.string() }).optional(),
+    total: z.number().optional(),
+  }),
+  toTrack: (p) =>
+    p.type === 'ping' || !p.customer
+      ? undefined
+      : { userId: p.customer.id, event: 'Order Completed', properties: { revenue: p.total } },
+});
+
+describe('signed inbound webhooks', () => {
+  let h: HttpHarness;
+  beforeEach(async () => {
+    h = await httpHarness({
+      journeys: [onboarding],
+      webhookSources: [shop],
+      webhookSecrets: { shop: [oldSecret, newSecret] },
+      workers: false,
+    });
+  });
+  afterEach(() => h.close());
+
+  const nowSeconds = () => Math.floor(h.clock.now() / 1000);
+  const send = (body: string, headers: Record<string, string>, source = 'shop') =>
+    h.app.inject({
+      method: 'POST',
+      url: `/v1/webhooks/${source}`,
+      payload: body,
+      headers: { 'content-type': 'application/json', ...headers },
+    });
+  const order = JSON.stringify({ type: 'order.paid', customer: { id: 'c-9' }, total: 42 });
+
+  it('maps a signed payload to a track event, once per webhook-id', async () => {
+    const headers = webhookHeaders(newSecret, 'msg_1', nowSeconds(), order);
+    const first = await send(order, headers);
+    expect(first.statusCode).toBe(202);
+    expect(first.json()).toMatchObject({ duplicate: false, ignored: false });
+    const again = await send(order, headers);
+    expect(again.json()).toMatchObject({ duplicate: true });
+    const customer = await h.engine.customer('c-9');
+    expect(customer.pendingEvents).toBe(1);
+    expect(customer.recentEvents[0]).toMatchObject({
+      kind: 'track',
+      name: 'Order Completed',
+      properties: { revenue: 42 },
+    });
+  });
+
+  it('accepts a key being rotated out (old secret) and ignores payloads that map to nothing', async () => {
+    const res = await send(order, webhookHeaders(oldSecret, 'msg_2', nowSeconds(), order));
+    expect(res.statusCode).toBe(202);
+    const ping = JSON.stringify({ type: 'ping' });
+    const pinged = await send(ping, webhookHeaders(newSecret, 'msg_3', nowSeconds(), ping));
+    expect(pinged.json()).toMatchObject({ ignored: true });
+  });
+
+  it('refuses a tampered body, a stale timestamp, an unknown key and missing headers with 401', async () => {
+    const headers = webhookHeaders(newSecret, 'msg_4', nowSeconds(), order);
+    const tampered = await send(order.replace('42', '4200'), headers);
+    expect(tampered.statusCode).toBe(401);
+    expect(tampered.json()).toMatchObject({ error: { code: 'CHORUS_WEBHOOK_UNVERIFIED' } });
+    const stale = await send(order, webhookHeaders(newSecret, 'msg_5', nowSeconds() - 301, order));
+    expect(stale.statusCode).toBe(401);
+    expect(stale.json<{ error: { message: string } }>().error.message).toMatch(/tolerance/);
+    const otherKey = await send(order, webhookHeaders(generateWebhookSecret(), 'msg_6', nowSeconds(), order));
+    expect(otherKey.statusCode).toBe(401);
+    expect((await send(order, {})).statusCode).toBe(401);
+    expect(await h.redis.keys(`${h.prefix}:c:*`)).toEqual([]);
+  });
+
+  it('answers 400 for a signed payload of the wrong shape, and 404 for an unknown source', async () => {
+    const wrong = JSON.stringify({ type: 'refund' });
+    const res = await send(wrong, webhookHeaders(newSecret, 'msg_7', nowSeconds(), wrong));
+    expect(res.statusCode).toBe(400);
+    expect(res.json<{ error: { issues: Array<{ field: string }> } }>().error.issues[0]?.field).toBe('type');
+    expect((await send(order, {}, 'nope')).statusCode).toBe(404);
+  });
+});

@@ -1,0 +1,96 @@
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import {
+  createEngine,
+  createHttpApp,
+  FakeClock,
+  type AnyWebhookSource,
+  type Engine,
+  type Journey,
+} from '../../engine/index.js';
+import { testDelivery } from './delivery.js';
+import { TEST_REDIS_URL, testRedis } from './redis.js';
+
+export const API_KEY = 'test-key-0123456789abcdef';
+export const DASHBOARD = { user: 'ops', password: 'dashboard-secret' };
+export const UNSUBSCRIBE_SECRET = 'test-secret-of-sixteen';
+
+export interface HttpHarness {
+  app: FastifyInstance;
+  engine: Engine;
+  redis: Redis;
+  prefix: string;
+  clock: FakeClock;
+  auth: { authorization: string };
+  close(): Promise<void>;
+}
+
+/**
+ * The HTTP app over a real engine and Redis, as `workers/` wires it: the app's requests use a
+ * fail-fast connection, and workers run (unless `workers: false`) with real delivery to a
+ * temporary outbox.
+ */
+export async function httpHarness(options: {
+  journeys: readonly Journey[];
+  workers?: boolean;
+  webhookSources?: readonly AnyWebhookSource[];
+  webhookSecrets?: Record<string, string[]>;
+  rateLimit?: { max: number; windowMs: number };
+  bodyLimit?: number;
+  dashboardWrite?: boolean;
+  /** Another Redis for the app's own connection (to stop it, or misconfigure it). */
+  apiRedisUrl?: string;
+}): Promise<HttpHarness> {
+  const ctx = testRedis();
+  const clock = new FakeClock(Date.parse('2026-11-23T10:00:00Z'));
+  const outbox = testDelivery(ctx.redis, ctx.prefix, options.journeys);
+  const engine = createEngine({
+    redis: ctx.redis,
+    prefix: ctx.prefix,
+    journeys: options.journeys,
+    messages: outbox.messages,
+    delivery: outbox.delivery,
+  });
+  if (options.workers !== false) engine.startWorkers();
+  const apiRedis = new Redis(options.apiRedisUrl ?? TEST_REDIS_URL, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+  });
+  await new Promise<void>((resolve) => apiRedis.once('ready', () => resolve()));
+  const apiEngine = createEngine({
+    redis: apiRedis,
+    prefix: ctx.prefix,
+    journeys: options.journeys,
+    messages: outbox.messages,
+    clock,
+  });
+  const app = await createHttpApp({
+    engine: apiEngine,
+    redis: apiRedis,
+    apiKeys: [API_KEY],
+    dashboard: { ...DASHBOARD, write: options.dashboardWrite ?? false },
+    unsubscribeSecret: UNSUBSCRIBE_SECRET,
+    webhookSources: options.webhookSources ?? [],
+    webhookSecrets: options.webhookSecrets ?? {},
+    ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
+    ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
+    clock,
+  });
+  await app.ready();
+  return {
+    app,
+    engine,
+    redis: ctx.redis,
+    prefix: ctx.prefix,
+    clock,
+    auth: { authorization: `Bearer ${API_KEY}` },
+    async close() {
+      await app.close();
+      await apiEngine.close();
+      await engine.close();
+      apiRedis.disconnect();
+      outbox.cleanup();
+      await ctx.cleanup();
+    },
+  };
+}

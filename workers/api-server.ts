@@ -1,0 +1,80 @@
+// The HTTP API of a process: its own fail-fast Redis connection and engine (no workers), the
+// Fastify app, listening on HOST:PORT.
+import { Redis } from 'ioredis';
+import type { Logger as PinoLogger } from 'pino';
+import {
+  createEngine,
+  createHttpApp,
+  RedisUnavailableError,
+  type AnyWebhookSource,
+  type EnvConfig,
+  type Journey,
+  type MessageCatalog,
+} from '../engine/index.js';
+import type { ProcessSecrets } from './process-secrets.js';
+
+export interface ApiServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startApiServer(input: {
+  config: Readonly<EnvConfig>;
+  redisUrl: string;
+  logger: PinoLogger;
+  journeys: readonly Journey[];
+  messages: MessageCatalog;
+  webhookSources: readonly AnyWebhookSource[];
+  secrets: ProcessSecrets;
+}): Promise<ApiServer> {
+  const { config, logger } = input;
+  // Requests must not wait for a reconnect: with no offline queue, a Redis that is away makes
+  // them fail at once, and the app answers 503.
+  const redis = new Redis(input.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  redis.on('error', (err) => logger.warn({ err: err.message }, 'api redis connection error'));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new RedisUnavailableError(`Redis did not answer within 10 s. To fix: check REDIS_URL.`)),
+      10_000,
+    );
+    redis.once('ready', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  const engine = createEngine({
+    redis,
+    prefix: config.REDIS_PREFIX,
+    journeys: input.journeys,
+    messages: input.messages,
+    logger,
+  });
+  const app = await createHttpApp({
+    engine,
+    redis,
+    apiKeys: input.secrets.apiKeys,
+    dashboard: {
+      user: config.DASHBOARD_USER,
+      password: input.secrets.dashboardPassword,
+      write: config.DASHBOARD_WRITE,
+    },
+    webhookSources: input.webhookSources,
+    webhookSecrets: input.secrets.webhookSecrets,
+    unsubscribeSecret: input.secrets.unsubscribeSecret,
+    rateLimit: { max: config.API_RATE_LIMIT.max, windowMs: config.API_RATE_LIMIT.duration },
+    bodyLimit: config.BODY_LIMIT,
+    logger,
+  });
+  await app.listen({ port: config.PORT, host: config.HOST });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.PORT;
+  const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
+  return {
+    url: `http://${host}:${port}`,
+    async close() {
+      await app.close();
+      await engine.close();
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
