@@ -43,10 +43,7 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
   const journeys = await loadJourneysFromDirectory(config.JOURNEYS_DIR);
   // Templates are checked against the journeys that send them before anything starts.
   const templates = loadTemplates(config.TEMPLATES_DIR, { journeys });
-  const messages = {
-    has: (id: string) => templates.message(id) !== undefined,
-    get: (id: string) => templates.message(id),
-  };
+  const messages = templates.catalog;
   const unsubscribeSecret = config.UNSUBSCRIBE_SECRET ?? randomBytes(24).toString('base64url');
   if (!config.UNSUBSCRIBE_SECRET)
     logger.warn({}, 'UNSUBSCRIBE_SECRET is unset: unsubscribe links stop working when this process restarts');
