@@ -2,7 +2,7 @@ import { ChorusError } from '../errors.js';
 import { SEND_ACTION, type Journey, type SendParams } from '../journey/define-journey.js';
 import { Channel } from '../journey/journey-schema.js';
 import { actionsOf, allStateNodes, statePath } from '../journey/machine-walk.js';
-import { CONTEXT_ROOTS, contextHasPath, declareWhere } from './context-schema.js';
+import { CONTEXT_ROOTS, contextMissing, declareWhere, declaresNoTrigger } from './context-schema.js';
 import { htmlToText } from './html-to-text.js';
 import { messageFields, type CoreMessage } from './message-catalog.js';
 import { MessageRenderError, MessageRenderer } from './message-renderer.js';
@@ -271,9 +271,18 @@ function limits(
 
 /**
  * Checks templates against the journeys that send them: every channel a `chorus.send` names is
- * supported by its message, and every variable its templates (layouts and partials included) read
- * exists in the journey's typed context or has a fallback (`{{default path "…"}}`, or inside
- * `{{#if path}}`/`{{#with path}}`). Returns every problem found.
+ * supported by its message, and every variable its templates (layouts and partials included)
+ * read exists in the journey's typed context, whatever the customer, or has a fallback.
+ *
+ * A variable may be missing when its field is `.optional()` or `.nullable()`, is reached through
+ * a loose object or a record (undeclared keys, `trigger.*` of a journey without trigger
+ * properties), is an event property, or is a split's variant. Such a variable, like one the
+ * journey does not declare, needs a fallback: it is the first argument of `{{default path "…"}}`
+ * or `{{json path}}` (which writes `null`), or it is read inside `{{#if p}}`, `{{#with p}}`,
+ * `{{#each p}}` or the `{{else}}` of `{{#unless p}}` where `p` is the path itself or the part of
+ * it that may be missing (`{{#if profile.address}}` guards `profile.address.city` when only
+ * `address` is optional). An undeclared variable needs a fallback on the path itself. Returns
+ * every problem found.
  */
 export function checkTemplatesForJourneys(
   templates: TemplateSet,
@@ -320,14 +329,15 @@ export function checkTemplatesForJourneys(
           }
           for (const scan of scansOf(messageId, channel)) {
             for (const use of scan.variables) {
-              if (use.guarded || contextHasPath(journey, message, use.path, brandFiles.has(use.file)))
-                continue;
+              const missing = contextMissing(journey, message, use.path, brandFiles.has(use.file));
+              if (missing === undefined ? use.guarded : missing <= use.guardedDepth) continue;
               const variable = use.path.join('.').replace(/\.\[\]/g, '[]');
               const dedupe = [label, state, messageId, channel, use.file, variable].join('\0');
               if (seen.has(dedupe)) continue;
               seen.add(dedupe);
               const root = use.path[0] ?? '';
               const written = use.written === variable ? '' : ` (written ${use.written})`;
+              const reads = `${where} reads ${variable}${written} in ${use.file} line ${use.line}`;
               problems.push({
                 journey: label,
                 state,
@@ -336,8 +346,11 @@ export function checkTemplatesForJourneys(
                 file: use.file,
                 variable,
                 text:
-                  `${where} reads ${variable}${written} in ${use.file} line ${use.line}, which ${undeclared(root, templates.dir, messageId)}. ` +
-                  `To fix: ${declare(root, use.path, templates.dir, messageId)} write {{default ${use.written} "…"}} (or wrap it in {{#if ${use.written}}}).`,
+                  missing === undefined
+                    ? `${reads}, which ${undeclared(root, templates.dir, messageId)}. ` +
+                      `To fix: ${declare(root, use.path, templates.dir, messageId)} write {{default ${use.written} "…"}} (or wrap it in {{#if ${use.written}}}).`
+                    : `${reads} without a fallback, ${mayBeMissing(journey, use.path, missing)} ` +
+                      `To fix: write {{default ${use.written} "…"}} or wrap it in {{#if ${guardPath(use.path, missing, use.written)}}}${required(journey, use.path)}.`,
               });
             }
           }
@@ -346,6 +359,48 @@ export function checkTemplatesForJourneys(
     }
   }
   return problems;
+}
+
+/** Why a declared variable may be missing, for a problem's text. */
+function mayBeMissing(journey: Journey, path: readonly string[], missing: number): string {
+  const root = path[0] ?? '';
+  const prefix = path
+    .slice(0, missing)
+    .join('.')
+    .replace(/\.\[\]/g, '[]');
+  if (root === 'trigger' && declaresNoTrigger(journey)) {
+    return `but journey "${journey.id}@${journey.version}" declares no trigger properties, so every trigger.* may be missing.`;
+  }
+  if (root === 'event') {
+    return 'and it may be missing: the event that caused the send may be another one, or a timer.';
+  }
+  if (root === 'variants') return `and ${prefix} is missing until the customer passes that split.`;
+  return `and ${prefix} may be missing: it is optional, nullable or not a declared field in ${declareWhere(root)}.`;
+}
+
+/** The `{{#if}}` that guards a use: on the shortest prefix of its path that may be missing. */
+function guardPath(path: readonly string[], missing: number, written: string): string {
+  return missing >= path.length
+    ? written
+    : path
+        .slice(0, missing)
+        .join('.')
+        .replace(/\.\[\]/g, '[]');
+}
+
+/** The third way to fix a variable that may be missing, where there is one. */
+function required(journey: Journey, path: readonly string[]): string {
+  const root = path[0] ?? '';
+  if (root === 'trigger' && declaresNoTrigger(journey)) {
+    const declared =
+      journey.trigger.kind === 'event'
+        ? `{ event: '${journey.trigger.event}', properties: z.object({ ${path[1] ?? '…'}: … }) }`
+        : '{ api: z.object({ … }) }';
+    return `, or declare the trigger's properties in defineJourney(): trigger: ${declared}`;
+  }
+  return root === 'profile' || root === 'trigger' || root === 'data'
+    ? `, or make it required in ${declareWhere(root)}`
+    : '';
 }
 
 function undeclared(root: string, dir: string, messageId: string): string {

@@ -160,7 +160,7 @@ describe('checking templates against journeys', () => {
         event: 'Signed Up',
         properties: z.object({ plan: z.string(), coupon: z.object({ code: z.string() }).optional() }),
       },
-      profile: z.object({ age: z.number().nullable() }).loose(),
+      profile: z.object({ age: z.number() }).loose(),
       events: { 'Cart Viewed': z.object({ items: z.array(z.object({ name: z.string() })) }) },
       data: z.object({ signature: z.string().default('The Chorus team') }),
       machine: (j) =>
@@ -172,6 +172,40 @@ describe('checking templates against journeys', () => {
     });
     // Left: message.brand, which this message does not declare.
     expect(checkTemplatesForJourneys(templates, [journey]).map((p) => p.variable)).toEqual(['message.brand']);
+  });
+
+  it('fails for a trait the journey declares nullable or optional, read without a fallback', () => {
+    const journey = (age: z.ZodType) =>
+      defineJourney({
+        id: 'greet',
+        version: 4,
+        trigger: {
+          event: 'Signed Up',
+          properties: z.object({ plan: z.string(), coupon: z.object({ code: z.string() }).optional() }),
+        },
+        profile: z.object({ age }),
+        events: { 'Cart Viewed': z.object({ items: z.array(z.object({ name: z.string() })) }) },
+        data: z.object({ signature: z.string().default('The Chorus team') }),
+        machine: (j) =>
+          j.createMachine({
+            initial: 'hello',
+            states: { hello: { tags: 'awareness', entry: j.send('welcome', ['email']) } },
+          }),
+      });
+    for (const age of [z.number().nullable(), z.number().optional(), z.number().nullish().readonly()]) {
+      const problems = checkTemplatesForJourneys(templates, [journey(age)]);
+      expect(problems.map((p) => p.variable)).toEqual(['profile.age', 'message.brand']);
+      expect(problems[0]?.text).toBe(
+        'Journey "greet@4", state "hello": message "welcome" on email reads profile.age in ' +
+          'test/fixtures/templates-undeclared/welcome/email.html.hbs line 3 without a fallback, and profile.age may be missing: ' +
+          "it is optional, nullable or not a declared field in the journey's profile schema. " +
+          `To fix: write {{default profile.age "…"}} or wrap it in {{#if profile.age}}, or make it required in the journey's profile schema.`,
+      );
+    }
+    // A default fills in a missing value, so the field is always there.
+    expect(checkTemplatesForJourneys(templates, [journey(z.number().optional().default(30))])).toHaveLength(
+      1,
+    );
   });
 
   it('fails for a send on a channel the message has no templates for', () => {
@@ -192,5 +226,84 @@ describe('checking templates against journeys', () => {
       loadTemplates('test/fixtures/templates-undeclared', { journeys: [greeter(['email'])] }),
     );
     expect(problems.map((p) => p.variable)).toContain('profile.age');
+  });
+});
+
+describe('variables that may be missing', () => {
+  const templates = TemplateSet.fromDirectory('test/fixtures/templates-optional');
+  const journey = defineJourney({
+    id: 'traits',
+    version: 1,
+    trigger: { event: 'Signed Up' },
+    profile: z
+      .object({
+        firstName: z.string().optional(),
+        nickname: z.string().nullable(),
+        address: z.object({ city: z.string(), zip: z.string().optional() }).optional(),
+      })
+      .loose(),
+    machine: (j) =>
+      j.createMachine({
+        initial: 'hello',
+        states: { hello: { tags: 'awareness', entry: j.send('welcome', ['email', 'webhook']) } },
+      }),
+  });
+  const problems = checkTemplatesForJourneys(templates, [journey]);
+  const about = (variable: string) => problems.find((p) => p.variable === variable)?.text;
+
+  it('need a fallback: optional and undeclared traits, undeclared trigger properties and variants', () => {
+    // Accepted: default's and json's argument, and a field under an #if on the part that may be missing.
+    expect(problems.map((p) => [p.variable, p.channel])).toEqual([
+      ['profile.firstName', 'email'],
+      ['profile.address.zip', 'email'],
+      ['profile.vip', 'email'],
+      ['trigger.coupon', 'email'],
+      ['variants.tips', 'email'],
+    ]);
+  });
+
+  it('are named with the guard that would do, at the part of the path that may be missing', () => {
+    expect(about('profile.firstName')).toMatch(
+      /reads profile\.firstName in .*email\.html\.hbs line 2 without a fallback, and profile\.firstName may be missing: .* To fix: write \{\{default profile\.firstName "…"\}\} or wrap it in \{\{#if profile\.firstName\}\}, or make it required in the journey's profile schema\.$/,
+    );
+    expect(about('profile.address.zip')).toContain('and profile.address.zip may be missing');
+    expect(about('profile.vip')).toContain(
+      'profile.vip may be missing: it is optional, nullable or not a declared field',
+    );
+    expect(about('variants.tips')).toContain(
+      'and variants.tips is missing until the customer passes that split.',
+    );
+  });
+
+  it('name the journey that declares no trigger properties, and how to declare them', () => {
+    expect(about('trigger.coupon')).toBe(
+      'Journey "traits@1", state "hello": message "welcome" on email reads trigger.coupon in ' +
+        'test/fixtures/templates-optional/welcome/email.html.hbs line 5 without a fallback, ' +
+        'but journey "traits@1" declares no trigger properties, so every trigger.* may be missing. ' +
+        'To fix: write {{default trigger.coupon "…"}} or wrap it in {{#if trigger.coupon}}, or declare the ' +
+        "trigger's properties in defineJourney(): trigger: { event: 'Signed Up', properties: z.object({ coupon: … }) }.",
+    );
+  });
+
+  it('are accepted once declared required', () => {
+    const declared = defineJourney({
+      id: 'traits',
+      version: 2,
+      trigger: { event: 'Signed Up', properties: z.object({ plan: z.string(), coupon: z.string() }) },
+      profile: z.object({
+        firstName: z.string(),
+        nickname: z.string().nullable(),
+        address: z.object({ city: z.string(), zip: z.string() }).optional(),
+        vip: z.boolean(),
+      }),
+      machine: (j) =>
+        j.createMachine({
+          initial: 'hello',
+          states: { hello: { tags: 'awareness', entry: j.send('welcome', ['email']) } },
+        }),
+    });
+    expect(checkTemplatesForJourneys(templates, [declared]).map((p) => p.variable)).toEqual([
+      'variants.tips',
+    ]);
   });
 });
