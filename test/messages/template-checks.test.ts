@@ -307,3 +307,90 @@ describe('variables that may be missing', () => {
     ]);
   });
 });
+
+describe('a core message hidden behind a condition', () => {
+  const templates = TemplateSet.fromDirectory('test/fixtures/templates-variants');
+  const tasting = defineJourney({
+    id: 'tasting',
+    version: 1,
+    trigger: { event: 'Signed Up' },
+    profile: z.object({ firstName: z.string().optional() }),
+    machine: (j) =>
+      j.createMachine({
+        initial: 'start',
+        states: {
+          start: {
+            tags: 'awareness',
+            always: j.split('cta-test', {
+              a: { weight: 50, target: 'offered' },
+              holdout: { weight: 50, target: 'quiet' },
+            }),
+          },
+          offered: { tags: 'consideration', entry: j.send('offer', ['email', 'sms', 'push']) },
+          quiet: { tags: 'consideration', type: 'final' },
+        },
+      }),
+  });
+  const problems = checkTemplates(templates, { journeys: [tasting] });
+  const texts = problems.map((p) => p.text);
+
+  it('is reported for a customer without optional traits, naming message, channel and the fix', () => {
+    expect(problems).toContainEqual({
+      message: 'offer',
+      channel: 'sms',
+      file: 'test/fixtures/templates-variants/offer/sms.hbs',
+      variant: 'control, cta-test=a, cta-test=holdout',
+      text:
+        'Message "offer", channel sms, for a customer without optional traits: the body does not carry ' +
+        `the core message's headline "Your tasting set is ready" (test/fixtures/templates-variants/offer/sms.hbs). ` +
+        'To fix: include {{message.headline}}, or declare a shorter "keyPhrase" in message.json and write it in the template. ' +
+        'Other renderings have it, so a condition hides it: move it out of the {{#if}}, {{#unless}} or {{#with}} ' +
+        'on a trait or variant, so that every customer in every variant gets it.',
+    });
+  });
+
+  it('is reported for the variant that lacks it, in every part that lacks it', () => {
+    expect(problems.filter((p) => p.channel === 'email')).toEqual([
+      expect.objectContaining({
+        variant: 'control',
+        file: 'test/fixtures/templates-variants/offer/email.html.hbs',
+      }),
+      expect.objectContaining({ variant: 'control' }),
+    ]);
+    expect(texts).toContainEqual(
+      expect.stringMatching(
+        /^Message "offer", channel email, in variant control: the HTML does not link to the CTA URL https:\/\/example\.com\/tasting .* To fix: link to \{\{message\.cta\.url\}\}, .* Other renderings have it/,
+      ),
+    );
+    expect(texts).toContainEqual(
+      expect.stringMatching(
+        /^Message "offer", channel email, in variant control: the text part \(derived from the HTML\) does not link/,
+      ),
+    );
+    // Push carries the headline whatever the customer and variant.
+    expect(problems.filter((p) => p.channel === 'push')).toEqual([]);
+    expect(problems).toHaveLength(3);
+  });
+
+  it('is reported plainly when no rendering has it, and per variant only for journeys that split', () => {
+    const alone = checkTemplates(templates);
+    expect(alone.filter((p) => p.channel === 'email').map((p) => [p.variant, p.text.split(':')[0]])).toEqual([
+      [undefined, 'Message "offer", channel email'],
+      [undefined, 'Message "offer", channel email'],
+    ]);
+    expect(alone.find((p) => p.channel === 'sms')?.text).toMatch(
+      /^Message "offer", channel sms, for a customer without optional traits: /,
+    );
+  });
+
+  it('fails loading with the journeys that send it', () => {
+    const problems = problemsOf(() =>
+      loadTemplates('test/fixtures/templates-variants', { journeys: [tasting] }),
+    );
+    expect(problems.map((p) => [p.channel, p.variant])).toEqual([
+      ['email', 'control'],
+      ['email', 'control'],
+      ['sms', 'control, cta-test=a, cta-test=holdout'],
+    ]);
+  });
+});
