@@ -49,10 +49,7 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
   const { journeys, webhookSources } = await loadJourneyFolder(config.JOURNEYS_DIR);
   // Templates are checked against the journeys that send them before anything starts.
   const templates = loadTemplates(config.TEMPLATES_DIR, { journeys });
-  const messages = {
-    has: (id: string) => templates.message(id) !== undefined,
-    get: (id: string) => templates.message(id),
-  };
+  const messages = templates.catalog;
   const secrets = resolveSecrets(config, webhookSources, { api: options.api });
   const unsubscribeSecret = secrets.unsubscribeSecret;
   if (!config.UNSUBSCRIBE_SECRET)

@@ -9,10 +9,10 @@ export async function sendEvents(): Promise<void> {
   const engine = createEngine({
     redis,
     journeys: [welcome],
-    messages: { has: (id) => templates.message(id) !== undefined },
+    messages: templates.catalog,
     delivery: {
       renderer: new MessageRenderer(templates),
-      messages: { get: (id) => templates.message(id) },
+      messages: templates.catalog,
       // No SMTP_URL or providers here: email, SMS and push are written to outbox/.
       adapters: createChannelAdapters({
         redis,

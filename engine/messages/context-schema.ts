@@ -24,7 +24,6 @@ function defOf(schema: z.ZodType): Def {
   return (schema as unknown as { _zod: { def: Def } })._zod.def;
 }
 
-const WRAPPERS = new Set(['optional', 'nullable', 'default', 'prefault', 'catch', 'readonly', 'nonoptional']);
 const LEAVES = new Set([
   'string',
   'number',
@@ -44,48 +43,107 @@ const LEAVES = new Set([
   'file',
   'success',
 ]);
+/** Kinds whose value may be missing: `null`, `undefined`, or anything at all. */
+const EMPTY = new Set(['null', 'undefined', 'void', 'any', 'unknown']);
 
 /**
- * Whether values parsed by `schema` can have `path`: the object shapes contain it (optional,
- * nullable and default unwrapped), or a loose object, a record, `unknown` or `any` on the way
- * accepts any key below it. `[]` or a number steps into an array's element.
+ * Unwraps the wrappers around one value, outermost first, and says whether it may be missing:
+ * `.optional()` and `.nullable()` make it so; `.default()`, `.prefault()` and `.catch()` fill in
+ * `undefined` (not `null`), so an `.optional()` inside them does not count.
  */
-export function schemaHasPath(schema: z.ZodType, path: readonly string[], depth = 0): boolean {
-  const [head, ...rest] = path;
-  if (head === undefined || depth > 64) return true;
-  const def = defOf(schema);
-  if (WRAPPERS.has(def.type) && def.innerType) return schemaHasPath(def.innerType, path, depth + 1);
-  switch (def.type) {
-    case 'object': {
-      const field = def.shape && Object.hasOwn(def.shape, head) ? def.shape[head] : undefined;
-      if (field) return schemaHasPath(field, rest, depth + 1);
-      const catchall = def.catchall;
-      return (
-        catchall !== undefined && defOf(catchall).type !== 'never' && schemaHasPath(catchall, rest, depth + 1)
-      );
-    }
-    case 'record':
-      return def.valueType ? schemaHasPath(def.valueType, rest, depth + 1) : true;
-    case 'array':
-      return (head === '[]' || /^\d+$/.test(head)) && def.element
-        ? schemaHasPath(def.element, rest, depth + 1)
-        : head === 'length' && rest.length === 0;
-    case 'tuple': {
-      const item = /^\d+$/.test(head) ? (def.items?.[Number(head)] ?? def.rest ?? undefined) : undefined;
-      return item ? schemaHasPath(item, rest, depth + 1) : false;
-    }
-    case 'union':
-      return (def.options ?? []).some((option) => schemaHasPath(option, path, depth + 1));
-    case 'intersection':
-      return [def.left, def.right].some((side) => side !== undefined && schemaHasPath(side, path, depth + 1));
-    case 'pipe':
-      return def.out ? schemaHasPath(def.out, path, depth + 1) : true;
-    case 'lazy':
-      return def.getter ? schemaHasPath(def.getter(), path, depth + 1) : true;
-    default:
-      // any, unknown, transform, custom and kinds this walk does not know accept any key.
-      return !LEAVES.has(def.type);
+function unwrap(schema: z.ZodType): { inner: z.ZodType; mayBeMissing: boolean } {
+  let inner = schema;
+  let undefinedSettled = false;
+  let mayBeMissing = false;
+  for (let guard = 0; guard < 64; guard++) {
+    const def = defOf(inner);
+    if (def.innerType === undefined) break;
+    if (def.type === 'optional' && !undefinedSettled) mayBeMissing = true;
+    else if (def.type === 'nullable') mayBeMissing = true;
+    else if (['default', 'prefault', 'catch', 'nonoptional'].includes(def.type)) undefinedSettled = true;
+    else if (def.type !== 'readonly') break;
+    inner = def.innerType;
   }
+  return { inner, mayBeMissing };
+}
+
+/**
+ * Where along `path` a value parsed by `schema` may be missing: `undefined` when the schema
+ * cannot have the path at all, else the length of the longest prefix of `path` whose value may
+ * be absent, `null` or `undefined` (`0`: the whole path is always there).
+ *
+ * A path exists when the object shapes contain it, or a loose object, a record, `unknown` or
+ * `any` on the way accepts any key below it; such keys may always be missing, as may
+ * `.optional()` and `.nullable()` fields, a union's key that some option lacks, and an array
+ * element read by index. `[]` steps into an array's element as `{{#each}}` does: present.
+ *
+ * @example
+ * missingFrom(z.object({ a: z.object({ b: z.string() }).optional() }), ['a', 'b']); // 1: `a` may be missing
+ */
+export function missingFrom(schema: z.ZodType, path: readonly string[]): number | undefined {
+  const walk = (node: z.ZodType, at: number, missing: number, depth: number): number | undefined => {
+    if (depth > 64) return missing;
+    const { inner, mayBeMissing } = unwrap(node);
+    const here = mayBeMissing ? Math.max(missing, at) : missing;
+    const def = defOf(inner);
+    const head = path[at];
+    if (head === undefined) {
+      const empty =
+        EMPTY.has(def.type) ||
+        (def.type === 'union' &&
+          (def.options ?? []).some((option) => {
+            const { inner: value, mayBeMissing: missingOption } = unwrap(option);
+            return missingOption || EMPTY.has(defOf(value).type);
+          }));
+      return empty ? Math.max(here, at) : here;
+    }
+    const next = at + 1;
+    switch (def.type) {
+      case 'object': {
+        const field = def.shape && Object.hasOwn(def.shape, head) ? def.shape[head] : undefined;
+        if (field) return walk(field, next, here, depth + 1);
+        const catchall = def.catchall;
+        return catchall !== undefined && defOf(catchall).type !== 'never'
+          ? walk(catchall, next, Math.max(here, next), depth + 1)
+          : undefined;
+      }
+      case 'record':
+        return def.valueType ? walk(def.valueType, next, Math.max(here, next), depth + 1) : path.length;
+      case 'array':
+        if (head === '[]' && def.element) return walk(def.element, next, here, depth + 1);
+        if (/^\d+$/.test(head) && def.element)
+          return walk(def.element, next, Math.max(here, next), depth + 1);
+        return head === 'length' && next === path.length ? here : undefined;
+      case 'tuple': {
+        if (!/^\d+$/.test(head)) return undefined;
+        const fixed = def.items?.[Number(head)];
+        if (fixed) return walk(fixed, next, here, depth + 1);
+        return def.rest ? walk(def.rest, next, Math.max(here, next), depth + 1) : undefined;
+      }
+      case 'union': {
+        const found = (def.options ?? []).map((option) => walk(option, at, here, depth + 1));
+        const present = found.filter((value): value is number => value !== undefined);
+        if (present.length === 0) return undefined;
+        // An option without the path: the value may be of that option, so all of it may be missing.
+        return present.length < found.length ? path.length : Math.max(...present);
+      }
+      case 'intersection': {
+        const found = [def.left, def.right].flatMap((side) =>
+          side === undefined ? [] : (walk(side, at, here, depth + 1) ?? []),
+        );
+        return found.length === 0 ? undefined : Math.min(...found);
+      }
+      case 'pipe':
+        return def.out ? walk(def.out, at, here, depth + 1) : path.length;
+      case 'lazy':
+        return def.getter ? walk(def.getter(), at, here, depth + 1) : path.length;
+      default:
+        // any, unknown, transform, custom and kinds this walk does not know accept any key, which
+        // may be missing.
+        return LEAVES.has(def.type) ? undefined : path.length;
+    }
+  };
+  return walk(schema, 0, 0, 0);
 }
 
 /** The render context's fields that do not depend on the journey. */
@@ -137,39 +195,63 @@ export function declareWhere(root: string): string {
   }
 }
 
+/** Shifts a schema's {@link missingFrom} to a path `offset` steps below the context's root. */
+function below(missing: number | undefined, offset: number): number | undefined {
+  return missing === undefined ? undefined : missing === 0 ? 0 : missing + offset;
+}
+
 /**
- * Whether a journey's render context has `path` whatever the customer: `profile.*`, `trigger.*`,
- * `event.properties.*` and `data.*` are looked up in the journey's schemas, `message.*` in the
- * core message, the rest in the fixed fields of `RenderContext`. `body` exists only in layouts.
+ * Where along `path` a journey's render context may lack a value, as {@link missingFrom} says
+ * for schemas: `undefined` when the context cannot have `path` at all, `0` when it always has
+ * it, else the length of the longest prefix that may be missing. `profile.*`, `trigger.*` and
+ * `data.*` are looked up in the journey's schemas, `message.*` in the core message, the rest in
+ * the fixed fields of `RenderContext`. `event.properties.*` may always be missing: the event
+ * that caused a send may be another one, or a timer. `body` exists only in layouts.
  */
-export function contextHasPath(
+export function contextMissing(
   journey: Journey,
   message: CoreMessage,
   path: readonly string[],
   inLayout: boolean,
-): boolean {
+): number | undefined {
   const [root, ...rest] = path;
   switch (root) {
     case 'profile':
-      return schemaHasPath(journey.profile, rest);
+      return below(missingFrom(journey.profile, rest), 1);
     case 'trigger':
-      return schemaHasPath(journey.trigger.schema, rest);
+      return below(missingFrom(journey.trigger.schema, rest), 1);
     case 'data':
-      return schemaHasPath(journey.data, rest);
+      return below(missingFrom(journey.data, rest), 1);
     case 'message':
-      return schemaHasPath(messageSchema(message), rest);
+      return below(missingFrom(messageSchema(message), rest), 1);
     case 'event': {
       const [field, ...properties] = rest;
-      if (field === undefined || (field === 'name' && properties.length === 0)) return true;
-      if (field !== 'properties') return false;
+      if (field === undefined || (field === 'name' && properties.length === 0)) return 0;
+      if (field !== 'properties') return undefined;
+      if (properties.length === 0) return 0;
       const schemas = [...Object.values(journey.events), journey.trigger.schema];
-      return schemas.some((schema) => schemaHasPath(schema, properties));
+      const found = schemas.flatMap((schema) => below(missingFrom(schema, properties), 2) ?? []);
+      return found.length === 0 ? undefined : Math.max(3, ...found);
     }
     case 'body':
-      return inLayout && rest.length === 0;
+      return inLayout && rest.length === 0 ? 0 : undefined;
     default: {
       const schema = root !== undefined && Object.hasOwn(FIXED_ROOTS, root) ? FIXED_ROOTS[root] : undefined;
-      return schema !== undefined && schemaHasPath(schema, rest);
+      return schema === undefined ? undefined : below(missingFrom(schema, rest), 1);
     }
   }
+}
+
+/**
+ * Whether a journey declares no trigger properties: its trigger schema is the empty loose object
+ * `defineJourney` gives a trigger without `properties`, so every `trigger.*` is a guess.
+ */
+export function declaresNoTrigger(journey: Journey): boolean {
+  const def = defOf(journey.trigger.schema);
+  return (
+    def.type === 'object' &&
+    Object.keys(def.shape ?? {}).length === 0 &&
+    def.catchall !== undefined &&
+    defOf(def.catchall).type !== 'never'
+  );
 }

@@ -88,15 +88,49 @@ function currencyHelper(...args: unknown[]): string {
     : new Intl.NumberFormat(locale, { style: 'currency', currency: code }).format(amount);
 }
 
-/** `{{plural cart.count "item" "items"}}` renders `1 item` or `3 items`. */
+/** The CLDR plural categories `Intl.PluralRules` picks from. */
+export const PLURAL_CATEGORIES = ['zero', 'one', 'two', 'few', 'many', 'other'] as const;
+type PluralCategory = (typeof PLURAL_CATEGORIES)[number];
+
+const pluralRules = new Map<string, Intl.PluralRules>();
+
+function pluralCategory(locale: string, count: number): PluralCategory {
+  let rules = pluralRules.get(locale);
+  if (!rules) {
+    rules = new Intl.PluralRules(locale);
+    pluralRules.set(locale, rules);
+  }
+  return rules.select(count);
+}
+
+/**
+ * `{{plural count "cup" "cups"}}` or `{{plural count one="plik" few="pliki" many="plików" other="pliku"}}`:
+ * the count in the customer's locale, a space, and the form `Intl.PluralRules` picks for that
+ * locale and count. The two positional words are the `one` and `other` forms (`other` defaults
+ * to the first plus `s`); hash arguments name CLDR categories (`zero`, `one`, `two`, `few`,
+ * `many`, `other`) and win over the positional words. A category without a form falls back to
+ * `other`, so English templates need not change for languages with more forms. A count that is
+ * not a number counts as 0.
+ */
 function pluralHelper(...args: unknown[]): string {
-  const root = rootOf(args);
-  const count = Number(args[0] ?? 0);
-  const singular = typeof args[1] === 'string' ? args[1] : '';
-  const plural = args.length >= 4 && typeof args[2] === 'string' ? args[2] : `${singular}s`;
-  const word = count === 1 ? singular : plural;
-  const number = Number.isFinite(count) ? new Intl.NumberFormat(safeLocale(root.locale)).format(count) : '0';
-  return `${number} ${word}`;
+  const options = args[args.length - 1] as Handlebars.HelperOptions | undefined;
+  const positional = args.slice(0, -1);
+  const locale = safeLocale(rootOf(args).locale);
+  const value = Number(positional[0] ?? 0);
+  const count = Number.isFinite(value) ? value : 0;
+  const one = typeof positional[1] === 'string' ? positional[1] : undefined;
+  const other = typeof positional[2] === 'string' ? positional[2] : one === undefined ? undefined : `${one}s`;
+  const forms: Partial<Record<PluralCategory, string>> = {
+    ...(one === undefined ? {} : { one }),
+    ...(other === undefined ? {} : { other }),
+  };
+  const hash = (options?.hash ?? {}) as Record<string, unknown>;
+  for (const category of PLURAL_CATEGORIES) {
+    const form = hash[category];
+    if (typeof form === 'string') forms[category] = form;
+  }
+  const word = forms[pluralCategory(locale, count)] ?? forms.other ?? '';
+  return `${new Intl.NumberFormat(locale).format(count)} ${word}`.trimEnd();
 }
 
 /** `{{json profile.firstName}}`: a JSON literal, so webhook templates cannot break out of a string. */

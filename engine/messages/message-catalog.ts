@@ -44,7 +44,57 @@ export class MessageDefinitionError extends ChorusError {
   }
 }
 
-/** The core messages of a `templates/` folder: one sub-folder each, holding `message.json`. */
+/**
+ * Reads and parses every `templates/<id>/message.json` of `dir`, sorted by id; folders starting
+ * with `_` hold shared partials and are skipped.
+ */
+function readCoreMessages(dir: string): CoreMessage[] {
+  if (!existsSync(dir)) return [];
+  const folders = readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && !entry.name.startsWith('_'))
+    .map((entry) => entry.name)
+    .sort();
+  return folders.map((folder) => readCoreMessage(dir, folder));
+}
+
+function readCoreMessage(dir: string, folder: string): CoreMessage {
+  const file = join(dir, folder, 'message.json');
+  if (!existsSync(file)) {
+    throw new MessageDefinitionError(
+      `${file} is missing. To fix: declare the core message of templates/${folder}/ there.`,
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (cause) {
+    throw new MessageDefinitionError(`${file} is not valid JSON: ${(cause as Error).message}`, { cause });
+  }
+  const parsed = CoreMessage.safeParse(json);
+  if (!parsed.success) {
+    const fields = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new MessageDefinitionError(`${file} is invalid: ${fields}.`);
+  }
+  if (parsed.data.id !== folder) {
+    throw new MessageDefinitionError(
+      `${file} declares id "${parsed.data.id}" but lives in templates/${folder}/. To fix: make them equal.`,
+    );
+  }
+  return parsed.data;
+}
+
+/**
+ * The core messages of a `templates/` folder: one sub-folder each, holding `message.json`. The
+ * one reader of `message.json`: a `TemplateSet` is built on one and exposes it as
+ * `templates.catalog`, so a process that renders reads each file once and passes that catalog
+ * on as the engine's `messages`.
+ *
+ * @throws MessageDefinitionError from `fromDirectory()` when a message folder has no
+ * `message.json`, or an invalid one.
+ *
+ * @example
+ * const engine = createEngine({ redis, journeys, messages: CoreMessageCatalog.fromDirectory('templates') });
+ */
 export class CoreMessageCatalog implements MessageCatalog {
   readonly #messages: ReadonlyMap<string, CoreMessage>;
 
@@ -53,37 +103,7 @@ export class CoreMessageCatalog implements MessageCatalog {
   }
 
   static fromDirectory(dir: string): CoreMessageCatalog {
-    if (!existsSync(dir)) return new CoreMessageCatalog([]);
-    const messages: CoreMessage[] = [];
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      if (!entry.isDirectory() || entry.name.startsWith('_')) continue;
-      const file = join(dir, entry.name, 'message.json');
-      if (!existsSync(file)) {
-        throw new MessageDefinitionError(
-          `${file} is missing. To fix: declare the core message of templates/${entry.name}/ there.`,
-        );
-      }
-      let json: unknown;
-      try {
-        json = JSON.parse(readFileSync(file, 'utf8'));
-      } catch (cause) {
-        throw new MessageDefinitionError(`${file} is not valid JSON: ${(cause as Error).message}`, { cause });
-      }
-      const parsed = CoreMessage.safeParse(json);
-      if (!parsed.success) {
-        const fields = parsed.error.issues
-          .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
-          .join('; ');
-        throw new MessageDefinitionError(`${file} is invalid: ${fields}.`);
-      }
-      if (parsed.data.id !== entry.name) {
-        throw new MessageDefinitionError(
-          `${file} declares id "${parsed.data.id}" but lives in templates/${entry.name}/. To fix: make them equal.`,
-        );
-      }
-      messages.push(parsed.data);
-    }
-    return new CoreMessageCatalog(messages);
+    return new CoreMessageCatalog(readCoreMessages(dir));
   }
 
   has(messageId: string): boolean {

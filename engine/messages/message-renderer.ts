@@ -17,7 +17,7 @@ import {
   type TemplateFile,
   type TemplateSet,
 } from './template-set.js';
-import { addUtmToHtml, addUtmToText, variantLabel, withUtm, type UtmParams } from './utm.js';
+import { addUtmToHtml, addUtmToJson, addUtmToText, variantLabel, withUtm, type UtmParams } from './utm.js';
 
 /** A message could not be rendered: unknown, not on that channel, or its template failed. */
 export class MessageRenderError extends ChorusError {
@@ -43,8 +43,9 @@ export interface MessageRendererOptions {
 
 /**
  * Renders a core message for one channel from its templates. Links get UTM parameters (source,
- * channel, journey, message and variant) except the unsubscribe URL; values are HTML-escaped in
- * HTML and the in-app inbox; a missing email text part is derived from the HTML.
+ * channel, journey, message and variant) except the unsubscribe URL: `href`s and bare URLs in
+ * text, and in a webhook payload every string value that is an http(s) URL. Values are
+ * HTML-escaped in HTML and the in-app inbox; a missing email text part is derived from the HTML.
  *
  * @example
  * const renderer = new MessageRenderer(loadTemplates('templates'));
@@ -151,7 +152,7 @@ export class MessageRenderer {
         };
       }
       case 'webhook':
-        return { channel, payload: this.#json(messageId, run('webhook.json')) };
+        return { channel, payload: addUtmToJson(this.#json(messageId, run('webhook.json')), utm, keep) };
     }
   }
 

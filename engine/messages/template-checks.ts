@@ -1,15 +1,17 @@
 import { ChorusError } from '../errors.js';
-import { SEND_ACTION, type Journey, type SendParams } from '../journey/define-journey.js';
-import { Channel } from '../journey/journey-schema.js';
-import { actionsOf, allStateNodes, statePath } from '../journey/machine-walk.js';
-import { CONTEXT_ROOTS, contextHasPath, declareWhere } from './context-schema.js';
+import type { Journey } from '../journey/define-journey.js';
+import type { Channel } from '../journey/journey-schema.js';
 import { htmlToText } from './html-to-text.js';
-import { messageFields, type CoreMessage } from './message-catalog.js';
+import type { CoreMessage } from './message-catalog.js';
 import { MessageRenderError, MessageRenderer } from './message-renderer.js';
-import type { RenderContext, RenderedMessage } from './rendered-message.js';
+import type { RenderedMessage } from './rendered-message.js';
+import { checkTemplatesForJourneys } from './template-journey-checks.js';
+import { describeProbes, probesFor, type Probe } from './template-probes.js';
 import { modeOf, TemplateSet, type TemplateField, type TemplateFile } from './template-set.js';
-import { scanTemplate, type TemplateScan } from './template-variables.js';
+import { scanTemplate } from './template-variables.js';
 import { htmlLinks, textLinks, withoutUtm } from './utm.js';
+
+export { checkTemplatesForJourneys } from './template-journey-checks.js';
 
 /** One thing wrong with the templates, located, with its fix. */
 export interface TemplateProblem {
@@ -22,6 +24,11 @@ export interface TemplateProblem {
   journey?: string;
   state?: string;
   variable?: string;
+  /**
+   * For a problem only some customers would see: the split variants it shows in (`control`:
+   * no split passed; `tips=holdout`), comma-separated. Its text also says when traits matter.
+   */
+  variant?: string;
   /** The whole problem in one sentence or two: where, what is wrong, and the fix. */
   text: string;
 }
@@ -43,32 +50,16 @@ export class TemplateValidationError extends ChorusError {
 export interface TemplateCheckOptions {
   /** The most parts an SMS may take, rendered with placeholder values. Default 3. */
   maxSmsSegments?: number;
+  /**
+   * The journeys that send these templates. `checkTemplates` renders each message once per
+   * split variant they declare; `loadTemplates` also checks the templates against their sends
+   * and typed contexts ({@link checkTemplatesForJourneys}).
+   */
+  journeys?: readonly Journey[];
 }
 
 /** Push notifications are cut beyond these lengths (characters) on common devices. */
 export const PUSH_LIMITS = { title: 65, body: 240 } as const;
-
-/** The placeholder context templates are rendered with at load time: realistic, never empty. */
-export function probeContext(message: CoreMessage): RenderContext {
-  return {
-    customer: { id: 'probe-customer-0001' },
-    profile: {
-      firstName: 'Alexandra',
-      lastName: 'Whitfield',
-      email: 'alexandra@example.com',
-      phone: '+15555550123',
-    },
-    trigger: {},
-    event: { name: 'Probe', properties: {} },
-    data: {},
-    journey: { id: 'probe-journey', version: 1, state: 'probe', stage: 'awareness' },
-    message: messageFields(message),
-    variants: {},
-    locale: 'en-US',
-    timezone: 'Europe/London',
-    unsubscribeUrl: 'https://example.com/unsubscribe/probe-token',
-  };
-}
 
 const normalise = (text: string) => text.replace(/\s+/g, ' ').trim().toLowerCase();
 
@@ -122,10 +113,32 @@ function sourcesOf(
 }
 
 /**
+ * What one rendering showed wrong, before the renderings are compared: `key` says which check
+ * (and which part), so the same problem in several renderings is reported once.
+ */
+interface Finding {
+  key: string;
+  file?: string;
+  /** What is wrong, ending with a full stop; the text adds where and when before it. */
+  body: string;
+  /** How to fix it, ending with a full stop; a render error's own message already says. */
+  fix?: string;
+  /** Added to the fix when some renderings show the problem and others do not. */
+  ifHidden?: string;
+  /** Limits are measured with the placeholder traits only: fewer traits make shorter texts. */
+  placeholderOnly?: boolean;
+}
+
+/**
  * The checks that need no journey: every template parses and names helpers and partials that
- * exist; rendered with {@link probeContext}, every channel carries the headline (or the key
+ * exist; rendered with placeholder values, every channel carries the headline (or the key
  * phrase) and the CTA URL, SMS stays within `maxSmsSegments` and push within {@link PUSH_LIMITS}.
- * Returns every problem found.
+ *
+ * A message is rendered several times ({@link probesFor}): with the placeholder traits and with
+ * only the traits its journeys require, and once per split variant of the `journeys` that send
+ * it. A headline or CTA that some of them lack (behind `{{#if profile.firstName}}`, or in one
+ * variant only) is reported with the variant and traits it is missing for. Returns every
+ * problem found.
  */
 export function checkTemplates(
   templates: TemplateSet,
@@ -148,6 +161,7 @@ export function checkTemplates(
   const renderer = new MessageRenderer(templates);
   for (const id of templates.messageIds()) {
     const message = templates.message(id)!;
+    const probes = probesFor(message, options.journeys ?? []);
     for (const channel of templates.channels(id)) {
       const label = `Message "${id}", channel ${channel}`;
       const files = templates.filesOf(id, channel);
@@ -176,81 +190,127 @@ export function checkTemplates(
         }
       }
       if (broken) continue;
-      let rendered: RenderedMessage;
-      try {
-        rendered = renderer.render(id, channel, probeContext(message));
-      } catch (error) {
+      const found = new Map<string, { finding: Finding; failing: Probe[] }>();
+      for (const probe of probes) {
+        for (const finding of findings(templates, renderer, message, channel, probe, maxSegments)) {
+          const entry = found.get(finding.key) ?? { finding, failing: [] };
+          entry.failing.push(probe);
+          found.set(finding.key, entry);
+        }
+      }
+      for (const { finding, failing } of found.values()) {
+        const compared = finding.placeholderOnly
+          ? probes.filter((probe) => probe.traits === 'placeholder')
+          : probes;
+        const when = describeProbes(failing, compared);
         problems.push({
           message: id,
           channel,
-          file: error instanceof MessageRenderError ? error.file : files[0]?.file.path,
-          text: `${error instanceof MessageRenderError ? '' : `${label}: `}${(error as Error).message} (rendered with placeholder values)`,
+          ...(finding.file === undefined ? {} : { file: finding.file }),
+          ...(when === '' ? {} : { variant: [...new Set(failing.map((probe) => probe.variant))].join(', ') }),
+          text: [
+            `${label}${when === '' ? '' : `, ${when}`}: ${finding.body}`,
+            finding.fix === undefined ? '' : ` To fix: ${finding.fix}`,
+            when === '' || finding.ifHidden === undefined ? '' : ` ${finding.ifHidden}`,
+          ].join(''),
         });
-        continue;
       }
-      problems.push(...consistency(templates, message, channel, rendered));
-      problems.push(...limits(templates, message, channel, rendered, maxSegments));
     }
   }
   return problems;
 }
+
+/** Renders a message for one probe and runs the checks on what it shows. */
+function findings(
+  templates: TemplateSet,
+  renderer: MessageRenderer,
+  message: CoreMessage,
+  channel: Channel,
+  probe: Probe,
+  maxSegments: number,
+): Finding[] {
+  let rendered: RenderedMessage;
+  try {
+    rendered = renderer.render(message.id, channel, probe.context);
+  } catch (error) {
+    const file =
+      error instanceof MessageRenderError ? error.file : templates.filesOf(message.id, channel)[0]?.file.path;
+    // A render error's message names the message and channel, which the label repeats, and its fix.
+    const text = (error as Error).message.replace(/^Message "[^"]*", channel [a-z-]+: /, '');
+    return [
+      {
+        key: 'render',
+        ...(file === undefined ? {} : { file }),
+        body: `${text} (rendered with placeholder values)`,
+      },
+    ];
+  }
+  return [
+    ...consistency(templates, message, channel, rendered),
+    ...(probe.traits === 'placeholder' ? limits(templates, message, rendered, maxSegments) : []),
+  ];
+}
+
+const HIDDEN =
+  'Other renderings have it, so a condition hides it: move it out of the {{#if}}, {{#unless}} or {{#with}} on a trait or variant, so that every customer in every variant gets it.';
 
 function consistency(
   templates: TemplateSet,
   message: CoreMessage,
   channel: Channel,
   rendered: RenderedMessage,
-): TemplateProblem[] {
-  const problems: TemplateProblem[] = [];
-  const label = `Message "${message.id}", channel ${channel}`;
+): Finding[] {
+  const found: Finding[] = [];
   const phrase = message.keyPhrase ?? message.headline;
   const phraseName = message.keyPhrase === undefined ? 'headline' : 'key phrase';
   for (const { part, text, links } of partsOf(rendered)) {
     const inFiles = sourcesOf(templates, message.id, channel, part);
     const where = inFiles.map((file) => file.path).join(' and ');
+    const file = inFiles[0]?.path;
     const derived =
       channel === 'email' && part === 'text part' && !templates.template(message.id, 'email.text');
     const partName = derived ? 'text part (derived from the HTML)' : part;
     if (!normalise(text).includes(normalise(phrase))) {
-      problems.push({
-        message: message.id,
-        channel,
-        file: inFiles[0]?.path,
-        text: `${label}: the ${partName} does not carry the core message's ${phraseName} "${phrase}" (${where}). To fix: ${message.keyPhrase === undefined ? 'include {{message.headline}}, or declare a shorter "keyPhrase" in message.json and write it' : `write "${phrase}"`} in the template.`,
+      found.push({
+        key: `phrase:${part}`,
+        ...(file === undefined ? {} : { file }),
+        body: `the ${partName} does not carry the core message's ${phraseName} "${phrase}" (${where}).`,
+        ifHidden: HIDDEN,
+        fix: `${message.keyPhrase === undefined ? 'include {{message.headline}}, or declare a shorter "keyPhrase" in message.json and write it' : `write "${phrase}"`} in the template.`,
       });
     }
     if (links !== 'cta' && !links.some((link) => withoutUtm(link) === withoutUtm(message.cta.url))) {
-      problems.push({
-        message: message.id,
-        channel,
-        file: inFiles[0]?.path,
-        text: `${label}: the ${partName} does not link to the CTA URL ${message.cta.url} (${where}). To fix: link to {{message.cta.url}}, which carries the UTM parameters.`,
+      found.push({
+        key: `cta:${part}`,
+        ...(file === undefined ? {} : { file }),
+        body: `the ${partName} does not link to the CTA URL ${message.cta.url} (${where}).`,
+        fix: 'link to {{message.cta.url}}, which carries the UTM parameters.',
+        ifHidden: HIDDEN,
       });
     }
   }
-  return problems;
+  return found;
 }
 
 function limits(
   templates: TemplateSet,
   message: CoreMessage,
-  channel: Channel,
   rendered: RenderedMessage,
   maxSegments: number,
-): TemplateProblem[] {
-  const label = `Message "${message.id}", channel ${channel}`;
-  const problems: TemplateProblem[] = [];
+): Finding[] {
+  const found: Finding[] = [];
   if (rendered.channel === 'sms' && rendered.segments > maxSegments) {
     const file = templates.template(message.id, 'sms')!.path;
     const nonGsm =
       rendered.encoding === 'UCS-2'
         ? ` It is UCS-2 (70 characters a part) because of characters outside GSM-7 such as ${JSON.stringify([...rendered.body].find((char) => !/^[\x20-\x7e\n]$/.test(char)) ?? '')}; replacing them would make parts of 153.`
         : '';
-    problems.push({
-      message: message.id,
-      channel,
+    found.push({
+      key: 'sms-segments',
       file,
-      text: `${label}: ${file} renders to ${rendered.segments} SMS parts with placeholder values, more than ${maxSegments}.${nonGsm} To fix: shorten the text (or declare a shorter keyPhrase to use instead of the headline).`,
+      placeholderOnly: true,
+      body: `${file} renders to ${rendered.segments} SMS parts with placeholder values, more than ${maxSegments}.${nonGsm}`,
+      fix: 'shorten the text (or declare a shorter keyPhrase to use instead of the headline).',
     });
   }
   if (rendered.channel === 'push') {
@@ -258,119 +318,19 @@ function limits(
       const length = [...rendered[part]].length;
       if (length <= limit) continue;
       const file = templates.template(message.id, `push.${part}`)!.path;
-      problems.push({
-        message: message.id,
-        channel,
+      found.push({
+        key: `push-${part}`,
         file,
-        text: `${label}: the push ${part} is ${length} characters with placeholder values, over the ${limit} devices show (${file}). To fix: shorten it${part === 'title' ? ', or declare a shorter keyPhrase in message.json' : ''}.`,
+        placeholderOnly: true,
+        body: `the push ${part} is ${length} characters with placeholder values, over the ${limit} devices show (${file}).`,
+        fix: `shorten it${part === 'title' ? ', or declare a shorter keyPhrase in message.json' : ''}.`,
       });
     }
   }
-  return problems;
+  return found;
 }
 
-/**
- * Checks templates against the journeys that send them: every channel a `chorus.send` names is
- * supported by its message, and every variable its templates (layouts and partials included) read
- * exists in the journey's typed context or has a fallback (`{{default path "…"}}`, or inside
- * `{{#if path}}`/`{{#with path}}`). Returns every problem found.
- */
-export function checkTemplatesForJourneys(
-  templates: TemplateSet,
-  journeys: readonly Journey[],
-): TemplateProblem[] {
-  const problems: TemplateProblem[] = [];
-  const seen = new Set<string>();
-  const scans = new Map<string, TemplateScan[]>();
-  const scansOf = (messageId: string, channel: Channel) => {
-    const cacheKey = `${messageId}\0${channel}`;
-    let found = scans.get(cacheKey);
-    if (!found) {
-      found = templates
-        .filesOf(messageId, channel)
-        .filter(({ file }) => file.ast !== undefined)
-        .map(({ field, file }) => scanTemplate(file, modeOf(field), templates.partials));
-      scans.set(cacheKey, found);
-    }
-    return found;
-  };
-  const brandFiles = new Set([...templates.partials.values()].map((file) => file.path));
-  for (const journey of journeys) {
-    const label = `${journey.id}@${journey.version}`;
-    for (const node of allStateNodes(journey.machine)) {
-      const state = statePath(node);
-      for (const action of actionsOf(node)) {
-        if (action.type !== SEND_ACTION) continue;
-        const { message: messageId, channels } = action.params as SendParams;
-        const message = templates.message(messageId);
-        if (!message) continue; // validateJourney reports a message that does not exist.
-        for (const channel of channels) {
-          if (!Channel.safeParse(channel).success) continue;
-          const where = `Journey "${label}", state "${state}": message "${messageId}" on ${channel}`;
-          if (!templates.supports(messageId, channel)) {
-            const supported = templates.channels(messageId);
-            problems.push({
-              journey: label,
-              state,
-              message: messageId,
-              channel,
-              text: `${where} has no ${channel} templates (the message supports ${supported.join(', ') || 'no channel'}). To fix: add them to ${templates.dir}/${messageId}/, or send on a supported channel.`,
-            });
-            continue;
-          }
-          for (const scan of scansOf(messageId, channel)) {
-            for (const use of scan.variables) {
-              if (use.guarded || contextHasPath(journey, message, use.path, brandFiles.has(use.file)))
-                continue;
-              const variable = use.path.join('.').replace(/\.\[\]/g, '[]');
-              const dedupe = [label, state, messageId, channel, use.file, variable].join('\0');
-              if (seen.has(dedupe)) continue;
-              seen.add(dedupe);
-              const root = use.path[0] ?? '';
-              const written = use.written === variable ? '' : ` (written ${use.written})`;
-              problems.push({
-                journey: label,
-                state,
-                message: messageId,
-                channel,
-                file: use.file,
-                variable,
-                text:
-                  `${where} reads ${variable}${written} in ${use.file} line ${use.line}, which ${undeclared(root, templates.dir, messageId)}. ` +
-                  `To fix: ${declare(root, use.path, templates.dir, messageId)} write {{default ${use.written} "…"}} (or wrap it in {{#if ${use.written}}}).`,
-              });
-            }
-          }
-        }
-      }
-    }
-  }
-  return problems;
-}
-
-function undeclared(root: string, dir: string, messageId: string): string {
-  if (root === 'message') return `${dir}/${messageId}/message.json does not declare`;
-  if ((CONTEXT_ROOTS as readonly string[]).includes(root)) return `${declareWhere(root)} does not declare`;
-  return `is not in the render context (its roots are ${CONTEXT_ROOTS.join(', ')})`;
-}
-
-function declare(root: string, path: readonly string[], dir: string, messageId: string): string {
-  if (root === 'message') {
-    const field = path[1] ?? '';
-    return field === 'brand' || field === 'tone'
-      ? `declare "${field}" in ${dir}/${messageId}/message.json, or`
-      : 'correct the name (message has id, proposition, headline, cta.label, cta.url, brand, tone), or';
-  }
-  if ((CONTEXT_ROOTS as readonly string[]).includes(root) && root !== 'customer' && root !== 'journey') {
-    return `declare it in ${declareWhere(root)}, or`;
-  }
-  return 'correct the name, or';
-}
-
-export interface LoadTemplatesOptions extends TemplateCheckOptions {
-  /** Also check the templates against these journeys' sends and typed contexts. */
-  journeys?: readonly Journey[];
-}
+export type LoadTemplatesOptions = TemplateCheckOptions;
 
 /**
  * Loads a `templates/` folder and runs every load-time check on it.

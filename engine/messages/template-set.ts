@@ -73,7 +73,6 @@ export interface TemplateLoadIssue {
 }
 
 interface MessageTemplates {
-  readonly message: CoreMessage;
   readonly files: ReadonlyMap<TemplateField, TemplateFile>;
   readonly channels: readonly Channel[];
 }
@@ -97,6 +96,8 @@ function readTemplate(path: string): TemplateFile {
  */
 export class TemplateSet {
   readonly dir: string;
+  /** The core messages, parsed once from `message.json`: pass it as the engine's `messages`. */
+  readonly catalog: CoreMessageCatalog;
   readonly partials: ReadonlyMap<string, TemplateFile>;
   /** Unknown files and channels with a file missing, found while loading. */
   readonly loadIssues: readonly TemplateLoadIssue[];
@@ -104,11 +105,13 @@ export class TemplateSet {
 
   private constructor(
     dir: string,
+    catalog: CoreMessageCatalog,
     messages: ReadonlyMap<string, MessageTemplates>,
     partials: ReadonlyMap<string, TemplateFile>,
     loadIssues: readonly TemplateLoadIssue[],
   ) {
     this.dir = dir;
+    this.catalog = catalog;
     this.#messages = messages;
     this.partials = partials;
     this.loadIssues = loadIssues;
@@ -127,8 +130,7 @@ export class TemplateSet {
       }
     }
     const messages = new Map<string, MessageTemplates>();
-    for (const id of catalog.ids().sort()) {
-      const message = catalog.get(id)!;
+    for (const id of catalog.ids()) {
       const folder = join(dir, id);
       const files = new Map<TemplateField, TemplateFile>();
       for (const name of readdirSync(folder).sort()) {
@@ -159,9 +161,9 @@ export class TemplateSet {
           });
         }
       }
-      messages.set(id, { message, files, channels });
+      messages.set(id, { files, channels });
     }
-    return new TemplateSet(dir, messages, partials, issues);
+    return new TemplateSet(dir, catalog, messages, partials, issues);
   }
 
   messageIds(): string[] {
@@ -169,7 +171,7 @@ export class TemplateSet {
   }
 
   message(messageId: string): CoreMessage | undefined {
-    return this.#messages.get(messageId)?.message;
+    return this.catalog.get(messageId);
   }
 
   /** The channels a message supports: those whose required files all exist. */

@@ -7,8 +7,18 @@ export interface VariableUse {
   path: string[];
   /** As written in the template: `firstName` inside `{{#with profile}}`, `@root.locale`. */
   written: string;
-  /** Read as `default`'s first argument, inside `{{#if path}}`/`{{#with path}}`, or as such a test. */
+  /**
+   * Has a fallback: read as the first argument of `default` (its fallback) or `json` (which
+   * writes `null`), as the test of an `#if`, `#unless`, `#with` or `#each`, or inside the block
+   * that such a test on this very path guards.
+   */
   guarded: boolean;
+  /**
+   * How much of `path` an enclosing block has tested, as a prefix length: `{{#if profile.address}}`
+   * around `{{profile.address.city}}` gives 2, so a missing `address` is handled but a missing
+   * `city` is not. `path.length` when `guarded`, `0` when nothing encloses it.
+   */
+  guardedDepth: number;
   file: string;
   line: number;
 }
@@ -28,6 +38,9 @@ export interface TemplateScan {
 }
 
 type Path = string[] | null;
+
+/** Helpers whose first argument may be missing: `default` falls back, `json` writes `null`. */
+const FALLBACK_HELPERS = new Set(['default', 'json']);
 
 interface Scope {
   /** The context of each enclosing `with`/`each`, innermost last, as root paths (null: not known). */
@@ -74,10 +87,16 @@ export function scanTemplate(
   const use = (path: hbs.AST.PathExpression, scope: Scope, guarded: boolean): Path => {
     const resolved = resolve(path, scope);
     if (resolved && resolved.length > 0) {
+      const exact = guarded || scope.guards.has(key(resolved));
+      let guardedDepth = exact ? resolved.length : 0;
+      for (let depth = resolved.length - 1; depth > guardedDepth; depth--) {
+        if (scope.guards.has(key(resolved.slice(0, depth)))) guardedDepth = depth;
+      }
       scan.variables.push({
         path: resolved,
         written: path.original,
-        guarded: guarded || scope.guards.has(key(resolved)),
+        guarded: exact,
+        guardedDepth,
         file: scope.file.path,
         line: line(path),
       });
@@ -108,7 +127,7 @@ export function scanTemplate(
       scan.unknownHelpers.push({ name: path.original, file: scope.file.path, line: line(path) });
     }
     params.forEach((param, index) =>
-      expression(param, scope, guarded || (path.original === 'default' && index === 0)),
+      expression(param, scope, guarded || (FALLBACK_HELPERS.has(path.original) && index === 0)),
     );
     for (const pair of hash?.pairs ?? []) expression(pair.value, scope, guarded);
   };
@@ -140,7 +159,8 @@ export function scanTemplate(
       if (name === 'with') program(inner, withGuard(enter(scope, path, inner?.blockParams, [path]), path));
       else if (name === 'each') {
         const item = path && [...path, '[]'];
-        program(inner, enter(scope, item, inner?.blockParams, [item, null]));
+        // The block runs only for the items of a list that exists.
+        program(inner, withGuard(enter(scope, item, inner?.blockParams, [item, null]), path));
       } else program(inner, name === 'if' ? withGuard(scope, path) : scope);
       program(node.inverse, name === 'unless' ? withGuard(scope, path) : scope);
       return;

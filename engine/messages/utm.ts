@@ -160,3 +160,29 @@ export function addUtmToHtml(html: string, params: UtmParams, keep: readonly str
 export function addUtmToText(text: string, params: UtmParams, keep: readonly string[] = []): string {
   return rewriteBareUrls(text, tagger(params, keep), false);
 }
+
+const WHOLE_URL = /^https?:\/\/\S+$/i;
+
+/**
+ * Adds UTM parameters to every string value of a JSON payload that is, as a whole, an http(s)
+ * URL (`"cta": "https://…"`), at any depth, except those in `keep`; parameters already present
+ * are kept. Keys, and URLs inside longer strings, are left as written: a webhook's receiver
+ * reads links from fields, and prose in a payload is shown, not clicked through from here.
+ *
+ * @example
+ * addUtmToJson({ cta: 'https://example.com/blends', note: 'see https://example.com' }, utm);
+ * // { cta: 'https://example.com/blends?utm_source=chorus&…', note: 'see https://example.com' }
+ */
+export function addUtmToJson<T>(value: T, params: UtmParams, keep: readonly string[] = []): T {
+  const tag = tagger(params, keep);
+  const walk = (node: unknown): unknown => {
+    if (typeof node === 'string') return WHOLE_URL.test(node) ? tag(node) : node;
+    if (Array.isArray(node)) return node.map(walk);
+    if (typeof node === 'object' && node !== null) {
+      return Object.fromEntries(Object.entries(node).map(([key, inner]) => [key, walk(inner)]));
+    }
+    return node;
+  };
+  // The walk only replaces strings with strings, so the payload keeps its shape.
+  return walk(value) as T;
+}

@@ -138,10 +138,28 @@ describe('rendering a core message', () => {
       favourite: { name: 'oolong', tins: 2 },
       headline: 'Tea for two',
       cta: expect.stringContaining('utm_medium=webhook'),
+      links: expect.any(Array),
+      note: expect.any(String),
+      unsubscribe: 'https://chorus.example.com/u/cust-1?sig=abc',
     });
     expect(renderer.render('hello', 'webhook', context()).payload).toMatchObject({
       name: null,
       favourite: null,
+    });
+  });
+
+  it('adds UTM parameters to the http(s) URLs of a webhook payload, keeping those already there', () => {
+    const { payload } = renderer.render('hello', 'webhook', context({ variants: { 'subject-test': 'b' } }));
+    const utm = 'utm_medium=webhook&utm_campaign=onboarding&utm_content=hello-subject-test%3Db';
+    expect(payload).toMatchObject({
+      cta: `https://example.com/tea?ref=mail&utm_source=partner&${utm}`,
+      links: [
+        { journal: `https://example.com/journal?page=2&utm_source=partner&${utm}` },
+        { write: 'mailto:hello@example.com' },
+      ],
+      // Prose is left as written, and the unsubscribe URL is never tagged.
+      note: 'Read https://example.com/journal',
+      unsubscribe: 'https://chorus.example.com/u/cust-1?sig=abc',
     });
   });
 

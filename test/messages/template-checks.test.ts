@@ -160,7 +160,7 @@ describe('checking templates against journeys', () => {
         event: 'Signed Up',
         properties: z.object({ plan: z.string(), coupon: z.object({ code: z.string() }).optional() }),
       },
-      profile: z.object({ age: z.number().nullable() }).loose(),
+      profile: z.object({ age: z.number() }).loose(),
       events: { 'Cart Viewed': z.object({ items: z.array(z.object({ name: z.string() })) }) },
       data: z.object({ signature: z.string().default('The Chorus team') }),
       machine: (j) =>
@@ -172,6 +172,40 @@ describe('checking templates against journeys', () => {
     });
     // Left: message.brand, which this message does not declare.
     expect(checkTemplatesForJourneys(templates, [journey]).map((p) => p.variable)).toEqual(['message.brand']);
+  });
+
+  it('fails for a trait the journey declares nullable or optional, read without a fallback', () => {
+    const journey = (age: z.ZodType) =>
+      defineJourney({
+        id: 'greet',
+        version: 4,
+        trigger: {
+          event: 'Signed Up',
+          properties: z.object({ plan: z.string(), coupon: z.object({ code: z.string() }).optional() }),
+        },
+        profile: z.object({ age }),
+        events: { 'Cart Viewed': z.object({ items: z.array(z.object({ name: z.string() })) }) },
+        data: z.object({ signature: z.string().default('The Chorus team') }),
+        machine: (j) =>
+          j.createMachine({
+            initial: 'hello',
+            states: { hello: { tags: 'awareness', entry: j.send('welcome', ['email']) } },
+          }),
+      });
+    for (const age of [z.number().nullable(), z.number().optional(), z.number().nullish().readonly()]) {
+      const problems = checkTemplatesForJourneys(templates, [journey(age)]);
+      expect(problems.map((p) => p.variable)).toEqual(['profile.age', 'message.brand']);
+      expect(problems[0]?.text).toBe(
+        'Journey "greet@4", state "hello": message "welcome" on email reads profile.age in ' +
+          'test/fixtures/templates-undeclared/welcome/email.html.hbs line 3 without a fallback, and profile.age may be missing: ' +
+          "it is optional, nullable or not a declared field in the journey's profile schema. " +
+          `To fix: write {{default profile.age "…"}} or wrap it in {{#if profile.age}}, or make it required in the journey's profile schema.`,
+      );
+    }
+    // A default fills in a missing value, so the field is always there.
+    expect(checkTemplatesForJourneys(templates, [journey(z.number().optional().default(30))])).toHaveLength(
+      1,
+    );
   });
 
   it('fails for a send on a channel the message has no templates for', () => {
@@ -192,5 +226,171 @@ describe('checking templates against journeys', () => {
       loadTemplates('test/fixtures/templates-undeclared', { journeys: [greeter(['email'])] }),
     );
     expect(problems.map((p) => p.variable)).toContain('profile.age');
+  });
+});
+
+describe('variables that may be missing', () => {
+  const templates = TemplateSet.fromDirectory('test/fixtures/templates-optional');
+  const journey = defineJourney({
+    id: 'traits',
+    version: 1,
+    trigger: { event: 'Signed Up' },
+    profile: z
+      .object({
+        firstName: z.string().optional(),
+        nickname: z.string().nullable(),
+        address: z.object({ city: z.string(), zip: z.string().optional() }).optional(),
+      })
+      .loose(),
+    machine: (j) =>
+      j.createMachine({
+        initial: 'hello',
+        states: { hello: { tags: 'awareness', entry: j.send('welcome', ['email', 'webhook']) } },
+      }),
+  });
+  const problems = checkTemplatesForJourneys(templates, [journey]);
+  const about = (variable: string) => problems.find((p) => p.variable === variable)?.text;
+
+  it('need a fallback: optional and undeclared traits, undeclared trigger properties and variants', () => {
+    // Accepted: default's and json's argument, and a field under an #if on the part that may be missing.
+    expect(problems.map((p) => [p.variable, p.channel])).toEqual([
+      ['profile.firstName', 'email'],
+      ['profile.address.zip', 'email'],
+      ['profile.vip', 'email'],
+      ['trigger.coupon', 'email'],
+      ['variants.tips', 'email'],
+    ]);
+  });
+
+  it('are named with the guard that would do, at the part of the path that may be missing', () => {
+    expect(about('profile.firstName')).toMatch(
+      /reads profile\.firstName in .*email\.html\.hbs line 2 without a fallback, and profile\.firstName may be missing: .* To fix: write \{\{default profile\.firstName "…"\}\} or wrap it in \{\{#if profile\.firstName\}\}, or make it required in the journey's profile schema\.$/,
+    );
+    expect(about('profile.address.zip')).toContain('and profile.address.zip may be missing');
+    expect(about('profile.vip')).toContain(
+      'profile.vip may be missing: it is optional, nullable or not a declared field',
+    );
+    expect(about('variants.tips')).toContain(
+      'and variants.tips is missing until the customer passes that split.',
+    );
+  });
+
+  it('name the journey that declares no trigger properties, and how to declare them', () => {
+    expect(about('trigger.coupon')).toBe(
+      'Journey "traits@1", state "hello": message "welcome" on email reads trigger.coupon in ' +
+        'test/fixtures/templates-optional/welcome/email.html.hbs line 5 without a fallback, ' +
+        'but journey "traits@1" declares no trigger properties, so every trigger.* may be missing. ' +
+        'To fix: write {{default trigger.coupon "…"}} or wrap it in {{#if trigger.coupon}}, or declare the ' +
+        "trigger's properties in defineJourney(): trigger: { event: 'Signed Up', properties: z.object({ coupon: … }) }.",
+    );
+  });
+
+  it('are accepted once declared required', () => {
+    const declared = defineJourney({
+      id: 'traits',
+      version: 2,
+      trigger: { event: 'Signed Up', properties: z.object({ plan: z.string(), coupon: z.string() }) },
+      profile: z.object({
+        firstName: z.string(),
+        nickname: z.string().nullable(),
+        address: z.object({ city: z.string(), zip: z.string() }).optional(),
+        vip: z.boolean(),
+      }),
+      machine: (j) =>
+        j.createMachine({
+          initial: 'hello',
+          states: { hello: { tags: 'awareness', entry: j.send('welcome', ['email']) } },
+        }),
+    });
+    expect(checkTemplatesForJourneys(templates, [declared]).map((p) => p.variable)).toEqual([
+      'variants.tips',
+    ]);
+  });
+});
+
+describe('a core message hidden behind a condition', () => {
+  const templates = TemplateSet.fromDirectory('test/fixtures/templates-variants');
+  const tasting = defineJourney({
+    id: 'tasting',
+    version: 1,
+    trigger: { event: 'Signed Up' },
+    profile: z.object({ firstName: z.string().optional() }),
+    machine: (j) =>
+      j.createMachine({
+        initial: 'start',
+        states: {
+          start: {
+            tags: 'awareness',
+            always: j.split('cta-test', {
+              a: { weight: 50, target: 'offered' },
+              holdout: { weight: 50, target: 'quiet' },
+            }),
+          },
+          offered: { tags: 'consideration', entry: j.send('offer', ['email', 'sms', 'push']) },
+          quiet: { tags: 'consideration', type: 'final' },
+        },
+      }),
+  });
+  const problems = checkTemplates(templates, { journeys: [tasting] });
+  const texts = problems.map((p) => p.text);
+
+  it('is reported for a customer without optional traits, naming message, channel and the fix', () => {
+    expect(problems).toContainEqual({
+      message: 'offer',
+      channel: 'sms',
+      file: 'test/fixtures/templates-variants/offer/sms.hbs',
+      variant: 'control, cta-test=a, cta-test=holdout',
+      text:
+        'Message "offer", channel sms, for a customer without optional traits: the body does not carry ' +
+        `the core message's headline "Your tasting set is ready" (test/fixtures/templates-variants/offer/sms.hbs). ` +
+        'To fix: include {{message.headline}}, or declare a shorter "keyPhrase" in message.json and write it in the template. ' +
+        'Other renderings have it, so a condition hides it: move it out of the {{#if}}, {{#unless}} or {{#with}} ' +
+        'on a trait or variant, so that every customer in every variant gets it.',
+    });
+  });
+
+  it('is reported for the variant that lacks it, in every part that lacks it', () => {
+    expect(problems.filter((p) => p.channel === 'email')).toEqual([
+      expect.objectContaining({
+        variant: 'control',
+        file: 'test/fixtures/templates-variants/offer/email.html.hbs',
+      }),
+      expect.objectContaining({ variant: 'control' }),
+    ]);
+    expect(texts).toContainEqual(
+      expect.stringMatching(
+        /^Message "offer", channel email, in variant control: the HTML does not link to the CTA URL https:\/\/example\.com\/tasting .* To fix: link to \{\{message\.cta\.url\}\}, .* Other renderings have it/,
+      ),
+    );
+    expect(texts).toContainEqual(
+      expect.stringMatching(
+        /^Message "offer", channel email, in variant control: the text part \(derived from the HTML\) does not link/,
+      ),
+    );
+    // Push carries the headline whatever the customer and variant.
+    expect(problems.filter((p) => p.channel === 'push')).toEqual([]);
+    expect(problems).toHaveLength(3);
+  });
+
+  it('is reported plainly when no rendering has it, and per variant only for journeys that split', () => {
+    const alone = checkTemplates(templates);
+    expect(alone.filter((p) => p.channel === 'email').map((p) => [p.variant, p.text.split(':')[0]])).toEqual([
+      [undefined, 'Message "offer", channel email'],
+      [undefined, 'Message "offer", channel email'],
+    ]);
+    expect(alone.find((p) => p.channel === 'sms')?.text).toMatch(
+      /^Message "offer", channel sms, for a customer without optional traits: /,
+    );
+  });
+
+  it('fails loading with the journeys that send it', () => {
+    const problems = problemsOf(() =>
+      loadTemplates('test/fixtures/templates-variants', { journeys: [tasting] }),
+    );
+    expect(problems.map((p) => [p.channel, p.variant])).toEqual([
+      ['email', 'control'],
+      ['email', 'control'],
+      ['sms', 'control, cta-test=a, cta-test=holdout'],
+    ]);
   });
 });

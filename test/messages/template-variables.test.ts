@@ -49,6 +49,25 @@ describe('finding the variables a template reads', () => {
     ]);
   });
 
+  it("records how much of a path enclosing blocks test, and guards json's argument and #each items", () => {
+    const scan = scanTemplate(
+      file(
+        '{{#if profile.address}}{{profile.address.city}}{{/if}}{{json profile.a}}' +
+          '{{#each data.items as |item|}}{{item.sku}}{{else}}{{data.items.length}}{{/each}}',
+      ),
+      'json',
+      new Map(),
+    );
+    expect(scan.variables.map((use) => [use.path.join('.'), use.guarded, use.guardedDepth])).toEqual([
+      ['profile.address', true, 2],
+      ['profile.address.city', false, 2],
+      ['profile.a', true, 2],
+      ['data.items', true, 2],
+      ['data.items.[].sku', false, 2],
+      ['data.items.length', false, 0],
+    ]);
+  });
+
   it('guards the else branch of an #unless on the same path', () => {
     expect(reads('{{#unless profile.vip}}{{profile.vip}}{{else}}{{profile.vip}}{{/unless}}')).toEqual([
       'profile.vip (guarded)',

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { addUtmToHtml, addUtmToText, variantLabel, withUtm } from '../../engine/messages/utm.js';
+import {
+  addUtmToHtml,
+  addUtmToJson,
+  addUtmToText,
+  variantLabel,
+  withUtm,
+} from '../../engine/messages/utm.js';
 
 const utm = { source: 'chorus', medium: 'email', campaign: 'onboarding', content: 'welcome-tips=tips' };
 
@@ -54,5 +60,31 @@ describe('variantLabel', () => {
   it('joins split variants sorted by split, or says control when there are none', () => {
     expect(variantLabel({ tips: 'tips', 'subject-test': 'b' })).toBe('subject-test=b,tips=tips');
     expect(variantLabel({})).toBe('control');
+  });
+});
+
+describe('adding UTM parameters to a JSON payload', () => {
+  it('tags string values that are whole http(s) URLs, at any depth, and nothing else', () => {
+    const payload = {
+      cta: 'https://example.com/a',
+      nested: { items: ['http://example.com/b?x=1#top', 'tel:+15555550123', 42, null] },
+      'https://example.com/key': 'a key is not a link',
+      prose: 'see https://example.com/c',
+      unsubscribe: 'https://example.com/u?t=1',
+    };
+    expect(addUtmToJson(payload, utm, ['https://example.com/u?t=1'])).toEqual({
+      cta: 'https://example.com/a?utm_source=chorus&utm_medium=email&utm_campaign=onboarding&utm_content=welcome-tips%3Dtips',
+      nested: {
+        items: [
+          'http://example.com/b?x=1&utm_source=chorus&utm_medium=email&utm_campaign=onboarding&utm_content=welcome-tips%3Dtips#top',
+          'tel:+15555550123',
+          42,
+          null,
+        ],
+      },
+      'https://example.com/key': 'a key is not a link',
+      prose: 'see https://example.com/c',
+      unsubscribe: 'https://example.com/u?t=1',
+    });
   });
 });

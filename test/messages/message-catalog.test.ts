@@ -1,0 +1,67 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CoreMessageCatalog, MessageDefinitionError } from '../../engine/messages/message-catalog.js';
+import { TemplateSet } from '../../engine/messages/template-set.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A templates folder holding one message folder `folder` whose message.json is `json`. */
+function templatesWith(folder: string, json: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'chorus-messages-'));
+  dirs.push(dir);
+  mkdirSync(join(dir, folder));
+  writeFileSync(join(dir, folder, 'message.json'), json);
+  return dir;
+}
+
+describe('reading core messages', () => {
+  it('gives the templates and the catalog the same messages, parsed once per load', () => {
+    const templates = TemplateSet.fromDirectory('templates');
+    const catalog = CoreMessageCatalog.fromDirectory('templates');
+    expect(templates.catalog.ids()).toEqual(['nudge', 'product-spotlight', 'thank-you', 'welcome']);
+    expect(templates.catalog.ids()).toEqual(catalog.ids());
+    for (const id of catalog.ids()) {
+      expect(templates.message(id)).toEqual(catalog.get(id));
+      expect(templates.message(id)).toBe(templates.catalog.get(id));
+    }
+    expect(templates.catalog.has('welcome')).toBe(true);
+    expect(templates.catalog.has('_brand')).toBe(false);
+  });
+
+  it('refuses a message.json that fails the schema, naming the file and the fields', () => {
+    const dir = templatesWith('hello', JSON.stringify({ id: 'hello', headline: '', cta: { label: 'Go' } }));
+    for (const load of [() => CoreMessageCatalog.fromDirectory(dir), () => TemplateSet.fromDirectory(dir)]) {
+      expect(load).toThrow(MessageDefinitionError);
+      expect(load).toThrow(/hello\/message\.json is invalid: proposition: .*; headline: .*; cta\.url: /);
+    }
+  });
+
+  it('refuses a message whose id differs from its folder, and a folder without message.json', () => {
+    const misnamed = templatesWith(
+      'hello',
+      JSON.stringify({
+        id: 'hi',
+        proposition: 'p',
+        headline: 'h',
+        cta: { label: 'Go', url: 'https://example.com' },
+      }),
+    );
+    expect(() => CoreMessageCatalog.fromDirectory(misnamed)).toThrow(
+      /declares id "hi" but lives in templates\/hello\/\. To fix: make them equal\./,
+    );
+    const empty = mkdtempSync(join(tmpdir(), 'chorus-messages-'));
+    dirs.push(empty);
+    mkdirSync(join(empty, 'hello'));
+    expect(() => TemplateSet.fromDirectory(empty)).toThrow(
+      expect.objectContaining({
+        code: 'CHORUS_MESSAGE_INVALID',
+        message: expect.stringMatching(/message\.json is missing/),
+      }),
+    );
+  });
+});
