@@ -8,6 +8,7 @@ import type { ChannelAdapter, Delivery, DeliveryResult } from './channel-adapter
 import { ChannelConfigError } from './errors.js';
 import { describeError } from './http-result.js';
 import { outboxFileName, writeOutboxFile } from './outbox-file.js';
+import { noDelaySmtpSocket } from './smtp-socket.js';
 
 /** DKIM signing for every email; both list headers are always among the signed ones. */
 export interface EmailDkimOptions {
@@ -134,6 +135,7 @@ export function createEmailAdapter(options: EmailAdapterOptions): ChannelAdapter
     connectionTimeout: timeoutMs,
     greetingTimeout: timeoutMs,
     socketTimeout: timeoutMs,
+    getSocket: noDelaySmtpSocket(timeoutMs),
     dkim,
   });
   return {
