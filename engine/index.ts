@@ -140,5 +140,5 @@ export {
   type WebhookHeaders,
   type VerifyWebhookOptions,
 } from './channels/standard-webhooks.js';
-export { isPublicAddress } from './channels/target-guard.js';
+export { isPublicAddress } from './channels/public-address.js';
 export { ChannelConfigError, WebhookVerificationError, type WebhookRejection } from './channels/errors.js';
