@@ -121,6 +121,7 @@ export {
 export { createOutboxAdapter, type OutboxAdapterOptions } from './channels/outbox-adapter.js';
 export { createSmsAdapter, type SmsAdapterOptions } from './channels/sms-adapter.js';
 export { createPushAdapter, type PushAdapterOptions } from './channels/push-adapter.js';
+export { ServiceAccount } from './channels/service-account.js';
 export {
   createInAppAdapter,
   readInAppInbox,
