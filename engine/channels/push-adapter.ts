@@ -1,6 +1,7 @@
 import { systemClock, type Clock } from '../clock.js';
 import type { z } from 'zod';
 import type { ChannelAdapter, DeliveryResult } from './channel-adapter.js';
+import { deliverable } from './deliverable.js';
 import { fcmAuthorization } from './fcm-auth.js';
 import {
   failureForStatus,
@@ -90,19 +91,12 @@ export function createPushAdapter(options: PushAdapterOptions): ChannelAdapter {
     channel: 'push',
     provider: 'fcm',
     async send(delivery): Promise<DeliveryResult> {
-      const { rendered, address } = delivery;
-      if (rendered.channel !== 'push') {
-        return {
-          status: 'failed',
-          reason: `the push adapter was given a message rendered for ${rendered.channel}`,
-        };
-      }
-      if (!address.pushToken) {
-        return { status: 'failed', reason: `customer ${delivery.customerId} has no push token` };
-      }
+      const ready = deliverable(delivery, 'push', 'pushToken');
+      if (!ready.ok) return ready.result;
+      const { rendered } = ready;
       const body = JSON.stringify({
         message: {
-          token: address.pushToken,
+          token: ready.to,
           notification: { title: rendered.title, body: rendered.body },
           // FCM data values must be strings.
           data: { url: rendered.url, opId: delivery.opId },
