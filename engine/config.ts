@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { ServiceAccount } from './channels/service-account.js';
 import { parseDuration } from './duration.js';
 import { ChorusError } from './errors.js';
 
@@ -24,6 +26,24 @@ const RateLimit = z
       return z.NEVER;
     }
   });
+
+/** A service account key given as JSON text, checked whole so a bad key names its variable. */
+function serviceAccountFrom(text: string, ctx: z.RefinementCtx): ServiceAccount {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'not JSON: give the service account key file as downloaded' });
+    return z.NEVER;
+  }
+  const parsed = ServiceAccount.safeParse(json);
+  if (!parsed.success) {
+    const fields = parsed.error.issues.map((issue) => issue.path.join('.') || '(root)').join(', ');
+    ctx.addIssue({ code: 'custom', message: `not a service account key (${fields} missing or malformed)` });
+    return z.NEVER;
+  }
+  return parsed.data;
+}
 
 /** Every environment variable the engine reads, parsed once at start-up. */
 const EnvShape = z.object({
@@ -77,9 +97,29 @@ const EnvShape = z.object({
   TWILIO_ACCOUNT_SID: z.string().min(1).optional(),
   TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
   SMS_FROM: z.string().min(1).optional(),
-  /** FCM-style push API. Project and token, or none (push to the outbox). */
+  /**
+   * FCM push: a service account key (a file, or its JSON in the variable), or a fixed access
+   * token with FCM_PROJECT_ID; none sends push to the outbox. The key's file is read at start-up.
+   */
   FCM_BASE_URL: z.url().default('https://fcm.googleapis.com'),
+  FCM_SERVICE_ACCOUNT_FILE: z
+    .string()
+    .min(1)
+    .transform((path, ctx) => {
+      let text: string;
+      try {
+        text = readFileSync(path, 'utf8');
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: `cannot read ${path}: ${(error as Error).message}` });
+        return z.NEVER;
+      }
+      return serviceAccountFrom(text, ctx);
+    })
+    .optional(),
+  FCM_SERVICE_ACCOUNT_JSON: z.string().min(1).transform(serviceAccountFrom).optional(),
+  /** Default: the service account's project_id. */
   FCM_PROJECT_ID: z.string().min(1).optional(),
+  /** A fixed OAuth 2 token: it lasts an hour, so for trials only. */
   FCM_ACCESS_TOKEN: z.string().min(1).optional(),
   /** Standard Webhooks secret (`whsec_<base64>`) that signs webhook deliveries. */
   WEBHOOK_SECRET: z
@@ -169,12 +209,12 @@ const EnvShape = z.object({
 /** Settings that only work together: all of a group, or none of it (then the outbox is used). */
 const GROUPS: ReadonlyArray<{ what: string; keys: ReadonlyArray<keyof z.infer<typeof EnvShape>> }> = [
   { what: 'Twilio SMS', keys: ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'SMS_FROM'] },
-  { what: 'FCM push', keys: ['FCM_PROJECT_ID', 'FCM_ACCESS_TOKEN'] },
   { what: 'DKIM signing', keys: ['DKIM_DOMAIN', 'DKIM_SELECTOR', 'DKIM_PRIVATE_KEY'] },
 ];
 
 /** Every environment variable the engine reads, parsed once at start-up. */
 export const EnvConfig = EnvShape.superRefine((config, ctx) => {
+  checkFcm(config, ctx);
   for (const group of GROUPS) {
     const set = group.keys.filter((key) => config[key] !== undefined);
     if (set.length === 0 || set.length === group.keys.length) continue;
@@ -188,6 +228,39 @@ export const EnvConfig = EnvShape.superRefine((config, ctx) => {
   }
 });
 export type EnvConfig = z.infer<typeof EnvConfig>;
+
+/** FCM takes one credential: a service account key, or a fixed token with its project. */
+function checkFcm(config: z.infer<typeof EnvShape>, ctx: z.RefinementCtx): void {
+  const credentials = (
+    ['FCM_SERVICE_ACCOUNT_FILE', 'FCM_SERVICE_ACCOUNT_JSON', 'FCM_ACCESS_TOKEN'] as const
+  ).filter((key) => config[key] !== undefined);
+  const account = config.FCM_SERVICE_ACCOUNT_FILE ?? config.FCM_SERVICE_ACCOUNT_JSON;
+  for (const extra of credentials.slice(1)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [extra],
+      message: `FCM push takes one credential but ${credentials.join(', ')} are set: unset ${extra}`,
+    });
+  }
+  if (credentials.length === 0 && config.FCM_PROJECT_ID !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['FCM_SERVICE_ACCOUNT_FILE'],
+      message:
+        'FCM push is half configured (FCM_PROJECT_ID set): set FCM_SERVICE_ACCOUNT_FILE too, or unset the group',
+    });
+  }
+  const tokenOnly = credentials.length === 1 && config.FCM_ACCESS_TOKEN !== undefined;
+  if ((tokenOnly || account) && !config.FCM_PROJECT_ID && !account?.project_id) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['FCM_PROJECT_ID'],
+      message: tokenOnly
+        ? 'FCM push is half configured (FCM_ACCESS_TOKEN set): set FCM_PROJECT_ID too, or unset the group'
+        : 'the service account key has no project_id: set FCM_PROJECT_ID',
+    });
+  }
+}
 
 export class ConfigError extends ChorusError {
   constructor(readonly variables: ReadonlyArray<{ name: string; message: string }>) {

@@ -121,6 +121,7 @@ export {
 export { createOutboxAdapter, type OutboxAdapterOptions } from './channels/outbox-adapter.js';
 export { createSmsAdapter, type SmsAdapterOptions } from './channels/sms-adapter.js';
 export { createPushAdapter, type PushAdapterOptions } from './channels/push-adapter.js';
+export { ServiceAccount } from './channels/service-account.js';
 export {
   createInAppAdapter,
   readInAppInbox,
@@ -141,7 +142,7 @@ export {
   type WebhookHeaders,
   type VerifyWebhookOptions,
 } from './channels/standard-webhooks.js';
-export { isPublicAddress } from './channels/target-guard.js';
+export { isPublicAddress } from './channels/public-address.js';
 export { ChannelConfigError, WebhookVerificationError, type WebhookRejection } from './channels/errors.js';
 
 export { createHttpApp } from './http/create-app.js';

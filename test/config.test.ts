@@ -1,4 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../engine/index.js';
 
 describe('configuration from the environment', () => {
@@ -57,5 +61,65 @@ describe('provider settings', () => {
     expect(
       loadConfig({ TWILIO_ACCOUNT_SID: 'AC1', TWILIO_AUTH_TOKEN: 't', SMS_FROM: '+15550100' }).SMS_FROM,
     ).toBe('+15550100');
+  });
+});
+
+describe('FCM settings', () => {
+  const key = generateKeyPairSync('rsa', { modulusLength: 2048 })
+    .privateKey.export({ type: 'pkcs8', format: 'pem' })
+    .toString();
+  const account = {
+    type: 'service_account',
+    project_id: 'acme-app',
+    private_key: key,
+    client_email: 'chorus@acme-app.iam.gserviceaccount.com',
+  };
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'chorus-config-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('read a service account key file at start-up, with the default token URI', async () => {
+    const path = join(dir, 'fcm.json');
+    await writeFile(path, JSON.stringify(account));
+    expect(loadConfig({ FCM_SERVICE_ACCOUNT_FILE: path }).FCM_SERVICE_ACCOUNT_FILE).toEqual({
+      ...account,
+      token_uri: 'https://oauth2.googleapis.com/token',
+    });
+  });
+
+  it('take the key as JSON in a variable too, its token URI kept', () => {
+    const json = JSON.stringify({ ...account, token_uri: 'http://127.0.0.1:9/token' });
+    expect(loadConfig({ FCM_SERVICE_ACCOUNT_JSON: json }).FCM_SERVICE_ACCOUNT_JSON?.token_uri).toBe(
+      'http://127.0.0.1:9/token',
+    );
+  });
+
+  it.each([
+    [{ FCM_SERVICE_ACCOUNT_FILE: '/nonexistent/fcm.json' }, /FCM_SERVICE_ACCOUNT_FILE: cannot read/],
+    [{ FCM_SERVICE_ACCOUNT_JSON: '{"client_email":' }, /FCM_SERVICE_ACCOUNT_JSON: not JSON/],
+    [
+      { FCM_SERVICE_ACCOUNT_JSON: JSON.stringify({ client_email: 'a@b.c' }) },
+      /FCM_SERVICE_ACCOUNT_JSON: not a service account key \(private_key missing or malformed\)/,
+    ],
+    [
+      { FCM_SERVICE_ACCOUNT_JSON: JSON.stringify({ ...account, project_id: undefined }) },
+      /FCM_PROJECT_ID: the service account key has no project_id/,
+    ],
+    [
+      { FCM_SERVICE_ACCOUNT_JSON: JSON.stringify(account), FCM_ACCESS_TOKEN: 'ya29.x' },
+      /FCM_ACCESS_TOKEN: FCM push takes one credential/,
+    ],
+    [{ FCM_ACCESS_TOKEN: 'ya29.x' }, /FCM_PROJECT_ID: FCM push is half configured \(FCM_ACCESS_TOKEN set\)/],
+    [{ FCM_PROJECT_ID: 'acme-app' }, /FCM_SERVICE_ACCOUNT_FILE: FCM push is half configured/],
+  ])('refuse %j, naming the variable', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('accept a fixed token with its project', () => {
+    expect(loadConfig({ FCM_ACCESS_TOKEN: 'ya29.x', FCM_PROJECT_ID: 'acme-app' }).FCM_PROJECT_ID).toBe(
+      'acme-app',
+    );
   });
 });

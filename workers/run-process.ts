@@ -12,6 +12,7 @@ import {
   loadConfig,
   loadJourneyFolder,
   resolveRedis,
+  type ChannelSetup,
   type Engine,
   type EnvConfig,
 } from '../engine/index.js';
@@ -93,14 +94,7 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
                 from: config.SMS_FROM,
               }
             : undefined,
-        fcm:
-          config.FCM_PROJECT_ID && config.FCM_ACCESS_TOKEN
-            ? {
-                baseUrl: config.FCM_BASE_URL,
-                projectId: config.FCM_PROJECT_ID,
-                accessToken: config.FCM_ACCESS_TOKEN,
-              }
-            : undefined,
+        fcm: fcmSetup(config),
         webhook: config.WEBHOOK_SECRET
           ? { secret: config.WEBHOOK_SECRET, allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE }
           : undefined,
@@ -175,6 +169,22 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
     });
   }
   return { config, engine, redisUrl: resolved.url, ...(api ? { api } : {}), stop };
+}
+
+/** FCM from the environment: a service account key, else a fixed token; `loadConfig` checked the pairing. */
+function fcmSetup(config: Readonly<EnvConfig>): ChannelSetup['fcm'] {
+  const serviceAccount = config.FCM_SERVICE_ACCOUNT_FILE ?? config.FCM_SERVICE_ACCOUNT_JSON;
+  if (serviceAccount) {
+    return { baseUrl: config.FCM_BASE_URL, projectId: config.FCM_PROJECT_ID, serviceAccount };
+  }
+  if (config.FCM_ACCESS_TOKEN && config.FCM_PROJECT_ID) {
+    return {
+      baseUrl: config.FCM_BASE_URL,
+      projectId: config.FCM_PROJECT_ID,
+      accessToken: config.FCM_ACCESS_TOKEN,
+    };
+  }
+  return undefined;
 }
 
 function redactUrl(url: string): string {

@@ -6,6 +6,7 @@ import { createEmailAdapter, type EmailDkimOptions } from './email-adapter.js';
 import { createInAppAdapter } from './in-app-adapter.js';
 import { createOutboxAdapter } from './outbox-adapter.js';
 import { createPushAdapter } from './push-adapter.js';
+import type { ServiceAccount } from './service-account.js';
 import { createSmsAdapter } from './sms-adapter.js';
 import { createWebhookAdapter } from './webhook-adapter.js';
 
@@ -17,7 +18,11 @@ export interface ChannelSetup {
   smtpUrl?: string | undefined;
   dkim?: EmailDkimOptions | undefined;
   twilio?: { baseUrl: string; accountSid: string; authToken: string; from: string } | undefined;
-  fcm?: { baseUrl: string; projectId: string; accessToken: string } | undefined;
+  /** FCM push: a service account key (preferred), or a fixed access token with its project. */
+  fcm?:
+    | { baseUrl: string; projectId?: string | undefined; serviceAccount: ServiceAccount }
+    | { baseUrl: string; projectId: string; accessToken: string }
+    | undefined;
   webhook?: { secret: string; allowPrivateTargets: boolean } | undefined;
   logger?: Logger;
 }
@@ -48,8 +53,10 @@ export function createChannelAdapters(setup: ChannelSetup): Partial<Record<Chann
     push: setup.fcm
       ? createPushAdapter({
           baseUrl: setup.fcm.baseUrl,
-          projectId: setup.fcm.projectId,
-          accessToken: setup.fcm.accessToken,
+          ...(setup.fcm.projectId ? { projectId: setup.fcm.projectId } : {}),
+          ...('serviceAccount' in setup.fcm
+            ? { serviceAccount: setup.fcm.serviceAccount }
+            : { accessToken: setup.fcm.accessToken }),
         })
       : createOutboxAdapter({ channel: 'push', outboxDir, ...(logger ? { logger } : {}) }),
     'in-app': createInAppAdapter({ redis: setup.redis, prefix: setup.prefix }),

@@ -5,9 +5,11 @@ import { parseConnectionUrl } from 'nodemailer/lib/shared/index.js';
 import type SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import type { Logger } from '../logger.js';
 import type { ChannelAdapter, Delivery, DeliveryResult } from './channel-adapter.js';
+import { deliverable } from './deliverable.js';
 import { ChannelConfigError } from './errors.js';
 import { describeError } from './http-result.js';
 import { outboxFileName, writeOutboxFile } from './outbox-file.js';
+import { noDelaySmtpSocket } from './smtp-socket.js';
 
 /** DKIM signing for every email; both list headers are always among the signed ones. */
 export interface EmailDkimOptions {
@@ -134,6 +136,7 @@ export function createEmailAdapter(options: EmailAdapterOptions): ChannelAdapter
     connectionTimeout: timeoutMs,
     greetingTimeout: timeoutMs,
     socketTimeout: timeoutMs,
+    getSocket: noDelaySmtpSocket(timeoutMs),
     dkim,
   });
   return {
@@ -158,16 +161,9 @@ export function createEmailAdapter(options: EmailAdapterOptions): ChannelAdapter
 const urlHint = 'set it to a URL such as smtp://user:password@smtp.example.com:587 or smtps://…:465.';
 
 function mailFor(delivery: Delivery, from: string, domain: string): Mail.Options | DeliveryResult {
-  const { rendered, address } = delivery;
-  if (rendered.channel !== 'email') {
-    return {
-      status: 'failed',
-      reason: `the email adapter was given a message rendered for ${rendered.channel}`,
-    };
-  }
-  if (!address.email) {
-    return { status: 'failed', reason: `customer ${delivery.customerId} has no email address` };
-  }
+  const ready = deliverable(delivery, 'email', 'email');
+  if (!ready.ok) return ready.result;
+  const { rendered } = ready;
   const headers: Record<string, string> = {
     'X-Chorus-Journey': delivery.journeyId,
     'X-Chorus-Message': delivery.message,
@@ -184,7 +180,7 @@ function mailFor(delivery: Delivery, from: string, domain: string): Mail.Options
   }
   return {
     from,
-    to: address.email,
+    to: ready.to,
     subject: rendered.subject,
     html: rendered.html,
     text: rendered.text,

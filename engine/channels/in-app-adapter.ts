@@ -3,6 +3,7 @@ import { systemClock, type Clock } from '../clock.js';
 import { customerToken } from '../runtime/ids.js';
 import { LuaScript } from '../store/lua-script.js';
 import type { ChannelAdapter, DeliveryResult } from './channel-adapter.js';
+import { renderedFor } from './deliverable.js';
 import { describeError } from './http-result.js';
 
 /** One message in a customer's in-app inbox. */
@@ -83,13 +84,9 @@ export function createInAppAdapter(options: InAppAdapterOptions): ChannelAdapter
     channel: 'in-app',
     provider: 'redis',
     async send(delivery): Promise<DeliveryResult> {
-      const { rendered } = delivery;
-      if (rendered.channel !== 'in-app') {
-        return {
-          status: 'failed',
-          reason: `the in-app adapter was given a message rendered for ${rendered.channel}`,
-        };
-      }
+      const checked = renderedFor(delivery, 'in-app');
+      if (!checked.ok) return checked.result;
+      const { rendered } = checked;
       const message: InAppMessage = {
         id: delivery.opId,
         title: rendered.title,

@@ -1,7 +1,9 @@
 import { systemClock, type Clock } from '../clock.js';
+import type { z } from 'zod';
 import type { ChannelAdapter, DeliveryResult } from './channel-adapter.js';
+import { deliverable } from './deliverable.js';
+import { fcmAuthorization } from './fcm-auth.js';
 import {
-  describeError,
   failureForStatus,
   fetchWithTimeout,
   httpBase,
@@ -10,21 +12,31 @@ import {
   snippet,
   stringField,
   type HttpAnswer,
+  type NotSent,
 } from './http-result.js';
+import type { ServiceAccount } from './service-account.js';
 
 export interface PushAdapterOptions {
-  /** The Firebase project id. */
-  projectId: string;
+  /** The Firebase project id; default the service account's `project_id`. */
+  projectId?: string;
   /**
-   * An OAuth 2 access token for the FCM scope, or a function returning a fresh one (called for
-   * every send, so it should cache: google-auth-library's `getAccessToken()` does).
+   * The key of a service account allowed to send with FCM (its JSON key file, parsed): the
+   * adapter signs an assertion, exchanges it for an access token, keeps the token until five
+   * minutes before it expires, and fetches a new one when FCM refuses it. Give this or `accessToken`.
    */
-  accessToken: string | (() => Promise<string>);
+  serviceAccount?: z.input<typeof ServiceAccount>;
+  /**
+   * Instead of a service account: an OAuth 2 access token for the FCM scope, or a function
+   * returning a current one. A fixed token lasts an hour (`gcloud auth print-access-token`):
+   * for a quick trial only; once it expires every push is refused until it is replaced. A
+   * function is called for every send (so it should cache) and again when FCM refuses its token.
+   */
+  accessToken?: string | (() => Promise<string>);
   /** The API origin; default `https://fcm.googleapis.com`. */
   baseUrl?: string;
-  /** Deadline for the whole request; default 10 000 ms. */
+  /** Deadline for the whole request, and for a token request; default 10 000 ms. */
   timeoutMs?: number;
-  /** For reading `Retry-After` dates; default the system clock. */
+  /** Times access tokens and reads `Retry-After` dates; default the system clock. */
   clock?: Clock;
 }
 
@@ -34,44 +46,57 @@ const DEAD_TOKEN_CODES = new Set(['UNREGISTERED', 'INVALID_ARGUMENT', 'SENDER_ID
 /**
  * Push notifications through the FCM HTTP v1 API (`projects/<id>/messages:send`). `sent` carries
  * FCM's message `name`. An unregistered or malformed device token fails with a reason saying so,
- * so the token can be removed from the customer's traits.
+ * so the token can be removed from the customer's traits. When FCM answers 401 (the access token
+ * expired or was revoked), the adapter gets a new token and tries once more.
  *
  * @example
  * ```ts
- * const push = createPushAdapter({ projectId: 'acme-app', accessToken: () => auth.getAccessToken() });
+ * const serviceAccount = JSON.parse(await readFile('fcm-service-account.json', 'utf8'));
+ * const push = createPushAdapter({ serviceAccount });
  * await push.send(delivery); // { status: 'sent', providerId: 'projects/acme-app/messages/0:17…' }
  * ```
  */
 export function createPushAdapter(options: PushAdapterOptions): ChannelAdapter {
-  const base = httpBase(options.baseUrl ?? 'https://fcm.googleapis.com', 'baseUrl');
-  const url = `${base}/v1/projects/${encodeURIComponent(options.projectId)}/messages:send`;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const clock = options.clock ?? systemClock;
-  const token = options.accessToken;
+  const { tokens, projectId } = fcmAuthorization(options, clock, timeoutMs);
+  const base = httpBase(options.baseUrl ?? 'https://fcm.googleapis.com', 'baseUrl');
+  const url = `${base}/v1/projects/${encodeURIComponent(projectId)}/messages:send`;
+
+  /** Posts with a current token; when FCM refuses it (401), gets another once and posts again. */
+  async function postAuthorized(body: string): Promise<HttpAnswer | NotSent> {
+    const token = await tokens.get();
+    if (!token.ok) return { status: 'retry', reason: `could not get an FCM access token: ${token.reason}` };
+    const answer = await post(url, token.token, body, timeoutMs);
+    if (answer.status !== 401) return answer;
+    const renewed = await tokens.renew(token.token);
+    if (!renewed) {
+      return {
+        status: 'retry',
+        reason:
+          'FCM answered HTTP 401: the access token expired or was revoked, and there is no other to try. ' +
+          'A fixed access token lasts an hour: configure a service account instead',
+      };
+    }
+    if (!renewed.ok) {
+      return {
+        status: 'retry',
+        reason: `FCM refused the access token (HTTP 401) and no new one could be had: ${renewed.reason}`,
+      };
+    }
+    return post(url, renewed.token, body, timeoutMs);
+  }
 
   return {
     channel: 'push',
     provider: 'fcm',
     async send(delivery): Promise<DeliveryResult> {
-      const { rendered, address } = delivery;
-      if (rendered.channel !== 'push') {
-        return {
-          status: 'failed',
-          reason: `the push adapter was given a message rendered for ${rendered.channel}`,
-        };
-      }
-      if (!address.pushToken) {
-        return { status: 'failed', reason: `customer ${delivery.customerId} has no push token` };
-      }
-      let accessToken: string;
-      try {
-        accessToken = typeof token === 'string' ? token : await token();
-      } catch (error) {
-        return { status: 'retry', reason: `could not get an FCM access token: ${describeError(error)}` };
-      }
+      const ready = deliverable(delivery, 'push', 'pushToken');
+      if (!ready.ok) return ready.result;
+      const { rendered } = ready;
       const body = JSON.stringify({
         message: {
-          token: address.pushToken,
+          token: ready.to,
           notification: { title: rendered.title, body: rendered.body },
           // FCM data values must be strings.
           data: { url: rendered.url, opId: delivery.opId },
@@ -79,18 +104,9 @@ export function createPushAdapter(options: PushAdapterOptions): ChannelAdapter {
       });
       let answer: HttpAnswer;
       try {
-        answer = await fetchWithTimeout(
-          url,
-          {
-            method: 'POST',
-            headers: {
-              authorization: `Bearer ${accessToken}`,
-              'content-type': 'application/json; charset=utf-8',
-            },
-            body,
-          },
-          timeoutMs,
-        );
+        const outcome = await postAuthorized(body);
+        if ('reason' in outcome) return outcome;
+        answer = outcome;
       } catch (error) {
         return retryForNetworkError('FCM', error, timeoutMs);
       }
@@ -98,6 +114,14 @@ export function createPushAdapter(options: PushAdapterOptions): ChannelAdapter {
         return { status: 'sent', providerId: stringField(parseJson(answer.body), 'name') ?? 'unknown' };
       }
       const error = fcmError(answer.body);
+      if (answer.status === 401) {
+        // Refused twice, the second time with a token minted a moment ago: the credentials
+        // themselves are at fault. Not this message's fault, so it waits for them to be fixed.
+        return {
+          status: 'retry',
+          reason: `FCM refused a fresh access token (HTTP 401): ${error.message ?? 'no detail'}`,
+        };
+      }
       if (error.code && DEAD_TOKEN_CODES.has(error.code) && answer.status < 500) {
         return {
           status: 'failed',
@@ -110,6 +134,18 @@ export function createPushAdapter(options: PushAdapterOptions): ChannelAdapter {
       return failureForStatus('FCM', answer, clock.now(), why || undefined);
     },
   };
+}
+
+function post(url: string, accessToken: string, body: string, timeoutMs: number): Promise<HttpAnswer> {
+  return fetchWithTimeout(
+    url,
+    {
+      method: 'POST',
+      headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json; charset=utf-8' },
+      body,
+    },
+    timeoutMs,
+  );
 }
 
 /**

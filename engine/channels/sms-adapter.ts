@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from '../clock.js';
 import type { ChannelAdapter, DeliveryResult } from './channel-adapter.js';
+import { deliverable } from './deliverable.js';
 import { ChannelConfigError } from './errors.js';
 import {
   failureForStatus,
@@ -59,17 +60,9 @@ export function createSmsAdapter(options: SmsAdapterOptions): ChannelAdapter {
     channel: 'sms',
     provider: 'twilio',
     async send(delivery): Promise<DeliveryResult> {
-      const { rendered, address } = delivery;
-      if (rendered.channel !== 'sms') {
-        return {
-          status: 'failed',
-          reason: `the SMS adapter was given a message rendered for ${rendered.channel}`,
-        };
-      }
-      if (!address.phone) {
-        return { status: 'failed', reason: `customer ${delivery.customerId} has no phone number` };
-      }
-      const form = new URLSearchParams({ To: address.phone, Body: rendered.body });
+      const ready = deliverable(delivery, 'sms', 'phone');
+      if (!ready.ok) return ready.result;
+      const form = new URLSearchParams({ To: ready.to, Body: ready.rendered.body });
       if (options.messagingServiceSid) form.set('MessagingServiceSid', options.messagingServiceSid);
       else if (options.from) form.set('From', options.from);
       let answer;

@@ -1,6 +1,7 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import { describeError } from './http-result.js';
+import { isPublicAddress } from './public-address.js';
 
 /** Resolves a host name to all its addresses, like `dns.promises.lookup(host, { all: true })`. */
 export type LookupAll = (hostname: string) => Promise<Array<{ address: string; family: number }>>;
@@ -14,51 +15,6 @@ export interface CheckedTarget {
 
 export type TargetCheck =
   { ok: true; target: CheckedTarget } | { ok: false; status: 'failed' | 'retry'; reason: string };
-
-/**
- * Addresses a webhook must not reach unless private targets are allowed: loopback, private,
- * carrier-grade NAT, link-local (cloud metadata at 169.254.169.254), unspecified, documentation,
- * benchmarking, multicast and reserved ranges. Node's BlockList also matches IPv4-mapped IPv6
- * (`::ffff:127.0.0.1`) against the IPv4 rules.
- */
-const blocked = new BlockList();
-for (const [network, prefix] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.0.0.0', 24],
-  ['192.0.2.0', 24],
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
-  ['198.51.100.0', 24],
-  ['203.0.113.0', 24],
-  ['224.0.0.0', 4],
-  ['240.0.0.0', 4],
-] as const) {
-  blocked.addSubnet(network, prefix, 'ipv4');
-}
-for (const [network, prefix] of [
-  ['::', 128],
-  ['::1', 128],
-  ['100::', 64],
-  ['2001:db8::', 32],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['fec0::', 10],
-  ['ff00::', 8],
-] as const) {
-  blocked.addSubnet(network, prefix, 'ipv6');
-}
-
-/** Whether an IP address is on the public internet (not loopback, private, link-local, …). */
-export function isPublicAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 0) return false;
-  return !blocked.check(address, family === 4 ? 'ipv4' : 'ipv6');
-}
 
 /**
  * Checks a webhook URL before anything is sent: http(s) only, and, unless `allowPrivateTargets`,

@@ -3,6 +3,7 @@ import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { systemClock, type Clock } from '../clock.js';
 import type { ChannelAdapter, DeliveryResult } from './channel-adapter.js';
+import { renderedFor } from './deliverable.js';
 import { failureForStatus, MAX_BODY_BYTES, retryForNetworkError, type HttpAnswer } from './http-result.js';
 import { webhookHeaders, webhookKey, type WebhookHeaders } from './standard-webhooks.js';
 import { checkWebhookTarget, type CheckedTarget, type LookupAll } from './target-guard.js';
@@ -57,13 +58,9 @@ export function createWebhookAdapter(options: WebhookAdapterOptions): ChannelAda
     channel: 'webhook',
     provider: 'webhook',
     async send(delivery): Promise<DeliveryResult> {
-      const { rendered } = delivery;
-      if (rendered.channel !== 'webhook') {
-        return {
-          status: 'failed',
-          reason: `the webhook adapter was given a message rendered for ${rendered.channel}`,
-        };
-      }
+      const checked = renderedFor(delivery, 'webhook');
+      if (!checked.ok) return checked.result;
+      const { rendered } = checked;
       const check = await checkWebhookTarget(delivery.address.webhookUrl, {
         allowPrivateTargets,
         lookup: options.lookup,

@@ -5,31 +5,40 @@ import { SMTPServer } from 'smtp-server';
 /** What the sink answers to the next message: accept, greylist (451) or refuse (550). */
 export type SmtpAnswer = 250 | 451 | 550;
 
+/** How the sink speaks TLS: not at all (default), from the first byte (smtps), or after STARTTLS. */
+export type SmtpSinkTls = 'none' | 'implicit' | 'starttls';
+
 /**
  * A real SMTP server in the test process. `answers` scripts the replies to the next messages
  * (then it accepts); `attempts` holds every message offered, `received` the accepted ones.
+ * With TLS it presents smtp-server's built-in self-signed certificate, and records in `secured`
+ * whether each message came over TLS.
  */
-export async function startSmtpSink() {
+export async function startSmtpSink({ tls = 'none' }: { tls?: SmtpSinkTls } = {}) {
   const sink = {
     answers: [] as SmtpAnswer[],
     attempts: [] as ParsedMail[],
     received: [] as ParsedMail[],
+    secured: [] as boolean[],
     port: 0,
     url: '',
     reset() {
       sink.answers = [];
       sink.attempts.length = 0;
       sink.received.length = 0;
+      sink.secured.length = 0;
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
   const server = new SMTPServer({
     authOptional: true,
-    disabledCommands: ['STARTTLS'],
+    secure: tls === 'implicit',
+    disabledCommands: tls === 'starttls' ? [] : ['STARTTLS'],
     logger: false,
-    onData(stream, _session, callback) {
+    onData(stream, session, callback) {
       simpleParser(stream).then((mail) => {
         sink.attempts.push(mail);
+        sink.secured.push(session.secure);
         const answer = sink.answers.shift() ?? 250;
         if (answer === 250) {
           sink.received.push(mail);
@@ -42,7 +51,11 @@ export async function startSmtpSink() {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   sink.port = (server.server.address() as AddressInfo).port;
-  sink.url = `smtp://127.0.0.1:${sink.port}`;
+  // A client must accept the self-signed certificate; only TLS sinks need the query.
+  sink.url =
+    tls === 'none'
+      ? `smtp://127.0.0.1:${sink.port}`
+      : `${tls === 'implicit' ? 'smtps' : 'smtp'}://127.0.0.1:${sink.port}/?tls.rejectUnauthorized=false`;
   return sink;
 }
 
