@@ -9,6 +9,7 @@ describe('the README', () => {
     expect(examples.map((m) => m[1])).toEqual([
       'docs/examples/welcome-journey.ts',
       'docs/examples/welcome-journey.test.ts',
+      'journeys/shop-webhooks.ts',
       'docs/examples/send-events.ts',
     ]);
   });

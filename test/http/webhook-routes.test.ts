@@ -88,3 +88,26 @@ describe('signed inbound webhooks', () => {
     expect((await send(order, {}, 'nope')).statusCode).toBe(404);
   });
 });
+
+describe('the webhook sources in journeys/', () => {
+  it('are found by the folder loader, and the shop maps paid orders only', async () => {
+    const { loadJourneyFolder } = await import('../../engine/index.js');
+    const folder = await loadJourneyFolder('journeys');
+    const source = folder.webhookSources.find((s) => s.id === 'shop');
+    expect(source).toBeDefined();
+    const paid = source!.payload.parse({
+      type: 'order.paid',
+      data: { customerId: 'c1', orderId: 'o1', total: 12.5 },
+    });
+    expect(source!.toTrack(paid)).toEqual({
+      userId: 'c1',
+      event: 'Order Completed',
+      properties: { orderId: 'o1', revenue: 12.5 },
+    });
+    expect(
+      source!.toTrack(
+        source!.payload.parse({ type: 'order.created', data: { customerId: 'c1', orderId: 'o1' } }),
+      ),
+    ).toBeUndefined();
+  });
+});
