@@ -18,6 +18,7 @@ import type { HttpAppOptions } from './http-options.js';
 import { ServiceUnavailableError } from './http-errors.js';
 import { createMetrics } from './metrics.js';
 import { customerRoutes } from './routes/customer-routes.js';
+import { inAppRoutes } from './routes/in-app-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { ingestRoutes } from './routes/ingest-routes.js';
 import { journeyRoutes } from './routes/journey-routes.js';
@@ -94,6 +95,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
     });
 
     await scope.register(async (v1) => {
+      // JSON only: a text body would otherwise reach validation and be reported as a wrong type.
+      v1.removeContentTypeParser('text/plain');
       const keys = apiKeyChecker(options.apiKeys);
       await v1.register(fastifyRateLimit, {
         max: options.rateLimit?.max ?? 6000,
@@ -108,6 +111,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
       await v1.register(ingestRoutes, { engine });
       await v1.register(journeyRoutes, { engine });
       await v1.register(customerRoutes, { engine });
+      await v1.register(inAppRoutes, { engine, clock });
     });
 
     await scope.register(webhookRoutes, {

@@ -133,6 +133,17 @@ describe('ingest over HTTP', () => {
     expect(e1.profile).toEqual({ firstName: 'Ed' });
   });
 
+  it('answers 415 for a body that is not JSON', async () => {
+    const res = await h.app.inject({
+      method: 'POST',
+      url: '/v1/track',
+      payload: 'userId=x',
+      headers: { ...h.auth, 'content-type': 'text/plain' },
+    });
+    expect(res.statusCode).toBe(415);
+    expect(res.json()).toMatchObject({ error: { code: 'CHORUS_UNSUPPORTED_MEDIA_TYPE' } });
+  });
+
   it('answers 413 for an oversized body', async () => {
     const res = await post('/v1/track', {
       userId: 'big',

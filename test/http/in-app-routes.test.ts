@@ -1,0 +1,47 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createInAppAdapter } from '../../engine/index.js';
+import { onboarding } from '../../journeys/onboarding.js';
+import { deliveryFor } from '../channels/support.js';
+import { httpHarness, type HttpHarness } from '../support/http.js';
+
+describe('the in-app inbox over HTTP', () => {
+  let h: HttpHarness;
+  beforeEach(async () => {
+    h = await httpHarness({ journeys: [onboarding], workers: false });
+  });
+  afterEach(() => h.close());
+
+  it('lists a customer’s in-app messages and marks one read', async () => {
+    const inApp = createInAppAdapter({ redis: h.redis, prefix: h.prefix, clock: h.clock });
+    await inApp.send(deliveryFor('in-app', { opId: 'op-1' }));
+    await inApp.send(deliveryFor('in-app', { opId: 'op-2' }));
+    const list = await h.app.inject({ url: '/v1/customers/ada/in-app?limit=10', headers: h.auth });
+    expect(list.statusCode).toBe(200);
+    expect(
+      list
+        .json<{ messages: Array<{ id: string; readAt: number | null }> }>()
+        .messages.map((m) => [m.id, m.readAt]),
+    ).toEqual([
+      ['op-2', null],
+      ['op-1', null],
+    ]);
+    const read = await h.app.inject({
+      method: 'POST',
+      url: '/v1/customers/ada/in-app/op-1/read',
+      headers: h.auth,
+    });
+    expect(read.json()).toEqual({ read: true });
+    const after = await h.app.inject({ url: '/v1/customers/ada/in-app', headers: h.auth });
+    expect(after.json<{ messages: Array<{ id: string; readAt: number | null }> }>().messages[1]?.readAt).toBe(
+      h.clock.now(),
+    );
+    const missing = await h.app.inject({
+      method: 'POST',
+      url: '/v1/customers/ada/in-app/nope/read',
+      headers: h.auth,
+    });
+    expect(missing.statusCode).toBe(404);
+    const badLimit = await h.app.inject({ url: '/v1/customers/ada/in-app?limit=0', headers: h.auth });
+    expect(badLimit.json()).toMatchObject({ error: { issues: [{ field: 'querystring.limit' }] } });
+  });
+});
