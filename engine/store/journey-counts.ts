@@ -2,14 +2,14 @@ import type { Redis } from 'ioredis';
 import type { InstanceRecord } from '../runtime/instance-record.js';
 
 /**
- * Live counts per journey: customers active in each state and stage, entries, and exits by
- * reason, per version. One hash per journey, fields `<version>|<kind>|<name>`.
+ * Live counts per journey: customers active in each state and stage, entries, conversions
+ * (the goal reached) and exits by reason, per version. One hash per journey, fields `<version>|<kind>|<name>`.
  *
  * The counts are updated right after each commit, outside its atomic step (a Redis Cluster
  * keeps them in another slot than the customer), so a process that dies between the two leaves a
  * count off by that customer; `recountJourneys` rebuilds them exactly from the customers.
  */
-export type CountKind = 'state' | 'stage' | 'entered' | 'exit';
+export type CountKind = 'state' | 'stage' | 'entered' | 'exit' | 'converted';
 
 export function journeyCountsKey(prefix: string, journeyId: string): string {
   return `${prefix}:journey-counts:${journeyId}`;
@@ -38,6 +38,8 @@ export function countDeltas(
       bump(previous, 'stage', previous.stage, -1);
     }
     if (!previous) bump(next, 'entered', 'all', 1);
+    if (next.convertedAt !== undefined && previous?.convertedAt === undefined)
+      bump(next, 'converted', 'all', 1);
     if (next.status === 'active') {
       bump(next, 'state', next.state, 1);
       bump(next, 'stage', next.stage, 1);
@@ -83,6 +85,8 @@ export async function applyCountDeltas(
 export interface JourneyCounts {
   version: number;
   entered: number;
+  /** Instances that reached the journey's goal. */
+  converted: number;
   active: number;
   states: Record<string, number>;
   stages: Record<string, number>;
@@ -102,9 +106,10 @@ export async function readJourneyCounts(
     const name = rest.join('|');
     const n = Number(value);
     const v = Number(version);
-    const counts = versions.get(v) ?? {
+    const counts: JourneyCounts = versions.get(v) ?? {
       version: v,
       entered: 0,
+      converted: 0,
       active: 0,
       states: {},
       stages: {},
@@ -112,6 +117,7 @@ export async function readJourneyCounts(
     };
     versions.set(v, counts);
     if (kind === 'entered') counts.entered += n;
+    else if (kind === 'converted') counts.converted += n;
     else if (kind === 'state' && n !== 0) counts.states[name] = n;
     else if (kind === 'stage' && n !== 0) {
       counts.stages[name] = n;

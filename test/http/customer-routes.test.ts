@@ -55,6 +55,16 @@ describe('reading and managing customers and journeys', () => {
     await recountJourneys(h.redis, h.prefix);
     expect(await readJourneyCounts(h.redis, h.prefix, 'onboarding')).toEqual(live);
     expect((await get('/v1/journeys/onboarding')).json()).toMatchObject({ id: 'onboarding', entered: 3 });
+    // Reaching the goal counts as a conversion and moves the customer to loyalty.
+    await h.engine.track({ userId: tips[0]!, event: 'Order Completed', properties: { revenue: 20 } });
+    const converted = await eventually(async () => {
+      const body = (await get('/v1/journeys/onboarding')).json<{
+        converted: number;
+        stages: Record<string, number>;
+      }>();
+      return body.converted === 1 ? body : undefined;
+    });
+    expect(converted.stages).toMatchObject({ consideration: 1, loyalty: 1, awareness: 1 });
     expect((await get('/v1/journeys/nope')).statusCode).toBe(404);
   });
 

@@ -18,11 +18,13 @@ const JourneySummary = z.object({
     .describe('every state of the latest version, with the customers in it now (all versions)'),
   stages: z.record(z.string(), z.number()).describe('customers in each funnel stage now'),
   entered: z.number(),
+  converted: z.number().describe("instances that reached the journey's goal"),
   exits: z.record(z.string(), z.number()).describe('finished instances by how they ended'),
   versions: z.array(
     z.object({
       version: z.number(),
       entered: z.number(),
+      converted: z.number(),
       active: z.number(),
       states: z.record(z.string(), z.number()),
       stages: z.record(z.string(), z.number()),
@@ -56,6 +58,7 @@ export const journeyRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (a
       states: statesOf(journey).map((s) => ({ ...s, customers: states[s.state] ?? 0 })),
       stages: sum(versions.map((v) => v.stages)),
       entered: versions.reduce((n, v) => n + v.entered, 0),
+      converted: versions.reduce((n, v) => n + v.converted, 0),
       exits: sum(versions.map((v) => v.exits)),
       versions,
     };
