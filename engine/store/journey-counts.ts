@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { STAGES } from '../journey/stage.js';
 import type { InstanceRecord } from '../runtime/instance-record.js';
 
 /**
@@ -9,7 +10,7 @@ import type { InstanceRecord } from '../runtime/instance-record.js';
  * keeps them in another slot than the customer), so a process that dies between the two leaves a
  * count off by that customer; `recountJourneys` rebuilds them exactly from the customers.
  */
-export type CountKind = 'state' | 'stage' | 'entered' | 'exit' | 'converted';
+export type CountKind = 'state' | 'stage' | 'reached' | 'entered' | 'exit' | 'converted';
 
 export function journeyCountsKey(prefix: string, journeyId: string): string {
   return `${prefix}:journey-counts:${journeyId}`;
@@ -38,6 +39,11 @@ export function countDeltas(
       bump(previous, 'stage', previous.stage, -1);
     }
     if (!previous) bump(next, 'entered', 'all', 1);
+    // The funnel counts how far each instance got: once in its stage and every stage before it,
+    // so a step that passes straight through a stage (a transient state) still counts there.
+    const from = previous ? STAGES.indexOf(previous.stage) + 1 : 0;
+    for (let stage = from; stage <= STAGES.indexOf(next.stage); stage++)
+      bump(next, 'reached', STAGES[stage]!, 1);
     if (next.convertedAt !== undefined && previous?.convertedAt === undefined)
       bump(next, 'converted', 'all', 1);
     if (next.status === 'active') {
@@ -88,6 +94,8 @@ export interface JourneyCounts {
   /** Instances that reached the journey's goal. */
   converted: number;
   active: number;
+  /** The funnel: instances that got at least as far as each stage, whether still there or not. */
+  reached: Record<string, number>;
   states: Record<string, number>;
   stages: Record<string, number>;
   exits: Record<string, number>;
@@ -111,6 +119,7 @@ export async function readJourneyCounts(
       entered: 0,
       converted: 0,
       active: 0,
+      reached: {},
       states: {},
       stages: {},
       exits: {},
@@ -118,6 +127,7 @@ export async function readJourneyCounts(
     versions.set(v, counts);
     if (kind === 'entered') counts.entered += n;
     else if (kind === 'converted') counts.converted += n;
+    else if (kind === 'reached') counts.reached[name] = n;
     else if (kind === 'state' && n !== 0) counts.states[name] = n;
     else if (kind === 'stage' && n !== 0) {
       counts.stages[name] = n;

@@ -65,6 +65,7 @@ describe('reading and managing customers and journeys', () => {
       return body.converted === 1 ? body : undefined;
     });
     expect(converted.stages).toMatchObject({ consideration: 1, loyalty: 1, awareness: 1 });
+    expect(converted).toMatchObject({ funnel: { awareness: 3, consideration: 2, decision: 1, loyalty: 1 } });
     expect((await get('/v1/journeys/nope')).statusCode).toBe(404);
   });
 

@@ -17,6 +17,9 @@ const JourneySummary = z.object({
     .array(z.object({ state: z.string(), stage: z.string(), customers: z.number() }))
     .describe('every state of the latest version, with the customers in it now (all versions)'),
   stages: z.record(z.string(), z.number()).describe('customers in each funnel stage now'),
+  funnel: z
+    .record(z.string(), z.number())
+    .describe('customers who got at least as far as each stage, whether still there or not'),
   entered: z.number(),
   converted: z.number().describe("instances that reached the journey's goal"),
   exits: z.record(z.string(), z.number()).describe('finished instances by how they ended'),
@@ -26,6 +29,7 @@ const JourneySummary = z.object({
       entered: z.number(),
       converted: z.number(),
       active: z.number(),
+      reached: z.record(z.string(), z.number()),
       states: z.record(z.string(), z.number()),
       stages: z.record(z.string(), z.number()),
       exits: z.record(z.string(), z.number()),
@@ -57,6 +61,7 @@ export const journeyRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (a
       trigger: journey.trigger.kind === 'api' ? { api: true as const } : { event: journey.trigger.event },
       states: statesOf(journey).map((s) => ({ ...s, customers: states[s.state] ?? 0 })),
       stages: sum(versions.map((v) => v.stages)),
+      funnel: sum(versions.map((v) => v.reached)),
       entered: versions.reduce((n, v) => n + v.entered, 0),
       converted: versions.reduce((n, v) => n + v.converted, 0),
       exits: sum(versions.map((v) => v.exits)),
