@@ -1,0 +1,75 @@
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { formatReport, sendsFromMetrics } from '../../workers/demo/demo-report.js';
+import { simulateCustomers } from '../../workers/demo/simulated-customers.js';
+import { exited } from '../support/worker-process.js';
+import { TEST_REDIS_URL, testRedis } from '../support/redis.js';
+
+describe('the demo shoppers', () => {
+  it('are the same for the same seed, in time order, with a realistic mix', () => {
+    const calls = simulateCustomers(400, 3);
+    expect(simulateCustomers(400, 3)).toEqual(calls);
+    expect(calls.map((c) => c.at)).toEqual([...calls.map((c) => c.at)].sort((a, b) => a - b));
+    const count = (event: string) =>
+      calls.filter((c) => c.call.type === 'track' && c.call.event === event).length;
+    expect(count('Signed Up')).toBe(400);
+    expect(count('Product Viewed')).toBeGreaterThan(200);
+    expect(count('Product Viewed')).toBeLessThan(320);
+    expect(count('Product Added')).toBeLessThan(count('Product Viewed'));
+    expect(count('Order Completed')).toBeLessThan(count('Product Added'));
+    expect(count('Order Completed')).toBeGreaterThan(20);
+    // Each shopper is identified before signing up.
+    const first = calls.find((c) => c.call.userId === 'demo-0000');
+    expect(first?.call.type).toBe('identify');
+  });
+});
+
+describe('the demo report', () => {
+  it('shows the funnel, the conversion rate and messages per channel', () => {
+    const sends = sendsFromMetrics(
+      '# HELP chorus_sends x\nchorus_sends{channel="email",status="sent"} 12\nchorus_sends{channel="sms",status="sent"} 3\n',
+    );
+    expect(sends).toEqual([
+      { channel: 'email', status: 'sent', count: 12 },
+      { channel: 'sms', status: 'sent', count: 3 },
+    ]);
+    const report = formatReport(
+      [
+        {
+          id: 'yue',
+          entered: 10,
+          converted: 4,
+          funnel: { awareness: 10, consideration: 8, decision: 5, loyalty: 4 },
+          stages: {},
+          exits: { completed: 4, lapsed: 6 },
+        },
+      ],
+      sends,
+    );
+    expect(report).toMatch(/consideration\s+8\s+80\.0%/);
+    expect(report).toContain('Goal conversion: 4 of 10 (40.0%)');
+    expect(report).toMatch(/email\s+sent 12/);
+  });
+});
+
+describe('npm run demo', () => {
+  it('drives shoppers through the journeys over HTTP and reports, leaving nothing in Redis', async () => {
+    const ctx = testRedis();
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'workers/demo.ts', '--customers', '30', '--time-scale', '2000000'],
+      {
+        env: { ...process.env, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: ctx.prefix, LOG_LEVEL: 'error' },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    expect(await exited(child)).toEqual({ code: 0, signal: null });
+    expect(output).toMatch(/customers entered/);
+    expect(output).toMatch(/Funnel by stage\n\s+awareness\s+30\s+100\.0%/);
+    expect(output).toMatch(/Goal conversion: \d+ of 30/);
+    expect(await ctx.redis.keys(`*${ctx.prefix}*`)).toEqual([]);
+    await ctx.cleanup();
+  }, 60_000);
+});

@@ -1,0 +1,104 @@
+// `npm run demo`: the engine on embedded defaults with time sped up, a few hundred simulated
+// shoppers driven through the lifecycle over HTTP, progress while it runs, and a report at the end.
+//   npm run demo -- [--customers 300] [--time-scale 86400] [--seed 7]
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { formatProgress, formatReport, sendsFromMetrics, type JourneyFigures } from './demo/demo-report.js';
+import { simulateCustomers, type ScheduledCall } from './demo/simulated-customers.js';
+import { runMain, runProcess } from './run-process.js';
+
+const DAY = 86_400_000;
+
+const Options = z.object({
+  customers: z.coerce.number().int().min(1).max(100_000).default(300),
+  'time-scale': z.coerce.number().min(1).max(1e9).default(86_400),
+  seed: z.coerce.number().int().default(7),
+  /** Journey days to run at most; the lifecycle's last step is 37 days after sign-up. */
+  days: z.coerce.number().min(1).max(365).default(45),
+});
+
+runMain(async () => {
+  const { values } = parseArgs({
+    options: {
+      customers: { type: 'string' },
+      'time-scale': { type: 'string' },
+      seed: { type: 'string' },
+      days: { type: 'string' },
+    },
+  });
+  const options = Options.parse(values);
+  const apiKey = `demo_${randomBytes(12).toString('base64url')}`;
+  const outbox = mkdtempSync(join(tmpdir(), 'chorus-demo-outbox-'));
+  // The demo gets its own key prefix and outbox, so it never mixes with a running engine's data.
+  Object.assign(process.env, {
+    TIME_SCALE: String(options['time-scale']),
+    REDIS_PREFIX: process.env.REDIS_PREFIX ?? `demo-${randomBytes(3).toString('hex')}`,
+    OUTBOX_DIR: outbox,
+    PORT: '0',
+    API_KEY: apiKey,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    SWEEP_INTERVAL_MS: '5000',
+  });
+  const running = await runProcess({ embeddedRedis: true, banner: false, api: true, workers: true });
+  const base = running.api!.url;
+  const headers = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
+  const calls = simulateCustomers(options.customers, options.seed);
+  const print = (line: string) => process.stdout.write(line + '\n');
+  print(
+    `Chorus demo: ${options.customers} shoppers, a journey day lasts ${(DAY / options['time-scale'] / 1000).toFixed(2)} s.`,
+  );
+  print(`API ${base}, emails, SMS and push written to ${outbox}\n`);
+
+  async function journeys(): Promise<JourneyFigures[]> {
+    const response = await fetch(`${base}/v1/journeys`, { headers });
+    return ((await response.json()) as { journeys: JourneyFigures[] }).journeys;
+  }
+  async function send(batch: readonly ScheduledCall[]): Promise<void> {
+    const response = await fetch(`${base}/v1/batch`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ batch: batch.map((c) => c.call) }),
+    });
+    if (response.status !== 202)
+      throw new Error(`batch refused (${response.status}): ${await response.text()}`);
+  }
+
+  const startedAt = Date.now();
+  const journeyNow = () => (Date.now() - startedAt) * options['time-scale'];
+  let sent = 0;
+  let lastProgress = 0;
+  for (;;) {
+    const due = [];
+    while (sent + due.length < calls.length && calls[sent + due.length]!.at <= journeyNow())
+      due.push(calls[sent + due.length]!);
+    for (let i = 0; i < due.length; i += 500) await send(due.slice(i, i + 500));
+    sent += due.length;
+    const day = journeyNow() / DAY;
+    if (Date.now() - lastProgress >= 1000 || sent === calls.length) {
+      lastProgress = Date.now();
+      const figures = await journeys();
+      print(formatProgress(day, sent, calls.length, figures));
+      const active = figures.reduce((n, j) => n + Object.values(j.stages).reduce((a, b) => a + b, 0), 0);
+      if ((sent === calls.length && active === 0) || day >= options.days) break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  print(formatReport(await journeys(), sendsFromMetrics(metrics)));
+  // A shared Redis keeps nothing of the demo; a private one is deleted with its process anyway.
+  const redis = running.engine.store.redis;
+  for (const pattern of [`${running.config.REDIS_PREFIX}:*`, `{${running.config.REDIS_PREFIX}}:*`]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  }
+  await running.stop();
+});
