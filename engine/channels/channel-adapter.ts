@@ -39,6 +39,13 @@ export interface ChannelAdapter {
   readonly channel: Channel;
   /** A short name for logs and the customer's message list, e.g. `smtp`, `outbox`, `twilio`. */
   readonly provider: string;
+  /**
+   * Whether sending the same delivery again reaches the receiver as the same message (same
+   * Message-ID, `webhook-id`, inbox id or outbox file), so the repeat can be recognised. When a
+   * run died mid-send and nobody knows whether the provider accepted, the delivery worker sends
+   * again only through an idempotent adapter; otherwise it records the outcome as `unknown`.
+   */
+  readonly idempotent: boolean;
   send(delivery: Delivery): Promise<DeliveryResult>;
   close?(): Promise<void>;
 }

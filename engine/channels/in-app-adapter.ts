@@ -82,6 +82,7 @@ export function createInAppAdapter(options: InAppAdapterOptions): ChannelAdapter
   return {
     channel: 'in-app',
     provider: 'redis',
+    idempotent: true,
     async send(delivery): Promise<DeliveryResult> {
       const { rendered } = delivery;
       if (rendered.channel !== 'in-app') {

@@ -52,6 +52,7 @@ export function createPushAdapter(options: PushAdapterOptions): ChannelAdapter {
   return {
     channel: 'push',
     provider: 'fcm',
+    idempotent: false,
     async send(delivery): Promise<DeliveryResult> {
       const { rendered, address } = delivery;
       if (rendered.channel !== 'push') {

@@ -58,6 +58,7 @@ export function createSmsAdapter(options: SmsAdapterOptions): ChannelAdapter {
   return {
     channel: 'sms',
     provider: 'twilio',
+    idempotent: false,
     async send(delivery): Promise<DeliveryResult> {
       const { rendered, address } = delivery;
       if (rendered.channel !== 'sms') {

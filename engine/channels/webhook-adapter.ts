@@ -56,6 +56,7 @@ export function createWebhookAdapter(options: WebhookAdapterOptions): ChannelAda
   return {
     channel: 'webhook',
     provider: 'webhook',
+    idempotent: true,
     async send(delivery): Promise<DeliveryResult> {
       const { rendered } = delivery;
       if (rendered.channel !== 'webhook') {
