@@ -138,7 +138,7 @@ export function createDeliveryWorker(
     try {
       await withRetries(() => end(job, outcome, extra, at), recordRetry);
     } catch (error) {
-      throw new OutcomeNotRecordedError(outcome, { ...extra, at }, error);
+      throw new OutcomeNotRecordedError(outcome, extra, at, error);
     }
   }
 
@@ -347,7 +347,7 @@ export function createDeliveryWorker(
     if (!job || err instanceof DelayedError) return;
     const settled =
       err instanceof OutcomeNotRecordedError
-        ? end(job.data, err.outcome, err.entry, clock.now())
+        ? withRetries(() => end(job.data, err.outcome, err.extra, err.at), recordRetry)
         : abandon(job, err);
     void settled.catch((e: unknown) =>
       logger.error({ err: e, opId: job.data.opId }, 'could not record the end of a delivery'),

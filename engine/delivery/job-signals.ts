@@ -17,13 +17,14 @@ export class RetryLaterError extends Error {
 
 /**
  * The provider answered but the outcome could not be written, even after retries in process.
- * Unrecoverable, since a re-run would send again; the worker's `failed` listener writes `entry`
+ * Unrecoverable, since a re-run would send again; the worker's `failed` listener writes it
  * once more (BullMQ emits `failed` only after it could write to Redis itself).
  */
 export class OutcomeNotRecordedError extends UnrecoverableError {
   constructor(
     readonly outcome: Outcome,
-    readonly entry: Record<string, unknown>,
+    readonly extra: Record<string, unknown>,
+    readonly at: number,
     cause: unknown,
   ) {
     super(`the message was ${outcome} but the outcome could not be recorded: ${(cause as Error).message}`);
