@@ -2,8 +2,11 @@ import type { AddressInfo } from 'node:net';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 
-/** What the sink answers to the next message: accept, greylist (451) or refuse (550). */
-export type SmtpAnswer = 250 | 451 | 550;
+/**
+ * What the sink answers to the next message: accept, greylist (451), refuse (550), or `hold`:
+ * never answer, so the sender waits mid-send.
+ */
+export type SmtpAnswer = 250 | 451 | 550 | 'hold';
 
 /**
  * A real SMTP server in the test process. `answers` scripts the replies to the next messages
@@ -31,6 +34,7 @@ export async function startSmtpSink() {
       simpleParser(stream).then((mail) => {
         sink.attempts.push(mail);
         const answer = sink.answers.shift() ?? 250;
+        if (answer === 'hold') return;
         if (answer === 250) {
           sink.received.push(mail);
           return callback();
