@@ -31,7 +31,16 @@ export interface Delivery {
  */
 export type DeliveryResult =
   | { status: 'sent'; providerId: string; detail?: string }
-  | { status: 'retry'; reason: string; afterMs?: number }
+  | {
+      status: 'retry';
+      reason: string;
+      afterMs?: number;
+      /**
+       * The request may have reached the provider (it timed out or broke after being sent), so
+       * a retry could deliver twice: the worker retries only through an idempotent adapter.
+       */
+      mayHaveArrived?: boolean;
+    }
   | { status: 'failed'; reason: string };
 
 /** A channel's provider. `send` never throws for a provider's answer; it returns it. */

@@ -318,8 +318,14 @@ export function createDeliveryWorker(
       );
       return 'sent';
     }
+    if (result.status === 'retry' && result.mayHaveArrived && !adapter.idempotent) {
+      const reason = `${result.reason}; the request may have reached ${adapter.provider}, which cannot recognise a repeated send, so it was not sent again`;
+      await record(data, 'unknown', { reason, provider: adapter.provider }, clock.now());
+      return 'unknown';
+    }
     if (result.status === 'retry') {
-      // Nothing went out: let go of the claim so the next attempt claims it afresh.
+      // Nothing went out (or the receiver can tell a repeat): let go of the claim so the next
+      // attempt claims it afresh.
       await withRetries(() => releaseOperation(redis, ledgerKeys(data).op, claimToken), recordRetry);
       throw new RetryLaterError(result.reason, result.afterMs);
     }

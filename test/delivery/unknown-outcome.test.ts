@@ -180,6 +180,28 @@ describe('a delivery whose earlier run left no outcome', () => {
     expect(server.requests.map((r) => r.headers['webhook-id'])).toEqual([job.opId]);
   });
 
+  it('records an SMS whose provider did not answer in time as unknown, and does not retry it', async () => {
+    const server = await provider('hang', { status: 201, body: '{"sid":"SM1"}' });
+    const job = jobFor('sms');
+    const added = await enqueue(job);
+    const sms = createSmsAdapter({
+      baseUrl: server.url,
+      accountSid: 'AC1',
+      authToken: 't',
+      from: '+15550199',
+      timeoutMs: 200,
+    });
+    startWorker('sms', sms);
+
+    const [entry] = await messages();
+    expect(entry).toMatchObject({
+      status: 'unknown',
+      reason: expect.stringMatching(/did not answer within 200 ms; the request may have reached twilio/),
+    });
+    await eventually(async () => added.isCompleted());
+    expect(server.requests).toHaveLength(1);
+  });
+
   it('does not ask the policy again, nor call the provider, for an operation that already ended', async () => {
     const server = await provider({ status: 201, body: '{"sid":"SM1"}' });
     const job = jobFor('sms');
