@@ -6,12 +6,12 @@ import { LuaScript } from '../store/lua-script.js';
  * How an operation ended, as the customer's message list shows it. `unknown`: a run died after
  * handing the message to a provider that cannot take it twice, so it may or may not have arrived.
  */
-export type Outcome = 'sent' | 'failed' | 'skipped' | 'unknown';
+export type DeliveryOutcome = 'sent' | 'failed' | 'skipped' | 'unknown';
 
 /** What the ledger holds for one operation; every field is absent before its first claim. */
 export interface OperationRecord {
   /** An outcome, or `sending` (a run claimed it) or `retrying` (a provider asked to try later). */
-  state: Outcome | 'sending' | 'retrying' | undefined;
+  state: DeliveryOutcome | 'sending' | 'retrying' | undefined;
   /** The channel the send was handed on to, when a channel rerouted it. */
   route: Channel | undefined;
 }
@@ -22,7 +22,7 @@ export const LEDGER_TTL_MS = 7 * 86_400_000;
 const ENDED = `local function ended(s) return s == 'sent' or s == 'failed' or s == 'skipped' or s == 'unknown' end
 `;
 
-export function isOutcome(state: OperationRecord['state']): state is Outcome {
+export function isOutcome(state: OperationRecord['state']): state is DeliveryOutcome {
   return state === 'sent' || state === 'failed' || state === 'skipped' || state === 'unknown';
 }
 
@@ -44,7 +44,7 @@ export type Claim =
   | { result: 'resumed'; since: number }
   | { result: 'busy'; retryInMs: number }
   | { result: 'rerouted' }
-  | { result: 'ended'; outcome: Outcome };
+  | { result: 'ended'; outcome: DeliveryOutcome };
 
 /** KEYS: op key. ARGV: token, now ms, stale ms, channel. */
 const claimScript = new LuaScript(`${ENDED}
@@ -85,7 +85,7 @@ export async function claimOperation(
   if (result === 'claimed' || result === 'rerouted') return { result };
   if (result === 'resumed') return { result, since: value };
   if (result === 'busy') return { result, retryInMs: value };
-  return { result: 'ended', outcome: result as Outcome };
+  return { result: 'ended', outcome: result as DeliveryOutcome };
 }
 
 /** KEYS: op key, messages list. ARGV: outcome, entry JSON, list cap. */
@@ -106,7 +106,7 @@ return 1
 export async function endOperation(
   redis: Redis,
   keys: { op: string; messages: string },
-  outcome: Outcome,
+  outcome: DeliveryOutcome,
   entry: object,
   cap: number,
 ): Promise<boolean> {
@@ -184,11 +184,11 @@ export async function abandonOperation(
   channel: Channel,
   entries: { unknown: object; failed: object },
   cap: number,
-): Promise<Outcome | undefined> {
+): Promise<DeliveryOutcome | undefined> {
   const outcome = await abandonScript.run(
     redis,
     [keys.op, keys.messages],
     [channel, JSON.stringify(entries.unknown), JSON.stringify(entries.failed), cap],
   );
-  return typeof outcome === 'string' ? (outcome as Outcome) : undefined;
+  return typeof outcome === 'string' ? (outcome as DeliveryOutcome) : undefined;
 }

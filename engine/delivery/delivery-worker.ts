@@ -25,7 +25,7 @@ import {
   readOperation,
   releaseOperation,
   rerouteOperation,
-  type Outcome,
+  type DeliveryOutcome,
 } from './delivery-ledger.js';
 import type { DeliveryPolicy } from './delivery-policy.js';
 import { OutcomeNotRecordedError, RetryLaterError } from './job-signals.js';
@@ -125,7 +125,7 @@ export function createDeliveryWorker(
     return { op: keys.op(job.opId), messages: keys.messages };
   };
 
-  function end(job: DeliveryJobData, outcome: Outcome, extra: Record<string, unknown>, at: number) {
+  function end(job: DeliveryJobData, outcome: DeliveryOutcome, extra: Record<string, unknown>, at: number) {
     const entry = entryFor(job, channel, outcome, { ...extra, at });
     return endOperation(redis, ledgerKeys(job), outcome, entry, MESSAGE_LIST_CAP);
   }
@@ -134,7 +134,12 @@ export function createDeliveryWorker(
    * Records an outcome after the provider was called, retrying in process: a failure here must
    * not make BullMQ run the job again, which would call the provider again.
    */
-  async function record(job: DeliveryJobData, outcome: Outcome, extra: Record<string, unknown>, at: number) {
+  async function record(
+    job: DeliveryJobData,
+    outcome: DeliveryOutcome,
+    extra: Record<string, unknown>,
+    at: number,
+  ) {
     try {
       await withRetries(() => end(job, outcome, extra, at), recordRetry);
     } catch (error) {

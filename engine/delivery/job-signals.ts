@@ -1,5 +1,5 @@
 import { UnrecoverableError } from 'bullmq';
-import type { Outcome } from './delivery-ledger.js';
+import type { DeliveryOutcome } from './delivery-ledger.js';
 
 // Signals from the delivery processor to BullMQ, never seen by callers of the engine: they only
 // steer the job (retry after a delay, or stop) and end up as its failed reason.
@@ -22,7 +22,7 @@ export class RetryLaterError extends Error {
  */
 export class OutcomeNotRecordedError extends UnrecoverableError {
   constructor(
-    readonly outcome: Outcome,
+    readonly outcome: DeliveryOutcome,
     readonly extra: Record<string, unknown>,
     readonly at: number,
     cause: unknown,
