@@ -74,6 +74,7 @@ export {
   type Renderer,
 } from './delivery/delivery-worker.js';
 export { deliveryQueueName, type DeliveryJobData } from './delivery/delivery-job.js';
+export type { DeliveryOutcome } from './delivery/delivery-ledger.js';
 export { allowAll, type DeliveryPolicy, type PolicyDecision } from './delivery/delivery-policy.js';
 export { resolveAddress } from './delivery/address.js';
 export { retryDelay } from './delivery/backoff.js';

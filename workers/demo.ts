@@ -6,8 +6,15 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
 import { z } from 'zod';
-import { formatProgress, formatReport, sendsFromMetrics, type JourneyFigures } from './demo/demo-report.js';
+import {
+  formatProgress,
+  formatReport,
+  queuedJobs,
+  sendsFromMetrics,
+  type JourneyFigures,
+} from './demo/demo-report.js';
 import { simulateCustomers, type ScheduledCall } from './demo/simulated-customers.js';
 import { runMain, runProcess } from './run-process.js';
 
@@ -67,6 +74,16 @@ runMain(async () => {
       throw new Error(`batch refused (${response.status}): ${await response.text()}`);
   }
 
+  const signUps = calls.filter((c) => c.call.type === 'track' && c.call.event === 'Signed Up').length;
+  /** Every sign-up has entered, every journey has ended, and no job is waiting or running. */
+  async function settled(figures: readonly JourneyFigures[]): Promise<boolean> {
+    const entered = Math.max(0, ...figures.map((j) => j.entered));
+    const active = figures.reduce((n, j) => n + Object.values(j.stages).reduce((a, b) => a + b, 0), 0);
+    if (entered < signUps || active > 0) return false;
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    return queuedJobs(metrics) === 0;
+  }
+
   const startedAt = Date.now();
   const journeyNow = () => (Date.now() - startedAt) * options['time-scale'];
   let sent = 0;
@@ -82,16 +99,18 @@ runMain(async () => {
       lastProgress = Date.now();
       const figures = await journeys();
       print(formatProgress(day, sent, calls.length, figures));
-      const active = figures.reduce((n, j) => n + Object.values(j.stages).reduce((a, b) => a + b, 0), 0);
-      if ((sent === calls.length && active === 0) || day >= options.days) break;
+      if ((sent === calls.length && (await settled(figures))) || day >= options.days) break;
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 
   const metrics = await (await fetch(`${base}/metrics`)).text();
   print(formatReport(await journeys(), sendsFromMetrics(metrics)));
-  // A shared Redis keeps nothing of the demo; a private one is deleted with its process anyway.
-  const redis = running.engine.store.redis;
+  await running.stop();
+  // A shared Redis keeps nothing of the demo (a private one was deleted with its process). After
+  // the stop, so no worker writes again behind the clean-up.
+  if (running.embeddedRedis) return;
+  const redis = new Redis(running.redisUrl, { maxRetriesPerRequest: 1 });
   for (const pattern of [`${running.config.REDIS_PREFIX}:*`, `{${running.config.REDIS_PREFIX}}:*`]) {
     let cursor = '0';
     do {
@@ -100,5 +119,5 @@ runMain(async () => {
       if (keys.length > 0) await redis.unlink(...keys);
     } while (cursor !== '0');
   }
-  await running.stop();
+  redis.disconnect();
 });

@@ -34,6 +34,8 @@ export interface RunningProcess {
   config: Readonly<EnvConfig>;
   engine: Engine;
   redisUrl: string;
+  /** The Redis is a private redis-server that `stop()` deletes. */
+  embeddedRedis: boolean;
   api?: ApiServer;
   stop(): Promise<void>;
 }
@@ -168,7 +170,14 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
       );
     });
   }
-  return { config, engine, redisUrl: resolved.url, ...(api ? { api } : {}), stop };
+  return {
+    config,
+    engine,
+    redisUrl: resolved.url,
+    embeddedRedis: resolved.embedded,
+    ...(api ? { api } : {}),
+    stop,
+  };
 }
 
 /** FCM from the environment: a service account key, else a fixed token; `loadConfig` checked the pairing. */

@@ -31,7 +31,16 @@ export interface Delivery {
  */
 export type DeliveryResult =
   | { status: 'sent'; providerId: string; detail?: string }
-  | { status: 'retry'; reason: string; afterMs?: number }
+  | {
+      status: 'retry';
+      reason: string;
+      afterMs?: number;
+      /**
+       * The request may have reached the provider (it timed out or broke after being sent), so
+       * a retry could deliver twice: the worker retries only through an idempotent adapter.
+       */
+      mayHaveArrived?: boolean;
+    }
   | { status: 'failed'; reason: string };
 
 /** A channel's provider. `send` never throws for a provider's answer; it returns it. */
@@ -39,6 +48,13 @@ export interface ChannelAdapter {
   readonly channel: Channel;
   /** A short name for logs and the customer's message list, e.g. `smtp`, `outbox`, `twilio`. */
   readonly provider: string;
+  /**
+   * Whether sending the same delivery again reaches the receiver as the same message (same
+   * Message-ID, `webhook-id`, inbox id or outbox file), so the repeat can be recognised. When a
+   * run died mid-send and nobody knows whether the provider accepted, the delivery worker sends
+   * again only through an idempotent adapter; otherwise it records the outcome as `unknown`.
+   */
+  readonly idempotent: boolean;
   send(delivery: Delivery): Promise<DeliveryResult>;
   close?(): Promise<void>;
 }

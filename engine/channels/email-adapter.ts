@@ -94,6 +94,7 @@ export function createEmailAdapter(options: EmailAdapterOptions): ChannelAdapter
     return {
       channel: 'email',
       provider: 'outbox',
+      idempotent: true,
       async send(delivery) {
         const mail = mailFor(delivery, options.from, domain);
         if ('status' in mail) return mail;
@@ -142,6 +143,7 @@ export function createEmailAdapter(options: EmailAdapterOptions): ChannelAdapter
   return {
     channel: 'email',
     provider: 'smtp',
+    idempotent: true, // the same Message-ID on every attempt
     async send(delivery) {
       const mail = mailFor(delivery, options.from, domain);
       if ('status' in mail) return mail;

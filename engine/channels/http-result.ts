@@ -50,13 +50,35 @@ export function failureForStatus(provider: string, answer: HttpAnswer, now: numb
   return { status: 'failed', reason };
 }
 
-/** A request that got no answer (refused, reset, timed out): the provider may be back soon. */
+/** Errors raised before a request could leave: nothing reached the provider. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * A request that got no answer (refused, reset, timed out): the provider may be back soon. Unless
+ * the connection was never made, the request may have arrived: `mayHaveArrived` says so.
+ */
 export function retryForNetworkError(provider: string, error: unknown, timeoutMs: number): NotSent {
   const name = error instanceof Error ? error.name : '';
   if (name === 'TimeoutError' || name === 'AbortError') {
-    return { status: 'retry', reason: `${provider} did not answer within ${timeoutMs} ms` };
+    return {
+      status: 'retry',
+      reason: `${provider} did not answer within ${timeoutMs} ms`,
+      mayHaveArrived: true,
+    };
   }
-  return { status: 'retry', reason: `${provider} could not be reached: ${describeError(error)}` };
+  const reason = `${provider} could not be reached: ${describeError(error)}`;
+  return NOT_SENT_CODES.has(errorCode(error) ?? '')
+    ? { status: 'retry', reason }
+    : { status: 'retry', reason, mayHaveArrived: true };
+}
+
+/** The system error code of an error or of its cause (`fetch` wraps socket errors). */
+function errorCode(error: unknown): string | undefined {
+  for (let e = error; e instanceof Error; e = e.cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+  }
+  return undefined;
 }
 
 /**

@@ -83,6 +83,7 @@ export function createInAppAdapter(options: InAppAdapterOptions): ChannelAdapter
   return {
     channel: 'in-app',
     provider: 'redis',
+    idempotent: true,
     async send(delivery): Promise<DeliveryResult> {
       const checked = renderedFor(delivery, 'in-app');
       if (!checked.ok) return checked.result;

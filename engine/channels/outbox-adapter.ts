@@ -42,6 +42,7 @@ export function createOutboxAdapter(options: OutboxAdapterOptions): ChannelAdapt
   return {
     channel,
     provider: 'outbox',
+    idempotent: true,
     async send(delivery: Delivery): Promise<DeliveryResult> {
       const record: OutboxRecord = {
         opId: delivery.opId,

@@ -90,6 +90,7 @@ export function createPushAdapter(options: PushAdapterOptions): ChannelAdapter {
   return {
     channel: 'push',
     provider: 'fcm',
+    idempotent: false,
     async send(delivery): Promise<DeliveryResult> {
       const ready = deliverable(delivery, 'push', 'pushToken');
       if (!ready.ok) return ready.result;

@@ -59,6 +59,7 @@ export function createSmsAdapter(options: SmsAdapterOptions): ChannelAdapter {
   return {
     channel: 'sms',
     provider: 'twilio',
+    idempotent: false,
     async send(delivery): Promise<DeliveryResult> {
       const ready = deliverable(delivery, 'sms', 'phone');
       if (!ready.ok) return ready.result;

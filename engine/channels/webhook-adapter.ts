@@ -57,6 +57,7 @@ export function createWebhookAdapter(options: WebhookAdapterOptions): ChannelAda
   return {
     channel: 'webhook',
     provider: 'webhook',
+    idempotent: true,
     async send(delivery): Promise<DeliveryResult> {
       const checked = renderedFor(delivery, 'webhook');
       if (!checked.ok) return checked.result;

@@ -1,44 +1,194 @@
+import type { Redis } from 'ioredis';
+import type { Channel } from '../journey/journey-schema.js';
 import { LuaScript } from '../store/lua-script.js';
 
 /**
- * Claims an operation before its provider is called. KEYS: op key. ARGV: token, now ms, stale ms.
- * Returns 'sent'/'failed'/'skipped' when it already ended, 'busy' when another live job claimed it,
- * else 'claimed' (also when a claim by a job that died has gone stale).
+ * How an operation ended, as the customer's message list shows it. `unknown`: a run died after
+ * handing the message to a provider that cannot take it twice, so it may or may not have arrived.
  */
-export const claimOperation = new LuaScript(`
+export type DeliveryOutcome = 'sent' | 'failed' | 'skipped' | 'unknown';
+
+/** What the ledger holds for one operation; every field is absent before its first claim. */
+export interface OperationRecord {
+  /** An outcome, or `sending` (a run claimed it) or `retrying` (a provider asked to try later). */
+  state: DeliveryOutcome | 'sending' | 'retrying' | undefined;
+  /** The channel the send was handed on to, when a channel rerouted it. */
+  route: Channel | undefined;
+}
+
+/** How long an operation is remembered after its last change. */
+export const LEDGER_TTL_MS = 7 * 86_400_000;
+
+const ENDED = `local function ended(s) return s == 'sent' or s == 'failed' or s == 'skipped' or s == 'unknown' end
+`;
+
+export function isOutcome(state: OperationRecord['state']): state is DeliveryOutcome {
+  return state === 'sent' || state === 'failed' || state === 'skipped' || state === 'unknown';
+}
+
+export async function readOperation(redis: Redis, opKey: string): Promise<OperationRecord> {
+  const [state, route] = await redis.hmget(opKey, 'state', 'route');
+  return {
+    state: (state ?? undefined) as OperationRecord['state'],
+    route: (route ?? undefined) as Channel | undefined,
+  };
+}
+
+/**
+ * What a claim found: `claimed` (nobody else holds it), `resumed` (took over the claim of a run
+ * that died before recording an outcome, made at `since`), `busy` (a live run may still hold it;
+ * try again in `retryInMs`), `rerouted` (another channel owns it) or the outcome it already had.
+ */
+export type Claim =
+  | { result: 'claimed' }
+  | { result: 'resumed'; since: number }
+  | { result: 'busy'; retryInMs: number }
+  | { result: 'rerouted' }
+  | { result: 'ended'; outcome: DeliveryOutcome };
+
+/** KEYS: op key. ARGV: token, now ms, stale ms, channel. */
+const claimScript = new LuaScript(`${ENDED}
 local state = redis.call('HGET', KEYS[1], 'state')
-if state == 'sent' or state == 'failed' or state == 'skipped' then return state end
+if ended(state) then return {state, 0} end
+local route = redis.call('HGET', KEYS[1], 'route')
+if route and route ~= ARGV[4] then return {'rerouted', 0} end
+local result = 'claimed'
+local since = 0
 if state == 'sending' then
   local holder = redis.call('HGET', KEYS[1], 'token')
-  local since = tonumber(redis.call('HGET', KEYS[1], 'since') or '0')
-  if holder ~= ARGV[1] and tonumber(ARGV[2]) - since < tonumber(ARGV[3]) then return 'busy' end
+  since = tonumber(redis.call('HGET', KEYS[1], 'since') or '0')
+  if holder ~= ARGV[1] then
+    local age = tonumber(ARGV[2]) - since
+    if age < tonumber(ARGV[3]) then return {'busy', tonumber(ARGV[3]) - age} end
+    result = 'resumed'
+  end
 end
 redis.call('HSET', KEYS[1], 'state', 'sending', 'token', ARGV[1], 'since', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], 604800000)
-return 'claimed'
+redis.call('PEXPIRE', KEYS[1], ${LEDGER_TTL_MS})
+return {result, since}
 `);
 
 /**
- * Ends an operation and adds it to the customer's message list, once.
- * KEYS: op key, messages list. ARGV: final state, entry JSON, list cap, ledger TTL ms.
- * Returns 1 when recorded now, 0 when it had already ended.
+ * Claims an operation before its provider is called. A claim from another run that is older
+ * than `staleMs` belongs to a run that died (a live run records an outcome well within it).
  */
-export const endOperation = new LuaScript(`
-local state = redis.call('HGET', KEYS[1], 'state')
-if state == 'sent' or state == 'failed' or state == 'skipped' then return 0 end
+export async function claimOperation(
+  redis: Redis,
+  opKey: string,
+  input: { token: string; now: number; staleMs: number; channel: Channel },
+): Promise<Claim> {
+  const [result, value] = (await claimScript.run(
+    redis,
+    [opKey],
+    [input.token, input.now, input.staleMs, input.channel],
+  )) as [string, number];
+  if (result === 'claimed' || result === 'rerouted') return { result };
+  if (result === 'resumed') return { result, since: value };
+  if (result === 'busy') return { result, retryInMs: value };
+  return { result: 'ended', outcome: result as DeliveryOutcome };
+}
+
+/** KEYS: op key, messages list. ARGV: outcome, entry JSON, list cap. */
+const endScript = new LuaScript(`${ENDED}
+if ended(redis.call('HGET', KEYS[1], 'state')) then return 0 end
 redis.call('HSET', KEYS[1], 'state', ARGV[1])
 redis.call('HDEL', KEYS[1], 'token', 'since')
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ${LEDGER_TTL_MS})
 redis.call('LPUSH', KEYS[2], ARGV[2])
 redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[3]) - 1)
 return 1
 `);
 
-/** Lets go of a claim after a provider asked to retry later. KEYS: op key. ARGV: token. */
-export const releaseOperation = new LuaScript(`
+/**
+ * Ends an operation and adds its entry to the customer's message list, once. Returns false
+ * when it had already ended.
+ */
+export async function endOperation(
+  redis: Redis,
+  keys: { op: string; messages: string },
+  outcome: DeliveryOutcome,
+  entry: object,
+  cap: number,
+): Promise<boolean> {
+  return (await endScript.run(redis, [keys.op, keys.messages], [outcome, JSON.stringify(entry), cap])) === 1;
+}
+
+/** KEYS: op key, messages list. ARGV: next channel, note JSON, list cap. */
+const rerouteScript = new LuaScript(`${ENDED}
+local state = redis.call('HGET', KEYS[1], 'state')
+if ended(state) or state == 'sending' then return 0 end
+if redis.call('HGET', KEYS[1], 'route') == ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'route', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ${LEDGER_TTL_MS})
+redis.call('LPUSH', KEYS[2], ARGV[2])
+redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[3]) - 1)
+return 1
+`);
+
+/**
+ * Hands an operation to another channel and notes it on the message list, once: a replay of
+ * the job that rerouted it then forwards it again instead of deciding afresh.
+ */
+export async function rerouteOperation(
+  redis: Redis,
+  keys: { op: string; messages: string },
+  next: Channel,
+  note: object,
+  cap: number,
+): Promise<void> {
+  await rerouteScript.run(redis, [keys.op, keys.messages], [next, JSON.stringify(note), cap]);
+}
+
+/** KEYS: op key. ARGV: token. */
+const releaseScript = new LuaScript(`
 if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then
   redis.call('HSET', KEYS[1], 'state', 'retrying')
   redis.call('HDEL', KEYS[1], 'token', 'since')
 end
 return 1
 `);
+
+/** Lets go of a claim after a provider asked to retry later: nothing was sent. */
+export async function releaseOperation(redis: Redis, opKey: string, token: string): Promise<void> {
+  await releaseScript.run(redis, [opKey], [token]);
+}
+
+/** KEYS: op key, messages list. ARGV: channel, entry JSON if claimed, entry JSON if not, list cap. */
+const abandonScript = new LuaScript(`${ENDED}
+local state = redis.call('HGET', KEYS[1], 'state')
+if ended(state) then return false end
+local route = redis.call('HGET', KEYS[1], 'route')
+if route and route ~= ARGV[1] then return false end
+local outcome = 'failed'
+local entry = ARGV[3]
+if state == 'sending' then
+  outcome = 'unknown'
+  entry = ARGV[2]
+end
+redis.call('HSET', KEYS[1], 'state', outcome)
+redis.call('HDEL', KEYS[1], 'token', 'since')
+redis.call('PEXPIRE', KEYS[1], ${LEDGER_TTL_MS})
+redis.call('LPUSH', KEYS[2], entry)
+redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[4]) - 1)
+return outcome
+`);
+
+/**
+ * Ends an operation whose job BullMQ gave up on without our code recording an outcome (out of
+ * attempts, or stalled too often): `unknown` when a run had claimed it (it may have been sent),
+ * else `failed`. Nothing when it already ended or belongs to another channel.
+ */
+export async function abandonOperation(
+  redis: Redis,
+  keys: { op: string; messages: string },
+  channel: Channel,
+  entries: { unknown: object; failed: object },
+  cap: number,
+): Promise<DeliveryOutcome | undefined> {
+  const outcome = await abandonScript.run(
+    redis,
+    [keys.op, keys.messages],
+    [channel, JSON.stringify(entries.unknown), JSON.stringify(entries.failed), cap],
+  );
+  return typeof outcome === 'string' ? (outcome as DeliveryOutcome) : undefined;
+}

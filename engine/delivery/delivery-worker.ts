@@ -18,9 +18,21 @@ import type { CustomerStore } from '../store/customer-store.js';
 import { resolveAddress } from './address.js';
 import { retryDelay } from './backoff.js';
 import { deliveryQueueName, variantLabel, type DeliveryJobData } from './delivery-job.js';
-import { claimOperation, endOperation, releaseOperation } from './delivery-ledger.js';
+import {
+  abandonOperation,
+  claimOperation,
+  endOperation,
+  isOutcome,
+  readOperation,
+  releaseOperation,
+  rerouteOperation,
+  type DeliveryOutcome,
+} from './delivery-ledger.js';
 import type { DeliveryPolicy } from './delivery-policy.js';
+import { OutcomeNotRecordedError, RetryLaterError } from './job-signals.js';
+import { countSend } from './send-counts.js';
 import { createUnsubscribeToken, unsubscribeUrl } from './unsubscribe-token.js';
+import { withRetries } from './with-retries.js';
 
 /** What delivery needs from the template layer. */
 export interface Renderer {
@@ -48,23 +60,19 @@ export interface DeliveryWorkerOptions {
   /** BullMQ rate limit for this channel's queue, e.g. `{ max: 50, duration: 1000 }`. */
   limiter?: { max: number; duration: number };
   retry?: { baseMs: number; maxMs: number };
-  /** A claim older than this, from a job that died mid-send, may be taken over. */
+  /**
+   * A claim older than this, left by a run that died mid-send, is taken over (the send is then
+   * repeated through an idempotent adapter, or recorded `unknown`). Keep it above the slowest
+   * provider call. Default four times `lockMs`: two minutes with the default lock.
+   */
   claimStaleMs?: number;
   /** BullMQ lock duration and stalled-check interval (LOCK_DURATION_MS). */
   lockMs?: number;
+  /** How many times a job may stall (its worker died or hung) before BullMQ fails it. Default 1. */
+  maxStalledCount?: number;
+  /** In-process retries of the outcome write once a provider has answered. Default 6 tries from 50 ms. */
+  recordRetry?: { attempts: number; baseMs: number };
 }
-
-/** A provider asked to try again later; the worker's backoff strategy reads `afterMs`. */
-class RetryLaterError extends Error {
-  constructor(
-    reason: string,
-    readonly afterMs: number | undefined,
-  ) {
-    super(reason);
-  }
-}
-
-const LEDGER_TTL_MS = 7 * 86_400_000;
 
 /** A message list entry: what the customer was sent (or why not), shown on the customer. */
 function entryFor(job: DeliveryJobData, channel: Channel, status: string, extra: Record<string, unknown>) {
@@ -83,10 +91,24 @@ function entryFor(job: DeliveryJobData, channel: Channel, status: string, extra:
   };
 }
 
+const MESSAGE_LIST_CAP = 100;
+
+/** What a channel needs to send a job: its provider, the core message, the customer's address. */
+interface Target {
+  adapter: ChannelAdapter;
+  core: CoreMessage;
+  address: Delivery['address'];
+}
+
 /**
- * The worker of one channel's queue. For each send: read the customer's traits now, resolve the
+ * The worker of one channel's queue. For each send: look the operation up in the ledger (an
+ * ended one is done, a rerouted one is forwarded), read the customer's traits now, resolve the
  * address (or fall back to the next preferred channel), ask the policy hook, claim the
  * operation, render, call the provider, and record the outcome once per operation id.
+ *
+ * A claim left by a run that died mid-send means nobody knows whether the provider accepted:
+ * an idempotent adapter sends again (the receiver recognises the repeat), any other records the
+ * outcome as `unknown` rather than risk sending twice.
  */
 export function createDeliveryWorker(
   channel: Channel,
@@ -94,29 +116,61 @@ export function createDeliveryWorker(
   options: DeliveryWorkerOptions,
 ): Worker {
   const { store, clock, logger } = deps;
+  const redis = store.redis;
   const adapter = deps.adapters[channel];
   const retry = options.retry ?? { baseMs: 1_000, maxMs: 300_000 };
-  const claimStaleMs = options.claimStaleMs ?? 120_000;
+  const lockMs = options.lockMs ?? 30_000;
+  const claimStaleMs = options.claimStaleMs ?? 4 * lockMs;
+  const recordRetry = options.recordRetry ?? { attempts: 6, baseMs: 50 };
+  const ledgerKeys = (job: DeliveryJobData) => {
+    const keys = store.keys(job.customerId);
+    return { op: keys.op(job.opId), messages: keys.messages };
+  };
 
   async function end(
     job: DeliveryJobData,
-    status: 'sent' | 'failed' | 'skipped',
+    outcome: DeliveryOutcome,
     extra: Record<string, unknown>,
     at: number,
   ) {
-    const keys = store.keys(job.customerId);
-    const entry = entryFor(job, channel, status, { ...extra, at });
-    await endOperation.run(
-      store.redis,
-      [keys.op(job.opId), keys.messages],
-      [status, JSON.stringify(entry), 100, LEDGER_TTL_MS],
+    const entry = entryFor(job, channel, outcome, { ...extra, at });
+    const recorded = await endOperation(redis, ledgerKeys(job), outcome, entry, MESSAGE_LIST_CAP);
+    if (recorded) await counted(outcome);
+    return recorded;
+  }
+
+  /** Metrics must never fail a delivery whose outcome is already recorded. */
+  async function counted(outcome: string): Promise<void> {
+    await countSend(redis, store.prefix, channel, outcome).catch((err: unknown) =>
+      logger.warn({ err, channel, outcome }, 'send not counted in metrics'),
     );
+  }
+
+  /**
+   * Records an outcome after the provider was called, retrying in process: a failure here must
+   * not make BullMQ run the job again, which would call the provider again.
+   */
+  async function record(
+    job: DeliveryJobData,
+    outcome: DeliveryOutcome,
+    extra: Record<string, unknown>,
+    at: number,
+  ) {
+    try {
+      await withRetries(() => end(job, outcome, extra, at), recordRetry);
+    } catch (error) {
+      throw new OutcomeNotRecordedError(outcome, extra, at, error);
+    }
+  }
+
+  /** Puts the send on `next`'s queue; a no-op while a job for this operation waits there. */
+  async function forward(job: DeliveryJobData, next: Channel): Promise<string> {
+    await deps.queues[next].add(job.message, { ...job, channel: next }, { jobId: job.opId });
+    return `rerouted to ${next}`;
   }
 
   /** Hands the send to the next preferred channel, or records why nothing could be sent. */
   async function fallBack(job: DeliveryJobData, reason: string, now: number): Promise<string> {
-    const keys = store.keys(job.customerId);
-    const note = entryFor(job, channel, 'rerouted', { reason, at: now });
     const next = job.channels
       .slice(job.channels.indexOf(channel) + 1)
       .find((c) => deps.adapters[c] !== undefined);
@@ -129,48 +183,97 @@ export function createDeliveryWorker(
       );
       return 'skipped';
     }
-    await store.redis.lpush(keys.messages, JSON.stringify({ ...note, to: next }));
-    await deps.queues[next].add(job.message, { ...job, channel: next }, { jobId: job.opId });
-    return `rerouted to ${next}`;
+    // Noted in the ledger first, so a replay of this job forwards it again instead of deciding afresh.
+    const note = entryFor(job, channel, 'rerouted', { reason, at: now, to: next });
+    await rerouteOperation(redis, ledgerKeys(job), next, note, MESSAGE_LIST_CAP);
+    return forward(job, next);
+  }
+
+  /** Why this channel cannot send the job now, or what it needs to. */
+  function prepare(job: DeliveryJobData, traits: Record<string, unknown>): Target | { blocked: string } {
+    const core = deps.messages.get(job.message);
+    if (!adapter) return { blocked: `no ${channel} provider is configured` };
+    if (!core || !deps.renderer.supports(job.message, channel))
+      return { blocked: `message "${job.message}" has no ${channel} template` };
+    const address = resolveAddress(channel, traits, core.webhook?.url);
+    if (!address) return { blocked: `the customer has no ${channel} address` };
+    return { adapter, core, address };
   }
 
   async function process(job: Job<DeliveryJobData>, token?: string): Promise<string> {
     const data = job.data;
     const now = clock.now();
-    const keys = store.keys(data.customerId);
-    const traits = await store.profile(data.customerId);
-    const core = deps.messages.get(data.message);
-    if (!adapter) return fallBack(data, `no ${channel} provider is configured`, now);
-    if (!core || !deps.renderer.supports(data.message, channel))
-      return fallBack(data, `message "${data.message}" has no ${channel} template`, now);
-    const address = resolveAddress(channel, traits, core.webhook?.url);
-    if (!address) return fallBack(data, `the customer has no ${channel} address`, now);
+    const keys = ledgerKeys(data);
+    // The ledger comes first: a replay of a job whose send already ended, or was handed to
+    // another channel, must not ask the policy or reroute again.
+    const op = await readOperation(redis, keys.op);
+    if (isOutcome(op.state)) return `already ${op.state}`;
+    if (op.route && op.route !== channel) return forward(data, op.route);
+    // A claim is left: an earlier run decided to send and may have sent. Neither the policy nor
+    // a fallback may undo that decision now (a skip would be a lie, a reroute a second message).
+    const resuming = op.state === 'sending';
 
-    const decision = await deps.policy.check({ job: data, channel, traits, now });
-    if (decision.action === 'skip') {
-      await end(data, 'skipped', { reason: decision.reason }, now);
-      return 'skipped';
-    }
-    if (decision.action === 'reroute') return fallBack(data, decision.reason, now);
-    if (decision.action === 'delay') {
-      await job.moveToDelayed(decision.untilMs, token);
-      throw new DelayedError(decision.reason);
+    const traits = await store.profile(data.customerId);
+    const target = prepare(data, traits);
+    if (!resuming) {
+      if ('blocked' in target) return fallBack(data, target.blocked, now);
+      const decision = await deps.policy.check({ job: data, channel, traits, now });
+      if (decision.action === 'skip') {
+        await end(data, 'skipped', { reason: decision.reason }, now);
+        return 'skipped';
+      }
+      if (decision.action === 'reroute') return fallBack(data, decision.reason, now);
+      if (decision.action === 'delay') {
+        await job.moveToDelayed(decision.untilMs, token);
+        throw new DelayedError(decision.reason);
+      }
     }
 
     // BullMQ's lock token is new for every run of the job, so a claim left by a run that died
     // belongs to someone else: this run waits for it to go stale instead of sending again at once.
     const claimToken = token ?? `${job.id!}:${job.attemptsStarted}`;
-    const claim = (await claimOperation.run(
-      store.redis,
-      [keys.op(data.opId)],
-      [claimToken, now, claimStaleMs],
-    )) as string;
-    if (claim !== 'claimed') {
-      if (claim === 'busy')
-        throw new RetryLaterError(`operation ${data.opId} is being sent by another job`, claimStaleMs);
-      return `already ${claim}`;
+    const claim = await claimOperation(redis, keys.op, {
+      token: claimToken,
+      now,
+      staleMs: claimStaleMs,
+      channel,
+    });
+    if (claim.result === 'ended') return `already ${claim.outcome}`;
+    if (claim.result === 'rerouted') return 'already rerouted';
+    if (claim.result === 'busy')
+      throw new RetryLaterError(`operation ${data.opId} is being sent by another run`, claim.retryInMs);
+    const earlier = (since: number) =>
+      `a run that claimed it at ${new Date(since).toISOString()} stopped before recording the provider's answer`;
+    if (claim.result === 'resumed' && !adapter?.idempotent) {
+      const provider = adapter?.provider ?? channel;
+      const reason = `${earlier(claim.since)}; ${provider} cannot recognise a repeated send, so it was not sent again`;
+      await record(data, 'unknown', { reason, provider }, now);
+      return 'unknown';
     }
+    if ('blocked' in target) {
+      // Only a resumed send gets here: a fresh one fell back above.
+      const since = claim.result === 'resumed' ? claim.since : now;
+      await record(
+        data,
+        'unknown',
+        { reason: `${earlier(since)}; it cannot be sent again: ${target.blocked}` },
+        now,
+      );
+      return 'unknown';
+    }
+    if (claim.result === 'resumed')
+      logger.warn({ opId: data.opId, channel }, 'sending again after a run died mid-send (idempotent)');
+    return send(data, { ...target, traits }, claimToken, claim.result === 'resumed', now);
+  }
 
+  async function send(
+    data: DeliveryJobData,
+    target: Target & { traits: Record<string, unknown> },
+    claimToken: string,
+    resumed: boolean,
+    now: number,
+  ): Promise<string> {
+    const { adapter, core, address, traits } = target;
     const unsubscribe = unsubscribeUrl(
       deps.unsubscribe.baseUrl,
       createUnsubscribeToken(deps.unsubscribe.secret, {
@@ -196,7 +299,7 @@ export function createDeliveryWorker(
       });
     } catch (error) {
       const reason = `rendering failed: ${(error as Error).message}`;
-      await end(data, 'failed', { reason }, now);
+      await record(data, 'failed', { reason }, now);
       throw new UnrecoverableError(reason);
     }
 
@@ -214,7 +317,16 @@ export function createDeliveryWorker(
     };
     const result: DeliveryResult = await adapter.send(delivery);
     if (result.status === 'sent') {
-      await end(data, 'sent', { provider: adapter.provider, providerId: result.providerId }, clock.now());
+      await record(
+        data,
+        'sent',
+        {
+          provider: adapter.provider,
+          providerId: result.providerId,
+          ...(resumed ? { resent: true } : {}),
+        },
+        clock.now(),
+      );
       logger.info(
         {
           customerId: data.customerId,
@@ -227,11 +339,18 @@ export function createDeliveryWorker(
       );
       return 'sent';
     }
+    if (result.status === 'retry' && result.mayHaveArrived && !adapter.idempotent) {
+      const reason = `${result.reason}; the request may have reached ${adapter.provider}, which cannot recognise a repeated send, so it was not sent again`;
+      await record(data, 'unknown', { reason, provider: adapter.provider }, clock.now());
+      return 'unknown';
+    }
     if (result.status === 'retry') {
-      await releaseOperation.run(store.redis, [keys.op(data.opId)], [claimToken]);
+      // Nothing went out (or the receiver can tell a repeat): let go of the claim so the next
+      // attempt claims it afresh.
+      await withRetries(() => releaseOperation(redis, ledgerKeys(data).op, claimToken), recordRetry);
       throw new RetryLaterError(result.reason, result.afterMs);
     }
-    await end(data, 'failed', { reason: result.reason, provider: adapter.provider }, clock.now());
+    await record(data, 'failed', { reason: result.reason, provider: adapter.provider }, clock.now());
     throw new UnrecoverableError(result.reason);
   }
 
@@ -239,8 +358,9 @@ export function createDeliveryWorker(
     connection: options.connection,
     prefix: queuePrefix(options.prefix),
     concurrency: options.concurrency ?? 20,
-    lockDuration: options.lockMs ?? 30_000,
-    stalledInterval: options.lockMs ?? 30_000,
+    lockDuration: lockMs,
+    stalledInterval: lockMs,
+    maxStalledCount: options.maxStalledCount ?? 1,
     // Completed/failed counts per minute, kept in Redis for /metrics and the dashboard.
     metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
     ...(options.limiter ? { limiter: options.limiter } : {}),
@@ -253,17 +373,47 @@ export function createDeliveryWorker(
     },
   });
   worker.on('failed', (job, err) => {
-    if (!job || err instanceof UnrecoverableError || err instanceof DelayedError) return;
-    const attempts = job.opts.attempts ?? 1;
-    if (job.attemptsMade < attempts) return;
-    // Out of retries: the customer's message list says so, with the last reason.
-    void end(
-      job.data,
-      'failed',
-      { reason: `gave up after ${attempts} attempts: ${err.message}` },
-      clock.now(),
-    ).catch((e: unknown) => logger.error({ err: e }, 'could not record a failed delivery'));
+    if (!job || err instanceof DelayedError) return;
+    const settled =
+      err instanceof OutcomeNotRecordedError
+        ? withRetries(() => end(job.data, err.outcome, err.extra, err.at), recordRetry)
+        : abandon(job, err);
+    void settled.catch((e: unknown) =>
+      logger.error({ err: e, opId: job.data.opId }, 'could not record the end of a delivery'),
+    );
   });
+  /**
+   * A job BullMQ will not run again without our processor having recorded why: out of attempts,
+   * or failed by BullMQ itself for stalling more than `maxStalledCount` times (its workers died
+   * or hung). The message list then says so, as `unknown` if a run had claimed the send.
+   */
+  async function abandon(job: Job<DeliveryJobData>, err: Error): Promise<void> {
+    const attempts = job.opts.attempts ?? 1;
+    if (!(err instanceof UnrecoverableError) && job.attemptsMade < attempts) return;
+    // Our own unrecoverable failures were recorded before they were thrown: this is then a no-op.
+    const why =
+      err instanceof UnrecoverableError
+        ? `BullMQ gave up on the job: ${err.message}`
+        : `gave up after ${attempts} attempts: ${err.message}`;
+    const at = clock.now();
+    const provider = adapter?.provider ?? channel;
+    const abandoned = await abandonOperation(
+      redis,
+      ledgerKeys(job.data),
+      channel,
+      {
+        unknown: entryFor(job.data, channel, 'unknown', {
+          reason: `${why}; a run had handed it to ${provider} and no answer was recorded, so it may or may not have arrived`,
+          provider,
+          at,
+        }),
+        failed: entryFor(job.data, channel, 'failed', { reason: why, at }),
+      },
+      MESSAGE_LIST_CAP,
+    );
+    if (abandoned) await counted(abandoned);
+  }
+
   worker.on('error', (err) => logger.error({ err, channel }, 'delivery worker error'));
   return worker;
 }

@@ -1,11 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-
-/** The hash the delivery workers count recorded outcomes in, field `<channel>|<status>`. */
-export function sendCountsKey(prefix: string): string {
-  return `${prefix}:stats:sends`;
-}
+import { sendCountsKey } from '../delivery/send-counts.js';
 
 const JOB_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed'] as const;
 

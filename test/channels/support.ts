@@ -60,6 +60,8 @@ export interface ReceivedRequest {
   url: string;
   headers: IncomingHttpHeaders;
   body: Buffer;
+  /** When it arrived (ms since the epoch), for checking retry delays. */
+  at: number;
 }
 
 /** Answers one request: status, optional headers and body. */
@@ -81,6 +83,7 @@ export async function startHttpServer(...replies: Reply[]) {
         url: request.url ?? '',
         headers: request.headers,
         body: Buffer.concat(chunks),
+        at: Date.now(),
       });
       const reply = replies[Math.min(requests.length, replies.length) - 1] ?? { status: 200 };
       if (reply === 'hang') {

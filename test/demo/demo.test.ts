@@ -69,6 +69,7 @@ describe('npm run demo', () => {
     expect(output).toMatch(/customers entered/);
     expect(output).toMatch(/Funnel by stage\n\s+awareness\s+30\s+100\.0%/);
     expect(output).toMatch(/Goal conversion: \d+ of 30/);
+    expect(output).toMatch(/email\s+sent \d+/);
     expect(await ctx.redis.keys(`*${ctx.prefix}*`)).toEqual([]);
     await ctx.cleanup();
   }, 60_000);

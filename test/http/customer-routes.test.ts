@@ -80,6 +80,8 @@ describe('reading and managing customers and journeys', () => {
       journeyInstances: [{ journeyId: 'onboarding', state: 'browsing' }],
       messages: [{ message: 'welcome', status: 'sent' }],
     });
+    const metrics = await h.app.inject('/metrics');
+    expect(metrics.body).toMatch(/chorus_sends\{channel="email",status="sent"\} 1/);
     // The customer has a pending timer (browsing waits 2 days) holding their data in a job.
     const pendingTimers = await h.engine.queues.journeys.getDelayed();
     expect(pendingTimers.some((job) => JSON.stringify(job.data).includes(id))).toBe(true);

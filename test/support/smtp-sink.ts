@@ -2,8 +2,11 @@ import type { AddressInfo } from 'node:net';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 
-/** What the sink answers to the next message: accept, greylist (451) or refuse (550). */
-export type SmtpAnswer = 250 | 451 | 550;
+/**
+ * What the sink answers to the next message: accept, greylist (451), refuse (550), or `hold`:
+ * never answer, so the sender waits mid-send.
+ */
+export type SmtpAnswer = 250 | 451 | 550 | 'hold';
 
 /** How the sink speaks TLS: not at all (default), from the first byte (smtps), or after STARTTLS. */
 export type SmtpSinkTls = 'none' | 'implicit' | 'starttls';
@@ -40,6 +43,7 @@ export async function startSmtpSink({ tls = 'none' }: { tls?: SmtpSinkTls } = {}
         sink.attempts.push(mail);
         sink.secured.push(session.secure);
         const answer = sink.answers.shift() ?? 250;
+        if (answer === 'hold') return;
         if (answer === 250) {
           sink.received.push(mail);
           return callback();

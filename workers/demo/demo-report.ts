@@ -24,6 +24,13 @@ export function sendsFromMetrics(metrics: string): Array<{ channel: string; stat
   }));
 }
 
+/** Jobs waiting or running in any queue, from `chorus_queue_jobs` (delayed ones are timers and schedules). */
+export function queuedJobs(metrics: string): number {
+  return [
+    ...metrics.matchAll(/^chorus_queue_jobs\{queue="[^"]*",state="(?:waiting|active|prioritized)"\} (\d+)/gm),
+  ].reduce((n, m) => n + Number(m[1]), 0);
+}
+
 export function formatReport(
   journeys: readonly JourneyFigures[],
   sends: ReadonlyArray<{ channel: string; status: string; count: number }>,

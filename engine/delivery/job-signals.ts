@@ -1,0 +1,33 @@
+import { UnrecoverableError } from 'bullmq';
+import type { DeliveryOutcome } from './delivery-ledger.js';
+
+// Signals from the delivery processor to BullMQ, never seen by callers of the engine: they only
+// steer the job (retry after a delay, or stop) and end up as its failed reason.
+
+/** A provider asked to try again later; the worker's backoff strategy reads `afterMs`. */
+export class RetryLaterError extends Error {
+  constructor(
+    reason: string,
+    readonly afterMs: number | undefined,
+  ) {
+    super(reason);
+    this.name = 'RetryLaterError';
+  }
+}
+
+/**
+ * The provider answered but the outcome could not be written, even after retries in process.
+ * Unrecoverable, since a re-run would send again; the worker's `failed` listener writes it
+ * once more (BullMQ emits `failed` only after it could write to Redis itself).
+ */
+export class OutcomeNotRecordedError extends UnrecoverableError {
+  constructor(
+    readonly outcome: DeliveryOutcome,
+    readonly extra: Record<string, unknown>,
+    readonly at: number,
+    cause: unknown,
+  ) {
+    super(`the message was ${outcome} but the outcome could not be recorded: ${(cause as Error).message}`);
+    this.name = 'OutcomeNotRecordedError';
+  }
+}
