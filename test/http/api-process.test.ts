@@ -63,7 +63,7 @@ describe('npm start', () => {
       return body.messages?.some((m) => m.status === 'sent') ? body : undefined;
     }, 15_000);
     expect(customer).toMatchObject({
-      journeys: [{ journeyId: 'onboarding' }],
+      journeys: [{ journeyId: 'yue-tea-lifecycle' }],
       messages: [{ message: 'welcome', channel: 'email' }],
     });
     expect(readdirSync(join(outbox, 'email')).filter((f) => f.endsWith('.eml'))).toHaveLength(1);

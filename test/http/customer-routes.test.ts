@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { recountJourneys, readJourneyCounts } from '../../engine/index.js';
-import { onboarding } from '../../journeys/onboarding.js';
+import { onboarding } from '../fixtures/journeys/onboarding.js';
 import { httpHarness, type HttpHarness } from '../support/http.js';
 import { eventually } from '../support/redis.js';
 import { customerInVariant } from '../support/variants.js';

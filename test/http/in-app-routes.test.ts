@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createInAppAdapter } from '../../engine/index.js';
-import { onboarding } from '../../journeys/onboarding.js';
+import { onboarding } from '../fixtures/journeys/onboarding.js';
 import { deliveryFor } from '../channels/support.js';
 import { httpHarness, type HttpHarness } from '../support/http.js';
 

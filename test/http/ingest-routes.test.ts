@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { onboarding } from '../../journeys/onboarding.js';
+import { onboarding } from '../fixtures/journeys/onboarding.js';
 import { comeback } from '../fixtures/journeys/comeback.js';
 import { API_KEY, httpHarness, type HttpHarness } from '../support/http.js';
 import { eventually } from '../support/redis.js';

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { resolveRedis, type ResolvedRedis } from '../../engine/index.js';
-import { onboarding } from '../../journeys/onboarding.js';
+import { onboarding } from '../fixtures/journeys/onboarding.js';
 import { DASHBOARD, httpHarness, type HttpHarness } from '../support/http.js';
 
 const basic = (user: string, password: string) =>

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineWebhookSource, generateWebhookSecret, webhookHeaders } from '../../engine/index.js';
-import { onboarding } from '../../journeys/onboarding.js';
+import { onboarding } from '../fixtures/journeys/onboarding.js';
 import { httpHarness, type HttpHarness } from '../support/http.js';
 
 const oldSecret = generateWebhookSecret();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createJourneyHarness, CoreMessageCatalog } from '../../engine/index.js';
-import { onboarding } from '../../journeys/onboarding.js';
+import { onboarding } from '../fixtures/journeys/onboarding.js';
 import { customerInVariant } from '../support/variants.js';
 
 const messages = CoreMessageCatalog.fromDirectory('templates');

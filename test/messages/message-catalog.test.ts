@@ -23,7 +23,16 @@ describe('reading core messages', () => {
   it('gives the templates and the catalog the same messages, parsed once per load', () => {
     const templates = TemplateSet.fromDirectory('templates');
     const catalog = CoreMessageCatalog.fromDirectory('templates');
-    expect(templates.catalog.ids()).toEqual(['nudge', 'product-spotlight', 'thank-you', 'welcome']);
+    expect(templates.catalog.ids()).toEqual([
+      'cart-reminder',
+      'nudge',
+      'product-spotlight',
+      'replenish',
+      'review-request',
+      'thank-you',
+      'welcome',
+      'win-back',
+    ]);
     expect(templates.catalog.ids()).toEqual(catalog.ids());
     for (const id of catalog.ids()) {
       expect(templates.message(id)).toEqual(catalog.get(id));

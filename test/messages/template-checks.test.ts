@@ -9,7 +9,7 @@ import {
   type TemplateProblem,
 } from '../../engine/messages/template-checks.js';
 import { TemplateSet } from '../../engine/messages/template-set.js';
-import { onboarding } from '../../journeys/onboarding.js';
+import { onboarding } from '../fixtures/journeys/onboarding.js';
 
 function problemsOf(load: () => unknown): readonly TemplateProblem[] {
   try {
@@ -40,6 +40,7 @@ describe('loading templates', () => {
   it("passes every check for the onboarding journey's messages", () => {
     const templates = loadTemplates('templates', { journeys: [onboarding] });
     expect(templates.channels('welcome')).toEqual(['email', 'push', 'in-app']);
+    expect(templates.channels('product-spotlight')).toEqual(['email', 'push']);
     expect(templates.channels('nudge')).toEqual(['email', 'sms']);
     expect(templates.channels('thank-you')).toEqual(['email', 'webhook']);
   });

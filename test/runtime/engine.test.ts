@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createEngine, InvalidInputError, type Engine } from '../../engine/index.js';
-import { onboarding } from '../../journeys/onboarding.js';
+import { onboarding } from '../fixtures/journeys/onboarding.js';
 import { testDelivery } from '../support/delivery.js';
 import { eventually, testRedis } from '../support/redis.js';
 import { customerInVariant } from '../support/variants.js';

@@ -1,6 +1,6 @@
 import { assignVariant, type SplitWeights } from '../../engine/index.js';
 
-/** The onboarding journey's `tips` split, as declared in journeys/onboarding.ts. */
+/** The onboarding journey's `tips` split, as declared in test/fixtures/journeys/onboarding.ts. */
 export const ONBOARDING_TIPS: SplitWeights = [
   ['tips', 90],
   ['holdout', 10],
@@ -19,3 +19,14 @@ export function customerInVariant(
     if (assignVariant(id, journey, split, weights) === variant) return id;
   }
 }
+
+/** The win-back journey's `offer` split, as declared in journeys/win-back.ts. */
+export const WIN_BACK_OFFER: SplitWeights = [
+  ['coupon', 45],
+  ['letter', 45],
+  ['holdout', 10],
+];
+
+/** The first customer id that the win-back `offer` split assigns to `variant`. */
+export const winBackCustomerIn = (variant: string, salt = 'lapsed'): string =>
+  customerInVariant(variant, salt, WIN_BACK_OFFER, 'offer', 'win-back');
