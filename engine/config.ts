@@ -186,7 +186,10 @@ const EnvShape = z.object({
         .split(',')
         .map((e) => e.trim())
         .filter(Boolean)) {
-        const [source, list = ''] = entry.split('=', 2) as [string, string?];
+        // The first `=` ends the source: base64 secrets end in `=` padding themselves.
+        const split = entry.indexOf('=');
+        const source = split === -1 ? entry : entry.slice(0, split);
+        const list = split === -1 ? '' : entry.slice(split + 1);
         const keys = list.split(/\s+/).filter(Boolean);
         if (
           !/^[a-z0-9][a-z0-9-]{0,39}$/.test(source) ||

@@ -123,3 +123,47 @@ describe('FCM settings', () => {
     );
   });
 });
+
+describe('the HTTP API configuration', () => {
+  it('parses keys, limits and webhook source secrets', () => {
+    const config = loadConfig({
+      API_KEY: 'first-key-0123456789, second-key-0123456789',
+      API_RATE_LIMIT: '100/1s',
+      WEBHOOK_SOURCE_SECRETS:
+        'shop=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw whsec_QUJDREVGR0hJSktMTU5PUA==,crm=whsec_QUJDREVGR0hJSktMTU5PUA==',
+      DASHBOARD_WRITE: 'true',
+      PORT: '8080',
+    });
+    expect(config.API_KEY).toEqual(['first-key-0123456789', 'second-key-0123456789']);
+    expect(config.API_RATE_LIMIT).toEqual({ max: 100, duration: 1000 });
+    expect(config.WEBHOOK_SOURCE_SECRETS).toEqual({
+      shop: ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'whsec_QUJDREVGR0hJSktMTU5PUA=='],
+      crm: ['whsec_QUJDREVGR0hJSktMTU5PUA=='],
+    });
+    expect(config.DASHBOARD_WRITE).toBe(true);
+    expect(config.PORT).toBe(8080);
+  });
+
+  it('names each bad API variable', () => {
+    const error = (() => {
+      try {
+        loadConfig({
+          API_KEY: 'short',
+          WEBHOOK_SOURCE_SECRETS: 'shop=not-a-secret',
+          PORT: '70000',
+          DASHBOARD_PASSWORD: 'x',
+        });
+      } catch (e) {
+        return e as ConfigError;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error!.variables.map((v) => v.name).sort()).toEqual([
+      'API_KEY',
+      'DASHBOARD_PASSWORD',
+      'PORT',
+      'WEBHOOK_SOURCE_SECRETS',
+    ]);
+    expect(error!.message).toMatch(/WEBHOOK_SOURCE_SECRETS: "shop=not-a-secret" is not <source>=whsec_/);
+  });
+});

@@ -87,6 +87,21 @@ describe('operating the engine over HTTP', () => {
     expect(clean.statusCode).toBeGreaterThanOrEqual(400);
   });
 
+  it('lets the dashboard change jobs only when DASHBOARD_WRITE is on', async () => {
+    h = await httpHarness({ journeys: [onboarding], workers: false, dashboardWrite: true });
+    const auth = { authorization: basic(DASHBOARD.user, DASHBOARD.password) };
+    const api = await h.app.inject({ url: '/admin/queues/api/queues', headers: auth });
+    expect(
+      api.json<{ queues: Array<{ readOnlyMode: boolean }> }>().queues.every((q) => !q.readOnlyMode),
+    ).toBe(true);
+    const clean = await h.app.inject({
+      method: 'PUT',
+      url: '/admin/queues/api/queues/journeys/clean/completed',
+      headers: auth,
+    });
+    expect(clean.statusCode).toBe(200);
+  });
+
   it('limits requests per API key', async () => {
     h = await httpHarness({
       journeys: [onboarding],
