@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { deleteKeysMatching } from '../engine/index.js';
 
 /** Deletes every key a benchmark wrote: the engine's `<prefix>:*`, BullMQ's `{<prefix>}:*`, and any extra patterns. */
 export async function deleteBenchKeys(
@@ -6,12 +7,5 @@ export async function deleteBenchKeys(
   prefix: string,
   extraPatterns: readonly string[] = [],
 ): Promise<void> {
-  for (const pattern of [`${prefix}:*`, `{${prefix}}:*`, ...extraPatterns]) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
-  }
+  await deleteKeysMatching(redis, [`${prefix}:*`, `{${prefix}}:*`, ...extraPatterns]);
 }

@@ -162,3 +162,4 @@ export { CustomerJobIndex, type CustomerJob } from './store/customer-jobs.js';
 export { readJourneyCounts, type JourneyCounts } from './store/journey-counts.js';
 export { recountJourneys } from './store/journey-recount.js';
 export { respectUnsubscribes, EMAIL_UNSUBSCRIBED_TRAIT } from './delivery/unsubscribe-policy.js';
+export { scanKeys, deleteKeysMatching } from './redis/scan-keys.js';

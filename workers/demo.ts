@@ -16,6 +16,7 @@ import {
   type JourneyFigures,
 } from './demo/demo-report.js';
 import { simulateCustomers, type ScheduledCall } from './demo/simulated-customers.js';
+import { deleteKeysMatching } from '../engine/index.js';
 import { runMain, runProcess } from './run-process.js';
 
 const DAY = 86_400_000;
@@ -111,13 +112,6 @@ runMain(async () => {
   // the stop, so no worker writes again behind the clean-up.
   if (running.embeddedRedis) return;
   const redis = new Redis(running.redisUrl, { maxRetriesPerRequest: 1 });
-  for (const pattern of [`${running.config.REDIS_PREFIX}:*`, `{${running.config.REDIS_PREFIX}}:*`]) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
-  }
+  await deleteKeysMatching(redis, [`${running.config.REDIS_PREFIX}:*`, `{${running.config.REDIS_PREFIX}}:*`]);
   redis.disconnect();
 });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import { ChorusError } from '../errors.js';
+import { scanKeys } from '../redis/scan-keys.js';
 import type { CustomerJobIndex } from './customer-jobs.js';
 import type { CustomerStore } from './customer-store.js';
 import { applyCountDeltas, removalDeltas } from './journey-counts.js';
@@ -69,21 +70,10 @@ export async function eraseCustomer(deps: ErasureDependencies, customerId: strin
     running = stillRunning;
   }
 
-  const customerKeys = await scanKeys(store, `${keys.state}*`);
+  const customerKeys = await scanKeys(store.redis, `${keys.state}*`);
   // Keys of one hash tag sit in one slot, so one DEL is valid on a Redis Cluster too.
   for (let i = 0; i < customerKeys.length; i += 500)
     await store.redis.unlink(...customerKeys.slice(i, i + 500));
   await applyCountDeltas(store.redis, store.prefix, removalDeltas(loaded.customer.instances.values()));
   return { keys: customerKeys.length, jobsRemoved, jobsRunning: running.length };
-}
-
-async function scanKeys(store: CustomerStore, pattern: string): Promise<string[]> {
-  const found = new Set<string>();
-  let cursor = '0';
-  do {
-    const [next, keys] = await store.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    for (const key of keys) found.add(key);
-  } while (cursor !== '0');
-  return [...found];
 }

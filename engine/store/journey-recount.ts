@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { scanKeys } from '../redis/scan-keys.js';
 import type { InstanceRecord } from '../runtime/instance-record.js';
 import { countDeltas, journeyCountsKey } from './journey-counts.js';
 
@@ -29,7 +30,7 @@ export async function recountJourneys(redis: Redis, prefix: string): Promise<num
       }
     }
   } while (cursor !== '0');
-  const existing = await scanAll(redis, `${prefix}:journey-counts:*`);
+  const existing = await scanKeys(redis, `${prefix}:journey-counts:*`);
   const multi = redis.multi();
   for (const key of existing) multi.del(key);
   for (const [journeyId, fields] of totals) {
@@ -38,15 +39,4 @@ export async function recountJourneys(redis: Redis, prefix: string): Promise<num
   }
   await multi.exec();
   return customers;
-}
-
-async function scanAll(redis: Redis, pattern: string): Promise<string[]> {
-  const found: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    found.push(...keys);
-  } while (cursor !== '0');
-  return found;
 }
