@@ -18,7 +18,7 @@ const idOf = (path: string) => `s_${path.replace(/[^A-Za-z0-9_]/g, '_')}`;
 
 /** Label text: Mermaid reads `:`, `;` and `#` itself, so they are written as entity codes. */
 const text = (value: string) =>
-  value.replace(/#/g, '#35;').replace(/:/g, '#58;').replace(/;/g, '#59;').replace(/\n/g, ' ');
+  value.replace(/[#:;]/g, (char) => `#${char.charCodeAt(0)};`).replace(/\n/g, ' ');
 
 interface TransitionLike {
   target?: readonly AnyStateNode[] | undefined;
