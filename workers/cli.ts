@@ -1,6 +1,6 @@
 // `chorus <command>` (`npm run chorus -- <command>`): validate, graph, simulate, preview and
 // send-test. The commands live in engine/cli/; this only connects them to the process.
-import { runCli } from '../engine/cli/run-cli.js';
+import { runCli } from '../engine/index.js';
 
 // `chorus graph x | head` closes the pipe early: that is the reader's choice, not a failure.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

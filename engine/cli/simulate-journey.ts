@@ -91,6 +91,11 @@ function describeEvent(event: TimedEvent): string {
  * events at their times, the journey's timers firing at their due times, and every send
  * rendered through the real templates for the channel delivery would pick. Nothing is stored
  * or sent.
+ *
+ * @example
+ * const script = SimulationScript.parse([{ at: '0s', type: 'track', event: 'Signed Up' }]);
+ * const result = simulateJourney(welcome, script, { templates, renderer, settings, until: '40d', what: 'events' });
+ * process.stdout.write(formatSimulation(result));
  */
 export function simulateJourney(
   journey: Journey,

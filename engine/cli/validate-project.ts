@@ -34,6 +34,10 @@ const stopped = (area: ProjectProblem['area'], error: unknown): ProjectProblem =
  * loads, each journey validates against the messages that exist (and no id and version is
  * defined twice), the templates load and pass their checks, alone and against the journeys that
  * send them. When one folder cannot be loaded at all, the other is still checked as far as it can be.
+ *
+ * @example
+ * const report = await validateProject({ journeys: 'journeys', templates: 'templates' });
+ * if (report.problems.length > 0) process.exitCode = 1;
  */
 export async function validateProject(dirs: { journeys: string; templates: string }): Promise<ProjectReport> {
   const problems: ProjectProblem[] = [];
