@@ -163,3 +163,16 @@ export { readJourneyCounts, type JourneyCounts } from './store/journey-counts.js
 export { recountJourneys } from './store/journey-recount.js';
 export { respectUnsubscribes, EMAIL_UNSUBSCRIBED_TRAIT } from './delivery/unsubscribe-policy.js';
 export { scanKeys, deleteKeysMatching } from './redis/scan-keys.js';
+
+export { runCli, type CliIo } from './cli/run-cli.js';
+export { CliUsageError, SendTestError } from './cli/cli-errors.js';
+export { validateProject, type ProjectProblem, type ProjectReport } from './cli/validate-project.js';
+export { journeyToMermaid } from './cli/journey-graph.js';
+export {
+  simulateJourney,
+  type SimulationOptions,
+  type SimulationResult,
+  type SimulationStep,
+  type SimulatedSend,
+} from './cli/simulate-journey.js';
+export { SimulationScript } from './cli/simulation-script.js';

@@ -1,0 +1,34 @@
+import { ChorusError } from '../errors.js';
+
+/**
+ * The `chorus` command line was not understood: an unknown command or option, a missing
+ * argument. The CLI prints the usage with the message and exits with status 2.
+ */
+export class CliUsageError extends ChorusError {
+  static readonly code = 'CHORUS_CLI_USAGE';
+  constructor(
+    message: string,
+    /** The command whose usage to print, or none for the overall usage. */
+    readonly command?: string,
+  ) {
+    super(CliUsageError.code, message);
+  }
+}
+
+/** `chorus send-test` reached the channel, and the channel did not take the message. */
+export class SendTestError extends ChorusError {
+  static readonly code = 'CHORUS_SEND_TEST_FAILED';
+  constructor(
+    readonly reason: string,
+    readonly retryable: boolean,
+  ) {
+    super(
+      SendTestError.code,
+      `The test send failed: ${reason}. To fix: ${
+        retryable
+          ? 'check that SMTP_URL points at a running server that accepts mail, then try again.'
+          : 'read the server’s answer; check the address, MAIL_FROM and the server’s relay rules.'
+      }`,
+    );
+  }
+}

@@ -1,0 +1,301 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { createEmailAdapter } from '../channels/email-adapter.js';
+import { writeOutboxFile } from '../channels/outbox-file.js';
+import { loadConfig, type EnvConfig } from '../config.js';
+import { ChorusError } from '../errors.js';
+import { JourneyNotFoundError } from '../journey/journey-catalog.js';
+import { Channel } from '../journey/journey-schema.js';
+import { loadJourneyFolder } from '../journey/load-journeys.js';
+import type { Journey } from '../journey/define-journey.js';
+import { MessageRenderer } from '../messages/message-renderer.js';
+import { checkTemplates, loadTemplates } from '../messages/template-checks.js';
+import { TemplateSet } from '../messages/template-set.js';
+import { CliUsageError } from './cli-errors.js';
+import { COMMAND_USAGE, isCommand, USAGE, type CommandName } from './cli-usage.js';
+import { formatSimulation } from './format-simulation.js';
+import { journeyToMermaid } from './journey-graph.js';
+import { previewMessage } from './preview-message.js';
+import { readJsonInput } from './read-json-input.js';
+import { formatRendered, renderSettings } from './render-for-customer.js';
+import { parseTestAddress, sendTestEmail } from './send-test.js';
+import { simulateJourney } from './simulate-journey.js';
+import { SimulationScript, Traits } from './simulation-script.js';
+import { formatProjectReport, validateProject } from './validate-project.js';
+
+/** Where the CLI writes and what it reads: the process's, or a test's. */
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  env: Record<string, string | undefined>;
+  /** The time previews and test sends are rendered at. Default: the system clock. */
+  now?: () => number;
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+const FOLDERS: Options = { journeys: { type: 'string' }, templates: { type: 'string' } };
+const OPTIONS: Record<CommandName, Options> = {
+  validate: FOLDERS,
+  graph: FOLDERS,
+  simulate: { ...FOLDERS, events: { type: 'string' }, until: { type: 'string' }, html: { type: 'boolean' } },
+  preview: {
+    ...FOLDERS,
+    channel: { type: 'string' },
+    profile: { type: 'string' },
+    html: { type: 'boolean' },
+  },
+  'send-test': {
+    ...FOLDERS,
+    channel: { type: 'string' },
+    to: { type: 'string' },
+    profile: { type: 'string' },
+  },
+};
+const ARGUMENTS: Record<CommandName, string[]> = {
+  validate: [],
+  graph: ['journey'],
+  simulate: ['journey'],
+  preview: ['message'],
+  'send-test': ['message'],
+};
+
+interface Invocation {
+  command: CommandName;
+  args: string[];
+  values: Record<string, string | boolean | undefined>;
+  config: Readonly<EnvConfig>;
+  io: CliIo;
+  dirs: { journeys: string; templates: string };
+}
+
+/**
+ * Runs one `chorus` command line and returns the exit status: 0 success, 1 problems found or a
+ * failure (a ChorusError's code and message, which says how to fix it), 2 a usage error.
+ *
+ * @example
+ * process.exitCode = await runCli(process.argv.slice(2), { stdout: (t) => process.stdout.write(t),
+ *   stderr: (t) => process.stderr.write(t), env: process.env });
+ */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+    const topic = name === 'help' ? rest[0] : undefined;
+    if (topic !== undefined && isCommand(topic)) io.stdout(`${COMMAND_USAGE[topic]}\n`);
+    else if (name === undefined) {
+      io.stderr(`${USAGE}\n`);
+      return 2;
+    } else io.stdout(`${USAGE}\n`);
+    return 0;
+  }
+  try {
+    if (!isCommand(name)) throw new CliUsageError(`Unknown command "${name}".`);
+    const parsed = parseCommandLine(name, rest);
+    if (parsed.values.help === true) {
+      io.stdout(`${COMMAND_USAGE[name]}\n`);
+      return 0;
+    }
+    const config = loadConfig(io.env);
+    const dirs = {
+      journeys: stringOption(parsed.values.journeys) ?? config.JOURNEYS_DIR,
+      templates: stringOption(parsed.values.templates) ?? config.TEMPLATES_DIR,
+    };
+    return await COMMANDS[name]({ command: name, ...parsed, config, io, dirs });
+  } catch (error) {
+    if (error instanceof CliUsageError) {
+      io.stderr(
+        `${error.message}\n\n${error.command ? COMMAND_USAGE[error.command as CommandName] : USAGE}\n`,
+      );
+      return 2;
+    }
+    if (error instanceof ChorusError) {
+      io.stderr(`${error.code}: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+function parseCommandLine(command: CommandName, argv: string[]) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: { ...OPTIONS[command], help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    // node:util reports unknown options and missing values as TypeErrors with ERR_PARSE_ARGS_* codes.
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))
+      throw new CliUsageError(`chorus ${command}: ${(error as Error).message}`, command);
+    throw error;
+  }
+  const expected = ARGUMENTS[command];
+  if (parsed.values.help !== true && parsed.positionals.length !== expected.length) {
+    throw new CliUsageError(
+      parsed.positionals.length < expected.length
+        ? `chorus ${command}: missing <${expected[parsed.positionals.length]}>.`
+        : `chorus ${command}: unexpected argument "${parsed.positionals[expected.length]}".`,
+      command,
+    );
+  }
+  return { args: parsed.positionals, values: parsed.values as Invocation['values'] };
+}
+
+const stringOption = (value: string | boolean | undefined) => (typeof value === 'string' ? value : undefined);
+
+function required(run: Invocation, option: string): string {
+  const value = stringOption(run.values[option]);
+  if (value === undefined)
+    throw new CliUsageError(`chorus ${run.command}: --${option} is required.`, run.command);
+  return value;
+}
+
+function channelOption(run: Invocation, fallback?: Channel): Channel {
+  const given = stringOption(run.values.channel) ?? fallback;
+  if (given === undefined)
+    throw new CliUsageError(`chorus ${run.command}: --channel is required.`, run.command);
+  const parsed = Channel.safeParse(given);
+  if (!parsed.success)
+    throw new CliUsageError(
+      `chorus ${run.command}: --channel "${given}" is not a channel; use one of ${Channel.options.join(', ')}.`,
+      run.command,
+    );
+  return parsed.data;
+}
+
+/** A journey by id (its latest version) or `id@version`, from the journeys folder. */
+async function findJourney(run: Invocation): Promise<Journey> {
+  const [id = '', version] = (run.args[0] ?? '').split('@');
+  const { journeys } = await loadJourneyFolder(run.dirs.journeys);
+  const matching = journeys
+    .filter((journey) => journey.id === id && (version === undefined || String(journey.version) === version))
+    .sort((a, b) => b.version - a.version);
+  const journey = matching[0];
+  if (!journey) throw new JourneyNotFoundError(id, version === undefined ? undefined : Number(version));
+  return journey;
+}
+
+/** The templates, loaded even when some have problems: those of this message are printed as warnings. */
+function templatesFor(run: Invocation, messageId: string): TemplateSet {
+  const templates = TemplateSet.fromDirectory(run.dirs.templates);
+  const problems = checkTemplates(templates).filter((problem) => problem.message === messageId);
+  for (const problem of problems) run.io.stderr(`warning: ${problem.text}\n`);
+  return templates;
+}
+
+function profileFrom(run: Invocation): Record<string, unknown> {
+  const path = stringOption(run.values.profile);
+  return path === undefined ? {} : readJsonInput(path, Traits, 'profile file');
+}
+
+const COMMANDS: Record<CommandName, (run: Invocation) => Promise<number>> = {
+  async validate(run) {
+    const report = await validateProject(run.dirs);
+    const text = formatProjectReport(report, run.dirs);
+    if (report.problems.length > 0) {
+      run.io.stderr(text);
+      return 1;
+    }
+    run.io.stdout(text);
+    return 0;
+  },
+
+  async graph(run) {
+    run.io.stdout(journeyToMermaid(await findJourney(run)));
+    return 0;
+  },
+
+  async simulate(run) {
+    const eventsFile = required(run, 'events');
+    const journey = await findJourney(run);
+    const script = readJsonInput(eventsFile, SimulationScript, 'events file');
+    const templates = loadTemplates(run.dirs.templates, { journeys: [journey] });
+    const until = stringOption(run.values.until);
+    const result = simulateJourney(journey, script, {
+      templates,
+      renderer: new MessageRenderer(templates),
+      settings: renderSettings(run.config),
+      what: `events file ${eventsFile}`,
+      ...(until === undefined ? {} : { until }),
+    });
+    run.io.stdout(formatSimulation(result, { html: run.values.html === true }));
+    return 0;
+  },
+
+  async preview(run) {
+    const [messageId = ''] = run.args;
+    const channel = channelOption(run);
+    const profile = profileFrom(run);
+    const templates = templatesFor(run, messageId);
+    const now = run.io.now?.() ?? Date.now();
+    const { rendered } = previewMessage(templates, messageId, channel, {
+      customerId: typeof profile.userId === 'string' ? profile.userId : 'preview',
+      profile,
+      settings: renderSettings(run.config),
+      now,
+    });
+    const inline = rendered.channel !== 'email' || run.values.html === true;
+    const lines = formatRendered(rendered, { html: inline });
+    if (rendered.channel === 'email' && !inline) {
+      const path = await writeOutboxFile(
+        run.config.OUTBOX_DIR,
+        'preview',
+        `${messageId}.html`,
+        rendered.html,
+      );
+      lines.push('', `HTML: ${path}`);
+    }
+    run.io.stdout(`${lines.join('\n')}\n`);
+    return 0;
+  },
+
+  async 'send-test'(run) {
+    const [messageId = ''] = run.args;
+    const channel = channelOption(run, 'email');
+    if (channel !== 'email')
+      throw new CliUsageError(`chorus send-test: only --channel email can be test-sent.`, run.command);
+    const to = parseTestAddress(required(run, 'to'));
+    const profile = { ...profileFrom(run), email: to };
+    const templates = templatesFor(run, messageId);
+    const settings = renderSettings(run.config);
+    const now = run.io.now?.() ?? Date.now();
+    const { rendered, context } = previewMessage(templates, messageId, 'email', {
+      customerId: 'send-test',
+      profile,
+      settings,
+      now,
+    });
+    const { config } = run;
+    const adapter = createEmailAdapter({
+      from: config.MAIL_FROM,
+      outboxDir: config.OUTBOX_DIR,
+      ...(config.SMTP_URL ? { smtpUrl: config.SMTP_URL } : {}),
+      ...(config.DKIM_DOMAIN && config.DKIM_SELECTOR && config.DKIM_PRIVATE_KEY
+        ? {
+            dkim: {
+              domainName: config.DKIM_DOMAIN,
+              keySelector: config.DKIM_SELECTOR,
+              privateKey: config.DKIM_PRIVATE_KEY,
+            },
+          }
+        : {}),
+      maxConnections: 1,
+    });
+    try {
+      const unsubscribeUrl = context.unsubscribeUrl;
+      const sent = await sendTestEmail({ adapter, messageId, to, rendered, unsubscribeUrl });
+      run.io.stdout(
+        sent.provider === 'smtp'
+          ? `Sent "${messageId}" to ${to} through ${redact(config.SMTP_URL ?? '')}: ${sent.where}\n`
+          : `Wrote "${messageId}" for ${to} to ${sent.where} (SMTP_URL is unset, so email goes to the outbox).\n`,
+      );
+      return 0;
+    } finally {
+      await adapter.close?.();
+    }
+  },
+};
+
+const redact = (url: string) => url.replace(/\/\/[^@/]*@/, '//***@');

@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { parseDuration } from '../duration.js';
+import { InvalidInputError } from '../ingest/ingest-schema.js';
+
+/** Traits as a JSON object, e.g. `{ "firstName": "Ada", "email": "ada@example.com" }`. */
+export const Traits = z.record(z.string(), z.unknown());
+
+/**
+ * When an event happens: `"+2d"` after the previous event, `"2d"` (or `"0s"`) after the start
+ * of the simulation, or an ISO 8601 instant.
+ */
+const At = z.string().transform((at, ctx) => {
+  if (/^\d{4}-\d{2}-\d{2}T/.test(at)) {
+    const ms = Date.parse(at);
+    if (Number.isNaN(ms)) {
+      ctx.addIssue({ code: 'custom', message: `"${at}" is not a valid ISO 8601 instant` });
+      return z.NEVER;
+    }
+    return { kind: 'absolute' as const, ms };
+  }
+  const relative = at.startsWith('+');
+  try {
+    return {
+      kind: relative ? ('after-previous' as const) : ('after-start' as const),
+      ms: parseDuration(relative ? at.slice(1) : at),
+    };
+  } catch {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected "+2d" (after the previous event), "2d" (after the start) or an ISO instant, got "${at}"`,
+    });
+    return z.NEVER;
+  }
+});
+
+const Properties = z.record(z.string(), z.unknown());
+
+/** One timed event of a simulation: Segment's identify and track, or entry into an API journey. */
+export const ScriptEvent = z.discriminatedUnion('type', [
+  z.object({ at: At, type: z.literal('identify'), traits: Traits }),
+  z.object({
+    at: At,
+    type: z.literal('track'),
+    event: z.string().min(1),
+    properties: Properties.default({}),
+  }),
+  z.object({ at: At, type: z.literal('trigger'), data: Properties.default({}) }),
+]);
+export type ScriptEvent = z.output<typeof ScriptEvent>;
+
+/**
+ * The file `chorus simulate --events` reads: a customer, their traits at the start, and timed
+ * events. A bare array is read as the events of a customer with no traits.
+ */
+export const SimulationScript = z.preprocess(
+  (input) => (Array.isArray(input) ? { events: input } : input),
+  z.object({
+    customer: z.string().min(1).default('customer-1'),
+    profile: Traits.default({}),
+    start: z.iso.datetime({ offset: true }).default('2026-01-01T00:00:00Z'),
+    events: z.array(ScriptEvent).min(1),
+  }),
+);
+export type SimulationScript = z.output<typeof SimulationScript>;
+
+/** A script event placed on the simulation's clock. */
+export type TimedEvent = ScriptEvent & { time: number };
+
+/**
+ * The events with their times, in the file's order.
+ *
+ * @throws InvalidInputError naming the first event that would happen before the one above it.
+ */
+export function placeEvents(script: SimulationScript, what: string): TimedEvent[] {
+  const start = Date.parse(script.start);
+  const events: TimedEvent[] = [];
+  let previous = start;
+  for (const [index, event] of script.events.entries()) {
+    const time =
+      event.at.kind === 'absolute'
+        ? event.at.ms
+        : (event.at.kind === 'after-start' ? start : previous) + event.at.ms;
+    if (time < previous) {
+      throw new InvalidInputError(
+        [
+          {
+            field: `events.${index}.at`,
+            message: `${new Date(time).toISOString()} is before the event above it (${new Date(previous).toISOString()}); list events in time order`,
+          },
+        ],
+        what,
+      );
+    }
+    events.push({ ...event, time });
+    previous = time;
+  }
+  return events;
+}

@@ -1,0 +1,121 @@
+import { existsSync } from 'node:fs';
+import { ChorusError } from '../errors.js';
+import type { Journey } from '../journey/define-journey.js';
+import { JourneyCatalog, JourneyValidationError } from '../journey/journey-catalog.js';
+import { importJourneyModule, journeyModulePaths } from '../journey/load-journeys.js';
+import type { MessageCatalog } from '../journey/validate-journey.js';
+import { checkTemplates, checkTemplatesForJourneys } from '../messages/template-checks.js';
+import { TemplateSet } from '../messages/template-set.js';
+
+/** One problem `chorus validate` found, with where it was found. */
+export interface ProjectProblem {
+  area: 'journeys' | 'templates';
+  text: string;
+}
+
+export interface ProjectReport {
+  journeys: string[];
+  messages: string[];
+  webhookSources: string[];
+  problems: ProjectProblem[];
+}
+
+const missingFolder = (dir: string, variable: string, option: string) =>
+  `The folder ${dir} does not exist. To fix: run from the project's root, or set ${variable} (or ${option}) to the folder.`;
+
+/** Loading stopped: its error's message (which says how to fix it) becomes the problem. */
+const stopped = (area: ProjectProblem['area'], error: unknown): ProjectProblem => {
+  if (error instanceof ChorusError) return { area, text: `${error.code}: ${error.message}` };
+  throw error;
+};
+
+/**
+ * Everything the engine checks at start-up, collected instead of thrown: the journeys folder
+ * loads, each journey validates against the messages that exist (and no id and version is
+ * defined twice), the templates load and pass their checks, alone and against the journeys that
+ * send them. When one folder cannot be loaded at all, the other is still checked as far as it can be.
+ *
+ * @example
+ * const report = await validateProject({ journeys: 'journeys', templates: 'templates' });
+ * if (report.problems.length > 0) process.exitCode = 1;
+ */
+export async function validateProject(dirs: { journeys: string; templates: string }): Promise<ProjectReport> {
+  const problems: ProjectProblem[] = [];
+  const journeys: Journey[] = [];
+  const webhookSources: string[] = [];
+  if (!existsSync(dirs.journeys)) {
+    problems.push({ area: 'journeys', text: missingFolder(dirs.journeys, 'JOURNEYS_DIR', '--journeys') });
+  } else {
+    // Module by module, so one that fails to import does not hide the problems of the others.
+    for (const path of journeyModulePaths(dirs.journeys)) {
+      try {
+        const module = await importJourneyModule(path);
+        journeys.push(...module.journeys);
+        webhookSources.push(...module.webhookSources.map((source) => source.id));
+      } catch (error) {
+        problems.push(stopped('journeys', error));
+      }
+    }
+    for (const id of new Set(webhookSources.filter((id, index) => webhookSources.indexOf(id) !== index)))
+      problems.push({
+        area: 'journeys',
+        text: `Two webhook sources in ${dirs.journeys} share the id "${id}". To fix: give each source its own id.`,
+      });
+  }
+
+  let templates: TemplateSet | undefined;
+  if (!existsSync(dirs.templates)) {
+    problems.push({ area: 'templates', text: missingFolder(dirs.templates, 'TEMPLATES_DIR', '--templates') });
+  } else {
+    try {
+      templates = TemplateSet.fromDirectory(dirs.templates);
+    } catch (error) {
+      problems.push(stopped('templates', error));
+    }
+  }
+
+  // Without the templates, messages cannot be checked: every id passes rather than every one failing.
+  const messages: MessageCatalog = templates?.catalog ?? { has: () => true };
+  try {
+    new JourneyCatalog(journeys, messages);
+  } catch (error) {
+    if (!(error instanceof JourneyValidationError)) throw error;
+    for (const p of error.problems)
+      problems.push({
+        area: 'journeys',
+        text: `${p.journey}${p.state ? ` (state ${p.state})` : ''}: ${p.message}`,
+      });
+  }
+
+  if (templates) {
+    const found = [
+      ...checkTemplates(templates, { journeys }),
+      ...checkTemplatesForJourneys(templates, journeys),
+    ];
+    problems.push(...found.map((p) => ({ area: 'templates' as const, text: p.text })));
+  }
+  return {
+    journeys: journeys.map((journey) => `${journey.id}@${journey.version}`),
+    messages: templates?.messageIds() ?? [],
+    webhookSources,
+    problems,
+  };
+}
+
+/** The report for people: every problem, numbered, or a one-line summary when there are none. */
+export function formatProjectReport(
+  report: ProjectReport,
+  dirs: { journeys: string; templates: string },
+): string {
+  const loaded =
+    `${report.journeys.length} journey(s) in ${dirs.journeys}/ (${report.journeys.join(', ') || 'none'}), ` +
+    `${report.messages.length} message(s) in ${dirs.templates}/ (${report.messages.join(', ') || 'none'})` +
+    (report.webhookSources.length > 0 ? `, webhook sources ${report.webhookSources.join(', ')}` : '');
+  if (report.problems.length === 0) return `OK: ${loaded}. No problems found.\n`;
+  const lines = [`${report.problems.length} problem(s) found in ${loaded}:`, ''];
+  report.problems.forEach((problem, index) => {
+    const [first = '', ...rest] = problem.text.split('\n');
+    lines.push(`${index + 1}. [${problem.area}] ${first}`, ...rest.map((line) => `   ${line}`));
+  });
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { journeyToMermaid } from '../../engine/cli/journey-graph.js';
+import { defineJourney } from '../../engine/index.js';
+import { teaWelcome } from '../fixtures/cli/journeys/tea-welcome.js';
+
+/** The diagram's lines, parsed into what a Mermaid renderer reads from them. */
+function parse(diagram: string) {
+  const lines = diagram.trimEnd().split('\n');
+  const states = new Map<string, string>();
+  const descriptions = new Map<string, string[]>();
+  const edges: Array<{ from: string; to: string; label: string }> = [];
+  const classes = new Map<string, string[]>();
+  for (const line of lines.slice(1).map((l) => l.trim())) {
+    let m: RegExpExecArray | null;
+    if ((m = /^state "([^"]+)" as (\w+)$/.exec(line))) states.set(m[2]!, m[1]!);
+    else if ((m = /^(\S+) --> (\S+)(?: : (.*))?$/.exec(line)))
+      edges.push({ from: m[1]!, to: m[2]!, label: m[3] ?? '' });
+    else if ((m = /^class (\S+) (\w+)$/.exec(line))) classes.set(m[2]!, m[1]!.split(','));
+    else if ((m = /^(\w+) : (.*)$/.exec(line)))
+      descriptions.set(m[1]!, [...(descriptions.get(m[1]!) ?? []), m[2]!]);
+    else if (!/^(%%|classDef )/.test(line)) throw new Error(`unexpected line: ${line}`);
+  }
+  return { header: lines[0], states, descriptions, edges, classes };
+}
+
+describe('journeyToMermaid', () => {
+  const graph = parse(journeyToMermaid(teaWelcome));
+  const edge = (from: string, to: string) =>
+    graph.edges.filter((e) => e.from === from && e.to === to).map((e) => e.label);
+
+  it('declares a stateDiagram-v2 with every state, its stage and the messages it sends', () => {
+    expect(graph.header).toBe('stateDiagram-v2');
+    expect([...graph.states.values()]).toEqual([
+      'welcomed',
+      'nudge',
+      'nudged',
+      'interested',
+      'lapsed',
+      'any state',
+    ]);
+    expect(graph.descriptions.get('s_welcomed')).toEqual(['awareness', 'sends welcome (email)']);
+    expect(graph.descriptions.get('s_lapsed')).toEqual(['decision']);
+  });
+
+  it('groups the states by stage with one class per stage', () => {
+    expect(Object.fromEntries(graph.classes)).toEqual({
+      awareness: ['s_welcomed'],
+      consideration: ['s_nudge', 's_nudged'],
+      decision: ['s_interested', 's_lapsed'],
+    });
+  });
+
+  it('labels transitions with the trigger, events, delays, guards and sends', () => {
+    expect(edge('[*]', 's_welcomed')).toEqual(['enter on Signed Up']);
+    expect(edge('s_welcomed', 's_interested')).toEqual(['Product Viewed']);
+    expect(edge('s_welcomed', 's_nudge')).toEqual(['after 2d']);
+    expect(edge('s_nudge', 's_nudged')).toEqual([
+      'always [guard] / send nudge (sms)',
+      'always else / send nudge (email)',
+    ]);
+    expect(edge('s_interested', 's_lapsed')).toEqual(['after 4h']);
+    expect(edge('s_lapsed', '[*]')).toEqual(['']);
+  });
+
+  it('draws exits that apply in any state from an "any state" node', () => {
+    expect(graph.states.get('any_state')).toBe('any state');
+    expect(edge('any_state', '[*]')).toEqual(['exit on Account Deleted', 'goal Order Completed']);
+  });
+
+  it('connects only states it declared', () => {
+    const known = new Set([...graph.states.keys(), '[*]']);
+    for (const { from, to } of graph.edges) expect([from, to].filter((id) => !known.has(id))).toEqual([]);
+  });
+
+  it('writes the characters Mermaid reads itself as entity codes, and state names as safe ids', () => {
+    const odd = defineJourney({
+      id: 'odd',
+      version: 1,
+      trigger: { event: 'Signed Up' },
+      events: { 'Order: #1; done': z.object({}) },
+      machine: (j) =>
+        j.createMachine({
+          initial: 'first step',
+          states: {
+            'first step': { tags: 'awareness', on: { 'Order: #1; done': 'end' } },
+            end: { tags: 'loyalty', type: 'final' },
+          },
+        }),
+    });
+    const { states, edges } = parse(journeyToMermaid(odd));
+    expect(states.get('s_first_step')).toBe('first step');
+    expect(edges).toContainEqual({ from: 's_first_step', to: 's_end', label: 'Order#58; #35;1#59; done' });
+  });
+});

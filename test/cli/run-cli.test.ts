@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../../engine/cli/run-cli.js';
+
+/** Runs the CLI in process, capturing what it prints. */
+async function run(...argv: string[]) {
+  const out = { stdout: '', stderr: '' };
+  const code = await runCli(argv, {
+    stdout: (text) => (out.stdout += text),
+    stderr: (text) => (out.stderr += text),
+    env: { JOURNEYS_DIR: 'test/fixtures/cli/journeys', TEMPLATES_DIR: 'test/fixtures/cli/templates' },
+  });
+  return { code, ...out };
+}
+
+describe('runCli', () => {
+  it('prints the overall help, and each command’s', async () => {
+    expect(await run('--help')).toMatchObject({
+      code: 0,
+      stdout: expect.stringContaining('Commands:\n  validate'),
+    });
+    expect(await run('help', 'simulate')).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^usage: chorus simulate <journey>/),
+    });
+    expect(await run('preview', '-h')).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^usage: chorus preview <message> --channel <channel>/),
+    });
+  });
+
+  it.each([
+    [[], /^usage: chorus <command>/],
+    [['frobnicate'], /^Unknown command "frobnicate"\.\n\nusage: chorus <command>/],
+    [['graph'], /^chorus graph: missing <journey>\.\n\nusage: chorus graph/],
+    [['graph', 'a', 'b'], /^chorus graph: unexpected argument "b"\./],
+    [['validate', '--strict'], /^chorus validate: Unknown option '--strict'/],
+    [['simulate', 'tea-welcome'], /^chorus simulate: --events is required\./],
+    [['simulate', 'tea-welcome', '--events'], /^chorus simulate: Option '--events <value>' argument missing/],
+    [
+      ['preview', 'welcome', '--channel', 'fax'],
+      /--channel "fax" is not a channel; use one of email, sms, push, in-app, webhook\./,
+    ],
+    [
+      ['send-test', 'welcome', '--to', 'a@example.com', '--channel', 'sms'],
+      /only --channel email can be test-sent/,
+    ],
+  ])('refuses %j with the usage and status 2', async (argv, message) => {
+    const result = await run(...argv);
+    expect(result).toMatchObject({ code: 2, stdout: '' });
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).toContain('usage: chorus');
+  });
+
+  it('prints a failure as its code and message, with status 1', async () => {
+    expect(await run('graph', 'nope')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: expect.stringMatching(/^CHORUS_JOURNEY_NOT_FOUND: No journey "nope" is loaded\./),
+    });
+    expect(await run('preview', 'welcome', '--channel', 'email', '--profile', 'no/such/file.json')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: expect.stringMatching(
+        /^CHORUS_INVALID_INPUT: Invalid profile file: no\/such\/file\.json: cannot be read/,
+      ),
+    });
+  });
+
+  it('picks a journey version with id@version', async () => {
+    const { code, stdout } = await run('graph', 'tea-welcome@1');
+    expect(code).toBe(0);
+    expect(stdout).toContain('s_welcomed : sends welcome (email)');
+    expect(stdout).not.toContain('s_nudge');
+  });
+});

@@ -1,0 +1,159 @@
+import { describe, expect, it } from 'vitest';
+import { formatSimulation } from '../../engine/cli/format-simulation.js';
+import { formatSpan, simulateJourney } from '../../engine/cli/simulate-journey.js';
+import { SimulationScript } from '../../engine/cli/simulation-script.js';
+import { InvalidInputError, loadTemplates, MessageRenderer } from '../../engine/index.js';
+import { teaWelcome } from '../fixtures/cli/journeys/tea-welcome.js';
+
+const templates = loadTemplates('test/fixtures/cli/templates', { journeys: [teaWelcome] });
+const options = {
+  templates,
+  renderer: new MessageRenderer(templates),
+  settings: {
+    defaults: { locale: 'en-US', timezone: 'UTC' },
+    unsubscribe: { baseUrl: 'https://api.example.com', secret: 'a-secret-of-sixteen-chars' },
+  },
+  what: 'events file',
+};
+const day = 86_400_000;
+
+function simulate(script: unknown, until?: string) {
+  return simulateJourney(teaWelcome, SimulationScript.parse(script), {
+    ...options,
+    ...(until ? { until } : {}),
+  });
+}
+
+describe('simulateJourney', () => {
+  it('shows each transition with its time and renders every send for the channel delivery picks', () => {
+    const result = simulate({
+      customer: 'ada',
+      profile: { firstName: 'Ada', email: 'ada@example.com' },
+      start: '2026-03-01T09:00:00Z',
+      events: [{ at: '0s', type: 'track', event: 'Signed Up', properties: { plan: 'pro' } }],
+    });
+    const steps = result.steps.map((s) => ({
+      after: s.at - result.start,
+      cause: s.cause,
+      states: s.changes.map((c) => `${c.from?.state ?? '(new)'} > ${c.instance.state} ${c.instance.status}`),
+      sends: s.sends.map((send) =>
+        send.outcome === 'sent' && send.rendered.channel === 'email'
+          ? `${send.message} ${send.via} ${send.to}: ${send.rendered.subject}`
+          : send.message,
+      ),
+    }));
+    expect(steps).toEqual([
+      { after: 0, cause: 'identify firstName, email (starting profile)', states: [], sends: [] },
+      {
+        after: 0,
+        cause: 'track "Signed Up" {"plan":"pro"}',
+        states: ['(new) > welcomed active'],
+        sends: ['welcome email ada@example.com: Welcome to the circle, Ada'],
+      },
+      {
+        after: 2 * day,
+        cause: 'timer after 2d',
+        states: ['welcomed > nudged active'],
+        sends: ['nudge email ada@example.com: Still looking for your blend?'],
+      },
+      { after: 3 * day, cause: 'timer after 1d', states: ['nudged > lapsed done'], sends: [] },
+    ]);
+    expect(result.pending).toEqual([]);
+  });
+
+  it('renders with the traits the customer has at send time, and falls back as delivery does', () => {
+    const result = simulate([
+      { at: '0s', type: 'track', event: 'Signed Up' },
+      { at: '+1d', type: 'identify', traits: { phone: '+15550100', firstName: 'Bo' } },
+    ]);
+    const sends = result.steps.flatMap((s) => s.sends);
+    expect(sends[0]).toMatchObject({ message: 'welcome', outcome: 'skipped' });
+    expect(sends[0]?.outcome === 'skipped' && sends[0].reasons).toEqual([
+      'email: the customer has no email address',
+    ]);
+    expect(sends[1]).toMatchObject({ message: 'nudge', outcome: 'sent', via: 'sms', to: '+15550100' });
+    expect(sends[1]?.outcome === 'sent' && sends[1].rendered).toMatchObject({
+      channel: 'sms',
+      body: expect.stringMatching(
+        /^Hi Bo! Still looking for your blend\? https:\/\/example\.com\/quiz\?utm_/,
+      ),
+    });
+  });
+
+  it('stops --until after the last event and lists the timers still pending', () => {
+    const result = simulate([{ at: '2026-01-01T10:00:00Z', type: 'track', event: 'Signed Up' }], '1d');
+    expect(result.end - result.start).toBe(10 * 3_600_000 + day);
+    expect(result.steps.map((s) => s.cause)).toEqual(['track "Signed Up" {}']);
+    expect(result.pending.map((t) => t.dueAt - result.start)).toEqual([10 * 3_600_000 + 2 * day]);
+    expect(formatSimulation(result)).toContain('pending: timer after 2d, due at +2d10h');
+  });
+
+  it('prints a timeline with times, state changes, and each message in full', () => {
+    const text = formatSimulation(
+      simulate({
+        profile: { email: 'cy@example.com' },
+        events: [
+          { at: '0s', type: 'track', event: 'Signed Up' },
+          { at: '+3h', type: 'track', event: 'Product Viewed', properties: { name: 'Sencha' } },
+          { at: '+1h', type: 'track', event: 'Order Completed' },
+        ],
+      }),
+    );
+    expect(text).toContain('+0s  2026-01-01T00:00:00.000Z  track "Signed Up" {}');
+    expect(text).toContain('entered tea-welcome@2 → welcomed (awareness)');
+    expect(text).toMatch(
+      /send "welcome" \(in state welcomed, channels email\) via email to cy@example.com\n {6}│ Subject: Welcome to the circle, friend\n/,
+    );
+    expect(text).toContain(
+      '+3h  2026-01-01T03:00:00.000Z  track "Product Viewed" {"name":"Sencha"}\n    welcomed → interested (decision)',
+    );
+    expect(text).toContain('instance done (goal)');
+    expect(text).toContain('Stopped at +4h (2026-01-01T04:00:00.000Z): 1 message(s) sent, 0 skipped.');
+  });
+
+  it('refuses events out of time order, naming the event', () => {
+    const script = SimulationScript.parse({
+      start: '2026-01-05T00:00:00Z',
+      events: [
+        { at: '1d', type: 'track', event: 'Signed Up' },
+        { at: '2026-01-05T12:00:00Z', type: 'track', event: 'Product Viewed', properties: { name: 'x' } },
+      ],
+    });
+    expect(() => simulateJourney(teaWelcome, script, options)).toThrow(InvalidInputError);
+    expect(() => simulateJourney(teaWelcome, script, options)).toThrow(
+      /events\.1\.at: 2026-01-05T12:00:00\.000Z is before/,
+    );
+  });
+});
+
+describe('SimulationScript', () => {
+  it('names every bad field and what was expected', () => {
+    const parsed = SimulationScript.safeParse({
+      profile: 'ada',
+      events: [
+        { at: 'tomorrow', type: 'track' },
+        { at: '1d', type: 'page' },
+      ],
+    });
+    expect(parsed.success).toBe(false);
+    const issues = parsed.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    expect(issues).toEqual([
+      expect.stringMatching(/^profile: .*expected record/),
+      'events.0.at: expected "+2d" (after the previous event), "2d" (after the start) or an ISO instant, got "tomorrow"',
+      expect.stringMatching(/^events\.0\.event: .*expected string/),
+      "events.1.type: Invalid discriminator value. Expected 'identify' | 'track' | 'trigger'",
+    ]);
+  });
+});
+
+describe('formatSpan', () => {
+  it('writes spans the way journeys write delays', () => {
+    expect([0, 90_000, 4 * 3_600_000, 5_400_000, 2 * day + 1].map(formatSpan)).toEqual([
+      '0s',
+      '1m30s',
+      '4h',
+      '1h30m',
+      '2d1ms',
+    ]);
+  });
+});

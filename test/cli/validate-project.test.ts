@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { formatProjectReport, validateProject } from '../../engine/cli/validate-project.js';
+
+describe('validateProject', () => {
+  it('finds nothing wrong with journeys and templates the engine would start with', async () => {
+    const dirs = { journeys: 'test/fixtures/cli/journeys', templates: 'test/fixtures/cli/templates' };
+    const report = await validateProject(dirs);
+    expect(report).toEqual({
+      journeys: ['tea-welcome@2', 'tea-welcome@1'],
+      messages: ['nudge', 'welcome'],
+      webhookSources: [],
+      problems: [],
+    });
+    expect(formatProjectReport(report, dirs)).toBe(
+      'OK: 2 journey(s) in test/fixtures/cli/journeys/ (tea-welcome@2, tea-welcome@1), ' +
+        '2 message(s) in test/fixtures/cli/templates/ (nudge, welcome). No problems found.\n',
+    );
+  });
+
+  it('reports every problem of every journey and template, past a module that fails to import', async () => {
+    const dirs = {
+      journeys: 'test/fixtures/cli/broken-journeys',
+      templates: 'test/fixtures/cli/broken-templates',
+    };
+    const report = await validateProject(dirs);
+    expect(report.problems).toEqual([
+      {
+        area: 'journeys',
+        text: expect.stringMatching(
+          /^CHORUS_JOURNEY_DEFINITION: Could not load .*b-throws\.ts: this module is broken on purpose$/,
+        ),
+      },
+      {
+        area: 'journeys',
+        text: expect.stringMatching(/^unstaged@1 \(state start\): State "start" has no stage tag\./),
+      },
+      {
+        area: 'journeys',
+        text: expect.stringMatching(
+          /^unstaged@1 \(state start\): State "start" sends message "missing", which does not exist\./,
+        ),
+      },
+      {
+        area: 'journeys',
+        text: expect.stringMatching(
+          /^still-checked@1 \(state greeted\): State "greeted" sends message "nudge"/,
+        ),
+      },
+      {
+        area: 'templates',
+        text: expect.stringMatching(/email\.subject\.hbs line 1 calls helper "shout", which does not exist/),
+      },
+    ]);
+    const text = formatProjectReport(report, dirs);
+    expect(text).toMatch(/^5 problem\(s\) found in 2 journey\(s\)/);
+    expect(text).toContain('\n5. [templates] Message "welcome", channel email: ');
+  });
+
+  it('says which folder is missing instead of failing on it', async () => {
+    const report = await validateProject({ journeys: 'no/such/journeys', templates: 'no/such/templates' });
+    expect(report.problems.map((p) => p.text)).toEqual([
+      expect.stringMatching(/^The folder no\/such\/journeys does not exist\. To fix: .*JOURNEYS_DIR/),
+      expect.stringMatching(/^The folder no\/such\/templates does not exist\. To fix: .*TEMPLATES_DIR/),
+    ]);
+  });
+});

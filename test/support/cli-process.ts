@@ -1,0 +1,31 @@
+import { spawn } from 'node:child_process';
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `chorus` as a real process through its bin shim (workers/chorus.js), with only the given
+ * configuration: variables of the test's own environment that the engine reads are left out.
+ */
+export function runChorus(args: readonly string[], env: Record<string, string> = {}): Promise<CliRun> {
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([name]) => !/^(SMTP_URL|OUTBOX_DIR|JOURNEYS_DIR|TEMPLATES_DIR|MAIL_FROM|DKIM_|PUBLIC_URL)/.test(name),
+    ),
+  );
+  const child = spawn(process.execPath, ['workers/chorus.js', ...args], {
+    env: { ...inherited, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
