@@ -26,3 +26,13 @@ describe('the README', () => {
     expect(readme).toContain('npm test');
   });
 });
+
+describe('the README configuration table', () => {
+  it('names every environment variable the engine reads', async () => {
+    const { EnvConfig } = await import('../engine/index.js');
+    const readme = readFileSync('README.md', 'utf8');
+    const table = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('## Scaling out'));
+    const missing = Object.keys(EnvConfig.shape).filter((name) => !table.includes(`\`${name}\``));
+    expect(missing).toEqual([]);
+  });
+});
