@@ -65,6 +65,14 @@ describe('operating the engine over HTTP', () => {
     const page = await h.app.inject({ url: '/admin/queues', headers: auth });
     expect(page.statusCode).toBe(200);
     expect(page.headers['content-type']).toMatch(/html/);
+    // The page's own scripts and styles load under the same auth, so the board renders.
+    const assets = [...page.body.matchAll(/(?:src|href)="(static\/[^"]+\.(?:js|css))"/g)].map((m) => m[1]!);
+    expect(assets.length).toBeGreaterThan(2);
+    for (const asset of assets) {
+      const res = await h.app.inject({ url: `/admin/queues/${asset}`, headers: auth });
+      expect(res.statusCode, asset).toBe(200);
+    }
+    expect((await h.app.inject(`/admin/queues/${assets[0]!}`)).statusCode).toBe(401);
     const api = await h.app.inject({ url: '/admin/queues/api/queues', headers: auth });
     expect(api.statusCode).toBe(200);
     const queues = api.json<{ queues: Array<{ name: string; readOnlyMode: boolean }> }>().queues;
