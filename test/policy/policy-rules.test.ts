@@ -3,6 +3,8 @@ import {
   ConsentStore,
   consentRule,
   createDefaultPolicy,
+  createEngine,
+  DoubleOptInNotConfiguredError,
   FakeClock,
   SuppressionList,
   suppressionRule,
@@ -165,5 +167,23 @@ describe('the consent and suppression rules', () => {
       rule: 'quiet-hours',
     });
     expect(await timed.check(send('sms', 'marketing'))).toMatchObject({ action: 'reroute', rule: 'consent' });
+  });
+
+  it('refuses to start with double opt-in but no way to sign its links', async () => {
+    const make = (consent: Parameters<typeof createEngine>[0]['consent']) =>
+      createEngine({
+        redis: ctx.redis,
+        prefix: ctx.prefix,
+        journeys: [],
+        messages: { has: () => false },
+        consent,
+      });
+    expect(() => make({ doubleOptIn: true })).toThrow(DoubleOptInNotConfiguredError);
+    const engine = make({
+      doubleOptIn: true,
+      confirmLink: { baseUrl: 'https://x.test', secret: 's'.repeat(16) },
+    });
+    expect(engine.consent).toBeDefined();
+    await engine.close();
   });
 });
