@@ -38,7 +38,6 @@ import { ConsentStore } from './policy/consent-store.js';
 import { createDefaultPolicy } from './policy/default-policy.js';
 import { DoubleOptInNotConfiguredError } from './policy/errors.js';
 import { SuppressionList } from './policy/suppression-list.js';
-import type { ConsentChannel, Topic } from './policy/topic.js';
 
 export interface EngineOptions {
   /** An ioredis connection created with `maxRetriesPerRequest: null` (BullMQ workers require it). */
@@ -200,7 +199,9 @@ export function createEngine(options: EngineOptions) {
       const t = parseInput(IdentifyInput, input, 'identify call');
       const { consent: answers, ...traits } = t.traits;
       const event = { ...envelope(t), kind: 'identify' as const, traits };
-      if (answers !== undefined) await recordConsentTrait(t.userId, answers, event.timestamp);
+      // IdentifyInput has checked the trait already.
+      if (answers !== undefined)
+        await consent.recordTrait(t.userId, ConsentTrait.parse(answers), event.timestamp);
       return ingest(event, t.messageId);
     },
 
@@ -301,24 +302,6 @@ export function createEngine(options: EngineOptions) {
       await Promise.all(Object.values(options.delivery?.adapters ?? {}).map((adapter) => adapter.close?.()));
     },
   };
-
-  async function recordConsentTrait(userId: string, answers: unknown, at: number): Promise<void> {
-    // IdentifyInput has checked it already.
-    for (const [channel, topics] of Object.entries(ConsentTrait.parse(answers))) {
-      for (const [topic, answer] of Object.entries(topics ?? {})) {
-        if (answer === undefined) continue;
-        const given = typeof answer === 'boolean' ? { granted: answer } : answer;
-        await consent.record(userId, {
-          channel: channel as ConsentChannel,
-          topic: topic as Topic,
-          granted: given.granted,
-          source: given.source ?? 'identify',
-          textVersion: given.textVersion,
-          at,
-        });
-      }
-    }
-  }
 
   return engineApi;
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ConsentRecord } from './consent-record.js';
+import type { ConsentAnswer, ConsentRecord, ConsentTrait } from './consent-record.js';
 import type { ConsentStore } from './consent-store.js';
 import { consentConfirmUrl, createConsentToken, verifyConsentToken } from './consent-token.js';
 import type { ConsentChannel, Topic } from './topic.js';
@@ -50,8 +50,30 @@ export function createConsentService(deps: {
   const eventId = (...parts: Array<string | number>) =>
     `consent-${createHash('sha256').update(parts.join('|')).digest('base64url').slice(0, 32)}`;
 
-  return {
+  const service = {
     store,
+
+    /** Records each answer of an identify call's `consent` trait, as given at `at`, source `identify` by default. */
+    async recordTrait(customerId: string, trait: ConsentTrait, at: number): Promise<void> {
+      for (const [channel, topics] of Object.entries(trait) as Array<
+        [ConsentChannel, ConsentTrait['email']]
+      >) {
+        for (const [topic, answer] of Object.entries(topics ?? {}) as Array<
+          [Topic, ConsentAnswer | undefined]
+        >) {
+          if (answer === undefined) continue;
+          const given = typeof answer === 'boolean' ? { granted: answer } : answer;
+          await service.record(customerId, {
+            channel,
+            topic,
+            granted: given.granted,
+            source: given.source ?? 'identify',
+            textVersion: given.textVersion,
+            at,
+          });
+        }
+      }
+    },
 
     async record(
       customerId: string,
@@ -119,6 +141,7 @@ export function createConsentService(deps: {
       return record;
     },
   };
+  return service;
 }
 
 export type ConsentService = ReturnType<typeof createConsentService>;
