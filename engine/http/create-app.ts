@@ -24,6 +24,7 @@ import { deliveryEventRoutes } from './routes/delivery-event-routes.js';
 import { inAppRoutes } from './routes/in-app-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { ingestRoutes } from './routes/ingest-routes.js';
+import { suppressionRoutes } from './routes/suppression-routes.js';
 import { journeyRoutes } from './routes/journey-routes.js';
 import { unsubscribeRoutes } from './routes/unsubscribe-routes.js';
 import { webhookRoutes } from './routes/webhook-routes.js';
@@ -118,6 +119,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
       await v1.register(inAppRoutes, { engine, clock });
       await v1.register(consentRoutes, { engine, clock });
       await v1.register(deliveryEventRoutes, { engine, clock });
+      await v1.register(suppressionRoutes, { engine });
     });
 
     await scope.register(webhookRoutes, {

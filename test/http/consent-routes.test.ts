@@ -198,6 +198,21 @@ describe('bounce and complaint reports', () => {
       { reason: 'complaint', at: h.clock.now(), source: 'delivery-events' },
     ]);
 
+    const lookUp = await h.app.inject({
+      url: '/v1/suppressions?channel=sms&address=%2B1%20555%200100',
+      headers: h.auth,
+    });
+    expect(lookUp.json()).toEqual({
+      suppressions: [{ reason: 'complaint', at: h.clock.now(), source: 'delivery-events' }],
+    });
+    const lift = await h.app.inject({
+      method: 'DELETE',
+      url: '/v1/suppressions?channel=sms&address=%2B15550100',
+      headers: h.auth,
+    });
+    expect(lift.json()).toEqual({ lifted: 1 });
+    expect(await h.engine.suppressions.check({ kind: 'phone', value: '+15550100' })).toEqual([]);
+
     const notEmail = await report({ type: 'complaint', channel: 'email', address: '+15550100' });
     expect(notEmail.statusCode).toBe(400);
     expect(notEmail.json().error.issues[0].field).toBe('body.address');
