@@ -199,10 +199,15 @@ export function createEngine(options: EngineOptions) {
       const t = parseInput(IdentifyInput, input, 'identify call');
       const { consent: answers, ...traits } = t.traits;
       const event = { ...envelope(t), kind: 'identify' as const, traits };
-      // IdentifyInput has checked the trait already.
-      if (answers !== undefined)
-        await consent.recordTrait(t.userId, ConsentTrait.parse(answers), event.timestamp);
-      return ingest(event, t.messageId);
+      // The push is issued first, before any await, so a batch's calls still reach Redis in order.
+      // IdentifyInput has checked the consent trait already.
+      const [result] = await Promise.all([
+        ingest(event, t.messageId),
+        answers === undefined
+          ? undefined
+          : consent.recordTrait(t.userId, ConsentTrait.parse(answers), event.timestamp),
+      ]);
+      return result;
     },
 
     /** Enters one customer into an API-triggered journey with data for its trigger schema. */
