@@ -90,6 +90,14 @@ const EnvShape = z.object({
   PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   /** Signs unsubscribe links. Unset: a random one per process (links then break on restart). */
   UNSUBSCRIBE_SECRET: z.string().min(16, 'at least 16 characters').optional(),
+  /**
+   * Email marketing needs a grant the customer confirmed through a signed link (double opt-in);
+   * a grant stays pending and a `Consent Requested` event carries the link.
+   */
+  DOUBLE_OPT_IN: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
   DEFAULT_LOCALE: z.string().min(2).default('en-US'),
   DEFAULT_TIMEZONE: z.string().min(1).default('UTC'),
   /** Twilio-compatible SMS API. All three of SID, token and SMS_FROM, or none (SMS to the outbox). */

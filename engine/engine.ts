@@ -32,7 +32,12 @@ import { CHANNELS, type Channel } from './journey/journey-schema.js';
 import type { CoreMessage } from './messages/message-catalog.js';
 import { CustomerJobIndex } from './store/customer-jobs.js';
 import { CustomerStore } from './store/customer-store.js';
-import { respectUnsubscribes } from './delivery/unsubscribe-policy.js';
+import { ConsentTrait } from './policy/consent-record.js';
+import { createConsentService, type ConsentOptions } from './policy/consent-service.js';
+import { ConsentStore } from './policy/consent-store.js';
+import { createDefaultPolicy } from './policy/default-policy.js';
+import { DoubleOptInNotConfiguredError } from './policy/errors.js';
+import { SuppressionList } from './policy/suppression-list.js';
 
 export interface EngineOptions {
   /** An ioredis connection created with `maxRetriesPerRequest: null` (BullMQ workers require it). */
@@ -51,6 +56,8 @@ export interface EngineOptions {
   lockMs?: number;
   /** What delivery workers need; required to run them. */
   delivery?: DeliveryOptions;
+  /** Double opt-in and its confirmation links. Default: off. */
+  consent?: ConsentOptions;
 }
 
 /** The message and channel layer: templates, providers, and the send-time policy hook. */
@@ -60,7 +67,7 @@ export interface DeliveryOptions {
   messages: { get(id: string): (CoreMessage & { webhook?: { url: string } }) | undefined };
   /** One adapter per channel the engine delivers on; a send falls back past channels without one. */
   adapters: Partial<Record<Channel, ChannelAdapter>>;
-  /** Consent, suppression, caps and quiet hours, checked at send time. Default: honour one-click unsubscribes. */
+  /** Consent, suppression, caps and quiet hours, checked at send time. Default: `createDefaultPolicy`. */
   policy?: DeliveryPolicy;
   /** Base URL of the HTTP API (for the one-click unsubscribe link) and the secret that signs it. */
   unsubscribe: { baseUrl: string; secret: string; ttlDays?: number };
@@ -123,6 +130,16 @@ export function createEngine(options: EngineOptions) {
   });
   const drainDeps: DrainDependencies = { store, catalog, executor, clock, logger };
   const workers: Worker[] = [];
+  const doubleOptIn = options.consent?.doubleOptIn ?? false;
+  const confirmLink = options.consent?.confirmLink ?? options.delivery?.unsubscribe;
+  if (doubleOptIn && !confirmLink) throw new DoubleOptInNotConfiguredError();
+  const suppressions = new SuppressionList(options.redis, prefix);
+  const consent = createConsentService({
+    store: new ConsentStore(options.redis, prefix),
+    doubleOptIn,
+    confirmLink,
+    track: (input) => engineApi.track(input),
+  });
 
   /** Durably appends the event to the customer's inbox, then makes sure a job will drain it. */
   async function ingest(event: CustomerEvent, messageId: string | undefined): Promise<IngestResult> {
@@ -156,12 +173,16 @@ export function createEngine(options: EngineOptions) {
     };
   }
 
-  return {
+  const engineApi = {
     catalog,
     store,
     queues,
     prefix,
     jobIndex,
+    /** Consent per customer, channel and topic, with double opt-in. */
+    consent,
+    /** The suppression list shared by every channel, keyed by address. */
+    suppressions,
 
     /** Segment `track`: may enrol the customer in journeys and advance the ones they are in. */
     async track(input: TrackInput): Promise<IngestResult> {
@@ -169,10 +190,24 @@ export function createEngine(options: EngineOptions) {
       return ingest({ ...envelope(t), kind: 'track', name: t.event, properties: t.properties }, t.messageId);
     },
 
-    /** Segment `identify`: merges traits into the profile (a `null` trait is removed). */
+    /**
+     * Segment `identify`: merges traits into the profile (a `null` trait is removed). A `consent`
+     * trait (`{ email: { marketing: true } }`) is recorded in the consent store, with the call's
+     * timestamp as its evidence, and kept out of the profile.
+     */
     async identify(input: IdentifyInput): Promise<IngestResult> {
       const t = parseInput(IdentifyInput, input, 'identify call');
-      return ingest({ ...envelope(t), kind: 'identify', traits: t.traits }, t.messageId);
+      const { consent: answers, ...traits } = t.traits;
+      const event = { ...envelope(t), kind: 'identify' as const, traits };
+      // The push is issued first, before any await, so a batch's calls still reach Redis in order.
+      // IdentifyInput has checked the consent trait already.
+      const [result] = await Promise.all([
+        ingest(event, t.messageId),
+        answers === undefined
+          ? undefined
+          : consent.recordTrait(t.userId, ConsentTrait.parse(answers), event.timestamp),
+      ]);
+      return result;
     },
 
     /** Enters one customer into an API-triggered journey with data for its trigger schema. */
@@ -230,7 +265,7 @@ export function createEngine(options: EngineOptions) {
           messages: delivery.messages,
           adapters: delivery.adapters,
           queues: queues.deliveries,
-          policy: delivery.policy ?? respectUnsubscribes,
+          policy: delivery.policy ?? createDefaultPolicy({ redis: options.redis, prefix, doubleOptIn }),
           clock,
           logger,
           unsubscribe: delivery.unsubscribe,
@@ -272,6 +307,8 @@ export function createEngine(options: EngineOptions) {
       await Promise.all(Object.values(options.delivery?.adapters ?? {}).map((adapter) => adapter.close?.()));
     },
   };
+
+  return engineApi;
 }
 
 export type Engine = ReturnType<typeof createEngine>;

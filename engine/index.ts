@@ -75,7 +75,43 @@ export {
 } from './delivery/delivery-worker.js';
 export { deliveryQueueName, type DeliveryJobData } from './delivery/delivery-job.js';
 export type { DeliveryOutcome } from './delivery/delivery-ledger.js';
-export { allowAll, type DeliveryPolicy, type PolicyDecision } from './delivery/delivery-policy.js';
+export {
+  allowAll,
+  type DeliveryPolicy,
+  type PolicyDecision,
+  type PolicyInput,
+} from './delivery/delivery-policy.js';
+export { Topic, ConsentChannel } from './policy/topic.js';
+export { chainPolicies, type PolicyRule } from './policy/policy-chain.js';
+export { createDefaultPolicy, type DefaultPolicyOptions } from './policy/default-policy.js';
+export { consentRule } from './policy/consent-rule.js';
+export { defaultConsent } from './policy/consent-defaults.js';
+export { suppressionRule } from './policy/suppression-rule.js';
+export { ConsentRecord, ConsentAnswer, ConsentTrait } from './policy/consent-record.js';
+export { ConsentStore } from './policy/consent-store.js';
+export {
+  createConsentService,
+  CONSENT_REQUESTED_EVENT,
+  CONSENT_CONFIRMED_EVENT,
+  type ConsentService,
+  type ConsentOptions,
+  type ConsentChange,
+} from './policy/consent-service.js';
+export {
+  createConsentToken,
+  verifyConsentToken,
+  consentConfirmUrl,
+  type ConsentClaim,
+} from './policy/consent-token.js';
+export {
+  SuppressionList,
+  SuppressionEntry,
+  SuppressionReason,
+  normaliseAddress,
+  type SuppressedAddress,
+} from './policy/suppression-list.js';
+export { countDecision, policyCountsKey } from './policy/policy-counts.js';
+export { DoubleOptInNotConfiguredError } from './policy/errors.js';
 export { resolveAddress } from './delivery/address.js';
 export { retryDelay } from './delivery/backoff.js';
 export {
@@ -161,7 +197,6 @@ export { eraseCustomer, CustomerBusyError, type ErasureResult } from './store/cu
 export { CustomerJobIndex, type CustomerJob } from './store/customer-jobs.js';
 export { readJourneyCounts, type JourneyCounts } from './store/journey-counts.js';
 export { recountJourneys } from './store/journey-recount.js';
-export { respectUnsubscribes, EMAIL_UNSUBSCRIBED_TRAIT } from './delivery/unsubscribe-policy.js';
 export { scanKeys, deleteKeysMatching } from './redis/scan-keys.js';
 
 export { runCli, type CliIo } from './cli/run-cli.js';

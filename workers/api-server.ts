@@ -47,6 +47,14 @@ export async function startApiServer(input: {
     prefix: config.REDIS_PREFIX,
     journeys: input.journeys,
     messages: input.messages,
+    // The API records consent answers and signs double opt-in links with the unsubscribe secret.
+    consent: {
+      doubleOptIn: config.DOUBLE_OPT_IN,
+      confirmLink: {
+        baseUrl: config.PUBLIC_URL ?? `http://localhost:${config.PORT}`,
+        secret: input.secrets.unsubscribeSecret,
+      },
+    },
     logger,
   });
   const app = await createHttpApp({

@@ -112,6 +112,7 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
         ...(config.RATE_LIMIT_WEBHOOK ? { webhook: config.RATE_LIMIT_WEBHOOK } : {}),
       },
     },
+    consent: { doubleOptIn: config.DOUBLE_OPT_IN },
     sweepIntervalMs: config.SWEEP_INTERVAL_MS,
     logger,
   });

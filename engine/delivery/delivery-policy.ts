@@ -1,12 +1,32 @@
+import type { Address } from '../channels/channel-adapter.js';
 import type { Channel } from '../journey/journey-schema.js';
+import type { CoreMessage } from '../messages/message-catalog.js';
+import type { Topic } from '../policy/topic.js';
 import type { DeliveryJobData } from './delivery-job.js';
 
-/** What the policy layer decides for one send, at send time. */
+/**
+ * What the policy layer decides for one send, at send time. `rule` names the rule that decided
+ * (set by a policy chain); the customer's message list and the metrics show it.
+ */
 export type PolicyDecision =
   | { action: 'send' }
-  | { action: 'skip'; reason: string }
-  | { action: 'reroute'; reason: string }
-  | { action: 'delay'; untilMs: number; reason: string };
+  | { action: 'skip'; reason: string; rule?: string }
+  | { action: 'reroute'; reason: string; rule?: string }
+  | { action: 'delay'; untilMs: number; reason: string; rule?: string };
+
+/** What a policy sees of one send. */
+export interface PolicyInput {
+  job: DeliveryJobData;
+  channel: Channel;
+  traits: Record<string, unknown>;
+  now: number;
+  /** The message's topic; the delivery worker always passes it, absent means `marketing`. */
+  topic?: Topic;
+  /** The core message being sent, when the catalog has it. */
+  message?: CoreMessage;
+  /** Where this channel would deliver it (email address, phone, push token), once resolved. */
+  address?: Address;
+}
 
 /**
  * The hook every send passes through just before it goes out: consent, suppression, frequency
@@ -14,12 +34,7 @@ export type PolicyDecision =
  * unsubscribe that arrives while a send waits in the queue still stops it.
  */
 export interface DeliveryPolicy {
-  check(input: {
-    job: DeliveryJobData;
-    channel: Channel;
-    traits: Record<string, unknown>;
-    now: number;
-  }): Promise<PolicyDecision>;
+  check(input: PolicyInput): Promise<PolicyDecision>;
 }
 
 export const allowAll: DeliveryPolicy = { check: async () => ({ action: 'send' }) };

@@ -30,6 +30,7 @@ import {
 } from './delivery-ledger.js';
 import type { DeliveryPolicy } from './delivery-policy.js';
 import { OutcomeNotRecordedError, RetryLaterError } from './job-signals.js';
+import { countDecision } from '../policy/policy-counts.js';
 import { countSend } from './send-counts.js';
 import { createUnsubscribeToken, unsubscribeUrl } from './unsubscribe-token.js';
 import { withRetries } from './with-retries.js';
@@ -92,6 +93,15 @@ function entryFor(job: DeliveryJobData, channel: Channel, status: string, extra:
 }
 
 const MESSAGE_LIST_CAP = 100;
+
+/** The rule named when a channel cannot take the send at all (no provider, template or address). */
+const UNAVAILABLE_RULE = 'channel-unavailable';
+
+/** Why a send did not go out on this channel, and which rule said so. */
+interface Refusal {
+  reason: string;
+  rule: string;
+}
 
 /** What a channel needs to send a job: its provider, the core message, the customer's address. */
 interface Target {
@@ -169,24 +179,44 @@ export function createDeliveryWorker(
     return `rerouted to ${next}`;
   }
 
+  /** Metrics must never fail a delivery: a decision is counted on a best-effort basis. */
+  async function decided(action: 'skip' | 'reroute' | 'delay', rule: string): Promise<void> {
+    await countDecision(redis, store.prefix, { channel, action, rule }).catch((err: unknown) =>
+      logger.warn({ err, channel, action, rule }, 'policy decision not counted in metrics'),
+    );
+  }
+
   /** Hands the send to the next preferred channel, or records why nothing could be sent. */
-  async function fallBack(job: DeliveryJobData, reason: string, now: number): Promise<string> {
+  async function fallBack(job: DeliveryJobData, refusal: Refusal, now: number): Promise<string> {
+    const { reason, rule } = refusal;
     const next = job.channels
       .slice(job.channels.indexOf(channel) + 1)
       .find((c) => deps.adapters[c] !== undefined);
+    await decided(next ? 'reroute' : 'skip', rule);
     if (!next) {
       await end(
         job,
         'skipped',
-        { reason: `${reason}; no further channel in [${job.channels.join(', ')}]` },
+        { reason: `${reason}; no further channel in [${job.channels.join(', ')}]`, rule },
         now,
       );
       return 'skipped';
     }
     // Noted in the ledger first, so a replay of this job forwards it again instead of deciding afresh.
-    const note = entryFor(job, channel, 'rerouted', { reason, at: now, to: next });
+    const note = entryFor(job, channel, 'rerouted', { reason, rule, at: now, to: next });
     await rerouteOperation(redis, ledgerKeys(job), next, note, MESSAGE_LIST_CAP);
     return forward(job, next);
+  }
+
+  /** A held send is shown on the customer each time it is held: it is not an outcome, only a note. */
+  async function noteDelay(job: DeliveryJobData, refusal: Refusal, untilMs: number, now: number) {
+    const note = entryFor(job, channel, 'delayed', { ...refusal, until: untilMs, at: now });
+    await redis
+      .multi()
+      .lpush(ledgerKeys(job).messages, JSON.stringify(note))
+      .ltrim(ledgerKeys(job).messages, 0, MESSAGE_LIST_CAP - 1)
+      .exec();
+    await decided('delay', refusal.rule);
   }
 
   /** Why this channel cannot send the job now, or what it needs to. */
@@ -216,14 +246,25 @@ export function createDeliveryWorker(
     const traits = await store.profile(data.customerId);
     const target = prepare(data, traits);
     if (!resuming) {
-      if ('blocked' in target) return fallBack(data, target.blocked, now);
-      const decision = await deps.policy.check({ job: data, channel, traits, now });
-      if (decision.action === 'skip') {
-        await end(data, 'skipped', { reason: decision.reason }, now);
-        return 'skipped';
-      }
-      if (decision.action === 'reroute') return fallBack(data, decision.reason, now);
-      if (decision.action === 'delay') {
+      if ('blocked' in target) return fallBack(data, { reason: target.blocked, rule: UNAVAILABLE_RULE }, now);
+      const decision = await deps.policy.check({
+        job: data,
+        channel,
+        traits,
+        now,
+        topic: target.core.topic,
+        message: target.core,
+        address: target.address,
+      });
+      if (decision.action !== 'send') {
+        const refusal = { reason: decision.reason, rule: decision.rule ?? 'policy' };
+        if (decision.action === 'skip') {
+          await decided('skip', refusal.rule);
+          await end(data, 'skipped', refusal, now);
+          return 'skipped';
+        }
+        if (decision.action === 'reroute') return fallBack(data, refusal, now);
+        await noteDelay(data, refusal, decision.untilMs, now);
         await job.moveToDelayed(decision.untilMs, token);
         throw new DelayedError(decision.reason);
       }

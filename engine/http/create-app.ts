@@ -17,10 +17,14 @@ import { installErrorHandler } from './error-handler.js';
 import type { HttpAppOptions } from './http-options.js';
 import { ServiceUnavailableError } from './http-errors.js';
 import { createMetrics } from './metrics.js';
+import { consentConfirmRoutes } from './routes/consent-confirm-routes.js';
+import { consentRoutes } from './routes/consent-routes.js';
 import { customerRoutes } from './routes/customer-routes.js';
+import { deliveryEventRoutes } from './routes/delivery-event-routes.js';
 import { inAppRoutes } from './routes/in-app-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { ingestRoutes } from './routes/ingest-routes.js';
+import { suppressionRoutes } from './routes/suppression-routes.js';
 import { journeyRoutes } from './routes/journey-routes.js';
 import { unsubscribeRoutes } from './routes/unsubscribe-routes.js';
 import { webhookRoutes } from './routes/webhook-routes.js';
@@ -32,7 +36,8 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
  * `inject()`, `workers/` calls `listen()`.
  *
  * - `/v1/*` ingest and management, behind an API key and a per-key rate limit;
- * - `/v1/webhooks/:source` signed by the source instead, `/v1/unsubscribe` by its token;
+ * - `/v1/webhooks/:source` signed by the source instead, `/v1/unsubscribe` and
+ *   `/v1/consent/confirm` by their tokens;
  * - `/admin/queues` the Bull dashboard, behind basic auth;
  * - `/healthz`, `/readyz`, `/metrics`, and `/docs` (OpenAPI from the zod schemas).
  */
@@ -112,6 +117,9 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
       await v1.register(journeyRoutes, { engine });
       await v1.register(customerRoutes, { engine });
       await v1.register(inAppRoutes, { engine, clock });
+      await v1.register(consentRoutes, { engine, clock });
+      await v1.register(deliveryEventRoutes, { engine, clock });
+      await v1.register(suppressionRoutes, { engine });
     });
 
     await scope.register(webhookRoutes, {
@@ -121,6 +129,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
       clock,
     });
     await scope.register(unsubscribeRoutes, { engine, secret: options.unsubscribeSecret, clock });
+    await scope.register(consentConfirmRoutes, { engine, secret: options.unsubscribeSecret, clock });
     await scope.register(dashboard, { queues, ...options.dashboard });
   });
 

@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { sendCountsKey } from '../delivery/send-counts.js';
+import { policyCountsKey } from '../policy/policy-counts.js';
 
 const JOB_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed'] as const;
 
@@ -65,6 +66,20 @@ export function createMetrics(options: { queues: readonly Queue[]; redis: Redis;
       for (const [field, value] of Object.entries(counts)) {
         const [channel = '', status = ''] = field.split('|');
         this.set({ channel, status }, Number(value));
+      }
+    },
+  });
+
+  new Gauge({
+    name: 'chorus_policy_decisions',
+    help: 'Sends the policy skipped, rerouted or delayed, by channel, action and rule (a counter kept in Redis)',
+    labelNames: ['channel', 'action', 'rule'] as const,
+    registers: [registry],
+    async collect() {
+      const counts = await options.redis.hgetall(policyCountsKey(options.prefix));
+      for (const [field, value] of Object.entries(counts)) {
+        const [channel = '', action = '', rule = ''] = field.split('|');
+        this.set({ channel, action, rule }, Number(value));
       }
     },
   });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ChorusError } from '../errors.js';
+import { ConsentTrait } from '../policy/consent-record.js';
 
 const UserId = z.string().min(1).max(256);
 const MessageId = z.string().min(1).max(200);
@@ -17,10 +18,18 @@ export const TrackInput = z.object({
 });
 export type TrackInput = z.input<typeof TrackInput>;
 
+/** Traits, whose `consent` (recorded as consent, not kept as a trait) is checked with the call. */
+const Traits = JsonObject.superRefine((traits, ctx) => {
+  if (traits.consent === undefined) return;
+  const parsed = ConsentTrait.safeParse(traits.consent);
+  for (const issue of parsed.error?.issues ?? [])
+    ctx.addIssue({ code: 'custom', path: ['consent', ...issue.path], message: issue.message });
+});
+
 /** Segment `identify`. */
 export const IdentifyInput = z.object({
   userId: UserId,
-  traits: JsonObject.default({}),
+  traits: Traits.default({}),
   messageId: MessageId.optional(),
   timestamp: Timestamp,
 });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { ChorusError } from '../errors.js';
 import type { MessageCatalog } from '../journey/validate-journey.js';
+import { Topic } from '../policy/topic.js';
 import type { RenderContext } from './rendered-message.js';
 
 /**
@@ -23,6 +24,11 @@ export const CoreMessage = z.object({
   keyPhrase: z.string().min(1).optional(),
   /** Where the webhook channel posts this message (a CRM, an ad audience, a chat app). */
   webhook: z.object({ url: z.url({ protocol: /^https?$/ }) }).optional(),
+  /**
+   * `marketing` (the default) needs consent and honours unsubscribes; `transactional` bypasses
+   * both, but never a hard bounce. Checked at send time by the delivery policy.
+   */
+  topic: Topic.default('marketing'),
 });
 export type CoreMessage = z.infer<typeof CoreMessage>;
 

@@ -20,6 +20,10 @@ export function customerKeys(prefix: string, customerId: string) {
     messages: `${base}:messages`,
     /** Capped list of events that could not be applied, with the reason. */
     dead: `${base}:dead`,
+    /** Hash: `<channel>|<topic>` → JSON consent record (state, when, source, text version). */
+    consent: `${base}:consent`,
+    /** Capped list of every consent change, newest first: the evidence trail. */
+    consentLog: `${base}:consent-log`,
     seen: (messageId: string) => `${base}:seen:${messageId}`,
     op: (opId: string) => `${base}:op:${opId}`,
   };

@@ -63,7 +63,10 @@ describe('a worker process killed with SIGKILL while a send is in flight', () =>
 
   it('delivers an email once by its Message-ID, and records an SMS as unknown without sending it twice', async () => {
     await producer.identify({ userId: 'eve', traits: { email: 'eve@example.com', firstName: 'Eve' } });
-    await producer.identify({ userId: 'sam', traits: { phone: '+15550100', firstName: 'Sam' } });
+    await producer.identify({
+      userId: 'sam',
+      traits: { phone: '+15550100', firstName: 'Sam', consent: { sms: { marketing: true } } },
+    });
     worker = startWorkerProcess(env());
     await producer.track({ userId: 'eve', event: 'Ping email' });
     await producer.track({ userId: 'sam', event: 'Ping sms' });

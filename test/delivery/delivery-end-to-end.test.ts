@@ -12,6 +12,7 @@ import {
   type DeliveryPolicy,
   type Engine,
   type PolicyDecision,
+  type PolicyInput,
 } from '../../engine/index.js';
 import { notify } from '../fixtures/journeys/notify.js';
 import { eventually, testRedis } from '../support/redis.js';
@@ -23,7 +24,13 @@ describe('delivery end to end: journey, queue per channel, renderer, SMTP', () =
   let engine: Engine;
   let outboxDir: string;
   let decide: () => PolicyDecision = () => ({ action: 'send' });
-  const policy: DeliveryPolicy = { check: async () => decide() };
+  let policyInputs: PolicyInput[] = [];
+  const policy: DeliveryPolicy = {
+    check: async (input) => {
+      policyInputs.push(input);
+      return decide();
+    },
+  };
 
   beforeAll(async () => {
     sink = await startSmtpSink();
@@ -65,6 +72,7 @@ describe('delivery end to end: journey, queue per channel, renderer, SMTP', () =
     rmSync(outboxDir, { recursive: true, force: true });
     sink.reset();
     decide = () => ({ action: 'send' });
+    policyInputs = [];
   });
 
   async function messagesOf(userId: string, count: number) {
@@ -160,5 +168,42 @@ describe('delivery end to end: journey, queue per channel, renderer, SMTP', () =
     const [entry] = await messagesOf('quiet', 1);
     expect(entry).toMatchObject({ status: 'skipped', reason: 'unsubscribed from marketing' });
     expect(sink.attempts).toHaveLength(0);
+  });
+
+  it('shows a delayed send on the customer with its rule, then sends it; the policy sees topic, message and address', async () => {
+    const seen: PolicyInput[] = [];
+    let held = false;
+    policyInputs = seen;
+    decide = () => {
+      if (held) return { action: 'send' };
+      held = true;
+      return {
+        action: 'delay',
+        untilMs: Date.now() + 50,
+        reason: 'quiet hours until 08:00',
+        rule: 'quiet-hours',
+      };
+    };
+    await engine.identify({ userId: 'night', traits: { email: 'night@example.com' } });
+    await engine.track({ userId: 'night', event: 'Notify' });
+    const messages = await eventually(async () => {
+      const list = (await engine.customer('night')).messages;
+      return list.some((m) => m.status === 'sent') ? list : undefined;
+    });
+    expect(messages.map((m) => m.status)).toEqual(['sent', 'delayed']);
+    expect(messages[1]).toMatchObject({
+      channel: 'email',
+      rule: 'quiet-hours',
+      reason: 'quiet hours until 08:00',
+      until: expect.any(Number),
+    });
+    expect(sink.received).toHaveLength(1);
+    expect(seen[0]).toMatchObject({
+      channel: 'email',
+      topic: 'marketing',
+      message: { id: 'nudge' },
+      address: { email: 'night@example.com' },
+    });
+    expect(await ctx.redis.hgetall(`${ctx.prefix}:stats:policy`)).toEqual({ 'email|delay|quiet-hours': '1' });
   });
 });

@@ -22,7 +22,13 @@ const ok: Record<HttpChannel, Reply> = {
   webhook: { status: 204 },
 };
 
-const traits = { firstName: 'Ada', phone: '+15550100', pushToken: 'device-1' };
+// SMS marketing goes out only with the customer's explicit grant.
+const traits = {
+  firstName: 'Ada',
+  phone: '+15550100',
+  pushToken: 'device-1',
+  consent: { sms: { marketing: true } },
+};
 
 /** Each channel's provider, pointed at a local HTTP server. */
 function adapterFor(channel: HttpChannel, url: string): ChannelAdapter {

@@ -16,11 +16,13 @@ describe('one-click unsubscribe', () => {
 
   it('unsubscribes on a cookie-less POST, and later email sends do not go out', async () => {
     await h.engine.identify({ userId: 'u1', traits: { email: 'u1@example.com' } });
+    // The route suppresses the address the profile holds, so the identify must have been applied.
+    await eventually(async () => (await h.engine.customer('u1')).profile.email !== undefined);
     const token = tokenFor('u1');
     const page = await h.app.inject(`/v1/unsubscribe?token=${encodeURIComponent(token)}`);
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain('<form method="post"');
-    expect((await h.engine.customer('u1')).profile.emailUnsubscribedAt).toBeUndefined();
+    expect(await h.engine.consent.store.all('u1')).toEqual([]);
 
     const res = await h.app.inject({
       method: 'POST',
@@ -30,7 +32,18 @@ describe('one-click unsubscribe', () => {
     });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ unsubscribed: true, topic: 'marketing' });
-    await eventually(async () => (await h.engine.customer('u1')).profile.emailUnsubscribedAt !== undefined);
+    expect(await h.engine.consent.store.all('u1')).toEqual([
+      {
+        channel: 'email',
+        topic: 'marketing',
+        state: 'denied',
+        at: h.clock.now(),
+        source: 'one-click unsubscribe',
+      },
+    ]);
+    expect(await h.engine.suppressions.check({ kind: 'email', value: 'U1@example.com' })).toEqual([
+      { reason: 'unsubscribe', at: h.clock.now(), source: 'one-click unsubscribe' },
+    ]);
 
     await h.engine.track({ userId: 'u1', event: 'Notify' });
     const messages = await eventually(async () => {
@@ -40,7 +53,8 @@ describe('one-click unsubscribe', () => {
     expect(messages.some((m) => m.status === 'sent')).toBe(false);
     expect(messages.find((m) => m.status === 'rerouted')).toMatchObject({
       channel: 'email',
-      reason: expect.stringMatching(/unsubscribed/),
+      rule: 'suppression',
+      reason: expect.stringMatching(/suppressed \(unsubscribe at /),
     });
   });
 

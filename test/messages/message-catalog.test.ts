@@ -50,6 +50,22 @@ describe('reading core messages', () => {
     }
   });
 
+  it('reads a message as marketing unless it says transactional, and refuses another topic', () => {
+    const message = {
+      id: 'hello',
+      proposition: 'p',
+      headline: 'h',
+      cta: { label: 'Go', url: 'https://example.com' },
+    };
+    expect(
+      CoreMessageCatalog.fromDirectory(templatesWith('hello', JSON.stringify(message))).get('hello')?.topic,
+    ).toBe('marketing');
+    const receipt = templatesWith('hello', JSON.stringify({ ...message, topic: 'transactional' }));
+    expect(CoreMessageCatalog.fromDirectory(receipt).get('hello')?.topic).toBe('transactional');
+    const newsletter = templatesWith('hello', JSON.stringify({ ...message, topic: 'newsletter' }));
+    expect(() => CoreMessageCatalog.fromDirectory(newsletter)).toThrow(/message\.json is invalid: topic: /);
+  });
+
   it('refuses a message whose id differs from its folder, and a folder without message.json', () => {
     const misnamed = templatesWith(
       'hello',

@@ -40,6 +40,8 @@ export async function httpHarness(options: {
   dashboardWrite?: boolean;
   /** Another Redis for the app's own connection (to stop it, or misconfigure it). */
   apiRedisUrl?: string;
+  /** Email marketing needs a confirmed grant (DOUBLE_OPT_IN). */
+  doubleOptIn?: boolean;
 }): Promise<HttpHarness> {
   const ctx = testRedis();
   const clock = new FakeClock(Date.parse('2026-11-23T10:00:00Z'));
@@ -50,6 +52,7 @@ export async function httpHarness(options: {
     journeys: options.journeys,
     messages: outbox.messages,
     delivery: outbox.delivery,
+    consent: { doubleOptIn: options.doubleOptIn ?? false },
   });
   if (options.workers !== false) engine.startWorkers();
   const apiRedis = new Redis(options.apiRedisUrl ?? TEST_REDIS_URL, {
@@ -63,6 +66,10 @@ export async function httpHarness(options: {
     journeys: options.journeys,
     messages: outbox.messages,
     clock,
+    consent: {
+      doubleOptIn: options.doubleOptIn ?? false,
+      confirmLink: { baseUrl: 'https://chorus.test', secret: UNSUBSCRIBE_SECRET },
+    },
   });
   const app = await createHttpApp({
     engine: apiEngine,

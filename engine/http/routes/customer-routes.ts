@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { readInAppInbox } from '../../channels/in-app-adapter.js';
 import type { Engine } from '../../engine.js';
+import { ConsentRecord } from '../../policy/consent-record.js';
 import { eraseCustomer } from '../../store/customer-erasure.js';
 import { NotFoundError } from '../http-errors.js';
 
@@ -26,8 +27,13 @@ const MessageEntry = z
     message: z.string(),
     channel: z.string(),
     variant: z.string().optional(),
-    status: z.string().describe('sent, failed, skipped, or rerouted (then `to` names the next channel)'),
+    status: z
+      .string()
+      .describe(
+        'sent, failed, unknown, skipped, rerouted (then `to` names the next channel) or delayed (until `until`)',
+      ),
     reason: z.string().optional(),
+    rule: z.string().optional().describe('the policy rule that skipped, rerouted or delayed it'),
     at: z.number().describe('epoch ms'),
   })
   .describe('one message handed to delivery, newest first');
@@ -37,6 +43,7 @@ const Customer = z.object({
   traits: z.record(z.string(), z.unknown()),
   journeys: z.array(Instance),
   messages: z.array(MessageEntry),
+  consent: z.array(ConsentRecord).describe('what holds per channel and topic, with its evidence'),
   pendingEvents: z.number().describe('events accepted and not yet applied'),
 });
 
@@ -75,6 +82,7 @@ export const customerRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (
           updatedAt: new Date(i.updatedAt).toISOString(),
         })),
         messages: stored.messages as Array<z.infer<typeof MessageEntry>>,
+        consent: await engine.consent.store.all(request.params.userId),
         pendingEvents: stored.pendingEvents,
       };
     },
@@ -102,6 +110,7 @@ export const customerRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (
         recentEvents: stored.recentEvents,
         pendingEvents: stored.pendingEvents,
         messages: stored.messages,
+        consent: await engine.consent.store.history(userId),
         inAppMessages: inApp,
         unappliedEvents: stored.deadLetters,
       };

@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Clock } from '../../clock.js';
-import { EMAIL_UNSUBSCRIBED_TRAIT } from '../../delivery/unsubscribe-policy.js';
 import { verifyUnsubscribeToken } from '../../delivery/unsubscribe-token.js';
 import type { Engine } from '../../engine.js';
 import { HttpError } from '../http-errors.js';
+import { htmlPage } from './html-page.js';
 
 export interface UnsubscribeRouteOptions {
   engine: Engine;
@@ -14,11 +14,6 @@ export interface UnsubscribeRouteOptions {
 }
 
 const Query = z.object({ token: z.string().min(1).max(2000) });
-
-const page = (title: string, body: string) =>
-  `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">` +
-  `<title>${title}</title></head><body style="font-family:system-ui;max-width:32rem;margin:4rem auto;padding:0 1rem">` +
-  `<h1>${title}</h1>${body}</body></html>`;
 
 /**
  * One-click unsubscribe (RFC 8058). The mail client POSTs `List-Unsubscribe=One-Click` to the
@@ -59,7 +54,7 @@ export const unsubscribeRoutes: FastifyPluginAsyncZod<UnsubscribeRouteOptions> =
       return reply
         .type('text/html; charset=utf-8')
         .send(
-          page(
+          htmlPage(
             'Unsubscribe',
             `<p>Stop receiving marketing email from us?</p><form method="post" action="${action.replace(/"/g, '&quot;')}">` +
               `<input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>`,
@@ -79,14 +74,24 @@ export const unsubscribeRoutes: FastifyPluginAsyncZod<UnsubscribeRouteOptions> =
     },
     async (request, reply) => {
       const claim = claimOf(request.query.token);
-      const at = new Date(clock.now()).toISOString();
+      const at = clock.now();
       // The token itself names the event, so a client's retry of the same click is one event.
       const id = `unsub-${createHash('sha256').update(request.query.token).digest('base64url')}`;
-      await engine.identify({
-        userId: claim.customerId,
-        traits: { [EMAIL_UNSUBSCRIBED_TRAIT]: at },
-        messageId: `${id}-i`,
+      // The customer's refusal holds whatever address they use later; the address they have now
+      // is suppressed too, for every customer who shares it.
+      await engine.consent.record(claim.customerId, {
+        channel: 'email',
+        topic: 'marketing',
+        granted: false,
+        source: 'one-click unsubscribe',
+        at,
       });
+      const email = (await engine.store.profile(claim.customerId)).email;
+      if (typeof email === 'string' && email.trim() !== '')
+        await engine.suppressions.add(
+          { kind: 'email', value: email },
+          { reason: 'unsubscribe', at, source: 'one-click unsubscribe' },
+        );
       await engine.track({
         userId: claim.customerId,
         event: 'Unsubscribed',
@@ -97,7 +102,7 @@ export const unsubscribeRoutes: FastifyPluginAsyncZod<UnsubscribeRouteOptions> =
       return wantsHtml
         ? reply
             .type('text/html; charset=utf-8')
-            .send(page('Unsubscribed', '<p>You will not get marketing email from us any more.</p>'))
+            .send(htmlPage('Unsubscribed', '<p>You will not get marketing email from us any more.</p>'))
         : reply.send({ unsubscribed: true, topic: claim.topic });
     },
   );

@@ -1,0 +1,76 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Clock } from '../../clock.js';
+import type { Engine } from '../../engine.js';
+import { verifyConsentToken } from '../../policy/consent-token.js';
+import { HttpError } from '../http-errors.js';
+import { htmlPage } from './html-page.js';
+
+const Query = z.object({ token: z.string().min(1).max(2000) });
+
+const invalid = () =>
+  new HttpError(
+    400,
+    'CHORUS_CONSENT_TOKEN_INVALID',
+    'This confirmation link is invalid or has expired. To fix: sign up again to get a new link.',
+  );
+
+/**
+ * Double opt-in confirmation. As with unsubscribe links, a GET only shows a button (link
+ * scanners follow GETs) and the POST confirms; the signed, expiring token is the credential.
+ */
+export const consentConfirmRoutes: FastifyPluginAsyncZod<{
+  engine: Engine;
+  secret: string;
+  clock: Clock;
+}> = async (app, { engine, secret, clock }) => {
+  app.get(
+    '/v1/consent/confirm',
+    {
+      schema: { tags: ['consent'], summary: 'Confirmation page of a double opt-in link', querystring: Query },
+    },
+    async (request, reply) => {
+      if (!verifyConsentToken(secret, request.query.token, clock.now())) throw invalid();
+      const action = `/v1/consent/confirm?token=${encodeURIComponent(request.query.token)}`;
+      return reply
+        .type('text/html; charset=utf-8')
+        .send(
+          htmlPage(
+            'Confirm your subscription',
+            `<p>Confirm that you want to receive our emails.</p><form method="post" action="${action.replace(/"/g, '&quot;')}">` +
+              `<button type="submit">Confirm</button></form>`,
+          ),
+        );
+    },
+  );
+
+  app.post(
+    '/v1/consent/confirm',
+    {
+      schema: {
+        tags: ['consent'],
+        summary: 'Confirm a double opt-in (the signed token is the credential)',
+        querystring: Query,
+      },
+    },
+    async (request, reply) => {
+      const record = await engine.consent.confirm(request.query.token, clock.now());
+      if (record === undefined && !verifyConsentToken(secret, request.query.token, clock.now()))
+        throw invalid();
+      const confirmed = record?.state === 'granted';
+      const wantsHtml = (request.headers.accept ?? '').includes('text/html');
+      if (wantsHtml)
+        return reply
+          .type('text/html; charset=utf-8')
+          .send(
+            htmlPage(
+              confirmed ? 'Subscribed' : 'Not confirmed',
+              confirmed
+                ? '<p>Thank you: your subscription is confirmed.</p>'
+                : '<p>There is nothing to confirm: the request was withdrawn.</p>',
+            ),
+          );
+      return reply.send({ confirmed, ...(record ? { record } : {}) });
+    },
+  );
+};

@@ -1,0 +1,53 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Engine } from '../../engine.js';
+import {
+  SuppressionEntry,
+  SuppressionReason,
+  type SuppressedAddress,
+} from '../../policy/suppression-list.js';
+
+const Query = z.object({
+  channel: z.enum(['email', 'sms']),
+  address: z.string().min(3).max(320),
+});
+
+const addressOf = (query: z.infer<typeof Query>): SuppressedAddress =>
+  query.channel === 'email'
+    ? { kind: 'email', value: query.address }
+    : { kind: 'phone', value: query.address };
+
+/**
+ * Looking up and lifting suppressions, for support staff: a bounce reported by mistake, or a
+ * customer who subscribes again through a form of their own. The address is a query parameter
+ * because emails and phone numbers hold `@` and `+`.
+ */
+export const suppressionRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, { engine }) => {
+  app.get(
+    '/v1/suppressions',
+    {
+      schema: {
+        tags: ['consent'],
+        summary: 'Why an address is suppressed (empty: it is not)',
+        querystring: Query,
+        response: { 200: z.object({ suppressions: z.array(SuppressionEntry) }) },
+      },
+    },
+    async (request) => ({ suppressions: await engine.suppressions.check(addressOf(request.query)) }),
+  );
+
+  app.delete(
+    '/v1/suppressions',
+    {
+      schema: {
+        tags: ['consent'],
+        summary: 'Lift the suppression of an address, for one reason or all',
+        querystring: Query.extend({ reason: SuppressionReason.optional() }),
+        response: { 200: z.object({ lifted: z.number() }) },
+      },
+    },
+    async (request) => ({
+      lifted: await engine.suppressions.remove(addressOf(request.query), request.query.reason),
+    }),
+  );
+};

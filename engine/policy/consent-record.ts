@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { ConsentChannel, Topic } from './topic.js';
+
+/**
+ * The customer's answer for one channel and topic, with its evidence: when it was given, where
+ * (a form, an API call, a confirmation link) and which wording they agreed to. `pending`: a
+ * double opt-in grant waiting for its confirmation link to be followed.
+ */
+export const ConsentRecord = z.object({
+  channel: ConsentChannel,
+  topic: Topic,
+  state: z.enum(['granted', 'denied', 'pending']),
+  /** Epoch ms. */
+  at: z.number().int().nonnegative(),
+  source: z.string().min(1).max(200),
+  textVersion: z.string().min(1).max(200).optional(),
+});
+export type ConsentRecord = z.infer<typeof ConsentRecord>;
+
+/** One answer as a caller gives it: a boolean, or a boolean with its evidence. */
+export const ConsentAnswer = z.union([
+  z.boolean(),
+  z.object({
+    granted: z.boolean(),
+    source: z.string().min(1).max(200).optional(),
+    textVersion: z.string().min(1).max(200).optional(),
+  }),
+]);
+export type ConsentAnswer = z.infer<typeof ConsentAnswer>;
+
+/**
+ * The `consent` trait of an identify call: `{ <channel>: { <topic>: answer } }`, e.g.
+ * `{ email: { marketing: true }, sms: { marketing: { granted: true, textVersion: 'sms-v2' } } }`.
+ */
+export const ConsentTrait = z.partialRecord(ConsentChannel, z.partialRecord(Topic, ConsentAnswer));
+export type ConsentTrait = z.infer<typeof ConsentTrait>;

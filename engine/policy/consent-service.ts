@@ -1,0 +1,147 @@
+import { createHash } from 'node:crypto';
+import type { ConsentAnswer, ConsentRecord, ConsentTrait } from './consent-record.js';
+import type { ConsentStore } from './consent-store.js';
+import { consentConfirmUrl, createConsentToken, verifyConsentToken } from './consent-token.js';
+import type { ConsentChannel, Topic } from './topic.js';
+
+/** The event a pending double opt-in emits: a journey on it sends the confirmation email. */
+export const CONSENT_REQUESTED_EVENT = 'Consent Requested';
+export const CONSENT_CONFIRMED_EVENT = 'Consent Confirmed';
+
+export interface ConsentOptions {
+  /** Email marketing grants stay `pending` until confirmed through a signed link (DOUBLE_OPT_IN). */
+  doubleOptIn?: boolean;
+  /** Base URL of the HTTP API and the secret signing confirmation links. Default: the unsubscribe link's. */
+  confirmLink?: { baseUrl: string; secret: string; ttlDays?: number };
+}
+
+/** One consent answer, as `identify` or the consent API gives it. */
+export interface ConsentChange {
+  channel: ConsentChannel;
+  topic: Topic;
+  granted: boolean;
+  source: string;
+  textVersion?: string | undefined;
+  at: number;
+}
+
+type Track = (input: {
+  userId: string;
+  event: string;
+  properties: Record<string, unknown>;
+  messageId: string;
+}) => Promise<unknown>;
+
+/**
+ * Turns consent answers into records, with double opt-in: an email marketing grant is then kept
+ * `pending`, and a `Consent Requested` event carrying the signed `confirmUrl` is tracked for the
+ * customer, so a journey of the project's own sends the confirmation email in its own words.
+ */
+export function createConsentService(deps: {
+  store: ConsentStore;
+  track: Track;
+  doubleOptIn: boolean;
+  confirmLink: { baseUrl: string; secret: string; ttlDays?: number } | undefined;
+}) {
+  const { store } = deps;
+  const needsConfirmation = (c: { channel: ConsentChannel; topic: Topic; granted: boolean }) =>
+    deps.doubleOptIn && c.granted && c.channel === 'email' && c.topic === 'marketing';
+  // Names events after what caused them, so a client's retry of the same call is one event.
+  const eventId = (...parts: Array<string | number>) =>
+    `consent-${createHash('sha256').update(parts.join('|')).digest('base64url').slice(0, 32)}`;
+
+  const service = {
+    store,
+
+    /** Records each answer of an identify call's `consent` trait, as given at `at`, source `identify` by default. */
+    async recordTrait(customerId: string, trait: ConsentTrait, at: number): Promise<void> {
+      for (const [channel, topics] of Object.entries(trait) as Array<
+        [ConsentChannel, ConsentTrait['email']]
+      >) {
+        for (const [topic, answer] of Object.entries(topics ?? {}) as Array<
+          [Topic, ConsentAnswer | undefined]
+        >) {
+          if (answer === undefined) continue;
+          const given = typeof answer === 'boolean' ? { granted: answer } : answer;
+          await service.record(customerId, {
+            channel,
+            topic,
+            granted: given.granted,
+            source: given.source ?? 'identify',
+            textVersion: given.textVersion,
+            at,
+          });
+        }
+      }
+    },
+
+    async record(
+      customerId: string,
+      change: ConsentChange,
+    ): Promise<{ record: ConsentRecord; confirmUrl?: string }> {
+      const evidence = {
+        channel: change.channel,
+        topic: change.topic,
+        at: change.at,
+        source: change.source,
+        ...(change.textVersion === undefined ? {} : { textVersion: change.textVersion }),
+      };
+      if (!needsConfirmation(change)) {
+        const record: ConsentRecord = { ...evidence, state: change.granted ? 'granted' : 'denied' };
+        await store.set(customerId, record);
+        return { record };
+      }
+      const current = await store.get(customerId, change.channel, change.topic);
+      // Asking again for a grant that is already confirmed would only pester the customer.
+      if (current?.state === 'granted') return { record: current };
+      const record: ConsentRecord = { ...evidence, state: 'pending' };
+      await store.set(customerId, record);
+      const link = deps.confirmLink!;
+      const confirmUrl = consentConfirmUrl(
+        link.baseUrl,
+        createConsentToken(link.secret, {
+          customerId,
+          channel: change.channel,
+          topic: change.topic,
+          exp: change.at + (link.ttlDays ?? 7) * 86_400_000,
+        }),
+      );
+      await deps.track({
+        userId: customerId,
+        event: CONSENT_REQUESTED_EVENT,
+        properties: { channel: change.channel, topic: change.topic, confirmUrl },
+        messageId: eventId(customerId, change.channel, change.topic, change.at),
+      });
+      return { record, confirmUrl };
+    },
+
+    /**
+     * Confirms the pending grant a link stands for. `undefined`: the token is invalid or expired;
+     * otherwise the record that holds now (still `denied` if the customer withdrew meanwhile).
+     */
+    async confirm(token: string, now: number): Promise<ConsentRecord | undefined> {
+      const claim = deps.confirmLink && verifyConsentToken(deps.confirmLink.secret, token, now);
+      if (!claim) return undefined;
+      const current = await store.get(claim.customerId, claim.channel, claim.topic);
+      if (current?.state !== 'pending') return current;
+      const record: ConsentRecord = {
+        ...current,
+        state: 'granted',
+        at: now,
+        source: 'double opt-in confirmation',
+      };
+      if (!(await store.confirm(claim.customerId, record)))
+        return store.get(claim.customerId, claim.channel, claim.topic);
+      await deps.track({
+        userId: claim.customerId,
+        event: CONSENT_CONFIRMED_EVENT,
+        properties: { channel: claim.channel, topic: claim.topic },
+        messageId: eventId(claim.customerId, claim.channel, claim.topic, 'confirmed', current.at),
+      });
+      return record;
+    },
+  };
+  return service;
+}
+
+export type ConsentService = ReturnType<typeof createConsentService>;

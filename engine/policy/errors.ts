@@ -1,0 +1,11 @@
+import { ChorusError } from '../errors.js';
+
+export class DoubleOptInNotConfiguredError extends ChorusError {
+  constructor() {
+    super(
+      'CHORUS_DOUBLE_OPT_IN_NOT_CONFIGURED',
+      'Double opt-in is on, but the engine has no way to sign confirmation links. ' +
+        'To fix: pass `consent.confirmLink` ({ baseUrl, secret }) or `delivery.unsubscribe` to createEngine.',
+    );
+  }
+}

@@ -1,0 +1,68 @@
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+
+/**
+ * Why an address is suppressed. `unsubscribe` and `complaint` stop marketing only; a
+ * `hard-bounce` means the address does not exist, so nothing is sent to it, transactional
+ * messages included.
+ */
+export const SuppressionReason = z.enum(['unsubscribe', 'complaint', 'hard-bounce']);
+export type SuppressionReason = z.infer<typeof SuppressionReason>;
+
+/** An address as suppression knows it: an email address or a phone number. */
+export type SuppressedAddress = { kind: 'email'; value: string } | { kind: 'phone'; value: string };
+
+export const SuppressionEntry = z.object({
+  reason: SuppressionReason,
+  /** Epoch ms. */
+  at: z.number().int().nonnegative(),
+  /** What reported it: `one-click unsubscribe`, `delivery-events`, a provider name. */
+  source: z.string().min(1).max(200),
+});
+export type SuppressionEntry = z.infer<typeof SuppressionEntry>;
+
+/** Same address, same key: case and spacing of emails, punctuation of phone numbers do not count. */
+export function normaliseAddress(address: SuppressedAddress): string {
+  const value =
+    address.kind === 'email' ? address.value.trim().toLowerCase() : address.value.replace(/[\s().-]/g, '');
+  return `${address.kind}:${value}`;
+}
+
+/**
+ * One suppression list for every channel and journey, keyed by address rather than customer: a
+ * bounce report names an address, and two customers sharing one address share its fate. It is
+ * kept when a customer is erased, as the law expects of an opt-out list.
+ */
+export class SuppressionList {
+  readonly key: string;
+  constructor(
+    readonly redis: Redis,
+    prefix: string,
+  ) {
+    this.key = `${prefix}:suppressions`;
+  }
+
+  /** Records one reason for the address; a later report of the same reason replaces the earlier. */
+  async add(address: SuppressedAddress, entry: SuppressionEntry): Promise<void> {
+    const checked = SuppressionEntry.parse(entry);
+    await this.redis.hset(
+      this.key,
+      `${normaliseAddress(address)}|${checked.reason}`,
+      JSON.stringify(checked),
+    );
+  }
+
+  /** Every reason the address is suppressed for; empty when it is not. */
+  async check(address: SuppressedAddress): Promise<SuppressionEntry[]> {
+    const base = normaliseAddress(address);
+    const values = await this.redis.hmget(this.key, ...SuppressionReason.options.map((r) => `${base}|${r}`));
+    return values.flatMap((raw) => (raw === null ? [] : [SuppressionEntry.parse(JSON.parse(raw))]));
+  }
+
+  /** Lifts suppression of the address for one reason, or for all; returns how many were lifted. */
+  async remove(address: SuppressedAddress, reason?: SuppressionReason): Promise<number> {
+    const base = normaliseAddress(address);
+    const reasons = reason ? [reason] : SuppressionReason.options;
+    return this.redis.hdel(this.key, ...reasons.map((r) => `${base}|${r}`));
+  }
+}

@@ -1,0 +1,30 @@
+import type { DeliveryPolicy } from '../delivery/delivery-policy.js';
+import type { SuppressedAddress, SuppressionList } from './suppression-list.js';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * The suppression list, read at send time for the address the send would go to. A hard bounce
+ * stops every message to the address; an unsubscribe or a complaint stops marketing only, so a
+ * receipt still reaches a customer who left the newsletter. A stopped send is rerouted to the
+ * message's next channel.
+ */
+export function suppressionRule(list: SuppressionList): DeliveryPolicy {
+  return {
+    async check({ channel, address, topic = 'marketing' }) {
+      const target: SuppressedAddress | undefined =
+        channel === 'email' && address?.email
+          ? { kind: 'email', value: address.email }
+          : channel === 'sms' && address?.phone
+            ? { kind: 'phone', value: address.phone }
+            : undefined;
+      if (!target) return { action: 'send' };
+      const entries = await list.check(target);
+      const bounce = entries.find((e) => e.reason === 'hard-bounce');
+      const blocking = bounce ?? (topic === 'marketing' ? entries[0] : undefined);
+      if (!blocking) return { action: 'send' };
+      const why = `the ${target.kind === 'email' ? 'email address' : 'phone number'} is suppressed (${blocking.reason} at ${iso(blocking.at)}, ${blocking.source})`;
+      return { action: 'reroute', reason: why };
+    },
+  };
+}

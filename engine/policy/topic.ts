@@ -1,0 +1,13 @@
+import { z } from 'zod';
+
+/**
+ * Why a message is sent. `marketing` needs the customer's consent and honours unsubscribes;
+ * `transactional` (a receipt, a password reset) is sent unless the address hard-bounced or the
+ * customer refused that channel's transactional messages outright.
+ */
+export const Topic = z.enum(['marketing', 'transactional']);
+export type Topic = z.infer<typeof Topic>;
+
+/** The channels a person is reached on, so the ones consent and suppression speak about. */
+export const ConsentChannel = z.enum(['email', 'sms', 'push', 'in-app']);
+export type ConsentChannel = z.infer<typeof ConsentChannel>;

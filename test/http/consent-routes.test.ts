@@ -1,0 +1,260 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createConsentToken } from '../../engine/index.js';
+import { notify } from '../fixtures/journeys/notify.js';
+import { httpHarness, UNSUBSCRIBE_SECRET, type HttpHarness } from '../support/http.js';
+import { eventually } from '../support/redis.js';
+
+describe('consent over HTTP', () => {
+  let h: HttpHarness;
+  afterEach(() => h.close());
+
+  it('records a consent trait of identify with its evidence, keeps it out of the traits, and names a bad field', async () => {
+    h = await httpHarness({ journeys: [notify] });
+    const res = await h.app.inject({
+      method: 'POST',
+      url: '/v1/identify',
+      headers: h.auth,
+      payload: {
+        userId: 'u1',
+        timestamp: '2026-11-20T08:00:00Z',
+        traits: {
+          email: 'u1@example.com',
+          consent: { sms: { marketing: { granted: true, source: 'checkout', textVersion: 'sms-v2' } } },
+        },
+      },
+    });
+    expect(res.statusCode).toBe(202);
+    const customer = await eventually(async () => {
+      const c = await h.app.inject({ url: '/v1/customers/u1', headers: h.auth });
+      const body = c.json<{ traits?: Record<string, unknown>; consent: unknown[] }>();
+      return c.statusCode === 200 && body.traits?.email ? body : undefined;
+    });
+    expect(customer.traits).toEqual({ email: 'u1@example.com' });
+    expect(customer.consent).toEqual([
+      {
+        channel: 'sms',
+        topic: 'marketing',
+        state: 'granted',
+        at: Date.parse('2026-11-20T08:00:00Z'),
+        source: 'checkout',
+        textVersion: 'sms-v2',
+      },
+    ]);
+
+    const bad = await h.app.inject({
+      method: 'POST',
+      url: '/v1/identify',
+      headers: h.auth,
+      payload: { userId: 'u1', traits: { consent: { sms: { marketing: 'yes' } } } },
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.issues.map((i: { field: string }) => i.field)).toContain(
+      'body.traits.consent.sms.marketing',
+    );
+  });
+
+  it('sets consent through the API and shows what holds and every change', async () => {
+    h = await httpHarness({ journeys: [notify], workers: false });
+    const set = (granted: boolean) =>
+      h.app.inject({
+        method: 'POST',
+        url: '/v1/customers/u2/consent',
+        headers: h.auth,
+        payload: { channel: 'sms', topic: 'marketing', granted, source: 'call centre', textVersion: 'v1' },
+      });
+    expect((await set(true)).json()).toEqual({
+      record: {
+        channel: 'sms',
+        topic: 'marketing',
+        state: 'granted',
+        at: h.clock.now(),
+        source: 'call centre',
+        textVersion: 'v1',
+      },
+    });
+    h.clock.advance('1d');
+    await set(false);
+    const read = await h.app.inject({ url: '/v1/customers/u2/consent', headers: h.auth });
+    expect(read.json().current).toMatchObject([{ state: 'denied', at: h.clock.now() }]);
+    expect(read.json().history.map((r: { state: string }) => r.state)).toEqual(['denied', 'granted']);
+
+    const wrong = await h.app.inject({
+      method: 'POST',
+      url: '/v1/customers/u2/consent',
+      headers: h.auth,
+      payload: { channel: 'fax', topic: 'marketing', granted: true },
+    });
+    expect(wrong.statusCode).toBe(400);
+    expect(wrong.json().error.issues[0].field).toBe('body.channel');
+  });
+
+  it('keeps an email marketing grant pending under double opt-in until its signed link is confirmed', async () => {
+    h = await httpHarness({ journeys: [notify], doubleOptIn: true });
+    const res = await h.app.inject({
+      method: 'POST',
+      url: '/v1/customers/u3/consent',
+      headers: h.auth,
+      payload: {
+        channel: 'email',
+        topic: 'marketing',
+        granted: true,
+        source: 'newsletter form',
+        textVersion: 'nl-4',
+      },
+    });
+    const { record, confirmUrl } = res.json();
+    expect(record).toMatchObject({ state: 'pending', source: 'newsletter form' });
+    expect(confirmUrl).toMatch(/^https:\/\/chorus\.test\/v1\/consent\/confirm\?token=/);
+    // A journey on this event sends the confirmation email with the link.
+    const requested = await eventually(async () =>
+      (await h.engine.customer('u3')).recentEvents.find(
+        (e) => e.kind === 'track' && e.name === 'Consent Requested',
+      ),
+    );
+    expect(requested).toMatchObject({ properties: { channel: 'email', topic: 'marketing', confirmUrl } });
+
+    const path = confirmUrl.slice('https://chorus.test'.length);
+    const page = await h.app.inject(path);
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('<form method="post"');
+    expect((await h.engine.consent.store.get('u3', 'email', 'marketing'))?.state).toBe('pending');
+
+    h.clock.advance('2h');
+    for (let i = 0; i < 2; i++) {
+      const confirmed = await h.app.inject({ method: 'POST', url: path });
+      expect(confirmed.json()).toEqual({
+        confirmed: true,
+        record: {
+          channel: 'email',
+          topic: 'marketing',
+          state: 'granted',
+          at: h.clock.now(),
+          source: 'double opt-in confirmation',
+          textVersion: 'nl-4',
+        },
+      });
+    }
+    expect((await h.engine.consent.store.history('u3')).map((r) => r.state)).toEqual(['granted', 'pending']);
+
+    const forged = createConsentToken('another-secret-16chars', {
+      customerId: 'u3',
+      channel: 'email',
+      topic: 'marketing',
+      exp: h.clock.now() + 1000,
+    });
+    const expired = createConsentToken(UNSUBSCRIBE_SECRET, {
+      customerId: 'u3',
+      channel: 'email',
+      topic: 'marketing',
+      exp: h.clock.now() - 1,
+    });
+    for (const token of [forged, expired]) {
+      const refused = await h.app.inject({
+        method: 'POST',
+        url: `/v1/consent/confirm?token=${encodeURIComponent(token)}`,
+      });
+      expect(refused.statusCode).toBe(400);
+      expect(refused.json().error.code).toBe('CHORUS_CONSENT_TOKEN_INVALID');
+    }
+  });
+});
+
+describe('bounce and complaint reports', () => {
+  let h: HttpHarness;
+  afterEach(() => h.close());
+
+  const report = (payload: object, headers: Record<string, string> = h.auth) =>
+    h.app.inject({ method: 'POST', url: '/v1/delivery-events', headers, payload });
+
+  it('suppresses an address on a hard bounce or a complaint, not on a soft bounce, and names a bad field', async () => {
+    h = await httpHarness({ journeys: [notify], workers: false });
+    expect(
+      (
+        await report({ type: 'bounce', bounceType: 'soft', channel: 'email', address: 'a@example.com' })
+      ).json(),
+    ).toEqual({
+      suppressed: false,
+    });
+    expect(await h.engine.suppressions.check({ kind: 'email', value: 'a@example.com' })).toEqual([]);
+    expect(
+      (
+        await report({
+          type: 'bounce',
+          bounceType: 'hard',
+          channel: 'email',
+          address: 'A@example.com',
+          source: 'ses',
+        })
+      ).json(),
+    ).toEqual({ suppressed: true, reason: 'hard-bounce' });
+    expect((await report({ type: 'complaint', channel: 'sms', address: '+1 555 0100' })).json()).toEqual({
+      suppressed: true,
+      reason: 'complaint',
+    });
+    expect(await h.engine.suppressions.check({ kind: 'email', value: 'a@example.com' })).toEqual([
+      { reason: 'hard-bounce', at: h.clock.now(), source: 'ses' },
+    ]);
+    expect(await h.engine.suppressions.check({ kind: 'phone', value: '+15550100' })).toEqual([
+      { reason: 'complaint', at: h.clock.now(), source: 'delivery-events' },
+    ]);
+
+    const lookUp = await h.app.inject({
+      url: '/v1/suppressions?channel=sms&address=%2B1%20555%200100',
+      headers: h.auth,
+    });
+    expect(lookUp.json()).toEqual({
+      suppressions: [{ reason: 'complaint', at: h.clock.now(), source: 'delivery-events' }],
+    });
+    const lift = await h.app.inject({
+      method: 'DELETE',
+      url: '/v1/suppressions?channel=sms&address=%2B15550100',
+      headers: h.auth,
+    });
+    expect(lift.json()).toEqual({ lifted: 1 });
+    expect(await h.engine.suppressions.check({ kind: 'phone', value: '+15550100' })).toEqual([]);
+
+    const notEmail = await report({ type: 'complaint', channel: 'email', address: '+15550100' });
+    expect(notEmail.statusCode).toBe(400);
+    expect(notEmail.json().error.issues[0].field).toBe('body.address');
+    const noKind = await report({ type: 'bounce', channel: 'email', address: 'a@example.com' });
+    expect(noKind.statusCode).toBe(400);
+    expect(noKind.json().error.issues[0].field).toBe('body.bounceType');
+    expect((await report({ type: 'complaint', channel: 'sms', address: '+15550100' }, {})).statusCode).toBe(
+      401,
+    );
+  });
+
+  it('shows each rerouted and skipped send on the customer with its rule, and counts it in /metrics', async () => {
+    h = await httpHarness({ journeys: [notify] });
+    await report({ type: 'bounce', bounceType: 'hard', channel: 'email', address: 'u4@example.com' });
+    await h.engine.identify({ userId: 'u4', traits: { email: 'u4@example.com', phone: '+15550104' } });
+    await h.engine.track({ userId: 'u4', event: 'Notify' });
+    const messages = await eventually(async () => {
+      const c = await h.app.inject({ url: '/v1/customers/u4', headers: h.auth });
+      const list = c.statusCode === 200 ? c.json().messages : [];
+      return list.length === 2 ? list : undefined;
+    });
+    expect(messages).toEqual([
+      expect.objectContaining({
+        channel: 'sms',
+        status: 'skipped',
+        rule: 'consent',
+        reason:
+          'no sms marketing consent on record: SMS marketing needs an explicit grant; no further channel in [email, sms]',
+      }),
+      expect.objectContaining({
+        channel: 'email',
+        status: 'rerouted',
+        to: 'sms',
+        rule: 'suppression',
+        reason: expect.stringMatching(/^the email address is suppressed \(hard-bounce at /),
+      }),
+    ]);
+    const metrics = (await h.app.inject('/metrics')).body;
+    expect(metrics).toContain(
+      'chorus_policy_decisions{channel="email",action="reroute",rule="suppression"} 1',
+    );
+    expect(metrics).toContain('chorus_policy_decisions{channel="sms",action="skip",rule="consent"} 1');
+    expect(metrics).toContain('chorus_sends{channel="sms",status="skipped"} 1');
+  });
+});
