@@ -23,8 +23,9 @@ const ordered = { 'Order Completed': 'thanked' } as const;
  * order follows (decision); thanks, a review request at +7 days and a refill reminder at +30
  * days after the first order, which moves the customer here from any earlier state (loyalty).
  *
- * Traits it reads: `firstName`; `pushToken` (the spotlight goes by push too); `phone` with
- * `smsConsent: true` (the nudge goes by SMS, otherwise by email).
+ * Traits it reads: `firstName`; `pushToken` (the spotlight goes by push too); `phone` (the nudge
+ * goes by SMS when the customer granted marketing SMS consent, which the send-time policy checks,
+ * and by email otherwise).
  */
 export const yueTeaLifecycle = defineJourney({
   id: 'yue-tea-lifecycle',
@@ -34,8 +35,6 @@ export const yueTeaLifecycle = defineJourney({
   profile: z.object({
     firstName: z.string().optional(),
     phone: z.string().optional(),
-    // Marketing SMS needs explicit consent: absent, or anything but `true` (a form's "yes"), is no.
-    smsConsent: z.boolean().optional().catch(undefined),
     pushToken: z.string().optional(),
   }),
   events: {
@@ -73,11 +72,12 @@ export const yueTeaLifecycle = defineJourney({
         nudge: {
           tags: 'consideration',
           always: [
+            // SMS first when there is a phone; whether the customer consented to marketing SMS is
+            // the policy's call at send time, which falls back to email when they did not.
             {
-              guard: ({ context }) =>
-                context.profile.phone !== undefined && context.profile.smsConsent === true,
+              guard: ({ context }) => context.profile.phone !== undefined,
               target: 'shopping',
-              actions: j.send('nudge', ['sms']),
+              actions: j.send('nudge', ['sms', 'email']),
             },
             { target: 'shopping', actions: j.send('nudge', ['email']) },
           ],

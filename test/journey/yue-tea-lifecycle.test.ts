@@ -50,25 +50,20 @@ describe('the Yue Tea lifecycle: awareness and consideration', () => {
     ]);
   });
 
-  it('nudges by SMS after two days without a view when there is a phone and SMS consent', () => {
-    const { h, sends } = signedUp({ phone: '+15550100', smsConsent: true });
+  it('nudges by SMS, falling back to email, after two days without a view when there is a phone', () => {
+    const { h, sends } = signedUp({ phone: '+15550100' });
     h.advance('47h');
     expect(sends()).toHaveLength(1);
     h.advance('1h');
     expect(sends()).toEqual([
       ['welcome', 'email', 'awareness', 0],
-      ['nudge', 'sms', 'consideration', 2 * DAY],
+      ['nudge', 'sms+email', 'consideration', 2 * DAY],
     ]);
     expect(h.state('mei')).toBe('shopping');
   });
 
-  it('nudges by email when the phone has no SMS consent (only `true` is consent), or there is no phone', () => {
-    for (const traits of [
-      { phone: '+15550100' },
-      { phone: '+15550100', smsConsent: false },
-      { phone: '+15550100', smsConsent: 'yes' },
-      { smsConsent: true },
-    ]) {
+  it('nudges by email when there is no phone', () => {
+    for (const traits of [{}, { firstName: 'Mei' }]) {
       const { h, sends } = signedUp(traits);
       h.advance('2d');
       expect(sends().at(-1)).toEqual(['nudge', 'email', 'consideration', 2 * DAY]);

@@ -57,7 +57,8 @@ export function simulateCustomers(count: number, seed = 7): ScheduledCall[] {
     if (random() < 0.8) traits.firstName = pick(FIRST_NAMES);
     if (random() < 0.4) {
       traits.phone = `+1555${String(1_000_000 + i).slice(-7)}`;
-      traits.smsConsent = random() < 0.7;
+      // Seven in ten phone owners opted in to marketing SMS; the rest get the nudge by email.
+      if (random() < 0.7) traits.consent = { sms: { marketing: { granted: true, source: 'signup-form' } } };
     }
     if (random() < 0.3) traits.pushToken = `token-${userId}`;
     const start = Math.floor(random() * DAY);
