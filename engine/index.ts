@@ -4,6 +4,15 @@
 export { ChorusError } from './errors.js';
 export { type Clock, FakeClock, systemClock } from './clock.js';
 export { parseDuration, InvalidDurationError, type DurationInput } from './duration.js';
+export {
+  customerTimeZone,
+  inLocalWindow,
+  isTimeZone,
+  nextLocalTime,
+  parseLocalTime,
+  type LocalTime,
+  type LocalWindow,
+} from './local-time.js';
 
 export { STAGES, isStage, type Stage } from './journey/stage.js';
 export { CHANNELS, Channel, ReentryPolicy } from './journey/journey-schema.js';
@@ -32,7 +41,14 @@ export {
 
 export { applyEvent, type StepResult } from './runtime/apply-event.js';
 export { CustomerEvent } from './runtime/customer-event.js';
-export type { Command, Note, SendCommand, ScheduleCommand, CancelCommand } from './runtime/command.js';
+export type {
+  Command,
+  Note,
+  SendCommand,
+  ScheduleCommand,
+  CancelCommand,
+  WhenCapped,
+} from './runtime/command.js';
 export type { CustomerState, InstanceRecord } from './runtime/instance-record.js';
 
 export {
@@ -76,6 +92,12 @@ export {
 export { deliveryQueueName, type DeliveryJobData } from './delivery/delivery-job.js';
 export type { DeliveryOutcome } from './delivery/delivery-ledger.js';
 export { allowAll, type DeliveryPolicy, type PolicyDecision } from './delivery/delivery-policy.js';
+export { frequencyCaps, DEFAULT_WHEN_CAPPED, type FrequencyCapOptions } from './policy/frequency-cap.js';
+export { FrequencyCapRules, type FrequencyCapRule } from './policy/cap-rules.js';
+export { quietHours, QuietHoursWindow, type QuietHoursOptions } from './policy/quiet-hours.js';
+export { PolicyConfigError } from './policy/errors.js';
+export { respectfulSending, type RespectfulSendingOptions } from './policy/respectful-sending.js';
+export { topicOf, type Topic } from './policy/topic.js';
 export { resolveAddress } from './delivery/address.js';
 export { retryDelay } from './delivery/backoff.js';
 export {

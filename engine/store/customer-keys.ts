@@ -22,6 +22,8 @@ export function customerKeys(prefix: string, customerId: string) {
     dead: `${base}:dead`,
     seen: (messageId: string) => `${base}:seen:${messageId}`,
     op: (opId: string) => `${base}:op:${opId}`,
+    /** Sorted set of the op ids one frequency cap counted, scored by send time. */
+    cap: (rule: string) => `${base}:cap:${rule}`,
   };
 }
 
