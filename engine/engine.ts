@@ -109,7 +109,9 @@ export function createEngine(options: EngineOptions) {
   const prefix = options.prefix ?? 'chorus';
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
-  const catalog = new JourneyCatalog(options.journeys, options.messages);
+  const catalog = new JourneyCatalog(options.journeys, options.messages, {
+    timezone: options.delivery?.defaults?.timezone ?? 'UTC',
+  });
   const lockMs = options.lockMs ?? 30_000;
   const store = new CustomerStore(options.redis, { prefix, leaseMs: lockMs });
   const queues = createQueues(options.redis, prefix);

@@ -26,12 +26,19 @@ export {
   type JourneyContext,
   type JourneyDefinition,
   type JourneyEvent,
+  type SendOptions,
   type SendParams,
   type SplitArm,
 } from './journey/define-journey.js';
+export type { LocalTimeDelay } from './journey/machine-walk.js';
 export { assignVariant, type SplitWeights } from './journey/split.js';
 export { validateJourney, type JourneyProblem, type MessageCatalog } from './journey/validate-journey.js';
-export { JourneyCatalog, JourneyNotFoundError, JourneyValidationError } from './journey/journey-catalog.js';
+export {
+  JourneyCatalog,
+  JourneyNotFoundError,
+  JourneyValidationError,
+  type JourneyCatalogOptions,
+} from './journey/journey-catalog.js';
 export {
   CoreMessage,
   CoreMessageCatalog,
