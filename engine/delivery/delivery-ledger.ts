@@ -192,3 +192,20 @@ export async function abandonOperation(
   );
   return typeof outcome === 'string' ? (outcome as DeliveryOutcome) : undefined;
 }
+
+/**
+ * Notes a decision that does not end the operation (a policy held the send back until later)
+ * on the customer's message list, so the list says why a message has not arrived yet.
+ */
+export async function noteOperation(
+  redis: Redis,
+  messagesKey: string,
+  note: object,
+  cap: number,
+): Promise<void> {
+  await redis
+    .multi()
+    .lpush(messagesKey, JSON.stringify(note))
+    .ltrim(messagesKey, 0, cap - 1)
+    .exec();
+}

@@ -23,6 +23,7 @@ import {
   claimOperation,
   endOperation,
   isOutcome,
+  noteOperation,
   readOperation,
   releaseOperation,
   rerouteOperation,
@@ -224,6 +225,12 @@ export function createDeliveryWorker(
       }
       if (decision.action === 'reroute') return fallBack(data, decision.reason, now);
       if (decision.action === 'delay') {
+        const note = entryFor(data, channel, 'delayed', {
+          reason: decision.reason,
+          until: decision.untilMs,
+          at: now,
+        });
+        await noteOperation(redis, keys.messages, note, MESSAGE_LIST_CAP);
         await job.moveToDelayed(decision.untilMs, token);
         throw new DelayedError(decision.reason);
       }

@@ -26,7 +26,11 @@ const MessageEntry = z
     message: z.string(),
     channel: z.string(),
     variant: z.string().optional(),
-    status: z.string().describe('sent, failed, skipped, or rerouted (then `to` names the next channel)'),
+    status: z
+      .string()
+      .describe(
+        'sent, failed, skipped, unknown, rerouted (then `to` names the next channel), or delayed (a policy held it until `until`, epoch ms)',
+      ),
     reason: z.string().optional(),
     at: z.number().describe('epoch ms'),
   })
