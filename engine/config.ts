@@ -3,6 +3,9 @@ import { z } from 'zod';
 import { ServiceAccount } from './channels/service-account.js';
 import { parseDuration } from './duration.js';
 import { ChorusError } from './errors.js';
+import { isTimeZone } from './local-time.js';
+import { FrequencyCapRules } from './policy/cap-rules.js';
+import { QuietHoursWindow } from './policy/quiet-hours.js';
 
 const Roles = z
   .string()
@@ -99,7 +102,18 @@ const EnvShape = z.object({
     .default('false')
     .transform((v) => v === 'true'),
   DEFAULT_LOCALE: z.string().min(2).default('en-US'),
-  DEFAULT_TIMEZONE: z.string().min(1).default('UTC'),
+  /** The IANA zone of customers without a `timezone` trait: dates, quiet hours, local-time waits. */
+  DEFAULT_TIMEZONE: z
+    .string()
+    .refine(isTimeZone, 'an IANA time zone such as Europe/Berlin or UTC')
+    .default('UTC'),
+  /**
+   * Caps per customer across all journeys, `<scope>:<max>/<duration>` separated by commas; a scope
+   * is a topic, a channel or `<topic>.<channel>`, e.g. `marketing:3/24h,marketing.sms:1/1d`.
+   */
+  FREQUENCY_CAPS: FrequencyCapRules.default([]),
+  /** Marketing sends wait out these hours of the customer's local time, e.g. `21:00-08:00`. Unset: none. */
+  QUIET_HOURS: QuietHoursWindow.optional(),
   /** Twilio-compatible SMS API. All three of SID, token and SMS_FROM, or none (SMS to the outbox). */
   TWILIO_BASE_URL: z.url().default('https://api.twilio.com'),
   TWILIO_ACCOUNT_SID: z.string().min(1).optional(),

@@ -36,6 +36,7 @@ import { ConsentTrait } from './policy/consent-record.js';
 import { createConsentService, type ConsentOptions } from './policy/consent-service.js';
 import { ConsentStore } from './policy/consent-store.js';
 import { createDefaultPolicy } from './policy/default-policy.js';
+import type { PolicyRule } from './policy/policy-chain.js';
 import { DoubleOptInNotConfiguredError } from './policy/errors.js';
 import { SuppressionList } from './policy/suppression-list.js';
 
@@ -69,6 +70,8 @@ export interface DeliveryOptions {
   adapters: Partial<Record<Channel, ChannelAdapter>>;
   /** Consent, suppression, caps and quiet hours, checked at send time. Default: `createDefaultPolicy`. */
   policy?: DeliveryPolicy;
+  /** Rules the default policy runs after suppression and consent: quiet hours, frequency caps (`respectfulSending`). */
+  timing?: readonly PolicyRule[];
   /** Base URL of the HTTP API (for the one-click unsubscribe link) and the secret that signs it. */
   unsubscribe: { baseUrl: string; secret: string; ttlDays?: number };
   /** Locale and IANA time zone for customers whose traits name none. */
@@ -116,7 +119,9 @@ export function createEngine(options: EngineOptions) {
   const prefix = options.prefix ?? 'chorus';
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
-  const catalog = new JourneyCatalog(options.journeys, options.messages);
+  const catalog = new JourneyCatalog(options.journeys, options.messages, {
+    timezone: options.delivery?.defaults?.timezone ?? 'UTC',
+  });
   const lockMs = options.lockMs ?? 30_000;
   const store = new CustomerStore(options.redis, { prefix, leaseMs: lockMs });
   const queues = createQueues(options.redis, prefix);
@@ -265,7 +270,9 @@ export function createEngine(options: EngineOptions) {
           messages: delivery.messages,
           adapters: delivery.adapters,
           queues: queues.deliveries,
-          policy: delivery.policy ?? createDefaultPolicy({ redis: options.redis, prefix, doubleOptIn }),
+          policy:
+            delivery.policy ??
+            createDefaultPolicy({ redis: options.redis, prefix, doubleOptIn, timing: delivery.timing ?? [] }),
           clock,
           logger,
           unsubscribe: delivery.unsubscribe,

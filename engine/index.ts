@@ -4,6 +4,15 @@
 export { ChorusError } from './errors.js';
 export { type Clock, FakeClock, systemClock } from './clock.js';
 export { parseDuration, InvalidDurationError, type DurationInput } from './duration.js';
+export {
+  customerTimeZone,
+  inLocalWindow,
+  isTimeZone,
+  nextLocalTime,
+  parseLocalTime,
+  type LocalTime,
+  type LocalWindow,
+} from './local-time.js';
 
 export { STAGES, isStage, type Stage } from './journey/stage.js';
 export { CHANNELS, Channel, ReentryPolicy } from './journey/journey-schema.js';
@@ -17,12 +26,19 @@ export {
   type JourneyContext,
   type JourneyDefinition,
   type JourneyEvent,
+  type SendOptions,
   type SendParams,
   type SplitArm,
 } from './journey/define-journey.js';
+export type { LocalTimeDelay } from './journey/machine-walk.js';
 export { assignVariant, type SplitWeights } from './journey/split.js';
 export { validateJourney, type JourneyProblem, type MessageCatalog } from './journey/validate-journey.js';
-export { JourneyCatalog, JourneyNotFoundError, JourneyValidationError } from './journey/journey-catalog.js';
+export {
+  JourneyCatalog,
+  JourneyNotFoundError,
+  JourneyValidationError,
+  type JourneyCatalogOptions,
+} from './journey/journey-catalog.js';
 export {
   CoreMessage,
   CoreMessageCatalog,
@@ -32,7 +48,14 @@ export {
 
 export { applyEvent, type StepResult } from './runtime/apply-event.js';
 export { CustomerEvent } from './runtime/customer-event.js';
-export type { Command, Note, SendCommand, ScheduleCommand, CancelCommand } from './runtime/command.js';
+export type {
+  Command,
+  Note,
+  SendCommand,
+  ScheduleCommand,
+  CancelCommand,
+  WhenCapped,
+} from './runtime/command.js';
 export type { CustomerState, InstanceRecord } from './runtime/instance-record.js';
 
 export {
@@ -81,7 +104,7 @@ export {
   type PolicyDecision,
   type PolicyInput,
 } from './delivery/delivery-policy.js';
-export { Topic, ConsentChannel } from './policy/topic.js';
+export { Topic, ConsentChannel, topicOf } from './policy/topic.js';
 export { chainPolicies, type PolicyRule } from './policy/policy-chain.js';
 export { createDefaultPolicy, type DefaultPolicyOptions } from './policy/default-policy.js';
 export { consentRule } from './policy/consent-rule.js';
@@ -111,7 +134,11 @@ export {
   type SuppressedAddress,
 } from './policy/suppression-list.js';
 export { countDecision, policyCountsKey } from './policy/policy-counts.js';
-export { DoubleOptInNotConfiguredError } from './policy/errors.js';
+export { DoubleOptInNotConfiguredError, PolicyConfigError } from './policy/errors.js';
+export { frequencyCaps, DEFAULT_WHEN_CAPPED, type FrequencyCapOptions } from './policy/frequency-cap.js';
+export { FrequencyCapRules, type FrequencyCapRule } from './policy/cap-rules.js';
+export { quietHours, QuietHoursWindow, type QuietHoursOptions } from './policy/quiet-hours.js';
+export { respectfulSending, type RespectfulSendingOptions } from './policy/respectful-sending.js';
 export { resolveAddress } from './delivery/address.js';
 export { retryDelay } from './delivery/backoff.js';
 export {

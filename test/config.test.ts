@@ -166,4 +166,28 @@ describe('the HTTP API configuration', () => {
     ]);
     expect(error!.message).toMatch(/WEBHOOK_SOURCE_SECRETS: "shop=not-a-secret" is not <source>=whsec_/);
   });
+
+  it('reads frequency caps, quiet hours and the default time zone, and names each one it cannot read', () => {
+    const config = loadConfig({
+      FREQUENCY_CAPS: 'marketing:3/24h,sms:1/1d',
+      QUIET_HOURS: '21:00-08:00',
+      DEFAULT_TIMEZONE: 'Europe/Berlin',
+    });
+    expect(config.FREQUENCY_CAPS.map((rule) => rule.label)).toEqual(['marketing:3/24h', 'sms:1/1d']);
+    expect(config.QUIET_HOURS).toEqual({ start: { hour: 21, minute: 0 }, end: { hour: 8, minute: 0 } });
+    expect(loadConfig({}).FREQUENCY_CAPS).toEqual([]);
+    expect(loadConfig({}).QUIET_HOURS).toBeUndefined();
+    const error = (() => {
+      try {
+        loadConfig({ FREQUENCY_CAPS: 'fax:1/1d', QUIET_HOURS: '9pm-8am', DEFAULT_TIMEZONE: 'Berlin' });
+      } catch (e) {
+        return e as ConfigError;
+      }
+    })();
+    expect(error!.variables.map((v) => v.name).sort()).toEqual([
+      'DEFAULT_TIMEZONE',
+      'FREQUENCY_CAPS',
+      'QUIET_HOURS',
+    ]);
+  });
 });

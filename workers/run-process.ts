@@ -10,6 +10,7 @@ import {
   loadTemplates,
   MessageRenderer,
   loadConfig,
+  respectfulSending,
   loadJourneyFolder,
   resolveRedis,
   type ChannelSetup,
@@ -104,6 +105,13 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
       }),
       unsubscribe: { baseUrl: publicUrl, secret: unsubscribeSecret },
       defaults: { locale: config.DEFAULT_LOCALE, timezone: config.DEFAULT_TIMEZONE },
+      timing: respectfulSending({
+        redis,
+        prefix: config.REDIS_PREFIX,
+        caps: config.FREQUENCY_CAPS,
+        quietHours: config.QUIET_HOURS,
+        defaultTimezone: config.DEFAULT_TIMEZONE,
+      }),
       limits: {
         ...(config.RATE_LIMIT_EMAIL ? { email: config.RATE_LIMIT_EMAIL } : {}),
         ...(config.RATE_LIMIT_SMS ? { sms: config.RATE_LIMIT_SMS } : {}),

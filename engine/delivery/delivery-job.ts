@@ -1,7 +1,10 @@
 import type { Channel } from '../journey/journey-schema.js';
 import type { SendCommand } from '../runtime/command.js';
 
-/** One send on its way through one channel's queue. Versioned: jobs outlive deployments. */
+/**
+ * One send on its way through one channel's queue. Versioned: jobs outlive deployments. Fields
+ * added since version 1 are optional, with a default that is the old behaviour (`whenCapped`).
+ */
 export interface DeliveryJobData extends SendCommand {
   v: 1;
   /** The channel whose queue holds this job; `channels` keeps the whole preference list. */

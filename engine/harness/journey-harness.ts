@@ -16,6 +16,8 @@ export interface JourneyHarnessOptions {
   messages?: MessageCatalog;
   /** Where the fake clock starts. Default: 2026-01-01T00:00:00Z. */
   start?: Date | number;
+  /** The IANA zone of customers without a `timezone` trait, for `j.atLocalTime` waits. Default UTC. */
+  timezone?: string;
 }
 
 /** A message the journey asked to send, with the journey time it was asked at. */
@@ -53,6 +55,7 @@ export function createJourneyHarness(
   const catalog = new JourneyCatalog(
     Array.isArray(journeys) ? journeys : [journeys as Journey],
     options.messages ?? anyMessage,
+    { timezone: options.timezone ?? 'UTC' },
   );
   const clock = new FakeClock(options.start === undefined ? undefined : Number(options.start));
   const customers = new Map<string, CustomerState>();

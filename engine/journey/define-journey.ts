@@ -1,7 +1,9 @@
 import { assign, setup, type AnyStateMachine, type EventObject, type MachineContext } from 'xstate';
 import { z } from 'zod';
 import { ChorusError } from '../errors.js';
-import { resolveDelays } from './machine-walk.js';
+import type { WhenCapped } from '../runtime/command.js';
+import { parseLocalTime, type LocalTime } from '../local-time.js';
+import { LOCAL_TIME_SUFFIX, resolveDelays, type LocalTimeDelay } from './machine-walk.js';
 import { JourneyMeta, type Channel, type ReentryPolicy } from './journey-schema.js';
 import { assignVariant, type SplitWeights } from './split.js';
 
@@ -43,6 +45,13 @@ type EventsOf<E extends EventSchemas> = {
 export interface SendParams {
   message: string;
   channels: readonly Channel[];
+  whenCapped?: WhenCapped;
+}
+
+/** How one send behaves under the send-time policies. */
+export interface SendOptions {
+  /** When a frequency cap holds the send back: `wait` for the next allowed slot (default) or `skip` it. */
+  whenCapped?: WhenCapped;
 }
 
 interface SplitParams {
@@ -60,7 +69,10 @@ type DurationUnit = 'ms' | 's' | 'm' | 'h' | 'd' | 'w';
  * of milliseconds. A typo such as `"2days"` is a compile error.
  */
 export type DelayKey =
-  `${number}${DurationUnit}` | `${number}${DurationUnit}${number}${DurationUnit}` | `P${string}`;
+  | `${number}${DurationUnit}`
+  | `${number}${DurationUnit}${number}${DurationUnit}`
+  | `P${string}`
+  | LocalTimeDelay;
 
 function journeySetup<TContext extends JourneyContext, TEvent extends EventObject>() {
   return setup({
@@ -102,8 +114,27 @@ export interface JourneyBuilder<TContext extends JourneyContext, TEvent extends 
   createMachine(
     config: Omit<Parameters<JourneySetup<TContext, TEvent>['createMachine']>[0], 'context'>,
   ): AnyStateMachine;
-  /** Send one core message on the listed channels (in order of preference). */
-  send(message: string, channels: readonly Channel[]): { type: typeof SEND_ACTION; params: SendParams };
+  /**
+   * Send one core message on the listed channels (in order of preference). A send that a
+   * frequency cap holds back waits for the next allowed slot unless `whenCapped: 'skip'`: say
+   * skip for messages that are stale once late, such as a cart reminder.
+   */
+  /**
+   * An `after` key that waits until the next `time` (`"HH:MM"`, 24-hour) on the customer's own
+   * clock: the `timezone` trait when it names an IANA zone, else the engine's default time zone.
+   * The wait is computed when the state is entered. A time the clocks skip that day (02:30 when
+   * they spring forward) is reached when they jump past it (03:00); a time they show twice (01:30
+   * when they fall back) is reached at its first showing.
+   *
+   * @example
+   * after: { [j.atLocalTime('10:00')]: 'morning' } // the same as after: { '10:00 local': 'morning' }
+   */
+  atLocalTime(time: `${number}:${number}`): LocalTimeDelay;
+  send(
+    message: string,
+    channels: readonly Channel[],
+    options?: SendOptions,
+  ): { type: typeof SEND_ACTION; params: SendParams };
   /**
    * A random split, assigned deterministically by customer id. Use it as a state's `always`.
    * A holdout is an arm whose target sends nothing.
@@ -163,6 +194,8 @@ export interface Journey {
   readonly exitOn: readonly string[];
   readonly reentry: ReentryPolicy;
   readonly machine: AnyStateMachine;
+  /** `after` waits until a local time (`j.atLocalTime`), by the event type of their timer. */
+  readonly localTimeWaits: Readonly<Record<string, LocalTime>>;
   /** Delays that could not be read; reported by validation, since xstate would fire them at once. */
   readonly delayProblems: ReadonlyArray<{ state: string; delay: string; message: string }>;
 }
@@ -231,7 +264,22 @@ export function defineJourney<
         ...config,
         context: ({ input }: { input: JourneyContext }) => input,
       } as never) as unknown as AnyStateMachine,
-    send: (message, channels) => ({ type: SEND_ACTION, params: { message, channels } }),
+    send: (message, channels, options) => ({
+      type: SEND_ACTION,
+      params: {
+        message,
+        channels,
+        ...(options?.whenCapped === undefined ? {} : { whenCapped: options.whenCapped }),
+      },
+    }),
+    atLocalTime: (time) => {
+      if (!parseLocalTime(time))
+        throw new JourneyDefinitionError(
+          `Journey "${meta.id}" waits until local time ${JSON.stringify(time)}, which is not a time of day. ` +
+            'To fix: write it as HH:MM on a 24-hour clock, such as "09:30" or "18:00".',
+        );
+      return `${time}${LOCAL_TIME_SUFFIX}` as LocalTimeDelay;
+    },
     split: (splitId, arms) => {
       const weights: SplitWeights = Object.entries(arms).map(
         ([variant, arm]) => [variant, arm.weight] as const,
@@ -244,7 +292,7 @@ export function defineJourney<
     },
   };
   const raw = definition.machine(builder as never);
-  const { machine, problems } = resolveDelays(raw);
+  const { machine, problems, localTimeWaits } = resolveDelays(raw);
   const trigger: Journey['trigger'] =
     'api' in meta.trigger
       ? { kind: 'api', schema: meta.trigger.api }
@@ -262,6 +310,7 @@ export function defineJourney<
     exitOn: meta.exitOn,
     reentry: meta.reentry,
     machine,
+    localTimeWaits,
     delayProblems: problems,
   });
 }

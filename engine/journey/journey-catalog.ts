@@ -1,4 +1,5 @@
 import { ChorusError } from '../errors.js';
+import { isTimeZone } from '../local-time.js';
 import type { Journey } from './define-journey.js';
 import { validateJourney, type JourneyProblem, type MessageCatalog } from './validate-journey.js';
 
@@ -24,6 +25,11 @@ export class JourneyNotFoundError extends ChorusError {
   }
 }
 
+export interface JourneyCatalogOptions {
+  /** The IANA zone of customers whose `timezone` trait names none (DEFAULT_TIMEZONE). Default UTC. */
+  timezone?: string;
+}
+
 /**
  * The journeys an engine runs: every version of each, checked together. New entries take a
  * journey's latest version; customers already in flight stay on the version they started.
@@ -33,8 +39,17 @@ export class JourneyCatalog {
   readonly #latest = new Map<string, Journey>();
   readonly #byTrigger = new Map<string, Journey[]>();
 
-  constructor(journeys: readonly Journey[], messages: MessageCatalog) {
+  /** The IANA zone of customers whose `timezone` trait names none, for waits until a local time. */
+  readonly timezone: string;
+
+  constructor(journeys: readonly Journey[], messages: MessageCatalog, options: JourneyCatalogOptions = {}) {
+    this.timezone = options.timezone ?? 'UTC';
     const problems: JourneyProblem[] = [];
+    if (!isTimeZone(this.timezone))
+      problems.push({
+        journey: '(all journeys)',
+        message: `The default time zone "${this.timezone}" is not an IANA time zone. To fix: give one such as "Europe/Berlin" or "UTC".`,
+      });
     for (const journey of journeys) {
       const versions = this.#versions.get(journey.id) ?? new Map<number, Journey>();
       if (versions.has(journey.version)) {

@@ -1,5 +1,10 @@
 import type { AnyStateMachine, AnyStateNode } from 'xstate';
 import { parseDuration } from '../duration.js';
+import { parseLocalTime, type LocalTime } from '../local-time.js';
+
+/** An `after` key that waits until a time of day on the customer's clock: `"10:00 local"`. */
+export type LocalTimeDelay = `${number}:${number} local`;
+export const LOCAL_TIME_SUFFIX = ' local';
 
 /** Every state node of a machine, the root excluded, depth first. */
 export function allStateNodes(machine: AnyStateMachine): AnyStateNode[] {
@@ -45,17 +50,36 @@ export function actionsOf(node: AnyStateNode): ActionRef[] {
  * xstate leaves named delays such as `"2d"` to the machine's implementation and, when it finds
  * none, fires the transition at once. This reads every `after` key as a duration and provides it,
  * so `after: { '2d': ... }` means two days; keys that cannot be read are returned as problems.
+ * A local-time key (`"10:00 local"`) depends on the customer and the moment the state is entered:
+ * xstate gets a placeholder, and the runtime computes the wait from `localTimeWaits`.
  */
 export function resolveDelays(machine: AnyStateMachine): {
   machine: AnyStateMachine;
   problems: Array<{ state: string; delay: string; message: string }>;
+  localTimeWaits: Record<string, LocalTime>;
 } {
   const delays: Record<string, number> = {};
   const problems: Array<{ state: string; delay: string; message: string }> = [];
+  const localTimeWaits: Record<string, LocalTime> = {};
   const provided = (machine.implementations.delays ?? {}) as Record<string, unknown>;
   for (const node of allStateNodes(machine)) {
-    for (const { delay } of node.after) {
+    for (const { delay, eventType } of node.after) {
       if (typeof delay === 'number' || typeof delay === 'function' || delay in provided) continue;
+      if (delay.endsWith(LOCAL_TIME_SUFFIX)) {
+        const time = parseLocalTime(delay.slice(0, -LOCAL_TIME_SUFFIX.length));
+        if (time) {
+          delays[delay] = 0;
+          localTimeWaits[eventType] = time;
+        } else {
+          problems.push({
+            state: statePath(node),
+            delay,
+            message:
+              'that is not a local time. To fix: write "HH:MM local" on a 24-hour clock, such as "09:30 local".',
+          });
+        }
+        continue;
+      }
       try {
         delays[delay] = parseDuration(delay);
       } catch (error) {
@@ -63,5 +87,9 @@ export function resolveDelays(machine: AnyStateMachine): {
       }
     }
   }
-  return { machine: Object.keys(delays).length > 0 ? machine.provide({ delays }) : machine, problems };
+  return {
+    machine: Object.keys(delays).length > 0 ? machine.provide({ delays }) : machine,
+    problems,
+    localTimeWaits,
+  };
 }

@@ -66,6 +66,13 @@ export function validateJourney(journey: Journey, messages: MessageCatalog): Jou
           message: `State "${state}" sends "${params.message}" on no channel. To fix: list at least one.`,
         });
       }
+      if (params.whenCapped !== undefined && params.whenCapped !== 'wait' && params.whenCapped !== 'skip') {
+        problems.push({
+          journey: label,
+          state,
+          message: `State "${state}" sends "${params.message}" with whenCapped ${JSON.stringify(params.whenCapped)}. To fix: use 'wait' or 'skip'.`,
+        });
+      }
       for (const channel of params.channels) {
         if (!Channel.safeParse(channel).success) {
           problems.push({

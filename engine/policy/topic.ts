@@ -11,3 +11,11 @@ export type Topic = z.infer<typeof Topic>;
 /** The channels a person is reached on, so the ones consent and suppression speak about. */
 export const ConsentChannel = z.enum(['email', 'sms', 'push', 'in-app']);
 export type ConsentChannel = z.infer<typeof ConsentChannel>;
+
+/**
+ * The topic of a send, as the delivery worker passes it from the message. A caller that names
+ * none is treated as marketing, the cautious reading: capped and kept out of quiet hours.
+ */
+export function topicOf(input: { topic?: Topic | undefined }): Topic {
+  return input.topic === 'transactional' ? 'transactional' : 'marketing';
+}

@@ -105,6 +105,7 @@ export function applyEvent(
               event,
               now,
               result.notes,
+              catalog.timezone,
             ),
           ),
         );
@@ -162,6 +163,7 @@ export function applyEvent(
             customer.profile,
             { type: event.eventType },
             now,
+            catalog.timezone,
           ) ?? { record: consumed, commands: [] },
         );
       } catch (error) {
@@ -196,7 +198,18 @@ export function applyEvent(
     const seq = previous.reduce((max, record) => Math.max(max, record.seq), 0) + 1;
     const id = instanceId(journey.id, seq);
     try {
-      put(enterInstance(journey, customer.customerId, id, seq, trigger, result.customer.profile, now));
+      put(
+        enterInstance(
+          journey,
+          customer.customerId,
+          id,
+          seq,
+          trigger,
+          result.customer.profile,
+          now,
+          catalog.timezone,
+        ),
+      );
       result.notes.push({ kind: 'entered', journeyId: journey.id, instanceId: id });
     } catch (error) {
       result.notes.push({ kind: 'rejected', journeyId: journey.id, reason: (error as Error).message });
@@ -217,6 +230,7 @@ function applyTrack(
   event: TrackEvent,
   now: number,
   notes: Note[],
+  defaultTimezone: string,
 ): { record: InstanceRecord; commands: Command[] } | undefined {
   if (journey.exitOn.includes(event.name))
     return finish({ ...record, rev: record.rev + 1, updatedAt: now }, `exit:${event.name}`);
@@ -246,6 +260,7 @@ function applyTrack(
     profile,
     { type: event.name, properties, timestamp: event.timestamp },
     now,
+    defaultTimezone,
   );
   const update = stepped ?? (converted ? { record: current, commands: [] } : undefined);
   if (isGoal && journey.goal?.exit && update && update.record.status === 'active')

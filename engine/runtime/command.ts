@@ -1,6 +1,12 @@
 import type { Channel } from '../journey/journey-schema.js';
 import type { Stage } from '../journey/stage.js';
 
+/**
+ * What a send does when a frequency cap holds it back: wait for the next allowed slot, or give
+ * up. `wait` when the journey does not say.
+ */
+export type WhenCapped = 'wait' | 'skip';
+
 /** A send a transition asked for. `opId` is deterministic, so executing it twice sends once. */
 export interface SendCommand {
   type: 'send';
@@ -21,6 +27,8 @@ export interface SendCommand {
   /** The event whose transition asked for the send (properties `{}` for a timer). */
   event: { name: string; properties: Record<string, unknown> };
   at: number;
+  /** Absent when the journey did not say (and on every job made before the option existed): wait. */
+  whenCapped?: WhenCapped;
 }
 
 /** An xstate delay, to become a BullMQ delayed job with this id. */

@@ -6,6 +6,7 @@ import {
   type SendParams,
 } from '../journey/define-journey.js';
 import { isStage, type Stage } from '../journey/stage.js';
+import { customerTimeZone, nextLocalTime } from '../local-time.js';
 import type { Command, SendCommand } from './command.js';
 import { sendOpId, timerJobId } from './ids.js';
 import type { InstanceRecord } from './instance-record.js';
@@ -75,14 +76,21 @@ function parseProfile(journey: Journey, traits: Record<string, unknown>): unknow
   return parsed.data;
 }
 
+/** Where and when a step runs: local-time waits are measured on the customer's clock. */
+interface StepTime {
+  now: number;
+  zone: string;
+}
+
 /** Turns the actions xstate returned into commands, and keeps the instance's timer table in step. */
 function toCommands(
+  journey: Journey,
   actions: ReadonlyArray<{ type: string; params?: unknown }>,
   record: InstanceRecord,
   customerId: string,
   located: { state: string; stage: Stage },
   cause: SendCommand['event'],
-  now: number,
+  { now, zone }: StepTime,
 ): { commands: Command[]; timers: Record<string, string> } {
   const commands: Command[] = [];
   const timers = { ...record.timers };
@@ -107,12 +115,15 @@ function toCommands(
         data: (record.context.data as Record<string, unknown> | undefined) ?? {},
         event: cause,
         at: now,
+        ...(params.whenCapped === undefined ? {} : { whenCapped: params.whenCapped }),
       });
     } else if (action.type === 'xstate.raise') {
       const params = action.params as { event: EventObject; id?: string; delay?: number };
       if (params.delay === undefined) continue; // immediate raises were already processed by xstate
       const sendId = params.id ?? params.event.type;
       const jobId = timerJobId(customerId, record.id, record.rev, index++);
+      const localTime = journey.localTimeWaits[params.event.type];
+      const delay = localTime ? nextLocalTime(now, zone, localTime) - now : params.delay;
       timers[sendId] = jobId;
       commands.push({
         type: 'schedule',
@@ -121,8 +132,8 @@ function toCommands(
         instanceId: record.id,
         sendId,
         eventType: params.event.type,
-        dueAt: now + params.delay,
-        delayMs: params.delay,
+        dueAt: now + delay,
+        delayMs: delay,
       });
     } else if (action.type === 'xstate.cancel') {
       const { sendId } = action.params as { sendId: string };
@@ -142,12 +153,13 @@ function settle(
   snapshot: AnyMachineSnapshot,
   actions: ReadonlyArray<{ type: string; params?: unknown }>,
   cause: SendCommand['event'],
-  now: number,
+  time: StepTime,
 ): { record: InstanceRecord; commands: Command[] } {
+  const { now } = time;
   const located = locate(journey.machine, snapshot.value);
   const context = persistedContext(snapshot.context as JourneyContext);
   const draft: InstanceRecord = { ...before, rev: before.rev + 1, context };
-  const { commands, timers } = toCommands(actions, draft, customerId, located, cause, now);
+  const { commands, timers } = toCommands(journey, actions, draft, customerId, located, cause, time);
   const record: InstanceRecord = { ...draft, value: snapshot.value, timers, ...located, updatedAt: now };
   if (snapshot.status === 'done') return finish(record, located.state.split('.').pop() ?? 'done', commands);
   if (snapshot.status === 'error') {
@@ -174,7 +186,10 @@ export function finish(
   };
 }
 
-/** Starts a new instance from the journey's initial state. */
+/**
+ * Starts a new instance from the journey's initial state. `defaultTimezone` is the IANA zone of
+ * customers whose `timezone` trait names none, for waits until a local time.
+ */
 export function enterInstance(
   journey: Journey,
   customerId: string,
@@ -183,6 +198,7 @@ export function enterInstance(
   trigger: unknown,
   traits: Record<string, unknown>,
   now: number,
+  defaultTimezone = 'UTC',
 ): { record: InstanceRecord; commands: Command[] } {
   const input: JourneyContext = {
     customerId,
@@ -215,7 +231,10 @@ export function enterInstance(
     name: journey.trigger.kind === 'event' ? journey.trigger.event : 'api',
     properties: asObject(trigger),
   };
-  return settle(journey, customerId, blank, snapshot, actions, cause, now);
+  return settle(journey, customerId, blank, snapshot, actions, cause, {
+    now,
+    zone: customerTimeZone(traits, defaultTimezone),
+  });
 }
 
 /**
@@ -229,6 +248,7 @@ export function stepInstance(
   traits: Record<string, unknown>,
   event: EventObject & Record<string, unknown>,
   now: number,
+  defaultTimezone = 'UTC',
 ): { record: InstanceRecord; commands: Command[] } | undefined {
   const snapshot = journey.machine.resolveState({
     value: record.value,
@@ -237,5 +257,8 @@ export function stepInstance(
   const [next, actions] = pureTransition(journey.machine, snapshot, event);
   if (next === snapshot) return undefined;
   const cause = { name: event.type, properties: asObject(event.properties) };
-  return settle(journey, customerId, record, next, actions, cause, now);
+  return settle(journey, customerId, record, next, actions, cause, {
+    now,
+    zone: customerTimeZone(traits, defaultTimezone),
+  });
 }

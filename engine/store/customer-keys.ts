@@ -26,6 +26,8 @@ export function customerKeys(prefix: string, customerId: string) {
     consentLog: `${base}:consent-log`,
     seen: (messageId: string) => `${base}:seen:${messageId}`,
     op: (opId: string) => `${base}:op:${opId}`,
+    /** Sorted set of the op ids one frequency cap counted, scored by send time. */
+    cap: (rule: string) => `${base}:cap:${rule}`,
   };
 }
 

@@ -1,0 +1,99 @@
+import type { Redis } from 'ioredis';
+import type { DeliveryPolicy } from '../delivery/delivery-policy.js';
+import { customerKeys } from '../store/customer-keys.js';
+import { LuaScript } from '../store/lua-script.js';
+import { ruleMatches, type FrequencyCapRule } from './cap-rules.js';
+import { PolicyConfigError } from './errors.js';
+import { topicOf } from './topic.js';
+
+/** What a capped send does when its journey does not say: wait for the next allowed slot. */
+export const DEFAULT_WHEN_CAPPED = 'wait';
+
+/**
+ * KEYS: one sorted set per matching rule. ARGV: op id, now ms, then max and window ms per key.
+ * Returns 0 when the send may go (and is now counted), else { ms the next slot opens, rule index }.
+ * One script, so concurrent workers never both take the last slot.
+ */
+const takeSlotScript = new LuaScript(`
+local op = ARGV[1]
+local now = tonumber(ARGV[2])
+for i = 1, #KEYS do
+  -- Counted already: a replay of a send this script let through.
+  if redis.call('ZSCORE', KEYS[i], op) then return 0 end
+end
+local wait = 0
+local capped = 0
+for i = 1, #KEYS do
+  local max = tonumber(ARGV[1 + i * 2])
+  local window = tonumber(ARGV[2 + i * 2])
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
+  local count = redis.call('ZCARD', KEYS[i])
+  if count >= max then
+    -- A slot opens when the send that keeps the count at max leaves the window.
+    local oldest = redis.call('ZRANGE', KEYS[i], count - max, count - max, 'WITHSCORES')
+    local opens = tonumber(oldest[2]) + window
+    if opens > wait then
+      wait = opens
+      capped = i
+    end
+  end
+end
+if capped > 0 then return {wait, capped} end
+for i = 1, #KEYS do
+  redis.call('ZADD', KEYS[i], now, op)
+  redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[2 + i * 2]))
+end
+return 0
+`);
+
+export interface FrequencyCapOptions {
+  redis: Redis;
+  /** The engine's key prefix: counts live beside the customer's other keys. */
+  prefix: string;
+  rules: readonly FrequencyCapRule[];
+}
+
+/**
+ * Caps how many sends a customer gets across all journeys, per rule (see `FREQUENCY_CAPS`).
+ * A send that fits is counted at once, under its operation id, so a replay of the same send is
+ * not counted twice. A capped send waits until the next slot opens, or is skipped when its
+ * journey said `whenCapped: 'skip'`. Put it last in a policy chain: a slot is taken as soon as
+ * this rule lets a send through, so rules that hold sends back should decide first.
+ *
+ * @example
+ * const caps = frequencyCaps({ redis, prefix: 'chorus', rules: FrequencyCapRules.parse('marketing:3/24h') });
+ */
+export function frequencyCaps(options: FrequencyCapOptions): DeliveryPolicy {
+  const labels = new Set<string>();
+  for (const rule of options.rules) {
+    if (!Number.isInteger(rule.max) || rule.max < 1 || !(rule.windowMs >= 1000) || labels.has(rule.label))
+      throw new PolicyConfigError(
+        'rules',
+        `frequency cap "${rule.label}" needs a whole max of at least 1, a window of at least a second and a label of its own. To fix: correct that rule.`,
+      );
+    labels.add(rule.label);
+  }
+  return {
+    check: async ({ job, channel, now, topic }) => {
+      const rules = options.rules.filter((rule) => ruleMatches(rule, topicOf({ topic }), channel));
+      if (rules.length === 0) return { action: 'send' };
+      const keys = customerKeys(options.prefix, job.customerId);
+      const result = (await takeSlotScript.run(
+        options.redis,
+        rules.map((rule) => keys.cap(rule.label)),
+        [job.opId, now, ...rules.flatMap((rule) => [rule.max, rule.windowMs])],
+      )) as 0 | [number, number];
+      if (result === 0) return { action: 'send' };
+      const [opensAt, index] = result;
+      const rule = rules[index - 1]!;
+      const opens = new Date(opensAt).toISOString();
+      if ((job.whenCapped ?? DEFAULT_WHEN_CAPPED) === 'skip')
+        return { action: 'skip', reason: `frequency cap ${rule.label} reached (next slot at ${opens})` };
+      return {
+        action: 'delay',
+        untilMs: opensAt,
+        reason: `frequency cap ${rule.label} reached: waits until ${opens}`,
+      };
+    },
+  };
+}

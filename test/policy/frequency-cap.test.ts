@@ -1,0 +1,135 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  customerKeys,
+  FrequencyCapRules,
+  frequencyCaps,
+  PolicyConfigError,
+  type DeliveryJobData,
+  type DeliveryPolicy,
+} from '../../engine/index.js';
+import { testRedis } from '../support/redis.js';
+import { sendJob } from './send-job.js';
+
+const HOUR = 3_600_000;
+const T0 = Date.parse('2026-06-01T09:00:00Z');
+
+describe('frequency caps across journeys, counted atomically in Redis', () => {
+  let ctx: ReturnType<typeof testRedis>;
+  let caps: DeliveryPolicy;
+
+  beforeEach(() => {
+    ctx = testRedis();
+    caps = frequencyCaps({
+      redis: ctx.redis,
+      prefix: ctx.prefix,
+      rules: FrequencyCapRules.parse('marketing:3/24h,sms:1/1d'),
+    });
+  });
+
+  afterEach(() => ctx.cleanup());
+
+  const check = (opId: string, now: number, job: Partial<DeliveryJobData> = {}) => {
+    const data = sendJob({ opId, ...job });
+    return caps.check({ job: data, channel: data.channel, traits: {}, now });
+  };
+
+  it('lets three marketing sends through in 24 hours and holds the fourth until the first leaves the window', async () => {
+    expect(await check('a', T0)).toEqual({ action: 'send' });
+    expect(await check('b', T0 + 1 * HOUR, { journeyId: 'win-back' })).toEqual({ action: 'send' });
+    expect(await check('c', T0 + 2 * HOUR)).toEqual({ action: 'send' });
+    expect(await check('d', T0 + 3 * HOUR)).toEqual({
+      action: 'delay',
+      untilMs: T0 + 24 * HOUR,
+      reason: 'frequency cap marketing:3/24h reached: waits until 2026-06-02T09:00:00.000Z',
+    });
+    // One millisecond before the first send leaves the window it still counts; at 24 h it does not.
+    expect(await check('d', T0 + 24 * HOUR - 1)).toMatchObject({ action: 'delay', untilMs: T0 + 24 * HOUR });
+    expect(await check('d', T0 + 24 * HOUR)).toEqual({ action: 'send' });
+    // The window now holds b, c and d: the next slot opens when b leaves.
+    expect(await check('e', T0 + 24 * HOUR)).toMatchObject({ action: 'delay', untilMs: T0 + 25 * HOUR });
+  });
+
+  it('skips a capped send whose journey said whenCapped: skip, with the reason', async () => {
+    for (const op of ['a', 'b', 'c']) await check(op, T0);
+    expect(await check('d', T0 + HOUR, { whenCapped: 'skip' })).toEqual({
+      action: 'skip',
+      reason: 'frequency cap marketing:3/24h reached (next slot at 2026-06-02T09:00:00.000Z)',
+    });
+  });
+
+  it('caps each channel by its own rule, and says which rule held the send back', async () => {
+    const sms = { channel: 'sms' as const, channels: ['sms' as const] };
+    expect(await check('s1', T0, sms)).toEqual({ action: 'send' });
+    const held = await check('s2', T0 + HOUR, sms);
+    expect(held).toMatchObject({ action: 'delay', untilMs: T0 + 24 * HOUR });
+    expect(held.action === 'delay' && held.reason).toContain('sms:1/1d');
+    // The held SMS took no marketing slot: two emails still go.
+    expect(await check('e1', T0 + HOUR)).toEqual({ action: 'send' });
+    expect(await check('e2', T0 + HOUR)).toEqual({ action: 'send' });
+    expect(await check('e3', T0 + HOUR)).toMatchObject({ action: 'delay' });
+  });
+
+  it('counts a replayed send once: the same operation id is let through again without taking a slot', async () => {
+    expect(await check('a', T0)).toEqual({ action: 'send' });
+    expect(await check('a', T0 + 1)).toEqual({ action: 'send' });
+    expect(await check('a', T0 + 2)).toEqual({ action: 'send' });
+    const key = customerKeys(ctx.prefix, 'ada').cap('marketing:3/24h');
+    expect(await ctx.redis.zrange(key, 0, -1)).toEqual(['a']);
+    expect(await check('b', T0)).toEqual({ action: 'send' });
+    expect(await check('c', T0)).toEqual({ action: 'send' });
+  });
+
+  it('never lets concurrent workers exceed the cap', async () => {
+    const decisions = await Promise.all(Array.from({ length: 20 }, (_, i) => check(`op-${i}`, T0 + i)));
+    expect(decisions.filter((d) => d.action === 'send')).toHaveLength(3);
+    expect(decisions.filter((d) => d.action === 'delay')).toHaveLength(17);
+    const key = customerKeys(ctx.prefix, 'ada').cap('marketing:3/24h');
+    expect(await ctx.redis.zcard(key)).toBe(3);
+  });
+
+  it('counts each customer apart, and forgets a window once it has passed', async () => {
+    for (const op of ['a', 'b', 'c']) await check(op, T0);
+    expect(await check('x', T0, { customerId: 'bo' })).toEqual({ action: 'send' });
+    const key = customerKeys(ctx.prefix, 'ada').cap('marketing:3/24h');
+    const ttl = await ctx.redis.pttl(key);
+    expect(ttl).toBeGreaterThan(23 * HOUR);
+    expect(ttl).toBeLessThanOrEqual(24 * HOUR);
+  });
+
+  it('leaves transactional sends alone unless a rule names them', async () => {
+    for (const op of ['a', 'b', 'c']) await check(op, T0);
+    const receipt = sendJob({ opId: 'r' });
+    expect(
+      await caps.check({ job: receipt, channel: 'email', traits: {}, now: T0, topic: 'transactional' }),
+    ).toEqual({
+      action: 'send',
+    });
+  });
+});
+
+describe('FREQUENCY_CAPS rules', () => {
+  it('reads topics, channels and topic.channel scopes with any duration', () => {
+    expect(FrequencyCapRules.parse('marketing:3/24h, sms:1/1d,marketing.push:2/P1W')).toEqual([
+      { topic: 'marketing', max: 3, windowMs: 86_400_000, label: 'marketing:3/24h' },
+      { channel: 'sms', max: 1, windowMs: 86_400_000, label: 'sms:1/1d' },
+      { topic: 'marketing', channel: 'push', max: 2, windowMs: 604_800_000, label: 'marketing.push:2/P1W' },
+    ]);
+    expect(FrequencyCapRules.parse('')).toEqual([]);
+  });
+
+  it('refuses what it cannot read, saying why', () => {
+    const issue = (text: string) => FrequencyCapRules.safeParse(text).error?.issues[0]?.message;
+    expect(issue('fax:1/1d')).toContain('not a scope');
+    expect(issue('sms.marketing:1/1d')).toContain('not a scope');
+    expect(issue('marketing:0/1d')).toContain('at least 1');
+    expect(issue('marketing:3/2days')).toContain('cannot read "2days"');
+    expect(issue('marketing:3')).toContain('<scope>:<max>/<duration>');
+  });
+
+  it('refuses two rules with one label when built in code', () => {
+    const rule = { topic: 'marketing' as const, max: 1, windowMs: 1000, label: 'm' };
+    expect(() => frequencyCaps({ redis: undefined as never, prefix: 'p', rules: [rule, rule] })).toThrow(
+      PolicyConfigError,
+    );
+  });
+});
