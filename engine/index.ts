@@ -238,3 +238,4 @@ export {
   type SimulatedSend,
 } from './cli/simulate-journey.js';
 export { SimulationScript } from './cli/simulation-script.js';
+export { readConversions, recordConversions, type Conversion } from './store/conversion-log.js';

@@ -251,7 +251,14 @@ function applyTrack(
   if (isGoal && record.convertedAt === undefined) {
     current = { ...record, convertedAt: now, updatedAt: now };
     converted = true;
-    notes.push({ kind: 'converted', journeyId: record.journeyId, instanceId: record.id });
+    const revenue = (event.properties as { revenue?: unknown }).revenue;
+    notes.push({
+      kind: 'converted',
+      journeyId: record.journeyId,
+      instanceId: record.id,
+      at: event.timestamp,
+      ...(typeof revenue === 'number' && Number.isFinite(revenue) ? { revenue } : {}),
+    });
   }
   const stepped = stepInstance(
     journey,

@@ -54,7 +54,9 @@ export type Command = SendCommand | ScheduleCommand | CancelCommand;
 
 /** What happened, for logs, metrics and the dead-letter list. */
 export type Note =
-  | { kind: 'entered' | 'converted'; journeyId: string; instanceId: string }
+  | { kind: 'entered'; journeyId: string; instanceId: string }
+  /** The goal reached: `revenue` from the goal event's `properties.revenue` when it is a number. */
+  | { kind: 'converted'; journeyId: string; instanceId: string; at: number; revenue?: number }
   | { kind: 'exited'; journeyId: string; instanceId: string; reason: string }
   | { kind: 'not-entered'; journeyId: string; reason: string }
   | { kind: 'rejected'; journeyId?: string; instanceId?: string; reason: string }

@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import { JourneyNotFoundError, type JourneyCatalog } from '../journey/journey-catalog.js';
 import type { Logger } from '../logger.js';
 import type { CustomerKeys } from '../store/customer-keys.js';
+import { conversionsIn, recordConversions } from '../store/conversion-log.js';
 import { applyCountDeltas, countDeltas } from '../store/journey-counts.js';
 import type { CustomerStore, LoadedCustomer } from '../store/customer-store.js';
 import { applyEvent } from './apply-event.js';
@@ -63,6 +64,7 @@ async function applyBatch(
   const changed = new Map<string, InstanceRecord>();
   const commands: Command[] = [];
   const dead: Array<{ event: string; reason: string; at: number }> = [];
+  const notes: Note[] = [];
   let profileChanged = false;
   for (const entry of loaded.inbox) {
     if (!entry.ok) {
@@ -75,6 +77,7 @@ async function applyBatch(
       profileChanged ||= result.profileChanged;
       for (const id of result.changed) changed.set(id, customer.instances.get(id)!);
       commands.push(...result.commands);
+      notes.push(...result.notes);
       for (const note of result.notes) {
         if (note.kind === 'rejected' || note.kind === 'failed') {
           dead.push({ event: JSON.stringify(entry.event), reason: note.reason, at: now });
@@ -106,5 +109,10 @@ async function applyBatch(
   ).catch((err: unknown) =>
     deps.logger.error({ customerId, err }, 'journey counts not updated (recount to repair)'),
   );
+  await recordConversions(
+    deps.store.redis,
+    deps.store.prefix,
+    conversionsIn(customerId, notes, customer.instances),
+  ).catch((err: unknown) => deps.logger.error({ customerId, err }, 'conversions not logged'));
   return released;
 }

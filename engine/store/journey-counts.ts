@@ -10,7 +10,8 @@ import type { InstanceRecord } from '../runtime/instance-record.js';
  * keeps them in another slot than the customer), so a process that dies between the two leaves a
  * count off by that customer; `recountJourneys` rebuilds them exactly from the customers.
  */
-export type CountKind = 'state' | 'stage' | 'reached' | 'entered' | 'exit' | 'converted';
+export type CountKind =
+  'state' | 'stage' | 'reached' | 'entered' | 'exit' | 'converted' | 'variant' | 'variant-converted';
 
 export function journeyCountsKey(prefix: string, journeyId: string): string {
   return `${prefix}:journey-counts:${journeyId}`;
@@ -44,8 +45,16 @@ export function countDeltas(
     const from = previous ? STAGES.indexOf(previous.stage) + 1 : 0;
     for (let stage = from; stage <= STAGES.indexOf(next.stage); stage++)
       bump(next, 'reached', STAGES[stage]!, 1);
-    if (next.convertedAt !== undefined && previous?.convertedAt === undefined)
+    // Experiments: an arm counts its instances once assigned, and again when they convert.
+    const variants = (next.context.variants as Record<string, string> | undefined) ?? {};
+    const assignedBefore = (previous?.context.variants as Record<string, string> | undefined) ?? {};
+    for (const [split, arm] of Object.entries(variants))
+      if (assignedBefore[split] === undefined) bump(next, 'variant', `${split}=${arm}`, 1);
+    if (next.convertedAt !== undefined && previous?.convertedAt === undefined) {
       bump(next, 'converted', 'all', 1);
+      for (const [split, arm] of Object.entries(variants))
+        bump(next, 'variant-converted', `${split}=${arm}`, 1);
+    }
     if (next.status === 'active') {
       bump(next, 'state', next.state, 1);
       bump(next, 'stage', next.stage, 1);
@@ -94,6 +103,8 @@ export interface JourneyCounts {
   /** Instances that reached the journey's goal. */
   converted: number;
   active: number;
+  /** Per split arm (`<split>=<arm>`): instances assigned to it, and those that converted. */
+  variants: Record<string, { entered: number; converted: number }>;
   /** The funnel: instances that got at least as far as each stage, whether still there or not. */
   reached: Record<string, number>;
   states: Record<string, number>;
@@ -120,6 +131,7 @@ export async function readJourneyCounts(
       converted: 0,
       active: 0,
       reached: {},
+      variants: {},
       states: {},
       stages: {},
       exits: {},
@@ -128,7 +140,11 @@ export async function readJourneyCounts(
     if (kind === 'entered') counts.entered += n;
     else if (kind === 'converted') counts.converted += n;
     else if (kind === 'reached') counts.reached[name] = n;
-    else if (kind === 'state' && n !== 0) counts.states[name] = n;
+    else if (kind === 'variant' || kind === 'variant-converted') {
+      const arm = (counts.variants[name] ??= { entered: 0, converted: 0 });
+      if (kind === 'variant') arm.entered += n;
+      else arm.converted += n;
+    } else if (kind === 'state' && n !== 0) counts.states[name] = n;
     else if (kind === 'stage' && n !== 0) {
       counts.stages[name] = n;
       counts.active += n;

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { recountJourneys, readJourneyCounts } from '../../engine/index.js';
+import { readConversions, recountJourneys, readJourneyCounts } from '../../engine/index.js';
 import { onboarding } from '../fixtures/journeys/onboarding.js';
 import { httpHarness, type HttpHarness } from '../support/http.js';
 import { eventually } from '../support/redis.js';
@@ -65,7 +65,15 @@ describe('reading and managing customers and journeys', () => {
       return body.converted === 1 ? body : undefined;
     });
     expect(converted.stages).toMatchObject({ consideration: 1, loyalty: 1, awareness: 1 });
-    expect(converted).toMatchObject({ funnel: { awareness: 3, consideration: 2, decision: 1, loyalty: 1 } });
+    expect(converted).toMatchObject({
+      funnel: { awareness: 3, consideration: 2, decision: 1, loyalty: 1 },
+      experiments: {
+        'tips=tips': { entered: 2, converted: 1 },
+        'tips=holdout': { entered: 1, converted: 0 },
+      },
+    });
+    const [conversion] = await readConversions(h.redis, h.prefix, 'onboarding', 0, Date.now() + 1000);
+    expect(conversion).toMatchObject({ customerId: tips[0], revenue: 20, variants: { tips: 'tips' } });
     expect((await get('/v1/journeys/nope')).statusCode).toBe(404);
   });
 

@@ -23,6 +23,9 @@ const JourneySummary = z.object({
   entered: z.number(),
   converted: z.number().describe("instances that reached the journey's goal"),
   exits: z.record(z.string(), z.number()).describe('finished instances by how they ended'),
+  experiments: z
+    .record(z.string(), z.object({ entered: z.number(), converted: z.number() }))
+    .describe('per split arm (`<split>=<arm>`): instances assigned to it and those that reached the goal'),
   versions: z.array(
     z.object({
       version: z.number(),
@@ -30,6 +33,7 @@ const JourneySummary = z.object({
       converted: z.number(),
       active: z.number(),
       reached: z.record(z.string(), z.number()),
+      variants: z.record(z.string(), z.object({ entered: z.number(), converted: z.number() })),
       states: z.record(z.string(), z.number()),
       stages: z.record(z.string(), z.number()),
       exits: z.record(z.string(), z.number()),
@@ -50,6 +54,17 @@ const sum = (records: ReadonlyArray<Record<string, number>>) => {
   return total;
 };
 
+const sumArms = (records: ReadonlyArray<Record<string, { entered: number; converted: number }>>) => {
+  const total: Record<string, { entered: number; converted: number }> = {};
+  for (const record of records)
+    for (const [arm, n] of Object.entries(record)) {
+      const sum = (total[arm] ??= { entered: 0, converted: 0 });
+      sum.entered += n.entered;
+      sum.converted += n.converted;
+    }
+  return total;
+};
+
 export const journeyRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, { engine }) => {
   async function summary(journey: Journey): Promise<z.infer<typeof JourneySummary>> {
     const versions = await readJourneyCounts(engine.store.redis, engine.prefix, journey.id);
@@ -65,6 +80,7 @@ export const journeyRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (a
       entered: versions.reduce((n, v) => n + v.entered, 0),
       converted: versions.reduce((n, v) => n + v.converted, 0),
       exits: sum(versions.map((v) => v.exits)),
+      experiments: sumArms(versions.map((v) => v.variants)),
       versions,
     };
   }

@@ -1,0 +1,71 @@
+import type { Redis } from 'ioredis';
+import type { Note } from '../runtime/command.js';
+import type { InstanceRecord } from '../runtime/instance-record.js';
+
+/** One goal reached: who, when, how much, and the split arms they were in (for experiments). */
+export interface Conversion {
+  customerId: string;
+  journeyId: string;
+  journeyVersion: number;
+  instanceId: string;
+  at: number;
+  revenue: number;
+  variants: Record<string, string>;
+}
+
+// A year of conversions per journey is kept: longer than any report window or attribution window.
+const RETENTION_MS = 366 * 86_400_000;
+
+export function conversionLogKey(prefix: string, journeyId: string): string {
+  return `${prefix}:conversions:${journeyId}`;
+}
+
+/** The conversions in a batch of applied events, from their notes and the instances after them. */
+export function conversionsIn(
+  customerId: string,
+  notes: readonly Note[],
+  instances: ReadonlyMap<string, InstanceRecord>,
+): Conversion[] {
+  return notes.flatMap((note) => {
+    if (note.kind !== 'converted') return [];
+    const record = instances.get(note.instanceId);
+    return [
+      {
+        customerId,
+        journeyId: note.journeyId,
+        journeyVersion: record?.journeyVersion ?? 0,
+        instanceId: note.instanceId,
+        at: note.at,
+        revenue: note.revenue ?? 0,
+        variants: (record?.context.variants as Record<string, string> | undefined) ?? {},
+      },
+    ];
+  });
+}
+
+/**
+ * Appends conversions to their journey's log, a sorted set by time. The member names the
+ * instance, so recording the same conversion again (a replayed batch) changes nothing.
+ */
+export async function recordConversions(redis: Redis, prefix: string, conversions: readonly Conversion[]) {
+  if (conversions.length === 0) return;
+  const pipeline = redis.pipeline();
+  for (const conversion of conversions) {
+    const key = conversionLogKey(prefix, conversion.journeyId);
+    pipeline.zadd(key, 'NX', conversion.at, JSON.stringify(conversion));
+    pipeline.zremrangebyscore(key, '-inf', conversion.at - RETENTION_MS);
+  }
+  await pipeline.exec();
+}
+
+/** A journey's conversions with `from <= at < to`, oldest first. */
+export async function readConversions(
+  redis: Redis,
+  prefix: string,
+  journeyId: string,
+  from: number,
+  to: number,
+): Promise<Conversion[]> {
+  const members = await redis.zrangebyscore(conversionLogKey(prefix, journeyId), from, `(${to}`);
+  return members.map((member) => JSON.parse(member) as Conversion);
+}
