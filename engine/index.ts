@@ -176,3 +176,23 @@ export {
   type SimulatedSend,
 } from './cli/simulate-journey.js';
 export { SimulationScript } from './cli/simulation-script.js';
+
+export {
+  attribute,
+  ATTRIBUTION_MODELS,
+  AttributionOptions,
+  DEFAULT_HALF_LIFE_MS,
+  type Attribution,
+  type AttributionModel,
+  type Conversion,
+  type Touchpoint,
+  type TouchpointCredit,
+} from './analytics/attribution.js';
+export {
+  attributionTable,
+  AttributionTableOptions,
+  type AttributionTable,
+  type ConversionPath,
+  type CreditTotals,
+  type ModelAttribution,
+} from './analytics/attribution-table.js';
