@@ -196,3 +196,10 @@ export {
   type CreditTotals,
   type ModelAttribution,
 } from './analytics/attribution-table.js';
+export {
+  twoProportionTest,
+  ProportionSample,
+  type TwoProportionTest,
+  type TwoProportionOptions,
+  type ConfidenceInterval,
+} from './analytics/significance.js';
