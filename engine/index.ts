@@ -203,3 +203,11 @@ export {
   type TwoProportionOptions,
   type ConfidenceInterval,
 } from './analytics/significance.js';
+export {
+  experimentReport,
+  ExperimentGroup,
+  type ExperimentReport,
+  type ExperimentReportOptions,
+  type VariantResult,
+  type Comparison,
+} from './analytics/experiment-report.js';
