@@ -211,3 +211,9 @@ export {
   type VariantResult,
   type Comparison,
 } from './analytics/experiment-report.js';
+export {
+  Objective,
+  parseObjective,
+  objectiveProgress,
+  type ObjectiveProgress,
+} from './analytics/objective.js';
