@@ -238,4 +238,45 @@ export {
   type SimulatedSend,
 } from './cli/simulate-journey.js';
 export { SimulationScript } from './cli/simulation-script.js';
-export { readConversions, recordConversions, type Conversion } from './store/conversion-log.js';
+export { readConversions, recordConversions, type LoggedConversion } from './store/conversion-log.js';
+
+export {
+  attribute,
+  ATTRIBUTION_MODELS,
+  AttributionOptions,
+  DEFAULT_HALF_LIFE_MS,
+  type Attribution,
+  type AttributionModel,
+  type Conversion,
+  type Touchpoint,
+  type TouchpointCredit,
+} from './analytics/attribution.js';
+export {
+  attributionTable,
+  AttributionTableOptions,
+  type AttributionTable,
+  type ConversionPath,
+  type CreditTotals,
+  type ModelAttribution,
+} from './analytics/attribution-table.js';
+export {
+  twoProportionTest,
+  ProportionSample,
+  type TwoProportionTest,
+  type TwoProportionOptions,
+  type ConfidenceInterval,
+} from './analytics/significance.js';
+export {
+  experimentReport,
+  ExperimentGroup,
+  type ExperimentReport,
+  type ExperimentReportOptions,
+  type VariantResult,
+  type Comparison,
+} from './analytics/experiment-report.js';
+export {
+  Objective,
+  parseObjective,
+  objectiveProgress,
+  type ObjectiveProgress,
+} from './analytics/objective.js';

@@ -3,7 +3,7 @@ import type { Note } from '../runtime/command.js';
 import type { InstanceRecord } from '../runtime/instance-record.js';
 
 /** One goal reached: who, when, how much, and the split arms they were in (for experiments). */
-export interface Conversion {
+export interface LoggedConversion {
   customerId: string;
   journeyId: string;
   journeyVersion: number;
@@ -25,7 +25,7 @@ export function conversionsIn(
   customerId: string,
   notes: readonly Note[],
   instances: ReadonlyMap<string, InstanceRecord>,
-): Conversion[] {
+): LoggedConversion[] {
   return notes.flatMap((note) => {
     if (note.kind !== 'converted') return [];
     const record = instances.get(note.instanceId);
@@ -47,7 +47,11 @@ export function conversionsIn(
  * Appends conversions to their journey's log, a sorted set by time. The member names the
  * instance, so recording the same conversion again (a replayed batch) changes nothing.
  */
-export async function recordConversions(redis: Redis, prefix: string, conversions: readonly Conversion[]) {
+export async function recordConversions(
+  redis: Redis,
+  prefix: string,
+  conversions: readonly LoggedConversion[],
+) {
   if (conversions.length === 0) return;
   const pipeline = redis.pipeline();
   for (const conversion of conversions) {
@@ -65,7 +69,7 @@ export async function readConversions(
   journeyId: string,
   from: number,
   to: number,
-): Promise<Conversion[]> {
+): Promise<LoggedConversion[]> {
   const members = await redis.zrangebyscore(conversionLogKey(prefix, journeyId), from, `(${to}`);
-  return members.map((member) => JSON.parse(member) as Conversion);
+  return members.map((member) => JSON.parse(member) as LoggedConversion);
 }

@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import { parseInput } from '../ingest/ingest-schema.js';
+import { normalQuantile, twoSidedPValue } from './normal-distribution.js';
+
+/** How many customers entered a group and how many of them converted. */
+export const ProportionSample = z
+  .object({ entered: z.number().int().positive(), converted: z.number().int().nonnegative() })
+  .refine((s) => s.converted <= s.entered, {
+    message: 'converted cannot exceed entered',
+    path: ['converted'],
+  });
+export type ProportionSample = z.infer<typeof ProportionSample>;
+
+export interface TwoProportionOptions {
+  /** Level of the confidence interval for the difference; 0.95 when not given. */
+  confidence?: number;
+}
+
+export interface ConfidenceInterval {
+  lower: number;
+  upper: number;
+  /** For example 0.95. */
+  level: number;
+}
+
+export interface TwoProportionTest {
+  controlRate: number;
+  treatmentRate: number;
+  /** treatmentRate − controlRate. */
+  difference: number;
+  /** difference / controlRate; null when the control never converted. */
+  relativeLift: number | null;
+  /** The test statistic, with the pooled standard error. */
+  z: number;
+  /** Two-sided: the chance of a |z| at least this large if both groups converted alike. */
+  pValue: number;
+  /** For the difference, with the unpooled standard error. */
+  confidenceInterval: ConfidenceInterval;
+  /**
+   * False when a group has fewer than 5 conversions or fewer than 5 non-conversions: the normal
+   * approximation to the binomial behind z, p and the interval is then poor (the usual np ≥ 5 and
+   * n(1 − p) ≥ 5 rule), and an exact test (Fisher's) or more data is needed before reading them.
+   */
+  approximationReliable: boolean;
+}
+
+const Confidence = z.number().gt(0).lt(1);
+
+// Both cells of both groups must reach this for the normal approximation to be trusted.
+const MIN_CELL = 5;
+
+function hasSmallCell(sample: ProportionSample): boolean {
+  return sample.converted < MIN_CELL || sample.entered - sample.converted < MIN_CELL;
+}
+
+/**
+ * Two-proportion z-test of a treatment's conversion rate against a control's.
+ *
+ * z = (p̂ₜ − p̂꜀) / √(p̂(1 − p̂)(1/nₜ + 1/n꜀)) with the pooled rate p̂ = (xₜ + x꜀)/(nₜ + n꜀), as the
+ * null hypothesis of equal rates implies; p = 2(1 − Φ(|z|)). The interval for the difference uses
+ * the unpooled (Wald) standard error √(p̂ₜ(1 − p̂ₜ)/nₜ + p̂꜀(1 − p̂꜀)/n꜀), since outside the null the
+ * rates need not be equal (Agresti, An Introduction to Categorical Data Analysis, §2.2). When
+ * both groups convert at 0% or both at 100% there is no variation: z is 0 and p is 1.
+ *
+ * @throws InvalidInputError when counts are not whole, a group is empty, more convert than
+ *   entered, or the confidence is not between 0 and 1.
+ * @example
+ * twoProportionTest({ entered: 1000, converted: 100 }, { entered: 1000, converted: 130 });
+ * // rates 0.10 and 0.13, lift 0.3, z ≈ 2.10, p ≈ 0.036, 95% interval ≈ (0.002, 0.058)
+ */
+export function twoProportionTest(
+  control: ProportionSample,
+  treatment: ProportionSample,
+  options: TwoProportionOptions = {},
+): TwoProportionTest {
+  const c = parseInput(ProportionSample, control, 'control counts');
+  const t = parseInput(ProportionSample, treatment, 'treatment counts');
+  const level = parseInput(Confidence, options.confidence ?? 0.95, 'confidence level');
+
+  const controlRate = c.converted / c.entered;
+  const treatmentRate = t.converted / t.entered;
+  const difference = treatmentRate - controlRate;
+
+  const pooled = (c.converted + t.converted) / (c.entered + t.entered);
+  const pooledError = Math.sqrt(pooled * (1 - pooled) * (1 / c.entered + 1 / t.entered));
+  const z = pooledError === 0 ? 0 : difference / pooledError;
+
+  const unpooledError = Math.sqrt(
+    (controlRate * (1 - controlRate)) / c.entered + (treatmentRate * (1 - treatmentRate)) / t.entered,
+  );
+  const margin = normalQuantile(1 - (1 - level) / 2) * unpooledError;
+
+  return {
+    controlRate,
+    treatmentRate,
+    difference,
+    relativeLift: controlRate === 0 ? null : difference / controlRate,
+    z,
+    pValue: twoSidedPValue(z),
+    confidenceInterval: { lower: difference - margin, upper: difference + margin, level },
+    approximationReliable: !hasSmallCell(c) && !hasSmallCell(t),
+  };
+}
