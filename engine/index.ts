@@ -280,3 +280,4 @@ export {
   objectiveProgress,
   type ObjectiveProgress,
 } from './analytics/objective.js';
+export { buildJourneyReport, ATTRIBUTION_SAMPLE, type JourneyReport } from './analytics/journey-report.js';

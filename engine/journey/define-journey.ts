@@ -4,6 +4,8 @@ import { ChorusError } from '../errors.js';
 import type { WhenCapped } from '../runtime/command.js';
 import { parseLocalTime, type LocalTime } from '../local-time.js';
 import { LOCAL_TIME_SUFFIX, resolveDelays, type LocalTimeDelay } from './machine-walk.js';
+import type { DurationInput } from '../duration.js';
+import type { Objective } from '../analytics/objective.js';
 import { JourneyMeta, type Channel, type ReentryPolicy } from './journey-schema.js';
 import { assignVariant, type SplitWeights } from './split.js';
 
@@ -168,7 +170,14 @@ export interface JourneyDefinition<
   /** The journey's own context, starting from `data.parse({})`: give every field a default or make it optional. */
   data?: TData;
   /** The conversion event. `exit: true` ends the instance when it arrives. */
-  goal?: { event: string; exit?: boolean };
+  goal?: {
+    event: string;
+    exit?: boolean;
+    /** The attribution window: messages this long before a conversion share its credit. Default `7d`. */
+    window?: DurationInput;
+  };
+  /** A SMART objective, e.g. `{ metric: 'conversions', target: 300, start: '2026-10-01', deadline: '2026-12-31' }`. */
+  objective?: z.input<typeof Objective>;
   /** Events that end an instance in any state. */
   exitOn?: string[];
   /** Whether a customer may enter again: `never`, `after-exit` (default) or `always` (concurrently). */
@@ -190,7 +199,8 @@ export interface Journey {
   readonly profile: z.ZodType;
   readonly events: Readonly<Record<string, z.ZodType>>;
   readonly data: z.ZodType;
-  readonly goal?: { event: string; exit: boolean };
+  readonly goal?: { event: string; exit: boolean; windowMs: number };
+  readonly objective?: Objective;
   readonly exitOn: readonly string[];
   readonly reentry: ReentryPolicy;
   readonly machine: AnyStateMachine;
@@ -306,7 +316,10 @@ export function defineJourney<
     profile: definition.profile ?? z.record(z.string(), z.unknown()),
     events: { ...definition.events },
     data: definition.data ?? z.object({}),
-    ...(meta.goal === undefined ? {} : { goal: meta.goal }),
+    ...(meta.goal === undefined
+      ? {}
+      : { goal: { event: meta.goal.event, exit: meta.goal.exit, windowMs: meta.goal.window } }),
+    ...(meta.objective === undefined ? {} : { objective: meta.objective }),
     exitOn: meta.exitOn,
     reentry: meta.reentry,
     machine,

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { Objective } from '../analytics/objective.js';
+import { parseDuration } from '../duration.js';
 
 /** Journey ids appear in Redis keys, BullMQ job ids and UTM parameters: keep them to a safe alphabet. */
 export const JourneyId = z
@@ -26,7 +28,26 @@ export const JourneyMeta = z.object({
     z.object({ event: EventName, properties: z.custom<z.ZodType>((v) => v instanceof z.ZodType).optional() }),
     z.object({ api: z.custom<z.ZodType>((v) => v instanceof z.ZodType) }),
   ]),
-  goal: z.object({ event: EventName, exit: z.boolean().default(false) }).optional(),
+  goal: z
+    .object({
+      event: EventName,
+      exit: z.boolean().default(false),
+      /** How far back a conversion credits the messages before it (attribution). */
+      window: z
+        .union([z.string(), z.number()])
+        .default('7d')
+        .transform((value, ctx) => {
+          try {
+            return parseDuration(value);
+          } catch (error) {
+            ctx.addIssue({ code: 'custom', message: (error as Error).message });
+            return z.NEVER;
+          }
+        }),
+    })
+    .optional(),
+  /** A SMART goal for the journey: metric, target, period; reports show actual against it. */
+  objective: Objective.optional(),
   exitOn: z.array(EventName).default([]),
   reentry: ReentryPolicy.default('after-exit'),
 });

@@ -1,12 +1,19 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Engine } from '../../engine.js';
-import { TriggerInput } from '../../ingest/ingest-schema.js';
+import { buildJourneyReport } from '../../analytics/journey-report.js';
+import { InvalidInputError, TriggerInput } from '../../ingest/ingest-schema.js';
 import type { Journey } from '../../journey/define-journey.js';
 import { allStateNodes, statePath } from '../../journey/machine-walk.js';
 import { isStage } from '../../journey/stage.js';
 import { readJourneyCounts } from '../../store/journey-counts.js';
 import { Accepted } from './ingest-routes.js';
+
+/** An instant in a query string: ISO 8601, or epoch milliseconds. */
+const Instant = z.union([
+  z.coerce.number().int().nonnegative(),
+  z.iso.datetime({ offset: true }).transform((value) => Date.parse(value)),
+]);
 
 const JourneySummary = z.object({
   id: z.string(),
@@ -108,6 +115,44 @@ export const journeyRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (a
       },
     },
     async (request) => summary(engine.catalog.latest(request.params.id)),
+  );
+
+  app.get(
+    '/v1/journeys/:id/report',
+    {
+      schema: {
+        tags: ['journeys'],
+        summary:
+          'A journey report: funnel by stage, customers per state, conversions, attribution under five models, experiments, objective progress',
+        params: z.object({ id: z.string() }),
+        querystring: z.object({
+          from: Instant.optional().describe('ISO 8601 or epoch ms; default 30 days before `to`'),
+          to: Instant.optional().describe('ISO 8601 or epoch ms; default now'),
+        }),
+        response: { 200: z.record(z.string(), z.unknown()) },
+      },
+    },
+    async (request) => {
+      const journey = engine.catalog.latest(request.params.id);
+      const now = Date.now();
+      const to = request.query.to ?? now;
+      const from = request.query.from ?? to - 30 * 86_400_000;
+      if (from >= to)
+        throw new InvalidInputError(
+          [{ field: 'querystring.from', message: 'must be before `to`' }],
+          'report period',
+        );
+      return {
+        ...(await buildJourneyReport({
+          redis: engine.store.redis,
+          prefix: engine.prefix,
+          journey,
+          from,
+          to,
+          now,
+        })),
+      };
+    },
   );
 
   app.post(

@@ -1,0 +1,157 @@
+import type { Redis } from 'ioredis';
+import type { Journey } from '../journey/define-journey.js';
+import { customerKeys } from '../store/customer-keys.js';
+import { readConversions } from '../store/conversion-log.js';
+import { readJourneyCounts } from '../store/journey-counts.js';
+import type { Touchpoint } from './attribution.js';
+import { attributionTable, type AttributionTable, type ConversionPath } from './attribution-table.js';
+import { experimentReport, type ExperimentReport } from './experiment-report.js';
+import { objectiveProgress, type ObjectiveProgress } from './objective.js';
+
+/** Conversions read for attribution per report; beyond it the table covers the latest ones. */
+export const ATTRIBUTION_SAMPLE = 2000;
+
+export interface JourneyReport {
+  journey: { id: string; version: number };
+  period: { from: string; to: string };
+  /** Since the journey started: customers who got at least as far as each stage. */
+  funnel: Record<string, number>;
+  /** Customers in each state now. */
+  states: Record<string, number>;
+  entered: number;
+  converted: number;
+  conversionRate: number | null;
+  /** Conversions in the period and the revenue they carried. */
+  periodConversions: { count: number; revenue: number };
+  attribution: { windowMs: number; conversions: number; sampled: boolean; models: AttributionTable };
+  experiments: Array<{ split: string; control: string; report: ExperimentReport }>;
+  objective: ObjectiveProgress | null;
+}
+
+interface MessageEntry {
+  status?: string;
+  at?: number;
+  channel?: string;
+  message?: string;
+  journeyId?: string;
+  variant?: string;
+}
+
+/**
+ * One journey's report for a period: the funnel and states (live counts), conversions and their
+ * attribution to the messages each customer was sent within the journey's window before
+ * converting (from the customer's message list), each split's experiment results with a
+ * holdout's lift, and the objective's progress.
+ */
+export async function buildJourneyReport(input: {
+  redis: Redis;
+  prefix: string;
+  journey: Journey;
+  from: number;
+  to: number;
+  now: number;
+}): Promise<JourneyReport> {
+  const { redis, prefix, journey, from, to, now } = input;
+  const versions = await readJourneyCounts(redis, prefix, journey.id);
+  const add = (into: Record<string, number>, from: Record<string, number>) => {
+    for (const [key, n] of Object.entries(from)) into[key] = (into[key] ?? 0) + n;
+    return into;
+  };
+  const funnel = versions.reduce((all, v) => add(all, v.reached), {} as Record<string, number>);
+  const states = versions.reduce((all, v) => add(all, v.states), {} as Record<string, number>);
+  const entered = versions.reduce((n, v) => n + v.entered, 0);
+  const converted = versions.reduce((n, v) => n + v.converted, 0);
+
+  const conversions = await readConversions(redis, prefix, journey.id, from, to);
+  const windowMs = journey.goal?.windowMs ?? 7 * 86_400_000;
+  const sample = conversions.slice(-ATTRIBUTION_SAMPLE);
+  const paths: ConversionPath[] = await Promise.all(
+    sample.map(async (conversion) => ({
+      conversion: { at: conversion.at, revenue: conversion.revenue, customerId: conversion.customerId },
+      touchpoints: await touchpointsOf(redis, prefix, conversion.customerId),
+    })),
+  );
+
+  return {
+    journey: { id: journey.id, version: journey.version },
+    period: { from: new Date(from).toISOString(), to: new Date(to).toISOString() },
+    funnel,
+    states,
+    entered,
+    converted,
+    conversionRate: entered === 0 ? null : converted / entered,
+    periodConversions: {
+      count: conversions.length,
+      revenue: conversions.reduce((sum, c) => sum + c.revenue, 0),
+    },
+    attribution: {
+      windowMs,
+      conversions: sample.length,
+      sampled: sample.length < conversions.length,
+      models: attributionTable(paths, { windowMs }),
+    },
+    experiments: experimentsOf(versions.map((v) => v.variants)),
+    objective: journey.objective
+      ? objectiveProgress(journey.objective, await objectiveActual(input, entered, converted), now)
+      : null,
+  };
+}
+
+/** The messages the customer was sent (any journey), as touchpoints. */
+async function touchpointsOf(redis: Redis, prefix: string, customerId: string): Promise<Touchpoint[]> {
+  const raw = await redis.lrange(customerKeys(prefix, customerId).messages, 0, -1);
+  return raw
+    .map((entry) => JSON.parse(entry) as MessageEntry)
+    .filter((m) => m.status === 'sent' && typeof m.at === 'number' && m.channel && m.message)
+    .map((m) => ({
+      at: m.at!,
+      channel: m.channel!,
+      message: m.message!,
+      ...(m.journeyId ? { journeyId: m.journeyId } : {}),
+      ...(m.variant ? { variant: m.variant } : {}),
+    }));
+}
+
+/**
+ * Arms are counted as `<split>=<arm>`. The arm named `holdout` is the holdout; the control is the
+ * arm named `control`, else the first other arm in alphabetical order.
+ */
+function experimentsOf(perVersion: ReadonlyArray<Record<string, { entered: number; converted: number }>>) {
+  const splits = new Map<string, Map<string, { entered: number; converted: number }>>();
+  for (const arms of perVersion)
+    for (const [key, counts] of Object.entries(arms)) {
+      const [split = '', arm = ''] = key.split('=');
+      const bySplit = splits.get(split) ?? new Map<string, { entered: number; converted: number }>();
+      splits.set(split, bySplit);
+      const total = bySplit.get(arm) ?? { entered: 0, converted: 0 };
+      bySplit.set(arm, {
+        entered: total.entered + counts.entered,
+        converted: total.converted + counts.converted,
+      });
+    }
+  return [...splits].flatMap(([split, arms]) => {
+    const names = [...arms.keys()].sort();
+    const control = names.includes('control') ? 'control' : names.find((name) => name !== 'holdout');
+    if (control === undefined) return [];
+    const groups = names.map((variant) => ({
+      variant,
+      ...arms.get(variant)!,
+      holdout: variant === 'holdout',
+    }));
+    return [{ split, control, report: experimentReport(groups, { control }) }];
+  });
+}
+
+async function objectiveActual(
+  input: { redis: Redis; prefix: string; journey: Journey; now: number },
+  entered: number,
+  converted: number,
+): Promise<number> {
+  const objective = input.journey.objective!;
+  if (objective.metric === 'conversion-rate') return entered === 0 ? 0 : converted / entered;
+  const start = Date.parse(objective.start);
+  const inPeriod = await readConversions(input.redis, input.prefix, input.journey.id, start, input.now + 1);
+  return objective.metric === 'conversions'
+    ? inPeriod.length
+    : inPeriod.reduce((sum, c) => sum + c.revenue, 0);
+}

@@ -1,0 +1,80 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { onboarding } from '../fixtures/journeys/onboarding.js';
+import { httpHarness, type HttpHarness } from '../support/http.js';
+import { eventually } from '../support/redis.js';
+import { customerInVariant } from '../support/variants.js';
+
+describe('GET /v1/journeys/:id/report', () => {
+  let h: HttpHarness;
+  beforeEach(async () => {
+    h = await httpHarness({ journeys: [onboarding] });
+  });
+  afterEach(() => h.close());
+
+  async function signUp(userId: string) {
+    await h.engine.identify({ userId, traits: { email: `${userId}@example.com` } });
+    await h.engine.track({ userId, event: 'Signed Up' });
+    await eventually(async () => (await h.engine.customer(userId)).messages.some((m) => m.status === 'sent'));
+  }
+
+  it('reports the funnel, conversions with their attribution, the experiment and the objective', async () => {
+    const tips = ['a', 'b', 'c'].map((salt) => customerInVariant('tips', salt));
+    const holdout = ['d', 'e'].map((salt) => customerInVariant('holdout', salt));
+    for (const id of [...tips, ...holdout]) await signUp(id);
+    // Two of the tips arm buy, one of the holdout.
+    for (const [id, revenue] of [
+      [tips[0]!, 30],
+      [tips[1]!, 10],
+      [holdout[0]!, 20],
+    ] as const)
+      await h.engine.track({ userId: id, event: 'Order Completed', properties: { revenue } });
+    const report = await eventually(async () => {
+      const res = await h.app.inject({ url: '/v1/journeys/onboarding/report', headers: h.auth });
+      const body = res.json<Record<string, unknown> & { converted: number }>();
+      return body.converted === 3 ? body : undefined;
+    });
+    expect(report).toMatchObject({
+      journey: { id: 'onboarding', version: 1 },
+      entered: 5,
+      converted: 3,
+      conversionRate: 0.6,
+      funnel: { awareness: 5, loyalty: 3 },
+      periodConversions: { count: 3, revenue: 60 },
+    });
+    // Every buyer had one touch, the welcome email, within the 14-day window.
+    const attribution = report.attribution as {
+      windowMs: number;
+      models: Record<string, { byChannel: Record<string, { conversions: number; revenue: number }> }>;
+    };
+    expect(attribution.windowMs).toBe(14 * 86_400_000);
+    for (const model of ['first-touch', 'last-touch', 'linear', 'time-decay', 'position-based'])
+      expect(attribution.models[model]!.byChannel.email).toEqual({ conversions: 3, revenue: 60 });
+    const [experiment] = report.experiments as Array<{
+      split: string;
+      control: string;
+      report: {
+        variants: Array<{ variant: string; entered: number; converted: number }>;
+        journeyLift: { pValue: number } | null;
+      };
+    }>;
+    expect(experiment).toMatchObject({ split: 'tips', control: 'tips' });
+    expect(experiment!.report.variants).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ variant: 'tips', entered: 3, converted: 2 }),
+        expect.objectContaining({ variant: 'holdout', entered: 2, converted: 1, holdout: true }),
+      ]),
+    );
+    expect(experiment!.report.journeyLift?.pValue).toBeGreaterThan(0);
+    expect(report.objective).toMatchObject({ metric: 'conversions', actual: 3, target: 10, met: false });
+  });
+
+  it('refuses a period that ends before it starts, and an unknown journey', async () => {
+    const bad = await h.app.inject({
+      url: '/v1/journeys/onboarding/report?from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z',
+      headers: h.auth,
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({ error: { issues: [{ field: 'querystring.from' }] } });
+    expect((await h.app.inject({ url: '/v1/journeys/nope/report', headers: h.auth })).statusCode).toBe(404);
+  });
+});
