@@ -20,6 +20,10 @@ export function customerKeys(prefix: string, customerId: string) {
     messages: `${base}:messages`,
     /** Capped list of events that could not be applied, with the reason. */
     dead: `${base}:dead`,
+    /** Hash: `<opId>|<opened|clicked|delivered|bounced|complained>` (first time, epoch ms), `<opId>|clicks`. */
+    tracked: `${base}:tracked`,
+    /** Capped list of opens, clicks and provider reports of the customer's messages, newest first. */
+    engagement: `${base}:engagement`,
     seen: (messageId: string) => `${base}:seen:${messageId}`,
     op: (opId: string) => `${base}:op:${opId}`,
   };
