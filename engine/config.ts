@@ -90,6 +90,16 @@ const EnvShape = z.object({
   PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   /** Signs unsubscribe links. Unset: a random one per process (links then break on restart). */
   UNSUBSCRIBE_SECRET: z.string().min(16, 'at least 16 characters').optional(),
+  /** Rewrite links in email, SMS, push and in-app into signed click redirects at PUBLIC_URL/t/c/…. */
+  TRACK_LINKS: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+  /** Add a 1×1 open pixel (PUBLIC_URL/t/o/…) to email HTML. */
+  TRACK_OPENS: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
   DEFAULT_LOCALE: z.string().min(2).default('en-US'),
   DEFAULT_TIMEZONE: z.string().min(1).default('UTC'),
   /** Twilio-compatible SMS API. All three of SID, token and SMS_FROM, or none (SMS to the outbox). */

@@ -33,6 +33,7 @@ import type { CoreMessage } from './messages/message-catalog.js';
 import { CustomerJobIndex } from './store/customer-jobs.js';
 import { CustomerStore } from './store/customer-store.js';
 import { respectUnsubscribes } from './delivery/unsubscribe-policy.js';
+import type { LinkTracking } from './tracking/track-links.js';
 
 export interface EngineOptions {
   /** An ioredis connection created with `maxRetriesPerRequest: null` (BullMQ workers require it). */
@@ -69,6 +70,8 @@ export interface DeliveryOptions {
   /** BullMQ rate limit per channel queue, e.g. `{ sms: { max: 10, duration: 1000 } }`. */
   limits?: Partial<Record<Channel, { max: number; duration: number }>>;
   retry?: { baseMs: number; maxMs: number };
+  /** Open and click tracking (PUBLIC_URL, TRACK_LINKS, TRACK_OPENS); without it links go out as rendered. */
+  tracking?: LinkTracking;
 }
 
 export class DeliveryNotConfiguredError extends ChorusError {
@@ -235,6 +238,7 @@ export function createEngine(options: EngineOptions) {
           logger,
           unsubscribe: delivery.unsubscribe,
           defaults: delivery.defaults ?? { locale: 'en-US', timezone: 'UTC' },
+          ...(delivery.tracking ? { tracking: delivery.tracking } : {}),
         };
         // Every channel gets a worker, also one without an adapter: it hands sends on to the next channel.
         for (const channel of CHANNELS) {

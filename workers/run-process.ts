@@ -12,6 +12,7 @@ import {
   loadConfig,
   loadJourneyFolder,
   resolveRedis,
+  trackingSecret,
   type ChannelSetup,
   type Engine,
   type EnvConfig,
@@ -103,6 +104,12 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
         logger,
       }),
       unsubscribe: { baseUrl: publicUrl, secret: unsubscribeSecret },
+      tracking: {
+        baseUrl: publicUrl,
+        secret: trackingSecret(unsubscribeSecret),
+        links: config.TRACK_LINKS,
+        opens: config.TRACK_OPENS,
+      },
       defaults: { locale: config.DEFAULT_LOCALE, timezone: config.DEFAULT_TIMEZONE },
       limits: {
         ...(config.RATE_LIMIT_EMAIL ? { email: config.RATE_LIMIT_EMAIL } : {}),
