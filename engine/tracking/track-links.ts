@@ -1,7 +1,13 @@
 import type { RenderedMessage } from '../messages/rendered-message.js';
 import { smsSegments } from '../messages/sms-segments.js';
 import { mapHtmlLinks, mapTextLinks } from '../messages/utm.js';
-import { clickUrl, createTrackingToken, openUrl, type TrackedSend } from './tracking-token.js';
+import {
+  clickUrl,
+  createTrackingToken,
+  isTrackableUrl,
+  openUrl,
+  type TrackedSend,
+} from './tracking-token.js';
 
 /** Open and click tracking of sends: where tracked links point and how they are signed. */
 export interface LinkTracking {
@@ -13,15 +19,6 @@ export interface LinkTracking {
   links?: boolean;
   /** Add an open pixel to email HTML (TRACK_OPENS). Default true. */
   opens?: boolean;
-}
-
-function isHttpUrl(url: string): boolean {
-  try {
-    const { protocol } = new URL(url);
-    return protocol === 'http:' || protocol === 'https:';
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -44,7 +41,7 @@ export function trackRendered(
   // Links into the API itself (unsubscribe, an already tracked link) are never wrapped again.
   const own = (url: string) => url.startsWith(`${api}/t/`) || url.startsWith(`${api}/v1/`);
   const link = (url: string): string => {
-    if (tracking.links === false || keep.includes(url) || own(url) || !isHttpUrl(url)) return url;
+    if (tracking.links === false || keep.includes(url) || own(url) || !isTrackableUrl(url)) return url;
     return clickUrl(tracking.baseUrl, createTrackingToken(tracking.secret, { kind: 'click', ...send, url }));
   };
   const html = (value: string) => mapHtmlLinks(value, link);

@@ -16,6 +16,14 @@ export interface TrackedSend {
 /** What a tracking token stands for: an open of the send, or a click through to `url`. */
 export type TrackingClaim = (TrackedSend & { kind: 'open' }) | (TrackedSend & { kind: 'click'; url: string });
 
+/** The URLs a tracked link may lead to. */
+const TrackableUrl = z.url({ protocol: /^https?$/ });
+
+/** Whether a token can carry `url`: only such links are tracked, so every tracked link redirects. */
+export function isTrackableUrl(url: string): boolean {
+  return TrackableUrl.safeParse(url).success;
+}
+
 // A positional array keeps tokens short: SMS and push carry them too, and every character of an
 // SMS counts towards its segments.
 const Payload = z.union([
@@ -38,7 +46,7 @@ const Payload = z.union([
     z.string(),
     z.enum(CHANNELS),
     z.string(),
-    z.url({ protocol: /^https?$/ }),
+    TrackableUrl,
   ]),
 ]);
 

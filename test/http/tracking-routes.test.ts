@@ -3,6 +3,7 @@ import {
   createTrackingToken,
   readDailyCounts,
   readSendEngagement,
+  resolveRedis,
   trackingSecret,
   type TrackedSend,
 } from '../../engine/index.js';
@@ -46,6 +47,18 @@ describe('tracked links and the open pixel over HTTP', () => {
       clicks: 2,
     });
     expect((await today())[0]!.counts).toMatchObject({ clicked: 1, clicks: 2 });
+  });
+
+  it('redirects to a URL with spaces or Unicode as a browser would follow it, encoded', async () => {
+    for (const [url, expected] of [
+      ['https://example.com/a b?q=x y', 'https://example.com/a%20b?q=x%20y'],
+      ['https://例え.jp/お茶', 'https://xn--r8jz45g.jp/%E3%81%8A%E8%8C%B6'],
+    ]) {
+      const token = createTrackingToken(secret, { kind: 'click', ...send, customerId: 'bo', url: url! });
+      const res = await h.app.inject({ method: 'GET', url: `/t/c/${token}` });
+      expect(res.statusCode, url).toBe(302);
+      expect(res.headers.location, url).toBe(expected);
+    }
   });
 
   it('never redirects a tampered, truncated, unsigned or foreign token', async () => {
@@ -115,5 +128,28 @@ describe('tracked links and the open pixel over HTTP', () => {
       'clicked',
       'clicked',
     ]);
+  });
+});
+
+describe('a tracked link while Redis is away', () => {
+  it('still takes the person to its URL, at once, without recording', async () => {
+    const privateRedis = await resolveRedis({ defaultUrl: 'redis://127.0.0.1:1' });
+    const h = await httpHarness({ journeys: [notify], workers: false, apiRedisUrl: privateRedis.url });
+    try {
+      await privateRedis.stop();
+      const token = createTrackingToken(trackingSecret(UNSUBSCRIBE_SECRET), {
+        kind: 'click',
+        ...send,
+        url: target,
+      });
+      const started = Date.now();
+      const res = await h.app.inject({ method: 'GET', url: `/t/c/${token}` });
+      expect(res.statusCode).toBe(302);
+      expect(res.headers.location).toBe(target);
+      expect(Date.now() - started).toBeLessThan(1000);
+    } finally {
+      await h.close();
+      await privateRedis.stop();
+    }
   });
 });

@@ -28,6 +28,14 @@ const INVALID_PAGE =
 const TOKEN_INVALID = 'CHORUS_TRACKING_TOKEN_INVALID';
 
 /**
+ * The `Location` for a URL: as written when it is plain ASCII, else the same URL encoded as a
+ * browser would follow it (`%20`, punycode), since a header cannot carry spaces or Unicode.
+ */
+function location(url: string): string {
+  return /^[\x21-\x7e]+$/.test(url) ? url : new URL(url).href;
+}
+
+/**
  * Click redirects and the open pixel. `GET /t/c/<token>` answers 302 to exactly the URL the
  * signed token carries; any other token gets a 400 page and no `Location`, so the route is no
  * open redirect. `GET /t/o/<token>` answers a 1×1 GIF. Both record the open or click, but a
@@ -73,7 +81,7 @@ export const trackingRoutes: FastifyPluginAsyncZod<TrackingRouteOptions> = async
       return reply
         .header('cache-control', 'no-store')
         .header('referrer-policy', 'no-referrer')
-        .redirect(claim.url, 302);
+        .redirect(location(claim.url), 302);
     },
   );
 
