@@ -42,6 +42,8 @@ describe('tracked links and the open pixel over HTTP', () => {
     expect(res.headers['cache-control']).toBe('no-store');
     expect(res.headers['referrer-policy']).toBe('no-referrer');
     await h.app.inject({ method: 'GET', url: `/t/c/${clickToken}` });
+    const head = await h.app.inject({ method: 'HEAD', url: `/t/c/${clickToken}` });
+    expect(head.statusCode).toBe(302);
     expect((await readSendEngagement(h.redis, h.prefix, 'ada')).get('op-1')).toEqual({
       clickedAt: h.clock.now(),
       clicks: 2,

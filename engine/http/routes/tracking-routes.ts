@@ -45,7 +45,13 @@ function location(url: string): string {
 export const trackingRoutes: FastifyPluginAsyncZod<TrackingRouteOptions> = async (app, options) => {
   const { engine, secret, clock } = options;
 
-  async function record(claim: TrackingClaim, log: { warn: (o: object, m: string) => void }) {
+  async function record(
+    claim: TrackingClaim,
+    request: { method: string; log: { warn: (o: object, m: string) => void } },
+  ) {
+    // Fastify answers HEAD from the GET route; a HEAD is a link checker, not a person, so it is not counted.
+    if (request.method !== 'GET') return;
+    const log = request.log;
     const { opId, customerId, journeyId, message, channel, variant } = claim;
     await recordEngagement(engine.store.redis, engine.prefix, {
       send: { opId, customerId, journeyId, message, channel, variant },
@@ -75,7 +81,7 @@ export const trackingRoutes: FastifyPluginAsyncZod<TrackingRouteOptions> = async
           .header('cache-control', 'no-store')
           .send(INVALID_PAGE);
       }
-      await record(claim, request.log);
+      await record(claim, request);
       // no-store: every click comes back here to be counted. no-referrer: the destination need not
       // see the token, which names the customer.
       return reply
@@ -101,7 +107,7 @@ export const trackingRoutes: FastifyPluginAsyncZod<TrackingRouteOptions> = async
         request.log.info({ code: TOKEN_INVALID }, 'open pixel with an invalid token');
         return reply.code(400).header('cache-control', 'no-store').type('text/plain').send(TOKEN_INVALID);
       }
-      await record(claim, request.log);
+      await record(claim, request);
       return reply
         .type('image/gif')
         .header('cache-control', 'no-store, no-cache, must-revalidate, max-age=0')
