@@ -101,6 +101,16 @@ const EnvShape = z.object({
     .enum(['true', 'false'])
     .default('false')
     .transform((v) => v === 'true'),
+  /** Rewrite links in email, SMS, push and in-app into signed click redirects at PUBLIC_URL/t/c/…. */
+  TRACK_LINKS: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+  /** Add a 1×1 open pixel (PUBLIC_URL/t/o/…) to email HTML. */
+  TRACK_OPENS: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
   DEFAULT_LOCALE: z.string().min(2).default('en-US'),
   /** The IANA zone of customers without a `timezone` trait: dates, quiet hours, local-time waits. */
   DEFAULT_TIMEZONE: z

@@ -39,6 +39,7 @@ import { createDefaultPolicy } from './policy/default-policy.js';
 import type { PolicyRule } from './policy/policy-chain.js';
 import { DoubleOptInNotConfiguredError } from './policy/errors.js';
 import { SuppressionList } from './policy/suppression-list.js';
+import type { LinkTracking } from './tracking/track-links.js';
 
 export interface EngineOptions {
   /** An ioredis connection created with `maxRetriesPerRequest: null` (BullMQ workers require it). */
@@ -79,6 +80,8 @@ export interface DeliveryOptions {
   /** BullMQ rate limit per channel queue, e.g. `{ sms: { max: 10, duration: 1000 } }`. */
   limits?: Partial<Record<Channel, { max: number; duration: number }>>;
   retry?: { baseMs: number; maxMs: number };
+  /** Open and click tracking (PUBLIC_URL, TRACK_LINKS, TRACK_OPENS); without it links go out as rendered. */
+  tracking?: LinkTracking;
 }
 
 export class DeliveryNotConfiguredError extends ChorusError {
@@ -277,6 +280,7 @@ export function createEngine(options: EngineOptions) {
           logger,
           unsubscribe: delivery.unsubscribe,
           defaults: delivery.defaults ?? { locale: 'en-US', timezone: 'UTC' },
+          ...(delivery.tracking ? { tracking: delivery.tracking } : {}),
         };
         // Every channel gets a worker, also one without an adapter: it hands sends on to the next channel.
         for (const channel of CHANNELS) {

@@ -281,3 +281,34 @@ export {
   type ObjectiveProgress,
 } from './analytics/objective.js';
 export { buildJourneyReport, ATTRIBUTION_SAMPLE, type JourneyReport } from './analytics/journey-report.js';
+
+export {
+  createTrackingToken,
+  verifyTrackingToken,
+  trackingSecret,
+  clickUrl,
+  openUrl,
+  type TrackedSend,
+  type TrackingClaim,
+} from './tracking/tracking-token.js';
+export { trackRendered, type LinkTracking } from './tracking/track-links.js';
+export {
+  recordEngagement,
+  readEngagement,
+  readSendEngagement,
+  type EngagementKind,
+  type EngagementEntry,
+  type SendEngagement,
+} from './tracking/engagement.js';
+export {
+  readDailyCounts,
+  dailyCountsKey,
+  InvalidDayRangeError,
+  type DailyCount,
+  type DailyMetric,
+} from './tracking/daily-counts.js';
+export {
+  recordDeliveryReport,
+  DeliveryReport,
+  type DeliveryReportResult,
+} from './tracking/delivery-report.js';

@@ -13,6 +13,7 @@ import {
   respectfulSending,
   loadJourneyFolder,
   resolveRedis,
+  trackingSecret,
   type ChannelSetup,
   type Engine,
   type EnvConfig,
@@ -104,6 +105,12 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
         logger,
       }),
       unsubscribe: { baseUrl: publicUrl, secret: unsubscribeSecret },
+      tracking: {
+        baseUrl: publicUrl,
+        secret: trackingSecret(unsubscribeSecret),
+        links: config.TRACK_LINKS,
+        opens: config.TRACK_OPENS,
+      },
       defaults: { locale: config.DEFAULT_LOCALE, timezone: config.DEFAULT_TIMEZONE },
       timing: respectfulSending({
         redis,

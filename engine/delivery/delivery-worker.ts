@@ -32,6 +32,8 @@ import type { DeliveryPolicy } from './delivery-policy.js';
 import { OutcomeNotRecordedError, RetryLaterError } from './job-signals.js';
 import { countDecision } from '../policy/policy-counts.js';
 import { countSend } from './send-counts.js';
+import { countDaily } from '../tracking/daily-counts.js';
+import { trackRendered, type LinkTracking } from '../tracking/track-links.js';
 import { createUnsubscribeToken, unsubscribeUrl } from './unsubscribe-token.js';
 import { withRetries } from './with-retries.js';
 
@@ -52,6 +54,8 @@ export interface DeliveryDependencies {
   logger: Logger;
   unsubscribe: { baseUrl: string; secret: string; ttlDays?: number };
   defaults: { locale: string; timezone: string };
+  /** Open and click tracking; without it links go out as rendered. */
+  tracking?: LinkTracking;
 }
 
 export interface DeliveryWorkerOptions {
@@ -145,15 +149,22 @@ export function createDeliveryWorker(
   ) {
     const entry = entryFor(job, channel, outcome, { ...extra, at });
     const recorded = await endOperation(redis, ledgerKeys(job), outcome, entry, MESSAGE_LIST_CAP);
-    if (recorded) await counted(outcome);
+    if (recorded) await counted(job, outcome, at);
     return recorded;
   }
 
   /** Metrics must never fail a delivery whose outcome is already recorded. */
-  async function counted(outcome: string): Promise<void> {
-    await countSend(redis, store.prefix, channel, outcome).catch((err: unknown) =>
-      logger.warn({ err, channel, outcome }, 'send not counted in metrics'),
-    );
+  async function counted(job: DeliveryJobData, outcome: DeliveryOutcome, at: number): Promise<void> {
+    const send = {
+      journeyId: job.journeyId,
+      message: job.message,
+      channel,
+      variant: variantLabel(job.variants),
+    };
+    await Promise.all([
+      countSend(redis, store.prefix, channel, outcome),
+      countDaily(redis, store.prefix, send, outcome, at),
+    ]).catch((err: unknown) => logger.warn({ err, channel, outcome }, 'send not counted in metrics'));
   }
 
   /**
@@ -343,6 +354,11 @@ export function createDeliveryWorker(
       await record(data, 'failed', { reason }, now);
       throw new UnrecoverableError(reason);
     }
+    if (deps.tracking) {
+      const { opId, customerId, journeyId, message } = data;
+      const send = { opId, customerId, journeyId, message, channel, variant: variantLabel(data.variants) };
+      rendered = trackRendered(rendered, send, deps.tracking, [unsubscribe]);
+    }
 
     const delivery: Delivery = {
       opId: data.opId,
@@ -452,7 +468,7 @@ export function createDeliveryWorker(
       },
       MESSAGE_LIST_CAP,
     );
-    if (abandoned) await counted(abandoned);
+    if (abandoned) await counted(job.data, abandoned, at);
   }
 
   worker.on('error', (err) => logger.error({ err, channel }, 'delivery worker error'));

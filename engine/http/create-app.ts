@@ -26,6 +26,8 @@ import { healthRoutes } from './routes/health-routes.js';
 import { ingestRoutes } from './routes/ingest-routes.js';
 import { suppressionRoutes } from './routes/suppression-routes.js';
 import { journeyRoutes } from './routes/journey-routes.js';
+import { trackingRoutes } from './routes/tracking-routes.js';
+import { trackingSecret } from '../tracking/tracking-token.js';
 import { unsubscribeRoutes } from './routes/unsubscribe-routes.js';
 import { webhookRoutes } from './routes/webhook-routes.js';
 
@@ -38,6 +40,7 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
  * - `/v1/*` ingest and management, behind an API key and a per-key rate limit;
  * - `/v1/webhooks/:source` signed by the source instead, `/v1/unsubscribe` and
  *   `/v1/consent/confirm` by their tokens;
+ * - `/t/c/<token>` and `/t/o/<token>` tracked links and the open pixel, signed tokens;
  * - `/admin/queues` the Bull dashboard, behind basic auth;
  * - `/healthz`, `/readyz`, `/metrics`, and `/docs` (OpenAPI from the zod schemas).
  */
@@ -83,6 +86,9 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
   await app.register(healthRoutes, { redis });
+  // Outside the Redis scope below: a click still redirects while Redis is away.
+  const tracking = { engine, secret: trackingSecret(options.unsubscribeSecret), clock };
+  await app.register(trackingRoutes, tracking);
   app.get(
     '/metrics',
     { schema: { tags: ['operate'], summary: 'Prometheus metrics' } },

@@ -129,6 +129,19 @@ function rewriteHtmlLinks(html: string, rewrite: (url: string) => string): strin
   });
 }
 
+/**
+ * Passes every link of an HTML document (`href` targets and bare URLs in its text, decoded) through
+ * `rewrite` and writes the results back, escaped.
+ */
+export function mapHtmlLinks(html: string, rewrite: (url: string) => string): string {
+  return rewriteHtmlLinks(html, rewrite);
+}
+
+/** Passes every bare http(s) URL in plain text through `rewrite`. */
+export function mapTextLinks(text: string, rewrite: (url: string) => string): string {
+  return rewriteBareUrls(text, rewrite, false);
+}
+
 /** Every link of an HTML document, decoded: `href` targets and bare URLs in its text. */
 export function htmlLinks(html: string): string[] {
   const links: string[] = [];

@@ -24,6 +24,10 @@ export function customerKeys(prefix: string, customerId: string) {
     consent: `${base}:consent`,
     /** Capped list of every consent change, newest first: the evidence trail. */
     consentLog: `${base}:consent-log`,
+    /** Hash: `<opId>|<opened|clicked|delivered|bounced|complained>` (first time, epoch ms), `<opId>|clicks`. */
+    tracked: `${base}:tracked`,
+    /** Capped list of opens, clicks and provider reports of the customer's messages, newest first. */
+    engagement: `${base}:engagement`,
     seen: (messageId: string) => `${base}:seen:${messageId}`,
     op: (opId: string) => `${base}:op:${opId}`,
     /** Sorted set of the op ids one frequency cap counted, scored by send time. */

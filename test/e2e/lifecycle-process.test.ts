@@ -147,11 +147,17 @@ describe('the Yue Tea lifecycle through npm start', () => {
           /^<https:\/\/chorus\.example\.com\/v1\/unsubscribe\?token=/,
         );
         expect(header(mail, 'list-unsubscribe-post'), what).toBe('List-Unsubscribe=One-Click');
-        const links = [...String(mail.html).matchAll(/href="(https:\/\/yuetea[^"]+)"/g)].map((m) =>
-          m[1]!.replaceAll('&amp;', '&'),
-        );
-        expect(links.length, what).toBeGreaterThan(0);
-        for (const link of links) {
+        // Links go out tracked: each redirects, through the running API, to the shop with its UTM parameters.
+        expect(String(mail.html), what).not.toMatch(/href="https:\/\/yuetea/);
+        const tracked = [
+          ...String(mail.html).matchAll(/href="https:\/\/chorus\.example\.com(\/t\/c\/[^"]+)"/g),
+        ];
+        expect(tracked.length, what).toBeGreaterThan(0);
+        for (const [, path] of tracked) {
+          const redirect = await fetch(`${url}${path}`, { redirect: 'manual' });
+          expect(redirect.status, what).toBe(302);
+          const link = String(redirect.headers.get('location'));
+          expect(link, what).toMatch(/^https:\/\/yuetea/);
           const params = new URL(link).searchParams;
           expect(params.get('utm_medium'), `${what}: ${link}`).toBe('email');
           expect(params.get('utm_campaign'), `${what}: ${link}`).toBe('yue-tea-lifecycle');

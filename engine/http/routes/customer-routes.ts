@@ -4,6 +4,7 @@ import { readInAppInbox } from '../../channels/in-app-adapter.js';
 import type { Engine } from '../../engine.js';
 import { ConsentRecord } from '../../policy/consent-record.js';
 import { eraseCustomer } from '../../store/customer-erasure.js';
+import { readEngagement, readSendEngagement } from '../../tracking/engagement.js';
 import { NotFoundError } from '../http-errors.js';
 
 const Params = z.object({ userId: z.string().min(1).max(256) });
@@ -35,6 +36,11 @@ const MessageEntry = z
     reason: z.string().optional(),
     rule: z.string().optional().describe('the policy rule that skipped, rerouted or delayed it'),
     at: z.number().describe('epoch ms'),
+    openedAt: z.number().optional().describe('first open, epoch ms (email with TRACK_OPENS)'),
+    clickedAt: z.number().optional().describe('first click of a tracked link, epoch ms'),
+    clicks: z.number().optional().describe('clicks of tracked links'),
+    deliveredAt: z.number().optional().describe('when the provider reported delivery, epoch ms'),
+    bouncedAt: z.number().optional().describe('when the provider reported a bounce, epoch ms'),
   })
   .describe('one message handed to delivery, newest first');
 
@@ -67,6 +73,11 @@ export const customerRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (
     },
     async (request) => {
       const stored = await load(request.params.userId);
+      const engagement = await readSendEngagement(engine.store.redis, engine.prefix, request.params.userId);
+      // Opens and clicks belong to the entry with the outcome, not to a channel's "rerouted" note.
+      const messages = stored.messages.map((entry) =>
+        entry.status === 'rerouted' ? entry : { ...entry, ...engagement.get(String(entry.opId)) },
+      );
       return {
         userId: request.params.userId,
         traits: stored.profile,
@@ -81,7 +92,7 @@ export const customerRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (
           enteredAt: new Date(i.enteredAt).toISOString(),
           updatedAt: new Date(i.updatedAt).toISOString(),
         })),
-        messages: stored.messages as Array<z.infer<typeof MessageEntry>>,
+        messages: messages as Array<z.infer<typeof MessageEntry>>,
         consent: await engine.consent.store.all(request.params.userId),
         pendingEvents: stored.pendingEvents,
       };
@@ -111,6 +122,7 @@ export const customerRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (
         pendingEvents: stored.pendingEvents,
         messages: stored.messages,
         consent: await engine.consent.store.history(userId),
+        engagement: await readEngagement(engine.store.redis, engine.prefix, userId),
         inAppMessages: inApp,
         unappliedEvents: stored.deadLetters,
       };

@@ -1,0 +1,119 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Clock } from '../../clock.js';
+import type { Engine } from '../../engine.js';
+import { recordEngagement } from '../../tracking/engagement.js';
+import { verifyTrackingToken, type TrackingClaim } from '../../tracking/tracking-token.js';
+
+export interface TrackingRouteOptions {
+  engine: Engine;
+  /** Verifies tracking tokens: `trackingSecret(UNSUBSCRIBE_SECRET)`. */
+  secret: string;
+  clock: Clock;
+}
+
+// A wildcard rather than `:token`: Fastify refuses path parameters over 100 characters, and a
+// token carries its whole URL.
+const Params = z.object({ '*': z.string().max(8192) });
+
+/** The smallest transparent GIF: 1×1, one colour. */
+const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
+
+const INVALID_PAGE =
+  '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">' +
+  '<title>Link not valid</title></head><body style="font-family:system-ui;max-width:32rem;margin:4rem auto;padding:0 1rem">' +
+  '<h1>This link is not valid</h1><p>It was changed or cut short on its way here. Open it again from the message you got.</p>' +
+  '<p><small>CHORUS_TRACKING_TOKEN_INVALID</small></p></body></html>';
+
+const TOKEN_INVALID = 'CHORUS_TRACKING_TOKEN_INVALID';
+
+/**
+ * The `Location` for a URL: as written when it is plain ASCII, else the same URL encoded as a
+ * browser would follow it (`%20`, punycode), since a header cannot carry spaces or Unicode.
+ */
+function location(url: string): string {
+  return /^[\x21-\x7e]+$/.test(url) ? url : new URL(url).href;
+}
+
+/**
+ * Click redirects and the open pixel. `GET /t/c/<token>` answers 302 to exactly the URL the
+ * signed token carries; any other token gets a 400 page and no `Location`, so the route is no
+ * open redirect. `GET /t/o/<token>` answers a 1×1 GIF. Both record the open or click, but a
+ * failure to record (Redis away) never keeps a person from the page they clicked through to;
+ * the routes are therefore outside the API's "Redis must be up" scope.
+ */
+export const trackingRoutes: FastifyPluginAsyncZod<TrackingRouteOptions> = async (app, options) => {
+  const { engine, secret, clock } = options;
+
+  async function record(
+    claim: TrackingClaim,
+    request: { method: string; log: { warn: (o: object, m: string) => void } },
+  ) {
+    // Fastify answers HEAD from the GET route; a HEAD is a link checker, not a person, so it is not counted.
+    if (request.method !== 'GET') return;
+    const log = request.log;
+    const { opId, customerId, journeyId, message, channel, variant } = claim;
+    await recordEngagement(engine.store.redis, engine.prefix, {
+      send: { opId, customerId, journeyId, message, channel, variant },
+      kind: claim.kind === 'click' ? 'clicked' : 'opened',
+      at: clock.now(),
+      ...(claim.kind === 'click' ? { url: claim.url } : {}),
+    }).catch((err: unknown) => log.warn({ err, opId, kind: claim.kind }, `${claim.kind} not recorded`));
+  }
+
+  app.get(
+    '/t/c/*',
+    {
+      schema: {
+        tags: ['tracking'],
+        summary: 'A tracked link: records the click and redirects to the URL its signed token carries',
+        params: Params,
+        security: [],
+      },
+    },
+    async (request, reply) => {
+      const claim = verifyTrackingToken(secret, request.params['*']);
+      if (claim?.kind !== 'click') {
+        request.log.info({ code: TOKEN_INVALID }, 'tracked link with an invalid token');
+        return reply
+          .code(400)
+          .type('text/html; charset=utf-8')
+          .header('cache-control', 'no-store')
+          .send(INVALID_PAGE);
+      }
+      await record(claim, request);
+      // no-store: every click comes back here to be counted. no-referrer: the destination need not
+      // see the token, which names the customer.
+      return reply
+        .header('cache-control', 'no-store')
+        .header('referrer-policy', 'no-referrer')
+        .redirect(location(claim.url), 302);
+    },
+  );
+
+  app.get(
+    '/t/o/*',
+    {
+      schema: {
+        tags: ['tracking'],
+        summary: 'The open pixel of an email: records the open, answers a 1×1 transparent GIF',
+        params: Params,
+        security: [],
+      },
+    },
+    async (request, reply) => {
+      const claim = verifyTrackingToken(secret, request.params['*']);
+      if (claim?.kind !== 'open') {
+        request.log.info({ code: TOKEN_INVALID }, 'open pixel with an invalid token');
+        return reply.code(400).header('cache-control', 'no-store').type('text/plain').send(TOKEN_INVALID);
+      }
+      await record(claim, request);
+      return reply
+        .type('image/gif')
+        .header('cache-control', 'no-store, no-cache, must-revalidate, max-age=0')
+        .header('pragma', 'no-cache')
+        .header('expires', '0')
+        .send(PIXEL);
+    },
+  );
+};

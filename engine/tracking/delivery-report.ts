@@ -1,0 +1,80 @@
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { parseInput } from '../ingest/ingest-schema.js';
+import { Channel } from '../journey/journey-schema.js';
+import { customerKeys } from '../store/customer-keys.js';
+import { recordEngagement } from './engagement.js';
+import type { TrackedSend } from './tracking-token.js';
+
+/**
+ * What a provider reported about a send after accepting it, by the send's operation id (email
+ * carries it as `X-Chorus-Op` and in its Message-ID `<opId@domain>`).
+ */
+export const DeliveryReport = z.object({
+  customerId: z.string().min(1).max(256),
+  opId: z.string().min(1).max(256),
+  status: z.enum(['delivered', 'bounced', 'complained']),
+  /** When the provider saw it, epoch ms. */
+  at: z.number().int().nonnegative(),
+  /** The provider's words: a bounce's diagnostic, say. */
+  reason: z.string().max(1000).optional(),
+});
+export type DeliveryReport = z.infer<typeof DeliveryReport>;
+
+/**
+ * `first`: recorded and counted; `repeat`: this status was already recorded for the send;
+ * `unknown-send`: the customer's message list has no sent (or `unknown`) message with that operation id (a
+ * wrong id, or one so old the capped list no longer holds it), so nothing was recorded.
+ */
+export type DeliveryReportResult = { recorded: 'first' | 'repeat' } | { recorded: 'unknown-send' };
+
+const MessageEntry = z.looseObject({
+  opId: z.string(),
+  journeyId: z.string(),
+  message: z.string(),
+  channel: Channel,
+  variant: z.string().default('control'),
+  status: z.string(),
+});
+
+// `unknown`: a run died around the provider call; a report from the provider settles that it went.
+const HANDED_OVER = new Set(['sent', 'unknown']);
+
+/**
+ * Records a provider's report on a send (delivered, bounced, complained) on the customer's
+ * engagement and in the per-day counters, once per send and status: a provider repeating a
+ * webhook changes nothing. The journey, message, channel and variant are read from the
+ * customer's message list. For an inbound provider webhook to call; Chorus itself reports
+ * only `sent`, when the provider accepts.
+ *
+ * @example
+ * await recordDeliveryReport(redis, 'chorus', { customerId: 'u1', opId, status: 'bounced', at: Date.now(), reason: '550 5.1.1 no such user' });
+ */
+export async function recordDeliveryReport(
+  redis: Redis,
+  prefix: string,
+  report: DeliveryReport,
+): Promise<DeliveryReportResult> {
+  const parsed = parseInput(DeliveryReport, report, 'delivery report');
+  const list = await redis.lrange(customerKeys(prefix, parsed.customerId).messages, 0, -1);
+  const send = list
+    .map((raw) => MessageEntry.safeParse(JSON.parse(raw)))
+    .flatMap((entry) => (entry.success ? [entry.data] : []))
+    .find((entry) => entry.opId === parsed.opId && HANDED_OVER.has(entry.status));
+  if (!send) return { recorded: 'unknown-send' };
+  const tracked: TrackedSend = {
+    opId: send.opId,
+    customerId: parsed.customerId,
+    journeyId: send.journeyId,
+    message: send.message,
+    channel: send.channel,
+    variant: send.variant,
+  };
+  const { first } = await recordEngagement(redis, prefix, {
+    send: tracked,
+    kind: parsed.status,
+    at: parsed.at,
+    ...(parsed.reason === undefined ? {} : { reason: parsed.reason }),
+  });
+  return { recorded: first ? 'first' : 'repeat' };
+}

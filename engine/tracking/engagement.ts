@@ -1,0 +1,119 @@
+import type { Redis } from 'ioredis';
+import { customerKeys } from '../store/customer-keys.js';
+import { LuaScript } from '../store/lua-script.js';
+import { countDaily } from './daily-counts.js';
+import type { TrackedSend } from './tracking-token.js';
+
+/** What happened to a send after it left: a person opened or clicked it, or its provider reported. */
+export type EngagementKind = 'opened' | 'clicked' | 'delivered' | 'bounced' | 'complained';
+
+/** One entry of a customer's engagement list. */
+export interface EngagementEntry {
+  kind: EngagementKind;
+  opId: string;
+  journeyId: string;
+  message: string;
+  channel: string;
+  variant: string;
+  /** Epoch ms. */
+  at: number;
+  /** The link's target, for a click. */
+  url?: string;
+  /** A provider's words, for a report. */
+  reason?: string;
+}
+
+/** The first time of each kind for one send, and how often it was clicked. */
+export interface SendEngagement {
+  openedAt?: number;
+  clickedAt?: number;
+  clicks?: number;
+  deliveredAt?: number;
+  bouncedAt?: number;
+  complainedAt?: number;
+}
+
+const ENGAGEMENT_CAP = 200;
+
+/**
+ * KEYS: tracked hash, engagement list. ARGV: opId, kind, at, entry JSON, cap.
+ * The first of each kind per send sets its time and is listed; every click is listed and
+ * counted, as it carries the link that was followed. Returns 1 for the first of its kind.
+ */
+const recordScript = new LuaScript(`
+local first = redis.call('HSETNX', KEYS[1], ARGV[1] .. '|' .. ARGV[2], ARGV[3])
+if ARGV[2] == 'clicked' then redis.call('HINCRBY', KEYS[1], ARGV[1] .. '|clicks', 1) end
+if first == 1 or ARGV[2] == 'clicked' then
+  redis.call('LPUSH', KEYS[2], ARGV[4])
+  redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[5]) - 1)
+end
+return first
+`);
+
+/**
+ * Records an open, click or provider report of one send on the customer (in their hash tag) and
+ * in the per-day counters: `opened`, `clicked`, `delivered`, `bounced` and `complained` once per
+ * send, `clicks` every click. Returns whether this was the first of its kind for the send.
+ */
+export async function recordEngagement(
+  redis: Redis,
+  prefix: string,
+  input: { send: TrackedSend; kind: EngagementKind; at: number; url?: string; reason?: string },
+): Promise<{ first: boolean }> {
+  const { send, kind, at } = input;
+  const keys = customerKeys(prefix, send.customerId);
+  const entry: EngagementEntry = {
+    kind,
+    opId: send.opId,
+    journeyId: send.journeyId,
+    message: send.message,
+    channel: send.channel,
+    variant: send.variant,
+    at,
+    ...(input.url === undefined ? {} : { url: input.url }),
+    ...(input.reason === undefined ? {} : { reason: input.reason }),
+  };
+  const first =
+    (await recordScript.run(
+      redis,
+      [keys.tracked, keys.engagement],
+      [send.opId, kind, at, JSON.stringify(entry), ENGAGEMENT_CAP],
+    )) === 1;
+  // The counters live outside the customer's hash tag (one hash per journey and day), so they
+  // are written after the record, and only by the call that recorded the first of its kind.
+  if (first) await countDaily(redis, prefix, send, kind, at);
+  if (kind === 'clicked') await countDaily(redis, prefix, send, 'clicks', at);
+  return { first };
+}
+
+/** The engagement of each of a customer's sends, by operation id. */
+export async function readSendEngagement(
+  redis: Redis,
+  prefix: string,
+  customerId: string,
+): Promise<Map<string, SendEngagement>> {
+  const hash = await redis.hgetall(customerKeys(prefix, customerId).tracked);
+  const byOp = new Map<string, SendEngagement>();
+  for (const [field, value] of Object.entries(hash)) {
+    const split = field.lastIndexOf('|');
+    const opId = field.slice(0, split);
+    const kind = field.slice(split + 1);
+    const name = kind === 'clicks' ? 'clicks' : `${kind}At`;
+    if (!['openedAt', 'clickedAt', 'clicks', 'deliveredAt', 'bouncedAt', 'complainedAt'].includes(name))
+      continue;
+    const found = byOp.get(opId) ?? {};
+    found[name as keyof SendEngagement] = Number(value);
+    byOp.set(opId, found);
+  }
+  return byOp;
+}
+
+/** A customer's opens, clicks and provider reports, newest first. */
+export async function readEngagement(
+  redis: Redis,
+  prefix: string,
+  customerId: string,
+): Promise<EngagementEntry[]> {
+  const list = await redis.lrange(customerKeys(prefix, customerId).engagement, 0, -1);
+  return list.map((raw) => JSON.parse(raw) as EngagementEntry);
+}

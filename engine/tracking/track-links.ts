@@ -1,0 +1,83 @@
+import type { RenderedMessage } from '../messages/rendered-message.js';
+import { smsSegments } from '../messages/sms-segments.js';
+import { mapHtmlLinks, mapTextLinks } from '../messages/utm.js';
+import {
+  clickUrl,
+  createTrackingToken,
+  isTrackableUrl,
+  openUrl,
+  type TrackedSend,
+} from './tracking-token.js';
+
+/** Open and click tracking of sends: where tracked links point and how they are signed. */
+export interface LinkTracking {
+  /** Public base URL of the HTTP API, which serves `/t/c/<token>` and `/t/o/<token>` (PUBLIC_URL). */
+  baseUrl: string;
+  /** Signs the tokens; the processes use `trackingSecret(UNSUBSCRIBE_SECRET)`. */
+  secret: string;
+  /** Rewrite links into tracked redirects (TRACK_LINKS). Default true. */
+  links?: boolean;
+  /** Add an open pixel to email HTML (TRACK_OPENS). Default true. */
+  opens?: boolean;
+}
+
+/**
+ * Makes a rendered message tracked: every http(s) link (already carrying its UTM parameters)
+ * becomes `<baseUrl>/t/c/<token>`, a signed redirect back to exactly that URL, and email HTML
+ * gets a 1×1 open pixel before `</body>`. Links in `keep` (the unsubscribe URL), links to the
+ * API itself and other schemes (`mailto:`, `tel:`) are left alone; so are webhook payloads,
+ * which a program reads rather than a person clicking.
+ *
+ * @example
+ * const tracked = trackRendered(rendered, send, { baseUrl: 'https://chorus.example.com', secret }, [unsubscribeUrl]);
+ */
+export function trackRendered(
+  rendered: RenderedMessage,
+  send: TrackedSend,
+  tracking: LinkTracking,
+  keep: readonly string[] = [],
+): RenderedMessage {
+  const api = tracking.baseUrl.replace(/\/+$/, '');
+  // Links into the API itself (unsubscribe, an already tracked link) are never wrapped again.
+  const own = (url: string) => url.startsWith(`${api}/t/`) || url.startsWith(`${api}/v1/`);
+  const link = (url: string): string => {
+    if (tracking.links === false || keep.includes(url) || own(url) || !isTrackableUrl(url)) return url;
+    return clickUrl(tracking.baseUrl, createTrackingToken(tracking.secret, { kind: 'click', ...send, url }));
+  };
+  const html = (value: string) => mapHtmlLinks(value, link);
+  const text = (value: string) => mapTextLinks(value, link);
+  switch (rendered.channel) {
+    case 'email': {
+      const tracked = { ...rendered, html: html(rendered.html), text: text(rendered.text) };
+      if (tracking.opens === false) return tracked;
+      const pixel = openUrl(
+        tracking.baseUrl,
+        createTrackingToken(tracking.secret, { kind: 'open', ...send }),
+      );
+      return { ...tracked, html: withPixel(tracked.html, pixel) };
+    }
+    case 'sms': {
+      const body = text(rendered.body);
+      // A tracked link is longer than the one it replaces, so the segments are counted again.
+      return { ...rendered, body, ...smsSegments(body) };
+    }
+    case 'push':
+      return { ...rendered, title: text(rendered.title), body: text(rendered.body), url: link(rendered.url) };
+    case 'in-app':
+      return {
+        ...rendered,
+        title: html(rendered.title),
+        body: html(rendered.body),
+        cta: { ...rendered.cta, url: link(rendered.cta.url) },
+      };
+    case 'webhook':
+      return rendered;
+  }
+}
+
+/** The pixel goes last in the body, so a client that stops loading images early still shows the mail. */
+function withPixel(html: string, src: string): string {
+  const img = `<img src="${src}" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0">`;
+  const end = html.toLowerCase().lastIndexOf('</body>');
+  return end === -1 ? `${html}${img}` : `${html.slice(0, end)}${img}${html.slice(end)}`;
+}

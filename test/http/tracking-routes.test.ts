@@ -1,0 +1,157 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createTrackingToken,
+  readDailyCounts,
+  readSendEngagement,
+  resolveRedis,
+  trackingSecret,
+  type TrackedSend,
+} from '../../engine/index.js';
+import { customerKeys } from '../../engine/store/customer-keys.js';
+import { httpHarness, UNSUBSCRIBE_SECRET, type HttpHarness } from '../support/http.js';
+import { notify } from '../fixtures/journeys/notify.js';
+
+const send: TrackedSend = {
+  opId: 'op-1',
+  customerId: 'ada',
+  journeyId: 'notify',
+  message: 'nudge',
+  channel: 'email',
+  variant: 'control',
+};
+const target = 'https://example.com/blends?a=1&utm_source=chorus&utm_medium=email#top';
+
+describe('tracked links and the open pixel over HTTP', () => {
+  let h: HttpHarness;
+  const secret = trackingSecret(UNSUBSCRIBE_SECRET);
+  const clickToken = createTrackingToken(secret, { kind: 'click', ...send, url: target });
+  const openToken = createTrackingToken(secret, { kind: 'open', ...send });
+
+  beforeAll(async () => {
+    h = await httpHarness({ journeys: [notify], workers: false });
+  });
+  afterAll(() => h.close());
+
+  const today = () =>
+    readDailyCounts(h.redis, h.prefix, { journeyId: 'notify', from: h.clock.now(), to: h.clock.now() });
+
+  it('redirects a signed link to exactly its URL, uncached, and records the click', async () => {
+    const res = await h.app.inject({ method: 'GET', url: `/t/c/${clickToken}` });
+    expect(res.statusCode).toBe(302);
+    expect(res.headers.location).toBe(target);
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.headers['referrer-policy']).toBe('no-referrer');
+    await h.app.inject({ method: 'GET', url: `/t/c/${clickToken}` });
+    const head = await h.app.inject({ method: 'HEAD', url: `/t/c/${clickToken}` });
+    expect(head.statusCode).toBe(302);
+    expect((await readSendEngagement(h.redis, h.prefix, 'ada')).get('op-1')).toEqual({
+      clickedAt: h.clock.now(),
+      clicks: 2,
+    });
+    expect((await today())[0]!.counts).toMatchObject({ clicked: 1, clicks: 2 });
+  });
+
+  it('redirects to a URL with spaces or Unicode as a browser would follow it, encoded', async () => {
+    for (const [url, expected] of [
+      ['https://example.com/a b?q=x y', 'https://example.com/a%20b?q=x%20y'],
+      ['https://例え.jp/お茶', 'https://xn--r8jz45g.jp/%E3%81%8A%E8%8C%B6'],
+    ]) {
+      const token = createTrackingToken(secret, { kind: 'click', ...send, customerId: 'bo', url: url! });
+      const res = await h.app.inject({ method: 'GET', url: `/t/c/${token}` });
+      expect(res.statusCode, url).toBe(302);
+      expect(res.headers.location, url).toBe(expected);
+    }
+  });
+
+  it('never redirects a tampered, truncated, unsigned or foreign token', async () => {
+    const [payload, signature] = clickToken.split('.') as [string, string];
+    const elsewhere = createTrackingToken(secret, { kind: 'click', ...send, url: 'https://evil.example/' });
+    const foreign = createTrackingToken(trackingSecret('another-secret-sixteen'), {
+      kind: 'click',
+      ...send,
+      url: 'https://evil.example/',
+    });
+    const tampered = [
+      `${elsewhere.split('.')[0]}.${signature}`,
+      clickToken.slice(0, -3),
+      clickToken.slice(0, 60),
+      payload,
+      `${payload}.`,
+      foreign,
+      openToken,
+      'https://evil.example/',
+      '',
+    ];
+    for (const token of tampered) {
+      const res = await h.app.inject({ method: 'GET', url: `/t/c/${token}` });
+      expect(res.statusCode, token).toBeGreaterThanOrEqual(400);
+      expect(res.statusCode, token).toBeLessThan(500);
+      expect(res.headers.location, token).toBeUndefined();
+    }
+    const page = await h.app.inject({ method: 'GET', url: `/t/c/${foreign}` });
+    expect(page.statusCode).toBe(400);
+    expect(page.headers['content-type']).toContain('text/html');
+    expect(page.body).toContain('CHORUS_TRACKING_TOKEN_INVALID');
+  });
+
+  it('answers the pixel with a transparent 1×1 GIF that is never cached, and records the open once', async () => {
+    for (let i = 0; i < 2; i++) {
+      const res = await h.app.inject({ method: 'GET', url: `/t/o/${openToken}` });
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toBe('image/gif');
+      expect(res.headers['cache-control']).toContain('no-store');
+      expect(res.rawPayload.subarray(0, 6).toString('latin1')).toBe('GIF89a');
+      expect(res.rawPayload.readUInt16LE(6)).toBe(1);
+      expect(res.rawPayload.readUInt16LE(8)).toBe(1);
+    }
+    expect((await readSendEngagement(h.redis, h.prefix, 'ada')).get('op-1')).toMatchObject({
+      openedAt: h.clock.now(),
+    });
+    expect((await today())[0]!.counts).toMatchObject({ opened: 1 });
+    const forged = await h.app.inject({ method: 'GET', url: `/t/o/${clickToken}` });
+    expect(forged.statusCode).toBe(400);
+  });
+
+  it('shows open and click times on the customer’s message entry', async () => {
+    const entry = { ...send, status: 'sent', at: h.clock.now() - 1000 };
+    await h.redis.lpush(customerKeys(h.prefix, 'ada').messages, JSON.stringify(entry));
+    const res = await h.app.inject({ method: 'GET', url: '/v1/customers/ada', headers: h.auth });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().messages[0]).toMatchObject({
+      opId: 'op-1',
+      status: 'sent',
+      openedAt: h.clock.now(),
+      clickedAt: h.clock.now(),
+      clicks: 2,
+    });
+    const exported = await h.app.inject({ method: 'GET', url: '/v1/customers/ada/export', headers: h.auth });
+    expect(exported.json().engagement.map((e: { kind: string }) => e.kind)).toEqual([
+      'opened',
+      'clicked',
+      'clicked',
+    ]);
+  });
+});
+
+describe('a tracked link while Redis is away', () => {
+  it('still takes the person to its URL, at once, without recording', async () => {
+    const privateRedis = await resolveRedis({ defaultUrl: 'redis://127.0.0.1:1' });
+    const h = await httpHarness({ journeys: [notify], workers: false, apiRedisUrl: privateRedis.url });
+    try {
+      await privateRedis.stop();
+      const token = createTrackingToken(trackingSecret(UNSUBSCRIBE_SECRET), {
+        kind: 'click',
+        ...send,
+        url: target,
+      });
+      const started = Date.now();
+      const res = await h.app.inject({ method: 'GET', url: `/t/c/${token}` });
+      expect(res.statusCode).toBe(302);
+      expect(res.headers.location).toBe(target);
+      expect(Date.now() - started).toBeLessThan(1000);
+    } finally {
+      await h.close();
+      await privateRedis.stop();
+    }
+  });
+});

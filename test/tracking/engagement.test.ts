@@ -1,0 +1,154 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  InvalidDayRangeError,
+  InvalidInputError,
+  readDailyCounts,
+  readEngagement,
+  readSendEngagement,
+  recordDeliveryReport,
+  recordEngagement,
+  type TrackedSend,
+} from '../../engine/index.js';
+import { customerKeys } from '../../engine/store/customer-keys.js';
+import { testRedis } from '../support/redis.js';
+
+const DAY = Date.parse('2026-11-23T10:00:00Z');
+const send: TrackedSend = {
+  opId: 'op-1',
+  customerId: 'ada',
+  journeyId: 'onboarding',
+  message: 'welcome',
+  channel: 'email',
+  variant: 'subject=b',
+};
+
+describe('recording opens, clicks and provider reports', () => {
+  let ctx: ReturnType<typeof testRedis>;
+  beforeEach(() => {
+    ctx = testRedis();
+  });
+  afterEach(() => ctx.cleanup());
+
+  const counts = (from = '2026-11-23', to = from) =>
+    readDailyCounts(ctx.redis, ctx.prefix, { journeyId: 'onboarding', from, to });
+
+  it('counts the first open of a send once, however often its pixel loads', async () => {
+    const firsts = [];
+    for (const at of [DAY, DAY + 1000, DAY + 2000])
+      firsts.push((await recordEngagement(ctx.redis, ctx.prefix, { send, kind: 'opened', at })).first);
+    expect(firsts).toEqual([true, false, false]);
+    expect(await counts()).toEqual([
+      {
+        day: '2026-11-23',
+        message: 'welcome',
+        channel: 'email',
+        variant: 'subject=b',
+        counts: { opened: 1 },
+      },
+    ]);
+    expect((await readSendEngagement(ctx.redis, ctx.prefix, 'ada')).get('op-1')).toEqual({ openedAt: DAY });
+    expect(await readEngagement(ctx.redis, ctx.prefix, 'ada')).toHaveLength(1);
+  });
+
+  it('counts a send as clicked once and every click in clicks, listing each with its URL', async () => {
+    const url = 'https://example.com/?utm_source=chorus';
+    await recordEngagement(ctx.redis, ctx.prefix, { send, kind: 'clicked', at: DAY, url });
+    await recordEngagement(ctx.redis, ctx.prefix, { send, kind: 'clicked', at: DAY + 5, url });
+    await recordEngagement(ctx.redis, ctx.prefix, {
+      send: { ...send, opId: 'op-2' },
+      kind: 'clicked',
+      at: DAY,
+      url,
+    });
+    expect((await counts())[0]!.counts).toEqual({ clicked: 2, clicks: 3 });
+    expect((await readSendEngagement(ctx.redis, ctx.prefix, 'ada')).get('op-1')).toEqual({
+      clickedAt: DAY,
+      clicks: 2,
+    });
+    const listed = await readEngagement(ctx.redis, ctx.prefix, 'ada');
+    expect(listed.map((e) => [e.kind, e.opId, e.at, e.url])).toEqual([
+      ['clicked', 'op-2', DAY, url],
+      ['clicked', 'op-1', DAY + 5, url],
+      ['clicked', 'op-1', DAY, url],
+    ]);
+  });
+
+  it('keeps the customer’s records in their hash tag and the counters per journey per UTC day', async () => {
+    await recordEngagement(ctx.redis, ctx.prefix, { send, kind: 'opened', at: DAY });
+    await recordEngagement(ctx.redis, ctx.prefix, {
+      send: { ...send, opId: 'op-3', channel: 'sms', variant: 'control' },
+      kind: 'clicked',
+      at: DAY + 86_400_000,
+      url: 'https://example.com/',
+    });
+    const keys = customerKeys(ctx.prefix, 'ada');
+    expect(keys.tracked.startsWith(keys.state)).toBe(true);
+    expect(keys.engagement.startsWith(keys.state)).toBe(true);
+    expect(await ctx.redis.hgetall(`${ctx.prefix}:stats:day:onboarding:2026-11-23`)).toEqual({
+      'welcome|email|subject=b|opened': '1',
+    });
+    expect((await counts('2026-11-22', '2026-11-25')).map((r) => [r.day, r.channel, r.counts])).toEqual([
+      ['2026-11-23', 'email', { opened: 1 }],
+      ['2026-11-24', 'sms', { clicked: 1, clicks: 1 }],
+    ]);
+  });
+
+  it('refuses a day range it cannot read', async () => {
+    await expect(counts('2026-11-24', '2026-11-23')).rejects.toBeInstanceOf(InvalidDayRangeError);
+    await expect(counts('23/11/2026', '2026-11-23')).rejects.toThrow(/CHORUS|not a day/);
+    await expect(counts('2025-01-01', '2026-11-23')).rejects.toMatchObject({
+      code: 'CHORUS_DAY_RANGE_INVALID',
+    });
+  });
+
+  describe('a provider report', () => {
+    async function sent(status = 'sent') {
+      const entry = { ...send, status, variant: 'subject=b', at: DAY };
+      await ctx.redis.lpush(customerKeys(ctx.prefix, 'ada').messages, JSON.stringify(entry));
+    }
+
+    it('is recorded and counted once per send and status, read from the message list', async () => {
+      await sent();
+      const report = { customerId: 'ada', opId: 'op-1', status: 'delivered' as const, at: DAY + 10 };
+      expect(await recordDeliveryReport(ctx.redis, ctx.prefix, report)).toEqual({ recorded: 'first' });
+      expect(await recordDeliveryReport(ctx.redis, ctx.prefix, report)).toEqual({ recorded: 'repeat' });
+      const bounce = { ...report, status: 'bounced' as const, reason: '550 5.1.1 no such user' };
+      expect(await recordDeliveryReport(ctx.redis, ctx.prefix, bounce)).toEqual({ recorded: 'first' });
+      expect((await counts())[0]).toMatchObject({
+        message: 'welcome',
+        channel: 'email',
+        variant: 'subject=b',
+        counts: { delivered: 1, bounced: 1 },
+      });
+      expect((await readSendEngagement(ctx.redis, ctx.prefix, 'ada')).get('op-1')).toEqual({
+        deliveredAt: DAY + 10,
+        bouncedAt: DAY + 10,
+      });
+      expect((await readEngagement(ctx.redis, ctx.prefix, 'ada'))[0]).toMatchObject({
+        kind: 'bounced',
+        reason: '550 5.1.1 no such user',
+      });
+    });
+
+    it('for a send the customer has no record of changes nothing', async () => {
+      await sent('skipped');
+      const report = { customerId: 'ada', opId: 'op-1', status: 'delivered' as const, at: DAY };
+      expect(await recordDeliveryReport(ctx.redis, ctx.prefix, report)).toEqual({ recorded: 'unknown-send' });
+      expect(await recordDeliveryReport(ctx.redis, ctx.prefix, { ...report, customerId: 'nobody' })).toEqual({
+        recorded: 'unknown-send',
+      });
+      expect(await counts()).toEqual([]);
+    });
+
+    it('is checked: a malformed report is refused with the fields named', async () => {
+      const bad = { customerId: 'ada', opId: '', status: 'opened', at: -1 };
+      const error = await recordDeliveryReport(ctx.redis, ctx.prefix, bad as never).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidInputError);
+      expect((error as InvalidInputError).issues.map((i) => i.field).sort()).toEqual([
+        'at',
+        'opId',
+        'status',
+      ]);
+    });
+  });
+});
