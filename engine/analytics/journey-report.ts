@@ -6,6 +6,8 @@ import { readJourneyCounts } from '../store/journey-counts.js';
 import type { Touchpoint } from './attribution.js';
 import { attributionTable, type AttributionTable, type ConversionPath } from './attribution-table.js';
 import { experimentReport, type ExperimentReport } from './experiment-report.js';
+import { readDailyCounts } from '../tracking/daily-counts.js';
+import { kpisBy, type Kpis } from './channel-kpis.js';
 import { objectiveProgress, type ObjectiveProgress } from './objective.js';
 
 /** Conversions read for attribution per report; beyond it the table covers the latest ones. */
@@ -24,6 +26,9 @@ export interface JourneyReport {
   /** Conversions in the period and the revenue they carried. */
   periodConversions: { count: number; revenue: number };
   attribution: { windowMs: number; conversions: number; sampled: boolean; models: AttributionTable };
+  /** Per channel and per message over the period: sent, delivered, opened, clicked, and rates. */
+  channels: Record<string, Kpis>;
+  messages: Record<string, Kpis>;
   experiments: Array<{ split: string; control: string; report: ExperimentReport }>;
   objective: ObjectiveProgress | null;
 }
@@ -72,6 +77,12 @@ export async function buildJourneyReport(input: {
     })),
   );
 
+  const models = attributionTable(paths, { windowMs });
+  const rows = await readDailyCounts(redis, prefix, {
+    journeyId: journey.id,
+    from: Math.max(from, to - 365 * 86_400_000),
+    to: to - 1,
+  });
   return {
     journey: { id: journey.id, version: journey.version },
     period: { from: new Date(from).toISOString(), to: new Date(to).toISOString() },
@@ -88,8 +99,10 @@ export async function buildJourneyReport(input: {
       windowMs,
       conversions: sample.length,
       sampled: sample.length < conversions.length,
-      models: attributionTable(paths, { windowMs }),
+      models,
     },
+    channels: kpisBy(rows, 'channel', models),
+    messages: kpisBy(rows, 'message', models),
     experiments: experimentsOf(versions.map((v) => v.variants)),
     objective: journey.objective
       ? objectiveProgress(journey.objective, await objectiveActual(input, entered, converted), now)

@@ -30,8 +30,11 @@ describe('GET /v1/journeys/:id/report', () => {
       await h.engine.track({ userId: id, event: 'Order Completed', properties: { revenue } });
     const report = await eventually(async () => {
       const res = await h.app.inject({ url: '/v1/journeys/onboarding/report', headers: h.auth });
-      const body = res.json<Record<string, unknown> & { converted: number }>();
-      return body.converted === 3 ? body : undefined;
+      const body = res.json<
+        Record<string, unknown> & { converted: number; channels: { email?: { sent: number } } }
+      >();
+      // The three buyers' thank-you emails are sent after they convert.
+      return body.converted === 3 && body.channels.email?.sent === 8 ? body : undefined;
     });
     expect(report).toMatchObject({
       journey: { id: 'onboarding', version: 1 },
@@ -65,6 +68,15 @@ describe('GET /v1/journeys/:id/report', () => {
       ]),
     );
     expect(experiment!.report.journeyLift?.pValue).toBeGreaterThan(0);
+    // Five welcomes and three thank-yous; the conversions are credited to the welcomes (last touch
+    // before converting).
+    expect(report.channels).toMatchObject({
+      email: { sent: 8, conversions: 3, deliveryRate: 1, conversionRate: 3 / 8, openRate: 0 },
+    });
+    expect(report.messages).toMatchObject({
+      welcome: { sent: 5, conversions: 3, conversionRate: 0.6 },
+      'thank-you': { sent: 3, conversions: 0 },
+    });
     expect(report.objective).toMatchObject({ metric: 'conversions', actual: 3, target: 10, met: false });
   });
 
