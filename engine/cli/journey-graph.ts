@@ -78,7 +78,10 @@ function delayLabel(delay: unknown): string {
  * @example
  * process.stdout.write(journeyToMermaid(onboarding));
  */
-export function journeyToMermaid(journey: Journey): string {
+export function journeyToMermaid(
+  journey: Journey,
+  options: { counts?: Readonly<Record<string, number>> } = {},
+): string {
   const machine = journey.machine;
   const lines = ['stateDiagram-v2', `  %% ${journey.id}@${journey.version}`];
   if (journey.description) lines.push(`  %% ${journey.description}`);
@@ -92,6 +95,8 @@ export function journeyToMermaid(journey: Journey): string {
     const stage = node.tags.find(isStage);
     lines.push(`  state "${text(path)}" as ${id}`);
     lines.push(`  ${id} : ${stage ?? 'no stage'}`);
+    // Live counts, for the journey page: customers in the state now.
+    if (options.counts) lines.push(`  ${id} : ${options.counts[path] ?? 0} customers now`);
     const entry = sendsIn(node.entry);
     const exit = sendsIn(node.exit);
     if (entry.length > 0) lines.push(`  ${id} : sends ${text(entry.map(describeSend).join(', '))}`);

@@ -136,7 +136,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
     });
     await scope.register(unsubscribeRoutes, { engine, secret: options.unsubscribeSecret, clock });
     await scope.register(consentConfirmRoutes, { engine, secret: options.unsubscribeSecret, clock });
-    await scope.register(dashboard, { queues, ...options.dashboard });
+    await scope.register(dashboard, { queues, engine, ...options.dashboard });
   });
 
   app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect(DASHBOARD_PATH));

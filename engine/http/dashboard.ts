@@ -5,6 +5,8 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import fastifyBasicAuth from '@fastify/basic-auth';
 import type { Queue } from 'bullmq';
 import type { FastifyPluginAsync } from 'fastify';
+import type { Engine } from '../engine.js';
+import { journeyPages, JOURNEY_PAGES_PATH } from './journey-page.js';
 
 export const DASHBOARD_PATH = '/admin/queues';
 
@@ -14,6 +16,8 @@ export interface DashboardOptions {
   password: string;
   /** Retry, promote, clean and remove jobs from the dashboard; otherwise it only shows them. */
   write: boolean;
+  /** The engine whose journeys get pages at /admin/journeys, under the same auth. */
+  engine: Engine;
 }
 
 const same = (a: string, b: string) =>
@@ -38,7 +42,10 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
       (queue) => new BullMQAdapter(queue, { readOnlyMode: !options.write, allowRetries: options.write }),
     ),
     serverAdapter,
-    options: { uiConfig: { boardTitle: 'Chorus' } },
+    options: {
+      uiConfig: { boardTitle: 'Chorus', miscLinks: [{ text: 'Journeys', url: JOURNEY_PAGES_PATH }] },
+    },
   });
   await app.register(serverAdapter.registerPlugin(), { prefix: DASHBOARD_PATH });
+  await app.register(journeyPages, { engine: options.engine });
 };

@@ -1,0 +1,118 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import type { FastifyPluginAsync } from 'fastify';
+import { buildJourneyReport, type JourneyReport } from '../analytics/journey-report.js';
+import { journeyToMermaid } from '../cli/journey-graph.js';
+import type { Engine } from '../engine.js';
+import { STAGES } from '../journey/stage.js';
+
+export const JOURNEY_PAGES_PATH = '/admin/journeys';
+
+const escape = (text: string) =>
+  text.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
+const percent = (n: number | null) => (n === null ? '–' : `${(100 * n).toFixed(1)}%`);
+
+const STYLE = `body{font-family:system-ui,sans-serif;margin:2rem;color:#1f2937}h1{margin-bottom:.2rem}
+table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #d1d5db;padding:.35rem .7rem;text-align:right}
+th:first-child,td:first-child{text-align:left}.bar{background:#0369a1;height:.8rem}.muted{color:#6b7280}
+section{margin:2rem 0}a{color:#0369a1}`;
+
+function page(title: string, body: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(title)} · Chorus</title>
+<style>${STYLE}</style></head><body><p><a href="/admin/queues">Queues</a> · <a href="${JOURNEY_PAGES_PATH}">Journeys</a></p>${body}</body></html>`;
+}
+
+function funnelTable(report: JourneyReport): string {
+  const rows = STAGES.map((stage) => {
+    const reached = report.funnel[stage] ?? 0;
+    const share = report.entered === 0 ? 0 : reached / report.entered;
+    return `<tr><td>${stage}</td><td>${reached}</td><td>${percent(report.entered === 0 ? null : share)}</td>
+<td style="width:16rem;text-align:left"><div class="bar" style="width:${(100 * share).toFixed(1)}%"></div></td></tr>`;
+  }).join('');
+  return `<table id="funnel"><tr><th>stage</th><th>customers</th><th>of entered</th><th></th></tr>${rows}</table>`;
+}
+
+function experimentTable(report: JourneyReport): string {
+  if (report.experiments.length === 0) return '<p class="muted">This journey has no split.</p>';
+  return report.experiments
+    .map(({ split, control, report: result }) => {
+      const rows = result.variants
+        .map((v) => {
+          const test = v.vsControl;
+          return `<tr><td>${escape(v.variant)}${v.control ? ' (control)' : ''}${v.holdout ? ' (holdout)' : ''}</td>
+<td>${v.entered}</td><td>${v.converted}</td><td>${percent(v.rate)}</td>
+<td>${test?.relativeLift == null ? '–' : percent(test.relativeLift)}</td>
+<td>${test ? test.pValue.toFixed(4) : '–'}</td>
+<td>${test ? `${percent(test.confidenceInterval.lower)} to ${percent(test.confidenceInterval.upper)}` : '–'}</td></tr>`;
+        })
+        .join('');
+      const lift = result.journeyLift
+        ? `<p>Journey against holdout: lift ${percent(result.journeyLift.relativeLift)}, p = ${result.journeyLift.pValue.toFixed(4)}</p>`
+        : '';
+      return `<h3>Split ${escape(split)} <span class="muted">(control: ${escape(control)})</span></h3>
+<table class="experiment"><tr><th>arm</th><th>entered</th><th>converted</th><th>rate</th><th>lift</th><th>p-value</th><th>95% CI of difference</th></tr>${rows}</table>${lift}`;
+    })
+    .join('');
+}
+
+/**
+ * Pages for people who would rather look than read JSON: each journey's state diagram with the
+ * customers in every state now, its stage funnel and its experiments. Registered inside the
+ * dashboard's scope, so the same basic auth guards it.
+ */
+export const journeyPages: FastifyPluginAsync<{ engine: Engine }> = async (app, { engine }) => {
+  const require = createRequire(import.meta.url);
+  const mermaidPath = require.resolve('mermaid/dist/mermaid.min.js');
+
+  app.get(`${JOURNEY_PAGES_PATH}/mermaid.js`, { schema: { hide: true } }, async (_request, reply) =>
+    reply
+      .type('text/javascript; charset=utf-8')
+      .header('cache-control', 'max-age=86400')
+      .send(await readFile(mermaidPath)),
+  );
+
+  app.get(JOURNEY_PAGES_PATH, { schema: { hide: true } }, async (_request, reply) => {
+    const items = engine.catalog
+      .list()
+      .map(
+        (j) =>
+          `<li><a href="${JOURNEY_PAGES_PATH}/${escape(j.id)}">${escape(j.id)}</a> v${j.version}${j.description ? ` — ${escape(j.description)}` : ''}</li>`,
+      )
+      .join('');
+    return reply
+      .type('text/html; charset=utf-8')
+      .send(page('Journeys', `<h1>Journeys</h1><ul>${items}</ul>`));
+  });
+
+  app.get<{ Params: { id: string } }>(
+    `${JOURNEY_PAGES_PATH}/:id`,
+    { schema: { hide: true } },
+    async (request, reply) => {
+      const journey = engine.catalog.latest(request.params.id);
+      const now = Date.now();
+      const report = await buildJourneyReport({
+        redis: engine.store.redis,
+        prefix: engine.prefix,
+        journey,
+        from: now - 30 * 86_400_000,
+        to: now,
+        now,
+      });
+      const diagram = journeyToMermaid(journey, { counts: report.states });
+      const body = `<h1>${escape(journey.id)} <span class="muted">v${journey.version}</span></h1>
+<p class="muted">${escape(journey.description ?? '')}</p>
+<p>${report.entered} entered · ${report.converted} reached the goal (${percent(report.conversionRate)})</p>
+<section><h2>States now</h2><pre class="mermaid" id="diagram">${escape(diagram)}</pre></section>
+<section><h2>Funnel by stage</h2>${funnelTable(report)}</section>
+<section><h2>Experiments</h2>${experimentTable(report)}</section>
+<p class="muted">Full figures: <code>GET /v1/journeys/${escape(journey.id)}/report</code></p>
+<script src="${JOURNEY_PAGES_PATH}/mermaid.js"></script>
+<script>mermaid.initialize({ startOnLoad: false, securityLevel: 'strict' });
+mermaid.run({ querySelector: '#diagram' }).then(() => document.body.dataset.rendered = 'yes');</script>`;
+      return reply.type('text/html; charset=utf-8').send(page(journey.id, body));
+    },
+  );
+};

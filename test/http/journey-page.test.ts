@@ -1,0 +1,83 @@
+import { mkdirSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium } from 'playwright-core';
+import { onboarding } from '../fixtures/journeys/onboarding.js';
+import { DASHBOARD, httpHarness, type HttpHarness } from '../support/http.js';
+import { eventually } from '../support/redis.js';
+import { customerInVariant } from '../support/variants.js';
+
+const basic = `Basic ${Buffer.from(`${DASHBOARD.user}:${DASHBOARD.password}`).toString('base64')}`;
+
+describe('the journey page at /admin/journeys/:id', () => {
+  let h: HttpHarness;
+  let url = '';
+
+  beforeAll(async () => {
+    h = await httpHarness({ journeys: [onboarding] });
+    for (const salt of ['a', 'b', 'c']) {
+      const id = customerInVariant('tips', salt);
+      await h.engine.identify({ userId: id, traits: { email: `${salt}@example.com` } });
+      await h.engine.track({ userId: id, event: 'Signed Up' });
+    }
+    const holdout = customerInVariant('holdout', 'd');
+    await h.engine.track({ userId: holdout, event: 'Signed Up' });
+    await eventually(async () => {
+      const res = await h.app.inject({ url: '/v1/journeys/onboarding', headers: h.auth });
+      return res.json<{ entered: number }>().entered === 4;
+    });
+    url = await h.app.listen({ port: 0, host: '127.0.0.1' });
+  }, 20_000);
+  afterAll(() => h.close());
+
+  it('is behind the dashboard auth and lists the journeys', async () => {
+    expect((await h.app.inject('/admin/journeys/onboarding')).statusCode).toBe(401);
+    const list = await h.app.inject({ url: '/admin/journeys', headers: { authorization: basic } });
+    expect(list.body).toContain('href="/admin/journeys/onboarding"');
+    expect(
+      (await h.app.inject({ url: '/admin/journeys/nope', headers: { authorization: basic } })).statusCode,
+    ).toBe(404);
+  });
+
+  it('shows the state diagram with live counts, the funnel and the experiment table', async () => {
+    const res = await h.app.inject({ url: '/admin/journeys/onboarding', headers: { authorization: basic } });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toContain('stateDiagram-v2');
+    expect(res.body).toMatch(/s_browsing : 3 customers now/);
+    expect(res.body).toMatch(/s_holdout : 1 customers now/);
+    expect(res.body).toMatch(/<td>awareness<\/td><td>4<\/td>/);
+    expect(res.body).toContain('Split tips');
+  });
+
+  it('renders in headless Chromium, diagram included, and keeps a screenshot', async () => {
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+      ],
+    });
+    try {
+      const context = await browser.newContext({
+        httpCredentials: { username: DASHBOARD.user, password: DASHBOARD.password },
+        viewport: { width: 1280, height: 1600 },
+      });
+      const page = await context.newPage();
+      await page.goto(`${url}/admin/journeys/onboarding`);
+      await page.waitForSelector('body[data-rendered="yes"]', { timeout: 15_000 });
+      // Mermaid drew an SVG with a node per state, the live count written on it.
+      const svgText = (await page.locator('#diagram svg').textContent()) ?? '';
+      expect(svgText).toContain('browsing');
+      expect(svgText).toContain('3 customers now');
+      expect(await page.locator('#funnel tr').count()).toBe(5);
+      expect(await page.locator('table.experiment tr').count()).toBe(3);
+      mkdirSync('test/artifacts', { recursive: true });
+      await page.screenshot({ path: 'test/artifacts/journey-page.png', fullPage: true });
+    } finally {
+      await browser.close();
+    }
+  }, 30_000);
+});
