@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Clock } from '../../clock.js';
 import type { Engine } from '../../engine.js';
 import { SuppressionReason, type SuppressedAddress } from '../../policy/suppression-list.js';
+import { recordDeliveryReport } from '../../tracking/delivery-report.js';
 
 const Common = {
   channel: z.enum(['email', 'sms']),
@@ -11,12 +12,33 @@ const Common = {
   timestamp: z.iso.datetime({ offset: true }).optional().describe('when it happened; default now'),
 };
 
+/** Which send it was about, when the provider echoes the ids Chorus gave it: counted in reports. */
+const Send = {
+  customerId: z.string().min(1).max(256).optional(),
+  opId: z
+    .string()
+    .min(1)
+    .max(256)
+    .optional()
+    .describe("the send's operation id: the `X-Chorus-Op` header of its email"),
+};
+
 const DeliveryEvent = z
   .discriminatedUnion('type', [
-    z.object({ type: z.literal('bounce'), bounceType: z.enum(['hard', 'soft']), ...Common }),
-    z.object({ type: z.literal('complaint'), ...Common }),
+    z.object({ type: z.literal('bounce'), bounceType: z.enum(['hard', 'soft']), ...Common, ...Send }),
+    z.object({ type: z.literal('complaint'), ...Common, ...Send }),
+    z.object({
+      type: z.literal('delivered'),
+      channel: Common.channel,
+      timestamp: Common.timestamp,
+      customerId: z.string().min(1).max(256),
+      opId: z.string().min(1).max(256),
+    }),
   ])
   .superRefine((event, ctx) => {
+    if ((event.customerId === undefined) !== (event.opId === undefined))
+      ctx.addIssue({ code: 'custom', path: ['opId'], message: 'customerId and opId go together' });
+    if (event.type === 'delivered') return;
     if (event.channel === 'email' && !z.email().safeParse(event.address).success)
       ctx.addIssue({
         code: 'custom',
@@ -26,7 +48,9 @@ const DeliveryEvent = z
   });
 
 /**
- * Bounces and complaints reported by a provider (or a relay of its webhooks): a hard bounce or a
+ * Deliveries, bounces and complaints reported by a provider (or a relay of its webhooks). With the
+ * send's `customerId` and `opId` the outcome is recorded on that message and counted in the
+ * journey's report. A hard bounce or a
  * complaint suppresses the address on every channel's next send; a soft bounce is acknowledged
  * and changes nothing, since the provider retries it and reports a hard bounce if it persists.
  */
@@ -41,20 +65,50 @@ export const deliveryEventRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock:
         tags: ['consent'],
         summary: 'Report a bounce or complaint; hard bounces and complaints suppress the address',
         body: DeliveryEvent,
-        response: { 200: z.object({ suppressed: z.boolean(), reason: SuppressionReason.optional() }) },
+        response: {
+          200: z.object({
+            suppressed: z.boolean(),
+            reason: SuppressionReason.optional(),
+            recorded: z
+              .enum(['first', 'repeat', 'unknown-send'])
+              .optional()
+              .describe('for a report naming its send'),
+          }),
+        },
       },
     },
     async (request) => {
       const event = request.body;
-      if (event.type === 'bounce' && event.bounceType === 'soft') return { suppressed: false };
+      const at = event.timestamp === undefined ? clock.now() : Date.parse(event.timestamp);
+      // The send's outcome, for the journey report's delivery figures.
+      const recorded =
+        event.customerId !== undefined &&
+        event.opId !== undefined &&
+        !(event.type === 'bounce' && event.bounceType === 'soft')
+          ? (
+              await recordDeliveryReport(engine.store.redis, engine.prefix, {
+                customerId: event.customerId,
+                opId: event.opId,
+                status:
+                  event.type === 'delivered'
+                    ? 'delivered'
+                    : event.type === 'bounce'
+                      ? 'bounced'
+                      : 'complained',
+                at,
+              })
+            ).recorded
+          : undefined;
+      const extra = recorded === undefined ? {} : { recorded };
+      if (event.type === 'delivered') return { suppressed: false, ...extra };
+      if (event.type === 'bounce' && event.bounceType === 'soft') return { suppressed: false, ...extra };
       const reason: SuppressionReason = event.type === 'complaint' ? 'complaint' : 'hard-bounce';
       const address: SuppressedAddress =
         event.channel === 'email'
           ? { kind: 'email', value: event.address }
           : { kind: 'phone', value: event.address };
-      const at = event.timestamp === undefined ? clock.now() : Date.parse(event.timestamp);
       await engine.suppressions.add(address, { reason, at, source: event.source });
-      return { suppressed: true, reason };
+      return { suppressed: true, reason, ...extra };
     },
   );
 };
