@@ -312,3 +312,4 @@ export {
   DeliveryReport,
   type DeliveryReportResult,
 } from './tracking/delivery-report.js';
+export { readDailyJourneyCounts, type DailyJourneyCounts } from './store/daily-journey-counts.js';

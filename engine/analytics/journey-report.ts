@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Journey } from '../journey/define-journey.js';
 import { customerKeys } from '../store/customer-keys.js';
 import { readConversions } from '../store/conversion-log.js';
+import { readDailyJourneyCounts, type DailyJourneyCounts } from '../store/daily-journey-counts.js';
 import { readJourneyCounts } from '../store/journey-counts.js';
 import type { Touchpoint } from './attribution.js';
 import { attributionTable, type AttributionTable, type ConversionPath } from './attribution-table.js';
@@ -26,6 +27,8 @@ export interface JourneyReport {
   /** Conversions in the period and the revenue they carried. */
   periodConversions: { count: number; revenue: number };
   attribution: { windowMs: number; conversions: number; sampled: boolean; models: AttributionTable };
+  /** Per UTC day of the period: entries, conversions, transitions into each state and stage, exits. */
+  daily: DailyJourneyCounts[];
   /** Per channel and per message over the period: sent, delivered, opened, clicked, and rates. */
   channels: Record<string, Kpis>;
   messages: Record<string, Kpis>;
@@ -101,6 +104,13 @@ export async function buildJourneyReport(input: {
       sampled: sample.length < conversions.length,
       models,
     },
+    daily: await readDailyJourneyCounts(
+      redis,
+      prefix,
+      journey.id,
+      Math.max(from, to - 365 * 86_400_000),
+      to - 1,
+    ),
     channels: kpisBy(rows, 'channel', models),
     messages: kpisBy(rows, 'message', models),
     experiments: experimentsOf(versions.map((v) => v.variants)),

@@ -3,6 +3,7 @@ import { JourneyNotFoundError, type JourneyCatalog } from '../journey/journey-ca
 import type { Logger } from '../logger.js';
 import type { CustomerKeys } from '../store/customer-keys.js';
 import { conversionsIn, recordConversions } from '../store/conversion-log.js';
+import { applyDailyDeltas, dailyDeltas } from '../store/daily-journey-counts.js';
 import { applyCountDeltas, countDeltas } from '../store/journey-counts.js';
 import type { CustomerStore, LoadedCustomer } from '../store/customer-store.js';
 import { applyEvent } from './apply-event.js';
@@ -109,6 +110,11 @@ async function applyBatch(
   ).catch((err: unknown) =>
     deps.logger.error({ customerId, err }, 'journey counts not updated (recount to repair)'),
   );
+  await applyDailyDeltas(
+    deps.store.redis,
+    deps.store.prefix,
+    dailyDeltas(loaded.customer.instances, changed.values(), now),
+  ).catch((err: unknown) => deps.logger.error({ customerId, err }, 'daily journey counts not updated'));
   await recordConversions(
     deps.store.redis,
     deps.store.prefix,

@@ -77,6 +77,22 @@ describe('GET /v1/journeys/:id/report', () => {
       welcome: { sent: 5, conversions: 3, conversionRate: 0.6 },
       'thank-you': { sent: 3, conversions: 0 },
     });
+    // Today's row: five entries, three conversions, each state entered as it happened.
+    const today = (
+      report.daily as Array<{
+        day: string;
+        entered: number;
+        converted: number;
+        states: Record<string, number>;
+        stages: Record<string, number>;
+      }>
+    ).at(-1)!;
+    expect(today).toMatchObject({
+      entered: 5,
+      converted: 3,
+      states: { browsing: 3, holdout: 2, customer: 3 },
+    });
+    expect(today.stages).toMatchObject({ consideration: 3, awareness: 2, loyalty: 3 });
     expect(report.objective).toMatchObject({ metric: 'conversions', actual: 3, target: 10, met: false });
   });
 

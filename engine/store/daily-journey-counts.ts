@@ -1,0 +1,123 @@
+import type { Redis } from 'ioredis';
+import type { InstanceRecord } from '../runtime/instance-record.js';
+
+const DAY_MS = 86_400_000;
+// Long enough for a year-on-year report; the hashes hold counts only, no personal data.
+const TTL_SECONDS = 400 * 86_400;
+
+/** One hash per journey per UTC day: `<version>|<kind>|<name>` → count. */
+export function dailyJourneyCountsKey(prefix: string, journeyId: string, day: string): string {
+  return `${prefix}:stats:day-journey:${journeyId}:${day}`;
+}
+
+const utcDay = (at: number) => new Date(at).toISOString().slice(0, 10);
+
+/**
+ * What one commit adds to the day's counts: entries into the journey, into each state and stage
+ * (every transition that lands there), conversions and exits. Keyed by journey and day.
+ */
+export function dailyDeltas(
+  before: ReadonlyMap<string, InstanceRecord>,
+  after: Iterable<InstanceRecord>,
+  now: number,
+): Map<string, Map<string, number>> {
+  const day = utcDay(now);
+  const deltas = new Map<string, Map<string, number>>();
+  const bump = (record: InstanceRecord, kind: string, name: string) => {
+    const key = `${record.journeyId}\u0000${day}`;
+    const fields = deltas.get(key) ?? new Map<string, number>();
+    deltas.set(key, fields);
+    const field = `${record.journeyVersion}|${kind}|${name}`;
+    fields.set(field, (fields.get(field) ?? 0) + 1);
+  };
+  for (const next of after) {
+    const previous = before.get(next.id);
+    if (!previous) bump(next, 'entered', 'all');
+    if (!previous || previous.state !== next.state) bump(next, 'state', next.state);
+    if (!previous || previous.stage !== next.stage) bump(next, 'stage', next.stage);
+    if (next.convertedAt !== undefined && previous?.convertedAt === undefined) bump(next, 'converted', 'all');
+    if (next.status !== 'active' && previous?.status !== next.status)
+      bump(next, 'exit', next.exitReason ?? next.status);
+  }
+  return deltas;
+}
+
+export async function applyDailyDeltas(
+  redis: Redis,
+  prefix: string,
+  deltas: ReadonlyMap<string, ReadonlyMap<string, number>>,
+): Promise<void> {
+  if (deltas.size === 0) return;
+  const pipeline = redis.pipeline();
+  for (const [key, fields] of deltas) {
+    const [journeyId = '', day = ''] = key.split('\u0000');
+    const hash = dailyJourneyCountsKey(prefix, journeyId, day);
+    for (const [field, by] of fields) pipeline.hincrby(hash, field, by);
+    pipeline.expire(hash, TTL_SECONDS);
+  }
+  await pipeline.exec();
+}
+
+export interface DailyJourneyCounts {
+  day: string;
+  entered: number;
+  converted: number;
+  /** Transitions into each state / stage that day, all versions. */
+  states: Record<string, number>;
+  stages: Record<string, number>;
+  exits: Record<string, number>;
+  /** The same per version. */
+  versions: Record<
+    string,
+    { entered: number; converted: number; states: Record<string, number>; stages: Record<string, number> }
+  >;
+}
+
+/** The days from `from` to `to` (epoch ms, both included, at most 400). */
+export async function readDailyJourneyCounts(
+  redis: Redis,
+  prefix: string,
+  journeyId: string,
+  from: number,
+  to: number,
+): Promise<DailyJourneyCounts[]> {
+  const days: string[] = [];
+  for (let at = Math.floor(from / DAY_MS) * DAY_MS; at <= to && days.length < 400; at += DAY_MS)
+    days.push(utcDay(at));
+  const pipeline = redis.pipeline();
+  for (const day of days) pipeline.hgetall(dailyJourneyCountsKey(prefix, journeyId, day));
+  const replies = (await pipeline.exec()) ?? [];
+  return days.map((day, index) => {
+    const hash = (replies[index]?.[1] ?? {}) as Record<string, string>;
+    const counts: DailyJourneyCounts = {
+      day,
+      entered: 0,
+      converted: 0,
+      states: {},
+      stages: {},
+      exits: {},
+      versions: {},
+    };
+    for (const [field, value] of Object.entries(hash)) {
+      const [version = '', kind, ...rest] = field.split('|');
+      const name = rest.join('|');
+      const n = Number(value);
+      const v = (counts.versions[version] ??= { entered: 0, converted: 0, states: {}, stages: {} });
+      const add = (into: Record<string, number>) => (into[name] = (into[name] ?? 0) + n);
+      if (kind === 'entered') {
+        counts.entered += n;
+        v.entered += n;
+      } else if (kind === 'converted') {
+        counts.converted += n;
+        v.converted += n;
+      } else if (kind === 'state') {
+        add(counts.states);
+        add(v.states);
+      } else if (kind === 'stage') {
+        add(counts.stages);
+        add(v.stages);
+      } else if (kind === 'exit') add(counts.exits);
+    }
+    return counts;
+  });
+}
