@@ -238,7 +238,7 @@ export {
   type SimulatedSend,
 } from './cli/simulate-journey.js';
 export { SimulationScript } from './cli/simulation-script.js';
-export { readConversions, recordConversions, type LoggedConversion } from './store/conversion-log.js';
+export { readConversions, type LoggedConversion } from './store/conversion-log.js';
 
 export {
   attribute,

@@ -2,13 +2,11 @@ import type { Clock } from '../clock.js';
 import { JourneyNotFoundError, type JourneyCatalog } from '../journey/journey-catalog.js';
 import type { Logger } from '../logger.js';
 import type { CustomerKeys } from '../store/customer-keys.js';
-import { conversionsIn, recordConversions } from '../store/conversion-log.js';
-import { applyDailyDeltas, dailyDeltas } from '../store/daily-journey-counts.js';
-import { applyCountDeltas, countDeltas } from '../store/journey-counts.js';
 import type { CustomerStore, LoadedCustomer } from '../store/customer-store.js';
 import { applyEvent } from './apply-event.js';
 import type { Command, Note } from './command.js';
 import type { CommandExecutor } from './command-executor.js';
+import { recordJourneyStats } from './journey-stats.js';
 import type { CustomerEvent } from './customer-event.js';
 import type { InstanceRecord } from './instance-record.js';
 
@@ -103,22 +101,20 @@ async function applyBatch(
     instances: [...changed.values()],
     dead,
   });
-  await applyCountDeltas(
-    deps.store.redis,
-    deps.store.prefix,
-    countDeltas(loaded.customer.instances, changed.values()),
-  ).catch((err: unknown) =>
-    deps.logger.error({ customerId, err }, 'journey counts not updated (recount to repair)'),
+  await recordJourneyStats({
+    redis: deps.store.redis,
+    prefix: deps.store.prefix,
+    customerId,
+    before: loaded.customer.instances,
+    after: customer.instances,
+    changed: [...changed.values()],
+    notes,
+    now,
+  }).catch((err: unknown) =>
+    deps.logger.error(
+      { customerId, err },
+      'journey statistics not updated (recountJourneys repairs the counts)',
+    ),
   );
-  await applyDailyDeltas(
-    deps.store.redis,
-    deps.store.prefix,
-    dailyDeltas(loaded.customer.instances, changed.values(), now),
-  ).catch((err: unknown) => deps.logger.error({ customerId, err }, 'daily journey counts not updated'));
-  await recordConversions(
-    deps.store.redis,
-    deps.store.prefix,
-    conversionsIn(customerId, notes, customer.instances),
-  ).catch((err: unknown) => deps.logger.error({ customerId, err }, 'conversions not logged'));
   return released;
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { Note } from '../runtime/command.js';
 import type { InstanceRecord } from '../runtime/instance-record.js';
 
@@ -47,19 +47,16 @@ export function conversionsIn(
  * Appends conversions to their journey's log, a sorted set by time. The member names the
  * instance, so recording the same conversion again (a replayed batch) changes nothing.
  */
-export async function recordConversions(
-  redis: Redis,
+export function queueConversions(
+  pipeline: ChainableCommander,
   prefix: string,
   conversions: readonly LoggedConversion[],
-) {
-  if (conversions.length === 0) return;
-  const pipeline = redis.pipeline();
+): void {
   for (const conversion of conversions) {
     const key = conversionLogKey(prefix, conversion.journeyId);
     pipeline.zadd(key, 'NX', conversion.at, JSON.stringify(conversion));
     pipeline.zremrangebyscore(key, '-inf', conversion.at - RETENTION_MS);
   }
-  await pipeline.exec();
 }
 
 /** A journey's conversions with `from <= at < to`, oldest first. */

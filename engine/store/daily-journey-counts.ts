@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { InstanceRecord } from '../runtime/instance-record.js';
 
 const DAY_MS = 86_400_000;
@@ -42,20 +42,18 @@ export function dailyDeltas(
   return deltas;
 }
 
-export async function applyDailyDeltas(
-  redis: Redis,
+/** Adds the deltas to `pipeline`, so one commit's statistics go to Redis in one round trip. */
+export function queueDailyDeltas(
+  pipeline: ChainableCommander,
   prefix: string,
   deltas: ReadonlyMap<string, ReadonlyMap<string, number>>,
-): Promise<void> {
-  if (deltas.size === 0) return;
-  const pipeline = redis.pipeline();
+): void {
   for (const [key, fields] of deltas) {
     const [journeyId = '', day = ''] = key.split('\u0000');
     const hash = dailyJourneyCountsKey(prefix, journeyId, day);
     for (const [field, by] of fields) pipeline.hincrby(hash, field, by);
     pipeline.expire(hash, TTL_SECONDS);
   }
-  await pipeline.exec();
 }
 
 export interface DailyJourneyCounts {

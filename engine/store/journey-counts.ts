@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { STAGES } from '../journey/stage.js';
 import type { InstanceRecord } from '../runtime/instance-record.js';
 
@@ -83,6 +83,18 @@ export function removalDeltas(instances: Iterable<InstanceRecord>): Map<string, 
   return deltas;
 }
 
+/** Adds the deltas to `pipeline`, so one commit's statistics go to Redis in one round trip. */
+export function queueCountDeltas(
+  pipeline: ChainableCommander,
+  prefix: string,
+  deltas: ReadonlyMap<string, ReadonlyMap<string, number>>,
+): void {
+  for (const [journeyId, fields] of deltas) {
+    for (const [name, by] of fields)
+      if (by !== 0) pipeline.hincrby(journeyCountsKey(prefix, journeyId), name, by);
+  }
+}
+
 export async function applyCountDeltas(
   redis: Redis,
   prefix: string,
@@ -90,10 +102,7 @@ export async function applyCountDeltas(
 ): Promise<void> {
   if (deltas.size === 0) return;
   const pipeline = redis.pipeline();
-  for (const [journeyId, fields] of deltas) {
-    for (const [name, by] of fields)
-      if (by !== 0) pipeline.hincrby(journeyCountsKey(prefix, journeyId), name, by);
-  }
+  queueCountDeltas(pipeline, prefix, deltas);
   await pipeline.exec();
 }
 
