@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { openToken, sealToken } from '../signed-token.js';
 
 /** What a one-click unsubscribe link stands for. */
 export interface UnsubscribeClaim {
@@ -9,16 +9,9 @@ export interface UnsubscribeClaim {
   exp: number;
 }
 
-function sign(secret: string, payload: string): string {
-  return createHmac('sha256', secret).update(payload).digest('base64url');
-}
-
 /** A signed, expiring token for the `List-Unsubscribe` URL; no cookie or session needed. */
 export function createUnsubscribeToken(secret: string, claim: UnsubscribeClaim): string {
-  const payload = Buffer.from(JSON.stringify({ c: claim.customerId, t: claim.topic, e: claim.exp })).toString(
-    'base64url',
-  );
-  return `${payload}.${sign(secret, payload)}`;
+  return sealToken(secret, { c: claim.customerId, t: claim.topic, e: claim.exp });
 }
 
 /** The claim of a valid, unexpired token, or `undefined`. */
@@ -27,22 +20,9 @@ export function verifyUnsubscribeToken(
   token: string,
   now: number,
 ): UnsubscribeClaim | undefined {
-  const [payload, signature] = token.split('.');
-  if (!payload || !signature) return undefined;
-  const expected = Buffer.from(sign(secret, payload));
-  const given = Buffer.from(signature);
-  if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined;
-  try {
-    const { c, t, e } = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as {
-      c: unknown;
-      t: unknown;
-      e: unknown;
-    };
-    if (typeof c !== 'string' || typeof t !== 'string' || typeof e !== 'number' || e < now) return undefined;
-    return { customerId: c, topic: t, exp: e };
-  } catch {
-    return undefined;
-  }
+  const { c, t, e } = (openToken(secret, token) ?? {}) as Record<string, unknown>;
+  if (typeof c !== 'string' || typeof t !== 'string' || typeof e !== 'number' || e < now) return undefined;
+  return { customerId: c, topic: t, exp: e };
 }
 
 export function unsubscribeUrl(baseUrl: string, token: string): string {
