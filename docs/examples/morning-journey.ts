@@ -7,6 +7,8 @@ export const morningReminder = defineJourney({
   version: 1,
   trigger: { event: 'Product Added', properties: z.object({ name: z.string() }) },
   goal: { event: 'Order Completed', exit: true },
+  // The cart-reminder templates print the coupon.
+  data: z.object({ coupon: z.string().default('WELCOME10') }),
   machine: (j) =>
     j.createMachine({
       initial: 'waiting',

@@ -104,7 +104,12 @@ export function simulateJourney(
 ): SimulationResult {
   const events = placeEvents(script, options.what);
   const start = Date.parse(script.start);
-  const h = createJourneyHarness(journey, { messages: options.templates.catalog, start });
+  // Waits until a local time fall back on the default zone (DEFAULT_TIMEZONE), as in the workers.
+  const h = createJourneyHarness(journey, {
+    messages: options.templates.catalog,
+    start,
+    timezone: options.settings.defaults.timezone,
+  });
   const customer = script.customer;
   const steps: SimulationStep[] = [];
 

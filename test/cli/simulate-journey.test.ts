@@ -3,6 +3,7 @@ import { formatSimulation } from '../../engine/cli/format-simulation.js';
 import { formatSpan, simulateJourney } from '../../engine/cli/simulate-journey.js';
 import { SimulationScript } from '../../engine/cli/simulation-script.js';
 import { InvalidInputError, loadTemplates, MessageRenderer } from '../../engine/index.js';
+import { morningReminder } from '../../docs/examples/morning-journey.js';
 import { teaWelcome } from '../fixtures/cli/journeys/tea-welcome.js';
 
 const templates = loadTemplates('test/fixtures/cli/templates', { journeys: [teaWelcome] });
@@ -155,5 +156,32 @@ describe('formatSpan', () => {
       '1h30m',
       '2d1ms',
     ]);
+  });
+});
+
+describe('simulateJourney and the default time zone', () => {
+  const catalog = loadTemplates('templates', { journeys: [morningReminder] });
+  const at = (timezone: string) =>
+    simulateJourney(
+      morningReminder,
+      SimulationScript.parse({
+        customer: 'ada',
+        profile: { email: 'ada@example.com' },
+        start: '2026-03-01T09:00:00Z',
+        events: [{ at: '0s', type: 'track', event: 'Product Added', properties: { name: 'Oolong' } }],
+      }),
+      {
+        ...options,
+        templates: catalog,
+        renderer: new MessageRenderer(catalog),
+        settings: { ...options.settings, defaults: { locale: 'en-US', timezone } },
+        until: '0s',
+      },
+    ).pending.map((timer) => new Date(timer.dueAt).toISOString());
+
+  it('waits until 10:00 in DEFAULT_TIMEZONE for a customer whose profile names no zone', () => {
+    expect(at('UTC')).toEqual(['2026-03-01T10:00:00.000Z']);
+    // 09:00 UTC is 17:00 in Shanghai, so the next 10:00 there is 02:00 UTC the next day.
+    expect(at('Asia/Shanghai')).toEqual(['2026-03-02T02:00:00.000Z']);
   });
 });
