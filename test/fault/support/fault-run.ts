@@ -54,7 +54,9 @@ export function faultRun(options: FaultRunOptions) {
     PUBLIC_URL: 'https://chorus.example.com',
     TRACK_LINKS: 'false',
     TRACK_OPENS: 'false',
-    DELIVERY_RETRY_MAX_MS: '4000',
+    // Ten attempts of a deferred send then span at least 32.5 s: longer than the SMTP case's 30 s
+    // of refusals, and a send waits at most 10 s once the server accepts again.
+    DELIVERY_RETRY_MAX_MS: '10000',
     ...options.env,
     ...extra,
   });

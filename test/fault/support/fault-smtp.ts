@@ -17,6 +17,7 @@ export interface AcceptedMail {
  */
 export async function startFaultSmtp() {
   let refusingUntil = 0;
+  let connections = 0;
   const state = {
     accepted: [] as AcceptedMail[],
     /** Messages answered 451 after their data, and connections answered 421. */
@@ -24,7 +25,10 @@ export async function startFaultSmtp() {
     refusedConnections: 0,
     port: 0,
     url: '',
-    /** Refuse with 4xx for `ms` from now, then accept again. */
+    /**
+     * Refuse with 4xx for `ms` from now, then accept again: every other new connection with 421
+     * at the greeting, and every message on the connections let in with 451 after its data.
+     */
     refuseFor(ms: number) {
       refusingUntil = Date.now() + ms;
     },
@@ -45,7 +49,7 @@ export async function startFaultSmtp() {
     // nodemailer pools 5 connections per process; a few processes reconnecting must not be turned away.
     maxClients: 200,
     onConnect(_session, callback) {
-      if (!state.refusing()) return callback();
+      if (!state.refusing() || connections++ % 2 === 0) return callback();
       state.refusedConnections++;
       callback(transient(421, 'Service not available, closing transmission channel'));
     },
