@@ -1,4 +1,4 @@
-import type { FaultRun } from './fault-run.js';
+import { postJson, sleep, type FaultRun } from './fault-run.js';
 import type { FaultSmtp } from './fault-smtp.js';
 
 /** Steps each customer takes in the counter journey between Start and Finish. */
@@ -54,6 +54,30 @@ export async function sendDirect(run: FaultRun, calls: readonly Call[]): Promise
         ),
     );
   }
+}
+
+/**
+ * Sends a round through the API's batch endpoint, 500 calls a request, retrying each request
+ * until it is answered 202: a 503 (Redis away) or a refused connection is retried after a short
+ * pause, anything else fails the test. Returns how many answers were 503.
+ */
+export async function sendOverHttp(apiUrl: string, calls: readonly Call[]): Promise<number> {
+  let unavailable = 0;
+  const batches: Call[][] = [];
+  for (let i = 0; i < calls.length; i += 500) batches.push(calls.slice(i, i + 500));
+  await Promise.all(
+    batches.map(async (batch) => {
+      for (;;) {
+        const response = await postJson(`${apiUrl}/v1/batch`, { batch }).catch(() => undefined);
+        if (response?.status === 202) return;
+        if (response && response.status !== 503)
+          throw new Error(`batch answered ${response.status}: ${await response.text()}`);
+        if (response) unavailable++;
+        await sleep(200);
+      }
+    }),
+  );
+  return unavailable;
 }
 
 export interface CounterOutcome {
