@@ -33,6 +33,10 @@ export async function startFaultSmtp() {
       refusingUntil = Date.now() + ms;
     },
     refusing: () => Date.now() < refusingUntil,
+    /** While true, messages get no answer at all after their data: the sender waits mid-send. */
+    holding: false,
+    /** Messages that got no answer while holding (never counted as accepted). */
+    held: 0,
     /** Accepted messages per Message-ID, for the ones accepted more than once. */
     duplicates(): Map<string, number> {
       const counts = new Map<string, number>();
@@ -57,6 +61,10 @@ export async function startFaultSmtp() {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
+        if (state.holding) {
+          state.held++;
+          return;
+        }
         if (state.refusing()) {
           state.refusedMessages++;
           return callback(transient(451, 'Requested action aborted: local error in processing'));
