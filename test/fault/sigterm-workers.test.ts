@@ -58,9 +58,13 @@ describe('SIGTERM during load', () => {
       expect(exit).toMatchObject({ code: 0, signal: null });
       expect(exit.ms).toBeLessThan(DEADLINE_MS + EXIT_MARGIN_MS);
     }
-    // Nothing left half-done: no job is still marked active by a process that has gone.
-    expect(await run.reader.queues.journeys.getActiveCount()).toBe(0);
-    expect(await run.reader.queues.deliveries.email.getActiveCount()).toBe(0);
+    // Workers that stopped before the deadline finished what they held: no job is still marked
+    // active by a process that has gone. (On a starved machine the deadline may pass first; the
+    // jobs left then are re-run as stalled, and the final check still finds every customer done.)
+    if (busy.every((exit) => exit.ms < DEADLINE_MS)) {
+      expect(await run.reader.queues.journeys.getActiveCount()).toBe(0);
+      expect(await run.reader.queues.deliveries.email.getActiveCount()).toBe(0);
+    }
 
     // 2. Events keep arriving with no worker running; then workers come back while the SMTP
     // server stops answering mid-message, and get SIGTERM with sends stuck in flight: they give
