@@ -171,8 +171,10 @@ async function readCustomers(run: FaultRun, ids: readonly string[]) {
       if (customer.deadLetters.length > 0)
         problems.push(`${id}: dead letter ${customer.deadLetters[0]!.reason.slice(0, 200)}`);
       const sends = customer.messages.map((m) => `${String(m.message)}:${String(m.status)}`).sort();
-      if (sends.join(',') !== 'thank-you:sent,welcome:sent')
-        problems.push(`${id}: ledger ${sends.join(',')}`);
+      if (sends.join(',') !== 'thank-you:sent,welcome:sent') {
+        const why = customer.messages.filter((m) => m.status !== 'sent').map((m) => String(m.reason));
+        problems.push(`${id}: ledger ${sends.join(',')} ${why.join('; ')}`);
+      }
       for (const entry of customer.messages) {
         if (entry.status !== 'sent') continue;
         sentOps.set(String(entry.opId), `${id}@example.com`);
