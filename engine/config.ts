@@ -166,6 +166,12 @@ const EnvShape = z.object({
   DKIM_DOMAIN: z.string().min(1).optional(),
   DKIM_SELECTOR: z.string().min(1).optional(),
   DKIM_PRIVATE_KEY: z.string().min(1).optional(),
+  /**
+   * The longest wait between two attempts of a send its provider deferred (a 4xx, no answer).
+   * Waits grow from a second, doubling, with jitter, up to this; a send is given up after ten
+   * attempts, which span at least 255 s with the default.
+   */
+  DELIVERY_RETRY_MAX_MS: z.coerce.number().int().min(1000).max(3_600_000).default(300_000),
   /** Per-channel send rate, as `<count>/<duration>`, e.g. `10/1s`. Unset: no limit. */
   RATE_LIMIT_EMAIL: RateLimit.optional(),
   RATE_LIMIT_SMS: RateLimit.optional(),

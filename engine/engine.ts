@@ -307,15 +307,21 @@ export function createEngine(options: EngineOptions) {
      * connection is the caller's.
      */
     async close(deadlineMs = 10_000): Promise<void> {
-      const graceful = Promise.all(workers.map((w) => w.close()));
-      const timedOut = await Promise.race([
-        graceful.then(() => false),
-        new Promise<boolean>((r) => setTimeout(r, deadlineMs, true).unref()),
-      ]);
-      if (timedOut) await Promise.all(workers.map((w) => w.close(true)));
-      await Promise.all(allQueues(queues).map((queue) => queue.close()));
       // Providers' pooled connections (SMTP) would otherwise keep the process alive.
-      await Promise.all(Object.values(options.delivery?.adapters ?? {}).map((adapter) => adapter.close?.()));
+      const closeAdapters = () =>
+        Promise.all(Object.values(options.delivery?.adapters ?? {}).map((adapter) => adapter.close?.()));
+      const graceful = Promise.all(workers.map((w) => w.close()));
+      if (!(await settlesWithin(graceful, deadlineMs))) {
+        // BullMQ keeps the first close(): a close(true) now would wait on the same active jobs
+        // (a send stuck on a provider that never answers would hold the process for minutes).
+        // Closing the providers instead ends the calls still in flight: their jobs finish as
+        // retries, handed back to the queue. Any job still running after that is left behind; its
+        // lock expires and another worker re-runs it as a stalled job.
+        await closeAdapters();
+        await settlesWithin(graceful, HAND_BACK_MS);
+      }
+      await Promise.all(allQueues(queues).map((queue) => queue.close()));
+      await closeAdapters();
     },
   };
 
@@ -323,3 +329,20 @@ export function createEngine(options: EngineOptions) {
 }
 
 export type Engine = ReturnType<typeof createEngine>;
+
+/** How long `close` waits, after the deadline, for jobs whose provider calls it has cut short. */
+const HAND_BACK_MS = 1_000;
+
+/** Whether `promise` settles within `ms`. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = await Promise.race([
+    promise.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((resolve) => (timer = setTimeout(resolve, ms, false))),
+  ]);
+  clearTimeout(timer);
+  return settled;
+}

@@ -119,6 +119,7 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
         quietHours: config.QUIET_HOURS,
         defaultTimezone: config.DEFAULT_TIMEZONE,
       }),
+      retry: { baseMs: 1_000, maxMs: config.DELIVERY_RETRY_MAX_MS },
       limits: {
         ...(config.RATE_LIMIT_EMAIL ? { email: config.RATE_LIMIT_EMAIL } : {}),
         ...(config.RATE_LIMIT_SMS ? { sms: config.RATE_LIMIT_SMS } : {}),

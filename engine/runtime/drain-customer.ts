@@ -93,7 +93,11 @@ async function applyBatch(
       deps.logger.error({ customerId, eventId: entry.event.id, err: error }, 'event could not be applied');
     }
   }
-  if (commands.length > 0) await deps.executor.run(commands);
+  if (commands.length > 0) {
+    // Delivery workers read the profile at send time, possibly before the commit below.
+    if (profileChanged) await deps.store.saveProfile(keys, token, customer.profile);
+    await deps.executor.run(commands);
+  }
   const { released } = await deps.store.commit(keys, token, {
     expectedRev: loaded.rev,
     consumed: loaded.inbox.length,

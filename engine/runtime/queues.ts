@@ -22,7 +22,7 @@ const journeyJobDefaults: DefaultJobOptions = {
 
 const deliveryJobDefaults: DefaultJobOptions = {
   attempts: 10,
-  // 'jittered' is the delivery worker's own strategy: exponential with full jitter, Retry-After as a floor.
+  // 'jittered' is the delivery worker's own strategy: exponential with equal jitter, Retry-After as a floor.
   backoff: { type: 'jittered' },
   removeOnComplete: { age: 86_400, count: 10_000 },
   removeOnFail: { age: 7 * 86_400 },

@@ -3,7 +3,7 @@ import { ChorusError } from '../errors.js';
 import { CustomerEvent } from '../runtime/customer-event.js';
 import type { CustomerState, InstanceRecord } from '../runtime/instance-record.js';
 import { customerKeys, type CustomerKeys } from './customer-keys.js';
-import { acquireAndLoad, commitStep, pushEvent, releaseIfIdle } from './scripts.js';
+import { acquireAndLoad, commitStep, pushEvent, releaseIfIdle, writeProfile } from './scripts.js';
 
 export class LeaseLostError extends ChorusError {
   constructor(customerId: string, detail: string) {
@@ -147,6 +147,21 @@ export class CustomerStore {
     if (reply[0] === -1) throw new LeaseLostError(keys.customerId, 'another job holds it');
     if (reply[0] === -2) throw new LeaseLostError(keys.customerId, 'its state was changed by another job');
     return { rev: reply[0], released: reply[1] === 1 };
+  }
+
+  /**
+   * Saves the profile a batch produced before its commands run, under the lease: a send enqueued
+   * by the same batch (an identify and the event that sends, applied together) must find the
+   * new address when its delivery worker reads the profile, which may be before the commit.
+   * Re-applying the batch after a crash merges the same traits again, so writing early is safe.
+   */
+  async saveProfile(keys: CustomerKeys, token: string, profile: Record<string, unknown>): Promise<void> {
+    const reply = (await writeProfile.run(
+      this.redis,
+      [keys.state, keys.lease],
+      [token, JSON.stringify(profile)],
+    )) as number;
+    if (reply === -1) throw new LeaseLostError(keys.customerId, 'another job holds it');
   }
 
   /** Lets go of the lease when no event is waiting; returns whether it did. */

@@ -71,3 +71,14 @@ if redis.call('LLEN', KEYS[1]) == 0 then
 end
 return 0
 `);
+
+/**
+ * Writes the profile early, under the lease, without moving the revision: the sends a batch
+ * enqueues read it at send time. KEYS: state, lease. ARGV: token, profile JSON.
+ * Returns 1 written, -1 lease lost.
+ */
+export const writeProfile = new LuaScript(`
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return -1 end
+redis.call('HSET', KEYS[1], 'profile', ARGV[2])
+return 1
+`);

@@ -50,7 +50,7 @@ describe('addresses', () => {
 });
 
 describe('retry delays', () => {
-  it('grow exponentially up to a cap, with full jitter, and respect a Retry-After floor', () => {
+  it('grow exponentially up to a cap, at least half of it for certain, and respect a Retry-After floor', () => {
     const at = (attempt: number, random: number, floorMs?: number) =>
       retryDelay(attempt, {
         baseMs: 1_000,
@@ -60,7 +60,13 @@ describe('retry delays', () => {
       });
     expect([1, 2, 3, 4].map((n) => at(n, 1))).toEqual([1_000, 2_000, 4_000, 8_000]);
     expect(at(20, 1)).toBe(60_000);
-    expect(at(3, 0.5)).toBe(2_000);
+    expect(at(3, 0.5)).toBe(3_000);
+    expect([1, 2, 3, 4].map((n) => at(n, 0))).toEqual([500, 1_000, 2_000, 4_000]);
+    // However the dice fall, ten attempts span at least half the caps' sum: a short outage cannot use them up.
+    const shortest = Array.from({ length: 9 }, (_, i) =>
+      retryDelay(i + 1, { baseMs: 1_000, maxMs: 300_000, random: () => 0 }),
+    ).reduce((a, b) => a + b);
+    expect(shortest).toBe(255_500);
     expect(at(1, 0.1, 30_000)).toBe(30_000);
   });
 });

@@ -1,0 +1,116 @@
+import { Redis } from 'ioredis';
+import { CoreMessageCatalog, createEngine, deleteKeysMatching, type Engine } from '../../../engine/index.js';
+import { counter } from '../../fixtures/journeys/counter.js';
+import { startChorusProcess, freePort, waitForHttp, type ChorusProcess } from './chorus-process.js';
+import type { FaultSmtp } from './fault-smtp.js';
+
+/**
+ * How many customers each bulk case runs through its journey. The default keeps the whole
+ * `test/fault` folder within about five minutes on two busy shared cores alongside the rest of
+ * the suite (2000 took about eight); raise it for a soak run
+ * (`FAULT_CUSTOMERS=20000 npx vitest run test/fault`).
+ */
+export const FAULT_CUSTOMERS = Number(process.env.FAULT_CUSTOMERS ?? 1000);
+
+export const FAULT_API_KEY = 'fault-suite-api-key-0123456789';
+export const FAULT_JOURNEYS_DIR = 'test/fault/fixtures/journeys';
+
+export interface FaultRunOptions {
+  redisUrl: string;
+  prefix: string;
+  smtp: FaultSmtp;
+  /** Environment every process of the run gets on top of the defaults. */
+  env?: Record<string, string>;
+}
+
+/**
+ * The processes of one fault case against one Redis and key prefix: worker processes started
+ * and killed at will, an API process, and an in-process engine (no workers) that reads the
+ * customers' stored state for the checks and can enqueue events straight into Redis.
+ */
+export function faultRun(options: FaultRunOptions) {
+  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  redis.on('error', () => {});
+  const reader: Engine = createEngine({
+    redis,
+    prefix: options.prefix,
+    journeys: [counter],
+    messages: CoreMessageCatalog.fromDirectory('templates'),
+  });
+  // Its queues report a Redis that is away (the restart case) as errors; the checks read state instead.
+  for (const queue of [reader.queues.journeys, ...Object.values(reader.queues.deliveries)])
+    queue.on('error', () => {});
+  const processes: ChorusProcess[] = [];
+  const env = (extra: Record<string, string> = {}): Record<string, string> => ({
+    REDIS_URL: options.redisUrl,
+    REDIS_PREFIX: options.prefix,
+    JOURNEYS_DIR: FAULT_JOURNEYS_DIR,
+    TEMPLATES_DIR: 'templates',
+    SMTP_URL: options.smtp.url,
+    // The counter journey's one-second wait lasts 10 ms.
+    TIME_SCALE: '100',
+    // A killed worker's jobs and customer leases are taken over after about 2 s, not 30 s.
+    LOCK_DURATION_MS: '2000',
+    SWEEP_INTERVAL_MS: '2000',
+    API_KEY: FAULT_API_KEY,
+    API_RATE_LIMIT: '1000000/1m',
+    UNSUBSCRIBE_SECRET: 'fault-suite-unsubscribe-secret',
+    PUBLIC_URL: 'https://chorus.example.com',
+    TRACK_LINKS: 'false',
+    TRACK_OPENS: 'false',
+    // Ten attempts of a deferred send then span at least 32.5 s: longer than the SMTP case's 30 s
+    // of refusals, and a send waits at most 10 s once the server accepts again.
+    DELIVERY_RETRY_MAX_MS: '10000',
+    ...options.env,
+    ...extra,
+  });
+
+  return {
+    redis,
+    reader,
+    prefix: options.prefix,
+    env,
+    startWorker(extra: Record<string, string> = {}): ChorusProcess {
+      const proc = startChorusProcess('worker', env(extra));
+      processes.push(proc);
+      return proc;
+    },
+    /** Starts an API process on a free port and waits until it answers. */
+    async startApi(extra: Record<string, string> = {}): Promise<{ proc: ChorusProcess; url: string }> {
+      const port = await freePort();
+      const proc = startChorusProcess('api', env({ PORT: String(port), ...extra }));
+      processes.push(proc);
+      const url = `http://127.0.0.1:${port}`;
+      await waitForHttp(`${url}/healthz`, proc, 30_000);
+      return { proc, url };
+    },
+    /** The last log lines of every process started, for a failure message. */
+    logs(): string {
+      return processes.map((p, i) => `--- process ${i} (pid ${p.child.pid})\n${p.log()}`).join('\n');
+    },
+    /** Kills every process still running, closes the reader and deletes the run's keys. */
+    async close(): Promise<void> {
+      for (const proc of processes) proc.kill('SIGKILL');
+      await Promise.all(processes.map((p) => p.exited));
+      await reader.close();
+      if (redis.status === 'ready') {
+        await deleteKeysMatching(redis, [`${options.prefix}:*`, `{${options.prefix}}:*`]);
+      }
+      redis.disconnect();
+    },
+  };
+}
+
+export type FaultRun = ReturnType<typeof faultRun>;
+
+/** POSTs JSON to the API with the suite's key. */
+export function postJson(url: string, body: unknown, signal?: AbortSignal): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${FAULT_API_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    ...(signal ? { signal } : {}),
+  });
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
