@@ -16,6 +16,7 @@ import { dashboard, DASHBOARD_PATH } from './dashboard.js';
 import { installErrorHandler } from './error-handler.js';
 import type { HttpAppOptions } from './http-options.js';
 import { ServiceUnavailableError } from './http-errors.js';
+import { parseJsonBody } from './json-body.js';
 import { createMetrics } from './metrics.js';
 import { consentConfirmRoutes } from './routes/consent-confirm-routes.js';
 import { consentRoutes } from './routes/consent-routes.js';
@@ -56,6 +57,16 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
   }).withTypeProvider<ZodTypeProvider>();
+  // JSON bodies are checked for what Fastify's parser lets through or reports vaguely: bytes that
+  // are not UTF-8, nesting deep enough to overflow the stack later, prototype keys (by name).
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as Buffer));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app, redis);
