@@ -4,8 +4,20 @@ import { ConsentTrait } from '../policy/consent-record.js';
 
 const UserId = z.string().min(1).max(256);
 const MessageId = z.string().min(1).max(200);
+/**
+ * An ISO 8601 date-time with its offset, no earlier than 1970: instants are stored as epoch
+ * milliseconds, which are never negative.
+ */
+export const IsoInstant = z.iso
+  .datetime({ offset: true, abort: true })
+  .refine((value) => Date.parse(value) >= 0, 'must be an instant in 1970 or later');
+
 /** ISO 8601 string or epoch milliseconds, as Segment libraries send them. */
-const Timestamp = z.union([z.iso.datetime({ offset: true }), z.number().int().nonnegative()]).optional();
+const Timestamp = z
+  .union([IsoInstant, z.number().int().nonnegative()], {
+    error: 'an ISO 8601 date-time with offset, or epoch milliseconds, in 1970 or later',
+  })
+  .optional();
 const JsonObject = z.record(z.string(), z.unknown());
 
 /** Segment `track`. */
