@@ -52,6 +52,17 @@ export function installErrorHandler(app: FastifyInstance, redis: Redis): void {
   });
 }
 
+/** The answer to a URL the router cannot read (bad percent-encoding, a path segment too long). */
+export function urlErrorBody(error: FastifyError, requestId: string): ErrorBody {
+  return {
+    error: {
+      code: 'CHORUS_BAD_REQUEST',
+      message: `The URL cannot be read: ${error.message}. To fix: percent-encode each path segment as UTF-8.`,
+      requestId,
+    },
+  };
+}
+
 function classify(error: FastifyError, redis: Redis): Answer {
   if (hasZodFastifySchemaValidationErrors(error)) {
     const where = error.validationContext ?? 'body';
