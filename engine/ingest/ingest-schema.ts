@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { ChorusError } from '../errors.js';
+import { isPlainEmailAddress } from '../delivery/address.js';
 import { ConsentTrait } from '../policy/consent-record.js';
+
+const plainOrEmpty = (email: string) => email.trim() === '' || isPlainEmailAddress(email.trim());
 
 const UserId = z.string().min(1).max(256);
 const MessageId = z.string().min(1).max(200);
@@ -30,8 +33,19 @@ export const TrackInput = z.object({
 });
 export type TrackInput = z.input<typeof TrackInput>;
 
-/** Traits, whose `consent` (recorded as consent, not kept as a trait) is checked with the call. */
+/**
+ * Traits, whose `consent` (recorded as consent, not kept as a trait) is checked with the call,
+ * and whose `email`, the address email is sent to, must be one plain address (or empty or null).
+ */
 const Traits = JsonObject.superRefine((traits, ctx) => {
+  const email = traits.email;
+  if (!(email === undefined || email === null || (typeof email === 'string' && plainOrEmpty(email))))
+    ctx.addIssue({
+      code: 'custom',
+      path: ['email'],
+      message:
+        'must be one email address such as ada@example.com: no display name, spaces, line breaks, commas or second @',
+    });
   if (traits.consent === undefined) return;
   const parsed = ConsentTrait.safeParse(traits.consent);
   for (const issue of parsed.error?.issues ?? [])
