@@ -8,6 +8,14 @@ import { HttpError } from './http-errors.js';
  */
 export const MAX_JSON_DEPTH = 64;
 
+/**
+ * Invalid input found while parsing, before any route runs: it carries its status, as error
+ * handlers other than ours (bull-board's, in its scope) read `statusCode`.
+ */
+class InvalidBodyError extends InvalidInputError {
+  readonly statusCode = 400;
+}
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 const invalidJson = (what: string) =>
@@ -37,7 +45,7 @@ const pathOf = (node: Node, root: string) => {
  * Each refusal names what was wrong and where, under `root` (`body`).
  *
  * @throws HttpError `CHORUS_INVALID_JSON` (400) for bytes that are not UTF-8 or text that is not JSON.
- * @throws InvalidInputError (400) naming the field that nests too deep or carries a forbidden key.
+ * @throws InvalidInputError (400, with its `statusCode`) naming the field that nests too deep or carries a forbidden key.
  */
 export function parseJsonBody(raw: Buffer, root = 'body'): unknown {
   let text: string;
@@ -63,7 +71,7 @@ function checkShape(value: unknown, root: string): void {
   for (let node = stack.pop(); node; node = stack.pop()) {
     if (typeof node.value !== 'object' || node.value === null) continue;
     if (node.depth >= MAX_JSON_DEPTH)
-      throw new InvalidInputError(
+      throw new InvalidBodyError(
         [{ field: pathOf(node, root), message: `nested deeper than ${MAX_JSON_DEPTH} levels` }],
         'request body',
       );
@@ -79,7 +87,7 @@ function checkShape(value: unknown, root: string): void {
           child !== null &&
           Object.hasOwn(child, 'prototype'));
       if (forbidden && !Array.isArray(node.value))
-        throw new InvalidInputError(
+        throw new InvalidBodyError(
           [
             {
               field: pathOf(next, root),
