@@ -78,21 +78,40 @@ export interface FieldIssue {
 export class InvalidInputError extends ChorusError {
   constructor(
     readonly issues: readonly FieldIssue[],
-    what: string,
+    /** What was being read, e.g. `track call`: the message starts "Invalid <what>". */
+    readonly what: string,
   ) {
     super(
       'CHORUS_INVALID_INPUT',
       `Invalid ${what}: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}. To fix: correct the named fields.`,
     );
   }
+
+  /** The same problems with each field renamed, e.g. to where it sits in an HTTP request. */
+  relocated(field: (field: string) => string): InvalidInputError {
+    return new InvalidInputError(
+      this.issues.map((issue) => ({ ...issue, field: field(issue.field) })),
+      this.what,
+    );
+  }
 }
 
-/** Parses outside input, or throws {@link InvalidInputError} naming every bad field. */
-export function parseInput<T extends z.ZodType>(schema: T, input: unknown, what: string): z.output<T> {
+/**
+ * Parses outside input, or throws {@link InvalidInputError} naming every bad field, as a path
+ * under `root` when given (`body.customer.id`), else as the bare path (`(body)` for the whole).
+ */
+export function parseInput<T extends z.ZodType>(
+  schema: T,
+  input: unknown,
+  what: string,
+  root?: string,
+): z.output<T> {
   const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data;
+  const fieldOf = (path: readonly PropertyKey[]) =>
+    root === undefined ? path.join('.') || '(body)' : [root, ...path.map(String)].join('.');
   throw new InvalidInputError(
-    parsed.error.issues.map((issue) => ({ field: issue.path.join('.') || '(body)', message: issue.message })),
+    parsed.error.issues.map((issue) => ({ field: fieldOf(issue.path), message: issue.message })),
     what,
   );
 }

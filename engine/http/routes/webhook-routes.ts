@@ -56,7 +56,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteOptions> = async (
       const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const { id } = verifyWebhook(secrets, request.headers, raw, { now: options.clock.now() });
       const json = parseJsonBody(raw);
-      const payload = parseInput(source.payload, json, `webhook from ${source.id}`);
+      const payload = parseInput(source.payload, json, `webhook from ${source.id}`, 'body');
       const track = source.toTrack(payload);
       // The id sent by the source may be long or odd; its digest is a stable, bounded messageId.
       const messageId = `wh-${source.id}-${createHash('sha256').update(id).digest('base64url')}`;
