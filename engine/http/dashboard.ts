@@ -6,6 +6,7 @@ import fastifyBasicAuth from '@fastify/basic-auth';
 import type { Queue } from 'bullmq';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Engine } from '../engine.js';
+import type { ErrorBody } from './http-errors.js';
 import { journeyPages, JOURNEY_PAGES_PATH } from './journey-page.js';
 
 export const DASHBOARD_PATH = '/admin/queues';
@@ -33,7 +34,22 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
       if (!ok) throw new Error('wrong user name or password');
     },
   });
-  app.addHook('onRequest', app.basicAuth);
+  // A refusal is answered here rather than thrown: bull-board's routes have an error handler of
+  // their own, which would word it as an internal error in bull-board's shape.
+  app.addHook('onRequest', (request, reply, next) => {
+    app.basicAuth(request, reply, (error?: Error) => {
+      if (error === undefined) return next();
+      const body: ErrorBody = {
+        error: {
+          code: 'CHORUS_UNAUTHORIZED',
+          message:
+            'Wrong or missing dashboard credentials. To fix: use DASHBOARD_USER and DASHBOARD_PASSWORD.',
+          requestId: request.id,
+        },
+      };
+      void reply.code(401).send(body);
+    });
+  });
 
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(DASHBOARD_PATH);
