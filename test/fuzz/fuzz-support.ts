@@ -1,13 +1,14 @@
-import { createHash } from 'node:crypto';
 import diagnostics from 'node:diagnostics_channel';
 import type { FastifyInstance } from 'fastify';
 import type fc from 'fast-check';
+import { Redis } from 'ioredis';
 import { expect } from 'vitest';
 import { z } from 'zod';
 import { defineWebhookSource, generateWebhookSecret } from '../../engine/index.js';
 import { comeback } from '../fixtures/journeys/comeback.js';
 import { onboarding } from '../fixtures/journeys/onboarding.js';
 import { DASHBOARD, httpHarness, type HttpHarness } from '../support/http.js';
+import { TEST_REDIS_URL } from '../support/redis.js';
 
 /** Runs per property: enough to hit every branch of the hostile generators, small enough for CI. */
 export const RUNS = Number(process.env.FUZZ_RUNS ?? 60);
@@ -68,35 +69,53 @@ export async function fuzzHarness(): Promise<FuzzHarness> {
 }
 
 /**
- * What Redis holds under the harness's prefix: every key with a digest of its value. Rate-limit
- * counters are left out, as every `/v1` request moves them by design.
+ * Every key written under the harness's prefix, by anyone, as Redis reports it: server-assisted
+ * client tracking in broadcast mode sends an invalidation for each key modified under the
+ * prefixes (Lua scripts included), whatever the size of the database. Rate-limit counters are
+ * left out, as every `/v1` request moves them by design.
  */
-export async function redisFingerprint(h: HttpHarness): Promise<Map<string, string>> {
-  const keys: string[] = [];
-  for (const pattern of [`${h.prefix}:*`, `{${h.prefix}}:*`]) {
-    let cursor = '0';
-    do {
-      const [next, batch] = await h.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      keys.push(...batch.filter((key) => !key.startsWith(`${h.prefix}:rate:`)));
-    } while (cursor !== '0');
-  }
-  const pipeline = h.redis.pipeline();
-  for (const key of keys) pipeline.dumpBuffer(key);
-  const dumps = (await pipeline.exec()) ?? [];
-  return new Map(
-    keys.map((key, i) => {
-      const dump = dumps[i]?.[1];
-      return [key, Buffer.isBuffer(dump) ? createHash('sha1').update(dump).digest('hex') : 'gone'];
-    }),
+export async function writeWatch(h: HttpHarness): Promise<WriteWatch> {
+  const subscriber = new Redis(TEST_REDIS_URL);
+  const tracker = new Redis(TEST_REDIS_URL);
+  const written: string[] = [];
+  subscriber.on('message', (_channel: string, key: string) => written.push(key));
+  const id = await subscriber.client('ID');
+  await subscriber.subscribe('__redis__:invalidate');
+  await tracker.client(
+    'TRACKING',
+    'ON',
+    'REDIRECT',
+    id,
+    'BCAST',
+    'PREFIX',
+    `${h.prefix}:`,
+    'PREFIX',
+    `{${h.prefix}}:`,
   );
+  return {
+    async during<T>(action: () => Promise<T>): Promise<{ result: T; keys: string[] }> {
+      written.length = 0;
+      const result = await action();
+      // Invalidations are pushed when the write runs; a PING's answer comes after all of them.
+      await subscriber.ping();
+      const keys = written.filter((key) => !key.startsWith(`${h.prefix}:rate:`));
+      return { result, keys: [...new Set(keys)] };
+    },
+    close() {
+      subscriber.disconnect();
+      tracker.disconnect();
+    },
+  };
 }
 
-export function expectSameRedis(before: Map<string, string>, after: Map<string, string>, what: string): void {
-  const changed = [...new Set([...before.keys(), ...after.keys()])].filter(
-    (key) => before.get(key) !== after.get(key),
-  );
-  expect(changed, `Redis keys written by a rejected request (${what})`).toEqual([]);
+export interface WriteWatch {
+  /** Runs `action` and returns the keys written meanwhile. */
+  during<T>(action: () => Promise<T>): Promise<{ result: T; keys: string[] }>;
+  close(): void;
+}
+
+export function expectNoWrites(keys: readonly string[], what: string): void {
+  expect(keys, `Redis keys written by a refused request (${what})`).toEqual([]);
 }
 
 interface ErrorBody {
