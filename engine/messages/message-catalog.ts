@@ -100,12 +100,17 @@ function readCoreMessage(dir: string, folder: string): CoreMessage {
   try {
     json = JSON.parse(text);
   } catch (cause) {
-    throw new MessageDefinitionError(`${file} is not valid JSON: ${(cause as Error).message}`, { cause });
+    throw new MessageDefinitionError(
+      `${file} is not valid JSON: ${(cause as Error).message}. To fix: correct the JSON where the parser points.`,
+      { cause },
+    );
   }
   const parsed = CoreMessage.safeParse(json);
   if (!parsed.success) {
     const fields = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new MessageDefinitionError(`${file} is invalid: ${fields}.`);
+    throw new MessageDefinitionError(
+      `${file} is invalid: ${fields}. To fix: correct the named fields (id, proposition, headline and cta.label and cta.url are required).`,
+    );
   }
   if (parsed.data.id !== folder) {
     throw new MessageDefinitionError(
