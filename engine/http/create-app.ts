@@ -12,6 +12,7 @@ import {
 import { systemClock } from '../clock.js';
 import { allQueues } from '../runtime/queues.js';
 import { apiKeyChecker } from './api-key-auth.js';
+import { answerClientError } from './client-error.js';
 import { dashboard, DASHBOARD_PATH } from './dashboard.js';
 import { installErrorHandler, urlErrorBody } from './error-handler.js';
 import type { HttpAppOptions } from './http-options.js';
@@ -59,7 +60,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
     // Longer than any id a route accepts (Fastify's default is 100), so a long but valid userId
     // reaches its route and a too-long one is named by validation rather than refused unseen.
     routerOptions: { maxParamLength: 1024 },
-    // A URL that does not decode is answered like every other refusal.
+    // A request Node cannot parse, and a URL that does not decode, are answered like every other refusal.
+    clientErrorHandler: answerClientError,
     frameworkErrors: (error, request, reply) => {
       void (reply as FastifyReply).code(error.statusCode ?? 400).send(urlErrorBody(error, request.id));
     },
