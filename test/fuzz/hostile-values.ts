@@ -97,8 +97,19 @@ export const someId: fc.Arbitrary<string> = fc.oneof(
 );
 
 export const hostileKey: fc.Arbitrary<string> = fc.oneof(
-  { weight: 2, arbitrary: fc.constantFrom(...PROTOTYPE_KEYS, 'polluted', 'email', 'consent', 'a.b', '') },
-  { weight: 3, arbitrary: fc.string({ maxLength: 12 }) },
+  { weight: 1, arbitrary: fc.constant('__proto__') },
+  {
+    weight: 6,
+    arbitrary: fc.constantFrom(
+      ...PROTOTYPE_KEYS.filter((k) => k !== '__proto__'),
+      'polluted',
+      'email',
+      'consent',
+      'a.b',
+      '',
+    ),
+  },
+  { weight: 10, arbitrary: fc.string({ maxLength: 12 }) },
 );
 
 const leaf: fc.Arbitrary<string> = fc.oneof(
@@ -132,11 +143,11 @@ export const jsonObjectText: fc.Arbitrary<string> = fc
 export function objectText(fields: Record<string, fc.Arbitrary<string>>): fc.Arbitrary<string> {
   const entries = Object.entries(fields).map(([key, value]) =>
     fc
-      .option(fc.oneof({ weight: 4, arbitrary: value }, { weight: 1, arbitrary: jsonText }), { freq: 5 })
+      .option(fc.oneof({ weight: 8, arbitrary: value }, { weight: 1, arbitrary: jsonText }), { freq: 6 })
       .map((text) => (text === null ? undefined : `${JSON.stringify(key)}:${text}`)),
   );
   return fc
-    .tuple(fc.tuple(...entries), fc.option(fc.tuple(hostileKey, jsonText), { freq: 4 }))
+    .tuple(fc.tuple(...entries), fc.option(fc.tuple(hostileKey, jsonText), { freq: 6 }))
     .map(([present, extra]) => {
       const parts = present.filter((p): p is string => p !== undefined);
       if (extra) parts.push(`${JSON.stringify(extra[0])}:${extra[1]}`);

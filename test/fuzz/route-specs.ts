@@ -27,6 +27,8 @@ export interface RouteSpec {
   query?: Record<string, fc.Arbitrary<string>>;
   /** The JSON body, as text. */
   body?: fc.Arbitrary<string>;
+  /** A body of the right shape whose values are still hostile where any value is allowed. */
+  validBody?: fc.Arbitrary<string>;
 }
 
 const NOW = Date.parse('2026-11-23T10:00:00Z');
@@ -50,7 +52,11 @@ const email = fc.oneof(
   fc.constantFrom(...HOSTILE_EMAILS),
   hostileString,
 );
-const jsonInstant = fc.oneof(str(instant), fc.constantFrom('1700000000000', '0', '-5', '1.5', '1e20'));
+const jsonInstant = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom('"2026-11-23T10:00:00Z"', '1700000000000', '0') },
+  { weight: 2, arbitrary: str(instant) },
+  { weight: 1, arbitrary: fc.constantFrom('-5', '1.5', '1e20') },
+);
 const consentTrait = fc.constantFrom(
   '{"email":{"marketing":true}}',
   '{"email":{"marketing":"yes"}}',
@@ -70,6 +76,35 @@ const track = objectText({
   timestamp: jsonInstant,
 });
 const identify = objectText({ userId: str(userId), traits, messageId: str(someId), timestamp: jsonInstant });
+/** Strings a schema takes as they are: any content, within the length it allows. */
+const text = (max: number) => hostileString.filter((value) => value.length >= 1 && value.length <= max);
+const anyProperties = fc.dictionary(
+  text(30).filter((key) => key !== '__proto__'),
+  fc.oneof(text(100), fc.integer(), fc.boolean(), fc.constant(null)),
+  { maxKeys: 4 },
+);
+const json = (value: unknown) => JSON.stringify(value);
+const validUserId = fc.oneof(fc.constantFrom('ada', 'bo'), text(256));
+const validTrack = fc
+  .record(
+    { userId: validUserId, event: text(200), properties: anyProperties },
+    { requiredKeys: ['userId', 'event'] },
+  )
+  .map(json);
+const validIdentify = fc
+  .record({
+    userId: validUserId,
+    traits: fc.record(
+      {
+        email: fc.constantFrom('ada@example.com', '用户@例子.广告', ''),
+        firstName: text(50),
+        plan: text(20),
+      },
+      { requiredKeys: [] },
+    ),
+  })
+  .map(json);
+
 const batchItem = fc.oneof(
   track.map((t) => t.replace(/^\{/, '{"type":"track"' + (t === '{}' ? '' : ','))),
   identify.map((t) => t.replace(/^\{/, '{"type":"identify"' + (t === '{}' ? '' : ','))),
@@ -141,10 +176,19 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
   'GET /metrics': { guard: 'open' },
   'GET /t/c/*': { guard: 'open', params: { '*': trackingToken } },
   'GET /t/o/*': { guard: 'open', params: { '*': trackingToken } },
-  'POST /v1/identify': { guard: 'api', body: identify },
-  'POST /v1/track': { guard: 'api', body: track },
+  'POST /v1/identify': { guard: 'api', body: identify, validBody: validIdentify },
+  'POST /v1/track': { guard: 'api', body: track, validBody: validTrack },
   'POST /v1/batch': {
     guard: 'api',
+    validBody: fc
+      .array(
+        fc.oneof(
+          validTrack.map((t) => `{"type":"track",${t.slice(1)}`),
+          validIdentify.map((t) => `{"type":"identify",${t.slice(1)}`),
+        ),
+        { minLength: 1, maxLength: 4 },
+      )
+      .map((items) => `{"batch":[${items.join(',')}]}`),
     body: fc.oneof(
       fc.array(batchItem, { maxLength: 4 }).map((items) => `{"batch":[${items.join(',')}]}`),
       objectText({ batch: jsonText }),
@@ -162,6 +206,9 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
   },
   'POST /v1/journeys/:id/trigger': {
     guard: 'api',
+    validBody: fc
+      .record({ userId: validUserId, data: fc.record({ coupon: text(40).filter((c) => c.length >= 3) }) })
+      .map(json),
     params: { id: fc.oneof(fc.constantFrom('comeback', 'onboarding'), someId) },
     body: objectText({
       userId: str(userId),
@@ -189,6 +236,14 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
   'POST /v1/customers/:userId/in-app/:id/read': { guard: 'api', params: { userId, id: someId } },
   'POST /v1/customers/:userId/consent': {
     guard: 'api',
+    validBody: fc
+      .record({
+        channel: fc.constantFrom('email', 'sms', 'push', 'in-app'),
+        topic: fc.constantFrom('marketing', 'transactional'),
+        granted: fc.boolean(),
+        source: text(200),
+      })
+      .map(json),
     params: { userId },
     body: objectText({
       channel: str(channel),
@@ -202,6 +257,15 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
   'GET /v1/customers/:userId/consent': { guard: 'api', params: { userId } },
   'POST /v1/delivery-events': {
     guard: 'api',
+    validBody: fc
+      .record({
+        type: fc.constantFrom('bounce', 'complaint'),
+        bounceType: fc.constantFrom('hard', 'soft'),
+        channel: fc.constant('email'),
+        address: fc.emailAddress(),
+        source: text(200),
+      })
+      .map(json),
     body: objectText({
       type: str(fc.oneof(fc.constantFrom('bounce', 'complaint', 'delivered'), hostileString)),
       bounceType: str(fc.constantFrom('hard', 'soft', 'HARD')),
@@ -227,6 +291,7 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
   },
   'POST /v1/webhooks/:source': {
     guard: 'webhook',
+    validBody: fc.record({ customer: fc.record({ id: validUserId }), total: fc.integer() }).map(json),
     params: {
       source: fc.oneof({ weight: 4, arbitrary: fc.constant('shop') }, { weight: 1, arbitrary: someId }),
     },
