@@ -378,6 +378,8 @@ describe('hostile email addresses', () => {
           '/v1/delivery-events',
           JSON.stringify({ type: 'complaint', channel, address }),
         );
+        // A lone surrogate cannot be percent-encoded, so no client could send it in a query.
+        if (/[\uD800-\uDFFF]/.test(address.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, ''))) return;
         const lookup = await h.app.inject({
           url: `/v1/suppressions?channel=${channel}&address=${encodeURIComponent(address)}`,
           headers: h.auth,

@@ -149,8 +149,8 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
       put(join(dir, where, `${name}.hbs`), text);
     }),
   fc.constantFrom<Mutation>(
-    (dir) => mkdirSync(join(dir, 'empty-message')),
-    (dir) => mkdirSync(join(dir, 'Upper_Case')),
+    (dir) => mkdirSync(join(dir, 'empty-message'), { recursive: true }),
+    (dir) => mkdirSync(join(dir, 'Upper_Case'), { recursive: true }),
     (dir) =>
       put(
         join(dir, 'hello', 'webhook.json.hbs'),
