@@ -51,6 +51,27 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
     });
   });
 
+  // bull-board's API reads its body as a JSON object and answers anything else (a JSON string, a
+  // text/plain body) with a 500 of its own, even when read-only: refused here, saying what it takes.
+  app.addHook('preValidation', async (request, reply) => {
+    const body: unknown = request.body;
+    if (
+      body === undefined ||
+      (typeof body === 'object' && body !== null && !Array.isArray(body) && !Buffer.isBuffer(body))
+    )
+      return;
+    const answer: ErrorBody = {
+      error: {
+        code: 'CHORUS_INVALID_INPUT',
+        message:
+          'Invalid dashboard request: body: must be a JSON object. To fix: send a JSON object, or no body.',
+        issues: [{ field: 'body', message: 'must be a JSON object' }],
+        requestId: request.id,
+      },
+    };
+    return reply.code(400).send(answer);
+  });
+
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(DASHBOARD_PATH);
   createBullBoard({
