@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import {
   jsonSchemaTransform,
   serializerCompiler,
@@ -12,10 +12,12 @@ import {
 import { systemClock } from '../clock.js';
 import { allQueues } from '../runtime/queues.js';
 import { apiKeyChecker } from './api-key-auth.js';
+import { answerClientError } from './client-error.js';
 import { dashboard, DASHBOARD_PATH } from './dashboard.js';
-import { installErrorHandler } from './error-handler.js';
+import { installErrorHandler, urlErrorBody } from './error-handler.js';
 import type { HttpAppOptions } from './http-options.js';
 import { ServiceUnavailableError } from './http-errors.js';
+import { parseJsonBody } from './json-body.js';
 import { createMetrics } from './metrics.js';
 import { consentConfirmRoutes } from './routes/consent-confirm-routes.js';
 import { consentRoutes } from './routes/consent-routes.js';
@@ -55,7 +57,25 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
+    // Longer than any id a route accepts (Fastify's default is 100), so a long but valid userId
+    // reaches its route and a too-long one is named by validation rather than refused unseen.
+    routerOptions: { maxParamLength: 1024 },
+    // A request Node cannot parse, and a URL that does not decode, are answered like every other refusal.
+    clientErrorHandler: answerClientError,
+    frameworkErrors: (error, request, reply) => {
+      void (reply as FastifyReply).code(error.statusCode ?? 400).send(urlErrorBody(error, request.id));
+    },
   }).withTypeProvider<ZodTypeProvider>();
+  // JSON bodies are checked for what Fastify's parser lets through or reports vaguely: bytes that
+  // are not UTF-8, nesting deep enough to overflow the stack later, prototype keys (by name).
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as Buffer));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app, redis);

@@ -6,6 +6,7 @@ import fastifyBasicAuth from '@fastify/basic-auth';
 import type { Queue } from 'bullmq';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Engine } from '../engine.js';
+import type { ErrorBody } from './http-errors.js';
 import { journeyPages, JOURNEY_PAGES_PATH } from './journey-page.js';
 
 export const DASHBOARD_PATH = '/admin/queues';
@@ -33,7 +34,43 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
       if (!ok) throw new Error('wrong user name or password');
     },
   });
-  app.addHook('onRequest', app.basicAuth);
+  // A refusal is answered here rather than thrown: bull-board's routes have an error handler of
+  // their own, which would word it as an internal error in bull-board's shape.
+  app.addHook('onRequest', (request, reply, next) => {
+    app.basicAuth(request, reply, (error?: Error) => {
+      if (error === undefined) return next();
+      const body: ErrorBody = {
+        error: {
+          code: 'CHORUS_UNAUTHORIZED',
+          message:
+            'Wrong or missing dashboard credentials. To fix: use DASHBOARD_USER and DASHBOARD_PASSWORD.',
+          requestId: request.id,
+        },
+      };
+      void reply.code(401).send(body);
+    });
+  });
+
+  // bull-board's API reads its body as a JSON object and answers anything else (a JSON string, a
+  // text/plain body) with a 500 of its own, even when read-only: refused here, saying what it takes.
+  app.addHook('preValidation', async (request, reply) => {
+    const body: unknown = request.body;
+    if (
+      body === undefined ||
+      (typeof body === 'object' && body !== null && !Array.isArray(body) && !Buffer.isBuffer(body))
+    )
+      return;
+    const answer: ErrorBody = {
+      error: {
+        code: 'CHORUS_INVALID_INPUT',
+        message:
+          'Invalid dashboard request: body: must be a JSON object. To fix: send a JSON object, or no body.',
+        issues: [{ field: 'body', message: 'must be a JSON object' }],
+        requestId: request.id,
+      },
+    };
+    return reply.code(400).send(answer);
+  });
 
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(DASHBOARD_PATH);

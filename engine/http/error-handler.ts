@@ -23,7 +23,7 @@ interface Answer {
  */
 export function installErrorHandler(app: FastifyInstance, redis: Redis): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const answer = classify(error, redis);
+    const answer = classify(error, redis, `${request.method} ${request.url.split('?')[0]}`);
     if (answer.status >= 500) request.log.error({ err: error }, answer.message);
     else request.log.info({ code: answer.code, status: answer.status }, answer.message);
     const body: ErrorBody = {
@@ -52,7 +52,18 @@ export function installErrorHandler(app: FastifyInstance, redis: Redis): void {
   });
 }
 
-function classify(error: FastifyError, redis: Redis): Answer {
+/** The answer to a URL the router cannot read (bad percent-encoding, a path segment too long). */
+export function urlErrorBody(error: FastifyError, requestId: string): ErrorBody {
+  return {
+    error: {
+      code: 'CHORUS_BAD_REQUEST',
+      message: `The URL cannot be read: ${error.message}. To fix: percent-encode each path segment as UTF-8.`,
+      requestId,
+    },
+  };
+}
+
+function classify(error: FastifyError, redis: Redis, what: string): Answer {
   if (hasZodFastifySchemaValidationErrors(error)) {
     const where = error.validationContext ?? 'body';
     const issues = error.validation.map((issue) => ({
@@ -106,8 +117,13 @@ function classify(error: FastifyError, redis: Redis): Answer {
       code: 'CHORUS_UNAUTHORIZED',
       message: 'Wrong or missing credentials. To fix: use DASHBOARD_USER and DASHBOARD_PASSWORD.',
     };
+  // A plugin's refusal (a static file path it will not serve) may be one word: say what it refused.
   if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500)
-    return { status: error.statusCode, code: 'CHORUS_BAD_REQUEST', message: error.message };
+    return {
+      status: error.statusCode,
+      code: 'CHORUS_BAD_REQUEST',
+      message: `${what.slice(0, 300)} was refused: ${error.message}. To fix: correct the request as the message says.`,
+    };
   if (redis.status !== 'ready' || isConnectionError(error))
     return {
       status: 503,

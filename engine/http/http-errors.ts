@@ -11,6 +11,11 @@ export class HttpError extends ChorusError {
   ) {
     super(code, message);
   }
+
+  /** What Fastify and its plugins' own error handlers (bull-board's) read as the status. */
+  get statusCode(): number {
+    return this.status;
+  }
 }
 
 export class UnauthorizedError extends HttpError {

@@ -1,11 +1,26 @@
 import { z } from 'zod';
 import { ChorusError } from '../errors.js';
+import { isPlainEmailAddress } from '../delivery/address.js';
 import { ConsentTrait } from '../policy/consent-record.js';
+
+const plainOrEmpty = (email: string) => email.trim() === '' || isPlainEmailAddress(email.trim());
 
 const UserId = z.string().min(1).max(256);
 const MessageId = z.string().min(1).max(200);
+/**
+ * An ISO 8601 date-time with its offset, no earlier than 1970: instants are stored as epoch
+ * milliseconds, which are never negative.
+ */
+export const IsoInstant = z.iso
+  .datetime({ offset: true, abort: true })
+  .refine((value) => Date.parse(value) >= 0, 'must be an instant in 1970 or later');
+
 /** ISO 8601 string or epoch milliseconds, as Segment libraries send them. */
-const Timestamp = z.union([z.iso.datetime({ offset: true }), z.number().int().nonnegative()]).optional();
+const Timestamp = z
+  .union([IsoInstant, z.number().int().nonnegative()], {
+    error: 'an ISO 8601 date-time with offset, or epoch milliseconds, in 1970 or later',
+  })
+  .optional();
 const JsonObject = z.record(z.string(), z.unknown());
 
 /** Segment `track`. */
@@ -18,8 +33,19 @@ export const TrackInput = z.object({
 });
 export type TrackInput = z.input<typeof TrackInput>;
 
-/** Traits, whose `consent` (recorded as consent, not kept as a trait) is checked with the call. */
+/**
+ * Traits, whose `consent` (recorded as consent, not kept as a trait) is checked with the call,
+ * and whose `email`, the address email is sent to, must be one plain address (or empty or null).
+ */
 const Traits = JsonObject.superRefine((traits, ctx) => {
+  const email = traits.email;
+  if (!(email === undefined || email === null || (typeof email === 'string' && plainOrEmpty(email))))
+    ctx.addIssue({
+      code: 'custom',
+      path: ['email'],
+      message:
+        'must be one email address such as ada@example.com: no display name, spaces, line breaks, commas or second @',
+    });
   if (traits.consent === undefined) return;
   const parsed = ConsentTrait.safeParse(traits.consent);
   for (const issue of parsed.error?.issues ?? [])
@@ -52,21 +78,40 @@ export interface FieldIssue {
 export class InvalidInputError extends ChorusError {
   constructor(
     readonly issues: readonly FieldIssue[],
-    what: string,
+    /** What was being read, e.g. `track call`: the message starts "Invalid <what>". */
+    readonly what: string,
   ) {
     super(
       'CHORUS_INVALID_INPUT',
       `Invalid ${what}: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}. To fix: correct the named fields.`,
     );
   }
+
+  /** The same problems with each field renamed, e.g. to where it sits in an HTTP request. */
+  relocated(field: (field: string) => string): InvalidInputError {
+    return new InvalidInputError(
+      this.issues.map((issue) => ({ ...issue, field: field(issue.field) })),
+      this.what,
+    );
+  }
 }
 
-/** Parses outside input, or throws {@link InvalidInputError} naming every bad field. */
-export function parseInput<T extends z.ZodType>(schema: T, input: unknown, what: string): z.output<T> {
+/**
+ * Parses outside input, or throws {@link InvalidInputError} naming every bad field, as a path
+ * under `root` when given (`body.customer.id`), else as the bare path (`(body)` for the whole).
+ */
+export function parseInput<T extends z.ZodType>(
+  schema: T,
+  input: unknown,
+  what: string,
+  root?: string,
+): z.output<T> {
   const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data;
+  const fieldOf = (path: readonly PropertyKey[]) =>
+    root === undefined ? path.join('.') || '(body)' : [root, ...path.map(String)].join('.');
   throw new InvalidInputError(
-    parsed.error.issues.map((issue) => ({ field: issue.path.join('.') || '(body)', message: issue.message })),
+    parsed.error.issues.map((issue) => ({ field: fieldOf(issue.path), message: issue.message })),
     what,
   );
 }

@@ -228,6 +228,25 @@ function formatZodIssues(error: z.ZodError): string {
 }
 
 /**
+ * Runs the author's machine factory. xstate reports a machine it cannot build (an initial state
+ * or a target that does not exist) with a plain Error; it becomes a JourneyDefinitionError that
+ * names the journey, keeping xstate's words, which name the state.
+ */
+function buildMachine<T>(journeyId: string, build: () => T): T {
+  try {
+    return build();
+  } catch (cause) {
+    if (cause instanceof ChorusError) throw cause;
+    const message = cause instanceof Error ? cause.message : String(cause);
+    throw new JourneyDefinitionError(
+      `Journey "${journeyId}": its machine cannot be built: ${message.replace(/\n/g, ' ')}. ` +
+        'To fix: correct the machine config (state names, initial state and targets).',
+      { cause },
+    );
+  }
+}
+
+/**
  * Declares a journey: metadata plus an xstate machine whose every state carries one stage tag.
  *
  * @example
@@ -301,8 +320,9 @@ export function defineJourney<
       }));
     },
   };
-  const raw = definition.machine(builder as never);
-  const { machine, problems, localTimeWaits } = resolveDelays(raw);
+  const { machine, problems, localTimeWaits } = buildMachine(meta.id, () =>
+    resolveDelays(definition.machine(builder as never)),
+  );
   const trigger: Journey['trigger'] =
     'api' in meta.trigger
       ? { kind: 'api', schema: meta.trigger.api }

@@ -44,12 +44,61 @@ export async function importJourneyModule(path: string): Promise<JourneyFolder> 
   try {
     module = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   } catch (cause) {
-    throw new JourneyDefinitionError(`Could not load ${path}: ${(cause as Error).message}`, { cause });
+    throw new JourneyDefinitionError(`Could not load ${path}: ${describeThrown(cause)}`, { cause });
   }
-  return {
-    journeys: Object.values(module).filter(isJourney),
-    webhookSources: Object.values(module).filter(isWebhookSource),
-  };
+  const folder: JourneyFolder = { journeys: [], webhookSources: [] };
+  for (const [name, value] of Object.entries(module)) {
+    // An export is only inspected; one that throws when looked at (a Proxy) is named, not let through.
+    try {
+      if (isJourney(value)) folder.journeys.push(checkedJourney(value, path, name));
+      else if (isWebhookSource(value)) folder.webhookSources.push(checkedSource(value, path, name));
+    } catch (cause) {
+      if (cause instanceof JourneyDefinitionError) throw cause;
+      throw new JourneyDefinitionError(
+        `Could not read the export "${name}" of ${path}: ${describeThrown(cause)}`,
+        { cause },
+      );
+    }
+  }
+  return folder;
+}
+
+/** What a module threw, in words: modules may throw anything, `null` included. */
+function describeThrown(thrown: unknown): string {
+  if (thrown instanceof Error) return thrown.message;
+  try {
+    return `it threw ${typeof thrown === 'string' ? `"${thrown}"` : String(thrown)}, not an Error`;
+  } catch {
+    return 'it threw a value that cannot be shown, not an Error';
+  }
+}
+
+const notMadeBy = (path: string, name: string, maker: string) =>
+  new JourneyDefinitionError(
+    `The export "${name}" of ${path} is marked as made by ${maker} but is not shaped like it. To fix: create it with ${maker}() rather than by hand.`,
+  );
+
+/** Branded by {@link defineJourney}'s symbol, which any object can carry: the shape the engine reads. */
+function checkedJourney(value: Journey, path: string, name: string): Journey {
+  const ok =
+    typeof value.id === 'string' &&
+    typeof value.version === 'number' &&
+    typeof value.machine === 'object' &&
+    value.machine !== null &&
+    typeof value.machine.root === 'object' &&
+    typeof value.trigger === 'object' &&
+    value.trigger !== null;
+  if (!ok) throw notMadeBy(path, name, 'defineJourney');
+  return value;
+}
+
+function checkedSource(value: AnyWebhookSource, path: string, name: string): AnyWebhookSource {
+  const ok =
+    typeof value.id === 'string' &&
+    typeof value.toTrack === 'function' &&
+    typeof (value.payload as { safeParse?: unknown } | undefined)?.safeParse === 'function';
+  if (!ok) throw notMadeBy(path, name, 'defineWebhookSource');
+  return value;
 }
 
 /** The journeys a folder exports (see {@link loadJourneyFolder}). */

@@ -50,6 +50,31 @@ export class MessageDefinitionError extends ChorusError {
   }
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The text of a file under `templates/`: read errors (a folder where a file should be, a
+ * symlink loop) and bytes that are not UTF-8 (which a lenient read would turn into U+FFFD
+ * and send) become a {@link MessageDefinitionError} naming the file.
+ */
+export function readTemplateText(file: string): string {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code ?? (cause as Error).message;
+    throw new MessageDefinitionError(
+      `${file} cannot be read (${code}). To fix: make it a readable file, or remove it.`,
+      { cause },
+    );
+  }
+  try {
+    return utf8.decode(bytes);
+  } catch (cause) {
+    throw new MessageDefinitionError(`${file} is not valid UTF-8. To fix: save it as UTF-8.`, { cause });
+  }
+}
+
 /**
  * Reads and parses every `templates/<id>/message.json` of `dir`, sorted by id; folders starting
  * with `_` hold shared partials and are skipped.
@@ -70,16 +95,22 @@ function readCoreMessage(dir: string, folder: string): CoreMessage {
       `${file} is missing. To fix: declare the core message of templates/${folder}/ there.`,
     );
   }
+  const text = readTemplateText(file);
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
+    json = JSON.parse(text);
   } catch (cause) {
-    throw new MessageDefinitionError(`${file} is not valid JSON: ${(cause as Error).message}`, { cause });
+    throw new MessageDefinitionError(
+      `${file} is not valid JSON: ${(cause as Error).message}. To fix: correct the JSON where the parser points.`,
+      { cause },
+    );
   }
   const parsed = CoreMessage.safeParse(json);
   if (!parsed.success) {
     const fields = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new MessageDefinitionError(`${file} is invalid: ${fields}.`);
+    throw new MessageDefinitionError(
+      `${file} is invalid: ${fields}. To fix: correct the named fields (id, proposition, headline and cta.label and cta.url are required).`,
+    );
   }
   if (parsed.data.id !== folder) {
     throw new MessageDefinitionError(

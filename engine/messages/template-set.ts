@@ -1,8 +1,8 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Channel } from '../journey/journey-schema.js';
 import { parseTemplate, type TemplateMode } from './handlebars-env.js';
-import { CoreMessageCatalog, type CoreMessage } from './message-catalog.js';
+import { CoreMessageCatalog, readTemplateText, type CoreMessage } from './message-catalog.js';
 
 /** One template file of a channel, named by the file without `.hbs`. */
 export type TemplateField =
@@ -80,7 +80,7 @@ interface MessageTemplates {
 const FIELD_NAMES = new Set<string>(Object.keys(FIELD_MODES));
 
 function readTemplate(path: string): TemplateFile {
-  const source = readFileSync(path, 'utf8');
+  const source = readTemplateText(path);
   const shown = relative(process.cwd(), path) || path;
   try {
     return { path: shown, source, ast: parseTemplate(source) };

@@ -18,14 +18,17 @@ export const ConsentRecord = z.object({
 export type ConsentRecord = z.infer<typeof ConsentRecord>;
 
 /** One answer as a caller gives it: a boolean, or a boolean with its evidence. */
-export const ConsentAnswer = z.union([
-  z.boolean(),
-  z.object({
-    granted: z.boolean(),
-    source: z.string().min(1).max(200).optional(),
-    textVersion: z.string().min(1).max(200).optional(),
-  }),
-]);
+export const ConsentAnswer = z.union(
+  [
+    z.boolean(),
+    z.object({
+      granted: z.boolean(),
+      source: z.string().min(1).max(200).optional(),
+      textVersion: z.string().min(1).max(200).optional(),
+    }),
+  ],
+  { error: 'true, false, or { granted, source?, textVersion? }' },
+);
 export type ConsentAnswer = z.infer<typeof ConsentAnswer>;
 
 /**

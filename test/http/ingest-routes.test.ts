@@ -157,11 +157,16 @@ describe('ingest over HTTP', () => {
   it('enters a customer into an API-triggered journey, checking its data', async () => {
     const bad = await post('/v1/journeys/comeback/trigger', { userId: 'f1', data: { coupon: 1 } });
     expect(bad.statusCode).toBe(400);
-    expect(bad.json<{ error: { issues: Array<{ field: string }> } }>().error.issues[0]?.field).toBe('coupon');
+    expect(bad.json<{ error: { issues: Array<{ field: string }> } }>().error.issues[0]?.field).toBe(
+      'body.data.coupon',
+    );
     const unknown = await post('/v1/journeys/nope/trigger', { userId: 'f1' });
     expect(unknown.statusCode).toBe(404);
     const eventJourney = await post('/v1/journeys/onboarding/trigger', { userId: 'f1' });
     expect(eventJourney.statusCode).toBe(400);
+    expect(eventJourney.json<{ error: { issues: Array<{ field: string }> } }>().error.issues[0]?.field).toBe(
+      'params.id',
+    );
     const ok = await post('/v1/journeys/comeback/trigger', { userId: 'f1', data: { coupon: 'TEA10' } });
     expect(ok.statusCode).toBe(202);
     const customer = await eventually(async () => {

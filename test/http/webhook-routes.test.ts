@@ -84,7 +84,9 @@ describe('signed inbound webhooks', () => {
     const wrong = JSON.stringify({ type: 'refund' });
     const res = await send(wrong, webhookHeaders(newSecret, 'msg_7', nowSeconds(), wrong));
     expect(res.statusCode).toBe(400);
-    expect(res.json<{ error: { issues: Array<{ field: string }> } }>().error.issues[0]?.field).toBe('type');
+    expect(res.json<{ error: { issues: Array<{ field: string }> } }>().error.issues[0]?.field).toBe(
+      'body.type',
+    );
     expect((await send(order, {}, 'nope')).statusCode).toBe(404);
   });
 });

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Clock } from '../../clock.js';
 import type { Engine } from '../../engine.js';
+import { IsoInstant } from '../../ingest/ingest-schema.js';
 import { ConsentRecord } from '../../policy/consent-record.js';
 import { ConsentChannel, Topic } from '../../policy/topic.js';
 
@@ -18,7 +19,7 @@ const ConsentBody = z.object({
     .default('api')
     .describe('where the answer was given: a form, a call centre'),
   textVersion: z.string().min(1).max(200).optional().describe('the version of the wording agreed to'),
-  timestamp: z.iso.datetime({ offset: true }).optional().describe('when it was given; default now'),
+  timestamp: IsoInstant.optional().describe('when it was given; default now'),
 });
 
 /** Setting and reading a customer's consent, behind the API key. */

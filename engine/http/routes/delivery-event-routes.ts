@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Clock } from '../../clock.js';
 import type { Engine } from '../../engine.js';
+import { IsoInstant } from '../../ingest/ingest-schema.js';
 import { SuppressionReason, type SuppressedAddress } from '../../policy/suppression-list.js';
 import { recordDeliveryReport } from '../../tracking/delivery-report.js';
 
@@ -9,7 +10,7 @@ const Common = {
   channel: z.enum(['email', 'sms']),
   address: z.string().min(3).max(320).describe('the email address or phone number the provider reported'),
   source: z.string().min(1).max(200).default('delivery-events').describe('the provider that reported it'),
-  timestamp: z.iso.datetime({ offset: true }).optional().describe('when it happened; default now'),
+  timestamp: IsoInstant.optional().describe('when it happened; default now'),
 };
 
 /** Which send it was about, when the provider echoes the ids Chorus gave it: counted in reports. */

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Engine } from '../../engine.js';
 import { buildJourneyReport } from '../../analytics/journey-report.js';
-import { InvalidInputError, TriggerInput } from '../../ingest/ingest-schema.js';
+import { InvalidInputError, IsoInstant, TriggerInput } from '../../ingest/ingest-schema.js';
 import type { Journey } from '../../journey/define-journey.js';
 import { allStateNodes, statePath } from '../../journey/machine-walk.js';
 import { isStage } from '../../journey/stage.js';
@@ -10,10 +10,10 @@ import { readJourneyCounts } from '../../store/journey-counts.js';
 import { Accepted } from './ingest-routes.js';
 
 /** An instant in a query string: ISO 8601, or epoch milliseconds. */
-const Instant = z.union([
-  z.coerce.number().int().nonnegative(),
-  z.iso.datetime({ offset: true }).transform((value) => Date.parse(value)),
-]);
+const Instant = z.union(
+  [z.coerce.number().int().nonnegative(), IsoInstant.transform((value) => Date.parse(value))],
+  { error: 'an ISO 8601 date-time with offset, or epoch milliseconds, in 1970 or later' },
+);
 
 const JourneySummary = z.object({
   id: z.string(),
@@ -168,7 +168,12 @@ export const journeyRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (a
       },
     },
     async (request, reply) => {
-      const result = await engine.trigger(request.params.id, request.body);
+      const result = await engine.trigger(request.params.id, request.body).catch((error: unknown) => {
+        // The engine names the journey and the trigger data; here they are the path and the body.
+        throw error instanceof InvalidInputError
+          ? error.relocated((field) => (field === 'journeyId' ? 'params.id' : `body.${field}`))
+          : error;
+      });
       return reply.code(202).send({ eventId: result.eventId, duplicate: !result.accepted });
     },
   );

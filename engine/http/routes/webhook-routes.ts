@@ -4,8 +4,9 @@ import { z } from 'zod';
 import { verifyWebhook } from '../../channels/standard-webhooks.js';
 import type { Clock } from '../../clock.js';
 import type { Engine } from '../../engine.js';
-import { InvalidInputError, parseInput } from '../../ingest/ingest-schema.js';
+import { parseInput } from '../../ingest/ingest-schema.js';
 import { NotFoundError, ServiceUnavailableError } from '../http-errors.js';
+import { parseJsonBody } from '../json-body.js';
 import type { AnyWebhookSource } from '../webhook-source.js';
 import { Accepted } from './ingest-routes.js';
 
@@ -54,8 +55,8 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteOptions> = async (
         );
       const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const { id } = verifyWebhook(secrets, request.headers, raw, { now: options.clock.now() });
-      const json = parseJson(raw);
-      const payload = parseInput(source.payload, json, `webhook from ${source.id}`);
+      const json = parseJsonBody(raw);
+      const payload = parseInput(source.payload, json, `webhook from ${source.id}`, 'body');
       const track = source.toTrack(payload);
       // The id sent by the source may be long or odd; its digest is a stable, bounded messageId.
       const messageId = `wh-${source.id}-${createHash('sha256').update(id).digest('base64url')}`;
@@ -65,14 +66,3 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteOptions> = async (
     },
   );
 };
-
-function parseJson(raw: Buffer): unknown {
-  try {
-    return JSON.parse(raw.toString('utf8')) as unknown;
-  } catch (error) {
-    throw new InvalidInputError(
-      [{ field: 'body', message: `not JSON: ${(error as Error).message}` }],
-      'webhook body',
-    );
-  }
-}
