@@ -45,7 +45,7 @@ describe('encodeIdPart', () => {
       fc.property(fc.string({ unit: 'binary', maxLength: 40 }), (value) => {
         expect(encodeIdPart(value)).toBe(reference(value));
       }),
-      { numRuns: 2000 },
+      { numRuns: 500 },
     );
     for (const value of ['', 'abcXYZ019', 'a-b', 'é', '\ud800x', '😀-😀', 'a b\u0000'])
       expect(encodeIdPart(value)).toBe(reference(value));
