@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { z } from 'zod';
 import { systemClock, type Clock } from './clock.js';
 import type { Journey } from './journey/define-journey.js';
 import { JourneyCatalog } from './journey/journey-catalog.js';
@@ -103,6 +104,11 @@ export interface WorkerOptions {
   deliveryConcurrency?: number;
 }
 
+/** A `track` call as `TrackInput` parses it. */
+export type ParsedTrack = z.output<typeof TrackInput>;
+/** An `identify` call as `IdentifyInput` parses it. */
+export type ParsedIdentify = z.output<typeof IdentifyInput>;
+
 /** The answer to an ingest call: `accepted: false` means the message id was seen before. */
 export interface IngestResult {
   accepted: boolean;
@@ -194,7 +200,14 @@ export function createEngine(options: EngineOptions) {
 
     /** Segment `track`: may enrol the customer in journeys and advance the ones they are in. */
     async track(input: TrackInput): Promise<IngestResult> {
-      const t = parseInput(TrackInput, input, 'track call');
+      return engineApi.acceptTrack(parseInput(TrackInput, input, 'track call'));
+    },
+
+    /**
+     * `track` for a call already parsed with `TrackInput` (the HTTP routes validate the body
+     * once, at the boundary); code outside the engine calls `track`.
+     */
+    async acceptTrack(t: ParsedTrack): Promise<IngestResult> {
       return ingest({ ...envelope(t), kind: 'track', name: t.event, properties: t.properties }, t.messageId);
     },
 
@@ -204,7 +217,11 @@ export function createEngine(options: EngineOptions) {
      * timestamp as its evidence, and kept out of the profile.
      */
     async identify(input: IdentifyInput): Promise<IngestResult> {
-      const t = parseInput(IdentifyInput, input, 'identify call');
+      return engineApi.acceptIdentify(parseInput(IdentifyInput, input, 'identify call'));
+    },
+
+    /** `identify` for a call already parsed with `IdentifyInput` (see `acceptTrack`). */
+    async acceptIdentify(t: ParsedIdentify): Promise<IngestResult> {
       const { consent: answers, ...traits } = t.traits;
       const event = { ...envelope(t), kind: 'identify' as const, traits };
       // The push is issued first, before any await, so a batch's calls still reach Redis in order.

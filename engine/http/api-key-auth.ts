@@ -13,8 +13,18 @@ export function apiKeyChecker(keys: readonly string[]) {
   const digests = keys.map(digest);
 
   /** A short, non-secret label of the key the request carries (for rate limiting), if valid. */
+  // The rate limit and the auth hook both ask for each request's key: hash it once per request.
+  const checked = new WeakMap<FastifyRequest, string | undefined>();
+
   function keyOf(request: FastifyRequest): string | undefined {
-    const presented = presentedKey(request.headers.authorization);
+    if (checked.has(request)) return checked.get(request);
+    const label = check(request.headers.authorization);
+    checked.set(request, label);
+    return label;
+  }
+
+  function check(authorization: string | undefined): string | undefined {
+    const presented = presentedKey(authorization);
     if (presented === undefined) return undefined;
     const given = digest(presented);
     const index = digests.findIndex((d) => timingSafeEqual(d, given));

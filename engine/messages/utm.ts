@@ -40,6 +40,22 @@ function isHttpUrl(url: string): URL | undefined {
  * // 'https://example.com/blends?utm_source=ig&utm_medium=email&utm_campaign=onboarding&utm_content=welcome-control'
  */
 export function withUtm(url: string, params: UtmParams): string {
+  // Every send of a message tags the same links with the same parameters: remember the answers.
+  // JSON holds no raw newline, so the first one ends the parameters and the key reads one way only.
+  const key = `${JSON.stringify([params.source, params.medium, params.campaign, params.content])}\n${url}`;
+  let tagged = taggedUrls.get(key);
+  if (tagged === undefined) {
+    tagged = tag(url, params);
+    if (taggedUrls.size >= TAGGED_CACHE_SIZE) taggedUrls.clear();
+    taggedUrls.set(key, tagged);
+  }
+  return tagged;
+}
+
+const TAGGED_CACHE_SIZE = 5_000;
+const taggedUrls = new Map<string, string>();
+
+function tag(url: string, params: UtmParams): string {
   const parsed = isHttpUrl(url);
   if (!parsed) return url;
   const wanted: Array<[string, string]> = [
@@ -101,7 +117,9 @@ function escapeHtmlUrl(value: string): string {
 const BARE_URL = /https?:\/\/[^\s<>"'()]+/g;
 const TRAILING_PUNCTUATION = /(?:[.,:!?]|;(?<!&#?[0-9a-z]+;))+$/i;
 const HREF = /(\shref\s*=\s*)(["'])(.*?)\2/gis;
-const TAG_OR_TEXT = /(<[^>]*>)|([^<]+)/g;
+// A tag, or a bare URL in the text between tags. Tags are matched first at every `<`, so no URL
+// is ever taken from inside one; only the tag's `href`s are rewritten.
+const TAG_OR_BARE_URL = /(<[^>]*>)|https?:\/\/[^\s<>"'()]+/g;
 
 function trimUrl(match: string): string {
   return match.replace(TRAILING_PUNCTUATION, '');
@@ -109,18 +127,20 @@ function trimUrl(match: string): string {
 
 /** Rewrites bare URLs in text; in HTML text the URL is decoded first and escaped again (minimally) after. */
 function rewriteBareUrls(text: string, rewrite: (url: string) => string, html: boolean): string {
-  return text.replace(BARE_URL, (match) => {
-    const raw = trimUrl(match);
-    const next = html ? escapeHtmlUrl(rewrite(decodeHtmlEntities(raw))) : rewrite(raw);
-    return next === raw ? match : next + match.slice(raw.length);
-  });
+  return text.replace(BARE_URL, (match) => rewriteBareUrl(match, rewrite, html));
+}
+
+function rewriteBareUrl(match: string, rewrite: (url: string) => string, html: boolean): string {
+  const raw = trimUrl(match);
+  const next = html ? escapeHtmlUrl(rewrite(decodeHtmlEntities(raw))) : rewrite(raw);
+  return next === raw ? match : next + match.slice(raw.length);
 }
 
 /** Rewrites every link of an HTML document: `href` targets and bare URLs in its text. */
 function rewriteHtmlLinks(html: string, rewrite: (url: string) => string): string {
-  return html.replace(TAG_OR_TEXT, (_match, tag: string | undefined, text: string | undefined) => {
-    if (text !== undefined) return rewriteBareUrls(text, rewrite, true);
-    return (tag ?? '').replace(HREF, (attribute, prefix: string, quote: string, raw: string) => {
+  return html.replace(TAG_OR_BARE_URL, (match, tag: string | undefined) => {
+    if (tag === undefined) return rewriteBareUrl(match, rewrite, true);
+    return tag.replace(HREF, (attribute, prefix: string, quote: string, raw: string) => {
       // Written back with only `&` and `"` escaped: Handlebars also escapes `=` (`&#x3D;`), which
       // is valid but makes links hard to read in the source of an email.
       const next = escapeHtmlUrl(rewrite(decodeHtmlEntities(raw)));

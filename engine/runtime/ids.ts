@@ -5,11 +5,21 @@
  * encoded to letters, digits and `%XX`, leaving `-` as an unambiguous separator.
  */
 export function encodeIdPart(value: string): string {
-  return Array.from(Buffer.from(value, 'utf8'), (byte) =>
-    (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a)
-      ? String.fromCharCode(byte)
-      : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`,
-  ).join('');
+  // Letters and digits are kept as they are; only the runs of other characters are UTF-8 encoded.
+  return HAS_UNSAFE.test(value) ? value.replace(UNSAFE_RUNS, percentEncodeUtf8) : value;
+}
+
+const HAS_UNSAFE = /[^A-Za-z0-9]/;
+const UNSAFE_RUNS = /[^A-Za-z0-9]+/g;
+const HEX_BYTES = Array.from(
+  { length: 256 },
+  (_, byte) => `%${byte.toString(16).toUpperCase().padStart(2, '0')}`,
+);
+
+function percentEncodeUtf8(run: string): string {
+  let encoded = '';
+  for (const byte of Buffer.from(run, 'utf8')) encoded += HEX_BYTES[byte];
+  return encoded;
 }
 
 const tokens = new Map<string, string>();

@@ -1,4 +1,5 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import type { StatsWriter } from './command-batch.js';
 import type { Note } from '../runtime/command.js';
 import type { InstanceRecord } from '../runtime/instance-record.js';
 
@@ -48,7 +49,7 @@ export function conversionsIn(
  * instance, so recording the same conversion again (a replayed batch) changes nothing.
  */
 export function queueConversions(
-  pipeline: ChainableCommander,
+  pipeline: StatsWriter,
   prefix: string,
   conversions: readonly LoggedConversion[],
 ): void {

@@ -4,7 +4,23 @@ import { customerToken } from '../runtime/ids.js';
  * Where one customer lives in Redis. Every key shares the hash tag `{<customer>}`, so one
  * customer's keys sit in one Cluster slot and different customers spread across the cluster.
  */
-export function customerKeys(prefix: string, customerId: string) {
+export function customerKeys(prefix: string, customerId: string): CustomerKeys {
+  let known = byPrefix.get(prefix);
+  if (known === undefined) byPrefix.set(prefix, (known = new Map()));
+  let keys = known.get(customerId);
+  if (keys === undefined) {
+    keys = Object.freeze(buildKeys(prefix, customerId));
+    if (known.size >= MEMO_SIZE) known.clear();
+    known.set(customerId, keys);
+  }
+  return keys;
+}
+
+/** Every job and script of a step asks for the same customer's keys: built once, shared frozen. */
+const byPrefix = new Map<string, Map<string, CustomerKeys>>();
+const MEMO_SIZE = 10_000;
+
+function buildKeys(prefix: string, customerId: string) {
   const base = `${prefix}:c:{${customerToken(customerId)}}`;
   return {
     customerId,
@@ -35,4 +51,4 @@ export function customerKeys(prefix: string, customerId: string) {
   };
 }
 
-export type CustomerKeys = ReturnType<typeof customerKeys>;
+export type CustomerKeys = Readonly<ReturnType<typeof buildKeys>>;

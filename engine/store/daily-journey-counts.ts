@@ -1,4 +1,5 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import type { StatsWriter } from './command-batch.js';
 import type { InstanceRecord } from '../runtime/instance-record.js';
 
 const DAY_MS = 86_400_000;
@@ -44,7 +45,7 @@ export function dailyDeltas(
 
 /** Adds the deltas to `pipeline`, so one commit's statistics go to Redis in one round trip. */
 export function queueDailyDeltas(
-  pipeline: ChainableCommander,
+  pipeline: StatsWriter,
   prefix: string,
   deltas: ReadonlyMap<string, ReadonlyMap<string, number>>,
 ): void {

@@ -1,4 +1,5 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import type { StatsWriter } from './command-batch.js';
 import { STAGES } from '../journey/stage.js';
 import type { InstanceRecord } from '../runtime/instance-record.js';
 
@@ -85,7 +86,7 @@ export function removalDeltas(instances: Iterable<InstanceRecord>): Map<string, 
 
 /** Adds the deltas to `pipeline`, so one commit's statistics go to Redis in one round trip. */
 export function queueCountDeltas(
-  pipeline: ChainableCommander,
+  pipeline: StatsWriter,
   prefix: string,
   deltas: ReadonlyMap<string, ReadonlyMap<string, number>>,
 ): void {

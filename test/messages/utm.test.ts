@@ -1,8 +1,11 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   addUtmToHtml,
   addUtmToJson,
   addUtmToText,
+  decodeHtmlEntities,
+  mapHtmlLinks,
   variantLabel,
   withUtm,
 } from '../../engine/messages/utm.js';
@@ -86,5 +89,60 @@ describe('adding UTM parameters to a JSON payload', () => {
       prose: 'see https://example.com/c',
       unsubscribe: 'https://example.com/u?t=1',
     });
+  });
+});
+
+describe('HTML link rewriting', () => {
+  // The two-pass definition: split the document into tags and text, rewrite the hrefs of each
+  // tag and the bare URLs of each text. The one-pass rewriter must find exactly the same links.
+  const reference = (html: string): string[] => {
+    const links: string[] = [];
+    html.replace(/(<[^>]*>)|([^<]+)/g, (_match, tag: string | undefined, text: string | undefined) => {
+      if (text !== undefined)
+        for (const m of text.matchAll(/https?:\/\/[^\s<>"'()]+/g))
+          links.push(m[0].replace(/(?:[.,:!?]|;(?<!&#?[0-9a-z]+;))+$/i, ''));
+      else for (const m of tag!.matchAll(/(\shref\s*=\s*)(["'])(.*?)\2/gis)) links.push(m[3]!);
+      return '';
+    });
+    return links;
+  };
+  const found = (html: string): string[] => {
+    const links: string[] = [];
+    mapHtmlLinks(html, (url) => {
+      links.push(url);
+      return url;
+    });
+    return links;
+  };
+  const piece = fc.constantFrom(
+    '<a href="https://example.com/a?x=1&amp;y=2">',
+    "<a HREF='http://example.com/b'>",
+    '<img src="https://example.com/i.png">',
+    '</a>',
+    '<',
+    '>',
+    ' see https://example.com/c.',
+    'https://example.com/d;',
+    '&amp;',
+    '(https://example.com/e)',
+    ' text ',
+    '\n',
+  );
+
+  it('finds the same hrefs and bare URLs as splitting into tags and text first', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(piece, fc.string({ maxLength: 6 })), { maxLength: 20 }), (pieces) => {
+        const html = pieces.join('');
+        expect(found(html)).toEqual(reference(html).map(decodeHtmlEntities));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('tags a link the same way every time it is asked, with each set of parameters', () => {
+    const other = { ...utm, content: 'welcome-control' };
+    const first = withUtm('https://example.com/x', utm);
+    expect(withUtm('https://example.com/x', other)).not.toBe(first);
+    expect(withUtm('https://example.com/x', utm)).toBe(first);
   });
 });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { customerKeys, drainJobId, sendOpId, timerJobId } from '../../engine/index.js';
+import { encodeIdPart } from '../../engine/runtime/ids.js';
 
 describe('deterministic ids', () => {
   it('never collide when customer and journey ids share dashes', () => {
@@ -26,5 +28,26 @@ describe('deterministic ids', () => {
     );
     expect(tags.size).toBe(1);
     expect([...tags][0]).toBeTruthy();
+  });
+});
+
+describe('encodeIdPart', () => {
+  // The byte-by-byte definition the fast encoder must keep agreeing with.
+  const reference = (value: string) =>
+    Array.from(Buffer.from(value, 'utf8'), (byte) =>
+      /[A-Za-z0-9]/.test(String.fromCharCode(byte)) && byte < 0x80
+        ? String.fromCharCode(byte)
+        : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`,
+    ).join('');
+
+  it('encodes every byte outside letters and digits as %XX of its UTF-8, lone surrogates too', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 40 }), (value) => {
+        expect(encodeIdPart(value)).toBe(reference(value));
+      }),
+      { numRuns: 500 },
+    );
+    for (const value of ['', 'abcXYZ019', 'a-b', 'é', '\ud800x', '😀-😀', 'a b\u0000'])
+      expect(encodeIdPart(value)).toBe(reference(value));
   });
 });

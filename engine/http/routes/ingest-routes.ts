@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Engine } from '../../engine.js';
+import type { Engine, ParsedIdentify, ParsedTrack } from '../../engine.js';
 import { IdentifyInput, TrackInput } from '../../ingest/ingest-schema.js';
 
 /** What an accepted event answers: its id, and whether its messageId had been seen (then it is ignored). */
@@ -25,6 +25,7 @@ const answer = (result: { accepted: boolean; eventId: string }) => ({
 /**
  * Segment-compatible ingest: `identify`, `track` and `batch`. Each answers 202 only once the
  * event is in the customer's inbox in Redis; a batch is checked whole before any of it is stored.
+ * The body is parsed once, by the route's schema; the engine's `accept*` entries take it as parsed.
  */
 export const ingestRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, { engine }) => {
   app.post(
@@ -37,7 +38,7 @@ export const ingestRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (ap
         response: { 202: Accepted },
       },
     },
-    async (request, reply) => reply.code(202).send(answer(await engine.identify(request.body))),
+    async (request, reply) => reply.code(202).send(answer(await engine.acceptIdentify(request.body))),
   );
 
   app.post(
@@ -50,7 +51,7 @@ export const ingestRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (ap
         response: { 202: Accepted },
       },
     },
-    async (request, reply) => reply.code(202).send(answer(await engine.track(request.body))),
+    async (request, reply) => reply.code(202).send(answer(await engine.acceptTrack(request.body))),
   );
 
   app.post(
@@ -67,7 +68,9 @@ export const ingestRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (ap
       // Issued together on one connection, so Redis applies them in batch order, per customer too.
       const results = await Promise.all(
         request.body.batch.map(({ type, ...call }) =>
-          type === 'track' ? engine.track(call as TrackInput) : engine.identify(call as IdentifyInput),
+          type === 'track'
+            ? engine.acceptTrack(call as ParsedTrack)
+            : engine.acceptIdentify(call as ParsedIdentify),
         ),
       );
       return reply.code(202).send({ results: results.map(answer) });
