@@ -1,4 +1,4 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { KeyedBatch, RedisConnection } from '../redis/connection.js';
 import type { Note } from '../runtime/command.js';
 import type { InstanceRecord } from '../runtime/instance-record.js';
 
@@ -48,12 +48,13 @@ export function conversionsIn(
  * instance, so recording the same conversion again (a replayed batch) changes nothing.
  */
 export function queueConversions(
-  pipeline: ChainableCommander,
+  batch: KeyedBatch,
   prefix: string,
   conversions: readonly LoggedConversion[],
 ): void {
   for (const conversion of conversions) {
     const key = conversionLogKey(prefix, conversion.journeyId);
+    const pipeline = batch.for(key);
     pipeline.zadd(key, 'NX', conversion.at, JSON.stringify(conversion));
     pipeline.zremrangebyscore(key, '-inf', conversion.at - RETENTION_MS);
   }
@@ -61,7 +62,7 @@ export function queueConversions(
 
 /** A journey's conversions with `from <= at < to`, oldest first. */
 export async function readConversions(
-  redis: Redis,
+  redis: RedisConnection,
   prefix: string,
   journeyId: string,
   from: number,

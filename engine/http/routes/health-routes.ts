@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../redis/connection.js';
 import { z } from 'zod';
 
 const Health = z.object({ status: z.enum(['ok', 'unavailable']), reason: z.string().optional() });
@@ -9,7 +9,7 @@ const Health = z.object({ status: z.enum(['ok', 'unavailable']), reason: z.strin
  * other `maxmemory-policy` Redis may silently drop queued jobs and customer state under memory
  * pressure, so the engine is not ready to take traffic.
  */
-export const healthRoutes: FastifyPluginAsyncZod<{ redis: Redis }> = async (app, { redis }) => {
+export const healthRoutes: FastifyPluginAsyncZod<{ redis: RedisConnection }> = async (app, { redis }) => {
   app.get(
     '/healthz',
     { schema: { tags: ['operate'], summary: 'The process is up', response: { 200: Health } } },
@@ -34,7 +34,7 @@ export const healthRoutes: FastifyPluginAsyncZod<{ redis: Redis }> = async (app,
   );
 };
 
-async function notReadyReason(redis: Redis): Promise<string | undefined> {
+async function notReadyReason(redis: RedisConnection): Promise<string | undefined> {
   if (redis.status !== 'ready') return `Redis is not connected (${redis.status})`;
   try {
     // INFO works where CONFIG GET is disabled, as on most managed Redis services.
