@@ -57,7 +57,10 @@ const EnvShape = z.object({
     .optional()
     .or(z.literal('').transform(() => undefined)),
   /** Seed nodes of a Redis Cluster, `host:port,host:port`; instead of REDIS_URL. */
-  REDIS_CLUSTER_NODES: RedisClusterNodes.optional().or(z.literal('').transform(() => undefined)),
+  REDIS_CLUSTER_NODES: z.preprocess(
+    (value) => (value === '' ? undefined : value),
+    RedisClusterNodes.optional(),
+  ),
   /** Prefix of every Redis key; one per environment sharing a Redis. */
   REDIS_PREFIX: z
     .string()
