@@ -13,7 +13,6 @@ export default defineConfig({
       'test/http/**/*.test.ts',
       'test/policy/**/*.test.ts',
       'test/tracking/**/*.test.ts',
-      'test/e2e/**/*.test.ts',
       'test/cluster/**/*.test.ts',
       'test/analytics/attribution-through-journey.test.ts',
       'test/channels/in-app-adapter.test.ts',
@@ -25,6 +24,14 @@ export default defineConfig({
       'test/policy/quiet-hours.test.ts',
       'test/tracking/track-links.test.ts',
       'test/tracking/tracking-token.test.ts',
+      'test/delivery/delivery-parts.test.ts',
+      // SIGKILLs a worker process four times and waits out its locks: about 100 s on its own. The
+      // lease and commit paths it proves are the ones test/cluster/three-workers.test.ts runs on
+      // the cluster, with three worker processes at once.
+      'test/runtime/crash.test.ts',
+      // npm start through a whole 30-day lifecycle: the entry point on the cluster is covered by
+      // test/http/api-process.test.ts, and the journeys' Redis paths by the suites above.
+      'test/e2e/lifecycle-process.test.ts',
     ],
     globalSetup: ['test/support/cluster-global-setup.ts'],
     testTimeout: 30_000,

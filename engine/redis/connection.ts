@@ -110,12 +110,17 @@ export function masterNodes(redis: RedisConnection): Redis[] {
  * single pipeline (one round trip); on a Cluster, one pipeline per key, sent at once, since a
  * pipeline (or MULTI) may only touch keys of one slot. Neither is atomic: use it for writes
  * that are each correct on their own, such as statistics counters.
+ *
+ * @example
+ * const batch = new KeyedBatch(redis);
+ * batch.for('chorus:journey-counts:welcome').hincrby('chorus:journey-counts:welcome', '1|entered|all', 1);
+ * batch.for('chorus:conversions:welcome').zadd('chorus:conversions:welcome', 'NX', now, member);
+ * await batch.exec();
  */
 export class KeyedBatch {
   readonly #redis: RedisConnection;
   readonly #single: ChainableCommander | undefined;
   readonly #perKey = new Map<string, ChainableCommander>();
-  #queued = 0;
 
   constructor(redis: RedisConnection) {
     this.#redis = redis;
@@ -124,7 +129,6 @@ export class KeyedBatch {
 
   /** The pipeline to queue a command on `key` on (every command queued there must use only `key`). */
   for(key: string): ChainableCommander {
-    this.#queued += 1;
     if (this.#single) return this.#single;
     let pipeline = this.#perKey.get(key);
     if (!pipeline) {
@@ -132,10 +136,6 @@ export class KeyedBatch {
       this.#perKey.set(key, pipeline);
     }
     return pipeline;
-  }
-
-  get size(): number {
-    return this.#queued;
   }
 
   /** Sends everything; throws the first command's error, if any. Replies in order per key. */

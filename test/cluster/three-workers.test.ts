@@ -52,7 +52,8 @@ describe(`three worker processes against one ${ON_CLUSTER ? 'Redis Cluster' : 'R
       messages: CoreMessageCatalog.fromDirectory('templates'),
     });
     await Promise.all(Array.from({ length: WORKERS }, (_, i) => startWorker(i)));
-  }, 30_000);
+    // Three cold tsx start-ups at once on a busy two-core machine take a while.
+  }, 90_000);
 
   afterAll(async () => {
     for (const child of workers) {
