@@ -4,6 +4,7 @@ import { ServiceAccount } from './channels/service-account.js';
 import { parseDuration } from './duration.js';
 import { ChorusError } from './errors.js';
 import { isTimeZone } from './local-time.js';
+import { RedisClusterNodes, type RedisTarget } from './redis/connection.js';
 import { FrequencyCapRules } from './policy/cap-rules.js';
 import { QuietHoursWindow } from './policy/quiet-hours.js';
 
@@ -55,6 +56,11 @@ const EnvShape = z.object({
     .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
     .optional()
     .or(z.literal('').transform(() => undefined)),
+  /** Seed nodes of a Redis Cluster, `host:port,host:port`; instead of REDIS_URL. */
+  REDIS_CLUSTER_NODES: z.preprocess(
+    (value) => (value === '' ? undefined : value),
+    RedisClusterNodes.optional(),
+  ),
   /** Prefix of every Redis key; one per environment sharing a Redis. */
   REDIS_PREFIX: z
     .string()
@@ -256,6 +262,13 @@ const GROUPS: ReadonlyArray<{ what: string; keys: ReadonlyArray<keyof z.infer<ty
 /** Every environment variable the engine reads, parsed once at start-up. */
 export const EnvConfig = EnvShape.superRefine((config, ctx) => {
   checkFcm(config, ctx);
+  if (config.REDIS_URL !== undefined && config.REDIS_CLUSTER_NODES !== undefined)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['REDIS_CLUSTER_NODES'],
+      message:
+        'REDIS_URL is set too: set REDIS_URL for one Redis or REDIS_CLUSTER_NODES for a Cluster, not both',
+    });
   for (const group of GROUPS) {
     const set = group.keys.filter((key) => config[key] !== undefined);
     if (set.length === 0 || set.length === group.keys.length) continue;
@@ -323,4 +336,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   return Object.freeze(parsed.data);
+}
+
+/**
+ * The Redis the configuration names: the Cluster of `REDIS_CLUSTER_NODES`, else `REDIS_URL`,
+ * else `fallbackUrl` (the local default, or a private server `resolveRedis` started).
+ */
+export function redisTargetOf(
+  config: Pick<EnvConfig, 'REDIS_URL' | 'REDIS_CLUSTER_NODES'>,
+  fallbackUrl = 'redis://127.0.0.1:6379',
+): RedisTarget {
+  return config.REDIS_CLUSTER_NODES ?? { kind: 'single', url: config.REDIS_URL ?? fallbackUrl };
 }

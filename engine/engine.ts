@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { z } from 'zod';
+import type { RedisConnection } from './redis/connection.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Journey } from './journey/define-journey.js';
 import { JourneyCatalog } from './journey/journey-catalog.js';
@@ -44,7 +44,7 @@ import type { LinkTracking } from './tracking/track-links.js';
 
 export interface EngineOptions {
   /** An ioredis connection created with `maxRetriesPerRequest: null` (BullMQ workers require it). */
-  redis: Redis;
+  redis: RedisConnection;
   /** Prefix of every key the engine writes; use one per environment. Default `chorus`. */
   prefix?: string;
   journeys: readonly Journey[];

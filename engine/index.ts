@@ -153,7 +153,7 @@ export { allQueues, createQueues, queuePrefix, JOURNEY_QUEUE, type Queues } from
 export { customerToken, drainJobId, sendOpId, timerJobId } from './runtime/ids.js';
 export { silentLogger, type Logger } from './logger.js';
 export { loadJourneysFromDirectory } from './journey/load-journeys.js';
-export { loadConfig, EnvConfig, ConfigError } from './config.js';
+export { loadConfig, EnvConfig, ConfigError, redisTargetOf } from './config.js';
 export { sweepStrandedInboxes } from './runtime/inbox-sweeper.js';
 
 export { TemplateSet, CHANNEL_TEMPLATES, type TemplateField } from './messages/template-set.js';
@@ -224,7 +224,16 @@ export { eraseCustomer, CustomerBusyError, type ErasureResult } from './store/cu
 export { CustomerJobIndex, type CustomerJob } from './store/customer-jobs.js';
 export { readJourneyCounts, type JourneyCounts } from './store/journey-counts.js';
 export { recountJourneys } from './store/journey-recount.js';
-export { scanKeys, deleteKeysMatching } from './redis/scan-keys.js';
+export { scanKeys, scanEach, deleteKeysMatching, unlinkKeys } from './redis/scan-keys.js';
+export {
+  connectRedis,
+  describeRedisTarget,
+  isCluster,
+  masterNodes,
+  RedisClusterNodes,
+  type RedisConnection,
+  type RedisTarget,
+} from './redis/connection.js';
 
 export { runCli, type CliIo } from './cli/run-cli.js';
 export { CliUsageError, SendTestError } from './cli/cli-errors.js';

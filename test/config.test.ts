@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../engine/index.js';
+import { ConfigError, loadConfig, redisTargetOf } from '../engine/index.js';
 
 describe('configuration from the environment', () => {
   it('has defaults that run the engine on embedded defaults', () => {
@@ -50,6 +50,36 @@ describe('configuration from the environment', () => {
       ]);
       expect((error as ConfigError).message).toMatch(/REDIS_URL: a redis:\/\/ or rediss:\/\/ URL/);
     }
+  });
+});
+
+describe('a Redis Cluster', () => {
+  it('is named by its nodes in REDIS_CLUSTER_NODES, with credentials and TLS from a URL form', () => {
+    expect(redisTargetOf(loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:6379, 10.0.0.2:6380' }))).toEqual({
+      kind: 'cluster',
+      nodes: [
+        { host: '10.0.0.1', port: 6379 },
+        { host: '10.0.0.2', port: 6380 },
+      ],
+      tls: false,
+    });
+    expect(
+      redisTargetOf(
+        loadConfig({
+          REDIS_CLUSTER_NODES: 'rediss://app:s%40cret@redis-1.internal:6379,redis-2.internal:6379',
+        }),
+      ),
+    ).toMatchObject({ username: 'app', password: 's@cret', tls: true });
+    expect(redisTargetOf(loadConfig({}))).toEqual({ kind: 'single', url: 'redis://127.0.0.1:6379' });
+  });
+
+  it('refuses nodes without a port, and REDIS_URL set as well', () => {
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'redis-1.internal' })).toThrow(
+      /REDIS_CLUSTER_NODES: "redis-1.internal" is not host:port \(a port is required\)/,
+    );
+    expect(() =>
+      loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:6379', REDIS_URL: 'redis://10.0.0.1:6379' }),
+    ).toThrow(/REDIS_CLUSTER_NODES: REDIS_URL is set too/);
   });
 });
 

@@ -1,8 +1,8 @@
 // The HTTP API of a process: its own fail-fast Redis connection and engine (no workers), the
 // Fastify app, listening on HOST:PORT.
-import { Redis } from 'ioredis';
 import type { Logger as PinoLogger } from 'pino';
 import {
+  connectRedis,
   createEngine,
   createHttpApp,
   RedisUnavailableError,
@@ -10,6 +10,7 @@ import {
   type EnvConfig,
   type Journey,
   type MessageCatalog,
+  type RedisTarget,
 } from '../engine/index.js';
 import type { ProcessSecrets } from './process-secrets.js';
 
@@ -20,7 +21,7 @@ export interface ApiServer {
 
 export async function startApiServer(input: {
   config: Readonly<EnvConfig>;
-  redisUrl: string;
+  redisTarget: RedisTarget;
   logger: PinoLogger;
   journeys: readonly Journey[];
   messages: MessageCatalog;
@@ -30,11 +31,16 @@ export async function startApiServer(input: {
   const { config, logger } = input;
   // Requests must not wait for a reconnect: with no offline queue, a Redis that is away makes
   // them fail at once, and the app answers 503.
-  const redis = new Redis(input.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  const redis = connectRedis(input.redisTarget, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
   redis.on('error', (err) => logger.warn({ err: err.message }, 'api redis connection error'));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new RedisUnavailableError(`Redis did not answer within 10 s. To fix: check REDIS_URL.`)),
+      () =>
+        reject(
+          new RedisUnavailableError(
+            `Redis did not answer within 10 s. To fix: check REDIS_URL (or REDIS_CLUSTER_NODES).`,
+          ),
+        ),
       10_000,
     );
     redis.once('ready', () => {

@@ -6,7 +6,6 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import { z } from 'zod';
 import {
   formatProgress,
@@ -16,7 +15,7 @@ import {
   type JourneyFigures,
 } from './demo/demo-report.js';
 import { simulateCustomers, type ScheduledCall } from './demo/simulated-customers.js';
-import { deleteKeysMatching } from '../engine/index.js';
+import { connectRedis, deleteKeysMatching } from '../engine/index.js';
 import { runMain, runProcess } from './run-process.js';
 
 const DAY = 86_400_000;
@@ -111,7 +110,7 @@ runMain(async () => {
   // A shared Redis keeps nothing of the demo (a private one was deleted with its process). After
   // the stop, so no worker writes again behind the clean-up.
   if (running.embeddedRedis) return;
-  const redis = new Redis(running.redisUrl, { maxRetriesPerRequest: 1 });
+  const redis = connectRedis(running.redisTarget, { maxRetriesPerRequest: 1 });
   await deleteKeysMatching(redis, [`${running.config.REDIS_PREFIX}:*`, `{${running.config.REDIS_PREFIX}}:*`]);
   redis.disconnect();
 });

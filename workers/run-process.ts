@@ -1,7 +1,6 @@
 // Process plumbing shared by the entry points beside it: reads the environment, connects to
 // Redis, builds the engine, starts workers and shuts down cleanly on SIGTERM/SIGINT.
 import { resolve } from 'node:path';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import {
   ChorusError,
@@ -13,16 +12,23 @@ import {
   respectfulSending,
   loadJourneyFolder,
   resolveRedis,
+  connectRedis,
+  describeRedisTarget,
+  redisTargetOf,
   trackingSecret,
   type ChannelSetup,
   type Engine,
   type EnvConfig,
+  type RedisTarget,
 } from '../engine/index.js';
 import { startApiServer, type ApiServer } from './api-server.js';
 import { resolveSecrets, type ProcessSecrets } from './process-secrets.js';
 
 export interface ProcessOptions {
-  /** Start a private redis-server when REDIS_URL is unset and none answers locally (npm start). */
+  /**
+   * Start a private redis-server when neither REDIS_URL nor REDIS_CLUSTER_NODES is set and none
+   * answers locally (npm start).
+   */
   embeddedRedis: boolean;
   /** Print a summary for a person at the terminal. */
   banner: boolean;
@@ -35,7 +41,7 @@ export interface ProcessOptions {
 export interface RunningProcess {
   config: Readonly<EnvConfig>;
   engine: Engine;
-  redisUrl: string;
+  redisTarget: RedisTarget;
   /** The Redis is a private redis-server that `stop()` deletes. */
   embeddedRedis: boolean;
   api?: ApiServer;
@@ -45,11 +51,13 @@ export interface RunningProcess {
 export async function runProcess(options: ProcessOptions): Promise<RunningProcess> {
   const config = loadConfig();
   const logger = pino({ level: config.LOG_LEVEL });
-  const resolved = options.embeddedRedis
-    ? await resolveRedis({ url: config.REDIS_URL, logger })
-    : { url: config.REDIS_URL ?? 'redis://127.0.0.1:6379', embedded: false, stop: async () => {} };
+  const resolved =
+    options.embeddedRedis && !config.REDIS_CLUSTER_NODES
+      ? await resolveRedis({ url: config.REDIS_URL, logger })
+      : { url: undefined, embedded: false, stop: async () => {} };
+  const target = redisTargetOf(config, resolved.url);
   // maxRetriesPerRequest: null is what BullMQ workers require: commands wait for a reconnect.
-  const redis = new Redis(resolved.url, { maxRetriesPerRequest: null });
+  const redis = connectRedis(target, { maxRetriesPerRequest: null });
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   const { journeys, webhookSources } = await loadJourneyFolder(config.JOURNEYS_DIR);
   // Templates are checked against the journeys that send them before anything starts.
@@ -142,7 +150,7 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
   const api = options.api
     ? await startApiServer({
         config,
-        redisUrl: resolved.url,
+        redisTarget: target,
         logger,
         journeys,
         messages,
@@ -152,7 +160,7 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
     : undefined;
   logger.info(
     {
-      redis: redactUrl(resolved.url),
+      redis: describeRedisTarget(target),
       embeddedRedis: resolved.embedded,
       prefix: config.REDIS_PREFIX,
       roles: [...(options.api ? ['api'] : []), ...(options.workers ? config.WORKER_ROLES : [])],
@@ -163,7 +171,7 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
     'chorus engine started',
   );
   if (options.banner)
-    printBanner({ engine, redisUrl: resolved.url, embedded: resolved.embedded, config, api, secrets });
+    printBanner({ engine, redisTarget: target, embedded: resolved.embedded, config, api, secrets });
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -190,7 +198,7 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
   return {
     config,
     engine,
-    redisUrl: resolved.url,
+    redisTarget: target,
     embeddedRedis: resolved.embedded,
     ...(api ? { api } : {}),
     stop,
@@ -219,19 +227,19 @@ function redactUrl(url: string): string {
 
 function printBanner(input: {
   engine: Engine;
-  redisUrl: string;
+  redisTarget: RedisTarget;
   embedded: boolean;
   config: Readonly<EnvConfig>;
   api: ApiServer | undefined;
   secrets: ProcessSecrets;
 }): void {
-  const { engine, redisUrl, embedded, config, api, secrets } = input;
+  const { engine, redisTarget, embedded, config, api, secrets } = input;
   const journeys = engine.catalog.list().map((j) => `${j.id}@${j.version}`);
   const key = secrets.apiKeys[0] ?? '';
   const lines = [
     '',
     'Chorus is running.',
-    `  Redis:      ${redactUrl(redisUrl)}${embedded ? ' (private redis-server, stops with this process)' : ''}`,
+    `  Redis:      ${describeRedisTarget(redisTarget)}${embedded ? ' (private redis-server, stops with this process)' : ''}`,
     `  Journeys:   ${journeys.join(', ') || `(none in ${config.JOURNEYS_DIR}/)`}`,
     `  Workers:    ${config.WORKER_ROLES.join(', ')}; TIME_SCALE=${config.TIME_SCALE}`,
     `  Email:      ${config.SMTP_URL ? redactUrl(config.SMTP_URL) : `.eml files in ${resolve(config.OUTBOX_DIR, 'email')}`}`,

@@ -3,8 +3,14 @@
 //   track <userId> <event> [propertiesJson]
 //   trigger <journeyId> <userId> [dataJson]
 //   show <userId>
-import { Redis } from 'ioredis';
-import { CoreMessageCatalog, createEngine, loadConfig, loadJourneysFromDirectory } from '../engine/index.js';
+import {
+  connectRedis,
+  CoreMessageCatalog,
+  createEngine,
+  loadConfig,
+  loadJourneysFromDirectory,
+  redisTargetOf,
+} from '../engine/index.js';
 import { runMain } from './run-process.js';
 
 const USAGE = `usage: npm run event -- identify <userId> [traitsJson]
@@ -24,7 +30,7 @@ function json(text: string | undefined, what: string): Record<string, unknown> {
 runMain(async () => {
   const config = loadConfig();
   const [command, ...args] = process.argv.slice(2);
-  const redis = new Redis(config.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 });
+  const redis = connectRedis(redisTargetOf(config), { maxRetriesPerRequest: 1 });
   const engine = createEngine({
     redis,
     prefix: config.REDIS_PREFIX,

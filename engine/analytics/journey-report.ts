@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../redis/connection.js';
 import type { Journey } from '../journey/define-journey.js';
 import { customerKeys } from '../store/customer-keys.js';
 import { readConversions } from '../store/conversion-log.js';
@@ -52,7 +52,7 @@ interface MessageEntry {
  * holdout's lift, and the objective's progress.
  */
 export async function buildJourneyReport(input: {
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
   journey: Journey;
   from: number;
@@ -121,7 +121,11 @@ export async function buildJourneyReport(input: {
 }
 
 /** The messages the customer was sent (any journey), as touchpoints. */
-async function touchpointsOf(redis: Redis, prefix: string, customerId: string): Promise<Touchpoint[]> {
+async function touchpointsOf(
+  redis: RedisConnection,
+  prefix: string,
+  customerId: string,
+): Promise<Touchpoint[]> {
   const raw = await redis.lrange(customerKeys(prefix, customerId).messages, 0, -1);
   return raw
     .map((entry) => JSON.parse(entry) as MessageEntry)
@@ -166,7 +170,7 @@ function experimentsOf(perVersion: ReadonlyArray<Record<string, { entered: numbe
 }
 
 async function objectiveActual(
-  input: { redis: Redis; prefix: string; journey: Journey; now: number },
+  input: { redis: RedisConnection; prefix: string; journey: Journey; now: number },
   entered: number,
   converted: number,
 ): Promise<number> {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../redis/connection.js';
 import type { Channel } from '../journey/journey-schema.js';
 import type { Logger } from '../logger.js';
 import type { ChannelAdapter } from './channel-adapter.js';
@@ -11,7 +11,7 @@ import { createSmsAdapter } from './sms-adapter.js';
 import { createWebhookAdapter } from './webhook-adapter.js';
 
 export interface ChannelSetup {
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
   outboxDir: string;
   mailFrom: string;

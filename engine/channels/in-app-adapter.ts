@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../redis/connection.js';
 import { systemClock, type Clock } from '../clock.js';
 import { customerToken } from '../runtime/ids.js';
 import { LuaScript } from '../store/lua-script.js';
@@ -20,7 +20,7 @@ export interface InAppMessage {
 }
 
 export interface InAppAdapterOptions {
-  redis: Redis;
+  redis: RedisConnection;
   /** The engine's key prefix. */
   prefix: string;
   /** Messages kept per customer, newest first; older ones are dropped. Default 100. */
@@ -120,7 +120,7 @@ export function createInAppAdapter(options: InAppAdapterOptions): ChannelAdapter
 
 /** A customer's in-app messages, newest first. */
 export async function readInAppInbox(
-  redis: Redis,
+  redis: RedisConnection,
   prefix: string,
   customerId: string,
   limit = 100,
@@ -137,7 +137,7 @@ export async function readInAppInbox(
  * Answers `false` when the customer has no message with that id.
  */
 export async function markInAppRead(
-  redis: Redis,
+  redis: RedisConnection,
   prefix: string,
   customerId: string,
   id: string,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../redis/connection.js';
 import type { Channel } from '../journey/journey-schema.js';
 import { LuaScript } from '../store/lua-script.js';
 
@@ -26,7 +26,7 @@ export function isOutcome(state: OperationRecord['state']): state is DeliveryOut
   return state === 'sent' || state === 'failed' || state === 'skipped' || state === 'unknown';
 }
 
-export async function readOperation(redis: Redis, opKey: string): Promise<OperationRecord> {
+export async function readOperation(redis: RedisConnection, opKey: string): Promise<OperationRecord> {
   const [state, route] = await redis.hmget(opKey, 'state', 'route');
   return {
     state: (state ?? undefined) as OperationRecord['state'],
@@ -73,7 +73,7 @@ return {result, since}
  * than `staleMs` belongs to a run that died (a live run records an outcome well within it).
  */
 export async function claimOperation(
-  redis: Redis,
+  redis: RedisConnection,
   opKey: string,
   input: { token: string; now: number; staleMs: number; channel: Channel },
 ): Promise<Claim> {
@@ -104,7 +104,7 @@ return 1
  * when it had already ended.
  */
 export async function endOperation(
-  redis: Redis,
+  redis: RedisConnection,
   keys: { op: string; messages: string },
   outcome: DeliveryOutcome,
   entry: object,
@@ -130,7 +130,7 @@ return 1
  * the job that rerouted it then forwards it again instead of deciding afresh.
  */
 export async function rerouteOperation(
-  redis: Redis,
+  redis: RedisConnection,
   keys: { op: string; messages: string },
   next: Channel,
   note: object,
@@ -149,7 +149,7 @@ return 1
 `);
 
 /** Lets go of a claim after a provider asked to retry later: nothing was sent. */
-export async function releaseOperation(redis: Redis, opKey: string, token: string): Promise<void> {
+export async function releaseOperation(redis: RedisConnection, opKey: string, token: string): Promise<void> {
   await releaseScript.run(redis, [opKey], [token]);
 }
 
@@ -179,7 +179,7 @@ return outcome
  * else `failed`. Nothing when it already ended or belongs to another channel.
  */
 export async function abandonOperation(
-  redis: Redis,
+  redis: RedisConnection,
   keys: { op: string; messages: string },
   channel: Channel,
   entries: { unknown: object; failed: object },

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../redis/connection.js';
 import type { Channel } from '../journey/journey-schema.js';
 
 /**
@@ -11,7 +11,7 @@ export function sendCountsKey(prefix: string): string {
 }
 
 export async function countSend(
-  redis: Redis,
+  redis: RedisConnection,
   prefix: string,
   channel: Channel,
   outcome: string,

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../redis/connection.js';
 import { WebhookVerificationError } from '../channels/errors.js';
 import { ChorusError } from '../errors.js';
 import { InvalidInputError, type FieldIssue } from '../ingest/ingest-schema.js';
@@ -21,7 +21,7 @@ interface Answer {
  * the right status. Anything unexpected is logged with the request id and answered 500 without
  * details; a Redis that is away is 503, so clients retry.
  */
-export function installErrorHandler(app: FastifyInstance, redis: Redis): void {
+export function installErrorHandler(app: FastifyInstance, redis: RedisConnection): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const answer = classify(error, redis, `${request.method} ${request.url.split('?')[0]}`);
     if (answer.status >= 500) request.log.error({ err: error }, answer.message);
@@ -63,7 +63,7 @@ export function urlErrorBody(error: FastifyError, requestId: string): ErrorBody 
   };
 }
 
-function classify(error: FastifyError, redis: Redis, what: string): Answer {
+function classify(error: FastifyError, redis: RedisConnection, what: string): Answer {
   if (hasZodFastifySchemaValidationErrors(error)) {
     const where = error.validationContext ?? 'body';
     const issues = error.validation.map((issue) => ({

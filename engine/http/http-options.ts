@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../redis/connection.js';
 import type { Clock } from '../clock.js';
 import type { Engine } from '../engine.js';
 import type { AnyWebhookSource } from './webhook-source.js';
@@ -11,7 +11,7 @@ export interface HttpAppOptions {
    * The connection the app's requests use. Give it `enableOfflineQueue: false` so that while
    * Redis is away requests fail fast with 503 instead of waiting for a reconnect.
    */
-  redis: Redis;
+  redis: RedisConnection;
   /** Bearer keys for `/v1/*`; several during a rotation. */
   apiKeys: readonly string[];
   /** HTTP basic auth for the dashboard (`/admin/*`). */

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../redis/connection.js';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { sendCountsKey } from '../delivery/send-counts.js';
 import { policyCountsKey } from '../policy/policy-counts.js';
@@ -11,7 +11,7 @@ const JOB_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed', 'co
  * sends are read from Redis on each scrape, so any API process reports the work of every
  * worker process, and a restart loses nothing.
  */
-export function createMetrics(options: { queues: readonly Queue[]; redis: Redis; prefix: string }) {
+export function createMetrics(options: { queues: readonly Queue[]; redis: RedisConnection; prefix: string }) {
   const registry = new Registry();
   const requests = new Counter({
     name: 'chorus_http_requests_total',

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../redis/connection.js';
 import type { DeliveryPolicy } from '../delivery/delivery-policy.js';
 import { consentRule } from './consent-rule.js';
 import { ConsentStore } from './consent-store.js';
@@ -7,7 +7,7 @@ import { SuppressionList } from './suppression-list.js';
 import { suppressionRule } from './suppression-rule.js';
 
 export interface DefaultPolicyOptions {
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
   /** Email marketing needs a confirmed grant (DOUBLE_OPT_IN). Default false. */
   doubleOptIn?: boolean;

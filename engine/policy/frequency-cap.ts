@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../redis/connection.js';
 import type { DeliveryPolicy } from '../delivery/delivery-policy.js';
 import { customerKeys } from '../store/customer-keys.js';
 import { LuaScript } from '../store/lua-script.js';
@@ -47,7 +47,7 @@ return 0
 `);
 
 export interface FrequencyCapOptions {
-  redis: Redis;
+  redis: RedisConnection;
   /** The engine's key prefix: counts live beside the customer's other keys. */
   prefix: string;
   rules: readonly FrequencyCapRule[];

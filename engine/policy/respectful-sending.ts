@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../redis/connection.js';
 import type { LocalWindow } from '../local-time.js';
 import type { FrequencyCapRule } from './cap-rules.js';
 import { frequencyCaps } from './frequency-cap.js';
@@ -6,7 +6,7 @@ import type { PolicyRule } from './policy-chain.js';
 import { quietHours } from './quiet-hours.js';
 
 export interface RespectfulSendingOptions {
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
   /** FREQUENCY_CAPS, parsed; empty for no caps. */
   caps: readonly FrequencyCapRule[];

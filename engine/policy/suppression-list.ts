@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../redis/connection.js';
 import { z } from 'zod';
 
 /**
@@ -36,7 +36,7 @@ export function normaliseAddress(address: SuppressedAddress): string {
 export class SuppressionList {
   readonly key: string;
   constructor(
-    readonly redis: Redis,
+    readonly redis: RedisConnection,
     prefix: string,
   ) {
     this.key = `${prefix}:suppressions`;

@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../redis/connection.js';
 import type { Logger } from '../logger.js';
+import { scanEach } from '../redis/scan-keys.js';
 import { customerToken, encodeIdPart } from './ids.js';
 
 /**
@@ -12,7 +13,7 @@ import { customerToken, encodeIdPart } from './ids.js';
  * after its retries while other events waited behind its lease.
  */
 export async function sweepStrandedInboxes(options: {
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
   queue: Queue;
   logger: Logger;
@@ -20,11 +21,9 @@ export async function sweepStrandedInboxes(options: {
 }): Promise<number> {
   const { redis, prefix, queue, logger } = options;
   const pattern = `${prefix}:c:*:inbox`;
-  let cursor = '0';
   let rescued = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
+  // On a Cluster the inboxes are spread over every master, and each is scanned.
+  await scanEach(redis, pattern, async (keys) => {
     for (const inboxKey of keys) {
       const token = /:c:\{([^}]*)\}:inbox$/.exec(inboxKey)?.[1];
       if (token === undefined) continue;
@@ -36,7 +35,7 @@ export async function sweepStrandedInboxes(options: {
       await queue.add('drain', { customerId }, { jobId: `r-${token}-${encodeIdPart(options.round)}` });
       rescued++;
     }
-  } while (cursor !== '0');
+  });
   if (rescued > 0) logger.warn({ rescued }, 'drain jobs added for inboxes that had none');
   return rescued;
 }

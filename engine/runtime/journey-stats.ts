@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../redis/connection.js';
 import { CommandBatch } from '../store/command-batch.js';
 import { conversionsIn, queueConversions } from '../store/conversion-log.js';
 import { dailyDeltas, queueDailyDeltas } from '../store/daily-journey-counts.js';
@@ -8,12 +8,12 @@ import type { InstanceRecord } from './instance-record.js';
 
 /**
  * What one committed batch changes in the journeys' statistics: live counts, per-day counts and
- * the conversion log, issued together (one round trip, nothing when nothing changed). They
- * live outside the customer's hash tag, so they cannot be part of the commit itself: a process
- * that dies in between misses this batch's share (`recountJourneys` rebuilds the live counts).
+ * the conversion log, issued together (one round trip; each to its own slot's node on a Redis
+ * Cluster; nothing when nothing changed). They live outside the customer's hash tag, so they
+ * cannot be part of the commit itself: a process that dies in between misses this batch's share (`recountJourneys` rebuilds the live counts).
  */
 export async function recordJourneyStats(input: {
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
   customerId: string;
   before: ReadonlyMap<string, InstanceRecord>;

@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../redis/connection.js';
 
-/** The writes the journey statistics queue up: an ioredis pipeline, or a {@link CommandBatch}. */
+/** The writes the journey statistics queue up: a {@link CommandBatch}. */
 export interface StatsWriter {
   hincrby(key: string, field: string, increment: number): unknown;
   expire(key: string, seconds: number): unknown;
@@ -16,12 +16,13 @@ export interface StatsWriter {
  * and BullMQ defines dozens on the engine's connection, so `redis.pipeline()` alone cost about
  * 60 µs of CPU: more than the xstate transition of the step it recorded. Commands issued in the
  * same tick still go out back to back on the one connection, and like a pipeline they are not a
- * transaction. On a Redis Cluster they may also go to different nodes, which a pipeline may not.
+ * transaction. On a Redis Cluster each goes to the node of its key's slot, which a pipeline cannot
+ * (every key of a pipeline must share one slot), so the same batch serves both.
  */
 export class CommandBatch implements StatsWriter {
-  readonly #redis: Redis;
+  readonly #redis: RedisConnection;
   readonly #replies: Array<Promise<unknown>> = [];
-  constructor(redis: Redis) {
+  constructor(redis: RedisConnection) {
     this.#redis = redis;
   }
 

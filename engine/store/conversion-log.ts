@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../redis/connection.js';
 import type { StatsWriter } from './command-batch.js';
 import type { Note } from '../runtime/command.js';
 import type { InstanceRecord } from '../runtime/instance-record.js';
@@ -49,20 +49,20 @@ export function conversionsIn(
  * instance, so recording the same conversion again (a replayed batch) changes nothing.
  */
 export function queueConversions(
-  pipeline: StatsWriter,
+  batch: StatsWriter,
   prefix: string,
   conversions: readonly LoggedConversion[],
 ): void {
   for (const conversion of conversions) {
     const key = conversionLogKey(prefix, conversion.journeyId);
-    pipeline.zadd(key, 'NX', conversion.at, JSON.stringify(conversion));
-    pipeline.zremrangebyscore(key, '-inf', conversion.at - RETENTION_MS);
+    batch.zadd(key, 'NX', conversion.at, JSON.stringify(conversion));
+    batch.zremrangebyscore(key, '-inf', conversion.at - RETENTION_MS);
   }
 }
 
 /** A journey's conversions with `from <= at < to`, oldest first. */
 export async function readConversions(
-  redis: Redis,
+  redis: RedisConnection,
   prefix: string,
   journeyId: string,
   from: number,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../redis/connection.js';
 import { customerKeys } from './customer-keys.js';
 
 /** Where a job of one customer lives: the journey queue (timers) or every delivery queue (sends). */
@@ -14,7 +14,7 @@ const INDEX_TTL_MS = 8 * 86_400_000;
  */
 export class CustomerJobIndex {
   constructor(
-    readonly redis: Redis,
+    readonly redis: RedisConnection,
     readonly prefix: string,
   ) {}
 

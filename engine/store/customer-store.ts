@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../redis/connection.js';
 import { ChorusError } from '../errors.js';
 import { CustomerEvent } from '../runtime/customer-event.js';
 import type { CustomerState, InstanceRecord } from '../runtime/instance-record.js';
@@ -65,7 +65,7 @@ export class CustomerStore {
   readonly #batchSize: number;
 
   constructor(
-    readonly redis: Redis,
+    readonly redis: RedisConnection,
     options: CustomerStoreOptions,
   ) {
     this.prefix = options.prefix;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../redis/connection.js';
 import type { StatsWriter } from './command-batch.js';
 import type { InstanceRecord } from '../runtime/instance-record.js';
 
@@ -43,17 +43,17 @@ export function dailyDeltas(
   return deltas;
 }
 
-/** Adds the deltas to `pipeline`, so one commit's statistics go to Redis in one round trip. */
+/** Adds the deltas to `batch`, so one commit's statistics go to Redis in one round trip. */
 export function queueDailyDeltas(
-  pipeline: StatsWriter,
+  batch: StatsWriter,
   prefix: string,
   deltas: ReadonlyMap<string, ReadonlyMap<string, number>>,
 ): void {
   for (const [key, fields] of deltas) {
     const [journeyId = '', day = ''] = key.split('\u0000');
     const hash = dailyJourneyCountsKey(prefix, journeyId, day);
-    for (const [field, by] of fields) pipeline.hincrby(hash, field, by);
-    pipeline.expire(hash, TTL_SECONDS);
+    for (const [field, by] of fields) batch.hincrby(hash, field, by);
+    batch.expire(hash, TTL_SECONDS);
   }
 }
 
@@ -74,7 +74,7 @@ export interface DailyJourneyCounts {
 
 /** The days from `from` to `to` (epoch ms, both included, at most 400). */
 export async function readDailyJourneyCounts(
-  redis: Redis,
+  redis: RedisConnection,
   prefix: string,
   journeyId: string,
   from: number,
@@ -83,11 +83,12 @@ export async function readDailyJourneyCounts(
   const days: string[] = [];
   for (let at = Math.floor(from / DAY_MS) * DAY_MS; at <= to && days.length < 400; at += DAY_MS)
     days.push(utcDay(at));
-  const pipeline = redis.pipeline();
-  for (const day of days) pipeline.hgetall(dailyJourneyCountsKey(prefix, journeyId, day));
-  const replies = (await pipeline.exec()) ?? [];
+  // One key per day, each in its own Cluster slot: read them side by side rather than pipelined.
+  const hashes = await Promise.all(
+    days.map((day) => redis.hgetall(dailyJourneyCountsKey(prefix, journeyId, day))),
+  );
   return days.map((day, index) => {
-    const hash = (replies[index]?.[1] ?? {}) as Record<string, string>;
+    const hash = hashes[index] ?? {};
     const counts: DailyJourneyCounts = {
       day,
       entered: 0,

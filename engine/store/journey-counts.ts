@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
-import type { StatsWriter } from './command-batch.js';
+import type { RedisConnection } from '../redis/connection.js';
+import { CommandBatch, type StatsWriter } from './command-batch.js';
 import { STAGES } from '../journey/stage.js';
 import type { InstanceRecord } from '../runtime/instance-record.js';
 
@@ -84,27 +84,27 @@ export function removalDeltas(instances: Iterable<InstanceRecord>): Map<string, 
   return deltas;
 }
 
-/** Adds the deltas to `pipeline`, so one commit's statistics go to Redis in one round trip. */
+/** Adds the deltas to `batch`, so one commit's statistics go to Redis in one round trip. */
 export function queueCountDeltas(
-  pipeline: StatsWriter,
+  batch: StatsWriter,
   prefix: string,
   deltas: ReadonlyMap<string, ReadonlyMap<string, number>>,
 ): void {
   for (const [journeyId, fields] of deltas) {
-    for (const [name, by] of fields)
-      if (by !== 0) pipeline.hincrby(journeyCountsKey(prefix, journeyId), name, by);
+    const key = journeyCountsKey(prefix, journeyId);
+    for (const [name, by] of fields) if (by !== 0) batch.hincrby(key, name, by);
   }
 }
 
 export async function applyCountDeltas(
-  redis: Redis,
+  redis: RedisConnection,
   prefix: string,
   deltas: ReadonlyMap<string, ReadonlyMap<string, number>>,
 ): Promise<void> {
   if (deltas.size === 0) return;
-  const pipeline = redis.pipeline();
-  queueCountDeltas(pipeline, prefix, deltas);
-  await pipeline.exec();
+  const batch = new CommandBatch(redis);
+  queueCountDeltas(batch, prefix, deltas);
+  await batch.done();
 }
 
 export interface JourneyCounts {
@@ -124,7 +124,7 @@ export interface JourneyCounts {
 
 /** The counts of one journey, one entry per version that has had customers. */
 export async function readJourneyCounts(
-  redis: Redis,
+  redis: RedisConnection,
   prefix: string,
   journeyId: string,
 ): Promise<JourneyCounts[]> {

@@ -1,22 +1,22 @@
-import type { Redis } from 'ioredis';
-import { scanKeys } from '../redis/scan-keys.js';
+import type { RedisConnection } from '../redis/connection.js';
+import { scanEach, scanKeys, unlinkKeys } from '../redis/scan-keys.js';
 import type { InstanceRecord } from '../runtime/instance-record.js';
 import { countDeltas, journeyCountsKey } from './journey-counts.js';
 
 /**
- * Rebuilds every journey's counts from the customers themselves (a full SCAN). For after a crash
- * left a count off, or after changing the counting; counts written while it runs may be lost, so
- * run it when the engine is quiet.
+ * Rebuilds every journey's counts from the customers themselves (a full SCAN of every master).
+ * For after a crash left a count off, or after changing the counting; counts written while it
+ * runs may be lost, so run it when the engine is quiet.
  */
-export async function recountJourneys(redis: Redis, prefix: string): Promise<number> {
+export async function recountJourneys(redis: RedisConnection, prefix: string): Promise<number> {
   const stateKey = new RegExp(`^${prefix.replace(/[-]/g, '\\-')}:c:\\{[^}]*\\}$`);
   const totals = new Map<string, Map<string, number>>();
+  const seen = new Set<string>();
   let customers = 0;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:c:*`, 'COUNT', 1000);
-    cursor = next;
-    for (const key of keys.filter((k) => stateKey.test(k))) {
+  await scanEach(redis, `${prefix}:c:*`, async (keys) => {
+    for (const key of keys.filter((k) => stateKey.test(k) && !seen.has(k))) {
+      // SCAN may return a key twice (a rehash, or a slot moving between masters meanwhile).
+      seen.add(key);
       const fields = await redis.hgetall(key);
       const instances = Object.entries(fields)
         .filter(([name]) => name.startsWith('i:'))
@@ -29,14 +29,21 @@ export async function recountJourneys(redis: Redis, prefix: string): Promise<num
         for (const [name, by] of deltas) sum.set(name, (sum.get(name) ?? 0) + by);
       }
     }
-  } while (cursor !== '0');
+  });
+  // Each journey's counts are one hash, replaced in one MULTI: a single key, so a single slot.
   const existing = await scanKeys(redis, `${prefix}:journey-counts:*`);
-  const multi = redis.multi();
-  for (const key of existing) multi.del(key);
+  const rewritten = new Set<string>();
   for (const [journeyId, fields] of totals) {
+    const key = journeyCountsKey(prefix, journeyId);
+    rewritten.add(key);
     const nonZero = [...fields].filter(([, n]) => n !== 0).flatMap(([name, n]) => [name, String(n)]);
-    if (nonZero.length > 0) multi.hset(journeyCountsKey(prefix, journeyId), ...nonZero);
+    const multi = redis.multi().del(key);
+    if (nonZero.length > 0) multi.hset(key, ...nonZero);
+    await multi.exec();
   }
-  await multi.exec();
+  await unlinkKeys(
+    redis,
+    existing.filter((key) => !rewritten.has(key)),
+  );
   return customers;
 }

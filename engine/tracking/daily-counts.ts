@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../redis/connection.js';
 import { ChorusError } from '../errors.js';
 import type { Channel } from '../journey/journey-schema.js';
 
@@ -68,7 +68,7 @@ export function dailyCountsKey(prefix: string, journeyId: string, day: string): 
  * between misses one.
  */
 export async function countDaily(
-  redis: Redis,
+  redis: RedisConnection,
   prefix: string,
   send: CountedSend,
   metric: DailyMetric,
@@ -93,7 +93,7 @@ function dayOf(value: string | number, which: string): number {
  * // [{ day: '2026-11-02', message: 'welcome', channel: 'email', variant: 'control', counts: { sent: 40, opened: 22, clicked: 9, clicks: 12 } }, …]
  */
 export async function readDailyCounts(
-  redis: Redis,
+  redis: RedisConnection,
   prefix: string,
   range: { journeyId: string; from: string | number; to: string | number },
 ): Promise<DailyCount[]> {
@@ -103,15 +103,15 @@ export async function readDailyCounts(
   if ((to - from) / DAY_MS >= MAX_DAYS) throw new InvalidDayRangeError('the range is too long');
   const days: string[] = [];
   for (let at = from; at <= to; at += DAY_MS) days.push(utcDay(at));
-  const pipeline = redis.pipeline();
-  for (const day of days) pipeline.hgetall(dailyCountsKey(prefix, range.journeyId, day));
-  const replies = (await pipeline.exec()) ?? [];
+  // One key per day, each in its own Cluster slot: read side by side rather than pipelined.
+  const hashes = await Promise.all(
+    days.map((day) => redis.hgetall(dailyCountsKey(prefix, range.journeyId, day))),
+  );
   const rows: DailyCount[] = [];
   days.forEach((day, index) => {
-    const [error, hash] = replies[index] ?? [null, {}];
-    if (error) throw error;
+    const hash = hashes[index] ?? {};
     const byRow = new Map<string, DailyCount>();
-    for (const [field, value] of Object.entries(hash as Record<string, string>)) {
+    for (const [field, value] of Object.entries(hash)) {
       // Message ids and channels have no `|`; a variant label might, so it is what lies between.
       const first = field.indexOf('|');
       const second = field.indexOf('|', first + 1);

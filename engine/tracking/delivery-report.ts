@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../redis/connection.js';
 import { z } from 'zod';
 import { parseInput } from '../ingest/ingest-schema.js';
 import { Channel } from '../journey/journey-schema.js';
@@ -51,7 +51,7 @@ const HANDED_OVER = new Set(['sent', 'unknown']);
  * await recordDeliveryReport(redis, 'chorus', { customerId: 'u1', opId, status: 'bounced', at: Date.now(), reason: '550 5.1.1 no such user' });
  */
 export async function recordDeliveryReport(
-  redis: Redis,
+  redis: RedisConnection,
   prefix: string,
   report: DeliveryReport,
 ): Promise<DeliveryReportResult> {

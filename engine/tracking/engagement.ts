@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../redis/connection.js';
 import { customerKeys } from '../store/customer-keys.js';
 import { LuaScript } from '../store/lua-script.js';
 import { countDaily } from './daily-counts.js';
@@ -56,7 +56,7 @@ return first
  * send, `clicks` every click. Returns whether this was the first of its kind for the send.
  */
 export async function recordEngagement(
-  redis: Redis,
+  redis: RedisConnection,
   prefix: string,
   input: { send: TrackedSend; kind: EngagementKind; at: number; url?: string; reason?: string },
 ): Promise<{ first: boolean }> {
@@ -88,7 +88,7 @@ export async function recordEngagement(
 
 /** The engagement of each of a customer's sends, by operation id. */
 export async function readSendEngagement(
-  redis: Redis,
+  redis: RedisConnection,
   prefix: string,
   customerId: string,
 ): Promise<Map<string, SendEngagement>> {
@@ -110,7 +110,7 @@ export async function readSendEngagement(
 
 /** A customer's opens, clicks and provider reports, newest first. */
 export async function readEngagement(
-  redis: Redis,
+  redis: RedisConnection,
   prefix: string,
   customerId: string,
 ): Promise<EngagementEntry[]> {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CoreMessageCatalog, createEngine, type Engine } from '../../engine/index.js';
 import { startHttpServer } from '../channels/support.js';
 import { pingEmail, pingSms } from '../fixtures/journeys-ping/ping.js';
-import { eventually, TEST_REDIS_URL, testRedis } from '../support/redis.js';
+import { eventually, TEST_REDIS_ENV, testRedis } from '../support/redis.js';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
 import { exited, startWorkerProcess } from '../support/worker-process.js';
 
@@ -45,7 +45,7 @@ describe('a worker process killed with SIGKILL while a send is in flight', () =>
   });
 
   const env = () => ({
-    REDIS_URL: TEST_REDIS_URL,
+    ...TEST_REDIS_ENV,
     REDIS_PREFIX: ctx.prefix,
     JOURNEYS_DIR: 'test/fixtures/journeys-ping',
     TEMPLATES_DIR: 'templates',

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { formatReport, sendsFromMetrics } from '../../workers/demo/demo-report.js';
 import { simulateCustomers } from '../../workers/demo/simulated-customers.js';
 import { exited } from '../support/worker-process.js';
-import { TEST_REDIS_URL, testRedis } from '../support/redis.js';
+import { TEST_REDIS_ENV, testRedis } from '../support/redis.js';
 
 describe('the demo shoppers', () => {
   it('are the same for the same seed, in time order, with a realistic mix', () => {
@@ -59,7 +59,7 @@ describe('npm run demo', () => {
       process.execPath,
       ['--import', 'tsx', 'workers/demo.ts', '--customers', '30', '--time-scale', '2000000'],
       {
-        env: { ...process.env, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: ctx.prefix, LOG_LEVEL: 'error' },
+        env: { ...process.env, ...TEST_REDIS_ENV, REDIS_PREFIX: ctx.prefix, LOG_LEVEL: 'error' },
         stdio: ['ignore', 'pipe', 'inherit'],
       },
     );

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { header, startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
-import { eventually, TEST_REDIS_URL, testRedis } from '../support/redis.js';
+import { eventually, TEST_REDIS_ENV, testRedis } from '../support/redis.js';
 import { exited } from '../support/worker-process.js';
 
 const API_KEY = 'lifecycle-proof-key-0123456789';
@@ -25,7 +25,7 @@ describe('the Yue Tea lifecycle through npm start', () => {
       env: {
         ...process.env,
         PORT: '0',
-        REDIS_URL: TEST_REDIS_URL,
+        ...TEST_REDIS_ENV,
         REDIS_PREFIX: ctx.prefix,
         SMTP_URL: sink.url,
         API_KEY,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exited } from '../support/worker-process.js';
-import { eventually, TEST_REDIS_URL, testRedis } from '../support/redis.js';
+import { eventually, TEST_REDIS_ENV, testRedis } from '../support/redis.js';
 
 const API_KEY = 'process-test-key-0123456789';
 
@@ -15,7 +15,7 @@ describe('npm start', () => {
   const child = spawn(process.execPath, ['--import', 'tsx', 'workers/start.ts'], {
     env: {
       ...process.env,
-      REDIS_URL: TEST_REDIS_URL,
+      ...TEST_REDIS_ENV,
       REDIS_PREFIX: ctx.prefix,
       OUTBOX_DIR: outbox,
       PORT: '0',

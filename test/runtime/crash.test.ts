@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CoreMessageCatalog, createEngine, type Engine } from '../../engine/index.js';
 import { counter } from '../fixtures/journeys/counter.js';
-import { eventually, TEST_REDIS_URL, testRedis } from '../support/redis.js';
+import { eventually, TEST_REDIS_ENV, testRedis } from '../support/redis.js';
 import { exited, startWorkerProcess } from '../support/worker-process.js';
 
 const CUSTOMERS = 300;
@@ -17,7 +17,7 @@ describe('a worker process killed with SIGKILL mid-run', () => {
   let worker: ChildProcess | undefined;
   const outboxDir = mkdtempSync(join(tmpdir(), 'chorus-crash-outbox-'));
   const env = () => ({
-    REDIS_URL: TEST_REDIS_URL,
+    ...TEST_REDIS_ENV,
     REDIS_PREFIX: ctx.prefix,
     JOURNEYS_DIR: 'test/fixtures/journeys',
     TEMPLATES_DIR: 'templates',

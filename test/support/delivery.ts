@@ -1,20 +1,20 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
 import {
   createChannelAdapters,
   loadTemplates,
   MessageRenderer,
   type DeliveryOptions,
   type Journey,
+  type RedisConnection,
 } from '../../engine/index.js';
 
 /**
  * Real delivery for tests: the project's templates, checked against the journeys, the real
  * renderer, and outbox adapters writing into a temporary folder (plus the Redis in-app inbox).
  */
-export function testDelivery(redis: Redis, prefix: string, journeys: readonly Journey[] = []) {
+export function testDelivery(redis: RedisConnection, prefix: string, journeys: readonly Journey[] = []) {
   const outboxDir = mkdtempSync(join(tmpdir(), 'chorus-outbox-'));
   const templates = loadTemplates('templates', { journeys });
   const delivery: DeliveryOptions = {

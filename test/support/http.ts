@@ -7,9 +7,10 @@ import {
   type AnyWebhookSource,
   type Engine,
   type Journey,
+  type RedisConnection,
 } from '../../engine/index.js';
 import { testDelivery } from './delivery.js';
-import { TEST_REDIS_URL, testRedis } from './redis.js';
+import { testConnection, testRedis } from './redis.js';
 
 export const API_KEY = 'test-key-0123456789abcdef';
 export const DASHBOARD = { user: 'ops', password: 'dashboard-secret' };
@@ -18,7 +19,7 @@ export const UNSUBSCRIBE_SECRET = 'test-secret-of-sixteen';
 export interface HttpHarness {
   app: FastifyInstance;
   engine: Engine;
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
   clock: FakeClock;
   auth: { authorization: string };
@@ -55,10 +56,10 @@ export async function httpHarness(options: {
     consent: { doubleOptIn: options.doubleOptIn ?? false },
   });
   if (options.workers !== false) engine.startWorkers();
-  const apiRedis = new Redis(options.apiRedisUrl ?? TEST_REDIS_URL, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-  });
+  const apiOptions = { enableOfflineQueue: false, maxRetriesPerRequest: 1 };
+  const apiRedis = options.apiRedisUrl
+    ? new Redis(options.apiRedisUrl, apiOptions)
+    : testConnection(apiOptions);
   await new Promise<void>((resolve) => apiRedis.once('ready', () => resolve()));
   const apiEngine = createEngine({
     redis: apiRedis,

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { Redis } from 'ioredis';
+import { masterNodes, type RedisConnection } from '../../redis/connection.js';
 import { z } from 'zod';
 
 const Health = z.object({ status: z.enum(['ok', 'unavailable']), reason: z.string().optional() });
@@ -9,7 +9,7 @@ const Health = z.object({ status: z.enum(['ok', 'unavailable']), reason: z.strin
  * other `maxmemory-policy` Redis may silently drop queued jobs and customer state under memory
  * pressure, so the engine is not ready to take traffic.
  */
-export const healthRoutes: FastifyPluginAsyncZod<{ redis: Redis }> = async (app, { redis }) => {
+export const healthRoutes: FastifyPluginAsyncZod<{ redis: RedisConnection }> = async (app, { redis }) => {
   app.get(
     '/healthz',
     { schema: { tags: ['operate'], summary: 'The process is up', response: { 200: Health } } },
@@ -34,14 +34,17 @@ export const healthRoutes: FastifyPluginAsyncZod<{ redis: Redis }> = async (app,
   );
 };
 
-async function notReadyReason(redis: Redis): Promise<string | undefined> {
+async function notReadyReason(redis: RedisConnection): Promise<string | undefined> {
   if (redis.status !== 'ready') return `Redis is not connected (${redis.status})`;
   try {
-    // INFO works where CONFIG GET is disabled, as on most managed Redis services.
-    const info = await redis.info('memory');
-    const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
-    if (policy !== 'noeviction')
-      return `Redis maxmemory-policy is ${policy ?? 'unknown'}; it must be noeviction, or Redis may evict jobs and customer state. To fix: CONFIG SET maxmemory-policy noeviction (and in redis.conf)`;
+    // INFO works where CONFIG GET is disabled, as on most managed Redis services. On a Cluster
+    // every master holds keys, so every master must refuse to evict.
+    for (const node of masterNodes(redis)) {
+      const info = await node.info('memory');
+      const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
+      if (policy !== 'noeviction')
+        return `Redis maxmemory-policy is ${policy ?? 'unknown'}${node === redis ? '' : ` on ${node.options.host ?? ''}:${node.options.port ?? ''}`}; it must be noeviction, or Redis may evict jobs and customer state. To fix: CONFIG SET maxmemory-policy noeviction (and in redis.conf)`;
+    }
     return undefined;
   } catch (error) {
     return `Redis did not answer: ${(error as Error).message}`;

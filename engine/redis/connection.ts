@@ -1,0 +1,106 @@
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { z } from 'zod';
+
+/**
+ * What the engine talks to: one Redis, or a Redis Cluster. Every key of one customer shares a
+ * hash tag, BullMQ's keys share `{<prefix>}`, and no script or transaction spans two slots, so
+ * the engine runs unchanged on either.
+ */
+export type RedisConnection = Redis | Cluster;
+
+/** Where Redis is: a `redis://` URL, or the seed nodes of a Cluster. */
+export type RedisTarget =
+  | { kind: 'single'; url: string }
+  | {
+      kind: 'cluster';
+      nodes: ReadonlyArray<{ host: string; port: number }>;
+      username?: string;
+      password?: string;
+      tls: boolean;
+    };
+
+const ClusterNode = z
+  .string()
+  .trim()
+  .transform((entry, ctx) => {
+    const withScheme = /^rediss?:\/\//.test(entry) ? entry : `redis://${entry}`;
+    let url: URL;
+    try {
+      url = new URL(withScheme);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `"${entry}" is not host:port` });
+      return z.NEVER;
+    }
+    if (!url.hostname || !url.port || (url.pathname !== '' && url.pathname !== '/')) {
+      ctx.addIssue({ code: 'custom', message: `"${entry}" is not host:port (a port is required)` });
+      return z.NEVER;
+    }
+    return {
+      host: url.hostname.replace(/^\[|\]$/g, ''),
+      port: Number(url.port),
+      tls: url.protocol === 'rediss:',
+      username: url.username ? decodeURIComponent(url.username) : undefined,
+      password: url.password ? decodeURIComponent(url.password) : undefined,
+    };
+  });
+
+/**
+ * `REDIS_CLUSTER_NODES`: some of a Cluster's nodes, comma-separated, each `host:port` or
+ * `redis[s]://[user:password@]host:port`; the rest of the cluster is discovered from them.
+ */
+export const RedisClusterNodes = z
+  .string()
+  .transform((value) =>
+    value
+      .split(',')
+      .map((part) => part.trim())
+      .filter(Boolean),
+  )
+  .pipe(z.array(ClusterNode).min(1, 'at least one host:port'))
+  .transform((nodes): RedisTarget => {
+    const withAuth = nodes.find((node) => node.password !== undefined || node.username !== undefined);
+    return {
+      kind: 'cluster',
+      nodes: nodes.map(({ host, port }) => ({ host, port })),
+      ...(withAuth?.username ? { username: withAuth.username } : {}),
+      ...(withAuth?.password ? { password: withAuth.password } : {}),
+      tls: nodes.some((node) => node.tls),
+    };
+  });
+export type RedisClusterNodes = z.infer<typeof RedisClusterNodes>;
+
+/**
+ * Connects to `target` with `options` (per node, for a Cluster).
+ *
+ * @example
+ * const redis = connectRedis({ kind: 'single', url: 'redis://127.0.0.1:6379' }, { maxRetriesPerRequest: null });
+ */
+export function connectRedis(target: RedisTarget, options: RedisOptions = {}): RedisConnection {
+  if (target.kind === 'single') return new Redis(target.url, options);
+  const redisOptions: RedisOptions = {
+    ...options,
+    ...(target.username ? { username: target.username } : {}),
+    ...(target.password ? { password: target.password } : {}),
+    ...(target.tls ? { tls: {} } : {}),
+  };
+  return new Cluster([...target.nodes], {
+    redisOptions,
+    // Without an offline queue a command sent before the slots are known fails at once.
+    enableOfflineQueue: options.enableOfflineQueue ?? true,
+  });
+}
+
+/** For logs and banners: the URL without its password, or the cluster's seed nodes. */
+export function describeRedisTarget(target: RedisTarget): string {
+  if (target.kind === 'single') return target.url.replace(/\/\/[^@/]*@/, '//***@');
+  return `cluster ${target.nodes.map((node) => `${node.host}:${node.port}`).join(',')}`;
+}
+
+export function isCluster(redis: RedisConnection): redis is Cluster {
+  return redis instanceof Cluster;
+}
+
+/** The nodes keys are enumerated on: every master of a Cluster, or the one Redis. */
+export function masterNodes(redis: RedisConnection): Redis[] {
+  return isCluster(redis) ? redis.nodes('master') : [redis];
+}
