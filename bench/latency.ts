@@ -102,7 +102,6 @@ async function pacedRun(
   agent: Agent,
   rate: number,
   durationMs: number,
-  tag: string,
 ): Promise<LatencyRun> {
   const total = Math.max(1, Math.round((rate * durationMs) / 1000));
   const sentAt = new Map<string, number[]>();
@@ -147,7 +146,6 @@ async function pacedRun(
   while (latencies.length + failed < total && Date.now() < deadline) await sleep(10);
   loop.disable();
   sink.onAccepted = undefined;
-  void tag;
   return {
     rate,
     achieved: total / seconds,
@@ -158,10 +156,10 @@ async function pacedRun(
   };
 }
 
-async function runSide(o: LatencyOptions, side: Side, sink: Sink, agent: Agent, name: string) {
-  await pacedRun(o, side, sink, agent, Math.min(...o.rates), o.warmupMs, `${name}-warmup`);
+async function runSide(o: LatencyOptions, side: Side, sink: Sink, agent: Agent) {
+  await pacedRun(o, side, sink, agent, Math.min(...o.rates), o.warmupMs);
   const runs: LatencyRun[] = [];
-  for (const rate of o.rates) runs.push(await pacedRun(o, side, sink, agent, rate, o.durationMs, name));
+  for (const rate of o.rates) runs.push(await pacedRun(o, side, sink, agent, rate, o.durationMs));
   return runs;
 }
 
@@ -278,14 +276,14 @@ export async function benchLatency(o: LatencyOptions): Promise<LatencyFigures> {
     const bare = await baselineSide(o, sink.port);
     let baseline: LatencyRun[];
     try {
-      baseline = await runSide(o, bare, sink, agent, 'baseline');
+      baseline = await runSide(o, bare, sink, agent);
     } finally {
       await bare.close();
     }
     const ours = await chorusSide(o, sink.port);
     let chorus: LatencyRun[];
     try {
-      chorus = await runSide(o, ours, sink, agent, 'chorus');
+      chorus = await runSide(o, ours, sink, agent);
     } finally {
       await ours.close();
     }
