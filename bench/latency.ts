@@ -75,6 +75,8 @@ export interface LatencyRun extends Distribution {
   lost: number;
   /** The event loop's own delay over the run (p99, ms): how busy this one process was. */
   loopP99: number;
+  /** This process's CPU time (user + system) over the run, as a share of one core. */
+  cpu: number;
 }
 
 export interface LatencyFigures {
@@ -134,6 +136,7 @@ async function pacedRun(
     );
   };
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   let i = 0;
   while (i < total) {
     const due = Math.min(total, Math.floor(((performance.now() - started) * rate) / 1000) + 1);
@@ -146,12 +149,14 @@ async function pacedRun(
   while (latencies.length + failed < total && Date.now() < deadline) await sleep(10);
   loop.disable();
   sink.onAccepted = undefined;
+  const { user, system } = process.cpuUsage(cpuBefore);
   return {
     rate,
     achieved: total / seconds,
     sent: total,
     lost: total - latencies.length,
     loopP99: loop.percentile(99) / 1e6,
+    cpu: (user + system) / 1000 / (performance.now() - started),
     ...distribution(latencies),
   };
 }
@@ -300,7 +305,7 @@ export function latencyReport(f: LatencyFigures): string {
   const line = (name: string, r: LatencyRun) =>
     `${name.padEnd(9)} ${String(r.rate).padStart(5)}/s  achieved ${r.achieved.toFixed(0).padStart(4)}/s  ` +
     `p50 ${ms(r.p50).padStart(8)}  p99 ${ms(r.p99).padStart(8)}  max ${ms(r.max).padStart(8)}  ` +
-    `lost ${r.lost}  event-loop p99 ${ms(r.loopP99)}`;
+    `lost ${r.lost}  event-loop p99 ${ms(r.loopP99)}  CPU ${(r.cpu * 100).toFixed(0)}% of a core`;
   return [
     `webhook → SMTP latency: ${f.options.durationMs / 1000} s per rate, ${f.options.customers} customers in turn`,
     ...f.baseline.map((r) => line('baseline', r)),
