@@ -6,55 +6,66 @@
 //           customer's inbox (Lua, with messageId de-duplication) and a drain job → 202.
 //
 // Usage: npm run bench:ingest   (env: REDIS_URL, BENCH_EVENTS, BENCH_CONCURRENCY, BENCH_ROUNDS)
-import { Agent, request as httpRequest } from 'node:http';
+import type { Agent } from 'node:http';
 import { Queue } from 'bullmq';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
-import { createEngine, createHttpApp } from '../engine/index.js';
-import { loadTemplates } from '../engine/index.js';
+import { createEngine, createHttpApp, loadTemplates, type Journey } from '../engine/index.js';
 import { yueTeaLifecycle } from '../journeys/yue-tea-lifecycle.js';
-import { deleteBenchKeys } from './support.js';
+import {
+  DEFAULT_REDIS_URL,
+  deleteBenchKeys,
+  envNumber,
+  isMain,
+  keepAliveAgent,
+  percent,
+  perSecond,
+  post,
+  type BenchRow,
+} from './support.js';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
-const KEY = 'bench-key-0123456789abcdef';
+export const BENCH_API_KEY = 'bench-key-0123456789abcdef';
 
-// node:http with a keep-alive agent: fetch's own cost per request would otherwise dominate both sides.
-const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-
-function post(url: URL, headers: Record<string, string>, body: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const request = httpRequest(
-      url,
-      {
-        method: 'POST',
-        agent,
-        headers: {
-          ...headers,
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
-        },
-      },
-      (response) => {
-        response.resume();
-        response.on('end', () => resolve(response.statusCode ?? 0));
-      },
-    );
-    request.on('error', reject);
-    request.end(body);
-  });
+export interface IngestOptions {
+  redisUrl: string;
+  prefix: string;
+  events: number;
+  concurrency: number;
+  rounds: number;
 }
 
-/** Posts EVENTS events with CONCURRENCY requests in flight; returns accepted events per second. */
-async function drive(url: string, headers: Record<string, string>, round: string): Promise<number> {
+export interface IngestFigures {
+  options: IngestOptions;
+  /** Best round, accepted events per second. */
+  baseline: number;
+  chorus: number;
+  ratio: number;
+}
+
+export function ingestOptionsFromEnv(): IngestOptions {
+  return {
+    redisUrl: process.env.REDIS_URL ?? DEFAULT_REDIS_URL,
+    prefix: `bench-ingest-${process.pid}`,
+    events: envNumber('BENCH_EVENTS', 10_000),
+    concurrency: envNumber('BENCH_CONCURRENCY', 64),
+    rounds: envNumber('BENCH_ROUNDS', 2),
+  };
+}
+
+/** Posts `events` events with `concurrency` requests in flight; returns accepted events per second. */
+async function drive(
+  o: IngestOptions,
+  agent: Agent,
+  url: string,
+  headers: Record<string, string>,
+  round: string,
+): Promise<number> {
   const target = new URL(url);
   let next = 0;
   const started = performance.now();
   await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < EVENTS) {
+    Array.from({ length: o.concurrency }, async () => {
+      while (next < o.events) {
         const i = next++;
         const body = JSON.stringify({
           userId: `bench-${round}-${i}`,
@@ -62,17 +73,19 @@ async function drive(url: string, headers: Record<string, string>, round: string
           properties: { name: 'Osmanthus Oolong', price: 18 },
           messageId: `bench-${round}-${i}`,
         });
-        const status = await post(target, headers, body);
+        const status = await post(agent, target, headers, body);
         if (status !== 202) throw new Error(`answered ${status}`);
       }
     }),
   );
-  return EVENTS / ((performance.now() - started) / 1000);
+  return o.events / ((performance.now() - started) / 1000);
 }
 
-async function bareFastify(prefix: string, round: string): Promise<number> {
-  const redis = new Redis(REDIS_URL, { enableOfflineQueue: false });
-  const queue = new Queue('events', { connection: redis, prefix: `{${prefix}-raw}` });
+/** The baseline app: a bare Fastify route that adds the body to a BullMQ queue and answers 202. */
+export async function bareIngestApp(redisUrl: string, queuePrefix: string) {
+  const redis = new Redis(redisUrl, { enableOfflineQueue: false });
+  await new Promise((resolve) => redis.once('ready', resolve));
+  const queue = new Queue('events', { connection: redis, prefix: queuePrefix });
   const app = Fastify();
   app.post('/track', async (request, reply) => {
     await queue.add('event', request.body as object, { removeOnComplete: true });
@@ -80,57 +93,108 @@ async function bareFastify(prefix: string, round: string): Promise<number> {
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const port = (app.server.address() as { port: number }).port;
-  try {
-    return await drive(`http://127.0.0.1:${port}/track`, {}, round);
-  } finally {
-    await app.close();
-    await queue.close();
-    redis.disconnect();
-  }
+  return {
+    url: `http://127.0.0.1:${port}/track`,
+    async close() {
+      await app.close();
+      await queue.close();
+      redis.disconnect();
+    },
+  };
 }
 
-async function chorus(prefix: string, round: string): Promise<number> {
-  const redis = new Redis(REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-  await new Promise((resolve) => redis.once('ready', resolve));
-  const templates = loadTemplates('templates', { journeys: [yueTeaLifecycle] });
-  const engine = createEngine({ redis, prefix, journeys: [yueTeaLifecycle], messages: templates.catalog });
+/**
+ * The real HTTP app over an engine, listening on a free port, with a rate limit too high to bite.
+ * `redis` (the caller's, fail-fast as `workers/api.ts` makes it) serves the app's own calls.
+ */
+export async function chorusApiApp(redis: Redis, engine: ReturnType<typeof createEngine>) {
   const app = await createHttpApp({
     engine,
     redis,
-    apiKeys: [KEY],
+    apiKeys: [BENCH_API_KEY],
     dashboard: { user: 'bench', password: 'bench-password', write: false },
     unsubscribeSecret: 'bench-unsubscribe-secret',
     rateLimit: { max: 1e9, windowMs: 60_000 },
+    bodyLimit: 4 * 1024 * 1024,
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const port = (app.server.address() as { port: number }).port;
+  return {
+    base: `http://127.0.0.1:${port}`,
+    headers: { authorization: `Bearer ${BENCH_API_KEY}` },
+    async close() {
+      await app.close();
+    },
+  };
+}
+
+async function bareFastify(o: IngestOptions, agent: Agent, round: string): Promise<number> {
+  const app = await bareIngestApp(o.redisUrl, `{${o.prefix}-raw}`);
   try {
-    return await drive(`http://127.0.0.1:${port}/v1/track`, { authorization: `Bearer ${KEY}` }, round);
+    return await drive(o, agent, app.url, {}, round);
   } finally {
     await app.close();
+  }
+}
+
+async function chorus(o: IngestOptions, agent: Agent, round: string): Promise<number> {
+  const redis = new Redis(o.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  await new Promise((resolve) => redis.once('ready', resolve));
+  const journeys: Journey[] = [yueTeaLifecycle];
+  const templates = loadTemplates('templates', { journeys });
+  const engine = createEngine({ redis, prefix: o.prefix, journeys, messages: templates.catalog });
+  const api = await chorusApiApp(redis, engine);
+  try {
+    return await drive(o, agent, `${api.base}/v1/track`, api.headers, round);
+  } finally {
+    await api.close();
     await engine.close();
     redis.disconnect();
   }
 }
 
-const prefix = `bench-ingest-${process.pid}`;
-const cleaner = new Redis(REDIS_URL);
-try {
-  let best = { raw: 0, chorus: 0 };
-  for (let round = 0; round < ROUNDS; round++) {
-    const raw = await bareFastify(prefix, `r${round}`);
-    const ours = await chorus(prefix, `c${round}`);
-    best = { raw: Math.max(best.raw, raw), chorus: Math.max(best.chorus, ours) };
-    await deleteBenchKeys(cleaner, prefix, [`{${prefix}-raw}:*`]);
+export async function benchIngest(o: IngestOptions): Promise<IngestFigures> {
+  const agent = keepAliveAgent(o.concurrency);
+  const cleaner = new Redis(o.redisUrl);
+  try {
+    let best = { raw: 0, chorus: 0 };
+    for (let round = 0; round < o.rounds; round++) {
+      const raw = await bareFastify(o, agent, `r${round}`);
+      const ours = await chorus(o, agent, `c${round}`);
+      best = { raw: Math.max(best.raw, raw), chorus: Math.max(best.chorus, ours) };
+      await deleteBenchKeys(cleaner, o.prefix, [`{${o.prefix}-raw}:*`]);
+    }
+    return { options: o, baseline: best.raw, chorus: best.chorus, ratio: best.chorus / best.raw };
+  } finally {
+    await deleteBenchKeys(cleaner, o.prefix, [`{${o.prefix}-raw}:*`]);
+    cleaner.disconnect();
+    agent.destroy();
   }
-  const ratio = (100 * best.chorus) / best.raw;
-  console.log(`events: ${EVENTS}, concurrency ${CONCURRENCY}, best of ${ROUNDS}`);
-  console.log(`bare Fastify + queue.add: ${Math.round(best.raw)} events/s`);
-  console.log(
-    `Chorus POST /v1/track:    ${Math.round(best.chorus)} events/s (${ratio.toFixed(0)}% of the baseline; target 70%)`,
-  );
-} finally {
-  await deleteBenchKeys(cleaner, prefix, [`{${prefix}-raw}:*`]);
-  cleaner.disconnect();
-  agent.destroy();
+}
+
+export function ingestReport(f: IngestFigures): string {
+  const { events, concurrency, rounds } = f.options;
+  return [
+    `events: ${events}, concurrency ${concurrency}, best of ${rounds}`,
+    `bare Fastify + queue.add: ${Math.round(f.baseline)} events/s`,
+    `Chorus POST /v1/track:    ${Math.round(f.chorus)} events/s (${(f.ratio * 100).toFixed(0)}% of the baseline; target 70%)`,
+    '',
+  ].join('\n');
+}
+
+export function ingestRows(f: IngestFigures): BenchRow[] {
+  return [
+    {
+      measure: 'accepted events/s vs bare Fastify queue.add',
+      baseline: perSecond(f.baseline),
+      chorus: perSecond(f.chorus),
+      figure: percent(f.ratio),
+      target: '>= 70%',
+      met: f.ratio >= 0.7,
+    },
+  ];
+}
+
+if (isMain(import.meta.url)) {
+  process.stdout.write(ingestReport(await benchIngest(ingestOptionsFromEnv())));
 }

@@ -5,46 +5,81 @@
 //           step is a timer job that loads the customer, runs the xstate transition, commits the
 //           snapshot and enqueues the next timer: the full durable path of one transition.
 //
-// Usage: npm run bench   (env: REDIS_URL, BENCH_CHAINS, BENCH_STEPS, BENCH_CONCURRENCY, BENCH_ROUNDS)
+// Usage: npm run bench:transitions
+//        (env: REDIS_URL, BENCH_CHAINS, BENCH_STEPS, BENCH_CONCURRENCY, BENCH_ROUNDS)
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { assign } from 'xstate';
 import { z } from 'zod';
 import { createEngine, defineJourney } from '../engine/index.js';
-import { deleteBenchKeys } from './support.js';
+import {
+  DEFAULT_REDIS_URL,
+  deleteBenchKeys,
+  envNumber,
+  isMain,
+  percent,
+  perSecond,
+  sleep,
+  type BenchRow,
+} from './support.js';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const CHAINS = Number(process.env.BENCH_CHAINS ?? 200);
-const STEPS = Number(process.env.BENCH_STEPS ?? 50);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+export interface TransitionsOptions {
+  redisUrl: string;
+  /** Key prefix; each round writes under `<prefix>-<round>` and deletes it. */
+  prefix: string;
+  chains: number;
+  steps: number;
+  concurrency: number;
+  rounds: number;
+}
 
-const loop = defineJourney({
-  id: 'bench-loop',
-  version: 1,
-  trigger: { event: 'Bench Start' },
-  data: z.object({ step: z.number().default(0) }),
-  reentry: 'always',
-  machine: (j) =>
-    j.createMachine({
-      initial: 'waiting',
-      states: {
-        waiting: { tags: 'consideration', after: { 0: 'stepping' } },
-        stepping: {
-          tags: 'consideration',
-          entry: assign({ data: ({ context }) => ({ step: context.data.step + 1 }) }),
-          always: [
-            { guard: ({ context }) => context.data.step >= STEPS, target: 'done' },
-            { target: 'waiting' },
-          ],
+export interface TransitionsFigures {
+  options: TransitionsOptions;
+  /** Best round, per second. */
+  baseline: number;
+  chorus: number;
+  ratio: number;
+}
+
+export function transitionsOptionsFromEnv(): TransitionsOptions {
+  return {
+    redisUrl: process.env.REDIS_URL ?? DEFAULT_REDIS_URL,
+    prefix: `chorus-bench-${process.pid}`,
+    chains: envNumber('BENCH_CHAINS', 200),
+    steps: envNumber('BENCH_STEPS', 50),
+    concurrency: envNumber('BENCH_CONCURRENCY', 50),
+    rounds: envNumber('BENCH_ROUNDS', 2),
+  };
+}
+
+function loopJourney(steps: number) {
+  return defineJourney({
+    id: 'bench-loop',
+    version: 1,
+    trigger: { event: 'Bench Start' },
+    data: z.object({ step: z.number().default(0) }),
+    reentry: 'always',
+    machine: (j) =>
+      j.createMachine({
+        initial: 'waiting',
+        states: {
+          waiting: { tags: 'consideration', after: { 0: 'stepping' } },
+          stepping: {
+            tags: 'consideration',
+            entry: assign({ data: ({ context }) => ({ step: context.data.step + 1 }) }),
+            always: [
+              { guard: ({ context }) => context.data.step >= steps, target: 'done' },
+              { target: 'waiting' },
+            ],
+          },
+          done: { tags: 'loyalty', type: 'final', entry: j.send('bench-done', ['webhook']) },
         },
-        done: { tags: 'loyalty', type: 'final', entry: j.send('bench-done', ['webhook']) },
-      },
-    }),
-});
+      }),
+  });
+}
 
-async function rawChainedBullmq(prefix: string): Promise<number> {
-  const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+async function rawChainedBullmq(o: TransitionsOptions, prefix: string): Promise<number> {
+  const connection = new Redis(o.redisUrl, { maxRetriesPerRequest: null });
   const queue = new Queue('chain', { connection, prefix: `${prefix}-raw` });
   let done = 0;
   let resolveAll!: () => void;
@@ -53,16 +88,16 @@ async function rawChainedBullmq(prefix: string): Promise<number> {
     'chain',
     async (job) => {
       const { chain, step } = job.data as { chain: number; step: number };
-      if (step + 1 < STEPS) await queue.add('step', { chain, step: step + 1 }, { removeOnComplete: true });
-      if (++done === CHAINS * STEPS) resolveAll();
+      if (step + 1 < o.steps) await queue.add('step', { chain, step: step + 1 }, { removeOnComplete: true });
+      if (++done === o.chains * o.steps) resolveAll();
     },
-    { connection, prefix: `${prefix}-raw`, concurrency: CONCURRENCY, autorun: false },
+    { connection, prefix: `${prefix}-raw`, concurrency: o.concurrency, autorun: false },
   );
   await worker.waitUntilReady();
   const started = performance.now();
   void worker.run();
   await queue.addBulk(
-    Array.from({ length: CHAINS }, (_, chain) => ({
+    Array.from({ length: o.chains }, (_, chain) => ({
       name: 'step',
       data: { chain, step: 0 },
       opts: { removeOnComplete: true },
@@ -76,55 +111,78 @@ async function rawChainedBullmq(prefix: string): Promise<number> {
   return done / seconds;
 }
 
-async function chorusTransitions(prefix: string): Promise<number> {
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  const engine = createEngine({ redis, prefix, journeys: [loop], messages: { has: () => true } });
-  const [worker] = engine.startWorkers({ deliveries: false, journeyConcurrency: CONCURRENCY });
+async function chorusTransitions(o: TransitionsOptions, prefix: string): Promise<number> {
+  const redis = new Redis(o.redisUrl, { maxRetriesPerRequest: null });
+  const engine = createEngine({
+    redis,
+    prefix,
+    journeys: [loopJourney(o.steps)],
+    messages: { has: () => true },
+  });
+  const [worker] = engine.startWorkers({ deliveries: false, journeyConcurrency: o.concurrency });
   await worker!.waitUntilReady();
   const started = performance.now();
   await Promise.all(
-    Array.from({ length: CHAINS }, (_, i) => engine.track({ userId: `bench-${i}`, event: 'Bench Start' })),
+    Array.from({ length: o.chains }, (_, i) => engine.track({ userId: `bench-${i}`, event: 'Bench Start' })),
   );
   // Every customer that finishes hands one delivery to the (idle) delivery queue.
-  while ((await engine.queues.deliveries.webhook.getWaitingCount()) < CHAINS)
-    await new Promise((r) => setTimeout(r, 5));
+  while ((await engine.queues.deliveries.webhook.getWaitingCount()) < o.chains) await sleep(5);
   const seconds = (performance.now() - started) / 1000;
   await engine.close();
   redis.disconnect();
   // Entry plus one transition per step.
-  return (CHAINS * (STEPS + 1)) / seconds;
+  return (o.chains * (o.steps + 1)) / seconds;
 }
 
-async function main(): Promise<void> {
-  const admin = new Redis(REDIS_URL);
-  const prefix = `chorus-bench-${process.pid}`;
+/** Runs both sides `rounds` times, alternating, and keeps the best round of each. */
+export async function benchTransitions(o: TransitionsOptions): Promise<TransitionsFigures> {
+  const admin = new Redis(o.redisUrl);
   const raw: number[] = [];
   const chorus: number[] = [];
+  const clean = (round: number) =>
+    deleteBenchKeys(admin, `${o.prefix}-${round}`, [`${o.prefix}-${round}-raw:*`]);
   try {
-    for (let round = 0; round < ROUNDS; round++) {
-      raw.push(await rawChainedBullmq(`${prefix}-${round}`));
-      await deleteBenchKeys(admin, `${prefix}-${round}`, [`${prefix}-${round}-raw:*`]);
-      chorus.push(await chorusTransitions(`${prefix}-${round}`));
-      await deleteBenchKeys(admin, `${prefix}-${round}`, [`${prefix}-${round}-raw:*`]);
+    for (let round = 0; round < o.rounds; round++) {
+      raw.push(await rawChainedBullmq(o, `${o.prefix}-${round}`));
+      await clean(round);
+      chorus.push(await chorusTransitions(o, `${o.prefix}-${round}`));
+      await clean(round);
     }
   } finally {
-    for (let round = 0; round < ROUNDS; round++)
-      await deleteBenchKeys(admin, `${prefix}-${round}`, [`${prefix}-${round}-raw:*`]);
+    for (let round = 0; round < o.rounds; round++) await clean(round);
     admin.disconnect();
   }
-  const best = (values: number[]) => Math.max(...values);
-  const ratio = best(chorus) / best(raw);
-  const row = (name: string, value: number) =>
-    `${name.padEnd(40)} ${Math.round(value).toString().padStart(8)} /s`;
-  process.stdout.write(
-    [
-      `transitions: ${CHAINS} chains x ${STEPS} steps, concurrency ${CONCURRENCY}, best of ${ROUNDS} rounds`,
-      row('raw chained BullMQ jobs (baseline)', best(raw)),
-      row('Chorus journey transitions', best(chorus)),
-      `ratio: ${(ratio * 100).toFixed(1)}% of raw (target >= 50%)`,
-      '',
-    ].join('\n'),
-  );
+  const baseline = Math.max(...raw);
+  const best = Math.max(...chorus);
+  return { options: o, baseline, chorus: best, ratio: best / baseline };
 }
 
-await main();
+export function transitionsReport(f: TransitionsFigures): string {
+  const { chains, steps, concurrency, rounds } = f.options;
+  const row = (name: string, value: number) =>
+    `${name.padEnd(40)} ${Math.round(value).toString().padStart(8)} /s`;
+  return [
+    `transitions: ${chains} chains x ${steps} steps, concurrency ${concurrency}, best of ${rounds} rounds`,
+    row('raw chained BullMQ jobs (baseline)', f.baseline),
+    row('Chorus journey transitions', f.chorus),
+    `ratio: ${(f.ratio * 100).toFixed(1)}% of raw (target >= 50%)`,
+    '',
+  ].join('\n');
+}
+
+export function transitionsRows(f: TransitionsFigures): BenchRow[] {
+  return [
+    {
+      measure: 'transitions/s vs raw chained BullMQ',
+      baseline: perSecond(f.baseline),
+      chorus: perSecond(f.chorus),
+      figure: percent(f.ratio),
+      target: '>= 50%',
+      met: f.ratio >= 0.5,
+    },
+  ];
+}
+
+if (isMain(import.meta.url)) {
+  process.stdout.write(transitionsReport(await benchTransitions(transitionsOptionsFromEnv())));
+}

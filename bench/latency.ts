@@ -1,0 +1,345 @@
+// Webhook → SMTP latency at a paced, open-loop rate: from the HTTP request leaving the client to
+// the SMTP sink accepting that email's DATA, everything in this process on real sockets.
+//
+// Baseline: a bare Fastify route → `queue.add` → a BullMQ worker → pooled nodemailer (TCP_NODELAY
+//           sockets) sending the pre-rendered `nudge` email.
+// Chorus:   POST /v1/track `Notify` through the real app (createHttpApp) → the customer's inbox
+//           and drain job → the journey worker enrols them in `notify`, whose first state sends
+//           `nudge` by email → the delivery worker (profile, policy, ledger, rendering) → the
+//           email adapter. Customers are identified beforehand (untimed).
+//
+// Each side sends at every rate in BENCH_LATENCY_RATES for BENCH_LATENCY_SECONDS, after a short
+// warm-up. Emails are matched to requests by recipient (one customer per request, in turn).
+//
+// Usage: npm run bench -- latency
+//        (env: REDIS_URL, BENCH_LATENCY_RATES, BENCH_LATENCY_SECONDS, BENCH_LATENCY_CUSTOMERS)
+import type { Agent } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { connect } from 'node:net';
+import { Queue, Worker } from 'bullmq';
+import Fastify from 'fastify';
+import { Redis } from 'ioredis';
+import nodemailer from 'nodemailer';
+import { createEmailAdapter, createEngine, loadTemplates, MessageRenderer } from '../engine/index.js';
+import { notify } from '../test/fixtures/journeys/notify.js';
+import { chorusApiApp } from './ingest.js';
+import { FROM, renderNudge, UNSUBSCRIBE, waitForProfiles } from './sends.js';
+import {
+  DEFAULT_REDIS_URL,
+  deleteBenchKeys,
+  distribution,
+  envNumber,
+  isMain,
+  keepAliveAgent,
+  ms,
+  post,
+  sleep,
+  startSink,
+  type BenchRow,
+  type Distribution,
+  type Sink,
+} from './support.js';
+
+export interface LatencyOptions {
+  redisUrl: string;
+  prefix: string;
+  /** Events per second to pace at, one run each. */
+  rates: number[];
+  durationMs: number;
+  /** Distinct customers, used in turn (each gets an event every customers/rate seconds). */
+  customers: number;
+  warmupMs: number;
+  /** Worker concurrency on both sides. */
+  concurrency: number;
+  maxConnections: number;
+}
+
+export function latencyOptionsFromEnv(): LatencyOptions {
+  return {
+    redisUrl: process.env.REDIS_URL ?? DEFAULT_REDIS_URL,
+    prefix: `chorus-bench-latency-${process.pid}`,
+    rates: (process.env.BENCH_LATENCY_RATES ?? '250,500').split(',').map(Number),
+    durationMs: envNumber('BENCH_LATENCY_SECONDS', 10) * 1000,
+    customers: envNumber('BENCH_LATENCY_CUSTOMERS', 1000),
+    warmupMs: 1500,
+    concurrency: 50,
+    maxConnections: 5,
+  };
+}
+
+export interface LatencyRun extends Distribution {
+  rate: number;
+  achieved: number;
+  sent: number;
+  /** Requests not answered 202, or emails not accepted within 30 s of the last request. */
+  lost: number;
+  /** The event loop's own delay over the run (p99, ms): how busy this one process was. */
+  loopP99: number;
+  /** This process's CPU time (user + system) over the run, as a share of one core. */
+  cpu: number;
+}
+
+export interface LatencyFigures {
+  options: LatencyOptions;
+  baseline: LatencyRun[];
+  chorus: LatencyRun[];
+}
+
+/** One side under test: where to post, with what, and how to stop it. */
+interface Side {
+  url: URL;
+  headers: Record<string, string>;
+  body(customer: string, i: number): string;
+  close(): Promise<void>;
+}
+
+/**
+ * Fires requests on schedule (request i at start + i/rate) whether or not earlier ones have been
+ * answered, and times each from being sent to its email's acceptance by the sink.
+ */
+async function pacedRun(
+  o: LatencyOptions,
+  side: Side,
+  sink: Sink,
+  agent: Agent,
+  rate: number,
+  durationMs: number,
+): Promise<LatencyRun> {
+  const total = Math.max(1, Math.round((rate * durationMs) / 1000));
+  const sentAt = new Map<string, number[]>();
+  const latencies: number[] = [];
+  let failed = 0;
+  sink.onAccepted = (recipient) => {
+    const times = sentAt.get(recipient);
+    const t = times?.shift();
+    if (t !== undefined) latencies.push(performance.now() - t);
+  };
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+  const answers: Promise<void>[] = [];
+  const fire = (i: number) => {
+    const customer = `lat-${i % o.customers}`;
+    const recipient = `${customer}@example.com`;
+    answers.push(
+      post(agent, side.url, side.headers, side.body(customer, i), () => {
+        const times = sentAt.get(recipient);
+        if (times) times.push(performance.now());
+        else sentAt.set(recipient, [performance.now()]);
+      }).then(
+        (status) => {
+          if (status !== 202) failed++;
+        },
+        () => {
+          failed++;
+        },
+      ),
+    );
+  };
+  const started = performance.now();
+  const cpuBefore = process.cpuUsage();
+  let i = 0;
+  while (i < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - started) * rate) / 1000) + 1);
+    while (i < due) fire(i++);
+    if (i < total) await sleep(1);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await Promise.all(answers);
+  const deadline = Date.now() + 30_000;
+  while (latencies.length + failed < total && Date.now() < deadline) await sleep(10);
+  loop.disable();
+  sink.onAccepted = undefined;
+  const { user, system } = process.cpuUsage(cpuBefore);
+  return {
+    rate,
+    achieved: total / seconds,
+    sent: total,
+    lost: total - latencies.length,
+    loopP99: loop.percentile(99) / 1e6,
+    cpu: (user + system) / 1000 / (performance.now() - started),
+    ...distribution(latencies),
+  };
+}
+
+async function runSide(o: LatencyOptions, side: Side, sink: Sink, agent: Agent) {
+  await pacedRun(o, side, sink, agent, Math.min(...o.rates), o.warmupMs);
+  const runs: LatencyRun[] = [];
+  for (const rate of o.rates) runs.push(await pacedRun(o, side, sink, agent, rate, o.durationMs));
+  return runs;
+}
+
+async function baselineSide(o: LatencyOptions, sinkPort: number): Promise<Side> {
+  const templates = loadTemplates('templates', { journeys: [notify] });
+  const email = renderNudge(templates, 'lat-0');
+  const redis = new Redis(o.redisUrl, { maxRetriesPerRequest: null });
+  const prefix = `{${o.prefix}-raw}`;
+  const queue = new Queue('sends', { connection: redis, prefix });
+  const transport = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: sinkPort,
+    pool: true,
+    maxConnections: o.maxConnections,
+    secure: false,
+    ignoreTLS: true,
+    getSocket(_options: unknown, callback: (err: Error | null, socket: unknown) => void) {
+      const socket = connect({ host: '127.0.0.1', port: sinkPort, noDelay: true });
+      socket.once('connect', () => callback(null, { connection: socket }));
+      socket.once('error', (error) => callback(error, undefined));
+    },
+  });
+  const worker = new Worker(
+    'sends',
+    async (job) => {
+      const { userId } = job.data as { userId: string };
+      await transport.sendMail({
+        from: FROM,
+        to: `${userId}@example.com`,
+        subject: email.subject,
+        html: email.html,
+        text: email.text,
+      });
+    },
+    { connection: redis, prefix, concurrency: o.concurrency },
+  );
+  await worker.waitUntilReady();
+  const app = Fastify();
+  app.post('/track', async (request, reply) => {
+    await queue.add('send', request.body as object, { removeOnComplete: true });
+    return reply.code(202).send({ ok: true });
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const port = (app.server.address() as { port: number }).port;
+  return {
+    url: new URL(`http://127.0.0.1:${port}/track`),
+    headers: {},
+    body: (customer) => JSON.stringify({ userId: customer, event: 'Notify' }),
+    async close() {
+      await app.close();
+      await worker.close();
+      await queue.close();
+      transport.close();
+      redis.disconnect();
+    },
+  };
+}
+
+async function chorusSide(o: LatencyOptions, sinkPort: number): Promise<Side> {
+  const templates = loadTemplates('templates', { journeys: [notify] });
+  const redis = new Redis(o.redisUrl, { maxRetriesPerRequest: null });
+  const apiRedis = new Redis(o.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  await new Promise((resolve) => apiRedis.once('ready', resolve));
+  const engine = createEngine({
+    redis,
+    prefix: o.prefix,
+    journeys: [notify],
+    messages: { has: (id) => templates.message(id) !== undefined },
+    delivery: {
+      renderer: new MessageRenderer(templates),
+      messages: { get: (id) => templates.message(id) },
+      adapters: {
+        email: createEmailAdapter({
+          from: FROM,
+          smtpUrl: `smtp://127.0.0.1:${sinkPort}`,
+          maxConnections: o.maxConnections,
+        }),
+      },
+      unsubscribe: UNSUBSCRIBE,
+    },
+  });
+  engine.startWorkers({ journeyConcurrency: o.concurrency, deliveryConcurrency: o.concurrency });
+  const ids = Array.from({ length: o.customers }, (_, i) => `lat-${i}`);
+  await Promise.all(
+    ids.map((id) =>
+      engine.identify({ userId: id, traits: { email: `${id}@example.com`, firstName: 'Ada' } }),
+    ),
+  );
+  await waitForProfiles(engine, ids);
+  const api = await chorusApiApp(apiRedis, engine);
+  return {
+    url: new URL(`${api.base}/v1/track`),
+    headers: api.headers,
+    body: (customer, i) =>
+      JSON.stringify({
+        userId: customer,
+        event: 'Notify',
+        messageId: `lat-${process.pid}-${i}-${Math.random()}`,
+      }),
+    async close() {
+      await api.close();
+      await engine.close();
+      apiRedis.disconnect();
+      redis.disconnect();
+    },
+  };
+}
+
+export async function benchLatency(o: LatencyOptions): Promise<LatencyFigures> {
+  const sink = await startSink();
+  const agent = keepAliveAgent(256);
+  const admin = new Redis(o.redisUrl);
+  try {
+    const bare = await baselineSide(o, sink.port);
+    let baseline: LatencyRun[];
+    try {
+      baseline = await runSide(o, bare, sink, agent);
+    } finally {
+      await bare.close();
+    }
+    const ours = await chorusSide(o, sink.port);
+    let chorus: LatencyRun[];
+    try {
+      chorus = await runSide(o, ours, sink, agent);
+    } finally {
+      await ours.close();
+    }
+    return { options: o, baseline, chorus };
+  } finally {
+    agent.destroy();
+    await sink.close();
+    await deleteBenchKeys(admin, o.prefix, [`{${o.prefix}-raw}:*`]);
+    admin.disconnect();
+  }
+}
+
+export function latencyReport(f: LatencyFigures): string {
+  const line = (name: string, r: LatencyRun) =>
+    `${name.padEnd(9)} ${String(r.rate).padStart(5)}/s  achieved ${r.achieved.toFixed(0).padStart(4)}/s  ` +
+    `p50 ${ms(r.p50).padStart(8)}  p99 ${ms(r.p99).padStart(8)}  max ${ms(r.max).padStart(8)}  ` +
+    `lost ${r.lost}  event-loop p99 ${ms(r.loopP99)}  CPU ${(r.cpu * 100).toFixed(0)}% of a core`;
+  return [
+    `webhook → SMTP latency: ${f.options.durationMs / 1000} s per rate, ${f.options.customers} customers in turn`,
+    ...f.baseline.map((r) => line('baseline', r)),
+    ...f.chorus.map((r) => line('Chorus', r)),
+    '',
+  ].join('\n');
+}
+
+export function latencyRows(f: LatencyFigures): BenchRow[] {
+  return f.chorus.flatMap((c, i) => {
+    const b = f.baseline[i]!;
+    const rate = `${c.rate}/s (achieved ${c.achieved.toFixed(0)}/s)`;
+    const lost = c.lost > 0 ? `, ${c.lost} lost` : '';
+    return [
+      {
+        measure: `webhook→SMTP p50 at ${rate}`,
+        baseline: ms(b.p50),
+        chorus: ms(c.p50),
+        figure: `+${ms(c.p50 - b.p50)}`,
+        target: '-',
+        met: undefined,
+      },
+      {
+        measure: `webhook→SMTP p99 at ${rate}`,
+        baseline: ms(b.p99),
+        chorus: ms(c.p99),
+        figure: `+${ms(c.p99 - b.p99)}${lost}`,
+        target: c.rate === 250 ? '<= 25 ms' : '-',
+        met: c.rate === 250 ? c.p99 <= 25 && c.lost === 0 : undefined,
+      },
+    ];
+  });
+}
+
+if (isMain(import.meta.url)) {
+  process.stdout.write(latencyReport(await benchLatency(latencyOptionsFromEnv())));
+}
