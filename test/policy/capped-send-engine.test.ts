@@ -87,12 +87,13 @@ describe('a frequency cap in the engine: capped sends wait or are skipped, each 
       until: first + 86_400_000,
       reason: `frequency cap marketing:1/24h reached: waits until ${new Date(first + 86_400_000).toISOString()}`,
     });
-    const [job] = await engine.queues.deliveries.email.getDelayed();
-    expect(job?.data.opId).toBe(held!.opId);
+    // The delay is noted on the customer just before the job moves to the delayed set.
+    const job = await eventually(async () => (await engine.queues.deliveries.email.getDelayed())[0]);
+    expect(job.data.opId).toBe(held!.opId);
 
     // A day later the slot is free again: the held send goes when its delay ends.
     clock.advance('23h');
-    await job!.promote();
+    await job.promote();
     const [resent] = await messagesOf('ada', 3);
     expect(resent).toMatchObject({ status: 'sent', opId: held!.opId });
   });
