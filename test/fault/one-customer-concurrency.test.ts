@@ -1,32 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_REDIS_URL, testRedis } from '../support/redis.js';
-import { faultRun, postJson, sleep, type FaultRun } from './support/fault-run.js';
-import { startFaultSmtp, type FaultSmtp } from './support/fault-smtp.js';
+import { describe, expect, it } from 'vitest';
+import { postJson, sleep } from './support/fault-run.js';
+import { useFaultRun } from './support/use-fault-run.js';
 
 const EVENTS = 240;
 /** Requests in flight at once. */
 const PARALLEL = 24;
 
 describe('many concurrent events for one customer', () => {
-  const ctx = testRedis();
-  let smtp: FaultSmtp;
-  let run: FaultRun;
-
-  beforeAll(async () => {
-    smtp = await startFaultSmtp();
-    run = faultRun({ redisUrl: TEST_REDIS_URL, prefix: ctx.prefix, smtp });
-  });
-  afterAll(async () => {
-    await run.close();
-    await smtp.close();
-    await ctx.cleanup();
-  });
+  const fault = useFaultRun();
 
   it('are applied one at a time, each exactly once, in the order they were accepted', async () => {
-    const { url } = await run.startApi();
+    const { url } = await fault.run.startApi();
     // Two worker processes: the drain jobs of one customer race each other across processes.
-    run.startWorker();
-    run.startWorker();
+    fault.run.startWorker();
+    fault.run.startWorker();
     expect((await postJson(`${url}/v1/track`, { userId: 'solo', event: 'Open' })).status).toBe(202);
 
     const sentAt = new Map<number, number>();
@@ -52,13 +39,13 @@ describe('many concurrent events for one customer', () => {
     let seen: number[] = [];
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
-      const customer = await run.reader.customer('solo');
+      const customer = await fault.run.reader.customer('solo');
       const data = customer.instances[0]?.context.data as { seen?: number[] } | undefined;
       seen = data?.seen ?? [];
       if (seen.length >= EVENTS && customer.pendingEvents === 0) break;
       await sleep(100);
     }
-    const customer = await run.reader.customer('solo');
+    const customer = await fault.run.reader.customer('solo');
 
     // Each exactly once: a lost update (two drainers at once) or a repeat would show here.
     expect([...seen].sort((a, b) => a - b)).toEqual(Array.from({ length: EVENTS }, (_, i) => i + 1));
