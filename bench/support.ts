@@ -151,6 +151,8 @@ export async function startSink(): Promise<Sink> {
       stream.resume();
     },
   });
+  // A client that drops its connection must not become an uncaught 'error' event in the bench.
+  sink.server.on('error', () => {});
   await new Promise<void>((done) => sink.server.listen(0, '127.0.0.1', done));
   sink.port = (sink.server.server.address() as AddressInfo).port;
   return sink;

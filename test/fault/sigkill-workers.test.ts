@@ -37,6 +37,8 @@ describe('worker processes killed with SIGKILL mid-run, several times, and resta
     expect(steady.child.exitCode).toBeNull();
     // A crash between the server's answer and the ledger write resends under the same Message-ID.
     expect(outcome.duplicates).toBeLessThanOrEqual(outcome.resent);
-    console.info(`sigkill: ${ids.length} customers, ${kills} kills, ${outcome.resent} sends resumed`);
+    console.info(
+      `sigkill: ${ids.length} customers, ${kills} kills, ${outcome.resent} sends resumed, ${fault.smtp.connectionErrors} connections reset`,
+    );
   }, 240_000);
 });

@@ -53,6 +53,9 @@ export async function startSmtpSink({ tls = 'none' }: { tls?: SmtpSinkTls } = {}
       }, callback);
     },
   });
+  // A client that drops its connection (a test closing its transport mid-send) must not become
+  // an uncaught 'error' event in the test process.
+  server.on('error', () => {});
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   sink.port = (server.server.address() as AddressInfo).port;
   // A client must accept the self-signed certificate; only TLS sinks need the query.

@@ -37,6 +37,8 @@ export async function startFaultSmtp() {
     holding: false,
     /** Messages that got no answer while holding (never counted as accepted). */
     held: 0,
+    /** Connections that ended in a socket error, such as a reset from a killed worker. */
+    connectionErrors: 0,
     /** Accepted messages per Message-ID, for the ones accepted more than once. */
     duplicates(): Map<string, number> {
       const counts = new Map<string, number>();
@@ -73,6 +75,11 @@ export async function startFaultSmtp() {
         callback();
       });
     },
+  });
+  // A worker killed mid-send resets its connection. smtp-server reports that as an 'error' event,
+  // which with no listener is thrown out of the test process as an uncaught exception.
+  server.on('error', () => {
+    state.connectionErrors++;
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   state.port = (server.server.address() as AddressInfo).port;
