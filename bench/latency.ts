@@ -1,12 +1,15 @@
 // Webhook → SMTP latency at a paced, open-loop rate: from the HTTP request leaving the client to
-// the SMTP sink accepting that email's DATA, everything in this process on real sockets.
+// the SMTP sink accepting that email's DATA, on real sockets. The client and the sink run in this
+// process; each side serves from two processes of its own, an API and a worker, as Chorus is
+// deployed to scale out (bench/latency-processes.ts).
 //
-// Baseline: a bare Fastify route → `queue.add` → a BullMQ worker → pooled nodemailer (TCP_NODELAY
+// Baseline: a bare Fastify route → `queue.add` | a BullMQ worker → pooled nodemailer (TCP_NODELAY
 //           sockets) sending the pre-rendered `nudge` email.
-// Chorus:   POST /v1/track `Notify` through the real app (createHttpApp) → the customer's inbox
-//           and drain job → the journey worker enrols them in `notify`, whose first state sends
-//           `nudge` by email → the delivery worker (profile, policy, ledger, rendering) → the
-//           email adapter. Customers are identified beforehand (untimed).
+// Chorus:   `workers/api.ts`: POST /v1/track `Notify` (API key, rate limit, zod, the customer's
+//           inbox and drain job) | `workers/worker.ts`: the journey worker enrols them in
+//           `notify`, whose first state sends `nudge` by email → the delivery worker (profile,
+//           policy, ledger, rendering) → the email adapter. Customers are identified beforehand
+//           (untimed).
 //
 // Each side sends at every rate in BENCH_LATENCY_RATES for BENCH_LATENCY_SECONDS, after a short
 // warm-up. Emails are matched to requests by recipient (one customer per request, in turn).
@@ -15,15 +18,11 @@
 //        (env: REDIS_URL, BENCH_LATENCY_RATES, BENCH_LATENCY_SECONDS, BENCH_LATENCY_CUSTOMERS)
 import type { Agent } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { connect } from 'node:net';
-import { Queue, Worker } from 'bullmq';
-import Fastify from 'fastify';
 import { Redis } from 'ioredis';
-import nodemailer from 'nodemailer';
-import { createEmailAdapter, createEngine, loadTemplates, MessageRenderer } from '../engine/index.js';
+import { createEngine } from '../engine/index.js';
 import { notify } from '../test/fixtures/journeys/notify.js';
-import { chorusApiApp } from './ingest.js';
-import { FROM, renderNudge, UNSUBSCRIBE, waitForProfiles } from './sends.js';
+import { LATENCY_API_KEY, startBaselineProcesses, startChorusProcesses } from './latency-processes.js';
+import { waitForProfiles } from './sends.js';
 import {
   DEFAULT_REDIS_URL,
   deleteBenchKeys,
@@ -169,107 +168,51 @@ async function runSide(o: LatencyOptions, side: Side, sink: Sink, agent: Agent) 
 }
 
 async function baselineSide(o: LatencyOptions, sinkPort: number): Promise<Side> {
-  const templates = loadTemplates('templates', { journeys: [notify] });
-  const email = renderNudge(templates, 'lat-0');
-  const redis = new Redis(o.redisUrl, { maxRetriesPerRequest: null });
-  const prefix = `{${o.prefix}-raw}`;
-  const queue = new Queue('sends', { connection: redis, prefix });
-  const transport = nodemailer.createTransport({
-    host: '127.0.0.1',
-    port: sinkPort,
-    pool: true,
-    maxConnections: o.maxConnections,
-    secure: false,
-    ignoreTLS: true,
-    getSocket(_options: unknown, callback: (err: Error | null, socket: unknown) => void) {
-      const socket = connect({ host: '127.0.0.1', port: sinkPort, noDelay: true });
-      socket.once('connect', () => callback(null, { connection: socket }));
-      socket.once('error', (error) => callback(error, undefined));
-    },
-  });
-  const worker = new Worker(
-    'sends',
-    async (job) => {
-      const { userId } = job.data as { userId: string };
-      await transport.sendMail({
-        from: FROM,
-        to: `${userId}@example.com`,
-        subject: email.subject,
-        html: email.html,
-        text: email.text,
-      });
-    },
-    { connection: redis, prefix, concurrency: o.concurrency },
-  );
-  await worker.waitUntilReady();
-  const app = Fastify();
-  app.post('/track', async (request, reply) => {
-    await queue.add('send', request.body as object, { removeOnComplete: true });
-    return reply.code(202).send({ ok: true });
-  });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const port = (app.server.address() as { port: number }).port;
+  const processes = await startBaselineProcesses({ ...o, sinkPort });
   return {
-    url: new URL(`http://127.0.0.1:${port}/track`),
+    url: new URL(`${processes.base}/track`),
     headers: {},
     body: (customer) => JSON.stringify({ userId: customer, event: 'Notify' }),
-    async close() {
-      await app.close();
-      await worker.close();
-      await queue.close();
-      transport.close();
-      redis.disconnect();
-    },
+    close: () => processes.close(),
   };
 }
 
 async function chorusSide(o: LatencyOptions, sinkPort: number): Promise<Side> {
-  const templates = loadTemplates('templates', { journeys: [notify] });
+  // The worker process's email adapter pools its default 5 connections; the baseline must match.
+  if (o.maxConnections !== 5)
+    throw new Error(
+      `maxConnections is ${o.maxConnections}: the Chorus worker process pools 5 SMTP connections`,
+    );
+  const processes = await startChorusProcesses({ ...o, sinkPort });
+  // Customers are identified beforehand, untimed, straight into Redis; once the worker process
+  // has applied every identify, it is running.
   const redis = new Redis(o.redisUrl, { maxRetriesPerRequest: null });
-  const apiRedis = new Redis(o.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-  await new Promise((resolve) => apiRedis.once('ready', resolve));
-  const engine = createEngine({
-    redis,
-    prefix: o.prefix,
-    journeys: [notify],
-    messages: { has: (id) => templates.message(id) !== undefined },
-    delivery: {
-      renderer: new MessageRenderer(templates),
-      messages: { get: (id) => templates.message(id) },
-      adapters: {
-        email: createEmailAdapter({
-          from: FROM,
-          smtpUrl: `smtp://127.0.0.1:${sinkPort}`,
-          maxConnections: o.maxConnections,
-        }),
-      },
-      unsubscribe: UNSUBSCRIBE,
-    },
-  });
-  engine.startWorkers({ journeyConcurrency: o.concurrency, deliveryConcurrency: o.concurrency });
-  const ids = Array.from({ length: o.customers }, (_, i) => `lat-${i}`);
-  await Promise.all(
-    ids.map((id) =>
-      engine.identify({ userId: id, traits: { email: `${id}@example.com`, firstName: 'Ada' } }),
-    ),
-  );
-  await waitForProfiles(engine, ids);
-  const api = await chorusApiApp(apiRedis, engine);
+  const engine = createEngine({ redis, prefix: o.prefix, journeys: [notify], messages: { has: () => true } });
+  try {
+    const ids = Array.from({ length: o.customers }, (_, i) => `lat-${i}`);
+    await Promise.all(
+      ids.map((id) =>
+        engine.identify({ userId: id, traits: { email: `${id}@example.com`, firstName: 'Ada' } }),
+      ),
+    );
+    await waitForProfiles(engine, ids);
+  } catch (error) {
+    await processes.close();
+    throw error;
+  } finally {
+    await engine.close();
+    redis.disconnect();
+  }
   return {
-    url: new URL(`${api.base}/v1/track`),
-    headers: api.headers,
+    url: new URL(`${processes.base}/v1/track`),
+    headers: { authorization: `Bearer ${LATENCY_API_KEY}` },
     body: (customer, i) =>
       JSON.stringify({
         userId: customer,
         event: 'Notify',
         messageId: `lat-${process.pid}-${i}-${Math.random()}`,
       }),
-    async close() {
-      await api.close();
-      await engine.close();
-      apiRedis.disconnect();
-      redis.disconnect();
-    },
+    close: () => processes.close(),
   };
 }
 
