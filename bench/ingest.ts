@@ -10,7 +10,13 @@ import type { Agent } from 'node:http';
 import { Queue } from 'bullmq';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
-import { createEngine, createHttpApp, loadTemplates, type Journey } from '../engine/index.js';
+import {
+  API_REDIS_OPTIONS,
+  createEngine,
+  createHttpApp,
+  loadTemplates,
+  type Journey,
+} from '../engine/index.js';
 import { yueTeaLifecycle } from '../journeys/yue-tea-lifecycle.js';
 import {
   DEFAULT_REDIS_URL,
@@ -153,7 +159,8 @@ async function bareFastify(o: IngestOptions, agent: Agent, round: string): Promi
 }
 
 async function chorus(o: IngestOptions, agent: Agent, round: string): Promise<Round> {
-  const redis = new Redis(o.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  // As workers/api-server.ts connects: fail-fast and auto-pipelined.
+  const redis = new Redis(o.redisUrl, { ...API_REDIS_OPTIONS });
   await new Promise((resolve) => redis.once('ready', resolve));
   const journeys: Journey[] = [yueTeaLifecycle];
   const templates = loadTemplates('templates', { journeys });

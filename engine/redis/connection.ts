@@ -87,6 +87,8 @@ export function connectRedis(target: RedisTarget, options: RedisOptions = {}): R
     redisOptions,
     // Without an offline queue a command sent before the slots are known fails at once.
     enableOfflineQueue: options.enableOfflineQueue ?? true,
+    // A Cluster pipelines per node itself; the option belongs to it, not to each node's connection.
+    enableAutoPipelining: options.enableAutoPipelining ?? false,
   });
 }
 
