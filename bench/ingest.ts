@@ -225,6 +225,14 @@ export function ingestRows(f: IngestFigures): BenchRow[] {
       target: '>= 70%',
       met: f.ratio >= 0.7,
     },
+    {
+      measure: '(process CPU per accepted event, client included)',
+      baseline: `${Math.round(f.baselineCpuUs)} µs`,
+      chorus: `${Math.round(f.chorusCpuUs)} µs`,
+      figure: percent(f.baselineCpuUs / f.chorusCpuUs),
+      target: '-',
+      met: undefined,
+    },
   ];
 }
 
