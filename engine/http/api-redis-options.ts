@@ -13,7 +13,7 @@ import type { RedisOptions } from 'ioredis';
  *   they were issued in, so a batch's events still reach Redis in batch order. Only commands
  *   ioredis never auto-pipelines (MULTI, SCRIPT, ...) are sent ahead of a pending tick's batch;
  *   the API issues none that depend on an earlier command of the same tick. Worker connections
- *   are not auto-pipelined.
+ *   are not auto-pipelined, and neither is a Redis Cluster (`connectRedis` says why).
  */
 export const API_REDIS_OPTIONS: Readonly<RedisOptions> = Object.freeze({
   enableOfflineQueue: false,
