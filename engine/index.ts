@@ -210,6 +210,7 @@ export { isPublicAddress } from './channels/public-address.js';
 export { ChannelConfigError, WebhookVerificationError, type WebhookRejection } from './channels/errors.js';
 
 export { createHttpApp } from './http/create-app.js';
+export { API_REDIS_OPTIONS } from './http/api-redis-options.js';
 export type { HttpAppOptions } from './http/http-options.js';
 export {
   defineWebhookSource,

@@ -2,6 +2,7 @@
 // Fastify app, listening on HOST:PORT.
 import type { Logger as PinoLogger } from 'pino';
 import {
+  API_REDIS_OPTIONS,
   connectRedis,
   createEngine,
   createHttpApp,
@@ -29,9 +30,9 @@ export async function startApiServer(input: {
   secrets: ProcessSecrets;
 }): Promise<ApiServer> {
   const { config, logger } = input;
-  // Requests must not wait for a reconnect: with no offline queue, a Redis that is away makes
-  // them fail at once, and the app answers 503.
-  const redis = connectRedis(input.redisTarget, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  // Fail-fast (a Redis that is away makes requests fail at once, and the app answers 503) and
+  // auto-pipelined: see API_REDIS_OPTIONS.
+  const redis = connectRedis(input.redisTarget, { ...API_REDIS_OPTIONS });
   redis.on('error', (err) => logger.warn({ err: err.message }, 'api redis connection error'));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(

@@ -1,8 +1,15 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
+import type { Socket } from 'node:net';
 import type { FastifyRequest } from 'fastify';
 import { UnauthorizedError } from './http-errors.js';
 
-const digest = (value: string) => createHash('sha256').update(value).digest();
+const digest = (value: string) => hash('sha256', value, 'buffer');
+
+/** What one connection last presented as `Authorization`, and the key label it was found to be. */
+interface LastPresented {
+  authorization: string;
+  label: string | undefined;
+}
 
 /**
  * Checks the request's API key: `Authorization: Bearer <key>`, or HTTP basic auth with the key as
@@ -11,24 +18,32 @@ const digest = (value: string) => createHash('sha256').update(value).digest();
  */
 export function apiKeyChecker(keys: readonly string[]) {
   const digests = keys.map(digest);
+  const labels = digests.map((d) => `key-${d.subarray(0, 6).toString('hex')}`);
+
+  // The rate limit and the auth hook both ask for each request's key, and a client sends the same
+  // header on every request of a keep-alive connection: it is checked once per connection and
+  // header. The memo is compared only with what the same connection sent before, so its timing
+  // tells a caller nothing about a key it did not send; a new header is checked as digests.
+  const lastOnSocket = new WeakMap<Socket, LastPresented>();
 
   /** A short, non-secret label of the key the request carries (for rate limiting), if valid. */
-  // The rate limit and the auth hook both ask for each request's key: hash it once per request.
-  const checked = new WeakMap<FastifyRequest, string | undefined>();
-
   function keyOf(request: FastifyRequest): string | undefined {
-    if (checked.has(request)) return checked.get(request);
-    const label = check(request.headers.authorization);
-    checked.set(request, label);
+    const authorization = request.headers.authorization;
+    if (authorization === undefined) return undefined;
+    const socket = request.raw.socket as Socket | null | undefined;
+    const last = socket ? lastOnSocket.get(socket) : undefined;
+    if (last !== undefined && last.authorization === authorization) return last.label;
+    const label = check(authorization);
+    if (socket) lastOnSocket.set(socket, { authorization, label });
     return label;
   }
 
-  function check(authorization: string | undefined): string | undefined {
+  function check(authorization: string): string | undefined {
     const presented = presentedKey(authorization);
     if (presented === undefined) return undefined;
     const given = digest(presented);
     const index = digests.findIndex((d) => timingSafeEqual(d, given));
-    return index === -1 ? undefined : `key-${given.subarray(0, 6).toString('hex')}`;
+    return index === -1 ? undefined : labels[index];
   }
 
   async function requireKey(request: FastifyRequest): Promise<void> {

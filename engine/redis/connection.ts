@@ -77,8 +77,13 @@ export type RedisClusterNodes = z.infer<typeof RedisClusterNodes>;
  */
 export function connectRedis(target: RedisTarget, options: RedisOptions = {}): RedisConnection {
   if (target.kind === 'single') return new Redis(target.url, options);
+  // Never auto-pipelined on a Cluster: ioredis (5.11) groups an EVALSHA by its first argument, the
+  // script's SHA, not by its key, so the engine's scripts land in pipelines that span slots; the
+  // pipeline fails, and its callback then throws an uncaught TypeError ("results[i] is not
+  // iterable", redis/ioredis#2109, #1931). Each node connection is left unpipelined too.
   const redisOptions: RedisOptions = {
     ...options,
+    enableAutoPipelining: false,
     ...(target.username ? { username: target.username } : {}),
     ...(target.password ? { password: target.password } : {}),
     ...(target.tls ? { tls: {} } : {}),

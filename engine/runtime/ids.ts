@@ -18,7 +18,18 @@ const HEX_BYTES = Array.from(
 
 function percentEncodeUtf8(run: string): string {
   let encoded = '';
-  for (const byte of Buffer.from(run, 'utf8')) encoded += HEX_BYTES[byte];
+  // ASCII (`-`, `_`, `.`, `@` in most ids) is its own UTF-8 byte: no Buffer needed for it.
+  for (let i = 0; i < run.length; i++) {
+    const code = run.charCodeAt(i);
+    if (code >= 0x80) return encoded + encodeBytes(run.slice(i));
+    encoded += HEX_BYTES[code];
+  }
+  return encoded;
+}
+
+function encodeBytes(rest: string): string {
+  let encoded = '';
+  for (const byte of Buffer.from(rest, 'utf8')) encoded += HEX_BYTES[byte];
   return encoded;
 }
 

@@ -20,8 +20,21 @@ export function customerKeys(prefix: string, customerId: string): CustomerKeys {
 const byPrefix = new Map<string, Map<string, CustomerKeys>>();
 const MEMO_SIZE = 10_000;
 
+const keyBase = (prefix: string, customerId: string) => `${prefix}:c:{${customerToken(customerId)}}`;
+
+/**
+ * The keys one inbox append touches (inbox, recent events, lease, the event id's seen-marker),
+ * the same strings as {@link customerKeys} gives, without building and memoising the other ten:
+ * ingest mostly meets a customer once in a while, and for each new one that cost more than the
+ * rest of the append's preparation.
+ */
+export function inboxAppendKeys(prefix: string, customerId: string, eventId: string): string[] {
+  const base = keyBase(prefix, customerId);
+  return [`${base}:inbox`, `${base}:events`, `${base}:lease`, `${base}:seen:${eventId}`];
+}
+
 function buildKeys(prefix: string, customerId: string) {
-  const base = `${prefix}:c:{${customerToken(customerId)}}`;
+  const base = keyBase(prefix, customerId);
   return {
     customerId,
     /** Hash: `rev` (fencing version), `profile` (JSON traits), `i:<instanceId>` (JSON instance). */

@@ -2,7 +2,7 @@ import type { RedisConnection } from '../redis/connection.js';
 import { ChorusError } from '../errors.js';
 import { CustomerEvent } from '../runtime/customer-event.js';
 import type { CustomerState, InstanceRecord } from '../runtime/instance-record.js';
-import { customerKeys, type CustomerKeys } from './customer-keys.js';
+import { customerKeys, inboxAppendKeys, type CustomerKeys } from './customer-keys.js';
 import { acquireAndLoad, commitStep, pushEvent, releaseIfIdle, writeProfile } from './scripts.js';
 
 export class LeaseLostError extends ChorusError {
@@ -88,10 +88,9 @@ export class CustomerStore {
     event: CustomerEvent,
     options: { clientId: boolean; recent: boolean },
   ): Promise<{ accepted: boolean; leaseHeld: boolean }> {
-    const keys = this.keys(event.customerId);
     const [accepted, leaseHeld] = (await pushEvent.run(
       this.redis,
-      [keys.inbox, keys.events, keys.lease, keys.seen(event.id)],
+      inboxAppendKeys(this.prefix, event.customerId, event.id),
       [
         JSON.stringify(event),
         options.recent ? 1 : 0,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { customerKeys, drainJobId, sendOpId, timerJobId } from '../../engine/index.js';
 import { encodeIdPart } from '../../engine/runtime/ids.js';
+import { inboxAppendKeys } from '../../engine/store/customer-keys.js';
 
 describe('deterministic ids', () => {
   it('never collide when customer and journey ids share dashes', () => {
@@ -28,6 +29,22 @@ describe('deterministic ids', () => {
     );
     expect(tags.size).toBe(1);
     expect([...tags][0]).toBeTruthy();
+  });
+
+  it('name the same keys for an inbox append as for the rest of the engine', () => {
+    for (const [customerId, eventId] of [
+      ['}{weird}', 'm:1'],
+      ['bob-vip', 'e\u0301'],
+      ['ada', 'plain'],
+    ] as const) {
+      const keys = customerKeys('chorus', customerId);
+      expect(inboxAppendKeys('chorus', customerId, eventId)).toEqual([
+        keys.inbox,
+        keys.events,
+        keys.lease,
+        keys.seen(eventId),
+      ]);
+    }
   });
 });
 

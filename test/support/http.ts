@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import {
+  API_REDIS_OPTIONS,
   createEngine,
   createHttpApp,
   FakeClock,
@@ -56,7 +57,7 @@ export async function httpHarness(options: {
     consent: { doubleOptIn: options.doubleOptIn ?? false },
   });
   if (options.workers !== false) engine.startWorkers();
-  const apiOptions = { enableOfflineQueue: false, maxRetriesPerRequest: 1 };
+  const apiOptions = { ...API_REDIS_OPTIONS };
   const apiRedis = options.apiRedisUrl
     ? new Redis(options.apiRedisUrl, apiOptions)
     : testConnection(apiOptions);

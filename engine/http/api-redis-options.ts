@@ -1,0 +1,22 @@
+import type { RedisOptions } from 'ioredis';
+
+/**
+ * How an API process connects to Redis (`workers/api-server.ts`, and the tests and benchmark that
+ * stand in for it).
+ *
+ * - `enableOfflineQueue: false`, `maxRetriesPerRequest: 1`: while Redis is away requests fail at
+ *   once and the app answers 503, rather than waiting for a reconnect.
+ * - `enableAutoPipelining: true`: every request makes two or three Redis calls in turn (rate limit,
+ *   inbox append, drain job), and replies arrive in bunches, so the next calls of many requests
+ *   are issued in the same tick. ioredis sends a tick's commands as one write rather than one
+ *   socket write each, which was the largest single CPU cost of ingest. Commands keep the order
+ *   they were issued in, so a batch's events still reach Redis in batch order. Only commands
+ *   ioredis never auto-pipelines (MULTI, SCRIPT, ...) are sent ahead of a pending tick's batch;
+ *   the API issues none that depend on an earlier command of the same tick. Worker connections
+ *   are not auto-pipelined, and neither is a Redis Cluster (`connectRedis` says why).
+ */
+export const API_REDIS_OPTIONS: Readonly<RedisOptions> = Object.freeze({
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 1,
+  enableAutoPipelining: true,
+});
