@@ -4,10 +4,7 @@ import type { CustomerJob, CustomerJobIndex } from '../store/customer-jobs.js';
 import type { DeliveryJobData } from '../delivery/delivery-job.js';
 import type { Channel } from '../journey/journey-schema.js';
 import type { Command, ScheduleCommand, SendCommand } from './command.js';
-import type { TimerEvent } from './customer-event.js';
-
-/** The payload of a timer job: the event it puts in the customer's inbox when it fires. */
-export type TimerJobData = Omit<TimerEvent, 'timestamp'>;
+import { addTimerJob } from './timer-job.js';
 
 export interface CommandExecutorOptions {
   journeyQueue: Queue;
@@ -54,26 +51,9 @@ export class CommandExecutor {
     const cancels = commands.filter((c) => c.type === 'cancel');
     if (this.options.jobIndex) await this.recordJobs(this.options.jobIndex, timers, sends);
     await Promise.all([
-      // Plain add, not addBulk: BullMQ's addBulk goes through an ioredis pipeline that sends the
+      // One add each, not addBulk: BullMQ's addBulk goes through an ioredis pipeline that sends the
       // whole Lua source of its add script every time, which cost more than the rest of a transition.
-      ...timers.map((timer) =>
-        this.options.journeyQueue.add(
-          'timer',
-          {
-            v: 1,
-            kind: 'timer',
-            id: timer.jobId,
-            customerId: timer.customerId,
-            instanceId: timer.instanceId,
-            sendId: timer.sendId,
-            eventType: timer.eventType,
-          } satisfies TimerJobData,
-          // delay 0 is left out: with a custom job id it would go through BullMQ's delayed set.
-          this.realDelay(timer, now) > 0
-            ? { jobId: timer.jobId, delay: this.realDelay(timer, now) }
-            : { jobId: timer.jobId },
-        ),
-      ),
+      ...timers.map((timer) => addTimerJob(this.options.journeyQueue, timer, this.realDelay(timer, now))),
       // Each send starts on its first preferred channel; delivery falls back along the list.
       ...sends.map((send) => {
         const channel = send.channels[0]!;

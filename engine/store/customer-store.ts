@@ -2,6 +2,7 @@ import type { RedisConnection } from '../redis/connection.js';
 import { ChorusError } from '../errors.js';
 import { CustomerEvent } from '../runtime/customer-event.js';
 import type { CustomerState, InstanceRecord } from '../runtime/instance-record.js';
+import { jobIndexMember } from './customer-jobs.js';
 import { customerKeys, type CustomerKeys } from './customer-keys.js';
 import { acquireAndLoad, commitStep, pushEvent, releaseIfIdle, writeProfile } from './scripts.js';
 
@@ -30,6 +31,11 @@ export interface CommitInput {
   profile?: Record<string, unknown>;
   instances: readonly InstanceRecord[];
   dead: ReadonlyArray<{ event: string; reason: string; at: number }>;
+  /**
+   * Job ids of the timers this step scheduled: from the commit on, the instances' `timers` name
+   * them, so the job index lets go of them in the same atomic step.
+   */
+  scheduledTimers?: readonly string[];
 }
 
 export interface CustomerStoreOptions {
@@ -131,9 +137,10 @@ export class CustomerStore {
     const fields: string[] = [];
     if (input.profile) fields.push('profile', JSON.stringify(input.profile));
     for (const record of input.instances) fields.push(`i:${record.id}`, JSON.stringify(record));
+    const timers = input.scheduledTimers ?? [];
     const reply = (await commitStep.run(
       this.redis,
-      [keys.state, keys.inbox, keys.lease, keys.dead],
+      [keys.state, keys.inbox, keys.lease, keys.dead, keys.jobs],
       [
         token,
         input.expectedRev,
@@ -141,6 +148,8 @@ export class CustomerStore {
         this.leaseMs,
         input.dead.length,
         ...input.dead.map((entry) => JSON.stringify(entry)),
+        timers.length,
+        ...timers.map((jobId) => jobIndexMember({ queue: 'journeys', jobId })),
         ...fields,
       ],
     )) as [number, number?];

@@ -92,6 +92,38 @@ describe('the engine on a real Redis', () => {
     ]);
   });
 
+  it('stores a timer job compactly, and still fires one queued by an earlier version', async () => {
+    const id = customerIn('tips', 'old-timer');
+    await engine.identify({ userId: id, traits: { phone: '+15550100', email: 'o@example.com' } });
+    await engine.track({ userId: id, event: 'Signed Up' });
+    const parked = await eventually(async () => {
+      const c = await engine.customer(id);
+      return Object.keys(c.instances[0]?.timers ?? {}).length === 1 ? c.instances[0] : undefined;
+    });
+    const [[sendId, jobId]] = Object.entries(parked!.timers) as [[string, string]];
+    // The job id names the customer and the instance, the instance names the send id: the
+    // stored job keeps neither, nor the queue's defaults, so its hash stays a listpack.
+    const jobKey = engine.queues.journeys.toKey(jobId);
+    const stored = await ctx.redis.hgetall(jobKey);
+    expect(JSON.parse(stored.data!)).toEqual({ v: 2 });
+    expect(Object.keys(JSON.parse(stored.opts!) as object).sort()).toEqual(['attempts', 'backoff', 'delay']);
+    expect(await ctx.redis.call('OBJECT', 'ENCODING', jobKey)).toBe('listpack');
+    // Replaced by the job an earlier version made: the whole event as its data, due now.
+    expect(await engine.queues.journeys.remove(jobId)).toBe(1);
+    await engine.queues.journeys.add(
+      'timer',
+      { v: 1, kind: 'timer', id: jobId, customerId: id, instanceId: parked!.id, sendId, eventType: sendId },
+      { jobId },
+    );
+    const customer = await eventually(async () => {
+      const c = await engine.customer(id);
+      const nudged = c.instances[0]?.state === 'nudged' && c.messages.some((m) => m.message === 'nudge');
+      return nudged ? c : undefined;
+    });
+    // The browsing wait fired: the customer was nudged and waits on the next timer.
+    expect(Object.values(customer.instances[0]!.timers)).not.toContain(jobId);
+  });
+
   it('accepts a duplicate messageId and ignores it', async () => {
     const id = customerIn('tips', 'dupe');
     const first = await engine.track({ userId: id, event: 'Signed Up', messageId: 'm-1' });
