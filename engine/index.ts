@@ -89,6 +89,7 @@ export { CustomerStore, LeaseLostError, type CustomerStoreOptions } from './stor
 export { customerKeys } from './store/customer-keys.js';
 export { drainCustomer, type DrainDependencies } from './runtime/drain-customer.js';
 export { CommandExecutor } from './runtime/command-executor.js';
+export { TimerWheel } from './runtime/timer-wheel.js';
 export {
   TIMER_JOB,
   timerEvent,

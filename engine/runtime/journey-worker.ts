@@ -12,8 +12,9 @@ import {
 import { TIMER_JOB, timerEvent, type TimerJobData } from './timer-job.js';
 
 /**
- * A drain job (`drain`) names the customer whose inbox has events; a timer job (`timer`) carries
- * the event it delivers; a `sweep` job looks for inboxes nobody is draining.
+ * A drain job (`drain`) names the customer whose inbox has events; a timer job (`timer`) delivers
+ * a fired delay (timer-job.ts); a `sweep` job promotes the timers of the wheel falling due
+ * (timer-wheel.ts) and looks for inboxes nobody is draining.
  */
 export type JourneyJob = Job<{ customerId: string } | TimerJobData, string>;
 
@@ -40,7 +41,12 @@ export function createJourneyWorker(deps: DrainDependencies, options: JourneyWor
     async (job: JourneyJob) => {
       const token = job.id!;
       if (job.name === 'sweep') {
-        const { store, executor } = deps;
+        const { store, executor, clock } = deps;
+        // First, as it is due on time: the inbox scan below walks every key.
+        const promoted = await executor.options.timerWheel?.promoteDue(
+          executor.options.journeyQueue,
+          clock.now(),
+        );
         const rescued = await sweepStrandedInboxes({
           redis: store.redis,
           prefix: store.prefix,
@@ -48,7 +54,7 @@ export function createJourneyWorker(deps: DrainDependencies, options: JourneyWor
           logger: options.logger,
           round: token,
         });
-        return `rescued ${rescued}`;
+        return `promoted ${promoted ?? 0}, rescued ${rescued}`;
       }
       if (job.name === TIMER_JOB) {
         const event = timerEvent(job as Job<TimerJobData>);

@@ -57,8 +57,13 @@ export function timerJobOptions(delay: number): JobsOptions {
 }
 
 /** Adds a timer job; a job id that already exists makes it a no-op, as `Queue.add` does. */
-export async function addTimerJob(queue: Queue, timer: ScheduleCommand, delay: number): Promise<void> {
-  const job = new Job(queue, TIMER_JOB, timerJobData(timer), timerJobOptions(delay), timer.jobId);
+export async function addTimerJob(
+  queue: Queue,
+  jobId: string,
+  data: TimerJobDataV2,
+  delay: number,
+): Promise<void> {
+  const job = new Job(queue, TIMER_JOB, data, timerJobOptions(delay), jobId);
   await job.addJob(await queue.backend.client);
 }
 

@@ -3,6 +3,7 @@ import type { Queue } from 'bullmq';
 import { ChorusError } from '../errors.js';
 import { scanKeys } from '../redis/scan-keys.js';
 import type { CustomerState } from '../runtime/instance-record.js';
+import type { TimerWheel } from '../runtime/timer-wheel.js';
 import { jobIndexMember, type CustomerJob, type CustomerJobIndex } from './customer-jobs.js';
 import type { CustomerStore } from './customer-store.js';
 import { applyCountDeltas, removalDeltas } from './journey-counts.js';
@@ -31,6 +32,8 @@ export interface ErasureDependencies {
   jobIndex: CustomerJobIndex;
   journeyQueue: Queue;
   deliveryQueues: readonly Queue[];
+  /** Where the customer's long timers may wait instead of the journey queue. */
+  timerWheel?: TimerWheel;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -65,7 +68,8 @@ export async function eraseCustomer(deps: ErasureDependencies, customerId: strin
   if (!loaded) throw new CustomerBusyError(customerId);
 
   const jobs = customerJobs(await deps.jobIndex.list(customerId), loaded.customer);
-  let jobsRemoved = 0;
+  const timers = jobs.filter((job) => job.queue === 'journeys').map((job) => job.jobId);
+  let jobsRemoved = (await deps.timerWheel?.remove(timers)) ?? 0;
   let running = jobs;
   for (let attempt = 0; running.length > 0 && attempt < 10; attempt++) {
     if (attempt > 0) await sleep(200);

@@ -99,10 +99,11 @@ describe('reading and managing customers and journeys', () => {
     // A job is the customer's when its data or its id (a timer's id names the customer) does.
     const ofCustomer = (job: { id?: string | undefined; data: unknown }) =>
       JSON.stringify(job.data).includes(id) || (job.id ?? '').startsWith(`t-${customerToken(id)}-`);
-    // The customer has a pending timer (browsing waits 2 days), named by their instance only:
-    // the job index names their send, not the committed timer.
-    const pendingTimers = await h.engine.queues.journeys.getDelayed();
-    expect(pendingTimers.filter(ofCustomer)).toHaveLength(1);
+    // The customer has a pending timer (browsing waits 2 days) in the timer wheel, named by their
+    // instance only: the job index names their send, not the committed timer.
+    const wheel = h.engine.timerWheel.key;
+    const waiting = await h.redis.zrange(wheel, 0, -1);
+    expect(waiting.filter((jobId) => ofCustomer({ id: jobId, data: {} }))).toHaveLength(1);
     const indexed = await h.redis.smembers(customerKeys(h.prefix, id).jobs);
     expect(indexed.filter((member) => member.startsWith('t:'))).toEqual([]);
     expect(indexed.filter((member) => member.startsWith('s:'))).toHaveLength(1);
@@ -123,6 +124,9 @@ describe('reading and managing customers and journeys', () => {
       const jobs = await queue.getJobs(['waiting', 'delayed', 'completed', 'failed', 'active']);
       expect(jobs.filter(ofCustomer)).toEqual([]);
     }
+    expect(
+      (await h.redis.zrange(wheel, 0, -1)).filter((jobId) => ofCustomer({ id: jobId, data: {} })),
+    ).toEqual([]);
     const [counts] = await readJourneyCounts(h.redis, h.prefix, 'onboarding');
     expect(counts?.active).toBe(0);
   });
