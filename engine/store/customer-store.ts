@@ -4,6 +4,7 @@ import { CustomerEvent } from '../runtime/customer-event.js';
 import type { CustomerState, InstanceRecord } from '../runtime/instance-record.js';
 import { jobIndexMember } from './customer-jobs.js';
 import { customerKeys, type CustomerKeys } from './customer-keys.js';
+import { readRecentEvent, recentEventEntry } from './recent-events.js';
 import { acquireAndLoad, commitStep, pushEvent, releaseIfIdle, writeProfile } from './scripts.js';
 
 export class LeaseLostError extends ChorusError {
@@ -100,7 +101,7 @@ export class CustomerStore {
       [keys.inbox, keys.events, keys.lease, keys.seen(event.id)],
       [
         JSON.stringify(event),
-        options.recent ? 1 : 0,
+        options.recent ? recentEventEntry(event) : '',
         this.#recentEvents,
         options.clientId ? this.#dedupeSeconds : GENERATED_ID_DEDUPE_SECONDS,
       ],
@@ -202,7 +203,7 @@ export class CustomerStore {
       rev,
       profile: customer.profile,
       instances: [...customer.instances.values()],
-      recentEvents: events.map((e) => JSON.parse(e) as CustomerEvent),
+      recentEvents: events.map((e): CustomerEvent => readRecentEvent(e, customerId)),
       messages: messages.map((m) => JSON.parse(m) as Record<string, unknown>),
       deadLetters: dead.map((d) => JSON.parse(d) as { event: string; reason: string; at: number }),
       pendingEvents: inbox,

@@ -2,7 +2,8 @@ import { LuaScript } from './lua-script.js';
 
 /**
  * Appends an event to the inbox unless its id was seen within the TTL.
- * KEYS: inbox, events, lease, seen. ARGV: event JSON, keep-in-recent (0/1), recent cap, seen TTL (s).
+ * KEYS: inbox, events, lease, seen. ARGV: event JSON, its recent-list entry ('' for none), recent
+ * cap, seen TTL (s).
  * Returns {accepted (0/1), lease held (0/1)}.
  */
 export const pushEvent = new LuaScript(`
@@ -10,8 +11,8 @@ if not redis.call('SET', KEYS[4], '1', 'NX', 'EX', ARGV[4]) then
   return {0, redis.call('EXISTS', KEYS[3])}
 end
 redis.call('RPUSH', KEYS[1], ARGV[1])
-if ARGV[2] == '1' then
-  redis.call('LPUSH', KEYS[2], ARGV[1])
+if ARGV[2] ~= '' then
+  redis.call('LPUSH', KEYS[2], ARGV[2])
   redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[3]) - 1)
 end
 return {1, redis.call('EXISTS', KEYS[3])}
