@@ -54,14 +54,14 @@ export class CommandExecutor {
     const cancels = commands.filter((c) => c.type === 'cancel');
     if (this.options.jobIndex) await this.recordJobs(this.options.jobIndex, timers, sends);
     const wheel = this.options.timerWheel;
-    const waiting: Array<{ jobId: string; dueAt: number }> = [];
+    const waiting: Array<{ jobId: string; delayMs: number }> = [];
     const jobs: Array<Promise<void>> = [];
     for (const timer of timers) {
       const delay = this.realDelay(timer, now);
       const data = timerJobData(timer);
       // The wheel holds a job id and a due time only: a timer whose job needs more data is a job.
       if (wheel?.holds(delay) && data.c === undefined && data.e === undefined)
-        waiting.push({ jobId: timer.jobId, dueAt: now + delay });
+        waiting.push({ jobId: timer.jobId, delayMs: delay });
       // One add each, not addBulk: BullMQ's addBulk goes through an ioredis pipeline that sends the
       // whole Lua source of its add script every time, which cost more than the rest of a transition.
       else jobs.push(addTimerJob(this.options.journeyQueue, timer.jobId, data, delay));

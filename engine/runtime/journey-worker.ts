@@ -41,12 +41,9 @@ export function createJourneyWorker(deps: DrainDependencies, options: JourneyWor
     async (job: JourneyJob) => {
       const token = job.id!;
       if (job.name === 'sweep') {
-        const { store, executor, clock } = deps;
+        const { store, executor } = deps;
         // First, as it is due on time: the inbox scan below walks every key.
-        const promoted = await executor.options.timerWheel?.promoteDue(
-          executor.options.journeyQueue,
-          clock.now(),
-        );
+        const promoted = await executor.options.timerWheel?.promoteDue(executor.options.journeyQueue);
         const rescued = await sweepStrandedInboxes({
           redis: store.redis,
           prefix: store.prefix,

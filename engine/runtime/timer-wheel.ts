@@ -3,6 +3,11 @@ import type { RedisConnection } from '../redis/connection.js';
 import { queuePrefix } from './queues.js';
 import { addTimerJob } from './timer-job.js';
 
+/** In the journey queue's hash tag, so it sits with the queue on a Redis Cluster. */
+export function timerWheelKey(prefix: string): string {
+  return `${queuePrefix(prefix)}:timers`;
+}
+
 /** How many due timers one promotion round reads at a time. */
 const PROMOTE_BATCH = 500;
 
@@ -19,7 +24,6 @@ const PROMOTE_BATCH = 500;
  * its job id is no longer on the instance.
  */
 export class TimerWheel {
-  /** In the journey queue's hash tag, so it sits with the queue on a Redis Cluster. */
   readonly key: string;
 
   constructor(
@@ -28,7 +32,7 @@ export class TimerWheel {
     /** Timers due further away than this wait in the wheel. More than the sweep interval. */
     readonly horizonMs: number,
   ) {
-    this.key = `${queuePrefix(prefix)}:timers`;
+    this.key = timerWheelKey(prefix);
   }
 
   /** Whether a timer this far away waits in the wheel rather than in BullMQ. */
@@ -36,10 +40,15 @@ export class TimerWheel {
     return delayMs > this.horizonMs;
   }
 
-  /** NX: the first add wins, so re-running a step after a crash keeps the due time it had. */
-  async add(timers: ReadonlyArray<{ jobId: string; dueAt: number }>): Promise<void> {
+  /**
+   * Due times are real time, as BullMQ's delays are (the caller has already turned journey time
+   * into a real delay). NX: the first add wins, so re-running a step after a crash keeps the due
+   * time it had.
+   */
+  async add(timers: ReadonlyArray<{ jobId: string; delayMs: number }>): Promise<void> {
     if (timers.length === 0) return;
-    await this.redis.zadd(this.key, 'NX', ...timers.flatMap((t) => [t.dueAt, t.jobId]));
+    const now = Date.now();
+    await this.redis.zadd(this.key, 'NX', ...timers.flatMap((t) => [now + t.delayMs, t.jobId]));
   }
 
   /** Returns how many were waiting. */
@@ -47,8 +56,9 @@ export class TimerWheel {
     return jobIds.length > 0 ? this.redis.zrem(this.key, ...jobIds) : 0;
   }
 
-  /** Moves every timer due before `now + horizonMs` to the queue; returns how many. */
-  async promoteDue(queue: Queue, now: number): Promise<number> {
+  /** Moves every timer due within `horizonMs` to the queue, with its remaining delay; returns how many. */
+  async promoteDue(queue: Queue): Promise<number> {
+    const now = Date.now();
     let promoted = 0;
     for (;;) {
       const due = await this.redis.zrangebyscore(
