@@ -53,6 +53,8 @@ const QUEUE_LISTS = /^(wait|active|delayed|paused|prioritized|completed|failed|s
 
 /** A key's kind: its name with the customer, job or message id taken out. */
 function kindOf(key: string, prefix: string): { kind: string; fixed: boolean } {
+  // One sorted set, with an entry per parked customer.
+  if (key === `{${prefix}}:timers`) return { kind: 'timer wheel', fixed: false };
   if (key.startsWith(`{${prefix}}:`)) {
     const [queue, ...rest] = key.slice(prefix.length + 3).split(':');
     const tail = rest.join(':');

@@ -32,6 +32,7 @@ import { ChorusError } from './errors.js';
 import { CHANNELS, type Channel } from './journey/journey-schema.js';
 import type { CoreMessage } from './messages/message-catalog.js';
 import { CustomerJobIndex } from './store/customer-jobs.js';
+import { TimerWheel } from './runtime/timer-wheel.js';
 import { CustomerStore } from './store/customer-store.js';
 import { ConsentTrait } from './policy/consent-record.js';
 import { createConsentService, type ConsentOptions } from './policy/consent-service.js';
@@ -53,7 +54,10 @@ export interface EngineOptions {
   /** Journey waits run this many times faster than real time (TIME_SCALE). Default 1. */
   timeScale?: number;
   logger?: Logger;
-  /** How often one worker sweeps for inboxes left without a drain job. Default 60 s. */
+  /**
+   * How often one worker sweeps for inboxes left without a drain job and promotes the timers
+   * falling due within three sweeps from the timer wheel to BullMQ. Default 60 s.
+   */
   sweepIntervalMs?: number;
   /** Job lock and customer lease duration; a dead worker's jobs run elsewhere after about this long. Default 30 s. */
   lockMs?: number;
@@ -135,8 +139,12 @@ export function createEngine(options: EngineOptions) {
   const store = new CustomerStore(options.redis, { prefix, leaseMs: lockMs });
   const queues = createQueues(options.redis, prefix);
   const jobIndex = new CustomerJobIndex(options.redis, prefix);
+  const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
+  // Three sweeps ahead: a timer is promoted to BullMQ even if one or two sweeps are late.
+  const timerWheel = new TimerWheel(options.redis, prefix, 3 * sweepIntervalMs);
   const executor = new CommandExecutor({
     jobIndex,
+    timerWheel,
     journeyQueue: queues.journeys,
     deliveryQueues: queues.deliveries,
     clock,
@@ -193,6 +201,7 @@ export function createEngine(options: EngineOptions) {
     queues,
     prefix,
     jobIndex,
+    timerWheel,
     /** Consent per customer, channel and topic, with double opt-in. */
     consent,
     /** The suppression list shared by every channel, keyed by address. */
@@ -274,11 +283,7 @@ export function createEngine(options: EngineOptions) {
       }
       if (workerOptions.journeys !== false) {
         void queues.journeys
-          .upsertJobScheduler(
-            SWEEP_SCHEDULER,
-            { every: options.sweepIntervalMs ?? 60_000 },
-            { name: 'sweep', data: {} },
-          )
+          .upsertJobScheduler(SWEEP_SCHEDULER, { every: sweepIntervalMs }, { name: 'sweep', data: {} })
           .catch((err: unknown) => logger.error({ err }, 'could not schedule the inbox sweep'));
       }
       if (workerOptions.deliveries !== false) {

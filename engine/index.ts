@@ -88,7 +88,15 @@ export {
 export { CustomerStore, LeaseLostError, type CustomerStoreOptions } from './store/customer-store.js';
 export { customerKeys } from './store/customer-keys.js';
 export { drainCustomer, type DrainDependencies } from './runtime/drain-customer.js';
-export { CommandExecutor, type TimerJobData } from './runtime/command-executor.js';
+export { CommandExecutor } from './runtime/command-executor.js';
+export { TimerWheel } from './runtime/timer-wheel.js';
+export {
+  TIMER_JOB,
+  timerEvent,
+  type TimerJobData,
+  type TimerJobDataV1,
+  type TimerJobDataV2,
+} from './runtime/timer-job.js';
 export { createJourneyWorker, type JourneyWorkerOptions } from './runtime/journey-worker.js';
 export {
   createDeliveryWorker,

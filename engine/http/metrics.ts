@@ -3,6 +3,7 @@ import type { RedisConnection } from '../redis/connection.js';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { sendCountsKey } from '../delivery/send-counts.js';
 import { policyCountsKey } from '../policy/policy-counts.js';
+import { timerWheelKey } from '../runtime/timer-wheel.js';
 
 const JOB_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed'] as const;
 
@@ -37,6 +38,15 @@ export function createMetrics(options: { queues: readonly Queue[]; redis: RedisC
         const counts = await queue.getJobCounts(...JOB_STATES);
         for (const state of JOB_STATES) this.set({ queue: queue.name, state }, counts[state] ?? 0);
       }
+    },
+  });
+
+  new Gauge({
+    name: 'chorus_timers_waiting',
+    help: 'Journey timers waiting in the timer wheel: those due beyond the sweep horizon (nearer ones are delayed journey jobs)',
+    registers: [registry],
+    async collect() {
+      this.set(await options.redis.zcard(timerWheelKey(options.prefix)));
     },
   });
 

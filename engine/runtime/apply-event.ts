@@ -2,7 +2,7 @@ import type { Journey } from '../journey/define-journey.js';
 import { JourneyNotFoundError, type JourneyCatalog } from '../journey/journey-catalog.js';
 import type { Command, Note } from './command.js';
 import type { CustomerEvent, TrackEvent } from './customer-event.js';
-import { instanceId, type CustomerState, type InstanceRecord } from './instance-record.js';
+import { instanceId, sendIdOf, type CustomerState, type InstanceRecord } from './instance-record.js';
 import { enterInstance, finish, stepInstance } from './instance-step.js';
 
 export interface StepResult {
@@ -147,11 +147,13 @@ export function applyEvent(
     }
     case 'timer': {
       const record = instances.get(event.instanceId);
+      const sendId = event.sendId ?? (record && sendIdOf(record, event.id));
       // A timer whose job id is no longer on the instance was cancelled or already fired: xstate
       // would still take it if the state happens to be active again, so it is dropped here.
-      if (!record || record.status !== 'active' || record.timers[event.sendId] !== event.id) break;
+      if (!record || record.status !== 'active' || sendId === undefined || record.timers[sendId] !== event.id)
+        break;
       const timers = { ...record.timers };
-      delete timers[event.sendId];
+      delete timers[sendId];
       const consumed: InstanceRecord = { ...record, timers };
       const journey = catalog.version(record.journeyId, record.journeyVersion);
       try {
@@ -161,7 +163,7 @@ export function applyEvent(
             customer.customerId,
             consumed,
             customer.profile,
-            { type: event.eventType },
+            { type: event.eventType ?? sendId },
             now,
             catalog.timezone,
           ) ?? { record: consumed, commands: [] },
@@ -169,7 +171,7 @@ export function applyEvent(
       } catch (error) {
         // The timer is spent and cannot be replayed, so an instance that cannot take it would wait
         // forever: it fails, visibly, with the reason.
-        const reason = `timer ${event.sendId} could not be applied: ${(error as Error).message}`;
+        const reason = `timer ${sendId} could not be applied: ${(error as Error).message}`;
         put(
           finish(
             { ...consumed, status: 'failed', error: reason, rev: consumed.rev + 1, updatedAt: now },

@@ -4,10 +4,8 @@ import type { CustomerJob, CustomerJobIndex } from '../store/customer-jobs.js';
 import type { DeliveryJobData } from '../delivery/delivery-job.js';
 import type { Channel } from '../journey/journey-schema.js';
 import type { Command, ScheduleCommand, SendCommand } from './command.js';
-import type { TimerEvent } from './customer-event.js';
-
-/** The payload of a timer job: the event it puts in the customer's inbox when it fires. */
-export type TimerJobData = Omit<TimerEvent, 'timestamp'>;
+import { addTimerJob, timerJobData } from './timer-job.js';
+import type { TimerWheel } from './timer-wheel.js';
 
 export interface CommandExecutorOptions {
   journeyQueue: Queue;
@@ -17,6 +15,8 @@ export interface CommandExecutorOptions {
   timeScale: number;
   /** Records each customer's job ids, so erasing a customer can remove their queued jobs. */
   jobIndex?: CustomerJobIndex;
+  /** Where long timers wait until the sweep promotes them; without it every timer is a BullMQ job. */
+  timerWheel?: TimerWheel;
 }
 
 /**
@@ -53,27 +53,23 @@ export class CommandExecutor {
     const sends = commands.filter((c): c is SendCommand => c.type === 'send');
     const cancels = commands.filter((c) => c.type === 'cancel');
     if (this.options.jobIndex) await this.recordJobs(this.options.jobIndex, timers, sends);
-    await Promise.all([
-      // Plain add, not addBulk: BullMQ's addBulk goes through an ioredis pipeline that sends the
+    const wheel = this.options.timerWheel;
+    const waiting: Array<{ jobId: string; delayMs: number }> = [];
+    const jobs: Array<Promise<void>> = [];
+    for (const timer of timers) {
+      const delay = this.realDelay(timer, now);
+      const data = timerJobData(timer);
+      // The wheel holds a job id and a due time only: a timer whose job needs more data is a job.
+      if (wheel?.holds(delay) && data.c === undefined && data.e === undefined)
+        waiting.push({ jobId: timer.jobId, delayMs: delay });
+      // One add each, not addBulk: BullMQ's addBulk goes through an ioredis pipeline that sends the
       // whole Lua source of its add script every time, which cost more than the rest of a transition.
-      ...timers.map((timer) =>
-        this.options.journeyQueue.add(
-          'timer',
-          {
-            v: 1,
-            kind: 'timer',
-            id: timer.jobId,
-            customerId: timer.customerId,
-            instanceId: timer.instanceId,
-            sendId: timer.sendId,
-            eventType: timer.eventType,
-          } satisfies TimerJobData,
-          // delay 0 is left out: with a custom job id it would go through BullMQ's delayed set.
-          this.realDelay(timer, now) > 0
-            ? { jobId: timer.jobId, delay: this.realDelay(timer, now) }
-            : { jobId: timer.jobId },
-        ),
-      ),
+      else jobs.push(addTimerJob(this.options.journeyQueue, timer.jobId, data, delay));
+    }
+    const cancelled = cancels.map((cancel) => cancel.jobId);
+    await Promise.all([
+      ...jobs,
+      ...(wheel ? [wheel.add(waiting), wheel.remove(cancelled).then(() => undefined)] : []),
       // Each send starts on its first preferred channel; delivery falls back along the list.
       ...sends.map((send) => {
         const channel = send.channels[0]!;
@@ -82,7 +78,7 @@ export class CommandExecutor {
       }),
       // A timer that is already running cannot be removed (remove answers 0); the runtime drops
       // it when it arrives, because its job id is no longer on the instance.
-      ...cancels.map((cancel) => this.options.journeyQueue.remove(cancel.jobId)),
+      ...cancelled.map((jobId) => this.options.journeyQueue.remove(jobId)),
     ]);
   }
 }

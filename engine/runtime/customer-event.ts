@@ -41,8 +41,12 @@ export const CustomerEvent = z.discriminatedUnion('kind', [
     id: z.string(),
     customerId: z.string(),
     instanceId: z.string(),
-    sendId: z.string(),
-    eventType: z.string(),
+    /**
+     * Absent from timers made since timer jobs v2 (see timer-job.ts): the send id is then the
+     * one the instance's `timers` maps to `id`, and the event type is the send id.
+     */
+    sendId: z.string().optional(),
+    eventType: z.string().optional(),
     timestamp: z.number(),
   }),
 ]);

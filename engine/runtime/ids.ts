@@ -64,3 +64,20 @@ export function sendOpId(customerId: string, instanceId: string, rev: number, in
 export function drainJobId(customerId: string, eventId: string): string {
   return `d-${customerToken(customerId)}-${encodeIdPart(eventId)}`;
 }
+
+/**
+ * The customer and instance a timer job id names: the inverse of `timerJobId`, `undefined` for
+ * an id of another shape. The customer token has no dash, the instance id sits between it and
+ * the two trailing numbers.
+ */
+export function parseTimerJobId(jobId: string): { customerId: string; instanceId: string } | undefined {
+  const match = TIMER_JOB_ID.exec(jobId);
+  if (!match) return undefined;
+  try {
+    return { customerId: decodeURIComponent(match[1]!), instanceId: match[2]! };
+  } catch {
+    return undefined; // not percent-encoding this module wrote
+  }
+}
+
+const TIMER_JOB_ID = /^t-([^-]*)-(.+)-\d+-\d+$/;

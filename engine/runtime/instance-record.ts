@@ -40,3 +40,9 @@ export interface CustomerState {
 export function instanceId(journeyId: string, seq: number): string {
   return `${journeyId}.${seq}`;
 }
+
+/** The xstate send id a pending timer job delivers, from the instance's `timers`; `undefined` once it is not pending. */
+export function sendIdOf(record: InstanceRecord, jobId: string): string | undefined {
+  for (const [sendId, pending] of Object.entries(record.timers)) if (pending === jobId) return sendId;
+  return undefined;
+}

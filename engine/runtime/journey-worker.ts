@@ -1,13 +1,20 @@
-import { MetricsTime, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { MetricsTime, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Logger } from '../logger.js';
-import type { TimerJobData } from './command-executor.js';
 import { drainCustomer, type DrainDependencies } from './drain-customer.js';
 import { sweepStrandedInboxes } from './inbox-sweeper.js';
-import { JOURNEY_QUEUE, queuePrefix } from './queues.js';
+import {
+  JOURNEY_QUEUE,
+  JOURNEY_REMOVE_ON_COMPLETE,
+  JOURNEY_REMOVE_ON_FAIL,
+  journeyBackoffMs,
+  queuePrefix,
+} from './queues.js';
+import { TIMER_JOB, timerEvent, type TimerJobData } from './timer-job.js';
 
 /**
- * A drain job (`drain`) names the customer whose inbox has events; a timer job (`timer`) carries
- * the event it delivers; a `sweep` job looks for inboxes nobody is draining.
+ * A drain job (`drain`) names the customer whose inbox has events; a timer job (`timer`) delivers
+ * a fired delay (timer-job.ts); a `sweep` job promotes the timers of the wheel falling due
+ * (timer-wheel.ts) and looks for inboxes nobody is draining.
  */
 export type JourneyJob = Job<{ customerId: string } | TimerJobData, string>;
 
@@ -35,6 +42,8 @@ export function createJourneyWorker(deps: DrainDependencies, options: JourneyWor
       const token = job.id!;
       if (job.name === 'sweep') {
         const { store, executor } = deps;
+        // First, as it is due on time: the inbox scan below walks every key.
+        const promoted = await executor.options.timerWheel?.promoteDue(executor.options.journeyQueue);
         const rescued = await sweepStrandedInboxes({
           redis: store.redis,
           prefix: store.prefix,
@@ -42,14 +51,23 @@ export function createJourneyWorker(deps: DrainDependencies, options: JourneyWor
           logger: options.logger,
           round: token,
         });
-        return `rescued ${rescued}`;
+        return `promoted ${promoted ?? 0}, rescued ${rescued}`;
       }
-      if (job.name === 'timer' && 'sendId' in job.data) {
-        // The due time, not the run time: a late timer is still the timer it was.
-        const event = { ...job.data, timestamp: job.timestamp + (job.opts.delay ?? 0) };
-        return drainCustomer(deps, job.data.customerId, token, event);
+      if (job.name === TIMER_JOB) {
+        const event = timerEvent(job as Job<TimerJobData>);
+        if (!event) throw new UnrecoverableError(`timer job ${token} names no customer`);
+        try {
+          return await drainCustomer(deps, event.customerId, token, event);
+        } catch (error) {
+          // A timer that retries (or ends failed) may have been applied already, and then no
+          // instance names its job any more: the job index names it again, for erasure.
+          await deps.executor.options.jobIndex
+            ?.record(event.customerId, [{ queue: 'journeys', jobId: token }])
+            .catch(() => undefined);
+          throw error;
+        }
       }
-      return drainCustomer(deps, job.data.customerId, token);
+      return drainCustomer(deps, (job.data as { customerId: string }).customerId, token);
     },
     {
       connection: options.connection,
@@ -61,6 +79,10 @@ export function createJourneyWorker(deps: DrainDependencies, options: JourneyWor
       metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
       // A job whose worker was killed is re-run; let that happen a few times before giving up.
       maxStalledCount: 10,
+      // For timer jobs, which do not store these options (the other jobs carry the queue's defaults).
+      removeOnComplete: JOURNEY_REMOVE_ON_COMPLETE,
+      removeOnFail: JOURNEY_REMOVE_ON_FAIL,
+      settings: { backoffStrategy: journeyBackoffMs },
     },
   );
   worker.on('error', (err) => options.logger.error({ err }, 'journey worker error'));

@@ -12,12 +12,27 @@ export function queuePrefix(prefix: string): string {
   return `{${prefix}}`;
 }
 
+/** Journey jobs retry infrastructure failures (Redis away, a lost lease); bad events never fail a job. */
+export const JOURNEY_ATTEMPTS = 20;
+/**
+ * The journey worker's own backoff type: exponential from 500 ms, as the drain jobs' built-in
+ * `{ type: 'exponential', delay: 500 }`, in fewer stored bytes (timer jobs name it, see timer-job.ts).
+ */
+export const JOURNEY_BACKOFF = 'journey';
+
+export function journeyBackoffMs(attemptsMade: number): number {
+  return Math.round(2 ** (attemptsMade - 1) * 500);
+}
+
+/** Also the journey worker's defaults, for jobs (timers) that do not store them. */
+export const JOURNEY_REMOVE_ON_COMPLETE = { count: 0 };
+export const JOURNEY_REMOVE_ON_FAIL = { age: 7 * 86_400 };
+
 const journeyJobDefaults: DefaultJobOptions = {
-  // Infrastructure failures (Redis away, a lost lease) retry; bad events never fail a job.
-  attempts: 20,
+  attempts: JOURNEY_ATTEMPTS,
   backoff: { type: 'exponential', delay: 500 },
   removeOnComplete: true,
-  removeOnFail: { age: 7 * 86_400 },
+  removeOnFail: JOURNEY_REMOVE_ON_FAIL,
 };
 
 const deliveryJobDefaults: DefaultJobOptions = {

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import { ChorusError } from '../errors.js';
 import { scanKeys } from '../redis/scan-keys.js';
-import type { CustomerJobIndex } from './customer-jobs.js';
+import type { CustomerState } from '../runtime/instance-record.js';
+import type { TimerWheel } from '../runtime/timer-wheel.js';
+import { jobIndexMember, type CustomerJob, type CustomerJobIndex } from './customer-jobs.js';
 import type { CustomerStore } from './customer-store.js';
 import { applyCountDeltas, removalDeltas } from './journey-counts.js';
 
@@ -30,13 +32,27 @@ export interface ErasureDependencies {
   jobIndex: CustomerJobIndex;
   journeyQueue: Queue;
   deliveryQueues: readonly Queue[];
+  /** Where the customer's long timers may wait instead of the journey queue. */
+  timerWheel?: TimerWheel;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
+ * Every job of the customer: pending timers are named by their instance's `timers`, every other
+ * job (sends, and timers not yet committed or retrying after they were applied) by the job index.
+ */
+function customerJobs(indexed: readonly CustomerJob[], customer: CustomerState): CustomerJob[] {
+  const timers = [...customer.instances.values()].flatMap((record) => Object.values(record.timers));
+  const jobs = new Map(indexed.map((job) => [jobIndexMember(job), job]));
+  for (const jobId of timers)
+    jobs.set(jobIndexMember({ queue: 'journeys', jobId }), { queue: 'journeys', jobId });
+  return [...jobs.values()];
+}
+
+/**
  * Erases everything stored for one customer: their keys (all in the customer's hash tag, found by
- * SCAN) and the jobs that carry their data (found in the customer's job index). The customer's
+ * SCAN) and the jobs that carry their data (see customerJobs). The customer's
  * lease is taken first, so no worker is applying their events meanwhile; a later event starts a
  * new, empty customer.
  */
@@ -51,8 +67,9 @@ export async function eraseCustomer(deps: ErasureDependencies, customerId: strin
   }
   if (!loaded) throw new CustomerBusyError(customerId);
 
-  const jobs = await deps.jobIndex.list(customerId);
-  let jobsRemoved = 0;
+  const jobs = customerJobs(await deps.jobIndex.list(customerId), loaded.customer);
+  const timers = jobs.filter((job) => job.queue === 'journeys').map((job) => job.jobId);
+  let jobsRemoved = (await deps.timerWheel?.remove(timers)) ?? 0;
   let running = jobs;
   for (let attempt = 0; running.length > 0 && attempt < 10; attempt++) {
     if (attempt > 0) await sleep(200);

@@ -7,10 +7,18 @@ export type CustomerJob = { queue: 'journeys'; jobId: string } | { queue: 'deliv
 // Jobs outlive their customer's other keys by at most the failed-job retention (7 days).
 const INDEX_TTL_MS = 8 * 86_400_000;
 
+/** How the index stores one job: `t:<id>` a timer, `s:<id>` a send. */
+export function jobIndexMember(job: CustomerJob): string {
+  return `${job.queue === 'journeys' ? 't' : 's'}:${job.jobId}`;
+}
+
 /**
  * The ids of the BullMQ jobs made for each customer, so erasing a customer can remove every
  * queued job (and its copy of their data). Written before the jobs are added, so no job exists
- * that the index does not name; an entry whose job is gone is harmless.
+ * that nothing names; an entry whose job is gone is harmless. A timer is named here only until
+ * the commit that scheduled it: from then on the instance's `timers` name it (the commit
+ * removes its entry), so a customer who is only waiting has no index key at all. Sends stay
+ * named here until the key expires.
  */
 export class CustomerJobIndex {
   constructor(
@@ -19,7 +27,7 @@ export class CustomerJobIndex {
   ) {}
 
   key(customerId: string): string {
-    return `${customerKeys(this.prefix, customerId).state}:jobs`;
+    return customerKeys(this.prefix, customerId).jobs;
   }
 
   async record(customerId: string, jobs: readonly CustomerJob[]): Promise<void> {
@@ -27,7 +35,7 @@ export class CustomerJobIndex {
     const key = this.key(customerId);
     // Two commands issued together rather than a pipeline: see CommandBatch for what a pipeline costs.
     await Promise.all([
-      this.redis.sadd(key, ...jobs.map((job) => `${job.queue === 'journeys' ? 't' : 's'}:${job.jobId}`)),
+      this.redis.sadd(key, ...jobs.map(jobIndexMember)),
       this.redis.pexpire(key, INDEX_TTL_MS),
     ]);
   }

@@ -2,7 +2,9 @@ import type { RedisConnection } from '../redis/connection.js';
 import { ChorusError } from '../errors.js';
 import { CustomerEvent } from '../runtime/customer-event.js';
 import type { CustomerState, InstanceRecord } from '../runtime/instance-record.js';
+import { jobIndexMember } from './customer-jobs.js';
 import { customerKeys, inboxAppendKeys, type CustomerKeys } from './customer-keys.js';
+import { readRecentEvent, recentEventEntry } from './recent-events.js';
 import { acquireAndLoad, commitStep, pushEvent, releaseIfIdle, writeProfile } from './scripts.js';
 
 export class LeaseLostError extends ChorusError {
@@ -30,6 +32,11 @@ export interface CommitInput {
   profile?: Record<string, unknown>;
   instances: readonly InstanceRecord[];
   dead: ReadonlyArray<{ event: string; reason: string; at: number }>;
+  /**
+   * Job ids of the timers this step scheduled: from the commit on, the instances' `timers` name
+   * them, so the job index lets go of them in the same atomic step.
+   */
+  scheduledTimers?: readonly string[];
 }
 
 export interface CustomerStoreOptions {
@@ -93,7 +100,7 @@ export class CustomerStore {
       inboxAppendKeys(this.prefix, event.customerId, event.id),
       [
         JSON.stringify(event),
-        options.recent ? 1 : 0,
+        options.recent ? recentEventEntry(event) : '',
         this.#recentEvents,
         options.clientId ? this.#dedupeSeconds : GENERATED_ID_DEDUPE_SECONDS,
       ],
@@ -130,9 +137,10 @@ export class CustomerStore {
     const fields: string[] = [];
     if (input.profile) fields.push('profile', JSON.stringify(input.profile));
     for (const record of input.instances) fields.push(`i:${record.id}`, JSON.stringify(record));
+    const timers = input.scheduledTimers ?? [];
     const reply = (await commitStep.run(
       this.redis,
-      [keys.state, keys.inbox, keys.lease, keys.dead],
+      [keys.state, keys.inbox, keys.lease, keys.dead, keys.jobs],
       [
         token,
         input.expectedRev,
@@ -140,6 +148,8 @@ export class CustomerStore {
         this.leaseMs,
         input.dead.length,
         ...input.dead.map((entry) => JSON.stringify(entry)),
+        timers.length,
+        ...timers.map((jobId) => jobIndexMember({ queue: 'journeys', jobId })),
         ...fields,
       ],
     )) as [number, number?];
@@ -192,7 +202,7 @@ export class CustomerStore {
       rev,
       profile: customer.profile,
       instances: [...customer.instances.values()],
-      recentEvents: events.map((e) => JSON.parse(e) as CustomerEvent),
+      recentEvents: events.map((e): CustomerEvent => readRecentEvent(e, customerId)),
       messages: messages.map((m) => JSON.parse(m) as Record<string, unknown>),
       deadLetters: dead.map((d) => JSON.parse(d) as { event: string; reason: string; at: number }),
       pendingEvents: inbox,

@@ -2,7 +2,8 @@ import { LuaScript } from './lua-script.js';
 
 /**
  * Appends an event to the inbox unless its id was seen within the TTL.
- * KEYS: inbox, events, lease, seen. ARGV: event JSON, keep-in-recent (0/1), recent cap, seen TTL (s).
+ * KEYS: inbox, events, lease, seen. ARGV: event JSON, its recent-list entry ('' for none), recent
+ * cap, seen TTL (s).
  * Returns {accepted (0/1), lease held (0/1)}.
  */
 export const pushEvent = new LuaScript(`
@@ -10,8 +11,8 @@ if not redis.call('SET', KEYS[4], '1', 'NX', 'EX', ARGV[4]) then
   return {0, redis.call('EXISTS', KEYS[3])}
 end
 redis.call('RPUSH', KEYS[1], ARGV[1])
-if ARGV[2] == '1' then
-  redis.call('LPUSH', KEYS[2], ARGV[1])
+if ARGV[2] ~= '' then
+  redis.call('LPUSH', KEYS[2], ARGV[2])
   redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[3]) - 1)
 end
 return {1, redis.call('EXISTS', KEYS[3])}
@@ -35,9 +36,11 @@ return {1, redis.call('HGETALL', KEYS[1]), redis.call('LRANGE', KEYS[2], 0, tonu
 /**
  * Writes the result of applying the inbox head, if the lease and the revision are still ours
  * (a fencing token: a drainer that lost its lease can never overwrite newer state), and lets go
- * of the lease when the inbox is then empty.
- * KEYS: state, inbox, lease, dead.
- * ARGV: token, expected rev, events consumed, lease ms, dead count, dead..., field, value, ...
+ * of the lease when the inbox is then empty. Job-index entries of the timers the committed
+ * instances now name are removed in the same step (the index names only what nothing else does).
+ * KEYS: state, inbox, lease, dead, job index.
+ * ARGV: token, expected rev, events consumed, lease ms, dead count, dead..., timer count,
+ * timer index entries..., field, value, ...
  * Returns {-1} lease lost, {-2} revision moved, else {new rev, released (0/1)}.
  */
 export const commitStep = new LuaScript(`
@@ -47,8 +50,11 @@ if rev ~= tonumber(ARGV[2]) then return {-2} end
 local deadCount = tonumber(ARGV[5])
 for i = 6, 5 + deadCount do redis.call('LPUSH', KEYS[4], ARGV[i]) end
 if deadCount > 0 then redis.call('LTRIM', KEYS[4], 0, 99) end
+local timersAt = 6 + deadCount
+local timerCount = tonumber(ARGV[timersAt])
+for i = timersAt + 1, timersAt + timerCount do redis.call('SREM', KEYS[5], ARGV[i]) end
 -- One HSET per field: unpack() of thousands of arguments exceeds Lua's stack.
-for i = 6 + deadCount, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = timersAt + 1 + timerCount, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('HSET', KEYS[1], 'rev', rev + 1)
 redis.call('LTRIM', KEYS[2], tonumber(ARGV[3]), -1)
 if redis.call('LLEN', KEYS[2]) == 0 then

@@ -1,5 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readConversions, recountJourneys, readJourneyCounts } from '../../engine/index.js';
+import {
+  customerKeys,
+  customerToken,
+  readConversions,
+  recountJourneys,
+  readJourneyCounts,
+} from '../../engine/index.js';
 import { onboarding } from '../fixtures/journeys/onboarding.js';
 import { httpHarness, type HttpHarness } from '../support/http.js';
 import { eventually } from '../support/redis.js';
@@ -90,9 +96,17 @@ describe('reading and managing customers and journeys', () => {
     });
     const metrics = await h.app.inject('/metrics');
     expect(metrics.body).toMatch(/chorus_sends\{channel="email",status="sent"\} 1/);
-    // The customer has a pending timer (browsing waits 2 days) holding their data in a job.
-    const pendingTimers = await h.engine.queues.journeys.getDelayed();
-    expect(pendingTimers.some((job) => JSON.stringify(job.data).includes(id))).toBe(true);
+    // A job is the customer's when its data or its id (a timer's id names the customer) does.
+    const ofCustomer = (job: { id?: string | undefined; data: unknown }) =>
+      JSON.stringify(job.data).includes(id) || (job.id ?? '').startsWith(`t-${customerToken(id)}-`);
+    // The customer has a pending timer (browsing waits 2 days) in the timer wheel, named by their
+    // instance only: the job index names their send, not the committed timer.
+    const wheel = h.engine.timerWheel.key;
+    const waiting = await h.redis.zrange(wheel, 0, -1);
+    expect(waiting.filter((jobId) => ofCustomer({ id: jobId, data: {} }))).toHaveLength(1);
+    const indexed = await h.redis.smembers(customerKeys(h.prefix, id).jobs);
+    expect(indexed.filter((member) => member.startsWith('t:'))).toEqual([]);
+    expect(indexed.filter((member) => member.startsWith('s:'))).toHaveLength(1);
 
     const erased = await h.app.inject({
       method: 'DELETE',
@@ -108,8 +122,11 @@ describe('reading and managing customers and journeys', () => {
     expect(keys).toEqual([]);
     for (const queue of [h.engine.queues.journeys, ...Object.values(h.engine.queues.deliveries)]) {
       const jobs = await queue.getJobs(['waiting', 'delayed', 'completed', 'failed', 'active']);
-      expect(jobs.filter((job) => JSON.stringify(job.data).includes(id))).toEqual([]);
+      expect(jobs.filter(ofCustomer)).toEqual([]);
     }
+    expect(
+      (await h.redis.zrange(wheel, 0, -1)).filter((jobId) => ofCustomer({ id: jobId, data: {} })),
+    ).toEqual([]);
     const [counts] = await readJourneyCounts(h.redis, h.prefix, 'onboarding');
     expect(counts?.active).toBe(0);
   });

@@ -28,6 +28,7 @@ describe('operating the engine over HTTP', () => {
     );
     expect(metrics.body).toMatch(/chorus_queue_jobs\{queue="journeys",state="waiting"\} 1/);
     expect(metrics.body).toMatch(/chorus_queue_jobs\{queue="deliveries-email",state="delayed"\} 0/);
+    expect(metrics.body).toMatch(/chorus_timers_waiting 0/);
     const docs = await h.app.inject('/docs/json');
     expect(docs.statusCode).toBe(200);
     const spec = docs.json<{

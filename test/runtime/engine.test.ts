@@ -92,6 +92,63 @@ describe('the engine on a real Redis', () => {
     ]);
   });
 
+  it('parks a long wait in the timer wheel and promotes it to a compact BullMQ job when due', async () => {
+    // The browsing wait (2 days) lasts 4 s; the sweep every second promotes what falls due within 3 s.
+    const { engine, ctx } = startEngine(43_200, 1000);
+    const id = customerIn('tips', 'wheel');
+    await engine.identify({ userId: id, traits: { phone: '+15550100', email: 'wh@example.com' } });
+    await engine.track({ userId: id, event: 'Signed Up' });
+    const parked = await eventually(async () => {
+      const c = await engine.customer(id);
+      return c.instances[0]?.state === 'browsing' ? c.instances[0] : undefined;
+    });
+    const [jobId] = Object.values(parked!.timers) as [string];
+    expect(await ctx.redis.zscore(engine.timerWheel.key, jobId)).not.toBeNull();
+    expect(await engine.queues.journeys.getJob(jobId)).toBeUndefined();
+    // Promoted, it is a job whose id names the customer and the instance, and the instance the
+    // send id: the stored job keeps neither, nor the queue's defaults, so its hash stays a listpack.
+    const promoted = await eventually(async () => {
+      const job = await engine.queues.journeys.getJob(jobId);
+      return job ? await ctx.redis.hgetall(engine.queues.journeys.toKey(jobId)) : undefined;
+    });
+    expect(JSON.parse(promoted.data!)).toEqual({ v: 2 });
+    expect(Object.keys(JSON.parse(promoted.opts!) as object).sort()).toEqual([
+      'attempts',
+      'backoff',
+      'delay',
+    ]);
+    expect(await ctx.redis.zscore(engine.timerWheel.key, jobId)).toBeNull();
+    const nudged = await eventually(async () => {
+      const c = await engine.customer(id);
+      return c.instances[0]?.state === 'nudged' ? c : undefined;
+    });
+    expect(Object.values(nudged.instances[0]!.timers)).not.toContain(jobId);
+  });
+
+  it('fires a timer job queued by an earlier version, its data the whole event', async () => {
+    const id = customerIn('tips', 'old-timer');
+    await engine.identify({ userId: id, traits: { phone: '+15550100', email: 'o@example.com' } });
+    await engine.track({ userId: id, event: 'Signed Up' });
+    const parked = await eventually(async () => {
+      const c = await engine.customer(id);
+      return Object.keys(c.instances[0]?.timers ?? {}).length === 1 ? c.instances[0] : undefined;
+    });
+    const [[sendId, jobId]] = Object.entries(parked!.timers) as [[string, string]];
+    // The earlier version's job instead of the wheel's entry, due now.
+    expect(await engine.timerWheel.remove([jobId])).toBe(1);
+    await engine.queues.journeys.add(
+      'timer',
+      { v: 1, kind: 'timer', id: jobId, customerId: id, instanceId: parked!.id, sendId, eventType: sendId },
+      { jobId },
+    );
+    const customer = await eventually(async () => {
+      const c = await engine.customer(id);
+      return c.instances[0]?.state === 'nudged' ? c : undefined;
+    });
+    // The browsing wait fired: the customer was nudged and waits on the next timer.
+    expect(Object.values(customer.instances[0]!.timers)).not.toContain(jobId);
+  });
+
   it('accepts a duplicate messageId and ignores it', async () => {
     const id = customerIn('tips', 'dupe');
     const first = await engine.track({ userId: id, event: 'Signed Up', messageId: 'm-1' });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { customerKeys, drainJobId, sendOpId, timerJobId } from '../../engine/index.js';
-import { encodeIdPart } from '../../engine/runtime/ids.js';
+import { encodeIdPart, parseTimerJobId } from '../../engine/runtime/ids.js';
 import { inboxAppendKeys } from '../../engine/store/customer-keys.js';
 
 describe('deterministic ids', () => {
@@ -66,5 +66,28 @@ describe('encodeIdPart', () => {
     );
     for (const value of ['', 'abcXYZ019', 'a-b', 'é', '\ud800x', '😀-😀', 'a b\u0000'])
       expect(encodeIdPart(value)).toBe(reference(value));
+  });
+});
+
+describe('parseTimerJobId', () => {
+  it('reads back the customer and instance of every timer job id', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ maxLength: 30 }),
+        fc.string({ minLength: 1, maxLength: 20 }),
+        fc.nat(),
+        fc.nat(),
+        fc.nat(),
+        (customerId, journeyId, seq, rev, index) => {
+          const instanceId = `${journeyId}.${seq}`;
+          expect(parseTimerJobId(timerJobId(customerId, instanceId, rev, index))).toEqual({
+            customerId,
+            instanceId,
+          });
+        },
+      ),
+      { numRuns: 500 },
+    );
+    expect(parseTimerJobId('d-bob-m1')).toBeUndefined();
   });
 });
