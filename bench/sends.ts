@@ -212,7 +212,7 @@ export async function waitForProfiles(engine: ReturnType<typeof createEngine>, i
   }
 }
 
-async function chorusFullPath(
+export async function chorusFullPath(
   o: SendsOptions,
   port: number,
   templates: TemplateSet,

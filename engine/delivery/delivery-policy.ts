@@ -1,6 +1,7 @@
 import type { Address } from '../channels/channel-adapter.js';
 import type { Channel } from '../journey/journey-schema.js';
 import type { CoreMessage } from '../messages/message-catalog.js';
+import type { ConsentRecord } from '../policy/consent-record.js';
 import type { Topic } from '../policy/topic.js';
 import type { DeliveryJobData } from './delivery-job.js';
 
@@ -26,6 +27,12 @@ export interface PolicyInput {
   message?: CoreMessage;
   /** Where this channel would deliver it (email address, phone, push token), once resolved. */
   address?: Address;
+  /**
+   * The customer's consent record for this channel and topic, when the caller read it along with
+   * the traits (the delivery worker does, in the same round trip); `record` is undefined when
+   * none is stored. Absent: a rule that needs it reads it itself.
+   */
+  consent?: { record: ConsentRecord | undefined };
 }
 
 /**

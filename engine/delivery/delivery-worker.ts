@@ -23,13 +23,14 @@ import {
   claimOperation,
   endOperation,
   isOutcome,
-  readOperation,
   releaseOperation,
   rerouteOperation,
   type DeliveryOutcome,
 } from './delivery-ledger.js';
 import type { DeliveryPolicy } from './delivery-policy.js';
 import { OutcomeNotRecordedError, RetryLaterError } from './job-signals.js';
+import { readSendState } from './send-state.js';
+import { topicOf } from '../policy/topic.js';
 import { countDecision } from '../policy/policy-counts.js';
 import { countSend } from './send-counts.js';
 import { countDaily } from '../tracking/daily-counts.js';
@@ -247,14 +248,22 @@ export function createDeliveryWorker(
     const keys = ledgerKeys(data);
     // The ledger comes first: a replay of a job whose send already ended, or was handed to
     // another channel, must not ask the policy or reroute again.
-    const op = await readOperation(redis, keys.op);
+    // The traits and consent are read with it, in one round trip: they are only used when the
+    // operation is still open, and they are then as fresh as a read after it.
+    const topic = topicOf(deps.messages.get(data.message) ?? {});
+    const { op, traits, consent } = await readSendState(
+      redis,
+      store.keys(data.customerId),
+      data.opId,
+      channel,
+      topic,
+    );
     if (isOutcome(op.state)) return `already ${op.state}`;
     if (op.route && op.route !== channel) return forward(data, op.route);
     // A claim is left: an earlier run decided to send and may have sent. Neither the policy nor
     // a fallback may undo that decision now (a skip would be a lie, a reroute a second message).
     const resuming = op.state === 'sending';
 
-    const traits = await store.profile(data.customerId);
     const target = prepare(data, traits);
     if (!resuming) {
       if ('blocked' in target) return fallBack(data, { reason: target.blocked, rule: UNAVAILABLE_RULE }, now);
@@ -266,6 +275,7 @@ export function createDeliveryWorker(
         topic: target.core.topic,
         message: target.core,
         address: target.address,
+        ...(consent ? { consent } : {}),
       });
       if (decision.action !== 'send') {
         const refusal = { reason: decision.reason, rule: decision.rule ?? 'policy' };

@@ -40,9 +40,18 @@ function isHttpUrl(url: string): URL | undefined {
  * // 'https://example.com/blends?utm_source=ig&utm_medium=email&utm_campaign=onboarding&utm_content=welcome-control'
  */
 export function withUtm(url: string, params: UtmParams): string {
-  // Every send of a message tags the same links with the same parameters: remember the answers.
-  // JSON holds no raw newline, so the first one ends the parameters and the key reads one way only.
-  const key = `${JSON.stringify([params.source, params.medium, params.campaign, params.content])}\n${url}`;
+  return withUtmKeyed(url, params, paramsKey(params));
+}
+
+// Every send of a message tags the same links with the same parameters: remember the answers.
+// JSON holds no raw newline, so the first one ends the parameters and the key reads one way only.
+function paramsKey(params: UtmParams): string {
+  return `${JSON.stringify([params.source, params.medium, params.campaign, params.content])}\n`;
+}
+
+/** `withUtm` with the parameters' part of the cache key made once per document, not per link. */
+function withUtmKeyed(url: string, params: UtmParams, prefix: string): string {
+  const key = prefix + url;
   let tagged = taggedUrls.get(key);
   if (tagged === undefined) {
     tagged = tag(url, params);
@@ -98,6 +107,8 @@ const ENTITIES: Readonly<Record<string, string>> = {
 
 /** Decodes the HTML character references Handlebars and authors commonly write. */
 export function decodeHtmlEntities(html: string): string {
+  // Most links hold no reference at all: skip the regex and the string it would build.
+  if (!html.includes('&')) return html;
   return html.replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, (match, ref: string) => {
     if (ref.startsWith('#')) {
       const code = ref[1] === 'x' || ref[1] === 'X' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
@@ -107,7 +118,10 @@ export function decodeHtmlEntities(html: string): string {
   });
 }
 
+const NEEDS_ESCAPE = /[&"']/;
+
 function escapeHtmlUrl(value: string): string {
+  if (!NEEDS_ESCAPE.test(value)) return value;
   return value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }
 
@@ -117,6 +131,8 @@ function escapeHtmlUrl(value: string): string {
 const BARE_URL = /https?:\/\/[^\s<>"'()]+/g;
 const TRAILING_PUNCTUATION = /(?:[.,:!?]|;(?<!&#?[0-9a-z]+;))+$/i;
 const HREF = /(\shref\s*=\s*)(["'])(.*?)\2/gis;
+// Most tags of an email (tables, cells, paragraphs) have no `href`: they are passed by untouched.
+const MAY_HAVE_HREF = /href/i;
 // A tag, or a bare URL in the text between tags. Tags are matched first at every `<`, so no URL
 // is ever taken from inside one; only the tag's `href`s are rewritten.
 const TAG_OR_BARE_URL = /(<[^>]*>)|https?:\/\/[^\s<>"'()]+/g;
@@ -140,6 +156,7 @@ function rewriteBareUrl(match: string, rewrite: (url: string) => string, html: b
 function rewriteHtmlLinks(html: string, rewrite: (url: string) => string): string {
   return html.replace(TAG_OR_BARE_URL, (match, tag: string | undefined) => {
     if (tag === undefined) return rewriteBareUrl(match, rewrite, true);
+    if (!MAY_HAVE_HREF.test(tag)) return tag;
     return tag.replace(HREF, (attribute, prefix: string, quote: string, raw: string) => {
       // Written back with only `&` and `"` escaped: Handlebars also escapes `=` (`&#x3D;`), which
       // is valid but makes links hard to read in the source of an email.
@@ -178,7 +195,8 @@ export function textLinks(text: string): string[] {
 }
 
 function tagger(params: UtmParams, keep: readonly string[]): (url: string) => string {
-  return (url) => (keep.includes(url) ? url : withUtm(url, params));
+  const prefix = paramsKey(params);
+  return (url) => (keep.includes(url) ? url : withUtmKeyed(url, params, prefix));
 }
 
 /**

@@ -18,10 +18,12 @@ const LEGACY_UNSUBSCRIBED_TRAIT = 'emailUnsubscribedAt';
  */
 export function consentRule(options: { store: ConsentStore; doubleOptIn: boolean }): DeliveryPolicy {
   return {
-    async check({ job, channel, traits, topic = 'marketing' }) {
+    async check({ job, channel, traits, topic = 'marketing', consent }) {
       const consentChannel = ConsentChannel.safeParse(channel);
       if (!consentChannel.success) return { action: 'send' };
-      const record = await options.store.get(job.customerId, consentChannel.data, topic);
+      const record = consent
+        ? consent.record
+        : await options.store.get(job.customerId, consentChannel.data, topic);
       const what = `${channel} ${topic} consent`;
       if (record?.state === 'denied')
         return { action: 'reroute', reason: `${what} was refused at ${iso(record.at)} (${record.source})` };

@@ -6,7 +6,13 @@ import type { ConsentChannel, Topic } from './topic.js';
 
 const LOG_CAP = 100;
 
-const field = (channel: ConsentChannel, topic: Topic) => `${channel}|${topic}`;
+/** The field of the customer's consent hash that holds one channel and topic's record. */
+export const consentField = (channel: ConsentChannel, topic: Topic) => `${channel}|${topic}`;
+
+/** A stored record read back (from the hash, or by a script that read it with other keys). */
+export function decodeConsent(raw: string | null): ConsentRecord | undefined {
+  return raw === null ? undefined : ConsentRecord.parse(JSON.parse(raw));
+}
 
 /** KEYS: consent hash, log. ARGV: field, record JSON, log cap, required current state or ''. */
 const setScript = new LuaScript(`
@@ -41,8 +47,9 @@ export class ConsentStore {
   }
 
   async get(customerId: string, channel: ConsentChannel, topic: Topic): Promise<ConsentRecord | undefined> {
-    const raw = await this.redis.hget(customerKeys(this.prefix, customerId).consent, field(channel, topic));
-    return raw === null ? undefined : ConsentRecord.parse(JSON.parse(raw));
+    return decodeConsent(
+      await this.redis.hget(customerKeys(this.prefix, customerId).consent, consentField(channel, topic)),
+    );
   }
 
   /** Every current record of the customer, sorted by channel and topic. */
@@ -65,7 +72,7 @@ export class ConsentStore {
     const done = await setScript.run(
       this.redis,
       [keys.consent, keys.consentLog],
-      [field(checked.channel, checked.topic), JSON.stringify(checked), LOG_CAP, requiredState],
+      [consentField(checked.channel, checked.topic), JSON.stringify(checked), LOG_CAP, requiredState],
     );
     return done === 1;
   }
