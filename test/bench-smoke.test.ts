@@ -62,6 +62,7 @@ describe('the benchmarks', () => {
     expect(rows.map((row) => row.measure.replace(/achieved \d+\/s/, 'achieved N/s'))).toEqual([
       'transitions/s vs raw chained BullMQ',
       'accepted events/s vs bare Fastify queue.add',
+      '(process CPU per accepted event, client included)',
       'emails/s: delivery path vs pooled nodemailer',
       '  (email adapter alone)',
       'webhook→SMTP p50 at 20/s (achieved N/s)',
