@@ -1,5 +1,6 @@
 import type { RedisConnection } from '../redis/connection.js';
 import { customerKeys } from './customer-keys.js';
+import { LuaScript } from './lua-script.js';
 
 /** Where a job of one customer lives: the journey queue (timers) or every delivery queue (sends). */
 export type CustomerJob = { queue: 'journeys'; jobId: string } | { queue: 'deliveries'; jobId: string };
@@ -11,6 +12,16 @@ const INDEX_TTL_MS = 8 * 86_400_000;
 export function jobIndexMember(job: CustomerJob): string {
   return `${job.queue === 'journeys' ? 't' : 's'}:${job.jobId}`;
 }
+
+/**
+ * Adds job ids to the index and renews its TTL, in one command: it runs before the adds of every
+ * step that schedules or sends, so a second round trip was a sixth of a transition's commands.
+ * KEYS: index. ARGV: TTL ms, member...
+ */
+const recordJobs = new LuaScript(`
+for i = 2, #ARGV do redis.call('SADD', KEYS[1], ARGV[i]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+`);
 
 /**
  * The ids of the BullMQ jobs made for each customer, so erasing a customer can remove every
@@ -32,12 +43,7 @@ export class CustomerJobIndex {
 
   async record(customerId: string, jobs: readonly CustomerJob[]): Promise<void> {
     if (jobs.length === 0) return;
-    const key = this.key(customerId);
-    // Two commands issued together rather than a pipeline: see CommandBatch for what a pipeline costs.
-    await Promise.all([
-      this.redis.sadd(key, ...jobs.map(jobIndexMember)),
-      this.redis.pexpire(key, INDEX_TTL_MS),
-    ]);
+    await recordJobs.run(this.redis, [this.key(customerId)], [INDEX_TTL_MS, ...jobs.map(jobIndexMember)]);
   }
 
   async list(customerId: string): Promise<CustomerJob[]> {
