@@ -13,7 +13,7 @@ export interface CommandExecutorOptions {
   clock: Clock;
   /** Journey time runs this many times faster than real time (TIME_SCALE). */
   timeScale: number;
-  /** Records each customer's job ids, so erasing a customer can remove their queued jobs. */
+  /** Records each customer's send job ids, so erasing a customer can remove their queued sends. */
   jobIndex?: CustomerJobIndex;
   /** Where long timers wait until the sweep promotes them; without it every timer is a BullMQ job. */
   timerWheel?: TimerWheel;
@@ -33,17 +33,19 @@ export class CommandExecutor {
     return Math.max(0, Math.round(command.delayMs / this.options.timeScale - (now - committedAt)));
   }
 
-  /** Before the adds, so there is never a job the index does not name. */
-  private async recordJobs(
-    index: CustomerJobIndex,
-    timers: readonly ScheduleCommand[],
-    sends: readonly SendCommand[],
-  ): Promise<void> {
+  /**
+   * Before the adds, so there is never a send job the index does not name. Timers are not
+   * indexed: from the commit on the instance names them, and a step that dies before its commit
+   * leaves its mark on the customer, which tells erasure to look for them in the queue itself
+   * (customer-erasure.ts). That saves a command on every step that only waits.
+   */
+  private async recordSends(index: CustomerJobIndex, sends: readonly SendCommand[]): Promise<void> {
     const byCustomer = new Map<string, CustomerJob[]>();
-    const add = (customerId: string, job: CustomerJob) =>
-      byCustomer.set(customerId, [...(byCustomer.get(customerId) ?? []), job]);
-    for (const timer of timers) add(timer.customerId, { queue: 'journeys', jobId: timer.jobId });
-    for (const send of sends) add(send.customerId, { queue: 'deliveries', jobId: send.opId });
+    for (const send of sends)
+      byCustomer.set(send.customerId, [
+        ...(byCustomer.get(send.customerId) ?? []),
+        { queue: 'deliveries', jobId: send.opId },
+      ]);
     await Promise.all([...byCustomer].map(([customerId, jobs]) => index.record(customerId, jobs)));
   }
 
@@ -52,7 +54,7 @@ export class CommandExecutor {
     const timers = commands.filter((c): c is ScheduleCommand => c.type === 'schedule');
     const sends = commands.filter((c): c is SendCommand => c.type === 'send');
     const cancels = commands.filter((c) => c.type === 'cancel');
-    if (this.options.jobIndex) await this.recordJobs(this.options.jobIndex, timers, sends);
+    if (this.options.jobIndex) await this.recordSends(this.options.jobIndex, sends);
     const wheel = this.options.timerWheel;
     const waiting: Array<{ jobId: string; delayMs: number }> = [];
     const jobs: Array<Promise<void>> = [];

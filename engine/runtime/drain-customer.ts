@@ -104,7 +104,6 @@ async function applyBatch(
     ...(profileChanged ? { profile: customer.profile } : {}),
     instances: [...changed.values()],
     dead,
-    scheduledTimers: commands.flatMap((command) => (command.type === 'schedule' ? [command.jobId] : [])),
   });
   await recordJourneyStats({
     redis: deps.store.redis,

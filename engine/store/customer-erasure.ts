@@ -7,6 +7,7 @@ import type { TimerWheel } from '../runtime/timer-wheel.js';
 import { jobIndexMember, type CustomerJob, type CustomerJobIndex } from './customer-jobs.js';
 import type { CustomerStore } from './customer-store.js';
 import { applyCountDeltas, removalDeltas } from './journey-counts.js';
+import { unnamedTimerJobs } from './unnamed-timers.js';
 
 export class CustomerBusyError extends ChorusError {
   constructor(customerId: string) {
@@ -39,8 +40,9 @@ export interface ErasureDependencies {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Every job of the customer: pending timers are named by their instance's `timers`, every other
- * job (sends, and timers not yet committed or retrying after they were applied) by the job index.
+ * Every job of the customer: pending timers are named by their instance's `timers`, sends (and
+ * timers retrying after they were applied) by the job index, and timers a step added before it
+ * died are looked up in the queue by their id (see unnamedTimerJobs).
  */
 function customerJobs(indexed: readonly CustomerJob[], customer: CustomerState): CustomerJob[] {
   const timers = [...customer.instances.values()].flatMap((record) => Object.values(record.timers));
@@ -67,7 +69,12 @@ export async function eraseCustomer(deps: ErasureDependencies, customerId: strin
   }
   if (!loaded) throw new CustomerBusyError(customerId);
 
-  const jobs = customerJobs(await deps.jobIndex.list(customerId), loaded.customer);
+  const indexed = await deps.jobIndex.list(customerId);
+  if (loaded.interruptedStep !== undefined) {
+    const unnamed = await unnamedTimerJobs(store.redis, deps.journeyQueue, deps.timerWheel?.key, customerId);
+    indexed.push(...unnamed.map((jobId): CustomerJob => ({ queue: 'journeys', jobId })));
+  }
+  const jobs = customerJobs(indexed, loaded.customer);
   const timers = jobs.filter((job) => job.queue === 'journeys').map((job) => job.jobId);
   let jobsRemoved = (await deps.timerWheel?.remove(timers)) ?? 0;
   let running = jobs;

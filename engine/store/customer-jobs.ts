@@ -24,12 +24,12 @@ redis.call('PEXPIRE', KEYS[1], ARGV[1])
 `);
 
 /**
- * The ids of the BullMQ jobs made for each customer, so erasing a customer can remove every
- * queued job (and its copy of their data). Written before the jobs are added, so no job exists
- * that nothing names; an entry whose job is gone is harmless. A timer is named here only until
- * the commit that scheduled it: from then on the instance's `timers` name it (the commit
- * removes its entry), so a customer who is only waiting has no index key at all. Sends stay
- * named here until the key expires.
+ * The ids of the send jobs made for each customer, so erasing a customer can remove every queued
+ * send (and its copy of their data). Written before the jobs are added, so no send exists that
+ * nothing names; an entry whose job is gone is harmless. Sends stay named here until the key
+ * expires. Timers are named by their instance once committed, and found in the queue by their id
+ * when a step died before its commit, so a customer who is only waiting has no index key at all;
+ * a timer job that fails after its event may have been applied is named here again.
  */
 export class CustomerJobIndex {
   constructor(

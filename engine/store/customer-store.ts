@@ -2,7 +2,6 @@ import type { RedisConnection } from '../redis/connection.js';
 import { ChorusError } from '../errors.js';
 import { CustomerEvent } from '../runtime/customer-event.js';
 import type { CustomerState, InstanceRecord } from '../runtime/instance-record.js';
-import { jobIndexMember } from './customer-jobs.js';
 import { customerKeys, inboxAppendKeys, type CustomerKeys } from './customer-keys.js';
 import { readRecentEvent, recentEventEntry } from './recent-events.js';
 import { acquireAndLoad, commitStep, pushEvent, releaseIfIdle, writeProfile } from './scripts.js';
@@ -24,6 +23,11 @@ export interface LoadedCustomer {
   rev: number;
   customer: CustomerState;
   inbox: InboxEntry[];
+  /**
+   * The token of a step that took the lease and then neither committed nor let go (its process
+   * died, or it lost the lease): it may have added timer jobs that no instance names.
+   */
+  interruptedStep?: string;
 }
 
 export interface CommitInput {
@@ -32,11 +36,6 @@ export interface CommitInput {
   profile?: Record<string, unknown>;
   instances: readonly InstanceRecord[];
   dead: ReadonlyArray<{ event: string; reason: string; at: number }>;
-  /**
-   * Job ids of the timers this step scheduled: from the commit on, the instances' `timers` name
-   * them, so the job index lets go of them in the same atomic step.
-   */
-  scheduledTimers?: readonly string[];
 }
 
 export interface CustomerStoreOptions {
@@ -124,8 +123,11 @@ export class CustomerStore {
     )) as [0] | [1, string[], string[]];
     if (reply[0] === 0) return undefined;
     const [, flat, inbox] = reply;
-    const { rev, customer } = decodeState(keys.customerId, flat);
-    return { rev, customer, inbox: inbox.map(parseEntry) };
+    const { rev, customer, step } = decodeState(keys.customerId, flat);
+    const loaded: LoadedCustomer = { rev, customer, inbox: inbox.map(parseEntry) };
+    // Our own mark is a re-run of our own step, not another's that died.
+    if (step !== undefined && step !== token) loaded.interruptedStep = step;
+    return loaded;
   }
 
   /** Writes one step's result under the lease; returns whether the lease was released (inbox empty). */
@@ -137,10 +139,9 @@ export class CustomerStore {
     const fields: string[] = [];
     if (input.profile) fields.push('profile', JSON.stringify(input.profile));
     for (const record of input.instances) fields.push(`i:${record.id}`, JSON.stringify(record));
-    const timers = input.scheduledTimers ?? [];
     const reply = (await commitStep.run(
       this.redis,
-      [keys.state, keys.inbox, keys.lease, keys.dead, keys.jobs],
+      [keys.state, keys.inbox, keys.lease, keys.dead],
       [
         token,
         input.expectedRev,
@@ -148,8 +149,6 @@ export class CustomerStore {
         this.leaseMs,
         input.dead.length,
         ...input.dead.map((entry) => JSON.stringify(entry)),
-        timers.length,
-        ...timers.map((jobId) => jobIndexMember({ queue: 'journeys', jobId })),
         ...fields,
       ],
     )) as [number, number?];
@@ -175,7 +174,11 @@ export class CustomerStore {
 
   /** Lets go of the lease when no event is waiting; returns whether it did. */
   async releaseIfIdle(keys: CustomerKeys, token: string): Promise<boolean> {
-    const reply = (await releaseIfIdle.run(this.redis, [keys.inbox, keys.lease], [token])) as number;
+    const reply = (await releaseIfIdle.run(
+      this.redis,
+      [keys.inbox, keys.lease, keys.state],
+      [token],
+    )) as number;
     if (reply === -1)
       throw new LeaseLostError(keys.customerId, 'it expired while the inbox was being drained');
     return reply === 1;
@@ -210,16 +213,22 @@ export class CustomerStore {
   }
 }
 
-function decodeState(customerId: string, flat: readonly string[]): { rev: number; customer: CustomerState } {
+function decodeState(
+  customerId: string,
+  flat: readonly string[],
+): { rev: number; customer: CustomerState; step?: string } {
   let rev = 0;
+  let step: string | undefined;
   let profile: Record<string, unknown> = {};
   const instances = new Map<string, InstanceRecord>();
   for (let i = 0; i + 1 < flat.length; i += 2) {
     const field = flat[i]!;
     const value = flat[i + 1]!;
     if (field === 'rev') rev = Number(value);
+    else if (field === 'step') step = value;
     else if (field === 'profile') profile = JSON.parse(value) as Record<string, unknown>;
     else if (field.startsWith('i:')) instances.set(field.slice(2), JSON.parse(value) as InstanceRecord);
   }
-  return { rev, customer: { customerId, profile, instances } };
+  const customer = { customerId, profile, instances };
+  return step === undefined ? { rev, customer } : { rev, customer, step };
 }

@@ -21,26 +21,28 @@ return {1, redis.call('EXISTS', KEYS[3])}
 /**
  * Takes (or, for the same token, keeps) the customer's lease, then reads the state and the inbox
  * head. With an event in ARGV[4], first appends it to the inbox (a timer job's event), saving a
- * round trip on the hottest path.
+ * round trip on the hottest path. Marks the state with the step's token (`step`) until the step
+ * commits or lets go: a mark found by the next taker is a step that died in between, which may
+ * have added timer jobs nothing names yet (erasure looks for those; see customer-erasure.ts).
  * KEYS: state, inbox, lease. ARGV: token, lease ms, batch size, event JSON or ''.
- * Returns {0} when another job holds the lease, else {1, HGETALL state, inbox head}.
+ * Returns {0} when another job holds the lease, else {1, HGETALL state (before the mark), inbox head}.
  */
 export const acquireAndLoad = new LuaScript(`
 if ARGV[4] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[4]) end
 local holder = redis.call('GET', KEYS[3])
 if holder and holder ~= ARGV[1] then return {0} end
 redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[2])
-return {1, redis.call('HGETALL', KEYS[1]), redis.call('LRANGE', KEYS[2], 0, tonumber(ARGV[3]) - 1)}
+local state = redis.call('HGETALL', KEYS[1])
+redis.call('HSET', KEYS[1], 'step', ARGV[1])
+return {1, state, redis.call('LRANGE', KEYS[2], 0, tonumber(ARGV[3]) - 1)}
 `);
 
 /**
  * Writes the result of applying the inbox head, if the lease and the revision are still ours
- * (a fencing token: a drainer that lost its lease can never overwrite newer state), and lets go
- * of the lease when the inbox is then empty. Job-index entries of the timers the committed
- * instances now name are removed in the same step (the index names only what nothing else does).
- * KEYS: state, inbox, lease, dead, job index.
- * ARGV: token, expected rev, events consumed, lease ms, dead count, dead..., timer count,
- * timer index entries..., field, value, ...
+ * (a fencing token: a drainer that lost its lease can never overwrite newer state), clears the
+ * step's mark, and lets go of the lease when the inbox is then empty.
+ * KEYS: state, inbox, lease, dead.
+ * ARGV: token, expected rev, events consumed, lease ms, dead count, dead..., field, value, ...
  * Returns {-1} lease lost, {-2} revision moved, else {new rev, released (0/1)}.
  */
 export const commitStep = new LuaScript(`
@@ -50,12 +52,10 @@ if rev ~= tonumber(ARGV[2]) then return {-2} end
 local deadCount = tonumber(ARGV[5])
 for i = 6, 5 + deadCount do redis.call('LPUSH', KEYS[4], ARGV[i]) end
 if deadCount > 0 then redis.call('LTRIM', KEYS[4], 0, 99) end
-local timersAt = 6 + deadCount
-local timerCount = tonumber(ARGV[timersAt])
-for i = timersAt + 1, timersAt + timerCount do redis.call('SREM', KEYS[5], ARGV[i]) end
 -- One HSET per field: unpack() of thousands of arguments exceeds Lua's stack.
-for i = timersAt + 1 + timerCount, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = 6 + deadCount, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('HSET', KEYS[1], 'rev', rev + 1)
+redis.call('HDEL', KEYS[1], 'step')
 redis.call('LTRIM', KEYS[2], tonumber(ARGV[3]), -1)
 if redis.call('LLEN', KEYS[2]) == 0 then
   redis.call('DEL', KEYS[3])
@@ -66,12 +66,14 @@ return {rev + 1, 0}
 `);
 
 /**
- * Lets go of the lease if the inbox is empty. KEYS: inbox, lease. ARGV: token.
+ * Lets go of the lease, and clears the step's mark, if the inbox is empty.
+ * KEYS: inbox, lease, state. ARGV: token.
  * Returns -1 lease lost, 1 released, 0 events are waiting.
  */
 export const releaseIfIdle = new LuaScript(`
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return -1 end
 if redis.call('LLEN', KEYS[1]) == 0 then
+  redis.call('HDEL', KEYS[3], 'step')
   redis.call('DEL', KEYS[2])
   return 1
 end

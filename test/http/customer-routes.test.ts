@@ -3,6 +3,7 @@ import {
   customerKeys,
   customerToken,
   readConversions,
+  timerJobId,
   recountJourneys,
   readJourneyCounts,
 } from '../../engine/index.js';
@@ -129,5 +130,36 @@ describe('reading and managing customers and journeys', () => {
     ).toEqual([]);
     const [counts] = await readJourneyCounts(h.redis, h.prefix, 'onboarding');
     expect(counts?.active).toBe(0);
+  });
+
+  it('erases the timers a step added before it died, which nothing names yet', async () => {
+    const id = customerInVariant('tips', 'died');
+    const [instance] = (await signUp(id)).instances;
+    // A step takes the lease (leaving its mark), adds a delayed timer job and a wheel entry, and
+    // dies before its commit; the lease then expires.
+    const keys = customerKeys(h.prefix, id);
+    expect(await h.engine.store.acquire(keys, 'died-mid-step')).toBeDefined();
+    const orphanJob = timerJobId(id, instance!.id, 99, 0);
+    const orphanEntry = timerJobId(id, instance!.id, 99, 1);
+    await h.engine.queues.journeys.add('timer', { v: 2 }, { jobId: orphanJob, delay: 3_600_000 });
+    await h.redis.zadd(h.engine.timerWheel.key, Date.now() + 86_400_000, orphanEntry);
+    await h.redis.del(keys.lease);
+    expect(await h.redis.smembers(keys.jobs)).not.toContain(`t:${orphanJob}`);
+
+    const erased = await h.app.inject({
+      method: 'DELETE',
+      url: `/v1/customers/${encodeURIComponent(id)}`,
+      headers: h.auth,
+    });
+    expect(erased.statusCode).toBe(200);
+    expect(await h.engine.queues.journeys.getJob(orphanJob)).toBeUndefined();
+    expect(await h.redis.zscore(h.engine.timerWheel.key, orphanEntry)).toBeNull();
+    expect(await h.redis.keys(`${h.prefix}:c:*`)).toEqual([]);
+  });
+
+  it('leaves no mark on a customer once a step has committed or let go', async () => {
+    const id = customerInVariant('tips', 'marked');
+    await signUp(id);
+    expect(await h.redis.hget(customerKeys(h.prefix, id).state, 'step')).toBeNull();
   });
 });
