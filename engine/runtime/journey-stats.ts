@@ -27,5 +27,6 @@ export async function recordJourneyStats(input: {
   queueCountDeltas(batch, input.prefix, countDeltas(input.before, input.changed));
   queueDailyDeltas(batch, input.prefix, dailyDeltas(input.before, input.changed, input.now));
   queueConversions(batch, input.prefix, conversionsIn(input.customerId, input.notes, input.after));
-  await batch.done();
+  // Most steps move within one state and stage (a wait that loops, an event handled in place).
+  if (batch.length > 0) await batch.done();
 }
