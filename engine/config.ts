@@ -89,6 +89,13 @@ const EnvShape = z.object({
     .regex(/^smtps?:\/\//, 'an smtp:// or smtps:// URL')
     .optional()
     .or(z.literal('').transform(() => undefined)),
+  /** Pooled SMTP connections each worker process keeps open. */
+  SMTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(100).default(5),
+  /**
+   * Messages one SMTP connection sends before it is replaced. nodemailer then pauses its queue for
+   * 100 ms, which shows in the latency of busy senders; raise it where the server allows.
+   */
+  SMTP_MAX_MESSAGES: z.coerce.number().int().min(1).default(100),
   MAIL_FROM: z.string().min(3).default('Chorus Tea <hello@chorus.local>'),
   /** Where emails, SMS and push go when their provider is not configured. */
   OUTBOX_DIR: z.string().min(1).default('outbox'),

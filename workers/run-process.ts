@@ -89,6 +89,7 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
         outboxDir: config.OUTBOX_DIR,
         mailFrom: config.MAIL_FROM,
         smtpUrl: config.SMTP_URL,
+        smtpPool: { maxConnections: config.SMTP_MAX_CONNECTIONS, maxMessages: config.SMTP_MAX_MESSAGES },
         dkim:
           config.DKIM_DOMAIN && config.DKIM_SELECTOR && config.DKIM_PRIVATE_KEY
             ? {

@@ -16,6 +16,8 @@ export interface ChannelSetup {
   outboxDir: string;
   mailFrom: string;
   smtpUrl?: string | undefined;
+  /** Pooled SMTP connections and messages per connection (the email adapter's defaults when unset). */
+  smtpPool?: { maxConnections: number; maxMessages: number } | undefined;
   dkim?: EmailDkimOptions | undefined;
   twilio?: { baseUrl: string; accountSid: string; authToken: string; from: string } | undefined;
   /** FCM push: a service account key (preferred), or a fixed access token with its project. */
@@ -39,6 +41,7 @@ export function createChannelAdapters(setup: ChannelSetup): Partial<Record<Chann
       from: setup.mailFrom,
       outboxDir,
       ...(setup.smtpUrl ? { smtpUrl: setup.smtpUrl } : {}),
+      ...(setup.smtpPool ?? {}),
       ...(setup.dkim ? { dkim: setup.dkim } : {}),
       ...(logger ? { logger } : {}),
     }),
