@@ -3,7 +3,8 @@
 //   worker: a BullMQ worker sending the pre-rendered `nudge` email with pooled nodemailer
 //           (TCP_NODELAY sockets, as the Chorus email adapter opens them)
 // The same split as Chorus's `workers/api.ts` and `workers/worker.ts`.
-// Env: REDIS_URL, BENCH_PREFIX, SINK_PORT, PORT (api), CONCURRENCY and MAX_CONNECTIONS (worker).
+// Env: REDIS_URL, BENCH_PREFIX, SINK_PORT, PORT (api), CONCURRENCY, MAX_CONNECTIONS and MAX_MESSAGES
+// (worker).
 import { connect } from 'node:net';
 import { Queue, Worker } from 'bullmq';
 import Fastify from 'fastify';
@@ -45,6 +46,7 @@ async function worker(): Promise<() => Promise<void>> {
     port: sinkPort,
     pool: true,
     maxConnections: Number(env('MAX_CONNECTIONS')),
+    maxMessages: Number(env('MAX_MESSAGES')),
     secure: false,
     ignoreTLS: true,
     getSocket(_options: unknown, callback: (err: Error | null, socket: unknown) => void) {

@@ -13,6 +13,13 @@ export interface ServingProcesses {
 
 export const LATENCY_API_KEY = 'bench-latency-api-key-0123456789';
 
+/**
+ * Messages per pooled SMTP connection, on both sides. nodemailer replaces a connection after 100
+ * by default and then pauses its queue for 100 ms (smtp-pool's `_continueProcessing`): at 250/s
+ * over 5 connections that is a pause every 0.4 s, which set the p99 of both sides near 100 ms.
+ */
+export const SMTP_MAX_MESSAGES = 1_000_000;
+
 interface Child {
   proc: ChildProcess;
   log(): string;
@@ -75,6 +82,7 @@ export async function startBaselineProcesses(o: LatencyProcessOptions): Promise<
     PORT: String(port),
     CONCURRENCY: String(o.concurrency),
     MAX_CONNECTIONS: String(o.maxConnections),
+    MAX_MESSAGES: String(SMTP_MAX_MESSAGES),
   };
   const worker = start('bench/latency-baseline.ts', ['worker'], env);
   const api = start('bench/latency-baseline.ts', ['api'], env);
@@ -92,7 +100,8 @@ export async function startBaselineProcesses(o: LatencyProcessOptions): Promise<
 /**
  * Chorus as it is deployed to scale out: `workers/api.ts` (the HTTP API) and `workers/worker.ts`
  * (journey and delivery workers), configured by environment as an operator would, with the
- * `notify` journey (bench/journeys) and the project's templates. Link and open tracking are off,
+ * `notify` journey (bench/journeys) and the project's templates, its SMTP pool sized as the
+ * baseline's. Link and open tracking are off,
  * as the baseline's email has none. `ready` resolves once the worker process applies events,
  * which the caller checks by identifying its customers first.
  */
@@ -104,6 +113,8 @@ export async function startChorusProcesses(o: LatencyProcessOptions): Promise<Se
     JOURNEYS_DIR: 'bench/journeys',
     TEMPLATES_DIR: 'templates',
     SMTP_URL: `smtp://127.0.0.1:${o.sinkPort}`,
+    SMTP_MAX_CONNECTIONS: String(o.maxConnections),
+    SMTP_MAX_MESSAGES: String(SMTP_MAX_MESSAGES),
     MAIL_FROM: FROM,
     PUBLIC_URL: UNSUBSCRIBE.baseUrl,
     UNSUBSCRIBE_SECRET: UNSUBSCRIBE.secret,

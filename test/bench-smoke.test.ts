@@ -28,8 +28,7 @@ const tiny: AllOptions = {
     customers: 10,
     warmupMs: 100,
     concurrency: 10,
-    // The Chorus worker process pools the email adapter's default 5 connections; the baseline matches.
-    maxConnections: 5,
+    maxConnections: 2,
   },
   lateness: {
     redisUrl,
