@@ -52,8 +52,7 @@ export function queueDailyDeltas(
   for (const [key, fields] of deltas) {
     const [journeyId = '', day = ''] = key.split('\u0000');
     const hash = dailyJourneyCountsKey(prefix, journeyId, day);
-    for (const [field, by] of fields) batch.hincrby(hash, field, by);
-    batch.expire(hash, TTL_SECONDS);
+    batch.hincrbyAll(hash, fields, TTL_SECONDS);
   }
 }
 

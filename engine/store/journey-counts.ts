@@ -92,7 +92,7 @@ export function queueCountDeltas(
 ): void {
   for (const [journeyId, fields] of deltas) {
     const key = journeyCountsKey(prefix, journeyId);
-    for (const [name, by] of fields) if (by !== 0) batch.hincrby(key, name, by);
+    batch.hincrbyAll(key, fields);
   }
 }
 

@@ -11,15 +11,23 @@ describe('CommandBatch', () => {
   it('applies its writes in order and settles when all are answered', async () => {
     const { redis, prefix } = env;
     const batch = new CommandBatch(redis);
-    batch.hincrby(`${prefix}:h`, 'a', 2);
-    batch.hincrby(`${prefix}:h`, 'a', 3);
-    batch.expire(`${prefix}:h`, 60);
+    batch.hincrbyAll(
+      `${prefix}:h`,
+      new Map([
+        ['a', 2],
+        ['b', -1],
+        ['c', 0],
+      ]),
+    );
+    batch.hincrbyAll(`${prefix}:h`, new Map([['a', 3]]), 60);
+    batch.hincrbyAll(`${prefix}:h`, new Map([['d', 0]]));
     batch.zadd(`${prefix}:z`, 'NX', 5, 'm');
     batch.zadd(`${prefix}:z`, 'NX', 9, 'm');
     batch.zremrangebyscore(`${prefix}:z`, '-inf', 1);
-    expect(batch.length).toBe(6);
+    // One command per hash, none for increments that are all zero.
+    expect(batch.length).toBe(5);
     await batch.done();
-    expect(await redis.hget(`${prefix}:h`, 'a')).toBe('5');
+    expect(await redis.hgetall(`${prefix}:h`)).toEqual({ a: '5', b: '-1' });
     expect(await redis.ttl(`${prefix}:h`)).toBeGreaterThan(0);
     expect(await redis.zscore(`${prefix}:z`, 'm')).toBe('5');
   });
@@ -28,8 +36,8 @@ describe('CommandBatch', () => {
     const { redis, prefix } = env;
     await redis.set(`${prefix}:s`, 'not a hash');
     const batch = new CommandBatch(redis);
-    batch.hincrby(`${prefix}:s`, 'a', 1);
-    batch.hincrby(`${prefix}:h`, 'b', 1);
+    batch.hincrbyAll(`${prefix}:s`, new Map([['a', 1]]));
+    batch.hincrbyAll(`${prefix}:h`, new Map([['b', 1]]));
     await expect(batch.done()).rejects.toThrow(/WRONGTYPE/);
     expect(await redis.hget(`${prefix}:h`, 'b')).toBe('1');
   });
