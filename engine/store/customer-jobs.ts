@@ -14,8 +14,8 @@ export function jobIndexMember(job: CustomerJob): string {
 }
 
 /**
- * Adds job ids to the index and renews its TTL, in one command: it runs before the adds of every
- * step that schedules or sends, so a second round trip was a sixth of a transition's commands.
+ * Adds job ids to the index and renews its TTL, in one command rather than two: it runs before
+ * the adds of every step that sends.
  * KEYS: index. ARGV: TTL ms, member...
  */
 const recordJobs = new LuaScript(`

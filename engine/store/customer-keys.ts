@@ -43,7 +43,7 @@ function buildKeys(prefix: string, customerId: string) {
     inbox: `${base}:inbox`,
     /** Capped list of recent track/identify events, newest first. */
     events: `${base}:events`,
-    /** Set of the customer's job ids that nothing else names yet (customer-jobs.ts), for erasure. */
+    /** Set of the customer's send job ids, and of timer jobs that failed (customer-jobs.ts), for erasure. */
     jobs: `${base}:jobs`,
     /** The drainer's lease: the token of the one job applying this customer's events. */
     lease: `${base}:lease`,
