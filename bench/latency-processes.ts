@@ -1,5 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { freePort } from '../test/fault/support/chorus-process.js';
+import {
+  freePort,
+  startChorusProcess,
+  startTsxProcess,
+  waitForHttp,
+  type ChorusProcess,
+} from '../test/fault/support/chorus-process.js';
 import { FROM, UNSUBSCRIBE } from './sends.js';
 import { sleep } from './support.js';
 
@@ -11,6 +16,8 @@ export interface ServingProcesses {
   close(): Promise<void>;
 }
 
+const START_TIMEOUT_MS = 60_000;
+
 export const LATENCY_API_KEY = 'bench-latency-api-key-0123456789';
 
 /**
@@ -20,44 +27,19 @@ export const LATENCY_API_KEY = 'bench-latency-api-key-0123456789';
  */
 export const SMTP_MAX_MESSAGES = 1_000_000;
 
-interface Child {
-  proc: ChildProcess;
-  log(): string;
-  exited: Promise<void>;
-}
-
-function start(script: string, args: string[], env: Record<string, string>): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let log = '';
-  const keep = (chunk: Buffer) => (log = (log + chunk.toString()).slice(-8000));
-  proc.stdout!.on('data', keep);
-  proc.stderr!.on('data', keep);
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  return { proc, log: () => log, exited };
-}
-
-async function until(what: string, child: Child, ready: () => Promise<boolean> | boolean): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (!(await ready())) {
-    if (child.proc.exitCode !== null || Date.now() > deadline)
-      throw new Error(`${what} did not start. Its log:\n${child.log()}`);
+async function printedReady(what: string, proc: ChorusProcess): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (!proc.log().includes('ready')) {
+    if (proc.child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`${what} did not start. Its log:\n${proc.log()}`);
     await sleep(50);
   }
 }
 
-const answers = (url: string) =>
-  fetch(url).then(
-    (r) => r.ok,
-    () => false,
-  );
-
-async function stopAll(children: Child[]): Promise<void> {
-  for (const child of children) if (child.proc.exitCode === null) child.proc.kill('SIGTERM');
-  const killer = setTimeout(() => children.forEach((c) => c.proc.kill('SIGKILL')), 10_000);
-  await Promise.all(children.map((c) => c.exited));
+async function stopAll(processes: ChorusProcess[]): Promise<void> {
+  for (const proc of processes) proc.kill('SIGTERM');
+  const killer = setTimeout(() => processes.forEach((p) => p.kill('SIGKILL')), 10_000);
+  await Promise.all(processes.map((p) => p.exited));
   clearTimeout(killer);
 }
 
@@ -84,12 +66,12 @@ export async function startBaselineProcesses(o: LatencyProcessOptions): Promise<
     MAX_CONNECTIONS: String(o.maxConnections),
     MAX_MESSAGES: String(SMTP_MAX_MESSAGES),
   };
-  const worker = start('bench/latency-baseline.ts', ['worker'], env);
-  const api = start('bench/latency-baseline.ts', ['api'], env);
+  const worker = startTsxProcess('bench/latency-baseline.ts', ['worker'], env);
+  const api = startTsxProcess('bench/latency-baseline.ts', ['api'], env);
   const base = `http://127.0.0.1:${port}`;
   try {
-    await until('the baseline worker', worker, () => worker.log().includes('ready'));
-    await until('the baseline API', api, () => answers(`${base}/healthz`));
+    await printedReady('the baseline worker', worker);
+    await waitForHttp(`${base}/healthz`, api, START_TIMEOUT_MS);
   } catch (error) {
     await stopAll([api, worker]);
     throw error;
@@ -101,9 +83,8 @@ export async function startBaselineProcesses(o: LatencyProcessOptions): Promise<
  * Chorus as it is deployed to scale out: `workers/api.ts` (the HTTP API) and `workers/worker.ts`
  * (journey and delivery workers), configured by environment as an operator would, with the
  * `notify` journey (bench/journeys) and the project's templates, its SMTP pool sized as the
- * baseline's. Link and open tracking are off,
- * as the baseline's email has none. `ready` resolves once the worker process applies events,
- * which the caller checks by identifying its customers first.
+ * baseline's, logging at `warn`. Link and open tracking are off, as the baseline's email has
+ * none. The caller knows the worker process runs once it has applied the customers' identifies.
  */
 export async function startChorusProcesses(o: LatencyProcessOptions): Promise<ServingProcesses> {
   const port = await freePort();
@@ -124,15 +105,14 @@ export async function startChorusProcesses(o: LatencyProcessOptions): Promise<Se
     API_RATE_LIMIT: '1000000000/1m',
     JOURNEY_CONCURRENCY: String(o.concurrency),
     DELIVERY_CONCURRENCY: String(o.concurrency),
-    LOG_LEVEL: 'warn',
     PORT: String(port),
     HOST: '127.0.0.1',
   };
-  const worker = start('workers/worker.ts', [], env);
-  const api = start('workers/api.ts', [], env);
+  const worker = startChorusProcess('worker', env);
+  const api = startChorusProcess('api', env);
   const base = `http://127.0.0.1:${port}`;
   try {
-    await until('the Chorus API', api, () => answers(`${base}/healthz`));
+    await waitForHttp(`${base}/healthz`, api, START_TIMEOUT_MS);
   } catch (error) {
     await stopAll([api, worker]);
     throw error;

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 
-/** A running `workers/worker.ts` or `workers/api.ts`, with the tail of its log kept for failures. */
+/** A running TypeScript entry point (through tsx), with the tail of its log kept for failures. */
 export interface ChorusProcess {
   child: ChildProcess;
   /** The last lines it wrote (stdout and stderr). */
@@ -14,9 +14,15 @@ export interface ChorusProcess {
 
 const KEEP_LOG_CHARS = 20_000;
 
+/** Starts `workers/worker.ts` or `workers/api.ts` with `env` on top of this process's. */
 export function startChorusProcess(entry: 'worker' | 'api', env: Record<string, string>): ChorusProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', `workers/${entry}.ts`], {
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+  return startTsxProcess(`workers/${entry}.ts`, [], { LOG_LEVEL: 'warn', ...env });
+}
+
+/** Starts `script` (TypeScript, run through tsx) with `args`, and `env` on top of this process's. */
+export function startTsxProcess(script: string, args: string[], env: Record<string, string>): ChorusProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
