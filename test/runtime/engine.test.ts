@@ -36,6 +36,13 @@ describe('the engine on a real Redis', () => {
     return { engine: started, ctx: redis };
   }
 
+  /** The customer once their first instance is in `state`. */
+  const untilInState = (on: Engine, id: string, state: string) =>
+    eventually(async () => {
+      const c = await on.customer(id);
+      return c.instances[0]?.state === state ? c : undefined;
+    });
+
   beforeEach(() => {
     ({ engine, ctx } = startEngine());
   });
@@ -118,10 +125,7 @@ describe('the engine on a real Redis', () => {
       'delay',
     ]);
     expect(await ctx.redis.zscore(engine.timerWheel.key, jobId)).toBeNull();
-    const nudged = await eventually(async () => {
-      const c = await engine.customer(id);
-      return c.instances[0]?.state === 'nudged' ? c : undefined;
-    });
+    const nudged = await untilInState(engine, id, 'nudged');
     expect(Object.values(nudged.instances[0]!.timers)).not.toContain(jobId);
   });
 
@@ -141,10 +145,7 @@ describe('the engine on a real Redis', () => {
       { v: 1, kind: 'timer', id: jobId, customerId: id, instanceId: parked!.id, sendId, eventType: sendId },
       { jobId },
     );
-    const customer = await eventually(async () => {
-      const c = await engine.customer(id);
-      return c.instances[0]?.state === 'nudged' ? c : undefined;
-    });
+    const customer = await untilInState(engine, id, 'nudged');
     // The browsing wait fired: the customer was nudged and waits on the next timer.
     expect(Object.values(customer.instances[0]!.timers)).not.toContain(jobId);
   });
