@@ -1,6 +1,7 @@
 import type { RedisConnection } from '../redis/connection.js';
 import type { Channel } from '../journey/journey-schema.js';
 import { LuaScript } from '../store/lua-script.js';
+import { APPLY_STATS_WRITES, type StatsWrites } from '../store/stats-writes.js';
 
 /**
  * How an operation ended, as the customer's message list shows it. `unknown`: a run died after
@@ -88,20 +89,25 @@ export async function claimOperation(
   return { result: 'ended', outcome: result as DeliveryOutcome };
 }
 
-/** KEYS: op key, messages list. ARGV: outcome, entry JSON, list cap. */
-const endScript = new LuaScript(`${ENDED}
-if ended(redis.call('HGET', KEYS[1], 'state')) then return 0 end
+/**
+ * KEYS: op key, messages list, then one per statistics write.
+ * ARGV: outcome, entry JSON, list cap, then the statistics writes.
+ * Returns {0} already ended, else {1, statistics error or ''}.
+ */
+const endScript = new LuaScript(`${ENDED}${APPLY_STATS_WRITES}
+if ended(redis.call('HGET', KEYS[1], 'state')) then return {0} end
 redis.call('HSET', KEYS[1], 'state', ARGV[1])
 redis.call('HDEL', KEYS[1], 'token', 'since')
 redis.call('PEXPIRE', KEYS[1], ${LEDGER_TTL_MS})
 redis.call('LPUSH', KEYS[2], ARGV[2])
 redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[3]) - 1)
-return 1
+return {1, applyStatsWrites(3, 4)}
 `);
 
 /**
- * Ends an operation and adds its entry to the customer's message list, once. Returns false
- * when it had already ended.
+ * Ends an operation and adds its entry to the customer's message list, once, with `stats` (the
+ * counts of this outcome, single Redis only: see stats-writes.ts) in the same atomic step.
+ * `recorded` is false when it had already ended; nothing is counted then.
  */
 export async function endOperation(
   redis: RedisConnection,
@@ -109,8 +115,15 @@ export async function endOperation(
   outcome: DeliveryOutcome,
   entry: object,
   cap: number,
-): Promise<boolean> {
-  return (await endScript.run(redis, [keys.op, keys.messages], [outcome, JSON.stringify(entry), cap])) === 1;
+  stats?: StatsWrites,
+): Promise<{ recorded: boolean; statsError?: string }> {
+  const writes = stats?.scriptArgs() ?? { keys: [], args: [] };
+  const [recorded, statsError] = (await endScript.run(
+    redis,
+    [keys.op, keys.messages, ...writes.keys],
+    [outcome, JSON.stringify(entry), cap, ...writes.args],
+  )) as [number, string?];
+  return statsError ? { recorded: recorded === 1, statsError } : { recorded: recorded === 1 };
 }
 
 /** KEYS: op key, messages list. ARGV: next channel, note JSON, list cap. */

@@ -32,8 +32,9 @@ import { OutcomeNotRecordedError, RetryLaterError } from './job-signals.js';
 import { readSendState } from './send-state.js';
 import { topicOf } from '../policy/topic.js';
 import { countDecision } from '../policy/policy-counts.js';
-import { countSend } from './send-counts.js';
-import { countDaily } from '../tracking/daily-counts.js';
+import { queueSendCount } from './send-counts.js';
+import { queueDailyCount } from '../tracking/daily-counts.js';
+import { ridesInScripts, StatsWrites } from '../store/stats-writes.js';
 import { trackRendered, type LinkTracking } from '../tracking/track-links.js';
 import { createUnsubscribeToken, unsubscribeUrl } from './unsubscribe-token.js';
 import { withRetries } from './with-retries.js';
@@ -142,6 +143,24 @@ export function createDeliveryWorker(
     return { op: keys.op(job.opId), messages: keys.messages };
   };
 
+  /** The counts of a recorded outcome: per channel, and per journey and day. */
+  function outcomeCounts(job: DeliveryJobData, outcome: DeliveryOutcome, at: number): StatsWrites {
+    const send = {
+      journeyId: job.journeyId,
+      message: job.message,
+      channel,
+      variant: variantLabel(job.variants),
+    };
+    const counts = new StatsWrites();
+    queueSendCount(counts, store.prefix, channel, outcome);
+    queueDailyCount(counts, store.prefix, send, outcome, at);
+    return counts;
+  }
+
+  /** Metrics must never fail a delivery whose outcome is already recorded. */
+  const notCounted = (outcome: DeliveryOutcome) => (err: unknown) =>
+    logger.warn({ err, channel, outcome }, 'send not counted in metrics');
+
   async function end(
     job: DeliveryJobData,
     outcome: DeliveryOutcome,
@@ -149,23 +168,19 @@ export function createDeliveryWorker(
     at: number,
   ) {
     const entry = entryFor(job, channel, outcome, { ...extra, at });
-    const recorded = await endOperation(redis, ledgerKeys(job), outcome, entry, MESSAGE_LIST_CAP);
-    if (recorded) await counted(job, outcome, at);
+    const counts = outcomeCounts(job, outcome, at);
+    const ride = ridesInScripts(redis);
+    const { recorded, statsError } = await endOperation(
+      redis,
+      ledgerKeys(job),
+      outcome,
+      entry,
+      MESSAGE_LIST_CAP,
+      ride ? counts : undefined,
+    );
+    if (statsError) notCounted(outcome)(new Error(statsError));
+    if (recorded && !ride) await counts.issue(redis).catch(notCounted(outcome));
     return recorded;
-  }
-
-  /** Metrics must never fail a delivery whose outcome is already recorded. */
-  async function counted(job: DeliveryJobData, outcome: DeliveryOutcome, at: number): Promise<void> {
-    const send = {
-      journeyId: job.journeyId,
-      message: job.message,
-      channel,
-      variant: variantLabel(job.variants),
-    };
-    await Promise.all([
-      countSend(redis, store.prefix, channel, outcome),
-      countDaily(redis, store.prefix, send, outcome, at),
-    ]).catch((err: unknown) => logger.warn({ err, channel, outcome }, 'send not counted in metrics'));
   }
 
   /**
@@ -478,7 +493,7 @@ export function createDeliveryWorker(
       },
       MESSAGE_LIST_CAP,
     );
-    if (abandoned) await counted(job.data, abandoned, at);
+    if (abandoned) await outcomeCounts(job.data, abandoned, at).issue(redis).catch(notCounted(abandoned));
   }
 
   worker.on('error', (err) => logger.error({ err, channel }, 'delivery worker error'));

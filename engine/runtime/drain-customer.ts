@@ -6,7 +6,8 @@ import type { CustomerStore, LoadedCustomer } from '../store/customer-store.js';
 import { applyEvent } from './apply-event.js';
 import type { Command, Note } from './command.js';
 import type { CommandExecutor } from './command-executor.js';
-import { recordJourneyStats } from './journey-stats.js';
+import { journeyStatsWrites } from './journey-stats.js';
+import { ridesInScripts } from '../store/stats-writes.js';
 import type { CustomerEvent } from './customer-event.js';
 import type { InstanceRecord } from './instance-record.js';
 
@@ -98,15 +99,7 @@ async function applyBatch(
     if (profileChanged) await deps.store.saveProfile(keys, token, customer.profile);
     await deps.executor.run(commands);
   }
-  const { released } = await deps.store.commit(keys, token, {
-    expectedRev: loaded.rev,
-    consumed: loaded.inbox.length,
-    ...(profileChanged ? { profile: customer.profile } : {}),
-    instances: [...changed.values()],
-    dead,
-  });
-  await recordJourneyStats({
-    redis: deps.store.redis,
+  const stats = journeyStatsWrites({
     prefix: deps.store.prefix,
     customerId,
     before: loaded.customer.instances,
@@ -114,11 +107,22 @@ async function applyBatch(
     changed: [...changed.values()],
     notes,
     now,
-  }).catch((err: unknown) =>
+  });
+  const statsRide = ridesInScripts(deps.store.redis);
+  const { released, statsError } = await deps.store.commit(keys, token, {
+    expectedRev: loaded.rev,
+    consumed: loaded.inbox.length,
+    ...(profileChanged ? { profile: customer.profile } : {}),
+    instances: [...changed.values()],
+    dead,
+    ...(statsRide && stats.length > 0 ? { stats } : {}),
+  });
+  const notCounted = (err: unknown) =>
     deps.logger.error(
       { customerId, err },
       'journey statistics not updated (recountJourneys repairs the counts)',
-    ),
-  );
+    );
+  if (statsError) notCounted(new Error(statsError));
+  if (!statsRide) await stats.issue(deps.store.redis).catch(notCounted);
   return released;
 }

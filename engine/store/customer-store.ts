@@ -4,6 +4,7 @@ import { CustomerEvent } from '../runtime/customer-event.js';
 import type { CustomerState, InstanceRecord } from '../runtime/instance-record.js';
 import { customerKeys, inboxAppendKeys, type CustomerKeys } from './customer-keys.js';
 import { readRecentEvent, recentEventEntry } from './recent-events.js';
+import type { StatsWrites } from './stats-writes.js';
 import { acquireAndLoad, commitStep, pushEvent, releaseIfIdle, writeProfile } from './scripts.js';
 
 export class LeaseLostError extends ChorusError {
@@ -36,6 +37,8 @@ export interface CommitInput {
   profile?: Record<string, unknown>;
   instances: readonly InstanceRecord[];
   dead: ReadonlyArray<{ event: string; reason: string; at: number }>;
+  /** Statistics to write in the same atomic step (single Redis only: see stats-writes.ts). */
+  stats?: StatsWrites;
 }
 
 export interface CustomerStoreOptions {
@@ -135,26 +138,30 @@ export class CustomerStore {
     keys: CustomerKeys,
     token: string,
     input: CommitInput,
-  ): Promise<{ rev: number; released: boolean }> {
+  ): Promise<{ rev: number; released: boolean; statsError?: string }> {
     const fields: string[] = [];
     if (input.profile) fields.push('profile', JSON.stringify(input.profile));
     for (const record of input.instances) fields.push(`i:${record.id}`, JSON.stringify(record));
+    const stats = input.stats?.scriptArgs() ?? { keys: [], args: [] };
     const reply = (await commitStep.run(
       this.redis,
-      [keys.state, keys.inbox, keys.lease, keys.dead],
+      [keys.state, keys.inbox, keys.lease, keys.dead, ...stats.keys],
       [
         token,
         input.expectedRev,
         input.consumed,
         this.leaseMs,
         input.dead.length,
+        fields.length,
         ...input.dead.map((entry) => JSON.stringify(entry)),
         ...fields,
+        ...stats.args,
       ],
-    )) as [number, number?];
+    )) as [number, number?, string?];
     if (reply[0] === -1) throw new LeaseLostError(keys.customerId, 'another job holds it');
     if (reply[0] === -2) throw new LeaseLostError(keys.customerId, 'its state was changed by another job');
-    return { rev: reply[0], released: reply[1] === 1 };
+    const committed = { rev: reply[0], released: reply[1] === 1 };
+    return reply[2] ? { ...committed, statsError: reply[2] } : committed;
   }
 
   /**

@@ -7,9 +7,10 @@ import type { InstanceRecord } from '../runtime/instance-record.js';
  * Live counts per journey: customers active in each state and stage, entries, conversions
  * (the goal reached) and exits by reason, per version. One hash per journey, fields `<version>|<kind>|<name>`.
  *
- * The counts are updated right after each commit, outside its atomic step (a Redis Cluster
- * keeps them in another slot than the customer), so a process that dies between the two leaves a
- * count off by that customer; `recountJourneys` rebuilds them exactly from the customers.
+ * On a single Redis the counts move inside each commit's atomic step. On a Redis Cluster they
+ * live in another slot than the customer, so they are updated right after the commit, and a
+ * process that dies between the two leaves a count off by that customer; `recountJourneys`
+ * rebuilds them exactly from the customers (see stats-writes.ts).
  */
 export type CountKind =
   'state' | 'stage' | 'reached' | 'entered' | 'exit' | 'converted' | 'variant' | 'variant-converted';

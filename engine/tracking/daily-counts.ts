@@ -1,6 +1,7 @@
 import type { RedisConnection } from '../redis/connection.js';
 import { ChorusError } from '../errors.js';
 import type { Channel } from '../journey/journey-schema.js';
+import type { StatsWriter } from '../store/command-batch.js';
 
 /**
  * What the per-day counters count. Delivery outcomes (`sent`, `failed`, `skipped`, `unknown`) as
@@ -74,8 +75,25 @@ export async function countDaily(
   metric: DailyMetric,
   at: number,
 ): Promise<void> {
-  const field = `${send.message}|${send.channel}|${send.variant}|${metric}`;
-  await redis.hincrby(dailyCountsKey(prefix, send.journeyId, utcDay(at)), field, 1);
+  await redis.hincrby(dailyCountsKey(prefix, send.journeyId, utcDay(at)), dailyCountField(send, metric), 1);
+}
+
+/** Queues {@link countDaily}'s increment, to be written with what it counts. */
+export function queueDailyCount(
+  writer: StatsWriter,
+  prefix: string,
+  send: CountedSend,
+  metric: DailyMetric,
+  at: number,
+): void {
+  writer.hincrbyAll(
+    dailyCountsKey(prefix, send.journeyId, utcDay(at)),
+    new Map([[dailyCountField(send, metric), 1]]),
+  );
+}
+
+function dailyCountField(send: CountedSend, metric: DailyMetric): string {
+  return `${send.message}|${send.channel}|${send.variant}|${metric}`;
 }
 
 function dayOf(value: string | number, which: string): number {
