@@ -34,10 +34,15 @@ export class CommandExecutor {
   }
 
   /**
-   * Before the adds, so there is never a send job the index does not name. Timers are not
-   * indexed: from the commit on the instance names them, and a step that dies before its commit
-   * leaves its mark on the customer, which tells erasure to look for them in the queue itself
-   * (customer-erasure.ts). That saves a command on every step that only waits.
+   * Issued ahead of the adds, without waiting for its answer before adding: that saved a round
+   * trip on the way from an event to its message. On a worker's connection, which the queues
+   * share (createEngine), Redis then writes the index before it adds the jobs. The step waits for
+   * both before it commits, so an index write that failed fails the step and its retry writes it
+   * again: a send job the index does not name can only outlive a step whose index write failed
+   * and whose process then died before the retry. Timers are not indexed: from the commit
+   * on the instance names them, and a step that dies before its commit leaves its mark on the
+   * customer, which tells erasure to look for them in the queue itself (customer-erasure.ts).
+   * That saves a command on every step that only waits.
    */
   private async recordSends(index: CustomerJobIndex, sends: readonly SendCommand[]): Promise<void> {
     const byCustomer = new Map<string, CustomerJob[]>();
@@ -54,7 +59,7 @@ export class CommandExecutor {
     const timers = commands.filter((c): c is ScheduleCommand => c.type === 'schedule');
     const sends = commands.filter((c): c is SendCommand => c.type === 'send');
     const cancels = commands.filter((c) => c.type === 'cancel');
-    if (this.options.jobIndex) await this.recordSends(this.options.jobIndex, sends);
+    const indexed = this.options.jobIndex ? this.recordSends(this.options.jobIndex, sends) : undefined;
     const wheel = this.options.timerWheel;
     const waiting: Array<{ jobId: string; delayMs: number }> = [];
     const jobs: Array<Promise<void>> = [];
@@ -70,6 +75,7 @@ export class CommandExecutor {
     }
     const cancelled = cancels.map((cancel) => cancel.jobId);
     await Promise.all([
+      ...(indexed ? [indexed] : []),
       ...jobs,
       ...(wheel ? [wheel.add(waiting), wheel.remove(cancelled).then(() => undefined)] : []),
       // Each send starts on its first preferred channel; delivery falls back along the list.
