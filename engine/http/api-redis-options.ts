@@ -12,8 +12,10 @@ import type { RedisOptions } from 'ioredis';
  *   socket write each, which was the largest single CPU cost of ingest. Commands keep the order
  *   they were issued in, so a batch's events still reach Redis in batch order. Only commands
  *   ioredis never auto-pipelines (MULTI, SCRIPT, ...) are sent ahead of a pending tick's batch;
- *   the API issues none that depend on an earlier command of the same tick. Worker connections
- *   are not auto-pipelined, and neither is a Redis Cluster (`connectRedis` says why).
+ *   the API issues none that depend on an earlier command of the same tick. BullMQ's queues (the
+ *   drain job) then get a plain connection of their own (`createEngine`), which keeps BullMQ's
+ *   scripts off the pipelined one. Worker connections are not auto-pipelined, and neither is a
+ *   Redis Cluster (`connectRedis` says why).
  */
 export const API_REDIS_OPTIONS: Readonly<RedisOptions> = Object.freeze({
   enableOfflineQueue: false,
