@@ -3,7 +3,9 @@ import type { RedisConnection } from '../redis/connection.js';
 
 /**
  * A Lua script run by its SHA, loaded on first use. Each script touches the keys of a single
- * customer only, all sharing one hash tag, so it runs unchanged on a Redis Cluster.
+ * customer only, all sharing one hash tag, so it runs unchanged on a Redis Cluster; on a single
+ * Redis the scripts that commit a step or record an outcome also write their counters, which
+ * live elsewhere (see stats-writes.ts).
  */
 export class LuaScript {
   readonly #sha: string;
