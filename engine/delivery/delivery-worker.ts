@@ -18,23 +18,13 @@ import type { CustomerStore } from '../store/customer-store.js';
 import { resolveAddress } from './address.js';
 import { retryDelay } from './backoff.js';
 import { deliveryQueueName, variantLabel, type DeliveryJobData } from './delivery-job.js';
-import {
-  abandonOperation,
-  claimOperation,
-  endOperation,
-  isOutcome,
-  releaseOperation,
-  rerouteOperation,
-  type DeliveryOutcome,
-} from './delivery-ledger.js';
+import { claimOperation, isOutcome, releaseOperation, rerouteOperation } from './delivery-ledger.js';
 import type { DeliveryPolicy } from './delivery-policy.js';
 import { OutcomeNotRecordedError, RetryLaterError } from './job-signals.js';
 import { readSendState } from './send-state.js';
 import { topicOf } from '../policy/topic.js';
 import { countDecision } from '../policy/policy-counts.js';
-import { queueSendCount } from './send-counts.js';
-import { queueDailyCount } from '../tracking/daily-counts.js';
-import { ridesInScripts, StatsWrites } from '../store/stats-writes.js';
+import { createOutcomeRecorder, MESSAGE_LIST_CAP } from './outcome-recorder.js';
 import { trackRendered, type LinkTracking } from '../tracking/track-links.js';
 import { createUnsubscribeToken, unsubscribeUrl } from './unsubscribe-token.js';
 import { withRetries } from './with-retries.js';
@@ -81,25 +71,6 @@ export interface DeliveryWorkerOptions {
   recordRetry?: { attempts: number; baseMs: number };
 }
 
-/** A message list entry: what the customer was sent (or why not), shown on the customer. */
-function entryFor(job: DeliveryJobData, channel: Channel, status: string, extra: Record<string, unknown>) {
-  return {
-    opId: job.opId,
-    journeyId: job.journeyId,
-    journeyVersion: job.journeyVersion,
-    instanceId: job.instanceId,
-    state: job.state,
-    stage: job.stage,
-    message: job.message,
-    channel,
-    variant: variantLabel(job.variants),
-    status,
-    ...extra,
-  };
-}
-
-const MESSAGE_LIST_CAP = 100;
-
 /** The rule named when a channel cannot take the send at all (no provider, template or address). */
 const UNAVAILABLE_RULE = 'channel-unavailable';
 
@@ -138,68 +109,14 @@ export function createDeliveryWorker(
   const lockMs = options.lockMs ?? 30_000;
   const claimStaleMs = options.claimStaleMs ?? 4 * lockMs;
   const recordRetry = options.recordRetry ?? { attempts: 6, baseMs: 50 };
-  const ledgerKeys = (job: DeliveryJobData) => {
-    const keys = store.keys(job.customerId);
-    return { op: keys.op(job.opId), messages: keys.messages };
-  };
-
-  /** The counts of a recorded outcome: per channel, and per journey and day. */
-  function outcomeCounts(job: DeliveryJobData, outcome: DeliveryOutcome, at: number): StatsWrites {
-    const send = {
-      journeyId: job.journeyId,
-      message: job.message,
-      channel,
-      variant: variantLabel(job.variants),
-    };
-    const counts = new StatsWrites();
-    queueSendCount(counts, store.prefix, channel, outcome);
-    queueDailyCount(counts, store.prefix, send, outcome, at);
-    return counts;
-  }
-
-  /** Metrics must never fail a delivery whose outcome is already recorded. */
-  const notCounted = (outcome: DeliveryOutcome) => (err: unknown) =>
-    logger.warn({ err, channel, outcome }, 'send not counted in metrics');
-
-  async function end(
-    job: DeliveryJobData,
-    outcome: DeliveryOutcome,
-    extra: Record<string, unknown>,
-    at: number,
-  ) {
-    const entry = entryFor(job, channel, outcome, { ...extra, at });
-    const counts = outcomeCounts(job, outcome, at);
-    const ride = ridesInScripts(redis);
-    const { recorded, statsError } = await endOperation(
-      redis,
-      ledgerKeys(job),
-      outcome,
-      entry,
-      MESSAGE_LIST_CAP,
-      ride ? counts : undefined,
-    );
-    if (statsError) notCounted(outcome)(new Error(statsError));
-    if (recorded && !ride) await counts.issue(redis).catch(notCounted(outcome));
-    return recorded;
-  }
-
-  /**
-   * Records an outcome after the provider was called, retrying in process: a failure here must
-   * not make BullMQ run the job again, which would call the provider again.
-   */
-  async function record(
-    job: DeliveryJobData,
-    outcome: DeliveryOutcome,
-    extra: Record<string, unknown>,
-    at: number,
-  ) {
-    try {
-      await withRetries(() => end(job, outcome, extra, at), recordRetry);
-    } catch (error) {
-      throw new OutcomeNotRecordedError(outcome, extra, at, error);
-    }
-  }
-
+  const outcomes = createOutcomeRecorder({
+    channel,
+    store,
+    clock,
+    logger,
+    provider: adapter?.provider ?? channel,
+    recordRetry,
+  });
   /** Puts the send on `next`'s queue; a no-op while a job for this operation waits there. */
   async function forward(job: DeliveryJobData, next: Channel): Promise<string> {
     await deps.queues[next].add(job.message, { ...job, channel: next }, { jobId: job.opId });
@@ -221,7 +138,7 @@ export function createDeliveryWorker(
       .find((c) => deps.adapters[c] !== undefined);
     await decided(next ? 'reroute' : 'skip', rule);
     if (!next) {
-      await end(
+      await outcomes.end(
         job,
         'skipped',
         { reason: `${reason}; no further channel in [${job.channels.join(', ')}]`, rule },
@@ -230,18 +147,18 @@ export function createDeliveryWorker(
       return 'skipped';
     }
     // Noted in the ledger first, so a replay of this job forwards it again instead of deciding afresh.
-    const note = entryFor(job, channel, 'rerouted', { reason, rule, at: now, to: next });
-    await rerouteOperation(redis, ledgerKeys(job), next, note, MESSAGE_LIST_CAP);
+    const note = outcomes.entry(job, 'rerouted', { reason, rule, at: now, to: next });
+    await rerouteOperation(redis, outcomes.keys(job), next, note, MESSAGE_LIST_CAP);
     return forward(job, next);
   }
 
   /** A held send is shown on the customer each time it is held: it is not an outcome, only a note. */
   async function noteDelay(job: DeliveryJobData, refusal: Refusal, untilMs: number, now: number) {
-    const note = entryFor(job, channel, 'delayed', { ...refusal, until: untilMs, at: now });
+    const note = outcomes.entry(job, 'delayed', { ...refusal, until: untilMs, at: now });
     await redis
       .multi()
-      .lpush(ledgerKeys(job).messages, JSON.stringify(note))
-      .ltrim(ledgerKeys(job).messages, 0, MESSAGE_LIST_CAP - 1)
+      .lpush(outcomes.keys(job).messages, JSON.stringify(note))
+      .ltrim(outcomes.keys(job).messages, 0, MESSAGE_LIST_CAP - 1)
       .exec();
     await decided('delay', refusal.rule);
   }
@@ -260,7 +177,7 @@ export function createDeliveryWorker(
   async function process(job: Job<DeliveryJobData>, token?: string): Promise<string> {
     const data = job.data;
     const now = clock.now();
-    const keys = ledgerKeys(data);
+    const keys = outcomes.keys(data);
     // The ledger comes first: a replay of a job whose send already ended, or was handed to
     // another channel, must not ask the policy or reroute again.
     // The traits and consent are read with it, in one round trip: they are only used when the
@@ -296,7 +213,7 @@ export function createDeliveryWorker(
         const refusal = { reason: decision.reason, rule: decision.rule ?? 'policy' };
         if (decision.action === 'skip') {
           await decided('skip', refusal.rule);
-          await end(data, 'skipped', refusal, now);
+          await outcomes.end(data, 'skipped', refusal, now);
           return 'skipped';
         }
         if (decision.action === 'reroute') return fallBack(data, refusal, now);
@@ -324,13 +241,13 @@ export function createDeliveryWorker(
     if (claim.result === 'resumed' && !adapter?.idempotent) {
       const provider = adapter?.provider ?? channel;
       const reason = `${earlier(claim.since)}; ${provider} cannot recognise a repeated send, so it was not sent again`;
-      await record(data, 'unknown', { reason, provider }, now);
+      await outcomes.record(data, 'unknown', { reason, provider }, now);
       return 'unknown';
     }
     if ('blocked' in target) {
       // Only a resumed send gets here: a fresh one fell back above.
       const since = claim.result === 'resumed' ? claim.since : now;
-      await record(
+      await outcomes.record(
         data,
         'unknown',
         { reason: `${earlier(since)}; it cannot be sent again: ${target.blocked}` },
@@ -376,7 +293,7 @@ export function createDeliveryWorker(
       });
     } catch (error) {
       const reason = `rendering failed: ${(error as Error).message}`;
-      await record(data, 'failed', { reason }, now);
+      await outcomes.record(data, 'failed', { reason }, now);
       throw new UnrecoverableError(reason);
     }
     if (deps.tracking) {
@@ -399,7 +316,7 @@ export function createDeliveryWorker(
     };
     const result: DeliveryResult = await adapter.send(delivery);
     if (result.status === 'sent') {
-      await record(
+      await outcomes.record(
         data,
         'sent',
         {
@@ -423,16 +340,16 @@ export function createDeliveryWorker(
     }
     if (result.status === 'retry' && result.mayHaveArrived && !adapter.idempotent) {
       const reason = `${result.reason}; the request may have reached ${adapter.provider}, which cannot recognise a repeated send, so it was not sent again`;
-      await record(data, 'unknown', { reason, provider: adapter.provider }, clock.now());
+      await outcomes.record(data, 'unknown', { reason, provider: adapter.provider }, clock.now());
       return 'unknown';
     }
     if (result.status === 'retry') {
       // Nothing went out (or the receiver can tell a repeat): let go of the claim so the next
       // attempt claims it afresh.
-      await withRetries(() => releaseOperation(redis, ledgerKeys(data).op, claimToken), recordRetry);
+      await withRetries(() => releaseOperation(redis, outcomes.keys(data).op, claimToken), recordRetry);
       throw new RetryLaterError(result.reason, result.afterMs);
     }
-    await record(data, 'failed', { reason: result.reason, provider: adapter.provider }, clock.now());
+    await outcomes.record(data, 'failed', { reason: result.reason, provider: adapter.provider }, clock.now());
     throw new UnrecoverableError(result.reason);
   }
 
@@ -458,44 +375,12 @@ export function createDeliveryWorker(
     if (!job || err instanceof DelayedError) return;
     const settled =
       err instanceof OutcomeNotRecordedError
-        ? withRetries(() => end(job.data, err.outcome, err.extra, err.at), recordRetry)
-        : abandon(job, err);
+        ? withRetries(() => outcomes.end(job.data, err.outcome, err.extra, err.at), recordRetry)
+        : outcomes.abandon(job, err);
     void settled.catch((e: unknown) =>
       logger.error({ err: e, opId: job.data.opId }, 'could not record the end of a delivery'),
     );
   });
-  /**
-   * A job BullMQ will not run again without our processor having recorded why: out of attempts,
-   * or failed by BullMQ itself for stalling more than `maxStalledCount` times (its workers died
-   * or hung). The message list then says so, as `unknown` if a run had claimed the send.
-   */
-  async function abandon(job: Job<DeliveryJobData>, err: Error): Promise<void> {
-    const attempts = job.opts.attempts ?? 1;
-    if (!(err instanceof UnrecoverableError) && job.attemptsMade < attempts) return;
-    // Our own unrecoverable failures were recorded before they were thrown: this is then a no-op.
-    const why =
-      err instanceof UnrecoverableError
-        ? `BullMQ gave up on the job: ${err.message}`
-        : `gave up after ${attempts} attempts: ${err.message}`;
-    const at = clock.now();
-    const provider = adapter?.provider ?? channel;
-    const abandoned = await abandonOperation(
-      redis,
-      ledgerKeys(job.data),
-      channel,
-      {
-        unknown: entryFor(job.data, channel, 'unknown', {
-          reason: `${why}; a run had handed it to ${provider} and no answer was recorded, so it may or may not have arrived`,
-          provider,
-          at,
-        }),
-        failed: entryFor(job.data, channel, 'failed', { reason: why, at }),
-      },
-      MESSAGE_LIST_CAP,
-    );
-    if (abandoned) await outcomeCounts(job.data, abandoned, at).issue(redis).catch(notCounted(abandoned));
-  }
-
   worker.on('error', (err) => logger.error({ err, channel }, 'delivery worker error'));
   return worker;
 }
