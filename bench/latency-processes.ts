@@ -1,5 +1,5 @@
+import { freePort } from '../engine/free-port.js';
 import {
-  freePort,
   startChorusProcess,
   startTsxProcess,
   waitForHttp,

@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { freePort } from '../free-port.js';
 import { RedisUnavailableError } from './errors.js';
 
 /** The two log methods `resolveRedis` uses; a pino logger fits. */
@@ -196,19 +196,6 @@ async function answersPing(url: string): Promise<boolean> {
   } finally {
     client.disconnect();
   }
-}
-
-/** Asks the OS for a free port. Another process could take it before redis-server binds; rare enough. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : undefined;
-      server.close(() => (port === undefined ? reject(new Error('no port was assigned')) : resolve(port)));
-    });
-  });
 }
 
 /** SIGTERM lets Redis flush its append-only file; SIGKILL only if it hangs. */

@@ -1,8 +1,8 @@
 import { access } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../../engine/free-port.js';
 import { resolveRedis, type ResolvedRedis } from '../../engine/redis/embedded-redis.js';
 import { RedisUnavailableError } from '../../engine/redis/errors.js';
 
@@ -12,19 +12,6 @@ const started: ResolvedRedis[] = [];
 afterEach(async () => {
   await Promise.all(started.splice(0).map((redis) => redis.stop()));
 });
-
-/** A port nothing listens on (the server that held it is closed again). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      if (typeof address !== 'object' || address === null) return reject(new Error('no port'));
-      server.close(() => resolve(address.port));
-    });
-  });
-}
 
 function connect(url: string): Redis {
   const client = new Redis(url, {

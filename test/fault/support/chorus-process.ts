@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
 
 /** A running TypeScript entry point (through tsx), with the tail of its log kept for failures. */
 export interface ChorusProcess {
@@ -42,15 +41,6 @@ export function startTsxProcess(script: string, args: string[], env: Record<stri
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     },
   };
-}
-
-/** A TCP port nothing listens on right now. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** Polls `url` until it answers 200, or fails naming the process's last log lines. */

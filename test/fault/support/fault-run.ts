@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
 import { CoreMessageCatalog, createEngine, deleteKeysMatching, type Engine } from '../../../engine/index.js';
 import { counter } from '../../fixtures/journeys/counter.js';
-import { startChorusProcess, freePort, waitForHttp, type ChorusProcess } from './chorus-process.js';
+import { freePort } from '../../../engine/free-port.js';
+import { startChorusProcess, waitForHttp, type ChorusProcess } from './chorus-process.js';
 import type { FaultSmtp } from './fault-smtp.js';
 
 /**

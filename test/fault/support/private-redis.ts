@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort } from './chorus-process.js';
+import { freePort } from '../../../engine/free-port.js';
 
 /**
  * A private `redis-server` on a free port with its own data directory, that a test can kill and
