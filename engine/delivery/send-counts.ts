@@ -1,6 +1,6 @@
 import type { RedisConnection } from '../redis/connection.js';
 import type { Channel } from '../journey/journey-schema.js';
-import type { StatsWriter } from '../store/command-batch.js';
+import type { StatsWriter } from '../store/stats-writes.js';
 
 /**
  * Totals of recorded delivery outcomes per channel, one hash for the whole engine (field

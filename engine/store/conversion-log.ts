@@ -1,5 +1,5 @@
 import type { RedisConnection } from '../redis/connection.js';
-import type { StatsWriter } from './command-batch.js';
+import type { StatsWriter } from './stats-writes.js';
 import type { Note } from '../runtime/command.js';
 import type { InstanceRecord } from '../runtime/instance-record.js';
 

@@ -1,5 +1,5 @@
 import type { RedisConnection } from '../redis/connection.js';
-import type { StatsWriter } from './command-batch.js';
+import type { StatsWriter } from './stats-writes.js';
 import type { InstanceRecord } from '../runtime/instance-record.js';
 
 const DAY_MS = 86_400_000;

@@ -1,5 +1,5 @@
 import type { RedisConnection } from '../redis/connection.js';
-import { CommandBatch, type StatsWriter } from './command-batch.js';
+import { StatsWrites, type StatsWriter } from './stats-writes.js';
 import { STAGES } from '../journey/stage.js';
 import type { InstanceRecord } from '../runtime/instance-record.js';
 
@@ -103,9 +103,9 @@ export async function applyCountDeltas(
   deltas: ReadonlyMap<string, ReadonlyMap<string, number>>,
 ): Promise<void> {
   if (deltas.size === 0) return;
-  const batch = new CommandBatch(redis);
-  queueCountDeltas(batch, prefix, deltas);
-  await batch.done();
+  const writes = new StatsWrites();
+  queueCountDeltas(writes, prefix, deltas);
+  await writes.issue(redis);
 }
 
 export interface JourneyCounts {

@@ -1,7 +1,7 @@
 import type { RedisConnection } from '../redis/connection.js';
 import { ChorusError } from '../errors.js';
 import type { Channel } from '../journey/journey-schema.js';
-import type { StatsWriter } from '../store/command-batch.js';
+import type { StatsWriter } from '../store/stats-writes.js';
 
 /**
  * What the per-day counters count. Delivery outcomes (`sent`, `failed`, `skipped`, `unknown`) as

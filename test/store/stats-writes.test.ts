@@ -5,8 +5,8 @@ import { APPLY_STATS_WRITES, ridesInScripts, StatsWrites } from '../../engine/st
 import type { RedisConnection } from '../../engine/index.js';
 import { testRedis } from '../support/redis.js';
 
-// The script path is the single-Redis one (on a Cluster the writes are issued as commands), so
-// this suite runs against the single Redis only.
+// The script path is the single-Redis one (on a Cluster the writes are issued), and the two paths
+// are compared here, so this suite runs against the single Redis only.
 const applyOnly = new LuaScript(`${APPLY_STATS_WRITES}\nreturn applyStatsWrites(1, 1)`);
 
 function sampleWrites(prefix: string): StatsWrites {
@@ -41,6 +41,38 @@ describe('statistics writes', () => {
   let cleanup: () => Promise<void>;
   beforeEach(() => ({ redis, prefix, cleanup } = testRedis()));
   afterEach(() => cleanup());
+
+  it('are issued in order, one script per write, and settle when all are answered', async () => {
+    const writes = new StatsWrites();
+    writes.hincrbyAll(
+      `${prefix}:h`,
+      new Map([
+        ['a', 2],
+        ['b', -1],
+        ['c', 0],
+      ]),
+    );
+    writes.hincrbyAll(`${prefix}:h`, new Map([['a', 3]]), 60);
+    writes.hincrbyAll(`${prefix}:h`, new Map([['d', 0]]));
+    writes.zadd(`${prefix}:z`, 'NX', 5, 'm');
+    writes.zadd(`${prefix}:z`, 'NX', 9, 'm');
+    writes.zremrangebyscore(`${prefix}:z`, '-inf', 1);
+    // One write per hash, none for increments that are all zero.
+    expect(writes.length).toBe(5);
+    await writes.issue(redis);
+    expect(await redis.hgetall(`${prefix}:h`)).toEqual({ a: '5', b: '-1' });
+    expect(await redis.ttl(`${prefix}:h`)).toBeGreaterThan(0);
+    expect(await redis.zscore(`${prefix}:z`, 'm')).toBe('5');
+  });
+
+  it('when issued, reject with the first error, after the other writes went through', async () => {
+    await redis.set(`${prefix}:s`, 'not a hash');
+    const writes = new StatsWrites();
+    writes.hincrbyAll(`${prefix}:s`, new Map([['a', 1]]));
+    writes.hincrbyAll(`${prefix}:h`, new Map([['b', 1]]));
+    await expect(writes.issue(redis)).rejects.toThrow(/WRONGTYPE/);
+    expect(await redis.hget(`${prefix}:h`, 'b')).toBe('1');
+  });
 
   it('leave the same counters whether a script applies them or they are issued as commands', async () => {
     expect(ridesInScripts(redis)).toBe(true);
