@@ -5,11 +5,11 @@
 // The same split as Chorus's `workers/api.ts` and `workers/worker.ts`.
 // Env: REDIS_URL, BENCH_PREFIX, SINK_PORT, PORT (api), CONCURRENCY, MAX_CONNECTIONS and MAX_MESSAGES
 // (worker).
-import { connect } from 'node:net';
 import { Queue, Worker } from 'bullmq';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import nodemailer from 'nodemailer';
+import { noDelaySmtpSocket } from '../engine/channels/smtp-socket.js';
 import { loadTemplates } from '../engine/index.js';
 import { notify } from '../test/fixtures/journeys/notify.js';
 import { FROM, renderNudge } from './sends.js';
@@ -49,11 +49,7 @@ async function worker(): Promise<() => Promise<void>> {
     maxMessages: Number(env('MAX_MESSAGES')),
     secure: false,
     ignoreTLS: true,
-    getSocket(_options: unknown, callback: (err: Error | null, socket: unknown) => void) {
-      const socket = connect({ host: '127.0.0.1', port: sinkPort, noDelay: true });
-      socket.once('connect', () => callback(null, { connection: socket }));
-      socket.once('error', (error) => callback(error, undefined));
-    },
+    getSocket: noDelaySmtpSocket(30_000),
   });
   const sender = new Worker(
     'sends',

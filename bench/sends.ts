@@ -15,7 +15,7 @@
 //
 // Usage: npm run bench:sends
 //        (env: REDIS_URL, BENCH_EMAILS, BENCH_CONCURRENCY, BENCH_ROUNDS, BENCH_MAX_CONNECTIONS)
-import { connect } from 'node:net';
+import { noDelaySmtpSocket } from '../engine/channels/smtp-socket.js';
 import { Redis } from 'ioredis';
 import nodemailer from 'nodemailer';
 import {
@@ -144,13 +144,7 @@ async function plainNodemailer(
     secure: false,
     ignoreTLS: true,
     ...(noDelay
-      ? {
-          getSocket(_options: unknown, callback: (err: Error | null, socket: unknown) => void) {
-            const socket = connect({ host: '127.0.0.1', port, noDelay: true });
-            socket.once('connect', () => callback(null, { connection: socket }));
-            socket.once('error', (error) => callback(error, undefined));
-          },
-        }
+      ? { getSocket: noDelaySmtpSocket(30_000) } // the Chorus email adapter's own socket factory
       : {}),
   });
   try {
