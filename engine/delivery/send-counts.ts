@@ -1,4 +1,3 @@
-import type { RedisConnection } from '../redis/connection.js';
 import type { Channel } from '../journey/journey-schema.js';
 import type { StatsWriter } from '../store/stats-writes.js';
 
@@ -10,15 +9,6 @@ import type { StatsWriter } from '../store/stats-writes.js';
  */
 export function sendCountsKey(prefix: string): string {
   return `${prefix}:stats:sends`;
-}
-
-export async function countSend(
-  redis: RedisConnection,
-  prefix: string,
-  channel: Channel,
-  outcome: string,
-): Promise<void> {
-  await redis.hincrby(sendCountsKey(prefix), `${channel}|${outcome}`, 1);
 }
 
 /** Queues the count of one recorded outcome, to be written with it. */
