@@ -6,8 +6,8 @@ import { startChorusProcess, waitForHttp, type ChorusProcess } from './chorus-pr
 import type { FaultSmtp } from './fault-smtp.js';
 
 /**
- * How many customers each bulk case runs through its journey. With 2000 the `test/fault` folder
- * takes about a minute and a half on two quiet cores (each case about 40 s of its 240 s limit);
+ * How many customers each bulk case runs through its journey. With 2000 each bulk case takes
+ * 20-35 s of its 240 s limit on two quiet cores, about two minutes for the `test/fault` folder;
  * raise it for a soak run (`FAULT_CUSTOMERS=20000 npx vitest run test/fault`).
  */
 export const FAULT_CUSTOMERS = Number(process.env.FAULT_CUSTOMERS ?? 2000);
