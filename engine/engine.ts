@@ -129,7 +129,12 @@ export interface IngestResult {
 function queueConnection(redis: RedisConnection): RedisConnection {
   if (!redis.options.enableAutoPipelining) return redis;
   const plain = { enableAutoPipelining: false };
-  return isCluster(redis) ? redis.duplicate([], plain) : redis.duplicate(plain);
+  const queueRedis = isCluster(redis) ? redis.duplicate([], plain) : redis.duplicate(plain);
+  // Its errors (Redis away) go where the caller listens for the connection it gave us.
+  queueRedis.on('error', (err: unknown) => {
+    if (redis.listenerCount('error') > 0) redis.emit('error', err);
+  });
+  return queueRedis;
 }
 
 /**
