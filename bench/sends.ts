@@ -14,7 +14,8 @@
 // Each figure is printed with its ratio to the baseline, and with this process's CPU per email.
 //
 // Usage: npm run bench:sends
-//        (env: REDIS_URL, BENCH_EMAILS, BENCH_CONCURRENCY, BENCH_ROUNDS, BENCH_MAX_CONNECTIONS)
+//        (env: REDIS_URL, BENCH_EMAILS, BENCH_CONCURRENCY, BENCH_ROUNDS, BENCH_WARMUP_ROUNDS,
+//        BENCH_MAX_CONNECTIONS)
 import { noDelaySmtpSocket } from '../engine/channels/smtp-socket.js';
 import { Redis } from 'ioredis';
 import nodemailer from 'nodemailer';
@@ -49,6 +50,8 @@ export interface SendsOptions {
   emails: number;
   concurrency: number;
   rounds: number;
+  /** Untimed rounds of every side first, so each is measured with its code already compiled. */
+  warmupRounds: number;
   maxConnections: number;
   /** Also time nodemailer with its default sockets (Nagle on): slow, shown for comparison only. */
   nagle: boolean;
@@ -61,6 +64,7 @@ export function sendsOptionsFromEnv(): SendsOptions {
     emails: envNumber('BENCH_EMAILS', 3000),
     concurrency: envNumber('BENCH_CONCURRENCY', 50),
     rounds: envNumber('BENCH_ROUNDS', 2),
+    warmupRounds: envNumber('BENCH_WARMUP_ROUNDS', 1),
     maxConnections: envNumber('BENCH_MAX_CONNECTIONS', 5),
     nagle: true,
   };
@@ -333,15 +337,19 @@ export async function benchSends(o: SendsOptions): Promise<SendsFigures> {
   const adapter: Figure[] = [];
   const full: Figure[] = [];
   try {
-    for (let round = 0; round < o.rounds; round++) {
-      if (o.nagle) plain.push(await plainNodemailer(o, port, email, { noDelay: false }));
-      noDelay.push(await plainNodemailer(o, port, email, { noDelay: true }));
-      adapter.push(await chorusAdapter(o, port, email, round));
-      full.push(await chorusFullPath(o, port, templates, `${o.prefix}-${round}`));
+    for (let round = 0; round < o.warmupRounds + o.rounds; round++) {
+      // Warm-up rounds are thrown away; the Nagle row, slow and no target, gets none.
+      const timed = round >= o.warmupRounds;
+      const keep = (figures: Figure[], figure: Figure) => void (timed && figures.push(figure));
+      if (o.nagle && timed) plain.push(await plainNodemailer(o, port, email, { noDelay: false }));
+      keep(noDelay, await plainNodemailer(o, port, email, { noDelay: true }));
+      keep(adapter, await chorusAdapter(o, port, email, round));
+      keep(full, await chorusFullPath(o, port, templates, `${o.prefix}-${round}`));
       await deleteBenchKeys(admin, `${o.prefix}-${round}`);
     }
   } finally {
-    for (let round = 0; round < o.rounds; round++) await deleteBenchKeys(admin, `${o.prefix}-${round}`);
+    for (let round = 0; round < o.warmupRounds + o.rounds; round++)
+      await deleteBenchKeys(admin, `${o.prefix}-${round}`);
     admin.disconnect();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
@@ -366,7 +374,7 @@ export function sendsReport(f: SendsFigures): string {
     `   ${Math.round(figure.cpuMicros).toString().padStart(6)} µs ${percent(figure.cpuMicros, f.baseline.cpuMicros)}`;
   return [
     `emails: ${emails} per run, concurrency ${concurrency}, ${maxConnections} SMTP connections, ` +
-      `best of ${rounds} rounds, HTML+text ${f.emailBytes} bytes`,
+      `best of ${rounds} rounds after ${f.options.warmupRounds} untimed, HTML+text ${f.emailBytes} bytes`,
     `${'path'.padEnd(46)} ${'emails/s'.padStart(10)} ${'ratio'.padStart(6)}   ${'CPU/email'.padStart(9)} ${'ratio'.padStart(6)}`,
     row('nodemailer with TCP_NODELAY (baseline)', f.baseline),
     row('Chorus email adapter', f.adapter),

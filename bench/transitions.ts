@@ -6,7 +6,8 @@
 //           snapshot and enqueues the next timer: the full durable path of one transition.
 //
 // Usage: npm run bench:transitions
-//        (env: REDIS_URL, BENCH_CHAINS, BENCH_STEPS, BENCH_CONCURRENCY, BENCH_ROUNDS)
+//        (env: REDIS_URL, BENCH_CHAINS, BENCH_STEPS, BENCH_CONCURRENCY, BENCH_ROUNDS,
+//        BENCH_WARMUP_ROUNDS)
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { assign } from 'xstate';
@@ -31,6 +32,8 @@ export interface TransitionsOptions {
   steps: number;
   concurrency: number;
   rounds: number;
+  /** Untimed rounds of every side first, so each is measured with its code already compiled. */
+  warmupRounds: number;
 }
 
 export interface TransitionsFigures {
@@ -49,6 +52,7 @@ export function transitionsOptionsFromEnv(): TransitionsOptions {
     steps: envNumber('BENCH_STEPS', 50),
     concurrency: envNumber('BENCH_CONCURRENCY', 50),
     rounds: envNumber('BENCH_ROUNDS', 2),
+    warmupRounds: envNumber('BENCH_WARMUP_ROUNDS', 1),
   };
 }
 
@@ -142,14 +146,17 @@ export async function benchTransitions(o: TransitionsOptions): Promise<Transitio
   const clean = (round: number) =>
     deleteBenchKeys(admin, `${o.prefix}-${round}`, [`${o.prefix}-${round}-raw:*`]);
   try {
-    for (let round = 0; round < o.rounds; round++) {
-      raw.push(await rawChainedBullmq(o, `${o.prefix}-${round}`));
+    for (let round = 0; round < o.warmupRounds + o.rounds; round++) {
+      const timed = round >= o.warmupRounds;
+      const rawRate = await rawChainedBullmq(o, `${o.prefix}-${round}`);
       await clean(round);
-      chorus.push(await chorusTransitions(o, `${o.prefix}-${round}`));
+      const chorusRate = await chorusTransitions(o, `${o.prefix}-${round}`);
       await clean(round);
+      if (timed) raw.push(rawRate);
+      if (timed) chorus.push(chorusRate);
     }
   } finally {
-    for (let round = 0; round < o.rounds; round++) await clean(round);
+    for (let round = 0; round < o.warmupRounds + o.rounds; round++) await clean(round);
     admin.disconnect();
   }
   const baseline = Math.max(...raw);
@@ -162,7 +169,7 @@ export function transitionsReport(f: TransitionsFigures): string {
   const row = (name: string, value: number) =>
     `${name.padEnd(40)} ${Math.round(value).toString().padStart(8)} /s`;
   return [
-    `transitions: ${chains} chains x ${steps} steps, concurrency ${concurrency}, best of ${rounds} rounds`,
+    `transitions: ${chains} chains x ${steps} steps, concurrency ${concurrency}, best of ${rounds} rounds after ${f.options.warmupRounds} untimed`,
     row('raw chained BullMQ jobs (baseline)', f.baseline),
     row('Chorus journey transitions', f.chorus),
     `ratio: ${(f.ratio * 100).toFixed(1)}% of raw (target >= 50%)`,

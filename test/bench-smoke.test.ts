@@ -9,14 +9,30 @@ import { TEST_REDIS_URL, testRedis } from './support/redis.js';
 const id = randomUUID().slice(0, 8);
 const redisUrl = TEST_REDIS_URL;
 const tiny: AllOptions = {
-  transitions: { redisUrl, prefix: `chorus-test-bt-${id}`, chains: 5, steps: 3, concurrency: 10, rounds: 1 },
-  ingest: { redisUrl, prefix: `chorus-test-bi-${id}`, events: 40, concurrency: 8, rounds: 1 },
+  transitions: {
+    redisUrl,
+    prefix: `chorus-test-bt-${id}`,
+    chains: 5,
+    steps: 3,
+    concurrency: 10,
+    rounds: 1,
+    warmupRounds: 1,
+  },
+  ingest: {
+    redisUrl,
+    prefix: `chorus-test-bi-${id}`,
+    events: 40,
+    concurrency: 8,
+    rounds: 1,
+    warmupRounds: 1,
+  },
   sends: {
     redisUrl,
     prefix: `chorus-test-bs-${id}`,
     emails: 10,
     concurrency: 5,
     rounds: 1,
+    warmupRounds: 1,
     maxConnections: 2,
     nagle: false,
   },
