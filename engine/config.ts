@@ -125,6 +125,11 @@ const EnvShape = z.object({
     .default('true')
     .transform((v) => v === 'true'),
   DEFAULT_LOCALE: z.string().min(2).default('en-US'),
+  /**
+   * Finished journey instances kept per customer and journey; older ones are deleted when another
+   * finishes (the journey's counts keep them). At least 1.
+   */
+  KEEP_FINISHED_INSTANCES: z.coerce.number().int().min(1).default(5),
   /** The IANA zone of customers without a `timezone` trait: dates, quiet hours, local-time waits. */
   DEFAULT_TIMEZONE: z
     .string()

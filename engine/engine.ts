@@ -59,6 +59,11 @@ export interface EngineOptions {
    * falling due within three sweeps from the timer wheel to BullMQ. Default 60 s.
    */
   sweepIntervalMs?: number;
+  /**
+   * Finished instances of each journey a customer keeps (KEEP_FINISHED_INSTANCES); older ones
+   * are deleted when another finishes, their share of the journey counts kept. Default 5.
+   */
+  keepFinishedInstances?: number;
   /** Job lock and customer lease duration; a dead worker's jobs run elsewhere after about this long. Default 30 s. */
   lockMs?: number;
   /** What delivery workers need; required to run them. */
@@ -152,6 +157,7 @@ export function createEngine(options: EngineOptions) {
   const logger = options.logger ?? silentLogger;
   const catalog = new JourneyCatalog(options.journeys, options.messages, {
     timezone: options.delivery?.defaults?.timezone ?? 'UTC',
+    ...(options.keepFinishedInstances === undefined ? {} : { keepFinished: options.keepFinishedInstances }),
   });
   const lockMs = options.lockMs ?? 30_000;
   const store = new CustomerStore(options.redis, { prefix, leaseMs: lockMs });

@@ -80,6 +80,7 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
     messages,
     timeScale: config.TIME_SCALE,
     lockMs: config.LOCK_DURATION_MS,
+    keepFinishedInstances: config.KEEP_FINISHED_INSTANCES,
     delivery: {
       renderer: new MessageRenderer(templates),
       messages,

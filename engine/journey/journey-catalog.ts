@@ -28,7 +28,16 @@ export class JourneyNotFoundError extends ChorusError {
 export interface JourneyCatalogOptions {
   /** The IANA zone of customers whose `timezone` trait names none (DEFAULT_TIMEZONE). Default UTC. */
   timezone?: string;
+  /**
+   * How many finished (done or failed) instances of each journey a customer keeps
+   * (KEEP_FINISHED_INSTANCES); older ones are dropped when another finishes. At least 1, which the
+   * re-entry policy `never` and the numbering of entries rely on. Default 5.
+   */
+  keepFinished?: number;
 }
+
+/** The default of {@link JourneyCatalogOptions.keepFinished}. */
+export const KEEP_FINISHED_DEFAULT = 5;
 
 /**
  * The journeys an engine runs: every version of each, checked together. New entries take a
@@ -41,10 +50,18 @@ export class JourneyCatalog {
 
   /** The IANA zone of customers whose `timezone` trait names none, for waits until a local time. */
   readonly timezone: string;
+  /** Finished instances of each journey a customer keeps (see {@link JourneyCatalogOptions.keepFinished}). */
+  readonly keepFinished: number;
 
   constructor(journeys: readonly Journey[], messages: MessageCatalog, options: JourneyCatalogOptions = {}) {
     this.timezone = options.timezone ?? 'UTC';
+    this.keepFinished = options.keepFinished ?? KEEP_FINISHED_DEFAULT;
     const problems: JourneyProblem[] = [];
+    if (!Number.isInteger(this.keepFinished) || this.keepFinished < 1)
+      problems.push({
+        journey: '(all journeys)',
+        message: `keepFinished is ${this.keepFinished}; it must be a whole number of at least 1. To fix: pass 1 or more (default ${KEEP_FINISHED_DEFAULT}).`,
+      });
     if (!isTimeZone(this.timezone))
       problems.push({
         journey: '(all journeys)',

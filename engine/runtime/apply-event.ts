@@ -12,6 +12,12 @@ export interface StepResult {
   profileChanged: boolean;
   commands: Command[];
   notes: Note[];
+  /**
+   * Finished instances dropped from the customer because newer ones of the same journey finished
+   * (beyond the catalog's `keepFinished`): they are deleted, and their part of the journey
+   * counts is kept apart so a recount still finds it.
+   */
+  pruned: InstanceRecord[];
 }
 
 /** Segment semantics: a trait set to `null` is removed; anything else replaces the old value. */
@@ -49,6 +55,7 @@ export function applyEvent(
     profileChanged: false,
     commands: [],
     notes: [],
+    pruned: [],
   };
   const put = (update: { record: InstanceRecord; commands: Command[] } | undefined) => {
     if (!update) return;
@@ -182,6 +189,7 @@ export function applyEvent(
       break;
     }
   }
+  pruneFinished(instances, result, catalog.keepFinished);
   return result;
 
   function enter(journey: Journey, trigger: unknown) {
@@ -215,6 +223,30 @@ export function applyEvent(
       result.notes.push({ kind: 'entered', journeyId: journey.id, instanceId: id });
     } catch (error) {
       result.notes.push({ kind: 'rejected', journeyId: journey.id, reason: (error as Error).message });
+    }
+  }
+}
+
+/**
+ * Keeps the `keep` most recent finished instances of each journey one finished in this step:
+ * without a limit a customer who re-enters often (a journey per order) would grow without bound,
+ * and every step loads every instance. The newest finished one always stays, which the re-entry
+ * policy `never` and the next entry's number (one more than the highest) rely on.
+ */
+function pruneFinished(instances: Map<string, InstanceRecord>, result: StepResult, keep: number): void {
+  const finishedNow = new Set(
+    result.changed
+      .map((id) => instances.get(id)!)
+      .filter((r) => r.status !== 'active')
+      .map((r) => r.journeyId),
+  );
+  for (const journeyId of finishedNow) {
+    const finished = [...instances.values()]
+      .filter((record) => record.journeyId === journeyId && record.status !== 'active')
+      .sort((a, b) => b.seq - a.seq);
+    for (const record of finished.slice(keep)) {
+      instances.delete(record.id);
+      result.pruned.push(record);
     }
   }
 }

@@ -62,6 +62,7 @@ async function applyBatch(
   const customerId = keys.customerId;
   let customer = loaded.customer;
   const changed = new Map<string, InstanceRecord>();
+  const pruned = new Map<string, InstanceRecord>();
   const commands: Command[] = [];
   const dead: Array<{ event: string; reason: string; at: number }> = [];
   const notes: Note[] = [];
@@ -75,7 +76,8 @@ async function applyBatch(
       const result = applyEvent(customer, entry.event, now, deps.catalog);
       customer = result.customer;
       profileChanged ||= result.profileChanged;
-      for (const id of result.changed) changed.set(id, customer.instances.get(id)!);
+      for (const record of result.pruned) pruned.set(record.id, record);
+      for (const id of result.changed) changed.set(id, customer.instances.get(id) ?? pruned.get(id)!);
       commands.push(...result.commands);
       notes.push(...result.notes);
       for (const note of result.notes) {
@@ -113,7 +115,8 @@ async function applyBatch(
     expectedRev: loaded.rev,
     consumed: loaded.inbox.length,
     ...(profileChanged ? { profile: customer.profile } : {}),
-    instances: [...changed.values()],
+    instances: [...changed.values()].filter((record) => !pruned.has(record.id)),
+    ...(pruned.size > 0 ? { pruned: [...pruned.values()] } : {}),
     dead,
     ...(statsRide && stats.length > 0 ? { stats } : {}),
   });

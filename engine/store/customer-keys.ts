@@ -33,12 +33,22 @@ export function inboxAppendKeys(prefix: string, customerId: string, eventId: str
   return [`${base}:inbox`, `${base}:events`, `${base}:lease`, `${base}:seen:${eventId}`];
 }
 
+/** The key of the tally of pruned instances that goes with a customer's state key. */
+export function prunedTallyKey(stateKey: string): string {
+  return `${stateKey}:pruned`;
+}
+
 function buildKeys(prefix: string, customerId: string) {
   const base = keyBase(prefix, customerId);
   return {
     customerId,
     /** Hash: `rev` (fencing version), `profile` (JSON traits), `i:<instanceId>` (JSON instance). */
     state: base,
+    /**
+     * Hash: `<journeyId>|<count field>` → what the finished instances no longer kept add to their
+     * journey's counts (journey-counts.ts field names), so `recountJourneys` still counts them.
+     */
+    pruned: prunedTallyKey(base),
     /** List of events waiting to be applied, oldest first. */
     inbox: `${base}:inbox`,
     /** Capped list of recent track/identify events, newest first. */

@@ -4,7 +4,8 @@ import { CustomerEvent } from '../runtime/customer-event.js';
 import type { CustomerState, InstanceRecord } from '../runtime/instance-record.js';
 import { customerKeys, inboxAppendKeys, type CustomerKeys } from './customer-keys.js';
 import { readRecentEvent, recentEventEntry } from './recent-events.js';
-import type { StatsWrites } from './stats-writes.js';
+import { countDeltas } from './journey-counts.js';
+import { StatsWrites } from './stats-writes.js';
 import { acquireAndLoad, commitStep, pushEvent, releaseIfIdle, writeProfile } from './scripts.js';
 
 export class LeaseLostError extends ChorusError {
@@ -36,6 +37,8 @@ export interface CommitInput {
   consumed: number;
   profile?: Record<string, unknown>;
   instances: readonly InstanceRecord[];
+  /** Finished instances to delete; their share of the journey counts is added to the customer's tally. */
+  pruned?: readonly InstanceRecord[];
   dead: ReadonlyArray<{ event: string; reason: string; at: number }>;
   /** Statistics to write in the same atomic step (single Redis only: see stats-writes.ts). */
   stats?: StatsWrites;
@@ -142,10 +145,13 @@ export class CustomerStore {
     const fields: string[] = [];
     if (input.profile) fields.push('profile', JSON.stringify(input.profile));
     for (const record of input.instances) fields.push(`i:${record.id}`, JSON.stringify(record));
-    const stats = input.stats?.scriptArgs() ?? { keys: [], args: [] };
+    const removed = (input.pruned ?? []).map((record) => `i:${record.id}`);
+    // The tally sits in the customer's slot, so it is written inside the commit on a Cluster too.
+    const tally = input.pruned?.length ? prunedTally(keys, input.pruned).scriptArgs() : undefined;
+    const stats = input.stats?.scriptArgs();
     const reply = (await commitStep.run(
       this.redis,
-      [keys.state, keys.inbox, keys.lease, keys.dead, ...stats.keys],
+      [keys.state, keys.inbox, keys.lease, keys.dead, ...(tally?.keys ?? []), ...(stats?.keys ?? [])],
       [
         token,
         input.expectedRev,
@@ -153,9 +159,12 @@ export class CustomerStore {
         this.leaseMs,
         input.dead.length,
         fields.length,
+        removed.length,
         ...input.dead.map((entry) => JSON.stringify(entry)),
         ...fields,
-        ...stats.args,
+        ...removed,
+        ...(tally?.args ?? []),
+        ...(stats?.args ?? []),
       ],
     )) as [number, number?, string?];
     if (reply[0] === -1) throw new LeaseLostError(keys.customerId, 'another job holds it');
@@ -218,6 +227,16 @@ export class CustomerStore {
       pendingEvents: inbox,
     };
   }
+}
+
+/** What the pruned instances add to their journeys' counts, as increments of the customer's tally. */
+function prunedTally(keys: CustomerKeys, pruned: readonly InstanceRecord[]): StatsWrites {
+  const increments = new Map<string, number>();
+  for (const [journeyId, fields] of countDeltas(new Map(), pruned))
+    for (const [field, by] of fields) increments.set(`${journeyId}|${field}`, by);
+  const writes = new StatsWrites();
+  writes.hincrbyAll(keys.pruned, increments);
+  return writes;
 }
 
 function decodeState(

@@ -1,10 +1,12 @@
 import type { RedisConnection } from '../redis/connection.js';
 import { scanEach, scanKeys, unlinkKeys } from '../redis/scan-keys.js';
 import type { InstanceRecord } from '../runtime/instance-record.js';
+import { prunedTallyKey } from './customer-keys.js';
 import { countDeltas, journeyCountsKey } from './journey-counts.js';
 
 /**
- * Rebuilds every journey's counts from the customers themselves (a full SCAN of every master).
+ * Rebuilds every journey's counts from the customers themselves (a full SCAN of every master):
+ * their instances, plus the tally each keeps of the finished instances it no longer does.
  * For after a crash left a count off, or after changing the counting; counts written while it
  * runs may be lost, so run it when the engine is quiet.
  */
@@ -17,16 +19,22 @@ export async function recountJourneys(redis: RedisConnection, prefix: string): P
     for (const key of keys.filter((k) => stateKey.test(k) && !seen.has(k))) {
       // SCAN may return a key twice (a rehash, or a slot moving between masters meanwhile).
       seen.add(key);
-      const fields = await redis.hgetall(key);
+      const [fields, pruned] = await Promise.all([redis.hgetall(key), redis.hgetall(prunedTallyKey(key))]);
       const instances = Object.entries(fields)
         .filter(([name]) => name.startsWith('i:'))
         .map(([, value]) => JSON.parse(value) as InstanceRecord);
-      if (instances.length === 0) continue;
+      if (instances.length === 0 && Object.keys(pruned).length === 0) continue;
       customers += 1;
-      for (const [journeyId, deltas] of countDeltas(new Map(), instances)) {
+      const add = (journeyId: string, name: string, by: number) => {
         const sum = totals.get(journeyId) ?? new Map<string, number>();
         totals.set(journeyId, sum);
-        for (const [name, by] of deltas) sum.set(name, (sum.get(name) ?? 0) + by);
+        sum.set(name, (sum.get(name) ?? 0) + by);
+      };
+      for (const [journeyId, deltas] of countDeltas(new Map(), instances))
+        for (const [name, by] of deltas) add(journeyId, name, by);
+      for (const [tallied, by] of Object.entries(pruned)) {
+        const bar = tallied.indexOf('|');
+        add(tallied.slice(0, bar), tallied.slice(bar + 1), Number(by));
       }
     }
   });

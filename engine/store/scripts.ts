@@ -42,10 +42,11 @@ return {1, state, redis.call('LRANGE', KEYS[2], 0, tonumber(ARGV[3]) - 1)}
  * Writes the result of applying the inbox head, if the lease and the revision are still ours
  * (a fencing token: a drainer that lost its lease can never overwrite newer state), clears the
  * step's mark, lets go of the lease when the inbox is then empty, and applies the step's
- * statistics writes, if it was given them (see stats-writes.ts).
+ * statistics writes, if it was given them (see stats-writes.ts): first the customer's tally of
+ * pruned instances, then the counters.
  * KEYS: state, inbox, lease, dead, then one per statistics write.
  * ARGV: token, expected rev, events consumed, lease ms, dead count, field argument count,
- * dead..., field, value, ..., then the statistics writes.
+ * removed field count, dead..., field, value, ..., removed field..., then the statistics writes.
  * Returns {-1} lease lost, {-2} revision moved, else {new rev, released (0/1), statistics error or ''}.
  */
 export const commitStep = new LuaScript(`${APPLY_STATS_WRITES}
@@ -53,11 +54,13 @@ if redis.call('GET', KEYS[3]) ~= ARGV[1] then return {-1} end
 local rev = tonumber(redis.call('HGET', KEYS[1], 'rev') or '0')
 if rev ~= tonumber(ARGV[2]) then return {-2} end
 local deadCount = tonumber(ARGV[5])
-local fieldsEnd = 6 + deadCount + tonumber(ARGV[6])
-for i = 7, 6 + deadCount do redis.call('LPUSH', KEYS[4], ARGV[i]) end
+local fieldsEnd = 7 + deadCount + tonumber(ARGV[6])
+local removedEnd = fieldsEnd + tonumber(ARGV[7])
+for i = 8, 7 + deadCount do redis.call('LPUSH', KEYS[4], ARGV[i]) end
 if deadCount > 0 then redis.call('LTRIM', KEYS[4], 0, 99) end
 -- One HSET per field: unpack() of thousands of arguments exceeds Lua's stack.
-for i = 7 + deadCount, fieldsEnd, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = 8 + deadCount, fieldsEnd, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = fieldsEnd + 1, removedEnd do redis.call('HDEL', KEYS[1], ARGV[i]) end
 redis.call('HSET', KEYS[1], 'rev', rev + 1)
 redis.call('HDEL', KEYS[1], 'step')
 redis.call('LTRIM', KEYS[2], tonumber(ARGV[3]), -1)
@@ -68,7 +71,7 @@ if redis.call('LLEN', KEYS[2]) == 0 then
 else
   redis.call('PEXPIRE', KEYS[3], ARGV[4])
 end
-return {rev + 1, released, applyStatsWrites(5, fieldsEnd + 1)}
+return {rev + 1, released, applyStatsWrites(5, removedEnd + 1)}
 `);
 
 /**

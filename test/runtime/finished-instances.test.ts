@@ -1,0 +1,128 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  createEngine,
+  customerKeys,
+  defineJourney,
+  eraseCustomer,
+  readJourneyCounts,
+  recountJourneys,
+  type Engine,
+} from '../../engine/index.js';
+import { JourneyCatalog, JourneyValidationError } from '../../engine/journey/journey-catalog.js';
+import { applyEvent } from '../../engine/runtime/apply-event.js';
+import type { CustomerEvent } from '../../engine/runtime/customer-event.js';
+import type { CustomerState } from '../../engine/runtime/instance-record.js';
+import { eventually, testRedis } from '../support/redis.js';
+
+/** Entered on every order, finished at once: the shape that made customers grow without bound. */
+const perOrder = defineJourney({
+  id: 'per-order',
+  version: 1,
+  trigger: { event: 'Order Placed' },
+  reentry: 'always',
+  machine: (j) =>
+    j.createMachine({ initial: 'thanked', states: { thanked: { tags: 'loyalty', type: 'final' } } }),
+});
+
+/** Entered once ever: the newest finished instance must survive pruning to keep it so. */
+const onceOnly = defineJourney({
+  id: 'once-only',
+  version: 1,
+  trigger: { event: 'Order Placed' },
+  reentry: 'never',
+  machine: (j) =>
+    j.createMachine({ initial: 'greeted', states: { greeted: { tags: 'awareness', type: 'final' } } }),
+});
+
+const messages = { has: () => true };
+const order = (n: number): CustomerEvent => ({
+  v: 1,
+  id: `order-${n}`,
+  customerId: 'c1',
+  timestamp: 1_000 + n,
+  kind: 'track',
+  name: 'Order Placed',
+  properties: {},
+});
+
+describe('finished instances a customer keeps', () => {
+  it('keeps the newest finished instances of a journey and hands back the ones it drops', () => {
+    const catalog = new JourneyCatalog([perOrder, onceOnly], messages, { keepFinished: 2 });
+    let customer: CustomerState = { customerId: 'c1', profile: {}, instances: new Map() };
+    const pruned: string[] = [];
+    for (let n = 1; n <= 5; n++) {
+      const result = applyEvent(customer, order(n), 1_000 + n, catalog);
+      customer = result.customer;
+      pruned.push(...result.pruned.map((record) => record.id));
+    }
+    expect([...customer.instances.keys()].sort()).toEqual(['once-only.1', 'per-order.4', 'per-order.5']);
+    expect(pruned).toEqual(['per-order.1', 'per-order.2', 'per-order.3']);
+    // Numbering goes on from the newest kept instance, and `never` still refuses re-entry.
+    const next = applyEvent(customer, order(6), 1_006, catalog);
+    expect(next.customer.instances.has('per-order.6')).toBe(true);
+    expect(next.notes).toContainEqual(
+      expect.objectContaining({ kind: 'not-entered', journeyId: 'once-only' }),
+    );
+  });
+
+  it('refuses to keep fewer than one, naming the setting', () => {
+    expect(() => new JourneyCatalog([perOrder], messages, { keepFinished: 0 })).toThrow(
+      JourneyValidationError,
+    );
+    expect(() => new JourneyCatalog([perOrder], messages, { keepFinished: 0 })).toThrow(/keepFinished/);
+  });
+
+  describe('on a real Redis', () => {
+    let engine: Engine | undefined;
+    let cleanup: (() => Promise<void>) | undefined;
+    afterEach(async () => {
+      await engine?.close();
+      await cleanup?.();
+    });
+
+    it('deletes the dropped instances and keeps their share of the counts for a recount', async () => {
+      const ctx = testRedis();
+      cleanup = ctx.cleanup;
+      engine = createEngine({
+        redis: ctx.redis,
+        prefix: ctx.prefix,
+        journeys: [perOrder],
+        messages,
+        keepFinishedInstances: 2,
+      });
+      engine.startWorkers({ deliveries: false });
+      // One at a time, so each order is its own step (a batch prunes the same way).
+      for (let n = 1; n <= 6; n++) {
+        await engine.track({ userId: 'shopper', event: 'Order Placed', messageId: `order-${n}` });
+        await eventually(async () => (await engine!.customer('shopper')).instances.some((i) => i.seq === n));
+      }
+      const stored = await engine.customer('shopper');
+      expect(stored.instances.map((i) => i.id).sort()).toEqual(['per-order.5', 'per-order.6']);
+      const keys = customerKeys(ctx.prefix, 'shopper');
+      expect((await ctx.redis.hkeys(keys.state)).filter((f) => f.startsWith('i:')).sort()).toEqual([
+        'i:per-order.5',
+        'i:per-order.6',
+      ]);
+      expect(await ctx.redis.hgetall(keys.pruned)).toMatchObject({
+        'per-order|1|entered|all': '4',
+        'per-order|1|exit|thanked': '4',
+      });
+      const [live] = await readJourneyCounts(ctx.redis, ctx.prefix, 'per-order');
+      expect(live).toMatchObject({ entered: 6, active: 0, exits: { thanked: 6 }, reached: { loyalty: 6 } });
+      await recountJourneys(ctx.redis, ctx.prefix);
+      expect(await readJourneyCounts(ctx.redis, ctx.prefix, 'per-order')).toEqual([live]);
+      // Erasing the customer takes the tally with everything else of theirs.
+      await eraseCustomer(
+        {
+          store: engine.store,
+          jobIndex: engine.jobIndex,
+          timerWheel: engine.timerWheel,
+          journeyQueue: engine.queues.journeys,
+          deliveryQueues: Object.values(engine.queues.deliveries),
+        },
+        'shopper',
+      );
+      expect(await ctx.redis.exists(keys.pruned)).toBe(0);
+    });
+  });
+});
