@@ -130,6 +130,18 @@ export function createDeliveryWorker(
     );
   }
 
+  /**
+   * A send the policy let through ended without going out: the policy gets back what it took
+   * (a frequency cap's slot). Best effort, like the metrics: the send's outcome is already recorded.
+   */
+  async function giveBack(job: DeliveryJobData): Promise<void> {
+    await deps.policy
+      .release?.({ job, channel, now: clock.now() })
+      .catch((err: unknown) =>
+        logger.warn({ err, opId: job.opId, channel }, 'policy not told of a failed send'),
+      );
+  }
+
   /** Hands the send to the next preferred channel, or records why nothing could be sent. */
   async function fallBack(job: DeliveryJobData, refusal: Refusal, now: number): Promise<string> {
     const { reason, rule } = refusal;
@@ -294,6 +306,7 @@ export function createDeliveryWorker(
     } catch (error) {
       const reason = `rendering failed: ${(error as Error).message}`;
       await outcomes.record(data, 'failed', { reason }, now);
+      await giveBack(data);
       throw new UnrecoverableError(reason);
     }
     if (deps.tracking) {
@@ -350,6 +363,7 @@ export function createDeliveryWorker(
       throw new RetryLaterError(result.reason, result.afterMs);
     }
     await outcomes.record(data, 'failed', { reason: result.reason, provider: adapter.provider }, clock.now());
+    await giveBack(data);
     throw new UnrecoverableError(result.reason);
   }
 
@@ -373,10 +387,13 @@ export function createDeliveryWorker(
   });
   worker.on('failed', (job, err) => {
     if (!job || err instanceof DelayedError) return;
-    const settled =
+    const settled = (
       err instanceof OutcomeNotRecordedError
-        ? withRetries(() => outcomes.end(job.data, err.outcome, err.extra, err.at), recordRetry)
-        : outcomes.abandon(job, err);
+        ? withRetries(() => outcomes.end(job.data, err.outcome, err.extra, err.at), recordRetry).then(
+            (ended) => (ended ? err.outcome : undefined),
+          )
+        : outcomes.abandon(job, err)
+    ).then((outcome) => (outcome === 'failed' ? giveBack(job.data) : undefined));
     void settled.catch((e: unknown) =>
       logger.error({ err: e, opId: job.data.opId }, 'could not record the end of a delivery'),
     );

@@ -50,8 +50,9 @@ export interface OutcomeRecorder {
    * A job BullMQ will not run again without the processor having recorded why: out of attempts,
    * or failed by BullMQ itself for stalling more than `maxStalledCount` times (its workers died
    * or hung). The message list then says so, as `unknown` if a run had claimed the send.
+   * Returns the outcome it recorded, if this call ended the operation.
    */
-  abandon(job: Job<DeliveryJobData>, err: Error): Promise<void>;
+  abandon(job: Job<DeliveryJobData>, err: Error): Promise<DeliveryOutcome | undefined>;
 }
 
 export function createOutcomeRecorder(input: {
@@ -137,9 +138,9 @@ export function createOutcomeRecorder(input: {
     }
   }
 
-  async function abandon(job: Job<DeliveryJobData>, err: Error): Promise<void> {
+  async function abandon(job: Job<DeliveryJobData>, err: Error): Promise<DeliveryOutcome | undefined> {
     const attempts = job.opts.attempts ?? 1;
-    if (!(err instanceof UnrecoverableError) && job.attemptsMade < attempts) return;
+    if (!(err instanceof UnrecoverableError) && job.attemptsMade < attempts) return undefined;
     // Our own unrecoverable failures were recorded before they were thrown: this is then a no-op.
     const why =
       err instanceof UnrecoverableError
@@ -161,6 +162,7 @@ export function createOutcomeRecorder(input: {
       MESSAGE_LIST_CAP,
     );
     if (abandoned) await outcomeCounts(job.data, abandoned, at).issue(redis).catch(notCounted(abandoned));
+    return abandoned;
   }
 
   return { keys, entry, end, record, abandon };

@@ -46,6 +46,11 @@ end
 return 0
 `);
 
+/** KEYS: the customer's cap sets. ARGV: op id. Takes the operation out of every count. */
+const releaseSlotScript = new LuaScript(`
+for i = 1, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
+`);
+
 export interface FrequencyCapOptions {
   redis: RedisConnection;
   /** The engine's key prefix: counts live beside the customer's other keys. */
@@ -57,7 +62,9 @@ export interface FrequencyCapOptions {
  * Caps how many sends a customer gets across all journeys, per rule (see `FREQUENCY_CAPS`).
  * A send that fits is counted at once, under its operation id, so a replay of the same send is
  * not counted twice. A capped send waits until the next slot opens, or is skipped when its
- * journey said `whenCapped: 'skip'`. Put it last in a policy chain: a slot is taken as soon as
+ * journey said `whenCapped: 'skip'`. A send that then does not go out (refused by the provider,
+ * failed) gives its slot back, so a failure never costs the customer a later message. Put it
+ * last in a policy chain: a slot is taken as soon as
  * this rule lets a send through, so rules that hold sends back should decide first.
  *
  * @example
@@ -94,6 +101,15 @@ export function frequencyCaps(options: FrequencyCapOptions): DeliveryPolicy {
         untilMs: opensAt,
         reason: `frequency cap ${rule.label} reached: waits until ${opens}`,
       };
+    },
+    release: async ({ job }) => {
+      if (options.rules.length === 0) return;
+      const keys = customerKeys(options.prefix, job.customerId);
+      await releaseSlotScript.run(
+        options.redis,
+        options.rules.map((rule) => keys.cap(rule.label)),
+        [job.opId],
+      );
     },
   };
 }

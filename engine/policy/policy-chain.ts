@@ -27,5 +27,8 @@ export function chainPolicies(rules: readonly PolicyRule[]): DeliveryPolicy {
       }
       return { action: 'send' };
     },
+    async release(input) {
+      await Promise.all(rules.map((rule) => rule.policy.release?.(input)));
+    },
   };
 }

@@ -2,10 +2,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
   createEngine,
+  customerKeys,
   defineJourney,
   FakeClock,
   FrequencyCapRules,
   frequencyCaps,
+  type ChannelAdapter,
   type Engine,
   type WhenCapped,
 } from '../../engine/index.js';
@@ -36,11 +38,20 @@ describe('a frequency cap in the engine: capped sends wait or are skipped, each 
   let engine: Engine;
   // Real time, so BullMQ's delayed set (which runs on real time) holds a send the cap delays.
   const clock = new FakeClock(Date.now());
+  /** How many of the next emails the provider refuses for good (a 5xx). */
+  let refuseNext = 0;
 
   beforeEach(() => {
     ctx = testRedis();
     const journeys = [ping('wait'), ping('skip')];
     delivery = testDelivery(ctx.redis, ctx.prefix, journeys);
+    refuseNext = 0;
+    const email = delivery.delivery.adapters.email!;
+    const refusing: ChannelAdapter = {
+      ...email,
+      send: async (d) =>
+        refuseNext-- > 0 ? { status: 'failed', reason: '550 5.1.1 mailbox unavailable' } : email.send(d),
+    };
     engine = createEngine({
       redis: ctx.redis,
       prefix: ctx.prefix,
@@ -49,6 +60,7 @@ describe('a frequency cap in the engine: capped sends wait or are skipped, each 
       clock,
       delivery: {
         ...delivery.delivery,
+        adapters: { ...delivery.delivery.adapters, email: refusing },
         policy: frequencyCaps({
           redis: ctx.redis,
           prefix: ctx.prefix,
@@ -110,5 +122,21 @@ describe('a frequency cap in the engine: capped sends wait or are skipped, each 
       reason: expect.stringMatching(/^frequency cap marketing:1\/24h reached \(next slot at /),
     });
     expect(await engine.queues.deliveries.email.getDelayedCount()).toBe(0);
+  });
+
+  it('gives the slot back when the provider refuses the send, so the next one goes', async () => {
+    await engine.identify({ userId: 'cy', traits: { email: 'cy@example.com' } });
+    refuseNext = 1;
+    await engine.track({ userId: 'cy', event: 'Ping wait' });
+    const [failed] = await messagesOf('cy', 1);
+    expect(failed).toMatchObject({ status: 'failed', reason: '550 5.1.1 mailbox unavailable' });
+    // The slot is given back just after the outcome is recorded.
+    const capKey = customerKeys(ctx.prefix, 'cy').cap('marketing:1/24h');
+    await eventually(async () => (await ctx.redis.zcard(capKey)) === 0);
+    clock.advance('1h');
+    await engine.track({ userId: 'cy', event: 'Ping wait' });
+    const [sent] = await messagesOf('cy', 2);
+    expect(sent).toMatchObject({ status: 'sent', channel: 'email' });
+    expect(await ctx.redis.zrange(capKey, 0, -1)).toEqual([sent!.opId]);
   });
 });

@@ -28,6 +28,21 @@ describe('a policy chain', () => {
     expect(calls).toEqual(['a', 'b']);
   });
 
+  it('tells every rule that can give something back of a send that did not go out', async () => {
+    const released: string[] = [];
+    const releasing = (name: string): DeliveryPolicy => ({
+      check: async () => ({ action: 'send' }),
+      release: async ({ job: sent }) => void released.push(`${name}:${sent.opId}`),
+    });
+    const chain = chainPolicies([
+      { name: 'a', policy: releasing('a') },
+      { name: 'plain', policy: fixed({ action: 'send' }, [], 'plain') },
+      { name: 'nested', policy: chainPolicies([{ name: 'b', policy: releasing('b') }]) },
+    ]);
+    await chain.release!({ job, channel: 'email', now: 0 });
+    expect(released.sort()).toEqual([`a:${job.opId}`, `b:${job.opId}`]);
+  });
+
   it('sends when every rule says send, and keeps a rule name a nested chain already set', async () => {
     const calls: string[] = [];
     expect(
