@@ -312,6 +312,7 @@ export {
 export { trackRendered, type LinkTracking } from './tracking/track-links.js';
 export {
   recordEngagement,
+  TRACKED_SENDS_CAP,
   readEngagement,
   readSendEngagement,
   type EngagementKind,

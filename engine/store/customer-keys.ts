@@ -67,6 +67,8 @@ function buildKeys(prefix: string, customerId: string) {
     consentLog: `${base}:consent-log`,
     /** Hash: `<opId>|<opened|clicked|delivered|bounced|complained>` (first time, epoch ms), `<opId>|clicks`. */
     tracked: `${base}:tracked`,
+    /** Sorted set: the op ids `tracked` holds, scored by their first engagement, to drop the oldest. */
+    trackedOps: `${base}:tracked-ops`,
     /** Capped list of opens, clicks and provider reports of the customer's messages, newest first. */
     engagement: `${base}:engagement`,
     seen: (messageId: string) => `${base}:seen:${messageId}`,

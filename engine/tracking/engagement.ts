@@ -36,9 +36,29 @@ export interface SendEngagement {
 const ENGAGEMENT_CAP = 200;
 
 /**
- * KEYS: tracked hash, engagement list. ARGV: opId, kind, at, entry JSON, cap.
+ * How many sends' engagement a customer keeps. Provider reports alone add a field for every
+ * send, so without a bound a customer grew for as long as they received messages. The customer
+ * view shows it beside the last hundred message-list entries; an open or click of a send older
+ * than this is counted as its first again.
+ */
+export const TRACKED_SENDS_CAP = 500;
+
+/** The fields `tracked` holds for one send (see recordScript): a time per kind, and the clicks. */
+const TRACKED_KINDS: ReadonlyArray<EngagementKind | 'clicks'> = [
+  'opened',
+  'clicked',
+  'clicks',
+  'delivered',
+  'bounced',
+  'complained',
+];
+
+/**
+ * KEYS: tracked hash, engagement list, tracked-ops sorted set. ARGV: opId, kind, at, entry JSON,
+ * list cap, sends cap, then the field kinds of a send.
  * The first of each kind per send sets its time and is listed; every click is listed and
- * counted, as it carries the link that was followed. Returns 1 for the first of its kind.
+ * counted, as it carries the link that was followed. A send seen for the first time may push
+ * the oldest send's fields out. Returns 1 for the first of its kind.
  */
 const recordScript = new LuaScript(`
 local first = redis.call('HSETNX', KEYS[1], ARGV[1] .. '|' .. ARGV[2], ARGV[3])
@@ -46,6 +66,15 @@ if ARGV[2] == 'clicked' then redis.call('HINCRBY', KEYS[1], ARGV[1] .. '|clicks'
 if first == 1 or ARGV[2] == 'clicked' then
   redis.call('LPUSH', KEYS[2], ARGV[4])
   redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[5]) - 1)
+end
+if redis.call('ZADD', KEYS[3], 'NX', ARGV[3], ARGV[1]) == 1 then
+  local over = redis.call('ZCARD', KEYS[3]) - tonumber(ARGV[6])
+  if over > 0 then
+    local dropped = redis.call('ZPOPMIN', KEYS[3], over)
+    for i = 1, #dropped, 2 do
+      for k = 7, #ARGV do redis.call('HDEL', KEYS[1], dropped[i] .. '|' .. ARGV[k]) end
+    end
+  end
 end
 return first
 `);
@@ -76,8 +105,8 @@ export async function recordEngagement(
   const first =
     (await recordScript.run(
       redis,
-      [keys.tracked, keys.engagement],
-      [send.opId, kind, at, JSON.stringify(entry), ENGAGEMENT_CAP],
+      [keys.tracked, keys.engagement, keys.trackedOps],
+      [send.opId, kind, at, JSON.stringify(entry), ENGAGEMENT_CAP, TRACKED_SENDS_CAP, ...TRACKED_KINDS],
     )) === 1;
   // The counters live outside the customer's hash tag (one hash per journey and day), so they
   // are written after the record, and only by the call that recorded the first of its kind.

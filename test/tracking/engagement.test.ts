@@ -7,6 +7,7 @@ import {
   readSendEngagement,
   recordDeliveryReport,
   recordEngagement,
+  TRACKED_SENDS_CAP,
   type TrackedSend,
 } from '../../engine/index.js';
 import { customerKeys } from '../../engine/store/customer-keys.js';
@@ -91,6 +92,33 @@ describe('recording opens, clicks and provider reports', () => {
       ['2026-11-23', 'email', { opened: 1 }],
       ['2026-11-24', 'sms', { clicked: 1, clicks: 1 }],
     ]);
+  });
+
+  it('keeps the engagement of the last sends only, dropping the oldest send whole', async () => {
+    const opened = (opId: string, at: number) =>
+      recordEngagement(ctx.redis, ctx.prefix, { send: { ...send, opId }, kind: 'opened', at });
+    await recordEngagement(ctx.redis, ctx.prefix, {
+      send,
+      kind: 'clicked',
+      at: DAY,
+      url: 'https://a.example/',
+    });
+    await opened('op-1', DAY + 1);
+    for (let i = 2; i <= TRACKED_SENDS_CAP; i++) await opened(`op-${i}`, DAY + i);
+    const keys = customerKeys(ctx.prefix, 'ada');
+    expect(await ctx.redis.zcard(keys.trackedOps)).toBe(TRACKED_SENDS_CAP);
+    expect((await readSendEngagement(ctx.redis, ctx.prefix, 'ada')).get('op-1')).toEqual({
+      clickedAt: DAY,
+      clicks: 1,
+      openedAt: DAY + 1,
+    });
+    // One more send: the oldest goes, every field of it.
+    await opened('op-new', DAY + 10_000);
+    const kept = await readSendEngagement(ctx.redis, ctx.prefix, 'ada');
+    expect(kept.has('op-1')).toBe(false);
+    expect(kept.size).toBe(TRACKED_SENDS_CAP);
+    expect(await ctx.redis.hlen(keys.tracked)).toBe(TRACKED_SENDS_CAP);
+    expect(keys.trackedOps.startsWith(keys.state)).toBe(true);
   });
 
   it('refuses a day range it cannot read', async () => {
