@@ -11,8 +11,9 @@
 //           policy, ledger, rendering) → the email adapter. Customers are identified beforehand
 //           (untimed).
 //
-// Each side sends at every rate in BENCH_LATENCY_RATES for BENCH_LATENCY_SECONDS, after a short
-// warm-up. Emails are matched to requests by recipient (one customer per request, in turn).
+// Each side sends at every rate in BENCH_LATENCY_RATES for BENCH_LATENCY_WARMUP_SECONDS, not
+// counted, then on without a pause for BENCH_LATENCY_SECONDS. Emails are matched to requests by
+// recipient (one customer per request, in turn).
 //
 // Usage: npm run bench -- latency
 //        (env: REDIS_URL, BENCH_LATENCY_RATES, BENCH_LATENCY_SECONDS, BENCH_LATENCY_WARMUP_SECONDS,
@@ -49,9 +50,9 @@ export interface LatencyOptions {
   /** Distinct customers, used in turn (each gets an event every customers/rate seconds). */
   customers: number;
   /**
-   * Paced at the lowest rate before the runs, not counted: until V8 has optimised the hot paths
-   * (a few seconds at 250/s), every request of the worker process costs several times more CPU,
-   * and a shorter warm-up measured that start-up instead of the steady state.
+   * The first part of each rate's run, not counted: until V8 has optimised the hot paths (a few
+   * seconds at 250/s), every request of the worker process costs several times more CPU, and a
+   * shorter warm-up measured that start-up instead of the steady state.
    */
   warmupMs: number;
   /** Worker concurrency on both sides. */
@@ -100,7 +101,10 @@ interface Side {
 
 /**
  * Fires requests on schedule (request i at start + i/rate) whether or not earlier ones have been
- * answered, and times each from being sent to its email's acceptance by the sink.
+ * answered, and times each from being sent to its email's acceptance by the sink. The first
+ * `warmupMs` of the stream are not counted: the measured requests follow them without a pause,
+ * so they meet a side already running at that rate (a pause between a warm-up and the run let
+ * every process go idle, and the first second after it was as slow as a cold start).
  */
 async function pacedRun(
   o: LatencyOptions,
@@ -109,27 +113,32 @@ async function pacedRun(
   agent: Agent,
   rate: number,
   durationMs: number,
+  warmupMs: number,
 ): Promise<LatencyRun> {
-  const total = Math.max(1, Math.round((rate * durationMs) / 1000));
-  const sentAt = new Map<string, number[]>();
+  const unmeasured = Math.round((rate * warmupMs) / 1000);
+  const total = unmeasured + Math.max(1, Math.round((rate * durationMs) / 1000));
+  const sentAt = new Map<string, Array<{ at: number; measured: boolean }>>();
   const latencies: number[] = [];
   let failed = 0;
+  let settled = 0;
   sink.onAccepted = (recipient) => {
-    const times = sentAt.get(recipient);
-    const t = times?.shift();
-    if (t !== undefined) latencies.push(performance.now() - t);
+    const sent = sentAt.get(recipient)?.shift();
+    if (!sent) return;
+    settled++;
+    if (sent.measured) latencies.push(performance.now() - sent.at);
   };
   const loop = monitorEventLoopDelay({ resolution: 1 });
-  loop.enable();
   const answers: Promise<void>[] = [];
   const fire = (i: number) => {
     const customer = `lat-${i % o.customers}`;
     const recipient = `${customer}@example.com`;
+    const measured = i >= unmeasured;
     answers.push(
       post(agent, side.url, side.headers, side.body(customer, i), () => {
+        const sent = { at: performance.now(), measured };
         const times = sentAt.get(recipient);
-        if (times) times.push(performance.now());
-        else sentAt.set(recipient, [performance.now()]);
+        if (times) times.push(sent);
+        else sentAt.set(recipient, [sent]);
       }).then(
         (status) => {
           if (status !== 202) failed++;
@@ -141,35 +150,43 @@ async function pacedRun(
     );
   };
   const started = performance.now();
-  const cpuBefore = process.cpuUsage();
+  let measuredFrom = started;
+  let cpuBefore = process.cpuUsage();
   let i = 0;
   while (i < total) {
     const due = Math.min(total, Math.floor(((performance.now() - started) * rate) / 1000) + 1);
-    while (i < due) fire(i++);
+    while (i < due) {
+      if (i === unmeasured) {
+        measuredFrom = performance.now();
+        cpuBefore = process.cpuUsage();
+        loop.enable();
+      }
+      fire(i++);
+    }
     if (i < total) await sleep(1);
   }
-  const seconds = (performance.now() - started) / 1000;
+  const seconds = (performance.now() - measuredFrom) / 1000;
   await Promise.all(answers);
   const deadline = Date.now() + 30_000;
-  while (latencies.length + failed < total && Date.now() < deadline) await sleep(10);
+  while (settled + failed < total && Date.now() < deadline) await sleep(10);
   loop.disable();
   sink.onAccepted = undefined;
   const { user, system } = process.cpuUsage(cpuBefore);
+  const sent = total - unmeasured;
   return {
     rate,
-    achieved: total / seconds,
-    sent: total,
-    lost: total - latencies.length,
+    achieved: sent / seconds,
+    sent,
+    lost: sent - latencies.length,
     loopP99: loop.percentile(99) / 1e6,
-    cpu: (user + system) / 1000 / (performance.now() - started),
+    cpu: (user + system) / 1000 / (performance.now() - measuredFrom),
     ...distribution(latencies),
   };
 }
 
 async function runSide(o: LatencyOptions, side: Side, sink: Sink, agent: Agent) {
-  await pacedRun(o, side, sink, agent, Math.min(...o.rates), o.warmupMs);
   const runs: LatencyRun[] = [];
-  for (const rate of o.rates) runs.push(await pacedRun(o, side, sink, agent, rate, o.durationMs));
+  for (const rate of o.rates) runs.push(await pacedRun(o, side, sink, agent, rate, o.durationMs, o.warmupMs));
   return runs;
 }
 
