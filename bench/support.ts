@@ -170,6 +170,8 @@ export interface BenchRow {
 
 export const perSecond = (value: number) => `${Math.round(value).toLocaleString('en-US')} /s`;
 export const ms = (value: number) => `${value.toFixed(value < 10 ? 1 : 0)} ms`;
+/** A difference in ms with its sign: `+1.6 ms`, `-25 ms`. */
+export const msDelta = (value: number) => `${value < 0 ? '-' : '+'}${ms(Math.abs(value))}`;
 export const percent = (value: number) => `${(value * 100).toFixed(0)}%`;
 
 /** Renders rows as a Markdown table (readable in a terminal, pastable into bench/README.md). */
