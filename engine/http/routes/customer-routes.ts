@@ -66,7 +66,8 @@ export const customerRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (
     {
       schema: {
         tags: ['customers'],
-        summary: 'A customer: traits, each journey instance, recent messages with their delivery status',
+        summary:
+          'A customer: traits, journey instances (active ones, and the last finished ones of each journey), recent messages with their delivery status',
         params: Params,
         response: { 200: Customer },
       },
