@@ -13,6 +13,7 @@ describe('configuration from the environment', () => {
       TIME_SCALE: 1,
       OUTBOX_DIR: 'outbox',
       WORKER_ROLES: ['journeys', 'deliveries'],
+      KEEP_FINISHED_INSTANCES: 5,
     });
     expect(config.SMTP_URL).toBeUndefined();
   });
@@ -37,12 +38,14 @@ describe('configuration from the environment', () => {
         REDIS_URL: 'http://x',
         RATE_LIMIT_EMAIL: '10 per second',
         WORKER_ROLES: 'api',
+        KEEP_FINISHED_INSTANCES: '0',
       });
     expect(load).toThrow(ConfigError);
     try {
       load();
     } catch (error) {
       expect((error as ConfigError).variables.map((v) => v.name).sort()).toEqual([
+        'KEEP_FINISHED_INSTANCES',
         'RATE_LIMIT_EMAIL',
         'REDIS_URL',
         'TIME_SCALE',
