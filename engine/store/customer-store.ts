@@ -206,6 +206,15 @@ export class CustomerStore {
     return raw === null ? {} : (JSON.parse(raw) as Record<string, unknown>);
   }
 
+  /**
+   * What the customer's deleted finished instances had added to their journeys' counts, by
+   * `<journeyId>|<count field>` (see `keepFinished`).
+   */
+  async prunedCounts(customerId: string): Promise<Record<string, number>> {
+    const tally = await this.redis.hgetall(this.keys(customerId).pruned);
+    return Object.fromEntries(Object.entries(tally).map(([field, n]) => [field, Number(n)]));
+  }
+
   /** The customer as stored, for reading: profile, instances, recent events and messages. */
   async read(customerId: string) {
     const keys = this.keys(customerId);

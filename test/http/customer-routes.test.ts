@@ -95,6 +95,7 @@ describe('reading and managing customers and journeys', () => {
       journeyInstances: [{ journeyId: 'onboarding', state: 'browsing' }],
       messages: [{ message: 'welcome', status: 'sent' }],
     });
+    expect(exported.json().deletedInstanceCounts).toEqual({});
     const metrics = await h.app.inject('/metrics');
     expect(metrics.body).toMatch(/chorus_sends\{channel="email",status="sent"\} 1/);
     // A job is the customer's when its data or its id (a timer's id names the customer) does.

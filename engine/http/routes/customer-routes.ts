@@ -119,6 +119,8 @@ export const customerRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (
         exportedAt: new Date().toISOString(),
         traits: stored.profile,
         journeyInstances: stored.instances,
+        // Older finished instances are deleted; what they added to the journey counts is kept.
+        deletedInstanceCounts: await engine.store.prunedCounts(userId),
         recentEvents: stored.recentEvents,
         pendingEvents: stored.pendingEvents,
         messages: stored.messages,
