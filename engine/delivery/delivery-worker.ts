@@ -116,6 +116,10 @@ export function createDeliveryWorker(
     logger,
     provider: adapter?.provider ?? channel,
     recordRetry,
+    // A send the policy let through that then failed gives back what the policy took (a cap's slot).
+    ...(deps.policy.release
+      ? { onFailed: (job: DeliveryJobData) => deps.policy.release!({ job, channel, now: clock.now() }) }
+      : {}),
   });
   /** Puts the send on `next`'s queue; a no-op while a job for this operation waits there. */
   async function forward(job: DeliveryJobData, next: Channel): Promise<string> {
@@ -128,18 +132,6 @@ export function createDeliveryWorker(
     await countDecision(redis, store.prefix, { channel, action, rule }).catch((err: unknown) =>
       logger.warn({ err, channel, action, rule }, 'policy decision not counted in metrics'),
     );
-  }
-
-  /**
-   * A send the policy let through ended without going out: the policy gets back what it took
-   * (a frequency cap's slot). Best effort, like the metrics: the send's outcome is already recorded.
-   */
-  async function giveBack(job: DeliveryJobData): Promise<void> {
-    await deps.policy
-      .release?.({ job, channel, now: clock.now() })
-      .catch((err: unknown) =>
-        logger.warn({ err, opId: job.opId, channel }, 'policy not told of a failed send'),
-      );
   }
 
   /** Hands the send to the next preferred channel, or records why nothing could be sent. */
@@ -306,7 +298,6 @@ export function createDeliveryWorker(
     } catch (error) {
       const reason = `rendering failed: ${(error as Error).message}`;
       await outcomes.record(data, 'failed', { reason }, now);
-      await giveBack(data);
       throw new UnrecoverableError(reason);
     }
     if (deps.tracking) {
@@ -363,7 +354,6 @@ export function createDeliveryWorker(
       throw new RetryLaterError(result.reason, result.afterMs);
     }
     await outcomes.record(data, 'failed', { reason: result.reason, provider: adapter.provider }, clock.now());
-    await giveBack(data);
     throw new UnrecoverableError(result.reason);
   }
 
@@ -387,13 +377,10 @@ export function createDeliveryWorker(
   });
   worker.on('failed', (job, err) => {
     if (!job || err instanceof DelayedError) return;
-    const settled = (
+    const settled =
       err instanceof OutcomeNotRecordedError
-        ? withRetries(() => outcomes.end(job.data, err.outcome, err.extra, err.at), recordRetry).then(
-            (ended) => (ended ? err.outcome : undefined),
-          )
-        : outcomes.abandon(job, err)
-    ).then((outcome) => (outcome === 'failed' ? giveBack(job.data) : undefined));
+        ? withRetries(() => outcomes.end(job.data, err.outcome, err.extra, err.at), recordRetry)
+        : outcomes.abandon(job, err);
     void settled.catch((e: unknown) =>
       logger.error({ err: e, opId: job.data.opId }, 'could not record the end of a delivery'),
     );

@@ -22,7 +22,8 @@ export interface LedgerKeys {
 
 /**
  * How one channel's delivery worker ends its sends: in the operation's ledger entry, on the
- * customer's message list, and in the send counts, each once per operation id.
+ * customer's message list, and in the send counts, each once per operation id. A send that
+ * ends `failed` is also handed to `onFailed`, once, by whichever call recorded it.
  */
 export interface OutcomeRecorder {
   keys(job: DeliveryJobData): LedgerKeys;
@@ -50,9 +51,8 @@ export interface OutcomeRecorder {
    * A job BullMQ will not run again without the processor having recorded why: out of attempts,
    * or failed by BullMQ itself for stalling more than `maxStalledCount` times (its workers died
    * or hung). The message list then says so, as `unknown` if a run had claimed the send.
-   * Returns the outcome it recorded, if this call ended the operation.
    */
-  abandon(job: Job<DeliveryJobData>, err: Error): Promise<DeliveryOutcome | undefined>;
+  abandon(job: Job<DeliveryJobData>, err: Error): Promise<void>;
 }
 
 export function createOutcomeRecorder(input: {
@@ -63,8 +63,13 @@ export function createOutcomeRecorder(input: {
   /** Named when a send may have reached it: the adapter's provider, or the channel. */
   provider: string;
   recordRetry: { attempts: number; baseMs: number };
+  /**
+   * Told of a send this recorder ended `failed` (the policy gives back what it took for it).
+   * Best effort: the outcome is recorded by then, so a failure here is only logged.
+   */
+  onFailed?: (job: DeliveryJobData) => Promise<void>;
 }): OutcomeRecorder {
-  const { channel, store, clock, logger, provider, recordRetry } = input;
+  const { channel, store, clock, logger, provider, recordRetry, onFailed } = input;
   const redis = store.redis;
 
   const keys = (job: DeliveryJobData): LedgerKeys => {
@@ -104,6 +109,14 @@ export function createOutcomeRecorder(input: {
   const notCounted = (outcome: DeliveryOutcome) => (err: unknown) =>
     logger.warn({ err, channel, outcome }, 'send not counted in metrics');
 
+  /** After this call recorded `outcome`: what follows from it beyond the ledger. */
+  async function ended(job: DeliveryJobData, outcome: DeliveryOutcome): Promise<void> {
+    if (outcome !== 'failed' || !onFailed) return;
+    await onFailed(job).catch((err: unknown) =>
+      logger.warn({ err, opId: job.opId, channel }, 'policy not told of a failed send'),
+    );
+  }
+
   async function end(
     job: DeliveryJobData,
     outcome: DeliveryOutcome,
@@ -122,6 +135,7 @@ export function createOutcomeRecorder(input: {
     );
     if (statsError) notCounted(outcome)(new Error(statsError));
     if (recorded && !ride) await counts.issue(redis).catch(notCounted(outcome));
+    if (recorded) await ended(job, outcome);
     return recorded;
   }
 
@@ -138,9 +152,9 @@ export function createOutcomeRecorder(input: {
     }
   }
 
-  async function abandon(job: Job<DeliveryJobData>, err: Error): Promise<DeliveryOutcome | undefined> {
+  async function abandon(job: Job<DeliveryJobData>, err: Error): Promise<void> {
     const attempts = job.opts.attempts ?? 1;
-    if (!(err instanceof UnrecoverableError) && job.attemptsMade < attempts) return undefined;
+    if (!(err instanceof UnrecoverableError) && job.attemptsMade < attempts) return;
     // Our own unrecoverable failures were recorded before they were thrown: this is then a no-op.
     const why =
       err instanceof UnrecoverableError
@@ -161,8 +175,9 @@ export function createOutcomeRecorder(input: {
       },
       MESSAGE_LIST_CAP,
     );
-    if (abandoned) await outcomeCounts(job.data, abandoned, at).issue(redis).catch(notCounted(abandoned));
-    return abandoned;
+    if (!abandoned) return;
+    await outcomeCounts(job.data, abandoned, at).issue(redis).catch(notCounted(abandoned));
+    await ended(job.data, abandoned);
   }
 
   return { keys, entry, end, record, abandon };

@@ -64,8 +64,8 @@ export interface FrequencyCapOptions {
  * not counted twice. A capped send waits until the next slot opens, or is skipped when its
  * journey said `whenCapped: 'skip'`. A send that then does not go out (refused by the provider,
  * failed) gives its slot back, so a failure never costs the customer a later message. Put it
- * last in a policy chain: a slot is taken as soon as
- * this rule lets a send through, so rules that hold sends back should decide first.
+ * last in a policy chain: a slot is taken as soon as this rule lets a send through, so rules
+ * that hold sends back should decide first.
  *
  * @example
  * const caps = frequencyCaps({ redis, prefix: 'chorus', rules: FrequencyCapRules.parse('marketing:3/24h') });
