@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ServiceAccount } from './channels/service-account.js';
 import { parseDuration } from './duration.js';
 import { ChorusError } from './errors.js';
+import { KEEP_FINISHED_DEFAULT } from './journey/journey-catalog.js';
 import { isTimeZone } from './local-time.js';
 import { RedisClusterNodes, type RedisTarget } from './redis/connection.js';
 import { FrequencyCapRules } from './policy/cap-rules.js';
@@ -129,7 +130,7 @@ const EnvShape = z.object({
    * Finished journey instances kept per customer and journey; older ones are deleted when another
    * finishes (the journey's counts keep them). At least 1.
    */
-  KEEP_FINISHED_INSTANCES: z.coerce.number().int().min(1).default(5),
+  KEEP_FINISHED_INSTANCES: z.coerce.number().int().min(1).default(KEEP_FINISHED_DEFAULT),
   /** The IANA zone of customers without a `timezone` trait: dates, quiet hours, local-time waits. */
   DEFAULT_TIMEZONE: z
     .string()

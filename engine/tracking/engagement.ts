@@ -126,10 +126,9 @@ export async function readSendEngagement(
   for (const [field, value] of Object.entries(hash)) {
     const split = field.lastIndexOf('|');
     const opId = field.slice(0, split);
-    const kind = field.slice(split + 1);
+    const kind = field.slice(split + 1) as (typeof TRACKED_KINDS)[number];
+    if (!TRACKED_KINDS.includes(kind)) continue;
     const name = kind === 'clicks' ? 'clicks' : `${kind}At`;
-    if (!['openedAt', 'clickedAt', 'clicks', 'deliveredAt', 'bouncedAt', 'complainedAt'].includes(name))
-      continue;
     const found = byOp.get(opId) ?? {};
     found[name as keyof SendEngagement] = Number(value);
     byOp.set(opId, found);
