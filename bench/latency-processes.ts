@@ -12,6 +12,8 @@ import { sleep } from './support.js';
 export interface ServingProcesses {
   /** Base URL of the API process. */
   base: string;
+  /** The API and worker processes' ids, to read how busy they were. */
+  pids: { api: number | undefined; worker: number | undefined };
   /** Stops every process (SIGTERM, then SIGKILL after 10 s). */
   close(): Promise<void>;
 }
@@ -76,7 +78,11 @@ export async function startBaselineProcesses(o: LatencyProcessOptions): Promise<
     await stopAll([api, worker]);
     throw error;
   }
-  return { base, close: () => stopAll([api, worker]) };
+  return {
+    base,
+    pids: { api: api.child.pid, worker: worker.child.pid },
+    close: () => stopAll([api, worker]),
+  };
 }
 
 /**
@@ -117,5 +123,9 @@ export async function startChorusProcesses(o: LatencyProcessOptions): Promise<Se
     await stopAll([api, worker]);
     throw error;
   }
-  return { base, close: () => stopAll([api, worker]) };
+  return {
+    base,
+    pids: { api: api.child.pid, worker: worker.child.pid },
+    close: () => stopAll([api, worker]),
+  };
 }

@@ -23,7 +23,13 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { createEngine } from '../engine/index.js';
 import { notify } from '../test/fixtures/journeys/notify.js';
-import { LATENCY_API_KEY, startBaselineProcesses, startChorusProcesses } from './latency-processes.js';
+import {
+  LATENCY_API_KEY,
+  startBaselineProcesses,
+  startChorusProcesses,
+  type ServingProcesses,
+} from './latency-processes.js';
+import { processCpuSeconds } from './process-cpu.js';
 import { waitForProfiles } from './sends.js';
 import {
   DEFAULT_REDIS_URL,
@@ -84,6 +90,10 @@ export interface LatencyRun extends Distribution {
   loopP99: number;
   /** This process's CPU time (user + system) over the run, as a share of one core. */
   cpu: number;
+  /** The side's API and worker processes' CPU over the measured seconds, as shares of one core (Linux only). */
+  serverCpu: { api: number | undefined; worker: number | undefined };
+  /** Warm-up requests whose email had not been accepted yet when the measured seconds began. */
+  backlogAtStart: number;
 }
 
 export interface LatencyFigures {
@@ -97,6 +107,7 @@ interface Side {
   url: URL;
   headers: Record<string, string>;
   body(customer: string, i: number): string;
+  pids: ServingProcesses['pids'];
   close(): Promise<void>;
 }
 
@@ -153,6 +164,12 @@ async function pacedRun(
   const started = performance.now();
   let measuredFrom = started;
   let cpuBefore = process.cpuUsage();
+  const serverCpu = () => ({
+    api: processCpuSeconds(side.pids.api),
+    worker: processCpuSeconds(side.pids.worker),
+  });
+  let serverBefore = serverCpu();
+  let backlogAtStart = 0;
   let i = 0;
   while (i < total) {
     const due = Math.min(total, Math.floor(((performance.now() - started) * rate) / 1000) + 1);
@@ -160,6 +177,8 @@ async function pacedRun(
       if (i === unmeasured) {
         measuredFrom = performance.now();
         cpuBefore = process.cpuUsage();
+        serverBefore = serverCpu();
+        backlogAtStart = i - settled - failed;
         loop.enable();
       }
       fire(i++);
@@ -167,6 +186,9 @@ async function pacedRun(
     if (i < total) await sleep(1);
   }
   const seconds = (performance.now() - measuredFrom) / 1000;
+  const serverAfter = serverCpu();
+  const share = (before: number | undefined, after: number | undefined) =>
+    before === undefined || after === undefined ? undefined : (after - before) / seconds;
   await Promise.all(answers);
   const deadline = Date.now() + 30_000;
   while (settled + failed < total && Date.now() < deadline) await sleep(10);
@@ -181,6 +203,11 @@ async function pacedRun(
     lost: sent - latencies.length,
     loopP99: loop.percentile(99) / 1e6,
     cpu: (user + system) / 1000 / (performance.now() - measuredFrom),
+    serverCpu: {
+      api: share(serverBefore.api, serverAfter.api),
+      worker: share(serverBefore.worker, serverAfter.worker),
+    },
+    backlogAtStart,
     ...distribution(latencies),
   };
 }
@@ -197,6 +224,7 @@ async function baselineSide(o: LatencyOptions, sinkPort: number): Promise<Side> 
     url: new URL(`${processes.base}/track`),
     headers: {},
     body: (customer) => JSON.stringify({ userId: customer, event: 'Notify' }),
+    pids: processes.pids,
     close: () => processes.close(),
   };
 }
@@ -231,6 +259,7 @@ async function chorusSide(o: LatencyOptions, sinkPort: number): Promise<Side> {
         event: 'Notify',
         messageId: `lat-${process.pid}-${i}-${Math.random()}`,
       }),
+    pids: processes.pids,
     close: () => processes.close(),
   };
 }
@@ -263,17 +292,38 @@ export async function benchLatency(o: LatencyOptions): Promise<LatencyFigures> {
   }
 }
 
+const core = (share: number | undefined) => (share === undefined ? '-' : `${(share * 100).toFixed(0)}%`);
+
 export function latencyReport(f: LatencyFigures): string {
   const line = (name: string, r: LatencyRun) =>
     `${name.padEnd(9)} ${String(r.rate).padStart(5)}/s  achieved ${r.achieved.toFixed(0).padStart(4)}/s  ` +
     `p50 ${ms(r.p50).padStart(8)}  p99 ${ms(r.p99).padStart(8)}  max ${ms(r.max).padStart(8)}  ` +
-    `lost ${r.lost}  event-loop p99 ${ms(r.loopP99)}  CPU ${(r.cpu * 100).toFixed(0)}% of a core`;
+    `lost ${r.lost}  backlog at start ${r.backlogAtStart}  ` +
+    `CPU (share of a core) worker ${core(r.serverCpu.worker)} API ${core(r.serverCpu.api)} client+sink ${core(r.cpu)} ` +
+    `(client event-loop p99 ${ms(r.loopP99)})`;
   return [
-    `webhook → SMTP latency: ${f.options.durationMs / 1000} s per rate, ${f.options.customers} customers in turn`,
+    `webhook → SMTP latency: ${f.options.durationMs / 1000} s per rate after ${f.options.warmupMs / 1000} s of ` +
+      `warm-up, ${f.options.customers} customers in turn`,
     ...f.baseline.map((r) => line('baseline', r)),
     ...f.chorus.map((r) => line('Chorus', r)),
     '',
   ].join('\n');
+}
+
+/** How busy each side's worker process was: where it nears a full core, latency is queueing. */
+function workerCpuRow(measure: string, b: LatencyRun, c: LatencyRun): BenchRow[] {
+  const [base, ours] = [b.serverCpu.worker, c.serverCpu.worker];
+  if (base === undefined || ours === undefined) return [];
+  return [
+    {
+      measure,
+      baseline: core(base),
+      chorus: core(ours),
+      figure: `${(ours / base).toFixed(2)}x`,
+      target: '-',
+      met: undefined,
+    },
+  ];
 }
 
 export function latencyRows(f: LatencyFigures): BenchRow[] {
@@ -298,6 +348,7 @@ export function latencyRows(f: LatencyFigures): BenchRow[] {
         target: c.rate === 250 ? '<= 25 ms' : '-',
         met: c.rate === 250 ? c.p99 <= 25 && c.lost === 0 : undefined,
       },
+      ...workerCpuRow(`worker process CPU at ${c.rate}/s (share of a core)`, b, c),
     ];
   });
 }

@@ -82,6 +82,8 @@ describe('the benchmarks', () => {
       '  (email adapter alone)',
       'webhook→SMTP p50 at 20/s (achieved N/s)',
       'webhook→SMTP p99 at 20/s (achieved N/s)',
+      // Read from /proc: these tests run on Linux.
+      'worker process CPU at 20/s (share of a core)',
       'delayed-step lateness p50',
       'delayed-step lateness p99',
       'Redis bytes per parked customer vs floor',
