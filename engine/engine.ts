@@ -23,11 +23,8 @@ import { createJourneyWorker, SWEEP_SCHEDULER } from './runtime/journey-worker.j
 import { allQueues, createQueues } from './runtime/queues.js';
 import type { ChannelAdapter } from './channels/channel-adapter.js';
 import type { DeliveryPolicy } from './delivery/delivery-policy.js';
-import {
-  createDeliveryWorker,
-  type DeliveryDependencies,
-  type Renderer,
-} from './delivery/delivery-worker.js';
+import type { DeliveryDependencies, Renderer } from './delivery/delivery-dependencies.js';
+import { createDeliveryWorker } from './delivery/delivery-worker.js';
 import { ChorusError } from './errors.js';
 import { CHANNELS, type Channel } from './journey/journey-schema.js';
 import type { CoreMessage } from './messages/message-catalog.js';

@@ -98,12 +98,8 @@ export {
   type TimerJobDataV2,
 } from './runtime/timer-job.js';
 export { createJourneyWorker, type JourneyWorkerOptions } from './runtime/journey-worker.js';
-export {
-  createDeliveryWorker,
-  type DeliveryDependencies,
-  type DeliveryWorkerOptions,
-  type Renderer,
-} from './delivery/delivery-worker.js';
+export { createDeliveryWorker, type DeliveryWorkerOptions } from './delivery/delivery-worker.js';
+export type { DeliveryDependencies, Renderer } from './delivery/delivery-dependencies.js';
 export { deliveryQueueName, type DeliveryJobData } from './delivery/delivery-job.js';
 export type { DeliveryOutcome } from './delivery/delivery-ledger.js';
 export {

@@ -1,54 +1,18 @@
-import {
-  DelayedError,
-  MetricsTime,
-  UnrecoverableError,
-  Worker,
-  type ConnectionOptions,
-  type Job,
-  type Queue,
-} from 'bullmq';
-import type { ChannelAdapter, Delivery, DeliveryResult } from '../channels/channel-adapter.js';
-import type { Clock } from '../clock.js';
+import { DelayedError, MetricsTime, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Channel } from '../journey/journey-schema.js';
-import type { Logger } from '../logger.js';
-import { messageFields, type CoreMessage } from '../messages/message-catalog.js';
-import type { RenderContext, RenderedMessage } from '../messages/rendered-message.js';
+import { countDecision } from '../policy/policy-counts.js';
+import { topicOf } from '../policy/topic.js';
 import { queuePrefix } from '../runtime/queues.js';
-import type { CustomerStore } from '../store/customer-store.js';
 import { resolveAddress } from './address.js';
 import { retryDelay } from './backoff.js';
-import { deliveryQueueName, variantLabel, type DeliveryJobData } from './delivery-job.js';
-import { claimOperation, isOutcome, releaseOperation, rerouteOperation } from './delivery-ledger.js';
-import type { DeliveryPolicy } from './delivery-policy.js';
+import type { DeliveryDependencies } from './delivery-dependencies.js';
+import { deliveryQueueName, type DeliveryJobData } from './delivery-job.js';
+import { claimOperation, isOutcome, rerouteOperation } from './delivery-ledger.js';
 import { OutcomeNotRecordedError, RetryLaterError } from './job-signals.js';
-import { readSendState } from './send-state.js';
-import { topicOf } from '../policy/topic.js';
-import { countDecision } from '../policy/policy-counts.js';
+import { createMessageSender, type Target } from './message-sender.js';
 import { createOutcomeRecorder, MESSAGE_LIST_CAP } from './outcome-recorder.js';
-import { trackRendered, type LinkTracking } from '../tracking/track-links.js';
-import { createUnsubscribeToken, unsubscribeUrl } from './unsubscribe-token.js';
+import { readSendState } from './send-state.js';
 import { withRetries } from './with-retries.js';
-
-/** What delivery needs from the template layer. */
-export interface Renderer {
-  supports(messageId: string, channel: Channel): boolean;
-  render(messageId: string, channel: Channel, context: RenderContext): RenderedMessage;
-}
-
-export interface DeliveryDependencies {
-  store: CustomerStore;
-  renderer: Renderer;
-  messages: { get(id: string): (CoreMessage & { webhook?: { url: string } }) | undefined };
-  adapters: Partial<Record<Channel, ChannelAdapter>>;
-  queues: Record<Channel, Queue>;
-  policy: DeliveryPolicy;
-  clock: Clock;
-  logger: Logger;
-  unsubscribe: { baseUrl: string; secret: string; ttlDays?: number };
-  defaults: { locale: string; timezone: string };
-  /** Open and click tracking; without it links go out as rendered. */
-  tracking?: LinkTracking;
-}
 
 export interface DeliveryWorkerOptions {
   connection: ConnectionOptions;
@@ -78,13 +42,6 @@ const UNAVAILABLE_RULE = 'channel-unavailable';
 interface Refusal {
   reason: string;
   rule: string;
-}
-
-/** What a channel needs to send a job: its provider, the core message, the customer's address. */
-interface Target {
-  adapter: ChannelAdapter;
-  core: CoreMessage;
-  address: Delivery['address'];
 }
 
 /**
@@ -121,6 +78,8 @@ export function createDeliveryWorker(
       ? { onFailed: (job: DeliveryJobData) => deps.policy.release!({ job, channel, now: clock.now() }) }
       : {}),
   });
+  const send = createMessageSender(channel, deps, outcomes, recordRetry);
+
   /** Puts the send on `next`'s queue; a no-op while a job for this operation waits there. */
   async function forward(job: DeliveryJobData, next: Channel): Promise<string> {
     await deps.queues[next].add(job.message, { ...job, channel: next }, { jobId: job.opId });
@@ -262,99 +221,6 @@ export function createDeliveryWorker(
     if (claim.result === 'resumed')
       logger.warn({ opId: data.opId, channel }, 'sending again after a run died mid-send (idempotent)');
     return send(data, { ...target, traits }, claimToken, claim.result === 'resumed', now);
-  }
-
-  async function send(
-    data: DeliveryJobData,
-    target: Target & { traits: Record<string, unknown> },
-    claimToken: string,
-    resumed: boolean,
-    now: number,
-  ): Promise<string> {
-    const { adapter, core, address, traits } = target;
-    const unsubscribe = unsubscribeUrl(
-      deps.unsubscribe.baseUrl,
-      createUnsubscribeToken(deps.unsubscribe.secret, {
-        customerId: data.customerId,
-        topic: 'marketing',
-        exp: now + (deps.unsubscribe.ttlDays ?? 60) * 86_400_000,
-      }),
-    );
-    let rendered: RenderedMessage;
-    try {
-      rendered = deps.renderer.render(data.message, channel, {
-        customer: { id: data.customerId },
-        profile: traits,
-        trigger: data.trigger,
-        event: data.event,
-        data: data.data,
-        journey: { id: data.journeyId, version: data.journeyVersion, state: data.state, stage: data.stage },
-        message: messageFields(core),
-        variants: data.variants,
-        locale: typeof traits.locale === 'string' ? traits.locale : deps.defaults.locale,
-        timezone: typeof traits.timezone === 'string' ? traits.timezone : deps.defaults.timezone,
-        unsubscribeUrl: unsubscribe,
-      });
-    } catch (error) {
-      const reason = `rendering failed: ${(error as Error).message}`;
-      await outcomes.record(data, 'failed', { reason }, now);
-      throw new UnrecoverableError(reason);
-    }
-    if (deps.tracking) {
-      const { opId, customerId, journeyId, message } = data;
-      const send = { opId, customerId, journeyId, message, channel, variant: variantLabel(data.variants) };
-      rendered = trackRendered(rendered, send, deps.tracking, [unsubscribe]);
-    }
-
-    const delivery: Delivery = {
-      opId: data.opId,
-      customerId: data.customerId,
-      journeyId: data.journeyId,
-      journeyVersion: data.journeyVersion,
-      message: data.message,
-      variant: variantLabel(data.variants),
-      channel,
-      address,
-      rendered,
-      unsubscribeUrl: unsubscribe,
-    };
-    const result: DeliveryResult = await adapter.send(delivery);
-    if (result.status === 'sent') {
-      await outcomes.record(
-        data,
-        'sent',
-        {
-          provider: adapter.provider,
-          providerId: result.providerId,
-          ...(resumed ? { resent: true } : {}),
-        },
-        clock.now(),
-      );
-      logger.info(
-        {
-          customerId: data.customerId,
-          message: data.message,
-          channel,
-          provider: adapter.provider,
-          opId: data.opId,
-        },
-        'message sent',
-      );
-      return 'sent';
-    }
-    if (result.status === 'retry' && result.mayHaveArrived && !adapter.idempotent) {
-      const reason = `${result.reason}; the request may have reached ${adapter.provider}, which cannot recognise a repeated send, so it was not sent again`;
-      await outcomes.record(data, 'unknown', { reason, provider: adapter.provider }, clock.now());
-      return 'unknown';
-    }
-    if (result.status === 'retry') {
-      // Nothing went out (or the receiver can tell a repeat): let go of the claim so the next
-      // attempt claims it afresh.
-      await withRetries(() => releaseOperation(redis, outcomes.keys(data).op, claimToken), recordRetry);
-      throw new RetryLaterError(result.reason, result.afterMs);
-    }
-    await outcomes.record(data, 'failed', { reason: result.reason, provider: adapter.provider }, clock.now());
-    throw new UnrecoverableError(result.reason);
   }
 
   const worker = new Worker<DeliveryJobData>(deliveryQueueName(channel), process, {

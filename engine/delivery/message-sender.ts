@@ -1,0 +1,129 @@
+import { UnrecoverableError } from 'bullmq';
+import type { ChannelAdapter, Delivery, DeliveryResult } from '../channels/channel-adapter.js';
+import type { Channel } from '../journey/journey-schema.js';
+import { messageFields, type CoreMessage } from '../messages/message-catalog.js';
+import type { RenderedMessage } from '../messages/rendered-message.js';
+import { trackRendered } from '../tracking/track-links.js';
+import type { DeliveryDependencies } from './delivery-dependencies.js';
+import { variantLabel, type DeliveryJobData } from './delivery-job.js';
+import { releaseOperation } from './delivery-ledger.js';
+import { RetryLaterError } from './job-signals.js';
+import type { OutcomeRecorder } from './outcome-recorder.js';
+import { createUnsubscribeToken, unsubscribeUrl } from './unsubscribe-token.js';
+import { withRetries } from './with-retries.js';
+
+/** What a channel needs to send a job: its provider, the core message, the customer's address. */
+export interface Target {
+  adapter: ChannelAdapter;
+  core: CoreMessage;
+  address: Delivery['address'];
+}
+
+/**
+ * The last part of a delivery, once the operation is claimed: render the message for the
+ * channel (with its unsubscribe link, and tracked links when tracking is on), hand it to the
+ * provider, and record what the provider answered. A provider that asks to retry gets the claim
+ * released first, unless the message may have arrived at a provider that cannot recognise a
+ * repeat: that is recorded `unknown` rather than risk sending twice.
+ */
+export function createMessageSender(
+  channel: Channel,
+  deps: DeliveryDependencies,
+  outcomes: OutcomeRecorder,
+  recordRetry: { attempts: number; baseMs: number },
+) {
+  const { clock, logger } = deps;
+  const redis = deps.store.redis;
+  return async function send(
+    data: DeliveryJobData,
+    target: Target & { traits: Record<string, unknown> },
+    claimToken: string,
+    resumed: boolean,
+    now: number,
+  ): Promise<string> {
+    const { adapter, core, address, traits } = target;
+    const unsubscribe = unsubscribeUrl(
+      deps.unsubscribe.baseUrl,
+      createUnsubscribeToken(deps.unsubscribe.secret, {
+        customerId: data.customerId,
+        topic: 'marketing',
+        exp: now + (deps.unsubscribe.ttlDays ?? 60) * 86_400_000,
+      }),
+    );
+    let rendered: RenderedMessage;
+    try {
+      rendered = deps.renderer.render(data.message, channel, {
+        customer: { id: data.customerId },
+        profile: traits,
+        trigger: data.trigger,
+        event: data.event,
+        data: data.data,
+        journey: { id: data.journeyId, version: data.journeyVersion, state: data.state, stage: data.stage },
+        message: messageFields(core),
+        variants: data.variants,
+        locale: typeof traits.locale === 'string' ? traits.locale : deps.defaults.locale,
+        timezone: typeof traits.timezone === 'string' ? traits.timezone : deps.defaults.timezone,
+        unsubscribeUrl: unsubscribe,
+      });
+    } catch (error) {
+      const reason = `rendering failed: ${(error as Error).message}`;
+      await outcomes.record(data, 'failed', { reason }, now);
+      throw new UnrecoverableError(reason);
+    }
+    if (deps.tracking) {
+      const { opId, customerId, journeyId, message } = data;
+      const send = { opId, customerId, journeyId, message, channel, variant: variantLabel(data.variants) };
+      rendered = trackRendered(rendered, send, deps.tracking, [unsubscribe]);
+    }
+
+    const delivery: Delivery = {
+      opId: data.opId,
+      customerId: data.customerId,
+      journeyId: data.journeyId,
+      journeyVersion: data.journeyVersion,
+      message: data.message,
+      variant: variantLabel(data.variants),
+      channel,
+      address,
+      rendered,
+      unsubscribeUrl: unsubscribe,
+    };
+    const result: DeliveryResult = await adapter.send(delivery);
+    if (result.status === 'sent') {
+      await outcomes.record(
+        data,
+        'sent',
+        {
+          provider: adapter.provider,
+          providerId: result.providerId,
+          ...(resumed ? { resent: true } : {}),
+        },
+        clock.now(),
+      );
+      logger.info(
+        {
+          customerId: data.customerId,
+          message: data.message,
+          channel,
+          provider: adapter.provider,
+          opId: data.opId,
+        },
+        'message sent',
+      );
+      return 'sent';
+    }
+    if (result.status === 'retry' && result.mayHaveArrived && !adapter.idempotent) {
+      const reason = `${result.reason}; the request may have reached ${adapter.provider}, which cannot recognise a repeated send, so it was not sent again`;
+      await outcomes.record(data, 'unknown', { reason, provider: adapter.provider }, clock.now());
+      return 'unknown';
+    }
+    if (result.status === 'retry') {
+      // Nothing went out (or the receiver can tell a repeat): let go of the claim so the next
+      // attempt claims it afresh.
+      await withRetries(() => releaseOperation(redis, outcomes.keys(data).op, claimToken), recordRetry);
+      throw new RetryLaterError(result.reason, result.afterMs);
+    }
+    await outcomes.record(data, 'failed', { reason: result.reason, provider: adapter.provider }, clock.now());
+    throw new UnrecoverableError(result.reason);
+  };
+}
