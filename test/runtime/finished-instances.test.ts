@@ -14,25 +14,25 @@ import type { CustomerEvent } from '../../engine/runtime/customer-event.js';
 import type { CustomerState } from '../../engine/runtime/instance-record.js';
 import { eventually, testRedis } from '../support/redis.js';
 
-/** Entered on every order, finished at once: the shape that made customers grow without bound. */
-const perOrder = defineJourney({
-  id: 'per-order',
-  version: 1,
-  trigger: { event: 'Order Placed' },
-  reentry: 'always',
-  machine: (j) =>
-    j.createMachine({ initial: 'thanked', states: { thanked: { tags: 'loyalty', type: 'final' } } }),
-});
+/** A journey entered on every order that ends in its first state, `state`, tagged `stage`. */
+const finishedAtOnce = (
+  id: string,
+  reentry: 'always' | 'never',
+  state: string,
+  stage: 'awareness' | 'loyalty',
+) =>
+  defineJourney({
+    id,
+    version: 1,
+    trigger: { event: 'Order Placed' },
+    reentry,
+    machine: (j) => j.createMachine({ initial: state, states: { [state]: { tags: stage, type: 'final' } } }),
+  });
 
+/** Entered on every order: the shape that made customers grow without bound. */
+const perOrder = finishedAtOnce('per-order', 'always', 'thanked', 'loyalty');
 /** Entered once ever: the newest finished instance must survive pruning to keep it so. */
-const onceOnly = defineJourney({
-  id: 'once-only',
-  version: 1,
-  trigger: { event: 'Order Placed' },
-  reentry: 'never',
-  machine: (j) =>
-    j.createMachine({ initial: 'greeted', states: { greeted: { tags: 'awareness', type: 'final' } } }),
-});
+const onceOnly = finishedAtOnce('once-only', 'never', 'greeted', 'awareness');
 
 const messages = { has: () => true };
 const order = (n: number): CustomerEvent => ({
