@@ -40,6 +40,7 @@ import {
   keepAliveAgent,
   ms,
   msDelta,
+  percent,
   post,
   sleep,
   startSink,
@@ -114,7 +115,7 @@ interface Side {
 /**
  * Fires requests on schedule (request i at start + i/rate) whether or not earlier ones have been
  * answered, and times each from being sent to its email's acceptance by the sink. The first
- * `warmupMs` of the stream are not counted: the measured requests follow them without a pause,
+ * `o.warmupMs` of the stream are not counted: the measured requests follow them without a pause,
  * so they meet a side already running at that rate (a pause between a warm-up and the run let
  * every process go idle, and the first second after it was as slow as a cold start).
  */
@@ -124,11 +125,9 @@ async function pacedRun(
   sink: Sink,
   agent: Agent,
   rate: number,
-  durationMs: number,
-  warmupMs: number,
 ): Promise<LatencyRun> {
-  const unmeasured = Math.round((rate * warmupMs) / 1000);
-  const total = unmeasured + Math.max(1, Math.round((rate * durationMs) / 1000));
+  const unmeasured = Math.round((rate * o.warmupMs) / 1000);
+  const total = unmeasured + Math.max(1, Math.round((rate * o.durationMs) / 1000));
   const sentAt = new Map<string, Array<{ at: number; measured: boolean }>>();
   const latencies: number[] = [];
   let failed = 0;
@@ -214,7 +213,7 @@ async function pacedRun(
 
 async function runSide(o: LatencyOptions, side: Side, sink: Sink, agent: Agent) {
   const runs: LatencyRun[] = [];
-  for (const rate of o.rates) runs.push(await pacedRun(o, side, sink, agent, rate, o.durationMs, o.warmupMs));
+  for (const rate of o.rates) runs.push(await pacedRun(o, side, sink, agent, rate));
   return runs;
 }
 
@@ -292,7 +291,7 @@ export async function benchLatency(o: LatencyOptions): Promise<LatencyFigures> {
   }
 }
 
-const core = (share: number | undefined) => (share === undefined ? '-' : `${(share * 100).toFixed(0)}%`);
+const core = (share: number | undefined) => (share === undefined ? '-' : percent(share));
 
 export function latencyReport(f: LatencyFigures): string {
   const line = (name: string, r: LatencyRun) =>
