@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
@@ -18,6 +17,8 @@ import { installErrorHandler, urlErrorBody } from './error-handler.js';
 import type { HttpAppOptions } from './http-options.js';
 import { ServiceUnavailableError } from './http-errors.js';
 import { parseJsonBody } from './json-body.js';
+import { rateLimitHook } from './rate-limit-hook.js';
+import { RequestRateLimiter } from './rate-limit.js';
 import { createMetrics } from './metrics.js';
 import { consentConfirmRoutes } from './routes/consent-confirm-routes.js';
 import { consentRoutes } from './routes/consent-routes.js';
@@ -134,15 +135,16 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
       // JSON only: a text body would otherwise reach validation and be reported as a wrong type.
       v1.removeContentTypeParser('text/plain');
       const keys = apiKeyChecker(options.apiKeys);
-      await v1.register(fastifyRateLimit, {
-        max: options.rateLimit?.max ?? 6000,
-        timeWindow: options.rateLimit?.windowMs ?? 60_000,
+      const limiter = new RequestRateLimiter(
         redis,
-        nameSpace: `${engine.prefix}:rate:`,
-        keyGenerator: (request) => keys.keyOf(request) ?? `ip-${request.ip}`,
-        // When Redis hiccups, serve rather than fail: the limit protects, it does not gate.
-        skipOnError: true,
-      });
+        `${engine.prefix}:rate`,
+        options.rateLimit ?? { max: 6000, windowMs: 60_000 },
+        clock,
+      );
+      v1.addHook(
+        'onRequest',
+        rateLimitHook(limiter, (request) => keys.keyOf(request) ?? `ip-${request.ip}`),
+      );
       v1.addHook('onRequest', keys.requireKey);
       await v1.register(ingestRoutes, { engine });
       await v1.register(journeyRoutes, { engine });

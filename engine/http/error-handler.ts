@@ -98,13 +98,6 @@ function classify(error: FastifyError, redis: RedisConnection, what: string): An
       code: 'CHORUS_UNSUPPORTED_MEDIA_TYPE',
       message: `Content-Type must be application/json. To fix: send JSON with that header.`,
     };
-  if (error.statusCode === 429)
-    return {
-      status: 429,
-      code: 'CHORUS_RATE_LIMITED',
-      message: error.message,
-      headers: { 'retry-after': '1' },
-    };
   if (error.statusCode === 400 && (error instanceof SyntaxError || error.code?.startsWith('FST_ERR_CTP')))
     return {
       status: 400,

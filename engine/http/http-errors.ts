@@ -36,6 +36,18 @@ export class ServiceUnavailableError extends HttpError {
   }
 }
 
+export class RateLimitedError extends HttpError {
+  constructor(limit: number, retryAfterSeconds: number) {
+    super(
+      429,
+      'CHORUS_RATE_LIMITED',
+      `This API key (or, without a valid key, this address) sent more than ${limit} requests in the current window. ` +
+        `To fix: retry after ${retryAfterSeconds} s, send events in batches with /v1/batch, or raise API_RATE_LIMIT.`,
+      { 'retry-after': String(retryAfterSeconds) },
+    );
+  }
+}
+
 /** The JSON body of every error answer. */
 export interface ErrorBody {
   error: { code: string; message: string; issues?: readonly FieldIssue[]; requestId: string };
