@@ -2,6 +2,7 @@ import type { Address } from '../channels/channel-adapter.js';
 import type { Channel } from '../journey/journey-schema.js';
 import type { CoreMessage } from '../messages/message-catalog.js';
 import type { ConsentRecord } from '../policy/consent-record.js';
+import type { SuppressionLookup } from '../policy/suppression-list.js';
 import type { Topic } from '../policy/topic.js';
 import type { DeliveryJobData } from './delivery-job.js';
 
@@ -33,6 +34,11 @@ export interface PolicyInput {
    * none is stored. Absent: a rule that needs it reads it itself.
    */
   consent?: { record: ConsentRecord | undefined };
+  /**
+   * What the suppression list holds for the customer's address on this channel, when the caller
+   * read it along with the traits. A rule uses it only if it names the address the rule checks.
+   */
+  suppression?: SuppressionLookup;
 }
 
 /**

@@ -1,8 +1,10 @@
 import { DelayedError, MetricsTime, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Channel } from '../journey/journey-schema.js';
 import { countDecision } from '../policy/policy-counts.js';
+import { suppressionListKey } from '../policy/suppression-list.js';
 import { topicOf } from '../policy/topic.js';
 import { queuePrefix } from '../runtime/queues.js';
+import { ridesInScripts } from '../store/stats-writes.js';
 import { resolveAddress } from './address.js';
 import { retryDelay } from './backoff.js';
 import type { DeliveryDependencies } from './delivery-dependencies.js';
@@ -79,6 +81,9 @@ export function createDeliveryWorker(
       : {}),
   });
   const send = createMessageSender(channel, deps, outcomes, recordRetry);
+  // The list is one key outside the customer's slot: read along with the customer only where a
+  // script may touch both, on a single Redis.
+  const suppressionKey = ridesInScripts(redis) ? suppressionListKey(store.prefix) : undefined;
 
   /** Puts the send on `next`'s queue; a no-op while a job for this operation waits there. */
   async function forward(job: DeliveryJobData, next: Channel): Promise<string> {
@@ -143,16 +148,16 @@ export function createDeliveryWorker(
     const keys = outcomes.keys(data);
     // The ledger comes first: a replay of a job whose send already ended, or was handed to
     // another channel, must not ask the policy or reroute again.
-    // The traits and consent are read with it, in one round trip: they are only used when the
-    // operation is still open, and they are then as fresh as a read after it.
+    // The traits and consent (and on a single Redis the suppression list) are read with it, in
+    // one round trip: they are only used when the operation is still open, and they are then as
+    // fresh as a read after it.
     const topic = topicOf(deps.messages.get(data.message) ?? {});
-    const { op, traits, consent } = await readSendState(
-      redis,
-      store.keys(data.customerId),
-      data.opId,
+    const { op, traits, consent, suppression } = await readSendState(redis, store.keys(data.customerId), {
+      opId: data.opId,
       channel,
       topic,
-    );
+      ...(suppressionKey ? { suppressionKey } : {}),
+    });
     if (isOutcome(op.state)) return `already ${op.state}`;
     if (op.route && op.route !== channel) return forward(data, op.route);
     // A claim is left: an earlier run decided to send and may have sent. Neither the policy nor
@@ -171,6 +176,7 @@ export function createDeliveryWorker(
         message: target.core,
         address: target.address,
         ...(consent ? { consent } : {}),
+        ...(suppression ? { suppression } : {}),
       });
       if (decision.action !== 'send') {
         const refusal = { reason: decision.reason, rule: decision.rule ?? 'policy' };

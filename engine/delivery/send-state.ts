@@ -1,6 +1,11 @@
 import type { Channel } from '../journey/journey-schema.js';
 import type { ConsentRecord } from '../policy/consent-record.js';
 import { consentField, decodeConsent } from '../policy/consent-store.js';
+import {
+  parseSuppressionEntries,
+  SuppressionReason,
+  type SuppressionLookup,
+} from '../policy/suppression-list.js';
 import { ConsentChannel, type Topic } from '../policy/topic.js';
 import type { RedisConnection } from '../redis/connection.js';
 import type { CustomerKeys } from '../store/customer-keys.js';
@@ -10,37 +15,74 @@ import type { OperationRecord } from './delivery-ledger.js';
 /**
  * What a send reads of the customer before deciding: its operation in the ledger, the traits,
  * and the consent record for the channel and topic. All three sit in the customer's slot, so
- * one script reads them in one round trip instead of three, at one instant.
+ * one script reads them in one round trip instead of three, at one instant. On a single Redis it
+ * also reads the suppression list for the address the traits give, which saves the send another.
  */
 export interface SendState {
   op: OperationRecord;
   traits: Record<string, unknown>;
   /** Undefined when the channel is not one consent speaks about (webhook). */
   consent: { record: ConsentRecord | undefined } | undefined;
+  /** Undefined when it was not read ahead (a Redis Cluster, a channel without one, an address Lua cannot normalise). */
+  suppression: SuppressionLookup | undefined;
 }
 
-/** KEYS: op key, customer state hash, consent hash. ARGV: consent field, or '' for none. */
+/** The trait that holds a channel's suppressible address. */
+const ADDRESS_TRAIT: Partial<Record<Channel, 'email' | 'phone'>> = { email: 'email', sms: 'phone' };
+
+/**
+ * KEYS: op key, customer state hash, consent hash, then the suppression list when it is read.
+ * ARGV: consent field or '', the address trait or '', the suppression reasons.
+ *
+ * The address is normalised as `normaliseAddress` does (trimmed and lower-cased email, phone
+ * without spaces, brackets, dots and dashes), for ASCII only: Lua's case and space rules are
+ * ASCII's, so any other address is left to the caller. The caller also uses the answer only if
+ * the address it resolves normalises to the same string.
+ */
 const readScript = new LuaScript(`
 local op = redis.call('HMGET', KEYS[1], 'state', 'route')
 local consent = false
 if ARGV[1] ~= '' then consent = redis.call('HGET', KEYS[3], ARGV[1]) end
-return {op[1], op[2], redis.call('HGET', KEYS[2], 'profile'), consent}
+local profile = redis.call('HGET', KEYS[2], 'profile')
+local suppression = false
+if ARGV[2] ~= '' and profile then
+  local ok, traits = pcall(cjson.decode, profile)
+  local value = ok and type(traits) == 'table' and traits[ARGV[2]]
+  if type(value) == 'string' and not string.find(value, '[\\128-\\255]') then
+    local address
+    if ARGV[2] == 'email' then
+      address = 'email:' .. string.lower(string.match(value, '^%s*(.-)%s*$'))
+    else
+      address = 'phone:' .. (string.gsub(value, '[%s%(%)%.%-]', ''))
+    end
+    suppression = {address}
+    for i = 3, #ARGV do suppression[i - 1] = redis.call('HGET', KEYS[4], address .. '|' .. ARGV[i]) end
+  end
+end
+return {op[1], op[2], profile, consent, suppression}
 `);
+
+export interface SendStateRead {
+  opId: string;
+  channel: Channel;
+  topic: Topic;
+  /** The suppression list's key, to read it in the same script (single Redis only). */
+  suppressionKey?: string;
+}
 
 export async function readSendState(
   redis: RedisConnection,
   keys: CustomerKeys,
-  opId: string,
-  channel: Channel,
-  topic: Topic,
+  { opId, channel, topic, suppressionKey }: SendStateRead,
 ): Promise<SendState> {
   const consentChannel = ConsentChannel.safeParse(channel);
   const field = consentChannel.success ? consentField(consentChannel.data, topic) : '';
-  const [state, route, profile, consent] = (await readScript.run(
+  const trait = suppressionKey === undefined ? undefined : ADDRESS_TRAIT[channel];
+  const [state, route, profile, consent, suppression] = (await readScript.run(
     redis,
-    [keys.op(opId), keys.state, keys.consent],
-    [field],
-  )) as Array<string | null>;
+    [keys.op(opId), keys.state, keys.consent, ...(trait ? [suppressionKey!] : [])],
+    [field, trait ?? '', ...SuppressionReason.options],
+  )) as [string | null, string | null, string | null, string | null, Array<string | null> | null];
   return {
     op: {
       state: (state ?? undefined) as OperationRecord['state'],
@@ -48,5 +90,8 @@ export async function readSendState(
     },
     traits: profile ? (JSON.parse(profile) as Record<string, unknown>) : {},
     consent: consentChannel.success ? { record: decodeConsent(consent ?? null) } : undefined,
+    suppression: suppression
+      ? { address: suppression[0]!, entries: parseSuppressionEntries(suppression.slice(1)) }
+      : undefined,
   };
 }

@@ -28,6 +28,30 @@ export function normaliseAddress(address: SuppressedAddress): string {
   return `${address.kind}:${value}`;
 }
 
+/** The hash that holds the suppression list: `<normalised address>|<reason>` → JSON entry. */
+export function suppressionListKey(prefix: string): string {
+  return `${prefix}:suppressions`;
+}
+
+/** The hash fields of an address, one per reason, in `SuppressionReason` order. */
+export function suppressionFields(normalisedAddress: string): string[] {
+  return SuppressionReason.options.map((reason) => `${normalisedAddress}|${reason}`);
+}
+
+/** The entries among the values read for {@link suppressionFields} (null where none is stored). */
+export function parseSuppressionEntries(values: ReadonlyArray<string | null>): SuppressionEntry[] {
+  return values.flatMap((raw) => (raw === null ? [] : [SuppressionEntry.parse(JSON.parse(raw))]));
+}
+
+/**
+ * What the list holds for one address, read ahead by a caller (the delivery worker reads it with
+ * the customer's traits): `address` as {@link normaliseAddress} writes it.
+ */
+export interface SuppressionLookup {
+  address: string;
+  entries: readonly SuppressionEntry[];
+}
+
 /**
  * One suppression list for every channel and journey, keyed by address rather than customer: a
  * bounce report names an address, and two customers sharing one address share its fate. It is
@@ -39,7 +63,7 @@ export class SuppressionList {
     readonly redis: RedisConnection,
     prefix: string,
   ) {
-    this.key = `${prefix}:suppressions`;
+    this.key = suppressionListKey(prefix);
   }
 
   /** Records one reason for the address; a later report of the same reason replaces the earlier. */
@@ -54,9 +78,8 @@ export class SuppressionList {
 
   /** Every reason the address is suppressed for; empty when it is not. */
   async check(address: SuppressedAddress): Promise<SuppressionEntry[]> {
-    const base = normaliseAddress(address);
-    const values = await this.redis.hmget(this.key, ...SuppressionReason.options.map((r) => `${base}|${r}`));
-    return values.flatMap((raw) => (raw === null ? [] : [SuppressionEntry.parse(JSON.parse(raw))]));
+    const values = await this.redis.hmget(this.key, ...suppressionFields(normaliseAddress(address)));
+    return parseSuppressionEntries(values);
   }
 
   /** Lifts suppression of the address for one reason, or for all; returns how many were lifted. */

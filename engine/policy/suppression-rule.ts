@@ -1,17 +1,18 @@
 import type { DeliveryPolicy } from '../delivery/delivery-policy.js';
-import type { SuppressedAddress, SuppressionList } from './suppression-list.js';
+import { normaliseAddress, type SuppressedAddress, type SuppressionList } from './suppression-list.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
- * The suppression list, read at send time for the address the send would go to. A hard bounce
+ * The suppression list, read at send time for the address the send would go to (by the delivery
+ * worker along with the traits, on a single Redis: see send-state.ts). A hard bounce
  * stops every message to the address; an unsubscribe or a complaint stops marketing only, so a
  * receipt still reaches a customer who left the newsletter. A stopped send is rerouted to the
  * message's next channel.
  */
 export function suppressionRule(list: SuppressionList): DeliveryPolicy {
   return {
-    async check({ channel, address, topic = 'marketing' }) {
+    async check({ channel, address, topic = 'marketing', suppression }) {
       const target: SuppressedAddress | undefined =
         channel === 'email' && address?.email
           ? { kind: 'email', value: address.email }
@@ -19,7 +20,9 @@ export function suppressionRule(list: SuppressionList): DeliveryPolicy {
             ? { kind: 'phone', value: address.phone }
             : undefined;
       if (!target) return { action: 'send' };
-      const entries = await list.check(target);
+      // Read ahead with the traits, when it was for this very address; else from the list now.
+      const entries =
+        suppression?.address === normaliseAddress(target) ? suppression.entries : await list.check(target);
       const bounce = entries.find((e) => e.reason === 'hard-bounce');
       const blocking = bounce ?? (topic === 'marketing' ? entries[0] : undefined);
       if (!blocking) return { action: 'send' };

@@ -1,0 +1,88 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { customerKeys, SuppressionList, suppressionRule, type PolicyInput } from '../../engine/index.js';
+import { readSendState } from '../../engine/delivery/send-state.js';
+import { normaliseAddress, suppressionListKey } from '../../engine/policy/suppression-list.js';
+import { nudgeJob as job } from '../support/policy.js';
+import { ON_CLUSTER, testRedis } from '../support/redis.js';
+
+const AT = Date.parse('2026-12-06T09:00:00Z');
+
+describe('what a send reads before deciding', () => {
+  let ctx: ReturnType<typeof testRedis>;
+  let list: SuppressionList;
+  beforeEach(() => {
+    ctx = testRedis();
+    list = new SuppressionList(ctx.redis, ctx.prefix);
+  });
+  afterEach(() => ctx.cleanup());
+
+  const keys = () => customerKeys(ctx.prefix, 'u1');
+  const withTraits = (traits: Record<string, unknown>) =>
+    ctx.redis.hset(keys().state, 'profile', JSON.stringify(traits));
+  const read = (channel: 'email' | 'sms' | 'push') =>
+    readSendState(ctx.redis, keys(), {
+      opId: 'op-1',
+      channel,
+      topic: 'marketing',
+      suppressionKey: suppressionListKey(ctx.prefix),
+    });
+
+  it.skipIf(ON_CLUSTER)(
+    'reads the suppression list for the address the traits give, normalised as the list writes it',
+    async () => {
+      await withTraits({ email: '  Ada@Example.COM ', phone: '+44 (7700) 900-123' });
+      await list.add(
+        { kind: 'email', value: 'ada@example.com' },
+        { reason: 'complaint', at: AT, source: 'ses' },
+      );
+      await list.add(
+        { kind: 'phone', value: '+447700900123' },
+        { reason: 'hard-bounce', at: AT, source: 'twilio' },
+      );
+
+      const email = await read('email');
+      expect(email.suppression).toEqual({
+        address: normaliseAddress({ kind: 'email', value: 'Ada@Example.COM' }),
+        entries: [{ reason: 'complaint', at: AT, source: 'ses' }],
+      });
+      const sms = await read('sms');
+      expect(sms.suppression).toEqual({
+        address: normaliseAddress({ kind: 'phone', value: '+44 (7700) 900-123' }),
+        entries: [{ reason: 'hard-bounce', at: AT, source: 'twilio' }],
+      });
+      expect((await read('push')).suppression).toBeUndefined();
+
+      // An address Lua cannot normalise as JavaScript does is left to the rule.
+      await withTraits({ email: 'ÅSA@example.com' });
+      expect((await read('email')).suppression).toBeUndefined();
+      await withTraits({ email: 42 });
+      expect((await read('email')).suppression).toBeUndefined();
+    },
+  );
+
+  it('has the rule use what was read ahead only for the address it checks', async () => {
+    const rule = suppressionRule(list);
+    await list.add(
+      { kind: 'email', value: 'ada@example.com' },
+      { reason: 'unsubscribe', at: AT, source: 'link' },
+    );
+    const input = (suppression: PolicyInput['suppression']): PolicyInput => ({
+      job,
+      channel: 'email',
+      traits: {},
+      now: AT,
+      topic: 'marketing',
+      address: { email: 'Ada@example.com' },
+      ...(suppression ? { suppression } : {}),
+    });
+    // Read ahead for this address: what it says decides, without asking the list again.
+    expect(await rule.check(input({ address: 'email:ada@example.com', entries: [] }))).toEqual({
+      action: 'send',
+    });
+    // Read ahead for another address (the traits changed in between): the list is read now.
+    expect(await rule.check(input({ address: 'email:bob@example.com', entries: [] }))).toMatchObject({
+      action: 'reroute',
+    });
+    expect(await rule.check(input(undefined))).toMatchObject({ action: 'reroute' });
+  });
+});
