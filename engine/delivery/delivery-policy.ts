@@ -36,7 +36,8 @@ export interface PolicyInput {
   consent?: { record: ConsentRecord | undefined };
   /**
    * What the suppression list holds for the customer's address on this channel, when the caller
-   * read it along with the traits. A rule uses it only if it names the address the rule checks.
+   * read it along with the traits. A rule uses it only if it names the list and the address the
+   * rule checks.
    */
   suppression?: SuppressionLookup;
 }

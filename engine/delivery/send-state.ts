@@ -91,7 +91,11 @@ export async function readSendState(
     traits: profile ? (JSON.parse(profile) as Record<string, unknown>) : {},
     consent: consentChannel.success ? { record: decodeConsent(consent ?? null) } : undefined,
     suppression: suppression
-      ? { address: suppression[0]!, entries: parseSuppressionEntries(suppression.slice(1)) }
+      ? {
+          list: suppressionKey!,
+          address: suppression[0]!,
+          entries: parseSuppressionEntries(suppression.slice(1)),
+        }
       : undefined,
   };
 }

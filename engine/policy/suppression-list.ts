@@ -44,10 +44,11 @@ export function parseSuppressionEntries(values: ReadonlyArray<string | null>): S
 }
 
 /**
- * What the list holds for one address, read ahead by a caller (the delivery worker reads it with
- * the customer's traits): `address` as {@link normaliseAddress} writes it.
+ * What a list holds for one address, read ahead by a caller (the delivery worker reads it with
+ * the customer's traits): `list` the list's key, `address` as {@link normaliseAddress} writes it.
  */
 export interface SuppressionLookup {
+  list: string;
   address: string;
   entries: readonly SuppressionEntry[];
 }

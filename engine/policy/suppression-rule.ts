@@ -20,9 +20,9 @@ export function suppressionRule(list: SuppressionList): DeliveryPolicy {
             ? { kind: 'phone', value: address.phone }
             : undefined;
       if (!target) return { action: 'send' };
-      // Read ahead with the traits, when it was for this very address; else from the list now.
-      const entries =
-        suppression?.address === normaliseAddress(target) ? suppression.entries : await list.check(target);
+      // Read ahead with the traits, when it was of this list and this very address; else read now.
+      const readAhead = suppression?.list === list.key && suppression.address === normaliseAddress(target);
+      const entries = readAhead ? suppression.entries : await list.check(target);
       const bounce = entries.find((e) => e.reason === 'hard-bounce');
       const blocking = bounce ?? (topic === 'marketing' ? entries[0] : undefined);
       if (!blocking) return { action: 'send' };

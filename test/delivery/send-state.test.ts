@@ -42,11 +42,13 @@ describe('what a send reads before deciding', () => {
 
       const email = await read('email');
       expect(email.suppression).toEqual({
+        list: suppressionListKey(ctx.prefix),
         address: normaliseAddress({ kind: 'email', value: 'Ada@Example.COM' }),
         entries: [{ reason: 'complaint', at: AT, source: 'ses' }],
       });
       const sms = await read('sms');
       expect(sms.suppression).toEqual({
+        list: suppressionListKey(ctx.prefix),
         address: normaliseAddress({ kind: 'phone', value: '+44 (7700) 900-123' }),
         entries: [{ reason: 'hard-bounce', at: AT, source: 'twilio' }],
       });
@@ -60,7 +62,18 @@ describe('what a send reads before deciding', () => {
     },
   );
 
-  it('has the rule use what was read ahead only for the address it checks', async () => {
+  it('leaves the list to the rule when not given its key, as on a Redis Cluster', async () => {
+    await withTraits({ email: 'ada@example.com' });
+    const state = await readSendState(ctx.redis, keys(), {
+      opId: 'op-1',
+      channel: 'email',
+      topic: 'marketing',
+    });
+    expect(state.traits).toEqual({ email: 'ada@example.com' });
+    expect(state.suppression).toBeUndefined();
+  });
+
+  it('has the rule use what was read ahead only for the list and address it checks', async () => {
     const rule = suppressionRule(list);
     await list.add(
       { kind: 'email', value: 'ada@example.com' },
@@ -75,12 +88,15 @@ describe('what a send reads before deciding', () => {
       address: { email: 'Ada@example.com' },
       ...(suppression ? { suppression } : {}),
     });
-    // Read ahead for this address: what it says decides, without asking the list again.
-    expect(await rule.check(input({ address: 'email:ada@example.com', entries: [] }))).toEqual({
-      action: 'send',
+    const ahead = { list: list.key, address: 'email:ada@example.com', entries: [] };
+    // Read ahead for this list and address: what it says decides, without asking the list again.
+    expect(await rule.check(input(ahead))).toEqual({ action: 'send' });
+    // Read ahead for another address (the traits changed in between), or of another list: the
+    // list is read now.
+    expect(await rule.check(input({ ...ahead, address: 'email:bob@example.com' }))).toMatchObject({
+      action: 'reroute',
     });
-    // Read ahead for another address (the traits changed in between): the list is read now.
-    expect(await rule.check(input({ address: 'email:bob@example.com', entries: [] }))).toMatchObject({
+    expect(await rule.check(input({ ...ahead, list: `${list.key}-other` }))).toMatchObject({
       action: 'reroute',
     });
     expect(await rule.check(input(undefined))).toMatchObject({ action: 'reroute' });
