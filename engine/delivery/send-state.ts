@@ -81,7 +81,7 @@ export async function readSendState(
   const [state, route, profile, consent, suppression] = (await readScript.run(
     redis,
     [keys.op(opId), keys.state, keys.consent, ...(trait ? [suppressionKey!] : [])],
-    [field, trait ?? '', ...SuppressionReason.options],
+    trait ? [field, trait, ...SuppressionReason.options] : [field, ''],
   )) as [string | null, string | null, string | null, string | null, Array<string | null> | null];
   return {
     op: {

@@ -3,6 +3,7 @@ import type { RedisConnection } from '../redis/connection.js';
 import type { Clock } from '../clock.js';
 import type { Engine } from '../engine.js';
 import type { AnyWebhookSource } from './webhook-source.js';
+import type { RateLimit } from './rate-limit.js';
 
 /** Everything the HTTP app needs; `workers/` builds it from the environment, tests by hand. */
 export interface HttpAppOptions {
@@ -22,7 +23,7 @@ export interface HttpAppOptions {
   /** Verifies one-click unsubscribe tokens. */
   unsubscribeSecret: string;
   /** Requests per key (or per address, without a valid key) per window on `/v1/*`. */
-  rateLimit?: { max: number; windowMs: number };
+  rateLimit?: RateLimit;
   /** Largest request body accepted, in bytes; larger ones get 413. Default 1 MiB. */
   bodyLimit?: number;
   /** A pino logger (Fastify logs each request with its id through it); default silent. */
