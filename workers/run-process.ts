@@ -19,6 +19,7 @@ import {
   type ChannelSetup,
   type Engine,
   type EnvConfig,
+  type Logger,
   type RedisTarget,
 } from '../engine/index.js';
 import { startApiServer, type ApiServer } from './api-server.js';
@@ -174,6 +175,7 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
   );
   if (options.banner)
     printBanner({ engine, redisTarget: target, embedded: resolved.embedded, config, api, secrets });
+  else if (api) logMadeUpSecrets(logger, secrets);
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -225,6 +227,20 @@ function fcmSetup(config: Readonly<EnvConfig>): ChannelSetup['fcm'] {
 
 function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//***@');
+}
+
+/**
+ * Without a terminal there is no banner, and a secret made up for the run would be known to
+ * nobody: the API could not be called (`npm start > chorus.log`, a container's log). So they are
+ * logged once. Only development makes secrets up; production refuses to start without them.
+ */
+function logMadeUpSecrets(logger: Logger, secrets: ProcessSecrets): void {
+  const shown = Object.entries(secrets.generated).filter(([name]) => name !== 'UNSUBSCRIBE_SECRET');
+  if (shown.length === 0) return;
+  logger.warn(
+    { madeUp: Object.fromEntries(shown) },
+    `made up for this run, as no terminal shows the banner: set ${shown.map(([name]) => name.split(' ')[0]).join(', ')} to choose your own`,
+  );
 }
 
 function printBanner(input: {

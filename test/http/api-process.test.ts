@@ -6,25 +6,28 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exited } from '../support/worker-process.js';
 import { eventually, TEST_REDIS_ENV, testRedis } from '../support/redis.js';
 
-const API_KEY = 'process-test-key-0123456789';
-
-/** `npm start` as a user runs it: one real process serving the API and running every worker. */
+/**
+ * `npm start` as a user runs it: one real process serving the API and running every worker, with
+ * no secrets configured. Its output is a pipe, not a terminal, so the API key it makes up is
+ * read from its log, as from a log file.
+ */
 describe('npm start', () => {
   const ctx = testRedis();
   const outbox = mkdtempSync(join(tmpdir(), 'chorus-start-'));
+  const { API_KEY: _configured, DASHBOARD_PASSWORD: _password, ...inherited } = process.env;
   const child = spawn(process.execPath, ['--import', 'tsx', 'workers/start.ts'], {
     env: {
-      ...process.env,
+      ...inherited,
       ...TEST_REDIS_ENV,
       REDIS_PREFIX: ctx.prefix,
       OUTBOX_DIR: outbox,
       PORT: '0',
-      API_KEY,
       LOG_LEVEL: 'info',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let url = '';
+  let API_KEY = '';
 
   beforeAll(async () => {
     let output = '';
@@ -33,6 +36,11 @@ describe('npm start', () => {
       async () => /"api":"(http:\/\/[^"]+)"/.exec(output)?.[1],
       20_000,
       'the API to listen',
+    );
+    API_KEY = await eventually(
+      async () => /"madeUp":\{[^}]*"API_KEY":"(chorus_[^"]+)"/.exec(output)?.[1],
+      5_000,
+      'the made-up API key in the log',
     );
   }, 30_000);
   afterAll(async () => {
