@@ -156,6 +156,10 @@ export function createEngine(options: EngineOptions) {
     timezone: options.delivery?.defaults?.timezone ?? 'UTC',
     ...(options.keepFinishedInstances === undefined ? {} : { keepFinished: options.keepFinishedInstances }),
   });
+  // Checked before anything opens a connection or a queue, which a throw would leave open.
+  const doubleOptIn = options.consent?.doubleOptIn ?? false;
+  const confirmLink = options.consent?.confirmLink ?? options.delivery?.unsubscribe;
+  if (doubleOptIn && !confirmLink) throw new DoubleOptInNotConfiguredError();
   const lockMs = options.lockMs ?? 30_000;
   const store = new CustomerStore(options.redis, { prefix, leaseMs: lockMs });
   const queueRedis = queueConnection(options.redis);
@@ -174,9 +178,6 @@ export function createEngine(options: EngineOptions) {
   });
   const drainDeps: DrainDependencies = { store, catalog, executor, clock, logger };
   const workers: Worker[] = [];
-  const doubleOptIn = options.consent?.doubleOptIn ?? false;
-  const confirmLink = options.consent?.confirmLink ?? options.delivery?.unsubscribe;
-  if (doubleOptIn && !confirmLink) throw new DoubleOptInNotConfiguredError();
   const suppressions = new SuppressionList(options.redis, prefix);
   const consent = createConsentService({
     store: new ConsentStore(options.redis, prefix),
