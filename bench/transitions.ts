@@ -42,6 +42,27 @@ export interface TransitionsFigures {
   baseline: number;
   chorus: number;
   ratio: number;
+  /**
+   * Least CPU (user + system, µs) of this process per transition (per job for the baseline) over
+   * a round. Redis is another process and not included. Steadier than the rates on a shared
+   * machine: Node is the busy side, so the rates follow it.
+   */
+  baselineCpuUs: number;
+  chorusCpuUs: number;
+}
+
+/** One round of one side: transitions per second, and process CPU µs per transition. */
+interface Round {
+  rate: number;
+  cpuUs: number;
+}
+
+/** Times `run`, which makes `count` transitions, by the wall clock (its own) and by this process's CPU. */
+async function cpuPer(count: number, run: () => Promise<number>): Promise<Round> {
+  const cpu = process.cpuUsage();
+  const rate = await run();
+  const used = process.cpuUsage(cpu);
+  return { rate, cpuUs: (used.user + used.system) / count };
 }
 
 export function transitionsOptionsFromEnv(): TransitionsOptions {
@@ -141,27 +162,36 @@ async function chorusTransitions(o: TransitionsOptions, prefix: string): Promise
 /** Runs both sides `rounds` times, alternating, and keeps the best round of each. */
 export async function benchTransitions(o: TransitionsOptions): Promise<TransitionsFigures> {
   const admin = new Redis(o.redisUrl);
-  const raw: number[] = [];
-  const chorus: number[] = [];
+  const raw: Round[] = [];
+  const chorus: Round[] = [];
   const clean = (round: number) =>
     deleteBenchKeys(admin, `${o.prefix}-${round}`, [`${o.prefix}-${round}-raw:*`]);
   try {
     for (let round = 0; round < o.warmupRounds + o.rounds; round++) {
       const timed = round >= o.warmupRounds;
-      const rawRate = await rawChainedBullmq(o, `${o.prefix}-${round}`);
+      const rawRound = await cpuPer(o.chains * o.steps, () => rawChainedBullmq(o, `${o.prefix}-${round}`));
       await clean(round);
-      const chorusRate = await chorusTransitions(o, `${o.prefix}-${round}`);
+      const chorusRound = await cpuPer(o.chains * (o.steps + 1), () =>
+        chorusTransitions(o, `${o.prefix}-${round}`),
+      );
       await clean(round);
-      if (timed) raw.push(rawRate);
-      if (timed) chorus.push(chorusRate);
+      if (timed) raw.push(rawRound);
+      if (timed) chorus.push(chorusRound);
     }
   } finally {
     for (let round = 0; round < o.warmupRounds + o.rounds; round++) await clean(round);
     admin.disconnect();
   }
-  const baseline = Math.max(...raw);
-  const best = Math.max(...chorus);
-  return { options: o, baseline, chorus: best, ratio: best / baseline };
+  const baseline = Math.max(...raw.map((r) => r.rate));
+  const best = Math.max(...chorus.map((r) => r.rate));
+  return {
+    options: o,
+    baseline,
+    chorus: best,
+    ratio: best / baseline,
+    baselineCpuUs: Math.min(...raw.map((r) => r.cpuUs)),
+    chorusCpuUs: Math.min(...chorus.map((r) => r.cpuUs)),
+  };
 }
 
 export function transitionsReport(f: TransitionsFigures): string {
@@ -173,6 +203,7 @@ export function transitionsReport(f: TransitionsFigures): string {
     row('raw chained BullMQ jobs (baseline)', f.baseline),
     row('Chorus journey transitions', f.chorus),
     `ratio: ${(f.ratio * 100).toFixed(1)}% of raw (target >= 50%)`,
+    `CPU of this process per transition (least of the rounds): raw ${Math.round(f.baselineCpuUs)} µs, Chorus ${Math.round(f.chorusCpuUs)} µs (${((f.baselineCpuUs / f.chorusCpuUs) * 100).toFixed(0)}%)`,
     '',
   ].join('\n');
 }
@@ -186,6 +217,14 @@ export function transitionsRows(f: TransitionsFigures): BenchRow[] {
       figure: percent(f.ratio),
       target: '>= 50%',
       met: f.ratio >= 0.5,
+    },
+    {
+      measure: '(process CPU per transition)',
+      baseline: `${Math.round(f.baselineCpuUs)} µs`,
+      chorus: `${Math.round(f.chorusCpuUs)} µs`,
+      figure: percent(f.baselineCpuUs / f.chorusCpuUs),
+      target: '-',
+      met: undefined,
     },
   ];
 }
