@@ -76,6 +76,7 @@ describe('the benchmarks', () => {
     expect(rows.filter((row) => row.figure.startsWith('failed'))).toEqual([]);
     expect(rows.map((row) => row.measure.replace(/achieved \d+\/s/, 'achieved N/s'))).toEqual([
       'transitions/s vs raw chained BullMQ',
+      '(process CPU per transition)',
       'accepted events/s vs bare Fastify queue.add',
       '(process CPU per accepted event, client included)',
       'emails/s: delivery path vs pooled nodemailer',
