@@ -19,7 +19,7 @@ import { CommandExecutor } from './runtime/command-executor.js';
 import type { CustomerEvent } from './runtime/customer-event.js';
 import type { DrainDependencies } from './runtime/drain-customer.js';
 import { drainJobId } from './runtime/ids.js';
-import { createJourneyWorker, SWEEP_SCHEDULER } from './runtime/journey-worker.js';
+import { createJourneyWorker, DEFAULT_SWEEP_BUDGET_MS, SWEEP_SCHEDULER } from './runtime/journey-worker.js';
 import { allQueues, createQueues } from './runtime/queues.js';
 import type { ChannelAdapter } from './channels/channel-adapter.js';
 import type { DeliveryPolicy } from './delivery/delivery-policy.js';
@@ -53,7 +53,8 @@ export interface EngineOptions {
   logger?: Logger;
   /**
    * How often one worker sweeps for inboxes left without a drain job and promotes the timers
-   * falling due within three sweeps from the timer wheel to BullMQ. Default 60 s.
+   * falling due within three sweeps from the timer wheel to BullMQ. Default 60 s. A sweep scans
+   * the keyspace for at most a tenth of this (6 s at most) and the next goes on where it stopped.
    */
   sweepIntervalMs?: number;
   /**
@@ -301,6 +302,7 @@ export function createEngine(options: EngineOptions) {
             logger,
             lockMs,
             concurrency: workerOptions.journeyConcurrency ?? 50,
+            sweepBudgetMs: Math.min(DEFAULT_SWEEP_BUDGET_MS, sweepIntervalMs / 10),
           }),
         );
       }

@@ -19,6 +19,55 @@ export async function scanEach(
   }
 }
 
+/**
+ * Where a scan that stopped stands: per master (by `host:port`), the SCAN cursor to go on from,
+ * or `done` once that master has been scanned to the end in this pass.
+ */
+export type ScanPosition = Record<string, string>;
+
+export interface BoundedScan {
+  position: ScanPosition;
+  /** Every master was scanned to the end: the next call starts a new pass. */
+  complete: boolean;
+}
+
+/**
+ * Like {@link scanEach}, but stops once `now()` passes `deadline` (after at least one SCAN, so
+ * every call makes progress) and returns where it stopped; given that position back, it goes on
+ * from there. A periodic job over a large keyspace then does a bounded share of the work each
+ * time instead of a whole pass, whatever the keyspace's size. A key may come twice, and one
+ * added or moved (on a resharded Cluster) during a pass may be missed until the next.
+ */
+export async function scanUntil(
+  redis: RedisConnection,
+  pattern: string,
+  options: { from: ScanPosition; deadline: number; now?: () => number; count?: number },
+  onKeys: (keys: string[]) => Promise<void> | void,
+): Promise<BoundedScan> {
+  const now = options.now ?? Date.now;
+  const nodes = masterNodes(redis).map((node) => ({
+    node,
+    name: `${node.options.host}:${node.options.port}`,
+  }));
+  // A pass that had finished everywhere starts again; a master not seen before starts at 0.
+  const finished = nodes.every(({ name }) => options.from[name] === 'done');
+  const position: ScanPosition = {};
+  for (const { name } of nodes) position[name] = finished ? '0' : (options.from[name] ?? '0');
+  let scanned = false;
+  for (const { node, name } of nodes) {
+    let cursor = position[name]!;
+    while (cursor !== 'done') {
+      if (scanned && now() > options.deadline) return { position, complete: false };
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', options.count ?? 1000);
+      scanned = true;
+      cursor = next === '0' ? 'done' : next;
+      position[name] = cursor;
+      if (keys.length > 0) await onKeys(keys);
+    }
+  }
+  return { position, complete: true };
+}
+
 /** Every key matching a glob, on every master of a Cluster. */
 export async function scanKeys(redis: RedisConnection, pattern: string): Promise<string[]> {
   const found = new Set<string>();

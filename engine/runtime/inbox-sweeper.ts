@@ -1,8 +1,14 @@
 import type { Queue } from 'bullmq';
 import type { RedisConnection } from '../redis/connection.js';
 import type { Logger } from '../logger.js';
-import { scanEach } from '../redis/scan-keys.js';
+import { z } from 'zod';
+import { scanUntil, type ScanPosition } from '../redis/scan-keys.js';
 import { customerToken, encodeIdPart } from './ids.js';
+
+/** Where the scan for stranded inboxes stopped, so the next sweep goes on from there. */
+export function inboxScanKey(prefix: string): string {
+  return `${prefix}:sweep:inbox-scan`;
+}
 
 /**
  * Finds customers whose inbox has events but no drainer, and adds a drain job for each.
@@ -11,6 +17,12 @@ import { customerToken, encodeIdPart } from './ids.js';
  * atomically, because the inbox and the queue live in different Cluster slots: a producer that
  * died between appending an event and adding its drain job, or a drain job that failed for good
  * after its retries while other events waited behind its lease.
+ *
+ * Finding them means scanning the whole keyspace, which grows with the customers: about two
+ * seconds per three million keys. So each sweep scans for at most `budgetMs` and leaves the
+ * rest to the next one, where it stopped. Sweeps stay short: BullMQ schedules the next sweep when
+ * one starts, so on a keyspace that took longer to scan than the interval, whole scans would run
+ * side by side, and more of them the larger it grew. A stranded inbox is found within a pass.
  */
 export async function sweepStrandedInboxes(options: {
   redis: RedisConnection;
@@ -18,24 +30,50 @@ export async function sweepStrandedInboxes(options: {
   queue: Queue;
   logger: Logger;
   round: string;
-}): Promise<number> {
+  budgetMs: number;
+}): Promise<{ rescued: number; passComplete: boolean }> {
   const { redis, prefix, queue, logger } = options;
   const pattern = `${prefix}:c:*:inbox`;
+  const positionKey = inboxScanKey(prefix);
   let rescued = 0;
+  const saved = await redis.get(positionKey);
+  const from = saved === null ? {} : parsePosition(saved);
   // On a Cluster the inboxes are spread over every master, and each is scanned.
-  await scanEach(redis, pattern, async (keys) => {
-    for (const inboxKey of keys) {
-      const token = /:c:\{([^}]*)\}:inbox$/.exec(inboxKey)?.[1];
-      if (token === undefined) continue;
-      const leaseKey = inboxKey.replace(/:inbox$/, ':lease');
-      const [leased, length] = await Promise.all([redis.exists(leaseKey), redis.llen(inboxKey)]);
-      if (leased === 1 || length === 0) continue;
-      const customerId = decodeURIComponent(token);
-      if (customerToken(customerId) !== token) continue;
-      await queue.add('drain', { customerId }, { jobId: `r-${token}-${encodeIdPart(options.round)}` });
-      rescued++;
-    }
-  });
+  const scan = await scanUntil(
+    redis,
+    pattern,
+    { from, deadline: Date.now() + options.budgetMs },
+    async (keys) => {
+      for (const inboxKey of keys) {
+        const token = /:c:\{([^}]*)\}:inbox$/.exec(inboxKey)?.[1];
+        if (token === undefined) continue;
+        const leaseKey = inboxKey.replace(/:inbox$/, ':lease');
+        const [leased, length] = await Promise.all([redis.exists(leaseKey), redis.llen(inboxKey)]);
+        if (leased === 1 || length === 0) continue;
+        const customerId = decodeURIComponent(token);
+        if (customerToken(customerId) !== token) continue;
+        await queue.add('drain', { customerId }, { jobId: `r-${token}-${encodeIdPart(options.round)}` });
+        rescued++;
+      }
+    },
+  );
+  await redis.set(positionKey, JSON.stringify(scan.position));
   if (rescued > 0) logger.warn({ rescued }, 'drain jobs added for inboxes that had none');
-  return rescued;
+  return { rescued, passComplete: scan.complete };
+}
+
+/** A saved position, or a new pass if it cannot be read (written by another version, say). */
+function parsePosition(saved: string): ScanPosition {
+  const parsed = ScanPositionSchema.safeParse(safeJson(saved));
+  return parsed.success ? parsed.data : {};
+}
+
+const ScanPositionSchema = z.record(z.string(), z.string());
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

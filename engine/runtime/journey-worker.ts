@@ -28,7 +28,12 @@ export interface JourneyWorkerOptions {
   logger: Logger;
   /** BullMQ lock duration and stalled-check interval. */
   lockMs?: number;
+  /** How long one sweep may scan for stranded inboxes before leaving the rest to the next. */
+  sweepBudgetMs?: number;
 }
+
+/** A tenth of the default minute between sweeps. */
+export const DEFAULT_SWEEP_BUDGET_MS = 6_000;
 
 /**
  * The worker that advances customers. Every job, drain or timer, ends by draining the
@@ -44,14 +49,15 @@ export function createJourneyWorker(deps: DrainDependencies, options: JourneyWor
         const { store, executor } = deps;
         // First, as it is due on time: the inbox scan below walks every key.
         const promoted = await executor.options.timerWheel?.promoteDue(executor.options.journeyQueue);
-        const rescued = await sweepStrandedInboxes({
+        const { rescued, passComplete } = await sweepStrandedInboxes({
           redis: store.redis,
           prefix: store.prefix,
           queue: executor.options.journeyQueue,
           logger: options.logger,
           round: token,
+          budgetMs: options.sweepBudgetMs ?? DEFAULT_SWEEP_BUDGET_MS,
         });
-        return `promoted ${promoted ?? 0}, rescued ${rescued}`;
+        return `promoted ${promoted ?? 0}, rescued ${rescued}, inbox scan ${passComplete ? 'complete' : 'continues'}`;
       }
       if (job.name === TIMER_JOB) {
         const event = timerEvent(job as Job<TimerJobData>);
