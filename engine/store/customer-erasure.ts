@@ -5,7 +5,7 @@ import { scanKeys } from '../redis/scan-keys.js';
 import type { CustomerState } from '../runtime/instance-record.js';
 import type { TimerWheel } from '../runtime/timer-wheel.js';
 import { jobIndexMember, type CustomerJob, type CustomerJobIndex } from './customer-jobs.js';
-import type { CustomerStore } from './customer-store.js';
+import type { CustomerStore, LoadedCustomer } from './customer-store.js';
 import { applyCountDeltas, removalDeltas } from './journey-counts.js';
 import { unnamedTimerJobs } from './unnamed-timers.js';
 
@@ -40,6 +40,15 @@ export interface ErasureDependencies {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
+ * How long erasure holds the customer's lease. Finding the customer's keys scans the whole
+ * keyspace (about two seconds per three million keys), which on a large one takes longer than a
+ * worker's lease: a drain job would then take the customer back mid-erasure and enqueue sends
+ * the erasure never sees. The erasure deletes the lease with the customer's other keys when it
+ * is done; one that dies part-way holds the customer's events back for this long at most.
+ */
+export const ERASURE_LEASE_MS = 15 * 60_000;
+
+/**
  * Every job of the customer: pending timers are named by their instance's `timers`, sends (and
  * timers retrying after they were applied) by the job index, and timers a step added before it
  * died are looked up in the queue by their id (see unnamedTimerJobs).
@@ -62,13 +71,28 @@ export async function eraseCustomer(deps: ErasureDependencies, customerId: strin
   const { store } = deps;
   const keys = store.keys(customerId);
   const token = `erase-${randomUUID()}`;
-  let loaded = await store.acquire(keys, token);
+  let loaded = await store.acquire(keys, token, undefined, ERASURE_LEASE_MS);
   for (let attempt = 0; !loaded && attempt < 20; attempt++) {
     await sleep(100);
-    loaded = await store.acquire(keys, token);
+    loaded = await store.acquire(keys, token, undefined, ERASURE_LEASE_MS);
   }
   if (!loaded) throw new CustomerBusyError(customerId);
+  try {
+    return await eraseHeld(deps, customerId, loaded);
+  } catch (error) {
+    await store.shortenLease(keys, token).catch(() => undefined);
+    throw error;
+  }
+}
 
+/** The erasure proper, under the customer's lease (see eraseCustomer). */
+async function eraseHeld(
+  deps: ErasureDependencies,
+  customerId: string,
+  loaded: LoadedCustomer,
+): Promise<ErasureResult> {
+  const { store } = deps;
+  const keys = store.keys(customerId);
   const indexed = await deps.jobIndex.list(customerId);
   if (loaded.interruptedStep !== undefined) {
     const unnamed = await unnamedTimerJobs(store.redis, deps.journeyQueue, deps.timerWheel?.key, customerId);

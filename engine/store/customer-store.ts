@@ -6,7 +6,14 @@ import { customerKeys, inboxAppendKeys, type CustomerKeys } from './customer-key
 import { readRecentEvent, recentEventEntry } from './recent-events.js';
 import { countDeltas } from './journey-counts.js';
 import { StatsWrites } from './stats-writes.js';
-import { acquireAndLoad, commitStep, pushEvent, releaseIfIdle, writeProfile } from './scripts.js';
+import {
+  acquireAndLoad,
+  commitStep,
+  expireLease,
+  pushEvent,
+  releaseIfIdle,
+  writeProfile,
+} from './scripts.js';
 
 export class LeaseLostError extends ChorusError {
   constructor(customerId: string, detail: string) {
@@ -115,17 +122,19 @@ export class CustomerStore {
 
   /**
    * Takes the lease with `token` and loads the customer, or returns `undefined` when another job
-   * holds it. `event`, when given, is appended to the inbox first, in the same atomic step.
+   * holds it. `event`, when given, is appended to the inbox first, in the same atomic step. The
+   * lease lasts `leaseMs` (the store's, by default) unless renewed by a commit.
    */
   async acquire(
     keys: CustomerKeys,
     token: string,
     event?: CustomerEvent,
+    leaseMs = this.leaseMs,
   ): Promise<LoadedCustomer | undefined> {
     const reply = (await acquireAndLoad.run(
       this.redis,
       [keys.state, keys.inbox, keys.lease],
-      [token, this.leaseMs, this.#batchSize, event === undefined ? '' : JSON.stringify(event)],
+      [token, leaseMs, this.#batchSize, event === undefined ? '' : JSON.stringify(event)],
     )) as [0] | [1, string[], string[]];
     if (reply[0] === 0) return undefined;
     const [, flat, inbox] = reply;
@@ -186,6 +195,15 @@ export class CustomerStore {
       [token, JSON.stringify(profile)],
     )) as number;
     if (reply === -1) throw new LeaseLostError(keys.customerId, 'another job holds it');
+  }
+
+  /**
+   * Gives a lease taken for longer than the store's (erasure's) the store's length again, if
+   * `token` still holds it: after a failure part-way, the customer's events wait no longer than
+   * after a worker that died.
+   */
+  async shortenLease(keys: CustomerKeys, token: string): Promise<void> {
+    await expireLease.run(this.redis, [keys.lease], [token, this.leaseMs]);
   }
 
   /** Lets go of the lease when no event is waiting; returns whether it did. */

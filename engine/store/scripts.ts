@@ -99,3 +99,13 @@ if redis.call('GET', KEYS[2]) ~= ARGV[1] then return -1 end
 redis.call('HSET', KEYS[1], 'profile', ARGV[2])
 return 1
 `);
+
+/**
+ * Sets the lease to expire in ARGV[2] ms if ARGV[1] still holds it.
+ * KEYS: lease. ARGV: token, ms. Returns 1 set, 0 not held.
+ */
+export const expireLease = new LuaScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+`);
