@@ -1,9 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createEngine, silentLogger, type Engine } from '../../engine/index.js';
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../../engine/index.js';
 import { scanUntil, type ScanPosition } from '../../engine/redis/scan-keys.js';
 import { inboxScanKey, sweepStrandedInboxes } from '../../engine/runtime/inbox-sweeper.js';
-import { onboarding } from '../fixtures/journeys/onboarding.js';
-import { testRedis } from '../support/redis.js';
+import { engineEachTest } from '../support/engine.js';
 
 /** Runs `step` until it says its pass is complete; returns how many calls that took. */
 async function untilComplete(step: () => Promise<boolean>): Promise<number> {
@@ -12,34 +11,19 @@ async function untilComplete(step: () => Promise<boolean>): Promise<number> {
 }
 
 describe('the scan for stranded inboxes, bounded in time', () => {
-  let ctx: ReturnType<typeof testRedis>;
-  let engine: Engine;
-
-  beforeEach(() => {
-    ctx = testRedis();
-    engine = createEngine({
-      redis: ctx.redis,
-      prefix: ctx.prefix,
-      journeys: [onboarding],
-      messages: { has: () => true },
-    });
-  });
-  afterEach(async () => {
-    await engine.close();
-    await ctx.cleanup();
-  });
+  const h = engineEachTest();
 
   it('stops at its deadline and goes on from where it stopped until it has seen every key, once a pass', async () => {
     // Each in its own hash tag: on a Redis Cluster they spread over every master.
-    const keys = Array.from({ length: 40 }, (_, i) => `${ctx.prefix}:scan:{k${i}}`);
-    for (const key of keys) await ctx.redis.set(key, '1');
+    const keys = Array.from({ length: 40 }, (_, i) => `${h.ctx.prefix}:scan:{k${i}}`);
+    for (const key of keys) await h.ctx.redis.set(key, '1');
     let position: ScanPosition = {};
     const seen = new Set<string>();
     // A clock always past the deadline: every call makes exactly one SCAN.
     const oneScanAtATime = async () => {
       const scan = await scanUntil(
-        ctx.redis,
-        `${ctx.prefix}:scan:*`,
+        h.ctx.redis,
+        `${h.ctx.prefix}:scan:*`,
         { from: position, deadline: 0, now: () => 1, count: 2 },
         (found) => found.forEach((key) => seen.add(key)),
       );
@@ -60,7 +44,7 @@ describe('the scan for stranded inboxes, bounded in time', () => {
   it('finds an inbox nobody drains across sweeps of a zero budget, remembering its place in Redis', async () => {
     const customerId = 'stranded-ada';
     // Only the first half of ingest: the event is in the inbox, but no job will drain it.
-    await engine.store.push(
+    await h.engine.store.push(
       {
         v: 1,
         kind: 'track',
@@ -76,9 +60,9 @@ describe('the scan for stranded inboxes, bounded in time', () => {
     let round = 0;
     await untilComplete(async () => {
       const result = await sweepStrandedInboxes({
-        redis: ctx.redis,
-        prefix: ctx.prefix,
-        queue: engine.queues.journeys,
+        redis: h.ctx.redis,
+        prefix: h.ctx.prefix,
+        queue: h.engine.queues.journeys,
         logger: silentLogger,
         round: `sweep-${++round}`,
         budgetMs: 0,
@@ -87,8 +71,8 @@ describe('the scan for stranded inboxes, bounded in time', () => {
       return result.passComplete;
     });
     expect(rescued).toBe(1);
-    expect(await ctx.redis.get(inboxScanKey(ctx.prefix))).not.toBeNull();
-    const drains = await engine.queues.journeys.getJobs(['waiting']);
+    expect(await h.ctx.redis.get(inboxScanKey(h.ctx.prefix))).not.toBeNull();
+    const drains = await h.engine.queues.journeys.getJobs(['waiting']);
     expect(drains.map((job) => [job.name, job.data])).toEqual([['drain', { customerId }]]);
   });
 });

@@ -1,61 +1,45 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createEngine, CustomerJobIndex, eraseCustomer, type Engine } from '../../engine/index.js';
+import { describe, expect, it } from 'vitest';
+import { CustomerJobIndex, eraseCustomer } from '../../engine/index.js';
 import { ERASURE_LEASE_MS } from '../../engine/store/customer-erasure.js';
-import { onboarding } from '../fixtures/journeys/onboarding.js';
-import { testRedis } from '../support/redis.js';
+import { engineEachTest } from '../support/engine.js';
 
 /**
  * Erasure scans the whole keyspace for the customer's keys, which on a large one outlasts a
  * worker's lease: it holds the customer for longer, and hands the lease back if it fails.
  */
 describe("erasure's hold on the customer", () => {
-  let ctx: ReturnType<typeof testRedis>;
-  let engine: Engine;
-
-  beforeEach(() => {
-    ctx = testRedis();
-    engine = createEngine({
-      redis: ctx.redis,
-      prefix: ctx.prefix,
-      journeys: [onboarding],
-      messages: { has: () => true },
-    });
-  });
-  afterEach(async () => {
-    await engine.close();
-    await ctx.cleanup();
-  });
+  const h = engineEachTest();
 
   /** Erasure's dependencies, with the job index replaced by `list`, which runs under its lease. */
   function erasing(list: () => Promise<never[]>) {
-    const jobIndex = new CustomerJobIndex(ctx.redis, ctx.prefix);
+    const jobIndex = new CustomerJobIndex(h.ctx.redis, h.ctx.prefix);
     jobIndex.list = list;
     return {
-      store: engine.store,
+      store: h.engine.store,
       jobIndex,
-      journeyQueue: engine.queues.journeys,
-      deliveryQueues: Object.values(engine.queues.deliveries),
+      journeyQueue: h.engine.queues.journeys,
+      deliveryQueues: Object.values(h.engine.queues.deliveries),
     };
   }
 
   it('holds the lease far longer than a worker would, then deletes it with the customer', async () => {
-    const lease = engine.store.keys('ada').lease;
+    const lease = h.engine.store.keys('ada').lease;
     let leftMs = 0;
     const result = await eraseCustomer(
       erasing(async () => {
-        leftMs = await ctx.redis.pttl(lease);
+        leftMs = await h.ctx.redis.pttl(lease);
         return [];
       }),
       'ada',
     );
-    expect(leftMs).toBeGreaterThan(engine.store.leaseMs);
+    expect(leftMs).toBeGreaterThan(h.engine.store.leaseMs);
     expect(leftMs).toBeLessThanOrEqual(ERASURE_LEASE_MS);
     expect(result.jobsRunning).toBe(0);
-    expect(await ctx.redis.exists(lease)).toBe(0);
+    expect(await h.ctx.redis.exists(lease)).toBe(0);
   });
 
   it("gives the lease a worker's length again when it fails part-way", async () => {
-    const lease = engine.store.keys('ada').lease;
+    const lease = h.engine.store.keys('ada').lease;
     const failure = new Error('Redis went away');
     await expect(
       eraseCustomer(
@@ -63,9 +47,9 @@ describe("erasure's hold on the customer", () => {
         'ada',
       ),
     ).rejects.toBe(failure);
-    expect(await ctx.redis.get(lease)).toMatch(/^erase-/);
-    const leftMs = await ctx.redis.pttl(lease);
+    expect(await h.ctx.redis.get(lease)).toMatch(/^erase-/);
+    const leftMs = await h.ctx.redis.pttl(lease);
     expect(leftMs).toBeGreaterThan(0);
-    expect(leftMs).toBeLessThanOrEqual(engine.store.leaseMs);
+    expect(leftMs).toBeLessThanOrEqual(h.engine.store.leaseMs);
   });
 });
