@@ -68,6 +68,30 @@ export async function scanUntil(
   return { position, complete: true };
 }
 
+/**
+ * Every key that starts with `base`, a key whose hash tag all of them share (a customer's keys):
+ * on a Redis Cluster, from the keys of that one slot, on the master that holds it, so the time
+ * it takes depends on the slot's share of the keyspace, not on the whole; on a single Redis, by
+ * SCAN. During a reshard, keys of the slot already moved to its new master are not listed.
+ */
+export async function keysSharingTag(redis: RedisConnection, base: string): Promise<string[]> {
+  const mine = (key: string) => key.startsWith(base);
+  if (!isCluster(redis)) return (await scanKeys(redis, `${escapeGlob(base)}*`)).filter(mine);
+  const slot = Number(await redis.cluster('KEYSLOT', base));
+  const owner = redis.slots[slot]?.[0];
+  const node = redis.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === owner);
+  if (!node) return (await scanKeys(redis, `${escapeGlob(base)}*`)).filter(mine);
+  const count = Number(await node.cluster('COUNTKEYSINSLOT', slot));
+  if (count === 0) return [];
+  const keys = (await node.cluster('GETKEYSINSLOT', slot, count)) as string[];
+  return keys.filter(mine);
+}
+
+/** `text` matched literally in a SCAN pattern. */
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}
+
 /** Every key matching a glob, on every master of a Cluster. */
 export async function scanKeys(redis: RedisConnection, pattern: string): Promise<string[]> {
   const found = new Set<string>();

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import { ChorusError } from '../errors.js';
-import { scanKeys } from '../redis/scan-keys.js';
+import { keysSharingTag } from '../redis/scan-keys.js';
 import type { CustomerState } from '../runtime/instance-record.js';
 import type { TimerWheel } from '../runtime/timer-wheel.js';
 import { jobIndexMember, type CustomerJob, type CustomerJobIndex } from './customer-jobs.js';
@@ -41,8 +41,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * How long erasure holds the customer's lease. Finding the customer's keys scans the whole
- * keyspace (about two seconds per three million keys), which on a large one takes longer than a
- * worker's lease: a drain job would then take the customer back mid-erasure and enqueue sends
+ * keyspace on a single Redis (about two seconds per three million keys; on a Cluster only the
+ * customer's slot is listed), which on a large one takes longer than a worker's lease: a drain job would then take the customer back mid-erasure and enqueue sends
  * the erasure never sees. The erasure deletes the lease with the customer's other keys when it
  * is done; one that dies part-way holds the customer's events back for this long at most.
  */
@@ -62,9 +62,9 @@ function customerJobs(indexed: readonly CustomerJob[], customer: CustomerState):
 }
 
 /**
- * Erases everything stored for one customer: their keys (all in the customer's hash tag, found by
- * SCAN) and the jobs that carry their data (see customerJobs). The customer's
- * lease is taken first, so no worker is applying their events meanwhile; a later event starts a
+ * Erases everything stored for one customer: their keys (all in the customer's hash tag, see
+ * keysSharingTag) and the jobs that carry their data (see customerJobs). The customer's lease is
+ * taken first, so no worker is applying their events meanwhile; a later event starts a
  * new, empty customer.
  */
 export async function eraseCustomer(deps: ErasureDependencies, customerId: string): Promise<ErasureResult> {
@@ -118,7 +118,7 @@ async function eraseHeld(
     running = stillRunning;
   }
 
-  const customerKeys = await scanKeys(store.redis, `${keys.state}*`);
+  const customerKeys = await keysSharingTag(store.redis, keys.state);
   // Keys of one hash tag sit in one slot, so one DEL is valid on a Redis Cluster too.
   for (let i = 0; i < customerKeys.length; i += 500)
     await store.redis.unlink(...customerKeys.slice(i, i + 500));
