@@ -86,6 +86,7 @@ export {
   type FieldIssue,
 } from './ingest/ingest-schema.js';
 export { CustomerStore, LeaseLostError, type CustomerStoreOptions } from './store/customer-store.js';
+export { NewerVersionError } from './runtime/newer-version.js';
 export { customerKeys } from './store/customer-keys.js';
 export { drainCustomer, type DrainDependencies } from './runtime/drain-customer.js';
 export { CommandExecutor } from './runtime/command-executor.js';

@@ -3,6 +3,7 @@ import type { Channel } from '../journey/journey-schema.js';
 import { countDecision } from '../policy/policy-counts.js';
 import { suppressionListKey } from '../policy/suppression-list.js';
 import { topicOf } from '../policy/topic.js';
+import { refuseNewer } from '../runtime/newer-version.js';
 import { queuePrefix } from '../runtime/queues.js';
 import { ridesInScripts } from '../store/stats-writes.js';
 import { resolveAddress } from './address.js';
@@ -144,6 +145,7 @@ export function createDeliveryWorker(
 
   async function process(job: Job<DeliveryJobData>, token?: string): Promise<string> {
     const data = job.data;
+    refuseNewer(`Delivery job ${job.id}`, data, 1);
     const now = clock.now();
     const keys = outcomes.keys(data);
     // The ledger comes first: a replay of a job whose send already ended, or was handed to

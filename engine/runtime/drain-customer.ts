@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import type { CustomerKeys } from '../store/customer-keys.js';
 import type { CustomerStore, LoadedCustomer } from '../store/customer-store.js';
 import { applyEvent } from './apply-event.js';
+import { NewerVersionError, refuseNewer } from './newer-version.js';
 import type { Command, Note } from './command.js';
 import type { CommandExecutor } from './command-executor.js';
 import { journeyStatsWrites } from './journey-stats.js';
@@ -60,6 +61,7 @@ async function applyBatch(
 ): Promise<boolean> {
   const now = deps.clock.now();
   const customerId = keys.customerId;
+  refuseNewerState(customerId, loaded);
   let customer = loaded.customer;
   const changed = new Map<string, InstanceRecord>();
   const pruned = new Map<string, InstanceRecord>();
@@ -128,4 +130,18 @@ async function applyBatch(
   if (statsError) notCounted(new Error(statsError));
   if (!statsRide) await stats.issue(deps.store.redis).catch(notCounted);
   return released;
+}
+
+/**
+ * A customer whose inbox or instances hold something a newer version of Chorus wrote is left to
+ * a newer worker, whole: applying the events before it would break their order, and an instance
+ * of a newer shape cannot be stepped safely. The job fails and is retried, as for a journey
+ * version not loaded.
+ */
+function refuseNewerState(customerId: string, loaded: LoadedCustomer): void {
+  for (const entry of loaded.inbox)
+    if (!entry.ok && entry.newer !== undefined)
+      throw new NewerVersionError(`An event in the inbox of customer "${customerId}"`, entry.newer);
+  for (const record of loaded.customer.instances.values())
+    refuseNewer(`Instance ${record.id} of customer "${customerId}"`, record, 1);
 }

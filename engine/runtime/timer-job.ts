@@ -2,6 +2,7 @@ import { Job, type JobsOptions, type Queue } from 'bullmq';
 import type { ScheduleCommand } from './command.js';
 import type { TimerEvent } from './customer-event.js';
 import { parseTimerJobId } from './ids.js';
+import { refuseNewer } from './newer-version.js';
 import { JOURNEY_ATTEMPTS, JOURNEY_BACKOFF } from './queues.js';
 
 /**
@@ -72,6 +73,7 @@ export function timerEvent(job: Job<TimerJobData>): TimerEvent | undefined {
   // The due time, not the run time: a late timer is still the timer it was.
   const timestamp = job.timestamp + (job.opts.delay ?? 0);
   const data = job.data;
+  refuseNewer(`Timer job ${job.id}`, data, 2);
   if ('sendId' in data) return { ...data, timestamp };
   const named =
     data.c !== undefined && data.i !== undefined

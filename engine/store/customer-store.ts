@@ -1,6 +1,7 @@
 import type { RedisConnection } from '../redis/connection.js';
 import { ChorusError } from '../errors.js';
 import { CustomerEvent } from '../runtime/customer-event.js';
+import { newerVersionOf } from '../runtime/newer-version.js';
 import type { CustomerState, InstanceRecord } from '../runtime/instance-record.js';
 import { customerKeys, inboxAppendKeys, type CustomerKeys } from './customer-keys.js';
 import { readRecentEvent, recentEventEntry } from './recent-events.js';
@@ -25,8 +26,12 @@ export class LeaseLostError extends ChorusError {
   }
 }
 
-/** An inbox entry: parsed, or kept raw with the reason it cannot be applied. */
-export type InboxEntry = { ok: true; event: CustomerEvent } | { ok: false; raw: string; reason: string };
+/**
+ * An inbox entry: parsed, or kept raw with the reason it cannot be applied, and its version when
+ * a newer version of Chorus wrote it (it is then left for a newer worker, not dead-lettered).
+ */
+export type InboxEntry =
+  { ok: true; event: CustomerEvent } | { ok: false; raw: string; reason: string; newer?: number };
 
 export interface LoadedCustomer {
   rev: number;
@@ -66,10 +71,11 @@ const GENERATED_ID_DEDUPE_SECONDS = 300;
 
 function parseEntry(raw: string): InboxEntry {
   try {
-    const parsed = CustomerEvent.safeParse(JSON.parse(raw));
-    return parsed.success
-      ? { ok: true, event: parsed.data }
-      : { ok: false, raw, reason: parsed.error.message };
+    const json: unknown = JSON.parse(raw);
+    const parsed = CustomerEvent.safeParse(json);
+    if (parsed.success) return { ok: true, event: parsed.data };
+    const newer = newerVersionOf(json, 1);
+    return { ok: false, raw, reason: parsed.error.message, ...(newer === undefined ? {} : { newer }) };
   } catch (error) {
     return { ok: false, raw, reason: (error as Error).message };
   }
