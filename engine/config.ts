@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ServiceAccount } from './channels/service-account.js';
 import { parseDuration } from './duration.js';
+import { DEFAULT_API_RATE_LIMIT } from './http/rate-limit.js';
 import { ChorusError } from './errors.js';
 import { KEEP_FINISHED_DEFAULT } from './journey/journey-catalog.js';
 import { isTimeZone } from './local-time.js';
@@ -223,7 +224,10 @@ const EnvShape = z.object({
     .default('false')
     .transform((v) => v === 'true'),
   /** Requests per API key per window on /v1/*, as `<count>/<duration>`. */
-  API_RATE_LIMIT: RateLimit.default({ max: 6000, duration: 60_000 }),
+  API_RATE_LIMIT: RateLimit.default({
+    max: DEFAULT_API_RATE_LIMIT.max,
+    duration: DEFAULT_API_RATE_LIMIT.windowMs,
+  }),
   /** Largest request body accepted (bytes); larger ones get 413. */
   BODY_LIMIT: z.coerce
     .number()

@@ -18,7 +18,7 @@ import type { HttpAppOptions } from './http-options.js';
 import { ServiceUnavailableError } from './http-errors.js';
 import { parseJsonBody } from './json-body.js';
 import { rateLimitHook } from './rate-limit-hook.js';
-import { RequestRateLimiter } from './rate-limit.js';
+import { DEFAULT_API_RATE_LIMIT, RequestRateLimiter } from './rate-limit.js';
 import { createMetrics } from './metrics.js';
 import { consentConfirmRoutes } from './routes/consent-confirm-routes.js';
 import { consentRoutes } from './routes/consent-routes.js';
@@ -138,7 +138,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
       const limiter = new RequestRateLimiter(
         redis,
         `${engine.prefix}:rate`,
-        options.rateLimit ?? { max: 6000, windowMs: 60_000 },
+        options.rateLimit ?? DEFAULT_API_RATE_LIMIT,
         clock,
       );
       v1.addHook(

@@ -8,6 +8,9 @@ export interface RateLimit {
   windowMs: number;
 }
 
+/** The API's limit per key when none is given (`API_RATE_LIMIT`): 100 requests a second on average. */
+export const DEFAULT_API_RATE_LIMIT: Readonly<RateLimit> = { max: 6000, windowMs: 60_000 };
+
 /** What the limiter answers for one request. */
 export interface RateDecision {
   allowed: boolean;
