@@ -47,7 +47,7 @@ export function createJourneyWorker(deps: DrainDependencies, options: JourneyWor
       const token = job.id!;
       if (job.name === 'sweep') {
         const { store, executor } = deps;
-        // First, as it is due on time: the inbox scan below walks every key.
+        // First, as it is due on time: the inbox scan below may use its whole budget.
         const promoted = await executor.options.timerWheel?.promoteDue(executor.options.journeyQueue);
         const { rescued, passComplete } = await sweepStrandedInboxes({
           redis: store.redis,
