@@ -59,7 +59,7 @@ export interface EngineOptions {
   sweepIntervalMs?: number;
   /**
    * Finished instances of each journey a customer keeps (KEEP_FINISHED_INSTANCES); older ones
-   * are deleted when another finishes, their share of the journey counts kept. Default 5.
+   * are deleted at the customer's next event, their share of the journey counts kept. Default 5.
    */
   keepFinishedInstances?: number;
   /** Job lock and customer lease duration; a dead worker's jobs run elsewhere after about this long. Default 30 s. */

@@ -228,23 +228,24 @@ export function applyEvent(
 }
 
 /**
- * Keeps the `keep` most recent finished instances of each journey one finished in this step:
- * without a limit a customer who re-enters often (a journey per order) would grow without bound,
- * and every step loads every instance. The newest finished one always stays, which the re-entry
- * policy `never` and the next entry's number (one more than the highest) rely on.
+ * Keeps the `keep` most recent finished instances of each journey: without a limit a customer
+ * who re-enters often (a journey per order) would grow without bound, and every step loads every
+ * instance. Every journey is looked at on every step, not only one that finished in it, so a
+ * lowered `keepFinished` reaches each customer at their next event. The newest finished one
+ * always stays, which the re-entry policy `never` and the next entry's number (one more than the
+ * highest) rely on.
  */
 function pruneFinished(instances: Map<string, InstanceRecord>, result: StepResult, keep: number): void {
-  const finishedNow = new Set(
-    result.changed
-      .map((id) => instances.get(id)!)
-      .filter((r) => r.status !== 'active')
-      .map((r) => r.journeyId),
-  );
-  for (const journeyId of finishedNow) {
-    const finished = [...instances.values()]
-      .filter((record) => record.journeyId === journeyId && record.status !== 'active')
-      .sort((a, b) => b.seq - a.seq);
-    for (const record of finished.slice(keep)) {
+  const finishedBy = new Map<string, InstanceRecord[]>();
+  for (const record of instances.values()) {
+    if (record.status === 'active') continue;
+    const finished = finishedBy.get(record.journeyId);
+    if (finished) finished.push(record);
+    else finishedBy.set(record.journeyId, [record]);
+  }
+  for (const finished of finishedBy.values()) {
+    if (finished.length <= keep) continue;
+    for (const record of finished.sort((a, b) => b.seq - a.seq).slice(keep)) {
       instances.delete(record.id);
       result.pruned.push(record);
     }

@@ -65,6 +65,30 @@ describe('finished instances a customer keeps', () => {
     );
   });
 
+  it('applies a lowered limit at the next event of any kind, not only when the journey finishes again', () => {
+    const generous = new JourneyCatalog([perOrder], messages, { keepFinished: 5 });
+    let customer: CustomerState = { customerId: 'c1', profile: {}, instances: new Map() };
+    for (let n = 1; n <= 5; n++) customer = applyEvent(customer, order(n), 1_000 + n, generous).customer;
+    expect(customer.instances.size).toBe(5);
+
+    const strict = new JourneyCatalog([perOrder], messages, { keepFinished: 2 });
+    const traits: CustomerEvent = {
+      v: 1,
+      id: 'identify-1',
+      customerId: 'c1',
+      timestamp: 2_000,
+      kind: 'identify',
+      traits: { plan: 'pro' },
+    };
+    const result = applyEvent(customer, traits, 2_000, strict);
+    expect([...result.customer.instances.keys()].sort()).toEqual(['per-order.4', 'per-order.5']);
+    expect(result.pruned.map((record) => record.id).sort()).toEqual([
+      'per-order.1',
+      'per-order.2',
+      'per-order.3',
+    ]);
+  });
+
   it('refuses to keep fewer than one, naming the setting', () => {
     expect(() => new JourneyCatalog([perOrder], messages, { keepFinished: 0 })).toThrow(
       JourneyValidationError,
