@@ -30,8 +30,8 @@ export interface JourneyCatalogOptions {
   timezone?: string;
   /**
    * How many finished (done or failed) instances of each journey a customer keeps
-   * (KEEP_FINISHED_INSTANCES); older ones are dropped at the customer's next event. At least 1, which the
-   * re-entry policy `never` and the numbering of entries rely on. Default 5.
+   * (KEEP_FINISHED_INSTANCES); older ones are dropped at the customer's next event. At least 1,
+   * which the re-entry policy `never` and the numbering of entries rely on. Default 5.
    */
   keepFinished?: number;
 }
