@@ -65,16 +65,21 @@ describe('data written by a newer version of Chorus', () => {
     expect((await engine.customer('ada')).pendingEvents).toBe(1);
   });
 
-  it('retries a newer delivery job instead of sending it, and records nothing', async () => {
+  it('puts a newer delivery job back for later without spending an attempt, and records nothing', async () => {
     const data = {
       v: 2,
       opId: 'op-newer',
       customerId: 'ada',
       channel: 'email',
     } as unknown as DeliveryJobData;
-    await engine.queues.deliveries.email.add('welcome', data, { jobId: data.opId });
+    const queue = engine.queues.deliveries.email;
+    await queue.add('welcome', data, { jobId: data.opId });
 
-    const job = await failedWith(engine.queues.deliveries.email, /Delivery job op-newer is of version 2/);
+    const job = await eventually(async () => {
+      const found = await queue.getJob(data.opId);
+      return found && found.attemptsStarted > 0 && (await found.getState()) === 'delayed' ? found : undefined;
+    });
+    expect(job.attemptsMade).toBe(0);
     expect(job.finishedOn).toBeUndefined();
     expect((await engine.customer('ada')).messages).toEqual([]);
   });
