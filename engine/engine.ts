@@ -16,7 +16,7 @@ import {
 } from './ingest/ingest-schema.js';
 import { silentLogger, type Logger } from './logger.js';
 import { CommandExecutor } from './runtime/command-executor.js';
-import type { CustomerEvent } from './runtime/customer-event.js';
+import { CUSTOMER_EVENT_VERSION, type CustomerEvent } from './runtime/customer-event.js';
 import type { DrainDependencies } from './runtime/drain-customer.js';
 import { drainJobId } from './runtime/ids.js';
 import { createJourneyWorker, DEFAULT_SWEEP_BUDGET_MS, SWEEP_SCHEDULER } from './runtime/journey-worker.js';
@@ -212,7 +212,7 @@ export function createEngine(options: EngineOptions) {
     timestamp?: string | number | undefined;
   }) {
     return {
-      v: 1 as const,
+      v: CUSTOMER_EVENT_VERSION,
       id: input.messageId ?? randomUUID(),
       customerId: input.userId,
       timestamp: toEpochMs(input.timestamp, clock.now()),

@@ -1,12 +1,15 @@
 import type { Channel } from '../journey/journey-schema.js';
 import type { SendCommand } from '../runtime/command.js';
 
+/** The version of the delivery jobs this code writes, and the newest it reads. */
+export const DELIVERY_JOB_VERSION = 1 as const;
+
 /**
  * One send on its way through one channel's queue. Versioned: jobs outlive deployments. Fields
  * added since version 1 are optional, with a default that is the old behaviour (`whenCapped`).
  */
 export interface DeliveryJobData extends SendCommand {
-  v: 1;
+  v: typeof DELIVERY_JOB_VERSION;
   /** The channel whose queue holds this job; `channels` keeps the whole preference list. */
   channel: Channel;
 }

@@ -9,7 +9,7 @@ import { ridesInScripts } from '../store/stats-writes.js';
 import { resolveAddress } from './address.js';
 import { retryDelay } from './backoff.js';
 import type { DeliveryDependencies } from './delivery-dependencies.js';
-import { deliveryQueueName, type DeliveryJobData } from './delivery-job.js';
+import { DELIVERY_JOB_VERSION, deliveryQueueName, type DeliveryJobData } from './delivery-job.js';
 import { claimOperation, isOutcome, rerouteOperation } from './delivery-ledger.js';
 import { OutcomeNotRecordedError, RetryLaterError } from './job-signals.js';
 import { createMessageSender, type Target } from './message-sender.js';
@@ -148,7 +148,7 @@ export function createDeliveryWorker(
 
   async function process(job: Job<DeliveryJobData>, token?: string): Promise<string> {
     const data = job.data;
-    const newer = newerVersionOf(data, 1);
+    const newer = newerVersionOf(data, DELIVERY_JOB_VERSION);
     if (newer !== undefined) {
       // Put back for a newer worker without spending an attempt: a send must not run out of
       // retries and end `failed` because an upgrade took longer than its backoff.

@@ -8,7 +8,7 @@ import type { MessageCatalog } from '../journey/validate-journey.js';
 import type { Stage } from '../journey/stage.js';
 import { applyEvent } from '../runtime/apply-event.js';
 import type { Note, ScheduleCommand, SendCommand } from '../runtime/command.js';
-import type { CustomerEvent } from '../runtime/customer-event.js';
+import { CUSTOMER_EVENT_VERSION, type CustomerEvent } from '../runtime/customer-event.js';
 import type { CustomerState, InstanceRecord } from '../runtime/instance-record.js';
 
 export interface JourneyHarnessOptions {
@@ -78,7 +78,7 @@ export function createJourneyHarness(
   }
 
   const base = (customerId: string) => ({
-    v: 1 as const,
+    v: CUSTOMER_EVENT_VERSION,
     id: randomUUID(),
     customerId,
     timestamp: clock.now(),

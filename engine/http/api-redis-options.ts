@@ -8,8 +8,8 @@ import type { RedisOptions } from 'ioredis';
  *   once and the app answers 503, rather than waiting for a reconnect.
  * - `enableAutoPipelining: true`: every request makes one or two Redis calls in turn (inbox
  *   append, drain job; the rate limit only now and then, see rate-limit.ts), and replies arrive
- *   in bunches, so the next calls of many requests are issued in the same tick. ioredis sends a tick's commands as one write rather than one
- *   socket write each, which was the largest single CPU cost of ingest. Commands keep the order
+ *   in bunches, so the next calls of many requests are issued in the same tick. ioredis sends a
+ *   tick's commands as one write rather than one socket write each, which was the largest single CPU cost of ingest. Commands keep the order
  *   they were issued in, so a batch's events still reach Redis in batch order. Only commands
  *   ioredis never auto-pipelines (MULTI, SCRIPT, ...) are sent ahead of a pending tick's batch;
  *   the API issues none that depend on an earlier command of the same tick. BullMQ's queues (the

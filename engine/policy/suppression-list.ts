@@ -34,7 +34,7 @@ export function suppressionListKey(prefix: string): string {
 }
 
 /** The hash fields of an address, one per reason, in `SuppressionReason` order. */
-export function suppressionFields(normalisedAddress: string): string[] {
+function suppressionFields(normalisedAddress: string): string[] {
   return SuppressionReason.options.map((reason) => `${normalisedAddress}|${reason}`);
 }
 

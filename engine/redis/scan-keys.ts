@@ -1,3 +1,4 @@
+import type { Cluster, Redis } from 'ioredis';
 import { isCluster, masterNodes, type RedisConnection } from './connection.js';
 
 /**
@@ -45,10 +46,7 @@ export async function scanUntil(
   onKeys: (keys: string[]) => Promise<void> | void,
 ): Promise<BoundedScan> {
   const now = options.now ?? Date.now;
-  const nodes = masterNodes(redis).map((node) => ({
-    node,
-    name: `${node.options.host}:${node.options.port}`,
-  }));
+  const nodes = masterNodes(redis).map((node) => ({ node, name: nodeName(node) }));
   // A pass that had finished everywhere starts again; a master not seen before starts at 0.
   const finished = nodes.every(({ name }) => options.from[name] === 'done');
   const position: ScanPosition = {};
@@ -75,16 +73,26 @@ export async function scanUntil(
  * SCAN. During a reshard, keys of the slot already moved to its new master are not listed.
  */
 export async function keysSharingTag(redis: RedisConnection, base: string): Promise<string[]> {
-  const mine = (key: string) => key.startsWith(base);
-  if (!isCluster(redis)) return (await scanKeys(redis, `${escapeGlob(base)}*`)).filter(mine);
-  const slot = Number(await redis.cluster('KEYSLOT', base));
-  const owner = redis.slots[slot]?.[0];
-  const node = redis.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === owner);
-  if (!node) return (await scanKeys(redis, `${escapeGlob(base)}*`)).filter(mine);
+  const owner = isCluster(redis) ? await slotOwner(redis, base) : undefined;
+  if (!owner) return scanKeys(redis, `${escapeGlob(base)}*`);
+  const { node, slot } = owner;
   const count = Number(await node.cluster('COUNTKEYSINSLOT', slot));
   if (count === 0) return [];
   const keys = (await node.cluster('GETKEYSINSLOT', slot, count)) as string[];
-  return keys.filter(mine);
+  return keys.filter((key) => key.startsWith(base));
+}
+
+/** `key`'s slot and the master that holds it, as the client's slot map has it. */
+async function slotOwner(cluster: Cluster, key: string): Promise<{ node: Redis; slot: number } | undefined> {
+  const slot = Number(await cluster.cluster('KEYSLOT', key));
+  const name = cluster.slots[slot]?.[0];
+  const node = cluster.nodes('master').find((n) => nodeName(n) === name);
+  return node && { node, slot };
+}
+
+/** How ioredis names a node in its slot map. */
+function nodeName(node: Redis): string {
+  return `${node.options.host}:${node.options.port}`;
 }
 
 /** `text` matched literally in a SCAN pattern. */

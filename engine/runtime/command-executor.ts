@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Clock } from '../clock.js';
 import type { CustomerJob, CustomerJobIndex } from '../store/customer-jobs.js';
-import type { DeliveryJobData } from '../delivery/delivery-job.js';
+import { DELIVERY_JOB_VERSION, type DeliveryJobData } from '../delivery/delivery-job.js';
 import type { Channel } from '../journey/journey-schema.js';
 import type { Command, ScheduleCommand, SendCommand } from './command.js';
 import { addTimerJob, timerJobData } from './timer-job.js';
@@ -81,7 +81,7 @@ export class CommandExecutor {
       // Each send starts on its first preferred channel; delivery falls back along the list.
       ...sends.map((send) => {
         const channel = send.channels[0]!;
-        const data: DeliveryJobData = { ...send, v: 1, channel };
+        const data: DeliveryJobData = { ...send, v: DELIVERY_JOB_VERSION, channel };
         return this.options.deliveryQueues[channel].add(send.message, data, { jobId: send.opId });
       }),
       // A timer that is already running cannot be removed (remove answers 0); the runtime drops

@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+/** The version of the inbox events this code writes, and the newest it reads. */
+export const CUSTOMER_EVENT_VERSION = 1 as const;
+
 /** Properties and traits are JSON objects; keys such as `__proto__` are kept as plain data. */
 const JsonObject = z.record(z.string(), z.unknown());
 
@@ -9,7 +12,7 @@ const JsonObject = z.record(z.string(), z.unknown());
  */
 export const CustomerEvent = z.discriminatedUnion('kind', [
   z.object({
-    v: z.literal(1),
+    v: z.literal(CUSTOMER_EVENT_VERSION),
     kind: z.literal('track'),
     id: z.string(),
     customerId: z.string(),
@@ -18,7 +21,7 @@ export const CustomerEvent = z.discriminatedUnion('kind', [
     timestamp: z.number(),
   }),
   z.object({
-    v: z.literal(1),
+    v: z.literal(CUSTOMER_EVENT_VERSION),
     kind: z.literal('identify'),
     id: z.string(),
     customerId: z.string(),
@@ -26,7 +29,7 @@ export const CustomerEvent = z.discriminatedUnion('kind', [
     timestamp: z.number(),
   }),
   z.object({
-    v: z.literal(1),
+    v: z.literal(CUSTOMER_EVENT_VERSION),
     kind: z.literal('enter'),
     id: z.string(),
     customerId: z.string(),
@@ -35,7 +38,7 @@ export const CustomerEvent = z.discriminatedUnion('kind', [
     timestamp: z.number(),
   }),
   z.object({
-    v: z.literal(1),
+    v: z.literal(CUSTOMER_EVENT_VERSION),
     kind: z.literal('timer'),
     /** The BullMQ job id of the timer, which is also how a stale timer is recognised. */
     id: z.string(),

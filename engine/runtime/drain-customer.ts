@@ -10,7 +10,7 @@ import type { CommandExecutor } from './command-executor.js';
 import { journeyStatsWrites } from './journey-stats.js';
 import { ridesInScripts } from '../store/stats-writes.js';
 import type { CustomerEvent } from './customer-event.js';
-import type { InstanceRecord } from './instance-record.js';
+import { INSTANCE_RECORD_VERSION, type InstanceRecord } from './instance-record.js';
 
 export interface DrainDependencies {
   store: CustomerStore;
@@ -143,5 +143,5 @@ function refuseNewerState(customerId: string, loaded: LoadedCustomer): void {
     if (!entry.ok && entry.newer !== undefined)
       throw new NewerVersionError(`An event in the inbox of customer "${customerId}"`, entry.newer);
   for (const record of loaded.customer.instances.values())
-    refuseNewer(`Instance ${record.id} of customer "${customerId}"`, record, 1);
+    refuseNewer(`Instance ${record.id} of customer "${customerId}"`, record, INSTANCE_RECORD_VERSION);
 }

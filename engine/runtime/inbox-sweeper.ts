@@ -64,16 +64,11 @@ export async function sweepStrandedInboxes(options: {
 
 /** A saved position, or a new pass if it cannot be read (written by another version, say). */
 function parsePosition(saved: string): ScanPosition {
-  const parsed = ScanPositionSchema.safeParse(safeJson(saved));
-  return parsed.success ? parsed.data : {};
+  try {
+    return ScanPositionSchema.parse(JSON.parse(saved));
+  } catch {
+    return {};
+  }
 }
 
 const ScanPositionSchema = z.record(z.string(), z.string());
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}

@@ -1,12 +1,15 @@
 import type { StateValue } from 'xstate';
 import type { Stage } from '../journey/stage.js';
 
+/** The version of the instance records this code writes, and the newest it reads. */
+export const INSTANCE_RECORD_VERSION = 1 as const;
+
 /**
  * One customer's run through one journey, as persisted. The machine's context is stored without
  * the profile, which is refreshed from the customer's traits before every event.
  */
 export interface InstanceRecord {
-  v: 1;
+  v: typeof INSTANCE_RECORD_VERSION;
   /** `<journeyId>.<seq>`: seq counts this customer's entries into the journey. */
   id: string;
   journeyId: string;

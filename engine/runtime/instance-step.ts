@@ -9,7 +9,7 @@ import { isStage, type Stage } from '../journey/stage.js';
 import { customerTimeZone, nextLocalTime } from '../local-time.js';
 import type { Command, SendCommand } from './command.js';
 import { sendOpId, timerJobId } from './ids.js';
-import type { InstanceRecord } from './instance-record.js';
+import { INSTANCE_RECORD_VERSION, type InstanceRecord } from './instance-record.js';
 import { pureInitialTransition, pureTransition } from './pure-transition.js';
 
 function asObject(value: unknown): Record<string, unknown> {
@@ -212,7 +212,7 @@ export function enterInstance(
   };
   const [snapshot, actions] = pureInitialTransition(journey.machine, input);
   const blank: InstanceRecord = {
-    v: 1,
+    v: INSTANCE_RECORD_VERSION,
     id,
     journeyId: journey.id,
     journeyVersion: journey.version,

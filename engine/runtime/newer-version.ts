@@ -2,9 +2,9 @@ import { ChorusError } from '../errors.js';
 
 /**
  * Data written by a newer version of Chorus than this worker (a job, an inbox event, an
- * instance), met during a rolling upgrade. The worker must not guess at it: the job fails and
- * BullMQ retries it later, by when a newer worker has taken it, with the customer's later events
- * kept waiting behind it in order.
+ * instance), met during a rolling upgrade. The worker must not guess at it: a journey job fails
+ * and BullMQ retries it, the customer's later events waiting behind it in order; a delivery job
+ * is put back for later (delivery-worker.ts). By then a newer worker has taken it.
  */
 export class NewerVersionError extends ChorusError {
   constructor(what: string, version: unknown) {

@@ -1,6 +1,6 @@
 import { Job, type JobsOptions, type Queue } from 'bullmq';
 import type { ScheduleCommand } from './command.js';
-import type { TimerEvent } from './customer-event.js';
+import { CUSTOMER_EVENT_VERSION, type TimerEvent } from './customer-event.js';
 import { parseTimerJobId } from './ids.js';
 import { refuseNewer } from './newer-version.js';
 import { JOURNEY_ATTEMPTS, JOURNEY_BACKOFF } from './queues.js';
@@ -20,7 +20,7 @@ export const TIMER_JOB = 'timer';
  * send id (an xstate `after` uses one string for both).
  */
 export interface TimerJobDataV2 {
-  v: 2;
+  v: typeof TIMER_JOB_VERSION;
   c?: string;
   i?: string;
   e?: string;
@@ -34,11 +34,14 @@ export type TimerJobDataV1 = Omit<TimerEvent, 'timestamp' | 'sendId' | 'eventTyp
 
 export type TimerJobData = TimerJobDataV1 | TimerJobDataV2;
 
+/** The version of the timer jobs this code writes, and the newest it reads. */
+export const TIMER_JOB_VERSION = 2 as const;
+
 export function timerJobData(timer: ScheduleCommand): TimerJobDataV2 {
   const named = parseTimerJobId(timer.jobId);
   const readsBack = named?.customerId === timer.customerId && named.instanceId === timer.instanceId;
   return {
-    v: 2,
+    v: TIMER_JOB_VERSION,
     ...(readsBack ? {} : { c: timer.customerId, i: timer.instanceId }),
     ...(timer.eventType === timer.sendId ? {} : { e: timer.eventType }),
   };
@@ -73,7 +76,7 @@ export function timerEvent(job: Job<TimerJobData>): TimerEvent | undefined {
   // The due time, not the run time: a late timer is still the timer it was.
   const timestamp = job.timestamp + (job.opts.delay ?? 0);
   const data = job.data;
-  refuseNewer(`Timer job ${job.id}`, data, 2);
+  refuseNewer(`Timer job ${job.id}`, data, TIMER_JOB_VERSION);
   if ('sendId' in data) return { ...data, timestamp };
   const named =
     data.c !== undefined && data.i !== undefined
@@ -81,7 +84,7 @@ export function timerEvent(job: Job<TimerJobData>): TimerEvent | undefined {
       : parseTimerJobId(job.id ?? '');
   if (!named) return undefined;
   return {
-    v: 1,
+    v: CUSTOMER_EVENT_VERSION,
     kind: 'timer',
     id: job.id!,
     ...named,

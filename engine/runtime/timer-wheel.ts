@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { RedisConnection } from '../redis/connection.js';
 import { queuePrefix } from './queues.js';
-import { addTimerJob } from './timer-job.js';
+import { addTimerJob, TIMER_JOB_VERSION } from './timer-job.js';
 
 /** In the journey queue's hash tag, so it sits with the queue on a Redis Cluster. */
 export function timerWheelKey(prefix: string): string {
@@ -76,7 +76,7 @@ export class TimerWheel {
       for (let i = 0; i < due.length; i += 2) {
         const jobId = due[i]!;
         jobIds.push(jobId);
-        adds.push(addTimerJob(queue, jobId, { v: 2 }, Math.max(0, Number(due[i + 1]) - now)));
+        adds.push(addTimerJob(queue, jobId, { v: TIMER_JOB_VERSION }, Math.max(0, Number(due[i + 1]) - now)));
       }
       await Promise.all(adds);
       await this.remove(jobIds);

@@ -42,9 +42,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * How long erasure holds the customer's lease. Finding the customer's keys scans the whole
  * keyspace on a single Redis (about two seconds per three million keys; on a Cluster only the
- * customer's slot is listed), which on a large one takes longer than a worker's lease: a drain job would then take the customer back mid-erasure and enqueue sends
- * the erasure never sees. The erasure deletes the lease with the customer's other keys when it
- * is done; one that dies part-way holds the customer's events back for this long at most.
+ * customer's slot is listed), which on a large one takes longer than a worker's lease: a drain
+ * job would then take the customer back mid-erasure and enqueue sends the erasure never sees.
+ * The erasure deletes the lease with the customer's other keys when it is done; one that fails
+ * part-way gives it the store's length again, and one whose process dies holds the customer's
+ * events back for this long at most.
  */
 export const ERASURE_LEASE_MS = 15 * 60_000;
 
@@ -64,8 +66,8 @@ function customerJobs(indexed: readonly CustomerJob[], customer: CustomerState):
 /**
  * Erases everything stored for one customer: their keys (all in the customer's hash tag, see
  * keysSharingTag) and the jobs that carry their data (see customerJobs). The customer's lease is
- * taken first, so no worker is applying their events meanwhile; a later event starts a
- * new, empty customer.
+ * taken first, so no worker is applying their events meanwhile; a later event starts a new,
+ * empty customer.
  */
 export async function eraseCustomer(deps: ErasureDependencies, customerId: string): Promise<ErasureResult> {
   const { store } = deps;

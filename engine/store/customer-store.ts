@@ -1,6 +1,6 @@
 import type { RedisConnection } from '../redis/connection.js';
 import { ChorusError } from '../errors.js';
-import { CustomerEvent } from '../runtime/customer-event.js';
+import { CUSTOMER_EVENT_VERSION, CustomerEvent } from '../runtime/customer-event.js';
 import { newerVersionOf } from '../runtime/newer-version.js';
 import type { CustomerState, InstanceRecord } from '../runtime/instance-record.js';
 import { customerKeys, inboxAppendKeys, type CustomerKeys } from './customer-keys.js';
@@ -74,7 +74,7 @@ function parseEntry(raw: string): InboxEntry {
     const json: unknown = JSON.parse(raw);
     const parsed = CustomerEvent.safeParse(json);
     if (parsed.success) return { ok: true, event: parsed.data };
-    const newer = newerVersionOf(json, 1);
+    const newer = newerVersionOf(json, CUSTOMER_EVENT_VERSION);
     return { ok: false, raw, reason: parsed.error.message, ...(newer === undefined ? {} : { newer }) };
   } catch (error) {
     return { ok: false, raw, reason: (error as Error).message };
@@ -204,9 +204,9 @@ export class CustomerStore {
   }
 
   /**
-   * Gives a lease taken for longer than the store's (erasure's) the store's length again, if
-   * `token` still holds it: after a failure part-way, the customer's events wait no longer than
-   * after a worker that died.
+   * Cuts a lease taken for longer than usual (erasure's) back to the store's length, if `token`
+   * still holds it: after a failure part-way, the customer's events wait no longer than after a
+   * worker that died.
    */
   async shortenLease(keys: CustomerKeys, token: string): Promise<void> {
     await expireLease.run(this.redis, [keys.lease], [token, this.leaseMs]);

@@ -1,25 +1,35 @@
 import { afterEach, beforeEach } from 'vitest';
 import { createEngine, type Engine } from '../../engine/index.js';
 import { onboarding } from '../fixtures/journeys/onboarding.js';
+import { testDelivery } from './delivery.js';
 import { testRedis } from './redis.js';
 
 /**
- * An engine on the onboarding journey, with no workers started, under a key prefix of its own:
- * made before each test of the calling suite and closed, its keys deleted, after each.
+ * An engine on the onboarding journey under a key prefix of its own: made before each test of the
+ * calling suite and closed, its keys deleted, after each. With `delivery`, it sends through the
+ * project's templates to a temporary outbox; with `workers`, its workers run.
  */
-export function engineEachTest(): { readonly ctx: ReturnType<typeof testRedis>; readonly engine: Engine } {
+export function engineEachTest(options: { delivery?: boolean; workers?: boolean } = {}): {
+  readonly ctx: ReturnType<typeof testRedis>;
+  readonly engine: Engine;
+} {
   const current = {} as { ctx: ReturnType<typeof testRedis>; engine: Engine };
+  let outbox: ReturnType<typeof testDelivery> | undefined;
   beforeEach(() => {
     current.ctx = testRedis();
+    outbox = options.delivery ? testDelivery(current.ctx.redis, current.ctx.prefix, [onboarding]) : undefined;
     current.engine = createEngine({
       redis: current.ctx.redis,
       prefix: current.ctx.prefix,
       journeys: [onboarding],
-      messages: { has: () => true },
+      messages: outbox?.messages ?? { has: () => true },
+      ...(outbox ? { delivery: outbox.delivery } : {}),
     });
+    if (options.workers) current.engine.startWorkers();
   });
   afterEach(async () => {
     await current.engine.close();
+    outbox?.cleanup();
     await current.ctx.cleanup();
   });
   return current;
