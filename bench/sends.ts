@@ -8,6 +8,10 @@
 // Full:     an engine's email delivery worker (concurrency CONCURRENCY) fed delivery jobs
 //           straight onto its queue: queueing, reading the profile, the ledger, rendering and the
 //           adapter, timed until every job has recorded `sent`.
+// Queue:    a bare BullMQ queue and worker (concurrency CONCURRENCY) in front of the baseline's
+//           pooled nodemailer, each job the pre-rendered email and nothing else: what a durable
+//           queue alone leaves of the baseline on this machine, the ceiling for any design that
+//           queues each email.
 // Also:     nodemailer again with its default sockets (Nagle on), to show the 40 ms
 //           Nagle/delayed-ACK wait the adapter avoids (see bench/README.md).
 //
@@ -17,6 +21,7 @@
 //        (env: REDIS_URL, BENCH_EMAILS, BENCH_CONCURRENCY, BENCH_ROUNDS, BENCH_WARMUP_ROUNDS,
 //        BENCH_MAX_CONNECTIONS)
 import { noDelaySmtpSocket } from '../engine/channels/smtp-socket.js';
+import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import nodemailer from 'nodemailer';
 import {
@@ -128,6 +133,21 @@ export function renderNudge(templates: TemplateSet, customerId: string): Rendere
   return rendered;
 }
 
+/** The baseline's transport: pooled nodemailer, on TCP_NODELAY sockets unless `noDelay` is off. */
+function pooledTransport(o: SendsOptions, port: number, { noDelay }: { noDelay: boolean }) {
+  return nodemailer.createTransport({
+    host: '127.0.0.1',
+    port,
+    pool: true,
+    maxConnections: o.maxConnections,
+    secure: false,
+    ignoreTLS: true,
+    ...(noDelay
+      ? { getSocket: noDelaySmtpSocket(30_000) } // the Chorus email adapter's own socket factory
+      : {}),
+  });
+}
+
 /**
  * nodemailer opens its sockets with Nagle's algorithm on and writes the `.` that ends a message
  * on its own, so each message waits for the server's delayed ACK (40 ms on Linux). `noDelay`
@@ -140,17 +160,7 @@ async function plainNodemailer(
   email: RenderedFor<'email'>,
   { noDelay }: { noDelay: boolean },
 ): Promise<Figure> {
-  const transport = nodemailer.createTransport({
-    host: '127.0.0.1',
-    port,
-    pool: true,
-    maxConnections: o.maxConnections,
-    secure: false,
-    ignoreTLS: true,
-    ...(noDelay
-      ? { getSocket: noDelaySmtpSocket(30_000) } // the Chorus email adapter's own socket factory
-      : {}),
-  });
+  const transport = pooledTransport(o, port, { noDelay });
   try {
     return await inFlight(o, async (i) => {
       await transport.sendMail({
@@ -162,6 +172,58 @@ async function plainNodemailer(
       });
     });
   } finally {
+    transport.close();
+  }
+}
+
+/**
+ * The baseline behind a bare BullMQ queue: every email a job (the address; the message is the
+ * same pre-rendered one), added at once and sent by a worker of the same concurrency, with the
+ * Chorus delivery queue's retention. Timed from the first add until every job has completed.
+ */
+async function queueAlone(
+  o: SendsOptions,
+  port: number,
+  email: RenderedFor<'email'>,
+  prefix: string,
+): Promise<Figure> {
+  const transport = pooledTransport(o, port, { noDelay: true });
+  const connection = new Redis(o.redisUrl, { maxRetriesPerRequest: null });
+  const queue = new Queue<{ to: string }>('emails', {
+    connection,
+    prefix: `{${prefix}}`,
+    defaultJobOptions: { removeOnComplete: { age: 86_400, count: 10_000 } },
+  });
+  const worker = new Worker<{ to: string }>(
+    'emails',
+    async (job) => {
+      await transport.sendMail({
+        from: FROM,
+        to: job.data.to,
+        subject: email.subject,
+        html: email.html,
+        text: email.text,
+      });
+    },
+    { connection, prefix: `{${prefix}}`, concurrency: o.concurrency },
+  );
+  try {
+    await worker.waitUntilReady();
+    let completed = 0;
+    const all = new Promise<void>((resolve, reject) => {
+      worker.on('completed', () => void (++completed === o.emails && resolve()));
+      worker.on('failed', (_job, error) => reject(error));
+    });
+    return await measure(o.emails, async () => {
+      await Promise.all(
+        Array.from({ length: o.emails }, (_, i) => queue.add('email', { to: `bench-${i}@example.com` })),
+      );
+      await all;
+    });
+  } finally {
+    await worker.close();
+    await queue.close();
+    connection.disconnect();
     transport.close();
   }
 }
@@ -314,10 +376,12 @@ export interface SendsFigures {
   /** Best round of each path: the fastest, and separately the least CPU per email. */
   baseline: Figure;
   adapter: Figure;
+  queue: Figure;
   delivery: Figure;
   nagle: Figure | undefined;
   /** Of the rate, against the baseline. */
   adapterRatio: number;
+  queueRatio: number;
   deliveryRatio: number;
   emailBytes: number;
 }
@@ -335,6 +399,7 @@ export async function benchSends(o: SendsOptions): Promise<SendsFigures> {
   const plain: Figure[] = [];
   const noDelay: Figure[] = [];
   const adapter: Figure[] = [];
+  const queue: Figure[] = [];
   const full: Figure[] = [];
   try {
     for (let round = 0; round < o.warmupRounds + o.rounds; round++) {
@@ -344,12 +409,16 @@ export async function benchSends(o: SendsOptions): Promise<SendsFigures> {
       if (o.nagle && timed) plain.push(await plainNodemailer(o, port, email, { noDelay: false }));
       keep(noDelay, await plainNodemailer(o, port, email, { noDelay: true }));
       keep(adapter, await chorusAdapter(o, port, email, round));
+      keep(queue, await queueAlone(o, port, email, `${o.prefix}-queue-${round}`));
       keep(full, await chorusFullPath(o, port, templates, `${o.prefix}-${round}`));
+      await deleteBenchKeys(admin, `${o.prefix}-queue-${round}`);
       await deleteBenchKeys(admin, `${o.prefix}-${round}`);
     }
   } finally {
-    for (let round = 0; round < o.warmupRounds + o.rounds; round++)
+    for (let round = 0; round < o.warmupRounds + o.rounds; round++) {
+      await deleteBenchKeys(admin, `${o.prefix}-queue-${round}`);
       await deleteBenchKeys(admin, `${o.prefix}-${round}`);
+    }
     admin.disconnect();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
@@ -358,9 +427,11 @@ export async function benchSends(o: SendsOptions): Promise<SendsFigures> {
     options: o,
     baseline,
     adapter: best(adapter),
+    queue: best(queue),
     delivery: best(full),
     nagle: o.nagle ? best(plain) : undefined,
     adapterRatio: best(adapter).perSecond / baseline.perSecond,
+    queueRatio: best(queue).perSecond / baseline.perSecond,
     deliveryRatio: best(full).perSecond / baseline.perSecond,
     emailBytes: Buffer.byteLength(email.html) + Buffer.byteLength(email.text),
   };
@@ -378,6 +449,7 @@ export function sendsReport(f: SendsFigures): string {
     `${'path'.padEnd(46)} ${'emails/s'.padStart(10)} ${'ratio'.padStart(6)}   ${'CPU/email'.padStart(9)} ${'ratio'.padStart(6)}`,
     row('nodemailer with TCP_NODELAY (baseline)', f.baseline),
     row('Chorus email adapter', f.adapter),
+    row('bare BullMQ queue + worker, then the baseline', f.queue),
     row('Chorus delivery path (target >= 70%)', f.delivery),
     ...(f.nagle ? [row('nodemailer, default sockets (Nagle on)', f.nagle)] : []),
     'CPU/email: this process only (sink included, Redis not); ratios are against the baseline.',
@@ -401,6 +473,14 @@ export function sendsRows(f: SendsFigures): BenchRow[] {
       baseline: asPerSecond(f.baseline.perSecond),
       chorus: asPerSecond(f.adapter.perSecond),
       figure: asPercent(f.adapterRatio),
+      target: '-',
+      met: undefined,
+    },
+    {
+      measure: '  (bare BullMQ queue in front of it)',
+      baseline: asPerSecond(f.baseline.perSecond),
+      chorus: asPerSecond(f.queue.perSecond),
+      figure: asPercent(f.queueRatio),
       target: '-',
       met: undefined,
     },

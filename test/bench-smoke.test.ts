@@ -81,6 +81,7 @@ describe('the benchmarks', () => {
       '(process CPU per accepted event, client included)',
       'emails/s: delivery path vs pooled nodemailer',
       '  (email adapter alone)',
+      '  (bare BullMQ queue in front of it)',
       'webhook→SMTP p50 at 20/s (achieved N/s)',
       'webhook→SMTP p99 at 20/s (achieved N/s)',
       // Read from /proc: these tests run on Linux.
