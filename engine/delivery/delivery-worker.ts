@@ -3,7 +3,7 @@ import type { Channel } from '../journey/journey-schema.js';
 import { countDecision } from '../policy/policy-counts.js';
 import { suppressionListKey } from '../policy/suppression-list.js';
 import { topicOf } from '../policy/topic.js';
-import { NewerVersionError, newerVersionOf } from '../runtime/newer-version.js';
+import { leaveForNewerWorker, NewerVersionError, newerVersionOf } from '../runtime/newer-version.js';
 import { queuePrefix } from '../runtime/queues.js';
 import { ridesInScripts } from '../store/stats-writes.js';
 import { resolveAddress } from './address.js';
@@ -37,9 +37,6 @@ export interface DeliveryWorkerOptions {
   /** In-process retries of the outcome write once a provider has answered. Default 6 tries from 50 ms. */
   recordRetry?: { attempts: number; baseMs: number };
 }
-
-/** How long a delivery job of a newer version waits before a worker looks at it again. */
-const NEWER_VERSION_RECHECK_MS = 15_000;
 
 /** The rule named when a channel cannot take the send at all (no provider, template or address). */
 const UNAVAILABLE_RULE = 'channel-unavailable';
@@ -150,12 +147,9 @@ export function createDeliveryWorker(
     const data = job.data;
     const newer = newerVersionOf(data, DELIVERY_JOB_VERSION);
     if (newer !== undefined) {
-      // Put back for a newer worker without spending an attempt: a send must not run out of
-      // retries and end `failed` because an upgrade took longer than its backoff.
       const error = new NewerVersionError(`Delivery job ${job.id}`, newer);
       logger.warn({ jobId: job.id, channel, err: error }, 'delivery job left for a newer worker');
-      await job.moveToDelayed(Date.now() + NEWER_VERSION_RECHECK_MS, token);
-      throw new DelayedError(error.message);
+      return leaveForNewerWorker(job, token, error);
     }
     const now = clock.now();
     const keys = outcomes.keys(data);

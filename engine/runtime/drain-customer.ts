@@ -135,8 +135,8 @@ async function applyBatch(
 /**
  * A customer whose inbox or instances hold something a newer version of Chorus wrote is left to
  * a newer worker, whole: applying the events before it would break their order, and an instance
- * of a newer shape cannot be stepped safely. The job fails and is retried, as for a journey
- * version not loaded.
+ * of a newer shape cannot be stepped safely. The journey worker puts the job back for later
+ * (leaveForNewerWorker).
  */
 function refuseNewerState(customerId: string, loaded: LoadedCustomer): void {
   for (const entry of loaded.inbox)

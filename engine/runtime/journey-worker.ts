@@ -2,6 +2,7 @@ import { MetricsTime, UnrecoverableError, Worker, type ConnectionOptions, type J
 import type { Logger } from '../logger.js';
 import { drainCustomer, type DrainDependencies } from './drain-customer.js';
 import { sweepStrandedInboxes } from './inbox-sweeper.js';
+import { leaveForNewerWorker, NewerVersionError } from './newer-version.js';
 import {
   JOURNEY_QUEUE,
   JOURNEY_REMOVE_ON_COMPLETE,
@@ -41,39 +42,49 @@ export const DEFAULT_SWEEP_BUDGET_MS = 6_000;
  * after its worker died takes its own lease back at once.
  */
 export function createJourneyWorker(deps: DrainDependencies, options: JourneyWorkerOptions): Worker {
+  async function run(job: JourneyJob): Promise<string> {
+    const token = job.id!;
+    if (job.name === 'sweep') {
+      const { store, executor } = deps;
+      // First, as it is due on time: the inbox scan below may use its whole budget.
+      const promoted = await executor.options.timerWheel?.promoteDue(executor.options.journeyQueue);
+      const { rescued, passComplete } = await sweepStrandedInboxes({
+        redis: store.redis,
+        prefix: store.prefix,
+        queue: executor.options.journeyQueue,
+        logger: options.logger,
+        round: token,
+        budgetMs: options.sweepBudgetMs ?? DEFAULT_SWEEP_BUDGET_MS,
+      });
+      return `promoted ${promoted ?? 0}, rescued ${rescued}, inbox scan ${passComplete ? 'complete' : 'continues'}`;
+    }
+    if (job.name === TIMER_JOB) {
+      const event = timerEvent(job as Job<TimerJobData>);
+      if (!event) throw new UnrecoverableError(`timer job ${token} names no customer`);
+      try {
+        return await drainCustomer(deps, event.customerId, token, event);
+      } catch (error) {
+        // A timer that retries (or ends failed) may have been applied already, and then no
+        // instance names its job any more: the job index names it again, for erasure.
+        await deps.executor.options.jobIndex
+          ?.record(event.customerId, [{ queue: 'journeys', jobId: token }])
+          .catch(() => undefined);
+        throw error;
+      }
+    }
+    return drainCustomer(deps, (job.data as { customerId: string }).customerId, token);
+  }
+
   const worker = new Worker(
     JOURNEY_QUEUE,
-    async (job: JourneyJob) => {
-      const token = job.id!;
-      if (job.name === 'sweep') {
-        const { store, executor } = deps;
-        // First, as it is due on time: the inbox scan below may use its whole budget.
-        const promoted = await executor.options.timerWheel?.promoteDue(executor.options.journeyQueue);
-        const { rescued, passComplete } = await sweepStrandedInboxes({
-          redis: store.redis,
-          prefix: store.prefix,
-          queue: executor.options.journeyQueue,
-          logger: options.logger,
-          round: token,
-          budgetMs: options.sweepBudgetMs ?? DEFAULT_SWEEP_BUDGET_MS,
-        });
-        return `promoted ${promoted ?? 0}, rescued ${rescued}, inbox scan ${passComplete ? 'complete' : 'continues'}`;
+    async (job: JourneyJob, lockToken?: string) => {
+      try {
+        return await run(job);
+      } catch (error) {
+        if (!(error instanceof NewerVersionError)) throw error;
+        options.logger.warn({ jobId: job.id, err: error }, 'journey job left for a newer worker');
+        return leaveForNewerWorker(job, lockToken, error);
       }
-      if (job.name === TIMER_JOB) {
-        const event = timerEvent(job as Job<TimerJobData>);
-        if (!event) throw new UnrecoverableError(`timer job ${token} names no customer`);
-        try {
-          return await drainCustomer(deps, event.customerId, token, event);
-        } catch (error) {
-          // A timer that retries (or ends failed) may have been applied already, and then no
-          // instance names its job any more: the job index names it again, for erasure.
-          await deps.executor.options.jobIndex
-            ?.record(event.customerId, [{ queue: 'journeys', jobId: token }])
-            .catch(() => undefined);
-          throw error;
-        }
-      }
-      return drainCustomer(deps, (job.data as { customerId: string }).customerId, token);
     },
     {
       connection: options.connection,

@@ -1,10 +1,11 @@
+import { DelayedError, type Job } from 'bullmq';
 import { ChorusError } from '../errors.js';
 
 /**
  * Data written by a newer version of Chorus than this worker (a job, an inbox event, an
- * instance), met during a rolling upgrade. The worker must not guess at it: a journey job fails
- * and BullMQ retries it, the customer's later events waiting behind it in order; a delivery job
- * is put back for later (delivery-worker.ts). By then a newer worker has taken it.
+ * instance), met during a rolling upgrade. The worker must not guess at it: the job is put back
+ * for later (see leaveForNewerWorker), the customer's later events waiting behind it in order.
+ * By then a newer worker has taken it.
  */
 export class NewerVersionError extends ChorusError {
   constructor(what: string, version: unknown) {
@@ -26,4 +27,24 @@ export function newerVersionOf(data: unknown, known: number): number | undefined
 export function refuseNewer(what: string, data: unknown, known: number): void {
   const version = newerVersionOf(data, known);
   if (version !== undefined) throw new NewerVersionError(what, version);
+}
+
+/** How long a job that met a newer version waits before a worker looks at it again. */
+export const NEWER_VERSION_RECHECK_MS = 15_000;
+
+/**
+ * Puts `job` back for a newer worker without spending an attempt, and ends this run. Failing
+ * it instead would spend its retries: a send would end `failed`, and a timer job that cannot be
+ * read never reaches the customer's inbox, so it would be lost, whenever an upgrade took longer
+ * than the backoff, or one newer worker ran for days beside older ones (a canary) and the
+ * retries kept landing on the older ones. A journey job keeps the customer's lease meanwhile:
+ * its id is the lease token, so whichever worker runs it next takes the lease back.
+ */
+export async function leaveForNewerWorker(
+  job: Job,
+  token: string | undefined,
+  error: NewerVersionError,
+): Promise<never> {
+  await job.moveToDelayed(Date.now() + NEWER_VERSION_RECHECK_MS, token);
+  throw new DelayedError(error.message);
 }
