@@ -20,6 +20,7 @@ export default defineConfig({
     exclude: [
       // Pure functions: nothing in them reaches Redis.
       'test/runtime/ids.test.ts',
+      'test/runtime/queue-shard-layout.test.ts',
       'test/http/api-key-auth.test.ts',
       'test/policy/policy-chain.test.ts',
       'test/policy/quiet-hours.test.ts',

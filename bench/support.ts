@@ -4,17 +4,17 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { SMTPServer } from 'smtp-server';
-import { deleteKeysMatching } from '../engine/index.js';
+import { deleteKeysMatching, engineKeyPatterns } from '../engine/index.js';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
-/** Deletes every key a benchmark wrote: the engine's `<prefix>:*`, BullMQ's `{<prefix>}:*`, and any extra patterns. */
+/** Deletes every key a benchmark wrote: the engine's and its queues' (engineKeyPatterns), and any extra patterns. */
 export async function deleteBenchKeys(
   redis: Redis,
   prefix: string,
   extraPatterns: readonly string[] = [],
 ): Promise<void> {
-  await deleteKeysMatching(redis, [`${prefix}:*`, `{${prefix}}:*`, ...extraPatterns]);
+  await deleteKeysMatching(redis, [...engineKeyPatterns(prefix), ...extraPatterns]);
 }
 
 /** A number from the environment (a benchmark knob), or the default. */

@@ -4,6 +4,7 @@ import { ServiceAccount } from './channels/service-account.js';
 import { parseDuration } from './duration.js';
 import { DEFAULT_API_RATE_LIMIT } from './http/rate-limit.js';
 import { ChorusError } from './errors.js';
+import { MAX_QUEUE_SHARDS } from './runtime/queue-shards.js';
 import { KEEP_FINISHED_DEFAULT } from './journey/journey-catalog.js';
 import { isTimeZone } from './local-time.js';
 import { RedisClusterNodes, type RedisTarget } from './redis/connection.js';
@@ -82,6 +83,11 @@ const EnvShape = z.object({
   LOCK_DURATION_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
   /** How often one worker sweeps for customers whose events wait with no job to apply them. */
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
+  /**
+   * How many shards the queues are split into, each customer's jobs in one: on a Redis Cluster,
+   * so queue operations spread over the masters. The same on every process; only ever raised.
+   */
+  QUEUE_SHARDS: z.coerce.number().int().min(1).max(MAX_QUEUE_SHARDS).default(1),
   SHUTDOWN_DEADLINE_MS: z.coerce.number().int().min(0).default(10_000),
   JOURNEYS_DIR: z.string().min(1).default('journeys'),
   TEMPLATES_DIR: z.string().min(1).default('templates'),

@@ -21,6 +21,7 @@ import type { DrainDependencies } from './runtime/drain-customer.js';
 import { drainJobId } from './runtime/ids.js';
 import { createJourneyWorker, DEFAULT_SWEEP_BUDGET_MS, SWEEP_SCHEDULER } from './runtime/journey-worker.js';
 import { allQueues, createQueues } from './runtime/queues.js';
+import { checkShardCount, shardLimiter } from './runtime/queue-shards.js';
 import type { ChannelAdapter } from './channels/channel-adapter.js';
 import type { DeliveryPolicy } from './delivery/delivery-policy.js';
 import type { DeliveryDependencies, Renderer } from './delivery/delivery-dependencies.js';
@@ -62,6 +63,13 @@ export interface EngineOptions {
    * are deleted at the customer's next event, their share of the journey counts kept. Default 5.
    */
   keepFinishedInstances?: number;
+  /**
+   * How many shards the queues are split into (QUEUE_SHARDS, 1-64, default 1), each customer's
+   * jobs going to one of them: on a Redis Cluster, so that queue operations spread over the
+   * masters instead of all landing on the one holding BullMQ's slot. The same on every process;
+   * raise it, never lower it, while jobs wait (see README, Scaling out).
+   */
+  queueShards?: number;
   /** Job lock and customer lease duration; a dead worker's jobs run elsewhere after about this long. Default 30 s. */
   lockMs?: number;
   /** What delivery workers need; required to run them. */
@@ -103,9 +111,9 @@ export class DeliveryNotConfiguredError extends ChorusError {
 }
 
 export interface WorkerOptions {
-  /** Run the journey worker (default true). */
+  /** Run the journey workers, one per queue shard (default true). */
   journeys?: boolean;
-  /** Run the delivery worker (default true). */
+  /** Run the delivery workers, one per channel and queue shard (default true). */
   deliveries?: boolean;
   journeyConcurrency?: number;
   deliveryConcurrency?: number;
@@ -161,10 +169,12 @@ export function createEngine(options: EngineOptions) {
   const doubleOptIn = options.consent?.doubleOptIn ?? false;
   const confirmLink = options.consent?.confirmLink ?? options.delivery?.unsubscribe;
   if (doubleOptIn && !confirmLink) throw new DoubleOptInNotConfiguredError();
+  const queueShards = options.queueShards ?? 1;
+  checkShardCount(queueShards);
   const lockMs = options.lockMs ?? 30_000;
   const store = new CustomerStore(options.redis, { prefix, leaseMs: lockMs });
   const queueRedis = queueConnection(options.redis);
-  const queues = createQueues(queueRedis, prefix);
+  const queues = createQueues(queueRedis, prefix, queueShards);
   const jobIndex = new CustomerJobIndex(options.redis, prefix);
   const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
   // Three sweeps ahead: a timer is promoted to BullMQ even if one or two sweeps are late.
@@ -172,8 +182,7 @@ export function createEngine(options: EngineOptions) {
   const executor = new CommandExecutor({
     jobIndex,
     timerWheel,
-    journeyQueue: queues.journeys,
-    deliveryQueues: queues.deliveries,
+    queues,
     clock,
     timeScale: options.timeScale ?? 1,
   });
@@ -197,11 +206,13 @@ export function createEngine(options: EngineOptions) {
     // job is added, also for a duplicate, so a client retrying after a crash between the two
     // steps still gets its event applied.
     if (!leaseHeld)
-      await queues.journeys.add(
-        'drain',
-        { customerId: event.customerId },
-        { jobId: drainJobId(event.customerId, event.id) },
-      );
+      await queues
+        .forCustomer(event.customerId)
+        .journeys.add(
+          'drain',
+          { customerId: event.customerId },
+          { jobId: drainJobId(event.customerId, event.id) },
+        );
     return { accepted, eventId: event.id };
   }
 
@@ -295,18 +306,18 @@ export function createEngine(options: EngineOptions) {
     startWorkers(workerOptions: WorkerOptions = {}): Worker[] {
       const started: Worker[] = [];
       if (workerOptions.journeys !== false) {
-        started.push(
-          createJourneyWorker(drainDeps, {
-            connection: options.redis,
-            prefix,
-            logger,
-            lockMs,
-            concurrency: workerOptions.journeyConcurrency ?? 50,
-            sweepBudgetMs: Math.min(DEFAULT_SWEEP_BUDGET_MS, sweepIntervalMs / 10),
-          }),
-        );
-      }
-      if (workerOptions.journeys !== false) {
+        for (const shard of queues.shards)
+          started.push(
+            createJourneyWorker(drainDeps, {
+              connection: options.redis,
+              shard,
+              logger,
+              lockMs,
+              concurrency: workerOptions.journeyConcurrency ?? 50,
+              sweepBudgetMs: Math.min(DEFAULT_SWEEP_BUDGET_MS, sweepIntervalMs / 10),
+            }),
+          );
+        // One sweep for every shard, in shard 0's queue: it routes what it finds by customer.
         void queues.journeys
           .upsertJobScheduler(SWEEP_SCHEDULER, { every: sweepIntervalMs }, { name: 'sweep', data: {} })
           .catch((err: unknown) => logger.error({ err }, 'could not schedule the inbox sweep'));
@@ -319,7 +330,6 @@ export function createEngine(options: EngineOptions) {
           renderer: delivery.renderer,
           messages: delivery.messages,
           adapters: delivery.adapters,
-          queues: queues.deliveries,
           policy:
             delivery.policy ??
             createDefaultPolicy({ redis: options.redis, prefix, doubleOptIn, timing: delivery.timing ?? [] }),
@@ -329,20 +339,22 @@ export function createEngine(options: EngineOptions) {
           defaults: delivery.defaults ?? { locale: 'en-US', timezone: 'UTC' },
           ...(delivery.tracking ? { tracking: delivery.tracking } : {}),
         };
-        // Every channel gets a worker, also one without an adapter: it hands sends on to the next channel.
-        for (const channel of CHANNELS) {
-          const limiter = delivery.limits?.[channel];
-          started.push(
-            createDeliveryWorker(channel, deps, {
-              connection: options.redis,
-              prefix,
-              concurrency: workerOptions.deliveryConcurrency ?? 20,
-              lockMs,
-              ...(limiter ? { limiter } : {}),
-              ...(delivery.retry ? { retry: delivery.retry } : {}),
-            }),
-          );
-        }
+        // Every channel gets a worker in each shard, also one without an adapter: it hands sends on
+        // to the next channel.
+        for (const shard of queues.shards)
+          for (const channel of CHANNELS) {
+            const limiter = delivery.limits?.[channel];
+            started.push(
+              createDeliveryWorker(channel, deps, {
+                connection: options.redis,
+                shard,
+                concurrency: workerOptions.deliveryConcurrency ?? 20,
+                lockMs,
+                ...(limiter ? { limiter: shardLimiter(limiter, queues.shards.length) } : {}),
+                ...(delivery.retry ? { retry: delivery.retry } : {}),
+              }),
+            );
+          }
       }
       workers.push(...started);
       return started;

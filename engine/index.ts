@@ -154,7 +154,16 @@ export {
 } from './delivery/unsubscribe-token.js';
 export type { Address, ChannelAdapter, Delivery, DeliveryResult } from './channels/channel-adapter.js';
 export type { RenderContext, RenderedMessage, RenderedFor } from './messages/rendered-message.js';
-export { allQueues, createQueues, queuePrefix, JOURNEY_QUEUE, type Queues } from './runtime/queues.js';
+export {
+  allQueues,
+  createQueues,
+  engineKeyPatterns,
+  queuePrefix,
+  JOURNEY_QUEUE,
+  type Queues,
+  type QueueShard,
+} from './runtime/queues.js';
+export { MAX_QUEUE_SHARDS, QueueShardsError, shardOf } from './runtime/queue-shards.js';
 export { customerToken, drainJobId, sendOpId, timerJobId } from './runtime/ids.js';
 export { silentLogger, type Logger } from './logger.js';
 export { loadJourneysFromDirectory } from './journey/load-journeys.js';

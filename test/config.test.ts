@@ -39,6 +39,7 @@ describe('configuration from the environment', () => {
         RATE_LIMIT_EMAIL: '10 per second',
         WORKER_ROLES: 'api',
         KEEP_FINISHED_INSTANCES: '0',
+        QUEUE_SHARDS: '65',
       });
     expect(load).toThrow(ConfigError);
     try {
@@ -46,6 +47,7 @@ describe('configuration from the environment', () => {
     } catch (error) {
       expect((error as ConfigError).variables.map((v) => v.name).sort()).toEqual([
         'KEEP_FINISHED_INSTANCES',
+        'QUEUE_SHARDS',
         'RATE_LIMIT_EMAIL',
         'REDIS_URL',
         'TIME_SCALE',

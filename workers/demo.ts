@@ -15,7 +15,7 @@ import {
   type JourneyFigures,
 } from './demo/demo-report.js';
 import { simulateCustomers, type ScheduledCall } from './demo/simulated-customers.js';
-import { connectRedis, deleteKeysMatching } from '../engine/index.js';
+import { connectRedis, deleteKeysMatching, engineKeyPatterns } from '../engine/index.js';
 import { runMain, runProcess } from './run-process.js';
 
 const DAY = 86_400_000;
@@ -111,6 +111,6 @@ runMain(async () => {
   // the stop, so no worker writes again behind the clean-up.
   if (running.embeddedRedis) return;
   const redis = connectRedis(running.redisTarget, { maxRetriesPerRequest: 1 });
-  await deleteKeysMatching(redis, [`${running.config.REDIS_PREFIX}:*`, `{${running.config.REDIS_PREFIX}}:*`]);
+  await deleteKeysMatching(redis, engineKeyPatterns(running.config.REDIS_PREFIX));
   redis.disconnect();
 });

@@ -141,6 +141,7 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
     },
     consent: { doubleOptIn: config.DOUBLE_OPT_IN },
     sweepIntervalMs: config.SWEEP_INTERVAL_MS,
+    queueShards: config.QUEUE_SHARDS,
     logger,
   });
   if (options.workers)

@@ -1,4 +1,3 @@
-import type { Queue } from 'bullmq';
 import type { ChannelAdapter } from '../channels/channel-adapter.js';
 import type { Clock } from '../clock.js';
 import type { Channel } from '../journey/journey-schema.js';
@@ -15,13 +14,12 @@ export interface Renderer {
   render(messageId: string, channel: Channel, context: RenderContext): RenderedMessage;
 }
 
-/** What the delivery workers of every channel share: the store, templates, providers, queues and policy. */
+/** What the delivery workers of every channel share: the store, templates, providers and policy. */
 export interface DeliveryDependencies {
   store: CustomerStore;
   renderer: Renderer;
   messages: { get(id: string): (CoreMessage & { webhook?: { url: string } }) | undefined };
   adapters: Partial<Record<Channel, ChannelAdapter>>;
-  queues: Record<Channel, Queue>;
   policy: DeliveryPolicy;
   clock: Clock;
   logger: Logger;

@@ -4,12 +4,12 @@ import { countDecision } from '../policy/policy-counts.js';
 import { suppressionListKey } from '../policy/suppression-list.js';
 import { topicOf } from '../policy/topic.js';
 import { leaveForNewerWorker, NewerVersionError, newerVersionOf } from '../runtime/newer-version.js';
-import { queuePrefix } from '../runtime/queues.js';
+import type { QueueShard } from '../runtime/queues.js';
 import { ridesInScripts } from '../store/stats-writes.js';
 import { resolveAddress } from './address.js';
 import { retryDelay } from './backoff.js';
 import type { DeliveryDependencies } from './delivery-dependencies.js';
-import { DELIVERY_JOB_VERSION, deliveryQueueName, type DeliveryJobData } from './delivery-job.js';
+import { DELIVERY_JOB_VERSION, type DeliveryJobData } from './delivery-job.js';
 import { claimOperation, isOutcome, rerouteOperation } from './delivery-ledger.js';
 import { OutcomeNotRecordedError, RetryLaterError } from './job-signals.js';
 import { createMessageSender, type Target } from './message-sender.js';
@@ -19,7 +19,8 @@ import { withRetries } from './with-retries.js';
 
 export interface DeliveryWorkerOptions {
   connection: ConnectionOptions;
-  prefix: string;
+  /** The shard whose queue of the channel this worker takes jobs from, and hands sends on within. */
+  shard: QueueShard;
   concurrency?: number;
   /** BullMQ rate limit for this channel's queue, e.g. `{ max: 50, duration: 1000 }`. */
   limiter?: { max: number; duration: number };
@@ -86,9 +87,9 @@ export function createDeliveryWorker(
   // script may touch both, on a single Redis.
   const suppressionKey = ridesInScripts(redis) ? suppressionListKey(store.prefix) : undefined;
 
-  /** Puts the send on `next`'s queue; a no-op while a job for this operation waits there. */
+  /** Puts the send on `next`'s queue of this shard; a no-op while a job for this operation waits there. */
   async function forward(job: DeliveryJobData, next: Channel): Promise<string> {
-    await deps.queues[next].add(job.message, { ...job, channel: next }, { jobId: job.opId });
+    await options.shard.deliveries[next].add(job.message, { ...job, channel: next }, { jobId: job.opId });
     return `rerouted to ${next}`;
   }
 
@@ -236,9 +237,9 @@ export function createDeliveryWorker(
     return send(data, { ...target, traits }, claimToken, claim.result === 'resumed', now);
   }
 
-  const worker = new Worker<DeliveryJobData>(deliveryQueueName(channel), process, {
+  const worker = new Worker<DeliveryJobData>(options.shard.deliveries[channel].name, process, {
     connection: options.connection,
-    prefix: queuePrefix(options.prefix),
+    prefix: options.shard.prefix,
     concurrency: options.concurrency ?? 20,
     lockDuration: lockMs,
     stalledInterval: lockMs,

@@ -1,15 +1,14 @@
-import type { Queue } from 'bullmq';
 import type { Clock } from '../clock.js';
 import type { CustomerJob, CustomerJobIndex } from '../store/customer-jobs.js';
 import { DELIVERY_JOB_VERSION, type DeliveryJobData } from '../delivery/delivery-job.js';
-import type { Channel } from '../journey/journey-schema.js';
 import type { Command, ScheduleCommand, SendCommand } from './command.js';
 import { addTimerJob, timerJobData } from './timer-job.js';
-import type { TimerWheel } from './timer-wheel.js';
+import type { Queues } from './queues.js';
+import { journeyQueueOfTimer, type TimerWheel } from './timer-wheel.js';
 
 export interface CommandExecutorOptions {
-  journeyQueue: Queue;
-  deliveryQueues: Record<Channel, Queue>;
+  /** Each customer's jobs go to the queues of the customer's shard. */
+  queues: Queues;
   clock: Clock;
   /** Journey time runs this many times faster than real time (TIME_SCALE). */
   timeScale: number;
@@ -60,7 +59,7 @@ export class CommandExecutor {
     const sends = commands.filter((c): c is SendCommand => c.type === 'send');
     const cancels = commands.filter((c) => c.type === 'cancel');
     const indexed = this.options.jobIndex ? this.recordSends(this.options.jobIndex, sends) : undefined;
-    const wheel = this.options.timerWheel;
+    const { queues, timerWheel: wheel } = this.options;
     const waiting: Array<{ jobId: string; delayMs: number }> = [];
     const jobs: Array<Promise<void>> = [];
     for (const timer of timers) {
@@ -71,7 +70,7 @@ export class CommandExecutor {
         waiting.push({ jobId: timer.jobId, delayMs: delay });
       // One add each, not addBulk: BullMQ's addBulk goes through an ioredis pipeline that sends the
       // whole Lua source of its add script every time, which cost more than the rest of a transition.
-      else jobs.push(addTimerJob(this.options.journeyQueue, timer.jobId, data, delay));
+      else jobs.push(addTimerJob(queues.forCustomer(timer.customerId).journeys, timer.jobId, data, delay));
     }
     const cancelled = cancels.map((cancel) => cancel.jobId);
     await Promise.all([
@@ -82,11 +81,13 @@ export class CommandExecutor {
       ...sends.map((send) => {
         const channel = send.channels[0]!;
         const data: DeliveryJobData = { ...send, v: DELIVERY_JOB_VERSION, channel };
-        return this.options.deliveryQueues[channel].add(send.message, data, { jobId: send.opId });
+        return queues.forCustomer(send.customerId).deliveries[channel].add(send.message, data, {
+          jobId: send.opId,
+        });
       }),
       // A timer that is already running cannot be removed (remove answers 0); the runtime drops
       // it when it arrives, because its job id is no longer on the instance.
-      ...cancelled.map((jobId) => this.options.journeyQueue.remove(jobId)),
+      ...cancelled.map((jobId) => journeyQueueOfTimer(queues, jobId).remove(jobId)),
     ]);
   }
 }

@@ -1,9 +1,9 @@
-import type { Queue } from 'bullmq';
 import type { RedisConnection } from '../redis/connection.js';
 import type { Logger } from '../logger.js';
 import { z } from 'zod';
 import { scanUntil, type ScanPosition } from '../redis/scan-keys.js';
 import { customerToken, encodeIdPart } from './ids.js';
+import type { Queues } from './queues.js';
 
 /** Where the scan for stranded inboxes stopped, so the next sweep goes on from there. */
 export function inboxScanKey(prefix: string): string {
@@ -27,12 +27,13 @@ export function inboxScanKey(prefix: string): string {
 export async function sweepStrandedInboxes(options: {
   redis: RedisConnection;
   prefix: string;
-  queue: Queue;
+  /** Each drain job goes to the journey queue of its customer's shard. */
+  queues: Queues;
   logger: Logger;
   round: string;
   budgetMs: number;
 }): Promise<{ rescued: number; passComplete: boolean }> {
-  const { redis, prefix, queue, logger } = options;
+  const { redis, prefix, queues, logger } = options;
   const pattern = `${prefix}:c:*:inbox`;
   const positionKey = inboxScanKey(prefix);
   let rescued = 0;
@@ -52,7 +53,9 @@ export async function sweepStrandedInboxes(options: {
         if (leased === 1 || length === 0) continue;
         const customerId = decodeURIComponent(token);
         if (customerToken(customerId) !== token) continue;
-        await queue.add('drain', { customerId }, { jobId: `r-${token}-${encodeIdPart(options.round)}` });
+        await queues
+          .forCustomer(customerId)
+          .journeys.add('drain', { customerId }, { jobId: `r-${token}-${encodeIdPart(options.round)}` });
         rescued++;
       }
     },

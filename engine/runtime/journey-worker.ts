@@ -4,11 +4,10 @@ import { drainCustomer, type DrainDependencies } from './drain-customer.js';
 import { sweepStrandedInboxes } from './inbox-sweeper.js';
 import { leaveForNewerWorker, NewerVersionError } from './newer-version.js';
 import {
-  JOURNEY_QUEUE,
   JOURNEY_REMOVE_ON_COMPLETE,
   JOURNEY_REMOVE_ON_FAIL,
   journeyBackoffMs,
-  queuePrefix,
+  type QueueShard,
 } from './queues.js';
 import { TIMER_JOB, timerEvent, type TimerJobData } from './timer-job.js';
 
@@ -24,7 +23,8 @@ export const SWEEP_SCHEDULER = 'sweep-stranded-inboxes';
 
 export interface JourneyWorkerOptions {
   connection: ConnectionOptions;
-  prefix: string;
+  /** The shard whose journey queue this worker takes jobs from. */
+  shard: QueueShard;
   concurrency?: number;
   logger: Logger;
   /** BullMQ lock duration and stalled-check interval. */
@@ -47,11 +47,11 @@ export function createJourneyWorker(deps: DrainDependencies, options: JourneyWor
     if (job.name === 'sweep') {
       const { store, executor } = deps;
       // First, as it is due on time: the inbox scan below may use its whole budget.
-      const promoted = await executor.options.timerWheel?.promoteDue(executor.options.journeyQueue);
+      const promoted = await executor.options.timerWheel?.promoteDue(executor.options.queues);
       const { rescued, passComplete } = await sweepStrandedInboxes({
         redis: store.redis,
         prefix: store.prefix,
-        queue: executor.options.journeyQueue,
+        queues: executor.options.queues,
         logger: options.logger,
         round: token,
         budgetMs: options.sweepBudgetMs ?? DEFAULT_SWEEP_BUDGET_MS,
@@ -76,7 +76,7 @@ export function createJourneyWorker(deps: DrainDependencies, options: JourneyWor
   }
 
   const worker = new Worker(
-    JOURNEY_QUEUE,
+    options.shard.journeys.name,
     async (job: JourneyJob, lockToken?: string) => {
       try {
         return await run(job);
@@ -88,7 +88,7 @@ export function createJourneyWorker(deps: DrainDependencies, options: JourneyWor
     },
     {
       connection: options.connection,
-      prefix: queuePrefix(options.prefix),
+      prefix: options.shard.prefix,
       concurrency: options.concurrency ?? 50,
       lockDuration: options.lockMs ?? 30_000,
       stalledInterval: options.lockMs ?? 30_000,

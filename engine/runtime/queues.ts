@@ -1,15 +1,25 @@
 import { Queue, type ConnectionOptions, type DefaultJobOptions } from 'bullmq';
 import { deliveryQueueName } from '../delivery/delivery-job.js';
 import { CHANNELS, type Channel } from '../journey/journey-schema.js';
+import { checkShardCount, shardHashTags, shardOf, shardQueueName } from './queue-shards.js';
 
 export const JOURNEY_QUEUE = 'journeys';
 
 /**
  * BullMQ's prefix carries a hash tag, so every key of a queue lands in one Redis Cluster slot,
- * as BullMQ requires; on a single Redis it is just a name.
+ * as BullMQ requires; on a single Redis it is just a name. This is shard 0's; the other shards
+ * have tags of their own (see shardHashTags).
  */
 export function queuePrefix(prefix: string): string {
   return `{${prefix}}`;
+}
+
+/**
+ * Glob patterns for every key an engine with this prefix writes: its own (`<prefix>:…`), shard
+ * 0's queues (`{<prefix>}:…`) and the other shards' (`{<prefix>:q<k>}:…`, see shardHashTags).
+ */
+export function engineKeyPatterns(prefix: string): string[] {
+  return [`${prefix}:*`, `{${prefix}}:*`, `{${prefix}:q*}:*`];
 }
 
 /** Journey jobs retry infrastructure failures (Redis away, a lost lease); bad events never fail a job. */
@@ -43,20 +53,50 @@ const deliveryJobDefaults: DefaultJobOptions = {
   removeOnFail: { age: 7 * 86_400 },
 };
 
-export function createQueues(connection: ConnectionOptions, prefix: string) {
-  const options = (defaultJobOptions: DefaultJobOptions) => ({
-    connection,
-    prefix: queuePrefix(prefix),
-    defaultJobOptions,
+/** One shard's queues: the journey queue and a delivery queue per channel, all in one hash tag. */
+export interface QueueShard {
+  index: number;
+  /** BullMQ's prefix for this shard's queues: `{<hash tag>}` (see shardHashTags). */
+  prefix: string;
+  journeys: Queue;
+  deliveries: Record<Channel, Queue>;
+}
+
+/**
+ * The engine's queues, split into `shardCount` shards (QUEUE_SHARDS, default 1) so that on a
+ * Redis Cluster queue operations spread over the masters (see shardHashTags). Each customer's
+ * jobs go to the shard `forCustomer` names. `journeys` and `deliveries` are shard 0's, the only
+ * ones with one shard.
+ */
+export function createQueues(connection: ConnectionOptions, prefix: string, shardCount = 1) {
+  checkShardCount(shardCount);
+  const shards = shardHashTags(prefix, shardCount).map((tag, index): QueueShard => {
+    const options = (defaultJobOptions: DefaultJobOptions) => ({
+      connection,
+      prefix: `{${tag}}`,
+      defaultJobOptions,
+    });
+    return {
+      index,
+      prefix: `{${tag}}`,
+      journeys: new Queue(shardQueueName(JOURNEY_QUEUE, index), options(journeyJobDefaults)),
+      deliveries: Object.fromEntries(
+        CHANNELS.map((channel) => [
+          channel,
+          new Queue(shardQueueName(deliveryQueueName(channel), index), options(deliveryJobDefaults)),
+        ]),
+      ) as Record<Channel, Queue>,
+    };
   });
+  const first = shards[0]!;
   return {
-    journeys: new Queue(JOURNEY_QUEUE, options(journeyJobDefaults)),
-    deliveries: Object.fromEntries(
-      CHANNELS.map((channel) => [
-        channel,
-        new Queue(deliveryQueueName(channel), options(deliveryJobDefaults)),
-      ]),
-    ) as Record<Channel, Queue>,
+    journeys: first.journeys,
+    deliveries: first.deliveries,
+    shards,
+    /** The shard whose queues carry the jobs of `customerId`. */
+    forCustomer(customerId: string): QueueShard {
+      return shards[shardOf(customerId, shards.length)]!;
+    },
   };
 }
 
@@ -64,5 +104,10 @@ export type Queues = ReturnType<typeof createQueues>;
 
 /** Every queue the engine uses, for closing them and for dashboards. */
 export function allQueues(queues: Queues): Queue[] {
-  return [queues.journeys, ...Object.values(queues.deliveries)];
+  return queues.shards.flatMap((shard) => [shard.journeys, ...Object.values(shard.deliveries)]);
+}
+
+/** Every shard's journey queue. */
+export function journeyQueues(queues: Queues): Queue[] {
+  return queues.shards.map((shard) => shard.journeys);
 }

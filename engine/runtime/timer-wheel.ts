@@ -1,9 +1,13 @@
 import type { Queue } from 'bullmq';
 import type { RedisConnection } from '../redis/connection.js';
-import { queuePrefix } from './queues.js';
+import { parseTimerJobId } from './ids.js';
+import { queuePrefix, type Queues } from './queues.js';
 import { addTimerJob, TIMER_JOB_VERSION } from './timer-job.js';
 
-/** In the journey queue's hash tag, so it sits with the queue on a Redis Cluster. */
+/**
+ * In the hash tag of shard 0's journey queue. One wheel serves every shard: it is written once
+ * per long timer, not per event, and the promotion adds each job in its own command.
+ */
 export function timerWheelKey(prefix: string): string {
   return `${queuePrefix(prefix)}:timers`;
 }
@@ -56,8 +60,11 @@ export class TimerWheel {
     return jobIds.length > 0 ? this.redis.zrem(this.key, ...jobIds) : 0;
   }
 
-  /** Moves every timer due within `horizonMs` to the queue, with its remaining delay; returns how many. */
-  async promoteDue(queue: Queue): Promise<number> {
+  /**
+   * Moves every timer due within `horizonMs` to the journey queue of its customer's shard, with
+   * its remaining delay; returns how many.
+   */
+  async promoteDue(queues: Queues): Promise<number> {
     const now = Date.now();
     let promoted = 0;
     for (;;) {
@@ -76,11 +83,18 @@ export class TimerWheel {
       for (let i = 0; i < due.length; i += 2) {
         const jobId = due[i]!;
         jobIds.push(jobId);
-        adds.push(addTimerJob(queue, jobId, { v: TIMER_JOB_VERSION }, Math.max(0, Number(due[i + 1]) - now)));
+        const delay = Math.max(0, Number(due[i + 1]) - now);
+        adds.push(addTimerJob(journeyQueueOfTimer(queues, jobId), jobId, { v: TIMER_JOB_VERSION }, delay));
       }
       await Promise.all(adds);
       await this.remove(jobIds);
       promoted += jobIds.length;
     }
   }
+}
+
+/** The journey queue of the shard of the customer a timer job id names (shard 0's for any other id). */
+export function journeyQueueOfTimer(queues: Queues, jobId: string): Queue {
+  const named = parseTimerJobId(jobId);
+  return named ? queues.forCustomer(named.customerId).journeys : queues.journeys;
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Queue } from 'bullmq';
+import { journeyQueues, type Queues } from '../runtime/queues.js';
 import { ChorusError } from '../errors.js';
 import { keysSharingTag } from '../redis/scan-keys.js';
 import type { CustomerState } from '../runtime/instance-record.js';
@@ -31,8 +31,8 @@ export interface ErasureResult {
 export interface ErasureDependencies {
   store: CustomerStore;
   jobIndex: CustomerJobIndex;
-  journeyQueue: Queue;
-  deliveryQueues: readonly Queue[];
+  /** Every shard's queues: a customer's jobs sit in their shard's, or in another's made before QUEUE_SHARDS changed. */
+  queues: Queues;
   /** Where the customer's long timers may wait instead of the journey queue. */
   timerWheel?: TimerWheel;
 }
@@ -97,21 +97,28 @@ async function eraseHeld(
   const keys = store.keys(customerId);
   const indexed = await deps.jobIndex.list(customerId);
   if (loaded.interruptedStep !== undefined) {
-    const unnamed = await unnamedTimerJobs(store.redis, deps.journeyQueue, deps.timerWheel?.key, customerId);
+    const unnamed = await unnamedTimerJobs(
+      store.redis,
+      journeyQueues(deps.queues),
+      deps.timerWheel?.key,
+      customerId,
+    );
     indexed.push(...unnamed.map((jobId): CustomerJob => ({ queue: 'journeys', jobId })));
   }
   const jobs = customerJobs(indexed, loaded.customer);
   const timers = jobs.filter((job) => job.queue === 'journeys').map((job) => job.jobId);
   let jobsRemoved = (await deps.timerWheel?.remove(timers)) ?? 0;
+  const timerQueues = journeyQueues(deps.queues);
+  const sendQueues = deps.queues.shards.flatMap((shard) => Object.values(shard.deliveries));
   let running = jobs;
   for (let attempt = 0; running.length > 0 && attempt < 10; attempt++) {
     if (attempt > 0) await sleep(200);
     const stillRunning: typeof jobs = [];
     for (const job of running) {
-      const queues = job.queue === 'journeys' ? [deps.journeyQueue] : deps.deliveryQueues;
-      for (const queue of queues) {
-        const existing = await queue.getJob(job.jobId);
-        if (!existing) continue;
+      const queues = job.queue === 'journeys' ? timerQueues : sendQueues;
+      const found = await Promise.all(queues.map((queue) => queue.getJob(job.jobId)));
+      for (const [i, queue] of queues.entries()) {
+        if (!found[i]) continue;
         // remove answers 0 for a job a worker holds the lock of.
         if ((await queue.remove(job.jobId)) === 1) jobsRemoved += 1;
         else stillRunning.push(job);

@@ -7,20 +7,23 @@ const CHUNK = 1000;
 /**
  * The ids of the customer's timer jobs that nothing names: those a step added before it died,
  * ahead of the commit that would have named them on the instance. Found by their id
- * (`t-<customer>-…`, see timerJobId) in the journey queue's waiting lists and scheduled sets and
- * in the timer wheel. Each is read whole, so erasure looks only when the customer carries the
+ * (`t-<customer>-…`, see timerJobId) in the waiting lists and scheduled sets of every shard's
+ * journey queue and in the timer wheel. Each is read whole, so erasure looks only when the customer carries the
  * mark of an interrupted step.
  */
 export async function unnamedTimerJobs(
   redis: RedisConnection,
-  queue: Queue,
+  queues: readonly Queue[],
   wheelKey: string | undefined,
   customerId: string,
 ): Promise<string[]> {
   // The token escapes every byte but letters and digits, so it holds no glob character.
   const idPrefix = `t-${customerToken(customerId)}-`;
   const found = new Set<string>();
-  const sets = [queue.keys.delayed!, queue.keys.prioritized!, ...(wheelKey ? [wheelKey] : [])];
+  const sets = [
+    ...queues.flatMap((queue) => [queue.keys.delayed!, queue.keys.prioritized!]),
+    ...(wheelKey ? [wheelKey] : []),
+  ];
   for (const key of sets) {
     let cursor = '0';
     do {
@@ -29,7 +32,7 @@ export async function unnamedTimerJobs(
       cursor = next;
     } while (cursor !== '0');
   }
-  for (const key of [queue.keys.wait!, queue.keys.paused!]) {
+  for (const key of queues.flatMap((queue) => [queue.keys.wait!, queue.keys.paused!])) {
     for (let start = 0; ; start += CHUNK) {
       const ids = await redis.lrange(key, start, start + CHUNK - 1);
       for (const id of ids) if (id.startsWith(idPrefix)) found.add(id);

@@ -8,10 +8,18 @@ import { exited } from '../support/worker-process.js';
 const WORKERS = 3;
 const CUSTOMERS = 150;
 const BEATS = 20;
+const SHARDS = 3;
+/**
+ * Each worker's QUEUE_SHARDS. On the cluster the queues are split over its three masters. On one
+ * Redis, one worker still has a single shard, as while QUEUE_SHARDS is being raised: it takes
+ * shard 0's jobs only, the others every shard's.
+ */
+const WORKER_SHARDS = ON_CLUSTER ? [SHARDS, SHARDS, SHARDS] : [1, SHARDS, SHARDS];
 
 /**
  * Scaling out as the README describes it: three `workers/worker.ts` processes share one Redis
- * (or one Redis Cluster, in the cluster run) while events for many customers arrive at once.
+ * (or one Redis Cluster, in the cluster run) while events for many customers arrive at once,
+ * their jobs spread over three queue shards.
  */
 describe(`three worker processes against one ${ON_CLUSTER ? 'Redis Cluster' : 'Redis'}`, () => {
   let ctx: ReturnType<typeof testRedis>;
@@ -30,6 +38,7 @@ describe(`three worker processes against one ${ON_CLUSTER ? 'Redis Cluster' : 'R
           TEMPLATES_DIR: 'templates',
           WORKER_ROLES: 'journeys',
           JOURNEY_CONCURRENCY: '20',
+          QUEUE_SHARDS: String(WORKER_SHARDS[index]),
           LOG_LEVEL: 'info',
         },
         stdio: ['ignore', 'pipe', 'inherit'],
@@ -50,6 +59,7 @@ describe(`three worker processes against one ${ON_CLUSTER ? 'Redis Cluster' : 'R
       prefix: ctx.prefix,
       journeys: [sequence],
       messages: CoreMessageCatalog.fromDirectory('templates'),
+      queueShards: SHARDS,
     });
     await Promise.all(Array.from({ length: WORKERS }, (_, i) => startWorker(i)));
     // Three cold tsx start-ups at once on a busy two-core machine take a while.
@@ -96,6 +106,11 @@ describe(`three worker processes against one ${ON_CLUSTER ? 'Redis Cluster' : 'R
     }
     const [counts] = await readJourneyCounts(ctx.redis, ctx.prefix, 'sequence');
     expect(counts).toMatchObject({ entered: CUSTOMERS, active: 0, exits: { closed: CUSTOMERS } });
+    // Every shard's journey queue carried a share of the jobs.
+    const metrics = await Promise.all(
+      producer.queues.shards.map((shard) => shard.journeys.getMetrics('completed')),
+    );
+    expect(metrics.map((m) => m.meta.count > 0)).toEqual([true, true, true]);
     // All three shared the work to the end: none died along the way.
     expect(workers.map((child) => child.exitCode)).toEqual([null, null, null]);
   }, 90_000);

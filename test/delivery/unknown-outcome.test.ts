@@ -90,7 +90,6 @@ describe('a delivery whose earlier run left no outcome', () => {
           },
         },
         adapters: { [channel]: adapter },
-        queues: engine.queues.deliveries,
         policy,
         clock: systemClock,
         logger: silentLogger,
@@ -99,7 +98,7 @@ describe('a delivery whose earlier run left no outcome', () => {
       },
       {
         connection: ctx.redis,
-        prefix: ctx.prefix,
+        shard: engine.queues.shards[0]!,
         lockMs: 500,
         claimStaleMs: 1_000,
         retry: { baseMs: 20, maxMs: 100 },

@@ -141,8 +141,7 @@ describe('finished instances a customer keeps', () => {
           store: engine.store,
           jobIndex: engine.jobIndex,
           timerWheel: engine.timerWheel,
-          journeyQueue: engine.queues.journeys,
-          deliveryQueues: Object.values(engine.queues.deliveries),
+          queues: engine.queues,
         },
         'shopper',
       );

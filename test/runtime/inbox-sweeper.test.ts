@@ -62,7 +62,7 @@ describe('the scan for stranded inboxes, bounded in time', () => {
       const result = await sweepStrandedInboxes({
         redis: h.ctx.redis,
         prefix: h.ctx.prefix,
-        queue: h.engine.queues.journeys,
+        queues: h.engine.queues,
         logger: silentLogger,
         round: `sweep-${++round}`,
         budgetMs: 0,

@@ -17,8 +17,7 @@ describe("erasure's hold on the customer", () => {
     return {
       store: h.engine.store,
       jobIndex,
-      journeyQueue: h.engine.queues.journeys,
-      deliveryQueues: Object.values(h.engine.queues.deliveries),
+      queues: h.engine.queues,
     };
   }
 

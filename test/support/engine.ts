@@ -7,9 +7,12 @@ import { testRedis } from './redis.js';
 /**
  * An engine on the onboarding journey under a key prefix of its own: made before each test of the
  * calling suite and closed, its keys deleted, after each. With `delivery`, it sends through the
- * project's templates to a temporary outbox; with `workers`, its workers run.
+ * project's templates to a temporary outbox; with `workers`, its workers run; `queueShards` splits
+ * its queues.
  */
-export function engineEachTest(options: { delivery?: boolean; workers?: boolean } = {}): {
+export function engineEachTest(
+  options: { delivery?: boolean; workers?: boolean; queueShards?: number } = {},
+): {
   readonly ctx: ReturnType<typeof testRedis>;
   readonly engine: Engine;
 } {
@@ -24,6 +27,7 @@ export function engineEachTest(options: { delivery?: boolean; workers?: boolean 
       journeys: [onboarding],
       messages: outbox?.messages ?? { has: () => true },
       ...(outbox ? { delivery: outbox.delivery } : {}),
+      ...(options.queueShards === undefined ? {} : { queueShards: options.queueShards }),
     });
     if (options.workers) current.engine.startWorkers();
   });

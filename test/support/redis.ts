@@ -3,6 +3,7 @@ import type { RedisOptions } from 'ioredis';
 import {
   connectRedis,
   deleteKeysMatching,
+  engineKeyPatterns,
   RedisClusterNodes,
   type RedisConnection,
   type RedisTarget,
@@ -38,8 +39,7 @@ export function testRedis(): { redis: RedisConnection; prefix: string; cleanup: 
     redis,
     prefix,
     async cleanup() {
-      await deleteKeys(redis, `${prefix}:*`);
-      await deleteKeys(redis, `{${prefix}}:*`);
+      await deleteKeysMatching(redis, engineKeyPatterns(prefix));
       redis.disconnect();
     },
   };

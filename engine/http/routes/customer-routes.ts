@@ -157,8 +157,7 @@ export const customerRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (
           store: engine.store,
           jobIndex: engine.jobIndex,
           timerWheel: engine.timerWheel,
-          journeyQueue: engine.queues.journeys,
-          deliveryQueues: Object.values(engine.queues.deliveries),
+          queues: engine.queues,
         },
         request.params.userId,
       );

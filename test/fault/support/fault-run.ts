@@ -1,5 +1,11 @@
 import { Redis } from 'ioredis';
-import { CoreMessageCatalog, createEngine, deleteKeysMatching, type Engine } from '../../../engine/index.js';
+import {
+  CoreMessageCatalog,
+  createEngine,
+  deleteKeysMatching,
+  engineKeyPatterns,
+  type Engine,
+} from '../../../engine/index.js';
 import { counter } from '../../fixtures/journeys/counter.js';
 import { freePort } from '../../../engine/free-port.js';
 import { startChorusProcess, waitForHttp, type ChorusProcess } from './chorus-process.js';
@@ -94,7 +100,7 @@ export function faultRun(options: FaultRunOptions) {
       await Promise.all(processes.map((p) => p.exited));
       await reader.close();
       if (redis.status === 'ready') {
-        await deleteKeysMatching(redis, [`${options.prefix}:*`, `{${options.prefix}}:*`]);
+        await deleteKeysMatching(redis, engineKeyPatterns(options.prefix));
       }
       redis.disconnect();
     },

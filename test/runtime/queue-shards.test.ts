@@ -1,0 +1,159 @@
+import calculateSlot from 'cluster-key-slot';
+import { describe, expect, it } from 'vitest';
+import {
+  createEngine,
+  eraseCustomer,
+  masterNodes,
+  QueueShardsError,
+  scanKeys,
+  shardOf,
+  timerJobId,
+  type Engine,
+} from '../../engine/index.js';
+import { onboarding } from '../fixtures/journeys/onboarding.js';
+import { engineEachTest } from '../support/engine.js';
+import { eventually, ON_CLUSTER, testRedis } from '../support/redis.js';
+import { customerInVariant } from '../support/variants.js';
+
+const SHARDS = 3;
+
+/** Customers of the `tips` variant (so each gets a welcome and waits), `perShard` in each shard. */
+function customersOfEveryShard(perShard: number): string[] {
+  const picked = new Map<number, string[]>();
+  for (let i = 0; [...picked.values()].flat().length < perShard * SHARDS; i++) {
+    const id = customerInVariant('tips', `shard-${i}`);
+    const shard = picked.get(shardOf(id, SHARDS)) ?? [];
+    if (shard.length < perShard) picked.set(shardOf(id, SHARDS), [...shard, id]);
+  }
+  return [...picked.values()].flat();
+}
+
+/** The shard whose queues hold a job `jobId` in the queue `pick` chooses, or -1. */
+async function shardHolding(
+  engine: Engine,
+  jobId: string,
+  pick: (s: Engine['queues']['shards'][number]) => Engine['queues']['journeys'],
+) {
+  const found = await Promise.all(engine.queues.shards.map((shard) => pick(shard).getJob(jobId)));
+  return found.findIndex((job) => job !== undefined);
+}
+
+describe('queues split into shards (QUEUE_SHARDS)', () => {
+  const h = engineEachTest({ delivery: true, workers: true, queueShards: SHARDS });
+
+  it("carries each customer's jobs in their shard, and every customer's welcome goes out once", async () => {
+    const ids = customersOfEveryShard(3);
+    for (const id of ids) {
+      await h.engine.identify({ userId: id, traits: { email: `${id}@example.com` } });
+      await h.engine.track({ userId: id, event: 'Signed Up', properties: { plan: 'pro' } });
+    }
+    const customers = await Promise.all(
+      ids.map((id) =>
+        eventually(async () => {
+          const c = await h.engine.customer(id);
+          return c.messages[0]?.status === 'sent' && c.instances[0]?.state === 'browsing' ? c : undefined;
+        }),
+      ),
+    );
+    for (const [i, customer] of customers.entries()) {
+      expect(customer.messages.map((m) => m.message)).toEqual(['welcome']);
+      const opId = String(customer.messages[0]!.opId);
+      expect(await shardHolding(h.engine, opId, (shard) => shard.deliveries.email), ids[i]).toBe(
+        shardOf(ids[i]!, SHARDS),
+      );
+    }
+    // Each shard's email worker sent its own customers' welcomes.
+    const sentPerShard = await Promise.all(
+      h.engine.queues.shards.map((shard) => shard.deliveries.email.getCompletedCount()),
+    );
+    expect(sentPerShard).toEqual([3, 3, 3]);
+  });
+
+  it('gives each shard queues of their own names, in a hash tag of their own', () => {
+    const shards = h.engine.queues.shards;
+    expect(shards.map((shard) => shard.journeys.name)).toEqual(['journeys', 'journeys-1', 'journeys-2']);
+    expect(shards[2]!.deliveries.email.name).toBe('deliveries-email-2');
+    expect(shards[0]!.prefix).toBe(`{${h.ctx.prefix}}`);
+    expect(new Set(shards.map((shard) => calculateSlot(shard.prefix))).size).toBe(SHARDS);
+    // Shard 0 is the queues of an engine without shards, so raising QUEUE_SHARDS keeps them.
+    expect(h.engine.queues.journeys).toBe(shards[0]!.journeys);
+  });
+
+  it("promotes a long timer from the wheel to the journey queue of its customer's shard", async () => {
+    const ids = customersOfEveryShard(1);
+    const timers = ids.map((id) => timerJobId(id, 'onboarding.1', 3, 0));
+    // Due in a minute: inside the sweep's horizon, so promoted now, and not firing during the test.
+    await h.engine.timerWheel.add(timers.map((jobId) => ({ jobId, delayMs: 60_000 })));
+
+    expect(await h.engine.timerWheel.promoteDue(h.engine.queues)).toBe(SHARDS);
+    for (const [i, jobId] of timers.entries())
+      expect(await shardHolding(h.engine, jobId, (shard) => shard.journeys)).toBe(shardOf(ids[i]!, SHARDS));
+  });
+
+  it("erases a customer's jobs from their shard", async () => {
+    const id = customersOfEveryShard(1).find((c) => shardOf(c, SHARDS) !== 0)!;
+    await h.engine.identify({ userId: id, traits: { email: `${id}@example.com` } });
+    await h.engine.track({ userId: id, event: 'Signed Up', properties: { plan: 'pro' } });
+    const customer = await eventually(async () => {
+      const c = await h.engine.customer(id);
+      return c.messages[0]?.status === 'sent' ? c : undefined;
+    });
+    const opId = String(customer.messages[0]!.opId);
+    const queue = h.engine.queues.forCustomer(id).deliveries.email;
+    expect(await queue.getJob(opId)).toBeDefined();
+
+    const result = await eraseCustomer(
+      {
+        store: h.engine.store,
+        jobIndex: h.engine.jobIndex,
+        timerWheel: h.engine.timerWheel,
+        queues: h.engine.queues,
+      },
+      id,
+    );
+    expect(result.jobsRemoved).toBeGreaterThanOrEqual(1);
+    expect(await queue.getJob(opId)).toBeUndefined();
+  });
+
+  it.runIf(ON_CLUSTER)('puts the three shards of the prefix `chorus` on the three masters', async () => {
+    const slots = await h.ctx.redis.cluster('SLOTS');
+    const masterOf = (slot: number) => {
+      const [, , master] = slots.find(([from, to]) => slot >= from && slot <= to)!;
+      return `${master![0]}:${master![1]}`;
+    };
+    const engine = createEngine({
+      redis: h.ctx.redis,
+      prefix: 'chorus',
+      journeys: [onboarding],
+      messages: { has: () => true },
+      queueShards: SHARDS,
+    });
+    try {
+      const masters = engine.queues.shards.map((shard) => masterOf(calculateSlot(shard.prefix)));
+      expect(new Set(masters).size).toBe(masterNodes(h.ctx.redis).length);
+    } finally {
+      await engine.close();
+    }
+  });
+});
+
+describe('the shard count', () => {
+  it('is refused outside 1 to 64 before anything is opened', async () => {
+    const ctx = testRedis();
+    try {
+      for (const queueShards of [0, 65, 1.5])
+        expect(() =>
+          createEngine({
+            redis: ctx.redis,
+            prefix: ctx.prefix,
+            journeys: [onboarding],
+            messages: { has: () => true },
+            queueShards,
+          }),
+        ).toThrow(QueueShardsError);
+      expect(await scanKeys(ctx.redis, `*${ctx.prefix}*`)).toEqual([]);
+    } finally {
+      await ctx.cleanup();
+    }
+  });
+});
