@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BENCHMARKS, parseBenchNames, runBenchmarks, type AllOptions } from '../bench/run.js';
+import { benchShards, shardsReport } from '../bench/shards.js';
 import { formatTable } from '../bench/support.js';
 import { scanKeys } from '../engine/index.js';
 import { TEST_REDIS_URL, testRedis } from './support/redis.js';
@@ -103,4 +104,11 @@ describe('the benchmarks', () => {
     expect(parseBenchNames(['emails'])).toEqual(['sends']);
     expect(() => parseBenchNames(['speed'])).toThrow(/unknown benchmark speed; choose from: transitions/);
   });
+
+  it('measure queue shards on a private cluster of their own', async () => {
+    const o = { customers: 10, rounds: 1 };
+    const report = shardsReport(await benchShards(o), o);
+    expect(report).toMatch(/QUEUE_SHARDS=1 \(baseline\) +\d+ µs +\d+ µs +\d+ µs/);
+    expect(report).toMatch(/busiest master per event: \d+% of the baseline's/);
+  }, 90_000);
 });
