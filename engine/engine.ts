@@ -178,7 +178,7 @@ export function createEngine(options: EngineOptions) {
   const jobIndex = new CustomerJobIndex(options.redis, prefix);
   const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
   // Three sweeps ahead: a timer is promoted to BullMQ even if one or two sweeps are late.
-  const timerWheel = new TimerWheel(options.redis, prefix, 3 * sweepIntervalMs);
+  const timerWheel = new TimerWheel(options.redis, queues, 3 * sweepIntervalMs);
   const executor = new CommandExecutor({
     jobIndex,
     timerWheel,

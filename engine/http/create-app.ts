@@ -87,7 +87,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
   });
 
   const queues = allQueues(engine.queues);
-  const metrics = createMetrics({ queues, redis, prefix: engine.prefix });
+  const metrics = createMetrics({ queues, redis, prefix: engine.prefix, timerWheel: engine.timerWheel });
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);

@@ -3,7 +3,7 @@ import type { RedisConnection } from '../redis/connection.js';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { sendCountsKey } from '../delivery/send-counts.js';
 import { policyCountsKey } from '../policy/policy-counts.js';
-import { timerWheelKey } from '../runtime/timer-wheel.js';
+import type { TimerWheel } from '../runtime/timer-wheel.js';
 
 const JOB_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed'] as const;
 
@@ -12,7 +12,12 @@ const JOB_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed', 'co
  * sends are read from Redis on each scrape, so any API process reports the work of every
  * worker process, and a restart loses nothing.
  */
-export function createMetrics(options: { queues: readonly Queue[]; redis: RedisConnection; prefix: string }) {
+export function createMetrics(options: {
+  queues: readonly Queue[];
+  redis: RedisConnection;
+  prefix: string;
+  timerWheel: TimerWheel;
+}) {
   const registry = new Registry();
   const requests = new Counter({
     name: 'chorus_http_requests_total',
@@ -46,7 +51,7 @@ export function createMetrics(options: { queues: readonly Queue[]; redis: RedisC
     help: 'Journey timers waiting in the timer wheel: those due beyond the sweep horizon (nearer ones are delayed journey jobs)',
     registers: [registry],
     async collect() {
-      this.set(await options.redis.zcard(timerWheelKey(options.prefix)));
+      this.set(await options.timerWheel.waiting());
     },
   });
 

@@ -4,7 +4,7 @@ import { DELIVERY_JOB_VERSION, type DeliveryJobData } from '../delivery/delivery
 import type { Command, ScheduleCommand, SendCommand } from './command.js';
 import { addTimerJob, timerJobData } from './timer-job.js';
 import type { Queues } from './queues.js';
-import { journeyQueueOfTimer, type TimerWheel } from './timer-wheel.js';
+import { shardOfTimer, type TimerWheel } from './timer-wheel.js';
 
 export interface CommandExecutorOptions {
   /** Each customer's jobs go to the queues of the customer's shard. */
@@ -87,7 +87,7 @@ export class CommandExecutor {
       }),
       // A timer that is already running cannot be removed (remove answers 0); the runtime drops
       // it when it arrives, because its job id is no longer on the instance.
-      ...cancelled.map((jobId) => journeyQueueOfTimer(queues, jobId).remove(jobId)),
+      ...cancelled.map((jobId) => shardOfTimer(queues, jobId).journeys.remove(jobId)),
     ]);
   }
 }

@@ -47,7 +47,7 @@ export function createJourneyWorker(deps: DrainDependencies, options: JourneyWor
     if (job.name === 'sweep') {
       const { store, executor } = deps;
       // First, as it is due on time: the inbox scan below may use its whole budget.
-      const promoted = await executor.options.timerWheel?.promoteDue(executor.options.queues);
+      const promoted = await executor.options.timerWheel?.promoteDue();
       const { rescued, passComplete } = await sweepStrandedInboxes({
         redis: store.redis,
         prefix: store.prefix,

@@ -1,15 +1,16 @@
-import type { Queue } from 'bullmq';
 import type { RedisConnection } from '../redis/connection.js';
 import { parseTimerJobId } from './ids.js';
-import { queuePrefix, type Queues } from './queues.js';
+import type { Queues, QueueShard } from './queues.js';
 import { addTimerJob, TIMER_JOB_VERSION } from './timer-job.js';
 
 /**
- * In the hash tag of shard 0's journey queue. One wheel serves every shard: it is written once
- * per long timer, not per event, and the promotion adds each job in its own command.
+ * The wheel of one queue shard, in the shard's hash tag (`queuePrefix` is BullMQ's prefix of the
+ * shard, `{<tag>}`), so it sits with the shard's journey queue on a Redis Cluster: shard 0's is
+ * `{<prefix>}:timers`. One wheel per shard spreads the parked customers' entries over the masters
+ * as their jobs are; one wheel for all would be one ever-growing key on one master.
  */
-export function timerWheelKey(prefix: string): string {
-  return `${queuePrefix(prefix)}:timers`;
+export function timerWheelKey(queuePrefix: string): string {
+  return `${queuePrefix}:timers`;
 }
 
 /** How many due timers one promotion round reads at a time. */
@@ -20,7 +21,8 @@ const PROMOTE_BATCH = 500;
  * time in real epoch ms), instead of as a BullMQ delayed job (a job hash and a delayed-set entry):
  * a customer parked for days costs a third of the memory. The periodic sweep job promotes every
  * timer falling due within `horizonMs` to a BullMQ delayed job with the remaining delay, so it
- * still fires on time; a timer due sooner than that goes to BullMQ at once.
+ * still fires on time; a timer due sooner than that goes to BullMQ at once. Each queue shard has a
+ * wheel of its own, holding the timers of its customers (the timer job id names the customer).
  *
  * Crash safety: a promotion adds the job before it removes the entry, and a job id that exists
  * makes the add a no-op. A timer promoted twice (two sweeps racing, or a crash between the two
@@ -28,15 +30,21 @@ const PROMOTE_BATCH = 500;
  * its job id is no longer on the instance.
  */
 export class TimerWheel {
-  readonly key: string;
+  /** Each shard's wheel, by shard index. */
+  readonly keys: readonly string[];
 
   constructor(
     readonly redis: RedisConnection,
-    prefix: string,
+    private readonly queues: Queues,
     /** Timers due further away than this wait in the wheel. More than the sweep interval. */
     readonly horizonMs: number,
   ) {
-    this.key = timerWheelKey(prefix);
+    this.keys = queues.shards.map((shard) => timerWheelKey(shard.prefix));
+  }
+
+  /** The wheel of the shard of the customer a timer job id names (shard 0's for any other id). */
+  keyOf(jobId: string): string {
+    return this.keys[shardOfTimer(this.queues, jobId).index]!;
   }
 
   /** Whether a timer this far away waits in the wheel rather than in BullMQ. */
@@ -52,24 +60,58 @@ export class TimerWheel {
   async add(timers: ReadonlyArray<{ jobId: string; delayMs: number }>): Promise<void> {
     if (timers.length === 0) return;
     const now = Date.now();
-    await this.redis.zadd(this.key, 'NX', ...timers.flatMap((t) => [now + t.delayMs, t.jobId]));
-  }
-
-  /** Returns how many were waiting. */
-  async remove(jobIds: readonly string[]): Promise<number> {
-    return jobIds.length > 0 ? this.redis.zrem(this.key, ...jobIds) : 0;
+    await Promise.all(
+      [...this.byWheel(timers, (t) => t.jobId)].map(([key, some]) =>
+        this.redis.zadd(key, 'NX', ...some.flatMap((t) => [now + t.delayMs, t.jobId])),
+      ),
+    );
   }
 
   /**
-   * Moves every timer due within `horizonMs` to the journey queue of its customer's shard, with
-   * its remaining delay; returns how many.
+   * Returns how many were waiting. `everywhere` looks in every shard's wheel, not only in the
+   * one each timer's customer maps to now: erasure must find them all, also those added before
+   * QUEUE_SHARDS was raised.
    */
-  async promoteDue(queues: Queues): Promise<number> {
+  async remove(jobIds: readonly string[], { everywhere = false } = {}): Promise<number> {
+    if (jobIds.length === 0) return 0;
+    const groups: Array<[string, readonly string[]]> = everywhere
+      ? this.keys.map((key) => [key, jobIds])
+      : [...this.byWheel(jobIds, (jobId) => jobId)];
+    const removed = await Promise.all(groups.map(([key, some]) => this.redis.zrem(key, ...some)));
+    return removed.reduce((a, b) => a + b, 0);
+  }
+
+  /** How many timers wait in every wheel. */
+  async waiting(): Promise<number> {
+    const counts = await Promise.all(this.keys.map((key) => this.redis.zcard(key)));
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  private byWheel<T>(items: readonly T[], jobIdOf: (item: T) => string): Map<string, T[]> {
+    const groups = new Map<string, T[]>();
+    for (const item of items) {
+      const key = this.keyOf(jobIdOf(item));
+      groups.set(key, [...(groups.get(key) ?? []), item]);
+    }
+    return groups;
+  }
+
+  /**
+   * Moves every timer due within `horizonMs`, from every wheel, to the journey queue of its
+   * customer's shard, with its remaining delay; returns how many.
+   */
+  async promoteDue(): Promise<number> {
+    let promoted = 0;
+    for (const key of this.keys) promoted += await this.promoteFrom(key);
+    return promoted;
+  }
+
+  private async promoteFrom(key: string): Promise<number> {
     const now = Date.now();
     let promoted = 0;
     for (;;) {
       const due = await this.redis.zrangebyscore(
-        this.key,
+        key,
         '-inf',
         now + this.horizonMs,
         'WITHSCORES',
@@ -84,17 +126,19 @@ export class TimerWheel {
         const jobId = due[i]!;
         jobIds.push(jobId);
         const delay = Math.max(0, Number(due[i + 1]) - now);
-        adds.push(addTimerJob(journeyQueueOfTimer(queues, jobId), jobId, { v: TIMER_JOB_VERSION }, delay));
+        adds.push(
+          addTimerJob(shardOfTimer(this.queues, jobId).journeys, jobId, { v: TIMER_JOB_VERSION }, delay),
+        );
       }
       await Promise.all(adds);
-      await this.remove(jobIds);
+      await this.redis.zrem(key, ...jobIds);
       promoted += jobIds.length;
     }
   }
 }
 
-/** The journey queue of the shard of the customer a timer job id names (shard 0's for any other id). */
-export function journeyQueueOfTimer(queues: Queues, jobId: string): Queue {
+/** The shard of the customer a timer job id names (shard 0 for an id of any other shape). */
+export function shardOfTimer(queues: Queues, jobId: string): QueueShard {
   const named = parseTimerJobId(jobId);
-  return named ? queues.forCustomer(named.customerId).journeys : queues.journeys;
+  return named ? queues.forCustomer(named.customerId) : queues.shards[0]!;
 }

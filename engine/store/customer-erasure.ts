@@ -100,14 +100,14 @@ async function eraseHeld(
     const unnamed = await unnamedTimerJobs(
       store.redis,
       journeyQueues(deps.queues),
-      deps.timerWheel?.key,
+      deps.timerWheel?.keys ?? [],
       customerId,
     );
     indexed.push(...unnamed.map((jobId): CustomerJob => ({ queue: 'journeys', jobId })));
   }
   const jobs = customerJobs(indexed, loaded.customer);
   const timers = jobs.filter((job) => job.queue === 'journeys').map((job) => job.jobId);
-  let jobsRemoved = (await deps.timerWheel?.remove(timers)) ?? 0;
+  let jobsRemoved = (await deps.timerWheel?.remove(timers, { everywhere: true })) ?? 0;
   const timerQueues = journeyQueues(deps.queues);
   const sendQueues = deps.queues.shards.flatMap((shard) => Object.values(shard.deliveries));
   let running = jobs;

@@ -8,22 +8,19 @@ const CHUNK = 1000;
  * The ids of the customer's timer jobs that nothing names: those a step added before it died,
  * ahead of the commit that would have named them on the instance. Found by their id
  * (`t-<customer>-…`, see timerJobId) in the waiting lists and scheduled sets of every shard's
- * journey queue and in the timer wheel. Each is read whole, so erasure looks only when the customer carries the
+ * journey queue and in every timer wheel. Each is read whole, so erasure looks only when the customer carries the
  * mark of an interrupted step.
  */
 export async function unnamedTimerJobs(
   redis: RedisConnection,
   queues: readonly Queue[],
-  wheelKey: string | undefined,
+  wheelKeys: readonly string[],
   customerId: string,
 ): Promise<string[]> {
   // The token escapes every byte but letters and digits, so it holds no glob character.
   const idPrefix = `t-${customerToken(customerId)}-`;
   const found = new Set<string>();
-  const sets = [
-    ...queues.flatMap((queue) => [queue.keys.delayed!, queue.keys.prioritized!]),
-    ...(wheelKey ? [wheelKey] : []),
-  ];
+  const sets = [...queues.flatMap((queue) => [queue.keys.delayed!, queue.keys.prioritized!]), ...wheelKeys];
   for (const key of sets) {
     let cursor = '0';
     do {

@@ -103,7 +103,7 @@ describe('reading and managing customers and journeys', () => {
       JSON.stringify(job.data).includes(id) || (job.id ?? '').startsWith(`t-${customerToken(id)}-`);
     // The customer has a pending timer (browsing waits 2 days) in the timer wheel, named by their
     // instance only: the job index names their send, not the committed timer.
-    const wheel = h.engine.timerWheel.key;
+    const wheel = h.engine.timerWheel.keys[0]!;
     const waiting = await h.redis.zrange(wheel, 0, -1);
     expect(waiting.filter((jobId) => ofCustomer({ id: jobId, data: {} }))).toHaveLength(1);
     const indexed = await h.redis.smembers(customerKeys(h.prefix, id).jobs);
@@ -143,7 +143,7 @@ describe('reading and managing customers and journeys', () => {
     const orphanJob = timerJobId(id, instance!.id, 99, 0);
     const orphanEntry = timerJobId(id, instance!.id, 99, 1);
     await h.engine.queues.journeys.add('timer', { v: 2 }, { jobId: orphanJob, delay: 3_600_000 });
-    await h.redis.zadd(h.engine.timerWheel.key, Date.now() + 86_400_000, orphanEntry);
+    await h.redis.zadd(h.engine.timerWheel.keyOf(orphanEntry), Date.now() + 86_400_000, orphanEntry);
     await h.redis.del(keys.lease);
     expect(await h.redis.smembers(keys.jobs)).not.toContain(`t:${orphanJob}`);
 
@@ -154,7 +154,7 @@ describe('reading and managing customers and journeys', () => {
     });
     expect(erased.statusCode).toBe(200);
     expect(await h.engine.queues.journeys.getJob(orphanJob)).toBeUndefined();
-    expect(await h.redis.zscore(h.engine.timerWheel.key, orphanEntry)).toBeNull();
+    expect(await h.redis.zscore(h.engine.timerWheel.keyOf(orphanEntry), orphanEntry)).toBeNull();
     expect(await h.redis.keys(`${h.prefix}:c:*`)).toEqual([]);
   });
 

@@ -110,7 +110,7 @@ describe('the engine on a real Redis', () => {
       return c.instances[0]?.state === 'browsing' ? c.instances[0] : undefined;
     });
     const [jobId] = Object.values(parked!.timers) as [string];
-    expect(await ctx.redis.zscore(engine.timerWheel.key, jobId)).not.toBeNull();
+    expect(await ctx.redis.zscore(engine.timerWheel.keyOf(jobId), jobId)).not.toBeNull();
     expect(await engine.queues.journeys.getJob(jobId)).toBeUndefined();
     // Promoted, it is a job whose id names the customer and the instance, and the instance the
     // send id: the stored job keeps neither, nor the queue's defaults, so its hash stays a listpack.
@@ -124,7 +124,7 @@ describe('the engine on a real Redis', () => {
       'backoff',
       'delay',
     ]);
-    expect(await ctx.redis.zscore(engine.timerWheel.key, jobId)).toBeNull();
+    expect(await ctx.redis.zscore(engine.timerWheel.keyOf(jobId), jobId)).toBeNull();
     const nudged = await untilInState(engine, id, 'nudged');
     expect(Object.values(nudged.instances[0]!.timers)).not.toContain(jobId);
   });

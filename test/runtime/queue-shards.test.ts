@@ -79,13 +79,19 @@ describe('queues split into shards (QUEUE_SHARDS)', () => {
     expect(h.engine.queues.journeys).toBe(shards[0]!.journeys);
   });
 
-  it("promotes a long timer from the wheel to the journey queue of its customer's shard", async () => {
+  it("parks a long timer in its shard's wheel and promotes it to its shard's journey queue", async () => {
     const ids = customersOfEveryShard(1);
     const timers = ids.map((id) => timerJobId(id, 'onboarding.1', 3, 0));
     // Due in a minute: inside the sweep's horizon, so promoted now, and not firing during the test.
     await h.engine.timerWheel.add(timers.map((jobId) => ({ jobId, delayMs: 60_000 })));
 
-    expect(await h.engine.timerWheel.promoteDue(h.engine.queues)).toBe(SHARDS);
+    // Each in the wheel of its customer's shard.
+    expect(await Promise.all(h.engine.timerWheel.keys.map((key) => h.ctx.redis.zcard(key)))).toEqual([
+      1, 1, 1,
+    ]);
+
+    expect(await h.engine.timerWheel.promoteDue()).toBe(SHARDS);
+    expect(await h.engine.timerWheel.waiting()).toBe(0);
     for (const [i, jobId] of timers.entries())
       expect(await shardHolding(h.engine, jobId, (shard) => shard.journeys)).toBe(shardOf(ids[i]!, SHARDS));
   });
