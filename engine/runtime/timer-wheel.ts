@@ -139,6 +139,7 @@ export class TimerWheel {
 
 /** The shard of the customer a timer job id names (shard 0 for an id of any other shape). */
 export function shardOfTimer(queues: Queues, jobId: string): QueueShard {
+  if (queues.shards.length === 1) return queues.shards[0]!;
   const named = parseTimerJobId(jobId);
   return named ? queues.forCustomer(named.customerId) : queues.shards[0]!;
 }
