@@ -33,11 +33,20 @@ export interface DeliveryWorkerOptions {
   claimStaleMs?: number;
   /** BullMQ lock duration and stalled-check interval (LOCK_DURATION_MS). */
   lockMs?: number;
-  /** How many times a job may stall (its worker died or hung) before BullMQ fails it. Default 1. */
+  /**
+   * How many times a job may stall (its worker died or hung) before BullMQ fails it and it ends
+   * `unknown` or `failed`. Default 3: a send held by two workers that died in a row (a crash during
+   * a rolling restart, a worker killed for memory twice) still goes out. More stalls never send
+   * twice: a resumed run waits for the dead run's claim to go stale, then repeats the send only
+   * through an idempotent adapter. The bound is for a send that kills its worker every time.
+   */
   maxStalledCount?: number;
   /** In-process retries of the outcome write once a provider has answered. Default 6 tries from 50 ms. */
   recordRetry?: { attempts: number; baseMs: number };
 }
+
+/** How many times a delivery job may stall before BullMQ gives up on it (see `maxStalledCount`). */
+const DELIVERY_MAX_STALLED = 3;
 
 /** The rule named when a channel cannot take the send at all (no provider, template or address). */
 const UNAVAILABLE_RULE = 'channel-unavailable';
@@ -243,7 +252,7 @@ export function createDeliveryWorker(
     concurrency: options.concurrency ?? 20,
     lockDuration: lockMs,
     stalledInterval: lockMs,
-    maxStalledCount: options.maxStalledCount ?? 1,
+    maxStalledCount: options.maxStalledCount ?? DELIVERY_MAX_STALLED,
     // Completed/failed counts per minute, kept in Redis for /metrics and the dashboard.
     metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
     ...(options.limiter ? { limiter: options.limiter } : {}),
