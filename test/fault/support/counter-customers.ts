@@ -1,4 +1,4 @@
-import { postJson, sleep, type FaultRun } from './fault-run.js';
+import { jobsOfRun, postJson, sleep, type FaultRun } from './fault-run.js';
 import type { FaultSmtp } from './fault-smtp.js';
 
 /** Steps each customer takes in the counter journey between Start and Finish. */
@@ -114,9 +114,7 @@ export async function verifyCounterRun(
     read = await readCustomers(run, ids);
   }
   const { problems, resentOps, sentOps } = read;
-  const failedJobs =
-    (await run.reader.queues.journeys.getFailedCount()) +
-    (await run.reader.queues.deliveries.email.getFailedCount());
+  const failedJobs = await jobsOfRun(run, 'failed');
   if (failedJobs > 0) problems.push(`${failedJobs} failed jobs`);
 
   const byMessageId = new Map<string, number>();

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import {
+  allQueues,
   CoreMessageCatalog,
   createEngine,
   deleteKeysMatching,
@@ -27,6 +28,8 @@ export interface FaultRunOptions {
   smtp: FaultSmtp;
   /** Environment every process of the run gets on top of the defaults. */
   env?: Record<string, string>;
+  /** QUEUE_SHARDS of every process of the run, and of the reader. Default 1. */
+  queueShards?: number;
 }
 
 /**
@@ -42,10 +45,10 @@ export function faultRun(options: FaultRunOptions) {
     prefix: options.prefix,
     journeys: [counter],
     messages: CoreMessageCatalog.fromDirectory('templates'),
+    queueShards: options.queueShards ?? 1,
   });
   // Its queues report a Redis that is away (the restart case) as errors; the checks read state instead.
-  for (const queue of [reader.queues.journeys, ...Object.values(reader.queues.deliveries)])
-    queue.on('error', () => {});
+  for (const queue of allQueues(reader.queues)) queue.on('error', () => {});
   const processes: ChorusProcess[] = [];
   const env = (extra: Record<string, string> = {}): Record<string, string> => ({
     REDIS_URL: options.redisUrl,
@@ -67,6 +70,7 @@ export function faultRun(options: FaultRunOptions) {
     // Ten attempts of a deferred send then span at least 32.5 s: longer than the SMTP case's 30 s
     // of refusals, and a send waits at most 10 s once the server accepts again.
     DELIVERY_RETRY_MAX_MS: '10000',
+    QUEUE_SHARDS: String(options.queueShards ?? 1),
     ...options.env,
     ...extra,
   });
@@ -108,6 +112,13 @@ export function faultRun(options: FaultRunOptions) {
 }
 
 export type FaultRun = ReturnType<typeof faultRun>;
+
+/** How many jobs of `state` the run's journey and email queues hold, over every shard. */
+export async function jobsOfRun(run: FaultRun, state: 'active' | 'failed'): Promise<number> {
+  const queues = run.reader.queues.shards.flatMap((shard) => [shard.journeys, shard.deliveries.email]);
+  const counts = await Promise.all(queues.map((queue) => queue.getJobCountByTypes(state)));
+  return counts.reduce((a, b) => a + b, 0);
+}
 
 /** POSTs JSON to the API with the suite's key. */
 export function postJson(url: string, body: unknown, signal?: AbortSignal): Promise<Response> {

@@ -8,13 +8,16 @@ import { startFaultSmtp, type FaultSmtp } from './fault-smtp.js';
  * server and a fault run on the test Redis under a private prefix, both closed and cleaned up
  * afterwards. Read `smtp` and `run` inside tests (they exist once `beforeAll` has run).
  */
-export function useFaultRun(): { readonly smtp: FaultSmtp; readonly run: FaultRun } {
+export function useFaultRun(options: { queueShards?: number } = {}): {
+  readonly smtp: FaultSmtp;
+  readonly run: FaultRun;
+} {
   const ctx = testRedis();
   let smtp: FaultSmtp | undefined;
   let run: FaultRun | undefined;
   beforeAll(async () => {
     smtp = await startFaultSmtp();
-    run = faultRun({ redisUrl: TEST_REDIS_URL, prefix: ctx.prefix, smtp });
+    run = faultRun({ redisUrl: TEST_REDIS_URL, prefix: ctx.prefix, smtp, ...options });
   });
   afterAll(async () => {
     await run?.close();
