@@ -54,6 +54,8 @@ export async function startApiServer(input: {
     prefix: config.REDIS_PREFIX,
     journeys: input.journeys,
     messages: input.messages,
+    // Events go to their customer's queue shard, and the dashboard and metrics show every shard.
+    queueShards: config.QUEUE_SHARDS,
     // The API records consent answers and signs double opt-in links with the unsubscribe secret.
     consent: {
       doubleOptIn: config.DOUBLE_OPT_IN,

@@ -36,6 +36,7 @@ runMain(async () => {
     prefix: config.REDIS_PREFIX,
     journeys: await loadJourneysFromDirectory(config.JOURNEYS_DIR),
     messages: CoreMessageCatalog.fromDirectory(config.TEMPLATES_DIR),
+    queueShards: config.QUEUE_SHARDS,
   });
   try {
     let result: unknown;

@@ -3,13 +3,15 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { shardOf } from '../../engine/index.js';
 import { exited } from '../support/worker-process.js';
 import { eventually, TEST_REDIS_ENV, testRedis } from '../support/redis.js';
 
 /**
  * `npm start` as a user runs it: one real process serving the API and running every worker, with
  * no secrets configured. Its output is a pipe, not a terminal, so the API key it makes up is
- * read from its log, as from a log file.
+ * read from its log, as from a log file. Its queues are in two shards (QUEUE_SHARDS), which the
+ * API's routes and metrics must follow as the workers do.
  */
 describe('npm start', () => {
   const ctx = testRedis();
@@ -23,6 +25,7 @@ describe('npm start', () => {
       OUTBOX_DIR: outbox,
       PORT: '0',
       LOG_LEVEL: 'info',
+      QUEUE_SHARDS: '2',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -76,6 +79,11 @@ describe('npm start', () => {
     });
     expect(readdirSync(join(outbox, 'email')).filter((f) => f.endsWith('.eml'))).toHaveLength(1);
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    // The welcome went through the email queue of Ada's shard, and the metrics show both shards.
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    const emailQueue = shardOf('ada', 2) === 0 ? 'deliveries-email' : 'deliveries-email-1';
+    expect(metrics).toContain(`chorus_jobs_finished{queue="${emailQueue}",outcome="completed"} 1`);
+    expect(metrics).toContain('chorus_jobs_finished{queue="journeys-1",outcome="completed"}');
     child.kill('SIGTERM');
     expect(await exited(child)).toEqual({ code: 0, signal: null });
   }, 30_000);
