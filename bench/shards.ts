@@ -81,7 +81,10 @@ async function load(
       }),
     );
     for (;;) {
-      const sent = await Promise.all(engine.queues.shards.map((s) => s.deliveries.email.getCompletedCount()));
+      // BullMQ's completed count (its metrics), not the completed list, which keeps the last 10,000.
+      const sent = await Promise.all(
+        engine.queues.shards.map(async (s) => (await s.deliveries.email.getMetrics('completed')).meta.count),
+      );
       if (sent.reduce((a, b) => a + b, 0) >= o.customers) break;
       await sleep(50);
     }

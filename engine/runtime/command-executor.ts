@@ -70,7 +70,8 @@ export class CommandExecutor {
         waiting.push({ jobId: timer.jobId, delayMs: delay });
       // One add each, not addBulk: BullMQ's addBulk goes through an ioredis pipeline that sends the
       // whole Lua source of its add script every time, which cost more than the rest of a transition.
-      else jobs.push(addTimerJob(queues.forCustomer(timer.customerId).journeys, timer.jobId, data, delay));
+      // Routed by the job id, as the wheel, promotion and cancellation route it.
+      else jobs.push(addTimerJob(shardOfTimer(queues, timer.jobId).journeys, timer.jobId, data, delay));
     }
     const cancelled = cancels.map((cancel) => cancel.jobId);
     await Promise.all([

@@ -1,5 +1,6 @@
 import calculateSlot from 'cluster-key-slot';
 import { ChorusError } from '../errors.js';
+import { customerToken } from './ids.js';
 
 /** How many slots a Redis Cluster has. */
 const SLOTS = 16_384;
@@ -7,30 +8,34 @@ const SLOTS = 16_384;
 /** Most queue shards an engine may split its queues into (QUEUE_SHARDS). */
 export const MAX_QUEUE_SHARDS = 64;
 
+/** Where shard `s` sits round the slot space: the fractional part of `s` times the golden ratio. */
+const GOLDEN = (Math.sqrt(5) - 1) / 2;
+
+/** How close to its place a shard's slot must be: about a thousand tries to find a tag. */
+const LEEWAY = 16;
+
 /**
  * The hash tag (inside the braces of BullMQ's prefix) of each queue shard. BullMQ keeps every key
  * of a queue in one Cluster slot, so with one set of queues every queue operation lands on one
  * master, however many there are. Shard 0 keeps the prefix itself as its tag, so a deployment
  * that had one set of queues goes on using them. Shard `s` gets `<prefix>:q<k>`, with the
- * smallest `k` whose slot lies within a few slots past `s` n-ths of the slot space after shard
- * 0's. The shards' slots are then spaced evenly round the slot space, and a cluster made with
- * `redis-cli --cluster create` gives each of its masters one equal run of slots: with as many
- * shards as masters each master gets one shard (all but certainly: two share one only when
- * shard 0's slot lies within those few slots of the end of its master's run), with twice as many,
- * two. The same prefix and count give the same tags in every process.
+ * smallest `k` whose slot lies within a few slots of `s` times the golden ratio round the slot
+ * space, counted from shard 0's. A shard's tag depends on its index alone, never on the count:
+ * raising QUEUE_SHARDS keeps every shard (and the jobs waiting in it) where it was. The golden
+ * ratio spreads any number of shards fairly evenly, with gaps of at most two sizes; a cluster
+ * made with `redis-cli --cluster create` gives each master one equal run of slots, so shards
+ * spread over its masters (for the prefix `chorus`, three shards land on three masters). The
+ * same prefix gives the same tags in every process.
  */
 export function shardHashTags(prefix: string, count: number): string[] {
   const first = calculateSlot(prefix);
-  const span = SLOTS / count;
-  // Finding a tag takes about 16,384 / leeway tries: 4,000 at most, a millisecond or so.
-  const leeway = Math.max(4, Math.ceil(span / 256));
   const tags = [prefix];
   for (let shard = 1; shard < count; shard++) {
-    const from = first + shard * span;
+    const place = first + ((shard * GOLDEN) % 1) * SLOTS;
     for (let k = 0; ; k++) {
       const tag = `${prefix}:q${k}`;
       // How far past this shard's place, wrapping round the slot space.
-      if ((calculateSlot(tag) - from + 2 * SLOTS) % SLOTS < leeway) {
+      if ((calculateSlot(tag) - place + 2 * SLOTS) % SLOTS < LEEWAY) {
         tags.push(tag);
         break;
       }
@@ -48,7 +53,9 @@ export function shardHashTags(prefix: string, count: number): string[] {
  * counts can run side by side while QUEUE_SHARDS is being raised.
  */
 export function shardOf(customerId: string, count: number): number {
-  return count === 1 ? 0 : calculateSlot(customerId) % count;
+  // The token, not the id: braces in an id (`{tenant}-123`) would make calculateSlot hash only
+  // what they enclose, and put a whole tenant in one shard.
+  return count === 1 ? 0 : calculateSlot(customerToken(customerId)) % count;
 }
 
 /** The queue `base` of shard `shard`: names differ between shards for the dashboard and metrics. */

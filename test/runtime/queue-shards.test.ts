@@ -11,6 +11,7 @@ import {
   type Engine,
 } from '../../engine/index.js';
 import { onboarding } from '../fixtures/journeys/onboarding.js';
+import { testDelivery } from '../support/delivery.js';
 import { engineEachTest } from '../support/engine.js';
 import { eventually, ON_CLUSTER, testRedis } from '../support/redis.js';
 import { customerInVariant } from '../support/variants.js';
@@ -139,6 +140,51 @@ describe('queues split into shards (QUEUE_SHARDS)', () => {
       expect(new Set(masters).size).toBe(masterNodes(h.ctx.redis).length);
     } finally {
       await engine.close();
+    }
+  });
+});
+
+describe('raising the shard count while jobs wait', () => {
+  it('leaves every waiting job where the workers with the larger count still take it', async () => {
+    const ctx = testRedis();
+    const outbox = testDelivery(ctx.redis, ctx.prefix, [onboarding]);
+    const engineWith = (queueShards: number) =>
+      createEngine({
+        redis: ctx.redis,
+        prefix: ctx.prefix,
+        journeys: [onboarding],
+        messages: outbox.messages,
+        delivery: outbox.delivery,
+        queueShards,
+      });
+    try {
+      // Events accepted by processes with two shards and no workers: their jobs wait in both.
+      const before = engineWith(2);
+      const ids = Array.from({ length: 12 }, (_, i) => customerInVariant('tips', `raise-${i}`));
+      for (const id of ids) {
+        await before.identify({ userId: id, traits: { email: `${id}@example.com` } });
+        await before.track({ userId: id, event: 'Signed Up', properties: { plan: 'pro' } });
+      }
+      const waiting = before.queues.shards[1]!;
+      expect(await waiting.journeys.getWaitingCount()).toBeGreaterThan(0);
+      await before.close();
+
+      // Workers with three shards take them all, shard 1's included.
+      const after = engineWith(3);
+      after.startWorkers();
+      try {
+        // Shard 1 is where it was, and its workers empty it (the sweep would only rescue the
+        // inboxes of orphaned drain jobs, never their timers or sends).
+        expect(after.queues.shards[1]!.prefix).toBe(waiting.prefix);
+        for (const id of ids)
+          await eventually(async () => (await after.customer(id)).messages[0]?.status === 'sent');
+        expect(await after.queues.shards[1]!.journeys.getWaitingCount()).toBe(0);
+      } finally {
+        await after.close();
+      }
+    } finally {
+      outbox.cleanup();
+      await ctx.cleanup();
     }
   });
 });
