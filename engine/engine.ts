@@ -20,7 +20,7 @@ import { CUSTOMER_EVENT_VERSION, type CustomerEvent } from './runtime/customer-e
 import type { DrainDependencies } from './runtime/drain-customer.js';
 import { drainJobId } from './runtime/ids.js';
 import { createJourneyWorker, DEFAULT_SWEEP_BUDGET_MS, SWEEP_SCHEDULER } from './runtime/journey-worker.js';
-import { allQueues, createQueues } from './runtime/queues.js';
+import { allQueues, createQueues, recordShardCount } from './runtime/queues.js';
 import { checkShardCount, shardLimiter } from './runtime/queue-shards.js';
 import type { ChannelAdapter } from './channels/channel-adapter.js';
 import type { DeliveryPolicy } from './delivery/delivery-policy.js';
@@ -175,6 +175,10 @@ export function createEngine(options: EngineOptions) {
   const store = new CustomerStore(options.redis, { prefix, leaseMs: lockMs });
   const queueRedis = queueConnection(options.redis);
   const queues = createQueues(queueRedis, prefix, queueShards);
+  // So that processes given fewer shards still find every job when they must (erasure, the sweep).
+  void recordShardCount(options.redis, prefix, queueShards).catch((err: unknown) =>
+    logger.error({ err }, 'could not record the queue shard count'),
+  );
   const jobIndex = new CustomerJobIndex(options.redis, prefix);
   const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
   // Three sweeps ahead: a timer is promoted to BullMQ even if one or two sweeps are late.

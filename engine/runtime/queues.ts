@@ -1,7 +1,9 @@
 import { Queue, type ConnectionOptions, type DefaultJobOptions } from 'bullmq';
 import { deliveryQueueName } from '../delivery/delivery-job.js';
 import { CHANNELS, type Channel } from '../journey/journey-schema.js';
-import { checkShardCount, shardHashTags, shardOf, shardQueueName } from './queue-shards.js';
+import type { RedisConnection } from '../redis/connection.js';
+import { LuaScript } from '../store/lua-script.js';
+import { checkShardCount, MAX_QUEUE_SHARDS, shardHashTags, shardOf, shardQueueName } from './queue-shards.js';
 
 export const JOURNEY_QUEUE = 'journeys';
 
@@ -90,6 +92,8 @@ export function createQueues(connection: ConnectionOptions, prefix: string, shar
   });
   const first = shards[0]!;
   return {
+    prefix,
+    connection,
     journeys: first.journeys,
     deliveries: first.deliveries,
     shards,
@@ -105,6 +109,57 @@ export type Queues = ReturnType<typeof createQueues>;
 /** Every queue the engine uses, for closing them and for dashboards. */
 export function allQueues(queues: Queues): Queue[] {
   return queues.shards.flatMap((shard) => [shard.journeys, ...Object.values(shard.deliveries)]);
+}
+
+/**
+ * The key holding the most queue shards any process of this prefix was given, in shard 0's hash
+ * tag: while QUEUE_SHARDS is being raised, the processes that must find every job (erasure, the
+ * timer promotion) read it to look in shards their own count does not reach.
+ */
+export function shardCountKey(prefix: string): string {
+  return `${queuePrefix(prefix)}:queue-shards`;
+}
+
+/** KEYS: the shard count key. ARGV: a count. Keeps the larger of the two. */
+const recordShardCountScript = new LuaScript(`
+local count = tonumber(ARGV[1])
+if count > tonumber(redis.call('GET', KEYS[1]) or '1') then redis.call('SET', KEYS[1], count) end
+return 1
+`);
+
+/** Records `count` as in use, unless more shards were recorded (one shard needs no record). */
+export async function recordShardCount(redis: RedisConnection, prefix: string, count: number): Promise<void> {
+  if (count > 1) await recordShardCountScript.run(redis, [shardCountKey(prefix)], [count]);
+}
+
+/** The most shards any process recorded, and at least `own`. */
+export async function recordedShardCount(
+  redis: RedisConnection,
+  prefix: string,
+  own: number,
+): Promise<number> {
+  const recorded = Number(await redis.get(shardCountKey(prefix)));
+  return Number.isInteger(recorded) ? Math.min(MAX_QUEUE_SHARDS, Math.max(own, recorded)) : own;
+}
+
+/**
+ * The engine's queues, widened to every shard a process recorded (see shardCountKey), for a reader
+ * that must find every job; `close` closes what was opened for it. The same queues when no
+ * process has more shards than this one.
+ */
+export async function widestQueues(
+  queues: Queues,
+  redis: RedisConnection,
+): Promise<{ queues: Queues; close(): Promise<void> }> {
+  const count = await recordedShardCount(redis, queues.prefix, queues.shards.length);
+  if (count === queues.shards.length) return { queues, close: async () => undefined };
+  const wider = createQueues(queues.connection, queues.prefix, count);
+  return {
+    queues: wider,
+    close: async () => {
+      await Promise.all(allQueues(wider).map((queue) => queue.close()));
+    },
+  };
 }
 
 /** Every shard's journey queue. */

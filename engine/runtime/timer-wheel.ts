@@ -1,6 +1,7 @@
 import type { RedisConnection } from '../redis/connection.js';
 import { parseTimerJobId } from './ids.js';
-import type { Queues, QueueShard } from './queues.js';
+import { shardHashTags } from './queue-shards.js';
+import { recordedShardCount, type Queues, type QueueShard } from './queues.js';
 import { addTimerJob, TIMER_JOB_VERSION } from './timer-job.js';
 
 /**
@@ -42,6 +43,17 @@ export class TimerWheel {
     this.keys = queues.shards.map((shard) => timerWheelKey(shard.prefix));
   }
 
+  /**
+   * Every shard's wheel, also those of shards beyond this process's count that another process
+   * recorded (see shardCountKey): the promotion and erasure must not miss a timer because the
+   * process that runs them has not been given the larger QUEUE_SHARDS yet.
+   */
+  async allKeys(): Promise<string[]> {
+    const count = await recordedShardCount(this.redis, this.queues.prefix, this.keys.length);
+    if (count === this.keys.length) return [...this.keys];
+    return shardHashTags(this.queues.prefix, count).map((tag) => timerWheelKey(`{${tag}}`));
+  }
+
   /** The wheel of the shard of the customer a timer job id names (shard 0's for any other id). */
   keyOf(jobId: string): string {
     return this.keys[shardOfTimer(this.queues, jobId).index]!;
@@ -68,14 +80,14 @@ export class TimerWheel {
   }
 
   /**
-   * Returns how many were waiting. `everywhere` looks in every shard's wheel, not only in the
-   * one each timer's customer maps to now: erasure must find them all, also those added before
-   * QUEUE_SHARDS was raised.
+   * Returns how many were waiting. `everywhere` looks in every shard's wheel (see allKeys), not
+   * only in the one each timer's customer maps to now: erasure must find them all, also those
+   * added before QUEUE_SHARDS was raised, or by a process with a larger count.
    */
   async remove(jobIds: readonly string[], { everywhere = false } = {}): Promise<number> {
     if (jobIds.length === 0) return 0;
     const groups: Array<[string, readonly string[]]> = everywhere
-      ? this.keys.map((key) => [key, jobIds])
+      ? (await this.allKeys()).map((key) => [key, jobIds])
       : [...this.byWheel(jobIds, (jobId) => jobId)];
     const removed = await Promise.all(groups.map(([key, some]) => this.redis.zrem(key, ...some)));
     return removed.reduce((a, b) => a + b, 0);
@@ -97,12 +109,13 @@ export class TimerWheel {
   }
 
   /**
-   * Moves every timer due within `horizonMs`, from every wheel, to the journey queue of its
-   * customer's shard, with its remaining delay; returns how many.
+   * Moves every timer due within `horizonMs`, from every wheel (see allKeys), to the journey
+   * queue of its customer's shard by this process's count, with its remaining delay; returns how
+   * many.
    */
   async promoteDue(): Promise<number> {
     let promoted = 0;
-    for (const key of this.keys) promoted += await this.promoteFrom(key);
+    for (const key of await this.allKeys()) promoted += await this.promoteFrom(key);
     return promoted;
   }
 

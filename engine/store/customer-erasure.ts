@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { journeyQueues, type Queues } from '../runtime/queues.js';
+import { journeyQueues, widestQueues, type Queues } from '../runtime/queues.js';
 import { ChorusError } from '../errors.js';
 import { keysSharingTag } from '../redis/scan-keys.js';
 import type { CustomerState } from '../runtime/instance-record.js';
@@ -95,36 +95,13 @@ async function eraseHeld(
 ): Promise<ErasureResult> {
   const { store } = deps;
   const keys = store.keys(customerId);
-  const indexed = await deps.jobIndex.list(customerId);
-  if (loaded.interruptedStep !== undefined) {
-    const unnamed = await unnamedTimerJobs(
-      store.redis,
-      journeyQueues(deps.queues),
-      deps.timerWheel?.keys ?? [],
-      customerId,
-    );
-    indexed.push(...unnamed.map((jobId): CustomerJob => ({ queue: 'journeys', jobId })));
-  }
-  const jobs = customerJobs(indexed, loaded.customer);
-  const timers = jobs.filter((job) => job.queue === 'journeys').map((job) => job.jobId);
-  let jobsRemoved = (await deps.timerWheel?.remove(timers, { everywhere: true })) ?? 0;
-  const timerQueues = journeyQueues(deps.queues);
-  const sendQueues = deps.queues.shards.flatMap((shard) => Object.values(shard.deliveries));
-  let running = jobs;
-  for (let attempt = 0; running.length > 0 && attempt < 10; attempt++) {
-    if (attempt > 0) await sleep(200);
-    const stillRunning: typeof jobs = [];
-    for (const job of running) {
-      const queues = job.queue === 'journeys' ? timerQueues : sendQueues;
-      const found = await Promise.all(queues.map((queue) => queue.getJob(job.jobId)));
-      for (const [i, queue] of queues.entries()) {
-        if (!found[i]) continue;
-        // remove answers 0 for a job a worker holds the lock of.
-        if ((await queue.remove(job.jobId)) === 1) jobsRemoved += 1;
-        else stillRunning.push(job);
-      }
-    }
-    running = stillRunning;
+  // Every shard a process recorded, also beyond this one's count (see shardCountKey).
+  const widest = await widestQueues(deps.queues, store.redis);
+  let removal: { removed: number; running: number };
+  try {
+    removal = await removeJobs(deps, widest.queues, customerId, loaded);
+  } finally {
+    await widest.close();
   }
 
   const customerKeys = await keysSharingTag(store.redis, keys.state);
@@ -132,5 +109,47 @@ async function eraseHeld(
   for (let i = 0; i < customerKeys.length; i += 500)
     await store.redis.unlink(...customerKeys.slice(i, i + 500));
   await applyCountDeltas(store.redis, store.prefix, removalDeltas(loaded.customer.instances.values()));
-  return { keys: customerKeys.length, jobsRemoved, jobsRunning: running.length };
+  return { keys: customerKeys.length, jobsRemoved: removal.removed, jobsRunning: removal.running };
+}
+
+/**
+ * Removes the customer's jobs (see customerJobs) from every shard's queues and the timers from
+ * every wheel. A job a worker is running cannot be removed: it is tried again for two seconds,
+ * then counted as running.
+ */
+async function removeJobs(
+  deps: ErasureDependencies,
+  queues: Queues,
+  customerId: string,
+  loaded: LoadedCustomer,
+): Promise<{ removed: number; running: number }> {
+  const { store } = deps;
+  const timerQueues = journeyQueues(queues);
+  const indexed = await deps.jobIndex.list(customerId);
+  if (loaded.interruptedStep !== undefined) {
+    const wheels = (await deps.timerWheel?.allKeys()) ?? [];
+    const unnamed = await unnamedTimerJobs(store.redis, timerQueues, wheels, customerId);
+    indexed.push(...unnamed.map((jobId): CustomerJob => ({ queue: 'journeys', jobId })));
+  }
+  const jobs = customerJobs(indexed, loaded.customer);
+  const timers = jobs.filter((job) => job.queue === 'journeys').map((job) => job.jobId);
+  let removed = (await deps.timerWheel?.remove(timers, { everywhere: true })) ?? 0;
+  const sendQueues = queues.shards.flatMap((shard) => Object.values(shard.deliveries));
+  let running = jobs;
+  for (let attempt = 0; running.length > 0 && attempt < 10; attempt++) {
+    if (attempt > 0) await sleep(200);
+    const stillRunning: typeof jobs = [];
+    for (const job of running) {
+      const candidates = job.queue === 'journeys' ? timerQueues : sendQueues;
+      const found = await Promise.all(candidates.map((queue) => queue.getJob(job.jobId)));
+      for (const [i, queue] of candidates.entries()) {
+        if (!found[i]) continue;
+        // remove answers 0 for a job a worker holds the lock of.
+        if ((await queue.remove(job.jobId)) === 1) removed += 1;
+        else stillRunning.push(job);
+      }
+    }
+    running = stillRunning;
+  }
+  return { removed, running: running.length };
 }

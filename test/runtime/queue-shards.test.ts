@@ -189,6 +189,63 @@ describe('raising the shard count while jobs wait', () => {
   });
 });
 
+describe('a process given fewer shards than another', () => {
+  const h = engineEachTest({ delivery: true, workers: true, queueShards: SHARDS });
+
+  /** An engine on the same Redis and prefix with one shard, as while QUEUE_SHARDS is being raised. */
+  async function withOneShard<T>(use: (engine: Engine) => Promise<T>): Promise<T> {
+    const engine = createEngine({
+      redis: h.ctx.redis,
+      prefix: h.ctx.prefix,
+      journeys: [onboarding],
+      messages: { has: () => true },
+    });
+    try {
+      return await use(engine);
+    } finally {
+      await engine.close();
+    }
+  }
+
+  it("erases a customer's jobs from the shards its own count does not reach", async () => {
+    const id = customersOfEveryShard(1).find((c) => shardOf(c, SHARDS) === 2)!;
+    await h.engine.identify({ userId: id, traits: { email: `${id}@example.com` } });
+    await h.engine.track({ userId: id, event: 'Signed Up', properties: { plan: 'pro' } });
+    const customer = await eventually(async () => {
+      const c = await h.engine.customer(id);
+      return c.messages[0]?.status === 'sent' ? c : undefined;
+    });
+    const opId = String(customer.messages[0]!.opId);
+    const queue = h.engine.queues.shards[2]!.deliveries.email;
+    expect(await queue.getJob(opId)).toBeDefined();
+
+    const result = await withOneShard((engine) =>
+      eraseCustomer(
+        {
+          store: engine.store,
+          jobIndex: engine.jobIndex,
+          timerWheel: engine.timerWheel,
+          queues: engine.queues,
+        },
+        id,
+      ),
+    );
+    expect(result.jobsRemoved).toBeGreaterThanOrEqual(1);
+    expect(await queue.getJob(opId)).toBeUndefined();
+  });
+
+  it("promotes the long timers of every shard's wheel", async () => {
+    const id = customersOfEveryShard(1).find((c) => shardOf(c, SHARDS) === 2)!;
+    const jobId = timerJobId(id, 'onboarding.1', 3, 0);
+    await h.engine.timerWheel.add([{ jobId, delayMs: 60_000 }]);
+
+    expect(await withOneShard((engine) => engine.timerWheel.promoteDue())).toBe(1);
+    expect(await h.engine.timerWheel.waiting()).toBe(0);
+    // Into the queue its own count routes it to, which every worker with more shards takes too.
+    expect(await h.engine.queues.journeys.getJob(jobId)).toBeDefined();
+  });
+});
+
 describe('the shard count', () => {
   it('is refused outside 1 to 64 before anything is opened', async () => {
     const ctx = testRedis();
