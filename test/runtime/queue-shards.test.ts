@@ -39,6 +39,17 @@ async function shardHolding(
   return found.findIndex((job) => job !== undefined);
 }
 
+/** Signs `id` up and waits for their welcome to be sent; returns its operation id. */
+async function welcomed(engine: Engine, id: string): Promise<string> {
+  await engine.identify({ userId: id, traits: { email: `${id}@example.com` } });
+  await engine.track({ userId: id, event: 'Signed Up', properties: { plan: 'pro' } });
+  const customer = await eventually(async () => {
+    const c = await engine.customer(id);
+    return c.messages[0]?.status === 'sent' ? c : undefined;
+  });
+  return String(customer.messages[0]!.opId);
+}
+
 describe('queues split into shards (QUEUE_SHARDS)', () => {
   const h = engineEachTest({ delivery: true, workers: true, queueShards: SHARDS });
 
@@ -99,13 +110,7 @@ describe('queues split into shards (QUEUE_SHARDS)', () => {
 
   it("erases a customer's jobs from their shard", async () => {
     const id = customersOfEveryShard(1).find((c) => shardOf(c, SHARDS) !== 0)!;
-    await h.engine.identify({ userId: id, traits: { email: `${id}@example.com` } });
-    await h.engine.track({ userId: id, event: 'Signed Up', properties: { plan: 'pro' } });
-    const customer = await eventually(async () => {
-      const c = await h.engine.customer(id);
-      return c.messages[0]?.status === 'sent' ? c : undefined;
-    });
-    const opId = String(customer.messages[0]!.opId);
+    const opId = await welcomed(h.engine, id);
     const queue = h.engine.queues.forCustomer(id).deliveries.email;
     expect(await queue.getJob(opId)).toBeDefined();
 
@@ -209,13 +214,7 @@ describe('a process given fewer shards than another', () => {
 
   it("erases a customer's jobs from the shards its own count does not reach", async () => {
     const id = customersOfEveryShard(1).find((c) => shardOf(c, SHARDS) === 2)!;
-    await h.engine.identify({ userId: id, traits: { email: `${id}@example.com` } });
-    await h.engine.track({ userId: id, event: 'Signed Up', properties: { plan: 'pro' } });
-    const customer = await eventually(async () => {
-      const c = await h.engine.customer(id);
-      return c.messages[0]?.status === 'sent' ? c : undefined;
-    });
-    const opId = String(customer.messages[0]!.opId);
+    const opId = await welcomed(h.engine, id);
     const queue = h.engine.queues.shards[2]!.deliveries.email;
     expect(await queue.getJob(opId)).toBeDefined();
 
