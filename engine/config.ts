@@ -85,7 +85,8 @@ const EnvShape = z.object({
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
   /**
    * How many shards the queues are split into, each customer's jobs in one: on a Redis Cluster,
-   * so queue operations spread over the masters. The same on every process; only ever raised.
+   * so queue operations spread over the masters. The same on every process (see README, On a
+   * Redis Cluster, for changing it).
    */
   QUEUE_SHARDS: z.coerce.number().int().min(1).max(MAX_QUEUE_SHARDS).default(1),
   SHUTDOWN_DEADLINE_MS: z.coerce.number().int().min(0).default(10_000),

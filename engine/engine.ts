@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Worker } from 'bullmq';
+import type { Queue, Worker } from 'bullmq';
 import type { z } from 'zod';
 import { isCluster, type RedisConnection } from './redis/connection.js';
 import { systemClock, type Clock } from './clock.js';
@@ -20,7 +20,13 @@ import { CUSTOMER_EVENT_VERSION, type CustomerEvent } from './runtime/customer-e
 import type { DrainDependencies } from './runtime/drain-customer.js';
 import { drainJobId } from './runtime/ids.js';
 import { createJourneyWorker, DEFAULT_SWEEP_BUDGET_MS, SWEEP_SCHEDULER } from './runtime/journey-worker.js';
-import { allQueues, createQueues, recordShardCount } from './runtime/queues.js';
+import {
+  allQueues,
+  createQueues,
+  recordedShardCount,
+  recordShardCount,
+  type QueueShard,
+} from './runtime/queues.js';
 import { checkShardCount, shardLimiter } from './runtime/queue-shards.js';
 import type { ChannelAdapter } from './channels/channel-adapter.js';
 import type { DeliveryPolicy } from './delivery/delivery-policy.js';
@@ -67,7 +73,7 @@ export interface EngineOptions {
    * How many shards the queues are split into (QUEUE_SHARDS, 1-64, default 1), each customer's
    * jobs going to one of them: on a Redis Cluster, so that queue operations spread over the
    * masters instead of all landing on the one holding BullMQ's slot. The same on every process;
-   * raise it, never lower it, while jobs wait (see README, Scaling out).
+   * changing it while jobs wait is safe (see startWorkers, and README, On a Redis Cluster).
    */
   queueShards?: number;
   /** Job lock and customer lease duration; a dead worker's jobs run elsewhere after about this long. Default 30 s. */
@@ -234,6 +240,82 @@ export function createEngine(options: EngineOptions) {
     };
   }
 
+  /** Workers of every role `workerOptions` asks for, on each of `shards` (`count` in all). */
+  function startShardWorkers(
+    shards: readonly QueueShard[],
+    count: number,
+    workerOptions: WorkerOptions,
+  ): Worker[] {
+    const started: Worker[] = [];
+    if (workerOptions.journeys !== false) {
+      for (const shard of shards)
+        started.push(
+          createJourneyWorker(drainDeps, {
+            connection: options.redis,
+            shard,
+            logger,
+            lockMs,
+            concurrency: workerOptions.journeyConcurrency ?? 50,
+            sweepBudgetMs: Math.min(DEFAULT_SWEEP_BUDGET_MS, sweepIntervalMs / 10),
+          }),
+        );
+    }
+    if (workerOptions.deliveries !== false) {
+      const delivery = options.delivery;
+      if (!delivery) throw new DeliveryNotConfiguredError();
+      const deps: DeliveryDependencies = {
+        store,
+        renderer: delivery.renderer,
+        messages: delivery.messages,
+        adapters: delivery.adapters,
+        policy:
+          delivery.policy ??
+          createDefaultPolicy({ redis: options.redis, prefix, doubleOptIn, timing: delivery.timing ?? [] }),
+        clock,
+        logger,
+        unsubscribe: delivery.unsubscribe,
+        defaults: delivery.defaults ?? { locale: 'en-US', timezone: 'UTC' },
+        ...(delivery.tracking ? { tracking: delivery.tracking } : {}),
+      };
+      // Every channel gets a worker in each shard, also one without an adapter: it hands sends on
+      // to the next channel.
+      for (const shard of shards)
+        for (const channel of CHANNELS) {
+          const limiter = delivery.limits?.[channel];
+          started.push(
+            createDeliveryWorker(channel, deps, {
+              connection: options.redis,
+              shard,
+              concurrency: workerOptions.deliveryConcurrency ?? 20,
+              lockMs,
+              ...(limiter ? { limiter: shardLimiter(limiter, count) } : {}),
+              ...(delivery.retry ? { retry: delivery.retry } : {}),
+            }),
+          );
+        }
+    }
+    return started;
+  }
+
+  /** Queues opened for shards beyond this process's count, closed with the engine. */
+  const recordedShardQueues: Queue[] = [];
+  const recordedShardsStarting: Array<Promise<void>> = [];
+  let closing = false;
+
+  /** Starts workers on the shards other processes recorded beyond this one's count, if any. */
+  async function startRecordedShards(workerOptions: WorkerOptions): Promise<void> {
+    const count = await recordedShardCount(options.redis, prefix, queues.shards.length);
+    if (count === queues.shards.length || closing) return;
+    const wider = createQueues(queueRedis, prefix, count);
+    recordedShardQueues.push(...allQueues(wider));
+    const beyond = wider.shards.slice(queues.shards.length);
+    workers.push(...startShardWorkers(beyond, count, workerOptions));
+    logger.warn(
+      { queueShards: queues.shards.length, recorded: count },
+      'QUEUE_SHARDS is below what another process was given: working the shards beyond it too',
+    );
+  }
+
   const engineApi = {
     catalog,
     store,
@@ -306,61 +388,26 @@ export function createEngine(options: EngineOptions) {
       return store.read(userId);
     },
 
-    /** Starts the journey and delivery workers in this process. */
+    /**
+     * Starts the journey and delivery workers in this process, for each queue shard. Shards that
+     * another process was given beyond this one's count (see shardCountKey) get workers too, a
+     * moment later: a job put there must not wait for a process with the larger QUEUE_SHARDS, and
+     * lowering the count must not strand the jobs of the shards dropped.
+     */
     startWorkers(workerOptions: WorkerOptions = {}): Worker[] {
-      const started: Worker[] = [];
+      const started = startShardWorkers(queues.shards, queues.shards.length, workerOptions);
       if (workerOptions.journeys !== false) {
-        for (const shard of queues.shards)
-          started.push(
-            createJourneyWorker(drainDeps, {
-              connection: options.redis,
-              shard,
-              logger,
-              lockMs,
-              concurrency: workerOptions.journeyConcurrency ?? 50,
-              sweepBudgetMs: Math.min(DEFAULT_SWEEP_BUDGET_MS, sweepIntervalMs / 10),
-            }),
-          );
         // One sweep for every shard, in shard 0's queue: it routes what it finds by customer.
         void queues.journeys
           .upsertJobScheduler(SWEEP_SCHEDULER, { every: sweepIntervalMs }, { name: 'sweep', data: {} })
           .catch((err: unknown) => logger.error({ err }, 'could not schedule the inbox sweep'));
       }
-      if (workerOptions.deliveries !== false) {
-        const delivery = options.delivery;
-        if (!delivery) throw new DeliveryNotConfiguredError();
-        const deps: DeliveryDependencies = {
-          store,
-          renderer: delivery.renderer,
-          messages: delivery.messages,
-          adapters: delivery.adapters,
-          policy:
-            delivery.policy ??
-            createDefaultPolicy({ redis: options.redis, prefix, doubleOptIn, timing: delivery.timing ?? [] }),
-          clock,
-          logger,
-          unsubscribe: delivery.unsubscribe,
-          defaults: delivery.defaults ?? { locale: 'en-US', timezone: 'UTC' },
-          ...(delivery.tracking ? { tracking: delivery.tracking } : {}),
-        };
-        // Every channel gets a worker in each shard, also one without an adapter: it hands sends on
-        // to the next channel.
-        for (const shard of queues.shards)
-          for (const channel of CHANNELS) {
-            const limiter = delivery.limits?.[channel];
-            started.push(
-              createDeliveryWorker(channel, deps, {
-                connection: options.redis,
-                shard,
-                concurrency: workerOptions.deliveryConcurrency ?? 20,
-                lockMs,
-                ...(limiter ? { limiter: shardLimiter(limiter, queues.shards.length) } : {}),
-                ...(delivery.retry ? { retry: delivery.retry } : {}),
-              }),
-            );
-          }
-      }
       workers.push(...started);
+      recordedShardsStarting.push(
+        startRecordedShards(workerOptions).catch((err: unknown) =>
+          logger.error({ err }, 'could not start workers for the queue shards other processes recorded'),
+        ),
+      );
       return started;
     },
 
@@ -373,6 +420,8 @@ export function createEngine(options: EngineOptions) {
       // Providers' pooled connections (SMTP) would otherwise keep the process alive.
       const closeAdapters = () =>
         Promise.all(Object.values(options.delivery?.adapters ?? {}).map((adapter) => adapter.close?.()));
+      closing = true;
+      await Promise.all(recordedShardsStarting);
       const graceful = Promise.all(workers.map((w) => w.close()));
       if (!(await settlesWithin(graceful, deadlineMs))) {
         // BullMQ keeps the first close(): a close(true) now would wait on the same active jobs
@@ -383,7 +432,7 @@ export function createEngine(options: EngineOptions) {
         await closeAdapters();
         await settlesWithin(graceful, HAND_BACK_MS);
       }
-      await Promise.all(allQueues(queues).map((queue) => queue.close()));
+      await Promise.all([...allQueues(queues), ...recordedShardQueues].map((queue) => queue.close()));
       if (queueRedis !== options.redis) queueRedis.disconnect();
       await closeAdapters();
     },

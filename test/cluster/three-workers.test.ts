@@ -11,8 +11,8 @@ const BEATS = 20;
 const SHARDS = 3;
 /**
  * Each worker's QUEUE_SHARDS. On the cluster the queues are split over its three masters. On one
- * Redis, one worker still has a single shard, as while QUEUE_SHARDS is being raised: it takes
- * shard 0's jobs only, the others every shard's.
+ * Redis, one worker still has a single shard, as while QUEUE_SHARDS is being changed: it works
+ * the other two shards as well, as the producer recorded them.
  */
 const WORKER_SHARDS = ON_CLUSTER ? [SHARDS, SHARDS, SHARDS] : [1, SHARDS, SHARDS];
 

@@ -2,6 +2,7 @@ import calculateSlot from 'cluster-key-slot';
 import { describe, expect, it } from 'vitest';
 import {
   createEngine,
+  createQueues,
   eraseCustomer,
   masterNodes,
   QueueShardsError,
@@ -186,6 +187,55 @@ describe('raising the shard count while jobs wait', () => {
         expect(await after.queues.shards[1]!.journeys.getWaitingCount()).toBe(0);
       } finally {
         await after.close();
+      }
+    } finally {
+      outbox.cleanup();
+      await ctx.cleanup();
+    }
+  });
+});
+
+describe('lowering the shard count while jobs wait', () => {
+  it('has the workers with the smaller count take the jobs of the shards dropped', async () => {
+    const ctx = testRedis();
+    const outbox = testDelivery(ctx.redis, ctx.prefix, [onboarding]);
+    const engineWith = (queueShards: number) =>
+      createEngine({
+        redis: ctx.redis,
+        prefix: ctx.prefix,
+        journeys: [onboarding],
+        messages: outbox.messages,
+        delivery: outbox.delivery,
+        queueShards,
+        // No sweep during the test: it would rescue the inboxes of stranded drain jobs.
+        sweepIntervalMs: 3_600_000,
+      });
+    try {
+      const before = engineWith(SHARDS);
+      const ids = customersOfEveryShard(2);
+      for (const id of ids) {
+        await before.identify({ userId: id, traits: { email: `${id}@example.com` } });
+        await before.track({ userId: id, event: 'Signed Up', properties: { plan: 'pro' } });
+      }
+      await before.close();
+
+      const after = engineWith(1);
+      after.startWorkers();
+      const dropped = createQueues(ctx.redis, ctx.prefix, SHARDS).shards.slice(1);
+      try {
+        for (const id of ids)
+          await eventually(async () => (await after.customer(id)).messages[0]?.status === 'sent');
+        // The drain jobs waiting in the dropped shards were taken, not left for the sweep to
+        // rescue their inboxes: it would never find their timers or sends.
+        for (const shard of dropped)
+          await eventually(async () => (await shard.journeys.getWaitingCount()) === 0);
+      } finally {
+        await after.close();
+        await Promise.all(
+          dropped
+            .flatMap((shard) => [shard.journeys, ...Object.values(shard.deliveries)])
+            .map((q) => q.close()),
+        );
       }
     } finally {
       outbox.cleanup();
