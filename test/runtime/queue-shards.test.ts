@@ -1,6 +1,7 @@
 import calculateSlot from 'cluster-key-slot';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  allQueues,
   createEngine,
   createQueues,
   eraseCustomer,
@@ -150,96 +151,88 @@ describe('queues split into shards (QUEUE_SHARDS)', () => {
   });
 });
 
-describe('raising the shard count while jobs wait', () => {
-  it('leaves every waiting job where the workers with the larger count still take it', async () => {
-    const ctx = testRedis();
-    const outbox = testDelivery(ctx.redis, ctx.prefix, [onboarding]);
-    const engineWith = (queueShards: number) =>
-      createEngine({
-        redis: ctx.redis,
-        prefix: ctx.prefix,
-        journeys: [onboarding],
-        messages: outbox.messages,
-        delivery: outbox.delivery,
-        queueShards,
-      });
-    try {
-      // Events accepted by processes with two shards and no workers: their jobs wait in both.
-      const before = engineWith(2);
-      const ids = Array.from({ length: 12 }, (_, i) => customerInVariant('tips', `raise-${i}`));
-      for (const id of ids) {
-        await before.identify({ userId: id, traits: { email: `${id}@example.com` } });
-        await before.track({ userId: id, event: 'Signed Up', properties: { plan: 'pro' } });
-      }
-      const waiting = before.queues.shards[1]!;
-      expect(await waiting.journeys.getWaitingCount()).toBeGreaterThan(0);
-      await before.close();
+describe('changing the shard count while jobs wait', () => {
+  let ctx: ReturnType<typeof testRedis>;
+  let outbox: ReturnType<typeof testDelivery>;
+  beforeEach(() => {
+    ctx = testRedis();
+    outbox = testDelivery(ctx.redis, ctx.prefix, [onboarding]);
+  });
+  afterEach(async () => {
+    outbox.cleanup();
+    await ctx.cleanup();
+  });
 
-      // Workers with three shards take them all, shard 1's included.
-      const after = engineWith(3);
-      after.startWorkers();
-      try {
-        // Shard 1 is where it was, and its workers empty it (the sweep would only rescue the
-        // inboxes of orphaned drain jobs, never their timers or sends).
-        expect(after.queues.shards[1]!.prefix).toBe(waiting.prefix);
-        for (const id of ids)
-          await eventually(async () => (await after.customer(id)).messages[0]?.status === 'sent');
-        expect(await after.queues.shards[1]!.journeys.getWaitingCount()).toBe(0);
-      } finally {
-        await after.close();
-      }
+  /** An engine on the test's prefix with `queueShards`; no sweep, which would rescue stranded inboxes. */
+  const engineWith = (queueShards: number) =>
+    createEngine({
+      redis: ctx.redis,
+      prefix: ctx.prefix,
+      journeys: [onboarding],
+      messages: outbox.messages,
+      delivery: outbox.delivery,
+      queueShards,
+      sweepIntervalMs: 3_600_000,
+    });
+
+  /** Signs `ids` up through an engine with `queueShards` and no workers: their jobs wait. */
+  async function acceptedWith(queueShards: number, ids: readonly string[]): Promise<void> {
+    const engine = engineWith(queueShards);
+    for (const id of ids) {
+      await engine.identify({ userId: id, traits: { email: `${id}@example.com` } });
+      await engine.track({ userId: id, event: 'Signed Up', properties: { plan: 'pro' } });
+    }
+    await engine.close();
+  }
+
+  /** Runs workers with `queueShards` until every one of `ids` has been sent the welcome. */
+  async function workedWith(queueShards: number, ids: readonly string[], check?: () => Promise<void>) {
+    const engine = engineWith(queueShards);
+    engine.startWorkers();
+    try {
+      for (const id of ids)
+        await eventually(async () => (await engine.customer(id)).messages[0]?.status === 'sent');
+      await check?.();
     } finally {
-      outbox.cleanup();
-      await ctx.cleanup();
+      await engine.close();
+    }
+  }
+
+  /** Shard queues of the test's prefix, to look into shards an engine may not have. */
+  function shardsOf(count: number) {
+    const queues = createQueues(ctx.redis, ctx.prefix, count);
+    return { shards: queues.shards, close: () => Promise.all(allQueues(queues).map((q) => q.close())) };
+  }
+
+  it('raised: every shard stays where it was, and the workers with the larger count empty it', async () => {
+    const ids = Array.from({ length: 12 }, (_, i) => customerInVariant('tips', `raise-${i}`));
+    await acceptedWith(2, ids);
+    const two = shardsOf(2);
+    const three = shardsOf(3);
+    try {
+      expect(await two.shards[1]!.journeys.getWaitingCount()).toBeGreaterThan(0);
+      // A stranded drain job would only have its inbox rescued by a sweep, never its timers or sends.
+      expect(three.shards[1]!.prefix).toBe(two.shards[1]!.prefix);
+      await workedWith(3, ids, async () => {
+        expect(await two.shards[1]!.journeys.getWaitingCount()).toBe(0);
+      });
+    } finally {
+      await two.close();
+      await three.close();
     }
   });
-});
 
-describe('lowering the shard count while jobs wait', () => {
-  it('has the workers with the smaller count take the jobs of the shards dropped', async () => {
-    const ctx = testRedis();
-    const outbox = testDelivery(ctx.redis, ctx.prefix, [onboarding]);
-    const engineWith = (queueShards: number) =>
-      createEngine({
-        redis: ctx.redis,
-        prefix: ctx.prefix,
-        journeys: [onboarding],
-        messages: outbox.messages,
-        delivery: outbox.delivery,
-        queueShards,
-        // No sweep during the test: it would rescue the inboxes of stranded drain jobs.
-        sweepIntervalMs: 3_600_000,
-      });
+  it('lowered: the workers with the smaller count take the jobs of the shards dropped', async () => {
+    const ids = customersOfEveryShard(2);
+    await acceptedWith(SHARDS, ids);
+    const all = shardsOf(SHARDS);
     try {
-      const before = engineWith(SHARDS);
-      const ids = customersOfEveryShard(2);
-      for (const id of ids) {
-        await before.identify({ userId: id, traits: { email: `${id}@example.com` } });
-        await before.track({ userId: id, event: 'Signed Up', properties: { plan: 'pro' } });
-      }
-      await before.close();
-
-      const after = engineWith(1);
-      after.startWorkers();
-      const dropped = createQueues(ctx.redis, ctx.prefix, SHARDS).shards.slice(1);
-      try {
-        for (const id of ids)
-          await eventually(async () => (await after.customer(id)).messages[0]?.status === 'sent');
-        // The drain jobs waiting in the dropped shards were taken, not left for the sweep to
-        // rescue their inboxes: it would never find their timers or sends.
-        for (const shard of dropped)
+      await workedWith(1, ids, async () => {
+        for (const shard of all.shards.slice(1))
           await eventually(async () => (await shard.journeys.getWaitingCount()) === 0);
-      } finally {
-        await after.close();
-        await Promise.all(
-          dropped
-            .flatMap((shard) => [shard.journeys, ...Object.values(shard.deliveries)])
-            .map((q) => q.close()),
-        );
-      }
+      });
     } finally {
-      outbox.cleanup();
-      await ctx.cleanup();
+      await all.close();
     }
   });
 });
