@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Queue, Worker } from 'bullmq';
+import type { Worker } from 'bullmq';
 import type { z } from 'zod';
 import { isCluster, type RedisConnection } from './redis/connection.js';
 import { systemClock, type Clock } from './clock.js';
@@ -19,21 +19,13 @@ import { CommandExecutor } from './runtime/command-executor.js';
 import { CUSTOMER_EVENT_VERSION, type CustomerEvent } from './runtime/customer-event.js';
 import type { DrainDependencies } from './runtime/drain-customer.js';
 import { drainJobId } from './runtime/ids.js';
-import { createJourneyWorker, DEFAULT_SWEEP_BUDGET_MS, SWEEP_SCHEDULER } from './runtime/journey-worker.js';
-import {
-  allQueues,
-  createQueues,
-  recordedShardCount,
-  recordShardCount,
-  type QueueShard,
-} from './runtime/queues.js';
-import { checkShardCount, shardLimiter } from './runtime/queue-shards.js';
+import { allQueues, createQueues, recordShardCount } from './runtime/queues.js';
+import { checkShardCount } from './runtime/queue-shards.js';
 import type { ChannelAdapter } from './channels/channel-adapter.js';
 import type { DeliveryPolicy } from './delivery/delivery-policy.js';
-import type { DeliveryDependencies, Renderer } from './delivery/delivery-dependencies.js';
-import { createDeliveryWorker } from './delivery/delivery-worker.js';
-import { ChorusError } from './errors.js';
-import { CHANNELS, type Channel } from './journey/journey-schema.js';
+import type { Renderer } from './delivery/delivery-dependencies.js';
+import { createWorkerPool, type WorkerOptions } from './worker-pool.js';
+import type { Channel } from './journey/journey-schema.js';
 import type { CoreMessage } from './messages/message-catalog.js';
 import { CustomerJobIndex } from './store/customer-jobs.js';
 import { TimerWheel } from './runtime/timer-wheel.js';
@@ -41,11 +33,12 @@ import { CustomerStore } from './store/customer-store.js';
 import { ConsentTrait } from './policy/consent-record.js';
 import { createConsentService, type ConsentOptions } from './policy/consent-service.js';
 import { ConsentStore } from './policy/consent-store.js';
-import { createDefaultPolicy } from './policy/default-policy.js';
 import type { PolicyRule } from './policy/policy-chain.js';
 import { DoubleOptInNotConfiguredError } from './policy/errors.js';
 import { SuppressionList } from './policy/suppression-list.js';
 import type { LinkTracking } from './tracking/track-links.js';
+
+export { DeliveryNotConfiguredError, type WorkerOptions } from './worker-pool.js';
 
 export interface EngineOptions {
   /** An ioredis connection created with `maxRetriesPerRequest: null` (BullMQ workers require it). */
@@ -104,25 +97,6 @@ export interface DeliveryOptions {
   retry?: { baseMs: number; maxMs: number };
   /** Open and click tracking (PUBLIC_URL, TRACK_LINKS, TRACK_OPENS); without it links go out as rendered. */
   tracking?: LinkTracking;
-}
-
-export class DeliveryNotConfiguredError extends ChorusError {
-  constructor() {
-    super(
-      'CHORUS_DELIVERY_NOT_CONFIGURED',
-      'Delivery workers were asked for, but the engine has no delivery options (renderer, adapters, unsubscribe). ' +
-        'To fix: pass `delivery` to createEngine, or start workers with { deliveries: false }.',
-    );
-  }
-}
-
-export interface WorkerOptions {
-  /** Run the journey workers, one per queue shard (default true). */
-  journeys?: boolean;
-  /** Run the delivery workers, one per channel and queue shard (default true). */
-  deliveries?: boolean;
-  journeyConcurrency?: number;
-  deliveryConcurrency?: number;
 }
 
 /** A `track` call as `TrackInput` parses it. */
@@ -197,7 +171,20 @@ export function createEngine(options: EngineOptions) {
     timeScale: options.timeScale ?? 1,
   });
   const drainDeps: DrainDependencies = { store, catalog, executor, clock, logger };
-  const workers: Worker[] = [];
+  const pool = createWorkerPool({
+    redis: options.redis,
+    queueRedis,
+    prefix,
+    queues,
+    drain: drainDeps,
+    store,
+    delivery: options.delivery,
+    doubleOptIn,
+    clock,
+    logger,
+    lockMs,
+    sweepIntervalMs,
+  });
   const suppressions = new SuppressionList(options.redis, prefix);
   const consent = createConsentService({
     store: new ConsentStore(options.redis, prefix),
@@ -238,82 +225,6 @@ export function createEngine(options: EngineOptions) {
       customerId: input.userId,
       timestamp: toEpochMs(input.timestamp, clock.now()),
     };
-  }
-
-  /** Workers of every role `workerOptions` asks for, on each of `shards` (`count` in all). */
-  function startShardWorkers(
-    shards: readonly QueueShard[],
-    count: number,
-    workerOptions: WorkerOptions,
-  ): Worker[] {
-    const started: Worker[] = [];
-    if (workerOptions.journeys !== false) {
-      for (const shard of shards)
-        started.push(
-          createJourneyWorker(drainDeps, {
-            connection: options.redis,
-            shard,
-            logger,
-            lockMs,
-            concurrency: workerOptions.journeyConcurrency ?? 50,
-            sweepBudgetMs: Math.min(DEFAULT_SWEEP_BUDGET_MS, sweepIntervalMs / 10),
-          }),
-        );
-    }
-    if (workerOptions.deliveries !== false) {
-      const delivery = options.delivery;
-      if (!delivery) throw new DeliveryNotConfiguredError();
-      const deps: DeliveryDependencies = {
-        store,
-        renderer: delivery.renderer,
-        messages: delivery.messages,
-        adapters: delivery.adapters,
-        policy:
-          delivery.policy ??
-          createDefaultPolicy({ redis: options.redis, prefix, doubleOptIn, timing: delivery.timing ?? [] }),
-        clock,
-        logger,
-        unsubscribe: delivery.unsubscribe,
-        defaults: delivery.defaults ?? { locale: 'en-US', timezone: 'UTC' },
-        ...(delivery.tracking ? { tracking: delivery.tracking } : {}),
-      };
-      // Every channel gets a worker in each shard, also one without an adapter: it hands sends on
-      // to the next channel.
-      for (const shard of shards)
-        for (const channel of CHANNELS) {
-          const limiter = delivery.limits?.[channel];
-          started.push(
-            createDeliveryWorker(channel, deps, {
-              connection: options.redis,
-              shard,
-              concurrency: workerOptions.deliveryConcurrency ?? 20,
-              lockMs,
-              ...(limiter ? { limiter: shardLimiter(limiter, count) } : {}),
-              ...(delivery.retry ? { retry: delivery.retry } : {}),
-            }),
-          );
-        }
-    }
-    return started;
-  }
-
-  /** Queues opened for shards beyond this process's count, closed with the engine. */
-  const recordedShardQueues: Queue[] = [];
-  const recordedShardsStarting: Array<Promise<void>> = [];
-  let closing = false;
-
-  /** Starts workers on the shards other processes recorded beyond this one's count, if any. */
-  async function startRecordedShards(workerOptions: WorkerOptions): Promise<void> {
-    const count = await recordedShardCount(options.redis, prefix, queues.shards.length);
-    if (count === queues.shards.length || closing) return;
-    const wider = createQueues(queueRedis, prefix, count);
-    recordedShardQueues.push(...allQueues(wider));
-    const beyond = wider.shards.slice(queues.shards.length);
-    workers.push(...startShardWorkers(beyond, count, workerOptions));
-    logger.warn(
-      { queueShards: queues.shards.length, recorded: count },
-      'QUEUE_SHARDS is below what another process was given: working the shards beyond it too',
-    );
   }
 
   const engineApi = {
@@ -389,26 +300,12 @@ export function createEngine(options: EngineOptions) {
     },
 
     /**
-     * Starts the journey and delivery workers in this process, for each queue shard. Shards that
-     * another process was given beyond this one's count (see shardCountKey) get workers too, a
-     * moment later: a job put there must not wait for a process with the larger QUEUE_SHARDS, and
-     * lowering the count must not strand the jobs of the shards dropped.
+     * Starts the journey and delivery workers in this process, for each queue shard, and a
+     * moment later for the shards other processes recorded beyond this one's count (see
+     * createWorkerPool).
      */
     startWorkers(workerOptions: WorkerOptions = {}): Worker[] {
-      const started = startShardWorkers(queues.shards, queues.shards.length, workerOptions);
-      if (workerOptions.journeys !== false) {
-        // One sweep for every shard, in shard 0's queue: it routes what it finds by customer.
-        void queues.journeys
-          .upsertJobScheduler(SWEEP_SCHEDULER, { every: sweepIntervalMs }, { name: 'sweep', data: {} })
-          .catch((err: unknown) => logger.error({ err }, 'could not schedule the inbox sweep'));
-      }
-      workers.push(...started);
-      recordedShardsStarting.push(
-        startRecordedShards(workerOptions).catch((err: unknown) =>
-          logger.error({ err }, 'could not start workers for the queue shards other processes recorded'),
-        ),
-      );
-      return started;
+      return pool.start(workerOptions);
     },
 
     /**
@@ -420,9 +317,8 @@ export function createEngine(options: EngineOptions) {
       // Providers' pooled connections (SMTP) would otherwise keep the process alive.
       const closeAdapters = () =>
         Promise.all(Object.values(options.delivery?.adapters ?? {}).map((adapter) => adapter.close?.()));
-      closing = true;
-      await Promise.all(recordedShardsStarting);
-      const graceful = Promise.all(workers.map((w) => w.close()));
+      await pool.settle();
+      const graceful = Promise.all(pool.workers.map((w) => w.close()));
       if (!(await settlesWithin(graceful, deadlineMs))) {
         // BullMQ keeps the first close(): a close(true) now would wait on the same active jobs
         // (a send stuck on a provider that never answers would hold the process for minutes).
@@ -432,7 +328,8 @@ export function createEngine(options: EngineOptions) {
         await closeAdapters();
         await settlesWithin(graceful, HAND_BACK_MS);
       }
-      await Promise.all([...allQueues(queues), ...recordedShardQueues].map((queue) => queue.close()));
+      await Promise.all(allQueues(queues).map((queue) => queue.close()));
+      await pool.closeQueues();
       if (queueRedis !== options.redis) queueRedis.disconnect();
       await closeAdapters();
     },
