@@ -9,7 +9,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { systemClock } from '../clock.js';
-import { allQueues } from '../runtime/queues.js';
+import { allQueues, widestQueues } from '../runtime/queues.js';
 import { apiKeyChecker } from './api-key-auth.js';
 import { answerClientError } from './client-error.js';
 import { dashboard, DASHBOARD_PATH } from './dashboard.js';
@@ -86,7 +86,14 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
     done(null, payload);
   });
 
-  const queues = allQueues(engine.queues);
+  // Every shard a process recorded, read once at start: the dashboard and metrics then show the
+  // jobs in shards beyond this process's QUEUE_SHARDS too (see shardCountKey).
+  const widest = await widestQueues(engine.queues, redis).catch(() => ({
+    queues: engine.queues,
+    close: async () => undefined,
+  }));
+  app.addHook('onClose', async () => widest.close());
+  const queues = allQueues(widest.queues);
   const metrics = createMetrics({ queues, redis, prefix: engine.prefix, timerWheel: engine.timerWheel });
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';

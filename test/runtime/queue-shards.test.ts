@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   allQueues,
   createEngine,
+  createHttpApp,
   createQueues,
   eraseCustomer,
   masterNodes,
@@ -274,6 +275,25 @@ describe('a process given fewer shards than another', () => {
     );
     expect(result.jobsRemoved).toBeGreaterThanOrEqual(1);
     expect(await queue.getJob(opId)).toBeUndefined();
+  });
+
+  it("shows every recorded shard's queues on its dashboard and metrics", async () => {
+    await withOneShard(async (engine) => {
+      const app = await createHttpApp({
+        engine,
+        redis: h.ctx.redis,
+        apiKeys: ['test-key-0123456789abcdef'],
+        dashboard: { user: 'ops', password: 'dashboard-secret', write: false },
+        unsubscribeSecret: 'test-secret-of-sixteen',
+      });
+      try {
+        const metrics = await app.inject({ method: 'GET', url: '/metrics' });
+        expect(metrics.body).toContain('chorus_queue_jobs{queue="journeys-2",state="waiting"}');
+        expect(metrics.body).toContain('chorus_queue_jobs{queue="deliveries-email-2",state="waiting"}');
+      } finally {
+        await app.close();
+      }
+    });
   });
 
   it("promotes the long timers of every shard's wheel", async () => {
