@@ -317,7 +317,7 @@ export function createEngine(options: EngineOptions) {
       // Providers' pooled connections (SMTP) would otherwise keep the process alive.
       const closeAdapters = () =>
         Promise.all(Object.values(options.delivery?.adapters ?? {}).map((adapter) => adapter.close?.()));
-      await pool.settle();
+      pool.settle();
       const graceful = Promise.all(pool.workers.map((w) => w.close()));
       if (!(await settlesWithin(graceful, deadlineMs))) {
         // BullMQ keeps the first close(): a close(true) now would wait on the same active jobs

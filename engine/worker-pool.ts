@@ -1,4 +1,4 @@
-import type { Queue, Worker } from 'bullmq';
+import type { Worker } from 'bullmq';
 import type { Clock } from './clock.js';
 import type { DeliveryDependencies } from './delivery/delivery-dependencies.js';
 import { createDeliveryWorker } from './delivery/delivery-worker.js';
@@ -10,14 +10,8 @@ import { createDefaultPolicy } from './policy/default-policy.js';
 import type { RedisConnection } from './redis/connection.js';
 import type { DrainDependencies } from './runtime/drain-customer.js';
 import { createJourneyWorker, DEFAULT_SWEEP_BUDGET_MS, SWEEP_SCHEDULER } from './runtime/journey-worker.js';
-import { shardLimiter } from './runtime/queue-shards.js';
-import {
-  allQueues,
-  createQueues,
-  recordedShardCount,
-  type Queues,
-  type QueueShard,
-} from './runtime/queues.js';
+import { shardHashTags, shardLimiter } from './runtime/queue-shards.js';
+import { createQueueShard, recordedShardCount, type Queues, type QueueShard } from './runtime/queues.js';
 import type { CustomerStore } from './store/customer-store.js';
 
 export class DeliveryNotConfiguredError extends ChorusError {
@@ -66,13 +60,18 @@ export interface WorkerPoolDependencies {
 export function createWorkerPool(deps: WorkerPoolDependencies) {
   const { queues, logger } = deps;
   const workers: Worker[] = [];
-  /** Queues opened for shards beyond this process's count, closed with the pool. */
-  const recordedShardQueues: Queue[] = [];
-  const recordedShardsStarting: Array<Promise<void>> = [];
+  /** The roles each `start` asked for, so that shards recorded later get the same workers. */
+  const roles: WorkerOptions[] = [];
+  /** Shards beyond this process's count that have workers here, their queues closed with the pool. */
+  const beyond: QueueShard[] = [];
   let closing = false;
+  let checking = false;
+  let recheck: NodeJS.Timeout | undefined;
 
   /** Workers of every role `options` asks for, on each of `shards` (`count` in all). */
   function startOn(shards: readonly QueueShard[], count: number, options: WorkerOptions): Worker[] {
+    // Before any worker is made: one made ahead of a throw would run on, unclosed.
+    if (options.deliveries !== false && !deps.delivery) throw new DeliveryNotConfiguredError();
     const started: Worker[] = [];
     if (options.journeys !== false)
       for (const shard of shards)
@@ -86,9 +85,8 @@ export function createWorkerPool(deps: WorkerPoolDependencies) {
             sweepBudgetMs: Math.min(DEFAULT_SWEEP_BUDGET_MS, deps.sweepIntervalMs / 10),
           }),
         );
-    if (options.deliveries !== false) {
-      const delivery = deps.delivery;
-      if (!delivery) throw new DeliveryNotConfiguredError();
+    const delivery = deps.delivery;
+    if (options.deliveries !== false && delivery) {
       const shared: DeliveryDependencies = {
         store: deps.store,
         renderer: delivery.renderer,
@@ -128,23 +126,43 @@ export function createWorkerPool(deps: WorkerPoolDependencies) {
     return started;
   }
 
-  /** Starts workers on the shards other processes recorded beyond this one's count, if any. */
-  async function startRecordedShards(options: WorkerOptions): Promise<void> {
+  /** The count of shards worked here: this process's own, then the recorded ones beyond. */
+  const worked = () => queues.shards.length + beyond.length;
+
+  /** Starts every role asked for so far on the shards recorded beyond those worked here. */
+  async function workRecordedShards(): Promise<void> {
     const count = await recordedShardCount(deps.redis, deps.prefix, queues.shards.length);
-    if (count === queues.shards.length || closing) return;
-    const wider = createQueues(deps.queueRedis, deps.prefix, count);
-    recordedShardQueues.push(...allQueues(wider));
-    workers.push(...startOn(wider.shards.slice(queues.shards.length), count, options));
+    // After the await: close may have begun meanwhile, and nothing may start after it.
+    if (count <= worked() || closing) return;
+    const from = worked();
+    const added = shardHashTags(deps.prefix, count)
+      .slice(from)
+      .map((tag, i) => createQueueShard(deps.queueRedis, tag, from + i));
+    beyond.push(...added);
+    for (const options of roles) workers.push(...startOn(added, count, options));
     logger.warn(
       { queueShards: queues.shards.length, recorded: count },
       'QUEUE_SHARDS is below what another process was given: working the shards beyond it too',
     );
   }
 
+  /** Looks for newly recorded shards, one look at a time. */
+  function check(): void {
+    if (checking || closing) return;
+    checking = true;
+    workRecordedShards()
+      .catch((err: unknown) => logger.error({ err }, 'could not start workers for recorded queue shards'))
+      .finally(() => (checking = false));
+  }
+
   return {
     workers,
 
-    /** Starts the workers `options` asks for; returns those of this process's own shards. */
+    /**
+     * Starts the workers `options` asks for on this process's shards, and on the recorded shards
+     * beyond them: at once on those already found, a moment later on any found now, and on any
+     * recorded later within a sweep interval. Returns those of this process's own shards.
+     */
     start(options: WorkerOptions): Worker[] {
       const started = startOn(queues.shards, queues.shards.length, options);
       if (options.journeys !== false) {
@@ -153,24 +171,27 @@ export function createWorkerPool(deps: WorkerPoolDependencies) {
           .upsertJobScheduler(SWEEP_SCHEDULER, { every: deps.sweepIntervalMs }, { name: 'sweep', data: {} })
           .catch((err: unknown) => logger.error({ err }, 'could not schedule the inbox sweep'));
       }
-      workers.push(...started);
-      recordedShardsStarting.push(
-        startRecordedShards(options).catch((err: unknown) =>
-          logger.error({ err }, 'could not start workers for the queue shards other processes recorded'),
-        ),
-      );
+      workers.push(...started, ...startOn(beyond, worked(), options));
+      roles.push(options);
+      check();
+      recheck ??= setInterval(check, deps.sweepIntervalMs).unref();
       return started;
     },
 
-    /** Stops starting workers; every worker started is in `workers` once this resolves. */
-    async settle(): Promise<void> {
+    /**
+     * Starts no more workers. It does not wait for a look at the record in flight (with Redis
+     * away it could wait for ever): what that look would start checks `closing` first.
+     */
+    settle(): void {
       closing = true;
-      await Promise.all(recordedShardsStarting);
+      clearInterval(recheck);
     },
 
     /** Closes the queues opened for recorded shards (the engine closes its own). */
     async closeQueues(): Promise<void> {
-      await Promise.all(recordedShardQueues.map((queue) => queue.close()));
+      await Promise.all(
+        beyond.flatMap((shard) => [shard.journeys, ...Object.values(shard.deliveries)]).map((q) => q.close()),
+      );
     },
   };
 }

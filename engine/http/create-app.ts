@@ -9,7 +9,8 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { systemClock } from '../clock.js';
-import { allQueues, widestQueues } from '../runtime/queues.js';
+import { allQueues } from '../runtime/queues.js';
+import { widestQueuesWithin } from './recorded-queues.js';
 import { apiKeyChecker } from './api-key-auth.js';
 import { answerClientError } from './client-error.js';
 import { dashboard, DASHBOARD_PATH } from './dashboard.js';
@@ -88,10 +89,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
 
   // Every shard a process recorded, read once at start: the dashboard and metrics then show the
   // jobs in shards beyond this process's QUEUE_SHARDS too (see shardCountKey).
-  const widest = await widestQueues(engine.queues, redis).catch(() => ({
-    queues: engine.queues,
-    close: async () => undefined,
-  }));
+  const widest = await widestQueuesWithin(engine.queues, redis, app.log);
   app.addHook('onClose', async () => widest.close());
   const queues = allQueues(widest.queues);
   const metrics = createMetrics({ queues, redis, prefix: engine.prefix, timerWheel: engine.timerWheel });

@@ -28,9 +28,10 @@ const LEEWAY = 16;
  * same prefix gives the same tags in every process.
  */
 export function shardHashTags(prefix: string, count: number): string[] {
+  let tags = tagsByPrefix.get(prefix);
+  if (tags === undefined) tagsByPrefix.set(prefix, (tags = [prefix]));
   const first = calculateSlot(prefix);
-  const tags = [prefix];
-  for (let shard = 1; shard < count; shard++) {
+  for (let shard = tags.length; shard < count; shard++) {
     const place = first + ((shard * GOLDEN) % 1) * SLOTS;
     for (let k = 0; ; k++) {
       const tag = `${prefix}:q${k}`;
@@ -41,8 +42,11 @@ export function shardHashTags(prefix: string, count: number): string[] {
       }
     }
   }
-  return tags;
+  return tags.slice(0, count);
 }
+
+/** Tags found so far, by prefix: a shard's tag never changes, and finding one costs a millisecond or so. */
+const tagsByPrefix = new Map<string, string[]>();
 
 /**
  * Which shard's queues carry the jobs of `customerId`: a fixed function of the id, so the jobs

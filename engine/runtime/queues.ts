@@ -64,6 +64,26 @@ export interface QueueShard {
   deliveries: Record<Channel, Queue>;
 }
 
+/** The queues of shard `index`, whose hash tag is `tag` (see shardHashTags). */
+export function createQueueShard(connection: ConnectionOptions, tag: string, index: number): QueueShard {
+  const options = (defaultJobOptions: DefaultJobOptions) => ({
+    connection,
+    prefix: `{${tag}}`,
+    defaultJobOptions,
+  });
+  return {
+    index,
+    prefix: `{${tag}}`,
+    journeys: new Queue(shardQueueName(JOURNEY_QUEUE, index), options(journeyJobDefaults)),
+    deliveries: Object.fromEntries(
+      CHANNELS.map((channel) => [
+        channel,
+        new Queue(shardQueueName(deliveryQueueName(channel), index), options(deliveryJobDefaults)),
+      ]),
+    ) as Record<Channel, Queue>,
+  };
+}
+
 /**
  * The engine's queues, split into `shardCount` shards (QUEUE_SHARDS, default 1) so that on a
  * Redis Cluster queue operations spread over the masters (see shardHashTags). Each customer's
@@ -72,24 +92,9 @@ export interface QueueShard {
  */
 export function createQueues(connection: ConnectionOptions, prefix: string, shardCount = 1) {
   checkShardCount(shardCount);
-  const shards = shardHashTags(prefix, shardCount).map((tag, index): QueueShard => {
-    const options = (defaultJobOptions: DefaultJobOptions) => ({
-      connection,
-      prefix: `{${tag}}`,
-      defaultJobOptions,
-    });
-    return {
-      index,
-      prefix: `{${tag}}`,
-      journeys: new Queue(shardQueueName(JOURNEY_QUEUE, index), options(journeyJobDefaults)),
-      deliveries: Object.fromEntries(
-        CHANNELS.map((channel) => [
-          channel,
-          new Queue(shardQueueName(deliveryQueueName(channel), index), options(deliveryJobDefaults)),
-        ]),
-      ) as Record<Channel, Queue>,
-    };
-  });
+  const shards = shardHashTags(prefix, shardCount).map((tag, index) =>
+    createQueueShard(connection, tag, index),
+  );
   const first = shards[0]!;
   return {
     prefix,
@@ -123,7 +128,8 @@ export function shardCountKey(prefix: string): string {
 /** KEYS: the shard count key. ARGV: a count. Keeps the larger of the two. */
 const recordShardCountScript = new LuaScript(`
 local count = tonumber(ARGV[1])
-if count > tonumber(redis.call('GET', KEYS[1]) or '1') then redis.call('SET', KEYS[1], count) end
+local recorded = redis.call('TYPE', KEYS[1]).ok == 'string' and tonumber(redis.call('GET', KEYS[1])) or nil
+if recorded == nil or count > recorded then redis.call('SET', KEYS[1], count) end
 return 1
 `);
 
@@ -132,13 +138,16 @@ export async function recordShardCount(redis: RedisConnection, prefix: string, c
   if (count > 1) await recordShardCountScript.run(redis, [shardCountKey(prefix)], [count]);
 }
 
-/** The most shards any process recorded, and at least `own`. */
+/**
+ * The most shards any process recorded, and at least `own`: `own` when the record is missing or
+ * unreadable (not a whole number, or a key of another type, which the next record replaces).
+ */
 export async function recordedShardCount(
   redis: RedisConnection,
   prefix: string,
   own: number,
 ): Promise<number> {
-  const recorded = Number(await redis.get(shardCountKey(prefix)));
+  const recorded = Number(await redis.get(shardCountKey(prefix)).catch(() => null));
   return Number.isInteger(recorded) ? Math.min(MAX_QUEUE_SHARDS, Math.max(own, recorded)) : own;
 }
 

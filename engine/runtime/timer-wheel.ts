@@ -93,9 +93,9 @@ export class TimerWheel {
     return removed.reduce((a, b) => a + b, 0);
   }
 
-  /** How many timers wait in every wheel. */
+  /** How many timers wait in every wheel, also those of recorded shards beyond this process's count. */
   async waiting(): Promise<number> {
-    const counts = await Promise.all(this.keys.map((key) => this.redis.zcard(key)));
+    const counts = await Promise.all((await this.allKeys()).map((key) => this.redis.zcard(key)));
     return counts.reduce((a, b) => a + b, 0);
   }
 
@@ -109,14 +109,39 @@ export class TimerWheel {
   }
 
   /**
-   * Moves every timer due within `horizonMs`, from every wheel (see allKeys), to the journey
-   * queue of its customer's shard by this process's count, with its remaining delay; returns how
-   * many.
+   * Moves every timer due within `horizonMs` to the journey queue of its customer's shard, with
+   * its remaining delay; returns how many. Wheels of recorded shards beyond this process's count
+   * (see allKeys) are first emptied into its own.
    */
   async promoteDue(): Promise<number> {
+    const keys = await this.allKeys();
+    // The wheels of shards beyond this process's count are emptied into its own: after
+    // QUEUE_SHARDS was lowered they would otherwise only empty as their timers fall due, which
+    // may be weeks, and the dropped shards could not be retired before.
+    for (const key of keys.slice(this.keys.length)) await this.rehomeFrom(key);
     let promoted = 0;
-    for (const key of await this.allKeys()) promoted += await this.promoteFrom(key);
+    for (const key of this.keys) promoted += await this.promoteFrom(key);
     return promoted;
+  }
+
+  /** Moves every entry of `key` to the wheel its job id routes to here, due time kept. */
+  private async rehomeFrom(key: string): Promise<void> {
+    for (;;) {
+      const entries = await this.redis.zrange(key, 0, PROMOTE_BATCH - 1, 'WITHSCORES');
+      if (entries.length === 0) return;
+      const byWheel = new Map<string, Array<string>>();
+      const jobIds: string[] = [];
+      for (let i = 0; i < entries.length; i += 2) {
+        const jobId = entries[i]!;
+        const wheel = this.keyOf(jobId);
+        byWheel.set(wheel, [...(byWheel.get(wheel) ?? []), entries[i + 1]!, jobId]);
+        jobIds.push(jobId);
+      }
+      // Added before removed, as a promotion is: a crash in between leaves an entry in two wheels,
+      // and the timer it names fires twice, the second time dropped as stale.
+      await Promise.all([...byWheel].map(([wheel, scored]) => this.redis.zadd(wheel, 'NX', ...scored)));
+      await this.redis.zrem(key, ...jobIds);
+    }
   }
 
   private async promoteFrom(key: string): Promise<number> {

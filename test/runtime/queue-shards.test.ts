@@ -2,6 +2,7 @@ import calculateSlot from 'cluster-key-slot';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   allQueues,
+  DeliveryNotConfiguredError,
   createEngine,
   createHttpApp,
   createQueues,
@@ -12,7 +13,9 @@ import {
   shardOf,
   timerJobId,
   type Engine,
+  type RedisConnection,
 } from '../../engine/index.js';
+import { recordedShardCount, recordShardCount, shardCountKey } from '../../engine/runtime/queues.js';
 import { onboarding } from '../fixtures/journeys/onboarding.js';
 import { testDelivery } from '../support/delivery.js';
 import { engineEachTest } from '../support/engine.js';
@@ -164,7 +167,11 @@ describe('changing the shard count while jobs wait', () => {
     await ctx.cleanup();
   });
 
-  /** An engine on the test's prefix with `queueShards`; no sweep, which would rescue stranded inboxes. */
+  /**
+   * An engine on the test's prefix with `queueShards`. Its first sweep runs at once and rescues
+   * the inbox of every stranded drain job (not its timers or sends, had it any): so the tests
+   * prove the workers by the queues the jobs wait in, not by the welcomes alone.
+   */
   const engineWith = (queueShards: number) =>
     createEngine({
       redis: ctx.redis,
@@ -238,23 +245,31 @@ describe('changing the shard count while jobs wait', () => {
   });
 });
 
-describe('a process given fewer shards than another', () => {
-  const h = engineEachTest({ delivery: true, workers: true, queueShards: SHARDS });
-
-  /** An engine on the same Redis and prefix with one shard, as while QUEUE_SHARDS is being raised. */
-  async function withOneShard<T>(use: (engine: Engine) => Promise<T>): Promise<T> {
-    const engine = createEngine({
-      redis: h.ctx.redis,
-      prefix: h.ctx.prefix,
-      journeys: [onboarding],
-      messages: { has: () => true },
-    });
-    try {
-      return await use(engine);
-    } finally {
-      await engine.close();
-    }
+/** Runs `use` with an engine on `ctx`'s prefix that has one shard, as while QUEUE_SHARDS is being changed. */
+async function withOneShard<T>(
+  ctx: { redis: RedisConnection; prefix: string },
+  use: (engine: Engine) => Promise<T>,
+  options: { sweepIntervalMs?: number } = {},
+): Promise<T> {
+  const outbox = testDelivery(ctx.redis, ctx.prefix, [onboarding]);
+  const engine = createEngine({
+    redis: ctx.redis,
+    prefix: ctx.prefix,
+    journeys: [onboarding],
+    messages: outbox.messages,
+    delivery: outbox.delivery,
+    ...options,
+  });
+  try {
+    return await use(engine);
+  } finally {
+    await engine.close();
+    outbox.cleanup();
   }
+}
+
+describe('a process given fewer shards than another, while workers run', () => {
+  const h = engineEachTest({ delivery: true, workers: true, queueShards: SHARDS });
 
   it("erases a customer's jobs from the shards its own count does not reach", async () => {
     const id = customersOfEveryShard(1).find((c) => shardOf(c, SHARDS) === 2)!;
@@ -262,7 +277,7 @@ describe('a process given fewer shards than another', () => {
     const queue = h.engine.queues.shards[2]!.deliveries.email;
     expect(await queue.getJob(opId)).toBeDefined();
 
-    const result = await withOneShard((engine) =>
+    const result = await withOneShard(h.ctx, (engine) =>
       eraseCustomer(
         {
           store: engine.store,
@@ -276,9 +291,14 @@ describe('a process given fewer shards than another', () => {
     expect(result.jobsRemoved).toBeGreaterThanOrEqual(1);
     expect(await queue.getJob(opId)).toBeUndefined();
   });
+});
+
+describe('a process given fewer shards than another', () => {
+  // No workers here: their first sweep would promote the wheel's timers before the test does.
+  const h = engineEachTest({ queueShards: SHARDS });
 
   it("shows every recorded shard's queues on its dashboard and metrics", async () => {
-    await withOneShard(async (engine) => {
+    await withOneShard(h.ctx, async (engine) => {
       const app = await createHttpApp({
         engine,
         redis: h.ctx.redis,
@@ -290,21 +310,73 @@ describe('a process given fewer shards than another', () => {
         const metrics = await app.inject({ method: 'GET', url: '/metrics' });
         expect(metrics.body).toContain('chorus_queue_jobs{queue="journeys-2",state="waiting"}');
         expect(metrics.body).toContain('chorus_queue_jobs{queue="deliveries-email-2",state="waiting"}');
+        const board = await app.inject({
+          method: 'GET',
+          url: '/admin/queues/api/queues',
+          headers: { authorization: `Basic ${Buffer.from('ops:dashboard-secret').toString('base64')}` },
+        });
+        const names = (board.json() as { queues: Array<{ name: string }> }).queues.map((q) => q.name);
+        expect(names).toEqual(expect.arrayContaining(['journeys-1', 'journeys-2', 'deliveries-webhook-2']));
       } finally {
         await app.close();
       }
     });
   });
 
-  it("promotes the long timers of every shard's wheel", async () => {
+  it('empties the wheels of the shards beyond its count into its own, and promotes their timers', async () => {
     const id = customersOfEveryShard(1).find((c) => shardOf(c, SHARDS) === 2)!;
-    const jobId = timerJobId(id, 'onboarding.1', 3, 0);
-    await h.engine.timerWheel.add([{ jobId, delayMs: 60_000 }]);
+    const soon = timerJobId(id, 'onboarding.1', 3, 0);
+    const later = timerJobId(id, 'onboarding.1', 4, 0);
+    await h.engine.timerWheel.add([
+      { jobId: soon, delayMs: 60_000 },
+      { jobId: later, delayMs: 30 * 86_400_000 },
+    ]);
 
-    expect(await withOneShard((engine) => engine.timerWheel.promoteDue())).toBe(1);
-    expect(await h.engine.timerWheel.waiting()).toBe(0);
+    await withOneShard(h.ctx, async (engine) => {
+      expect(await engine.timerWheel.promoteDue()).toBe(1);
+      // The far one waits in this process's wheel now, due when it was.
+      expect(await h.ctx.redis.zscore(engine.timerWheel.keys[0]!, later)).not.toBeNull();
+      expect(await engine.timerWheel.waiting()).toBe(1);
+    });
+    expect(await h.ctx.redis.zcard(h.engine.timerWheel.keys[2]!)).toBe(0);
     // Into the queue its own count routes it to, which every worker with more shards takes too.
-    expect(await h.engine.queues.journeys.getJob(jobId)).toBeDefined();
+    expect(await h.engine.queues.journeys.getJob(soon)).toBeDefined();
+  });
+
+  it('starts workers on shards another process records after it started', async () => {
+    await withOneShard(
+      h.ctx,
+      async (engine) => {
+        // Started while nothing is recorded: it works its one shard only.
+        await h.ctx.redis.del(shardCountKey(h.ctx.prefix));
+        engine.startWorkers();
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        // As when a process with three shards starts afterwards.
+        await recordShardCount(h.ctx.redis, h.ctx.prefix, SHARDS);
+        const ids = customersOfEveryShard(2);
+        for (const id of ids) {
+          await h.engine.identify({ userId: id, traits: { email: `${id}@example.com` } });
+          await h.engine.track({ userId: id, event: 'Signed Up', properties: { plan: 'pro' } });
+        }
+        for (const id of ids)
+          await eventually(async () => (await engine.customer(id)).messages[0]?.status === 'sent', 15_000);
+        for (const shard of h.engine.queues.shards)
+          await eventually(async () => (await shard.journeys.getWaitingCount()) === 0);
+      },
+      { sweepIntervalMs: 200 },
+    );
+  });
+
+  it('reads an unreadable record as its own count, and the next record replaces it', async () => {
+    const key = shardCountKey(h.ctx.prefix);
+    await h.ctx.redis.del(key);
+    await h.ctx.redis.hset(key, 'not', 'a count');
+    expect(await recordedShardCount(h.ctx.redis, h.ctx.prefix, 2)).toBe(2);
+    await recordShardCount(h.ctx.redis, h.ctx.prefix, SHARDS);
+    expect(await h.ctx.redis.get(key)).toBe(String(SHARDS));
+    await h.ctx.redis.set(key, 'many');
+    await recordShardCount(h.ctx.redis, h.ctx.prefix, 2);
+    expect(await recordedShardCount(h.ctx.redis, h.ctx.prefix, 1)).toBe(2);
   });
 });
 
@@ -324,6 +396,23 @@ describe('the shard count', () => {
         ).toThrow(QueueShardsError);
       expect(await scanKeys(ctx.redis, `*${ctx.prefix}*`)).toEqual([]);
     } finally {
+      await ctx.cleanup();
+    }
+  });
+
+  it('starts no worker when delivery workers are asked for and not configured', async () => {
+    const ctx = testRedis();
+    const engine = createEngine({
+      redis: ctx.redis,
+      prefix: ctx.prefix,
+      journeys: [onboarding],
+      messages: { has: () => true },
+    });
+    try {
+      expect(() => engine.startWorkers()).toThrow(DeliveryNotConfiguredError);
+      expect(await engine.queues.journeys.getWorkersCount()).toBe(0);
+    } finally {
+      await engine.close();
       await ctx.cleanup();
     }
   });
