@@ -10,8 +10,14 @@ import { createDefaultPolicy } from './policy/default-policy.js';
 import type { RedisConnection } from './redis/connection.js';
 import type { DrainDependencies } from './runtime/drain-customer.js';
 import { createJourneyWorker, DEFAULT_SWEEP_BUDGET_MS, SWEEP_SCHEDULER } from './runtime/journey-worker.js';
-import { shardHashTags, shardLimiter } from './runtime/queue-shards.js';
-import { createQueueShard, recordedShardCount, type Queues, type QueueShard } from './runtime/queues.js';
+import { shardLimiter } from './runtime/queue-shards.js';
+import {
+  createQueueShards,
+  recordedShardCount,
+  shardQueues,
+  type Queues,
+  type QueueShard,
+} from './runtime/queues.js';
 import type { CustomerStore } from './store/customer-store.js';
 
 export class DeliveryNotConfiguredError extends ChorusError {
@@ -68,6 +74,32 @@ export function createWorkerPool(deps: WorkerPoolDependencies) {
   let checking = false;
   let recheck: NodeJS.Timeout | undefined;
 
+  let delivering: DeliveryDependencies | undefined;
+
+  /** What every delivery worker of the pool shares, made once: the default policy among it. */
+  function deliveryDependencies(delivery: DeliveryOptions): DeliveryDependencies {
+    delivering ??= {
+      store: deps.store,
+      renderer: delivery.renderer,
+      messages: delivery.messages,
+      adapters: delivery.adapters,
+      policy:
+        delivery.policy ??
+        createDefaultPolicy({
+          redis: deps.redis,
+          prefix: deps.prefix,
+          doubleOptIn: deps.doubleOptIn,
+          timing: delivery.timing ?? [],
+        }),
+      clock: deps.clock,
+      logger,
+      unsubscribe: delivery.unsubscribe,
+      defaults: delivery.defaults ?? { locale: 'en-US', timezone: 'UTC' },
+      ...(delivery.tracking ? { tracking: delivery.tracking } : {}),
+    };
+    return delivering;
+  }
+
   /** Workers of every role `options` asks for, on each of `shards` (`count` in all). */
   function startOn(shards: readonly QueueShard[], count: number, options: WorkerOptions): Worker[] {
     // Before any worker is made: one made ahead of a throw would run on, unclosed.
@@ -87,25 +119,7 @@ export function createWorkerPool(deps: WorkerPoolDependencies) {
         );
     const delivery = deps.delivery;
     if (options.deliveries !== false && delivery) {
-      const shared: DeliveryDependencies = {
-        store: deps.store,
-        renderer: delivery.renderer,
-        messages: delivery.messages,
-        adapters: delivery.adapters,
-        policy:
-          delivery.policy ??
-          createDefaultPolicy({
-            redis: deps.redis,
-            prefix: deps.prefix,
-            doubleOptIn: deps.doubleOptIn,
-            timing: delivery.timing ?? [],
-          }),
-        clock: deps.clock,
-        logger,
-        unsubscribe: delivery.unsubscribe,
-        defaults: delivery.defaults ?? { locale: 'en-US', timezone: 'UTC' },
-        ...(delivery.tracking ? { tracking: delivery.tracking } : {}),
-      };
+      const shared = deliveryDependencies(delivery);
       // Every channel gets a worker in each shard, also one without an adapter: it hands sends on
       // to the next channel.
       for (const shard of shards)
@@ -134,10 +148,7 @@ export function createWorkerPool(deps: WorkerPoolDependencies) {
     const count = await recordedShardCount(deps.redis, deps.prefix, queues.shards.length);
     // After the await: close may have begun meanwhile, and nothing may start after it.
     if (count <= worked() || closing) return;
-    const from = worked();
-    const added = shardHashTags(deps.prefix, count)
-      .slice(from)
-      .map((tag, i) => createQueueShard(deps.queueRedis, tag, from + i));
+    const added = createQueueShards(deps.queueRedis, deps.prefix, worked(), count);
     beyond.push(...added);
     for (const options of roles) workers.push(...startOn(added, count, options));
     logger.warn(
@@ -189,9 +200,7 @@ export function createWorkerPool(deps: WorkerPoolDependencies) {
 
     /** Closes the queues opened for recorded shards (the engine closes its own). */
     async closeQueues(): Promise<void> {
-      await Promise.all(
-        beyond.flatMap((shard) => [shard.journeys, ...Object.values(shard.deliveries)]).map((q) => q.close()),
-      );
+      await Promise.all(beyond.flatMap(shardQueues).map((queue) => queue.close()));
     },
   };
 }

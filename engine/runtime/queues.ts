@@ -68,12 +68,12 @@ export interface QueueShard {
 export function createQueueShard(connection: ConnectionOptions, tag: string, index: number): QueueShard {
   const options = (defaultJobOptions: DefaultJobOptions) => ({
     connection,
-    prefix: `{${tag}}`,
+    prefix: queuePrefix(tag),
     defaultJobOptions,
   });
   return {
     index,
-    prefix: `{${tag}}`,
+    prefix: queuePrefix(tag),
     journeys: new Queue(shardQueueName(JOURNEY_QUEUE, index), options(journeyJobDefaults)),
     deliveries: Object.fromEntries(
       CHANNELS.map((channel) => [
@@ -84,6 +84,18 @@ export function createQueueShard(connection: ConnectionOptions, tag: string, ind
   };
 }
 
+/** The queues of shards `from` up to `count` (exclusive) of `prefix`. */
+export function createQueueShards(
+  connection: ConnectionOptions,
+  prefix: string,
+  from: number,
+  count: number,
+): QueueShard[] {
+  return shardHashTags(prefix, count)
+    .slice(from)
+    .map((tag, i) => createQueueShard(connection, tag, from + i));
+}
+
 /**
  * The engine's queues, split into `shardCount` shards (QUEUE_SHARDS, default 1) so that on a
  * Redis Cluster queue operations spread over the masters (see shardHashTags). Each customer's
@@ -92,9 +104,10 @@ export function createQueueShard(connection: ConnectionOptions, tag: string, ind
  */
 export function createQueues(connection: ConnectionOptions, prefix: string, shardCount = 1) {
   checkShardCount(shardCount);
-  const shards = shardHashTags(prefix, shardCount).map((tag, index) =>
-    createQueueShard(connection, tag, index),
-  );
+  return queuesOf(connection, prefix, createQueueShards(connection, prefix, 0, shardCount));
+}
+
+function queuesOf(connection: ConnectionOptions, prefix: string, shards: readonly QueueShard[]) {
   const first = shards[0]!;
   return {
     prefix,
@@ -111,15 +124,21 @@ export function createQueues(connection: ConnectionOptions, prefix: string, shar
 
 export type Queues = ReturnType<typeof createQueues>;
 
+/** The queues of one shard: its journey queue and its delivery queue of every channel. */
+export function shardQueues(shard: QueueShard): Queue[] {
+  return [shard.journeys, ...Object.values(shard.deliveries)];
+}
+
 /** Every queue the engine uses, for closing them and for dashboards. */
 export function allQueues(queues: Queues): Queue[] {
-  return queues.shards.flatMap((shard) => [shard.journeys, ...Object.values(shard.deliveries)]);
+  return queues.shards.flatMap(shardQueues);
 }
 
 /**
  * The key holding the most queue shards any process of this prefix was given, in shard 0's hash
- * tag: while QUEUE_SHARDS is being raised, the processes that must find every job (erasure, the
- * timer promotion) read it to look in shards their own count does not reach.
+ * tag. A process given fewer shards (while QUEUE_SHARDS is being changed) reads it to work, look
+ * in and show the shards its own count does not reach: its workers, erasure, the sweep, the
+ * dashboard and metrics.
  */
 export function shardCountKey(prefix: string): string {
   return `${queuePrefix(prefix)}:queue-shards`;
@@ -160,13 +179,15 @@ export async function widestQueues(
   queues: Queues,
   redis: RedisConnection,
 ): Promise<{ queues: Queues; close(): Promise<void> }> {
-  const count = await recordedShardCount(redis, queues.prefix, queues.shards.length);
-  if (count === queues.shards.length) return { queues, close: async () => undefined };
-  const wider = createQueues(queues.connection, queues.prefix, count);
+  const own = queues.shards.length;
+  const count = await recordedShardCount(redis, queues.prefix, own);
+  if (count === own) return { queues, close: async () => undefined };
+  // This process's own shards as they are; queues are opened for the others only.
+  const beyond = createQueueShards(queues.connection, queues.prefix, own, count);
   return {
-    queues: wider,
+    queues: queuesOf(queues.connection, queues.prefix, [...queues.shards, ...beyond]),
     close: async () => {
-      await Promise.all(allQueues(wider).map((queue) => queue.close()));
+      await Promise.all(beyond.flatMap(shardQueues).map((queue) => queue.close()));
     },
   };
 }

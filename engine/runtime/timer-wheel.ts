@@ -1,17 +1,22 @@
 import type { RedisConnection } from '../redis/connection.js';
 import { parseTimerJobId } from './ids.js';
 import { shardHashTags } from './queue-shards.js';
-import { recordedShardCount, type Queues, type QueueShard } from './queues.js';
+import { queuePrefix, recordedShardCount, type Queues, type QueueShard } from './queues.js';
 import { addTimerJob, TIMER_JOB_VERSION } from './timer-job.js';
 
 /**
- * The wheel of one queue shard, in the shard's hash tag (`queuePrefix` is BullMQ's prefix of the
+ * The wheel of one queue shard, in the shard's hash tag (`shardPrefix` is BullMQ's prefix of the
  * shard, `{<tag>}`), so it sits with the shard's journey queue on a Redis Cluster: shard 0's is
  * `{<prefix>}:timers`. One wheel per shard spreads the parked customers' entries over the masters
  * as their jobs are; one wheel for all would be one ever-growing key on one master.
  */
-export function timerWheelKey(queuePrefix: string): string {
-  return `${queuePrefix}:timers`;
+export function timerWheelKey(shardPrefix: string): string {
+  return `${shardPrefix}:timers`;
+}
+
+/** The wheel of each of `queues`' shards, by shard index. */
+export function timerWheelKeys(queues: Queues): string[] {
+  return queues.shards.map((shard) => timerWheelKey(shard.prefix));
 }
 
 /** How many due timers one promotion round reads at a time. */
@@ -40,7 +45,7 @@ export class TimerWheel {
     /** Timers due further away than this wait in the wheel. More than the sweep interval. */
     readonly horizonMs: number,
   ) {
-    this.keys = queues.shards.map((shard) => timerWheelKey(shard.prefix));
+    this.keys = timerWheelKeys(queues);
   }
 
   /**
@@ -51,7 +56,7 @@ export class TimerWheel {
   async allKeys(): Promise<string[]> {
     const count = await recordedShardCount(this.redis, this.queues.prefix, this.keys.length);
     if (count === this.keys.length) return [...this.keys];
-    return shardHashTags(this.queues.prefix, count).map((tag) => timerWheelKey(`{${tag}}`));
+    return shardHashTags(this.queues.prefix, count).map((tag) => timerWheelKey(queuePrefix(tag)));
   }
 
   /** The wheel of the shard of the customer a timer job id names (shard 0's for any other id). */
@@ -80,14 +85,14 @@ export class TimerWheel {
   }
 
   /**
-   * Returns how many were waiting. `everywhere` looks in every shard's wheel (see allKeys), not
-   * only in the one each timer's customer maps to now: erasure must find them all, also those
-   * added before QUEUE_SHARDS was raised, or by a process with a larger count.
+   * Returns how many were waiting. Each timer is looked for in the wheel its customer maps to now,
+   * or, given `wheels`, in each of them: erasure must find them all, also those added before
+   * QUEUE_SHARDS was changed, or by a process with a larger count.
    */
-  async remove(jobIds: readonly string[], { everywhere = false } = {}): Promise<number> {
+  async remove(jobIds: readonly string[], wheels?: readonly string[]): Promise<number> {
     if (jobIds.length === 0) return 0;
-    const groups: Array<[string, readonly string[]]> = everywhere
-      ? (await this.allKeys()).map((key) => [key, jobIds])
+    const groups: Array<[string, readonly string[]]> = wheels
+      ? wheels.map((key) => [key, jobIds])
       : [...this.byWheel(jobIds, (jobId) => jobId)];
     const removed = await Promise.all(groups.map(([key, some]) => this.redis.zrem(key, ...some)));
     return removed.reduce((a, b) => a + b, 0);
@@ -103,7 +108,9 @@ export class TimerWheel {
     const groups = new Map<string, T[]>();
     for (const item of items) {
       const key = this.keyOf(jobIdOf(item));
-      groups.set(key, [...(groups.get(key) ?? []), item]);
+      const group = groups.get(key);
+      if (group) group.push(item);
+      else groups.set(key, [item]);
     }
     return groups;
   }
@@ -134,7 +141,9 @@ export class TimerWheel {
       for (let i = 0; i < entries.length; i += 2) {
         const jobId = entries[i]!;
         const wheel = this.keyOf(jobId);
-        byWheel.set(wheel, [...(byWheel.get(wheel) ?? []), entries[i + 1]!, jobId]);
+        const scored = byWheel.get(wheel);
+        if (scored) scored.push(entries[i + 1]!, jobId);
+        else byWheel.set(wheel, [entries[i + 1]!, jobId]);
         jobIds.push(jobId);
       }
       // Added before removed, as a promotion is: a crash in between leaves an entry in two wheels,

@@ -3,7 +3,7 @@ import { journeyQueues, widestQueues, type Queues } from '../runtime/queues.js';
 import { ChorusError } from '../errors.js';
 import { keysSharingTag } from '../redis/scan-keys.js';
 import type { CustomerState } from '../runtime/instance-record.js';
-import type { TimerWheel } from '../runtime/timer-wheel.js';
+import { timerWheelKeys, type TimerWheel } from '../runtime/timer-wheel.js';
 import { jobIndexMember, type CustomerJob, type CustomerJobIndex } from './customer-jobs.js';
 import type { CustomerStore, LoadedCustomer } from './customer-store.js';
 import { applyCountDeltas, removalDeltas } from './journey-counts.js';
@@ -125,15 +125,15 @@ async function removeJobs(
 ): Promise<{ removed: number; running: number }> {
   const { store } = deps;
   const timerQueues = journeyQueues(queues);
+  const wheels = deps.timerWheel ? timerWheelKeys(queues) : [];
   const indexed = await deps.jobIndex.list(customerId);
   if (loaded.interruptedStep !== undefined) {
-    const wheels = (await deps.timerWheel?.allKeys()) ?? [];
     const unnamed = await unnamedTimerJobs(store.redis, timerQueues, wheels, customerId);
     indexed.push(...unnamed.map((jobId): CustomerJob => ({ queue: 'journeys', jobId })));
   }
   const jobs = customerJobs(indexed, loaded.customer);
   const timers = jobs.filter((job) => job.queue === 'journeys').map((job) => job.jobId);
-  let removed = (await deps.timerWheel?.remove(timers, { everywhere: true })) ?? 0;
+  let removed = (await deps.timerWheel?.remove(timers, wheels)) ?? 0;
   const sendQueues = queues.shards.flatMap((shard) => Object.values(shard.deliveries));
   let running = jobs;
   for (let attempt = 0; running.length > 0 && attempt < 10; attempt++) {
