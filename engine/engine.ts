@@ -20,6 +20,7 @@ import { CUSTOMER_EVENT_VERSION, type CustomerEvent } from './runtime/customer-e
 import type { DrainDependencies } from './runtime/drain-customer.js';
 import { drainJobId } from './runtime/ids.js';
 import { allQueues, createQueues, recordShardCount } from './runtime/queues.js';
+import { RecordedShards } from './runtime/recorded-shards.js';
 import { checkShardCount } from './runtime/queue-shards.js';
 import type { ChannelAdapter } from './channels/channel-adapter.js';
 import type { DeliveryPolicy } from './delivery/delivery-policy.js';
@@ -29,6 +30,7 @@ import type { Channel } from './journey/journey-schema.js';
 import type { CoreMessage } from './messages/message-catalog.js';
 import { CustomerJobIndex } from './store/customer-jobs.js';
 import { TimerWheel } from './runtime/timer-wheel.js';
+import { eraseCustomer, type ErasureResult } from './store/customer-erasure.js';
 import { CustomerStore } from './store/customer-store.js';
 import { ConsentTrait } from './policy/consent-record.js';
 import { createConsentService, type ConsentOptions } from './policy/consent-service.js';
@@ -161,8 +163,10 @@ export function createEngine(options: EngineOptions) {
   );
   const jobIndex = new CustomerJobIndex(options.redis, prefix);
   const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
+  // Read by the workers, the sweep, erasure, the dashboard and metrics, at the sweep's pace.
+  const shards = new RecordedShards(queues, options.redis, logger, sweepIntervalMs);
   // Three sweeps ahead: a timer is promoted to BullMQ even if one or two sweeps are late.
-  const timerWheel = new TimerWheel(options.redis, queues, 3 * sweepIntervalMs);
+  const timerWheel = new TimerWheel(options.redis, shards, 3 * sweepIntervalMs);
   const executor = new CommandExecutor({
     jobIndex,
     timerWheel,
@@ -173,9 +177,8 @@ export function createEngine(options: EngineOptions) {
   const drainDeps: DrainDependencies = { store, catalog, executor, clock, logger };
   const pool = createWorkerPool({
     redis: options.redis,
-    queueRedis,
     prefix,
-    queues,
+    shards,
     drain: drainDeps,
     store,
     delivery: options.delivery,
@@ -231,6 +234,8 @@ export function createEngine(options: EngineOptions) {
     catalog,
     store,
     queues,
+    /** This process's queue shards and those beyond that other processes recorded. */
+    shards,
     prefix,
     jobIndex,
     timerWheel,
@@ -300,6 +305,14 @@ export function createEngine(options: EngineOptions) {
     },
 
     /**
+     * Erases the customer: every key of theirs, and their queued jobs and timers in every shard.
+     * See eraseCustomer.
+     */
+    erase(userId: string): Promise<ErasureResult> {
+      return eraseCustomer({ store, jobIndex, timerWheel, shards }, userId);
+    },
+
+    /**
      * Starts the journey and delivery workers in this process, for each queue shard, and a
      * moment later for the shards other processes recorded beyond this one's count (see
      * createWorkerPool).
@@ -318,6 +331,7 @@ export function createEngine(options: EngineOptions) {
       const closeAdapters = () =>
         Promise.all(Object.values(options.delivery?.adapters ?? {}).map((adapter) => adapter.close?.()));
       pool.settle();
+      shards.stop();
       const graceful = Promise.all(pool.workers.map((w) => w.close()));
       if (!(await settlesWithin(graceful, deadlineMs))) {
         // BullMQ keeps the first close(): a close(true) now would wait on the same active jobs
@@ -329,7 +343,7 @@ export function createEngine(options: EngineOptions) {
         await settlesWithin(graceful, HAND_BACK_MS);
       }
       await Promise.all(allQueues(queues).map((queue) => queue.close()));
-      await pool.closeQueues();
+      await shards.close();
       if (queueRedis !== options.redis) queueRedis.disconnect();
       await closeAdapters();
     },

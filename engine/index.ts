@@ -164,6 +164,7 @@ export {
   type QueueShard,
 } from './runtime/queues.js';
 export { MAX_QUEUE_SHARDS, QueueShardsError, shardOf } from './runtime/queue-shards.js';
+export { RecordedShards, type ShardsFound } from './runtime/recorded-shards.js';
 export { customerToken, drainJobId, sendOpId, timerJobId } from './runtime/ids.js';
 export { silentLogger, type Logger } from './logger.js';
 export { loadJourneysFromDirectory } from './journey/load-journeys.js';

@@ -11,13 +11,8 @@ import type { RedisConnection } from './redis/connection.js';
 import type { DrainDependencies } from './runtime/drain-customer.js';
 import { createJourneyWorker, DEFAULT_SWEEP_BUDGET_MS, SWEEP_SCHEDULER } from './runtime/journey-worker.js';
 import { shardLimiter } from './runtime/queue-shards.js';
-import {
-  createQueueShards,
-  recordedShardCount,
-  shardQueues,
-  type Queues,
-  type QueueShard,
-} from './runtime/queues.js';
+import type { QueueShard } from './runtime/queues.js';
+import type { RecordedShards } from './runtime/recorded-shards.js';
 import type { CustomerStore } from './store/customer-store.js';
 
 export class DeliveryNotConfiguredError extends ChorusError {
@@ -42,10 +37,9 @@ export interface WorkerOptions {
 /** What the engine's workers share with it. */
 export interface WorkerPoolDependencies {
   redis: RedisConnection;
-  /** The connection the engine's queues use (see createEngine's queueConnection). */
-  queueRedis: RedisConnection;
   prefix: string;
-  queues: Queues;
+  /** This process's shards and those beyond that other processes recorded. */
+  shards: RecordedShards;
   drain: DrainDependencies;
   store: CustomerStore;
   delivery: DeliveryOptions | undefined;
@@ -59,20 +53,17 @@ export interface WorkerPoolDependencies {
 /**
  * The workers of one engine: a journey worker for each queue shard, and a delivery worker for
  * each channel and shard. Shards that another process was given beyond this one's count (see
- * shardCountKey) get workers too, a moment after the others: a job put there must not wait for
+ * shardCountKey) get workers too, once found (RecordedShards): a job put there must not wait for
  * a process with the larger QUEUE_SHARDS, and lowering the count must not strand the jobs of the
  * shards dropped.
  */
 export function createWorkerPool(deps: WorkerPoolDependencies) {
-  const { queues, logger } = deps;
+  const { shards, logger } = deps;
+  const queues = shards.own;
   const workers: Worker[] = [];
   /** The roles each `start` asked for, so that shards recorded later get the same workers. */
   const roles: WorkerOptions[] = [];
-  /** Shards beyond this process's count that have workers here, their queues closed with the pool. */
-  const beyond: QueueShard[] = [];
   let closing = false;
-  let checking = false;
-  let recheck: NodeJS.Timeout | undefined;
 
   let delivering: DeliveryDependencies | undefined;
 
@@ -100,13 +91,13 @@ export function createWorkerPool(deps: WorkerPoolDependencies) {
     return delivering;
   }
 
-  /** Workers of every role `options` asks for, on each of `shards` (`count` in all). */
-  function startOn(shards: readonly QueueShard[], count: number, options: WorkerOptions): Worker[] {
+  /** Workers of every role `options` asks for, on each of `targets` (of `count` shards in all). */
+  function startOn(targets: readonly QueueShard[], count: number, options: WorkerOptions): Worker[] {
     // Before any worker is made: one made ahead of a throw would run on, unclosed.
     if (options.deliveries !== false && !deps.delivery) throw new DeliveryNotConfiguredError();
     const started: Worker[] = [];
     if (options.journeys !== false)
-      for (const shard of shards)
+      for (const shard of targets)
         started.push(
           createJourneyWorker(deps.drain, {
             connection: deps.redis,
@@ -122,7 +113,7 @@ export function createWorkerPool(deps: WorkerPoolDependencies) {
       const shared = deliveryDependencies(delivery);
       // Every channel gets a worker in each shard, also one without an adapter: it hands sends on
       // to the next channel.
-      for (const shard of shards)
+      for (const shard of targets)
         for (const channel of CHANNELS) {
           const limiter = delivery.limits?.[channel];
           started.push(
@@ -140,31 +131,10 @@ export function createWorkerPool(deps: WorkerPoolDependencies) {
     return started;
   }
 
-  /** The count of shards worked here: this process's own, then the recorded ones beyond. */
-  const worked = () => queues.shards.length + beyond.length;
-
-  /** Starts every role asked for so far on the shards recorded beyond those worked here. */
-  async function workRecordedShards(): Promise<void> {
-    const count = await recordedShardCount(deps.redis, deps.prefix, queues.shards.length);
-    // After the await: close may have begun meanwhile, and nothing may start after it.
-    if (count <= worked() || closing) return;
-    const added = createQueueShards(deps.queueRedis, deps.prefix, worked(), count);
-    beyond.push(...added);
-    for (const options of roles) workers.push(...startOn(added, count, options));
-    logger.warn(
-      { queueShards: queues.shards.length, recorded: count },
-      'QUEUE_SHARDS is below what another process was given: working the shards beyond it too',
-    );
-  }
-
-  /** Looks for newly recorded shards, one look at a time. */
-  function check(): void {
-    if (checking || closing) return;
-    checking = true;
-    workRecordedShards()
-      .catch((err: unknown) => logger.error({ err }, 'could not start workers for recorded queue shards'))
-      .finally(() => (checking = false));
-  }
+  // Shards found later get the workers of every role asked for so far.
+  shards.onFound((added, count) => {
+    if (!closing) for (const options of roles) workers.push(...startOn(added, count, options));
+  });
 
   return {
     workers,
@@ -172,7 +142,8 @@ export function createWorkerPool(deps: WorkerPoolDependencies) {
     /**
      * Starts the workers `options` asks for on this process's shards, and on the recorded shards
      * beyond them: at once on those already found, a moment later on any found now, and on any
-     * recorded later within a sweep interval. Returns those of this process's own shards.
+     * recorded later within a sweep interval (the shards' watch). Returns those of this process's
+     * own shards.
      */
     start(options: WorkerOptions): Worker[] {
       const started = startOn(queues.shards, queues.shards.length, options);
@@ -182,25 +153,15 @@ export function createWorkerPool(deps: WorkerPoolDependencies) {
           .upsertJobScheduler(SWEEP_SCHEDULER, { every: deps.sweepIntervalMs }, { name: 'sweep', data: {} })
           .catch((err: unknown) => logger.error({ err }, 'could not schedule the inbox sweep'));
       }
-      workers.push(...started, ...startOn(beyond, worked(), options));
+      workers.push(...started, ...startOn(shards.beyond, shards.current.shards.length, options));
       roles.push(options);
-      check();
-      recheck ??= setInterval(check, deps.sweepIntervalMs).unref();
+      shards.watch();
       return started;
     },
 
-    /**
-     * Starts no more workers. It does not wait for a look at the record in flight (with Redis
-     * away it could wait for ever): what that look would start checks `closing` first.
-     */
+    /** Starts no more workers, also on shards a read of the record in flight finds. */
     settle(): void {
       closing = true;
-      clearInterval(recheck);
-    },
-
-    /** Closes the queues opened for recorded shards (the engine closes its own). */
-    async closeQueues(): Promise<void> {
-      await Promise.all(beyond.flatMap(shardQueues).map((queue) => queue.close()));
     },
   };
 }

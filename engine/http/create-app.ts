@@ -10,7 +10,7 @@ import {
 } from 'fastify-type-provider-zod';
 import { systemClock } from '../clock.js';
 import { allQueues } from '../runtime/queues.js';
-import { widestQueuesWithin } from './recorded-queues.js';
+import { readRecordedShards } from './read-recorded-shards.js';
 import { apiKeyChecker } from './api-key-auth.js';
 import { answerClientError } from './client-error.js';
 import { dashboard, DASHBOARD_PATH } from './dashboard.js';
@@ -87,12 +87,15 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
     done(null, payload);
   });
 
-  // Every shard a process recorded, read once at start: the dashboard and metrics then show the
-  // jobs in shards beyond this process's QUEUE_SHARDS too (see shardCountKey).
-  const widest = await widestQueuesWithin(engine.queues, redis, app.log);
-  app.addHook('onClose', async () => widest.close());
-  const queues = allQueues(widest.queues);
-  const metrics = createMetrics({ queues, redis, prefix: engine.prefix, timerWheel: engine.timerWheel });
+  // Every shard a process recorded: the dashboard and metrics show the jobs in shards beyond this
+  // process's QUEUE_SHARDS too (see shardCountKey), and those of shards recorded later once found.
+  await readRecordedShards(engine.shards, app.log);
+  const metrics = createMetrics({
+    queues: () => allQueues(engine.shards.current),
+    redis,
+    prefix: engine.prefix,
+    timerWheel: engine.timerWheel,
+  });
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
@@ -168,7 +171,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
     });
     await scope.register(unsubscribeRoutes, { engine, secret: options.unsubscribeSecret, clock });
     await scope.register(consentConfirmRoutes, { engine, secret: options.unsubscribeSecret, clock });
-    await scope.register(dashboard, { queues, engine, ...options.dashboard });
+    await scope.register(dashboard, { engine, ...options.dashboard });
   });
 
   app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect(DASHBOARD_PATH));

@@ -6,18 +6,21 @@ import fastifyBasicAuth from '@fastify/basic-auth';
 import type { Queue } from 'bullmq';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Engine } from '../engine.js';
+import { allQueues, shardQueues } from '../runtime/queues.js';
 import type { ErrorBody } from './http-errors.js';
 import { journeyPages, JOURNEY_PAGES_PATH } from './journey-page.js';
 
 export const DASHBOARD_PATH = '/admin/queues';
 
 export interface DashboardOptions {
-  queues: readonly Queue[];
   user: string;
   password: string;
   /** Retry, promote, clean and remove jobs from the dashboard; otherwise it only shows them. */
   write: boolean;
-  /** The engine whose journeys get pages at /admin/journeys, under the same auth. */
+  /**
+   * The engine whose queues it shows, in every shard found (see RecordedShards), and whose
+   * journeys get pages at /admin/journeys, under the same auth.
+   */
   engine: Engine;
 }
 
@@ -74,15 +77,21 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
 
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(DASHBOARD_PATH);
-  createBullBoard({
-    queues: options.queues.map(
-      (queue) => new BullMQAdapter(queue, { readOnlyMode: !options.write, allowRetries: options.write }),
-    ),
+  const adapt = (queue: Queue) =>
+    new BullMQAdapter(queue, { readOnlyMode: !options.write, allowRetries: options.write });
+  const { shards } = options.engine;
+  const board = createBullBoard({
+    queues: allQueues(shards.current).map(adapt),
     serverAdapter,
     options: {
       uiConfig: { boardTitle: 'Chorus', miscLinks: [{ text: 'Journeys', url: JOURNEY_PAGES_PATH }] },
     },
   });
+  // Shards another process records later are listed once found.
+  const stop = shards.onFound((added) => {
+    for (const queue of added.flatMap(shardQueues)) board.addQueue(adapt(queue));
+  });
+  app.addHook('onClose', async () => stop());
   await app.register(serverAdapter.registerPlugin(), { prefix: DASHBOARD_PATH });
   await app.register(journeyPages, { engine: options.engine });
 };

@@ -13,7 +13,8 @@ const JOB_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed', 'co
  * worker process, and a restart loses nothing.
  */
 export function createMetrics(options: {
-  queues: readonly Queue[];
+  /** The queues to read, asked at each scrape: shards found later are read from then on. */
+  queues: () => readonly Queue[];
   redis: RedisConnection;
   prefix: string;
   timerWheel: TimerWheel;
@@ -40,8 +41,9 @@ export function createMetrics(options: {
     registers: [registry],
     async collect() {
       // Every queue at once: with queue shards there are six a shard.
-      const all = await Promise.all(options.queues.map((queue) => queue.getJobCounts(...JOB_STATES)));
-      for (const [i, queue] of options.queues.entries())
+      const queues = options.queues();
+      const all = await Promise.all(queues.map((queue) => queue.getJobCounts(...JOB_STATES)));
+      for (const [i, queue] of queues.entries())
         for (const state of JOB_STATES) this.set({ queue: queue.name, state }, all[i]![state] ?? 0);
     },
   });
@@ -63,10 +65,11 @@ export function createMetrics(options: {
     registers: [registry],
     async collect() {
       const outcomes = ['completed', 'failed'] as const;
+      const queues = options.queues();
       const all = await Promise.all(
-        options.queues.flatMap((queue) => outcomes.map((outcome) => queue.getMetrics(outcome, 0, 0))),
+        queues.flatMap((queue) => outcomes.map((outcome) => queue.getMetrics(outcome, 0, 0))),
       );
-      for (const [i, queue] of options.queues.entries())
+      for (const [i, queue] of queues.entries())
         for (const [j, outcome] of outcomes.entries())
           this.set({ queue: queue.name, outcome }, all[i * outcomes.length + j]!.meta.count);
     },

@@ -107,7 +107,8 @@ export function createQueues(connection: ConnectionOptions, prefix: string, shar
   return queuesOf(connection, prefix, createQueueShards(connection, prefix, 0, shardCount));
 }
 
-function queuesOf(connection: ConnectionOptions, prefix: string, shards: readonly QueueShard[]) {
+/** Queues over `shards`, which start with shard 0 and go on without a gap. */
+export function queuesOf(connection: ConnectionOptions, prefix: string, shards: readonly QueueShard[]) {
   const first = shards[0]!;
   return {
     prefix,
@@ -168,28 +169,6 @@ export async function recordedShardCount(
 ): Promise<number> {
   const recorded = Number(await redis.get(shardCountKey(prefix)).catch(() => null));
   return Number.isInteger(recorded) ? Math.min(MAX_QUEUE_SHARDS, Math.max(own, recorded)) : own;
-}
-
-/**
- * The engine's queues, widened to every shard a process recorded (see shardCountKey), for a reader
- * that must find every job; `close` closes what was opened for it. The same queues when no
- * process has more shards than this one.
- */
-export async function widestQueues(
-  queues: Queues,
-  redis: RedisConnection,
-): Promise<{ queues: Queues; close(): Promise<void> }> {
-  const own = queues.shards.length;
-  const count = await recordedShardCount(redis, queues.prefix, own);
-  if (count === own) return { queues, close: async () => undefined };
-  // This process's own shards as they are; queues are opened for the others only.
-  const beyond = createQueueShards(queues.connection, queues.prefix, own, count);
-  return {
-    queues: queuesOf(queues.connection, queues.prefix, [...queues.shards, ...beyond]),
-    close: async () => {
-      await Promise.all(beyond.flatMap(shardQueues).map((queue) => queue.close()));
-    },
-  };
 }
 
 /** Every shard's journey queue. */

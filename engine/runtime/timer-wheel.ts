@@ -1,7 +1,7 @@
 import type { RedisConnection } from '../redis/connection.js';
 import { parseTimerJobId } from './ids.js';
-import { shardHashTags } from './queue-shards.js';
-import { queuePrefix, recordedShardCount, type Queues, type QueueShard } from './queues.js';
+import type { Queues, QueueShard } from './queues.js';
+import type { RecordedShards } from './recorded-shards.js';
 import { addTimerJob, TIMER_JOB_VERSION } from './timer-job.js';
 
 /**
@@ -36,16 +36,18 @@ const PROMOTE_BATCH = 500;
  * its job id is no longer on the instance.
  */
 export class TimerWheel {
-  /** Each shard's wheel, by shard index. */
+  /** Each of this process's shards' wheel, by shard index. */
   readonly keys: readonly string[];
+  private readonly queues: Queues;
 
   constructor(
     readonly redis: RedisConnection,
-    private readonly queues: Queues,
+    private readonly shards: RecordedShards,
     /** Timers due further away than this wait in the wheel. More than the sweep interval. */
     readonly horizonMs: number,
   ) {
-    this.keys = timerWheelKeys(queues);
+    this.queues = shards.own;
+    this.keys = timerWheelKeys(this.queues);
   }
 
   /**
@@ -54,9 +56,7 @@ export class TimerWheel {
    * process that runs them has not been given the larger QUEUE_SHARDS yet.
    */
   async allKeys(): Promise<string[]> {
-    const count = await recordedShardCount(this.redis, this.queues.prefix, this.keys.length);
-    if (count === this.keys.length) return [...this.keys];
-    return shardHashTags(this.queues.prefix, count).map((tag) => timerWheelKey(queuePrefix(tag)));
+    return timerWheelKeys(await this.shards.widen());
   }
 
   /** The wheel of the shard of the customer a timer job id names (shard 0's for any other id). */

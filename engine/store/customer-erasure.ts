@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { journeyQueues, widestQueues, type Queues } from '../runtime/queues.js';
+import { journeyQueues, type Queues } from '../runtime/queues.js';
+import type { RecordedShards } from '../runtime/recorded-shards.js';
 import { ChorusError } from '../errors.js';
 import { keysSharingTag } from '../redis/scan-keys.js';
 import type { CustomerState } from '../runtime/instance-record.js';
@@ -31,8 +32,11 @@ export interface ErasureResult {
 export interface ErasureDependencies {
   store: CustomerStore;
   jobIndex: CustomerJobIndex;
-  /** Every shard's queues: a customer's jobs sit in their shard's, or in another's made before QUEUE_SHARDS changed. */
-  queues: Queues;
+  /**
+   * Every shard's queues, also those beyond this process's count that another process recorded:
+   * a customer's jobs sit in their shard's, or in another's made before QUEUE_SHARDS changed.
+   */
+  shards: RecordedShards;
   /** Where the customer's long timers may wait instead of the journey queue. */
   timerWheel?: TimerWheel;
 }
@@ -96,13 +100,7 @@ async function eraseHeld(
   const { store } = deps;
   const keys = store.keys(customerId);
   // Every shard a process recorded, also beyond this one's count (see shardCountKey).
-  const widest = await widestQueues(deps.queues, store.redis);
-  let removal: { removed: number; running: number };
-  try {
-    removal = await removeJobs(deps, widest.queues, customerId, loaded);
-  } finally {
-    await widest.close();
-  }
+  const removal = await removeJobs(deps, await deps.shards.widen(), customerId, loaded);
 
   const customerKeys = await keysSharingTag(store.redis, keys.state);
   // Keys of one hash tag sit in one slot, so one DEL is valid on a Redis Cluster too.

@@ -3,7 +3,6 @@ import {
   createEngine,
   customerKeys,
   defineJourney,
-  eraseCustomer,
   readJourneyCounts,
   recountJourneys,
   type Engine,
@@ -136,15 +135,7 @@ describe('finished instances a customer keeps', () => {
       await recountJourneys(ctx.redis, ctx.prefix);
       expect(await readJourneyCounts(ctx.redis, ctx.prefix, 'per-order')).toEqual([live]);
       // Erasing the customer takes the tally with everything else of theirs.
-      await eraseCustomer(
-        {
-          store: engine.store,
-          jobIndex: engine.jobIndex,
-          timerWheel: engine.timerWheel,
-          queues: engine.queues,
-        },
-        'shopper',
-      );
+      await engine.erase('shopper');
       expect(await ctx.redis.exists(keys.pruned)).toBe(0);
     });
   });

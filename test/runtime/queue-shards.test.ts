@@ -6,7 +6,6 @@ import {
   createEngine,
   createHttpApp,
   createQueues,
-  eraseCustomer,
   masterNodes,
   QueueShardsError,
   scanKeys,
@@ -120,15 +119,7 @@ describe('queues split into shards (QUEUE_SHARDS)', () => {
     const queue = h.engine.queues.forCustomer(id).deliveries.email;
     expect(await queue.getJob(opId)).toBeDefined();
 
-    const result = await eraseCustomer(
-      {
-        store: h.engine.store,
-        jobIndex: h.engine.jobIndex,
-        timerWheel: h.engine.timerWheel,
-        queues: h.engine.queues,
-      },
-      id,
-    );
+    const result = await h.engine.erase(id);
     expect(result.jobsRemoved).toBeGreaterThanOrEqual(1);
     expect(await queue.getJob(opId)).toBeUndefined();
   });
@@ -277,17 +268,7 @@ describe('a process given fewer shards than another, while workers run', () => {
     const queue = h.engine.queues.shards[2]!.deliveries.email;
     expect(await queue.getJob(opId)).toBeDefined();
 
-    const result = await withOneShard(h.ctx, (engine) =>
-      eraseCustomer(
-        {
-          store: engine.store,
-          jobIndex: engine.jobIndex,
-          timerWheel: engine.timerWheel,
-          queues: engine.queues,
-        },
-        id,
-      ),
-    );
+    const result = await withOneShard(h.ctx, (engine) => engine.erase(id));
     expect(result.jobsRemoved).toBeGreaterThanOrEqual(1);
     expect(await queue.getJob(opId)).toBeUndefined();
   });
@@ -297,29 +278,81 @@ describe('a process given fewer shards than another', () => {
   // No workers here: their first sweep would promote the wheel's timers before the test does.
   const h = engineEachTest({ queueShards: SHARDS });
 
+  /** What the engine's HTTP app lists: the queues /metrics reports and those the dashboard shows. */
+  async function listedQueues(app: Awaited<ReturnType<typeof createHttpApp>>) {
+    const metrics = await app.inject({ method: 'GET', url: '/metrics' });
+    const board = await app.inject({
+      method: 'GET',
+      url: '/admin/queues/api/queues',
+      headers: { authorization: `Basic ${Buffer.from('ops:dashboard-secret').toString('base64')}` },
+    });
+    return {
+      metrics: [...metrics.body.matchAll(/chorus_queue_jobs\{queue="([^"]+)",state="waiting"\}/g)].map(
+        (m) => m[1],
+      ),
+      dashboard: (board.json() as { queues: Array<{ name: string }> }).queues.map((q) => q.name),
+    };
+  }
+
+  function appOf(engine: Engine) {
+    return createHttpApp({
+      engine,
+      redis: h.ctx.redis,
+      apiKeys: ['test-key-0123456789abcdef'],
+      dashboard: { user: 'ops', password: 'dashboard-secret', write: false },
+      unsubscribeSecret: 'test-secret-of-sixteen',
+    });
+  }
+
   it("shows every recorded shard's queues on its dashboard and metrics", async () => {
     await withOneShard(h.ctx, async (engine) => {
-      const app = await createHttpApp({
-        engine,
-        redis: h.ctx.redis,
-        apiKeys: ['test-key-0123456789abcdef'],
-        dashboard: { user: 'ops', password: 'dashboard-secret', write: false },
-        unsubscribeSecret: 'test-secret-of-sixteen',
-      });
+      const app = await appOf(engine);
       try {
-        const metrics = await app.inject({ method: 'GET', url: '/metrics' });
-        expect(metrics.body).toContain('chorus_queue_jobs{queue="journeys-2",state="waiting"}');
-        expect(metrics.body).toContain('chorus_queue_jobs{queue="deliveries-email-2",state="waiting"}');
-        const board = await app.inject({
-          method: 'GET',
-          url: '/admin/queues/api/queues',
-          headers: { authorization: `Basic ${Buffer.from('ops:dashboard-secret').toString('base64')}` },
-        });
-        const names = (board.json() as { queues: Array<{ name: string }> }).queues.map((q) => q.name);
-        expect(names).toEqual(expect.arrayContaining(['journeys-1', 'journeys-2', 'deliveries-webhook-2']));
+        const listed = await listedQueues(app);
+        expect(listed.metrics).toEqual(expect.arrayContaining(['journeys-2', 'deliveries-email-2']));
+        expect(listed.dashboard).toEqual(
+          expect.arrayContaining(['journeys-1', 'journeys-2', 'deliveries-webhook-2']),
+        );
       } finally {
         await app.close();
       }
+    });
+  });
+
+  it('adds shards recorded after it started to its dashboard and metrics', async () => {
+    await withOneShard(
+      h.ctx,
+      async (engine) => {
+        await h.ctx.redis.del(shardCountKey(h.ctx.prefix));
+        const app = await appOf(engine);
+        try {
+          expect((await listedQueues(app)).metrics).not.toContain('journeys-1');
+          // As when a process with three shards starts afterwards.
+          await recordShardCount(h.ctx.redis, h.ctx.prefix, SHARDS);
+          const listed = await eventually(async () => {
+            const now = await listedQueues(app);
+            return now.dashboard.includes('journeys-2') && now.metrics.includes('journeys-2')
+              ? now
+              : undefined;
+          });
+          expect(listed.dashboard).toEqual(expect.arrayContaining(['journeys-1', 'deliveries-email-2']));
+          expect(listed.metrics).toEqual(expect.arrayContaining(['journeys-1', 'journeys-2']));
+        } finally {
+          await app.close();
+        }
+      },
+      { sweepIntervalMs: 200 },
+    );
+  });
+
+  it('opens the queues of the shards beyond its count once, for every erasure', async () => {
+    await withOneShard(h.ctx, async (engine) => {
+      await engine.erase('nobody-1');
+      const opened = engine.shards.beyond;
+      expect(opened.map((shard) => shard.index)).toEqual([1, 2]);
+      await engine.erase('nobody-2');
+      expect(engine.shards.beyond).toBe(opened);
+      expect(engine.shards.beyond[0]).toBe(opened[0]);
     });
   });
 

@@ -17,7 +17,7 @@ describe("erasure's hold on the customer", () => {
     return {
       store: h.engine.store,
       jobIndex,
-      queues: h.engine.queues,
+      shards: h.engine.shards,
     };
   }
 

@@ -3,7 +3,6 @@ import { z } from 'zod';
 import { readInAppInbox } from '../../channels/in-app-adapter.js';
 import type { Engine } from '../../engine.js';
 import { ConsentRecord } from '../../policy/consent-record.js';
-import { eraseCustomer } from '../../store/customer-erasure.js';
 import { readEngagement, readSendEngagement } from '../../tracking/engagement.js';
 import { NotFoundError } from '../http-errors.js';
 
@@ -152,15 +151,7 @@ export const customerRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (
       },
     },
     async (request) => {
-      const result = await eraseCustomer(
-        {
-          store: engine.store,
-          jobIndex: engine.jobIndex,
-          timerWheel: engine.timerWheel,
-          queues: engine.queues,
-        },
-        request.params.userId,
-      );
+      const result = await engine.erase(request.params.userId);
       return { erased: true as const, ...result };
     },
   );

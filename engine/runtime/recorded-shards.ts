@@ -1,0 +1,119 @@
+import type { Logger } from '../logger.js';
+import type { RedisConnection } from '../redis/connection.js';
+import {
+  createQueueShards,
+  queuesOf,
+  recordedShardCount,
+  shardQueues,
+  type Queues,
+  type QueueShard,
+} from './queues.js';
+
+/** Told of shards found beyond those known before, and of the count they make. */
+export type ShardsFound = (added: readonly QueueShard[], count: number) => void;
+
+/**
+ * An engine's queue shards as every process of its prefix sees them: this process's own
+ * (QUEUE_SHARDS), then the shards beyond them that another process recorded (see shardCountKey).
+ *
+ * The queues of a shard beyond are opened once, when it is first found, and kept until `close`:
+ * the worker pool starts workers on them, the dashboard lists them, metrics read them, erasure
+ * looks in them. A record raised later is found by `widen` (each erasure calls it) and by `watch`,
+ * which looks every interval, so an API process shows a raised count without a restart.
+ */
+export class RecordedShards {
+  readonly #beyond: QueueShard[] = [];
+  readonly #listeners: ShardsFound[] = [];
+  #current: Queues;
+  #reading: Promise<Queues> | undefined;
+  #watching: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(
+    /** This process's own queues. */
+    readonly own: Queues,
+    private readonly redis: RedisConnection,
+    private readonly logger: Logger,
+    /** How often `watch` looks at the record. */
+    readonly intervalMs: number,
+  ) {
+    this.#current = own;
+  }
+
+  /** Every shard found so far: this process's own, then those beyond. */
+  get current(): Queues {
+    return this.#current;
+  }
+
+  /** The shards beyond this process's own found so far. */
+  get beyond(): readonly QueueShard[] {
+    return this.#beyond;
+  }
+
+  /**
+   * Reads the record and opens the queues of shards it names beyond those found so far; answers
+   * every shard found. One read at a time: callers meanwhile share it. An unreadable record (or
+   * Redis away) reads as no more shards than found already.
+   */
+  widen(): Promise<Queues> {
+    this.#reading ??= this.#read().finally(() => (this.#reading = undefined));
+    return this.#reading;
+  }
+
+  async #read(): Promise<Queues> {
+    const found = this.#current.shards.length;
+    const count = await recordedShardCount(this.redis, this.own.prefix, found);
+    // After the await: nothing opens after close.
+    if (count <= found || this.#closed) return this.#current;
+    const added = createQueueShards(this.own.connection, this.own.prefix, found, count);
+    this.#beyond.push(...added);
+    this.#current = queuesOf(this.own.connection, this.own.prefix, [...this.own.shards, ...this.#beyond]);
+    this.logger.warn(
+      { queueShards: this.own.shards.length, recorded: count },
+      'QUEUE_SHARDS is below what another process was given: the shards beyond it are worked and shown too',
+    );
+    for (const listener of this.#listeners) {
+      try {
+        listener(added, count);
+      } catch (err) {
+        this.logger.error({ err }, 'could not take up newly recorded queue shards');
+      }
+    }
+    return this.#current;
+  }
+
+  /** Calls `listener` with the shards each later read finds; returns what stops it. */
+  onFound(listener: ShardsFound): () => void {
+    this.#listeners.push(listener);
+    return () => {
+      const at = this.#listeners.indexOf(listener);
+      if (at >= 0) this.#listeners.splice(at, 1);
+    };
+  }
+
+  /** Reads the record now and every `intervalMs` until close; calling it again changes nothing. */
+  watch(): void {
+    if (this.#watching || this.#closed) return;
+    const look = () =>
+      void this.widen().catch((err: unknown) =>
+        this.logger.error({ err }, 'could not read the recorded queue shard count'),
+      );
+    look();
+    this.#watching = setInterval(look, this.intervalMs).unref();
+  }
+
+  /**
+   * Stops watching and opens nothing more. It does not wait for a read in flight (with Redis away
+   * it could wait for ever): the read checks, after it, that the shards are not closed.
+   */
+  stop(): void {
+    this.#closed = true;
+    clearInterval(this.#watching);
+  }
+
+  /** Stops, and closes the queues opened for the shards beyond (the engine closes its own). */
+  async close(): Promise<void> {
+    this.stop();
+    await Promise.all(this.#beyond.flatMap(shardQueues).map((queue) => queue.close()));
+  }
+}
