@@ -18,6 +18,7 @@ import { silentLogger, type Logger } from './logger.js';
 import { CommandExecutor } from './runtime/command-executor.js';
 import { CUSTOMER_EVENT_VERSION, type CustomerEvent } from './runtime/customer-event.js';
 import type { DrainDependencies } from './runtime/drain-customer.js';
+import { DRAIN_JOB, drainJobData } from './runtime/drain-job.js';
 import { drainJobId } from './runtime/ids.js';
 import { allQueues, createQueues, recordShardCount } from './runtime/queues.js';
 import { RecordedShards } from './runtime/recorded-shards.js';
@@ -206,13 +207,9 @@ export function createEngine(options: EngineOptions) {
     // job is added, also for a duplicate, so a client retrying after a crash between the two
     // steps still gets its event applied.
     if (!leaseHeld)
-      await queues
-        .forCustomer(event.customerId)
-        .journeys.add(
-          'drain',
-          { customerId: event.customerId },
-          { jobId: drainJobId(event.customerId, event.id) },
-        );
+      await queues.forCustomer(event.customerId).journeys.add(DRAIN_JOB, drainJobData(event.customerId), {
+        jobId: drainJobId(event.customerId, event.id),
+      });
     return { accepted, eventId: event.id };
   }
 

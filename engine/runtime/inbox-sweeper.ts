@@ -1,3 +1,4 @@
+import { DRAIN_JOB, drainJobData } from './drain-job.js';
 import type { RedisConnection } from '../redis/connection.js';
 import type { Logger } from '../logger.js';
 import { z } from 'zod';
@@ -53,9 +54,9 @@ export async function sweepStrandedInboxes(options: {
         if (leased === 1 || length === 0) continue;
         const customerId = decodeURIComponent(token);
         if (customerToken(customerId) !== token) continue;
-        await queues
-          .forCustomer(customerId)
-          .journeys.add('drain', { customerId }, { jobId: `r-${token}-${encodeIdPart(options.round)}` });
+        await queues.forCustomer(customerId).journeys.add(DRAIN_JOB, drainJobData(customerId), {
+          jobId: `r-${token}-${encodeIdPart(options.round)}`,
+        });
         rescued++;
       }
     },

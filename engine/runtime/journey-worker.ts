@@ -1,6 +1,7 @@
 import { MetricsTime, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Logger } from '../logger.js';
 import { drainCustomer, type DrainDependencies } from './drain-customer.js';
+import { drainedCustomer, type DrainJobData } from './drain-job.js';
 import { sweepStrandedInboxes } from './inbox-sweeper.js';
 import { leaveForNewerWorker, NewerVersionError } from './newer-version.js';
 import {
@@ -16,7 +17,7 @@ import { TIMER_JOB, timerEvent, type TimerJobData } from './timer-job.js';
  * a fired delay (timer-job.ts); a `sweep` job promotes the timers of the wheel falling due
  * (timer-wheel.ts) and looks for inboxes nobody is draining.
  */
-export type JourneyJob = Job<{ customerId: string } | TimerJobData, string>;
+export type JourneyJob = Job<DrainJobData | TimerJobData, string>;
 
 /** The BullMQ job scheduler that runs the stranded-inbox sweep on one worker at a time. */
 export const SWEEP_SCHEDULER = 'sweep-stranded-inboxes';
@@ -72,7 +73,7 @@ export function createJourneyWorker(deps: DrainDependencies, options: JourneyWor
         throw error;
       }
     }
-    return drainCustomer(deps, (job.data as { customerId: string }).customerId, token);
+    return drainCustomer(deps, drainedCustomer(job as Job<DrainJobData>), token);
   }
 
   const worker = new Worker(

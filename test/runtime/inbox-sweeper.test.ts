@@ -73,6 +73,6 @@ describe('the scan for stranded inboxes, bounded in time', () => {
     expect(rescued).toBe(1);
     expect(await h.ctx.redis.get(inboxScanKey(h.ctx.prefix))).not.toBeNull();
     const drains = await h.engine.queues.journeys.getJobs(['waiting']);
-    expect(drains.map((job) => [job.name, job.data])).toEqual([['drain', { customerId }]]);
+    expect(drains.map((job) => [job.name, job.data])).toEqual([['drain', { v: 1, customerId }]]);
   });
 });

@@ -2,6 +2,7 @@ import type { Job } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { NewerVersionError, type DeliveryJobData, type Engine } from '../../engine/index.js';
 
+import { DRAIN_JOB } from '../../engine/runtime/drain-job.js';
 import { TIMER_JOB, timerEvent, type TimerJobData } from '../../engine/runtime/timer-job.js';
 import { engineEachTest } from '../support/engine.js';
 import { eventually } from '../support/redis.js';
@@ -55,6 +56,15 @@ describe('data written by a newer version of Chorus', () => {
     const job = await putBack(queue, 't-ada-onboarding%2E1-3-0');
     expect(job.attemptsMade).toBe(0);
     expect(job.data).toEqual({ v: 99 });
+  });
+
+  it('puts a drain job of a newer version back for later without spending an attempt', async () => {
+    const queue = h.engine.queues.journeys;
+    await queue.add(DRAIN_JOB, { v: 99, customerId: 'ada' }, { jobId: 'd-newer' });
+
+    const job = await putBack(queue, 'd-newer');
+    expect(job.attemptsMade).toBe(0);
+    expect(job.data).toEqual({ v: 99, customerId: 'ada' });
   });
 
   it('puts a newer delivery job back for later without spending an attempt, and records nothing', async () => {
