@@ -310,9 +310,9 @@ export function createEngine(options: EngineOptions) {
     },
 
     /**
-     * Starts the journey and delivery workers in this process, for each queue shard, and a
-     * moment later for the shards other processes recorded beyond this one's count (see
-     * createWorkerPool).
+     * Starts the journey and delivery workers in this process, for each queue shard, and for the
+     * shards other processes recorded beyond this one's count: at once for those already found, as
+     * they are found for the others (see createWorkerPool).
      */
     startWorkers(workerOptions: WorkerOptions = {}): Worker[] {
       return pool.start(workerOptions);

@@ -141,9 +141,9 @@ export function createWorkerPool(deps: WorkerPoolDependencies) {
 
     /**
      * Starts the workers `options` asks for on this process's shards, and on the recorded shards
-     * beyond them: at once on those already found, a moment later on any found now, and on any
-     * recorded later within a sweep interval (the shards' watch). Returns those of this process's
-     * own shards.
+     * beyond them: at once on those already found, a moment later on any the look it starts
+     * finds, and on any recorded later within a sweep interval (the shards' watch). Returns those
+     * of this process's own shards.
      */
     start(options: WorkerOptions): Worker[] {
       const started = startOn(queues.shards, queues.shards.length, options);

@@ -56,6 +56,8 @@ export async function startApiServer(input: {
     messages: input.messages,
     // Events go to their customer's queue shard, and the dashboard and metrics show every shard.
     queueShards: config.QUEUE_SHARDS,
+    // How often the dashboard and metrics look for shards another process recorded later.
+    sweepIntervalMs: config.SWEEP_INTERVAL_MS,
     // The API records consent answers and signs double opt-in links with the unsubscribe secret.
     consent: {
       doubleOptIn: config.DOUBLE_OPT_IN,

@@ -10,6 +10,8 @@ const SHARD_RECORD_WAIT_MS = 2_000;
  * are added to both as they are found.
  */
 export async function readRecordedShards(shards: RecordedShards, log: FastifyBaseLogger): Promise<void> {
+  // Looks now (and every interval after): the read below shares that look.
+  shards.watch();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<false>((resolve) => {
     timer = setTimeout(() => resolve(false), SHARD_RECORD_WAIT_MS);
@@ -24,7 +26,6 @@ export async function readRecordedShards(shards: RecordedShards, log: FastifyBas
   clearTimeout(timer);
   if (!read)
     log.warn(
-      "could not read the recorded queue shard count yet: the dashboard and metrics show this process's shards until it is read",
+      "the recorded queue shard count was not read within 2 s: the dashboard and metrics show this process's shards until it is",
     );
-  shards.watch();
 }

@@ -52,12 +52,20 @@ export class RecordedShards {
 
   /**
    * Reads the record and opens the queues of shards it names beyond those found so far; answers
-   * every shard found. One read at a time: callers meanwhile share it. An unreadable record (or
-   * Redis away) reads as no more shards than found already.
+   * every shard found. One read at a time: callers meanwhile share it, unless `fresh`, which reads
+   * again after it (erasure must see a count raised after it took the customer's lease). An
+   * unreadable record (or Redis away) reads as no more shards than found already.
    */
-  widen(): Promise<Queues> {
-    this.#reading ??= this.#read().finally(() => (this.#reading = undefined));
-    return this.#reading;
+  widen(fresh = false): Promise<Queues> {
+    if (this.#reading && !fresh) return this.#reading;
+    const reading: Promise<Queues> = (this.#reading ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => this.#read())
+      .finally(() => {
+        if (this.#reading === reading) this.#reading = undefined;
+      });
+    this.#reading = reading;
+    return reading;
   }
 
   async #read(): Promise<Queues> {
@@ -91,15 +99,15 @@ export class RecordedShards {
     };
   }
 
-  /** Reads the record now and every `intervalMs` until close; calling it again changes nothing. */
+  /** Reads the record now, and every `intervalMs` until close (one interval however often called). */
   watch(): void {
-    if (this.#watching || this.#closed) return;
+    if (this.#closed) return;
     const look = () =>
       void this.widen().catch((err: unknown) =>
         this.logger.error({ err }, 'could not read the recorded queue shard count'),
       );
     look();
-    this.#watching = setInterval(look, this.intervalMs).unref();
+    this.#watching ??= setInterval(look, this.intervalMs).unref();
   }
 
   /**

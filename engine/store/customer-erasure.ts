@@ -99,8 +99,9 @@ async function eraseHeld(
 ): Promise<ErasureResult> {
   const { store } = deps;
   const keys = store.keys(customerId);
-  // Every shard a process recorded, also beyond this one's count (see shardCountKey).
-  const removal = await removeJobs(deps, await deps.shards.widen(), customerId, loaded);
+  // Every shard a process recorded, also beyond this one's count (see shardCountKey), read now:
+  // a read begun before the lease was taken could miss a count raised since.
+  const removal = await removeJobs(deps, await deps.shards.widen(true), customerId, loaded);
 
   const customerKeys = await keysSharingTag(store.redis, keys.state);
   // Keys of one hash tag sit in one slot, so one DEL is valid on a Redis Cluster too.
