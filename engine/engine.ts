@@ -16,10 +16,8 @@ import {
 } from './ingest/ingest-schema.js';
 import { silentLogger, type Logger } from './logger.js';
 import { CommandExecutor } from './runtime/command-executor.js';
-import { CUSTOMER_EVENT_VERSION, type CustomerEvent } from './runtime/customer-event.js';
+import { CUSTOMER_EVENT_VERSION } from './runtime/customer-event.js';
 import type { DrainDependencies } from './runtime/drain-customer.js';
-import { DRAIN_JOB, drainJobData } from './runtime/drain-job.js';
-import { drainJobId } from './runtime/ids.js';
 import { allQueues, createQueues, recordShardCount } from './runtime/queues.js';
 import { RecordedShards } from './runtime/recorded-shards.js';
 import { checkShardCount } from './runtime/queue-shards.js';
@@ -33,6 +31,7 @@ import { CustomerJobIndex } from './store/customer-jobs.js';
 import { TimerWheel } from './runtime/timer-wheel.js';
 import { eraseCustomer, type ErasureResult } from './store/customer-erasure.js';
 import { CustomerStore } from './store/customer-store.js';
+import { createInboxIntake, type IngestResult } from './ingest/inbox-intake.js';
 import { ConsentTrait } from './policy/consent-record.js';
 import { createConsentService, type ConsentOptions } from './policy/consent-service.js';
 import { ConsentStore } from './policy/consent-store.js';
@@ -107,11 +106,7 @@ export type ParsedTrack = z.output<typeof TrackInput>;
 /** An `identify` call as `IdentifyInput` parses it. */
 export type ParsedIdentify = z.output<typeof IdentifyInput>;
 
-/** The answer to an ingest call: `accepted: false` means the message id was seen before. */
-export interface IngestResult {
-  accepted: boolean;
-  eventId: string;
-}
+export type { IngestResult } from './ingest/inbox-intake.js';
 
 /**
  * BullMQ's queues get a connection of their own when the engine's auto-pipelines (an API
@@ -197,21 +192,8 @@ export function createEngine(options: EngineOptions) {
     track: (input) => engineApi.track(input),
   });
 
-  /** Durably appends the event to the customer's inbox, then makes sure a job will drain it. */
-  async function ingest(event: CustomerEvent, messageId: string | undefined): Promise<IngestResult> {
-    const { accepted, leaseHeld } = await store.push(event, {
-      clientId: messageId !== undefined,
-      recent: event.kind !== 'enter',
-    });
-    // When a drainer holds the lease it will see this event before letting go. Otherwise a drain
-    // job is added, also for a duplicate, so a client retrying after a crash between the two
-    // steps still gets its event applied.
-    if (!leaseHeld)
-      await queues.forCustomer(event.customerId).journeys.add(DRAIN_JOB, drainJobData(event.customerId), {
-        jobId: drainJobId(event.customerId, event.id),
-      });
-    return { accepted, eventId: event.id };
-  }
+  const intake = createInboxIntake({ store, queues, logger });
+  const ingest = intake.ingest;
 
   /** The fields every inbox event shares: its id (the client's messageId, or a new one) and time. */
   function envelope(input: {
@@ -339,6 +321,8 @@ export function createEngine(options: EngineOptions) {
         await closeAdapters();
         await settlesWithin(graceful, HAND_BACK_MS);
       }
+      // Bounded: with Redis away an add waits for it (the sweep finds what is not added).
+      await settlesWithin(intake.settle(), deadlineMs);
       await Promise.all(allQueues(queues).map((queue) => queue.close()));
       await shards.close();
       if (queueRedis !== options.redis) queueRedis.disconnect();
