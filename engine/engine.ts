@@ -278,6 +278,14 @@ export function createEngine(options: EngineOptions) {
       return ingest({ ...envelope(t), kind: 'enter', journeyId, data: t.data }, t.messageId);
     },
 
+    /**
+     * Resolves once the drain job of every event answered so far is added, or left to the sweep
+     * (an ingest call answers before that: see createInboxIntake).
+     */
+    settleIngest(): Promise<void> {
+      return intake.settle();
+    },
+
     /** The customer as stored: traits, journey instances, recent events and messages. */
     customer(userId: string) {
       return store.read(userId);
@@ -302,8 +310,9 @@ export function createEngine(options: EngineOptions) {
 
     /**
      * Stops workers (letting active jobs finish; after `deadlineMs` they are left to be re-run
-     * elsewhere as stalled jobs), closes the queues and the channel adapters. The Redis
-     * connection is the caller's.
+     * elsewhere as stalled jobs) and waits, within the same deadline, for the drain jobs of events
+     * already answered to be added (those not added are left to the sweep); then closes the
+     * queues and the channel adapters. The Redis connection is the caller's.
      */
     async close(deadlineMs = 10_000): Promise<void> {
       // Providers' pooled connections (SMTP) would otherwise keep the process alive.
@@ -311,7 +320,7 @@ export function createEngine(options: EngineOptions) {
         Promise.all(Object.values(options.delivery?.adapters ?? {}).map((adapter) => adapter.close?.()));
       pool.settle();
       shards.stop();
-      const graceful = Promise.all(pool.workers.map((w) => w.close()));
+      const graceful = Promise.all([...pool.workers.map((w) => w.close()), intake.settle()]);
       if (!(await settlesWithin(graceful, deadlineMs))) {
         // BullMQ keeps the first close(): a close(true) now would wait on the same active jobs
         // (a send stuck on a provider that never answers would hold the process for minutes).
@@ -321,8 +330,6 @@ export function createEngine(options: EngineOptions) {
         await closeAdapters();
         await settlesWithin(graceful, HAND_BACK_MS);
       }
-      // Bounded: with Redis away an add waits for it (the sweep finds what is not added).
-      await settlesWithin(intake.settle(), deadlineMs);
       await Promise.all(allQueues(queues).map((queue) => queue.close()));
       await shards.close();
       if (queueRedis !== options.redis) queueRedis.disconnect();

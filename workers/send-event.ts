@@ -3,6 +3,7 @@
 //   track <userId> <event> [propertiesJson]
 //   trigger <journeyId> <userId> [dataJson]
 //   show <userId>
+import { pino } from 'pino';
 import {
   connectRedis,
   CoreMessageCatalog,
@@ -37,6 +38,8 @@ runMain(async () => {
     journeys: await loadJourneysFromDirectory(config.JOURNEYS_DIR),
     messages: CoreMessageCatalog.fromDirectory(config.TEMPLATES_DIR),
     queueShards: config.QUEUE_SHARDS,
+    // On stderr: stdout carries the answer. Says so if an event's drain job could not be added.
+    logger: pino({ level: config.LOG_LEVEL }, pino.destination(2)),
   });
   try {
     let result: unknown;

@@ -12,33 +12,43 @@ export interface IngestResult {
 }
 
 /**
+ * How many drain-job adds may be in flight before ingest calls wait for theirs again: when Redis
+ * falls behind, callers are slowed down rather than answered while the adds pile up in memory.
+ */
+export const MAX_DRAIN_ADDS_IN_FLIGHT = 1_000;
+
+/** How long a failed drain-job add waits before its one retry (an API connection reconnecting). */
+export const DRAIN_ADD_RETRY_MS = 500;
+
+/**
  * Where every event enters: the customer's inbox, then a drain job for it.
  *
  * An event is stored (and answered) once it is in the inbox. The answer does not wait for the
- * drain job's add, which saves the caller a round trip: an add that fails (Redis gone between
- * the two, or the process killed) leaves an inbox with events and no job, which the sweep finds
- * within SWEEP_INTERVAL_MS. `settle` waits for the adds in flight, so a one-off process (the
- * `event` script) does not end before its last event's job is added.
+ * drain job's add, which saves the caller a round trip. An add that fails is tried once more;
+ * one that fails again (Redis away), or that a killed process never made, leaves an inbox with
+ * events and no job, which the journey workers' sweep finds (SWEEP_INTERVAL_MS; a pass over a
+ * large keyspace spans several sweeps). `settle` waits for the adds in flight, so a process that
+ * closes (the `event` script, right after its call) does not end before its events' jobs are added.
  */
 export function createInboxIntake(deps: { store: CustomerStore; queues: Queues; logger: Logger }) {
   const adding = new Set<Promise<void>>();
 
-  function addDrainJob(event: CustomerEvent): void {
-    const added = deps.queues
-      .forCustomer(event.customerId)
-      .journeys.add(DRAIN_JOB, drainJobData(event.customerId), {
+  async function addDrainJob(event: CustomerEvent): Promise<void> {
+    const add = () =>
+      deps.queues.forCustomer(event.customerId).journeys.add(DRAIN_JOB, drainJobData(event.customerId), {
         jobId: drainJobId(event.customerId, event.id),
-      })
-      .then(
-        () => undefined,
-        (err: unknown) =>
-          deps.logger.warn(
-            { customerId: event.customerId, eventId: event.id, err },
-            'no drain job added for a stored event: the inbox sweep adds one',
-          ),
+      });
+    try {
+      await add().catch(async () => {
+        await new Promise((resolve) => setTimeout(resolve, DRAIN_ADD_RETRY_MS));
+        return add();
+      });
+    } catch (err) {
+      deps.logger.warn(
+        { customerId: event.customerId, eventId: event.id, err },
+        'no drain job added for a stored event: the inbox sweep adds one',
       );
-    adding.add(added);
-    void added.finally(() => adding.delete(added));
+    }
   }
 
   return {
@@ -50,11 +60,17 @@ export function createInboxIntake(deps: { store: CustomerStore; queues: Queues; 
       // When a drainer holds the lease it will see this event before letting go. Otherwise a drain
       // job is added, also for a duplicate, so a client retrying after a crash between the two
       // steps still gets its event applied.
-      if (!leaseHeld) addDrainJob(event);
+      if (!leaseHeld) {
+        const added = addDrainJob(event);
+        adding.add(added);
+        const done = () => void adding.delete(added);
+        void added.then(done, done);
+        if (adding.size > MAX_DRAIN_ADDS_IN_FLIGHT) await added;
+      }
       return { accepted, eventId: event.id };
     },
 
-    /** Resolves once every drain-job add begun so far is answered. */
+    /** Resolves once every drain-job add begun so far is answered (or given up to the sweep). */
     async settle(): Promise<void> {
       await Promise.all(adding);
     },

@@ -8,6 +8,7 @@ import {
   type Engine,
   type Logger,
 } from '../../engine/index.js';
+import { MAX_DRAIN_ADDS_IN_FLIGHT } from '../../engine/ingest/inbox-intake.js';
 import { onboarding } from '../fixtures/journeys/onboarding.js';
 import { eventually, testRedis } from '../support/redis.js';
 
@@ -83,5 +84,41 @@ describe('the inbox intake', () => {
     });
     expect(customer.pendingEvents).toBe(0);
     expect(customer.instances[0]).toMatchObject({ journeyId: 'onboarding', status: 'active' });
+  });
+
+  it('tries a failed add once more before leaving the event to the sweep', async () => {
+    const e = start();
+    const queue = e.queues.journeys;
+    const add = queue.add.bind(queue);
+    let calls = 0;
+    queue.add = (...args) =>
+      ++calls === 1 ? Promise.reject(new Error('Connection is closed.')) : add(...args);
+    const { eventId } = await e.track({ userId: 'ada', event: 'Signed Up', properties: { plan: 'pro' } });
+    await e.settleIngest();
+    expect(calls).toBe(2);
+    expect(warnings).toEqual([]);
+    expect(await queue.getJob(drainJobId('ada', eventId))).toBeDefined();
+  });
+
+  it('makes callers wait for their add again once too many adds are in flight', async () => {
+    const e = start();
+    const queue = e.queues.journeys;
+    const add = queue.add.bind(queue);
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    queue.add = async (...args) => {
+      await gate;
+      return add(...args);
+    };
+    let answered = 0;
+    const calls = Array.from({ length: MAX_DRAIN_ADDS_IN_FLIGHT + 1 }, (_, i) =>
+      e.track({ userId: `u${i}`, event: 'Signed Up', properties: { plan: 'pro' } }).then(() => ++answered),
+    );
+    await eventually(async () => answered === MAX_DRAIN_ADDS_IN_FLIGHT);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(answered).toBe(MAX_DRAIN_ADDS_IN_FLIGHT);
+    open();
+    await Promise.all(calls);
+    expect(await queue.getWaitingCount()).toBe(MAX_DRAIN_ADDS_IN_FLIGHT + 1);
   });
 });
