@@ -286,6 +286,11 @@ export function createEngine(options: EngineOptions) {
       return intake.settle();
     },
 
+    /** How many drain-job adds this process left to the sweep (each logged): `/metrics` reports it. */
+    drainAddsGivenUp(): number {
+      return intake.givenUp;
+    },
+
     /** The customer as stored: traits, journey instances, recent events and messages. */
     customer(userId: string) {
       return store.read(userId);

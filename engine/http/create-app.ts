@@ -95,6 +95,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
     redis,
     prefix: engine.prefix,
     timerWheel: engine.timerWheel,
+    drainAddsGivenUp: () => engine.drainAddsGivenUp(),
   });
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';

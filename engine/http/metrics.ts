@@ -18,6 +18,8 @@ export function createMetrics(options: {
   redis: RedisConnection;
   prefix: string;
   timerWheel: TimerWheel;
+  /** Drain-job adds this process gave up to the inbox sweep (see createInboxIntake). */
+  drainAddsGivenUp: () => number;
 }) {
   const registry = new Registry();
   const requests = new Counter({
@@ -100,6 +102,15 @@ export function createMetrics(options: {
         const [channel = '', action = '', rule = ''] = field.split('|');
         this.set({ channel, action, rule }, Number(value));
       }
+    },
+  });
+
+  new Gauge({
+    name: 'chorus_drain_adds_given_up',
+    help: "Events this API process stored whose drain job it could not add (twice): the inbox sweep adds them. A counter of this process's own",
+    registers: [registry],
+    collect() {
+      this.set(options.drainAddsGivenUp());
     },
   });
 

@@ -32,6 +32,7 @@ export const DRAIN_ADD_RETRY_MS = 500;
  */
 export function createInboxIntake(deps: { store: CustomerStore; queues: Queues; logger: Logger }) {
   const adding = new Set<Promise<void>>();
+  let givenUp = 0;
 
   async function addDrainJob(event: CustomerEvent): Promise<void> {
     const add = () =>
@@ -44,6 +45,7 @@ export function createInboxIntake(deps: { store: CustomerStore; queues: Queues; 
         return add();
       });
     } catch (err) {
+      givenUp += 1;
       deps.logger.warn(
         { customerId: event.customerId, eventId: event.id, err },
         'no drain job added for a stored event: the inbox sweep adds one',
@@ -68,6 +70,11 @@ export function createInboxIntake(deps: { store: CustomerStore; queues: Queues; 
         if (adding.size > MAX_DRAIN_ADDS_IN_FLIGHT) await added;
       }
       return { accepted, eventId: event.id };
+    },
+
+    /** How many drain-job adds this process gave up to the sweep since it started. */
+    get givenUp(): number {
+      return givenUp;
     },
 
     /** Resolves once every drain-job add begun so far is answered (or given up to the sweep). */

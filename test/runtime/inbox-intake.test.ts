@@ -75,6 +75,7 @@ describe('the inbox intake', () => {
       warnings.includes('no drain job added for a stored event: the inbox sweep adds one'),
     );
     expect((await e.customer('ada')).pendingEvents).toBe(1);
+    expect(e.drainAddsGivenUp()).toBe(1);
 
     delete (queue as { add?: unknown }).add;
     e.startWorkers({ deliveries: false });
