@@ -57,6 +57,7 @@ export interface EngineOptions {
    * How often one worker sweeps for inboxes left without a drain job and promotes the timers
    * falling due within three sweeps from the timer wheel to BullMQ. Default 60 s. A sweep scans
    * the keyspace for at most a tenth of this (6 s at most) and the next goes on where it stopped.
+   * Also how often the process looks for queue shards another process recorded (RecordedShards).
    */
   sweepIntervalMs?: number;
   /**

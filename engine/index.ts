@@ -98,6 +98,7 @@ export {
   type TimerJobDataV1,
   type TimerJobDataV2,
 } from './runtime/timer-job.js';
+export { DRAIN_JOB, DRAIN_JOB_VERSION, type DrainJobData } from './runtime/drain-job.js';
 export { createJourneyWorker, type JourneyWorkerOptions } from './runtime/journey-worker.js';
 export { createDeliveryWorker, type DeliveryWorkerOptions } from './delivery/delivery-worker.js';
 export type { DeliveryDependencies, Renderer } from './delivery/delivery-dependencies.js';

@@ -105,12 +105,14 @@ export function createMetrics(options: {
     },
   });
 
-  new Gauge({
-    name: 'chorus_drain_adds_given_up',
-    help: "Events this API process stored whose drain job it could not add (twice): the inbox sweep adds them. A counter of this process's own",
+  // This process's own count, kept in memory: each process reports the adds it gave up itself.
+  new Counter({
+    name: 'chorus_drain_adds_given_up_total',
+    help: 'Events this API process stored whose drain job it could not add (twice): the inbox sweep adds them',
     registers: [registry],
     collect() {
-      this.set(options.drainAddsGivenUp());
+      this.reset();
+      this.inc(options.drainAddsGivenUp());
     },
   });
 

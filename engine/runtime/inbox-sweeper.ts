@@ -16,8 +16,9 @@ export function inboxScanKey(prefix: string): string {
  *
  * In normal running this finds nothing. It covers the rare gaps the hot path cannot close
  * atomically, because the inbox and the queue live in different Cluster slots: a producer that
- * died between appending an event and adding its drain job, or a drain job that failed for good
- * after its retries while other events waited behind its lease.
+ * died between appending an event and adding its drain job, an add given up after its retry
+ * (`chorus_drain_adds_given_up_total`), or a drain job that failed for good after its retries
+ * while other events waited behind its lease.
  *
  * Finding them means scanning the whole keyspace, which grows with the customers: about two
  * seconds per three million keys. So each sweep scans for at most `budgetMs` and leaves the

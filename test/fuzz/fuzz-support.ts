@@ -99,7 +99,7 @@ export async function writeWatch(h: HttpHarness): Promise<WriteWatch> {
       written.length = 0;
       const result = await action();
       // An accepted event's drain job is added after its answer: inside this window, not the next.
-      await h.engine.settleIngest();
+      await h.settleIngest();
       // Invalidations are pushed when the write runs; a PING's answer comes after all of them.
       await subscriber.ping();
       const keys = written.filter((key) => !key.startsWith(`${h.prefix}:rate:`));

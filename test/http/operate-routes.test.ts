@@ -22,7 +22,7 @@ describe('operating the engine over HTTP', () => {
       headers: h.auth,
     });
     // The track answered once stored; its drain job is added just after.
-    await h.engine.settleIngest();
+    await h.settleIngest();
     const metrics = await h.app.inject('/metrics');
     expect(metrics.statusCode).toBe(200);
     expect(metrics.body).toMatch(
@@ -31,7 +31,7 @@ describe('operating the engine over HTTP', () => {
     expect(metrics.body).toMatch(/chorus_queue_jobs\{queue="journeys",state="waiting"\} 1/);
     expect(metrics.body).toMatch(/chorus_queue_jobs\{queue="deliveries-email",state="delayed"\} 0/);
     expect(metrics.body).toMatch(/chorus_timers_waiting 0/);
-    expect(metrics.body).toMatch(/chorus_drain_adds_given_up 0/);
+    expect(metrics.body).toMatch(/chorus_drain_adds_given_up_total 0/);
     const docs = await h.app.inject('/docs/json');
     expect(docs.statusCode).toBe(200);
     const spec = docs.json<{

@@ -1,8 +1,7 @@
 import type { Job } from 'bullmq';
 import { describe, expect, it } from 'vitest';
-import { NewerVersionError, type DeliveryJobData, type Engine } from '../../engine/index.js';
+import { DRAIN_JOB, NewerVersionError, type DeliveryJobData, type Engine } from '../../engine/index.js';
 
-import { DRAIN_JOB } from '../../engine/runtime/drain-job.js';
 import { TIMER_JOB, timerEvent, type TimerJobData } from '../../engine/runtime/timer-job.js';
 import { engineEachTest } from '../support/engine.js';
 import { eventually } from '../support/redis.js';

@@ -24,6 +24,8 @@ export interface HttpHarness {
   prefix: string;
   clock: FakeClock;
   auth: { authorization: string };
+  /** Resolves once the drain jobs of the events the app has answered are added (they follow the 202). */
+  settleIngest(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -93,6 +95,7 @@ export async function httpHarness(options: {
     prefix: ctx.prefix,
     clock,
     auth: { authorization: `Bearer ${API_KEY}` },
+    settleIngest: () => apiEngine.settleIngest(),
     async close() {
       await app.close();
       await apiEngine.close();
