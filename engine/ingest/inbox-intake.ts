@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.js';
 import type { CustomerEvent } from '../runtime/customer-event.js';
-import { DRAIN_JOB, drainJobData } from '../runtime/drain-job.js';
+import { addDrainJob } from '../runtime/drain-job.js';
 import { drainJobId } from '../runtime/ids.js';
 import type { Queues } from '../runtime/queues.js';
 import type { CustomerStore } from '../store/customer-store.js';
@@ -34,11 +34,9 @@ export function createInboxIntake(deps: { store: CustomerStore; queues: Queues; 
   const adding = new Set<Promise<void>>();
   let givenUp = 0;
 
-  async function addDrainJob(event: CustomerEvent): Promise<void> {
-    const add = () =>
-      deps.queues.forCustomer(event.customerId).journeys.add(DRAIN_JOB, drainJobData(event.customerId), {
-        jobId: drainJobId(event.customerId, event.id),
-      });
+  /** Adds the event's drain job, once more after a pause if that fails; never rejects. */
+  async function drainLater(event: CustomerEvent): Promise<void> {
+    const add = () => addDrainJob(deps.queues, event.customerId, drainJobId(event.customerId, event.id));
     try {
       await add().catch(async () => {
         await new Promise((resolve) => setTimeout(resolve, DRAIN_ADD_RETRY_MS));
@@ -63,7 +61,7 @@ export function createInboxIntake(deps: { store: CustomerStore; queues: Queues; 
       // job is added, also for a duplicate, so a client retrying after a crash between the two
       // steps still gets its event applied.
       if (!leaseHeld) {
-        const added = addDrainJob(event);
+        const added = drainLater(event);
         adding.add(added);
         const done = () => void adding.delete(added);
         void added.then(done, done);

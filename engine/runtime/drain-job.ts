@@ -1,5 +1,6 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { refuseNewer } from './newer-version.js';
+import type { Queues } from './queues.js';
 
 /** A drain job: it names a customer whose inbox holds events no job is draining yet. */
 export const DRAIN_JOB = 'drain';
@@ -15,6 +16,11 @@ export interface DrainJobData {
 
 export function drainJobData(customerId: string): DrainJobData {
   return { v: DRAIN_JOB_VERSION, customerId };
+}
+
+/** Adds a drain job for `customerId` to their shard's journey queue; an id that exists makes it a no-op. */
+export async function addDrainJob(queues: Queues, customerId: string, jobId: string): Promise<void> {
+  await queues.forCustomer(customerId).journeys.add(DRAIN_JOB, drainJobData(customerId), { jobId });
 }
 
 /**

@@ -1,4 +1,4 @@
-import { DRAIN_JOB, drainJobData } from './drain-job.js';
+import { addDrainJob } from './drain-job.js';
 import type { RedisConnection } from '../redis/connection.js';
 import type { Logger } from '../logger.js';
 import { z } from 'zod';
@@ -55,9 +55,7 @@ export async function sweepStrandedInboxes(options: {
         if (leased === 1 || length === 0) continue;
         const customerId = decodeURIComponent(token);
         if (customerToken(customerId) !== token) continue;
-        await queues.forCustomer(customerId).journeys.add(DRAIN_JOB, drainJobData(customerId), {
-          jobId: `r-${token}-${encodeIdPart(options.round)}`,
-        });
+        await addDrainJob(queues, customerId, `r-${token}-${encodeIdPart(options.round)}`);
         rescued++;
       }
     },

@@ -1,9 +1,7 @@
 import { Queue, type ConnectionOptions, type DefaultJobOptions } from 'bullmq';
 import { deliveryQueueName } from '../delivery/delivery-job.js';
 import { CHANNELS, type Channel } from '../journey/journey-schema.js';
-import type { RedisConnection } from '../redis/connection.js';
-import { LuaScript } from '../store/lua-script.js';
-import { checkShardCount, MAX_QUEUE_SHARDS, shardHashTags, shardOf, shardQueueName } from './queue-shards.js';
+import { checkShardCount, shardHashTags, shardOf, shardQueueName } from './queue-shards.js';
 
 export const JOURNEY_QUEUE = 'journeys';
 
@@ -133,42 +131,6 @@ export function shardQueues(shard: QueueShard): Queue[] {
 /** Every queue the engine uses, for closing them and for dashboards. */
 export function allQueues(queues: Queues): Queue[] {
   return queues.shards.flatMap(shardQueues);
-}
-
-/**
- * The key holding the most queue shards any process of this prefix was given, in shard 0's hash
- * tag. A process given fewer shards (while QUEUE_SHARDS is being changed) reads it to work, look
- * in and show the shards its own count does not reach: its workers, erasure, the sweep, the
- * dashboard and metrics.
- */
-export function shardCountKey(prefix: string): string {
-  return `${queuePrefix(prefix)}:queue-shards`;
-}
-
-/** KEYS: the shard count key. ARGV: a count. Keeps the larger of the two. */
-const recordShardCountScript = new LuaScript(`
-local count = tonumber(ARGV[1])
-local recorded = redis.call('TYPE', KEYS[1]).ok == 'string' and tonumber(redis.call('GET', KEYS[1])) or nil
-if recorded == nil or count > recorded then redis.call('SET', KEYS[1], count) end
-return 1
-`);
-
-/** Records `count` as in use, unless more shards were recorded (one shard needs no record). */
-export async function recordShardCount(redis: RedisConnection, prefix: string, count: number): Promise<void> {
-  if (count > 1) await recordShardCountScript.run(redis, [shardCountKey(prefix)], [count]);
-}
-
-/**
- * The most shards any process recorded, and at least `own`: `own` when the record is missing or
- * unreadable (not a whole number, or a key of another type, which the next record replaces).
- */
-export async function recordedShardCount(
-  redis: RedisConnection,
-  prefix: string,
-  own: number,
-): Promise<number> {
-  const recorded = Number(await redis.get(shardCountKey(prefix)).catch(() => null));
-  return Number.isInteger(recorded) ? Math.min(MAX_QUEUE_SHARDS, Math.max(own, recorded)) : own;
 }
 
 /** Every shard's journey queue. */

@@ -136,20 +136,16 @@ export class TimerWheel {
     for (;;) {
       const entries = await this.redis.zrange(key, 0, PROMOTE_BATCH - 1, 'WITHSCORES');
       if (entries.length === 0) return;
-      const byWheel = new Map<string, Array<string>>();
-      const jobIds: string[] = [];
-      for (let i = 0; i < entries.length; i += 2) {
-        const jobId = entries[i]!;
-        const wheel = this.keyOf(jobId);
-        const scored = byWheel.get(wheel);
-        if (scored) scored.push(entries[i + 1]!, jobId);
-        else byWheel.set(wheel, [entries[i + 1]!, jobId]);
-        jobIds.push(jobId);
-      }
+      const timers: Array<{ jobId: string; score: string }> = [];
+      for (let i = 0; i < entries.length; i += 2) timers.push({ jobId: entries[i]!, score: entries[i + 1]! });
       // Added before removed, as a promotion is: a crash in between leaves an entry in two wheels,
       // and the timer it names fires twice, the second time dropped as stale.
-      await Promise.all([...byWheel].map(([wheel, scored]) => this.redis.zadd(wheel, 'NX', ...scored)));
-      await this.redis.zrem(key, ...jobIds);
+      await Promise.all(
+        [...this.byWheel(timers, (t) => t.jobId)].map(([wheel, some]) =>
+          this.redis.zadd(wheel, 'NX', ...some.flatMap((t) => [t.score, t.jobId])),
+        ),
+      );
+      await this.redis.zrem(key, ...timers.map((t) => t.jobId));
     }
   }
 

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createEngine, InvalidInputError, type Engine } from '../../engine/index.js';
+import { InvalidInputError, type Engine } from '../../engine/index.js';
 import { onboarding } from '../fixtures/journeys/onboarding.js';
 import { testDelivery } from '../support/delivery.js';
+import { onboardingEngine } from '../support/engine.js';
 import { eventually, testRedis } from '../support/redis.js';
 import { customerInVariant } from '../support/variants.js';
 
@@ -16,12 +17,7 @@ describe('the engine on a real Redis', () => {
   function startEngine(timeScale = 1, sweepIntervalMs?: number) {
     const redis = testRedis();
     const outbox = testDelivery(redis.redis, redis.prefix, [onboarding]);
-    const started = createEngine({
-      redis: redis.redis,
-      prefix: redis.prefix,
-      journeys: [onboarding],
-      messages: outbox.messages,
-      delivery: outbox.delivery,
+    const started = onboardingEngine(redis, outbox, {
       timeScale,
       ...(sweepIntervalMs === undefined ? {} : { sweepIntervalMs }),
     });

@@ -3,7 +3,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   allQueues,
   DeliveryNotConfiguredError,
-  createEngine,
   createHttpApp,
   createQueues,
   masterNodes,
@@ -14,10 +13,10 @@ import {
   type Engine,
   type RedisConnection,
 } from '../../engine/index.js';
-import { recordedShardCount, recordShardCount, shardCountKey } from '../../engine/runtime/queues.js';
+import { recordedShardCount, recordShardCount, shardCountKey } from '../../engine/runtime/recorded-shards.js';
 import { onboarding } from '../fixtures/journeys/onboarding.js';
 import { testDelivery } from '../support/delivery.js';
-import { engineEachTest } from '../support/engine.js';
+import { engineEachTest, onboardingEngine } from '../support/engine.js';
 import { eventually, ON_CLUSTER, testRedis } from '../support/redis.js';
 import { customerInVariant } from '../support/variants.js';
 
@@ -130,11 +129,7 @@ describe('queues split into shards (QUEUE_SHARDS)', () => {
       const [, , master] = slots.find(([from, to]) => slot >= from && slot <= to)!;
       return `${master![0]}:${master![1]}`;
     };
-    const engine = createEngine({
-      redis: h.ctx.redis,
-      prefix: 'chorus',
-      journeys: [onboarding],
-      messages: { has: () => true },
+    const engine = onboardingEngine({ redis: h.ctx.redis, prefix: 'chorus' }, undefined, {
       queueShards: SHARDS,
     });
     try {
@@ -164,15 +159,7 @@ describe('changing the shard count while jobs wait', () => {
    * prove the workers by the queues the jobs wait in, not by the welcomes alone.
    */
   const engineWith = (queueShards: number) =>
-    createEngine({
-      redis: ctx.redis,
-      prefix: ctx.prefix,
-      journeys: [onboarding],
-      messages: outbox.messages,
-      delivery: outbox.delivery,
-      queueShards,
-      sweepIntervalMs: 3_600_000,
-    });
+    onboardingEngine(ctx, outbox, { queueShards, sweepIntervalMs: 3_600_000 });
 
   /** Signs `ids` up through an engine with `queueShards` and no workers: their jobs wait. */
   async function acceptedWith(queueShards: number, ids: readonly string[]): Promise<void> {
@@ -243,14 +230,7 @@ async function withOneShard<T>(
   options: { sweepIntervalMs?: number } = {},
 ): Promise<T> {
   const outbox = testDelivery(ctx.redis, ctx.prefix, [onboarding]);
-  const engine = createEngine({
-    redis: ctx.redis,
-    prefix: ctx.prefix,
-    journeys: [onboarding],
-    messages: outbox.messages,
-    delivery: outbox.delivery,
-    ...options,
-  });
+  const engine = onboardingEngine(ctx, outbox, options);
   try {
     return await use(engine);
   } finally {
@@ -418,15 +398,7 @@ describe('the shard count', () => {
     const ctx = testRedis();
     try {
       for (const queueShards of [0, 65, 1.5])
-        expect(() =>
-          createEngine({
-            redis: ctx.redis,
-            prefix: ctx.prefix,
-            journeys: [onboarding],
-            messages: { has: () => true },
-            queueShards,
-          }),
-        ).toThrow(QueueShardsError);
+        expect(() => onboardingEngine(ctx, undefined, { queueShards })).toThrow(QueueShardsError);
       expect(await scanKeys(ctx.redis, `*${ctx.prefix}*`)).toEqual([]);
     } finally {
       await ctx.cleanup();
@@ -435,12 +407,7 @@ describe('the shard count', () => {
 
   it('starts no worker when delivery workers are asked for and not configured', async () => {
     const ctx = testRedis();
-    const engine = createEngine({
-      redis: ctx.redis,
-      prefix: ctx.prefix,
-      journeys: [onboarding],
-      messages: { has: () => true },
-    });
+    const engine = onboardingEngine(ctx, undefined);
     try {
       expect(() => engine.startWorkers()).toThrow(DeliveryNotConfiguredError);
       expect(await engine.queues.journeys.getWorkersCount()).toBe(0);

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach } from 'vitest';
-import { createEngine, type Engine } from '../../engine/index.js';
+import { createEngine, type Engine, type EngineOptions, type RedisConnection } from '../../engine/index.js';
 import { onboarding } from '../fixtures/journeys/onboarding.js';
 import { testDelivery } from './delivery.js';
 import { testRedis } from './redis.js';
@@ -21,12 +21,7 @@ export function engineEachTest(
   beforeEach(() => {
     current.ctx = testRedis();
     outbox = options.delivery ? testDelivery(current.ctx.redis, current.ctx.prefix, [onboarding]) : undefined;
-    current.engine = createEngine({
-      redis: current.ctx.redis,
-      prefix: current.ctx.prefix,
-      journeys: [onboarding],
-      messages: outbox?.messages ?? { has: () => true },
-      ...(outbox ? { delivery: outbox.delivery } : {}),
+    current.engine = onboardingEngine(current.ctx, outbox, {
       ...(options.queueShards === undefined ? {} : { queueShards: options.queueShards }),
     });
     if (options.workers) current.engine.startWorkers();
@@ -37,4 +32,23 @@ export function engineEachTest(
     await current.ctx.cleanup();
   });
   return current;
+}
+
+/**
+ * An engine on the onboarding journey under `ctx`'s prefix, sending through `outbox` (a
+ * testDelivery) when given, with `options` on top.
+ */
+export function onboardingEngine(
+  ctx: { redis: RedisConnection; prefix: string },
+  outbox: ReturnType<typeof testDelivery> | undefined,
+  options: Partial<EngineOptions> = {},
+): Engine {
+  return createEngine({
+    redis: ctx.redis,
+    prefix: ctx.prefix,
+    journeys: [onboarding],
+    messages: outbox?.messages ?? { has: () => true },
+    ...(outbox ? { delivery: outbox.delivery } : {}),
+    ...options,
+  });
 }
