@@ -90,7 +90,6 @@ export { NewerVersionError } from './runtime/newer-version.js';
 export { customerKeys } from './store/customer-keys.js';
 export { drainCustomer, type DrainDependencies } from './runtime/drain-customer.js';
 export { CommandExecutor } from './runtime/command-executor.js';
-export { TimerWheel } from './runtime/timer-wheel.js';
 export {
   TIMER_JOB,
   timerEvent,
@@ -237,7 +236,8 @@ export {
 } from './http/webhook-source.js';
 export { HttpError, NotFoundError, ServiceUnavailableError, UnauthorizedError } from './http/http-errors.js';
 export { loadJourneyFolder, type JourneyFolder } from './journey/load-journeys.js';
-export { eraseCustomer, CustomerBusyError, type ErasureResult } from './store/customer-erasure.js';
+// Erasure is engine.erase(userId) (or DELETE /v1/customers/:userId).
+export { CustomerBusyError, type ErasureResult } from './store/customer-erasure.js';
 export { CustomerJobIndex, type CustomerJob } from './store/customer-jobs.js';
 export { readJourneyCounts, type JourneyCounts } from './store/journey-counts.js';
 export { recountJourneys } from './store/journey-recount.js';

@@ -17,6 +17,8 @@ import type { ProcessSecrets } from './process-secrets.js';
 
 export interface ApiServer {
   url: string;
+  /** Resolves once the drain jobs of every event accepted so far are added (see createInboxIntake). */
+  settle(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -90,6 +92,7 @@ export async function startApiServer(input: {
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
   return {
     url: `http://${host}:${port}`,
+    settle: () => engine.settleIngest(),
     async close() {
       await app.close();
       await engine.close();

@@ -80,6 +80,8 @@ runMain(async () => {
     const entered = Math.max(0, ...figures.map((j) => j.entered));
     const active = figures.reduce((n, j) => n + Object.values(j.stages).reduce((a, b) => a + b, 0), 0);
     if (entered < signUps || active > 0) return false;
+    // The API answers before it adds an event's drain job: a job not yet added is not counted below.
+    await running.api!.settle();
     const metrics = await (await fetch(`${base}/metrics`)).text();
     return queuedJobs(metrics) === 0;
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CustomerJobIndex, eraseCustomer } from '../../engine/index.js';
-import { ERASURE_LEASE_MS } from '../../engine/store/customer-erasure.js';
+import { CustomerJobIndex } from '../../engine/index.js';
+import { ERASURE_LEASE_MS, eraseCustomer } from '../../engine/store/customer-erasure.js';
 import { engineEachTest } from '../support/engine.js';
 
 /**
