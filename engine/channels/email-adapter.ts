@@ -67,7 +67,8 @@ export function emailMessageId(opId: string, domain: string): string {
  * Every email carries an HTML and a text part, a `Message-ID` made from the operation id,
  * one-click unsubscribe headers (RFC 8058) and `X-Chorus-Journey`, `-Message`, `-Variant` and
  * `-Op` headers. SMTP answers map to results: accepted → `sent`; 4xx or no answer → `retry`;
- * 5xx → `failed` with the server's text.
+ * 5xx to the recipient or the content → `failed` with the server's text; 5xx to the login, the
+ * sender or the connection → `retry` (see smtpFailure).
  *
  * @example
  * ```ts
@@ -199,16 +200,35 @@ function mailFor(delivery: Delivery, from: string, domain: string): Mail.Options
 }
 
 /**
- * An SMTP failure as a result. A reply code says it: 4xx is transient, 5xx permanent. Without
- * one the server was never heard (refused, timed out, dropped): try again, except for the few
- * errors nodemailer raises about the message itself.
+ * The SMTP commands whose refusal is about this message: its recipient (`RCPT TO`) or its content
+ * (`DATA`). A refusal anywhere else is about the sender or the connection (a rejected login, a
+ * sender address the server will not relay for, an IP on a blocklist at the greeting, STARTTLS
+ * required): every message would meet it, so it is retried, not failed, until it is fixed.
+ */
+const MESSAGE_COMMANDS = new Set(['RCPT TO', 'DATA']);
+
+/** 552 at `MAIL FROM`: the message is larger than the server takes (RFC 1870). */
+const TOO_LARGE = 552;
+
+/**
+ * An SMTP failure as a result. A 5xx to the message's recipient or content is permanent; a 5xx
+ * to the login, the sender or the connection is the account's or the setup's, and a 4xx is
+ * transient: both are retried. Without a reply code the server was never heard (refused, timed
+ * out, dropped): try again, except for the few errors nodemailer raises about the message itself.
  */
 export function smtpFailure(error: unknown): Exclude<DeliveryResult, { status: 'sent' }> {
   const smtp = error as SMTPConnection.SMTPError;
   const said = smtp.response ?? describeError(error);
   const code = smtp.responseCode;
-  if (typeof code === 'number' && code >= 500)
-    return { status: 'failed', reason: `SMTP server refused: ${said}` };
+  const command = smtp.command ?? '';
+  if (typeof code === 'number' && code >= 500) {
+    if (MESSAGE_COMMANDS.has(command) || (command === 'MAIL FROM' && code === TOO_LARGE))
+      return { status: 'failed', reason: `SMTP server refused: ${said}` };
+    return {
+      status: 'retry',
+      reason: `SMTP server refused ${command || 'the connection'}, which is not about this message: ${said} (check the SMTP account and the sender address)`,
+    };
+  }
   if (typeof code === 'number' && code >= 400)
     return { status: 'retry', reason: `SMTP server deferred: ${said}` };
   if (smtp.code === 'EENVELOPE' || smtp.code === 'EMESSAGE') {

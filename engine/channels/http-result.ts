@@ -28,8 +28,14 @@ export function parseRetryAfter(value: string | null | undefined, now: number): 
 }
 
 /**
+ * 502 and 504 come from a gateway in front of the provider that lost the provider's answer (or
+ * gave up waiting for it): the request may have been carried out.
+ */
+const GATEWAY_LOST_ANSWER = new Set([502, 504]);
+
+/**
  * A non-2xx answer as a delivery result: 408, 429 and 5xx are worth retrying (after `Retry-After`
- * when given), any other status is permanent. Redirects count as permanent too: adapters never
+ * when given), any other status is permanent. A 502 or 504 says `mayHaveArrived`. Redirects count as permanent too: adapters never
  * follow them, since a provider API that redirects is misconfigured and a webhook target that
  * redirects could be bouncing the request somewhere it was never allowed to go.
  */
@@ -39,7 +45,12 @@ export function failureForStatus(provider: string, answer: HttpAnswer, now: numb
   const reason = `${provider} answered HTTP ${status}${said ? `: ${said}` : ''}`;
   if (status === 408 || status === 429 || status >= 500) {
     const afterMs = parseRetryAfter(answer.header('retry-after'), now);
-    return afterMs === undefined ? { status: 'retry', reason } : { status: 'retry', reason, afterMs };
+    return {
+      status: 'retry',
+      reason,
+      ...(afterMs === undefined ? {} : { afterMs }),
+      ...(GATEWAY_LOST_ANSWER.has(status) ? { mayHaveArrived: true } : {}),
+    };
   }
   if (status >= 300 && status < 400) {
     return {

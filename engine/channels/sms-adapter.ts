@@ -96,6 +96,13 @@ export function createSmsAdapter(options: SmsAdapterOptions): ChannelAdapter {
       const message = stringField(json, 'message');
       const code = (json as { code?: unknown } | undefined)?.code;
       const why = message ? snippet(`${typeof code === 'number' ? `${code} ` : ''}${message}`) : undefined;
+      // The account's credentials, not this message: it waits for them to be fixed, as every
+      // other message would meet the same answer.
+      if (answer.status === 401)
+        return {
+          status: 'retry',
+          reason: `Twilio refused the account's credentials (HTTP 401)${why ? `: ${why}` : ''}`,
+        };
       return failureForStatus('Twilio', answer, clock.now(), why);
     },
   };

@@ -1,11 +1,13 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ChannelAdapter } from '../../engine/channels/channel-adapter.js';
-import { createEmailAdapter, emailMessageId } from '../../engine/channels/email-adapter.js';
+import { createEmailAdapter, emailMessageId, smtpFailure } from '../../engine/channels/email-adapter.js';
 import { ChannelConfigError } from '../../engine/channels/errors.js';
 import { header, startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
 import { closedPort, deliveryFor } from './support.js';
@@ -77,6 +79,44 @@ describe('the email adapter over SMTP', () => {
 
     expect(result).toEqual({ status: 'failed', reason: expect.stringContaining('550 Mailbox unavailable') });
     expect(sink.received).toHaveLength(0);
+  });
+
+  it('retries, not fails, when the server refuses the login: every message would meet it', async () => {
+    const refusing = new SMTPServer({
+      authOptional: false,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onAuth: (_auth, _session, callback) => callback(new Error('Invalid username or password')),
+    });
+    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+    const { port } = refusing.server.address() as AddressInfo;
+    try {
+      adapter = createEmailAdapter({
+        from: 'hello@acme.example',
+        smtpUrl: `smtp://ada:wrong@127.0.0.1:${port}`,
+      });
+      const result = await adapter.send(deliveryFor('email'));
+      expect(result).toEqual({
+        status: 'retry',
+        reason: expect.stringMatching(
+          /^SMTP server refused AUTH PLAIN, which is not about this message: 535 /,
+        ),
+      });
+    } finally {
+      await new Promise<void>((resolve) => refusing.close(resolve));
+    }
+  });
+
+  it('fails a 5xx to the recipient or the content, retries one to the sender or the connection', () => {
+    const refusal = (responseCode: number, command: string) =>
+      Object.assign(new Error('refused'), { responseCode, command, response: `${responseCode} no` });
+    expect(smtpFailure(refusal(550, 'RCPT TO')).status).toBe('failed');
+    expect(smtpFailure(refusal(554, 'DATA')).status).toBe('failed');
+    expect(smtpFailure(refusal(552, 'MAIL FROM')).status).toBe('failed');
+    expect(smtpFailure(refusal(553, 'MAIL FROM')).status).toBe('retry');
+    expect(smtpFailure(refusal(554, 'CONN')).status).toBe('retry');
+    expect(smtpFailure(refusal(530, 'EHLO')).status).toBe('retry');
+    expect(smtpFailure(refusal(451, 'DATA')).status).toBe('retry');
   });
 
   it('answers retry when no SMTP server listens', async () => {

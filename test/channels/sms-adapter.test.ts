@@ -79,6 +79,19 @@ describe('the SMS adapter against a Twilio-compatible server', () => {
     expect(await sms.send(deliveryFor('sms'))).toMatchObject({ status: 'sent', providerId: 'SM123' });
   });
 
+  it("retries a 401: the account's credentials, not the message, are at fault", async () => {
+    const sms = await adapterAnswering(
+      { status: 401, body: JSON.stringify({ code: 20003, message: 'Authenticate', status: 401 }) },
+      accepted,
+    );
+
+    expect(await sms.send(deliveryFor('sms'))).toEqual({
+      status: 'retry',
+      reason: "Twilio refused the account's credentials (HTTP 401): 20003 Authenticate",
+    });
+    expect(await sms.send(deliveryFor('sms'))).toMatchObject({ status: 'sent' });
+  });
+
   it('honours a Retry-After given as an HTTP date, measured on the injected clock', async () => {
     const sms = await adapterAnswering({
       status: 503,
