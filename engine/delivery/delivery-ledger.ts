@@ -38,13 +38,13 @@ export async function readOperation(redis: RedisConnection, opKey: string): Prom
 /**
  * What a claim found: `claimed` (nobody else holds it), `resumed` (took over the claim of a run
  * that died before recording an outcome, made at `since`), `busy` (a live run may still hold it;
- * try again in `retryInMs`), `rerouted` (another channel owns it) or the outcome it already had.
+ * try again in `retryInMs`), `rerouted` (the channel `to` owns it) or the outcome it already had.
  */
 export type Claim =
   | { result: 'claimed' }
   | { result: 'resumed'; since: number }
   | { result: 'busy'; retryInMs: number }
-  | { result: 'rerouted' }
+  | { result: 'rerouted'; to: Channel }
   | { result: 'ended'; outcome: DeliveryOutcome };
 
 /** KEYS: op key. ARGV: token, now ms, stale ms, channel. */
@@ -52,7 +52,7 @@ const claimScript = new LuaScript(`${ENDED}
 local state = redis.call('HGET', KEYS[1], 'state')
 if ended(state) then return {state, 0} end
 local route = redis.call('HGET', KEYS[1], 'route')
-if route and route ~= ARGV[4] then return {'rerouted', 0} end
+if route and route ~= ARGV[4] then return {'rerouted', route} end
 local result = 'claimed'
 local since = 0
 if state == 'sending' then
@@ -82,10 +82,11 @@ export async function claimOperation(
     redis,
     [opKey],
     [input.token, input.now, input.staleMs, input.channel],
-  )) as [string, number];
-  if (result === 'claimed' || result === 'rerouted') return { result };
-  if (result === 'resumed') return { result, since: value };
-  if (result === 'busy') return { result, retryInMs: value };
+  )) as [string, number | string];
+  if (result === 'claimed') return { result };
+  if (result === 'rerouted') return { result, to: value as Channel };
+  if (result === 'resumed') return { result, since: Number(value) };
+  if (result === 'busy') return { result, retryInMs: Number(value) };
   return { result: 'ended', outcome: result as DeliveryOutcome };
 }
 
@@ -126,21 +127,34 @@ export async function endOperation(
   return statsError ? { recorded: recorded === 1, statsError } : { recorded: recorded === 1 };
 }
 
-/** KEYS: op key, messages list. ARGV: next channel, note JSON, list cap. */
+/**
+ * KEYS: op key, messages list. ARGV: next channel, note JSON, list cap.
+ * Returns {'ended', outcome}, {'sending'} or {'route', channel in force}.
+ */
 const rerouteScript = new LuaScript(`${ENDED}
 local state = redis.call('HGET', KEYS[1], 'state')
-if ended(state) or state == 'sending' then return 0 end
-if redis.call('HGET', KEYS[1], 'route') == ARGV[1] then return 0 end
+if ended(state) then return {'ended', state} end
+if state == 'sending' then return {'sending'} end
+local route = redis.call('HGET', KEYS[1], 'route')
+if route then return {'route', route} end
 redis.call('HSET', KEYS[1], 'route', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ${LEDGER_TTL_MS})
 redis.call('LPUSH', KEYS[2], ARGV[2])
 redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[3]) - 1)
-return 1
+return {'route', ARGV[1]}
 `);
+
+/** What a reroute found: the channel the send is handed to, or why it is not handed on. */
+export type Reroute =
+  | { result: 'route'; channel: Channel }
+  | { result: 'ended'; outcome: DeliveryOutcome }
+  | { result: 'sending' };
 
 /**
  * Hands an operation to another channel and notes it on the message list, once: a replay of
- * the job that rerouted it then forwards it again instead of deciding afresh.
+ * the job that rerouted it then forwards it again instead of deciding afresh. A route already
+ * set stays, and is answered, so two runs that decided differently both forward to the same
+ * channel; an operation that ended, or that a run is sending, is not handed on.
  */
 export async function rerouteOperation(
   redis: RedisConnection,
@@ -148,8 +162,15 @@ export async function rerouteOperation(
   next: Channel,
   note: object,
   cap: number,
-): Promise<void> {
-  await rerouteScript.run(redis, [keys.op, keys.messages], [next, JSON.stringify(note), cap]);
+): Promise<Reroute> {
+  const [result, value] = (await rerouteScript.run(
+    redis,
+    [keys.op, keys.messages],
+    [next, JSON.stringify(note), cap],
+  )) as [string, string?];
+  if (result === 'route') return { result, channel: value as Channel };
+  if (result === 'ended') return { result, outcome: value as DeliveryOutcome };
+  return { result: 'sending' };
 }
 
 /** KEYS: op key. ARGV: token. */
@@ -204,4 +225,50 @@ export async function abandonOperation(
     [channel, JSON.stringify(entries.unknown), JSON.stringify(entries.failed), cap],
   );
   return typeof outcome === 'string' ? (outcome as DeliveryOutcome) : undefined;
+}
+
+/** KEYS: op keys of one customer. ARGV: erasure time (ms). */
+const erasedScript = new LuaScript(`
+for _, key in ipairs(KEYS) do
+  redis.call('DEL', key)
+  redis.call('HSET', key, 'state', 'skipped', 'erased', ARGV[1])
+  redis.call('PEXPIRE', key, ${LEDGER_TTL_MS})
+end
+return #KEYS
+`);
+
+/**
+ * Ends, as `skipped`, the operations of an erased customer whose jobs were running and so could
+ * not be removed: a job can outlive the erasure (a provider's "try later", a policy's delay), and
+ * its next run then finds the operation ended and neither sends nor writes anything back. A run
+ * already talking to its provider finishes that send, but its outcome is not recorded. Each
+ * entry holds the operation id and the erasure time only, and expires with the ledger.
+ */
+export async function endErasedOperations(
+  redis: RedisConnection,
+  opKeys: readonly string[],
+  at: number,
+): Promise<void> {
+  if (opKeys.length > 0) await erasedScript.run(redis, opKeys, [at]);
+}
+
+/** KEYS: op key, messages list. ARGV: note JSON, list cap. */
+const noteScript = new LuaScript(`${ENDED}
+if ended(redis.call('HGET', KEYS[1], 'state')) then return 0 end
+redis.call('LPUSH', KEYS[2], ARGV[1])
+redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[2]) - 1)
+return 1
+`);
+
+/**
+ * Adds a note (a send held back until later) to the customer's message list, unless the operation
+ * has ended meanwhile (an erasure ends it: the note would bring the erased list back).
+ */
+export async function noteOperation(
+  redis: RedisConnection,
+  keys: { op: string; messages: string },
+  note: object,
+  cap: number,
+): Promise<void> {
+  await noteScript.run(redis, [keys.op, keys.messages], [JSON.stringify(note), cap]);
 }

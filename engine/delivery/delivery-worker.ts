@@ -10,7 +10,7 @@ import { resolveAddress } from './address.js';
 import { retryDelay } from './backoff.js';
 import type { DeliveryDependencies } from './delivery-dependencies.js';
 import { DELIVERY_JOB_VERSION, type DeliveryJobData } from './delivery-job.js';
-import { claimOperation, isOutcome, rerouteOperation } from './delivery-ledger.js';
+import { claimOperation, isOutcome, noteOperation, rerouteOperation } from './delivery-ledger.js';
 import { OutcomeNotRecordedError, RetryLaterError } from './job-signals.js';
 import { createMessageSender, type Target } from './message-sender.js';
 import { createOutcomeRecorder, MESSAGE_LIST_CAP } from './outcome-recorder.js';
@@ -127,18 +127,18 @@ export function createDeliveryWorker(
     }
     // Noted in the ledger first, so a replay of this job forwards it again instead of deciding afresh.
     const note = outcomes.entry(job, 'rerouted', { reason, rule, at: now, to: next });
-    await rerouteOperation(redis, outcomes.keys(job), next, note, MESSAGE_LIST_CAP);
-    return forward(job, next);
+    const reroute = await rerouteOperation(redis, outcomes.keys(job), next, note, MESSAGE_LIST_CAP);
+    // Another run of this job may have decided first: the route in force is followed, and a send
+    // that ended or is being sent meanwhile is not handed on.
+    if (reroute.result === 'ended') return `already ${reroute.outcome}`;
+    if (reroute.result === 'sending') return 'being sent by another run';
+    return forward(job, reroute.channel);
   }
 
   /** A held send is shown on the customer each time it is held: it is not an outcome, only a note. */
   async function noteDelay(job: DeliveryJobData, refusal: Refusal, untilMs: number, now: number) {
     const note = outcomes.entry(job, 'delayed', { ...refusal, until: untilMs, at: now });
-    await redis
-      .multi()
-      .lpush(outcomes.keys(job).messages, JSON.stringify(note))
-      .ltrim(outcomes.keys(job).messages, 0, MESSAGE_LIST_CAP - 1)
-      .exec();
+    await noteOperation(redis, outcomes.keys(job), note, MESSAGE_LIST_CAP);
     await decided('delay', refusal.rule);
   }
 
@@ -219,7 +219,8 @@ export function createDeliveryWorker(
       channel,
     });
     if (claim.result === 'ended') return `already ${claim.outcome}`;
-    if (claim.result === 'rerouted') return 'already rerouted';
+    // Forwarded again: the run that rerouted it may have died before it forwarded.
+    if (claim.result === 'rerouted') return forward(data, claim.to);
     if (claim.result === 'busy')
       throw new RetryLaterError(`operation ${data.opId} is being sent by another run`, claim.retryInMs);
     const earlier = (since: number) =>

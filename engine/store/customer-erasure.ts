@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { journeyQueues, type Queues } from '../runtime/queues.js';
 import type { RecordedShards } from '../runtime/recorded-shards.js';
+import { endErasedOperations } from '../delivery/delivery-ledger.js';
 import { ChorusError } from '../errors.js';
 import { keysSharingTag } from '../redis/scan-keys.js';
 import type { CustomerState } from '../runtime/instance-record.js';
@@ -25,7 +26,12 @@ export interface ErasureResult {
   keys: number;
   /** Queued, delayed or finished jobs removed with their copy of the customer's data. */
   jobsRemoved: number;
-  /** Jobs a worker was running at that moment; they end within the lock duration and hold no profile. */
+  /**
+   * Jobs a worker was running, which could not be removed. A send among them that was already
+   * with its provider finishes; any later run of it finds its operation ended and sends nothing
+   * (see endErasedOperations). Timer and drain jobs wait for the customer's lease and then find
+   * an empty customer.
+   */
   jobsRunning: number;
 }
 
@@ -101,43 +107,60 @@ async function eraseHeld(
   const keys = store.keys(customerId);
   // Every shard a process recorded, also beyond this one's count (see shardCountKey), read now:
   // a read begun before the lease was taken could miss a count raised since.
-  const removal = await removeJobs(deps, await deps.shards.widen(true), customerId, loaded);
+  const queues = await deps.shards.widen(true);
+  const jobs = await listJobs(deps, queues, customerId, loaded);
+  // First, so no send of theirs starts from here on: one whose job is running, or is about to be
+  // handed to another channel, finds its operation ended (see endErasedOperations).
+  const sendOps = jobs.filter((job) => job.queue === 'deliveries').map((job) => keys.op(job.jobId));
+  await endErasedOperations(store.redis, sendOps, Date.now());
+  const removal = await removeJobs(deps, queues, jobs);
 
-  const customerKeys = await keysSharingTag(store.redis, keys.state);
+  // The ended operations of jobs that outlived the erasure stay until they expire; the rest go.
+  const kept = new Set(
+    removal.running.filter((job) => job.queue === 'deliveries').map((job) => keys.op(job.jobId)),
+  );
+  const customerKeys = (await keysSharingTag(store.redis, keys.state)).filter((key) => !kept.has(key));
   // Keys of one hash tag sit in one slot, so one DEL is valid on a Redis Cluster too.
   for (let i = 0; i < customerKeys.length; i += 500)
     await store.redis.unlink(...customerKeys.slice(i, i + 500));
   await applyCountDeltas(store.redis, store.prefix, removalDeltas(loaded.customer.instances.values()));
-  return { keys: customerKeys.length, jobsRemoved: removal.removed, jobsRunning: removal.running };
+  return { keys: customerKeys.length, jobsRemoved: removal.removed, jobsRunning: removal.running.length };
 }
 
-/**
- * Removes the customer's jobs (see customerJobs) from every shard's queues and the timers from
- * every wheel. A job a worker is running cannot be removed: it is tried again for two seconds,
- * then counted as running.
- */
-async function removeJobs(
+/** The customer's jobs (see customerJobs), with the timers of a step that died before its commit. */
+async function listJobs(
   deps: ErasureDependencies,
   queues: Queues,
   customerId: string,
   loaded: LoadedCustomer,
-): Promise<{ removed: number; running: number }> {
-  const { store } = deps;
-  const timerQueues = journeyQueues(queues);
-  const wheels = deps.timerWheel ? timerWheelKeys(queues) : [];
+): Promise<CustomerJob[]> {
   const indexed = await deps.jobIndex.list(customerId);
   if (loaded.interruptedStep !== undefined) {
-    const unnamed = await unnamedTimerJobs(store.redis, timerQueues, wheels, customerId);
+    const wheels = deps.timerWheel ? timerWheelKeys(queues) : [];
+    const unnamed = await unnamedTimerJobs(deps.store.redis, journeyQueues(queues), wheels, customerId);
     indexed.push(...unnamed.map((jobId): CustomerJob => ({ queue: 'journeys', jobId })));
   }
-  const jobs = customerJobs(indexed, loaded.customer);
+  return customerJobs(indexed, loaded.customer);
+}
+
+/**
+ * Removes `jobs` from every shard's queues and the timers from every wheel. A job a worker is
+ * running cannot be removed: it is tried again for two seconds, then counted as running.
+ */
+async function removeJobs(
+  deps: ErasureDependencies,
+  queues: Queues,
+  jobs: readonly CustomerJob[],
+): Promise<{ removed: number; running: CustomerJob[] }> {
+  const timerQueues = journeyQueues(queues);
+  const wheels = deps.timerWheel ? timerWheelKeys(queues) : [];
   const timers = jobs.filter((job) => job.queue === 'journeys').map((job) => job.jobId);
   let removed = (await deps.timerWheel?.remove(timers, wheels)) ?? 0;
   const sendQueues = queues.shards.flatMap((shard) => Object.values(shard.deliveries));
-  let running = jobs;
+  let running = [...jobs];
   for (let attempt = 0; running.length > 0 && attempt < 10; attempt++) {
     if (attempt > 0) await sleep(200);
-    const stillRunning: typeof jobs = [];
+    const stillRunning: CustomerJob[] = [];
     for (const job of running) {
       const candidates = job.queue === 'journeys' ? timerQueues : sendQueues;
       const found = await Promise.all(candidates.map((queue) => queue.getJob(job.jobId)));
@@ -150,5 +173,5 @@ async function removeJobs(
     }
     running = stillRunning;
   }
-  return { removed, running: running.length };
+  return { removed, running };
 }

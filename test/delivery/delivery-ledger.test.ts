@@ -1,0 +1,69 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  claimOperation,
+  endErasedOperations,
+  endOperation,
+  noteOperation,
+  rerouteOperation,
+} from '../../engine/delivery/delivery-ledger.js';
+import { customerKeys } from '../../engine/index.js';
+import { testRedis } from '../support/redis.js';
+
+describe('the delivery ledger', () => {
+  let ctx: ReturnType<typeof testRedis>;
+  let keys: { op: string; messages: string };
+
+  beforeEach(() => {
+    ctx = testRedis();
+    const customer = customerKeys(ctx.prefix, 'ada');
+    keys = { op: customer.op('op-1'), messages: customer.messages };
+  });
+
+  afterEach(() => ctx.cleanup());
+
+  const claim = (channel: 'email' | 'sms' | 'in-app', token = 'run-1') =>
+    claimOperation(ctx.redis, keys.op, { token, now: 1_000, staleMs: 60_000, channel });
+  const notes = async () => (await ctx.redis.lrange(keys.messages, 0, -1)).map((entry) => JSON.parse(entry));
+
+  it('keeps the first route: a run that decided otherwise is told where the send went', async () => {
+    expect(await rerouteOperation(ctx.redis, keys, 'sms', { to: 'sms' }, 10)).toEqual({
+      result: 'route',
+      channel: 'sms',
+    });
+    expect(await rerouteOperation(ctx.redis, keys, 'in-app', { to: 'in-app' }, 10)).toEqual({
+      result: 'route',
+      channel: 'sms',
+    });
+    expect(await notes()).toEqual([{ to: 'sms' }]);
+    expect(await claim('email')).toEqual({ result: 'rerouted', to: 'sms' });
+    expect(await claim('sms')).toEqual({ result: 'claimed' });
+  });
+
+  it('hands on neither a send that ended nor one a run is sending', async () => {
+    expect(await claim('email')).toEqual({ result: 'claimed' });
+    expect(await rerouteOperation(ctx.redis, keys, 'sms', { to: 'sms' }, 10)).toEqual({ result: 'sending' });
+    await endOperation(ctx.redis, keys, 'sent', { status: 'sent' }, 10);
+    expect(await rerouteOperation(ctx.redis, keys, 'sms', { to: 'sms' }, 10)).toEqual({
+      result: 'ended',
+      outcome: 'sent',
+    });
+    expect(await notes()).toEqual([{ status: 'sent' }]);
+  });
+
+  it("ends an erased customer's operations: no claim, no outcome, no note", async () => {
+    expect(await claim('email')).toEqual({ result: 'claimed' });
+    await endErasedOperations(ctx.redis, [keys.op], 5_000);
+
+    expect(await ctx.redis.hgetall(keys.op)).toEqual({ state: 'skipped', erased: '5000' });
+    expect(await ctx.redis.pttl(keys.op)).toBeGreaterThan(0);
+    expect(await claim('email', 'run-2')).toEqual({ result: 'ended', outcome: 'skipped' });
+    expect(await endOperation(ctx.redis, keys, 'sent', { status: 'sent' }, 10)).toEqual({ recorded: false });
+    await noteOperation(ctx.redis, keys, { status: 'delayed' }, 10);
+    expect(await ctx.redis.exists(keys.messages)).toBe(0);
+  });
+
+  it('notes a held send while its operation is open', async () => {
+    await noteOperation(ctx.redis, keys, { status: 'delayed' }, 10);
+    expect(await notes()).toEqual([{ status: 'delayed' }]);
+  });
+});

@@ -1,0 +1,120 @@
+import type { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  createEmailAdapter,
+  createEngine,
+  createInAppAdapter,
+  customerKeys,
+  defineJourney,
+  loadTemplates,
+  MessageRenderer,
+  readInAppInbox,
+  type Engine,
+} from '../../engine/index.js';
+import { eventually, testRedis } from '../support/redis.js';
+
+const hello = defineJourney({
+  id: 'hello',
+  version: 1,
+  trigger: { event: 'Hello' },
+  profile: z.object({}).loose(),
+  reentry: 'always',
+  machine: (j) =>
+    j.createMachine({
+      initial: 'sent',
+      states: {
+        sent: { tags: 'consideration', type: 'final', entry: j.send('welcome', ['email', 'in-app']) },
+      },
+    }),
+});
+
+/** An SMTP server that keeps every message waiting for its answer until the test gives it. */
+async function heldSmtpServer() {
+  const waiting: Array<(error?: Error) => void> = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData(stream, _session, callback) {
+      stream.resume();
+      stream.on('end', () => waiting.push(callback));
+    },
+  });
+  server.on('error', () => {});
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `smtp://127.0.0.1:${(server.server.address() as AddressInfo).port}`,
+    waiting,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('erasing a customer while one of their sends is with the provider', () => {
+  let ctx: ReturnType<typeof testRedis>;
+  let engine: Engine;
+  let smtp: Awaited<ReturnType<typeof heldSmtpServer>>;
+
+  beforeAll(async () => {
+    ctx = testRedis();
+    smtp = await heldSmtpServer();
+    const templates = loadTemplates('templates', { journeys: [hello] });
+    engine = createEngine({
+      redis: ctx.redis,
+      prefix: ctx.prefix,
+      journeys: [hello],
+      messages: { has: (id) => templates.message(id) !== undefined },
+      delivery: {
+        renderer: new MessageRenderer(templates),
+        messages: { get: (id) => templates.message(id) },
+        adapters: {
+          email: createEmailAdapter({ from: 'Chorus Tea <hello@chorus.test>', smtpUrl: smtp.url }),
+          'in-app': createInAppAdapter({ redis: ctx.redis, prefix: ctx.prefix }),
+        },
+        unsubscribe: { baseUrl: 'https://chorus.test', secret: 'test-secret-of-sixteen' },
+        retry: { baseMs: 20, maxMs: 100 },
+      },
+    });
+    engine.startWorkers();
+  });
+
+  afterAll(async () => {
+    for (const answer of smtp.waiting.splice(0)) answer();
+    await engine.close();
+    await smtp.close();
+    await ctx.cleanup();
+  });
+
+  it('neither sends again nor falls back to another channel when the provider says try later, and writes nothing back', async () => {
+    await engine.identify({ userId: 'eve', traits: { email: 'eve@example.com', firstName: 'Eve' } });
+    await engine.track({ userId: 'eve', event: 'Hello' });
+    await eventually(async () => smtp.waiting.length === 1, 20_000, 'the email to be with the server');
+
+    const erased = await engine.erase('eve');
+    expect(erased.jobsRunning).toBe(1);
+    // The server answers "try later" after the erasure: the job outlives it and runs again.
+    smtp.waiting.shift()!(Object.assign(new Error('Greylisted, try again later'), { responseCode: 451 }));
+
+    const email = engine.queues.forCustomer('eve').deliveries.email;
+    await eventually(
+      async () => {
+        const counts = await email.getJobCounts('active', 'waiting', 'delayed', 'failed');
+        const completed = await email.getCompleted();
+        return Object.values(counts).every((n) => n === 0) && completed.length === 1
+          ? completed[0]
+          : undefined;
+      },
+      20_000,
+      'the email job to end',
+    ).then((job) => expect(job.returnvalue).toBe('already skipped'));
+
+    // Not sent again, not handed to in-app (which needs no address), nothing of the customer back.
+    expect(smtp.waiting).toHaveLength(0);
+    expect(await readInAppInbox(ctx.redis, ctx.prefix, 'eve')).toEqual([]);
+    const left = await ctx.redis.keys(`${customerKeys(ctx.prefix, 'eve').state}*`);
+    expect(left).toHaveLength(1);
+    expect(left[0]).toMatch(/:op:/);
+    expect(await ctx.redis.hgetall(left[0]!)).toEqual({ state: 'skipped', erased: expect.any(String) });
+  }, 40_000);
+});
