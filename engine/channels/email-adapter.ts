@@ -9,6 +9,7 @@ import { deliverable } from './deliverable.js';
 import { ChannelConfigError } from './errors.js';
 import { describeError } from './http-result.js';
 import { outboxFileName, writeOutboxFile } from './outbox-file.js';
+import { watchData, watched, type DataWatch } from './smtp-data-watch.js';
 import { noDelaySmtpSocket } from './smtp-socket.js';
 
 /** DKIM signing for every email; both list headers are always among the signed ones. */
@@ -66,7 +67,8 @@ export function emailMessageId(opId: string, domain: string): string {
  *
  * Every email carries an HTML and a text part, a `Message-ID` made from the operation id,
  * one-click unsubscribe headers (RFC 8058) and `X-Chorus-Journey`, `-Message`, `-Variant` and
- * `-Op` headers. SMTP answers map to results: accepted → `sent`; 4xx or no answer → `retry`;
+ * `-Op` headers. SMTP answers map to results: accepted → `sent`; 4xx or no answer → `retry`
+ * (with `mayHaveArrived` when the server had the whole message and went silent);
  * 5xx to the recipient or the content → `failed` with the server's text; 5xx to the login, the
  * sender or the connection → `retry` (see smtpFailure).
  *
@@ -148,6 +150,7 @@ export function createEmailAdapter(options: EmailAdapterOptions): ChannelAdapter
     getSocket: noDelaySmtpSocket(timeoutMs),
     dkim,
   });
+  watchData(transport);
   return {
     channel: 'email',
     provider: 'smtp',
@@ -155,11 +158,12 @@ export function createEmailAdapter(options: EmailAdapterOptions): ChannelAdapter
     async send(delivery) {
       const mail = mailFor(delivery, options.from, domain);
       if ('status' in mail) return mail;
+      const watch: DataWatch = { sent: false };
       try {
-        const info = await transport.sendMail(mail);
+        const info = await transport.sendMail(watched(mail, watch));
         return { status: 'sent', providerId: info.response || info.messageId, detail: info.messageId };
       } catch (error) {
-        return smtpFailure(error);
+        return smtpFailure(error, watch);
       }
     },
     async close() {
@@ -213,13 +217,24 @@ const TOO_LARGE = 552;
 /**
  * An SMTP failure as a result. A 5xx to the message's recipient or content is permanent; a 5xx
  * to the login, the sender or the connection is the account's or the setup's, and a 4xx is
- * transient: both are retried. Without a reply code the server was never heard (refused, timed
- * out, dropped): try again, except for the few errors nodemailer raises about the message itself.
+ * transient: both are retried. Without a reply code the server was not heard: once it had the
+ * whole message (`data`, see smtp-data-watch.ts) it may have accepted it (`mayHaveArrived`: the
+ * worker sends it again once at most, see createMessageSender); before, nothing can have arrived,
+ * so it is tried again, except for the few errors nodemailer raises about the message itself.
  */
-export function smtpFailure(error: unknown): Exclude<DeliveryResult, { status: 'sent' }> {
+export function smtpFailure(
+  error: unknown,
+  data: DataWatch = { sent: false },
+): Exclude<DeliveryResult, { status: 'sent' }> {
   const smtp = error as SMTPConnection.SMTPError;
   const said = smtp.response ?? describeError(error);
   const code = smtp.responseCode;
+  if (typeof code !== 'number' && data.sent)
+    return {
+      status: 'retry',
+      reason: `the SMTP server had the whole message but did not answer for it: ${said}`,
+      mayHaveArrived: true,
+    };
   const command = smtp.command ?? '';
   if (typeof code === 'number' && code >= 500) {
     if (MESSAGE_COMMANDS.has(command) || (command === 'MAIL FROM' && code === TOO_LARGE))

@@ -36,12 +36,13 @@ export async function readOperation(redis: RedisConnection, opKey: string): Prom
 }
 
 /**
- * What a claim found: `claimed` (nobody else holds it), `resumed` (took over the claim of a run
- * that died before recording an outcome, made at `since`), `busy` (a live run may still hold it;
- * try again in `retryInMs`), `rerouted` (the channel `to` owns it) or the outcome it already had.
+ * What a claim found: `claimed` (nobody else holds it; `repeat` when an earlier run's send may
+ * have arrived, see releaseOperation), `resumed` (took over the claim of a run that died before
+ * recording an outcome, made at `since`), `busy` (a live run may still hold it; try again in
+ * `retryInMs`), `rerouted` (the channel `to` owns it) or the outcome it already had.
  */
 export type Claim =
-  | { result: 'claimed' }
+  | { result: 'claimed'; repeat: boolean }
   | { result: 'resumed'; since: number }
   | { result: 'busy'; retryInMs: number }
   | { result: 'rerouted'; to: Channel }
@@ -66,7 +67,7 @@ if state == 'sending' then
 end
 redis.call('HSET', KEYS[1], 'state', 'sending', 'token', ARGV[1], 'since', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ${LEDGER_TTL_MS})
-return {result, since}
+return {result, since, redis.call('HEXISTS', KEYS[1], 'maybe')}
 `);
 
 /**
@@ -78,12 +79,12 @@ export async function claimOperation(
   opKey: string,
   input: { token: string; now: number; staleMs: number; channel: Channel },
 ): Promise<Claim> {
-  const [result, value] = (await claimScript.run(
+  const [result, value, maybe] = (await claimScript.run(
     redis,
     [opKey],
     [input.token, input.now, input.staleMs, input.channel],
-  )) as [string, number | string];
-  if (result === 'claimed') return { result };
+  )) as [string, number | string, number?];
+  if (result === 'claimed') return { result, repeat: maybe === 1 };
   if (result === 'rerouted') return { result, to: value as Channel };
   if (result === 'resumed') return { result, since: Number(value) };
   if (result === 'busy') return { result, retryInMs: Number(value) };
@@ -98,7 +99,7 @@ export async function claimOperation(
 const endScript = new LuaScript(`${ENDED}${APPLY_STATS_WRITES}
 if ended(redis.call('HGET', KEYS[1], 'state')) then return {0} end
 redis.call('HSET', KEYS[1], 'state', ARGV[1])
-redis.call('HDEL', KEYS[1], 'token', 'since')
+redis.call('HDEL', KEYS[1], 'token', 'since', 'maybe')
 redis.call('PEXPIRE', KEYS[1], ${LEDGER_TTL_MS})
 redis.call('LPUSH', KEYS[2], ARGV[2])
 redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[3]) - 1)
@@ -173,18 +174,28 @@ export async function rerouteOperation(
   return { result: 'sending' };
 }
 
-/** KEYS: op key. ARGV: token. */
+/** KEYS: op key. ARGV: token, 1 when the send may have arrived. */
 const releaseScript = new LuaScript(`
 if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then
   redis.call('HSET', KEYS[1], 'state', 'retrying')
   redis.call('HDEL', KEYS[1], 'token', 'since')
+  if ARGV[2] == '1' then redis.call('HSET', KEYS[1], 'maybe', 1) end
 end
 return 1
 `);
 
-/** Lets go of a claim after a provider asked to retry later: nothing was sent. */
-export async function releaseOperation(redis: RedisConnection, opKey: string, token: string): Promise<void> {
-  await releaseScript.run(redis, [opKey], [token]);
+/**
+ * Lets go of a claim after a provider asked to retry later. `mayHaveArrived`: the provider had
+ * the message and did not answer for it; the mark stays until an outcome, so the next claim is a
+ * `repeat` and a job given up on ends `unknown` rather than `failed`.
+ */
+export async function releaseOperation(
+  redis: RedisConnection,
+  opKey: string,
+  token: string,
+  mayHaveArrived = false,
+): Promise<void> {
+  await releaseScript.run(redis, [opKey], [token, mayHaveArrived ? 1 : 0]);
 }
 
 /** KEYS: op key, messages list. ARGV: channel, entry JSON if claimed, entry JSON if not, list cap. */
@@ -195,12 +206,12 @@ local route = redis.call('HGET', KEYS[1], 'route')
 if route and route ~= ARGV[1] then return false end
 local outcome = 'failed'
 local entry = ARGV[3]
-if state == 'sending' then
+if state == 'sending' or redis.call('HEXISTS', KEYS[1], 'maybe') == 1 then
   outcome = 'unknown'
   entry = ARGV[2]
 end
 redis.call('HSET', KEYS[1], 'state', outcome)
-redis.call('HDEL', KEYS[1], 'token', 'since')
+redis.call('HDEL', KEYS[1], 'token', 'since', 'maybe')
 redis.call('PEXPIRE', KEYS[1], ${LEDGER_TTL_MS})
 redis.call('LPUSH', KEYS[2], entry)
 redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[4]) - 1)
@@ -209,8 +220,8 @@ return outcome
 
 /**
  * Ends an operation whose job BullMQ gave up on without our code recording an outcome (out of
- * attempts, or stalled too often): `unknown` when a run had claimed it (it may have been sent),
- * else `failed`. Nothing when it already ended or belongs to another channel.
+ * attempts, or stalled too often): `unknown` when a run had claimed it or a provider went silent
+ * with it (it may have been sent), else `failed`. Nothing when it already ended or belongs to another channel.
  */
 export async function abandonOperation(
   redis: RedisConnection,

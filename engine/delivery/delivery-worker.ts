@@ -244,7 +244,13 @@ export function createDeliveryWorker(
     }
     if (claim.result === 'resumed')
       logger.warn({ opId: data.opId, channel }, 'sending again after a run died mid-send (idempotent)');
-    return send(data, { ...target, traits }, claimToken, claim.result === 'resumed', now);
+    const repeat = claim.result === 'resumed' || claim.repeat;
+    if (claim.result === 'claimed' && claim.repeat)
+      logger.warn(
+        { opId: data.opId, channel },
+        'sending again after the provider went silent with it (idempotent)',
+      );
+    return send(data, { ...target, traits }, claimToken, repeat, now);
   }
 
   const worker = new Worker<DeliveryJobData>(options.shard.deliveries[channel].name, process, {

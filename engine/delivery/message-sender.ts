@@ -23,8 +23,11 @@ export interface Target {
  * The last part of a delivery, once the operation is claimed: render the message for the
  * channel (with its unsubscribe link, and tracked links when tracking is on), hand it to the
  * provider, and record what the provider answered. A provider that asks to retry gets the claim
- * released first, unless the message may have arrived at a provider that cannot recognise a
- * repeat: that is recorded `unknown` rather than risk sending twice.
+ * released first, unless the message may have arrived: at a provider that cannot recognise a
+ * repeat that is recorded `unknown` rather than risk sending twice. An idempotent one (email by
+ * its Message-ID) is sent it again once, marked `resent`; if that `repeat` also may have arrived,
+ * it is recorded `unknown` too, so a provider that takes messages and never answers in time
+ * receives two copies at most.
  */
 export function createMessageSender(
   channel: Channel,
@@ -38,7 +41,8 @@ export function createMessageSender(
     data: DeliveryJobData,
     target: Target & { traits: Record<string, unknown> },
     claimToken: string,
-    resumed: boolean,
+    /** An earlier run's send may have arrived (it died mid-send, or its provider went silent). */
+    repeat: boolean,
     now: number,
   ): Promise<string> {
     const { adapter, core, address, traits } = target;
@@ -96,7 +100,7 @@ export function createMessageSender(
         {
           provider: adapter.provider,
           providerId: result.providerId,
-          ...(resumed ? { resent: true } : {}),
+          ...(repeat ? { resent: true } : {}),
         },
         clock.now(),
       );
@@ -112,15 +116,21 @@ export function createMessageSender(
       );
       return 'sent';
     }
-    if (result.status === 'retry' && result.mayHaveArrived && !adapter.idempotent) {
-      const reason = `${result.reason}; the request may have reached ${adapter.provider}, which cannot recognise a repeated send, so it was not sent again`;
+    if (result.status === 'retry' && result.mayHaveArrived && (!adapter.idempotent || repeat)) {
+      const reason = adapter.idempotent
+        ? `${result.reason}; this was already a second copy of a send that may have arrived, so it was not sent a third time`
+        : `${result.reason}; the request may have reached ${adapter.provider}, which cannot recognise a repeated send, so it was not sent again`;
       await outcomes.record(data, 'unknown', { reason, provider: adapter.provider }, clock.now());
       return 'unknown';
     }
     if (result.status === 'retry') {
-      // Nothing went out (or the receiver can tell a repeat): let go of the claim so the next
-      // attempt claims it afresh.
-      await withRetries(() => releaseOperation(redis, outcomes.keys(data).op, claimToken), recordRetry);
+      // Nothing went out, or the receiver can tell a repeat: let go of the claim so the next
+      // attempt claims it afresh (marked when it may have arrived, see releaseOperation).
+      const maybe = result.mayHaveArrived === true;
+      await withRetries(
+        () => releaseOperation(redis, outcomes.keys(data).op, claimToken, maybe),
+        recordRetry,
+      );
       throw new RetryLaterError(result.reason, result.afterMs);
     }
     await outcomes.record(data, 'failed', { reason: result.reason, provider: adapter.provider }, clock.now());

@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
@@ -117,6 +117,53 @@ describe('the email adapter over SMTP', () => {
     expect(smtpFailure(refusal(554, 'CONN')).status).toBe('retry');
     expect(smtpFailure(refusal(530, 'EHLO')).status).toBe('retry');
     expect(smtpFailure(refusal(451, 'DATA')).status).toBe('retry');
+  });
+
+  it('says the email may have arrived only when the server went silent after the whole message', async () => {
+    // A hand-written SMTP server that drops the connection without an answer: at RCPT TO, before
+    // the message, or once it has all of it.
+    let dropAt: 'rcpt' | 'data' = 'rcpt';
+    const dropping = createServer((socket) => {
+      let inData = false;
+      let buffered = '';
+      socket.write('220 drop.example ESMTP\r\n');
+      socket.on('data', (chunk) => {
+        buffered += chunk.toString('latin1');
+        if (inData) {
+          if (buffered.includes('\r\n.\r\n')) socket.destroy();
+          return;
+        }
+        let end: number;
+        while ((end = buffered.indexOf('\r\n')) >= 0) {
+          const line = buffered.slice(0, end).toUpperCase();
+          buffered = buffered.slice(end + 2);
+          if (line.startsWith('EHLO')) socket.write('250 drop.example\r\n');
+          else if (line.startsWith('RCPT') && dropAt === 'rcpt') return socket.destroy();
+          else if (line.startsWith('DATA')) {
+            inData = true;
+            return socket.write('354 go ahead\r\n');
+          } else socket.write('250 OK\r\n');
+        }
+      });
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => dropping.listen(0, '127.0.0.1', resolve));
+    const { port } = dropping.address() as AddressInfo;
+    try {
+      adapter = createEmailAdapter({ from: 'hello@acme.example', smtpUrl: `smtp://127.0.0.1:${port}` });
+      expect(await adapter.send(deliveryFor('email'))).toEqual({
+        status: 'retry',
+        reason: expect.stringContaining('not reachable'),
+      });
+      dropAt = 'data';
+      expect(await adapter.send(deliveryFor('email'))).toEqual({
+        status: 'retry',
+        reason: expect.stringContaining('the SMTP server had the whole message but did not answer'),
+        mayHaveArrived: true,
+      });
+    } finally {
+      await new Promise<void>((resolve) => dropping.close(() => resolve()));
+    }
   });
 
   it('answers retry when no SMTP server listens', async () => {

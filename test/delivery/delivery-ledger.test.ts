@@ -1,9 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  abandonOperation,
   claimOperation,
   endErasedOperations,
   endOperation,
   noteOperation,
+  releaseOperation,
   rerouteOperation,
 } from '../../engine/delivery/delivery-ledger.js';
 import { customerKeys } from '../../engine/index.js';
@@ -36,11 +38,11 @@ describe('the delivery ledger', () => {
     });
     expect(await notes()).toEqual([{ to: 'sms' }]);
     expect(await claim('email')).toEqual({ result: 'rerouted', to: 'sms' });
-    expect(await claim('sms')).toEqual({ result: 'claimed' });
+    expect(await claim('sms')).toEqual({ result: 'claimed', repeat: false });
   });
 
   it('hands on neither a send that ended nor one a run is sending', async () => {
-    expect(await claim('email')).toEqual({ result: 'claimed' });
+    expect(await claim('email')).toEqual({ result: 'claimed', repeat: false });
     expect(await rerouteOperation(ctx.redis, keys, 'sms', { to: 'sms' }, 10)).toEqual({ result: 'sending' });
     await endOperation(ctx.redis, keys, 'sent', { status: 'sent' }, 10);
     expect(await rerouteOperation(ctx.redis, keys, 'sms', { to: 'sms' }, 10)).toEqual({
@@ -51,7 +53,7 @@ describe('the delivery ledger', () => {
   });
 
   it("ends an erased customer's operations: no claim, no outcome, no note", async () => {
-    expect(await claim('email')).toEqual({ result: 'claimed' });
+    expect(await claim('email')).toEqual({ result: 'claimed', repeat: false });
     await endErasedOperations(ctx.redis, [keys.op], 5_000);
 
     expect(await ctx.redis.hgetall(keys.op)).toEqual({ state: 'skipped', erased: '5000' });
@@ -60,6 +62,29 @@ describe('the delivery ledger', () => {
     expect(await endOperation(ctx.redis, keys, 'sent', { status: 'sent' }, 10)).toEqual({ recorded: false });
     await noteOperation(ctx.redis, keys, { status: 'delayed' }, 10);
     expect(await ctx.redis.exists(keys.messages)).toBe(0);
+  });
+
+  it('marks a send whose provider went silent with it: the next claim is a repeat, giving up ends unknown', async () => {
+    await claim('email');
+    await releaseOperation(ctx.redis, keys.op, 'run-1', true);
+    expect(await claim('email', 'run-2')).toEqual({ result: 'claimed', repeat: true });
+    await releaseOperation(ctx.redis, keys.op, 'run-2');
+    const entries = { unknown: { status: 'unknown' }, failed: { status: 'failed' } };
+    expect(await abandonOperation(ctx.redis, keys, 'email', entries, 10)).toBe('unknown');
+  });
+
+  it('forgets the mark once the send has an outcome, and gives up on an unmarked one as failed', async () => {
+    await claim('email');
+    await releaseOperation(ctx.redis, keys.op, 'run-1', true);
+    await endOperation(ctx.redis, keys, 'sent', { status: 'sent' }, 10);
+    expect(await ctx.redis.hget(keys.op, 'maybe')).toBeNull();
+
+    const other = customerKeys(ctx.prefix, 'ada');
+    const plain = { op: other.op('op-2'), messages: other.messages };
+    await claimOperation(ctx.redis, plain.op, { token: 'run-1', now: 1, staleMs: 60_000, channel: 'email' });
+    await releaseOperation(ctx.redis, plain.op, 'run-1');
+    const entries = { unknown: { status: 'unknown' }, failed: { status: 'failed' } };
+    expect(await abandonOperation(ctx.redis, plain, 'email', entries, 10)).toBe('failed');
   });
 
   it('notes a held send while its operation is open', async () => {
