@@ -15,6 +15,8 @@ export interface OperationRecord {
   state: DeliveryOutcome | 'sending' | 'retrying' | undefined;
   /** The channel the send was handed on to, when a channel rerouted it. */
   route: Channel | undefined;
+  /** An attempt's provider had the message and did not answer for it (see releaseOperation). */
+  mayHaveArrived: boolean;
 }
 
 /** How long an operation is remembered after its last change. */
@@ -28,10 +30,11 @@ export function isOutcome(state: OperationRecord['state']): state is DeliveryOut
 }
 
 export async function readOperation(redis: RedisConnection, opKey: string): Promise<OperationRecord> {
-  const [state, route] = await redis.hmget(opKey, 'state', 'route');
+  const [state, route, maybe] = await redis.hmget(opKey, 'state', 'route', 'maybe');
   return {
     state: (state ?? undefined) as OperationRecord['state'],
     route: (route ?? undefined) as Channel | undefined,
+    mayHaveArrived: maybe !== null,
   };
 }
 

@@ -177,9 +177,10 @@ export function createDeliveryWorker(
     });
     if (isOutcome(op.state)) return `already ${op.state}`;
     if (op.route && op.route !== channel) return forward(data, op.route);
-    // A claim is left: an earlier run decided to send and may have sent. Neither the policy nor
-    // a fallback may undo that decision now (a skip would be a lie, a reroute a second message).
-    const resuming = op.state === 'sending';
+    // A claim is left, or an attempt's provider went silent with the message: an earlier run
+    // decided to send and may have sent. Neither the policy nor a fallback may undo that decision
+    // now (a skip would be a lie, a reroute a second message).
+    const resuming = op.state === 'sending' || op.mayHaveArrived;
 
     const target = prepare(data, traits);
     if (!resuming) {
@@ -232,12 +233,15 @@ export function createDeliveryWorker(
       return 'unknown';
     }
     if ('blocked' in target) {
-      // Only a resumed send gets here: a fresh one fell back above.
-      const since = claim.result === 'resumed' ? claim.since : now;
+      // Only a resumed or repeated send gets here: a fresh one fell back above.
+      const before =
+        claim.result === 'resumed'
+          ? earlier(claim.since)
+          : 'an earlier attempt left it with its provider, which did not answer for it';
       await outcomes.record(
         data,
         'unknown',
-        { reason: `${earlier(since)}; it cannot be sent again: ${target.blocked}` },
+        { reason: `${before}; it cannot be sent again: ${target.blocked}` },
         now,
       );
       return 'unknown';

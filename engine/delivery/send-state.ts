@@ -40,7 +40,7 @@ const ADDRESS_TRAIT: Partial<Record<Channel, 'email' | 'phone'>> = { email: 'ema
  * the address it resolves normalises to the same string.
  */
 const readScript = new LuaScript(`
-local op = redis.call('HMGET', KEYS[1], 'state', 'route')
+local op = redis.call('HMGET', KEYS[1], 'state', 'route', 'maybe')
 local consent = false
 if ARGV[1] ~= '' then consent = redis.call('HGET', KEYS[3], ARGV[1]) end
 local profile = redis.call('HGET', KEYS[2], 'profile')
@@ -59,7 +59,7 @@ if ARGV[2] ~= '' and profile then
     for i = 3, #ARGV do suppression[i - 1] = redis.call('HGET', KEYS[4], address .. '|' .. ARGV[i]) end
   end
 end
-return {op[1], op[2], profile, consent, suppression}
+return {op[1], op[2], profile, consent, suppression, op[3]}
 `);
 
 export interface SendStateRead {
@@ -78,15 +78,23 @@ export async function readSendState(
   const consentChannel = ConsentChannel.safeParse(channel);
   const field = consentChannel.success ? consentField(consentChannel.data, topic) : '';
   const trait = suppressionKey === undefined ? undefined : ADDRESS_TRAIT[channel];
-  const [state, route, profile, consent, suppression] = (await readScript.run(
+  const [state, route, profile, consent, suppression, maybe] = (await readScript.run(
     redis,
     [keys.op(opId), keys.state, keys.consent, ...(trait ? [suppressionKey!] : [])],
     trait ? [field, trait, ...SuppressionReason.options] : [field, ''],
-  )) as [string | null, string | null, string | null, string | null, Array<string | null> | null];
+  )) as [
+    string | null,
+    string | null,
+    string | null,
+    string | null,
+    Array<string | null> | null,
+    string | null,
+  ];
   return {
     op: {
       state: (state ?? undefined) as OperationRecord['state'],
       route: (route ?? undefined) as Channel | undefined,
+      mayHaveArrived: maybe !== null,
     },
     traits: profile ? (JSON.parse(profile) as Record<string, unknown>) : {},
     consent: consentChannel.success ? { record: decodeConsent(consent ?? null) } : undefined,

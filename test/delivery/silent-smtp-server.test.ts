@@ -16,10 +16,10 @@ const TIMEOUT_MS = 300;
 
 /**
  * An SMTP server that takes every message (counted by Message-ID, as a queueing server would
- * have it) and answers the end of the data only after the client stopped waiting, for the first
- * `slow` messages.
+ * have it) and never answers the end of the data of the first `slow` ones: the client gives up
+ * waiting with the message already taken.
  */
-async function slowToAnswer(slow: number) {
+async function slowToAnswer(slow: number, onTaken?: () => void) {
   const taken: string[] = [];
   const server = new SMTPServer({
     authOptional: true,
@@ -30,7 +30,8 @@ async function slowToAnswer(slow: number) {
       stream.on('data', (chunk: Buffer) => (raw += chunk.toString('utf8')));
       stream.on('end', () => {
         taken.push(/^Message-ID: (.*)$/im.exec(raw)?.[1]?.trim() ?? '?');
-        setTimeout(() => callback(), taken.length <= slow ? TIMEOUT_MS * 3 : 0);
+        onTaken?.();
+        if (taken.length > slow) callback();
       });
     },
   });
@@ -54,9 +55,9 @@ describe('an SMTP server that takes the message and does not answer in time', ()
     await ctx.cleanup();
   });
 
-  async function run(slow: number) {
+  async function run(slow: number, onTaken?: () => void, timeoutMs = TIMEOUT_MS) {
     ctx = testRedis();
-    smtp = await slowToAnswer(slow);
+    smtp = await slowToAnswer(slow, onTaken);
     const templates = loadTemplates('templates', { journeys: [pingEmail] });
     engine = createEngine({
       redis: ctx.redis,
@@ -70,7 +71,7 @@ describe('an SMTP server that takes the message and does not answer in time', ()
           email: createEmailAdapter({
             from: 'Chorus Tea <hello@chorus.test>',
             smtpUrl: smtp.url,
-            timeoutMs: TIMEOUT_MS,
+            timeoutMs,
           }),
         },
         unsubscribe: { baseUrl: 'https://chorus.test', secret: 'test-secret-of-sixteen' },
@@ -107,5 +108,19 @@ describe('an SMTP server that takes the message and does not answer in time', ()
     // Given time for any further attempt.
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(smtp!.taken).toHaveLength(2);
+  });
+
+  it('does not let the policy or a fallback undo the send: the retry records unknown when the address is gone', async () => {
+    // The adapter waits long enough for the identify to be applied before its retry.
+    const entry = await run(
+      Infinity,
+      () => void engine!.identify({ userId: 'eve', traits: { email: null } }),
+      2_000,
+    );
+    expect(entry).toMatchObject({
+      status: 'unknown',
+      reason: expect.stringContaining('an earlier attempt left it with its provider'),
+    });
+    expect(smtp!.taken).toHaveLength(1);
   });
 });
