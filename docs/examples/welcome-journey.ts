@@ -14,7 +14,7 @@ export const welcome = defineJourney({
       welcomed: { tags: 'awareness', entry: j.send('welcome', ['email']),
         on: { 'Product Viewed': 'interested' }, after: { '2d': 'nudge' } },
       nudge: { tags: 'consideration', always: [
-        { guard: ({ context }) => context.profile.phone !== undefined, target: 'lapsed', actions: j.send('nudge', ['sms']) },
+        { guard: ({ context }) => context.profile.phone !== undefined, target: 'lapsed', actions: j.send('nudge', ['sms', 'email']) },
         { target: 'lapsed', actions: j.send('nudge', ['email']) }] },
       interested: { tags: 'decision', entry: j.send('product-spotlight', ['email']), after: { '4h': 'lapsed' } },
       lapsed: { tags: 'decision', type: 'final' },

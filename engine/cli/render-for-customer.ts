@@ -6,11 +6,15 @@ import type { Channel } from '../journey/journey-schema.js';
 import { messageFields, type CoreMessage } from '../messages/message-catalog.js';
 import type { MessageRenderer } from '../messages/message-renderer.js';
 import type { RenderContext, RenderedMessage } from '../messages/rendered-message.js';
+import { topicOf } from '../policy/topic.js';
+import { consentOfTraits } from '../policy/trait-consent.js';
 
 /** What rendering needs from the configuration, as the delivery worker uses it. */
 export interface RenderSettings {
   defaults: { locale: string; timezone: string };
   unsubscribe: { baseUrl: string; secret: string };
+  /** DOUBLE_OPT_IN: an email marketing grant waits for its confirmation. */
+  doubleOptIn: boolean;
 }
 
 /** Settings from the environment; without UNSUBSCRIBE_SECRET, links are signed with a throwaway key. */
@@ -20,8 +24,10 @@ export function renderSettings(config: {
   PUBLIC_URL?: string | undefined;
   PORT: number;
   UNSUBSCRIBE_SECRET?: string | undefined;
+  DOUBLE_OPT_IN: boolean;
 }): RenderSettings {
   return {
+    doubleOptIn: config.DOUBLE_OPT_IN,
     defaults: { locale: config.DEFAULT_LOCALE, timezone: config.DEFAULT_TIMEZONE },
     unsubscribe: {
       baseUrl: config.PUBLIC_URL ?? `http://localhost:${config.PORT}`,
@@ -70,13 +76,16 @@ export function renderContextFor(
 
 /**
  * The channel delivery would use: the first in order of preference that the message has
- * templates for and the customer has an address on, as the delivery worker falls back.
+ * templates for, the customer has an address on and the customer's consent allows (as their
+ * `consent` trait records it, see consentOfTraits), as the delivery worker falls back. The
+ * suppression list, caps and quiet hours are not simulated.
  */
 export function chooseChannel(
   renderer: Pick<MessageRenderer, 'supports'>,
   message: CoreMessage,
   channels: readonly Channel[],
   traits: Record<string, unknown>,
+  options: { doubleOptIn: boolean },
 ): { channel: Channel; address: Address; passed: string[] } | { reasons: string[] } {
   const reasons: string[] = [];
   for (const channel of channels) {
@@ -87,6 +96,11 @@ export function chooseChannel(
     const address = resolveAddress(channel, traits, message.webhook?.url);
     if (!address) {
       reasons.push(`${channel}: the customer has no ${channel} address`);
+      continue;
+    }
+    const consent = consentOfTraits(traits, channel, topicOf(message), options);
+    if (!consent.allowed) {
+      reasons.push(`${channel}: ${consent.why}`);
       continue;
     }
     return { channel, address, passed: reasons };

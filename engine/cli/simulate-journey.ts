@@ -190,7 +190,7 @@ function render(
 ): SimulatedSend {
   const message = options.templates.message(send.message);
   if (!message) return { ...send, outcome: 'skipped', reasons: [`message "${send.message}" does not exist`] };
-  const choice = chooseChannel(options.renderer, message, send.channels, profile);
+  const choice = chooseChannel(options.renderer, message, send.channels, profile, options.settings);
   if ('reasons' in choice) return { ...send, outcome: 'skipped', reasons: choice.reasons };
   const context = renderContextFor(
     message,

@@ -15,6 +15,7 @@ const templates = TemplateSet.fromDirectory('test/fixtures/cli/templates');
 const settings = {
   defaults: { locale: 'en-US', timezone: 'UTC' },
   unsubscribe: { baseUrl: 'https://api.example.com', secret: 'a-secret-of-sixteen-chars' },
+  doubleOptIn: false,
 };
 const now = Date.parse('2026-02-01T00:00:00Z');
 

@@ -13,6 +13,7 @@ const options = {
   settings: {
     defaults: { locale: 'en-US', timezone: 'UTC' },
     unsubscribe: { baseUrl: 'https://api.example.com', secret: 'a-secret-of-sixteen-chars' },
+    doubleOptIn: false,
   },
   what: 'events file',
 };
@@ -65,7 +66,11 @@ describe('simulateJourney', () => {
   it('renders with the traits the customer has at send time, and falls back as delivery does', () => {
     const result = simulate([
       { at: '0s', type: 'track', event: 'Signed Up' },
-      { at: '+1d', type: 'identify', traits: { phone: '+15550100', firstName: 'Bo' } },
+      {
+        at: '+1d',
+        type: 'identify',
+        traits: { phone: '+15550100', firstName: 'Bo', consent: { sms: { marketing: true } } },
+      },
     ]);
     const sends = result.steps.flatMap((s) => s.sends);
     expect(sends[0]).toMatchObject({ message: 'welcome', outcome: 'skipped' });
@@ -79,6 +84,18 @@ describe('simulateJourney', () => {
         /^Hi Bo! Still looking for your blend\? https:\/\/example\.com\/quiz\?utm_/,
       ),
     });
+  });
+
+  it('leaves out a channel the consent trait does not allow, as the consent rule does', () => {
+    const result = simulate([
+      { at: '0s', type: 'track', event: 'Signed Up' },
+      { at: '+1d', type: 'identify', traits: { phone: '+15550100', firstName: 'Bo' } },
+    ]);
+    const nudge = result.steps.flatMap((s) => s.sends).find((send) => send.message === 'nudge');
+    expect(nudge).toMatchObject({ outcome: 'skipped' });
+    expect(nudge?.outcome === 'skipped' && nudge.reasons).toContain(
+      'sms: no sms marketing consent on record: SMS marketing needs an explicit grant',
+    );
   });
 
   it('stops --until after the last event and lists the timers still pending', () => {
