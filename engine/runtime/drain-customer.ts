@@ -83,6 +83,12 @@ async function applyBatch(
       commands.push(...result.commands);
       notes.push(...result.notes);
       for (const note of result.notes) {
+        // The API answered 202 long before: the log is where a caller finds why nothing happened.
+        if (note.kind === 'not-entered')
+          deps.logger.info(
+            { customerId, journeyId: note.journeyId, reason: note.reason },
+            'customer not entered',
+          );
         if (note.kind === 'rejected' || note.kind === 'failed') {
           dead.push({ event: JSON.stringify(entry.event), reason: note.reason, at: now });
           deps.logger.warn({ customerId, eventId: entry.event.id, note }, 'event not applied');

@@ -140,3 +140,32 @@ describe('finished instances a customer keeps', () => {
     });
   });
 });
+
+describe('a customer the re-entry policy keeps out', () => {
+  it('is logged with the reason, as the API accepted the event long before', async () => {
+    const ctx = testRedis();
+    const logged: Array<{ obj: object; msg?: string }> = [];
+    const record = (obj: object, msg?: string) => void logged.push({ obj, ...(msg ? { msg } : {}) });
+    const engine = createEngine({
+      redis: ctx.redis,
+      prefix: ctx.prefix,
+      journeys: [onceOnly],
+      messages,
+      logger: { debug: record, info: record, warn: record, error: record },
+    });
+    try {
+      engine.startWorkers({ deliveries: false });
+      await engine.track({ userId: 'shopper', event: 'Order Placed', messageId: 'order-1' });
+      await engine.track({ userId: 'shopper', event: 'Order Placed', messageId: 'order-2' });
+      const refused = await eventually(async () => logged.find((l) => l.msg === 'customer not entered'));
+      expect(refused.obj).toEqual({
+        customerId: 'shopper',
+        journeyId: 'once-only',
+        reason: 're-entry policy "never"',
+      });
+    } finally {
+      await engine.close();
+      await ctx.cleanup();
+    }
+  });
+});
