@@ -29,7 +29,8 @@ export async function sendEvents(): Promise<void> {
   engine.startWorkers();
   await engine.identify({ userId: 'ada', traits: { firstName: 'Ada', email: 'ada@example.com' } });
   await engine.track({ userId: 'ada', event: 'Signed Up', properties: { plan: 'pro' }, messageId: 'm-123' });
-  console.log(await engine.customer('ada')); // traits, instances (state, stage, status), events, messages
+  // The calls return once the events are stored; a worker applies them a moment later.
+  console.log(await engine.customer('ada')); // profile, instances, events, messages, pendingEvents
   await engine.close();
   redis.disconnect();
 }

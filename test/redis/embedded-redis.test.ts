@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../engine/free-port.js';
 import { resolveRedis, type ResolvedRedis } from '../../engine/redis/embedded-redis.js';
 import { RedisUnavailableError } from '../../engine/redis/errors.js';
+import { TEST_REDIS_URL } from '../support/redis.js';
 
 const logger = pino({ level: 'silent' });
 const started: ResolvedRedis[] = [];
@@ -93,8 +94,8 @@ describe('resolveRedis', () => {
   });
 
   it('reuses the Redis already answering on the default url instead of embedding one', async () => {
-    const redis = await resolveRedis({ defaultUrl: 'redis://127.0.0.1:6379', logger });
+    const redis = await resolveRedis({ defaultUrl: TEST_REDIS_URL, logger });
 
-    expect(redis).toMatchObject({ url: 'redis://127.0.0.1:6379', embedded: false });
+    expect(redis).toMatchObject({ url: TEST_REDIS_URL, embedded: false });
   });
 });
