@@ -5,8 +5,8 @@ import { ConsentTrait } from '../policy/consent-record.js';
 
 const plainOrEmpty = (email: string) => email.trim() === '' || isPlainEmailAddress(email.trim());
 
-const UserId = z.string().min(1).max(256);
-const MessageId = z.string().min(1).max(200);
+export const UserId = z.string().min(1).max(256);
+export const MessageId = z.string().min(1).max(200);
 /**
  * An ISO 8601 date-time with its offset, no earlier than 1970: instants are stored as epoch
  * milliseconds, which are never negative.
@@ -16,7 +16,7 @@ export const IsoInstant = z.iso
   .refine((value) => Date.parse(value) >= 0, 'must be an instant in 1970 or later');
 
 /** ISO 8601 string or epoch milliseconds, as Segment libraries send them. */
-const Timestamp = z
+export const Timestamp = z
   .union([IsoInstant, z.number().int().nonnegative()], {
     error: 'an ISO 8601 date-time with offset, or epoch milliseconds, in 1970 or later',
   })

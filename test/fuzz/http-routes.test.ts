@@ -71,6 +71,8 @@ async function expectAcceptedStored(request: FuzzRequest, status: number, text: 
   // The write watch sees what is stored; were it blind, the refusals' "nothing written" would prove nothing.
   if (body.duplicate === false && body.ignored !== true)
     expect(keys.length, show(request)).toBeGreaterThan(0);
+  // A call taken and ignored (a Segment page call, a visitor's track) stores nothing.
+  if (body.ignored === true && !path.startsWith('/v1/webhooks/')) expectNoWrites(keys, show(request));
   if (path === '/v1/track' || path === '/v1/identify' || path.endsWith('/trigger'))
     await expectStored(request, body, sent, sent.userId);
   else if (path === '/v1/batch') {

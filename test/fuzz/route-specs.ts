@@ -70,12 +70,29 @@ const traits = fc.oneof(
 );
 const track = objectText({
   userId: str(userId),
+  anonymousId: str(userId),
   event: str(fc.oneof(fc.constantFrom('Signed Up', 'Order Completed'), hostileString)),
   properties: fc.oneof(jsonObjectText, objectText({ plan: str(fc.constantFrom('free', 'pro')) })),
   messageId: str(someId),
   timestamp: jsonInstant,
 });
-const identify = objectText({ userId: str(userId), traits, messageId: str(someId), timestamp: jsonInstant });
+const identify = objectText({
+  userId: str(userId),
+  anonymousId: str(userId),
+  traits,
+  messageId: str(someId),
+  timestamp: jsonInstant,
+});
+/** A Segment page, screen, group or alias call, which Chorus accepts and ignores. */
+const ignoredCall = objectText({
+  userId: str(userId),
+  anonymousId: str(userId),
+  name: str(hostileString),
+  properties: jsonObjectText,
+  traits: jsonObjectText,
+  messageId: str(someId),
+  timestamp: jsonInstant,
+});
 /** Strings a schema takes as they are: any content, within the length it allows. */
 const text = (max: number) => hostileString.filter((value) => value.length >= 1 && value.length <= max);
 const anyProperties = fc.dictionary(
@@ -105,9 +122,12 @@ const validIdentify = fc
   })
   .map(json);
 
+const typed = (type: string) => (t: string) =>
+  t.replace(/^\{/, `{"type":"${type}"` + (t === '{}' ? '' : ','));
 const batchItem = fc.oneof(
-  track.map((t) => t.replace(/^\{/, '{"type":"track"' + (t === '{}' ? '' : ','))),
-  identify.map((t) => t.replace(/^\{/, '{"type":"identify"' + (t === '{}' ? '' : ','))),
+  track.map(typed('track')),
+  identify.map(typed('identify')),
+  ignoredCall.map(typed('page')),
   jsonText,
 );
 const channel = fc.oneof(fc.constantFrom('email', 'sms', 'push', 'in-app', 'webhook'), hostileString);
@@ -194,6 +214,10 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
       objectText({ batch: jsonText }),
     ),
   },
+  'POST /v1/page': { guard: 'api', body: ignoredCall },
+  'POST /v1/screen': { guard: 'api', body: ignoredCall },
+  'POST /v1/group': { guard: 'api', body: ignoredCall },
+  'POST /v1/alias': { guard: 'api', body: ignoredCall },
   'GET /v1/journeys': { guard: 'api' },
   'GET /v1/journeys/:id': {
     guard: 'api',

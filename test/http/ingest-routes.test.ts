@@ -98,7 +98,7 @@ describe('ingest over HTTP', () => {
         { type: 'identify', userId: 'd1', traits: { firstName: 'Di' } },
         { type: 'track', userId: 'd1', event: 'Signed Up' },
         { type: 'track', userId: 'd2' },
-        { type: 'page', userId: 'd3' },
+        { type: 'merge', userId: 'd3' },
       ],
     });
     expect(res.statusCode).toBe(400);
@@ -108,6 +108,35 @@ describe('ingest over HTTP', () => {
     expect(fields).toContain('body.batch.2.event');
     expect(fields.some((f) => f.startsWith('body.batch.3'))).toBe(true);
     expect(await keysOf()).toEqual([]);
+  });
+
+  it('accepts and ignores what a Segment library sends besides identified calls, storing nothing of it', async () => {
+    const ignored = { ignored: true, reason: expect.any(String) };
+    for (const type of ['page', 'screen', 'group', 'alias'])
+      expect(
+        (await post(`/v1/${type}`, { anonymousId: 'v-1', name: 'Home', properties: {} })).json(),
+      ).toEqual(ignored);
+    const visitor = await post('/v1/track', { anonymousId: 'v-1', event: 'Signed Up' });
+    expect(visitor.statusCode).toBe(202);
+    expect(visitor.json()).toEqual({ ignored: true, reason: expect.stringContaining('no userId') });
+    expect(await keysOf()).toEqual([]);
+
+    // In a batch, the identified calls beside them are stored as usual.
+    const res = await post('/v1/batch', {
+      batch: [
+        { type: 'page', anonymousId: 'v-2', name: 'Pricing' },
+        { type: 'identify', anonymousId: 'v-2', userId: 'f1', traits: { firstName: 'Fi' }, messageId: 'b-9' },
+        { type: 'track', anonymousId: 'v-3', event: 'Signed Up' },
+      ],
+    });
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toEqual({ results: [ignored, { eventId: 'b-9', duplicate: false }, ignored] });
+    expect((await h.engine.customer('f1')).recentEvents.map((e) => e.id)).toEqual(['b-9']);
+
+    // Segment still asks every call for one of the two ids.
+    const none = await post('/v1/page', { name: 'Home' });
+    expect(none.statusCode).toBe(400);
+    expect(none.json()).toMatchObject({ error: { issues: [{ field: 'body.userId' }] } });
   });
 
   it('stores a good batch in order', async () => {

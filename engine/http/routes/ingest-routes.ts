@@ -1,7 +1,16 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Engine, ParsedIdentify, ParsedTrack } from '../../engine.js';
-import { IdentifyInput, TrackInput } from '../../ingest/ingest-schema.js';
+import {
+  ANONYMOUS,
+  BatchCall,
+  IGNORED_CALL_TYPES,
+  Ignored,
+  IgnoredCall,
+  ignoredCall,
+  SegmentIdentify,
+  SegmentTrack,
+} from '../segment-calls.js';
 
 /** What an accepted event answers: its id, and whether its messageId had been seen (then it is ignored). */
 export const Accepted = z.object({
@@ -9,36 +18,52 @@ export const Accepted = z.object({
   duplicate: z.boolean().describe('true when the messageId was seen before: accepted and ignored'),
 });
 
-const BatchItem = z.discriminatedUnion('type', [
-  TrackInput.extend({ type: z.literal('track') }),
-  IdentifyInput.extend({ type: z.literal('identify') }),
-]);
-
 export const MAX_BATCH = 1000;
-const Batch = z.object({ batch: z.array(BatchItem).min(1).max(MAX_BATCH) });
+const Batch = z.object({ batch: z.array(BatchCall).min(1).max(MAX_BATCH) });
 
 const answer = (result: { accepted: boolean; eventId: string }) => ({
   eventId: result.eventId,
   duplicate: !result.accepted,
 });
 
+type Anonymous = { userId?: string | undefined; anonymousId?: string | undefined };
+
+/** The call as the engine takes it, once it names a customer: without Segment's `anonymousId`. */
+function identified<T extends Anonymous>({
+  anonymousId: _,
+  ...call
+}: T): (T & { userId: string }) | undefined {
+  return call.userId === undefined ? undefined : (call as T & { userId: string });
+}
+
 /**
  * Segment-compatible ingest: `identify`, `track` and `batch`. Each answers 202 only once the
  * event is in the customer's inbox in Redis; a batch is checked whole before any of it is stored.
  * The body is parsed once, by the route's schema; the engine's `accept*` entries take it as parsed.
+ * A visitor's call with no `userId`, and `page`, `screen`, `group` and `alias` calls, are
+ * accepted and ignored (segment-calls.ts).
  */
 export const ingestRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, { engine }) => {
+  const track = async (call: z.output<typeof SegmentTrack>) => {
+    const known = identified(call);
+    return known ? answer(await engine.acceptTrack(known as ParsedTrack)) : ANONYMOUS;
+  };
+  const identify = async (call: z.output<typeof SegmentIdentify>) => {
+    const known = identified(call);
+    return known ? answer(await engine.acceptIdentify(known as ParsedIdentify)) : ANONYMOUS;
+  };
+
   app.post(
     '/v1/identify',
     {
       schema: {
         tags: ['ingest'],
         summary: 'Set traits on a customer (Segment identify); a null trait removes it',
-        body: IdentifyInput,
-        response: { 202: Accepted },
+        body: SegmentIdentify,
+        response: { 202: z.union([Accepted, Ignored]) },
       },
     },
-    async (request, reply) => reply.code(202).send(answer(await engine.acceptIdentify(request.body))),
+    async (request, reply) => reply.code(202).send(await identify(request.body)),
   );
 
   app.post(
@@ -47,11 +72,11 @@ export const ingestRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (ap
       schema: {
         tags: ['ingest'],
         summary: 'Record an event (Segment track); it may enrol the customer in journeys and advance them',
-        body: TrackInput,
-        response: { 202: Accepted },
+        body: SegmentTrack,
+        response: { 202: z.union([Accepted, Ignored]) },
       },
     },
-    async (request, reply) => reply.code(202).send(answer(await engine.acceptTrack(request.body))),
+    async (request, reply) => reply.code(202).send(await track(request.body)),
   );
 
   app.post(
@@ -59,21 +84,35 @@ export const ingestRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (ap
     {
       schema: {
         tags: ['ingest'],
-        summary: `Up to ${MAX_BATCH} identify and track calls; all are checked before any is stored`,
+        summary: `Up to ${MAX_BATCH} Segment calls; all are checked before any is stored`,
         body: Batch,
-        response: { 202: z.object({ results: z.array(Accepted) }) },
+        response: { 202: z.object({ results: z.array(z.union([Accepted, Ignored])) }) },
       },
     },
     async (request, reply) => {
       // Issued together on one connection, so Redis applies them in batch order, per customer too.
       const results = await Promise.all(
-        request.body.batch.map(({ type, ...call }) =>
-          type === 'track'
-            ? engine.acceptTrack(call as ParsedTrack)
-            : engine.acceptIdentify(call as ParsedIdentify),
-        ),
+        request.body.batch.map(async ({ type, ...call }) => {
+          if (type === 'track') return track(call as z.output<typeof SegmentTrack>);
+          if (type === 'identify') return identify(call as z.output<typeof SegmentIdentify>);
+          return ignoredCall(type);
+        }),
       );
-      return reply.code(202).send({ results: results.map(answer) });
+      return reply.code(202).send({ results });
     },
   );
+
+  for (const type of IGNORED_CALL_TYPES)
+    app.post(
+      `/v1/${type}`,
+      {
+        schema: {
+          tags: ['ingest'],
+          summary: `A Segment ${type} call: accepted and ignored, as journeys do not use it`,
+          body: IgnoredCall,
+          response: { 202: Ignored },
+        },
+      },
+      async (_request, reply) => reply.code(202).send(ignoredCall(type)),
+    );
 };

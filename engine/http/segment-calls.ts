@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { IdentifyInput, MessageId, Timestamp, TrackInput, UserId } from '../ingest/ingest-schema.js';
+
+/**
+ * What Segment's libraries and CDPs send besides identified `identify` and `track` calls, so
+ * that pointing one at Chorus works: calls of a visitor not yet identified (an `anonymousId`
+ * and no `userId`), and `page`, `screen`, `group` and `alias` calls. Journeys follow identified
+ * customers through their events, so these are accepted and ignored, one by one: a batch that
+ * holds one is not refused whole, which would make the library retry, or drop, the identified
+ * calls beside it.
+ */
+const AnonymousId = z.string().min(1).max(256);
+
+/** The calls Chorus takes and ignores (see above). */
+export const IGNORED_CALL_TYPES = ['page', 'screen', 'group', 'alias'] as const;
+export type IgnoredCallType = (typeof IGNORED_CALL_TYPES)[number];
+
+/**
+ * Segment asks every call for a `userId` or an `anonymousId`. Checked alongside the other fields
+ * (`when`), so a call missing several is told of all of them at once.
+ */
+const hasSomeId = (call: { userId?: string | undefined; anonymousId?: string | undefined }) =>
+  call.userId !== undefined || call.anonymousId !== undefined;
+const SOME_ID: { path: PropertyKey[]; message: string; when: (payload: { value: unknown }) => boolean } = {
+  path: ['userId'],
+  message:
+    'required (or an anonymousId, for a visitor not yet identified: such a call is accepted and ignored)',
+  when: ({ value }) =>
+    typeof value === 'object' && value !== null && !('userId' in value) && !('anonymousId' in value),
+};
+
+const ids = { userId: UserId.optional(), anonymousId: AnonymousId.optional() };
+const trackShape = TrackInput.extend(ids);
+const identifyShape = IdentifyInput.extend(ids);
+const ignoredShape = z.looseObject({ ...ids, messageId: MessageId.optional(), timestamp: Timestamp });
+
+export const SegmentTrack = trackShape.refine(hasSomeId, SOME_ID);
+export const SegmentIdentify = identifyShape.refine(hasSomeId, SOME_ID);
+/** A `page`, `screen`, `group` or `alias` call: checked for an id, else taken as it comes. */
+export const IgnoredCall = ignoredShape.refine(hasSomeId, SOME_ID);
+
+export const BatchCall = z.discriminatedUnion('type', [
+  trackShape.extend({ type: z.literal('track') }).refine(hasSomeId, SOME_ID),
+  identifyShape.extend({ type: z.literal('identify') }).refine(hasSomeId, SOME_ID),
+  ignoredShape.extend({ type: z.enum(IGNORED_CALL_TYPES) }).refine(hasSomeId, SOME_ID),
+]);
+
+/** The answer to a call taken and ignored, with why. */
+export const Ignored = z.object({
+  ignored: z.literal(true).describe('accepted and not stored: journeys follow identified customers'),
+  reason: z.string(),
+});
+export type Ignored = z.infer<typeof Ignored>;
+
+export const ANONYMOUS: Ignored = {
+  ignored: true,
+  reason: 'no userId: a visitor not yet identified is followed from their first call with one',
+};
+
+export function ignoredCall(type: IgnoredCallType): Ignored {
+  return { ignored: true, reason: `Segment ${type} calls are not used by journeys` };
+}
