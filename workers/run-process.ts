@@ -19,11 +19,16 @@ import {
   type ChannelSetup,
   type Engine,
   type EnvConfig,
-  type Logger,
   type RedisTarget,
 } from '../engine/index.js';
 import { startApiServer, type ApiServer } from './api-server.js';
-import { resolveSecrets, type ProcessSecrets } from './process-secrets.js';
+import {
+  logMadeUpSecrets,
+  madeUpSharing,
+  resolveSecrets,
+  warnUnsetUnsubscribeSecret,
+  type ProcessSecrets,
+} from './process-secrets.js';
 
 export interface ProcessOptions {
   /**
@@ -64,10 +69,12 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
   // Templates are checked against the journeys that send them before anything starts.
   const templates = loadTemplates(config.TEMPLATES_DIR, { journeys });
   const messages = templates.catalog;
-  const secrets = resolveSecrets(config, webhookSources, { api: options.api });
+  // After the connection, before anything signs or checks a link: in development the secrets
+  // not configured are read from (or first written to) Redis.
+  const secrets = await resolveSecrets(config, webhookSources, { api: options.api }, redis);
   const unsubscribeSecret = secrets.unsubscribeSecret;
-  if (!config.UNSUBSCRIBE_SECRET)
-    logger.warn({}, 'UNSUBSCRIBE_SECRET is unset: unsubscribe links stop working when this process restarts');
+  if (secrets.generated.UNSUBSCRIBE_SECRET)
+    warnUnsetUnsubscribeSecret(logger, secrets, config.REDIS_PREFIX, resolved.embedded);
   const publicUrl = config.PUBLIC_URL ?? `http://localhost:${config.PORT}`;
   if (!publicUrl.startsWith('https://') && (config.PUBLIC_URL || config.NODE_ENV === 'production'))
     logger.warn(
@@ -176,7 +183,7 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
   );
   if (options.banner)
     printBanner({ engine, redisTarget: target, embedded: resolved.embedded, config, api, secrets });
-  else if (api) logMadeUpSecrets(logger, secrets);
+  else if (api) logMadeUpSecrets(logger, secrets, config.REDIS_PREFIX);
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -230,20 +237,6 @@ function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//***@');
 }
 
-/**
- * Without a terminal there is no banner, and a secret made up for the run would be known to
- * nobody: the API could not be called (`npm start > chorus.log`, a container's log). So they are
- * logged once. Only development makes secrets up; production refuses to start without them.
- */
-function logMadeUpSecrets(logger: Logger, secrets: ProcessSecrets): void {
-  const shown = Object.entries(secrets.generated).filter(([name]) => name !== 'UNSUBSCRIBE_SECRET');
-  if (shown.length === 0) return;
-  logger.warn(
-    { madeUp: Object.fromEntries(shown) },
-    `made up for this run, as no terminal shows the banner: set ${shown.map(([name]) => name.split(' ')[0]).join(', ')} to choose your own`,
-  );
-}
-
 function printBanner(input: {
   engine: Engine;
   redisTarget: RedisTarget;
@@ -255,6 +248,7 @@ function printBanner(input: {
   const { engine, redisTarget, embedded, config, api, secrets } = input;
   const journeys = engine.catalog.list().map((j) => `${j.id}@${j.version}`);
   const key = secrets.apiKeys[0] ?? '';
+  const madeUp = [...new Set(Object.keys(secrets.generated).map((name) => name.split(' ')[0]))];
   const lines = [
     '',
     'Chorus is running.',
@@ -266,11 +260,14 @@ function printBanner(input: {
   if (api) {
     lines.push(
       `  API:        ${api.url}/v1  (docs: ${api.url}/docs)`,
-      `  API key:    ${key}${secrets.generated.API_KEY ? '  (made up for this run: set API_KEY to keep one)' : ''}`,
-      `  Dashboard:  ${api.url}/admin/queues  user ${config.DASHBOARD_USER}, password ${secrets.dashboardPassword}${secrets.generated.DASHBOARD_PASSWORD ? ' (made up for this run)' : ''}`,
+      `  API key:    ${key}${secrets.generated.API_KEY ? '  (made up: set API_KEY to choose one)' : ''}`,
+      `  Dashboard:  ${api.url}/admin/queues  user ${config.DASHBOARD_USER}, password ${secrets.dashboardPassword}${secrets.generated.DASHBOARD_PASSWORD ? ' (made up)' : ''}`,
       ...Object.entries(secrets.generated)
         .filter(([name]) => name.startsWith('WEBHOOK_SOURCE_SECRETS'))
         .map(([name, secret]) => `  ${name}: ${secret}`),
+      ...(madeUp.length > 0
+        ? [`  Made up:    ${madeUp.join(', ')}, ${madeUpSharing(secrets, config.REDIS_PREFIX)}`]
+        : []),
       '',
       'Send events:',
       `  curl -X POST ${api.url}/v1/identify -H 'Authorization: Bearer ${key}' -H 'Content-Type: application/json' \\`,
