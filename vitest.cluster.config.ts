@@ -14,6 +14,7 @@ export default defineConfig({
       'test/policy/**/*.test.ts',
       'test/tracking/**/*.test.ts',
       'test/cluster/**/*.test.ts',
+      'test/workers/**/*.test.ts',
       'test/analytics/attribution-through-journey.test.ts',
       'test/channels/in-app-adapter.test.ts',
     ],
