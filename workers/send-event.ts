@@ -5,6 +5,7 @@
 //   show <userId>
 import { pino } from 'pino';
 import {
+  CliUsageError,
   connectRedis,
   CoreMessageCatalog,
   createEngine,
@@ -24,7 +25,7 @@ function json(text: string | undefined, what: string): Record<string, unknown> {
   try {
     return JSON.parse(text) as Record<string, unknown>;
   } catch {
-    throw new Error(`${what} is not valid JSON: ${text}\n${USAGE}`);
+    throw new CliUsageError(`${what} is not valid JSON: ${text}\n${USAGE}`);
   }
 }
 
@@ -54,7 +55,7 @@ runMain(async () => {
     else if (command === 'trigger' && args[0] && args[1])
       result = await engine.trigger(args[0], { userId: args[1], data: json(args[2], 'data') });
     else if (command === 'show' && args[0]) result = await engine.customer(args[0]);
-    else throw new Error(USAGE);
+    else throw new CliUsageError(USAGE);
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } finally {
     await engine.close();
