@@ -149,6 +149,11 @@ export function expectNamedRejection(
     expect(response.body, what).toContain('CHORUS_TRACKING_TOKEN_INVALID');
     return;
   }
+  // A link from a message refused to a browser: a page naming the error's code.
+  if (String(response.headers['content-type']).includes('text/html')) {
+    expect(response.body, what).toMatch(/CHORUS_[A-Z_]+/);
+    return;
+  }
   // bull-board's error handler covers its whole scope (its API and static files): its own shape.
   if (/^\/admin\/queues\/(api|static)\//.test(url)) {
     const body = JSON.parse(response.body) as { error?: unknown };

@@ -74,4 +74,15 @@ describe('one-click unsubscribe', () => {
     }
     expect(await h.redis.keys(`${h.prefix}:c:*`)).toEqual([]);
   });
+
+  it('shows a person whose link is refused a page saying why, not JSON', async () => {
+    const expired = tokenFor('u2', h.clock.now() - 1);
+    for (const url of [`/v1/unsubscribe?token=${expired}`, '/v1/consent/confirm?token=garbage']) {
+      const res = await h.app.inject({ url, headers: { accept: 'text/html,application/xhtml+xml' } });
+      expect(res.statusCode).toBe(400);
+      expect(res.headers['content-type']).toContain('text/html');
+      expect(res.body).toContain('This link is not valid');
+      expect(res.body).toMatch(/CHORUS_(UNSUBSCRIBE|CONSENT)_TOKEN_INVALID/);
+    }
+  });
 });

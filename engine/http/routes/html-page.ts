@@ -3,3 +3,19 @@ export const htmlPage = (title: string, body: string) =>
   `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">` +
   `<title>${title}</title></head><body style="font-family:system-ui;max-width:32rem;margin:4rem auto;padding:0 1rem">` +
   `<h1>${title}</h1>${body}</body></html>`;
+
+/** Whether the request comes from a browser that wants a page (a person following a link). */
+export const wantsHtml = (headers: { accept?: string | undefined }) =>
+  (headers.accept ?? '').includes('text/html');
+
+/**
+ * A refused link from a message, as a page for the person who followed it: the reason and the
+ * error code, with the status of the error. Machines (a mail client's one-click POST) get JSON.
+ */
+export function refusedLinkPage(error: { code: string; message: string }): string {
+  const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return htmlPage(
+    'This link is not valid',
+    `<p>${escape(error.message)}</p><p><small>${escape(error.code)}</small></p>`,
+  );
+}
