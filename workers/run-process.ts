@@ -196,8 +196,11 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
       await resolved.stop();
       logger.info({}, 'stopped');
     })());
+  // `on`, not `once`: under `npm start` one Ctrl-C arrives twice (from the terminal, and again
+  // forwarded by npm), and a repeat with no listener left would kill the process mid-shutdown.
+  // A repeat joins the shutdown under way; SHUTDOWN_DEADLINE_MS bounds it.
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
+    process.on(signal, () => {
       stop().then(
         () => process.exit(0),
         (err: unknown) => {
