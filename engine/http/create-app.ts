@@ -13,6 +13,7 @@ import { allQueues } from '../runtime/queues.js';
 import { readRecordedShards } from './read-recorded-shards.js';
 import { apiKeyChecker } from './api-key-auth.js';
 import { answerClientError } from './client-error.js';
+import { closeConnectionsOnClose } from './close-connections.js';
 import { dashboard, DASHBOARD_PATH } from './dashboard.js';
 import { installErrorHandler, urlErrorBody } from './error-handler.js';
 import type { HttpAppOptions } from './http-options.js';
@@ -68,6 +69,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
       void (reply as FastifyReply).code(error.statusCode ?? 400).send(urlErrorBody(error, request.id));
     },
   }).withTypeProvider<ZodTypeProvider>();
+  // Idle keep-alive connections must not hold up a shutdown; answers in flight still go out.
+  closeConnectionsOnClose(app);
   // JSON bodies are checked for what Fastify's parser lets through or reports vaguely: bytes that
   // are not UTF-8, nesting deep enough to overflow the stack later, prototype keys (by name).
   app.removeContentTypeParser('application/json');
