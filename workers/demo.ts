@@ -1,6 +1,6 @@
 // `npm run demo`: the engine on embedded defaults with time sped up, a few hundred simulated
 // shoppers driven through the lifecycle over HTTP, progress while it runs, and a report at the end.
-//   npm run demo -- [--customers 300] [--time-scale 86400] [--seed 7]
+//   npm run demo -- [--customers 300] [--time-scale 86400] [--seed 7] [--days 365]
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,11 +8,14 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import {
+  formatEnding,
   formatProgress,
   formatReport,
   queuedJobs,
   sendsFromMetrics,
+  type DemoEnding,
   type JourneyFigures,
+  type Unfinished,
 } from './demo/demo-report.js';
 import { simulateCustomers, type ScheduledCall } from './demo/simulated-customers.js';
 import { connectRedis, deleteKeysMatching, engineKeyPatterns } from '../engine/index.js';
@@ -24,8 +27,12 @@ const Options = z.object({
   customers: z.coerce.number().int().min(1).max(100_000).default(300),
   'time-scale': z.coerce.number().min(1).max(1e9).default(86_400),
   seed: z.coerce.number().int().default(7),
-  /** Journey days to run at most; the lifecycle's last step is 37 days after sign-up. */
-  days: z.coerce.number().min(1).max(365).default(45),
+  /**
+   * Journey days to run at most, a guard against a run that never settles. The lifecycle's last
+   * step is 37 days after sign-up, but at a high --time-scale the workers fall behind journey
+   * time (1000 shoppers at 400000 settle past day 40, later on a busy machine), so it is generous.
+   */
+  days: z.coerce.number().min(1).max(3650).default(365),
 });
 
 runMain(async () => {
@@ -75,39 +82,46 @@ runMain(async () => {
   }
 
   const signUps = calls.filter((c) => c.call.type === 'track' && c.call.event === 'Signed Up').length;
-  /** Every sign-up has entered, every journey has ended, and no job is waiting or running. */
-  async function settled(figures: readonly JourneyFigures[]): Promise<boolean> {
+  /** What is left to do: sign-ups not yet entered, customers in a journey, jobs waiting or running. */
+  async function unfinished(figures: readonly JourneyFigures[]): Promise<Unfinished> {
     const entered = Math.max(0, ...figures.map((j) => j.entered));
-    const active = figures.reduce((n, j) => n + Object.values(j.stages).reduce((a, b) => a + b, 0), 0);
-    if (entered < signUps || active > 0) return false;
+    const inJourney = figures.reduce((n, j) => n + Object.values(j.stages).reduce((a, b) => a + b, 0), 0);
     // The API answers before it adds an event's drain job: a job not yet added is not counted below.
     await running.api!.settle();
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    return queuedJobs(metrics) === 0;
+    return { notEntered: Math.max(0, signUps - entered), inJourney, queued: queuedJobs(metrics) };
   }
+  const settled = (left: Unfinished) => left.notEntered + left.inJourney + left.queued === 0;
 
   const startedAt = Date.now();
   const journeyNow = () => (Date.now() - startedAt) * options['time-scale'];
   let sent = 0;
   let lastProgress = 0;
-  for (;;) {
+  let ending: DemoEnding | undefined;
+  while (!ending) {
     const due = [];
     while (sent + due.length < calls.length && calls[sent + due.length]!.at <= journeyNow())
       due.push(calls[sent + due.length]!);
     for (let i = 0; i < due.length; i += 500) await send(due.slice(i, i + 500));
     sent += due.length;
     const day = journeyNow() / DAY;
-    if (Date.now() - lastProgress >= 1000 || sent === calls.length) {
+    // Once a second, and at once when the last event has gone.
+    if (Date.now() - lastProgress >= 1000 || (due.length > 0 && sent === calls.length)) {
       lastProgress = Date.now();
       const figures = await journeys();
       print(formatProgress(day, sent, calls.length, figures));
-      if ((sent === calls.length && (await settled(figures))) || day >= options.days) break;
+      const atCap = day >= options.days;
+      if (sent === calls.length || atCap) {
+        const left = await unfinished(figures);
+        if (settled(left) || atCap) ending = { day, cap: options.days, left };
+      }
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 
   const metrics = await (await fetch(`${base}/metrics`)).text();
   print(formatReport(await journeys(), sendsFromMetrics(metrics)));
+  print(formatEnding(ending));
   await running.stop();
   // A shared Redis keeps nothing of the demo (a private one was deleted with its process). After
   // the stop, so no worker writes again behind the clean-up.

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { formatReport, sendsFromMetrics } from '../../workers/demo/demo-report.js';
+import { formatEnding, formatReport, sendsFromMetrics } from '../../workers/demo/demo-report.js';
 import { simulateCustomers } from '../../workers/demo/simulated-customers.js';
 import { exited } from '../support/worker-process.js';
 import { TEST_REDIS_ENV, testRedis } from '../support/redis.js';
@@ -52,12 +52,25 @@ describe('the demo report', () => {
   });
 });
 
+describe('the demo ending', () => {
+  it('says the run settled, or that the --days cap stopped it and what was left', () => {
+    expect(formatEnding({ day: 41.96, cap: 365, left: { notEntered: 0, inJourney: 0, queued: 0 } })).toBe(
+      'Settled on journey day 42.0: every shopper has finished, and no job is left.',
+    );
+    expect(formatEnding({ day: 45.1, cap: 45, left: { notEntered: 0, inJourney: 184, queued: 911 } })).toBe(
+      'Stopped at the cap of 45 journey days (--days) before the run settled: 184 customer(s) still in a journey, ' +
+        '911 job(s) waiting or running. The figures above are partial. To finish, raise --days, or lower ' +
+        '--time-scale so the workers keep up.',
+    );
+  });
+});
+
 describe('npm run demo', () => {
-  it('drives shoppers through the journeys over HTTP and reports, leaving nothing in Redis', async () => {
+  async function runDemo(args: string[]): Promise<string> {
     const ctx = testRedis();
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'workers/demo.ts', '--customers', '30', '--time-scale', '2000000'],
+      ['--import', 'tsx', 'workers/demo.ts', '--customers', '30', '--time-scale', '2000000', ...args],
       {
         env: { ...process.env, ...TEST_REDIS_ENV, REDIS_PREFIX: ctx.prefix, LOG_LEVEL: 'error' },
         stdio: ['ignore', 'pipe', 'inherit'],
@@ -66,11 +79,26 @@ describe('npm run demo', () => {
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     expect(await exited(child)).toEqual({ code: 0, signal: null });
+    expect(await ctx.redis.keys(`*${ctx.prefix}*`)).toEqual([]);
+    await ctx.cleanup();
+    return output;
+  }
+
+  it('drives shoppers through the journeys over HTTP and reports, leaving nothing in Redis', async () => {
+    const output = await runDemo([]);
     expect(output).toMatch(/customers entered/);
     expect(output).toMatch(/Funnel by stage\n\s+awareness\s+30\s+100\.0%/);
     expect(output).toMatch(/Goal conversion: \d+ of 30/);
     expect(output).toMatch(/email\s+sent \d+/);
-    expect(await ctx.redis.keys(`*${ctx.prefix}*`)).toEqual([]);
-    await ctx.cleanup();
+    expect(output).toMatch(/Settled on journey day \d+\.\d: every shopper has finished/);
+  }, 60_000);
+
+  it('says so when it stops at the --days cap before the shoppers have finished', async () => {
+    const output = await runDemo(['--days', '3']);
+    expect(output).toMatch(/Messages per channel/);
+    expect(output).toMatch(
+      /Stopped at the cap of 3 journey days \(--days\) before the run settled: .+\. The figures above are partial\./,
+    );
+    expect(output).not.toMatch(/Settled on journey day/);
   }, 60_000);
 });

@@ -79,3 +79,35 @@ export function formatProgress(
   ).join(' · ');
   return `day ${day.toFixed(1).padStart(4)}  events ${sent}/${total}  now in: ${stages}`;
 }
+
+/** What a demo run left undone: all zero once it has settled. */
+export interface Unfinished {
+  /** Sign-ups sent whose customer has not entered the journey yet. */
+  notEntered: number;
+  /** Customers still in a journey. */
+  inJourney: number;
+  /** Jobs waiting or running. */
+  queued: number;
+}
+
+/** Why the run ended: on journey day `day`, with `left` undone, under a cap of `cap` days. */
+export interface DemoEnding {
+  day: number;
+  cap: number;
+  left: Unfinished;
+}
+
+/** The closing line: everything settled, or the --days cap came first and the figures are partial. */
+export function formatEnding({ day, cap, left }: DemoEnding): string {
+  const undone = [
+    left.inJourney > 0 ? `${left.inJourney} customer(s) still in a journey` : '',
+    left.notEntered > 0 ? `${left.notEntered} sign-up(s) not yet entered` : '',
+    left.queued > 0 ? `${left.queued} job(s) waiting or running` : '',
+  ].filter(Boolean);
+  if (undone.length === 0)
+    return `Settled on journey day ${day.toFixed(1)}: every shopper has finished, and no job is left.`;
+  return (
+    `Stopped at the cap of ${cap} journey days (--days) before the run settled: ${undone.join(', ')}. ` +
+    'The figures above are partial. To finish, raise --days, or lower --time-scale so the workers keep up.'
+  );
+}
