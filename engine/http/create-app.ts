@@ -75,6 +75,9 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
   // are not UTF-8, nesting deep enough to overflow the stack later, prototype keys (by name).
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
+    // No bytes is no body: many clients send `Content-Type: application/json` on every request,
+    // a DELETE included. A route that needs a body refuses its absence by its schema, naming it.
+    if ((body as Buffer).length === 0) return done(null, undefined);
     try {
       done(null, parseJsonBody(body as Buffer));
     } catch (error) {

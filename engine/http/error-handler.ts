@@ -23,7 +23,10 @@ interface Answer {
  */
 export function installErrorHandler(app: FastifyInstance, redis: RedisConnection): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const answer = classify(error, redis, `${request.method} ${request.url.split('?')[0]}`);
+    const answer = classify(error, redis, {
+      what: `${request.method} ${request.url.split('?')[0]}`,
+      bodyMissing: request.body === undefined,
+    });
     if (answer.status >= 500) request.log.error({ err: error }, answer.message);
     else request.log.info({ code: answer.code, status: answer.status }, answer.message);
     const body: ErrorBody = {
@@ -63,12 +66,21 @@ export function urlErrorBody(error: FastifyError, requestId: string): ErrorBody 
   };
 }
 
-function classify(error: FastifyError, redis: RedisConnection, what: string): Answer {
+function classify(
+  error: FastifyError,
+  redis: RedisConnection,
+  request: { what: string; bodyMissing: boolean },
+): Answer {
+  const { what } = request;
   if (hasZodFastifySchemaValidationErrors(error)) {
     const where = error.validationContext ?? 'body';
     const issues = error.validation.map((issue) => ({
       field: `${where}${issue.instancePath.replaceAll('/', '.')}`.replace(/\.$/, ''),
-      message: issue.message ?? 'invalid',
+      // Fastify validates an absent body as null: say it is missing rather than "received null".
+      message:
+        where === 'body' && issue.instancePath === '/' && request.bodyMissing
+          ? 'required: this route takes a JSON body, and the request had none'
+          : (issue.message ?? 'invalid'),
     }));
     return {
       status: 400,
