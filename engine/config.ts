@@ -52,6 +52,19 @@ function serviceAccountFrom(text: string, ctx: z.RefinementCtx): ServiceAccount 
   return parsed.data;
 }
 
+/**
+ * A number from the environment. Set but empty is refused rather than read as 0 (what
+ * `Number('')` gives): `PORT=` would listen on a random port, `SHUTDOWN_DEADLINE_MS=` not wait.
+ */
+function envNumber(schema: z.ZodNumber) {
+  return z
+    .string()
+    .trim()
+    .min(1, 'set but empty: give a number, or unset it for the default')
+    .transform(Number)
+    .pipe(schema);
+}
+
 /** Every environment variable the engine reads, parsed once at start-up. */
 const EnvShape = z.object({
   REDIS_URL: z
@@ -70,9 +83,9 @@ const EnvShape = z.object({
     .regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, _ and -')
     .default('chorus'),
   /** Journey time runs this many times faster than real time: 86400 makes a day last a second. */
-  TIME_SCALE: z.coerce.number().positive().max(1e9).default(1),
-  JOURNEY_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),
-  DELIVERY_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(20),
+  TIME_SCALE: envNumber(z.number().positive().max(1e9)).default(1),
+  JOURNEY_CONCURRENCY: envNumber(z.number().int().min(1).max(1000)).default(50),
+  DELIVERY_CONCURRENCY: envNumber(z.number().int().min(1).max(1000)).default(20),
   /** Which workers a worker process runs: `journeys`, `deliveries`, or both. */
   WORKER_ROLES: Roles.default(['journeys', 'deliveries']),
   /** How long SIGTERM waits for active jobs before leaving them to other workers. */
@@ -80,16 +93,16 @@ const EnvShape = z.object({
    * How long a job's lock and a customer's lease last without renewal. A worker that dies is
    * noticed after about this long, and its jobs run elsewhere.
    */
-  LOCK_DURATION_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
+  LOCK_DURATION_MS: envNumber(z.number().int().min(500).max(600_000)).default(30_000),
   /** How often one worker sweeps for customers whose events wait with no job to apply them. */
-  SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
+  SWEEP_INTERVAL_MS: envNumber(z.number().int().min(100)).default(60_000),
   /**
    * How many shards the queues are split into, each customer's jobs in one: on a Redis Cluster,
    * so queue operations spread over the masters. The same on every process (see README, On a
    * Redis Cluster, for changing it).
    */
-  QUEUE_SHARDS: z.coerce.number().int().min(1).max(MAX_QUEUE_SHARDS).default(1),
-  SHUTDOWN_DEADLINE_MS: z.coerce.number().int().min(0).default(10_000),
+  QUEUE_SHARDS: envNumber(z.number().int().min(1).max(MAX_QUEUE_SHARDS)).default(1),
+  SHUTDOWN_DEADLINE_MS: envNumber(z.number().int().min(0)).default(10_000),
   JOURNEYS_DIR: z.string().min(1).default('journeys'),
   TEMPLATES_DIR: z.string().min(1).default('templates'),
   /** SMTP server for email, e.g. smtp://user:pass@smtp.example.com:587. Unset: emails go to OUTBOX_DIR as .eml files. */
@@ -99,12 +112,12 @@ const EnvShape = z.object({
     .optional()
     .or(z.literal('').transform(() => undefined)),
   /** Pooled SMTP connections each worker process keeps open. */
-  SMTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(100).default(5),
+  SMTP_MAX_CONNECTIONS: envNumber(z.number().int().min(1).max(100)).default(5),
   /**
    * Messages one SMTP connection sends before it is replaced. nodemailer then pauses its queue for
    * 100 ms, which shows in the latency of busy senders; raise it where the server allows.
    */
-  SMTP_MAX_MESSAGES: z.coerce.number().int().min(1).default(100),
+  SMTP_MAX_MESSAGES: envNumber(z.number().int().min(1)).default(100),
   MAIL_FROM: z.string().min(3).default('Chorus Tea <hello@chorus.local>'),
   /** Where emails, SMS and push go when their provider is not configured. */
   OUTBOX_DIR: z.string().min(1).default('outbox'),
@@ -138,7 +151,7 @@ const EnvShape = z.object({
    * Finished journey instances kept per customer and journey; older ones are deleted when another
    * finishes (the journey's counts keep them). At least 1.
    */
-  KEEP_FINISHED_INSTANCES: z.coerce.number().int().min(1).default(KEEP_FINISHED_DEFAULT),
+  KEEP_FINISHED_INSTANCES: envNumber(z.number().int().min(1)).default(KEEP_FINISHED_DEFAULT),
   /** The IANA zone of customers without a `timezone` trait: dates, quiet hours, local-time waits. */
   DEFAULT_TIMEZONE: z
     .string()
@@ -198,7 +211,7 @@ const EnvShape = z.object({
    * Waits grow from a second, doubling, with jitter, up to this; a send is given up after ten
    * attempts, which span at least 255 s with the default.
    */
-  DELIVERY_RETRY_MAX_MS: z.coerce.number().int().min(1000).max(3_600_000).default(300_000),
+  DELIVERY_RETRY_MAX_MS: envNumber(z.number().int().min(1000).max(3_600_000)).default(300_000),
   /** Per-channel send rate, as `<count>/<duration>`, e.g. `10/1s`. Unset: no limit. */
   RATE_LIMIT_EMAIL: RateLimit.optional(),
   RATE_LIMIT_SMS: RateLimit.optional(),
@@ -209,7 +222,7 @@ const EnvShape = z.object({
   /** `production` refuses to start without API_KEY, DASHBOARD_PASSWORD and UNSUBSCRIBE_SECRET. */
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   /** Where the HTTP API listens. Use HOST=0.0.0.0 in a container. */
-  PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  PORT: envNumber(z.number().int().min(0).max(65_535)).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   /** Keys for `/v1/*`, comma-separated (several during a rotation). Unset in development: one is made and printed. */
   API_KEY: z
@@ -236,12 +249,13 @@ const EnvShape = z.object({
     duration: DEFAULT_API_RATE_LIMIT.windowMs,
   }),
   /** Largest request body accepted (bytes); larger ones get 413. */
-  BODY_LIMIT: z.coerce
-    .number()
-    .int()
-    .min(1024)
-    .max(100 * 1024 * 1024)
-    .default(1024 * 1024),
+  BODY_LIMIT: envNumber(
+    z
+      .number()
+      .int()
+      .min(1024)
+      .max(100 * 1024 * 1024),
+  ).default(1024 * 1024),
   /**
    * Secrets of signed inbound webhook sources: `<source>=<whsec_…>[ <whsec_…>]`, sources separated
    * by commas; several secrets for one source during a rotation.

@@ -58,6 +58,23 @@ describe('configuration from the environment', () => {
   });
 });
 
+describe('a variable set but empty', () => {
+  it.each(['PORT', 'SHUTDOWN_DEADLINE_MS', 'TIME_SCALE', 'QUEUE_SHARDS'])(
+    'is refused for the number %s rather than read as 0',
+    (name) => {
+      expect(() => loadConfig({ [name]: '' })).toThrow(
+        new RegExp(`${name}: set but empty: give a number, or unset it for the default`),
+      );
+      expect(() => loadConfig({ [name]: '  ' })).toThrow(new RegExp(`${name}: set but empty`));
+    },
+  );
+
+  it('is the default once unset', () => {
+    expect(loadConfig({}).PORT).toBe(3000);
+    expect(loadConfig({ PORT: '0' }).PORT).toBe(0);
+  });
+});
+
 describe('a Redis Cluster', () => {
   it('is named by its nodes in REDIS_CLUSTER_NODES, with credentials and TLS from a URL form', () => {
     expect(redisTargetOf(loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:6379, 10.0.0.2:6380' }))).toEqual({
