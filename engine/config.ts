@@ -146,7 +146,22 @@ const EnvShape = z.object({
     .enum(['true', 'false'])
     .default('true')
     .transform((v) => v === 'true'),
-  DEFAULT_LOCALE: z.string().min(2).default('en-US'),
+  /** The BCP 47 locale of customers without a `locale` trait: dates and amounts in messages. */
+  DEFAULT_LOCALE: z
+    .string()
+    .transform((value, ctx) => {
+      try {
+        // One tag in, one out: the canonical form (`en-us` becomes `en-US`).
+        return Intl.getCanonicalLocales(value)[0] ?? value;
+      } catch {
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${value.slice(0, 60)}" is not a BCP 47 locale such as en-US or de-DE`,
+        });
+        return z.NEVER;
+      }
+    })
+    .default('en-US'),
   /**
    * Finished journey instances kept per customer and journey; older ones are deleted when another
    * finishes (the journey's counts keep them). At least 1.

@@ -75,6 +75,19 @@ describe('a variable set but empty', () => {
   });
 });
 
+describe('the default locale', () => {
+  it('is a BCP 47 locale, kept in its canonical form', () => {
+    expect(loadConfig({}).DEFAULT_LOCALE).toBe('en-US');
+    expect(loadConfig({ DEFAULT_LOCALE: 'de-de' }).DEFAULT_LOCALE).toBe('de-DE');
+  });
+
+  it.each(['xx_bad_locale', 'en_US', 'en-US,de-DE', ''])('refuses %j, naming the variable', (locale) => {
+    expect(() => loadConfig({ DEFAULT_LOCALE: locale })).toThrow(
+      /DEFAULT_LOCALE: ".*" is not a BCP 47 locale such as en-US or de-DE/,
+    );
+  });
+});
+
 describe('a Redis Cluster', () => {
   it('is named by its nodes in REDIS_CLUSTER_NODES, with credentials and TLS from a URL form', () => {
     expect(redisTargetOf(loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:6379, 10.0.0.2:6380' }))).toEqual({
