@@ -3,7 +3,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, redisTargetOf } from '../engine/index.js';
+import { z } from 'zod';
+import { ConfigError, defineWebhookSource, loadConfig, redisTargetOf } from '../engine/index.js';
+import { resolveSecrets } from '../workers/process-secrets.js';
+import { testRedis } from './support/redis.js';
 
 describe('configuration from the environment', () => {
   it('has defaults that run the engine on embedded defaults', () => {
@@ -254,5 +257,30 @@ describe('the HTTP API configuration', () => {
       'FREQUENCY_CAPS',
       'QUIET_HOURS',
     ]);
+  });
+});
+
+describe('webhook source secrets', () => {
+  const shop = defineWebhookSource({ id: 'shop', payload: z.object({}), toTrack: () => undefined });
+  const crm = defineWebhookSource({ id: 'crm', payload: z.object({}), toTrack: () => undefined });
+  const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+  const ctx = testRedis();
+  afterAll(() => ctx.cleanup());
+
+  it('are taken for the sources the journeys folder defines', async () => {
+    const config = loadConfig({ WEBHOOK_SOURCE_SECRETS: `shop=${secret}`, REDIS_PREFIX: ctx.prefix });
+    const secrets = await resolveSecrets(config, [shop, crm], { api: true }, ctx.redis);
+    expect(secrets.webhookSecrets.shop).toEqual([secret]);
+  });
+
+  it('stop start-up when they name a source no journey file defines, listing the known ones', async () => {
+    const config = loadConfig({ WEBHOOK_SOURCE_SECRETS: `shpo=${secret}`, REDIS_PREFIX: ctx.prefix });
+    await expect(resolveSecrets(config, [shop, crm], { api: true }, ctx.redis)).rejects.toThrow(ConfigError);
+    await expect(resolveSecrets(config, [shop, crm], { api: false }, ctx.redis)).rejects.toThrow(
+      /WEBHOOK_SOURCE_SECRETS: names the webhook source "shpo", which no file in JOURNEYS_DIR defines \(known: shop, crm\)/,
+    );
+    await expect(resolveSecrets(config, [], { api: true }, ctx.redis)).rejects.toThrow(
+      /"shpo".*\(none is defined\)/,
+    );
   });
 });

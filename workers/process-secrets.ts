@@ -35,10 +35,11 @@ export async function resolveSecrets(
 ): Promise<ProcessSecrets> {
   const unset = unsetSecrets(config, sources);
   const production = config.NODE_ENV === 'production';
-  if (production) {
-    const missing = missingInProduction(unset, sources, roles);
-    if (missing.length > 0) throw new ConfigError(missing);
-  }
+  const problems = [
+    ...unknownSources(config, sources),
+    ...(production ? missingInProduction(unset, sources, roles) : []),
+  ];
+  if (problems.length > 0) throw new ConfigError(problems);
   const shared = !production && Object.keys(unset).length > 0;
   const generated = shared ? await sharedDevSecrets(redis, config.REDIS_PREFIX, unset) : unset;
   const webhookSecrets: Record<string, readonly string[]> = { ...config.WEBHOOK_SOURCE_SECRETS };
@@ -51,6 +52,23 @@ export async function resolveSecrets(
     generated,
     ...(shared ? { sharedAt: devSecretsKey(config.REDIS_PREFIX) } : {}),
   };
+}
+
+/**
+ * A secret for a source no journey file defines is a typo or a leftover: the source meant goes
+ * without it, and its webhooks are refused. Checked in every process, as all share one setting.
+ */
+function unknownSources(
+  config: Readonly<EnvConfig>,
+  sources: readonly AnyWebhookSource[],
+): Array<{ name: string; message: string }> {
+  const known = sources.map((source) => source.id);
+  return Object.keys(config.WEBHOOK_SOURCE_SECRETS ?? {})
+    .filter((id) => !known.includes(id))
+    .map((id) => ({
+      name: 'WEBHOOK_SOURCE_SECRETS',
+      message: `names the webhook source "${id}", which no file in JOURNEYS_DIR defines (${known.length > 0 ? `known: ${known.join(', ')}` : 'none is defined'})`,
+    }));
 }
 
 /** A worker alone needs only the unsubscribe secret; what else it lacks it makes up, unused. */
