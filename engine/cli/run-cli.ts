@@ -169,11 +169,9 @@ function channelOption(run: Invocation, fallback?: Channel): Channel {
 async function findJourney(run: Invocation): Promise<Journey> {
   const [id = '', version] = (run.args[0] ?? '').split('@');
   const { journeys } = await loadJourneyFolder(run.dirs.journeys);
-  const matching = journeys
-    .filter((journey) => journey.id === id && (version === undefined || String(journey.version) === version))
-    .sort((a, b) => b.version - a.version);
-  const journey = matching[0];
-  if (!journey) throw new JourneyNotFoundError(id, version === undefined ? undefined : Number(version));
+  const versions = journeys.filter((journey) => journey.id === id).sort((a, b) => b.version - a.version);
+  const journey = versions.find((v) => version === undefined || String(v.version) === version);
+  if (!journey) throw new JourneyNotFoundError(id, version, versions.map((v) => v.version).reverse());
   return journey;
 }
 

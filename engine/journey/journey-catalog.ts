@@ -14,15 +14,34 @@ export class JourneyValidationError extends ChorusError {
 }
 
 export class JourneyNotFoundError extends ChorusError {
-  constructor(journeyId: string, version?: number) {
-    super(
-      'CHORUS_JOURNEY_NOT_FOUND',
-      version === undefined
-        ? `No journey "${journeyId}" is loaded. To fix: check the id, or add the journey to the engine's journeys.`
-        : `Journey "${journeyId}" version ${version} is not loaded, but customers are still in it. ` +
-            'To fix: keep that version in journeys/ until its customers have finished.',
-    );
+  /**
+   * @param version the version looked for; none: the journey's latest.
+   * @param loadedVersions the versions of the journey that are loaded, when someone asked for
+   *   `version` (the CLI's `<journey>@<version>`). Without them, the version is one that customers
+   *   are still in.
+   */
+  constructor(journeyId: string, version?: number | string, loadedVersions?: readonly number[]) {
+    super('CHORUS_JOURNEY_NOT_FOUND', notFoundMessage(journeyId, version, loadedVersions));
   }
+}
+
+function notFoundMessage(
+  journeyId: string,
+  version: number | string | undefined,
+  loadedVersions: readonly number[] | undefined,
+): string {
+  if (version === undefined || loadedVersions?.length === 0)
+    return `No journey "${journeyId}" is loaded. To fix: check the id, or add the journey to the engine's journeys.`;
+  if (loadedVersions)
+    return (
+      `Journey "${journeyId}" has no version ${version} among the loaded ones ` +
+      `(${loadedVersions.join(', ')}). To fix: name one of those, e.g. ${journeyId}@${loadedVersions.at(-1)}, ` +
+      `or the id alone for the latest.`
+    );
+  return (
+    `Journey "${journeyId}" version ${version} is not loaded, but customers are still in it. ` +
+    'To fix: keep that version in journeys/ until its customers have finished.'
+  );
 }
 
 export interface JourneyCatalogOptions {

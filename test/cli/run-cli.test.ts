@@ -66,6 +66,19 @@ describe('runCli', () => {
     });
   });
 
+  it('names the loaded versions when id@version names none of them', async () => {
+    expect(await run('graph', 'tea-welcome@3')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr:
+        'CHORUS_JOURNEY_NOT_FOUND: Journey "tea-welcome" has no version 3 among the loaded ones (1, 2). ' +
+        'To fix: name one of those, e.g. tea-welcome@2, or the id alone for the latest.\n',
+    });
+    expect((await run('graph', 'nope@1')).stderr).toMatch(
+      /^CHORUS_JOURNEY_NOT_FOUND: No journey "nope" is loaded\./,
+    );
+  });
+
   it('picks a journey version with id@version', async () => {
     const { code, stdout } = await run('graph', 'tea-welcome@1');
     expect(code).toBe(0);
