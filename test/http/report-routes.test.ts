@@ -96,6 +96,49 @@ describe('GET /v1/journeys/:id/report', () => {
     expect(report.objective).toMatchObject({ metric: 'conversions', actual: 3, target: 10, met: false });
   });
 
+  it('takes plain dates as whole UTC days: from the start of `from` to the end of `to`', async () => {
+    const period = async (query: string) => {
+      const res = await h.app.inject({ url: `/v1/journeys/onboarding/report?${query}`, headers: h.auth });
+      expect(res.statusCode).toBe(200);
+      return res.json<{ period: { from: string; to: string } }>().period;
+    };
+    expect(await period('from=2026-12-01&to=2026-12-31')).toEqual({
+      from: '2026-12-01T00:00:00.000Z',
+      to: '2027-01-01T00:00:00.000Z',
+    });
+    // One day is a whole day, not an empty period.
+    expect(await period('from=2026-12-01&to=2026-12-01')).toEqual({
+      from: '2026-12-01T00:00:00.000Z',
+      to: '2026-12-02T00:00:00.000Z',
+    });
+    expect(await period('from=2026-12-01&to=2026-12-02T12:00:00%2B01:00')).toEqual({
+      from: '2026-12-01T00:00:00.000Z',
+      to: '2026-12-02T11:00:00.000Z',
+    });
+  });
+
+  it('names the query field and the forms it accepts for a value it cannot read', async () => {
+    for (const [query, field] of [
+      ['from=2026-12-1&to=2026-12-31', 'querystring.from'],
+      ['from=2026-12-01&to=31.12.2026', 'querystring.to'],
+    ] as const) {
+      const res = await h.app.inject({ url: `/v1/journeys/onboarding/report?${query}`, headers: h.auth });
+      expect(res.statusCode).toBe(400);
+      expect(res.json()).toMatchObject({
+        error: {
+          code: 'CHORUS_INVALID_INPUT',
+          issues: [
+            {
+              field,
+              message:
+                'a date (YYYY-MM-DD, in UTC), an ISO 8601 date-time with offset, or epoch milliseconds, in 1970 or later',
+            },
+          ],
+        },
+      });
+    }
+  });
+
   it('refuses a period that ends before it starts, and an unknown journey', async () => {
     const bad = await h.app.inject({
       url: '/v1/journeys/onboarding/report?from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z',

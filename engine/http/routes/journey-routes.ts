@@ -9,11 +9,28 @@ import { isStage } from '../../journey/stage.js';
 import { readJourneyCounts } from '../../store/journey-counts.js';
 import { Accepted } from './ingest-routes.js';
 
-/** An instant in a query string: ISO 8601, or epoch milliseconds. */
-const Instant = z.union(
-  [z.coerce.number().int().nonnegative(), IsoInstant.transform((value) => Date.parse(value))],
-  { error: 'an ISO 8601 date-time with offset, or epoch milliseconds, in 1970 or later' },
-);
+const DAY_MS = 86_400_000;
+
+/**
+ * An instant in a query string: an ISO 8601 date-time with offset, epoch milliseconds, or a plain
+ * date (`YYYY-MM-DD`, a UTC day). A date stands for the start of its day, or with `end` for its
+ * end: the next midnight, as a period's `to` is exclusive.
+ */
+const instant = (day: 'start' | 'end') =>
+  z.union(
+    [
+      z.coerce.number().int().nonnegative(),
+      IsoInstant.transform((value) => Date.parse(value)),
+      z.iso
+        .date()
+        .transform((value) => Date.parse(value) + (day === 'end' ? DAY_MS : 0))
+        .refine((ms) => ms >= 0),
+    ],
+    {
+      error:
+        'a date (YYYY-MM-DD, in UTC), an ISO 8601 date-time with offset, or epoch milliseconds, in 1970 or later',
+    },
+  );
 
 const JourneySummary = z.object({
   id: z.string(),
@@ -126,8 +143,16 @@ export const journeyRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (a
           'A journey report: funnel by stage, customers per state, conversions, attribution under five models, experiments, objective progress',
         params: z.object({ id: z.string() }),
         querystring: z.object({
-          from: Instant.optional().describe('ISO 8601 or epoch ms; default 30 days before `to`'),
-          to: Instant.optional().describe('ISO 8601 or epoch ms; default now'),
+          from: instant('start')
+            .optional()
+            .describe(
+              'the period from: a date (YYYY-MM-DD, from its start in UTC), an ISO 8601 date-time with offset, or epoch ms; default 30 days before `to`',
+            ),
+          to: instant('end')
+            .optional()
+            .describe(
+              'the period until, exclusive: a date (YYYY-MM-DD, to the end of that day in UTC), an ISO 8601 date-time with offset, or epoch ms; default now',
+            ),
         }),
         response: { 200: z.record(z.string(), z.unknown()) },
       },
