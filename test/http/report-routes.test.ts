@@ -121,6 +121,7 @@ describe('GET /v1/journeys/:id/report', () => {
     for (const [query, field] of [
       ['from=2026-12-1&to=2026-12-31', 'querystring.from'],
       ['from=2026-12-01&to=31.12.2026', 'querystring.to'],
+      ['from=&to=2026-12-31', 'querystring.from'],
     ] as const) {
       const res = await h.app.inject({ url: `/v1/journeys/onboarding/report?${query}`, headers: h.auth });
       expect(res.statusCode).toBe(400);

@@ -19,7 +19,11 @@ const DAY_MS = 86_400_000;
 const instant = (day: 'start' | 'end') =>
   z.union(
     [
-      z.coerce.number().int().nonnegative(),
+      // Digits only: coercing would read an empty `from=` as 0, 1970.
+      z
+        .string()
+        .regex(/^\d{1,16}$/)
+        .transform(Number),
       IsoInstant.transform((value) => Date.parse(value)),
       z.iso
         .date()
