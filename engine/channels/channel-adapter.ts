@@ -55,6 +55,14 @@ export interface ChannelAdapter {
    * again only through an idempotent adapter; otherwise it records the outcome as `unknown`.
    */
   readonly idempotent: boolean;
+  /**
+   * The receiver can tell a repeat only now and then (email: some mailboxes drop a repeated
+   * Message-ID, most relays do not). A send this provider may have taken without answering is
+   * then sent once more at most, and recorded `unknown` if that copy goes unanswered too; an
+   * idempotent adapter without it (webhooks, whose receivers drop a repeated `webhook-id`) is
+   * retried until its attempts run out.
+   */
+  readonly resendOnce?: boolean;
   send(delivery: Delivery): Promise<DeliveryResult>;
   close?(): Promise<void>;
 }

@@ -155,6 +155,7 @@ export function createEmailAdapter(options: EmailAdapterOptions): ChannelAdapter
     channel: 'email',
     provider: 'smtp',
     idempotent: true, // the same Message-ID on every attempt
+    resendOnce: true,
     async send(delivery) {
       const mail = mailFor(delivery, options.from, domain);
       if ('status' in mail) return mail;
@@ -229,7 +230,8 @@ export function smtpFailure(
   const smtp = error as SMTPConnection.SMTPError;
   const said = smtp.response ?? describeError(error);
   const code = smtp.responseCode;
-  if (typeof code !== 'number' && data.sent)
+  // A reply that is no refusal (a `250 queued` cut short) says no more than silence.
+  if (data.sent && (typeof code !== 'number' || code < 400))
     return {
       status: 'retry',
       reason: `the SMTP server had the whole message but did not answer for it: ${said}`,

@@ -28,14 +28,15 @@ export function parseRetryAfter(value: string | null | undefined, now: number): 
 }
 
 /**
- * 502 and 504 come from a gateway in front of the provider that lost the provider's answer (or
- * gave up waiting for it): the request may have been carried out.
+ * A 504 comes from a gateway in front of the provider that gave up waiting for the provider's
+ * answer: the request reached it and may have been carried out. (A 502 mostly means the gateway
+ * could not reach the provider at all, and is retried.)
  */
-const GATEWAY_LOST_ANSWER = new Set([502, 504]);
+const GATEWAY_LOST_ANSWER = new Set([504]);
 
 /**
  * A non-2xx answer as a delivery result: 408, 429 and 5xx are worth retrying (after `Retry-After`
- * when given), any other status is permanent. A 502 or 504 says `mayHaveArrived`. Redirects count as permanent too: adapters never
+ * when given), any other status is permanent. A 504 says `mayHaveArrived`. Redirects count as permanent too: adapters never
  * follow them, since a provider API that redirects is misconfigured and a webhook target that
  * redirects could be bouncing the request somewhere it was never allowed to go.
  */

@@ -112,6 +112,16 @@ export function simulateJourney(
   });
   const customer = script.customer;
   const steps: SimulationStep[] = [];
+  // As the engine does: a `consent` trait is recorded answer by answer (each channel and topic
+  // keeps its own), and kept out of the profile.
+  const consent: Record<string, Record<string, unknown>> = {};
+  const identify = (traits: Record<string, unknown>) => {
+    const { consent: answers, ...rest } = traits;
+    if (answers !== null && typeof answers === 'object')
+      for (const [channel, topics] of Object.entries(answers as Record<string, unknown>))
+        if (topics !== null && typeof topics === 'object') Object.assign((consent[channel] ??= {}), topics);
+    h.identify(customer, rest);
+  };
 
   const step = (cause: string, act: () => void) => {
     const before = new Map(h.instances(customer).map((i) => [i.instanceId, i]));
@@ -135,7 +145,7 @@ export function simulateJourney(
     const sends = h
       .sent(customer)
       .slice(sentBefore)
-      .map((send) => render(send, h.profile(customer), options));
+      .map((send) => render(send, h.profile(customer), consent, options));
     steps.push({ at: h.clock.now(), cause, changes, notes, sends });
   };
 
@@ -157,12 +167,12 @@ export function simulateJourney(
 
   if (Object.keys(script.profile).length > 0)
     step(`identify ${Object.keys(script.profile).join(', ')} (starting profile)`, () =>
-      h.identify(customer, script.profile),
+      identify(script.profile),
     );
   for (const event of events) {
     runUntil(event.time);
     step(describeEvent(event), () => {
-      if (event.type === 'identify') h.identify(customer, event.traits);
+      if (event.type === 'identify') identify(event.traits);
       else if (event.type === 'track') h.track(customer, event.event, event.properties);
       else h.trigger(journey.id, customer, event.data);
     });
@@ -186,11 +196,18 @@ export function simulateJourney(
 function render(
   send: HarnessSend,
   profile: Record<string, unknown>,
+  consent: Record<string, unknown>,
   options: Pick<SimulationOptions, 'templates' | 'renderer' | 'settings'>,
 ): SimulatedSend {
   const message = options.templates.message(send.message);
   if (!message) return { ...send, outcome: 'skipped', reasons: [`message "${send.message}" does not exist`] };
-  const choice = chooseChannel(options.renderer, message, send.channels, profile, options.settings);
+  const choice = chooseChannel(
+    options.renderer,
+    message,
+    send.channels,
+    { ...profile, consent },
+    options.settings,
+  );
   if ('reasons' in choice) return { ...send, outcome: 'skipped', reasons: choice.reasons };
   const context = renderContextFor(
     message,

@@ -132,15 +132,15 @@ export async function endOperation(
 }
 
 /**
- * KEYS: op key, messages list. ARGV: next channel, note JSON, list cap.
+ * KEYS: op key, messages list. ARGV: next channel, note JSON, list cap, the channel handing it on.
  * Returns {'ended', outcome}, {'sending'} or {'route', channel in force}.
  */
 const rerouteScript = new LuaScript(`${ENDED}
 local state = redis.call('HGET', KEYS[1], 'state')
 if ended(state) then return {'ended', state} end
-if state == 'sending' then return {'sending'} end
+if state == 'sending' or redis.call('HEXISTS', KEYS[1], 'maybe') == 1 then return {'sending'} end
 local route = redis.call('HGET', KEYS[1], 'route')
-if route then return {'route', route} end
+if route and route ~= ARGV[4] then return {'route', route} end
 redis.call('HSET', KEYS[1], 'route', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ${LEDGER_TTL_MS})
 redis.call('LPUSH', KEYS[2], ARGV[2])
@@ -155,14 +155,17 @@ export type Reroute =
   | { result: 'sending' };
 
 /**
- * Hands an operation to another channel and notes it on the message list, once: a replay of
- * the job that rerouted it then forwards it again instead of deciding afresh. A route already
- * set stays, and is answered, so two runs that decided differently both forward to the same
- * channel; an operation that ended, or that a run is sending, is not handed on.
+ * Hands an operation on from channel `from` to `next` and notes it on the message list, once: a
+ * replay of the job that rerouted it then forwards it again instead of deciding afresh. Only the
+ * channel that holds the operation (no route yet, or the route is `from`: the send may fall back
+ * along several) hands it on; otherwise the route in force is answered, so two runs that decided
+ * differently both forward to the same channel. An operation that ended, that a run is sending
+ * or whose provider may have it already (see releaseOperation) is not handed on.
  */
 export async function rerouteOperation(
   redis: RedisConnection,
   keys: { op: string; messages: string },
+  from: Channel,
   next: Channel,
   note: object,
   cap: number,
@@ -170,7 +173,7 @@ export async function rerouteOperation(
   const [result, value] = (await rerouteScript.run(
     redis,
     [keys.op, keys.messages],
-    [next, JSON.stringify(note), cap],
+    [next, JSON.stringify(note), cap, from],
   )) as [string, string?];
   if (result === 'route') return { result, channel: value as Channel };
   if (result === 'ended') return { result, outcome: value as DeliveryOutcome };
@@ -241,12 +244,18 @@ export async function abandonOperation(
   return typeof outcome === 'string' ? (outcome as DeliveryOutcome) : undefined;
 }
 
+/**
+ * How long the ended operations of an erased customer are kept: longer than the ledger, as a job
+ * a policy held back (a frequency cap's window) may run again weeks later.
+ */
+const ERASED_TTL_MS = 30 * 86_400_000;
+
 /** KEYS: op keys of one customer. ARGV: erasure time (ms). */
 const erasedScript = new LuaScript(`
 for _, key in ipairs(KEYS) do
   redis.call('DEL', key)
   redis.call('HSET', key, 'state', 'skipped', 'erased', ARGV[1])
-  redis.call('PEXPIRE', key, ${LEDGER_TTL_MS})
+  redis.call('PEXPIRE', key, ${ERASED_TTL_MS})
 end
 return #KEYS
 `);
@@ -256,7 +265,7 @@ return #KEYS
  * not be removed: a job can outlive the erasure (a provider's "try later", a policy's delay), and
  * its next run then finds the operation ended and neither sends nor writes anything back. A run
  * already talking to its provider finishes that send, but its outcome is not recorded. Each
- * entry holds the operation id and the erasure time only, and expires with the ledger.
+ * entry holds the operation id and the erasure time only, and expires after 30 days.
  */
 export async function endErasedOperations(
   redis: RedisConnection,

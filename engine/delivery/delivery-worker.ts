@@ -127,11 +127,13 @@ export function createDeliveryWorker(
     }
     // Noted in the ledger first, so a replay of this job forwards it again instead of deciding afresh.
     const note = outcomes.entry(job, 'rerouted', { reason, rule, at: now, to: next });
-    const reroute = await rerouteOperation(redis, outcomes.keys(job), next, note, MESSAGE_LIST_CAP);
-    // Another run of this job may have decided first: the route in force is followed, and a send
-    // that ended or is being sent meanwhile is not handed on.
+    const reroute = await rerouteOperation(redis, outcomes.keys(job), channel, next, note, MESSAGE_LIST_CAP);
+    // Another run of this job may have decided first: the route in force is followed, a send that
+    // ended is not handed on, and one a run claimed (or whose provider may have it) is looked at
+    // again later, when that run has let go of it or gone stale.
     if (reroute.result === 'ended') return `already ${reroute.outcome}`;
-    if (reroute.result === 'sending') return 'being sent by another run';
+    if (reroute.result === 'sending')
+      throw new RetryLaterError(`operation ${job.opId} is being sent by another run`, claimStaleMs);
     return forward(job, reroute.channel);
   }
 

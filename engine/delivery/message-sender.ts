@@ -71,6 +71,16 @@ export function createMessageSender(
       });
     } catch (error) {
       const reason = `rendering failed: ${(error as Error).message}`;
+      if (repeat) {
+        // An earlier copy may have arrived: the send is not known to have failed.
+        await outcomes.record(
+          data,
+          'unknown',
+          { reason: `${reason}; an earlier copy may have arrived` },
+          now,
+        );
+        return 'unknown';
+      }
       await outcomes.record(data, 'failed', { reason }, now);
       throw new UnrecoverableError(reason);
     }
@@ -116,7 +126,11 @@ export function createMessageSender(
       );
       return 'sent';
     }
-    if (result.status === 'retry' && result.mayHaveArrived && (!adapter.idempotent || repeat)) {
+    if (
+      result.status === 'retry' &&
+      result.mayHaveArrived &&
+      (!adapter.idempotent || (repeat && adapter.resendOnce))
+    ) {
       const reason = adapter.idempotent
         ? `${result.reason}; this was already a second copy of a send that may have arrived, so it was not sent a third time`
         : `${result.reason}; the request may have reached ${adapter.provider}, which cannot recognise a repeated send, so it was not sent again`;
@@ -132,6 +146,12 @@ export function createMessageSender(
         recordRetry,
       );
       throw new RetryLaterError(result.reason, result.afterMs);
+    }
+    if (repeat) {
+      // An earlier copy may have arrived: this refusal does not make the send a failure.
+      const reason = `${result.reason}; an earlier copy may have arrived`;
+      await outcomes.record(data, 'unknown', { reason, provider: adapter.provider }, clock.now());
+      return 'unknown';
     }
     await outcomes.record(data, 'failed', { reason: result.reason, provider: adapter.provider }, clock.now());
     throw new UnrecoverableError(result.reason);

@@ -21,6 +21,12 @@ export function consentOfTraits(
   const answer = parsed.success ? parsed.data[consentChannel.data]?.[topic] : undefined;
   const what = `${channel} ${topic} consent`;
   if (answer === undefined) {
+    // Before the consent store, a one-click unsubscribe set this trait (see consentRule).
+    if (channel === 'email' && topic === 'marketing' && typeof traits.emailUnsubscribedAt === 'string')
+      return {
+        allowed: false,
+        why: `${what} was refused at ${traits.emailUnsubscribedAt} (one-click unsubscribe)`,
+      };
     const fallback = defaultConsent(consentChannel.data, topic, options);
     return fallback.allowed ? fallback : { allowed: false, why: `no ${what} on record: ${fallback.why}` };
   }

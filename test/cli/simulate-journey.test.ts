@@ -98,6 +98,16 @@ describe('simulateJourney', () => {
     );
   });
 
+  it('keeps each consent answer, as the engine does, when a later identify gives another', () => {
+    const result = simulate([
+      { at: '0s', type: 'track', event: 'Signed Up' },
+      { at: '+1h', type: 'identify', traits: { phone: '+15550100', consent: { sms: { marketing: true } } } },
+      { at: '+1h', type: 'identify', traits: { consent: { email: { marketing: false } } } },
+    ]);
+    const nudge = result.steps.flatMap((s) => s.sends).find((send) => send.message === 'nudge');
+    expect(nudge).toMatchObject({ outcome: 'sent', via: 'sms' });
+  });
+
   it('stops --until after the last event and lists the timers still pending', () => {
     const result = simulate([{ at: '2026-01-01T10:00:00Z', type: 'track', event: 'Signed Up' }], '1d');
     expect(result.end - result.start).toBe(10 * 3_600_000 + day);

@@ -28,11 +28,11 @@ describe('the delivery ledger', () => {
   const notes = async () => (await ctx.redis.lrange(keys.messages, 0, -1)).map((entry) => JSON.parse(entry));
 
   it('keeps the first route: a run that decided otherwise is told where the send went', async () => {
-    expect(await rerouteOperation(ctx.redis, keys, 'sms', { to: 'sms' }, 10)).toEqual({
+    expect(await rerouteOperation(ctx.redis, keys, 'email', 'sms', { to: 'sms' }, 10)).toEqual({
       result: 'route',
       channel: 'sms',
     });
-    expect(await rerouteOperation(ctx.redis, keys, 'in-app', { to: 'in-app' }, 10)).toEqual({
+    expect(await rerouteOperation(ctx.redis, keys, 'email', 'in-app', { to: 'in-app' }, 10)).toEqual({
       result: 'route',
       channel: 'sms',
     });
@@ -41,11 +41,35 @@ describe('the delivery ledger', () => {
     expect(await claim('sms')).toEqual({ result: 'claimed', repeat: false });
   });
 
+  it('lets the channel it was handed to hand it on again: a send falls back along several', async () => {
+    await rerouteOperation(ctx.redis, keys, 'email', 'push', { to: 'push' }, 10);
+    expect(await rerouteOperation(ctx.redis, keys, 'push', 'in-app', { to: 'in-app' }, 10)).toEqual({
+      result: 'route',
+      channel: 'in-app',
+    });
+    // A late run of the email job is told where the send is now.
+    expect(await rerouteOperation(ctx.redis, keys, 'email', 'sms', { to: 'sms' }, 10)).toEqual({
+      result: 'route',
+      channel: 'in-app',
+    });
+    expect(await notes()).toEqual([{ to: 'in-app' }, { to: 'push' }]);
+  });
+
+  it('does not hand on a send whose provider may have it', async () => {
+    await claim('email');
+    await releaseOperation(ctx.redis, keys.op, 'run-1', true);
+    expect(await rerouteOperation(ctx.redis, keys, 'email', 'sms', { to: 'sms' }, 10)).toEqual({
+      result: 'sending',
+    });
+  });
+
   it('hands on neither a send that ended nor one a run is sending', async () => {
     expect(await claim('email')).toEqual({ result: 'claimed', repeat: false });
-    expect(await rerouteOperation(ctx.redis, keys, 'sms', { to: 'sms' }, 10)).toEqual({ result: 'sending' });
+    expect(await rerouteOperation(ctx.redis, keys, 'email', 'sms', { to: 'sms' }, 10)).toEqual({
+      result: 'sending',
+    });
     await endOperation(ctx.redis, keys, 'sent', { status: 'sent' }, 10);
-    expect(await rerouteOperation(ctx.redis, keys, 'sms', { to: 'sms' }, 10)).toEqual({
+    expect(await rerouteOperation(ctx.redis, keys, 'email', 'sms', { to: 'sms' }, 10)).toEqual({
       result: 'ended',
       outcome: 'sent',
     });

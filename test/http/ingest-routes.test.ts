@@ -137,6 +137,20 @@ describe('ingest over HTTP', () => {
     const none = await post('/v1/page', { name: 'Home' });
     expect(none.statusCode).toBe(400);
     expect(none.json()).toMatchObject({ error: { issues: [{ field: 'body.userId' }] } });
+    const nulls = await post('/v1/track', { userId: null, anonymousId: null, event: 'Signed Up' });
+    expect(nulls.json()).toMatchObject({ error: { issues: [{ field: 'body.userId' }] } });
+  });
+
+  it("takes Segment's Python library's calls, which send the id they lack as null", async () => {
+    const known = await post('/v1/track', {
+      userId: 'gi',
+      anonymousId: null,
+      event: 'Signed Up',
+      messageId: 'p-1',
+    });
+    expect(known.json()).toEqual({ eventId: 'p-1', duplicate: false });
+    const visitor = await post('/v1/identify', { userId: null, anonymousId: 'v-9', traits: {} });
+    expect(visitor.json()).toMatchObject({ ignored: true });
   });
 
   it('stores a good batch in order', async () => {

@@ -10,12 +10,13 @@ export const wantsHtml = (headers: { accept?: string | undefined }) =>
 
 /**
  * A refused link from a message, as a page for the person who followed it: the reason and the
- * error code, with the status of the error. Machines (a mail client's one-click POST) get JSON.
+ * error code. A link that is fine but cannot be served now (503: Redis away) says to try again.
+ * Machines (a mail client's one-click POST) get JSON.
  */
-export function refusedLinkPage(error: { code: string; message: string }): string {
+export function refusedLinkPage(error: { status: number; code: string; message: string }): string {
   const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
   return htmlPage(
-    'This link is not valid',
+    error.status >= 500 ? 'Please try again in a moment' : 'This link is not valid',
     `<p>${escape(error.message)}</p><p><small>${escape(error.code)}</small></p>`,
   );
 }

@@ -26,14 +26,14 @@ const answer = (result: { accepted: boolean; eventId: string }) => ({
   duplicate: !result.accepted,
 });
 
-type Anonymous = { userId?: string | undefined; anonymousId?: string | undefined };
+type Anonymous = { userId?: string | null | undefined; anonymousId?: string | null | undefined };
 
 /** The call as the engine takes it, once it names a customer: without Segment's `anonymousId`. */
 function identified<T extends Anonymous>({
   anonymousId: _,
   ...call
 }: T): (T & { userId: string }) | undefined {
-  return call.userId === undefined ? undefined : (call as T & { userId: string });
+  return call.userId === undefined || call.userId === null ? undefined : (call as T & { userId: string });
 }
 
 /**

@@ -42,7 +42,11 @@ export const unsubscribeRoutes: FastifyPluginAsyncZod<UnsubscribeRouteOptions> =
   // A person whose link is refused sees a page, not JSON.
   app.setErrorHandler((error, request, reply) => {
     if (error instanceof HttpError && wantsHtml(request.headers))
-      return reply.code(error.status).type('text/html; charset=utf-8').send(refusedLinkPage(error));
+      return reply
+        .code(error.status)
+        .headers(error.headers)
+        .type('text/html; charset=utf-8')
+        .send(refusedLinkPage(error));
     throw error;
   });
 
