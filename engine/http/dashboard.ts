@@ -75,6 +75,15 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
     return reply.code(400).send(answer);
   });
 
+  // bull-board's page links a Google Fonts stylesheet: every operator opening the dashboard would
+  // tell Google so, and behind a firewall the page waits on it. Its pages may load styles and
+  // fonts from this server only (they fall back to the system's); scripts are left as they are.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (String(reply.getHeader('content-type') ?? '').startsWith('text/html'))
+      void reply.header('content-security-policy', "style-src 'self' 'unsafe-inline'; font-src 'self' data:");
+    return payload;
+  });
+
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(DASHBOARD_PATH);
   const adapt = (queue: Queue) =>

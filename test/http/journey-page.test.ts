@@ -48,6 +48,35 @@ describe('the journey page at /admin/journeys/:id', () => {
     expect(res.body).toContain('Split tips');
   });
 
+  it('shows the queue dashboard in headless Chromium without asking any other site for anything', async () => {
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+    });
+    try {
+      const context = await browser.newContext({
+        httpCredentials: { username: DASHBOARD.user, password: DASHBOARD.password },
+      });
+      const page = await context.newPage();
+      // Requests to other sites, with why each failed: none may leave (this machine reaches no
+      // other site anyway, so only the browser's own refusal shows the policy at work).
+      const elsewhere: Array<{ url: string; failure?: string }> = [];
+      page.on('requestfailed', (request) => {
+        if (!request.url().startsWith(url))
+          elsewhere.push({ url: request.url(), failure: request.failure()?.errorText ?? '' });
+      });
+      page.on('requestfinished', (request) => {
+        if (!request.url().startsWith(url)) elsewhere.push({ url: request.url() });
+      });
+      await page.goto(`${url}/admin/queues`);
+      await page.getByText('journeys', { exact: false }).first().waitFor({ timeout: 15_000 });
+      for (const request of elsewhere) expect(request, request.url).toMatchObject({ failure: 'csp' });
+    } finally {
+      await browser.close();
+    }
+  }, 30_000);
+
   it('renders in headless Chromium, diagram included, and keeps a screenshot', async () => {
     const browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
