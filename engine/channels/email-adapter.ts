@@ -164,6 +164,10 @@ export function createEmailAdapter(options: EmailAdapterOptions): ChannelAdapter
         const info = await transport.sendMail(watched(mail, watch));
         return { status: 'sent', providerId: info.response || info.messageId, detail: info.messageId };
       } catch (error) {
+        // The server said it took the message, then the connection broke before the line ended.
+        const { responseCode, response } = error as SMTPConnection.SMTPError;
+        if (watch.sent && typeof responseCode === 'number' && responseCode >= 200 && responseCode < 300)
+          return { status: 'sent', providerId: response ?? String(responseCode) };
         return smtpFailure(error, watch);
       }
     },

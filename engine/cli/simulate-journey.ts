@@ -5,6 +5,7 @@ import type { MessageRenderer } from '../messages/message-renderer.js';
 import type { TemplateSet } from '../messages/template-set.js';
 import type { RenderedMessage } from '../messages/rendered-message.js';
 import type { Note } from '../runtime/command.js';
+import { ConsentTrait } from '../policy/consent-record.js';
 import {
   chooseChannel,
   describeAddress,
@@ -114,12 +115,14 @@ export function simulateJourney(
   const steps: SimulationStep[] = [];
   // As the engine does: a `consent` trait is recorded answer by answer (each channel and topic
   // keeps its own), and kept out of the profile.
-  const consent: Record<string, Record<string, unknown>> = {};
+  // An answer the engine would refuse (its identify answers 400) is left out.
+  const consent: Record<string, Record<string, unknown>> = Object.create(null) as Record<string, never>;
   const identify = (traits: Record<string, unknown>) => {
     const { consent: answers, ...rest } = traits;
-    if (answers !== null && typeof answers === 'object')
-      for (const [channel, topics] of Object.entries(answers as Record<string, unknown>))
-        if (topics !== null && typeof topics === 'object') Object.assign((consent[channel] ??= {}), topics);
+    const parsed = ConsentTrait.safeParse(answers);
+    if (parsed.success)
+      for (const [channel, topics] of Object.entries(parsed.data))
+        Object.assign((consent[channel] ??= Object.create(null) as Record<string, never>), topics);
     h.identify(customer, rest);
   };
 

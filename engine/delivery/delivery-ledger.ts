@@ -138,9 +138,9 @@ export async function endOperation(
 const rerouteScript = new LuaScript(`${ENDED}
 local state = redis.call('HGET', KEYS[1], 'state')
 if ended(state) then return {'ended', state} end
-if state == 'sending' or redis.call('HEXISTS', KEYS[1], 'maybe') == 1 then return {'sending'} end
 local route = redis.call('HGET', KEYS[1], 'route')
 if route and route ~= ARGV[4] then return {'route', route} end
+if state == 'sending' or redis.call('HEXISTS', KEYS[1], 'maybe') == 1 then return {'sending'} end
 redis.call('HSET', KEYS[1], 'route', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ${LEDGER_TTL_MS})
 redis.call('LPUSH', KEYS[2], ARGV[2])
@@ -285,13 +285,16 @@ return 1
 
 /**
  * Adds a note (a send held back until later) to the customer's message list, unless the operation
- * has ended meanwhile (an erasure ends it: the note would bring the erased list back).
+ * has ended meanwhile (an erasure ends it: the note would bring the erased list back); answers
+ * whether it did.
  */
 export async function noteOperation(
   redis: RedisConnection,
   keys: { op: string; messages: string },
   note: object,
   cap: number,
-): Promise<void> {
-  await noteScript.run(redis, [keys.op, keys.messages], [JSON.stringify(note), cap]);
+): Promise<{ noted: boolean }> {
+  return {
+    noted: (await noteScript.run(redis, [keys.op, keys.messages], [JSON.stringify(note), cap])) === 1,
+  };
 }

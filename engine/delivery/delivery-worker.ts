@@ -137,11 +137,15 @@ export function createDeliveryWorker(
     return forward(job, reroute.channel);
   }
 
-  /** A held send is shown on the customer each time it is held: it is not an outcome, only a note. */
+  /**
+   * A held send is shown on the customer each time it is held: it is not an outcome, only a note.
+   * Answers false when the operation ended meanwhile (its customer was erased): nothing to hold.
+   */
   async function noteDelay(job: DeliveryJobData, refusal: Refusal, untilMs: number, now: number) {
     const note = outcomes.entry(job, 'delayed', { ...refusal, until: untilMs, at: now });
-    await noteOperation(redis, outcomes.keys(job), note, MESSAGE_LIST_CAP);
-    await decided('delay', refusal.rule);
+    const { noted } = await noteOperation(redis, outcomes.keys(job), note, MESSAGE_LIST_CAP);
+    if (noted) await decided('delay', refusal.rule);
+    return noted;
   }
 
   /** Why this channel cannot send the job now, or what it needs to. */
@@ -206,7 +210,7 @@ export function createDeliveryWorker(
           return 'skipped';
         }
         if (decision.action === 'reroute') return fallBack(data, refusal, now);
-        await noteDelay(data, refusal, decision.untilMs, now);
+        if (!(await noteDelay(data, refusal, decision.untilMs, now))) return 'already ended';
         await job.moveToDelayed(decision.untilMs, token);
         throw new DelayedError(decision.reason);
       }

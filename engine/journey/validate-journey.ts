@@ -73,6 +73,13 @@ export function validateJourney(journey: Journey, messages: MessageCatalog): Jou
           message: `State "${state}" sends "${params.message}" with whenCapped ${JSON.stringify(params.whenCapped)}. To fix: use 'wait' or 'skip'.`,
         });
       }
+      const twice = params.channels.filter((channel, i) => params.channels.indexOf(channel) !== i);
+      if (twice.length > 0)
+        problems.push({
+          journey: label,
+          state,
+          message: `State "${state}" sends "${params.message}" on ${[...new Set(twice)].join(', ')} more than once. To fix: list each channel once; a send falls back along the list in order.`,
+        });
       for (const channel of params.channels) {
         if (!Channel.safeParse(channel).success) {
           problems.push({

@@ -122,7 +122,7 @@ describe('the email adapter over SMTP', () => {
   it('says the email may have arrived only when the server went silent after the whole message', async () => {
     // A hand-written SMTP server that drops the connection without an answer: at RCPT TO, before
     // the message, or once it has all of it.
-    let dropAt: 'rcpt' | 'data' = 'rcpt';
+    let dropAt: 'rcpt' | 'data' | 'accepted' = 'rcpt';
     const dropping = createServer((socket) => {
       let inData = false;
       let buffered = '';
@@ -130,7 +130,10 @@ describe('the email adapter over SMTP', () => {
       socket.on('data', (chunk) => {
         buffered += chunk.toString('latin1');
         if (inData) {
-          if (buffered.includes('\r\n.\r\n')) socket.destroy();
+          if (!buffered.includes('\r\n.\r\n')) return;
+          // Accepted, then the connection breaks before the reply's line ends.
+          if (dropAt === 'accepted') socket.write('250 2.0.0 Ok: queued as ABC');
+          socket.destroy();
           return;
         }
         let end: number;
@@ -160,6 +163,11 @@ describe('the email adapter over SMTP', () => {
         status: 'retry',
         reason: expect.stringContaining('the SMTP server had the whole message but did not answer'),
         mayHaveArrived: true,
+      });
+      dropAt = 'accepted';
+      expect(await adapter.send(deliveryFor('email'))).toEqual({
+        status: 'sent',
+        providerId: expect.stringContaining('250 2.0.0 Ok: queued as ABC'),
       });
     } finally {
       await new Promise<void>((resolve) => dropping.close(() => resolve()));

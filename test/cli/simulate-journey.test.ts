@@ -103,6 +103,8 @@ describe('simulateJourney', () => {
       { at: '0s', type: 'track', event: 'Signed Up' },
       { at: '+1h', type: 'identify', traits: { phone: '+15550100', consent: { sms: { marketing: true } } } },
       { at: '+1h', type: 'identify', traits: { consent: { email: { marketing: false } } } },
+      // One the engine would refuse (400) is left out, not taken as forgetting the others.
+      { at: '+1h', type: 'identify', traits: { consent: { email: { marketing: 'no' } } } },
     ]);
     const nudge = result.steps.flatMap((s) => s.sends).find((send) => send.message === 'nudge');
     expect(nudge).toMatchObject({ outcome: 'sent', via: 'sms' });

@@ -84,8 +84,10 @@ describe('the delivery ledger', () => {
     expect(await ctx.redis.pttl(keys.op)).toBeGreaterThan(0);
     expect(await claim('email', 'run-2')).toEqual({ result: 'ended', outcome: 'skipped' });
     expect(await endOperation(ctx.redis, keys, 'sent', { status: 'sent' }, 10)).toEqual({ recorded: false });
-    await noteOperation(ctx.redis, keys, { status: 'delayed' }, 10);
+    expect(await noteOperation(ctx.redis, keys, { status: 'delayed' }, 10)).toEqual({ noted: false });
     expect(await ctx.redis.exists(keys.messages)).toBe(0);
+    // Kept longer than the ledger, for a job a policy held back weeks.
+    expect(await ctx.redis.pttl(keys.op)).toBeGreaterThan(7 * 86_400_000);
   });
 
   it('marks a send whose provider went silent with it: the next claim is a repeat, giving up ends unknown', async () => {
@@ -112,7 +114,7 @@ describe('the delivery ledger', () => {
   });
 
   it('notes a held send while its operation is open', async () => {
-    await noteOperation(ctx.redis, keys, { status: 'delayed' }, 10);
+    expect(await noteOperation(ctx.redis, keys, { status: 'delayed' }, 10)).toEqual({ noted: true });
     expect(await notes()).toEqual([{ status: 'delayed' }]);
   });
 });

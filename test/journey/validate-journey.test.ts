@@ -91,6 +91,24 @@ describe('loading a journey', () => {
     ]);
   });
 
+  it('refuses a channel listed twice: a send falls back along the list once', () => {
+    const journey = defineJourney({
+      id: 'echo',
+      version: 1,
+      trigger: { event: 'Go' },
+      machine: (j) =>
+        j.createMachine({
+          initial: 'a',
+          states: {
+            a: { tags: 'awareness', type: 'final', entry: j.send('welcome', ['email', 'push', 'email']) },
+          },
+        }),
+    });
+    expect(problemsOf(() => new JourneyCatalog([journey], messages))).toEqual([
+      expect.stringContaining('on email more than once'),
+    ]);
+  });
+
   it('rejects bad metadata at definition, naming the field', () => {
     const define = () =>
       defineJourney({
