@@ -70,7 +70,7 @@ export function emailMessageId(opId: string, domain: string): string {
  * `-Op` headers. SMTP answers map to results: accepted → `sent`; 4xx or no answer → `retry`
  * (with `mayHaveArrived` when the server had the whole message and went silent);
  * 5xx to the recipient or the content → `failed` with the server's text; 5xx to the login, the
- * sender or the connection → `retry` (see smtpFailure).
+ * sender or the connection → `retry` (see smtpOutcome).
  *
  * @example
  * ```ts
@@ -164,11 +164,7 @@ export function createEmailAdapter(options: EmailAdapterOptions): ChannelAdapter
         const info = await transport.sendMail(watched(mail, watch));
         return { status: 'sent', providerId: info.response || info.messageId, detail: info.messageId };
       } catch (error) {
-        // The server said it took the message, then the connection broke before the line ended.
-        const { responseCode, response } = error as SMTPConnection.SMTPError;
-        if (watch.sent && typeof responseCode === 'number' && responseCode >= 200 && responseCode < 300)
-          return { status: 'sent', providerId: response ?? String(responseCode) };
-        return smtpFailure(error, watch);
+        return smtpOutcome(error, watch);
       }
     },
     async close() {
@@ -220,21 +216,21 @@ const MESSAGE_COMMANDS = new Set(['RCPT TO', 'DATA']);
 const TOO_LARGE = 552;
 
 /**
- * An SMTP failure as a result. A 5xx to the message's recipient or content is permanent; a 5xx
+ * What nodemailer's error says of a send. A 2xx after the whole message (the reply, cut short
+ * before its line ended, with the connection) is a send. A 5xx to the message's recipient or content is permanent; a 5xx
  * to the login, the sender or the connection is the account's or the setup's, and a 4xx is
  * transient: both are retried. Without a reply code the server was not heard: once it had the
  * whole message (`data`, see smtp-data-watch.ts) it may have accepted it (`mayHaveArrived`: the
  * worker sends it again once at most, see createMessageSender); before, nothing can have arrived,
  * so it is tried again, except for the few errors nodemailer raises about the message itself.
  */
-export function smtpFailure(
-  error: unknown,
-  data: DataWatch = { sent: false },
-): Exclude<DeliveryResult, { status: 'sent' }> {
+export function smtpOutcome(error: unknown, data: DataWatch = { sent: false }): DeliveryResult {
   const smtp = error as SMTPConnection.SMTPError;
   const said = smtp.response ?? describeError(error);
   const code = smtp.responseCode;
-  // A reply that is no refusal (a `250 queued` cut short) says no more than silence.
+  if (data.sent && typeof code === 'number' && code >= 200 && code < 300)
+    return { status: 'sent', providerId: said };
+  // Any other reply that is no refusal says no more than silence.
   if (data.sent && (typeof code !== 'number' || code < 400))
     return {
       status: 'retry',

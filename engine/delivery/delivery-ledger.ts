@@ -29,15 +29,6 @@ export function isOutcome(state: OperationRecord['state']): state is DeliveryOut
   return state === 'sent' || state === 'failed' || state === 'skipped' || state === 'unknown';
 }
 
-export async function readOperation(redis: RedisConnection, opKey: string): Promise<OperationRecord> {
-  const [state, route, maybe] = await redis.hmget(opKey, 'state', 'route', 'maybe');
-  return {
-    state: (state ?? undefined) as OperationRecord['state'],
-    route: (route ?? undefined) as Channel | undefined,
-    mayHaveArrived: maybe !== null,
-  };
-}
-
 /**
  * What a claim found: `claimed` (nobody else holds it; `repeat` when an earlier run's send may
  * have arrived, see releaseOperation), `resumed` (took over the claim of a run that died before

@@ -1,12 +1,12 @@
-import { defaultConsent } from './consent-defaults.js';
 import { ConsentTrait } from './consent-record.js';
+import { consentVerdict } from './consent-rule.js';
 import { ConsentChannel, type Topic } from './topic.js';
 
 /**
  * What the consent rule decides for a customer whose only answers are those of their `consent`
  * trait, as an identify call records them: for the CLI's simulation and preview, which have a
  * profile and no consent store. A grant that double opt-in holds back (email marketing) waits
- * for its confirmation; no answer falls back to {@link defaultConsent}.
+ * for its confirmation, as the consent service records it.
  */
 export function consentOfTraits(
   traits: Record<string, unknown>,
@@ -19,20 +19,9 @@ export function consentOfTraits(
   if (!consentChannel.success) return { allowed: true };
   const parsed = ConsentTrait.safeParse(traits.consent);
   const answer = parsed.success ? parsed.data[consentChannel.data]?.[topic] : undefined;
-  const what = `${channel} ${topic} consent`;
-  if (answer === undefined) {
-    // Before the consent store, a one-click unsubscribe set this trait (see consentRule).
-    if (channel === 'email' && topic === 'marketing' && typeof traits.emailUnsubscribedAt === 'string')
-      return {
-        allowed: false,
-        why: `${what} was refused at ${traits.emailUnsubscribedAt} (one-click unsubscribe)`,
-      };
-    const fallback = defaultConsent(consentChannel.data, topic, options);
-    return fallback.allowed ? fallback : { allowed: false, why: `no ${what} on record: ${fallback.why}` };
-  }
+  if (answer === undefined) return consentVerdict(undefined, traits, consentChannel.data, topic, options);
   const granted = typeof answer === 'boolean' ? answer : answer.granted;
-  if (!granted) return { allowed: false, why: `${what} was refused` };
-  if (options.doubleOptIn && channel === 'email' && topic === 'marketing')
-    return { allowed: false, why: `${what} awaits double opt-in confirmation` };
-  return { allowed: true };
+  const held = options.doubleOptIn && channel === 'email' && topic === 'marketing';
+  const state = granted ? (held ? 'pending' : 'granted') : 'denied';
+  return consentVerdict({ state }, traits, consentChannel.data, topic, options);
 }

@@ -111,14 +111,13 @@ async function eraseHeld(
   const jobs = await listJobs(deps, queues, customerId, loaded);
   // First, so no send of theirs starts from here on: one whose job is running, or is about to be
   // handed to another channel, finds its operation ended (see endErasedOperations).
-  const sendOps = jobs.filter((job) => job.queue === 'deliveries').map((job) => keys.op(job.jobId));
-  await endErasedOperations(store.redis, sendOps, Date.now());
+  const opKeysOf = (of: readonly CustomerJob[]) =>
+    of.filter((job) => job.queue === 'deliveries').map((job) => keys.op(job.jobId));
+  await endErasedOperations(store.redis, opKeysOf(jobs), Date.now());
   const removal = await removeJobs(deps, queues, jobs);
 
   // The ended operations of jobs that outlived the erasure stay until they expire; the rest go.
-  const kept = new Set(
-    removal.running.filter((job) => job.queue === 'deliveries').map((job) => keys.op(job.jobId)),
-  );
+  const kept = new Set(opKeysOf(removal.running));
   const customerKeys = (await keysSharingTag(store.redis, keys.state)).filter((key) => !kept.has(key));
   // Keys of one hash tag sit in one slot, so one DEL is valid on a Redis Cluster too.
   for (let i = 0; i < customerKeys.length; i += 500)

@@ -7,7 +7,7 @@ import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ChannelAdapter } from '../../engine/channels/channel-adapter.js';
-import { createEmailAdapter, emailMessageId, smtpFailure } from '../../engine/channels/email-adapter.js';
+import { createEmailAdapter, emailMessageId, smtpOutcome } from '../../engine/channels/email-adapter.js';
 import { ChannelConfigError } from '../../engine/channels/errors.js';
 import { header, startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
 import { closedPort, deliveryFor } from './support.js';
@@ -110,13 +110,13 @@ describe('the email adapter over SMTP', () => {
   it('fails a 5xx to the recipient or the content, retries one to the sender or the connection', () => {
     const refusal = (responseCode: number, command: string) =>
       Object.assign(new Error('refused'), { responseCode, command, response: `${responseCode} no` });
-    expect(smtpFailure(refusal(550, 'RCPT TO')).status).toBe('failed');
-    expect(smtpFailure(refusal(554, 'DATA')).status).toBe('failed');
-    expect(smtpFailure(refusal(552, 'MAIL FROM')).status).toBe('failed');
-    expect(smtpFailure(refusal(553, 'MAIL FROM')).status).toBe('retry');
-    expect(smtpFailure(refusal(554, 'CONN')).status).toBe('retry');
-    expect(smtpFailure(refusal(530, 'EHLO')).status).toBe('retry');
-    expect(smtpFailure(refusal(451, 'DATA')).status).toBe('retry');
+    expect(smtpOutcome(refusal(550, 'RCPT TO')).status).toBe('failed');
+    expect(smtpOutcome(refusal(554, 'DATA')).status).toBe('failed');
+    expect(smtpOutcome(refusal(552, 'MAIL FROM')).status).toBe('failed');
+    expect(smtpOutcome(refusal(553, 'MAIL FROM')).status).toBe('retry');
+    expect(smtpOutcome(refusal(554, 'CONN')).status).toBe('retry');
+    expect(smtpOutcome(refusal(530, 'EHLO')).status).toBe('retry');
+    expect(smtpOutcome(refusal(451, 'DATA')).status).toBe('retry');
   });
 
   it('says the email may have arrived only when the server went silent after the whole message', async () => {

@@ -4,7 +4,7 @@ import type { Clock } from '../../clock.js';
 import type { Engine } from '../../engine.js';
 import { verifyConsentToken } from '../../policy/consent-token.js';
 import { HttpError } from '../http-errors.js';
-import { htmlPage, refusedLinkPage, wantsHtml } from './html-page.js';
+import { htmlPage, refusedLinksAsPages, wantsHtml } from './html-page.js';
 
 const Query = z.object({ token: z.string().min(1).max(2000) });
 
@@ -24,16 +24,7 @@ export const consentConfirmRoutes: FastifyPluginAsyncZod<{
   secret: string;
   clock: Clock;
 }> = async (app, { engine, secret, clock }) => {
-  // A person whose link is refused sees a page, not JSON.
-  app.setErrorHandler((error, request, reply) => {
-    if (error instanceof HttpError && wantsHtml(request.headers))
-      return reply
-        .code(error.status)
-        .headers(error.headers)
-        .type('text/html; charset=utf-8')
-        .send(refusedLinkPage(error));
-    throw error;
-  });
+  refusedLinksAsPages(app);
 
   app.get(
     '/v1/consent/confirm',

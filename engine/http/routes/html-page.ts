@@ -1,3 +1,6 @@
+import type { FastifyInstance } from 'fastify';
+import { HttpError } from '../http-errors.js';
+
 /** A minimal page for people following a link from a message (unsubscribe, confirm). */
 export const htmlPage = (title: string, body: string) =>
   `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">` +
@@ -19,4 +22,21 @@ export function refusedLinkPage(error: { status: number; code: string; message: 
     error.status >= 500 ? 'Please try again in a moment' : 'This link is not valid',
     `<p>${escape(error.message)}</p><p><small>${escape(error.code)}</small></p>`,
   );
+}
+
+/**
+ * Answers a browser whose request the routes of `app` (a plugin's scope) refuse with an HttpError
+ * with a page (refusedLinkPage), keeping the error's status and headers (`Retry-After`); anything
+ * else goes on to the app's own error handler, as JSON.
+ */
+export function refusedLinksAsPages(app: FastifyInstance): void {
+  app.setErrorHandler((error, request, reply) => {
+    if (error instanceof HttpError && wantsHtml(request.headers))
+      return reply
+        .code(error.status)
+        .headers(error.headers)
+        .type('text/html; charset=utf-8')
+        .send(refusedLinkPage(error));
+    throw error;
+  });
 }

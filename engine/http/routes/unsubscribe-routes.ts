@@ -5,7 +5,7 @@ import type { Clock } from '../../clock.js';
 import { verifyUnsubscribeToken } from '../../delivery/unsubscribe-token.js';
 import type { Engine } from '../../engine.js';
 import { HttpError } from '../http-errors.js';
-import { htmlPage, refusedLinkPage, wantsHtml } from './html-page.js';
+import { htmlPage, refusedLinksAsPages } from './html-page.js';
 
 export interface UnsubscribeRouteOptions {
   engine: Engine;
@@ -39,16 +39,7 @@ export const unsubscribeRoutes: FastifyPluginAsyncZod<UnsubscribeRouteOptions> =
     return claim;
   }
 
-  // A person whose link is refused sees a page, not JSON.
-  app.setErrorHandler((error, request, reply) => {
-    if (error instanceof HttpError && wantsHtml(request.headers))
-      return reply
-        .code(error.status)
-        .headers(error.headers)
-        .type('text/html; charset=utf-8')
-        .send(refusedLinkPage(error));
-    throw error;
-  });
+  refusedLinksAsPages(app);
 
   app.get(
     '/v1/unsubscribe',
