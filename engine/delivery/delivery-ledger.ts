@@ -239,7 +239,7 @@ export async function abandonOperation(
  * How long the ended operations of an erased customer are kept: longer than the ledger, as a job
  * a policy held back (a frequency cap's window) may run again weeks later.
  */
-const ERASED_TTL_MS = 30 * 86_400_000;
+export const ERASED_TTL_MS = 30 * 86_400_000;
 
 /** KEYS: op keys of one customer. ARGV: erasure time (ms). */
 const erasedScript = new LuaScript(`

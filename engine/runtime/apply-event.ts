@@ -205,7 +205,7 @@ export function applyEvent(
       });
       return;
     }
-    const seq = previous.reduce((max, record) => Math.max(max, record.seq), 0) + 1;
+    const seq = previous.reduce((max, record) => Math.max(max, record.seq), customer.seqFloor ?? 0) + 1;
     const id = instanceId(journey.id, seq);
     try {
       put(

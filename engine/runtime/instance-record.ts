@@ -38,6 +38,11 @@ export interface CustomerState {
   customerId: string;
   profile: Record<string, unknown>;
   instances: ReadonlyMap<string, InstanceRecord>;
+  /**
+   * Entries number above this: an erased incarnation of the customer reached it, and ids made
+   * from its instance ids (timer jobs, sends) may still exist for a while (see customer-erasure.ts).
+   */
+  seqFloor?: number;
 }
 
 export function instanceId(journeyId: string, seq: number): string {

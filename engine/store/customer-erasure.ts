@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { journeyQueues, type Queues } from '../runtime/queues.js';
 import type { RecordedShards } from '../runtime/recorded-shards.js';
-import { endErasedOperations } from '../delivery/delivery-ledger.js';
+import { ERASED_TTL_MS, endErasedOperations } from '../delivery/delivery-ledger.js';
 import { ChorusError } from '../errors.js';
 import { keysSharingTag } from '../redis/scan-keys.js';
 import type { CustomerState } from '../runtime/instance-record.js';
@@ -118,12 +118,35 @@ async function eraseHeld(
 
   // The ended operations of jobs that outlived the erasure stay until they expire; the rest go.
   const kept = new Set(opKeysOf(removal.running));
+  // Written before the lease goes with the other keys, so the customer's next event finds it.
+  if (removal.running.length > 0 && (await keepSeqFloor(store, customerId, loaded.customer)))
+    kept.add(keys.seqFloor);
   const customerKeys = (await keysSharingTag(store.redis, keys.state)).filter((key) => !kept.has(key));
   // Keys of one hash tag sit in one slot, so one DEL is valid on a Redis Cluster too.
   for (let i = 0; i < customerKeys.length; i += 500)
     await store.redis.unlink(...customerKeys.slice(i, i + 500));
   await applyCountDeltas(store.redis, store.prefix, removalDeltas(loaded.customer.instances.values()));
   return { keys: customerKeys.length, jobsRemoved: removal.removed, jobsRunning: removal.running.length };
+}
+
+/**
+ * Ids of timer and send jobs are made from instance ids (`<journey>.<seq>`), and the jobs that
+ * outlived the erasure keep theirs: BullMQ keeps a finished job's id for a day or a week, the ended
+ * operations for 30 days. A customer who comes back with the same id would number their entries
+ * from 1 again and meet them: a send found "already skipped", a timer add BullMQ ignores as a
+ * duplicate, an old timer applied to the new instance. So their entries number on from the erased
+ * ones' highest until those ids have gone; the floor holds a number only.
+ */
+async function keepSeqFloor(
+  store: CustomerStore,
+  customerId: string,
+  customer: CustomerState,
+): Promise<boolean> {
+  let floor = customer.seqFloor ?? 0;
+  for (const record of customer.instances.values()) floor = Math.max(floor, record.seq);
+  if (floor === 0) return false;
+  await store.redis.set(store.keys(customerId).seqFloor, floor, 'PX', ERASED_TTL_MS);
+  return true;
 }
 
 /** The customer's jobs (see customerJobs), with the timers of a step that died before its commit. */

@@ -71,6 +71,11 @@ function buildKeys(prefix: string, customerId: string) {
     trackedOps: `${base}:tracked-ops`,
     /** Capped list of opens, clicks and provider reports of the customer's messages, newest first. */
     engagement: `${base}:engagement`,
+    /**
+     * The highest journey entry number (`seq`) of an erased incarnation of this customer whose jobs
+     * outlived the erasure; expires with their ended operations (see customer-erasure.ts).
+     */
+    seqFloor: `${base}:seq-floor`,
     seen: (messageId: string) => `${base}:seen:${messageId}`,
     op: (opId: string) => `${base}:op:${opId}`,
     /** Sorted set of the op ids one frequency cap counted, scored by send time. */

@@ -139,12 +139,13 @@ export class CustomerStore {
   ): Promise<LoadedCustomer | undefined> {
     const reply = (await acquireAndLoad.run(
       this.redis,
-      [keys.state, keys.inbox, keys.lease],
+      [keys.state, keys.inbox, keys.lease, keys.seqFloor],
       [token, leaseMs, this.#batchSize, event === undefined ? '' : JSON.stringify(event)],
-    )) as [0] | [1, string[], string[]];
+    )) as [0] | [1, string[], string[], string];
     if (reply[0] === 0) return undefined;
-    const [, flat, inbox] = reply;
+    const [, flat, inbox, seqFloor] = reply;
     const { rev, customer, step } = decodeState(keys.customerId, flat);
+    if (seqFloor !== '') customer.seqFloor = Number(seqFloor);
     const loaded: LoadedCustomer = { rev, customer, inbox: inbox.map(parseEntry) };
     // Our own mark is a re-run of our own step, not another's that died.
     if (step !== undefined && step !== token) loaded.interruptedStep = step;
@@ -288,6 +289,6 @@ function decodeState(
     else if (field === 'profile') profile = JSON.parse(value) as Record<string, unknown>;
     else if (field.startsWith('i:')) instances.set(field.slice(2), JSON.parse(value) as InstanceRecord);
   }
-  const customer = { customerId, profile, instances };
+  const customer: CustomerState = { customerId, profile, instances };
   return step === undefined ? { rev, customer } : { rev, customer, step };
 }

@@ -25,8 +25,9 @@ return {1, redis.call('EXISTS', KEYS[3])}
  * round trip on the hottest path. Marks the state with the step's token (`step`) until the step
  * commits or lets go: a mark found by the next taker is a step that died in between, which may
  * have added timer jobs nothing names yet (erasure looks for those; see customer-erasure.ts).
- * KEYS: state, inbox, lease. ARGV: token, lease ms, batch size, event JSON or ''.
- * Returns {0} when another job holds the lease, else {1, HGETALL state (before the mark), inbox head}.
+ * KEYS: state, inbox, lease, seq floor. ARGV: token, lease ms, batch size, event JSON or ''.
+ * Returns {0} when another job holds the lease, else {1, HGETALL state (before the mark), inbox
+ * head, seq floor or ''}.
  */
 export const acquireAndLoad = new LuaScript(`
 if ARGV[4] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[4]) end
@@ -35,7 +36,7 @@ if holder and holder ~= ARGV[1] then return {0} end
 redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[2])
 local state = redis.call('HGETALL', KEYS[1])
 redis.call('HSET', KEYS[1], 'step', ARGV[1])
-return {1, state, redis.call('LRANGE', KEYS[2], 0, tonumber(ARGV[3]) - 1)}
+return {1, state, redis.call('LRANGE', KEYS[2], 0, tonumber(ARGV[3]) - 1), redis.call('GET', KEYS[4]) or ''}
 `);
 
 /**

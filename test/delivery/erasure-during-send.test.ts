@@ -98,7 +98,7 @@ describe('erasing a customer while one of their sends is with the provider', () 
     smtp.waiting.shift()!(Object.assign(new Error('Greylisted, try again later'), { responseCode: 451 }));
 
     const email = engine.queues.forCustomer('eve').deliveries.email;
-    await eventually(
+    const job = await eventually(
       async () => {
         const counts = await email.getJobCounts('active', 'waiting', 'delayed', 'failed');
         const completed = await email.getCompleted();
@@ -108,15 +108,39 @@ describe('erasing a customer while one of their sends is with the provider', () 
       },
       20_000,
       'the email job to end',
-    ).then((job) => expect(job.returnvalue).toBe('already skipped'));
+    );
+    expect(job.returnvalue).toBe('already skipped');
 
     // Not sent again, not handed to in-app (which needs no address), nothing of the customer back.
     expect(smtp.waiting).toHaveLength(0);
     expect(await readInAppInbox(ctx.redis, ctx.prefix, 'eve')).toEqual([]);
     // Listed in the customer's slot, so on a Redis Cluster too.
-    const left = await keysSharingTag(ctx.redis, customerKeys(ctx.prefix, 'eve').state);
-    expect(left).toHaveLength(1);
-    expect(left[0]).toMatch(/:op:/);
-    expect(await ctx.redis.hgetall(left[0]!)).toEqual({ state: 'skipped', erased: expect.any(String) });
+    const keys = customerKeys(ctx.prefix, 'eve');
+    const left = (await keysSharingTag(ctx.redis, keys.state)).sort();
+    expect(left).toEqual([keys.op(job.id!), keys.seqFloor].sort());
+    expect(await ctx.redis.hgetall(keys.op(job.id!))).toEqual({
+      state: 'skipped',
+      erased: expect.any(String),
+    });
+    // A number only: the highest entry of the erased customer, so a returning one numbers on from it.
+    expect(await ctx.redis.get(keys.seqFloor)).toBe('1');
+  }, 40_000);
+
+  it("gives a customer who comes back with the same id their sends, not the erased ones' ended operations", async () => {
+    await engine.identify({ userId: 'eve', traits: { email: 'eve@example.com', firstName: 'Eve' } });
+    await engine.track({ userId: 'eve', event: 'Hello' });
+    await eventually(async () => smtp.waiting.length === 1, 20_000, "the returning customer's email");
+    smtp.waiting.shift()!();
+
+    const view = await eventually(
+      async () => {
+        const customer = await engine.customer('eve');
+        return customer.messages.some((message) => message.status === 'sent') ? customer : undefined;
+      },
+      20_000,
+      'the email to be recorded sent',
+    );
+    expect(view.instances.map((instance) => instance.id)).toEqual(['hello.2']);
+    expect(view.messages.filter((message) => message.status === 'sent')).toHaveLength(1);
   }, 40_000);
 });
