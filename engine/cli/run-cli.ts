@@ -171,7 +171,10 @@ async function findJourney(run: Invocation): Promise<Journey> {
   const { journeys } = await loadJourneyFolder(run.dirs.journeys);
   const versions = journeys.filter((journey) => journey.id === id).sort((a, b) => b.version - a.version);
   const journey = versions.find((v) => version === undefined || String(v.version) === version);
-  if (!journey) throw new JourneyNotFoundError(id, version, versions.map((v) => v.version).reverse());
+  if (!journey) {
+    const loadedIds = [...new Set(journeys.map((j) => j.id))].sort();
+    throw new JourneyNotFoundError(id, version, versions.map((v) => v.version).reverse(), loadedIds);
+  }
   return journey;
 }
 

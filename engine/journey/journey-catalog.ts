@@ -19,9 +19,15 @@ export class JourneyNotFoundError extends ChorusError {
    * @param loadedVersions the versions of the journey that are loaded, when someone asked for
    *   `version` (the CLI's `<journey>@<version>`). Without them, the version is one that customers
    *   are still in.
+   * @param loadedIds the ids of the journeys that are loaded, listed when none of `journeyId` is.
    */
-  constructor(journeyId: string, version?: number | string, loadedVersions?: readonly number[]) {
-    super('CHORUS_JOURNEY_NOT_FOUND', notFoundMessage(journeyId, version, loadedVersions));
+  constructor(
+    journeyId: string,
+    version?: number | string,
+    loadedVersions?: readonly number[],
+    loadedIds?: readonly string[],
+  ) {
+    super('CHORUS_JOURNEY_NOT_FOUND', notFoundMessage(journeyId, version, loadedVersions, loadedIds));
   }
 }
 
@@ -29,9 +35,13 @@ function notFoundMessage(
   journeyId: string,
   version: number | string | undefined,
   loadedVersions: readonly number[] | undefined,
+  loadedIds: readonly string[] | undefined,
 ): string {
-  if (version === undefined || loadedVersions?.length === 0)
-    return `No journey "${journeyId}" is loaded. To fix: check the id, or add the journey to the engine's journeys.`;
+  if (version === undefined || loadedVersions?.length === 0) {
+    const loaded =
+      loadedIds === undefined ? '' : ` (loaded: ${loadedIds.length > 0 ? loadedIds.join(', ') : 'none'})`;
+    return `No journey "${journeyId}" is loaded${loaded}. To fix: check the id, or add the journey to the engine's journeys.`;
+  }
   if (loadedVersions)
     return (
       `Journey "${journeyId}" has no version ${version} among the loaded ones ` +
@@ -118,7 +128,7 @@ export class JourneyCatalog {
 
   latest(journeyId: string): Journey {
     const journey = this.#latest.get(journeyId);
-    if (!journey) throw new JourneyNotFoundError(journeyId);
+    if (!journey) throw new JourneyNotFoundError(journeyId, undefined, undefined, [...this.#latest.keys()]);
     return journey;
   }
 

@@ -55,7 +55,9 @@ describe('runCli', () => {
     expect(await run('graph', 'nope')).toEqual({
       code: 1,
       stdout: '',
-      stderr: expect.stringMatching(/^CHORUS_JOURNEY_NOT_FOUND: No journey "nope" is loaded\./),
+      stderr: expect.stringMatching(
+        /^CHORUS_JOURNEY_NOT_FOUND: No journey "nope" is loaded \(loaded: tea-welcome\)\./,
+      ),
     });
     expect(await run('preview', 'welcome', '--channel', 'email', '--profile', 'no/such/file.json')).toEqual({
       code: 1,
@@ -75,7 +77,7 @@ describe('runCli', () => {
         'To fix: name one of those, e.g. tea-welcome@2, or the id alone for the latest.\n',
     });
     expect((await run('graph', 'nope@1')).stderr).toMatch(
-      /^CHORUS_JOURNEY_NOT_FOUND: No journey "nope" is loaded\./,
+      /^CHORUS_JOURNEY_NOT_FOUND: No journey "nope" is loaded \(loaded: tea-welcome\)\./,
     );
   });
 

@@ -171,6 +171,7 @@ describe('the engine on a real Redis', () => {
   it('enters a customer through the API trigger only for an API-triggered journey', async () => {
     await expect(engine.trigger('nope', { userId: 'u1' })).rejects.toMatchObject({
       code: 'CHORUS_JOURNEY_NOT_FOUND',
+      message: expect.stringMatching(/^No journey "nope" is loaded \(loaded: [^)]*onboarding/),
     });
     const error = await engine.trigger('onboarding', { userId: 'u-api' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidInputError);
