@@ -11,7 +11,7 @@ import { retryDelay } from './backoff.js';
 import type { DeliveryDependencies } from './delivery-dependencies.js';
 import { DELIVERY_JOB_VERSION, type DeliveryJobData } from './delivery-job.js';
 import { claimOperation, isOutcome, noteOperation, rerouteOperation } from './delivery-ledger.js';
-import { OutcomeNotRecordedError, RetryLaterError } from './job-signals.js';
+import { ClaimHeldError, OutcomeNotRecordedError, RetryLaterError } from './job-signals.js';
 import { createMessageSender, type Target } from './message-sender.js';
 import { createOutcomeRecorder, MESSAGE_LIST_CAP } from './outcome-recorder.js';
 import { readSendState } from './send-state.js';
@@ -132,8 +132,7 @@ export function createDeliveryWorker(
     // ended is not handed on, and one a run claimed (or whose provider may have it) is looked at
     // again later, when that run has let go of it or gone stale.
     if (reroute.result === 'ended') return `already ${reroute.outcome}`;
-    if (reroute.result === 'sending')
-      throw new RetryLaterError(`operation ${job.opId} is being sent by another run`, claimStaleMs);
+    if (reroute.result === 'sending') throw new ClaimHeldError(job.opId, claimStaleMs);
     return forward(job, reroute.channel);
   }
 
@@ -228,8 +227,7 @@ export function createDeliveryWorker(
     if (claim.result === 'ended') return `already ${claim.outcome}`;
     // Forwarded again: the run that rerouted it may have died before it forwarded.
     if (claim.result === 'rerouted') return forward(data, claim.to);
-    if (claim.result === 'busy')
-      throw new RetryLaterError(`operation ${data.opId} is being sent by another run`, claim.retryInMs);
+    if (claim.result === 'busy') throw new ClaimHeldError(data.opId, claim.retryInMs);
     const earlier = (since: number) =>
       `a run that claimed it at ${new Date(since).toISOString()} stopped before recording the provider's answer`;
     if (claim.result === 'resumed' && !adapter?.idempotent) {
@@ -263,7 +261,19 @@ export function createDeliveryWorker(
     return send(data, { ...target, traits }, claimToken, repeat, now);
   }
 
-  const worker = new Worker<DeliveryJobData>(options.shard.deliveries[channel].name, process, {
+  /** A run that met another run's live claim waits for it without spending an attempt (see ClaimHeldError). */
+  async function run(job: Job<DeliveryJobData>, token?: string): Promise<string> {
+    try {
+      return await process(job, token);
+    } catch (error) {
+      if (!(error instanceof ClaimHeldError)) throw error;
+      // A wait, not a point in journey time: BullMQ schedules delayed jobs by the wall clock.
+      await job.moveToDelayed(Date.now() + error.afterMs, token);
+      throw new DelayedError(error.message);
+    }
+  }
+
+  const worker = new Worker<DeliveryJobData>(options.shard.deliveries[channel].name, run, {
     connection: options.connection,
     prefix: options.shard.prefix,
     concurrency: options.concurrency ?? 20,

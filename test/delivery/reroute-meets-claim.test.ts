@@ -1,0 +1,115 @@
+import type { Worker } from 'bullmq';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { endOperation } from '../../engine/delivery/delivery-ledger.js';
+import {
+  createEngine,
+  customerKeys,
+  FakeClock,
+  loadTemplates,
+  type ChannelAdapter,
+  type DeliveryJobData,
+  type DeliveryPolicy,
+  type Engine,
+} from '../../engine/index.js';
+import { adaJob, startTestDeliveryWorker } from '../support/delivery-worker.js';
+import { eventually, testRedis } from '../support/redis.js';
+
+/** A provider never reached: the send is rerouted, or another run sends it. */
+const unused = (channel: 'sms' | 'push'): ChannelAdapter => ({
+  channel,
+  provider: channel,
+  idempotent: false,
+  send: () => Promise.reject(new Error(`${channel} must not be called`)),
+});
+
+describe('a reroute that meets another run of the same send', () => {
+  let ctx: ReturnType<typeof testRedis>;
+  let engine: Engine;
+  const workers: Worker[] = [];
+  const templates = loadTemplates('templates');
+  const clock = new FakeClock(Date.parse('2026-03-02T09:00:00Z'));
+  let policyCalls = 0;
+
+  beforeEach(async () => {
+    ctx = testRedis();
+    policyCalls = 0;
+    engine = createEngine({
+      redis: ctx.redis,
+      prefix: ctx.prefix,
+      journeys: [],
+      messages: { has: (id) => templates.message(id) !== undefined },
+    });
+    engine.startWorkers({ deliveries: false });
+    await engine.identify({ userId: 'ada', traits: { firstName: 'Ada', phone: '+15550100' } });
+    await eventually(async () => (await engine.store.profile('ada')).phone === '+15550100');
+  });
+
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => w.close(true)));
+    await engine.close();
+    await ctx.cleanup();
+  });
+
+  const keysOf = (job: DeliveryJobData) => {
+    const customer = customerKeys(ctx.prefix, job.customerId);
+    return { op: customer.op(job.opId), messages: customer.messages };
+  };
+
+  /**
+   * A policy that reroutes the SMS to push. While the first check runs, another run of the job
+   * claims the send (it read the operation before this run's reroute was written).
+   */
+  function reroutingPolicy(job: DeliveryJobData): DeliveryPolicy {
+    return {
+      check: async () => {
+        if (++policyCalls === 1)
+          await ctx.redis.hset(keysOf(job).op, {
+            state: 'sending',
+            token: 'another-run',
+            since: clock.now(),
+          });
+        return { action: 'reroute', reason: 'no SMS consent', rule: 'consent' };
+      },
+    };
+  }
+
+  function startSmsWorker(job: DeliveryJobData) {
+    const worker = startTestDeliveryWorker(engine, ctx.redis, 'sms', {
+      adapters: { sms: unused('sms'), push: unused('push') },
+      clock,
+      policy: reroutingPolicy(job),
+    });
+    workers.push(worker);
+  }
+
+  const jobState = (job: DeliveryJobData) => engine.queues.deliveries.sms.getJobState(job.opId);
+  const messages = async () => (await engine.customer('ada')).messages;
+
+  it("leaves the other run's outcome standing when it meets its claim on the job's last attempt", async () => {
+    const job = adaJob('sms', clock.now(), ['sms', 'push']);
+    await engine.queues.deliveries.sms.add(job.message, job, { jobId: job.opId, attempts: 1 });
+    startSmsWorker(job);
+    await eventually(
+      async () => (await jobState(job)) === 'delayed' || (await messages()).length > 0,
+      10_000,
+      'the reroute to meet the claim',
+    );
+
+    // The other run's provider accepted the send.
+    await endOperation(
+      ctx.redis,
+      keysOf(job),
+      'sent',
+      { opId: job.opId, channel: 'sms', status: 'sent' },
+      100,
+    );
+    const settled = await eventually(async () => {
+      const state = await jobState(job);
+      return (state === 'completed' || state === 'failed') && state;
+    });
+    expect(settled).toBe('completed');
+    expect(await messages()).toEqual([{ opId: job.opId, channel: 'sms', status: 'sent' }]);
+    expect(await engine.queues.deliveries.push.getJob(job.opId)).toBeUndefined();
+    expect(policyCalls).toBe(1);
+  });
+});
