@@ -124,7 +124,7 @@ export async function endOperation(
 
 /**
  * KEYS: op key, messages list. ARGV: next channel, note JSON, list cap, the channel handing it on.
- * Returns {'ended', outcome}, {'sending'} or {'route', channel in force}.
+ * Returns {'ended', outcome}, {'sending'} or {'route', channel in force, 1 when this call set it}.
  */
 const rerouteScript = new LuaScript(`${ENDED}
 local state = redis.call('HGET', KEYS[1], 'state')
@@ -136,12 +136,15 @@ redis.call('HSET', KEYS[1], 'route', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ${LEDGER_TTL_MS})
 redis.call('LPUSH', KEYS[2], ARGV[2])
 redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[3]) - 1)
-return {'route', ARGV[1]}
+return {'route', ARGV[1], 1}
 `);
 
-/** What a reroute found: the channel the send is handed to, or why it is not handed on. */
+/**
+ * What a reroute found: the channel the send is handed to (`set` when this call handed it on,
+ * rather than finding a route another run or an earlier attempt had set), or why it is not handed on.
+ */
 export type Reroute =
-  | { result: 'route'; channel: Channel }
+  | { result: 'route'; channel: Channel; set: boolean }
   | { result: 'ended'; outcome: DeliveryOutcome }
   | { result: 'sending' };
 
@@ -161,12 +164,12 @@ export async function rerouteOperation(
   note: object,
   cap: number,
 ): Promise<Reroute> {
-  const [result, value] = (await rerouteScript.run(
+  const [result, value, set] = (await rerouteScript.run(
     redis,
     [keys.op, keys.messages],
     [next, JSON.stringify(note), cap, from],
-  )) as [string, string?];
-  if (result === 'route') return { result, channel: value as Channel };
+  )) as [string, string?, number?];
+  if (result === 'route') return { result, channel: value as Channel, set: set === 1 };
   if (result === 'ended') return { result, outcome: value as DeliveryOutcome };
   return { result: 'sending' };
 }

@@ -115,8 +115,8 @@ export function createDeliveryWorker(
     const next = job.channels
       .slice(job.channels.indexOf(channel) + 1)
       .find((c) => deps.adapters[c] !== undefined);
-    await decided(next ? 'reroute' : 'skip', rule);
     if (!next) {
+      await decided('skip', rule);
       await outcomes.end(
         job,
         'skipped',
@@ -133,6 +133,8 @@ export function createDeliveryWorker(
     // again later, when that run has let go of it or gone stale.
     if (reroute.result === 'ended') return `already ${reroute.outcome}`;
     if (reroute.result === 'sending') throw new ClaimHeldError(job.opId, claimStaleMs);
+    // Counted by the run that set the route only: a retry or another run following it is the same reroute.
+    if (reroute.set) await decided('reroute', rule);
     return forward(job, reroute.channel);
   }
 

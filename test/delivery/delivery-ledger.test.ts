@@ -27,14 +27,16 @@ describe('the delivery ledger', () => {
     claimOperation(ctx.redis, keys.op, { token, now: 1_000, staleMs: 60_000, channel });
   const notes = async () => (await ctx.redis.lrange(keys.messages, 0, -1)).map((entry) => JSON.parse(entry));
 
-  it('keeps the first route: a run that decided otherwise is told where the send went', async () => {
+  it('keeps the first route: a run that decided otherwise is told where the send went, and that it did not set it', async () => {
     expect(await rerouteOperation(ctx.redis, keys, 'email', 'sms', { to: 'sms' }, 10)).toEqual({
       result: 'route',
       channel: 'sms',
+      set: true,
     });
     expect(await rerouteOperation(ctx.redis, keys, 'email', 'in-app', { to: 'in-app' }, 10)).toEqual({
       result: 'route',
       channel: 'sms',
+      set: false,
     });
     expect(await notes()).toEqual([{ to: 'sms' }]);
     expect(await claim('email')).toEqual({ result: 'rerouted', to: 'sms' });
@@ -46,11 +48,13 @@ describe('the delivery ledger', () => {
     expect(await rerouteOperation(ctx.redis, keys, 'push', 'in-app', { to: 'in-app' }, 10)).toEqual({
       result: 'route',
       channel: 'in-app',
+      set: true,
     });
     // A late run of the email job is told where the send is now.
     expect(await rerouteOperation(ctx.redis, keys, 'email', 'sms', { to: 'sms' }, 10)).toEqual({
       result: 'route',
       channel: 'in-app',
+      set: false,
     });
     expect(await notes()).toEqual([{ to: 'in-app' }, { to: 'push' }]);
   });

@@ -1,11 +1,12 @@
 import type { Worker } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { endOperation } from '../../engine/delivery/delivery-ledger.js';
+import { endOperation, releaseOperation } from '../../engine/delivery/delivery-ledger.js';
 import {
   createEngine,
   customerKeys,
   FakeClock,
   loadTemplates,
+  policyCountsKey,
   type ChannelAdapter,
   type DeliveryJobData,
   type DeliveryPolicy,
@@ -111,5 +112,26 @@ describe('a reroute that meets another run of the same send', () => {
     expect(await messages()).toEqual([{ opId: job.opId, channel: 'sms', status: 'sent' }]);
     expect(await engine.queues.deliveries.push.getJob(job.opId)).toBeUndefined();
     expect(policyCalls).toBe(1);
+    // Nothing was rerouted, so no reroute is counted.
+    expect(await ctx.redis.hgetall(policyCountsKey(ctx.prefix))).toEqual({});
+  });
+
+  it('counts the reroute once, when the run that hands the send on sets its route', async () => {
+    const job = adaJob('sms', clock.now(), ['sms', 'push']);
+    await engine.queues.deliveries.sms.add(job.message, job, { jobId: job.opId });
+    startSmsWorker(job);
+    await eventually(
+      async () => (await jobState(job)) === 'delayed',
+      10_000,
+      'the reroute to meet the claim',
+    );
+
+    // The other run's provider asked to try later, with nothing sent: the job decides again.
+    await releaseOperation(ctx.redis, keysOf(job).op, 'another-run');
+    const forwarded = await eventually(async () => engine.queues.deliveries.push.getJob(job.opId));
+    expect(forwarded.data).toMatchObject({ opId: job.opId, channel: 'push' });
+    expect(policyCalls).toBe(2);
+    expect(await ctx.redis.hgetall(policyCountsKey(ctx.prefix))).toEqual({ 'sms|reroute|consent': '1' });
+    expect((await messages()).map((m) => [m.channel, m.status, m.to])).toEqual([['sms', 'rerouted', 'push']]);
   });
 });
