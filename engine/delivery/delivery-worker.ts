@@ -109,22 +109,25 @@ export function createDeliveryWorker(
     );
   }
 
+  /** Ends the send `skipped`; counted by the run that ended it only, as another run may have ended it first. */
+  async function skip(job: DeliveryJobData, refusal: Refusal, now: number): Promise<string> {
+    if (!(await outcomes.end(job, 'skipped', { ...refusal }, now))) return 'already ended';
+    await decided('skip', refusal.rule);
+    return 'skipped';
+  }
+
   /** Hands the send to the next preferred channel, or records why nothing could be sent. */
   async function fallBack(job: DeliveryJobData, refusal: Refusal, now: number): Promise<string> {
     const { reason, rule } = refusal;
     const next = job.channels
       .slice(job.channels.indexOf(channel) + 1)
       .find((c) => deps.adapters[c] !== undefined);
-    if (!next) {
-      await decided('skip', rule);
-      await outcomes.end(
+    if (!next)
+      return skip(
         job,
-        'skipped',
         { reason: `${reason}; no further channel in [${job.channels.join(', ')}]`, rule },
         now,
       );
-      return 'skipped';
-    }
     // Noted in the ledger first, so a replay of this job forwards it again instead of deciding afresh.
     const note = outcomes.entry(job, 'rerouted', { reason, rule, at: now, to: next });
     const reroute = await rerouteOperation(redis, outcomes.keys(job), channel, next, note, MESSAGE_LIST_CAP);
@@ -205,11 +208,7 @@ export function createDeliveryWorker(
       });
       if (decision.action !== 'send') {
         const refusal = { reason: decision.reason, rule: decision.rule ?? 'policy' };
-        if (decision.action === 'skip') {
-          await decided('skip', refusal.rule);
-          await outcomes.end(data, 'skipped', refusal, now);
-          return 'skipped';
-        }
+        if (decision.action === 'skip') return skip(data, refusal, now);
         if (decision.action === 'reroute') return fallBack(data, refusal, now);
         if (!(await noteDelay(data, refusal, decision.untilMs, now))) return 'already ended';
         await job.moveToDelayed(decision.untilMs, token);

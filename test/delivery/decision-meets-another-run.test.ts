@@ -23,7 +23,7 @@ const unused = (channel: 'sms' | 'push'): ChannelAdapter => ({
   send: () => Promise.reject(new Error(`${channel} must not be called`)),
 });
 
-describe('a reroute that meets another run of the same send', () => {
+describe('a policy decision that meets another run of the same send', () => {
   let ctx: ReturnType<typeof testRedis>;
   let engine: Engine;
   const workers: Worker[] = [];
@@ -74,11 +74,11 @@ describe('a reroute that meets another run of the same send', () => {
     };
   }
 
-  function startSmsWorker(job: DeliveryJobData) {
+  function startSmsWorker(job: DeliveryJobData, policy = reroutingPolicy(job)) {
     const worker = startTestDeliveryWorker(engine, ctx.redis, 'sms', {
       adapters: { sms: unused('sms'), push: unused('push') },
       clock,
-      policy: reroutingPolicy(job),
+      policy,
     });
     workers.push(worker);
   }
@@ -133,5 +133,23 @@ describe('a reroute that meets another run of the same send', () => {
     expect(policyCalls).toBe(2);
     expect(await ctx.redis.hgetall(policyCountsKey(ctx.prefix))).toEqual({ 'sms|reroute|consent': '1' });
     expect((await messages()).map((m) => [m.channel, m.status, m.to])).toEqual([['sms', 'rerouted', 'push']]);
+  });
+
+  it('does not count a skip when another run ended the send while the policy was asked', async () => {
+    const job = adaJob('sms', clock.now());
+    const sent = { opId: job.opId, channel: 'sms', status: 'sent' };
+    const added = await engine.queues.deliveries.sms.add(job.message, job, { jobId: job.opId });
+    startSmsWorker(job, {
+      check: async () => {
+        policyCalls++;
+        await endOperation(ctx.redis, keysOf(job), 'sent', sent, 100);
+        return { action: 'skip', reason: 'unsubscribed', rule: 'consent' };
+      },
+    });
+
+    await eventually(async () => (await jobState(job)) === 'completed', 10_000, 'the job to complete');
+    expect((await engine.queues.deliveries.sms.getJob(added.id!))?.returnvalue).toBe('already ended');
+    expect(await messages()).toEqual([sent]);
+    expect(await ctx.redis.hgetall(policyCountsKey(ctx.prefix))).toEqual({});
   });
 });
