@@ -28,7 +28,8 @@ export interface DeliveryWorkerOptions {
   /**
    * A claim older than this, left by a run that died mid-send, is taken over (the send is then
    * repeated through an idempotent adapter, or recorded `unknown`). Keep it above the slowest
-   * provider call. Default four times `lockMs`: two minutes with the default lock.
+   * provider call. Default four times `lockMs`: two minutes with the default lock. A run that
+   * meets a younger claim waits until then, without spending an attempt (see ClaimHeldError).
    */
   claimStaleMs?: number;
   /** BullMQ lock duration and stalled-check interval (LOCK_DURATION_MS). */
