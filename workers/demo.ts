@@ -1,12 +1,10 @@
 // `npm run demo`: the engine on embedded defaults with time sped up, a few hundred simulated
 // shoppers driven through the lifecycle over HTTP, progress while it runs, and a report at the end.
-//   npm run demo -- [--customers 300] [--time-scale 86400] [--seed 7] [--days 365]
+//   npm run demo -- [--customers 300] [--time-scale 86400] [--seed 7] [--days 365] [--help]
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { z } from 'zod';
 import {
   formatEnding,
   formatProgress,
@@ -17,40 +15,26 @@ import {
   type JourneyFigures,
   type Unfinished,
 } from './demo/demo-report.js';
+import { DEMO_USAGE, demoPrefix, parseDemoOptions } from './demo/demo-options.js';
 import { simulateCustomers, type ScheduledCall } from './demo/simulated-customers.js';
 import { connectRedis, deleteKeysMatching, engineKeyPatterns } from '../engine/index.js';
 import { runMain, runProcess } from './run-process.js';
 
 const DAY = 86_400_000;
 
-const Options = z.object({
-  customers: z.coerce.number().int().min(1).max(100_000).default(300),
-  'time-scale': z.coerce.number().min(1).max(1e9).default(86_400),
-  seed: z.coerce.number().int().default(7),
-  /**
-   * Journey days to run at most, a guard against a run that never settles. The lifecycle's last
-   * step is 37 days after sign-up, but at a high --time-scale the workers fall behind journey
-   * time (1000 shoppers at 400000 settle past day 40, later on a busy machine), so it is generous.
-   */
-  days: z.coerce.number().min(1).max(3650).default(365),
-});
-
 runMain(async () => {
-  const { values } = parseArgs({
-    options: {
-      customers: { type: 'string' },
-      'time-scale': { type: 'string' },
-      seed: { type: 'string' },
-      days: { type: 'string' },
-    },
-  });
-  const options = Options.parse(values);
+  const options = parseDemoOptions(process.argv.slice(2));
+  if (!options) {
+    process.stdout.write(`${DEMO_USAGE}\n`);
+    return;
+  }
+  const prefix = demoPrefix(process.env.REDIS_PREFIX, randomBytes(3).toString('hex'));
   const apiKey = `demo_${randomBytes(12).toString('base64url')}`;
   const outbox = mkdtempSync(join(tmpdir(), 'chorus-demo-outbox-'));
   // The demo gets its own key prefix and outbox, so it never mixes with a running engine's data.
   Object.assign(process.env, {
     TIME_SCALE: String(options['time-scale']),
-    REDIS_PREFIX: process.env.REDIS_PREFIX ?? `demo-${randomBytes(3).toString('hex')}`,
+    REDIS_PREFIX: prefix,
     OUTBOX_DIR: outbox,
     PORT: '0',
     API_KEY: apiKey,
@@ -65,7 +49,8 @@ runMain(async () => {
   print(
     `Chorus demo: ${options.customers} shoppers, a journey day lasts ${(DAY / options['time-scale'] / 1000).toFixed(2)} s.`,
   );
-  print(`API ${base}, emails, SMS and push written to ${outbox}\n`);
+  print(`API ${base}, emails, SMS and push written to ${outbox}`);
+  print(`Redis key prefix ${prefix}, deleted at the end\n`);
 
   async function journeys(): Promise<JourneyFigures[]> {
     const response = await fetch(`${base}/v1/journeys`, { headers });

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { pino } from 'pino';
 import {
   ChorusError,
+  CliUsageError,
   createChannelAdapters,
   createEngine,
   loadTemplates,
@@ -284,11 +285,15 @@ function printBanner(input: {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-/** Runs `main`, printing a ChorusError's message (which says how to fix it) instead of a stack. */
+/**
+ * Runs `main`, printing a ChorusError's message (which says how to fix it) instead of a stack.
+ * A command line that was not understood exits 2, as the `chorus` CLI's does, so scripts can
+ * tell it from a failed run.
+ */
 export function runMain(main: () => Promise<unknown>): void {
   main().catch((error: unknown) => {
     if (error instanceof ChorusError) process.stderr.write(`${error.code}: ${error.message}\n`);
     else process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
-    process.exit(1);
+    process.exit(error instanceof CliUsageError ? 2 : 1);
   });
 }

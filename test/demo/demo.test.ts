@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { demoPrefix, parseDemoOptions } from '../../workers/demo/demo-options.js';
 import { formatEnding, formatReport, sendsFromMetrics } from '../../workers/demo/demo-report.js';
 import { simulateCustomers } from '../../workers/demo/simulated-customers.js';
+import { deleteKeysMatching } from '../../engine/index.js';
 import { exited } from '../support/worker-process.js';
 import { TEST_REDIS_ENV, testRedis } from '../support/redis.js';
 
@@ -65,23 +67,72 @@ describe('the demo ending', () => {
   });
 });
 
+describe('the demo command line', () => {
+  it('reads the options, and --help asks for the usage', () => {
+    expect(parseDemoOptions(['--customers', '40', '--days', '9'])).toEqual({
+      customers: 40,
+      'time-scale': 86_400,
+      seed: 7,
+      days: 9,
+    });
+    expect(parseDemoOptions(['--help'])).toBeUndefined();
+  });
+
+  it('names a bad or unknown option in a usage error', () => {
+    expect(() => parseDemoOptions(['--customers', 'many'])).toThrow(
+      /--customers: .*number[\s\S]*usage: npm run demo/,
+    );
+    expect(() => parseDemoOptions(['--shoppers', '5'])).toThrow(
+      expect.objectContaining({ code: 'CHORUS_CLI_USAGE', message: expect.stringMatching(/--shoppers/) }),
+    );
+  });
+
+  it('runs under a prefix of its own below the one the environment names', () => {
+    expect(demoPrefix('staging', 'a1b2c3')).toBe('staging-demo-a1b2c3');
+    expect(demoPrefix(undefined, 'a1b2c3')).toBe('chorus-demo-a1b2c3');
+    expect(demoPrefix('p'.repeat(40), 'a1b2c3')).toHaveLength(40);
+  });
+
+  it('exits 2 with the usage, not a stack trace, on an option it cannot read', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'workers/demo.ts', '--customers', 'x'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let errors = '';
+    child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+    expect(await exited(child)).toEqual({ code: 2, signal: null });
+    expect(errors).toMatch(/^CHORUS_CLI_USAGE: --customers: /);
+    expect(errors).not.toMatch(/\n\s+at /);
+  });
+});
+
 describe('npm run demo', () => {
   async function runDemo(args: string[]): Promise<string> {
     const ctx = testRedis();
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'workers/demo.ts', '--customers', '30', '--time-scale', '2000000', ...args],
-      {
-        env: { ...process.env, ...TEST_REDIS_ENV, REDIS_PREFIX: ctx.prefix, LOG_LEVEL: 'error' },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    expect(await exited(child)).toEqual({ code: 0, signal: null });
-    expect(await ctx.redis.keys(`*${ctx.prefix}*`)).toEqual([]);
-    await ctx.cleanup();
-    return output;
+    try {
+      // A key of the prefix the environment names, as an engine running beside the demo would have.
+      await ctx.redis.set(`${ctx.prefix}:c:{ada}:kept`, 'kept');
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', 'workers/demo.ts', '--customers', '30', '--time-scale', '2000000', ...args],
+        {
+          env: { ...process.env, ...TEST_REDIS_ENV, REDIS_PREFIX: ctx.prefix, LOG_LEVEL: 'error' },
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      expect(await exited(child)).toEqual({ code: 0, signal: null });
+      // The demo ran under a prefix of its own and deleted that one alone.
+      expect(output).toMatch(
+        new RegExp(`Redis key prefix ${ctx.prefix}-demo-[0-9a-f]{6}, deleted at the end`),
+      );
+      expect(await ctx.redis.keys(`*${ctx.prefix}*`)).toEqual([`${ctx.prefix}:c:{ada}:kept`]);
+      return output;
+    } finally {
+      // Whatever a failed run left, under the test's prefix or the demo's below it.
+      await deleteKeysMatching(ctx.redis, [`${ctx.prefix}*`, `{${ctx.prefix}*`]);
+      await ctx.cleanup();
+    }
   }
 
   it('drives shoppers through the journeys over HTTP and reports, leaving nothing in Redis', async () => {
