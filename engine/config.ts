@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { senderDomain } from './channels/sender-domain.js';
 import { ServiceAccount } from './channels/service-account.js';
 import { parseDuration } from './duration.js';
 import { DEFAULT_API_RATE_LIMIT } from './http/rate-limit.js';
@@ -118,7 +119,13 @@ const EnvShape = z.object({
    * 100 ms, which shows in the latency of busy senders; raise it where the server allows.
    */
   SMTP_MAX_MESSAGES: envNumber(z.number().int().min(1)).default(100),
-  MAIL_FROM: z.string().min(3).default('Chorus Tea <hello@chorus.local>'),
+  /** Checked here, so a sender without an address names this variable, not the email adapter's option. */
+  MAIL_FROM: z
+    .string()
+    .refine((from) => senderDomain(from) !== undefined, {
+      message: 'a sender with an address, such as "Acme <hello@acme.example>" or hello@acme.example',
+    })
+    .default('Chorus Tea <hello@chorus.local>'),
   /** Where emails, SMS and push go when their provider is not configured. */
   OUTBOX_DIR: z.string().min(1).default('outbox'),
   /**

@@ -61,6 +61,21 @@ describe('configuration from the environment', () => {
   });
 });
 
+describe('MAIL_FROM', () => {
+  it('takes a sender with a name or a bare address', () => {
+    expect(loadConfig({ MAIL_FROM: 'Acme <hello@acme.example>' }).MAIL_FROM).toBe(
+      'Acme <hello@acme.example>',
+    );
+    expect(loadConfig({ MAIL_FROM: 'hello@acme.example' }).MAIL_FROM).toBe('hello@acme.example');
+  });
+
+  it.each(['nobody', 'Acme Tea', 'hello@', ''])('stops start-up naming itself for %j', (from) => {
+    expect(() => loadConfig({ MAIL_FROM: from })).toThrow(
+      /MAIL_FROM: a sender with an address, such as "Acme <hello@acme\.example>"/,
+    );
+  });
+});
+
 describe('a variable set but empty', () => {
   it.each(['PORT', 'SHUTDOWN_DEADLINE_MS', 'TIME_SCALE', 'QUEUE_SHARDS'])(
     'is refused for the number %s rather than read as 0',

@@ -9,6 +9,7 @@ import { deliverable } from './deliverable.js';
 import { ChannelConfigError } from './errors.js';
 import { describeError } from './http-result.js';
 import { outboxFileName, writeOutboxFile } from './outbox-file.js';
+import { senderDomain } from './sender-domain.js';
 import { watchData, watched, type DataWatch } from './smtp-data-watch.js';
 import { noDelaySmtpSocket } from './smtp-socket.js';
 
@@ -81,7 +82,7 @@ export function emailMessageId(opId: string, domain: string): string {
  * ```
  */
 export function createEmailAdapter(options: EmailAdapterOptions): ChannelAdapter {
-  const domain = options.messageIdDomain ?? domainOf(options.from);
+  const domain = options.messageIdDomain ?? senderDomain(options.from);
   if (!domain || !/^[A-Za-z0-9.-]+$/.test(domain)) {
     throw new ChannelConfigError(
       'messageIdDomain',
@@ -252,10 +253,6 @@ export function smtpOutcome(error: unknown, data: DataWatch = { sent: false }): 
     return { status: 'failed', reason: `nodemailer refused the message: ${said}` };
   }
   return { status: 'retry', reason: `SMTP server not reachable: ${said}` };
-}
-
-function domainOf(from: string): string | undefined {
-  return /@([^\s<>@]+?)>?\s*$/.exec(from)?.[1];
 }
 
 function dkimOptions(dkim: EmailDkimOptions) {
