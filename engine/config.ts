@@ -62,7 +62,15 @@ function envNumber(schema: z.ZodNumber) {
     .string()
     .trim()
     .min(1, 'set but empty: give a number, or unset it for the default')
-    .transform(Number)
+    .transform((text, ctx) => {
+      const value = Number(text);
+      // Said plainly: zod's own message would be "expected number, received NaN".
+      if (Number.isNaN(value)) {
+        ctx.addIssue({ code: 'custom', message: `"${text}" is not a number` });
+        return z.NEVER;
+      }
+      return value;
+    })
     .pipe(schema);
 }
 

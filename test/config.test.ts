@@ -76,6 +76,15 @@ describe('MAIL_FROM', () => {
   });
 });
 
+describe('a number variable', () => {
+  it.each([
+    ['PORT', 'abc'],
+    ['BODY_LIMIT', '1mb'],
+  ])('is refused for %s=%s as not a number', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}: "${value}" is not a number\\.`));
+  });
+});
+
 describe('a variable set but empty', () => {
   it.each(['PORT', 'SHUTDOWN_DEADLINE_MS', 'TIME_SCALE', 'QUEUE_SHARDS'])(
     'is refused for the number %s rather than read as 0',
