@@ -88,6 +88,27 @@ describe('consent over HTTP', () => {
     expect(wrong.json().error.issues[0].field).toBe('body.channel');
   });
 
+  it('shows and exports a customer known only by a consent answer, until they are erased', async () => {
+    h = await httpHarness({ journeys: [notify] });
+    // A sign-up form may record its checkbox before any event names the customer.
+    const set = await h.app.inject({
+      method: 'POST',
+      url: '/v1/customers/early/consent',
+      headers: h.auth,
+      payload: { channel: 'sms', topic: 'marketing', granted: true, source: 'form' },
+    });
+    expect(set.statusCode).toBe(200);
+    const view = await h.app.inject({ url: '/v1/customers/early', headers: h.auth });
+    expect(view.statusCode).toBe(200);
+    expect(view.json()).toMatchObject({ userId: 'early', consent: [{ channel: 'sms', state: 'granted' }] });
+    const exported = await h.app.inject({ url: '/v1/customers/early/export', headers: h.auth });
+    expect(exported.statusCode).toBe(200);
+    expect(exported.json()).toMatchObject({ consent: [{ channel: 'sms', source: 'form' }] });
+
+    await h.app.inject({ method: 'DELETE', url: '/v1/customers/early', headers: h.auth });
+    expect((await h.app.inject({ url: '/v1/customers/early/export', headers: h.auth })).statusCode).toBe(404);
+  });
+
   it('keeps an email marketing grant pending under double opt-in until its signed link is confirmed', async () => {
     h = await httpHarness({ journeys: [notify], doubleOptIn: true });
     const res = await h.app.inject({

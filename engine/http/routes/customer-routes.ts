@@ -55,7 +55,14 @@ const Customer = z.object({
 export const customerRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, { engine }) => {
   async function load(userId: string) {
     const stored = await engine.customer(userId);
-    if (stored.rev === 0 && stored.pendingEvents === 0 && stored.messages.length === 0)
+    // A consent answer may come before any event (a sign-up form's checkbox): what is stored of
+    // the customer then must still be shown, and exported on a data subject's request.
+    const nothingStored =
+      stored.rev === 0 &&
+      stored.pendingEvents === 0 &&
+      stored.messages.length === 0 &&
+      (await engine.consent.store.history(userId)).length === 0;
+    if (nothingStored)
       throw new NotFoundError(`No customer "${userId}". To fix: identify or track them first.`);
     return stored;
   }
