@@ -85,4 +85,18 @@ describe('one-click unsubscribe', () => {
       expect(res.body).toMatch(/CHORUS_(UNSUBSCRIBE|CONSENT)_TOKEN_INVALID/);
     }
   });
+
+  it('shows a person whose link lost its token a page saying so, and a client JSON', async () => {
+    for (const url of ['/v1/unsubscribe', '/v1/unsubscribe?token=', '/v1/consent/confirm']) {
+      const page = await h.app.inject({ url, headers: { accept: 'text/html,application/xhtml+xml' } });
+      expect(page.statusCode).toBe(400);
+      expect(page.headers['content-type']).toContain('text/html');
+      expect(page.body).toContain('This link is incomplete');
+      const json = await h.app.inject({ method: 'POST', url });
+      expect(json.statusCode).toBe(400);
+      expect(json.json()).toMatchObject({
+        error: { code: 'CHORUS_INVALID_INPUT', issues: [{ field: 'querystring.token' }] },
+      });
+    }
+  });
 });

@@ -25,18 +25,32 @@ export function refusedLinkPage(error: { status: number; code: string; message: 
 }
 
 /**
+ * A link whose token is missing or cut to a shape the route refuses before reading it: a mail
+ * client that wrapped a long URL, or a person who copied part of it.
+ */
+const incompleteLink = {
+  status: 400,
+  code: 'CHORUS_INVALID_INPUT',
+  message: 'This link is incomplete. To fix: open the link from the message again, the whole of it.',
+};
+
+/**
  * Answers a browser whose request the routes of `app` (a plugin's scope) refuse with an HttpError
- * with a page (refusedLinkPage), keeping the error's status and headers (`Retry-After`); anything
+ * with a page (refusedLinkPage), keeping the error's status and headers (`Retry-After`), and one
+ * whose link the route's schema refuses (no token) with the page for an incomplete link; anything
  * else goes on to the app's own error handler, as JSON.
  */
 export function refusedLinksAsPages(app: FastifyInstance): void {
   app.setErrorHandler((error, request, reply) => {
-    if (error instanceof HttpError && wantsHtml(request.headers))
+    if (!wantsHtml(request.headers)) throw error;
+    if (error instanceof HttpError)
       return reply
         .code(error.status)
         .headers(error.headers)
         .type('text/html; charset=utf-8')
         .send(refusedLinkPage(error));
+    if ((error as { validation?: unknown }).validation !== undefined)
+      return reply.code(400).type('text/html; charset=utf-8').send(refusedLinkPage(incompleteLink));
     throw error;
   });
 }
