@@ -81,7 +81,12 @@ describe('reading and managing customers and journeys', () => {
     });
     const [conversion] = await readConversions(h.redis, h.prefix, 'onboarding', 0, Date.now() + 1000);
     expect(conversion).toMatchObject({ customerId: tips[0], revenue: 20, variants: { tips: 'tips' } });
-    expect((await get('/v1/journeys/nope')).statusCode).toBe(404);
+    const unknown = await get('/v1/journeys/nope');
+    expect(unknown.statusCode).toBe(404);
+    // A mistyped id is shown beside the ids that are loaded.
+    expect(unknown.json()).toMatchObject({
+      error: { code: 'CHORUS_JOURNEY_NOT_FOUND', message: expect.stringContaining('(loaded: onboarding') },
+    });
   });
 
   it('exports everything stored about a customer, then erases all of it', async () => {
