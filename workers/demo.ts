@@ -107,6 +107,8 @@ runMain(async () => {
   const metrics = await (await fetch(`${base}/metrics`)).text();
   print(formatReport(await journeys(), sendsFromMetrics(metrics)));
   print(formatEnding(ending));
+  // Kept: reading what was sent is half the point of a demo. The system's temporary folder.
+  print(`The messages sent are in ${outbox}; delete it when you are done.`);
   await running.stop();
   // A shared Redis keeps nothing of the demo (a private one was deleted with its process). After
   // the stop, so no worker writes again behind the clean-up.

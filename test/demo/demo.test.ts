@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readdirSync, rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { demoPrefix, parseDemoOptions } from '../../workers/demo/demo-options.js';
 import { formatEnding, formatReport, sendsFromMetrics } from '../../workers/demo/demo-report.js';
@@ -108,6 +109,7 @@ describe('the demo command line', () => {
 describe('npm run demo', () => {
   async function runDemo(args: string[]): Promise<string> {
     const ctx = testRedis();
+    let outbox: string | undefined;
     try {
       // A key of the prefix the environment names, as an engine running beside the demo would have.
       await ctx.redis.set(`${ctx.prefix}:c:{ada}:kept`, 'kept');
@@ -127,8 +129,12 @@ describe('npm run demo', () => {
         new RegExp(`Redis key prefix ${ctx.prefix}-demo-[0-9a-f]{6}, deleted at the end`),
       );
       expect(await ctx.redis.keys(`*${ctx.prefix}*`)).toEqual([`${ctx.prefix}:c:{ada}:kept`]);
+      // The outbox is kept for the reader and named in the last line.
+      outbox = /The messages sent are in (\S+); delete it when you are done\.\n$/.exec(output)?.[1];
+      expect(outbox && readdirSync(outbox).length).toBeGreaterThan(0);
       return output;
     } finally {
+      if (outbox) rmSync(outbox, { recursive: true, force: true });
       // Whatever a failed run left, under the test's prefix or the demo's below it.
       await deleteKeysMatching(ctx.redis, [`${ctx.prefix}*`, `{${ctx.prefix}*`]);
       await ctx.cleanup();
