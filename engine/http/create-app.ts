@@ -162,7 +162,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
       );
       v1.addHook('onRequest', keys.requireKey);
       await v1.register(ingestRoutes, { engine });
-      await v1.register(journeyRoutes, { engine });
+      await v1.register(journeyRoutes, { engine, clock });
       await v1.register(customerRoutes, { engine });
       await v1.register(inAppRoutes, { engine, clock });
       await v1.register(consentRoutes, { engine, clock });
@@ -178,7 +178,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
     });
     await scope.register(unsubscribeRoutes, { engine, secret: options.unsubscribeSecret, clock });
     await scope.register(consentConfirmRoutes, { engine, secret: options.unsubscribeSecret, clock });
-    await scope.register(dashboard, { engine, ...options.dashboard });
+    await scope.register(dashboard, { engine, clock, ...options.dashboard });
   });
 
   app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect(DASHBOARD_PATH));

@@ -5,6 +5,7 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import fastifyBasicAuth from '@fastify/basic-auth';
 import type { Queue } from 'bullmq';
 import type { FastifyPluginAsync } from 'fastify';
+import type { Clock } from '../clock.js';
 import type { Engine } from '../engine.js';
 import { allQueues, shardQueues } from '../runtime/queues.js';
 import type { ErrorBody } from './http-errors.js';
@@ -22,6 +23,8 @@ export interface DashboardOptions {
    * journeys get pages at /admin/journeys, under the same auth.
    */
   engine: Engine;
+  /** "Now" for the journey pages' period. */
+  clock: Clock;
 }
 
 const same = (a: string, b: string) =>
@@ -102,5 +105,5 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
   });
   app.addHook('onClose', async () => stop());
   await app.register(serverAdapter.registerPlugin(), { prefix: DASHBOARD_PATH });
-  await app.register(journeyPages, { engine: options.engine });
+  await app.register(journeyPages, { engine: options.engine, clock: options.clock });
 };

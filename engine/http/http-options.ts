@@ -28,5 +28,6 @@ export interface HttpAppOptions {
   bodyLimit?: number;
   /** A pino logger (Fastify logs each request with its id through it); default silent. */
   logger?: FastifyBaseLogger;
+  /** "Now" for every route that reads the time (give it the engine's clock); default the system clock. */
   clock?: Clock;
 }

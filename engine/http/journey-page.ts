@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import type { FastifyPluginAsync } from 'fastify';
 import { buildJourneyReport, type JourneyReport } from '../analytics/journey-report.js';
 import { journeyToMermaid } from '../cli/journey-graph.js';
+import type { Clock } from '../clock.js';
 import type { Engine } from '../engine.js';
 import { STAGES } from '../journey/stage.js';
 
@@ -63,7 +64,10 @@ function experimentTable(report: JourneyReport): string {
  * customers in every state now, its stage funnel and its experiments. Registered inside the
  * dashboard's scope, so the same basic auth guards it.
  */
-export const journeyPages: FastifyPluginAsync<{ engine: Engine }> = async (app, { engine }) => {
+export const journeyPages: FastifyPluginAsync<{ engine: Engine; clock: Clock }> = async (
+  app,
+  { engine, clock },
+) => {
   const require = createRequire(import.meta.url);
   const mermaidPath = require.resolve('mermaid/dist/mermaid.min.js');
 
@@ -92,7 +96,7 @@ export const journeyPages: FastifyPluginAsync<{ engine: Engine }> = async (app, 
     { schema: { hide: true } },
     async (request, reply) => {
       const journey = engine.catalog.latest(request.params.id);
-      const now = Date.now();
+      const now = clock.now();
       const report = await buildJourneyReport({
         redis: engine.store.redis,
         prefix: engine.prefix,

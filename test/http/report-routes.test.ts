@@ -28,6 +28,8 @@ describe('GET /v1/journeys/:id/report', () => {
       [holdout[0]!, 20],
     ] as const)
       await h.engine.track({ userId: id, event: 'Order Completed', properties: { revenue } });
+    // The report's period ends at the clock's now, exclusive: a minute on, the purchases fall in it.
+    h.clock.advance('1m');
     const report = await eventually(async () => {
       const res = await h.app.inject({ url: '/v1/journeys/onboarding/report', headers: h.auth });
       const body = res.json<
@@ -43,6 +45,11 @@ describe('GET /v1/journeys/:id/report', () => {
       conversionRate: 0.6,
       funnel: { awareness: 5, loyalty: 3 },
       periodConversions: { count: 3, revenue: 60 },
+      // The last 30 days by the API's clock, the one the workers stamped the events with.
+      period: {
+        from: new Date(h.clock.now() - 30 * 86_400_000).toISOString(),
+        to: new Date(h.clock.now()).toISOString(),
+      },
     });
     // Every buyer had one touch, the welcome email, within the 14-day window.
     const attribution = report.attribution as {

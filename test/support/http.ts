@@ -32,7 +32,7 @@ export interface HttpHarness {
 /**
  * The HTTP app over a real engine and Redis, as `workers/` wires it: the app's requests use a
  * fail-fast connection, and workers run (unless `workers: false`) with real delivery to a
- * temporary outbox.
+ * temporary outbox. The app, its engine and the workers share one fake clock, `clock`.
  */
 export async function httpHarness(options: {
   journeys: readonly Journey[];
@@ -56,6 +56,8 @@ export async function httpHarness(options: {
     journeys: options.journeys,
     messages: outbox.messages,
     delivery: outbox.delivery,
+    // The API's clock: what the workers record, the API's reports read back on the same days.
+    clock,
     consent: { doubleOptIn: options.doubleOptIn ?? false },
   });
   if (options.workers !== false) engine.startWorkers();

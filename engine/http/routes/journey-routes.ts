@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { Clock } from '../../clock.js';
 import type { Engine } from '../../engine.js';
 import { buildJourneyReport } from '../../analytics/journey-report.js';
 import { InvalidInputError, IsoInstant, TriggerInput } from '../../ingest/ingest-schema.js';
@@ -93,7 +94,10 @@ const sumArms = (records: ReadonlyArray<Record<string, { entered: number; conver
   return total;
 };
 
-export const journeyRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, { engine }) => {
+export const journeyRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Clock }> = async (
+  app,
+  { engine, clock },
+) => {
   async function summary(journey: Journey): Promise<z.infer<typeof JourneySummary>> {
     const versions = await readJourneyCounts(engine.store.redis, engine.prefix, journey.id);
     const states = sum(versions.map((v) => v.states));
@@ -163,7 +167,7 @@ export const journeyRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (a
     },
     async (request) => {
       const journey = engine.catalog.latest(request.params.id);
-      const now = Date.now();
+      const now = clock.now();
       const to = request.query.to ?? now;
       const from = request.query.from ?? to - 30 * 86_400_000;
       if (from >= to)
