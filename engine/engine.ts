@@ -302,7 +302,7 @@ export function createEngine(options: EngineOptions) {
      * See eraseCustomer.
      */
     erase(userId: string): Promise<ErasureResult> {
-      return eraseCustomer({ store, jobIndex, timerWheel, shards }, userId);
+      return eraseCustomer({ store, jobIndex, timerWheel, shards, clock }, userId);
     },
 
     /**

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Clock } from '../clock.js';
 import { journeyQueues, type Queues } from '../runtime/queues.js';
 import type { RecordedShards } from '../runtime/recorded-shards.js';
 import { ERASED_TTL_MS, endErasedOperations } from '../delivery/delivery-ledger.js';
@@ -45,6 +46,8 @@ export interface ErasureDependencies {
   shards: RecordedShards;
   /** Where the customer's long timers may wait instead of the journey queue. */
   timerWheel?: TimerWheel;
+  /** Stamps the operations the erasure ends (see endErasedOperations). */
+  clock: Clock;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -113,7 +116,7 @@ async function eraseHeld(
   // handed to another channel, finds its operation ended (see endErasedOperations).
   const opKeysOf = (of: readonly CustomerJob[]) =>
     of.filter((job) => job.queue === 'deliveries').map((job) => keys.op(job.jobId));
-  await endErasedOperations(store.redis, opKeysOf(jobs), Date.now());
+  await endErasedOperations(store.redis, opKeysOf(jobs), deps.clock.now());
   const removal = await removeJobs(deps, queues, jobs);
 
   // The ended operations of jobs that outlived the erasure stay until they expire; the rest go.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CustomerJobIndex } from '../../engine/index.js';
+import { CustomerJobIndex, systemClock } from '../../engine/index.js';
 import { ERASURE_LEASE_MS, eraseCustomer } from '../../engine/store/customer-erasure.js';
 import { engineEachTest } from '../support/engine.js';
 
@@ -18,6 +18,7 @@ describe("erasure's hold on the customer", () => {
       store: h.engine.store,
       jobIndex,
       shards: h.engine.shards,
+      clock: systemClock,
     };
   }
 
