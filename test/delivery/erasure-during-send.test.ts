@@ -1,13 +1,11 @@
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import {
   createEmailAdapter,
   createEngine,
   createInAppAdapter,
   customerKeys,
-  defineJourney,
   FakeClock,
   loadTemplates,
   MessageRenderer,
@@ -15,21 +13,14 @@ import {
   type Engine,
 } from '../../engine/index.js';
 import { keysSharingTag } from '../../engine/redis/scan-keys.js';
+import { oneSendJourney } from '../support/channel-journeys.js';
 import { eventually, testRedis } from '../support/redis.js';
 
-const hello = defineJourney({
+const hello = oneSendJourney({
   id: 'hello',
-  version: 1,
-  trigger: { event: 'Hello' },
-  profile: z.object({}).loose(),
-  reentry: 'always',
-  machine: (j) =>
-    j.createMachine({
-      initial: 'sent',
-      states: {
-        sent: { tags: 'consideration', type: 'final', entry: j.send('welcome', ['email', 'in-app']) },
-      },
-    }),
+  event: 'Hello',
+  message: 'welcome',
+  channels: ['email', 'in-app'],
 });
 
 /** An SMTP server that keeps every message waiting for its answer until the test gives it. */

@@ -1,22 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { createEngine, defineJourney, readInAppInbox, type Engine } from '../../engine/index.js';
+import { createEngine, readInAppInbox, type Engine } from '../../engine/index.js';
+import { oneSendJourney } from '../support/channel-journeys.js';
 import { testDelivery } from '../support/delivery.js';
 import { eventually, testRedis } from '../support/redis.js';
 
-const everywhere = defineJourney({
+const everywhere = oneSendJourney({
   id: 'everywhere',
-  version: 1,
-  trigger: { event: 'Hello' },
-  profile: z.object({}).loose(),
-  reentry: 'always',
-  machine: (j) =>
-    j.createMachine({
-      initial: 'sent',
-      states: {
-        sent: { tags: 'consideration', type: 'final', entry: j.send('welcome', ['email', 'push', 'in-app']) },
-      },
-    }),
+  event: 'Hello',
+  message: 'welcome',
+  channels: ['email', 'push', 'in-app'],
 });
 
 describe('a send that falls back along its channels', () => {

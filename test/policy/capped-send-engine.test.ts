@@ -1,9 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import {
   createEngine,
   customerKeys,
-  defineJourney,
   FakeClock,
   FrequencyCapRules,
   frequencyCaps,
@@ -11,26 +9,19 @@ import {
   type Engine,
   type WhenCapped,
 } from '../../engine/index.js';
+import { oneSendJourney } from '../support/channel-journeys.js';
 import { testDelivery } from '../support/delivery.js';
 import { eventually, testRedis } from '../support/redis.js';
 
 /** Sends the nudge by email on `Ping <whenCapped>`, saying what to do when capped. */
-function ping(whenCapped: WhenCapped) {
-  return defineJourney({
+const ping = (whenCapped: WhenCapped) =>
+  oneSendJourney({
     id: `ping-${whenCapped}`,
-    version: 1,
-    trigger: { event: `Ping ${whenCapped}` },
-    profile: z.object({ firstName: z.string().optional() }).loose(),
-    reentry: 'always',
-    machine: (j) =>
-      j.createMachine({
-        initial: 'sent',
-        states: {
-          sent: { tags: 'consideration', type: 'final', entry: j.send('nudge', ['email'], { whenCapped }) },
-        },
-      }),
+    event: `Ping ${whenCapped}`,
+    message: 'nudge',
+    channels: ['email'],
+    send: { whenCapped },
   });
-}
 
 describe('a frequency cap in the engine: capped sends wait or are skipped, each with its reason', () => {
   let ctx: ReturnType<typeof testRedis>;
