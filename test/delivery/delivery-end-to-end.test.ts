@@ -4,17 +4,15 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   createEmailAdapter,
-  createEngine,
   createInAppAdapter,
   createOutboxAdapter,
-  loadTemplates,
-  MessageRenderer,
   type DeliveryPolicy,
   type Engine,
   type PolicyDecision,
   type PolicyInput,
 } from '../../engine/index.js';
 import { notify } from '../fixtures/journeys/notify.js';
+import { deliveryEngine, TEST_MAIL_FROM } from '../support/delivery.js';
 import { eventually, testRedis } from '../support/redis.js';
 import { header, startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
 
@@ -41,27 +39,13 @@ describe('delivery end to end: journey, queue per channel, renderer, SMTP', () =
   beforeEach(() => {
     ctx = testRedis();
     outboxDir = mkdtempSync(join(tmpdir(), 'chorus-delivery-'));
-    const templates = loadTemplates('templates', { journeys: [notify] });
-    engine = createEngine({
-      redis: ctx.redis,
-      prefix: ctx.prefix,
-      journeys: [notify],
-      messages: { has: (id) => templates.message(id) !== undefined },
-      delivery: {
-        renderer: new MessageRenderer(templates),
-        messages: { get: (id) => templates.message(id) },
-        adapters: {
-          email: createEmailAdapter({
-            from: 'Chorus Tea <hello@chorus.test>',
-            smtpUrl: sink.url,
-          }),
-          sms: createOutboxAdapter({ channel: 'sms', outboxDir }),
-          'in-app': createInAppAdapter({ redis: ctx.redis, prefix: ctx.prefix }),
-        },
-        policy,
-        unsubscribe: { baseUrl: 'https://chorus.test', secret: 'test-secret-of-sixteen' },
-        retry: { baseMs: 20, maxMs: 100 },
+    engine = deliveryEngine(ctx, [notify], {
+      adapters: {
+        email: createEmailAdapter({ from: TEST_MAIL_FROM, smtpUrl: sink.url }),
+        sms: createOutboxAdapter({ channel: 'sms', outboxDir }),
+        'in-app': createInAppAdapter({ redis: ctx.redis, prefix: ctx.prefix }),
       },
+      policy,
     });
     engine.startWorkers();
   });

@@ -3,17 +3,15 @@ import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createEmailAdapter,
-  createEngine,
   createInAppAdapter,
   customerKeys,
   FakeClock,
-  loadTemplates,
-  MessageRenderer,
   readInAppInbox,
   type Engine,
 } from '../../engine/index.js';
 import { keysSharingTag } from '../../engine/redis/scan-keys.js';
 import { oneSendJourney } from '../support/channel-journeys.js';
+import { deliveryEngine, TEST_MAIL_FROM } from '../support/delivery.js';
 import { eventually, testRedis } from '../support/redis.js';
 
 const hello = oneSendJourney({
@@ -53,24 +51,17 @@ describe('erasing a customer while one of their sends is with the provider', () 
   beforeAll(async () => {
     ctx = testRedis();
     smtp = await heldSmtpServer();
-    const templates = loadTemplates('templates', { journeys: [hello] });
-    engine = createEngine({
-      redis: ctx.redis,
-      prefix: ctx.prefix,
-      journeys: [hello],
-      clock,
-      messages: { has: (id) => templates.message(id) !== undefined },
-      delivery: {
-        renderer: new MessageRenderer(templates),
-        messages: { get: (id) => templates.message(id) },
+    engine = deliveryEngine(
+      ctx,
+      [hello],
+      {
         adapters: {
-          email: createEmailAdapter({ from: 'Chorus Tea <hello@chorus.test>', smtpUrl: smtp.url }),
+          email: createEmailAdapter({ from: TEST_MAIL_FROM, smtpUrl: smtp.url }),
           'in-app': createInAppAdapter({ redis: ctx.redis, prefix: ctx.prefix }),
         },
-        unsubscribe: { baseUrl: 'https://chorus.test', secret: 'test-secret-of-sixteen' },
-        retry: { baseMs: 20, maxMs: 100 },
       },
-    });
+      { clock },
+    );
     engine.startWorkers();
   });
 

@@ -1,14 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  createEmailAdapter,
-  createEngine,
-  loadTemplates,
-  MessageRenderer,
-  type Engine,
-} from '../../engine/index.js';
+import { createEmailAdapter, type Engine } from '../../engine/index.js';
 import { pingEmail } from '../fixtures/journeys-ping/ping.js';
+import { deliveryEngine, TEST_MAIL_FROM } from '../support/delivery.js';
 import { eventually, testRedis } from '../support/redis.js';
 
 /** How long the adapter waits for each answer; the server below answers later than that. */
@@ -58,25 +53,8 @@ describe('an SMTP server that takes the message and does not answer in time', ()
   async function run(slow: number, onTaken?: () => void, timeoutMs = TIMEOUT_MS) {
     ctx = testRedis();
     smtp = await slowToAnswer(slow, onTaken);
-    const templates = loadTemplates('templates', { journeys: [pingEmail] });
-    engine = createEngine({
-      redis: ctx.redis,
-      prefix: ctx.prefix,
-      journeys: [pingEmail],
-      messages: { has: (id) => templates.message(id) !== undefined },
-      delivery: {
-        renderer: new MessageRenderer(templates),
-        messages: { get: (id) => templates.message(id) },
-        adapters: {
-          email: createEmailAdapter({
-            from: 'Chorus Tea <hello@chorus.test>',
-            smtpUrl: smtp.url,
-            timeoutMs,
-          }),
-        },
-        unsubscribe: { baseUrl: 'https://chorus.test', secret: 'test-secret-of-sixteen' },
-        retry: { baseMs: 20, maxMs: 100 },
-      },
+    engine = deliveryEngine(ctx, [pingEmail], {
+      adapters: { email: createEmailAdapter({ from: TEST_MAIL_FROM, smtpUrl: smtp.url, timeoutMs }) },
     });
     engine.startWorkers();
     await engine.identify({ userId: 'eve', traits: { email: 'eve@example.com', firstName: 'Eve' } });

@@ -2,15 +2,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import {
   createEmailAdapter,
-  createEngine,
   createHttpApp,
   createUnsubscribeToken,
   FakeClock,
-  loadTemplates,
-  MessageRenderer,
   type Engine,
 } from '../../engine/index.js';
 import { notify } from '../fixtures/journeys/notify.js';
+import { deliveryEngine, TEST_MAIL_FROM } from '../support/delivery.js';
 import { eventually, testRedis } from '../support/redis.js';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
 
@@ -27,22 +25,15 @@ describe('an unsubscribe that arrives while a send waits in the queue', () => {
   beforeEach(async () => {
     sink = await startSmtpSink();
     ctx = testRedis();
-    const templates = loadTemplates('templates', { journeys: [notify] });
-    engine = createEngine({
-      redis: ctx.redis,
-      prefix: ctx.prefix,
-      journeys: [notify],
-      messages: { has: (id) => templates.message(id) !== undefined },
-      clock,
-      delivery: {
-        renderer: new MessageRenderer(templates),
-        messages: { get: (id) => templates.message(id) },
-        adapters: {
-          email: createEmailAdapter({ from: 'Chorus Tea <hello@chorus.test>', smtpUrl: sink.url }),
-        },
+    engine = deliveryEngine(
+      ctx,
+      [notify],
+      {
+        adapters: { email: createEmailAdapter({ from: TEST_MAIL_FROM, smtpUrl: sink.url }) },
         unsubscribe: { baseUrl: 'https://chorus.test', secret: SECRET },
       },
-    });
+      { clock },
+    );
     app = await createHttpApp({
       engine,
       redis: ctx.redis,

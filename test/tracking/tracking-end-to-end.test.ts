@@ -2,15 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   createEmailAdapter,
-  createEngine,
   createHttpApp,
-  loadTemplates,
-  MessageRenderer,
   readDailyCounts,
   trackingSecret,
   type Engine,
 } from '../../engine/index.js';
 import { notify } from '../fixtures/journeys/notify.js';
+import { deliveryEngine, TEST_MAIL_FROM } from '../support/delivery.js';
 import { eventually, testRedis } from '../support/redis.js';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
 
@@ -38,22 +36,10 @@ describe('tracking end to end: delivery worker, SMTP, tracked links over HTTP', 
 
   beforeEach(async () => {
     ctx = testRedis();
-    const templates = loadTemplates('templates', { journeys: [notify] });
-    engine = createEngine({
-      redis: ctx.redis,
-      prefix: ctx.prefix,
-      journeys: [notify],
-      messages: { has: (id) => templates.message(id) !== undefined },
-      delivery: {
-        renderer: new MessageRenderer(templates),
-        messages: { get: (id) => templates.message(id) },
-        adapters: {
-          email: createEmailAdapter({ from: 'Chorus Tea <hello@chorus.test>', smtpUrl: sink.url }),
-        },
-        unsubscribe: { baseUrl: PUBLIC_URL, secret: UNSUBSCRIBE_SECRET },
-        tracking: { baseUrl: PUBLIC_URL, secret: trackingSecret(UNSUBSCRIBE_SECRET) },
-        retry: { baseMs: 20, maxMs: 100 },
-      },
+    engine = deliveryEngine(ctx, [notify], {
+      adapters: { email: createEmailAdapter({ from: TEST_MAIL_FROM, smtpUrl: sink.url }) },
+      unsubscribe: { baseUrl: PUBLIC_URL, secret: UNSUBSCRIBE_SECRET },
+      tracking: { baseUrl: PUBLIC_URL, secret: trackingSecret(UNSUBSCRIBE_SECRET) },
     });
     engine.startWorkers();
     app = await createHttpApp({
