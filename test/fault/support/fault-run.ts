@@ -75,21 +75,36 @@ export function faultRun(options: FaultRunOptions) {
     ...extra,
   });
 
+  let closed = false;
+  /**
+   * A worker process that outlives `close` re-creates the meta key of each of its queues at its
+   * next stalled-job check (BullMQ's scripts write it when it is missing), after the keys were
+   * deleted: so once the run is closed, nothing starts, and a test body still running (one that
+   * failed or timed out, whose `afterAll` ran meanwhile) fails here instead.
+   */
+  const start = (entry: 'worker' | 'api', extra: Record<string, string>): ChorusProcess => {
+    if (closed)
+      throw new Error(
+        `The fault run ${options.prefix} is closed: a ${entry} process started now would outlive the deletion of its keys. ` +
+          'To fix: let nothing in the test start processes after the test has ended (await what starts them).',
+      );
+    const proc = startChorusProcess(entry, env(extra));
+    processes.push(proc);
+    return proc;
+  };
+
   return {
     redis,
     reader,
     prefix: options.prefix,
     env,
     startWorker(extra: Record<string, string> = {}): ChorusProcess {
-      const proc = startChorusProcess('worker', env(extra));
-      processes.push(proc);
-      return proc;
+      return start('worker', extra);
     },
     /** Starts an API process on a free port and waits until it answers. */
     async startApi(extra: Record<string, string> = {}): Promise<{ proc: ChorusProcess; url: string }> {
       const port = await freePort();
-      const proc = startChorusProcess('api', env({ PORT: String(port), ...extra }));
-      processes.push(proc);
+      const proc = start('api', { PORT: String(port), ...extra });
       const url = `http://127.0.0.1:${port}`;
       await waitForHttp(`${url}/healthz`, proc, 30_000);
       return { proc, url };
@@ -98,8 +113,12 @@ export function faultRun(options: FaultRunOptions) {
     logs(): string {
       return processes.map((p, i) => `--- process ${i} (pid ${p.child.pid})\n${p.log()}`).join('\n');
     },
-    /** Kills every process still running, closes the reader and deletes the run's keys. */
+    /**
+     * Kills every process still running and waits until each has exited, closes the reader and
+     * deletes the run's keys. From here on the run starts no process (see `start`).
+     */
     async close(): Promise<void> {
+      closed = true;
       for (const proc of processes) proc.kill('SIGKILL');
       await Promise.all(processes.map((p) => p.exited));
       await reader.close();

@@ -17,8 +17,9 @@ export async function sigkillCase(fault: ReturnType<typeof useFaultRun>, label: 
   let victim: ChorusProcess = fault.run.startWorker();
   const startedAt = Date.now();
   let kills = 0;
+  let sending = true;
   const killer = (async () => {
-    while (kills < KILLS) {
+    while (kills < KILLS && sending) {
       await sleep(1500);
       // Only while it holds jobs, so the kill lands mid-job.
       if ((await jobsOfRun(fault.run, 'active')) === 0 && Date.now() - startedAt < 60_000) continue;
@@ -28,7 +29,14 @@ export async function sigkillCase(fault: ReturnType<typeof useFaultRun>, label: 
       victim = fault.run.startWorker();
     }
   })();
-  for (const round of counterRounds(ids)) await sendDirect(fault.run, round);
+  try {
+    for (const round of counterRounds(ids)) await sendDirect(fault.run, round);
+  } catch (error) {
+    // The killer must not go on starting workers once the test has failed and its run is closed.
+    sending = false;
+    await killer.catch(() => undefined);
+    throw error;
+  }
   await killer;
 
   const outcome = await verifyCounterRun(fault.run, fault.smtp, ids, 150_000);
