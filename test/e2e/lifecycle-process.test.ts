@@ -47,7 +47,9 @@ describe('the Yue Tea lifecycle through npm start', () => {
   }, 30_000);
 
   afterAll(async () => {
-    if (child.exitCode === null) child.kill('SIGKILL');
+    // Exited before the keys go: an engine still running would re-create some after the cleanup.
+    child.kill('SIGKILL');
+    await exited(child);
     await sink.close();
     await ctx.cleanup();
   });

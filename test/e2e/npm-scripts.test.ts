@@ -24,9 +24,13 @@ function running(pid: number): boolean {
 describe('npm scripts under a service manager', () => {
   const ctx = testRedis();
   const outbox = mkdtempSync(join(tmpdir(), 'chorus-npm-scripts-'));
-  const engines: number[] = [];
+  /** The process group of each script run: npm's id, as it leads a group of its own. */
+  const groups: number[] = [];
   afterAll(async () => {
-    for (const pid of engines) if (running(pid)) process.kill(pid, 'SIGKILL');
+    // Every process of every run, node included also where it never said it had started (a
+    // test that timed out waiting): an engine still running re-creates keys after the cleanup.
+    for (const group of groups) if (running(-group)) process.kill(-group, 'SIGKILL');
+    await eventually(async () => groups.every((group) => !running(-group)), 10_000, 'the scripts to exit');
     rmSync(outbox, { recursive: true, force: true });
     await ctx.cleanup();
   });
@@ -45,6 +49,7 @@ describe('npm scripts under a service manager', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
+    groups.push(npm.pid!);
     let log = '';
     npm.stdout.on('data', (chunk: Buffer) => (log += chunk.toString()));
     npm.stderr.on('data', (chunk: Buffer) => (log += chunk.toString()));
@@ -56,7 +61,6 @@ describe('npm scripts under a service manager', () => {
         `npm run ${script} to start the engine`,
       ),
     );
-    engines.push(enginePid);
     return { npm, enginePid, log: () => log };
   }
 

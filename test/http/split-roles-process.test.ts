@@ -69,7 +69,9 @@ describe('roles run apart with no secrets configured', () => {
     [first, second] = await Promise.all([listening(firstOutput), listening(secondOutput)]);
   }, 30_000);
   afterAll(async () => {
+    // Exited before the keys go: an engine still running would re-create some after the cleanup.
     for (const child of started) child.kill('SIGKILL');
+    await Promise.all(started.map(exited));
     rmSync(outbox, { recursive: true, force: true });
     await ctx.cleanup();
   });
