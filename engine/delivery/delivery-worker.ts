@@ -217,9 +217,12 @@ export function createDeliveryWorker(
       }
     }
 
-    // BullMQ's lock token is new for every run of the job, so a claim left by a run that died
+    // One token per run, so a claim left by an earlier run (one that died, or threw after claiming)
     // belongs to someone else: this run waits for it to go stale instead of sending again at once.
-    const claimToken = token ?? `${job.id!}:${job.attemptsStarted}`;
+    // BullMQ's lock token alone is not enough: a worker slot keeps it for every job it fetches
+    // next, so the retry of a job could meet its own earlier attempt's claim under the same token.
+    // attemptsStarted grows with every run (a retry, a delay's end, a stalled job taken again).
+    const claimToken = `${token ?? job.id!}:${job.attemptsStarted}`;
     const claim = await claimOperation(redis, keys.op, {
       token: claimToken,
       now,

@@ -34,6 +34,7 @@ export function startTestDeliveryWorker(
     clock: Clock;
     policy?: DeliveryPolicy;
     webhookUrl?: string;
+    concurrency?: number;
   },
 ) {
   return createDeliveryWorker(
@@ -60,6 +61,7 @@ export function startTestDeliveryWorker(
       lockMs: TEST_LOCK_MS,
       claimStaleMs: TEST_CLAIM_STALE_MS,
       retry: { baseMs: 20, maxMs: 100 },
+      ...(input.concurrency === undefined ? {} : { concurrency: input.concurrency }),
     },
   );
 }
