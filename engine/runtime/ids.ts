@@ -71,7 +71,15 @@ export function drainJobId(customerId: string, eventId: string): string {
  * the two trailing numbers.
  */
 export function parseTimerJobId(jobId: string): { customerId: string; instanceId: string } | undefined {
-  const match = TIMER_JOB_ID.exec(jobId);
+  return jobId.startsWith('t-') ? parseStepJobId(jobId) : undefined;
+}
+
+/**
+ * The customer and instance a timer job id or a send's operation id (`sendOpId`, also its
+ * delivery job's id) names, `undefined` for an id of another shape.
+ */
+export function parseStepJobId(jobId: string): { customerId: string; instanceId: string } | undefined {
+  const match = STEP_JOB_ID.exec(jobId);
   if (!match) return undefined;
   try {
     return { customerId: decodeURIComponent(match[1]!), instanceId: match[2]! };
@@ -80,4 +88,4 @@ export function parseTimerJobId(jobId: string): { customerId: string; instanceId
   }
 }
 
-const TIMER_JOB_ID = /^t-([^-]*)-(.+)-\d+-\d+$/;
+const STEP_JOB_ID = /^[ts]-([^-]*)-(.+)-\d+-\d+$/;

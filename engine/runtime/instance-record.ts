@@ -49,6 +49,12 @@ export function instanceId(journeyId: string, seq: number): string {
   return `${journeyId}.${seq}`;
 }
 
+/** The entry number an instance id (`<journeyId>.<seq>`) ends in; 0 for an id of another shape. */
+export function seqOfInstanceId(id: string): number {
+  const seq = Number(id.slice(id.lastIndexOf('.') + 1));
+  return Number.isSafeInteger(seq) && seq > 0 ? seq : 0;
+}
+
 /** The xstate send id a pending timer job delivers, from the instance's `timers`; `undefined` once it is not pending. */
 export function sendIdOf(record: InstanceRecord, jobId: string): string | undefined {
   for (const [sendId, pending] of Object.entries(record.timers)) if (pending === jobId) return sendId;

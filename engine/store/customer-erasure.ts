@@ -5,7 +5,8 @@ import type { RecordedShards } from '../runtime/recorded-shards.js';
 import { ERASED_TTL_MS, endErasedOperations } from '../delivery/delivery-ledger.js';
 import { ChorusError } from '../errors.js';
 import { keysSharingTag } from '../redis/scan-keys.js';
-import type { CustomerState } from '../runtime/instance-record.js';
+import { seqOfInstanceId, type CustomerState } from '../runtime/instance-record.js';
+import { parseStepJobId } from '../runtime/ids.js';
 import { timerWheelKeys, type TimerWheel } from '../runtime/timer-wheel.js';
 import { jobIndexMember, type CustomerJob, type CustomerJobIndex } from './customer-jobs.js';
 import type { CustomerStore, LoadedCustomer } from './customer-store.js';
@@ -119,12 +120,20 @@ async function eraseHeld(
   await endErasedOperations(store.redis, opKeysOf(jobs), deps.clock.now());
   const removal = await removeJobs(deps, queues, jobs);
 
-  // The ended operations of jobs that outlived the erasure stay until they expire; the rest go.
-  const kept = new Set(opKeysOf(removal.running));
+  // The ended operations of jobs that outlived the erasure stay until they expire, and so do those
+  // an earlier erasure left (their jobs are in no index now, so none of them was removed here).
+  const found = await keysSharingTag(store.redis, keys.state);
+  const ended = new Set(opKeysOf(jobs));
+  const earlier = await earlierErasures(
+    store,
+    keys,
+    found.filter((key) => !ended.has(key)),
+  );
+  const kept = new Set([...opKeysOf(removal.running), ...earlier]);
   // Written before the lease goes with the other keys, so the customer's next event finds it.
-  if (removal.running.length > 0 && (await keepSeqFloor(store, customerId, loaded.customer)))
-    kept.add(keys.seqFloor);
-  const customerKeys = (await keysSharingTag(store.redis, keys.state)).filter((key) => !kept.has(key));
+  const outlived = removal.running.length > 0 || kept.size > 0 || loaded.customer.seqFloor !== undefined;
+  if (outlived && (await keepSeqFloor(store, customerId, loaded.customer, jobs))) kept.add(keys.seqFloor);
+  const customerKeys = found.filter((key) => !kept.has(key));
   // Keys of one hash tag sit in one slot, so one DEL is valid on a Redis Cluster too.
   for (let i = 0; i < customerKeys.length; i += 500)
     await store.redis.unlink(...customerKeys.slice(i, i + 500));
@@ -138,18 +147,36 @@ async function eraseHeld(
  * operations for 30 days. A customer who comes back with the same id would number their entries
  * from 1 again and meet them: a send found "already skipped", a timer add BullMQ ignores as a
  * duplicate, an old timer applied to the new instance. So their entries number on from the erased
- * ones' highest until those ids have gone; the floor holds a number only.
+ * ones' highest until those ids have gone. The floor's value is a number only; its name, like the
+ * ended operations', carries the customer's id until it expires.
  */
 async function keepSeqFloor(
   store: CustomerStore,
   customerId: string,
   customer: CustomerState,
+  jobs: readonly CustomerJob[],
 ): Promise<boolean> {
   let floor = customer.seqFloor ?? 0;
   for (const record of customer.instances.values()) floor = Math.max(floor, record.seq);
+  // A step that died before its commit added jobs of an instance the customer does not hold yet.
+  for (const job of jobs) {
+    const named = parseStepJobId(job.jobId);
+    if (named) floor = Math.max(floor, seqOfInstanceId(named.instanceId));
+  }
   if (floor === 0) return false;
   await store.redis.set(store.keys(customerId).seqFloor, floor, 'PX', ERASED_TTL_MS);
   return true;
+}
+
+/** The ended operations among `found` that an earlier erasure of the customer left (see endErasedOperations). */
+async function earlierErasures(
+  store: CustomerStore,
+  keys: ReturnType<CustomerStore['keys']>,
+  found: readonly string[],
+): Promise<string[]> {
+  const opKeys = found.filter((key) => key.startsWith(keys.op('')));
+  const erased = await Promise.all(opKeys.map((key) => store.redis.hexists(key, 'erased')));
+  return opKeys.filter((_, i) => erased[i] === 1);
 }
 
 /** The customer's jobs (see customerJobs), with the timers of a step that died before its commit. */

@@ -42,6 +42,7 @@ async function heldSmtpServer() {
   };
 }
 
+// The tests run in order, each on what the one before left: one customer erased, back, erased again.
 describe('erasing a customer while one of their sends is with the provider', () => {
   let ctx: ReturnType<typeof testRedis>;
   let engine: Engine;
@@ -127,5 +128,30 @@ describe('erasing a customer while one of their sends is with the provider', () 
     );
     expect(view.instances.map((instance) => instance.id)).toEqual(['hello.2']);
     expect(view.messages.filter((message) => message.status === 'sent')).toHaveLength(1);
+  }, 40_000);
+
+  it("keeps the first erasure's ended operations and the numbering through a second erasure with nothing running", async () => {
+    const keys = customerKeys(ctx.prefix, 'eve');
+    const firstEnded = (await keysSharingTag(ctx.redis, keys.state)).filter(
+      (key) => key.includes(':op:') && key.includes('hello.1'),
+    );
+    expect(firstEnded).toHaveLength(1);
+
+    expect((await engine.erase('eve')).jobsRunning).toBe(0);
+    expect((await keysSharingTag(ctx.redis, keys.state)).sort()).toEqual(
+      [...firstEnded, keys.seqFloor].sort(),
+    );
+    expect(await ctx.redis.get(keys.seqFloor)).toBe('2');
+
+    // Back a third time: hello.3, whose send BullMQ takes (hello.1's job id is still held).
+    await engine.identify({ userId: 'eve', traits: { email: 'eve@example.com', firstName: 'Eve' } });
+    await engine.track({ userId: 'eve', event: 'Hello' });
+    await eventually(async () => smtp.waiting.length === 1, 20_000, "the third customer's email");
+    smtp.waiting.shift()!();
+    const view = await eventually(async () => {
+      const customer = await engine.customer('eve');
+      return customer.messages.some((message) => message.status === 'sent') ? customer : undefined;
+    });
+    expect(view.instances.map((instance) => instance.id)).toEqual(['hello.3']);
   }, 40_000);
 });

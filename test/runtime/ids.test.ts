@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { customerKeys, drainJobId, sendOpId, timerJobId } from '../../engine/index.js';
-import { encodeIdPart, parseTimerJobId } from '../../engine/runtime/ids.js';
+import { encodeIdPart, parseStepJobId, parseTimerJobId } from '../../engine/runtime/ids.js';
+import { seqOfInstanceId } from '../../engine/runtime/instance-record.js';
 import { inboxAppendKeys } from '../../engine/store/customer-keys.js';
 
 describe('deterministic ids', () => {
@@ -84,10 +85,17 @@ describe('parseTimerJobId', () => {
             customerId,
             instanceId,
           });
+          // A send's operation id reads back the same way, and its entry number with it.
+          const send = parseStepJobId(sendOpId(customerId, instanceId, rev, index));
+          expect(send).toEqual({ customerId, instanceId });
+          expect(seqOfInstanceId(send!.instanceId)).toBe(seq);
+          expect(parseTimerJobId(sendOpId(customerId, instanceId, rev, index))).toBeUndefined();
         },
       ),
       { numRuns: 500 },
     );
     expect(parseTimerJobId('d-bob-m1')).toBeUndefined();
+    expect(parseStepJobId('d-bob-m1')).toBeUndefined();
+    expect(seqOfInstanceId('no-number')).toBe(0);
   });
 });
