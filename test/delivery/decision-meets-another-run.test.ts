@@ -81,6 +81,7 @@ describe('a policy decision that meets another run of the same send', () => {
       policy,
     });
     workers.push(worker);
+    return worker;
   }
 
   const jobState = (job: DeliveryJobData) => engine.queues.deliveries.sms.getJobState(job.opId);
@@ -119,15 +120,20 @@ describe('a policy decision that meets another run of the same send', () => {
   it('counts the reroute once, when the run that hands the send on sets its route', async () => {
     const job = adaJob('sms', clock.now(), ['sms', 'push']);
     await engine.queues.deliveries.sms.add(job.message, job, { jobId: job.opId });
-    startSmsWorker(job);
+    const worker = startSmsWorker(job);
     await eventually(
       async () => (await jobState(job)) === 'delayed',
       10_000,
       'the reroute to meet the claim',
     );
 
-    // The other run's provider asked to try later, with nothing sent: the job decides again.
+    // The other run's provider asked to try later, with nothing sent: the job decides again. No
+    // worker runs meanwhile: a run between its read of the send (claimed: no policy asked) and its
+    // claim would otherwise take the released send to the SMS provider.
+    await worker.close();
+    expect(await jobState(job)).toBe('delayed');
     await releaseOperation(ctx.redis, keysOf(job).op, 'another-run');
+    startSmsWorker(job);
     const forwarded = await eventually(async () => engine.queues.deliveries.push.getJob(job.opId));
     expect(forwarded.data).toMatchObject({ opId: job.opId, channel: 'push' });
     expect(policyCalls).toBe(2);
