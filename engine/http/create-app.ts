@@ -163,7 +163,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
       v1.addHook('onRequest', keys.requireKey);
       await v1.register(ingestRoutes, { engine });
       await v1.register(journeyRoutes, { engine, clock });
-      await v1.register(customerRoutes, { engine });
+      await v1.register(customerRoutes, { engine, clock });
       await v1.register(inAppRoutes, { engine, clock });
       await v1.register(consentRoutes, { engine, clock });
       await v1.register(deliveryEventRoutes, { engine, clock });

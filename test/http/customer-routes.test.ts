@@ -101,6 +101,8 @@ describe('reading and managing customers and journeys', () => {
       messages: [{ message: 'welcome', status: 'sent' }],
     });
     expect(exported.json().deletedInstanceCounts).toEqual({});
+    // Dated by the engine's clock, as the message and instance times in it are.
+    expect(exported.json().exportedAt).toBe(new Date(h.clock.now()).toISOString());
     const metrics = await h.app.inject('/metrics');
     expect(metrics.body).toMatch(/chorus_sends\{channel="email",status="sent"\} 1/);
     // A job is the customer's when its data or its id (a timer's id names the customer) does.

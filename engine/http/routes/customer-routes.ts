@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { readInAppInbox } from '../../channels/in-app-adapter.js';
+import type { Clock } from '../../clock.js';
 import type { Engine } from '../../engine.js';
 import { ConsentRecord } from '../../policy/consent-record.js';
 import { readEngagement, readSendEngagement } from '../../tracking/engagement.js';
@@ -52,7 +53,10 @@ const Customer = z.object({
   pendingEvents: z.number().describe('events accepted and not yet applied'),
 });
 
-export const customerRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, { engine }) => {
+export const customerRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Clock }> = async (
+  app,
+  { engine, clock },
+) => {
   async function load(userId: string) {
     const stored = await engine.customer(userId);
     // A consent answer may come before any event (a sign-up form's checkbox): what is stored of
@@ -122,7 +126,8 @@ export const customerRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (
       const inApp = await readInAppInbox(engine.store.redis, engine.prefix, userId, 1000);
       return {
         userId,
-        exportedAt: new Date().toISOString(),
+        // The engine's time, as every other time in the export is.
+        exportedAt: new Date(clock.now()).toISOString(),
         traits: stored.profile,
         journeyInstances: stored.instances,
         // Older finished instances are deleted; what they added to the journey counts is kept.
