@@ -95,7 +95,19 @@ export const journeyPages: FastifyPluginAsync<{ engine: Engine; clock: Clock }> 
     `${JOURNEY_PAGES_PATH}/:id`,
     { schema: { hide: true } },
     async (request, reply) => {
-      const journey = engine.catalog.latest(request.params.id);
+      const journey = engine.catalog.list().find((j) => j.id === request.params.id);
+      // A page, not JSON: the one reading it followed or typed a link in a browser.
+      if (!journey)
+        return reply
+          .code(404)
+          .type('text/html; charset=utf-8')
+          .send(
+            page(
+              'No such journey',
+              `<h1>No such journey</h1><p>No journey "${escape(request.params.id)}" is loaded.</p>` +
+                `<p><a href="${JOURNEY_PAGES_PATH}">The journeys that are</a></p>`,
+            ),
+          );
       const now = clock.now();
       const report = await buildJourneyReport({
         redis: engine.store.redis,

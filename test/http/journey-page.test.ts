@@ -33,9 +33,12 @@ describe('the journey page at /admin/journeys/:id', () => {
     expect((await h.app.inject('/admin/journeys/onboarding')).statusCode).toBe(401);
     const list = await h.app.inject({ url: '/admin/journeys', headers: { authorization: basic } });
     expect(list.body).toContain('href="/admin/journeys/onboarding"');
-    expect(
-      (await h.app.inject({ url: '/admin/journeys/nope', headers: { authorization: basic } })).statusCode,
-    ).toBe(404);
+    const unknown = await h.app.inject({ url: '/admin/journeys/nope', headers: { authorization: basic } });
+    expect(unknown.statusCode).toBe(404);
+    // A page that leads back to the list, not JSON.
+    expect(unknown.headers['content-type']).toMatch(/^text\/html/);
+    expect(unknown.body).toContain('No journey "nope" is loaded');
+    expect(unknown.body).toContain('href="/admin/journeys"');
   });
 
   it('shows the state diagram with live counts, the funnel and the experiment table', async () => {
