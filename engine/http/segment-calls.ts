@@ -43,11 +43,26 @@ export const SegmentIdentify = identifyShape.refine(hasSomeId, SOME_ID);
 /** A `page`, `screen`, `group` or `alias` call: checked for an id, else taken as it comes. */
 export const IgnoredCall = ignoredShape.refine(hasSomeId, SOME_ID);
 
-export const BatchCall = z.discriminatedUnion('type', [
-  trackShape.extend({ type: z.literal('track') }).refine(hasSomeId, SOME_ID),
-  identifyShape.extend({ type: z.literal('identify') }).refine(hasSomeId, SOME_ID),
-  ignoredShape.extend({ type: z.enum(IGNORED_CALL_TYPES) }).refine(hasSomeId, SOME_ID),
-]);
+const BATCH_CALL_TYPES = ['track', 'identify', ...IGNORED_CALL_TYPES].join(', ');
+
+export const BatchCall = z.discriminatedUnion(
+  'type',
+  [
+    trackShape.extend({ type: z.literal('track') }).refine(hasSomeId, SOME_ID),
+    identifyShape.extend({ type: z.literal('identify') }).refine(hasSomeId, SOME_ID),
+    ignoredShape.extend({ type: z.enum(IGNORED_CALL_TYPES) }).refine(hasSomeId, SOME_ID),
+  ],
+  {
+    // zod's own message names the options, not what was sent: say both.
+    error: (issue) => {
+      if (issue.code !== 'invalid_union') return undefined;
+      const type = (issue.input as { type?: unknown } | undefined)?.type;
+      return type === undefined
+        ? `required: one of ${BATCH_CALL_TYPES}`
+        : `${JSON.stringify(type)} is not a call type: expected one of ${BATCH_CALL_TYPES}`;
+    },
+  },
+);
 
 /** The answer to a call taken and ignored, with why. */
 export const Ignored = z.object({
