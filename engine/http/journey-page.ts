@@ -5,7 +5,9 @@ import { buildJourneyReport, type JourneyReport } from '../analytics/journey-rep
 import { journeyToMermaid } from '../cli/journey-graph.js';
 import type { Clock } from '../clock.js';
 import type { Engine } from '../engine.js';
+import { JourneyNotFoundError } from '../journey/journey-catalog.js';
 import { STAGES } from '../journey/stage.js';
+import { wantsHtml } from './routes/html-page.js';
 
 export const JOURNEY_PAGES_PATH = '/admin/journeys';
 
@@ -96,8 +98,10 @@ export const journeyPages: FastifyPluginAsync<{ engine: Engine; clock: Clock }> 
     { schema: { hide: true } },
     async (request, reply) => {
       const journey = engine.catalog.list().find((j) => j.id === request.params.id);
-      // A page, not JSON: the one reading it followed or typed a link in a browser.
-      if (!journey)
+      // A person in a browser gets a page that leads back to the list; a script, the API's JSON error.
+      if (!journey) {
+        const error = new JourneyNotFoundError(request.params.id, undefined, undefined, []);
+        if (!wantsHtml(request.headers)) throw error;
         return reply
           .code(404)
           .type('text/html; charset=utf-8')
@@ -105,9 +109,10 @@ export const journeyPages: FastifyPluginAsync<{ engine: Engine; clock: Clock }> 
             page(
               'No such journey',
               `<h1>No such journey</h1><p>No journey "${escape(request.params.id)}" is loaded.</p>` +
-                `<p><a href="${JOURNEY_PAGES_PATH}">The journeys that are</a></p>`,
+                `<p><a href="${JOURNEY_PAGES_PATH}">The journeys that are</a></p><p class="muted">${error.code}</p>`,
             ),
           );
+      }
       const now = clock.now();
       const report = await buildJourneyReport({
         redis: engine.store.redis,

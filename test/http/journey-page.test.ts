@@ -33,12 +33,17 @@ describe('the journey page at /admin/journeys/:id', () => {
     expect((await h.app.inject('/admin/journeys/onboarding')).statusCode).toBe(401);
     const list = await h.app.inject({ url: '/admin/journeys', headers: { authorization: basic } });
     expect(list.body).toContain('href="/admin/journeys/onboarding"');
-    const unknown = await h.app.inject({ url: '/admin/journeys/nope', headers: { authorization: basic } });
+    const unknown = await h.app.inject({
+      url: '/admin/journeys/nope',
+      headers: { authorization: basic, accept: 'text/html' },
+    });
     expect(unknown.statusCode).toBe(404);
     // A page that leads back to the list, not JSON.
     expect(unknown.headers['content-type']).toMatch(/^text\/html/);
     expect(unknown.body).toContain('No journey "nope" is loaded');
     expect(unknown.body).toContain('href="/admin/journeys"');
+    const asJson = await h.app.inject({ url: '/admin/journeys/nope', headers: { authorization: basic } });
+    expect(asJson.json()).toMatchObject({ error: { code: 'CHORUS_JOURNEY_NOT_FOUND' } });
   });
 
   it('shows the state diagram with live counts, the funnel and the experiment table', async () => {
