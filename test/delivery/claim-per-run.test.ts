@@ -1,28 +1,24 @@
 import type { Worker } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createEngine, FakeClock, loadTemplates, type Engine } from '../../engine/index.js';
-import { adaJob, startTestDeliveryWorker, TEST_CLAIM_STALE_MS } from '../support/delivery-worker.js';
+import { FakeClock, type Engine } from '../../engine/index.js';
+import {
+  adaJob,
+  startTestDeliveryWorker,
+  TEST_CLAIM_STALE_MS,
+  engineWithAda,
+} from '../support/delivery-worker.js';
 import { eventually, testRedis } from '../support/redis.js';
 
 describe('an attempt that threw after claiming its send', () => {
   let ctx: ReturnType<typeof testRedis>;
   let engine: Engine;
   let worker: Worker | undefined;
-  const templates = loadTemplates('templates');
   // Claims are dated by this clock: it stands still, so the thrown attempt's claim stays live until the test moves it.
   const clock = new FakeClock(Date.parse('2026-03-02T09:00:00Z'));
 
   beforeEach(async () => {
     ctx = testRedis();
-    engine = createEngine({
-      redis: ctx.redis,
-      prefix: ctx.prefix,
-      journeys: [],
-      messages: { has: (id) => templates.message(id) !== undefined },
-    });
-    engine.startWorkers({ deliveries: false });
-    await engine.identify({ userId: 'ada', traits: { firstName: 'Ada', phone: '+15550100' } });
-    await eventually(async () => (await engine.store.profile('ada')).phone === '+15550100');
+    engine = await engineWithAda(ctx);
   });
 
   afterEach(async () => {

@@ -2,17 +2,15 @@ import type { Worker } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { endOperation, releaseOperation } from '../../engine/delivery/delivery-ledger.js';
 import {
-  createEngine,
   customerKeys,
   FakeClock,
-  loadTemplates,
   policyCountsKey,
   type ChannelAdapter,
   type DeliveryJobData,
   type DeliveryPolicy,
   type Engine,
 } from '../../engine/index.js';
-import { adaJob, startTestDeliveryWorker } from '../support/delivery-worker.js';
+import { adaJob, startTestDeliveryWorker, engineWithAda } from '../support/delivery-worker.js';
 import { eventually, testRedis } from '../support/redis.js';
 
 /** A provider never reached: the send is rerouted, or another run sends it. */
@@ -27,22 +25,13 @@ describe('a policy decision that meets another run of the same send', () => {
   let ctx: ReturnType<typeof testRedis>;
   let engine: Engine;
   const workers: Worker[] = [];
-  const templates = loadTemplates('templates');
   const clock = new FakeClock(Date.parse('2026-03-02T09:00:00Z'));
   let policyCalls = 0;
 
   beforeEach(async () => {
     ctx = testRedis();
     policyCalls = 0;
-    engine = createEngine({
-      redis: ctx.redis,
-      prefix: ctx.prefix,
-      journeys: [],
-      messages: { has: (id) => templates.message(id) !== undefined },
-    });
-    engine.startWorkers({ deliveries: false });
-    await engine.identify({ userId: 'ada', traits: { firstName: 'Ada', phone: '+15550100' } });
-    await eventually(async () => (await engine.store.profile('ada')).phone === '+15550100');
+    engine = await engineWithAda(ctx);
   });
 
   afterEach(async () => {

@@ -1,18 +1,21 @@
 import type { Worker } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  createEngine,
   createWebhookAdapter,
   FakeClock,
   generateWebhookSecret,
-  loadTemplates,
   type ChannelAdapter,
   type DeliveryJobData,
   type DeliveryResult,
   type Engine,
 } from '../../engine/index.js';
 import { startHttpServer } from '../channels/support.js';
-import { adaJob, startTestDeliveryWorker, TEST_CLAIM_STALE_MS } from '../support/delivery-worker.js';
+import {
+  adaJob,
+  startTestDeliveryWorker,
+  TEST_CLAIM_STALE_MS,
+  engineWithAda,
+} from '../support/delivery-worker.js';
 import { eventually, testRedis } from '../support/redis.js';
 
 type TestChannel = 'sms' | 'webhook';
@@ -22,21 +25,12 @@ describe('two runs of one delivery job, the second on its last attempt', () => {
   let engine: Engine;
   let server: Awaited<ReturnType<typeof startHttpServer>> | undefined;
   const workers: Worker[] = [];
-  const templates = loadTemplates('templates');
   // Claims are dated by this clock: it stands still, so a live run's claim stays live until the test moves it.
   const clock = new FakeClock(Date.parse('2026-03-02T09:00:00Z'));
 
   beforeEach(async () => {
     ctx = testRedis();
-    engine = createEngine({
-      redis: ctx.redis,
-      prefix: ctx.prefix,
-      journeys: [],
-      messages: { has: (id) => templates.message(id) !== undefined },
-    });
-    engine.startWorkers({ deliveries: false });
-    await engine.identify({ userId: 'ada', traits: { firstName: 'Ada', phone: '+15550100' } });
-    await eventually(async () => (await engine.store.profile('ada')).phone === '+15550100');
+    engine = await engineWithAda(ctx);
   });
 
   afterEach(async () => {

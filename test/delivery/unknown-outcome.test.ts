@@ -2,7 +2,6 @@ import type { Worker } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   createDeliveryWorker,
-  createEngine,
   createSmsAdapter,
   createWebhookAdapter,
   generateWebhookSecret,
@@ -17,7 +16,7 @@ import {
   type Engine,
 } from '../../engine/index.js';
 import { startHttpServer, type Reply } from '../channels/support.js';
-import { MESSAGE_FOR } from '../support/channel-journeys.js';
+import { adaJob, engineWithAda } from '../support/delivery-worker.js';
 import { eventually, testRedis } from '../support/redis.js';
 
 type TestChannel = 'sms' | 'webhook';
@@ -41,16 +40,7 @@ describe('a delivery whose earlier run left no outcome', () => {
     ctx = testRedis();
     policyCalls = 0;
     decide = () => ({ action: 'send' });
-    engine = createEngine({
-      redis: ctx.redis,
-      prefix: ctx.prefix,
-      journeys: [],
-      messages: { has: (id) => templates.message(id) !== undefined },
-    });
-    // The profile is written by the journey worker applying the identify.
-    engine.startWorkers({ deliveries: false });
-    await engine.identify({ userId: 'ada', traits: { firstName: 'Ada', phone: '+15550100' } });
-    await eventually(async () => (await engine.store.profile('ada')).phone === '+15550100');
+    engine = await engineWithAda(ctx);
   });
 
   afterEach(async () => {
@@ -109,27 +99,7 @@ describe('a delivery whose earlier run left no outcome', () => {
     return worker;
   }
 
-  function jobFor(channel: TestChannel): DeliveryJobData {
-    return {
-      v: 1,
-      type: 'send',
-      opId: `s-ada-ping-${channel}-1`,
-      customerId: 'ada',
-      journeyId: `ping-${channel}`,
-      journeyVersion: 1,
-      instanceId: 'ping-1',
-      state: 'sent',
-      stage: 'consideration',
-      message: MESSAGE_FOR[channel],
-      channels: [channel],
-      channel,
-      variants: {},
-      trigger: {},
-      data: {},
-      event: { name: `Ping ${channel}`, properties: {} },
-      at: Date.now(),
-    };
-  }
+  const jobFor = (channel: TestChannel): DeliveryJobData => adaJob(channel, Date.now());
 
   const opKey = (job: DeliveryJobData) => engine.store.keys(job.customerId).op(job.opId);
 

@@ -1,6 +1,7 @@
 import {
   allowAll,
   createDeliveryWorker,
+  createEngine,
   loadTemplates,
   MessageRenderer,
   silentLogger,
@@ -13,6 +14,7 @@ import {
   type RedisConnection,
 } from '../../engine/index.js';
 import { MESSAGE_FOR } from './channel-journeys.js';
+import { eventually } from './redis.js';
 
 const templates = loadTemplates('templates');
 
@@ -91,4 +93,22 @@ export function adaJob(
     event: { name: `Ping ${channel}`, properties: {} },
     at,
   };
+}
+
+/**
+ * An engine with no journeys and no delivery workers (a test starts the ones it needs, see
+ * startTestDeliveryWorker), with Ada identified by the phone and name the tests' sends use.
+ */
+export async function engineWithAda(ctx: { redis: RedisConnection; prefix: string }): Promise<Engine> {
+  const engine = createEngine({
+    redis: ctx.redis,
+    prefix: ctx.prefix,
+    journeys: [],
+    messages: { has: (id) => templates.message(id) !== undefined },
+  });
+  // The profile is written by the journey worker applying the identify.
+  engine.startWorkers({ deliveries: false });
+  await engine.identify({ userId: 'ada', traits: { firstName: 'Ada', phone: '+15550100' } });
+  await eventually(async () => (await engine.store.profile('ada')).phone === '+15550100');
+  return engine;
 }
