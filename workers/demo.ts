@@ -15,10 +15,10 @@ import {
   type JourneyFigures,
   type Unfinished,
 } from './demo/demo-report.js';
-import { DEMO_USAGE, demoPrefix, parseDemoOptions } from './demo/demo-options.js';
+import { DEMO_USAGE, demoPrefix, parseDemoOptions, type DemoOptions } from './demo/demo-options.js';
 import { simulateCustomers, type ScheduledCall } from './demo/simulated-customers.js';
 import { connectRedis, deleteKeysMatching, engineKeyPatterns } from '../engine/index.js';
-import { runMain, runProcess } from './run-process.js';
+import { runMain, runProcess, type RunningProcess } from './run-process.js';
 
 const DAY = 86_400_000;
 
@@ -41,7 +41,38 @@ runMain(async () => {
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     SWEEP_INTERVAL_MS: '5000',
   });
-  const running = await runProcess({ embeddedRedis: true, banner: false, api: true, workers: true });
+  const running = await runProcess({
+    embeddedRedis: true,
+    banner: false,
+    api: true,
+    workers: true,
+    // However the run ends (done, Ctrl-C, an error), a shared Redis keeps nothing of the demo; a
+    // private one was deleted with its process. After the stop, so no worker writes again behind it.
+    afterStop: async ({ config, redisTarget, embeddedRedis }) => {
+      if (embeddedRedis) return;
+      const redis = connectRedis(redisTarget, { maxRetriesPerRequest: 1 });
+      try {
+        await deleteKeysMatching(redis, engineKeyPatterns(config.REDIS_PREFIX));
+      } finally {
+        redis.disconnect();
+      }
+    },
+  });
+  try {
+    await drive(running, options, { apiKey, outbox, prefix });
+  } finally {
+    await running.stop();
+  }
+  // Kept: reading what was sent is half the point of a demo. The system's temporary folder.
+  process.stdout.write(`The messages sent are in ${outbox}; delete it when you are done.\n`);
+});
+
+/** Sends the shoppers' calls as their time comes, shows progress, and reports when the run settles. */
+async function drive(
+  running: RunningProcess,
+  options: DemoOptions,
+  { apiKey, outbox, prefix }: { apiKey: string; outbox: string; prefix: string },
+): Promise<void> {
   const base = running.api!.url;
   const headers = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
   const calls = simulateCustomers(options.customers, options.seed);
@@ -107,13 +138,4 @@ runMain(async () => {
   const metrics = await (await fetch(`${base}/metrics`)).text();
   print(formatReport(await journeys(), sendsFromMetrics(metrics)));
   print(formatEnding(ending));
-  // Kept: reading what was sent is half the point of a demo. The system's temporary folder.
-  print(`The messages sent are in ${outbox}; delete it when you are done.`);
-  await running.stop();
-  // A shared Redis keeps nothing of the demo (a private one was deleted with its process). After
-  // the stop, so no worker writes again behind the clean-up.
-  if (running.embeddedRedis) return;
-  const redis = connectRedis(running.redisTarget, { maxRetriesPerRequest: 1 });
-  await deleteKeysMatching(redis, engineKeyPatterns(running.config.REDIS_PREFIX));
-  redis.disconnect();
-});
+}

@@ -43,6 +43,19 @@ export interface ProcessOptions {
   api: boolean;
   /** Run the workers named by WORKER_ROLES. */
   workers: boolean;
+  /**
+   * Runs once the process has stopped, by `stop()` or by a signal (before it exits): what the
+   * caller must clean up whichever way the run ends.
+   */
+  afterStop?: (stopped: StoppedProcess) => Promise<void>;
+}
+
+/** What `afterStop` is told of the process that stopped. */
+export interface StoppedProcess {
+  config: Readonly<EnvConfig>;
+  redisTarget: RedisTarget;
+  /** The Redis was a private redis-server, deleted with the process. */
+  embeddedRedis: boolean;
 }
 
 export interface RunningProcess {
@@ -195,6 +208,7 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
       await engine.close(config.SHUTDOWN_DEADLINE_MS);
       await redis.quit().catch(() => redis.disconnect());
       await resolved.stop();
+      await options.afterStop?.({ config, redisTarget: target, embeddedRedis: resolved.embedded });
       logger.info({}, 'stopped');
     })());
   // `on`, not `once`: under `npm start` one Ctrl-C arrives twice (from the terminal, and again

@@ -81,7 +81,7 @@ describe('the demo command line', () => {
 
   it('names a bad or unknown option in a usage error', () => {
     expect(() => parseDemoOptions(['--customers', 'many'])).toThrow(
-      /--customers: .*number[\s\S]*usage: npm run demo/,
+      /--customers: "many" is not a number[\s\S]*usage: npm run demo/,
     );
     expect(() => parseDemoOptions(['--shoppers', '5'])).toThrow(
       expect.objectContaining({ code: 'CHORUS_CLI_USAGE', message: expect.stringMatching(/--shoppers/) }),
@@ -107,11 +107,15 @@ describe('the demo command line', () => {
 });
 
 describe('npm run demo', () => {
-  async function runDemo(args: string[]): Promise<string> {
+  /**
+   * Runs the demo beside a key of the prefix the environment names, as an engine running beside it
+   * would have; `interrupt` sends it SIGINT once it has shown progress. Checks that it deleted its
+   * own keys and no others, and deletes its outbox.
+   */
+  async function runDemo(args: string[], interrupt = false): Promise<string> {
     const ctx = testRedis();
     let outbox: string | undefined;
     try {
-      // A key of the prefix the environment names, as an engine running beside the demo would have.
       await ctx.redis.set(`${ctx.prefix}:c:{ada}:kept`, 'kept');
       const child = spawn(
         process.execPath,
@@ -122,16 +126,19 @@ describe('npm run demo', () => {
         },
       );
       let output = '';
-      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        // Named in its first lines, so a run that fails later still has it deleted.
+        outbox ??= /written to (\S+)\n/.exec(output)?.[1];
+        if (interrupt && /^day /m.test(output)) child.kill('SIGINT');
+      });
       expect(await exited(child)).toEqual({ code: 0, signal: null });
       // The demo ran under a prefix of its own and deleted that one alone.
       expect(output).toMatch(
         new RegExp(`Redis key prefix ${ctx.prefix}-demo-[0-9a-f]{6}, deleted at the end`),
       );
       expect(await ctx.redis.keys(`*${ctx.prefix}*`)).toEqual([`${ctx.prefix}:c:{ada}:kept`]);
-      // The outbox is kept for the reader and named in the last line.
-      outbox = /The messages sent are in (\S+); delete it when you are done\.\n$/.exec(output)?.[1];
-      expect(outbox && readdirSync(outbox).length).toBeGreaterThan(0);
+      if (!interrupt) expect(outbox && readdirSync(outbox).length).toBeGreaterThan(0);
       return output;
     } finally {
       if (outbox) rmSync(outbox, { recursive: true, force: true });
@@ -148,6 +155,14 @@ describe('npm run demo', () => {
     expect(output).toMatch(/Goal conversion: \d+ of 30/);
     expect(output).toMatch(/email\s+sent \d+/);
     expect(output).toMatch(/Settled on journey day \d+\.\d: every shopper has finished/);
+    // The outbox is kept for the reader and named in the last line.
+    expect(output).toMatch(/\nThe messages sent are in \S+; delete it when you are done\.\n$/);
+  }, 60_000);
+
+  it('deletes its keys when stopped with Ctrl-C, as when it ends', async () => {
+    // Slower, so it is still running when it is stopped; the later --time-scale is the one taken.
+    const output = await runDemo(['--time-scale', '20000'], true);
+    expect(output).not.toMatch(/Settled on journey day/);
   }, 60_000);
 
   it('says so when it stops at the --days cap before the shoppers have finished', async () => {

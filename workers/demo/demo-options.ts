@@ -3,14 +3,15 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { CliUsageError } from '../../engine/index.js';
 
-export const DEMO_USAGE = `usage: npm run demo -- [--customers 300] [--time-scale 86400] [--seed 7] [--days 365]
+export const DEMO_USAGE = `usage: npm run demo -- [--customers 300] [--time-scale 86400] [--seed 7] [--days 365] [--help]
 
 Starts the engine with time sped up, drives simulated shoppers through the journeys over the
 HTTP API and prints the funnel, the messages per channel and the goal conversion rate.
   --customers   shoppers to simulate (1-100000)
   --time-scale  journey time runs this many times faster (86400: a day lasts a second)
   --seed        the same seed gives the same shoppers
-  --days        journey days to run at most before reporting what is left`;
+  --days        journey days to run at most before reporting what is left
+  --help        this text`;
 
 const Options = z.object({
   customers: z.coerce.number().int().min(1).max(100_000).default(300),
@@ -49,7 +50,13 @@ export function parseDemoOptions(args: readonly string[]): DemoOptions | undefin
   if (values.help) return undefined;
   const parsed = Options.safeParse(values);
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => `--${issue.path.join('.')}: ${issue.message}`);
+  const problems = parsed.error.issues.map((issue) => {
+    const name = issue.path.join('.');
+    // Said plainly: zod's own message would be "expected number, received NaN".
+    const message =
+      issue.code === 'invalid_type' ? `"${String(values[name])}" is not a number` : issue.message;
+    return `--${name}: ${message}`;
+  });
   throw new CliUsageError(`${problems.join('; ')}\n\n${DEMO_USAGE}`);
 }
 
