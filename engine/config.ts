@@ -131,7 +131,10 @@ const EnvShape = z.object({
   MAIL_FROM: z
     .string()
     .refine((from) => senderDomain(from) !== undefined, {
-      message: 'a sender with an address, such as "Acme <hello@acme.example>" or hello@acme.example',
+      message:
+        'a sender with an address last, such as "Acme <hello@acme.example>" or hello@acme.example, ' +
+        'whose domain is plain letters, digits, dots and dashes (an international domain in punycode, xn--…; ' +
+        'no address literal or comment)',
     })
     .default('Chorus Tea <hello@chorus.local>'),
   /** Where emails, SMS and push go when their provider is not configured. */

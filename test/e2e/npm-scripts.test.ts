@@ -29,7 +29,13 @@ describe('npm scripts under a service manager', () => {
   afterAll(async () => {
     // Every process of every run, node included also where it never said it had started (a
     // test that timed out waiting): an engine still running re-creates keys after the cleanup.
-    for (const group of groups) if (running(-group)) process.kill(-group, 'SIGKILL');
+    for (const group of groups) {
+      try {
+        process.kill(-group, 'SIGKILL');
+      } catch {
+        // ESRCH: the group had exited already.
+      }
+    }
     await eventually(async () => groups.every((group) => !running(-group)), 10_000, 'the scripts to exit');
     rmSync(outbox, { recursive: true, force: true });
     await ctx.cleanup();

@@ -107,6 +107,7 @@ describe('consent over HTTP', () => {
 
     await h.app.inject({ method: 'DELETE', url: '/v1/customers/early', headers: h.auth });
     expect((await h.app.inject({ url: '/v1/customers/early/export', headers: h.auth })).statusCode).toBe(404);
+    expect((await h.app.inject({ url: '/v1/customers/early', headers: h.auth })).statusCode).toBe(404);
   });
 
   it('keeps an email marketing grant pending under double opt-in until its signed link is confirmed', async () => {

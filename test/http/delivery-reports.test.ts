@@ -17,8 +17,14 @@ describe('provider reports naming their send', () => {
     const sent = await eventually(async () =>
       (await h.engine.customer('u1')).messages.find((m) => m.status === 'sent'),
     );
-    // No timestamp: the API counts it at its clock's now, the day the workers counted the send on.
-    const report = { type: 'delivered', channel: 'email', customerId: 'u1', opId: String(sent.opId) };
+    // Dated by the provider, on the day the workers counted the send (the API's clock is theirs).
+    const report = {
+      type: 'delivered',
+      channel: 'email',
+      customerId: 'u1',
+      opId: String(sent.opId),
+      timestamp: new Date(h.clock.now()).toISOString(),
+    };
     const post = (payload: object) =>
       h.app.inject({ method: 'POST', url: '/v1/delivery-events', payload, headers: h.auth });
     expect((await post(report)).json()).toEqual({ suppressed: false, recorded: 'first' });

@@ -65,7 +65,7 @@ export const customerRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Cloc
       stored.rev === 0 &&
       stored.pendingEvents === 0 &&
       stored.messages.length === 0 &&
-      (await engine.consent.store.history(userId)).length === 0;
+      (await engine.store.redis.llen(engine.store.keys(userId).consentLog)) === 0;
     if (nothingStored)
       throw new NotFoundError(`No customer "${userId}". To fix: identify or track them first.`);
     return stored;
