@@ -269,26 +269,43 @@ export async function endErasedOperations(
   if (opKeys.length > 0) await erasedScript.run(redis, opKeys, [at]);
 }
 
-/** KEYS: op key, messages list. ARGV: note JSON, list cap. */
+/**
+ * KEYS: op key, messages list, then optionally the customer's job index. ARGV: note JSON, list
+ * cap, then with the index: the job's member, the TTL (ms) the index must have at least.
+ */
 const noteScript = new LuaScript(`${ENDED}
 if ended(redis.call('HGET', KEYS[1], 'state')) then return 0 end
 redis.call('LPUSH', KEYS[2], ARGV[1])
 redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[2]) - 1)
+if KEYS[3] then
+  redis.call('SADD', KEYS[3], ARGV[3])
+  if redis.call('PTTL', KEYS[3]) < tonumber(ARGV[4]) then redis.call('PEXPIRE', KEYS[3], ARGV[4]) end
+end
 return 1
 `);
 
 /**
  * Adds a note (a send held back until later) to the customer's message list, unless the operation
  * has ended meanwhile (an erasure ends it: the note would bring the erased list back); answers
- * whether it did.
+ * whether it did. With `index`, the held job is named in the customer's job index for at least
+ * `ttlMs`: a cap's window may hold it longer than the index would otherwise live, and an erasure
+ * finds a customer's jobs there.
  */
 export async function noteOperation(
   redis: RedisConnection,
   keys: { op: string; messages: string },
   note: object,
   cap: number,
+  index?: { key: string; member: string; ttlMs: number },
 ): Promise<{ noted: boolean }> {
+  const indexKeys = index ? [index.key] : [];
+  const indexArgs = index ? [index.member, Math.ceil(index.ttlMs)] : [];
   return {
-    noted: (await noteScript.run(redis, [keys.op, keys.messages], [JSON.stringify(note), cap])) === 1,
+    noted:
+      (await noteScript.run(
+        redis,
+        [keys.op, keys.messages, ...indexKeys],
+        [JSON.stringify(note), cap, ...indexArgs],
+      )) === 1,
   };
 }

@@ -5,8 +5,11 @@ import { LuaScript } from './lua-script.js';
 /** Where a job of one customer lives: the journey queue (timers) or every delivery queue (sends). */
 export type CustomerJob = { queue: 'journeys'; jobId: string } | { queue: 'deliveries'; jobId: string };
 
-// Jobs outlive their customer's other keys by at most the failed-job retention (7 days).
-const INDEX_TTL_MS = 8 * 86_400_000;
+/**
+ * Jobs outlive their customer's other keys by at most the failed-job retention (7 days). A send
+ * held back for later renews it to its delay plus this (see noteOperation).
+ */
+export const INDEX_TTL_MS = 8 * 86_400_000;
 
 /** How the index stores one job: `t:<id>` a timer, `s:<id>` a send. */
 export function jobIndexMember(job: CustomerJob): string {

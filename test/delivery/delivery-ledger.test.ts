@@ -121,4 +121,14 @@ describe('the delivery ledger', () => {
     expect(await noteOperation(ctx.redis, keys, { status: 'delayed' }, 10)).toEqual({ noted: true });
     expect(await notes()).toEqual([{ status: 'delayed' }]);
   });
+
+  it('names a held send in the job index for as long as it is held, also where the index had expired', async () => {
+    const index = { key: customerKeys(ctx.prefix, 'ada').jobs, member: 's:op-1', ttlMs: 40 * 86_400_000 };
+    await noteOperation(ctx.redis, keys, { status: 'delayed' }, 10, index);
+    expect(await ctx.redis.smembers(index.key)).toEqual(['s:op-1']);
+    expect(await ctx.redis.pttl(index.key)).toBeGreaterThan(39 * 86_400_000);
+    // A shorter hold never shortens it.
+    await noteOperation(ctx.redis, keys, { status: 'delayed' }, 10, { ...index, ttlMs: 1000 });
+    expect(await ctx.redis.pttl(index.key)).toBeGreaterThan(39 * 86_400_000);
+  });
 });
