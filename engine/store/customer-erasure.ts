@@ -129,16 +129,27 @@ async function eraseHeld(
     keys,
     found.filter((key) => !ended.has(key)),
   );
+  // Their jobs, still in the queues with the customer's data (a finished one for a day or a week).
+  const earlierJobs = earlier.map((key): CustomerJob => ({
+    queue: 'deliveries',
+    jobId: key.slice(keys.op('').length),
+  }));
+  const earlierRemoval = await removeJobs(deps, queues, earlierJobs);
   const kept = new Set([...opKeysOf(removal.running), ...earlier]);
   // Written before the lease goes with the other keys, so the customer's next event finds it.
   const outlived = removal.running.length > 0 || kept.size > 0 || loaded.customer.seqFloor !== undefined;
-  if (outlived && (await keepSeqFloor(store, customerId, loaded.customer, jobs))) kept.add(keys.seqFloor);
+  if (outlived && (await keepSeqFloor(store, customerId, loaded.customer, [...jobs, ...earlierJobs])))
+    kept.add(keys.seqFloor);
   const customerKeys = found.filter((key) => !kept.has(key));
   // Keys of one hash tag sit in one slot, so one DEL is valid on a Redis Cluster too.
   for (let i = 0; i < customerKeys.length; i += 500)
     await store.redis.unlink(...customerKeys.slice(i, i + 500));
   await applyCountDeltas(store.redis, store.prefix, removalDeltas(loaded.customer.instances.values()));
-  return { keys: customerKeys.length, jobsRemoved: removal.removed, jobsRunning: removal.running.length };
+  return {
+    keys: customerKeys.length,
+    jobsRemoved: removal.removed + earlierRemoval.removed,
+    jobsRunning: removal.running.length + earlierRemoval.running.length,
+  };
 }
 
 /**

@@ -137,13 +137,19 @@ describe('erasing a customer while one of their sends is with the provider', () 
     );
     expect(firstEnded).toHaveLength(1);
 
-    expect((await engine.erase('eve')).jobsRunning).toBe(0);
+    const email = engine.queues.forCustomer('eve').deliveries.email;
+    const firstJobId = firstEnded[0]!.slice(keys.op('').length);
+    expect(await email.getJob(firstJobId)).toBeDefined();
+
+    // hello.2's job, named in the index, and hello.1's, found by its ended operation.
+    expect(await engine.erase('eve')).toMatchObject({ jobsRemoved: 2, jobsRunning: 0 });
+    expect(await email.getJob(firstJobId)).toBeUndefined();
     expect((await keysSharingTag(ctx.redis, keys.state)).sort()).toEqual(
       [...firstEnded, keys.seqFloor].sort(),
     );
     expect(await ctx.redis.get(keys.seqFloor)).toBe('2');
 
-    // Back a third time: hello.3, whose send BullMQ takes (hello.1's job id is still held).
+    // Back a third time: hello.3.
     await engine.identify({ userId: 'eve', traits: { email: 'eve@example.com', firstName: 'Eve' } });
     await engine.track({ userId: 'eve', event: 'Hello' });
     await eventually(async () => smtp.waiting.length === 1, 20_000, "the third customer's email");
