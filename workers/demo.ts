@@ -60,9 +60,12 @@ runMain(async () => {
   });
   try {
     await drive(running, options, { apiKey, outbox, prefix });
-  } finally {
-    await running.stop();
+  } catch (error) {
+    // The run's own error is the one to report, not one the stop may add.
+    await running.stop().catch(() => undefined);
+    throw error;
   }
+  await running.stop();
   // Kept: reading what was sent is half the point of a demo. The system's temporary folder.
   process.stdout.write(`The messages sent are in ${outbox}; delete it when you are done.\n`);
 });

@@ -204,11 +204,15 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
     (stopping ??= (async () => {
       logger.info({ deadlineMs: config.SHUTDOWN_DEADLINE_MS }, 'shutting down: finishing active jobs');
       // The API stops taking requests first, so nothing is accepted that a worker will not see.
-      await api?.close();
-      await engine.close(config.SHUTDOWN_DEADLINE_MS);
-      await redis.quit().catch(() => redis.disconnect());
-      await resolved.stop();
-      await options.afterStop?.({ config, redisTarget: target, embeddedRedis: resolved.embedded });
+      try {
+        await api?.close();
+        await engine.close(config.SHUTDOWN_DEADLINE_MS);
+        await redis.quit().catch(() => redis.disconnect());
+        await resolved.stop();
+      } finally {
+        // Also after a stop that failed part-way: what it cleans up must not stay behind.
+        await options.afterStop?.({ config, redisTarget: target, embeddedRedis: resolved.embedded });
+      }
       logger.info({}, 'stopped');
     })());
   // `on`, not `once`: under `npm start` one Ctrl-C arrives twice (from the terminal, and again

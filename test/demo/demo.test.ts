@@ -80,6 +80,9 @@ describe('the demo command line', () => {
   });
 
   it('names a bad or unknown option in a usage error', () => {
+    expect(() => parseDemoOptions(['--customers', '1.5'])).toThrow(
+      /--customers: "1\.5" is not a whole number/,
+    );
     expect(() => parseDemoOptions(['--customers', 'many'])).toThrow(
       /--customers: "many" is not a number[\s\S]*usage: npm run demo/,
     );

@@ -53,8 +53,12 @@ export function parseDemoOptions(args: readonly string[]): DemoOptions | undefin
   const problems = parsed.error.issues.map((issue) => {
     const name = issue.path.join('.');
     // Said plainly: zod's own message would be "expected number, received NaN".
-    const message =
-      issue.code === 'invalid_type' ? `"${String(values[name])}" is not a number` : issue.message;
+    const given = String(values[name]);
+    const message = !Number.isFinite(Number(given))
+      ? `"${given}" is not a number`
+      : issue.code === 'invalid_type'
+        ? `"${given}" is not a whole number`
+        : issue.message;
     return `--${name}: ${message}`;
   });
   throw new CliUsageError(`${problems.join('; ')}\n\n${DEMO_USAGE}`);
