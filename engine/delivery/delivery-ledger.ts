@@ -1,6 +1,7 @@
 import type { RedisConnection } from '../redis/connection.js';
 import type { Channel } from '../journey/journey-schema.js';
 import { LuaScript } from '../store/lua-script.js';
+import { KEEP_INDEX_FOR, type heldSendIndex } from '../store/customer-jobs.js';
 import { APPLY_STATS_WRITES, type StatsWrites } from '../store/stats-writes.js';
 
 /**
@@ -273,13 +274,13 @@ export async function endErasedOperations(
  * KEYS: op key, messages list, then optionally the customer's job index. ARGV: note JSON, list
  * cap, then with the index: the job's member, the TTL (ms) the index must have at least.
  */
-const noteScript = new LuaScript(`${ENDED}
+const noteScript = new LuaScript(`${ENDED}${KEEP_INDEX_FOR}
 if ended(redis.call('HGET', KEYS[1], 'state')) then return 0 end
 redis.call('LPUSH', KEYS[2], ARGV[1])
 redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[2]) - 1)
 if KEYS[3] then
   redis.call('SADD', KEYS[3], ARGV[3])
-  if redis.call('PTTL', KEYS[3]) < tonumber(ARGV[4]) then redis.call('PEXPIRE', KEYS[3], ARGV[4]) end
+  keepIndexFor(KEYS[3], ARGV[4])
 end
 return 1
 `);
@@ -296,7 +297,7 @@ export async function noteOperation(
   keys: { op: string; messages: string },
   note: object,
   cap: number,
-  index?: { key: string; member: string; ttlMs: number },
+  index?: ReturnType<typeof heldSendIndex>,
 ): Promise<{ noted: boolean }> {
   const indexKeys = index ? [index.key] : [];
   const indexArgs = index ? [index.member, Math.ceil(index.ttlMs)] : [];

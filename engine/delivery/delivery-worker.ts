@@ -11,7 +11,7 @@ import { retryDelay } from './backoff.js';
 import type { DeliveryDependencies } from './delivery-dependencies.js';
 import { DELIVERY_JOB_VERSION, type DeliveryJobData } from './delivery-job.js';
 import { claimOperation, isOutcome, noteOperation, rerouteOperation } from './delivery-ledger.js';
-import { INDEX_TTL_MS, jobIndexMember } from '../store/customer-jobs.js';
+import { heldSendIndex } from '../store/customer-jobs.js';
 import { ClaimHeldError, OutcomeNotRecordedError, RetryLaterError } from './job-signals.js';
 import { createMessageSender, type Target } from './message-sender.js';
 import { createOutcomeRecorder, MESSAGE_LIST_CAP } from './outcome-recorder.js';
@@ -149,12 +149,7 @@ export function createDeliveryWorker(
    */
   async function noteDelay(job: DeliveryJobData, refusal: Refusal, untilMs: number, now: number) {
     const note = outcomes.entry(job, 'delayed', { ...refusal, until: untilMs, at: now });
-    // Named in the job index for as long as it is held, so an erasure meanwhile finds it.
-    const index = {
-      key: store.keys(job.customerId).jobs,
-      member: jobIndexMember({ queue: 'deliveries', jobId: job.opId }),
-      ttlMs: Math.max(0, untilMs - now) + INDEX_TTL_MS,
-    };
+    const index = heldSendIndex(store.prefix, job.customerId, job.opId, untilMs - now);
     const { noted } = await noteOperation(redis, outcomes.keys(job), note, MESSAGE_LIST_CAP, index);
     if (noted) await decided('delay', refusal.rule);
     return noted;

@@ -5,11 +5,17 @@ import { LuaScript } from './lua-script.js';
 /** Where a job of one customer lives: the journey queue (timers) or every delivery queue (sends). */
 export type CustomerJob = { queue: 'journeys'; jobId: string } | { queue: 'deliveries'; jobId: string };
 
+// Jobs outlive their customer's other keys by at most the failed-job retention (7 days).
+const INDEX_TTL_MS = 8 * 86_400_000;
+
 /**
- * Jobs outlive their customer's other keys by at most the failed-job retention (7 days). A send
- * held back for later renews it to its delay plus this (see noteOperation).
+ * Lua: gives the index KEYS[k] at least `ttl` ms more, never less than it has: a send held back
+ * for weeks (see heldSendIndex) keeps it that long, whatever a later step's send renews it to.
  */
-export const INDEX_TTL_MS = 8 * 86_400_000;
+export const KEEP_INDEX_FOR = `local function keepIndexFor(key, ttl)
+  if redis.call('PTTL', key) < tonumber(ttl) then redis.call('PEXPIRE', key, ttl) end
+end
+`;
 
 /** How the index stores one job: `t:<id>` a timer, `s:<id>` a send. */
 export function jobIndexMember(job: CustomerJob): string {
@@ -21,10 +27,27 @@ export function jobIndexMember(job: CustomerJob): string {
  * the adds of every step that sends.
  * KEYS: index. ARGV: TTL ms, member...
  */
-const recordJobs = new LuaScript(`
+const recordJobs = new LuaScript(`${KEEP_INDEX_FOR}
 for i = 2, #ARGV do redis.call('SADD', KEYS[1], ARGV[i]) end
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
+keepIndexFor(KEYS[1], ARGV[1])
 `);
+
+/**
+ * Where a send held back until `untilMs` is named, and for how long (see noteOperation): an
+ * erasure while it is held finds it in the index, however long its hold.
+ */
+export function heldSendIndex(
+  prefix: string,
+  customerId: string,
+  opId: string,
+  holdMs: number,
+): { key: string; member: string; ttlMs: number } {
+  return {
+    key: customerKeys(prefix, customerId).jobs,
+    member: jobIndexMember({ queue: 'deliveries', jobId: opId }),
+    ttlMs: Math.max(0, holdMs) + INDEX_TTL_MS,
+  };
+}
 
 /**
  * The ids of the send jobs made for each customer, so erasing a customer can remove every queued

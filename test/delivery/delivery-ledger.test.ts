@@ -9,6 +9,7 @@ import {
   rerouteOperation,
 } from '../../engine/delivery/delivery-ledger.js';
 import { customerKeys } from '../../engine/index.js';
+import { CustomerJobIndex } from '../../engine/store/customer-jobs.js';
 import { testRedis } from '../support/redis.js';
 
 describe('the delivery ledger', () => {
@@ -127,8 +128,10 @@ describe('the delivery ledger', () => {
     await noteOperation(ctx.redis, keys, { status: 'delayed' }, 10, index);
     expect(await ctx.redis.smembers(index.key)).toEqual(['s:op-1']);
     expect(await ctx.redis.pttl(index.key)).toBeGreaterThan(39 * 86_400_000);
-    // A shorter hold never shortens it.
+    // A shorter hold never shortens it, nor does a later step's send naming its job.
     await noteOperation(ctx.redis, keys, { status: 'delayed' }, 10, { ...index, ttlMs: 1000 });
+    await new CustomerJobIndex(ctx.redis, ctx.prefix).record('ada', [{ queue: 'deliveries', jobId: 'op-2' }]);
     expect(await ctx.redis.pttl(index.key)).toBeGreaterThan(39 * 86_400_000);
+    expect((await ctx.redis.smembers(index.key)).sort()).toEqual(['s:op-1', 's:op-2']);
   });
 });
