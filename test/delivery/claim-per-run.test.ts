@@ -34,7 +34,7 @@ describe('an attempt that threw after claiming its send', () => {
     // token; with other sends queued behind, the retry comes back to it after a few of them.
     worker = startTestDeliveryWorker(engine, ctx.redis, 'sms', {
       clock,
-      concurrency: 1,
+      options: { concurrency: 1 },
       adapters: {
         sms: {
           channel: 'sms',

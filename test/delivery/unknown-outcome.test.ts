@@ -1,13 +1,9 @@
 import type { Worker } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  createDeliveryWorker,
   createSmsAdapter,
   createWebhookAdapter,
   generateWebhookSecret,
-  loadTemplates,
-  MessageRenderer,
-  silentLogger,
   systemClock,
   type ChannelAdapter,
   type DeliveryJobData,
@@ -16,7 +12,7 @@ import {
   type Engine,
 } from '../../engine/index.js';
 import { startHttpServer, type Reply } from '../channels/support.js';
-import { adaJob, engineWithAda } from '../support/delivery-worker.js';
+import { adaJob, engineWithAda, startTestDeliveryWorker } from '../support/delivery-worker.js';
 import { eventually, testRedis } from '../support/redis.js';
 
 type TestChannel = 'sms' | 'webhook';
@@ -34,7 +30,6 @@ describe('a delivery whose earlier run left no outcome', () => {
       return decide();
     },
   };
-  const templates = loadTemplates('templates');
 
   beforeEach(async () => {
     ctx = testRedis();
@@ -68,33 +63,14 @@ describe('a delivery whose earlier run left no outcome', () => {
     adapter: ChannelAdapter,
     options: Partial<DeliveryWorkerOptions> = {},
   ) {
-    const worker = createDeliveryWorker(
-      channel,
-      {
-        store: engine.store,
-        renderer: new MessageRenderer(templates),
-        messages: {
-          get: (id) => {
-            const message = templates.message(id);
-            return message && { ...message, webhook: { url: `${server?.url ?? 'http://127.0.0.1:9'}/hook` } };
-          },
-        },
-        adapters: { [channel]: adapter },
-        policy,
-        clock: systemClock,
-        logger: silentLogger,
-        unsubscribe: { baseUrl: 'https://chorus.test', secret: 'test-secret-of-sixteen' },
-        defaults: { locale: 'en-US', timezone: 'UTC' },
-      },
-      {
-        connection: ctx.redis,
-        shard: engine.queues.shards[0]!,
-        lockMs: 500,
-        claimStaleMs: 1_000,
-        retry: { baseMs: 20, maxMs: 100 },
-        ...options,
-      },
-    );
+    // Claims are dated by the system clock here: one goes stale after a second of real time.
+    const worker = startTestDeliveryWorker(engine, ctx.redis, channel, {
+      adapters: { [channel]: adapter },
+      clock: systemClock,
+      policy,
+      ...(server ? { webhookUrl: `${server.url}/hook` } : {}),
+      options: { claimStaleMs: 1_000, ...options },
+    });
     workers.push(worker);
     return worker;
   }

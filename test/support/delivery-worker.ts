@@ -10,6 +10,7 @@ import {
   type Clock,
   type DeliveryJobData,
   type DeliveryPolicy,
+  type DeliveryWorkerOptions,
   type Engine,
   type RedisConnection,
 } from '../../engine/index.js';
@@ -36,7 +37,8 @@ export function startTestDeliveryWorker(
     clock: Clock;
     policy?: DeliveryPolicy;
     webhookUrl?: string;
-    concurrency?: number;
+    /** Beyond the short timings below. */
+    options?: Partial<DeliveryWorkerOptions>;
   },
 ) {
   return createDeliveryWorker(
@@ -63,7 +65,7 @@ export function startTestDeliveryWorker(
       lockMs: TEST_LOCK_MS,
       claimStaleMs: TEST_CLAIM_STALE_MS,
       retry: { baseMs: 20, maxMs: 100 },
-      ...(input.concurrency === undefined ? {} : { concurrency: input.concurrency }),
+      ...input.options,
     },
   );
 }
