@@ -70,21 +70,24 @@ describe('loading a journey', () => {
     ]);
   });
 
+  /** A journey of one state that sends the welcome on `channels`. */
+  const sendingOn = (id: string, channels: string[]) =>
+    defineJourney({
+      id,
+      version: 1,
+      trigger: { event: 'Go' },
+      machine: (j) =>
+        j.createMachine({
+          initial: 'a',
+          states: {
+            a: { tags: 'awareness', type: 'final', entry: j.send('welcome', channels as ['email']) },
+          },
+        }),
+    });
+
   it('refuses the same id and version twice and a channel that does not exist', () => {
-    const make = (channel: string) =>
-      defineJourney({
-        id: 'twice',
-        version: 1,
-        trigger: { event: 'Go' },
-        machine: (j) =>
-          j.createMachine({
-            initial: 'a',
-            states: {
-              a: { tags: 'awareness', type: 'final', entry: j.send('welcome', [channel as 'email']) },
-            },
-          }),
-      });
-    const problems = problemsOf(() => new JourneyCatalog([make('email'), make('fax')], messages));
+    const twice = [sendingOn('twice', ['email']), sendingOn('twice', ['fax'])];
+    const problems = problemsOf(() => new JourneyCatalog(twice, messages));
     expect(problems).toEqual([
       expect.stringContaining('defined twice'),
       expect.stringContaining('unknown channel "fax"'),
@@ -92,18 +95,7 @@ describe('loading a journey', () => {
   });
 
   it('refuses a channel listed twice: a send falls back along the list once', () => {
-    const journey = defineJourney({
-      id: 'echo',
-      version: 1,
-      trigger: { event: 'Go' },
-      machine: (j) =>
-        j.createMachine({
-          initial: 'a',
-          states: {
-            a: { tags: 'awareness', type: 'final', entry: j.send('welcome', ['email', 'push', 'email']) },
-          },
-        }),
-    });
+    const journey = sendingOn('echo', ['email', 'push', 'email']);
     expect(problemsOf(() => new JourneyCatalog([journey], messages))).toEqual([
       expect.stringContaining('on email more than once'),
     ]);
