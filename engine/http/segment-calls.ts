@@ -19,17 +19,14 @@ export type IgnoredCallType = (typeof IGNORED_CALL_TYPES)[number];
  * Segment asks every call for a `userId` or an `anonymousId`. Checked alongside the other fields
  * (`when`), so a call missing several is told of all of them at once.
  */
-const hasSomeId = (call: { userId?: string | null | undefined; anonymousId?: string | null | undefined }) =>
-  (call.userId ?? call.anonymousId ?? undefined) !== undefined;
+type Anonymous = { userId?: unknown; anonymousId?: unknown };
+const hasSomeId = (call: Anonymous) => (call.userId ?? call.anonymousId ?? undefined) !== undefined;
 const SOME_ID: { path: PropertyKey[]; message: string; when: (payload: { value: unknown }) => boolean } = {
   path: ['userId'],
   message:
     'required (or an anonymousId, for a visitor not yet identified: such a call is accepted and ignored)',
-  when: ({ value }) => {
-    if (typeof value !== 'object' || value === null) return false;
-    const { userId, anonymousId } = value as Record<string, unknown>;
-    return (userId === undefined || userId === null) && (anonymousId === undefined || anonymousId === null);
-  },
+  // Run when neither id is there, even if other fields failed (zod skips a refine on an invalid object).
+  when: ({ value }) => typeof value === 'object' && value !== null && !hasSomeId(value as Anonymous),
 };
 
 // Segment's Python library sends both, the one it lacks as null.
