@@ -5,6 +5,7 @@ import { buildJourneyReport, type JourneyReport } from '../analytics/journey-rep
 import { journeyToMermaid } from '../cli/journey-graph.js';
 import type { Clock } from '../clock.js';
 import type { Engine } from '../engine.js';
+import type { Journey } from '../journey/define-journey.js';
 import { JourneyNotFoundError } from '../journey/journey-catalog.js';
 import { STAGES } from '../journey/stage.js';
 import { wantsHtml } from './routes/html-page.js';
@@ -97,11 +98,12 @@ export const journeyPages: FastifyPluginAsync<{ engine: Engine; clock: Clock }> 
     `${JOURNEY_PAGES_PATH}/:id`,
     { schema: { hide: true } },
     async (request, reply) => {
-      const journey = engine.catalog.list().find((j) => j.id === request.params.id);
-      // A person in a browser gets a page that leads back to the list; a script, the API's JSON error.
-      if (!journey) {
-        const error = new JourneyNotFoundError(request.params.id, undefined, undefined, []);
-        if (!wantsHtml(request.headers)) throw error;
+      let journey: Journey;
+      try {
+        journey = engine.catalog.latest(request.params.id);
+      } catch (error) {
+        // A person in a browser gets a page that leads back to the list; a script, the API's JSON error.
+        if (!(error instanceof JourneyNotFoundError) || !wantsHtml(request.headers)) throw error;
         return reply
           .code(404)
           .type('text/html; charset=utf-8')

@@ -43,7 +43,9 @@ describe('the journey page at /admin/journeys/:id', () => {
     expect(unknown.body).toContain('No journey "nope" is loaded');
     expect(unknown.body).toContain('href="/admin/journeys"');
     const asJson = await h.app.inject({ url: '/admin/journeys/nope', headers: { authorization: basic } });
-    expect(asJson.json()).toMatchObject({ error: { code: 'CHORUS_JOURNEY_NOT_FOUND' } });
+    expect(asJson.json()).toMatchObject({
+      error: { code: 'CHORUS_JOURNEY_NOT_FOUND', message: expect.stringContaining('(loaded: onboarding') },
+    });
   });
 
   it('shows the state diagram with live counts, the funnel and the experiment table', async () => {
