@@ -38,6 +38,7 @@ export {
   JourneyNotFoundError,
   JourneyValidationError,
   type JourneyCatalogOptions,
+  type JourneyLookup,
 } from './journey/journey-catalog.js';
 export {
   CoreMessage,

@@ -173,7 +173,12 @@ async function findJourney(run: Invocation): Promise<Journey> {
   const journey = versions.find((v) => version === undefined || String(v.version) === version);
   if (!journey) {
     const loadedIds = [...new Set(journeys.map((j) => j.id))].sort();
-    throw new JourneyNotFoundError(id, version, versions.map((v) => v.version).reverse(), loadedIds);
+    const loadedVersions = versions.map((v) => v.version).reverse();
+    throw new JourneyNotFoundError(id, {
+      ...(version === undefined ? {} : { version }),
+      loadedVersions,
+      loadedIds,
+    });
   }
   return journey;
 }

@@ -13,30 +13,26 @@ export class JourneyValidationError extends ChorusError {
   }
 }
 
-export class JourneyNotFoundError extends ChorusError {
+/** What was looked for and what is loaded, for the message of a {@link JourneyNotFoundError}. */
+export interface JourneyLookup {
+  /** The version looked for; none: the journey's latest. */
+  version?: number | string;
   /**
-   * @param version the version looked for; none: the journey's latest.
-   * @param loadedVersions the versions of the journey that are loaded, when someone asked for
-   *   `version` (the CLI's `<journey>@<version>`). Without them, the version is one that customers
-   *   are still in.
-   * @param loadedIds the ids of the journeys that are loaded, listed when none of `journeyId` is.
+   * The versions of the journey that are loaded, when someone asked for `version` (the CLI's
+   * `<journey>@<version>`). Without them, the version is one that customers are still in.
    */
-  constructor(
-    journeyId: string,
-    version?: number | string,
-    loadedVersions?: readonly number[],
-    loadedIds?: readonly string[],
-  ) {
-    super('CHORUS_JOURNEY_NOT_FOUND', notFoundMessage(journeyId, version, loadedVersions, loadedIds));
+  loadedVersions?: readonly number[];
+  /** The ids of the journeys that are loaded, listed when none of the id is. */
+  loadedIds?: readonly string[];
+}
+
+export class JourneyNotFoundError extends ChorusError {
+  constructor(journeyId: string, lookup: JourneyLookup = {}) {
+    super('CHORUS_JOURNEY_NOT_FOUND', notFoundMessage(journeyId, lookup));
   }
 }
 
-function notFoundMessage(
-  journeyId: string,
-  version: number | string | undefined,
-  loadedVersions: readonly number[] | undefined,
-  loadedIds: readonly string[] | undefined,
-): string {
+function notFoundMessage(journeyId: string, { version, loadedVersions, loadedIds }: JourneyLookup): string {
   if (version === undefined || loadedVersions?.length === 0) {
     const loaded =
       loadedIds === undefined ? '' : ` (loaded: ${loadedIds.length > 0 ? loadedIds.join(', ') : 'none'})`;
@@ -128,13 +124,13 @@ export class JourneyCatalog {
 
   latest(journeyId: string): Journey {
     const journey = this.#latest.get(journeyId);
-    if (!journey) throw new JourneyNotFoundError(journeyId, undefined, undefined, [...this.#latest.keys()]);
+    if (!journey) throw new JourneyNotFoundError(journeyId, { loadedIds: [...this.#latest.keys()] });
     return journey;
   }
 
   version(journeyId: string, version: number): Journey {
     const journey = this.#versions.get(journeyId)?.get(version);
-    if (!journey) throw new JourneyNotFoundError(journeyId, version);
+    if (!journey) throw new JourneyNotFoundError(journeyId, { version });
     return journey;
   }
 
