@@ -121,24 +121,19 @@ async function eraseHeld(
   const removal = await removeJobs(deps, queues, jobs);
 
   // The ended operations of jobs that outlived the erasure stay until they expire, and so do those
-  // an earlier erasure left (their jobs are in no index now, so none of them was removed here).
+  // an earlier erasure left (see earlierLeftovers).
   const found = await keysSharingTag(store.redis, keys.state);
   const ended = new Set(opKeysOf(jobs));
-  const earlier = await earlierErasures(
-    store,
-    keys,
+  const earlier = await earlierLeftovers(
+    deps,
+    queues,
+    keys.op(''),
     found.filter((key) => !ended.has(key)),
   );
-  // Their jobs, still in the queues with the customer's data (a finished one for a day or a week).
-  const earlierJobs = earlier.map((key): CustomerJob => ({
-    queue: 'deliveries',
-    jobId: key.slice(keys.op('').length),
-  }));
-  const earlierRemoval = await removeJobs(deps, queues, earlierJobs);
-  const kept = new Set([...opKeysOf(removal.running), ...earlier]);
+  const kept = new Set([...opKeysOf(removal.running), ...earlier.opKeys]);
   // Written before the lease goes with the other keys, so the customer's next event finds it.
   const outlived = removal.running.length > 0 || kept.size > 0 || loaded.customer.seqFloor !== undefined;
-  if (outlived && (await keepSeqFloor(store, customerId, loaded.customer, [...jobs, ...earlierJobs])))
+  if (outlived && (await keepSeqFloor(store, customerId, loaded.customer, [...jobs, ...earlier.jobs])))
     kept.add(keys.seqFloor);
   const customerKeys = found.filter((key) => !kept.has(key));
   // Keys of one hash tag sit in one slot, so one DEL is valid on a Redis Cluster too.
@@ -147,8 +142,8 @@ async function eraseHeld(
   await applyCountDeltas(store.redis, store.prefix, removalDeltas(loaded.customer.instances.values()));
   return {
     keys: customerKeys.length,
-    jobsRemoved: removal.removed + earlierRemoval.removed,
-    jobsRunning: removal.running.length + earlierRemoval.running.length,
+    jobsRemoved: removal.removed + earlier.removal.removed,
+    jobsRunning: removal.running.length + earlier.removal.running.length,
   };
 }
 
@@ -179,15 +174,28 @@ async function keepSeqFloor(
   return true;
 }
 
-/** The ended operations among `found` that an earlier erasure of the customer left (see endErasedOperations). */
-async function earlierErasures(
-  store: CustomerStore,
-  keys: ReturnType<CustomerStore['keys']>,
+/**
+ * What an earlier erasure of the customer left among their keys `found`: the ended operations of
+ * jobs that outlived it (see endErasedOperations), named in no index any more, and those jobs,
+ * removed now if they are still in the queues with the customer's data (a finished one stays a
+ * day, a failed one a week).
+ */
+async function earlierLeftovers(
+  deps: ErasureDependencies,
+  queues: Queues,
+  /** What every op key of the customer starts with. */
+  opKeyPrefix: string,
   found: readonly string[],
-): Promise<string[]> {
-  const opKeys = found.filter((key) => key.startsWith(keys.op('')));
-  const erased = await Promise.all(opKeys.map((key) => store.redis.hexists(key, 'erased')));
-  return opKeys.filter((_, i) => erased[i] === 1);
+): Promise<{ opKeys: string[]; jobs: CustomerJob[]; removal: Awaited<ReturnType<typeof removeJobs>> }> {
+  const redis = deps.store.redis;
+  const opKeys = found.filter((key) => key.startsWith(opKeyPrefix));
+  const erased = await Promise.all(opKeys.map((key) => redis.hexists(key, 'erased')));
+  const left = opKeys.filter((_, i) => erased[i] === 1);
+  const jobs = left.map((key): CustomerJob => ({
+    queue: 'deliveries',
+    jobId: key.slice(opKeyPrefix.length),
+  }));
+  return { opKeys: left, jobs, removal: await removeJobs(deps, queues, jobs) };
 }
 
 /** The customer's jobs (see customerJobs), with the timers of a step that died before its commit. */
