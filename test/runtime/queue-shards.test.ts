@@ -95,23 +95,6 @@ describe('queues split into shards (QUEUE_SHARDS)', () => {
     expect(h.engine.queues.journeys).toBe(shards[0]!.journeys);
   });
 
-  it("parks a long timer in its shard's wheel and promotes it to its shard's journey queue", async () => {
-    const ids = customersOfEveryShard(1);
-    const timers = ids.map((id) => timerJobId(id, 'onboarding.1', 3, 0));
-    // Due in a minute: inside the sweep's horizon, so promoted now, and not firing during the test.
-    await h.engine.timerWheel.add(timers.map((jobId) => ({ jobId, delayMs: 60_000 })));
-
-    // Each in the wheel of its customer's shard.
-    expect(await Promise.all(h.engine.timerWheel.keys.map((key) => h.ctx.redis.zcard(key)))).toEqual([
-      1, 1, 1,
-    ]);
-
-    expect(await h.engine.timerWheel.promoteDue()).toBe(SHARDS);
-    expect(await h.engine.timerWheel.waiting()).toBe(0);
-    for (const [i, jobId] of timers.entries())
-      expect(await shardHolding(h.engine, jobId, (shard) => shard.journeys)).toBe(shardOf(ids[i]!, SHARDS));
-  });
-
   it("erases a customer's jobs from their shard", async () => {
     const id = customersOfEveryShard(1).find((c) => shardOf(c, SHARDS) !== 0)!;
     const opId = await welcomed(h.engine, id);
@@ -239,6 +222,28 @@ async function withOneShard<T>(
   }
 }
 
+describe("a sharded engine's timer wheel", () => {
+  // No workers: their first sweep, at start, would promote some of the wheel's timers before the test does.
+  const h = engineEachTest({ queueShards: SHARDS });
+
+  it("parks a long timer in its shard's wheel and promotes it to its shard's journey queue", async () => {
+    const ids = customersOfEveryShard(1);
+    const timers = ids.map((id) => timerJobId(id, 'onboarding.1', 3, 0));
+    // Due in a minute: inside the sweep's horizon, so promoted now, and not firing during the test.
+    await h.engine.timerWheel.add(timers.map((jobId) => ({ jobId, delayMs: 60_000 })));
+
+    // Each in the wheel of its customer's shard.
+    expect(await Promise.all(h.engine.timerWheel.keys.map((key) => h.ctx.redis.zcard(key)))).toEqual([
+      1, 1, 1,
+    ]);
+
+    expect(await h.engine.timerWheel.promoteDue()).toBe(SHARDS);
+    expect(await h.engine.timerWheel.waiting()).toBe(0);
+    for (const [i, jobId] of timers.entries())
+      expect(await shardHolding(h.engine, jobId, (shard) => shard.journeys)).toBe(shardOf(ids[i]!, SHARDS));
+  });
+});
+
 describe('a process given fewer shards than another, while workers run', () => {
   const h = engineEachTest({ delivery: true, workers: true, queueShards: SHARDS });
 
@@ -257,6 +262,23 @@ describe('a process given fewer shards than another, while workers run', () => {
 describe('a process given fewer shards than another', () => {
   // No workers here: their first sweep would promote the wheel's timers before the test does.
   const h = engineEachTest({ queueShards: SHARDS });
+
+  /**
+   * The harness engine records its shards without waiting (a fire-and-forget write at creation):
+   * a test that reads the record, or deletes it, waits for that write to land first.
+   */
+  const harnessShardsRecorded = () =>
+    eventually(
+      async () => (await h.ctx.redis.get(shardCountKey(h.ctx.prefix))) === String(SHARDS),
+      5_000,
+      "the harness engine's shard record",
+    );
+
+  /** Deletes the record of the harness engine's shards, as if no process with more had started. */
+  async function forgetRecordedShards() {
+    await harnessShardsRecorded();
+    await h.ctx.redis.del(shardCountKey(h.ctx.prefix));
+  }
 
   /** What the engine's HTTP app lists: the queues /metrics reports and those the dashboard shows. */
   async function listedQueues(app: Awaited<ReturnType<typeof createHttpApp>>) {
@@ -285,6 +307,7 @@ describe('a process given fewer shards than another', () => {
   }
 
   it("shows every recorded shard's queues on its dashboard and metrics", async () => {
+    await harnessShardsRecorded();
     await withOneShard(h.ctx, async (engine) => {
       const app = await appOf(engine);
       try {
@@ -303,7 +326,7 @@ describe('a process given fewer shards than another', () => {
     await withOneShard(
       h.ctx,
       async (engine) => {
-        await h.ctx.redis.del(shardCountKey(h.ctx.prefix));
+        await forgetRecordedShards();
         const app = await appOf(engine);
         try {
           expect((await listedQueues(app)).metrics).not.toContain('journeys-1');
@@ -361,7 +384,7 @@ describe('a process given fewer shards than another', () => {
       h.ctx,
       async (engine) => {
         // Started while nothing is recorded: it works its one shard only.
-        await h.ctx.redis.del(shardCountKey(h.ctx.prefix));
+        await forgetRecordedShards();
         engine.startWorkers();
         await new Promise((resolve) => setTimeout(resolve, 300));
         // As when a process with three shards starts afterwards.
@@ -382,7 +405,7 @@ describe('a process given fewer shards than another', () => {
 
   it('reads an unreadable record as its own count, and the next record replaces it', async () => {
     const key = shardCountKey(h.ctx.prefix);
-    await h.ctx.redis.del(key);
+    await forgetRecordedShards();
     await h.ctx.redis.hset(key, 'not', 'a count');
     expect(await recordedShardCount(h.ctx.redis, h.ctx.prefix, 2)).toBe(2);
     await recordShardCount(h.ctx.redis, h.ctx.prefix, SHARDS);
