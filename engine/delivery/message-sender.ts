@@ -12,6 +12,9 @@ import type { OutcomeRecorder } from './outcome-recorder.js';
 import { createUnsubscribeToken, unsubscribeUrl } from './unsubscribe-token.js';
 import { withRetries } from './with-retries.js';
 
+/** A template threw for this send: the reason, as the customer's message list shows it. */
+class RenderingFailed extends Error {}
+
 /** What a channel needs to send a job: its provider, the core message, the customer's address. */
 export interface Target {
   adapter: ChannelAdapter;
@@ -37,15 +40,13 @@ export function createMessageSender(
 ) {
   const { clock, logger } = deps;
   const redis = deps.store.redis;
-  return async function send(
+  /** The message as the provider gets it: rendered, with its unsubscribe link and tracked links. */
+  function compose(
     data: DeliveryJobData,
     target: Target & { traits: Record<string, unknown> },
-    claimToken: string,
-    /** An earlier run's send may have arrived (it died mid-send, or its provider went silent). */
-    repeat: boolean,
     now: number,
-  ): Promise<string> {
-    const { adapter, core, address, traits } = target;
+  ): Delivery {
+    const { core, address, traits } = target;
     const unsubscribe = unsubscribeUrl(
       deps.unsubscribe.baseUrl,
       createUnsubscribeToken(deps.unsubscribe.secret, {
@@ -70,27 +71,14 @@ export function createMessageSender(
         unsubscribeUrl: unsubscribe,
       });
     } catch (error) {
-      const reason = `rendering failed: ${(error as Error).message}`;
-      if (repeat) {
-        // An earlier copy may have arrived: the send is not known to have failed.
-        await outcomes.record(
-          data,
-          'unknown',
-          { reason: `${reason}; an earlier copy may have arrived` },
-          now,
-        );
-        return 'unknown';
-      }
-      await outcomes.record(data, 'failed', { reason }, now);
-      throw new UnrecoverableError(reason);
+      throw new RenderingFailed(`rendering failed: ${(error as Error).message}`);
     }
     if (deps.tracking) {
       const { opId, customerId, journeyId, message } = data;
       const send = { opId, customerId, journeyId, message, channel, variant: variantLabel(data.variants) };
       rendered = trackRendered(rendered, send, deps.tracking, [unsubscribe]);
     }
-
-    const delivery: Delivery = {
+    return {
       opId: data.opId,
       customerId: data.customerId,
       journeyId: data.journeyId,
@@ -102,6 +90,49 @@ export function createMessageSender(
       rendered,
       unsubscribeUrl: unsubscribe,
     };
+  }
+
+  /** A template that cannot render for this customer fails the send; retrying would render it the same way. */
+  async function renderingFailed(
+    data: DeliveryJobData,
+    reason: string,
+    repeat: boolean,
+    now: number,
+  ): Promise<string> {
+    if (repeat) {
+      // An earlier copy may have arrived: the send is not known to have failed.
+      await outcomes.record(data, 'unknown', { reason: `${reason}; an earlier copy may have arrived` }, now);
+      return 'unknown';
+    }
+    await outcomes.record(data, 'failed', { reason }, now);
+    throw new UnrecoverableError(reason);
+  }
+
+  return async function send(
+    data: DeliveryJobData,
+    target: Target & { traits: Record<string, unknown> },
+    claimToken: string,
+    /** An earlier run's send may have arrived (it died mid-send, or its provider went silent). */
+    repeat: boolean,
+    now: number,
+  ): Promise<string> {
+    const { adapter } = target;
+    let delivery: Delivery;
+    try {
+      delivery = compose(data, target, now);
+    } catch (error) {
+      if (error instanceof RenderingFailed) return renderingFailed(data, error.message, repeat, now);
+      // Thrown before the provider was called (the unsubscribe token, link tracking): nothing can
+      // have arrived, so the claim is let go of and the retry sends at once. Kept, the claim would
+      // make the retry wait for it to go stale and then end the send `unknown` (or, through an
+      // idempotent adapter, send it marked as a repeat) for a message that never left.
+      await withRetries(
+        () => releaseOperation(redis, outcomes.keys(data).op, claimToken, repeat),
+        recordRetry,
+      );
+      throw error;
+    }
+
     const result: DeliveryResult = await adapter.send(delivery);
     if (result.status === 'sent') {
       await outcomes.record(

@@ -12,6 +12,7 @@ import {
   type DeliveryPolicy,
   type DeliveryWorkerOptions,
   type Engine,
+  type LinkTracking,
   type RedisConnection,
 } from '../../engine/index.js';
 import { MESSAGE_FOR } from './channel-journeys.js';
@@ -37,6 +38,7 @@ export function startTestDeliveryWorker(
     clock: Clock;
     policy?: DeliveryPolicy;
     webhookUrl?: string;
+    tracking?: LinkTracking;
     /** Beyond the short timings below. */
     options?: Partial<DeliveryWorkerOptions>;
   },
@@ -58,6 +60,7 @@ export function startTestDeliveryWorker(
       logger: silentLogger,
       unsubscribe: { baseUrl: 'https://chorus.test', secret: 'test-secret-of-sixteen' },
       defaults: { locale: 'en-US', timezone: 'UTC' },
+      ...(input.tracking ? { tracking: input.tracking } : {}),
     },
     {
       connection,
