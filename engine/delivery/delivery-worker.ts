@@ -5,6 +5,7 @@ import { suppressionListKey } from '../policy/suppression-list.js';
 import { topicOf } from '../policy/topic.js';
 import { leaveForNewerWorker, NewerVersionError, newerVersionOf } from '../runtime/newer-version.js';
 import type { QueueShard } from '../runtime/queues.js';
+import { logWorkerError } from '../runtime/worker-errors.js';
 import { ridesInScripts } from '../store/stats-writes.js';
 import { resolveAddress } from './address.js';
 import { retryDelay } from './backoff.js';
@@ -308,6 +309,6 @@ export function createDeliveryWorker(
       logger.error({ err: e, opId: job.data.opId }, 'could not record the end of a delivery'),
     );
   });
-  worker.on('error', (err) => logger.error({ err, channel }, 'delivery worker error'));
+  worker.on('error', (err) => logWorkerError(logger, err, { channel }, 'delivery worker'));
   return worker;
 }

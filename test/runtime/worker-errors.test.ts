@@ -1,0 +1,68 @@
+import { Queue, Worker } from 'bullmq';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Logger } from '../../engine/logger.js';
+import { isLostLock, logWorkerError } from '../../engine/runtime/worker-errors.js';
+import { testRedis } from '../support/redis.js';
+
+/** A logger that keeps what it was told, by level. */
+function keepingLogger() {
+  const lines: { level: string; msg: string | undefined }[] = [];
+  const at =
+    (level: string) =>
+    (_obj: object, msg?: string): void => {
+      lines.push({ level, msg });
+    };
+  const logger: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  return { logger, lines };
+}
+
+describe("a worker's error event", () => {
+  let ctx: ReturnType<typeof testRedis>;
+  let queue: Queue;
+  let worker: Worker;
+
+  beforeEach(() => {
+    ctx = testRedis();
+    // A hash tag, as the engine's queues use, so BullMQ's keys share a slot on a Redis Cluster.
+    const prefix = `{${ctx.prefix}}`;
+    queue = new Queue('lock', { connection: ctx.redis, prefix });
+    // Jobs are taken by hand, so the test holds the lock token and can finish the job with another.
+    worker = new Worker('lock', null, { connection: ctx.redis, prefix, autorun: false });
+  });
+
+  afterEach(async () => {
+    await worker.close();
+    await queue.close();
+    await ctx.cleanup();
+  });
+
+  /** The error BullMQ gives a run that finishes a job whose lock it no longer holds. */
+  async function lostLockError(): Promise<Error> {
+    await queue.add('ping', {});
+    const job = await worker.getNextJob('first-run');
+    if (!job) throw new Error('no job fetched');
+    // The stalled check gave the job to another run: its lock now has another token.
+    return job.moveToCompleted('done', 'a-run-that-lost-its-lock', false).then(
+      () => {
+        throw new Error('moveToCompleted did not refuse');
+      },
+      (err: Error) => err,
+    );
+  }
+
+  it("is a warning when a run finished after its job's lock lapsed, since the run holding the job now finishes it", async () => {
+    const err = await lostLockError();
+    expect(isLostLock(err)).toBe(true);
+    const { logger, lines } = keepingLogger();
+    logWorkerError(logger, err, { channel: 'email' }, 'delivery worker');
+    expect(lines).toEqual([
+      { level: 'warn', msg: 'delivery worker: a run finished after its job was taken back (lock lapsed)' },
+    ]);
+  });
+
+  it('is an error otherwise', () => {
+    const { logger, lines } = keepingLogger();
+    logWorkerError(logger, new Error('connection reset'), {}, 'journey worker');
+    expect(lines).toEqual([{ level: 'error', msg: 'journey worker error' }]);
+  });
+});
