@@ -32,6 +32,7 @@ import { TimerWheel } from './runtime/timer-wheel.js';
 import { eraseCustomer, type ErasureResult } from './store/customer-erasure.js';
 import { CustomerStore } from './store/customer-store.js';
 import { createInboxIntake, type IngestResult } from './ingest/inbox-intake.js';
+import { recordConsentOnce } from './ingest/identify-consent.js';
 import { ConsentTrait } from './policy/consent-record.js';
 import { createConsentService, type ConsentOptions } from './policy/consent-service.js';
 import { ConsentStore } from './policy/consent-store.js';
@@ -251,12 +252,14 @@ export function createEngine(options: EngineOptions) {
       const { consent: answers, ...traits } = t.traits;
       const event = { ...envelope(t), kind: 'identify' as const, traits };
       // The push is issued first, before any await, so a batch's calls still reach Redis in order.
-      // IdentifyInput has checked the consent trait already.
+      // IdentifyInput has checked the consent trait already; a retried call does not record it again.
       const [result] = await Promise.all([
         ingest(event, t.messageId),
         answers === undefined
           ? undefined
-          : consent.recordTrait(t.userId, ConsentTrait.parse(answers), event.timestamp),
+          : recordConsentOnce(store, t, () =>
+              consent.recordTrait(t.userId, ConsentTrait.parse(answers), event.timestamp),
+            ),
       ]);
       return result;
     },

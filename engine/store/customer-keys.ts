@@ -77,6 +77,8 @@ function buildKeys(prefix: string, customerId: string) {
      */
     seqFloor: `${base}:seq-floor`,
     seen: (messageId: string) => `${base}:seen:${messageId}`,
+    /** Set once the consent trait of the identify call with this message id is recorded (as long as `seen`). */
+    consentTaken: (messageId: string) => `${base}:consent-taken:${messageId}`,
     op: (opId: string) => `${base}:op:${opId}`,
     /** Sorted set of the op ids one frequency cap counted, scored by send time. */
     cap: (rule: string) => `${base}:cap:${rule}`,

@@ -86,7 +86,8 @@ export class CustomerStore {
   readonly prefix: string;
   readonly leaseMs: number;
   readonly #recentEvents: number;
-  readonly #dedupeSeconds: number;
+  /** How long a client's message id is remembered for de-duplication, in seconds. */
+  readonly dedupeSeconds: number;
   readonly #batchSize: number;
 
   constructor(
@@ -96,7 +97,7 @@ export class CustomerStore {
     this.prefix = options.prefix;
     this.leaseMs = options.leaseMs ?? 30_000;
     this.#recentEvents = options.recentEvents ?? 100;
-    this.#dedupeSeconds = options.dedupeSeconds ?? 86_400;
+    this.dedupeSeconds = options.dedupeSeconds ?? 86_400;
     this.#batchSize = options.batchSize ?? 50;
   }
 
@@ -120,7 +121,7 @@ export class CustomerStore {
         JSON.stringify(event),
         options.recent ? recentEventEntry(event) : '',
         this.#recentEvents,
-        options.clientId ? this.#dedupeSeconds : GENERATED_ID_DEDUPE_SECONDS,
+        options.clientId ? this.dedupeSeconds : GENERATED_ID_DEDUPE_SECONDS,
       ],
     )) as [number, number];
     return { accepted: accepted === 1, leaseHeld: leaseHeld === 1 };

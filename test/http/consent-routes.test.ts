@@ -53,6 +53,49 @@ describe('consent over HTTP', () => {
     );
   });
 
+  it('does not record the consent trait of a retried identify again: a withdrawal since holds', async () => {
+    h = await httpHarness({ journeys: [notify], workers: false });
+    const identify = {
+      userId: 'u4',
+      messageId: 'signup-form-1',
+      timestamp: '2026-11-20T08:00:00Z',
+      traits: { consent: { email: { marketing: true } } },
+    };
+    const send = () =>
+      h.app.inject({ method: 'POST', url: '/v1/identify', headers: h.auth, payload: identify });
+    expect((await send()).json()).toMatchObject({ duplicate: false });
+    h.clock.advance('1h');
+    await h.app.inject({
+      method: 'POST',
+      url: '/v1/customers/u4/consent',
+      headers: h.auth,
+      payload: { channel: 'email', topic: 'marketing', granted: false, source: 'preference centre' },
+    });
+    // The client's retry of the first call, say after a timeout, is accepted and ignored as a whole.
+    const retry = await send();
+    expect(retry.statusCode).toBe(202);
+    expect(retry.json()).toMatchObject({ eventId: 'signup-form-1', duplicate: true });
+    const consent = (await h.app.inject({ url: '/v1/customers/u4/consent', headers: h.auth })).json();
+    expect(consent.current).toMatchObject([
+      { channel: 'email', state: 'denied', source: 'preference centre' },
+    ]);
+    expect(consent.history.map((r: { state: string }) => r.state)).toEqual(['denied', 'granted']);
+  });
+
+  it('records the consent trait of a retried identify whose first try stored only the event', async () => {
+    h = await httpHarness({ journeys: [notify], workers: false });
+    // The first try's event reached the inbox and its consent did not (the process died between).
+    await h.engine.identify({ userId: 'u5', messageId: 'm-5', traits: {} });
+    const retry = await h.app.inject({
+      method: 'POST',
+      url: '/v1/identify',
+      headers: h.auth,
+      payload: { userId: 'u5', messageId: 'm-5', traits: { consent: { sms: { marketing: true } } } },
+    });
+    expect(retry.json()).toMatchObject({ duplicate: true });
+    expect(await h.engine.consent.store.get('u5', 'sms', 'marketing')).toMatchObject({ state: 'granted' });
+  });
+
   it('sets consent through the API and shows what holds and every change', async () => {
     h = await httpHarness({ journeys: [notify], workers: false });
     const set = (granted: boolean) =>
