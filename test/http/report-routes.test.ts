@@ -129,6 +129,10 @@ describe('GET /v1/journeys/:id/report', () => {
       ['from=2026-12-1&to=2026-12-31', 'querystring.from'],
       ['from=2026-12-01&to=31.12.2026', 'querystring.to'],
       ['from=&to=2026-12-31', 'querystring.from'],
+      // Epoch milliseconds past what a date can hold (year 275760) were taken, and the report
+      // failed with a 500 turning them into dates.
+      ['to=9999999999999999', 'querystring.to'],
+      ['from=9000000000000000&to=2026-12-31', 'querystring.from'],
     ] as const) {
       const res = await h.app.inject({ url: `/v1/journeys/onboarding/report?${query}`, headers: h.auth });
       expect(res.statusCode).toBe(400);
@@ -139,7 +143,7 @@ describe('GET /v1/journeys/:id/report', () => {
             {
               field,
               message:
-                'a date (YYYY-MM-DD, in UTC), an ISO 8601 date-time with offset, or epoch milliseconds, in 1970 or later',
+                'a date (YYYY-MM-DD, in UTC), an ISO 8601 date-time with offset, or epoch milliseconds, from 1970 to 9999',
             },
           ],
         },

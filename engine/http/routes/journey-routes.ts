@@ -13,6 +13,16 @@ import { Accepted } from './ingest-routes.js';
 const DAY_MS = 86_400_000;
 
 /**
+ * The last millisecond of 9999, the latest instant the ISO forms can write. Epoch milliseconds
+ * are held to it too: past year 275760 a number is no date at all, and the report, which turns
+ * its period into dates, failed on one with a 500.
+ */
+const LATEST_MS = Date.parse('9999-12-31T23:59:59.999Z');
+
+const INSTANT_FORMS =
+  'a date (YYYY-MM-DD, in UTC), an ISO 8601 date-time with offset, or epoch milliseconds, from 1970 to 9999';
+
+/**
  * An instant in a query string: an ISO 8601 date-time with offset, epoch milliseconds, or a plain
  * date (`YYYY-MM-DD`, a UTC day). A date stands for the start of its day, or with `end` for its
  * end: the next midnight, as a period's `to` is exclusive.
@@ -24,17 +34,15 @@ const instant = (day: 'start' | 'end') =>
       z
         .string()
         .regex(/^\d{1,16}$/)
-        .transform(Number),
+        .transform(Number)
+        .refine((ms) => ms <= LATEST_MS, INSTANT_FORMS),
       IsoInstant.transform((value) => Date.parse(value)),
       z.iso
         .date()
         .transform((value) => Date.parse(value) + (day === 'end' ? DAY_MS : 0))
         .refine((ms) => ms >= 0),
     ],
-    {
-      error:
-        'a date (YYYY-MM-DD, in UTC), an ISO 8601 date-time with offset, or epoch milliseconds, in 1970 or later',
-    },
+    { error: INSTANT_FORMS },
   );
 
 const JourneySummary = z.object({
