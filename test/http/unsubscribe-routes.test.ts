@@ -99,4 +99,29 @@ describe('one-click unsubscribe', () => {
       });
     }
   });
+
+  it('takes the one-click POST in each form mail receivers send it, multipart/form-data first', async () => {
+    const boundary = '---FormBoundaryjWmhtjORrn';
+    // RFC 8058: the body SHOULD be multipart/form-data and MAY be form-encoded; it is never needed.
+    const bodies: Array<[string | undefined, string]> = [
+      [
+        `multipart/form-data; boundary=${boundary}`,
+        `--${boundary}\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n--${boundary}--\r\n`,
+      ],
+      ['application/x-www-form-urlencoded', 'List-Unsubscribe=One-Click'],
+      [undefined, 'List-Unsubscribe=One-Click'],
+    ];
+    for (const [index, [type, payload]] of bodies.entries()) {
+      const res = await h.app.inject({
+        method: 'POST',
+        url: `/v1/unsubscribe?token=${encodeURIComponent(tokenFor(`m${index}`))}`,
+        payload,
+        headers: type ? { 'content-type': type } : {},
+      });
+      expect(res.statusCode, type).toBe(200);
+      expect(await h.engine.consent.store.get(`m${index}`, 'email', 'marketing'), type).toMatchObject({
+        state: 'denied',
+      });
+    }
+  });
 });

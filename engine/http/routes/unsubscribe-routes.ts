@@ -5,7 +5,7 @@ import type { Clock } from '../../clock.js';
 import { verifyUnsubscribeToken } from '../../delivery/unsubscribe-token.js';
 import type { Engine } from '../../engine.js';
 import { HttpError } from '../http-errors.js';
-import { htmlPage, refusedLinksAsPages } from './html-page.js';
+import { htmlPage, ignoreBodies, refusedLinksAsPages } from './html-page.js';
 
 export interface UnsubscribeRouteOptions {
   engine: Engine;
@@ -23,10 +23,8 @@ const Query = z.object({ token: z.string().min(1).max(2000) });
  */
 export const unsubscribeRoutes: FastifyPluginAsyncZod<UnsubscribeRouteOptions> = async (app, options) => {
   const { engine, secret, clock } = options;
-  // Mail clients send the one-click body form-encoded; its content is fixed and not needed.
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_r, body, done) =>
-    done(null, body),
-  );
+  // Mail clients send the one-click body as a form, multipart or encoded; it is fixed and not needed.
+  ignoreBodies(app);
 
   function claimOf(token: string) {
     const claim = verifyUnsubscribeToken(secret, token, clock.now());
