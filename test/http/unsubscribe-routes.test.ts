@@ -124,4 +124,28 @@ describe('one-click unsubscribe', () => {
       });
     }
   });
+
+  it("confirms a double opt-in from the confirmation page's own form, as a browser submits it", async () => {
+    await h.close();
+    h = await httpHarness({ journeys: [notify], workers: false, doubleOptIn: true });
+    const asked = await h.app.inject({
+      method: 'POST',
+      url: '/v1/customers/d1/consent',
+      headers: h.auth,
+      payload: { channel: 'email', topic: 'marketing', granted: true },
+    });
+    const path = (asked.json().confirmUrl as string).slice('https://chorus.test'.length);
+    const page = await h.app.inject({ url: path, headers: { accept: 'text/html' } });
+    expect(page.body).toContain(`<form method="post" action="${path.replace(/"/g, '&quot;')}">`);
+    // A form with no named field: the browser posts an empty form-encoded body.
+    const res = await h.app.inject({
+      method: 'POST',
+      url: path,
+      payload: '',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toContain('your subscription is confirmed');
+    expect(await h.engine.consent.store.get('d1', 'email', 'marketing')).toMatchObject({ state: 'granted' });
+  });
 });
