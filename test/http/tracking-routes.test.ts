@@ -10,6 +10,7 @@ import {
 import { customerKeys } from '../../engine/store/customer-keys.js';
 import { httpHarness, UNSUBSCRIBE_SECRET, type HttpHarness } from '../support/http.js';
 import { notify } from '../fixtures/journeys/notify.js';
+import { eventually } from '../support/redis.js';
 
 const send: TrackedSend = {
   opId: 'op-1',
@@ -29,6 +30,9 @@ describe('tracked links and the open pixel over HTTP', () => {
 
   beforeAll(async () => {
     h = await httpHarness({ journeys: [notify], workers: false });
+    // Opens and clicks are recorded for customers the engine knows: as a journey step leaves them.
+    for (const customerId of ['ada', 'bo'])
+      await h.redis.hset(customerKeys(h.prefix, customerId).state, 'rev', 1);
   });
   afterAll(() => h.close());
 
@@ -130,6 +134,49 @@ describe('tracked links and the open pixel over HTTP', () => {
       'clicked',
       'clicked',
     ]);
+  });
+});
+
+describe('tracked links and the pixel of an erased customer', () => {
+  let h: HttpHarness;
+  beforeAll(async () => {
+    h = await httpHarness({ journeys: [notify] });
+  });
+  afterAll(() => h.close());
+
+  it('still lead the person on, and store nothing about them again', async () => {
+    await h.engine.identify({ userId: 'eve', traits: { email: 'eve@example.com' } });
+    await h.engine.track({ userId: 'eve', event: 'Notify' });
+    const sent = await eventually(async () =>
+      (await h.engine.customer('eve')).messages.find((m) => m.status === 'sent'),
+    );
+    const eveSend: TrackedSend = {
+      ...send,
+      opId: String(sent.opId),
+      customerId: 'eve',
+      message: String(sent.message),
+      variant: String(sent.variant ?? 'control'),
+    };
+    const secret = trackingSecret(UNSUBSCRIBE_SECRET);
+    const open = createTrackingToken(secret, { kind: 'open', ...eveSend });
+    const click = createTrackingToken(secret, { kind: 'click', ...eveSend, url: target });
+    expect((await h.app.inject(`/t/o/${open}`)).statusCode).toBe(200);
+    const opened = () =>
+      readDailyCounts(h.redis, h.prefix, { journeyId: 'notify', from: h.clock.now(), to: h.clock.now() });
+    expect((await opened())[0]!.counts).toMatchObject({ opened: 1 });
+
+    const erased = await h.app.inject({ method: 'DELETE', url: '/v1/customers/eve', headers: h.auth });
+    expect(erased.statusCode).toBe(200);
+    // An old email opened, and its link followed, after the erasure.
+    expect((await h.app.inject(`/t/o/${open}`)).statusCode).toBe(200);
+    const res = await h.app.inject(`/t/c/${click}`);
+    expect(res.statusCode).toBe(302);
+    expect(res.headers.location).toBe(target);
+    expect(await h.redis.keys(`${customerKeys(h.prefix, 'eve').state}*`)).toEqual([]);
+    expect((await h.app.inject({ url: '/v1/customers/eve/export', headers: h.auth })).statusCode).toBe(404);
+    // Nor is the erased customer's open counted as a first one again.
+    expect((await opened())[0]!.counts).toMatchObject({ opened: 1 });
+    expect((await opened())[0]!.counts.clicked).toBeUndefined();
   });
 });
 
