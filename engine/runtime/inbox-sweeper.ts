@@ -37,6 +37,11 @@ export async function sweepStrandedInboxes(options: {
 }): Promise<{ rescued: number; passComplete: boolean }> {
   const { redis, prefix, queues, logger } = options;
   const pattern = `${prefix}:c:*:inbox`;
+  // The glob also matches other keys of a customer whose name ends in `:inbox`: a client's
+  // messageId is part of its seen-marker's name (`<prefix>:c:{ada}:seen:x:c:{bo}:inbox`). Only
+  // a key that is exactly an inbox's name is one: anything else (a string) would fail LLEN and
+  // stop every sweep at the same key until it expired.
+  const inboxKeyShape = new RegExp(`^${escapeRegExp(prefix)}:c:\\{([A-Za-z0-9%]*)\\}:inbox$`);
   const positionKey = inboxScanKey(prefix);
   let rescued = 0;
   const saved = await redis.get(positionKey);
@@ -48,13 +53,12 @@ export async function sweepStrandedInboxes(options: {
     { from, deadline: Date.now() + options.budgetMs },
     async (keys) => {
       for (const inboxKey of keys) {
-        const token = /:c:\{([^}]*)\}:inbox$/.exec(inboxKey)?.[1];
-        if (token === undefined) continue;
+        const token = inboxKeyShape.exec(inboxKey)?.[1];
+        const customerId = token === undefined ? undefined : customerOfToken(token);
+        if (customerId === undefined) continue;
         const leaseKey = inboxKey.replace(/:inbox$/, ':lease');
         const [leased, length] = await Promise.all([redis.exists(leaseKey), redis.llen(inboxKey)]);
         if (leased === 1 || length === 0) continue;
-        const customerId = decodeURIComponent(token);
-        if (customerToken(customerId) !== token) continue;
         await addDrainJob(queues, customerId, `r-${token}-${encodeIdPart(options.round)}`);
         rescued++;
       }
@@ -63,6 +67,20 @@ export async function sweepStrandedInboxes(options: {
   await redis.set(positionKey, JSON.stringify(scan.position));
   if (rescued > 0) logger.warn({ rescued }, 'drain jobs added for inboxes that had none');
   return { rescued, passComplete: scan.complete };
+}
+
+/** The customer whose key token `token` is, or `undefined` when no customer id encodes to it. */
+function customerOfToken(token: string): string | undefined {
+  try {
+    const customerId = decodeURIComponent(token);
+    return customerToken(customerId) === token ? customerId : undefined;
+  } catch {
+    return undefined; // not percent-encoding customerToken wrote
+  }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** A saved position, or a new pass if it cannot be read (written by another version, say). */

@@ -76,3 +76,38 @@ describe('the scan for stranded inboxes, bounded in time', () => {
     expect(drains.map((job) => [job.name, job.data])).toEqual([['drain', { v: 1, customerId }]]);
   });
 });
+
+describe('the scan for stranded inboxes, among keys a client named', () => {
+  const h = engineEachTest();
+
+  it('is not thrown off by a messageId that makes its seen-marker look like an inbox', async () => {
+    // A client's messageId ends up in the name of its seen-marker, a string key under the
+    // customer's prefix: `<prefix>:c:{ada}:seen:<messageId>`. These ids make that key match the
+    // sweep's pattern, one with a token that is not percent-encoding, one with one that is.
+    for (const messageId of ['x:c:{%zz}:inbox', 'y:c:{bo}:inbox'])
+      await h.engine.store.push(
+        {
+          v: 1,
+          kind: 'identify',
+          id: messageId,
+          customerId: 'ada',
+          traits: {},
+          timestamp: Date.now(),
+        },
+        { clientId: true, recent: false },
+      );
+    const sweep = (round: string) =>
+      sweepStrandedInboxes({
+        redis: h.ctx.redis,
+        prefix: h.ctx.prefix,
+        queues: h.engine.queues,
+        logger: silentLogger,
+        round,
+        budgetMs: 60_000,
+      });
+    // Ada's own inbox is stranded (no drain job was added): found, and nothing else is.
+    await expect(sweep('sweep-1')).resolves.toEqual({ rescued: 1, passComplete: true });
+    const drains = await h.engine.queues.journeys.getJobs(['waiting']);
+    expect(drains.map((job) => job.data)).toEqual([{ v: 1, customerId: 'ada' }]);
+  });
+});
