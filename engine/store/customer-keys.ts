@@ -42,7 +42,11 @@ function buildKeys(prefix: string, customerId: string) {
   const base = keyBase(prefix, customerId);
   return {
     customerId,
-    /** Hash: `rev` (fencing version), `profile` (JSON traits), `i:<instanceId>` (JSON instance). */
+    /**
+     * Hash: `rev` (fencing version), `profile` (JSON traits), `i:<instanceId>` (JSON instance);
+     * while a step runs, `step` (its token) and, once it wrote the profile early,
+     * `profile-committed` (the profile as of the last commit).
+     */
     state: base,
     /**
      * Hash: `<journeyId>|<count field>` → what the finished instances no longer kept add to their

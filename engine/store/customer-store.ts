@@ -145,7 +145,10 @@ export class CustomerStore {
     )) as [0] | [1, string[], string[], string];
     if (reply[0] === 0) return undefined;
     const [, flat, inbox, seqFloor] = reply;
-    const { rev, customer, step } = decodeState(keys.customerId, flat);
+    const { rev, customer, step, committedProfile } = decodeState(keys.customerId, flat);
+    // A step that died after writing its profile early: its batch is applied again from the
+    // profile as it was committed, so each event sees the traits it saw the first time.
+    if (committedProfile !== undefined) customer.profile = committedProfile;
     if (seqFloor !== '') customer.seqFloor = Number(seqFloor);
     const loaded: LoadedCustomer = { rev, customer, inbox: inbox.map(parseEntry) };
     // Our own mark is a re-run of our own step, not another's that died.
@@ -194,7 +197,8 @@ export class CustomerStore {
    * Saves the profile a batch produced before its commands run, under the lease: a send enqueued
    * by the same batch (an identify and the event that sends, applied together) must find the
    * new address when its delivery worker reads the profile, which may be before the commit.
-   * Re-applying the batch after a crash merges the same traits again, so writing early is safe.
+   * The committed profile is kept aside until the commit, and a batch re-applied after a crash
+   * starts from it (see writeProfile), so writing early is safe.
    */
   async saveProfile(keys: CustomerKeys, token: string, profile: Record<string, unknown>): Promise<void> {
     const reply = (await writeProfile.run(
@@ -274,13 +278,19 @@ function prunedTally(keys: CustomerKeys, pruned: readonly InstanceRecord[]): Sta
   return writes;
 }
 
+/**
+ * The customer in the state hash's fields. `profile` is the newest profile, which a step may have
+ * written before its commit (see saveProfile); `committedProfile` the one as of the last commit,
+ * when such a step has not committed yet.
+ */
 function decodeState(
   customerId: string,
   flat: readonly string[],
-): { rev: number; customer: CustomerState; step?: string } {
+): { rev: number; customer: CustomerState; step?: string; committedProfile?: Record<string, unknown> } {
   let rev = 0;
   let step: string | undefined;
   let profile: Record<string, unknown> = {};
+  let committedProfile: Record<string, unknown> | undefined;
   const instances = new Map<string, InstanceRecord>();
   for (let i = 0; i + 1 < flat.length; i += 2) {
     const field = flat[i]!;
@@ -288,8 +298,14 @@ function decodeState(
     if (field === 'rev') rev = Number(value);
     else if (field === 'step') step = value;
     else if (field === 'profile') profile = JSON.parse(value) as Record<string, unknown>;
+    else if (field === 'profile-committed') committedProfile = JSON.parse(value) as Record<string, unknown>;
     else if (field.startsWith('i:')) instances.set(field.slice(2), JSON.parse(value) as InstanceRecord);
   }
   const customer: CustomerState = { customerId, profile, instances };
-  return step === undefined ? { rev, customer } : { rev, customer, step };
+  return {
+    rev,
+    customer,
+    ...(step === undefined ? {} : { step }),
+    ...(committedProfile === undefined ? {} : { committedProfile }),
+  };
 }

@@ -42,7 +42,9 @@ return {1, state, redis.call('LRANGE', KEYS[2], 0, tonumber(ARGV[3]) - 1), redis
 /**
  * Writes the result of applying the inbox head, if the lease and the revision are still ours
  * (a fencing token: a drainer that lost its lease can never overwrite newer state), clears the
- * step's mark, lets go of the lease when the inbox is then empty, and applies the step's
+ * step's mark and the committed profile an early profile write kept (see writeProfile), putting
+ * it back first so a step that writes no profile leaves the committed one, lets go of the lease
+ * when the inbox is then empty, and applies the step's
  * statistics writes, if it was given them (see stats-writes.ts): first the customer's tally of
  * pruned instances, then the counters.
  * KEYS: state, inbox, lease, dead, then one per statistics write.
@@ -57,6 +59,11 @@ if rev ~= tonumber(ARGV[2]) then return {-2} end
 local deadCount = tonumber(ARGV[5])
 local fieldsEnd = 7 + deadCount + tonumber(ARGV[6])
 local removedEnd = fieldsEnd + tonumber(ARGV[7])
+local committedProfile = redis.call('HGET', KEYS[1], 'profile-committed')
+if committedProfile then
+  redis.call('HSET', KEYS[1], 'profile', committedProfile)
+  redis.call('HDEL', KEYS[1], 'profile-committed')
+end
 for i = 8, 7 + deadCount do redis.call('LPUSH', KEYS[4], ARGV[i]) end
 if deadCount > 0 then redis.call('LTRIM', KEYS[4], 0, 99) end
 -- One HSET per field: unpack() of thousands of arguments exceeds Lua's stack.
@@ -92,11 +99,17 @@ return 0
 
 /**
  * Writes the profile early, under the lease, without moving the revision: the sends a batch
- * enqueues read it at send time. KEYS: state, lease. ARGV: token, profile JSON.
+ * enqueues read it at send time. The committed profile is kept aside (`profile-committed`, once:
+ * a re-run's early write keeps the first) until the commit: a batch re-run after its step died
+ * must apply each event to the profile as it stood before the batch, not to the traits a later
+ * event of the same batch set. KEYS: state, lease. ARGV: token, profile JSON.
  * Returns 1 written, -1 lease lost.
  */
 export const writeProfile = new LuaScript(`
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return -1 end
+if redis.call('HEXISTS', KEYS[1], 'profile-committed') == 0 then
+  redis.call('HSET', KEYS[1], 'profile-committed', redis.call('HGET', KEYS[1], 'profile') or '{}')
+end
 redis.call('HSET', KEYS[1], 'profile', ARGV[2])
 return 1
 `);
