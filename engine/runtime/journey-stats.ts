@@ -24,6 +24,11 @@ export function journeyStatsWrites(input: {
   if (input.changed.length === 0) return writes;
   queueCountDeltas(writes, input.prefix, countDeltas(input.before, input.changed));
   queueDailyDeltas(writes, input.prefix, dailyDeltas(input.before, input.changed, input.now));
-  queueConversions(writes, input.prefix, conversionsIn(input.customerId, input.notes, input.after));
+  queueConversions(
+    writes,
+    input.prefix,
+    conversionsIn(input.customerId, input.notes, input.after),
+    input.now,
+  );
   return writes;
 }

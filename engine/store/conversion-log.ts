@@ -46,17 +46,21 @@ export function conversionsIn(
 
 /**
  * Appends conversions to their journey's log, a sorted set by time. The member names the
- * instance, so recording the same conversion again (a replayed batch) changes nothing.
+ * instance, so recording the same conversion again (a replayed batch) changes nothing. What is
+ * older than a year before `now` (the step's time) goes: not a year before the conversion, whose
+ * time is the event's, given by the client, and may lie years ahead (a wrong clock, microseconds),
+ * which would have emptied the journey's log.
  */
 export function queueConversions(
   batch: StatsWriter,
   prefix: string,
   conversions: readonly LoggedConversion[],
+  now: number,
 ): void {
   for (const conversion of conversions) {
     const key = conversionLogKey(prefix, conversion.journeyId);
     batch.zadd(key, 'NX', conversion.at, JSON.stringify(conversion));
-    batch.zremrangebyscore(key, '-inf', conversion.at - RETENTION_MS);
+    batch.zremrangebyscore(key, '-inf', now - RETENTION_MS);
   }
 }
 

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { readConversions } from '../../engine/index.js';
+import { engineEachTest } from '../support/engine.js';
+import { eventually } from '../support/redis.js';
+
+describe("a journey's conversion log", () => {
+  const h = engineEachTest({ delivery: true, workers: true });
+
+  /** Enters `userId` into onboarding and converts them, the order dated `timestamp`. */
+  async function converts(userId: string, timestamp?: number) {
+    await h.engine.track({ userId, event: 'Signed Up' });
+    await h.engine.track({
+      userId,
+      event: 'Order Completed',
+      properties: { revenue: 10 },
+      ...(timestamp === undefined ? {} : { timestamp }),
+    });
+    await eventually(
+      async () => (await h.engine.customer(userId)).instances[0]?.convertedAt !== undefined,
+      10_000,
+      `${userId} to convert`,
+    );
+  }
+
+  it("keeps the journey's conversions when an order arrives dated years ahead", async () => {
+    const now = Date.now();
+    await converts('ada');
+    await converts('bo');
+    // A client whose clock is wrong, or that sends microseconds: the date is the client's to give.
+    await converts('cy', now + 3 * 365 * 86_400_000);
+    const logged = await readConversions(h.ctx.redis, h.ctx.prefix, 'onboarding', 0, Number.MAX_SAFE_INTEGER);
+    expect(logged.map((c) => c.customerId).sort()).toEqual(['ada', 'bo', 'cy']);
+  });
+});
