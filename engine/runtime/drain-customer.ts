@@ -9,6 +9,7 @@ import type { Command, Note } from './command.js';
 import type { CommandExecutor } from './command-executor.js';
 import { journeyStatsWrites } from './journey-stats.js';
 import { ridesInScripts } from '../store/stats-writes.js';
+import { dailyDeltas } from '../store/daily-journey-counts.js';
 import type { CustomerEvent } from './customer-event.js';
 import { INSTANCE_RECORD_VERSION, type InstanceRecord } from './instance-record.js';
 
@@ -68,6 +69,7 @@ async function applyBatch(
   const commands: Command[] = [];
   const dead: Array<{ event: string; reason: string; at: number }> = [];
   const notes: Note[] = [];
+  const daily = new Map<string, Map<string, number>>();
   let profileChanged = false;
   for (const entry of loaded.inbox) {
     if (!entry.ok) {
@@ -75,11 +77,14 @@ async function applyBatch(
       continue;
     }
     try {
+      const before = customer.instances;
       const result = applyEvent(customer, entry.event, now, deps.catalog);
       customer = result.customer;
       profileChanged ||= result.profileChanged;
       for (const record of result.pruned) pruned.set(record.id, record);
-      for (const id of result.changed) changed.set(id, customer.instances.get(id) ?? pruned.get(id)!);
+      const records = result.changed.map((id) => customer.instances.get(id) ?? pruned.get(id)!);
+      for (const record of records) changed.set(record.id, record);
+      dailyDeltas(before, records, now, daily);
       commands.push(...result.commands);
       notes.push(...result.notes);
       for (const note of result.notes) {
@@ -115,6 +120,7 @@ async function applyBatch(
     before: loaded.customer.instances,
     after: customer.instances,
     changed: [...changed.values()],
+    daily,
     notes,
     now,
   });

@@ -1,5 +1,5 @@
 import { conversionsIn, queueConversions } from '../store/conversion-log.js';
-import { dailyDeltas, queueDailyDeltas } from '../store/daily-journey-counts.js';
+import { queueDailyDeltas } from '../store/daily-journey-counts.js';
 import { countDeltas, queueCountDeltas } from '../store/journey-counts.js';
 import { StatsWrites } from '../store/stats-writes.js';
 import type { Note } from './command.js';
@@ -17,13 +17,15 @@ export function journeyStatsWrites(input: {
   before: ReadonlyMap<string, InstanceRecord>;
   after: ReadonlyMap<string, InstanceRecord>;
   changed: readonly InstanceRecord[];
+  /** The per-day counts, added up event by event (see dailyDeltas). */
+  daily: ReadonlyMap<string, ReadonlyMap<string, number>>;
   notes: readonly Note[];
   now: number;
 }): StatsWrites {
   const writes = new StatsWrites();
   if (input.changed.length === 0) return writes;
   queueCountDeltas(writes, input.prefix, countDeltas(input.before, input.changed));
-  queueDailyDeltas(writes, input.prefix, dailyDeltas(input.before, input.changed, input.now));
+  queueDailyDeltas(writes, input.prefix, input.daily);
   queueConversions(
     writes,
     input.prefix,

@@ -14,16 +14,19 @@ export function dailyJourneyCountsKey(prefix: string, journeyId: string, day: st
 const utcDay = (at: number) => new Date(at).toISOString().slice(0, 10);
 
 /**
- * What one commit adds to the day's counts: entries into the journey, into each state and stage
- * (every transition that lands there), conversions and exits. Keyed by journey and day.
+ * What one applied event adds to the day's counts: entries into the journey, into each state and
+ * stage (every transition that lands there), conversions and exits. Keyed by journey and day.
+ * A batch of events adds each event's to the same `deltas`: compared once, from before the batch
+ * to after it, a state one event led to and the next left would go uncounted, and the counts
+ * would depend on how many events a worker happened to apply at once.
  */
 export function dailyDeltas(
   before: ReadonlyMap<string, InstanceRecord>,
   after: Iterable<InstanceRecord>,
   now: number,
+  deltas = new Map<string, Map<string, number>>(),
 ): Map<string, Map<string, number>> {
   const day = utcDay(now);
-  const deltas = new Map<string, Map<string, number>>();
   const bump = (record: InstanceRecord, kind: string, name: string) => {
     const key = `${record.journeyId}\u0000${day}`;
     const fields = deltas.get(key) ?? new Map<string, number>();
