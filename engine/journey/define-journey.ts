@@ -247,6 +247,29 @@ function buildMachine<T>(journeyId: string, build: () => T): T {
 }
 
 /**
+ * Refuses a split that cannot share customers out as written: with no arm the customers would
+ * wait in its state for ever, and a weight that is negative or not a number (one read from
+ * configuration that was not set), or weights adding up to 0, would send every customer to the
+ * last arm without a word. An arm of weight 0 beside others is a paused arm, and is kept.
+ */
+function checkSplitWeights(journeyId: string, splitId: string, weights: SplitWeights): void {
+  const refuse = (problem: string, fix: string) => {
+    throw new JourneyDefinitionError(
+      `Journey "${journeyId}": split "${splitId}" ${problem}. To fix: ${fix}.`,
+    );
+  };
+  if (weights.length === 0) refuse('has no arms', 'give it at least one arm, { weight, target }');
+  for (const [variant, weight] of weights)
+    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0)
+      refuse(
+        `arm "${variant}" has weight ${String(weight)}`,
+        'give every arm a weight of 0 or more, such as 45',
+      );
+  if (weights.every(([, weight]) => weight === 0))
+    refuse('has weights that add up to 0', 'give at least one arm a weight above 0');
+}
+
+/**
  * Declares a journey: metadata plus an xstate machine whose every state carries one stage tag.
  *
  * @example
@@ -313,6 +336,7 @@ export function defineJourney<
       const weights: SplitWeights = Object.entries(arms).map(
         ([variant, arm]) => [variant, arm.weight] as const,
       );
+      checkSplitWeights(meta.id, splitId, weights);
       return Object.entries(arms).map(([variant, arm]) => ({
         guard: { type: 'chorus.inVariant' as const, params: { split: splitId, variant, weights } },
         target: arm.target,

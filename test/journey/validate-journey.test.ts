@@ -139,3 +139,43 @@ describe('loading a journey', () => {
     expect(() => catalog.version('v', 3)).toThrow(/keep that version in journeys\//);
   });
 });
+
+describe('a split', () => {
+  const withSplit = (arms: Record<string, { weight: number; target: string }>) => () =>
+    defineJourney({
+      id: 'subject-test',
+      version: 1,
+      trigger: { event: 'Go' },
+      machine: (j) =>
+        j.createMachine({
+          initial: 'split',
+          states: {
+            split: { tags: 'awareness', always: j.split('subject', arms) },
+            a: { tags: 'awareness', type: 'final' },
+            b: { tags: 'awareness', type: 'final' },
+          },
+        }),
+    });
+
+  it('refuses weights that cannot share customers out, naming the split and the arm', () => {
+    // A weight read from configuration that was not set: every customer would go to the last arm.
+    expect(
+      withSplit({ a: { weight: Number(undefined), target: 'a' }, b: { weight: 50, target: 'b' } }),
+    ).toThrow(JourneyDefinitionError);
+    expect(withSplit({ a: { weight: Number.NaN, target: 'a' }, b: { weight: 50, target: 'b' } })).toThrow(
+      /split "subject".*arm "a" has weight NaN.*To fix/s,
+    );
+    expect(withSplit({ a: { weight: -10, target: 'a' }, b: { weight: 110, target: 'b' } })).toThrow(
+      /arm "a" has weight -10/,
+    );
+    expect(withSplit({ a: { weight: 0, target: 'a' }, b: { weight: 0, target: 'b' } })).toThrow(
+      /split "subject" has weights that add up to 0/,
+    );
+    // No arm at all: customers would wait in the split's state for ever.
+    expect(withSplit({})).toThrow(/split "subject" has no arms/);
+  });
+
+  it('takes an arm of weight 0 beside others, as a paused arm', () => {
+    expect(withSplit({ a: { weight: 0, target: 'a' }, b: { weight: 100, target: 'b' } })).not.toThrow();
+  });
+});
