@@ -270,7 +270,8 @@ function applyTrack(
   if (journey.exitOn.includes(event.name))
     return finish({ ...record, rev: record.rev + 1, updatedAt: now }, `exit:${event.name}`);
   const isGoal = journey.goal?.event === event.name;
-  const schema = journey.events[event.name];
+  // Own keys only: an event named `constructor` or `toString` is not a declared event.
+  const schema = Object.hasOwn(journey.events, event.name) ? journey.events[event.name] : undefined;
   if (!schema && !isGoal) return undefined;
   let properties: unknown = event.properties;
   if (schema) {

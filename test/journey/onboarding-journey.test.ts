@@ -117,6 +117,16 @@ describe('the onboarding journey', () => {
       reason: expect.stringContaining('properties.plan'),
     });
   });
+
+  it('ignores an event whose name is a property every object has, as any undeclared event', () => {
+    const h = createJourneyHarness(onboarding, { messages });
+    const id = customerIn('tips');
+    h.track(id, 'Signed Up');
+    const before = h.notes(id).length;
+    for (const name of ['constructor', 'toString', 'hasOwnProperty']) h.track(id, name);
+    expect(h.notes(id).slice(before)).toEqual([]);
+    expect(h.state(id)).toBe('browsing');
+  });
 });
 
 describe('an instance that cannot take its timer', () => {
