@@ -129,11 +129,14 @@ function classify(
       code: 'CHORUS_BAD_REQUEST',
       message: `${what.slice(0, 300)} was refused: ${error.message}. To fix: correct the request as the message says.`,
     };
+  // Redis went away while the request was being handled: some of it (a batch's first calls, or a
+  // call whose reply was lost) may be stored already, so the answer cannot say that nothing was.
   if (redis.status !== 'ready' || isConnectionError(error))
     return {
       status: 503,
       code: 'CHORUS_UNAVAILABLE',
-      message: 'Redis is not reachable right now; nothing was stored. To fix: retry shortly.',
+      message:
+        'Redis became unreachable while the request was handled; it may be stored in part or not at all. To fix: retry shortly, with the same messageIds, which are applied once.',
       headers: { 'retry-after': '1' },
     };
   if (error instanceof ChorusError) return { status: 500, code: error.code, message: error.message };
