@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import { JourneyNotFoundError, type JourneyCatalog } from '../journey/journey-catalog.js';
 import type { Logger } from '../logger.js';
 import type { CustomerKeys } from '../store/customer-keys.js';
-import type { CustomerStore, LoadedCustomer } from '../store/customer-store.js';
+import { TIMER_DROPPED, type CustomerStore, type LoadedCustomer } from '../store/customer-store.js';
 import { applyEvent } from './apply-event.js';
 import { NewerVersionError, refuseNewer } from './newer-version.js';
 import type { Command, Note } from './command.js';
@@ -38,10 +38,14 @@ export async function drainCustomer(
   customerId: string,
   token: string,
   event?: CustomerEvent,
-): Promise<'drained' | 'busy'> {
+): Promise<'drained' | 'busy' | typeof TIMER_DROPPED> {
   const { store } = deps;
   const keys = store.keys(customerId);
   let loaded = await store.acquire(keys, token, event);
+  if (loaded === TIMER_DROPPED) {
+    deps.logger.info({ customerId, timer: event?.id }, 'timer of an erased customer dropped');
+    return TIMER_DROPPED;
+  }
   while (loaded) {
     const released =
       loaded.inbox.length === 0

@@ -82,6 +82,9 @@ function parseEntry(raw: string): InboxEntry {
 }
 
 /** The customer's persisted state in Redis: profile, journey instances, inbox and lease. */
+/** What `acquire` answers for a timer of a customer who has no state: nothing was written. */
+export const TIMER_DROPPED = 'timer dropped';
+
 export class CustomerStore {
   readonly prefix: string;
   readonly leaseMs: number;
@@ -129,21 +132,36 @@ export class CustomerStore {
 
   /**
    * Takes the lease with `token` and loads the customer, or returns `undefined` when another job
-   * holds it. `event`, when given, is appended to the inbox first, in the same atomic step. The
-   * lease lasts `leaseMs` (the store's, by default) unless renewed by a commit.
+   * holds it. `event` (a fired timer), when given, is appended to the inbox first, in the same
+   * atomic step, or dropped when the customer has no state (erased while the timer's job ran):
+   * then the answer is `TIMER_DROPPED` and nothing is written. The lease lasts `leaseMs` (the
+   * store's, by default) unless renewed by a commit.
    */
+  async acquire(
+    keys: CustomerKeys,
+    token: string,
+    event?: undefined,
+    leaseMs?: number,
+  ): Promise<LoadedCustomer | undefined>;
+  async acquire(
+    keys: CustomerKeys,
+    token: string,
+    event?: CustomerEvent,
+    leaseMs?: number,
+  ): Promise<LoadedCustomer | typeof TIMER_DROPPED | undefined>;
   async acquire(
     keys: CustomerKeys,
     token: string,
     event?: CustomerEvent,
     leaseMs = this.leaseMs,
-  ): Promise<LoadedCustomer | undefined> {
+  ): Promise<LoadedCustomer | typeof TIMER_DROPPED | undefined> {
     const reply = (await acquireAndLoad.run(
       this.redis,
       [keys.state, keys.inbox, keys.lease, keys.seqFloor],
       [token, leaseMs, this.#batchSize, event === undefined ? '' : JSON.stringify(event)],
-    )) as [0] | [1, string[], string[], string];
+    )) as [0] | [2] | [1, string[], string[], string];
     if (reply[0] === 0) return undefined;
+    if (reply[0] === 2) return TIMER_DROPPED;
     const [, flat, inbox, seqFloor] = reply;
     const { rev, customer, step, committedProfile } = decodeState(keys.customerId, flat);
     // A step that died after writing its profile early: its batch is applied again from the

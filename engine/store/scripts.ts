@@ -22,15 +22,21 @@ return {1, redis.call('EXISTS', KEYS[3])}
 /**
  * Takes (or, for the same token, keeps) the customer's lease, then reads the state and the inbox
  * head. With an event in ARGV[4], first appends it to the inbox (a timer job's event), saving a
- * round trip on the hottest path. Marks the state with the step's token (`step`) until the step
+ * round trip on the hottest path. A timer of a customer with no state is dropped instead ({2}):
+ * every step that schedules one has marked the state first, so only erasure removed it (the
+ * timer's job was running when the erasure listed the customer's jobs), and applying it would
+ * write a state back under the erased customer's id, for good. Marks the state with the step's token (`step`) until the step
  * commits or lets go: a mark found by the next taker is a step that died in between, which may
  * have added timer jobs nothing names yet (erasure looks for those; see customer-erasure.ts).
  * KEYS: state, inbox, lease, seq floor. ARGV: token, lease ms, batch size, event JSON or ''.
- * Returns {0} when another job holds the lease, else {1, HGETALL state (before the mark), inbox
- * head, seq floor or ''}.
+ * Returns {0} when another job holds the lease, {2} when the timer was dropped, else {1, HGETALL
+ * state (before the mark), inbox head, seq floor or ''}.
  */
 export const acquireAndLoad = new LuaScript(`
-if ARGV[4] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[4]) end
+if ARGV[4] ~= '' then
+  if redis.call('EXISTS', KEYS[1]) == 0 then return {2} end
+  redis.call('RPUSH', KEYS[2], ARGV[4])
+end
 local holder = redis.call('GET', KEYS[3])
 if holder and holder ~= ARGV[1] then return {0} end
 redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[2])
