@@ -135,13 +135,21 @@ async function eraseHeld(
   const outlived = removal.running.length > 0 || kept.size > 0 || loaded.customer.seqFloor !== undefined;
   if (outlived && (await keepSeqFloor(store, customerId, loaded.customer, [...jobs, ...earlier.jobs])))
     kept.add(keys.seqFloor);
-  const customerKeys = found.filter((key) => !kept.has(key));
+  // The state, inbox and lease go last, together, whether the scan found them or not: a timer
+  // that fires meanwhile appends its event to the inbox while the state is there (and, the lease
+  // being held, leaves it for the holder), which may create an inbox after the scan passed it;
+  // left behind, the next drain would apply it to nobody and write a state back under the erased
+  // customer's id. Deleted in the same step as the state, its event goes with it, and a timer
+  // that fires after finds no state and is dropped (see acquireAndLoad).
+  const last = [keys.state, keys.inbox, keys.lease];
+  const customerKeys = found.filter((key) => !kept.has(key) && !last.includes(key));
   // Keys of one hash tag sit in one slot, so one DEL is valid on a Redis Cluster too.
   for (let i = 0; i < customerKeys.length; i += 500)
     await store.redis.unlink(...customerKeys.slice(i, i + 500));
+  const lastDeleted = await store.redis.unlink(...last);
   await applyCountDeltas(store.redis, store.prefix, removalDeltas(loaded.customer.instances.values()));
   return {
-    keys: customerKeys.length,
+    keys: customerKeys.length + lastDeleted,
     jobsRemoved: removal.removed + earlier.removal.removed,
     jobsRunning: removal.running.length + earlier.removal.running.length,
   };
