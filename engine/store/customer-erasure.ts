@@ -135,13 +135,15 @@ async function eraseHeld(
   const outlived = removal.running.length > 0 || kept.size > 0 || loaded.customer.seqFloor !== undefined;
   if (outlived && (await keepSeqFloor(store, customerId, loaded.customer, [...jobs, ...earlier.jobs])))
     kept.add(keys.seqFloor);
-  // The state, inbox and lease go last, together, whether the scan found them or not: a timer
-  // that fires meanwhile appends its event to the inbox while the state is there (and, the lease
-  // being held, leaves it for the holder), which may create an inbox after the scan passed it;
-  // left behind, the next drain would apply it to nobody and write a state back under the erased
-  // customer's id. Deleted in the same step as the state, its event goes with it, and a timer
-  // that fires after finds no state and is dropped (see acquireAndLoad).
-  const last = [keys.state, keys.inbox, keys.lease];
+  // The state goes last, together with the keys written without the lease for a customer who has
+  // a state, whether the scan found them or not: a timer that fires meanwhile appends its event to
+  // the inbox (and, the lease being held, leaves it for the holder), and an open or click of an
+  // old email records it, either of which may create a key after the scan passed it. Left behind,
+  // the inbox would be drained into a state written back under the erased customer's id, the
+  // engagement would stay for good. Deleted in the same step as the state, they go with it, and
+  // what comes after finds no state: the timer is dropped (see acquireAndLoad), the open or click
+  // not recorded (see recordEngagement's `knownOnly`).
+  const last = [keys.state, keys.inbox, keys.lease, keys.tracked, keys.trackedOps, keys.engagement];
   const customerKeys = found.filter((key) => !kept.has(key) && !last.includes(key));
   // Keys of one hash tag sit in one slot, so one DEL is valid on a Redis Cluster too.
   for (let i = 0; i < customerKeys.length; i += 500)

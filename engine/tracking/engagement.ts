@@ -54,13 +54,15 @@ const TRACKED_KINDS: ReadonlyArray<EngagementKind | 'clicks'> = [
 ];
 
 /**
- * KEYS: tracked hash, engagement list, tracked-ops sorted set. ARGV: opId, kind, at, entry JSON,
- * list cap, sends cap, then the field kinds of a send.
+ * KEYS: tracked hash, engagement list, tracked-ops sorted set, optionally the customer's state.
+ * ARGV: opId, kind, at, entry JSON, list cap, sends cap, then the field kinds of a send.
  * The first of each kind per send sets its time and is listed; every click is listed and
  * counted, as it carries the link that was followed. A send seen for the first time may push
- * the oldest send's fields out. Returns 1 for the first of its kind.
+ * the oldest send's fields out. With the state key, nothing is written when the customer has no
+ * state (-1). Returns 1 for the first of its kind.
  */
 const recordScript = new LuaScript(`
+if KEYS[4] and redis.call('EXISTS', KEYS[4]) == 0 then return -1 end
 local first = redis.call('HSETNX', KEYS[1], ARGV[1] .. '|' .. ARGV[2], ARGV[3])
 if ARGV[2] == 'clicked' then redis.call('HINCRBY', KEYS[1], ARGV[1] .. '|clicks', 1) end
 if first == 1 or ARGV[2] == 'clicked' then
@@ -83,11 +85,22 @@ return first
  * Records an open, click or provider report of one send on the customer (in their hash tag) and
  * in the per-day counters: `opened`, `clicked`, `delivered`, `bounced` and `complained` once per
  * send, `clicks` every click. Returns whether this was the first of its kind for the send.
+ *
+ * `knownOnly`: record only if the customer has a state (every send's journey step wrote it, and
+ * only erasure deletes it), checked in the same atomic step as the write, so an erasure that
+ * ends between the two cannot be followed by a write under the erased customer's id.
  */
 export async function recordEngagement(
   redis: RedisConnection,
   prefix: string,
-  input: { send: TrackedSend; kind: EngagementKind; at: number; url?: string; reason?: string },
+  input: {
+    send: TrackedSend;
+    kind: EngagementKind;
+    at: number;
+    url?: string;
+    reason?: string;
+    knownOnly?: boolean;
+  },
 ): Promise<{ first: boolean }> {
   const { send, kind, at } = input;
   const keys = customerKeys(prefix, send.customerId);
@@ -102,12 +115,13 @@ export async function recordEngagement(
     ...(input.url === undefined ? {} : { url: input.url }),
     ...(input.reason === undefined ? {} : { reason: input.reason }),
   };
-  const first =
-    (await recordScript.run(
-      redis,
-      [keys.tracked, keys.engagement, keys.trackedOps],
-      [send.opId, kind, at, JSON.stringify(entry), ENGAGEMENT_CAP, TRACKED_SENDS_CAP, ...TRACKED_KINDS],
-    )) === 1;
+  const result = (await recordScript.run(
+    redis,
+    [keys.tracked, keys.engagement, keys.trackedOps, ...(input.knownOnly ? [keys.state] : [])],
+    [send.opId, kind, at, JSON.stringify(entry), ENGAGEMENT_CAP, TRACKED_SENDS_CAP, ...TRACKED_KINDS],
+  )) as number;
+  if (result === -1) return { first: false };
+  const first = result === 1;
   // The counters live outside the customer's hash tag (one hash per journey and day), so they
   // are written after the record, and only by the call that recorded the first of its kind.
   if (first) await countDaily(redis, prefix, send, kind, at);

@@ -1,4 +1,7 @@
+import Fastify from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { trackingRoutes } from '../../engine/http/routes/tracking-routes.js';
 import {
   createTrackingToken,
   readDailyCounts,
@@ -7,6 +10,7 @@ import {
   trackingSecret,
   type TrackedSend,
 } from '../../engine/index.js';
+import { keysSharingTag } from '../../engine/redis/scan-keys.js';
 import { customerKeys } from '../../engine/store/customer-keys.js';
 import { httpHarness, UNSUBSCRIBE_SECRET, type HttpHarness } from '../support/http.js';
 import { notify } from '../fixtures/journeys/notify.js';
@@ -177,6 +181,67 @@ describe('tracked links and the pixel of an erased customer', () => {
     // Nor is the erased customer's open counted as a first one again.
     expect((await opened())[0]!.counts).toMatchObject({ opened: 1 });
     expect((await opened())[0]!.counts.clicked).toBeUndefined();
+  });
+});
+
+describe('an open that meets the erasure of its customer', () => {
+  let h: HttpHarness;
+  beforeAll(async () => {
+    h = await httpHarness({ journeys: [notify], workers: false });
+  });
+  afterAll(() => h.close());
+
+  type Unlink = (...keys: string[]) => Promise<number>;
+  type Exists = (...keys: string[]) => Promise<number>;
+  const secret = trackingSecret(UNSUBSCRIBE_SECRET);
+  const openOf = (customerId: string) => createTrackingToken(secret, { kind: 'open', ...send, customerId });
+  const left = (customerId: string) => keysSharingTag(h.redis, customerKeys(h.prefix, customerId).state);
+
+  it('stores nothing when it lands after the erasure listed the customer’s keys', async () => {
+    await h.redis.hset(customerKeys(h.prefix, 'zoe').state, 'rev', 1);
+    const redis = h.engine.store.redis as unknown as { unlink: Unlink };
+    const unlink = redis.unlink.bind(redis);
+    let opened = 0;
+    // The pixel loads while the erasure holds the customer: after its scan, before it deletes.
+    redis.unlink = async (...keys) => {
+      if (opened++ === 0) expect((await h.app.inject(`/t/o/${openOf('zoe')}`)).statusCode).toBe(200);
+      return unlink(...keys);
+    };
+    try {
+      await h.engine.erase('zoe');
+    } finally {
+      redis.unlink = unlink;
+    }
+    expect(await left('zoe')).toEqual([]);
+  });
+
+  it('stores nothing when the erasure ends between finding the customer and recording', async () => {
+    await h.redis.hset(customerKeys(h.prefix, 'yan').state, 'rev', 1);
+    const redis = h.engine.store.redis as unknown as { exists: Exists };
+    const exists = redis.exists.bind(redis);
+    let erased = false;
+    redis.exists = async (...keys) => {
+      const found = await exists(...keys);
+      if (!erased) {
+        erased = true;
+        await h.engine.erase('yan');
+      }
+      return found;
+    };
+    // The routes over this engine, whose connection the test watches.
+    const app = Fastify();
+    app.setValidatorCompiler(validatorCompiler);
+    app.setSerializerCompiler(serializerCompiler);
+    await app.register(trackingRoutes, { engine: h.engine, secret, clock: h.clock });
+    try {
+      expect((await app.inject(`/t/o/${openOf('yan')}`)).statusCode).toBe(200);
+    } finally {
+      redis.exists = exists;
+      await app.close();
+    }
+    // Erased after the open, if it did not happen during it: either way nothing may be left.
+    if (!erased) await h.engine.erase('yan');
+    expect(await left('yan')).toEqual([]);
   });
 });
 

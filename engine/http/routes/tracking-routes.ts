@@ -53,23 +53,17 @@ export const trackingRoutes: FastifyPluginAsyncZod<TrackingRouteOptions> = async
     if (request.method !== 'GET') return;
     const log = request.log;
     const { opId, customerId, journeyId, message, channel, variant } = claim;
-    const redis = engine.store.redis;
-    const recorded = async () => {
-      // Tokens do not expire, so an erased customer's old email still opens and its links still
-      // lead on; recording them would store, under the customer's id, what the erasure removed
-      // (and what their export, answering 404, would not show). A customer is known by their
-      // state, which every send's journey step wrote and only erasure deletes.
-      if ((await redis.exists(engine.store.keys(customerId).state)) === 0) return;
-      await recordEngagement(redis, engine.prefix, {
-        send: { opId, customerId, journeyId, message, channel, variant },
-        kind: claim.kind === 'click' ? 'clicked' : 'opened',
-        at: clock.now(),
-        ...(claim.kind === 'click' ? { url: claim.url } : {}),
-      });
-    };
-    await recorded().catch((err: unknown) =>
-      log.warn({ err, opId, kind: claim.kind }, `${claim.kind} not recorded`),
-    );
+    // Tokens do not expire, so an erased customer's old email still opens and its links still
+    // lead on; recording them would store, under the customer's id, what the erasure removed
+    // (and what their export, answering 404, would not show). Only a customer the engine knows
+    // is recorded (knownOnly: checked in the same atomic step as the write).
+    await recordEngagement(engine.store.redis, engine.prefix, {
+      send: { opId, customerId, journeyId, message, channel, variant },
+      kind: claim.kind === 'click' ? 'clicked' : 'opened',
+      at: clock.now(),
+      ...(claim.kind === 'click' ? { url: claim.url } : {}),
+      knownOnly: true,
+    }).catch((err: unknown) => log.warn({ err, opId, kind: claim.kind }, `${claim.kind} not recorded`));
   }
 
   app.get(
