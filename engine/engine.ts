@@ -257,8 +257,8 @@ export function createEngine(options: EngineOptions) {
         ingest(event, t.messageId),
         answers === undefined
           ? undefined
-          : recordConsentOnce(store, t, () =>
-              consent.recordTrait(t.userId, ConsentTrait.parse(answers), event.timestamp),
+          : recordConsentOnce(store, t, (unlessMarked) =>
+              consent.recordTrait(t.userId, ConsentTrait.parse(answers), event.timestamp, unlessMarked),
             ),
       ]);
       return result;

@@ -14,11 +14,14 @@ import type { CustomerStore } from '../store/customer-store.js';
 export async function recordConsentOnce(
   store: CustomerStore,
   call: { userId: string; messageId?: string | undefined },
-  record: () => Promise<void>,
+  /** Records the answers, none while the key `unlessMarked` exists. */
+  record: (unlessMarked?: string) => Promise<void>,
 ): Promise<void> {
   if (call.messageId === undefined) return record();
+  // The marker is checked by each write itself, not in a round trip before: the write is then
+  // the call's first command, so a batch's calls (with a messageId or without) still reach Redis
+  // in batch order, and a withdrawal later in the batch is not overtaken by the grant before it.
   const marker = store.keys(call.userId).consentTaken(call.messageId);
-  if ((await store.redis.exists(marker)) === 1) return;
-  await record();
+  await record(marker);
   await store.redis.set(marker, '1', 'EX', store.dedupeSeconds);
 }

@@ -53,8 +53,16 @@ export function createConsentService(deps: {
   const service = {
     store,
 
-    /** Records each answer of an identify call's `consent` trait, as given at `at`, source `identify` by default. */
-    async recordTrait(customerId: string, trait: ConsentTrait, at: number): Promise<void> {
+    /**
+     * Records each answer of an identify call's `consent` trait, as given at `at`, source `identify`
+     * by default; none while the key `unlessMarked` exists (see recordConsentOnce).
+     */
+    async recordTrait(
+      customerId: string,
+      trait: ConsentTrait,
+      at: number,
+      unlessMarked?: string,
+    ): Promise<void> {
       for (const [channel, topics] of Object.entries(trait) as Array<
         [ConsentChannel, ConsentTrait['email']]
       >) {
@@ -63,14 +71,18 @@ export function createConsentService(deps: {
         >) {
           if (answer === undefined) continue;
           const given = typeof answer === 'boolean' ? { granted: answer } : answer;
-          await service.record(customerId, {
-            channel,
-            topic,
-            granted: given.granted,
-            source: given.source ?? 'identify',
-            textVersion: given.textVersion,
-            at,
-          });
+          await service.record(
+            customerId,
+            {
+              channel,
+              topic,
+              granted: given.granted,
+              source: given.source ?? 'identify',
+              textVersion: given.textVersion,
+              at,
+            },
+            unlessMarked,
+          );
         }
       }
     },
@@ -78,6 +90,8 @@ export function createConsentService(deps: {
     async record(
       customerId: string,
       change: ConsentChange,
+      /** A key in the customer's hash tag whose existence means this answer was recorded already. */
+      unlessMarked?: string,
     ): Promise<{ record: ConsentRecord; confirmUrl?: string }> {
       const evidence = {
         channel: change.channel,
@@ -88,14 +102,15 @@ export function createConsentService(deps: {
       };
       if (!needsConfirmation(change)) {
         const record: ConsentRecord = { ...evidence, state: change.granted ? 'granted' : 'denied' };
-        await store.set(customerId, record);
+        await store.set(customerId, record, unlessMarked);
         return { record };
       }
       const current = await store.get(customerId, change.channel, change.topic);
       // Asking again for a grant that is already confirmed would only pester the customer.
       if (current?.state === 'granted') return { record: current };
       const record: ConsentRecord = { ...evidence, state: 'pending' };
-      await store.set(customerId, record);
+      // Recorded already by an earlier try of the same call: its confirmation was asked for then.
+      if (!(await store.set(customerId, record, unlessMarked))) return { record: current ?? record };
       const link = deps.confirmLink!;
       const confirmUrl = consentConfirmUrl(
         link.baseUrl,

@@ -14,8 +14,12 @@ export function decodeConsent(raw: string | null): ConsentRecord | undefined {
   return raw === null ? undefined : ConsentRecord.parse(JSON.parse(raw));
 }
 
-/** KEYS: consent hash, log. ARGV: field, record JSON, log cap, required current state or ''. */
+/**
+ * KEYS: consent hash, log, optionally a marker that, when it exists, means the answer was recorded
+ * already. ARGV: field, record JSON, log cap, required current state or ''.
+ */
 const setScript = new LuaScript(`
+if KEYS[3] and redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
 if ARGV[4] ~= '' then
   local current = redis.call('HGET', KEYS[1], ARGV[1])
   if not current or cjson.decode(current).state ~= ARGV[4] then return 0 end
@@ -37,8 +41,13 @@ export class ConsentStore {
     readonly prefix: string,
   ) {}
 
-  async set(customerId: string, record: ConsentRecord): Promise<void> {
-    await this.#write(customerId, record, '');
+  /**
+   * Sets the record, unless `unlessMarked` (a key in the customer's hash tag) exists: checked in
+   * the same step as the write, which is the call's first command, so calls made in a row reach
+   * Redis in that order. Answers whether it was set.
+   */
+  async set(customerId: string, record: ConsentRecord, unlessMarked?: string): Promise<boolean> {
+    return this.#write(customerId, record, '', unlessMarked);
   }
 
   /** Grants a `pending` consent; false when it was not pending (already confirmed, or withdrawn). */
@@ -66,12 +75,17 @@ export class ConsentStore {
     return raw.map((entry) => ConsentRecord.parse(JSON.parse(entry)));
   }
 
-  async #write(customerId: string, record: ConsentRecord, requiredState: string): Promise<boolean> {
+  async #write(
+    customerId: string,
+    record: ConsentRecord,
+    requiredState: string,
+    unlessMarked?: string,
+  ): Promise<boolean> {
     const keys = customerKeys(this.prefix, customerId);
     const checked = ConsentRecord.parse(record);
     const done = await setScript.run(
       this.redis,
-      [keys.consent, keys.consentLog],
+      [keys.consent, keys.consentLog, ...(unlessMarked === undefined ? [] : [unlessMarked])],
       [consentField(checked.channel, checked.topic), JSON.stringify(checked), LOG_CAP, requiredState],
     );
     return done === 1;

@@ -82,6 +82,23 @@ describe('consent over HTTP', () => {
     expect(consent.history.map((r: { state: string }) => r.state)).toEqual(['denied', 'granted']);
   });
 
+  it("records a batch's consent traits in batch order, whether or not each call has a messageId", async () => {
+    h = await httpHarness({ journeys: [notify], workers: false });
+    // A sign-up form's grant, then the customer's withdrawal from a call without a messageId.
+    const batch = [
+      {
+        type: 'identify',
+        userId: 'u6',
+        messageId: 'grant-1',
+        traits: { consent: { email: { marketing: true } } },
+      },
+      { type: 'identify', userId: 'u6', traits: { consent: { email: { marketing: false } } } },
+    ];
+    const res = await h.app.inject({ method: 'POST', url: '/v1/batch', headers: h.auth, payload: { batch } });
+    expect(res.statusCode).toBe(202);
+    expect(await h.engine.consent.store.get('u6', 'email', 'marketing')).toMatchObject({ state: 'denied' });
+  });
+
   it('records the consent trait of a retried identify whose first try stored only the event', async () => {
     h = await httpHarness({ journeys: [notify], workers: false });
     // The first try's event reached the inbox and its consent did not (the process died between).
