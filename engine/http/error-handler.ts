@@ -136,7 +136,7 @@ function classify(
       status: 503,
       code: 'CHORUS_UNAVAILABLE',
       message:
-        'Redis became unreachable while the request was handled; it may be stored in part or not at all. To fix: retry shortly, with the same messageIds, which are applied once.',
+        'Redis became unreachable while the request was handled; what it changes may be stored in part or not at all. To fix: retry shortly (a track, identify or batch call sent again with the same messageIds is applied once).',
       headers: { 'retry-after': '1' },
     };
   if (error instanceof ChorusError) return { status: 500, code: error.code, message: error.message };
