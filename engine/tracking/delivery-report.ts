@@ -70,11 +70,15 @@ export async function recordDeliveryReport(
     channel: send.channel,
     variant: send.variant,
   };
-  const { first } = await recordEngagement(redis, prefix, {
+  // The customer's state is checked with the write: an erasure ending since the list was read
+  // must not be followed by engagement written back under the erased customer's id.
+  const { first, known } = await recordEngagement(redis, prefix, {
     send: tracked,
     kind: parsed.status,
     at: parsed.at,
     ...(parsed.reason === undefined ? {} : { reason: parsed.reason }),
+    knownOnly: true,
   });
+  if (!known) return { recorded: 'unknown-send' };
   return { recorded: first ? 'first' : 'repeat' };
 }

@@ -84,7 +84,8 @@ return first
 /**
  * Records an open, click or provider report of one send on the customer (in their hash tag) and
  * in the per-day counters: `opened`, `clicked`, `delivered`, `bounced` and `complained` once per
- * send, `clicks` every click. Returns whether this was the first of its kind for the send.
+ * send, `clicks` every click. Returns whether this was the first of its kind for the send, and
+ * (`known`) whether it was recorded at all, false only for `knownOnly` and no customer state.
  *
  * `knownOnly`: record only if the customer has a state (every send's journey step wrote it, and
  * only erasure deletes it), checked in the same atomic step as the write, so an erasure that
@@ -101,7 +102,7 @@ export async function recordEngagement(
     reason?: string;
     knownOnly?: boolean;
   },
-): Promise<{ first: boolean }> {
+): Promise<{ first: boolean; known: boolean }> {
   const { send, kind, at } = input;
   const keys = customerKeys(prefix, send.customerId);
   const entry: EngagementEntry = {
@@ -120,13 +121,13 @@ export async function recordEngagement(
     [keys.tracked, keys.engagement, keys.trackedOps, ...(input.knownOnly ? [keys.state] : [])],
     [send.opId, kind, at, JSON.stringify(entry), ENGAGEMENT_CAP, TRACKED_SENDS_CAP, ...TRACKED_KINDS],
   )) as number;
-  if (result === -1) return { first: false };
+  if (result === -1) return { first: false, known: false };
   const first = result === 1;
   // The counters live outside the customer's hash tag (one hash per journey and day), so they
   // are written after the record, and only by the call that recorded the first of its kind.
   if (first) await countDaily(redis, prefix, send, kind, at);
   if (kind === 'clicked') await countDaily(redis, prefix, send, 'clicks', at);
-  return { first };
+  return { first, known: true };
 }
 
 /** The engagement of each of a customer's sends, by operation id. */

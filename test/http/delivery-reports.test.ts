@@ -1,5 +1,7 @@
+import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readDailyCounts } from '../../engine/index.js';
+import { keysSharingTag } from '../../engine/redis/scan-keys.js';
 import { notify } from '../fixtures/journeys/notify.js';
 import { httpHarness, type HttpHarness } from '../support/http.js';
 import { eventually } from '../support/redis.js';
@@ -41,5 +43,39 @@ describe('provider reports naming their send', () => {
       to: h.clock.now(),
     });
     expect(rows.find((r) => r.message === 'nudge')?.counts).toMatchObject({ sent: 1, delivered: 1 });
+  });
+
+  it('records nothing when the customer is erased between reading the send and recording it', async () => {
+    await h.engine.identify({ userId: 'u2', traits: { email: 'u2@example.com' } });
+    await h.engine.track({ userId: 'u2', event: 'Notify' });
+    const sent = await eventually(async () =>
+      (await h.engine.customer('u2')).messages.find((m) => m.status === 'sent'),
+    );
+    // The API's connection is its own: the command is watched on every connection (single Redis
+    // and Cluster clients share ioredis's Commander), once.
+    type Lrange = (this: Redis, key: string, start: number, stop: number) => Promise<string[]>;
+    const commands = Object.getPrototypeOf(Redis.prototype) as { lrange: Lrange };
+    const lrange = commands.lrange;
+    // The report reads the customer's message list, then the erasure runs to its end.
+    commands.lrange = async function (key, start, stop) {
+      const list = await lrange.call(this, key, start, stop);
+      if (key.endsWith(':messages')) {
+        commands.lrange = lrange;
+        await h.engine.erase('u2');
+      }
+      return list;
+    };
+    const answer = await h.app
+      .inject({
+        method: 'POST',
+        url: '/v1/delivery-events',
+        headers: h.auth,
+        payload: { type: 'delivered', channel: 'email', customerId: 'u2', opId: String(sent.opId) },
+      })
+      .finally(() => {
+        commands.lrange = lrange;
+      });
+    expect(answer.json()).toEqual({ suppressed: false, recorded: 'unknown-send' });
+    expect(await keysSharingTag(h.redis, h.engine.store.keys('u2').state)).toEqual([]);
   });
 });

@@ -130,8 +130,10 @@ describe('recording opens, clicks and provider reports', () => {
   });
 
   describe('a provider report', () => {
+    /** Ada's send, as the journey step that made it leaves her: a state, and the send listed. */
     async function sent(status = 'sent') {
       const entry = { ...send, status, variant: 'subject=b', at: DAY };
+      await ctx.redis.hset(customerKeys(ctx.prefix, 'ada').state, 'rev', 1);
       await ctx.redis.lpush(customerKeys(ctx.prefix, 'ada').messages, JSON.stringify(entry));
     }
 
