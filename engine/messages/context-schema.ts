@@ -46,12 +46,25 @@ const LEAVES = new Set([
 /** Kinds whose value may be missing: `null`, `undefined`, or anything at all. */
 const EMPTY = new Set(['null', 'undefined', 'void', 'any', 'unknown']);
 
+/** How a value reaches templates: parsed by its schema, or as stored before any parsing. */
+export interface MissingOptions {
+  /**
+   * The value is read as stored, not as its schema parses it (the profile: templates see the
+   * customer's traits): `.default()`, `.prefault()` and `.catch()` then fill nothing in, and a
+   * field with one may be missing. Default false.
+   */
+  unparsed?: boolean;
+}
+
+const FILLS_IN = new Set(['default', 'prefault', 'catch']);
+
 /**
  * Unwraps the wrappers around one value, outermost first, and says whether it may be missing:
  * `.optional()` and `.nullable()` make it so; `.default()`, `.prefault()` and `.catch()` fill in
- * `undefined` (not `null`), so an `.optional()` inside them does not count.
+ * `undefined` (not `null`), so an `.optional()` inside them does not count, unless the value is
+ * read `unparsed`, when nothing fills it in.
  */
-function unwrap(schema: z.ZodType): { inner: z.ZodType; mayBeMissing: boolean } {
+function unwrap(schema: z.ZodType, options: MissingOptions): { inner: z.ZodType; mayBeMissing: boolean } {
   let inner = schema;
   let undefinedSettled = false;
   let mayBeMissing = false;
@@ -60,7 +73,8 @@ function unwrap(schema: z.ZodType): { inner: z.ZodType; mayBeMissing: boolean } 
     if (def.innerType === undefined) break;
     if (def.type === 'optional' && !undefinedSettled) mayBeMissing = true;
     else if (def.type === 'nullable') mayBeMissing = true;
-    else if (['default', 'prefault', 'catch', 'nonoptional'].includes(def.type)) undefinedSettled = true;
+    else if (FILLS_IN.has(def.type) && options.unparsed) mayBeMissing = true;
+    else if (FILLS_IN.has(def.type) || def.type === 'nonoptional') undefinedSettled = true;
     else if (def.type !== 'readonly') break;
     inner = def.innerType;
   }
@@ -74,16 +88,20 @@ function unwrap(schema: z.ZodType): { inner: z.ZodType; mayBeMissing: boolean } 
  *
  * A path exists when the object shapes contain it, or a loose object, a record, `unknown` or
  * `any` on the way accepts any key below it; such keys may always be missing, as may
- * `.optional()` and `.nullable()` fields, a union's key that some option lacks, and an array
- * element read by index. `[]` steps into an array's element as `{{#each}}` does: present.
+ * `.optional()` and `.nullable()` fields (and, read `unparsed`, fields with a default), a union's
+ * key that some option lacks, and an array element read by index. `[]` steps into an array's element as `{{#each}}` does: present.
  *
  * @example
  * missingFrom(z.object({ a: z.object({ b: z.string() }).optional() }), ['a', 'b']); // 1: `a` may be missing
  */
-export function missingFrom(schema: z.ZodType, path: readonly string[]): number | undefined {
+export function missingFrom(
+  schema: z.ZodType,
+  path: readonly string[],
+  options: MissingOptions = {},
+): number | undefined {
   const walk = (node: z.ZodType, at: number, missing: number, depth: number): number | undefined => {
     if (depth > 64) return missing;
-    const { inner, mayBeMissing } = unwrap(node);
+    const { inner, mayBeMissing } = unwrap(node, options);
     const here = mayBeMissing ? Math.max(missing, at) : missing;
     const def = defOf(inner);
     const head = path[at];
@@ -92,7 +110,7 @@ export function missingFrom(schema: z.ZodType, path: readonly string[]): number 
         EMPTY.has(def.type) ||
         (def.type === 'union' &&
           (def.options ?? []).some((option) => {
-            const { inner: value, mayBeMissing: missingOption } = unwrap(option);
+            const { inner: value, mayBeMissing: missingOption } = unwrap(option, options);
             return missingOption || EMPTY.has(defOf(value).type);
           }));
       return empty ? Math.max(here, at) : here;
@@ -179,6 +197,15 @@ function messageSchema(message: CoreMessage): z.ZodType {
   });
 }
 
+/**
+ * {@link missingFrom} for a path below `profile`. Templates see the customer's traits as stored
+ * (the delivery worker reads them at send time), not as the journey's profile schema parses
+ * them, so a trait's `.default()` or `.catch()` never reaches a template.
+ */
+export function missingFromTraits(journey: Journey, path: readonly string[]): number | undefined {
+  return missingFrom(journey.profile, path, { unparsed: true });
+}
+
 /** Where a path should be declared, for the fix of a problem. */
 export function declareWhere(root: string): string {
   switch (root) {
@@ -217,7 +244,7 @@ export function contextMissing(
   const [root, ...rest] = path;
   switch (root) {
     case 'profile':
-      return below(missingFrom(journey.profile, rest), 1);
+      return below(missingFromTraits(journey, rest), 1);
     case 'trigger':
       return below(missingFrom(journey.trigger.schema, rest), 1);
     case 'data':

@@ -11,7 +11,8 @@ import { scanTemplate, type TemplateScan } from './template-variables.js';
  * supported by its message, and every variable its templates (layouts and partials included)
  * read exists in the journey's typed context, whatever the customer, or has a fallback.
  *
- * A variable may be missing when its field is `.optional()` or `.nullable()`, is reached through
+ * A variable may be missing when its field is `.optional()` or `.nullable()` (or, in the profile,
+ * has a `.default()`: templates read the traits as stored), is reached through
  * a loose object or a record (undeclared keys, `trigger.*` of a journey without trigger
  * properties), is an event property, or is a split's variant. Such a variable, like one the
  * journey does not declare, needs a fallback: it is the first argument of `{{default path "…"}}`
@@ -112,6 +113,8 @@ function mayBeMissing(journey: Journey, path: readonly string[], missing: number
     return 'and it may be missing: the event that caused the send may be another one, or a timer.';
   }
   if (root === 'variants') return `and ${prefix} is missing until the customer passes that split.`;
+  if (root === 'profile')
+    return `and ${prefix} may be missing: it is optional, nullable, filled in by a default (templates read the traits as stored, which a default does not change) or not a declared field in ${declareWhere(root)}.`;
   return `and ${prefix} may be missing: it is optional, nullable or not a declared field in ${declareWhere(root)}.`;
 }
 

@@ -1,6 +1,6 @@
 import { SEND_ACTION, type Journey, type SendParams } from '../journey/define-journey.js';
 import { actionsOf, allStateNodes } from '../journey/machine-walk.js';
-import { missingFrom } from './context-schema.js';
+import { missingFromTraits } from './context-schema.js';
 import { messageFields, type CoreMessage } from './message-catalog.js';
 import type { RenderContext } from './rendered-message.js';
 import { variantLabel } from './utm.js';
@@ -90,7 +90,7 @@ export function probesFor(message: CoreMessage, journeys: readonly Journey[]): P
       journey: { ...base.journey, id: journey.id, version: journey.version },
     };
     const required = Object.fromEntries(
-      Object.entries(PLACEHOLDER_TRAITS).filter(([trait]) => missingFrom(journey.profile, [trait]) === 0),
+      Object.entries(PLACEHOLDER_TRAITS).filter(([trait]) => missingFromTraits(journey, [trait]) === 0),
     );
     const variants: Array<Record<string, string>> = [{}];
     for (const [split, arms] of splitsOf(journey)) {

@@ -8,8 +8,10 @@ import {
   TemplateValidationError,
   type TemplateProblem,
 } from '../../engine/messages/template-checks.js';
+import { MessageRenderer } from '../../engine/messages/message-renderer.js';
 import { TemplateSet } from '../../engine/messages/template-set.js';
 import { onboarding } from '../fixtures/journeys/onboarding.js';
+import { renderContext } from './render-context.js';
 
 function problemsOf(load: () => unknown): readonly TemplateProblem[] {
   try {
@@ -199,14 +201,52 @@ describe('checking templates against journeys', () => {
       expect(problems[0]?.text).toBe(
         'Journey "greet@4", state "hello": message "welcome" on email reads profile.age in ' +
           'test/fixtures/templates-undeclared/welcome/email.html.hbs line 3 without a fallback, and profile.age may be missing: ' +
-          "it is optional, nullable or not a declared field in the journey's profile schema. " +
+          'it is optional, nullable, filled in by a default (templates read the traits as stored, which a default ' +
+          "does not change) or not a declared field in the journey's profile schema. " +
           `To fix: write {{default profile.age "…"}} or wrap it in {{#if profile.age}}, or make it required in the journey's profile schema.`,
       );
     }
-    // A default fills in a missing value, so the field is always there.
-    expect(checkTemplatesForJourneys(templates, [journey(z.number().optional().default(30))])).toHaveLength(
-      1,
-    );
+  });
+
+  it('fails for a trait whose schema has a default: templates read the traits as stored, which a default does not fill', () => {
+    const journey = (age: z.ZodType) =>
+      defineJourney({
+        id: 'greet',
+        version: 5,
+        trigger: {
+          event: 'Signed Up',
+          properties: z.object({ plan: z.string(), coupon: z.object({ code: z.string() }).optional() }),
+        },
+        profile: z.object({ age }),
+        events: { 'Cart Viewed': z.object({ items: z.array(z.object({ name: z.string() })) }) },
+        data: z.object({ signature: z.string().default('The Chorus team') }),
+        machine: (j) =>
+          j.createMachine({
+            initial: 'hello',
+            states: { hello: { tags: 'awareness', entry: j.send('welcome', ['email']) } },
+          }),
+      });
+    // What a customer who never sent the trait gets: the delivery worker renders the stored traits.
+    const message = templates.message('welcome')!;
+    const html = new MessageRenderer(templates).render(
+      'welcome',
+      'email',
+      renderContext(message, { trigger: { plan: 'pro' }, data: { signature: 'The Chorus team' } }),
+    ).html;
+    expect(html).toContain('<p>You are .</p>');
+    for (const age of [z.number().default(30), z.number().optional().default(30), z.number().catch(30)]) {
+      const problems = checkTemplatesForJourneys(templates, [journey(age)]);
+      expect(problems.map((p) => p.variable)).toEqual(['profile.age', 'message.brand']);
+      expect(problems[0]?.text).toContain(
+        'reads profile.age in test/fixtures/templates-undeclared/welcome/email.html.hbs line 3 without a fallback, ' +
+          'and profile.age may be missing: it is optional, nullable, filled in by a default (templates read the ' +
+          'traits as stored, which a default does not change) or not a declared field',
+      );
+    }
+    // The journey's data is stored as its schema parsed it, defaults filled in: signature is there.
+    expect(checkTemplatesForJourneys(templates, [journey(z.number())]).map((p) => p.variable)).toEqual([
+      'message.brand',
+    ]);
   });
 
   it('fails for a send on a channel the message has no templates for', () => {
@@ -269,7 +309,7 @@ describe('variables that may be missing', () => {
     );
     expect(about('profile.address.zip')).toContain('and profile.address.zip may be missing');
     expect(about('profile.vip')).toContain(
-      'profile.vip may be missing: it is optional, nullable or not a declared field',
+      'profile.vip may be missing: it is optional, nullable, filled in by a default',
     );
     expect(about('variants.tips')).toContain(
       'and variants.tips is missing until the customer passes that split.',
