@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ConsentAnswer, ConsentRecord, ConsentTrait } from './consent-record.js';
-import type { ConsentStore } from './consent-store.js';
+import type { ConsentStore, ConsentWrite } from './consent-store.js';
 import { consentConfirmUrl, createConsentToken, verifyConsentToken } from './consent-token.js';
 import type { ConsentChannel, Topic } from './topic.js';
 
@@ -54,8 +54,10 @@ export function createConsentService(deps: {
     store,
 
     /**
-     * Records each answer of an identify call's `consent` trait, as given at `at`, source `identify`
-     * by default; none while the key `unlessMarked` exists (see recordConsentOnce).
+     * Records each answer of an identify call's `consent` trait, as given at `at`, source
+     * `identify` by default. All answers go to Redis in one write, issued before this first
+     * waits, so the answers of calls made in order (a batch) hold in that order: a later refusal
+     * is never overwritten by the grant of an earlier call that was still being written.
      */
     async recordTrait(
       customerId: string,
@@ -63,6 +65,7 @@ export function createConsentService(deps: {
       at: number,
       unlessMarked?: string,
     ): Promise<void> {
+      const changes: ConsentChange[] = [];
       for (const [channel, topics] of Object.entries(trait) as Array<
         [ConsentChannel, ConsentTrait['email']]
       >) {
@@ -71,20 +74,17 @@ export function createConsentService(deps: {
         >) {
           if (answer === undefined) continue;
           const given = typeof answer === 'boolean' ? { granted: answer } : answer;
-          await service.record(
-            customerId,
-            {
-              channel,
-              topic,
-              granted: given.granted,
-              source: given.source ?? 'identify',
-              textVersion: given.textVersion,
-              at,
-            },
-            unlessMarked,
-          );
+          changes.push({
+            channel,
+            topic,
+            granted: given.granted,
+            source: given.source ?? 'identify',
+            textVersion: given.textVersion,
+            at,
+          });
         }
       }
+      await service.recordAll(customerId, changes, unlessMarked);
     },
 
     async record(
@@ -93,41 +93,70 @@ export function createConsentService(deps: {
       /** A key in the customer's hash tag whose existence means this answer was recorded already. */
       unlessMarked?: string,
     ): Promise<{ record: ConsentRecord; confirmUrl?: string }> {
-      const evidence = {
-        channel: change.channel,
-        topic: change.topic,
-        at: change.at,
-        source: change.source,
-        ...(change.textVersion === undefined ? {} : { textVersion: change.textVersion }),
-      };
-      if (!needsConfirmation(change)) {
-        const record: ConsentRecord = { ...evidence, state: change.granted ? 'granted' : 'denied' };
-        await store.set(customerId, record, unlessMarked);
-        return { record };
-      }
-      const current = await store.get(customerId, change.channel, change.topic);
-      // Asking again for a grant that is already confirmed would only pester the customer.
-      if (current?.state === 'granted') return { record: current };
-      const record: ConsentRecord = { ...evidence, state: 'pending' };
-      // Recorded already by an earlier try of the same call: its confirmation was asked for then.
-      if (!(await store.set(customerId, record, unlessMarked))) return { record: current ?? record };
-      const link = deps.confirmLink!;
-      const confirmUrl = consentConfirmUrl(
-        link.baseUrl,
-        createConsentToken(link.secret, {
-          customerId,
+      const [result] = await service.recordAll(customerId, [change], unlessMarked);
+      return result!;
+    },
+
+    /**
+     * Records several answers of one customer, in order, in one write (see recordTrait). A grant
+     * that needs confirmation is stored `pending`, unless a confirmed grant holds already (asking
+     * again would only pester the customer), and asks for it with a `Consent Requested` event.
+     */
+    async recordAll(
+      customerId: string,
+      changes: readonly ConsentChange[],
+      unlessMarked?: string,
+    ): Promise<Array<{ record: ConsentRecord; confirmUrl?: string }>> {
+      const writes: ConsentWrite[] = changes.map((change) => {
+        const pending = needsConfirmation(change);
+        const record: ConsentRecord = {
           channel: change.channel,
           topic: change.topic,
-          exp: change.at + (link.ttlDays ?? 7) * 86_400_000,
-        }),
-      );
-      await deps.track({
-        userId: customerId,
-        event: CONSENT_REQUESTED_EVENT,
-        properties: { channel: change.channel, topic: change.topic, confirmUrl },
-        messageId: eventId(customerId, change.channel, change.topic, change.at),
+          state: pending ? 'pending' : change.granted ? 'granted' : 'denied',
+          at: change.at,
+          source: change.source,
+          ...(change.textVersion === undefined ? {} : { textVersion: change.textVersion }),
+        };
+        return pending ? { record, condition: 'unless-granted' } : { record };
       });
-      return { record, confirmUrl };
+      // No await before this call: it must be issued in the order of the calls (see ConsentStore.write).
+      const written = await store.write(customerId, writes, unlessMarked);
+      const results: Array<{ record: ConsentRecord; confirmUrl?: string }> = [];
+      for (const [i, change] of changes.entries()) {
+        const { record, condition } = writes[i]!;
+        const { written: made, holds } = written[i]!;
+        if (!made && unlessMarked !== undefined) {
+          // Recorded by an earlier try of the same call (its confirmation was asked for then).
+          results.push({ record: holds ?? record });
+          continue;
+        }
+        if (condition !== 'unless-granted') {
+          results.push({ record });
+          continue;
+        }
+        if (!made) {
+          results.push({ record: holds ?? record });
+          continue;
+        }
+        const link = deps.confirmLink!;
+        const confirmUrl = consentConfirmUrl(
+          link.baseUrl,
+          createConsentToken(link.secret, {
+            customerId,
+            channel: change.channel,
+            topic: change.topic,
+            exp: change.at + (link.ttlDays ?? 7) * 86_400_000,
+          }),
+        );
+        await deps.track({
+          userId: customerId,
+          event: CONSENT_REQUESTED_EVENT,
+          properties: { channel: change.channel, topic: change.topic, confirmUrl },
+          messageId: eventId(customerId, change.channel, change.topic, change.at),
+        });
+        results.push({ record, confirmUrl });
+      }
+      return results;
     },
 
     /**

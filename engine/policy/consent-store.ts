@@ -15,20 +15,49 @@ export function decodeConsent(raw: string | null): ConsentRecord | undefined {
 }
 
 /**
- * KEYS: consent hash, log, optionally a marker that, when it exists, means the answer was recorded
- * already. ARGV: field, record JSON, log cap, required current state or ''.
+ * KEYS: consent hash, log, optionally a marker that, when it exists, means the answers were
+ * recorded already (nothing is written). ARGV: log cap, then per write its field, record JSON and
+ * condition: '' (always), 'pending' (only over a pending record) or 'unless-granted' (not over a
+ * granted one). Returns, per write, 1 or 0 (written or not) and the record that holds after it.
  */
-const setScript = new LuaScript(`
-if KEYS[3] and redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
-if ARGV[4] ~= '' then
-  local current = redis.call('HGET', KEYS[1], ARGV[1])
-  if not current or cjson.decode(current).state ~= ARGV[4] then return 0 end
+const writeScript = new LuaScript(`
+local results = {}
+local written = 0
+local marked = KEYS[3] and redis.call('EXISTS', KEYS[3]) == 1
+for i = 2, #ARGV, 3 do
+  local field, record, condition = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local current = false
+  if condition ~= '' then current = redis.call('HGET', KEYS[1], field) end
+  local state = current and cjson.decode(current).state
+  if marked or (condition == 'pending' and state ~= 'pending') or (condition == 'unless-granted' and state == 'granted') then
+    if marked then current = redis.call('HGET', KEYS[1], field) end
+    table.insert(results, 0)
+    table.insert(results, current or '')
+  else
+    redis.call('HSET', KEYS[1], field, record)
+    redis.call('LPUSH', KEYS[2], record)
+    written = written + 1
+    table.insert(results, 1)
+    table.insert(results, record)
+  end
 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('LPUSH', KEYS[2], ARGV[2])
-redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[3]) - 1)
-return 1
+if written > 0 then redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[1]) - 1) end
+return results
 `);
+
+/** When a {@link ConsentWrite} is made: always, only over a pending record, or not over a granted one. */
+export type ConsentCondition = 'always' | 'pending' | 'unless-granted';
+
+export interface ConsentWrite {
+  record: ConsentRecord;
+  condition?: ConsentCondition;
+}
+
+/** What a write did: whether it was made, and the record that holds after it (none: none stored). */
+export interface ConsentWritten {
+  written: boolean;
+  holds: ConsentRecord | undefined;
+}
 
 /**
  * Consent per customer, channel and topic, in the customer's own keys (so erasing the customer
@@ -43,16 +72,49 @@ export class ConsentStore {
 
   /**
    * Sets the record, unless `unlessMarked` (a key in the customer's hash tag) exists: checked in
-   * the same step as the write, which is the call's first command, so calls made in a row reach
-   * Redis in that order. Answers whether it was set.
+   * the same step as the write. Answers whether it was set.
    */
   async set(customerId: string, record: ConsentRecord, unlessMarked?: string): Promise<boolean> {
-    return this.#write(customerId, record, '', unlessMarked);
+    const [result] = await this.write(customerId, [{ record }], unlessMarked);
+    return result?.written ?? false;
   }
 
   /** Grants a `pending` consent; false when it was not pending (already confirmed, or withdrawn). */
   async confirm(customerId: string, record: ConsentRecord): Promise<boolean> {
-    return this.#write(customerId, record, 'pending');
+    const [result] = await this.write(customerId, [{ record, condition: 'pending' }]);
+    return result?.written ?? false;
+  }
+
+  /**
+   * Makes several writes of one customer in one script, in the order given, none while the key
+   * `unlessMarked` exists (see recordConsentOnce). The command is issued before this returns its
+   * promise, so writes of calls made one after another (the calls of a batch) reach Redis, and
+   * hold, in the order of the calls.
+   */
+  async write(
+    customerId: string,
+    writes: readonly ConsentWrite[],
+    unlessMarked?: string,
+  ): Promise<ConsentWritten[]> {
+    if (writes.length === 0) return [];
+    const keys = customerKeys(this.prefix, customerId);
+    const args = writes.flatMap(({ record, condition = 'always' }) => {
+      const checked = ConsentRecord.parse(record);
+      return [
+        consentField(checked.channel, checked.topic),
+        JSON.stringify(checked),
+        condition === 'always' ? '' : condition,
+      ];
+    });
+    const reply = (await writeScript.run(
+      this.redis,
+      [keys.consent, keys.consentLog, ...(unlessMarked === undefined ? [] : [unlessMarked])],
+      [LOG_CAP, ...args],
+    )) as Array<number | string>;
+    return writes.map((_, i) => ({
+      written: reply[i * 2] === 1,
+      holds: decodeConsent(reply[i * 2 + 1] === '' ? null : String(reply[i * 2 + 1])),
+    }));
   }
 
   async get(customerId: string, channel: ConsentChannel, topic: Topic): Promise<ConsentRecord | undefined> {
@@ -73,21 +135,5 @@ export class ConsentStore {
   async history(customerId: string): Promise<ConsentRecord[]> {
     const raw = await this.redis.lrange(customerKeys(this.prefix, customerId).consentLog, 0, -1);
     return raw.map((entry) => ConsentRecord.parse(JSON.parse(entry)));
-  }
-
-  async #write(
-    customerId: string,
-    record: ConsentRecord,
-    requiredState: string,
-    unlessMarked?: string,
-  ): Promise<boolean> {
-    const keys = customerKeys(this.prefix, customerId);
-    const checked = ConsentRecord.parse(record);
-    const done = await setScript.run(
-      this.redis,
-      [keys.consent, keys.consentLog, ...(unlessMarked === undefined ? [] : [unlessMarked])],
-      [consentField(checked.channel, checked.topic), JSON.stringify(checked), LOG_CAP, requiredState],
-    );
-    return done === 1;
   }
 }

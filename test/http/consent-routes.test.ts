@@ -170,6 +170,48 @@ describe('consent over HTTP', () => {
     expect((await h.app.inject({ url: '/v1/customers/early', headers: h.auth })).statusCode).toBe(404);
   });
 
+  it.each([false, true])(
+    'applies the consent answers of a batch in its order: a later refusal is not undone by an earlier grant (double opt-in %s)',
+    async (doubleOptIn) => {
+      h = await httpHarness({ journeys: [notify], workers: false, doubleOptIn });
+      const batch = await h.app.inject({
+        method: 'POST',
+        url: '/v1/batch',
+        headers: h.auth,
+        payload: {
+          batch: [
+            // The sign-up form: SMS and email marketing granted.
+            {
+              type: 'identify',
+              userId: 'u5',
+              timestamp: '2026-11-20T08:00:00Z',
+              traits: { consent: { sms: { marketing: true }, email: { marketing: true } } },
+            },
+            // Two days later the customer refused email marketing.
+            {
+              type: 'identify',
+              userId: 'u5',
+              timestamp: '2026-11-22T08:00:00Z',
+              traits: { consent: { email: { marketing: false } } },
+            },
+          ],
+        },
+      });
+      expect(batch.statusCode).toBe(202);
+      const store = h.engine.consent.store;
+      expect(await store.get('u5', 'email', 'marketing')).toMatchObject({
+        state: 'denied',
+        at: Date.parse('2026-11-22T08:00:00Z'),
+      });
+      expect((await store.get('u5', 'sms', 'marketing'))?.state).toBe('granted');
+      expect((await store.history('u5')).map((r) => `${r.channel} ${r.state}`)).toEqual([
+        'email denied',
+        `email ${doubleOptIn ? 'pending' : 'granted'}`,
+        'sms granted',
+      ]);
+    },
+  );
+
   it('keeps an email marketing grant pending under double opt-in until its signed link is confirmed', async () => {
     h = await httpHarness({ journeys: [notify], doubleOptIn: true });
     const res = await h.app.inject({
