@@ -8,6 +8,7 @@ import type { RenderedMessage } from './rendered-message.js';
 import { checkTemplatesForJourneys } from './template-journey-checks.js';
 import { describeProbes, probesFor, type Probe } from './template-probes.js';
 import { modeOf, TemplateSet, type TemplateField, type TemplateFile } from './template-set.js';
+import { isGsm7 } from './sms-segments.js';
 import { scanTemplate } from './template-variables.js';
 import { htmlLinks, textLinks, withoutUtm } from './utm.js';
 
@@ -303,7 +304,7 @@ function limits(
     const file = templates.template(message.id, 'sms')!.path;
     const nonGsm =
       rendered.encoding === 'UCS-2'
-        ? ` It is UCS-2 (70 characters a part) because of characters outside GSM-7 such as ${JSON.stringify([...rendered.body].find((char) => !/^[\x20-\x7e\n]$/.test(char)) ?? '')}; replacing them would make parts of 153.`
+        ? ` It is UCS-2 (70 characters a part) because of characters outside GSM-7 such as ${JSON.stringify([...rendered.body].find((char) => !isGsm7(char)) ?? '')}; replacing them would make parts of 153.`
         : '';
     found.push({
       key: 'sms-segments',

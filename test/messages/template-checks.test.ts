@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineJourney } from '../../engine/journey/define-journey.js';
@@ -110,6 +113,31 @@ describe('loading templates', () => {
     expect(texts).toHaveLength(expected.length);
     for (const pattern of expected) expect(texts).toContainEqual(expect.stringMatching(pattern));
     for (const text of texts) expect(text).toContain('To fix:');
+  });
+
+  it('names a character that makes an SMS UCS-2, not an accented letter GSM-7 has', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chorus-sms-'));
+    try {
+      mkdirSync(join(dir, 'cafe'));
+      writeFileSync(
+        join(dir, 'cafe', 'message.json'),
+        JSON.stringify({
+          id: 'cafe',
+          proposition: 'Our café blends, picked by hand. '.repeat(8),
+          headline: 'Tea at the café 🍵',
+          cta: { label: 'Explore', url: 'https://example.com/blends' },
+        }),
+      );
+      writeFileSync(
+        join(dir, 'cafe', 'sms.hbs'),
+        '{{message.headline}} {{message.proposition}} {{message.cta.url}}',
+      );
+      const [problem] = checkTemplates(TemplateSet.fromDirectory(dir));
+      // "é" is in the GSM 03.38 alphabet: replacing it would not make the parts longer.
+      expect(problem?.text).toContain('because of characters outside GSM-7 such as "🍵"');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('takes the SMS segment limit as an option', () => {
