@@ -125,20 +125,27 @@ function escapeHtmlUrl(value: string): string {
   return value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }
 
-// A URL ends before whitespace, quotes or angle brackets; closing parentheses and trailing
-// punctuation are left to the sentence ("see https://x.com/a." or "label (https://x.com)"). A
-// `;` closing a character reference (`&amp;`) in HTML is part of the URL.
-const BARE_URL = /https?:\/\/[^\s<>"'()]+/g;
+// A URL ends before whitespace, quotes or angle brackets; trailing punctuation, and a closing
+// parenthesis the URL did not open, are left to the sentence ("see https://x.com/a." or "label
+// (https://x.com)"), while one it did open is kept (https://en.wikipedia.org/wiki/Tea_(drink)),
+// as GitHub's autolinks do. A `;` closing a character reference (`&amp;`) in HTML is part of the URL.
+const BARE_URL = /https?:\/\/[^\s<>"']+/g;
 const TRAILING_PUNCTUATION = /(?:[.,:!?]|;(?<!&#?[0-9a-z]+;))+$/i;
 const HREF = /(\shref\s*=\s*)(["'])(.*?)\2/gis;
 // Most tags of an email (tables, cells, paragraphs) have no `href`: they are passed by untouched.
 const MAY_HAVE_HREF = /href/i;
 // A tag, or a bare URL in the text between tags. Tags are matched first at every `<`, so no URL
 // is ever taken from inside one; only the tag's `href`s are rewritten.
-const TAG_OR_BARE_URL = /(<[^>]*>)|https?:\/\/[^\s<>"'()]+/g;
+const TAG_OR_BARE_URL = /(<[^>]*>)|https?:\/\/[^\s<>"']+/g;
+
+const count = (text: string, char: string) => text.split(char).length - 1;
 
 function trimUrl(match: string): string {
-  return match.replace(TRAILING_PUNCTUATION, '');
+  let url = match.replace(TRAILING_PUNCTUATION, '');
+  while (url.endsWith(')') && count(url, ')') > count(url, '(')) {
+    url = url.slice(0, -1).replace(TRAILING_PUNCTUATION, '');
+  }
+  return url;
 }
 
 /** Rewrites bare URLs in text; in HTML text the URL is decoded first and escaped again (minimally) after. */

@@ -1,11 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { htmlToText } from '../../engine/messages/html-to-text.js';
 import {
   addUtmToHtml,
   addUtmToJson,
   addUtmToText,
   decodeHtmlEntities,
   mapHtmlLinks,
+  textLinks,
   variantLabel,
   withUtm,
 } from '../../engine/messages/utm.js';
@@ -59,6 +61,27 @@ describe('adding UTM parameters to rendered output', () => {
   });
 });
 
+describe('links with parentheses', () => {
+  const tags = 'utm_source=chorus&utm_medium=email&utm_campaign=onboarding&utm_content=welcome-tips%3Dtips';
+
+  it('keeps the parentheses a URL opened and closed, and tags the whole URL', () => {
+    expect(addUtmToText('Read https://en.wikipedia.org/wiki/Pu-erh_(tea) tonight.', utm)).toBe(
+      `Read https://en.wikipedia.org/wiki/Pu-erh_(tea)?${tags} tonight.`,
+    );
+    expect(addUtmToText('Our pick (https://en.wikipedia.org/wiki/Pu-erh_(tea)).', utm)).toBe(
+      `Our pick (https://en.wikipedia.org/wiki/Pu-erh_(tea)?${tags}).`,
+    );
+    expect(textLinks('see https://example.com/a_(b)_c, then')).toEqual(['https://example.com/a_(b)_c']);
+  });
+
+  it('keeps such a link whole in a text part derived from HTML', () => {
+    const html = addUtmToHtml('<p><a href="https://en.wikipedia.org/wiki/Pu-erh_(tea)">Pu-erh</a></p>', utm);
+    expect(addUtmToText(htmlToText(html), utm)).toBe(
+      `Pu-erh (https://en.wikipedia.org/wiki/Pu-erh_(tea)?${tags})`,
+    );
+  });
+});
+
 describe('variantLabel', () => {
   it('joins split variants sorted by split, or says control when there are none', () => {
     expect(variantLabel({ tips: 'tips', 'subject-test': 'b' })).toBe('subject-test=b,tips=tips');
@@ -98,9 +121,7 @@ describe('HTML link rewriting', () => {
   const reference = (html: string): string[] => {
     const links: string[] = [];
     html.replace(/(<[^>]*>)|([^<]+)/g, (_match, tag: string | undefined, text: string | undefined) => {
-      if (text !== undefined)
-        for (const m of text.matchAll(/https?:\/\/[^\s<>"'()]+/g))
-          links.push(m[0].replace(/(?:[.,:!?]|;(?<!&#?[0-9a-z]+;))+$/i, ''));
+      if (text !== undefined) links.push(...textLinks(text));
       else for (const m of tag!.matchAll(/(\shref\s*=\s*)(["'])(.*?)\2/gis)) links.push(m[3]!);
       return '';
     });
