@@ -3,6 +3,8 @@ import { resolveAddress } from '../delivery/address.js';
 import { createUnsubscribeToken, unsubscribeUrl } from '../delivery/unsubscribe-token.js';
 import type { Address } from '../channels/channel-adapter.js';
 import type { Channel } from '../journey/journey-schema.js';
+import { customerTimeZone } from '../local-time.js';
+import { customerLocale } from '../messages/handlebars-env.js';
 import { messageFields, type CoreMessage } from '../messages/message-catalog.js';
 import type { MessageRenderer } from '../messages/message-renderer.js';
 import type { RenderContext, RenderedMessage } from '../messages/rendered-message.js';
@@ -68,8 +70,8 @@ export function renderContextFor(
     journey: situation.journey ?? { id: 'preview', version: 1, state: 'preview', stage: 'awareness' },
     message: messageFields(message),
     variants: situation.variants ?? {},
-    locale: typeof profile.locale === 'string' ? profile.locale : settings.defaults.locale,
-    timezone: typeof profile.timezone === 'string' ? profile.timezone : settings.defaults.timezone,
+    locale: customerLocale(profile, settings.defaults.locale),
+    timezone: customerTimeZone(profile, settings.defaults.timezone),
     unsubscribeUrl: unsubscribeUrl(settings.unsubscribe.baseUrl, token),
   };
 }

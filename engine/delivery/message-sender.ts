@@ -1,6 +1,8 @@
 import { UnrecoverableError } from 'bullmq';
 import type { ChannelAdapter, Delivery, DeliveryResult } from '../channels/channel-adapter.js';
 import type { Channel } from '../journey/journey-schema.js';
+import { customerTimeZone } from '../local-time.js';
+import { customerLocale } from '../messages/handlebars-env.js';
 import { messageFields, type CoreMessage } from '../messages/message-catalog.js';
 import type { RenderedMessage } from '../messages/rendered-message.js';
 import { trackRendered } from '../tracking/track-links.js';
@@ -66,8 +68,9 @@ export function createMessageSender(
         journey: { id: data.journeyId, version: data.journeyVersion, state: data.state, stage: data.stage },
         message: messageFields(core),
         variants: data.variants,
-        locale: typeof traits.locale === 'string' ? traits.locale : deps.defaults.locale,
-        timezone: typeof traits.timezone === 'string' ? traits.timezone : deps.defaults.timezone,
+        // A trait that names no locale or zone falls back to the default, as waits and quiet hours do.
+        locale: customerLocale(traits, deps.defaults.locale),
+        timezone: customerTimeZone(traits, deps.defaults.timezone),
         unsubscribeUrl: unsubscribe,
       });
     } catch (error) {

@@ -47,6 +47,22 @@ export function safeLocale(locale: unknown): string {
   }
 }
 
+/**
+ * The customer's locale: the `locale` trait when it is a BCP 47 tag (canonicalised: `en-us` is
+ * `en-US`), else `fallback` (DEFAULT_LOCALE). A trait Intl cannot read, such as a Java `de_DE`,
+ * falls back like a misspelt `timezone` trait (see customerTimeZone), rather than leaving the
+ * helpers to format in `en-US`.
+ */
+export function customerLocale(traits: Record<string, unknown>, fallback: string): string {
+  const locale = traits.locale;
+  if (typeof locale !== 'string' || locale === '') return fallback;
+  try {
+    return Intl.getCanonicalLocales(locale)[0] ?? fallback;
+  } catch {
+    return fallback;
+  }
+}
+
 function safeZone(timezone: unknown): string {
   return typeof timezone === 'string' && IANAZone.isValidZone(timezone) ? timezone : 'UTC';
 }

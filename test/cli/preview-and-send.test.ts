@@ -40,6 +40,23 @@ describe('previewMessage', () => {
     });
   });
 
+  it('renders in the default locale and zone when the traits name none that exists', () => {
+    const { context } = previewMessage(templates, 'welcome', 'email', {
+      customerId: 'lena',
+      profile: { locale: 'de_DE', timezone: 'China Standard Time' },
+      settings: { ...settings, defaults: { locale: 'de-DE', timezone: 'Asia/Shanghai' } },
+      now,
+    });
+    expect(context).toMatchObject({ locale: 'de-DE', timezone: 'Asia/Shanghai' });
+    const valid = previewMessage(templates, 'welcome', 'email', {
+      customerId: 'lena',
+      profile: { locale: 'fr-CA', timezone: 'America/Toronto' },
+      settings,
+      now,
+    });
+    expect(valid.context).toMatchObject({ locale: 'fr-CA', timezone: 'America/Toronto' });
+  });
+
   it('names the messages there are when asked for one that is not', () => {
     const preview = () =>
       previewMessage(templates, 'welcom', 'email', { customerId: 'a', profile: {}, settings, now });

@@ -94,6 +94,24 @@ describe('delivery end to end: journey, queue per channel, renderer, SMTP', () =
     expect(header(mail, 'list-unsubscribe-post')).toBe('List-Unsubscribe=One-Click');
   });
 
+  it('renders in the default locale and zone when the traits name none that exists, as waits and quiet hours do', async () => {
+    await engine.close();
+    engine = deliveryEngine(ctx, [notify], {
+      adapters: { email: createEmailAdapter({ from: TEST_MAIL_FROM, smtpUrl: sink.url }) },
+      policy,
+      defaults: { locale: 'de-DE', timezone: 'Asia/Shanghai' },
+    });
+    engine.startWorkers();
+    // A CRM's spellings: a Java locale and a Windows zone name, neither of which Intl reads.
+    await engine.identify({
+      userId: 'lena',
+      traits: { email: 'lena@example.com', locale: 'de_DE', timezone: 'China Standard Time' },
+    });
+    await engine.track({ userId: 'lena', event: 'Notify' });
+    await messagesOf('lena', 1);
+    expect(sink.received[0]?.html).toContain('<html lang="de-DE">');
+  });
+
   it('retries a transient 4xx and delivers exactly once', async () => {
     sink.answers = [451];
     await engine.identify({ userId: 'grey', traits: { email: 'grey@example.com' } });
