@@ -41,7 +41,19 @@ export interface PushAdapterOptions {
 }
 
 /** FCM error codes meaning the device token will never work again: the customer's token must go. */
-const DEAD_TOKEN_CODES = new Set(['UNREGISTERED', 'INVALID_ARGUMENT', 'SENDER_ID_MISMATCH']);
+const DEAD_TOKEN_CODES = new Set(['UNREGISTERED', 'SENDER_ID_MISMATCH']);
+
+/**
+ * INVALID_ARGUMENT says some part of the request is wrong: the token, or the message (too big, a
+ * field FCM does not know). Only when FCM names the token is it the token's fault; blaming it for
+ * a bad payload would have good tokens removed from every customer the message went to.
+ */
+function blamesToken(error: FcmErrorInfo): boolean {
+  return (
+    error.code === 'INVALID_ARGUMENT' &&
+    (error.fields.includes('message.token') || /registration token/i.test(error.message ?? ''))
+  );
+}
 
 /**
  * Push notifications through the FCM HTTP v1 API (`projects/<id>/messages:send`). `sent` carries
@@ -123,7 +135,7 @@ export function createPushAdapter(options: PushAdapterOptions): ChannelAdapter {
           reason: `FCM refused a fresh access token (HTTP 401): ${error.message ?? 'no detail'}`,
         };
       }
-      if (error.code && DEAD_TOKEN_CODES.has(error.code) && answer.status < 500) {
+      if (((error.code && DEAD_TOKEN_CODES.has(error.code)) || blamesToken(error)) && answer.status < 500) {
         return {
           status: 'failed',
           reason:
@@ -149,15 +161,29 @@ function post(url: string, accessToken: string, body: string, timeoutMs: number)
   );
 }
 
+interface FcmErrorInfo {
+  code?: string | undefined;
+  message?: string | undefined;
+  /** The request fields a `google.rpc.BadRequest` detail names, e.g. `message.token`. */
+  fields: string[];
+}
+
 /**
- * FCM v1 errors: `{ error: { code, message, status, details: [{ errorCode }] } }`. The detail's
- * `errorCode` (e.g. `UNREGISTERED`) is more precise than `status` (e.g. `NOT_FOUND`).
+ * FCM v1 errors: `{ error: { code, message, status, details: [{ errorCode }, { fieldViolations }] } }`.
+ * The detail's `errorCode` (e.g. `UNREGISTERED`) is more precise than `status` (e.g. `NOT_FOUND`).
  */
-function fcmError(text: string): { code?: string; message?: string } {
+function fcmError(text: string): FcmErrorInfo {
   const error = (parseJson(text) as { error?: unknown } | undefined)?.error;
   const details = (error as { details?: unknown } | undefined)?.details;
-  const detailCode = Array.isArray(details)
-    ? details.map((detail: unknown) => stringField(detail, 'errorCode')).find(Boolean)
-    : undefined;
-  return { code: detailCode ?? stringField(error, 'status'), message: stringField(error, 'message') };
+  const list: unknown[] = Array.isArray(details) ? details : [];
+  const detailCode = list.map((detail) => stringField(detail, 'errorCode')).find(Boolean);
+  const fields = list.flatMap((detail) => {
+    const violations = (detail as { fieldViolations?: unknown } | null)?.fieldViolations;
+    return Array.isArray(violations) ? violations.flatMap((v: unknown) => stringField(v, 'field') ?? []) : [];
+  });
+  return {
+    code: detailCode ?? stringField(error, 'status'),
+    message: stringField(error, 'message'),
+    fields,
+  };
 }

@@ -79,6 +79,56 @@ describe('the push adapter against an FCM-style server', () => {
     });
   });
 
+  it('fails a message FCM finds invalid without blaming the token, which is still good', async () => {
+    const push = await adapterAnswering({
+      status: 400,
+      body: JSON.stringify({
+        error: {
+          code: 400,
+          message: 'Invalid JSON payload received. Unknown name "sound" at \'message.notification\'',
+          status: 'INVALID_ARGUMENT',
+          details: [
+            { '@type': 'type.googleapis.com/google.firebase.fcm.v1.FcmError', errorCode: 'INVALID_ARGUMENT' },
+            {
+              '@type': 'type.googleapis.com/google.rpc.BadRequest',
+              fieldViolations: [{ field: 'message.notification', description: 'Unknown name "sound"' }],
+            },
+          ],
+        },
+      }),
+    });
+    const result = await push.send(deliveryFor('push'));
+    expect(result).toEqual({
+      status: 'failed',
+      reason: expect.stringMatching(/^FCM answered HTTP 400: INVALID_ARGUMENT Invalid JSON payload received/),
+    });
+    expect(result.status === 'failed' && result.reason).not.toMatch(/token|remove/);
+  });
+
+  it('fails a token FCM names in a field violation, saying the token is invalid', async () => {
+    const push = await adapterAnswering({
+      status: 400,
+      body: JSON.stringify({
+        error: {
+          code: 400,
+          message: 'Request contains an invalid argument.',
+          status: 'INVALID_ARGUMENT',
+          details: [
+            { '@type': 'type.googleapis.com/google.firebase.fcm.v1.FcmError', errorCode: 'INVALID_ARGUMENT' },
+            {
+              '@type': 'type.googleapis.com/google.rpc.BadRequest',
+              fieldViolations: [{ field: 'message.token', description: 'Invalid registration token' }],
+            },
+          ],
+        },
+      }),
+    });
+    expect(await push.send(deliveryFor('push'))).toEqual({
+      status: 'failed',
+      reason: expect.stringMatching(/HTTP 400 INVALID_ARGUMENT: the push token of customer ada is invalid/),
+    });
+  });
+
   it('retries when FCM is unavailable, after its Retry-After', async () => {
     const push = await adapterAnswering({
       ...fcmError(503, 'UNAVAILABLE', 'UNAVAILABLE', 'The service is currently unavailable.'),
