@@ -6,6 +6,9 @@ import type { TemplateProblem } from './template-checks.js';
 import { modeOf, type TemplateSet } from './template-set.js';
 import { scanTemplate, type TemplateScan } from './template-variables.js';
 
+/** How a problem names the machine's root, whose transitions any state takes. */
+const ROOT_STATE = '(root)';
+
 /**
  * Checks templates against the journeys that send them: every channel a `chorus.send` names is
  * supported by its message, and every variable its templates (layouts and partials included)
@@ -44,8 +47,9 @@ export function checkTemplatesForJourneys(
   const brandFiles = new Set([...templates.partials.values()].map((file) => file.path));
   for (const journey of journeys) {
     const label = `${journey.id}@${journey.version}`;
-    for (const node of allStateNodes(journey.machine)) {
-      const state = statePath(node);
+    // The root too: a transition on the machine itself (`on` beside `states`) is taken from any state.
+    for (const node of [journey.machine.root, ...allStateNodes(journey.machine)]) {
+      const state = statePath(node) || ROOT_STATE;
       for (const action of actionsOf(node)) {
         if (action.type !== SEND_ACTION) continue;
         const { message: messageId, channels } = action.params as SendParams;

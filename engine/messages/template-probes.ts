@@ -42,10 +42,15 @@ export interface Probe {
   context: RenderContext;
 }
 
+/** Every state node and the root, whose own transitions (taken from any state) may send and split too. */
+function statesAndRoot(journey: Journey) {
+  return [journey.machine.root, ...allStateNodes(journey.machine)];
+}
+
 /** The splits a journey declares: split id to its variants. */
 function splitsOf(journey: Journey): Map<string, Set<string>> {
   const splits = new Map<string, Set<string>>();
-  for (const node of allStateNodes(journey.machine)) {
+  for (const node of statesAndRoot(journey)) {
     for (const action of actionsOf(node)) {
       if (action.type !== RECORD_VARIANT) continue;
       const { split, variant } = action.params as { split: string; variant: string };
@@ -56,7 +61,7 @@ function splitsOf(journey: Journey): Map<string, Set<string>> {
 }
 
 function sends(journey: Journey, messageId: string): boolean {
-  return allStateNodes(journey.machine).some((node) =>
+  return statesAndRoot(journey).some((node) =>
     actionsOf(node).some(
       (action) => action.type === SEND_ACTION && (action.params as SendParams).message === messageId,
     ),

@@ -290,6 +290,34 @@ describe('checking templates against journeys', () => {
     ]);
   });
 
+  it('checks the sends of transitions on the machine itself, which any state takes', () => {
+    const journey = defineJourney({
+      id: 'greet',
+      version: 6,
+      trigger: { event: 'Signed Up', properties: z.object({ plan: z.string() }) },
+      profile: z.object({ firstName: z.string().optional() }),
+      events: { 'Cart Viewed': z.object({}) },
+      machine: (j) =>
+        j.createMachine({
+          initial: 'hello',
+          on: { 'Cart Viewed': { target: '.viewed', actions: j.send('welcome', ['email', 'sms']) } },
+          states: { hello: { tags: 'awareness' }, viewed: { tags: 'consideration' } },
+        }),
+    });
+    const problems = checkTemplatesForJourneys(templates, [journey]);
+    expect(problems.map((p) => [p.state, p.channel, p.variable])).toEqual([
+      ['(root)', 'email', 'profile.age'],
+      ['(root)', 'email', 'trigger.coupon.code'],
+      ['(root)', 'email', 'event.properties.items[].name'],
+      ['(root)', 'email', 'message.brand'],
+      ['(root)', 'email', 'data.signature'],
+      ['(root)', 'sms', undefined],
+    ]);
+    expect(problems[0]?.text).toMatch(
+      /^Journey "greet@6", state "\(root\)": message "welcome" on email reads profile\.age/,
+    );
+  });
+
   it('fails loading when given the journeys', () => {
     const problems = problemsOf(() =>
       loadTemplates('test/fixtures/templates-undeclared', { journeys: [greeter(['email'])] }),
