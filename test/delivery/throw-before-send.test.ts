@@ -1,6 +1,6 @@
 import type { Worker } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FakeClock, type Engine, type LinkTracking } from '../../engine/index.js';
+import { FakeClock, type ChannelAdapter, type Engine, type LinkTracking } from '../../engine/index.js';
 import {
   adaJob,
   engineWithAda,
@@ -8,6 +8,19 @@ import {
   TEST_CLAIM_STALE_MS,
 } from '../support/delivery-worker.js';
 import { eventually, testRedis } from '../support/redis.js';
+
+/** An SMS provider that accepts everything, keeping the operation ids it was sent. */
+function recordingSms(sent: string[]): ChannelAdapter {
+  return {
+    channel: 'sms',
+    provider: 'twilio',
+    idempotent: false,
+    send: async (delivery) => {
+      sent.push(delivery.opId);
+      return { status: 'sent', providerId: `SM-${sent.length}` };
+    },
+  };
+}
 
 describe('an attempt that threw after claiming its send but before calling the provider', () => {
   let ctx: ReturnType<typeof testRedis>;
@@ -42,17 +55,7 @@ describe('an attempt that threw after claiming its send but before calling the p
     worker = startTestDeliveryWorker(engine, ctx.redis, 'sms', {
       clock,
       tracking,
-      adapters: {
-        sms: {
-          channel: 'sms',
-          provider: 'twilio',
-          idempotent: false,
-          send: async (delivery) => {
-            sent.push(delivery.opId);
-            return { status: 'sent', providerId: `SM-${sent.length}` };
-          },
-        },
-      },
+      adapters: { sms: recordingSms(sent) },
     });
     const queue = engine.queues.deliveries.sms;
     await queue.add(job.message, job, { jobId: job.opId, attempts: 3 });
@@ -81,21 +84,11 @@ describe('an attempt that threw after claiming its send but before calling the p
       },
       secret: 'tracking-secret-of-sixteen',
     };
-    let calls = 0;
+    const sent: string[] = [];
     worker = startTestDeliveryWorker(engine, ctx.redis, 'sms', {
       clock,
       tracking,
-      adapters: {
-        sms: {
-          channel: 'sms',
-          provider: 'twilio',
-          idempotent: false,
-          send: async () => {
-            calls++;
-            return { status: 'sent', providerId: 'SM-1' };
-          },
-        },
-      },
+      adapters: { sms: recordingSms(sent) },
     });
     await engine.queues.deliveries.sms.add(job.message, job, { jobId: job.opId, attempts: 2 });
 
@@ -104,6 +97,6 @@ describe('an attempt that threw after claiming its send but before calling the p
       return message?.status !== undefined && message;
     });
     expect(ended).toMatchObject({ channel: 'sms', status: 'failed' });
-    expect(calls).toBe(0);
+    expect(sent).toEqual([]);
   });
 });
