@@ -19,6 +19,17 @@ export function allStateNodes(machine: AnyStateMachine): AnyStateNode[] {
   return nodes;
 }
 
+/**
+ * The nodes whose actions can run: the machine's root (its own transitions, `on` beside
+ * `states`, are taken from any state) and every state.
+ */
+export function nodesThatAct(machine: AnyStateMachine): AnyStateNode[] {
+  return [machine.root, ...allStateNodes(machine)];
+}
+
+/** How problems name the machine's root, whose own transitions (`on` beside `states`) any state takes. */
+export const ROOT_STATE = '(root)';
+
 /** A state's readable path, e.g. `consideration.waiting`. */
 export function statePath(node: AnyStateNode): string {
   return node.path.join('.');

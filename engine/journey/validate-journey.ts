@@ -1,5 +1,6 @@
 import { isStage, STAGES } from './stage.js';
-import { actionsOf, allStateNodes, statePath } from './machine-walk.js';
+import type { AnyStateNode } from 'xstate';
+import { actionsOf, allStateNodes, ROOT_STATE, statePath } from './machine-walk.js';
 import { SEND_ACTION, type Journey, type SendParams } from './define-journey.js';
 import { Channel } from './journey-schema.js';
 
@@ -22,6 +23,8 @@ export interface JourneyProblem {
 export function validateJourney(journey: Journey, messages: MessageCatalog): JourneyProblem[] {
   const label = `${journey.id}@${journey.version}`;
   const problems: JourneyProblem[] = [];
+  // The root's own transitions (`on` beside `states`) are taken from any state: their sends count.
+  problems.push(...sendProblems(label, ROOT_STATE, journey.machine.root, messages));
   for (const node of allStateNodes(journey.machine)) {
     const state = statePath(node);
     const stages = node.tags.filter(isStage);
@@ -49,47 +52,7 @@ export function validateJourney(journey: Journey, messages: MessageCatalog): Jou
         message: `State "${state}" is a history state, which a persisted journey cannot restore. To fix: target the state explicitly.`,
       });
     }
-    for (const action of actionsOf(node)) {
-      if (action.type !== SEND_ACTION) continue;
-      const params = action.params as SendParams;
-      if (!messages.has(params.message)) {
-        problems.push({
-          journey: label,
-          state,
-          message: `State "${state}" sends message "${params.message}", which does not exist. To fix: add templates/${params.message}/ or correct the id.`,
-        });
-      }
-      if (params.channels.length === 0) {
-        problems.push({
-          journey: label,
-          state,
-          message: `State "${state}" sends "${params.message}" on no channel. To fix: list at least one.`,
-        });
-      }
-      if (params.whenCapped !== undefined && params.whenCapped !== 'wait' && params.whenCapped !== 'skip') {
-        problems.push({
-          journey: label,
-          state,
-          message: `State "${state}" sends "${params.message}" with whenCapped ${JSON.stringify(params.whenCapped)}. To fix: use 'wait' or 'skip'.`,
-        });
-      }
-      const twice = params.channels.filter((channel, i) => params.channels.indexOf(channel) !== i);
-      if (twice.length > 0)
-        problems.push({
-          journey: label,
-          state,
-          message: `State "${state}" sends "${params.message}" on ${[...new Set(twice)].join(', ')} more than once. To fix: list each channel once; a send falls back along the list in order.`,
-        });
-      for (const channel of params.channels) {
-        if (!Channel.safeParse(channel).success) {
-          problems.push({
-            journey: label,
-            state,
-            message: `State "${state}" sends "${params.message}" on unknown channel "${channel}". To fix: use one of ${Channel.options.join(', ')}.`,
-          });
-        }
-      }
-    }
+    problems.push(...sendProblems(label, state, node, messages));
   }
   for (const { state, delay, message } of journey.delayProblems) {
     problems.push({
@@ -97,6 +60,58 @@ export function validateJourney(journey: Journey, messages: MessageCatalog): Jou
       state,
       message: `State "${state}" waits for ${JSON.stringify(delay)}: ${message}`,
     });
+  }
+  return problems;
+}
+
+/** What is wrong with the sends of one state (or of the machine's root, whose transitions any state takes). */
+function sendProblems(
+  label: string,
+  state: string,
+  node: AnyStateNode,
+  messages: MessageCatalog,
+): JourneyProblem[] {
+  const problems: JourneyProblem[] = [];
+  for (const action of actionsOf(node)) {
+    if (action.type !== SEND_ACTION) continue;
+    const params = action.params as SendParams;
+    if (!messages.has(params.message)) {
+      problems.push({
+        journey: label,
+        state,
+        message: `State "${state}" sends message "${params.message}", which does not exist. To fix: add templates/${params.message}/ or correct the id.`,
+      });
+    }
+    if (params.channels.length === 0) {
+      problems.push({
+        journey: label,
+        state,
+        message: `State "${state}" sends "${params.message}" on no channel. To fix: list at least one.`,
+      });
+    }
+    if (params.whenCapped !== undefined && params.whenCapped !== 'wait' && params.whenCapped !== 'skip') {
+      problems.push({
+        journey: label,
+        state,
+        message: `State "${state}" sends "${params.message}" with whenCapped ${JSON.stringify(params.whenCapped)}. To fix: use 'wait' or 'skip'.`,
+      });
+    }
+    const twice = params.channels.filter((channel, i) => params.channels.indexOf(channel) !== i);
+    if (twice.length > 0)
+      problems.push({
+        journey: label,
+        state,
+        message: `State "${state}" sends "${params.message}" on ${[...new Set(twice)].join(', ')} more than once. To fix: list each channel once; a send falls back along the list in order.`,
+      });
+    for (const channel of params.channels) {
+      if (!Channel.safeParse(channel).success) {
+        problems.push({
+          journey: label,
+          state,
+          message: `State "${state}" sends "${params.message}" on unknown channel "${channel}". To fix: use one of ${Channel.options.join(', ')}.`,
+        });
+      }
+    }
   }
   return problems;
 }

@@ -1,13 +1,10 @@
 import { SEND_ACTION, type Journey, type SendParams } from '../journey/define-journey.js';
 import { Channel } from '../journey/journey-schema.js';
-import { actionsOf, allStateNodes, statePath } from '../journey/machine-walk.js';
+import { actionsOf, nodesThatAct, ROOT_STATE, statePath } from '../journey/machine-walk.js';
 import { CONTEXT_ROOTS, contextMissing, declareWhere, declaresNoTrigger } from './context-schema.js';
 import type { TemplateProblem } from './template-checks.js';
 import { modeOf, type TemplateSet } from './template-set.js';
 import { scanTemplate, type TemplateScan } from './template-variables.js';
-
-/** How a problem names the machine's root, whose transitions any state takes. */
-const ROOT_STATE = '(root)';
 
 /**
  * Checks templates against the journeys that send them: every channel a `chorus.send` names is
@@ -47,8 +44,7 @@ export function checkTemplatesForJourneys(
   const brandFiles = new Set([...templates.partials.values()].map((file) => file.path));
   for (const journey of journeys) {
     const label = `${journey.id}@${journey.version}`;
-    // The root too: a transition on the machine itself (`on` beside `states`) is taken from any state.
-    for (const node of [journey.machine.root, ...allStateNodes(journey.machine)]) {
+    for (const node of nodesThatAct(journey.machine)) {
       const state = statePath(node) || ROOT_STATE;
       for (const action of actionsOf(node)) {
         if (action.type !== SEND_ACTION) continue;

@@ -1,5 +1,5 @@
 import { SEND_ACTION, type Journey, type SendParams } from '../journey/define-journey.js';
-import { actionsOf, allStateNodes } from '../journey/machine-walk.js';
+import { actionsOf, nodesThatAct } from '../journey/machine-walk.js';
 import { missingFromTraits } from './context-schema.js';
 import { messageFields, type CoreMessage } from './message-catalog.js';
 import type { RenderContext } from './rendered-message.js';
@@ -42,15 +42,10 @@ export interface Probe {
   context: RenderContext;
 }
 
-/** Every state node and the root, whose own transitions (taken from any state) may send and split too. */
-function statesAndRoot(journey: Journey) {
-  return [journey.machine.root, ...allStateNodes(journey.machine)];
-}
-
 /** The splits a journey declares: split id to its variants. */
 function splitsOf(journey: Journey): Map<string, Set<string>> {
   const splits = new Map<string, Set<string>>();
-  for (const node of statesAndRoot(journey)) {
+  for (const node of nodesThatAct(journey.machine)) {
     for (const action of actionsOf(node)) {
       if (action.type !== RECORD_VARIANT) continue;
       const { split, variant } = action.params as { split: string; variant: string };
@@ -61,7 +56,7 @@ function splitsOf(journey: Journey): Map<string, Set<string>> {
 }
 
 function sends(journey: Journey, messageId: string): boolean {
-  return statesAndRoot(journey).some((node) =>
+  return nodesThatAct(journey.machine).some((node) =>
     actionsOf(node).some(
       (action) => action.type === SEND_ACTION && (action.params as SendParams).message === messageId,
     ),

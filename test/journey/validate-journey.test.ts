@@ -70,6 +70,27 @@ describe('loading a journey', () => {
     ]);
   });
 
+  it('checks the sends of transitions on the machine itself, which any state takes', () => {
+    const journey = defineJourney({
+      id: 'root-send',
+      version: 1,
+      trigger: { event: 'Go' },
+      events: { 'Cart Viewed': z.object({}) },
+      machine: (j) =>
+        j.createMachine({
+          initial: 'a',
+          on: { 'Cart Viewed': { target: '.b', actions: j.send('missing-message', ['fax' as 'email']) } },
+          states: { a: { tags: 'awareness' }, b: { tags: 'decision', type: 'final' } },
+        }),
+    });
+    expect(problemsOf(() => new JourneyCatalog([journey], messages))).toEqual([
+      expect.stringMatching(
+        /^\(root\): State "\(root\)" sends message "missing-message", which does not exist/,
+      ),
+      expect.stringContaining('unknown channel "fax"'),
+    ]);
+  });
+
   /** A journey of one state that sends the welcome on `channels`. */
   const sendingOn = (id: string, channels: string[]) =>
     defineJourney({
