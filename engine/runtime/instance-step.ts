@@ -255,7 +255,9 @@ export function stepInstance(
     context: fullContext(customerId, record, parseProfile(journey, traits)),
   });
   const [next, actions] = pureTransition(journey.machine, snapshot, event);
-  if (next === snapshot) return undefined;
+  // xstate hands back the same snapshot for a transition with no target: its actions (a send on
+  // every `Cart Viewed` while the customer stays put) still ran, so only no actions is no reaction.
+  if (next === snapshot && actions.length === 0) return undefined;
   const cause = { name: event.type, properties: asObject(event.properties) };
   return settle(journey, customerId, record, next, actions, cause, {
     now,
