@@ -130,7 +130,6 @@ function escapeHtmlUrl(value: string): string {
 // (https://x.com)"), while one it did open is kept (https://en.wikipedia.org/wiki/Tea_(drink)),
 // as GitHub's autolinks do. A `;` closing a character reference (`&amp;`) in HTML is part of the URL.
 const BARE_URL = /https?:\/\/[^\s<>"']+/g;
-const TRAILING_PUNCTUATION = /(?:[.,:!?]|;(?<!&#?[0-9a-z]+;))+$/i;
 const HREF = /(\shref\s*=\s*)(["'])(.*?)\2/gis;
 // Most tags of an email (tables, cells, paragraphs) have no `href`: they are passed by untouched.
 const MAY_HAVE_HREF = /href/i;
@@ -140,12 +139,41 @@ const TAG_OR_BARE_URL = /(<[^>]*>)|https?:\/\/[^\s<>"']+/g;
 
 const count = (text: string, char: string) => text.split(char).length - 1;
 
+const isAlphanumeric = (code: number) =>
+  (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
+
+/** Whether the `;` at `at` closes a character reference (`&amp;`, `&#39;`, `&#x27;`). */
+function closesReference(text: string, at: number): boolean {
+  let start = at;
+  while (start > 0 && isAlphanumeric(text.charCodeAt(start - 1))) start -= 1;
+  if (start === at) return false;
+  return text[start - 1] === '&' || (text[start - 1] === '#' && text[start - 2] === '&');
+}
+
+/** Whether the character at `at` is punctuation ending a sentence rather than the URL. */
+function isTrailingPunctuation(text: string, at: number): boolean {
+  const char = text[at];
+  if (char === ';') return !closesReference(text, at);
+  return char === '.' || char === ',' || char === ':' || char === '!' || char === '?';
+}
+
+/**
+ * Where a matched URL ends, walking back from the end once: past trailing punctuation and
+ * closing parentheses the URL did not open, so a long run of either (a trait rendered into the
+ * text may hold one) costs time linear in its length.
+ */
 function trimUrl(match: string): string {
-  let url = match.replace(TRAILING_PUNCTUATION, '');
-  while (url.endsWith(')') && count(url, ')') > count(url, '(')) {
-    url = url.slice(0, -1).replace(TRAILING_PUNCTUATION, '');
+  let end = match.length;
+  let unopened: number | undefined;
+  for (;;) {
+    while (end > 0 && isTrailingPunctuation(match, end - 1)) end -= 1;
+    if (match[end - 1] !== ')') break;
+    unopened ??= count(match.slice(0, end), ')') - count(match.slice(0, end), '(');
+    if (unopened <= 0) break;
+    unopened -= 1;
+    end -= 1;
   }
-  return url;
+  return end === match.length ? match : match.slice(0, end);
 }
 
 /** Rewrites bare URLs in text; in HTML text the URL is decoded first and escaped again (minimally) after. */

@@ -74,6 +74,43 @@ describe('links with parentheses', () => {
     expect(textLinks('see https://example.com/a_(b)_c, then')).toEqual(['https://example.com/a_(b)_c']);
   });
 
+  it('finds where a long URL ends in time linear in its length, however many parentheses or stops close it', () => {
+    // A trait rendered into a message may hold such a run: the worker must not stall on it.
+    const run = (piece: string) => piece.repeat(Math.ceil(30_000 / piece.length));
+    for (const [tail, url] of [
+      [run(')'), 'https://example.com/a'],
+      [run(').'), 'https://example.com/a'],
+      [`${run('.')}x)`, `https://example.com/a${run('.')}x`],
+    ] as const) {
+      const started = performance.now();
+      const links = textLinks(`https://example.com/a${tail} end`);
+      expect(performance.now() - started, tail.slice(0, 4)).toBeLessThan(500);
+      expect(links).toEqual([url]);
+    }
+  });
+
+  it('ends a URL where the regular expressions of punctuation and unopened parentheses say', () => {
+    // The definition: trailing punctuation (a `;` closing a character reference excepted) and a
+    // closing parenthesis the URL did not open are left to the sentence, until neither is left.
+    const punctuation = /(?:[.,:!?]|;(?<!&#?[0-9a-z]+;))+$/i;
+    const count = (text: string, char: string) => text.split(char).length - 1;
+    const reference = (match: string): string => {
+      let url = match.replace(punctuation, '');
+      while (url.endsWith(')') && count(url, ')') > count(url, '(')) {
+        url = url.slice(0, -1).replace(punctuation, '');
+      }
+      return url;
+    };
+    const char = fc.constantFrom('(', ')', '.', ',', ':', '!', '?', ';', '&', '#', 'a', 'X', '7', '/');
+    fc.assert(
+      fc.property(fc.array(char, { maxLength: 16 }), (chars) => {
+        const match = `https://example.com/${chars.join('')}`;
+        expect(textLinks(`${match} end`)).toEqual([reference(match)]);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('keeps such a link whole in a text part derived from HTML', () => {
     const html = addUtmToHtml('<p><a href="https://en.wikipedia.org/wiki/Pu-erh_(tea)">Pu-erh</a></p>', utm);
     expect(addUtmToText(htmlToText(html), utm)).toBe(
