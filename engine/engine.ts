@@ -257,8 +257,8 @@ export function createEngine(options: EngineOptions) {
         ingest(event, t.messageId),
         answers === undefined
           ? undefined
-          : recordConsentOnce(store, t, (unlessMarked) =>
-              consent.recordTrait(t.userId, ConsentTrait.parse(answers), event.timestamp, unlessMarked),
+          : recordConsentOnce(store, t, (marker) =>
+              consent.recordTrait(t.userId, ConsentTrait.parse(answers), event.timestamp, marker),
             ),
       ]);
       return result;

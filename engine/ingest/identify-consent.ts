@@ -1,3 +1,4 @@
+import type { ConsentMarker } from '../policy/consent-store.js';
 import type { CustomerStore } from '../store/customer-store.js';
 
 /**
@@ -7,21 +8,22 @@ import type { CustomerStore } from '../store/customer-store.js';
  *
  * The consent is not written in the same step as the event, so "the event was a duplicate" does
  * not prove that the consent was recorded (the first try may have died between the two). A marker
- * set after the consent is written, for as long as the message id is remembered, says that it was:
- * a retry without one records the consent, a retry with one leaves it alone. A call without a
- * `messageId` cannot be retried as the same call and always records.
+ * set in the same step as the answers, for as long as the message id is remembered, says that it
+ * was: a retry without one records the consent, a retry with one leaves it alone. Set any later,
+ * a try that failed after its answers were written (asking for a double opt-in confirmation, say)
+ * would leave none while the next call of a batch set its own, and the retried batch would write
+ * the first call's grant again over the next one's refusal. A call without a `messageId` cannot
+ * be retried as the same call and always records.
  */
 export async function recordConsentOnce(
   store: CustomerStore,
   call: { userId: string; messageId?: string | undefined },
-  /** Records the answers, none while the key `unlessMarked` exists. */
-  record: (unlessMarked?: string) => Promise<void>,
+  /** Records the answers, none while the `marker` key exists, and sets it with them. */
+  record: (marker?: ConsentMarker) => Promise<void>,
 ): Promise<void> {
   if (call.messageId === undefined) return record();
-  // The marker is checked by each write itself, not in a round trip before: the write is then
+  // The marker is checked by the write itself, not in a round trip before: the write is then
   // the call's first command, so a batch's calls (with a messageId or without) still reach Redis
   // in batch order, and a withdrawal later in the batch is not overtaken by the grant before it.
-  const marker = store.keys(call.userId).consentTaken(call.messageId);
-  await record(marker);
-  await store.redis.set(marker, '1', 'EX', store.dedupeSeconds);
+  await record({ key: store.keys(call.userId).consentTaken(call.messageId), seconds: store.dedupeSeconds });
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ConsentAnswer, ConsentRecord, ConsentTrait } from './consent-record.js';
-import type { ConsentStore, ConsentWrite } from './consent-store.js';
+import type { ConsentMarker, ConsentStore, ConsentWrite } from './consent-store.js';
 import { consentConfirmUrl, createConsentToken, verifyConsentToken } from './consent-token.js';
 import type { ConsentChannel, Topic } from './topic.js';
 
@@ -63,7 +63,7 @@ export function createConsentService(deps: {
       customerId: string,
       trait: ConsentTrait,
       at: number,
-      unlessMarked?: string,
+      marker?: ConsentMarker,
     ): Promise<void> {
       const changes: ConsentChange[] = [];
       for (const [channel, topics] of Object.entries(trait) as Array<
@@ -84,16 +84,16 @@ export function createConsentService(deps: {
           });
         }
       }
-      await service.recordAll(customerId, changes, unlessMarked);
+      await service.recordAll(customerId, changes, marker);
     },
 
     async record(
       customerId: string,
       change: ConsentChange,
       /** A key in the customer's hash tag whose existence means this answer was recorded already. */
-      unlessMarked?: string,
+      marker?: ConsentMarker,
     ): Promise<{ record: ConsentRecord; confirmUrl?: string }> {
-      const [result] = await service.recordAll(customerId, [change], unlessMarked);
+      const [result] = await service.recordAll(customerId, [change], marker);
       return result!;
     },
 
@@ -105,7 +105,7 @@ export function createConsentService(deps: {
     async recordAll(
       customerId: string,
       changes: readonly ConsentChange[],
-      unlessMarked?: string,
+      marker?: ConsentMarker,
     ): Promise<Array<{ record: ConsentRecord; confirmUrl?: string }>> {
       const writes: ConsentWrite[] = changes.map((change) => {
         const pending = needsConfirmation(change);
@@ -120,21 +120,20 @@ export function createConsentService(deps: {
         return pending ? { record, condition: 'unless-granted' } : { record };
       });
       // No await before this call: it must be issued in the order of the calls (see ConsentStore.write).
-      const written = await store.write(customerId, writes, unlessMarked);
+      const written = await store.write(customerId, writes, marker);
       const results: Array<{ record: ConsentRecord; confirmUrl?: string }> = [];
       for (const [i, change] of changes.entries()) {
         const { record, condition } = writes[i]!;
         const { written: made, holds } = written[i]!;
-        if (!made && unlessMarked !== undefined) {
-          // Recorded by an earlier try of the same call (its confirmation was asked for then).
-          results.push({ record: holds ?? record });
-          continue;
-        }
         if (condition !== 'unless-granted') {
-          results.push({ record });
+          results.push({ record: made ? record : (holds ?? record) });
           continue;
         }
-        if (!made) {
+        // Recorded by an earlier try of the same call, which may have died before asking for the
+        // confirmation: asked again while its pending record still holds (one event, by its id).
+        const askedBefore =
+          !made && marker !== undefined && holds?.state === 'pending' && holds.at === change.at;
+        if (!made && !askedBefore) {
           results.push({ record: holds ?? record });
           continue;
         }
@@ -154,7 +153,7 @@ export function createConsentService(deps: {
           properties: { channel: change.channel, topic: change.topic, confirmUrl },
           messageId: eventId(customerId, change.channel, change.topic, change.at),
         });
-        results.push({ record, confirmUrl });
+        results.push({ record: made ? record : (holds ?? record), confirmUrl });
       }
       return results;
     },

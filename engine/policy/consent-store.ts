@@ -16,7 +16,8 @@ export function decodeConsent(raw: string | null): ConsentRecord | undefined {
 
 /**
  * KEYS: consent hash, log, optionally a marker that, when it exists, means the answers were
- * recorded already (nothing is written). ARGV: log cap, then per write its field, record JSON and
+ * recorded already (nothing is written), and that is set, for ARGV[2] seconds, in the same step
+ * as the answers. ARGV: log cap, marker seconds, then per write its field, record JSON and
  * condition: '' (always), 'pending' (only over a pending record) or 'unless-granted' (not over a
  * granted one). Returns, per write, 1 or 0 (written or not) and the record that holds after it.
  */
@@ -24,7 +25,7 @@ const writeScript = new LuaScript(`
 local results = {}
 local written = 0
 local marked = KEYS[3] and redis.call('EXISTS', KEYS[3]) == 1
-for i = 2, #ARGV, 3 do
+for i = 3, #ARGV, 3 do
   local field, record, condition = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local current = false
   if condition ~= '' then current = redis.call('HGET', KEYS[1], field) end
@@ -42,6 +43,7 @@ for i = 2, #ARGV, 3 do
   end
 end
 if written > 0 then redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[1]) - 1) end
+if KEYS[3] and not marked then redis.call('SET', KEYS[3], '1', 'EX', tonumber(ARGV[2])) end
 return results
 `);
 
@@ -51,6 +53,16 @@ export type ConsentCondition = 'always' | 'pending' | 'unless-granted';
 export interface ConsentWrite {
   record: ConsentRecord;
   condition?: ConsentCondition;
+}
+
+/**
+ * A key in the customer's hash tag whose existence means the answers were recorded already (by
+ * an earlier try of the same call): none is written while it exists, and the write sets it, for
+ * `seconds`, in the same step.
+ */
+export interface ConsentMarker {
+  key: string;
+  seconds: number;
 }
 
 /** What a write did: whether it was made, and the record that holds after it (none: none stored). */
@@ -71,11 +83,11 @@ export class ConsentStore {
   ) {}
 
   /**
-   * Sets the record, unless `unlessMarked` (a key in the customer's hash tag) exists: checked in
-   * the same step as the write. Answers whether it was set.
+   * Sets the record, unless the `marker` key exists: checked, and set, in the same step as the
+   * write. Answers whether it was set.
    */
-  async set(customerId: string, record: ConsentRecord, unlessMarked?: string): Promise<boolean> {
-    const [result] = await this.write(customerId, [{ record }], unlessMarked);
+  async set(customerId: string, record: ConsentRecord, marker?: ConsentMarker): Promise<boolean> {
+    const [result] = await this.write(customerId, [{ record }], marker);
     return result?.written ?? false;
   }
 
@@ -86,15 +98,15 @@ export class ConsentStore {
   }
 
   /**
-   * Makes several writes of one customer in one script, in the order given, none while the key
-   * `unlessMarked` exists (see recordConsentOnce). The command is issued before this returns its
+   * Makes several writes of one customer in one script, in the order given, none while the
+   * `marker` key exists, which the writes set (see recordConsentOnce). The command is issued before this returns its
    * promise, so writes of calls made one after another (the calls of a batch) reach Redis, and
    * hold, in the order of the calls.
    */
   async write(
     customerId: string,
     writes: readonly ConsentWrite[],
-    unlessMarked?: string,
+    marker?: ConsentMarker,
   ): Promise<ConsentWritten[]> {
     if (writes.length === 0) return [];
     const keys = customerKeys(this.prefix, customerId);
@@ -108,8 +120,8 @@ export class ConsentStore {
     });
     const reply = (await writeScript.run(
       this.redis,
-      [keys.consent, keys.consentLog, ...(unlessMarked === undefined ? [] : [unlessMarked])],
-      [LOG_CAP, ...args],
+      [keys.consent, keys.consentLog, ...(marker === undefined ? [] : [marker.key])],
+      [LOG_CAP, marker?.seconds ?? 0, ...args],
     )) as Array<number | string>;
     return writes.map((_, i) => ({
       written: reply[i * 2] === 1,

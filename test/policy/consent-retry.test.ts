@@ -1,0 +1,78 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { recordConsentOnce } from '../../engine/ingest/identify-consent.js';
+import { createConsentService } from '../../engine/policy/consent-service.js';
+import { ConsentStore } from '../../engine/policy/consent-store.js';
+import { CustomerStore } from '../../engine/store/customer-store.js';
+import { testRedis } from '../support/redis.js';
+
+describe('the consent answers of a batch retried after a failure', () => {
+  let ctx: ReturnType<typeof testRedis>;
+  beforeEach(() => {
+    ctx = testRedis();
+  });
+  afterEach(async () => {
+    await ctx.cleanup();
+  });
+
+  it('keep a later refusal when only the earlier grant failed to ask for its confirmation', async () => {
+    const store = new CustomerStore(ctx.redis, { prefix: ctx.prefix });
+    let failures = 1;
+    const tracked: string[] = [];
+    const consent = createConsentService({
+      store: new ConsentStore(ctx.redis, ctx.prefix),
+      doubleOptIn: true,
+      confirmLink: { baseUrl: 'https://chorus.example.com', secret: 'a-secret-of-sixteen-chars' },
+      track: async ({ event, messageId }) => {
+        // Asking for the confirmation fails once (a Redis hiccup), as the batch is being answered.
+        if (failures-- > 0) throw new Error('connection lost');
+        tracked.push(`${event} ${messageId}`);
+      },
+    });
+    // [sign-up: email marketing granted] then [email marketing refused], as /v1/batch issues them.
+    const batch = () =>
+      Promise.all([
+        recordConsentOnce(store, { userId: 'u1', messageId: 'signup' }, (marker) =>
+          consent.recordTrait('u1', { email: { marketing: true } }, 1_000, marker),
+        ),
+        recordConsentOnce(store, { userId: 'u1', messageId: 'refusal' }, (marker) =>
+          consent.recordTrait('u1', { email: { marketing: false } }, 2_000, marker),
+        ),
+      ]);
+    await expect(batch()).rejects.toThrow('connection lost');
+    // The client retries the whole batch with the same message ids.
+    await batch();
+    expect(await consent.store.get('u1', 'email', 'marketing')).toMatchObject({ state: 'denied', at: 2_000 });
+    // Nor is a confirmation asked for a grant the customer has refused since.
+    expect(tracked).toEqual([]);
+  });
+
+  it('ask for the confirmation a failed try could not ask for, once, while its grant is pending', async () => {
+    const store = new CustomerStore(ctx.redis, { prefix: ctx.prefix });
+    let failures = 1;
+    const tracked: string[] = [];
+    const consent = createConsentService({
+      store: new ConsentStore(ctx.redis, ctx.prefix),
+      doubleOptIn: true,
+      confirmLink: { baseUrl: 'https://chorus.example.com', secret: 'a-secret-of-sixteen-chars' },
+      track: async ({ event, messageId }) => {
+        if (failures-- > 0) throw new Error('connection lost');
+        tracked.push(`${event} ${messageId}`);
+      },
+    });
+    const signUp = () =>
+      recordConsentOnce(store, { userId: 'u2', messageId: 'signup' }, (marker) =>
+        consent.recordTrait('u2', { email: { marketing: true } }, 1_000, marker),
+      );
+    await expect(signUp()).rejects.toThrow('connection lost');
+    await signUp();
+    await signUp();
+    expect(await consent.store.get('u2', 'email', 'marketing')).toMatchObject({
+      state: 'pending',
+      at: 1_000,
+    });
+    // Both retries ask under the same event id, so the confirmation email goes once.
+    expect(tracked).toHaveLength(2);
+    expect(new Set(tracked).size).toBe(1);
+    expect((await consent.store.history('u2')).map((r) => r.state)).toEqual(['pending']);
+  });
+});
