@@ -176,6 +176,29 @@ export async function rerouteOperation(
 }
 
 /** KEYS: op key. ARGV: token, 1 when the send may have arrived. */
+/** KEYS: op key. ARGV: token, now ms. */
+const renewScript = new LuaScript(`
+if redis.call('HGET', KEYS[1], 'state') ~= 'sending' then return 0 end
+if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'since', ARGV[2])
+return 1
+`);
+
+/**
+ * Dates a claim afresh while its run is still with the provider: a claim is taken over only
+ * once it is stale, and a live run whose provider answers slowly (a loaded SMTP server, a
+ * gateway taking its time) must not be taken for one that died, or the send would go out twice.
+ * Answers false when the claim is no longer this run's (it ended, or was taken over).
+ */
+export async function renewClaim(
+  redis: RedisConnection,
+  opKey: string,
+  token: string,
+  now: number,
+): Promise<boolean> {
+  return (await renewScript.run(redis, [opKey], [token, now])) === 1;
+}
+
 const releaseScript = new LuaScript(`
 if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then
   redis.call('HSET', KEYS[1], 'state', 'retrying')

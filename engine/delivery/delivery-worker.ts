@@ -28,10 +28,11 @@ export interface DeliveryWorkerOptions {
   limiter?: { max: number; duration: number };
   retry?: { baseMs: number; maxMs: number };
   /**
-   * A claim older than this, left by a run that died mid-send, is taken over (the send is then
-   * repeated through an idempotent adapter, or recorded `unknown`). Keep it above the slowest
-   * provider call. Default four times `lockMs`: two minutes with the default lock. A run that
-   * meets a younger claim waits until then, without spending an attempt (see ClaimHeldError).
+   * A claim not renewed for this long, left by a run that died mid-send, is taken over (the send
+   * is then repeated through an idempotent adapter, or recorded `unknown`). A run still waiting on
+   * its provider renews its claim every quarter of this, so a slow provider is not taken for a
+   * dead run. Default four times `lockMs`: two minutes with the default lock. A run that meets a
+   * younger claim waits until then, without spending an attempt (see ClaimHeldError).
    */
   claimStaleMs?: number;
   /** BullMQ lock duration and stalled-check interval (LOCK_DURATION_MS). */
@@ -94,7 +95,12 @@ export function createDeliveryWorker(
       ? { onFailed: (job: DeliveryJobData) => deps.policy.release!({ job, channel, now: clock.now() }) }
       : {}),
   });
-  const send = createMessageSender(channel, deps, outcomes, recordRetry);
+  // Set when the worker starts closing: runs still with a provider then stop renewing their claims.
+  let closing = false;
+  const send = createMessageSender(channel, deps, outcomes, recordRetry, {
+    renewEveryMs: Math.max(1, Math.floor(claimStaleMs / 4)),
+    live: () => !closing,
+  });
   // The list is one key outside the customer's slot: read along with the customer only where a
   // script may touch both, on a single Redis.
   const suppressionKey = ridesInScripts(redis) ? suppressionListKey(store.prefix) : undefined;
@@ -298,6 +304,9 @@ export function createDeliveryWorker(
           ...(err instanceof RetryLaterError && err.afterMs ? { floorMs: err.afterMs } : {}),
         }),
     },
+  });
+  worker.on('closing', () => {
+    closing = true;
   });
   worker.on('failed', (job, err) => {
     if (!job || err instanceof DelayedError) return;

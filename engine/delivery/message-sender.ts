@@ -8,7 +8,7 @@ import type { RenderedMessage } from '../messages/rendered-message.js';
 import { trackRendered } from '../tracking/track-links.js';
 import type { DeliveryDependencies } from './delivery-dependencies.js';
 import { variantLabel, type DeliveryJobData } from './delivery-job.js';
-import { releaseOperation } from './delivery-ledger.js';
+import { releaseOperation, renewClaim } from './delivery-ledger.js';
 import { RetryLaterError } from './job-signals.js';
 import type { OutcomeRecorder } from './outcome-recorder.js';
 import { createUnsubscribeToken, unsubscribeUrl } from './unsubscribe-token.js';
@@ -39,9 +39,35 @@ export function createMessageSender(
   deps: DeliveryDependencies,
   outcomes: OutcomeRecorder,
   recordRetry: { attempts: number; baseMs: number },
+  claims: {
+    /** How often a run still with its provider dates its claim afresh (a fraction of the stale age). */
+    renewEveryMs: number;
+    /** False once the worker is closing: a run left behind then no longer vouches for its claim. */
+    live: () => boolean;
+  },
 ) {
   const { clock, logger } = deps;
   const redis = deps.store.redis;
+
+  /**
+   * Calls the provider, keeping the run's claim fresh meanwhile, so that only a run that died
+   * (or whose worker closed) leaves a claim to go stale and be taken over.
+   */
+  async function sendHoldingClaim(adapter: ChannelAdapter, delivery: Delivery, opKey: string, token: string) {
+    const renew = setInterval(() => {
+      if (!claims.live()) return clearInterval(renew);
+      renewClaim(redis, opKey, token, clock.now()).catch((err: unknown) =>
+        logger.warn({ err, opId: delivery.opId }, 'claim not renewed; it may be taken over once stale'),
+      );
+    }, claims.renewEveryMs);
+    renew.unref();
+    try {
+      return await adapter.send(delivery);
+    } finally {
+      clearInterval(renew);
+    }
+  }
+
   /** The message as the provider gets it: rendered, with its unsubscribe link and tracked links. */
   function compose(
     data: DeliveryJobData,
@@ -136,7 +162,12 @@ export function createMessageSender(
       throw error;
     }
 
-    const result: DeliveryResult = await adapter.send(delivery);
+    const result: DeliveryResult = await sendHoldingClaim(
+      adapter,
+      delivery,
+      outcomes.keys(data).op,
+      claimToken,
+    );
     if (result.status === 'sent') {
       await outcomes.record(
         data,
