@@ -9,7 +9,11 @@ export const shop = defineWebhookSource({
   id: 'shop',
   payload: z.object({
     type: z.string(),
-    data: z.object({ customerId: z.string(), orderId: z.string(), total: z.number().optional() }),
+    data: z.object({
+      customerId: z.string().min(1),
+      orderId: z.string().min(1),
+      total: z.number().optional(),
+    }),
   }),
   // Only paid orders matter to journeys; every other type is acknowledged and ignored.
   toTrack: ({ type, data }) =>

@@ -89,6 +89,17 @@ describe('signed inbound webhooks', () => {
     );
     expect((await send(order, {}, 'nope')).statusCode).toBe(404);
   });
+
+  it('answers 400 naming the source when its mapping makes a call the engine refuses', async () => {
+    // The source's schema takes an empty customer id; the track call made from it has no user.
+    const empty = JSON.stringify({ type: 'order.paid', customer: { id: '' }, total: 1 });
+    const res = await send(empty, webhookHeaders(newSecret, 'msg_8', nowSeconds(), empty));
+    expect(res.statusCode).toBe(400);
+    const { error } = res.json<{ error: { message: string; issues: Array<{ field: string }> } }>();
+    expect(error.message).toContain('webhook source "shop"');
+    expect(error.issues.map((i) => i.field)).toEqual(['userId']);
+    expect(await h.redis.keys(`${h.prefix}:c:*`)).toEqual([]);
+  });
 });
 
 describe('the webhook sources in journeys/', () => {

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { verifyWebhook } from '../../channels/standard-webhooks.js';
 import type { Clock } from '../../clock.js';
 import type { Engine } from '../../engine.js';
-import { parseInput } from '../../ingest/ingest-schema.js';
+import { parseInput, TrackInput } from '../../ingest/ingest-schema.js';
 import { NotFoundError, ServiceUnavailableError } from '../http-errors.js';
 import { parseJsonBody } from '../json-body.js';
 import type { AnyWebhookSource } from '../webhook-source.js';
@@ -61,7 +61,13 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteOptions> = async (
       // The id sent by the source may be long or odd; its digest is a stable, bounded messageId.
       const messageId = `wh-${source.id}-${createHash('sha256').update(id).digest('base64url')}`;
       if (!track) return reply.code(202).send({ eventId: messageId, duplicate: false, ignored: true });
-      const result = await engine.track({ ...track, messageId });
+      // The sender sent none of these fields: a refusal names the source whose mapping made them.
+      const call = parseInput(
+        TrackInput,
+        { ...track, messageId },
+        `track call that webhook source "${source.id}" made of this payload (its toTrack)`,
+      );
+      const result = await engine.acceptTrack(call);
       return reply.code(202).send({ eventId: result.eventId, duplicate: !result.accepted, ignored: false });
     },
   );
