@@ -44,10 +44,16 @@ describe('a run whose provider answers after the claim would have gone stale', (
     // The first run is alive but its job's lock lapses (its process starved for a moment): the
     // stalled check gives the job to a second run, which meets the first run's claim and waits.
     await ctx.redis.del(`${queue.opts.prefix}:${queue.name}:${job.opId}:lock`);
+    // Waited for until the second run has met the claim and is waiting for it (its job delayed):
+    // a second run that has only started may look at the claim after the clock jumps below, and
+    // would find it stale before the first run's next renewal, whatever the renewals do.
     await eventually(
-      async () => ((await queue.getJob(job.opId))?.attemptsStarted ?? 0) >= 2,
+      async () => {
+        const again = await queue.getJob(job.opId);
+        return (again?.attemptsStarted ?? 0) >= 2 && (await again!.getState()) === 'delayed';
+      },
       10_000,
-      'a second run of the job',
+      'a second run of the job to meet the claim',
     );
     // Long enough, by the claims' clock, for the claim to be stale had nobody renewed it; the
     // second run looks again when its wait is over.
