@@ -73,7 +73,9 @@ export function resolveDelays(machine: AnyStateMachine): {
   const problems: Array<{ state: string; delay: string; message: string }> = [];
   const localTimeWaits: Record<string, LocalTime> = {};
   const provided = (machine.implementations.delays ?? {}) as Record<string, unknown>;
-  for (const node of allStateNodes(machine)) {
+  // The root too: a wait on the machine itself (`after` beside `states`) runs whatever the state.
+  for (const node of nodesThatAct(machine)) {
+    const state = statePath(node) || ROOT_STATE;
     for (const { delay, eventType } of node.after) {
       if (typeof delay === 'number' || typeof delay === 'function' || delay in provided) continue;
       if (delay.endsWith(LOCAL_TIME_SUFFIX)) {
@@ -83,7 +85,7 @@ export function resolveDelays(machine: AnyStateMachine): {
           localTimeWaits[eventType] = time;
         } else {
           problems.push({
-            state: statePath(node),
+            state,
             delay,
             message:
               'that is not a local time. To fix: write "HH:MM local" on a 24-hour clock, such as "09:30 local".',
@@ -94,7 +96,7 @@ export function resolveDelays(machine: AnyStateMachine): {
       try {
         delays[delay] = parseDuration(delay);
       } catch (error) {
-        problems.push({ state: statePath(node), delay, message: (error as Error).message });
+        problems.push({ state, delay, message: (error as Error).message });
       }
     }
   }
