@@ -25,6 +25,8 @@ export function validateJourney(journey: Journey, messages: MessageCatalog): Jou
   const problems: JourneyProblem[] = [];
   // The root's own transitions (`on` beside `states`) are taken from any state: their sends count.
   problems.push(...sendProblems(label, ROOT_STATE, journey.machine.root, messages));
+  // An actor the machine itself invokes runs for the whole journey: it cannot be restored either.
+  problems.push(...invokeProblems(label, ROOT_STATE, journey.machine.root));
   for (const node of allStateNodes(journey.machine)) {
     const state = statePath(node);
     const stages = node.tags.filter(isStage);
@@ -38,13 +40,7 @@ export function validateJourney(journey: Journey, messages: MessageCatalog): Jou
             : `State "${state}" has ${stages.length} stage tags (${stages.join(', ')}). To fix: keep exactly one.`,
       });
     }
-    if (node.invoke.length > 0) {
-      problems.push({
-        journey: label,
-        state,
-        message: `State "${state}" invokes an actor, which a persisted journey cannot restore. To fix: send messages and wait for events instead.`,
-      });
-    }
+    problems.push(...invokeProblems(label, state, node));
     if (node.type === 'history') {
       problems.push({
         journey: label,
@@ -62,6 +58,18 @@ export function validateJourney(journey: Journey, messages: MessageCatalog): Jou
     });
   }
   return problems;
+}
+
+/** An actor invoked by one state (or by the machine itself), which a persisted journey cannot restore. */
+function invokeProblems(label: string, state: string, node: AnyStateNode): JourneyProblem[] {
+  if (node.invoke.length === 0) return [];
+  return [
+    {
+      journey: label,
+      state,
+      message: `State "${state}" invokes an actor, which a persisted journey cannot restore. To fix: send messages and wait for events instead.`,
+    },
+  ];
 }
 
 /** What is wrong with the sends of one state (or of the machine's root, whose transitions any state takes). */

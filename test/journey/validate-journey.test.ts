@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { fromPromise } from 'xstate';
 import { z } from 'zod';
 import {
   defineJourney,
@@ -88,6 +89,25 @@ describe('loading a journey', () => {
         /^\(root\): State "\(root\)" sends message "missing-message", which does not exist/,
       ),
       expect.stringContaining('unknown channel "fax"'),
+    ]);
+  });
+
+  it('refuses an actor invoked by the machine itself, as it does one invoked by a state', () => {
+    const journey = defineJourney({
+      id: 'root-invoke',
+      version: 1,
+      trigger: { event: 'Go' },
+      machine: (j) =>
+        j.createMachine({
+          initial: 'a',
+          invoke: { src: fromPromise(async () => 'looked up') },
+          states: { a: { tags: 'awareness' } },
+        } as never),
+    });
+    expect(problemsOf(() => new JourneyCatalog([journey], messages))).toEqual([
+      expect.stringMatching(
+        /^\(root\): State "\(root\)" invokes an actor, which a persisted journey cannot restore/,
+      ),
     ]);
   });
 
