@@ -243,7 +243,7 @@ export function createDeliveryWorker(
     if (claim.result === 'rerouted') return forward(data, claim.to);
     if (claim.result === 'busy') throw new ClaimHeldError(data.opId, claim.retryInMs);
     const earlier = (since: number) =>
-      `a run that claimed it at ${new Date(since).toISOString()} stopped before recording the provider's answer`;
+      `a run that held it (last heard of at ${new Date(since).toISOString()}) stopped before recording the provider's answer`;
     if (claim.result === 'resumed' && !adapter?.idempotent) {
       const provider = adapter?.provider ?? channel;
       const reason = `${earlier(claim.since)}; ${provider} cannot recognise a repeated send, so it was not sent again`;

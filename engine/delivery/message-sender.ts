@@ -56,8 +56,11 @@ export function createMessageSender(
   async function sendHoldingClaim(adapter: ChannelAdapter, delivery: Delivery, opKey: string, token: string) {
     const renew = setInterval(() => {
       if (!claims.live()) return clearInterval(renew);
-      renewClaim(redis, opKey, token, clock.now()).catch((err: unknown) =>
-        logger.warn({ err, opId: delivery.opId }, 'claim not renewed; it may be taken over once stale'),
+      renewClaim(redis, opKey, token, clock.now()).then(
+        // No longer this run's claim (ended, or taken over): nothing left to keep fresh.
+        (held) => held || clearInterval(renew),
+        (err: unknown) =>
+          logger.warn({ err, opId: delivery.opId }, 'claim not renewed; it may be taken over once stale'),
       );
     }, claims.renewEveryMs);
     renew.unref();
