@@ -32,7 +32,7 @@ import { TimerWheel } from './runtime/timer-wheel.js';
 import { eraseCustomer, type ErasureResult } from './store/customer-erasure.js';
 import { CustomerStore } from './store/customer-store.js';
 import { createInboxIntake, type IngestResult } from './ingest/inbox-intake.js';
-import { recordConsentOnce } from './ingest/identify-consent.js';
+import { identifyConsentMarker } from './ingest/identify-consent.js';
 import { ConsentTrait } from './policy/consent-record.js';
 import { createConsentService, type ConsentOptions } from './policy/consent-service.js';
 import { ConsentStore } from './policy/consent-store.js';
@@ -257,8 +257,11 @@ export function createEngine(options: EngineOptions) {
         ingest(event, t.messageId),
         answers === undefined
           ? undefined
-          : recordConsentOnce(store, t, (marker) =>
-              consent.recordTrait(t.userId, ConsentTrait.parse(answers), event.timestamp, marker),
+          : consent.recordTrait(
+              t.userId,
+              ConsentTrait.parse(answers),
+              event.timestamp,
+              identifyConsentMarker(store, t),
             ),
       ]);
       return result;

@@ -149,6 +149,7 @@ export function createMessageSender(
     now: number,
   ): Promise<string> {
     const { adapter } = target;
+    const opKey = outcomes.keys(data).op;
     let delivery: Delivery;
     try {
       delivery = compose(data, target, now);
@@ -158,19 +159,11 @@ export function createMessageSender(
       // have arrived, so the claim is let go of and the retry sends at once. Kept, the claim would
       // make the retry wait for it to go stale and then end the send `unknown` (or, through an
       // idempotent adapter, send it marked as a repeat) for a message that never left.
-      await withRetries(
-        () => releaseOperation(redis, outcomes.keys(data).op, claimToken, repeat),
-        recordRetry,
-      );
+      await withRetries(() => releaseOperation(redis, opKey, claimToken, repeat), recordRetry);
       throw error;
     }
 
-    const result: DeliveryResult = await sendHoldingClaim(
-      adapter,
-      delivery,
-      outcomes.keys(data).op,
-      claimToken,
-    );
+    const result: DeliveryResult = await sendHoldingClaim(adapter, delivery, opKey, claimToken);
     if (result.status === 'sent') {
       await outcomes.record(
         data,
@@ -209,10 +202,7 @@ export function createMessageSender(
       // Nothing went out, or the receiver can tell a repeat: let go of the claim so the next
       // attempt claims it afresh (marked when it may have arrived, see releaseOperation).
       const maybe = result.mayHaveArrived === true;
-      await withRetries(
-        () => releaseOperation(redis, outcomes.keys(data).op, claimToken, maybe),
-        recordRetry,
-      );
+      await withRetries(() => releaseOperation(redis, opKey, claimToken, maybe), recordRetry);
       throw new RetryLaterError(result.reason, result.afterMs);
     }
     if (repeat) {

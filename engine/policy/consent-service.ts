@@ -90,10 +90,8 @@ export function createConsentService(deps: {
     async record(
       customerId: string,
       change: ConsentChange,
-      /** A key in the customer's hash tag whose existence means this answer was recorded already. */
-      marker?: ConsentMarker,
     ): Promise<{ record: ConsentRecord; confirmUrl?: string }> {
-      const [result] = await service.recordAll(customerId, [change], marker);
+      const [result] = await service.recordAll(customerId, [change]);
       return result!;
     },
 

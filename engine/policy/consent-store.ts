@@ -82,13 +82,8 @@ export class ConsentStore {
     readonly prefix: string,
   ) {}
 
-  /**
-   * Sets the record, unless the `marker` key exists: checked, and set, in the same step as the
-   * write. Answers whether it was set.
-   */
-  async set(customerId: string, record: ConsentRecord, marker?: ConsentMarker): Promise<boolean> {
-    const [result] = await this.write(customerId, [{ record }], marker);
-    return result?.written ?? false;
+  async set(customerId: string, record: ConsentRecord): Promise<void> {
+    await this.write(customerId, [{ record }]);
   }
 
   /** Grants a `pending` consent; false when it was not pending (already confirmed, or withdrawn). */
@@ -99,9 +94,9 @@ export class ConsentStore {
 
   /**
    * Makes several writes of one customer in one script, in the order given, none while the
-   * `marker` key exists, which the writes set (see recordConsentOnce). The command is issued before this returns its
-   * promise, so writes of calls made one after another (the calls of a batch) reach Redis, and
-   * hold, in the order of the calls.
+   * `marker` key exists, which the writes set (see identifyConsentMarker). The command is issued
+   * before this returns its promise, so writes of calls made one after another (the calls of a
+   * batch) reach Redis, and hold, in the order of the calls.
    */
   async write(
     customerId: string,

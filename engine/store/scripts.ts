@@ -25,8 +25,8 @@ return {1, redis.call('EXISTS', KEYS[3])}
  * round trip on the hottest path. A timer of a customer with no state is dropped instead ({2}):
  * every step that schedules one has marked the state first, so only erasure removed it (the
  * timer's job was running when the erasure listed the customer's jobs), and applying it would
- * write a state back under the erased customer's id, for good. Marks the state with the step's token (`step`) until the step
- * commits or lets go: a mark found by the next taker is a step that died in between, which may
+ * write a state back under the erased customer's id, for good. Marks the state with the step's
+ * token (`step`) until the step commits or lets go: a mark found by the next taker is a step that died in between, which may
  * have added timer jobs nothing names yet (erasure looks for those; see customer-erasure.ts).
  * KEYS: state, inbox, lease, seq floor. ARGV: token, lease ms, batch size, event JSON or ''.
  * Returns {0} when another job holds the lease, {2} when the timer was dropped, else {1, HGETALL

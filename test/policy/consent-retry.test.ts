@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { recordConsentOnce } from '../../engine/ingest/identify-consent.js';
+import { identifyConsentMarker } from '../../engine/ingest/identify-consent.js';
 import { createConsentService } from '../../engine/policy/consent-service.js';
 import { ConsentStore } from '../../engine/policy/consent-store.js';
 import { CustomerStore } from '../../engine/store/customer-store.js';
@@ -31,11 +31,17 @@ describe('the consent answers of a batch retried after a failure', () => {
     // [sign-up: email marketing granted] then [email marketing refused], as /v1/batch issues them.
     const batch = () =>
       Promise.all([
-        recordConsentOnce(store, { userId: 'u1', messageId: 'signup' }, (marker) =>
-          consent.recordTrait('u1', { email: { marketing: true } }, 1_000, marker),
+        consent.recordTrait(
+          'u1',
+          { email: { marketing: true } },
+          1_000,
+          identifyConsentMarker(store, { userId: 'u1', messageId: 'signup' }),
         ),
-        recordConsentOnce(store, { userId: 'u1', messageId: 'refusal' }, (marker) =>
-          consent.recordTrait('u1', { email: { marketing: false } }, 2_000, marker),
+        consent.recordTrait(
+          'u1',
+          { email: { marketing: false } },
+          2_000,
+          identifyConsentMarker(store, { userId: 'u1', messageId: 'refusal' }),
         ),
       ]);
     await expect(batch()).rejects.toThrow('connection lost');
@@ -60,8 +66,11 @@ describe('the consent answers of a batch retried after a failure', () => {
       },
     });
     const signUp = () =>
-      recordConsentOnce(store, { userId: 'u2', messageId: 'signup' }, (marker) =>
-        consent.recordTrait('u2', { email: { marketing: true } }, 1_000, marker),
+      consent.recordTrait(
+        'u2',
+        { email: { marketing: true } },
+        1_000,
+        identifyConsentMarker(store, { userId: 'u2', messageId: 'signup' }),
       );
     await expect(signUp()).rejects.toThrow('connection lost');
     await signUp();
