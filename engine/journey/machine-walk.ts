@@ -28,11 +28,11 @@ export function nodesThatAct(machine: AnyStateMachine): AnyStateNode[] {
 }
 
 /** How problems name the machine's root, whose own transitions (`on` beside `states`) any state takes. */
-export const ROOT_STATE = '(root)';
+const ROOT_STATE = '(root)';
 
-/** A state's readable path, e.g. `consideration.waiting`. */
+/** A state's readable path, e.g. `consideration.waiting`; the machine's root is `(root)`. */
 export function statePath(node: AnyStateNode): string {
-  return node.path.join('.');
+  return node.path.length === 0 ? ROOT_STATE : node.path.join('.');
 }
 
 export interface ActionRef {
@@ -75,7 +75,7 @@ export function resolveDelays(machine: AnyStateMachine): {
   const provided = (machine.implementations.delays ?? {}) as Record<string, unknown>;
   // The root too: a wait on the machine itself (`after` beside `states`) runs whatever the state.
   for (const node of nodesThatAct(machine)) {
-    const state = statePath(node) || ROOT_STATE;
+    const state = statePath(node);
     for (const { delay, eventType } of node.after) {
       if (typeof delay === 'number' || typeof delay === 'function' || delay in provided) continue;
       if (delay.endsWith(LOCAL_TIME_SUFFIX)) {

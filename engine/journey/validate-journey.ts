@@ -1,6 +1,6 @@
 import { isStage, STAGES } from './stage.js';
 import type { AnyStateNode } from 'xstate';
-import { actionsOf, allStateNodes, ROOT_STATE, statePath } from './machine-walk.js';
+import { actionsOf, nodesThatAct, statePath } from './machine-walk.js';
 import { SEND_ACTION, type Journey, type SendParams } from './define-journey.js';
 import { Channel } from './journey-schema.js';
 
@@ -23,14 +23,13 @@ export interface JourneyProblem {
 export function validateJourney(journey: Journey, messages: MessageCatalog): JourneyProblem[] {
   const label = `${journey.id}@${journey.version}`;
   const problems: JourneyProblem[] = [];
-  // The root's own transitions (`on` beside `states`) are taken from any state: their sends count.
-  problems.push(...sendProblems(label, ROOT_STATE, journey.machine.root, messages));
-  // An actor the machine itself invokes runs for the whole journey: it cannot be restored either.
-  problems.push(...invokeProblems(label, ROOT_STATE, journey.machine.root));
-  for (const node of allStateNodes(journey.machine)) {
+  // The root too: its own transitions (`on` beside `states`) are taken from any state, and an
+  // actor it invokes runs for the whole journey. Only states carry a stage or can be history.
+  for (const node of nodesThatAct(journey.machine)) {
     const state = statePath(node);
+    const isRoot = node === journey.machine.root;
     const stages = node.tags.filter(isStage);
-    if (stages.length !== 1) {
+    if (!isRoot && stages.length !== 1) {
       problems.push({
         journey: label,
         state,
@@ -40,7 +39,13 @@ export function validateJourney(journey: Journey, messages: MessageCatalog): Jou
             : `State "${state}" has ${stages.length} stage tags (${stages.join(', ')}). To fix: keep exactly one.`,
       });
     }
-    problems.push(...invokeProblems(label, state, node));
+    if (node.invoke.length > 0) {
+      problems.push({
+        journey: label,
+        state,
+        message: `State "${state}" invokes an actor, which a persisted journey cannot restore. To fix: send messages and wait for events instead.`,
+      });
+    }
     if (node.type === 'history') {
       problems.push({
         journey: label,
@@ -58,18 +63,6 @@ export function validateJourney(journey: Journey, messages: MessageCatalog): Jou
     });
   }
   return problems;
-}
-
-/** An actor invoked by one state (or by the machine itself), which a persisted journey cannot restore. */
-function invokeProblems(label: string, state: string, node: AnyStateNode): JourneyProblem[] {
-  if (node.invoke.length === 0) return [];
-  return [
-    {
-      journey: label,
-      state,
-      message: `State "${state}" invokes an actor, which a persisted journey cannot restore. To fix: send messages and wait for events instead.`,
-    },
-  ];
 }
 
 /** What is wrong with the sends of one state (or of the machine's root, whose transitions any state takes). */

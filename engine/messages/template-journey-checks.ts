@@ -1,6 +1,6 @@
 import { SEND_ACTION, type Journey, type SendParams } from '../journey/define-journey.js';
 import { Channel } from '../journey/journey-schema.js';
-import { actionsOf, nodesThatAct, ROOT_STATE, statePath } from '../journey/machine-walk.js';
+import { actionsOf, nodesThatAct, statePath } from '../journey/machine-walk.js';
 import { CONTEXT_ROOTS, contextMissing, declareWhere, declaresNoTrigger } from './context-schema.js';
 import type { TemplateProblem } from './template-checks.js';
 import { modeOf, type TemplateSet } from './template-set.js';
@@ -45,7 +45,7 @@ export function checkTemplatesForJourneys(
   for (const journey of journeys) {
     const label = `${journey.id}@${journey.version}`;
     for (const node of nodesThatAct(journey.machine)) {
-      const state = statePath(node) || ROOT_STATE;
+      const state = statePath(node);
       for (const action of actionsOf(node)) {
         if (action.type !== SEND_ACTION) continue;
         const { message: messageId, channels } = action.params as SendParams;
