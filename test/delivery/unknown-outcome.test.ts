@@ -134,14 +134,16 @@ describe('a delivery whose earlier run left no outcome', () => {
       accountSid: 'AC1',
       authToken: 't',
       from: '+15550199',
-      timeoutMs: 200,
+      // Long enough for the request to reach the hanging server on a loaded machine: the test
+      // checks it did, which a shorter timeout could abort before the connection was made.
+      timeoutMs: 1000,
     });
     startWorker('sms', sms);
 
     const [entry] = await messages();
     expect(entry).toMatchObject({
       status: 'unknown',
-      reason: expect.stringMatching(/did not answer within 200 ms; the request may have reached twilio/),
+      reason: expect.stringMatching(/did not answer within 1000 ms; the request may have reached twilio/),
     });
     await eventually(async () => added.isCompleted());
     expect(server.requests).toHaveLength(1);
