@@ -58,6 +58,24 @@ describe('one-click unsubscribe', () => {
     });
   });
 
+  it("answers an erased customer's old link as unsubscribed, and writes nothing back under their id", async () => {
+    await h.engine.identify({ userId: 'u3', traits: { email: 'u3@example.com' } });
+    await eventually(async () => (await h.engine.customer('u3')).profile.email !== undefined);
+    await h.engine.erase('u3');
+
+    const res = await h.app.inject({
+      method: 'POST',
+      url: `/v1/unsubscribe?token=${encodeURIComponent(tokenFor('u3'))}`,
+      payload: 'List-Unsubscribe=One-Click',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ unsubscribed: true, topic: 'marketing' });
+    // Neither a consent record nor an "Unsubscribed" event waiting to be applied.
+    expect(await h.redis.keys(`${h.prefix}:c:*`)).toEqual([]);
+    expect(await h.engine.consent.store.all('u3')).toEqual([]);
+  });
+
   it('refuses a forged or expired token with 400', async () => {
     const forged = createUnsubscribeToken('another-secret-16chars', {
       customerId: 'u2',
@@ -111,6 +129,9 @@ describe('one-click unsubscribe', () => {
       ['application/x-www-form-urlencoded', 'List-Unsubscribe=One-Click'],
       [undefined, 'List-Unsubscribe=One-Click'],
     ];
+    for (const index of bodies.keys()) await h.engine.identify({ userId: `m${index}`, traits: {} });
+    for (const index of bodies.keys())
+      await eventually(async () => (await h.engine.customer(`m${index}`)).rev > 0);
     for (const [index, [type, payload]] of bodies.entries()) {
       const res = await h.app.inject({
         method: 'POST',

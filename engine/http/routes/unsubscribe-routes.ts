@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Clock } from '../../clock.js';
@@ -77,6 +78,10 @@ export const unsubscribeRoutes: FastifyPluginAsyncZod<UnsubscribeRouteOptions> =
       const at = clock.now();
       // The token itself names the event, so a client's retry of the same click is one event.
       const id = `unsub-${createHash('sha256').update(request.query.token).digest('base64url')}`;
+      // A link from an erased customer's old email: they get nothing more from us already, and
+      // recording the refusal (and its event) would write the erased id back. (An erasure that
+      // runs between this check and the writes below can still miss them.)
+      if (!(await customerKnown(engine, claim.customerId))) return unsubscribed(request, reply, claim.topic);
       // The customer's refusal holds whatever address they use later; the address they have now
       // is suppressed too, for every customer who shares it.
       await engine.consent.record(claim.customerId, {
@@ -98,12 +103,22 @@ export const unsubscribeRoutes: FastifyPluginAsyncZod<UnsubscribeRouteOptions> =
         properties: { channel: 'email', topic: claim.topic },
         messageId: `${id}-t`,
       });
-      const wantsHtml = (request.headers.accept ?? '').includes('text/html');
-      return wantsHtml
-        ? reply
-            .type('text/html; charset=utf-8')
-            .send(htmlPage('Unsubscribed', '<p>You will not get marketing email from us any more.</p>'))
-        : reply.send({ unsubscribed: true, topic: claim.topic });
+      return unsubscribed(request, reply, claim.topic);
     },
   );
 };
+
+/** Whether the customer has a stored state: every send's journey step wrote it, and erasure deletes it. */
+async function customerKnown(engine: Engine, customerId: string): Promise<boolean> {
+  return (await engine.store.redis.exists(engine.store.keys(customerId).state)) === 1;
+}
+
+/** The answer to an unsubscribe: a page for a person, JSON for a client. */
+function unsubscribed(request: FastifyRequest, reply: FastifyReply, topic: string) {
+  const wantsHtml = (request.headers.accept ?? '').includes('text/html');
+  return wantsHtml
+    ? reply
+        .type('text/html; charset=utf-8')
+        .send(htmlPage('Unsubscribed', '<p>You will not get marketing email from us any more.</p>'))
+    : reply.send({ unsubscribed: true, topic });
+}
