@@ -1,7 +1,7 @@
 import { Queue, Worker } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../../engine/logger.js';
-import { isLostLock, logWorkerError } from '../../engine/runtime/worker-errors.js';
+import { isLostLock, lapsedLockJobId, logWorkerError } from '../../engine/runtime/worker-errors.js';
 import { testRedis } from '../support/redis.js';
 
 /** A logger that keeps what it was told, by level. */
@@ -58,6 +58,41 @@ describe("a worker's error event", () => {
     expect(lines).toEqual([
       { level: 'warn', msg: 'delivery worker: a run finished after its job was taken back (lock lapsed)' },
     ]);
+  });
+
+  it("is a warning when a running job's lock lapsed before its renewal, since the stalled check re-runs the job", async () => {
+    const prefix = `{${ctx.prefix}}`;
+    let finish = () => {};
+    const lapseQueue = new Queue('lapse', { connection: ctx.redis, prefix });
+    const running = new Worker('lapse', () => new Promise<void>((resolve) => (finish = resolve)), {
+      connection: ctx.redis,
+      prefix,
+      lockDuration: 1000,
+    });
+    const lapsed = new Promise<Error>((resolve) => running.once('error', resolve));
+    try {
+      const started = new Promise((resolve) => running.once('active', resolve));
+      await lapseQueue.add('ping', {}, { jobId: 'slow-one' });
+      await started;
+      // The lock expired while the run was busy: the lock manager's next renewal finds none.
+      await ctx.redis.del(`${prefix}:lapse:slow-one:lock`);
+      const err = await lapsed;
+      expect(lapsedLockJobId(err)).toBe('slow-one');
+      const { logger, lines } = keepingLogger();
+      logWorkerError(logger, err, { channel: 'email' }, 'delivery worker');
+      expect(lines).toEqual([
+        {
+          level: 'warn',
+          msg:
+            'delivery worker: the lock of a running job lapsed before it was renewed; the stalled check will re-run it ' +
+            '(if this repeats, the process is starved of CPU or LOCK_DURATION_MS is too short)',
+        },
+      ]);
+    } finally {
+      finish();
+      await running.close();
+      await lapseQueue.close();
+    }
   });
 
   it('is an error otherwise', () => {
