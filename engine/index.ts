@@ -143,6 +143,7 @@ export { countDecision, policyCountsKey } from './policy/policy-counts.js';
 export { DoubleOptInNotConfiguredError, PolicyConfigError } from './policy/errors.js';
 export { frequencyCaps, DEFAULT_WHEN_CAPPED, type FrequencyCapOptions } from './policy/frequency-cap.js';
 export { FrequencyCapRules, type FrequencyCapRule } from './policy/cap-rules.js';
+export { INTERRUPTING_CHANNELS } from './policy/interrupting-channels.js';
 export { quietHours, QuietHoursWindow, type QuietHoursOptions } from './policy/quiet-hours.js';
 export { respectfulSending, type RespectfulSendingOptions } from './policy/respectful-sending.js';
 export { resolveAddress } from './delivery/address.js';

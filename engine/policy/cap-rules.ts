@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { parseDuration } from '../duration.js';
 import { CHANNELS, type Channel } from '../journey/journey-schema.js';
+import { INTERRUPTING_CHANNELS } from './interrupting-channels.js';
 import type { Topic } from './topic.js';
 
 /**
  * One frequency cap: at most `max` sends per customer in any `windowMs`, counted across every
- * journey, over the sends that match its topic and channel (an absent one matches all).
+ * journey, over the sends that match its topic and channel (an absent topic matches all, an
+ * absent channel the {@link INTERRUPTING_CHANNELS}).
  */
 export interface FrequencyCapRule {
   topic?: Topic;
@@ -70,6 +72,6 @@ export const FrequencyCapRules = z.string().transform((value, ctx): FrequencyCap
 export function ruleMatches(rule: FrequencyCapRule, topic: Topic, channel: Channel): boolean {
   return (
     (rule.topic === undefined || rule.topic === topic) &&
-    (rule.channel === undefined || rule.channel === channel)
+    (rule.channel === undefined ? INTERRUPTING_CHANNELS.includes(channel) : rule.channel === channel)
   );
 }

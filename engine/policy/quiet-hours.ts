@@ -11,6 +11,7 @@ import {
   type LocalWindow,
 } from '../local-time.js';
 import { PolicyConfigError } from './errors.js';
+import { INTERRUPTING_CHANNELS } from './interrupting-channels.js';
 import { topicOf, type Topic } from './topic.js';
 
 /** Quiet hours as configured (`QUIET_HOURS`): `HH:MM-HH:MM` local time, e.g. `21:00-08:00`. */
@@ -39,7 +40,7 @@ export interface QuietHoursOptions {
   defaultTimezone: string;
   /** Topics held back; default marketing only, since a receipt or a password reset is expected at once. */
   topics?: readonly Topic[];
-  /** Channels held back; default all. */
+  /** Channels held back; default the {@link INTERRUPTING_CHANNELS} (email, SMS, push). */
   channels?: readonly Channel[];
 }
 
@@ -60,11 +61,12 @@ export function quietHours(options: QuietHoursOptions): DeliveryPolicy {
       `"${options.defaultTimezone}" is not an IANA time zone. To fix: give one such as "Europe/Berlin" or "UTC".`,
     );
   const topics = options.topics ?? ['marketing'];
+  const channels = options.channels ?? INTERRUPTING_CHANNELS;
   const label = `${formatLocalTime(options.window.start)}-${formatLocalTime(options.window.end)}`;
   return {
     check: async ({ channel, traits, now, topic }) => {
       if (!topics.includes(topicOf({ topic }))) return { action: 'send' };
-      if (options.channels && !options.channels.includes(channel)) return { action: 'send' };
+      if (!channels.includes(channel)) return { action: 'send' };
       const zone = customerTimeZone(traits, options.defaultTimezone);
       if (!inLocalWindow(now, zone, options.window)) return { action: 'send' };
       const untilMs = nextLocalTime(now, zone, options.window.end);

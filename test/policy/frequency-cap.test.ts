@@ -105,6 +105,25 @@ describe('frequency caps across journeys, counted atomically in Redis', () => {
       action: 'send',
     });
   });
+
+  it('counts in-app messages and webhooks only under a rule that names them, as they reach no one unasked', async () => {
+    for (const op of ['a', 'b', 'c']) await check(op, T0);
+    for (const channel of ['in-app', 'webhook'] as const) {
+      const send = sendJob({ opId: `x-${channel}`, channel, channels: [channel] });
+      expect(await caps.check({ job: send, channel, traits: {}, now: T0 })).toEqual({ action: 'send' });
+    }
+    const named = frequencyCaps({
+      redis: ctx.redis,
+      prefix: ctx.prefix,
+      rules: FrequencyCapRules.parse('in-app:1/1d'),
+    });
+    const inApp = (opId: string) => {
+      const send = sendJob({ opId, channel: 'in-app', channels: ['in-app'] });
+      return named.check({ job: send, channel: 'in-app', traits: {}, now: T0 });
+    };
+    expect(await inApp('y1')).toEqual({ action: 'send' });
+    expect(await inApp('y2')).toMatchObject({ action: 'delay' });
+  });
 });
 
 describe('FREQUENCY_CAPS rules', () => {

@@ -32,6 +32,26 @@ describe('quiet hours 21:00-08:00 on the customer’s own clock', () => {
     expect(await decide('2026-06-02T06:00:00Z')).toEqual({ action: 'send' }); // 08:00 sharp
   });
 
+  it('holds email, SMS and push by default, not in-app messages (seen when the app is opened) or webhooks', async () => {
+    for (const channel of ['sms', 'push'] as const)
+      expect(until(await decide('2026-06-01T19:00:00Z', {}, sendJob({ channel, channels: [channel] })))).toBe(
+        '2026-06-02T06:00:00.000Z',
+      );
+    for (const channel of ['in-app', 'webhook'] as const)
+      expect(await decide('2026-06-01T19:00:00Z', {}, sendJob({ channel, channels: [channel] }))).toEqual({
+        action: 'send',
+      });
+    const inAppToo = quietHours({
+      window: QuietHoursWindow.parse('21:00-08:00'),
+      defaultTimezone: 'Europe/Berlin',
+      channels: ['in-app'],
+    });
+    const job = sendJob({ channel: 'in-app', channels: ['in-app'] });
+    expect(
+      await inAppToo.check({ job, channel: 'in-app', traits: {}, now: Date.parse('2026-06-01T19:00:00Z') }),
+    ).toMatchObject({ action: 'delay' });
+  });
+
   it('uses the timezone trait, and the default zone when the trait is missing or not a zone', async () => {
     // 13:00Z is 21:00 in Shanghai, 15:00 in Berlin.
     expect(until(await decide('2026-03-08T13:00:00Z', { timezone: 'Asia/Shanghai' }))).toBe(
