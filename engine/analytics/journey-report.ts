@@ -9,7 +9,7 @@ import { attributionTable, type AttributionTable, type ConversionPath } from './
 import { experimentReport, type ExperimentReport } from './experiment-report.js';
 import { readDailyCounts } from '../tracking/daily-counts.js';
 import { kpisBy, type Kpis } from './channel-kpis.js';
-import { objectiveProgress, type ObjectiveProgress } from './objective.js';
+import { objectivePeriod, objectiveProgress, type ObjectiveProgress } from './objective.js';
 
 /** Conversions read for attribution per report; beyond it the table covers the latest ones. */
 export const ATTRIBUTION_SAMPLE = 2000;
@@ -176,8 +176,15 @@ async function objectiveActual(
 ): Promise<number> {
   const objective = input.journey.objective!;
   if (objective.metric === 'conversion-rate') return entered === 0 ? 0 : converted / entered;
-  const start = Date.parse(objective.start);
-  const inPeriod = await readConversions(input.redis, input.prefix, input.journey.id, start, input.now + 1);
+  // Up to now, and not past the deadline: a total reached after it did not meet the objective.
+  const period = objectivePeriod(objective);
+  const inPeriod = await readConversions(
+    input.redis,
+    input.prefix,
+    input.journey.id,
+    period.from,
+    Math.min(input.now + 1, period.to),
+  );
   return objective.metric === 'conversions'
     ? inPeriod.length
     : inPeriod.reduce((sum, c) => sum + c.revenue, 0);

@@ -18,6 +18,14 @@ function endOf(value: string): number {
 }
 
 /**
+ * The instants an objective counts over, epoch ms: `from` its start, `to` the end of its deadline
+ * (exclusive). What happens after the deadline is too late to reach the target.
+ */
+export function objectivePeriod(objective: Objective): { from: number; to: number } {
+  return { from: startOf(objective.start), to: endOf(objective.deadline) };
+}
+
+/**
  * A SMART objective a journey declares: a measurable metric, its target and the period to reach
  * it in, e.g. a 15% conversion rate this quarter. `conversion-rate` targets are fractions (0.15);
  * `conversions` and `revenue` are totals counted from `start`.

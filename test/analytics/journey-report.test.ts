@@ -1,0 +1,80 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { buildJourneyReport, defineJourney, type Journey } from '../../engine/index.js';
+import { queueConversions, type LoggedConversion } from '../../engine/store/conversion-log.js';
+import { StatsWrites } from '../../engine/store/stats-writes.js';
+import { testRedis } from '../support/redis.js';
+
+const DAY = 86_400_000;
+const NOW = Date.parse('2026-11-23T10:00:00Z');
+
+/** A one-state journey that sends one email and converts on `Order Completed`. */
+function probeJourney(meta: Partial<Parameters<typeof defineJourney>[0]> = {}): Journey {
+  return defineJourney({
+    id: 'probe',
+    version: 1,
+    trigger: { event: 'Joined' },
+    goal: { event: 'Order Completed', window: '7d' },
+    ...meta,
+    machine: (j) =>
+      j.createMachine({
+        initial: 'welcomed',
+        states: { welcomed: { tags: 'awareness', entry: j.send('welcome', ['email']) } },
+      }),
+  });
+}
+
+describe('buildJourneyReport', () => {
+  let ctx: ReturnType<typeof testRedis>;
+  beforeEach(() => {
+    ctx = testRedis();
+  });
+  afterEach(() => ctx.cleanup());
+
+  /** Logs conversions as the journey worker does, one per customer `c<i>`. */
+  async function converted(journeyId: string, ...conversions: Array<{ at: number; revenue?: number }>) {
+    const writes = new StatsWrites();
+    queueConversions(
+      writes,
+      ctx.prefix,
+      conversions.map(({ at, revenue = 0 }, i): LoggedConversion => ({
+        customerId: `c${i}`,
+        journeyId,
+        journeyVersion: 1,
+        instanceId: `i${i}`,
+        at,
+        revenue,
+        variants: {},
+      })),
+      NOW,
+    );
+    await writes.issue(ctx.redis);
+  }
+
+  const report = (journey: Journey, period: { from?: number; to?: number } = {}) =>
+    buildJourneyReport({
+      redis: ctx.redis,
+      prefix: ctx.prefix,
+      journey,
+      from: period.from ?? NOW - 30 * DAY,
+      to: period.to ?? NOW,
+      now: NOW,
+    });
+
+  it('counts towards an objective only the conversions up to its deadline', async () => {
+    const journey = probeJourney({
+      objective: { metric: 'revenue', target: 100, start: '2026-01-01', deadline: '2026-06-30' },
+    });
+    // 60 on the last day of the period, 80 the day after it ended: the target was missed.
+    await converted(
+      'probe',
+      { at: Date.parse('2026-06-30T23:59:59Z'), revenue: 60 },
+      { at: Date.parse('2026-07-01T00:00:00Z'), revenue: 80 },
+    );
+    expect((await report(journey)).objective).toMatchObject({
+      actual: 60,
+      met: false,
+      onTrack: false,
+      daysLeft: 0,
+    });
+  });
+});
