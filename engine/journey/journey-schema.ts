@@ -37,12 +37,24 @@ export const JourneyMeta = z.object({
         .union([z.string(), z.number()])
         .default('7d')
         .transform((value, ctx) => {
+          let ms: number;
           try {
-            return parseDuration(value);
+            ms = parseDuration(value);
           } catch (error) {
             ctx.addIssue({ code: 'custom', message: (error as Error).message });
             return z.NEVER;
           }
+          // Attribution credits messages sent up to this long before a conversion; with no
+          // window at all there is nothing to credit, and the journey's report could not be built.
+          if (ms === 0) {
+            ctx.addIssue({
+              code: 'custom',
+              message:
+                'must be longer than 0. To fix: give how far back a conversion credits messages, such as "7d"',
+            });
+            return z.NEVER;
+          }
+          return ms;
         }),
     })
     .optional(),

@@ -154,6 +154,19 @@ describe('loading a journey', () => {
     expect(define).toThrow(/id: lowercase letters.*version: Too small/s);
   });
 
+  it('refuses a goal whose attribution window is 0, which no report could credit', () => {
+    for (const window of [0, '0', '0d'])
+      expect(() =>
+        defineJourney({
+          id: 'no-window',
+          version: 1,
+          trigger: { event: 'Go' },
+          goal: { event: 'Bought', window },
+          machine: (j) => j.createMachine({ initial: 'a', states: { a: { tags: 'awareness' } } }),
+        }),
+      ).toThrow(/goal\.window: must be longer than 0.*"7d"/s);
+  });
+
   it('rejects a data schema that cannot start from an empty object', () => {
     expect(() =>
       defineJourney({
