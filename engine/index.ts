@@ -308,7 +308,13 @@ export {
   objectiveProgress,
   type ObjectiveProgress,
 } from './analytics/objective.js';
-export { buildJourneyReport, ATTRIBUTION_SAMPLE, type JourneyReport } from './analytics/journey-report.js';
+export {
+  buildJourneyReport,
+  checkReportPeriod,
+  ATTRIBUTION_SAMPLE,
+  MAX_REPORT_DAYS,
+  type JourneyReport,
+} from './analytics/journey-report.js';
 
 export {
   createTrackingToken,

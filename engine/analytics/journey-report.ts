@@ -1,4 +1,5 @@
 import type { RedisConnection } from '../redis/connection.js';
+import { InvalidInputError } from '../ingest/ingest-schema.js';
 import type { Journey } from '../journey/define-journey.js';
 import { customerKeys } from '../store/customer-keys.js';
 import { readConversions } from '../store/conversion-log.js';
@@ -13,6 +14,36 @@ import { objectivePeriod, objectiveProgress, type ObjectiveProgress } from './ob
 
 /** Conversions read for attribution per report; beyond it the table covers the latest ones. */
 export const ATTRIBUTION_SAMPLE = 2000;
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The most UTC days a report's period may touch: a leap year. The daily figures are read per
+ * day, and a year is what the conversion log keeps.
+ */
+export const MAX_REPORT_DAYS = 366;
+
+/**
+ * Checks a report's period, `from` (inclusive) to `to` (exclusive), epoch ms: it must not be
+ * empty, and the UTC days it touches (a part day counting as one) must be at most
+ * {@link MAX_REPORT_DAYS}, so that every figure of the report covers the same period.
+ *
+ * @throws InvalidInputError naming `from`.
+ */
+export function checkReportPeriod(from: number, to: number): void {
+  const refuse = (message: string) => {
+    throw new InvalidInputError([{ field: 'from', message }], 'report period');
+  };
+  if (from >= to) refuse('must be before `to`');
+  const days = Math.floor((to - 1) / DAY_MS) - Math.floor(from / DAY_MS) + 1;
+  if (days > MAX_REPORT_DAYS) {
+    const earliest = new Date(Math.floor((to - 1) / DAY_MS) * DAY_MS - (MAX_REPORT_DAYS - 1) * DAY_MS);
+    refuse(
+      `the period touches ${days} days (UTC, a part day counting as one); a report covers at most ` +
+        `${MAX_REPORT_DAYS}. Give a \`from\` of ${earliest.toISOString().slice(0, 10)} or later, or report the period in parts`,
+    );
+  }
+}
 
 export interface JourneyReport {
   journey: { id: string; version: number };
@@ -50,6 +81,8 @@ interface MessageEntry {
  * attribution to the messages each customer was sent within the journey's window before
  * converting (from the customer's message list), each split's experiment results with a
  * holdout's lift, and the objective's progress.
+ *
+ * @throws InvalidInputError when the period is empty or too long (see {@link checkReportPeriod}).
  */
 export async function buildJourneyReport(input: {
   redis: RedisConnection;
@@ -60,6 +93,7 @@ export async function buildJourneyReport(input: {
   now: number;
 }): Promise<JourneyReport> {
   const { redis, prefix, journey, from, to, now } = input;
+  checkReportPeriod(from, to);
   const versions = await readJourneyCounts(redis, prefix, journey.id);
   const add = (into: Record<string, number>, from: Record<string, number>) => {
     for (const [key, n] of Object.entries(from)) into[key] = (into[key] ?? 0) + n;
@@ -81,11 +115,7 @@ export async function buildJourneyReport(input: {
   );
 
   const models = attributionTable(paths, { windowMs });
-  const rows = await readDailyCounts(redis, prefix, {
-    journeyId: journey.id,
-    from: Math.max(from, to - 365 * 86_400_000),
-    to: to - 1,
-  });
+  const rows = await readDailyCounts(redis, prefix, { journeyId: journey.id, from, to: to - 1 });
   return {
     journey: { id: journey.id, version: journey.version },
     period: { from: new Date(from).toISOString(), to: new Date(to).toISOString() },
@@ -104,13 +134,7 @@ export async function buildJourneyReport(input: {
       sampled: sample.length < conversions.length,
       models,
     },
-    daily: await readDailyJourneyCounts(
-      redis,
-      prefix,
-      journey.id,
-      Math.max(from, to - 365 * 86_400_000),
-      to - 1,
-    ),
+    daily: await readDailyJourneyCounts(redis, prefix, journey.id, from, to - 1),
     channels: kpisBy(rows, 'channel', models),
     messages: kpisBy(rows, 'message', models),
     experiments: experimentsOf(versions.map((v) => v.variants)),

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildJourneyReport, defineJourney, type Journey } from '../../engine/index.js';
+import { buildJourneyReport, defineJourney, InvalidInputError, type Journey } from '../../engine/index.js';
 import { queueConversions, type LoggedConversion } from '../../engine/store/conversion-log.js';
 import { StatsWrites } from '../../engine/store/stats-writes.js';
+import { countDaily } from '../../engine/tracking/daily-counts.js';
 import { testRedis } from '../support/redis.js';
 
 const DAY = 86_400_000;
@@ -76,5 +77,34 @@ describe('buildJourneyReport', () => {
       onTrack: false,
       daysLeft: 0,
     });
+  });
+
+  it('covers every day of a whole leap year, the first included', async () => {
+    const welcome = { journeyId: 'probe', message: 'welcome', channel: 'email', variant: 'control' } as const;
+    await countDaily(ctx.redis, ctx.prefix, welcome, 'sent', Date.parse('2024-01-01T08:00:00Z'));
+    await countDaily(ctx.redis, ctx.prefix, welcome, 'sent', Date.parse('2024-12-31T20:00:00Z'));
+    const year = await report(probeJourney(), {
+      from: Date.parse('2024-01-01T00:00:00Z'),
+      to: Date.parse('2025-01-01T00:00:00Z'),
+    });
+    expect(year.daily).toHaveLength(366);
+    expect([year.daily[0]!.day, year.daily.at(-1)!.day]).toEqual(['2024-01-01', '2024-12-31']);
+    expect(year.messages.welcome?.sent).toBe(2);
+  });
+
+  it('refuses a period of more than 366 days, naming from, rather than reporting only part of it', async () => {
+    const twoYears = report(probeJourney(), {
+      from: Date.parse('2024-01-01T00:00:00Z'),
+      to: Date.parse('2026-01-01T00:00:00Z'),
+    });
+    await expect(twoYears).rejects.toThrow(InvalidInputError);
+    await expect(twoYears).rejects.toThrow(/from: .*731 days.*at most 366/);
+    // 366 days from 10:00 to 10:00 touch 367 UTC days, and the daily figures are whole days.
+    await expect(
+      report(probeJourney(), {
+        from: Date.parse('2024-01-15T10:00:00Z'),
+        to: Date.parse('2025-01-15T10:00:00Z'),
+      }),
+    ).rejects.toThrow(/from: .*367 days/);
   });
 });

@@ -118,6 +118,11 @@ describe('GET /v1/journeys/:id/report', () => {
       from: '2026-12-01T00:00:00.000Z',
       to: '2026-12-02T00:00:00.000Z',
     });
+    // A whole leap year is one report.
+    expect(await period('from=2024-01-01&to=2024-12-31')).toEqual({
+      from: '2024-01-01T00:00:00.000Z',
+      to: '2025-01-01T00:00:00.000Z',
+    });
     expect(await period('from=2026-12-01&to=2026-12-02T12:00:00%2B01:00')).toEqual({
       from: '2026-12-01T00:00:00.000Z',
       to: '2026-12-02T11:00:00.000Z',
@@ -158,6 +163,17 @@ describe('GET /v1/journeys/:id/report', () => {
     });
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toMatchObject({ error: { issues: [{ field: 'querystring.from' }] } });
+    // Longer than a year: the daily figures and the channels covered only its last 365 days.
+    const long = await h.app.inject({
+      url: '/v1/journeys/onboarding/report?from=2024-01-01&to=2025-12-31',
+      headers: h.auth,
+    });
+    expect(long.statusCode).toBe(400);
+    expect(long.json()).toMatchObject({
+      error: {
+        issues: [{ field: 'querystring.from', message: expect.stringContaining('at most 366') as string }],
+      },
+    });
     expect((await h.app.inject({ url: '/v1/journeys/nope/report', headers: h.auth })).statusCode).toBe(404);
   });
 });

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Clock } from '../../clock.js';
 import type { Engine } from '../../engine.js';
-import { buildJourneyReport } from '../../analytics/journey-report.js';
+import { buildJourneyReport, checkReportPeriod } from '../../analytics/journey-report.js';
 import { InvalidInputError, IsoInstant, TriggerInput } from '../../ingest/ingest-schema.js';
 import type { Journey } from '../../journey/define-journey.js';
 import { allStateNodes, statePath } from '../../journey/machine-walk.js';
@@ -178,11 +178,11 @@ export const journeyRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Clock
       const now = clock.now();
       const to = request.query.to ?? now;
       const from = request.query.from ?? to - 30 * 86_400_000;
-      if (from >= to)
-        throw new InvalidInputError(
-          [{ field: 'querystring.from', message: 'must be before `to`' }],
-          'report period',
-        );
+      try {
+        checkReportPeriod(from, to);
+      } catch (error) {
+        throw error instanceof InvalidInputError ? error.relocated((field) => `querystring.${field}`) : error;
+      }
       return {
         ...(await buildJourneyReport({
           redis: engine.store.redis,
