@@ -73,9 +73,13 @@ function weights(model: AttributionModel, ages: readonly number[], halfLifeMs: n
       return ages.map((_, i) => (i === n - 1 ? 1 : 0));
     case 'linear':
       return ages.map(() => 1 / n);
-    case 'time-decay':
-      // w = 2^(−age / half-life): a touchpoint one half-life older counts half as much.
-      return ages.map((age) => 2 ** (-age / halfLifeMs));
+    case 'time-decay': {
+      // w = 2^(−age / half-life): a touchpoint one half-life older counts half as much. Ages are
+      // taken from the youngest touchpoint, which weighs 1: the shares are the same, and weights
+      // of touchpoints some thousand half-lives old no longer all round to 0 (credits of 0/0).
+      const youngest = ages.reduce((min, age) => Math.min(min, age), Infinity);
+      return ages.map((age) => 2 ** (-(age - youngest) / halfLifeMs));
+    }
     case 'position-based':
       // 40% first, 40% last, 20% shared by the middle. One touch takes all; with two there is no
       // middle, so its 20% is split evenly and each end gets 50%.

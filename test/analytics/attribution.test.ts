@@ -72,6 +72,18 @@ describe('attribute', () => {
     ]);
   });
 
+  it('keeps time-decay credits summing to 1 when every touchpoint is many half-lives old', () => {
+    // A one-minute half-life: the sms is 2^-1440 as heavy as one at the conversion, which a
+    // double cannot hold. Only the ratios matter: the email is 2^-720 of the sms, so ~0 and ~1.
+    const options = { model: 'time-decay', windowMs: WINDOW, halfLifeMs: 60_000 } as const;
+    const late = { ...conversion, at: conversion.at + DAY };
+    expectCredits(credits(attribute(late, [sms], options)), [['offer', 1]]);
+    expectCredits(credits(attribute(late, [push, sms], options)), [
+      ['reminder', 0],
+      ['offer', 1],
+    ]);
+  });
+
   it('uses a 7-day half-life when none is given', () => {
     const result = attribute(conversion, touchpoints, { model: 'time-decay', windowMs: WINDOW });
     expectCredits(credits(result), [
