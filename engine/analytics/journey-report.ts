@@ -164,14 +164,18 @@ async function touchpointsOf(
 }
 
 /**
- * Arms are counted as `<split>=<arm>`. The arm named `holdout` is the holdout; the control is the
+ * Arms are counted as `<split>=<arm>`, parted at the first `=`. The arm named `holdout` is the holdout; the control is the
  * arm named `control`, else the first other arm in alphabetical order.
  */
 function experimentsOf(perVersion: ReadonlyArray<Record<string, { entered: number; converted: number }>>) {
   const splits = new Map<string, Map<string, { entered: number; converted: number }>>();
   for (const arms of perVersion)
     for (const [key, counts] of Object.entries(arms)) {
-      const [split = '', arm = ''] = key.split('=');
+      // Split ids cannot hold an `=` (defineJourney refuses one); arm names may.
+      const at = key.indexOf('=');
+      if (at === -1) continue;
+      const split = key.slice(0, at);
+      const arm = key.slice(at + 1);
       const bySplit = splits.get(split) ?? new Map<string, { entered: number; converted: number }>();
       splits.set(split, bySplit);
       const total = bySplit.get(arm) ?? { entered: 0, converted: 0 };

@@ -258,6 +258,9 @@ function checkSplitWeights(journeyId: string, splitId: string, weights: SplitWei
       `Journey "${journeyId}": split "${splitId}" ${problem}. To fix: ${fix}.`,
     );
   };
+  // Its arms are counted as `<split>=<arm>`: an `=` in the id would move the border.
+  if (splitId.includes('='))
+    refuse('has an "=" in its id', 'name the split without one, such as "price-low"');
   if (weights.length === 0) refuse('has no arms', 'give it at least one arm, { weight, target }');
   for (const [variant, weight] of weights)
     if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0)

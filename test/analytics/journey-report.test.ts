@@ -3,6 +3,7 @@ import { buildJourneyReport, defineJourney, InvalidInputError, type Journey } fr
 import { queueConversions, type LoggedConversion } from '../../engine/store/conversion-log.js';
 import { StatsWrites } from '../../engine/store/stats-writes.js';
 import { countDaily } from '../../engine/tracking/daily-counts.js';
+import { journeyCountsKey } from '../../engine/store/journey-counts.js';
 import { testRedis } from '../support/redis.js';
 
 const DAY = 86_400_000;
@@ -106,5 +107,25 @@ describe('buildJourneyReport', () => {
         to: Date.parse('2025-01-15T10:00:00Z'),
       }),
     ).rejects.toThrow(/from: .*367 days/);
+  });
+
+  it('keeps split arms apart whose names hold an `=`', async () => {
+    // The journey counts as the journey worker writes them: `<version>|variant|<split>=<arm>`.
+    const counts = journeyCountsKey(ctx.prefix, 'probe');
+    for (const [arm, entered, converted] of [
+      ['price=9', 100, 30],
+      ['price=19', 100, 10],
+    ] as const) {
+      await ctx.redis.hincrby(counts, `1|variant|offer=${arm}`, entered);
+      await ctx.redis.hincrby(counts, `1|variant-converted|offer=${arm}`, converted);
+    }
+    const [offer] = (await report(probeJourney())).experiments;
+    expect(offer?.split).toBe('offer');
+    expect(
+      offer?.report.variants.map(({ variant, entered, converted }) => [variant, entered, converted]),
+    ).toEqual([
+      ['price=19', 100, 10],
+      ['price=9', 100, 30],
+    ]);
   });
 });

@@ -229,6 +229,25 @@ describe('a split', () => {
     expect(withSplit({})).toThrow(/split "subject" has no arms/);
   });
 
+  it('refuses a split id with an `=`, which its counts use to part split from arm', () => {
+    const define = () =>
+      defineJourney({
+        id: 'eq',
+        version: 1,
+        trigger: { event: 'Go' },
+        machine: (j) =>
+          j.createMachine({
+            initial: 'split',
+            states: {
+              split: { tags: 'awareness', always: j.split('price=low', { a: { weight: 1, target: 'a' } }) },
+              a: { tags: 'awareness', type: 'final' },
+            },
+          }),
+      });
+    expect(define).toThrow(JourneyDefinitionError);
+    expect(define).toThrow(/split "price=low" has an "=" in its id.*To fix/s);
+  });
+
   it('takes an arm of weight 0 beside others, as a paused arm', () => {
     expect(withSplit({ a: { weight: 0, target: 'a' }, b: { weight: 100, target: 'b' } })).not.toThrow();
   });
