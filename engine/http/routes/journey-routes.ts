@@ -40,7 +40,7 @@ const instant = (day: 'start' | 'end') =>
       z.iso
         .date()
         .transform((value) => Date.parse(value) + (day === 'end' ? DAY_MS : 0))
-        .refine((ms) => ms >= 0),
+        .refine((ms) => ms >= 0, INSTANT_FORMS),
     ],
     { error: INSTANT_FORMS },
   );
