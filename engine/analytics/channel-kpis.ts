@@ -1,5 +1,6 @@
 import type { DailyCount, DailyMetric } from '../tracking/daily-counts.js';
-import type { AttributionTable } from './attribution-table.js';
+import { attributeParsed, DEFAULT_HALF_LIFE_MS } from './attribution.js';
+import type { ConversionPath } from './attribution-table.js';
 
 /** Totals and rates of one channel or message over a period. */
 export interface Kpis {
@@ -9,7 +10,7 @@ export interface Kpis {
   bounced: number;
   opened: number;
   clicked: number;
-  /** Conversions credited to it by the last-touch model (fractional under no other model). */
+  /** Conversions whose last touch was one of its sends (this journey's, not another's). */
   conversions: number;
   /** delivered ÷ sent where the provider reports deliveries, else (sent − bounced) ÷ sent. */
   deliveryRate: number | null;
@@ -21,6 +22,38 @@ export interface Kpis {
 const METRICS = ['sent', 'failed', 'delivered', 'bounced', 'opened', 'clicked'] as const;
 const ratio = (part: number, whole: number) => (whole === 0 ? null : part / whole);
 
+/** Last-touch conversions per channel and per message, of one journey's sends. */
+export interface LastTouchCredits {
+  channel: Record<string, number>;
+  message: Record<string, number>;
+}
+
+/**
+ * The conversions whose last touch (any journey's send) was one of `journeyId`'s sends, per
+ * channel and message: the numerator of that journey's conversion rate per send. Another
+ * journey's send that was the last touch takes the conversion away from this journey's, even
+ * when it is the same message: counting it here would set conversions the journey did not
+ * drive against the journey's own sends.
+ */
+export function lastTouchCredits(
+  paths: readonly ConversionPath[],
+  windowMs: number,
+  journeyId: string,
+): LastTouchCredits {
+  const credits: LastTouchCredits = { channel: {}, message: {} };
+  const options = { model: 'last-touch', windowMs, halfLifeMs: DEFAULT_HALF_LIFE_MS } as const;
+  for (const { conversion, touchpoints } of paths) {
+    const attribution = attributeParsed(conversion, touchpoints, options);
+    if (attribution.kind === 'unattributed') continue;
+    for (const { touchpoint, credit } of attribution.credits) {
+      if (credit === 0 || touchpoint.journeyId !== journeyId) continue;
+      credits.channel[touchpoint.channel] = (credits.channel[touchpoint.channel] ?? 0) + credit;
+      credits.message[touchpoint.message] = (credits.message[touchpoint.message] ?? 0) + credit;
+    }
+  }
+  return credits;
+}
+
 /**
  * Channel and message KPIs from the per-day counters, with conversions from the last-touch
  * attribution (the usual basis of a "conversion rate per send"). Rates are per message sent.
@@ -28,7 +61,7 @@ const ratio = (part: number, whole: number) => (whole === 0 ? null : part / whol
 export function kpisBy(
   rows: readonly DailyCount[],
   key: 'channel' | 'message',
-  attribution: AttributionTable,
+  lastTouch: LastTouchCredits,
 ): Record<string, Kpis> {
   const totals = new Map<string, Record<(typeof METRICS)[number], number>>();
   for (const row of rows) {
@@ -43,14 +76,13 @@ export function kpisBy(
     totals.set(row[key], total);
     for (const metric of METRICS) total[metric] += row.counts[metric as DailyMetric] ?? 0;
   }
-  const credited =
-    key === 'channel' ? attribution['last-touch'].byChannel : attribution['last-touch'].byMessage;
+  const credited = lastTouch[key];
   for (const name of Object.keys(credited))
     if (!totals.has(name))
       totals.set(name, { sent: 0, failed: 0, delivered: 0, bounced: 0, opened: 0, clicked: 0 });
   return Object.fromEntries(
     [...totals].map(([name, t]) => {
-      const conversions = credited[name]?.conversions ?? 0;
+      const conversions = credited[name] ?? 0;
       const delivered = t.delivered > 0 ? t.delivered : t.sent - t.bounced;
       return [
         name,

@@ -9,7 +9,7 @@ import type { Touchpoint } from './attribution.js';
 import { attributionTable, type AttributionTable, type ConversionPath } from './attribution-table.js';
 import { experimentReport, type ExperimentReport } from './experiment-report.js';
 import { readDailyCounts } from '../tracking/daily-counts.js';
-import { kpisBy, type Kpis } from './channel-kpis.js';
+import { kpisBy, lastTouchCredits, type Kpis } from './channel-kpis.js';
 import { objectivePeriod, objectiveProgress, type ObjectiveProgress } from './objective.js';
 
 /** Conversions read for attribution per report; beyond it the table covers the latest ones. */
@@ -115,6 +115,7 @@ export async function buildJourneyReport(input: {
   );
 
   const models = attributionTable(paths, { windowMs });
+  const ownLastTouch = lastTouchCredits(paths, windowMs, journey.id);
   const rows = await readDailyCounts(redis, prefix, { journeyId: journey.id, from, to: to - 1 });
   return {
     journey: { id: journey.id, version: journey.version },
@@ -135,8 +136,8 @@ export async function buildJourneyReport(input: {
       models,
     },
     daily: await readDailyJourneyCounts(redis, prefix, journey.id, from, to - 1),
-    channels: kpisBy(rows, 'channel', models),
-    messages: kpisBy(rows, 'message', models),
+    channels: kpisBy(rows, 'channel', ownLastTouch),
+    messages: kpisBy(rows, 'message', ownLastTouch),
     experiments: experimentsOf(versions.map((v) => v.variants)),
     objective: journey.objective
       ? objectiveProgress(journey.objective, await objectiveActual(input, entered, converted), now)

@@ -1,5 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildJourneyReport, defineJourney, InvalidInputError, type Journey } from '../../engine/index.js';
+import {
+  buildJourneyReport,
+  customerKeys,
+  defineJourney,
+  InvalidInputError,
+  type Journey,
+} from '../../engine/index.js';
 import { queueConversions, type LoggedConversion } from '../../engine/store/conversion-log.js';
 import { StatsWrites } from '../../engine/store/stats-writes.js';
 import { countDaily } from '../../engine/tracking/daily-counts.js';
@@ -127,5 +133,36 @@ describe('buildJourneyReport', () => {
       ['price=19', 100, 10],
       ['price=9', 100, 30],
     ]);
+  });
+
+  it("credits a message's KPIs only with the conversions its own sends were the last touch of", async () => {
+    // Two buyers in the period; both were sent this journey's welcome email. For c1 the last
+    // touch before buying was the welcome email of another journey, a message both journeys send.
+    const at = NOW - 2 * DAY;
+    await converted('probe', { at }, { at });
+    const sent = (customer: string, journeyId: string, daysBefore: number) =>
+      ctx.redis.lpush(
+        customerKeys(ctx.prefix, customer).messages,
+        JSON.stringify({
+          status: 'sent',
+          at: at - daysBefore * DAY,
+          channel: 'email',
+          message: 'welcome',
+          journeyId,
+        }),
+      );
+    await sent('c0', 'probe', 2);
+    await sent('c1', 'probe', 3);
+    await sent('c1', 'winback', 1);
+    const welcome = { journeyId: 'probe', message: 'welcome', channel: 'email', variant: 'control' } as const;
+    for (const daysBefore of [2, 3])
+      await countDaily(ctx.redis, ctx.prefix, welcome, 'sent', at - daysBefore * DAY);
+
+    const result = await report(probeJourney());
+    // Attribution itself credits any journey's sends: both conversions go to a welcome email.
+    expect(result.attribution.models['last-touch'].byMessage.welcome?.conversions).toBe(2);
+    // This journey's two welcome emails were the last touch of one conversion.
+    expect(result.messages.welcome).toMatchObject({ sent: 2, conversions: 1, conversionRate: 0.5 });
+    expect(result.channels.email).toMatchObject({ sent: 2, conversions: 1, conversionRate: 0.5 });
   });
 });
