@@ -14,8 +14,16 @@ export const DeliveryReport = z.object({
   customerId: z.string().min(1).max(256),
   opId: z.string().min(1).max(256),
   status: z.enum(['delivered', 'bounced', 'complained']),
-  /** When the provider saw it, epoch ms. */
-  at: z.number().int().nonnegative(),
+  /**
+   * When the provider saw it, epoch ms. No later than 9999, the last year an ISO date (and so the
+   * day the per-day counters file it under) can write: a time in microseconds is refused here,
+   * before anything is recorded, not recorded and then impossible to count.
+   */
+  at: z
+    .number()
+    .int()
+    .nonnegative()
+    .max(Date.parse('9999-12-31T23:59:59.999Z'), 'epoch milliseconds, no later than the end of 9999'),
   /** The provider's words: a bounce's diagnostic, say. */
   reason: z.string().max(1000).optional(),
 });

@@ -170,6 +170,25 @@ describe('recording opens, clicks and provider reports', () => {
       expect(await counts()).toEqual([]);
     });
 
+    it('refuses a time past year 9999 before recording anything, rather than failing to count it', async () => {
+      await sent();
+      // Epoch microseconds read as milliseconds: year 287,000, which no day of the counters can hold.
+      const report = {
+        customerId: 'ada',
+        opId: 'op-1',
+        status: 'delivered' as const,
+        at: 9_000_000_000_000_000,
+      };
+      const error = await recordDeliveryReport(ctx.redis, ctx.prefix, report).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidInputError);
+      expect((error as InvalidInputError).issues.map((i) => i.field)).toEqual(['at']);
+      // The provider's retry with the right time is then the first, and counted.
+      expect(await recordDeliveryReport(ctx.redis, ctx.prefix, { ...report, at: DAY })).toEqual({
+        recorded: 'first',
+      });
+      expect((await counts())[0]?.counts).toEqual({ delivered: 1 });
+    });
+
     it('is checked: a malformed report is refused with the fields named', async () => {
       const bad = { customerId: 'ada', opId: '', status: 'opened', at: -1 };
       const error = await recordDeliveryReport(ctx.redis, ctx.prefix, bad as never).catch((e: unknown) => e);
