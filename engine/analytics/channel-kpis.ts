@@ -12,7 +12,10 @@ export interface Kpis {
   clicked: number;
   /** Conversions whose last touch was one of its sends (this journey's, not another's). */
   conversions: number;
-  /** delivered ÷ sent where the provider reports deliveries, else (sent − bounced) ÷ sent. */
+  /**
+   * delivered ÷ sent where the provider reports deliveries, else (sent − bounced) ÷ sent; for a
+   * message, each channel's arrivals so reckoned, added up, over all its sends.
+   */
   deliveryRate: number | null;
   openRate: number | null;
   clickRate: number | null;
@@ -54,6 +57,18 @@ export function lastTouchCredits(
   return credits;
 }
 
+type Totals = Record<(typeof METRICS)[number], number>;
+const zero = (): Totals => ({ sent: 0, failed: 0, delivered: 0, bounced: 0, opened: 0, clicked: 0 });
+
+function addRow(totals: Map<string, Totals>, name: string, row: DailyCount): void {
+  const total = totals.get(name) ?? zero();
+  totals.set(name, total);
+  for (const metric of METRICS) total[metric] += row.counts[metric as DailyMetric] ?? 0;
+}
+
+/** The sends that arrived: what the provider reported delivered, else all those that did not bounce. */
+const arrived = (t: Totals) => (t.delivered > 0 ? t.delivered : t.sent - t.bounced);
+
 /**
  * Channel and message KPIs from the per-day counters, with conversions from the last-touch
  * attribution (the usual basis of a "conversion rate per send"). Rates are per message sent.
@@ -63,27 +78,22 @@ export function kpisBy(
   key: 'channel' | 'message',
   lastTouch: LastTouchCredits,
 ): Record<string, Kpis> {
-  const totals = new Map<string, Record<(typeof METRICS)[number], number>>();
+  const totals = new Map<string, Totals>();
+  // Whether deliveries are reported is a channel's provider's matter: a message sent on several
+  // channels has its arrivals estimated on each and added up.
+  const perChannel = new Map<string, Map<string, Totals>>();
   for (const row of rows) {
-    const total = totals.get(row[key]) ?? {
-      sent: 0,
-      failed: 0,
-      delivered: 0,
-      bounced: 0,
-      opened: 0,
-      clicked: 0,
-    };
-    totals.set(row[key], total);
-    for (const metric of METRICS) total[metric] += row.counts[metric as DailyMetric] ?? 0;
+    addRow(totals, row[key], row);
+    const channels = perChannel.get(row[key]) ?? new Map<string, Totals>();
+    perChannel.set(row[key], channels);
+    addRow(channels, row.channel, row);
   }
   const credited = lastTouch[key];
-  for (const name of Object.keys(credited))
-    if (!totals.has(name))
-      totals.set(name, { sent: 0, failed: 0, delivered: 0, bounced: 0, opened: 0, clicked: 0 });
+  for (const name of Object.keys(credited)) if (!totals.has(name)) totals.set(name, zero());
   return Object.fromEntries(
     [...totals].map(([name, t]) => {
       const conversions = credited[name] ?? 0;
-      const delivered = t.delivered > 0 ? t.delivered : t.sent - t.bounced;
+      const delivered = [...(perChannel.get(name)?.values() ?? [])].reduce((n, c) => n + arrived(c), 0);
       return [
         name,
         {

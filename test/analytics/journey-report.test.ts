@@ -165,4 +165,24 @@ describe('buildJourneyReport', () => {
     expect(result.messages.welcome).toMatchObject({ sent: 2, conversions: 1, conversionRate: 0.5 });
     expect(result.channels.email).toMatchObject({ sent: 2, conversions: 1, conversionRate: 0.5 });
   });
+
+  it("rates a message's deliveries per channel, where one channel's provider reports them and another's does not", async () => {
+    // The nudge went out by email (SMTP: no delivery reports; 1 of 4 bounced) and by sms (its
+    // gateway reported 3 of 4 delivered).
+    const at = NOW - DAY;
+    const nudge = (channel: 'email' | 'sms') =>
+      ({ journeyId: 'probe', message: 'nudge', channel, variant: 'control' }) as const;
+    for (let i = 0; i < 4; i++) {
+      await countDaily(ctx.redis, ctx.prefix, nudge('email'), 'sent', at);
+      await countDaily(ctx.redis, ctx.prefix, nudge('sms'), 'sent', at);
+    }
+    await countDaily(ctx.redis, ctx.prefix, nudge('email'), 'bounced', at);
+    for (let i = 0; i < 3; i++) await countDaily(ctx.redis, ctx.prefix, nudge('sms'), 'delivered', at);
+
+    const result = await report(probeJourney());
+    expect(result.channels.email?.deliveryRate).toBe(0.75);
+    expect(result.channels.sms?.deliveryRate).toBe(0.75);
+    // 3 of 4 emails and 3 of 4 texts arrived: 6 of 8, not the texts' 3 over all 8 sends.
+    expect(result.messages.nudge).toMatchObject({ sent: 8, delivered: 3, bounced: 1, deliveryRate: 0.75 });
+  });
 });
