@@ -96,7 +96,7 @@ function nodeName(node: Redis): string {
 }
 
 /** `text` matched literally in a SCAN pattern. */
-function escapeGlob(text: string): string {
+export function escapeGlob(text: string): string {
   return text.replace(/[*?[\]\\]/g, '\\$&');
 }
 

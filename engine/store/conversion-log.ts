@@ -1,4 +1,5 @@
 import type { RedisConnection } from '../redis/connection.js';
+import { escapeGlob } from '../redis/scan-keys.js';
 import type { StatsWriter } from './stats-writes.js';
 import type { Note } from '../runtime/command.js';
 import type { InstanceRecord } from '../runtime/instance-record.js';
@@ -74,4 +75,32 @@ export async function readConversions(
 ): Promise<LoggedConversion[]> {
   const members = await redis.zrangebyscore(conversionLogKey(prefix, journeyId), from, `(${to}`);
   return members.map((member) => JSON.parse(member) as LoggedConversion);
+}
+
+/**
+ * Removes an erased customer's conversions from the logs of `journeyIds` (those they were in):
+ * each member names the customer, so it is their personal data, and the journey's counts already
+ * forget them. A member starts with the customer's id (see conversionsIn), so a customer whose id
+ * begins like another's is not matched by it. Scans each log: erasures are rare, and logs keep a
+ * year at most. Returns how many were removed.
+ */
+export async function eraseConversions(
+  redis: RedisConnection,
+  prefix: string,
+  customerId: string,
+  journeyIds: Iterable<string>,
+): Promise<number> {
+  const pattern = `${escapeGlob(`{"customerId":${JSON.stringify(customerId)},`)}*`;
+  let removed = 0;
+  for (const journeyId of new Set(journeyIds)) {
+    const key = conversionLogKey(prefix, journeyId);
+    let cursor = '0';
+    do {
+      const [next, flat] = await redis.zscan(key, cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      const members = flat.filter((_, i) => i % 2 === 0);
+      if (members.length > 0) removed += await redis.zrem(key, ...members);
+    } while (cursor !== '0');
+  }
+  return removed;
 }

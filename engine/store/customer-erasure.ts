@@ -10,6 +10,7 @@ import { parseStepJobId } from '../runtime/ids.js';
 import { timerWheelKeys, type TimerWheel } from '../runtime/timer-wheel.js';
 import { jobIndexMember, type CustomerJob, type CustomerJobIndex } from './customer-jobs.js';
 import type { CustomerStore, LoadedCustomer } from './customer-store.js';
+import { eraseConversions } from './conversion-log.js';
 import { applyCountDeltas, removalDeltas } from './journey-counts.js';
 import { unnamedTimerJobs } from './unnamed-timers.js';
 
@@ -123,6 +124,8 @@ async function eraseHeld(
   // The ended operations of jobs that outlived the erasure stay until they expire, and so do those
   // an earlier erasure left (see earlierLeftovers).
   const found = await keysSharingTag(store.redis, keys.state);
+  // Read before the customer's keys go: the journeys of finished instances already deleted.
+  const pruned = await store.prunedCounts(customerId);
   const ended = new Set(opKeysOf(jobs));
   const earlier = await earlierLeftovers(
     deps,
@@ -150,11 +153,18 @@ async function eraseHeld(
     await store.redis.unlink(...customerKeys.slice(i, i + 500));
   const lastDeleted = await store.redis.unlink(...last);
   await applyCountDeltas(store.redis, store.prefix, removalDeltas(loaded.customer.instances.values()));
+  await eraseConversions(store.redis, store.prefix, customerId, journeysOf(loaded.customer, pruned));
   return {
     keys: customerKeys.length + lastDeleted,
     jobsRemoved: removal.removed + earlier.removal.removed,
     jobsRunning: removal.running.length + earlier.removal.running.length,
   };
+}
+
+/** Every journey the customer was in: their instances', and those of the finished ones deleted. */
+function journeysOf(customer: CustomerState, pruned: Readonly<Record<string, number>>): string[] {
+  const fromTally = Object.keys(pruned).map((field) => field.slice(0, field.indexOf('|')));
+  return [...[...customer.instances.values()].map((record) => record.journeyId), ...fromTally];
 }
 
 /**

@@ -31,4 +31,26 @@ describe("a journey's conversion log", () => {
     const logged = await readConversions(h.ctx.redis, h.ctx.prefix, 'onboarding', 0, Number.MAX_SAFE_INTEGER);
     expect(logged.map((c) => c.customerId).sort()).toEqual(['ada', 'bo', 'cy']);
   });
+
+  it("forgets an erased customer's conversions, and only theirs", async () => {
+    for (const userId of ['ada', 'ad', 'bo']) await converts(userId);
+    const result = await h.engine.erase('ada');
+    expect(result.keys).toBeGreaterThan(0);
+    const logged = await readConversions(h.ctx.redis, h.ctx.prefix, 'onboarding', 0, Number.MAX_SAFE_INTEGER);
+    expect(logged.map((c) => c.customerId).sort()).toEqual(['ad', 'bo']);
+  });
+
+  it('forgets them in the logs of journeys whose finished instances the customer no longer keeps', async () => {
+    await converts('cy');
+    // A journey whose instances of cy were deleted as finished: only cy's tally of it remains.
+    const logKey = `${h.ctx.prefix}:conversions:reorder`;
+    const conversion = { customerId: 'cy', journeyId: 'reorder', journeyVersion: 1, instanceId: 'reorder.1' };
+    await h.ctx.redis.zadd(logKey, 1, JSON.stringify({ ...conversion, at: 1, revenue: 5, variants: {} }));
+    await h.ctx.redis.hset(h.engine.store.keys('cy').pruned, 'reorder|entered', 1);
+    await h.engine.erase('cy');
+    expect(await h.ctx.redis.zcard(logKey)).toBe(0);
+    expect(
+      await readConversions(h.ctx.redis, h.ctx.prefix, 'onboarding', 0, Number.MAX_SAFE_INTEGER),
+    ).toEqual([]);
+  });
 });
