@@ -287,13 +287,13 @@ function applyTrack(
   if (isGoal && record.convertedAt === undefined) {
     current = { ...record, convertedAt: now, updatedAt: now };
     converted = true;
-    const revenue = (event.properties as { revenue?: unknown }).revenue;
+    const revenue = readRevenue((properties as { revenue?: unknown } | undefined)?.revenue);
     notes.push({
       kind: 'converted',
       journeyId: record.journeyId,
       instanceId: record.id,
       at: event.timestamp,
-      ...(typeof revenue === 'number' && Number.isFinite(revenue) ? { revenue } : {}),
+      ...(revenue === undefined ? {} : { revenue }),
     });
   }
   const stepped = stepInstance(
@@ -310,4 +310,14 @@ function applyTrack(
     return finish(update.record, 'goal', update.commands);
   if (isGoal && journey.goal?.exit && !update) return finish({ ...current, rev: current.rev + 1 }, 'goal');
   return update;
+}
+
+/**
+ * A goal event's `revenue`: a finite number, or a decimal number written as a string (`"49.90"`),
+ * which Segment senders often send and which would otherwise count as no revenue at all.
+ */
+function readRevenue(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  if (typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value)) return Number(value);
+  return undefined;
 }
