@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { createEmailAdapter } from '../channels/email-adapter.js';
 import { writeOutboxFile } from '../channels/outbox-file.js';
@@ -6,7 +7,8 @@ import { ChorusError } from '../errors.js';
 import { JourneyNotFoundError } from '../journey/journey-catalog.js';
 import { Channel } from '../journey/journey-schema.js';
 import { loadJourneyFolder } from '../journey/load-journeys.js';
-import type { Journey } from '../journey/define-journey.js';
+import { JourneyDefinitionError, type Journey } from '../journey/define-journey.js';
+import { MessageDefinitionError } from '../messages/message-catalog.js';
 import { MessageRenderer } from '../messages/message-renderer.js';
 import { checkTemplates, loadTemplates } from '../messages/template-checks.js';
 import { TemplateSet } from '../messages/template-set.js';
@@ -20,7 +22,7 @@ import { formatRendered, renderSettings } from './render-for-customer.js';
 import { parseTestAddress, sendTestEmail } from './send-test.js';
 import { simulateJourney } from './simulate-journey.js';
 import { SimulationScript, Traits } from './simulation-script.js';
-import { formatProjectReport, validateProject } from './validate-project.js';
+import { formatProjectReport, missingFolder, validateProject } from './validate-project.js';
 
 /** Where the CLI writes and what it reads: the process's, or a test's. */
 export interface CliIo {
@@ -99,6 +101,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       journeys: stringOption(parsed.values.journeys) ?? config.JOURNEYS_DIR,
       templates: stringOption(parsed.values.templates) ?? config.TEMPLATES_DIR,
     };
+    requireFolders(name, dirs);
     return await COMMANDS[name]({ command: name, ...parsed, config, io, dirs });
   } catch (error) {
     if (error instanceof CliUsageError) {
@@ -163,6 +166,21 @@ function channelOption(run: Invocation, fallback?: Channel): Channel {
       run.command,
     );
   return parsed.data;
+}
+
+/**
+ * The folders a command reads must exist: the defaults are relative, so `chorus` run outside the
+ * project's root would otherwise meet no journeys (a stack trace from the folder scan) or no
+ * messages (every one reported missing). `validate` reports them among its problems instead.
+ */
+function requireFolders(command: CommandName, dirs: Invocation['dirs']): void {
+  if (command === 'validate') return;
+  if (command === 'graph' || command === 'simulate') {
+    if (!existsSync(dirs.journeys))
+      throw new JourneyDefinitionError(missingFolder('journeys', dirs.journeys));
+  }
+  if (command !== 'graph' && !existsSync(dirs.templates))
+    throw new MessageDefinitionError(missingFolder('templates', dirs.templates));
 }
 
 /** A journey by id (its latest version) or `id@version`, from the journeys folder. */

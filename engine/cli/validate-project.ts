@@ -20,8 +20,12 @@ export interface ProjectReport {
   problems: ProjectProblem[];
 }
 
-const missingFolder = (dir: string, variable: string, option: string) =>
-  `The folder ${dir} does not exist. To fix: run from the project's root, or set ${variable} (or ${option}) to the folder.`;
+/**
+ * What to say when a folder the CLI reads is missing: most often, `chorus` was run from another
+ * folder than the project's root, and the default (relative) folders resolve against that one.
+ */
+export const missingFolder = (area: ProjectProblem['area'], dir: string) =>
+  `The ${area} folder ${dir} does not exist (looked for from ${process.cwd()}). To fix: run from the project's root, or set ${area.toUpperCase()}_DIR (or --${area}) to the folder.`;
 
 /** Loading stopped: its error's message (which says how to fix it) becomes the problem. */
 const stopped = (area: ProjectProblem['area'], error: unknown): ProjectProblem => {
@@ -44,7 +48,7 @@ export async function validateProject(dirs: { journeys: string; templates: strin
   const journeys: Journey[] = [];
   const webhookSources: string[] = [];
   if (!existsSync(dirs.journeys)) {
-    problems.push({ area: 'journeys', text: missingFolder(dirs.journeys, 'JOURNEYS_DIR', '--journeys') });
+    problems.push({ area: 'journeys', text: missingFolder('journeys', dirs.journeys) });
   } else {
     // Module by module, so one that fails to import does not hide the problems of the others.
     for (const path of journeyModulePaths(dirs.journeys)) {
@@ -65,7 +69,7 @@ export async function validateProject(dirs: { journeys: string; templates: strin
 
   let templates: TemplateSet | undefined;
   if (!existsSync(dirs.templates)) {
-    problems.push({ area: 'templates', text: missingFolder(dirs.templates, 'TEMPLATES_DIR', '--templates') });
+    problems.push({ area: 'templates', text: missingFolder('templates', dirs.templates) });
   } else {
     try {
       templates = TemplateSet.fromDirectory(dirs.templates);

@@ -81,6 +81,34 @@ describe('runCli', () => {
     );
   });
 
+  it('names a journeys or templates folder that does not exist, with status 1', async () => {
+    for (const argv of [
+      ['graph', 'tea-welcome', '--journeys', 'no/such/folder'],
+      ['simulate', 'tea-welcome', '--events', 'no/such/events.json', '--journeys', 'no/such/folder'],
+    ]) {
+      expect(await run(...argv)).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: expect.stringMatching(
+          /^CHORUS_JOURNEY_DEFINITION: The journeys folder no\/such\/folder does not exist \(looked for from .+\)\. To fix: run from the project's root, or set JOURNEYS_DIR \(or --journeys\) to the folder\.\n$/,
+        ),
+      });
+    }
+    for (const argv of [
+      ['preview', 'welcome', '--channel', 'email', '--templates', 'no/such/folder'],
+      ['send-test', 'welcome', '--to', 'ada@example.com', '--templates', 'no/such/folder'],
+      ['simulate', 'tea-welcome', '--events', 'no/such/events.json', '--templates', 'no/such/folder'],
+    ]) {
+      expect(await run(...argv)).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: expect.stringMatching(
+          /^CHORUS_MESSAGE_INVALID: The templates folder no\/such\/folder does not exist \(looked for from .+\)\. To fix: run from the project's root, or set TEMPLATES_DIR \(or --templates\) to the folder\.\n$/,
+        ),
+      });
+    }
+  });
+
   it('picks a journey version with id@version', async () => {
     const { code, stdout } = await run('graph', 'tea-welcome@1');
     expect(code).toBe(0);

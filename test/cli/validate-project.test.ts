@@ -59,8 +59,12 @@ describe('validateProject', () => {
   it('says which folder is missing instead of failing on it', async () => {
     const report = await validateProject({ journeys: 'no/such/journeys', templates: 'no/such/templates' });
     expect(report.problems.map((p) => p.text)).toEqual([
-      expect.stringMatching(/^The folder no\/such\/journeys does not exist\. To fix: .*JOURNEYS_DIR/),
-      expect.stringMatching(/^The folder no\/such\/templates does not exist\. To fix: .*TEMPLATES_DIR/),
+      expect.stringMatching(
+        /^The journeys folder no\/such\/journeys does not exist \(looked for from .+\)\. To fix: .*JOURNEYS_DIR/,
+      ),
+      expect.stringMatching(
+        /^The templates folder no\/such\/templates does not exist \(looked for from .+\)\. To fix: .*TEMPLATES_DIR/,
+      ),
     ]);
   });
 });
