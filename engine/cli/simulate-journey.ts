@@ -183,8 +183,14 @@ export function simulateJourney(
   const last = h.clock.now();
   if (options.until !== undefined) runUntil(last + parseDuration(options.until));
   else {
-    const latest = () => Math.max(...h.pendingTimers(customer).map((timer) => timer.dueAt));
-    while (h.pendingTimers(customer).length > 0 && latest() <= last + MAX_RUN_MS) runUntil(latest());
+    // Timer by timer, as each may start others; one due past the year is left pending, not the
+    // earlier ones beside it.
+    const cap = last + MAX_RUN_MS;
+    for (;;) {
+      const next = Math.min(...h.pendingTimers(customer).map((timer) => timer.dueAt));
+      if (!(next <= cap)) break;
+      runUntil(next);
+    }
   }
   return {
     journey: `${journey.id}@${journey.version}`,

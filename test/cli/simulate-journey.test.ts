@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { formatSimulation } from '../../engine/cli/format-simulation.js';
 import { formatSpan, simulateJourney } from '../../engine/cli/simulate-journey.js';
 import { SimulationScript } from '../../engine/cli/simulation-script.js';
-import { InvalidInputError, loadTemplates, MessageRenderer } from '../../engine/index.js';
+import { defineJourney, InvalidInputError, loadTemplates, MessageRenderer } from '../../engine/index.js';
 import { morningReminder } from '../../docs/examples/morning-journey.js';
 import { teaWelcome } from '../fixtures/cli/journeys/tea-welcome.js';
 
@@ -116,6 +116,37 @@ describe('simulateJourney', () => {
     expect(result.steps.map((s) => s.cause)).toEqual(['track "Signed Up" {}']);
     expect(result.pending.map((t) => t.dueAt - result.start)).toEqual([10 * 3_600_000 + 2 * day]);
     expect(formatSimulation(result)).toContain('pending: timer after 2d, due at +2d10h');
+  });
+
+  it('without --until, fires the timers due within the year even when another waits longer', () => {
+    // The machine's own wait of 400 days runs beside the states' short ones from entry on.
+    const patient = defineJourney({
+      id: 'patient',
+      version: 1,
+      trigger: { event: 'Signed Up' },
+      machine: (j) =>
+        j.createMachine({
+          initial: 'waiting',
+          after: { '400d': '.forgotten' },
+          states: {
+            waiting: { tags: 'awareness', after: { '1d': 'reminded' } },
+            reminded: { tags: 'consideration', after: { '2d': 'done' } },
+            forgotten: { tags: 'consideration', type: 'final' },
+            done: { tags: 'decision', type: 'final' },
+          },
+        }),
+    });
+    const result = simulateJourney(
+      patient,
+      SimulationScript.parse([{ at: '0s', type: 'track', event: 'Signed Up' }]),
+      options,
+    );
+    expect(result.steps.map((s) => [s.at - result.start, s.cause])).toEqual([
+      [0, 'track "Signed Up" {}'],
+      [day, 'timer after 1d'],
+      [3 * day, 'timer after 2d'],
+    ]);
+    expect(result.pending).toEqual([]);
   });
 
   it('prints a timeline with times, state changes, and each message in full', () => {
