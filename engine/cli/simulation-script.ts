@@ -6,17 +6,26 @@ import { InvalidInputError } from '../ingest/ingest-schema.js';
 export const Traits = z.record(z.string(), z.unknown());
 
 /**
+ * An instant with its offset (`Z` or `+08:00`), on a day the calendar has: without an offset,
+ * Date.parse would read the time in the zone of the machine running the simulation, and it rolls
+ * 30 February over to March.
+ */
+const IsoInstant = z.iso.datetime({ offset: true });
+
+/**
  * When an event happens: `"+2d"` after the previous event, `"2d"` (or `"0s"`) after the start
  * of the simulation, or an ISO 8601 instant.
  */
 const At = z.string().transform((at, ctx) => {
   if (/^\d{4}-\d{2}-\d{2}T/.test(at)) {
-    const ms = Date.parse(at);
-    if (Number.isNaN(ms)) {
-      ctx.addIssue({ code: 'custom', message: `"${at}" is not a valid ISO 8601 instant` });
+    if (!IsoInstant.safeParse(at).success) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${at}" is not an ISO 8601 instant with its offset, such as 2026-01-04T12:00:00Z or 2026-01-04T12:00:00+08:00`,
+      });
       return z.NEVER;
     }
-    return { kind: 'absolute' as const, ms };
+    return { kind: 'absolute' as const, ms: Date.parse(at) };
   }
   const relative = at.startsWith('+');
   try {
@@ -57,7 +66,7 @@ export const SimulationScript = z.preprocess(
   z.object({
     customer: z.string().min(1).default('customer-1'),
     profile: Traits.default({}),
-    start: z.iso.datetime({ offset: true }).default('2026-01-01T00:00:00Z'),
+    start: IsoInstant.default('2026-01-01T00:00:00Z'),
     events: z.array(ScriptEvent).min(1),
   }),
 );

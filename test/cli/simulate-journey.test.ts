@@ -205,6 +205,21 @@ describe('SimulationScript', () => {
       "events.1.type: Invalid discriminator value. Expected 'identify' | 'track' | 'trigger'",
     ]);
   });
+
+  it('reads an instant as start does: with its offset, on a day the calendar has', () => {
+    const at = (value: string) =>
+      SimulationScript.safeParse([{ at: value, type: 'track', event: 'Signed Up' }]);
+    expect(at('2026-01-04T12:00:00+08:00').data?.events[0]?.at).toEqual({
+      kind: 'absolute',
+      ms: Date.parse('2026-01-04T04:00:00Z'),
+    });
+    // Without an offset the time would be read in the zone of whichever machine runs the simulation.
+    expect(at('2026-01-04T12:00:00').error?.issues.map((i) => i.message)).toEqual([
+      '"2026-01-04T12:00:00" is not an ISO 8601 instant with its offset, such as 2026-01-04T12:00:00Z or 2026-01-04T12:00:00+08:00',
+    ]);
+    // Date.parse would roll it over to 2 March.
+    expect(at('2026-02-30T12:00:00Z').success).toBe(false);
+  });
 });
 
 describe('formatSpan', () => {
