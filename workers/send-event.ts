@@ -9,9 +9,13 @@ import {
   connectRedis,
   CoreMessageCatalog,
   createEngine,
+  describeRedisTarget,
   loadConfig,
   loadJourneysFromDirectory,
+  RedisUnavailableError,
   redisTargetOf,
+  type RedisConnection,
+  type RedisTarget,
 } from '../engine/index.js';
 import { runMain } from './run-process.js';
 
@@ -29,10 +33,34 @@ function json(text: string | undefined, what: string): Record<string, unknown> {
   }
 }
 
+/**
+ * Waits for Redis to answer once, or says which Redis did not and how to name the right one: a
+ * command line waits for nobody, and the engine's own calls would fail with ioredis's retry error
+ * (and its unhandled connection errors) instead. The usual cause is an engine running a private
+ * Redis whose REDIS_URL was not given.
+ */
+async function answering(redis: RedisConnection, target: RedisTarget): Promise<void> {
+  let lastError: Error | undefined;
+  redis.on('error', (error: Error) => (lastError = error));
+  try {
+    await redis.ping();
+  } catch (error) {
+    redis.disconnect();
+    throw new RedisUnavailableError(
+      `Redis at ${describeRedisTarget(target)} did not answer (${(lastError ?? (error as Error)).message}). ` +
+        'To fix: start the engine (npm start) first, or set REDIS_URL (or REDIS_CLUSTER_NODES) to the Redis it runs on; ' +
+        'a private redis-server is the Redis line npm start printed.',
+      { cause: error },
+    );
+  }
+}
+
 runMain(async () => {
   const config = loadConfig();
   const [command, ...args] = process.argv.slice(2);
-  const redis = connectRedis(redisTargetOf(config), { maxRetriesPerRequest: 1 });
+  const target = redisTargetOf(config);
+  const redis = connectRedis(target, { maxRetriesPerRequest: 1 });
+  await answering(redis, target);
   const engine = createEngine({
     redis,
     prefix: config.REDIS_PREFIX,

@@ -1,0 +1,50 @@
+import { spawn } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import { TEST_REDIS_ENV, testRedis } from '../support/redis.js';
+
+/** Runs `npm run event -- …` as npm does: workers/send-event.ts through tsx, in a process of its own. */
+function runEvent(args: readonly string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/send-event.ts', ...args], {
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('npm run event', () => {
+  const { prefix, cleanup } = testRedis();
+  afterAll(cleanup);
+  const env = { ...TEST_REDIS_ENV, REDIS_PREFIX: prefix };
+
+  it('stores an event and shows the customer', async () => {
+    const stored = await runEvent(['identify', 'ada', '{"firstName":"Ada"}'], env);
+    expect(stored).toMatchObject({ code: 0, stdout: expect.stringContaining('"accepted": true') });
+    const shown = await runEvent(['show', 'ada'], env);
+    expect(shown).toMatchObject({ code: 0, stdout: expect.stringContaining('"pendingEvents": 1') });
+  });
+
+  it('says which Redis did not answer and how to point at the right one, with status 1', async () => {
+    // Nothing listens on port 1: as when the engine runs a private Redis and REDIS_URL was not given.
+    const result = await runEvent(['show', 'ada'], {
+      ...env,
+      REDIS_URL: 'redis://127.0.0.1:1',
+      REDIS_CLUSTER_NODES: '',
+    });
+    expect(result).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: expect.stringMatching(
+        /^CHORUS_REDIS_UNAVAILABLE: Redis at redis:\/\/127\.0\.0\.1:1 did not answer \(.*ECONNREFUSED.*\)\. To fix: .*REDIS_URL/,
+      ),
+    });
+    expect(result.stderr).not.toContain('Unhandled error event');
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
