@@ -80,16 +80,22 @@ interface Invocation {
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
-    const topic = name === 'help' ? rest[0] : undefined;
-    if (topic !== undefined && isCommand(topic)) io.stdout(`${COMMAND_USAGE[topic]}\n`);
-    else if (name === undefined) {
+  const topic = name === 'help' ? rest[0] : undefined;
+  if (name === undefined || name === '-h' || name === '--help' || (name === 'help' && topic === undefined)) {
+    if (name === undefined) {
       io.stderr(`${USAGE}\n`);
       return 2;
-    } else io.stdout(`${USAGE}\n`);
+    }
+    io.stdout(`${USAGE}\n`);
     return 0;
   }
   try {
+    // `chorus help <command>` is `chorus <command> --help`; an unknown one is refused like the command.
+    if (topic !== undefined && isCommand(topic)) {
+      io.stdout(`${COMMAND_USAGE[topic]}\n`);
+      return 0;
+    }
+    if (topic !== undefined) throw new CliUsageError(`Unknown command "${topic}".`);
     if (!isCommand(name)) throw new CliUsageError(`Unknown command "${name}".`);
     const parsed = parseCommandLine(name, rest);
     if (parsed.values.help === true) {

@@ -31,6 +31,7 @@ describe('runCli', () => {
   it.each([
     [[], /^usage: chorus <command>/],
     [['frobnicate'], /^Unknown command "frobnicate"\.\n\nusage: chorus <command>/],
+    [['help', 'frobnicate'], /^Unknown command "frobnicate"\.\n\nusage: chorus <command>/],
     [['graph'], /^chorus graph: missing <journey>\.\n\nusage: chorus graph/],
     [['graph', 'a', 'b'], /^chorus graph: unexpected argument "b"\./],
     [['validate', '--strict'], /^chorus validate: Unknown option '--strict'/],
