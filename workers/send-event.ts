@@ -3,6 +3,7 @@
 //   track <userId> <event> [propertiesJson]
 //   trigger <journeyId> <userId> [dataJson]
 //   show <userId>
+//   --help
 import { pino } from 'pino';
 import {
   CliUsageError,
@@ -14,6 +15,7 @@ import {
   loadJourneysFromDirectory,
   RedisUnavailableError,
   redisTargetOf,
+  type Engine,
   type RedisConnection,
   type RedisTarget,
 } from '../engine/index.js';
@@ -29,7 +31,52 @@ function json(text: string | undefined, what: string): Record<string, unknown> {
   try {
     return JSON.parse(text) as Record<string, unknown>;
   } catch {
-    throw new CliUsageError(`${what} is not valid JSON: ${text}\n${USAGE}`);
+    throw new CliUsageError(`${what} is not valid JSON: ${text}\n\n${USAGE}`);
+  }
+}
+
+/** Each command's arguments: `<required>`, then the `[optional]` JSON. */
+const ARGUMENTS = {
+  identify: ['<userId>', '[traitsJson]'],
+  track: ['<userId>', '<event>', '[propertiesJson]'],
+  trigger: ['<journeyId>', '<userId>', '[dataJson]'],
+  show: ['<userId>'],
+} as const;
+
+type Call = (engine: Engine) => Promise<unknown>;
+
+/**
+ * The call the command line asks for, or `undefined` for its help; checked whole, JSON included,
+ * before Redis is asked anything, so a typo costs no connection and an extra argument (a JSON
+ * given twice, an event name not quoted) is refused rather than dropped.
+ */
+function callOf(argv: readonly string[]): Call | undefined {
+  const [command, ...args] = argv;
+  if (command === '--help' || command === '-h' || command === 'help') return undefined;
+  if (command === undefined) throw new CliUsageError(USAGE);
+  if (!Object.hasOwn(ARGUMENTS, command))
+    throw new CliUsageError(`Unknown command "${command}".\n\n${USAGE}`);
+  const expected: readonly string[] = ARGUMENTS[command as keyof typeof ARGUMENTS];
+  const missing = expected.find((name, index) => name.startsWith('<') && !args[index]);
+  if (missing) throw new CliUsageError(`${command}: missing ${missing}.\n\n${USAGE}`);
+  if (args.length > expected.length)
+    throw new CliUsageError(`${command}: unexpected argument "${args[expected.length]}".\n\n${USAGE}`);
+  const [first = '', second, third] = args;
+  switch (command as keyof typeof ARGUMENTS) {
+    case 'identify': {
+      const traits = json(second, 'traits');
+      return (engine) => engine.identify({ userId: first, traits });
+    }
+    case 'track': {
+      const properties = json(third, 'properties');
+      return (engine) => engine.track({ userId: first, event: second ?? '', properties });
+    }
+    case 'trigger': {
+      const data = json(third, 'data');
+      return (engine) => engine.trigger(first, { userId: second ?? '', data });
+    }
+    case 'show':
+      return (engine) => engine.customer(first);
   }
 }
 
@@ -56,8 +103,12 @@ async function answering(redis: RedisConnection, target: RedisTarget): Promise<v
 }
 
 runMain(async () => {
+  const call = callOf(process.argv.slice(2));
+  if (!call) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
   const config = loadConfig();
-  const [command, ...args] = process.argv.slice(2);
   const target = redisTargetOf(config);
   const redis = connectRedis(target, { maxRetriesPerRequest: 1 });
   await answering(redis, target);
@@ -71,20 +122,7 @@ runMain(async () => {
     logger: pino({ level: config.LOG_LEVEL }, pino.destination(2)),
   });
   try {
-    let result: unknown;
-    if (command === 'identify' && args[0])
-      result = await engine.identify({ userId: args[0], traits: json(args[1], 'traits') });
-    else if (command === 'track' && args[0] && args[1])
-      result = await engine.track({
-        userId: args[0],
-        event: args[1],
-        properties: json(args[2], 'properties'),
-      });
-    else if (command === 'trigger' && args[0] && args[1])
-      result = await engine.trigger(args[0], { userId: args[1], data: json(args[2], 'data') });
-    else if (command === 'show' && args[0]) result = await engine.customer(args[0]);
-    else throw new CliUsageError(USAGE);
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(await call(engine), null, 2)}\n`);
   } finally {
     await engine.close();
     redis.disconnect();

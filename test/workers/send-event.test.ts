@@ -30,6 +30,23 @@ describe('npm run event', () => {
     expect(shown).toMatchObject({ code: 0, stdout: expect.stringContaining('"pendingEvents": 1') });
   });
 
+  it('prints its usage on --help, without Redis, and refuses an argument it does not take', async () => {
+    const noRedis = { ...env, REDIS_URL: 'redis://127.0.0.1:1', REDIS_CLUSTER_NODES: '' };
+    for (const help of ['--help', '-h', 'help'])
+      expect(await runEvent([help], noRedis)).toEqual({
+        code: 0,
+        stdout: expect.stringMatching(/^usage: npm run event -- identify <userId> \[traitsJson\]\n/),
+        stderr: '',
+      });
+    expect(await runEvent(['identify', 'ada', '{}', '{"plan":"pro"}'], noRedis)).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: expect.stringMatching(
+        /^CHORUS_CLI_USAGE: identify: unexpected argument "\{"plan":"pro"\}"\.\n\nusage:/,
+      ),
+    });
+  });
+
   it('says which Redis did not answer and how to point at the right one, with status 1', async () => {
     // Nothing listens on port 1: as when the engine runs a private Redis and REDIS_URL was not given.
     const result = await runEvent(['show', 'ada'], {
