@@ -1,10 +1,12 @@
 // Process plumbing shared by the entry points beside it: reads the environment, connects to
 // Redis, builds the engine, starts workers and shuts down cleanly on SIGTERM/SIGINT.
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pino } from 'pino';
 import {
   ChorusError,
   CliUsageError,
+  ConfigError,
   createChannelAdapters,
   createEngine,
   loadTemplates,
@@ -68,8 +70,24 @@ export interface RunningProcess {
   stop(): Promise<void>;
 }
 
+/**
+ * JOURNEYS_DIR and TEMPLATES_DIR must name folders. Both are read relative to the folder the
+ * process starts in, and a missing one would otherwise stop it with a bare ENOENT stack
+ * (journeys) or with every message the journeys send reported missing from templates/ (templates).
+ */
+export function requireFolders(config: Pick<EnvConfig, 'JOURNEYS_DIR' | 'TEMPLATES_DIR'>): void {
+  const missing = (['JOURNEYS_DIR', 'TEMPLATES_DIR'] as const)
+    .filter((name) => !existsSync(config[name]))
+    .map((name) => ({
+      name,
+      message: `the folder ${config[name]} does not exist (looked for from ${process.cwd()})`,
+    }));
+  if (missing.length > 0) throw new ConfigError(missing);
+}
+
 export async function runProcess(options: ProcessOptions): Promise<RunningProcess> {
   const config = loadConfig();
+  requireFolders(config);
   const logger = pino({ level: config.LOG_LEVEL });
   const resolved =
     options.embeddedRedis && !config.REDIS_CLUSTER_NODES

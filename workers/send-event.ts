@@ -19,7 +19,7 @@ import {
   type RedisConnection,
   type RedisTarget,
 } from '../engine/index.js';
-import { runMain } from './run-process.js';
+import { requireFolders, runMain } from './run-process.js';
 
 const USAGE = `usage: npm run event -- identify <userId> [traitsJson]
        npm run event -- track <userId> <event> [propertiesJson]
@@ -109,6 +109,7 @@ runMain(async () => {
     return;
   }
   const config = loadConfig();
+  requireFolders(config);
   const target = redisTargetOf(config);
   const redis = connectRedis(target, { maxRetriesPerRequest: 1 });
   await answering(redis, target);

@@ -1,0 +1,38 @@
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+
+/** `npm start` as npm runs it, to its end: what it printed and its exit status. */
+function start(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/start.ts'], {
+    env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('npm start', () => {
+  it('names JOURNEYS_DIR and TEMPLATES_DIR when they name no folder, before it connects to Redis', async () => {
+    // Nothing listens on port 1: the folders are checked first, so no connection is tried.
+    const result = await start({
+      JOURNEYS_DIR: 'no/such/journeys',
+      TEMPLATES_DIR: 'no/such/templates',
+      REDIS_URL: 'redis://127.0.0.1:1',
+      REDIS_CLUSTER_NODES: '',
+    });
+    expect(result).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: expect.stringMatching(
+        /^CHORUS_CONFIG_INVALID: Invalid configuration: JOURNEYS_DIR: the folder no\/such\/journeys does not exist \(looked for from .+\); TEMPLATES_DIR: the folder no\/such\/templates does not exist \(looked for from .+\)\. To fix: /,
+      ),
+    });
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
