@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { createEmailAdapter } from '../channels/email-adapter.js';
 import { writeOutboxFile } from '../channels/outbox-file.js';
-import { loadConfig, type EnvConfig } from '../config.js';
+import { ConfigError, loadConfig, type EnvConfig } from '../config.js';
 import { ChorusError } from '../errors.js';
 import { JourneyNotFoundError } from '../journey/journey-catalog.js';
 import { Channel } from '../journey/journey-schema.js';
@@ -274,7 +275,15 @@ const COMMANDS: Record<CommandName, (run: Invocation) => Promise<number>> = {
         'preview',
         `${messageId}.html`,
         rendered.html,
-      );
+      ).catch((error: unknown) => {
+        // OUTBOX_DIR (default outbox/) is a value of the environment: an unwritable one is its problem.
+        throw new ConfigError([
+          {
+            name: 'OUTBOX_DIR',
+            message: `the preview cannot be written to ${resolve(run.config.OUTBOX_DIR, 'preview')} (${(error as Error).message}); set it to a folder you can write, or print the HTML with --html`,
+          },
+        ]);
+      });
       lines.push('', `HTML: ${path}`);
     }
     run.io.stdout(`${lines.join('\n')}\n`);

@@ -1,13 +1,19 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../engine/cli/run-cli.js';
 
 /** Runs the CLI in process, capturing what it prints. */
-async function run(...argv: string[]) {
+const run = (...argv: string[]) => runWith({}, ...argv);
+
+/** The same, with variables added to the environment. */
+async function runWith(env: Record<string, string>, ...argv: string[]) {
   const out = { stdout: '', stderr: '' };
   const code = await runCli(argv, {
     stdout: (text) => (out.stdout += text),
     stderr: (text) => (out.stderr += text),
-    env: { JOURNEYS_DIR: 'test/fixtures/cli/journeys', TEMPLATES_DIR: 'test/fixtures/cli/templates' },
+    env: { JOURNEYS_DIR: 'test/fixtures/cli/journeys', TEMPLATES_DIR: 'test/fixtures/cli/templates', ...env },
   });
   return { code, ...out };
 }
@@ -107,6 +113,30 @@ describe('runCli', () => {
           /^CHORUS_MESSAGE_INVALID: The templates folder no\/such\/folder does not exist \(looked for from .+\)\. To fix: run from the project's root, or set TEMPLATES_DIR \(or --templates\) to the folder\.\n$/,
         ),
       });
+    }
+  });
+
+  it('names OUTBOX_DIR when the preview cannot be written there, with status 1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chorus-cli-'));
+    try {
+      // A file where the folder should be: nothing can be written under it.
+      writeFileSync(join(dir, 'outbox'), '');
+      const result = await runWith(
+        { OUTBOX_DIR: join(dir, 'outbox') },
+        'preview',
+        'welcome',
+        '--channel',
+        'email',
+      );
+      expect(result).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: expect.stringMatching(
+          /^CHORUS_CONFIG_INVALID: Invalid configuration: OUTBOX_DIR: the preview cannot be written to .*outbox\/preview \(ENOTDIR: .*\); set it to a folder you can write, or print the HTML with --html\. To fix: /,
+        ),
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
