@@ -21,13 +21,17 @@ export class SendTestError extends ChorusError {
   constructor(
     readonly reason: string,
     readonly retryable: boolean,
+    /** The email adapter's provider: `smtp`, or `outbox` when SMTP_URL is unset. */
+    readonly provider = 'smtp',
   ) {
     super(
       SendTestError.code,
       `The test send failed: ${reason}. To fix: ${
-        retryable
-          ? 'check that SMTP_URL points at a running server that accepts mail, then try again.'
-          : 'read the server’s answer; check the address, MAIL_FROM and the server’s relay rules.'
+        provider === 'outbox'
+          ? 'SMTP_URL is unset, so the email is written under OUTBOX_DIR: set it to a folder you can write, or set SMTP_URL to send through a server.'
+          : retryable
+            ? 'check that SMTP_URL points at a running server that accepts mail, then try again.'
+            : 'read the server’s answer; check the address, MAIL_FROM and the server’s relay rules.'
       }`,
     );
   }

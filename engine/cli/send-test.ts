@@ -56,6 +56,7 @@ export async function sendTestEmail(input: {
     rendered: input.rendered,
     unsubscribeUrl: input.unsubscribeUrl,
   });
-  if (result.status !== 'sent') throw new SendTestError(result.reason, result.status === 'retry');
+  if (result.status !== 'sent')
+    throw new SendTestError(result.reason, result.status === 'retry', input.adapter.provider);
   return { provider: input.adapter.provider, where: result.providerId };
 }

@@ -140,6 +140,29 @@ describe('runCli', () => {
     }
   });
 
+  it('points send-test at OUTBOX_DIR, not SMTP_URL, when the outbox it writes to cannot be written', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chorus-cli-'));
+    try {
+      writeFileSync(join(dir, 'outbox'), '');
+      const result = await runWith(
+        { OUTBOX_DIR: join(dir, 'outbox') },
+        'send-test',
+        'welcome',
+        '--to',
+        'ada@example.com',
+      );
+      expect(result).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: expect.stringMatching(
+          /^CHORUS_SEND_TEST_FAILED: The test send failed: could not write the email outbox file: ENOTDIR: .*\. To fix: SMTP_URL is unset, so the email is written under OUTBOX_DIR: set it to a folder you can write, or set SMTP_URL to send through a server\.\n$/,
+        ),
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('picks a journey version with id@version', async () => {
     const { code, stdout } = await run('graph', 'tea-welcome@1');
     expect(code).toBe(0);
