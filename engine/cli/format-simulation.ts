@@ -65,7 +65,7 @@ export function formatSimulation(result: SimulationResult, options: { html?: boo
       `${sends.filter((s) => s.outcome === 'sent').length} message(s) sent, ` +
       `${sends.filter((s) => s.outcome === 'skipped').length} skipped.`,
   );
-  for (const timer of result.pending) {
+  for (const timer of [...result.pending].sort((a, b) => a.dueAt - b.dueAt)) {
     lines.push(
       `  pending: timer after ${formatSpan(timer.delayMs)}, due at +${formatSpan(timer.dueAt - result.start)} (raise --until to see it fire)`,
     );

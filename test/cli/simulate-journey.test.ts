@@ -118,6 +118,24 @@ describe('simulateJourney', () => {
     expect(formatSimulation(result)).toContain('pending: timer after 2d, due at +2d10h');
   });
 
+  it('lists the pending timers soonest first, whatever order the journey set them in', () => {
+    const result = simulate([{ at: '2026-01-01T10:00:00Z', type: 'track', event: 'Signed Up' }], '1d');
+    const start = result.start;
+    const shuffled = {
+      ...result,
+      pending: [
+        { dueAt: start + 5 * day, delayMs: 5 * day },
+        { dueAt: start + 2 * day, delayMs: 2 * day },
+        { dueAt: start + 3 * day, delayMs: 3 * day },
+      ],
+    };
+    const listed = formatSimulation(shuffled)
+      .split('\n')
+      .filter((line) => line.includes('pending:'))
+      .map((line) => /after (\S+),/.exec(line)?.[1]);
+    expect(listed).toEqual(['2d', '3d', '5d']);
+  });
+
   it('without --until, fires the timers due within the year even when another waits longer', () => {
     // The machine's own wait of 400 days runs beside the states' short ones from entry on.
     const patient = defineJourney({
