@@ -13,12 +13,20 @@ const STAGE_STYLE: Record<Stage, string> = {
 
 const ANY_STATE = 'any_state';
 
-/** A Mermaid state id: letters, digits and `_` only, prefixed so no state name is a keyword. */
-const idOf = (path: string) => `s_${path.replace(/[^A-Za-z0-9_]/g, '_')}`;
+/**
+ * A Mermaid state id: letters, digits and `_` only, prefixed so no state name is a keyword. `_`
+ * is doubled and any other character written as `_<hex code>_`, so two state paths never share
+ * an id (`a.b` and `a_b` would both have been `a_b`, drawn as one state).
+ */
+const idOf = (path: string) =>
+  `s_${path.replace(/[^A-Za-z0-9]/g, (char) => (char === '_' ? '__' : `_${char.codePointAt(0)!.toString(16)}_`))}`;
 
-/** Label text: Mermaid reads `:`, `;` and `#` itself, so they are written as entity codes. */
+/**
+ * Label text: Mermaid reads `:`, `;`, `#` and (in a state's quoted name) `"` itself, so they are
+ * written as entity codes.
+ */
 const text = (value: string) =>
-  value.replace(/[#:;]/g, (char) => `#${char.charCodeAt(0)};`).replace(/\n/g, ' ');
+  value.replace(/[#:;"]/g, (char) => `#${char.charCodeAt(0)};`).replace(/\n/g, ' ');
 
 interface TransitionLike {
   target?: readonly AnyStateNode[] | undefined;

@@ -89,7 +89,31 @@ describe('journeyToMermaid', () => {
         }),
     });
     const { states, edges } = parse(journeyToMermaid(odd));
-    expect(states.get('s_first_step')).toBe('first step');
-    expect(edges).toContainEqual({ from: 's_first_step', to: 's_end', label: 'Order#58; #35;1#59; done' });
+    expect(states.get('s_first_20_step')).toBe('first step');
+    expect(edges).toContainEqual({ from: 's_first_20_step', to: 's_end', label: 'Order#58; #35;1#59; done' });
+  });
+
+  it('gives states whose names differ only in punctuation ids of their own, and quotes a name with a quote', () => {
+    const near = defineJourney({
+      id: 'near',
+      version: 1,
+      trigger: { event: 'Signed Up' },
+      machine: (j) =>
+        j.createMachine({
+          initial: 'a_b',
+          states: {
+            a_b: { tags: 'awareness', always: 'a b' },
+            'a b': { tags: 'awareness', always: 'a "b"' },
+            'a "b"': { tags: 'loyalty', type: 'final' },
+          },
+        }),
+    });
+    const { states, edges } = parse(journeyToMermaid(near));
+    expect(new Set(states.keys()).size).toBe(states.size);
+    expect([...states.values()]).toEqual(['a_b', 'a b', 'a #34;b#34;']);
+    expect(edges.filter((e) => e.label === 'always').map((e) => [e.from, e.to])).toEqual([
+      ['s_a__b', 's_a_20_b'],
+      ['s_a_20_b', 's_a_20__22_b_22_'],
+    ]);
   });
 });
