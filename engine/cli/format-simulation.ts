@@ -1,6 +1,11 @@
 import type { Note } from '../runtime/command.js';
 import { formatRendered } from './render-for-customer.js';
-import { formatSpan, type SimulationResult, type SimulatedSend } from './simulate-journey.js';
+import {
+  formatSpan,
+  MAX_TIMER_STEPS,
+  type SimulationResult,
+  type SimulatedSend,
+} from './simulate-journey.js';
 
 const indent = (lines: readonly string[], by: string) =>
   lines.flatMap((line) => line.split('\n')).map((line) => `${by}${line}`.trimEnd());
@@ -65,6 +70,11 @@ export function formatSimulation(result: SimulationResult, options: { html?: boo
       `${sends.filter((s) => s.outcome === 'sent').length} message(s) sent, ` +
       `${sends.filter((s) => s.outcome === 'skipped').length} skipped.`,
   );
+  if (result.timerStepsCapped)
+    lines.push(
+      `  (stopped after ${MAX_TIMER_STEPS.toLocaleString('en-US')} timer steps: the journey keeps setting timers; ` +
+        'pass --until to choose how far to run)',
+    );
   for (const timer of [...result.pending].sort((a, b) => a.dueAt - b.dueAt)) {
     lines.push(
       `  pending: timer after ${formatSpan(timer.delayMs)}, due at +${formatSpan(timer.dueAt - result.start)} (raise --until to see it fire)`,

@@ -39,6 +39,8 @@ export interface SimulationResult {
   steps: SimulationStep[];
   /** Timers still pending when the simulation stopped, with when they would fire. */
   pending: Array<{ dueAt: number; delayMs: number }>;
+  /** Set when the timers fired {@link MAX_TIMER_STEPS} times and the run stopped there. */
+  timerStepsCapped?: true;
 }
 
 export interface SimulationOptions {
@@ -55,6 +57,13 @@ export interface SimulationOptions {
 }
 
 const MAX_RUN_MS = 365 * 86_400_000;
+
+/**
+ * Timer steps a simulation fires at most: a journey whose wait loops (every second, say) would
+ * otherwise be stepped through for the whole run, millions of steps that look like a hang and
+ * print as many lines.
+ */
+export const MAX_TIMER_STEPS = 10_000;
 
 /** Compact spans for people: `2d`, `4h`, `1h30m`, `90s`. */
 export function formatSpan(ms: number): string {
@@ -152,9 +161,12 @@ export function simulateJourney(
     steps.push({ at: h.clock.now(), cause, changes, notes, sends });
   };
 
+  let timerSteps = 0;
+  const capped = () => timerSteps >= MAX_TIMER_STEPS;
   /** Fires due timers one due time at a time, so each shows as its own step. */
   const runUntil = (time: number) => {
     for (;;) {
+      if (capped()) return;
       const due = h
         .pendingTimers(customer)
         .filter((timer) => timer.dueAt <= time)
@@ -164,6 +176,7 @@ export function simulateJourney(
       const firing = due.filter((timer) => timer.dueAt === first.dueAt);
       const label = firing.map((timer) => `after ${formatSpan(timer.delayMs)}`).join(', ');
       step(`timer ${label}`, () => h.advance(Math.max(0, first.dueAt - h.clock.now())));
+      timerSteps++;
     }
     if (time > h.clock.now()) h.advance(time - h.clock.now());
   };
@@ -186,7 +199,7 @@ export function simulateJourney(
     // Timer by timer, as each may start others; one due past the year is left pending, not the
     // earlier ones beside it.
     const cap = last + MAX_RUN_MS;
-    for (;;) {
+    while (!capped()) {
       const next = Math.min(...h.pendingTimers(customer).map((timer) => timer.dueAt));
       if (!(next <= cap)) break;
       runUntil(next);
@@ -199,6 +212,7 @@ export function simulateJourney(
     end: h.clock.now(),
     steps,
     pending: h.pendingTimers(customer).map((timer) => ({ dueAt: timer.dueAt, delayMs: timer.delayMs })),
+    ...(capped() ? { timerStepsCapped: true as const } : {}),
   };
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatSimulation } from '../../engine/cli/format-simulation.js';
-import { formatSpan, simulateJourney } from '../../engine/cli/simulate-journey.js';
+import { formatSpan, MAX_TIMER_STEPS, simulateJourney } from '../../engine/cli/simulate-journey.js';
 import { SimulationScript } from '../../engine/cli/simulation-script.js';
 import { defineJourney, InvalidInputError, loadTemplates, MessageRenderer } from '../../engine/index.js';
 import { morningReminder } from '../../docs/examples/morning-journey.js';
@@ -165,6 +165,31 @@ describe('simulateJourney', () => {
       [3 * day, 'timer after 2d'],
     ]);
     expect(result.pending).toEqual([]);
+  });
+
+  it('stops a journey whose wait loops after MAX_TIMER_STEPS timer steps, and says so', () => {
+    const ticking = defineJourney({
+      id: 'ticking',
+      version: 1,
+      trigger: { event: 'Signed Up' },
+      machine: (j) =>
+        j.createMachine({
+          initial: 'tick',
+          states: {
+            tick: { tags: 'awareness', after: { '1s': 'tock' } },
+            tock: { tags: 'awareness', after: { '1s': 'tick' } },
+          },
+        }),
+    });
+    const script = SimulationScript.parse([{ at: '0s', type: 'track', event: 'Signed Up' }]);
+    for (const until of [undefined, '30d']) {
+      const result = simulateJourney(ticking, script, { ...options, ...(until ? { until } : {}) });
+      expect(result.steps).toHaveLength(1 + MAX_TIMER_STEPS);
+      expect(result.timerStepsCapped).toBe(true);
+      expect(formatSimulation(result)).toContain(
+        '(stopped after 10,000 timer steps: the journey keeps setting timers; pass --until to choose how far to run)',
+      );
+    }
   });
 
   it('prints a timeline with times, state changes, and each message in full', () => {
