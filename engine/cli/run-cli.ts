@@ -192,7 +192,16 @@ function requireFolders(command: CommandName, dirs: Invocation['dirs']): void {
 
 /** A journey by id (its latest version) or `id@version`, from the journeys folder. */
 async function findJourney(run: Invocation): Promise<Journey> {
-  const [id = '', version] = (run.args[0] ?? '').split('@');
+  // Split at the first @ only: in `x@1@2` the version is `1@2`, which no journey has, not 1.
+  const arg = run.args[0] ?? '';
+  const at = arg.indexOf('@');
+  const id = at === -1 ? arg : arg.slice(0, at);
+  const version = at === -1 ? undefined : arg.slice(at + 1);
+  if (id === '')
+    throw new CliUsageError(
+      `chorus ${run.command}: "${arg}" names no journey; write <journey> or <journey>@<version>.`,
+      run.command,
+    );
   const { journeys } = await loadJourneyFolder(run.dirs.journeys);
   const versions = journeys.filter((journey) => journey.id === id).sort((a, b) => b.version - a.version);
   const journey = versions.find((v) => version === undefined || String(v.version) === version);

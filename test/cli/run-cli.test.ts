@@ -86,6 +86,18 @@ describe('runCli', () => {
     expect((await run('graph', 'nope@1')).stderr).toMatch(
       /^CHORUS_JOURNEY_NOT_FOUND: No journey "nope" is loaded \(loaded: tea-welcome\)\./,
     );
+    // A second @ is part of the version, not dropped: no journey has version "1@2".
+    expect((await run('graph', 'tea-welcome@1@2')).stderr).toMatch(
+      /^CHORUS_JOURNEY_NOT_FOUND: Journey "tea-welcome" has no version 1@2 among the loaded ones \(1, 2\)/,
+    );
+  });
+
+  it('refuses a journey argument that names no journey, with the usage and status 2', async () => {
+    const result = await run('graph', '@1');
+    expect(result).toMatchObject({ code: 2, stdout: '' });
+    expect(result.stderr).toContain(
+      'chorus graph: "@1" names no journey; write <journey> or <journey>@<version>.',
+    );
   });
 
   it('names a journeys or templates folder that does not exist, with status 1', async () => {
