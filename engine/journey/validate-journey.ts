@@ -7,6 +7,8 @@ import { Channel } from './journey-schema.js';
 /** Anything that can say whether a core message exists. */
 export interface MessageCatalog {
   has(messageId: string): boolean;
+  /** The folder the messages were read from, for the fix of a missing one; default `templates`. */
+  readonly folder?: string;
 }
 
 /** One thing wrong with a journey, located and with its fix. */
@@ -80,7 +82,7 @@ function sendProblems(
       problems.push({
         journey: label,
         state,
-        message: `State "${state}" sends message "${params.message}", which does not exist. To fix: add templates/${params.message}/ or correct the id.`,
+        message: `State "${state}" sends message "${params.message}", which does not exist. To fix: add ${messages.folder ?? 'templates'}/${params.message}/ or correct the id.`,
       });
     }
     if (params.channels.length === 0) {

@@ -92,7 +92,7 @@ function readCoreMessage(dir: string, folder: string): CoreMessage {
   const file = join(dir, folder, 'message.json');
   if (!existsSync(file)) {
     throw new MessageDefinitionError(
-      `${file} is missing. To fix: declare the core message of templates/${folder}/ there.`,
+      `${file} is missing. To fix: declare the core message of ${join(dir, folder)}/ there.`,
     );
   }
   const text = readTemplateText(file);
@@ -114,7 +114,7 @@ function readCoreMessage(dir: string, folder: string): CoreMessage {
   }
   if (parsed.data.id !== folder) {
     throw new MessageDefinitionError(
-      `${file} declares id "${parsed.data.id}" but lives in templates/${folder}/. To fix: make them equal.`,
+      `${file} declares id "${parsed.data.id}" but lives in ${join(dir, folder)}/. To fix: make them equal.`,
     );
   }
   return parsed.data;
@@ -135,12 +135,16 @@ function readCoreMessage(dir: string, folder: string): CoreMessage {
 export class CoreMessageCatalog implements MessageCatalog {
   readonly #messages: ReadonlyMap<string, CoreMessage>;
 
-  constructor(messages: readonly CoreMessage[]) {
+  constructor(
+    messages: readonly CoreMessage[],
+    /** The folder they were read from, named in the fix of a missing message. */
+    readonly folder?: string,
+  ) {
     this.#messages = new Map(messages.map((message) => [message.id, message]));
   }
 
   static fromDirectory(dir: string): CoreMessageCatalog {
-    return new CoreMessageCatalog(readCoreMessages(dir));
+    return new CoreMessageCatalog(readCoreMessages(dir), dir.replace(/\/+$/, '') || dir);
   }
 
   has(messageId: string): boolean {

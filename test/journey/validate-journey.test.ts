@@ -2,10 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { fromPromise } from 'xstate';
 import { z } from 'zod';
 import {
+  CoreMessageCatalog,
   defineJourney,
   JourneyCatalog,
   JourneyDefinitionError,
   JourneyValidationError,
+  validateJourney,
 } from '../../engine/index.js';
 
 const messages = { has: (id: string) => id === 'welcome' };
@@ -48,6 +50,23 @@ describe('loading a journey', () => {
         /^a: State "a" sends message "missing-message", which does not exist\. To fix: add templates\/missing-message\//,
       ),
       expect.stringMatching(/^b: State "b" has 2 stage tags \(awareness, loyalty\)/),
+    ]);
+  });
+
+  it('names the folder the messages were read from in the fix of a missing one', () => {
+    const journey = defineJourney({
+      id: 'elsewhere',
+      version: 1,
+      trigger: { event: 'Signed Up' },
+      machine: (j) =>
+        j.createMachine({
+          initial: 'a',
+          states: { a: { tags: 'awareness', entry: j.send('missing-message', ['email']) } },
+        }),
+    });
+    const catalog = new CoreMessageCatalog([], 'brand/messages');
+    expect(validateJourney(journey, catalog).map((p) => p.message)).toEqual([
+      'State "a" sends message "missing-message", which does not exist. To fix: add brand/messages/missing-message/ or correct the id.',
     ]);
   });
 

@@ -76,8 +76,9 @@ describe('reading core messages', () => {
         cta: { label: 'Go', url: 'https://example.com' },
       }),
     );
+    // The folder as given (TEMPLATES_DIR, --templates), not always templates/.
     expect(() => CoreMessageCatalog.fromDirectory(misnamed)).toThrow(
-      /declares id "hi" but lives in templates\/hello\/\. To fix: make them equal\./,
+      `declares id "hi" but lives in ${join(misnamed, 'hello')}/. To fix: make them equal.`,
     );
     const empty = mkdtempSync(join(tmpdir(), 'chorus-messages-'));
     dirs.push(empty);
