@@ -98,7 +98,8 @@ export class InvalidInputError extends ChorusError {
 
 /**
  * Parses outside input, or throws {@link InvalidInputError} naming every bad field, as a path
- * under `root` when given (`body.customer.id`), else as the bare path (`(body)` for the whole).
+ * under `root` when given (`body.customer.id`), else as the bare path (`(root)` for the whole:
+ * the input may be a library call's argument or a file, not a request body).
  */
 export function parseInput<T extends z.ZodType>(
   schema: T,
@@ -109,7 +110,7 @@ export function parseInput<T extends z.ZodType>(
   const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data;
   const fieldOf = (path: readonly PropertyKey[]) =>
-    root === undefined ? path.join('.') || '(body)' : [root, ...path.map(String)].join('.');
+    root === undefined ? path.join('.') || '(root)' : [root, ...path.map(String)].join('.');
   throw new InvalidInputError(
     parsed.error.issues.map((issue) => ({ field: fieldOf(issue.path), message: issue.message })),
     what,

@@ -75,6 +75,20 @@ describe('runCli', () => {
     });
   });
 
+  it('names a profile file whose whole value has the wrong shape as (root), not as a request body', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chorus-cli-'));
+    try {
+      const file = join(dir, 'profile.json');
+      writeFileSync(file, '[1, 2]');
+      const result = await run('preview', 'welcome', '--channel', 'email', '--profile', file);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('(root)');
+      expect(result.stderr).not.toContain('(body)');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('names the loaded versions when id@version names none of them', async () => {
     expect(await run('graph', 'tea-welcome@3')).toEqual({
       code: 1,
