@@ -287,7 +287,7 @@ function applyTrack(
   if (isGoal && record.convertedAt === undefined) {
     current = { ...record, convertedAt: now, updatedAt: now };
     converted = true;
-    const revenue = readRevenue((properties as { revenue?: unknown } | undefined)?.revenue);
+    const revenue = readRevenue(revenueOf(properties, event.properties));
     notes.push({
       kind: 'converted',
       journeyId: record.journeyId,
@@ -310,6 +310,17 @@ function applyTrack(
     return finish(update.record, 'goal', update.commands);
   if (isGoal && journey.goal?.exit && !update) return finish({ ...current, rev: current.rev + 1 }, 'goal');
   return update;
+}
+
+/**
+ * The goal event's `revenue` as its schema parsed it (which may have read it from a string), or as
+ * sent when the schema has no `revenue` of its own: a schema declared for the event's other
+ * properties (a plain `z.object`, which strips the keys it does not name) would otherwise drop it.
+ */
+function revenueOf(parsed: unknown, sent: Record<string, unknown>): unknown {
+  if (typeof parsed === 'object' && parsed !== null && Object.hasOwn(parsed, 'revenue'))
+    return (parsed as { revenue?: unknown }).revenue;
+  return Object.hasOwn(sent, 'revenue') ? sent.revenue : undefined;
 }
 
 /**
