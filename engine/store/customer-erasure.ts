@@ -148,12 +148,16 @@ async function eraseHeld(
   // not recorded (see recordEngagement's `knownOnly`).
   const last = [keys.state, keys.inbox, keys.lease, keys.tracked, keys.trackedOps, keys.engagement];
   const customerKeys = found.filter((key) => !kept.has(key) && !last.includes(key));
+  // Before the customer's keys go, under the lease: the state and the tally name the journeys to
+  // clean, so an erasure that fails here leaves them for its retry; and no conversion of the
+  // customer is logged meanwhile, whereas once the lease is gone one who comes back at once
+  // (a new customer under the same id) could convert and have that conversion removed too.
+  await eraseConversions(store.redis, store.prefix, customerId, journeysOf(loaded.customer, pruned));
   // Keys of one hash tag sit in one slot, so one DEL is valid on a Redis Cluster too.
   for (let i = 0; i < customerKeys.length; i += 500)
     await store.redis.unlink(...customerKeys.slice(i, i + 500));
   const lastDeleted = await store.redis.unlink(...last);
   await applyCountDeltas(store.redis, store.prefix, removalDeltas(loaded.customer.instances.values()));
-  await eraseConversions(store.redis, store.prefix, customerId, journeysOf(loaded.customer, pruned));
   return {
     keys: customerKeys.length + lastDeleted,
     jobsRemoved: removal.removed + earlier.removal.removed,

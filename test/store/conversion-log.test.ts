@@ -54,3 +54,33 @@ describe("a journey's conversion log", () => {
     ).toEqual([]);
   });
 });
+
+describe("an erasure that fails while it forgets the customer's conversions", () => {
+  const h = engineEachTest({ delivery: true, workers: true });
+
+  it('leaves them for its retry to forget', async () => {
+    await h.engine.track({ userId: 'dee', event: 'Signed Up' });
+    await h.engine.track({ userId: 'dee', event: 'Order Completed', properties: { revenue: 10 } });
+    await eventually(async () => (await h.engine.customer('dee')).instances[0]?.convertedAt !== undefined);
+    const redis = h.engine.store.redis;
+    const zscan = redis.zscan.bind(redis);
+    let failed = false;
+    // The connection drops at the log's scan, once.
+    redis.zscan = ((...args: Parameters<typeof zscan>) => {
+      if (failed) return zscan(...args);
+      failed = true;
+      return Promise.reject(new Error('Connection is closed.'));
+    }) as typeof redis.zscan;
+    try {
+      await expect(h.engine.erase('dee')).rejects.toThrow('Connection is closed.');
+    } finally {
+      redis.zscan = zscan;
+    }
+    // The retry, once the failed erasure's lease has run out.
+    await h.ctx.redis.del(h.engine.store.keys('dee').lease);
+    await h.engine.erase('dee');
+    expect(
+      await readConversions(h.ctx.redis, h.ctx.prefix, 'onboarding', 0, Number.MAX_SAFE_INTEGER),
+    ).toEqual([]);
+  });
+});
