@@ -329,6 +329,8 @@ function revenueOf(parsed: unknown, sent: Record<string, unknown>): unknown {
  */
 function readRevenue(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
-  if (typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value)) return Number(value);
-  return undefined;
+  if (typeof value !== 'string' || !/^\s*-?\d+(\.\d+)?\s*$/.test(value)) return undefined;
+  // Some 310 digits or more read as Infinity, which the conversion log would keep as null.
+  const revenue = Number(value);
+  return Number.isFinite(revenue) ? revenue : undefined;
 }

@@ -55,7 +55,7 @@ export type Command = SendCommand | ScheduleCommand | CancelCommand;
 /** What happened, for logs, metrics and the dead-letter list. */
 export type Note =
   | { kind: 'entered'; journeyId: string; instanceId: string }
-  /** The goal reached: `revenue` from the goal event's `properties.revenue` when it is a number. */
+  /** The goal reached: `revenue` from the goal event's `properties.revenue`, a finite number or decimal string. */
   | { kind: 'converted'; journeyId: string; instanceId: string; at: number; revenue?: number }
   | { kind: 'exited'; journeyId: string; instanceId: string; reason: string }
   | { kind: 'not-entered'; journeyId: string; reason: string }

@@ -15,7 +15,17 @@ const orders = defineJourney({
 describe("a goal event's revenue", () => {
   it('is read from a number, or from a decimal number sent as a string, as Segment senders often do', () => {
     const h = createJourneyHarness(orders);
-    const revenues: unknown[] = [30, '49.90', ' 12 ', '-5.5', 'about 10', '1e3', Number.NaN, true];
+    const revenues: unknown[] = [
+      30,
+      '49.90',
+      ' 12 ',
+      '-5.5',
+      'about 10',
+      '1e3',
+      Number.NaN,
+      true,
+      '9'.repeat(400),
+    ];
     for (const [i, revenue] of revenues.entries()) {
       h.track(`u${i}`, 'Signed Up', {});
       h.track(`u${i}`, 'Order Completed', { revenue });
@@ -24,7 +34,8 @@ describe("a goal event's revenue", () => {
       const note = h.notes(`u${i}`).find((n) => n.kind === 'converted');
       return note && 'revenue' in note ? note.revenue : undefined;
     });
-    expect(recorded).toEqual([30, 49.9, 12, -5.5, undefined, undefined, undefined, undefined]);
+    // 400 nines are digits, yet no finite number: as no revenue, not an infinite one.
+    expect(recorded).toEqual([30, 49.9, 12, -5.5, undefined, undefined, undefined, undefined, undefined]);
   });
 });
 
