@@ -1,6 +1,6 @@
 // Process plumbing shared by the entry points beside it: reads the environment, connects to
 // Redis, builds the engine, starts workers and shuts down cleanly on SIGTERM/SIGINT.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pino } from 'pino';
 import {
@@ -77,10 +77,10 @@ export interface RunningProcess {
  */
 export function requireFolders(config: Pick<EnvConfig, 'JOURNEYS_DIR' | 'TEMPLATES_DIR'>): void {
   const missing = (['JOURNEYS_DIR', 'TEMPLATES_DIR'] as const)
-    .filter((name) => !existsSync(config[name]))
+    .filter((name) => statSync(config[name], { throwIfNoEntry: false })?.isDirectory() !== true)
     .map((name) => ({
       name,
-      message: `the folder ${config[name]} does not exist (looked for from ${process.cwd()})`,
+      message: `the folder ${config[name]} ${existsSync(config[name]) ? 'is not a folder' : 'does not exist'} (looked for from ${process.cwd()})`,
     }));
   if (missing.length > 0) throw new ConfigError(missing);
 }

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { createEmailAdapter } from '../channels/email-adapter.js';
@@ -23,7 +22,7 @@ import { formatRendered, renderSettings } from './render-for-customer.js';
 import { parseTestAddress, sendTestEmail } from './send-test.js';
 import { simulateJourney } from './simulate-journey.js';
 import { SimulationScript, Traits } from './simulation-script.js';
-import { formatProjectReport, missingFolder, validateProject } from './validate-project.js';
+import { formatProjectReport, isFolder, missingFolder, validateProject } from './validate-project.js';
 
 /** Where the CLI writes and what it reads: the process's, or a test's. */
 export interface CliIo {
@@ -183,10 +182,9 @@ function channelOption(run: Invocation, fallback?: Channel): Channel {
 function requireFolders(command: CommandName, dirs: Invocation['dirs']): void {
   if (command === 'validate') return;
   if (command === 'graph' || command === 'simulate') {
-    if (!existsSync(dirs.journeys))
-      throw new JourneyDefinitionError(missingFolder('journeys', dirs.journeys));
+    if (!isFolder(dirs.journeys)) throw new JourneyDefinitionError(missingFolder('journeys', dirs.journeys));
   }
-  if (command !== 'graph' && !existsSync(dirs.templates))
+  if (command !== 'graph' && !isFolder(dirs.templates))
     throw new MessageDefinitionError(missingFolder('templates', dirs.templates));
 }
 

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { ChorusError } from '../errors.js';
 import type { Journey } from '../journey/define-journey.js';
 import { JourneyCatalog, JourneyValidationError } from '../journey/journey-catalog.js';
@@ -25,7 +25,12 @@ export interface ProjectReport {
  * folder than the project's root, and the default (relative) folders resolve against that one.
  */
 export const missingFolder = (area: ProjectProblem['area'], dir: string) =>
-  `The ${area} folder ${dir} does not exist (looked for from ${process.cwd()}). To fix: run from the project's root, or set ${area.toUpperCase()}_DIR (or --${area}) to the folder.`;
+  `The ${area} folder ${dir} ${existsSync(dir) ? 'is not a folder' : 'does not exist'} (looked for from ${process.cwd()}). To fix: run from the project's root, or set ${area.toUpperCase()}_DIR (or --${area}) to the folder.`;
+
+/** Whether `dir` names a folder: a file of that name is read as none. */
+export function isFolder(dir: string): boolean {
+  return statSync(dir, { throwIfNoEntry: false })?.isDirectory() === true;
+}
 
 /** Loading stopped: its error's message (which says how to fix it) becomes the problem. */
 const stopped = (area: ProjectProblem['area'], error: unknown): ProjectProblem => {
@@ -47,7 +52,7 @@ export async function validateProject(dirs: { journeys: string; templates: strin
   const problems: ProjectProblem[] = [];
   const journeys: Journey[] = [];
   const webhookSources: string[] = [];
-  if (!existsSync(dirs.journeys)) {
+  if (!isFolder(dirs.journeys)) {
     problems.push({ area: 'journeys', text: missingFolder('journeys', dirs.journeys) });
   } else {
     // Module by module, so one that fails to import does not hide the problems of the others.
@@ -68,7 +73,7 @@ export async function validateProject(dirs: { journeys: string; templates: strin
   }
 
   let templates: TemplateSet | undefined;
-  if (!existsSync(dirs.templates)) {
+  if (!isFolder(dirs.templates)) {
     problems.push({ area: 'templates', text: missingFolder('templates', dirs.templates) });
   } else {
     try {

@@ -142,6 +142,23 @@ describe('runCli', () => {
     }
   });
 
+  it('names a journeys or templates folder that is a file, with status 1', async () => {
+    expect(await run('graph', 'tea-welcome', '--journeys', 'package.json')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: expect.stringMatching(
+        /^CHORUS_JOURNEY_DEFINITION: The journeys folder package\.json is not a folder \(looked for from .+\)\. To fix: /,
+      ),
+    });
+    expect(await run('preview', 'welcome', '--channel', 'email', '--templates', 'package.json')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: expect.stringMatching(
+        /^CHORUS_MESSAGE_INVALID: The templates folder package\.json is not a folder \(looked for from .+\)\. To fix: /,
+      ),
+    });
+  });
+
   it('names OUTBOX_DIR when the preview cannot be written there, with status 1', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'chorus-cli-'));
     try {

@@ -35,4 +35,19 @@ describe('npm start', () => {
     });
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
   });
+
+  it('names a JOURNEYS_DIR that is a file, not a folder, before it connects to Redis', async () => {
+    const result = await start({
+      JOURNEYS_DIR: 'package.json',
+      REDIS_URL: 'redis://127.0.0.1:1',
+      REDIS_CLUSTER_NODES: '',
+    });
+    expect(result).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: expect.stringMatching(
+        /^CHORUS_CONFIG_INVALID: Invalid configuration: JOURNEYS_DIR: the folder package\.json is not a folder \(looked for from .+\)\. To fix: /,
+      ),
+    });
+  });
 });
