@@ -33,6 +33,7 @@ export {
 export type { LocalTimeDelay } from './journey/machine-walk.js';
 export { assignVariant, type SplitWeights } from './journey/split.js';
 export { validateJourney, type JourneyProblem, type MessageCatalog } from './journey/validate-journey.js';
+export { Revenue } from './journey/revenue.js';
 export {
   JourneyCatalog,
   JourneyNotFoundError,

@@ -1,6 +1,6 @@
 import { assign } from 'xstate';
 import { z } from 'zod';
-import { defineJourney } from '../engine/index.js';
+import { defineJourney, Revenue } from '../engine/index.js';
 
 /** The code the coupon arm offers when the caller names none; the shop must accept it. */
 export const WIN_BACK_COUPON = 'WELCOMEBACK15';
@@ -24,7 +24,7 @@ export const winBack = defineJourney({
   },
   profile: z.object({ firstName: z.string().optional() }),
   events: {
-    'Order Completed': z.object({ order_id: z.string().optional(), revenue: z.number().optional() }).loose(),
+    'Order Completed': z.object({ order_id: z.string().optional(), revenue: Revenue.optional() }).loose(),
   },
   // Only the coupon arm carries a code: the template shows it when it is set.
   data: z.object({ coupon: z.string().optional() }),

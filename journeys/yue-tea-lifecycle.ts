@@ -1,6 +1,6 @@
 import { assign } from 'xstate';
 import { z } from 'zod';
-import { defineJourney } from '../engine/index.js';
+import { defineJourney, Revenue } from '../engine/index.js';
 
 /** The code the cart reminder offers; the shop must accept it. */
 export const CART_COUPON = 'STEEP10';
@@ -40,7 +40,7 @@ export const yueTeaLifecycle = defineJourney({
   events: {
     'Product Viewed': product.loose(),
     'Product Added': product.extend({ quantity: z.number().optional() }).loose(),
-    'Order Completed': z.object({ order_id: z.string().optional(), revenue: z.number().optional() }).loose(),
+    'Order Completed': z.object({ order_id: z.string().optional(), revenue: Revenue.optional() }).loose(),
   },
   data: z.object({ coupon: z.string().default(CART_COUPON), product: z.string().optional() }),
   goal: { event: 'Order Completed' },

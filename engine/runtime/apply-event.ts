@@ -1,4 +1,5 @@
 import type { Journey } from '../journey/define-journey.js';
+import { readRevenue } from '../journey/revenue.js';
 import { JourneyNotFoundError, type JourneyCatalog } from '../journey/journey-catalog.js';
 import type { Command, Note } from './command.js';
 import type { CustomerEvent, TrackEvent } from './customer-event.js';
@@ -321,16 +322,4 @@ function revenueOf(parsed: unknown, sent: Record<string, unknown>): unknown {
   if (typeof parsed === 'object' && parsed !== null && Object.hasOwn(parsed, 'revenue'))
     return (parsed as { revenue?: unknown }).revenue;
   return Object.hasOwn(sent, 'revenue') ? sent.revenue : undefined;
-}
-
-/**
- * A goal event's `revenue`: a finite number, or a decimal number written as a string (`"49.90"`),
- * which Segment senders often send and which would otherwise count as no revenue at all.
- */
-function readRevenue(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
-  if (typeof value !== 'string' || !/^\s*-?\d+(\.\d+)?\s*$/.test(value)) return undefined;
-  // Some 310 digits or more read as Infinity, which the conversion log would keep as null.
-  const revenue = Number(value);
-  return Number.isFinite(revenue) ? revenue : undefined;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createJourneyHarness, defineJourney } from '../../engine/index.js';
+import { createJourneyHarness, defineJourney, Revenue } from '../../engine/index.js';
 
 /** A journey whose goal event has no declared schema: its properties arrive as sent. */
 const orders = defineJourney({
@@ -85,5 +85,26 @@ describe("a goal event's revenue under the event's schema", () => {
     h.track('u1', 'Signed Up', {});
     h.track('u1', 'Order Completed', { revenue: '49,90' });
     expect(revenueOf(h, 'u1')).toBe(49.9);
+  });
+
+  it('passes a schema that declares it with Revenue as a number, and refuses one that is no amount', () => {
+    const declared = defineJourney({
+      id: 'declared',
+      version: 1,
+      trigger: { event: 'Signed Up' },
+      events: { 'Order Completed': z.object({ revenue: Revenue.optional() }) },
+      goal: { event: 'Order Completed' },
+      machine: (j) => j.createMachine({ initial: 'waiting', states: { waiting: { tags: 'consideration' } } }),
+    });
+    const h = createJourneyHarness(declared);
+    h.track('u1', 'Signed Up', {});
+    h.track('u1', 'Order Completed', { revenue: '49.90' });
+    expect(h.notes('u1').find((n) => n.kind === 'converted')).toMatchObject({ revenue: 49.9 });
+    h.track('u2', 'Signed Up', {});
+    h.track('u2', 'Order Completed', { revenue: 'about 10' });
+    expect(h.notes('u2').at(-1)).toMatchObject({
+      kind: 'rejected',
+      reason: expect.stringContaining('properties.revenue: expected an amount'),
+    });
   });
 });
