@@ -6,6 +6,10 @@ import type { ConversionPath } from './attribution-table.js';
 export interface Kpis {
   sent: number;
   failed: number;
+  /**
+   * Deliveries the providers reported: none from a channel whose provider reports none, so it
+   * may fall short of what `deliveryRate` reckons arrived.
+   */
   delivered: number;
   bounced: number;
   opened: number;
