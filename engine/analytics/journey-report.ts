@@ -2,7 +2,7 @@ import type { RedisConnection } from '../redis/connection.js';
 import { InvalidInputError } from '../ingest/ingest-schema.js';
 import type { Journey } from '../journey/define-journey.js';
 import { customerKeys } from '../store/customer-keys.js';
-import { readConversions } from '../store/conversion-log.js';
+import { summariseConversions } from '../store/conversion-log.js';
 import { readDailyJourneyCounts, type DailyJourneyCounts } from '../store/daily-journey-counts.js';
 import { readJourneyCounts } from '../store/journey-counts.js';
 import type { Touchpoint } from './attribution.js';
@@ -104,9 +104,9 @@ export async function buildJourneyReport(input: {
   const entered = versions.reduce((n, v) => n + v.entered, 0);
   const converted = versions.reduce((n, v) => n + v.converted, 0);
 
-  const conversions = await readConversions(redis, prefix, journey.id, from, to);
+  const conversions = await summariseConversions(redis, prefix, journey.id, { from, to }, ATTRIBUTION_SAMPLE);
   const windowMs = journey.goal?.windowMs ?? 7 * 86_400_000;
-  const sample = conversions.slice(-ATTRIBUTION_SAMPLE);
+  const sample = conversions.latest;
   const paths: ConversionPath[] = await Promise.all(
     sample.map(async (conversion) => ({
       conversion: { at: conversion.at, revenue: conversion.revenue, customerId: conversion.customerId },
@@ -126,13 +126,13 @@ export async function buildJourneyReport(input: {
     converted,
     conversionRate: entered === 0 ? null : converted / entered,
     periodConversions: {
-      count: conversions.length,
-      revenue: conversions.reduce((sum, c) => sum + c.revenue, 0),
+      count: conversions.count,
+      revenue: conversions.revenue,
     },
     attribution: {
       windowMs,
       conversions: sample.length,
-      sampled: sample.length < conversions.length,
+      sampled: sample.length < conversions.count,
       models,
     },
     daily: await readDailyJourneyCounts(redis, prefix, journey.id, from, to - 1),
@@ -207,14 +207,12 @@ async function objectiveActual(
   if (objective.metric === 'conversion-rate') return entered === 0 ? 0 : converted / entered;
   // Up to now, and not past the deadline: a total reached after it did not meet the objective.
   const period = objectivePeriod(objective);
-  const inPeriod = await readConversions(
+  const inPeriod = await summariseConversions(
     input.redis,
     input.prefix,
     input.journey.id,
-    period.from,
-    Math.min(input.now + 1, period.to),
+    { from: period.from, to: Math.min(input.now + 1, period.to) },
+    0,
   );
-  return objective.metric === 'conversions'
-    ? inPeriod.length
-    : inPeriod.reduce((sum, c) => sum + c.revenue, 0);
+  return objective.metric === 'conversions' ? inPeriod.count : inPeriod.revenue;
 }

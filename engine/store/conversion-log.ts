@@ -65,6 +65,65 @@ export function queueConversions(
   }
 }
 
+/** What a period of a journey's conversion log adds up to, and its latest conversions. */
+export interface ConversionSummary {
+  count: number;
+  revenue: number;
+  /** The latest `keepLatest` of them (all when fewer), oldest first. */
+  latest: LoggedConversion[];
+}
+
+/** Members read per round trip by {@link summariseConversions}. */
+const PAGE = 5_000;
+
+/**
+ * Counts a journey's conversions with `from <= at < to` and adds up their revenue, keeping only
+ * the latest `keepLatest`: a year of a busy journey's log, read whole, would be held in memory by
+ * a report that needs its totals and a sample. Pages by score, so each round trip starts where
+ * the last ended (an offset into the range would walk every member before it again); members of
+ * one score are ordered, and those of the boundary score already read are skipped.
+ */
+export async function summariseConversions(
+  redis: RedisConnection,
+  prefix: string,
+  journeyId: string,
+  range: { from: number; to: number },
+  keepLatest: number,
+  pageSize = PAGE,
+): Promise<ConversionSummary> {
+  const key = conversionLogKey(prefix, journeyId);
+  const ring: LoggedConversion[] = [];
+  let count = 0;
+  let revenue = 0;
+  let min = range.from;
+  let seenAtMin = 0;
+  for (;;) {
+    const flat = await redis.zrangebyscore(
+      key,
+      min,
+      `(${range.to}`,
+      'WITHSCORES',
+      'LIMIT',
+      seenAtMin,
+      pageSize,
+    );
+    for (let i = 0; i < flat.length; i += 2) {
+      const conversion = JSON.parse(flat[i]!) as LoggedConversion;
+      count++;
+      revenue += conversion.revenue;
+      if (keepLatest > 0) ring[(count - 1) % keepLatest] = conversion;
+      const score = Number(flat[i + 1]);
+      seenAtMin = score === min ? seenAtMin + 1 : 1;
+      min = score;
+    }
+    if (flat.length < pageSize * 2) break;
+  }
+  const kept = Math.min(count, keepLatest);
+  const start = count - kept;
+  const latest = Array.from({ length: kept }, (_, i) => ring[(start + i) % keepLatest]!);
+  return { count, revenue, latest };
+}
+
 /** A journey's conversions with `from <= at < to`, oldest first. */
 export async function readConversions(
   redis: RedisConnection,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readConversions } from '../../engine/index.js';
+import { summariseConversions } from '../../engine/store/conversion-log.js';
 import { engineEachTest } from '../support/engine.js';
 import { eventually } from '../support/redis.js';
 
@@ -82,5 +83,28 @@ describe("an erasure that fails while it forgets the customer's conversions", ()
     expect(
       await readConversions(h.ctx.redis, h.ctx.prefix, 'onboarding', 0, Number.MAX_SAFE_INTEGER),
     ).toEqual([]);
+  });
+
+  it('adds up a period page by page, ties across a page boundary included, keeping only the latest', async () => {
+    const key = `${h.ctx.prefix}:conversions:paged`;
+    // Scores 1, 2, 2, 2, 2, 3, ... : with pages of 2 members, the four at 2 span three pages.
+    const ats = [1, 2, 2, 2, 2, 3, 4, 4, 5, 9];
+    for (const [i, at] of ats.entries()) {
+      const conversion = {
+        customerId: `c${i}`,
+        journeyId: 'paged',
+        journeyVersion: 1,
+        instanceId: `paged.${i}`,
+      };
+      await h.ctx.redis.zadd(key, at, JSON.stringify({ ...conversion, at, revenue: i + 1, variants: {} }));
+    }
+    const summary = await summariseConversions(h.ctx.redis, h.ctx.prefix, 'paged', { from: 2, to: 9 }, 3, 2);
+    expect(summary.count).toBe(8); // scores 2 to 5: the 1 and the 9 are outside
+    expect(summary.revenue).toBe(2 + 3 + 4 + 5 + 6 + 7 + 8 + 9);
+    const all = await readConversions(h.ctx.redis, h.ctx.prefix, 'paged', 2, 9);
+    expect(summary.latest).toEqual(all.slice(-3));
+    expect(
+      (await summariseConversions(h.ctx.redis, h.ctx.prefix, 'paged', { from: 0, to: 100 }, 0, 3)).count,
+    ).toBe(10);
   });
 });
