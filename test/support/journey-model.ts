@@ -1,0 +1,206 @@
+import fc from 'fast-check';
+import { createJourneyHarness, type JourneyHarness, type SendCommand } from '../../engine/index.js';
+import { reorder } from '../fixtures/journeys-model/reorder.js';
+import { signupFlow } from '../fixtures/journeys-model/signup-flow.js';
+import { winBackOffer } from '../fixtures/journeys-model/win-back-offer.js';
+
+/** The journeys the model test runs: between them, every step of the journey DSL. */
+export const MODEL_JOURNEYS = [signupFlow, reorder, winBackOffer];
+
+/** One call of a scenario. Customers are numbers, made into ids per run. */
+export type Call =
+  | { kind: 'identify'; customer: number; traits: Record<string, unknown>; messageId?: string }
+  | {
+      kind: 'track';
+      customer: number;
+      event: string;
+      properties: Record<string, unknown>;
+      messageId?: string;
+    }
+  | { kind: 'trigger'; customer: number; data: Record<string, unknown>; messageId?: string };
+
+export type Step =
+  | Call
+  /** Calls in one HTTP batch (`POST /v1/batch`), which the engine takes in the batch's order. */
+  | { kind: 'batch'; calls: Array<Extract<Call, { kind: 'identify' | 'track' }>> }
+  /**
+   * One event sent `count` times at once, without waiting for the answers: more than a drain
+   * batch (50) of them, or enough orders and reviews to prune finished instances (5 kept).
+   */
+  | { kind: 'burst'; customer: number; event: string; properties: Record<string, unknown>; count: number }
+  | { kind: 'advance'; minutes: number }
+  /** The earlier call `of` (counted among the calls that carry a messageId) sent again, as a retrying client does. */
+  | { kind: 'again'; of: number }
+  | { kind: 'erase'; customer: number };
+
+const MINUTES = [1, 10, 30, 60, 90, 4 * 60, 9 * 60, 24 * 60, 2 * 24 * 60, 3 * 24 * 60, 6 * 24 * 60];
+
+export function scenario(customers: number): fc.Arbitrary<Step[]> {
+  const customer = fc.nat({ max: customers - 1 });
+  // Half the calls carry a messageId, numbered by `numberIds` below.
+  const withId = fc.boolean().map((b) => (b ? {} : { messageId: '' }));
+  const traits = fc.record(
+    {
+      vip: fc.oneof(fc.boolean(), fc.constant(null)),
+      phone: fc.oneof(fc.constant('+15550100'), fc.constant(null)),
+      timezone: fc.constantFrom('UTC', 'Asia/Shanghai', 'America/New_York', 'Not/AZone', null),
+      email: fc.constant('c@example.com'),
+    },
+    { requiredKeys: [] },
+  );
+  const trackCall = fc.oneof(
+    fc.record({
+      event: fc.constant('Signed Up'),
+      properties: fc.record({ plan: fc.constantFrom('free', 'pro') }),
+    }),
+    fc.record({
+      event: fc.constant('Product Viewed'),
+      // A price that is not a number breaks the event's schema: the event is rejected.
+      properties: fc.record({ price: fc.oneof(fc.constantFrom(5, 99.5, 100, 250), fc.constant('cheap')) }),
+    }),
+    fc.record({ event: fc.constant('Cart Viewed'), properties: fc.constant({}) }),
+    fc.record({
+      event: fc.constant('Order Completed'),
+      properties: fc.record({ revenue: fc.constantFrom(12, 40.5) }, { requiredKeys: [] }),
+    }),
+    fc.record({
+      event: fc.constant('Review Posted'),
+      properties: fc.record({ stars: fc.integer({ min: 1, max: 5 }) }),
+    }),
+    fc.record({ event: fc.constantFrom('Account Deleted', 'Page Left'), properties: fc.constant({}) }),
+  );
+  const identify = fc
+    .tuple(customer, traits, withId)
+    .map(([customer, traits, id]) => ({ kind: 'identify' as const, customer, traits, ...id }));
+  const track = fc
+    .tuple(customer, trackCall, withId)
+    .map(([customer, call, id]) => ({ kind: 'track' as const, customer, ...call, ...id }));
+  const step: fc.Arbitrary<Step> = fc.oneof(
+    { weight: 2, arbitrary: identify },
+    { weight: 6, arbitrary: track },
+    {
+      weight: 1,
+      arbitrary: fc
+        // Below 30 the journey's trigger schema refuses it, at ingest.
+        .tuple(customer, fc.constantFrom(10, 45, 90), withId)
+        .map(([customer, days, id]) => ({ kind: 'trigger' as const, customer, data: { days }, ...id })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .array(fc.oneof(identify, track, track), { minLength: 2, maxLength: 6 })
+        .map((calls) => ({ kind: 'batch' as const, calls })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(
+          customer,
+          fc.constantFrom(
+            { event: 'Order Completed', properties: {} },
+            { event: 'Review Posted', properties: { stars: 5 } },
+            { event: 'Cart Viewed', properties: {} },
+          ),
+          fc.constantFrom(3, 7, 60),
+        )
+        .map(([customer, call, count]) => ({ kind: 'burst' as const, customer, ...call, count })),
+    },
+    {
+      weight: 4,
+      arbitrary: fc.record({ kind: fc.constant('advance' as const), minutes: fc.constantFrom(...MINUTES) }),
+    },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('again' as const), of: fc.nat({ max: 20 }) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('erase' as const), customer }) },
+  );
+  return fc.array(step, { minLength: 20, maxLength: 70 }).map(numberIds);
+}
+
+/** Gives each call that is to carry a messageId one of its own: `m<step>` or `m<step>.<call>`. */
+function numberIds(steps: Step[]): Step[] {
+  const numbered = <T extends Call>(call: T, id: string): T =>
+    call.messageId === undefined ? call : { ...call, messageId: id };
+  return steps.map((step, i) =>
+    step.kind === 'batch'
+      ? { ...step, calls: step.calls.map((call, j) => numbered(call, `m${i}.${j}`)) }
+      : step.kind === 'identify' || step.kind === 'track' || step.kind === 'trigger'
+        ? numbered(step, `m${i}`)
+        : step,
+  );
+}
+
+/**
+ * The reference: the journey harness, one per customer (customers never meet, and an erased
+ * customer starts again in a harness of their own), with ingest's de-duplication in front.
+ *
+ * - A call whose messageId the customer sent before is accepted and ignored. The engine remembers
+ *   a messageId for 24 hours of wall-clock time (a Redis TTL), not of journey time: a whole run
+ *   lasts seconds of wall-clock time however far its journey clock moves, so here every repeat
+ *   is ignored.
+ * - A call ingest refuses (a trigger whose data breaks the journey's schema) is stored nowhere,
+ *   its messageId included.
+ * - Erasure forgets everything about the customer, the messageIds seen included (their markers
+ *   are keys of the customer's), and removes their queued sends and pending timers. Erased between
+ *   steps, with no job of theirs running, they leave nothing that outlives the erasure, so a
+ *   customer who comes back numbers their entries from 1 again.
+ */
+export class Model {
+  private readonly harnesses = new Map<string, JourneyHarness>();
+  private readonly seen = new Map<string, Set<string>>();
+
+  constructor(private now: number) {}
+
+  of(userId: string): JourneyHarness {
+    let h = this.harnesses.get(userId);
+    if (!h) this.harnesses.set(userId, (h = createJourneyHarness(MODEL_JOURNEYS, { start: this.now })));
+    return h;
+  }
+
+  /** Whether ingest stores the call; applies it if so. */
+  apply(call: Call, userId: string): 'accepted' | 'duplicate' | 'refused' {
+    if (call.kind === 'trigger' && !winBackOffer.trigger.schema.safeParse(call.data).success)
+      return 'refused';
+    if (call.messageId !== undefined) {
+      let seen = this.seen.get(userId);
+      if (!seen) this.seen.set(userId, (seen = new Set()));
+      if (seen.has(call.messageId)) return 'duplicate';
+      seen.add(call.messageId);
+    }
+    const h = this.of(userId);
+    if (call.kind === 'identify') h.identify(userId, call.traits);
+    else if (call.kind === 'track') h.track(userId, call.event, call.properties);
+    else h.trigger(winBackOffer.id, userId, call.data);
+    return 'accepted';
+  }
+
+  advance(ms: number): void {
+    this.now += ms;
+    for (const h of this.harnesses.values()) h.advance(ms);
+  }
+
+  erase(userId: string): void {
+    this.harnesses.delete(userId);
+    this.seen.delete(userId);
+  }
+
+  sent(): SendCommand[] {
+    return [...this.harnesses.values()].flatMap((h) => h.sent());
+  }
+
+  pendingTimers() {
+    return [...this.harnesses.values()].flatMap((h) => h.pendingTimers());
+  }
+
+  instances(userId: string) {
+    return this.harnesses.get(userId)?.instances(userId) ?? [];
+  }
+
+  profile(userId: string) {
+    return this.harnesses.get(userId)?.profile(userId) ?? {};
+  }
+
+  get clockNow(): number {
+    return this.now;
+  }
+}
+
+export type Outcome = 'accepted' | 'duplicate' | 'refused';
