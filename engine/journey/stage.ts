@@ -5,3 +5,8 @@ export type Stage = (typeof STAGES)[number];
 export function isStage(tag: string): tag is Stage {
   return (STAGES as readonly string[]).includes(tag);
 }
+
+/** The later of two stages in the funnel's order. */
+export function laterStage(a: Stage, b: Stage): Stage {
+  return STAGES.indexOf(b) > STAGES.indexOf(a) ? b : a;
+}

@@ -27,6 +27,12 @@ export interface InstanceRecord {
   timers: Record<string, string>;
   state: string;
   stage: Stage;
+  /**
+   * The furthest stage the instance has been in after any event: the funnel counts it there and
+   * in every stage before, once, wherever it moves after. Absent on records written before it
+   * was kept; their `stage` stands in for it.
+   */
+  reached?: Stage;
   enteredAt: number;
   updatedAt: number;
   convertedAt?: number;
@@ -59,4 +65,9 @@ export function seqOfInstanceId(id: string): number {
 export function sendIdOf(record: InstanceRecord, jobId: string): string | undefined {
   for (const [sendId, pending] of Object.entries(record.timers)) if (pending === jobId) return sendId;
   return undefined;
+}
+
+/** The furthest stage an instance has reached (see `reached`). */
+export function reachedStage(record: InstanceRecord): Stage {
+  return record.reached ?? record.stage;
 }

@@ -5,11 +5,11 @@ import {
   type JourneyContext,
   type SendParams,
 } from '../journey/define-journey.js';
-import { isStage, type Stage } from '../journey/stage.js';
+import { isStage, laterStage, type Stage } from '../journey/stage.js';
 import { customerTimeZone, nextLocalTime } from '../local-time.js';
 import type { Command, SendCommand } from './command.js';
 import { sendOpId, timerJobId } from './ids.js';
-import { INSTANCE_RECORD_VERSION, type InstanceRecord } from './instance-record.js';
+import { INSTANCE_RECORD_VERSION, reachedStage, type InstanceRecord } from './instance-record.js';
 import { pureInitialTransition, pureTransition } from './pure-transition.js';
 
 function asObject(value: unknown): Record<string, unknown> {
@@ -160,7 +160,16 @@ function settle(
   const context = persistedContext(snapshot.context as JourneyContext);
   const draft: InstanceRecord = { ...before, rev: before.rev + 1, context };
   const { commands, timers } = toCommands(journey, actions, draft, customerId, located, cause, time);
-  const record: InstanceRecord = { ...draft, value: snapshot.value, timers, ...located, updatedAt: now };
+  // A new instance (rev 0) has no stage yet: the one it settles in is the first it reaches.
+  const reached = before.rev === 0 ? located.stage : laterStage(reachedStage(before), located.stage);
+  const record: InstanceRecord = {
+    ...draft,
+    value: snapshot.value,
+    timers,
+    ...located,
+    reached,
+    updatedAt: now,
+  };
   if (snapshot.status === 'done') return finish(record, located.state.split('.').pop() ?? 'done', commands);
   if (snapshot.status === 'error') {
     return finish({ ...record, status: 'failed', error: String(snapshot.error) }, 'error', commands);

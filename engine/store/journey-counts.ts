@@ -1,7 +1,7 @@
 import type { RedisConnection } from '../redis/connection.js';
 import { StatsWrites, type StatsWriter } from './stats-writes.js';
 import { STAGES } from '../journey/stage.js';
-import type { InstanceRecord } from '../runtime/instance-record.js';
+import { reachedStage, type InstanceRecord } from '../runtime/instance-record.js';
 
 /**
  * Live counts per journey: customers active in each state and stage, entries, conversions
@@ -42,10 +42,13 @@ export function countDeltas(
       bump(previous, 'stage', previous.stage, -1);
     }
     if (!previous) bump(next, 'entered', 'all', 1);
-    // The funnel counts how far each instance got: once in its stage and every stage before it,
-    // so a step that passes straight through a stage (a transient state) still counts there.
-    const from = previous ? STAGES.indexOf(previous.stage) + 1 : 0;
-    for (let stage = from; stage <= STAGES.indexOf(next.stage); stage++)
+    // The funnel counts how far each instance got: once in the furthest stage it reached and
+    // every stage before it, so a step that passes straight through a stage (a transient state)
+    // still counts there. From the furthest stage the record keeps, not the one it is in: an
+    // instance that moved back a stage and on again would count twice in the stages it came back
+    // to, and one that moved on and back within one batch would not count in the stage it left.
+    const from = previous ? STAGES.indexOf(reachedStage(previous)) + 1 : 0;
+    for (let stage = from; stage <= STAGES.indexOf(reachedStage(next)); stage++)
       bump(next, 'reached', STAGES[stage]!, 1);
     // Experiments: an arm counts its instances once assigned, and again when they convert.
     const variants = (next.context.variants as Record<string, string> | undefined) ?? {};
