@@ -1,5 +1,11 @@
 import fc from 'fast-check';
-import { createJourneyHarness, type JourneyHarness, type SendCommand } from '../../engine/index.js';
+import {
+  createJourneyHarness,
+  STAGES,
+  type HarnessInstance,
+  type JourneyHarness,
+  type SendCommand,
+} from '../../engine/index.js';
 import { reorder } from '../fixtures/journeys-model/reorder.js';
 import { signupFlow } from '../fixtures/journeys-model/signup-flow.js';
 import { winBackOffer } from '../fixtures/journeys-model/win-back-offer.js';
@@ -146,6 +152,12 @@ function numberIds(steps: Step[]): Step[] {
 export class Model {
   private readonly harnesses = new Map<string, JourneyHarness>();
   private readonly seen = new Map<string, Set<string>>();
+  /** Every instance seen after any event, by incarnation and instance id: as last seen, and the furthest stage it was in. */
+  private readonly history = new Map<
+    string,
+    { userId: string; incarnation: number; last: HarnessInstance; furthest: number }
+  >();
+  private readonly incarnations = new Map<string, number>();
 
   constructor(private now: number) {}
 
@@ -169,17 +181,93 @@ export class Model {
     if (call.kind === 'identify') h.identify(userId, call.traits);
     else if (call.kind === 'track') h.track(userId, call.event, call.properties);
     else h.trigger(winBackOffer.id, userId, call.data);
+    this.observe();
     return 'accepted';
   }
 
+  /** Moves time on from one due timer to the next, so that every event a timer makes is observed. */
   advance(ms: number): void {
-    this.now += ms;
-    for (const h of this.harnesses.values()) h.advance(ms);
+    const until = this.now + ms;
+    for (;;) {
+      const next = Math.min(...this.pendingTimers().map((t) => t.dueAt));
+      if (!(next <= until)) break;
+      this.moveTo(Math.max(next, this.now));
+    }
+    this.moveTo(until);
+  }
+
+  private moveTo(at: number): void {
+    for (const h of this.harnesses.values()) h.advance(at - this.now);
+    this.now = at;
+    this.observe();
+  }
+
+  /** Records where every instance is, as after each event the engine commits. */
+  private observe(): void {
+    for (const [userId, h] of this.harnesses) {
+      const incarnation = this.incarnations.get(userId) ?? 0;
+      const instances = h.instances(userId);
+      // One that finished and was pruned (beyond the finished instances kept) in the same event
+      // was not seen finished: its notes say how it ended.
+      for (const seen of this.history.values()) {
+        const { last } = seen;
+        if (seen.userId !== userId || seen.incarnation !== incarnation || last.status !== 'active') continue;
+        if (instances.some((i) => i.instanceId === last.instanceId)) continue;
+        for (const note of h.notes(userId))
+          if (note.kind === 'exited' && note.instanceId === last.instanceId)
+            seen.last = { ...seen.last, status: 'done', exitReason: note.reason };
+          else if (note.kind === 'converted' && note.instanceId === last.instanceId)
+            seen.last = { ...seen.last, convertedAt: note.at };
+      }
+      for (const instance of instances) {
+        const key = `${userId}\u0000${incarnation}\u0000${instance.instanceId}`;
+        const stage = STAGES.indexOf(instance.stage);
+        const seen = this.history.get(key);
+        this.history.set(key, {
+          userId,
+          incarnation,
+          last: instance,
+          furthest: Math.max(stage, seen?.furthest ?? -1),
+        });
+      }
+    }
   }
 
   erase(userId: string): void {
     this.harnesses.delete(userId);
     this.seen.delete(userId);
+    this.incarnations.set(userId, (this.incarnations.get(userId) ?? 0) + 1);
+  }
+
+  /**
+   * What the run adds to each journey's live counts (readJourneyCounts): every instance entered,
+   * converted, assigned to split arms and, once finished, exited by its reason; each counted in
+   * the funnel once, in the furthest stage it reached after any event and in every stage before;
+   * active ones in their state and stage, unless their customer was erased since.
+   */
+  counts(): Map<string, Map<string, number>> {
+    const counts = new Map<string, Map<string, number>>();
+    const bump = (instance: HarnessInstance, kind: string, name: string) => {
+      const fields = counts.get(instance.journeyId) ?? new Map<string, number>();
+      counts.set(instance.journeyId, fields);
+      const field = `${instance.journeyVersion}|${kind}|${name}`;
+      fields.set(field, (fields.get(field) ?? 0) + 1);
+    };
+    for (const { userId, incarnation, last, furthest } of this.history.values()) {
+      bump(last, 'entered', 'all');
+      for (let stage = 0; stage <= furthest; stage++) bump(last, 'reached', STAGES[stage]!);
+      for (const [split, arm] of Object.entries(last.variants)) {
+        bump(last, 'variant', `${split}=${arm}`);
+        if (last.convertedAt !== undefined) bump(last, 'variant-converted', `${split}=${arm}`);
+      }
+      if (last.convertedAt !== undefined) bump(last, 'converted', 'all');
+      if (last.status !== 'active') bump(last, 'exit', last.exitReason ?? last.status);
+      else if (incarnation === (this.incarnations.get(userId) ?? 0)) {
+        bump(last, 'state', last.state);
+        bump(last, 'stage', last.stage);
+      }
+    }
+    return counts;
   }
 
   sent(): SendCommand[] {
