@@ -33,6 +33,8 @@ import { ridesInScripts } from '../../engine/store/stats-writes.js';
  * tries another seed (fast-check prints the seed and the shrunk scenario of a failure).
  */
 const RUNS = Number(process.env.MODEL_RUNS ?? 25);
+/** Runs take well under a second each; shrinking a failure takes longer. */
+const TIME_LIMIT_MS = 90_000 + RUNS * 3_000;
 const SEED = process.env.MODEL_SEED === undefined ? 0xc0ffee : Number(process.env.MODEL_SEED);
 
 async function callEngine(engine: Engine, call: Call, userId: string): Promise<Outcome> {
@@ -335,10 +337,12 @@ describe('the durable engine agrees with the journey harness', () => {
               );
           },
         ),
-        { numRuns: RUNS, seed: SEED },
+        // Stopped (and failed) before the test's own timeout: a property still running when the
+        // suite cleans up would write its keys back after the cleanup.
+        { numRuns: RUNS, seed: SEED, interruptAfterTimeLimit: TIME_LIMIT_MS, markInterruptAsFailure: true },
       );
     },
-    60_000 + RUNS * 3_000,
+    TIME_LIMIT_MS + 30_000,
   );
 });
 
