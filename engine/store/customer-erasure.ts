@@ -11,7 +11,7 @@ import { timerWheelKeys, type TimerWheel } from '../runtime/timer-wheel.js';
 import { jobIndexMember, type CustomerJob, type CustomerJobIndex } from './customer-jobs.js';
 import type { CustomerStore, LoadedCustomer } from './customer-store.js';
 import { eraseConversions } from './conversion-log.js';
-import { applyCountDeltas, removalDeltas } from './journey-counts.js';
+import { applyCountDeltas, erasedResidue, keepErasedCounts, removalDeltas } from './journey-counts.js';
 import { unnamedTimerJobs } from './unnamed-timers.js';
 
 export class CustomerBusyError extends ChorusError {
@@ -158,6 +158,12 @@ async function eraseHeld(
     await store.redis.unlink(...customerKeys.slice(i, i + 500));
   const lastDeleted = await store.redis.unlink(...last);
   await applyCountDeltas(store.redis, store.prefix, removalDeltas(loaded.customer.instances.values()));
+  // What the customer still counts for, which a recount could not find among the customers left.
+  await keepErasedCounts(
+    store.redis,
+    store.prefix,
+    erasedResidue(loaded.customer.instances.values(), pruned),
+  );
   return {
     keys: customerKeys.length + lastDeleted,
     jobsRemoved: removal.removed + earlier.removal.removed,

@@ -70,6 +70,40 @@ export function countDeltas(
   return deltas;
 }
 
+/**
+ * Where a journey keeps what erased customers still count for (their entries, exits, conversions,
+ * funnel): the live counts keep it, and `recountJourneys`, which finds only the customers who are
+ * left, adds it back. Counts only, no customer ids.
+ */
+export function erasedCountsKey(prefix: string, journeyId: string): string {
+  return `${prefix}:journey-counts-erased:${journeyId}`;
+}
+
+/**
+ * What an erased customer leaves in the live counts: all their instances counted (as a recount
+ * would), plus their tally of deleted finished instances (`<journeyId>|<field>`), minus what the
+ * erasure takes away (see removalDeltas).
+ */
+export function erasedResidue(
+  instances: Iterable<InstanceRecord>,
+  prunedTally: Readonly<Record<string, number>>,
+): Map<string, Map<string, number>> {
+  const records = [...instances];
+  const residue = countDeltas(new Map(), records);
+  const add = (journeyId: string, name: string, by: number) => {
+    const fields = residue.get(journeyId) ?? new Map<string, number>();
+    residue.set(journeyId, fields);
+    fields.set(name, (fields.get(name) ?? 0) + by);
+  };
+  for (const [tallied, by] of Object.entries(prunedTally)) {
+    const bar = tallied.indexOf('|');
+    add(tallied.slice(0, bar), tallied.slice(bar + 1), by);
+  }
+  for (const [journeyId, fields] of removalDeltas(records))
+    for (const [name, by] of fields) add(journeyId, name, by);
+  return residue;
+}
+
 /** What erasing a customer takes away: their active instances leave the state and stage counts. */
 export function removalDeltas(instances: Iterable<InstanceRecord>): Map<string, Map<string, number>> {
   const deltas = new Map<string, Map<string, number>>();
@@ -108,6 +142,20 @@ export async function applyCountDeltas(
   if (deltas.size === 0) return;
   const writes = new StatsWrites();
   queueCountDeltas(writes, prefix, deltas);
+  await writes.issue(redis);
+}
+
+/** Adds an erased customer's residue (see erasedResidue) to their journeys' erased counts. */
+export async function keepErasedCounts(
+  redis: RedisConnection,
+  prefix: string,
+  residue: ReadonlyMap<string, ReadonlyMap<string, number>>,
+): Promise<void> {
+  const writes = new StatsWrites();
+  for (const [journeyId, fields] of residue) {
+    const nonZero = new Map([...fields].filter(([, by]) => by !== 0));
+    if (nonZero.size > 0) writes.hincrbyAll(erasedCountsKey(prefix, journeyId), nonZero);
+  }
   await writes.issue(redis);
 }
 

@@ -2,7 +2,7 @@ import type { RedisConnection } from '../redis/connection.js';
 import { scanEach, scanKeys, unlinkKeys } from '../redis/scan-keys.js';
 import type { InstanceRecord } from '../runtime/instance-record.js';
 import { prunedTallyKey } from './customer-keys.js';
-import { countDeltas, journeyCountsKey } from './journey-counts.js';
+import { countDeltas, erasedCountsKey, journeyCountsKey } from './journey-counts.js';
 
 /**
  * Rebuilds every journey's counts from the customers themselves (a full SCAN of every master):
@@ -38,6 +38,16 @@ export async function recountJourneys(redis: RedisConnection, prefix: string): P
       }
     }
   });
+  // Erased customers are gone from the scan, but the live counts keep what they counted for.
+  const erasedPrefix = erasedCountsKey(prefix, '');
+  for (const key of await scanKeys(redis, `${erasedPrefix}*`)) {
+    const journeyId = key.slice(erasedPrefix.length);
+    for (const [name, by] of Object.entries(await redis.hgetall(key))) {
+      const sum = totals.get(journeyId) ?? new Map<string, number>();
+      totals.set(journeyId, sum);
+      sum.set(name, (sum.get(name) ?? 0) + Number(by));
+    }
+  }
   // Each journey's counts are one hash, replaced in one MULTI: a single key, so a single slot.
   const existing = await scanKeys(redis, `${prefix}:journey-counts:*`);
   const rewritten = new Set<string>();

@@ -137,6 +137,11 @@ describe('finished instances a customer keeps', () => {
       // Erasing the customer takes the tally with everything else of theirs.
       await engine.erase('shopper');
       expect(await ctx.redis.exists(keys.pruned)).toBe(0);
+      // The live counts keep what the erased customer counted for, and so does a recount,
+      // which no longer finds them among the customers.
+      expect(await readJourneyCounts(ctx.redis, ctx.prefix, 'per-order')).toEqual([live]);
+      await recountJourneys(ctx.redis, ctx.prefix);
+      expect(await readJourneyCounts(ctx.redis, ctx.prefix, 'per-order')).toEqual([live]);
     });
   });
 });
