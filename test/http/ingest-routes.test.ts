@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { onboarding } from '../fixtures/journeys/onboarding.js';
 import { comeback } from '../fixtures/journeys/comeback.js';
@@ -177,6 +178,40 @@ describe('ingest over HTTP', () => {
       return c.instances.length > 0 ? c : undefined;
     });
     expect(e1.profile).toEqual({ firstName: 'Ed' });
+  });
+
+  it("stores one customer's calls of a batch in order even when one is sent again after a NOSCRIPT", async () => {
+    await h.close();
+    h = await httpHarness({ journeys: [onboarding, comeback], workers: false });
+    // The first call's script is answered NOSCRIPT (as after a Redis restart) a little later, so the
+    // engine sends it again as EVAL; a call issued beside it meanwhile would be stored first.
+    const commands = Object.getPrototypeOf(Redis.prototype) as { evalsha: (...args: unknown[]) => unknown };
+    const evalsha = commands.evalsha;
+    let first = true;
+    commands.evalsha = function (this: unknown, ...args: unknown[]) {
+      const pushesFirst = args.some((arg) => typeof arg === 'string' && arg.includes('"id":"o-1"'));
+      if (!first || !pushesFirst) return evalsha.apply(this, args);
+      first = false;
+      return new Promise((_, reject) =>
+        setTimeout(() => reject(new Error('NOSCRIPT No matching script.')), 50),
+      );
+    };
+    try {
+      const res = await post('/v1/batch', {
+        batch: [
+          { type: 'track', userId: 'o1', event: 'First Thing', messageId: 'o-1' },
+          { type: 'track', userId: 'o1', event: 'Second Thing', messageId: 'o-2' },
+        ],
+      });
+      expect(res.statusCode).toBe(202);
+    } finally {
+      commands.evalsha = evalsha;
+    }
+    const inbox = await h.redis.lrange(h.engine.store.keys('o1').inbox, 0, -1);
+    expect(inbox.map((raw) => (JSON.parse(raw) as { name?: string }).name)).toEqual([
+      'First Thing',
+      'Second Thing',
+    ]);
   });
 
   it('answers 415 for a body that is not JSON', async () => {

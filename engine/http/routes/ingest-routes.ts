@@ -90,12 +90,25 @@ export const ingestRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (ap
       },
     },
     async (request, reply) => {
-      // Issued together on one connection, so Redis applies them in batch order, per customer too.
+      // Calls of different customers go side by side; those of one customer one after another,
+      // each once the one before is stored. Issued together they would reach Redis in batch order
+      // only while no script call is sent twice: one answered NOSCRIPT (the script cache emptied
+      // by a Redis restart) is sent again after the calls behind it, which another process may
+      // have made work meanwhile by loading the script.
+      const lastOf = new Map<string, Promise<unknown>>();
       const results = await Promise.all(
-        request.body.batch.map(async ({ type, ...call }) => {
-          if (type === 'track') return track(call as z.output<typeof SegmentTrack>);
-          if (type === 'identify') return identify(call as z.output<typeof SegmentIdentify>);
-          return ignoredCall(type);
+        request.body.batch.map(({ type, ...call }) => {
+          const run = async () => {
+            if (type === 'track') return track(call as z.output<typeof SegmentTrack>);
+            if (type === 'identify') return identify(call as z.output<typeof SegmentIdentify>);
+            return ignoredCall(type);
+          };
+          const userId = (call as Anonymous).userId;
+          if (typeof userId !== 'string' || (type !== 'track' && type !== 'identify')) return run();
+          // A call after one that failed is not stored: the batch answers 503 and is sent again.
+          const result = (lastOf.get(userId) ?? Promise.resolve()).then(run);
+          lastOf.set(userId, result);
+          return result;
         }),
       );
       return reply.code(202).send({ results });
