@@ -140,7 +140,7 @@ export async function buildJourneyReport(input: {
     messages: kpisBy(rows, 'message', ownLastTouch),
     experiments: experimentsOf(versions.map((v) => v.variants)),
     objective: journey.objective
-      ? objectiveProgress(journey.objective, await objectiveActual(input, entered, converted), now)
+      ? objectiveProgress(journey.objective, await objectiveActual(input), now)
       : null,
   };
 }
@@ -198,15 +198,16 @@ function experimentsOf(perVersion: ReadonlyArray<Record<string, { entered: numbe
   });
 }
 
-async function objectiveActual(
-  input: { redis: RedisConnection; prefix: string; journey: Journey; now: number },
-  entered: number,
-  converted: number,
-): Promise<number> {
+async function objectiveActual(input: {
+  redis: RedisConnection;
+  prefix: string;
+  journey: Journey;
+  now: number;
+}): Promise<number> {
   const objective = input.journey.objective!;
-  if (objective.metric === 'conversion-rate') return entered === 0 ? 0 : converted / entered;
   // Up to now, and not past the deadline: a total reached after it did not meet the objective.
   const period = objectivePeriod(objective);
+  if (objective.metric === 'conversion-rate') return periodConversionRate(input, period);
   const inPeriod = await summariseConversions(
     input.redis,
     input.prefix,
@@ -215,4 +216,26 @@ async function objectiveActual(
     0,
   );
   return objective.metric === 'conversions' ? inPeriod.count : inPeriod.revenue;
+}
+
+/**
+ * A conversion-rate objective's actual: the instances that converted over those that entered, both
+ * counted on the days from its start to now (at most its deadline), not since the journey began.
+ * Read 400 days at a time, as the per-day counts are; they are kept that long.
+ */
+async function periodConversionRate(
+  input: { redis: RedisConnection; prefix: string; journey: Journey; now: number },
+  period: { from: number; to: number },
+): Promise<number> {
+  const last = Math.min(input.now, period.to - 1);
+  let entered = 0;
+  let converted = 0;
+  for (let from = period.from; from <= last; from += 400 * DAY_MS) {
+    const to = Math.min(last, from + 400 * DAY_MS - 1);
+    for (const day of await readDailyJourneyCounts(input.redis, input.prefix, input.journey.id, from, to)) {
+      entered += day.entered;
+      converted += day.converted;
+    }
+  }
+  return entered === 0 ? 0 : converted / entered;
 }

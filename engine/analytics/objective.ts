@@ -27,7 +27,8 @@ export function objectivePeriod(objective: Objective): { from: number; to: numbe
 
 /**
  * A SMART objective a journey declares: a measurable metric, its target and the period to reach
- * it in, e.g. a 15% conversion rate this quarter. `conversion-rate` targets are fractions (0.15);
+ * it in, e.g. a 15% conversion rate this quarter (conversions over entries, both of the period).
+ * `conversion-rate` targets are fractions (0.15);
  * `conversions` and `revenue` are totals counted from `start`.
  */
 export const Objective = z

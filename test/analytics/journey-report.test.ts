@@ -10,6 +10,7 @@ import { queueConversions, type LoggedConversion } from '../../engine/store/conv
 import { StatsWrites } from '../../engine/store/stats-writes.js';
 import { countDaily } from '../../engine/tracking/daily-counts.js';
 import { journeyCountsKey } from '../../engine/store/journey-counts.js';
+import { dailyJourneyCountsKey } from '../../engine/store/daily-journey-counts.js';
 import { testRedis } from '../support/redis.js';
 
 const DAY = 86_400_000;
@@ -84,6 +85,40 @@ describe('buildJourneyReport', () => {
       onTrack: false,
       daysLeft: 0,
     });
+  });
+
+  it('reckons a conversion-rate objective over its own period, not since the journey began', async () => {
+    const journey = probeJourney({
+      objective: { metric: 'conversion-rate', target: 0.2, start: '2026-10-01', deadline: '2026-12-31' },
+    });
+    const day = (date: string, entered: number, converted: number) =>
+      ctx.redis.hset(dailyJourneyCountsKey(ctx.prefix, 'probe', date), {
+        '1|entered|all': entered,
+        '1|converted|all': converted,
+      });
+    await day('2026-09-15', 20, 0); // before the objective's start
+    await day('2026-10-02', 3, 1);
+    await day('2026-11-23', 1, 0); // today
+    await day('2026-11-24', 50, 50); // later than now: not counted yet
+    // The journey's lifetime counts say 1 in 24; the objective's period says 1 in 4.
+    await ctx.redis.hset(journeyCountsKey(ctx.prefix, 'probe'), {
+      '1|entered|all': 24,
+      '1|converted|all': 1,
+    });
+    expect((await report(journey)).objective).toMatchObject({ actual: 0.25, met: true });
+    // A period longer than the 400 days read at once: its first days and its last both count.
+    const long = probeJourney({
+      objective: {
+        metric: 'conversion-rate',
+        target: 0.2,
+        start: '2025-06-01T12:00:00Z',
+        deadline: '2026-12-31',
+      },
+    });
+    await day('2025-06-01', 4, 4);
+    await day('2026-07-06', 4, 0); // the 401st day: the first of the second read
+    // With the days above: 32 entered, 5 converted.
+    expect((await report(long)).objective).toMatchObject({ actual: 5 / 32 });
   });
 
   it('covers every day of a whole leap year, the first included', async () => {
