@@ -1,6 +1,7 @@
 // Process plumbing shared by the entry points beside it: reads the environment, connects to
 // Redis, builds the engine, starts workers and shuts down cleanly on SIGTERM/SIGINT.
 import { existsSync, statSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { resolve } from 'node:path';
 import { pino } from 'pino';
 import {
@@ -85,7 +86,23 @@ export function requireFolders(config: Pick<EnvConfig, 'JOURNEYS_DIR' | 'TEMPLAT
   if (missing.length > 0) throw new ConfigError(missing);
 }
 
+/**
+ * Until start-up is done, SIGINT and SIGTERM end the process through its `exit` event, with the
+ * shell's status for the signal (128 + its number). With no handler, a signal kills the process
+ * without that event, and the private redis-server it started, which that event stops, would
+ * outlive it. Returns the function that removes these handlers, once `runProcess` has its own.
+ */
+function exitOnSignalDuringStartUp(): () => void {
+  const handlers = (['SIGINT', 'SIGTERM'] as const).map((signal) => {
+    const handler = () => process.exit(128 + osConstants.signals[signal]);
+    process.on(signal, handler);
+    return () => process.off(signal, handler);
+  });
+  return () => handlers.forEach((remove) => remove());
+}
+
 export async function runProcess(options: ProcessOptions): Promise<RunningProcess> {
+  const startingUp = exitOnSignalDuringStartUp();
   const config = loadConfig();
   requireFolders(config);
   const logger = pino({ level: config.LOG_LEVEL });
@@ -233,6 +250,7 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
       }
       logger.info({}, 'stopped');
     })());
+  startingUp();
   // `on`, not `once`: under `npm start` one Ctrl-C arrives twice (from the terminal, and again
   // forwarded by npm), and a repeat with no listener left would kill the process mid-shutdown.
   // A repeat joins the shutdown under way; SHUTDOWN_DEADLINE_MS bounds it.

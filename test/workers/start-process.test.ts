@@ -50,4 +50,32 @@ describe('npm start', () => {
       ),
     });
   });
+
+  it('ends with the status of SIGTERM when it gets one during start-up, through its exit handlers', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'workers/start.ts'], {
+      env: {
+        ...process.env,
+        PORT: '0',
+        LOG_LEVEL: 'info',
+        JOURNEYS_DIR: 'test/fixtures/slow-journeys',
+        REDIS_URL: 'redis://127.0.0.1:1',
+        REDIS_CLUSTER_NODES: '',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
+    // The Redis is found (the url is taken as given), then the journeys take seconds to load.
+    let out = '';
+    await new Promise<void>((resolve) =>
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes('using the Redis given by url')) resolve();
+      }),
+    );
+    child.kill('SIGTERM');
+    // Not killed by the signal: the process ran its exit handlers (which stop a private Redis).
+    expect(await exited).toEqual({ code: 143, signal: null });
+  });
 });
