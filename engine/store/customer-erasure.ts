@@ -11,7 +11,13 @@ import { timerWheelKeys, type TimerWheel } from '../runtime/timer-wheel.js';
 import { jobIndexMember, type CustomerJob, type CustomerJobIndex } from './customer-jobs.js';
 import type { CustomerStore, LoadedCustomer } from './customer-store.js';
 import { eraseConversions } from './conversion-log.js';
-import { applyCountDeltas, erasedResidue, keepErasedCounts, removalDeltas } from './journey-counts.js';
+import {
+  applyCountDeltas,
+  erasedResidue,
+  keepErasedCounts,
+  removalDeltas,
+  tallyDeltas,
+} from './journey-counts.js';
 import { unnamedTimerJobs } from './unnamed-timers.js';
 
 export class CustomerBusyError extends ChorusError {
@@ -173,8 +179,8 @@ async function eraseHeld(
 
 /** Every journey the customer was in: their instances', and those of the finished ones deleted. */
 function journeysOf(customer: CustomerState, pruned: Readonly<Record<string, number>>): string[] {
-  const fromTally = Object.keys(pruned).map((field) => field.slice(0, field.indexOf('|')));
-  return [...[...customer.instances.values()].map((record) => record.journeyId), ...fromTally];
+  const instances = [...customer.instances.values()].map((record) => record.journeyId);
+  return [...instances, ...tallyDeltas(pruned).keys()];
 }
 
 /**

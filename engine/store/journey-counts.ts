@@ -79,29 +79,49 @@ export function erasedCountsKey(prefix: string, journeyId: string): string {
   return `${prefix}:journey-counts-erased:${journeyId}`;
 }
 
+/** Count changes per journey, per field. */
+export type CountDeltas = Map<string, Map<string, number>>;
+
+/** Adds `from` into `into`, journey by journey and field by field; returns `into`. */
+export function addDeltas(
+  into: CountDeltas,
+  from: ReadonlyMap<string, ReadonlyMap<string, number>>,
+): CountDeltas {
+  for (const [journeyId, fields] of from) {
+    const sum = into.get(journeyId) ?? new Map<string, number>();
+    into.set(journeyId, sum);
+    for (const [name, by] of fields) sum.set(name, (sum.get(name) ?? 0) + by);
+  }
+  return into;
+}
+
+/**
+ * A customer's tally of their deleted finished instances (`<journeyId>|<field>` → count, as
+ * Redis returns it) as deltas: journey ids hold no `|`, so the first one ends the id.
+ */
+export function tallyDeltas(tally: Readonly<Record<string, number | string>>): CountDeltas {
+  const deltas: CountDeltas = new Map();
+  for (const [tallied, by] of Object.entries(tally)) {
+    const bar = tallied.indexOf('|');
+    const fields = deltas.get(tallied.slice(0, bar)) ?? new Map<string, number>();
+    deltas.set(tallied.slice(0, bar), fields);
+    fields.set(tallied.slice(bar + 1), Number(by));
+  }
+  return deltas;
+}
+
 /**
  * What an erased customer leaves in the live counts: all their instances counted (as a recount
- * would), plus their tally of deleted finished instances (`<journeyId>|<field>`), minus what the
- * erasure takes away (see removalDeltas).
+ * would), plus their tally of deleted finished instances, minus what the erasure takes away (see
+ * removalDeltas).
  */
 export function erasedResidue(
   instances: Iterable<InstanceRecord>,
   prunedTally: Readonly<Record<string, number>>,
-): Map<string, Map<string, number>> {
+): CountDeltas {
   const records = [...instances];
-  const residue = countDeltas(new Map(), records);
-  const add = (journeyId: string, name: string, by: number) => {
-    const fields = residue.get(journeyId) ?? new Map<string, number>();
-    residue.set(journeyId, fields);
-    fields.set(name, (fields.get(name) ?? 0) + by);
-  };
-  for (const [tallied, by] of Object.entries(prunedTally)) {
-    const bar = tallied.indexOf('|');
-    add(tallied.slice(0, bar), tallied.slice(bar + 1), by);
-  }
-  for (const [journeyId, fields] of removalDeltas(records))
-    for (const [name, by] of fields) add(journeyId, name, by);
-  return residue;
+  const residue = addDeltas(countDeltas(new Map(), records), tallyDeltas(prunedTally));
+  return addDeltas(residue, removalDeltas(records));
 }
 
 /** What erasing a customer takes away: their active instances leave the state and stage counts. */

@@ -2,7 +2,14 @@ import type { RedisConnection } from '../redis/connection.js';
 import { scanEach, scanKeys, unlinkKeys } from '../redis/scan-keys.js';
 import type { InstanceRecord } from '../runtime/instance-record.js';
 import { prunedTallyKey } from './customer-keys.js';
-import { countDeltas, erasedCountsKey, journeyCountsKey } from './journey-counts.js';
+import {
+  addDeltas,
+  countDeltas,
+  erasedCountsKey,
+  journeyCountsKey,
+  tallyDeltas,
+  type CountDeltas,
+} from './journey-counts.js';
 
 /**
  * Rebuilds every journey's counts from the customers themselves (a full SCAN of every master):
@@ -12,7 +19,7 @@ import { countDeltas, erasedCountsKey, journeyCountsKey } from './journey-counts
  */
 export async function recountJourneys(redis: RedisConnection, prefix: string): Promise<number> {
   const stateKey = new RegExp(`^${prefix.replace(/[-]/g, '\\-')}:c:\\{[^}]*\\}$`);
-  const totals = new Map<string, Map<string, number>>();
+  const totals: CountDeltas = new Map();
   const seen = new Set<string>();
   let customers = 0;
   await scanEach(redis, `${prefix}:c:*`, async (keys) => {
@@ -25,28 +32,15 @@ export async function recountJourneys(redis: RedisConnection, prefix: string): P
         .map(([, value]) => JSON.parse(value) as InstanceRecord);
       if (instances.length === 0 && Object.keys(pruned).length === 0) continue;
       customers += 1;
-      const add = (journeyId: string, name: string, by: number) => {
-        const sum = totals.get(journeyId) ?? new Map<string, number>();
-        totals.set(journeyId, sum);
-        sum.set(name, (sum.get(name) ?? 0) + by);
-      };
-      for (const [journeyId, deltas] of countDeltas(new Map(), instances))
-        for (const [name, by] of deltas) add(journeyId, name, by);
-      for (const [tallied, by] of Object.entries(pruned)) {
-        const bar = tallied.indexOf('|');
-        add(tallied.slice(0, bar), tallied.slice(bar + 1), Number(by));
-      }
+      addDeltas(totals, countDeltas(new Map(), instances));
+      addDeltas(totals, tallyDeltas(pruned));
     }
   });
   // Erased customers are gone from the scan, but the live counts keep what they counted for.
   const erasedPrefix = erasedCountsKey(prefix, '');
   for (const key of await scanKeys(redis, `${erasedPrefix}*`)) {
-    const journeyId = key.slice(erasedPrefix.length);
-    for (const [name, by] of Object.entries(await redis.hgetall(key))) {
-      const sum = totals.get(journeyId) ?? new Map<string, number>();
-      totals.set(journeyId, sum);
-      sum.set(name, (sum.get(name) ?? 0) + Number(by));
-    }
+    const fields = Object.entries(await redis.hgetall(key)).map(([name, by]) => [name, Number(by)] as const);
+    addDeltas(totals, new Map([[key.slice(erasedPrefix.length), new Map(fields)]]));
   }
   // Each journey's counts are one hash, replaced in one MULTI: a single key, so a single slot.
   const existing = await scanKeys(redis, `${prefix}:journey-counts:*`);
