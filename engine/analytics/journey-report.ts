@@ -3,7 +3,11 @@ import { InvalidInputError } from '../ingest/ingest-schema.js';
 import type { Journey } from '../journey/define-journey.js';
 import { customerKeys } from '../store/customer-keys.js';
 import { summariseConversions } from '../store/conversion-log.js';
-import { readDailyJourneyCounts, type DailyJourneyCounts } from '../store/daily-journey-counts.js';
+import {
+  MAX_DAYS_PER_READ,
+  readDailyJourneyCounts,
+  type DailyJourneyCounts,
+} from '../store/daily-journey-counts.js';
 import { readJourneyCounts } from '../store/journey-counts.js';
 import type { Touchpoint } from './attribution.js';
 import { attributionTable, type AttributionTable, type ConversionPath } from './attribution-table.js';
@@ -165,8 +169,8 @@ async function touchpointsOf(
 }
 
 /**
- * Arms are counted as `<split>=<arm>`, parted at the first `=`. The arm named `holdout` is the holdout; the control is the
- * arm named `control`, else the first other arm in alphabetical order.
+ * Arms are counted as `<split>=<arm>`, parted at the first `=`. The arm named `holdout` is the
+ * holdout; the control is the arm named `control`, else the first other arm in alphabetical order.
  */
 function experimentsOf(perVersion: ReadonlyArray<Record<string, { entered: number; converted: number }>>) {
   const splits = new Map<string, Map<string, { entered: number; converted: number }>>();
@@ -221,7 +225,7 @@ async function objectiveActual(input: {
 /**
  * A conversion-rate objective's actual: the instances that converted over those that entered, both
  * counted on the days from its start to now (at most its deadline), not since the journey began.
- * Read 400 days at a time, as the per-day counts are; they are kept that long.
+ * Read as many days at a time as the per-day counts allow; they are kept that long.
  */
 async function periodConversionRate(
   input: { redis: RedisConnection; prefix: string; journey: Journey; now: number },
@@ -230,8 +234,9 @@ async function periodConversionRate(
   const last = Math.min(input.now, period.to - 1);
   let entered = 0;
   let converted = 0;
-  for (let from = period.from; from <= last; from += 400 * DAY_MS) {
-    const to = Math.min(last, from + 400 * DAY_MS - 1);
+  const chunk = MAX_DAYS_PER_READ * DAY_MS;
+  for (let from = period.from; from <= last; from += chunk) {
+    const to = Math.min(last, from + chunk - 1);
     for (const day of await readDailyJourneyCounts(input.redis, input.prefix, input.journey.id, from, to)) {
       entered += day.entered;
       converted += day.converted;

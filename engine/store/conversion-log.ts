@@ -138,8 +138,8 @@ export async function readConversions(
 
 /**
  * Removes an erased customer's conversions from the logs of `journeyIds` (those they were in):
- * each member names the customer, so it is their personal data, and the journey's counts already
- * forget them. A member starts with the customer's id (see conversionsIn), so a customer whose id
+ * each member names the customer, so it is their personal data (the journey's counts, which keep
+ * them, hold numbers only). A member starts with the customer's id (see conversionsIn), so a customer whose id
  * begins like another's is not matched by it. Scans each log: erasures are rare, and logs keep a
  * year at most. Returns how many were removed.
  */

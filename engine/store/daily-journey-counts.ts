@@ -6,6 +6,9 @@ const DAY_MS = 86_400_000;
 // Long enough for a year-on-year report; the hashes hold counts only, no personal data.
 const TTL_SECONDS = 400 * 86_400;
 
+/** The most days {@link readDailyJourneyCounts} reads at once: as many as the hashes are kept. */
+export const MAX_DAYS_PER_READ = 400;
+
 /** One hash per journey per UTC day: `<version>|<kind>|<name>` → count. */
 export function dailyJourneyCountsKey(prefix: string, journeyId: string, day: string): string {
   return `${prefix}:stats:day-journey:${journeyId}:${day}`;
@@ -74,7 +77,7 @@ export interface DailyJourneyCounts {
   >;
 }
 
-/** The days from `from` to `to` (epoch ms, both included, at most 400). */
+/** The days from `from` to `to` (epoch ms, both included, at most {@link MAX_DAYS_PER_READ}). */
 export async function readDailyJourneyCounts(
   redis: RedisConnection,
   prefix: string,
@@ -83,7 +86,7 @@ export async function readDailyJourneyCounts(
   to: number,
 ): Promise<DailyJourneyCounts[]> {
   const days: string[] = [];
-  for (let at = Math.floor(from / DAY_MS) * DAY_MS; at <= to && days.length < 400; at += DAY_MS)
+  for (let at = Math.floor(from / DAY_MS) * DAY_MS; at <= to && days.length < MAX_DAYS_PER_READ; at += DAY_MS)
     days.push(utcDay(at));
   // One key per day, each in its own Cluster slot: read them side by side rather than pipelined.
   const hashes = await Promise.all(
