@@ -172,6 +172,7 @@ export { customerToken, drainJobId, sendOpId, timerJobId } from './runtime/ids.j
 export { silentLogger, type Logger } from './logger.js';
 export { loadJourneysFromDirectory } from './journey/load-journeys.js';
 export { loadConfig, EnvConfig, ConfigError, redisTargetOf } from './config.js';
+export { folderProblem } from './folder-problem.js';
 export { sweepStrandedInboxes } from './runtime/inbox-sweeper.js';
 
 export { TemplateSet, CHANNEL_TEMPLATES, type TemplateField } from './messages/template-set.js';

@@ -1,6 +1,5 @@
 // Process plumbing shared by the entry points beside it: reads the environment, connects to
 // Redis, builds the engine, starts workers and shuts down cleanly on SIGTERM/SIGINT.
-import { existsSync, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { resolve } from 'node:path';
 import { pino } from 'pino';
@@ -8,6 +7,7 @@ import {
   ChorusError,
   CliUsageError,
   ConfigError,
+  folderProblem,
   createChannelAdapters,
   createEngine,
   loadTemplates,
@@ -77,12 +77,10 @@ export interface RunningProcess {
  * (journeys) or with every message the journeys send reported missing from templates/ (templates).
  */
 export function requireFolders(config: Pick<EnvConfig, 'JOURNEYS_DIR' | 'TEMPLATES_DIR'>): void {
-  const missing = (['JOURNEYS_DIR', 'TEMPLATES_DIR'] as const)
-    .filter((name) => statSync(config[name], { throwIfNoEntry: false })?.isDirectory() !== true)
-    .map((name) => ({
-      name,
-      message: `the folder ${config[name]} ${existsSync(config[name]) ? 'is not a folder' : 'does not exist'} (looked for from ${process.cwd()})`,
-    }));
+  const missing = (['JOURNEYS_DIR', 'TEMPLATES_DIR'] as const).flatMap((name) => {
+    const problem = folderProblem(config[name]);
+    return problem ? [{ name, message: `the folder ${config[name]} ${problem}` }] : [];
+  });
   if (missing.length > 0) throw new ConfigError(missing);
 }
 

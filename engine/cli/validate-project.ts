@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { folderProblem } from '../folder-problem.js';
 import { ChorusError } from '../errors.js';
 import type { Journey } from '../journey/define-journey.js';
 import { JourneyCatalog, JourneyValidationError } from '../journey/journey-catalog.js';
@@ -25,12 +25,10 @@ export interface ProjectReport {
  * folder than the project's root, and the default (relative) folders resolve against that one.
  */
 export const missingFolder = (area: ProjectProblem['area'], dir: string) =>
-  `The ${area} folder ${dir} ${existsSync(dir) ? 'is not a folder' : 'does not exist'} (looked for from ${process.cwd()}). To fix: run from the project's root, or set ${area.toUpperCase()}_DIR (or --${area}) to the folder.`;
+  `The ${area} folder ${dir} ${folderProblem(dir) ?? 'cannot be read'}. To fix: run from the project's root, or set ${area.toUpperCase()}_DIR (or --${area}) to the folder.`;
 
 /** Whether `dir` names a folder: a file of that name is read as none. */
-export function isFolder(dir: string): boolean {
-  return statSync(dir, { throwIfNoEntry: false })?.isDirectory() === true;
-}
+export const isFolder = (dir: string): boolean => folderProblem(dir) === undefined;
 
 /** Loading stopped: its error's message (which says how to fix it) becomes the problem. */
 const stopped = (area: ProjectProblem['area'], error: unknown): ProjectProblem => {
