@@ -6,7 +6,7 @@ import type { Clock } from '../../clock.js';
 import { verifyUnsubscribeToken } from '../../delivery/unsubscribe-token.js';
 import type { Engine } from '../../engine.js';
 import { HttpError } from '../http-errors.js';
-import { htmlPage, ignoreBodies, refusedLinksAsPages } from './html-page.js';
+import { htmlPage, ignoreBodies, refusedLinksAsPages, wantsHtml } from './html-page.js';
 
 export interface UnsubscribeRouteOptions {
   engine: Engine;
@@ -115,8 +115,7 @@ async function customerKnown(engine: Engine, customerId: string): Promise<boolea
 
 /** The answer to an unsubscribe: a page for a person, JSON for a client. */
 function unsubscribed(request: FastifyRequest, reply: FastifyReply, topic: string) {
-  const wantsHtml = (request.headers.accept ?? '').includes('text/html');
-  return wantsHtml
+  return wantsHtml(request.headers)
     ? reply
         .type('text/html; charset=utf-8')
         .send(htmlPage('Unsubscribed', '<p>You will not get marketing email from us any more.</p>'))
