@@ -397,9 +397,22 @@ export class ConfigError extends ChorusError {
   }
 }
 
-/** Parses the environment once; a bad value stops start-up with the variable's name. */
-export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<EnvConfig> {
-  const known = Object.fromEntries(Object.keys(EnvShape.shape).map((key) => [key, env[key]]));
+/** The name of one environment variable the engine reads. */
+export type EnvVariable = keyof z.infer<typeof EnvShape>;
+
+/**
+ * Parses the environment once; a bad value stops start-up with the variable's name. With `only`,
+ * just those variables are read and the rest take their defaults: a tool that needs a few of them
+ * (the CLI's `graph`, say) is not stopped by a bad value it never uses.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  only?: readonly EnvVariable[],
+): Readonly<EnvConfig> {
+  const read = (key: string) => only === undefined || (only as readonly string[]).includes(key);
+  const known = Object.fromEntries(
+    Object.keys(EnvShape.shape).map((key) => [key, read(key) ? env[key] : undefined]),
+  );
   const parsed = EnvConfig.safeParse(known);
   if (!parsed.success) {
     throw new ConfigError(

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { createEmailAdapter } from '../channels/email-adapter.js';
 import { writeOutboxFile } from '../channels/outbox-file.js';
-import { ConfigError, loadConfig, type EnvConfig } from '../config.js';
+import { ConfigError, loadConfig, type EnvConfig, type EnvVariable } from '../config.js';
 import { ChorusError } from '../errors.js';
 import { JourneyNotFoundError } from '../journey/journey-catalog.js';
 import { Channel } from '../journey/journey-schema.js';
@@ -61,6 +61,38 @@ const ARGUMENTS: Record<CommandName, string[]> = {
   'send-test': ['message'],
 };
 
+/** What rendering a message reads from the environment (see renderSettings). */
+const RENDER_VARIABLES: readonly EnvVariable[] = [
+  'DEFAULT_LOCALE',
+  'DEFAULT_TIMEZONE',
+  'PUBLIC_URL',
+  'PORT',
+  'UNSUBSCRIBE_SECRET',
+  'DOUBLE_OPT_IN',
+];
+
+/**
+ * The variables each command reads, so that a bad value of another one (`PORT=abc` under
+ * `chorus graph`) does not stop it; `validate` checks them all, as the processes will.
+ */
+const VARIABLES: Record<CommandName, readonly EnvVariable[] | undefined> = {
+  validate: undefined,
+  graph: ['JOURNEYS_DIR', 'TEMPLATES_DIR'],
+  simulate: ['JOURNEYS_DIR', 'TEMPLATES_DIR', ...RENDER_VARIABLES],
+  preview: ['JOURNEYS_DIR', 'TEMPLATES_DIR', 'OUTBOX_DIR', ...RENDER_VARIABLES],
+  'send-test': [
+    'JOURNEYS_DIR',
+    'TEMPLATES_DIR',
+    'OUTBOX_DIR',
+    'MAIL_FROM',
+    'SMTP_URL',
+    'DKIM_DOMAIN',
+    'DKIM_SELECTOR',
+    'DKIM_PRIVATE_KEY',
+    ...RENDER_VARIABLES,
+  ],
+};
+
 interface Invocation {
   command: CommandName;
   args: string[];
@@ -102,7 +134,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io.stdout(`${COMMAND_USAGE[name]}\n`);
       return 0;
     }
-    const config = loadConfig(io.env);
+    const config = loadConfig(io.env, VARIABLES[name]);
     const dirs = {
       journeys: stringOption(parsed.values.journeys) ?? config.JOURNEYS_DIR,
       templates: stringOption(parsed.values.templates) ?? config.TEMPLATES_DIR,

@@ -75,6 +75,24 @@ describe('runCli', () => {
     });
   });
 
+  it('reads only the variables a command uses: a bad PORT stops validate and preview, not graph', async () => {
+    expect(await runWith({ PORT: 'abc', REDIS_URL: 'not a url' }, 'graph', 'tea-welcome')).toMatchObject({
+      code: 0,
+      stdout: expect.stringContaining('stateDiagram-v2'),
+    });
+    const validate = await runWith({ PORT: 'abc' }, 'validate');
+    expect(validate).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/^CHORUS_CONFIG_INVALID: .*PORT/),
+    });
+    // The links a preview renders carry the port, so it is read there.
+    const preview = await runWith({ PORT: 'abc' }, 'preview', 'welcome', '--channel', 'sms');
+    expect(preview).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/^CHORUS_CONFIG_INVALID: .*PORT/),
+    });
+  });
+
   it('names a profile file whose whole value has the wrong shape as (root), not as a request body', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'chorus-cli-'));
     try {
