@@ -163,6 +163,7 @@ export {
   engineKeyPatterns,
   queuePrefix,
   JOURNEY_QUEUE,
+  MISSING_JOURNEY_RETRIES,
   type Queues,
   type QueueShard,
 } from './runtime/queues.js';

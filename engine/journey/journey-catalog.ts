@@ -122,6 +122,11 @@ export class JourneyCatalog {
     return [...this.#latest.values()];
   }
 
+  /** Whether any version of this journey is loaded. */
+  has(journeyId: string): boolean {
+    return this.#latest.has(journeyId);
+  }
+
   latest(journeyId: string): Journey {
     const journey = this.#latest.get(journeyId);
     if (!journey) throw new JourneyNotFoundError(journeyId, { loadedIds: [...this.#latest.keys()] });

@@ -23,6 +23,14 @@ export interface DrainDependencies {
   onNotes?: (customerId: string, notes: readonly Note[]) => void;
 }
 
+export interface DrainOptions {
+  /**
+   * Dead-letter an `enter` into a journey of which no version is loaded, instead of failing the
+   * job so that it waits for the journey to be deployed (see MISSING_JOURNEY_RETRIES).
+   */
+  dropEntersOfMissingJourneys?: boolean;
+}
+
 /**
  * Applies a customer's waiting events in arrival order, holding the customer's lease so no
  * other job applies events for them at the same time. `event` (a fired timer) is appended to
@@ -38,6 +46,7 @@ export async function drainCustomer(
   customerId: string,
   token: string,
   event?: CustomerEvent,
+  options: DrainOptions = {},
 ): Promise<'drained' | 'busy' | typeof TIMER_DROPPED> {
   const { store } = deps;
   const keys = store.keys(customerId);
@@ -50,7 +59,7 @@ export async function drainCustomer(
     const released =
       loaded.inbox.length === 0
         ? await store.releaseIfIdle(keys, token)
-        : await applyBatch(deps, keys, token, loaded);
+        : await applyBatch(deps, keys, token, loaded, options);
     if (released) return 'drained';
     loaded = await store.acquire(keys, token);
   }
@@ -63,6 +72,7 @@ async function applyBatch(
   keys: CustomerKeys,
   token: string,
   loaded: LoadedCustomer,
+  options: DrainOptions,
 ): Promise<boolean> {
   const now = deps.clock.now();
   const customerId = keys.customerId;
@@ -107,7 +117,20 @@ async function applyBatch(
     } catch (error) {
       // A journey version no longer loaded: fail the job and retry, keeping the event (and the
       // customer's order) until it is deployed again.
-      if (error instanceof JourneyNotFoundError) throw error;
+      if (error instanceof JourneyNotFoundError) {
+        const journeyId = entry.event.kind === 'enter' ? entry.event.journeyId : undefined;
+        if (!options.dropEntersOfMissingJourneys || journeyId === undefined || deps.catalog.has(journeyId))
+          throw error;
+        // An entry into a journey that stayed missing through the retries (removed while its
+        // entries waited, say): it would hold every later event of the customer back for good.
+        const reason = `journey "${journeyId}" is not loaded: ${error.message}`;
+        dead.push({ event: JSON.stringify(entry.event), reason, at: now });
+        deps.logger.warn(
+          { customerId, eventId: entry.event.id, journeyId },
+          'entry into a missing journey dropped',
+        );
+        continue;
+      }
       // A bug in a machine: keep the event, move on.
       dead.push({ event: JSON.stringify(entry.event), reason: (error as Error).message, at: now });
       deps.logger.error({ customerId, eventId: entry.event.id, err: error }, 'event could not be applied');
