@@ -66,10 +66,17 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * customer's slot is listed), which on a large one takes longer than a worker's lease: a drain
  * job would then take the customer back mid-erasure and enqueue sends the erasure never sees.
  * The erasure deletes the lease with the customer's other keys when it is done; one that fails
- * part-way gives it the store's length again, and one whose process dies holds the customer's
- * events back for this long at most.
+ * part-way leaves it to ABANDONED_ERASURE for the store's length, and one whose process dies
+ * holds the customer's events back for this long at most.
  */
 export const ERASURE_LEASE_MS = 15 * 60_000;
+
+/**
+ * The holder of the lease of a customer whose erasure failed part-way: the next erasure takes
+ * the lease over at once, so a caller retrying after the failure is not answered
+ * `CHORUS_CUSTOMER_BUSY` for as long as the lease lasts; workers wait for it as for any holder.
+ */
+export const ABANDONED_ERASURE = 'erase-abandoned';
 
 /**
  * Every job of the customer: pending timers are named by their instance's `timers`, sends (and
@@ -94,6 +101,7 @@ export async function eraseCustomer(deps: ErasureDependencies, customerId: strin
   const { store } = deps;
   const keys = store.keys(customerId);
   const token = `erase-${randomUUID()}`;
+  await store.handOverLease(keys, ABANDONED_ERASURE, token, ERASURE_LEASE_MS);
   let loaded = await store.acquire(keys, token, undefined, ERASURE_LEASE_MS);
   for (let attempt = 0; !loaded && attempt < 20; attempt++) {
     await sleep(100);
@@ -103,7 +111,7 @@ export async function eraseCustomer(deps: ErasureDependencies, customerId: strin
   try {
     return await eraseHeld(deps, customerId, loaded);
   } catch (error) {
-    await store.shortenLease(keys, token).catch(() => undefined);
+    await store.handOverLease(keys, token, ABANDONED_ERASURE).catch(() => undefined);
     throw error;
   }
 }

@@ -10,7 +10,7 @@ import { StatsWrites } from './stats-writes.js';
 import {
   acquireAndLoad,
   commitStep,
-  expireLease,
+  handOverLease,
   pushEvent,
   releaseIfIdle,
   writeProfile,
@@ -228,12 +228,16 @@ export class CustomerStore {
   }
 
   /**
-   * Cuts a lease taken for longer than usual (erasure's) back to the store's length, if `token`
-   * still holds it: after a failure part-way, the customer's events wait no longer than after a
-   * worker that died.
+   * Hands the customer's lease from `holder` to `next` for `leaseMs` (the store's length by
+   * default), if `holder` still has it; returns whether it did.
    */
-  async shortenLease(keys: CustomerKeys, token: string): Promise<void> {
-    await expireLease.run(this.redis, [keys.lease], [token, this.leaseMs]);
+  async handOverLease(
+    keys: CustomerKeys,
+    holder: string,
+    next: string,
+    leaseMs = this.leaseMs,
+  ): Promise<boolean> {
+    return (await handOverLease.run(this.redis, [keys.lease], [holder, next, leaseMs])) === 1;
   }
 
   /** Lets go of the lease when no event is waiting; returns whether it did. */

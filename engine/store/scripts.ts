@@ -121,11 +121,11 @@ return 1
 `);
 
 /**
- * Sets the lease to expire in ARGV[2] ms if ARGV[1] still holds it.
- * KEYS: lease. ARGV: token, ms. Returns 1 set, 0 not held.
+ * Hands the lease from ARGV[1] to ARGV[2] for ARGV[3] ms, if ARGV[1] still holds it.
+ * KEYS: lease. ARGV: holder, new holder, ms. Returns 1 handed over, 0 not held.
  */
-export const expireLease = new LuaScript(`
+export const handOverLease = new LuaScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1
 `);

@@ -232,7 +232,7 @@ describe('the durable engine agrees with the journey harness', () => {
                 // Between steps: with events in flight, which of them the erasure removes is a race.
                 await driver.idle(ids);
                 model.erase(ids[step.customer]!);
-                // Without faults: one that fails part-way holds the customer for a lease's length.
+                // Without faults: one that fails part-way leaves the customer's events waiting for a retry.
                 const plan = faults;
                 faults = () => undefined;
                 await engine.erase(ids[step.customer]!);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CustomerJobIndex, systemClock } from '../../engine/index.js';
-import { ERASURE_LEASE_MS, eraseCustomer } from '../../engine/store/customer-erasure.js';
+import { ABANDONED_ERASURE, ERASURE_LEASE_MS, eraseCustomer } from '../../engine/store/customer-erasure.js';
 import { engineEachTest } from '../support/engine.js';
 
 /**
@@ -38,8 +38,10 @@ describe("erasure's hold on the customer", () => {
     expect(await h.ctx.redis.exists(lease)).toBe(0);
   });
 
-  it("gives the lease a worker's length again when it fails part-way", async () => {
-    const lease = h.engine.store.keys('ada').lease;
+  it("leaves the lease, for a worker's length, to the next erasure when it fails part-way", async () => {
+    const keys = h.engine.store.keys('ada');
+    await h.engine.identify({ userId: 'ada', traits: { plan: 'pro' } });
+    await h.engine.settleIngest();
     const failure = new Error('Redis went away');
     await expect(
       eraseCustomer(
@@ -47,9 +49,19 @@ describe("erasure's hold on the customer", () => {
         'ada',
       ),
     ).rejects.toBe(failure);
-    expect(await h.ctx.redis.get(lease)).toMatch(/^erase-/);
-    const leftMs = await h.ctx.redis.pttl(lease);
+    expect(await h.ctx.redis.get(keys.lease)).toBe(ABANDONED_ERASURE);
+    const leftMs = await h.ctx.redis.pttl(keys.lease);
     expect(leftMs).toBeGreaterThan(0);
     expect(leftMs).toBeLessThanOrEqual(h.engine.store.leaseMs);
+    // A worker waits for it, as for any holder.
+    expect(await h.engine.store.acquire(keys, 'drain-1')).toBeUndefined();
+
+    // The caller's retry takes it over at once, where it used to be answered busy until it ran out.
+    const result = await eraseCustomer(
+      erasing(async () => []),
+      'ada',
+    );
+    expect(result.keys).toBeGreaterThan(0);
+    expect(await h.ctx.redis.exists(keys.lease, keys.state)).toBe(0);
   });
 });
