@@ -130,7 +130,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
   await app.register(trackingRoutes, tracking);
   app.get(
     '/metrics',
-    { schema: { tags: ['operate'], summary: 'Prometheus metrics' } },
+    { schema: { tags: ['operate'], summary: 'Prometheus metrics', security: [] } },
     async (_request, reply) =>
       reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );

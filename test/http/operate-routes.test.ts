@@ -52,6 +52,29 @@ describe('operating the engine over HTTP', () => {
     expect((await h.app.inject('/docs')).statusCode).toBeLessThan(400);
   });
 
+  it('documents the API key on exactly the routes that refuse a request without one', async () => {
+    h = await httpHarness({ journeys: [onboarding], workers: false });
+    const spec = (await h.app.inject('/docs/json')).json<{
+      security?: unknown[];
+      paths: Record<string, Record<string, { security?: unknown[] }>>;
+    }>();
+    const mismatches: string[] = [];
+    for (const [path, operations] of Object.entries(spec.paths))
+      for (const [method, operation] of Object.entries(operations)) {
+        const documented = (operation.security ?? spec.security ?? []).length > 0;
+        const url = path.replace(/\{[^}]+\}/g, 'x');
+        const res = await h.app.inject({ method: method.toUpperCase() as 'GET', url });
+        const refused =
+          res.statusCode === 401 &&
+          res.json<{ error: { code: string } }>().error.code === 'CHORUS_UNAUTHORIZED';
+        if (documented !== refused)
+          mismatches.push(
+            `${method.toUpperCase()} ${path}: documented ${documented ? 'with' : 'without'} a key`,
+          );
+      }
+    expect(mismatches).toEqual([]);
+  });
+
   it('shows every queue in the dashboard behind basic auth, read-only by default', async () => {
     h = await httpHarness({ journeys: [onboarding], workers: false });
     const anonymous = await h.app.inject('/admin/queues');

@@ -31,7 +31,12 @@ export const consentConfirmRoutes: FastifyPluginAsyncZod<{
   app.get(
     '/v1/consent/confirm',
     {
-      schema: { tags: ['consent'], summary: 'Confirmation page of a double opt-in link', querystring: Query },
+      schema: {
+        tags: ['consent'],
+        summary: 'Confirmation page of a double opt-in link',
+        querystring: Query,
+        security: [],
+      },
     },
     async (request, reply) => {
       if (!verifyConsentToken(secret, request.query.token, clock.now())) throw invalid();
@@ -55,6 +60,7 @@ export const consentConfirmRoutes: FastifyPluginAsyncZod<{
         tags: ['consent'],
         summary: 'Confirm a double opt-in (the signed token is the credential)',
         querystring: Query,
+        security: [],
       },
     },
     async (request, reply) => {

@@ -47,6 +47,7 @@ export const unsubscribeRoutes: FastifyPluginAsyncZod<UnsubscribeRouteOptions> =
         tags: ['unsubscribe'],
         summary: 'Confirmation page for an unsubscribe link',
         querystring: Query,
+        security: [],
       },
     },
     async (request, reply) => {
@@ -71,6 +72,7 @@ export const unsubscribeRoutes: FastifyPluginAsyncZod<UnsubscribeRouteOptions> =
         tags: ['unsubscribe'],
         summary: 'One-click unsubscribe (RFC 8058): no cookie, the signed token is the credential',
         querystring: Query,
+        security: [],
       },
     },
     async (request, reply) => {

@@ -36,6 +36,8 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteOptions> = async (
         tags: ['ingest'],
         summary: 'A signed webhook from a declared source, mapped to a track event',
         params: z.object({ source: z.string() }),
+        // Signed by the source (see the description), not by the API key.
+        security: [],
         description:
           'Signed per Standard Webhooks: `webhook-id`, `webhook-timestamp` and `webhook-signature` headers ' +
           'over the raw body, within 5 minutes. A redelivery with the same `webhook-id` is accepted and ignored.',
