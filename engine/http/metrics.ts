@@ -8,6 +8,24 @@ import type { TimerWheel } from '../runtime/timer-wheel.js';
 const JOB_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed'] as const;
 
 /**
+ * A gauge's `collect` that reads Redis: when the read fails (Redis away), the gauge has no
+ * series for this scrape (a gauge without labels, which always has one, reads NaN: unknown, not
+ * zero) instead of failing the scrape. The process's own figures (HTTP requests and their
+ * statuses, drain adds given up) are what an operator needs most during the outage, and a failed
+ * scrape would hide them, and mark the API process itself down.
+ */
+function readFromRedis(read: (gauge: Gauge) => Promise<void>, options: { labelled: boolean }) {
+  return async function collect(this: Gauge): Promise<void> {
+    try {
+      await read(this);
+    } catch {
+      this.reset();
+      if (!options.labelled) this.set(Number.NaN);
+    }
+  };
+}
+
+/**
  * Prometheus metrics of the HTTP API and of the whole engine. Queue depths, job outcomes and
  * sends are read from Redis on each scrape, so any API process reports the work of every
  * worker process, and a restart loses nothing.
@@ -41,22 +59,28 @@ export function createMetrics(options: {
     help: 'Jobs in each engine queue, by state',
     labelNames: ['queue', 'state'] as const,
     registers: [registry],
-    async collect() {
-      // Every queue at once: with queue shards there are six a shard.
-      const queues = options.queues();
-      const all = await Promise.all(queues.map((queue) => queue.getJobCounts(...JOB_STATES)));
-      for (const [i, queue] of queues.entries())
-        for (const state of JOB_STATES) this.set({ queue: queue.name, state }, all[i]![state] ?? 0);
-    },
+    collect: readFromRedis(
+      async (gauge) => {
+        // Every queue at once: with queue shards there are six a shard.
+        const queues = options.queues();
+        const all = await Promise.all(queues.map((queue) => queue.getJobCounts(...JOB_STATES)));
+        for (const [i, queue] of queues.entries())
+          for (const state of JOB_STATES) gauge.set({ queue: queue.name, state }, all[i]![state] ?? 0);
+      },
+      { labelled: true },
+    ),
   });
 
   new Gauge({
     name: 'chorus_timers_waiting',
     help: 'Journey timers waiting in the timer wheel: those due beyond the sweep horizon (nearer ones are delayed journey jobs)',
     registers: [registry],
-    async collect() {
-      this.set(await options.timerWheel.waiting());
-    },
+    collect: readFromRedis(
+      async (gauge) => {
+        gauge.set(await options.timerWheel.waiting());
+      },
+      { labelled: false },
+    ),
   });
 
   // BullMQ keeps these totals in Redis (the workers' `metrics` option); they only ever grow.
@@ -65,16 +89,19 @@ export function createMetrics(options: {
     help: 'Jobs finished since the queue was created, by outcome (a counter kept by BullMQ)',
     labelNames: ['queue', 'outcome'] as const,
     registers: [registry],
-    async collect() {
-      const outcomes = ['completed', 'failed'] as const;
-      const queues = options.queues();
-      const all = await Promise.all(
-        queues.flatMap((queue) => outcomes.map((outcome) => queue.getMetrics(outcome, 0, 0))),
-      );
-      for (const [i, queue] of queues.entries())
-        for (const [j, outcome] of outcomes.entries())
-          this.set({ queue: queue.name, outcome }, all[i * outcomes.length + j]!.meta.count);
-    },
+    collect: readFromRedis(
+      async (gauge) => {
+        const outcomes = ['completed', 'failed'] as const;
+        const queues = options.queues();
+        const all = await Promise.all(
+          queues.flatMap((queue) => outcomes.map((outcome) => queue.getMetrics(outcome, 0, 0))),
+        );
+        for (const [i, queue] of queues.entries())
+          for (const [j, outcome] of outcomes.entries())
+            gauge.set({ queue: queue.name, outcome }, all[i * outcomes.length + j]!.meta.count);
+      },
+      { labelled: true },
+    ),
   });
 
   new Gauge({
@@ -82,13 +109,16 @@ export function createMetrics(options: {
     help: 'Messages recorded by the delivery workers, by channel and outcome (a counter kept in Redis)',
     labelNames: ['channel', 'status'] as const,
     registers: [registry],
-    async collect() {
-      const counts = await options.redis.hgetall(sendCountsKey(options.prefix));
-      for (const [field, value] of Object.entries(counts)) {
-        const [channel = '', status = ''] = field.split('|');
-        this.set({ channel, status }, Number(value));
-      }
-    },
+    collect: readFromRedis(
+      async (gauge) => {
+        const counts = await options.redis.hgetall(sendCountsKey(options.prefix));
+        for (const [field, value] of Object.entries(counts)) {
+          const [channel = '', status = ''] = field.split('|');
+          gauge.set({ channel, status }, Number(value));
+        }
+      },
+      { labelled: true },
+    ),
   });
 
   new Gauge({
@@ -96,13 +126,16 @@ export function createMetrics(options: {
     help: 'Sends the policy skipped, rerouted or delayed, by channel, action and rule (a counter kept in Redis)',
     labelNames: ['channel', 'action', 'rule'] as const,
     registers: [registry],
-    async collect() {
-      const counts = await options.redis.hgetall(policyCountsKey(options.prefix));
-      for (const [field, value] of Object.entries(counts)) {
-        const [channel = '', action = '', rule = ''] = field.split('|');
-        this.set({ channel, action, rule }, Number(value));
-      }
-    },
+    collect: readFromRedis(
+      async (gauge) => {
+        const counts = await options.redis.hgetall(policyCountsKey(options.prefix));
+        for (const [field, value] of Object.entries(counts)) {
+          const [channel = '', action = '', rule = ''] = field.split('|');
+          gauge.set({ channel, action, rule }, Number(value));
+        }
+      },
+      { labelled: true },
+    ),
   });
 
   // This process's own count, kept in memory: each process reports the adds it gave up itself.

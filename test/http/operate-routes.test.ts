@@ -185,5 +185,29 @@ describe('operating the engine over HTTP', () => {
       expect((await h.app.inject('/readyz')).statusCode).toBe(503);
       expect((await h.app.inject('/healthz')).statusCode).toBe(200);
     });
+
+    it('still answers /metrics while Redis is away, with the figures of its own', async () => {
+      privateRedis = await resolveRedis({ defaultUrl: 'redis://127.0.0.1:1' });
+      h = await httpHarness({ journeys: [onboarding], workers: false, apiRedisUrl: privateRedis.url });
+      expect((await h.app.inject('/metrics')).body).toMatch(/chorus_queue_jobs\{queue="journeys"/);
+      await privateRedis.stop();
+      const refused = await h.app.inject({
+        method: 'POST',
+        url: '/v1/track',
+        payload: { userId: 'z', event: 'Signed Up' },
+        headers: h.auth,
+      });
+      expect(refused.statusCode).toBe(503);
+
+      const metrics = await h.app.inject('/metrics');
+      expect(metrics.statusCode).toBe(200);
+      expect(metrics.body).toMatch(
+        /chorus_http_requests_total\{method="POST",route="\/v1\/track",status="503"\} 1/,
+      );
+      expect(metrics.body).toMatch(/chorus_drain_adds_given_up_total 0/);
+      // What is read from Redis is left out, or unknown, not reported as zero.
+      expect(metrics.body).not.toMatch(/chorus_queue_jobs\{/);
+      expect(metrics.body).toMatch(/chorus_timers_waiting nan$/im);
+    });
   });
 });
