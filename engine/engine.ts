@@ -191,6 +191,7 @@ export function createEngine(options: EngineOptions) {
     store: new ConsentStore(options.redis, prefix),
     doubleOptIn,
     confirmLink,
+    eventIdMemoryMs: store.dedupeSeconds * 1000,
     track: (input) => engineApi.track(input),
   });
 

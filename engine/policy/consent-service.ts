@@ -8,6 +8,12 @@ import type { ConsentChannel, Topic } from './topic.js';
 export const CONSENT_REQUESTED_EVENT = 'Consent Requested';
 export const CONSENT_CONFIRMED_EVENT = 'Consent Confirmed';
 
+/** The source of a grant recorded by following a double opt-in link. */
+const CONFIRMATION_SOURCE = 'double opt-in confirmation';
+
+/** How long the engine remembers an event id by default (a client `messageId`: a day). */
+const DEFAULT_EVENT_ID_MEMORY_MS = 86_400_000;
+
 export interface ConsentOptions {
   /** Email marketing grants stay `pending` until confirmed through a signed link (DOUBLE_OPT_IN). */
   doubleOptIn?: boolean;
@@ -42,6 +48,8 @@ export function createConsentService(deps: {
   track: Track;
   doubleOptIn: boolean;
   confirmLink: { baseUrl: string; secret: string; ttlDays?: number } | undefined;
+  /** How long `track` drops a repeated messageId (the customer store's dedupeSeconds); a day by default. */
+  eventIdMemoryMs?: number;
 }) {
   const { store } = deps;
   const needsConfirmation = (c: { channel: ConsentChannel; topic: Topic; granted: boolean }) =>
@@ -159,27 +167,34 @@ export function createConsentService(deps: {
     /**
      * Confirms the pending grant a link stands for. `undefined`: the token is invalid or expired;
      * otherwise the record that holds now (still `denied` if the customer withdrew meanwhile).
+     *
+     * The grant is written, then `Consent Confirmed` is tracked under an id named after the grant.
+     * A try that dies between the two leaves the grant, so its retry (the person clicking again)
+     * finds nothing pending: it tracks the event again, under the same id, for as long as event
+     * ids are remembered, so the event is tracked once whichever try got that far.
      */
     async confirm(token: string, now: number): Promise<ConsentRecord | undefined> {
       const claim = deps.confirmLink && verifyConsentToken(deps.confirmLink.secret, token, now);
       if (!claim) return undefined;
-      const current = await store.get(claim.customerId, claim.channel, claim.topic);
-      if (current?.state !== 'pending') return current;
-      const record: ConsentRecord = {
-        ...current,
-        state: 'granted',
-        at: now,
-        source: 'double opt-in confirmation',
-      };
-      if (!(await store.confirm(claim.customerId, record)))
-        return store.get(claim.customerId, claim.channel, claim.topic);
-      await deps.track({
-        userId: claim.customerId,
-        event: CONSENT_CONFIRMED_EVENT,
-        properties: { channel: claim.channel, topic: claim.topic },
-        messageId: eventId(claim.customerId, claim.channel, claim.topic, 'confirmed', current.at),
-      });
-      return record;
+      let current = await store.get(claim.customerId, claim.channel, claim.topic);
+      if (current?.state === 'pending') {
+        const record: ConsentRecord = { ...current, state: 'granted', at: now, source: CONFIRMATION_SOURCE };
+        current = (await store.confirm(claim.customerId, record))
+          ? record
+          : await store.get(claim.customerId, claim.channel, claim.topic);
+      }
+      const confirmedLately =
+        current?.state === 'granted' &&
+        current.source === CONFIRMATION_SOURCE &&
+        now - current.at < (deps.eventIdMemoryMs ?? DEFAULT_EVENT_ID_MEMORY_MS);
+      if (current && confirmedLately)
+        await deps.track({
+          userId: claim.customerId,
+          event: CONSENT_CONFIRMED_EVENT,
+          properties: { channel: claim.channel, topic: claim.topic },
+          messageId: eventId(claim.customerId, claim.channel, claim.topic, 'confirmed', current.at),
+        });
+      return current;
     },
   };
   return service;

@@ -85,3 +85,50 @@ describe('the consent answers of a batch retried after a failure', () => {
     expect((await consent.store.history('u2')).map((r) => r.state)).toEqual(['pending']);
   });
 });
+
+describe('a double opt-in confirmation retried after a failure', () => {
+  let ctx: ReturnType<typeof testRedis>;
+  beforeEach(() => {
+    ctx = testRedis();
+  });
+  afterEach(async () => {
+    await ctx.cleanup();
+  });
+
+  it('tracks Consent Confirmed once, though the first try died after recording the grant', async () => {
+    let failures = 0;
+    const tracked: string[] = [];
+    const consent = createConsentService({
+      store: new ConsentStore(ctx.redis, ctx.prefix),
+      doubleOptIn: true,
+      confirmLink: { baseUrl: 'https://chorus.example.com', secret: 'a-secret-of-sixteen-chars' },
+      eventIdMemoryMs: 86_400_000,
+      track: async ({ event, messageId }) => {
+        if (event === 'Consent Confirmed' && failures-- > 0) throw new Error('connection lost');
+        tracked.push(`${event} ${messageId}`);
+      },
+    });
+    const [asked] = await consent.recordAll('u3', [
+      { channel: 'email', topic: 'marketing', granted: true, source: 'form', at: 1_000 },
+    ]);
+    const token = new URL(asked!.confirmUrl!).searchParams.get('token')!;
+    tracked.length = 0;
+
+    // The grant is written, then the event cannot be tracked (Redis went away): the person clicks again.
+    failures = 1;
+    await expect(consent.confirm(token, 5_000)).rejects.toThrow('connection lost');
+    expect(await consent.store.get('u3', 'email', 'marketing')).toMatchObject({
+      state: 'granted',
+      at: 5_000,
+    });
+    expect(await consent.confirm(token, 6_000)).toMatchObject({ state: 'granted', at: 5_000 });
+    // A third click asks under the same id, so the journey on the event starts once.
+    await consent.confirm(token, 7_000);
+    expect(tracked).toHaveLength(2);
+    expect(new Set(tracked).size).toBe(1);
+    expect(tracked[0]).toMatch(/^Consent Confirmed /);
+    // Once that id is forgotten, an old link followed again tracks nothing.
+    await consent.confirm(token, 5_000 + 86_400_000);
+    expect(tracked).toHaveLength(2);
+  });
+});
