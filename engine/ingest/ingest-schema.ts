@@ -21,6 +21,22 @@ export const Timestamp = z
     error: 'an ISO 8601 date-time with offset, or epoch milliseconds, in 1970 or later',
   })
   .optional();
+
+const RECORD_TIMESTAMP_FORMS = 'an ISO 8601 date-time with offset, or epoch milliseconds, from 1970 to 9999';
+/**
+ * A {@link Timestamp} no later than 9999, the last year the ISO form can write, in epoch ms too:
+ * for a time kept as evidence (consent) or filed under its day (provider reports), where a
+ * number far past any date could not be stored or counted.
+ */
+export const RecordTimestamp = z
+  .union(
+    [
+      IsoInstant,
+      z.number().int().nonnegative().max(Date.parse('9999-12-31T23:59:59.999Z'), RECORD_TIMESTAMP_FORMS),
+    ],
+    { error: RECORD_TIMESTAMP_FORMS },
+  )
+  .optional();
 const JsonObject = z.record(z.string(), z.unknown());
 
 /** Segment `track`. */

@@ -148,6 +148,38 @@ describe('consent over HTTP', () => {
     expect(wrong.json().error.issues[0].field).toBe('body.channel');
   });
 
+  it('takes a consent or provider report timestamp in epoch ms as well as ISO 8601, as ingest does', async () => {
+    h = await httpHarness({ journeys: [notify], workers: false });
+    const post = (url: string, payload: object) =>
+      h.app.inject({ method: 'POST', url, headers: h.auth, payload });
+    const given = Date.parse('2026-11-20T08:00:00Z');
+    const consent = { channel: 'email', topic: 'marketing', granted: true };
+    expect((await post('/v1/customers/u4/consent', { ...consent, timestamp: given })).json()).toMatchObject({
+      record: { state: 'granted', at: given },
+    });
+    const bounce = { type: 'bounce', bounceType: 'hard', channel: 'email', address: 'u4@example.com' };
+    expect((await post('/v1/delivery-events', { ...bounce, timestamp: given })).statusCode).toBe(200);
+    expect(await h.engine.suppressions.check({ kind: 'email', value: 'u4@example.com' })).toMatchObject([
+      { reason: 'hard-bounce', at: given },
+    ]);
+
+    // Anything else is named with the forms it may take, and a number past 9999 is no time at all.
+    for (const [url, payload] of [
+      ['/v1/customers/u4/consent', consent],
+      ['/v1/delivery-events', bounce],
+    ] as const)
+      for (const timestamp of ['yesterday', 1e15]) {
+        const refused = await post(url, { ...payload, timestamp });
+        expect(refused.statusCode).toBe(400);
+        expect(refused.json().error.issues).toEqual([
+          {
+            field: 'body.timestamp',
+            message: 'an ISO 8601 date-time with offset, or epoch milliseconds, from 1970 to 9999',
+          },
+        ]);
+      }
+  });
+
   it('shows and exports a customer known only by a consent answer, until they are erased', async () => {
     h = await httpHarness({ journeys: [notify] });
     // A sign-up form may record its checkbox before any event names the customer.

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Clock } from '../../clock.js';
 import type { Engine } from '../../engine.js';
-import { IsoInstant } from '../../ingest/ingest-schema.js';
+import { RecordTimestamp, toEpochMs } from '../../ingest/ingest-schema.js';
 import { ConsentRecord } from '../../policy/consent-record.js';
 import { ConsentChannel, Topic } from '../../policy/topic.js';
 
@@ -19,7 +19,9 @@ const ConsentBody = z.object({
     .default('api')
     .describe('where the answer was given: a form, a call centre'),
   textVersion: z.string().min(1).max(200).optional().describe('the version of the wording agreed to'),
-  timestamp: IsoInstant.optional().describe('when it was given; default now'),
+  timestamp: RecordTimestamp.describe(
+    'when it was given, an ISO 8601 date-time with offset or epoch ms, as ingest takes it; default now',
+  ),
 });
 
 /** Setting and reading a customer's consent, behind the API key. */
@@ -51,7 +53,7 @@ export const consentRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Clock
       const { timestamp, ...answer } = request.body;
       return engine.consent.record(request.params.userId, {
         ...answer,
-        at: timestamp === undefined ? clock.now() : Date.parse(timestamp),
+        at: toEpochMs(timestamp, clock.now()),
       });
     },
   );

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Clock } from '../../clock.js';
 import type { Engine } from '../../engine.js';
-import { IsoInstant } from '../../ingest/ingest-schema.js';
+import { RecordTimestamp, toEpochMs } from '../../ingest/ingest-schema.js';
 import { SuppressionReason, type SuppressedAddress } from '../../policy/suppression-list.js';
 import { recordDeliveryReport } from '../../tracking/delivery-report.js';
 
@@ -10,7 +10,9 @@ const Common = {
   channel: z.enum(['email', 'sms']),
   address: z.string().min(3).max(320).describe('the email address or phone number the provider reported'),
   source: z.string().min(1).max(200).default('delivery-events').describe('the provider that reported it'),
-  timestamp: IsoInstant.optional().describe('when it happened; default now'),
+  timestamp: RecordTimestamp.describe(
+    'when it happened, an ISO 8601 date-time with offset or epoch ms, as ingest takes it; default now',
+  ),
 };
 
 /** Which send it was about, when the provider echoes the ids Chorus gave it: counted in reports. */
@@ -80,7 +82,7 @@ export const deliveryEventRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock:
     },
     async (request) => {
       const event = request.body;
-      const at = event.timestamp === undefined ? clock.now() : Date.parse(event.timestamp);
+      const at = toEpochMs(event.timestamp, clock.now());
       // The send's outcome, for the journey report's delivery figures.
       const recorded =
         event.customerId !== undefined &&
