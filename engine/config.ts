@@ -27,12 +27,23 @@ const RateLimit = z
   .regex(/^\d+\/\S+$/, 'a rate such as 10/1s')
   .transform((value, ctx) => {
     const [max, duration] = value.split('/') as [string, string];
+    let ms: number;
     try {
-      return { max: Number(max), duration: parseDuration(duration) };
+      ms = parseDuration(duration);
     } catch {
       ctx.addIssue({ code: 'custom', message: `cannot read "${duration}" as a duration` });
       return z.NEVER;
     }
+    // A window of no time never ends (the API's limit would count nothing, and its reset would
+    // read NaN), and a limit of 0 refuses everything: neither is a rate.
+    if (ms <= 0 || Number(max) < 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${value}" is no rate: give at least 1 per window, and a window longer than 0, such as 10/1s`,
+      });
+      return z.NEVER;
+    }
+    return { max: Number(max), duration: ms };
   });
 
 /** A service account key given as JSON text, checked whole so a bad key names its variable. */

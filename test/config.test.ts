@@ -239,6 +239,15 @@ describe('the HTTP API configuration', () => {
     expect(config.PORT).toBe(8080);
   });
 
+  it('refuses a rate with no window or no request in it, naming the variable', () => {
+    for (const rate of ['10/0s', '0/1m'])
+      for (const name of ['API_RATE_LIMIT', 'RATE_LIMIT_EMAIL']) {
+        const load = () => loadConfig({ [name]: rate });
+        expect(load).toThrow(ConfigError);
+        expect(load).toThrow(new RegExp(`${name}: "${rate}" is no rate`));
+      }
+  });
+
   it('names each bad API variable', () => {
     const error = (() => {
       try {
