@@ -192,6 +192,7 @@ export function createEngine(options: EngineOptions) {
     doubleOptIn,
     confirmLink,
     eventIdMemoryMs: store.dedupeSeconds * 1000,
+    clock,
     track: (input) => engineApi.track(input),
   });
 

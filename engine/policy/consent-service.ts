@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { systemClock, type Clock } from '../clock.js';
 import type { ConsentAnswer, ConsentRecord, ConsentTrait } from './consent-record.js';
 import type { ConsentMarker, ConsentStore, ConsentWrite } from './consent-store.js';
 import { consentConfirmUrl, createConsentToken, verifyConsentToken } from './consent-token.js';
@@ -50,6 +51,8 @@ export function createConsentService(deps: {
   confirmLink: { baseUrl: string; secret: string; ttlDays?: number } | undefined;
   /** How long `track` drops a repeated messageId (the customer store's dedupeSeconds); a day by default. */
   eventIdMemoryMs?: number;
+  /** When a confirmation link is made: it lasts its days from then. */
+  clock?: Clock;
 }) {
   const { store } = deps;
   const needsConfirmation = (c: { channel: ConsentChannel; topic: Topic; granted: boolean }) =>
@@ -150,7 +153,10 @@ export function createConsentService(deps: {
             customerId,
             channel: change.channel,
             topic: change.topic,
-            exp: change.at + (link.ttlDays ?? 7) * 86_400_000,
+            // From now, not from the answer's time: a call sent late (a mobile library's offline
+            // queue, a backfill) gives the answer an earlier time, and a link made from that would
+            // reach the customer with days of its week gone, or already expired.
+            exp: (deps.clock ?? systemClock).now() + (link.ttlDays ?? 7) * 86_400_000,
           }),
         );
         await deps.track({

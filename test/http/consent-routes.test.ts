@@ -148,6 +148,34 @@ describe('consent over HTTP', () => {
     expect(wrong.json().error.issues[0].field).toBe('body.channel');
   });
 
+  it('gives a double opt-in link its 7 days from when it is made, however long ago the answer was given', async () => {
+    h = await httpHarness({ journeys: [notify], workers: false, doubleOptIn: true });
+    // A sign-up a mobile library queued offline, sent eight days late with its own time.
+    const given = h.clock.now() - 8 * 86_400_000;
+    const asked = await h.app.inject({
+      method: 'POST',
+      url: '/v1/customers/u5/consent',
+      headers: h.auth,
+      payload: {
+        channel: 'email',
+        topic: 'marketing',
+        granted: true,
+        timestamp: new Date(given).toISOString(),
+      },
+    });
+    const { record, confirmUrl } = asked.json<{ record: { at: number }; confirmUrl: string }>();
+    expect(record.at).toBe(given);
+    const path = confirmUrl.slice('https://chorus.test'.length);
+
+    h.clock.advance('6d');
+    const confirmed = await h.app.inject({ method: 'POST', url: path });
+    expect(confirmed.json()).toMatchObject({ confirmed: true, record: { state: 'granted' } });
+    h.clock.advance('25h');
+    expect((await h.app.inject({ method: 'POST', url: path })).json()).toMatchObject({
+      error: { code: 'CHORUS_CONSENT_TOKEN_INVALID' },
+    });
+  });
+
   it('takes a consent or provider report timestamp in epoch ms as well as ISO 8601, as ingest does', async () => {
     h = await httpHarness({ journeys: [notify], workers: false });
     const post = (url: string, payload: object) =>
