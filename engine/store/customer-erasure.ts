@@ -31,7 +31,7 @@ export class CustomerBusyError extends ChorusError {
 }
 
 export interface ErasureResult {
-  /** Keys deleted: profile, instances, inbox, events, messages, ledger, in-app inbox, … */
+  /** The customer's keys deleted: profile, instances, inbox, events, messages, ledger, in-app inbox, … */
   keys: number;
   /** Queued, delayed or finished jobs removed with their copy of the customer's data. */
   jobsRemoved: number;
@@ -178,8 +178,10 @@ async function eraseHeld(
     store.prefix,
     erasedResidue(loaded.customer.instances.values(), pruned),
   );
+  // Not counted: the lease the erasure took, and the state it marked when the customer had none.
+  const madeByErasure = 1 + (loaded.stateFound ? 0 : 1);
   return {
-    keys: customerKeys.length + lastDeleted,
+    keys: Math.max(0, customerKeys.length + lastDeleted - madeByErasure),
     jobsRemoved: removal.removed + earlier.removal.removed,
     jobsRunning: removal.running.length + earlier.removal.running.length,
   };

@@ -42,6 +42,8 @@ export interface LoadedCustomer {
    * died, or it lost the lease): it may have added timer jobs that no instance names.
    */
   interruptedStep?: string;
+  /** Whether the customer had a state before this load (which marks it, and so makes one). */
+  stateFound: boolean;
 }
 
 export interface CommitInput {
@@ -168,7 +170,12 @@ export class CustomerStore {
     // profile as it was committed, so each event sees the traits it saw the first time.
     if (committedProfile !== undefined) customer.profile = committedProfile;
     if (seqFloor !== '') customer.seqFloor = Number(seqFloor);
-    const loaded: LoadedCustomer = { rev, customer, inbox: inbox.map(parseEntry) };
+    const loaded: LoadedCustomer = {
+      rev,
+      customer,
+      inbox: inbox.map(parseEntry),
+      stateFound: flat.length > 0,
+    };
     // Our own mark is a re-run of our own step, not another's that died.
     if (step !== undefined && step !== token) loaded.interruptedStep = step;
     return loaded;

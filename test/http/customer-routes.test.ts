@@ -7,6 +7,7 @@ import {
   recountJourneys,
   readJourneyCounts,
 } from '../../engine/index.js';
+import { keysSharingTag } from '../../engine/redis/scan-keys.js';
 import { onboarding } from '../fixtures/journeys/onboarding.js';
 import { httpHarness, type HttpHarness } from '../support/http.js';
 import { eventually } from '../support/redis.js';
@@ -138,6 +139,26 @@ describe('reading and managing customers and journeys', () => {
     ).toEqual([]);
     const [counts] = await readJourneyCounts(h.redis, h.prefix, 'onboarding');
     expect(counts?.active).toBe(0);
+  });
+
+  it('counts the keys the customer had, not those the erasure made, also for a customer never seen', async () => {
+    const erase = async (userId: string) =>
+      (await h.app.inject({ method: 'DELETE', url: `/v1/customers/${userId}`, headers: h.auth })).json<{
+        keys: number;
+      }>();
+    expect(await erase('never-seen')).toMatchObject({ keys: 0 });
+
+    await signUp('counted');
+    // Nothing of the customer moves once their welcome is sent, the step that sent it has let go
+    // of the customer, and they wait to browse.
+    const keys = customerKeys(h.prefix, 'counted');
+    const before = await eventually(async () => {
+      const found = await keysSharingTag(h.redis, keys.state);
+      return found.includes(keys.lease) ? undefined : found;
+    });
+    expect(before.length).toBeGreaterThan(0);
+    expect(await erase('counted')).toMatchObject({ keys: before.length });
+    expect(await erase('counted')).toMatchObject({ keys: 0 });
   });
 
   it('erases the timers a step added before it died, which nothing names yet', async () => {
