@@ -214,6 +214,22 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
       objectText({ batch: jsonText }),
     ),
   },
+  'POST /v1/import': {
+    guard: 'api',
+    validBody: fc
+      .array(
+        fc.oneof(
+          validTrack.map((t) => `{"type":"track",${t.slice(1)}`),
+          validIdentify.map((t) => `{"type":"identify",${t.slice(1)}`),
+        ),
+        { minLength: 1, maxLength: 4 },
+      )
+      .map((items) => `{"batch":[${items.join(',')}]}`),
+    body: fc.oneof(
+      fc.array(batchItem, { maxLength: 4 }).map((items) => `{"batch":[${items.join(',')}]}`),
+      objectText({ batch: jsonText }),
+    ),
+  },
   'POST /v1/page': { guard: 'api', body: ignoredCall },
   'POST /v1/screen': { guard: 'api', body: ignoredCall },
   'POST /v1/group': { guard: 'api', body: ignoredCall },

@@ -180,6 +180,34 @@ describe('ingest over HTTP', () => {
     expect(e1.profile).toEqual({ firstName: 'Ed' });
   });
 
+  it("takes a batch at /v1/import, where Segment's Ruby and Java libraries post it", async () => {
+    // As analytics-ruby sends it: basic auth with the write key, context and sentAt beside the calls.
+    const basic = `Basic ${Buffer.from(`${API_KEY}:`).toString('base64')}`;
+    const res = await post(
+      '/v1/import',
+      {
+        batch: [
+          { type: 'identify', userId: 'f1', traits: { firstName: 'Fay' }, messageId: 'i-1' },
+          { type: 'track', userId: 'f1', event: 'Signed Up', messageId: 'i-2', context: { library: {} } },
+        ],
+        sentAt: '2026-11-23T10:00:00.000Z',
+      },
+      { authorization: basic },
+    );
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toEqual({
+      results: [
+        { eventId: 'i-1', duplicate: false },
+        { eventId: 'i-2', duplicate: false },
+      ],
+    });
+    const f1 = await eventually(async () => {
+      const c = await h.engine.customer('f1');
+      return c.instances.length > 0 ? c : undefined;
+    });
+    expect(f1.profile).toEqual({ firstName: 'Fay' });
+  });
+
   it("stores one customer's calls of a batch in order even when one is sent again after a NOSCRIPT", async () => {
     await h.close();
     h = await httpHarness({ journeys: [onboarding, comeback], workers: false });

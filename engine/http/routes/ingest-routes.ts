@@ -79,41 +79,47 @@ export const ingestRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (ap
     async (request, reply) => reply.code(202).send(await track(request.body)),
   );
 
-  app.post(
-    '/v1/batch',
-    {
-      schema: {
-        tags: ['ingest'],
-        summary: `Up to ${MAX_BATCH} Segment calls; all are checked before any is stored`,
-        body: Batch,
-        response: { 202: z.object({ results: z.array(z.union([Accepted, Ignored])) }) },
+  // `/v1/import` is the batch route's older name, which Segment's Ruby, Java and PHP libraries
+  // (and its classic Android one) still post to.
+  for (const [path, summary] of [
+    ['/v1/batch', `Up to ${MAX_BATCH} Segment calls; all are checked before any is stored`],
+    ['/v1/import', 'The same as /v1/batch, under the older name some Segment libraries post to'],
+  ] as const)
+    app.post(
+      path,
+      {
+        schema: {
+          tags: ['ingest'],
+          summary,
+          body: Batch,
+          response: { 202: z.object({ results: z.array(z.union([Accepted, Ignored])) }) },
+        },
       },
-    },
-    async (request, reply) => {
-      // Calls of different customers go side by side; those of one customer one after another,
-      // each once the one before is stored. Issued together they would reach Redis in batch order
-      // only while no script call is sent twice: one answered NOSCRIPT (the script cache emptied
-      // by a Redis restart) is sent again after the calls behind it, which another process may
-      // have made work meanwhile by loading the script.
-      const lastOf = new Map<string, Promise<unknown>>();
-      const results = await Promise.all(
-        request.body.batch.map(({ type, ...call }) => {
-          const run = async () => {
-            if (type === 'track') return track(call as z.output<typeof SegmentTrack>);
-            if (type === 'identify') return identify(call as z.output<typeof SegmentIdentify>);
-            return ignoredCall(type);
-          };
-          const userId = (call as Anonymous).userId;
-          if (typeof userId !== 'string' || (type !== 'track' && type !== 'identify')) return run();
-          // A call after one that failed is not stored: the batch answers 503 and is sent again.
-          const result = (lastOf.get(userId) ?? Promise.resolve()).then(run);
-          lastOf.set(userId, result);
-          return result;
-        }),
-      );
-      return reply.code(202).send({ results });
-    },
-  );
+      async (request, reply) => {
+        // Calls of different customers go side by side; those of one customer one after another,
+        // each once the one before is stored. Issued together they would reach Redis in batch order
+        // only while no script call is sent twice: one answered NOSCRIPT (the script cache emptied
+        // by a Redis restart) is sent again after the calls behind it, which another process may
+        // have made work meanwhile by loading the script.
+        const lastOf = new Map<string, Promise<unknown>>();
+        const results = await Promise.all(
+          request.body.batch.map(({ type, ...call }) => {
+            const run = async () => {
+              if (type === 'track') return track(call as z.output<typeof SegmentTrack>);
+              if (type === 'identify') return identify(call as z.output<typeof SegmentIdentify>);
+              return ignoredCall(type);
+            };
+            const userId = (call as Anonymous).userId;
+            if (typeof userId !== 'string' || (type !== 'track' && type !== 'identify')) return run();
+            // A call after one that failed is not stored: the batch answers 503 and is sent again.
+            const result = (lastOf.get(userId) ?? Promise.resolve()).then(run);
+            lastOf.set(userId, result);
+            return result;
+          }),
+        );
+        return reply.code(202).send({ results });
+      },
+    );
 
   for (const type of IGNORED_CALL_TYPES)
     app.post(
