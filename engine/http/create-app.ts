@@ -12,6 +12,7 @@ import { systemClock } from '../clock.js';
 import { allQueues } from '../runtime/queues.js';
 import { readRecordedShards } from './read-recorded-shards.js';
 import { apiKeyChecker } from './api-key-auth.js';
+import { inflateBody } from './body-encoding.js';
 import { answerClientError } from './client-error.js';
 import { closeConnectionsOnClose } from './close-connections.js';
 import { dashboard, DASHBOARD_PATH } from './dashboard.js';
@@ -73,6 +74,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
   closeConnectionsOnClose(app);
   // JSON bodies are checked for what Fastify's parser lets through or reports vaguely: bytes that
   // are not UTF-8, nesting deep enough to overflow the stack later, prototype keys (by name).
+  // A gzipped or deflated body is inflated first, everywhere: the parsers below read it as sent.
+  app.addHook('preParsing', inflateBody);
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
     // No bytes is no body: many clients send `Content-Type: application/json` on every request,

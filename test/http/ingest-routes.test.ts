@@ -1,3 +1,4 @@
+import { gzipSync, deflateSync } from 'node:zlib';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { onboarding } from '../fixtures/journeys/onboarding.js';
@@ -261,6 +262,49 @@ describe('ingest over HTTP', () => {
     });
     expect(res.statusCode).toBe(413);
     expect(res.json()).toMatchObject({ error: { code: 'CHORUS_BODY_TOO_LARGE' } });
+  });
+
+  it('reads a gzipped or deflated body, as Segment libraries send their batches', async () => {
+    const send = (url: string, body: Buffer, encoding: string) =>
+      h.app.inject({
+        method: 'POST',
+        url,
+        payload: body,
+        headers: { ...h.auth, 'content-type': 'application/json', 'content-encoding': encoding },
+      });
+    const batch = { batch: [{ type: 'track', userId: 'z1', event: 'Signed Up', messageId: 'z-1' }] };
+    const zipped = await send('/v1/import', gzipSync(JSON.stringify(batch)), 'gzip');
+    expect(zipped.statusCode).toBe(202);
+    expect(zipped.json()).toEqual({ results: [{ eventId: 'z-1', duplicate: false }] });
+    const track = { userId: 'z1', event: 'Product Viewed', messageId: 'z-2' };
+    expect((await send('/v1/track', deflateSync(JSON.stringify(track)), 'deflate')).statusCode).toBe(202);
+    expect((await h.engine.customer('z1')).recentEvents.map((e) => e.id).sort()).toEqual(['z-1', 'z-2']);
+
+    // A body that does not inflate, an encoding not read, and one that inflates past BODY_LIMIT.
+    const broken = await send('/v1/track', gzipSync(JSON.stringify(track)).subarray(0, 12), 'gzip');
+    expect(broken.statusCode).toBe(400);
+    expect(broken.json().error).toMatchObject({
+      code: 'CHORUS_BAD_REQUEST',
+      message: expect.stringMatching(/^The body is not valid gzip/),
+    });
+    const brotli = await send('/v1/track', Buffer.from('x'), 'br');
+    expect(brotli.statusCode).toBe(415);
+    expect(brotli.json().error.message).toMatch(/Content-Encoding "br"/);
+    const bomb = gzipSync(
+      JSON.stringify({ userId: 'z2', event: 'X', properties: { blob: 'x'.repeat(5e6) } }),
+    );
+    expect(bomb.length).toBeLessThan(100_000);
+    const refused = await send('/v1/track', bomb, 'gzip');
+    expect(refused.statusCode).toBe(413);
+    expect(refused.json()).toMatchObject({ error: { code: 'CHORUS_BODY_TOO_LARGE' } });
+    // A request without a body to read is served whatever its headers say.
+    const read = await h.app.inject({
+      url: '/v1/customers/z1',
+      headers: { ...h.auth, 'content-encoding': 'gzip' },
+    });
+    expect(read.statusCode).toBe(200);
+    // Nothing of the refused calls was stored.
+    expect((await keysOf()).filter((key) => !key.includes('{z1}'))).toEqual([]);
   });
 
   it('enters a customer into an API-triggered journey, checking its data', async () => {
