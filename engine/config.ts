@@ -277,10 +277,25 @@ const EnvShape = z.object({
         .map((key) => key.trim())
         .filter(Boolean),
     )
-    .pipe(z.array(z.string().min(16, 'each key at least 16 characters')).min(1))
+    .pipe(
+      z
+        .array(
+          z
+            .string()
+            .min(16, 'each key at least 16 characters')
+            // A key is presented as `Bearer <key>`, read up to the first space, or as the user
+            // name of basic auth, read up to the first colon: a key holding either never matches.
+            .regex(/^[^\s:]+$/, 'each key without spaces or colons, which no request can present'),
+        )
+        .min(1),
+    )
     .optional(),
   /** Basic auth for the dashboard at /admin/queues. Password unset in development: one is made and printed. */
-  DASHBOARD_USER: z.string().min(1).default('admin'),
+  DASHBOARD_USER: z
+    .string()
+    .min(1)
+    .regex(/^[^:]+$/, 'no colon: basic auth ends the user name at the first one')
+    .default('admin'),
   DASHBOARD_PASSWORD: z.string().min(8, 'at least 8 characters').optional(),
   /** Let the dashboard retry, promote and remove jobs; read-only otherwise. */
   DASHBOARD_WRITE: z

@@ -239,6 +239,18 @@ describe('the HTTP API configuration', () => {
     expect(config.PORT).toBe(8080);
   });
 
+  it('refuses an API key or dashboard user that no request could present', () => {
+    for (const [name, value] of [
+      ['API_KEY', 'my api key of twenty chars'],
+      ['API_KEY', 'first-key-0123456789,key:0123456789abcdef'],
+      ['DASHBOARD_USER', 'ops:team'],
+    ] as const) {
+      const load = () => loadConfig({ [name]: value });
+      expect(load).toThrow(ConfigError);
+      expect(load).toThrow(new RegExp(`${name}`));
+    }
+  });
+
   it('refuses a rate with no window or no request in it, naming the variable', () => {
     for (const rate of ['10/0s', '0/1m'])
       for (const name of ['API_RATE_LIMIT', 'RATE_LIMIT_EMAIL']) {
