@@ -4,6 +4,13 @@ import { notify } from '../fixtures/journeys/notify.js';
 import { httpHarness, UNSUBSCRIBE_SECRET, type HttpHarness } from '../support/http.js';
 import { eventually } from '../support/redis.js';
 
+/** Where a browser showing `html` at `pageUrl` posts its form: the action, resolved against the page. */
+function formTarget(html: string, pageUrl: string): string {
+  const action = /<form method="post" action="([^"]*)">/.exec(html)?.[1];
+  expect(action).toBeDefined();
+  return new URL(action!.replaceAll('&quot;', '"').replaceAll('&amp;', '&'), pageUrl).href;
+}
+
 describe('one-click unsubscribe', () => {
   let h: HttpHarness;
   beforeEach(async () => {
@@ -118,6 +125,27 @@ describe('one-click unsubscribe', () => {
     }
   });
 
+  it('posts its confirm button back to the link, also when PUBLIC_URL puts the API under a path', async () => {
+    // Behind a proxy that serves the API at https://mail.example/chorus/…, as PUBLIC_URL says.
+    const path = `/v1/unsubscribe?token=${encodeURIComponent(tokenFor('u5'))}`;
+    const link = `https://mail.example/chorus${path}`;
+    const page = await h.app.inject({ url: path, headers: { accept: 'text/html' } });
+    expect(formTarget(page.body, link)).toBe(link);
+
+    await h.close();
+    h = await httpHarness({ journeys: [notify], workers: false, doubleOptIn: true });
+    const asked = await h.app.inject({
+      method: 'POST',
+      url: '/v1/customers/u5/consent',
+      headers: h.auth,
+      payload: { channel: 'email', topic: 'marketing', granted: true },
+    });
+    const confirmPath = (asked.json().confirmUrl as string).slice('https://chorus.test'.length);
+    const confirmPage = await h.app.inject({ url: confirmPath, headers: { accept: 'text/html' } });
+    const confirmLink = `https://mail.example/chorus${confirmPath}`;
+    expect(formTarget(confirmPage.body, confirmLink)).toBe(confirmLink);
+  });
+
   it('takes the one-click POST in each form mail receivers send it, multipart/form-data first', async () => {
     const boundary = '---FormBoundaryjWmhtjORrn';
     // RFC 8058: the body SHOULD be multipart/form-data and MAY be form-encoded; it is never needed.
@@ -157,7 +185,8 @@ describe('one-click unsubscribe', () => {
     });
     const path = (asked.json().confirmUrl as string).slice('https://chorus.test'.length);
     const page = await h.app.inject({ url: path, headers: { accept: 'text/html' } });
-    expect(page.body).toContain(`<form method="post" action="${path.replace(/"/g, '&quot;')}">`);
+    // The browser resolves the form's action against the page, and posts to the link itself.
+    expect(formTarget(page.body, `https://chorus.test${path}`)).toBe(`https://chorus.test${path}`);
     // A form with no named field: the browser posts an empty form-encoded body.
     const res = await h.app.inject({
       method: 'POST',

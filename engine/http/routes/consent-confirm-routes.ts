@@ -40,7 +40,8 @@ export const consentConfirmRoutes: FastifyPluginAsyncZod<{
     },
     async (request, reply) => {
       if (!verifyConsentToken(secret, request.query.token, clock.now())) throw invalid();
-      const action = `/v1/consent/confirm?token=${encodeURIComponent(request.query.token)}`;
+      // Relative to the page, as the unsubscribe page's: PUBLIC_URL may put the API under a path.
+      const action = `confirm?token=${encodeURIComponent(request.query.token)}`;
       return reply
         .type('text/html; charset=utf-8')
         .send(

@@ -52,7 +52,9 @@ export const unsubscribeRoutes: FastifyPluginAsyncZod<UnsubscribeRouteOptions> =
     },
     async (request, reply) => {
       claimOf(request.query.token);
-      const action = `/v1/unsubscribe?token=${encodeURIComponent(request.query.token)}`;
+      // Relative to the page, so the form posts back to where the link led, also when PUBLIC_URL
+      // puts the API under a path (a proxy's /chorus/v1/…), which an absolute path would drop.
+      const action = `unsubscribe?token=${encodeURIComponent(request.query.token)}`;
       return reply
         .type('text/html; charset=utf-8')
         .send(
