@@ -120,9 +120,11 @@ describe('tracked links and the open pixel over HTTP', () => {
     expect(forged.statusCode).toBe(400);
   });
 
-  it('shows open and click times on the customer’s message entry', async () => {
+  it('shows open and click times on the customer’s message entry, not on the notes that share its id', async () => {
+    // The send was held for the night first (a note under the same operation id), then sent.
+    const held = { ...send, status: 'delayed', rule: 'quiet-hours', at: h.clock.now() - 2000 };
     const entry = { ...send, status: 'sent', at: h.clock.now() - 1000 };
-    await h.redis.lpush(customerKeys(h.prefix, 'ada').messages, JSON.stringify(entry));
+    await h.redis.lpush(customerKeys(h.prefix, 'ada').messages, JSON.stringify(held), JSON.stringify(entry));
     const res = await h.app.inject({ method: 'GET', url: '/v1/customers/ada', headers: h.auth });
     expect(res.statusCode).toBe(200);
     expect(res.json().messages[0]).toMatchObject({
@@ -132,6 +134,7 @@ describe('tracked links and the open pixel over HTTP', () => {
       clickedAt: h.clock.now(),
       clicks: 2,
     });
+    expect(res.json().messages[1]).toEqual(held);
     const exported = await h.app.inject({ method: 'GET', url: '/v1/customers/ada/export', headers: h.auth });
     expect(exported.json().engagement.map((e: { kind: string }) => e.kind)).toEqual([
       'opened',

@@ -9,6 +9,9 @@ import { NotFoundError } from '../http-errors.js';
 
 const Params = z.object({ userId: z.string().min(1).max(256) });
 
+/** The outcomes of a send that reached its provider: `unknown` may have. */
+const HANDED_OVER = new Set(['sent', 'unknown']);
+
 const Instance = z.object({
   instanceId: z.string(),
   journeyId: z.string(),
@@ -85,9 +88,11 @@ export const customerRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Cloc
     async (request) => {
       const stored = await load(request.params.userId);
       const engagement = await readSendEngagement(engine.store.redis, engine.prefix, request.params.userId);
-      // Opens and clicks belong to the entry with the outcome, not to a channel's "rerouted" note.
+      // Opens and clicks belong to the entry of the send that went out, not to the notes that share
+      // its operation id (a channel's "rerouted", each "delayed" while it was held), nor to an
+      // outcome of nothing sent.
       const messages = stored.messages.map((entry) =>
-        entry.status === 'rerouted' ? entry : { ...entry, ...engagement.get(String(entry.opId)) },
+        HANDED_OVER.has(String(entry.status)) ? { ...entry, ...engagement.get(String(entry.opId)) } : entry,
       );
       return {
         userId: request.params.userId,
