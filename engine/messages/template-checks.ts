@@ -11,6 +11,7 @@ import { modeOf, TemplateSet, type TemplateField, type TemplateFile } from './te
 import { isGsm7 } from './sms-segments.js';
 import { scanTemplate } from './template-variables.js';
 import { htmlLinks, textLinks, withoutUtm } from './utm.js';
+import { visibleHtml, visibleLinks } from './visible-html.js';
 
 export { checkTemplatesForJourneys } from './template-journey-checks.js';
 
@@ -71,12 +72,28 @@ function strings(value: unknown): string[] {
   return [];
 }
 
-/** Per rendered part: the text a reader sees and the links in it. */
-function partsOf(rendered: RenderedMessage): Array<{ part: string; text: string; links: string[] | 'cta' }> {
+/**
+ * Per rendered part: the text a reader sees and the links in it. In HTML that is what is shown:
+ * a headline or CTA in a comment, the head or a hidden element reaches no one.
+ */
+interface Part {
+  part: string;
+  text: string;
+  links: string[] | 'cta';
+  /** For HTML: the whole document, seen or not, to say why a headline or CTA it holds does not count. */
+  html?: string;
+}
+
+function partsOf(rendered: RenderedMessage): Part[] {
   switch (rendered.channel) {
     case 'email':
       return [
-        { part: 'HTML', text: htmlToText(rendered.html), links: htmlLinks(rendered.html) },
+        {
+          part: 'HTML',
+          text: htmlToText(visibleHtml(rendered.html)),
+          links: visibleLinks(rendered.html),
+          html: rendered.html,
+        },
         { part: 'text part', text: rendered.text, links: textLinks(rendered.text) },
       ];
     case 'sms':
@@ -86,7 +103,12 @@ function partsOf(rendered: RenderedMessage): Array<{ part: string; text: string;
       return [{ part: 'title and body', text: `${rendered.title}\n${rendered.body}`, links: 'cta' }];
     case 'in-app':
       return [
-        { part: 'title and body', text: htmlToText(`${rendered.title}<br>${rendered.body}`), links: 'cta' },
+        {
+          part: 'title and body',
+          text: htmlToText(visibleHtml(`${rendered.title}<br>${rendered.body}`)),
+          links: 'cta',
+          html: `${rendered.title}<br>${rendered.body}`,
+        },
       ];
     case 'webhook': {
       const values = strings(rendered.payload);
@@ -252,6 +274,9 @@ function findings(
   ];
 }
 
+/** Why a headline or CTA the HTML holds does not count: no reader would see it, or follow it. */
+const UNSEEN = (what: string) => `: it is there only where no reader sees it (${what}), which does not count`;
+
 const HIDDEN =
   'Other renderings have it, so a condition hides it: move it out of the {{#if}}, {{#unless}} or {{#with}} on a trait or variant, so that every customer in every variant gets it.';
 
@@ -264,7 +289,7 @@ function consistency(
   const found: Finding[] = [];
   const phrase = message.keyPhrase ?? message.headline;
   const phraseName = message.keyPhrase === undefined ? 'headline' : 'key phrase';
-  for (const { part, text, links } of partsOf(rendered)) {
+  for (const { part, text, links, html } of partsOf(rendered)) {
     const inFiles = sourcesOf(templates, message.id, channel, part);
     const where = inFiles.map((file) => file.path).join(' and ');
     const file = inFiles[0]?.path;
@@ -275,7 +300,7 @@ function consistency(
       found.push({
         key: `phrase:${part}`,
         ...(file === undefined ? {} : { file }),
-        body: `the ${partName} does not carry the core message's ${phraseName} "${phrase}" (${where}).`,
+        body: `the ${partName} does not carry the core message's ${phraseName} "${phrase}" (${where})${html !== undefined && normalise(htmlToText(html)).includes(normalise(phrase)) ? UNSEEN('a hidden element') : ''}.`,
         ifHidden: HIDDEN,
         fix: `${message.keyPhrase === undefined ? 'include {{message.headline}}, or declare a shorter "keyPhrase" in message.json and write it' : `write "${phrase}"`} in the template.`,
       });
@@ -284,7 +309,7 @@ function consistency(
       found.push({
         key: `cta:${part}`,
         ...(file === undefined ? {} : { file }),
-        body: `the ${partName} does not link to the CTA URL ${message.cta.url} (${where}).`,
+        body: `the ${partName} does not link to the CTA URL ${message.cta.url} (${where})${html !== undefined && htmlLinks(html).some((link) => withoutUtm(link) === withoutUtm(message.cta.url)) ? UNSEEN('a comment, the head, a hidden element or a tag other than <a>') : ''}.`,
         fix: 'link to {{message.cta.url}}, which carries the UTM parameters.',
         ifHidden: HIDDEN,
       });

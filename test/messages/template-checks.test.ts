@@ -491,3 +491,75 @@ describe('a core message hidden behind a condition', () => {
     ]);
   });
 });
+
+describe('a core message only where no reader sees it', () => {
+  /** A folder with one message `m` whose email HTML body is `html`; the text part carries everything. */
+  function emailProblems(html: string): TemplateProblem[] {
+    const dir = mkdtempSync(join(tmpdir(), 'chorus-unseen-'));
+    try {
+      mkdirSync(join(dir, 'm'));
+      writeFileSync(
+        join(dir, 'm', 'message.json'),
+        JSON.stringify({
+          id: 'm',
+          proposition: 'Tea for you.',
+          headline: 'Fresh blends are here',
+          cta: { label: 'Shop now', url: 'https://example.com/shop' },
+        }),
+      );
+      writeFileSync(join(dir, 'm', 'email.subject.hbs'), '{{message.headline}}');
+      writeFileSync(join(dir, 'm', 'email.text.hbs'), '{{message.headline}}\n{{message.cta.url}}\n');
+      writeFileSync(join(dir, 'm', 'email.html.hbs'), html);
+      return checkTemplates(TemplateSet.fromDirectory(dir));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const headline = '<h1>{{message.headline}}</h1>';
+  const link = '<a href="{{message.cta.url}}">{{message.cta.label}}</a>';
+
+  it('passes a headline and CTA a reader sees, beside a hidden preheader and comments', () => {
+    expect(
+      emailProblems(
+        `<div style="display:none"><div>{{message.proposition}}</div></div>${headline}<!-- a note --><p>${link}</p>`,
+      ),
+    ).toEqual([]);
+  });
+
+  it.each([
+    ['in an HTML comment', `${headline}<!-- ${link} -->`],
+    [
+      'on a link hidden by display: none',
+      `${headline}<a style="color: red; display: none" href="{{message.cta.url}}">x</a>`,
+    ],
+    ['inside a hidden element', `${headline}<div hidden><p>${link}</p></div>`],
+    ['inside an element Outlook hides', `${headline}<div style="mso-hide:all;"><div>${link}</div></div>`],
+    [
+      'as the href of a tag other than a link',
+      `<link rel="canonical" href="{{message.cta.url}}">${headline}`,
+    ],
+    ['in a style block', `${headline}<style>/* {{message.cta.url}} */</style>`],
+  ])('fails for a CTA only %s, saying why it does not count', (_where, html) => {
+    expect(emailProblems(html).map((p) => p.text)).toEqual([
+      expect.stringMatching(
+        /^Message "m", channel email: the HTML does not link to the CTA URL https:\/\/example\.com\/shop \(.*email\.html\.hbs\)(: it is there only where no reader sees it \(a comment, the head, a hidden element or a tag other than <a>\), which does not count)?\. To fix: link to \{\{message\.cta\.url\}\}/,
+      ),
+    ]);
+  });
+
+  it('fails for a headline only in a hidden preheader, saying it is hidden', () => {
+    expect(
+      emailProblems(`<div style="display: none; max-height: 0">{{message.headline}}</div><p>${link}</p>`),
+    ).toEqual([
+      expect.objectContaining({
+        text: expect.stringContaining(
+          `the HTML does not carry the core message's headline "Fresh blends are here"`,
+        ),
+      }),
+    ]);
+    expect(
+      emailProblems(`<div style="display: none"><div></div>{{message.headline}}</div><p>${link}</p>`)[0]
+        ?.text,
+    ).toContain(': it is there only where no reader sees it (a hidden element), which does not count.');
+  });
+});
