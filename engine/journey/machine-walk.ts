@@ -40,16 +40,20 @@ export interface ActionRef {
   params: unknown;
 }
 
-/** The parameterised actions a state can run: entry, exit, and those of its transitions. */
-export function actionsOf(node: AnyStateNode): ActionRef[] {
+/** Every action a state can run, as written: entry, exit, and those of its transitions. */
+function allActionsOf(node: AnyStateNode): unknown[] {
   const transitions = [...node.transitions.values()].flat();
-  const candidates: unknown[] = [
+  return [
     ...node.entry,
     ...node.exit,
     ...transitions.flatMap((transition) => transition.actions),
     ...(node.always ?? []).flatMap((transition) => transition.actions),
   ];
-  return candidates.filter(
+}
+
+/** The parameterised actions a state can run: entry, exit, and those of its transitions. */
+export function actionsOf(node: AnyStateNode): ActionRef[] {
+  return allActionsOf(node).filter(
     (action): action is ActionRef =>
       typeof action === 'object' &&
       action !== null &&
@@ -57,9 +61,18 @@ export function actionsOf(node: AnyStateNode): ActionRef[] {
   );
 }
 
+/** The named delays of the delayed `raise(event, { delay: '2d' })` actions a state can run. */
+function raiseDelaysOf(node: AnyStateNode): string[] {
+  return allActionsOf(node).flatMap((action) => {
+    if (typeof action !== 'function' && (typeof action !== 'object' || action === null)) return [];
+    const { type, delay } = action as { type?: unknown; delay?: unknown };
+    return type === 'xstate.raise' && typeof delay === 'string' ? [delay] : [];
+  });
+}
+
 /**
- * xstate leaves named delays such as `"2d"` to the machine's implementation and, when it finds
- * none, fires the transition at once. This reads every `after` key as a duration and provides it,
+ * xstate leaves named delays such as `"2d"` (of `after` keys, and of a delayed `raise`) to the
+ * machine's implementation and, when it finds none, fires the transition (or raises) at once. This reads every `after` key as a duration and provides it,
  * so `after: { '2d': ... }` means two days; keys that cannot be read are returned as problems.
  * A local-time key (`"10:00 local"`) depends on the customer and the moment the state is entered:
  * xstate gets a placeholder, and the runtime computes the wait from `localTimeWaits`.
@@ -91,6 +104,26 @@ export function resolveDelays(machine: AnyStateMachine): {
               'that is not a local time. To fix: write "HH:MM local" on a 24-hour clock, such as "09:30 local".',
           });
         }
+        continue;
+      }
+      try {
+        delays[delay] = parseDuration(delay);
+      } catch (error) {
+        problems.push({ state, delay, message: (error as Error).message });
+      }
+    }
+    // xstate looks a delayed `raise`'s named delay up the same way, and raises at once without it.
+    // The state's own `after` waits are raises of its entry too: those are read above.
+    const waits = new Set(node.after.map(({ delay }) => delay));
+    for (const delay of raiseDelaysOf(node)) {
+      if (delay in provided || delay in delays || waits.has(delay)) continue;
+      if (delay.endsWith(LOCAL_TIME_SUFFIX)) {
+        problems.push({
+          state,
+          delay,
+          message:
+            'a raised event cannot wait until a local time. To fix: wait with `after: { [j.atLocalTime(…)]: … }` instead.',
+        });
         continue;
       }
       try {

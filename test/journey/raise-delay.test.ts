@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { raise } from 'xstate';
+import {
+  createJourneyHarness,
+  defineJourney,
+  JourneyCatalog,
+  JourneyValidationError,
+} from '../../engine/index.js';
+
+/** A journey that raises `Remind` after `delay` on entry and moves on when it comes. */
+const reminder = (delay: string) =>
+  defineJourney({
+    id: 'raised',
+    version: 1,
+    trigger: { event: 'Signed Up' },
+    machine: (j) =>
+      j.createMachine({
+        initial: 'waiting',
+        states: {
+          waiting: {
+            tags: 'awareness',
+            entry: raise({ type: 'Remind' } as never, { delay: delay as '2d' }),
+            on: { Remind: 'reminded' } as never,
+          },
+          reminded: { tags: 'consideration', type: 'final', entry: j.send('nudge', ['email']) },
+        },
+      }),
+  });
+
+describe('an event raised after a named delay', () => {
+  it('is raised once the delay has passed, through a durable timer, not at once', () => {
+    const h = createJourneyHarness(reminder('2d'));
+    h.track('u1', 'Signed Up');
+    expect(h.state('u1')).toBe('waiting');
+    expect(h.pendingTimers('u1')).toEqual([
+      expect.objectContaining({ eventType: 'Remind', delayMs: 2 * 86_400_000 }),
+    ]);
+    h.advance('47h');
+    expect(h.sent('u1')).toEqual([]);
+    h.advance('1h');
+    expect(h.instance('u1')).toMatchObject({ status: 'done', exitReason: 'reminded' });
+    expect(h.sent('u1').map((s) => s.message)).toEqual(['nudge']);
+  });
+
+  it.each([
+    ['2 days', /^waiting: State "waiting" waits for "2 days": Cannot read "2 days" as a duration/],
+    [
+      '10:00 local',
+      /^waiting: State "waiting" waits for "10:00 local": a raised event cannot wait until a local time/,
+    ],
+  ])('fails loading, naming the state, when its delay is %s', (delay, problem) => {
+    let problems: string[] = [];
+    try {
+      new JourneyCatalog([reminder(delay)], { has: () => true });
+    } catch (error) {
+      if (!(error instanceof JourneyValidationError)) throw error;
+      problems = error.problems.map((p) => `${p.state ?? '-'}: ${p.message}`);
+    }
+    expect(problems).toEqual([expect.stringMatching(problem)]);
+  });
+});
