@@ -48,6 +48,13 @@ export function validateJourney(journey: Journey, messages: MessageCatalog): Jou
         message: `State "${state}" invokes an actor, which a persisted journey cannot restore. To fix: send messages and wait for events instead.`,
       });
     }
+    if (node.type === 'parallel') {
+      problems.push({
+        journey: label,
+        state,
+        message: `State "${state}" is parallel: a customer would be in several states at once, but an instance is in one state and one stage, which its counts, the funnel and the stage of each send are read from. To fix: make it a compound state whose children follow one another, or run the parallel part as a journey of its own.`,
+      });
+    }
     if (node.type === 'history') {
       problems.push({
         journey: label,

@@ -271,3 +271,49 @@ describe('a split', () => {
     expect(withSplit({ a: { weight: 0, target: 'a' }, b: { weight: 100, target: 'b' } })).not.toThrow();
   });
 });
+
+describe('a parallel state', () => {
+  it('is refused, naming the state, since an instance is in one state and one stage at a time', () => {
+    const journey = defineJourney({
+      id: 'both-ways',
+      version: 1,
+      trigger: { event: 'Go' },
+      events: { A: z.object({}), B: z.object({}) },
+      machine: (j) =>
+        j.createMachine({
+          initial: 'both',
+          states: {
+            both: {
+              tags: 'awareness',
+              type: 'parallel',
+              states: {
+                left: {
+                  tags: 'awareness',
+                  initial: 'l1',
+                  states: {
+                    l1: { tags: 'awareness', on: { A: 'l2' } },
+                    l2: { tags: 'decision', type: 'final' },
+                  },
+                },
+                right: {
+                  tags: 'awareness',
+                  initial: 'r1',
+                  states: {
+                    r1: { tags: 'consideration', on: { B: 'r2' } },
+                    r2: { tags: 'loyalty', type: 'final', entry: j.send('welcome', ['email']) },
+                  },
+                },
+              },
+              onDone: 'end',
+            },
+            end: { tags: 'loyalty', type: 'final' },
+          },
+        }),
+    });
+    expect(problemsOf(() => new JourneyCatalog([journey], messages))).toEqual([
+      expect.stringMatching(
+        /^both: State "both" is parallel: a customer would be in several states at once.* To fix: /,
+      ),
+    ]);
+  });
+});
