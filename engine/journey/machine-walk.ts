@@ -41,7 +41,7 @@ export interface ActionRef {
 }
 
 /** Every action a state can run, as written: entry, exit, and those of its transitions. */
-function allActionsOf(node: AnyStateNode): unknown[] {
+export function allActionsOf(node: AnyStateNode): unknown[] {
   const transitions = [...node.transitions.values()].flat();
   return [
     ...node.entry,

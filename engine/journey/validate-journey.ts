@@ -1,6 +1,6 @@
 import { isStage, STAGES } from './stage.js';
 import type { AnyStateNode } from 'xstate';
-import { actionsOf, nodesThatAct, statePath } from './machine-walk.js';
+import { actionsOf, allActionsOf, nodesThatAct, statePath } from './machine-walk.js';
 import { SEND_ACTION, type Journey, type SendParams } from './define-journey.js';
 import { Channel } from './journey-schema.js';
 
@@ -62,6 +62,13 @@ export function validateJourney(journey: Journey, messages: MessageCatalog): Jou
         message: `State "${state}" is a history state, which a persisted journey cannot restore. To fix: target the state explicitly.`,
       });
     }
+    if (builtInActions(node).includes('xstate.spawnChild')) {
+      problems.push({
+        journey: label,
+        state,
+        message: `State "${state}" spawns an actor (spawnChild), which a persisted journey never runs and cannot restore. To fix: send messages and wait for events instead.`,
+      });
+    }
     problems.push(...sendProblems(label, state, node, messages));
   }
   for (const { state, delay, message } of journey.delayProblems) {
@@ -72,6 +79,14 @@ export function validateJourney(journey: Journey, messages: MessageCatalog): Jou
     });
   }
   return problems;
+}
+
+/** The types of the xstate built-in actions (`raise`, `spawnChild`, …) a state can run. */
+function builtInActions(node: AnyStateNode): string[] {
+  return allActionsOf(node).flatMap((action) => {
+    const type = typeof action === 'function' ? (action as { type?: unknown }).type : undefined;
+    return typeof type === 'string' ? [type] : [];
+  });
 }
 
 /** What is wrong with the sends of one state (or of the machine's root, whose transitions any state takes). */

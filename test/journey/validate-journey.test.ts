@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fromPromise } from 'xstate';
+import { fromCallback, fromPromise, spawnChild } from 'xstate';
 import { z } from 'zod';
 import {
   CoreMessageCatalog,
@@ -313,6 +313,33 @@ describe('a parallel state', () => {
     expect(problemsOf(() => new JourneyCatalog([journey], messages))).toEqual([
       expect.stringMatching(
         /^both: State "both" is parallel: a customer would be in several states at once.* To fix: /,
+      ),
+    ]);
+  });
+});
+
+describe('a spawned actor', () => {
+  it('is refused, naming the state, as the inert runtime would never run it', () => {
+    const journey = defineJourney({
+      id: 'spawner',
+      version: 1,
+      trigger: { event: 'Go' },
+      machine: (j) =>
+        j.createMachine({
+          initial: 'a',
+          states: {
+            a: {
+              tags: 'awareness',
+              entry: spawnChild(fromCallback(({ sendBack }) => sendBack({ type: 'Looked Up' }))),
+              on: { 'Looked Up': 'b' } as never,
+            },
+            b: { tags: 'decision', type: 'final' },
+          },
+        }),
+    });
+    expect(problemsOf(() => new JourneyCatalog([journey], messages))).toEqual([
+      expect.stringMatching(
+        /^a: State "a" spawns an actor \(spawnChild\), which a persisted journey never runs and cannot restore\. To fix: /,
       ),
     ]);
   });
