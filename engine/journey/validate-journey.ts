@@ -69,6 +69,13 @@ export function validateJourney(journey: Journey, messages: MessageCatalog): Jou
         message: `State "${state}" spawns an actor (spawnChild), which a persisted journey never runs and cannot restore. To fix: send messages and wait for events instead.`,
       });
     }
+    if (builtInActions(node).includes('xstate.enqueueActions')) {
+      problems.push({
+        journey: label,
+        state,
+        message: `State "${state}" runs enqueueActions, whose sends and waits are chosen only as it runs: loading cannot check their messages, channels and templates, nor draw them. To fix: write each choice as a guarded transition with its own j.send (or its \`after\` wait), and change data with assign.`,
+      });
+    }
     problems.push(...sendProblems(label, state, node, messages));
   }
   for (const { state, delay, message } of journey.delayProblems) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fromCallback, fromPromise, spawnChild } from 'xstate';
+import { enqueueActions, fromCallback, fromPromise, spawnChild } from 'xstate';
 import { z } from 'zod';
 import {
   CoreMessageCatalog,
@@ -340,6 +340,35 @@ describe('a spawned actor', () => {
     expect(problemsOf(() => new JourneyCatalog([journey], messages))).toEqual([
       expect.stringMatching(
         /^a: State "a" spawns an actor \(spawnChild\), which a persisted journey never runs and cannot restore\. To fix: /,
+      ),
+    ]);
+  });
+});
+
+describe('enqueueActions', () => {
+  it('is refused, naming the state, since the sends it may enqueue cannot be checked at load', () => {
+    const journey = defineJourney({
+      id: 'enqueuer',
+      version: 1,
+      trigger: { event: 'Go' },
+      profile: z.object({ vip: z.boolean().optional() }),
+      machine: (j) =>
+        j.createMachine({
+          initial: 'a',
+          states: {
+            a: {
+              tags: 'awareness',
+              // A message that does not exist, on a channel that does not either: neither was reported.
+              entry: enqueueActions(({ context, enqueue }) => {
+                if (context.profile.vip) enqueue(j.send('missing-message', ['fax' as 'email']));
+              }),
+            },
+          },
+        }),
+    });
+    expect(problemsOf(() => new JourneyCatalog([journey], messages))).toEqual([
+      expect.stringMatching(
+        /^a: State "a" runs enqueueActions, whose sends and waits are chosen only as it runs.* To fix: /,
       ),
     ]);
   });
