@@ -249,8 +249,8 @@ function buildMachine<T>(journeyId: string, build: () => T): T {
 /**
  * Refuses a split that cannot share customers out as written: with no arm the customers would
  * wait in its state for ever, and a weight that is negative or not a number (one read from
- * configuration that was not set), or weights adding up to 0, would send every customer to the
- * last arm without a word. An arm of weight 0 beside others is a paused arm, and is kept.
+ * configuration that was not set), or weights adding up to 0 or past the largest number, would
+ * send every customer to the last arm without a word. An arm of weight 0 beside others is a paused arm, and is kept.
  */
 function checkSplitWeights(journeyId: string, splitId: string, weights: SplitWeights): void {
   const refuse = (problem: string, fix: string) => {
@@ -270,6 +270,14 @@ function checkSplitWeights(journeyId: string, splitId: string, weights: SplitWei
       );
   if (weights.every(([, weight]) => weight === 0))
     refuse('has weights that add up to 0', 'give at least one arm a weight above 0');
+  // Each arm's share is its weight over the total: a total past the largest number is Infinity,
+  // every share 0, and every customer would fall to the last arm.
+  const total = weights.reduce((sum, [, weight]) => sum + weight, 0);
+  if (!Number.isFinite(total))
+    refuse(
+      `has weights that add up to ${total}, past the largest number`,
+      'give the weights as shares of a smaller total, such as 45, 45 and 10',
+    );
 }
 
 /**

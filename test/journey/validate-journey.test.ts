@@ -246,6 +246,10 @@ describe('a split', () => {
     );
     // No arm at all: customers would wait in the split's state for ever.
     expect(withSplit({})).toThrow(/split "subject" has no arms/);
+    // Each weight is a number, but their total is not: every share would be 0.
+    expect(withSplit({ a: { weight: 1e308, target: 'a' }, b: { weight: 1e308, target: 'b' } })).toThrow(
+      /split "subject" has weights that add up to Infinity, past the largest number\. To fix: /,
+    );
   });
 
   it('refuses a split id with an `=`, which its counts use to part split from arm', () => {
