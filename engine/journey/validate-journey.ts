@@ -69,6 +69,13 @@ export function validateJourney(journey: Journey, messages: MessageCatalog): Jou
         message: `State "${state}" spawns an actor (spawnChild), which a persisted journey never runs and cannot restore. To fix: send messages and wait for events instead.`,
       });
     }
+    for (const raised of delayedRaisesWithPayload(node)) {
+      problems.push({
+        journey: label,
+        state,
+        message: `State "${state}" raises ${raised} after a delay, but a delayed event comes back as its type alone: the rest would be lost when its timer fires. To fix: raise a fixed { type } and keep what it carried in data with assign.`,
+      });
+    }
     if (builtInActions(node).includes('xstate.enqueueActions')) {
       problems.push({
         journey: label,
@@ -93,6 +100,23 @@ function builtInActions(node: AnyStateNode): string[] {
   return allActionsOf(node).flatMap((action) => {
     const type = typeof action === 'function' ? (action as { type?: unknown }).type : undefined;
     return typeof type === 'string' ? [type] : [];
+  });
+}
+
+/**
+ * The delayed raises of a state whose event is more than a fixed type (an expression, or an
+ * object with other fields), described: its timer fires with the type alone.
+ */
+function delayedRaisesWithPayload(node: AnyStateNode): string[] {
+  return allActionsOf(node).flatMap((action) => {
+    if (typeof action !== 'function') return [];
+    const { type, event, delay } = action as { type?: unknown; event?: unknown; delay?: unknown };
+    if (type !== 'xstate.raise' || delay === undefined) return [];
+    if (typeof event === 'function') return ['an event computed by a function'];
+    if (typeof event !== 'object' || event === null) return [];
+    const fields = Object.keys(event).filter((key) => key !== 'type');
+    const name = JSON.stringify((event as { type?: unknown }).type);
+    return fields.length > 0 ? [`${name} with ${fields.join(', ')}`] : [];
   });
 }
 

@@ -59,3 +59,43 @@ describe('an event raised after a named delay', () => {
     expect(problems).toEqual([expect.stringMatching(problem)]);
   });
 });
+
+describe('a delayed raise of an event with more than its type', () => {
+  it('is refused, naming the state and the fields that would be lost', () => {
+    const journey = defineJourney({
+      id: 'raised-payload',
+      version: 1,
+      trigger: { event: 'Signed Up' },
+      machine: (j) =>
+        j.createMachine({
+          initial: 'waiting',
+          states: {
+            waiting: {
+              tags: 'awareness',
+              entry: [
+                raise({ type: 'Remind', properties: { tier: 'gold' } } as never, { delay: '1d' }),
+                raise(() => ({ type: 'Remind' }) as never, { delay: 3_600_000 }),
+                // Immediate raises keep their fields: xstate handles them within the step.
+                raise({ type: 'Now', properties: { tier: 'gold' } } as never),
+              ],
+              on: { Remind: 'reminded' } as never,
+            },
+            reminded: { tags: 'consideration', type: 'final' },
+          },
+        }),
+    });
+    let problems: string[] = [];
+    try {
+      new JourneyCatalog([journey], { has: () => true });
+    } catch (error) {
+      if (!(error instanceof JourneyValidationError)) throw error;
+      problems = error.problems.map((p) => `${p.state ?? '-'}: ${p.message}`);
+    }
+    expect(problems).toEqual([
+      expect.stringMatching(
+        /^waiting: State "waiting" raises "Remind" with properties after a delay, but a delayed event comes back as its type alone.* To fix: /,
+      ),
+      expect.stringMatching(/^waiting: State "waiting" raises an event computed by a function after a delay/),
+    ]);
+  });
+});
