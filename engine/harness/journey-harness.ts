@@ -106,9 +106,13 @@ export function createJourneyHarness(
 
   return {
     clock,
-    /** Segment `identify`: merges traits into the profile. */
+    /**
+     * Segment `identify`: merges traits into the profile. A `consent` trait is left out of it, as
+     * the engine records it in the consent store instead of keeping it as a trait.
+     */
     identify(customerId: string, traits: Record<string, unknown>): void {
-      apply({ ...base(customerId), kind: 'identify', traits });
+      const { consent: _consent, ...kept } = traits;
+      apply({ ...base(customerId), kind: 'identify', traits: kept });
     },
     /** Segment `track`: may enrol the customer and advance their journeys. */
     track(customerId: string, name: string, properties: Record<string, unknown> = {}): void {
