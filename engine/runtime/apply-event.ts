@@ -268,20 +268,20 @@ function applyTrack(
   notes: Note[],
   defaultTimezone: string,
 ): { record: InstanceRecord; commands: Command[] } | undefined {
-  if (journey.exitOn.includes(event.name))
-    return finish({ ...record, rev: record.rev + 1, updatedAt: now }, `exit:${event.name}`);
   const isGoal = journey.goal?.event === event.name;
+  const exits = journey.exitOn.includes(event.name);
   // Own keys only: an event named `constructor` or `toString` is not a declared event.
   const schema = Object.hasOwn(journey.events, event.name) ? journey.events[event.name] : undefined;
-  if (!schema && !isGoal) return undefined;
+  if (!schema && !isGoal && !exits) return undefined;
   let properties: unknown = event.properties;
   if (schema) {
     const parsed = schema.safeParse(event.properties);
-    if (!parsed.success)
+    // An exit event ends the instance whatever its properties; the machine never reads them.
+    if (parsed.success) properties = parsed.data;
+    else if (!exits)
       throw new Error(
         `event "${event.name}" does not match its schema: ${formatIssues(parsed.error.issues, 'properties')}`,
       );
-    properties = parsed.data;
   }
   let current = record;
   let converted = false;
@@ -297,6 +297,9 @@ function applyTrack(
       ...(revenue === undefined ? {} : { revenue }),
     });
   }
+  // The goal listed in `exitOn` too still converts (the conversion is what the journey is for);
+  // the instance then ends without the machine reacting, as for any exit event.
+  if (exits) return finish({ ...current, rev: current.rev + 1, updatedAt: now }, `exit:${event.name}`);
   const stepped = stepInstance(
     journey,
     event.customerId,
