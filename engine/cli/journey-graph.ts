@@ -13,6 +13,9 @@ const STAGE_STYLE: Record<Stage, string> = {
 
 const ANY_STATE = 'any_state';
 
+/** The event xstate raises when a compound state reaches a final child, which `onDone` takes. */
+const DONE_EVENT = 'xstate.done.state.';
+
 /**
  * A Mermaid state id: letters, digits and `_` only, prefixed so no state name is a keyword. `_`
  * is doubled and any other character written as `_<hex code>_`, so two state paths never share
@@ -125,7 +128,11 @@ export function journeyToMermaid(
       for (const target of to) lines.push(`  ${from} --> ${target}${label ? ` : ${text(label)}` : ''}`);
     };
     for (const [eventType, transitions] of node.transitions) {
-      const trigger = delays.has(eventType) ? delayLabel(delays.get(eventType)) : eventType;
+      const trigger = delays.has(eventType)
+        ? delayLabel(delays.get(eventType))
+        : eventType.startsWith(DONE_EVENT)
+          ? 'done'
+          : eventType;
       const labels = edgeLabels(trigger, transitions);
       transitions.forEach((transition, index) => add(labels[index] ?? trigger, transition));
     }

@@ -117,3 +117,34 @@ describe('journeyToMermaid', () => {
     ]);
   });
 });
+
+describe('a compound state with onDone', () => {
+  it('labels the transition taken when it finishes "done", not with xstate\'s internal event', () => {
+    const nested = defineJourney({
+      id: 'nested',
+      version: 1,
+      trigger: { event: 'Go' },
+      events: { Viewed: z.object({}) },
+      machine: (j) =>
+        j.createMachine({
+          initial: 'onboarding',
+          states: {
+            onboarding: {
+              tags: 'awareness',
+              initial: 'first',
+              states: {
+                first: { tags: 'awareness', on: { Viewed: 'finished' } },
+                finished: { tags: 'consideration', type: 'final' },
+              },
+              onDone: { target: 'loyal', actions: j.send('thank-you', ['email']) },
+            },
+            loyal: { tags: 'loyalty', type: 'final' },
+          },
+        }),
+    });
+    const { edges } = parse(journeyToMermaid(nested));
+    expect(edges.filter((e) => e.from === 's_onboarding' && e.to === 's_loyal')).toEqual([
+      { from: 's_onboarding', to: 's_loyal', label: 'done / send thank-you (email)' },
+    ]);
+  });
+});
