@@ -224,7 +224,10 @@ export class JourneyDefinitionError extends ChorusError {
 }
 
 function formatZodIssues(error: z.ZodError): string {
-  return error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
+  // Without their own full stops: the text goes on with "To fix: …".
+  return error.issues
+    .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message.replace(/\.+$/, '')}`)
+    .join('; ');
 }
 
 /**
@@ -239,7 +242,7 @@ function buildMachine<T>(journeyId: string, build: () => T): T {
     if (cause instanceof ChorusError) throw cause;
     const message = cause instanceof Error ? cause.message : String(cause);
     throw new JourneyDefinitionError(
-      `Journey "${journeyId}": its machine cannot be built: ${message.replace(/\n/g, ' ')}. ` +
+      `Journey "${journeyId}": its machine cannot be built: ${message.replace(/\n/g, ' ').replace(/\.+$/, '')}. ` +
         'To fix: correct the machine config (state names, initial state and targets).',
       { cause },
     );

@@ -19,15 +19,26 @@ export type Channel = z.infer<typeof Channel>;
 
 const EventName = z.string().min(1).max(200);
 
+/** A zod schema, which journeys give for what they read; anything else is refused with what is expected. */
+const Schema = z.custom<z.ZodType>((v) => v instanceof z.ZodType, {
+  message: 'expected a zod schema, such as z.object({ plan: z.string() })',
+});
+
 /** The metadata half of a journey definition, checked when the journey is defined. */
 export const JourneyMeta = z.object({
   id: JourneyId,
   version: z.number().int().positive(),
   description: z.string().optional(),
-  trigger: z.union([
-    z.object({ event: EventName, properties: z.custom<z.ZodType>((v) => v instanceof z.ZodType).optional() }),
-    z.object({ api: z.custom<z.ZodType>((v) => v instanceof z.ZodType) }),
-  ]),
+  trigger: z.union(
+    [z.object({ event: EventName, properties: Schema.optional() }), z.object({ api: Schema })],
+    {
+      error: () =>
+        'expected { event: "Signed Up", properties?: a zod schema } (a track event) or { api: a zod schema } (the trigger API)',
+    },
+  ),
+  profile: Schema.optional(),
+  events: z.record(z.string(), Schema).optional(),
+  data: Schema.optional(),
   goal: z
     .object({
       event: EventName,

@@ -377,3 +377,41 @@ describe('enqueueActions', () => {
     ]);
   });
 });
+
+describe('journey metadata that is not what defineJourney expects', () => {
+  const machine = (j: { createMachine: (config: never) => unknown }) =>
+    j.createMachine({ initial: 'a', states: { a: { tags: 'awareness' } } } as never);
+  const define = (fields: Record<string, unknown>) => () =>
+    defineJourney({ id: 'meta', version: 1, trigger: { event: 'Go' }, machine, ...fields } as never);
+
+  it.each([
+    [
+      { trigger: {} },
+      'trigger: expected { event: "Signed Up", properties?: a zod schema } (a track event) or { api: a zod schema } (the trigger API)',
+    ],
+    [{ trigger: { event: 'Go', properties: { plan: 'pro' } } }, 'trigger: expected { event: "Signed Up"'],
+    [
+      { events: { 'Product Viewed': { name: 'string' } } },
+      'events.Product Viewed: expected a zod schema, such as z.object',
+    ],
+    [{ profile: { firstName: 'string' } }, 'profile: expected a zod schema'],
+    [{ data: { coupon: 'WELCOME10' } }, 'data: expected a zod schema'],
+  ])('is refused naming the field and what it expected: %j', (fields, expected) => {
+    expect(define(fields)).toThrow(JourneyDefinitionError);
+    expect(define(fields)).toThrow(`Journey "meta" has invalid metadata: ${expected}`);
+  });
+
+  it('reads as one sentence, without doubled full stops', () => {
+    expect(define({ goal: { event: 'Order Completed', window: '7 days' } })).toThrow(
+      /goal\.window: Cannot read "7 days" as a duration\. To fix: .*"PT4H30M"\. To fix: correct the named fields/,
+    );
+    expect(() =>
+      defineJourney({
+        id: 'no-initial',
+        version: 1,
+        trigger: { event: 'Go' },
+        machine: (j) => j.createMachine({ states: { a: { tags: 'awareness' } } } as never),
+      }),
+    ).toThrow(/to the state config\. To fix: correct the machine config/);
+  });
+});
