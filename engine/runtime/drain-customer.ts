@@ -145,7 +145,6 @@ async function applyBatch(
     prefix: deps.store.prefix,
     customerId,
     before: loaded.customer.instances,
-    after: customer.instances,
     changed: [...changed.values()],
     daily,
     notes,

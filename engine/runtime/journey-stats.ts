@@ -15,7 +15,7 @@ export function journeyStatsWrites(input: {
   prefix: string;
   customerId: string;
   before: ReadonlyMap<string, InstanceRecord>;
-  after: ReadonlyMap<string, InstanceRecord>;
+  /** Every instance the batch changed, as it left them: those it pruned (deleted) too. */
   changed: readonly InstanceRecord[];
   /** The per-day counts, added up event by event (see dailyDeltas). */
   daily: ReadonlyMap<string, ReadonlyMap<string, number>>;
@@ -29,7 +29,7 @@ export function journeyStatsWrites(input: {
   queueConversions(
     writes,
     input.prefix,
-    conversionsIn(input.customerId, input.notes, input.after),
+    conversionsIn(input.customerId, input.notes, input.changed),
     input.now,
   );
   return writes;

@@ -22,15 +22,23 @@ export function conversionLogKey(prefix: string, journeyId: string): string {
   return `${prefix}:conversions:${journeyId}`;
 }
 
-/** The conversions in a batch of applied events, from their notes and the instances after them. */
+/**
+ * The conversions in a batch of applied events, from their notes and the instances the batch
+ * changed, as it left them. Not the customer's instances after the batch: those lack an
+ * instance that converted and was pruned in the same batch (newer finished instances of its
+ * journey went past the number kept, as when one order converts every instance of a journey
+ * entered on each sign-up), whose conversion still counts, with its version and split arms.
+ */
 export function conversionsIn(
   customerId: string,
   notes: readonly Note[],
-  instances: ReadonlyMap<string, InstanceRecord>,
+  changed: readonly InstanceRecord[],
 ): LoggedConversion[] {
+  const byId = new Map(changed.map((record) => [record.id, record]));
   return notes.flatMap((note) => {
     if (note.kind !== 'converted') return [];
-    const record = instances.get(note.instanceId);
+    // Converting changes the instance (convertedAt), so the batch changed it.
+    const record = byId.get(note.instanceId);
     return [
       {
         customerId,

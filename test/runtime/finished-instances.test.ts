@@ -3,6 +3,7 @@ import {
   createEngine,
   customerKeys,
   defineJourney,
+  readConversions,
   readJourneyCounts,
   recountJourneys,
   type Engine,
@@ -142,6 +143,61 @@ describe('finished instances a customer keeps', () => {
       expect(await readJourneyCounts(ctx.redis, ctx.prefix, 'per-order')).toEqual([live]);
       await recountJourneys(ctx.redis, ctx.prefix);
       expect(await readJourneyCounts(ctx.redis, ctx.prefix, 'per-order')).toEqual([live]);
+    });
+
+    it('logs the conversion of an instance pruned in the step that converted it, with its version and arms', async () => {
+      const ctx = testRedis();
+      cleanup = ctx.cleanup;
+      // Entered on every sign-up; one order converts (and ends) every instance at once.
+      const perSignup = defineJourney({
+        id: 'per-signup',
+        version: 3,
+        trigger: { event: 'Signed Up' },
+        goal: { event: 'Ordered', exit: true },
+        reentry: 'always',
+        machine: (j) =>
+          j.createMachine({
+            initial: 'split',
+            states: {
+              split: {
+                tags: 'awareness',
+                always: j.split('tone', {
+                  warm: { weight: 1, target: 'waiting' },
+                  cool: { weight: 1, target: 'waiting' },
+                }),
+              },
+              waiting: { tags: 'decision' },
+            },
+          }),
+      });
+      engine = createEngine({
+        redis: ctx.redis,
+        prefix: ctx.prefix,
+        journeys: [perSignup],
+        messages,
+        keepFinishedInstances: 2,
+      });
+      engine.startWorkers({ deliveries: false });
+      for (let n = 1; n <= 3; n++) await engine.track({ userId: 'shopper', event: 'Signed Up' });
+      await eventually(async () => (await engine!.customer('shopper')).instances.length === 3);
+      const { instances } = await engine.customer('shopper');
+      await engine.track({ userId: 'shopper', event: 'Ordered' });
+      const logged = await eventually(async () => {
+        const all = await readConversions(ctx.redis, ctx.prefix, 'per-signup', 0, Number.MAX_SAFE_INTEGER);
+        return all.length === 3 ? all : undefined;
+      });
+      // The oldest was pruned in that step: only the two newest finished ones are kept.
+      expect((await engine.customer('shopper')).instances.map((i) => i.id).sort()).toEqual([
+        'per-signup.2',
+        'per-signup.3',
+      ]);
+      expect(
+        logged.map(({ instanceId, journeyVersion, variants }) => ({ instanceId, journeyVersion, variants })),
+      ).toEqual(
+        instances
+          .sort((a, b) => a.seq - b.seq)
+          .map((i) => ({ instanceId: i.id, journeyVersion: 3, variants: i.context.variants })),
+      );
     });
   });
 });
