@@ -52,11 +52,12 @@ export function createJourneyHarness(
   journeys: Journey | readonly Journey[],
   options: JourneyHarnessOptions = {},
 ) {
-  const catalog = new JourneyCatalog(
-    Array.isArray(journeys) ? journeys : [journeys as Journey],
-    options.messages ?? anyMessage,
-    { timezone: options.timezone ?? 'UTC' },
-  );
+  const list = (js: Journey | readonly Journey[]): readonly Journey[] =>
+    Array.isArray(js) ? js : [js as Journey];
+  const load = (js: readonly Journey[]) =>
+    new JourneyCatalog(js, options.messages ?? anyMessage, { timezone: options.timezone ?? 'UTC' });
+  let loaded = list(journeys);
+  let catalog = load(loaded);
   const clock = new FakeClock(options.start === undefined ? undefined : Number(options.start));
   const customers = new Map<string, CustomerState>();
   const timers = new Map<string, ScheduleCommand>();
@@ -121,6 +122,25 @@ export function createJourneyHarness(
     /** Enters a customer into an API-triggered journey. */
     trigger(journeyId: string, customerId: string, data: Record<string, unknown> = {}): void {
       apply({ ...base(customerId), kind: 'enter', journeyId, data });
+    },
+    /**
+     * Deploys more journeys or new versions of loaded ones, as a redeployed engine runs them:
+     * customers in flight stay on the version they started, new entries take the latest. Every
+     * version loaded before stays loaded. Throws {@link JourneyValidationError} (and deploys
+     * nothing) when the journeys do not check, e.g. a version that is already loaded.
+     *
+     * @example
+     * const h = createJourneyHarness(welcomeV1);
+     * h.track('early', 'Signed Up');
+     * h.deploy(welcomeV2);
+     * h.track('late', 'Signed Up');
+     * expect(h.instance('early')?.journeyVersion).toBe(1);
+     * expect(h.instance('late')?.journeyVersion).toBe(2);
+     */
+    deploy(journeys: Journey | readonly Journey[]): void {
+      const next = [...loaded, ...list(journeys)];
+      catalog = load(next);
+      loaded = next;
     },
     /** Moves the clock forward, firing every timer that falls due, in order, at its due time. */
     advance(by: DurationInput): void {

@@ -8,6 +8,8 @@ import {
   InvalidInputError,
   type Engine,
   type InstanceRecord,
+  type Journey,
+  type LoggedConversion,
   type SendCommand,
 } from '../../engine/index.js';
 import { winBackOffer } from '../fixtures/journeys-model/win-back-offer.js';
@@ -15,6 +17,7 @@ import { EngineOnFakeClock, injectFaults, type FaultAt } from '../support/engine
 import { API_KEY } from '../support/http.js';
 import { Model, MODEL_JOURNEYS, scenario, type Call, type Outcome } from '../support/journey-model.js';
 import { testRedis } from '../support/redis.js';
+import { conversionLogKey } from '../../engine/store/conversion-log.js';
 import { journeyCountsKey } from '../../engine/store/journey-counts.js';
 import { ridesInScripts } from '../../engine/store/stats-writes.js';
 
@@ -24,10 +27,14 @@ import { ridesInScripts } from '../../engine/store/stats-writes.js';
  * goes both to the journey harness, the reference, which runs the pure runtime in memory, and to
  * a real engine: Redis, BullMQ, the timer wheel, journey workers in this process, on a fake clock
  * (see EngineOnFakeClock). Some of the engine's Redis writes fail now and then, before or after
- * they reach Redis, and their jobs retry. Afterwards each customer must have the same instances
- * (state, stage, status, exit reason, conversion, split variants), profile, pending timers (job
- * id and due time) and sends (every field delivery receives) in both; and each journey's live
- * counts must have moved by what the model's instances add up to (Model.counts).
+ * they reach Redis, and their jobs retry. Half the runs deploy new versions of the journeys as
+ * they go: the engine and its workers are replaced by ones that load the new version beside the
+ * old (the harness deploys it too), customers in flight staying on theirs. Afterwards each
+ * customer must have the same instances (journey version, state, stage, status, exit reason,
+ * conversion, split variants), profile, pending timers (job id and due time) and sends (every
+ * field delivery receives) in both; each journey's conversion log the same conversions (with
+ * version and split arms); and each journey's live counts, per version, must have moved by what
+ * the model's instances add up to (Model.counts).
  *
  * Runs are few by default, to keep the suite fast; MODEL_RUNS=<n> runs more and MODEL_SEED=<n>
  * tries another seed (fast-check prints the seed and the shrunk scenario of a failure).
@@ -86,6 +93,7 @@ async function callBatch(
 function instanceView(record: {
   id: string;
   journeyId: string;
+  journeyVersion: number;
   status: string;
   state: string;
   stage: string;
@@ -96,6 +104,7 @@ function instanceView(record: {
   return {
     id: record.id,
     journeyId: record.journeyId,
+    journeyVersion: record.journeyVersion,
     status: record.status,
     state: record.state,
     stage: record.stage,
@@ -141,7 +150,7 @@ function byInstanceOrder<T extends { opId: string }>(sends: readonly T[]): T[] {
 describe('the durable engine agrees with the journey harness', () => {
   let ctx: ReturnType<typeof testRedis>;
   let engine: Engine;
-  let driver: EngineOnFakeClock;
+  let driver!: EngineOnFakeClock;
   let app: FastifyInstance;
   const clock = new FakeClock(Date.parse('2026-03-02T07:13:00Z'));
   let runPrefix = '';
@@ -149,12 +158,19 @@ describe('the durable engine agrees with the journey harness', () => {
   let faults: () => FaultAt = () => undefined;
   let run = 0;
 
-  beforeAll(async () => {
-    ctx = testRedis();
-    engine = createEngine({
+  /** The journeys (every version) the engine running now loads; none before the first deployment. */
+  let deployed: readonly Journey[] = [];
+
+  /**
+   * Replaces the engine, its workers and its API by ones that load `journeys`, as a deployment
+   * that stops every worker and then starts the new ones: the customers' events and timers wait
+   * in Redis meanwhile.
+   */
+  async function deploy(journeys: readonly Journey[]): Promise<void> {
+    const next = createEngine({
       redis: ctx.redis,
       prefix: ctx.prefix,
-      journeys: MODEL_JOURNEYS,
+      journeys,
       messages: { has: () => true },
       clock,
       // Two shards, so timers and sends are routed by customer. A 40-minute sweep puts waits
@@ -162,9 +178,13 @@ describe('the durable engine agrees with the journey harness', () => {
       queueShards: 2,
       sweepIntervalMs: 40 * 60_000,
     });
-    const workers = engine.startWorkers({ deliveries: false });
-    app = await createHttpApp({
-      engine,
+    if (deployed.length > 0) {
+      await app.close();
+      await engine.close();
+    }
+    const workers = next.startWorkers({ deliveries: false });
+    const nextApp = await createHttpApp({
+      engine: next,
       redis: ctx.redis,
       apiKeys: [API_KEY],
       dashboard: { user: 'ops', password: 'dashboard-secret', write: false },
@@ -173,8 +193,17 @@ describe('the durable engine agrees with the journey harness', () => {
       webhookSecrets: {},
       clock,
     });
-    injectFaults(engine, () => faults());
-    driver = new EngineOnFakeClock(engine, clock, ctx.redis, workers, (id) => id.startsWith(runPrefix));
+    injectFaults(next, () => faults());
+    if (deployed.length > 0) driver.deployed(next, workers);
+    else driver = new EngineOnFakeClock(next, clock, ctx.redis, workers, (id) => id.startsWith(runPrefix));
+    engine = next;
+    app = nextApp;
+    deployed = journeys;
+  }
+
+  beforeAll(async () => {
+    ctx = testRedis();
+    await deploy(MODEL_JOURNEYS);
   });
 
   /** Every journey's live counts, field by field. */
@@ -187,6 +216,17 @@ describe('the durable engine agrees with the journey harness', () => {
         }),
       ),
     );
+
+  /** The conversions of this run's customers in every journey's conversion log. */
+  const conversionLogs = async () =>
+    (
+      await Promise.all(
+        MODEL_JOURNEYS.map(({ id }) => ctx.redis.zrange(conversionLogKey(ctx.prefix, id), 0, -1)),
+      )
+    )
+      .flat()
+      .map((member) => JSON.parse(member) as LoggedConversion)
+      .filter((conversion) => conversion.customerId.startsWith(runPrefix));
 
   afterAll(async () => {
     await app?.close();
@@ -204,6 +244,8 @@ describe('the durable engine agrees with the journey harness', () => {
           fc.integer(),
           async ([customerCount, steps], faultRate, faultSeed) => {
             runPrefix = `r${++run}-`;
+            // A run starts on the first versions alone.
+            if (deployed.length !== MODEL_JOURNEYS.length) await deploy(MODEL_JOURNEYS);
             driver.reset();
             const random = mulberry32(faultSeed);
             // A few faults per run: at a rate per call alone, a batch of 50 sends would hardly ever
@@ -228,6 +270,10 @@ describe('the durable engine agrees with the journey harness', () => {
                 await driver.idle(ids);
                 model.advance(step.minutes * 60_000);
                 await driver.advance(step.minutes * 60_000, ids);
+              } else if (step.kind === 'deploy') {
+                // Between steps: which version an event still in flight enters would be a race.
+                await driver.idle(ids);
+                if (model.deploy(step.journey)) await deploy(model.journeys());
               } else if (step.kind === 'erase') {
                 // Between steps: with events in flight, which of them the erasure removes is a race.
                 await driver.idle(ids);
@@ -308,9 +354,15 @@ describe('the durable engine agrees with the journey harness', () => {
             const storedSends = byInstanceOrder(engineSends.map(({ v: _v, ...send }) => send));
             expect(summary(storedSends), 'sends').toEqual(summary(modelSends));
             expect(storedSends, 'sends in full').toEqual(modelSends);
-            // On a Redis Cluster the counts are written after the commit, not in it, so a fault
-            // between the two leaves them off by design (recountJourneys repairs them).
+            // On a Redis Cluster the counts and conversion logs are written after the commit, not
+            // in it, so a fault between the two leaves them off by design (recountJourneys repairs
+            // the counts).
             if (ridesInScripts(ctx.redis) || faultRate === 0) {
+              const conversionView = (conversions: readonly LoggedConversion[]) =>
+                conversions.map((c) => JSON.stringify(c)).sort();
+              expect(conversionView(await conversionLogs()), 'conversion logs').toEqual(
+                conversionView(model.conversions()),
+              );
               const countsAfter = await journeyCounts();
               const expected = model.counts();
               for (const { id } of MODEL_JOURNEYS) {
@@ -330,7 +382,7 @@ describe('the durable engine agrees with the journey harness', () => {
                     .map((id) =>
                       model
                         .instances(id)
-                        .map((i) => i.state)
+                        .map((i) => `${i.state}@${i.journeyVersion}`)
                         .join('/'),
                     )
                     .join(' ')}`,

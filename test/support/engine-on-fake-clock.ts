@@ -43,13 +43,31 @@ export class EngineOnFakeClock {
   readonly stale: string[] = [];
 
   constructor(
-    readonly engine: Engine,
+    private current: Engine,
     readonly clock: FakeClock,
     readonly redis: RedisConnection,
     workers: readonly Worker[],
     /** Only these customers' timers are driven (the engine may hold others'). */
     private readonly owns: (customerId: string) => boolean,
   ) {
+    this.watch(workers);
+  }
+
+  /** The engine driven now. */
+  get engine(): Engine {
+    return this.current;
+  }
+
+  /**
+   * Drives `engine` from now on, as after a deployment replaced every worker: the timers seen so
+   * far keep their journey due times, which the new engine's jobs and wheel entries still name.
+   */
+  deployed(engine: Engine, workers: readonly Worker[]): void {
+    this.current = engine;
+    this.watch(workers);
+  }
+
+  private watch(workers: readonly Worker[]): void {
     // A job that failed by a fault the test injected (see injectFaults) is retried; any other
     // failure is a finding.
     for (const worker of workers)

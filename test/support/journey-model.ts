@@ -3,15 +3,20 @@ import {
   createJourneyHarness,
   STAGES,
   type HarnessInstance,
+  type Journey,
   type JourneyHarness,
+  type LoggedConversion,
   type SendCommand,
+  type Stage,
 } from '../../engine/index.js';
-import { reorder } from '../fixtures/journeys-model/reorder.js';
-import { signupFlow } from '../fixtures/journeys-model/signup-flow.js';
+import { MODEL_VERSIONS } from '../fixtures/journeys-model/later-versions.js';
 import { winBackOffer } from '../fixtures/journeys-model/win-back-offer.js';
 
-/** The journeys the model test runs: between them, every step of the journey DSL. */
-export const MODEL_JOURNEYS = [signupFlow, reorder, winBackOffer];
+/**
+ * The journeys the model test starts with: between them, every step of the journey DSL. Later
+ * versions of each are deployed as a run goes (MODEL_VERSIONS).
+ */
+export const MODEL_JOURNEYS = MODEL_VERSIONS.map((versions) => versions[0]!);
 
 /** One call of a scenario. Customers are numbers, made into ids per run. */
 export type Call =
@@ -37,7 +42,12 @@ export type Step =
   | { kind: 'advance'; minutes: number }
   /** The earlier call `of` (counted among the calls that carry a messageId) sent again, as a retrying client does. */
   | { kind: 'again'; of: number }
-  | { kind: 'erase'; customer: number };
+  | { kind: 'erase'; customer: number }
+  /**
+   * The next version of the `journey`th model journey deployed (nothing when all are): every
+   * worker replaced by one that loads it beside the versions before.
+   */
+  | { kind: 'deploy'; journey: number };
 
 const MINUTES = [1, 10, 30, 60, 90, 4 * 60, 9 * 60, 24 * 60, 2 * 24 * 60, 3 * 24 * 60, 6 * 24 * 60];
 
@@ -106,10 +116,18 @@ export function scenario(customers: number): fc.Arbitrary<Step[]> {
             { event: 'Order Completed', properties: {} },
             { event: 'Review Posted', properties: { stars: 5 } },
             { event: 'Cart Viewed', properties: {} },
+            // Entered at each one once a version with reentry `always` is deployed: seven are
+            // enough to prune some, where sixty would add sixty timers to fire one at a time.
+            { event: 'Signed Up', properties: { plan: 'free' } },
           ),
           fc.constantFrom(3, 7, 60),
         )
-        .map(([customer, call, count]) => ({ kind: 'burst' as const, customer, ...call, count })),
+        .map(([customer, call, count]) => ({
+          kind: 'burst' as const,
+          customer,
+          ...call,
+          count: call.event === 'Signed Up' ? Math.min(count, 7) : count,
+        })),
     },
     {
       weight: 4,
@@ -117,8 +135,18 @@ export function scenario(customers: number): fc.Arbitrary<Step[]> {
     },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('again' as const), of: fc.nat({ max: 20 }) }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('erase' as const), customer }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        kind: fc.constant('deploy' as const),
+        journey: fc.nat({ max: MODEL_VERSIONS.length - 1 }),
+      }),
+    },
   );
-  return fc.array(step, { minLength: 20, maxLength: 70 }).map(numberIds);
+  // Half the runs deploy nothing: the first versions get whole runs of traffic.
+  return fc
+    .tuple(fc.array(step, { minLength: 20, maxLength: 70 }), fc.boolean())
+    .map(([steps, deploys]) => numberIds(deploys ? steps : steps.filter((s) => s.kind !== 'deploy')));
 }
 
 /** Gives each call that is to carry a messageId one of its own: `m<step>` or `m<step>.<call>`. */
@@ -158,19 +186,35 @@ export class Model {
     { userId: string; incarnation: number; last: HarnessInstance; furthest: number }
   >();
   private readonly incarnations = new Map<string, number>();
+  /** How many versions of each model journey are deployed. */
+  private readonly deployed = MODEL_VERSIONS.map(() => 1);
 
   constructor(private now: number) {}
 
+  /** Every version deployed so far. */
+  journeys(): Journey[] {
+    return MODEL_VERSIONS.flatMap((versions, i) => versions.slice(0, this.deployed[i]));
+  }
+
   of(userId: string): JourneyHarness {
     let h = this.harnesses.get(userId);
-    if (!h) this.harnesses.set(userId, (h = createJourneyHarness(MODEL_JOURNEYS, { start: this.now })));
+    if (!h) this.harnesses.set(userId, (h = createJourneyHarness(this.journeys(), { start: this.now })));
     return h;
+  }
+
+  /** Deploys the next version of the `journey`th model journey; returns it, or undefined when there is none. */
+  deploy(journey: number): Journey | undefined {
+    const next = MODEL_VERSIONS[journey]![this.deployed[journey]!];
+    if (!next) return undefined;
+    this.deployed[journey]! += 1;
+    for (const h of this.harnesses.values()) h.deploy(next);
+    return next;
   }
 
   /** Whether ingest stores the call; applies it if so. */
   apply(call: Call, userId: string): 'accepted' | 'duplicate' | 'refused' {
-    if (call.kind === 'trigger' && !winBackOffer.trigger.schema.safeParse(call.data).success)
-      return 'refused';
+    const winBack = this.journeys().findLast((j) => j.id === winBackOffer.id)!;
+    if (call.kind === 'trigger' && !winBack.trigger.schema.safeParse(call.data).success) return 'refused';
     if (call.messageId !== undefined) {
       let seen = this.seen.get(userId);
       if (!seen) this.seen.set(userId, (seen = new Set()));
@@ -207,16 +251,19 @@ export class Model {
     for (const [userId, h] of this.harnesses) {
       const incarnation = this.incarnations.get(userId) ?? 0;
       const instances = h.instances(userId);
-      // One that finished and was pruned (beyond the finished instances kept) in the same event
-      // was not seen finished: its notes say how it ended.
+      // One that finished and was pruned (beyond the finished instances kept) since it was last
+      // seen (in one event, or at one instant with other timers of the customer's that finished
+      // newer ones) was not seen finished: its notes say how it ended. An instance ended by a
+      // timer ends in a final state named by its exit reason, which may be a stage further on.
       for (const seen of this.history.values()) {
         const { last } = seen;
         if (seen.userId !== userId || seen.incarnation !== incarnation || last.status !== 'active') continue;
         if (instances.some((i) => i.instanceId === last.instanceId)) continue;
         for (const note of h.notes(userId))
-          if (note.kind === 'exited' && note.instanceId === last.instanceId)
+          if (note.kind === 'exited' && note.instanceId === last.instanceId) {
             seen.last = { ...seen.last, status: 'done', exitReason: note.reason };
-          else if (note.kind === 'converted' && note.instanceId === last.instanceId)
+            seen.furthest = Math.max(seen.furthest, this.stageOfFinal(last, note.reason));
+          } else if (note.kind === 'converted' && note.instanceId === last.instanceId)
             seen.last = { ...seen.last, convertedAt: note.at };
       }
       for (const instance of instances) {
@@ -231,6 +278,17 @@ export class Model {
         });
       }
     }
+  }
+
+  /** The stage of the final state `reason` names in the instance's version, or -1 when it names none. */
+  private stageOfFinal(instance: HarnessInstance, reason: string): number {
+    const journey = this.journeys().find(
+      (j) => j.id === instance.journeyId && j.version === instance.journeyVersion,
+    )!;
+    const node = Object.hasOwn(journey.machine.root.states, reason)
+      ? journey.machine.root.states[reason]
+      : undefined;
+    return node?.type === 'final' ? Math.max(...node.tags.map((tag) => STAGES.indexOf(tag as Stage))) : -1;
   }
 
   erase(userId: string): void {
@@ -268,6 +326,31 @@ export class Model {
       }
     }
     return counts;
+  }
+
+  /**
+   * The journeys' conversion logs, as the engine keeps them: every conversion of a customer not
+   * erased since, with the version and split arms of the instance that converted.
+   */
+  conversions(): LoggedConversion[] {
+    return [...this.harnesses].flatMap(([userId, h]) => {
+      const incarnation = this.incarnations.get(userId) ?? 0;
+      return h.notes(userId).flatMap((note) => {
+        if (note.kind !== 'converted') return [];
+        const { last } = this.history.get(`${userId}\u0000${incarnation}\u0000${note.instanceId}`)!;
+        return [
+          {
+            customerId: userId,
+            journeyId: note.journeyId,
+            journeyVersion: last.journeyVersion,
+            instanceId: note.instanceId,
+            at: note.at,
+            revenue: note.revenue ?? 0,
+            variants: last.variants,
+          },
+        ];
+      });
+    });
   }
 
   sent(): SendCommand[] {
