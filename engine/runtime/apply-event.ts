@@ -83,6 +83,7 @@ export function applyEvent(
   };
   // A missing journey version is the operator's to fix, not the event's fault: it propagates, so
   // the job fails and retries, and the event waits in the inbox until that version is deployed.
+  // (A worker leaves a customer in a version newer than it loads to a newer worker before this.)
   const guarded = (record: InstanceRecord, run: () => void) => {
     try {
       run();

@@ -76,7 +76,7 @@ async function applyBatch(
 ): Promise<boolean> {
   const now = deps.clock.now();
   const customerId = keys.customerId;
-  refuseNewerState(customerId, loaded);
+  refuseNewerState(customerId, loaded, deps.catalog);
   let customer = loaded.customer;
   const changed = new Map<string, InstanceRecord>();
   const pruned = new Map<string, InstanceRecord>();
@@ -115,8 +115,8 @@ async function applyBatch(
       }
       deps.onNotes?.(customerId, result.notes);
     } catch (error) {
-      // A journey version no longer loaded: fail the job and retry, keeping the event (and the
-      // customer's order) until it is deployed again.
+      // A journey version no longer loaded (an older one: see refuseNewerState): fail the job and
+      // retry, keeping the event (and the customer's order) until it is deployed again.
       if (error instanceof JourneyNotFoundError) {
         const journeyId = entry.event.kind === 'enter' ? entry.event.journeyId : undefined;
         if (!options.dropEntersOfMissingJourneys || journeyId === undefined || deps.catalog.has(journeyId))
@@ -173,13 +173,36 @@ async function applyBatch(
 /**
  * A customer whose inbox or instances hold something a newer version of Chorus wrote is left to
  * a newer worker, whole: applying the events before it would break their order, and an instance
- * of a newer shape cannot be stepped safely. The journey worker puts the job back for later
- * (leaveForNewerWorker).
+ * of a newer shape cannot be stepped safely. So is a customer in a journey version above the
+ * latest this worker loads: only a newer release (a canary, a rolling deployment) could have
+ * entered them, and one of its workers will apply the events. Failing the job instead would spend
+ * its attempts on every older worker it reached meanwhile, as for any data a newer release wrote.
+ * The journey worker puts the job back for later (leaveForNewerWorker).
  */
-function refuseNewerState(customerId: string, loaded: LoadedCustomer): void {
+function refuseNewerState(customerId: string, loaded: LoadedCustomer, catalog: JourneyCatalog): void {
   for (const entry of loaded.inbox)
     if (!entry.ok && entry.newer !== undefined)
       throw new NewerVersionError(`An event in the inbox of customer "${customerId}"`, entry.newer);
-  for (const record of loaded.customer.instances.values())
+  for (const record of loaded.customer.instances.values()) {
     refuseNewer(`Instance ${record.id} of customer "${customerId}"`, record, INSTANCE_RECORD_VERSION);
+    if (record.status === 'active' && record.journeyVersion > latestVersion(catalog, record.journeyId))
+      throw new NewerVersionError(
+        `Journey "${record.journeyId}" of instance ${record.id} of customer "${customerId}"`,
+        record.journeyVersion,
+      );
+  }
+}
+
+/**
+ * The latest version of the journey this worker loads. A journey it does not load at all may be
+ * new in a newer release or removed from this one: that stays the operator's to tell apart (the
+ * step fails with JourneyNotFoundError, and retries).
+ */
+function latestVersion(catalog: JourneyCatalog, journeyId: string): number {
+  try {
+    return catalog.latest(journeyId).version;
+  } catch (error) {
+    if (error instanceof JourneyNotFoundError) return Number.POSITIVE_INFINITY;
+    throw error;
+  }
 }

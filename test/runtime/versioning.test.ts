@@ -81,4 +81,62 @@ describe('journey versions across a deployment', () => {
     expect(early!.instances[0]).toMatchObject({ journeyVersion: 1, exitReason: 'v1done' });
     expect(late!.instances[0]).toMatchObject({ journeyVersion: 2, exitReason: 'v2done' });
   });
+
+  it('leaves a customer in a version an older worker does not load to a newer worker, spending no attempt', async () => {
+    // A canary loads version 2 and enters a customer in it.
+    const canary = createEngine({
+      redis: ctx.redis,
+      prefix: ctx.prefix,
+      journeys: [version(1), version(2)],
+      messages,
+      delivery,
+    });
+    engines.push(canary);
+    canary.startWorkers();
+    await canary.track({ userId: 'canary-entered', event: 'Start' });
+    await eventually(async () =>
+      (await canary.customer('canary-entered')).instances[0]?.journeyVersion === 2 ? true : undefined,
+    );
+    await canary.close();
+    engines.pop();
+
+    // The customer's next event reaches a worker of the release before, which loads version 1 only.
+    const older = createEngine({ redis: ctx.redis, prefix: ctx.prefix, journeys: [version(1)], messages });
+    engines.push(older);
+    older.startWorkers({ deliveries: false });
+    await older.track({ userId: 'canary-entered', event: 'Go', messageId: 'go-1' });
+    const job = await eventually(async () => {
+      const found = (await older.queues.journeys.getJobs(['delayed', 'failed'])).find(
+        (j) => j.attemptsStarted > 0,
+      );
+      return found && (await found.getState()) === 'delayed' && found.attemptsStarted > 0 ? found : undefined;
+    });
+    // Put back for a newer worker, as data a newer release wrote is: no attempt spent, nothing
+    // applied or dead-lettered, however long the canary runs beside the older workers.
+    expect(job.attemptsMade).toBe(0);
+    expect(job.failedReason).toBeFalsy();
+    const waiting = await older.customer('canary-entered');
+    expect(waiting.pendingEvents).toBe(1);
+    expect(waiting.deadLetters).toEqual([]);
+    expect(waiting.instances[0]).toMatchObject({ journeyVersion: 2, status: 'active' });
+    await older.close();
+    engines.pop();
+
+    // The release with version 2 takes the job when it is next due.
+    const after = createEngine({
+      redis: ctx.redis,
+      prefix: ctx.prefix,
+      journeys: [version(1), version(2)],
+      messages,
+      delivery,
+    });
+    engines.push(after);
+    after.startWorkers();
+    await (await after.queues.journeys.getJob(job.id!))!.promote();
+    const done = await eventually(async () => {
+      const c = await after.customer('canary-entered');
+      return c.instances[0]?.status === 'done' ? c : undefined;
+    });
+    expect(done.instances[0]).toMatchObject({ journeyVersion: 2, exitReason: 'v2done' });
+  });
 });
