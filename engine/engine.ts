@@ -284,7 +284,10 @@ export function createEngine(options: EngineOptions) {
           `trigger of journey ${journey.id}`,
         );
       parseInput(journey.trigger.schema, t.data, `data for journey ${journey.id}`, 'data');
-      return ingest({ ...envelope(t), kind: 'enter', journeyId, data: t.data }, t.messageId);
+      return ingest(
+        { ...envelope(t), kind: 'enter', journeyId, data: t.data, receivedAt: clock.now() },
+        t.messageId,
+      );
     },
 
     /**

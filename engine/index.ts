@@ -90,7 +90,7 @@ export {
 export { CustomerStore, LeaseLostError, type CustomerStoreOptions } from './store/customer-store.js';
 export { NewerVersionError } from './runtime/newer-version.js';
 export { customerKeys } from './store/customer-keys.js';
-export { drainCustomer, type DrainDependencies } from './runtime/drain-customer.js';
+export { drainCustomer, MISSING_JOURNEY_GRACE_MS, type DrainDependencies } from './runtime/drain-customer.js';
 export { CommandExecutor } from './runtime/command-executor.js';
 export {
   TIMER_JOB,
@@ -163,7 +163,6 @@ export {
   engineKeyPatterns,
   queuePrefix,
   JOURNEY_QUEUE,
-  MISSING_JOURNEY_RETRIES,
   type Queues,
   type QueueShard,
 } from './runtime/queues.js';

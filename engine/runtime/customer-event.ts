@@ -36,6 +36,12 @@ export const CustomerEvent = z.discriminatedUnion('kind', [
     journeyId: z.string(),
     data: JsonObject,
     timestamp: z.number(),
+    /**
+     * When this process accepted it (epoch ms by its clock; `timestamp` is the client's): how long
+     * it may wait for a worker that loads its journey (see MISSING_JOURNEY_GRACE_MS). Absent from
+     * entries accepted before it was recorded.
+     */
+    receivedAt: z.number().optional(),
   }),
   z.object({
     v: z.literal(CUSTOMER_EVENT_VERSION),

@@ -23,13 +23,15 @@ export interface DrainDependencies {
   onNotes?: (customerId: string, notes: readonly Note[]) => void;
 }
 
-export interface DrainOptions {
-  /**
-   * Dead-letter an `enter` into a journey of which no version is loaded, instead of failing the
-   * job so that it waits for the journey to be deployed (see MISSING_JOURNEY_RETRIES).
-   */
-  dropEntersOfMissingJourneys?: boolean;
-}
+/**
+ * How long an API entry into a journey of which this worker loads no version waits for a worker
+ * that does, counted from when it was accepted. Meanwhile it is left for a worker of a newer release
+ * (a canary, a rolling deployment that added the journey) without spending the job's attempts;
+ * retried every 15 s, it reaches one within the hour if any runs. After it, the journey is taken
+ * to be gone (removed while its entries waited) and the entry is set aside as unapplied, so that
+ * the customer's later events go on.
+ */
+export const MISSING_JOURNEY_GRACE_MS = 60 * 60_000;
 
 /**
  * Applies a customer's waiting events in arrival order, holding the customer's lease so no
@@ -46,7 +48,6 @@ export async function drainCustomer(
   customerId: string,
   token: string,
   event?: CustomerEvent,
-  options: DrainOptions = {},
 ): Promise<'drained' | 'busy' | typeof TIMER_DROPPED> {
   const { store } = deps;
   const keys = store.keys(customerId);
@@ -59,7 +60,7 @@ export async function drainCustomer(
     const released =
       loaded.inbox.length === 0
         ? await store.releaseIfIdle(keys, token)
-        : await applyBatch(deps, keys, token, loaded, options);
+        : await applyBatch(deps, keys, token, loaded);
     if (released) return 'drained';
     loaded = await store.acquire(keys, token);
   }
@@ -72,7 +73,6 @@ async function applyBatch(
   keys: CustomerKeys,
   token: string,
   loaded: LoadedCustomer,
-  options: DrainOptions,
 ): Promise<boolean> {
   const now = deps.clock.now();
   const customerId = keys.customerId;
@@ -118,16 +118,18 @@ async function applyBatch(
       // A journey version no longer loaded (an older one: see refuseNewerState): fail the job and
       // retry, keeping the event (and the customer's order) until it is deployed again.
       if (error instanceof JourneyNotFoundError) {
-        const journeyId = entry.event.kind === 'enter' ? entry.event.journeyId : undefined;
-        if (!options.dropEntersOfMissingJourneys || journeyId === undefined || deps.catalog.has(journeyId))
-          throw error;
-        // An entry into a journey that stayed missing through the retries (removed while its
-        // entries waited, say): it would hold every later event of the customer back for good.
-        const reason = `journey "${journeyId}" is not loaded: ${error.message}`;
-        dead.push({ event: JSON.stringify(entry.event), reason, at: now });
+        const event = entry.event;
+        if (event.kind !== 'enter' || deps.catalog.has(event.journeyId)) throw error;
+        const waited = now - (event.receivedAt ?? event.timestamp);
+        if (waited < MISSING_JOURNEY_GRACE_MS)
+          throw new NewerVersionError(
+            `Journey "${event.journeyId}", which customer "${customerId}" is to enter,`,
+          );
+        const reason = `journey "${event.journeyId}" is not loaded by any worker that took it within ${MISSING_JOURNEY_GRACE_MS / 60_000} minutes: ${error.message}`;
+        dead.push({ event: JSON.stringify(event), reason, at: now });
         deps.logger.warn(
-          { customerId, eventId: entry.event.id, journeyId },
-          'entry into a missing journey dropped',
+          { customerId, eventId: event.id, journeyId: event.journeyId },
+          'entry into a missing journey set aside',
         );
         continue;
       }

@@ -9,7 +9,6 @@ import {
   JOURNEY_REMOVE_ON_COMPLETE,
   JOURNEY_REMOVE_ON_FAIL,
   journeyBackoffMs,
-  MISSING_JOURNEY_RETRIES,
   type QueueShard,
 } from './queues.js';
 import { TIMER_JOB, timerEvent, type TimerJobData } from './timer-job.js';
@@ -47,7 +46,6 @@ export const DEFAULT_SWEEP_BUDGET_MS = 6_000;
 export function createJourneyWorker(deps: DrainDependencies, options: JourneyWorkerOptions): Worker {
   async function run(job: JourneyJob): Promise<string> {
     const token = job.id!;
-    const drainOptions = { dropEntersOfMissingJourneys: job.attemptsMade >= MISSING_JOURNEY_RETRIES };
     if (job.name === 'sweep') {
       const { store, executor } = deps;
       // First, as it is due on time: the inbox scan below may use its whole budget.
@@ -66,7 +64,7 @@ export function createJourneyWorker(deps: DrainDependencies, options: JourneyWor
       const event = timerEvent(job as Job<TimerJobData>);
       if (!event) throw new UnrecoverableError(`timer job ${token} names no customer`);
       try {
-        return await drainCustomer(deps, event.customerId, token, event, drainOptions);
+        return await drainCustomer(deps, event.customerId, token, event);
       } catch (error) {
         // A timer that retries (or ends failed) may have been applied already, and then no
         // instance names its job any more: the job index names it again, for erasure.
@@ -76,7 +74,7 @@ export function createJourneyWorker(deps: DrainDependencies, options: JourneyWor
         throw error;
       }
     }
-    return drainCustomer(deps, drainedCustomer(job as Job<DrainJobData>), token, undefined, drainOptions);
+    return drainCustomer(deps, drainedCustomer(job as Job<DrainJobData>), token);
   }
 
   const worker = new Worker(

@@ -25,14 +25,6 @@ export function engineKeyPatterns(prefix: string): string[] {
 /** Journey jobs retry infrastructure failures (Redis away, a lost lease); bad events never fail a job. */
 export const JOURNEY_ATTEMPTS = 20;
 /**
- * How many times a journey job fails on an `enter` into a journey of which no version is loaded
- * before the entry is dead-lettered: with the backoff below, about 8.5 minutes, for a rolling
- * deploy that adds the journey to reach every worker. Until then the customer's later events
- * wait behind it, in order.
- */
-export const MISSING_JOURNEY_RETRIES = 10;
-
-/**
  * The journey worker's own backoff type: exponential from 500 ms, as the drain jobs' built-in
  * `{ type: 'exponential', delay: 500 }`, in fewer stored bytes (timer jobs name it, see timer-job.ts).
  */

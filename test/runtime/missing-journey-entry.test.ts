@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { createEngine, defineJourney, MISSING_JOURNEY_RETRIES, type Engine } from '../../engine/index.js';
+import {
+  createEngine,
+  defineJourney,
+  MISSING_JOURNEY_GRACE_MS,
+  type Clock,
+  type Engine,
+} from '../../engine/index.js';
 import { testDelivery } from '../support/delivery.js';
 import { eventually, testRedis } from '../support/redis.js';
 
@@ -17,8 +23,15 @@ describe('an entry into a journey the workers do not have', () => {
   const ctx = testRedis();
   const outbox = testDelivery(ctx.redis, ctx.prefix);
   const { messages, delivery } = outbox;
-  const engine = (journeys: Parameters<typeof createEngine>[0]['journeys']) => {
-    const created = createEngine({ redis: ctx.redis, prefix: ctx.prefix, journeys, messages, delivery });
+  const engine = (journeys: Parameters<typeof createEngine>[0]['journeys'], clock?: Clock) => {
+    const created = createEngine({
+      redis: ctx.redis,
+      prefix: ctx.prefix,
+      journeys,
+      messages,
+      delivery,
+      ...(clock ? { clock } : {}),
+    });
     engines.push(created);
     return created;
   };
@@ -39,21 +52,25 @@ describe('an entry into a journey the workers do not have', () => {
     await api.identify({ userId: customerId, traits: { plan: 'pro' } });
     await api.settleIngest();
     const queue = api.queues.forCustomer(customerId).journeys;
-    // A drain job per event; the first to take the customer's lease drains both.
-    const jobIds = (await queue.getJobs(['wait'])).map((job) => job.id!);
-    return { queue, jobIds };
+    return { queue };
   }
 
-  it('waits for the journey to be deployed, keeping the customer’s later events in order behind it', async () => {
+  it('leaves it for a worker that loads the journey, without spending attempts, the customer’s later events waiting behind it', async () => {
     const { queue } = await enterThenIdentify('ada');
     const without = engine([]);
     without.startWorkers();
-    await eventually(async () => (await queue.getJobs(['delayed'])).some((job) => job.attemptsMade >= 1));
+    // Put back for a worker of a newer release: delayed, no attempt spent.
+    const [held] = await eventually(async () => {
+      const delayed = await queue.getJobs(['delayed']);
+      return delayed.length > 0 ? delayed : undefined;
+    });
+    expect(held!.attemptsMade).toBe(0);
     expect(await without.customer('ada')).toMatchObject({ profile: {}, deadLetters: [] });
     await without.close();
 
     const deployed = engine([promo]);
     deployed.startWorkers();
+    for (const job of await queue.getJobs(['delayed'])) await job.promote(); // not 15 s from now
     const customer = await eventually(async () => {
       const c = await deployed.customer('ada');
       return c.instances.length > 0 && c.pendingEvents === 0 ? c : undefined;
@@ -62,11 +79,10 @@ describe('an entry into a journey the workers do not have', () => {
     expect(customer.profile).toEqual({ plan: 'pro' });
   });
 
-  it(`dead-letters the entry once its job has failed ${MISSING_JOURNEY_RETRIES} times, and applies what came after`, async () => {
-    const { queue, jobIds } = await enterThenIdentify('bo');
-    // As after the retries: BullMQ keeps a job's failed attempts in the hash field `atm`.
-    for (const jobId of jobIds) await ctx.redis.hset(queue.toKey(jobId), 'atm', MISSING_JOURNEY_RETRIES);
-    const without = engine([]);
+  it('sets the entry aside once no worker has loaded the journey for an hour, and applies what came after', async () => {
+    await enterThenIdentify('bo');
+    const anHourOn = { now: () => Date.now() + MISSING_JOURNEY_GRACE_MS };
+    const without = engine([], anHourOn);
     without.startWorkers();
     const customer = await eventually(async () => {
       const c = await without.customer('bo');
@@ -77,7 +93,9 @@ describe('an entry into a journey the workers do not have', () => {
     expect(customer.deadLetters).toEqual([
       expect.objectContaining({
         event: expect.stringContaining('"journeyId":"promo"'),
-        reason: expect.stringMatching(/^journey "promo" is not loaded: No journey "promo" is loaded/),
+        reason: expect.stringMatching(
+          /^journey "promo" is not loaded by any worker that took it within 60 minutes: No journey "promo" is loaded/,
+        ),
       }),
     ]);
   });
