@@ -45,7 +45,8 @@ describe('npm run event', () => {
         /^CHORUS_CLI_USAGE: identify: unexpected argument "\{"plan":"pro"\}"\.\n\nusage:/,
       ),
     });
-  });
+    // Four processes, each starting tsx: several seconds apiece on a loaded machine.
+  }, 90_000);
 
   it('says which Redis did not answer and how to point at the right one, with status 1', async () => {
     // Nothing listens on port 1: as when the engine runs a private Redis and REDIS_URL was not given.
