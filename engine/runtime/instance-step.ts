@@ -120,8 +120,11 @@ function toCommands(
     } else if (action.type === 'xstate.raise') {
       const params = action.params as { event: EventObject; id?: string; delay?: number };
       if (params.delay === undefined) continue; // immediate raises were already processed by xstate
-      const sendId = params.id ?? params.event.type;
       const jobId = timerJobId(customerId, record.id, record.rev, index++);
+      // Without an id, xstate gives each delayed raise one of its own, so two of one event (in one
+      // step, or one raised again before the first fired) both fire, and neither is cancelled by
+      // its type. An `after` has an id: xstate's, the same on every entry of its state.
+      const sendId = params.id ?? `${params.event.type}@${jobId}`;
       const localTime = journey.localTimeWaits[params.event.type];
       const delay = localTime ? nextLocalTime(now, zone, localTime) - now : params.delay;
       timers[sendId] = jobId;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { raise } from 'xstate';
 import {
   createJourneyHarness,
@@ -57,6 +58,46 @@ describe('an event raised after a named delay', () => {
       problems = error.problems.map((p) => `${p.state ?? '-'}: ${p.message}`);
     }
     expect(problems).toEqual([expect.stringMatching(problem)]);
+  });
+});
+
+describe('two delayed raises of one event', () => {
+  /** Raises `Remind` after a day on entry, then again after two days in the next state. */
+  const twice = defineJourney({
+    id: 'twice',
+    version: 1,
+    trigger: { event: 'Signed Up' },
+    events: { Go: z.object({}) },
+    machine: (j) =>
+      j.createMachine({
+        initial: 'first',
+        states: {
+          first: {
+            tags: 'awareness',
+            entry: raise({ type: 'Remind' } as never, { delay: '1d' }),
+            on: { Go: 'second' },
+          },
+          second: {
+            tags: 'awareness',
+            entry: raise({ type: 'Remind' } as never, { delay: '2d' }),
+            on: { Remind: 'reminded' } as never,
+          },
+          reminded: { tags: 'consideration', on: { Remind: 'again' } as never },
+          again: { tags: 'consideration', type: 'final' },
+        },
+      }),
+  });
+
+  it('both fire, as in xstate, where each raise without an id has one of its own', () => {
+    const h = createJourneyHarness(twice);
+    h.track('u1', 'Signed Up');
+    h.advance('1h');
+    h.track('u1', 'Go');
+    expect(h.pendingTimers('u1')).toHaveLength(2);
+    h.advance('23h');
+    expect(h.state('u1')).toBe('reminded');
+    h.advance('25h');
+    expect(h.instance('u1')).toMatchObject({ status: 'done', exitReason: 'again' });
   });
 });
 
