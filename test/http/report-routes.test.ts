@@ -127,6 +127,11 @@ describe('GET /v1/journeys/:id/report', () => {
       from: '2026-12-01T00:00:00.000Z',
       to: '2026-12-02T11:00:00.000Z',
     });
+    // The default `from`, 30 days before `to`, is not before 1970, which a given one cannot be.
+    expect(await period('to=1970-01-02')).toEqual({
+      from: '1970-01-01T00:00:00.000Z',
+      to: '1970-01-03T00:00:00.000Z',
+    });
   });
 
   it('names the query field and the forms it accepts for a value it cannot read', async () => {

@@ -177,7 +177,8 @@ export const journeyRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Clock
       const journey = engine.catalog.latest(request.params.id);
       const now = clock.now();
       const to = request.query.to ?? now;
-      const from = request.query.from ?? to - 30 * 86_400_000;
+      // Not before 1970, which a given `from` cannot be either: `to=0` reports from its start.
+      const from = request.query.from ?? Math.max(0, to - 30 * 86_400_000);
       try {
         checkReportPeriod(from, to);
       } catch (error) {
