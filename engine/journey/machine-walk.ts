@@ -61,12 +61,18 @@ export function actionsOf(node: AnyStateNode): ActionRef[] {
   );
 }
 
-/** The named delays of the delayed `raise(event, { delay: '2d' })` actions a state can run. */
+/**
+ * The named delays of the delayed `raise(event, { delay: '2d' })` actions a state can run, but
+ * those xstate adds on entry for the state's own `after` waits (which raise the wait's event,
+ * under its event type as id): `resolveDelays` reads those as waits.
+ */
 function raiseDelaysOf(node: AnyStateNode): string[] {
+  const waits = new Set(node.after.map(({ eventType }) => eventType));
   return allActionsOf(node).flatMap((action) => {
     if (typeof action !== 'function' && (typeof action !== 'object' || action === null)) return [];
-    const { type, delay } = action as { type?: unknown; delay?: unknown };
-    return type === 'xstate.raise' && typeof delay === 'string' ? [delay] : [];
+    const { type, delay, id } = action as { type?: unknown; delay?: unknown; id?: unknown };
+    if (type !== 'xstate.raise' || typeof delay !== 'string') return [];
+    return typeof id === 'string' && waits.has(id) ? [] : [delay];
   });
 }
 
@@ -113,10 +119,11 @@ export function resolveDelays(machine: AnyStateMachine): {
       }
     }
     // xstate looks a delayed `raise`'s named delay up the same way, and raises at once without it.
-    // The state's own `after` waits are raises of its entry too: those are read above.
-    const waits = new Set(node.after.map(({ delay }) => delay));
+    // A local time is refused before looking for the delay among those already read: an `after`
+    // wait on the same local time (in this state or another) provides it only as a placeholder,
+    // which the runtime replaces for that wait's own timer alone, so the raise would come at once.
     for (const delay of raiseDelaysOf(node)) {
-      if (delay in provided || delay in delays || waits.has(delay)) continue;
+      if (delay in provided) continue;
       if (delay.endsWith(LOCAL_TIME_SUFFIX)) {
         problems.push({
           state,
@@ -126,6 +133,7 @@ export function resolveDelays(machine: AnyStateMachine): {
         });
         continue;
       }
+      if (delay in delays) continue;
       try {
         delays[delay] = parseDuration(delay);
       } catch (error) {

@@ -59,6 +59,47 @@ describe('an event raised after a named delay', () => {
     }
     expect(problems).toEqual([expect.stringMatching(problem)]);
   });
+
+  it.each([
+    ['the state itself', 'waiting'],
+    ['another state', 'elsewhere'],
+  ])('fails loading when it waits for a local time that %s also waits for with after', (_where, waiter) => {
+    const journey = defineJourney({
+      id: 'raised-local',
+      version: 1,
+      trigger: { event: 'Signed Up' },
+      machine: (j) =>
+        j.createMachine({
+          initial: 'elsewhere',
+          states: {
+            elsewhere: {
+              tags: 'awareness',
+              on: { Go: 'waiting' } as never,
+              ...(waiter === 'elsewhere' ? { after: { [j.atLocalTime('10:00')]: 'waiting' } } : {}),
+            },
+            waiting: {
+              tags: 'awareness',
+              entry: raise({ type: 'Remind' } as never, { delay: '10:00 local' as '2d' }),
+              on: { Remind: 'reminded' } as never,
+              ...(waiter === 'waiting' ? { after: { [j.atLocalTime('10:00')]: 'reminded' } } : {}),
+            },
+            reminded: { tags: 'consideration', type: 'final' },
+          },
+        }),
+    });
+    let problems: string[] = [];
+    try {
+      new JourneyCatalog([journey], { has: () => true });
+    } catch (error) {
+      if (!(error instanceof JourneyValidationError)) throw error;
+      problems = error.problems.map((p) => `${p.state ?? '-'}: ${p.message}`);
+    }
+    expect(problems).toEqual([
+      expect.stringMatching(
+        /^waiting: State "waiting" waits for "10:00 local": a raised event cannot wait until a local time/,
+      ),
+    ]);
+  });
 });
 
 describe('two delayed raises of one event', () => {
