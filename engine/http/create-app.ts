@@ -117,7 +117,9 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
       info: {
         title: 'Chorus',
         description:
-          'Journeys in code. Ingest is Segment-compatible; `/v1/*` needs `Authorization: Bearer <API_KEY>`.',
+          'Journeys in code. Ingest is Segment-compatible; `/v1/*` needs `Authorization: Bearer <API_KEY>`, ' +
+          'but for the routes marked as taking none, which are signed instead: `/v1/webhooks/{source}` by the ' +
+          'source, `/v1/unsubscribe` and `/v1/consent/confirm` by the token in their link.',
         version: '1',
       },
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },

@@ -75,6 +75,22 @@ describe('operating the engine over HTTP', () => {
     expect(mismatches).toEqual([]);
   });
 
+  it('says in the reference’s description which /v1 routes take no API key', async () => {
+    h = await httpHarness({ journeys: [onboarding], workers: false });
+    const spec = (await h.app.inject('/docs/json')).json<{
+      info: { description: string };
+      paths: Record<string, Record<string, { security?: unknown[] }>>;
+    }>();
+    const keyless = Object.entries(spec.paths)
+      .filter(
+        ([path, operations]) =>
+          path.startsWith('/v1/') && Object.values(operations).every((o) => o.security?.length === 0),
+      )
+      .map(([path]) => path);
+    expect(keyless.length).toBeGreaterThan(0);
+    for (const path of keyless) expect(spec.info.description).toContain(`\`${path}\``);
+  });
+
   it('shows every queue in the dashboard behind basic auth, read-only by default', async () => {
     h = await httpHarness({ journeys: [onboarding], workers: false });
     const anonymous = await h.app.inject('/admin/queues');
