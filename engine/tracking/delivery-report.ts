@@ -45,8 +45,14 @@ const MessageEntry = z.looseObject({
   status: z.string(),
 });
 
-// `unknown`: a run died around the provider call; a report from the provider settles that it went.
-const HANDED_OVER = new Set(['sent', 'unknown']);
+/**
+ * Whether a message-list entry is the outcome of a send handed to its provider: `sent`, or
+ * `unknown` (a run died around the provider call; a report from the provider settles that it
+ * went). Its opens, clicks and reports belong to it, not to the notes sharing its operation id.
+ */
+export function handedOver(status: unknown): boolean {
+  return status === 'sent' || status === 'unknown';
+}
 
 /**
  * Records a provider's report on a send (delivered, bounced, complained) on the customer's
@@ -68,7 +74,7 @@ export async function recordDeliveryReport(
   const send = list
     .map((raw) => MessageEntry.safeParse(JSON.parse(raw)))
     .flatMap((entry) => (entry.success ? [entry.data] : []))
-    .find((entry) => entry.opId === parsed.opId && HANDED_OVER.has(entry.status));
+    .find((entry) => entry.opId === parsed.opId && handedOver(entry.status));
   if (!send) return { recorded: 'unknown-send' };
   const tracked: TrackedSend = {
     opId: send.opId,

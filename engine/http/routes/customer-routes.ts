@@ -4,13 +4,11 @@ import { readInAppInbox } from '../../channels/in-app-adapter.js';
 import type { Clock } from '../../clock.js';
 import type { Engine } from '../../engine.js';
 import { ConsentRecord } from '../../policy/consent-record.js';
+import { handedOver } from '../../tracking/delivery-report.js';
 import { readEngagement, readSendEngagement } from '../../tracking/engagement.js';
 import { NotFoundError } from '../http-errors.js';
 
 const Params = z.object({ userId: z.string().min(1).max(256) });
-
-/** The outcomes of a send that reached its provider: `unknown` may have. */
-const HANDED_OVER = new Set(['sent', 'unknown']);
 
 const Instance = z.object({
   instanceId: z.string(),
@@ -92,7 +90,7 @@ export const customerRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Cloc
       // its operation id (a channel's "rerouted", each "delayed" while it was held), nor to an
       // outcome of nothing sent.
       const messages = stored.messages.map((entry) =>
-        HANDED_OVER.has(String(entry.status)) ? { ...entry, ...engagement.get(String(entry.opId)) } : entry,
+        handedOver(entry.status) ? { ...entry, ...engagement.get(String(entry.opId)) } : entry,
       );
       return {
         userId: request.params.userId,
