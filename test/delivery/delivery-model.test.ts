@@ -15,8 +15,10 @@ import { emailMessageId } from '../../engine/channels/email-adapter.js';
 import { startHttpServer, type Reply } from '../channels/support.js';
 import { pingEmail, pingSms } from '../fixtures/journeys-ping/ping.js';
 import { oneSendJourney } from '../support/channel-journeys.js';
+import { InjectedFault, type FaultAt } from '../support/engine-on-fake-clock.js';
 import { startTestDeliveryWorker } from '../support/delivery-worker.js';
 import { eventually, testConnection, testRedis } from '../support/redis.js';
+import { mulberry32 } from '../support/seeded-random.js';
 import { startSmtpSink, type SmtpAnswer, type SmtpSink } from '../support/smtp-sink.js';
 
 /**
@@ -36,11 +38,6 @@ import { startSmtpSink, type SmtpAnswer, type SmtpSink } from '../support/smtp-s
 const RUNS = Number(process.env.MODEL_RUNS ?? 4);
 const SEED = process.env.MODEL_SEED === undefined ? undefined : Number(process.env.MODEL_SEED);
 
-/** A failure of the worker's own Redis call, before it reached Redis or after it was applied. */
-class InjectedFault extends Error {}
-
-type FaultAt = 'before' | 'after' | undefined;
-
 /** Makes some of `redis`'s commands fail, as `decide` says, before or after they run. */
 function injectFaults(redis: RedisConnection, decide: () => FaultAt): void {
   const target = redis as unknown as { sendCommand: (command: unknown) => Promise<unknown> };
@@ -54,18 +51,6 @@ function injectFaults(redis: RedisConnection, decide: () => FaultAt): void {
     if (at === 'after')
       return result.then(() => Promise.reject(new InjectedFault('injected fault after the command')));
     return result;
-  };
-}
-
-/** A small seeded PRNG, so a fault plan is a function of the run's seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

@@ -18,6 +18,7 @@ import { API_KEY } from '../support/http.js';
 import { Model, MODEL_JOURNEYS, scenario, type Call, type Outcome } from '../support/journey-model.js';
 import { testRedis } from '../support/redis.js';
 import { conversionLogKey } from '../../engine/store/conversion-log.js';
+import { mulberry32 } from '../support/seeded-random.js';
 import { journeyCountsKey } from '../../engine/store/journey-counts.js';
 import { ridesInScripts } from '../../engine/store/stats-writes.js';
 
@@ -397,18 +398,6 @@ describe('the durable engine agrees with the journey harness', () => {
     TIME_LIMIT_MS + 30_000,
   );
 });
-
-/** A small seeded PRNG, so a fault plan is a function of the run's seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const nonZero = (fields: ReadonlyMap<string, number>) =>
   new Map([...fields].filter(([, n]) => n !== 0).sort(([a], [b]) => a.localeCompare(b)));

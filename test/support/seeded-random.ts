@@ -1,0 +1,14 @@
+/**
+ * A small seeded PRNG (mulberry32): numbers in [0, 1), the same for the same seed, so a model
+ * test's fault plan is a function of its run's seed and a failure replays.
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
