@@ -36,16 +36,22 @@ export const inflateBody: preParsingHookHandler = (request, _reply, payload, don
     inflated.receivedEncodedLength += chunk.length;
   });
   payload.on('error', (error) => inflated.destroy(error));
-  // A body that does not inflate is answered as the client's mistake, naming the encoding.
-  decoder.on('error', (error) =>
+  decoder.on('error', (error) => {
+    // No bytes is no body, whatever the headers say (as for an empty JSON body, see create-app):
+    // the decoder calls them a truncated stream, but there is nothing to inflate.
+    if (inflated.receivedEncodedLength === 0) {
+      inflated.end();
+      return;
+    }
+    // A body that does not inflate is answered as the client's mistake, naming the encoding.
     inflated.destroy(
       new HttpError(
         400,
         'CHORUS_BAD_REQUEST',
         `The body is not valid ${encoding} (${error.message}). To fix: compress the whole body once, or send it uncompressed.`,
       ),
-    ),
-  );
+    );
+  });
   payload.pipe(decoder).pipe(inflated);
   done(null, inflated);
 };

@@ -27,6 +27,25 @@ describe('an empty body sent as application/json', () => {
     expect((await emptyJson('GET', '/v1/customers/ada')).statusCode).toBe(404);
   });
 
+  it('is no body when marked gzip or deflate too: no bytes inflate to nothing', async () => {
+    await h.engine.identify({ userId: 'ada', traits: { email: 'ada@example.com' } });
+    const send = (method: 'DELETE' | 'POST', url: string, encoding: string) =>
+      h.app.inject({
+        method,
+        url,
+        payload: '',
+        headers: { ...h.auth, 'content-type': 'application/json', 'content-encoding': encoding },
+      });
+    const erased = await send('DELETE', '/v1/customers/ada', 'gzip');
+    expect(erased.statusCode).toBe(200);
+    expect(erased.json()).toMatchObject({ erased: true });
+    const track = await send('POST', '/v1/track', 'deflate');
+    expect(track.statusCode).toBe(400);
+    expect(track.json()).toMatchObject({
+      error: { code: 'CHORUS_INVALID_INPUT', issues: [{ field: 'body' }] },
+    });
+  });
+
   it('is refused, naming the body, by a route that needs one', async () => {
     const response = await emptyJson('POST', '/v1/track');
     expect(response.statusCode).toBe(400);
