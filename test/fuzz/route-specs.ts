@@ -130,6 +130,24 @@ const batchItem = fc.oneof(
   ignoredCall.map(typed('page')),
   jsonText,
 );
+/** `POST /v1/batch`, also served at `/v1/import`. */
+const batch: RouteSpec = {
+  guard: 'api',
+  validBody: fc
+    .array(
+      fc.oneof(
+        validTrack.map((t) => `{"type":"track",${t.slice(1)}`),
+        validIdentify.map((t) => `{"type":"identify",${t.slice(1)}`),
+      ),
+      { minLength: 1, maxLength: 4 },
+    )
+    .map((items) => `{"batch":[${items.join(',')}]}`),
+  body: fc.oneof(
+    fc.array(batchItem, { maxLength: 4 }).map((items) => `{"batch":[${items.join(',')}]}`),
+    objectText({ batch: jsonText }),
+  ),
+};
+
 const channel = fc.oneof(fc.constantFrom('email', 'sms', 'push', 'in-app', 'webhook'), hostileString);
 
 const unsubscribeToken = fc.oneof(
@@ -198,38 +216,9 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
   'GET /t/o/*': { guard: 'open', params: { '*': trackingToken } },
   'POST /v1/identify': { guard: 'api', body: identify, validBody: validIdentify },
   'POST /v1/track': { guard: 'api', body: track, validBody: validTrack },
-  'POST /v1/batch': {
-    guard: 'api',
-    validBody: fc
-      .array(
-        fc.oneof(
-          validTrack.map((t) => `{"type":"track",${t.slice(1)}`),
-          validIdentify.map((t) => `{"type":"identify",${t.slice(1)}`),
-        ),
-        { minLength: 1, maxLength: 4 },
-      )
-      .map((items) => `{"batch":[${items.join(',')}]}`),
-    body: fc.oneof(
-      fc.array(batchItem, { maxLength: 4 }).map((items) => `{"batch":[${items.join(',')}]}`),
-      objectText({ batch: jsonText }),
-    ),
-  },
-  'POST /v1/import': {
-    guard: 'api',
-    validBody: fc
-      .array(
-        fc.oneof(
-          validTrack.map((t) => `{"type":"track",${t.slice(1)}`),
-          validIdentify.map((t) => `{"type":"identify",${t.slice(1)}`),
-        ),
-        { minLength: 1, maxLength: 4 },
-      )
-      .map((items) => `{"batch":[${items.join(',')}]}`),
-    body: fc.oneof(
-      fc.array(batchItem, { maxLength: 4 }).map((items) => `{"batch":[${items.join(',')}]}`),
-      objectText({ batch: jsonText }),
-    ),
-  },
+  'POST /v1/batch': batch,
+  // The batch route's older name, where some Segment libraries post: the same route.
+  'POST /v1/import': batch,
   'POST /v1/page': { guard: 'api', body: ignoredCall },
   'POST /v1/screen': { guard: 'api', body: ignoredCall },
   'POST /v1/group': { guard: 'api', body: ignoredCall },
