@@ -116,7 +116,13 @@ export class EngineOnFakeClock {
     )
       .flat()
       .filter((job) => job.attemptsMade > 0);
-    await Promise.all(retrying.map((job) => job.promote()));
+    // A job whose real backoff ended since it was listed has left the delayed set already (and
+    // may have run and been removed).
+    const promote = (job: Job) =>
+      job.promote().catch((error: unknown) => {
+        if (!/is not in the delayed state|Missing key for job/.test((error as Error).message)) throw error;
+      });
+    await Promise.all(retrying.map(promote));
     return retrying.length > 0;
   }
 
