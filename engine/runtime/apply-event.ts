@@ -275,8 +275,10 @@ function applyTrack(
   const schema = Object.hasOwn(journey.events, event.name) ? journey.events[event.name] : undefined;
   if (!schema && !isGoal && !exits) return undefined;
   let properties: unknown = event.properties;
+  let valid = true;
   if (schema) {
     const parsed = schema.safeParse(event.properties);
+    valid = parsed.success;
     // An exit event ends the instance whatever its properties; the machine never reads them.
     if (parsed.success) properties = parsed.data;
     else if (!exits)
@@ -286,7 +288,9 @@ function applyTrack(
   }
   let current = record;
   let converted = false;
-  if (isGoal && record.convertedAt === undefined) {
+  // A goal whose properties break its schema does not convert, exit event or not: it is the
+  // same order the journey refuses when it is not an exit event.
+  if (isGoal && valid && record.convertedAt === undefined) {
     current = { ...record, convertedAt: now, updatedAt: now };
     converted = true;
     const revenue = readRevenue(revenueOf(properties, event.properties));

@@ -40,11 +40,14 @@ describe('a goal event that is also listed in exitOn', () => {
     },
   );
 
-  it('still ends the instance when its properties do not match the schema', () => {
+  it('still ends the instance when its properties do not match the schema, without converting', () => {
     const h = createJourneyHarness(nurture(true));
     h.track('bo', 'Signed Up');
     h.track('bo', 'Order Completed', { revenue: 'lots' });
     expect(h.instance('bo')).toMatchObject({ status: 'done', exitReason: 'exit:Order Completed' });
+    // As the same goal is refused, converting nothing, when it is not an exit event.
+    expect(h.instance('bo')?.convertedAt).toBeUndefined();
+    expect(h.notes('bo').filter((n) => n.kind === 'converted')).toEqual([]);
   });
 
   it('leaves other exit events without a conversion', () => {
