@@ -50,9 +50,10 @@ export interface PolicyInput {
 export interface DeliveryPolicy {
   check(input: PolicyInput): Promise<PolicyDecision>;
   /**
-   * Called when a send this policy let through ended without going out (the provider refused
-   * it, rendering failed, its retries ran out): gives back what the check took for it, such as a
-   * frequency cap's slot. Not called for an `unknown` outcome, which may have arrived.
+   * Called when a send this policy may have let through ended without going out on this channel
+   * (the provider refused it, rendering failed, its retries ran out; or a later attempt was
+   * skipped or rerouted): gives back what the check took for it, such as a frequency cap's slot.
+   * Not called for an `unknown` outcome, which may have arrived.
    */
   release?(input: { job: DeliveryJobData; channel: Channel; now: number }): Promise<void>;
 }

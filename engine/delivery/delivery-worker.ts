@@ -83,6 +83,13 @@ export function createDeliveryWorker(
   const lockMs = options.lockMs ?? 30_000;
   const claimStaleMs = options.claimStaleMs ?? 4 * lockMs;
   const recordRetry = options.recordRetry ?? { attempts: 6, baseMs: 50 };
+  /**
+   * Gives back what the policy took for a send that did not go out on this channel (a cap's slot).
+   * A no-op for a send the policy never let through.
+   */
+  const release = deps.policy.release
+    ? (job: DeliveryJobData) => deps.policy.release!({ job, channel, now: clock.now() })
+    : undefined;
   const outcomes = createOutcomeRecorder({
     channel,
     store,
@@ -90,10 +97,7 @@ export function createDeliveryWorker(
     logger,
     provider: adapter?.provider ?? channel,
     recordRetry,
-    // A send the policy let through that then failed gives back what the policy took (a cap's slot).
-    ...(deps.policy.release
-      ? { onFailed: (job: DeliveryJobData) => deps.policy.release!({ job, channel, now: clock.now() }) }
-      : {}),
+    ...(release ? { onNotSent: release } : {}),
   });
   // Set when the worker starts closing: runs still with a provider then stop renewing their claims.
   let closing = false;
@@ -147,6 +151,12 @@ export function createDeliveryWorker(
     if (reroute.result === 'sending') throw new ClaimHeldError(job.opId, claimStaleMs);
     // Counted by the run that set the route only: a retry or another run following it is the same reroute.
     if (reroute.set) await decided('reroute', rule);
+    // An earlier attempt on this channel may have taken a cap slot (its provider asked to retry,
+    // and then consent or suppression refused): given back before the next channel asks, which
+    // would otherwise find the operation counted and pass it without checking its own caps.
+    await release?.(job).catch((err: unknown) =>
+      logger.warn({ err, opId: job.opId, channel }, 'policy not told of a rerouted send'),
+    );
     return forward(job, reroute.channel);
   }
 

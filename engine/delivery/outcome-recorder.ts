@@ -23,7 +23,7 @@ export interface LedgerKeys {
 /**
  * How one channel's delivery worker ends its sends: in the operation's ledger entry, on the
  * customer's message list, and in the send counts, each once per operation id. A send that
- * ends `failed` is also handed to `onFailed`, once, by whichever call recorded it.
+ * ends `failed` or `skipped` is also handed to `onNotSent`, once, by whichever call recorded it.
  */
 export interface OutcomeRecorder {
   keys(job: DeliveryJobData): LedgerKeys;
@@ -64,12 +64,14 @@ export function createOutcomeRecorder(input: {
   provider: string;
   recordRetry: { attempts: number; baseMs: number };
   /**
-   * Told of a send this recorder ended `failed` (the policy gives back what it took for it).
-   * Best effort: the outcome is recorded by then, so a failure here is only logged.
+   * Told of a send this recorder ended `failed` or `skipped` (the policy gives back what it took
+   * for it: a skip can follow an attempt the policy had let through, when the provider asked to
+   * retry and consent was withdrawn meanwhile). Best effort: the outcome is recorded by then, so
+   * a failure here is only logged.
    */
-  onFailed?: (job: DeliveryJobData) => Promise<void>;
+  onNotSent?: (job: DeliveryJobData) => Promise<void>;
 }): OutcomeRecorder {
-  const { channel, store, clock, logger, provider, recordRetry, onFailed } = input;
+  const { channel, store, clock, logger, provider, recordRetry, onNotSent } = input;
   const redis = store.redis;
 
   const keys = (job: DeliveryJobData): LedgerKeys => {
@@ -111,9 +113,9 @@ export function createOutcomeRecorder(input: {
 
   /** After this call recorded `outcome`: what follows from it beyond the ledger. */
   async function ended(job: DeliveryJobData, outcome: DeliveryOutcome): Promise<void> {
-    if (outcome !== 'failed' || !onFailed) return;
-    await onFailed(job).catch((err: unknown) =>
-      logger.warn({ err, opId: job.opId, channel }, 'policy not told of a failed send'),
+    if ((outcome !== 'failed' && outcome !== 'skipped') || !onNotSent) return;
+    await onNotSent(job).catch((err: unknown) =>
+      logger.warn({ err, opId: job.opId, channel, outcome }, 'policy not told of a send that did not go out'),
     );
   }
 

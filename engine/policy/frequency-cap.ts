@@ -17,10 +17,14 @@ export const DEFAULT_WHEN_CAPPED = 'wait';
 const takeSlotScript = new LuaScript(`
 local op = ARGV[1]
 local now = tonumber(ARGV[2])
+-- Counted already under every rule: a replay of a send this script let through. Counted under
+-- some only, it was let through on another channel (and rerouted since): this channel's own
+-- rules are asked.
+local counted = 0
 for i = 1, #KEYS do
-  -- Counted already: a replay of a send this script let through.
-  if redis.call('ZSCORE', KEYS[i], op) then return 0 end
+  if redis.call('ZSCORE', KEYS[i], op) then counted = counted + 1 end
 end
+if counted == #KEYS then return 0 end
 local wait = 0
 local capped = 0
 for i = 1, #KEYS do
@@ -63,7 +67,7 @@ export interface FrequencyCapOptions {
  * A send that fits is counted at once, under its operation id, so a replay of the same send is
  * not counted twice. A capped send waits until the next slot opens, or is skipped when its
  * journey said `whenCapped: 'skip'`. A send that then does not go out (refused by the provider,
- * failed) gives its slot back, so a failure never costs the customer a later message. Put it
+ * failed, or skipped or rerouted on a later attempt) gives its slot back, so a failure never costs the customer a later message. Put it
  * last in a policy chain: a slot is taken as soon as this rule lets a send through, so rules
  * that hold sends back should decide first.
  *

@@ -79,6 +79,14 @@ describe('frequency caps across journeys, counted atomically in Redis', () => {
     expect(await check('c', T0)).toEqual({ action: 'send' });
   });
 
+  it('asks the rules of a channel a send was rerouted to, though another channel counted its operation', async () => {
+    const sms = { channel: 'sms' as const, channels: ['email' as const, 'sms' as const] };
+    expect(await check('s1', T0, sms)).toEqual({ action: 'send' });
+    // Let through on email (counted under marketing only), then handed on to SMS.
+    expect(await check('a', T0 + HOUR)).toEqual({ action: 'send' });
+    expect(await check('a', T0 + 2 * HOUR, sms)).toMatchObject({ action: 'delay', untilMs: T0 + 24 * HOUR });
+  });
+
   it('never lets concurrent workers exceed the cap', async () => {
     const decisions = await Promise.all(Array.from({ length: 20 }, (_, i) => check(`op-${i}`, T0 + i)));
     expect(decisions.filter((d) => d.action === 'send')).toHaveLength(3);
