@@ -397,6 +397,16 @@ describe('bounce and complaint reports', () => {
     expect(lift.json()).toEqual({ lifted: 1 });
     expect(await h.engine.suppressions.check({ kind: 'phone', value: '+15550100' })).toEqual([]);
 
+    // Any address an email can be sent to can be reported bouncing: RFC 5322 characters such as
+    // `&` and `=`, and Unicode mailboxes and domains.
+    for (const address of ['first&last@example.com', 'user=tag@example.com', 'josé@bücher.de']) {
+      const bounced = await report({ type: 'bounce', bounceType: 'hard', channel: 'email', address });
+      expect(bounced.json()).toEqual({ suppressed: true, reason: 'hard-bounce' });
+      expect(await h.engine.suppressions.check({ kind: 'email', value: address })).toMatchObject([
+        { reason: 'hard-bounce' },
+      ]);
+    }
+
     const notEmail = await report({ type: 'complaint', channel: 'email', address: '+15550100' });
     expect(notEmail.statusCode).toBe(400);
     expect(notEmail.json().error.issues[0].field).toBe('body.address');

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Clock } from '../../clock.js';
+import { isPlainEmailAddress } from '../../delivery/address.js';
 import type { Engine } from '../../engine.js';
 import { RecordTimestamp, toEpochMs } from '../../ingest/ingest-schema.js';
 import { SuppressionReason, type SuppressedAddress } from '../../policy/suppression-list.js';
@@ -42,7 +43,9 @@ const DeliveryEvent = z
     if ((event.customerId === undefined) !== (event.opId === undefined))
       ctx.addIssue({ code: 'custom', path: ['opId'], message: 'customerId and opId go together' });
     if (event.type === 'delivered') return;
-    if (event.channel === 'email' && !z.email().safeParse(event.address).success)
+    // Every address the engine sends to can be reported: the check email sends and ingest use,
+    // not a narrower one (an `&` or `=` in the local part, a Unicode mailbox or domain).
+    if (event.channel === 'email' && !isPlainEmailAddress(event.address.trim()))
       ctx.addIssue({
         code: 'custom',
         path: ['address'],
