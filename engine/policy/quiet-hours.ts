@@ -8,6 +8,7 @@ import {
   isTimeZone,
   nextLocalTime,
   parseLocalTime,
+  type LocalTime,
   type LocalWindow,
 } from '../local-time.js';
 import { PolicyConfigError } from './errors.js';
@@ -32,6 +33,18 @@ export const QuietHoursWindow = z.string().transform((value, ctx): LocalWindow =
   }
   return { start, end };
 });
+
+/** Whether a time is one a wall clock shows: a whole hour 0-23 and a whole minute 0-59. */
+function isTimeOfDay(time: LocalTime): boolean {
+  return (
+    Number.isInteger(time.hour) &&
+    Number.isInteger(time.minute) &&
+    time.hour >= 0 &&
+    time.hour <= 23 &&
+    time.minute >= 0 &&
+    time.minute <= 59
+  );
+}
 
 export interface QuietHoursOptions {
   /** The daily quiet stretch in the customer's local time; it may span midnight. */
@@ -59,6 +72,14 @@ export function quietHours(options: QuietHoursOptions): DeliveryPolicy {
     throw new PolicyConfigError(
       'defaultTimezone',
       `"${options.defaultTimezone}" is not an IANA time zone. To fix: give one such as "Europe/Berlin" or "UTC".`,
+    );
+  const { start, end } = options.window;
+  if (!isTimeOfDay(start) || !isTimeOfDay(end) || (start.hour === end.hour && start.minute === end.minute))
+    // A window that starts as it ends reads as always quiet, and its end is never reached out of
+    // it: every send would be held again and again, for good.
+    throw new PolicyConfigError(
+      'window',
+      `${JSON.stringify(options.window)} is not a stretch of the day. To fix: give a start and an end that differ, each an hour 0-23 and a minute 0-59 (QuietHoursWindow.parse('21:00-08:00')), or no quiet hours.`,
     );
   const topics = options.topics ?? ['marketing'];
   const channels = options.channels ?? INTERRUPTING_CHANNELS;

@@ -152,4 +152,14 @@ describe('quiet hours 21:00-08:00 on the customer’s own clock', () => {
     for (const bad of ['21:00', '21:00-21:00', '9pm-8am', '21:00-08:00-09:00'])
       expect(QuietHoursWindow.safeParse(bad).success).toBe(false);
   });
+
+  it('refuses, in code too, a window that starts as it ends or names a time no clock shows', () => {
+    // Always quiet, with an end never reached out of it: every send would be held for good.
+    for (const window of [
+      { start: { hour: 8, minute: 0 }, end: { hour: 8, minute: 0 } },
+      { start: { hour: 21, minute: 0 }, end: { hour: 24, minute: 0 } },
+      { start: { hour: 21, minute: 0 }, end: { hour: 7, minute: 60 } },
+    ])
+      expect(() => quietHours({ window, defaultTimezone: 'UTC' })).toThrow(PolicyConfigError);
+  });
 });
