@@ -19,7 +19,7 @@ local op = ARGV[1]
 local now = tonumber(ARGV[2])
 -- Counted already under every rule: a replay of a send this script let through. Counted under
 -- some only, it was let through on another channel (and rerouted since): this channel's own
--- rules are asked.
+-- rules are asked, and a rule that counts it already holds its slot (it is not held back by it).
 local counted = 0
 for i = 1, #KEYS do
   if redis.call('ZSCORE', KEYS[i], op) then counted = counted + 1 end
@@ -32,7 +32,7 @@ for i = 1, #KEYS do
   local window = tonumber(ARGV[2 + i * 2])
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
   local count = redis.call('ZCARD', KEYS[i])
-  if count >= max then
+  if count >= max and not redis.call('ZSCORE', KEYS[i], op) then
     -- A slot opens when the send that keeps the count at max leaves the window.
     local oldest = redis.call('ZRANGE', KEYS[i], count - max, count - max, 'WITHSCORES')
     local opens = tonumber(oldest[2]) + window
@@ -44,7 +44,8 @@ for i = 1, #KEYS do
 end
 if capped > 0 then return {wait, capped} end
 for i = 1, #KEYS do
-  redis.call('ZADD', KEYS[i], now, op)
+  -- NX: a rule that counts it already keeps the time it was let through.
+  redis.call('ZADD', KEYS[i], 'NX', now, op)
   redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[2 + i * 2]))
 end
 return 0

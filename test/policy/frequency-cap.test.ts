@@ -87,6 +87,21 @@ describe('frequency caps across journeys, counted atomically in Redis', () => {
     expect(await check('a', T0 + 2 * HOUR, sms)).toMatchObject({ action: 'delay', untilMs: T0 + 24 * HOUR });
   });
 
+  it('is not held back by a rule that counts its own operation already', async () => {
+    caps = frequencyCaps({
+      redis: ctx.redis,
+      prefix: ctx.prefix,
+      rules: FrequencyCapRules.parse('marketing:1/24h,sms:1/1d'),
+    });
+    // Let through on email, filling marketing:1/24h itself; handed on to SMS before its slot was
+    // given back: it holds the marketing slot, and SMS has room.
+    expect(await check('a', T0)).toEqual({ action: 'send' });
+    const sms = { channel: 'sms' as const, channels: ['email' as const, 'sms' as const] };
+    expect(await check('a', T0 + HOUR, sms)).toEqual({ action: 'send' });
+    const marketing = customerKeys(ctx.prefix, 'ada').cap('marketing:1/24h');
+    expect(await ctx.redis.zrange(marketing, 0, -1, 'WITHSCORES')).toEqual(['a', String(T0)]);
+  });
+
   it('never lets concurrent workers exceed the cap', async () => {
     const decisions = await Promise.all(Array.from({ length: 20 }, (_, i) => check(`op-${i}`, T0 + i)));
     expect(decisions.filter((d) => d.action === 'send')).toHaveLength(3);
