@@ -6,7 +6,19 @@ import {
   defineJourney,
   JourneyCatalog,
   JourneyValidationError,
+  type Journey,
 } from '../../engine/index.js';
+
+/** The problems loading `journey` finds, as `<state>: <message>`. */
+function loadProblems(journey: Journey): string[] {
+  try {
+    new JourneyCatalog([journey], { has: () => true });
+    return [];
+  } catch (error) {
+    if (!(error instanceof JourneyValidationError)) throw error;
+    return error.problems.map((p) => `${p.state ?? '-'}: ${p.message}`);
+  }
+}
 
 /** A journey that raises `Remind` after `delay` on entry and moves on when it comes. */
 const reminder = (delay: string) =>
@@ -50,13 +62,7 @@ describe('an event raised after a named delay', () => {
       /^waiting: State "waiting" waits for "10:00 local": a raised event cannot wait until a local time/,
     ],
   ])('fails loading, naming the state, when its delay is %s', (delay, problem) => {
-    let problems: string[] = [];
-    try {
-      new JourneyCatalog([reminder(delay)], { has: () => true });
-    } catch (error) {
-      if (!(error instanceof JourneyValidationError)) throw error;
-      problems = error.problems.map((p) => `${p.state ?? '-'}: ${p.message}`);
-    }
+    const problems = loadProblems(reminder(delay));
     expect(problems).toEqual([expect.stringMatching(problem)]);
   });
 
@@ -87,13 +93,7 @@ describe('an event raised after a named delay', () => {
           },
         }),
     });
-    let problems: string[] = [];
-    try {
-      new JourneyCatalog([journey], { has: () => true });
-    } catch (error) {
-      if (!(error instanceof JourneyValidationError)) throw error;
-      problems = error.problems.map((p) => `${p.state ?? '-'}: ${p.message}`);
-    }
+    const problems = loadProblems(journey);
     expect(problems).toEqual([
       expect.stringMatching(
         /^waiting: State "waiting" waits for "10:00 local": a raised event cannot wait until a local time/,
@@ -166,13 +166,7 @@ describe('a delayed raise of an event with more than its type', () => {
           },
         }),
     });
-    let problems: string[] = [];
-    try {
-      new JourneyCatalog([journey], { has: () => true });
-    } catch (error) {
-      if (!(error instanceof JourneyValidationError)) throw error;
-      problems = error.problems.map((p) => `${p.state ?? '-'}: ${p.message}`);
-    }
+    const problems = loadProblems(journey);
     expect(problems).toEqual([
       expect.stringMatching(
         /^waiting: State "waiting" raises "Remind" with properties after a delay, but a delayed event comes back as its type alone.* To fix: /,
