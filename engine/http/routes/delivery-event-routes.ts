@@ -56,8 +56,8 @@ const DeliveryEvent = z
 /**
  * Deliveries, bounces and complaints reported by a provider (or a relay of its webhooks). With the
  * send's `customerId` and `opId` the outcome is recorded on that message and counted in the
- * journey's report. A hard bounce or a
- * complaint suppresses the address on every channel's next send; a soft bounce is acknowledged
+ * journey's report. A hard bounce suppresses the address for every later message, a complaint
+ * for marketing (transactional messages still go); a soft bounce is acknowledged
  * and changes nothing, since the provider retries it and reports a hard bounce if it persists.
  */
 export const deliveryEventRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Clock }> = async (
