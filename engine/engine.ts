@@ -285,7 +285,14 @@ export function createEngine(options: EngineOptions) {
         );
       parseInput(journey.trigger.schema, t.data, `data for journey ${journey.id}`, 'data');
       return ingest(
-        { ...envelope(t), kind: 'enter', journeyId, data: t.data, receivedAt: clock.now() },
+        {
+          ...envelope(t),
+          kind: 'enter',
+          journeyId,
+          journeyVersion: journey.version,
+          data: t.data,
+          receivedAt: clock.now(),
+        },
         t.messageId,
       );
     },

@@ -42,6 +42,11 @@ export const CustomerEvent = z.discriminatedUnion('kind', [
      * entries accepted before it was recorded.
      */
     receivedAt: z.number().optional(),
+    /**
+     * The journey's latest version where it was accepted, whose trigger schema checked `data`: a
+     * worker whose latest is older leaves the entry to a newer one (within the same grace).
+     */
+    journeyVersion: z.number().optional(),
   }),
   z.object({
     v: z.literal(CUSTOMER_EVENT_VERSION),

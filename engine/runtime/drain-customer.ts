@@ -76,7 +76,7 @@ async function applyBatch(
 ): Promise<boolean> {
   const now = deps.clock.now();
   const customerId = keys.customerId;
-  refuseNewerState(customerId, loaded, deps.catalog);
+  refuseNewerState(customerId, loaded, deps.catalog, now);
   let customer = loaded.customer;
   const changed = new Map<string, InstanceRecord>();
   const pruned = new Map<string, InstanceRecord>();
@@ -181,10 +181,29 @@ async function applyBatch(
  * its attempts on every older worker it reached meanwhile, as for any data a newer release wrote.
  * The journey worker puts the job back for later (leaveForNewerWorker).
  */
-function refuseNewerState(customerId: string, loaded: LoadedCustomer, catalog: JourneyCatalog): void {
-  for (const entry of loaded.inbox)
+function refuseNewerState(
+  customerId: string,
+  loaded: LoadedCustomer,
+  catalog: JourneyCatalog,
+  now: number,
+): void {
+  for (const entry of loaded.inbox) {
     if (!entry.ok && entry.newer !== undefined)
       throw new NewerVersionError(`An event in the inbox of customer "${customerId}"`, entry.newer);
+    // An API entry checked against a journey version this worker does not load yet: a worker of
+    // the newer release enters the customer into it. After the grace, the latest loaded here.
+    const event = entry.ok ? entry.event : undefined;
+    if (
+      event?.kind === 'enter' &&
+      event.journeyVersion !== undefined &&
+      event.journeyVersion > latestVersion(catalog, event.journeyId) &&
+      now - (event.receivedAt ?? event.timestamp) < MISSING_JOURNEY_GRACE_MS
+    )
+      throw new NewerVersionError(
+        `The entry of customer "${customerId}" into journey "${event.journeyId}"`,
+        event.journeyVersion,
+      );
+  }
   for (const record of loaded.customer.instances.values()) {
     refuseNewer(`Instance ${record.id} of customer "${customerId}"`, record, INSTANCE_RECORD_VERSION);
     if (record.status === 'active' && record.journeyVersion > latestVersion(catalog, record.journeyId))

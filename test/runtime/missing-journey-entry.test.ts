@@ -11,12 +11,15 @@ import { testDelivery } from '../support/delivery.js';
 import { eventually, testRedis } from '../support/redis.js';
 
 /** Entered through the API; waits, sending nothing. */
-const promo = defineJourney({
-  id: 'promo',
-  version: 1,
-  trigger: { api: z.object({}) },
-  machine: (j) => j.createMachine({ initial: 'waiting', states: { waiting: { tags: 'awareness' } } }),
-});
+const promoVersion = (version: number) =>
+  defineJourney({
+    id: 'promo',
+    version,
+    trigger: { api: z.object({}) },
+    machine: (j) => j.createMachine({ initial: 'waiting', states: { waiting: { tags: 'awareness' } } }),
+  });
+const promo = promoVersion(1);
+const promoV2 = promoVersion(2);
 
 describe('an entry into a journey the workers do not have', () => {
   const engines: Engine[] = [];
@@ -98,5 +101,36 @@ describe('an entry into a journey the workers do not have', () => {
         ),
       }),
     ]);
+  });
+
+  it('leaves an entry checked against a newer version for a worker that loads it, then takes the latest it has', async () => {
+    const api = engine([promo, promoV2]);
+    await api.trigger('promo', { userId: 'cy' });
+    await api.trigger('promo', { userId: 'di' });
+    await api.settleIngest();
+    const queue = api.queues.forCustomer('cy').journeys;
+    const older = engine([promo]);
+    older.startWorkers();
+    // Both drain jobs put back (the sweep's repeatable job waits there too).
+    const drains = async () => (await queue.getJobs(['delayed'])).filter((job) => job.name === 'drain');
+    await eventually(async () => (await drains()).length === 2);
+    expect((await older.customer('cy')).instances).toEqual([]);
+    await older.close();
+
+    // A worker of the newer release enters the customer into the version the API checked.
+    const newer = engine([promo, promoV2]);
+    newer.startWorkers();
+    const [cyJob] = (await drains()).filter((job) => job.data.customerId === 'cy');
+    await cyJob!.promote();
+    const cy = await eventually(async () => (await newer.customer('cy')).instances[0]);
+    expect(cy).toMatchObject({ journeyVersion: 2, status: 'active' });
+    await newer.close();
+
+    // An hour on with none of them left, an older worker enters it into the latest it loads.
+    const hourOn = engine([promo], { now: () => Date.now() + MISSING_JOURNEY_GRACE_MS });
+    hourOn.startWorkers();
+    for (const job of await drains()) await job.promote();
+    const di = await eventually(async () => (await hourOn.customer('di')).instances[0]);
+    expect(di).toMatchObject({ journeyVersion: 1, status: 'active' });
   });
 });
