@@ -20,9 +20,11 @@ local now = tonumber(ARGV[2])
 -- Counted already under every rule: a replay of a send this script let through. Counted under
 -- some only, it was let through on another channel (and rerouted since): this channel's own
 -- rules are asked, and a rule that counts it already holds its slot (it is not held back by it).
+local held = {}
 local counted = 0
 for i = 1, #KEYS do
-  if redis.call('ZSCORE', KEYS[i], op) then counted = counted + 1 end
+  held[i] = redis.call('ZSCORE', KEYS[i], op)
+  if held[i] then counted = counted + 1 end
 end
 if counted == #KEYS then return 0 end
 local wait = 0
@@ -32,7 +34,9 @@ for i = 1, #KEYS do
   local window = tonumber(ARGV[2 + i * 2])
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
   local count = redis.call('ZCARD', KEYS[i])
-  if count >= max and not redis.call('ZSCORE', KEYS[i], op) then
+  -- Its own entry counts only while still in the window (the trim above removed it otherwise).
+  local holds = held[i] and tonumber(held[i]) > now - window
+  if count >= max and not holds then
     -- A slot opens when the send that keeps the count at max leaves the window.
     local oldest = redis.call('ZRANGE', KEYS[i], count - max, count - max, 'WITHSCORES')
     local opens = tonumber(oldest[2]) + window

@@ -117,14 +117,11 @@ async function applyBatch(
     } catch (error) {
       // A journey version no longer loaded (an older one: see refuseNewerState): fail the job and
       // retry, keeping the event (and the customer's order) until it is deployed again.
+      // An API entry into a journey no worker took within the grace (refuseNewerState left it to
+      // them until then) is set aside: the journey is gone.
       if (error instanceof JourneyNotFoundError) {
         const event = entry.event;
         if (event.kind !== 'enter' || deps.catalog.has(event.journeyId)) throw error;
-        const waited = now - (event.receivedAt ?? event.timestamp);
-        if (waited < MISSING_JOURNEY_GRACE_MS)
-          throw new NewerVersionError(
-            `Journey "${event.journeyId}", which customer "${customerId}" is to enter,`,
-          );
         const reason = `journey "${event.journeyId}" is not loaded by any worker that took it within ${MISSING_JOURNEY_GRACE_MS / 60_000} minutes: ${error.message}`;
         dead.push({ event: JSON.stringify(event), reason, at: now });
         deps.logger.warn(
@@ -190,15 +187,16 @@ function refuseNewerState(
   for (const entry of loaded.inbox) {
     if (!entry.ok && entry.newer !== undefined)
       throw new NewerVersionError(`An event in the inbox of customer "${customerId}"`, entry.newer);
-    // An API entry checked against a journey version this worker does not load yet: a worker of
-    // the newer release enters the customer into it. After the grace, the latest loaded here.
+    // An API entry into a journey, or a version of it, this worker does not load: a worker of the
+    // newer release enters the customer. After the grace, the latest loaded here, or none.
     const event = entry.ok ? entry.event : undefined;
-    if (
-      event?.kind === 'enter' &&
-      event.journeyVersion !== undefined &&
-      event.journeyVersion > latestVersion(catalog, event.journeyId) &&
-      now - (event.receivedAt ?? event.timestamp) < MISSING_JOURNEY_GRACE_MS
-    )
+    if (event?.kind !== 'enter' || now - (event.receivedAt ?? event.timestamp) >= MISSING_JOURNEY_GRACE_MS)
+      continue;
+    if (!catalog.has(event.journeyId))
+      throw new NewerVersionError(
+        `Journey "${event.journeyId}", which customer "${customerId}" is to enter,`,
+      );
+    if (event.journeyVersion !== undefined && event.journeyVersion > latestVersion(catalog, event.journeyId))
       throw new NewerVersionError(
         `The entry of customer "${customerId}" into journey "${event.journeyId}"`,
         event.journeyVersion,
@@ -220,10 +218,5 @@ function refuseNewerState(
  * step fails with JourneyNotFoundError, and retries).
  */
 function latestVersion(catalog: JourneyCatalog, journeyId: string): number {
-  try {
-    return catalog.latest(journeyId).version;
-  } catch (error) {
-    if (error instanceof JourneyNotFoundError) return Number.POSITIVE_INFINITY;
-    throw error;
-  }
+  return catalog.has(journeyId) ? catalog.latest(journeyId).version : Number.POSITIVE_INFINITY;
 }
