@@ -6,6 +6,19 @@ export interface CliRun {
   stderr: string;
 }
 
+/** Runs `node <args>` in a process of its own with `env`, to its end: its status and what it printed. */
+export function runNode(args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
+  const child = spawn(process.execPath, [...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 /**
  * Runs `chorus` as a real process through its bin shim (workers/chorus.js), with only the given
  * configuration: variables of the test's own environment that the engine reads are left out.
@@ -16,16 +29,5 @@ export function runChorus(args: readonly string[], env: Record<string, string> =
       ([name]) => !/^(SMTP_URL|OUTBOX_DIR|JOURNEYS_DIR|TEMPLATES_DIR|MAIL_FROM|DKIM_|PUBLIC_URL)/.test(name),
     ),
   );
-  const child = spawn(process.execPath, ['workers/chorus.js', ...args], {
-    env: { ...inherited, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runNode(['workers/chorus.js', ...args], { ...inherited, ...env });
 }

@@ -1,22 +1,14 @@
-import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runNode } from '../support/cli-process.js';
 import { TEST_REDIS_ENV, testRedis } from '../support/redis.js';
 
 /** Runs `npm run event -- …` as npm does: workers/send-event.ts through tsx, in a process of its own. */
-function runEvent(args: readonly string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/send-event.ts', ...args], {
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+const runEvent = (args: readonly string[], env: Record<string, string>) =>
+  runNode(['--import', 'tsx', 'workers/send-event.ts', ...args], {
+    ...process.env,
+    LOG_LEVEL: 'warn',
+    ...env,
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('npm run event', () => {
   const { prefix, cleanup } = testRedis();

@@ -1,21 +1,10 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { runNode } from '../support/cli-process.js';
 
 /** `npm start` as npm runs it, to its end: what it printed and its exit status. */
-function start(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/start.ts'], {
-    env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const start = (env: Record<string, string>) =>
+  runNode(['--import', 'tsx', 'workers/start.ts'], { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...env });
 
 describe('npm start', () => {
   it('names JOURNEYS_DIR and TEMPLATES_DIR when they name no folder, before it connects to Redis', async () => {
