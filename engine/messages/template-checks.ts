@@ -12,6 +12,7 @@ import { isGsm7 } from './sms-segments.js';
 import { scanTemplate } from './template-variables.js';
 import { htmlLinks, textLinks, withoutUtm } from './utm.js';
 import { visibleHtml, visibleLinks } from './visible-html.js';
+import { carriesPhrase } from './carries-phrase.js';
 
 export { checkTemplatesForJourneys } from './template-journey-checks.js';
 
@@ -62,8 +63,6 @@ export interface TemplateCheckOptions {
 
 /** Push notifications are cut beyond these lengths (characters) on common devices. */
 export const PUSH_LIMITS = { title: 65, body: 240 } as const;
-
-const normalise = (text: string) => text.replace(/\s+/g, ' ').trim().toLowerCase();
 
 function strings(value: unknown): string[] {
   if (typeof value === 'string') return [value];
@@ -296,11 +295,11 @@ function consistency(
     const derived =
       channel === 'email' && part === 'text part' && !templates.template(message.id, 'email.text');
     const partName = derived ? 'text part (derived from the HTML)' : part;
-    if (!normalise(text).includes(normalise(phrase))) {
+    if (!carriesPhrase(text, phrase)) {
       found.push({
         key: `phrase:${part}`,
         ...(file === undefined ? {} : { file }),
-        body: `the ${partName} does not carry the core message's ${phraseName} "${phrase}" (${where})${html !== undefined && normalise(htmlToText(html)).includes(normalise(phrase)) ? UNSEEN('a hidden element') : ''}.`,
+        body: `the ${partName} does not carry the core message's ${phraseName} "${phrase}" (${where})${html !== undefined && carriesPhrase(htmlToText(html), phrase) ? UNSEEN('a hidden element') : ''}.`,
         ifHidden: HIDDEN,
         fix: `${message.keyPhrase === undefined ? 'include {{message.headline}}, or declare a shorter "keyPhrase" in message.json and write it' : `write "${phrase}"`} in the template.`,
       });

@@ -21,27 +21,66 @@ const VOID = new Set([
 ]);
 
 // A comment, or a tag: its closing slash, name and attributes (quoted values may hold `>`).
-const TOKEN = /<!--[\s\S]*?(?:-->|$)|<(\/?)([a-zA-Z][a-zA-Z0-9-]*)((?:"[^"]*"|'[^']*'|[^'">])*)>/g;
+const TOKEN = /<!--[\s\S]*?(?:-->|$)|<(\/?)([a-zA-Z][a-zA-Z0-9-]*)((?:"[^"]*"|'[^']*'|[^'">])*)>/;
+
+// Elements whose content is text, not markup: a `</div>` in a script's string closes nothing.
+const RAW_TEXT = new Set(['script', 'style', 'title', 'textarea', 'xmp']);
+
+// The end tags HTML leaves out: a start tag of these names closes an open element of those names.
+const IMPLIED_END: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+  ['li', new Set(['li'])],
+  ['dt', new Set(['dt', 'dd'])],
+  ['dd', new Set(['dt', 'dd'])],
+  ['tr', new Set(['tr', 'td', 'th'])],
+  ['td', new Set(['td', 'th'])],
+  ['th', new Set(['td', 'th'])],
+  ['option', new Set(['option'])],
+]);
+// Start tags that close an open paragraph.
+const CLOSES_P = new Set(
+  'address article aside blockquote div dl fieldset footer form h1 h2 h3 h4 h5 h6 header hr main nav ol p pre section table ul'.split(
+    ' ',
+  ),
+);
 
 const HIDDEN_ATTRIBUTE = /(?:^|\s)hidden(?:\s*=|\s|\/|$)/i;
 const STYLE = /(?:^|\s)style\s*=\s*(?:"([^"]*)"|'([^']*)')/i;
-// The inline styles email clients honour to hide an element (`mso-hide: all` for Outlook).
-const HIDING_STYLE =
-  /(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden|mso-hide\s*:\s*all)\s*(?:!important\s*)?(?:;|$)/i;
+// One declaration of an inline style, `!important` or not.
+const declaration = (property: string, value: string) =>
+  new RegExp(`(?:^|;)\\s*(?:${property})\\s*:\\s*(?:${value})\\s*(?:!important\\s*)?(?:;|$)`, 'i');
+// The inline styles email clients honour to hide an element and all inside it (`mso-hide: all`
+// for Outlook), or to make it transparent. `font-size: 0` is not one: responsive layouts set it
+// on the columns' wrapper and a size back on what is inside.
+const HIDING_STYLES = [
+  declaration('display', 'none'),
+  declaration('visibility', 'hidden'),
+  declaration('mso-hide', 'all'),
+  declaration('opacity', '(?:0+(?:\\.0*)?|\\.0+)%?'),
+];
+// A box of no height or width whose overflow is cut: the preheader that is not `display: none`.
+const ZERO_BOX = declaration('(?:max-)?(?:height|width)', '0+(?:\\.0*)?(?:px|em|rem|%)?');
+const OVERFLOW_HIDDEN = declaration('overflow', 'hidden');
 
 /** Whether an element's attributes hide it: `hidden`, or an inline style that does. */
 function hides(attributes: string): boolean {
   if (HIDDEN_ATTRIBUTE.test(attributes.replace(/"[^"]*"|'[^']*'/g, '""'))) return true;
   const style = STYLE.exec(attributes);
   if (!style) return false;
-  return HIDING_STYLE.test(decodeHtmlEntities(style[1] ?? style[2] ?? '').toLowerCase());
+  const css = decodeHtmlEntities(style[1] ?? style[2] ?? '').toLowerCase();
+  return (
+    HIDING_STYLES.some((hiding) => hiding.test(css)) || (ZERO_BOX.test(css) && OVERFLOW_HIDDEN.test(css))
+  );
 }
 
 /**
  * The part of an HTML document a reader sees: without comments, the head, `<style>`, `<script>`,
  * `<template>`, and elements hidden by the `hidden` attribute or an inline `display: none`,
- * `visibility: hidden` or `mso-hide: all`, with everything inside them. The core-message check
- * reads this, so a headline or CTA only in a comment or a hidden element does not count as carried.
+ * `visibility: hidden`, `mso-hide: all`, `opacity: 0`, or a zero height or width with `overflow:
+ * hidden`, with everything inside them. The core-message check reads this, so a headline or CTA
+ * only in a comment or a hidden element does not count as carried.
+ *
+ * A hidden element ends where a browser ends it: at its end tag, or when an element it is inside
+ * ends (its end tag left out), or where HTML implies its end (a `<td>` at the next `<td>`).
  *
  * @example
  * visibleHtml('<p>Hi</p><!-- <a href="https://x.com">x</a> --><div style="display:none">y</div>'); // '<p>Hi</p>'
@@ -49,36 +88,59 @@ function hides(attributes: string): boolean {
 export function visibleHtml(html: string): string {
   let out = '';
   let copiedTo = 0;
-  // While skipping: the element being skipped and how deep inside nested ones of its name.
-  let skipping: { name: string; depth: number } | undefined;
-  for (const match of html.matchAll(TOKEN)) {
-    const [token, closing, rawName, attributes = ''] = match;
+  // The elements open where the scan is, outermost first.
+  const open: string[] = [];
+  // While inside a hidden element: how many elements are open around it.
+  let hiddenAt: number | undefined;
+  // Closes the open elements from `index` in; a hidden one among them ends, the tag at `resumeAt` on.
+  const closeFrom = (index: number, resumeAt: number) => {
+    open.length = index;
+    if (hiddenAt !== undefined && index <= hiddenAt) {
+      hiddenAt = undefined;
+      copiedTo = resumeAt;
+    }
+  };
+  // A scanner of its own: a raw-text element moves it on to its end tag.
+  const token = new RegExp(TOKEN.source, 'g');
+  let lowerCase: string | undefined;
+  for (let match = token.exec(html); match !== null; match = token.exec(html)) {
+    const [text, closing, rawName, attributes = ''] = match;
     const at = match.index;
     if (rawName === undefined) {
-      // A comment: never seen, also inside a skipped element.
-      if (!skipping) out += html.slice(copiedTo, at);
-      copiedTo = at + token.length;
+      // A comment: never seen, also inside a hidden element (whose end sets where copying resumes).
+      if (hiddenAt === undefined) out += html.slice(copiedTo, at);
+      copiedTo = at + text.length;
       continue;
     }
     const name = rawName.toLowerCase();
-    if (skipping) {
-      if (name === skipping.name && !VOID.has(name)) {
-        if (closing) skipping.depth -= 1;
-        else if (!attributes.trimEnd().endsWith('/')) skipping.depth += 1;
-        if (skipping.depth === 0) {
-          skipping = undefined;
-          copiedTo = at + token.length;
-        }
-      }
+    if (closing) {
+      const index = open.lastIndexOf(name);
+      // An end tag of an element that is not open closes nothing, as in a browser.
+      if (index !== -1) closeFrom(index, index === hiddenAt ? at + text.length : at);
       continue;
     }
-    if (closing || !(UNSEEN_BLOCKS.has(name) || hides(attributes))) continue;
-    out += html.slice(copiedTo, at);
-    copiedTo = at + token.length;
-    if (!VOID.has(name) && !attributes.trimEnd().endsWith('/')) skipping = { name, depth: 1 };
+    const implied = IMPLIED_END.get(name);
+    const top = open.at(-1);
+    if (top !== undefined && (implied?.has(top) || (top === 'p' && CLOSES_P.has(name)))) {
+      closeFrom(open.length - 1, at);
+    }
+    const empty = VOID.has(name) || attributes.trimEnd().endsWith('/');
+    if (hiddenAt === undefined && (UNSEEN_BLOCKS.has(name) || hides(attributes))) {
+      out += html.slice(copiedTo, at);
+      copiedTo = at + text.length;
+      if (!empty) hiddenAt = open.length;
+    }
+    if (empty) continue;
+    open.push(name);
+    if (RAW_TEXT.has(name)) {
+      // Its text runs to its end tag, whatever it holds; the end tag is then read as any other.
+      lowerCase ??= html.toLowerCase();
+      const end = lowerCase.indexOf(`</${name}`, token.lastIndex);
+      token.lastIndex = end === -1 ? html.length : end;
+    }
   }
-  // An element left open hides the rest of the document.
-  if (!skipping) out += html.slice(copiedTo);
+  // An element left open to the end of the document hides the rest of it, as in a browser.
+  if (hiddenAt === undefined) out += html.slice(copiedTo);
   return out;
 }
 

@@ -562,4 +562,36 @@ describe('a core message only where no reader sees it', () => {
         ?.text,
     ).toContain(': it is there only where no reader sees it (a hidden element), which does not count.');
   });
+
+  it('fails for a headline only in a preheader cut to no height, or transparent', () => {
+    for (const style of ['max-height: 0; overflow: hidden', 'opacity:0']) {
+      expect(emailProblems(`<div style="${style}">{{message.headline}}</div><p>${link}</p>`)).toEqual([
+        expect.objectContaining({
+          text: expect.stringContaining(': it is there only where no reader sees it (a hidden element)'),
+        }),
+      ]);
+    }
+  });
+
+  it('passes a headline after a hidden element left open, once the element around it ends', () => {
+    expect(
+      emailProblems(
+        `<table><tr><td><div style="display:none">preheader</td></tr></table>${headline}<p>${link}</p>`,
+      ),
+    ).toEqual([]);
+  });
+
+  it('passes a headline beside a responsive column wrapper that sets no font size (font-size: 0)', () => {
+    expect(
+      emailProblems(
+        `<div style="font-size:0"><div style="font-size:16px">${headline}<p>${link}</p></div></div>`,
+      ),
+    ).toEqual([]);
+  });
+
+  it('fails for a headline found only inside a longer word', () => {
+    expect(emailProblems(`<h1>Refresh blends are heresy</h1><p>${link}</p>`).map((p) => p.text)).toEqual([
+      expect.stringContaining(`the HTML does not carry the core message's headline "Fresh blends are here"`),
+    ]);
+  });
 });
