@@ -25,11 +25,12 @@ const idOf = (path: string) =>
   `s_${path.replace(/[^A-Za-z0-9]/g, (char) => (char === '_' ? '__' : `_${char.codePointAt(0)!.toString(16)}_`))}`;
 
 /**
- * Label text: Mermaid reads `:`, `;`, `#` and (in a state's quoted name) `"` itself, so they are
- * written as entity codes.
+ * Label text: Mermaid reads `:`, `;`, `#` and (in a state's quoted name) `"` itself, and reads
+ * `<`, `>` and `&` as HTML (a state `a<b>c` was drawn as `ac`), so they are written as entity
+ * codes. A line break would end the statement, so it is a space.
  */
 const text = (value: string) =>
-  value.replace(/[#:;"]/g, (char) => `#${char.charCodeAt(0)};`).replace(/\n/g, ' ');
+  value.replace(/[#:;"<>&]/g, (char) => `#${char.charCodeAt(0)};`).replace(/\r\n|[\r\n]/g, ' ');
 
 interface TransitionLike {
   target?: readonly AnyStateNode[] | undefined;
@@ -95,7 +96,9 @@ export function journeyToMermaid(
 ): string {
   const machine = journey.machine;
   const lines = ['stateDiagram-v2', `  %% ${journey.id}@${journey.version}`];
-  if (journey.description) lines.push(`  %% ${journey.description}`);
+  // Every line of the description is a comment: one left bare would be read as a statement.
+  if (journey.description)
+    for (const line of journey.description.split(/\r\n|[\r\n]/)) lines.push(`  %% ${line}`);
   for (const stage of STAGES) lines.push(`  classDef ${stage} ${STAGE_STYLE[stage]}`);
 
   const nodes = allStateNodes(machine);

@@ -93,6 +93,40 @@ describe('journeyToMermaid', () => {
     expect(edges).toContainEqual({ from: 's_first_20_step', to: 's_end', label: 'Order#58; #35;1#59; done' });
   });
 
+  it('writes the characters Mermaid reads as HTML as entity codes, so names and events show as written', () => {
+    const marked = defineJourney({
+      id: 'marked',
+      version: 1,
+      trigger: { event: 'Cart > $50 & <b>' },
+      machine: (j) =>
+        j.createMachine({
+          initial: 'a<b>c',
+          states: { 'a<b>c': { tags: 'awareness', type: 'final' } },
+        }),
+    });
+    const { states, edges } = parse(journeyToMermaid(marked));
+    expect([...states.values()]).toEqual(['a#60;b#62;c']);
+    expect(edges[0]?.label).toBe('enter on Cart #62; $50 #38; #60;b#62;');
+  });
+
+  it('keeps every line of a multi-line description a comment, drawing nothing of it', () => {
+    const described = defineJourney({
+      id: 'described',
+      version: 1,
+      description: 'Welcomes new sign-ups.\nstate "Stray" as stray\r\nSends: welcome',
+      trigger: { event: 'Signed Up' },
+      machine: (j) =>
+        j.createMachine({ initial: 'only', states: { only: { tags: 'awareness', type: 'final' } } }),
+    });
+    const diagram = journeyToMermaid(described);
+    expect(diagram).toContain(
+      '  %% Welcomes new sign-ups.\n  %% state "Stray" as stray\n  %% Sends: welcome\n',
+    );
+    const { states, descriptions } = parse(diagram);
+    expect([...states.values()]).toEqual(['only']);
+    expect([...descriptions.keys()]).toEqual(['s_only']);
+  });
+
   it('gives states whose names differ only in punctuation ids of their own, and quotes a name with a quote', () => {
     const near = defineJourney({
       id: 'near',
