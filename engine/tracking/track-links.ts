@@ -5,6 +5,7 @@ import {
   clickUrl,
   createTrackingToken,
   isTrackableUrl,
+  MAX_TRACKING_TOKEN_LENGTH,
   openUrl,
   type TrackedSend,
 } from './tracking-token.js';
@@ -25,7 +26,8 @@ export interface LinkTracking {
  * Makes a rendered message tracked: every http(s) link (already carrying its UTM parameters)
  * becomes `<baseUrl>/t/c/<token>`, a signed redirect back to exactly that URL, and email HTML
  * gets a 1×1 open pixel before `</body>`. Links in `keep` (the unsubscribe URL), links to the
- * API itself and other schemes (`mailto:`, `tel:`) are left alone; so are webhook payloads,
+ * API itself, other schemes (`mailto:`, `tel:`) and a URL too long to fit in a token
+ * (MAX_TRACKING_TOKEN_LENGTH) are left alone; so are webhook payloads,
  * which a program reads rather than a person clicking.
  *
  * @example
@@ -42,7 +44,9 @@ export function trackRendered(
   const own = (url: string) => url.startsWith(`${api}/t/`) || url.startsWith(`${api}/v1/`);
   const link = (url: string): string => {
     if (tracking.links === false || keep.includes(url) || own(url) || !isTrackableUrl(url)) return url;
-    return clickUrl(tracking.baseUrl, createTrackingToken(tracking.secret, { kind: 'click', ...send, url }));
+    const token = createTrackingToken(tracking.secret, { kind: 'click', ...send, url });
+    // A token the route would refuse as too long: the person reaches the page, uncounted.
+    return token.length > MAX_TRACKING_TOKEN_LENGTH ? url : clickUrl(tracking.baseUrl, token);
   };
   const html = (value: string) => mapHtmlLinks(value, link);
   const text = (value: string) => mapTextLinks(value, link);

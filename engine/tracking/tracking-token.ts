@@ -60,6 +60,12 @@ export function trackingSecret(unsubscribeSecret: string): string {
   return createHmac('sha256', unsubscribeSecret).update('chorus tracking tokens v1').digest('base64url');
 }
 
+/**
+ * The longest token the click and open routes take. A link that would need a longer one (its URL
+ * some 6,000 characters, fewer in non-Latin script) is sent untracked rather than broken.
+ */
+export const MAX_TRACKING_TOKEN_LENGTH = 8192;
+
 // 128 bits of the HMAC: unforgeable in practice, and 21 characters shorter in every link.
 const SHORT_MAC = { macBytes: 16 };
 

@@ -11,6 +11,7 @@ import {
   type TrackedSend,
 } from '../../engine/index.js';
 import { keysSharingTag } from '../../engine/redis/scan-keys.js';
+import { trackRendered } from '../../engine/tracking/track-links.js';
 import { customerKeys } from '../../engine/store/customer-keys.js';
 import { httpHarness, UNSUBSCRIBE_SECRET, type HttpHarness } from '../support/http.js';
 import { notify } from '../fixtures/journeys/notify.js';
@@ -100,6 +101,27 @@ describe('tracked links and the open pixel over HTTP', () => {
     expect(page.statusCode).toBe(400);
     expect(page.headers['content-type']).toContain('text/html');
     expect(page.body).toContain('CHORUS_TRACKING_TOKEN_INVALID');
+  });
+
+  it('takes a person to a very long URL from a push, tracked when it fits a token and as it is when not', async () => {
+    const base = 'https://chorus.test';
+    for (const length of [5_000, 7_000, 20_000]) {
+      const url = `https://example.com/deep?state=${'x'.repeat(length)}`;
+      const push = { channel: 'push' as const, title: 'Tea', body: 'Fresh', url };
+      const { url: sent } = trackRendered(
+        push,
+        { ...send, customerId: 'unknown', channel: 'push' },
+        { baseUrl: base, secret },
+      ) as {
+        url: string;
+      };
+      // Sent as it is when the token would be longer than the route takes (some 6,000 characters).
+      expect(sent === url, `${length}`).toBe(length > 6_000);
+      if (sent === url) continue;
+      const res = await h.app.inject({ method: 'GET', url: sent.slice(base.length) });
+      expect(res.statusCode, `${length}`).toBe(302);
+      expect(res.headers.location).toBe(url);
+    }
   });
 
   it('answers the pixel with a transparent 1×1 GIF that is never cached, and records the open once', async () => {

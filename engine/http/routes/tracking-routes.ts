@@ -3,7 +3,11 @@ import { z } from 'zod';
 import type { Clock } from '../../clock.js';
 import type { Engine } from '../../engine.js';
 import { recordEngagement } from '../../tracking/engagement.js';
-import { verifyTrackingToken, type TrackingClaim } from '../../tracking/tracking-token.js';
+import {
+  MAX_TRACKING_TOKEN_LENGTH,
+  verifyTrackingToken,
+  type TrackingClaim,
+} from '../../tracking/tracking-token.js';
 
 export interface TrackingRouteOptions {
   engine: Engine;
@@ -14,7 +18,7 @@ export interface TrackingRouteOptions {
 
 // A wildcard rather than `:token`: Fastify refuses path parameters over 100 characters, and a
 // token carries its whole URL.
-const Params = z.object({ '*': z.string().max(8192) });
+const Params = z.object({ '*': z.string().max(MAX_TRACKING_TOKEN_LENGTH) });
 
 /** The smallest transparent GIF: 1×1, one colour. */
 const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
