@@ -81,9 +81,14 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
   // bull-board's page links a Google Fonts stylesheet: every operator opening the dashboard would
   // tell Google so, and behind a firewall the page waits on it. Its pages may load styles and
   // fonts from this server only (they fall back to the system's); scripts are left as they are.
+  // No other site may frame them: with DASHBOARD_WRITE, a page that framed the board under the
+  // operator's saved credentials could lure a click onto "clean" or "retry all".
   app.addHook('onSend', async (_request, reply, payload) => {
     if (String(reply.getHeader('content-type') ?? '').startsWith('text/html'))
-      void reply.header('content-security-policy', "style-src 'self' 'unsafe-inline'; font-src 'self' data:");
+      void reply.header(
+        'content-security-policy',
+        "style-src 'self' 'unsafe-inline'; font-src 'self' data:; frame-ancestors 'none'",
+      );
     return payload;
   });
 

@@ -1,4 +1,6 @@
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium } from 'playwright-core';
 import { onboarding } from '../fixtures/journeys/onboarding.js';
@@ -84,6 +86,39 @@ describe('the journey page at /admin/journeys/:id', () => {
       for (const request of elsewhere) expect(request, request.url).toMatchObject({ failure: 'csp' });
     } finally {
       await browser.close();
+    }
+  }, 30_000);
+
+  it('cannot be framed by another page, so no click on it can be lured from elsewhere', async () => {
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+    });
+    try {
+      const context = await browser.newContext({
+        httpCredentials: { username: DASHBOARD.user, password: DASHBOARD.password },
+      });
+      const page = await context.newPage();
+      // A page of another origin (another port) that frames the board.
+      const lure = createServer((_request, response) =>
+        response
+          .writeHead(200, { 'content-type': 'text/html' })
+          .end(`<iframe src="${url}/admin/queues"></iframe>`),
+      );
+      await new Promise<void>((resolve) => lure.listen(0, '127.0.0.1', resolve));
+      const { port } = lure.address() as AddressInfo;
+      await page.goto(`http://127.0.0.1:${port}/`, { waitUntil: 'load' });
+      lure.close();
+      const frame = page.frames().find((f) => f !== page.mainFrame());
+      // The browser refuses to show it: an error page stands where the board would be.
+      expect(frame?.url()).toMatch(/^chrome-error:/);
+    } finally {
+      await browser.close();
+    }
+    for (const path of ['/admin/queues', '/admin/journeys', '/admin/journeys/onboarding']) {
+      const res = await h.app.inject({ url: path, headers: { authorization: basic } });
+      expect(res.headers['content-security-policy'], path).toContain("frame-ancestors 'none'");
     }
   }, 30_000);
 
