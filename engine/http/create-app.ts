@@ -183,8 +183,9 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
     });
     await scope.register(unsubscribeRoutes, { engine, secret: options.unsubscribeSecret, clock });
     await scope.register(consentConfirmRoutes, { engine, secret: options.unsubscribeSecret, clock });
-    await scope.register(dashboard, { engine, clock, ...options.dashboard });
   });
+  // Outside that scope: it asks for its credentials before saying whether Redis is there.
+  await app.register(dashboard, { engine, clock, redis, ...options.dashboard });
 
   app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect(DASHBOARD_PATH));
   return app;

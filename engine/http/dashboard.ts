@@ -7,6 +7,7 @@ import type { Queue } from 'bullmq';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Clock } from '../clock.js';
 import type { Engine } from '../engine.js';
+import type { RedisConnection } from '../redis/connection.js';
 import { allQueues, shardQueues } from '../runtime/queues.js';
 import type { ErrorBody } from './http-errors.js';
 import { journeyPages, JOURNEY_PAGES_PATH } from './journey-page.js';
@@ -25,6 +26,8 @@ export interface DashboardOptions {
   engine: Engine;
   /** "Now" for the journey pages' period. */
   clock: Clock;
+  /** The API's connection: while it is not ready, the dashboard answers 503 past its auth. */
+  redis: RedisConnection;
 }
 
 const same = (a: string, b: string) =>
@@ -55,6 +58,19 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
       };
       void reply.code(401).send(body);
     });
+  });
+  // Past the auth, as the API's routes do while Redis is away: answer 503 at once rather than
+  // queueing, here rather than thrown, for the same reason as the refusal above.
+  app.addHook('onRequest', (request, reply, next) => {
+    if (options.redis.status === 'ready') return next();
+    const body: ErrorBody = {
+      error: {
+        code: 'CHORUS_UNAVAILABLE',
+        message: 'Redis is not reachable right now; the dashboard cannot read it. To fix: retry shortly.',
+        requestId: request.id,
+      },
+    };
+    void reply.code(503).header('retry-after', '1').send(body);
   });
 
   // bull-board's API reads its body as a JSON object and answers anything else (a JSON string, a

@@ -202,6 +202,23 @@ describe('operating the engine over HTTP', () => {
       expect((await h.app.inject('/healthz')).statusCode).toBe(200);
     });
 
+    it('asks for the dashboard credentials first, and answers 503 to the dashboard only past them, while Redis is away', async () => {
+      privateRedis = await resolveRedis({ defaultUrl: 'redis://127.0.0.1:1' });
+      h = await httpHarness({ journeys: [onboarding], workers: false, apiRedisUrl: privateRedis.url });
+      await privateRedis.stop();
+      const auth = { authorization: basic(DASHBOARD.user, DASHBOARD.password) };
+      for (const url of ['/admin/queues', '/admin/queues/api/queues', '/admin/journeys/onboarding']) {
+        const anonymous = await h.app.inject(url);
+        expect(anonymous.statusCode, url).toBe(401);
+        expect(anonymous.headers['www-authenticate'], url).toMatch(/^Basic/);
+        const away = await h.app.inject({ url, headers: auth });
+        expect(away.statusCode, url).toBe(503);
+        expect(away.headers['retry-after'], url).toBe('1');
+        // In the API's shape, not as an internal error of bull-board's.
+        expect(away.json(), url).toMatchObject({ error: { code: 'CHORUS_UNAVAILABLE' } });
+      }
+    });
+
     it('still answers /metrics while Redis is away, with the figures of its own', async () => {
       privateRedis = await resolveRedis({ defaultUrl: 'redis://127.0.0.1:1' });
       h = await httpHarness({ journeys: [onboarding], workers: false, apiRedisUrl: privateRedis.url });
