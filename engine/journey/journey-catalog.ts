@@ -134,9 +134,14 @@ export class JourneyCatalog {
   }
 
   version(journeyId: string, version: number): Journey {
-    const journey = this.#versions.get(journeyId)?.get(version);
+    const journey = this.loadedVersion(journeyId, version);
     if (!journey) throw new JourneyNotFoundError(journeyId, { version });
     return journey;
+  }
+
+  /** This version of the journey, or undefined when it is not loaded. */
+  loadedVersion(journeyId: string, version: number): Journey | undefined {
+    return this.#versions.get(journeyId)?.get(version);
   }
 
   /** Journeys (latest versions) that a `track` event with this name enrols customers into. */

@@ -7,7 +7,7 @@ import { InvalidInputError, IsoInstant, TriggerInput } from '../../ingest/ingest
 import type { Journey } from '../../journey/define-journey.js';
 import { allStateNodes, statePath } from '../../journey/machine-walk.js';
 import { isStage } from '../../journey/stage.js';
-import { readJourneyCounts } from '../../store/journey-counts.js';
+import { readJourneyCounts, type JourneyCounts } from '../../store/journey-counts.js';
 import { Accepted } from './ingest-routes.js';
 
 const DAY_MS = 86_400_000;
@@ -45,14 +45,32 @@ const instant = (day: 'start' | 'end') =>
     { error: INSTANT_FORMS },
   );
 
+const JourneyState = z.object({
+  state: z.string(),
+  stage: z
+    .string()
+    .describe(
+      'the funnel stage the state is tagged with: `none` when untagged, `unknown` when no loaded version has the state',
+    ),
+  customers: z.number(),
+  versions: z
+    .array(z.number())
+    .optional()
+    .describe(
+      'only on a state the latest version does not have: the versions whose customers are in it, which must stay loaded until they finish',
+    ),
+});
+
 const JourneySummary = z.object({
   id: z.string(),
   version: z.number().describe('the latest version; new customers start on it'),
   description: z.string().optional(),
   trigger: z.object({ event: z.string() }).or(z.object({ api: z.literal(true) })),
   states: z
-    .array(z.object({ state: z.string(), stage: z.string(), customers: z.number() }))
-    .describe('every state of the latest version, with the customers in it now (all versions)'),
+    .array(JourneyState)
+    .describe(
+      'every state of the latest version, with the customers in it now (all versions); then each state only other versions have that their customers are still in',
+    ),
   stages: z.record(z.string(), z.number()).describe('customers in each funnel stage now'),
   funnel: z
     .record(z.string(), z.number())
@@ -102,19 +120,49 @@ const sumArms = (records: ReadonlyArray<Record<string, { entered: number; conver
   return total;
 };
 
+/**
+ * The states a journey lists: every state of the latest version, with its customers in any
+ * version; then each state the latest version lacks that customers of another version are still
+ * in (an older version still running, or a newer one a worker already loads), so every customer
+ * counted in a stage is in some state of the list.
+ */
+function journeyStates(
+  latest: Journey,
+  versions: readonly JourneyCounts[],
+  loaded: (version: number) => Journey | undefined,
+): Array<z.infer<typeof JourneyState>> {
+  const totals = sum(versions.map((v) => v.states));
+  const listed = statesOf(latest).map((s) => ({ ...s, customers: totals[s.state] ?? 0 }));
+  const inLatest = new Set(listed.map((s) => s.state));
+  const others = new Map<string, { state: string; stage: string; customers: number; versions: number[] }>();
+  // Newest first, so a state several versions have takes its stage from the newest loaded one.
+  for (const counts of [...versions].reverse()) {
+    const definition = loaded(counts.version);
+    const stages = new Map(definition ? statesOf(definition).map((s) => [s.state, s.stage]) : []);
+    for (const [state, customers] of Object.entries(counts.states).sort(([a], [b]) => a.localeCompare(b))) {
+      if (inLatest.has(state)) continue;
+      const entry = others.get(state) ?? { state, stage: 'unknown', customers: 0, versions: [] };
+      others.set(state, entry);
+      if (entry.stage === 'unknown') entry.stage = stages.get(state) ?? 'unknown';
+      entry.customers += customers;
+      entry.versions.unshift(counts.version);
+    }
+  }
+  return [...listed, ...others.values()];
+}
+
 export const journeyRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Clock }> = async (
   app,
   { engine, clock },
 ) => {
   async function summary(journey: Journey): Promise<z.infer<typeof JourneySummary>> {
     const versions = await readJourneyCounts(engine.store.redis, engine.prefix, journey.id);
-    const states = sum(versions.map((v) => v.states));
     return {
       id: journey.id,
       version: journey.version,
       ...(journey.description ? { description: journey.description } : {}),
       trigger: journey.trigger.kind === 'api' ? { api: true as const } : { event: journey.trigger.event },
-      states: statesOf(journey).map((s) => ({ ...s, customers: states[s.state] ?? 0 })),
+      states: journeyStates(journey, versions, (v) => engine.catalog.loadedVersion(journey.id, v)),
       stages: sum(versions.map((v) => v.stages)),
       funnel: sum(versions.map((v) => v.reached)),
       entered: versions.reduce((n, v) => n + v.entered, 0),
