@@ -135,7 +135,9 @@ export class CustomerStore {
   /**
    * Takes the lease with `token` and loads the customer, or returns `undefined` when another job
    * holds it. `event` (a fired timer), when given, is appended to the inbox first, in the same
-   * atomic step, or dropped when the customer has no state (erased while the timer's job ran):
+   * atomic step, once per timer job (`token`, its job id: a retry does not append it again while
+   * it waits, or after its own step applied it; see acquireAndLoad), or dropped when the customer
+   * has no state (erased while the timer's job ran):
    * then the answer is `TIMER_DROPPED` and nothing is written. The lease lasts `leaseMs` (the
    * store's, by default) unless renewed by a commit.
    */

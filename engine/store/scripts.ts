@@ -22,9 +22,13 @@ return {1, redis.call('EXISTS', KEYS[3])}
 /**
  * Takes (or, for the same token, keeps) the customer's lease, then reads the state and the inbox
  * head. With an event in ARGV[4], first appends it to the inbox (a timer job's event), saving a
- * round trip on the hottest path. A timer of a customer with no state is dropped instead ({2}):
- * every step that schedules one has marked the state first, so only erasure removed it (the
- * timer's job was running when the erasure listed the customer's jobs), and applying it would
+ * round trip on the hottest path. Once per job: a retried timer job (its token is its job id)
+ * does not append it again while it waits in the inbox (the same job makes the same JSON), nor
+ * after its own step applied it and has not let go of the customer since (the step's mark is
+ * still its token); a copy appended anyway (another job applied the event meanwhile) is dropped
+ * as stale when applied. A timer of a customer with no state is dropped instead ({2}): every
+ * step that schedules one has marked the state first, so only erasure removed it (the timer's
+ * job was running when the erasure listed the customer's jobs), and applying it would
  * write a state back under the erased customer's id, for good. Marks the state with the step's
  * token (`step`) until the step commits or lets go: a mark found by the next taker is a step that died in between, which may
  * have added timer jobs nothing names yet (erasure looks for those; see customer-erasure.ts).
@@ -33,9 +37,18 @@ return {1, redis.call('EXISTS', KEYS[3])}
  * state (before the mark), inbox head, seq floor or ''}.
  */
 export const acquireAndLoad = new LuaScript(`
+-- Whether the list holds the entry: LPOS, without asking for Redis 6.0.6.
+local function holds(list, entry)
+  for _, held in ipairs(redis.call('LRANGE', list, 0, -1)) do
+    if held == entry then return true end
+  end
+  return false
+end
 if ARGV[4] ~= '' then
   if redis.call('EXISTS', KEYS[1]) == 0 then return {2} end
-  redis.call('RPUSH', KEYS[2], ARGV[4])
+  if redis.call('HGET', KEYS[1], 'step') ~= ARGV[1] and not holds(KEYS[2], ARGV[4]) then
+    redis.call('RPUSH', KEYS[2], ARGV[4])
+  end
 end
 local holder = redis.call('GET', KEYS[3])
 if holder and holder ~= ARGV[1] then return {0} end
