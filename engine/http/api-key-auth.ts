@@ -5,6 +5,12 @@ import { UnauthorizedError } from './http-errors.js';
 
 const digest = (value: string) => hash('sha256', value, 'buffer');
 
+/**
+ * The challenges of a 401 for a missing or wrong key, one per scheme the key is taken in (RFC 9110
+ * §11.6.1): Bearer, and Basic with the key as user name, read as UTF-8 (RFC 7617 §2.1).
+ */
+const API_KEY_CHALLENGE = 'Bearer realm="chorus", Basic realm="chorus", charset="UTF-8"';
+
 /** What one connection last presented as `Authorization`, and the key label it was found to be. */
 interface LastPresented {
   authorization: string;
@@ -52,7 +58,7 @@ export function apiKeyChecker(keys: readonly string[]) {
       request.headers.authorization
         ? 'The API key is not valid. To fix: use a key from API_KEY.'
         : 'This route needs an API key. To fix: send `Authorization: Bearer <API_KEY>`.',
-      'Bearer realm="chorus"',
+      API_KEY_CHALLENGE,
     );
   }
 

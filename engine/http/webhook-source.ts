@@ -46,3 +46,12 @@ export function defineWebhookSource<Payload extends z.ZodType>(definition: {
 export function isWebhookSource(value: unknown): value is AnyWebhookSource {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[SOURCE] === true;
 }
+
+/**
+ * The challenge a source's route sends with a 401 (RFC 9110 §11.6.1: every 401 names how to
+ * authenticate): the scheme it takes, Standard Webhooks signatures, and the source as the
+ * protection space, as each source has secrets of its own. Source ids need no quoting.
+ */
+export function webhookChallenge(sourceId: string): string {
+  return `Standard-Webhooks realm="webhooks/${sourceId}"`;
+}

@@ -61,7 +61,9 @@ describe('ingest over HTTP', () => {
   it('answers 401 without a valid key, and stores nothing', async () => {
     const none = await post('/v1/track', { userId: 'x', event: 'Signed Up' }, {});
     expect(none.statusCode).toBe(401);
-    expect(none.headers['www-authenticate']).toMatch(/^Bearer/);
+    // A challenge for each scheme a key is taken in: Bearer, and Basic (the Segment write key).
+    const challenge = 'Bearer realm="chorus", Basic realm="chorus", charset="UTF-8"';
+    expect(none.headers['www-authenticate']).toBe(challenge);
     expect(none.json()).toMatchObject({ error: { code: 'CHORUS_UNAUTHORIZED' } });
     const wrong = await post(
       '/v1/track',
@@ -69,6 +71,7 @@ describe('ingest over HTTP', () => {
       { authorization: 'Bearer nope' },
     );
     expect(wrong.statusCode).toBe(401);
+    expect(wrong.headers['www-authenticate']).toBe(challenge);
     expect(await keysOf()).toEqual([]);
   });
 

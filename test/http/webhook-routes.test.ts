@@ -76,7 +76,11 @@ describe('signed inbound webhooks', () => {
     expect(stale.json<{ error: { message: string } }>().error.message).toMatch(/tolerance/);
     const otherKey = await send(order, webhookHeaders(generateWebhookSecret(), 'msg_6', nowSeconds(), order));
     expect(otherKey.statusCode).toBe(401);
-    expect((await send(order, {})).statusCode).toBe(401);
+    const unsigned = await send(order, {});
+    expect(unsigned.statusCode).toBe(401);
+    // Each 401 names the scheme it takes and the source's protection space (RFC 9110 §11.6.1).
+    for (const refused of [tampered, stale, otherKey, unsigned])
+      expect(refused.headers['www-authenticate']).toBe('Standard-Webhooks realm="webhooks/shop"');
     expect(await h.redis.keys(`${h.prefix}:c:*`)).toEqual([]);
   });
 

@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { WebhookVerificationError } from '../../channels/errors.js';
 import { verifyWebhook } from '../../channels/standard-webhooks.js';
 import type { Clock } from '../../clock.js';
 import type { Engine } from '../../engine.js';
 import { parseInput, TrackInput } from '../../ingest/ingest-schema.js';
-import { NotFoundError, ServiceUnavailableError } from '../http-errors.js';
+import { HttpError, NotFoundError, ServiceUnavailableError } from '../http-errors.js';
 import { parseJsonBody } from '../json-body.js';
-import type { AnyWebhookSource } from '../webhook-source.js';
+import { webhookChallenge, type AnyWebhookSource } from '../webhook-source.js';
 import { Accepted } from './ingest-routes.js';
 
 export interface WebhookRouteOptions {
@@ -56,7 +57,9 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteOptions> = async (
           `Webhook source "${source.id}" has no secret configured. To fix: add it to WEBHOOK_SOURCE_SECRETS.`,
         );
       const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      const { id } = verifyWebhook(secrets, request.headers, raw, { now: options.clock.now() });
+      const { id } = verified(source.id, () =>
+        verifyWebhook(secrets, request.headers, raw, { now: options.clock.now() }),
+      );
       const json = parseJsonBody(raw);
       const payload = parseInput(source.payload, json, `webhook from ${source.id}`, 'body');
       const track = source.toTrack(payload);
@@ -74,3 +77,13 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteOptions> = async (
     },
   );
 };
+
+/** `verify`'s answer; its refusal as a 401 with the source's challenge (see webhookChallenge). */
+function verified<T>(sourceId: string, verify: () => T): T {
+  try {
+    return verify();
+  } catch (error) {
+    if (!(error instanceof WebhookVerificationError)) throw error;
+    throw new HttpError(401, error.code, error.message, { 'www-authenticate': webhookChallenge(sourceId) });
+  }
+}
