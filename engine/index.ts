@@ -234,6 +234,7 @@ export type { HttpAppOptions } from './http/http-options.js';
 export {
   defineWebhookSource,
   isWebhookSource,
+  unknownWebhookSources,
   type WebhookSource,
   type AnyWebhookSource,
   type WebhookTrack,

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import {
   ConfigError,
   generateWebhookSecret,
+  unknownWebhookSources,
   type AnyWebhookSource,
   type EnvConfig,
   type Logger,
@@ -36,7 +37,10 @@ export async function resolveSecrets(
   const unset = unsetSecrets(config, sources);
   const production = config.NODE_ENV === 'production';
   const problems = [
-    ...unknownSources(config, sources),
+    ...unknownWebhookSources(
+      config.WEBHOOK_SOURCE_SECRETS,
+      sources.map((source) => source.id),
+    ),
     ...(production ? missingInProduction(unset, sources, roles) : []),
   ];
   if (problems.length > 0) throw new ConfigError(problems);
@@ -52,23 +56,6 @@ export async function resolveSecrets(
     generated,
     ...(shared ? { sharedAt: devSecretsKey(config.REDIS_PREFIX) } : {}),
   };
-}
-
-/**
- * A secret for a source no journey file defines is a typo or a leftover: the source meant goes
- * without it, and its webhooks are refused. Checked in every process, as all share one setting.
- */
-function unknownSources(
-  config: Readonly<EnvConfig>,
-  sources: readonly AnyWebhookSource[],
-): Array<{ name: string; message: string }> {
-  const known = sources.map((source) => source.id);
-  return Object.keys(config.WEBHOOK_SOURCE_SECRETS ?? {})
-    .filter((id) => !known.includes(id))
-    .map((id) => ({
-      name: 'WEBHOOK_SOURCE_SECRETS',
-      message: `names the webhook source "${id}", which no file in JOURNEYS_DIR defines (${known.length > 0 ? `known: ${known.join(', ')}` : 'none is defined'})`,
-    }));
 }
 
 /** A worker alone needs only the unsubscribe secret; what else it lacks it makes up, unused. */

@@ -262,7 +262,11 @@ function profileFrom(run: Invocation): Record<string, unknown> {
 
 const COMMANDS: Record<CommandName, (run: Invocation) => Promise<number>> = {
   async validate(run) {
-    const report = await validateProject(run.dirs);
+    const report = await validateProject(run.dirs, {
+      ...(run.config.WEBHOOK_SOURCE_SECRETS
+        ? { webhookSourceSecrets: run.config.WEBHOOK_SOURCE_SECRETS }
+        : {}),
+    });
     const text = formatProjectReport(report, run.dirs);
     if (report.problems.length > 0) {
       run.io.stderr(text);

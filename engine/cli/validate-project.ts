@@ -1,5 +1,7 @@
 import { folderProblem } from '../folder-problem.js';
+import { ConfigError } from '../config.js';
 import { ChorusError } from '../errors.js';
+import { unknownWebhookSources } from '../http/webhook-source.js';
 import type { Journey } from '../journey/define-journey.js';
 import { JourneyCatalog, JourneyValidationError } from '../journey/journey-catalog.js';
 import { importJourneyModule, journeyModulePaths } from '../journey/load-journeys.js';
@@ -9,7 +11,7 @@ import { TemplateSet } from '../messages/template-set.js';
 
 /** One problem `chorus validate` found, with where it was found. */
 export interface ProjectProblem {
-  area: 'journeys' | 'templates';
+  area: 'journeys' | 'templates' | 'configuration';
   text: string;
 }
 
@@ -24,7 +26,7 @@ export interface ProjectReport {
  * What to say when a folder the CLI reads is missing: most often, `chorus` was run from another
  * folder than the project's root, and the default (relative) folders resolve against that one.
  */
-export const missingFolder = (area: ProjectProblem['area'], dir: string) =>
+export const missingFolder = (area: 'journeys' | 'templates', dir: string) =>
   `The ${area} folder ${dir} ${folderProblem(dir) ?? 'cannot be read'}. To fix: run from the project's root, or set ${area.toUpperCase()}_DIR (or --${area}) to the folder.`;
 
 /** Whether `dir` names a folder: a file of that name is read as none. */
@@ -36,23 +38,33 @@ const stopped = (area: ProjectProblem['area'], error: unknown): ProjectProblem =
   throw error;
 };
 
+export interface ValidateProjectOptions {
+  /** The secrets configured per webhook source (WEBHOOK_SOURCE_SECRETS): each must name a source. */
+  webhookSourceSecrets?: Readonly<Record<string, readonly string[]>>;
+}
+
 /**
  * Everything the engine checks at start-up, collected instead of thrown: the journeys folder
  * loads, each journey validates against the messages that exist (and no id and version is
  * defined twice), the templates load and pass their checks, alone and against the journeys that
- * send them. When one folder cannot be loaded at all, the other is still checked as far as it can be.
+ * send them, and each configured webhook source secret names a source the journeys folder defines.
+ * When one folder cannot be loaded at all, the other is still checked as far as it can be.
  *
  * @example
  * const report = await validateProject({ journeys: 'journeys', templates: 'templates' });
  * if (report.problems.length > 0) process.exitCode = 1;
  */
-export async function validateProject(dirs: { journeys: string; templates: string }): Promise<ProjectReport> {
+export async function validateProject(
+  dirs: { journeys: string; templates: string },
+  options: ValidateProjectOptions = {},
+): Promise<ProjectReport> {
   const problems: ProjectProblem[] = [];
   const journeys: Journey[] = [];
   const webhookSources: string[] = [];
   if (!isFolder(dirs.journeys)) {
     problems.push({ area: 'journeys', text: missingFolder('journeys', dirs.journeys) });
   } else {
+    let allLoaded = true;
     // Module by module, so one that fails to import does not hide the problems of the others.
     for (const path of journeyModulePaths(dirs.journeys)) {
       try {
@@ -61,6 +73,7 @@ export async function validateProject(dirs: { journeys: string; templates: strin
         webhookSources.push(...module.webhookSources.map((source) => source.id));
       } catch (error) {
         problems.push(stopped('journeys', error));
+        allLoaded = false;
       }
     }
     for (const id of new Set(webhookSources.filter((id, index) => webhookSources.indexOf(id) !== index)))
@@ -68,6 +81,10 @@ export async function validateProject(dirs: { journeys: string; templates: strin
         area: 'journeys',
         text: `Two webhook sources in ${dirs.journeys} share the id "${id}". To fix: give each source its own id.`,
       });
+    // As start-up refuses them, in the same words; only when every module loaded, as the sources
+    // of one that did not are unknown here.
+    const unknown = unknownWebhookSources(options.webhookSourceSecrets, webhookSources);
+    if (unknown.length > 0 && allLoaded) problems.push(stopped('configuration', new ConfigError(unknown)));
   }
 
   let templates: TemplateSet | undefined;

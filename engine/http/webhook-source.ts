@@ -55,3 +55,24 @@ export function isWebhookSource(value: unknown): value is AnyWebhookSource {
 export function webhookChallenge(sourceId: string): string {
   return `Standard-Webhooks realm="webhooks/${sourceId}"`;
 }
+
+/**
+ * The WEBHOOK_SOURCE_SECRETS entries that name a source no journey file defines, as ConfigError
+ * entries: a typo or a leftover, and the source meant goes without its secret (its webhooks are
+ * refused). Start-up stops on them in every process, and `chorus validate` reports them.
+ *
+ * @example
+ * const unknown = unknownWebhookSources(config.WEBHOOK_SOURCE_SECRETS, sources.map((s) => s.id));
+ * if (unknown.length > 0) throw new ConfigError(unknown);
+ */
+export function unknownWebhookSources(
+  configured: Readonly<Record<string, unknown>> | undefined,
+  knownIds: readonly string[],
+): Array<{ name: string; message: string }> {
+  return Object.keys(configured ?? {})
+    .filter((id) => !knownIds.includes(id))
+    .map((id) => ({
+      name: 'WEBHOOK_SOURCE_SECRETS',
+      message: `names the webhook source "${id}", which no file in JOURNEYS_DIR defines (${knownIds.length > 0 ? `known: ${knownIds.join(', ')}` : 'none is defined'})`,
+    }));
+}

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../engine/cli/run-cli.js';
+import { ConfigError, generateWebhookSecret, loadConfig, loadJourneyFolder } from '../../engine/index.js';
+import { resolveSecrets } from '../../workers/process-secrets.js';
 
 /** Runs the CLI in process, capturing what it prints. */
 const run = (...argv: string[]) => runWith({}, ...argv);
@@ -91,6 +93,36 @@ describe('runCli', () => {
       code: 1,
       stderr: expect.stringMatching(/^CHORUS_CONFIG_INVALID: .*PORT/),
     });
+  });
+
+  it('refuses in validate a WEBHOOK_SOURCE_SECRETS entry for a source no journey file defines, in the words of start-up', async () => {
+    const env = {
+      JOURNEYS_DIR: 'journeys',
+      TEMPLATES_DIR: 'templates',
+      WEBHOOK_SOURCE_SECRETS: `shop=${generateWebhookSecret()},shpo=${generateWebhookSecret()}`,
+    };
+    // Start-up stops on it before it needs Redis.
+    const { webhookSources } = await loadJourneyFolder('journeys');
+    const startUp: unknown = await resolveSecrets(
+      loadConfig(env),
+      webhookSources,
+      { api: true },
+      undefined as never,
+    ).catch((error: unknown) => error);
+    expect(startUp).toBeInstanceOf(ConfigError);
+    const { code, message } = startUp as ConfigError;
+    expect(message).toContain('"shpo", which no file in JOURNEYS_DIR defines (known: shop)');
+
+    const validate = await runWith(env, 'validate');
+    expect(validate.code).toBe(1);
+    expect(validate.stderr).toMatch(/^1 problem\(s\) found/);
+    expect(validate.stderr).toContain(`1. [configuration] ${code}: ${message}`);
+    // Every source it names is defined: no problem.
+    const known = await runWith(
+      { ...env, WEBHOOK_SOURCE_SECRETS: `shop=${generateWebhookSecret()}` },
+      'validate',
+    );
+    expect(known).toMatchObject({ code: 0, stdout: expect.stringContaining('No problems found') });
   });
 
   it('names a profile file whose whole value has the wrong shape as (root), not as a request body', async () => {
