@@ -3,13 +3,16 @@ import { ChorusError } from './errors.js';
 /** A wait as journey authors write it: `"2d"`, `"1h30m"`, ISO 8601 `"P2D"` / `"PT4H"`, or milliseconds. */
 export type DurationInput = string | number;
 
+/** How a duration may be written, for messages that say how to write one. */
+export const DURATION_FORMS =
+  'a number of milliseconds, a shorthand such as "90s", "15m", "4h", "2d", "1w", "1h30m", ' +
+  'or an ISO 8601 duration such as "P2D" or "PT4H30M"';
+
 export class InvalidDurationError extends ChorusError {
   constructor(readonly input: unknown) {
     super(
       'CHORUS_INVALID_DURATION',
-      `Cannot read ${JSON.stringify(input)} as a duration. ` +
-        'To fix: write a number of milliseconds, a shorthand such as "90s", "15m", "4h", "2d", "1w", "1h30m", ' +
-        'or an ISO 8601 duration such as "P2D" or "PT4H30M".',
+      `Cannot read ${JSON.stringify(input)} as a duration. To fix: write ${DURATION_FORMS}.`,
     );
   }
 }

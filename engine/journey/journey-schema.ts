@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Objective } from '../analytics/objective.js';
-import { parseDuration } from '../duration.js';
+import { DURATION_FORMS, parseDuration } from '../duration.js';
 
 /** Journey ids appear in Redis keys, BullMQ job ids and UTM parameters: keep them to a safe alphabet. */
 export const JourneyId = z
@@ -48,11 +48,16 @@ export const JourneyMeta = z.object({
         .union([z.string(), z.number()])
         .default('7d')
         .transform((value, ctx) => {
+          // The issues say what is wrong and how it is written, without a "To fix:" of their
+          // own: defineJourney's message ends with the one fix for every field it names.
           let ms: number;
           try {
             ms = parseDuration(value);
-          } catch (error) {
-            ctx.addIssue({ code: 'custom', message: (error as Error).message });
+          } catch {
+            ctx.addIssue({
+              code: 'custom',
+              message: `cannot read ${JSON.stringify(value)} as a duration (write ${DURATION_FORMS})`,
+            });
             return z.NEVER;
           }
           // Attribution credits messages sent up to this long before a conversion; with no
@@ -60,8 +65,7 @@ export const JourneyMeta = z.object({
           if (ms === 0) {
             ctx.addIssue({
               code: 'custom',
-              message:
-                'must be longer than 0. To fix: give how far back a conversion credits messages, such as "7d"',
+              message: 'must be longer than 0 (how far back a conversion credits messages, such as "7d")',
             });
             return z.NEVER;
           }

@@ -186,6 +186,29 @@ describe('loading a journey', () => {
       ).toThrow(/goal\.window: must be longer than 0.*"7d"/s);
   });
 
+  it('says "To fix:" once for a goal window it cannot read or that is 0', () => {
+    for (const window of ['soon', 0]) {
+      const defining = () =>
+        defineJourney({
+          id: 'bad-window',
+          version: 1,
+          trigger: { event: 'Go' },
+          goal: { event: 'Bought', window },
+          machine: (j) => j.createMachine({ initial: 'a', states: { a: { tags: 'awareness' } } }),
+        });
+      expect(defining).toThrow(JourneyDefinitionError);
+      const message = (() => {
+        try {
+          defining();
+        } catch (error) {
+          return (error as Error).message;
+        }
+        return '';
+      })();
+      expect(message.split('To fix:')).toHaveLength(2);
+    }
+  });
+
   it('rejects a data schema that cannot start from an empty object', () => {
     expect(() =>
       defineJourney({
@@ -403,7 +426,7 @@ describe('journey metadata that is not what defineJourney expects', () => {
 
   it('reads as one sentence, without doubled full stops', () => {
     expect(define({ goal: { event: 'Order Completed', window: '7 days' } })).toThrow(
-      /goal\.window: Cannot read "7 days" as a duration\. To fix: .*"PT4H30M"\. To fix: correct the named fields/,
+      /goal\.window: cannot read "7 days" as a duration \(write .*"PT4H30M"\)\. To fix: correct the named fields/,
     );
     expect(() =>
       defineJourney({
