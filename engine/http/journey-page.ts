@@ -7,6 +7,7 @@ import type { Clock } from '../clock.js';
 import type { Engine } from '../engine.js';
 import type { Journey } from '../journey/define-journey.js';
 import { JourneyNotFoundError } from '../journey/journey-catalog.js';
+import { allStateNodes, statePath } from '../journey/machine-walk.js';
 import { STAGES } from '../journey/stage.js';
 import { wantsHtml } from './routes/html-page.js';
 
@@ -125,10 +126,22 @@ export const journeyPages: FastifyPluginAsync<{ engine: Engine; clock: Clock }> 
         now,
       });
       const diagram = journeyToMermaid(journey, { counts: report.states });
+      // The diagram is the latest version's: customers still in a state only another version has
+      // (an older one, still running them) would otherwise be counted on the page but shown nowhere.
+      const drawn = new Set(allStateNodes(journey.machine).map(statePath));
+      const undrawn = Object.entries(report.states).filter(([state, n]) => n > 0 && !drawn.has(state));
+      const undrawnNote =
+        undrawn.length === 0
+          ? ''
+          : `<p id="other-versions">Also in states only other versions have (not drawn): ${undrawn
+              .map(([state, n]) => `${escape(state)} ${n}`)
+              .join(
+                ', ',
+              )}. <span class="muted">Keep those versions loaded until their customers finish; <code>GET /v1/journeys/${escape(journey.id)}</code> names them.</span></p>`;
       const body = `<h1>${escape(journey.id)} <span class="muted">v${journey.version}</span></h1>
 <p class="muted">${escape(journey.description ?? '')}</p>
 <p>${report.entered} entered · ${report.converted} reached the goal (${percent(report.conversionRate)})</p>
-<section><h2>States now</h2><pre class="mermaid" id="diagram">${escape(diagram)}</pre></section>
+<section><h2>States now</h2><pre class="mermaid" id="diagram">${escape(diagram)}</pre>${undrawnNote}</section>
 <section><h2>Funnel by stage</h2>${funnelTable(report)}</section>
 <section><h2>Experiments</h2>${experimentTable(report)}</section>
 <p class="muted">Full figures: <code>GET /v1/journeys/${escape(journey.id)}/report</code></p>

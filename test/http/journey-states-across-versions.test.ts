@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEngine, defineJourney } from '../../engine/index.js';
-import { httpHarness, type HttpHarness } from '../support/http.js';
+import { DASHBOARD, httpHarness, type HttpHarness } from '../support/http.js';
 import { eventually } from '../support/redis.js';
 
 /** v1 parks its customers in `legacy`, a state v2 no longer has; v2 starts in `welcome`. */
@@ -67,6 +67,14 @@ describe('GET /v1/journeys while customers are in an older version', () => {
       { state: 'done', stage: 'decision', customers: 0 },
       { state: 'legacy', stage: 'consideration', customers: 2, versions: [1] },
     ]);
+  });
+
+  it('names those states under the journey page’s diagram, which draws the latest version only', async () => {
+    await twoInVersionOne([version(1), version(2)]);
+    const basic = `Basic ${Buffer.from(`${DASHBOARD.user}:${DASHBOARD.password}`).toString('base64')}`;
+    const res = await h!.app.inject({ url: '/admin/journeys/renamed', headers: { authorization: basic } });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toContain('Also in states only other versions have (not drawn): legacy 2.');
   });
 
   it('still lists the customers when their version is no longer loaded, with the stage unknown', async () => {
