@@ -157,6 +157,7 @@ export function createConsentService(deps: {
             // queue, a backfill) gives the answer an earlier time, and a link made from that would
             // reach the customer with days of its week gone, or already expired.
             exp: (deps.clock ?? systemClock).now() + (link.ttlDays ?? 7) * 86_400_000,
+            requestedAt: change.at,
           }),
         );
         await deps.track({
@@ -172,7 +173,8 @@ export function createConsentService(deps: {
 
     /**
      * Confirms the pending grant a link stands for. `undefined`: the token is invalid or expired;
-     * otherwise the record that holds now (still `denied` if the customer withdrew meanwhile).
+     * otherwise the record that holds now (still `denied` if the customer withdrew meanwhile, still
+     * `pending` if the customer asked again since the link was made: the newer link confirms).
      *
      * The grant is written, then `Consent Confirmed` is tracked under an id named after the grant.
      * A try that dies between the two leaves the grant, so its retry (the person clicking again)
@@ -183,9 +185,11 @@ export function createConsentService(deps: {
       const claim = deps.confirmLink && verifyConsentToken(deps.confirmLink.secret, token, now);
       if (!claim) return undefined;
       let current = await store.get(claim.customerId, claim.channel, claim.topic);
-      if (current?.state === 'pending') {
+      // A link confirms the request it was made for: a later one (for another address, after the
+      // customer withdrew and asked again) needs the link sent for it.
+      if (current?.state === 'pending' && (claim.requestedAt ?? current.at) === current.at) {
         const record: ConsentRecord = { ...current, state: 'granted', at: now, source: CONFIRMATION_SOURCE };
-        current = (await store.confirm(claim.customerId, record))
+        current = (await store.confirm(claim.customerId, record, claim.requestedAt))
           ? record
           : await store.get(claim.customerId, claim.channel, claim.topic);
       }

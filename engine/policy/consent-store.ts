@@ -18,8 +18,9 @@ export function decodeConsent(raw: string | null): ConsentRecord | undefined {
  * KEYS: consent hash, log, optionally a marker that, when it exists, means the answers were
  * recorded already (nothing is written), and that is set, for ARGV[2] seconds, in the same step
  * as the answers. ARGV: log cap, marker seconds, then per write its field, record JSON and
- * condition: '' (always), 'pending' (only over a pending record) or 'unless-granted' (not over a
- * granted one). Returns, per write, 1 or 0 (written or not) and the record that holds after it.
+ * condition: '' (always), 'pending' (only over a pending record), 'pending@<at>' (only over the
+ * pending record of that `at`: the request a confirmation link was made for) or 'unless-granted'
+ * (not over a granted one). Returns, per write, 1 or 0 (written or not) and the record that holds after it.
  */
 const writeScript = new LuaScript(`
 local results = {}
@@ -29,8 +30,11 @@ for i = 3, #ARGV, 3 do
   local field, record, condition = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local current = false
   if condition ~= '' then current = redis.call('HGET', KEYS[1], field) end
-  local state = current and cjson.decode(current).state
-  if marked or (condition == 'pending' and state ~= 'pending') or (condition == 'unless-granted' and state == 'granted') then
+  local held = current and cjson.decode(current)
+  local state = held and held.state
+  local pendingAt = string.match(condition, '^pending@(%d+)$')
+  local notThatRequest = pendingAt and (state ~= 'pending' or held.at ~= tonumber(pendingAt))
+  if marked or notThatRequest or (condition == 'pending' and state ~= 'pending') or (condition == 'unless-granted' and state == 'granted') then
     if marked then current = redis.call('HGET', KEYS[1], field) end
     table.insert(results, 0)
     table.insert(results, current or '')
@@ -47,12 +51,17 @@ if KEYS[3] and not marked then redis.call('SET', KEYS[3], '1', 'EX', tonumber(AR
 return results
 `);
 
-/** When a {@link ConsentWrite} is made: always, only over a pending record, or not over a granted one. */
+/**
+ * When a {@link ConsentWrite} is made: always, only over a pending record (with `pendingAt`, only
+ * over the one of that time), or not over a granted one.
+ */
 export type ConsentCondition = 'always' | 'pending' | 'unless-granted';
 
 export interface ConsentWrite {
   record: ConsentRecord;
   condition?: ConsentCondition;
+  /** With condition `pending`: the `at` of the pending record it may replace. */
+  pendingAt?: number;
 }
 
 /**
@@ -86,9 +95,14 @@ export class ConsentStore {
     await this.write(customerId, [{ record }]);
   }
 
-  /** Grants a `pending` consent; false when it was not pending (already confirmed, or withdrawn). */
-  async confirm(customerId: string, record: ConsentRecord): Promise<boolean> {
-    const [result] = await this.write(customerId, [{ record, condition: 'pending' }]);
+  /**
+   * Grants a `pending` consent, when given `pendingAt` only the pending record of that time; false
+   * when it was not pending (already confirmed, or withdrawn) or is another request's.
+   */
+  async confirm(customerId: string, record: ConsentRecord, pendingAt?: number): Promise<boolean> {
+    const [result] = await this.write(customerId, [
+      { record, condition: 'pending', ...(pendingAt === undefined ? {} : { pendingAt }) },
+    ]);
     return result?.written ?? false;
   }
 
@@ -105,12 +119,16 @@ export class ConsentStore {
   ): Promise<ConsentWritten[]> {
     if (writes.length === 0) return [];
     const keys = customerKeys(this.prefix, customerId);
-    const args = writes.flatMap(({ record, condition = 'always' }) => {
+    const args = writes.flatMap(({ record, condition = 'always', pendingAt }) => {
       const checked = ConsentRecord.parse(record);
       return [
         consentField(checked.channel, checked.topic),
         JSON.stringify(checked),
-        condition === 'always' ? '' : condition,
+        condition === 'always'
+          ? ''
+          : condition === 'pending' && pendingAt !== undefined
+            ? `pending@${Math.trunc(pendingAt)}`
+            : condition,
       ];
     });
     const reply = (await writeScript.run(

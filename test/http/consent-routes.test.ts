@@ -341,6 +341,44 @@ describe('consent over HTTP', () => {
       expect(refused.json().error.code).toBe('CHORUS_CONSENT_TOKEN_INVALID');
     }
   });
+
+  it('confirms with a link only the request it was sent for, not a later one for another address', async () => {
+    h = await httpHarness({ journeys: [notify], doubleOptIn: true });
+    const ask = async () => {
+      const res = await h!.app.inject({
+        method: 'POST',
+        url: '/v1/customers/u4/consent',
+        headers: h!.auth,
+        payload: { channel: 'email', topic: 'marketing', granted: true, source: 'newsletter form' },
+      });
+      expect(res.statusCode).toBe(200);
+      return res.json<{ confirmUrl: string }>().confirmUrl.slice('https://chorus.test'.length);
+    };
+    await h.engine.identify({ userId: 'u4', traits: { email: 'old@example.com' } });
+    const oldLink = await ask();
+    // The customer withdraws, moves to another address and asks again: a new link goes there.
+    h.clock.advance('1h');
+    const withdrawn = await h.app.inject({
+      method: 'POST',
+      url: '/v1/customers/u4/consent',
+      headers: h.auth,
+      payload: { channel: 'email', topic: 'marketing', granted: false, source: 'preferences' },
+    });
+    expect(withdrawn.statusCode).toBe(200);
+    await h.engine.identify({ userId: 'u4', traits: { email: 'new@example.com' } });
+    h.clock.advance('1h');
+    const newLink = await ask();
+
+    const stale = await h.app.inject({ method: 'POST', url: oldLink, headers: { accept: 'text/html' } });
+    expect(stale.statusCode).toBe(200);
+    expect(stale.body).toContain('This link was replaced by a newer one');
+    const staleJson = await h.app.inject({ method: 'POST', url: oldLink });
+    expect(staleJson.json()).toMatchObject({ confirmed: false, record: { state: 'pending' } });
+    expect((await h.engine.consent.store.get('u4', 'email', 'marketing'))?.state).toBe('pending');
+
+    const fresh = await h.app.inject({ method: 'POST', url: newLink });
+    expect(fresh.json()).toMatchObject({ confirmed: true, record: { state: 'granted' } });
+  });
 });
 
 describe('bounce and complaint reports', () => {

@@ -77,7 +77,9 @@ export const consentConfirmRoutes: FastifyPluginAsyncZod<{
               confirmed ? 'Subscribed' : 'Not confirmed',
               confirmed
                 ? '<p>Thank you: your subscription is confirmed.</p>'
-                : '<p>There is nothing to confirm: the request was withdrawn.</p>',
+                : record?.state === 'pending'
+                  ? '<p>This link was replaced by a newer one: please use the link in the latest email we sent you.</p>'
+                  : '<p>There is nothing to confirm: the request was withdrawn.</p>',
             ),
           );
       return reply.send({ confirmed, ...(record ? { record } : {}) });
