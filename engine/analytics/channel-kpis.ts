@@ -14,7 +14,11 @@ export interface Kpis {
   bounced: number;
   opened: number;
   clicked: number;
-  /** Conversions whose last touch was one of its sends (this journey's, not another's). */
+  /**
+   * Conversions whose last touch was one of its sends (this journey's, not another's). When the
+   * period has more conversions than the report credits (`attribution.sampled`), an estimate: the
+   * credited sample's, scaled to the period's count.
+   */
   conversions: number;
   /**
    * delivered ÷ sent where the provider reports deliveries, else (sent − bounced) ÷ sent; for a
@@ -59,6 +63,19 @@ export function lastTouchCredits(
     }
   }
   return credits;
+}
+
+/**
+ * The credits of a sample of the period's conversions, scaled to all of them: `sampled` of
+ * `total` conversions were credited. Without it a period with more conversions than the report
+ * samples would set the sample's conversions against all of the period's sends, and a busy
+ * message's conversion rate would fall the more it converted.
+ */
+export function scaleCredits(credits: LastTouchCredits, sampled: number, total: number): LastTouchCredits {
+  if (sampled === 0 || sampled === total) return credits;
+  const scale = (by: Record<string, number>) =>
+    Object.fromEntries(Object.entries(by).map(([name, n]) => [name, (n * total) / sampled]));
+  return { channel: scale(credits.channel), message: scale(credits.message) };
 }
 
 type Totals = Record<(typeof METRICS)[number], number>;

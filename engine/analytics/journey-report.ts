@@ -13,7 +13,7 @@ import type { Touchpoint } from './attribution.js';
 import { attributionTable, type AttributionTable, type ConversionPath } from './attribution-table.js';
 import { experimentReport, type ExperimentReport } from './experiment-report.js';
 import { readDailyCounts } from '../tracking/daily-counts.js';
-import { kpisBy, lastTouchCredits, type Kpis } from './channel-kpis.js';
+import { kpisBy, lastTouchCredits, scaleCredits, type Kpis } from './channel-kpis.js';
 import { objectivePeriod, objectiveProgress, type ObjectiveProgress } from './objective.js';
 
 /** Conversions read for attribution per report; beyond it the table covers the latest ones. */
@@ -119,7 +119,11 @@ export async function buildJourneyReport(input: {
   );
 
   const models = attributionTable(paths, { windowMs });
-  const ownLastTouch = lastTouchCredits(paths, windowMs, journey.id);
+  const ownLastTouch = scaleCredits(
+    lastTouchCredits(paths, windowMs, journey.id),
+    sample.length,
+    conversions.count,
+  );
   const rows = await readDailyCounts(redis, prefix, { journeyId: journey.id, from, to: to - 1 });
   return {
     journey: { id: journey.id, version: journey.version },

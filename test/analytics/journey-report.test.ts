@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  ATTRIBUTION_SAMPLE,
   buildJourneyReport,
   customerKeys,
   defineJourney,
@@ -8,7 +9,7 @@ import {
 } from '../../engine/index.js';
 import { queueConversions, type LoggedConversion } from '../../engine/store/conversion-log.js';
 import { StatsWrites } from '../../engine/store/stats-writes.js';
-import { countDaily } from '../../engine/tracking/daily-counts.js';
+import { countDaily, dailyCountsKey, utcDay } from '../../engine/tracking/daily-counts.js';
 import { journeyCountsKey } from '../../engine/store/journey-counts.js';
 import { dailyJourneyCountsKey } from '../../engine/store/daily-journey-counts.js';
 import { testRedis } from '../support/redis.js';
@@ -199,6 +200,38 @@ describe('buildJourneyReport', () => {
     // This journey's two welcome emails were the last touch of one conversion.
     expect(result.messages.welcome).toMatchObject({ sent: 2, conversions: 1, conversionRate: 0.5 });
     expect(result.channels.email).toMatchObject({ sent: 2, conversions: 1, conversionRate: 0.5 });
+  });
+
+  it("sets all of a busy period's conversions against its sends, not only the sample it attributes", async () => {
+    // 2,500 buyers, each sent the welcome email a day before buying: more than the report credits.
+    const buyers = ATTRIBUTION_SAMPLE + 500;
+    const at = NOW - 2 * DAY;
+    await converted('probe', ...Array.from({ length: buyers }, () => ({ at })));
+    await Promise.all(
+      Array.from({ length: buyers }, (_, i) =>
+        ctx.redis.lpush(
+          customerKeys(ctx.prefix, `c${i}`).messages,
+          JSON.stringify({
+            status: 'sent',
+            at: at - DAY,
+            channel: 'email',
+            message: 'welcome',
+            journeyId: 'probe',
+          }),
+        ),
+      ),
+    );
+    await ctx.redis.hset(
+      dailyCountsKey(ctx.prefix, 'probe', utcDay(at - DAY)),
+      'welcome|email|control|sent',
+      buyers,
+    );
+
+    const result = await report(probeJourney());
+    expect(result.attribution).toMatchObject({ conversions: ATTRIBUTION_SAMPLE, sampled: true });
+    // Every send converted: a rate of 1, not the sample's 2,000 over 2,500 sends.
+    expect(result.messages.welcome).toMatchObject({ sent: buyers, conversions: buyers, conversionRate: 1 });
+    expect(result.channels.email).toMatchObject({ conversions: buyers, conversionRate: 1 });
   });
 
   it("rates a message's deliveries per channel, where one channel's provider reports them and another's does not", async () => {
