@@ -1,4 +1,5 @@
 import type { DailyCount, DailyMetric } from '../tracking/daily-counts.js';
+import { CHANNELS_WITH_CLICKS, CHANNELS_WITH_OPENS } from '../tracking/track-links.js';
 import { attributeParsed, DEFAULT_HALF_LIFE_MS } from './attribution.js';
 import type { ConversionPath } from './attribution-table.js';
 
@@ -25,7 +26,12 @@ export interface Kpis {
    * message, each channel's arrivals so reckoned, added up, over all its sends.
    */
   deliveryRate: number | null;
+  /**
+   * opened ÷ the sends on channels whose opens can be seen (email, by its pixel); null with none,
+   * as on SMS, push, in-app and webhooks, where no open is ever recorded.
+   */
   openRate: number | null;
+  /** clicked ÷ the sends on channels whose links are tracked (all but webhooks); null with none. */
   clickRate: number | null;
   conversionRate: number | null;
 }
@@ -92,7 +98,8 @@ const arrived = (t: Totals) => (t.delivered > 0 ? t.delivered : t.sent - t.bounc
 
 /**
  * Channel and message KPIs from the per-day counters, with conversions from the last-touch
- * attribution (the usual basis of a "conversion rate per send"). Rates are per message sent.
+ * attribution (the usual basis of a "conversion rate per send"). Rates are per message sent, opens
+ * and clicks per message sent where they can be seen.
  */
 export function kpisBy(
   rows: readonly DailyCount[],
@@ -114,15 +121,19 @@ export function kpisBy(
   return Object.fromEntries(
     [...totals].map(([name, t]) => {
       const conversions = credited[name] ?? 0;
-      const delivered = [...(perChannel.get(name)?.values() ?? [])].reduce((n, c) => n + arrived(c), 0);
+      const channels = [...(perChannel.get(name) ?? [])];
+      const delivered = channels.reduce((n, [, c]) => n + arrived(c), 0);
+      // A channel that cannot report opens (or clicks) would count its sends as never opened.
+      const sentWhere = (seen: ReadonlySet<string>) =>
+        channels.reduce((n, [channel, c]) => n + (seen.has(channel) ? c.sent : 0), 0);
       return [
         name,
         {
           ...t,
           conversions,
           deliveryRate: ratio(delivered, t.sent),
-          openRate: ratio(t.opened, t.sent),
-          clickRate: ratio(t.clicked, t.sent),
+          openRate: ratio(t.opened, sentWhere(CHANNELS_WITH_OPENS)),
+          clickRate: ratio(t.clicked, sentWhere(CHANNELS_WITH_CLICKS)),
           conversionRate: ratio(conversions, t.sent),
         },
       ];

@@ -1,3 +1,4 @@
+import type { Channel } from '../journey/journey-schema.js';
 import type { RenderedMessage } from '../messages/rendered-message.js';
 import { smsSegments } from '../messages/sms-segments.js';
 import { mapHtmlLinks, mapTextLinks } from '../messages/utm.js';
@@ -21,6 +22,12 @@ export interface LinkTracking {
   /** Add an open pixel to email HTML (TRACK_OPENS). Default true. */
   opens?: boolean;
 }
+
+/** The channels whose opens can be seen: only email carries the open pixel. */
+export const CHANNELS_WITH_OPENS: ReadonlySet<Channel> = new Set(['email']);
+
+/** The channels whose clicks can be seen: all whose links are tracked, which a webhook's are not. */
+export const CHANNELS_WITH_CLICKS: ReadonlySet<Channel> = new Set(['email', 'sms', 'push', 'in-app']);
 
 /**
  * Makes a rendered message tracked: every http(s) link (already carrying its UTM parameters)

@@ -234,6 +234,30 @@ describe('buildJourneyReport', () => {
     expect(result.channels.email).toMatchObject({ conversions: buyers, conversionRate: 1 });
   });
 
+  it('rates opens and clicks over the sends whose opens and clicks can be seen, not as 0% where none can', async () => {
+    // The nudge went out 4 times by email (2 opened, 1 clicked), 4 by sms (2 clicked: its links are
+    // tracked, but a text has no open pixel) and 2 by webhook (a payload: neither is seen).
+    const at = NOW - DAY;
+    const nudge = (channel: 'email' | 'sms' | 'webhook') =>
+      ({ journeyId: 'probe', message: 'nudge', channel, variant: 'control' }) as const;
+    for (const [channel, sends] of [
+      ['email', 4],
+      ['sms', 4],
+      ['webhook', 2],
+    ] as const)
+      for (let i = 0; i < sends; i++) await countDaily(ctx.redis, ctx.prefix, nudge(channel), 'sent', at);
+    for (let i = 0; i < 2; i++) await countDaily(ctx.redis, ctx.prefix, nudge('email'), 'opened', at);
+    await countDaily(ctx.redis, ctx.prefix, nudge('email'), 'clicked', at);
+    for (let i = 0; i < 2; i++) await countDaily(ctx.redis, ctx.prefix, nudge('sms'), 'clicked', at);
+
+    const result = await report(probeJourney());
+    expect(result.channels.email).toMatchObject({ openRate: 0.5, clickRate: 0.25 });
+    expect(result.channels.sms).toMatchObject({ openRate: null, clickRate: 0.5 });
+    expect(result.channels.webhook).toMatchObject({ openRate: null, clickRate: null });
+    // 2 opens of 4 emails, 3 clicks of 8 emails and texts: not 2 and 3 of all 10 sends.
+    expect(result.messages.nudge).toMatchObject({ sent: 10, openRate: 0.5, clickRate: 3 / 8 });
+  });
+
   it("rates a message's deliveries per channel, where one channel's provider reports them and another's does not", async () => {
     // The nudge went out by email (SMTP: no delivery reports; 1 of 4 bounced) and by sms (its
     // gateway reported 3 of 4 delivered).
