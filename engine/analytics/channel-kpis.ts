@@ -16,7 +16,8 @@ export interface Kpis {
   opened: number;
   clicked: number;
   /**
-   * Conversions whose last touch was one of its sends (this journey's, not another's). When the
+   * Conversions whose last touch was one of its sends (this journey's, not another's, in the
+   * period's days, whose sends `sent` counts). When the
    * period has more conversions than the report credits (`attribution.sampled`), an estimate: the
    * credited sample's, scaled to the period's count.
    */
@@ -46,16 +47,19 @@ export interface LastTouchCredits {
 }
 
 /**
- * The conversions whose last touch (any journey's send) was one of `journeyId`'s sends, per
- * channel and message: the numerator of that journey's conversion rate per send. Another
- * journey's send that was the last touch takes the conversion away from this journey's, even
- * when it is the same message: counting it here would set conversions the journey did not
- * drive against the journey's own sends.
+ * The conversions whose last touch (any journey's send) was one of `journeyId`'s sends made in
+ * `sentIn` (epoch ms, `to` exclusive), per channel and message: the numerator of that journey's
+ * conversion rate per send. Another journey's send that was the last touch takes the conversion
+ * away from this journey's, even when it is the same message: counting it here would set
+ * conversions the journey did not drive against the journey's own sends. So does a send before
+ * `sentIn`: it is not among the sends the rate divides by, and a short period's few sends
+ * would be credited with the conversions of the many before it, at rates above 100%.
  */
 export function lastTouchCredits(
   paths: readonly ConversionPath[],
   windowMs: number,
   journeyId: string,
+  sentIn: { from: number; to: number },
 ): LastTouchCredits {
   const credits: LastTouchCredits = { channel: {}, message: {} };
   const options = { model: 'last-touch', windowMs, halfLifeMs: DEFAULT_HALF_LIFE_MS } as const;
@@ -64,6 +68,7 @@ export function lastTouchCredits(
     if (attribution.kind === 'unattributed') continue;
     for (const { touchpoint, credit } of attribution.credits) {
       if (credit === 0 || touchpoint.journeyId !== journeyId) continue;
+      if (touchpoint.at < sentIn.from || touchpoint.at >= sentIn.to) continue;
       credits.channel[touchpoint.channel] = (credits.channel[touchpoint.channel] ?? 0) + credit;
       credits.message[touchpoint.message] = (credits.message[touchpoint.message] ?? 0) + credit;
     }

@@ -119,8 +119,10 @@ export async function buildJourneyReport(input: {
   );
 
   const models = attributionTable(paths, { windowMs });
+  // The sends the KPIs divide by are counted per UTC day: those of every day the period touches.
+  const sentIn = { from: Math.floor(from / DAY_MS) * DAY_MS, to: Math.ceil(to / DAY_MS) * DAY_MS };
   const ownLastTouch = scaleCredits(
-    lastTouchCredits(paths, windowMs, journey.id),
+    lastTouchCredits(paths, windowMs, journey.id, sentIn),
     sample.length,
     conversions.count,
   );

@@ -15,6 +15,7 @@ import { dailyJourneyCountsKey } from '../../engine/store/daily-journey-counts.j
 import { testRedis } from '../support/redis.js';
 
 const DAY = 86_400_000;
+const HOUR = 3_600_000;
 const NOW = Date.parse('2026-11-23T10:00:00Z');
 
 /** A one-state journey that sends one email and converts on `Order Completed`. */
@@ -200,6 +201,33 @@ describe('buildJourneyReport', () => {
     // This journey's two welcome emails were the last touch of one conversion.
     expect(result.messages.welcome).toMatchObject({ sent: 2, conversions: 1, conversionRate: 0.5 });
     expect(result.channels.email).toMatchObject({ sent: 2, conversions: 1, conversionRate: 0.5 });
+  });
+
+  it("credits a message's KPIs with the conversions of the period's sends, not of sends before it", async () => {
+    // A one-day report. c0 to c4 were sent the welcome email three days before and bought in the
+    // period; c5 was sent it in the period and bought; c6 and c7 were sent it in the period.
+    const sentAt = (customer: string, at: number) =>
+      ctx.redis.lpush(
+        customerKeys(ctx.prefix, customer).messages,
+        JSON.stringify({ status: 'sent', at, channel: 'email', message: 'welcome', journeyId: 'probe' }),
+      );
+    const welcome = { journeyId: 'probe', message: 'welcome', channel: 'email', variant: 'control' } as const;
+    for (let i = 0; i < 5; i++) {
+      await sentAt(`c${i}`, NOW - 3 * DAY);
+      await countDaily(ctx.redis, ctx.prefix, welcome, 'sent', NOW - 3 * DAY);
+    }
+    for (const customer of ['c5', 'c6', 'c7']) {
+      await sentAt(customer, NOW - 5 * HOUR);
+      await countDaily(ctx.redis, ctx.prefix, welcome, 'sent', NOW - 5 * HOUR);
+    }
+    await converted('probe', ...Array.from({ length: 6 }, () => ({ at: NOW - HOUR })));
+
+    const result = await report(probeJourney(), { from: NOW - DAY, to: NOW });
+    // All six conversions are the period's, and attribution credits each to its welcome email.
+    expect(result.attribution.models['last-touch'].byMessage.welcome?.conversions).toBe(6);
+    // Of the period's three sends, one was the last touch of a conversion: not 6 of 3.
+    expect(result.messages.welcome).toMatchObject({ sent: 3, conversions: 1, conversionRate: 1 / 3 });
+    expect(result.channels.email).toMatchObject({ sent: 3, conversions: 1, conversionRate: 1 / 3 });
   });
 
   it("sets all of a busy period's conversions against its sends, not only the sample it attributes", async () => {
