@@ -13,6 +13,8 @@ export interface Kpis {
    */
   delivered: number;
   bounced: number;
+  /** Sends the recipient marked as spam, as the provider reported (a feedback loop). */
+  complained: number;
   opened: number;
   clicked: number;
   /**
@@ -37,7 +39,7 @@ export interface Kpis {
   conversionRate: number | null;
 }
 
-const METRICS = ['sent', 'failed', 'delivered', 'bounced', 'opened', 'clicked'] as const;
+const METRICS = ['sent', 'failed', 'delivered', 'bounced', 'complained', 'opened', 'clicked'] as const;
 const ratio = (part: number, whole: number) => (whole === 0 ? null : part / whole);
 
 /** Last-touch conversions per channel and per message, of one journey's sends. */
@@ -90,7 +92,15 @@ export function scaleCredits(credits: LastTouchCredits, sampled: number, total: 
 }
 
 type Totals = Record<(typeof METRICS)[number], number>;
-const zero = (): Totals => ({ sent: 0, failed: 0, delivered: 0, bounced: 0, opened: 0, clicked: 0 });
+const zero = (): Totals => ({
+  sent: 0,
+  failed: 0,
+  delivered: 0,
+  bounced: 0,
+  complained: 0,
+  opened: 0,
+  clicked: 0,
+});
 
 function addRow(totals: Map<string, Totals>, name: string, row: DailyCount): void {
   const total = totals.get(name) ?? zero();

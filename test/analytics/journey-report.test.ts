@@ -297,6 +297,7 @@ describe('buildJourneyReport', () => {
       await countDaily(ctx.redis, ctx.prefix, nudge('sms'), 'sent', at);
     }
     await countDaily(ctx.redis, ctx.prefix, nudge('email'), 'bounced', at);
+    await countDaily(ctx.redis, ctx.prefix, nudge('email'), 'complained', at);
     for (let i = 0; i < 3; i++) await countDaily(ctx.redis, ctx.prefix, nudge('sms'), 'delivered', at);
 
     const result = await report(probeJourney());
@@ -304,5 +305,8 @@ describe('buildJourneyReport', () => {
     expect(result.channels.sms?.deliveryRate).toBe(0.75);
     // 3 of 4 emails and 3 of 4 texts arrived: 6 of 8, not the texts' 3 over all 8 sends.
     expect(result.messages.nudge).toMatchObject({ sent: 8, delivered: 3, bounced: 1, deliveryRate: 0.75 });
+    // The complaint the email's provider reported is shown beside its bounce.
+    expect(result.channels.email).toMatchObject({ bounced: 1, complained: 1 });
+    expect(result.channels.sms).toMatchObject({ bounced: 0, complained: 0 });
   });
 });
