@@ -3,7 +3,7 @@ import { CHANNELS_WITH_CLICKS, CHANNELS_WITH_OPENS } from '../tracking/track-lin
 import { attributeParsed, DEFAULT_HALF_LIFE_MS } from './attribution.js';
 import type { ConversionPath } from './attribution-table.js';
 
-/** Totals and rates of one channel or message over a period. */
+/** Totals and rates of one channel, message or split variant over a period. */
 export interface Kpis {
   sent: number;
   failed: number;
@@ -42,15 +42,16 @@ export interface Kpis {
 const METRICS = ['sent', 'failed', 'delivered', 'bounced', 'complained', 'opened', 'clicked'] as const;
 const ratio = (part: number, whole: number) => (whole === 0 ? null : part / whole);
 
-/** Last-touch conversions per channel and per message, of one journey's sends. */
+/** Last-touch conversions per channel, message and variant, of one journey's sends. */
 export interface LastTouchCredits {
   channel: Record<string, number>;
   message: Record<string, number>;
+  variant: Record<string, number>;
 }
 
 /**
  * The conversions whose last touch (any journey's send) was one of `journeyId`'s sends made in
- * `sentIn` (epoch ms, `to` exclusive), per channel and message: the numerator of that journey's
+ * `sentIn` (epoch ms, `to` exclusive), per channel, message and variant: the numerator of that journey's
  * conversion rate per send. Another journey's send that was the last touch takes the conversion
  * away from this journey's, even when it is the same message: counting it here would set
  * conversions the journey did not drive against the journey's own sends. So does a send before
@@ -63,7 +64,7 @@ export function lastTouchCredits(
   journeyId: string,
   sentIn: { from: number; to: number },
 ): LastTouchCredits {
-  const credits: LastTouchCredits = { channel: {}, message: {} };
+  const credits: LastTouchCredits = { channel: {}, message: {}, variant: {} };
   const options = { model: 'last-touch', windowMs, halfLifeMs: DEFAULT_HALF_LIFE_MS } as const;
   for (const { conversion, touchpoints } of paths) {
     const attribution = attributeParsed(conversion, touchpoints, options);
@@ -73,6 +74,9 @@ export function lastTouchCredits(
       if (touchpoint.at < sentIn.from || touchpoint.at >= sentIn.to) continue;
       credits.channel[touchpoint.channel] = (credits.channel[touchpoint.channel] ?? 0) + credit;
       credits.message[touchpoint.message] = (credits.message[touchpoint.message] ?? 0) + credit;
+      // A send outside every split is labelled `control`, as the per-day counters label it.
+      const variant = touchpoint.variant ?? 'control';
+      credits.variant[variant] = (credits.variant[variant] ?? 0) + credit;
     }
   }
   return credits;
@@ -88,7 +92,11 @@ export function scaleCredits(credits: LastTouchCredits, sampled: number, total: 
   if (sampled === 0 || sampled === total) return credits;
   const scale = (by: Record<string, number>) =>
     Object.fromEntries(Object.entries(by).map(([name, n]) => [name, (n * total) / sampled]));
-  return { channel: scale(credits.channel), message: scale(credits.message) };
+  return {
+    channel: scale(credits.channel),
+    message: scale(credits.message),
+    variant: scale(credits.variant),
+  };
 }
 
 type Totals = Record<(typeof METRICS)[number], number>;
@@ -112,13 +120,13 @@ function addRow(totals: Map<string, Totals>, name: string, row: DailyCount): voi
 const arrived = (t: Totals) => (t.delivered > 0 ? t.delivered : t.sent - t.bounced);
 
 /**
- * Channel and message KPIs from the per-day counters, with conversions from the last-touch
+ * Channel, message or variant KPIs from the per-day counters, with conversions from the last-touch
  * attribution (the usual basis of a "conversion rate per send"). Rates are per message sent, opens
  * and clicks per message sent where they can be seen.
  */
 export function kpisBy(
   rows: readonly DailyCount[],
-  key: 'channel' | 'message',
+  key: 'channel' | 'message' | 'variant',
   lastTouch: LastTouchCredits,
 ): Record<string, Kpis> {
   const totals = new Map<string, Totals>();

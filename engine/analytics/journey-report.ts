@@ -67,6 +67,12 @@ export interface JourneyReport {
   /** Per channel and per message over the period: sent, delivered, opened, clicked, and rates. */
   channels: Record<string, Kpis>;
   messages: Record<string, Kpis>;
+  /**
+   * The same per split variant the sends were made in, labelled `<split>=<arm>` (several splits
+   * joined by commas, by split id; `control` for sends outside every split): the opens and
+   * clicks of a subject-line test, beside the conversions `experiments` compares.
+   */
+  variants: Record<string, Kpis>;
   experiments: Array<{ split: string; control: string; report: ExperimentReport }>;
   objective: ObjectiveProgress | null;
 }
@@ -148,6 +154,7 @@ export async function buildJourneyReport(input: {
     daily: await readDailyJourneyCounts(redis, prefix, journey.id, from, to - 1),
     channels: kpisBy(rows, 'channel', ownLastTouch),
     messages: kpisBy(rows, 'message', ownLastTouch),
+    variants: kpisBy(rows, 'variant', ownLastTouch),
     experiments: experimentsOf(versions.map((v) => v.variants)),
     objective: journey.objective
       ? objectiveProgress(journey.objective, await objectiveActual(input), now)

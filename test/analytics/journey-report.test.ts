@@ -286,6 +286,44 @@ describe('buildJourneyReport', () => {
     expect(result.messages.nudge).toMatchObject({ sent: 10, openRate: 0.5, clickRate: 3 / 8 });
   });
 
+  it('reports the sends, opens, clicks and conversions of each split variant', async () => {
+    // A subject-line test: arm a's 4 emails were opened 3 times, arm b's 4 once; c0 bought after
+    // arm a's email. A send outside the split is counted as `control`.
+    const at = NOW - DAY;
+    const send = (variant: string) =>
+      ({ journeyId: 'probe', message: 'welcome', channel: 'email', variant }) as const;
+    for (let i = 0; i < 4; i++) {
+      await countDaily(ctx.redis, ctx.prefix, send('subject=a'), 'sent', at);
+      await countDaily(ctx.redis, ctx.prefix, send('subject=b'), 'sent', at);
+    }
+    for (let i = 0; i < 3; i++) await countDaily(ctx.redis, ctx.prefix, send('subject=a'), 'opened', at);
+    await countDaily(ctx.redis, ctx.prefix, send('subject=b'), 'opened', at);
+    await countDaily(ctx.redis, ctx.prefix, send('subject=b'), 'clicked', at);
+    await countDaily(ctx.redis, ctx.prefix, send('control'), 'sent', at);
+    await ctx.redis.lpush(
+      customerKeys(ctx.prefix, 'c0').messages,
+      JSON.stringify({
+        status: 'sent',
+        at,
+        channel: 'email',
+        message: 'welcome',
+        journeyId: 'probe',
+        variant: 'subject=a',
+      }),
+    );
+    await converted('probe', { at: at + HOUR });
+
+    const { variants } = await report(probeJourney());
+    expect(variants['subject=a']).toMatchObject({ sent: 4, opened: 3, openRate: 0.75, conversions: 1 });
+    expect(variants['subject=b']).toMatchObject({
+      sent: 4,
+      openRate: 0.25,
+      clickRate: 0.25,
+      conversions: 0,
+    });
+    expect(variants.control).toMatchObject({ sent: 1, conversions: 0 });
+  });
+
   it("rates a message's deliveries per channel, where one channel's provider reports them and another's does not", async () => {
     // The nudge went out by email (SMTP: no delivery reports; 1 of 4 bounced) and by sms (its
     // gateway reported 3 of 4 delivered).

@@ -84,6 +84,12 @@ describe('GET /v1/journeys/:id/report', () => {
       welcome: { sent: 5, conversions: 3, conversionRate: 0.6 },
       'thank-you': { sent: 3, conversions: 0 },
     });
+    // Per arm: the split is decided as the journey enters `welcome`, so its welcome email goes out
+    // in the arm too; the tips arm's three welcomes and two thank-yous, the holdout's two and one.
+    expect(report.variants).toEqual({
+      'tips=tips': expect.objectContaining({ sent: 5, conversions: 2 }),
+      'tips=holdout': expect.objectContaining({ sent: 3, conversions: 1 }),
+    });
     // Today's row: five entries, three conversions, each state entered as it happened.
     const today = (
       report.daily as Array<{
