@@ -75,9 +75,17 @@ export function queueConversions(
 
 /** What a period of a journey's conversion log adds up to, and its latest conversions. */
 export interface ConversionSummary {
+  /** Conversions: instances that reached the goal, as the journey's `converted` counts them. */
   count: number;
+  /**
+   * Their revenue, each order's once: one order converts every instance of the journey the
+   * customer is in (with `reentry: 'always'`, several), and each is logged with its revenue.
+   */
   revenue: number;
-  /** The latest `keepLatest` of them (all when fewer), oldest first. */
+  /**
+   * The latest `keepLatest` of them (all when fewer), oldest first; a conversion by an order
+   * already logged for another instance carries a revenue of 0, so the order's is credited once.
+   */
   latest: LoggedConversion[];
 }
 
@@ -85,7 +93,7 @@ export interface ConversionSummary {
 const PAGE = 5_000;
 
 /**
- * Counts a journey's conversions with `from <= at < to` and adds up their revenue, keeping only
+ * Counts a journey's conversions with `from <= at < to` and adds up their orders' revenue, keeping only
  * the latest `keepLatest`: a year of a busy journey's log, read whole, would be held in memory by
  * a report that needs its totals and a sample. Pages by score, so each round trip starts where
  * the last ended (an offset into the range would walk every member before it again); members of
@@ -105,6 +113,11 @@ export async function summariseConversions(
   let revenue = 0;
   let min = range.from;
   let seenAtMin = 0;
+  // The customers with a conversion at `min`: the instances one order converted share its time
+  // (the event's) and the customer, and a score's members are read in order, so they are the
+  // only ones to compare with. Two orders of one customer in the same millisecond cannot both
+  // convert: the first converts every instance there is.
+  let customersAtMin = new Set<string>();
   for (;;) {
     const flat = await redis.zrangebyscore(
       key,
@@ -116,11 +129,15 @@ export async function summariseConversions(
       pageSize,
     );
     for (let i = 0; i < flat.length; i += 2) {
-      const conversion = JSON.parse(flat[i]!) as LoggedConversion;
+      const logged = JSON.parse(flat[i]!) as LoggedConversion;
+      const score = Number(flat[i + 1]);
+      if (score !== min) customersAtMin = new Set();
+      const sameOrder = customersAtMin.has(logged.customerId);
+      customersAtMin.add(logged.customerId);
+      const conversion = sameOrder ? { ...logged, revenue: 0 } : logged;
       count++;
       revenue += conversion.revenue;
       if (keepLatest > 0) ring[(count - 1) % keepLatest] = conversion;
-      const score = Number(flat[i + 1]);
       seenAtMin = score === min ? seenAtMin + 1 : 1;
       min = score;
     }

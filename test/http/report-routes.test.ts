@@ -1,4 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { defineJourney, Revenue } from '../../engine/index.js';
 import { onboarding } from '../fixtures/journeys/onboarding.js';
 import { httpHarness, type HttpHarness } from '../support/http.js';
 import { eventually } from '../support/redis.js';
@@ -188,5 +190,62 @@ describe('GET /v1/journeys/:id/report', () => {
       },
     });
     expect((await h.app.inject({ url: '/v1/journeys/nope/report', headers: h.auth })).statusCode).toBe(404);
+  });
+});
+
+describe("the report's revenue of a journey a customer may be in several times at once", () => {
+  /** One instance per cart; an order converts every cart the customer has open. */
+  const perCart = defineJourney({
+    id: 'per-cart',
+    version: 1,
+    trigger: { event: 'Cart Created' },
+    reentry: 'always',
+    events: { 'Order Completed': z.object({ revenue: Revenue.optional() }).loose() },
+    goal: { event: 'Order Completed', exit: true },
+    objective: { metric: 'revenue', target: 1000, start: '2026-01-01', deadline: '2026-12-31' },
+    machine: (j) =>
+      j.createMachine({
+        initial: 'open',
+        states: {
+          open: { tags: 'decision', after: { '7d': 'abandoned' } },
+          abandoned: { tags: 'decision', type: 'final' },
+        },
+      }),
+  });
+  let h: HttpHarness;
+  beforeEach(async () => {
+    h = await httpHarness({ journeys: [perCart] });
+  });
+  afterEach(() => h.close());
+
+  const counts = async () =>
+    (await h.app.inject({ url: '/v1/journeys/per-cart', headers: h.auth })).json<{
+      entered: number;
+      converted: number;
+    }>();
+
+  it("counts each order's revenue once, however many of the customer's instances it converted", async () => {
+    // Ada opens two carts and places one order of 100; Bo opens one and orders for 30.
+    for (const userId of ['ada', 'ada', 'bo']) {
+      await h.engine.track({ userId, event: 'Cart Created' });
+      h.clock.advance('1m');
+    }
+    await eventually(async () => (await counts()).entered === 3);
+    await h.engine.track({ userId: 'ada', event: 'Order Completed', properties: { revenue: 100 } });
+    await h.engine.track({ userId: 'bo', event: 'Order Completed', properties: { revenue: 30 } });
+    await eventually(async () => (await counts()).converted === 3);
+    h.clock.advance('1m');
+
+    const report = (await h.app.inject({ url: '/v1/journeys/per-cart/report', headers: h.auth })).json<{
+      converted: number;
+      periodConversions: { count: number; revenue: number };
+      attribution: { models: Record<string, { unattributed: { conversions: number; revenue: number } }> };
+      objective: { actual: number };
+    }>();
+    // Three carts converted, by orders worth 130: not 230, Ada's order counted for each cart.
+    expect(report.converted).toBe(3);
+    expect(report.periodConversions).toEqual({ count: 3, revenue: 130 });
+    expect(report.attribution.models['last-touch']!.unattributed).toEqual({ conversions: 3, revenue: 130 });
+    expect(report.objective.actual).toBe(130);
   });
 });
