@@ -115,8 +115,9 @@ export async function summariseConversions(
   let seenAtMin = 0;
   // The customers with a conversion at `min`: the instances one order converted share its time
   // (the event's) and the customer, and a score's members are read in order, so they are the
-  // only ones to compare with. Two orders of one customer in the same millisecond cannot both
-  // convert: the first converts every instance there is.
+  // only ones to compare with. Two orders of one customer in the same millisecond both convert
+  // only if the customer entered again between them in that millisecond, as an import of events
+  // dated to the day could make them: the second order's revenue would be missed then.
   let customersAtMin = new Set<string>();
   for (;;) {
     const flat = await redis.zrangebyscore(
