@@ -73,6 +73,7 @@ export interface JourneyReport {
    * clicks of a subject-line test, beside the conversions `experiments` compares.
    */
   variants: Record<string, Kpis>;
+  /** Each split's arms since the journey started, like the funnel: not the period's. */
   experiments: Array<{ split: string; control: string; report: ExperimentReport }>;
   objective: ObjectiveProgress | null;
 }
