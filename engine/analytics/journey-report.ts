@@ -237,15 +237,18 @@ async function objectiveActual(input: {
 }
 
 /**
- * A conversion-rate objective's actual: the instances that converted over those that entered, both
- * counted on the days from its start to now (at most its deadline), not since the journey began.
- * Read as many days at a time as the per-day counts allow; they are kept that long.
+ * A conversion-rate objective's actual: of the instances that entered on the days from its start
+ * to now (at most its deadline), the share that converted on those days, from the per-day counts,
+ * read as many days at a time as they allow (they are kept that long). Conversions of instances
+ * that entered before the first day are left out: set against entries they are not among, they
+ * took the rate early in a period, when most conversions are of earlier entrants, past 100%.
  */
 async function periodConversionRate(
   input: { redis: RedisConnection; prefix: string; journey: Journey; now: number },
   period: { from: number; to: number },
 ): Promise<number> {
   const last = Math.min(input.now, period.to - 1);
+  const firstDay = new Date(period.from).toISOString().slice(0, 10);
   let entered = 0;
   let converted = 0;
   const chunk = MAX_DAYS_PER_READ * DAY_MS;
@@ -253,7 +256,13 @@ async function periodConversionRate(
     const to = Math.min(last, from + chunk - 1);
     for (const day of await readDailyJourneyCounts(input.redis, input.prefix, input.journey.id, from, to)) {
       entered += day.entered;
-      converted += day.converted;
+      let byEntryDay = 0;
+      for (const [enteredOn, n] of Object.entries(day.convertedByEntryDay)) {
+        byEntryDay += n;
+        if (enteredOn >= firstDay) converted += n;
+      }
+      // Conversions counted before their entry day was kept: taken as the period's, as they were.
+      converted += day.converted - byEntryDay;
     }
   }
   return entered === 0 ? 0 : converted / entered;

@@ -27,7 +27,7 @@ export function objectivePeriod(objective: Objective): { from: number; to: numbe
 
 /**
  * A SMART objective a journey declares: a measurable metric, its target and the period to reach
- * it in, e.g. a 15% conversion rate this quarter (conversions over entries, both of the period).
+ * it in, e.g. a 15% conversion rate this quarter (of the period's entries, those that converted in it).
  * `conversion-rate` targets are fractions (0.15);
  * `conversions` and `revenue` are totals counted from `start`.
  */

@@ -18,7 +18,8 @@ const utcDay = (at: number) => new Date(at).toISOString().slice(0, 10);
 
 /**
  * What one applied event adds to the day's counts: entries into the journey, into each state and
- * stage (every transition that lands there), conversions and exits. Keyed by journey and day.
+ * stage (every transition that lands there), conversions (also by the day the instance entered)
+ * and exits. Keyed by journey and day.
  * A batch of events adds each event's to the same `deltas`: compared once, from before the batch
  * to after it, a state one event led to and the next left would go uncounted, and the counts
  * would depend on how many events a worker happened to apply at once.
@@ -42,7 +43,10 @@ export function dailyDeltas(
     if (!previous) bump(next, 'entered', 'all');
     if (!previous || previous.state !== next.state) bump(next, 'state', next.state);
     if (!previous || previous.stage !== next.stage) bump(next, 'stage', next.stage);
-    if (next.convertedAt !== undefined && previous?.convertedAt === undefined) bump(next, 'converted', 'all');
+    if (next.convertedAt !== undefined && previous?.convertedAt === undefined) {
+      bump(next, 'converted', 'all');
+      bump(next, 'converted-entered', utcDay(next.enteredAt));
+    }
     if (next.status !== 'active' && previous?.status !== next.status)
       bump(next, 'exit', next.exitReason ?? next.status);
   }
@@ -66,6 +70,11 @@ export interface DailyJourneyCounts {
   day: string;
   entered: number;
   converted: number;
+  /**
+   * The same conversions by the UTC day their instances entered; those counted before the
+   * engine kept it are in `converted` only.
+   */
+  convertedByEntryDay: Record<string, number>;
   /** Transitions into each state / stage that day, all versions. */
   states: Record<string, number>;
   stages: Record<string, number>;
@@ -98,6 +107,7 @@ export async function readDailyJourneyCounts(
       day,
       entered: 0,
       converted: 0,
+      convertedByEntryDay: {},
       states: {},
       stages: {},
       exits: {},
@@ -122,6 +132,7 @@ export async function readDailyJourneyCounts(
         add(counts.stages);
         add(v.stages);
       } else if (kind === 'exit') add(counts.exits);
+      else if (kind === 'converted-entered') add(counts.convertedByEntryDay);
     }
     return counts;
   });

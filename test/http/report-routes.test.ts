@@ -193,7 +193,7 @@ describe('GET /v1/journeys/:id/report', () => {
   });
 });
 
-describe("the report's revenue of a journey a customer may be in several times at once", () => {
+describe("a journey report's revenue and objective, counted per order and per entrant", () => {
   /** One instance per cart; an order converts every cart the customer has open. */
   const perCart = defineJourney({
     id: 'per-cart',
@@ -212,9 +212,26 @@ describe("the report's revenue of a journey a customer may be in several times a
         },
       }),
   });
+  /** A conversion-rate objective that starts the day after the harness clock's. */
+  const quarter = defineJourney({
+    id: 'quarter',
+    version: 1,
+    trigger: { event: 'Joined' },
+    events: { 'Order Completed': z.object({ revenue: Revenue.optional() }).loose() },
+    goal: { event: 'Order Completed', exit: true },
+    objective: { metric: 'conversion-rate', target: 0.6, start: '2026-11-24', deadline: '2027-02-28' },
+    machine: (j) =>
+      j.createMachine({
+        initial: 'joined',
+        states: {
+          joined: { tags: 'awareness', after: { '30d': 'lapsed' } },
+          lapsed: { tags: 'awareness', type: 'final' },
+        },
+      }),
+  });
   let h: HttpHarness;
   beforeEach(async () => {
-    h = await httpHarness({ journeys: [perCart] });
+    h = await httpHarness({ journeys: [perCart, quarter] });
   });
   afterEach(() => h.close());
 
@@ -247,5 +264,31 @@ describe("the report's revenue of a journey a customer may be in several times a
     expect(report.periodConversions).toEqual({ count: 3, revenue: 130 });
     expect(report.attribution.models['last-touch']!.unattributed).toEqual({ conversions: 3, revenue: 130 });
     expect(report.objective.actual).toBe(130);
+  });
+
+  it('reckons a conversion-rate objective over the customers who entered in its period', async () => {
+    const entries = async () =>
+      (await h.app.inject({ url: '/v1/journeys/quarter', headers: h.auth })).json<{
+        entered: number;
+        converted: number;
+      }>();
+    // Four join the day before the objective starts; two on its first day.
+    for (const userId of ['old-1', 'old-2', 'old-3', 'old-4'])
+      await h.engine.track({ userId, event: 'Joined' });
+    await eventually(async () => (await entries()).entered === 4);
+    h.clock.advance('1d');
+    for (const userId of ['new-1', 'new-2']) await h.engine.track({ userId, event: 'Joined' });
+    // On that first day three of the earlier four buy, and one of the two new.
+    for (const userId of ['old-1', 'old-2', 'old-3', 'new-1'])
+      await h.engine.track({ userId, event: 'Order Completed' });
+    await eventually(async () => (await entries()).converted === 4);
+    h.clock.advance('1m');
+
+    const report = (await h.app.inject({ url: '/v1/journeys/quarter/report', headers: h.auth })).json<{
+      objective: { actual: number; met: boolean };
+    }>();
+    // One of the period's two entrants converted: 50%, short of 60%; not 4 conversions over 2
+    // entries, a rate of 200% that met the target on the first day.
+    expect(report.objective).toMatchObject({ actual: 0.5, met: false });
   });
 });
