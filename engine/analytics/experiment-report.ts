@@ -24,7 +24,11 @@ export interface ExperimentReportOptions {
   alpha?: number;
 }
 
-/** A comparison and whether its p-value is below alpha. */
+/**
+ * A comparison and whether its p-value is below alpha: the exact test's where the normal
+ * approximation is not reliable (see `exactPValue`), so a handful of customers is not called
+ * significant on a z-test that does not hold for them.
+ */
 export type Comparison = TwoProportionTest & { significant: boolean };
 
 export interface VariantResult {
@@ -66,7 +70,7 @@ function pool(groups: readonly Counts[]): Counts {
 function compare(control: Counts, treatment: Counts, alpha: number): Comparison | null {
   if (control.entered === 0 || treatment.entered === 0) return null;
   const test = twoProportionTest(control, treatment, { confidence: 1 - alpha });
-  return { ...test, significant: test.pValue < alpha };
+  return { ...test, significant: (test.exactPValue ?? test.pValue) < alpha };
 }
 
 function checkControl(groups: readonly z.output<typeof ExperimentGroup>[], control: string): Counts {
@@ -101,7 +105,7 @@ function checkControl(groups: readonly z.output<typeof ExperimentGroup>[], contr
  *
  * Each variant is tested against the control on its own, without correcting for several
  * comparisons: with k treatments, compare p-values with alpha / k (Bonferroni) to keep the chance
- * of any false positive at alpha. Check `approximationReliable` before trusting a small test.
+ * of any false positive at alpha. A small test is judged by Fisher's exact test (`exactPValue`).
  *
  * @throws InvalidInputError when counts are not whole or convert more than entered, a variant is
  *   listed twice, the control is missing or a holdout, or alpha is not between 0 and 1.

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseInput } from '../ingest/ingest-schema.js';
+import { fisherExactPValue } from './fisher-exact.js';
 import { normalQuantile, twoSidedPValue } from './normal-distribution.js';
 
 /** How many customers entered a group and how many of them converted. */
@@ -39,9 +40,14 @@ export interface TwoProportionTest {
   /**
    * False when a group has fewer than 5 conversions or fewer than 5 non-conversions: the normal
    * approximation to the binomial behind z, p and the interval is then poor (the usual np ≥ 5 and
-   * n(1 − p) ≥ 5 rule), and an exact test (Fisher's) or more data is needed before reading them.
+   * n(1 − p) ≥ 5 rule): read `exactPValue` instead of `pValue`, and the interval with care.
    */
   approximationReliable: boolean;
+  /**
+   * Fisher's exact test's two-sided p-value, given where the approximation is not reliable: 3 of
+   * 3 converting against 0 of 3 has a z-test p of 0.014, and an exact one of 0.1. Null otherwise.
+   */
+  exactPValue: number | null;
 }
 
 const Confidence = z.number().gt(0).lt(1);
@@ -89,6 +95,7 @@ export function twoProportionTest(
     (controlRate * (1 - controlRate)) / c.entered + (treatmentRate * (1 - treatmentRate)) / t.entered,
   );
   const margin = normalQuantile(1 - (1 - level) / 2) * unpooledError;
+  const reliable = !hasSmallCell(c) && !hasSmallCell(t);
 
   return {
     controlRate,
@@ -98,6 +105,7 @@ export function twoProportionTest(
     z,
     pValue: twoSidedPValue(z),
     confidenceInterval: { lower: difference - margin, upper: difference + margin, level },
-    approximationReliable: !hasSmallCell(c) && !hasSmallCell(t),
+    approximationReliable: reliable,
+    exactPValue: reliable ? null : fisherExactPValue(c, t),
   };
 }

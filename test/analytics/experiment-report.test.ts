@@ -88,6 +88,32 @@ describe('experimentReport', () => {
     expect(report.variants[1]).toMatchObject({ rate: null, vsControl: null });
   });
 
+  it('judges a handful of customers by the exact test, not by a z-test that does not hold for them', () => {
+    // 3 of 3 against 0 of 3: the z-test says p = 0.014, Fisher's exact test 0.1.
+    const tiny = experimentReport(
+      [
+        { variant: 'A', entered: 3, converted: 0 },
+        { variant: 'B', entered: 3, converted: 3 },
+        { variant: 'holdout', entered: 3, converted: 0, holdout: true },
+      ],
+      { control: 'A' },
+    );
+    expect(tiny.variants[1]!.vsControl).toMatchObject({ approximationReliable: false, significant: false });
+    expect(tiny.variants[1]!.vsControl!.pValue).toBeCloseTo(0.0143, 4);
+    expect(tiny.variants[1]!.vsControl!.exactPValue).toBeCloseTo(0.1, 10);
+    // Small but clear: 20 of 40 against 38 of 40 (exact p 8.3e-6) is still significant.
+    const clear = experimentReport(
+      [
+        { variant: 'A', entered: 40, converted: 20 },
+        { variant: 'B', entered: 40, converted: 38 },
+      ],
+      { control: 'A' },
+    );
+    expect(clear.variants[1]!.vsControl).toMatchObject({ approximationReliable: false, significant: true });
+    // A test the approximation holds for has no exact p-value.
+    expect(row('B').vsControl).toMatchObject({ approximationReliable: true, exactPValue: null });
+  });
+
   it('refuses a control that is missing or a holdout, and a variant listed twice', () => {
     expect(() => experimentReport(groups, { control: 'Z' })).toThrow(InvalidInputError);
     expect(() => experimentReport(groups, { control: 'holdout' })).toThrow(

@@ -68,6 +68,21 @@ describe('twoProportionTest', () => {
     ).toBe(false);
   });
 
+  it("gives Fisher's exact two-sided p-value where the approximation is unreliable, and only there", () => {
+    // Checked against the hypergeometric sums in exact arithmetic.
+    const exact = (control: [number, number], treatment: [number, number]) =>
+      twoProportionTest(
+        { entered: control[0], converted: control[1] },
+        { entered: treatment[0], converted: treatment[1] },
+      ).exactPValue;
+    expect(exact([3, 0], [3, 3])).toBeCloseTo(0.1, 12);
+    expect(exact([40, 3], [40, 9])).toBeCloseTo(0.114888069, 8);
+    expect(exact([40, 20], [40, 38])! / 8.334442818832e-6).toBeCloseTo(1, 9);
+    expect(exact([1000, 1], [1000, 6])).toBeCloseTo(0.124343423, 8);
+    expect(exact([5, 5], [5, 5])).toBe(1);
+    expect(exact([1000, 100], [1000, 130])).toBeNull();
+  });
+
   it('answers z 0, p 1 and no relative lift when nobody converts in either group', () => {
     const result = twoProportionTest({ entered: 50, converted: 0 }, { entered: 50, converted: 0 });
     expect(result).toMatchObject({ difference: 0, relativeLift: null, z: 0, pValue: 1 });
