@@ -207,11 +207,19 @@ function experimentsOf(perVersion: ReadonlyArray<Record<string, { entered: numbe
     const names = [...arms.keys()].sort();
     const control = names.includes('control') ? 'control' : names.find((name) => name !== 'holdout');
     if (control === undefined) return [];
-    const groups = names.map((variant) => ({
-      variant,
-      ...arms.get(variant)!,
-      holdout: variant === 'holdout',
-    }));
+    const groups = names.map((variant) => {
+      const { entered, converted } = arms.get(variant)!;
+      // Counters a crash left apart (on a Cluster the statistics write is a step of its own; see
+      // README, Scaling out) must not fail the whole report: an arm is read as at most all
+      // converted, until recountJourneys rebuilds the counts.
+      const enteredSoFar = Math.max(0, entered);
+      return {
+        variant,
+        entered: enteredSoFar,
+        converted: Math.min(enteredSoFar, Math.max(0, converted)),
+        holdout: variant === 'holdout',
+      };
+    });
     return [{ split, control, report: experimentReport(groups, { control }) }];
   });
 }

@@ -172,6 +172,21 @@ describe('buildJourneyReport', () => {
     ]);
   });
 
+  it('reads an arm whose counters a crash left apart (more conversions than entries) as all converted', async () => {
+    const counts = journeyCountsKey(ctx.prefix, 'probe');
+    await ctx.redis.hincrby(counts, '1|variant|offer=a', 10);
+    await ctx.redis.hincrby(counts, '1|variant-converted|offer=a', 3);
+    await ctx.redis.hincrby(counts, '1|variant|offer=b', 2);
+    await ctx.redis.hincrby(counts, '1|variant-converted|offer=b', 3);
+    const [offer] = (await report(probeJourney())).experiments;
+    expect(
+      offer?.report.variants.map(({ variant, entered, converted }) => [variant, entered, converted]),
+    ).toEqual([
+      ['a', 10, 3],
+      ['b', 2, 2],
+    ]);
+  });
+
   it("credits a message's KPIs only with the conversions its own sends were the last touch of", async () => {
     // Two buyers in the period; both were sent this journey's welcome email. For c1 the last
     // touch before buying was the welcome email of another journey, a message both journeys send.
