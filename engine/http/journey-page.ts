@@ -40,6 +40,12 @@ function funnelTable(report: JourneyReport): string {
   return `<table id="funnel"><tr><th>stage</th><th>customers</th><th>of entered</th><th></th></tr>${rows}</table>`;
 }
 
+/** A test's p-value: the exact test's when the groups are too small for the z-test's to hold. */
+const pValueCell = (test: { pValue: number; exactPValue: number | null }) =>
+  test.exactPValue === null
+    ? test.pValue.toFixed(4)
+    : `${test.exactPValue.toFixed(4)} <span class="muted" title="Fisher's exact test: too few conversions or non-conversions for the z-test">(exact)</span>`;
+
 function experimentTable(report: JourneyReport): string {
   if (report.experiments.length === 0) return '<p class="muted">This journey has no split.</p>';
   return report.experiments
@@ -50,12 +56,12 @@ function experimentTable(report: JourneyReport): string {
           return `<tr><td>${escape(v.variant)}${v.control ? ' (control)' : ''}${v.holdout ? ' (holdout)' : ''}</td>
 <td>${v.entered}</td><td>${v.converted}</td><td>${percent(v.rate)}</td>
 <td>${test?.relativeLift == null ? '–' : percent(test.relativeLift)}</td>
-<td>${test ? test.pValue.toFixed(4) : '–'}</td>
+<td>${test ? pValueCell(test) : '–'}</td>
 <td>${test ? `${percent(test.confidenceInterval.lower)} to ${percent(test.confidenceInterval.upper)}` : '–'}</td></tr>`;
         })
         .join('');
       const lift = result.journeyLift
-        ? `<p>Journey against holdout: lift ${percent(result.journeyLift.relativeLift)}, p = ${result.journeyLift.pValue.toFixed(4)}</p>`
+        ? `<p>Journey against holdout: lift ${percent(result.journeyLift.relativeLift)}, p = ${pValueCell(result.journeyLift)}</p>`
         : '';
       return `<h3>Split ${escape(split)} <span class="muted">(control: ${escape(control)})</span></h3>
 <table class="experiment"><tr><th>arm</th><th>entered</th><th>converted</th><th>rate</th><th>lift</th><th>p-value</th><th>95% CI of difference</th></tr>${rows}</table>${lift}`;

@@ -58,6 +58,8 @@ describe('the journey page at /admin/journeys/:id', () => {
     expect(res.body).toMatch(/s_holdout : 1 customers now/);
     expect(res.body).toMatch(/<td>awareness<\/td><td>4<\/td>/);
     expect(res.body).toContain('Split tips');
+    // Four customers: too few for the z-test, so the exact test's p-value is shown, marked.
+    expect(res.body).toMatch(/Journey against holdout: lift [^<]*, p = 1\.0000 <span[^>]*>\(exact\)/);
   });
 
   it('shows the queue dashboard in headless Chromium without asking any other site for anything', async () => {
