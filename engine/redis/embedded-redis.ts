@@ -132,7 +132,10 @@ async function spawnRedisServer(
       '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec',
       '--maxmemory-policy', 'noeviction', '--hz', '100', '--daemonize', 'no', '--protected-mode', 'yes',
     ];
-    const child = spawn(binary, args, { stdio: ['ignore', log.fd, log.fd] });
+    // A process group of its own: Ctrl-C at a terminal signals the whole foreground group, and a
+    // server that got the SIGINT too would shut down under the workers still finishing their jobs.
+    // It goes when this process stops it (or exits), never before.
+    const child = spawn(binary, args, { stdio: ['ignore', log.fd, log.fd], detached: true });
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
       // `on`, not `once`: it also swallows later errors (a failed kill) that would otherwise crash us.

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { access } from 'node:fs/promises';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
@@ -5,7 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../engine/free-port.js';
 import { resolveRedis, type ResolvedRedis } from '../../engine/redis/embedded-redis.js';
 import { RedisUnavailableError } from '../../engine/redis/errors.js';
-import { TEST_REDIS_URL } from '../support/redis.js';
+import { eventually, TEST_REDIS_URL } from '../support/redis.js';
+import { exited } from '../support/worker-process.js';
 
 const logger = pino({ level: 'silent' });
 const started: ResolvedRedis[] = [];
@@ -76,6 +78,42 @@ describe('resolveRedis', () => {
 
     expect(await answersPing(redis.url)).toBe(false);
     expect(await exists(dir)).toBe(false);
+  });
+
+  it('keeps the private redis-server answering when Ctrl-C signals the whole process group', async () => {
+    // A process leading a group of its own, as npm start at a terminal: on SIGINT it checks its
+    // Redis still answers for the second after (while workers finish their jobs), then stops it.
+    // A server that got the SIGINT too is gone within a few of its 10 ms ticks.
+    const script = `
+      import { setTimeout as sleep } from 'node:timers/promises';
+      import { resolveRedis } from './engine/redis/embedded-redis.ts';
+      import { Redis } from 'ioredis';
+      const redis = await resolveRedis({ defaultUrl: 'redis://127.0.0.1:${await freePort()}' });
+      process.on('SIGINT', async () => {
+        const client = new Redis(redis.url, { maxRetriesPerRequest: 0, retryStrategy: () => null });
+        client.on('error', () => {});
+        let answer = '';
+        for (let i = 0; i < 20 && answer !== 'gone'; i++, await sleep(50))
+          answer = await client.ping().catch(() => 'gone');
+        client.disconnect();
+        await redis.stop();
+        console.log('after SIGINT: ' + answer);
+        process.exit(0);
+      });
+      console.log('ready');
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      detached: true,
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await eventually(async () => output.includes('ready'), 10_000, 'the private redis-server');
+
+    process.kill(-child.pid!, 'SIGINT');
+
+    expect(await exited(child)).toEqual({ code: 0, signal: null });
+    expect(output).toContain('after SIGINT: PONG');
   });
 
   it('rejects with a RedisUnavailableError that says how to fix it when redis-server is missing', async () => {
