@@ -1,5 +1,5 @@
 // Process plumbing shared by the entry points beside it: reads the environment, connects to
-// Redis, builds the engine, starts workers and shuts down cleanly on SIGTERM/SIGINT.
+// Redis, builds the engine, starts workers and shuts down cleanly on SIGTERM, SIGINT or SIGHUP.
 import { constants as osConstants } from 'node:os';
 import { resolve } from 'node:path';
 import { pino } from 'pino';
@@ -85,13 +85,20 @@ export function requireFolders(config: Pick<EnvConfig, 'JOURNEYS_DIR' | 'TEMPLAT
 }
 
 /**
- * Until start-up is done, SIGINT and SIGTERM end the process through its `exit` event, with the
+ * The signals that stop the process cleanly: Ctrl-C, a service manager's stop, and the hangup of
+ * a closed terminal (whose default action would kill the process outright, and with it the jobs
+ * it was running; the private redis-server, which ignores SIGHUP, would run on with its data).
+ */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * Until start-up is done, the stop signals end the process through its `exit` event, with the
  * shell's status for the signal (128 + its number). With no handler, a signal kills the process
  * without that event, and the private redis-server it started, which that event stops, would
  * outlive it. Returns the function that removes these handlers, once `runProcess` has its own.
  */
 function exitOnSignalDuringStartUp(): () => void {
-  const handlers = (['SIGINT', 'SIGTERM'] as const).map((signal) => {
+  const handlers = STOP_SIGNALS.map((signal) => {
     const handler = () => process.exit(128 + osConstants.signals[signal]);
     process.on(signal, handler);
     return () => process.off(signal, handler);
@@ -252,7 +259,7 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
   // `on`, not `once`: under `npm start` one Ctrl-C arrives twice (from the terminal, and again
   // forwarded by npm), and a repeat with no listener left would kill the process mid-shutdown.
   // A repeat joins the shutdown under way; SHUTDOWN_DEADLINE_MS bounds it.
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  for (const signal of STOP_SIGNALS) {
     process.on(signal, () => {
       stop().then(
         () => process.exit(0),

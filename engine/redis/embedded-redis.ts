@@ -44,7 +44,7 @@ const FIX_WITH_REDIS_URL = 'or set REDIS_URL to a running Redis';
  * else a private `redis-server` in a temp dir, so `npm start` works on a fresh machine with no setup.
  *
  * The private server uses `noeviction` (BullMQ loses jobs otherwise) and an append-only file, and is
- * killed if this process exits. Entry points own SIGINT/SIGTERM: they must call `stop()` there, because
+ * killed if this process exits. Entry points own SIGINT/SIGTERM/SIGHUP: they must call `stop()` there, because
  * a process killed by a signal it does not handle never emits `exit`.
  *
  * @throws {RedisUnavailableError} when no Redis answers and none can be started.

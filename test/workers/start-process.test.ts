@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { runNode } from '../support/cli-process.js';
+import { eventually, TEST_REDIS_ENV, testRedis } from '../support/redis.js';
+import { exited } from '../support/worker-process.js';
 
 /** `npm start` as npm runs it, to its end: what it printed and its exit status. */
 const start = (env: Record<string, string>) =>
@@ -67,4 +69,27 @@ describe('npm start', () => {
     // Not killed by the signal: the process ran its exit handlers (which stop a private Redis).
     expect(await exited).toEqual({ code: 143, signal: null });
   });
+
+  it('stops cleanly, as on SIGTERM, on the SIGHUP of a closed terminal', async () => {
+    const ctx = testRedis();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'workers/start.ts'], {
+      env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...TEST_REDIS_ENV, REDIS_PREFIX: ctx.prefix },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      let log = '';
+      child.stdout.on('data', (chunk: Buffer) => (log += chunk.toString()));
+      await eventually(async () => log.includes('chorus engine started'), 30_000, 'the engine to start');
+
+      child.kill('SIGHUP');
+
+      // Not killed by the signal, which would leave the jobs it ran and a private Redis behind.
+      expect(await exited(child)).toEqual({ code: 0, signal: null });
+      expect(log).toContain('"msg":"stopped"');
+    } finally {
+      child.kill('SIGKILL');
+      await exited(child);
+      await ctx.cleanup();
+    }
+  }, 60_000);
 });
