@@ -6,7 +6,9 @@ import {
   connectRedis,
   createEngine,
   createHttpApp,
-  RedisUnavailableError,
+  describeRedisTarget,
+  redisReady,
+  REDIS_ANSWER_WITHIN_MS,
   type AnyWebhookSource,
   type EnvConfig,
   type Journey,
@@ -36,20 +38,9 @@ export async function startApiServer(input: {
   // auto-pipelined: see API_REDIS_OPTIONS.
   const redis = connectRedis(input.redisTarget, { ...API_REDIS_OPTIONS });
   redis.on('error', (err) => logger.warn({ err: err.message }, 'api redis connection error'));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () =>
-        reject(
-          new RedisUnavailableError(
-            `Redis did not answer within 10 s. To fix: check REDIS_URL (or REDIS_CLUSTER_NODES).`,
-          ),
-        ),
-      10_000,
-    );
-    redis.once('ready', () => {
-      clearTimeout(timer);
-      resolve();
-    });
+  await redisReady(redis, {
+    where: describeRedisTarget(input.redisTarget),
+    timeoutMs: REDIS_ANSWER_WITHIN_MS,
   });
   const engine = createEngine({
     redis,

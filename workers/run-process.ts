@@ -18,7 +18,9 @@ import {
   resolveRedis,
   connectRedis,
   describeRedisTarget,
+  redisReady,
   redisTargetOf,
+  REDIS_ANSWER_WITHIN_MS,
   trackingSecret,
   type ChannelSetup,
   type Engine,
@@ -119,6 +121,8 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
   // maxRetriesPerRequest: null is what BullMQ workers require: commands wait for a reconnect.
   const redis = connectRedis(target, { maxRetriesPerRequest: null });
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  // Before anything uses it: a wrong password ends start-up with the fix, not in retries forever.
+  await redisReady(redis, { where: describeRedisTarget(target), timeoutMs: REDIS_ANSWER_WITHIN_MS });
   const { journeys, webhookSources } = await loadJourneyFolder(config.JOURNEYS_DIR);
   // Templates are checked against the journeys that send them before anything starts.
   const templates = loadTemplates(config.TEMPLATES_DIR, { journeys });

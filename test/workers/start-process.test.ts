@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { runNode } from '../support/cli-process.js';
-import { eventually, TEST_REDIS_ENV, testRedis } from '../support/redis.js';
+import { eventually, TEST_REDIS_ENV, TEST_REDIS_TARGET, testRedis } from '../support/redis.js';
 import { exited } from '../support/worker-process.js';
 
 /** `npm start` as npm runs it, to its end: what it printed and its exit status. */
@@ -92,4 +92,46 @@ describe('npm start', () => {
       await ctx.cleanup();
     }
   }, 60_000);
+
+  it('npm run start:worker ends at once, naming REDIS_URL, when Redis refuses its user and password', async () => {
+    // A user the test Redis does not have: it answers WRONGPASS to every connection.
+    const refused =
+      TEST_REDIS_TARGET.kind === 'single'
+        ? {
+            REDIS_URL: TEST_REDIS_TARGET.url.replace('redis://', 'redis://no-such-user:pw@'),
+            REDIS_CLUSTER_NODES: '',
+          }
+        : {
+            REDIS_URL: '',
+            REDIS_CLUSTER_NODES: TEST_REDIS_TARGET.nodes
+              .map((node) => `redis://no-such-user:pw@${node.host}:${node.port}`)
+              .join(','),
+          };
+    const child = spawn(process.execPath, ['--import', 'tsx', 'workers/worker.ts'], {
+      // In production no start-up step of a worker reads Redis on its own (no secrets to share).
+      env: {
+        ...process.env,
+        LOG_LEVEL: 'warn',
+        NODE_ENV: 'production',
+        UNSUBSCRIBE_SECRET: 'a'.repeat(32),
+        ...refused,
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+      // Ended, not left running, where it does not end by itself.
+      timeout: 15_000,
+      killSignal: 'SIGKILL',
+    });
+    try {
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      // It used to run on, refused again a few times a second, and never exit.
+      expect(await exited(child)).toEqual({ code: 1, signal: null });
+      expect(stderr).toMatch(
+        /^CHORUS_REDIS_UNAVAILABLE: Redis at [^(]+ refused this process's credentials \(WRONGPASS [^)]*\)\. To fix: correct the user name and password in REDIS_URL \(or REDIS_CLUSTER_NODES\)\.$/m,
+      );
+      expect(stderr).not.toContain(':pw@');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 20_000);
 });

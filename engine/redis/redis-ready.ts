@@ -1,0 +1,72 @@
+import type { RedisConnection } from './connection.js';
+import { RedisUnavailableError } from './errors.js';
+
+/** How long a process waits at start-up for its Redis to answer before it gives up. */
+export const REDIS_ANSWER_WITHIN_MS = 10_000;
+
+export interface RedisReadyOptions {
+  /** How long to wait for the connection; unset waits as long as Redis takes to come up. */
+  timeoutMs?: number;
+  /** Where the connection is, for the message (never the password): `describeRedisTarget`. */
+  where: string;
+}
+
+/**
+ * Resolves once `redis` is ready. A refused user name or password rejects at once: ioredis would
+ * otherwise reconnect and be refused again forever, and a process started with a wrong password
+ * ran on doing nothing, logging an error a few times a second.
+ *
+ * @throws {RedisUnavailableError} when Redis refuses the credentials, or does not answer within `timeoutMs`.
+ * @example
+ * await redisReady(redis, { where: describeRedisTarget(target), timeoutMs: 10_000 });
+ */
+export function redisReady(redis: RedisConnection, options: RedisReadyOptions): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const done = (error?: RedisUnavailableError) => {
+      clearTimeout(timer);
+      redis.off('ready', onReady);
+      redis.off('error', onError);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onReady = () => done();
+    const onError = (err: unknown) => {
+      const refusal = credentialsRefusal(err);
+      if (refusal)
+        done(
+          new RedisUnavailableError(
+            `Redis at ${options.where} refused this process's credentials (${refusal}). ` +
+              'To fix: correct the user name and password in REDIS_URL (or REDIS_CLUSTER_NODES).',
+            { cause: err },
+          ),
+        );
+    };
+    redis.on('ready', onReady);
+    redis.on('error', onError);
+    if (options.timeoutMs !== undefined)
+      timer = setTimeout(
+        () =>
+          done(
+            new RedisUnavailableError(
+              `Redis at ${options.where} did not answer within ${options.timeoutMs! / 1000} s. ` +
+                'To fix: check REDIS_URL (or REDIS_CLUSTER_NODES).',
+            ),
+          ),
+        options.timeoutMs,
+      );
+  });
+}
+
+/** Redis's answer when it refuses a connection's credentials, or undefined for any other error. */
+function credentialsRefusal(err: unknown): string | undefined {
+  // A Cluster wraps what its nodes answered in the error of its failed slots refresh.
+  const errors = [err, (err as { lastNodeError?: unknown } | null)?.lastNodeError];
+  for (const error of errors) {
+    const message = error instanceof Error ? error.message : '';
+    if (/^(NOAUTH|WRONGPASS)\b/.test(message) || /^ERR invalid (username|password)/i.test(message))
+      return message;
+  }
+  return undefined;
+}
