@@ -3,6 +3,7 @@
 import type { Logger as PinoLogger } from 'pino';
 import {
   API_REDIS_OPTIONS,
+  ConfigError,
   connectRedis,
   createEngine,
   createHttpApp,
@@ -77,7 +78,12 @@ export async function startApiServer(input: {
     bodyLimit: config.BODY_LIMIT,
     logger,
   });
-  await app.listen({ port: config.PORT, host: config.HOST });
+  await app.listen({ port: config.PORT, host: config.HOST }).catch(async (error: unknown) => {
+    await app.close();
+    await engine.close();
+    redis.disconnect();
+    throw listenProblem(error, config) ?? error;
+  });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
@@ -90,4 +96,32 @@ export async function startApiServer(input: {
       await redis.quit().catch(() => redis.disconnect());
     },
   };
+}
+
+/**
+ * A port taken (another Chorus, say a second `npm start`) or a HOST this machine does not have,
+ * as the variable to change, not as a bare EADDRINUSE stack.
+ */
+function listenProblem(error: unknown, config: Readonly<EnvConfig>): ConfigError | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const where = `${config.HOST}:${config.PORT}`;
+  if (code === 'EADDRINUSE')
+    return new ConfigError([
+      {
+        name: 'PORT',
+        message: `${where} is already in use by another process; choose a free port (or 0 for any)`,
+      },
+    ]);
+  if (code === 'EACCES')
+    return new ConfigError([
+      { name: 'PORT', message: `${where} may not be listened on by this user; choose a port above 1023` },
+    ]);
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+    return new ConfigError([
+      {
+        name: 'HOST',
+        message: `${config.HOST} is not an address of this machine (use 0.0.0.0 for all of them)`,
+      },
+    ]);
+  return undefined;
 }

@@ -209,13 +209,8 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
     queueShards: config.QUEUE_SHARDS,
     logger,
   });
-  if (options.workers)
-    engine.startWorkers({
-      journeys: config.WORKER_ROLES.includes('journeys'),
-      deliveries: config.WORKER_ROLES.includes('deliveries'),
-      journeyConcurrency: config.JOURNEY_CONCURRENCY,
-      deliveryConcurrency: config.DELIVERY_CONCURRENCY,
-    });
+  // The API first: a port already taken ends start-up before any worker has taken a job, which
+  // the exit would cut short.
   const api = options.api
     ? await startApiServer({
         config,
@@ -227,6 +222,13 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
         secrets,
       })
     : undefined;
+  if (options.workers)
+    engine.startWorkers({
+      journeys: config.WORKER_ROLES.includes('journeys'),
+      deliveries: config.WORKER_ROLES.includes('deliveries'),
+      journeyConcurrency: config.JOURNEY_CONCURRENCY,
+      deliveryConcurrency: config.DELIVERY_CONCURRENCY,
+    });
   logger.info(
     {
       redis: describeRedisTarget(target),

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { runNode } from '../support/cli-process.js';
 import { eventually, TEST_REDIS_ENV, TEST_REDIS_TARGET, testRedis } from '../support/redis.js';
@@ -134,4 +135,22 @@ describe('npm start', () => {
       child.kill('SIGKILL');
     }
   }, 20_000);
+
+  it('names PORT when another process, a second npm start say, already listens on it', async () => {
+    const ctx = testRedis();
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const result = await start({ ...TEST_REDIS_ENV, REDIS_PREFIX: ctx.prefix, PORT: String(port) });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(
+        `CHORUS_CONFIG_INVALID: Invalid configuration: PORT: 127.0.0.1:${port} is already in use by another process; ` +
+          'choose a free port (or 0 for any). To fix: correct or unset the named environment variables (see the README, Configuration).\n',
+      );
+    } finally {
+      taken.close();
+      await ctx.cleanup();
+    }
+  }, 30_000);
 });
