@@ -1,4 +1,4 @@
-import type { RedisConnection } from './connection.js';
+import { isCluster, type RedisConnection } from './connection.js';
 import { RedisUnavailableError } from './errors.js';
 
 /** How long a process waits at start-up for its Redis to answer before it gives up. */
@@ -12,16 +12,22 @@ export interface RedisReadyOptions {
 }
 
 /**
- * Resolves once `redis` is ready. A refused user name or password rejects at once: ioredis would
- * otherwise reconnect and be refused again forever, and a process started with a wrong password
- * ran on doing nothing, logging an error a few times a second.
+ * Resolves once `redis` is ready to be written. A refused user name or password rejects at once:
+ * ioredis would otherwise reconnect and be refused again forever, and a process started with a
+ * wrong password ran on doing nothing, logging an error a few times a second. So does a read-only
+ * replica, which answers every write READONLY.
  *
- * @throws {RedisUnavailableError} when Redis refuses the credentials, or does not answer within `timeoutMs`.
+ * @throws {RedisUnavailableError} when Redis refuses the credentials, is a read-only replica, or
+ * does not answer within `timeoutMs`.
  * @example
  * await redisReady(redis, { where: describeRedisTarget(target), timeoutMs: 10_000 });
  */
-export function redisReady(redis: RedisConnection, options: RedisReadyOptions): Promise<void> {
-  if (redis.status === 'ready') return Promise.resolve();
+export async function redisReady(redis: RedisConnection, options: RedisReadyOptions): Promise<void> {
+  if (redis.status !== 'ready') await connected(redis, options);
+  await refuseReadOnlyReplica(redis, options.where);
+}
+
+function connected(redis: RedisConnection, options: RedisReadyOptions): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
     const done = (error?: RedisUnavailableError) => {
@@ -69,4 +75,21 @@ function credentialsRefusal(err: unknown): string | undefined {
       return message;
   }
   return undefined;
+}
+
+/**
+ * A REDIS_URL that names a replica (a read endpoint, or a primary since demoted). A Cluster client
+ * writes to each slot's master by itself; where INFO is not allowed the check is left out.
+ */
+async function refuseReadOnlyReplica(redis: RedisConnection, where: string): Promise<void> {
+  if (isCluster(redis)) return;
+  const info = await redis.info('replication').catch(() => '');
+  if (/^role:slave\b/m.test(info) && /^slave_read_only:1\b/m.test(info)) {
+    const host = /^master_host:(\S+)/m.exec(info)?.[1];
+    const port = /^master_port:(\S+)/m.exec(info)?.[1];
+    throw new RedisUnavailableError(
+      `Redis at ${where} is a read-only replica${host ? ` of ${host}:${port ?? ''}` : ''}, and the engine writes to Redis. ` +
+        'To fix: point REDIS_URL at the primary.',
+    );
+  }
 }
