@@ -85,6 +85,14 @@ function envNumber(schema: z.ZodNumber) {
     .pipe(schema);
 }
 
+/**
+ * The longest delay a Node.js timer keeps (about 24.8 days): a longer one fires after 1 ms, and an
+ * interval then runs in a tight loop.
+ */
+const MAX_TIMER_MS = 2_147_483_647;
+const maxTimer = (schema: z.ZodNumber) =>
+  schema.max(MAX_TIMER_MS, `at most ${MAX_TIMER_MS} (about 24 days, the longest timer Node.js keeps)`);
+
 /** Every environment variable the engine reads, parsed once at start-up. */
 const EnvShape = z.object({
   REDIS_URL: z
@@ -115,14 +123,14 @@ const EnvShape = z.object({
    */
   LOCK_DURATION_MS: envNumber(z.number().int().min(500).max(600_000)).default(30_000),
   /** How often one worker sweeps for customers whose events wait with no job to apply them. */
-  SWEEP_INTERVAL_MS: envNumber(z.number().int().min(100)).default(60_000),
+  SWEEP_INTERVAL_MS: envNumber(maxTimer(z.number().int().min(100))).default(60_000),
   /**
    * How many shards the queues are split into, each customer's jobs in one: on a Redis Cluster,
    * so queue operations spread over the masters. The same on every process (see README, On a
    * Redis Cluster, for changing it).
    */
   QUEUE_SHARDS: envNumber(z.number().int().min(1).max(MAX_QUEUE_SHARDS)).default(1),
-  SHUTDOWN_DEADLINE_MS: envNumber(z.number().int().min(0)).default(10_000),
+  SHUTDOWN_DEADLINE_MS: envNumber(maxTimer(z.number().int().min(0))).default(10_000),
   JOURNEYS_DIR: z.string().min(1).default('journeys'),
   TEMPLATES_DIR: z.string().min(1).default('templates'),
   /** SMTP server for email, e.g. smtp://user:pass@smtp.example.com:587. Unset: emails go to OUTBOX_DIR as .eml files. */

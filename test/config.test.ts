@@ -88,6 +88,18 @@ describe('a number variable', () => {
   });
 });
 
+describe('a duration run by a Node.js timer', () => {
+  it.each(['SWEEP_INTERVAL_MS', 'SHUTDOWN_DEADLINE_MS'] as const)(
+    'is refused for %s past the longest timer, which would fire after 1 ms instead',
+    (name) => {
+      expect(() => loadConfig({ [name]: '3000000000' })).toThrow(
+        new RegExp(`${name}: at most 2147483647 \\(about 24 days, the longest timer Node\\.js keeps\\)`),
+      );
+      expect(loadConfig({ [name]: '2147483647' })[name]).toBe(2_147_483_647);
+    },
+  );
+});
+
 describe('a variable set but empty', () => {
   it.each(['PORT', 'SHUTDOWN_DEADLINE_MS', 'TIME_SCALE', 'QUEUE_SHARDS'])(
     'is refused for the number %s rather than read as 0',
