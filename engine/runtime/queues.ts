@@ -72,14 +72,25 @@ export function createQueueShard(connection: ConnectionOptions, tag: string, ind
   return {
     index,
     prefix: queuePrefix(tag),
-    journeys: new Queue(shardQueueName(JOURNEY_QUEUE, index), options(journeyJobDefaults)),
+    journeys: quiet(new Queue(shardQueueName(JOURNEY_QUEUE, index), options(journeyJobDefaults))),
     deliveries: Object.fromEntries(
       CHANNELS.map((channel) => [
         channel,
-        new Queue(shardQueueName(deliveryQueueName(channel), index), options(deliveryJobDefaults)),
+        quiet(new Queue(shardQueueName(deliveryQueueName(channel), index), options(deliveryJobDefaults))),
       ]),
     ) as Record<Channel, Queue>,
   };
+}
+
+/**
+ * A queue echoes each error of its connection (Redis away: every failed reconnect), and BullMQ
+ * prints an echo nobody listens for to stderr, stack and all: with Redis gone, a process wrote
+ * hundreds of them around its own logs. The connection's owner reports its errors; a failed queue
+ * call rejects to its caller.
+ */
+function quiet(queue: Queue): Queue {
+  queue.on('error', () => {});
+  return queue;
 }
 
 /** The queues of shards `from` up to `count` (exclusive) of `prefix`. */
