@@ -84,6 +84,14 @@ async function startEmbedded(
   const dir = await mkdtemp(join(tmpdir(), 'chorus-redis-'));
   const logFile = join(dir, 'redis-server.log');
   let child: ChildProcess | undefined;
+  // Synchronous by necessity: `exit` handlers cannot await.
+  const cleanUpOnExit = (): void => {
+    child?.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  // Before the spawn: a process that exits while the server starts (Ctrl-C then) must not leave
+  // it running in its process group of its own, nor its folder.
+  process.once('exit', cleanUpOnExit);
   try {
     const port = await freePort();
     child = await spawnRedisServer(binary, port, dir, logFile, defaultUrl);
@@ -91,13 +99,6 @@ async function startEmbedded(
     await waitUntilReady(child, url, logFile);
 
     const running = child;
-    // Synchronous by necessity: `exit` handlers cannot await.
-    const cleanUpOnExit = (): void => {
-      running.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-    };
-    process.once('exit', cleanUpOnExit);
-
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> =>
       (stopping ??= (async () => {
@@ -112,6 +113,7 @@ async function startEmbedded(
   } catch (error) {
     if (child) await terminate(child);
     await rm(dir, { recursive: true, force: true });
+    process.off('exit', cleanUpOnExit);
     throw error;
   }
 }

@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
-import { access } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -37,6 +39,16 @@ async function answersPing(url: string): Promise<boolean> {
     return false;
   } finally {
     client.disconnect();
+  }
+}
+
+/** Whether a process with this id still runs (signal 0 checks without sending anything). */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -114,6 +126,52 @@ describe('resolveRedis', () => {
 
     expect(await exited(child)).toEqual({ code: 0, signal: null });
     expect(output).toContain('after SIGINT: PONG');
+  });
+
+  it('stops the redis-server and deletes its folder when the process exits before it answers', async () => {
+    const scratch = await mkdtemp(join(tmpdir(), 'chorus-slow-redis-'));
+    // A redis-server that never answers: it notes its pid and folder (--dir), then waits.
+    const binary = join(scratch, 'slow-redis-server');
+    await writeFile(
+      binary,
+      `#!/bin/sh\necho "$$ $(echo "$@" | sed 's/.*--dir \\([^ ]*\\).*/\\1/')" > ${scratch}/started\nexec sleep 30\n`,
+      { mode: 0o755 },
+    );
+    // As npm start on Ctrl-C during start-up: the process exits, through its exit handlers.
+    const script = `
+      import { resolveRedis } from './engine/redis/embedded-redis.ts';
+      process.on('SIGTERM', () => process.exit(143));
+      await resolveRedis({ defaultUrl: 'redis://127.0.0.1:${await freePort()}', redisServerBinary: '${binary}' });
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: 'ignore',
+    });
+    let started: string[] = [];
+    try {
+      started = (
+        await eventually(
+          async () => readFile(join(scratch, 'started'), 'utf8').catch(() => undefined),
+          10_000,
+          'the spawn',
+        )
+      )
+        .trim()
+        .split(' ');
+      const [pid, dir] = started;
+
+      child.kill('SIGTERM');
+
+      expect(await exited(child)).toEqual({ code: 143, signal: null });
+      await eventually(async () => !running(Number(pid)), 5_000, 'the redis-server to be stopped');
+      expect(await exists(dir!)).toBe(false);
+    } finally {
+      child.kill('SIGKILL');
+      // What a failed run left behind.
+      if (started[0] && running(Number(started[0]))) process.kill(Number(started[0]), 'SIGKILL');
+      await Promise.all(
+        [scratch, started[1]].map((path) => path && rm(path, { recursive: true, force: true })),
+      );
+    }
   });
 
   it('rejects with a RedisUnavailableError that says how to fix it when redis-server is missing', async () => {
