@@ -116,7 +116,6 @@ const EnvShape = z.object({
   DELIVERY_CONCURRENCY: envNumber(z.number().int().min(1).max(1000)).default(20),
   /** Which workers a worker process runs: `journeys`, `deliveries`, or both. */
   WORKER_ROLES: Roles.default(['journeys', 'deliveries']),
-  /** How long SIGTERM waits for active jobs before leaving them to other workers. */
   /**
    * How long a job's lock and a customer's lease last without renewal. A worker that dies is
    * noticed after about this long, and its jobs run elsewhere.
@@ -130,6 +129,7 @@ const EnvShape = z.object({
    * Redis Cluster, for changing it).
    */
   QUEUE_SHARDS: envNumber(z.number().int().min(1).max(MAX_QUEUE_SHARDS)).default(1),
+  /** How long SIGTERM waits for active jobs before leaving them to other workers. */
   SHUTDOWN_DEADLINE_MS: envNumber(maxTimer(z.number().int().min(0))).default(10_000),
   JOURNEYS_DIR: z.string().min(1).default('journeys'),
   TEMPLATES_DIR: z.string().min(1).default('templates'),

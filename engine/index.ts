@@ -172,7 +172,7 @@ export { RecordedShards, type ShardsFound } from './runtime/recorded-shards.js';
 export { customerToken, drainJobId, sendOpId, timerJobId } from './runtime/ids.js';
 export { silentLogger, type Logger } from './logger.js';
 export { loadJourneysFromDirectory } from './journey/load-journeys.js';
-export { loadConfig, EnvConfig, ConfigError, redisTargetOf } from './config.js';
+export { loadConfig, EnvConfig, ConfigError, redisTargetOf, type EnvVariable } from './config.js';
 export { folderProblem } from './folder-problem.js';
 export { sweepStrandedInboxes } from './runtime/inbox-sweeper.js';
 

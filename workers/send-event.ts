@@ -16,6 +16,7 @@ import {
   RedisUnavailableError,
   redisTargetOf,
   type Engine,
+  type EnvVariable,
   type RedisConnection,
   type RedisTarget,
 } from '../engine/index.js';
@@ -102,13 +103,24 @@ async function answering(redis: RedisConnection, target: RedisTarget): Promise<v
   }
 }
 
+const EVENT_VARIABLES: readonly EnvVariable[] = [
+  'REDIS_URL',
+  'REDIS_CLUSTER_NODES',
+  'REDIS_PREFIX',
+  'QUEUE_SHARDS',
+  'JOURNEYS_DIR',
+  'TEMPLATES_DIR',
+  'LOG_LEVEL',
+];
+
 runMain(async () => {
   const call = callOf(process.argv.slice(2));
   if (!call) {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  const config = loadConfig();
+  // Only what it uses: a value meant for the workers or the API (SMTP_URL, PORT) does not stop it.
+  const config = loadConfig(process.env, EVENT_VARIABLES);
   requireFolders(config);
   const target = redisTargetOf(config);
   const redis = connectRedis(target, { maxRetriesPerRequest: 1 });
