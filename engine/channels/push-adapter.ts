@@ -44,6 +44,13 @@ export interface PushAdapterOptions {
 const DEAD_TOKEN_CODES = new Set(['UNREGISTERED', 'SENDER_ID_MISMATCH']);
 
 /**
+ * FCM answers 401 THIRD_PARTY_AUTH_ERROR when it could not authenticate with APNs or a web push
+ * service: the APNs key or certificate, or the web push key, uploaded to the Firebase project is
+ * invalid or missing. The access token is good; getting another would not help.
+ */
+const THIRD_PARTY_AUTH_ERROR = 'THIRD_PARTY_AUTH_ERROR';
+
+/**
  * INVALID_ARGUMENT says some part of the request is wrong: the token, or the message (too big, a
  * field FCM does not know). Only when FCM names the token is it the token's fault; blaming it for
  * a bad payload would have good tokens removed from every customer the message went to.
@@ -80,7 +87,7 @@ export function createPushAdapter(options: PushAdapterOptions): ChannelAdapter {
     const token = await tokens.get();
     if (!token.ok) return { status: 'retry', reason: `could not get an FCM access token: ${token.reason}` };
     const answer = await post(url, token.token, body, timeoutMs);
-    if (answer.status !== 401) return answer;
+    if (answer.status !== 401 || fcmError(answer.body).code === THIRD_PARTY_AUTH_ERROR) return answer;
     const renewed = await tokens.renew(token.token);
     if (!renewed) {
       return {
@@ -127,6 +134,17 @@ export function createPushAdapter(options: PushAdapterOptions): ChannelAdapter {
         return { status: 'sent', providerId: stringField(parseJson(answer.body), 'name') ?? 'unknown' };
       }
       const error = fcmError(answer.body);
+      if (answer.status === 401 && error.code === THIRD_PARTY_AUTH_ERROR) {
+        // Every message to an iOS or web device meets it until the key is replaced: it waits.
+        return {
+          status: 'retry',
+          reason:
+            `FCM answered HTTP 401 ${THIRD_PARTY_AUTH_ERROR}: FCM could not authenticate with APNs or the web ` +
+            'push service, so the APNs key or certificate, or the web push key, of the Firebase project is ' +
+            'invalid or missing; replace it in the Firebase console (Project settings, Cloud Messaging) ' +
+            `(${error.message ?? 'no detail'})`,
+        };
+      }
       if (answer.status === 401) {
         // Refused twice, the second time with a token minted a moment ago: the credentials
         // themselves are at fault. Not this message's fault, so it waits for them to be fixed.

@@ -141,6 +141,31 @@ describe('the push adapter against an FCM-style server', () => {
     });
   });
 
+  it('does not renew its access token when FCM says its APNs or web push key is at fault, and says so', async () => {
+    server = await startHttpServer(
+      fcmError(401, 'UNAUTHENTICATED', 'THIRD_PARTY_AUTH_ERROR', 'Auth error from APNS or Web Push Service'),
+    );
+    let issued = 0;
+    const push = createPushAdapter({
+      projectId: 'acme-app',
+      accessToken: async () => `token-${++issued}`,
+      baseUrl: server.url,
+    });
+
+    const result = await push.send(deliveryFor('push'));
+
+    // The access token was fine: FCM could not authenticate with Apple or the web push service.
+    expect(result).toEqual({
+      status: 'retry',
+      reason: expect.stringMatching(
+        /^FCM answered HTTP 401 THIRD_PARTY_AUTH_ERROR: .*APNs.*web push.*Firebase project.*Auth error from APNS/,
+      ),
+    });
+    expect(result.status === 'retry' && result.reason).not.toMatch(/access token/);
+    expect(server.requests).toHaveLength(1);
+    expect(issued).toBe(1);
+  });
+
   it('fails a customer without a push token without calling FCM', async () => {
     const push = await adapterAnswering({ status: 200 });
     expect(await push.send(deliveryFor('push', { address: {} }))).toEqual({
