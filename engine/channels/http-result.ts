@@ -95,7 +95,9 @@ function errorCode(error: unknown): string | undefined {
 
 /**
  * `fetch` with a deadline covering the whole exchange (connect, headers and body) and no
- * redirects followed. Throws on network errors and timeouts, like `fetch`.
+ * redirects followed. Throws on network errors and timeouts before the status arrives, like
+ * `fetch`; once it has arrived, the status is the provider's answer, and a body that then stalls
+ * past the deadline or breaks off is kept as far as it came (see readCapped).
  */
 export async function fetchWithTimeout(
   url: string,
@@ -107,13 +109,24 @@ export async function fetchWithTimeout(
   return { status: response.status, header: (name) => response.headers.get(name) ?? undefined, body };
 }
 
+/**
+ * The body, cut at MAX_BODY_BYTES. Read only for reasons and provider ids: when it stalls or the
+ * connection drops after the status line, what came is enough. Treating that as "no answer" would
+ * record a message the provider accepted (201) as `unknown`, or send a webhook again.
+ */
 async function readCapped(response: Response): Promise<string> {
   if (!response.body) return '';
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let read: Awaited<ReturnType<typeof reader.read>>;
+    try {
+      read = await reader.read();
+    } catch {
+      break;
+    }
+    const { done, value } = read;
     if (done) break;
     chunks.push(value);
     size += value.byteLength;

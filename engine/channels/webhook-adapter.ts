@@ -103,6 +103,9 @@ function post(
   };
   const client = target.url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
+    // Once the status line is in, the request's own errors (the deadline's abort, a dropped
+    // connection) only cut the body short: readCapped settles with what came.
+    let answered = false;
     const request = client.request(
       target.url,
       {
@@ -117,40 +120,47 @@ function post(
         },
       },
       (response) => {
-        readCapped(response).then(
-          (text) =>
-            resolve({
-              status: response.statusCode ?? 0,
-              header: (name) => {
-                const value = response.headers[name.toLowerCase()];
-                return Array.isArray(value) ? value.join(', ') : value;
-              },
-              body: text,
-            }),
-          reject,
+        answered = true;
+        void readCapped(response).then((text) =>
+          resolve({
+            status: response.statusCode ?? 0,
+            header: (name) => {
+              const value = response.headers[name.toLowerCase()];
+              return Array.isArray(value) ? value.join(', ') : value;
+            },
+            body: text,
+          }),
         );
       },
     );
-    request.on('error', reject);
+    request.on('error', (error) => {
+      if (!answered) reject(error);
+    });
     request.end(body);
   });
 }
 
+/**
+ * The body, cut at MAX_BODY_BYTES. The status line is the receiver's answer: a body that then
+ * stalls past the deadline or breaks off is kept as far as it came, so a 2xx is not taken for
+ * "no answer" and sent again.
+ */
 function readCapped(response: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const sofar = () => Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES).toString('utf8');
     response.on('data', (chunk: Buffer) => {
       chunks.push(chunk);
       size += chunk.length;
       if (size >= MAX_BODY_BYTES) {
         response.destroy();
-        resolve(Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES).toString('utf8'));
+        resolve(sofar());
       }
     });
-    response.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    response.on('error', reject);
-    // After 'end' this is a no-op; without it a dropped connection would leave the promise hanging.
-    response.on('close', () => reject(new Error('the connection closed before the response ended')));
+    response.on('end', () => resolve(sofar()));
+    // The deadline's abort, or a dropped connection: the first settles, later calls are no-ops.
+    response.on('error', () => resolve(sofar()));
+    response.on('close', () => resolve(sofar()));
   });
 }

@@ -134,6 +134,30 @@ describe('the SMS adapter against a Twilio-compatible server', () => {
     });
   });
 
+  it('counts a message sent when Twilio answered 201 and its body then stalled or broke off', async () => {
+    // The status line is Twilio's answer: the message was taken, and must not be recorded unknown.
+    for (const unfinished of ['hang', 'reset'] as const) {
+      const sms = await adapterAnswering({ status: 201, body: '{"sid":"SM12', unfinished });
+      expect(await sms.send(deliveryFor('sms'))).toEqual({ status: 'sent', providerId: 'unknown' });
+      await server?.close();
+      server = undefined;
+    }
+  });
+
+  it('decides by the status when an error answer breaks off mid-body', async () => {
+    const sms = await adapterAnswering({
+      status: 503,
+      headers: { 'retry-after': '7' },
+      body: '{"code":20',
+      unfinished: 'reset',
+    });
+    expect(await sms.send(deliveryFor('sms'))).toEqual({
+      status: 'retry',
+      reason: 'Twilio answered HTTP 503: {"code":20',
+      afterMs: 7000,
+    });
+  });
+
   it('refuses to be created without a sender', () => {
     expect(() => createSmsAdapter({ accountSid: 'AC42', authToken: 't' })).toThrow(ChannelConfigError);
   });

@@ -64,8 +64,12 @@ export interface ReceivedRequest {
   at: number;
 }
 
-/** Answers one request: status, optional headers and body. */
-export type Reply = { status: number; headers?: Record<string, string>; body?: string } | 'hang';
+/**
+ * Answers one request: status, optional headers and body. `unfinished` sends the status line and
+ * the start of the body, then never ends it (`hang`) or drops the connection (`reset`).
+ */
+export type Reply =
+  { status: number; headers?: Record<string, string>; body?: string; unfinished?: 'hang' | 'reset' } | 'hang';
 
 /**
  * A real HTTP server on 127.0.0.1 that records every request and answers from `replies` in turn
@@ -91,6 +95,13 @@ export async function startHttpServer(...replies: Reply[]) {
         return;
       }
       response.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
+      if (reply.unfinished) {
+        // A length the body never reaches, so the client waits for the rest.
+        response.write(reply.body ?? '');
+        if (reply.unfinished === 'reset') setTimeout(() => response.destroy(), 20);
+        else hanging.push(response);
+        return;
+      }
       response.end(reply.body ?? '');
     });
   });

@@ -115,6 +115,21 @@ describe('the webhook adapter', () => {
     });
   });
 
+  it('counts a webhook delivered once the receiver answered 2xx, even if its body then stalls or breaks off', async () => {
+    for (const unfinished of ['hang', 'reset'] as const) {
+      const { url } = await receiver({ status: 200, body: '{"ok":', unfinished });
+      const webhook = createWebhookAdapter({ secret, allowPrivateTargets: true, timeoutMs: 300 });
+      const delivery = deliveryFor('webhook', { address: { webhookUrl: url } });
+      expect(await webhook.send(delivery)).toEqual({
+        status: 'sent',
+        providerId: delivery.opId,
+        detail: 'HTTP 200',
+      });
+      await server?.close();
+      server = undefined;
+    }
+  });
+
   it('refuses loopback, private and link-local targets and other schemes unless allowed, sending nothing', async () => {
     const { port, requests } = await receiver({ status: 200 });
     const webhook = createWebhookAdapter({
