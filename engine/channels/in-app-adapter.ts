@@ -1,6 +1,7 @@
 import type { RedisConnection } from '../redis/connection.js';
 import { systemClock, type Clock } from '../clock.js';
 import { customerToken } from '../runtime/ids.js';
+import { customerKeys } from '../store/customer-keys.js';
 import { LuaScript } from '../store/lua-script.js';
 import type { ChannelAdapter, DeliveryResult } from './channel-adapter.js';
 import { renderedFor } from './deliverable.js';
@@ -39,7 +40,11 @@ export function inAppKeys(prefix: string, customerId: string): { items: string; 
 }
 
 // HSETNX makes a retried send a no-op; the trim drops the oldest beyond the cap from both keys.
+// KEYS[3], the send's operation, in the same slot: an erasure of the customer ends it (marked
+// `erased`) before deleting their keys, and a send still running then must not bring the inbox
+// back with the message in it.
 const storeMessage = new LuaScript(`
+if redis.call('HEXISTS', KEYS[3], 'erased') == 1 then return 2 end
 if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
 redis.call('LPUSH', KEYS[2], ARGV[1])
 local max = tonumber(ARGV[3])
@@ -66,7 +71,8 @@ return 1
 
 /**
  * The in-app channel: each message is stored in the customer's inbox in Redis, once per
- * operation id (a retried send stores nothing new), keeping the newest `maxMessages`. The API
+ * operation id (a retried send stores nothing new), keeping the newest `maxMessages`, and not at
+ * all once an erasure of the customer has ended the send. The API
  * reads it with `readInAppInbox()` and marks messages read with `markInAppRead()`.
  *
  * @example
@@ -100,11 +106,18 @@ export function createInAppAdapter(options: InAppAdapterOptions): ChannelAdapter
       };
       const keys = inAppKeys(prefix, delivery.customerId);
       try {
+        const op = customerKeys(prefix, delivery.customerId).op(delivery.opId);
         const stored = await storeMessage.run(
           redis,
-          [keys.items, keys.order],
+          [keys.items, keys.order, op],
           [delivery.opId, JSON.stringify(message), max],
         );
+        if (stored === 2) {
+          return {
+            status: 'failed',
+            reason: `customer ${delivery.customerId} was erased while the message was being sent: nothing was stored`,
+          };
+        }
         return stored === 1
           ? { status: 'sent', providerId: delivery.opId }
           : { status: 'sent', providerId: delivery.opId, detail: 'already in the inbox' };

@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../engine/clock.js';
+import { endErasedOperations } from '../../engine/delivery/delivery-ledger.js';
+import { customerKeys } from '../../engine/store/customer-keys.js';
 import {
   createInAppAdapter,
   inAppKeys,
@@ -64,6 +66,21 @@ describe('the in-app adapter on a real Redis', () => {
     const inbox = await readInAppInbox(ctx.redis, ctx.prefix, 'ada');
     expect(inbox.map((message) => message.id)).toEqual(['op-5', 'op-4', 'op-3']);
     expect(await ctx.redis.hlen(inAppKeys(ctx.prefix, 'ada').items)).toBe(3);
+  });
+
+  it('stores nothing for a send whose customer was erased while it was being sent', async () => {
+    const inApp = createInAppAdapter({ redis: ctx.redis, prefix: ctx.prefix, clock });
+    const delivery = deliveryFor('in-app', { opId: 'op-1' });
+    // The erasure ended the running send's operation, then deleted the customer's keys.
+    await endErasedOperations(ctx.redis, [customerKeys(ctx.prefix, 'ada').op('op-1')], clock.now());
+
+    expect(await inApp.send(delivery)).toEqual({
+      status: 'failed',
+      reason: expect.stringMatching(/customer ada was erased .*nothing was stored/),
+    });
+    // The erased customer's inbox does not come back with the message.
+    const keys = inAppKeys(ctx.prefix, 'ada');
+    expect(await ctx.redis.exists(keys.items, keys.order)).toBe(0);
   });
 
   it("keeps a customer's inbox keys in the customer's hash tag", () => {
