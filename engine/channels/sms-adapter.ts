@@ -28,6 +28,12 @@ export interface SmsAdapterOptions {
 }
 
 /**
+ * Twilio error 21611: the `From` sender already holds as many queued messages as it can send in
+ * its queue window (hours of its throughput), and refuses more until the queue drains.
+ */
+const SENDER_QUEUE_FULL = 21611;
+
+/**
  * SMS through a Twilio-compatible Messages API: a form-encoded POST with HTTP basic auth.
  * `sent` carries the provider's message `sid`; a customer without `phone` fails without a request.
  *
@@ -103,6 +109,13 @@ export function createSmsAdapter(options: SmsAdapterOptions): ChannelAdapter {
           status: 'retry',
           reason: `Twilio refused the account's credentials (HTTP 401)${why ? `: ${why}` : ''}`,
         };
+      if (code === SENDER_QUEUE_FULL) {
+        // A 400, but about the sender's backlog rather than this message: it fits once the queue drains.
+        return {
+          status: 'retry',
+          reason: `Twilio answered HTTP ${answer.status}: ${why ?? code}; the sender's queue is full, so it is tried again later`,
+        };
+      }
       return failureForStatus('Twilio', answer, clock.now(), why);
     },
   };

@@ -114,6 +114,23 @@ describe('the SMS adapter against a Twilio-compatible server', () => {
     });
   });
 
+  it("retries Twilio's 400 for a sender whose queue is full (21611): it takes messages again once it drains", async () => {
+    const sms = await adapterAnswering({
+      status: 400,
+      body: JSON.stringify({
+        code: 21611,
+        message: "This 'From' number has exceeded the maximum number of queued messages",
+        status: 400,
+      }),
+    });
+    expect(await sms.send(deliveryFor('sms'))).toEqual({
+      status: 'retry',
+      reason: expect.stringMatching(
+        /^Twilio answered HTTP 400: 21611 This 'From' number has exceeded .*queued messages; .*sender's queue/,
+      ),
+    });
+  });
+
   it('retries when the provider does not answer in time, or cannot be reached', async () => {
     const sms = await adapterAnswering('hang');
     expect(await sms.send(deliveryFor('sms'))).toEqual({
