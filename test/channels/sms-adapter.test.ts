@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../engine/clock.js';
 import { ChannelConfigError } from '../../engine/channels/errors.js';
 import { createSmsAdapter } from '../../engine/channels/sms-adapter.js';
+import { startSmtpSink } from '../support/smtp-sink.js';
 import { closedPort, deliveryFor, startHttpServer, type Reply } from './support.js';
 
 const accepted: Reply = { status: 201, body: JSON.stringify({ sid: 'SM123', status: 'queued' }) };
@@ -173,6 +174,25 @@ describe('the SMS adapter against a Twilio-compatible server', () => {
       reason: 'Twilio answered HTTP 503: {"code":20',
       afterMs: 7000,
     });
+  });
+
+  it('retries, as not sent, a provider whose TLS certificate is refused: the request never left', async () => {
+    // Any TLS server with a self-signed certificate will do: the handshake fails before a byte of
+    // the request is sent, so the message cannot have arrived and is not recorded unknown.
+    const tls = await startSmtpSink({ tls: 'implicit' });
+    try {
+      const sms = createSmsAdapter({
+        accountSid: 'AC42',
+        authToken: 't',
+        from: '+1',
+        baseUrl: `https://127.0.0.1:${tls.port}`,
+        timeoutMs: 2000,
+      });
+      const result = await sms.send(deliveryFor('sms'));
+      expect(result).toEqual({ status: 'retry', reason: expect.stringMatching(/certificate/) });
+    } finally {
+      await tls.close();
+    }
   });
 
   it('refuses to be created without a sender', () => {

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../engine/clock.js';
 import { verifyWebhook, generateWebhookSecret } from '../../engine/channels/standard-webhooks.js';
 import { createWebhookAdapter } from '../../engine/channels/webhook-adapter.js';
+import { startSmtpSink } from '../support/smtp-sink.js';
 import { deliveryFor, startHttpServer, type Reply } from './support.js';
 
 const secret = generateWebhookSecret();
@@ -127,6 +128,21 @@ describe('the webhook adapter', () => {
       });
       await server?.close();
       server = undefined;
+    }
+  });
+
+  it('retries, as not sent, a receiver whose TLS certificate is refused: the request never left', async () => {
+    // A TLS server with a self-signed certificate: the handshake fails before the request is sent.
+    const tls = await startSmtpSink({ tls: 'implicit' });
+    try {
+      const webhook = createWebhookAdapter({ secret, allowPrivateTargets: true, timeoutMs: 2000 });
+      const url = `https://127.0.0.1:${tls.port}/hooks`;
+      expect(await webhook.send(deliveryFor('webhook', { address: { webhookUrl: url } }))).toEqual({
+        status: 'retry',
+        reason: expect.stringMatching(/certificate/),
+      });
+    } finally {
+      await tls.close();
     }
   });
 
