@@ -153,6 +153,17 @@ export function createPushAdapter(options: PushAdapterOptions): ChannelAdapter {
           reason: `FCM refused a fresh access token (HTTP 401): ${error.message ?? 'no detail'}`,
         };
       }
+      if (answer.status === 403 && error.code === 'PERMISSION_DENIED') {
+        // The service account lacks the right to send for the project, or the project has the
+        // FCM API disabled: every push meets it, so it waits for the setup to be fixed.
+        return {
+          status: 'retry',
+          reason:
+            'FCM answered HTTP 403 PERMISSION_DENIED: the service account may not send for this project, or the ' +
+            'Firebase Cloud Messaging API is disabled in it; grant the role or enable the API ' +
+            `(${error.message ?? 'no detail'})`,
+        };
+      }
       if (((error.code && DEAD_TOKEN_CODES.has(error.code)) || blamesToken(error)) && answer.status < 500) {
         return {
           status: 'failed',

@@ -166,6 +166,37 @@ describe('the push adapter against an FCM-style server', () => {
     expect(issued).toBe(1);
   });
 
+  it("retries a 403 PERMISSION_DENIED: the service account's rights or the project's API, not the message, are at fault", async () => {
+    const push = await adapterAnswering({
+      status: 403,
+      body: JSON.stringify({
+        error: {
+          code: 403,
+          message:
+            'Firebase Cloud Messaging API has not been used in project 1234 before or it is disabled. Enable it ...',
+          status: 'PERMISSION_DENIED',
+          details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'SERVICE_DISABLED' }],
+        },
+      }),
+    });
+    expect(await push.send(deliveryFor('push'))).toEqual({
+      status: 'retry',
+      reason: expect.stringMatching(
+        /^FCM answered HTTP 403 PERMISSION_DENIED: .*service account.*Firebase Cloud Messaging API has not been used/,
+      ),
+    });
+  });
+
+  it('still fails a 403 SENDER_ID_MISMATCH for good: the token belongs to another sender', async () => {
+    const push = await adapterAnswering(
+      fcmError(403, 'PERMISSION_DENIED', 'SENDER_ID_MISMATCH', 'SenderId mismatch'),
+    );
+    expect(await push.send(deliveryFor('push'))).toEqual({
+      status: 'failed',
+      reason: expect.stringMatching(/HTTP 403 SENDER_ID_MISMATCH: the push token of customer ada is invalid/),
+    });
+  });
+
   it('fails a customer without a push token without calling FCM', async () => {
     const push = await adapterAnswering({ status: 200 });
     expect(await push.send(deliveryFor('push', { address: {} }))).toEqual({
