@@ -62,8 +62,10 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     // Longer than any id a route accepts (Fastify's default is 100), so a long but valid userId
-    // reaches its route and a too-long one is named by validation rather than refused unseen.
-    routerOptions: { maxParamLength: 1024 },
+    // reaches its route and a too-long one is named by validation rather than refused unseen. The
+    // length is counted in the URL, where a character can take nine (`%E6%BC%A2`), and an in-app
+    // message id, which holds the customer id already percent-encoded, three per character again.
+    routerOptions: { maxParamLength: 8192 },
     // A request Node cannot parse, and a URL that does not decode, are answered like every other refusal.
     clientErrorHandler: answerClientError,
     frameworkErrors: (error, request, reply) => {

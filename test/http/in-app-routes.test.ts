@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createInAppAdapter } from '../../engine/index.js';
+import { sendOpId } from '../../engine/runtime/ids.js';
 import { onboarding } from '../fixtures/journeys/onboarding.js';
 import { deliveryFor } from '../channels/support.js';
 import { httpHarness, type HttpHarness } from '../support/http.js';
@@ -44,4 +45,28 @@ describe('the in-app inbox over HTTP', () => {
     const badLimit = await h.app.inject({ url: '/v1/customers/ada/in-app?limit=0', headers: h.auth });
     expect(badLimit.json()).toMatchObject({ error: { issues: [{ field: 'querystring.limit' }] } });
   });
+
+  it.each([
+    ['dots', 'ada.'.repeat(64)],
+    ['CJK characters', '漢'.repeat(256)],
+  ])(
+    'marks read the message of a customer whose id is as long as ingest allows, with %s',
+    async (_, userId) => {
+      // 256 characters, each encoded in the operation id: the id the inbox lists is far over 300.
+      const opId = sendOpId(userId, 'onboarding-and-activation', 3, 0);
+      const inApp = createInAppAdapter({ redis: h.redis, prefix: h.prefix, clock: h.clock });
+      await inApp.send(deliveryFor('in-app', { opId, customerId: userId }));
+      const path = `/v1/customers/${encodeURIComponent(userId)}/in-app`;
+      const list = await h.app.inject({ url: path, headers: h.auth });
+      expect(list.json<{ messages: Array<{ id: string }> }>().messages.map((m) => m.id)).toEqual([opId]);
+
+      const read = await h.app.inject({
+        method: 'POST',
+        url: `${path}/${encodeURIComponent(opId)}/read`,
+        headers: h.auth,
+      });
+      expect(read.statusCode).toBe(200);
+      expect(read.json()).toEqual({ read: true });
+    },
+  );
 });
