@@ -4,7 +4,13 @@ import type { LookupFunction } from 'node:net';
 import { systemClock, type Clock } from '../clock.js';
 import type { ChannelAdapter, DeliveryResult } from './channel-adapter.js';
 import { renderedFor } from './deliverable.js';
-import { failureForStatus, MAX_BODY_BYTES, retryForNetworkError, type HttpAnswer } from './http-result.js';
+import {
+  describeError,
+  failureForStatus,
+  MAX_BODY_BYTES,
+  retryForNetworkError,
+  type HttpAnswer,
+} from './http-result.js';
 import { webhookHeaders, webhookKey, type WebhookHeaders } from './standard-webhooks.js';
 import { checkWebhookTarget, type CheckedTarget, type LookupAll } from './target-guard.js';
 
@@ -80,7 +86,14 @@ export function createWebhookAdapter(options: WebhookAdapterOptions): ChannelAda
       try {
         answer = await post(check.target, headers, body, timeoutMs);
       } catch (error) {
-        return retryForNetworkError(`webhook ${check.target.url.origin}`, error, timeoutMs);
+        const receiver = `webhook ${check.target.url.origin}`;
+        if (!(error instanceof NotConnectedError)) return retryForNetworkError(receiver, error, timeoutMs);
+        // Nothing was written: a plain retry, which may fail for good once attempts run out.
+        const cause = error.cause;
+        const timedOut =
+          cause instanceof Error && (cause.name === 'AbortError' || cause.name === 'TimeoutError');
+        const why = timedOut ? `no connection within ${timeoutMs} ms` : describeError(cause);
+        return { status: 'retry', reason: `${receiver} could not be reached: ${why}` };
       }
       if (answer.status >= 200 && answer.status < 300) {
         return { status: 'sent', providerId: delivery.opId, detail: `HTTP ${answer.status}` };
@@ -89,6 +102,13 @@ export function createWebhookAdapter(options: WebhookAdapterOptions): ChannelAda
     },
   };
 }
+
+/**
+ * The request failed before its connection was ready (TCP connected and, for https, the TLS
+ * handshake done): not a byte of it was written, so the receiver cannot have it. The cause is
+ * the error met.
+ */
+class NotConnectedError extends Error {}
 
 /** POSTs to the pinned address, with the URL's host name kept for `Host` and TLS (SNI, certificate). */
 function post(
@@ -106,6 +126,9 @@ function post(
     // Once the status line is in, the request's own errors (the deadline's abort, a dropped
     // connection) only cut the body short: readCapped settles with what came.
     let answered = false;
+    // Until the connection is ready the request is only queued on it: an error then (refused, a
+    // stalled TLS handshake, a certificate refused) means it never left.
+    let ready = false;
     const request = client.request(
       target.url,
       {
@@ -133,8 +156,12 @@ function post(
         );
       },
     );
+    request.on('socket', (socket) => {
+      if (request.reusedSocket) ready = true;
+      else socket.once(target.url.protocol === 'https:' ? 'secureConnect' : 'connect', () => (ready = true));
+    });
     request.on('error', (error) => {
-      if (!answered) reject(error);
+      if (!answered) reject(ready ? error : new NotConnectedError(error.message, { cause: error }));
     });
     request.end(body);
   });

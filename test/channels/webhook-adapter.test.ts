@@ -1,3 +1,5 @@
+import { createServer, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../engine/clock.js';
 import { verifyWebhook, generateWebhookSecret } from '../../engine/channels/standard-webhooks.js';
@@ -143,6 +145,25 @@ describe('the webhook adapter', () => {
       });
     } finally {
       await tls.close();
+    }
+  });
+
+  it('retries, as not sent, a receiver that never completes the TLS handshake within the timeout', async () => {
+    // TCP connects, then the receiver says nothing: the request waits for TLS and is never written.
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const webhook = createWebhookAdapter({ secret, allowPrivateTargets: true, timeoutMs: 300 });
+      const url = `https://127.0.0.1:${(silent.address() as AddressInfo).port}/hooks`;
+      expect(await webhook.send(deliveryFor('webhook', { address: { webhookUrl: url } }))).toEqual({
+        status: 'retry',
+        reason: `webhook ${new URL(url).origin} could not be reached: no connection within 300 ms`,
+      });
+      expect(sockets).toHaveLength(1);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
     }
   });
 
