@@ -72,8 +72,8 @@ return 1
 /**
  * The in-app channel: each message is stored in the customer's inbox in Redis, once per
  * operation id (a retried send stores nothing new), keeping the newest `maxMessages`, and not at
- * all once an erasure of the customer has ended the send. The API
- * reads it with `readInAppInbox()` and marks messages read with `markInAppRead()`.
+ * all once an erasure of the customer has ended the send. The API reads it with
+ * `readInAppInbox()` and marks messages read with `markInAppRead()`.
  *
  * @example
  * ```ts
