@@ -1,3 +1,6 @@
+/** The longest a provider's Retry-After holds a send back: an hour, beyond which a message goes stale. */
+export const MAX_RETRY_AFTER_MS = 3_600_000;
+
 /**
  * Exponential backoff with "equal jitter": half the exponential cap for certain, plus a random
  * part of the other half, so many sends failing together do not retry together. A provider's
@@ -8,6 +11,9 @@
  * default 300 s cap, full jitter gave up about 1 send in 400 during a one-minute provider
  * outage and 1 in 18 during a two-minute one; equal jitter always waits at least 255 s in total
  * before the tenth attempt.
+ *
+ * A Retry-After floor counts for at most {@link MAX_RETRY_AFTER_MS}: a provider or webhook
+ * receiver answering `Retry-After: 31536000` would otherwise park the send for a year.
  */
 export function retryDelay(
   attemptsMade: number,
@@ -15,5 +21,5 @@ export function retryDelay(
 ): number {
   const cap = Math.min(options.maxMs, options.baseMs * 2 ** Math.max(0, attemptsMade - 1));
   const jittered = Math.round(cap / 2 + (options.random ?? Math.random)() * (cap / 2));
-  return Math.max(jittered, options.floorMs ?? 0);
+  return Math.max(jittered, Math.min(options.floorMs ?? 0, MAX_RETRY_AFTER_MS));
 }

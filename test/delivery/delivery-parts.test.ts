@@ -68,6 +68,8 @@ describe('retry delays', () => {
     ).reduce((a, b) => a + b);
     expect(shortest).toBe(255_500);
     expect(at(1, 0.1, 30_000)).toBe(30_000);
+    // A Retry-After of a year holds the send back an hour at most.
+    expect(at(1, 0.1, 365 * 86_400_000)).toBe(3_600_000);
   });
 });
 
