@@ -139,7 +139,9 @@ export async function readInAppInbox(
   limit = 100,
 ): Promise<InAppMessage[]> {
   const keys = inAppKeys(prefix, customerId);
-  const ids = await redis.lrange(keys.order, 0, Math.max(0, limit - 1));
+  // LRANGE's stop is inclusive: a limit of 0 would read one.
+  if (limit < 1) return [];
+  const ids = await redis.lrange(keys.order, 0, Math.trunc(limit) - 1);
   if (ids.length === 0) return [];
   const values = await redis.hmget(keys.items, ...ids);
   return values.flatMap((value) => (value === null ? [] : [JSON.parse(value) as InAppMessage]));

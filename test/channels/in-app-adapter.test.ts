@@ -44,6 +44,8 @@ describe('the in-app adapter on a real Redis', () => {
       },
     ]);
     expect(await readInAppInbox(ctx.redis, ctx.prefix, 'grace')).toEqual([]);
+    expect(await readInAppInbox(ctx.redis, ctx.prefix, 'ada', 1)).toHaveLength(1);
+    expect(await readInAppInbox(ctx.redis, ctx.prefix, 'ada', 0)).toEqual([]);
   });
 
   it('stores a retried send once', async () => {
