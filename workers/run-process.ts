@@ -86,6 +86,23 @@ export function requireFolders(config: Pick<EnvConfig, 'JOURNEYS_DIR' | 'TEMPLAT
   if (missing.length > 0) throw new ConfigError(missing);
 }
 
+/** How long start-up may still take, once a signal came, before what it wrote is abandoned. */
+const START_UP_GRACE_MS = 5_000;
+
+const exitForSignal = (signal: NodeJS.Signals) => process.exit(128 + osConstants.signals[signal]);
+
+/** The stop signals while `runProcess` starts up: see {@link signalsDuringStartUp}. */
+interface StartUpSignals {
+  /**
+   * From now on start-up writes what `afterStop` removes: a signal is held until start-up is
+   * done, which then stops at once. `abandon` runs instead if start-up is still not done
+   * START_UP_GRACE_MS after the signal (a Redis that stopped answering).
+   */
+  hold(abandon: () => Promise<void>): void;
+  /** Removes the handlers, once `runProcess` has its own, and returns the signal held, if any. */
+  done(): NodeJS.Signals | undefined;
+}
+
 /**
  * The signals that stop the process cleanly: Ctrl-C, a service manager's stop, and the hangup of
  * a closed terminal (whose default action would kill the process outright, and with it the jobs
@@ -97,19 +114,40 @@ const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
  * Until start-up is done, the stop signals end the process through its `exit` event, with the
  * shell's status for the signal (128 + its number). With no handler, a signal kills the process
  * without that event, and the private redis-server it started, which that event stops, would
- * outlive it. Returns the function that removes these handlers, once `runProcess` has its own.
+ * outlive it. Once start-up holds signals (see `hold`), exiting at once would skip `afterStop`
+ * and leave what start-up wrote (a demo's development secrets, its workers' keys) in Redis.
  */
-function exitOnSignalDuringStartUp(): () => void {
+function signalsDuringStartUp(): StartUpSignals {
+  let abandon: (() => Promise<void>) | undefined;
+  let held: NodeJS.Signals | undefined;
   const handlers = STOP_SIGNALS.map((signal) => {
-    const handler = () => process.exit(128 + osConstants.signals[signal]);
+    const handler = () => {
+      if (!abandon) exitForSignal(signal);
+      // Under npm one Ctrl-C arrives twice: the first is the one acted on.
+      if (held || !abandon) return;
+      held = signal;
+      const exit = () => exitForSignal(signal);
+      setTimeout(() => {
+        setTimeout(exit, START_UP_GRACE_MS).unref();
+        abandon!().then(exit, exit);
+      }, START_UP_GRACE_MS).unref();
+    };
     process.on(signal, handler);
     return () => process.off(signal, handler);
   });
-  return () => handlers.forEach((remove) => remove());
+  return {
+    hold(cleanUp) {
+      abandon = cleanUp;
+    },
+    done() {
+      handlers.forEach((remove) => remove());
+      return held;
+    },
+  };
 }
 
 export async function runProcess(options: ProcessOptions): Promise<RunningProcess> {
-  const startingUp = exitOnSignalDuringStartUp();
+  const startingUp = signalsDuringStartUp();
   const config = loadConfig();
   requireFolders(config);
   const logger = pino({ level: config.LOG_LEVEL });
@@ -123,6 +161,10 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   // Before anything uses it: a wrong password ends start-up with the fix, not in retries forever.
   await redisReady(redis, { where: describeRedisTarget(target), timeoutMs: REDIS_ANSWER_WITHIN_MS });
+  const { afterStop } = options;
+  // From here start-up writes to Redis, the development secrets first.
+  if (afterStop)
+    startingUp.hold(() => afterStop({ config, redisTarget: target, embeddedRedis: resolved.embedded }));
   const { journeys, webhookSources } = await loadJourneyFolder(config.JOURNEYS_DIR);
   // Templates are checked against the journeys that send them before anything starts.
   const templates = loadTemplates(config.TEMPLATES_DIR, { journeys });
@@ -257,11 +299,11 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
         await resolved.stop();
       } finally {
         // Also after a stop that failed part-way: what it cleans up must not stay behind.
-        await options.afterStop?.({ config, redisTarget: target, embeddedRedis: resolved.embedded });
+        await afterStop?.({ config, redisTarget: target, embeddedRedis: resolved.embedded });
       }
       logger.info({}, 'stopped');
     })());
-  startingUp();
+  const interrupted = startingUp.done();
   // `on`, not `once`: under `npm start` one Ctrl-C arrives twice (from the terminal, and again
   // forwarded by npm), and a repeat with no listener left would kill the process mid-shutdown.
   // A repeat joins the shutdown under way; SHUTDOWN_DEADLINE_MS bounds it.
@@ -275,6 +317,11 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
         },
       );
     });
+  }
+  if (interrupted) {
+    // Stopped while it started: nothing more runs, and `afterStop` cleans up as after a run.
+    await stop().catch((err: unknown) => logger.error({ err }, 'shutdown failed'));
+    exitForSignal(interrupted);
   }
   return {
     config,

@@ -1,12 +1,14 @@
 import { spawn } from 'node:child_process';
-import { readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { demoPrefix, parseDemoOptions } from '../../workers/demo/demo-options.js';
 import { formatEnding, formatReport, sendsFromMetrics } from '../../workers/demo/demo-report.js';
 import { simulateCustomers } from '../../workers/demo/simulated-customers.js';
 import { deleteKeysMatching } from '../../engine/index.js';
 import { exited } from '../support/worker-process.js';
-import { TEST_REDIS_ENV, testRedis } from '../support/redis.js';
+import { eventually, TEST_REDIS_ENV, testRedis } from '../support/redis.js';
 
 describe('the demo shoppers', () => {
   it('are the same for the same seed, in time order, with a realistic mix', () => {
@@ -112,19 +114,28 @@ describe('the demo command line', () => {
 describe('npm run demo', () => {
   /**
    * Runs the demo beside a key of the prefix the environment names, as an engine running beside it
-   * would have; `interrupt` sends it SIGINT once it has shown progress. Checks that it deleted its
-   * own keys and no others, and deletes its outbox.
+   * would have; `interrupt` sends it SIGINT once it has shown progress, or during its start-up,
+   * as soon as its development secrets are in Redis (its workers and API start after them).
+   * Checks that it deleted its own keys and no others, and deletes its outbox.
    */
-  async function runDemo(args: string[], interrupt = false): Promise<string> {
+  async function runDemo(args: string[], interrupt?: 'running' | 'starting'): Promise<string> {
     const ctx = testRedis();
     let outbox: string | undefined;
+    // A run stopped while it starts never names its outbox: it is made in a folder of the test's.
+    const tmp = mkdtempSync(join(tmpdir(), 'chorus-demo-test-'));
     try {
       await ctx.redis.set(`${ctx.prefix}:c:{ada}:kept`, 'kept');
       const child = spawn(
         process.execPath,
         ['--import', 'tsx', 'workers/demo.ts', '--customers', '30', '--time-scale', '2000000', ...args],
         {
-          env: { ...process.env, ...TEST_REDIS_ENV, REDIS_PREFIX: ctx.prefix, LOG_LEVEL: 'error' },
+          env: {
+            ...process.env,
+            ...TEST_REDIS_ENV,
+            REDIS_PREFIX: ctx.prefix,
+            LOG_LEVEL: 'error',
+            TMPDIR: tmp,
+          },
           stdio: ['ignore', 'pipe', 'inherit'],
         },
       );
@@ -133,18 +144,26 @@ describe('npm run demo', () => {
         output += chunk.toString();
         // Named in its first lines, so a run that fails later still has it deleted.
         outbox ??= /written to (\S+)\n/.exec(output)?.[1];
-        if (interrupt && /^day /m.test(output)) child.kill('SIGINT');
+        if (interrupt === 'running' && /^day /m.test(output)) child.kill('SIGINT');
       });
-      expect(await exited(child)).toEqual({ code: 0, signal: null });
+      if (interrupt === 'starting')
+        void eventually(
+          async () => (await ctx.redis.keys(`${ctx.prefix}-demo-*:dev-secrets`)).length > 0,
+          30_000,
+          'the development secrets',
+        ).then(() => child.kill('SIGINT'));
+      expect(await exited(child)).toEqual({ code: interrupt === 'starting' ? 130 : 0, signal: null });
       // The demo ran under a prefix of its own and deleted that one alone.
-      expect(output).toMatch(
-        new RegExp(`Redis key prefix ${ctx.prefix}-demo-[0-9a-f]{6}, deleted at the end`),
-      );
+      if (interrupt !== 'starting')
+        expect(output).toMatch(
+          new RegExp(`Redis key prefix ${ctx.prefix}-demo-[0-9a-f]{6}, deleted at the end`),
+        );
       expect(await ctx.redis.keys(`*${ctx.prefix}*`)).toEqual([`${ctx.prefix}:c:{ada}:kept`]);
       if (!interrupt) expect(outbox && readdirSync(outbox).length).toBeGreaterThan(0);
       return output;
     } finally {
       if (outbox) rmSync(outbox, { recursive: true, force: true });
+      rmSync(tmp, { recursive: true, force: true });
       // Whatever a failed run left, under the test's prefix or the demo's below it.
       await deleteKeysMatching(ctx.redis, [`${ctx.prefix}*`, `{${ctx.prefix}*`]);
       await ctx.cleanup();
@@ -164,8 +183,13 @@ describe('npm run demo', () => {
 
   it('deletes its keys when stopped with Ctrl-C, as when it ends', async () => {
     // Slower, so it is still running when it is stopped; the later --time-scale is the one taken.
-    const output = await runDemo(['--time-scale', '20000'], true);
+    const output = await runDemo(['--time-scale', '20000'], 'running');
     expect(output).not.toMatch(/Settled on journey day/);
+  }, 60_000);
+
+  it('deletes its keys when stopped with Ctrl-C while it starts, and shows no shopper', async () => {
+    const output = await runDemo([], 'starting');
+    expect(output).not.toMatch(/^day /m);
   }, 60_000);
 
   it('says so when it stops at the --days cap before the shoppers have finished', async () => {
