@@ -3,6 +3,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { createEmailAdapter } from '../channels/email-adapter.js';
 import { writeOutboxFile } from '../channels/outbox-file.js';
 import { ConfigError, loadConfig, type EnvConfig, type EnvVariable } from '../config.js';
+import { DURATION_FORMS, InvalidDurationError, parseDuration } from '../duration.js';
 import { ChorusError } from '../errors.js';
 import { JourneyNotFoundError } from '../journey/journey-catalog.js';
 import { Channel } from '../journey/journey-schema.js';
@@ -20,7 +21,7 @@ import { previewMessage } from './preview-message.js';
 import { readJsonInput } from './read-json-input.js';
 import { formatRendered, renderSettings } from './render-for-customer.js';
 import { parseTestAddress, sendTestEmail } from './send-test.js';
-import { simulateJourney } from './simulate-journey.js';
+import { MAX_UNTIL_MS, simulateJourney } from './simulate-journey.js';
 import { SimulationScript, Traits } from './simulation-script.js';
 import { formatProjectReport, isFolder, missingFolder, validateProject } from './validate-project.js';
 
@@ -207,6 +208,32 @@ function channelOption(run: Invocation, fallback?: Channel): Channel {
 }
 
 /**
+ * `--until`, checked before anything is loaded: a value that is no duration is a command line the
+ * CLI cannot read (status 2, as a bad --channel), and one past MAX_UNTIL would run the clock past
+ * the last date JavaScript can show.
+ */
+function untilOption(run: Invocation): string | undefined {
+  const until = stringOption(run.values.until);
+  if (until === undefined) return undefined;
+  let ms: number;
+  try {
+    ms = parseDuration(until);
+  } catch (error) {
+    if (!(error instanceof InvalidDurationError)) throw error;
+    throw new CliUsageError(
+      `chorus ${run.command}: --until "${until}" is not a duration; write ${DURATION_FORMS}.`,
+      run.command,
+    );
+  }
+  if (ms > MAX_UNTIL_MS)
+    throw new CliUsageError(
+      `chorus ${run.command}: --until "${until}" is more than ${MAX_UNTIL_MS / 86_400_000} days; simulate at most that far.`,
+      run.command,
+    );
+  return until;
+}
+
+/**
  * The folders a command reads must exist: the defaults are relative, so `chorus` run outside the
  * project's root would otherwise meet no journeys (a stack trace from the folder scan) or no
  * messages (every one reported missing). `validate` reports them among its problems instead.
@@ -283,10 +310,10 @@ const COMMANDS: Record<CommandName, (run: Invocation) => Promise<number>> = {
 
   async simulate(run) {
     const eventsFile = required(run, 'events');
+    const until = untilOption(run);
     const journey = await findJourney(run);
     const script = readJsonInput(eventsFile, SimulationScript, 'events file');
     const templates = loadTemplates(run.dirs.templates, { journeys: [journey] });
-    const until = stringOption(run.values.until);
     const result = simulateJourney(journey, script, {
       templates,
       renderer: new MessageRenderer(templates),

@@ -58,6 +58,9 @@ export interface SimulationOptions {
 
 const MAX_RUN_MS = 365 * 86_400_000;
 
+/** The longest `until` a simulation takes: a century, which keeps every time it prints a date. */
+export const MAX_UNTIL_MS = 36_500 * 86_400_000;
+
 /**
  * Timer steps a simulation fires at most: a journey whose wait loops (every second, say) would
  * otherwise be stepped through for the whole run, millions of steps that look like a hang and

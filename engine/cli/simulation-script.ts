@@ -72,6 +72,13 @@ export const SimulationScript = z.preprocess(
 );
 export type SimulationScript = z.output<typeof SimulationScript>;
 
+/**
+ * The latest time an event may fall at: the last instant an ISO 8601 date (a four-digit year)
+ * can name. Much further, a century of `--until` or of the journey's waits after it would run
+ * the clock past the last date JavaScript can show.
+ */
+const LATEST_EVENT = Date.parse('9999-12-31T23:59:59.999Z');
+
 /** A script event placed on the simulation's clock. */
 export type TimedEvent = ScriptEvent & { time: number };
 
@@ -89,6 +96,17 @@ export function placeEvents(script: SimulationScript, what: string): TimedEvent[
       event.at.kind === 'absolute'
         ? event.at.ms
         : (event.at.kind === 'after-start' ? start : previous) + event.at.ms;
+    if (time > LATEST_EVENT) {
+      throw new InvalidInputError(
+        [
+          {
+            field: `events.${index}.at`,
+            message: `falls after 9999-12-31T23:59:59.999Z, the last instant the simulation can show; place it earlier`,
+          },
+        ],
+        what,
+      );
+    }
     if (time < previous) {
       throw new InvalidInputError(
         [

@@ -46,6 +46,14 @@ describe('runCli', () => {
     [['simulate', 'tea-welcome'], /^chorus simulate: --events is required\./],
     [['simulate', 'tea-welcome', '--events'], /^chorus simulate: Option '--events <value>' argument missing/],
     [
+      ['simulate', 'tea-welcome', '--events', 'events.json', '--until', '2days'],
+      /^chorus simulate: --until "2days" is not a duration; write a number of milliseconds, /,
+    ],
+    [
+      ['simulate', 'tea-welcome', '--events', 'events.json', '--until', '100000000d'],
+      /^chorus simulate: --until "100000000d" is more than 36500 days/,
+    ],
+    [
       ['preview', 'welcome', '--channel', 'fax'],
       /--channel "fax" is not a channel; use one of email, sms, push, in-app, webhook\./,
     ],

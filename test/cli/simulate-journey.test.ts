@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { formatSimulation } from '../../engine/cli/format-simulation.js';
-import { formatSpan, MAX_TIMER_STEPS, simulateJourney } from '../../engine/cli/simulate-journey.js';
+import {
+  formatSpan,
+  MAX_TIMER_STEPS,
+  MAX_UNTIL_MS,
+  simulateJourney,
+} from '../../engine/cli/simulate-journey.js';
 import { SimulationScript } from '../../engine/cli/simulation-script.js';
 import { defineJourney, InvalidInputError, loadTemplates, MessageRenderer } from '../../engine/index.js';
 import { morningReminder } from '../../docs/examples/morning-journey.js';
@@ -227,6 +232,19 @@ describe('simulateJourney', () => {
     expect(() => simulateJourney(teaWelcome, script, options)).toThrow(
       /events\.1\.at: 2026-01-05T12:00:00\.000Z is before/,
     );
+  });
+
+  it('refuses an event after the year 9999, naming it, so every time printed is a date', () => {
+    const script = SimulationScript.parse([{ at: '100000000d', type: 'track', event: 'Signed Up' }]);
+    expect(() => simulateJourney(teaWelcome, script, options)).toThrow(
+      /events\.0\.at: falls after 9999-12-31T23:59:59\.999Z/,
+    );
+    // The last instant it takes, a century of --until after it still prints.
+    const last = SimulationScript.parse([
+      { at: '9999-12-31T23:59:59.999Z', type: 'track', event: 'Signed Up' },
+    ]);
+    const result = simulateJourney(teaWelcome, last, { ...options, until: `${MAX_UNTIL_MS}` });
+    expect(formatSimulation(result)).toContain('Stopped at +');
   });
 });
 
