@@ -44,16 +44,31 @@ const At = z.string().transform((at, ctx) => {
 
 const Properties = z.record(z.string(), z.unknown());
 
+/**
+ * An object that names a field it does not know, with the fields it does: strict, as the whole
+ * file is, since a misspelt field (`"propertes"`) would otherwise be dropped without a word, and
+ * the run would show a customer who never had it.
+ */
+function strict<Shape extends z.ZodRawShape>(shape: Shape) {
+  const known = Object.keys(shape).join(', ');
+  return z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `unknown field(s) ${issue.keys.map((key) => `"${key}"`).join(', ')}; the fields are ${known}`
+        : undefined,
+  });
+}
+
 /** One timed event of a simulation: Segment's identify and track, or entry into an API journey. */
 export const ScriptEvent = z.discriminatedUnion('type', [
-  z.object({ at: At, type: z.literal('identify'), traits: Traits }),
-  z.object({
+  strict({ at: At, type: z.literal('identify'), traits: Traits }),
+  strict({
     at: At,
     type: z.literal('track'),
     event: z.string().min(1),
     properties: Properties.default({}),
   }),
-  z.object({ at: At, type: z.literal('trigger'), data: Properties.default({}) }),
+  strict({ at: At, type: z.literal('trigger'), data: Properties.default({}) }),
 ]);
 export type ScriptEvent = z.output<typeof ScriptEvent>;
 
@@ -63,7 +78,7 @@ export type ScriptEvent = z.output<typeof ScriptEvent>;
  */
 export const SimulationScript = z.preprocess(
   (input) => (Array.isArray(input) ? { events: input } : input),
-  z.object({
+  strict({
     customer: z.string().min(1).default('customer-1'),
     profile: Traits.default({}),
     start: IsoInstant.default('2026-01-01T00:00:00Z'),

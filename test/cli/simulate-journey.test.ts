@@ -267,6 +267,18 @@ describe('SimulationScript', () => {
     ]);
   });
 
+  it('names a field it does not know, with the fields it does, rather than drop a misspelt one', () => {
+    const parsed = SimulationScript.safeParse({
+      customer: 'ada',
+      profle: { email: 'ada@example.com' },
+      events: [{ at: '0s', type: 'track', event: 'Signed Up', propertes: { plan: 'pro' } }],
+    });
+    expect(parsed.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
+      'events.0: unknown field(s) "propertes"; the fields are at, type, event, properties',
+      ': unknown field(s) "profle"; the fields are customer, profile, start, events',
+    ]);
+  });
+
   it('reads an instant as start does: with its offset, on a day the calendar has', () => {
     const at = (value: string) =>
       SimulationScript.safeParse([{ at: value, type: 'track', event: 'Signed Up' }]);
