@@ -52,11 +52,22 @@ type Call = (engine: Engine) => Promise<unknown>;
  * given twice, an event name not quoted) is refused rather than dropped.
  */
 function callOf(argv: readonly string[]): Call | undefined {
-  const [command, ...args] = argv;
-  if (command === '--help' || command === '-h' || command === 'help') return undefined;
+  const [command, ...given] = argv;
+  // `--` ends the options: what follows is taken as written, an id that starts with "-" say.
+  const end = given.indexOf('--');
+  const options = end === -1 ? given : given.slice(0, end);
+  const isHelp = (arg: string | undefined) => arg === '--help' || arg === '-h';
+  if (isHelp(command) || command === 'help' || options.some(isHelp)) return undefined;
   if (command === undefined) throw new CliUsageError(USAGE);
   if (!Object.hasOwn(ARGUMENTS, command))
     throw new CliUsageError(`Unknown command "${command}".\n\n${USAGE}`);
+  // No command takes an option: `identify --verbose` would otherwise store a customer "--verbose".
+  const option = options.find((arg) => arg.length > 1 && arg.startsWith('-'));
+  if (option)
+    throw new CliUsageError(
+      `${command}: unknown option "${option}"; an argument that starts with "-" goes after "--".\n\n${USAGE}`,
+    );
+  const args = end === -1 ? given : [...options, ...given.slice(end + 1)];
   const expected: readonly string[] = ARGUMENTS[command as keyof typeof ARGUMENTS];
   const missing = expected.find((name, index) => name.startsWith('<') && !args[index]);
   if (missing) throw new CliUsageError(`${command}: missing ${missing}.\n\n${USAGE}`);

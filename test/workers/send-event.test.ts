@@ -45,6 +45,26 @@ describe('npm run event', () => {
     // Four processes, each starting tsx: several seconds apiece on a loaded machine.
   }, 90_000);
 
+  it('reads --help after the command as help, and refuses an option rather than take it as an id', async () => {
+    // Without Redis: before, `identify --help` stored an identify of a customer called "--help".
+    const noRedis = { ...env, REDIS_URL: 'redis://127.0.0.1:1', REDIS_CLUSTER_NODES: '' };
+    expect(await runEvent(['identify', '--help'], noRedis)).toEqual({
+      code: 0,
+      stdout: expect.stringMatching(/^usage: npm run event -- identify <userId> \[traitsJson\]\n/),
+      stderr: '',
+    });
+    expect(await runEvent(['show', '--verbose'], noRedis)).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: expect.stringMatching(
+        /^CHORUS_CLI_USAGE: show: unknown option "--verbose"; an argument that starts with "-" goes after "--"\.\n\nusage:/,
+      ),
+    });
+    // After `--`, an id that starts with a dash is taken as written.
+    const shown = await runEvent(['show', '--', '-ada'], env);
+    expect(shown).toMatchObject({ code: 0, stdout: expect.stringContaining('"pendingEvents": 0') });
+  }, 90_000);
+
   it('says which Redis did not answer and how to point at the right one, with status 1', async () => {
     // Nothing listens on port 1: as when the engine runs a private Redis and REDIS_URL was not given.
     const result = await runEvent(['show', 'ada'], {
