@@ -6,6 +6,7 @@ import type { Journey } from '../journey/define-journey.js';
 import { JourneyCatalog, JourneyValidationError } from '../journey/journey-catalog.js';
 import { importJourneyModule, journeyModulePaths } from '../journey/load-journeys.js';
 import type { MessageCatalog } from '../journey/validate-journey.js';
+import { MessageDefinitionError } from '../messages/message-catalog.js';
 import { checkTemplates, checkTemplatesForJourneys } from '../messages/template-checks.js';
 import { TemplateSet } from '../messages/template-set.js';
 
@@ -94,7 +95,12 @@ export async function validateProject(
     try {
       templates = TemplateSet.fromDirectory(dirs.templates);
     } catch (error) {
-      problems.push(stopped('templates', error));
+      // Every bad message.json is named, each as a problem of its own.
+      if (error instanceof MessageDefinitionError)
+        problems.push(
+          ...error.problems.map((text) => ({ area: 'templates' as const, text: `${error.code}: ${text}` })),
+        );
+      else problems.push(stopped('templates', error));
     }
   }
 

@@ -45,8 +45,11 @@ export function messageFields(core: CoreMessage): RenderContext['message'] {
 }
 
 export class MessageDefinitionError extends ChorusError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** Each problem on its own, when the message lists several (one per bad `message.json`). */
+  readonly problems: readonly string[];
+  constructor(message: string, options?: { cause?: unknown; problems?: readonly string[] }) {
     super('CHORUS_MESSAGE_INVALID', message, options);
+    this.problems = options?.problems ?? [message];
   }
 }
 
@@ -85,7 +88,24 @@ function readCoreMessages(dir: string): CoreMessage[] {
     .filter((entry) => entry.isDirectory() && !entry.name.startsWith('_'))
     .map((entry) => entry.name)
     .sort();
-  return folders.map((folder) => readCoreMessage(dir, folder));
+  // Every folder is read before any problem is thrown, so that all of them are named at once.
+  const messages: CoreMessage[] = [];
+  const problems: MessageDefinitionError[] = [];
+  for (const folder of folders) {
+    try {
+      messages.push(readCoreMessage(dir, folder));
+    } catch (error) {
+      if (!(error instanceof MessageDefinitionError)) throw error;
+      problems.push(error);
+    }
+  }
+  const [first] = problems;
+  if (first && problems.length === 1) throw first;
+  if (first)
+    throw new MessageDefinitionError(problems.map((problem) => problem.message).join('\n'), {
+      problems: problems.map((problem) => problem.message),
+    });
+  return messages;
 }
 
 function readCoreMessage(dir: string, folder: string): CoreMessage {

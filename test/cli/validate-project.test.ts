@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatProjectReport, validateProject } from '../../engine/cli/validate-project.js';
 
@@ -54,6 +57,42 @@ describe('validateProject', () => {
     const text = formatProjectReport(report, dirs);
     expect(text).toMatch(/^5 problem\(s\) found in 2 journey\(s\)/);
     expect(text).toContain('\n5. [templates] Message "welcome", channel email: ');
+  });
+
+  it('names every message.json that cannot be read, not only the first', async () => {
+    const templates = mkdtempSync(join(tmpdir(), 'chorus-validate-'));
+    try {
+      for (const [id, json] of [
+        ['a-broken', '{not json'],
+        [
+          'b-fine',
+          JSON.stringify({
+            id: 'b-fine',
+            proposition: 'p',
+            headline: 'h',
+            cta: { label: 'l', url: 'https://example.com' },
+          }),
+        ],
+        [
+          'c-headless',
+          JSON.stringify({
+            id: 'c-headless',
+            proposition: 'p',
+            cta: { label: 'l', url: 'https://example.com' },
+          }),
+        ],
+      ] as const) {
+        mkdirSync(join(templates, id));
+        writeFileSync(join(templates, id, 'message.json'), json);
+      }
+      const report = await validateProject({ journeys: 'test/fixtures/cli/journeys', templates });
+      expect(report.problems.filter((p) => p.area === 'templates').map((p) => p.text)).toEqual([
+        expect.stringMatching(/^CHORUS_MESSAGE_INVALID: .*a-broken\/message\.json is not valid JSON/),
+        expect.stringMatching(/^CHORUS_MESSAGE_INVALID: .*c-headless\/message\.json is invalid: headline: /),
+      ]);
+    } finally {
+      rmSync(templates, { recursive: true, force: true });
+    }
   });
 
   it('says which folder is missing instead of failing on it', async () => {
