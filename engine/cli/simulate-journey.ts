@@ -126,8 +126,7 @@ export function simulateJourney(
   const customer = script.customer;
   const steps: SimulationStep[] = [];
   // As the engine does: a `consent` trait is recorded answer by answer (each channel and topic
-  // keeps its own), and kept out of the profile.
-  // An answer the engine would refuse (its identify answers 400) is left out.
+  // keeps its own), and kept out of the profile. (SimulationScript refused any it would not take.)
   const consent: Record<string, Record<string, unknown>> = Object.create(null) as Record<string, never>;
   const identify = (traits: Record<string, unknown>) => {
     const { consent: answers, ...rest } = traits;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../duration.js';
-import { InvalidInputError } from '../ingest/ingest-schema.js';
+import { IdentifyTraits, InvalidInputError } from '../ingest/ingest-schema.js';
 
 /** Traits as a JSON object, e.g. `{ "firstName": "Ada", "email": "ada@example.com" }`. */
 export const Traits = z.record(z.string(), z.unknown());
@@ -61,7 +61,9 @@ function strict<Shape extends z.ZodRawShape>(shape: Shape) {
 
 /** One timed event of a simulation: Segment's identify and track, or entry into an API journey. */
 export const ScriptEvent = z.discriminatedUnion('type', [
-  strict({ at: At, type: z.literal('identify'), traits: Traits }),
+  // As ingest reads them: an identify it would refuse (a display name in `email`, a consent
+  // answer that is not one) is refused here, not simulated as if it had been stored.
+  strict({ at: At, type: z.literal('identify'), traits: IdentifyTraits }),
   strict({
     at: At,
     type: z.literal('track'),
@@ -80,7 +82,7 @@ export const SimulationScript = z.preprocess(
   (input) => (Array.isArray(input) ? { events: input } : input),
   strict({
     customer: z.string().min(1).default('customer-1'),
-    profile: Traits.default({}),
+    profile: IdentifyTraits.default({}),
     start: IsoInstant.default('2026-01-01T00:00:00Z'),
     events: z.array(ScriptEvent).min(1),
   }),

@@ -52,8 +52,9 @@ export type TrackInput = z.input<typeof TrackInput>;
 /**
  * Traits, whose `consent` (recorded as consent, not kept as a trait) is checked with the call,
  * and whose `email`, the address email is sent to, must be one plain address (or empty or null).
+ * `chorus simulate` reads the traits of its events file with it too, refusing what ingest would.
  */
-const Traits = JsonObject.superRefine((traits, ctx) => {
+export const IdentifyTraits = JsonObject.superRefine((traits, ctx) => {
   const email = traits.email;
   if (!(email === undefined || email === null || (typeof email === 'string' && plainOrEmpty(email))))
     ctx.addIssue({
@@ -71,7 +72,7 @@ const Traits = JsonObject.superRefine((traits, ctx) => {
 /** Segment `identify`. */
 export const IdentifyInput = z.object({
   userId: UserId,
-  traits: Traits.default({}),
+  traits: IdentifyTraits.default({}),
   messageId: MessageId.optional(),
   timestamp: Timestamp,
 });

@@ -108,8 +108,6 @@ describe('simulateJourney', () => {
       { at: '0s', type: 'track', event: 'Signed Up' },
       { at: '+1h', type: 'identify', traits: { phone: '+15550100', consent: { sms: { marketing: true } } } },
       { at: '+1h', type: 'identify', traits: { consent: { email: { marketing: false } } } },
-      // One the engine would refuse (400) is left out, not taken as forgetting the others.
-      { at: '+1h', type: 'identify', traits: { consent: { email: { marketing: 'no' } } } },
     ]);
     const nudge = result.steps.flatMap((s) => s.sends).find((send) => send.message === 'nudge');
     expect(nudge).toMatchObject({ outcome: 'sent', via: 'sms' });
@@ -276,6 +274,17 @@ describe('SimulationScript', () => {
     expect(parsed.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
       'events.0: unknown field(s) "propertes"; the fields are at, type, event, properties',
       ': unknown field(s) "profle"; the fields are customer, profile, start, events',
+    ]);
+  });
+
+  it('refuses traits the engine’s identify would refuse, naming them, instead of simulating them', () => {
+    const parsed = SimulationScript.safeParse({
+      profile: { email: 'Ada <ada@example.com>' },
+      events: [{ at: '0s', type: 'identify', traits: { consent: { sms: { marketing: 'yes' } } } }],
+    });
+    expect(parsed.error?.issues.map((i) => i.path.join('.'))).toEqual([
+      'profile.email',
+      'events.0.traits.consent.sms.marketing',
     ]);
   });
 
