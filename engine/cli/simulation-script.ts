@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../duration.js';
-import { IdentifyTraits, InvalidInputError } from '../ingest/ingest-schema.js';
+import { IdentifyTraits, InvalidInputError, UserId } from '../ingest/ingest-schema.js';
 
 /** Traits as a JSON object, e.g. `{ "firstName": "Ada", "email": "ada@example.com" }`. */
 export const Traits = z.record(z.string(), z.unknown());
@@ -81,7 +81,8 @@ export type ScriptEvent = z.output<typeof ScriptEvent>;
 export const SimulationScript = z.preprocess(
   (input) => (Array.isArray(input) ? { events: input } : input),
   strict({
-    customer: z.string().min(1).default('customer-1'),
+    // An id the API takes (at most 256 characters), so the run is one the engine could have.
+    customer: UserId.default('customer-1'),
     profile: IdentifyTraits.default({}),
     start: IsoInstant.default('2026-01-01T00:00:00Z'),
     events: z.array(ScriptEvent).min(1),

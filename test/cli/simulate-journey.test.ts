@@ -277,12 +277,14 @@ describe('SimulationScript', () => {
     ]);
   });
 
-  it('refuses traits the engine’s identify would refuse, naming them, instead of simulating them', () => {
+  it('refuses a customer id and traits the engine’s identify would refuse, naming them, instead of simulating them', () => {
     const parsed = SimulationScript.safeParse({
+      customer: 'a'.repeat(257),
       profile: { email: 'Ada <ada@example.com>' },
       events: [{ at: '0s', type: 'identify', traits: { consent: { sms: { marketing: 'yes' } } } }],
     });
     expect(parsed.error?.issues.map((i) => i.path.join('.'))).toEqual([
+      'customer',
       'profile.email',
       'events.0.traits.consent.sms.marketing',
     ]);
