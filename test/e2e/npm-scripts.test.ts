@@ -3,18 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { exited } from '../support/worker-process.js';
+import { exited, running } from '../support/worker-process.js';
 import { eventually, TEST_REDIS_ENV, testRedis } from '../support/redis.js';
-
-/** Whether a process with this id still runs (signal 0 checks without sending anything). */
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * The npm scripts as a container runtime or systemd runs them: the signal goes to npm's own

@@ -2,13 +2,29 @@ import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { onboarding } from '../fixtures/journeys/onboarding.js';
 import { DASHBOARD, httpHarness, type HttpHarness } from '../support/http.js';
 import { eventually } from '../support/redis.js';
 import { customerInVariant } from '../support/variants.js';
 
 const basic = `Basic ${Buffer.from(`${DASHBOARD.user}:${DASHBOARD.password}`).toString('base64')}`;
+
+/** Debian's chromium, headless, without downloading a browser. */
+const launchChromium = () =>
+  chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+  });
+
+/** A page that signs in to the dashboard with its basic auth. */
+async function dashboardPage(browser: Browser): Promise<Page> {
+  const context = await browser.newContext({
+    httpCredentials: { username: DASHBOARD.user, password: DASHBOARD.password },
+  });
+  return context.newPage();
+}
 
 describe('the journey page at /admin/journeys/:id', () => {
   let h: HttpHarness;
@@ -63,16 +79,9 @@ describe('the journey page at /admin/journeys/:id', () => {
   });
 
   it('shows the queue dashboard in headless Chromium without asking any other site for anything', async () => {
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-    });
+    const browser = await launchChromium();
     try {
-      const context = await browser.newContext({
-        httpCredentials: { username: DASHBOARD.user, password: DASHBOARD.password },
-      });
-      const page = await context.newPage();
+      const page = await dashboardPage(browser);
       // Requests to other sites, with why each failed: none may leave (this machine reaches no
       // other site anyway, so only the browser's own refusal shows the policy at work).
       const elsewhere: Array<{ url: string; failure?: string }> = [];
@@ -92,16 +101,9 @@ describe('the journey page at /admin/journeys/:id', () => {
   }, 30_000);
 
   it('cannot be framed by another page, so no click on it can be lured from elsewhere', async () => {
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-    });
+    const browser = await launchChromium();
     try {
-      const context = await browser.newContext({
-        httpCredentials: { username: DASHBOARD.user, password: DASHBOARD.password },
-      });
-      const page = await context.newPage();
+      const page = await dashboardPage(browser);
       // A page of another origin (another port) that frames the board.
       const lure = createServer((_request, response) =>
         response

@@ -9,7 +9,7 @@ import { freePort } from '../../engine/free-port.js';
 import { resolveRedis, type ResolvedRedis } from '../../engine/redis/embedded-redis.js';
 import { RedisUnavailableError } from '../../engine/redis/errors.js';
 import { eventually, TEST_REDIS_URL } from '../support/redis.js';
-import { exited } from '../support/worker-process.js';
+import { exited, running } from '../support/worker-process.js';
 
 const logger = pino({ level: 'silent' });
 const started: ResolvedRedis[] = [];
@@ -39,16 +39,6 @@ async function answersPing(url: string): Promise<boolean> {
     return false;
   } finally {
     client.disconnect();
-  }
-}
-
-/** Whether a process with this id still runs (signal 0 checks without sending anything). */
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 
