@@ -16,6 +16,7 @@ export function readJsonInput<T extends z.ZodType>(path: string, schema: T, what
     throw new InvalidInputError(
       [{ field: path, message: `cannot be read (${(error as Error).message})` }],
       what,
+      'give the path of a file that exists and can be read, relative to the folder the command runs in.',
     );
   }
   let json: unknown;
@@ -25,6 +26,7 @@ export function readJsonInput<T extends z.ZodType>(path: string, schema: T, what
     throw new InvalidInputError(
       [{ field: path, message: `is not JSON (${(error as Error).message})` }],
       what,
+      'make the file valid JSON (no comments or trailing commas).',
     );
   }
   return parseInput(schema, json, `${what} ${path}`);

@@ -97,10 +97,12 @@ export class InvalidInputError extends ChorusError {
     readonly issues: readonly FieldIssue[],
     /** What was being read, e.g. `track call`: the message starts "Invalid <what>". */
     readonly what: string,
+    /** How to fix it, when not by correcting the fields (a file that cannot be read). */
+    fix = 'correct the named fields.',
   ) {
     super(
       'CHORUS_INVALID_INPUT',
-      `Invalid ${what}: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}. To fix: correct the named fields.`,
+      `Invalid ${what}: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}. To fix: ${fix}`,
     );
   }
 

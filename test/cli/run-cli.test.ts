@@ -80,7 +80,7 @@ describe('runCli', () => {
       code: 1,
       stdout: '',
       stderr: expect.stringMatching(
-        /^CHORUS_INVALID_INPUT: Invalid profile file: no\/such\/file\.json: cannot be read/,
+        /^CHORUS_INVALID_INPUT: Invalid profile file: no\/such\/file\.json: cannot be read \(.*\)\. To fix: give the path of a file that exists/,
       ),
     });
   });
