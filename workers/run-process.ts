@@ -117,9 +117,12 @@ const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
  * outlive it. Once start-up holds signals (see `hold`), exiting at once would skip `afterStop`
  * and leave what start-up wrote (a demo's development secrets, its workers' keys) in Redis.
  */
-function signalsDuringStartUp(): StartUpSignals {
+export function signalsDuringStartUp(): StartUpSignals {
   let abandon: (() => Promise<void>) | undefined;
   let held: NodeJS.Signals | undefined;
+  // Cleared once start-up is done: from then on its own stop() cleans up, and an abandon firing
+  // in the middle of it would run afterStop a second time, beside the workers, and exit under them.
+  let grace: NodeJS.Timeout | undefined;
   const handlers = STOP_SIGNALS.map((signal) => {
     const handler = () => {
       if (!abandon) exitForSignal(signal);
@@ -127,7 +130,7 @@ function signalsDuringStartUp(): StartUpSignals {
       if (held || !abandon) return;
       held = signal;
       const exit = () => exitForSignal(signal);
-      setTimeout(() => {
+      grace = setTimeout(() => {
         setTimeout(exit, START_UP_GRACE_MS).unref();
         abandon!().then(exit, exit);
       }, START_UP_GRACE_MS).unref();
@@ -141,6 +144,7 @@ function signalsDuringStartUp(): StartUpSignals {
     },
     done() {
       handlers.forEach((remove) => remove());
+      clearTimeout(grace);
       return held;
     },
   };
