@@ -55,6 +55,7 @@ export function createConsentService(deps: {
   clock?: Clock;
 }) {
   const { store } = deps;
+  const linkTtlMs = (deps.confirmLink?.ttlDays ?? 7) * 86_400_000;
   const needsConfirmation = (c: { channel: ConsentChannel; topic: Topic; granted: boolean }) =>
     deps.doubleOptIn && c.granted && c.channel === 'email' && c.topic === 'marketing';
   // Names events after what caused them, so a client's retry of the same call is one event.
@@ -126,7 +127,12 @@ export function createConsentService(deps: {
           source: change.source,
           ...(change.textVersion === undefined ? {} : { textVersion: change.textVersion }),
         };
-        return pending ? { record, condition: 'unless-granted' } : { record };
+        // Not asked again while an earlier request's link still holds: an app that sends the
+        // same consent trait with every identify (at each login) would otherwise send a new
+        // confirmation email each time, each link replacing the last.
+        return pending
+          ? { record, condition: 'unless-granted', pendingSince: change.at - linkTtlMs }
+          : { record };
       });
       // No await before this call: it must be issued in the order of the calls (see ConsentStore.write).
       const written = await store.write(customerId, writes, marker);
@@ -156,7 +162,7 @@ export function createConsentService(deps: {
             // From now, not from the answer's time: a call sent late (a mobile library's offline
             // queue, a backfill) gives the answer an earlier time, and a link made from that would
             // reach the customer with days of its week gone, or already expired.
-            exp: (deps.clock ?? systemClock).now() + (link.ttlDays ?? 7) * 86_400_000,
+            exp: (deps.clock ?? systemClock).now() + linkTtlMs,
             requestedAt: change.at,
           }),
         );

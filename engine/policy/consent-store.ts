@@ -19,8 +19,9 @@ export function decodeConsent(raw: string | null): ConsentRecord | undefined {
  * recorded already (nothing is written), and that is set, for ARGV[2] seconds, in the same step
  * as the answers. ARGV: log cap, marker seconds, then per write its field, record JSON and
  * condition: '' (always), 'pending' (only over a pending record), 'pending@<at>' (only over the
- * pending record of that `at`: the request a confirmation link was made for) or 'unless-granted'
- * (not over a granted one). Returns, per write, 1 or 0 (written or not) and the record that holds after it.
+ * pending record of that `at`: the request a confirmation link was made for), 'unless-granted'
+ * (not over a granted one) or 'unless-granted@<since>' (nor over a pending one of an `at` from
+ * `since` on: a request whose link still holds). Returns, per write, 1 or 0 (written or not) and the record that holds after it.
  */
 const writeScript = new LuaScript(`
 local results = {}
@@ -34,7 +35,10 @@ for i = 3, #ARGV, 3 do
   local state = held and held.state
   local pendingAt = string.match(condition, '^pending@(%d+)$')
   local notThatRequest = pendingAt and (state ~= 'pending' or held.at ~= tonumber(pendingAt))
-  if marked or notThatRequest or (condition == 'pending' and state ~= 'pending') or (condition == 'unless-granted' and state == 'granted') then
+  local pendingSince = string.match(condition, '^unless%-granted@(%d+)$')
+  local askedLately = pendingSince and state == 'pending' and held.at >= tonumber(pendingSince)
+  local unlessGranted = condition == 'unless-granted' or pendingSince
+  if marked or notThatRequest or askedLately or (condition == 'pending' and state ~= 'pending') or (unlessGranted and state == 'granted') then
     if marked then current = redis.call('HGET', KEYS[1], field) end
     table.insert(results, 0)
     table.insert(results, current or '')
@@ -53,7 +57,8 @@ return results
 
 /**
  * When a {@link ConsentWrite} is made: always, only over a pending record (with `pendingAt`, only
- * over the one of that time), or not over a granted one.
+ * over the one of that time), or not over a granted one (with `pendingSince`, nor over a pending
+ * one of that time or later).
  */
 export type ConsentCondition = 'always' | 'pending' | 'unless-granted';
 
@@ -62,6 +67,8 @@ export interface ConsentWrite {
   condition?: ConsentCondition;
   /** With condition `pending`: the `at` of the pending record it may replace. */
   pendingAt?: number;
+  /** With condition `unless-granted`: a pending record of this `at` or later is kept too. */
+  pendingSince?: number;
 }
 
 /**
@@ -119,7 +126,7 @@ export class ConsentStore {
   ): Promise<ConsentWritten[]> {
     if (writes.length === 0) return [];
     const keys = customerKeys(this.prefix, customerId);
-    const args = writes.flatMap(({ record, condition = 'always', pendingAt }) => {
+    const args = writes.flatMap(({ record, condition = 'always', pendingAt, pendingSince }) => {
       const checked = ConsentRecord.parse(record);
       return [
         consentField(checked.channel, checked.topic),
@@ -128,7 +135,9 @@ export class ConsentStore {
           ? ''
           : condition === 'pending' && pendingAt !== undefined
             ? `pending@${Math.trunc(pendingAt)}`
-            : condition,
+            : condition === 'unless-granted' && pendingSince !== undefined
+              ? `unless-granted@${Math.max(0, Math.trunc(pendingSince))}`
+              : condition,
       ];
     });
     const reply = (await writeScript.run(

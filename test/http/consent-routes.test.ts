@@ -342,6 +342,47 @@ describe('consent over HTTP', () => {
     }
   });
 
+  it('does not ask again while an earlier request’s link still holds, so its link keeps working', async () => {
+    h = await httpHarness({ journeys: [notify], doubleOptIn: true });
+    const ask = () =>
+      h!.app.inject({
+        method: 'POST',
+        url: '/v1/customers/u5/consent',
+        headers: h!.auth,
+        payload: { channel: 'email', topic: 'marketing', granted: true, source: 'login' },
+      });
+    const first = (await ask()).json<{ record: { at: number }; confirmUrl: string }>();
+    // The app sends the same answer at the next login: no second confirmation email.
+    h.clock.advance('2h');
+    const again = (await ask()).json<{ record: { at: number }; confirmUrl?: string }>();
+    expect(again.confirmUrl).toBeUndefined();
+    expect(again.record.at).toBe(first.record.at);
+    const requests = async () =>
+      (await h!.engine.customer('u5')).recentEvents.filter(
+        (e) => e.kind === 'track' && e.name === 'Consent Requested',
+      ).length;
+    await eventually(async () => (await requests()) === 1);
+    const confirmed = await h.app.inject({
+      method: 'POST',
+      url: first.confirmUrl.slice('https://chorus.test'.length),
+    });
+    expect(confirmed.json()).toMatchObject({ confirmed: true });
+  });
+
+  it('asks again once the earlier request’s link has run out', async () => {
+    h = await httpHarness({ journeys: [notify], doubleOptIn: true });
+    const ask = () =>
+      h!.app.inject({
+        method: 'POST',
+        url: '/v1/customers/u6/consent',
+        headers: h!.auth,
+        payload: { channel: 'email', topic: 'marketing', granted: true, source: 'login' },
+      });
+    expect((await ask()).json()).toHaveProperty('confirmUrl');
+    h.clock.advance('8d');
+    expect((await ask()).json()).toHaveProperty('confirmUrl');
+  });
+
   it('confirms with a link only the request it was sent for, not a later one for another address', async () => {
     h = await httpHarness({ journeys: [notify], doubleOptIn: true });
     const ask = async () => {
