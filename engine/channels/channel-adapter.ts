@@ -41,7 +41,16 @@ export type DeliveryResult =
        */
       mayHaveArrived?: boolean;
     }
-  | { status: 'failed'; reason: string };
+  | {
+      status: 'failed';
+      reason: string;
+      /**
+       * The provider says the customer cannot be reached at this address on this channel (a push
+       * token no longer registered, a number that cannot take texts): nothing was delivered, and
+       * the send is handed to the journey's next channel, as when the customer has no address.
+       */
+      addressUnusable?: boolean;
+    };
 
 /** A channel's provider. `send` never throws for a provider's answer; it returns it. */
 export interface ChannelAdapter {

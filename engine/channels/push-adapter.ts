@@ -170,6 +170,7 @@ export function createPushAdapter(options: PushAdapterOptions): ChannelAdapter {
           reason:
             `FCM answered HTTP ${answer.status} ${error.code}: the push token of customer ${delivery.customerId} ` +
             `is invalid or no longer registered; remove it from their traits (${error.message ?? 'no detail'})`,
+          addressUnusable: true,
         };
       }
       const why = error.message && snippet(`${error.code ?? ''} ${error.message}`);

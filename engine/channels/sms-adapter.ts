@@ -34,6 +34,12 @@ export interface SmsAdapterOptions {
 const SENDER_QUEUE_FULL = 21611;
 
 /**
+ * Twilio errors that say the customer's number cannot take texts: 21211, not a valid number;
+ * 21614, not a mobile number. The send goes to the journey's next channel.
+ */
+const NUMBER_UNUSABLE = new Set([21211, 21614]);
+
+/**
  * SMS through a Twilio-compatible Messages API: a form-encoded POST with HTTP basic auth.
  * `sent` carries the provider's message `sid`; a customer without `phone` fails without a request.
  *
@@ -116,7 +122,10 @@ export function createSmsAdapter(options: SmsAdapterOptions): ChannelAdapter {
           reason: `Twilio answered HTTP ${answer.status}: ${why ?? code}; the sender's queue is full, so it is tried again later`,
         };
       }
-      return failureForStatus('Twilio', answer, clock.now(), why);
+      const failure = failureForStatus('Twilio', answer, clock.now(), why);
+      if (failure.status === 'failed' && typeof code === 'number' && NUMBER_UNUSABLE.has(code))
+        return { ...failure, addressUnusable: true };
+      return failure;
     },
   };
 }

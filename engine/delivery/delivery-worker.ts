@@ -1,4 +1,11 @@
-import { DelayedError, MetricsTime, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import {
+  DelayedError,
+  MetricsTime,
+  UnrecoverableError,
+  Worker,
+  type ConnectionOptions,
+  type Job,
+} from 'bullmq';
 import type { Channel } from '../journey/journey-schema.js';
 import { countDecision } from '../policy/policy-counts.js';
 import { suppressionListKey } from '../policy/suppression-list.js';
@@ -129,18 +136,28 @@ export function createDeliveryWorker(
     return 'skipped';
   }
 
-  /** Hands the send to the next preferred channel, or records why nothing could be sent. */
-  async function fallBack(job: DeliveryJobData, refusal: Refusal, now: number): Promise<string> {
+  /**
+   * Hands the send to the next preferred channel, or records why nothing could be sent: skipped,
+   * or with `last: 'fail'` (a provider refused the address) failed.
+   */
+  async function fallBack(
+    job: DeliveryJobData,
+    refusal: Refusal,
+    now: number,
+    last: 'skip' | 'fail' = 'skip',
+  ): Promise<string> {
     const { reason, rule } = refusal;
     const next = job.channels
       .slice(job.channels.indexOf(channel) + 1)
       .find((c) => deps.adapters[c] !== undefined);
-    if (!next)
-      return skip(
-        job,
-        { reason: `${reason}; no further channel in [${job.channels.join(', ')}]`, rule },
-        now,
-      );
+    if (!next) {
+      const why = `${reason}; no further channel in [${job.channels.join(', ')}]`;
+      if (last === 'skip') return skip(job, { reason: why, rule }, now);
+      // Recorded as a provider's answer is: retried here, so that a Redis blip does not run the
+      // job again, which would ask the provider again.
+      await outcomes.record(job, 'failed', { reason: why }, now);
+      throw new UnrecoverableError(why);
+    }
     // Noted in the ledger first, so a replay of this job forwards it again instead of deciding afresh.
     const note = outcomes.entry(job, 'rerouted', { reason, rule, at: now, to: next });
     const reroute = await rerouteOperation(redis, outcomes.keys(job), channel, next, note, MESSAGE_LIST_CAP);
@@ -282,7 +299,10 @@ export function createDeliveryWorker(
         { opId: data.opId, channel },
         'sending again after the provider went silent with it (idempotent)',
       );
-    return send(data, { ...target, traits }, claimToken, repeat, now);
+    const sent = await send(data, { ...target, traits }, claimToken, repeat, now);
+    if (typeof sent === 'string') return sent;
+    // As when the customer has no address on this channel: the next one, else a failure.
+    return fallBack(data, { reason: sent.addressUnusable, rule: UNAVAILABLE_RULE }, now, 'fail');
   }
 
   /** A run that met another run's live claim waits for it without spending an attempt (see ClaimHeldError). */

@@ -14,6 +14,14 @@ import type { OutcomeRecorder } from './outcome-recorder.js';
 import { createUnsubscribeToken, unsubscribeUrl } from './unsubscribe-token.js';
 import { withRetries } from './with-retries.js';
 
+/**
+ * The provider said the customer cannot be reached at this address (see `addressUnusable`): the
+ * claim is let go of, and the caller hands the send to the next channel.
+ */
+export interface AddressUnusable {
+  addressUnusable: string;
+}
+
 /** A template threw for this send: the reason, as the customer's message list shows it. */
 class RenderingFailed extends Error {}
 
@@ -124,6 +132,12 @@ export function createMessageSender(
     };
   }
 
+  /** Records the send `failed` and ends its job without retries. */
+  async function failed(data: DeliveryJobData, reason: string, provider?: string): Promise<never> {
+    await outcomes.record(data, 'failed', { reason, ...(provider ? { provider } : {}) }, clock.now());
+    throw new UnrecoverableError(reason);
+  }
+
   /** A template that cannot render for this customer fails the send; retrying would render it the same way. */
   async function renderingFailed(
     data: DeliveryJobData,
@@ -136,8 +150,7 @@ export function createMessageSender(
       await outcomes.record(data, 'unknown', { reason: `${reason}; an earlier copy may have arrived` }, now);
       return 'unknown';
     }
-    await outcomes.record(data, 'failed', { reason }, now);
-    throw new UnrecoverableError(reason);
+    return failed(data, reason);
   }
 
   return async function send(
@@ -147,7 +160,7 @@ export function createMessageSender(
     /** An earlier run's send may have arrived (it died mid-send, or its provider went silent). */
     repeat: boolean,
     now: number,
-  ): Promise<string> {
+  ): Promise<string | AddressUnusable> {
     const { adapter } = target;
     const opKey = outcomes.keys(data).op;
     let delivery: Delivery;
@@ -211,7 +224,11 @@ export function createMessageSender(
       await outcomes.record(data, 'unknown', { reason, provider: adapter.provider }, clock.now());
       return 'unknown';
     }
-    await outcomes.record(data, 'failed', { reason: result.reason, provider: adapter.provider }, clock.now());
-    throw new UnrecoverableError(result.reason);
+    if (result.addressUnusable) {
+      // Nothing was delivered: the claim is let go of, and the worker hands the send on.
+      await withRetries(() => releaseOperation(redis, opKey, claimToken, false), recordRetry);
+      return { addressUnusable: `${adapter.provider}: ${result.reason}` };
+    }
+    return failed(data, result.reason, adapter.provider);
   };
 }

@@ -61,6 +61,7 @@ describe('the push adapter against an FCM-style server', () => {
     expect(await push.send(deliveryFor('push'))).toEqual({
       status: 'failed',
       reason: expect.stringMatching(/HTTP 404 UNREGISTERED: the push token of customer ada is invalid/),
+      addressUnusable: true,
     });
   });
 
@@ -76,6 +77,7 @@ describe('the push adapter against an FCM-style server', () => {
     expect(await push.send(deliveryFor('push'))).toEqual({
       status: 'failed',
       reason: expect.stringMatching(/token of customer ada is invalid.*not a valid FCM registration token/),
+      addressUnusable: true,
     });
   });
 
@@ -126,6 +128,7 @@ describe('the push adapter against an FCM-style server', () => {
     expect(await push.send(deliveryFor('push'))).toEqual({
       status: 'failed',
       reason: expect.stringMatching(/HTTP 400 INVALID_ARGUMENT: the push token of customer ada is invalid/),
+      addressUnusable: true,
     });
   });
 
@@ -194,6 +197,7 @@ describe('the push adapter against an FCM-style server', () => {
     expect(await push.send(deliveryFor('push'))).toEqual({
       status: 'failed',
       reason: expect.stringMatching(/HTTP 403 SENDER_ID_MISMATCH: the push token of customer ada is invalid/),
+      addressUnusable: true,
     });
   });
 

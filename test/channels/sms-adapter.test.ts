@@ -112,6 +112,7 @@ describe('the SMS adapter against a Twilio-compatible server', () => {
     expect(await sms.send(deliveryFor('sms'))).toEqual({
       status: 'failed',
       reason: "Twilio answered HTTP 400: 21211 The 'To' number +1500 is not a valid phone number.",
+      addressUnusable: true,
     });
   });
 
