@@ -12,7 +12,7 @@ import { suppressionListKey } from '../policy/suppression-list.js';
 import { topicOf } from '../policy/topic.js';
 import { leaveForNewerWorker, NewerVersionError, newerVersionOf } from '../runtime/newer-version.js';
 import type { QueueShard } from '../runtime/queues.js';
-import { logWorkerError } from '../runtime/worker-errors.js';
+import { workerErrorHandler } from '../runtime/worker-errors.js';
 import { ridesInScripts } from '../store/stats-writes.js';
 import { resolveAddress } from './address.js';
 import { retryDelay } from './backoff.js';
@@ -348,6 +348,6 @@ export function createDeliveryWorker(
       logger.error({ err: e, opId: job.data.opId }, 'could not record the end of a delivery'),
     );
   });
-  worker.on('error', (err) => logWorkerError(logger, err, { channel }, 'delivery worker'));
+  worker.on('error', workerErrorHandler(logger, { channel }, 'delivery worker'));
   return worker;
 }

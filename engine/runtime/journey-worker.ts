@@ -1,5 +1,5 @@
 import { MetricsTime, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
-import { logWorkerError } from './worker-errors.js';
+import { workerErrorHandler } from './worker-errors.js';
 import type { Logger } from '../logger.js';
 import { drainCustomer, type DrainDependencies } from './drain-customer.js';
 import { drainedCustomer, type DrainJobData } from './drain-job.js';
@@ -104,7 +104,7 @@ export function createJourneyWorker(deps: DrainDependencies, options: JourneyWor
       settings: { backoffStrategy: journeyBackoffMs },
     },
   );
-  worker.on('error', (err) => logWorkerError(options.logger, err, {}, 'journey worker'));
+  worker.on('error', workerErrorHandler(options.logger, {}, 'journey worker'));
   worker.on('failed', (job, err) =>
     options.logger.warn({ jobId: job?.id, attempts: job?.attemptsMade, err }, 'journey job failed'),
   );

@@ -45,3 +45,57 @@ export function logWorkerError(logger: Logger, err: Error, context: Record<strin
   }
   logger.error({ err, ...context }, `${what} error`);
 }
+
+// What a socket to an unreachable Redis fails with.
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+/** Whether a worker's error is its Redis connection's: lost, refused, or closed while it reconnects. */
+export function isConnectionError(err: unknown): boolean {
+  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
+  return typeof message === 'string' && /^(?:Connection is closed|Stream isn't writeable)/.test(message);
+}
+
+/** How often a worker logs that its Redis connection is still lost. */
+export const CONNECTION_ERROR_LOG_EVERY_MS = 30_000;
+
+/**
+ * A worker's `error` handler: {@link logWorkerError}, except that the errors of a lost Redis
+ * connection, which BullMQ emits for every command and blocking call while Redis is away (many
+ * a second per worker), are a warning once per `everyMs`, counting the ones left out since. The
+ * connection's owner logs the connection's own errors; the worker only waits for it.
+ */
+export function workerErrorHandler(
+  logger: Logger,
+  context: Record<string, unknown>,
+  what: string,
+  options: { everyMs?: number; now?: () => number } = {},
+): (err: Error) => void {
+  const everyMs = options.everyMs ?? CONNECTION_ERROR_LOG_EVERY_MS;
+  const now = options.now ?? Date.now;
+  let loggedAt = -Infinity;
+  let leftOut = 0;
+  return (err) => {
+    if (!isConnectionError(err)) return logWorkerError(logger, err, context, what);
+    const at = now();
+    if (at - loggedAt < everyMs) {
+      leftOut += 1;
+      return;
+    }
+    logger.warn(
+      { err, ...context, ...(leftOut > 0 ? { leftOut } : {}) },
+      `${what}: its Redis connection is lost; its jobs wait for it (logged once per ${everyMs / 1000} s)`,
+    );
+    loggedAt = at;
+    leftOut = 0;
+  };
+}

@@ -1,7 +1,13 @@
 import { Queue, Worker } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../../engine/logger.js';
-import { isLostLock, lapsedLockJobId, logWorkerError } from '../../engine/runtime/worker-errors.js';
+import {
+  isConnectionError,
+  isLostLock,
+  lapsedLockJobId,
+  logWorkerError,
+  workerErrorHandler,
+} from '../../engine/runtime/worker-errors.js';
 import { testRedis } from '../support/redis.js';
 
 /** A logger that keeps what it was told, by level. */
@@ -99,5 +105,34 @@ describe("a worker's error event", () => {
     const { logger, lines } = keepingLogger();
     logWorkerError(logger, new Error('connection reset'), {}, 'journey worker');
     expect(lines).toEqual([{ level: 'error', msg: 'journey worker error' }]);
+  });
+});
+
+describe('a worker whose Redis connection is lost', () => {
+  const refused = () =>
+    Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' });
+
+  it('warns once per interval, counting the errors left out, and logs other errors as before', () => {
+    const { logger, lines } = keepingLogger();
+    let now = 0;
+    const onError = workerErrorHandler(logger, {}, 'journey worker', { everyMs: 30_000, now: () => now });
+    // BullMQ emits one for each command and blocking call while Redis is away: many a second.
+    for (let i = 0; i < 200; i++) {
+      onError(i % 2 === 0 ? refused() : new Error('Connection is closed.'));
+      now += 250;
+    }
+    expect(lines).toEqual([
+      { level: 'warn', msg: expect.stringContaining('journey worker: its Redis connection is lost') },
+      { level: 'warn', msg: expect.stringContaining('journey worker: its Redis connection is lost') },
+    ]);
+    onError(new Error('something else'));
+    expect(lines.at(-1)).toEqual({ level: 'error', msg: 'journey worker error' });
+  });
+
+  it('tells connection errors from the rest', () => {
+    expect(isConnectionError(refused())).toBe(true);
+    expect(isConnectionError(new Error('Connection is closed.'))).toBe(true);
+    expect(isConnectionError(new Error('connection reset'))).toBe(false);
+    expect(isConnectionError(undefined)).toBe(false);
   });
 });
