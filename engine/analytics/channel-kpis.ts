@@ -100,15 +100,7 @@ export function scaleCredits(credits: LastTouchCredits, sampled: number, total: 
 }
 
 type Totals = Record<(typeof METRICS)[number], number>;
-const zero = (): Totals => ({
-  sent: 0,
-  failed: 0,
-  delivered: 0,
-  bounced: 0,
-  complained: 0,
-  opened: 0,
-  clicked: 0,
-});
+const zero = (): Totals => Object.fromEntries(METRICS.map((metric) => [metric, 0])) as Totals;
 
 function addRow(totals: Map<string, Totals>, name: string, row: DailyCount): void {
   const total = totals.get(name) ?? zero();

@@ -12,7 +12,7 @@ import { readJourneyCounts } from '../store/journey-counts.js';
 import type { Touchpoint } from './attribution.js';
 import { attributionTable, type AttributionTable, type ConversionPath } from './attribution-table.js';
 import { experimentReport, type ExperimentReport } from './experiment-report.js';
-import { readDailyCounts } from '../tracking/daily-counts.js';
+import { readDailyCounts, utcDay } from '../tracking/daily-counts.js';
 import { kpisBy, lastTouchCredits, scaleCredits, type Kpis } from './channel-kpis.js';
 import { objectivePeriod, objectiveProgress, type ObjectiveProgress } from './objective.js';
 
@@ -256,7 +256,7 @@ async function periodConversionRate(
   period: { from: number; to: number },
 ): Promise<number> {
   const last = Math.min(input.now, period.to - 1);
-  const firstDay = new Date(period.from).toISOString().slice(0, 10);
+  const firstDay = utcDay(period.from);
   let entered = 0;
   let converted = 0;
   const chunk = MAX_DAYS_PER_READ * DAY_MS;
