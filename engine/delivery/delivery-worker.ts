@@ -138,13 +138,13 @@ export function createDeliveryWorker(
 
   /**
    * Hands the send to the next preferred channel, or records why nothing could be sent: skipped,
-   * or with `last: 'fail'` (a provider refused the address) failed.
+   * or, when `refusedBy` a provider (it said the address cannot be reached), failed.
    */
   async function fallBack(
     job: DeliveryJobData,
     refusal: Refusal,
     now: number,
-    last: 'skip' | 'fail' = 'skip',
+    refusedBy?: { provider: string },
   ): Promise<string> {
     const { reason, rule } = refusal;
     const next = job.channels
@@ -152,10 +152,10 @@ export function createDeliveryWorker(
       .find((c) => deps.adapters[c] !== undefined);
     if (!next) {
       const why = `${reason}; no further channel in [${job.channels.join(', ')}]`;
-      if (last === 'skip') return skip(job, { reason: why, rule }, now);
+      if (!refusedBy) return skip(job, { reason: why, rule }, now);
       // Recorded as a provider's answer is: retried here, so that a Redis blip does not run the
       // job again, which would ask the provider again.
-      await outcomes.record(job, 'failed', { reason: why }, now);
+      await outcomes.record(job, 'failed', { reason: why, provider: refusedBy.provider }, now);
       throw new UnrecoverableError(why);
     }
     // Noted in the ledger first, so a replay of this job forwards it again instead of deciding afresh.
@@ -302,7 +302,7 @@ export function createDeliveryWorker(
     const sent = await send(data, { ...target, traits }, claimToken, repeat, now);
     if (typeof sent === 'string') return sent;
     // As when the customer has no address on this channel: the next one, else a failure.
-    return fallBack(data, { reason: sent.addressUnusable, rule: UNAVAILABLE_RULE }, now, 'fail');
+    return fallBack(data, { reason: sent.reason, rule: UNAVAILABLE_RULE }, now, sent);
   }
 
   /** A run that met another run's live claim waits for it without spending an attempt (see ClaimHeldError). */

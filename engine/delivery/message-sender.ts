@@ -19,7 +19,9 @@ import { withRetries } from './with-retries.js';
  * claim is let go of, and the caller hands the send to the next channel.
  */
 export interface AddressUnusable {
-  addressUnusable: string;
+  addressUnusable: true;
+  reason: string;
+  provider: string;
 }
 
 /** A template threw for this send: the reason, as the customer's message list shows it. */
@@ -227,7 +229,7 @@ export function createMessageSender(
     if (result.addressUnusable) {
       // Nothing was delivered: the claim is let go of, and the worker hands the send on.
       await withRetries(() => releaseOperation(redis, opKey, claimToken, false), recordRetry);
-      return { addressUnusable: `${adapter.provider}: ${result.reason}` };
+      return { addressUnusable: true, reason: result.reason, provider: adapter.provider };
     }
     return failed(data, result.reason, adapter.provider);
   };

@@ -81,7 +81,8 @@ describe('a send whose provider says the address cannot be reached', () => {
     const messages = await settled('ida');
     expect(messages.map((m) => [m.channel, m.status])).toEqual([['push', 'failed']]);
     expect(messages[0]).toMatchObject({
-      reason: expect.stringMatching(/UNREGISTERED.*no further channel in \[push\]/),
+      provider: 'fcm',
+      reason: expect.stringMatching(/^FCM answered HTTP 404 UNREGISTERED.*no further channel in \[push\]/),
     });
     expect(deadTokens.calls - before).toBe(1);
   });
