@@ -111,6 +111,30 @@ describe('one-click unsubscribe', () => {
     }
   });
 
+  it('keeps the link pages out of caches and their token-bearing URL out of Referer headers', async () => {
+    await h.close();
+    h = await httpHarness({ journeys: [notify], workers: false, doubleOptIn: true });
+    const asked = await h.app.inject({
+      method: 'POST',
+      url: '/v1/customers/u6/consent',
+      headers: h.auth,
+      payload: { channel: 'email', topic: 'marketing', granted: true },
+    });
+    const confirmPath = (asked.json().confirmUrl as string).slice('https://chorus.test'.length);
+    const pages = [
+      `/v1/unsubscribe?token=${encodeURIComponent(tokenFor('u6'))}`,
+      confirmPath,
+      `/v1/unsubscribe?token=${encodeURIComponent(tokenFor('u6', h.clock.now() - 1))}`,
+      '/v1/consent/confirm',
+    ];
+    for (const url of pages) {
+      const page = await h.app.inject({ url, headers: { accept: 'text/html' } });
+      expect(page.headers['content-type'], url).toContain('text/html');
+      expect(page.headers['cache-control'], url).toBe('no-store');
+      expect(page.headers['referrer-policy'], url).toBe('no-referrer');
+    }
+  });
+
   it('shows a person whose link lost its token a page saying so, and a client JSON', async () => {
     for (const url of ['/v1/unsubscribe', '/v1/unsubscribe?token=', '/v1/consent/confirm']) {
       const page = await h.app.inject({ url, headers: { accept: 'text/html,application/xhtml+xml' } });

@@ -4,7 +4,7 @@ import type { Clock } from '../../clock.js';
 import type { Engine } from '../../engine.js';
 import { verifyConsentToken } from '../../policy/consent-token.js';
 import { HttpError } from '../http-errors.js';
-import { htmlPage, ignoreBodies, refusedLinksAsPages, wantsHtml } from './html-page.js';
+import { htmlPage, ignoreBodies, privateLinkPages, refusedLinksAsPages, wantsHtml } from './html-page.js';
 
 const Query = z.object({ token: z.string().min(1).max(2000) });
 
@@ -25,6 +25,7 @@ export const consentConfirmRoutes: FastifyPluginAsyncZod<{
   clock: Clock;
 }> = async (app, { engine, secret, clock }) => {
   refusedLinksAsPages(app);
+  privateLinkPages(app);
   // The page's form has no named field: a browser posts it form-encoded and empty.
   ignoreBodies(app);
 

@@ -56,6 +56,18 @@ export function refusedLinksAsPages(app: FastifyInstance): void {
 }
 
 /**
+ * Keeps the pages of the link routes of `app` (a plugin's scope) out of caches and their URL out
+ * of Referer headers: the URL carries the token that acts for the customer, and a shared proxy or
+ * the browser's back/forward cache could show the page (its form holding the token) again later.
+ * Also on refusals, which are pages too.
+ */
+export function privateLinkPages(app: FastifyInstance): void {
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
+  });
+}
+
+/**
  * Makes the link routes of `app` (a plugin's scope) take a POST whatever its body: their token,
  * in the URL, is the only thing they read. Refusing a body type refused the action itself: RFC
  * 8058 has mail receivers send the one-click body as multipart/form-data (or form-encoded), and

@@ -6,7 +6,7 @@ import type { Clock } from '../../clock.js';
 import { verifyUnsubscribeToken } from '../../delivery/unsubscribe-token.js';
 import type { Engine } from '../../engine.js';
 import { HttpError } from '../http-errors.js';
-import { htmlPage, ignoreBodies, refusedLinksAsPages, wantsHtml } from './html-page.js';
+import { htmlPage, ignoreBodies, privateLinkPages, refusedLinksAsPages, wantsHtml } from './html-page.js';
 
 export interface UnsubscribeRouteOptions {
   engine: Engine;
@@ -39,6 +39,7 @@ export const unsubscribeRoutes: FastifyPluginAsyncZod<UnsubscribeRouteOptions> =
   }
 
   refusedLinksAsPages(app);
+  privateLinkPages(app);
 
   app.get(
     '/v1/unsubscribe',
