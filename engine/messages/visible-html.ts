@@ -20,8 +20,13 @@ const VOID = new Set([
   'wbr',
 ]);
 
-// A comment, or a tag: its closing slash, name and attributes (quoted values may hold `>`).
-const TOKEN = /<!--[\s\S]*?(?:-->|$)|<(\/?)([a-zA-Z][a-zA-Z0-9-]*)((?:"[^"]*"|'[^']*'|[^'">])*)>/;
+// A comment (`<!-->` and `<!--->` are empty ones, and `--!>` ends one too, as in a browser), or
+// a tag: its closing slash, name and attributes (quoted values may hold `>`).
+const TOKEN = /<!--(?:-?>|[\s\S]*?(?:--!?>|$))|<(\/?)([a-zA-Z][a-zA-Z0-9-]*)((?:"[^"]*"|'[^']*'|[^'">])*)>/;
+
+// Where a self-closing slash is honoured: SVG and MathML. On an HTML element a browser ignores it,
+// so `<div style="display:none"/>` hides what follows it, up to its parent's end.
+const FOREIGN = new Set(['svg', 'math']);
 
 // Elements whose content is text, not markup: a `</div>` in a script's string closes nothing.
 const RAW_TEXT = new Set(['script', 'style', 'title', 'textarea', 'xmp']);
@@ -124,7 +129,9 @@ export function visibleHtml(html: string): string {
     if (top !== undefined && (implied?.has(top) || (top === 'p' && CLOSES_P.has(name)))) {
       closeFrom(open.length - 1, at);
     }
-    const empty = VOID.has(name) || attributes.trimEnd().endsWith('/');
+    const selfClosing = attributes.trimEnd().endsWith('/');
+    const empty =
+      VOID.has(name) || (selfClosing && (FOREIGN.has(name) || open.some((element) => FOREIGN.has(element))));
     if (hiddenAt === undefined && (UNSEEN_BLOCKS.has(name) || hides(attributes))) {
       out += html.slice(copiedTo, at);
       copiedTo = at + text.length;

@@ -26,6 +26,13 @@ describe('visibleHtml', () => {
       '<div style="height:0px;overflow:hidden !important">x</div>seen',
       'seen',
     ],
+    [
+      'a hidden element written self-closing, which HTML leaves open',
+      '<td><div style="display:none"/>x</td>seen',
+      '<td></td>seen',
+    ],
+    ['a hidden element after an empty comment', '<!-->seen<div hidden>x</div>', 'seen'],
+    ['a comment closed with --!>', '<!-- x --!>seen', 'seen'],
   ])('leaves out %s', (_case, html, seen) => {
     expect(visibleHtml(html)).toBe(seen);
   });
@@ -38,6 +45,8 @@ describe('visibleHtml', () => {
     ],
     ['an opacity above 0', '<span style="opacity:0.5">x</span>'],
     ['a textarea holding a hidden-looking tag', '<textarea><div hidden></textarea>x'],
+    ['what follows an empty comment', '<!--->x'],
+    ['what follows a hidden self-closing SVG element', '<svg><rect hidden/></svg>x'],
   ])('keeps %s', (_case, html) => {
     expect(visibleHtml(html)).toContain('x');
   });
