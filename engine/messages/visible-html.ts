@@ -31,16 +31,34 @@ const FOREIGN = new Set(['svg', 'math']);
 // Elements whose content is text, not markup: a `</div>` in a script's string closes nothing.
 const RAW_TEXT = new Set(['script', 'style', 'title', 'textarea', 'xmp']);
 
-// The end tags HTML leaves out: a start tag of these names closes an open element of those names.
-const IMPLIED_END: ReadonlyMap<string, ReadonlySet<string>> = new Map([
-  ['li', new Set(['li'])],
-  ['dt', new Set(['dt', 'dd'])],
-  ['dd', new Set(['dt', 'dd'])],
-  ['tr', new Set(['tr', 'td', 'th'])],
-  ['td', new Set(['td', 'th'])],
-  ['th', new Set(['td', 'th'])],
-  ['option', new Set(['option'])],
+// The end tags HTML leaves out: a start tag of these names closes the nearest open element of the
+// `closes` names, with everything open inside it, unless an element of the `within` names comes
+// first (a nested list or table keeps the outer item or cell open).
+const impliedEndRule = (closes: string[], within: string[]) => ({
+  closes: new Set(closes),
+  within: new Set(within),
+});
+const IMPLIED_END = new Map([
+  ['li', impliedEndRule(['li'], ['ul', 'ol', 'menu', 'table'])],
+  ['dt', impliedEndRule(['dt', 'dd'], ['dl', 'table'])],
+  ['dd', impliedEndRule(['dt', 'dd'], ['dl', 'table'])],
+  ['tr', impliedEndRule(['tr'], ['table'])],
+  ['td', impliedEndRule(['td', 'th'], ['table', 'tr'])],
+  ['th', impliedEndRule(['td', 'th'], ['table', 'tr'])],
+  ['option', impliedEndRule(['option'], ['select', 'datalist', 'optgroup'])],
 ]);
+
+/** The index in `open` of the element a start tag of `name` ends by implication, if any. */
+function impliedEnd(open: readonly string[], name: string): number | undefined {
+  const rule = IMPLIED_END.get(name);
+  if (rule === undefined) return undefined;
+  for (let index = open.length - 1; index >= 0; index--) {
+    if (rule.closes.has(open[index]!)) return index;
+    if (rule.within.has(open[index]!)) return undefined;
+  }
+  return undefined;
+}
+
 // Start tags that close an open paragraph.
 const CLOSES_P = new Set(
   'address article aside blockquote div dl fieldset footer form h1 h2 h3 h4 h5 h6 header hr main nav ol p pre section table ul'.split(
@@ -124,11 +142,9 @@ export function visibleHtml(html: string): string {
       if (index !== -1) closeFrom(index, index === hiddenAt ? at + text.length : at);
       continue;
     }
-    const implied = IMPLIED_END.get(name);
-    const top = open.at(-1);
-    if (top !== undefined && (implied?.has(top) || (top === 'p' && CLOSES_P.has(name)))) {
-      closeFrom(open.length - 1, at);
-    }
+    const implied =
+      impliedEnd(open, name) ?? (open.at(-1) === 'p' && CLOSES_P.has(name) ? open.length - 1 : undefined);
+    if (implied !== undefined) closeFrom(implied, at);
     const selfClosing = attributes.trimEnd().endsWith('/');
     const empty =
       VOID.has(name) || (selfClosing && (FOREIGN.has(name) || open.some((element) => FOREIGN.has(element))));

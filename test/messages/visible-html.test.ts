@@ -31,6 +31,16 @@ describe('visibleHtml', () => {
       '<td><div style="display:none"/>x</td>seen',
       '<td></td>seen',
     ],
+    [
+      'a hidden element left open in a cell ended by the next cell',
+      '<tr><td><div hidden>x<td>seen</tr>',
+      '<tr><td><td>seen</tr>',
+    ],
+    [
+      'a hidden element left open in a list item',
+      '<ul><li><span hidden>x<li>seen</ul>',
+      '<ul><li><li>seen</ul>',
+    ],
     ['a hidden element after an empty comment', '<!-->seen<div hidden>x</div>', 'seen'],
     ['a comment closed with --!>', '<!-- x --!>seen', 'seen'],
   ])('leaves out %s', (_case, html, seen) => {
@@ -46,6 +56,8 @@ describe('visibleHtml', () => {
     ['an opacity above 0', '<span style="opacity:0.5">x</span>'],
     ['a textarea holding a hidden-looking tag', '<textarea><div hidden></textarea>x'],
     ['what follows an empty comment', '<!--->x'],
+    ['an outer list item after a hidden nested one', '<ul><li><ol><li hidden>y<li>x</ol>'],
+    ['an outer cell holding a table with a hidden cell', '<td><table><tr><td hidden>y<td>x</table>'],
     ['what follows a hidden self-closing SVG element', '<svg><rect hidden/></svg>x'],
   ])('keeps %s', (_case, html) => {
     expect(visibleHtml(html)).toContain('x');
