@@ -54,6 +54,8 @@ describe('the demo report', () => {
     expect(report).toMatch(/consideration\s+8\s+80\.0%/);
     expect(report).toContain('Goal conversion: 4 of 10 (40.0%)');
     expect(report).toMatch(/email\s+sent 12/);
+    expect(report).toContain(`80.0%  ${'█'.repeat(24)}\n`);
+    expect(report).not.toMatch(/ $/m);
   });
 });
 

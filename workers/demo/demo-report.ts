@@ -12,8 +12,9 @@ export interface JourneyFigures {
 const STAGE_ORDER = ['awareness', 'consideration', 'decision', 'loyalty'];
 const percent = (part: number, whole: number) =>
   whole === 0 ? '  -  ' : `${((100 * part) / whole).toFixed(1)}%`;
+// Last on its line, so not padded: trailing spaces only get in the way of a copied report.
 const bar = (part: number, whole: number, width = 30) =>
-  '█'.repeat(whole === 0 ? 0 : Math.round((width * part) / whole)).padEnd(width, ' ');
+  '█'.repeat(whole === 0 ? 0 : Math.round((width * part) / whole));
 
 /** Reads `chorus_sends{channel="…",status="…"} n` lines of the Prometheus text format. */
 export function sendsFromMetrics(metrics: string): Array<{ channel: string; status: string; count: number }> {
