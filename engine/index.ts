@@ -71,6 +71,7 @@ export {
 export { resolveRedis, type ResolveRedisOptions, type ResolvedRedis } from './redis/embedded-redis.js';
 export { RedisUnavailableError } from './redis/errors.js';
 export { redisReady, REDIS_ANSWER_WITHIN_MS, type RedisReadyOptions } from './redis/redis-ready.js';
+export { evictionPolicyProblem, quietBullmqEvictionWarnings } from './redis/eviction-policy.js';
 
 export {
   createEngine,

@@ -19,12 +19,16 @@ import {
   connectRedis,
   describeRedisTarget,
   redisReady,
+  evictionPolicyProblem,
+  quietBullmqEvictionWarnings,
   redisTargetOf,
   REDIS_ANSWER_WITHIN_MS,
   trackingSecret,
   type ChannelSetup,
   type Engine,
   type EnvConfig,
+  type Logger,
+  type RedisConnection,
   type RedisTarget,
 } from '../engine/index.js';
 import { startApiServer, type ApiServer } from './api-server.js';
@@ -165,6 +169,7 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   // Before anything uses it: a wrong password ends start-up with the fix, not in retries forever.
   await redisReady(redis, { where: describeRedisTarget(target), timeoutMs: REDIS_ANSWER_WITHIN_MS });
+  await warnOfEviction(redis, logger);
   const { afterStop } = options;
   // From here start-up writes to Redis, the development secrets first.
   if (afterStop)
@@ -412,4 +417,16 @@ export function runMain(main: () => Promise<unknown>): void {
     else process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
     process.exit(error instanceof CliUsageError ? 2 : 1);
   });
+}
+
+/**
+ * Says once, with the fix, that Redis may evict keys, and then keeps BullMQ from saying it again
+ * for each of its connections. Not fatal: a development Redis often runs with another policy, and
+ * `/readyz` answers 503 while it does.
+ */
+async function warnOfEviction(redis: RedisConnection, logger: Logger): Promise<void> {
+  const problem = await evictionPolicyProblem(redis).catch(() => undefined);
+  if (problem === undefined) return;
+  logger.warn({ problem }, 'Redis may evict keys');
+  quietBullmqEvictionWarnings();
 }

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { masterNodes, type RedisConnection } from '../../redis/connection.js';
+import type { RedisConnection } from '../../redis/connection.js';
+import { evictionPolicyProblem } from '../../redis/eviction-policy.js';
 import { z } from 'zod';
 
 const Health = z.object({ status: z.enum(['ok', 'unavailable']), reason: z.string().optional() });
@@ -38,15 +39,7 @@ export const healthRoutes: FastifyPluginAsyncZod<{ redis: RedisConnection }> = a
 async function notReadyReason(redis: RedisConnection): Promise<string | undefined> {
   if (redis.status !== 'ready') return `Redis is not connected (${redis.status})`;
   try {
-    // INFO works where CONFIG GET is disabled, as on most managed Redis services. On a Cluster
-    // every master holds keys, so every master must refuse to evict.
-    for (const node of masterNodes(redis)) {
-      const info = await node.info('memory');
-      const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
-      if (policy !== 'noeviction')
-        return `Redis maxmemory-policy is ${policy ?? 'unknown'}${node === redis ? '' : ` on ${node.options.host ?? ''}:${node.options.port ?? ''}`}; it must be noeviction, or Redis may evict jobs and customer state. To fix: CONFIG SET maxmemory-policy noeviction (and in redis.conf)`;
-    }
-    return undefined;
+    return await evictionPolicyProblem(redis);
   } catch (error) {
     return `Redis did not answer: ${(error as Error).message}`;
   }
