@@ -28,6 +28,8 @@ export default defineConfig({
       'test/tracking/track-links.test.ts',
       'test/tracking/tracking-token.test.ts',
       'test/delivery/delivery-parts.test.ts',
+      // The dashboard's links behind a proxy, in a browser: no Redis path of its own.
+      'test/http/dashboard-behind-proxy.test.ts',
       // SIGKILLs a worker process four times and waits out its locks: about 100 s on its own. The
       // lease and commit paths it proves are the ones test/cluster/three-workers.test.ts runs on
       // the cluster, with three worker processes at once.

@@ -231,6 +231,7 @@ export { isPublicAddress } from './channels/public-address.js';
 export { ChannelConfigError, WebhookVerificationError, type WebhookRejection } from './channels/errors.js';
 
 export { createHttpApp } from './http/create-app.js';
+export { DASHBOARD_PATH, JOURNEY_PAGES_PATH, publicPathPrefix } from './http/dashboard-paths.js';
 export { API_REDIS_OPTIONS } from './http/api-redis-options.js';
 export type { HttpAppOptions } from './http/http-options.js';
 export {

@@ -7,6 +7,7 @@ import {
   connectRedis,
   createEngine,
   createHttpApp,
+  publicPathPrefix,
   describeRedisTarget,
   redisReady,
   REDIS_ANSWER_WITHIN_MS,
@@ -70,6 +71,8 @@ export async function startApiServer(input: {
       user: config.DASHBOARD_USER,
       password: input.secrets.dashboardPassword,
       write: config.DASHBOARD_WRITE,
+      // Behind a proxy that serves the API under a path, the dashboard's links keep to it.
+      pathPrefix: config.PUBLIC_URL === undefined ? '' : publicPathPrefix(config.PUBLIC_URL),
     },
     webhookSources: input.webhookSources,
     webhookSecrets: input.secrets.webhookSecrets,

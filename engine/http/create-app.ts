@@ -15,7 +15,8 @@ import { apiKeyChecker } from './api-key-auth.js';
 import { inflateBody } from './body-encoding.js';
 import { answerClientError } from './client-error.js';
 import { closeConnectionsOnClose } from './close-connections.js';
-import { dashboard, DASHBOARD_PATH } from './dashboard.js';
+import { dashboard } from './dashboard.js';
+import { DASHBOARD_PATH } from './dashboard-paths.js';
 import { installErrorHandler, urlErrorBody } from './error-handler.js';
 import type { HttpAppOptions } from './http-options.js';
 import { ServiceUnavailableError } from './http-errors.js';
@@ -189,6 +190,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
   // Outside that scope: it asks for its credentials before saying whether Redis is there.
   await app.register(dashboard, { engine, clock, redis, ...options.dashboard });
 
-  app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect(DASHBOARD_PATH));
+  app.get('/', { schema: { hide: true } }, async (_request, reply) =>
+    reply.redirect(`${options.dashboard.pathPrefix ?? ''}${DASHBOARD_PATH}`),
+  );
   return app;
 }

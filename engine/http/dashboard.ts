@@ -10,9 +10,8 @@ import type { Engine } from '../engine.js';
 import type { RedisConnection } from '../redis/connection.js';
 import { allQueues, shardQueues } from '../runtime/queues.js';
 import type { ErrorBody } from './http-errors.js';
-import { journeyPages, JOURNEY_PAGES_PATH } from './journey-page.js';
-
-export const DASHBOARD_PATH = '/admin/queues';
+import { DASHBOARD_PATH, JOURNEY_PAGES_PATH } from './dashboard-paths.js';
+import { journeyPages } from './journey-page.js';
 
 export interface DashboardOptions {
   user: string;
@@ -28,6 +27,13 @@ export interface DashboardOptions {
   clock: Clock;
   /** The API's connection: while it is not ready, the dashboard answers 503 past its auth. */
   redis: RedisConnection;
+  /**
+   * The path a reverse proxy serves the app under (`/chorus` for PUBLIC_URL
+   * `https://example.com/chorus`; empty when at the root), taken off by the proxy before the
+   * request reaches the app: the pages' own links and bull-board's `<base href>` start with it, so
+   * the browser stays under the proxy's path.
+   */
+  pathPrefix?: string;
 }
 
 const same = (a: string, b: string) =>
@@ -108,8 +114,11 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
     return payload;
   });
 
+  const pathPrefix = options.pathPrefix ?? '';
   const serverAdapter = new FastifyAdapter();
-  serverAdapter.setBasePath(DASHBOARD_PATH);
+  // Only the page's <base href>, which its scripts and API calls resolve against: the routes are
+  // registered under DASHBOARD_PATH below, where the proxy forwards them.
+  serverAdapter.setBasePath(`${pathPrefix}${DASHBOARD_PATH}`);
   const adapt = (queue: Queue) =>
     new BullMQAdapter(queue, { readOnlyMode: !options.write, allowRetries: options.write });
   const { shards } = options.engine;
@@ -117,7 +126,10 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
     queues: allQueues(shards.current).map(adapt),
     serverAdapter,
     options: {
-      uiConfig: { boardTitle: 'Chorus', miscLinks: [{ text: 'Journeys', url: JOURNEY_PAGES_PATH }] },
+      uiConfig: {
+        boardTitle: 'Chorus',
+        miscLinks: [{ text: 'Journeys', url: `${pathPrefix}${JOURNEY_PAGES_PATH}` }],
+      },
     },
   });
   // Shards another process records later are listed once found.
@@ -126,5 +138,5 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
   });
   app.addHook('onClose', async () => stop());
   await app.register(serverAdapter.registerPlugin(), { prefix: DASHBOARD_PATH });
-  await app.register(journeyPages, { engine: options.engine, clock: options.clock });
+  await app.register(journeyPages, { engine: options.engine, clock: options.clock, pathPrefix });
 };

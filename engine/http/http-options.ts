@@ -15,8 +15,11 @@ export interface HttpAppOptions {
   redis: RedisConnection;
   /** Bearer keys for `/v1/*`; several during a rotation. */
   apiKeys: readonly string[];
-  /** HTTP basic auth for the dashboard (`/admin/*`). */
-  dashboard: { user: string; password: string; write: boolean };
+  /**
+   * HTTP basic auth for the dashboard (`/admin/*`), whether it may change jobs, and the path a
+   * reverse proxy serves the app under (`publicPathPrefix(PUBLIC_URL)`), for the dashboard's links.
+   */
+  dashboard: { user: string; password: string; write: boolean; pathPrefix?: string };
   /** Signed inbound webhooks: each source and the secrets it may be signed with. */
   webhookSources?: readonly AnyWebhookSource[];
   webhookSecrets?: Readonly<Record<string, readonly string[]>>;

@@ -9,9 +9,8 @@ import type { Journey } from '../journey/define-journey.js';
 import { JourneyNotFoundError } from '../journey/journey-catalog.js';
 import { allStateNodes, statePath } from '../journey/machine-walk.js';
 import { STAGES } from '../journey/stage.js';
+import { DASHBOARD_PATH, JOURNEY_PAGES_PATH } from './dashboard-paths.js';
 import { wantsHtml } from './routes/html-page.js';
-
-export const JOURNEY_PAGES_PATH = '/admin/journeys';
 
 const escape = (text: string) =>
   text.replace(
@@ -25,9 +24,9 @@ table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #d1d5db;padd
 th:first-child,td:first-child{text-align:left}.bar{background:#0369a1;height:.8rem}.muted{color:#6b7280}
 section{margin:2rem 0}a{color:#0369a1}`;
 
-function page(title: string, body: string): string {
+function page(at: string, title: string, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(title)} · Chorus</title>
-<style>${STYLE}</style></head><body><p><a href="/admin/queues">Queues</a> · <a href="${JOURNEY_PAGES_PATH}">Journeys</a></p>${body}</body></html>`;
+<link rel="icon" href="data:,"><style>${STYLE}</style></head><body><p><a href="${escape(at)}${DASHBOARD_PATH}">Queues</a> · <a href="${escape(at)}${JOURNEY_PAGES_PATH}">Journeys</a></p>${body}</body></html>`;
 }
 
 function funnelTable(report: JourneyReport): string {
@@ -74,10 +73,13 @@ function experimentTable(report: JourneyReport): string {
  * customers in every state now, its stage funnel and its experiments. Registered inside the
  * dashboard's scope, so the same basic auth guards it.
  */
-export const journeyPages: FastifyPluginAsync<{ engine: Engine; clock: Clock }> = async (
-  app,
-  { engine, clock },
-) => {
+export const journeyPages: FastifyPluginAsync<{
+  engine: Engine;
+  clock: Clock;
+  /** Where a proxy serves the app, before the pages' own paths in their links: see DashboardOptions. */
+  pathPrefix: string;
+}> = async (app, { engine, clock, pathPrefix }) => {
+  const at = escape(pathPrefix);
   const require = createRequire(import.meta.url);
   const mermaidPath = require.resolve('mermaid/dist/mermaid.min.js');
 
@@ -93,12 +95,12 @@ export const journeyPages: FastifyPluginAsync<{ engine: Engine; clock: Clock }> 
       .list()
       .map(
         (j) =>
-          `<li><a href="${JOURNEY_PAGES_PATH}/${escape(j.id)}">${escape(j.id)}</a> v${j.version}${j.description ? ` — ${escape(j.description)}` : ''}</li>`,
+          `<li><a href="${at}${JOURNEY_PAGES_PATH}/${escape(encodeURIComponent(j.id))}">${escape(j.id)}</a> v${j.version}${j.description ? ` — ${escape(j.description)}` : ''}</li>`,
       )
       .join('');
     return reply
       .type('text/html; charset=utf-8')
-      .send(page('Journeys', `<h1>Journeys</h1><ul>${items}</ul>`));
+      .send(page(pathPrefix, 'Journeys', `<h1>Journeys</h1><ul>${items}</ul>`));
   });
 
   app.get<{ Params: { id: string } }>(
@@ -116,9 +118,10 @@ export const journeyPages: FastifyPluginAsync<{ engine: Engine; clock: Clock }> 
           .type('text/html; charset=utf-8')
           .send(
             page(
+              pathPrefix,
               'No such journey',
               `<h1>No such journey</h1><p>No journey "${escape(request.params.id)}" is loaded.</p>` +
-                `<p><a href="${JOURNEY_PAGES_PATH}">The journeys that are</a></p><p class="muted">${error.code}</p>`,
+                `<p><a href="${at}${JOURNEY_PAGES_PATH}">The journeys that are</a></p><p class="muted">${error.code}</p>`,
             ),
           );
       }
@@ -151,10 +154,10 @@ export const journeyPages: FastifyPluginAsync<{ engine: Engine; clock: Clock }> 
 <section><h2>Funnel by stage</h2>${funnelTable(report)}</section>
 <section><h2>Experiments</h2>${experimentTable(report)}</section>
 <p class="muted">Full figures: <code>GET /v1/journeys/${escape(journey.id)}/report</code></p>
-<script src="${JOURNEY_PAGES_PATH}/mermaid.js"></script>
+<script src="${at}${JOURNEY_PAGES_PATH}/mermaid.js"></script>
 <script>mermaid.initialize({ startOnLoad: false, securityLevel: 'strict' });
 mermaid.run({ querySelector: '#diagram' }).then(() => document.body.dataset.rendered = 'yes');</script>`;
-      return reply.type('text/html; charset=utf-8').send(page(journey.id, body));
+      return reply.type('text/html; charset=utf-8').send(page(pathPrefix, journey.id, body));
     },
   );
 };

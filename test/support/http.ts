@@ -42,6 +42,8 @@ export async function httpHarness(options: {
   rateLimit?: { max: number; windowMs: number };
   bodyLimit?: number;
   dashboardWrite?: boolean;
+  /** The path a proxy serves the app under (see DashboardOptions.pathPrefix). */
+  dashboardPathPrefix?: string;
   /** Another Redis for the app's own connection (to stop it, or misconfigure it). */
   apiRedisUrl?: string;
   /** Email marketing needs a confirmed grant (DOUBLE_OPT_IN). */
@@ -81,7 +83,11 @@ export async function httpHarness(options: {
     engine: apiEngine,
     redis: apiRedis,
     apiKeys: [API_KEY],
-    dashboard: { ...DASHBOARD, write: options.dashboardWrite ?? false },
+    dashboard: {
+      ...DASHBOARD,
+      write: options.dashboardWrite ?? false,
+      ...(options.dashboardPathPrefix === undefined ? {} : { pathPrefix: options.dashboardPathPrefix }),
+    },
     unsubscribeSecret: UNSUBSCRIBE_SECRET,
     webhookSources: options.webhookSources ?? [],
     webhookSecrets: options.webhookSecrets ?? {},
