@@ -17,13 +17,33 @@ export const ConsentRecord = z.object({
 });
 export type ConsentRecord = z.infer<typeof ConsentRecord>;
 
+/** The source Chorus records when a customer follows a double opt-in link. */
+export const CONFIRMATION_SOURCE = 'double opt-in confirmation';
+/** The source Chorus records when a customer unsubscribes with a message's one-click link. */
+export const ONE_CLICK_UNSUBSCRIBE_SOURCE = 'one-click unsubscribe';
+const ENGINE_SOURCES = new Set([CONFIRMATION_SOURCE, ONE_CLICK_UNSUBSCRIBE_SOURCE]);
+
+/**
+ * Where a caller says an answer was given. The sources Chorus writes itself are refused: a record
+ * is the evidence of consent, and one given through the API must not read as a customer's own
+ * confirmation of a link.
+ */
+export const GivenConsentSource = z
+  .string()
+  .min(1)
+  .max(200)
+  .refine((source) => !ENGINE_SOURCES.has(source.trim().toLowerCase()), {
+    error: (issue) =>
+      `"${String(issue.input)}" is recorded only by Chorus itself, when a customer follows a link; name where this answer was given (a form, a call centre)`,
+  });
+
 /** One answer as a caller gives it: a boolean, or a boolean with its evidence. */
 export const ConsentAnswer = z.union(
   [
     z.boolean(),
     z.object({
       granted: z.boolean(),
-      source: z.string().min(1).max(200).optional(),
+      source: GivenConsentSource.optional(),
       textVersion: z.string().min(1).max(200).optional(),
     }),
   ],

@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 import { systemClock, type Clock } from '../clock.js';
-import type { ConsentAnswer, ConsentRecord, ConsentTrait } from './consent-record.js';
+import {
+  CONFIRMATION_SOURCE,
+  type ConsentAnswer,
+  type ConsentRecord,
+  type ConsentTrait,
+} from './consent-record.js';
 import type { ConsentMarker, ConsentStore, ConsentWrite } from './consent-store.js';
 import { consentConfirmUrl, createConsentToken, verifyConsentToken } from './consent-token.js';
 import type { ConsentChannel, Topic } from './topic.js';
@@ -10,7 +15,6 @@ export const CONSENT_REQUESTED_EVENT = 'Consent Requested';
 export const CONSENT_CONFIRMED_EVENT = 'Consent Confirmed';
 
 /** The source of a grant recorded by following a double opt-in link. */
-const CONFIRMATION_SOURCE = 'double opt-in confirmation';
 
 /** How long the engine remembers an event id by default (a client `messageId`: a day). */
 const DEFAULT_EVENT_ID_MEMORY_MS = 86_400_000;

@@ -148,6 +148,35 @@ describe('consent over HTTP', () => {
     expect(wrong.json().error.issues[0].field).toBe('body.channel');
   });
 
+  it("refuses a caller's answer under a source only Chorus records, through the API and identify alike", async () => {
+    h = await httpHarness({ journeys: [notify], workers: false });
+    const spoofed = await h.app.inject({
+      method: 'POST',
+      url: '/v1/customers/u3/consent',
+      headers: h.auth,
+      payload: { channel: 'email', topic: 'marketing', granted: true, source: 'Double opt-in confirmation' },
+    });
+    expect(spoofed.statusCode).toBe(400);
+    expect(spoofed.json().error.issues).toEqual([
+      {
+        field: 'body.source',
+        message: expect.stringMatching(/recorded only by Chorus itself.*name where this answer was given/),
+      },
+    ]);
+    const viaIdentify = await h.app.inject({
+      method: 'POST',
+      url: '/v1/identify',
+      headers: h.auth,
+      payload: {
+        userId: 'u3',
+        traits: { consent: { email: { marketing: { granted: false, source: 'one-click unsubscribe' } } } },
+      },
+    });
+    expect(viaIdentify.statusCode).toBe(400);
+    expect(viaIdentify.json().error.issues[0].field).toBe('body.traits.consent.email.marketing.source');
+    expect(await h.engine.consent.store.all('u3')).toEqual([]);
+  });
+
   it('gives a double opt-in link its 7 days from when it is made, however long ago the answer was given', async () => {
     h = await httpHarness({ journeys: [notify], workers: false, doubleOptIn: true });
     // A sign-up a mobile library queued offline, sent eight days late with its own time.

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Clock } from '../../clock.js';
 import type { Engine } from '../../engine.js';
 import { RecordTimestamp, toEpochMs } from '../../ingest/ingest-schema.js';
-import { ConsentRecord } from '../../policy/consent-record.js';
+import { ConsentRecord, GivenConsentSource } from '../../policy/consent-record.js';
 import { ConsentChannel, Topic } from '../../policy/topic.js';
 
 const Params = z.object({ userId: z.string().min(1).max(256) });
@@ -12,12 +12,7 @@ const ConsentBody = z.object({
   channel: ConsentChannel,
   topic: Topic,
   granted: z.boolean(),
-  source: z
-    .string()
-    .min(1)
-    .max(200)
-    .default('api')
-    .describe('where the answer was given: a form, a call centre'),
+  source: GivenConsentSource.default('api').describe('where the answer was given: a form, a call centre'),
   textVersion: z.string().min(1).max(200).optional().describe('the version of the wording agreed to'),
   timestamp: RecordTimestamp.describe(
     'when it was given, an ISO 8601 date-time with offset or epoch ms, as ingest takes it; default now',

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { Clock } from '../../clock.js';
 import { verifyUnsubscribeToken } from '../../delivery/unsubscribe-token.js';
 import type { Engine } from '../../engine.js';
+import { ONE_CLICK_UNSUBSCRIBE_SOURCE } from '../../policy/consent-record.js';
 import { HttpError } from '../http-errors.js';
 import { htmlPage, ignoreBodies, privateLinkPages, refusedLinksAsPages, wantsHtml } from './html-page.js';
 
@@ -93,14 +94,14 @@ export const unsubscribeRoutes: FastifyPluginAsyncZod<UnsubscribeRouteOptions> =
         channel: 'email',
         topic: 'marketing',
         granted: false,
-        source: 'one-click unsubscribe',
+        source: ONE_CLICK_UNSUBSCRIBE_SOURCE,
         at,
       });
       const email = (await engine.store.profile(claim.customerId)).email;
       if (typeof email === 'string' && email.trim() !== '')
         await engine.suppressions.add(
           { kind: 'email', value: email },
-          { reason: 'unsubscribe', at, source: 'one-click unsubscribe' },
+          { reason: 'unsubscribe', at, source: ONE_CLICK_UNSUBSCRIBE_SOURCE },
         );
       await engine.track({
         userId: claim.customerId,
