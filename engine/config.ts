@@ -6,6 +6,7 @@ import { parseDuration } from './duration.js';
 import { DEFAULT_API_RATE_LIMIT } from './http/rate-limit.js';
 import { ChorusError } from './errors.js';
 import { MAX_QUEUE_SHARDS } from './runtime/queue-shards.js';
+import { MAX_TIMER_MS, TIMING_BOUNDS } from './runtime/engine-timing.js';
 import { KEEP_FINISHED_DEFAULT } from './journey/journey-catalog.js';
 import { isTimeZone } from './local-time.js';
 import { RedisClusterNodes, type RedisTarget } from './redis/connection.js';
@@ -85,11 +86,6 @@ function envNumber(schema: z.ZodNumber) {
     .pipe(schema);
 }
 
-/**
- * The longest delay a Node.js timer keeps (about 24.8 days): a longer one fires after 1 ms, and an
- * interval then runs in a tight loop.
- */
-const MAX_TIMER_MS = 2_147_483_647;
 const maxTimer = (schema: z.ZodNumber) =>
   schema.max(MAX_TIMER_MS, `at most ${MAX_TIMER_MS} (about 24 days, the longest timer Node.js keeps)`);
 
@@ -111,7 +107,7 @@ const EnvShape = z.object({
     .regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, _ and -')
     .default('chorus'),
   /** Journey time runs this many times faster than real time: 86400 makes a day last a second. */
-  TIME_SCALE: envNumber(z.number().positive().max(1e9)).default(1),
+  TIME_SCALE: envNumber(z.number().positive().max(TIMING_BOUNDS.timeScale.max)).default(1),
   JOURNEY_CONCURRENCY: envNumber(z.number().int().min(1).max(1000)).default(50),
   DELIVERY_CONCURRENCY: envNumber(z.number().int().min(1).max(1000)).default(20),
   /** Which workers a worker process runs: `journeys`, `deliveries`, or both. */
@@ -120,9 +116,13 @@ const EnvShape = z.object({
    * How long a job's lock and a customer's lease last without renewal. A worker that dies is
    * noticed after about this long, and its jobs run elsewhere.
    */
-  LOCK_DURATION_MS: envNumber(z.number().int().min(500).max(600_000)).default(30_000),
+  LOCK_DURATION_MS: envNumber(
+    z.number().int().min(TIMING_BOUNDS.lockMs.min).max(TIMING_BOUNDS.lockMs.max),
+  ).default(30_000),
   /** How often one worker sweeps for customers whose events wait with no job to apply them. */
-  SWEEP_INTERVAL_MS: envNumber(maxTimer(z.number().int().min(100))).default(60_000),
+  SWEEP_INTERVAL_MS: envNumber(maxTimer(z.number().int().min(TIMING_BOUNDS.sweepIntervalMs.min))).default(
+    60_000,
+  ),
   /**
    * How many shards the queues are split into, each customer's jobs in one: on a Redis Cluster,
    * so queue operations spread over the masters. The same on every process (see README, On a

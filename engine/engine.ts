@@ -21,6 +21,7 @@ import type { DrainDependencies } from './runtime/drain-customer.js';
 import { allQueues, createQueues } from './runtime/queues.js';
 import { RecordedShards, recordShardCount } from './runtime/recorded-shards.js';
 import { checkShardCount } from './runtime/queue-shards.js';
+import { checkEngineTiming } from './runtime/engine-timing.js';
 import type { ChannelAdapter } from './channels/channel-adapter.js';
 import type { DeliveryPolicy } from './delivery/delivery-policy.js';
 import type { Renderer } from './delivery/delivery-dependencies.js';
@@ -51,13 +52,14 @@ export interface EngineOptions {
   journeys: readonly Journey[];
   messages: MessageCatalog;
   clock?: Clock;
-  /** Journey waits run this many times faster than real time (TIME_SCALE). Default 1. */
+  /** Journey waits run this many times faster than real time (TIME_SCALE): above 0, at most 1e9. Default 1. */
   timeScale?: number;
   logger?: Logger;
   /**
    * How often one worker sweeps for inboxes left without a drain job and promotes the timers
-   * falling due within three sweeps from the timer wheel to BullMQ. Default 60 s. A sweep scans
-   * the keyspace for at most a tenth of this (6 s at most) and the next goes on where it stopped.
+   * falling due within three sweeps from the timer wheel to BullMQ. Default 60 s; 100 ms to about
+   * 24 days. A sweep scans the keyspace for at most a tenth of this (6 s at most) and the next
+   * goes on where it stopped.
    * Also how often the process looks for queue shards another process recorded (RecordedShards).
    */
   sweepIntervalMs?: number;
@@ -73,7 +75,10 @@ export interface EngineOptions {
    * changing it while jobs wait is safe (see startWorkers, and README, On a Redis Cluster).
    */
   queueShards?: number;
-  /** Job lock and customer lease duration; a dead worker's jobs run elsewhere after about this long. Default 30 s. */
+  /**
+   * Job lock and customer lease duration; a dead worker's jobs run elsewhere after about this
+   * long. Default 30 s; 500 ms to 10 min.
+   */
   lockMs?: number;
   /** What delivery workers need; required to run them. */
   delivery?: DeliveryOptions;
@@ -151,6 +156,7 @@ export function createEngine(options: EngineOptions) {
   if (doubleOptIn && !confirmLink) throw new DoubleOptInNotConfiguredError();
   const queueShards = options.queueShards ?? 1;
   checkShardCount(queueShards);
+  checkEngineTiming(options);
   const lockMs = options.lockMs ?? 30_000;
   const store = new CustomerStore(options.redis, { prefix, leaseMs: lockMs });
   const queueRedis = queueConnection(options.redis);

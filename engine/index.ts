@@ -169,6 +169,7 @@ export {
   type QueueShard,
 } from './runtime/queues.js';
 export { MAX_QUEUE_SHARDS, QueueShardsError, shardOf } from './runtime/queue-shards.js';
+export { EngineTimingError, type TimingOption } from './runtime/engine-timing.js';
 export { RecordedShards, type ShardsFound } from './runtime/recorded-shards.js';
 export { customerToken, drainJobId, sendOpId, timerJobId } from './runtime/ids.js';
 export { silentLogger, type Logger } from './logger.js';
