@@ -29,7 +29,7 @@ import { createWorkerPool, type WorkerOptions } from './worker-pool.js';
 import type { Channel } from './journey/journey-schema.js';
 import type { CoreMessage } from './messages/message-catalog.js';
 import { CustomerJobIndex } from './store/customer-jobs.js';
-import { TimerWheel } from './runtime/timer-wheel.js';
+import { SWEEPS_AHEAD, TimerWheel } from './runtime/timer-wheel.js';
 import { eraseCustomer, type ErasureResult } from './store/customer-erasure.js';
 import { CustomerStore } from './store/customer-store.js';
 import { createInboxIntake, type IngestResult } from './ingest/inbox-intake.js';
@@ -170,7 +170,7 @@ export function createEngine(options: EngineOptions) {
   // Read by the workers, the sweep, erasure, the dashboard and metrics, at the sweep's pace.
   const shards = new RecordedShards(queues, options.redis, logger, sweepIntervalMs);
   // Three sweeps ahead: a timer is promoted to BullMQ even if one or two sweeps are late.
-  const timerWheel = new TimerWheel(options.redis, shards, 3 * sweepIntervalMs);
+  const timerWheel = new TimerWheel(options.redis, shards, SWEEPS_AHEAD * sweepIntervalMs);
   const executor = new CommandExecutor({
     jobIndex,
     timerWheel,

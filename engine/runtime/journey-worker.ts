@@ -1,4 +1,11 @@
-import { MetricsTime, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import {
+  MetricsTime,
+  UnrecoverableError,
+  Worker,
+  type ConnectionOptions,
+  type Job,
+  type Queue,
+} from 'bullmq';
 import { workerErrorHandler } from './worker-errors.js';
 import type { Logger } from '../logger.js';
 import { drainCustomer, type DrainDependencies } from './drain-customer.js';
@@ -48,8 +55,10 @@ export function createJourneyWorker(deps: DrainDependencies, options: JourneyWor
     const token = job.id!;
     if (job.name === 'sweep') {
       const { store, executor } = deps;
-      // First, as it is due on time: the inbox scan below may use its whole budget.
-      const promoted = await executor.options.timerWheel?.promoteDue();
+      // First, as it is due on time: the inbox scan below may use its whole budget. As far ahead
+      // as the sweeps are scheduled apart, which another process may have set longer than ours.
+      const every = await scheduledEvery(executor.options.queues.journeys, options.logger);
+      const promoted = await executor.options.timerWheel?.promoteDue(every);
       const { rescued, passComplete } = await sweepStrandedInboxes({
         redis: store.redis,
         prefix: store.prefix,
@@ -109,4 +118,18 @@ export function createJourneyWorker(deps: DrainDependencies, options: JourneyWor
     options.logger.warn({ jobId: job?.id, attempts: job?.attemptsMade, err }, 'journey job failed'),
   );
   return worker;
+}
+
+/**
+ * How far apart the sweeps are scheduled, as the process that started last set it (0 when that
+ * cannot be read: the sweep then looks as far ahead as its own interval says).
+ */
+async function scheduledEvery(queue: Queue, logger: Logger): Promise<number> {
+  try {
+    const every = (await queue.getJobScheduler(SWEEP_SCHEDULER))?.every;
+    return typeof every === 'number' && Number.isFinite(every) && every > 0 ? every : 0;
+  } catch (err) {
+    logger.warn({ err }, "could not read the interval of the sweeps; promoting by this process's");
+    return 0;
+  }
 }

@@ -23,6 +23,12 @@ export function timerWheelKeys(queues: Queues): string[] {
 const PROMOTE_BATCH = 500;
 
 /**
+ * How many sweep intervals ahead a timer is promoted: one due within them is a BullMQ job before
+ * its time even if one or two sweeps are late.
+ */
+export const SWEEPS_AHEAD = 3;
+
+/**
  * Long timers wait here, as one sorted-set entry each (member: the timer job id, score: the due
  * time in real epoch ms), instead of as a BullMQ delayed job (a job hash and a delayed-set entry):
  * a customer parked for days costs a third of the memory. The periodic sweep job promotes every
@@ -119,15 +125,22 @@ export class TimerWheel {
    * Moves every timer due within `horizonMs` to the journey queue of its customer's shard, with
    * its remaining delay; returns how many. Wheels of recorded shards beyond this process's count
    * (see allKeys) are first emptied into its own.
+   *
+   * `sweepEveryMs` is how far apart the sweeps run, as scheduled: the sweep's scheduler is shared,
+   * and the process that started last set its interval, which may be longer than this one's (while
+   * SWEEP_INTERVAL_MS is being changed, or where it differs between processes). The horizon then
+   * stretches to as many of those intervals, or a timer due after this sweep's horizon and before
+   * the next sweep would be promoted only by the next, and fire up to an interval late.
    */
-  async promoteDue(): Promise<number> {
+  async promoteDue(sweepEveryMs = 0): Promise<number> {
+    const horizonMs = Math.max(this.horizonMs, SWEEPS_AHEAD * sweepEveryMs);
     const keys = await this.allKeys();
     // The wheels of shards beyond this process's count are emptied into its own: after
     // QUEUE_SHARDS was lowered they would otherwise only empty as their timers fall due, which
     // may be weeks, and the dropped shards could not be retired before.
     for (const key of keys.slice(this.keys.length)) await this.rehomeFrom(key);
     let promoted = 0;
-    for (const key of this.keys) promoted += await this.promoteFrom(key);
+    for (const key of this.keys) promoted += await this.promoteFrom(key, horizonMs);
     return promoted;
   }
 
@@ -149,14 +162,14 @@ export class TimerWheel {
     }
   }
 
-  private async promoteFrom(key: string): Promise<number> {
+  private async promoteFrom(key: string, horizonMs: number): Promise<number> {
     const now = Date.now();
     let promoted = 0;
     for (;;) {
       const due = await this.redis.zrangebyscore(
         key,
         '-inf',
-        now + this.horizonMs,
+        now + horizonMs,
         'WITHSCORES',
         'LIMIT',
         0,
