@@ -3,7 +3,7 @@ import type { RedisConnection } from '../redis/connection.js';
 import type { Logger } from '../logger.js';
 import { z } from 'zod';
 import { scanUntil, type ScanPosition } from '../redis/scan-keys.js';
-import { customerToken, encodeIdPart } from './ids.js';
+import { customerToken, drainJobId, encodeIdPart } from './ids.js';
 import type { Queues } from './queues.js';
 
 /** Where the scan for stranded inboxes stopped, so the next sweep goes on from there. */
@@ -12,7 +12,8 @@ export function inboxScanKey(prefix: string): string {
 }
 
 /**
- * Finds customers whose inbox has events but no drainer, and adds a drain job for each.
+ * Finds customers whose inbox has events but no drainer, and adds a drain job for each. An inbox
+ * whose first event's own job is still to run is left to it (see headJobWaits).
  *
  * In normal running this finds nothing. It covers the rare gaps the hot path cannot close
  * atomically, because the inbox and the queue live in different Cluster slots: a producer that
@@ -57,8 +58,9 @@ export async function sweepStrandedInboxes(options: {
         const customerId = token === undefined ? undefined : customerOfToken(token);
         if (customerId === undefined) continue;
         const leaseKey = inboxKey.replace(/:inbox$/, ':lease');
-        const [leased, length] = await Promise.all([redis.exists(leaseKey), redis.llen(inboxKey)]);
-        if (leased === 1 || length === 0) continue;
+        const [leased, head] = await Promise.all([redis.exists(leaseKey), redis.lindex(inboxKey, 0)]);
+        if (leased === 1 || head === null) continue;
+        if (await headJobWaits(redis, queues, customerId, head)) continue;
         await addDrainJob(queues, customerId, `r-${token}-${encodeIdPart(options.round)}`);
         rescued++;
       }
@@ -67,6 +69,40 @@ export async function sweepStrandedInboxes(options: {
   await redis.set(positionKey, JSON.stringify(scan.position));
   if (rescued > 0) logger.warn({ rescued }, 'drain jobs added for inboxes that had none');
   return { rescued, passComplete: scan.complete };
+}
+
+/**
+ * Whether the job that carries the inbox's first event is still to run, on its first attempt: the
+ * drain job its ingest added, or the timer job that appended it, waiting or active. That job
+ * drains the inbox, which is then only waiting its turn: behind a backlog every inbox would look
+ * stranded, and each sweep would add a job for every customer waiting, while the workers are
+ * already behind. A job that ended (completed, or failed for good: `finishedOn`), was never added,
+ * sits in another shard's queue (QUEUE_SHARDS changed) or has failed before and waits out its
+ * backoff (`atm`, attempts made) leaves the inbox to rescue, as it always did.
+ */
+async function headJobWaits(
+  redis: RedisConnection,
+  queues: Queues,
+  customerId: string,
+  head: string,
+): Promise<boolean> {
+  const event = InboxHead.safeParse(parseJson(head));
+  if (!event.success) return false;
+  const jobId = event.data.kind === 'timer' ? event.data.id : drainJobId(customerId, event.data.id);
+  const job = queues.forCustomer(customerId).journeys.toKey(jobId);
+  const [name, finishedOn, attemptsMade] = await redis.hmget(job, 'name', 'finishedOn', 'atm');
+  return name !== null && finishedOn === null && (attemptsMade ?? '0') === '0';
+}
+
+/** What the sweep reads of an inbox entry: its kind and id name the job that carries it. */
+const InboxHead = z.object({ kind: z.string(), id: z.string() });
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The customer whose key token `token` is, or `undefined` when no customer id encodes to it. */

@@ -1,8 +1,10 @@
+import { UnrecoverableError, Worker } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../engine/index.js';
 import { scanUntil, type ScanPosition } from '../../engine/redis/scan-keys.js';
 import { inboxScanKey, sweepStrandedInboxes } from '../../engine/runtime/inbox-sweeper.js';
 import { engineEachTest } from '../support/engine.js';
+import { eventually } from '../support/redis.js';
 
 /** Runs `step` until it says its pass is complete; returns how many calls that took. */
 async function untilComplete(step: () => Promise<boolean>): Promise<number> {
@@ -109,5 +111,54 @@ describe('the scan for stranded inboxes, among keys a client named', () => {
     await expect(sweep('sweep-1')).resolves.toEqual({ rescued: 1, passComplete: true });
     const drains = await h.engine.queues.journeys.getJobs(['waiting']);
     expect(drains.map((job) => job.data)).toEqual([{ v: 1, customerId: 'ada' }]);
+  });
+});
+
+describe('the scan for stranded inboxes, while the workers are behind', () => {
+  const h = engineEachTest();
+  const sweep = (round: string) =>
+    sweepStrandedInboxes({
+      redis: h.ctx.redis,
+      prefix: h.ctx.prefix,
+      queues: h.engine.queues,
+      logger: silentLogger,
+      round,
+      budgetMs: 60_000,
+    });
+
+  it("adds no job for an inbox whose event's drain job is waiting its turn", async () => {
+    // No worker runs: every event's drain job waits, as behind a backlog.
+    for (const customerId of ['ada', 'bo', 'cy'])
+      await h.engine.track({ userId: customerId, event: 'Signed Up', properties: {} });
+    await h.engine.settleIngest();
+    for (const round of ['sweep-1', 'sweep-2'])
+      await expect(sweep(round)).resolves.toEqual({ rescued: 0, passComplete: true });
+    expect(await h.engine.queues.journeys.getJobCounts('waiting')).toEqual({ waiting: 3 });
+  });
+
+  it('rescues an inbox whose drain job failed for good, failed and waits to retry, or ended without draining it', async () => {
+    const journeys = h.engine.queues.journeys;
+    for (const customerId of ['ada', 'bo', 'cy'])
+      await h.engine.track({ userId: customerId, event: 'Signed Up', properties: {} });
+    await h.engine.settleIngest();
+    const jobOf = new Map((await journeys.getJobs(['waiting'])).map((job) => [job.data.customerId, job]));
+    // Ada's gave up; Bo's completed (and was removed) with his event still there; Cy's failed and
+    // waits out its backoff (as it did before the sweep looked at the jobs, it is not waited for).
+    const worker = new Worker(
+      journeys.name,
+      async (job) => {
+        if (job.data.customerId === 'ada') throw new UnrecoverableError('gave up');
+        if (job.data.customerId === 'cy') throw new Error('try again');
+      },
+      { connection: h.ctx.redis, prefix: journeys.opts.prefix!, removeOnComplete: { count: 0 } },
+    );
+    try {
+      await eventually(async () => (await jobOf.get('ada')!.getState()) === 'failed');
+      await eventually(async () => (await journeys.getJob(jobOf.get('bo')!.id!)) === undefined);
+      await eventually(async () => (await jobOf.get('cy')!.getState()) === 'delayed');
+    } finally {
+      await worker.close();
+    }
+    await expect(sweep('sweep-1')).resolves.toEqual({ rescued: 3, passComplete: true });
   });
 });
