@@ -154,13 +154,23 @@ async function eraseHeld(
     kept.add(keys.seqFloor);
   // The state goes last, together with the keys written without the lease for a customer who has
   // a state, whether the scan found them or not: a timer that fires meanwhile appends its event to
-  // the inbox (and, the lease being held, leaves it for the holder), and an open or click of an
-  // old email records it, either of which may create a key after the scan passed it. Left behind,
-  // the inbox would be drained into a state written back under the erased customer's id, the
-  // engagement would stay for good. Deleted in the same step as the state, they go with it, and
-  // what comes after finds no state: the timer is dropped (see acquireAndLoad), the open or click
-  // not recorded (see recordEngagement's `knownOnly`).
-  const last = [keys.state, keys.inbox, keys.lease, keys.tracked, keys.trackedOps, keys.engagement];
+  // the inbox (and, the lease being held, leaves it for the holder), an event ingested meanwhile
+  // also adds itself, traits and all, to the recent events, and an open or click of an old email
+  // records it, any of which may create a key after the scan passed it or after the keys it found
+  // were deleted. Left behind, the inbox would be drained into a state written back under the
+  // erased customer's id, the recent events and the engagement would stay for good, out of sight
+  // of the export (which finds no customer). Deleted in the same step as the state, they go with
+  // it, and what comes after finds no state: the timer is dropped (see acquireAndLoad), the open
+  // or click not recorded (see recordEngagement's `knownOnly`), an event starts a new customer.
+  const last = [
+    keys.state,
+    keys.inbox,
+    keys.events,
+    keys.lease,
+    keys.tracked,
+    keys.trackedOps,
+    keys.engagement,
+  ];
   const customerKeys = found.filter((key) => !kept.has(key) && !last.includes(key));
   // Before the customer's keys go, under the lease: the state and the tally name the journeys to
   // clean, so an erasure that fails here leaves them for its retry; and no conversion of the
