@@ -32,7 +32,7 @@ import { CustomerJobIndex } from './store/customer-jobs.js';
 import { SWEEPS_AHEAD, TimerWheel } from './runtime/timer-wheel.js';
 import { eraseCustomer, type ErasureResult } from './store/customer-erasure.js';
 import { CustomerStore } from './store/customer-store.js';
-import { createInboxIntake, type IngestResult } from './ingest/inbox-intake.js';
+import { createInboxIntake, type IngestOptions, type IngestResult } from './ingest/inbox-intake.js';
 import { identifyConsentMarker } from './ingest/identify-consent.js';
 import { ConsentTrait } from './policy/consent-record.js';
 import { createConsentService, type ConsentOptions } from './policy/consent-service.js';
@@ -113,7 +113,7 @@ export type ParsedTrack = z.output<typeof TrackInput>;
 /** An `identify` call as `IdentifyInput` parses it. */
 export type ParsedIdentify = z.output<typeof IdentifyInput>;
 
-export type { IngestResult } from './ingest/inbox-intake.js';
+export type { IngestOptions, IngestResult } from './ingest/inbox-intake.js';
 
 /**
  * BullMQ's queues get a connection of their own when the engine's auto-pipelines (an API
@@ -233,17 +233,24 @@ export function createEngine(options: EngineOptions) {
     /** The suppression list shared by every channel, keyed by address. */
     suppressions,
 
-    /** Segment `track`: may enrol the customer in journeys and advance the ones they are in. */
-    async track(input: TrackInput): Promise<IngestResult> {
-      return engineApi.acceptTrack(parseInput(TrackInput, input, 'track call'));
+    /**
+     * Segment `track`: may enrol the customer in journeys and advance the ones they are in. With
+     * `{ knownOnly: true }`, only for a customer the engine knows (see IngestOptions).
+     */
+    async track(input: TrackInput, options?: IngestOptions): Promise<IngestResult> {
+      return engineApi.acceptTrack(parseInput(TrackInput, input, 'track call'), options);
     },
 
     /**
      * `track` for a call already parsed with `TrackInput` (the HTTP routes validate the body
      * once, at the boundary); code outside the engine calls `track`.
      */
-    async acceptTrack(t: ParsedTrack): Promise<IngestResult> {
-      return ingest({ ...envelope(t), kind: 'track', name: t.event, properties: t.properties }, t.messageId);
+    async acceptTrack(t: ParsedTrack, options?: IngestOptions): Promise<IngestResult> {
+      return ingest(
+        { ...envelope(t), kind: 'track', name: t.event, properties: t.properties },
+        t.messageId,
+        options,
+      );
     },
 
     /**

@@ -79,6 +79,7 @@ export {
   type DeliveryOptions,
   type Engine,
   type EngineOptions,
+  type IngestOptions,
   type IngestResult,
   type WorkerOptions,
 } from './engine.js';

@@ -5,10 +5,23 @@ import { drainJobId } from '../runtime/ids.js';
 import type { Queues } from '../runtime/queues.js';
 import type { CustomerStore } from '../store/customer-store.js';
 
-/** The answer to an ingest call: `accepted: false` means the message id was seen before. */
+/**
+ * The answer to an ingest call: `accepted: false` means the message id was seen before, or, for a
+ * call with `knownOnly`, that the customer is not known.
+ */
 export interface IngestResult {
   accepted: boolean;
   eventId: string;
+}
+
+/** How an event is taken in. */
+export interface IngestOptions {
+  /**
+   * Only for a customer the engine knows (who has a state), checked in the same atomic step as the
+   * append: an event caused by an erased customer's old email (an unsubscribe) must not start a
+   * new customer under their id.
+   */
+  knownOnly?: boolean;
 }
 
 /**
@@ -52,11 +65,17 @@ export function createInboxIntake(deps: { store: CustomerStore; queues: Queues; 
   }
 
   return {
-    async ingest(event: CustomerEvent, messageId: string | undefined): Promise<IngestResult> {
-      const { accepted, leaseHeld } = await deps.store.push(event, {
+    async ingest(
+      event: CustomerEvent,
+      messageId: string | undefined,
+      options: IngestOptions = {},
+    ): Promise<IngestResult> {
+      const { accepted, leaseHeld, known } = await deps.store.push(event, {
         clientId: messageId !== undefined,
         recent: event.kind !== 'enter',
+        ...(options.knownOnly ? { knownOnly: true } : {}),
       });
+      if (!known) return { accepted: false, eventId: event.id };
       // When a drainer holds the lease it will see this event before letting go. Otherwise a drain
       // job is added, also for a duplicate, so a client retrying after a crash between the two
       // steps still gets its event applied.

@@ -17,17 +17,22 @@ export function decodeConsent(raw: string | null): ConsentRecord | undefined {
 /**
  * KEYS: consent hash, log, optionally a marker that, when it exists, means the answers were
  * recorded already (nothing is written), and that is set, for ARGV[2] seconds, in the same step
- * as the answers. ARGV: log cap, marker seconds, then per write its field, record JSON and
+ * as the answers, then, when ARGV[3] is '1', the customer's state, without which nothing is
+ * written and the reply is empty (see writeIfKnown). ARGV: log cap, marker seconds, whether the
+ * state is given, then per write its field, record JSON and
  * condition: '' (always), 'pending' (only over a pending record), 'pending@<at>' (only over the
  * pending record of that `at`: the request a confirmation link was made for), 'unless-granted'
  * (not over a granted one) or 'unless-granted@<since>' (nor over a pending one of an `at` from
  * `since` on: a request whose link still holds). Returns, per write, 1 or 0 (written or not) and the record that holds after it.
  */
 const writeScript = new LuaScript(`
+local known = ARGV[3] == '1'
+if known and redis.call('EXISTS', KEYS[#KEYS]) == 0 then return {} end
+local marker = #KEYS - (known and 1 or 0) == 3 and KEYS[3]
 local results = {}
 local written = 0
-local marked = KEYS[3] and redis.call('EXISTS', KEYS[3]) == 1
-for i = 3, #ARGV, 3 do
+local marked = marker and redis.call('EXISTS', marker) == 1
+for i = 4, #ARGV, 3 do
   local field, record, condition = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local current = false
   if condition ~= '' then current = redis.call('HGET', KEYS[1], field) end
@@ -51,7 +56,7 @@ for i = 3, #ARGV, 3 do
   end
 end
 if written > 0 then redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[1]) - 1) end
-if KEYS[3] and not marked then redis.call('SET', KEYS[3], '1', 'EX', tonumber(ARGV[2])) end
+if marker and not marked then redis.call('SET', marker, '1', 'EX', tonumber(ARGV[2])) end
 return results
 `);
 
@@ -124,6 +129,28 @@ export class ConsentStore {
     writes: readonly ConsentWrite[],
     marker?: ConsentMarker,
   ): Promise<ConsentWritten[]> {
+    return (await this.#write(customerId, writes, marker, false)) ?? [];
+  }
+
+  /**
+   * {@link write} for a customer the engine knows (who has a state), checked in the same atomic
+   * step as the writes; `undefined`, with nothing written, for one it does not. An answer that
+   * comes from an erased customer's old email (an unsubscribe link) would otherwise store their
+   * consent, under their id, after the erasure removed it.
+   */
+  async writeIfKnown(
+    customerId: string,
+    writes: readonly ConsentWrite[],
+  ): Promise<ConsentWritten[] | undefined> {
+    return this.#write(customerId, writes, undefined, true);
+  }
+
+  async #write(
+    customerId: string,
+    writes: readonly ConsentWrite[],
+    marker: ConsentMarker | undefined,
+    knownOnly: boolean,
+  ): Promise<ConsentWritten[] | undefined> {
     if (writes.length === 0) return [];
     const keys = customerKeys(this.prefix, customerId);
     const args = writes.flatMap(({ record, condition = 'always', pendingAt, pendingSince }) => {
@@ -142,9 +169,15 @@ export class ConsentStore {
     });
     const reply = (await writeScript.run(
       this.redis,
-      [keys.consent, keys.consentLog, ...(marker === undefined ? [] : [marker.key])],
-      [LOG_CAP, marker?.seconds ?? 0, ...args],
+      [
+        keys.consent,
+        keys.consentLog,
+        ...(marker === undefined ? [] : [marker.key]),
+        ...(knownOnly ? [keys.state] : []),
+      ],
+      [LOG_CAP, marker?.seconds ?? 0, knownOnly ? '1' : '0', ...args],
     )) as Array<number | string>;
+    if (reply.length === 0) return undefined;
     return writes.map((_, i) => ({
       written: reply[i * 2] === 1,
       holds: decodeConsent(reply[i * 2 + 1] === '' ? null : String(reply[i * 2 + 1])),

@@ -155,13 +155,15 @@ async function eraseHeld(
   // The state goes last, together with the keys written without the lease for a customer who has
   // a state, whether the scan found them or not: a timer that fires meanwhile appends its event to
   // the inbox (and, the lease being held, leaves it for the holder), an event ingested meanwhile
-  // also adds itself, traits and all, to the recent events, and an open or click of an old email
-  // records it, any of which may create a key after the scan passed it or after the keys it found
-  // were deleted. Left behind, the inbox would be drained into a state written back under the
-  // erased customer's id, the recent events and the engagement would stay for good, out of sight
-  // of the export (which finds no customer). Deleted in the same step as the state, they go with
-  // it, and what comes after finds no state: the timer is dropped (see acquireAndLoad), the open
-  // or click not recorded (see recordEngagement's `knownOnly`), an event starts a new customer.
+  // also adds itself, traits and all, to the recent events, an open or click of an old email
+  // records it, and a click on its unsubscribe link records a refusal, any of which may create a
+  // key after the scan passed it or after the keys it found were deleted. Left behind, the inbox
+  // would be drained into a state written back under the erased customer's id, the recent events,
+  // the engagement and the consent would stay for good, out of sight of the export (which finds no
+  // customer). Deleted in the same step as the state, they go with it, and what comes after finds
+  // no state: the timer is dropped (see acquireAndLoad), the open, click or unsubscribe not
+  // recorded (see recordEngagement's `knownOnly`, ConsentStore.writeIfKnown), an event starts a
+  // new customer.
   const last = [
     keys.state,
     keys.inbox,
@@ -170,6 +172,8 @@ async function eraseHeld(
     keys.tracked,
     keys.trackedOps,
     keys.engagement,
+    keys.consent,
+    keys.consentLog,
   ];
   const customerKeys = found.filter((key) => !kept.has(key) && !last.includes(key));
   // Before the customer's keys go, under the lease: the state and the tally name the journeys to

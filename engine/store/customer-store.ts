@@ -113,23 +113,23 @@ export class CustomerStore {
   /**
    * Appends an event to the inbox; `accepted: false` when its id was already seen. Every push is
    * de-duplicated by event id: a client's `messageId` for a day, a generated id for a few
-   * minutes, which covers ioredis resending an unanswered command after a reconnect.
+   * minutes, which covers ioredis resending an unanswered command after a reconnect. With
+   * `knownOnly`, only for a customer who has a state, checked in the same atomic step; for
+   * another nothing is written and `known` is false.
    */
   async push(
     event: CustomerEvent,
-    options: { clientId: boolean; recent: boolean },
-  ): Promise<{ accepted: boolean; leaseHeld: boolean }> {
-    const [accepted, leaseHeld] = (await pushEvent.run(
-      this.redis,
-      inboxAppendKeys(this.prefix, event.customerId, event.id),
-      [
-        JSON.stringify(event),
-        options.recent ? recentEventEntry(event) : '',
-        this.#recentEvents,
-        options.clientId ? this.dedupeSeconds : GENERATED_ID_DEDUPE_SECONDS,
-      ],
-    )) as [number, number];
-    return { accepted: accepted === 1, leaseHeld: leaseHeld === 1 };
+    options: { clientId: boolean; recent: boolean; knownOnly?: boolean },
+  ): Promise<{ accepted: boolean; leaseHeld: boolean; known: boolean }> {
+    const keys = inboxAppendKeys(this.prefix, event.customerId, event.id);
+    if (options.knownOnly) keys.push(this.keys(event.customerId).state);
+    const [accepted, leaseHeld, known] = (await pushEvent.run(this.redis, keys, [
+      JSON.stringify(event),
+      options.recent ? recentEventEntry(event) : '',
+      this.#recentEvents,
+      options.clientId ? this.dedupeSeconds : GENERATED_ID_DEDUPE_SECONDS,
+    ])) as [number, number, number];
+    return { accepted: accepted === 1, leaseHeld: leaseHeld === 1, known: known === 1 };
   }
 
   /**

@@ -2,21 +2,23 @@ import { LuaScript } from './lua-script.js';
 import { APPLY_STATS_WRITES } from './stats-writes.js';
 
 /**
- * Appends an event to the inbox unless its id was seen within the TTL.
- * KEYS: inbox, events, lease, seen. ARGV: event JSON, its recent-list entry ('' for none), recent
- * cap, seen TTL (s).
- * Returns {accepted (0/1), lease held (0/1)}.
+ * Appends an event to the inbox unless its id was seen within the TTL; with the customer's state
+ * as KEYS[5], only for a customer who has one (nothing is written for another).
+ * KEYS: inbox, events, lease, seen, optionally state. ARGV: event JSON, its recent-list entry (''
+ * for none), recent cap, seen TTL (s).
+ * Returns {accepted (0/1), lease held (0/1), customer known (0/1)}.
  */
 export const pushEvent = new LuaScript(`
+if KEYS[5] and redis.call('EXISTS', KEYS[5]) == 0 then return {0, 0, 0} end
 if not redis.call('SET', KEYS[4], '1', 'NX', 'EX', ARGV[4]) then
-  return {0, redis.call('EXISTS', KEYS[3])}
+  return {0, redis.call('EXISTS', KEYS[3]), 1}
 end
 redis.call('RPUSH', KEYS[1], ARGV[1])
 if ARGV[2] ~= '' then
   redis.call('LPUSH', KEYS[2], ARGV[2])
   redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[3]) - 1)
 end
-return {1, redis.call('EXISTS', KEYS[3])}
+return {1, redis.call('EXISTS', KEYS[3]), 1}
 `);
 
 /**

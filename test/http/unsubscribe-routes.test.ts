@@ -1,5 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createUnsubscribeToken } from '../../engine/index.js';
+import Fastify from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { unsubscribeRoutes } from '../../engine/http/routes/unsubscribe-routes.js';
+import {
+  CommandExecutor,
+  createUnsubscribeToken,
+  drainCustomer,
+  silentLogger,
+  type DrainDependencies,
+} from '../../engine/index.js';
+import { keysSharingTag } from '../../engine/redis/scan-keys.js';
+import { customerKeys } from '../../engine/store/customer-keys.js';
 import { notify } from '../fixtures/journeys/notify.js';
 import { httpHarness, UNSUBSCRIBE_SECRET, type HttpHarness } from '../support/http.js';
 import { eventually } from '../support/redis.js';
@@ -221,5 +232,88 @@ describe('one-click unsubscribe', () => {
     expect(res.statusCode).toBe(200);
     expect(res.body).toContain('your subscription is confirmed');
     expect(await h.engine.consent.store.get('d1', 'email', 'marketing')).toMatchObject({ state: 'granted' });
+  });
+});
+
+describe('a one-click unsubscribe that meets the erasure of its customer', () => {
+  let h: HttpHarness;
+  beforeAll(async () => {
+    h = await httpHarness({ journeys: [notify], workers: false });
+  });
+  afterAll(() => h.close());
+
+  type SendCommand = (command: { name: string }, stream?: unknown) => Promise<unknown>;
+
+  it('writes nothing back under their id, whichever of its steps the erasure ends between', async () => {
+    // The routes over this engine, whose connection the test watches.
+    const app = Fastify();
+    app.setValidatorCompiler(validatorCompiler);
+    app.setSerializerCompiler(serializerCompiler);
+    await app.register(unsubscribeRoutes, { engine: h.engine, secret: UNSUBSCRIBE_SECRET, clock: h.clock });
+    const drainDeps: DrainDependencies = {
+      store: h.engine.store,
+      catalog: h.engine.catalog,
+      executor: new CommandExecutor({
+        queues: h.engine.queues,
+        jobIndex: h.engine.jobIndex,
+        timerWheel: h.engine.timerWheel,
+        clock: h.clock,
+        timeScale: 1,
+      }),
+      clock: h.clock,
+      logger: silentLogger,
+    };
+    const redis = h.engine.store.redis as unknown as { sendCommand: SendCommand };
+    const sendCommand = redis.sendCommand.bind(redis);
+    try {
+      // The erasure runs, start to end, right after the route's n-th Redis command is answered.
+      const erasedDuring: number[] = [];
+      for (let n = 1; n <= 8; n++) {
+        const id = `late-${n}`;
+        await h.redis.hset(
+          customerKeys(h.prefix, id).state,
+          'profile',
+          JSON.stringify({ email: `${id}@example.com` }),
+        );
+        let issued = 0;
+        let erased = false;
+        redis.sendCommand = (command, stream) => {
+          const answer = sendCommand(command, stream);
+          if (erased || ++issued !== n) return answer;
+          erased = true;
+          return answer.then(async (value) => {
+            await h.engine.erase(id);
+            return value;
+          });
+        };
+        const res = await app.inject({
+          method: 'POST',
+          url: `/v1/unsubscribe?token=${encodeURIComponent(createUnsubscribeToken(UNSUBSCRIBE_SECRET, { customerId: id, topic: 'marketing', exp: h.clock.now() + 86_400_000 }))}`,
+          payload: 'List-Unsubscribe=One-Click',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        });
+        redis.sendCommand = sendCommand;
+        expect(res.statusCode).toBe(200);
+        if (erased) erasedDuring.push(n);
+        await h.engine.settleIngest();
+        // Erased after the unsubscribe, if not during it: either way nothing of theirs may be left
+        // but the markers of event ids, which expire.
+        if (!erased) await h.engine.erase(id);
+        // A drain job its event asked for before the erasure ended finds nobody to apply it to.
+        for (const job of await h.engine.queues.journeys.getJobs(['waiting']))
+          await drainCustomer(drainDeps, (job.data as { customerId: string }).customerId, job.id!);
+        await h.engine.queues.journeys.drain();
+        const left = await keysSharingTag(h.redis, customerKeys(h.prefix, id).state);
+        expect(
+          left.filter((key) => !key.includes(':seen:')),
+          `erased after command ${n}`,
+        ).toEqual([]);
+      }
+      // Each of the route's steps met the erasure (its writes, the event's push and drain job).
+      expect(erasedDuring.length).toBeGreaterThanOrEqual(4);
+    } finally {
+      redis.sendCommand = sendCommand;
+      await app.close();
+    }
   });
 });

@@ -84,40 +84,43 @@ export const unsubscribeRoutes: FastifyPluginAsyncZod<UnsubscribeRouteOptions> =
       const at = clock.now();
       // The token itself names the event, so a client's retry of the same click is one event.
       const id = `unsub-${createHash('sha256').update(request.query.token).digest('base64url')}`;
-      // A link from an erased customer's old email: they get nothing more from us already, and
-      // recording the refusal (and its event) would write the erased id back. (An erasure that
-      // runs between this check and the writes below can still miss them.)
-      if (!(await customerKnown(engine, claim.customerId))) return unsubscribed(request, reply, claim.topic);
       // The customer's refusal holds whatever address they use later; the address they have now
-      // is suppressed too, for every customer who shares it.
-      await engine.consent.record(claim.customerId, {
-        channel: 'email',
-        topic: 'marketing',
-        granted: false,
-        source: ONE_CLICK_UNSUBSCRIBE_SOURCE,
-        at,
-      });
+      // is suppressed too, for every customer who shares it. Recorded only for a customer the
+      // engine knows (one with a state, which every send's step wrote and only erasure deletes),
+      // checked in the same atomic step as each write: a link from an erased customer's old email
+      // gets nothing more from us already, and recording the refusal, or tracking its event, would
+      // write the erased id back, also when the erasure ends while this runs.
+      const written = await engine.consent.store.writeIfKnown(claim.customerId, [
+        {
+          record: {
+            channel: 'email',
+            topic: 'marketing',
+            state: 'denied',
+            at,
+            source: ONE_CLICK_UNSUBSCRIBE_SOURCE,
+          },
+        },
+      ]);
+      if (written === undefined) return unsubscribed(request, reply, claim.topic);
       const email = (await engine.store.profile(claim.customerId)).email;
       if (typeof email === 'string' && email.trim() !== '')
         await engine.suppressions.add(
           { kind: 'email', value: email },
           { reason: 'unsubscribe', at, source: ONE_CLICK_UNSUBSCRIBE_SOURCE },
         );
-      await engine.track({
-        userId: claim.customerId,
-        event: 'Unsubscribed',
-        properties: { channel: 'email', topic: claim.topic },
-        messageId: `${id}-t`,
-      });
+      await engine.track(
+        {
+          userId: claim.customerId,
+          event: 'Unsubscribed',
+          properties: { channel: 'email', topic: claim.topic },
+          messageId: `${id}-t`,
+        },
+        { knownOnly: true },
+      );
       return unsubscribed(request, reply, claim.topic);
     },
   );
 };
-
-/** Whether the customer has a stored state: every send's journey step wrote it, and erasure deletes it. */
-async function customerKnown(engine: Engine, customerId: string): Promise<boolean> {
-  return (await engine.store.redis.exists(engine.store.keys(customerId).state)) === 1;
-}
 
 /** The answer to an unsubscribe: a page for a person, JSON for a client. */
 function unsubscribed(request: FastifyRequest, reply: FastifyReply, topic: string) {
