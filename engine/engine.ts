@@ -199,7 +199,7 @@ export function createEngine(options: EngineOptions) {
     confirmLink,
     eventIdMemoryMs: store.dedupeSeconds * 1000,
     clock,
-    track: (input) => engineApi.track(input),
+    track: (input, options) => engineApi.track(input, options),
   });
 
   const intake = createInboxIntake({ store, queues, logger });

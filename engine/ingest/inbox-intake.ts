@@ -17,9 +17,9 @@ export interface IngestResult {
 /** How an event is taken in. */
 export interface IngestOptions {
   /**
-   * Only for a customer the engine knows (who has a state), checked in the same atomic step as the
-   * append: an event caused by an erased customer's old email (an unsubscribe) must not start a
-   * new customer under their id.
+   * Only for a customer the engine knows (who has a state or a consent answer), checked in the
+   * same atomic step as the append: an event caused by an erased customer's old email (an
+   * unsubscribe, a double opt-in confirmation) must not start a new customer under their id.
    */
   knownOnly?: boolean;
 }

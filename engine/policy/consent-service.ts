@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { systemClock, type Clock } from '../clock.js';
+import type { IngestOptions } from '../ingest/inbox-intake.js';
 import {
   CONFIRMATION_SOURCE,
   type ConsentAnswer,
@@ -36,12 +37,15 @@ export interface ConsentChange {
   at: number;
 }
 
-type Track = (input: {
-  userId: string;
-  event: string;
-  properties: Record<string, unknown>;
-  messageId: string;
-}) => Promise<unknown>;
+type Track = (
+  input: {
+    userId: string;
+    event: string;
+    properties: Record<string, unknown>;
+    messageId: string;
+  },
+  options?: IngestOptions,
+) => Promise<unknown>;
 
 /**
  * Turns consent answers into records, with double opt-in: an email marketing grant is then kept
@@ -207,13 +211,18 @@ export function createConsentService(deps: {
         current?.state === 'granted' &&
         current.source === CONFIRMATION_SOURCE &&
         now - current.at < (deps.eventIdMemoryMs ?? DEFAULT_EVENT_ID_MEMORY_MS);
+      // Only while the customer is known (their consent is stored): one erased since the grant was
+      // read or written would be written back, as a new customer, by the event.
       if (current && confirmedLately)
-        await deps.track({
-          userId: claim.customerId,
-          event: CONSENT_CONFIRMED_EVENT,
-          properties: { channel: claim.channel, topic: claim.topic },
-          messageId: eventId(claim.customerId, claim.channel, claim.topic, 'confirmed', current.at),
-        });
+        await deps.track(
+          {
+            userId: claim.customerId,
+            event: CONSENT_CONFIRMED_EVENT,
+            properties: { channel: claim.channel, topic: claim.topic },
+            messageId: eventId(claim.customerId, claim.channel, claim.topic, 'confirmed', current.at),
+          },
+          { knownOnly: true },
+        );
       return current;
     },
   };

@@ -114,15 +114,18 @@ export class CustomerStore {
    * Appends an event to the inbox; `accepted: false` when its id was already seen. Every push is
    * de-duplicated by event id: a client's `messageId` for a day, a generated id for a few
    * minutes, which covers ioredis resending an unanswered command after a reconnect. With
-   * `knownOnly`, only for a customer who has a state, checked in the same atomic step; for
-   * another nothing is written and `known` is false.
+   * `knownOnly`, only for a customer the engine knows, who has a state or a consent answer,
+   * checked in the same atomic step; for another nothing is written and `known` is false.
    */
   async push(
     event: CustomerEvent,
     options: { clientId: boolean; recent: boolean; knownOnly?: boolean },
   ): Promise<{ accepted: boolean; leaseHeld: boolean; known: boolean }> {
     const keys = inboxAppendKeys(this.prefix, event.customerId, event.id);
-    if (options.knownOnly) keys.push(this.keys(event.customerId).state);
+    if (options.knownOnly) {
+      const customer = this.keys(event.customerId);
+      keys.push(customer.state, customer.consent);
+    }
     const [accepted, leaseHeld, known] = (await pushEvent.run(this.redis, keys, [
       JSON.stringify(event),
       options.recent ? recentEventEntry(event) : '',

@@ -2,14 +2,15 @@ import { LuaScript } from './lua-script.js';
 import { APPLY_STATS_WRITES } from './stats-writes.js';
 
 /**
- * Appends an event to the inbox unless its id was seen within the TTL; with the customer's state
- * as KEYS[5], only for a customer who has one (nothing is written for another).
- * KEYS: inbox, events, lease, seen, optionally state. ARGV: event JSON, its recent-list entry (''
- * for none), recent cap, seen TTL (s).
+ * Appends an event to the inbox unless its id was seen within the TTL; given the customer's state
+ * and consent hash as KEYS[5] and KEYS[6], only for a customer who has either (nothing is written
+ * for another).
+ * KEYS: inbox, events, lease, seen, optionally state and consent. ARGV: event JSON, its
+ * recent-list entry ('' for none), recent cap, seen TTL (s).
  * Returns {accepted (0/1), lease held (0/1), customer known (0/1)}.
  */
 export const pushEvent = new LuaScript(`
-if KEYS[5] and redis.call('EXISTS', KEYS[5]) == 0 then return {0, 0, 0} end
+if KEYS[5] and redis.call('EXISTS', KEYS[5], KEYS[6]) == 0 then return {0, 0, 0} end
 if not redis.call('SET', KEYS[4], '1', 'NX', 'EX', ARGV[4]) then
   return {0, redis.call('EXISTS', KEYS[3]), 1}
 end
