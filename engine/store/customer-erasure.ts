@@ -18,6 +18,7 @@ import {
   removalDeltas,
   tallyDeltas,
 } from './journey-counts.js';
+import { eraseQueueEvents } from './queue-event-erasure.js';
 import { unnamedTimerJobs } from './unnamed-timers.js';
 
 export class CustomerBusyError extends ChorusError {
@@ -192,6 +193,8 @@ async function eraseHeld(
     store.prefix,
     erasedResidue(loaded.customer.instances.values(), pruned),
   );
+  // Last, after the removals above, each of which logged an event naming the job it removed.
+  await eraseQueueEvents(store.redis, allQueues(queues), customerId);
   // Not counted: the lease the erasure took, and the state it marked when the customer had none.
   const madeByErasure = 1 + (loaded.stateFound ? 0 : 1);
   return {
@@ -199,6 +202,11 @@ async function eraseHeld(
     jobsRemoved: removal.removed + earlier.removal.removed,
     jobsRunning: removal.running.length + earlier.removal.running.length,
   };
+}
+
+/** Every queue of every shard: the journey queue's and each channel's delivery queue. */
+function allQueues(queues: Queues) {
+  return queues.shards.flatMap((shard) => [shard.journeys, ...Object.values(shard.deliveries)]);
 }
 
 /** Every journey the customer was in: their instances', and those of the finished ones deleted. */

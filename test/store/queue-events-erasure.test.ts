@@ -1,0 +1,73 @@
+import type { Queue } from 'bullmq';
+import { describe, expect, it } from 'vitest';
+import { customerToken } from '../../engine/index.js';
+import { eraseQueueEvents } from '../../engine/store/queue-event-erasure.js';
+import { engineEachTest } from '../support/engine.js';
+import { eventually } from '../support/redis.js';
+
+describe("the queues' event logs after an erasure", () => {
+  const h = engineEachTest({ delivery: true, workers: true });
+
+  const queues = () =>
+    h.engine.queues.shards.flatMap((shard) => [shard.journeys, ...Object.values(shard.deliveries)]);
+
+  /** Every entry of every queue's event log (BullMQ's `<queue>:events` stream), as its fields. */
+  async function eventLogs(): Promise<string[][]> {
+    const entries = await Promise.all(
+      queues().map((queue) => h.ctx.redis.xrange(queue.toKey('events'), '-', '+')),
+    );
+    return entries.flat().map(([, fields]) => fields);
+  }
+
+  it('keep no entry about a job of the erased customer, and every other customer’s', async () => {
+    for (const userId of ['ada@example.com', 'bo']) {
+      await h.engine.identify({
+        userId,
+        traits: { firstName: 'A', email: `${userId.split('@')[0]}@example.com` },
+      });
+      await h.engine.track({ userId, event: 'Signed Up', properties: { plan: 'pro' } });
+    }
+    await eventually(async () => {
+      const sent = await Promise.all(
+        ['ada@example.com', 'bo'].map(async (id) =>
+          (await h.engine.customer(id)).messages.some((m) => m.status === 'sent'),
+        ),
+      );
+      return sent.every(Boolean);
+    });
+    // No job of theirs is running (a step finishing its commit): it would log its end after the erasure.
+    await eventually(async () => {
+      const counts = await Promise.all(queues().map((queue) => queue.getActiveCount()));
+      return counts.every((n) => n === 0);
+    });
+    const names = (fields: string[], token: string) => fields.some((field) => field.includes(`-${token}-`));
+    expect((await eventLogs()).some((fields) => names(fields, customerToken('ada@example.com')))).toBe(true);
+
+    await h.engine.erase('ada@example.com');
+    const left = await eventLogs();
+    // Each entry names its job, whose id names the customer; a failure's also quotes its reason.
+    expect(left.filter((fields) => names(fields, customerToken('ada@example.com')))).toEqual([]);
+    expect(left.some((fields) => names(fields, customerToken('bo')))).toBe(true);
+  });
+
+  it('reads a long log page by page, to its end', async () => {
+    const key = `${h.ctx.prefix}:test-events`;
+    const batch = h.ctx.redis.pipeline();
+    // Several entries share a millisecond: a page may end inside one.
+    for (let i = 0; i < 2_500; i++)
+      batch.xadd(
+        key,
+        `${1_000 + Math.floor(i / 7)}-${i % 7}`,
+        'event',
+        'added',
+        'jobId',
+        i % 2 ? `s-ada-j.${i}-1-0` : `s-bo-j.${i}-1-0`,
+      );
+    await batch.exec();
+    const queue = { toKey: () => key } as unknown as Queue;
+    expect(await eraseQueueEvents(h.ctx.redis, [queue], 'ada')).toBe(1_250);
+    const left = await h.ctx.redis.xrange(key, '-', '+');
+    expect(left).toHaveLength(1_250);
+    expect(left.every(([, fields]) => fields[3]!.startsWith('s-bo-'))).toBe(true);
+  });
+});
