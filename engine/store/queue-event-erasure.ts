@@ -16,7 +16,7 @@ function after(id: string): string {
 
 /**
  * Deletes from the event logs of `queues` (BullMQ's `<queue>:events` streams, which keep each
- * queue's last 10 000 events, for days on a quiet one) the entries about the customer's jobs:
+ * queue's last QUEUE_EVENTS_KEPT events, for days on a quiet one) the entries about the customer's jobs:
  * each names its job, whose id names the customer (`s-<customer>-…`), and a failure's carries its
  * reason, which may quote their address. Read page by page: erasures are rare, and the logs
  * capped. Returns how many entries were deleted.

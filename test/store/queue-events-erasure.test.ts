@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { customerToken } from '../../engine/index.js';
+import { QUEUE_EVENTS_KEPT } from '../../engine/runtime/queues.js';
 import { eraseQueueEvents } from '../../engine/store/queue-event-erasure.js';
 import { engineEachTest } from '../support/engine.js';
 import { eventually } from '../support/redis.js';
@@ -69,5 +70,15 @@ describe("the queues' event logs after an erasure", () => {
     const left = await h.ctx.redis.xrange(key, '-', '+');
     expect(left).toHaveLength(1_250);
     expect(left.every(([, fields]) => fields[3]!.startsWith('s-bo-'))).toBe(true);
+  });
+
+  it('are kept short, so an erasure reads little of them', async () => {
+    const queue = h.engine.queues.deliveries.webhook;
+    await queue.pause();
+    await queue.addBulk(Array.from({ length: 2_500 }, (_, i) => ({ name: 'n', data: { i } })));
+    expect(await h.ctx.redis.hget(queue.toKey('meta'), 'opts.maxLenEvents')).toBe(String(QUEUE_EVENTS_KEPT));
+    // Trimmed as Redis trims `MAXLEN ~`: whole nodes of a hundred entries at a time.
+    expect(await h.ctx.redis.xlen(queue.toKey('events'))).toBeLessThanOrEqual(QUEUE_EVENTS_KEPT + 100);
+    await queue.obliterate({ force: true });
   });
 });
