@@ -29,8 +29,21 @@ const SOME_ID: { path: PropertyKey[]; message: string; when: (payload: { value: 
   when: ({ value }) => typeof value === 'object' && value !== null && !hasSomeId(value as Anonymous),
 };
 
+const ID_FORMS = `must be a string, or a whole number up to ${Number.MAX_SAFE_INTEGER} (send a larger one as a string)`;
+
+/**
+ * An id as Segment takes it: a string, or a whole number read as its decimal string, so `42` and
+ * `"42"` are one customer. Segment's own event validation lets numbers through, and its Ruby and
+ * PHP libraries send an integer id (`user.id`) as it is; refused, it cost the whole batch around it.
+ */
+const segmentId = (id: z.ZodString) =>
+  z.union([id, z.number().int().transform(String)], {
+    // A number past 2^53 has lost digits in JSON parsing already: it could name another customer.
+    error: (issue) => (issue.code === 'invalid_union' ? ID_FORMS : undefined),
+  });
+
 // Segment's Python library sends both, the one it lacks as null.
-const ids = { userId: UserId.nullish(), anonymousId: AnonymousId.nullish() };
+const ids = { userId: segmentId(UserId).nullish(), anonymousId: segmentId(AnonymousId).nullish() };
 const trackShape = TrackInput.extend(ids);
 const identifyShape = IdentifyInput.extend(ids);
 const ignoredShape = z.looseObject({ ...ids, messageId: MessageId.optional(), timestamp: Timestamp });

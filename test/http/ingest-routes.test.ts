@@ -161,6 +161,48 @@ describe('ingest over HTTP', () => {
     expect(visitor.json()).toMatchObject({ ignored: true });
   });
 
+  it('takes a whole-number userId, as Segment does, as the customer with that id as a string', async () => {
+    // As analytics-php sends `'userId' => $user->id`: an integer, in a batch beside other calls.
+    const res = await post('/v1/batch', {
+      batch: [
+        { type: 'identify', userId: 42, traits: { firstName: 'Hal' }, messageId: 'n-1' },
+        { type: 'track', userId: 42, event: 'Signed Up', messageId: 'n-2' },
+        { type: 'page', anonymousId: 7, name: 'Home' },
+      ],
+    });
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toMatchObject({
+      results: [{ eventId: 'n-1' }, { eventId: 'n-2' }, { ignored: true }],
+    });
+    // "42" and 42 are one customer: the same messageId is the same call.
+    expect((await post('/v1/track', { userId: '42', event: 'Signed Up', messageId: 'n-2' })).json()).toEqual({
+      eventId: 'n-2',
+      duplicate: true,
+    });
+    const hal = await eventually(async () => {
+      const c = await h.engine.customer('42');
+      return c.instances.length > 0 ? c : undefined;
+    });
+    expect(hal.profile).toEqual({ firstName: 'Hal' });
+
+    // A fraction is no id, and a number past 2^53 has lost its last digits on the way in.
+    for (const userId of [4.2, 2 ** 60]) {
+      const refused = await post('/v1/track', { userId, event: 'Signed Up' });
+      expect(refused.statusCode).toBe(400);
+      expect(refused.json()).toMatchObject({
+        error: {
+          issues: [
+            {
+              field: 'body.userId',
+              message:
+                'must be a string, or a whole number up to 9007199254740991 (send a larger one as a string)',
+            },
+          ],
+        },
+      });
+    }
+  });
+
   it('stores a good batch in order', async () => {
     const res = await post('/v1/batch', {
       batch: [
