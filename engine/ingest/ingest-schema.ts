@@ -74,7 +74,8 @@ export const IdentifyInput = z.object({
   userId: UserId,
   traits: IdentifyTraits.default({}),
   messageId: MessageId.optional(),
-  timestamp: Timestamp,
+  // The time its consent trait is recorded at, as evidence: bounded as the consent route's is.
+  timestamp: RecordTimestamp,
 });
 export type IdentifyInput = z.input<typeof IdentifyInput>;
 

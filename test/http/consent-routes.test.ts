@@ -113,6 +113,29 @@ describe('consent over HTTP', () => {
     expect(await h.engine.consent.store.get('u5', 'sms', 'marketing')).toMatchObject({ state: 'granted' });
   });
 
+  it('refuses an identify dated past 9999, whose consent trait would be evidence no date can show', async () => {
+    h = await httpHarness({ journeys: [notify], workers: false });
+    // Epoch microseconds read as milliseconds, and a number that is no Date at all: a refusal
+    // recorded at the latter broke every later marketing send to the customer, whose reason names
+    // when consent was refused.
+    for (const timestamp of [1_795_428_000_000_000, 8.64e15 + 1]) {
+      const refused = await h.app.inject({
+        method: 'POST',
+        url: '/v1/identify',
+        headers: h.auth,
+        payload: { userId: 'u6', timestamp, traits: { consent: { email: { marketing: false } } } },
+      });
+      expect(refused.statusCode).toBe(400);
+      expect(refused.json().error.issues).toEqual([
+        {
+          field: 'body.timestamp',
+          message: 'an ISO 8601 date-time with offset, or epoch milliseconds, from 1970 to 9999',
+        },
+      ]);
+    }
+    expect(await h.engine.consent.store.all('u6')).toEqual([]);
+  });
+
   it('sets consent through the API and shows what holds and every change', async () => {
     h = await httpHarness({ journeys: [notify], workers: false });
     const set = (granted: boolean) =>
