@@ -20,7 +20,8 @@ export type IgnoredCallType = (typeof IGNORED_CALL_TYPES)[number];
  * (`when`), so a call missing several is told of all of them at once.
  */
 type Anonymous = { userId?: unknown; anonymousId?: unknown };
-const hasSomeId = (call: Anonymous) => (call.userId ?? call.anonymousId ?? undefined) !== undefined;
+const given = (id: unknown) => id !== undefined && id !== null && id !== '';
+const hasSomeId = (call: Anonymous) => given(call.userId) || given(call.anonymousId);
 const SOME_ID: { path: PropertyKey[]; message: string; when: (payload: { value: unknown }) => boolean } = {
   path: ['userId'],
   message:
@@ -35,9 +36,11 @@ const ID_FORMS = `must be a string, or a whole number up to ${Number.MAX_SAFE_IN
  * An id as Segment takes it: a string, or a whole number read as its decimal string, so `42` and
  * `"42"` are one customer. Segment's own event validation lets numbers through, and its Ruby and
  * PHP libraries send an integer id (`user.id`) as it is; refused, it cost the whole batch around it.
+ * An empty string is no id, as those libraries' checks read it (`user_id || anonymous_id`): Ruby's
+ * `current_user&.id.to_s` sends `""` for a visitor, beside the visitor's `anonymousId`.
  */
 const segmentId = (id: z.ZodString) =>
-  z.union([id, z.number().int().transform(String)], {
+  z.union([z.literal('').transform(() => null), id, z.number().int().transform(String)], {
     // A number past 2^53 has lost digits in JSON parsing already: it could name another customer.
     error: (issue) => (issue.code === 'invalid_union' ? ID_FORMS : undefined),
   });

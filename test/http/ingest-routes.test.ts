@@ -161,6 +161,30 @@ describe('ingest over HTTP', () => {
     expect(visitor.json()).toMatchObject({ ignored: true });
   });
 
+  it('reads an empty userId or anonymousId as none, as Segment libraries do, not as a bad batch', async () => {
+    // As analytics-ruby sends `user_id: current_user&.id.to_s` for a visitor: "" beside the anonymousId.
+    const res = await post('/v1/batch', {
+      batch: [
+        { type: 'track', userId: '', anonymousId: 'v-5', event: 'Signed Up' },
+        { type: 'track', userId: 'hy', anonymousId: '', event: 'Signed Up', messageId: 'y-1' },
+      ],
+    });
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toEqual({
+      results: [
+        { ignored: true, reason: expect.stringContaining('no userId') },
+        { eventId: 'y-1', duplicate: false },
+      ],
+    });
+    expect((await h.engine.customer('hy')).recentEvents.map((e) => e.id)).toEqual(['y-1']);
+    // With no other id, the call still names the one it needs.
+    const none = await post('/v1/track', { userId: '', anonymousId: '', event: 'Signed Up' });
+    expect(none.statusCode).toBe(400);
+    expect(none.json()).toMatchObject({
+      error: { issues: [{ field: 'body.userId', message: expect.stringContaining('required') }] },
+    });
+  });
+
   it('takes a whole-number userId, as Segment does, as the customer with that id as a string', async () => {
     // As analytics-php sends `'userId' => $user->id`: an integer, in a batch beside other calls.
     const res = await post('/v1/batch', {
