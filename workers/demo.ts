@@ -96,7 +96,7 @@ async function drive(
       headers,
       body: JSON.stringify({ batch: batch.map((c) => c.call) }),
     });
-    if (response.status !== 202)
+    if (response.status !== 200)
       throw new Error(`batch refused (${response.status}): ${await response.text()}`);
   }
 

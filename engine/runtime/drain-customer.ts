@@ -102,7 +102,7 @@ async function applyBatch(
       commands.push(...result.commands);
       notes.push(...result.notes);
       for (const note of result.notes) {
-        // The API answered 202 long before: the log is where a caller finds why nothing happened.
+        // The API answered long before: the log is where a caller finds why nothing happened.
         if (note.kind === 'not-entered')
           deps.logger.info(
             { customerId, journeyId: note.journeyId, reason: note.reason },

@@ -98,7 +98,7 @@ describe('the Yue Tea lifecycle through npm start', () => {
       // Signs up and does nothing more.
       ...shopper('idle', 'Ada'),
     ]);
-    expect(response.status).toBe(202);
+    expect(response.status).toBe(200);
 
     await eventually(
       async () => {

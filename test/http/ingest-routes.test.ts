@@ -18,16 +18,16 @@ describe('ingest over HTTP', () => {
 
   const keysOf = async () => (await h.redis.keys(`${h.prefix}:c:*`)).sort();
 
-  it('identify and track answer 202 once stored, and the customer moves through the journey', async () => {
+  it('identify and track answer 200 once stored, and the customer moves through the journey', async () => {
     const identify = await post('/v1/identify', {
       userId: 'ada',
       traits: { firstName: 'Ada', email: 'ada@example.com' },
     });
-    expect(identify.statusCode).toBe(202);
+    expect(identify.statusCode).toBe(200);
     expect(identify.json()).toMatchObject({ duplicate: false });
     expect(identify.headers['x-request-id']).toBeTruthy();
     const track = await post('/v1/track', { userId: 'ada', event: 'Signed Up', properties: { plan: 'pro' } });
-    expect(track.statusCode).toBe(202);
+    expect(track.statusCode).toBe(200);
     const customer = await eventually(async () => {
       const res = await h.app.inject({ url: '/v1/customers/ada', headers: h.auth });
       const body = res.json<{ journeys: unknown[]; messages: unknown[] }>();
@@ -41,11 +41,27 @@ describe('ingest over HTTP', () => {
     });
   });
 
+  it("answers every Segment call 200, as Segment's API does, which its PHP and .NET libraries require", async () => {
+    // Their consumers count only a 200 as sent, and post a batch answered 202 again, without end.
+    const calls: Array<[string, object]> = [
+      ['/v1/identify', { userId: 'st', traits: {} }],
+      ['/v1/track', { userId: 'st', event: 'Signed Up' }],
+      ['/v1/track', { anonymousId: 'v-st', event: 'Signed Up' }],
+      ['/v1/batch', { batch: [{ type: 'track', userId: 'st', event: 'Signed Up' }] }],
+      ['/v1/import', { batch: [{ type: 'identify', userId: 'st', traits: {} }] }],
+      ['/v1/page', { anonymousId: 'v-st', name: 'Home' }],
+      ['/v1/screen', { anonymousId: 'v-st', name: 'Home' }],
+      ['/v1/group', { userId: 'st', groupId: 'g-1' }],
+      ['/v1/alias', { userId: 'st', previousId: 'v-st' }],
+    ];
+    for (const [url, call] of calls) expect((await post(url, call)).statusCode, url).toBe(200);
+  });
+
   it('accepts a duplicate messageId and ignores it', async () => {
     const call = { userId: 'bo', event: 'Signed Up', messageId: 'm-1' };
     expect((await post('/v1/track', call)).json()).toMatchObject({ eventId: 'm-1', duplicate: false });
     const again = await post('/v1/track', call);
-    expect(again.statusCode).toBe(202);
+    expect(again.statusCode).toBe(200);
     expect(again.json()).toMatchObject({ eventId: 'm-1', duplicate: true });
     const events = await h.engine.customer('bo');
     expect(events.recentEvents.filter((e) => e.id === 'm-1')).toHaveLength(1);
@@ -55,7 +71,7 @@ describe('ingest over HTTP', () => {
     const basic = `Basic ${Buffer.from(`${API_KEY}:`).toString('base64')}`;
     expect(
       (await post('/v1/track', { userId: 'cy', event: 'Page' }, { authorization: basic })).statusCode,
-    ).toBe(202);
+    ).toBe(200);
   });
 
   it('answers 401 without a valid key, and stores nothing', async () => {
@@ -125,7 +141,7 @@ describe('ingest over HTTP', () => {
         (await post(`/v1/${type}`, { anonymousId: 'v-1', name: 'Home', properties: {} })).json(),
       ).toEqual(ignored);
     const visitor = await post('/v1/track', { anonymousId: 'v-1', event: 'Signed Up' });
-    expect(visitor.statusCode).toBe(202);
+    expect(visitor.statusCode).toBe(200);
     expect(visitor.json()).toEqual({ ignored: true, reason: expect.stringContaining('no userId') });
     expect(await keysOf()).toEqual([]);
 
@@ -137,7 +153,7 @@ describe('ingest over HTTP', () => {
         { type: 'track', anonymousId: 'v-3', event: 'Signed Up' },
       ],
     });
-    expect(res.statusCode).toBe(202);
+    expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ results: [ignored, { eventId: 'b-9', duplicate: false }, ignored] });
     expect((await h.engine.customer('f1')).recentEvents.map((e) => e.id)).toEqual(['b-9']);
 
@@ -169,7 +185,7 @@ describe('ingest over HTTP', () => {
         { type: 'track', userId: 'hy', anonymousId: '', event: 'Signed Up', messageId: 'y-1' },
       ],
     });
-    expect(res.statusCode).toBe(202);
+    expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({
       results: [
         { ignored: true, reason: expect.stringContaining('no userId') },
@@ -194,7 +210,7 @@ describe('ingest over HTTP', () => {
         { type: 'page', anonymousId: 7, name: 'Home' },
       ],
     });
-    expect(res.statusCode).toBe(202);
+    expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({
       results: [{ eventId: 'n-1' }, { eventId: 'n-2' }, { ignored: true }],
     });
@@ -235,7 +251,7 @@ describe('ingest over HTTP', () => {
         { type: 'track', userId: 'e2', event: 'Signed Up', messageId: 'b-3' },
       ],
     });
-    expect(res.statusCode).toBe(202);
+    expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({
       results: [
         { eventId: 'b-1', duplicate: false },
@@ -264,7 +280,7 @@ describe('ingest over HTTP', () => {
       },
       { authorization: basic },
     );
-    expect(res.statusCode).toBe(202);
+    expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({
       results: [
         { eventId: 'i-1', duplicate: false },
@@ -301,7 +317,7 @@ describe('ingest over HTTP', () => {
           { type: 'track', userId: 'o1', event: 'Second Thing', messageId: 'o-2' },
         ],
       });
-      expect(res.statusCode).toBe(202);
+      expect(res.statusCode).toBe(200);
     } finally {
       commands.evalsha = evalsha;
     }
@@ -343,10 +359,10 @@ describe('ingest over HTTP', () => {
       });
     const batch = { batch: [{ type: 'track', userId: 'z1', event: 'Signed Up', messageId: 'z-1' }] };
     const zipped = await send('/v1/import', gzipSync(JSON.stringify(batch)), 'gzip');
-    expect(zipped.statusCode).toBe(202);
+    expect(zipped.statusCode).toBe(200);
     expect(zipped.json()).toEqual({ results: [{ eventId: 'z-1', duplicate: false }] });
     const track = { userId: 'z1', event: 'Product Viewed', messageId: 'z-2' };
-    expect((await send('/v1/track', deflateSync(JSON.stringify(track)), 'deflate')).statusCode).toBe(202);
+    expect((await send('/v1/track', deflateSync(JSON.stringify(track)), 'deflate')).statusCode).toBe(200);
     expect((await h.engine.customer('z1')).recentEvents.map((e) => e.id).sort()).toEqual(['z-1', 'z-2']);
 
     // A body that does not inflate, an encoding not read, and one that inflates past BODY_LIMIT.

@@ -26,7 +26,7 @@ describe('operating the engine over HTTP', () => {
     const metrics = await h.app.inject('/metrics');
     expect(metrics.statusCode).toBe(200);
     expect(metrics.body).toMatch(
-      /chorus_http_requests_total\{method="POST",route="\/v1\/track",status="202"\} 1/,
+      /chorus_http_requests_total\{method="POST",route="\/v1\/track",status="200"\} 1/,
     );
     expect(metrics.body).toMatch(/chorus_queue_jobs\{queue="journeys",state="waiting"\} 1/);
     expect(metrics.body).toMatch(/chorus_queue_jobs\{queue="deliveries-email",state="delayed"\} 0/);

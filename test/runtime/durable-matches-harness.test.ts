@@ -84,7 +84,7 @@ async function callBatch(
     headers: { authorization: `Bearer ${API_KEY}` },
     payload: { batch },
   });
-  expect(response.statusCode, response.body).toBe(202);
+  expect(response.statusCode, response.body).toBe(200);
   return (response.json() as { results: Array<{ duplicate: boolean }> }).results.map((r) =>
     r.duplicate ? 'duplicate' : 'accepted',
   );

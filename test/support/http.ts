@@ -24,7 +24,7 @@ export interface HttpHarness {
   prefix: string;
   clock: FakeClock;
   auth: { authorization: string };
-  /** Resolves once the drain jobs of the events the app has answered are added (they follow the 202). */
+  /** Resolves once the drain jobs of the events the app has answered are added (they follow the answer). */
   settleIngest(): Promise<void>;
   close(): Promise<void>;
 }

@@ -37,8 +37,10 @@ function identified<T extends Anonymous>({
 }
 
 /**
- * Segment-compatible ingest: `identify`, `track` and `batch`. Each answers 202 only once the
+ * Segment-compatible ingest: `identify`, `track` and `batch`. Each answers 200 only once the
  * event is in the customer's inbox in Redis; a batch is checked whole before any of it is stored.
+ * 200, as Segment's API answers, not 202: Segment's PHP and .NET libraries count only a 200 as
+ * sent, and post a batch answered with any other 2xx again, without end.
  * The body is parsed once, by the route's schema; the engine's `accept*` entries take it as parsed.
  * A visitor's call with no `userId`, and `page`, `screen`, `group` and `alias` calls, are
  * accepted and ignored (segment-calls.ts).
@@ -60,10 +62,10 @@ export const ingestRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (ap
         tags: ['ingest'],
         summary: 'Set traits on a customer (Segment identify); a null trait removes it',
         body: SegmentIdentify,
-        response: { 202: z.union([Accepted, Ignored]) },
+        response: { 200: z.union([Accepted, Ignored]) },
       },
     },
-    async (request, reply) => reply.code(202).send(await identify(request.body)),
+    async (request, reply) => reply.code(200).send(await identify(request.body)),
   );
 
   app.post(
@@ -73,10 +75,10 @@ export const ingestRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (ap
         tags: ['ingest'],
         summary: 'Record an event (Segment track); it may enrol the customer in journeys and advance them',
         body: SegmentTrack,
-        response: { 202: z.union([Accepted, Ignored]) },
+        response: { 200: z.union([Accepted, Ignored]) },
       },
     },
-    async (request, reply) => reply.code(202).send(await track(request.body)),
+    async (request, reply) => reply.code(200).send(await track(request.body)),
   );
 
   // `/v1/import` is the batch route's older name, which Segment's Ruby, Java and PHP libraries
@@ -92,7 +94,7 @@ export const ingestRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (ap
           tags: ['ingest'],
           summary,
           body: Batch,
-          response: { 202: z.object({ results: z.array(z.union([Accepted, Ignored])) }) },
+          response: { 200: z.object({ results: z.array(z.union([Accepted, Ignored])) }) },
         },
       },
       async (request, reply) => {
@@ -117,7 +119,7 @@ export const ingestRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (ap
             return result;
           }),
         );
-        return reply.code(202).send({ results });
+        return reply.code(200).send({ results });
       },
     );
 
@@ -129,9 +131,9 @@ export const ingestRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (ap
           tags: ['ingest'],
           summary: `A Segment ${type} call: accepted and ignored, as journeys do not use it`,
           body: IgnoredCall,
-          response: { 202: Ignored },
+          response: { 200: Ignored },
         },
       },
-      async (_request, reply) => reply.code(202).send(ignoredCall(type)),
+      async (_request, reply) => reply.code(200).send(ignoredCall(type)),
     );
 };

@@ -58,7 +58,7 @@ export async function sendDirect(run: FaultRun, calls: readonly Call[]): Promise
 
 /**
  * Sends a round through the API's batch endpoint, 500 calls a request, retrying each request
- * until it is answered 202: a 503 (Redis away) or a refused connection is retried after a short
+ * until it is answered 200: a 503 (Redis away) or a refused connection is retried after a short
  * pause, anything else fails the test. Returns how many answers were 503.
  */
 export async function sendOverHttp(apiUrl: string, calls: readonly Call[]): Promise<number> {
@@ -69,7 +69,7 @@ export async function sendOverHttp(apiUrl: string, calls: readonly Call[]): Prom
     batches.map(async (batch) => {
       for (;;) {
         const response = await postJson(`${apiUrl}/v1/batch`, { batch }).catch(() => undefined);
-        if (response?.status === 202) return;
+        if (response?.status === 200) return;
         if (response && response.status !== 503)
           throw new Error(`batch answered ${response.status}: ${await response.text()}`);
         if (response) unavailable++;

@@ -8,7 +8,7 @@ import { freePort } from '../../../engine/free-port.js';
 /**
  * A private `redis-server` on a free port with its own data directory, that a test can kill and
  * start again on the same port and directory. AOF is on with `appendfsync always`: every write
- * is on disk before Redis answers it, so an event the API acknowledged with 202 survives even a
+ * is on disk before Redis answers it, so an event the API acknowledged survives even a
  * SIGKILL of Redis (`everysec` could lose the last second, and the check of "nothing lost" would
  * then be testing fsync timing rather than the engine).
  */
