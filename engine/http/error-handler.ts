@@ -26,6 +26,7 @@ export function installErrorHandler(app: FastifyInstance, redis: RedisConnection
     const answer = classify(error, redis, {
       what: `${request.method} ${request.url.split('?')[0]}`,
       bodyMissing: request.body === undefined,
+      bodyLimit: request.routeOptions.bodyLimit,
     });
     if (answer.status >= 500) request.log.error({ err: error }, answer.message);
     else request.log.info({ code: answer.code, status: answer.status }, answer.message);
@@ -69,7 +70,7 @@ export function urlErrorBody(error: FastifyError, requestId: string): ErrorBody 
 function classify(
   error: FastifyError,
   redis: RedisConnection,
-  request: { what: string; bodyMissing: boolean },
+  request: { what: string; bodyMissing: boolean; bodyLimit: number },
 ): Answer {
   const { what } = request;
   if (hasZodFastifySchemaValidationErrors(error)) {
@@ -102,7 +103,8 @@ function classify(
     return {
       status: 413,
       code: 'CHORUS_BODY_TOO_LARGE',
-      message: 'The request body is larger than this server accepts. To fix: send smaller batches.',
+      // The sender (a Segment library's log line, say) is told the limit, and the operator its name.
+      message: `The request body is larger than the ${request.bodyLimit} bytes this server accepts (BODY_LIMIT; a gzip or deflate body counts as it inflates). To fix: send smaller batches, or raise BODY_LIMIT.`,
     };
   if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
     return {

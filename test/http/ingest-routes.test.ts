@@ -346,7 +346,13 @@ describe('ingest over HTTP', () => {
       properties: { blob: 'x'.repeat(1_100_000) },
     });
     expect(res.statusCode).toBe(413);
-    expect(res.json()).toMatchObject({ error: { code: 'CHORUS_BODY_TOO_LARGE' } });
+    // The sender's log says how large a body may be, and the operator which setting says so.
+    expect(res.json()).toMatchObject({
+      error: {
+        code: 'CHORUS_BODY_TOO_LARGE',
+        message: expect.stringMatching(/^The request body is larger than the 1048576 bytes .*BODY_LIMIT/),
+      },
+    });
   });
 
   it('reads a gzipped or deflated body, as Segment libraries send their batches', async () => {
