@@ -169,7 +169,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
         rateLimitHook(limiter, (request) => keys.keyOf(request) ?? `ip-${request.ip}`),
       );
       v1.addHook('onRequest', keys.requireKey);
-      await v1.register(ingestRoutes, { engine });
+      await v1.register(ingestRoutes, { engine, clock });
       await v1.register(journeyRoutes, { engine, clock });
       await v1.register(customerRoutes, { engine, clock });
       await v1.register(inAppRoutes, { engine, clock });

@@ -47,8 +47,12 @@ const segmentId = (id: z.ZodString) =>
 
 // Segment's Python library sends both, the one it lacks as null.
 const ids = { userId: segmentId(UserId).nullish(), anonymousId: segmentId(AnonymousId).nullish() };
-const trackShape = TrackInput.extend(ids);
-const identifyShape = IdentifyInput.extend(ids);
+/** When the library sent the call, by the same clock as its `timestamp`: see correctClockSkew. */
+export const SentAt = Timestamp.describe(
+  'when the library sent the call, by the clock of its timestamp: the timestamp is corrected by the difference to when it was received, as Segment does',
+);
+const trackShape = TrackInput.extend({ ...ids, sentAt: SentAt });
+const identifyShape = IdentifyInput.extend({ ...ids, sentAt: SentAt });
 const ignoredShape = z.looseObject({ ...ids, messageId: MessageId.optional(), timestamp: Timestamp });
 
 export const SegmentTrack = trackShape.refine(hasSomeId, SOME_ID);

@@ -266,6 +266,58 @@ describe('ingest over HTTP', () => {
     expect(e1.profile).toEqual({ firstName: 'Ed' });
   });
 
+  it("dates each call by this server's clock, correcting the sender's by its sentAt, as Segment does", async () => {
+    const now = h.clock.now();
+    const iso = (ms: number) => new Date(ms).toISOString();
+    // A phone an hour fast: it stamped the order 5 s before it sent it, by its own clock.
+    const phone = now + 3_600_000;
+    await post('/v1/track', {
+      userId: 'skew',
+      event: 'Viewed',
+      messageId: 'k-1',
+      timestamp: iso(phone - 5_000),
+      sentAt: iso(phone),
+    });
+    // A batch's sentAt, once for all its calls (Segment's server libraries); a call's own wins.
+    await post('/v1/batch', {
+      sentAt: iso(phone),
+      batch: [
+        { type: 'track', userId: 'skew', event: 'Viewed', messageId: 'k-2', timestamp: phone - 60_000 },
+        {
+          type: 'identify',
+          userId: 'skew',
+          traits: { a: 1 },
+          messageId: 'k-3',
+          timestamp: iso(phone - 1_000),
+        },
+        {
+          type: 'track',
+          userId: 'skew',
+          event: 'Viewed',
+          messageId: 'k-4',
+          timestamp: iso(now - 7_000),
+          sentAt: iso(now),
+        },
+      ],
+    });
+    // Without sentAt the timestamp is the sender's word, as before.
+    await post('/v1/track', {
+      userId: 'skew',
+      event: 'Viewed',
+      messageId: 'k-5',
+      timestamp: iso(now - 9_000),
+    });
+    const res = await h.app.inject({ url: '/v1/customers/skew/export', headers: h.auth });
+    const events = res.json<{ recentEvents: Array<{ id: string; timestamp: number }> }>().recentEvents;
+    expect(Object.fromEntries(events.map((e) => [e.id, now - e.timestamp]))).toEqual({
+      'k-1': 5_000,
+      'k-2': 60_000,
+      'k-3': 1_000,
+      'k-4': 7_000,
+      'k-5': 9_000,
+    });
+  });
+
   it("takes a batch at /v1/import, where Segment's Ruby and Java libraries post it", async () => {
     // As analytics-ruby sends it: basic auth with the write key, context and sentAt beside the calls.
     const basic = `Basic ${Buffer.from(`${API_KEY}:`).toString('base64')}`;

@@ -1,6 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { Clock } from '../../clock.js';
 import type { Engine, ParsedIdentify, ParsedTrack } from '../../engine.js';
+import { correctClockSkew } from '../clock-skew.js';
 import {
   ANONYMOUS,
   BatchCall,
@@ -10,6 +12,7 @@ import {
   ignoredCall,
   SegmentIdentify,
   SegmentTrack,
+  SentAt,
 } from '../segment-calls.js';
 
 /** What an accepted event answers: its id, and whether its messageId had been seen (then it is ignored). */
@@ -19,7 +22,11 @@ export const Accepted = z.object({
 });
 
 export const MAX_BATCH = 1000;
-const Batch = z.object({ batch: z.array(BatchCall).min(1).max(MAX_BATCH) });
+const Batch = z.object({
+  batch: z.array(BatchCall).min(1).max(MAX_BATCH),
+  // Segment's server libraries send it once for the whole batch.
+  sentAt: SentAt,
+});
 
 const answer = (result: { accepted: boolean; eventId: string }) => ({
   eventId: result.eventId,
@@ -45,13 +52,25 @@ function identified<T extends Anonymous>({
  * A visitor's call with no `userId`, and `page`, `screen`, `group` and `alias` calls, are
  * accepted and ignored (segment-calls.ts).
  */
-export const ingestRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, { engine }) => {
-  const track = async (call: z.output<typeof SegmentTrack>) => {
-    const known = identified(call);
+export const ingestRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Clock }> = async (
+  app,
+  { engine, clock },
+) => {
+  // Each call's timestamp by this server's clock (correctClockSkew), read as the request arrives.
+  const track = async (
+    call: z.output<typeof SegmentTrack>,
+    receivedAt: number,
+    batchSentAt?: string | number,
+  ) => {
+    const known = identified(correctClockSkew(call, receivedAt, batchSentAt));
     return known ? answer(await engine.acceptTrack(known as ParsedTrack)) : ANONYMOUS;
   };
-  const identify = async (call: z.output<typeof SegmentIdentify>) => {
-    const known = identified(call);
+  const identify = async (
+    call: z.output<typeof SegmentIdentify>,
+    receivedAt: number,
+    batchSentAt?: string | number,
+  ) => {
+    const known = identified(correctClockSkew(call, receivedAt, batchSentAt));
     return known ? answer(await engine.acceptIdentify(known as ParsedIdentify)) : ANONYMOUS;
   };
 
@@ -65,7 +84,7 @@ export const ingestRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (ap
         response: { 200: z.union([Accepted, Ignored]) },
       },
     },
-    async (request, reply) => reply.code(200).send(await identify(request.body)),
+    async (request, reply) => reply.code(200).send(await identify(request.body, clock.now())),
   );
 
   app.post(
@@ -78,7 +97,7 @@ export const ingestRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (ap
         response: { 200: z.union([Accepted, Ignored]) },
       },
     },
-    async (request, reply) => reply.code(200).send(await track(request.body)),
+    async (request, reply) => reply.code(200).send(await track(request.body, clock.now())),
   );
 
   // `/v1/import` is the batch route's older name, which Segment's Ruby, Java and PHP libraries
@@ -104,11 +123,14 @@ export const ingestRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (ap
         // by a Redis restart) is sent again after the calls behind it, which another process may
         // have made work meanwhile by loading the script.
         const lastOf = new Map<string, Promise<unknown>>();
+        const receivedAt = clock.now();
+        const { sentAt } = request.body;
         const results = await Promise.all(
           request.body.batch.map(({ type, ...call }) => {
             const run = async () => {
-              if (type === 'track') return track(call as z.output<typeof SegmentTrack>);
-              if (type === 'identify') return identify(call as z.output<typeof SegmentIdentify>);
+              if (type === 'track') return track(call as z.output<typeof SegmentTrack>, receivedAt, sentAt);
+              if (type === 'identify')
+                return identify(call as z.output<typeof SegmentIdentify>, receivedAt, sentAt);
               return ignoredCall(type);
             };
             const userId = (call as Anonymous).userId;

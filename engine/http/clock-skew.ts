@@ -1,0 +1,26 @@
+import { toEpochMs } from '../ingest/ingest-schema.js';
+
+/** The latest instant a corrected time may name: the last an ISO 8601 date-time can write. */
+const LATEST = Date.parse('9999-12-31T23:59:59.999Z');
+
+/**
+ * A Segment call's `timestamp` corrected for the sender's clock, as Segment corrects it: a
+ * library stamps each call and, when it posts them, `sentAt`, both by the device's clock, so the
+ * call happened `sentAt - timestamp` before the request was received. A phone whose clock runs
+ * an hour fast would otherwise date its customers' orders, and their consent answers, an hour
+ * ahead. `sentAt` is the call's own, else its batch's; a call without both is left as it is.
+ * Returns the call without `sentAt`.
+ *
+ * @example
+ * correctClockSkew({ timestamp: '2026-11-23T11:00:00Z', sentAt: '2026-11-23T11:00:05Z' }, Date.parse('2026-11-23T10:00:05Z'));
+ * // { timestamp: Date.parse('2026-11-23T10:00:00Z') }
+ */
+export function correctClockSkew<
+  T extends { timestamp?: string | number | undefined; sentAt?: string | number | undefined },
+>(call: T, receivedAt: number, batchSentAt?: string | number): Omit<T, 'sentAt'> {
+  const { sentAt: ownSentAt, ...rest } = call;
+  const sentAt = ownSentAt ?? batchSentAt;
+  if (call.timestamp === undefined || sentAt === undefined) return rest;
+  const corrected = toEpochMs(call.timestamp, receivedAt) + (receivedAt - toEpochMs(sentAt, receivedAt));
+  return { ...rest, timestamp: Math.min(LATEST, Math.max(0, corrected)) };
+}
