@@ -126,7 +126,9 @@ function toCommands(
       // its type. An `after` has an id: xstate's, the same on every entry of its state.
       const sendId = params.id ?? `${params.event.type}@${jobId}`;
       const localTime = journey.localTimeWaits[params.event.type];
-      const delay = localTime ? nextLocalTime(now, zone, localTime) - now : params.delay;
+      // Strictly after now: a state entered at 10:00 sharp (by the 10:00 wait of a daily loop,
+      // whose timer fires at its due time) waits for tomorrow's, not for the 10:00 it is in.
+      const delay = localTime ? nextLocalTime(now + 1, zone, localTime) - now : params.delay;
       timers[sendId] = jobId;
       commands.push({
         type: 'schedule',

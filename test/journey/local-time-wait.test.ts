@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { assign } from 'xstate';
 import { z } from 'zod';
 import {
   CommandExecutor,
@@ -118,5 +119,57 @@ describe('j.send options', () => {
     expect(() => createJourneyHarness([journey('later')])).toThrow(
       /whenCapped "later". To fix: use 'wait' or 'skip'/,
     );
+  });
+});
+
+describe('j.atLocalTime in a loop', () => {
+  // Three days at 09:00 on the customer's clock: the wait's timer fires at 09:00 sharp, and the
+  // state it leads back to waits for the next 09:00.
+  const daily = defineJourney({
+    id: 'daily-digest',
+    version: 1,
+    trigger: { event: 'Subscribed' },
+    data: z.object({ digests: z.number().default(0) }),
+    machine: (j) =>
+      j.createMachine({
+        initial: 'waiting',
+        states: {
+          waiting: { tags: 'loyalty', after: { [j.atLocalTime('09:00')]: 'digest' } },
+          digest: {
+            tags: 'loyalty',
+            entry: [
+              j.send('digest', ['email']),
+              assign({ data: ({ context }) => ({ digests: context.data.digests + 1 }) }),
+            ],
+            always: [
+              { guard: ({ context }) => context.data.digests >= 3, target: 'done' },
+              { target: 'waiting' },
+            ],
+          },
+          done: { tags: 'loyalty', type: 'final' },
+        },
+      }),
+  });
+
+  it('sends once a day, each wait entered at 09:00 sharp waiting for the next day’s 09:00', () => {
+    const h = createJourneyHarness(daily, { start: Date.parse('2026-06-01T06:00:00Z') });
+    h.identify('ada', { timezone: 'Europe/Berlin' });
+    h.track('ada', 'Subscribed');
+    h.advance('1d');
+    expect(h.pendingTimers('ada').map((t) => [iso(t.dueAt), t.delayMs])).toEqual([
+      ['2026-06-02T07:00:00.000Z', 86_400_000],
+    ]);
+    h.advance('2d');
+    expect(h.sent('ada').map((s) => iso(s.at))).toEqual([
+      '2026-06-01T07:00:00.000Z',
+      '2026-06-02T07:00:00.000Z',
+      '2026-06-03T07:00:00.000Z',
+    ]);
+  });
+
+  it('waits a whole day when the state is entered at the time itself', () => {
+    const h = createJourneyHarness(daily, { start: Date.parse('2026-06-01T09:00:00Z') });
+    h.track('bo', 'Subscribed');
+    expect(h.pendingTimers('bo').map((t) => iso(t.dueAt))).toEqual(['2026-06-02T09:00:00.000Z']);
   });
 });
