@@ -38,8 +38,12 @@ export function locate(machine: AnyStateMachine, value: StateValue): { state: st
 }
 
 /**
- * The part of the context only this instance knows. The profile is stored once on the customer
- * and the ids are on the record, so neither is stored again in every snapshot.
+ * The part of the context only this instance knows, as the store keeps it: JSON. The profile is
+ * stored once on the customer and the ids are on the record, so neither is stored again in every
+ * snapshot. Passing it through JSON here, not only on the way to Redis, gives every next step the
+ * context a worker reads back: a Date (from a schema's `z.coerce.date()`, or assigned into data)
+ * is its ISO string in the harness too, and in the next event of a worker's batch as in the one
+ * after a reload, instead of a Date the journey's tests pass with and the workers then lack.
  */
 function persistedContext(context: JourneyContext): Record<string, unknown> {
   const {
@@ -50,7 +54,17 @@ function persistedContext(context: JourneyContext): Record<string, unknown> {
     journeyVersion: _journeyVersion,
     ...own
   } = context;
-  return own;
+  let stored: string;
+  try {
+    stored = JSON.stringify(own);
+  } catch (error) {
+    throw new Error(
+      `the journey's context cannot be stored as JSON (${(error as Error).message}). ` +
+        'To fix: keep plain values (strings, numbers, booleans, arrays and objects of them) in its trigger and data.',
+      { cause: error },
+    );
+  }
+  return JSON.parse(stored) as Record<string, unknown>;
 }
 
 /** The full context of a stored instance, as the machine sees it. */
