@@ -2,9 +2,13 @@ import { folderProblem } from '../folder-problem.js';
 import { ConfigError } from '../config.js';
 import { ChorusError } from '../errors.js';
 import { unknownWebhookSources } from '../http/webhook-source.js';
-import type { Journey } from '../journey/define-journey.js';
 import { JourneyCatalog, JourneyValidationError } from '../journey/journey-catalog.js';
-import { importJourneyModule, journeyModulePaths } from '../journey/load-journeys.js';
+import {
+  addOnce,
+  importJourneyModule,
+  journeyModulePaths,
+  type JourneyFolder,
+} from '../journey/load-journeys.js';
 import type { MessageCatalog } from '../journey/validate-journey.js';
 import { MessageDefinitionError } from '../messages/message-catalog.js';
 import { checkTemplates, checkTemplatesForJourneys } from '../messages/template-checks.js';
@@ -60,8 +64,8 @@ export async function validateProject(
   options: ValidateProjectOptions = {},
 ): Promise<ProjectReport> {
   const problems: ProjectProblem[] = [];
-  const journeys: Journey[] = [];
-  const webhookSources: string[] = [];
+  const folder: JourneyFolder = { journeys: [], webhookSources: [] };
+  const { journeys } = folder;
   if (!isFolder(dirs.journeys)) {
     problems.push({ area: 'journeys', text: missingFolder('journeys', dirs.journeys) });
   } else {
@@ -69,14 +73,13 @@ export async function validateProject(
     // Module by module, so one that fails to import does not hide the problems of the others.
     for (const path of journeyModulePaths(dirs.journeys)) {
       try {
-        const module = await importJourneyModule(path);
-        journeys.push(...module.journeys);
-        webhookSources.push(...module.webhookSources.map((source) => source.id));
+        addOnce(folder, await importJourneyModule(path));
       } catch (error) {
         problems.push(stopped('journeys', error));
         allLoaded = false;
       }
     }
+    const webhookSources = folder.webhookSources.map((source) => source.id);
     for (const id of new Set(webhookSources.filter((id, index) => webhookSources.indexOf(id) !== index)))
       problems.push({
         area: 'journeys',
@@ -127,7 +130,7 @@ export async function validateProject(
   return {
     journeys: journeys.map((journey) => `${journey.id}@${journey.version}`),
     messages: templates?.messageIds() ?? [],
-    webhookSources,
+    webhookSources: folder.webhookSources.map((source) => source.id),
     problems,
   };
 }

@@ -16,11 +16,7 @@ export interface JourneyFolder {
  */
 export async function loadJourneyFolder(dir: string): Promise<JourneyFolder> {
   const folder: JourneyFolder = { journeys: [], webhookSources: [] };
-  for (const path of journeyModulePaths(dir)) {
-    const loaded = await importJourneyModule(path);
-    folder.journeys.push(...loaded.journeys);
-    folder.webhookSources.push(...loaded.webhookSources);
-  }
+  for (const path of journeyModulePaths(dir)) addOnce(folder, await importJourneyModule(path));
   const ids = folder.webhookSources.map((source) => source.id);
   const duplicate = ids.find((id, index) => ids.indexOf(id) !== index);
   if (duplicate !== undefined)
@@ -28,6 +24,17 @@ export async function loadJourneyFolder(dir: string): Promise<JourneyFolder> {
       `Two webhook sources in ${dir} share the id "${duplicate}". To fix: give each source its own id.`,
     );
   return folder;
+}
+
+/**
+ * Adds what a module exports to what the folder has, each journey and source once: the same
+ * object exported again (`export default welcome` beside `export const welcome`, or a module
+ * that re-exports another's) is one definition, not an id and version defined twice.
+ */
+export function addOnce(folder: JourneyFolder, more: JourneyFolder): void {
+  for (const journey of more.journeys) if (!folder.journeys.includes(journey)) folder.journeys.push(journey);
+  for (const source of more.webhookSources)
+    if (!folder.webhookSources.includes(source)) folder.webhookSources.push(source);
 }
 
 /** The modules of a journeys folder, as absolute paths in name order (tests and type declarations left out). */
@@ -50,8 +57,10 @@ export async function importJourneyModule(path: string): Promise<JourneyFolder> 
   for (const [name, value] of Object.entries(module)) {
     // An export is only inspected; one that throws when looked at (a Proxy) is named, not let through.
     try {
-      if (isJourney(value)) folder.journeys.push(checkedJourney(value, path, name));
-      else if (isWebhookSource(value)) folder.webhookSources.push(checkedSource(value, path, name));
+      if (isJourney(value))
+        addOnce(folder, { journeys: [checkedJourney(value, path, name)], webhookSources: [] });
+      else if (isWebhookSource(value))
+        addOnce(folder, { journeys: [], webhookSources: [checkedSource(value, path, name)] });
     } catch (cause) {
       if (cause instanceof JourneyDefinitionError) throw cause;
       throw new JourneyDefinitionError(

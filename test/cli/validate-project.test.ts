@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatProjectReport, validateProject } from '../../engine/cli/validate-project.js';
+import { JourneyCatalog, loadJourneyFolder } from '../../engine/index.js';
 
 describe('validateProject', () => {
   it('finds nothing wrong with journeys and templates the engine would start with', async () => {
@@ -93,6 +94,19 @@ describe('validateProject', () => {
     } finally {
       rmSync(templates, { recursive: true, force: true });
     }
+  });
+
+  it('counts a journey exported twice (by name and as default, or re-exported) once', async () => {
+    const dirs = {
+      journeys: 'test/fixtures/journeys-exported-twice',
+      templates: 'test/fixtures/cli/templates',
+    };
+    const report = await validateProject(dirs, { webhookSourceSecrets: { shop: ['whsec_c2VjcmV0'] } });
+    expect(report).toMatchObject({ journeys: ['welcome@1'], webhookSources: ['shop'], problems: [] });
+    const folder = await loadJourneyFolder(dirs.journeys);
+    expect(folder.journeys.map((journey) => journey.id)).toEqual(['welcome']);
+    expect(folder.webhookSources.map((source) => source.id)).toEqual(['shop']);
+    expect(() => new JourneyCatalog(folder.journeys, { has: () => true })).not.toThrow();
   });
 
   it('says which folder is missing instead of failing on it', async () => {
