@@ -24,8 +24,23 @@ const Schema = z.custom<z.ZodType>((v) => v instanceof z.ZodType, {
   message: 'expected a zod schema, such as z.object({ plan: z.string() })',
 });
 
+/**
+ * An object that refuses a field it does not know, naming the fields it does: a misspelt field
+ * (`reEntry`, `exits`) would otherwise be dropped without a word and its default used instead.
+ * TypeScript catches them in a journey written in TypeScript; this catches them in JavaScript.
+ */
+function strict<Shape extends z.ZodRawShape>(shape: Shape) {
+  const known = Object.keys(shape).join(', ');
+  return z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `unknown field(s) ${issue.keys.map((key) => `"${key}"`).join(', ')}; the fields are ${known}`
+        : undefined,
+  });
+}
+
 /** The metadata half of a journey definition, checked when the journey is defined. */
-export const JourneyMeta = z.object({
+export const JourneyMeta = strict({
   id: JourneyId,
   version: z.number().int().positive(),
   description: z.string().optional(),
@@ -39,43 +54,44 @@ export const JourneyMeta = z.object({
   profile: Schema.optional(),
   events: z.record(z.string(), Schema).optional(),
   data: Schema.optional(),
-  goal: z
-    .object({
-      event: EventName,
-      exit: z.boolean().default(false),
-      /** How far back a conversion credits the messages before it (attribution). */
-      window: z
-        .union([z.string(), z.number()])
-        .default('7d')
-        .transform((value, ctx) => {
-          // The issues say what is wrong and how it is written, without a "To fix:" of their
-          // own: defineJourney's message ends with the one fix for every field it names.
-          let ms: number;
-          try {
-            ms = parseDuration(value);
-          } catch {
-            ctx.addIssue({
-              code: 'custom',
-              message: `cannot read ${JSON.stringify(value)} as a duration (write ${DURATION_FORMS})`,
-            });
-            return z.NEVER;
-          }
-          // Attribution credits messages sent up to this long before a conversion; with no
-          // window at all there is nothing to credit, and the journey's report could not be built.
-          if (ms === 0) {
-            ctx.addIssue({
-              code: 'custom',
-              message: 'must be longer than 0 (how far back a conversion credits messages, such as "7d")',
-            });
-            return z.NEVER;
-          }
-          return ms;
-        }),
-    })
-    .optional(),
+  goal: strict({
+    event: EventName,
+    exit: z.boolean().default(false),
+    /** How far back a conversion credits the messages before it (attribution). */
+    window: z
+      .union([z.string(), z.number()])
+      .default('7d')
+      .transform((value, ctx) => {
+        // The issues say what is wrong and how it is written, without a "To fix:" of their
+        // own: defineJourney's message ends with the one fix for every field it names.
+        let ms: number;
+        try {
+          ms = parseDuration(value);
+        } catch {
+          ctx.addIssue({
+            code: 'custom',
+            message: `cannot read ${JSON.stringify(value)} as a duration (write ${DURATION_FORMS})`,
+          });
+          return z.NEVER;
+        }
+        // Attribution credits messages sent up to this long before a conversion; with no
+        // window at all there is nothing to credit, and the journey's report could not be built.
+        if (ms === 0) {
+          ctx.addIssue({
+            code: 'custom',
+            message: 'must be longer than 0 (how far back a conversion credits messages, such as "7d")',
+          });
+          return z.NEVER;
+        }
+        return ms;
+      }),
+  }).optional(),
   /** A SMART goal for the journey: metric, target, period; reports show actual against it. */
   objective: Objective.optional(),
   exitOn: z.array(EventName).default([]),
   reentry: ReentryPolicy.default('after-exit'),
+  machine: z.custom<unknown>((v) => typeof v === 'function', {
+    message: 'expected a function, (j) => j.createMachine({ … })',
+  }),
 });
 export type JourneyMeta = z.infer<typeof JourneyMeta>;

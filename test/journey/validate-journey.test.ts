@@ -419,6 +419,14 @@ describe('journey metadata that is not what defineJourney expects', () => {
     ],
     [{ profile: { firstName: 'string' } }, 'profile: expected a zod schema'],
     [{ data: { coupon: 'WELCOME10' } }, 'data: expected a zod schema'],
+    // Misspelt in a journey written in JavaScript: each was dropped, and its default taken.
+    [{ reEntry: 'never' }, '(root): unknown field(s) "reEntry"; the fields are id, version, description'],
+    [
+      { goal: { event: 'Order Completed', exits: true } },
+      'goal: unknown field(s) "exits"; the fields are event, exit, window',
+    ],
+    [{ exit_on: ['Account Deleted'] }, '(root): unknown field(s) "exit_on"'],
+    [{ machine: undefined }, 'machine: expected a function, (j) => j.createMachine({ … })'],
   ])('is refused naming the field and what it expected: %j', (fields, expected) => {
     expect(define(fields)).toThrow(JourneyDefinitionError);
     expect(define(fields)).toThrow(`Journey "meta" has invalid metadata: ${expected}`);
