@@ -44,13 +44,10 @@ export const JourneyMeta = strict({
   id: JourneyId,
   version: z.number().int().positive(),
   description: z.string().optional(),
-  trigger: z.union(
-    [z.object({ event: EventName, properties: Schema.optional() }), z.object({ api: Schema })],
-    {
-      error: () =>
-        'expected { event: "Signed Up", properties?: a zod schema } (a track event) or { api: a zod schema } (the trigger API)',
-    },
-  ),
+  trigger: z.union([strict({ event: EventName, properties: Schema.optional() }), strict({ api: Schema })], {
+    error: () =>
+      'expected { event: "Signed Up", properties?: a zod schema } (a track event) or { api: a zod schema } (the trigger API)',
+  }),
   profile: Schema.optional(),
   events: z.record(z.string(), Schema).optional(),
   data: Schema.optional(),

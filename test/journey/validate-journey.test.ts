@@ -426,6 +426,10 @@ describe('journey metadata that is not what defineJourney expects', () => {
       'goal: unknown field(s) "exits"; the fields are event, exit, window',
     ],
     [{ exit_on: ['Account Deleted'] }, '(root): unknown field(s) "exit_on"'],
+    [
+      { trigger: { event: 'Go', propertes: z.object({ plan: z.string() }) } },
+      'trigger: unknown field(s) "propertes"; the fields are event, properties',
+    ],
     [{ machine: undefined }, 'machine: expected a function, (j) => j.createMachine({ … })'],
   ])('is refused naming the field and what it expected: %j', (fields, expected) => {
     expect(define(fields)).toThrow(JourneyDefinitionError);
