@@ -17,39 +17,40 @@ export const DEFAULT_WHEN_CAPPED = 'wait';
 const takeSlotScript = new LuaScript(`
 local op = ARGV[1]
 local now = tonumber(ARGV[2])
--- Counted already under every rule: a replay of a send this script let through. Counted under
--- some only, it was let through on another channel (and rerouted since): this channel's own
--- rules are asked, and a rule that counts it already holds its slot (it is not held back by it).
+-- Each window is trimmed first: an operation holds its slot only while its entry is in the window.
+-- Held under every rule: a replay of a send this script let through, or the retry of one whose
+-- provider asked to try later. Held under some only, it was let through on another channel (and
+-- rerouted since): this channel's own rules are asked, and a rule that holds it already does not
+-- hold it back.
 local held = {}
 local counted = 0
 for i = 1, #KEYS do
-  held[i] = redis.call('ZSCORE', KEYS[i], op)
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - tonumber(ARGV[2 + i * 2]))
+  held[i] = redis.call('ZSCORE', KEYS[i], op) ~= false
   if held[i] then counted = counted + 1 end
 end
-if counted == #KEYS then return 0 end
-local wait = 0
-local capped = 0
-for i = 1, #KEYS do
-  local max = tonumber(ARGV[1 + i * 2])
-  local window = tonumber(ARGV[2 + i * 2])
-  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
-  local count = redis.call('ZCARD', KEYS[i])
-  -- Its own entry counts only while still in the window (the trim above removed it otherwise).
-  local holds = held[i] and tonumber(held[i]) > now - window
-  if count >= max and not holds then
-    -- A slot opens when the send that keeps the count at max leaves the window.
-    local oldest = redis.call('ZRANGE', KEYS[i], count - max, count - max, 'WITHSCORES')
-    local opens = tonumber(oldest[2]) + window
-    if opens > wait then
-      wait = opens
-      capped = i
+if counted < #KEYS then
+  local wait = 0
+  local capped = 0
+  for i = 1, #KEYS do
+    local max = tonumber(ARGV[1 + i * 2])
+    local count = redis.call('ZCARD', KEYS[i])
+    if count >= max and not held[i] then
+      -- A slot opens when the send that keeps the count at max leaves the window.
+      local oldest = redis.call('ZRANGE', KEYS[i], count - max, count - max, 'WITHSCORES')
+      local opens = tonumber(oldest[2]) + tonumber(ARGV[2 + i * 2])
+      if opens > wait then
+        wait = opens
+        capped = i
+      end
     end
   end
+  if capped > 0 then return {wait, capped} end
 end
-if capped > 0 then return {wait, capped} end
 for i = 1, #KEYS do
-  -- NX: a rule that counts it already keeps the time it was let through.
-  redis.call('ZADD', KEYS[i], 'NX', now, op)
+  -- GT: a slot it holds moves to now, as the send goes out now (a retry, a reroute), not when an
+  -- earlier attempt was let through; counted from then, it would leave the window too early.
+  redis.call('ZADD', KEYS[i], 'GT', now, op)
   redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[2 + i * 2]))
 end
 return 0

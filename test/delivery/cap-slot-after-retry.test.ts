@@ -125,3 +125,68 @@ describe('a cap slot taken by an attempt whose provider asked to retry, when con
     await eventually(async () => (await ctx.redis.zcard(capKey)) === 0, 5_000, 'the slot to be given back');
   });
 });
+
+describe('a cap slot taken by an attempt whose provider asked to retry, when the retry goes out later', () => {
+  let ctx: ReturnType<typeof testRedis>;
+  let engine: Engine;
+  let worker: Worker | undefined;
+  const clock = new FakeClock(Date.parse('2026-03-02T09:00:00Z'));
+  const start = clock.now();
+  const MINUTE = 60_000;
+
+  beforeEach(async () => {
+    ctx = testRedis();
+    engine = await engineWithAda(ctx);
+    await engine.identify({ userId: 'ada', traits: { email: 'ada@example.com' } });
+    await eventually(async () => (await engine.store.profile('ada')).email === 'ada@example.com');
+  });
+
+  afterEach(async () => {
+    await worker?.close();
+    await engine.close();
+    await ctx.cleanup();
+  });
+
+  it('counts the send from when it went out, so the next one waits a full window from then', async () => {
+    const sent: string[] = [];
+    let asked = 0;
+    // The SMTP server defers the first attempt; the retry goes out 45 minutes later.
+    const email: ChannelAdapter = {
+      channel: 'email',
+      provider: 'smtp',
+      idempotent: true,
+      send: async (delivery) => {
+        if (asked++ === 0) {
+          clock.set(start + 45 * MINUTE);
+          return { status: 'retry', reason: '421 4.7.0 try again later' };
+        }
+        sent.push(delivery.opId);
+        return { status: 'sent', providerId: `m-${sent.length}` };
+      },
+    };
+    const policy = createDefaultPolicy({
+      redis: ctx.redis,
+      prefix: ctx.prefix,
+      timing: respectfulSending({
+        redis: ctx.redis,
+        prefix: ctx.prefix,
+        caps: FrequencyCapRules.parse('marketing:1/1h'),
+        defaultTimezone: 'UTC',
+      }),
+    });
+    worker = startTestDeliveryWorker(engine, ctx.redis, 'email', { clock, adapters: { email }, policy });
+    const first = adaJob('email', clock.now());
+    await engine.queues.deliveries.email.add(first.message, first, { jobId: first.opId, attempts: 3 });
+    await eventually(async () => sent.length === 1);
+
+    // An hour after the first attempt, a quarter of an hour after the email went out.
+    clock.set(start + 61 * MINUTE);
+    const second = { ...adaJob('email', clock.now()), opId: 's-ada-ping-email-2' };
+    await engine.queues.deliveries.email.add(second.message, second, { jobId: second.opId });
+    const held = await eventually(async () =>
+      (await engine.customer('ada')).messages.find((m) => m.opId === second.opId),
+    );
+    expect(held).toMatchObject({ status: 'delayed', rule: 'frequency-cap', until: start + 105 * MINUTE });
+    expect(sent).toEqual([first.opId]);
+  });
+});

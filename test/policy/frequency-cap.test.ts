@@ -94,12 +94,55 @@ describe('frequency caps across journeys, counted atomically in Redis', () => {
       rules: FrequencyCapRules.parse('marketing:1/24h,sms:1/1d'),
     });
     // Let through on email, filling marketing:1/24h itself; handed on to SMS before its slot was
-    // given back: it holds the marketing slot, and SMS has room.
+    // given back: it holds the marketing slot, and SMS has room. It goes out on SMS an hour on,
+    // so the marketing rule counts it from then.
     expect(await check('a', T0)).toEqual({ action: 'send' });
     const sms = { channel: 'sms' as const, channels: ['email' as const, 'sms' as const] };
     expect(await check('a', T0 + HOUR, sms)).toEqual({ action: 'send' });
     const marketing = customerKeys(ctx.prefix, 'ada').cap('marketing:1/24h');
-    expect(await ctx.redis.zrange(marketing, 0, -1, 'WITHSCORES')).toEqual(['a', String(T0)]);
+    expect(await ctx.redis.zrange(marketing, 0, -1, 'WITHSCORES')).toEqual(['a', String(T0 + HOUR)]);
+  });
+
+  describe('a send let through whose provider asked to try again later', () => {
+    const MINUTE = 60_000;
+    const push = { channel: 'push' as const, channels: ['push' as const] };
+    const pushCaps = (rules: string) => {
+      caps = frequencyCaps({ redis: ctx.redis, prefix: ctx.prefix, rules: FrequencyCapRules.parse(rules) });
+    };
+
+    it('counts from when its retry goes out, not from its first attempt', async () => {
+      pushCaps('push:1/1h');
+      expect(await check('a', T0, push)).toEqual({ action: 'send' });
+      // The provider answered "retry after 45 minutes": the push reaches the customer at 45 min.
+      expect(await check('a', T0 + 45 * MINUTE, push)).toEqual({ action: 'send' });
+      expect(await check('b', T0 + 61 * MINUTE, push)).toMatchObject({
+        action: 'delay',
+        untilMs: T0 + 105 * MINUTE,
+      });
+    });
+
+    it('is counted afresh when its retry comes after its slot left the window', async () => {
+      pushCaps('push:2/1h');
+      expect(await check('a', T0, push)).toEqual({ action: 'send' });
+      expect(await check('b', T0 + 30 * MINUTE, push)).toEqual({ action: 'send' });
+      // A's retry goes out at 65 min, when its first slot (at 0) has left the window.
+      expect(await check('a', T0 + 65 * MINUTE, push)).toEqual({ action: 'send' });
+      // B (30 min) and A (65 min) fill the hour: C waits until B leaves it.
+      expect(await check('c', T0 + 66 * MINUTE, push)).toMatchObject({
+        action: 'delay',
+        untilMs: T0 + 90 * MINUTE,
+      });
+    });
+
+    it('waits like any other send when its retry finds the window full', async () => {
+      pushCaps('push:1/1h');
+      expect(await check('a', T0, push)).toEqual({ action: 'send' });
+      expect(await check('b', T0 + 61 * MINUTE, push)).toEqual({ action: 'send' });
+      expect(await check('a', T0 + 62 * MINUTE, push)).toMatchObject({
+        action: 'delay',
+        untilMs: T0 + 121 * MINUTE,
+      });
+    });
   });
 
   it('never lets concurrent workers exceed the cap', async () => {
