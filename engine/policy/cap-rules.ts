@@ -63,6 +63,12 @@ export const FrequencyCapRules = z.string().transform((value, ctx): FrequencyCap
       ctx.addIssue({ code: 'custom', message: rule });
       return z.NEVER;
     }
+    // Refused here, where the message names FREQUENCY_CAPS, not by frequencyCaps() at start-up
+    // (two rules cannot share the label that keys their count).
+    if (rules.some((r) => r.label === rule.label)) {
+      ctx.addIssue({ code: 'custom', message: `"${rule.label}" is given twice: write each rule once` });
+      return z.NEVER;
+    }
     rules.push(rule);
   }
   return rules;

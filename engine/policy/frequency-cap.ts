@@ -83,10 +83,18 @@ export interface FrequencyCapOptions {
 export function frequencyCaps(options: FrequencyCapOptions): DeliveryPolicy {
   const labels = new Set<string>();
   for (const rule of options.rules) {
-    if (!Number.isInteger(rule.max) || rule.max < 1 || !(rule.windowMs >= 1000) || labels.has(rule.label))
+    const problem =
+      !Number.isInteger(rule.max) || rule.max < 1
+        ? `its max ${rule.max} is not a whole number of at least 1`
+        : !(rule.windowMs >= 1000)
+          ? `its window of ${rule.windowMs} ms is shorter than a second`
+          : labels.has(rule.label)
+            ? 'another rule has its label, which keys its count'
+            : undefined;
+    if (problem)
       throw new PolicyConfigError(
         'rules',
-        `frequency cap "${rule.label}" needs a whole max of at least 1, a window of at least a second and a label of its own. To fix: correct that rule.`,
+        `frequency cap "${rule.label}": ${problem}. To fix: correct that rule, or give it once.`,
       );
     labels.add(rule.label);
   }

@@ -3,6 +3,7 @@ import {
   customerKeys,
   FrequencyCapRules,
   frequencyCaps,
+  loadConfig,
   PolicyConfigError,
   type DeliveryJobData,
   type DeliveryPolicy,
@@ -209,12 +210,24 @@ describe('FREQUENCY_CAPS rules', () => {
     expect(issue('marketing:0/1d')).toContain('at least 1');
     expect(issue('marketing:3/2days')).toContain('cannot read "2days"');
     expect(issue('marketing:3')).toContain('<scope>:<max>/<duration>');
+    expect(issue('marketing:3/24h, sms:1/1d, marketing:3/24h')).toBe(
+      '"marketing:3/24h" is given twice: write each rule once',
+    );
   });
 
-  it('refuses two rules with one label when built in code', () => {
+  it('names FREQUENCY_CAPS when a rule is given twice, instead of failing later at start-up', () => {
+    expect(() => loadConfig({ FREQUENCY_CAPS: 'marketing:3/24h,marketing:3/24h' })).toThrow(
+      /FREQUENCY_CAPS: "marketing:3\/24h" is given twice/,
+    );
+  });
+
+  it('refuses two rules with one label when built in code, saying so', () => {
     const rule = { topic: 'marketing' as const, max: 1, windowMs: 1000, label: 'm' };
     expect(() => frequencyCaps({ redis: undefined as never, prefix: 'p', rules: [rule, rule] })).toThrow(
-      PolicyConfigError,
+      new PolicyConfigError(
+        'rules',
+        'frequency cap "m": another rule has its label, which keys its count. To fix: correct that rule, or give it once.',
+      ),
     );
   });
 });
