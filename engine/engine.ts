@@ -38,7 +38,7 @@ import { ConsentTrait } from './policy/consent-record.js';
 import { createConsentService, type ConsentOptions } from './policy/consent-service.js';
 import { ConsentStore } from './policy/consent-store.js';
 import type { PolicyRule } from './policy/policy-chain.js';
-import { DoubleOptInNotConfiguredError } from './policy/errors.js';
+import { DoubleOptInNotConfiguredError, PolicyConfigError } from './policy/errors.js';
 import { SuppressionList } from './policy/suppression-list.js';
 import type { LinkTracking } from './tracking/track-links.js';
 
@@ -95,7 +95,10 @@ export interface DeliveryOptions {
   adapters: Partial<Record<Channel, ChannelAdapter>>;
   /** Consent, suppression, caps and quiet hours, checked at send time. Default: `createDefaultPolicy`. */
   policy?: DeliveryPolicy;
-  /** Rules the default policy runs after suppression and consent: quiet hours, frequency caps (`respectfulSending`). */
+  /**
+   * Rules the default policy runs after suppression and consent: quiet hours, frequency caps
+   * (`respectfulSending`). Refused beside `policy`, which replaces the default policy.
+   */
   timing?: readonly PolicyRule[];
   /** Base URL of the HTTP API (for the one-click unsubscribe link) and the secret that signs it. */
   unsubscribe: { baseUrl: string; secret: string; ttlDays?: number };
@@ -154,6 +157,13 @@ export function createEngine(options: EngineOptions) {
   const doubleOptIn = options.consent?.doubleOptIn ?? false;
   const confirmLink = options.consent?.confirmLink ?? options.delivery?.unsubscribe;
   if (doubleOptIn && !confirmLink) throw new DoubleOptInNotConfiguredError();
+  if (options.delivery?.policy && (options.delivery.timing?.length ?? 0) > 0)
+    // The timing rules join the default policy only: beside a policy of the caller's own they
+    // would never be asked, and sends would go out at night and over every cap.
+    throw new PolicyConfigError(
+      'delivery.timing',
+      'its rules (quiet hours, frequency caps) run in the default policy, which delivery.policy replaces, so they would never be asked. To fix: put them in that policy, e.g. createDefaultPolicy({ redis, prefix, timing }), and leave delivery.timing out.',
+    );
   const queueShards = options.queueShards ?? 1;
   checkShardCount(queueShards);
   checkEngineTiming(options);

@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
+  allowAll,
   createDefaultPolicy,
+  createEngine,
   FrequencyCapRules,
+  PolicyConfigError,
   QuietHoursWindow,
   respectfulSending,
+  type DeliveryOptions,
 } from '../../engine/index.js';
 import { testRedis } from '../support/redis.js';
 import { sendJob } from './send-job.js';
@@ -71,6 +75,49 @@ describe('the default policy with the time rules', () => {
         rule: 'quiet-hours',
         untilMs: Date.parse('2026-06-02T08:00:00Z'),
       });
+    } finally {
+      await ctx.cleanup();
+    }
+  });
+});
+
+describe("the time rules beside a policy of the caller's own", () => {
+  it('refuses them, as that policy replaces the default one they would run in', async () => {
+    const ctx = testRedis();
+    try {
+      const timing = respectfulSending({
+        redis: ctx.redis,
+        prefix: ctx.prefix,
+        caps: FrequencyCapRules.parse('marketing:1/1d'),
+        quietHours: QuietHoursWindow.parse('21:00-08:00'),
+        defaultTimezone: 'UTC',
+      });
+      const make = (delivery: Pick<DeliveryOptions, 'policy' | 'timing'>) =>
+        createEngine({
+          redis: ctx.redis,
+          prefix: ctx.prefix,
+          journeys: [],
+          messages: { has: () => false },
+          delivery: {
+            renderer: undefined as never,
+            messages: { get: () => undefined },
+            adapters: {},
+            unsubscribe: { baseUrl: 'https://x.test', secret: 's'.repeat(16) },
+            ...delivery,
+          },
+        });
+      const thrown = (() => {
+        try {
+          make({ policy: allowAll, timing });
+        } catch (error) {
+          return error;
+        }
+      })();
+      expect(thrown).toBeInstanceOf(PolicyConfigError);
+      expect(thrown).toMatchObject({ code: 'CHORUS_POLICY_CONFIG_INVALID', option: 'delivery.timing' });
+      // Either alone is fine, and so is an empty list beside a policy.
+      for (const delivery of [{ policy: allowAll }, { timing }, { policy: allowAll, timing: [] }])
+        await make(delivery).close();
     } finally {
       await ctx.cleanup();
     }
