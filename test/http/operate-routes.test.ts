@@ -91,6 +91,38 @@ describe('operating the engine over HTTP', () => {
     for (const path of keyless) expect(spec.info.description).toContain(`\`${path}\``);
   });
 
+  it('documents each query parameter with a schema its accepted values match', async () => {
+    h = await httpHarness({ journeys: [onboarding], workers: false });
+    const spec = (await h.app.inject('/docs/json')).json<{
+      paths: Record<string, Record<string, { parameters?: Array<{ name: string; schema: Schema }> }>>;
+    }>();
+    interface Schema {
+      anyOf?: Schema[];
+      oneOf?: Schema[];
+      pattern?: string;
+      type?: string;
+    }
+    // An empty union matches no value: a client checking against the document refuses them all.
+    const emptyUnions = JSON.stringify(spec).match(/"(anyOf|oneOf)":\[\]/g);
+    expect(emptyUnions).toBeNull();
+    const parameters = spec.paths['/v1/journeys/{id}/report']?.get?.parameters ?? [];
+    const matches = (schema: Schema | undefined, value: string): boolean =>
+      schema !== undefined &&
+      ((schema.anyOf ?? schema.oneOf)?.some((branch) => matches(branch, value)) ??
+        (schema.type === 'string' && new RegExp(schema.pattern ?? '').test(value)));
+    for (const name of ['from', 'to'])
+      for (const value of ['2026-11-01', '2026-11-01T00:00:00Z', '1793491200000']) {
+        const res = await h.app.inject({
+          url: `/v1/journeys/onboarding/report?${name}=${value}`,
+          headers: h.auth,
+        });
+        expect(res.statusCode, `${name}=${value}`).toBe(200);
+        expect(matches(parameters.find((p) => p.name === name)?.schema, value), `${name}=${value}`).toBe(
+          true,
+        );
+      }
+  });
+
   it('shows every queue in the dashboard behind basic auth, read-only by default', async () => {
     h = await httpHarness({ journeys: [onboarding], workers: false });
     const anonymous = await h.app.inject('/admin/queues');

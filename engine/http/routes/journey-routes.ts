@@ -207,16 +207,18 @@ export const journeyRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Clock
           'A journey report: funnel by stage, customers per state, conversions, attribution under five models, experiments, objective progress',
         params: z.object({ id: z.string() }),
         querystring: z.object({
+          // Described before `.optional()`: a description on the optional empties the union's
+          // branches in the OpenAPI document (`anyOf: []`, which no value matches).
           from: instant('start')
-            .optional()
             .describe(
               'the period from: a date (YYYY-MM-DD, from its start in UTC), an ISO 8601 date-time with offset, or epoch ms; default 30 days before `to`',
-            ),
+            )
+            .optional(),
           to: instant('end')
-            .optional()
             .describe(
               'the period until, exclusive: a date (YYYY-MM-DD, to the end of that day in UTC), an ISO 8601 date-time with offset, or epoch ms; default now',
-            ),
+            )
+            .optional(),
         }),
         response: { 200: z.record(z.string(), z.unknown()) },
       },
