@@ -549,6 +549,39 @@ describe('bounce and complaint reports', () => {
     );
   });
 
+  it('refuses a suppression lookup or lift whose `+` was sent unencoded, rather than answer for another address', async () => {
+    h = await httpHarness({ journeys: [notify], workers: false });
+    await report({ type: 'complaint', channel: 'email', address: 'jane+news@example.com' });
+    await report({ type: 'bounce', bounceType: 'hard', channel: 'sms', address: '+15550100' });
+    // In a query string a `+` stands for a space: these name "jane news@…" and " 15550100".
+    for (const [method, query] of [
+      ['GET', 'channel=email&address=jane+news@example.com'],
+      ['DELETE', 'channel=email&address=jane+news@example.com'],
+      ['GET', 'channel=sms&address=+15550100'],
+      ['DELETE', 'channel=sms&address=+1%20555%200100&reason=hard-bounce'],
+    ] as const) {
+      const res = await h.app.inject({ method, url: `/v1/suppressions?${query}`, headers: h.auth });
+      expect(res.statusCode, `${method} ${query}`).toBe(400);
+      expect(res.json().error.issues).toEqual([
+        { field: 'querystring.address', message: expect.stringContaining('%2B') },
+      ]);
+    }
+    // Both are still suppressed, and found once the `+` is encoded.
+    for (const query of [
+      'channel=email&address=jane%2Bnews@example.com',
+      'channel=sms&address=%2B15550100',
+    ]) {
+      const res = await h.app.inject({ url: `/v1/suppressions?${query}`, headers: h.auth });
+      expect(res.json().suppressions, query).toHaveLength(1);
+    }
+    // A phone number written with spaces between its digits is still looked up as it is.
+    const spaced = await h.app.inject({
+      url: '/v1/suppressions?channel=sms&address=%2B1%20555%200100',
+      headers: h.auth,
+    });
+    expect(spaced.json().suppressions).toHaveLength(1);
+  });
+
   it('shows each rerouted and skipped send on the customer with its rule, and counts it in /metrics', async () => {
     h = await httpHarness({ journeys: [notify] });
     await report({ type: 'bounce', bounceType: 'hard', channel: 'email', address: 'u4@example.com' });

@@ -7,10 +7,26 @@ import {
   type SuppressedAddress,
 } from '../../policy/suppression-list.js';
 
-const Query = z.object({
+const PLUS_LOST =
+  'holds a space where a `+` was probably sent as it is (in a query string a `+` stands for a space): send it as %2B';
+
+const Address = {
   channel: z.enum(['email', 'sms']),
   address: z.string().min(3).max(320),
-});
+};
+
+/**
+ * A space inside an email address, or before a phone number's digits, is where a `+` sent
+ * unencoded was read (jane+news@…, +1555…): the lookup would find nothing and the lift would
+ * lift nothing, where the address is suppressed.
+ */
+function refusePlusLost({ channel, address }: { channel: string; address: string }, ctx: z.RefinementCtx) {
+  const lost = channel === 'email' ? /\s/.test(address.trim()) : /^\s+\d/.test(address);
+  if (lost) ctx.addIssue({ code: 'custom', path: ['address'], message: PLUS_LOST });
+}
+
+const Query = z.object(Address).superRefine(refusePlusLost);
+const LiftQuery = z.object({ ...Address, reason: SuppressionReason.optional() }).superRefine(refusePlusLost);
 
 const addressOf = (query: z.infer<typeof Query>): SuppressedAddress =>
   query.channel === 'email'
@@ -42,7 +58,7 @@ export const suppressionRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = asyn
       schema: {
         tags: ['consent'],
         summary: 'Lift the suppression of an address, for one reason or all',
-        querystring: Query.extend({ reason: SuppressionReason.optional() }),
+        querystring: LiftQuery,
         response: { 200: z.object({ lifted: z.number() }) },
       },
     },
