@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { errorCodes, type FastifyInstance, type FastifyReply } from 'fastify';
 import {
   jsonSchemaTransform,
   serializerCompiler,
@@ -157,6 +157,12 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
     await scope.register(async (v1) => {
       // JSON only: a text body would otherwise reach validation and be reported as a wrong type.
       v1.removeContentTypeParser('text/plain');
+      // No bytes is no body under any Content-Type, as under application/json: Java's
+      // HttpURLConnection and `curl -d ''` mark an empty POST or DELETE as a form.
+      v1.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => {
+        if ((body as Buffer).length === 0) return done(null, undefined);
+        done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(), undefined);
+      });
       const keys = apiKeyChecker(options.apiKeys);
       const limiter = new RequestRateLimiter(
         redis,

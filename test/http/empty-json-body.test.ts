@@ -27,6 +27,29 @@ describe('an empty body sent as application/json', () => {
     expect((await emptyJson('GET', '/v1/customers/ada')).statusCode).toBe(404);
   });
 
+  it('is no body under any other Content-Type too, as in a form-marked empty POST or DELETE', async () => {
+    await h.engine.identify({ userId: 'ada', traits: { email: 'ada@example.com' } });
+    // Java's HttpURLConnection and `curl -d ''` mark a request with no body as a form.
+    const send = (method: 'DELETE' | 'POST', url: string, contentType: string, payload = '') =>
+      h.app.inject({ method, url, payload, headers: { ...h.auth, 'content-type': contentType } });
+    const form = 'application/x-www-form-urlencoded';
+    const erased = await send('DELETE', '/v1/customers/ada', form);
+    expect(erased.statusCode).toBe(200);
+    expect(erased.json()).toMatchObject({ erased: true });
+    const lifted = await send('DELETE', '/v1/suppressions?channel=email&address=ada%40example.com', form);
+    expect(lifted.json()).toEqual({ lifted: 0 });
+    const read = await send('POST', '/v1/customers/ada/in-app/m1/read', 'text/plain; charset=utf-8');
+    expect(read.json()).toMatchObject({ error: { code: 'CHORUS_NOT_FOUND' } });
+    // A route that needs a body names it; bytes that are not JSON are still refused as such.
+    const track = await send('POST', '/v1/track', form);
+    expect(track.json()).toMatchObject({
+      error: { code: 'CHORUS_INVALID_INPUT', issues: [{ field: 'body' }] },
+    });
+    const formBody = await send('POST', '/v1/track', form, 'userId=ada&event=E');
+    expect(formBody.statusCode).toBe(415);
+    expect(formBody.json()).toMatchObject({ error: { code: 'CHORUS_UNSUPPORTED_MEDIA_TYPE' } });
+  });
+
   it('is no body when marked gzip or deflate too: no bytes inflate to nothing', async () => {
     await h.engine.identify({ userId: 'ada', traits: { email: 'ada@example.com' } });
     const send = (method: 'DELETE' | 'POST', url: string, encoding: string) =>
