@@ -171,6 +171,17 @@ describe('GET /v1/journeys/:id/report', () => {
     }
   });
 
+  it('says to send the + of an offset as %2B, where the query string read it as a space', async () => {
+    const res = await h.app.inject({
+      url: '/v1/journeys/onboarding/report?from=2026-11-20T10:00:00+01:00',
+      headers: h.auth,
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.issues).toEqual([
+      { field: 'querystring.from', message: expect.stringContaining('send it as %2B') as string },
+    ]);
+  });
+
   it('refuses a period that ends before it starts, and an unknown journey', async () => {
     const bad = await h.app.inject({
       url: '/v1/journeys/onboarding/report?from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z',

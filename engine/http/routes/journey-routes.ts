@@ -22,6 +22,11 @@ const LATEST_MS = Date.parse('9999-12-31T23:59:59.999Z');
 const INSTANT_FORMS =
   'a date (YYYY-MM-DD, in UTC), an ISO 8601 date-time with offset, or epoch milliseconds, from 1970 to 9999';
 
+const PLUS_LOST = "the offset's + was sent as it is, which a query string reads as a space: send it as %2B";
+
+/** A date-time whose offset's `+` was read as a space (`…T10:00:00 01:00`), as `date -Iseconds` gives. */
+const plusLost = (input: unknown) => typeof input === 'string' && /T[\d:.]+ \d\d(:?\d\d)?$/.test(input);
+
 /**
  * An instant in a query string: an ISO 8601 date-time with offset, epoch milliseconds, or a plain
  * date (`YYYY-MM-DD`, a UTC day). A date stands for the start of its day, or with `end` for its
@@ -42,7 +47,7 @@ const instant = (day: 'start' | 'end') =>
         .transform((value) => Date.parse(value) + (day === 'end' ? DAY_MS : 0))
         .refine((ms) => ms >= 0, INSTANT_FORMS),
     ],
-    { error: INSTANT_FORMS },
+    { error: (issue) => (plusLost(issue.input) ? `${INSTANT_FORMS}; ${PLUS_LOST}` : INSTANT_FORMS) },
   );
 
 const JourneyState = z.object({
