@@ -54,6 +54,8 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 export async function createHttpApp(options: HttpAppOptions): Promise<FastifyInstance> {
   const clock = options.clock ?? systemClock;
   const { engine, redis } = options;
+  // The path a reverse proxy serves the app under, if any: links the app hands out start with it.
+  const pathPrefix = options.dashboard.pathPrefix ?? '';
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
@@ -125,12 +127,15 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
           'source, `/v1/unsubscribe` and `/v1/consent/confirm` by the token in their link.',
         version: '1',
       },
+      // Without servers a client, and the reference's "Try it out", call the host's root.
+      ...(pathPrefix ? { servers: [{ url: pathPrefix }] } : {}),
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
       security: [{ apiKey: [] }],
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  // Behind a proxy under a path, the page at /docs (no slash) links its scripts and styles under it.
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs', indexPrefix: pathPrefix });
 
   await app.register(healthRoutes, { redis });
   // Outside the Redis scope below: a click still redirects while Redis is away.
@@ -197,7 +202,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
   await app.register(dashboard, { engine, clock, redis, ...options.dashboard });
 
   app.get('/', { schema: { hide: true } }, async (_request, reply) =>
-    reply.redirect(`${options.dashboard.pathPrefix ?? ''}${DASHBOARD_PATH}`),
+    reply.redirect(`${pathPrefix}${DASHBOARD_PATH}`),
   );
   return app;
 }

@@ -17,7 +17,8 @@ export interface HttpAppOptions {
   apiKeys: readonly string[];
   /**
    * HTTP basic auth for the dashboard (`/admin/*`), whether it may change jobs, and the path a
-   * reverse proxy serves the app under (`publicPathPrefix(PUBLIC_URL)`), for the dashboard's links.
+   * reverse proxy serves the app under (`publicPathPrefix(PUBLIC_URL)`), for the links of the
+   * dashboard and of the API reference at `/docs`.
    */
   dashboard: { user: string; password: string; write: boolean; pathPrefix?: string };
   /** Signed inbound webhooks: each source and the secrets it may be signed with. */

@@ -84,4 +84,24 @@ describe('the dashboard behind a proxy that serves the app under a path', () => 
     }
     expect(outside).toEqual([]);
   }, 60_000);
+
+  it('keeps the API reference at /docs, its scripts, styles and document under the path', async () => {
+    for (const docs of [`${proxy.url}/docs`, `${proxy.url}/docs/`]) {
+      const page = await fetch(docs);
+      expect(page.status).toBe(200);
+      const links = [...(await page.text()).matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+      expect(links.length, docs).toBeGreaterThan(3);
+      for (const link of links) {
+        // Read through, so no answer is left half-sent when the app closes.
+        const asset = await fetch(new URL(link, docs));
+        await asset.arrayBuffer();
+        expect(asset.status, `${docs}: ${link}`).toBe(200);
+      }
+    }
+    // The page asks for its document at ./json, from the page's path with a slash added.
+    const document = await fetch(`${proxy.url}/docs/json`);
+    // Its requests ("Try it out", a generated client's) go under the path too.
+    expect(await document.json()).toMatchObject({ servers: [{ url: '/chorus' }] });
+    expect(outside).toEqual([]);
+  });
 });
