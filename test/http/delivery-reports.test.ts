@@ -45,6 +45,36 @@ describe('provider reports naming their send', () => {
     expect(rows.find((r) => r.message === 'nudge')?.counts).toMatchObject({ sent: 1, delivered: 1 });
   });
 
+  it("shows each report on the customer's message, with the fields the reference documents", async () => {
+    await h.engine.identify({ userId: 'u2', traits: { email: 'u2@example.com' } });
+    await h.engine.track({ userId: 'u2', event: 'Notify' });
+    const sent = await eventually(async () =>
+      (await h.engine.customer('u2')).messages.find((m) => m.status === 'sent'),
+    );
+    const send = { channel: 'email', customerId: 'u2', opId: String(sent.opId) };
+    const post = (payload: object) =>
+      h.app.inject({ method: 'POST', url: '/v1/delivery-events', payload, headers: h.auth });
+    await post({ type: 'delivered', ...send });
+    await post({ type: 'complaint', address: 'u2@example.com', ...send });
+    const customer = await h.app.inject({ url: '/v1/customers/u2', headers: h.auth });
+    const message = customer
+      .json<{ messages: Array<Record<string, unknown>> }>()
+      .messages.find((m) => m.opId === send.opId);
+    expect(message).toMatchObject({ deliveredAt: h.clock.now(), complainedAt: h.clock.now() });
+    const spec = (await h.app.inject('/docs/json')).json<{
+      paths: Record<string, { get: { responses: Record<string, unknown> } }>;
+    }>();
+    const documented = spec.paths['/v1/customers/{userId}']!.get.responses['200'] as {
+      content: {
+        'application/json': { schema: { properties: { messages: { items: { properties: object } } } } };
+      };
+    };
+    const fields = Object.keys(
+      documented.content['application/json'].schema.properties.messages.items.properties,
+    );
+    expect(fields).toEqual(expect.arrayContaining(Object.keys(message!)));
+  });
+
   it('records nothing when the customer is erased between reading the send and recording it', async () => {
     await h.engine.identify({ userId: 'u2', traits: { email: 'u2@example.com' } });
     await h.engine.track({ userId: 'u2', event: 'Notify' });

@@ -26,6 +26,11 @@ const MessageEntry = z
   .looseObject({
     opId: z.string(),
     journeyId: z.string(),
+    // Optional where entries written by an older Chorus may lack them.
+    journeyVersion: z.number().optional().describe('the journey version the customer was on'),
+    instanceId: z.string().optional().describe('the journey instance that sent it'),
+    state: z.string().optional().describe('the journey state that sent it'),
+    stage: z.string().optional().describe("that state's funnel stage"),
     message: z.string(),
     channel: z.string(),
     variant: z.string().optional(),
@@ -36,12 +41,21 @@ const MessageEntry = z
       ),
     reason: z.string().optional(),
     rule: z.string().optional().describe('the policy rule that skipped, rerouted or delayed it'),
+    to: z.string().optional().describe('rerouted: the channel the send was handed to'),
+    until: z.number().optional().describe('delayed: until when, epoch ms'),
+    provider: z.string().optional().describe('the provider that took, refused or may have the message'),
+    providerId: z.string().optional().describe("sent: the provider's id for the message"),
+    resent: z
+      .boolean()
+      .optional()
+      .describe('sent again after an attempt that may have arrived, to a provider that recognises a repeat'),
     at: z.number().describe('epoch ms'),
     openedAt: z.number().optional().describe('first open, epoch ms (email with TRACK_OPENS)'),
     clickedAt: z.number().optional().describe('first click of a tracked link, epoch ms'),
     clicks: z.number().optional().describe('clicks of tracked links'),
     deliveredAt: z.number().optional().describe('when the provider reported delivery, epoch ms'),
     bouncedAt: z.number().optional().describe('when the provider reported a bounce, epoch ms'),
+    complainedAt: z.number().optional().describe('when the provider reported a complaint, epoch ms'),
   })
   .describe('one message handed to delivery, newest first');
 
