@@ -28,18 +28,21 @@ export function answerClientError(error: ClientError, socket: Socket): void {
             400,
             `it is not valid HTTP (${error.code ?? 'unreadable'}${error.reason ? `: ${error.reason}` : ''})`,
           ];
+  // The request's own X-Request-Id cannot be read: a new one, in the header as on every answer.
+  const requestId = randomUUID();
   const body: ErrorBody = {
     error: {
       code: 'CHORUS_BAD_REQUEST',
       message: `The request was refused before it was read: ${what}. To fix: send one HTTP/1.1 request whose header values hold no line breaks or NUL, with one Content-Length or chunked body.`,
-      requestId: randomUUID(),
+      requestId,
     },
   };
   const text = JSON.stringify(body);
   if (socket.writable)
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(text)}\r\n` +
-        `Content-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${text}`,
+        `Content-Type: application/json; charset=utf-8\r\nX-Request-Id: ${requestId}\r\n` +
+        `Connection: close\r\n\r\n${text}`,
     );
   socket.destroy(error);
 }

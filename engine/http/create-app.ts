@@ -71,8 +71,12 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
     routerOptions: { maxParamLength: 8192 },
     // A request Node cannot parse, and a URL that does not decode, are answered like every other refusal.
     clientErrorHandler: answerClientError,
+    // Sent before any route's hooks, the onSend below among them: the request id is set here.
     frameworkErrors: (error, request, reply) => {
-      void (reply as FastifyReply).code(error.statusCode ?? 400).send(urlErrorBody(error, request.id));
+      void (reply as FastifyReply)
+        .code(error.statusCode ?? 400)
+        .header('x-request-id', request.id)
+        .send(urlErrorBody(error, request.id));
     },
   }).withTypeProvider<ZodTypeProvider>();
   // Idle keep-alive connections must not hold up a shutdown; answers in flight still go out.

@@ -164,6 +164,9 @@ describe('raw HTTP on a socket, below inject()', () => {
     expect(answer).toContain('CHORUS_BAD_REQUEST');
     expect(answer).toMatch(/not valid HTTP \(HPE_[A-Z_]+/);
     expect(answer.toLowerCase()).not.toContain('x-injected');
+    // Like every answer, it names its request id, the one its body gives.
+    const requestId = /^x-request-id: *([^\r]+)/im.exec(answer)?.[1];
+    expect(answer).toContain(`"requestId":"${requestId}"`);
     const next = await exchange(bytes('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
     expect(next).toMatch(/^HTTP\/1\.1 200 /);
   });

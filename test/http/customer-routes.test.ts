@@ -37,6 +37,21 @@ describe('reading and managing customers and journeys', () => {
     expect(res.json()).toMatchObject({ error: { code: 'CHORUS_NOT_FOUND' } });
   });
 
+  it('answers a path it cannot read in the error shape, with its request id like every answer', async () => {
+    for (const path of [
+      '/v1/customers/%',
+      '/v1/customers/%C0%AF/export',
+      `/v1/customers/${'a'.repeat(9000)}`,
+    ]) {
+      const res = await h.app.inject({ url: path, headers: { ...h.auth, 'x-request-id': 'support-42' } });
+      expect(res.statusCode, path.slice(0, 40)).toBeGreaterThanOrEqual(400);
+      expect(res.json(), path.slice(0, 40)).toMatchObject({
+        error: { code: 'CHORUS_BAD_REQUEST', requestId: 'support-42' },
+      });
+      expect(res.headers['x-request-id'], path.slice(0, 40)).toBe('support-42');
+    }
+  });
+
   it('counts customers per state and per stage in GET /v1/journeys', async () => {
     const tips = [customerInVariant('tips', 'a'), customerInVariant('tips', 'b')];
     const holdout = customerInVariant('holdout', 'c');
