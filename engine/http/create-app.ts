@@ -2,12 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { errorCodes, type FastifyInstance, type FastifyReply } from 'fastify';
-import {
-  jsonSchemaTransform,
-  serializerCompiler,
-  validatorCompiler,
-  type ZodTypeProvider,
-} from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { systemClock } from '../clock.js';
 import { allQueues } from '../runtime/queues.js';
 import { readRecordedShards } from './read-recorded-shards.js';
@@ -17,6 +12,7 @@ import { answerClientError } from './client-error.js';
 import { closeConnectionsOnClose } from './close-connections.js';
 import { dashboard } from './dashboard.js';
 import { DASHBOARD_PATH } from './dashboard-paths.js';
+import { documentRoute } from './error-answers-doc.js';
 import { installErrorHandler, urlErrorBody } from './error-handler.js';
 import type { HttpAppOptions } from './http-options.js';
 import { ServiceUnavailableError } from './http-errors.js';
@@ -136,7 +132,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
       security: [{ apiKey: [] }],
     },
-    transform: jsonSchemaTransform,
+    transform: documentRoute,
   });
   // Behind a proxy under a path, the page at /docs (no slash) links its scripts and styles under it.
   await app.register(fastifySwaggerUi, { routePrefix: '/docs', indexPrefix: pathPrefix });

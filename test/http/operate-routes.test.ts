@@ -91,6 +91,38 @@ describe('operating the engine over HTTP', () => {
     for (const path of keyless) expect(spec.info.description).toContain(`\`${path}\``);
   });
 
+  it('documents the error answers of every /v1 route in the shape they are given', async () => {
+    h = await httpHarness({ journeys: [onboarding], workers: false });
+    interface Answer {
+      content?: {
+        'application/json'?: {
+          schema: { properties: { error: { properties: object; required: string[] } } };
+        };
+      };
+    }
+    const spec = (await h.app.inject('/docs/json')).json<{
+      paths: Record<string, Record<string, { responses: Record<string, Answer> }>>;
+    }>();
+    const undocumented: string[] = [];
+    for (const [path, operations] of Object.entries(spec.paths))
+      for (const [method, operation] of Object.entries(operations)) {
+        const pages = path === '/v1/unsubscribe' || path === '/v1/consent/confirm';
+        if (!path.startsWith('/v1/') || pages) continue;
+        for (const status of ['4XX', '5XX'])
+          if (!operation.responses[status]?.content?.['application/json'])
+            undocumented.push(`${method.toUpperCase()} ${path} ${status}`);
+      }
+    expect(undocumented).toEqual([]);
+    // A refusal has the documented fields, and those it must have.
+    const documented =
+      spec.paths['/v1/customers/{userId}']!.get!.responses['4XX']!.content!['application/json']!.schema
+        .properties.error;
+    const refused = await h.app.inject({ url: '/v1/customers/nobody', headers: h.auth });
+    const error = refused.json<{ error: Record<string, unknown> }>().error;
+    expect(Object.keys(documented.properties)).toEqual(expect.arrayContaining(Object.keys(error)));
+    expect(Object.keys(error)).toEqual(expect.arrayContaining(documented.required));
+  });
+
   it('documents each query parameter with a schema its accepted values match', async () => {
     h = await httpHarness({ journeys: [onboarding], workers: false });
     const spec = (await h.app.inject('/docs/json')).json<{
