@@ -5,8 +5,11 @@ import { customerToken } from '../runtime/ids.js';
 /** Entries read per round trip. */
 const PAGE = 1_000;
 
-/** The kinds of job named after a customer (see ids.ts): sends, timers and drains. */
-const JOB_KINDS = ['s', 't', 'd'] as const;
+/**
+ * The kinds of job named after a customer (see ids.ts): sends, timers and drains, the drains the
+ * stranded-inbox sweep adds to rescue an inbox (`r-<customer>-<round>`, inbox-sweeper.ts) among them.
+ */
+const JOB_KINDS = ['s', 't', 'd', 'r'] as const;
 
 /** The id after `id` in a stream (`<ms>-<seq>`), where the next page starts: `(` ranges need Redis 6.2. */
 function after(id: string): string {

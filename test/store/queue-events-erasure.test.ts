@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
-import { customerToken } from '../../engine/index.js';
+import { customerToken, silentLogger } from '../../engine/index.js';
+import { sweepStrandedInboxes } from '../../engine/runtime/inbox-sweeper.js';
 import { QUEUE_EVENTS_KEPT } from '../../engine/runtime/queues.js';
 import { eraseQueueEvents } from '../../engine/store/queue-event-erasure.js';
 import { engineEachTest } from '../support/engine.js';
@@ -80,5 +81,39 @@ describe("the queues' event logs after an erasure", () => {
     // Trimmed as Redis trims `MAXLEN ~`: whole nodes of a hundred entries at a time.
     expect(await h.ctx.redis.xlen(queue.toKey('events'))).toBeLessThanOrEqual(QUEUE_EVENTS_KEPT + 100);
     await queue.obliterate({ force: true });
+  });
+
+  it('keep no entry about a drain job the sweep added to rescue the customer’s stranded inbox', async () => {
+    const customerId = 'ada@example.com';
+    // Only the first half of ingest: the event is in the inbox, and no job was added to drain it.
+    await h.engine.store.push(
+      {
+        v: 1,
+        kind: 'track',
+        id: 'lost-1',
+        customerId,
+        name: 'Signed Up',
+        properties: {},
+        timestamp: Date.now(),
+      },
+      { clientId: true, recent: true },
+    );
+    await expect(
+      sweepStrandedInboxes({
+        redis: h.ctx.redis,
+        prefix: h.ctx.prefix,
+        queues: h.engine.queues,
+        logger: silentLogger,
+        round: 'sweep-1',
+        budgetMs: 60_000,
+      }),
+    ).resolves.toMatchObject({ rescued: 1 });
+    const token = customerToken(customerId);
+    const names = (fields: string[]) => fields.some((field) => field.includes(`-${token}-`));
+    // The rescue job's id names the customer (`r-<customer>-<round>`), as the ingest's own would.
+    await eventually(async () => (await eventLogs()).some(names));
+
+    await h.engine.erase(customerId);
+    expect((await eventLogs()).filter(names)).toEqual([]);
   });
 });
