@@ -97,6 +97,21 @@ export function nextLocalTime(from: number, zone: string, time: LocalTime): numb
   );
 }
 
+/**
+ * Where a wait until the local `time` that starts at `now` ends: at the first showing of `time`
+ * after `now`, or, when the clocks show `time` at `now` (the wait's own timer fired, in a daily
+ * loop), at the next day's: the clocks showing it again that night, when they go back over it
+ * (01:30 in New York on 2026-11-01), is the same day's time, and waiting for it would do a daily
+ * step twice in one night.
+ */
+export function localTimeWaitEnd(now: number, zone: string, time: LocalTime): number {
+  const next = nextLocalTime(now + 1, zone, time);
+  const here = DateTime.fromMillis(now, { zone });
+  const inIt = here.hour === time.hour && here.minute === time.minute;
+  if (!inIt || !DateTime.fromMillis(next, { zone }).hasSame(here, 'day')) return next;
+  return nextLocalTime(here.plus({ days: 1 }).startOf('day').toMillis(), zone, time);
+}
+
 /** A daily stretch of local time, such as quiet hours `21:00-08:00`; it may span midnight. */
 export interface LocalWindow {
   start: LocalTime;

@@ -6,7 +6,7 @@ import {
   type SendParams,
 } from '../journey/define-journey.js';
 import { isStage, laterStage, type Stage } from '../journey/stage.js';
-import { customerTimeZone, nextLocalTime } from '../local-time.js';
+import { customerTimeZone, localTimeWaitEnd } from '../local-time.js';
 import type { Command, SendCommand } from './command.js';
 import { sendOpId, timerJobId } from './ids.js';
 import { INSTANCE_RECORD_VERSION, reachedStage, type InstanceRecord } from './instance-record.js';
@@ -141,8 +141,9 @@ function toCommands(
       const sendId = params.id ?? `${params.event.type}@${jobId}`;
       const localTime = journey.localTimeWaits[params.event.type];
       // Strictly after now: a state entered at 10:00 sharp (by the 10:00 wait of a daily loop,
-      // whose timer fires at its due time) waits for tomorrow's, not for the 10:00 it is in.
-      const delay = localTime ? nextLocalTime(now + 1, zone, localTime) - now : params.delay;
+      // whose timer fires at its due time) waits for tomorrow's, not for the 10:00 it is in, nor
+      // for that 10:00 shown again the same night the clocks go back over it.
+      const delay = localTime ? localTimeWaitEnd(now, zone, localTime) - now : params.delay;
       timers[sendId] = jobId;
       commands.push({
         type: 'schedule',

@@ -167,6 +167,44 @@ describe('j.atLocalTime in a loop', () => {
     ]);
   });
 
+  it('sends once on the night the clocks go back over its time, which they show twice', () => {
+    const nightly = defineJourney({
+      id: 'nightly-digest',
+      version: 1,
+      trigger: { event: 'Subscribed' },
+      data: z.object({ digests: z.number().default(0) }),
+      machine: (j) =>
+        j.createMachine({
+          initial: 'waiting',
+          states: {
+            waiting: { tags: 'loyalty', after: { [j.atLocalTime('01:30')]: 'digest' } },
+            digest: {
+              tags: 'loyalty',
+              entry: [
+                j.send('digest', ['email']),
+                assign({ data: ({ context }) => ({ digests: context.data.digests + 1 }) }),
+              ],
+              always: [
+                { guard: ({ context }) => context.data.digests >= 3, target: 'done' },
+                { target: 'waiting' },
+              ],
+            },
+            done: { tags: 'loyalty', type: 'final' },
+          },
+        }),
+    });
+    // New York's clocks go back from 02:00 EDT to 01:00 EST on Nov 1: 01:30 shows at 05:30Z and 06:30Z.
+    const h = createJourneyHarness(nightly, { start: Date.parse('2026-10-31T12:00:00Z') });
+    h.identify('ada', { timezone: 'America/New_York' });
+    h.track('ada', 'Subscribed');
+    h.advance('3d');
+    expect(h.sent('ada').map((s) => iso(s.at))).toEqual([
+      '2026-11-01T05:30:00.000Z',
+      '2026-11-02T06:30:00.000Z',
+      '2026-11-03T06:30:00.000Z',
+    ]);
+  });
+
   it('waits a whole day when the state is entered at the time itself', () => {
     const h = createJourneyHarness(daily, { start: Date.parse('2026-06-01T09:00:00Z') });
     h.track('bo', 'Subscribed');
