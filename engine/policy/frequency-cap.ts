@@ -48,9 +48,11 @@ if counted < #KEYS then
   if capped > 0 then return {wait, capped} end
 end
 for i = 1, #KEYS do
-  -- GT: a slot it holds moves to now, as the send goes out now (a retry, a reroute), not when an
-  -- earlier attempt was let through; counted from then, it would leave the window too early.
-  redis.call('ZADD', KEYS[i], 'GT', now, op)
+  -- A slot it holds moves to now, as the send goes out now (a retry, a reroute), not when an
+  -- earlier attempt was let through; counted from then, it would leave the window too early. Never
+  -- back (a run whose clock is behind): ZADD's GT would say so, but needs Redis 6.2.
+  local score = redis.call('ZSCORE', KEYS[i], op)
+  if score == false or tonumber(score) < now then redis.call('ZADD', KEYS[i], now, op) end
   redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[2 + i * 2]))
 end
 return 0
