@@ -16,11 +16,11 @@ const LATEST = Date.parse('9999-12-31T23:59:59.999Z');
  * // { timestamp: Date.parse('2026-11-23T10:00:00Z') }
  */
 export function correctClockSkew<
-  T extends { timestamp?: string | number | undefined; sentAt?: string | number | undefined },
->(call: T, receivedAt: number, batchSentAt?: string | number): Omit<T, 'sentAt'> {
+  T extends { timestamp?: string | number | undefined; sentAt?: string | number | null | undefined },
+>(call: T, receivedAt: number, batchSentAt?: string | number | null): Omit<T, 'sentAt'> {
   const { sentAt: ownSentAt, ...rest } = call;
   const sentAt = ownSentAt ?? batchSentAt;
-  if (call.timestamp === undefined || sentAt === undefined) return rest;
+  if (call.timestamp === undefined || sentAt === undefined || sentAt === null) return rest;
   const corrected = toEpochMs(call.timestamp, receivedAt) + (receivedAt - toEpochMs(sentAt, receivedAt));
   return { ...rest, timestamp: Math.min(LATEST, Math.max(0, corrected)) };
 }

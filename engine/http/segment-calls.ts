@@ -48,7 +48,8 @@ const segmentId = (id: z.ZodString) =>
 // Segment's Python library sends both, the one it lacks as null.
 const ids = { userId: segmentId(UserId).nullish(), anonymousId: segmentId(AnonymousId).nullish() };
 /** When the library sent the call, by the same clock as its `timestamp`: see correctClockSkew. */
-export const SentAt = Timestamp.describe(
+// Null is none, as Segment's Python library sends a field it lacks.
+export const SentAt = Timestamp.nullable().describe(
   'when the library sent the call, by the clock of its timestamp: the timestamp is corrected by the difference to when it was received, as Segment does',
 );
 const trackShape = TrackInput.extend({ ...ids, sentAt: SentAt });

@@ -307,6 +307,15 @@ describe('ingest over HTTP', () => {
       messageId: 'k-5',
       timestamp: iso(now - 9_000),
     });
+    // A null sentAt is none, as a library sends a field it lacks.
+    const nulled = await post('/v1/track', {
+      userId: 'skew',
+      event: 'Viewed',
+      messageId: 'k-6',
+      timestamp: iso(now - 2_000),
+      sentAt: null,
+    });
+    expect(nulled.statusCode).toBe(200);
     const res = await h.app.inject({ url: '/v1/customers/skew/export', headers: h.auth });
     const events = res.json<{ recentEvents: Array<{ id: string; timestamp: number }> }>().recentEvents;
     expect(Object.fromEntries(events.map((e) => [e.id, now - e.timestamp]))).toEqual({
@@ -315,6 +324,7 @@ describe('ingest over HTTP', () => {
       'k-3': 1_000,
       'k-4': 7_000,
       'k-5': 9_000,
+      'k-6': 2_000,
     });
   });
 

@@ -60,7 +60,7 @@ export const ingestRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Clock 
   const track = async (
     call: z.output<typeof SegmentTrack>,
     receivedAt: number,
-    batchSentAt?: string | number,
+    batchSentAt?: string | number | null,
   ) => {
     const known = identified(correctClockSkew(call, receivedAt, batchSentAt));
     return known ? answer(await engine.acceptTrack(known as ParsedTrack)) : ANONYMOUS;
@@ -68,7 +68,7 @@ export const ingestRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Clock 
   const identify = async (
     call: z.output<typeof SegmentIdentify>,
     receivedAt: number,
-    batchSentAt?: string | number,
+    batchSentAt?: string | number | null,
   ) => {
     const known = identified(correctClockSkew(call, receivedAt, batchSentAt));
     return known ? answer(await engine.acceptIdentify(known as ParsedIdentify)) : ANONYMOUS;
