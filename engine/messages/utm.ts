@@ -131,6 +131,8 @@ function escapeHtmlUrl(value: string): string {
 // as GitHub's autolinks do. A `;` closing a character reference (`&amp;`) in HTML is part of the URL.
 const BARE_URL = /https?:\/\/[^\s<>"']+/g;
 const HREF = /(\shref\s*=\s*)(["'])(.*?)\2/gis;
+// The ASCII whitespace the URL parser strips from both ends of an href (not NBSP, which it keeps).
+const HREF_EDGE_WHITESPACE = /^[\t\n\f\r ]+|[\t\n\f\r ]+$/g;
 // Most tags of an email (tables, cells, paragraphs) have no `href`: they are passed by untouched.
 const MAY_HAVE_HREF = /href/i;
 // A tag, or a bare URL in the text between tags. Tags are matched first at every `<`, so no URL
@@ -194,8 +196,10 @@ function rewriteHtmlLinks(html: string, rewrite: (url: string) => string): strin
     if (!MAY_HAVE_HREF.test(tag)) return tag;
     return tag.replace(HREF, (attribute, prefix: string, quote: string, raw: string) => {
       // Written back with only `&` and `"` escaped: Handlebars also escapes `=` (`&#x3D;`), which
-      // is valid but makes links hard to read in the source of an email.
-      const next = escapeHtmlUrl(rewrite(decodeHtmlEntities(raw)));
+      // is valid but makes links hard to read in the source of an email. A browser drops the
+      // whitespace around the URL (a template's line breaks, `{{#if}}` blocks), so it is dropped
+      // before rewriting: parameters added after a trailing space would put the space in the path.
+      const next = escapeHtmlUrl(rewrite(decodeHtmlEntities(raw).replace(HREF_EDGE_WHITESPACE, '')));
       return next === raw ? attribute : `${prefix}${quote}${next}${quote}`;
     });
   });

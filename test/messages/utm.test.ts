@@ -53,6 +53,21 @@ describe('adding UTM parameters to rendered output', () => {
     expect(tagged).toMatch(/see https:\/\/example\.com\/b\?utm_source=chorus&amp;[^ ]*tips\.$/);
   });
 
+  it('tags an href written with spaces or line breaks around its URL where a browser reads the URL', () => {
+    // A browser drops the whitespace around an href's URL; parameters added after it made the
+    // spaces part of the path (/a%20), and kept the unsubscribe URL from being recognised.
+    const html =
+      '<a href=" https://example.com/a?x=1 ">A</a> <a href="\n  https://example.com/b\n">B</a> ' +
+      '<a href=" https://example.com/u?t&#x3D;1 ">Unsubscribe</a>';
+    const tagged = addUtmToHtml(html, utm, ['https://example.com/u?t=1']);
+    const hrefs = [...tagged.matchAll(/href="([^"]*)"/g)].map((m) => decodeHtmlEntities(m[1]!));
+    expect(hrefs).toEqual([
+      `https://example.com/a?x=1&utm_source=chorus&utm_medium=email&utm_campaign=onboarding&utm_content=welcome-tips%3Dtips`,
+      `https://example.com/b?utm_source=chorus&utm_medium=email&utm_campaign=onboarding&utm_content=welcome-tips%3Dtips`,
+      'https://example.com/u?t=1',
+    ]);
+  });
+
   it('tags bare URLs in text, leaving trailing punctuation and parentheses to the sentence', () => {
     expect(addUtmToText('Go (https://example.com/a), or https://example.com/b.', utm)).toBe(
       'Go (https://example.com/a?utm_source=chorus&utm_medium=email&utm_campaign=onboarding&utm_content=welcome-tips%3Dtips), ' +
@@ -159,7 +174,9 @@ describe('HTML link rewriting', () => {
     const links: string[] = [];
     html.replace(/(<[^>]*>)|([^<]+)/g, (_match, tag: string | undefined, text: string | undefined) => {
       if (text !== undefined) links.push(...textLinks(text));
-      else for (const m of tag!.matchAll(/(\shref\s*=\s*)(["'])(.*?)\2/gis)) links.push(m[3]!);
+      else
+        for (const m of tag!.matchAll(/(\shref\s*=\s*)(["'])(.*?)\2/gis))
+          links.push(m[3]!.replace(/^[\t\n\f\r ]+|[\t\n\f\r ]+$/g, ''));
       return '';
     });
     return links;
