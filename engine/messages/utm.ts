@@ -129,7 +129,10 @@ function escapeHtmlUrl(value: string): string {
 // parenthesis the URL did not open, are left to the sentence ("see https://x.com/a." or "label
 // (https://x.com)"), while one it did open is kept (https://en.wikipedia.org/wiki/Tea_(drink)),
 // as GitHub's autolinks do. A `;` closing a character reference (`&amp;`) in HTML is part of the URL.
-const BARE_URL = /https?:\/\/[^\s<>"']+/g;
+// Chinese and Japanese punctuation (。、，：「」（）, full-width forms) ends a URL wherever it stands:
+// those sentences put no space around a URL, and no URL is written with it. Letters of any script
+// are kept (https://ja.wikipedia.org/wiki/東京).
+const BARE_URL = /https?:\/\/[^\s<>"'\u3000-\u303f\uff00-\uffef]+/g;
 const HREF = /(\shref\s*=\s*)(["'])(.*?)\2/gis;
 // The ASCII whitespace the URL parser strips from both ends of an href (not NBSP, which it keeps).
 const HREF_EDGE_WHITESPACE = /^[\t\n\f\r ]+|[\t\n\f\r ]+$/g;
@@ -137,7 +140,7 @@ const HREF_EDGE_WHITESPACE = /^[\t\n\f\r ]+|[\t\n\f\r ]+$/g;
 const MAY_HAVE_HREF = /href/i;
 // A tag, or a bare URL in the text between tags. Tags are matched first at every `<`, so no URL
 // is ever taken from inside one; only the tag's `href`s are rewritten.
-const TAG_OR_BARE_URL = /(<[^>]*>)|https?:\/\/[^\s<>"']+/g;
+const TAG_OR_BARE_URL = /(<[^>]*>)|https?:\/\/[^\s<>"'\u3000-\u303f\uff00-\uffef]+/g;
 
 const count = (text: string, char: string) => text.split(char).length - 1;
 
@@ -152,11 +155,16 @@ function closesReference(text: string, at: number): boolean {
   return text[start - 1] === '&' || (text[start - 1] === '#' && text[start - 2] === '&');
 }
 
+// Typographic punctuation that closes a sentence or quotation (… ” ’ » ›): never the end of a URL.
+const TYPOGRAPHIC_CLOSE = /[\p{Pf}\p{Po}]/u;
+
 /** Whether the character at `at` is punctuation ending a sentence rather than the URL. */
 function isTrailingPunctuation(text: string, at: number): boolean {
   const char = text[at];
   if (char === ';') return !closesReference(text, at);
-  return char === '.' || char === ',' || char === ':' || char === '!' || char === '?';
+  if (char === '.' || char === ',' || char === ':' || char === '!' || char === '?') return true;
+  // Other ASCII punctuation (`/`, `#`, `%`, `&`, `*`, `@`) may well end a URL itself, so it stays.
+  return char !== undefined && text.charCodeAt(at) > 0x7f && TYPOGRAPHIC_CLOSE.test(char);
 }
 
 /**

@@ -76,6 +76,36 @@ describe('adding UTM parameters to rendered output', () => {
   });
 });
 
+describe('links in text of other scripts and typography', () => {
+  const tags = 'utm_source=chorus&utm_medium=email&utm_campaign=onboarding&utm_content=welcome-tips%3Dtips';
+
+  it('ends a URL at Chinese and Japanese punctuation, which the sentence writes without a space', () => {
+    expect(addUtmToText('セール中：https://example.com/sale。詳細はアプリで', utm)).toBe(
+      `セール中：https://example.com/sale?${tags}。詳細はアプリで`,
+    );
+    expect(addUtmToText('点击 https://example.com/sale，立即购买！', utm)).toBe(
+      `点击 https://example.com/sale?${tags}，立即购买！`,
+    );
+    expect(textLinks('（https://example.com/a）と「https://example.com/b」')).toEqual([
+      'https://example.com/a',
+      'https://example.com/b',
+    ]);
+  });
+
+  it('leaves closing curly quotes and an ellipsis to the sentence', () => {
+    expect(addUtmToText('Tap “https://example.com/sale” or ‘https://example.com/b’…', utm)).toBe(
+      `Tap “https://example.com/sale?${tags}” or ‘https://example.com/b?${tags}’…`,
+    );
+    expect(textLinks('More: https://example.com/sale…')).toEqual(['https://example.com/sale']);
+  });
+
+  it('keeps the letters of a URL written in another script', () => {
+    expect(
+      textLinks('Lies https://de.wikipedia.org/wiki/Müller. Oder https://ja.wikipedia.org/wiki/東京 を'),
+    ).toEqual(['https://de.wikipedia.org/wiki/Müller', 'https://ja.wikipedia.org/wiki/東京']);
+  });
+});
+
 describe('links with parentheses', () => {
   const tags = 'utm_source=chorus&utm_medium=email&utm_campaign=onboarding&utm_content=welcome-tips%3Dtips';
 
