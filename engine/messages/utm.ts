@@ -197,11 +197,33 @@ function rewriteBareUrl(match: string, rewrite: (url: string) => string, html: b
   return next === raw ? match : next + match.slice(raw.length);
 }
 
-/** Rewrites every link of an HTML document: `href` targets and bare URLs in its text. */
+// A mail client fetches a <link>'s stylesheet or icon and the URLs of CSS (a web font's @import, a
+// background image) on every open; a person clicks none of them. Tagged and tracked, each open
+// counted as a click. A <style> or <script> runs to its end tag (or, unclosed, the document's end).
+const NOT_CLICKED_TAG = /^<(?:link|base)(?=[\s/>])/i;
+const RAW_TEXT_ELEMENT = /<(style|script)(?=[\s/>])[^>]*>[\s\S]*?(?:<\/\1\s*>|$)/gi;
+const MAY_HAVE_RAW_TEXT = /<(?:style|script)/i;
+
+/**
+ * Rewrites every link of an HTML document: `href` targets and bare URLs in its text, but not
+ * what it fetches itself (see NOT_CLICKED_TAG).
+ */
 function rewriteHtmlLinks(html: string, rewrite: (url: string) => string): string {
+  if (!MAY_HAVE_RAW_TEXT.test(html)) return rewriteMarkupLinks(html, rewrite);
+  let out = '';
+  let last = 0;
+  for (const element of html.matchAll(RAW_TEXT_ELEMENT)) {
+    out += rewriteMarkupLinks(html.slice(last, element.index), rewrite) + element[0];
+    last = element.index + element[0].length;
+  }
+  return out + rewriteMarkupLinks(html.slice(last), rewrite);
+}
+
+/** Rewrites the links of HTML that holds no <style> or <script>. */
+function rewriteMarkupLinks(html: string, rewrite: (url: string) => string): string {
   return html.replace(TAG_OR_BARE_URL, (match, tag: string | undefined) => {
     if (tag === undefined) return rewriteBareUrl(match, rewrite, true);
-    if (!MAY_HAVE_HREF.test(tag)) return tag;
+    if (!MAY_HAVE_HREF.test(tag) || NOT_CLICKED_TAG.test(tag)) return tag;
     return tag.replace(HREF, (attribute, prefix: string, quote: string, raw: string) => {
       // Written back with only `&` and `"` escaped: Handlebars also escapes `=` (`&#x3D;`), which
       // is valid but makes links hard to read in the source of an email. A browser drops the

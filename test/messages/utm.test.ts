@@ -198,17 +198,22 @@ describe('adding UTM parameters to a JSON payload', () => {
 });
 
 describe('HTML link rewriting', () => {
-  // The two-pass definition: split the document into tags and text, rewrite the hrefs of each
-  // tag and the bare URLs of each text. The one-pass rewriter must find exactly the same links.
+  // The two-pass definition: drop <style> and <script> elements (to their end tag, or the end);
+  // split each piece between them into tags and text, rewrite the hrefs of each tag but <link>
+  // and <base> and the bare URLs of each text. The one-pass rewriter must find the same links.
   const reference = (html: string): string[] => {
     const links: string[] = [];
-    html.replace(/(<[^>]*>)|([^<]+)/g, (_match, tag: string | undefined, text: string | undefined) => {
-      if (text !== undefined) links.push(...textLinks(text));
-      else
-        for (const m of tag!.matchAll(/(\shref\s*=\s*)(["'])(.*?)\2/gis))
-          links.push(m[3]!.replace(/^[\t\n\f\r ]+|[\t\n\f\r ]+$/g, ''));
-      return '';
-    });
+    const pieces = html.replace(/<(style|script)(?=[\s/>])[^>]*>[\s\S]*?(?:<\/\1\s*>|$)/gi, '\uffff');
+    for (const markup of pieces.split('\uffff')) {
+      markup.replace(/(<[^>]*>)|([^<]+)/g, (_match, tag: string | undefined, text: string | undefined) => {
+        if (text !== undefined) links.push(...textLinks(text));
+        else if (/^<(link|base)[\s/>]/i.test(tag!)) return '';
+        else
+          for (const m of tag!.matchAll(/(\shref\s*=\s*)(["'])(.*?)\2/gis))
+            links.push(m[3]!.replace(/^[\t\n\f\r ]+|[\t\n\f\r ]+$/g, ''));
+        return '';
+      });
+    }
     return links;
   };
   const found = (html: string): string[] => {
@@ -223,6 +228,9 @@ describe('HTML link rewriting', () => {
     '<a href="https://example.com/a?x=1&amp;y=2">',
     "<a HREF='http://example.com/b'>",
     '<img src="https://example.com/i.png">',
+    '<link href="https://example.com/f.css">',
+    '<style>',
+    '</STYLE>',
     '</a>',
     '<',
     '>',

@@ -92,6 +92,27 @@ describe('tracking a rendered message', () => {
     expect(trackRendered(tracked, send, { ...tracking, opens: false }, [unsubscribe])).toEqual(tracked);
   });
 
+  it('leaves the stylesheets, web fonts and CSS images a mail client fetches on every open untracked', () => {
+    // An MJML layout's head: tracked, each open that loaded the font was counted as a click.
+    const font = 'https://fonts.googleapis.com/css?family=Ubuntu:300,400,500,700';
+    const head =
+      `<head><link href="${font}" rel="stylesheet" type="text/css"><LINK rel="icon" href="https://example.com/icon.png">` +
+      `<style type="text/css">@import url(${font});\n.hero { background: url('https://example.com/hero.jpg') }</style>` +
+      `<!--[if mso]><STYLE>.x { background: url(https://example.com/mso.png); }</STYLE><![endif]--></head>`;
+    const body = '<body><a href="https://example.com/a">A</a> or https://example.com/b</body>';
+    const html = `<html>${head}${body}</html>`;
+    const out = trackRendered({ channel: 'email', subject: 'Hi', html, text: '' }, send, {
+      ...tracking,
+      opens: false,
+    }) as RenderedFor<'email'>;
+    expect(out.html.slice(0, out.html.indexOf('<body>'))).toBe(`<html>${head}`);
+    expect(targets(htmlLinks(out.html.slice(out.html.indexOf('<body>'))))).toEqual([
+      'https://example.com/a',
+      'https://example.com/b',
+    ]);
+    expect(out.html.match(/\/t\/c\//g)).toHaveLength(2);
+  });
+
   it('tracks SMS links and counts the longer body’s segments again', () => {
     const sms = renderer.render('hello', 'sms', context);
     const out = trackRendered(sms, { ...send, channel: 'sms' }, tracking) as RenderedFor<'sms'>;
