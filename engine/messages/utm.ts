@@ -125,14 +125,18 @@ function escapeHtmlUrl(value: string): string {
   return value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }
 
-// A URL ends before whitespace, quotes or angle brackets; trailing punctuation, and a closing
+// A URL ends before whitespace, quotes or angle brackets (in HTML text, also before a character
+// reference for one, see beforeEndingReference); trailing punctuation, and a closing
 // parenthesis the URL did not open, are left to the sentence ("see https://x.com/a." or "label
 // (https://x.com)"), while one it did open is kept (https://en.wikipedia.org/wiki/Tea_(drink)),
 // as GitHub's autolinks do. A `;` closing a character reference (`&amp;`) in HTML is part of the URL.
 // Chinese and Japanese punctuation (。、，：「」（）, full-width forms) ends a URL wherever it stands:
 // those sentences put no space around a URL, and no URL is written with it. Letters of any script
 // are kept (https://ja.wikipedia.org/wiki/東京).
-const BARE_URL = /https?:\/\/[^\s<>"'\u3000-\u303f\uff00-\uffef]+/g;
+const NOT_IN_URL = String.raw`\s<>"'\u3000-\u303f\uff00-\uffef`;
+const BARE_URL = new RegExp(String.raw`https?:\/\/[^${NOT_IN_URL}]+`, 'g');
+const ENDS_URL = new RegExp(`[${NOT_IN_URL}]`);
+const CHARACTER_REFERENCE = /&(?:#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi;
 const HREF = /(\shref\s*=\s*)(["'])(.*?)\2/gis;
 // The ASCII whitespace the URL parser strips from both ends of an href (not NBSP, which it keeps).
 const HREF_EDGE_WHITESPACE = /^[\t\n\f\r ]+|[\t\n\f\r ]+$/g;
@@ -140,7 +144,7 @@ const HREF_EDGE_WHITESPACE = /^[\t\n\f\r ]+|[\t\n\f\r ]+$/g;
 const MAY_HAVE_HREF = /href/i;
 // A tag, or a bare URL in the text between tags. Tags are matched first at every `<`, so no URL
 // is ever taken from inside one; only the tag's `href`s are rewritten.
-const TAG_OR_BARE_URL = /(<[^>]*>)|https?:\/\/[^\s<>"'\u3000-\u303f\uff00-\uffef]+/g;
+const TAG_OR_BARE_URL = new RegExp(String.raw`(<[^>]*>)|https?:\/\/[^${NOT_IN_URL}]+`, 'g');
 
 const count = (text: string, char: string) => text.split(char).length - 1;
 
@@ -186,13 +190,34 @@ function trimUrl(match: string): string {
   return end === match.length ? match : match.slice(0, end);
 }
 
+const ONLY_PUNCTUATION = /^[.,:!?;)]*$/;
+
+/**
+ * In HTML text a URL also ends at a character reference for what ends it (`&nbsp;`, `&quot;`,
+ * `&lt;`, `&#x27;`): an editor's non-breaking space after a link, or the quotes Handlebars
+ * escaped around one, were read as part of the URL, which then led elsewhere. An apostrophe
+ * (Handlebars writes a variable's as `&#x27;`) followed by more than punctuation is the URL's own
+ * (/men's-shoes), as it was before.
+ */
+function beforeEndingReference(match: string): string {
+  if (!match.includes('&')) return match;
+  for (const reference of match.matchAll(CHARACTER_REFERENCE)) {
+    const char = decodeHtmlEntities(reference[0]);
+    if (!ENDS_URL.test(char)) continue;
+    const rest = match.slice(reference.index + reference[0].length);
+    if (char === "'" && !ONLY_PUNCTUATION.test(rest)) continue;
+    return match.slice(0, reference.index);
+  }
+  return match;
+}
+
 /** Rewrites bare URLs in text; in HTML text the URL is decoded first and escaped again (minimally) after. */
 function rewriteBareUrls(text: string, rewrite: (url: string) => string, html: boolean): string {
   return text.replace(BARE_URL, (match) => rewriteBareUrl(match, rewrite, html));
 }
 
 function rewriteBareUrl(match: string, rewrite: (url: string) => string, html: boolean): string {
-  const raw = trimUrl(match);
+  const raw = trimUrl(html ? beforeEndingReference(match) : match);
   const next = html ? escapeHtmlUrl(rewrite(decodeHtmlEntities(raw))) : rewrite(raw);
   return next === raw ? match : next + match.slice(raw.length);
 }

@@ -6,6 +6,7 @@ import {
   addUtmToJson,
   addUtmToText,
   decodeHtmlEntities,
+  htmlLinks,
   mapHtmlLinks,
   textLinks,
   variantLabel,
@@ -106,6 +107,32 @@ describe('links in text of other scripts and typography', () => {
   });
 });
 
+describe('bare URLs in HTML text', () => {
+  const tags =
+    'utm_source=chorus&amp;utm_medium=email&amp;utm_campaign=onboarding&amp;utm_content=welcome-tips%3Dtips';
+
+  it('end where a character reference stands for a space, quote or angle bracket', () => {
+    // An editor's non-breaking space after a link, and the quotes Handlebars escapes in a trait.
+    expect(
+      addUtmToHtml(
+        '<p>Visit https://example.com/sale&nbsp;today&#160;or https://example.com/b&#xA0;</p>',
+        utm,
+      ),
+    ).toBe(
+      `<p>Visit https://example.com/sale?${tags}&nbsp;today&#160;or https://example.com/b?${tags}&#xA0;</p>`,
+    );
+    expect(
+      addUtmToHtml('<p>&quot;https://example.com/a&quot;, &#x27;https://example.com/b&#x27;</p>', utm),
+    ).toBe(`<p>&quot;https://example.com/a?${tags}&quot;, &#x27;https://example.com/b?${tags}&#x27;</p>`);
+    expect(
+      htmlLinks('<p>https://example.com/men&#x27;s-shoes and &#x27;https://example.com/b&#x27;.</p>'),
+    ).toEqual(["https://example.com/men's-shoes", 'https://example.com/b']);
+    expect(addUtmToHtml('<p>&lt;https://example.com/a?x=1&amp;y=2&gt;.</p>', utm)).toBe(
+      `<p>&lt;https://example.com/a?x=1&amp;y=2&amp;${tags}&gt;.</p>`,
+    );
+  });
+});
+
 describe('links with parentheses', () => {
   const tags = 'utm_source=chorus&utm_medium=email&utm_campaign=onboarding&utm_content=welcome-tips%3Dtips';
 
@@ -200,13 +227,24 @@ describe('adding UTM parameters to a JSON payload', () => {
 describe('HTML link rewriting', () => {
   // The two-pass definition: drop <style> and <script> elements (to their end tag, or the end);
   // split each piece between them into tags and text, rewrite the hrefs of each tag but <link>
-  // and <base> and the bare URLs of each text. The one-pass rewriter must find the same links.
+  // and <base> and the bare URLs of each text, each cut at a character reference for a character
+  // that ends a URL (&nbsp;). The one-pass rewriter must find the same links.
+  const cut = (link: string): string => {
+    const ending = [...link.matchAll(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi)].find((m) => {
+      const char = decodeHtmlEntities(m[0]);
+      const rest = link.slice(m.index + m[0].length);
+      return /[\s<>"'\u3000-\u303f\uff00-\uffef]/.test(char) && (char !== "'" || /^[.,:!?;)]*$/.test(rest));
+    });
+    if (ending === undefined) return link;
+    const before = link.slice(0, ending.index);
+    return textLinks(before)[0] ?? before;
+  };
   const reference = (html: string): string[] => {
     const links: string[] = [];
     const pieces = html.replace(/<(style|script)(?=[\s/>])[^>]*>[\s\S]*?(?:<\/\1\s*>|$)/gi, '\uffff');
     for (const markup of pieces.split('\uffff')) {
       markup.replace(/(<[^>]*>)|([^<]+)/g, (_match, tag: string | undefined, text: string | undefined) => {
-        if (text !== undefined) links.push(...textLinks(text));
+        if (text !== undefined) links.push(...textLinks(text).map(cut));
         else if (/^<(link|base)[\s/>]/i.test(tag!)) return '';
         else
           for (const m of tag!.matchAll(/(\shref\s*=\s*)(["'])(.*?)\2/gis))
@@ -237,6 +275,9 @@ describe('HTML link rewriting', () => {
     ' see https://example.com/c.',
     'https://example.com/d;',
     '&amp;',
+    '&nbsp;',
+    '&quot;',
+    '&#x27;',
     '(https://example.com/e)',
     ' text ',
     '\n',
