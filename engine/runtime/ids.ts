@@ -55,6 +55,14 @@ export function timerJobId(customerId: string, instanceId: string, rev: number, 
   return `t-${customerToken(customerId)}-${instanceId}-${rev}-${index}`;
 }
 
+/**
+ * The longest operation id a send can have: `s-`, the customer id with every character but
+ * letters and digits percent-encoded (up to nine characters for each of the 256 a user id may
+ * have), the journey id (64 at most) and its entry and step numbers. What an inbound id (an
+ * in-app message's, a provider report's) is checked against.
+ */
+export const MAX_OP_ID_LENGTH = 2 + 256 * 9 + 1 + 64 + 64;
+
 /** The operation id (and delivery job id) of the `index`-th send made by revision `rev` of an instance. */
 export function sendOpId(customerId: string, instanceId: string, rev: number, index: number): string {
   return `s-${customerToken(customerId)}-${instanceId}-${rev}-${index}`;

@@ -2,6 +2,7 @@ import type { RedisConnection } from '../redis/connection.js';
 import { z } from 'zod';
 import { parseInput } from '../ingest/ingest-schema.js';
 import { Channel } from '../journey/journey-schema.js';
+import { MAX_OP_ID_LENGTH } from '../runtime/ids.js';
 import { customerKeys } from '../store/customer-keys.js';
 import { recordEngagement } from './engagement.js';
 import type { TrackedSend } from './tracking-token.js';
@@ -12,7 +13,7 @@ import type { TrackedSend } from './tracking-token.js';
  */
 export const DeliveryReport = z.object({
   customerId: z.string().min(1).max(256),
-  opId: z.string().min(1).max(256),
+  opId: z.string().min(1).max(MAX_OP_ID_LENGTH),
   status: z.enum(['delivered', 'bounced', 'complained']),
   /**
    * When the provider saw it, epoch ms. No later than 9999, the last year an ISO date (and so the

@@ -2,6 +2,8 @@ import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readDailyCounts } from '../../engine/index.js';
 import { keysSharingTag } from '../../engine/redis/scan-keys.js';
+import { sendOpId } from '../../engine/runtime/ids.js';
+import { customerKeys } from '../../engine/store/customer-keys.js';
 import { notify } from '../fixtures/journeys/notify.js';
 import { httpHarness, type HttpHarness } from '../support/http.js';
 import { eventually } from '../support/redis.js';
@@ -43,6 +45,31 @@ describe('provider reports naming their send', () => {
       to: h.clock.now(),
     });
     expect(rows.find((r) => r.message === 'nudge')?.counts).toMatchObject({ sent: 1, delivered: 1 });
+  });
+
+  it('records a bounce of a customer whose id is as long as ingest allows, its operation id far over 256', async () => {
+    // 256 characters, each dot encoded in the operation id, as the in-app inbox lists it too.
+    const userId = 'ada.'.repeat(64);
+    const opId = sendOpId(userId, 'notify.1', 1, 0);
+    expect(opId.length).toBeGreaterThan(256);
+    const keys = customerKeys(h.prefix, userId);
+    await h.redis.hset(keys.state, 'rev', 1);
+    const entry = { opId, journeyId: 'notify', message: 'nudge', channel: 'email', status: 'sent' };
+    await h.redis.lpush(keys.messages, JSON.stringify({ ...entry, variant: 'control', at: h.clock.now() }));
+    const bounce = await h.app.inject({
+      method: 'POST',
+      url: '/v1/delivery-events',
+      headers: h.auth,
+      payload: {
+        type: 'bounce',
+        bounceType: 'hard',
+        channel: 'email',
+        address: 'ada@example.com',
+        customerId: userId,
+        opId,
+      },
+    });
+    expect(bounce.json()).toEqual({ suppressed: true, reason: 'hard-bounce', recorded: 'first' });
   });
 
   it("shows each report on the customer's message, with the fields the reference documents", async () => {

@@ -4,6 +4,7 @@ import type { Clock } from '../../clock.js';
 import { isPlainEmailAddress } from '../../delivery/address.js';
 import type { Engine } from '../../engine.js';
 import { RecordTimestamp, toEpochMs } from '../../ingest/ingest-schema.js';
+import { MAX_OP_ID_LENGTH } from '../../runtime/ids.js';
 import { SuppressionReason, type SuppressedAddress } from '../../policy/suppression-list.js';
 import { recordDeliveryReport } from '../../tracking/delivery-report.js';
 
@@ -22,7 +23,7 @@ const Send = {
   opId: z
     .string()
     .min(1)
-    .max(256)
+    .max(MAX_OP_ID_LENGTH)
     .optional()
     .describe("the send's operation id: the `X-Chorus-Op` header of its email"),
 };
@@ -36,7 +37,7 @@ const DeliveryEvent = z
       channel: Common.channel,
       timestamp: Common.timestamp,
       customerId: z.string().min(1).max(256),
-      opId: z.string().min(1).max(256),
+      opId: z.string().min(1).max(MAX_OP_ID_LENGTH),
     }),
   ])
   .superRefine((event, ctx) => {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { markInAppRead, readInAppInbox } from '../../channels/in-app-adapter.js';
 import type { Clock } from '../../clock.js';
 import type { Engine } from '../../engine.js';
+import { MAX_OP_ID_LENGTH } from '../../runtime/ids.js';
 import { NotFoundError } from '../http-errors.js';
 
 const InAppMessage = z.object({
@@ -15,13 +16,6 @@ const InAppMessage = z.object({
   createdAt: z.number().describe('epoch ms'),
   readAt: z.number().nullable().describe('epoch ms, or null while unread'),
 });
-
-/**
- * The longest operation id a message can have: `s-`, the customer id with every character but
- * letters and digits percent-encoded (up to nine characters for each of the 256 a user id may
- * have), the journey id (64 at most) and its entry and step numbers.
- */
-const MAX_MESSAGE_ID = 2 + 256 * 9 + 1 + 64 + 64;
 
 /** The in-app inbox, for an app's backend to show a customer their messages and mark them read. */
 export const inAppRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Clock }> = async (app, options) => {
@@ -53,7 +47,7 @@ export const inAppRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Clock }
       schema: {
         tags: ['customers'],
         summary: 'Mark one in-app message read',
-        params: z.object({ userId: z.string().min(1).max(256), id: z.string().min(1).max(MAX_MESSAGE_ID) }),
+        params: z.object({ userId: z.string().min(1).max(256), id: z.string().min(1).max(MAX_OP_ID_LENGTH) }),
         response: { 200: z.object({ read: z.literal(true) }) },
       },
     },
