@@ -137,7 +137,8 @@ const NOT_IN_URL = String.raw`\s<>"'\u3000-\u303f\uff00-\uffef`;
 const BARE_URL = new RegExp(String.raw`https?:\/\/[^${NOT_IN_URL}]+`, 'g');
 const ENDS_URL = new RegExp(`[${NOT_IN_URL}]`);
 const CHARACTER_REFERENCE = /&(?:#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi;
-const HREF = /(\shref\s*=\s*)(["'])(.*?)\2/gis;
+// Quoted, or not (as HTML minifiers leave it): a browser reads an unquoted value to a space or `>`.
+const HREF = /(\shref\s*=\s*)(?:(["'])(.*?)\2|([^\s>"'][^\s>]*))/gis;
 // The ASCII whitespace the URL parser strips from both ends of an href (not NBSP, which it keeps).
 const HREF_EDGE_WHITESPACE = /^[\t\n\f\r ]+|[\t\n\f\r ]+$/g;
 // Most tags of an email (tables, cells, paragraphs) have no `href`: they are passed by untouched.
@@ -249,14 +250,19 @@ function rewriteMarkupLinks(html: string, rewrite: (url: string) => string): str
   return html.replace(TAG_OR_BARE_URL, (match, tag: string | undefined) => {
     if (tag === undefined) return rewriteBareUrl(match, rewrite, true);
     if (!MAY_HAVE_HREF.test(tag) || NOT_CLICKED_TAG.test(tag)) return tag;
-    return tag.replace(HREF, (attribute, prefix: string, quote: string, raw: string) => {
-      // Written back with only `&` and `"` escaped: Handlebars also escapes `=` (`&#x3D;`), which
-      // is valid but makes links hard to read in the source of an email. A browser drops the
-      // whitespace around the URL (a template's line breaks, `{{#if}}` blocks), so it is dropped
-      // before rewriting: parameters added after a trailing space would put the space in the path.
-      const next = escapeHtmlUrl(rewrite(decodeHtmlEntities(raw).replace(HREF_EDGE_WHITESPACE, '')));
-      return next === raw ? attribute : `${prefix}${quote}${next}${quote}`;
-    });
+    return tag.replace(
+      HREF,
+      (attribute, prefix: string, quoted?: string, inQuotes?: string, bare?: string) => {
+        const quote = quoted ?? '"';
+        const raw = inQuotes ?? bare ?? '';
+        // Written back with only `&` and `"` escaped: Handlebars also escapes `=` (`&#x3D;`), which
+        // is valid but makes links hard to read in the source of an email. A browser drops the
+        // whitespace around the URL (a template's line breaks, `{{#if}}` blocks), so it is dropped
+        // before rewriting: parameters added after a trailing space would put the space in the path.
+        const next = escapeHtmlUrl(rewrite(decodeHtmlEntities(raw).replace(HREF_EDGE_WHITESPACE, '')));
+        return next === raw ? attribute : `${prefix}${quote}${next}${quote}`;
+      },
+    );
   });
 }
 

@@ -69,6 +69,16 @@ describe('adding UTM parameters to rendered output', () => {
     ]);
   });
 
+  it('tags an href written without quotes, as an HTML minifier leaves it', () => {
+    const html =
+      '<a href=https://example.com/a?x=1&amp;y=2>A</a> <a class=b HREF=https://example.com/u?t=1 >U</a>';
+    expect(addUtmToHtml(html, utm, ['https://example.com/u?t=1'])).toBe(
+      '<a href="https://example.com/a?x=1&amp;y=2&amp;utm_source=chorus&amp;utm_medium=email&amp;utm_campaign=onboarding&amp;utm_content=welcome-tips%3Dtips">A</a> ' +
+        '<a class=b HREF=https://example.com/u?t=1 >U</a>',
+    );
+    expect(htmlLinks(html)).toEqual(['https://example.com/a?x=1&y=2', 'https://example.com/u?t=1']);
+  });
+
   it('tags bare URLs in text, leaving trailing punctuation and parentheses to the sentence', () => {
     expect(addUtmToText('Go (https://example.com/a), or https://example.com/b.', utm)).toBe(
       'Go (https://example.com/a?utm_source=chorus&utm_medium=email&utm_campaign=onboarding&utm_content=welcome-tips%3Dtips), ' +
@@ -247,8 +257,8 @@ describe('HTML link rewriting', () => {
         if (text !== undefined) links.push(...textLinks(text).map(cut));
         else if (/^<(link|base)[\s/>]/i.test(tag!)) return '';
         else
-          for (const m of tag!.matchAll(/(\shref\s*=\s*)(["'])(.*?)\2/gis))
-            links.push(m[3]!.replace(/^[\t\n\f\r ]+|[\t\n\f\r ]+$/g, ''));
+          for (const m of tag!.matchAll(/(\shref\s*=\s*)(?:(["'])(.*?)\2|([^\s>"'][^\s>]*))/gis))
+            links.push((m[3] ?? m[4]!).replace(/^[\t\n\f\r ]+|[\t\n\f\r ]+$/g, ''));
         return '';
       });
     }
@@ -267,6 +277,7 @@ describe('HTML link rewriting', () => {
     "<a HREF='http://example.com/b'>",
     '<img src="https://example.com/i.png">',
     '<link href="https://example.com/f.css">',
+    '<a href=https://example.com/f?x=1>',
     '<style>',
     '</STYLE>',
     '</a>',
