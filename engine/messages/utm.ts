@@ -125,17 +125,18 @@ function escapeHtmlUrl(value: string): string {
   return value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }
 
-// A URL ends before whitespace, quotes or angle brackets (in HTML text, also before a character
-// reference for one, see beforeEndingReference); trailing punctuation, and a closing
-// parenthesis the URL did not open, are left to the sentence ("see https://x.com/a." or "label
-// (https://x.com)"), while one it did open is kept (https://en.wikipedia.org/wiki/Tea_(drink)),
+// A URL ends before whitespace, double quotes or angle brackets (in HTML text, also before a
+// character reference for one, see beforeEndingReference); trailing punctuation (an apostrophe
+// closing a quotation among it: one inside is the URL's own, /wiki/Hitchhiker's_Guide), and a
+// closing parenthesis the URL did not open, are left to the sentence ("see https://x.com/a." or
+// "label (https://x.com)"), while one it did open is kept (https://en.wikipedia.org/wiki/Tea_(drink)),
 // as GitHub's autolinks do. A `;` closing a character reference (`&amp;`) in HTML is part of the URL.
 // Chinese and Japanese punctuation (。、，：「」（）, full-width forms) ends a URL wherever it stands:
 // those sentences put no space around a URL, and no URL is written with it. Letters of any script
 // are kept (https://ja.wikipedia.org/wiki/東京).
-const NOT_IN_URL = String.raw`\s<>"'\u3000-\u303f\uff00-\uffef`;
+const NOT_IN_URL = String.raw`\s<>"\u3000-\u303f\uff00-\uffef`;
 const BARE_URL = new RegExp(String.raw`https?:\/\/[^${NOT_IN_URL}]+`, 'g');
-const ENDS_URL = new RegExp(`[${NOT_IN_URL}]`);
+const ENDS_URL = new RegExp(`[${NOT_IN_URL}']`);
 const CHARACTER_REFERENCE = /&(?:#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi;
 // Quoted, or not (as HTML minifiers leave it): a browser reads an unquoted value to a space or `>`.
 const HREF = /(\shref\s*=\s*)(?:(["'])(.*?)\2|([^\s>"'][^\s>]*))/gis;
@@ -167,7 +168,8 @@ const TYPOGRAPHIC_CLOSE = /[\p{Pf}\p{Po}]/u;
 function isTrailingPunctuation(text: string, at: number): boolean {
   const char = text[at];
   if (char === ';') return !closesReference(text, at);
-  if (char === '.' || char === ',' || char === ':' || char === '!' || char === '?') return true;
+  if (char === '.' || char === ',' || char === ':' || char === '!' || char === '?' || char === "'")
+    return true;
   // Other ASCII punctuation (`/`, `#`, `%`, `&`, `*`, `@`) may well end a URL itself, so it stays.
   return char !== undefined && text.charCodeAt(at) > 0x7f && TYPOGRAPHIC_CLOSE.test(char);
 }
@@ -198,7 +200,7 @@ const ONLY_PUNCTUATION = /^[.,:!?;)]*$/;
  * `&lt;`, `&#x27;`): an editor's non-breaking space after a link, or the quotes Handlebars
  * escaped around one, were read as part of the URL, which then led elsewhere. An apostrophe
  * (Handlebars writes a variable's as `&#x27;`) followed by more than punctuation is the URL's own
- * (/men's-shoes), as it was before.
+ * (/men's-shoes), as a literal one is.
  */
 function beforeEndingReference(match: string): string {
   if (!match.includes('&')) return match;

@@ -110,6 +110,22 @@ describe('links in text of other scripts and typography', () => {
     expect(textLinks('More: https://example.com/sale…')).toEqual(['https://example.com/sale']);
   });
 
+  it('keeps an apostrophe inside a URL, and leaves the quotes around one to the sentence', () => {
+    expect(addUtmToText("Read https://en.wikipedia.org/wiki/Hitchhiker's_Guide tonight.", utm)).toBe(
+      `Read https://en.wikipedia.org/wiki/Hitchhiker's_Guide?${tags} tonight.`,
+    );
+    const html = addUtmToHtml('<p><a href="https://example.com/men\'s-shoes">Shoes</a></p>', utm);
+    expect(addUtmToText(htmlToText(html), utm)).toBe(`Shoes (https://example.com/men's-shoes?${tags})`);
+    expect(textLinks("Visit 'https://example.com/a', or ('https://example.com/b').")).toEqual([
+      'https://example.com/a',
+      'https://example.com/b',
+    ]);
+    expect(htmlLinks("<p>https://example.com/men's-shoes or 'https://example.com/b'.</p>")).toEqual([
+      "https://example.com/men's-shoes",
+      'https://example.com/b',
+    ]);
+  });
+
   it('keeps the letters of a URL written in another script', () => {
     expect(
       textLinks('Lies https://de.wikipedia.org/wiki/Müller. Oder https://ja.wikipedia.org/wiki/東京 を'),
@@ -174,7 +190,7 @@ describe('links with parentheses', () => {
   it('ends a URL where the regular expressions of punctuation and unopened parentheses say', () => {
     // The definition: trailing punctuation (a `;` closing a character reference excepted) and a
     // closing parenthesis the URL did not open are left to the sentence, until neither is left.
-    const punctuation = /(?:[.,:!?]|;(?<!&#?[0-9a-z]+;))+$/i;
+    const punctuation = /(?:[.,:!?']|;(?<!&#?[0-9a-z]+;))+$/i;
     const count = (text: string, char: string) => text.split(char).length - 1;
     const reference = (match: string): string => {
       let url = match.replace(punctuation, '');
@@ -183,7 +199,7 @@ describe('links with parentheses', () => {
       }
       return url;
     };
-    const char = fc.constantFrom('(', ')', '.', ',', ':', '!', '?', ';', '&', '#', 'a', 'X', '7', '/');
+    const char = fc.constantFrom('(', ')', '.', ',', ':', '!', '?', "'", ';', '&', '#', 'a', 'X', '7', '/');
     fc.assert(
       fc.property(fc.array(char, { maxLength: 16 }), (chars) => {
         const match = `https://example.com/${chars.join('')}`;
