@@ -33,7 +33,8 @@ function isHttpUrl(url: string): URL | undefined {
 /**
  * Adds `utm_source`, `utm_medium`, `utm_campaign` and `utm_content` to an http(s) URL. Parameters
  * already present are kept byte for byte and never overwritten; other URLs (`mailto:`, `tel:`,
- * relative or unreadable ones) are returned unchanged. Adding twice changes nothing.
+ * relative or unreadable ones) and signed ones (a `Signature`, `X-Amz-Signature` or
+ * `X-Goog-Signature` parameter) are returned unchanged. Adding twice changes nothing.
  *
  * @example
  * withUtm('https://example.com/blends?utm_source=ig', { source: 'chorus', medium: 'email', campaign: 'onboarding', content: 'welcome-control' });
@@ -64,9 +65,14 @@ function withUtmKeyed(url: string, params: UtmParams, prefix: string): string {
 const TAGGED_CACHE_SIZE = 5_000;
 const taggedUrls = new Map<string, string>();
 
+// A URL signed over its query (presigned S3 and Cloud Storage downloads, CloudFront and Laravel
+// signed links) fails its signature with any parameter added: the person got a 403, not the file.
+const SIGNATURE_PARAMETER = /^(?:x-(?:amz|goog)-)?signature$/i;
+
 function tag(url: string, params: UtmParams): string {
   const parsed = isHttpUrl(url);
   if (!parsed) return url;
+  for (const key of parsed.searchParams.keys()) if (SIGNATURE_PARAMETER.test(key)) return url;
   const wanted: Array<[string, string]> = [
     ['utm_source', params.source],
     ['utm_medium', params.medium],

@@ -28,6 +28,19 @@ describe('withUtm', () => {
     );
   });
 
+  it('leaves a signed URL as written, since its signature covers the query parameters added', () => {
+    // Presigned S3 and Cloud Storage downloads, CloudFront and Laravel signed links: any added
+    // parameter makes the signature fail, and the person gets a 403 instead of their invoice.
+    for (const url of [
+      'https://bucket.s3.amazonaws.com/invoice.pdf?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F20261123%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20261123T100000Z&X-Amz-Expires=604800&X-Amz-SignedHeaders=host&X-Amz-Signature=0f3a',
+      'https://storage.googleapis.com/bucket/export.csv?X-Goog-Algorithm=GOOG4-RSA-SHA256&X-Goog-Expires=900&X-Goog-Signature=9c1d',
+      'https://d111111abcdef8.cloudfront.net/receipt.pdf?Expires=1795430000&Signature=Ab~c&Key-Pair-Id=K2JCJMDEHXQW5F',
+      'https://shop.example.com/orders/42/receipt?expires=1795430000&signature=8d2e',
+    ]) {
+      expect(withUtm(url, utm)).toBe(url);
+    }
+  });
+
   it('changes nothing when applied twice', () => {
     const once = withUtm('https://example.com/blends?a=1', utm);
     expect(withUtm(once, utm)).toBe(once);
