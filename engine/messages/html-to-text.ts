@@ -35,10 +35,11 @@ export function htmlToText(html: string): string {
     .replace(/<(head|style|script|title)\b[\s\S]*?<\/\1\s*>/gi, '')
     .replace(SPACE, ' ')
     .replace(
-      /<a\b[^>]*?\shref\s*=\s*(["'])(.*?)\1[^>]*>([\s\S]*?)<\/a\s*>/gi,
-      (_match, _quote: string, href: string, inner: string) => {
+      // The href quoted or not (as minifiers write it), as utm.ts reads it.
+      /<a\b[^>]*?\shref\s*=\s*(?:(["'])(.*?)\1|([^\s>"'][^\s>]*))[^>]*>([\s\S]*?)<\/a\s*>/gi,
+      (_match, _quote: string, quoted: string | undefined, bare: string | undefined, inner: string) => {
         // Still encoded: the whole text is decoded once at the end.
-        const url = href.trim();
+        const url = (quoted ?? bare ?? '').trim();
         const label = oneLine(inner.replace(/<[^>]*>/g, ''));
         if (label === '' || decodeHtmlEntities(label) === decodeHtmlEntities(url)) return url;
         return url === '' ? label : `${label} (${url})`;

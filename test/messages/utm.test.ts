@@ -222,6 +222,18 @@ describe('links with parentheses', () => {
     );
   });
 
+  it('keeps the target of a link whose href is not quoted in a text part derived from HTML', () => {
+    const html = addUtmToHtml(
+      '<p><a href=https://example.com/a>Shop</a> or <a href=mailto:hi@example.com>write us</a>.</p>' +
+        '<p><a class=muted href=https://example.com/u?t=1>Unsubscribe</a></p>',
+      utm,
+      ['https://example.com/u?t=1'],
+    );
+    expect(htmlToText(html)).toBe(
+      `Shop (https://example.com/a?${tags}) or write us (mailto:hi@example.com).\n\nUnsubscribe (https://example.com/u?t=1)`,
+    );
+  });
+
   it('keeps such a link whole in a text part derived from HTML', () => {
     const html = addUtmToHtml('<p><a href="https://en.wikipedia.org/wiki/Pu-erh_(tea)">Pu-erh</a></p>', utm);
     expect(addUtmToText(htmlToText(html), utm)).toBe(
