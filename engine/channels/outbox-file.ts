@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { encodeIdPart } from '../runtime/ids.js';
@@ -9,8 +9,19 @@ import { encodeIdPart } from '../runtime/ids.js';
  */
 export function outboxFileName(opId: string, extension: string): string {
   const safe = /^[A-Za-z0-9_%-][A-Za-z0-9._%-]*$/.test(opId) ? opId : encodeIdPart(opId);
-  return `${safe}.${extension}`;
+  if (safe.length <= MAX_NAME) return `${safe}.${extension}`;
+  // A long customer id makes a long op id, and file systems refuse a name over 255 bytes: the send
+  // failed on every attempt. Its start is kept to read, and a hash of the whole tells ids apart;
+  // the same id always gets the same name, so a retried send still replaces its file.
+  const hash = createHash('sha256').update(opId).digest('hex').slice(0, 32);
+  return `${safe.slice(0, MAX_NAME - hash.length - 1)}-${hash}.${extension}`;
 }
+
+/**
+ * The longest name kept as it is: with the temporary file's dot, `.<uuid>.tmp` (42 bytes) and an
+ * extension, within the 255 bytes a file name may take. Safe names are ASCII: a byte a character.
+ */
+const MAX_NAME = 200;
 
 /**
  * Writes `<outboxDir>/<folder>/<file>` whole or not at all (write a temporary file, then rename),

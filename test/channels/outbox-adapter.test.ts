@@ -47,4 +47,18 @@ describe('the outbox adapter', () => {
 
     expect(await readdir(join(outboxDir, 'push'))).toEqual(['s-ada-onboarding.1-3-0.json']);
   });
+
+  it('writes the file of a send whose operation id is longer than a file name may be', async () => {
+    const sms = createOutboxAdapter({ channel: 'sms', outboxDir });
+    const long = (end: string) => ({
+      ...deliveryFor('sms'),
+      opId: `s-${'a'.repeat(300)}${end}-onboarding.1-3-0`,
+    });
+    for (const delivery of [long('x'), long('y'), long('x')])
+      expect(await sms.send(delivery)).toMatchObject({ status: 'sent' });
+    // One file per operation, however often it is sent: the same id gets the same name.
+    const files = await readdir(join(outboxDir, 'sms'));
+    expect(files).toHaveLength(2);
+    for (const file of files) expect(Buffer.byteLength(file)).toBeLessThanOrEqual(210);
+  });
 });
