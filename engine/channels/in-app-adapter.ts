@@ -141,7 +141,8 @@ export async function readInAppInbox(
   const keys = inAppKeys(prefix, customerId);
   // LRANGE's stop is inclusive: a limit of 0 would read one.
   if (limit < 1) return [];
-  const ids = await redis.lrange(keys.order, 0, Math.trunc(limit) - 1);
+  // Infinity reads them all (LRANGE's -1 is the last).
+  const ids = await redis.lrange(keys.order, 0, Number.isFinite(limit) ? Math.trunc(limit) - 1 : -1);
   if (ids.length === 0) return [];
   const values = await redis.hmget(keys.items, ...ids);
   return values.flatMap((value) => (value === null ? [] : [JSON.parse(value) as InAppMessage]));

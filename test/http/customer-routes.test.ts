@@ -7,7 +7,9 @@ import {
   recountJourneys,
   readJourneyCounts,
 } from '../../engine/index.js';
+import { createInAppAdapter } from '../../engine/channels/in-app-adapter.js';
 import { keysSharingTag } from '../../engine/redis/scan-keys.js';
+import { deliveryFor } from '../channels/support.js';
 import { onboarding } from '../fixtures/journeys/onboarding.js';
 import { httpHarness, type HttpHarness } from '../support/http.js';
 import { eventually } from '../support/redis.js';
@@ -205,5 +207,15 @@ describe('reading and managing customers and journeys', () => {
     const id = customerInVariant('tips', 'marked');
     await signUp(id);
     expect(await h.redis.hget(customerKeys(h.prefix, id).state, 'step')).toBeNull();
+  });
+
+  it('exports every in-app message a customer has, also past a thousand', async () => {
+    await signUp('ada');
+    // An app that keeps more than the default hundred a customer.
+    const inApp = createInAppAdapter({ redis: h.redis, prefix: h.prefix, maxMessages: 1_500 });
+    for (let i = 0; i < 1_005; i++)
+      await inApp.send(deliveryFor('in-app', { opId: `s-ada-onboarding.1-${i}-0`, customerId: 'ada' }));
+    const exported = await get('/v1/customers/ada/export');
+    expect(exported.json<{ inAppMessages: unknown[] }>().inAppMessages).toHaveLength(1_005);
   });
 });

@@ -140,7 +140,8 @@ export const customerRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Cloc
     async (request) => {
       const userId = request.params.userId;
       const stored = await load(userId);
-      const inApp = await readInAppInbox(engine.store.redis, engine.prefix, userId, 1000);
+      // All of them: a data subject access answers with everything kept (`maxMessages` may be set high).
+      const inApp = await readInAppInbox(engine.store.redis, engine.prefix, userId, Number.POSITIVE_INFINITY);
       return {
         userId,
         // The engine's time, as every other time in the export is.
