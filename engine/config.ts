@@ -166,6 +166,20 @@ const EnvShape = z.object({
   /** Signs unsubscribe links. Unset: a random one per process (links then break on restart). */
   UNSUBSCRIBE_SECRET: z.string().min(16, 'at least 16 characters').optional(),
   /**
+   * Secrets UNSUBSCRIBE_SECRET had before, comma-separated: links already sent (unsubscribe, tracked
+   * links and opens) are still taken when signed with one of them. New links use UNSUBSCRIBE_SECRET.
+   */
+  UNSUBSCRIBE_PREVIOUS_SECRETS: z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((secret) => secret.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().min(16, 'each secret at least 16 characters')))
+    .default([]),
+  /**
    * Email marketing needs a grant the customer confirmed through a signed link (double opt-in);
    * a grant stays pending and a `Consent Requested` event carries the link.
    */

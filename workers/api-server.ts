@@ -77,6 +77,7 @@ export async function startApiServer(input: {
     webhookSources: input.webhookSources,
     webhookSecrets: input.secrets.webhookSecrets,
     unsubscribeSecret: input.secrets.unsubscribeSecret,
+    previousUnsubscribeSecrets: input.secrets.previousUnsubscribeSecrets,
     rateLimit: { max: config.API_RATE_LIMIT.max, windowMs: config.API_RATE_LIMIT.duration },
     bodyLimit: config.BODY_LIMIT,
     logger,

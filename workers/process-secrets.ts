@@ -18,6 +18,8 @@ export interface ProcessSecrets {
   apiKeys: readonly string[];
   dashboardPassword: string;
   unsubscribeSecret: string;
+  /** UNSUBSCRIBE_PREVIOUS_SECRETS: links signed with one are still taken. */
+  previousUnsubscribeSecrets: readonly string[];
   webhookSecrets: Record<string, readonly string[]>;
   /** What was made up, by variable name, to print for the person at the terminal. */
   generated: Record<string, string>;
@@ -52,6 +54,7 @@ export async function resolveSecrets(
     apiKeys: config.API_KEY ?? [generated.API_KEY!],
     dashboardPassword: config.DASHBOARD_PASSWORD ?? generated.DASHBOARD_PASSWORD!,
     unsubscribeSecret: config.UNSUBSCRIBE_SECRET ?? generated.UNSUBSCRIBE_SECRET!,
+    previousUnsubscribeSecrets: config.UNSUBSCRIBE_PREVIOUS_SECRETS,
     webhookSecrets,
     generated,
     ...(shared ? { sharedAt: devSecretsKey(config.REDIS_PREFIX) } : {}),

@@ -139,7 +139,9 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
 
   await app.register(healthRoutes, { redis });
   // Outside the Redis scope below: a click still redirects while Redis is away.
-  const tracking = { engine, secret: trackingSecret(options.unsubscribeSecret), clock };
+  // The current secret first: a link a rotation left behind is still taken, signed with an older one.
+  const unsubscribeSecrets = [options.unsubscribeSecret, ...(options.previousUnsubscribeSecrets ?? [])];
+  const tracking = { engine, secrets: unsubscribeSecrets.map(trackingSecret), clock };
   await app.register(trackingRoutes, tracking);
   app.get(
     '/metrics',
@@ -195,7 +197,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
       secrets: options.webhookSecrets ?? {},
       clock,
     });
-    await scope.register(unsubscribeRoutes, { engine, secret: options.unsubscribeSecret, clock });
+    await scope.register(unsubscribeRoutes, { engine, secrets: unsubscribeSecrets, clock });
     await scope.register(consentConfirmRoutes, { engine, secret: options.unsubscribeSecret, clock });
   });
   // Outside that scope: it asks for its credentials before saying whether Redis is there.

@@ -26,6 +26,11 @@ export interface HttpAppOptions {
   webhookSecrets?: Readonly<Record<string, readonly string[]>>;
   /** Verifies one-click unsubscribe tokens. */
   unsubscribeSecret: string;
+  /**
+   * Secrets the unsubscribe secret had before a rotation: unsubscribe links, tracked links and
+   * open pixels signed with one are still taken (new ones are signed with `unsubscribeSecret`).
+   */
+  previousUnsubscribeSecrets?: readonly string[];
   /** Requests per key (or per address, without a valid key) per window on `/v1/*`. */
   rateLimit?: RateLimit;
   /** Largest request body accepted, in bytes; larger ones get 413. Default 1 MiB. */

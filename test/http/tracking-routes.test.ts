@@ -257,7 +257,7 @@ describe('an open that meets the erasure of its customer', () => {
     const app = Fastify();
     app.setValidatorCompiler(validatorCompiler);
     app.setSerializerCompiler(serializerCompiler);
-    await app.register(trackingRoutes, { engine: h.engine, secret, clock: h.clock });
+    await app.register(trackingRoutes, { engine: h.engine, secrets: [secret], clock: h.clock });
     try {
       expect((await app.inject(`/t/o/${openOf('yan')}`)).statusCode).toBe(200);
     } finally {

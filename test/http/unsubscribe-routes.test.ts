@@ -249,7 +249,11 @@ describe('a one-click unsubscribe that meets the erasure of its customer', () =>
     const app = Fastify();
     app.setValidatorCompiler(validatorCompiler);
     app.setSerializerCompiler(serializerCompiler);
-    await app.register(unsubscribeRoutes, { engine: h.engine, secret: UNSUBSCRIBE_SECRET, clock: h.clock });
+    await app.register(unsubscribeRoutes, {
+      engine: h.engine,
+      secrets: [UNSUBSCRIBE_SECRET],
+      clock: h.clock,
+    });
     const drainDeps: DrainDependencies = {
       store: h.engine.store,
       catalog: h.engine.catalog,

@@ -46,6 +46,8 @@ export async function httpHarness(options: {
   dashboardPathPrefix?: string;
   /** Another Redis for the app's own connection (to stop it, or misconfigure it). */
   apiRedisUrl?: string;
+  /** Secrets the unsubscribe secret had before (UNSUBSCRIBE_PREVIOUS_SECRETS). */
+  previousUnsubscribeSecrets?: string[];
   /** Email marketing needs a confirmed grant (DOUBLE_OPT_IN). */
   doubleOptIn?: boolean;
 }): Promise<HttpHarness> {
@@ -89,6 +91,9 @@ export async function httpHarness(options: {
       ...(options.dashboardPathPrefix === undefined ? {} : { pathPrefix: options.dashboardPathPrefix }),
     },
     unsubscribeSecret: UNSUBSCRIBE_SECRET,
+    ...(options.previousUnsubscribeSecrets
+      ? { previousUnsubscribeSecrets: options.previousUnsubscribeSecrets }
+      : {}),
     webhookSources: options.webhookSources ?? [],
     webhookSecrets: options.webhookSecrets ?? {},
     ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),

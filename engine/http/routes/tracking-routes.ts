@@ -11,8 +11,11 @@ import {
 
 export interface TrackingRouteOptions {
   engine: Engine;
-  /** Verifies tracking tokens: `trackingSecret(UNSUBSCRIBE_SECRET)`. */
-  secret: string;
+  /**
+   * Verify tracking tokens: `trackingSecret(UNSUBSCRIBE_SECRET)`, then those of the secrets it had
+   * before (UNSUBSCRIBE_PREVIOUS_SECRETS), so links sent before a rotation still lead on.
+   */
+  secrets: readonly string[];
   clock: Clock;
 }
 
@@ -47,7 +50,14 @@ function location(url: string): string {
  * the routes are therefore outside the API's "Redis must be up" scope.
  */
 export const trackingRoutes: FastifyPluginAsyncZod<TrackingRouteOptions> = async (app, options) => {
-  const { engine, secret, clock } = options;
+  const { engine, secrets, clock } = options;
+  const verify = (token: string): TrackingClaim | undefined => {
+    for (const secret of secrets) {
+      const claim = verifyTrackingToken(secret, token);
+      if (claim) return claim;
+    }
+    return undefined;
+  };
 
   async function record(
     claim: TrackingClaim,
@@ -81,7 +91,7 @@ export const trackingRoutes: FastifyPluginAsyncZod<TrackingRouteOptions> = async
       },
     },
     async (request, reply) => {
-      const claim = verifyTrackingToken(secret, request.params['*']);
+      const claim = verify(request.params['*']);
       if (claim?.kind !== 'click') {
         request.log.info({ code: TOKEN_INVALID }, 'tracked link with an invalid token');
         return reply
@@ -111,7 +121,7 @@ export const trackingRoutes: FastifyPluginAsyncZod<TrackingRouteOptions> = async
       },
     },
     async (request, reply) => {
-      const claim = verifyTrackingToken(secret, request.params['*']);
+      const claim = verify(request.params['*']);
       if (claim?.kind !== 'open') {
         request.log.info({ code: TOKEN_INVALID }, 'open pixel with an invalid token');
         return reply.code(400).header('cache-control', 'no-store').type('text/plain').send(TOKEN_INVALID);

@@ -11,7 +11,8 @@ import { htmlPage, ignoreBodies, privateLinkPages, refusedLinksAsPages, wantsHtm
 
 export interface UnsubscribeRouteOptions {
   engine: Engine;
-  secret: string;
+  /** UNSUBSCRIBE_SECRET, then the secrets it had before (UNSUBSCRIBE_PREVIOUS_SECRETS). */
+  secrets: readonly string[];
   clock: Clock;
 }
 
@@ -24,12 +25,13 @@ const Query = z.object({ token: z.string().min(1).max(2000) });
  * so scanners cannot unsubscribe anyone.
  */
 export const unsubscribeRoutes: FastifyPluginAsyncZod<UnsubscribeRouteOptions> = async (app, options) => {
-  const { engine, secret, clock } = options;
+  const { engine, secrets, clock } = options;
   // Mail clients send the one-click body as a form, multipart or encoded; it is fixed and not needed.
   ignoreBodies(app);
 
   function claimOf(token: string) {
-    const claim = verifyUnsubscribeToken(secret, token, clock.now());
+    const now = clock.now();
+    const claim = secrets.map((secret) => verifyUnsubscribeToken(secret, token, now)).find(Boolean);
     if (!claim)
       throw new HttpError(
         400,
