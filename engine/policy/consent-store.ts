@@ -23,7 +23,9 @@ export function decodeConsent(raw: string | null): ConsentRecord | undefined {
  * condition: '' (always), 'pending' (only over a pending record), 'pending@<at>' (only over the
  * pending record of that `at`: the request a confirmation link was made for), 'unless-granted'
  * (not over a granted one) or 'unless-granted@<since>' (nor over a pending one of an `at` from
- * `since` on: a request whose link still holds). Returns, per write, 1 or 0 (written or not) and the record that holds after it.
+ * `since` on: a request whose link still holds). A write whose record is older (`at`) than the one
+that holds is not made, whatever its condition but the pending ones. Returns, per write, 1 or 0
+(written or not) and the record that holds after it.
  */
 const writeScript = new LuaScript(`
 local known = ARGV[3] == '1'
@@ -34,16 +36,18 @@ local written = 0
 local marked = marker and redis.call('EXISTS', marker) == 1
 for i = 4, #ARGV, 3 do
   local field, record, condition = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  local current = false
-  if condition ~= '' then current = redis.call('HGET', KEYS[1], field) end
+  local current = redis.call('HGET', KEYS[1], field)
   local held = current and cjson.decode(current)
   local state = held and held.state
+  -- An answer given before the one that holds (a late call with an earlier timestamp) does not
+  -- replace it: a grant sent late must not undo a later unsubscribe. A confirmation is never older.
+  local older = held and string.sub(condition, 1, 7) ~= 'pending' and held.at > cjson.decode(record).at
   local pendingAt = string.match(condition, '^pending@(%d+)$')
   local notThatRequest = pendingAt and (state ~= 'pending' or held.at ~= tonumber(pendingAt))
   local pendingSince = string.match(condition, '^unless%-granted@(%d+)$')
   local askedLately = pendingSince and state == 'pending' and held.at >= tonumber(pendingSince)
   local unlessGranted = condition == 'unless-granted' or pendingSince
-  if marked or notThatRequest or askedLately or (condition == 'pending' and state ~= 'pending') or (unlessGranted and state == 'granted') then
+  if marked or older or notThatRequest or askedLately or (condition == 'pending' and state ~= 'pending') or (unlessGranted and state == 'granted') then
     if marked then current = redis.call('HGET', KEYS[1], field) end
     table.insert(results, 0)
     table.insert(results, current or '')

@@ -171,6 +171,36 @@ describe('consent over HTTP', () => {
     expect(wrong.json().error.issues[0].field).toBe('body.channel');
   });
 
+  it('keeps a later answer when an earlier one arrives late: a delayed grant does not undo an unsubscribe', async () => {
+    h = await httpHarness({ journeys: [notify], workers: false });
+    const answer = (granted: boolean, timestamp: string) =>
+      h.app.inject({
+        method: 'POST',
+        url: '/v1/customers/u4/consent',
+        headers: h.auth,
+        payload: { channel: 'email', topic: 'marketing', granted, timestamp },
+      });
+    await answer(false, '2026-11-22T10:00:00Z');
+    // The app's grant from the day before, sent late (a retried job, a backfill).
+    const late = await answer(true, '2026-11-21T10:00:00Z');
+    expect(late.statusCode).toBe(200);
+    expect(late.json().record).toMatchObject({ state: 'denied', at: Date.parse('2026-11-22T10:00:00Z') });
+    await h.app.inject({
+      method: 'POST',
+      url: '/v1/identify',
+      headers: h.auth,
+      payload: {
+        userId: 'u4',
+        timestamp: '2026-11-20T10:00:00Z',
+        traits: { consent: { email: { marketing: true } } },
+      },
+    });
+    expect(await h.engine.consent.store.all('u4')).toMatchObject([{ state: 'denied' }]);
+    // A later answer still holds over it.
+    await answer(true, '2026-11-23T09:00:00Z');
+    expect(await h.engine.consent.store.all('u4')).toMatchObject([{ state: 'granted' }]);
+  });
+
   it("refuses a caller's answer under a source only Chorus records, through the API and identify alike", async () => {
     h = await httpHarness({ journeys: [notify], workers: false });
     const spoofed = await h.app.inject({
