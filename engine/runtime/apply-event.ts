@@ -119,7 +119,8 @@ export function applyEvent(
           ),
         );
       }
-      for (const journey of catalog.triggeredBy(event.name)) {
+      for (const latest of catalog.triggeredBy(event.name)) {
+        const journey = entryVersion(latest);
         const parsed = journey.trigger.schema.safeParse(event.properties);
         if (!parsed.success) {
           result.notes.push({
@@ -133,7 +134,7 @@ export function applyEvent(
       }
       break;
     case 'enter': {
-      const journey = catalog.latest(event.journeyId);
+      const journey = entryVersion(catalog.latest(event.journeyId));
       if (journey.trigger.kind !== 'api') {
         result.notes.push({
           kind: 'rejected',
@@ -194,6 +195,25 @@ export function applyEvent(
   pruneFinished(instances, result, catalog.keepFinished);
   return result;
 
+  /** The next entry number of the journey: one more than the highest the customer has had. */
+  function nextSeq(journeyId: string): number {
+    return (
+      [...instances.values()]
+        .filter((record) => record.journeyId === journeyId)
+        .reduce((max, record) => Math.max(max, record.seq), customer.seqFloor ?? 0) + 1
+    );
+  }
+
+  /**
+   * The version of `latest`'s journey the next entry takes: the latest, unless a run of this step
+   * that died before its commit entered it in another, still loaded (see pinnedEntries).
+   */
+  function entryVersion(latest: Journey): Journey {
+    const pinned = customer.pinnedEntries?.[instanceId(latest.id, nextSeq(latest.id))];
+    if (pinned === undefined || pinned === latest.version) return latest;
+    return catalog.loadedVersion(latest.id, pinned) ?? latest;
+  }
+
   function enter(journey: Journey, trigger: unknown) {
     const previous = [...instances.values()].filter((record) => record.journeyId === journey.id);
     const blocked =
@@ -207,7 +227,7 @@ export function applyEvent(
       });
       return;
     }
-    const seq = previous.reduce((max, record) => Math.max(max, record.seq), customer.seqFloor ?? 0) + 1;
+    const seq = nextSeq(journey.id);
     const id = instanceId(journey.id, seq);
     try {
       put(

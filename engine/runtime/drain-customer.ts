@@ -138,6 +138,9 @@ async function applyBatch(
   if (commands.length > 0) {
     // Delivery workers read the profile at send time, possibly before the commit below.
     if (profileChanged) await deps.store.saveProfile(keys, token, customer.profile);
+    // The commands' ids come from the instances' ids: a re-run must enter the same versions.
+    const entries = enteredVersions(notes, changed);
+    if (entries) await deps.store.saveStepEntries(keys, token, entries);
     await deps.executor.run(commands);
   }
   const stats = journeyStatsWrites({
@@ -167,6 +170,19 @@ async function applyBatch(
   if (statsError) notCounted(new Error(statsError));
   if (!statsRide) await stats.issue(deps.store.redis).catch(notCounted);
   return released;
+}
+
+/** The journey version of each instance the batch entered, by instance id; `undefined` for none. */
+function enteredVersions(
+  notes: readonly Note[],
+  changed: ReadonlyMap<string, InstanceRecord>,
+): Record<string, number> | undefined {
+  let entries: Record<string, number> | undefined;
+  for (const note of notes) {
+    const record = note.kind === 'entered' ? changed.get(note.instanceId) : undefined;
+    if (record) (entries ??= {})[record.id] = record.journeyVersion;
+  }
+  return entries;
 }
 
 /**
@@ -200,6 +216,15 @@ function refuseNewerState(
       throw new NewerVersionError(
         `The entry of customer "${customerId}" into journey "${event.journeyId}"`,
         event.journeyVersion,
+      );
+  }
+  // A run of this step on a newer release entered the customer in a version this worker lacks.
+  for (const [instance, version] of Object.entries(loaded.customer.pinnedEntries ?? {})) {
+    const journeyId = instance.slice(0, instance.lastIndexOf('.'));
+    if (version > latestVersion(catalog, journeyId))
+      throw new NewerVersionError(
+        `Journey "${journeyId}" of instance ${instance} of customer "${customerId}", entered by a step that did not commit,`,
+        version,
       );
   }
   for (const record of loaded.customer.instances.values()) {

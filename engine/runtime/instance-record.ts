@@ -49,6 +49,12 @@ export interface CustomerState {
    * from its instance ids (timer jobs, sends) may still exist for a while (see customer-erasure.ts).
    */
   seqFloor?: number;
+  /**
+   * The journey version each instance was entered in (by instance id) by a run of this step that
+   * died before its commit: its sends and timers, made from the instance's id, are in the queues,
+   * so the re-run enters the same version while it is loaded, whatever the latest is now.
+   */
+  pinnedEntries?: Readonly<Record<string, number>>;
 }
 
 export function instanceId(journeyId: string, seq: number): string {

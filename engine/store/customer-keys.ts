@@ -45,7 +45,8 @@ function buildKeys(prefix: string, customerId: string) {
     /**
      * Hash: `rev` (fencing version), `profile` (JSON traits), `i:<instanceId>` (JSON instance);
      * while a step runs, `step` (its token) and, once it wrote the profile early,
-     * `profile-committed` (the profile as of the last commit).
+     * `profile-committed` (the profile as of the last commit), and once its commands are about to
+     * run, `step-entries` (the journey version of each instance it enters).
      */
     state: base,
     /**

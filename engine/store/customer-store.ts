@@ -14,6 +14,7 @@ import {
   pushEvent,
   releaseIfIdle,
   writeProfile,
+  writeStepEntries,
 } from './scripts.js';
 
 export class LeaseLostError extends ChorusError {
@@ -170,10 +171,12 @@ export class CustomerStore {
     if (reply[0] === 0) return undefined;
     if (reply[0] === 2) return TIMER_DROPPED;
     const [, flat, inbox, seqFloor] = reply;
-    const { rev, customer, step, committedProfile } = decodeState(keys.customerId, flat);
+    const { rev, customer, step, committedProfile, stepEntries } = decodeState(keys.customerId, flat);
     // A step that died after writing its profile early: its batch is applied again from the
     // profile as it was committed, so each event sees the traits it saw the first time.
     if (committedProfile !== undefined) customer.profile = committedProfile;
+    // And it enters the customer in the journey versions it entered them in the first time.
+    if (step !== undefined && stepEntries !== undefined) customer.pinnedEntries = stepEntries;
     if (seqFloor !== '') customer.seqFloor = Number(seqFloor);
     const loaded: LoadedCustomer = {
       rev,
@@ -235,6 +238,24 @@ export class CustomerStore {
       this.redis,
       [keys.state, keys.lease],
       [token, JSON.stringify(profile)],
+    )) as number;
+    if (reply === -1) throw new LeaseLostError(keys.customerId, 'another job holds it');
+  }
+
+  /**
+   * Records the journey version of each instance a batch enters (instance id to version), under
+   * the lease, before its commands run: a re-run of the batch after its step died enters the same
+   * versions (see writeStepEntries), whatever version a newer release has added meanwhile.
+   */
+  async saveStepEntries(
+    keys: CustomerKeys,
+    token: string,
+    entries: Readonly<Record<string, number>>,
+  ): Promise<void> {
+    const reply = (await writeStepEntries.run(
+      this.redis,
+      [keys.state, keys.lease],
+      [token, JSON.stringify(entries)],
     )) as number;
     if (reply === -1) throw new LeaseLostError(keys.customerId, 'another job holds it');
   }
@@ -320,9 +341,16 @@ function prunedTally(keys: CustomerKeys, pruned: readonly InstanceRecord[]): Sta
 function decodeState(
   customerId: string,
   flat: readonly string[],
-): { rev: number; customer: CustomerState; step?: string; committedProfile?: Record<string, unknown> } {
+): {
+  rev: number;
+  customer: CustomerState;
+  step?: string;
+  committedProfile?: Record<string, unknown>;
+  stepEntries?: Record<string, number>;
+} {
   let rev = 0;
   let step: string | undefined;
+  let stepEntries: Record<string, number> | undefined;
   let profile: Record<string, unknown> = {};
   let committedProfile: Record<string, unknown> | undefined;
   const instances = new Map<string, InstanceRecord>();
@@ -333,6 +361,7 @@ function decodeState(
     else if (field === 'step') step = value;
     else if (field === 'profile') profile = JSON.parse(value) as Record<string, unknown>;
     else if (field === 'profile-committed') committedProfile = JSON.parse(value) as Record<string, unknown>;
+    else if (field === 'step-entries') stepEntries = JSON.parse(value) as Record<string, number>;
     else if (field.startsWith('i:')) instances.set(field.slice(2), JSON.parse(value) as InstanceRecord);
   }
   const customer: CustomerState = { customerId, profile, instances };
@@ -341,5 +370,6 @@ function decodeState(
     customer,
     ...(step === undefined ? {} : { step }),
     ...(committedProfile === undefined ? {} : { committedProfile }),
+    ...(stepEntries === undefined ? {} : { stepEntries }),
   };
 }

@@ -66,7 +66,7 @@ return {1, state, redis.call('LRANGE', KEYS[2], 0, tonumber(ARGV[3]) - 1), redis
 /**
  * Writes the result of applying the inbox head, if the lease and the revision are still ours
  * (a fencing token: a drainer that lost its lease can never overwrite newer state), clears the
- * step's mark and the committed profile an early profile write kept (see writeProfile), putting
+ * step's mark, the versions it entered (see writeStepEntries) and the committed profile an early profile write kept (see writeProfile), putting
  * it back first so a step that writes no profile leaves the committed one, lets go of the lease
  * when the inbox is then empty, and applies the step's
  * statistics writes, if it was given them (see stats-writes.ts): first the customer's tally of
@@ -94,7 +94,7 @@ if deadCount > 0 then redis.call('LTRIM', KEYS[4], 0, 99) end
 for i = 8 + deadCount, fieldsEnd, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 for i = fieldsEnd + 1, removedEnd do redis.call('HDEL', KEYS[1], ARGV[i]) end
 redis.call('HSET', KEYS[1], 'rev', rev + 1)
-redis.call('HDEL', KEYS[1], 'step')
+redis.call('HDEL', KEYS[1], 'step', 'step-entries')
 redis.call('LTRIM', KEYS[2], tonumber(ARGV[3]), -1)
 local released = 0
 if redis.call('LLEN', KEYS[2]) == 0 then
@@ -107,14 +107,14 @@ return {rev + 1, released, applyStatsWrites(5, removedEnd + 1)}
 `);
 
 /**
- * Lets go of the lease, and clears the step's mark, if the inbox is empty.
+ * Lets go of the lease, and clears the step's mark (and the versions it entered), if the inbox is empty.
  * KEYS: inbox, lease, state. ARGV: token.
  * Returns -1 lease lost, 1 released, 0 events are waiting.
  */
 export const releaseIfIdle = new LuaScript(`
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return -1 end
 if redis.call('LLEN', KEYS[1]) == 0 then
-  redis.call('HDEL', KEYS[3], 'step')
+  redis.call('HDEL', KEYS[3], 'step', 'step-entries')
   redis.call('DEL', KEYS[2])
   return 1
 end
@@ -135,6 +135,20 @@ if redis.call('HEXISTS', KEYS[1], 'profile-committed') == 0 then
   redis.call('HSET', KEYS[1], 'profile-committed', redis.call('HGET', KEYS[1], 'profile') or '{}')
 end
 redis.call('HSET', KEYS[1], 'profile', ARGV[2])
+return 1
+`);
+
+/**
+ * Records, under the lease and before the step's commands run, the journey version of each
+ * instance the step enters (`step-entries`: JSON, instance id to version). A step that dies
+ * before its commit is computed again, maybe by a worker of a release that added a newer version:
+ * entering the newer one would give the new instance the ids of the sends and timers the first
+ * run made for the older one, so the re-run enters the one recorded (see CustomerStore.acquire).
+ * KEYS: state, lease. ARGV: token, entries JSON. Returns 1 written, -1 lease lost.
+ */
+export const writeStepEntries = new LuaScript(`
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return -1 end
+redis.call('HSET', KEYS[1], 'step-entries', ARGV[2])
 return 1
 `);
 
