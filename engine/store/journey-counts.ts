@@ -50,14 +50,19 @@ export function countDeltas(
     const from = previous ? STAGES.indexOf(reachedStage(previous)) + 1 : 0;
     for (let stage = from; stage <= STAGES.indexOf(reachedStage(next)); stage++)
       bump(next, 'reached', STAGES[stage]!, 1);
-    // Experiments: an arm counts its instances once assigned, and again when they convert.
+    // Experiments: an arm counts its instances once assigned, and its converted ones once they
+    // are both, whichever came first: an instance that reached the goal before its arm was
+    // assigned (a split after the order) counts there too, as a recount finds it, and whether the
+    // two happened in one batch or in two does not change the count.
     const variants = (next.context.variants as Record<string, string> | undefined) ?? {};
     const assignedBefore = (previous?.context.variants as Record<string, string> | undefined) ?? {};
-    for (const [split, arm] of Object.entries(variants))
-      if (assignedBefore[split] === undefined) bump(next, 'variant', `${split}=${arm}`, 1);
-    if (next.convertedAt !== undefined && previous?.convertedAt === undefined) {
-      bump(next, 'converted', 'all', 1);
-      for (const [split, arm] of Object.entries(variants))
+    const converted = next.convertedAt !== undefined;
+    const convertedBefore = previous?.convertedAt !== undefined;
+    if (converted && !convertedBefore) bump(next, 'converted', 'all', 1);
+    for (const [split, arm] of Object.entries(variants)) {
+      const assignedNow = assignedBefore[split] === undefined;
+      if (assignedNow) bump(next, 'variant', `${split}=${arm}`, 1);
+      if (converted && (assignedNow || !convertedBefore))
         bump(next, 'variant-converted', `${split}=${arm}`, 1);
     }
     if (next.status === 'active') {
