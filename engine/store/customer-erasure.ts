@@ -4,6 +4,7 @@ import { journeyQueues, type Queues } from '../runtime/queues.js';
 import type { RecordedShards } from '../runtime/recorded-shards.js';
 import { ERASED_TTL_MS, endErasedOperations } from '../delivery/delivery-ledger.js';
 import { ChorusError } from '../errors.js';
+import type { RedisConnection } from '../redis/connection.js';
 import { keysSharingTag } from '../redis/scan-keys.js';
 import { seqOfInstanceId, type CustomerState } from '../runtime/instance-record.js';
 import { parseStepJobId } from '../runtime/ids.js';
@@ -12,12 +13,14 @@ import { jobIndexMember, type CustomerJob, type CustomerJobIndex } from './custo
 import type { CustomerStore, LoadedCustomer } from './customer-store.js';
 import { eraseConversions } from './conversion-log.js';
 import {
-  applyCountDeltas,
   erasedResidue,
-  keepErasedCounts,
+  queueCountDeltas,
+  queueErasedCounts,
   removalDeltas,
   tallyDeltas,
 } from './journey-counts.js';
+import { deleteCounted } from './scripts.js';
+import { ridesInScripts, StatsWrites } from './stats-writes.js';
 import { eraseQueueEvents } from './queue-event-erasure.js';
 import { unnamedTimerJobs } from './unnamed-timers.js';
 
@@ -185,14 +188,11 @@ async function eraseHeld(
   // Keys of one hash tag sit in one slot, so one DEL is valid on a Redis Cluster too.
   for (let i = 0; i < customerKeys.length; i += 500)
     await store.redis.unlink(...customerKeys.slice(i, i + 500));
-  const lastDeleted = await store.redis.unlink(...last);
-  await applyCountDeltas(store.redis, store.prefix, removalDeltas(loaded.customer.instances.values()));
+  const counts = new StatsWrites();
+  queueCountDeltas(counts, store.prefix, removalDeltas(loaded.customer.instances.values()));
   // What the customer still counts for, which a recount could not find among the customers left.
-  await keepErasedCounts(
-    store.redis,
-    store.prefix,
-    erasedResidue(loaded.customer.instances.values(), pruned),
-  );
+  queueErasedCounts(counts, store.prefix, erasedResidue(loaded.customer.instances.values(), pruned));
+  const lastDeleted = await deleteLast(store.redis, last, counts);
   // Last, after the removals above, each of which logged an event naming the job it removed.
   await eraseQueueEvents(store.redis, allQueues(queues), customerId);
   // Not counted: the lease the erasure took, and the state it marked when the customer had none.
@@ -202,6 +202,31 @@ async function eraseHeld(
     jobsRemoved: removal.removed + earlier.removal.removed,
     jobsRunning: removal.running.length + earlier.removal.running.length,
   };
+}
+
+/**
+ * Deletes `last` and applies `counts`: in one script on a single Redis (see deleteCounted); on a
+ * Redis Cluster, where the counts live in other slots, right after, so an erasure that dies in
+ * between leaves the counts to `recountJourneys`, as a step does. Returns how many keys went.
+ */
+async function deleteLast(
+  redis: RedisConnection,
+  last: readonly string[],
+  counts: StatsWrites,
+): Promise<number> {
+  if (!ridesInScripts(redis)) {
+    const deleted = await redis.unlink(...last);
+    await counts.issue(redis);
+    return deleted;
+  }
+  const { keys, args } = counts.scriptArgs();
+  const [deleted, statsError] = (await deleteCounted.run(
+    redis,
+    [...last, ...keys],
+    [last.length, ...args],
+  )) as [number, string];
+  if (statsError) throw new Error(`the erased customer's journey counts were not all updated: ${statsError}`);
+  return deleted;
 }
 
 /** Every queue of every shard: the journey queue's and each channel's delivery queue. */

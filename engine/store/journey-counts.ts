@@ -1,5 +1,5 @@
 import type { RedisConnection } from '../redis/connection.js';
-import { StatsWrites, type StatsWriter } from './stats-writes.js';
+import type { StatsWriter } from './stats-writes.js';
 import { STAGES } from '../journey/stage.js';
 import { reachedStage, type InstanceRecord } from '../runtime/instance-record.js';
 
@@ -159,29 +159,13 @@ export function queueCountDeltas(
   }
 }
 
-export async function applyCountDeltas(
-  redis: RedisConnection,
-  prefix: string,
-  deltas: ReadonlyMap<string, ReadonlyMap<string, number>>,
-): Promise<void> {
-  if (deltas.size === 0) return;
-  const writes = new StatsWrites();
-  queueCountDeltas(writes, prefix, deltas);
-  await writes.issue(redis);
-}
-
-/** Adds an erased customer's residue (see erasedResidue) to their journeys' erased counts. */
-export async function keepErasedCounts(
-  redis: RedisConnection,
+/** Queues an erased customer's residue (see erasedResidue) onto their journeys' erased counts. */
+export function queueErasedCounts(
+  batch: StatsWriter,
   prefix: string,
   residue: ReadonlyMap<string, ReadonlyMap<string, number>>,
-): Promise<void> {
-  const writes = new StatsWrites();
-  for (const [journeyId, fields] of residue) {
-    const nonZero = new Map([...fields].filter(([, by]) => by !== 0));
-    if (nonZero.size > 0) writes.hincrbyAll(erasedCountsKey(prefix, journeyId), nonZero);
-  }
-  await writes.issue(redis);
+): void {
+  for (const [journeyId, fields] of residue) batch.hincrbyAll(erasedCountsKey(prefix, journeyId), fields);
 }
 
 export interface JourneyCounts {

@@ -153,6 +153,22 @@ return 1
 `);
 
 /**
+ * Deletes an erased customer's last keys (their state among them) and applies the statistics
+ * writes that take them out of their journeys' counts, in one atomic step on a single Redis:
+ * apart, an erasure that failed between the two (a connection lost) would leave them counted
+ * in their states for good, and what they counted for lost to a recount, as its retry finds no
+ * customer to count.
+ * KEYS: the keys to delete, then one per statistics write. ARGV: how many keys to delete, then
+ * the statistics writes. Returns {keys deleted, statistics error or ''}.
+ */
+export const deleteCounted = new LuaScript(`${APPLY_STATS_WRITES}
+local count = tonumber(ARGV[1])
+local deleted = 0
+for i = 1, count do deleted = deleted + redis.call('UNLINK', KEYS[i]) end
+return {deleted, applyStatsWrites(count + 1, 2)}
+`);
+
+/**
  * Hands the lease from ARGV[1] to ARGV[2] for ARGV[3] ms, if ARGV[1] still holds it.
  * KEYS: lease. ARGV: holder, new holder, ms. Returns 1 handed over, 0 not held.
  */

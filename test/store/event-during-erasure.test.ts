@@ -29,7 +29,9 @@ describe('an event that arrives while its customer is being erased', () => {
       redis.unlink = unlink;
     }
     await engine.settleIngest();
-    expect(calls).toBeGreaterThan(1);
+    // The identify came after the first deletion; the state went after it (with an UNLINK of its
+    // own on a Redis Cluster, in the script that moves the counts on a single Redis).
+    expect(calls).toBeGreaterThan(0);
     // The export answers 404 for a customer with no state: what is left could not be seen or erased.
     const left = await keysSharingTag(engine.store.redis, engine.store.keys('ada').state);
     expect(left.filter((key) => !key.includes(':seen:'))).toEqual([]);
