@@ -37,6 +37,22 @@ export function locate(machine: AnyStateMachine, value: StateValue): { state: st
   return { state: path.join('.'), stage: node.tags.find(isStage) ?? 'awareness' };
 }
 
+/** The state path a stored value names (`parent.child`), whether the machine has it or not. */
+function storedPath(value: StateValue): string {
+  const path: string[] = [];
+  let current: StateValue | undefined = value;
+  while (current !== undefined) {
+    if (typeof current === 'string') {
+      path.push(current);
+      break;
+    }
+    const key: string | undefined = Object.keys(current)[0];
+    if (key !== undefined) path.push(key);
+    current = key === undefined ? undefined : current[key];
+  }
+  return path.join('.');
+}
+
 /**
  * The part of the context only this instance knows, as the store keeps it: JSON. The profile is
  * stored once on the customer and the ids are on the record, so neither is stored again in every
@@ -279,6 +295,15 @@ export function stepInstance(
   now: number,
   defaultTimezone = 'UTC',
 ): { record: InstanceRecord; commands: Command[] } | undefined {
+  // Only a version changed after customers entered it lacks a state they are in; xstate would
+  // only say that the state does not exist.
+  const stored = storedPath(record.value);
+  if (locate(journey.machine, record.value).state !== stored)
+    throw new Error(
+      `version ${journey.version} of journey ${journey.id} has no state "${stored}", which instance ${record.id} is in: ` +
+        'the version was changed after customers entered it. To fix: put the state back in version ' +
+        `${journey.version}, and make the change as a new version, which new entries take while those in flight finish on theirs.`,
+    );
   const snapshot = journey.machine.resolveState({
     value: record.value,
     context: fullContext(customerId, record, parseProfile(journey, traits)),
