@@ -206,12 +206,13 @@ export class MessageRenderer {
     context: object,
   ): string {
     const key = `${mode}:${file.path}`;
-    let template = this.#compiled.get(key);
-    if (!template) {
-      template = this.#envs[mode].compile(file.source);
-      this.#compiled.set(key, template);
-    }
     try {
+      // Compiling can refuse a template too (a raw value in JSON): named like a failed render.
+      let template = this.#compiled.get(key);
+      if (!template) {
+        template = this.#envs[mode].compile(file.source);
+        this.#compiled.set(key, template);
+      }
       return template(context);
     } catch (cause) {
       throw new MessageRenderError(

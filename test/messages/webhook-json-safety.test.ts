@@ -1,5 +1,38 @@
-import { describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createTemplateEnvironment } from '../../engine/messages/handlebars-env.js';
+import { MessageRenderError, MessageRenderer } from '../../engine/messages/message-renderer.js';
+import { checkTemplates } from '../../engine/messages/template-checks.js';
+import { TemplateSet } from '../../engine/messages/template-set.js';
+import { renderContext } from './render-context.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A templates folder with one message, `hook`, whose webhook template is `source`. */
+function webhookTemplates(source: string, partials: Record<string, string> = {}): TemplateSet {
+  const dir = mkdtempSync(join(tmpdir(), 'chorus-webhook-'));
+  dirs.push(dir);
+  mkdirSync(join(dir, 'hook'));
+  mkdirSync(join(dir, '_brand'));
+  writeFileSync(
+    join(dir, 'hook', 'message.json'),
+    JSON.stringify({
+      id: 'hook',
+      proposition: 'Tea, picked by hand',
+      headline: 'Spring sale',
+      cta: { label: 'Shop', url: 'https://example.com/sale' },
+    }),
+  );
+  writeFileSync(join(dir, 'hook', 'webhook.json.hbs'), source);
+  for (const [name, text] of Object.entries(partials))
+    writeFileSync(join(dir, '_brand', `${name}.hbs`), text);
+  return TemplateSet.fromDirectory(dir);
+}
 
 describe('webhook JSON templates', () => {
   it('refuse a raw value, which a trait could use to break out of its string', () => {
@@ -15,5 +48,20 @@ describe('webhook JSON templates', () => {
       unknown
     >;
     expect(payload).toEqual({ name: 'x", "admin": true, "x": "' });
+  });
+
+  it('name the file that writes a raw value, at load time and at send time', () => {
+    const templates = webhookTemplates(
+      '{"headline": {{json message.headline}}, "url": {{json message.cta.url}},\n "name": "{{profile.firstName}}"}',
+    );
+    const file = templates.template('hook', 'webhook.json')!.path;
+    const [problem] = checkTemplates(templates);
+    expect(problem?.text).toContain(
+      `${file} failed to render: line 2: {{profile.firstName}} writes a raw value`,
+    );
+    const render = () =>
+      new MessageRenderer(templates).render('hook', 'webhook', renderContext(templates.message('hook')!));
+    expect(render).toThrow(MessageRenderError);
+    expect(render).toThrow(file);
   });
 });
