@@ -157,20 +157,43 @@ function jsonHelper(...args: unknown[]): string {
 
 /**
  * JSON templates render without HTML escaping, so a bare `{{profile.firstName}}` would let a
- * trait break out of its string (`x", "admin": true`). Every value must go through `{{json …}}`.
+ * trait break out of its string (`x", "admin": true`). Every value must go through `{{json …}}`,
+ * in the template and in every partial it includes (`partials` by name: a brand partial is
+ * written into the JSON as it is).
  */
-function assertJsonValuesOnly(node: unknown): void {
+function assertJsonValuesOnly(
+  node: unknown,
+  partials: Readonly<Record<string, string>>,
+  trail: readonly string[] = [],
+): void {
   if (typeof node !== 'object' || node === null) return;
-  const n = node as { type?: string; path?: { original?: unknown }; loc?: { start?: { line?: number } } };
+  const n = node as {
+    type?: string;
+    path?: { original?: unknown };
+    name?: { type?: string; original?: unknown };
+    loc?: { start?: { line?: number } };
+  };
+  const where = trail.length === 0 ? '' : `partial "${trail[trail.length - 1]}" `;
   if (n.type === 'MustacheStatement' && n.path?.original !== 'json') {
     throw new Error(
-      `line ${n.loc?.start?.line ?? '?'}: {{${String(n.path?.original)}}} writes a raw value into JSON. ` +
+      `${where}line ${n.loc?.start?.line ?? '?'}: {{${String(n.path?.original)}}} writes a raw value into JSON. ` +
         'To fix: write it as {{json …}}, which escapes it.',
     );
   }
+  if (
+    (n.type === 'PartialStatement' || n.type === 'PartialBlockStatement') &&
+    n.name?.type === 'PathExpression'
+  ) {
+    const name = String(n.name.original);
+    const source = partials[name];
+    if (source !== undefined && !trail.includes(name)) {
+      assertJsonValuesOnly(Handlebars.parse(source), partials, [...trail, name]);
+    }
+  }
   for (const value of Object.values(node)) {
-    if (Array.isArray(value)) value.forEach(assertJsonValuesOnly);
-    else if (typeof value === 'object' && value !== null && value !== n.loc) assertJsonValuesOnly(value);
+    if (Array.isArray(value)) value.forEach((item) => assertJsonValuesOnly(item, partials, trail));
+    else if (typeof value === 'object' && value !== null && value !== n.loc)
+      assertJsonValuesOnly(value, partials, trail);
   }
 }
 
@@ -204,7 +227,7 @@ export function createTemplateEnvironment(
   return {
     mode,
     compile: (source) => {
-      if (mode === 'json') assertJsonValuesOnly(handlebars.parse(source));
+      if (mode === 'json') assertJsonValuesOnly(handlebars.parse(source), partials);
       const template = handlebars.compile(source, compileOptions);
       return (context) => template(context);
     },

@@ -65,3 +65,37 @@ describe('webhook JSON templates', () => {
     expect(render).toThrow(file);
   });
 });
+
+describe('webhook JSON templates including a brand partial', () => {
+  it('refuse a raw value the partial writes, which a trait could use to break out of its string', () => {
+    const templates = webhookTemplates(
+      '{"headline": {{json message.headline}}, "url": {{json message.cta.url}}, "contact": {{> contact}} }',
+      { contact: '"{{profile.email}}"' },
+    );
+    const [problem] = checkTemplates(templates);
+    expect(problem?.text).toContain(
+      'partial "contact" line 1: {{profile.email}} writes a raw value into JSON',
+    );
+    const render = () =>
+      new MessageRenderer(templates).render(
+        'hook',
+        'webhook',
+        renderContext(templates.message('hook')!, { profile: { email: 'x", "admin": true, "y": "' } }),
+      );
+    expect(render).toThrow(/partial "contact" line 1/);
+  });
+
+  it('take a partial that writes every value with json', () => {
+    const templates = webhookTemplates(
+      '{"headline": {{json message.headline}}, "url": {{json message.cta.url}}, "contact": {{> contact}} }',
+      { contact: '{"email": {{json profile.email}} }' },
+    );
+    expect(checkTemplates(templates)).toEqual([]);
+    const rendered = new MessageRenderer(templates).render(
+      'hook',
+      'webhook',
+      renderContext(templates.message('hook')!, { profile: { email: 'x", "admin": true, "y": "' } }),
+    );
+    expect(rendered.payload.contact).toEqual({ email: 'x", "admin": true, "y": "' });
+  });
+});
