@@ -95,13 +95,24 @@ function formatDateHelper(...args: unknown[]): string {
 /** `{{currency trigger.total "EUR"}}`: an amount in the customer's locale. */
 function currencyHelper(...args: unknown[]): string {
   const root = rootOf(args);
+  const code = args.length >= 3 && typeof args[1] === 'string' && args[1] !== '' ? args[1] : undefined;
+  const locale = safeLocale(root.locale);
+  // The code is checked before the amount: the load-time checks render without one, and a
+  // misspelt "EURO" would otherwise pass them and fail every send.
+  const format = code === undefined ? new Intl.NumberFormat(locale) : currencyFormat(locale, code);
   const amount = typeof args[0] === 'string' && args[0] !== '' ? Number(args[0]) : args[0];
   if (typeof amount !== 'number' || !Number.isFinite(amount)) return '';
-  const code = args.length >= 3 && typeof args[1] === 'string' ? args[1] : undefined;
-  const locale = safeLocale(root.locale);
-  return code === undefined
-    ? new Intl.NumberFormat(locale).format(amount)
-    : new Intl.NumberFormat(locale, { style: 'currency', currency: code }).format(amount);
+  return format.format(amount);
+}
+
+function currencyFormat(locale: string, code: string): Intl.NumberFormat {
+  try {
+    return new Intl.NumberFormat(locale, { style: 'currency', currency: code });
+  } catch (cause) {
+    throw new Error(`currency "${code}" is not a three-letter ISO 4217 code such as "EUR" or "USD"`, {
+      cause,
+    });
+  }
 }
 
 /** The CLDR plural categories `Intl.PluralRules` picks from. */

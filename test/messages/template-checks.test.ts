@@ -149,6 +149,54 @@ describe('loading templates', () => {
   });
 });
 
+describe('checking a helper whose argument the placeholder customer lacks', () => {
+  function emailTemplates(subject: string): { templates: TemplateSet; dir: string } {
+    const dir = mkdtempSync(join(tmpdir(), 'chorus-currency-'));
+    mkdirSync(join(dir, 'receipt'));
+    writeFileSync(
+      join(dir, 'receipt', 'message.json'),
+      JSON.stringify({
+        id: 'receipt',
+        proposition: 'Your order is on its way',
+        headline: 'Order confirmed',
+        cta: { label: 'Track it', url: 'https://example.com/orders' },
+      }),
+    );
+    writeFileSync(join(dir, 'receipt', 'email.subject.hbs'), subject);
+    writeFileSync(
+      join(dir, 'receipt', 'email.html.hbs'),
+      '<p>{{message.headline}}</p><a href="{{message.cta.url}}">Track it</a>',
+    );
+    return { templates: TemplateSet.fromDirectory(dir), dir };
+  }
+
+  it('reports a misspelt currency code, which every send with an amount would fail on', () => {
+    const { templates, dir } = emailTemplates('{{message.headline}}: {{currency trigger.total "EURO"}}');
+    try {
+      const [problem] = checkTemplates(templates);
+      expect(problem?.file).toBe(templates.template('receipt', 'email.subject')!.path);
+      expect(problem?.text).toContain('currency "EURO" is not a three-letter ISO 4217 code');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('accepts a valid currency code, and formats the amount with it', () => {
+    const { templates, dir } = emailTemplates('{{message.headline}}: {{currency trigger.total "EUR"}}');
+    try {
+      expect(checkTemplates(templates)).toEqual([]);
+      const email = new MessageRenderer(templates).render(
+        'receipt',
+        'email',
+        renderContext(templates.message('receipt')!, { trigger: { total: 12.5 } }),
+      );
+      expect(email.subject).toBe('Order confirmed: €12.50');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('checking templates against journeys', () => {
   const templates = TemplateSet.fromDirectory('test/fixtures/templates-undeclared');
 
