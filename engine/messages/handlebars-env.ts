@@ -4,7 +4,8 @@ import { DateTime, IANAZone } from 'luxon';
 /**
  * How a template's output is used, which decides its escaping: `html` escapes every `{{value}}`
  * for HTML, `text` (subjects, SMS, push, text parts) and `json` (webhooks) do not. `json` alone
- * has the `json` helper, so webhook authors write `{"name": {{json profile.firstName}}}`.
+ * has the `json` helper, so webhook authors write `{"name": {{json profile.firstName}} }` (the
+ * space keeps Handlebars from reading `}}}` as the end of a triple-stash).
  */
 export type TemplateMode = 'html' | 'text' | 'json';
 

@@ -152,6 +152,17 @@ interface Finding {
 }
 
 /**
+ * The fix of a parse error. Handlebars reads `}}}` as the end of a triple-stash, so a value
+ * written last in a JSON object (`{"name": {{json profile.firstName}}}`) or a CSS rule does not
+ * parse, and its error names only a token, CLOSE_UNESCAPED.
+ */
+function syntaxFix(error: string): string {
+  return /got 'CLOSE_UNESCAPED'/.test(error)
+    ? 'Handlebars reads "}}}" as the end of a {{{…}}}: write a space between the "}}" of a value and a "}" after it, {{json profile.firstName}} }.'
+    : 'correct the Handlebars syntax where the message points.';
+}
+
+/**
  * The checks that need no journey: every template parses and names helpers and partials that
  * exist; rendered with placeholder values, every channel carries the headline (or the key
  * phrase) and the CTA URL, SMS stays within `maxSmsSegments` and push within {@link PUSH_LIMITS}.
@@ -175,7 +186,7 @@ export function checkTemplates(
     problems.push({
       ...where,
       file: file.path,
-      text: `${label}: ${file.path} is not a valid template: ${file.syntaxError.replace(/\n/g, '\n    ')}\n  To fix: correct the Handlebars syntax where the message points.`,
+      text: `${label}: ${file.path} is not a valid template: ${file.syntaxError.replace(/\n/g, '\n    ')}\n  To fix: ${syntaxFix(file.syntaxError)}`,
     });
   };
   for (const file of templates.partials.values()) syntax(file, {}, 'Brand partial');

@@ -99,3 +99,16 @@ describe('webhook JSON templates including a brand partial', () => {
     expect(rendered.payload.contact).toEqual({ email: 'x", "admin": true, "y": "' });
   });
 });
+
+describe('a webhook template whose value closes its object', () => {
+  it('is refused with the fix: a space between the value and the brace', () => {
+    const templates = webhookTemplates(
+      '{"headline": {{json message.headline}}, "url": {{json message.cta.url}}, "name": {{json profile.firstName}}}',
+    );
+    const [problem] = checkTemplates(templates);
+    expect(problem?.text).toContain(
+      `${templates.template('hook', 'webhook.json')!.path} is not a valid template`,
+    );
+    expect(problem?.text).toContain('write a space between the "}}" of a value and a "}" after it');
+  });
+});
