@@ -9,7 +9,7 @@ import {
 } from './handlebars-env.js';
 import { htmlToText, oneLine, tidyText } from './html-to-text.js';
 import type { RenderContext, RenderedFor, RenderedMessage } from './rendered-message.js';
-import { smsSegments } from './sms-segments.js';
+import { plainSpaces, smsSegments } from './sms-segments.js';
 import {
   FIELD_MODES,
   LAYOUTS,
@@ -129,7 +129,7 @@ export class MessageRenderer {
         };
       }
       case 'sms': {
-        const body = addUtmToText(tidyText(run('sms')), utm, keep);
+        const body = addUtmToText(tidyText(plainSpaces(run('sms'))), utm, keep);
         const { encoding, segments } = smsSegments(body);
         return { channel, body, encoding, segments };
       }

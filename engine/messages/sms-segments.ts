@@ -30,6 +30,22 @@ export function isGsm7(body: string): boolean {
   return true;
 }
 
+// No-break spaces: Intl writes them in numbers and prices of most locales ("12,50 €" in de-DE,
+// "1 234" in fr-FR), and neither is in GSM 03.38.
+const NO_BREAK_SPACES = /[\u00A0\u2007\u202F]/g;
+
+/**
+ * An SMS body with its no-break spaces made plain: one from `{{currency}}` or `{{plural}}` in
+ * a German or French customer's locale would switch the whole body to UCS-2, and so to parts of
+ * 67 characters instead of 153, for a space no phone shows differently.
+ *
+ * @example
+ * plainSpaces('Now 12,50\u00A0€'); // 'Now 12,50 €'
+ */
+export function plainSpaces(body: string): string {
+  return body.replace(NO_BREAK_SPACES, ' ');
+}
+
 /**
  * The encoding and number of parts an SMS body needs. GSM-7 holds 160 septets in one message and
  * 153 per part; anything outside GSM 03.38 (an emoji, most accents, CJK) switches the whole body

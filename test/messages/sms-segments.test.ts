@@ -1,5 +1,11 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { MessageRenderer } from '../../engine/messages/message-renderer.js';
 import { isGsm7, smsSegments } from '../../engine/messages/sms-segments.js';
+import { TemplateSet } from '../../engine/messages/template-set.js';
+import { renderContext } from './render-context.js';
 
 describe('SMS segments', () => {
   it('fits 160 GSM-7 characters in one message and needs two parts for 161', () => {
@@ -34,5 +40,50 @@ describe('SMS segments', () => {
   it('never splits a surrogate pair between two parts', () => {
     // 134 code units would fit two parts of 67, but the emoji cannot straddle them.
     expect(smsSegments('ç'.repeat(66) + '🍵' + 'ç'.repeat(66)).segments).toBe(3);
+  });
+});
+
+describe('an SMS with a price or count in the customer locale', () => {
+  it('stays GSM-7: the no-break spaces Intl writes in "12,50 €" and "1 234" are sent as spaces', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chorus-sms-locale-'));
+    try {
+      mkdirSync(join(dir, 'sale'));
+      writeFileSync(
+        join(dir, 'sale', 'message.json'),
+        JSON.stringify({
+          id: 'sale',
+          proposition: 'Spring teas, picked by hand',
+          headline: 'Spring sale',
+          cta: { label: 'Shop', url: 'https://example.com/sale' },
+        }),
+      );
+      writeFileSync(
+        join(dir, 'sale', 'sms.hbs'),
+        '{{message.headline}}: {{currency trigger.price "EUR"}}, {{plural trigger.stock "tin" "tins"}} left. {{message.cta.url}}',
+      );
+      const templates = TemplateSet.fromDirectory(dir);
+      const renderer = new MessageRenderer(templates);
+      const trigger = { price: 1234.5, stock: 1500 };
+      for (const locale of ['de-DE', 'fr-FR', 'sv-SE']) {
+        const sms = renderer.render(
+          'sale',
+          'sms',
+          renderContext(templates.message('sale')!, { trigger, locale }),
+        );
+        expect(sms.encoding).toBe('GSM-7');
+        expect(sms.segments).toBe(1);
+        expect(sms.body).not.toMatch(/[\u00A0\u2007\u202F]/);
+      }
+      const german = renderer.render(
+        'sale',
+        'sms',
+        renderContext(templates.message('sale')!, { trigger, locale: 'de-DE' }),
+      );
+      expect(german.body).toMatch(
+        /^Spring sale: 1\.234,50 €, 1\.500 tins left\. https:\/\/example\.com\/sale\?/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
