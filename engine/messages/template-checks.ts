@@ -7,7 +7,7 @@ import { MessageRenderError, MessageRenderer } from './message-renderer.js';
 import type { RenderedMessage } from './rendered-message.js';
 import { checkTemplatesForJourneys } from './template-journey-checks.js';
 import { describeProbes, probesFor, type Probe } from './template-probes.js';
-import { modeOf, TemplateSet, type TemplateField, type TemplateFile } from './template-set.js';
+import { LAYOUTS, modeOf, TemplateSet, type TemplateField, type TemplateFile } from './template-set.js';
 import { isGsm7 } from './sms-segments.js';
 import { scanTemplate } from './template-variables.js';
 import { htmlLinks, textLinks, withoutUtm } from './utm.js';
@@ -162,6 +162,29 @@ function syntaxFix(error: string): string {
     : 'correct the Handlebars syntax where the message points.';
 }
 
+/** The line where an HTML layout writes the email's body escaped, `{{body}}`, if it does. */
+function escapedBodyLine(node: unknown): number | undefined {
+  if (typeof node !== 'object' || node === null) return undefined;
+  const n = node as Partial<hbs.AST.MustacheStatement>;
+  if (
+    n.type === 'MustacheStatement' &&
+    n.escaped === true &&
+    n.path?.type === 'PathExpression' &&
+    (n.path as hbs.AST.PathExpression).original === 'body' &&
+    (n.params?.length ?? 0) === 0
+  ) {
+    return n.loc?.start.line ?? 0;
+  }
+  for (const value of Object.values(node)) {
+    const children: unknown[] = Array.isArray(value) ? value : [value];
+    for (const child of children) {
+      const found = escapedBodyLine(child);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}
+
 /**
  * The checks that need no journey: every template parses and names helpers and partials that
  * exist; rendered with placeholder values, every channel carries the headline (or the key
@@ -190,6 +213,14 @@ export function checkTemplates(
     });
   };
   for (const file of templates.partials.values()) syntax(file, {}, 'Brand partial');
+  const layout = templates.partials.get(LAYOUTS.html);
+  const escapedBody = layout?.ast && escapedBodyLine(layout.ast);
+  if (layout && escapedBody !== undefined) {
+    problems.push({
+      file: layout.path,
+      text: `Brand layout: ${layout.path} line ${escapedBody} writes {{body}}, which escapes the email's HTML, so every email shows its tags as text. To fix: write {{{body}}}.`,
+    });
+  }
 
   const renderer = new MessageRenderer(templates);
   for (const id of templates.messageIds()) {
@@ -200,6 +231,8 @@ export function checkTemplates(
       const files = templates.filesOf(id, channel);
       for (const { file } of files) syntax(file, { message: id, channel }, label);
       if (files.some(({ file }) => file.syntaxError !== undefined)) continue;
+      // Each email would be reported without its headline's tags or its CTA link: the layout is at fault.
+      if (channel === 'email' && escapedBody !== undefined) continue;
       let broken = false;
       for (const { field, file } of files) {
         const scan = scanTemplate(file, modeOf(field), templates.partials);

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -146,6 +146,29 @@ describe('loading templates', () => {
       checkTemplates(templates, { maxSmsSegments: max }).filter((p) => p.channel === 'sms');
     expect(sms(6)).toEqual([]);
     expect(sms(5)).toHaveLength(1);
+  });
+});
+
+describe('checking the brand layout', () => {
+  it('reports a layout that escapes the body, naming it, rather than every email it breaks', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chorus-layout-'));
+    try {
+      cpSync('templates', dir, { recursive: true });
+      writeFileSync(
+        join(dir, '_brand', 'layout.html.hbs'),
+        '<html>\n<body>\n{{#if message.brand}}<p>{{message.brand}}</p>{{/if}}\n{{body}}\n</body>\n</html>',
+      );
+      const templates = TemplateSet.fromDirectory(dir);
+      const problems = checkTemplates(templates);
+      expect(problems).toEqual([
+        {
+          file: templates.partials.get('layout.html')!.path,
+          text: `Brand layout: ${templates.partials.get('layout.html')!.path} line 4 writes {{body}}, which escapes the email's HTML, so every email shows its tags as text. To fix: write {{{body}}}.`,
+        },
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
