@@ -162,27 +162,43 @@ function syntaxFix(error: string): string {
     : 'correct the Handlebars syntax where the message points.';
 }
 
-/** The line where an HTML layout writes the email's body escaped, `{{body}}`, if it does. */
-function escapedBodyLine(node: unknown): number | undefined {
-  if (typeof node !== 'object' || node === null) return undefined;
+/** Where a template reads `body`: each `{{body}}` or `{{{body}}}` with its line and escaping. */
+function bodyUses(node: unknown, found: Array<{ line: number; escaped: boolean }> = []) {
+  if (typeof node !== 'object' || node === null) return found;
   const n = node as Partial<hbs.AST.MustacheStatement>;
   if (
     n.type === 'MustacheStatement' &&
-    n.escaped === true &&
     n.path?.type === 'PathExpression' &&
     (n.path as hbs.AST.PathExpression).original === 'body' &&
     (n.params?.length ?? 0) === 0
   ) {
-    return n.loc?.start.line ?? 0;
+    found.push({ line: n.loc?.start.line ?? 0, escaped: n.escaped === true });
   }
   for (const value of Object.values(node)) {
-    const children: unknown[] = Array.isArray(value) ? value : [value];
-    for (const child of children) {
-      const found = escapedBodyLine(child);
-      if (found !== undefined) return found;
-    }
+    for (const child of Array.isArray(value) ? value : [value]) bodyUses(child, found);
   }
-  return undefined;
+  return found;
+}
+
+/**
+ * What is wrong with how the HTML layout writes the email's body: escaped (`{{body}}`), which
+ * shows its tags as text, or not at all, which sends the layout alone. Either breaks every email.
+ */
+function layoutBodyProblem(templates: TemplateSet): TemplateProblem | undefined {
+  const layout = templates.partials.get(LAYOUTS.html);
+  if (!layout?.ast) return undefined;
+  const uses = bodyUses(layout.ast);
+  const escaped = uses.find((use) => use.escaped);
+  // A body written by a partial the layout includes counts; the text layout's own does not.
+  const inPartials = [...templates.partials].some(
+    ([name, file]) => name !== LAYOUTS.text && file.ast !== undefined && bodyUses(file.ast).length > 0,
+  );
+  const text = escaped
+    ? `line ${escaped.line} writes {{body}}, which escapes the email's HTML, so every email shows its tags as text. To fix: write {{{body}}}.`
+    : inPartials
+      ? undefined
+      : `never writes {{{body}}}, so every email is the layout alone, without its message. To fix: write {{{body}}} where the message goes.`;
+  return text === undefined ? undefined : { file: layout.path, text: `Brand layout: ${layout.path} ${text}` };
 }
 
 /**
@@ -213,14 +229,8 @@ export function checkTemplates(
     });
   };
   for (const file of templates.partials.values()) syntax(file, {}, 'Brand partial');
-  const layout = templates.partials.get(LAYOUTS.html);
-  const escapedBody = layout?.ast && escapedBodyLine(layout.ast);
-  if (layout && escapedBody !== undefined) {
-    problems.push({
-      file: layout.path,
-      text: `Brand layout: ${layout.path} line ${escapedBody} writes {{body}}, which escapes the email's HTML, so every email shows its tags as text. To fix: write {{{body}}}.`,
-    });
-  }
+  const layoutProblem = layoutBodyProblem(templates);
+  if (layoutProblem) problems.push(layoutProblem);
 
   const renderer = new MessageRenderer(templates);
   for (const id of templates.messageIds()) {
@@ -232,7 +242,7 @@ export function checkTemplates(
       for (const { file } of files) syntax(file, { message: id, channel }, label);
       if (files.some(({ file }) => file.syntaxError !== undefined)) continue;
       // Each email would be reported without its headline's tags or its CTA link: the layout is at fault.
-      if (channel === 'email' && escapedBody !== undefined) continue;
+      if (channel === 'email' && layoutProblem) continue;
       let broken = false;
       for (const { field, file } of files) {
         const scan = scanTemplate(file, modeOf(field), templates.partials);

@@ -170,6 +170,28 @@ describe('checking the brand layout', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('reports a layout that never writes the body, and takes one whose partial writes it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chorus-layout-'));
+    try {
+      cpSync('templates', dir, { recursive: true });
+      const layout = join(dir, '_brand', 'layout.html.hbs');
+      writeFileSync(layout, '<html><body><p>{{message.brand}}</p></body></html>');
+      const templates = TemplateSet.fromDirectory(dir);
+      const path = templates.partials.get('layout.html')!.path;
+      expect(checkTemplates(templates)).toEqual([
+        {
+          file: path,
+          text: `Brand layout: ${path} never writes {{{body}}}, so every email is the layout alone, without its message. To fix: write {{{body}}} where the message goes.`,
+        },
+      ]);
+      writeFileSync(layout, '<html><body>{{> content}}</body></html>');
+      writeFileSync(join(dir, '_brand', 'content.hbs'), '<div>{{{body}}}</div>');
+      expect(checkTemplates(TemplateSet.fromDirectory(dir))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('checking a helper whose argument the placeholder customer lacks', () => {
