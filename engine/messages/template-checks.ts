@@ -162,43 +162,62 @@ function syntaxFix(error: string): string {
     : 'correct the Handlebars syntax where the message points.';
 }
 
-/** Where a template reads `body`: each `{{body}}` or `{{{body}}}` with its line and escaping. */
-function bodyUses(node: unknown, found: Array<{ line: number; escaped: boolean }> = []) {
+/**
+ * Where a template, or a partial it includes, reads `body`: each `{{body}}` or `{{{body}}}` with
+ * its line and escaping.
+ */
+function bodyUses(
+  node: unknown,
+  file: TemplateFile,
+  partials: ReadonlyMap<string, TemplateFile>,
+  found: Array<{ file: string; line: number; escaped: boolean }> = [],
+  trail: readonly string[] = [],
+) {
   if (typeof node !== 'object' || node === null) return found;
-  const n = node as Partial<hbs.AST.MustacheStatement>;
+  const n = node as Partial<hbs.AST.MustacheStatement> & Partial<hbs.AST.PartialStatement>;
   if (
     n.type === 'MustacheStatement' &&
     n.path?.type === 'PathExpression' &&
     (n.path as hbs.AST.PathExpression).original === 'body' &&
     (n.params?.length ?? 0) === 0
   ) {
-    found.push({ line: n.loc?.start.line ?? 0, escaped: n.escaped === true });
+    found.push({ file: file.path, line: n.loc?.start.line ?? 0, escaped: n.escaped === true });
+  }
+  if (
+    (n.type === 'PartialStatement' || n.type === 'PartialBlockStatement') &&
+    n.name?.type === 'PathExpression'
+  ) {
+    const name = (n.name as hbs.AST.PathExpression).original;
+    const partial = partials.get(name);
+    if (partial?.ast && !trail.includes(name))
+      bodyUses(partial.ast, partial, partials, found, [...trail, name]);
   }
   for (const value of Object.values(node)) {
-    for (const child of Array.isArray(value) ? value : [value]) bodyUses(child, found);
+    for (const child of Array.isArray(value) ? value : [value]) bodyUses(child, file, partials, found, trail);
   }
   return found;
 }
 
 /**
- * What is wrong with how the HTML layout writes the email's body: escaped (`{{body}}`), which
- * shows its tags as text, or not at all, which sends the layout alone. Either breaks every email.
+ * What is wrong with how a layout writes the email's body: the HTML one escaped (`{{body}}`),
+ * which shows its tags as text, or either not at all, which sends the layout alone. Either
+ * breaks every email.
  */
-function layoutBodyProblem(templates: TemplateSet): TemplateProblem | undefined {
-  const layout = templates.partials.get(LAYOUTS.html);
-  if (!layout?.ast) return undefined;
-  const uses = bodyUses(layout.ast);
-  const escaped = uses.find((use) => use.escaped);
-  // A body written by a partial the layout includes counts; the text layout's own does not.
-  const inPartials = [...templates.partials].some(
-    ([name, file]) => name !== LAYOUTS.text && file.ast !== undefined && bodyUses(file.ast).length > 0,
-  );
-  const text = escaped
-    ? `line ${escaped.line} writes {{body}}, which escapes the email's HTML, so every email shows its tags as text. To fix: write {{{body}}}.`
-    : inPartials
-      ? undefined
-      : `never writes {{{body}}}, so every email is the layout alone, without its message. To fix: write {{{body}}} where the message goes.`;
-  return text === undefined ? undefined : { file: layout.path, text: `Brand layout: ${layout.path} ${text}` };
+function layoutBodyProblems(templates: TemplateSet): TemplateProblem[] {
+  return [LAYOUTS.html, LAYOUTS.text].flatMap((name) => {
+    const layout = templates.partials.get(name);
+    if (!layout?.ast) return [];
+    const html = name === LAYOUTS.html;
+    const uses = bodyUses(layout.ast, layout, templates.partials);
+    const escaped = html ? uses.find((use) => use.escaped) : undefined;
+    const body = html ? '{{{body}}}' : '{{body}}';
+    const text = escaped
+      ? `${escaped.file === layout.path ? '' : `includes ${escaped.file}, whose `}line ${escaped.line} writes {{body}}, which escapes the email's HTML, so every email shows its tags as text. To fix: write {{{body}}}.`
+      : uses.length > 0
+        ? undefined
+        : `never writes ${body}, so every email${html ? '' : "'s text part"} is the layout alone, without its message. To fix: write ${body} where the message goes.`;
+    return text === undefined ? [] : [{ file: layout.path, text: `Brand layout: ${layout.path} ${text}` }];
+  });
 }
 
 /**
@@ -229,8 +248,8 @@ export function checkTemplates(
     });
   };
   for (const file of templates.partials.values()) syntax(file, {}, 'Brand partial');
-  const layoutProblem = layoutBodyProblem(templates);
-  if (layoutProblem) problems.push(layoutProblem);
+  const layoutProblems = layoutBodyProblems(templates);
+  problems.push(...layoutProblems);
 
   const renderer = new MessageRenderer(templates);
   for (const id of templates.messageIds()) {
@@ -242,7 +261,7 @@ export function checkTemplates(
       for (const { file } of files) syntax(file, { message: id, channel }, label);
       if (files.some(({ file }) => file.syntaxError !== undefined)) continue;
       // Each email would be reported without its headline's tags or its CTA link: the layout is at fault.
-      if (channel === 'email' && layoutProblem) continue;
+      if (channel === 'email' && layoutProblems.length > 0) continue;
       let broken = false;
       for (const { field, file } of files) {
         const scan = scanTemplate(file, modeOf(field), templates.partials);

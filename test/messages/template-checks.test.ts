@@ -188,6 +188,17 @@ describe('checking the brand layout', () => {
       writeFileSync(layout, '<html><body>{{> content}}</body></html>');
       writeFileSync(join(dir, '_brand', 'content.hbs'), '<div>{{{body}}}</div>');
       expect(checkTemplates(TemplateSet.fromDirectory(dir))).toEqual([]);
+      writeFileSync(
+        join(dir, '_brand', 'layout.text.hbs'),
+        '{{message.brand}}\n\nUnsubscribe: {{unsubscribeUrl}}',
+      );
+      const text = TemplateSet.fromDirectory(dir).partials.get('layout.text')!.path;
+      expect(checkTemplates(TemplateSet.fromDirectory(dir))).toEqual([
+        {
+          file: text,
+          text: `Brand layout: ${text} never writes {{body}}, so every email's text part is the layout alone, without its message. To fix: write {{body}} where the message goes.`,
+        },
+      ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
