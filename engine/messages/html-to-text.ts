@@ -1,6 +1,9 @@
 import { decodeHtmlEntities } from './utm.js';
 
 const BLOCK_END = /<\/(p|div|h[1-6]|li|tr|table|ul|ol|blockquote|section|header|footer)\s*>/gi;
+// Cells side by side: a table written on one line (as minifiers and email builders leave it) would
+// run `<td>Subtotal</td><td>€12.50</td>` together as "Subtotal€12.50".
+const CELL_END = /<\/t[dh]\s*>/gi;
 
 /** Whitespace tidied for plain text: spaces collapsed, lines trimmed, at most one blank line. */
 export function tidyText(text: string): string {
@@ -48,6 +51,7 @@ export function htmlToText(html: string): string {
     .replace(/<br\s*\/?>/gi, '\n')
     .replace(/<li\b[^>]*>/gi, '\n- ')
     .replace(BLOCK_END, '\n\n')
+    .replace(CELL_END, ' ')
     .replace(/<[^>]*>/g, '');
   return tidyText(decodeHtmlEntities(text));
 }
