@@ -89,7 +89,8 @@ function unwrap(schema: z.ZodType, options: MissingOptions): { inner: z.ZodType;
  * A path exists when the object shapes contain it, or a loose object, a record, `unknown` or
  * `any` on the way accepts any key below it; such keys may always be missing, as may
  * `.optional()` and `.nullable()` fields (and, read `unparsed`, fields with a default), a union's
- * key that some option lacks, and an array element read by index. `[]` steps into an array's element as `{{#each}}` does: present.
+ * key that some option lacks, and an array element read by index. `[]` steps into an array's
+ * element, or a record's value, as `{{#each}}` does: present.
  *
  * @example
  * missingFrom(z.object({ a: z.object({ b: z.string() }).optional() }), ['a', 'b']); // 1: `a` may be missing
@@ -126,7 +127,9 @@ export function missingFrom(
           : undefined;
       }
       case 'record':
-        return def.valueType ? walk(def.valueType, next, Math.max(here, next), depth + 1) : path.length;
+        if (!def.valueType) return path.length;
+        // `{{#each}}` steps into the values a record has; a key read by name may be absent.
+        return walk(def.valueType, next, head === '[]' ? here : Math.max(here, next), depth + 1);
       case 'array':
         if (head === '[]' && def.element) return walk(def.element, next, here, depth + 1);
         if (/^\d+$/.test(head) && def.element)

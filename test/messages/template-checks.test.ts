@@ -509,6 +509,50 @@ describe('variables that may be missing', () => {
   });
 });
 
+describe('the values of a record, read in an #each over it', () => {
+  it('are there, while a key read by name may be missing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chorus-record-'));
+    try {
+      mkdirSync(join(dir, 'totals'));
+      writeFileSync(
+        join(dir, 'totals', 'message.json'),
+        JSON.stringify({
+          id: 'totals',
+          proposition: 'Your month in tea',
+          headline: 'Your month',
+          cta: { label: 'See it', url: 'https://example.com/month' },
+        }),
+      );
+      writeFileSync(join(dir, 'totals', 'email.subject.hbs'), '{{message.headline}}');
+      writeFileSync(
+        join(dir, 'totals', 'email.html.hbs'),
+        [
+          '<h1>{{message.headline}}</h1><a href="{{message.cta.url}}">See it</a>',
+          '{{#each trigger.spent}}<p>{{@key}}: {{currency this @key}}</p>{{/each}}',
+          '{{#each variants as |variant split|}}<p>{{split}}={{variant}}</p>{{/each}}',
+          '<p>{{trigger.spent.EUR}}</p>',
+        ].join('\n'),
+      );
+      const journey = defineJourney({
+        id: 'monthly',
+        version: 1,
+        trigger: { event: 'Month Closed', properties: z.object({ spent: z.record(z.string(), z.number()) }) },
+        machine: (j) =>
+          j.createMachine({
+            initial: 'report',
+            states: { report: { tags: 'retention', entry: j.send('totals', ['email']) } },
+          }),
+      });
+      const problems = checkTemplatesForJourneys(TemplateSet.fromDirectory(dir), [journey]);
+      expect(problems.map((p) => [p.variable, p.text.match(/line \d+/)?.[0]])).toEqual([
+        ['trigger.spent.EUR', 'line 4'],
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('a core message hidden behind a condition', () => {
   const templates = TemplateSet.fromDirectory('test/fixtures/templates-variants');
   const tasting = defineJourney({
