@@ -177,9 +177,15 @@ export function scanTemplate(
     }
     const name = node.name.original;
     if (node.name.data) return; // {{> @partial-block}}
-    const context = node.params[0] ? expression(node.params[0], scope, false) : undefined;
+    // A value passed to a partial is not written by passing it (a missing one renders nothing):
+    // what the partial reads of it is found, with its own guards, when the partial is walked.
+    const passed = (value: hbs.AST.Expression): Path =>
+      value.type === 'PathExpression'
+        ? resolve(value as hbs.AST.PathExpression, scope)
+        : expression(value, scope, false);
+    const context = node.params[0] ? passed(node.params[0]) : undefined;
     const locals = new Map(scope.locals);
-    for (const pair of node.hash?.pairs ?? []) locals.set(pair.key, expression(pair.value, scope, false));
+    for (const pair of node.hash?.pairs ?? []) locals.set(pair.key, passed(pair.value));
     if ('program' in node) program(node.program, scope);
     if (scope.trail.includes(name)) return;
     const inline = scope.inline.get(name);

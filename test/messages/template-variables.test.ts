@@ -81,7 +81,22 @@ describe('finding the variables a template reads', () => {
       reads('{{> card profile name=trigger.plan}}{{#*inline "note"}}{{data.note}}{{/inline}}{{> note}}', {
         card: '{{firstName}} on {{name}}',
       }),
-    ).toEqual(['profile', 'trigger.plan', 'profile.firstName', 'trigger.plan', 'data.note']);
+    ).toEqual(['profile.firstName', 'trigger.plan', 'data.note']);
+  });
+
+  it('takes a value passed to a partial as read only where the partial reads it, under its guards', () => {
+    // A partial given a missing value renders it empty: only what it writes needs a fallback.
+    expect(
+      reads('{{> coupon trigger.coupon}}{{> button url=data.link}}', {
+        coupon: '{{#if code}}<p>{{code}}</p>{{/if}}',
+        button: '{{#if url}}<a href="{{url}}">Go</a>{{/if}}',
+      }),
+    ).toEqual([
+      'trigger.coupon.code (guarded)',
+      'trigger.coupon.code (guarded)',
+      'data.link (guarded)',
+      'data.link (guarded)',
+    ]);
   });
 
   it('names helpers and partials that do not exist', () => {
