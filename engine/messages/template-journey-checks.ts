@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { SEND_ACTION, type Journey, type SendParams } from '../journey/define-journey.js';
 import { Channel } from '../journey/journey-schema.js';
 import { actionsOf, nodesThatAct, statePath } from '../journey/machine-walk.js';
@@ -64,6 +65,17 @@ export function checkTemplatesForJourneys(
               text: `${where} has no ${channel} templates (the message supports ${supported.join(', ') || 'no channel'}). To fix: add them to ${templates.dir}/${messageId}/, or send on a supported channel.`,
             });
             continue;
+          }
+          if (channel === 'webhook' && message.webhook === undefined) {
+            const file = join(templates.dir, messageId, 'message.json');
+            problems.push({
+              journey: label,
+              state,
+              message: messageId,
+              channel,
+              file,
+              text: `${where}: ${file} declares no webhook URL, so every such send is skipped, the customer having no webhook address. To fix: add "webhook": { "url": "https://…" } to it, or send on another channel.`,
+            });
           }
           for (const scan of scansOf(messageId, channel)) {
             for (const use of scan.variables) {

@@ -394,6 +394,32 @@ describe('checking templates against journeys', () => {
     ]);
   });
 
+  it('fails for a send on webhook of a message that declares no webhook URL, naming its message.json', () => {
+    const thanks = defineJourney({
+      id: 'thanks',
+      version: 1,
+      trigger: { event: 'Order Completed' },
+      machine: (j) =>
+        j.createMachine({
+          initial: 'thanked',
+          states: { thanked: { tags: 'loyalty', entry: j.send('thank-you', ['webhook', 'email']) } },
+        }),
+    });
+    const problems = checkTemplatesForJourneys(TemplateSet.fromDirectory('templates'), [thanks]);
+    expect(problems.filter((p) => p.channel === 'webhook')).toEqual([
+      {
+        journey: 'thanks@1',
+        state: 'thanked',
+        message: 'thank-you',
+        channel: 'webhook',
+        file: 'templates/thank-you/message.json',
+        text:
+          'Journey "thanks@1", state "thanked": message "thank-you" on webhook: templates/thank-you/message.json declares no webhook URL, ' +
+          'so every such send is skipped, the customer having no webhook address. To fix: add "webhook": { "url": "https://…" } to it, or send on another channel.',
+      },
+    ]);
+  });
+
   it('checks the sends of transitions on the machine itself, which any state takes', () => {
     const journey = defineJourney({
       id: 'greet',
