@@ -277,7 +277,10 @@ async function findJourney(run: Invocation): Promise<Journey> {
 /** The templates, loaded even when some have problems: those of this message are printed as warnings. */
 function templatesFor(run: Invocation, messageId: string): TemplateSet {
   const templates = TemplateSet.fromDirectory(run.dirs.templates);
-  const problems = checkTemplates(templates).filter((problem) => problem.message === messageId);
+  // A brand layout's or partial's problem (no message named) is every message's.
+  const problems = checkTemplates(templates).filter(
+    (problem) => problem.message === messageId || problem.message === undefined,
+  );
   for (const problem of problems) run.io.stderr(`warning: ${problem.text}\n`);
   return templates;
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -142,6 +142,27 @@ describe('runCli', () => {
       expect(result.code).toBe(1);
       expect(result.stderr).toContain('(root)');
       expect(result.stderr).not.toContain('(body)');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('warns in a preview of a problem of the brand layout, which every email shares', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chorus-cli-'));
+    try {
+      cpSync('test/fixtures/cli/templates', dir, { recursive: true });
+      mkdirSync(join(dir, '_brand'), { recursive: true });
+      writeFileSync(join(dir, '_brand', 'layout.html.hbs'), '<html><body>{{body}}</body></html>');
+      const result = await runWith(
+        { TEMPLATES_DIR: dir },
+        'preview',
+        'welcome',
+        '--channel',
+        'email',
+        '--html',
+      );
+      expect(result.code).toBe(0);
+      expect(result.stderr).toMatch(/^warning: Brand layout: .*layout\.html\.hbs line 1 writes \{\{body\}\}/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
