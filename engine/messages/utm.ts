@@ -1,3 +1,7 @@
+import { decodeHtmlEntities } from './html-entities.js';
+
+export { decodeHtmlEntities } from './html-entities.js';
+
 /** The campaign parameters Chorus adds to links. */
 export interface UtmParams {
   /** `utm_source`: who sent it, `chorus` by default. */
@@ -100,28 +104,6 @@ export function withoutUtm(url: string): string {
     if (key.startsWith('utm_')) parsed.searchParams.delete(key);
   }
   return parsed.href;
-}
-
-const ENTITIES: Readonly<Record<string, string>> = {
-  amp: '&',
-  lt: '<',
-  gt: '>',
-  quot: '"',
-  apos: "'",
-  nbsp: '\u00a0',
-};
-
-/** Decodes the HTML character references Handlebars and authors commonly write. */
-export function decodeHtmlEntities(html: string): string {
-  // Most links hold no reference at all: skip the regex and the string it would build.
-  if (!html.includes('&')) return html;
-  return html.replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, (match, ref: string) => {
-    if (ref.startsWith('#')) {
-      const code = ref[1] === 'x' || ref[1] === 'X' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
-      return Number.isFinite(code) && code <= 0x10ffff ? String.fromCodePoint(code) : match;
-    }
-    return ENTITIES[ref.toLowerCase()] ?? match;
-  });
 }
 
 const NEEDS_ESCAPE = /[&"']/;

@@ -8,3 +8,18 @@ describe('the text part derived from HTML', () => {
     expect(htmlToText(html)).toBe('Your order\n\nSubtotal €12.50\n\nShipping Free');
   });
 });
+
+describe('character references in the HTML', () => {
+  it('are decoded in the text part, as a mail client shows them', () => {
+    const html =
+      '<p>Spring&rsquo;s here &mdash; caf&eacute; blends from &euro;12, &frac12; price&hellip;</p>' +
+      '<p>&copy; 2026 Yue Tea&trade; &middot; &Eacute;dition &laquo;&nbsp;printemps&nbsp;&raquo; &AMP; more</p>';
+    expect(htmlToText(html)).toBe(
+      'Spring’s here — café blends from €12, ½ price…\n\n© 2026 Yue Tea™ · Édition «\u00a0printemps\u00a0» & more',
+    );
+  });
+
+  it('leave a name HTML does not know as written', () => {
+    expect(htmlToText('<p>Fish &chips; and &Copy; and &amp</p>')).toBe('Fish &chips; and &Copy; and &amp');
+  });
+});
