@@ -79,13 +79,21 @@ export function readTemplateText(file: string): string {
 }
 
 /**
+ * Whether a file or folder is hidden (`.git`, `.vscode`, the `._name` files macOS writes beside
+ * each file on some drives): an editor's or a system's, never a message or a template.
+ */
+export function isHidden(name: string): boolean {
+  return name.startsWith('.');
+}
+
+/**
  * Reads and parses every `templates/<id>/message.json` of `dir`, sorted by id; folders starting
- * with `_` hold shared partials and are skipped.
+ * with `_` hold shared partials and are skipped, as are hidden ones.
  */
 function readCoreMessages(dir: string): CoreMessage[] {
   if (!existsSync(dir)) return [];
   const folders = readdirSync(dir, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && !entry.name.startsWith('_'))
+    .filter((entry) => entry.isDirectory() && !entry.name.startsWith('_') && !isHidden(entry.name))
     .map((entry) => entry.name)
     .sort();
   // Every folder is read before any problem is thrown, so that all of them are named at once.

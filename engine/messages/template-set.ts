@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Channel } from '../journey/journey-schema.js';
 import { parseTemplate, type TemplateMode } from './handlebars-env.js';
-import { CoreMessageCatalog, readTemplateText, type CoreMessage } from './message-catalog.js';
+import { CoreMessageCatalog, isHidden, readTemplateText, type CoreMessage } from './message-catalog.js';
 
 /** One template file of a channel, named by the file without `.hbs`. */
 export type TemplateField =
@@ -125,7 +125,7 @@ export class TemplateSet {
     const brandDir = join(dir, BRAND_DIR);
     if (existsSync(brandDir)) {
       for (const name of readdirSync(brandDir).sort()) {
-        if (name.endsWith('.hbs'))
+        if (name.endsWith('.hbs') && !isHidden(name))
           partials.set(name.slice(0, -'.hbs'.length), readTemplate(join(brandDir, name)));
       }
     }
@@ -134,7 +134,7 @@ export class TemplateSet {
       const folder = join(dir, id);
       const files = new Map<TemplateField, TemplateFile>();
       for (const name of readdirSync(folder).sort()) {
-        if (!name.endsWith('.hbs')) continue;
+        if (!name.endsWith('.hbs') || isHidden(name)) continue;
         const field = name.slice(0, -'.hbs'.length);
         if (FIELD_NAMES.has(field)) files.set(field as TemplateField, readTemplate(join(folder, name)));
         else {

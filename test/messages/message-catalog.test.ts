@@ -1,8 +1,9 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CoreMessageCatalog, MessageDefinitionError } from '../../engine/messages/message-catalog.js';
+import { checkTemplates } from '../../engine/messages/template-checks.js';
 import { TemplateSet } from '../../engine/messages/template-set.js';
 
 const dirs: string[] = [];
@@ -64,6 +65,22 @@ describe('reading core messages', () => {
     expect(CoreMessageCatalog.fromDirectory(receipt).get('hello')?.topic).toBe('transactional');
     const newsletter = templatesWith('hello', JSON.stringify({ ...message, topic: 'newsletter' }));
     expect(() => CoreMessageCatalog.fromDirectory(newsletter)).toThrow(/message\.json is invalid: topic: /);
+  });
+
+  it("passes over hidden folders and files: an editor's settings and the ._ files macOS writes", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chorus-messages-'));
+    dirs.push(dir);
+    cpSync('test/fixtures/templates-render', dir, { recursive: true });
+    mkdirSync(join(dir, '.vscode'));
+    writeFileSync(join(dir, '.vscode', 'settings.json'), '{}');
+    // AppleDouble files hold metadata, not UTF-8 text.
+    writeFileSync(join(dir, 'hello', '._sms.hbs'), Buffer.from([0x00, 0x05, 0x16, 0x07, 0xff]));
+    writeFileSync(join(dir, '_brand', '._layout.html.hbs'), Buffer.from([0x00, 0x05, 0x16, 0x07, 0xff]));
+    const templates = TemplateSet.fromDirectory(dir);
+    expect(templates.messageIds()).toEqual(['hello', 'spotlight']);
+    expect(templates.loadIssues).toEqual([]);
+    expect([...templates.partials.keys()]).toEqual(['layout.html', 'layout.text']);
+    expect(checkTemplates(templates)).toEqual([]);
   });
 
   it('refuses a message whose id differs from its folder, and a folder without message.json', () => {
