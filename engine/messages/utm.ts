@@ -183,20 +183,29 @@ function trimUrl(match: string): string {
 
 const ONLY_PUNCTUATION = /^[.,:!?;)]*$/;
 
+/** A typographic character closing a sentence or quotation: `…`, `”`, `’`, `»`. */
+const isTypographicClose = (char: string) => char.charCodeAt(0) > 0x7f && TYPOGRAPHIC_CLOSE.test(char);
+
+/** Whether decoded text holds nothing but punctuation closing a sentence or quotation. */
+const onlyClosing = (text: string) =>
+  [...text].every((char) => ONLY_PUNCTUATION.test(char) || isTypographicClose(char));
+
 /**
  * In HTML text a URL also ends at a character reference for what ends it (`&nbsp;`, `&quot;`,
  * `&lt;`, `&#x27;`): an editor's non-breaking space after a link, or the quotes Handlebars
  * escaped around one, were read as part of the URL, which then led elsewhere. An apostrophe
  * (Handlebars writes a variable's as `&#x27;`) followed by more than punctuation is the URL's own
- * (/men's-shoes), as a literal one is.
+ * (/men's-shoes), as a literal one is; so is typographic punctuation (`&rdquo;`, `&hellip;`,
+ * `&rsquo;`), which otherwise ends it as it does written as a character.
  */
 function beforeEndingReference(match: string): string {
   if (!match.includes('&')) return match;
   for (const reference of match.matchAll(CHARACTER_REFERENCE)) {
     const char = decodeHtmlEntities(reference[0]);
-    if (!ENDS_URL.test(char)) continue;
+    const closing = char === "'" || isTypographicClose(char);
+    if (!ENDS_URL.test(char) && !closing) continue;
     const rest = match.slice(reference.index + reference[0].length);
-    if (char === "'" && !ONLY_PUNCTUATION.test(rest)) continue;
+    if (closing && !onlyClosing(decodeHtmlEntities(rest))) continue;
     return match.slice(0, reference.index);
   }
   return match;

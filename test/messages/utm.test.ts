@@ -172,6 +172,23 @@ describe('bare URLs in HTML text', () => {
   });
 });
 
+describe('bare URLs in HTML text before typographic punctuation written as references', () => {
+  const tags =
+    'utm_source=chorus&amp;utm_medium=email&amp;utm_campaign=onboarding&amp;utm_content=welcome-tips%3Dtips';
+
+  it('end before a closing quote or ellipsis, and keep an apostrophe of their own', () => {
+    expect(addUtmToHtml('<p>Tap &ldquo;https://example.com/sale&rdquo; now</p>', utm)).toBe(
+      `<p>Tap &ldquo;https://example.com/sale?${tags}&rdquo; now</p>`,
+    );
+    expect(addUtmToHtml('<p>See https://example.com/sale&hellip;&rdquo;.</p>', utm)).toBe(
+      `<p>See https://example.com/sale?${tags}&hellip;&rdquo;.</p>`,
+    );
+    expect(
+      htmlLinks('<p>https://example.com/men&rsquo;s-shoes and &lsquo;https://example.com/b&rsquo;.</p>'),
+    ).toEqual(['https://example.com/men’s-shoes', 'https://example.com/b']);
+  });
+});
+
 describe('links with parentheses', () => {
   const tags = 'utm_source=chorus&utm_medium=email&utm_campaign=onboarding&utm_content=welcome-tips%3Dtips';
 
