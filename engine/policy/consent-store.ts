@@ -28,6 +28,14 @@ that holds is not made, whatever its condition but the pending ones. Returns, pe
 (written or not) and the record that holds after it.
  */
 const writeScript = new LuaScript(`
+-- A record's state and time, read from its JSON's head, which ConsentRecord writes in a fixed order
+-- (channel, topic, state, at, …): cjson refuses what JSON.stringify writes for a string holding
+-- half a UTF-16 pair ("\\ud800"), which a source may hold, and the whole write failed.
+local function stateAndAt(json)
+  if not json then return nil, nil end
+  local state, at = string.match(json, '^{"channel":"[^"]*","topic":"[^"]*","state":"(%a+)","at":(%d+)')
+  return state, tonumber(at)
+end
 local known = ARGV[3] == '1'
 if known and redis.call('EXISTS', KEYS[#KEYS]) == 0 then return {} end
 local marker = #KEYS - (known and 1 or 0) == 3 and KEYS[3]
@@ -37,15 +45,15 @@ local marked = marker and redis.call('EXISTS', marker) == 1
 for i = 4, #ARGV, 3 do
   local field, record, condition = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local current = redis.call('HGET', KEYS[1], field)
-  local held = current and cjson.decode(current)
-  local state = held and held.state
+  local state, heldAt = stateAndAt(current)
   -- An answer given before the one that holds (a late call with an earlier timestamp) does not
   -- replace it: a grant sent late must not undo a later unsubscribe. A confirmation is never older.
-  local older = held and string.sub(condition, 1, 7) ~= 'pending' and held.at > cjson.decode(record).at
+  local _, at = stateAndAt(record)
+  local older = heldAt and string.sub(condition, 1, 7) ~= 'pending' and heldAt > at
   local pendingAt = string.match(condition, '^pending@(%d+)$')
-  local notThatRequest = pendingAt and (state ~= 'pending' or held.at ~= tonumber(pendingAt))
+  local notThatRequest = pendingAt and (state ~= 'pending' or heldAt ~= tonumber(pendingAt))
   local pendingSince = string.match(condition, '^unless%-granted@(%d+)$')
-  local askedLately = pendingSince and state == 'pending' and held.at >= tonumber(pendingSince)
+  local askedLately = pendingSince and state == 'pending' and heldAt >= tonumber(pendingSince)
   local unlessGranted = condition == 'unless-granted' or pendingSince
   if marked or older or notThatRequest or askedLately or (condition == 'pending' and state ~= 'pending') or (unlessGranted and state == 'granted') then
     if marked then current = redis.call('HGET', KEYS[1], field) end

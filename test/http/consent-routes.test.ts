@@ -199,6 +199,18 @@ describe('consent over HTTP', () => {
     // A later answer still holds over it.
     await answer(true, '2026-11-23T09:00:00Z');
     expect(await h.engine.consent.store.all('u4')).toMatchObject([{ state: 'granted' }]);
+
+    // A source holding half a UTF-16 pair, stored as JSON writes it ("\ud800"), is read past.
+    const odd = { channel: 'sms', topic: 'marketing', granted: true, source: 'form \ud800' };
+    for (const granted of [true, false]) {
+      const res = await h.app.inject({
+        method: 'POST',
+        url: '/v1/customers/u4/consent',
+        headers: h.auth,
+        payload: { ...odd, granted },
+      });
+      expect(res.statusCode).toBe(200);
+    }
   });
 
   it("refuses a caller's answer under a source only Chorus records, through the API and identify alike", async () => {
