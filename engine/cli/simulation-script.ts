@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { strictObject } from '../strict-object.js';
 import { parseDuration } from '../duration.js';
 import { IdentifyTraits, InvalidInputError, UserId } from '../ingest/ingest-schema.js';
 
@@ -44,33 +45,18 @@ const At = z.string().transform((at, ctx) => {
 
 const Properties = z.record(z.string(), z.unknown());
 
-/**
- * An object that names a field it does not know, with the fields it does: strict, as the whole
- * file is, since a misspelt field (`"propertes"`) would otherwise be dropped without a word, and
- * the run would show a customer who never had it.
- */
-function strict<Shape extends z.ZodRawShape>(shape: Shape) {
-  const known = Object.keys(shape).join(', ');
-  return z.strictObject(shape, {
-    error: (issue) =>
-      issue.code === 'unrecognized_keys'
-        ? `unknown field(s) ${issue.keys.map((key) => `"${key}"`).join(', ')}; the fields are ${known}`
-        : undefined,
-  });
-}
-
 /** One timed event of a simulation: Segment's identify and track, or entry into an API journey. */
 export const ScriptEvent = z.discriminatedUnion('type', [
   // As ingest reads them: an identify it would refuse (a display name in `email`, a consent
   // answer that is not one) is refused here, not simulated as if it had been stored.
-  strict({ at: At, type: z.literal('identify'), traits: IdentifyTraits }),
-  strict({
+  strictObject({ at: At, type: z.literal('identify'), traits: IdentifyTraits }),
+  strictObject({
     at: At,
     type: z.literal('track'),
     event: z.string().min(1),
     properties: Properties.default({}),
   }),
-  strict({ at: At, type: z.literal('trigger'), data: Properties.default({}) }),
+  strictObject({ at: At, type: z.literal('trigger'), data: Properties.default({}) }),
 ]);
 export type ScriptEvent = z.output<typeof ScriptEvent>;
 
@@ -80,7 +66,7 @@ export type ScriptEvent = z.output<typeof ScriptEvent>;
  */
 export const SimulationScript = z.preprocess(
   (input) => (Array.isArray(input) ? { events: input } : input),
-  strict({
+  strictObject({
     // An id the API takes (at most 256 characters), so the run is one the engine could have.
     customer: UserId.default('customer-1'),
     profile: IdentifyTraits.default({}),

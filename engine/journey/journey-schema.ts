@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { strictObject } from '../strict-object.js';
 import { Objective } from '../analytics/objective.js';
 import { DURATION_FORMS, parseDuration } from '../duration.js';
 
@@ -24,34 +25,22 @@ const Schema = z.custom<z.ZodType>((v) => v instanceof z.ZodType, {
   message: 'expected a zod schema, such as z.object({ plan: z.string() })',
 });
 
-/**
- * An object that refuses a field it does not know, naming the fields it does: a misspelt field
- * (`reEntry`, `exits`) would otherwise be dropped without a word and its default used instead.
- * TypeScript catches them in a journey written in TypeScript; this catches them in JavaScript.
- */
-function strict<Shape extends z.ZodRawShape>(shape: Shape) {
-  const known = Object.keys(shape).join(', ');
-  return z.strictObject(shape, {
-    error: (issue) =>
-      issue.code === 'unrecognized_keys'
-        ? `unknown field(s) ${issue.keys.map((key) => `"${key}"`).join(', ')}; the fields are ${known}`
-        : undefined,
-  });
-}
-
 /** The metadata half of a journey definition, checked when the journey is defined. */
-export const JourneyMeta = strict({
+export const JourneyMeta = strictObject({
   id: JourneyId,
   version: z.number().int().positive(),
   description: z.string().optional(),
-  trigger: z.union([strict({ event: EventName, properties: Schema.optional() }), strict({ api: Schema })], {
-    error: () =>
-      'expected { event: "Signed Up", properties?: a zod schema } (a track event) or { api: a zod schema } (the trigger API)',
-  }),
+  trigger: z.union(
+    [strictObject({ event: EventName, properties: Schema.optional() }), strictObject({ api: Schema })],
+    {
+      error: () =>
+        'expected { event: "Signed Up", properties?: a zod schema } (a track event) or { api: a zod schema } (the trigger API)',
+    },
+  ),
   profile: Schema.optional(),
   events: z.record(z.string(), Schema).optional(),
   data: Schema.optional(),
-  goal: strict({
+  goal: strictObject({
     event: EventName,
     exit: z.boolean().default(false),
     /** How far back a conversion credits the messages before it (attribution). */
