@@ -136,11 +136,14 @@ async function applyBatch(
     }
   }
   if (commands.length > 0) {
-    // Delivery workers read the profile at send time, possibly before the commit below.
-    if (profileChanged) await deps.store.saveProfile(keys, token, customer.profile);
-    // The commands' ids come from the instances' ids: a re-run must enter the same versions.
+    // Delivery workers read the profile at send time, possibly before the commit below; and the
+    // commands' ids come from the instances' ids, so a re-run must enter the same versions.
     const entries = enteredVersions(notes, changed);
-    if (entries) await deps.store.saveStepEntries(keys, token, entries);
+    if (profileChanged || entries)
+      await deps.store.saveBeforeCommands(keys, token, {
+        ...(profileChanged ? { profile: customer.profile } : {}),
+        ...(entries ? { entries } : {}),
+      });
     await deps.executor.run(commands);
   }
   const stats = journeyStatsWrites({

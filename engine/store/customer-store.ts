@@ -13,8 +13,7 @@ import {
   handOverLease,
   pushEvent,
   releaseIfIdle,
-  writeProfile,
-  writeStepEntries,
+  writeBeforeCommands,
 } from './scripts.js';
 
 export class LeaseLostError extends ChorusError {
@@ -227,35 +226,28 @@ export class CustomerStore {
   }
 
   /**
-   * Saves the profile a batch produced before its commands run, under the lease: a send enqueued
-   * by the same batch (an identify and the event that sends, applied together) must find the
-   * new address when its delivery worker reads the profile, which may be before the commit.
-   * The committed profile is kept aside until the commit, and a batch re-applied after a crash
-   * starts from it (see writeProfile), so writing early is safe.
+   * Saves, under the lease and before a batch's commands run, in one round trip:
+   * - the profile it produced (`profile`): a send enqueued by the same batch (an identify and the
+   *   event that sends, applied together) must find the new address when its delivery worker
+   *   reads the profile, which may be before the commit. The committed profile is kept aside until
+   *   the commit, and a batch re-applied after a crash starts from it, so writing early is safe;
+   * - the journey version of each instance it enters (`entries`, instance id to version): a re-run
+   *   of the batch after its step died enters the same versions, whatever version a newer release
+   *   has added meanwhile. See writeBeforeCommands.
    */
-  async saveProfile(keys: CustomerKeys, token: string, profile: Record<string, unknown>): Promise<void> {
-    const reply = (await writeProfile.run(
-      this.redis,
-      [keys.state, keys.lease],
-      [token, JSON.stringify(profile)],
-    )) as number;
-    if (reply === -1) throw new LeaseLostError(keys.customerId, 'another job holds it');
-  }
-
-  /**
-   * Records the journey version of each instance a batch enters (instance id to version), under
-   * the lease, before its commands run: a re-run of the batch after its step died enters the same
-   * versions (see writeStepEntries), whatever version a newer release has added meanwhile.
-   */
-  async saveStepEntries(
+  async saveBeforeCommands(
     keys: CustomerKeys,
     token: string,
-    entries: Readonly<Record<string, number>>,
+    parts: { profile?: Record<string, unknown>; entries?: Readonly<Record<string, number>> },
   ): Promise<void> {
-    const reply = (await writeStepEntries.run(
+    const reply = (await writeBeforeCommands.run(
       this.redis,
       [keys.state, keys.lease],
-      [token, JSON.stringify(entries)],
+      [
+        token,
+        parts.profile === undefined ? '' : JSON.stringify(parts.profile),
+        parts.entries === undefined ? '' : JSON.stringify(parts.entries),
+      ],
     )) as number;
     if (reply === -1) throw new LeaseLostError(keys.customerId, 'another job holds it');
   }
@@ -335,7 +327,7 @@ function prunedTally(keys: CustomerKeys, pruned: readonly InstanceRecord[]): Sta
 
 /**
  * The customer in the state hash's fields. `profile` is the newest profile, which a step may have
- * written before its commit (see saveProfile); `committedProfile` the one as of the last commit,
+ * written before its commit (see saveBeforeCommands); `committedProfile` the one as of the last commit,
  * when such a step has not committed yet.
  */
 function decodeState(

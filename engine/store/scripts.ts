@@ -66,7 +66,7 @@ return {1, state, redis.call('LRANGE', KEYS[2], 0, tonumber(ARGV[3]) - 1), redis
 /**
  * Writes the result of applying the inbox head, if the lease and the revision are still ours
  * (a fencing token: a drainer that lost its lease can never overwrite newer state), clears the
- * step's mark, the versions it entered (see writeStepEntries) and the committed profile an early profile write kept (see writeProfile), putting
+ * step's mark, the versions it entered and the committed profile an early profile write kept (see writeBeforeCommands), putting
  * it back first so a step that writes no profile leaves the committed one, lets go of the lease
  * when the inbox is then empty, and applies the step's
  * statistics writes, if it was given them (see stats-writes.ts): first the customer's tally of
@@ -122,33 +122,29 @@ return 0
 `);
 
 /**
- * Writes the profile early, under the lease, without moving the revision: the sends a batch
- * enqueues read it at send time. The committed profile is kept aside (`profile-committed`, once:
- * a re-run's early write keeps the first) until the commit: a batch re-run after its step died
- * must apply each event to the profile as it stood before the batch, not to the traits a later
- * event of the same batch set. KEYS: state, lease. ARGV: token, profile JSON.
+ * What a batch writes under the lease before its commands run, in one step, without moving the
+ * revision; each part only when given (non-empty):
+ * - the profile (`profile`): the sends the batch enqueues read it at send time. The committed
+ *   profile is kept aside (`profile-committed`, once: a re-run's early write keeps the first)
+ *   until the commit: a batch re-run after its step died must apply each event to the profile as
+ *   it stood before the batch, not to the traits a later event of the same batch set;
+ * - the journey version of each instance the batch enters (`step-entries`: JSON, instance id to
+ *   version). A step that dies before its commit is computed again, maybe by a worker of a release
+ *   that added a newer version: entering the newer one would give the new instance the ids of the
+ *   sends and timers the first run made for the older one, so the re-run enters the one recorded
+ *   (see CustomerStore.acquire).
+ * KEYS: state, lease. ARGV: token, profile JSON or '', entries JSON or ''.
  * Returns 1 written, -1 lease lost.
  */
-export const writeProfile = new LuaScript(`
+export const writeBeforeCommands = new LuaScript(`
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return -1 end
-if redis.call('HEXISTS', KEYS[1], 'profile-committed') == 0 then
-  redis.call('HSET', KEYS[1], 'profile-committed', redis.call('HGET', KEYS[1], 'profile') or '{}')
+if ARGV[2] ~= '' then
+  if redis.call('HEXISTS', KEYS[1], 'profile-committed') == 0 then
+    redis.call('HSET', KEYS[1], 'profile-committed', redis.call('HGET', KEYS[1], 'profile') or '{}')
+  end
+  redis.call('HSET', KEYS[1], 'profile', ARGV[2])
 end
-redis.call('HSET', KEYS[1], 'profile', ARGV[2])
-return 1
-`);
-
-/**
- * Records, under the lease and before the step's commands run, the journey version of each
- * instance the step enters (`step-entries`: JSON, instance id to version). A step that dies
- * before its commit is computed again, maybe by a worker of a release that added a newer version:
- * entering the newer one would give the new instance the ids of the sends and timers the first
- * run made for the older one, so the re-run enters the one recorded (see CustomerStore.acquire).
- * KEYS: state, lease. ARGV: token, entries JSON. Returns 1 written, -1 lease lost.
- */
-export const writeStepEntries = new LuaScript(`
-if redis.call('GET', KEYS[2]) ~= ARGV[1] then return -1 end
-redis.call('HSET', KEYS[1], 'step-entries', ARGV[2])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'step-entries', ARGV[3]) end
 return 1
 `);
 

@@ -240,7 +240,7 @@ export function injectFaults(engine: Engine, decide: (call: string) => FaultAt):
       return result;
     };
   };
-  for (const name of ['acquire', 'saveProfile', 'saveStepEntries', 'commit', 'releaseIfIdle'])
+  for (const name of ['acquire', 'saveBeforeCommands', 'commit', 'releaseIfIdle'])
     wrap(engine.store, name, name);
   for (const name of ['add', 'remove']) wrap(engine.timerWheel, name, `wheel ${name}`);
   for (const shard of engine.queues.shards) {
