@@ -42,3 +42,18 @@ export function openToken(secret: string, token: string, options: SignedTokenOpt
     return undefined;
   }
 }
+
+/**
+ * The claim of the first of `secrets` that `verify` accepts, else undefined: the current secret
+ * first, then the ones it had before a rotation, whose links are still out there.
+ */
+export function verifyWithAny<Claim>(
+  secrets: readonly string[],
+  verify: (secret: string) => Claim | undefined,
+): Claim | undefined {
+  for (const secret of secrets) {
+    const claim = verify(secret);
+    if (claim !== undefined) return claim;
+  }
+  return undefined;
+}

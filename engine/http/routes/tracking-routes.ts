@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Clock } from '../../clock.js';
 import type { Engine } from '../../engine.js';
+import { verifyWithAny } from '../../signed-token.js';
 import { recordEngagement } from '../../tracking/engagement.js';
 import {
   MAX_TRACKING_TOKEN_LENGTH,
@@ -51,13 +52,7 @@ function location(url: string): string {
  */
 export const trackingRoutes: FastifyPluginAsyncZod<TrackingRouteOptions> = async (app, options) => {
   const { engine, secrets, clock } = options;
-  const verify = (token: string): TrackingClaim | undefined => {
-    for (const secret of secrets) {
-      const claim = verifyTrackingToken(secret, token);
-      if (claim) return claim;
-    }
-    return undefined;
-  };
+  const verify = (token: string) => verifyWithAny(secrets, (secret) => verifyTrackingToken(secret, token));
 
   async function record(
     claim: TrackingClaim,

@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Clock } from '../../clock.js';
 import { verifyUnsubscribeToken } from '../../delivery/unsubscribe-token.js';
+import { verifyWithAny } from '../../signed-token.js';
 import type { Engine } from '../../engine.js';
 import { ONE_CLICK_UNSUBSCRIBE_SOURCE } from '../../policy/consent-record.js';
 import { HttpError } from '../http-errors.js';
@@ -31,7 +32,7 @@ export const unsubscribeRoutes: FastifyPluginAsyncZod<UnsubscribeRouteOptions> =
 
   function claimOf(token: string) {
     const now = clock.now();
-    const claim = secrets.map((secret) => verifyUnsubscribeToken(secret, token, now)).find(Boolean);
+    const claim = verifyWithAny(secrets, (secret) => verifyUnsubscribeToken(secret, token, now));
     if (!claim)
       throw new HttpError(
         400,
