@@ -1,4 +1,4 @@
-import { decodeHtmlEntities } from './utm.js';
+import { decodeHtmlEntities } from './html-entities.js';
 
 const BLOCK_END = /<\/(p|div|h[1-6]|li|tr|table|ul|ol|blockquote|section|header|footer)\s*>/gi;
 // Cells side by side: a table written on one line (as minifiers and email builders leave it) would

@@ -1,7 +1,5 @@
 import { decodeHtmlEntities } from './html-entities.js';
 
-export { decodeHtmlEntities } from './html-entities.js';
-
 /** The campaign parameters Chorus adds to links. */
 export interface UtmParams {
   /** `utm_source`: who sent it, `chorus` by default. */

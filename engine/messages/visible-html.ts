@@ -1,4 +1,5 @@
-import { decodeHtmlEntities, htmlLinks } from './utm.js';
+import { decodeHtmlEntities } from './html-entities.js';
+import { htmlLinks } from './utm.js';
 
 // Blocks whose content no reader sees as the message: the document's head, styles and scripts.
 const UNSEEN_BLOCKS = new Set(['head', 'title', 'style', 'script', 'template']);

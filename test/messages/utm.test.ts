@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { decodeHtmlEntities } from '../../engine/messages/html-entities.js';
 import { htmlToText } from '../../engine/messages/html-to-text.js';
 import {
   addUtmToHtml,
   addUtmToJson,
   addUtmToText,
-  decodeHtmlEntities,
   htmlLinks,
   mapHtmlLinks,
   textLinks,
