@@ -37,10 +37,18 @@ export function addOnce(folder: JourneyFolder, more: JourneyFolder): void {
     if (!folder.webhookSources.includes(source)) folder.webhookSources.push(source);
 }
 
-/** The modules of a journeys folder, as absolute paths in name order (tests and type declarations left out). */
+/**
+ * What a journeys folder's module may be named: every extension Node and tsx import (`.mts` and
+ * `.cts` for TypeScript written as ES or CommonJS modules), so none is passed over without a word.
+ */
+const MODULE_FILE = /\.(ts|mts|cts|js|mjs|cjs)$/;
+/** Left out: type declarations, tests (`.test.`, `.spec.`) and hidden files (an editor's, macOS's `._` copies). */
+const NOT_A_JOURNEY_MODULE = /\.d\.[mc]?ts$|\.(test|spec)\.|^\./;
+
+/** The modules of a journeys folder, as absolute paths in name order. */
 export function journeyModulePaths(dir: string): string[] {
   return readdirSync(dir)
-    .filter((file) => /\.(ts|js|mjs)$/.test(file) && !file.endsWith('.d.ts') && !/\.test\./.test(file))
+    .filter((file) => MODULE_FILE.test(file) && !NOT_A_JOURNEY_MODULE.test(file))
     .sort()
     .map((file) => resolve(join(dir, file)));
 }
