@@ -83,6 +83,25 @@ export class SuppressionList {
     return parseSuppressionEntries(values);
   }
 
+  /**
+   * What the list holds for each of the addresses, with the address it is for: a customer's
+   * email address and phone number, for the export of what is kept about them.
+   */
+  async entriesFor(
+    addresses: readonly SuppressedAddress[],
+  ): Promise<Array<SuppressionEntry & { kind: SuppressedAddress['kind']; address: string }>> {
+    const found = await Promise.all(
+      addresses.map(async (address) =>
+        (await this.check(address)).map((entry) => ({
+          kind: address.kind,
+          address: address.value,
+          ...entry,
+        })),
+      ),
+    );
+    return found.flat();
+  }
+
   /** Lifts suppression of the address for one reason, or for all; returns how many were lifted. */
   async remove(address: SuppressedAddress, reason?: SuppressionReason): Promise<number> {
     const base = normaliseAddress(address);

@@ -219,3 +219,41 @@ describe('reading and managing customers and journeys', () => {
     expect(exported.json<{ inAppMessages: unknown[] }>().inAppMessages).toHaveLength(1_005);
   });
 });
+
+describe("a customer's export and the suppression list", () => {
+  let h: HttpHarness;
+  beforeEach(async () => {
+    h = await httpHarness({ journeys: [] });
+  });
+  afterEach(() => h.close());
+
+  it('lists what the list holds for the email address and phone number the customer has', async () => {
+    await h.engine.identify({ userId: 'ada', traits: { email: ' Ada@Example.com ', phone: '+1 555 0100' } });
+    await eventually(async () => (await h.engine.customer('ada')).profile.email !== undefined || undefined);
+    const at = Date.parse('2026-11-23T10:00:00.000Z');
+    await h.engine.suppressions.add(
+      { kind: 'email', value: 'ada@example.com' },
+      { reason: 'unsubscribe', at, source: 'one-click unsubscribe' },
+    );
+    await h.engine.suppressions.add(
+      { kind: 'phone', value: '+15550100' },
+      { reason: 'hard-bounce', at, source: 'twilio' },
+    );
+    // Another customer's address is not theirs to see.
+    await h.engine.suppressions.add(
+      { kind: 'email', value: 'grace@example.com' },
+      { reason: 'complaint', at, source: 'delivery-events' },
+    );
+    const exported = await h.app.inject({ url: '/v1/customers/ada/export', headers: h.auth });
+    expect(exported.json<{ suppressions: unknown[] }>().suppressions).toEqual([
+      {
+        kind: 'email',
+        address: 'Ada@Example.com',
+        reason: 'unsubscribe',
+        at,
+        source: 'one-click unsubscribe',
+      },
+      { kind: 'phone', address: '+1 555 0100', reason: 'hard-bounce', at, source: 'twilio' },
+    ]);
+  });
+});

@@ -4,9 +4,23 @@ import { readInAppInbox } from '../../channels/in-app-adapter.js';
 import type { Clock } from '../../clock.js';
 import type { Engine } from '../../engine.js';
 import { ConsentRecord } from '../../policy/consent-record.js';
+import type { SuppressedAddress } from '../../policy/suppression-list.js';
 import { handedOver } from '../../tracking/delivery-report.js';
 import { readEngagement, readSendEngagement } from '../../tracking/engagement.js';
 import { NotFoundError } from '../http-errors.js';
+
+const text = (value: unknown): string | undefined =>
+  typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+
+/** The email address and phone number in a customer's traits, as the suppression list knows them. */
+function addressesOf(traits: Record<string, unknown>): SuppressedAddress[] {
+  const email = text(traits.email);
+  const phone = text(traits.phone);
+  return [
+    ...(email ? [{ kind: 'email' as const, value: email }] : []),
+    ...(phone ? [{ kind: 'phone' as const, value: phone }] : []),
+  ];
+}
 
 const Params = z.object({ userId: z.string().min(1).max(256) });
 
@@ -154,6 +168,8 @@ export const customerRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Cloc
         pendingEvents: stored.pendingEvents,
         messages: stored.messages,
         consent: await engine.consent.store.history(userId),
+        // The list is keyed by address: what it holds for the addresses the customer has now.
+        suppressions: await engine.suppressions.entriesFor(addressesOf(stored.profile)),
         engagement: await readEngagement(engine.store.redis, engine.prefix, userId),
         inAppMessages: inApp,
         unappliedEvents: stored.deadLetters,
