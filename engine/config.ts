@@ -167,7 +167,8 @@ const EnvShape = z.object({
   UNSUBSCRIBE_SECRET: z.string().min(16, 'at least 16 characters').optional(),
   /**
    * Secrets UNSUBSCRIBE_SECRET had before, comma-separated: links already sent (unsubscribe, tracked
-   * links and opens) are still taken when signed with one of them. New links use UNSUBSCRIBE_SECRET.
+   * links and opens, double opt-in) are still taken when signed with one of them. New links use
+   * UNSUBSCRIBE_SECRET.
    */
   UNSUBSCRIBE_PREVIOUS_SECRETS: z
     .string()

@@ -127,6 +127,7 @@ export {
   CONSENT_REQUESTED_EVENT,
   CONSENT_CONFIRMED_EVENT,
   type ConsentService,
+  type ConfirmLinkOptions,
   type ConsentOptions,
   type ConsentChange,
 } from './policy/consent-service.js';

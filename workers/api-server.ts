@@ -59,6 +59,7 @@ export async function startApiServer(input: {
       confirmLink: {
         baseUrl: config.PUBLIC_URL ?? `http://localhost:${config.PORT}`,
         secret: input.secrets.unsubscribeSecret,
+        previousSecrets: input.secrets.previousUnsubscribeSecrets,
       },
     },
     logger,

@@ -198,7 +198,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
       clock,
     });
     await scope.register(unsubscribeRoutes, { engine, secrets: unsubscribeSecrets, clock });
-    await scope.register(consentConfirmRoutes, { engine, secret: options.unsubscribeSecret, clock });
+    await scope.register(consentConfirmRoutes, { engine, secrets: unsubscribeSecrets, clock });
   });
   // Outside that scope: it asks for its credentials before saying whether Redis is there.
   await app.register(dashboard, { engine, clock, redis, ...options.dashboard });

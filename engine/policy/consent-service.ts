@@ -8,6 +8,7 @@ import {
   type ConsentTrait,
 } from './consent-record.js';
 import type { ConsentMarker, ConsentStore, ConsentWrite } from './consent-store.js';
+import { verifyWithAny } from '../signed-token.js';
 import { consentConfirmUrl, createConsentToken, verifyConsentToken } from './consent-token.js';
 import type { ConsentChannel, Topic } from './topic.js';
 
@@ -23,8 +24,25 @@ const DEFAULT_EVENT_ID_MEMORY_MS = 86_400_000;
 export interface ConsentOptions {
   /** Email marketing grants stay `pending` until confirmed through a signed link (DOUBLE_OPT_IN). */
   doubleOptIn?: boolean;
-  /** Base URL of the HTTP API and the secret signing confirmation links. Default: the unsubscribe link's. */
-  confirmLink?: { baseUrl: string; secret: string; ttlDays?: number };
+  /**
+   * Base URL of the HTTP API and the secret signing confirmation links, with the secrets it had
+   * before a rotation (links signed with one still confirm). Default: the unsubscribe link's.
+   */
+  confirmLink?: ConfirmLinkOptions;
+}
+
+/** Where double opt-in links lead and what signs them. */
+export interface ConfirmLinkOptions {
+  baseUrl: string;
+  secret: string;
+  /** What `secret` was before a rotation (UNSUBSCRIBE_PREVIOUS_SECRETS): links already sent still confirm. */
+  previousSecrets?: readonly string[];
+  ttlDays?: number;
+}
+
+/** Every secret a confirmation link may be signed with, the current first. */
+export function confirmLinkSecrets(link: ConfirmLinkOptions): string[] {
+  return [link.secret, ...(link.previousSecrets ?? [])];
 }
 
 /** One consent answer, as `identify` or the consent API gives it. */
@@ -56,7 +74,7 @@ export function createConsentService(deps: {
   store: ConsentStore;
   track: Track;
   doubleOptIn: boolean;
-  confirmLink: { baseUrl: string; secret: string; ttlDays?: number } | undefined;
+  confirmLink: ConfirmLinkOptions | undefined;
   /** How long `track` drops a repeated messageId (the customer store's dedupeSeconds); a day by default. */
   eventIdMemoryMs?: number;
   /** When a confirmation link is made: it lasts its days from then. */
@@ -196,7 +214,9 @@ export function createConsentService(deps: {
      * ids are remembered, so the event is tracked once whichever try got that far.
      */
     async confirm(token: string, now: number): Promise<ConsentRecord | undefined> {
-      const claim = deps.confirmLink && verifyConsentToken(deps.confirmLink.secret, token, now);
+      const link = deps.confirmLink;
+      const claim =
+        link && verifyWithAny(confirmLinkSecrets(link), (secret) => verifyConsentToken(secret, token, now));
       if (!claim) return undefined;
       let current = await store.get(claim.customerId, claim.channel, claim.topic);
       // A link confirms the request it was made for: a later one (for another address, after the

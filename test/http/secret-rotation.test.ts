@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTrackingToken, createUnsubscribeToken, trackingSecret } from '../../engine/index.js';
+import {
+  createConsentToken,
+  createTrackingToken,
+  createUnsubscribeToken,
+  trackingSecret,
+} from '../../engine/index.js';
 import { notify } from '../fixtures/journeys/notify.js';
 import { httpHarness, type HttpHarness } from '../support/http.js';
 import { eventually } from '../support/redis.js';
@@ -50,5 +55,41 @@ describe('links signed before the unsubscribe secret was rotated', () => {
       url: `/v1/unsubscribe?token=${encodeURIComponent(token)}`,
     });
     expect(refused.statusCode).toBe(400);
+  });
+
+  it('still confirm a double opt-in while the old secret is listed, and not after', async () => {
+    /** Asks for ada's email marketing consent; the link of the confirmation email sent before the rotation. */
+    async function linkSignedBeforeTheRotation(): Promise<string> {
+      const asked = await h.app.inject({
+        method: 'POST',
+        url: '/v1/customers/ada/consent',
+        headers: h.auth,
+        payload: { channel: 'email', topic: 'marketing', granted: true, source: 'signup form' },
+      });
+      const token = createConsentToken(OLD_SECRET, {
+        customerId: 'ada',
+        channel: 'email',
+        topic: 'marketing',
+        exp: h.clock.now() + 7 * 86_400_000,
+        requestedAt: asked.json<{ record: { at: number } }>().record.at,
+      });
+      return `/v1/consent/confirm?token=${encodeURIComponent(token)}`;
+    }
+
+    h = await httpHarness({
+      journeys: [notify],
+      doubleOptIn: true,
+      previousUnsubscribeSecrets: [OLD_SECRET],
+    });
+    const listed = await linkSignedBeforeTheRotation();
+    expect((await h.app.inject(listed)).statusCode).toBe(200);
+    const confirmed = await h.app.inject({ method: 'POST', url: listed });
+    expect(confirmed.json()).toMatchObject({ confirmed: true, record: { state: 'granted' } });
+
+    await h.close();
+    h = await httpHarness({ journeys: [notify], doubleOptIn: true, workers: false });
+    const unlisted = await linkSignedBeforeTheRotation();
+    expect((await h.app.inject(unlisted)).statusCode).toBe(400);
+    expect((await h.app.inject({ method: 'POST', url: unlisted })).statusCode).toBe(400);
   });
 });

@@ -78,7 +78,11 @@ export async function httpHarness(options: {
     clock,
     consent: {
       doubleOptIn: options.doubleOptIn ?? false,
-      confirmLink: { baseUrl: 'https://chorus.test', secret: UNSUBSCRIBE_SECRET },
+      confirmLink: {
+        baseUrl: 'https://chorus.test',
+        secret: UNSUBSCRIBE_SECRET,
+        previousSecrets: options.previousUnsubscribeSecrets ?? [],
+      },
     },
   });
   const app = await createHttpApp({

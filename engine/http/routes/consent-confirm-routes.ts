@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Clock } from '../../clock.js';
 import type { Engine } from '../../engine.js';
 import { verifyConsentToken } from '../../policy/consent-token.js';
+import { verifyWithAny } from '../../signed-token.js';
 import { HttpError } from '../http-errors.js';
 import { htmlPage, ignoreBodies, privateLinkPages, refusedLinksAsPages, wantsHtml } from './html-page.js';
 
@@ -21,9 +22,12 @@ const invalid = () =>
  */
 export const consentConfirmRoutes: FastifyPluginAsyncZod<{
   engine: Engine;
-  secret: string;
+  /** UNSUBSCRIBE_SECRET, then the secrets it had before (UNSUBSCRIBE_PREVIOUS_SECRETS). */
+  secrets: readonly string[];
   clock: Clock;
-}> = async (app, { engine, secret, clock }) => {
+}> = async (app, { engine, secrets, clock }) => {
+  const valid = (token: string) =>
+    verifyWithAny(secrets, (secret) => verifyConsentToken(secret, token, clock.now())) !== undefined;
   refusedLinksAsPages(app);
   privateLinkPages(app);
   // The page's form has no named field: a browser posts it form-encoded and empty.
@@ -40,7 +44,7 @@ export const consentConfirmRoutes: FastifyPluginAsyncZod<{
       },
     },
     async (request, reply) => {
-      if (!verifyConsentToken(secret, request.query.token, clock.now())) throw invalid();
+      if (!valid(request.query.token)) throw invalid();
       // Relative to the page, as the unsubscribe page's: PUBLIC_URL may put the API under a path.
       const action = `confirm?token=${encodeURIComponent(request.query.token)}`;
       return reply
@@ -67,8 +71,7 @@ export const consentConfirmRoutes: FastifyPluginAsyncZod<{
     },
     async (request, reply) => {
       const record = await engine.consent.confirm(request.query.token, clock.now());
-      if (record === undefined && !verifyConsentToken(secret, request.query.token, clock.now()))
-        throw invalid();
+      if (record === undefined && !valid(request.query.token)) throw invalid();
       const confirmed = record?.state === 'granted';
       if (wantsHtml(request.headers))
         return reply
