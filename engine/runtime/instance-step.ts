@@ -95,8 +95,23 @@ function fullContext(customerId: string, record: InstanceRecord, profile: unknow
   };
 }
 
+/**
+ * The traits as the journey's profile schema reads them. A trait the schema cannot read (a phone
+ * sent as a number where it expects a string, `vip: "yes"` for a boolean) is read as missing, as a
+ * segment filter in Braze or Customer.io treats an attribute of another type: the journey takes its
+ * branch for a missing trait, instead of every customer with one such trait being kept out of it,
+ * or failing on their next timer. Only a schema that cannot do without them is refused.
+ */
 function parseProfile(journey: Journey, traits: Record<string, unknown>): unknown {
-  const parsed = journey.profile.safeParse(traits);
+  let parsed = journey.profile.safeParse(traits);
+  if (!parsed.success) {
+    const unreadable = new Set(parsed.error.issues.map((issue) => issue.path[0]));
+    if ([...unreadable].every((key) => typeof key === 'string' && Object.hasOwn(traits, key))) {
+      const readable = Object.fromEntries(Object.entries(traits).filter(([key]) => !unreadable.has(key)));
+      const without = journey.profile.safeParse(readable);
+      if (without.success) parsed = without;
+    }
+  }
   if (!parsed.success) {
     const fields = parsed.error.issues.map((i) => `traits.${i.path.join('.')}: ${i.message}`).join('; ');
     throw new ProfileMismatchError(

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createJourneyHarness, CoreMessageCatalog } from '../../engine/index.js';
+import { z } from 'zod';
+import { createJourneyHarness, CoreMessageCatalog, defineJourney } from '../../engine/index.js';
 import { onboarding } from '../fixtures/journeys/onboarding.js';
 import { customerInVariant } from '../support/variants.js';
 
@@ -131,16 +132,32 @@ describe('the onboarding journey', () => {
 
 describe('an instance that cannot take its timer', () => {
   it('fails visibly with the reason instead of waiting forever', () => {
-    const h = createJourneyHarness(onboarding, { messages });
-    const id = customerIn('tips');
+    // A trait of another type is read as missing; one the profile schema requires cannot be.
+    const needsEmail = defineJourney({
+      id: 'needs-email',
+      version: 1,
+      trigger: { event: 'Signed Up' },
+      profile: z.object({ email: z.string() }),
+      machine: (j) =>
+        j.createMachine({
+          initial: 'waiting',
+          states: {
+            waiting: { tags: 'awareness', after: { '2d': 'done' } },
+            done: { tags: 'awareness', type: 'final' },
+          },
+        }),
+    });
+    const h = createJourneyHarness(needsEmail);
+    const id = 'ada';
+    h.identify(id, { email: 'ada@example.com' });
     h.track(id, 'Signed Up');
-    h.identify(id, { firstName: 42 });
+    h.identify(id, { email: 42 });
     h.advance('2d');
     expect(h.instance(id)).toMatchObject({ status: 'failed', exitReason: 'error' });
     expect(h.pendingTimers(id)).toEqual([]);
     expect(h.notes(id).at(-1)).toMatchObject({
       kind: 'failed',
-      reason: expect.stringContaining('traits.firstName'),
+      reason: expect.stringContaining('traits.email'),
     });
   });
 });
