@@ -23,6 +23,7 @@ import { heldSendIndex } from '../store/customer-jobs.js';
 import { ClaimHeldError, OutcomeNotRecordedError, RetryLaterError } from './job-signals.js';
 import { createMessageSender, type Target } from './message-sender.js';
 import { createOutcomeRecorder, MESSAGE_LIST_CAP } from './outcome-recorder.js';
+import { exitedAfterSend, JOURNEY_EXIT_RULE } from './journey-exit.js';
 import { readSendState } from './send-state.js';
 import { withRetries } from './with-retries.js';
 
@@ -216,12 +217,17 @@ export function createDeliveryWorker(
     // one round trip: they are only used when the operation is still open, and they are then as
     // fresh as a read after it.
     const topic = topicOf(deps.messages.get(data.message) ?? {});
-    const { op, traits, consent, suppression } = await readSendState(redis, store.keys(data.customerId), {
-      opId: data.opId,
-      channel,
-      topic,
-      ...(suppressionKey ? { suppressionKey } : {}),
-    });
+    const { op, traits, consent, suppression, instance } = await readSendState(
+      redis,
+      store.keys(data.customerId),
+      {
+        opId: data.opId,
+        instanceId: data.instanceId,
+        channel,
+        topic,
+        ...(suppressionKey ? { suppressionKey } : {}),
+      },
+    );
     if (isOutcome(op.state)) return `already ${op.state}`;
     if (op.route && op.route !== channel) return forward(data, op.route);
     // A claim is left, or an attempt's provider went silent with the message: an earlier run
@@ -231,6 +237,9 @@ export function createDeliveryWorker(
 
     const target = prepare(data, traits);
     if (!resuming) {
+      // Before any channel is looked at: leaving the journey stops the send on every channel.
+      const exited = exitedAfterSend(data, instance);
+      if (exited !== undefined) return skip(data, { reason: exited, rule: JOURNEY_EXIT_RULE }, now);
       if ('blocked' in target) return fallBack(data, { reason: target.blocked, rule: UNAVAILABLE_RULE }, now);
       const decision = await deps.policy.check({
         job: data,

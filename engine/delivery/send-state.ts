@@ -10,6 +10,7 @@ import { ConsentChannel, type Topic } from '../policy/topic.js';
 import type { RedisConnection } from '../redis/connection.js';
 import type { CustomerKeys } from '../store/customer-keys.js';
 import { LuaScript } from '../store/lua-script.js';
+import type { InstanceRecord } from '../runtime/instance-record.js';
 import type { OperationRecord } from './delivery-ledger.js';
 
 /**
@@ -25,6 +26,8 @@ export interface SendState {
   consent: { record: ConsentRecord | undefined } | undefined;
   /** Undefined when it was not read ahead (a Redis Cluster, a channel without one, an address Lua cannot normalise). */
   suppression: SuppressionLookup | undefined;
+  /** The journey instance that made the send, as it stands now; undefined once deleted or erased. */
+  instance: InstanceRecord | undefined;
 }
 
 /** The trait that holds a channel's suppressible address. */
@@ -32,7 +35,8 @@ const ADDRESS_TRAIT: Partial<Record<Channel, 'email' | 'phone'>> = { email: 'ema
 
 /**
  * KEYS: op key, customer state hash, consent hash, then the suppression list when it is read.
- * ARGV: consent field or '', the address trait or '', the suppression reasons.
+ * ARGV: consent field or '', the address trait or '', the instance's field of the state hash, the
+ * suppression reasons.
  *
  * The address is normalised as `normaliseAddress` does (trimmed and lower-cased email, phone
  * without spaces, brackets, dots and dashes), for ASCII only: Lua's case and space rules are
@@ -44,6 +48,7 @@ local op = redis.call('HMGET', KEYS[1], 'state', 'route', 'maybe')
 local consent = false
 if ARGV[1] ~= '' then consent = redis.call('HGET', KEYS[3], ARGV[1]) end
 local profile = redis.call('HGET', KEYS[2], 'profile')
+local instance = redis.call('HGET', KEYS[2], ARGV[3])
 local suppression = false
 if ARGV[2] ~= '' and profile then
   local ok, traits = pcall(cjson.decode, profile)
@@ -56,14 +61,16 @@ if ARGV[2] ~= '' and profile then
       address = 'phone:' .. (string.gsub(value, '[%s%(%)%.%-]', ''))
     end
     suppression = {address}
-    for i = 3, #ARGV do suppression[i - 1] = redis.call('HGET', KEYS[4], address .. '|' .. ARGV[i]) end
+    for i = 4, #ARGV do suppression[i - 2] = redis.call('HGET', KEYS[4], address .. '|' .. ARGV[i]) end
   end
 end
-return {op[1], op[2], profile, consent, suppression, op[3]}
+return {op[1], op[2], profile, consent, suppression, op[3], instance}
 `);
 
 export interface SendStateRead {
   opId: string;
+  /** The journey instance that made the send, read with the rest. */
+  instanceId: string;
   channel: Channel;
   topic: Topic;
   /** The suppression list's key, to read it in the same script (single Redis only). */
@@ -73,15 +80,16 @@ export interface SendStateRead {
 export async function readSendState(
   redis: RedisConnection,
   keys: CustomerKeys,
-  { opId, channel, topic, suppressionKey }: SendStateRead,
+  { opId, instanceId, channel, topic, suppressionKey }: SendStateRead,
 ): Promise<SendState> {
   const consentChannel = ConsentChannel.safeParse(channel);
   const field = consentChannel.success ? consentField(consentChannel.data, topic) : '';
   const trait = suppressionKey === undefined ? undefined : ADDRESS_TRAIT[channel];
-  const [state, route, profile, consent, suppression, maybe] = (await readScript.run(
+  const instanceField = `i:${instanceId}`;
+  const [state, route, profile, consent, suppression, maybe, instance] = (await readScript.run(
     redis,
     [keys.op(opId), keys.state, keys.consent, ...(trait ? [suppressionKey!] : [])],
-    trait ? [field, trait, ...SuppressionReason.options] : [field, ''],
+    trait ? [field, trait, instanceField, ...SuppressionReason.options] : [field, '', instanceField],
   )) as [
     string | null,
     string | null,
@@ -89,6 +97,7 @@ export async function readSendState(
     string | null,
     Array<string | null> | null,
     string | null,
+    string | null | undefined,
   ];
   return {
     op: {
@@ -105,5 +114,6 @@ export async function readSendState(
           entries: parseSuppressionEntries(suppression.slice(1)),
         }
       : undefined,
+    instance: instance ? (JSON.parse(instance) as InstanceRecord) : undefined,
   };
 }

@@ -22,6 +22,7 @@ describe('what a send reads before deciding', () => {
   const read = (channel: 'email' | 'sms' | 'push') =>
     readSendState(ctx.redis, keys(), {
       opId: 'op-1',
+      instanceId: 'welcome.1',
       channel,
       topic: 'marketing',
       suppressionKey: suppressionListKey(ctx.prefix),
@@ -66,11 +67,19 @@ describe('what a send reads before deciding', () => {
     await withTraits({ email: 'ada@example.com' });
     const state = await readSendState(ctx.redis, keys(), {
       opId: 'op-1',
+      instanceId: 'welcome.1',
       channel: 'email',
       topic: 'marketing',
     });
     expect(state.traits).toEqual({ email: 'ada@example.com' });
     expect(state.suppression).toBeUndefined();
+    expect(state.instance).toBeUndefined();
+  });
+
+  it('reads the instance that made the send, as it stands now', async () => {
+    const record = { id: 'welcome.1', status: 'done', exitReason: 'goal', rev: 3 };
+    await ctx.redis.hset(keys().state, 'i:welcome.1', JSON.stringify(record));
+    expect((await read('email')).instance).toEqual(record);
   });
 
   it('has the rule use what was read ahead only for the list and address it checks', async () => {
