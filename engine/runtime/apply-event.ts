@@ -230,19 +230,20 @@ export function applyEvent(
     const seq = nextSeq(journey.id);
     const id = instanceId(journey.id, seq);
     try {
-      put(
-        enterInstance(
-          journey,
-          customer.customerId,
-          id,
-          seq,
-          trigger,
-          result.customer.profile,
-          now,
-          catalog.timezone,
-        ),
+      const entered = enterInstance(
+        journey,
+        customer.customerId,
+        id,
+        seq,
+        trigger,
+        result.customer.profile,
+        now,
+        catalog.timezone,
       );
+      // Noted before put(), which notes the exit of an instance that ends as it enters (a holdout
+      // sent to a final state at once): the entry comes first.
       result.notes.push({ kind: 'entered', journeyId: journey.id, instanceId: id });
+      put(entered);
     } catch (error) {
       result.notes.push({ kind: 'rejected', journeyId: journey.id, reason: (error as Error).message });
     }
