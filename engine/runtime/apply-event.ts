@@ -130,7 +130,7 @@ export function applyEvent(
           });
           continue;
         }
-        enter(journey, parsed.data);
+        enter(journey, parsed.data, event.timestamp);
       }
       break;
     case 'enter': {
@@ -152,7 +152,7 @@ export function applyEvent(
         });
         break;
       }
-      enter(journey, parsed.data);
+      enter(journey, parsed.data, event.timestamp);
       break;
     }
     case 'timer': {
@@ -214,7 +214,7 @@ export function applyEvent(
     return catalog.loadedVersion(latest.id, pinned) ?? latest;
   }
 
-  function enter(journey: Journey, trigger: unknown) {
+  function enter(journey: Journey, trigger: unknown, triggeredAt: number) {
     const previous = [...instances.values()].filter((record) => record.journeyId === journey.id);
     const blocked =
       (journey.reentry === 'never' && previous.length > 0) ||
@@ -239,6 +239,7 @@ export function applyEvent(
         result.customer.profile,
         now,
         catalog.timezone,
+        triggeredAt,
       );
       // Noted before put(), which notes the exit of an instance that ends as it enters (a holdout
       // sent to a final state at once): the entry comes first.
@@ -290,6 +291,9 @@ function applyTrack(
   notes: Note[],
   defaultTimezone: string,
 ): { record: InstanceRecord; commands: Command[] } | undefined {
+  // Delivered late, from before the customer entered (an SDK's batch sent hours after): as in
+  // Braze or Customer.io, only what they do once in the journey converts, ends or moves them.
+  if (record.triggeredAt !== undefined && event.timestamp < record.triggeredAt) return undefined;
   const isGoal = journey.goal?.event === event.name;
   const exits = journey.exitOn.includes(event.name);
   // Own keys only: an event named `constructor` or `toString` is not a declared event.

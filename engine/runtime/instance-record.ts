@@ -34,6 +34,13 @@ export interface InstanceRecord {
    */
   reached?: Stage;
   enteredAt: number;
+  /**
+   * When the customer did what entered them: the trigger's timestamp, never later than
+   * `enteredAt`. An event that happened before it (a late-delivered order from before they
+   * entered) is not one of this instance's: it does not convert, end or move it. Absent on
+   * records written before it was kept.
+   */
+  triggeredAt?: number;
   updatedAt: number;
   convertedAt?: number;
   error?: string;

@@ -248,7 +248,8 @@ export function finish(
 
 /**
  * Starts a new instance from the journey's initial state. `defaultTimezone` is the IANA zone of
- * customers whose `timezone` trait names none, for waits until a local time.
+ * customers whose `timezone` trait names none, for waits until a local time; `triggeredAt` is the
+ * timestamp of what entered the customer.
  */
 export function enterInstance(
   journey: Journey,
@@ -259,6 +260,7 @@ export function enterInstance(
   traits: Record<string, unknown>,
   now: number,
   defaultTimezone = 'UTC',
+  triggeredAt = now,
 ): { record: InstanceRecord; commands: Command[] } {
   const input: JourneyContext = {
     customerId,
@@ -285,6 +287,8 @@ export function enterInstance(
     state: '',
     stage: 'awareness',
     enteredAt: now,
+    // A client's clock may run ahead: a trigger dated after its entry counts from the entry.
+    triggeredAt: Math.min(triggeredAt, now),
     updatedAt: now,
   };
   const cause = {
