@@ -115,9 +115,20 @@ export function createJourneyHarness(
       const { consent: _consent, ...kept } = traits;
       apply({ ...base(customerId), kind: 'identify', traits: kept });
     },
-    /** Segment `track`: may enrol the customer and advance their journeys. */
-    track(customerId: string, name: string, properties: Record<string, unknown> = {}): void {
-      apply({ ...base(customerId), kind: 'track', name, properties });
+    /**
+     * Segment `track`: may enrol the customer and advance their journeys. It happens now, unless
+     * `options.timestamp` dates it earlier, as for an event a mobile SDK delivers late: one dated
+     * before a customer entered a journey does not convert, end or move them there.
+     */
+    track(
+      customerId: string,
+      name: string,
+      properties: Record<string, unknown> = {},
+      options: { timestamp?: Date | number } = {},
+    ): void {
+      const event = { ...base(customerId), kind: 'track' as const, name, properties };
+      if (options.timestamp !== undefined) event.timestamp = Number(options.timestamp);
+      apply(event);
     },
     /** Enters a customer into an API-triggered journey. */
     trigger(journeyId: string, customerId: string, data: Record<string, unknown> = {}): void {
