@@ -122,11 +122,15 @@ export function applyEvent(
       for (const latest of catalog.triggeredBy(event.name)) {
         const journey = entryVersion(latest);
         const parsed = journey.trigger.schema.safeParse(event.properties);
+        // The trigger's schema is its filter (`total: z.number().min(100)` enters large orders
+        // only): an event it does not take keeps the customer out, as the re-entry policy does. The
+        // event is not at fault, and may have been applied to the customer's other journeys, so it
+        // is not set aside among their unapplied events.
         if (!parsed.success) {
           result.notes.push({
-            kind: 'rejected',
+            kind: 'not-entered',
             journeyId: journey.id,
-            reason: `event "${event.name}" cannot start it: ${formatIssues(parsed.error.issues, 'properties')}`,
+            reason: `event "${event.name}" does not match the trigger: ${formatIssues(parsed.error.issues, 'properties')}`,
           });
           continue;
         }

@@ -114,7 +114,7 @@ describe('the onboarding journey', () => {
     h.track('u-bad', 'Signed Up', { plan: 'platinum' });
     expect(h.instances('u-bad')).toEqual([]);
     expect(h.notes('u-bad')[0]).toMatchObject({
-      kind: 'rejected',
+      kind: 'not-entered',
       reason: expect.stringContaining('properties.plan'),
     });
   });
