@@ -81,8 +81,9 @@ export function webhookHeaders(
 /**
  * Checks a received webhook against one secret or several (a receiver mid-rotation): the
  * timestamp must be within the tolerance of `now` and at least one `v1` signature must match the
- * raw body. Returns the message id (use it to drop duplicates) and timestamp; throws
- * `WebhookVerificationError` otherwise.
+ * raw body. The headers are read as Standard Webhooks names them or, when those are absent, as
+ * Svix does (`svix-id`, `svix-timestamp`, `svix-signature`), the same scheme. Returns the message
+ * id (use it to drop duplicates) and timestamp; throws `WebhookVerificationError` otherwise.
  *
  * @example
  * ```ts
@@ -96,22 +97,20 @@ export function verifyWebhook(
   options: VerifyWebhookOptions = {},
 ): { id: string; timestamp: number } {
   const keys = (typeof secrets === 'string' ? [secrets] : secrets).map(webhookKey);
-  const id = header(headers, 'webhook-id');
-  const stamp = header(headers, 'webhook-timestamp');
-  const signatures = header(headers, 'webhook-signature');
-  if (!id || !stamp || !signatures) {
-    const missing = ['webhook-id', 'webhook-timestamp', 'webhook-signature'].filter(
-      (name) => !header(headers, name),
-    );
+  const signed = signedHeaders(headers);
+  if (!signed) {
+    const missing = HEADER_NAMES.webhook.filter((name) => !header(headers, name));
     throw new WebhookVerificationError(
       'missing-header',
-      `The webhook request lacks ${missing.join(', ')}. To fix: sign requests per Standard Webhooks.`,
+      `The webhook request lacks ${missing.join(', ')} (nor has it svix-id, svix-timestamp and ` +
+        'svix-signature, their Svix names). To fix: sign requests per Standard Webhooks.',
     );
   }
+  const { id, stamp, signatures, prefix } = signed;
   if (!/^\d{1,12}$/.test(stamp)) {
     throw new WebhookVerificationError(
       'invalid-timestamp',
-      `The webhook-timestamp "${stamp.slice(0, 40)}" is not whole seconds since the epoch. ` +
+      `The ${prefix}-timestamp "${stamp.slice(0, 40)}" is not whole seconds since the epoch. ` +
         'To fix: send Unix time in seconds.',
     );
   }
@@ -148,6 +147,26 @@ export function verifyWebhook(
 
 function digest(key: Buffer, id: string, timestamp: number, body: string | Uint8Array): Buffer {
   return createHmac('sha256', key).update(`${id}.${timestamp}.`).update(body).digest();
+}
+
+/**
+ * The names of the three headers: Standard Webhooks', and Svix's, which Svix-powered senders
+ * (Clerk, Resend and others) use for the same scheme and which Svix's own libraries accept.
+ */
+const HEADER_NAMES = {
+  webhook: ['webhook-id', 'webhook-timestamp', 'webhook-signature'],
+  svix: ['svix-id', 'svix-timestamp', 'svix-signature'],
+} as const;
+
+/** The id, timestamp and signatures of the first set of names the request carries in full. */
+function signedHeaders(
+  headers: HeaderSource,
+): { id: string; stamp: string; signatures: string; prefix: keyof typeof HEADER_NAMES } | undefined {
+  for (const prefix of ['webhook', 'svix'] as const) {
+    const [id, stamp, signatures] = HEADER_NAMES[prefix].map((name) => header(headers, name));
+    if (id && stamp && signatures) return { id, stamp, signatures, prefix };
+  }
+  return undefined;
 }
 
 function header(headers: HeaderSource, name: string): string | undefined {

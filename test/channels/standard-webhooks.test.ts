@@ -61,6 +61,27 @@ describe('Standard Webhooks signing', () => {
     ).toBe('invalid-timestamp');
   });
 
+  it('reads the headers under their Svix names, as Svix-powered senders send them', () => {
+    const signed = webhookHeaders(secret, id, timestamp, body);
+    const svix = {
+      'Svix-Id': signed['webhook-id'],
+      'Svix-Timestamp': signed['webhook-timestamp'],
+      'Svix-Signature': signed['webhook-signature'],
+    };
+    const now = timestamp * 1000;
+    expect(verifyWebhook(secret, svix, body, { now })).toEqual({ id, timestamp });
+    expect(verifyWebhook(secret, new Headers(svix), body, { now }).id).toBe(id);
+    expect(rejection(() => verifyWebhook(secret, svix, '{"test": 1}', { now }))).toBe(
+      'no-matching-signature',
+    );
+    expect(rejection(() => verifyWebhook(secret, svix, body, { now: now + 301_000 }))).toBe(
+      'timestamp-too-old',
+    );
+    // A set is taken whole: one name of each kind is not a signed request.
+    const mixed = { 'webhook-id': id, 'svix-timestamp': String(timestamp), 'svix-signature': 'v1,x' };
+    expect(rejection(() => verifyWebhook(secret, mixed, body, { now }))).toBe('missing-header');
+  });
+
   it('rejects a signature made with another secret', () => {
     const headers = webhookHeaders(generateWebhookSecret(), id, timestamp, body);
     expect(rejection(() => verifyWebhook(secret, headers, body, { now: timestamp * 1000 }))).toBe(

@@ -66,6 +66,22 @@ describe('signed inbound webhooks', () => {
     expect(pinged.json()).toMatchObject({ ignored: true });
   });
 
+  it('takes a webhook from a Svix-powered sender, whose headers are svix-id, svix-timestamp and svix-signature', async () => {
+    const signed = webhookHeaders(newSecret, 'msg_svix_1', nowSeconds(), order);
+    const svix = {
+      'svix-id': signed['webhook-id'],
+      'svix-timestamp': signed['webhook-timestamp'],
+      'svix-signature': signed['webhook-signature'],
+    };
+    const first = await send(order, svix);
+    expect(first.statusCode).toBe(202);
+    expect(first.json()).toMatchObject({ duplicate: false, ignored: false });
+    // The same message under the Standard Webhooks names is the same event.
+    expect((await send(order, signed)).json()).toMatchObject({ duplicate: true });
+    expect((await send(order.replace('42', '4200'), svix)).statusCode).toBe(401);
+    expect((await h.engine.customer('c-9')).pendingEvents).toBe(1);
+  });
+
   it('refuses a tampered body, a stale timestamp, an unknown key and missing headers with 401', async () => {
     const headers = webhookHeaders(newSecret, 'msg_4', nowSeconds(), order);
     const tampered = await send(order.replace('42', '4200'), headers);

@@ -41,6 +41,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteOptions> = async (
         security: [],
         description:
           'Signed per Standard Webhooks: `webhook-id`, `webhook-timestamp` and `webhook-signature` headers ' +
+          '(or `svix-id`, `svix-timestamp` and `svix-signature`, as Svix-powered senders name them) ' +
           'over the raw body, within 5 minutes. A redelivery with the same `webhook-id` is accepted and ignored.',
         response: { 202: Accepted.extend({ ignored: z.boolean() }) },
       },
