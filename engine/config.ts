@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { senderDomain } from './channels/sender-domain.js';
 import { ServiceAccount } from './channels/service-account.js';
+import { isWebhookSecret } from './channels/standard-webhooks.js';
 import { parseDuration } from './duration.js';
 import { DEFAULT_API_RATE_LIMIT } from './http/rate-limit.js';
 import { ChorusError } from './errors.js';
@@ -263,7 +264,7 @@ const EnvShape = z.object({
   /** Standard Webhooks secret (`whsec_<base64>`) that signs webhook deliveries. */
   WEBHOOK_SECRET: z
     .string()
-    .regex(/^whsec_[A-Za-z0-9+/=]+$/, 'whsec_ followed by base64')
+    .refine(isWebhookSecret, 'whsec_ followed by base64 (a length that is a multiple of four)')
     .optional(),
   /** Allow webhook targets on loopback and private networks (tests, local development). */
   WEBHOOK_ALLOW_PRIVATE: z
@@ -355,14 +356,22 @@ const EnvShape = z.object({
         const source = split === -1 ? entry : entry.slice(0, split);
         const list = split === -1 ? '' : entry.slice(split + 1);
         const keys = list.split(/\s+/).filter(Boolean);
-        if (
-          !/^[a-z0-9][a-z0-9-]{0,39}$/.test(source) ||
-          keys.length === 0 ||
-          keys.some((k) => !/^whsec_[A-Za-z0-9+/=]+$/.test(k))
-        ) {
+        // The entry is quoted only up to its `=`: what follows is a secret, not for the logs.
+        if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(source) || keys.length === 0) {
+          const quoted = source.startsWith('whsec_')
+            ? 'a secret without its source'
+            : `"${source.slice(0, 60)}${split === -1 ? '' : '=…'}"`;
+          ctx.addIssue({ code: 'custom', message: `${quoted} is not <source>=whsec_… [whsec_…]` });
+          return z.NEVER;
+        }
+        // Every request to the source would otherwise fail with a 500 when its secrets are read.
+        const bad = keys.findIndex((key) => !isWebhookSecret(key));
+        if (bad !== -1) {
           ctx.addIssue({
             code: 'custom',
-            message: `"${entry.slice(0, 60)}" is not <source>=whsec_… [whsec_…]`,
+            message:
+              `secret ${bad + 1} of the source "${source}" is not whsec_ followed by base64 (a length ` +
+              'that is a multiple of four): use the secret exactly as its sender issued it',
           });
           return z.NEVER;
         }

@@ -292,7 +292,32 @@ describe('the HTTP API configuration', () => {
       'PORT',
       'WEBHOOK_SOURCE_SECRETS',
     ]);
-    expect(error!.message).toMatch(/WEBHOOK_SOURCE_SECRETS: "shop=not-a-secret" is not <source>=whsec_/);
+    expect(error!.message).toMatch(
+      /WEBHOOK_SOURCE_SECRETS: secret 1 of the source "shop" is not whsec_ followed by base64/,
+    );
+  });
+
+  it('refuses a webhook secret cut short or mistyped when it is read, without writing it out', () => {
+    // Each passed the old check and failed every request it was used for: its source answered
+    // 500 to every webhook, even those signed with the other, good, secret.
+    const good = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    for (const bad of [good.slice(0, -1), 'whsec_MfKQ9r8GKYqr=wjUPD8ILPZIo2LaLaSw', 'whsec_']) {
+      const sources = () => loadConfig({ WEBHOOK_SOURCE_SECRETS: `shop=${good} ${bad}` });
+      expect(sources).toThrow(ConfigError);
+      expect(sources).toThrow(/WEBHOOK_SOURCE_SECRETS: secret 2 of the source "shop" is not whsec_/);
+      const signing = () => loadConfig({ WEBHOOK_SECRET: bad });
+      expect(signing).toThrow(ConfigError);
+      expect(signing).toThrow(/WEBHOOK_SECRET: whsec_ followed by base64/);
+      const unnamed = () => loadConfig({ WEBHOOK_SOURCE_SECRETS: good });
+      expect(unnamed).toThrow(/WEBHOOK_SOURCE_SECRETS: a secret without its source is not <source>=whsec_/);
+      for (const load of [sources, signing, unnamed]) {
+        try {
+          load();
+        } catch (error) {
+          expect((error as Error).message).not.toContain('MfKQ9r8');
+        }
+      }
+    }
   });
 
   it('reads frequency caps, quiet hours and the default time zone, and names each one it cannot read', () => {

@@ -30,10 +30,21 @@ export function generateWebhookSecret(): string {
   return `whsec_${randomBytes(24).toString('base64')}`;
 }
 
+/** Standard base64 as secrets are issued: whole, padded groups of four. */
+const isBase64 = (text: string) => /^[A-Za-z0-9+/]+={0,2}$/.test(text) && text.length % 4 === 0;
+
+/**
+ * Whether `secret` is `whsec_` followed by base64, as secrets are issued and configured: what
+ * {@link webhookKey} takes, checked when the environment is read rather than on each request.
+ */
+export function isWebhookSecret(secret: string): boolean {
+  return secret.startsWith('whsec_') && isBase64(secret.slice('whsec_'.length));
+}
+
 /** The key bytes of a `whsec_<base64>` secret (the prefix is optional), or a config error. */
 export function webhookKey(secret: string): Buffer {
   const encoded = secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret;
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded) || encoded.length % 4 !== 0) {
+  if (!isBase64(encoded)) {
     throw new ChannelConfigError(
       'secret',
       'The webhook secret is not `whsec_` followed by base64. ' +
