@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
-import { describeError, fetchWithTimeout, parseJson, snippet, stringField } from './http-result.js';
+import { NotConnectedError, postWithTimeout } from './http-post.js';
+import { describeError, parseJson, snippet, stringField } from './http-result.js';
 import { ASSERTION_LIFETIME_S, signAssertion, type SigningAccount } from './service-account.js';
 
 /** A token, or why none could be had (the token endpoint refused, or did not answer). */
@@ -85,22 +86,19 @@ async function exchange(
   });
   let answer;
   try {
-    answer = await fetchWithTimeout(
-      account.tokenUri,
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-        body: form.toString(),
-      },
+    answer = await postWithTimeout(account.tokenUri, {
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: form.toString(),
       timeoutMs,
-    );
+    });
   } catch (error) {
-    const timedOut = error instanceof Error && error.name === 'TimeoutError';
+    const met = error instanceof NotConnectedError ? error.cause : error;
+    const timedOut = met instanceof Error && (met.name === 'TimeoutError' || met.name === 'AbortError');
     return {
       ok: false,
       reason: timedOut
         ? `the token endpoint ${account.tokenUri} did not answer within ${timeoutMs} ms`
-        : `the token endpoint ${account.tokenUri} could not be reached: ${describeError(error)}`,
+        : `the token endpoint ${account.tokenUri} could not be reached: ${describeError(met)}`,
     };
   }
   const json = parseJson(answer.body);

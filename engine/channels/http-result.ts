@@ -1,5 +1,8 @@
 import type { DeliveryResult } from './channel-adapter.js';
 import { ChannelConfigError } from './errors.js';
+import { MAX_BODY_BYTES, NotConnectedError } from './http-post.js';
+
+export { MAX_BODY_BYTES };
 
 /** What an HTTP provider answered, body already read (and cut to a size worth logging). */
 export interface HttpAnswer {
@@ -9,8 +12,6 @@ export interface HttpAnswer {
   body: string;
 }
 
-/** Bodies are read for error reasons and provider ids only: never hold more than this. */
-export const MAX_BODY_BYTES = 64 * 1024;
 const MAX_REASON_CHARS = 300;
 
 export type NotSent = Exclude<DeliveryResult, { status: 'sent' }>;
@@ -95,6 +96,13 @@ const NOT_SENT_CODES = new Set([
  * the connection was never made, the request may have arrived: `mayHaveArrived` says so.
  */
 export function retryForNetworkError(provider: string, error: unknown, timeoutMs: number): NotSent {
+  if (error instanceof NotConnectedError) {
+    // Nothing was written: a plain retry, which may fail for good once attempts run out.
+    const cause = error.cause;
+    const timedOut = cause instanceof Error && (cause.name === 'AbortError' || cause.name === 'TimeoutError');
+    const why = timedOut ? `no connection within ${timeoutMs} ms` : describeError(cause);
+    return { status: 'retry', reason: `${provider} could not be reached: ${why}` };
+  }
   const name = error instanceof Error ? error.name : '';
   if (name === 'TimeoutError' || name === 'AbortError') {
     return {
@@ -109,58 +117,13 @@ export function retryForNetworkError(provider: string, error: unknown, timeoutMs
     : { status: 'retry', reason, mayHaveArrived: true };
 }
 
-/** The system error code of an error or of its cause (`fetch` wraps socket errors). */
+/** The system error code of an error or of its cause (a wrapped socket error). */
 function errorCode(error: unknown): string | undefined {
   for (let e = error; e instanceof Error; e = e.cause) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string') return code;
   }
   return undefined;
-}
-
-/**
- * `fetch` with a deadline covering the whole exchange (connect, headers and body) and no
- * redirects followed. Throws on network errors and timeouts before the status arrives, like
- * `fetch`; once it has arrived, the status is the provider's answer, and a body that then stalls
- * past the deadline or breaks off is kept as far as it came (see readCapped).
- */
-export async function fetchWithTimeout(
-  url: string,
-  init: RequestInit,
-  timeoutMs: number,
-): Promise<HttpAnswer> {
-  const response = await fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
-  const body = await readCapped(response);
-  return { status: response.status, header: (name) => response.headers.get(name) ?? undefined, body };
-}
-
-/**
- * The body, cut at MAX_BODY_BYTES. Read only for reasons and provider ids: when it stalls or the
- * connection drops after the status line, what came is enough. Treating that as "no answer" would
- * record a message the provider accepted (201) as `unknown`, or send a webhook again.
- */
-async function readCapped(response: Response): Promise<string> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    let read: Awaited<ReturnType<typeof reader.read>>;
-    try {
-      read = await reader.read();
-    } catch {
-      break;
-    }
-    const { done, value } = read;
-    if (done) break;
-    chunks.push(value);
-    size += value.byteLength;
-    if (size >= MAX_BODY_BYTES) {
-      await reader.cancel();
-      break;
-    }
-  }
-  return Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES).toString('utf8');
 }
 
 /** The start of a body, on one line, for a reason string. */

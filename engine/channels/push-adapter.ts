@@ -3,9 +3,9 @@ import type { z } from 'zod';
 import type { ChannelAdapter, DeliveryResult } from './channel-adapter.js';
 import { deliverable } from './deliverable.js';
 import { fcmAuthorization } from './fcm-auth.js';
+import { postWithTimeout } from './http-post.js';
 import {
   failureForStatus,
-  fetchWithTimeout,
   httpBase,
   parseJson,
   retryForNetworkError,
@@ -180,15 +180,11 @@ export function createPushAdapter(options: PushAdapterOptions): ChannelAdapter {
 }
 
 function post(url: string, accessToken: string, body: string, timeoutMs: number): Promise<HttpAnswer> {
-  return fetchWithTimeout(
-    url,
-    {
-      method: 'POST',
-      headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json; charset=utf-8' },
-      body,
-    },
+  return postWithTimeout(url, {
+    headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json; charset=utf-8' },
+    body,
     timeoutMs,
-  );
+  });
 }
 
 interface FcmErrorInfo {

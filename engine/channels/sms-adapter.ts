@@ -2,9 +2,9 @@ import { systemClock, type Clock } from '../clock.js';
 import type { ChannelAdapter, DeliveryResult } from './channel-adapter.js';
 import { deliverable } from './deliverable.js';
 import { ChannelConfigError } from './errors.js';
+import { postWithTimeout } from './http-post.js';
 import {
   failureForStatus,
-  fetchWithTimeout,
   httpBase,
   parseJson,
   retryForNetworkError,
@@ -80,19 +80,15 @@ export function createSmsAdapter(options: SmsAdapterOptions): ChannelAdapter {
       else if (options.from) form.set('From', options.from);
       let answer;
       try {
-        answer = await fetchWithTimeout(
-          url,
-          {
-            method: 'POST',
-            headers: {
-              authorization,
-              'content-type': 'application/x-www-form-urlencoded',
-              accept: 'application/json',
-            },
-            body: form.toString(),
+        answer = await postWithTimeout(url, {
+          headers: {
+            authorization,
+            'content-type': 'application/x-www-form-urlencoded',
+            accept: 'application/json',
           },
+          body: form.toString(),
           timeoutMs,
-        );
+        });
       } catch (error) {
         return retryForNetworkError('Twilio', error, timeoutMs);
       }

@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPushAdapter } from '../../engine/channels/push-adapter.js';
 import { deliveryFor, startHttpServer, type Reply } from './support.js';
@@ -130,6 +131,28 @@ describe('the push adapter against an FCM-style server', () => {
       reason: expect.stringMatching(/HTTP 400 INVALID_ARGUMENT: the push token of customer ada is invalid/),
       addressUnusable: true,
     });
+  });
+
+  it('retries, as not sent, when FCM never completes the TLS handshake within the timeout', async () => {
+    // The notification was never written: it cannot have arrived, and is sent again as it is.
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const push = createPushAdapter({
+        projectId: 'acme-app',
+        accessToken: async () => 'token-1',
+        baseUrl: `https://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+        timeoutMs: 300,
+      });
+      expect(await push.send(deliveryFor('push'))).toEqual({
+        status: 'retry',
+        reason: 'FCM could not be reached: no connection within 300 ms',
+      });
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 
   it('retries when FCM is unavailable, after its Retry-After', async () => {

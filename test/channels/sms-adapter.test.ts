@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../engine/clock.js';
 import { ChannelConfigError } from '../../engine/channels/errors.js';
@@ -193,6 +194,32 @@ describe('the SMS adapter against a Twilio-compatible server', () => {
       expect(result).toEqual({ status: 'retry', reason: expect.stringMatching(/certificate/) });
     } finally {
       await tls.close();
+    }
+  });
+
+  it('retries, as not sent, a provider that never completes the TLS handshake within the timeout', async () => {
+    // TCP connects, then nothing: the request waits for TLS and is never written, so the message
+    // cannot have arrived. Taken for "may have arrived", the SMS (which Twilio cannot recognise
+    // when sent again) was recorded unknown and never sent.
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const sms = createSmsAdapter({
+        accountSid: 'AC42',
+        authToken: 't',
+        from: '+1',
+        baseUrl: `https://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+        timeoutMs: 300,
+      });
+      expect(await sms.send(deliveryFor('sms'))).toEqual({
+        status: 'retry',
+        reason: 'Twilio could not be reached: no connection within 300 ms',
+      });
+      expect(sockets).toHaveLength(1);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
     }
   });
 
