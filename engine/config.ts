@@ -261,10 +261,22 @@ const EnvShape = z.object({
   FCM_PROJECT_ID: z.string().min(1).optional(),
   /** A fixed OAuth 2 token: it lasts an hour, so for trials only. */
   FCM_ACCESS_TOKEN: z.string().min(1).optional(),
-  /** Standard Webhooks secret (`whsec_<base64>`) that signs webhook deliveries. */
+  /**
+   * Standard Webhooks secrets (`whsec_<base64>`) that sign webhook deliveries, space-separated:
+   * during a rotation the new one and the old, and every request carries both signatures.
+   */
   WEBHOOK_SECRET: z
     .string()
-    .refine(isWebhookSecret, 'whsec_ followed by base64 (a length that is a multiple of four)')
+    .transform((value) => value.split(/\s+/).filter(Boolean))
+    .pipe(
+      z
+        .array(
+          z
+            .string()
+            .refine(isWebhookSecret, 'whsec_ followed by base64 (a length that is a multiple of four)'),
+        )
+        .min(1, 'one secret or more, whsec_…, space-separated'),
+    )
     .optional(),
   /** Allow webhook targets on loopback and private networks (tests, local development). */
   WEBHOOK_ALLOW_PRIVATE: z

@@ -25,7 +25,8 @@ export interface ChannelSetup {
     | { baseUrl: string; projectId?: string | undefined; serviceAccount: ServiceAccount }
     | { baseUrl: string; projectId: string; accessToken: string }
     | undefined;
-  webhook?: { secret: string; allowPrivateTargets: boolean } | undefined;
+  /** The signing secret, or several during a rotation (each request is signed with all of them). */
+  webhook?: { secret: string | readonly string[]; allowPrivateTargets: boolean } | undefined;
   logger?: Logger;
 }
 

@@ -4,6 +4,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../engine/clock.js';
 import { verifyWebhook, generateWebhookSecret } from '../../engine/channels/standard-webhooks.js';
 import { createWebhookAdapter } from '../../engine/channels/webhook-adapter.js';
+import { createChannelAdapters } from '../../engine/channels/default-adapters.js';
+import { loadConfig } from '../../engine/config.js';
+import { testRedis } from '../support/redis.js';
 import { startSmtpSink } from '../support/smtp-sink.js';
 import { deliveryFor, startHttpServer, type Reply } from './support.js';
 
@@ -73,6 +76,32 @@ describe('the webhook adapter', () => {
 
     expect(String(headers['webhook-signature']).split(' ')).toHaveLength(2);
     expect(verifyWebhook(next, headers, body, { now: start }).id).toBe('s-ada-onboarding.1-3-0');
+  });
+
+  it('signs with every secret WEBHOOK_SECRET lists, so a process can rotate its secret without downtime', async () => {
+    // With one secret only, a rotation had every receiver switch at the restart: a receiver still
+    // on the old key answered 401, and a 401 fails the send for good.
+    const { url, requests } = await receiver({ status: 200 });
+    const next = generateWebhookSecret();
+    const config = loadConfig({ WEBHOOK_SECRET: `${next} ${secret}`, WEBHOOK_ALLOW_PRIVATE: 'true' });
+    expect(config.WEBHOOK_SECRET).toEqual([next, secret]);
+    const ctx = testRedis();
+    try {
+      const { webhook } = createChannelAdapters({
+        redis: ctx.redis,
+        prefix: ctx.prefix,
+        outboxDir: 'outbox',
+        mailFrom: 'Acme <hello@acme.example>',
+        webhook: { secret: config.WEBHOOK_SECRET!, allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE },
+      });
+      const sent = await webhook!.send(deliveryFor('webhook', { address: { webhookUrl: url } }));
+      expect(sent).toMatchObject({ status: 'sent' });
+    } finally {
+      await ctx.cleanup();
+    }
+    const { headers, body } = requests[0]!;
+    for (const key of [secret, next])
+      expect(verifyWebhook(key, headers, body).id).toBe('s-ada-onboarding.1-3-0');
   });
 
   it('retries 429 after Retry-After and 500, and fails 400 for good', async () => {
