@@ -1,8 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { defineWebhookSource, generateWebhookSecret, webhookHeaders } from '../../engine/index.js';
+import {
+  ChannelConfigError,
+  createEngine,
+  createHttpApp,
+  defineWebhookSource,
+  generateWebhookSecret,
+  webhookHeaders,
+} from '../../engine/index.js';
 import { onboarding } from '../fixtures/journeys/onboarding.js';
-import { httpHarness, type HttpHarness } from '../support/http.js';
+import { API_KEY, DASHBOARD, httpHarness, UNSUBSCRIBE_SECRET, type HttpHarness } from '../support/http.js';
+import { testDelivery } from '../support/delivery.js';
+import { testRedis } from '../support/redis.js';
 
 const oldSecret = generateWebhookSecret();
 const newSecret = generateWebhookSecret();
@@ -142,5 +151,38 @@ describe('the webhook sources in journeys/', () => {
         source!.payload.parse({ type: 'order.created', data: { customerId: 'c1', orderId: 'o1' } }),
       ),
     ).toBeUndefined();
+  });
+});
+
+describe('an app given a webhook source secret that is not base64', () => {
+  it('is not built, naming the source, rather than answering 500 to every webhook from it', async () => {
+    const ctx = testRedis();
+    const outbox = testDelivery(ctx.redis, ctx.prefix, [onboarding]);
+    const engine = createEngine({
+      redis: ctx.redis,
+      prefix: ctx.prefix,
+      journeys: [onboarding],
+      messages: outbox.messages,
+    });
+    try {
+      const build = createHttpApp({
+        engine,
+        redis: ctx.redis,
+        apiKeys: [API_KEY],
+        dashboard: { ...DASHBOARD, write: false },
+        unsubscribeSecret: UNSUBSCRIBE_SECRET,
+        webhookSources: [shop],
+        // Cut short by one character when copied: before, every webhook to /v1/webhooks/shop got a 500.
+        webhookSecrets: { shop: [newSecret, newSecret.slice(0, -1)] },
+      });
+      await expect(build).rejects.toThrow(ChannelConfigError);
+      await expect(build).rejects.toThrow(
+        /Secret 2 of webhook source "shop" is not `whsec_` followed by base64/,
+      );
+    } finally {
+      await engine.close();
+      outbox.cleanup();
+      await ctx.cleanup();
+    }
   });
 });

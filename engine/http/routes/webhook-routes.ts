@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { WebhookVerificationError } from '../../channels/errors.js';
-import { verifyWebhook } from '../../channels/standard-webhooks.js';
+import { ChannelConfigError, WebhookVerificationError } from '../../channels/errors.js';
+import { verifyWebhook, webhookKey } from '../../channels/standard-webhooks.js';
 import type { Clock } from '../../clock.js';
 import type { Engine } from '../../engine.js';
 import { parseInput, TrackInput } from '../../ingest/ingest-schema.js';
@@ -26,6 +26,21 @@ export interface WebhookRouteOptions {
 export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteOptions> = async (app, options) => {
   const { engine } = options;
   const sources = new Map(options.sources.map((source) => [source.id, source]));
+  // A secret that is not base64 would fail every request to its source with a 500, even those
+  // signed with another of its secrets: the app is not built with one.
+  for (const [id, secrets] of Object.entries(options.secrets))
+    secrets.forEach((secret, index) => {
+      try {
+        webhookKey(secret);
+      } catch (error) {
+        throw new ChannelConfigError(
+          `webhookSecrets.${id}`,
+          `Secret ${index + 1} of webhook source "${id}" is not \`whsec_\` followed by base64, so no ` +
+            'webhook from it could be verified. To fix: use the secret exactly as its sender issued it.',
+          { cause: error },
+        );
+      }
+    });
   // The signature covers the bytes as sent, so this scope keeps the body raw and parses it itself.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
