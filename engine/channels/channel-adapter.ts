@@ -23,6 +23,11 @@ export interface Delivery {
   address: Address;
   rendered: RenderedMessage;
   unsubscribeUrl: string;
+  /**
+   * When the journey asked for this send (epoch ms): the same on every attempt, where the time
+   * of each attempt is not. Absent for a send made outside a journey (`chorus send-test`).
+   */
+  requestedAt?: number;
 }
 
 /**

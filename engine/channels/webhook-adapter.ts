@@ -25,7 +25,10 @@ export interface WebhookAdapterOptions {
 /** The JSON body of every webhook: the rendered payload wrapped per Standard Webhooks. */
 export interface WebhookEnvelope {
   type: 'chorus.message';
-  /** ISO 8601. */
+  /**
+   * When the journey asked for the send (ISO 8601), as Standard Webhooks has it: when the event
+   * occurred, the same on every attempt. The attempt's own time is the `webhook-timestamp` header.
+   */
   timestamp: string;
   data: Record<string, unknown>;
 }
@@ -69,7 +72,7 @@ export function createWebhookAdapter(options: WebhookAdapterOptions): ChannelAda
       const now = clock.now();
       const envelope: WebhookEnvelope = {
         type: 'chorus.message',
-        timestamp: new Date(now).toISOString(),
+        timestamp: new Date(delivery.requestedAt ?? now).toISOString(),
         data: rendered.payload,
       };
       const body = JSON.stringify(envelope);

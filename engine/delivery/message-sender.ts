@@ -131,6 +131,7 @@ export function createMessageSender(
       address,
       rendered,
       unsubscribeUrl: unsubscribe,
+      requestedAt: data.at,
     };
   }
 

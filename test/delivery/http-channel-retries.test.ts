@@ -109,6 +109,26 @@ describe.each(['sms', 'push', 'webhook'] as const)(
       expect((await engine.customer('ada')).messages).toHaveLength(1);
     });
 
+    it.runIf(channel === 'webhook')(
+      "dates every attempt's payload when the send was asked for; only webhook-timestamp is the attempt's",
+      async () => {
+        // Standard Webhooks: the payload's timestamp is when the event occurred, the same however
+        // often it is retried. It was each attempt's time, so one webhook-id came with several.
+        const asked = Date.now();
+        await start({ status: 503 }, { status: 503 }, ok[channel]);
+        await settled();
+        expect(server.requests).toHaveLength(3);
+        const stamps = server.requests.map(
+          (r) => (JSON.parse(r.body.toString()) as { timestamp: string }).timestamp,
+        );
+        expect(new Set(stamps).size).toBe(1);
+        const stamp = Date.parse(stamps[0]!);
+        expect(stamp).toBeGreaterThanOrEqual(asked);
+        expect(stamp).toBeLessThanOrEqual(server.requests[0]!.at);
+        expect(new Set(server.requests.map((r) => r.headers['webhook-id'])).size).toBe(1);
+      },
+    );
+
     it('records a permanent 4xx as failed, with the reason, and does not retry', async () => {
       await start({ status: 400, body: JSON.stringify({ message: 'invalid recipient' }) });
       const [entry] = await settled();
