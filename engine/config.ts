@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { senderDomain } from './channels/sender-domain.js';
 import { ServiceAccount } from './channels/service-account.js';
+import { parseSmtpUrl } from './channels/smtp-url.js';
 import { isWebhookSecret } from './channels/standard-webhooks.js';
 import { parseDuration } from './duration.js';
 import { DEFAULT_API_RATE_LIMIT } from './http/rate-limit.js';
@@ -137,7 +138,11 @@ const EnvShape = z.object({
   /** SMTP server for email, e.g. smtp://user:pass@smtp.example.com:587. Unset: emails go to OUTBOX_DIR as .eml files. */
   SMTP_URL: z
     .string()
-    .regex(/^smtps?:\/\//, 'an smtp:// or smtps:// URL')
+    .superRefine((url, ctx) => {
+      // Checked here, so a URL the email adapter cannot use names this variable, never its password.
+      const read = parseSmtpUrl(url);
+      if (!read.ok) ctx.addIssue({ code: 'custom', message: `${read.problem}: ${read.fix}` });
+    })
     .optional()
     .or(z.literal('').transform(() => undefined)),
   /** Pooled SMTP connections each worker process keeps open. */

@@ -1,7 +1,6 @@
 import { createPrivateKey } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer/index.js';
-import { parseConnectionUrl } from 'nodemailer/lib/shared/index.js';
 import type SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import type { Logger } from '../logger.js';
 import type { ChannelAdapter, Delivery, DeliveryResult } from './channel-adapter.js';
@@ -12,6 +11,7 @@ import { outboxFileName, writeOutboxFile } from './outbox-file.js';
 import { senderDomain } from './sender-domain.js';
 import { watchData, watched, type DataWatch } from './smtp-data-watch.js';
 import { noDelaySmtpSocket } from './smtp-socket.js';
+import { parseSmtpUrl } from './smtp-url.js';
 
 /** DKIM signing for every email; both list headers are always among the signed ones. */
 export interface EmailDkimOptions {
@@ -26,7 +26,9 @@ export interface EmailDkimOptions {
 export interface EmailAdapterOptions {
   /** The sender, e.g. `Acme <hello@acme.example>`. */
   from: string;
-  /** `smtp://user:pass@host:587` or `smtps://…`. Unset: emails are written to `<outboxDir>/email/` instead. */
+  /**
+   * `smtp://user:pass@host:587` (STARTTLS) or `smtps://…:465`, user and password percent-encoded
+   * (see parseSmtpUrl). Unset: emails are written to `<outboxDir>/email/` instead. */
   smtpUrl?: string;
   /** Where the outbox mode writes; default `outbox`. */
   outboxDir?: string;
@@ -129,17 +131,13 @@ export function createEmailAdapter(options: EmailAdapterOptions): ChannelAdapter
     };
   }
 
-  let connection: SMTPConnection.Options;
-  try {
-    connection = parseConnectionUrl(options.smtpUrl);
-  } catch (error) {
-    throw new ChannelConfigError('smtpUrl', `The SMTP URL cannot be read. To fix: ${urlHint}`, {
-      cause: error,
-    });
-  }
-  if (!connection.host) {
-    throw new ChannelConfigError('smtpUrl', `The SMTP URL names no host. To fix: ${urlHint}`);
-  }
+  const url = parseSmtpUrl(options.smtpUrl);
+  if (!url.ok)
+    throw new ChannelConfigError(
+      'smtpUrl',
+      `The SMTP URL cannot be used: ${url.problem}. To fix: ${url.fix}.`,
+    );
+  const connection = url.options;
   const transport = nodemailer.createTransport({
     ...connection,
     pool: true,
@@ -173,8 +171,6 @@ export function createEmailAdapter(options: EmailAdapterOptions): ChannelAdapter
     },
   };
 }
-
-const urlHint = 'set it to a URL such as smtp://user:password@smtp.example.com:587 or smtps://…:465.';
 
 function mailFor(delivery: Delivery, from: string, domain: string): Mail.Options | DeliveryResult {
   const ready = deliverable(delivery, 'email', 'email');
