@@ -51,7 +51,8 @@ export type DeliveryResult =
       reason: string;
       /**
        * The provider says the customer cannot be reached at this address on this channel (a push
-       * token no longer registered, a number that cannot take texts): nothing was delivered, and
+       * token no longer registered, a number that cannot take texts, a mailbox that does not
+       * exist): nothing was delivered, and
        * the send is handed to the journey's next channel, as when the customer has no address.
        */
       addressUnusable?: boolean;

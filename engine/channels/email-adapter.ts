@@ -72,7 +72,9 @@ export function emailMessageId(opId: string, domain: string): string {
  * one-click unsubscribe headers (RFC 8058) and `X-Chorus-Journey`, `-Message`, `-Variant` and
  * `-Op` headers. SMTP answers map to results: accepted → `sent`; 4xx or no answer → `retry`
  * (with `mayHaveArrived` when the server had the whole message and went silent);
- * 5xx to the recipient or the content → `failed` with the server's text; 5xx to the login, the
+ * 5xx to the recipient or the content → `failed` with the server's text (`addressUnusable`, so
+ * the journey's next channel takes the send, when the address cannot receive mail: 5.1.1 no such
+ * mailbox, 5.1.10 null MX); 552 to the recipient (a full mailbox) and 5xx to the login, the
  * sender or the connection → `retry` (see smtpOutcome).
  *
  * @example
@@ -209,8 +211,20 @@ function mailFor(delivery: Delivery, from: string, domain: string): Mail.Options
  */
 const MESSAGE_COMMANDS = new Set(['RCPT TO', 'DATA']);
 
-/** 552 at `MAIL FROM`: the message is larger than the server takes (RFC 1870). */
+/**
+ * 552 at `MAIL FROM`: the message is larger than the server takes (RFC 1870). At `RCPT TO` it is
+ * a mailbox over its quota, which RFC 5321 (4.5.3.1.10) has clients treat as temporary (452): the
+ * customer empties it.
+ */
 const TOO_LARGE = 552;
+
+/**
+ * Enhanced status codes (RFC 3463) by which a server refusing `RCPT TO` says the address itself
+ * cannot receive mail: no such mailbox (5.1.1), no such domain (5.1.2), a malformed address
+ * (5.1.3), a domain that takes no mail (5.1.10, a null MX, RFC 7505). Found at the start of any
+ * line of the reply, which may span several.
+ */
+const ADDRESS_UNUSABLE = /^5\d\d[ -]5\.1\.(?:1|2|3|10)\b/m;
 
 /**
  * What nodemailer's error says of a send. A 2xx after the whole message (the reply, cut short
@@ -236,6 +250,14 @@ export function smtpOutcome(error: unknown, data: DataWatch = { sent: false }): 
     };
   const command = smtp.command ?? '';
   if (typeof code === 'number' && code >= 500) {
+    if (command === 'RCPT TO' && code === TOO_LARGE)
+      return { status: 'retry', reason: `SMTP server deferred (the mailbox is full): ${said}` };
+    if (command === 'RCPT TO' && ADDRESS_UNUSABLE.test(said))
+      return {
+        status: 'failed',
+        reason: `SMTP server refused the address, which cannot receive mail: ${said}`,
+        addressUnusable: true,
+      };
     if (MESSAGE_COMMANDS.has(command) || (command === 'MAIL FROM' && code === TOO_LARGE))
       return { status: 'failed', reason: `SMTP server refused: ${said}` };
     return {

@@ -117,6 +117,21 @@ describe('the email adapter over SMTP', () => {
     expect(smtpOutcome(refusal(554, 'CONN')).status).toBe('retry');
     expect(smtpOutcome(refusal(530, 'EHLO')).status).toBe('retry');
     expect(smtpOutcome(refusal(451, 'DATA')).status).toBe('retry');
+    expect(smtpOutcome(refusal(552, 'RCPT TO')).status).toBe('retry');
+  });
+
+  it('says an address is unusable when a multi-line refusal of the recipient names 5.1.1', () => {
+    const gmail = Object.assign(new Error('Recipient command failed'), {
+      command: 'RCPT TO',
+      responseCode: 550,
+      response:
+        '550-5.1.1 The email account that you tried to reach does not exist. Please try\n' +
+        "550-5.1.1 double-checking the recipient's email address for typos or\n" +
+        '550 5.1.1 unnecessary spaces. https://support.google.com/mail/?p=NoSuchUser',
+    });
+    expect(smtpOutcome(gmail)).toMatchObject({ status: 'failed', addressUnusable: true });
+    const policy = { ...gmail, response: '550 5.7.1 Service unavailable, client host blocked' };
+    expect(smtpOutcome(Object.assign(new Error('x'), policy))).not.toHaveProperty('addressUnusable');
   });
 
   it('says the email may have arrived only when the server went silent after the whole message', async () => {

@@ -1,0 +1,139 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConsentStore, createEmailAdapter, type Engine } from '../../engine/index.js';
+import { MESSAGE_FOR, oneSendJourney } from '../support/channel-journeys.js';
+import { deliveryEngine, TEST_MAIL_FROM, testDelivery } from '../support/delivery.js';
+import { eventually, testRedis } from '../support/redis.js';
+
+const emailElseSms = oneSendJourney({
+  id: 'email-else-sms',
+  event: 'Hello',
+  message: MESSAGE_FOR.email,
+  channels: ['email', 'sms'],
+});
+
+/**
+ * A receiving server as Postfix and Exchange answer at RCPT TO: a mailbox that does not exist
+ * (5.1.1), a domain that takes no mail (5.1.10, a null MX), a mailbox over its quota (552
+ * 5.2.2, Gmail's and Exchange's answer until it is emptied: the first time only here), and a
+ * refusal by policy (5.7.1).
+ */
+async function receivingServer() {
+  const received: string[] = [];
+  let fullOnce = true;
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onRcptTo(address, _session, callback) {
+      const refuse = (responseCode: number, message: string) =>
+        callback(Object.assign(new Error(message), { responseCode }));
+      if (address.address.startsWith('gone@'))
+        return refuse(550, '5.1.1 <gone@example.com>: Recipient address rejected: User unknown');
+      if (address.address.startsWith('nomail@')) return refuse(556, '5.1.10 Recipient address has null MX');
+      if (address.address.startsWith('full@') && fullOnce) {
+        fullOnce = false;
+        return refuse(552, '5.2.2 The email account that you tried to reach is over quota');
+      }
+      if (address.address.startsWith('spam@')) return refuse(550, '5.7.1 Message rejected by policy');
+      callback();
+    },
+    onData(stream, session, callback) {
+      stream.resume();
+      stream.on('end', () => {
+        received.push(session.envelope.rcptTo[0]!.address);
+        callback();
+      });
+    },
+  });
+  server.on('error', () => {});
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `smtp://127.0.0.1:${(server.server.address() as AddressInfo).port}`,
+    received,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('an email address the receiving server says does not exist', () => {
+  let ctx: ReturnType<typeof testRedis>;
+  let outbox: ReturnType<typeof testDelivery>;
+  let smtp: Awaited<ReturnType<typeof receivingServer>>;
+  let engine: Engine;
+
+  beforeAll(async () => {
+    ctx = testRedis();
+    smtp = await receivingServer();
+    outbox = testDelivery(ctx.redis, ctx.prefix, [emailElseSms]);
+    engine = deliveryEngine(ctx, [emailElseSms], {
+      adapters: {
+        ...outbox.delivery.adapters,
+        email: createEmailAdapter({ from: TEST_MAIL_FROM, smtpUrl: smtp.url }),
+      },
+    });
+    engine.startWorkers();
+  });
+
+  afterAll(async () => {
+    await engine.close();
+    await smtp.close();
+    outbox.cleanup();
+    await ctx.cleanup();
+  });
+
+  async function sendTo(userId: string, email: string) {
+    // SMS marketing needs an explicit grant: the fallback would otherwise be skipped.
+    await new ConsentStore(ctx.redis, ctx.prefix).set(userId, {
+      channel: 'sms',
+      topic: 'marketing',
+      state: 'granted',
+      at: Date.now(),
+      source: 'test',
+    });
+    await engine.identify({ userId, traits: { email, phone: '+15005550006', firstName: 'Ada' } });
+    await engine.track({ userId, event: 'Hello' });
+    return eventually(
+      async () => {
+        const { messages } = await engine.customer(userId);
+        return messages.some((m) => ['sent', 'failed', 'unknown'].includes(m.status as string))
+          ? messages.map((m) => ({ channel: m.channel, status: m.status, reason: m.reason }))
+          : undefined;
+      },
+      20_000,
+      `the send to ${userId}`,
+    );
+  }
+
+  it('hands the send to the next channel when the mailbox does not exist (5.1.1)', async () => {
+    const messages = await sendTo('gone', 'gone@example.com');
+    expect(messages).toEqual([
+      { channel: 'sms', status: 'sent', reason: undefined },
+      { channel: 'email', status: 'rerouted', reason: expect.stringMatching(/550 5\.1\.1 .*User unknown/) },
+    ]);
+    expect(readdirSync(join(outbox.outboxDir, 'sms'))).toHaveLength(1);
+  });
+
+  it('hands it on as well when the domain takes no mail (5.1.10)', async () => {
+    const messages = await sendTo('nomail', 'nomail@example.com');
+    expect(messages.map((m) => [m.channel, m.status])).toEqual([
+      ['sms', 'sent'],
+      ['email', 'rerouted'],
+    ]);
+  });
+
+  it('retries a mailbox over its quota (552 to RCPT TO is temporary, RFC 5321 4.5.3.1.10) and delivers it', async () => {
+    const messages = await sendTo('full', 'full@example.com');
+    expect(messages).toEqual([{ channel: 'email', status: 'sent', reason: undefined }]);
+    expect(smtp.received).toContain('full@example.com');
+  });
+
+  it('fails, without handing on, a refusal that is not about the address (5.7.1)', async () => {
+    const messages = await sendTo('spam', 'spam@example.com');
+    expect(messages).toEqual([
+      { channel: 'email', status: 'failed', reason: expect.stringMatching(/550 5\.7\.1/) },
+    ]);
+  });
+});
