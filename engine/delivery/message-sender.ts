@@ -216,8 +216,11 @@ export function createMessageSender(
     }
     if (result.status === 'retry') {
       // Nothing went out, or the receiver can tell a repeat: let go of the claim so the next
-      // attempt claims it afresh (marked when it may have arrived, see releaseOperation).
-      const maybe = result.mayHaveArrived === true;
+      // attempt claims it afresh (marked when it may have arrived, see releaseOperation). A repeat
+      // stays marked though this copy was deferred: the copy of the run that died may be out, and
+      // unmarked, the next attempt would be taken for a first one (a refusal then recorded
+      // `failed`, an accepted copy not `resent`, a silent one followed by a third).
+      const maybe = result.mayHaveArrived === true || repeat;
       await withRetries(() => releaseOperation(redis, opKey, claimToken, maybe), recordRetry);
       throw new RetryLaterError(result.reason, result.afterMs);
     }
