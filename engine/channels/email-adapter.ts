@@ -207,7 +207,8 @@ function mailFor(delivery: Delivery, from: string, domain: string): Mail.Options
  * The SMTP commands whose refusal is about this message: its recipient (`RCPT TO`) or its content
  * (`DATA`). A refusal anywhere else is about the sender or the connection (a rejected login, a
  * sender address the server will not relay for, an IP on a blocklist at the greeting, STARTTLS
- * required): every message would meet it, so it is retried, not failed, until it is fixed.
+ * required; and at `RCPT TO`, a refusal to relay for this client, see CLIENT_REFUSED): every
+ * message would meet it, so it is retried, not failed, until it is fixed.
  */
 const MESSAGE_COMMANDS = new Set(['RCPT TO', 'DATA']);
 
@@ -225,6 +226,16 @@ const TOO_LARGE = 552;
  * line of the reply, which may span several.
  */
 const ADDRESS_UNUSABLE = /^5\d\d[ -]5\.1\.(?:1|2|3|10)\b/m;
+
+/**
+ * A refusal of `RCPT TO` that is about the client, not the recipient: the server will not relay
+ * for it, or wants it logged in first (530). Servers give it there rather than at the login: a
+ * URL without credentials, or an account not allowed to send, meets it on every message
+ * (Postfix's "Relay access denied", Exchange Online's 5.7.64, Exim's "relay not permitted").
+ */
+const CLIENT_REFUSED =
+  /\brelay(?:ing)?\b[^\n]*\b(?:denied|not permitted|not allowed)\b|\bunable to relay\b|\bauthentication required\b/i;
+const AUTH_REQUIRED = 530;
 
 /**
  * What nodemailer's error says of a send. A 2xx after the whole message (the reply, cut short
@@ -258,7 +269,8 @@ export function smtpOutcome(error: unknown, data: DataWatch = { sent: false }): 
         reason: `SMTP server refused the address, which cannot receive mail: ${said}`,
         addressUnusable: true,
       };
-    if (MESSAGE_COMMANDS.has(command) || (command === 'MAIL FROM' && code === TOO_LARGE))
+    const aboutClient = command === 'RCPT TO' && (code === AUTH_REQUIRED || CLIENT_REFUSED.test(said));
+    if (!aboutClient && (MESSAGE_COMMANDS.has(command) || (command === 'MAIL FROM' && code === TOO_LARGE)))
       return { status: 'failed', reason: `SMTP server refused: ${said}` };
     return {
       status: 'retry',
