@@ -293,8 +293,9 @@ const EnvShape = z.object({
   DKIM_PRIVATE_KEY: z.string().min(1).optional(),
   /**
    * The longest wait between two attempts of a send its provider deferred (a 4xx, no answer).
-   * Waits grow from a second, doubling, with jitter, up to this; a send is given up after ten
-   * attempts, which span at least 255 s with the default.
+   * Waits grow from a second, with jitter, doubling or faster so that the wait before the tenth
+   * and last attempt is this one; a send is given up after that attempt: 5 to 10 minutes after
+   * the first with the default, 47 to 94 with an hour.
    */
   DELIVERY_RETRY_MAX_MS: envNumber(z.number().int().min(1000).max(3_600_000)).default(300_000),
   /** Per-channel send rate, as `<count>/<duration>`, e.g. `10/1s`. Unset: no limit. */

@@ -5,6 +5,7 @@ import {
   Worker,
   type ConnectionOptions,
   type Job,
+  type MinimalJob,
 } from 'bullmq';
 import type { Channel } from '../journey/journey-schema.js';
 import { countDecision } from '../policy/policy-counts.js';
@@ -337,9 +338,11 @@ export function createDeliveryWorker(
     metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
     ...(options.limiter ? { limiter: options.limiter } : {}),
     settings: {
-      backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) =>
+      backoffStrategy: (attemptsMade: number, _type?: string, err?: Error, job?: MinimalJob) =>
         retryDelay(attemptsMade, {
           ...retry,
+          // So that `maxMs` is reached within the job's attempts, and raising it lengthens them.
+          ...(job?.opts.attempts ? { attempts: job.opts.attempts } : {}),
           ...(err instanceof RetryLaterError && err.afterMs ? { floorMs: err.afterMs } : {}),
         }),
     },
