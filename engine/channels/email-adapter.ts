@@ -59,16 +59,21 @@ export const DKIM_HEADER_FIELDS =
   'Resent-To:Resent-Cc:Resent-Message-ID:In-Reply-To:References:List-Id:List-Help:List-Unsubscribe:' +
   'List-Unsubscribe-Post:List-Subscribe:List-Post:List-Owner:List-Archive';
 
-/** The `Message-ID` of a send: a function of its operation id only, so a retried send keeps it. */
-export function emailMessageId(opId: string, domain: string): string {
-  return `<${opId}@${domain}>`;
+/**
+ * The `Message-ID` of a send: a function of its operation id and the time it was decided, so a
+ * retried send keeps it. Mailbox providers (Gmail among them) drop a message whose Message-ID the
+ * mailbox already holds: the operation id alone repeats for a customer erased and back under the
+ * same user id, whose journeys start again from their first entry.
+ */
+export function emailMessageId(opId: string, domain: string, decidedAt?: number): string {
+  return decidedAt === undefined ? `<${opId}@${domain}>` : `<${opId}.${decidedAt.toString(36)}@${domain}>`;
 }
 
 /**
  * Email over pooled SMTP (nodemailer), or, without `smtpUrl`, into `<outboxDir>/email/<opId>.eml`
  * as complete RFC 5322 messages (the embedded default for development).
  *
- * Every email carries an HTML and a text part, a `Message-ID` made from the operation id,
+ * Every email carries an HTML and a text part, a `Message-ID` made from the operation id (see emailMessageId),
  * one-click unsubscribe headers (RFC 8058) and `X-Chorus-Journey`, `-Message`, `-Variant` and
  * `-Op` headers. SMTP answers map to results: accepted → `sent`; 4xx or no answer → `retry`
  * (with `mayHaveArrived` when the server had the whole message and went silent);
@@ -198,7 +203,7 @@ function mailFor(delivery: Delivery, from: string, domain: string): Mail.Options
     subject: rendered.subject,
     html: rendered.html,
     text: rendered.text,
-    messageId: emailMessageId(delivery.opId, domain),
+    messageId: emailMessageId(delivery.opId, domain, delivery.decidedAt),
     headers,
   };
 }

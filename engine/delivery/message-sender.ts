@@ -122,6 +122,7 @@ export function createMessageSender(
     }
     return {
       opId: data.opId,
+      decidedAt: data.at,
       customerId: data.customerId,
       journeyId: data.journeyId,
       journeyVersion: data.journeyVersion,

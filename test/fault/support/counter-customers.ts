@@ -117,27 +117,31 @@ export async function verifyCounterRun(
   const failedJobs = await jobsOfRun(run, 'failed');
   if (failedJobs > 0) problems.push(`${failedJobs} failed jobs`);
 
-  const byMessageId = new Map<string, number>();
-  for (const mail of smtp.accepted)
-    byMessageId.set(mail.messageId, (byMessageId.get(mail.messageId) ?? 0) + 1);
-  const expectedIds = new Map([...sentOps].map(([op, to]) => [messageIdOf(op), { op, to }]));
-  for (const [messageId] of byMessageId)
-    if (!expectedIds.has(messageId))
-      problems.push(`server accepted ${messageId}, which no ledger entry sent`);
-  for (const [messageId, { op }] of expectedIds)
-    if (!byMessageId.has(messageId))
-      problems.push(`ledger says ${op} was sent, the server never accepted it`);
+  // Each sent operation's mails, by its Message-ID: one Message-ID per operation, on every copy.
+  const byOp = new Map<string, Map<string, number>>();
   for (const mail of smtp.accepted) {
-    const expected = expectedIds.get(mail.messageId);
-    if (expected && !mail.to.includes(expected.to)) problems.push(`${mail.messageId} went to ${mail.to}`);
+    const op = opOf(mail.messageId);
+    const ids = byOp.get(op) ?? new Map<string, number>();
+    ids.set(mail.messageId, (ids.get(mail.messageId) ?? 0) + 1);
+    byOp.set(op, ids);
+  }
+  for (const [op] of byOp)
+    if (!sentOps.has(op)) problems.push(`server accepted ${op}, which no ledger entry sent`);
+  for (const [op] of sentOps)
+    if (!byOp.has(op)) problems.push(`ledger says ${op} was sent, the server never accepted it`);
+  for (const mail of smtp.accepted) {
+    const to = sentOps.get(opOf(mail.messageId));
+    if (to && !mail.to.includes(to)) problems.push(`${mail.messageId} went to ${mail.to}`);
   }
   let duplicates = 0;
-  for (const [messageId, count] of byMessageId) {
+  for (const [op, ids] of byOp) {
+    if (ids.size > 1)
+      problems.push(`${op} was sent under ${ids.size} Message-IDs: ${[...ids.keys()].join(', ')}`);
+    const count = [...ids.values()].reduce((a, b) => a + b);
     if (count < 2) continue;
     duplicates++;
-    const op = expectedIds.get(messageId)?.op;
-    if (!op || !resentOps.has(op))
-      problems.push(`server accepted ${messageId} ${count} times, and no crash mid-send explains it`);
+    if (!resentOps.has(op))
+      problems.push(`server accepted ${op} ${count} times, and no crash mid-send explains it`);
   }
   if (problems.length > 0)
     throw new Error(
@@ -146,9 +150,9 @@ export async function verifyCounterRun(
   return { duplicates, resent: resentOps.size };
 }
 
-function messageIdOf(opId: string): string {
-  // The email adapter's Message-ID: the op id at the domain of MAIL_FROM (chorus.local by default).
-  return `<${opId}@chorus.local>`;
+/** The operation of a Message-ID the email adapter made: `<op id>.<decided at>@<MAIL_FROM's domain>`. */
+function opOf(messageId: string): string {
+  return /^<(.+)\.[0-9a-z]+@chorus\.local>$/.exec(messageId)?.[1] ?? messageId;
 }
 
 async function readCustomers(run: FaultRun, ids: readonly string[]) {
