@@ -287,8 +287,25 @@ export function smtpOutcome(error: unknown, data: DataWatch = { sent: false }): 
   if (smtp.code === 'EENVELOPE' || smtp.code === 'EMESSAGE') {
     return { status: 'failed', reason: `nodemailer refused the message: ${said}` };
   }
+  // Reached, but the setup keeps the message from going: retried, with what to check.
+  if (smtp.code === 'EAUTH')
+    return {
+      status: 'retry',
+      reason: `the SMTP login could not be made (check the user name and password of the SMTP URL): ${said}`,
+    };
+  if (smtp.code === 'ETLS' || TLS_FAILURE.test(said))
+    return {
+      status: 'retry',
+      reason: `TLS with the SMTP server failed (check the host name, its certificate, and smtps:// for port 465 or smtp:// for 587): ${said}`,
+    };
   return { status: 'retry', reason: `SMTP server not reachable: ${said}` };
 }
+
+/**
+ * A TLS handshake's failure as Node words it (nodemailer replaces the error's code with its own):
+ * an untrusted, expired or misnamed certificate, or TLS spoken to a plain port.
+ */
+const TLS_FAILURE = /certificate|\bSSL\b|\bTLS\b|altnames|wrong version number/i;
 
 function dkimOptions(dkim: EmailDkimOptions) {
   try {
