@@ -13,12 +13,6 @@ export interface Address {
 export interface Delivery {
   /** The deterministic operation id: the same send always has the same one. */
   opId: string;
-  /**
-   * When the journey decided the send (epoch ms): the same on every attempt of it, but not shared
-   * with the send of the same operation id made for an earlier customer under the same id (one
-   * erased, who came back), which a receiver would otherwise take for a repeat.
-   */
-  decidedAt?: number;
   customerId: string;
   journeyId: string;
   journeyVersion: number;
@@ -31,7 +25,9 @@ export interface Delivery {
   unsubscribeUrl: string;
   /**
    * When the journey asked for this send (epoch ms): the same on every attempt, where the time
-   * of each attempt is not. Absent for a send made outside a journey (`chorus send-test`).
+   * of each attempt is not, and not shared with the send of the same operation id made for an
+   * earlier customer under the same id (one erased, who came back), which a receiver would
+   * otherwise take for a repeat. Absent for a send made outside a journey (`chorus send-test`).
    */
   requestedAt?: number;
 }

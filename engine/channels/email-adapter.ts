@@ -60,13 +60,15 @@ export const DKIM_HEADER_FIELDS =
   'List-Unsubscribe-Post:List-Subscribe:List-Post:List-Owner:List-Archive';
 
 /**
- * The `Message-ID` of a send: a function of its operation id and the time it was decided, so a
+ * The `Message-ID` of a send: a function of its operation id and the time the journey asked for it, so a
  * retried send keeps it. Mailbox providers (Gmail among them) drop a message whose Message-ID the
  * mailbox already holds: the operation id alone repeats for a customer erased and back under the
  * same user id, whose journeys start again from their first entry.
  */
-export function emailMessageId(opId: string, domain: string, decidedAt?: number): string {
-  return decidedAt === undefined ? `<${opId}@${domain}>` : `<${opId}.${decidedAt.toString(36)}@${domain}>`;
+export function emailMessageId(opId: string, domain: string, requestedAt?: number): string {
+  return requestedAt === undefined
+    ? `<${opId}@${domain}>`
+    : `<${opId}.${requestedAt.toString(36)}@${domain}>`;
 }
 
 /**
@@ -203,7 +205,7 @@ function mailFor(delivery: Delivery, from: string, domain: string): Mail.Options
     subject: rendered.subject,
     html: rendered.html,
     text: rendered.text,
-    messageId: emailMessageId(delivery.opId, domain, delivery.decidedAt),
+    messageId: emailMessageId(delivery.opId, domain, delivery.requestedAt),
     headers,
   };
 }

@@ -122,7 +122,6 @@ export function createMessageSender(
     }
     return {
       opId: data.opId,
-      decidedAt: data.at,
       customerId: data.customerId,
       journeyId: data.journeyId,
       journeyVersion: data.journeyVersion,
