@@ -23,7 +23,12 @@ export interface ApiServer {
   url: string;
   /** Resolves once the drain jobs of every event accepted so far are added (see createInboxIntake). */
   settle(): Promise<void>;
-  close(): Promise<void>;
+  /**
+   * Stops taking requests and lets those in flight be answered, for `deadlineMs` at most: a
+   * connection still holding an unanswered request then (a client that stalled halfway through
+   * its body, say) is closed, so a shutdown is never held up by a client.
+   */
+  close(deadlineMs?: number): Promise<void>;
 }
 
 export async function startApiServer(input: {
@@ -95,8 +100,11 @@ export async function startApiServer(input: {
   return {
     url: `http://${host}:${port}`,
     settle: () => engine.settleIngest(),
-    async close() {
-      await app.close();
+    async close(deadlineMs = Number.POSITIVE_INFINITY) {
+      const closing = app.close();
+      let timer: NodeJS.Timeout | undefined;
+      if (Number.isFinite(deadlineMs)) timer = setTimeout(() => app.server.closeAllConnections(), deadlineMs);
+      await closing.finally(() => clearTimeout(timer));
       await engine.close();
       await redis.quit().catch(() => redis.disconnect());
     },

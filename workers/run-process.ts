@@ -301,9 +301,11 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
     (stopping ??= (async () => {
       logger.info({ deadlineMs: config.SHUTDOWN_DEADLINE_MS }, 'shutting down: finishing active jobs');
       // The API stops taking requests first, so nothing is accepted that a worker will not see.
+      // One deadline for both: the requests in flight and the jobs share SHUTDOWN_DEADLINE_MS.
+      const deadline = Date.now() + config.SHUTDOWN_DEADLINE_MS;
       try {
-        await api?.close();
-        await engine.close(config.SHUTDOWN_DEADLINE_MS);
+        await api?.close(config.SHUTDOWN_DEADLINE_MS);
+        await engine.close(Math.max(0, deadline - Date.now()));
         await redis.quit().catch(() => redis.disconnect());
         await resolved.stop();
       } finally {
