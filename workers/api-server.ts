@@ -101,11 +101,13 @@ export async function startApiServer(input: {
     url: `http://${host}:${port}`,
     settle: () => engine.settleIngest(),
     async close(deadlineMs = Number.POSITIVE_INFINITY) {
+      const deadline = Date.now() + deadlineMs;
       const closing = app.close();
       let timer: NodeJS.Timeout | undefined;
       if (Number.isFinite(deadlineMs)) timer = setTimeout(() => app.server.closeAllConnections(), deadlineMs);
       await closing.finally(() => clearTimeout(timer));
-      await engine.close();
+      // The drain jobs of the events answered get what is left of the deadline.
+      await engine.close(Number.isFinite(deadlineMs) ? Math.max(0, deadline - Date.now()) : undefined);
       await redis.quit().catch(() => redis.disconnect());
     },
   };
