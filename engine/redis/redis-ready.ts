@@ -17,14 +17,42 @@ export interface RedisReadyOptions {
  * wrong password ran on doing nothing, logging an error a few times a second. So does a read-only
  * replica, which answers every write READONLY.
  *
- * @throws {RedisUnavailableError} when Redis refuses the credentials, is a read-only replica, or
- * does not answer within `timeoutMs`.
+ * @throws {RedisUnavailableError} when Redis refuses the credentials, has no database of the
+ * number asked for, is a read-only replica, or does not answer within `timeoutMs`.
  * @example
  * await redisReady(redis, { where: describeRedisTarget(target), timeoutMs: 10_000 });
  */
 export async function redisReady(redis: RedisConnection, options: RedisReadyOptions): Promise<void> {
   if (redis.status !== 'ready') await connected(redis, options);
+  await refuseMissingDatabase(redis, options.where);
   await refuseReadOnlyReplica(redis, options.where);
+}
+
+/**
+ * A REDIS_URL whose path names a database the server does not have (`/16` with the default
+ * `databases 16`). ioredis reports the refused SELECT as an error event and carries on in
+ * database 0, where the engine would then read and write beside whatever else lives there.
+ */
+async function refuseMissingDatabase(redis: RedisConnection, where: string): Promise<void> {
+  if (isCluster(redis)) return;
+  const db = Number(redis.options.db ?? 0);
+  if (db === 0) return;
+  try {
+    await redis.select(db);
+  } catch (error) {
+    const databases = await redis
+      .config('GET', 'databases')
+      .then((reply) => Number((reply as string[])[1]))
+      .catch(() => Number.NaN);
+    const range =
+      Number.isInteger(databases) && databases > 0 ? `from 0 to ${databases - 1}` : 'the server has';
+    throw new RedisUnavailableError(
+      `Redis at ${where} has no database ${db} (${(error as Error).message}). ` +
+        `To fix: name one ${range} in the path of REDIS_URL (/0, or no path, for the first), ` +
+        "or raise the server's databases setting.",
+      { cause: error },
+    );
+  }
 }
 
 function connected(redis: RedisConnection, options: RedisReadyOptions): Promise<void> {

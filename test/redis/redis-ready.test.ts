@@ -40,6 +40,36 @@ describe('redisReady', () => {
     }
   });
 
+  it('rejects a database number the Redis does not have, which would leave every write in database 0', async () => {
+    const admin = connect(TEST_REDIS_URL);
+    const [, databases] = (await admin.config('GET', 'databases')) as [string, string];
+    admin.disconnect();
+    const url = new URL(TEST_REDIS_URL);
+    url.pathname = `/${databases}`;
+    const redis = connect(url.toString());
+    try {
+      await expect(redisReady(redis, { where: 'the test Redis', timeoutMs: 5_000 })).rejects.toMatchObject({
+        code: 'CHORUS_REDIS_UNAVAILABLE',
+        message: expect.stringMatching(
+          new RegExp(
+            `^Redis at the test Redis has no database ${databases} \\(ERR DB index is out of range\\)\\. ` +
+              `To fix: name one from 0 to ${Number(databases) - 1} in the path of REDIS_URL`,
+          ),
+        ),
+      });
+    } finally {
+      redis.disconnect();
+    }
+    url.pathname = `/${Number(databases) - 1}`;
+    const last = connect(url.toString());
+    try {
+      await expect(redisReady(last, { where: 'the test Redis', timeoutMs: 5_000 })).resolves.toBeUndefined();
+      expect(await last.client('INFO')).toMatch(new RegExp(` db=${Number(databases) - 1} `));
+    } finally {
+      last.disconnect();
+    }
+  });
+
   it('rejects a read-only replica, whose every write would fail READONLY', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'chorus-replica-'));
     const port = await freePort();
