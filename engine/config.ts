@@ -11,7 +11,7 @@ import { MAX_QUEUE_SHARDS } from './runtime/queue-shards.js';
 import { MAX_TIMER_MS, TIMING_BOUNDS } from './runtime/engine-timing.js';
 import { KEEP_FINISHED_DEFAULT } from './journey/journey-catalog.js';
 import { isTimeZone } from './local-time.js';
-import { RedisClusterNodes, type RedisTarget } from './redis/connection.js';
+import { RedisClusterNodes, RedisUrl, type RedisTarget } from './redis/connection.js';
 import { FrequencyCapRules } from './policy/cap-rules.js';
 import { QuietHoursWindow } from './policy/quiet-hours.js';
 
@@ -93,11 +93,7 @@ const maxTimer = (schema: z.ZodNumber) =>
 
 /** Every environment variable the engine reads, parsed once at start-up. */
 const EnvShape = z.object({
-  REDIS_URL: z
-    .string()
-    .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
-    .optional()
-    .or(z.literal('').transform(() => undefined)),
+  REDIS_URL: RedisUrl.optional().or(z.literal('').transform(() => undefined)),
   /** Seed nodes of a Redis Cluster, `host:port,host:port`; instead of REDIS_URL. */
   REDIS_CLUSTER_NODES: z.preprocess(
     (value) => (value === '' ? undefined : value),

@@ -259,6 +259,8 @@ export {
   isCluster,
   masterNodes,
   RedisClusterNodes,
+  RedisUrl,
+  withoutCredentials,
   type RedisConnection,
   type RedisTarget,
 } from './redis/connection.js';

@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ConfigError, defineWebhookSource, loadConfig, redisTargetOf } from '../engine/index.js';
+import {
+  ConfigError,
+  defineWebhookSource,
+  describeRedisTarget,
+  loadConfig,
+  redisTargetOf,
+} from '../engine/index.js';
 import { resolveSecrets } from '../workers/process-secrets.js';
 import { testRedis } from './support/redis.js';
 
@@ -130,6 +136,51 @@ describe('the default locale', () => {
   });
 });
 
+describe('REDIS_URL', () => {
+  it('takes a database number, TLS, and credentials percent-encoded or holding a bare @', () => {
+    for (const url of [
+      'redis://10.0.0.1:6379/3',
+      'rediss://app:s%2Fcr%23t@redis.internal:6380',
+      'redis://:p@ss@127.0.0.1:6379/2',
+      'redis://[::1]:6379',
+    ])
+      expect(loadConfig({ REDIS_URL: url }).REDIS_URL).toBe(url);
+  });
+
+  it('refuses a URL ioredis cannot read, naming REDIS_URL and never repeating the password', () => {
+    const refusals: Array<[string, RegExp]> = [
+      // Unencoded, these end the host early: ioredis threw a bare "TypeError: Invalid URL".
+      ['redis://:pa/ss-hunter2@10.0.0.1:6379', /not a URL ioredis can read.*percent-encode/],
+      ['redis://:pa#ss-hunter2@10.0.0.1:6379', /not a URL ioredis can read.*percent-encode/],
+      // A lone % stopped start-up with "URIError: URI malformed".
+      ['redis://:pa%ss-hunter2@10.0.0.1:6379', /percent-encode/],
+      ['redis://10.0.0.1:port', /not a URL ioredis can read/],
+      ['redis://', /names no host/],
+      // The path is the database: /abc made ioredis send SELECT NaN, which crashed the process.
+      ['redis://:hunter2@10.0.0.1:6379/abc', /the path is the database number, such as \/0/],
+    ];
+    for (const [url, message] of refusals) {
+      let error: unknown;
+      try {
+        loadConfig({ REDIS_URL: url });
+      } catch (thrown) {
+        error = thrown;
+      }
+      expect(error, url).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).variables.map((v) => v.name)).toEqual(['REDIS_URL']);
+      expect((error as ConfigError).message, url).toMatch(message);
+      expect((error as ConfigError).message, url).not.toContain('hunter2');
+    }
+  });
+
+  it('is described in logs and banners without its credentials, whatever characters they hold', () => {
+    const described = (url: string) => describeRedisTarget(redisTargetOf(loadConfig({ REDIS_URL: url })));
+    expect(described('redis://:p@ss@127.0.0.1:6379/2')).toBe('redis://***@127.0.0.1:6379/2');
+    expect(described('rediss://app:s3cr%40t@redis.internal:6380')).toBe('rediss://***@redis.internal:6380');
+    expect(described('redis://127.0.0.1:6379')).toBe('redis://127.0.0.1:6379');
+  });
+});
+
 describe('a Redis Cluster', () => {
   it('is named by its nodes in REDIS_CLUSTER_NODES, with credentials and TLS from a URL form', () => {
     expect(redisTargetOf(loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:6379, 10.0.0.2:6380' }))).toEqual({
@@ -148,6 +199,19 @@ describe('a Redis Cluster', () => {
       ),
     ).toMatchObject({ username: 'app', password: 's@cret', tls: true });
     expect(redisTargetOf(loadConfig({}))).toEqual({ kind: 'single', url: 'redis://127.0.0.1:6379' });
+  });
+
+  it('refuses a node without repeating its password', () => {
+    let error: unknown;
+    try {
+      loadConfig({ REDIS_CLUSTER_NODES: 'rediss://app:hunter2@redis-1.internal,redis-2.internal:6379' });
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect((error as ConfigError).message).toMatch(
+      /REDIS_CLUSTER_NODES: "rediss:\/\/\*\*\*@redis-1.internal" is not host:port \(a port is required\)/,
+    );
+    expect((error as ConfigError).message).not.toContain('hunter2');
   });
 
   it('refuses nodes without a port, and REDIS_URL set as well', () => {

@@ -30,6 +30,7 @@ import {
   type Logger,
   type RedisConnection,
   type RedisTarget,
+  withoutCredentials,
 } from '../engine/index.js';
 import { startApiServer, type ApiServer } from './api-server.js';
 import {
@@ -360,10 +361,6 @@ function fcmSetup(config: Readonly<EnvConfig>): ChannelSetup['fcm'] {
   return undefined;
 }
 
-function redactUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
-}
-
 function printBanner(input: {
   engine: Engine;
   redisTarget: RedisTarget;
@@ -382,7 +379,7 @@ function printBanner(input: {
     `  Redis:      ${describeRedisTarget(redisTarget)}${embedded ? ' (private redis-server, stops with this process)' : ''}`,
     `  Journeys:   ${journeys.join(', ') || `(none in ${config.JOURNEYS_DIR}/)`}`,
     `  Workers:    ${config.WORKER_ROLES.join(', ')}; TIME_SCALE=${config.TIME_SCALE}`,
-    `  Email:      ${config.SMTP_URL ? redactUrl(config.SMTP_URL) : `.eml files in ${resolve(config.OUTBOX_DIR, 'email')}`}`,
+    `  Email:      ${config.SMTP_URL ? withoutCredentials(config.SMTP_URL) : `.eml files in ${resolve(config.OUTBOX_DIR, 'email')}`}`,
   ];
   if (api) {
     lines.push(

@@ -10,6 +10,7 @@ import { Channel } from '../journey/journey-schema.js';
 import { loadJourneyFolder } from '../journey/load-journeys.js';
 import { JourneyDefinitionError, type Journey } from '../journey/define-journey.js';
 import { MessageDefinitionError } from '../messages/message-catalog.js';
+import { withoutCredentials } from '../redis/connection.js';
 import { MessageRenderer } from '../messages/message-renderer.js';
 import { checkTemplates, loadTemplates } from '../messages/template-checks.js';
 import { TemplateSet } from '../messages/template-set.js';
@@ -400,7 +401,7 @@ const COMMANDS: Record<CommandName, (run: Invocation) => Promise<number>> = {
       const sent = await sendTestEmail({ adapter, messageId, to, rendered, unsubscribeUrl });
       run.io.stdout(
         sent.provider === 'smtp'
-          ? `Sent "${messageId}" to ${to} through ${redact(config.SMTP_URL ?? '')}: ${sent.where}\n`
+          ? `Sent "${messageId}" to ${to} through ${withoutCredentials(config.SMTP_URL ?? '')}: ${sent.where}\n`
           : `Wrote "${messageId}" for ${to} to ${sent.where} (SMTP_URL is unset, so email goes to the outbox).\n`,
       );
       return 0;
@@ -409,5 +410,3 @@ const COMMANDS: Record<CommandName, (run: Invocation) => Promise<number>> = {
     }
   },
 };
-
-const redact = (url: string) => url.replace(/\/\/[^@/]*@/, '//***@');

@@ -19,6 +19,52 @@ export type RedisTarget =
       tls: boolean;
     };
 
+/**
+ * `url` with its user name and password masked, for logs, banners and error messages. Everything
+ * between `//` (or the start, for `user:password@host:port`) and the last `@` goes: a password may
+ * hold a bare `@` (WHATWG URLs, which ioredis reads, and nodemailer's parser take the host after
+ * the last one), and masking a little too much of a URL that holds an `@` elsewhere is better
+ * than printing part of a password.
+ *
+ * @example
+ * withoutCredentials('redis://:p@ss@10.0.0.1:6379/2'); // 'redis://***@10.0.0.1:6379/2'
+ */
+export function withoutCredentials(url: string): string {
+  return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)?.*@/s, '$1***@');
+}
+
+/**
+ * `REDIS_URL`: a URL ioredis reads as it is meant, checked at start-up so a bad one names the
+ * variable (ioredis would throw a bare "Invalid URL" or "URI malformed", or send `SELECT NaN`).
+ * The messages never repeat the URL, which may hold a password.
+ */
+export const RedisUrl = z
+  .string()
+  .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
+  .superRefine((value, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+      decodeURIComponent(url.username);
+      decodeURIComponent(url.password);
+    } catch {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'not a URL ioredis can read: percent-encode / ? # and % in the user name or password ' +
+          '(%2F %3F %23 %25), and give the port as a number, such as redis://:pass%2Fword@10.0.0.1:6379',
+      });
+      return;
+    }
+    if (!url.hostname)
+      ctx.addIssue({ code: 'custom', message: 'names no host, such as redis://10.0.0.1:6379' });
+    if (!/^(\/\d*)?$/.test(url.pathname))
+      ctx.addIssue({
+        code: 'custom',
+        message: 'the path is the database number, such as /0 (or none, for database 0)',
+      });
+  });
+
 const ClusterNode = z
   .string()
   .trim()
@@ -28,11 +74,14 @@ const ClusterNode = z
     try {
       url = new URL(withScheme);
     } catch {
-      ctx.addIssue({ code: 'custom', message: `"${entry}" is not host:port` });
+      ctx.addIssue({ code: 'custom', message: `"${withoutCredentials(entry)}" is not host:port` });
       return z.NEVER;
     }
     if (!url.hostname || !url.port || (url.pathname !== '' && url.pathname !== '/')) {
-      ctx.addIssue({ code: 'custom', message: `"${entry}" is not host:port (a port is required)` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${withoutCredentials(entry)}" is not host:port (a port is required)`,
+      });
       return z.NEVER;
     }
     return {
@@ -97,7 +146,7 @@ export function connectRedis(target: RedisTarget, options: RedisOptions = {}): R
 
 /** For logs and banners: the URL without its password, or the cluster's seed nodes. */
 export function describeRedisTarget(target: RedisTarget): string {
-  if (target.kind === 'single') return target.url.replace(/\/\/[^@/]*@/, '//***@');
+  if (target.kind === 'single') return withoutCredentials(target.url);
   return `cluster ${target.nodes.map((node) => `${node.host}:${node.port}`).join(',')}`;
 }
 
