@@ -361,40 +361,56 @@ const EnvShape = z.object({
     .string()
     .transform((value, ctx) => {
       const secrets: Record<string, string[]> = {};
-      for (const entry of value
+      const entries = value
         .split(',')
         .map((e) => e.trim())
-        .filter(Boolean)) {
+        .filter(Boolean);
+      for (const [index, entry] of entries.entries()) {
+        const problem = webhookSourceEntryProblem(entry);
+        if (problem !== undefined) {
+          // Said without the entry itself: it holds a secret, and this message goes to the logs.
+          ctx.addIssue({ code: 'custom', message: `entry ${index + 1}: ${problem}` });
+          return z.NEVER;
+        }
         // The first `=` ends the source: base64 secrets end in `=` padding themselves.
         const split = entry.indexOf('=');
-        const source = split === -1 ? entry : entry.slice(0, split);
-        const list = split === -1 ? '' : entry.slice(split + 1);
-        const keys = list.split(/\s+/).filter(Boolean);
-        // The entry is quoted only up to its `=`: what follows is a secret, not for the logs.
-        if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(source) || keys.length === 0) {
-          const quoted = source.startsWith('whsec_')
-            ? 'a secret without its source'
-            : `"${source.slice(0, 60)}${split === -1 ? '' : '=…'}"`;
-          ctx.addIssue({ code: 'custom', message: `${quoted} is not <source>=whsec_… [whsec_…]` });
-          return z.NEVER;
-        }
-        // Every request to the source would otherwise fail with a 500 when its secrets are read.
-        const bad = keys.findIndex((key) => !isWebhookSecret(key));
-        if (bad !== -1) {
-          ctx.addIssue({
-            code: 'custom',
-            message:
-              `secret ${bad + 1} of the source "${source}" is not whsec_ followed by base64 (a length ` +
-              'that is a multiple of four): use the secret exactly as its sender issued it',
-          });
-          return z.NEVER;
-        }
-        secrets[source] = keys;
+        secrets[entry.slice(0, split)] = entry
+          .slice(split + 1)
+          .split(/\s+/)
+          .filter(Boolean);
       }
       return secrets;
     })
     .default({}),
 });
+
+/**
+ * What is wrong with one `<source>=whsec_…[ whsec_…]` entry of WEBHOOK_SOURCE_SECRETS, in words
+ * that repeat no secret: a source name is repeated only when it could not be one.
+ */
+function webhookSourceEntryProblem(entry: string): string | undefined {
+  const shape = 'give <source>=whsec_… [whsec_…]';
+  const split = entry.indexOf('=');
+  if (split === -1) return `no "=": ${shape}`;
+  const source = entry.slice(0, split);
+  if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(source)) {
+    const shown = /^[A-Za-z0-9_-]{1,40}$/.test(source) && !source.startsWith('whsec_') ? ` "${source}"` : '';
+    return `the source${shown} is not lower-case letters, digits and - (at most 40, the first no -): ${shape}`;
+  }
+  const keys = entry
+    .slice(split + 1)
+    .split(/\s+/)
+    .filter(Boolean);
+  if (keys.length === 0) return `no secret for "${source}": ${shape}`;
+  // Every request to the source would otherwise fail with a 500 when its secrets are read.
+  const bad = keys.findIndex((key) => !isWebhookSecret(key));
+  if (bad !== -1)
+    return (
+      `secret ${bad + 1} of the source "${source}" is not whsec_ followed by base64 (a length that is ` +
+      'a multiple of four): use the secret exactly as its sender issued it'
+    );
+  return undefined;
+}
 
 /** Settings that only work together: all of a group, or none of it (then the outbox is used). */
 const GROUPS: ReadonlyArray<{ what: string; keys: ReadonlyArray<keyof z.infer<typeof EnvShape>> }> = [

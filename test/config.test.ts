@@ -315,6 +315,30 @@ describe('the HTTP API configuration', () => {
     expect(config.PORT).toBe(8080);
   });
 
+  it('names what is wrong in WEBHOOK_SOURCE_SECRETS without repeating a secret', () => {
+    const secret = 'whsec_c2VjcmV0LW5vdC10by1sZWFr';
+    const refusals: Array<[string, RegExp]> = [
+      [`Shop=${secret}`, /entry 1: the source "Shop" is not lower-case letters, digits and -/],
+      [`shop=${secret},crm=${secret}!`, /entry 2: secret 1 of the source "crm" is not whsec_ followed by base64/],
+      [`shop=${secret},${secret}`, /entry 2: no "=": give <source>=whsec_…/],
+      [`shop=`, /entry 1: no secret for "shop"/],
+    ];
+    for (const [value, message] of refusals) {
+      let error: unknown;
+      try {
+        loadConfig({ WEBHOOK_SOURCE_SECRETS: value });
+      } catch (thrown) {
+        error = thrown;
+      }
+      expect(
+        (error as ConfigError).variables.map((v) => v.name),
+        value,
+      ).toEqual(['WEBHOOK_SOURCE_SECRETS']);
+      expect((error as ConfigError).message, value).toMatch(message);
+      expect((error as ConfigError).message, value).not.toContain('c2VjcmV0');
+    }
+  });
+
   it('refuses an API key or dashboard user that no request could present', () => {
     for (const [name, value] of [
       ['API_KEY', 'my api key of twenty chars'],
@@ -357,7 +381,7 @@ describe('the HTTP API configuration', () => {
       'WEBHOOK_SOURCE_SECRETS',
     ]);
     expect(error!.message).toMatch(
-      /WEBHOOK_SOURCE_SECRETS: secret 1 of the source "shop" is not whsec_ followed by base64/,
+      /WEBHOOK_SOURCE_SECRETS: entry 1: secret 1 of the source "shop" is not whsec_ followed by base64/,
     );
   });
 
@@ -368,12 +392,12 @@ describe('the HTTP API configuration', () => {
     for (const bad of [good.slice(0, -1), 'whsec_MfKQ9r8GKYqr=wjUPD8ILPZIo2LaLaSw', 'whsec_']) {
       const sources = () => loadConfig({ WEBHOOK_SOURCE_SECRETS: `shop=${good} ${bad}` });
       expect(sources).toThrow(ConfigError);
-      expect(sources).toThrow(/WEBHOOK_SOURCE_SECRETS: secret 2 of the source "shop" is not whsec_/);
+      expect(sources).toThrow(/WEBHOOK_SOURCE_SECRETS: entry 1: secret 2 of the source "shop" is not whsec_/);
       const signing = () => loadConfig({ WEBHOOK_SECRET: bad });
       expect(signing).toThrow(ConfigError);
       expect(signing).toThrow(/WEBHOOK_SECRET: whsec_ followed by base64/);
       const unnamed = () => loadConfig({ WEBHOOK_SOURCE_SECRETS: good });
-      expect(unnamed).toThrow(/WEBHOOK_SOURCE_SECRETS: a secret without its source is not <source>=whsec_/);
+      expect(unnamed).toThrow(/WEBHOOK_SOURCE_SECRETS: entry 1: no "=": give <source>=whsec_/);
       for (const load of [sources, signing, unnamed]) {
         try {
           load();
