@@ -47,7 +47,8 @@ const FIX_WITH_REDIS_URL = 'or set REDIS_URL to a running Redis';
  * killed if this process exits. Entry points own SIGINT/SIGTERM/SIGHUP: they must call `stop()` there, because
  * a process killed by a signal it does not handle never emits `exit`.
  *
- * @throws {RedisUnavailableError} when no Redis answers and none can be started.
+ * @throws {RedisUnavailableError} when no Redis answers and none can be started, or when the one
+ * on `defaultUrl` asks for a password (it is meant to be used: set `url`).
  * @example
  * ```ts
  * const redis = await resolveRedis({ url: env.REDIS_URL, logger });
@@ -62,7 +63,17 @@ export async function resolveRedis(options: ResolveRedisOptions): Promise<Resolv
     logger?.info({ url: redact(url), embedded: false }, 'using the Redis given by url');
     return { url, embedded: false, stop: async () => {} };
   }
-  if (await answersPing(defaultUrl)) {
+  const found = await probe(defaultUrl);
+  if (found.refusal !== undefined) {
+    // A Redis is there, guarded: a private server beside it would take the journeys meant for it,
+    // and delete them when the process stops.
+    throw new RedisUnavailableError(
+      `A Redis answers on ${redact(defaultUrl)} but asks for a password (${found.refusal}). ` +
+        `To fix: set REDIS_URL with its password, redis://:<password>@${new URL(defaultUrl).host} ` +
+        '(or redis://<user>:<password>@…), or stop it to run on a private redis-server.',
+    );
+  }
+  if (found.answers) {
     logger?.info(
       { url: redact(defaultUrl), embedded: false },
       'using the Redis answering on the default url',
@@ -180,8 +191,15 @@ async function waitUntilReady(child: ChildProcess, url: string, logFile: string)
   );
 }
 
-/** One short-lived connection that never retries or queues, so a dead Redis costs at most ~0.5 s. */
 async function answersPing(url: string): Promise<boolean> {
+  return (await probe(url)).answers;
+}
+
+/**
+ * One short-lived connection that never retries or queues, so a dead Redis costs at most ~0.5 s:
+ * whether `url` answers PING, and if it refused the connection's credentials (none, here), how.
+ */
+async function probe(url: string): Promise<{ answers: boolean; refusal?: string }> {
   const client = new Redis(url, {
     lazyConnect: true,
     enableOfflineQueue: false,
@@ -191,13 +209,18 @@ async function answersPing(url: string): Promise<boolean> {
     // Something that accepts connections but is not Redis would otherwise hang the PING.
     commandTimeout: PROBE_TIMEOUT_MS,
   });
-  // Without a listener ioredis prints every refused connection as "Unhandled error event".
-  client.on('error', () => {});
+  let refusal: string | undefined;
+  // Without a listener ioredis prints every refused connection as "Unhandled error event". A
+  // Redis that wants a password refuses the connection's ready check there, then it closes.
+  client.on('error', (err: Error) => {
+    if (/^(NOAUTH|WRONGPASS)\b/.test(err.message)) refusal ??= err.message;
+  });
   try {
     await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
+    return { answers: (await client.ping()) === 'PONG' };
+  } catch (err) {
+    if (/^(NOAUTH|WRONGPASS)\b/.test((err as Error).message)) refusal ??= (err as Error).message;
+    return { answers: false, ...(refusal === undefined ? {} : { refusal }) };
   } finally {
     client.disconnect();
   }

@@ -42,6 +42,23 @@ async function answersPing(url: string): Promise<boolean> {
   }
 }
 
+/** Whether `url` answers PING with NOAUTH: a Redis up, and guarded by a password. */
+async function asksForPassword(url: string): Promise<boolean> {
+  const client = connect(url);
+  let refused = false;
+  // ioredis reports the refusal of its ready check as an error event, then closes.
+  client.on('error', (error: Error) => (refused ||= /^NOAUTH/.test(error.message)));
+  try {
+    await client.connect();
+    await client.ping();
+  } catch {
+    // Refused or not there: `refused` tells which.
+  } finally {
+    client.disconnect();
+  }
+  return refused;
+}
+
 async function exists(path: string): Promise<boolean> {
   return access(path).then(
     () => true,
@@ -177,6 +194,43 @@ describe('resolveRedis', () => {
     expect(error).toMatchObject({ code: 'CHORUS_REDIS_UNAVAILABLE', name: 'RedisUnavailableError' });
     expect((error as Error).message).toContain('REDIS_URL');
     expect((error as Error).message).toContain('apt-get install');
+  });
+
+  it('stops, saying to set REDIS_URL, when the Redis on the default url asks for a password', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'chorus-requirepass-'));
+    const port = await freePort();
+    // prettier-ignore
+    const guarded = spawn('redis-server', [
+      '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--requirepass', 'hunter2-secret',
+    ], { stdio: 'ignore' });
+    const defaultUrl = `redis://127.0.0.1:${port}`;
+    try {
+      await eventually(
+        async () => (await answersPing(defaultUrl).catch(() => false)) || (await asksForPassword(defaultUrl)),
+        5_000,
+        'the guarded Redis',
+      );
+
+      const outcome = await resolveRedis({ defaultUrl, logger }).then(
+        (resolved) => {
+          started.push(resolved);
+          return resolved;
+        },
+        (caught: unknown) => caught,
+      );
+
+      // It used to start a private redis-server beside it, whose data went with the process.
+      expect(outcome).toBeInstanceOf(RedisUnavailableError);
+      expect((outcome as Error).message).toBe(
+        `A Redis answers on ${defaultUrl} but asks for a password (NOAUTH Authentication required.). ` +
+          `To fix: set REDIS_URL with its password, redis://:<password>@127.0.0.1:${port} ` +
+          '(or redis://<user>:<password>@…), or stop it to run on a private redis-server.',
+      );
+    } finally {
+      guarded.kill('SIGKILL');
+      await exited(guarded);
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('reuses the Redis already answering on the default url instead of embedding one', async () => {
