@@ -96,7 +96,9 @@ export async function startApiServer(input: {
   });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
-  const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
+  const listening = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
+  // An IPv6 address is bracketed in a URL (http://[::1]:3000), or its colons read as the port's.
+  const host = listening.includes(':') ? `[${listening}]` : listening;
   return {
     url: `http://${host}:${port}`,
     settle: () => engine.settleIngest(),
