@@ -214,6 +214,16 @@ describe('a Redis Cluster', () => {
     expect((error as ConfigError).message).not.toContain('hunter2');
   });
 
+  it('refuses a node with a password ioredis cannot decode, or a database path, naming the variable', () => {
+    // A lone % stopped start-up with a bare "URIError: URI malformed".
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'redis://:pa%zz-hunter2@10.0.0.1:6379' })).toThrow(
+      /REDIS_CLUSTER_NODES: "redis:\/\/\*\*\*@10.0.0.1:6379" is not host:port \(percent-encode/,
+    );
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:6379/3' })).toThrow(
+      /REDIS_CLUSTER_NODES: "10.0.0.1:6379\/3" is not host:port \(no path: a Redis Cluster has database 0 alone\)/,
+    );
+  });
+
   it('refuses nodes without a port, and REDIS_URL set as well', () => {
     expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'redis-1.internal' })).toThrow(
       /REDIS_CLUSTER_NODES: "redis-1.internal" is not host:port \(a port is required\)/,

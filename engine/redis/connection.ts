@@ -70,17 +70,29 @@ const ClusterNode = z
   .trim()
   .transform((entry, ctx) => {
     const withScheme = /^rediss?:\/\//.test(entry) ? entry : `redis://${entry}`;
+    const shown = `"${withoutCredentials(entry)}"`;
     let url: URL;
+    let username: string;
+    let password: string;
     try {
       url = new URL(withScheme);
+      username = decodeURIComponent(url.username);
+      password = decodeURIComponent(url.password);
     } catch {
-      ctx.addIssue({ code: 'custom', message: `"${withoutCredentials(entry)}" is not host:port` });
-      return z.NEVER;
-    }
-    if (!url.hostname || !url.port || (url.pathname !== '' && url.pathname !== '/')) {
       ctx.addIssue({
         code: 'custom',
-        message: `"${withoutCredentials(entry)}" is not host:port (a port is required)`,
+        message: `${shown} is not host:port (percent-encode / ? # and % in a user name or password)`,
+      });
+      return z.NEVER;
+    }
+    if (!url.hostname || !url.port) {
+      ctx.addIssue({ code: 'custom', message: `${shown} is not host:port (a port is required)` });
+      return z.NEVER;
+    }
+    if (url.pathname !== '' && url.pathname !== '/') {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${shown} is not host:port (no path: a Redis Cluster has database 0 alone)`,
       });
       return z.NEVER;
     }
@@ -88,8 +100,8 @@ const ClusterNode = z
       host: url.hostname.replace(/^\[|\]$/g, ''),
       port: Number(url.port),
       tls: url.protocol === 'rediss:',
-      username: url.username ? decodeURIComponent(url.username) : undefined,
-      password: url.password ? decodeURIComponent(url.password) : undefined,
+      username: username || undefined,
+      password: password || undefined,
     };
   });
 
