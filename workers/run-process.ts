@@ -371,7 +371,9 @@ function printBanner(input: {
 }): void {
   const { engine, redisTarget, embedded, config, api, secrets } = input;
   const journeys = engine.catalog.list().map((j) => `${j.id}@${j.version}`);
-  const key = secrets.apiKeys[0] ?? '';
+  // Only what was made up is printed: a configured secret is known already, and a terminal's
+  // output is often kept (`docker run -t` hands it to the container's log).
+  const key = secrets.generated.API_KEY ?? '$API_KEY';
   const madeUp = [...new Set(Object.keys(secrets.generated).map((name) => name.split(' ')[0]))];
   const lines = [
     '',
@@ -384,8 +386,8 @@ function printBanner(input: {
   if (api) {
     lines.push(
       `  API:        ${api.url}/v1  (docs: ${api.url}/docs)`,
-      `  API key:    ${key}${secrets.generated.API_KEY ? '  (made up: set API_KEY to choose one)' : ''}`,
-      `  Dashboard:  ${api.url}/admin/queues  user ${config.DASHBOARD_USER}, password ${secrets.dashboardPassword}${secrets.generated.DASHBOARD_PASSWORD ? ' (made up)' : ''}`,
+      `  API key:    ${secrets.generated.API_KEY ? `${key}  (made up: set API_KEY to choose one)` : 'set by API_KEY'}`,
+      `  Dashboard:  ${api.url}/admin/queues  user ${config.DASHBOARD_USER}, password ${secrets.generated.DASHBOARD_PASSWORD ? `${secrets.generated.DASHBOARD_PASSWORD} (made up)` : 'set by DASHBOARD_PASSWORD'}`,
       ...Object.entries(secrets.generated)
         .filter(([name]) => name.startsWith('WEBHOOK_SOURCE_SECRETS'))
         .map(([name, secret]) => `  ${name}: ${secret}`),
@@ -394,11 +396,11 @@ function printBanner(input: {
         : []),
       '',
       'Send events:',
-      `  curl -X POST ${api.url}/v1/identify -H 'Authorization: Bearer ${key}' -H 'Content-Type: application/json' \\`,
+      `  curl -X POST ${api.url}/v1/identify -H "Authorization: Bearer ${key}" -H 'Content-Type: application/json' \\`,
       `       -d '{"userId":"ada","traits":{"firstName":"Ada","email":"ada@example.com"}}'`,
-      `  curl -X POST ${api.url}/v1/track -H 'Authorization: Bearer ${key}' -H 'Content-Type: application/json' \\`,
+      `  curl -X POST ${api.url}/v1/track -H "Authorization: Bearer ${key}" -H 'Content-Type: application/json' \\`,
       `       -d '{"userId":"ada","event":"Signed Up","properties":{"plan":"pro"}}'`,
-      `  curl ${api.url}/v1/customers/ada -H 'Authorization: Bearer ${key}'`,
+      `  curl ${api.url}/v1/customers/ada -H "Authorization: Bearer ${key}"`,
     );
   }
   lines.push('', 'Ctrl-C stops it (active jobs finish first).', '');
