@@ -1,3 +1,4 @@
+import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { senderDomain } from './channels/sender-domain.js';
@@ -286,7 +287,27 @@ const EnvShape = z.object({
     .transform((v) => v === 'true'),
   DKIM_DOMAIN: z.string().min(1).optional(),
   DKIM_SELECTOR: z.string().min(1).optional(),
-  DKIM_PRIVATE_KEY: z.string().min(1).optional(),
+  /** PEM text; on one line, `\n` where its line breaks were (as a .env file or a one-line secret holds it). */
+  DKIM_PRIVATE_KEY: z
+    .string()
+    .min(1)
+    .transform((text, ctx) => {
+      const pem = text.includes('\n') ? text : text.replaceAll('\\n', '\n');
+      try {
+        createPrivateKey(pem);
+      } catch {
+        // Said without the text, which is the key.
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            'not a private key: give the PEM text of an RSA or Ed25519 key (-----BEGIN PRIVATE KEY-----…), ' +
+            'on one line with \\n where its line breaks were if need be',
+        });
+        return z.NEVER;
+      }
+      return pem;
+    })
+    .optional(),
   /**
    * The longest wait between two attempts of a send its provider deferred (a 4xx, no answer).
    * Waits grow from a second, with jitter, doubling or faster so that the wait before the tenth

@@ -305,6 +305,33 @@ describe('FCM settings', () => {
   });
 });
 
+describe('email settings', () => {
+  const pem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const dkim = { DKIM_DOMAIN: 'acme.example', DKIM_SELECTOR: 's1' };
+
+  it('take a DKIM key as PEM text, or on one line with \\n where its line breaks were', () => {
+    expect(loadConfig({ ...dkim, DKIM_PRIVATE_KEY: pem }).DKIM_PRIVATE_KEY).toBe(pem);
+    // As a .env file or a one-line secret holds it.
+    expect(loadConfig({ ...dkim, DKIM_PRIVATE_KEY: pem.replaceAll('\n', '\\n') }).DKIM_PRIVATE_KEY).toBe(pem);
+  });
+
+  it('refuse a DKIM key or an SMTP URL that cannot be read, naming the variable at start-up', () => {
+    // These stopped a worker only once it had connected to Redis, naming no variable.
+    expect(() => loadConfig({ ...dkim, DKIM_PRIVATE_KEY: 'not-a-key-hunter2' })).toThrow(
+      /DKIM_PRIVATE_KEY: not a private key: give the PEM text of an RSA or Ed25519 key/,
+    );
+    expect(() => loadConfig({ SMTP_URL: 'smtp://ops:pa%zz-hunter2@smtp.example.com:587' })).toThrow(
+      /SMTP_URL: its user name or password has a % that starts no percent-encoded character/,
+    );
+    expect(() => loadConfig({ SMTP_URL: 'smtp://' })).toThrow(/SMTP_URL: it names no host/);
+    try {
+      loadConfig({ ...dkim, DKIM_PRIVATE_KEY: 'not-a-key-hunter2', SMTP_URL: 'smtp://u:pa%zz-hunter2@h' });
+    } catch (error) {
+      expect((error as Error).message).not.toContain('hunter2');
+    }
+  });
+});
+
 describe('the HTTP API configuration', () => {
   it('parses keys, limits and webhook source secrets', () => {
     const config = loadConfig({
