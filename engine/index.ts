@@ -264,6 +264,7 @@ export {
   type RedisConnection,
   type RedisTarget,
 } from './redis/connection.js';
+export { logConnectionErrors, type ConnectionErrorLogOptions } from './redis/connection-errors.js';
 
 export { runCli, type CliIo } from './cli/run-cli.js';
 export { CliUsageError, SendTestError } from './cli/cli-errors.js';

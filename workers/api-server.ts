@@ -7,6 +7,7 @@ import {
   connectRedis,
   createEngine,
   createHttpApp,
+  logConnectionErrors,
   publicPathPrefix,
   describeRedisTarget,
   redisReady,
@@ -44,7 +45,7 @@ export async function startApiServer(input: {
   // Fail-fast (a Redis that is away makes requests fail at once, and the app answers 503) and
   // auto-pipelined: see API_REDIS_OPTIONS.
   const redis = connectRedis(input.redisTarget, { ...API_REDIS_OPTIONS });
-  redis.on('error', (err) => logger.warn({ err: err.message }, 'api redis connection error'));
+  logConnectionErrors(redis, logger, 'api redis connection');
   await redisReady(redis, {
     where: describeRedisTarget(input.redisTarget),
     timeoutMs: REDIS_ANSWER_WITHIN_MS,

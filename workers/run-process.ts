@@ -13,6 +13,7 @@ import {
   loadTemplates,
   MessageRenderer,
   loadConfig,
+  logConnectionErrors,
   respectfulSending,
   loadJourneyFolder,
   resolveRedis,
@@ -167,7 +168,7 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
   const target = redisTargetOf(config, resolved.url);
   // maxRetriesPerRequest: null is what BullMQ workers require: commands wait for a reconnect.
   const redis = connectRedis(target, { maxRetriesPerRequest: null });
-  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  logConnectionErrors(redis, logger, 'redis connection');
   // Before anything uses it: a wrong password ends start-up with the fix, not in retries forever.
   await redisReady(redis, { where: describeRedisTarget(target), timeoutMs: REDIS_ANSWER_WITHIN_MS });
   await warnOfEviction(redis, logger);
