@@ -20,6 +20,7 @@ import { parseJsonBody } from './json-body.js';
 import { rateLimitHook } from './rate-limit-hook.js';
 import { DEFAULT_API_RATE_LIMIT, RequestRateLimiter } from './rate-limit.js';
 import { createMetrics } from './metrics.js';
+import { requestLogger } from './request-log.js';
 import { consentConfirmRoutes } from './routes/consent-confirm-routes.js';
 import { consentRoutes } from './routes/consent-routes.js';
 import { customerRoutes } from './routes/customer-routes.js';
@@ -53,7 +54,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
   // The path a reverse proxy serves the app under, if any: links the app hands out start with it.
   const pathPrefix = options.dashboard.pathPrefix ?? '';
   const app = Fastify({
-    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    // Its request lines mask the tokens of the links the engine sends (see maskLinkTokens).
+    ...(options.logger ? { loggerInstance: requestLogger(options.logger) } : { logger: false }),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     // A caller's X-Request-Id is kept when it is sane, so logs join up across services.
     genReqId: (request) => {

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import {
   API_REDIS_OPTIONS,
@@ -50,6 +50,8 @@ export async function httpHarness(options: {
   previousUnsubscribeSecrets?: string[];
   /** Email marketing needs a confirmed grant (DOUBLE_OPT_IN). */
   doubleOptIn?: boolean;
+  /** The app's request log; default silent. */
+  logger?: FastifyBaseLogger;
 }): Promise<HttpHarness> {
   const ctx = testRedis();
   const clock = new FakeClock(Date.parse('2026-11-23T10:00:00Z'));
@@ -102,6 +104,7 @@ export async function httpHarness(options: {
     webhookSecrets: options.webhookSecrets ?? {},
     ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
     ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
     clock,
   });
   await app.ready();
