@@ -110,14 +110,24 @@ function credentialsRefusal(err: unknown): string | undefined {
  * writes to each slot's master by itself; where INFO is not allowed the check is left out.
  */
 async function refuseReadOnlyReplica(redis: RedisConnection, where: string): Promise<void> {
-  if (isCluster(redis)) return;
+  const problem = await readOnlyReplicaProblem(redis);
+  if (problem !== undefined) throw new RedisUnavailableError(`Redis at ${where} ${problem}`);
+}
+
+/**
+ * Why `redis` cannot take the engine's writes, as the end of a sentence starting "Redis", or
+ * undefined when it can: it is a read-only replica (what a primary becomes once a failover demotes
+ * it). Checked at start-up and by `/readyz`. A Cluster client writes to each slot's master by
+ * itself; where INFO is not allowed the check is left out.
+ */
+export async function readOnlyReplicaProblem(redis: RedisConnection): Promise<string | undefined> {
+  if (isCluster(redis)) return undefined;
   const info = await redis.info('replication').catch(() => '');
-  if (/^role:slave\b/m.test(info) && /^slave_read_only:1\b/m.test(info)) {
-    const host = /^master_host:(\S+)/m.exec(info)?.[1];
-    const port = /^master_port:(\S+)/m.exec(info)?.[1];
-    throw new RedisUnavailableError(
-      `Redis at ${where} is a read-only replica${host ? ` of ${host}:${port ?? ''}` : ''}, and the engine writes to Redis. ` +
-        'To fix: point REDIS_URL at the primary.',
-    );
-  }
+  if (!/^role:slave\b/m.test(info) || !/^slave_read_only:1\b/m.test(info)) return undefined;
+  const host = /^master_host:(\S+)/m.exec(info)?.[1];
+  const port = /^master_port:(\S+)/m.exec(info)?.[1];
+  return (
+    `is a read-only replica${host ? ` of ${host}:${port ?? ''}` : ''}, and the engine writes to Redis. ` +
+    'To fix: point REDIS_URL at the primary.'
+  );
 }

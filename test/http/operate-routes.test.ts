@@ -248,6 +248,25 @@ describe('operating the engine over HTTP', () => {
       admin.disconnect();
     });
 
+    it('is not ready while Redis is a read-only replica, as a primary demoted by a failover is', async () => {
+      h = await httpHarness({ journeys: [onboarding], workers: false, apiRedisUrl: privateRedis.url });
+      const admin = new Redis(privateRedis.url);
+      try {
+        // A replica of a primary that is not there: it answers, and refuses every write READONLY.
+        await admin.replicaof('127.0.0.1', '1');
+        const res = await h.app.inject('/readyz');
+        // It used to answer 200 while every event it took was refused.
+        expect(res.statusCode).toBe(503);
+        expect(res.json<{ reason: string }>().reason).toBe(
+          'Redis is a read-only replica of 127.0.0.1:1, and the engine writes to Redis. To fix: point REDIS_URL at the primary.',
+        );
+      } finally {
+        await admin.replicaof('NO', 'ONE');
+        admin.disconnect();
+      }
+      expect((await h.app.inject('/readyz')).statusCode).toBe(200);
+    });
+
     it('answers 503 at once while Redis is away', async () => {
       h = await httpHarness({ journeys: [onboarding], workers: false, apiRedisUrl: privateRedis.url });
       await privateRedis.stop();

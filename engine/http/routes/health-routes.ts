@@ -1,12 +1,14 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { RedisConnection } from '../../redis/connection.js';
 import { evictionPolicyProblem } from '../../redis/eviction-policy.js';
+import { readOnlyReplicaProblem } from '../../redis/redis-ready.js';
 import { z } from 'zod';
 
 const Health = z.object({ status: z.enum(['ok', 'unavailable']), reason: z.string().optional() });
 
 /**
- * `/healthz`: the process is up. `/readyz`: Redis answers and will not evict keys; with any
+ * `/healthz`: the process is up. `/readyz`: Redis answers, takes writes (is no read-only replica,
+ * as a primary a failover demoted becomes) and will not evict keys; with any
  * other `maxmemory-policy` Redis may silently drop queued jobs and customer state under memory
  * pressure, so the engine is not ready to take traffic.
  */
@@ -22,7 +24,7 @@ export const healthRoutes: FastifyPluginAsyncZod<{ redis: RedisConnection }> = a
     {
       schema: {
         tags: ['operate'],
-        summary: 'Redis answers and its maxmemory-policy is noeviction',
+        summary: 'Redis answers, is no read-only replica, and its maxmemory-policy is noeviction',
         security: [],
         response: { 200: Health, 503: Health },
       },
@@ -39,7 +41,8 @@ export const healthRoutes: FastifyPluginAsyncZod<{ redis: RedisConnection }> = a
 async function notReadyReason(redis: RedisConnection): Promise<string | undefined> {
   if (redis.status !== 'ready') return `Redis is not connected (${redis.status})`;
   try {
-    return await evictionPolicyProblem(redis);
+    const replica = await readOnlyReplicaProblem(redis);
+    return replica === undefined ? await evictionPolicyProblem(redis) : `Redis ${replica}`;
   } catch (error) {
     return `Redis did not answer: ${(error as Error).message}`;
   }
