@@ -356,7 +356,10 @@ describe('the HTTP API configuration', () => {
     const secret = 'whsec_c2VjcmV0LW5vdC10by1sZWFr';
     const refusals: Array<[string, RegExp]> = [
       [`Shop=${secret}`, /entry 1: the source "Shop" is not lower-case letters, digits and -/],
-      [`shop=${secret},crm=${secret}!`, /entry 2: secret 1 of the source "crm" is not whsec_ followed by base64/],
+      [
+        `shop=${secret},crm=${secret}!`,
+        /entry 2: secret 1 of the source "crm" is not whsec_ followed by base64/,
+      ],
       [`shop=${secret},${secret}`, /entry 2: no "=": give <source>=whsec_…/],
       [`shop=`, /entry 1: no secret for "shop"/],
     ];
