@@ -344,9 +344,16 @@ function applyTrack(
     defaultTimezone,
   );
   const update = stepped ?? (converted ? { record: current, commands: [] } : undefined);
+  // Leaving is a revision of its own when the machine did not step on the goal: the sends the
+  // instance made before are then older than its end, and are not sent (journey-exit.ts).
   if (isGoal && journey.goal?.exit && update && update.record.status === 'active')
-    return finish(update.record, 'goal', update.commands);
-  if (isGoal && journey.goal?.exit && !update) return finish({ ...current, rev: current.rev + 1 }, 'goal');
+    return finish(
+      stepped ? update.record : { ...update.record, rev: update.record.rev + 1, updatedAt: now },
+      'goal',
+      update.commands,
+    );
+  if (isGoal && journey.goal?.exit && !update)
+    return finish({ ...current, rev: current.rev + 1, updatedAt: now }, 'goal');
   return update;
 }
 

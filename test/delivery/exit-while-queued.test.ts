@@ -32,6 +32,26 @@ const cart = defineJourney({
     }),
 });
 
+/**
+ * The same, with a machine that does not react to the goal: only the goal's `exit` ends it, the
+ * way most journeys leave their goal to the engine.
+ */
+const browse = defineJourney({
+  id: 'browse',
+  version: 1,
+  trigger: { event: 'Product Viewed' },
+  profile: z.object({ email: z.string().optional(), firstName: z.string().optional() }).loose(),
+  goal: { event: 'Order Completed', exit: true },
+  machine: (j) =>
+    j.createMachine({
+      initial: 'reminded',
+      states: {
+        reminded: { tags: 'decision', entry: j.send('nudge', ['email']), after: { '3d': 'lapsed' } },
+        lapsed: { tags: 'decision', type: 'final' },
+      },
+    }),
+});
+
 describe('a send that waits in its queue while the customer leaves the journey', () => {
   let sink: SmtpSink;
   let ctx: ReturnType<typeof testRedis>;
@@ -43,7 +63,7 @@ describe('a send that waits in its queue while the customer leaves the journey',
     ctx = testRedis();
     engine = deliveryEngine(
       ctx,
-      [cart],
+      [cart, browse],
       { adapters: { email: createEmailAdapter({ from: TEST_MAIL_FROM, smtpUrl: sink.url }) } },
       { clock },
     );
@@ -89,6 +109,23 @@ describe('a send that waits in its queue while the customer leaves the journey',
     expect(await messagesOf('cy')).toEqual([['nudge', 'sent', null]]);
     const reason = (await engine.customer('ada')).messages.find((m) => m.message === 'nudge')?.reason;
     expect(reason).toContain('goal');
+  });
+
+  it('is not sent once a goal the machine does not react to ended the journey', async () => {
+    engine.startWorkers({ deliveries: false });
+    for (const userId of ['dee', 'eve']) {
+      await engine.identify({ userId, traits: { email: `${userId}@example.com`, firstName: userId } });
+      await engine.track({ userId, event: 'Product Viewed' });
+    }
+    await eventually(async () => (await engine.queues.deliveries.email.getWaitingCount()) === 2);
+    await engine.track({ userId: 'dee', event: 'Order Completed' });
+    await eventually(async () => (await engine.customer('dee')).instances[0]?.status === 'done');
+
+    engine.startWorkers({ journeys: false });
+    await eventually(async () => (await engine.queues.deliveries.email.getCompletedCount()) === 2);
+
+    expect(recipients()).toEqual(['eve@example.com']);
+    expect(await messagesOf('dee')).toEqual([['nudge', 'skipped', 'journey-exit']]);
   });
 });
 
