@@ -156,7 +156,9 @@ export function applyEvent(
         });
         break;
       }
-      enter(journey, parsed.data, event.timestamp);
+      // No later than it was received: the caller's clock may run ahead, and a backlog can apply
+      // it long after, by when the events that followed it would seem to come before it.
+      enter(journey, parsed.data, Math.min(event.timestamp, event.receivedAt ?? event.timestamp));
       break;
     }
     case 'timer': {

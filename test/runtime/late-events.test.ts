@@ -77,3 +77,57 @@ describe('an event delivered late, from before the customer entered the journey'
     expect(await finished('bo')).toMatchObject({ exitReason: 'goal', convertedAt: now });
   });
 });
+
+/** Entered through the API; an order ends it. */
+const welcome = defineJourney({
+  id: 'welcome',
+  version: 1,
+  trigger: { api: z.object({}).loose() },
+  goal: { event: 'Order Completed', exit: true },
+  machine: (j) =>
+    j.createMachine({
+      initial: 'waiting',
+      states: {
+        waiting: { tags: 'decision', after: { '3d': 'lapsed' } },
+        lapsed: { tags: 'decision', type: 'final' },
+      },
+    }),
+});
+
+describe('an API entry dated ahead of the server that took it, applied after a backlog', () => {
+  let ctx: ReturnType<typeof testRedis>;
+  let engine: Engine;
+  const clock = new FakeClock(Date.parse('2026-11-23T10:00:00Z'));
+
+  beforeEach(() => {
+    ctx = testRedis();
+    engine = createEngine({
+      redis: ctx.redis,
+      prefix: ctx.prefix,
+      journeys: [welcome],
+      messages: { has: () => true },
+      clock,
+    });
+  });
+
+  afterEach(async () => {
+    await engine.close();
+    await ctx.cleanup();
+  });
+
+  it('takes the events that came after it was received, though dated before its own timestamp', async () => {
+    const received = clock.now();
+    // The caller's clock runs five minutes ahead; the order comes a minute later, dated by ours.
+    await engine.trigger('welcome', { userId: 'cy', timestamp: received + 5 * MINUTE });
+    clock.advance(MINUTE);
+    await engine.track({ userId: 'cy', event: 'Order Completed' });
+    // The workers were behind: both are applied ten minutes later.
+    clock.advance(10 * MINUTE);
+    engine.startWorkers({ deliveries: false });
+    const cy = await eventually(async () => {
+      const instance = (await engine.customer('cy')).instances[0];
+      return instance?.status === 'done' ? instance : undefined;
+    });
+    expect(cy).toMatchObject({ exitReason: 'goal', convertedAt: clock.now() });
+  });
+});
