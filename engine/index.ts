@@ -337,7 +337,7 @@ export {
   type TrackedSend,
   type TrackingClaim,
 } from './tracking/tracking-token.js';
-export { trackRendered, type LinkTracking } from './tracking/track-links.js';
+export { trackRendered, untrackedIn, type LinkTracking, type Untracked } from './tracking/track-links.js';
 export {
   recordEngagement,
   TRACKED_SENDS_CAP,

@@ -30,16 +30,22 @@ export interface Kpis {
    */
   deliveryRate: number | null;
   /**
-   * opened ÷ the sends on channels whose opens can be seen (email, by its pixel); null with none,
-   * as on SMS, push, in-app and webhooks, where no open is ever recorded.
+   * opened ÷ the sends whose opens can be seen (emails that carried the open pixel); null with
+   * none, as on SMS, push, in-app and webhooks, where no open is ever recorded, and on emails
+   * sent with TRACK_OPENS=false: not seen is not unopened.
    */
   openRate: number | null;
-  /** clicked ÷ the sends on channels whose links are tracked (all but webhooks); null with none. */
+  /**
+   * clicked ÷ the sends whose clicks can be seen (those that carried a tracked link, on any channel
+   * but webhooks); null with none, as with TRACK_LINKS=false.
+   */
   clickRate: number | null;
   conversionRate: number | null;
 }
 
 const METRICS = ['sent', 'failed', 'delivered', 'bounced', 'complained', 'opened', 'clicked'] as const;
+/** Counted, not shown: of the sends, those whose opens (clicks) could not be seen. */
+const UNTRACKED = ['opens-untracked', 'clicks-untracked'] as const;
 const ratio = (part: number, whole: number) => (whole === 0 ? null : part / whole);
 
 /** Last-touch conversions per channel, message and variant, of one journey's sends. */
@@ -99,13 +105,14 @@ export function scaleCredits(credits: LastTouchCredits, sampled: number, total: 
   };
 }
 
-type Totals = Record<(typeof METRICS)[number], number>;
-const zero = (): Totals => Object.fromEntries(METRICS.map((metric) => [metric, 0])) as Totals;
+type Totals = Record<(typeof METRICS)[number] | (typeof UNTRACKED)[number], number>;
+const zero = (): Totals =>
+  Object.fromEntries([...METRICS, ...UNTRACKED].map((metric) => [metric, 0])) as Totals;
 
 function addRow(totals: Map<string, Totals>, name: string, row: DailyCount): void {
   const total = totals.get(name) ?? zero();
   totals.set(name, total);
-  for (const metric of METRICS) total[metric] += row.counts[metric as DailyMetric] ?? 0;
+  for (const metric of [...METRICS, ...UNTRACKED]) total[metric] += row.counts[metric as DailyMetric] ?? 0;
 }
 
 /** The sends that arrived: what the provider reported delivered, else all those that did not bounce. */
@@ -138,17 +145,23 @@ export function kpisBy(
       const conversions = credited[name] ?? 0;
       const channels = [...(perChannel.get(name) ?? [])];
       const delivered = channels.reduce((n, [, c]) => n + arrived(c), 0);
-      // A channel that cannot report opens (or clicks) would count its sends as never opened.
-      const sentWhere = (seen: ReadonlySet<string>) =>
-        channels.reduce((n, [channel, c]) => n + (seen.has(channel) ? c.sent : 0), 0);
+      // A channel that cannot report opens (or clicks), or a send that carried no pixel (tracked
+      // link), would count as never opened. Sends counted before the engine counted untracked
+      // ones count as tracked, as they were by default.
+      const seenSends = (seen: ReadonlySet<string>, untracked: (typeof UNTRACKED)[number]) =>
+        channels.reduce(
+          (n, [channel, c]) => n + (seen.has(channel) ? Math.max(0, c.sent - c[untracked]) : 0),
+          0,
+        );
+      const { 'opens-untracked': _opens, 'clicks-untracked': _clicks, ...shown } = t;
       return [
         name,
         {
-          ...t,
+          ...shown,
           conversions,
           deliveryRate: ratio(delivered, t.sent),
-          openRate: ratio(t.opened, sentWhere(CHANNELS_WITH_OPENS)),
-          clickRate: ratio(t.clicked, sentWhere(CHANNELS_WITH_CLICKS)),
+          openRate: ratio(t.opened, seenSends(CHANNELS_WITH_OPENS, 'opens-untracked')),
+          clickRate: ratio(t.clicked, seenSends(CHANNELS_WITH_CLICKS, 'clicks-untracked')),
           conversionRate: ratio(conversions, t.sent),
         },
       ];

@@ -5,7 +5,7 @@ import { customerTimeZone } from '../local-time.js';
 import { customerLocale } from '../messages/handlebars-env.js';
 import { messageFields, type CoreMessage } from '../messages/message-catalog.js';
 import type { RenderedMessage } from '../messages/rendered-message.js';
-import { trackRendered } from '../tracking/track-links.js';
+import { trackRendered, untrackedIn } from '../tracking/track-links.js';
 import type { DeliveryDependencies } from './delivery-dependencies.js';
 import { variantLabel, type DeliveryJobData } from './delivery-job.js';
 import { releaseOperation, renewClaim } from './delivery-ledger.js';
@@ -181,6 +181,8 @@ export function createMessageSender(
 
     const result: DeliveryResult = await sendHoldingClaim(adapter, delivery, opKey, claimToken);
     if (result.status === 'sent') {
+      // Counted with the send, so the report rates opens and clicks over the sends that could show them.
+      const untracked = untrackedIn(delivery.rendered, deps.tracking?.baseUrl);
       await outcomes.record(
         data,
         'sent',
@@ -188,6 +190,7 @@ export function createMessageSender(
           provider: adapter.provider,
           providerId: result.providerId,
           ...(repeat ? { resent: true } : {}),
+          ...(untracked.length > 0 ? { untracked } : {}),
         },
         clock.now(),
       );

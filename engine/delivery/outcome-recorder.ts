@@ -4,7 +4,7 @@ import type { Channel } from '../journey/journey-schema.js';
 import type { Logger } from '../logger.js';
 import type { CustomerStore } from '../store/customer-store.js';
 import { ridesInScripts, StatsWrites } from '../store/stats-writes.js';
-import { queueDailyCount } from '../tracking/daily-counts.js';
+import { queueDailyCount, type DailyMetric } from '../tracking/daily-counts.js';
 import { variantLabel, type DeliveryJobData } from './delivery-job.js';
 import { abandonOperation, endOperation, type DeliveryOutcome } from './delivery-ledger.js';
 import { OutcomeNotRecordedError } from './job-signals.js';
@@ -93,8 +93,16 @@ export function createOutcomeRecorder(input: {
     ...extra,
   });
 
-  /** The counts of a recorded outcome: per channel, and per journey and day. */
-  function outcomeCounts(job: DeliveryJobData, outcome: DeliveryOutcome, at: number): StatsWrites {
+  /**
+   * The counts of a recorded outcome: per channel, and per journey and day, where a send whose
+   * opens or clicks could not be seen (its entry's `untracked`) also counts as such.
+   */
+  function outcomeCounts(
+    job: DeliveryJobData,
+    outcome: DeliveryOutcome,
+    at: number,
+    extra: Record<string, unknown> = {},
+  ): StatsWrites {
     const send = {
       journeyId: job.journeyId,
       message: job.message,
@@ -103,7 +111,11 @@ export function createOutcomeRecorder(input: {
     };
     const counts = new StatsWrites();
     queueSendCount(counts, store.prefix, channel, outcome);
-    queueDailyCount(counts, store.prefix, send, outcome, at);
+    const untracked = outcome === 'sent' && Array.isArray(extra.untracked) ? extra.untracked : [];
+    const metrics: DailyMetric[] = [outcome];
+    if (untracked.includes('opens')) metrics.push('opens-untracked');
+    if (untracked.includes('clicks')) metrics.push('clicks-untracked');
+    queueDailyCount(counts, store.prefix, send, metrics, at);
     return counts;
   }
 
@@ -125,7 +137,7 @@ export function createOutcomeRecorder(input: {
     extra: Record<string, unknown>,
     at: number,
   ) {
-    const counts = outcomeCounts(job, outcome, at);
+    const counts = outcomeCounts(job, outcome, at, extra);
     const ride = ridesInScripts(redis);
     const { recorded, statsError } = await endOperation(
       redis,

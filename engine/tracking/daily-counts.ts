@@ -5,14 +5,18 @@ import type { StatsWriter } from '../store/stats-writes.js';
 
 /**
  * What the per-day counters count. Delivery outcomes (`sent`, `failed`, `skipped`, `unknown`) as
- * the delivery worker records them; provider reports (`delivered`, `bounced`, `complained`) and
- * `opened` and `clicked` once per send; `clicks` every click.
+ * the delivery worker records them; of the `sent`, those whose opens or clicks cannot be seen
+ * (`opens-untracked`: an email without the open pixel; `clicks-untracked`: a send without a
+ * tracked link); provider reports (`delivered`, `bounced`, `complained`) and `opened` and
+ * `clicked` once per send; `clicks` every click.
  */
 export type DailyMetric =
   | 'sent'
   | 'failed'
   | 'skipped'
   | 'unknown'
+  | 'opens-untracked'
+  | 'clicks-untracked'
   | 'delivered'
   | 'bounced'
   | 'complained'
@@ -78,17 +82,21 @@ export async function countDaily(
   await redis.hincrby(dailyCountsKey(prefix, send.journeyId, utcDay(at)), dailyCountField(send, metric), 1);
 }
 
-/** Queues {@link countDaily}'s increment, to be written with what it counts. */
+/**
+ * Queues {@link countDaily}'s increment of each of `metrics`, to be written with what it counts:
+ * one write to the day's hash, whatever their number.
+ */
 export function queueDailyCount(
   writer: StatsWriter,
   prefix: string,
   send: CountedSend,
-  metric: DailyMetric,
+  metrics: DailyMetric | readonly DailyMetric[],
   at: number,
 ): void {
+  const each = typeof metrics === 'string' ? [metrics] : metrics;
   writer.hincrbyAll(
     dailyCountsKey(prefix, send.journeyId, utcDay(at)),
-    new Map([[dailyCountField(send, metric), 1]]),
+    new Map(each.map((metric) => [dailyCountField(send, metric), 1])),
   );
 }
 

@@ -29,6 +29,45 @@ export const CHANNELS_WITH_OPENS: ReadonlySet<Channel> = new Set(['email']);
 /** The channels whose clicks can be seen: all whose links are tracked, which a webhook's are not. */
 export const CHANNELS_WITH_CLICKS: ReadonlySet<Channel> = new Set(['email', 'sms', 'push', 'in-app']);
 
+/** What a send's recipient may do that its counters cannot see: open it (no pixel), click it (no tracked link). */
+export type Untracked = 'opens' | 'clicks';
+
+/**
+ * What of a rendered (and, with `baseUrl`, tracked) message cannot be seen: its opens, when it
+ * is an email without the open pixel (TRACK_OPENS=false, or no tracking at all); its clicks,
+ * when it is on a channel whose links can be tracked and carries no tracked link (TRACK_LINKS=false,
+ * no tracking, or no link to track). The report leaves such sends out of its open and click
+ * rates: counted in, they would read as sends nobody opened or clicked.
+ *
+ * @example
+ * untrackedIn(trackRendered(rendered, send, { baseUrl, secret, opens: false }), baseUrl); // ['opens']
+ */
+export function untrackedIn(rendered: RenderedMessage, baseUrl: string | undefined): Untracked[] {
+  const untracked: Untracked[] = [];
+  const api = baseUrl?.replace(/\/+$/, '');
+  const carries = (kind: 'c' | 'o', ...parts: string[]) =>
+    api !== undefined && parts.some((part) => part.includes(`${api}/t/${kind}/`));
+  switch (rendered.channel) {
+    case 'email':
+      if (!carries('o', rendered.html)) untracked.push('opens');
+      if (!carries('c', rendered.html, rendered.text)) untracked.push('clicks');
+      break;
+    case 'sms':
+      if (!carries('c', rendered.body)) untracked.push('clicks');
+      break;
+    case 'push':
+      if (!carries('c', rendered.title, rendered.body, rendered.url)) untracked.push('clicks');
+      break;
+    case 'in-app':
+      if (!carries('c', rendered.title, rendered.body, rendered.cta.url)) untracked.push('clicks');
+      break;
+    case 'webhook':
+      // Neither can be seen on any webhook: the report never rates them (CHANNELS_WITH_*).
+      break;
+  }
+  return untracked;
+}
+
 /**
  * Makes a rendered message tracked: every http(s) link (already carrying its UTM parameters)
  * becomes `<baseUrl>/t/c/<token>`, a signed redirect back to exactly that URL, and email HTML

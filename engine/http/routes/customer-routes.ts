@@ -64,6 +64,12 @@ const MessageEntry = z
       .optional()
       .describe('sent again after an attempt that may have arrived, to a provider that recognises a repeat'),
     at: z.number().describe('epoch ms'),
+    untracked: z
+      .array(z.enum(['opens', 'clicks']))
+      .optional()
+      .describe(
+        'sent: what of it could not be seen (opens: an email without the open pixel; clicks: no tracked link), so the report leaves it out of that rate',
+      ),
     openedAt: z.number().optional().describe('first open, epoch ms (email with TRACK_OPENS)'),
     clickedAt: z.number().optional().describe('first click of a tracked link, epoch ms'),
     clicks: z.number().optional().describe('clicks of tracked links'),
