@@ -8,6 +8,7 @@ import {
   type Conversion,
   type Touchpoint,
 } from './attribution.js';
+import { RevenueTotal } from '../journey/revenue.js';
 
 /** A conversion with the customer's touchpoints (any order; out-of-window ones are ignored). */
 export interface ConversionPath {
@@ -33,15 +34,27 @@ export interface ModelAttribution {
 
 export type AttributionTable = Record<AttributionModel, ModelAttribution>;
 
-function add(totals: Map<string, CreditTotals>, key: string, conversions: number, revenue: number): void {
-  const row = totals.get(key) ?? { conversions: 0, revenue: 0 };
+/** Revenue is added up in the decimals it was sent in: 0.1 + 0.2 is 0.3, not 0.30000000000000004. */
+interface Running {
+  conversions: number;
+  revenue: RevenueTotal;
+}
+
+const running = (): Running => ({ conversions: 0, revenue: new RevenueTotal() });
+
+function add(totals: Map<string, Running>, key: string, conversions: number, revenue: number): void {
+  const row = totals.get(key) ?? running();
   row.conversions += conversions;
-  row.revenue += revenue;
+  row.revenue.add(revenue);
   totals.set(key, row);
 }
 
-function sortedRecord(totals: Map<string, CreditTotals>): Record<string, CreditTotals> {
-  return Object.fromEntries([...totals].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+const done = (row: Running): CreditTotals => ({ conversions: row.conversions, revenue: row.revenue.value });
+
+function sortedRecord(totals: Map<string, Running>): Record<string, CreditTotals> {
+  return Object.fromEntries(
+    [...totals].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([key, row]) => [key, done(row)]),
+  );
 }
 
 function tableFor(
@@ -49,14 +62,14 @@ function tableFor(
   paths: readonly ConversionPath[],
   options: z.output<typeof AttributionTableOptions>,
 ): ModelAttribution {
-  const byChannel = new Map<string, CreditTotals>();
-  const byMessage = new Map<string, CreditTotals>();
-  const unattributed: CreditTotals = { conversions: 0, revenue: 0 };
+  const byChannel = new Map<string, Running>();
+  const byMessage = new Map<string, Running>();
+  const unattributed = running();
   for (const { conversion, touchpoints } of paths) {
     const attribution = attributeParsed(conversion, touchpoints, { ...options, model });
     if (attribution.kind === 'unattributed') {
       unattributed.conversions += 1;
-      unattributed.revenue += conversion.revenue;
+      unattributed.revenue.add(conversion.revenue);
       continue;
     }
     for (const { touchpoint, credit } of attribution.credits) {
@@ -66,7 +79,11 @@ function tableFor(
       add(byMessage, touchpoint.message, credit, credit * conversion.revenue);
     }
   }
-  return { byChannel: sortedRecord(byChannel), byMessage: sortedRecord(byMessage), unattributed };
+  return {
+    byChannel: sortedRecord(byChannel),
+    byMessage: sortedRecord(byMessage),
+    unattributed: done(unattributed),
+  };
 }
 
 /**

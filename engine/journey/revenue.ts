@@ -33,3 +33,46 @@ export const Revenue = z.union([z.number(), z.string()]).transform((value, ctx) 
   }
   return revenue;
 });
+
+/**
+ * A running total of amounts, added up in the decimals they were written in: as binary fractions
+ * 0.7 + 0.1 is 0.7999999999999999, a revenue total a report would show (and a revenue objective
+ * of 0.8 would read as missed). Each amount is taken as the shortest decimal that reads back as
+ * it (what `String` gives: `0.7`, `49.9`), the sum is kept exact, and `value` is the number
+ * nearest to it.
+ *
+ * @example
+ * const total = new RevenueTotal();
+ * total.add(0.7);
+ * total.add(0.1);
+ * total.value; // 0.8
+ */
+export class RevenueTotal {
+  /** The sum, in units of 10^-scale. */
+  #units = 0n;
+  #scale = 0;
+
+  add(amount: number): void {
+    if (amount === 0 || !Number.isFinite(amount)) return;
+    const [units, scale] = decimalOf(amount);
+    if (scale > this.#scale) {
+      this.#units *= 10n ** BigInt(scale - this.#scale);
+      this.#scale = scale;
+    }
+    this.#units += units * 10n ** BigInt(this.#scale - scale);
+  }
+
+  get value(): number {
+    // Read as a decimal literal: the nearest number to the exact sum, at any scale.
+    return Number(`${this.#units}e-${this.#scale}`);
+  }
+}
+
+/** A finite number as whole units of 10^-scale, from its shortest decimal (`1.5e-7` included). */
+function decimalOf(amount: number): [bigint, number] {
+  const [mantissa = '0', exponent = '0'] = String(amount).split('e');
+  const [whole = '0', fraction = ''] = mantissa.split('.');
+  const scale = fraction.length - Number(exponent);
+  const units = BigInt(`${whole}${fraction}`);
+  return scale >= 0 ? [units, scale] : [units * 10n ** BigInt(-scale), 0];
+}

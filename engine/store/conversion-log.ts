@@ -1,3 +1,4 @@
+import { RevenueTotal } from '../journey/revenue.js';
 import type { RedisConnection } from '../redis/connection.js';
 import { escapeGlob } from '../redis/scan-keys.js';
 import type { StatsWriter } from './stats-writes.js';
@@ -110,7 +111,7 @@ export async function summariseConversions(
   const key = conversionLogKey(prefix, journeyId);
   const ring: LoggedConversion[] = [];
   let count = 0;
-  let revenue = 0;
+  const revenue = new RevenueTotal();
   let min = range.from;
   let seenAtMin = 0;
   // The customers with a conversion at `min`: the instances one order converted share its time
@@ -137,7 +138,7 @@ export async function summariseConversions(
       customersAtMin.add(logged.customerId);
       const conversion = sameOrder ? { ...logged, revenue: 0 } : logged;
       count++;
-      revenue += conversion.revenue;
+      revenue.add(conversion.revenue);
       if (keepLatest > 0) ring[(count - 1) % keepLatest] = conversion;
       seenAtMin = score === min ? seenAtMin + 1 : 1;
       min = score;
@@ -147,7 +148,7 @@ export async function summariseConversions(
   const kept = Math.min(count, keepLatest);
   const start = count - kept;
   const latest = Array.from({ length: kept }, (_, i) => ring[(start + i) % keepLatest]!);
-  return { count, revenue, latest };
+  return { count, revenue: revenue.value, latest };
 }
 
 /** A journey's conversions with `from <= at < to`, oldest first. */

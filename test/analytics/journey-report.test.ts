@@ -89,6 +89,34 @@ describe('buildJourneyReport', () => {
     });
   });
 
+  it('adds up revenue in cents as sent, not with the rounding errors of binary fractions', async () => {
+    const journey = probeJourney({
+      objective: { metric: 'revenue', target: 0.8, start: '2026-11-01', deadline: '2026-11-30' },
+    });
+    // 0.7 + 0.1 is 0.7999999999999999 in binary floating point: short of a target of 0.8.
+    await converted('probe', { at: NOW - 2 * DAY, revenue: 0.7 }, { at: NOW - DAY, revenue: 0.1 });
+    const result = await report(journey, { from: Date.parse('2026-11-01') });
+    expect(result.periodConversions).toEqual({ count: 2, revenue: 0.8 });
+    expect(result.objective).toMatchObject({ actual: 0.8, met: true });
+  });
+
+  it('credits revenue in the attribution table without the rounding errors of binary fractions', async () => {
+    await converted('probe', { at: NOW - 2 * DAY, revenue: 0.1 }, { at: NOW - DAY, revenue: 0.2 });
+    for (const customer of ['c0', 'c1'])
+      await ctx.redis.lpush(
+        customerKeys(ctx.prefix, customer).messages,
+        JSON.stringify({
+          status: 'sent',
+          at: NOW - 3 * DAY,
+          channel: 'email',
+          message: 'welcome',
+          journeyId: 'probe',
+        }),
+      );
+    const { attribution } = await report(probeJourney());
+    expect(attribution.models['last-touch'].byChannel.email).toEqual({ conversions: 2, revenue: 0.3 });
+  });
+
   it('reckons a conversion-rate objective over its own period, not since the journey began', async () => {
     const journey = probeJourney({
       objective: { metric: 'conversion-rate', target: 0.2, start: '2026-10-01', deadline: '2026-12-31' },
