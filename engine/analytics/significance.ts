@@ -35,12 +35,15 @@ export interface TwoProportionTest {
   z: number;
   /** Two-sided: the chance of a |z| at least this large if both groups converted alike. */
   pValue: number;
-  /** For the difference, with the unpooled standard error. */
+  /**
+   * For the difference: Wald's (unpooled standard error), or Agresti–Caffo's where the
+   * approximation is not reliable, so a group at 0% or 100% does not make it a single point.
+   */
   confidenceInterval: ConfidenceInterval;
   /**
    * False when a group has fewer than 5 conversions or fewer than 5 non-conversions: the normal
    * approximation to the binomial behind z, p and the interval is then poor (the usual np ≥ 5 and
-   * n(1 − p) ≥ 5 rule): read `exactPValue` instead of `pValue`, and the interval with care.
+   * n(1 − p) ≥ 5 rule): read `exactPValue` instead of `pValue`; the interval is then Agresti–Caffo's.
    */
   approximationReliable: boolean;
   /**
@@ -60,12 +63,34 @@ function hasSmallCell(sample: ProportionSample): boolean {
 }
 
 /**
+ * The interval for treatment's rate minus control's. Wald's, with the unpooled standard error,
+ * where every cell has at least {@link MIN_CELL}; else Agresti–Caffo's, which adds one conversion
+ * and one non-conversion to each group first: Wald's error is 0 when a group converts at 0% or
+ * 100%, and 3 of 3 against 0 of 3 would have the difference at exactly 100 points "with 95%
+ * confidence" (Agresti and Caffo, The American Statistician 54(4), 2000). Kept within −1 to 1.
+ */
+function differenceInterval(
+  c: ProportionSample,
+  t: ProportionSample,
+  level: number,
+  reliable: boolean,
+): ConfidenceInterval {
+  const added = reliable ? 0 : 1;
+  const rate = (s: ProportionSample) => (s.converted + added) / (s.entered + 2 * added);
+  const variance = (s: ProportionSample) => (rate(s) * (1 - rate(s))) / (s.entered + 2 * added);
+  const centre = rate(t) - rate(c);
+  const margin = normalQuantile(1 - (1 - level) / 2) * Math.sqrt(variance(c) + variance(t));
+  return { lower: Math.max(-1, centre - margin), upper: Math.min(1, centre + margin), level };
+}
+
+/**
  * Two-proportion z-test of a treatment's conversion rate against a control's.
  *
  * z = (p̂ₜ − p̂꜀) / √(p̂(1 − p̂)(1/nₜ + 1/n꜀)) with the pooled rate p̂ = (xₜ + x꜀)/(nₜ + n꜀), as the
  * null hypothesis of equal rates implies; p = 2(1 − Φ(|z|)). The interval for the difference uses
  * the unpooled (Wald) standard error √(p̂ₜ(1 − p̂ₜ)/nₜ + p̂꜀(1 − p̂꜀)/n꜀), since outside the null the
- * rates need not be equal (Agresti, An Introduction to Categorical Data Analysis, §2.2). When
+ * rates need not be equal (Agresti, An Introduction to Categorical Data Analysis, §2.2); with
+ * fewer than 5 conversions or non-conversions in a group, Agresti–Caffo's (see differenceInterval). When
  * both groups convert at 0% or both at 100% there is no variation: z is 0 and p is 1.
  *
  * @throws InvalidInputError when counts are not whole, a group is empty, more convert than
@@ -91,11 +116,8 @@ export function twoProportionTest(
   const pooledError = Math.sqrt(pooled * (1 - pooled) * (1 / c.entered + 1 / t.entered));
   const z = pooledError === 0 ? 0 : difference / pooledError;
 
-  const unpooledError = Math.sqrt(
-    (controlRate * (1 - controlRate)) / c.entered + (treatmentRate * (1 - treatmentRate)) / t.entered,
-  );
-  const margin = normalQuantile(1 - (1 - level) / 2) * unpooledError;
   const reliable = !hasSmallCell(c) && !hasSmallCell(t);
+  const confidenceInterval = differenceInterval(c, t, level, reliable);
 
   return {
     controlRate,
@@ -104,7 +126,7 @@ export function twoProportionTest(
     relativeLift: controlRate === 0 ? null : difference / controlRate,
     z,
     pValue: twoSidedPValue(z),
-    confidenceInterval: { lower: difference - margin, upper: difference + margin, level },
+    confidenceInterval,
     approximationReliable: reliable,
     exactPValue: reliable ? null : fisherExactPValue(c, t),
   };

@@ -86,7 +86,26 @@ describe('twoProportionTest', () => {
   it('answers z 0, p 1 and no relative lift when nobody converts in either group', () => {
     const result = twoProportionTest({ entered: 50, converted: 0 }, { entered: 50, converted: 0 });
     expect(result).toMatchObject({ difference: 0, relativeLift: null, z: 0, pValue: 1 });
-    expect(result.confidenceInterval).toMatchObject({ lower: 0, upper: 0 });
+    // Nobody of 50 converting does not pin either rate at exactly 0%: the difference is not known
+    // to be 0, and the interval is not [0, 0] (Agresti–Caffo: ±1.96 √(2 · (1/52)(51/52) / 52)).
+    expect(result.confidenceInterval.lower).toBeCloseTo(-0.05277, 4);
+    expect(result.confidenceInterval.upper).toBeCloseTo(0.05277, 4);
+  });
+
+  it('gives a handful of customers an interval as wide as what they leave open, not one point', () => {
+    // 3 of 3 against 0 of 3: the observed difference is 100 points, but six customers cannot rule
+    // out much smaller ones. The Wald interval's error is 0 here, and it claimed [1, 1].
+    const result = twoProportionTest({ entered: 3, converted: 0 }, { entered: 3, converted: 3 });
+    expect(result.difference).toBe(1);
+    expect(result.confidenceInterval.lower).toBeCloseTo(0.6 - 1.959964 * Math.sqrt(0.064), 5);
+    // Never past what a difference of two rates can be.
+    expect(result.confidenceInterval.upper).toBe(1);
+  });
+
+  it('keeps the large-sample interval where every cell has at least 5', () => {
+    const result = twoProportionTest({ entered: 20, converted: 5 }, { entered: 20, converted: 15 });
+    const error = Math.sqrt((0.25 * 0.75) / 20 + (0.75 * 0.25) / 20);
+    expect(result.confidenceInterval.lower).toBeCloseTo(0.5 - 1.959964 * error, 5);
   });
 
   it('refuses counts it cannot test', () => {
