@@ -54,15 +54,17 @@ const TRACKED_KINDS: ReadonlyArray<EngagementKind | 'clicks'> = [
 ];
 
 /**
- * KEYS: tracked hash, engagement list, tracked-ops sorted set, optionally the customer's state.
+ * KEYS: tracked hash, engagement list, tracked-ops sorted set, message list, optionally the
+ * customer's state.
  * ARGV: opId, kind, at, entry JSON, list cap, sends cap, then the field kinds of a send.
  * The first of each kind per send sets its time and is listed; every click is listed and
  * counted, as it carries the link that was followed. A send seen for the first time may push
  * the oldest send's fields out. With the state key, nothing is written when the customer has no
- * state (-1). Returns 1 for the first of its kind.
+ * state ({-1, 0}). Returns {1 for the first of its kind else 0, the time of the send from the
+ * message list when this is to be counted and the list holds it, else 0}.
  */
 const recordScript = new LuaScript(`
-if KEYS[4] and redis.call('EXISTS', KEYS[4]) == 0 then return -1 end
+if KEYS[5] and redis.call('EXISTS', KEYS[5]) == 0 then return {-1, 0} end
 local first = redis.call('HSETNX', KEYS[1], ARGV[1] .. '|' .. ARGV[2], ARGV[3])
 if ARGV[2] == 'clicked' then redis.call('HINCRBY', KEYS[1], ARGV[1] .. '|clicks', 1) end
 if first == 1 or ARGV[2] == 'clicked' then
@@ -78,13 +80,29 @@ if redis.call('ZADD', KEYS[3], 'NX', ARGV[3], ARGV[1]) == 1 then
     end
   end
 end
-return first
+local sentAt = 0
+if first == 1 or ARGV[2] == 'clicked' then
+  for _, raw in ipairs(redis.call('LRANGE', KEYS[4], 0, -1)) do
+    if string.find(raw, ARGV[1], 1, true) then
+      local ok, entry = pcall(cjson.decode, raw)
+      if ok and type(entry) == 'table' and entry.opId == ARGV[1] and type(entry.at) == 'number'
+        and (entry.status == 'sent' or entry.status == 'unknown') then
+        sentAt = entry.at
+        break
+      end
+    end
+  end
+end
+return {first, sentAt}
 `);
 
 /**
  * Records an open, click or provider report of one send on the customer (in their hash tag) and
  * in the per-day counters: `opened`, `clicked`, `delivered`, `bounced` and `complained` once per
- * send, `clicks` every click. Returns whether this was the first of its kind for the send, and
+ * send, `clicks` every click. They are counted on the UTC day of the send (its entry on the
+ * customer's message list; the day of `at` for a send the list no longer holds), as `sent` is:
+ * counted on the day they happened, a day's opens of earlier days' sends were set against its
+ * own sends, and a quiet day after a busy one had an open rate far above 100%. Returns whether this was the first of its kind for the send, and
  * (`known`) whether it was recorded at all, false only for `knownOnly` and no customer state.
  *
  * `knownOnly`: record only if the customer has a state (every send's journey step wrote it, and
@@ -116,17 +134,18 @@ export async function recordEngagement(
     ...(input.url === undefined ? {} : { url: input.url }),
     ...(input.reason === undefined ? {} : { reason: input.reason }),
   };
-  const result = (await recordScript.run(
+  const [result, sentAt] = (await recordScript.run(
     redis,
-    [keys.tracked, keys.engagement, keys.trackedOps, ...(input.knownOnly ? [keys.state] : [])],
+    [keys.tracked, keys.engagement, keys.trackedOps, keys.messages, ...(input.knownOnly ? [keys.state] : [])],
     [send.opId, kind, at, JSON.stringify(entry), ENGAGEMENT_CAP, TRACKED_SENDS_CAP, ...TRACKED_KINDS],
-  )) as number;
+  )) as [number, number];
   if (result === -1) return { first: false, known: false };
   const first = result === 1;
+  const day = sentAt > 0 ? sentAt : at;
   // The counters live outside the customer's hash tag (one hash per journey and day), so they
   // are written after the record, and only by the call that recorded the first of its kind.
-  if (first) await countDaily(redis, prefix, send, kind, at);
-  if (kind === 'clicked') await countDaily(redis, prefix, send, 'clicks', at);
+  if (first) await countDaily(redis, prefix, send, kind, day);
+  if (kind === 'clicked') await countDaily(redis, prefix, send, 'clicks', day);
   return { first, known: true };
 }
 

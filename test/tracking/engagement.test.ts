@@ -94,6 +94,31 @@ describe('recording opens, clicks and provider reports', () => {
     ]);
   });
 
+  it("counts an open, click or report on the day of its send, so a day's rates set its sends against their own", async () => {
+    // Sent on the 23rd: its entry on the customer's message list says when.
+    const entry = { opId: 'op-1', journeyId: 'onboarding', message: 'welcome', channel: 'email' };
+    await ctx.redis.lpush(
+      customerKeys(ctx.prefix, 'ada').messages,
+      JSON.stringify({ ...entry, variant: 'subject=b', status: 'rerouted', at: DAY - 5000 }),
+      JSON.stringify({ ...entry, variant: 'subject=b', status: 'sent', at: DAY }),
+    );
+    // Opened and clicked the next day, reported delivered two days later.
+    await recordEngagement(ctx.redis, ctx.prefix, { send, kind: 'opened', at: DAY + 86_400_000 });
+    await recordEngagement(ctx.redis, ctx.prefix, { send, kind: 'clicked', at: DAY + 86_400_000 });
+    await recordEngagement(ctx.redis, ctx.prefix, { send, kind: 'clicked', at: DAY + 2 * 86_400_000 });
+    await recordEngagement(ctx.redis, ctx.prefix, { send, kind: 'delivered', at: DAY + 2 * 86_400_000 });
+    expect((await counts('2026-11-23', '2026-11-25')).map((r) => [r.day, r.counts])).toEqual([
+      ['2026-11-23', { opened: 1, clicked: 1, clicks: 2, delivered: 1 }],
+    ]);
+    // A send the list no longer holds is counted on the day of what happened.
+    await recordEngagement(ctx.redis, ctx.prefix, {
+      send: { ...send, opId: 'op-old' },
+      kind: 'opened',
+      at: DAY + 86_400_000,
+    });
+    expect((await counts('2026-11-24'))[0]?.counts).toEqual({ opened: 1 });
+  });
+
   it('keeps the engagement of the last sends only, dropping the oldest send whole', async () => {
     const opened = (opId: string, at: number) =>
       recordEngagement(ctx.redis, ctx.prefix, { send: { ...send, opId }, kind: 'opened', at });
