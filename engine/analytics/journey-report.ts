@@ -52,6 +52,12 @@ export function checkReportPeriod(from: number, to: number): void {
 export interface JourneyReport {
   journey: { id: string; version: number };
   period: { from: string; to: string };
+  /**
+   * What `channels`, `messages` and `variants` cover: the whole UTC days the period touches, as
+   * sends and what followed them are counted per UTC day (so a day in another time zone reads
+   * two), with the conversions of those days.
+   */
+  sendsPeriod: { from: string; to: string };
   /** Since the journey started: customers who got at least as far as each stage. */
   funnel: Record<string, number>;
   /** Customers in each state now. */
@@ -118,25 +124,46 @@ export async function buildJourneyReport(input: {
   const conversions = await summariseConversions(redis, prefix, journey.id, { from, to }, ATTRIBUTION_SAMPLE);
   const windowMs = journey.goal?.windowMs ?? 7 * 86_400_000;
   const sample = conversions.latest;
-  const paths: ConversionPath[] = await Promise.all(
-    sample.map(async (conversion) => ({
-      conversion: { at: conversion.at, revenue: conversion.revenue, customerId: conversion.customerId },
-      touchpoints: await touchpointsOf(redis, prefix, conversion.customerId),
-    })),
-  );
+  // A customer's touchpoints are read once, whichever samples their conversions are in.
+  const touchpoints = new Map<string, Promise<Touchpoint[]>>();
+  const pathsOf = (logged: typeof sample): Promise<ConversionPath[]> =>
+    Promise.all(
+      logged.map(async (conversion) => {
+        const read =
+          touchpoints.get(conversion.customerId) ?? touchpointsOf(redis, prefix, conversion.customerId);
+        touchpoints.set(conversion.customerId, read);
+        return {
+          conversion: { at: conversion.at, revenue: conversion.revenue, customerId: conversion.customerId },
+          touchpoints: await read,
+        };
+      }),
+    );
+  const paths = await pathsOf(sample);
 
   const models = attributionTable(paths, { windowMs });
   // The sends the KPIs divide by are counted per UTC day: those of every day the period touches.
+  // Their conversions are those of the same days: a period of another zone's day touches two UTC
+  // days, and their sends set against the period's conversions alone had too low a rate.
   const sentIn = { from: Math.floor(from / DAY_MS) * DAY_MS, to: Math.ceil(to / DAY_MS) * DAY_MS };
+  const onSendDays =
+    sentIn.from === from && sentIn.to === to
+      ? conversions
+      : await summariseConversions(redis, prefix, journey.id, sentIn, ATTRIBUTION_SAMPLE);
   const ownLastTouch = scaleCredits(
-    lastTouchCredits(paths, windowMs, journey.id, sentIn),
-    sample.length,
-    conversions.count,
+    lastTouchCredits(
+      onSendDays === conversions ? paths : await pathsOf(onSendDays.latest),
+      windowMs,
+      journey.id,
+      sentIn,
+    ),
+    onSendDays.latest.length,
+    onSendDays.count,
   );
   const rows = await readDailyCounts(redis, prefix, { journeyId: journey.id, from, to: to - 1 });
   return {
     journey: { id: journey.id, version: journey.version },
     period: { from: new Date(from).toISOString(), to: new Date(to).toISOString() },
+    sendsPeriod: { from: new Date(sentIn.from).toISOString(), to: new Date(sentIn.to).toISOString() },
     funnel,
     states,
     entered,

@@ -246,6 +246,42 @@ describe('buildJourneyReport', () => {
     expect(result.channels.email).toMatchObject({ sent: 2, conversions: 1, conversionRate: 0.5 });
   });
 
+  it("sets a non-UTC day's sends against the conversions of the same UTC days they are counted on", async () => {
+    // 22 November in Tokyo: 2026-11-21T15:00Z to 2026-11-22T15:00Z. Sends are counted per UTC
+    // day, so the report's sends are those of the 21st and 22nd (UTC), the two days it touches.
+    const from = Date.parse('2026-11-22T00:00:00+09:00');
+    const to = Date.parse('2026-11-23T00:00:00+09:00');
+    const times = [
+      // Sent and converted on the 21st (UTC), before the period began.
+      { send: Date.parse('2026-11-21T09:00:00Z'), conversion: Date.parse('2026-11-21T11:00:00Z') },
+      // Sent and converted in the period.
+      { send: Date.parse('2026-11-21T16:00:00Z'), conversion: Date.parse('2026-11-21T18:00:00Z') },
+      // Sent and converted on the 22nd (UTC), after the period ended.
+      { send: Date.parse('2026-11-22T16:00:00Z'), conversion: Date.parse('2026-11-22T20:00:00Z') },
+    ];
+    await converted('probe', ...times.map(({ conversion }) => ({ at: conversion })));
+    const welcome = { journeyId: 'probe', message: 'welcome', channel: 'email', variant: 'control' } as const;
+    for (const [i, { send }] of times.entries()) {
+      await countDaily(ctx.redis, ctx.prefix, welcome, 'sent', send);
+      await ctx.redis.lpush(
+        customerKeys(ctx.prefix, `c${i}`).messages,
+        JSON.stringify({
+          status: 'sent',
+          at: send,
+          channel: 'email',
+          message: 'welcome',
+          journeyId: 'probe',
+        }),
+      );
+    }
+    const result = await report(probeJourney(), { from, to });
+    // The period's own conversions stay the period's.
+    expect(result.periodConversions.count).toBe(1);
+    // Three sends, each the last touch of a conversion: three of three, not one of three.
+    expect(result.messages.welcome).toMatchObject({ sent: 3, conversions: 3, conversionRate: 1 });
+    expect(result.sendsPeriod).toEqual({ from: '2026-11-21T00:00:00.000Z', to: '2026-11-23T00:00:00.000Z' });
+  });
+
   it("credits a message's KPIs with the conversions of the period's sends, not of sends before it", async () => {
     // A one-day report. c0 to c4 were sent the welcome email three days before and bought in the
     // period; c5 was sent it in the period and bought; c6 and c7 were sent it in the period.
