@@ -256,7 +256,7 @@ async function objectiveActual(input: {
   prefix: string;
   journey: Journey;
   now: number;
-}): Promise<number> {
+}): Promise<number | null> {
   const objective = input.journey.objective!;
   // Up to now, and not past the deadline: a total reached after it did not meet the objective.
   const period = objectivePeriod(objective);
@@ -277,11 +277,12 @@ async function objectiveActual(input: {
  * read as many days at a time as they allow (they are kept that long). Conversions of instances
  * that entered before the first day are left out: set against entries they are not among, they
  * took the rate early in a period, when most conversions are of earlier entrants, past 100%.
+ * Null while nobody has entered.
  */
 async function periodConversionRate(
   input: { redis: RedisConnection; prefix: string; journey: Journey; now: number },
   period: { from: number; to: number },
-): Promise<number> {
+): Promise<number | null> {
   const last = Math.min(input.now, period.to - 1);
   const firstDay = utcDay(period.from);
   let entered = 0;
@@ -300,5 +301,6 @@ async function periodConversionRate(
       converted += day.converted - byEntryDay;
     }
   }
-  return entered === 0 ? 0 : converted / entered;
+  // Nobody entered yet: no rate, rather than 0% and behind on the first day.
+  return entered === 0 ? null : converted / entered;
 }

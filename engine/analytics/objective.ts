@@ -47,15 +47,16 @@ export type Objective = z.infer<typeof Objective>;
 
 export interface ObjectiveProgress {
   metric: Objective['metric'];
-  actual: number;
+  /** Null for a conversion rate while nobody has entered in the objective's period: no rate yet, not 0%. */
+  actual: number | null;
   target: number;
-  /** actual / target: 1 means reached. */
-  ratio: number;
+  /** actual / target: 1 means reached; null without an actual. */
+  ratio: number | null;
   /** Where the metric should be by now to reach the target on time. */
   expected: number;
-  /** actual ≥ expected. */
-  onTrack: boolean;
-  /** actual ≥ target. */
+  /** actual ≥ expected; null without an actual, when there is nothing to judge by. */
+  onTrack: boolean | null;
+  /** actual ≥ target (false without an actual). */
   met: boolean;
   /** Whole days until the deadline, counting a part day as one; 0 once it has passed. */
   daysLeft: number;
@@ -76,7 +77,8 @@ export function parseObjective(input: unknown): Objective {
  *
  * Totals (`conversions`, `revenue`) are paced linearly: by now they should be at
  * target × (now − start) / (deadline − start), clamped to [0, target]. A conversion rate is not a
- * running total, so it is on track when it is at the target already.
+ * running total, so it is on track when it is at the target already; with no entries yet (null) it
+ * is neither on track nor behind.
  *
  * @param now epoch milliseconds, read once from the engine's clock.
  * @throws InvalidInputError when the objective does not parse.
@@ -85,7 +87,11 @@ export function parseObjective(input: unknown): Objective {
  * objectiveProgress({ metric: 'conversions', target: 300, start: '2026-10-01', deadline: '2026-12-29' },
  *   140, Date.parse('2026-11-15'));
  */
-export function objectiveProgress(objective: Objective, actual: number, now: number): ObjectiveProgress {
+export function objectiveProgress(
+  objective: Objective,
+  actual: number | null,
+  now: number,
+): ObjectiveProgress {
   const { metric, target, start, deadline } = parseObjective(objective);
   const startMs = startOf(start);
   const endMs = endOf(deadline);
@@ -95,10 +101,10 @@ export function objectiveProgress(objective: Objective, actual: number, now: num
     metric,
     actual,
     target,
-    ratio: actual / target,
+    ratio: actual === null ? null : actual / target,
     expected,
-    onTrack: actual >= expected,
-    met: actual >= target,
+    onTrack: actual === null ? null : actual >= expected,
+    met: actual !== null && actual >= target,
     daysLeft: Math.max(0, Math.ceil((endMs - now) / DAY_MS)),
   };
 }

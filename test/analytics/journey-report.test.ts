@@ -89,7 +89,7 @@ describe('buildJourneyReport', () => {
     });
   });
 
-  it('adds up revenue in cents as sent, not with the rounding errors of binary fractions', async () => {
+  it('adds up revenue in the decimals it was sent in, not with the rounding errors of binary fractions', async () => {
     const journey = probeJourney({
       objective: { metric: 'revenue', target: 0.8, start: '2026-11-01', deadline: '2026-11-30' },
     });
@@ -115,6 +115,20 @@ describe('buildJourneyReport', () => {
       );
     const { attribution } = await report(probeJourney());
     expect(attribution.models['last-touch'].byChannel.email).toEqual({ conversions: 2, revenue: 0.3 });
+  });
+
+  it('has no conversion rate for an objective, rather than 0% and behind, while nobody entered in its period', async () => {
+    const journey = probeJourney({
+      objective: { metric: 'conversion-rate', target: 0.2, start: '2026-11-20', deadline: '2026-12-31' },
+    });
+    // Entries before the objective's start are not its.
+    await ctx.redis.hset(dailyJourneyCountsKey(ctx.prefix, 'probe', '2026-11-19'), '1|entered|all', 5);
+    expect((await report(journey)).objective).toMatchObject({
+      actual: null,
+      ratio: null,
+      onTrack: null,
+      met: false,
+    });
   });
 
   it('reckons a conversion-rate objective over its own period, not since the journey began', async () => {
