@@ -5,6 +5,7 @@ import {
   customerKeys,
   defineJourney,
   InvalidInputError,
+  recordEngagement,
   type Journey,
 } from '../../engine/index.js';
 import { queueConversions, type LoggedConversion } from '../../engine/store/conversion-log.js';
@@ -294,6 +295,41 @@ describe('buildJourneyReport', () => {
     // Three sends, each the last touch of a conversion: three of three, not one of three.
     expect(result.messages.welcome).toMatchObject({ sent: 3, conversions: 3, conversionRate: 1 });
     expect(result.sendsPeriod).toEqual({ from: '2026-11-21T00:00:00.000Z', to: '2026-11-23T00:00:00.000Z' });
+  });
+
+  it("rates a day's opens over its own sends, not above 100% with the opens of the day before's", async () => {
+    const welcome = { journeyId: 'probe', message: 'welcome', channel: 'email', variant: 'control' } as const;
+    const yesterday = NOW - DAY;
+    // Two emails yesterday, both opened today; one email today, not opened.
+    for (const [customerId, at] of [
+      ['c0', yesterday],
+      ['c1', yesterday],
+      ['c2', NOW - HOUR],
+    ] as const) {
+      const opId = `op-${customerId}`;
+      await countDaily(ctx.redis, ctx.prefix, welcome, 'sent', at);
+      await ctx.redis.lpush(
+        customerKeys(ctx.prefix, customerId).messages,
+        JSON.stringify({ opId, ...welcome, status: 'sent', at }),
+      );
+      if (at === yesterday)
+        await recordEngagement(ctx.redis, ctx.prefix, {
+          send: { ...welcome, opId, customerId },
+          kind: 'opened',
+          at: NOW - 2 * HOUR,
+        });
+    }
+    const today = Date.parse(utcDay(NOW));
+    expect((await report(probeJourney(), { from: today, to: NOW })).messages.welcome).toMatchObject({
+      sent: 1,
+      opened: 0,
+      openRate: 0,
+    });
+    expect((await report(probeJourney(), { from: today - DAY, to: today })).messages.welcome).toMatchObject({
+      sent: 2,
+      opened: 2,
+      openRate: 1,
+    });
   });
 
   it("credits a message's KPIs with the conversions of the period's sends, not of sends before it", async () => {
