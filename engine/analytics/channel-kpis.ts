@@ -105,14 +105,14 @@ export function scaleCredits(credits: LastTouchCredits, sampled: number, total: 
   };
 }
 
-type Totals = Record<(typeof METRICS)[number] | (typeof UNTRACKED)[number], number>;
-const zero = (): Totals =>
-  Object.fromEntries([...METRICS, ...UNTRACKED].map((metric) => [metric, 0])) as Totals;
+const COUNTED = [...METRICS, ...UNTRACKED] as const;
+type Totals = Record<(typeof COUNTED)[number], number>;
+const zero = (): Totals => Object.fromEntries(COUNTED.map((metric) => [metric, 0])) as Totals;
 
 function addRow(totals: Map<string, Totals>, name: string, row: DailyCount): void {
   const total = totals.get(name) ?? zero();
   totals.set(name, total);
-  for (const metric of [...METRICS, ...UNTRACKED]) total[metric] += row.counts[metric as DailyMetric] ?? 0;
+  for (const metric of COUNTED) total[metric] += row.counts[metric as DailyMetric] ?? 0;
 }
 
 /** The sends that arrived: what the provider reported delivered, else all those that did not bounce. */
