@@ -9,7 +9,7 @@ import {
 } from 'bullmq';
 import type { Channel } from '../journey/journey-schema.js';
 import { countDecision } from '../policy/policy-counts.js';
-import { suppressionListKey } from '../policy/suppression-list.js';
+import { SuppressionList, suppressionListKey } from '../policy/suppression-list.js';
 import { topicOf } from '../policy/topic.js';
 import { leaveForNewerWorker, NewerVersionError, newerVersionOf } from '../runtime/newer-version.js';
 import type { QueueShard } from '../runtime/queues.js';
@@ -117,6 +117,7 @@ export function createDeliveryWorker(
   // The list is one key outside the customer's slot: read along with the customer only where a
   // script may touch both, on a single Redis.
   const suppressionKey = ridesInScripts(redis) ? suppressionListKey(store.prefix) : undefined;
+  const suppressions = new SuppressionList(redis, store.prefix);
 
   /** Puts the send on `next`'s queue of this shard; a no-op while a job for this operation waits there. */
   async function forward(job: DeliveryJobData, next: Channel): Promise<string> {
@@ -311,6 +312,14 @@ export function createDeliveryWorker(
       );
     const sent = await send(data, { ...target, traits }, claimToken, repeat, now);
     if (typeof sent === 'string') return sent;
+    // A mailbox the receiving server says does not exist is a hard bounce, told at once rather
+    // than by a bounce report: suppressed as one, so later sends (of every customer using the
+    // address) do not keep knocking at it, which mailbox providers hold against the sender.
+    if (channel === 'email' && target.address.email !== undefined)
+      await suppressions.add(
+        { kind: 'email', value: target.address.email },
+        { reason: 'hard-bounce', at: now, source: `${sent.provider}: ${sent.reason}`.slice(0, 200) },
+      );
     // As when the customer has no address on this channel: the next one, else a failure.
     return fallBack(data, { reason: sent.reason, rule: UNAVAILABLE_RULE }, now, sent);
   }

@@ -23,12 +23,15 @@ const emailElseSms = oneSendJourney({
  */
 async function receivingServer() {
   const received: string[] = [];
+  /** Every RCPT TO the server was given, refused or not. */
+  const recipients: string[] = [];
   let fullOnce = true;
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
     onRcptTo(address, _session, callback) {
+      recipients.push(address.address);
       const refuse = (responseCode: number, message: string) =>
         callback(Object.assign(new Error(message), { responseCode }));
       if (address.address.startsWith('gone@'))
@@ -54,6 +57,7 @@ async function receivingServer() {
   return {
     url: `smtp://127.0.0.1:${(server.server.address() as AddressInfo).port}`,
     received,
+    recipients,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
@@ -116,6 +120,30 @@ describe('an email address the receiving server says does not exist', () => {
     expect(readdirSync(join(outbox.outboxDir, 'sms'))).toHaveLength(1);
   });
 
+  it('suppresses the address as a hard bounce, so later sends do not knock at it again', async () => {
+    await sendTo('gone-again', 'Gone@Example.com');
+    expect(await engine.suppressions.check({ kind: 'email', value: 'gone@example.com' })).toEqual([
+      {
+        reason: 'hard-bounce',
+        at: expect.any(Number),
+        source: expect.stringMatching(/^smtp: SMTP server refused the address, .*550 5\.1\.1/),
+      },
+    ]);
+    // The next send, to another customer at the same address, is stopped before the server.
+    const knocks = () => smtp.recipients.filter((to) => to.toLowerCase() === 'gone@example.com').length;
+    const before = knocks();
+    const messages = await sendTo('gone-twin', 'gone@example.com');
+    expect(messages).toEqual([
+      { channel: 'sms', status: 'sent', reason: undefined },
+      {
+        channel: 'email',
+        status: 'rerouted',
+        reason: expect.stringMatching(/^the email address is suppressed \(hard-bounce at /),
+      },
+    ]);
+    expect(knocks()).toBe(before);
+  });
+
   it('hands it on as well when the domain takes no mail (5.1.10)', async () => {
     const messages = await sendTo('nomail', 'nomail@example.com');
     expect(messages.map((m) => [m.channel, m.status])).toEqual([
@@ -135,5 +163,10 @@ describe('an email address the receiving server says does not exist', () => {
     expect(messages).toEqual([
       { channel: 'email', status: 'failed', reason: expect.stringMatching(/550 5\.7\.1/) },
     ]);
+  });
+
+  it('does not suppress an address whose refusal is not about it (5.7.1), nor a full mailbox', async () => {
+    expect(await engine.suppressions.check({ kind: 'email', value: 'spam@example.com' })).toEqual([]);
+    expect(await engine.suppressions.check({ kind: 'email', value: 'full@example.com' })).toEqual([]);
   });
 });
