@@ -8,7 +8,7 @@ import {
 } from '../policy/suppression-list.js';
 import { ConsentChannel, type Topic } from '../policy/topic.js';
 import type { RedisConnection } from '../redis/connection.js';
-import type { CustomerKeys } from '../store/customer-keys.js';
+import { instanceField, type CustomerKeys } from '../store/customer-keys.js';
 import { LuaScript } from '../store/lua-script.js';
 import type { InstanceRecord } from '../runtime/instance-record.js';
 import type { OperationRecord } from './delivery-ledger.js';
@@ -26,7 +26,10 @@ export interface SendState {
   consent: { record: ConsentRecord | undefined } | undefined;
   /** Undefined when it was not read ahead (a Redis Cluster, a channel without one, an address Lua cannot normalise). */
   suppression: SuppressionLookup | undefined;
-  /** The journey instance that made the send, as it stands now; undefined once deleted or erased. */
+  /**
+   * The journey instance that made the send, once it has ended (`done`); undefined while it is
+   * active, and once deleted or erased.
+   */
   instance: InstanceRecord | undefined;
 }
 
@@ -48,7 +51,11 @@ local op = redis.call('HMGET', KEYS[1], 'state', 'route', 'maybe')
 local consent = false
 if ARGV[1] ~= '' then consent = redis.call('HGET', KEYS[3], ARGV[1]) end
 local profile = redis.call('HGET', KEYS[2], 'profile')
+-- Only an instance that ended is of use (see journey-exit.ts): an active one, the usual case, is
+-- not sent back to be parsed. Its status is matched as JSON.stringify writes it; a context that
+-- happens to hold the same text only sends it back, to be read properly.
 local instance = redis.call('HGET', KEYS[2], ARGV[3])
+if instance and not string.find(instance, '"status":"done"', 1, true) then instance = false end
 local suppression = false
 if ARGV[2] ~= '' and profile then
   local ok, traits = pcall(cjson.decode, profile)
@@ -85,11 +92,12 @@ export async function readSendState(
   const consentChannel = ConsentChannel.safeParse(channel);
   const field = consentChannel.success ? consentField(consentChannel.data, topic) : '';
   const trait = suppressionKey === undefined ? undefined : ADDRESS_TRAIT[channel];
-  const instanceField = `i:${instanceId}`;
   const [state, route, profile, consent, suppression, maybe, instance] = (await readScript.run(
     redis,
     [keys.op(opId), keys.state, keys.consent, ...(trait ? [suppressionKey!] : [])],
-    trait ? [field, trait, instanceField, ...SuppressionReason.options] : [field, '', instanceField],
+    trait
+      ? [field, trait, instanceField(instanceId), ...SuppressionReason.options]
+      : [field, '', instanceField(instanceId)],
   )) as [
     string | null,
     string | null,

@@ -34,6 +34,11 @@ export function inboxAppendKeys(prefix: string, customerId: string, eventId: str
 }
 
 /** The key of the tally of pruned instances that goes with a customer's state key. */
+/** The field of the customer's state hash that holds one journey instance's record. */
+export function instanceField(instanceId: string): string {
+  return `i:${instanceId}`;
+}
+
 export function prunedTallyKey(stateKey: string): string {
   return `${stateKey}:pruned`;
 }

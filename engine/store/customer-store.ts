@@ -3,7 +3,7 @@ import { ChorusError } from '../errors.js';
 import { CUSTOMER_EVENT_VERSION, CustomerEvent } from '../runtime/customer-event.js';
 import { newerVersionOf } from '../runtime/newer-version.js';
 import type { CustomerState, InstanceRecord } from '../runtime/instance-record.js';
-import { customerKeys, inboxAppendKeys, type CustomerKeys } from './customer-keys.js';
+import { customerKeys, inboxAppendKeys, instanceField, type CustomerKeys } from './customer-keys.js';
 import { readRecentEvent, recentEventEntry } from './recent-events.js';
 import { countDeltas } from './journey-counts.js';
 import { StatsWrites } from './stats-writes.js';
@@ -196,8 +196,8 @@ export class CustomerStore {
   ): Promise<{ rev: number; released: boolean; statsError?: string }> {
     const fields: string[] = [];
     if (input.profile) fields.push('profile', JSON.stringify(input.profile));
-    for (const record of input.instances) fields.push(`i:${record.id}`, JSON.stringify(record));
-    const removed = (input.pruned ?? []).map((record) => `i:${record.id}`);
+    for (const record of input.instances) fields.push(instanceField(record.id), JSON.stringify(record));
+    const removed = (input.pruned ?? []).map((record) => instanceField(record.id));
     // The tally sits in the customer's slot, so it is written inside the commit on a Cluster too.
     const tally = input.pruned?.length ? prunedTally(keys, input.pruned).scriptArgs() : undefined;
     const stats = input.stats?.scriptArgs();
