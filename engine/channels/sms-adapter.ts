@@ -39,6 +39,21 @@ const SENDER_QUEUE_FULL = 21611;
  */
 const NUMBER_UNUSABLE = new Set([21211, 21614]);
 
+/** What people write between the digits of a number: `+1 (415) 555-0123`, `+1.415.555.0123`. */
+const PHONE_SEPARATORS = /[\s().-]/g;
+/** E.164: a `+`, a country code that does not start with 0, and at most 15 digits in all. */
+const E164 = /^\+[1-9]\d{1,14}$/;
+
+/**
+ * The customer's number as Twilio takes it (E.164, `+14155550123`): written as people write it,
+ * with spaces, brackets, dots or dashes between the digits, it is refused as not a valid number.
+ * `undefined` when it is no E.164 number even then (a national `07700 900123`, no `+`).
+ */
+function e164PhoneNumber(phone: string): string | undefined {
+  const compact = phone.replace(PHONE_SEPARATORS, '');
+  return E164.test(compact) ? compact : undefined;
+}
+
 /**
  * SMS through a Twilio-compatible Messages API: a form-encoded POST with HTTP basic auth.
  * `sent` carries the provider's message `sid`; a customer without `phone` fails without a request.
@@ -75,7 +90,18 @@ export function createSmsAdapter(options: SmsAdapterOptions): ChannelAdapter {
     async send(delivery): Promise<DeliveryResult> {
       const ready = deliverable(delivery, 'sms', 'phone');
       if (!ready.ok) return ready.result;
-      const form = new URLSearchParams({ To: ready.to, Body: ready.rendered.body });
+      const to = e164PhoneNumber(ready.to);
+      if (to === undefined) {
+        // Twilio would refuse it (21211) for every message: the journey's next channel, without a request.
+        return {
+          status: 'failed',
+          reason:
+            `the phone number of customer ${delivery.customerId}, ${JSON.stringify(ready.to)}, is not in E.164 form: ` +
+            'a "+", the country code and the number, such as +14155550123',
+          addressUnusable: true,
+        };
+      }
+      const form = new URLSearchParams({ To: to, Body: ready.rendered.body });
       if (options.messagingServiceSid) form.set('MessagingServiceSid', options.messagingServiceSid);
       else if (options.from) form.set('From', options.from);
       let answer;

@@ -117,6 +117,32 @@ describe('the SMS adapter against a Twilio-compatible server', () => {
     });
   });
 
+  it('sends to the number in E.164 form when the trait is written with spaces, brackets, dots or dashes', async () => {
+    // Twilio takes only E.164 in To: "+1 (415) 555-0123", as a sign-up form stores it, was refused
+    // as not a valid number, and the customer never got a text.
+    const sms = await adapterAnswering(accepted);
+    for (const phone of ['+1 (415) 555-0123', ' +1.415.555.0123 ', '+1-415-555-0123']) {
+      expect(await sms.send(deliveryFor('sms', { address: { phone } }))).toMatchObject({ status: 'sent' });
+    }
+    expect(server!.requests.map((r) => new URLSearchParams(r.body.toString()).get('To'))).toEqual([
+      '+14155550123',
+      '+14155550123',
+      '+14155550123',
+    ]);
+  });
+
+  it('hands on, without a request, a phone number that is not in E.164 form, saying what was expected', async () => {
+    const sms = await adapterAnswering(accepted);
+    for (const phone of ['07700 900123', '4155550123', '+1 415 555 0123 ext. 4', '+0123456']) {
+      expect(await sms.send(deliveryFor('sms', { address: { phone } }))).toEqual({
+        status: 'failed',
+        reason: `the phone number of customer ada, ${JSON.stringify(phone)}, is not in E.164 form: a "+", the country code and the number, such as +14155550123`,
+        addressUnusable: true,
+      });
+    }
+    expect(server!.requests).toHaveLength(0);
+  });
+
   it("retries Twilio's 400 for a sender whose queue is full (21611): it takes messages again once it drains", async () => {
     const sms = await adapterAnswering({
       status: 400,
