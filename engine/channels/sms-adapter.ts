@@ -35,9 +35,17 @@ const SENDER_QUEUE_FULL = 21611;
 
 /**
  * Twilio errors that say the customer's number cannot take texts: 21211, not a valid number;
- * 21614, not a mobile number. The send goes to the journey's next channel.
+ * 21612, not reachable by SMS from this sender; 21614, not a mobile number; 21635, a landline.
+ * The send goes to the journey's next channel.
  */
-const NUMBER_UNUSABLE = new Set([21211, 21614]);
+const NUMBER_UNUSABLE = new Set([21211, 21612, 21614, 21635]);
+
+/**
+ * Twilio error 21610: the customer replied STOP (or another opt-out keyword) to this sender, which
+ * then refuses every message to them until they reply START. As for a number that cannot take
+ * texts, the send goes to the journey's next channel.
+ */
+const REPLIED_STOP = 21610;
 
 /** What people write between the digits of a number: `+1 (415) 555-0123`, `+1.415.555.0123`. */
 const PHONE_SEPARATORS = /[\s().-]/g;
@@ -145,9 +153,15 @@ export function createSmsAdapter(options: SmsAdapterOptions): ChannelAdapter {
         };
       }
       const failure = failureForStatus('Twilio', answer, clock.now(), why);
-      if (failure.status === 'failed' && typeof code === 'number' && NUMBER_UNUSABLE.has(code))
-        return { ...failure, addressUnusable: true };
-      return failure;
+      if (failure.status !== 'failed' || typeof code !== 'number') return failure;
+      if (code === REPLIED_STOP) {
+        return {
+          ...failure,
+          reason: `${failure.reason}; the customer replied STOP to this sender, which takes no text to their number until they reply START`,
+          addressUnusable: true,
+        };
+      }
+      return NUMBER_UNUSABLE.has(code) ? { ...failure, addressUnusable: true } : failure;
     },
   };
 }

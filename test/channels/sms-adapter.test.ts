@@ -143,6 +143,36 @@ describe('the SMS adapter against a Twilio-compatible server', () => {
     expect(server!.requests).toHaveLength(0);
   });
 
+  it('hands on a text to a customer who replied STOP (21610), saying so, rather than failing it', async () => {
+    const sms = await adapterAnswering({
+      status: 400,
+      body: JSON.stringify({
+        code: 21610,
+        message: 'Attempt to send to unsubscribed recipient',
+        status: 400,
+      }),
+    });
+    expect(await sms.send(deliveryFor('sms'))).toEqual({
+      status: 'failed',
+      reason:
+        'Twilio answered HTTP 400: 21610 Attempt to send to unsubscribed recipient; the customer replied STOP ' +
+        'to this sender, which takes no text to their number until they reply START',
+      addressUnusable: true,
+    });
+  });
+
+  it.each([
+    [21612, "The 'To' phone number is not currently reachable via SMS"],
+    [21635, "'To' number cannot be a landline"],
+  ])('hands on a text to a number Twilio says cannot take it (%i)', async (code, message) => {
+    const sms = await adapterAnswering({ status: 400, body: JSON.stringify({ code, message, status: 400 }) });
+    expect(await sms.send(deliveryFor('sms'))).toEqual({
+      status: 'failed',
+      reason: `Twilio answered HTTP 400: ${code} ${message}`,
+      addressUnusable: true,
+    });
+  });
+
   it("retries Twilio's 400 for a sender whose queue is full (21611): it takes messages again once it drains", async () => {
     const sms = await adapterAnswering({
       status: 400,
