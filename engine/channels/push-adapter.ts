@@ -63,8 +63,9 @@ function blamesToken(error: FcmErrorInfo): boolean {
 }
 
 /**
- * Push notifications through the FCM HTTP v1 API (`projects/<id>/messages:send`). `sent` carries
- * FCM's message `name`. An unregistered or malformed device token fails with a reason saying so,
+ * Push notifications through the FCM HTTP v1 API (`projects/<id>/messages:send`): the title and
+ * body, the CTA URL as `data.url` for the app, and, when it is https, as the link a browser opens
+ * on a click (`webpush.fcm_options.link`). `sent` carries FCM's message `name`. An unregistered or malformed device token fails with a reason saying so,
  * so the token can be removed from the customer's traits. When FCM answers 401 (the access token
  * expired or was revoked), the adapter gets a new token and tries once more.
  *
@@ -120,6 +121,9 @@ export function createPushAdapter(options: PushAdapterOptions): ChannelAdapter {
           notification: { title: rendered.title, body: rendered.body },
           // FCM data values must be strings.
           data: { url: rendered.url, opId: delivery.opId },
+          // A browser opens this link when the notification is clicked (an app reads data.url);
+          // FCM takes https only and refuses the whole message for any other link.
+          ...(isHttps(rendered.url) ? { webpush: { fcm_options: { link: rendered.url } } } : {}),
         },
       });
       let answer: HttpAnswer;
@@ -177,6 +181,10 @@ export function createPushAdapter(options: PushAdapterOptions): ChannelAdapter {
       return failureForStatus('FCM', answer, clock.now(), why || undefined);
     },
   };
+}
+
+function isHttps(url: string): boolean {
+  return URL.canParse(url) && new URL(url).protocol === 'https:';
 }
 
 function post(url: string, accessToken: string, body: string, timeoutMs: number): Promise<HttpAnswer> {

@@ -51,8 +51,32 @@ describe('the push adapter against an FCM-style server', () => {
         token: 'device-token-1',
         notification: { title: 'Workspace ready', body: 'Tap to get started' },
         data: { url: 'https://acme.example/start', opId: delivery.opId },
+        // A browser opens only this link on a click; without it, clicking did nothing.
+        webpush: { fcm_options: { link: 'https://acme.example/start' } },
       },
     });
+  });
+
+  it('sends a deep link as data only: a web push link must be https, and FCM refuses the message otherwise', async () => {
+    const push = await adapterAnswering({ status: 200, body: JSON.stringify({ name: 'm' }) });
+    for (const url of ['acme://start', 'http://acme.example/start']) {
+      const delivery = deliveryFor('push', {
+        rendered: { channel: 'push', title: 'Workspace ready', body: 'Tap to get started', url },
+      });
+      expect(await push.send(delivery)).toMatchObject({ status: 'sent' });
+    }
+    expect(server!.requests.map((r) => JSON.parse(r.body.toString()) as unknown)).toEqual([
+      { message: expect.not.objectContaining({ webpush: expect.anything() }) },
+      { message: expect.not.objectContaining({ webpush: expect.anything() }) },
+    ]);
+    expect(
+      server!.requests.map(
+        (r) => (JSON.parse(r.body.toString()) as { message: { data: unknown } }).message.data,
+      ),
+    ).toEqual([
+      { url: 'acme://start', opId: 's-ada-onboarding.1-3-0' },
+      { url: 'http://acme.example/start', opId: 's-ada-onboarding.1-3-0' },
+    ]);
   });
 
   it('fails an unregistered token, saying the token is invalid', async () => {
