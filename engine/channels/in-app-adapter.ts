@@ -5,6 +5,7 @@ import { customerKeys } from '../store/customer-keys.js';
 import { LuaScript } from '../store/lua-script.js';
 import type { ChannelAdapter, DeliveryResult } from './channel-adapter.js';
 import { renderedFor } from './deliverable.js';
+import { ChannelConfigError } from './errors.js';
 import { describeError } from './http-result.js';
 
 /** One message in a customer's in-app inbox. */
@@ -17,8 +18,13 @@ export interface InAppMessage {
   journey: string;
   message: string;
   createdAt: number;
+  /** When it leaves the inbox (epoch ms); `null` for a message stored before messages expired. */
+  expiresAt: number | null;
   readAt: number | null;
 }
+
+/** How long an in-app message is shown by default: 30 days, the longest Braze keeps a Content Card. */
+export const IN_APP_TTL_MS = 30 * 86_400_000;
 
 export interface InAppAdapterOptions {
   redis: RedisConnection;
@@ -26,6 +32,11 @@ export interface InAppAdapterOptions {
   prefix: string;
   /** Messages kept per customer, newest first; older ones are dropped. Default 100. */
   maxMessages?: number;
+  /**
+   * How long a message is shown after it is stored, in ms; the inbox leaves it out after that.
+   * Default {@link IN_APP_TTL_MS}, 30 days: an offer sent for a week is not shown for months.
+   */
+  ttlMs?: number;
   /** Stamps `createdAt`; default the system clock. */
   clock?: Clock;
 }
@@ -86,6 +97,13 @@ export function createInAppAdapter(options: InAppAdapterOptions): ChannelAdapter
   const { redis, prefix } = options;
   const max = options.maxMessages ?? 100;
   const clock = options.clock ?? systemClock;
+  const ttlMs = options.ttlMs ?? IN_APP_TTL_MS;
+  if (!(Number.isFinite(ttlMs) && ttlMs > 0)) {
+    throw new ChannelConfigError(
+      'ttlMs',
+      `The in-app adapter's ttlMs is ${ttlMs}: it is how long a message is shown. To fix: give a number of milliseconds above 0, such as ${IN_APP_TTL_MS} (30 days).`,
+    );
+  }
   return {
     channel: 'in-app',
     provider: 'redis',
@@ -94,6 +112,7 @@ export function createInAppAdapter(options: InAppAdapterOptions): ChannelAdapter
       const checked = renderedFor(delivery, 'in-app');
       if (!checked.ok) return checked.result;
       const { rendered } = checked;
+      const now = clock.now();
       const message: InAppMessage = {
         id: delivery.opId,
         title: rendered.title,
@@ -101,7 +120,8 @@ export function createInAppAdapter(options: InAppAdapterOptions): ChannelAdapter
         cta: { label: rendered.cta.label, url: rendered.cta.url },
         journey: delivery.journeyId,
         message: delivery.message,
-        createdAt: clock.now(),
+        createdAt: now,
+        expiresAt: now + ttlMs,
         readAt: null, // must stay the last member: see markRead
       };
       const keys = inAppKeys(prefix, delivery.customerId);
@@ -131,21 +151,44 @@ export function createInAppAdapter(options: InAppAdapterOptions): ChannelAdapter
   };
 }
 
-/** A customer's in-app messages, newest first. */
+/**
+ * A customer's in-app messages, newest first, at most `limit`. Given `now`, the messages that
+ * expired by then are left out (the inbox an app shows); without it, every message kept is read
+ * (a customer's export).
+ */
 export async function readInAppInbox(
   redis: RedisConnection,
   prefix: string,
   customerId: string,
   limit = 100,
+  now?: number,
 ): Promise<InAppMessage[]> {
   const keys = inAppKeys(prefix, customerId);
   // LRANGE's stop is inclusive: a limit of 0 would read one.
   if (limit < 1) return [];
-  // Infinity reads them all (LRANGE's -1 is the last).
-  const ids = await redis.lrange(keys.order, 0, Number.isFinite(limit) ? Math.trunc(limit) - 1 : -1);
-  if (ids.length === 0) return [];
-  const values = await redis.hmget(keys.items, ...ids);
-  return values.flatMap((value) => (value === null ? [] : [JSON.parse(value) as InAppMessage]));
+  const wanted = Number.isFinite(limit) ? Math.trunc(limit) : Number.POSITIVE_INFINITY;
+  // Read a page at a time until `limit` are shown: expired messages leave gaps. Infinity reads
+  // them all at once (LRANGE's -1 is the last).
+  const page = Number.isFinite(wanted) ? wanted : 0;
+  const messages: InAppMessage[] = [];
+  const seen = new Set<string>();
+  for (let start = 0; messages.length < wanted; start += page) {
+    const ids = await redis.lrange(keys.order, start, page === 0 ? -1 : start + page - 1);
+    if (ids.length === 0) break;
+    const values = await redis.hmget(keys.items, ...ids);
+    for (const value of values) {
+      if (value === null) continue;
+      const message = JSON.parse(value) as Omit<InAppMessage, 'expiresAt'> & { expiresAt?: number };
+      const expiresAt = message.expiresAt ?? null;
+      // A message stored meanwhile shifts the list: one already read may come again.
+      if (seen.has(message.id) || (now !== undefined && expiresAt !== null && expiresAt <= now)) continue;
+      seen.add(message.id);
+      messages.push({ ...message, expiresAt });
+      if (messages.length === wanted) break;
+    }
+    if (page === 0 || ids.length < page) break;
+  }
+  return messages;
 }
 
 /**

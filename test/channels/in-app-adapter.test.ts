@@ -40,12 +40,41 @@ describe('the in-app adapter on a real Redis', () => {
         journey: 'onboarding',
         message: 'welcome',
         createdAt: clock.now(),
+        expiresAt: clock.now() + 30 * 86_400_000,
         readAt: null,
       },
     ]);
     expect(await readInAppInbox(ctx.redis, ctx.prefix, 'grace')).toEqual([]);
     expect(await readInAppInbox(ctx.redis, ctx.prefix, 'ada', 1)).toHaveLength(1);
     expect(await readInAppInbox(ctx.redis, ctx.prefix, 'ada', 0)).toEqual([]);
+  });
+
+  it('leaves a message out of the inbox once it has expired, 30 days after it was stored unless told otherwise', async () => {
+    // A card offering "10% off this week" was still shown months later: in-app messages never expired.
+    const start = new FakeClock(Date.parse('2026-03-01T12:00:00Z'));
+    const month = createInAppAdapter({ redis: ctx.redis, prefix: ctx.prefix, clock: start });
+    const day = createInAppAdapter({ redis: ctx.redis, prefix: ctx.prefix, clock: start, ttlMs: 86_400_000 });
+    await month.send(deliveryFor('in-app', { opId: 'op-1' }));
+    await day.send(deliveryFor('in-app', { opId: 'op-2' }));
+    const ids = async (limit?: number) =>
+      (await readInAppInbox(ctx.redis, ctx.prefix, 'ada', limit, start.now())).map((m) => m.id);
+
+    start.advance('1d');
+    // Expiry ends at its instant, and a limit counts the messages still shown.
+    expect(await ids()).toEqual(['op-1']);
+    expect(await ids(1)).toEqual(['op-1']);
+    start.advance('29d');
+    expect(await ids()).toEqual([]);
+    // Without a time, everything kept is read: a customer's export lists it all.
+    expect((await readInAppInbox(ctx.redis, ctx.prefix, 'ada')).map((m) => m.id)).toEqual(['op-2', 'op-1']);
+  });
+
+  it('refuses a time to live that is not a positive number of milliseconds, naming the option', () => {
+    for (const ttlMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => createInAppAdapter({ redis: ctx.redis, prefix: ctx.prefix, ttlMs })).toThrow(
+        expect.objectContaining({ code: 'CHORUS_CHANNEL_CONFIG_INVALID', option: 'ttlMs' }),
+      );
+    }
   });
 
   it('stores a retried send once', async () => {

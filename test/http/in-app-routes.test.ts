@@ -46,6 +46,30 @@ describe('the in-app inbox over HTTP', () => {
     expect(badLimit.json()).toMatchObject({ error: { issues: [{ field: 'querystring.limit' }] } });
   });
 
+  it('lists a message until it expires, with its expiry, while the export still shows what is kept', async () => {
+    await h.engine.identify({ userId: 'ada', traits: { firstName: 'Ada' } });
+    const inApp = createInAppAdapter({
+      redis: h.redis,
+      prefix: h.prefix,
+      clock: h.clock,
+      ttlMs: 7 * 86_400_000,
+    });
+    await inApp.send(deliveryFor('in-app', { opId: 'op-1' }));
+    const listed = async () =>
+      (await h.app.inject({ url: '/v1/customers/ada/in-app', headers: h.auth })).json<{
+        messages: Array<{ id: string; expiresAt: number | null }>;
+      }>().messages;
+    expect(await listed()).toEqual([
+      expect.objectContaining({ id: 'op-1', expiresAt: h.clock.now() + 7 * 86_400_000 }),
+    ]);
+    h.clock.advance('7d');
+    expect(await listed()).toEqual([]);
+    const exported = await h.app.inject({ url: '/v1/customers/ada/export', headers: h.auth });
+    expect(exported.json<{ inAppMessages: Array<{ id: string }> }>().inAppMessages.map((m) => m.id)).toEqual([
+      'op-1',
+    ]);
+  });
+
   it.each([
     ['dots', 'ada.'.repeat(64)],
     ['CJK characters', '漢'.repeat(256)],

@@ -14,6 +14,10 @@ const InAppMessage = z.object({
   journey: z.string(),
   message: z.string(),
   createdAt: z.number().describe('epoch ms'),
+  expiresAt: z
+    .number()
+    .nullable()
+    .describe('epoch ms, when it leaves the inbox; null for a message stored before messages expired'),
   readAt: z.number().nullable().describe('epoch ms, or null while unread'),
 });
 
@@ -25,7 +29,7 @@ export const inAppRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Clock }
     {
       schema: {
         tags: ['customers'],
-        summary: "A customer's in-app messages, newest first",
+        summary: "A customer's in-app messages that have not expired, newest first",
         params: z.object({ userId: z.string().min(1).max(256) }),
         querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(50) }),
         response: { 200: z.object({ messages: z.array(InAppMessage) }) },
@@ -37,6 +41,7 @@ export const inAppRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Clock }
         engine.prefix,
         request.params.userId,
         request.query.limit,
+        clock.now(),
       ),
     }),
   );
