@@ -9,7 +9,7 @@ import {
 } from './handlebars-env.js';
 import { htmlToText, oneLine, tidyText } from './html-to-text.js';
 import type { RenderContext, RenderedFor, RenderedMessage } from './rendered-message.js';
-import { plainSpaces, smsSegments } from './sms-segments.js';
+import { plainPunctuation, plainSpaces, smsSegments } from './sms-segments.js';
 import {
   FIELD_MODES,
   LAYOUTS,
@@ -129,7 +129,8 @@ export class MessageRenderer {
         };
       }
       case 'sms': {
-        const body = addUtmToText(tidyText(plainSpaces(run('sms'))), utm, keep);
+        // Spaces and punctuation made plain before the links are tagged: only text is changed.
+        const body = addUtmToText(tidyText(plainPunctuation(plainSpaces(run('sms')))), utm, keep);
         const { encoding, segments } = smsSegments(body);
         return { channel, body, encoding, segments };
       }

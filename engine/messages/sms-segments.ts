@@ -46,6 +46,35 @@ export function plainSpaces(body: string): string {
   return body.replace(NO_BREAK_SPACES, ' ');
 }
 
+// Typographic punctuation outside GSM 03.38 and the plain form a phone shows nearly alike: what
+// an iPhone's smart punctuation types in a name (O’Brien), and what template authors and product
+// names carry (“Long Jing”, tea–time…).
+const TYPOGRAPHIC: ReadonlyArray<[RegExp, string]> = [
+  [/[\u2018\u2019\u201A\u201B\u2032]/g, "'"],
+  [/[\u201C\u201D\u201E\u201F\u2033]/g, '"'],
+  [/[\u2012\u2013\u2014\u2015\u2212]/g, '-'],
+  [/\u2026/g, '...'],
+];
+
+/**
+ * An SMS body with its typographic quotes, dashes and ellipses made plain when that makes it
+ * GSM-7: one ’ would switch the whole body to UCS-2, parts of 67 characters instead of 153 (Twilio's
+ * Smart Encoding does the same, but only for a Messaging Service that has it turned on). A body
+ * that stays UCS-2 anyway (an emoji, a script outside GSM 03.38) keeps them as written.
+ *
+ * @example
+ * plainPunctuation('Hi Ana O’Brien…'); // "Hi Ana O'Brien..."
+ * plainPunctuation('Hi Ana O’Brien 🍵'); // 'Hi Ana O’Brien 🍵'
+ */
+export function plainPunctuation(body: string): string {
+  if (isGsm7(body)) return body;
+  const plain = TYPOGRAPHIC.reduce(
+    (text, [pattern, replacement]) => text.replace(pattern, replacement),
+    body,
+  );
+  return isGsm7(plain) ? plain : body;
+}
+
 /**
  * The encoding and number of parts an SMS body needs. GSM-7 holds 160 septets in one message and
  * 153 per part; anything outside GSM 03.38 (an emoji, most accents, CJK) switches the whole body

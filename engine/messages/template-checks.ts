@@ -9,7 +9,7 @@ import { checkTemplatesForJourneys } from './template-journey-checks.js';
 import { describeProbes, probesFor, type Probe } from './template-probes.js';
 import { layoutBodyProblems } from './layout-checks.js';
 import { modeOf, TemplateSet, type TemplateField, type TemplateFile } from './template-set.js';
-import { isGsm7 } from './sms-segments.js';
+import { isGsm7, plainPunctuation } from './sms-segments.js';
 import { scanTemplate } from './template-variables.js';
 import { htmlLinks, textLinks, withoutUtm } from './utm.js';
 import { visibleHtml, visibleLinks } from './visible-html.js';
@@ -344,7 +344,7 @@ function limits(
     const file = templates.template(message.id, 'sms')!.path;
     const nonGsm =
       rendered.encoding === 'UCS-2'
-        ? ` It is UCS-2 (70 characters a part) because of characters outside GSM-7 such as ${JSON.stringify([...rendered.body].find((char) => !isGsm7(char)) ?? '')}; replacing them would make parts of 153.`
+        ? ` It is UCS-2 (70 characters a part) because of characters outside GSM-7 such as ${JSON.stringify([...rendered.body].find((char) => !isGsm7(plainPunctuation(char))) ?? '')}; replacing them would make parts of 153.`
         : '';
     found.push({
       key: 'sms-segments',

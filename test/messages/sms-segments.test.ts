@@ -87,3 +87,28 @@ describe('an SMS with a price or count in the customer locale', () => {
     }
   });
 });
+
+describe('an SMS with typographic punctuation in a trait', () => {
+  const templates = TemplateSet.fromDirectory('templates');
+  const renderer = new MessageRenderer(templates);
+  const nudge = (firstName: string) =>
+    renderer.render('nudge', 'sms', renderContext(templates.message('nudge')!, { profile: { firstName } }));
+
+  it('stays GSM-7: curly quotes, dashes and an ellipsis (an iPhone types O’Brien) go as their plain forms', () => {
+    // One ’ made the whole text UCS-2, parts of 67 characters instead of 153: three texts billed for one.
+    const plain = nudge("Ana O'Brien");
+    for (const name of ['Ana O’Brien', 'Ana ‘O’Brien’', '“Ana” O‘Brien—Smith…']) {
+      const sms = nudge(name);
+      expect(sms.encoding).toBe('GSM-7');
+      expect(sms.segments).toBe(plain.segments);
+      expect(sms.body).not.toMatch(/[‘’“”—…]/);
+    }
+    expect(nudge('“Ana” O‘Brien—Smith…').body).toContain('Hi "Ana" O\'Brien-Smith...!');
+  });
+
+  it('keeps them as written when the text is UCS-2 anyway, where they cost nothing', () => {
+    const sms = nudge('Ana O’Brien 🍵');
+    expect(sms.encoding).toBe('UCS-2');
+    expect(sms.body).toContain('Hi Ana O’Brien 🍵!');
+  });
+});

@@ -115,7 +115,7 @@ describe('loading templates', () => {
     for (const text of texts) expect(text).toContain('To fix:');
   });
 
-  it('names a character that makes an SMS UCS-2, not an accented letter GSM-7 has', () => {
+  it('names a character that makes an SMS UCS-2, not an accented letter GSM-7 has nor a curly apostrophe', () => {
     const dir = mkdtempSync(join(tmpdir(), 'chorus-sms-'));
     try {
       mkdirSync(join(dir, 'cafe'));
@@ -124,7 +124,7 @@ describe('loading templates', () => {
         JSON.stringify({
           id: 'cafe',
           proposition: 'Our café blends, picked by hand. '.repeat(8),
-          headline: 'Tea at the café 🍵',
+          headline: 'Tea at Ana’s café 🍵',
           cta: { label: 'Explore', url: 'https://example.com/blends' },
         }),
       );
@@ -133,7 +133,7 @@ describe('loading templates', () => {
         '{{message.headline}} {{message.proposition}} {{message.cta.url}}',
       );
       const [problem] = checkTemplates(TemplateSet.fromDirectory(dir));
-      // "é" is in the GSM 03.38 alphabet: replacing it would not make the parts longer.
+      // "é" is in the GSM 03.38 alphabet, and "’" would go as "'": replacing them would not make the parts longer.
       expect(problem?.text).toContain('because of characters outside GSM-7 such as "🍵"');
     } finally {
       rmSync(dir, { recursive: true, force: true });
