@@ -2,6 +2,7 @@ import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { senderDomain } from './channels/sender-domain.js';
+import { IN_APP_TTL_MS } from './channels/in-app-adapter.js';
 import { ServiceAccount } from './channels/service-account.js';
 import { parseSmtpUrl } from './channels/smtp-url.js';
 import { isWebhookSecret } from './channels/standard-webhooks.js';
@@ -49,6 +50,21 @@ const RateLimit = z
     }
     return { max: Number(max), duration: ms };
   });
+
+/** A duration such as `30d` or `12h`, in ms: longer than 0. */
+const PositiveDuration = z.string().transform((value, ctx) => {
+  let ms: number;
+  try {
+    ms = parseDuration(value.trim());
+  } catch {
+    ms = Number.NaN;
+  }
+  if (!(ms > 0 && Number.isFinite(ms))) {
+    ctx.addIssue({ code: 'custom', message: `"${value}" is no duration longer than 0, such as 30d or 12h` });
+    return z.NEVER;
+  }
+  return ms;
+});
 
 /** A service account key given as JSON text, checked whole so a bad key names its variable. */
 function serviceAccountFrom(text: string, ctx: z.RefinementCtx): ServiceAccount {
@@ -234,6 +250,8 @@ const EnvShape = z.object({
   FREQUENCY_CAPS: FrequencyCapRules.default([]),
   /** Marketing sends wait out these hours of the customer's local time, e.g. `21:00-08:00`. Unset: none. */
   QUIET_HOURS: QuietHoursWindow.optional(),
+  /** How long an in-app message is shown in the customer's inbox after it is sent, e.g. `7d`. */
+  IN_APP_TTL: PositiveDuration.default(IN_APP_TTL_MS),
   /** Twilio-compatible SMS API. All three of SID, token and SMS_FROM, or none (SMS to the outbox). */
   TWILIO_BASE_URL: z.url().default('https://api.twilio.com'),
   TWILIO_ACCOUNT_SID: z.string().min(1).optional(),

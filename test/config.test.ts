@@ -27,6 +27,16 @@ describe('configuration from the environment', () => {
     expect(config.SMTP_URL).toBeUndefined();
   });
 
+  it('reads how long in-app messages are shown, 30 days unless IN_APP_TTL says otherwise', () => {
+    expect(loadConfig({}).IN_APP_TTL).toBe(30 * 86_400_000);
+    expect(loadConfig({ IN_APP_TTL: '7d' }).IN_APP_TTL).toBe(7 * 86_400_000);
+    for (const value of ['0s', 'soon', '-1d']) {
+      expect(() => loadConfig({ IN_APP_TTL: value })).toThrow(
+        expect.objectContaining({ variables: [expect.objectContaining({ name: 'IN_APP_TTL' })] }),
+      );
+    }
+  });
+
   it('parses rates, roles and flags', () => {
     const config = loadConfig({
       RATE_LIMIT_SMS: '10/1s',

@@ -208,6 +208,7 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
         prefix: config.REDIS_PREFIX,
         outboxDir: config.OUTBOX_DIR,
         mailFrom: config.MAIL_FROM,
+        inAppTtlMs: config.IN_APP_TTL,
         smtpUrl: config.SMTP_URL,
         smtpPool: { maxConnections: config.SMTP_MAX_CONNECTIONS, maxMessages: config.SMTP_MAX_MESSAGES },
         dkim:

@@ -15,6 +15,8 @@ export interface ChannelSetup {
   prefix: string;
   outboxDir: string;
   mailFrom: string;
+  /** How long an in-app message is shown (IN_APP_TTL); the in-app adapter's default when unset. */
+  inAppTtlMs?: number | undefined;
   smtpUrl?: string | undefined;
   /** Pooled SMTP connections and messages per connection (the email adapter's defaults when unset). */
   smtpPool?: { maxConnections: number; maxMessages: number } | undefined;
@@ -63,7 +65,11 @@ export function createChannelAdapters(setup: ChannelSetup): Partial<Record<Chann
             : { accessToken: setup.fcm.accessToken }),
         })
       : createOutboxAdapter({ channel: 'push', outboxDir, ...(logger ? { logger } : {}) }),
-    'in-app': createInAppAdapter({ redis: setup.redis, prefix: setup.prefix }),
+    'in-app': createInAppAdapter({
+      redis: setup.redis,
+      prefix: setup.prefix,
+      ...(setup.inAppTtlMs === undefined ? {} : { ttlMs: setup.inAppTtlMs }),
+    }),
   };
   if (setup.webhook) {
     adapters.webhook = createWebhookAdapter({

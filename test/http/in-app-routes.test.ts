@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createInAppAdapter } from '../../engine/index.js';
+import { createChannelAdapters, createInAppAdapter, readInAppInbox } from '../../engine/index.js';
 import { sendOpId } from '../../engine/runtime/ids.js';
 import { onboarding } from '../fixtures/journeys/onboarding.js';
 import { deliveryFor } from '../channels/support.js';
@@ -68,6 +68,21 @@ describe('the in-app inbox over HTTP', () => {
     expect(exported.json<{ inAppMessages: Array<{ id: string }> }>().inAppMessages.map((m) => m.id)).toEqual([
       'op-1',
     ]);
+  });
+
+  it("shows a message for IN_APP_TTL in the process's adapters", async () => {
+    const adapters = createChannelAdapters({
+      redis: h.redis,
+      prefix: h.prefix,
+      outboxDir: 'outbox',
+      mailFrom: 'hello@chorus.local',
+      inAppTtlMs: 86_400_000,
+    });
+    const before = Date.now();
+    await adapters['in-app']!.send(deliveryFor('in-app', { opId: 'op-1' }));
+    const [message] = await readInAppInbox(h.redis, h.prefix, 'ada');
+    expect(message!.expiresAt! - message!.createdAt).toBe(86_400_000);
+    expect(message!.createdAt).toBeGreaterThanOrEqual(before);
   });
 
   it.each([
