@@ -212,6 +212,7 @@ export { createPushAdapter, type PushAdapterOptions } from './channels/push-adap
 export { ServiceAccount } from './channels/service-account.js';
 export {
   createInAppAdapter,
+  dismissInAppMessage,
   IN_APP_TTL_MS,
   readInAppInbox,
   markInAppRead,

@@ -68,12 +68,24 @@ end
 return 1
 `);
 
+// A dismissed message is replaced by this marker and the time, not deleted: its id keeps its
+// place in the inbox, so a repeated send of the same operation (HSETNX) cannot bring it back,
+// and it leaves with the cap as the message would have. No message JSON starts this way.
+const DISMISSED = '{"dismissedAt":';
+
+const dismiss = new LuaScript(`
+local json = redis.call('HGET', KEYS[1], ARGV[1])
+if not json or string.sub(json, 1, ${DISMISSED.length}) == '${DISMISSED}' then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], '${DISMISSED}' .. ARGV[2] .. '}')
+return 1
+`);
+
 // Messages are stored with "readAt":null as their last member, so the JSON ends in exactly
 // `"readAt":null}` until read. A string value cannot end the document, so this plain (non-pattern)
 // suffix check cannot be fooled by message text, and no JSON library is needed in Lua.
 const markRead = new LuaScript(`
 local json = redis.call('HGET', KEYS[1], ARGV[1])
-if not json then return 0 end
+if not json or string.sub(json, 1, ${DISMISSED.length}) == '${DISMISSED}' then return 0 end
 local unread = '"readAt":null}'
 if string.sub(json, -string.len(unread)) ~= unread then return 1 end
 redis.call('HSET', KEYS[1], ARGV[1], string.sub(json, 1, -string.len(unread) - 1) .. '"readAt":' .. ARGV[2] .. '}')
@@ -84,7 +96,8 @@ return 1
  * The in-app channel: each message is stored in the customer's inbox in Redis, once per
  * operation id (a retried send stores nothing new), keeping the newest `maxMessages`, and not at
  * all once an erasure of the customer has ended the send. The API reads it with
- * `readInAppInbox()` and marks messages read with `markInAppRead()`.
+ * `readInAppInbox()`, marks messages read with `markInAppRead()` and removes them with
+ * `dismissInAppMessage()`.
  *
  * @example
  * ```ts
@@ -177,7 +190,7 @@ export async function readInAppInbox(
     if (ids.length === 0) break;
     const values = await redis.hmget(keys.items, ...ids);
     for (const value of values) {
-      if (value === null) continue;
+      if (value === null || value.startsWith(DISMISSED)) continue;
       const message = JSON.parse(value) as Omit<InAppMessage, 'expiresAt'> & { expiresAt?: number };
       const expiresAt = message.expiresAt ?? null;
       // A message stored meanwhile shifts the list: one already read may come again.
@@ -204,4 +217,20 @@ export async function markInAppRead(
 ): Promise<boolean> {
   const keys = inAppKeys(prefix, customerId);
   return (await markRead.run(redis, [keys.items], [id, Math.trunc(now)])) === 1;
+}
+
+/**
+ * Dismisses one in-app message: the customer closed it, so the inbox no longer lists it (nor
+ * the export: its content is gone), and a repeated send of it is not stored again. Answers
+ * `false` when the customer has no such message, or dismissed it already.
+ */
+export async function dismissInAppMessage(
+  redis: RedisConnection,
+  prefix: string,
+  customerId: string,
+  id: string,
+  now: number = Date.now(),
+): Promise<boolean> {
+  const keys = inAppKeys(prefix, customerId);
+  return (await dismiss.run(redis, [keys.items], [id, Math.trunc(now)])) === 1;
 }

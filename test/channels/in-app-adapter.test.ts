@@ -4,6 +4,7 @@ import { endErasedOperations } from '../../engine/delivery/delivery-ledger.js';
 import { customerKeys } from '../../engine/store/customer-keys.js';
 import {
   createInAppAdapter,
+  dismissInAppMessage,
   inAppKeys,
   markInAppRead,
   readInAppInbox,
@@ -75,6 +76,24 @@ describe('the in-app adapter on a real Redis', () => {
         expect.objectContaining({ code: 'CHORUS_CHANNEL_CONFIG_INVALID', option: 'ttlMs' }),
       );
     }
+  });
+
+  it('drops a dismissed message from the inbox for good, even when its send is repeated', async () => {
+    const inApp = createInAppAdapter({ redis: ctx.redis, prefix: ctx.prefix, clock });
+    await inApp.send(deliveryFor('in-app', { opId: 'op-1' }));
+    await inApp.send(deliveryFor('in-app', { opId: 'op-2' }));
+
+    expect(await dismissInAppMessage(ctx.redis, ctx.prefix, 'ada', 'op-1', clock.now())).toBe(true);
+    expect(await dismissInAppMessage(ctx.redis, ctx.prefix, 'ada', 'op-1', clock.now())).toBe(false);
+    expect(await dismissInAppMessage(ctx.redis, ctx.prefix, 'ada', 'nope', clock.now())).toBe(false);
+    // A run that died after storing it sends it again (in-app is idempotent): it must not come back.
+    expect(await inApp.send(deliveryFor('in-app', { opId: 'op-1' }))).toMatchObject({ status: 'sent' });
+    const ids = async (now?: number) =>
+      (await readInAppInbox(ctx.redis, ctx.prefix, 'ada', 100, now)).map((m) => m.id);
+    expect(await ids(clock.now())).toEqual(['op-2']);
+    expect(await ids()).toEqual(['op-2']);
+    expect(await readInAppInbox(ctx.redis, ctx.prefix, 'ada', 1, clock.now())).toHaveLength(1);
+    expect(await markInAppRead(ctx.redis, ctx.prefix, 'ada', 'op-1', clock.now())).toBe(false);
   });
 
   it('stores a retried send once', async () => {

@@ -263,6 +263,7 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
     },
   },
   'POST /v1/customers/:userId/in-app/:id/read': { guard: 'api', params: { userId, id: someId } },
+  'POST /v1/customers/:userId/in-app/:id/dismiss': { guard: 'api', params: { userId, id: someId } },
   'POST /v1/customers/:userId/consent': {
     guard: 'api',
     validBody: fc

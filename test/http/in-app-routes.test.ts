@@ -70,6 +70,20 @@ describe('the in-app inbox over HTTP', () => {
     ]);
   });
 
+  it('dismisses a message: it leaves the inbox, and a second dismissal is a 404', async () => {
+    const inApp = createInAppAdapter({ redis: h.redis, prefix: h.prefix, clock: h.clock });
+    await inApp.send(deliveryFor('in-app', { opId: 'op-1' }));
+    await inApp.send(deliveryFor('in-app', { opId: 'op-2' }));
+    const dismiss = () =>
+      h.app.inject({ method: 'POST', url: '/v1/customers/ada/in-app/op-1/dismiss', headers: h.auth });
+    const first = await dismiss();
+    expect(first.statusCode).toBe(200);
+    expect(first.json()).toEqual({ dismissed: true });
+    const list = await h.app.inject({ url: '/v1/customers/ada/in-app', headers: h.auth });
+    expect(list.json<{ messages: Array<{ id: string }> }>().messages.map((m) => m.id)).toEqual(['op-2']);
+    expect((await dismiss()).statusCode).toBe(404);
+  });
+
   it("shows a message for IN_APP_TTL in the process's adapters", async () => {
     const adapters = createChannelAdapters({
       redis: h.redis,

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { markInAppRead, readInAppInbox } from '../../channels/in-app-adapter.js';
+import { dismissInAppMessage, markInAppRead, readInAppInbox } from '../../channels/in-app-adapter.js';
 import type { Clock } from '../../clock.js';
 import type { Engine } from '../../engine.js';
 import { MAX_OP_ID_LENGTH } from '../../runtime/ids.js';
@@ -61,6 +61,24 @@ export const inAppRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Clock }
       if (!(await markInAppRead(engine.store.redis, engine.prefix, userId, id, clock.now())))
         throw new NotFoundError(`Customer "${userId}" has no in-app message "${id}".`);
       return { read: true as const };
+    },
+  );
+
+  app.post(
+    '/v1/customers/:userId/in-app/:id/dismiss',
+    {
+      schema: {
+        tags: ['customers'],
+        summary: 'Dismiss one in-app message: the inbox no longer lists it',
+        params: z.object({ userId: z.string().min(1).max(256), id: z.string().min(1).max(MAX_OP_ID_LENGTH) }),
+        response: { 200: z.object({ dismissed: z.literal(true) }) },
+      },
+    },
+    async (request) => {
+      const { userId, id } = request.params;
+      if (!(await dismissInAppMessage(engine.store.redis, engine.prefix, userId, id, clock.now())))
+        throw new NotFoundError(`Customer "${userId}" has no in-app message "${id}" to dismiss.`);
+      return { dismissed: true as const };
     },
   );
 };
