@@ -127,10 +127,12 @@ export function applyEvent(
         // event is not at fault, and may have been applied to the customer's other journeys, so it
         // is not set aside among their unapplied events.
         if (!parsed.success) {
+          const mistyped = parsed.error.issues.some((issue) => issue.code === 'invalid_type');
           result.notes.push({
             kind: 'not-entered',
             journeyId: journey.id,
             reason: `event "${event.name}" does not match the trigger: ${formatIssues(parsed.error.issues, 'properties')}`,
+            ...(mistyped ? { mistyped: true as const } : {}),
           });
           continue;
         }

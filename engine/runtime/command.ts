@@ -58,6 +58,11 @@ export type Note =
   /** The goal reached: `revenue` from the goal event's `properties.revenue`, a finite number or decimal string. */
   | { kind: 'converted'; journeyId: string; instanceId: string; at: number; revenue?: number }
   | { kind: 'exited'; journeyId: string; instanceId: string; reason: string }
-  | { kind: 'not-entered'; journeyId: string; reason: string }
+  /**
+   * `mistyped`: the trigger's schema refused the event for a property of another type than it
+   * declares, or one missing: more likely a sender's bug than a filter at work, so it is logged
+   * as a warning.
+   */
+  | { kind: 'not-entered'; journeyId: string; reason: string; mistyped?: true }
   | { kind: 'rejected'; journeyId?: string; instanceId?: string; reason: string }
   | { kind: 'failed'; journeyId: string; instanceId: string; reason: string };

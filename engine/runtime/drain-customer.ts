@@ -103,10 +103,13 @@ async function applyBatch(
       notes.push(...result.notes);
       for (const note of result.notes) {
         // The API answered long before: the log is where a caller finds why nothing happened.
+        // A property of the wrong type, or missing, is likelier a sender's bug than a filter at work.
         if (note.kind === 'not-entered')
-          deps.logger.info(
+          deps.logger[note.mistyped ? 'warn' : 'info'](
             { customerId, journeyId: note.journeyId, reason: note.reason },
-            'customer not entered',
+            note.mistyped
+              ? 'customer not entered: an event property is missing or of another type'
+              : 'customer not entered',
           );
         if (note.kind === 'rejected' || note.kind === 'failed') {
           dead.push({ event: JSON.stringify(entry.event), reason: note.reason, at: now });

@@ -1,6 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createEngine, createJourneyHarness, defineJourney, type Engine } from '../../engine/index.js';
+import {
+  createEngine,
+  createJourneyHarness,
+  defineJourney,
+  silentLogger,
+  type Engine,
+  type Logger,
+} from '../../engine/index.js';
 import { eventually, testRedis } from '../support/redis.js';
 
 /** Entered by large orders only: the trigger's schema is its filter. */
@@ -21,14 +28,22 @@ const bigOrder = defineJourney({
 describe("a track event the trigger's schema does not take", () => {
   let ctx: ReturnType<typeof testRedis>;
   let engine: Engine;
+  let logged: Array<{ level: 'info' | 'warn'; msg: string }>;
 
   beforeEach(() => {
     ctx = testRedis();
+    logged = [];
+    const logger: Logger = {
+      ...silentLogger,
+      info: (_obj, msg) => void logged.push({ level: 'info', msg: msg ?? '' }),
+      warn: (_obj, msg) => void logged.push({ level: 'warn', msg: msg ?? '' }),
+    };
     engine = createEngine({
       redis: ctx.redis,
       prefix: ctx.prefix,
       journeys: [bigOrder],
       messages: { has: () => true },
+      logger,
     });
     engine.startWorkers({ deliveries: false });
   });
@@ -60,5 +75,20 @@ describe("a track event the trigger's schema does not take", () => {
         reason: expect.stringContaining('properties.total'),
       }),
     ]);
+  });
+
+  it('warns, where a filter at work is only noted, when a property is of another type or missing', async () => {
+    // A sender's bug (the total sent as a string, or not at all), not a small order.
+    await engine.track({ userId: 'cy', event: 'Order Completed', properties: { total: '140' } });
+    await engine.track({ userId: 'cy', event: 'Order Completed', properties: {} });
+    await engine.track({ userId: 'cy', event: 'Order Completed', properties: { total: 40 } });
+    const notEntered = await eventually(async () => {
+      const lines = logged.filter((line) => line.msg.startsWith('customer not entered'));
+      return lines.length === 3 ? lines : undefined;
+    });
+    expect(notEntered.map((line) => line.level)).toEqual(['warn', 'warn', 'info']);
+    const h = createJourneyHarness(bigOrder);
+    h.track('dee', 'Order Completed', { total: '140' });
+    expect(h.notes('dee')).toEqual([expect.objectContaining({ kind: 'not-entered', mistyped: true })]);
   });
 });
