@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import { NotConnectedError, postWithTimeout } from './http-post.js';
-import { describeError, parseJson, snippet, stringField } from './http-result.js';
+import { describeError, isTimeout, parseJson, snippet, stringField } from './http-result.js';
 import { ASSERTION_LIFETIME_S, signAssertion, type SigningAccount } from './service-account.js';
 
 /** A token, or why none could be had (the token endpoint refused, or did not answer). */
@@ -93,10 +93,9 @@ async function exchange(
     });
   } catch (error) {
     const met = error instanceof NotConnectedError ? error.cause : error;
-    const timedOut = met instanceof Error && (met.name === 'TimeoutError' || met.name === 'AbortError');
     return {
       ok: false,
-      reason: timedOut
+      reason: isTimeout(met)
         ? `the token endpoint ${account.tokenUri} did not answer within ${timeoutMs} ms`
         : `the token endpoint ${account.tokenUri} could not be reached: ${describeError(met)}`,
     };

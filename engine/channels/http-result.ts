@@ -91,6 +91,11 @@ const NOT_SENT_CODES = new Set([
   'INVALID_CA',
 ]);
 
+/** Whether a request's error is its deadline running out (AbortSignal.timeout, or an abort at it). */
+export function isTimeout(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+}
+
 /**
  * A request that got no answer (refused, reset, timed out): the provider may be back soon. Unless
  * the connection was never made, the request may have arrived: `mayHaveArrived` says so.
@@ -98,13 +103,10 @@ const NOT_SENT_CODES = new Set([
 export function retryForNetworkError(provider: string, error: unknown, timeoutMs: number): NotSent {
   if (error instanceof NotConnectedError) {
     // Nothing was written: a plain retry, which may fail for good once attempts run out.
-    const cause = error.cause;
-    const timedOut = cause instanceof Error && (cause.name === 'AbortError' || cause.name === 'TimeoutError');
-    const why = timedOut ? `no connection within ${timeoutMs} ms` : describeError(cause);
+    const why = isTimeout(error.cause) ? `no connection within ${timeoutMs} ms` : describeError(error.cause);
     return { status: 'retry', reason: `${provider} could not be reached: ${why}` };
   }
-  const name = error instanceof Error ? error.name : '';
-  if (name === 'TimeoutError' || name === 'AbortError') {
+  if (isTimeout(error)) {
     return {
       status: 'retry',
       reason: `${provider} did not answer within ${timeoutMs} ms`,
