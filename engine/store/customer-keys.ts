@@ -33,12 +33,12 @@ export function inboxAppendKeys(prefix: string, customerId: string, eventId: str
   return [`${base}:inbox`, `${base}:events`, `${base}:lease`, `${base}:seen:${eventId}`];
 }
 
-/** The key of the tally of pruned instances that goes with a customer's state key. */
 /** The field of the customer's state hash that holds one journey instance's record. */
 export function instanceField(instanceId: string): string {
   return `i:${instanceId}`;
 }
 
+/** The key of the tally of pruned instances that goes with a customer's state key. */
 export function prunedTallyKey(stateKey: string): string {
   return `${stateKey}:pruned`;
 }
