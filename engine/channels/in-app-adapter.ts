@@ -180,12 +180,14 @@ export async function readInAppInbox(
   // LRANGE's stop is inclusive: a limit of 0 would read one.
   if (limit < 1) return [];
   const wanted = Number.isFinite(limit) ? Math.trunc(limit) : Number.POSITIVE_INFINITY;
-  // Read a page at a time until `limit` are shown: expired messages leave gaps. Infinity reads
-  // them all at once (LRANGE's -1 is the last).
-  const page = Number.isFinite(wanted) ? wanted : 0;
+  // Read a page at a time until `limit` are shown: expired and dismissed messages leave gaps, and
+  // each page after the first is twice the one before, so a long run of them (an app asking for
+  // its newest card past a hundred expired ones) costs a few round trips, not one per message.
+  // Infinity reads them all at once (LRANGE's -1 is the last).
+  let page = Number.isFinite(wanted) ? wanted : 0;
   const messages: InAppMessage[] = [];
   const seen = new Set<string>();
-  for (let start = 0; messages.length < wanted; start += page) {
+  for (let start = 0; messages.length < wanted; start += page, page *= 2) {
     const ids = await redis.lrange(keys.order, start, page === 0 ? -1 : start + page - 1);
     if (ids.length === 0) break;
     const values = await redis.hmget(keys.items, ...ids);

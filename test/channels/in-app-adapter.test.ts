@@ -70,6 +70,30 @@ describe('the in-app adapter on a real Redis', () => {
     expect((await readInAppInbox(ctx.redis, ctx.prefix, 'ada')).map((m) => m.id)).toEqual(['op-2', 'op-1']);
   });
 
+  it('reads past a run of expired messages in a few round trips, whatever the limit', async () => {
+    // An app asking for its newest card (limit=1) past a hundred expired ones cost a round trip
+    // per expired message: the inbox was read one id at a time.
+    const start = new FakeClock(Date.parse('2026-03-01T12:00:00Z'));
+    const month = createInAppAdapter({ redis: ctx.redis, prefix: ctx.prefix, clock: start });
+    const hour = createInAppAdapter({ redis: ctx.redis, prefix: ctx.prefix, clock: start, ttlMs: 3_600_000 });
+    await month.send(deliveryFor('in-app', { opId: 'op-kept' }));
+    for (let i = 0; i < 99; i++) await hour.send(deliveryFor('in-app', { opId: `op-${i}` }));
+    start.advance('2h');
+    let reads = 0;
+    const counted = new Proxy(ctx.redis, {
+      get(target, name, receiver) {
+        if (name === 'lrange' || name === 'hmget') reads += 1;
+        const value: unknown = Reflect.get(target, name, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+
+    const inbox = await readInAppInbox(counted, ctx.prefix, 'ada', 1, start.now());
+
+    expect(inbox.map((m) => m.id)).toEqual(['op-kept']);
+    expect(reads).toBeLessThanOrEqual(16);
+  });
+
   it('refuses a time to live that is not a positive number of milliseconds, naming the option', () => {
     for (const ttlMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
       expect(() => createInAppAdapter({ redis: ctx.redis, prefix: ctx.prefix, ttlMs })).toThrow(
