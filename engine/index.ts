@@ -213,9 +213,11 @@ export { ServiceAccount } from './channels/service-account.js';
 export {
   createInAppAdapter,
   dismissInAppMessage,
+  readDismissedInApp,
   IN_APP_TTL_MS,
   readInAppInbox,
   markInAppRead,
+  type DismissedInAppMessage,
   type InAppAdapterOptions,
   type InAppMessage,
 } from './channels/in-app-adapter.js';

@@ -206,6 +206,32 @@ export async function readInAppInbox(
   return messages;
 }
 
+/** A message the customer dismissed: its content is gone, its id and the time are kept. */
+export interface DismissedInAppMessage {
+  id: string;
+  dismissedAt: number;
+}
+
+/**
+ * The in-app messages a customer dismissed, newest first: what the inbox keeps of them (see
+ * {@link dismissInAppMessage}), for the customer's export, which lists everything kept.
+ */
+export async function readDismissedInApp(
+  redis: RedisConnection,
+  prefix: string,
+  customerId: string,
+): Promise<DismissedInAppMessage[]> {
+  const keys = inAppKeys(prefix, customerId);
+  const ids = await redis.lrange(keys.order, 0, -1);
+  if (ids.length === 0) return [];
+  const values = await redis.hmget(keys.items, ...ids);
+  return ids.flatMap((id, index) => {
+    const value = values[index];
+    if (value == null || !value.startsWith(DISMISSED)) return [];
+    return [{ id, dismissedAt: (JSON.parse(value) as { dismissedAt: number }).dismissedAt }];
+  });
+}
+
 /**
  * Marks one in-app message read (the first time only: a second call keeps the first `readAt`).
  * Answers `false` when the customer has no message with that id.

@@ -84,6 +84,25 @@ describe('the in-app inbox over HTTP', () => {
     expect((await dismiss()).statusCode).toBe(404);
   });
 
+  it('lists in the export which messages the customer dismissed, and when', async () => {
+    // The dismissal stays stored (it keeps a repeated send out), yet the export, which answers a
+    // data subject access request with everything kept, left it out.
+    await h.engine.identify({ userId: 'ada', traits: { firstName: 'Ada' } });
+    const inApp = createInAppAdapter({ redis: h.redis, prefix: h.prefix, clock: h.clock });
+    await inApp.send(deliveryFor('in-app', { opId: 'op-1' }));
+    await inApp.send(deliveryFor('in-app', { opId: 'op-2' }));
+    h.clock.advance('1h');
+    await h.app.inject({ method: 'POST', url: '/v1/customers/ada/in-app/op-1/dismiss', headers: h.auth });
+
+    const exported = (await h.app.inject({ url: '/v1/customers/ada/export', headers: h.auth })).json<{
+      inAppMessages: Array<{ id: string }>;
+      dismissedInAppMessages: unknown;
+    }>();
+
+    expect(exported.inAppMessages.map((m) => m.id)).toEqual(['op-2']);
+    expect(exported.dismissedInAppMessages).toEqual([{ id: 'op-1', dismissedAt: h.clock.now() }]);
+  });
+
   it("shows a message for IN_APP_TTL in the process's adapters", async () => {
     const adapters = createChannelAdapters({
       redis: h.redis,

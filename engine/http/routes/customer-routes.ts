@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { readInAppInbox } from '../../channels/in-app-adapter.js';
+import { readDismissedInApp, readInAppInbox } from '../../channels/in-app-adapter.js';
 import type { Clock } from '../../clock.js';
 import type { Engine } from '../../engine.js';
 import { ConsentRecord } from '../../policy/consent-record.js';
@@ -178,6 +178,8 @@ export const customerRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Cloc
         suppressions: await engine.suppressions.entriesFor(addressesOf(stored.profile)),
         engagement: await readEngagement(engine.store.redis, engine.prefix, userId),
         inAppMessages: inApp,
+        // Kept so a repeated send does not bring them back: stored about the customer, so listed.
+        dismissedInAppMessages: await readDismissedInApp(engine.store.redis, engine.prefix, userId),
         unappliedEvents: stored.deadLetters,
       };
     },
