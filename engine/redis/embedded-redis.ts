@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { freePort } from '../free-port.js';
+import { withoutCredentials } from './connection.js';
 import { RedisUnavailableError } from './errors.js';
 
 /** The two log methods `resolveRedis` uses; a pino logger fits. */
@@ -60,7 +61,7 @@ export async function resolveRedis(options: ResolveRedisOptions): Promise<Resolv
   const { url, defaultUrl = DEFAULT_URL, redisServerBinary = 'redis-server', logger } = options;
   // Probing an explicit url would hide a typo behind a silently started private server.
   if (url) {
-    logger?.info({ url: redact(url), embedded: false }, 'using the Redis given by url');
+    logger?.info({ url: withoutCredentials(url), embedded: false }, 'using the Redis given by url');
     return { url, embedded: false, stop: async () => {} };
   }
   const found = await probe(defaultUrl);
@@ -68,20 +69,20 @@ export async function resolveRedis(options: ResolveRedisOptions): Promise<Resolv
     // A Redis is there, guarded: a private server beside it would take the journeys meant for it,
     // and delete them when the process stops.
     throw new RedisUnavailableError(
-      `A Redis answers on ${redact(defaultUrl)} but asks for a password (${found.refusal}). ` +
+      `A Redis answers on ${withoutCredentials(defaultUrl)} but asks for a password (${found.refusal}). ` +
         `To fix: set REDIS_URL with its password, redis://:<password>@${new URL(defaultUrl).host} ` +
         '(or redis://<user>:<password>@…), or stop it to run on a private redis-server.',
     );
   }
   if (found.answers) {
     logger?.info(
-      { url: redact(defaultUrl), embedded: false },
+      { url: withoutCredentials(defaultUrl), embedded: false },
       'using the Redis answering on the default url',
     );
     return { url: defaultUrl, embedded: false, stop: async () => {} };
   }
   logger?.warn(
-    { defaultUrl: redact(defaultUrl) },
+    { defaultUrl: withoutCredentials(defaultUrl) },
     'nothing answers on the default Redis url; starting a private redis-server whose data is deleted on stop',
   );
   return startEmbedded(redisServerBinary, defaultUrl, logger);
@@ -161,10 +162,10 @@ async function spawnRedisServer(
     const code = error instanceof Error && 'code' in error ? String(error.code) : 'unknown error';
     const message =
       code === 'ENOENT'
-        ? `Nothing answers on ${redact(defaultUrl)} and no redis-server binary was found (tried "${binary}"). ` +
+        ? `Nothing answers on ${withoutCredentials(defaultUrl)} and no redis-server binary was found (tried "${binary}"). ` +
           'To fix: install Redis (`apt-get install -y redis-server` on Debian/Ubuntu, `brew install redis` on macOS), ' +
           `${FIX_WITH_REDIS_URL}.`
-        : `Nothing answers on ${redact(defaultUrl)} and "${binary}" could not be started (${code}). ` +
+        : `Nothing answers on ${withoutCredentials(defaultUrl)} and "${binary}" could not be started (${code}). ` +
           `To fix: point redisServerBinary at an executable redis-server, ${FIX_WITH_REDIS_URL}.`;
     throw new RedisUnavailableError(message, { cause: error });
   } finally {
@@ -242,16 +243,5 @@ async function tail(file: string, lines = 20): Promise<string> {
     return text ? text.split('\n').slice(-lines).join('\n') : '(redis-server printed nothing)';
   } catch {
     return '(redis-server output could not be read)';
-  }
-}
-
-/** Keeps passwords out of logs. */
-function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparseable url)';
   }
 }

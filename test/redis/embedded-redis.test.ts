@@ -76,6 +76,17 @@ describe('resolveRedis', () => {
     await expect(redis.stop()).resolves.toBeUndefined();
   });
 
+  it('logs the url it is given with its user name and password masked whole, as the banner shows it', async () => {
+    // An ACL user name is half the credentials: the start-up log kept it while the banner masked it.
+    const lines: string[] = [];
+    const recording = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+
+    await resolveRedis({ url: 'redis://chorus-prod:s3cret@redis.invalid:6390/2', logger: recording });
+
+    expect(lines.join('')).toContain('redis://***@redis.invalid:6390/2');
+    expect(lines.join('')).not.toMatch(/chorus-prod|s3cret/);
+  });
+
   it('starts a private redis-server with noeviction when nothing answers, and removes it on stop', async () => {
     const defaultUrl = `redis://127.0.0.1:${await freePort()}`;
 
