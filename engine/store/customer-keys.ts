@@ -33,9 +33,16 @@ export function inboxAppendKeys(prefix: string, customerId: string, eventId: str
   return [`${base}:inbox`, `${base}:events`, `${base}:lease`, `${base}:seen:${eventId}`];
 }
 
+const INSTANCE_FIELD_PREFIX = 'i:';
+
 /** The field of the customer's state hash that holds one journey instance's record. */
 export function instanceField(instanceId: string): string {
-  return `i:${instanceId}`;
+  return `${INSTANCE_FIELD_PREFIX}${instanceId}`;
+}
+
+/** The instance id a field of the customer's state hash holds the record of; undefined for other fields. */
+export function instanceIdOfField(field: string): string | undefined {
+  return field.startsWith(INSTANCE_FIELD_PREFIX) ? field.slice(INSTANCE_FIELD_PREFIX.length) : undefined;
 }
 
 /** The key of the tally of pruned instances that goes with a customer's state key. */

@@ -3,7 +3,13 @@ import { ChorusError } from '../errors.js';
 import { CUSTOMER_EVENT_VERSION, CustomerEvent } from '../runtime/customer-event.js';
 import { newerVersionOf } from '../runtime/newer-version.js';
 import type { CustomerState, InstanceRecord } from '../runtime/instance-record.js';
-import { customerKeys, inboxAppendKeys, instanceField, type CustomerKeys } from './customer-keys.js';
+import {
+  customerKeys,
+  inboxAppendKeys,
+  instanceField,
+  instanceIdOfField,
+  type CustomerKeys,
+} from './customer-keys.js';
 import { readRecentEvent, recentEventEntry } from './recent-events.js';
 import { countDeltas } from './journey-counts.js';
 import { StatsWrites } from './stats-writes.js';
@@ -354,7 +360,10 @@ function decodeState(
     else if (field === 'profile') profile = JSON.parse(value) as Record<string, unknown>;
     else if (field === 'profile-committed') committedProfile = JSON.parse(value) as Record<string, unknown>;
     else if (field === 'step-entries') stepEntries = JSON.parse(value) as Record<string, number>;
-    else if (field.startsWith('i:')) instances.set(field.slice(2), JSON.parse(value) as InstanceRecord);
+    else {
+      const instanceId = instanceIdOfField(field);
+      if (instanceId !== undefined) instances.set(instanceId, JSON.parse(value) as InstanceRecord);
+    }
   }
   const customer: CustomerState = { customerId, profile, instances };
   return {

@@ -1,7 +1,7 @@
 import type { RedisConnection } from '../redis/connection.js';
 import { scanEach, scanKeys, unlinkKeys } from '../redis/scan-keys.js';
 import type { InstanceRecord } from '../runtime/instance-record.js';
-import { prunedTallyKey } from './customer-keys.js';
+import { instanceIdOfField, prunedTallyKey } from './customer-keys.js';
 import {
   addDeltas,
   countDeltas,
@@ -28,7 +28,7 @@ export async function recountJourneys(redis: RedisConnection, prefix: string): P
       seen.add(key);
       const [fields, pruned] = await Promise.all([redis.hgetall(key), redis.hgetall(prunedTallyKey(key))]);
       const instances = Object.entries(fields)
-        .filter(([name]) => name.startsWith('i:'))
+        .filter(([name]) => instanceIdOfField(name) !== undefined)
         .map(([, value]) => JSON.parse(value) as InstanceRecord);
       if (instances.length === 0 && Object.keys(pruned).length === 0) continue;
       customers += 1;
