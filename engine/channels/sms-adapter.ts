@@ -3,6 +3,7 @@ import type { ChannelAdapter, DeliveryResult } from './channel-adapter.js';
 import { deliverable } from './deliverable.js';
 import { ChannelConfigError } from './errors.js';
 import { postWithTimeout } from './http-post.js';
+import { e164PhoneNumber } from './phone-number.js';
 import {
   failureForStatus,
   httpBase,
@@ -46,21 +47,6 @@ const NUMBER_UNUSABLE = new Set([21211, 21612, 21614, 21635]);
  * texts, the send goes to the journey's next channel.
  */
 const REPLIED_STOP = 21610;
-
-/** What people write between the digits of a number: `+1 (415) 555-0123`, `+1.415.555.0123`. */
-const PHONE_SEPARATORS = /[\s().-]/g;
-/** E.164: a `+`, a country code that does not start with 0, and at most 15 digits in all. */
-const E164 = /^\+[1-9]\d{1,14}$/;
-
-/**
- * The customer's number as Twilio takes it (E.164, `+14155550123`): written as people write it,
- * with spaces, brackets, dots or dashes between the digits, it is refused as not a valid number.
- * `undefined` when it is no E.164 number even then (a national `07700 900123`, no `+`).
- */
-function e164PhoneNumber(phone: string): string | undefined {
-  const compact = phone.replace(PHONE_SEPARATORS, '');
-  return E164.test(compact) ? compact : undefined;
-}
 
 /**
  * SMS through a Twilio-compatible Messages API: a form-encoded POST with HTTP basic auth.

@@ -65,6 +65,7 @@ if ARGV[2] ~= '' and profile then
     if ARGV[2] == 'email' then
       address = 'email:' .. string.lower(string.match(value, '^%s*(.-)%s*$'))
     else
+      -- As compactPhoneNumber (phone-number.ts) strips them.
       address = 'phone:' .. (string.gsub(value, '[%s%(%)%.%-]', ''))
     end
     suppression = {address}

@@ -1,5 +1,6 @@
 import type { RedisConnection } from '../redis/connection.js';
 import { z } from 'zod';
+import { compactPhoneNumber } from '../channels/phone-number.js';
 
 /**
  * Why an address is suppressed. `unsubscribe` and `complaint` stop marketing only; a
@@ -24,7 +25,7 @@ export type SuppressionEntry = z.infer<typeof SuppressionEntry>;
 /** Same address, same key: case and spacing of emails, punctuation of phone numbers do not count. */
 export function normaliseAddress(address: SuppressedAddress): string {
   const value =
-    address.kind === 'email' ? address.value.trim().toLowerCase() : address.value.replace(/[\s().-]/g, '');
+    address.kind === 'email' ? address.value.trim().toLowerCase() : compactPhoneNumber(address.value);
   return `${address.kind}:${value}`;
 }
 
