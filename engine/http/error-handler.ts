@@ -1,3 +1,4 @@
+import { maskLinkTokens } from './request-log.js';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import type { RedisConnection } from '../redis/connection.js';
@@ -24,7 +25,8 @@ interface Answer {
 export function installErrorHandler(app: FastifyInstance, redis: RedisConnection): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const answer = classify(error, redis, {
-      what: `${request.method} ${request.url.split('?')[0]}`,
+      // Masked as in the request log: a tracked link's path is its signed token.
+      what: `${request.method} ${maskLinkTokens(request.url.split('?')[0]!)}`,
       bodyMissing: request.body === undefined,
       bodyLimit: request.routeOptions.bodyLimit,
     });
