@@ -22,6 +22,13 @@ describe('the README', () => {
     },
   );
 
+  it('runs the example test from journeys/, where it is moved to run the example', async () => {
+    const { default: config } = await import('../vitest.config.js');
+    const include = config.test?.include ?? [];
+    expect(readme).toContain('journeys/welcome-journey.test.ts');
+    expect(include).toContain('journeys/**/*.test.ts');
+  });
+
   it('gives a newcomer the two quick-start commands', () => {
     expect(readme).toContain('npm install && npm start');
     expect(readme).toContain('npm test');
