@@ -13,6 +13,7 @@ import {
   describeRedisTarget,
   loadConfig,
   loadJourneysFromDirectory,
+  NotFoundError,
   RedisUnavailableError,
   redisTargetOf,
   type Engine,
@@ -44,7 +45,8 @@ const ARGUMENTS = {
   show: ['<userId>'],
 } as const;
 
-type Call = (engine: Engine) => Promise<unknown>;
+/** `where` names the Redis and key prefix, for a message. */
+type Call = (engine: Engine, where: string) => Promise<unknown>;
 
 /**
  * The call the command line asks for, or `undefined` for its help; checked whole, JSON included,
@@ -88,8 +90,28 @@ function callOf(argv: readonly string[]): Call | undefined {
       return (engine) => engine.trigger(first, { userId: second ?? '', data });
     }
     case 'show':
-      return (engine) => engine.customer(first);
+      return (engine, where) => shown(engine, first, where);
   }
+}
+
+/**
+ * The customer, or an error when nothing is stored under the id: an empty record would look the
+ * same for a misspelt id and for an engine on another Redis or REDIS_PREFIX. Nothing stored is
+ * what the API's `GET /v1/customers/:userId` answers 404 to, a consent answer alone included.
+ */
+async function shown(engine: Engine, userId: string, where: string) {
+  const stored = await engine.customer(userId);
+  const nothingStored =
+    stored.rev === 0 &&
+    stored.pendingEvents === 0 &&
+    stored.messages.length === 0 &&
+    (await engine.store.redis.llen(engine.store.keys(userId).consentLog)) === 0;
+  if (nothingStored)
+    throw new NotFoundError(
+      `No customer "${userId}" in ${where}. To fix: check the id, or set REDIS_PREFIX ` +
+        '(and REDIS_URL) to those of the engine that stored them.',
+    );
+  return stored;
 }
 
 /**
@@ -146,7 +168,9 @@ runMain(async () => {
     logger: pino({ level: config.LOG_LEVEL }, pino.destination(2)),
   });
   try {
-    process.stdout.write(`${JSON.stringify(await call(engine), null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify(await call(engine, `Redis ${describeRedisTarget(target)} under REDIS_PREFIX ${config.REDIS_PREFIX}`), null, 2)}\n`,
+    );
   } finally {
     await engine.close();
     redis.disconnect();

@@ -27,6 +27,17 @@ describe('npm run event', () => {
     expect(shown).toMatchObject({ code: 0, stdout: expect.stringContaining('"pendingEvents": 1') });
   });
 
+  it('says so, with status 1, when it shows a customer nothing is stored of, as the API answers 404', async () => {
+    // Before, a misspelt id or another REDIS_PREFIX than the engine's printed an empty customer.
+    const shown = await runEvent(['show', 'nobody-here'], env);
+    expect(shown).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: expect.stringContaining(`CHORUS_NOT_FOUND: No customer "nobody-here" in Redis`),
+    });
+    expect(shown.stderr).toContain(`under REDIS_PREFIX ${prefix}. To fix: check the id, or set REDIS_PREFIX`);
+  }, 60_000);
+
   it('prints its usage on --help, without Redis, and refuses an argument it does not take', async () => {
     const noRedis = { ...env, REDIS_URL: 'redis://127.0.0.1:1', REDIS_CLUSTER_NODES: '' };
     for (const help of ['--help', '-h', 'help'])
@@ -62,7 +73,7 @@ describe('npm run event', () => {
     });
     // After `--`, an id that starts with a dash is taken as written.
     const shown = await runEvent(['show', '--', '-ada'], env);
-    expect(shown).toMatchObject({ code: 0, stdout: expect.stringContaining('"pendingEvents": 0') });
+    expect(shown).toMatchObject({ code: 1, stderr: expect.stringContaining('No customer "-ada"') });
   }, 90_000);
 
   it('says which Redis did not answer and how to point at the right one, with status 1', async () => {
