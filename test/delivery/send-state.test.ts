@@ -76,10 +76,23 @@ describe('what a send reads before deciding', () => {
     expect(state.instance).toBeUndefined();
   });
 
-  it('reads the instance that made the send, as it stands now', async () => {
+  it('reads the instance that made the send once it has ended, and not while it is active', async () => {
+    // Without the suppression list's key, which shares no slot with the customer's on a Cluster.
+    const instance = async () =>
+      (
+        await readSendState(ctx.redis, keys(), {
+          opId: 'op-1',
+          instanceId: 'welcome.1',
+          channel: 'email',
+          topic: 'marketing',
+        })
+      ).instance;
+    const active = { id: 'welcome.1', status: 'active', rev: 2 };
+    await ctx.redis.hset(keys().state, 'i:welcome.1', JSON.stringify(active));
+    expect(await instance()).toBeUndefined();
     const record = { id: 'welcome.1', status: 'done', exitReason: 'goal', rev: 3 };
     await ctx.redis.hset(keys().state, 'i:welcome.1', JSON.stringify(record));
-    expect((await read('email')).instance).toEqual(record);
+    expect(await instance()).toEqual(record);
   });
 
   it('has the rule use what was read ahead only for the list and address it checks', async () => {
