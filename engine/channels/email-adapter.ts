@@ -243,6 +243,12 @@ const ADDRESS_UNUSABLE = /^5\d\d[ -]5\.1\.(?:1|2|3|10)\b/m;
 const CLIENT_REFUSED =
   /\brelay(?:ing)?\b[^\n]*\b(?:denied|not permitted|not allowed)\b|\bunable to relay\b|\bauthentication required\b/i;
 const AUTH_REQUIRED = 530;
+/**
+ * A refusal of `RCPT TO` that names the sender as at fault (RFC 3463 X.1.7, bad sender's mailbox
+ * syntax; X.1.8, bad sender's system address: a MAIL_FROM domain with no DNS): every message from
+ * it meets the same, so it waits for the setup to be fixed like a refused login.
+ */
+const SENDER_REFUSED = /^5\d\d[ -]5\.1\.[78]\b/m;
 
 /**
  * What nodemailer's error says of a send. A 2xx after the whole message (the reply, cut short
@@ -276,7 +282,9 @@ export function smtpOutcome(error: unknown, data: DataWatch = { sent: false }): 
         reason: `SMTP server refused the address, which cannot receive mail: ${said}`,
         addressUnusable: true,
       };
-    const aboutClient = command === 'RCPT TO' && (code === AUTH_REQUIRED || CLIENT_REFUSED.test(said));
+    const aboutClient =
+      command === 'RCPT TO' &&
+      (code === AUTH_REQUIRED || CLIENT_REFUSED.test(said) || SENDER_REFUSED.test(said));
     if (!aboutClient && (MESSAGE_COMMANDS.has(command) || (command === 'MAIL FROM' && code === TOO_LARGE)))
       return { status: 'failed', reason: `SMTP server refused: ${said}` };
     return {

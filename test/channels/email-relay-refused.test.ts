@@ -16,6 +16,9 @@ const RELAY_REFUSALS: Array<[number, string]> = [
   [550, '5.7.0 Mail relay denied'],
   [550, 'relay not permitted, authentication required'],
   [530, '5.7.0 Authentication required'],
+  // The sender, not the recipient: MAIL_FROM's domain has no DNS, or its address cannot be read.
+  [553, '5.1.8 <hello@acme.example>: Sender address rejected: Domain not found'],
+  [501, '5.1.7 Bad sender address syntax'],
 ];
 
 describe('an SMTP server that refuses to relay for a client it does not know', () => {
