@@ -276,7 +276,9 @@ export function smtpOutcome(error: unknown, data: DataWatch = { sent: false }): 
   if (typeof code === 'number' && code >= 500) {
     if (command === 'RCPT TO' && code === TOO_LARGE)
       return { status: 'retry', reason: `SMTP server deferred (the mailbox is full): ${said}` };
-    if (command === 'RCPT TO' && ADDRESS_UNUSABLE.test(said))
+    // Some servers check the recipient only once they have the message (a 5.1.1 at the end of
+    // DATA); a send has one recipient, so it is the same answer.
+    if ((command === 'RCPT TO' || command === 'DATA') && ADDRESS_UNUSABLE.test(said))
       return {
         status: 'failed',
         reason: `SMTP server refused the address, which cannot receive mail: ${said}`,

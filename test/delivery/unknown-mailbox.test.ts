@@ -47,7 +47,13 @@ async function receivingServer() {
     onData(stream, session, callback) {
       stream.resume();
       stream.on('end', () => {
-        received.push(session.envelope.rcptTo[0]!.address);
+        const to = session.envelope.rcptTo[0]!.address;
+        // A server that checks the recipient only once it has the message.
+        if (to.startsWith('late-gone@'))
+          return callback(
+            Object.assign(new Error('5.1.1 <late-gone@example.com>: User unknown'), { responseCode: 550 }),
+          );
+        received.push(to);
         callback();
       });
     },
@@ -142,6 +148,14 @@ describe('an email address the receiving server says does not exist', () => {
       },
     ]);
     expect(knocks()).toBe(before);
+  });
+
+  it('hands it on as well when the server says so only at the end of DATA', async () => {
+    const messages = await sendTo('late-gone', 'late-gone@example.com');
+    expect(messages.map((m) => [m.channel, m.status])).toEqual([
+      ['sms', 'sent'],
+      ['email', 'rerouted'],
+    ]);
   });
 
   it('hands it on as well when the domain takes no mail (5.1.10)', async () => {
