@@ -16,15 +16,28 @@ const MAX_REASON_CHARS = 300;
 
 export type NotSent = Exclude<DeliveryResult, { status: 'sent' }>;
 
+/** Delay-seconds, and the fractions some servers send (`1.5`), which JavaScript would read as a date. */
+const DELAY_SECONDS = /^\d+(?:\.\d+)?$/;
+/** The HTTP-date forms that start with the day's name and a comma: IMF-fixdate and RFC 850's. */
+const NAMED_DAY_DATE = /^[A-Z][a-z]{2,8}, /;
+/** asctime's form (`Sun Nov  6 08:49:37 1994`), in GMT though it says no zone. */
+const ASCTIME_DATE = /^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}$/;
+
 /**
  * `Retry-After` as milliseconds from `now`: delay-seconds or an HTTP-date (RFC 9110 10.2.3).
- * `undefined` when absent or unreadable; a date in the past gives 0.
+ * `undefined` when absent or unreadable; a date in the past gives 0. Only the HTTP-date forms
+ * are read as dates: `Date.parse` takes much else (`1.5` is a day in 2001, so no wait at all),
+ * and reads an asctime date in the process's own time zone.
  */
 export function parseRetryAfter(value: string | null | undefined, now: number): number | undefined {
   if (value === null || value === undefined) return undefined;
   const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const at = Date.parse(text);
+  if (DELAY_SECONDS.test(text)) return Math.ceil(Number(text) * 1000);
+  const at = ASCTIME_DATE.test(text)
+    ? Date.parse(`${text} GMT`)
+    : NAMED_DAY_DATE.test(text)
+      ? Date.parse(text)
+      : Number.NaN;
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 

@@ -13,6 +13,12 @@ describe('HTTP answers as delivery results', () => {
     expect(parseRetryAfter('Sun, 01 Mar 2026 12:00:30 GMT', now)).toBe(30_000);
     expect(parseRetryAfter('Sun, 01 Mar 2026 11:00:00 GMT', now)).toBe(0);
     expect(parseRetryAfter('soon', now)).toBeUndefined();
+    // A fraction of a second is a delay, not a date in 2001; a bare date or a number is no HTTP-date.
+    expect(parseRetryAfter('1.5', now)).toBe(1_500);
+    expect(parseRetryAfter('2026-03-01', now)).toBeUndefined();
+    // RFC 850's form, and asctime's, which says no zone and is GMT whatever the process's is.
+    expect(parseRetryAfter('Sunday, 01-Mar-26 12:00:30 GMT', now)).toBe(30_000);
+    expect(parseRetryAfter('Sun Mar  1 12:00:30 2026', now)).toBe(30_000);
     expect(parseRetryAfter(null, now)).toBeUndefined();
   });
 
