@@ -36,10 +36,10 @@ const SENDER_QUEUE_FULL = 21611;
 
 /**
  * Twilio errors that say the customer's number cannot take texts: 21211, not a valid number;
- * 21612, not reachable by SMS from this sender; 21614, not a mobile number; 21635, a landline.
+ * 21614, not a mobile number; 21635, a landline (21612: see NOT_REACHABLE_FROM_SENDER).
  * The send goes to the journey's next channel.
  */
-const NUMBER_UNUSABLE = new Set([21211, 21612, 21614, 21635]);
+const NUMBER_UNUSABLE = new Set([21211, 21614, 21635]);
 
 /**
  * Twilio error 21610: the customer replied STOP (or another opt-out keyword) to this sender, which
@@ -47,6 +47,13 @@ const NUMBER_UNUSABLE = new Set([21211, 21612, 21614, 21635]);
  * texts, the send goes to the journey's next channel.
  */
 const REPLIED_STOP = 21610;
+
+/**
+ * Twilio error 21612 is as often the sender's as the number's: the sender (an alphanumeric sender
+ * id, or a number without the country's permission) cannot reach that country. Handed on all the
+ * same, with the hint, so a setup problem shows in the reasons rather than as dead numbers.
+ */
+const NOT_REACHABLE_FROM_SENDER = 21612;
 
 /**
  * SMS through a Twilio-compatible Messages API: a form-encoded POST with HTTP basic auth.
@@ -147,6 +154,12 @@ export function createSmsAdapter(options: SmsAdapterOptions): ChannelAdapter {
           addressUnusable: true,
         };
       }
+      if (code === NOT_REACHABLE_FROM_SENDER)
+        return {
+          ...failure,
+          reason: `${failure.reason}; when numbers of one country all meet it, check the sender's geographic permissions and sender id in Twilio`,
+          addressUnusable: true,
+        };
       return NUMBER_UNUSABLE.has(code) ? { ...failure, addressUnusable: true } : failure;
     },
   };

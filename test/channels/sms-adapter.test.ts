@@ -162,13 +162,17 @@ describe('the SMS adapter against a Twilio-compatible server', () => {
   });
 
   it.each([
-    [21612, "The 'To' phone number is not currently reachable via SMS"],
-    [21635, "'To' number cannot be a landline"],
-  ])('hands on a text to a number Twilio says cannot take it (%i)', async (code, message) => {
+    [
+      21612,
+      "The 'To' phone number is not currently reachable via SMS",
+      "; when numbers of one country all meet it, check the sender's geographic permissions and sender id in Twilio",
+    ],
+    [21635, "'To' number cannot be a landline", ''],
+  ])('hands on a text to a number Twilio says cannot take it (%i)', async (code, message, hint) => {
     const sms = await adapterAnswering({ status: 400, body: JSON.stringify({ code, message, status: 400 }) });
     expect(await sms.send(deliveryFor('sms'))).toEqual({
       status: 'failed',
-      reason: `Twilio answered HTTP 400: ${code} ${message}`,
+      reason: `Twilio answered HTTP 400: ${code} ${message}${hint}`,
       addressUnusable: true,
     });
   });
