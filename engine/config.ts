@@ -84,17 +84,19 @@ function serviceAccountFrom(text: string, ctx: z.RefinementCtx): ServiceAccount 
   return parsed.data;
 }
 
+/** The number variables, so that loadConfig asks for a number when one is set but empty. */
+const numberSchemas = new WeakSet<z.ZodType>();
+
 /**
- * A number from the environment. Set but empty is refused rather than read as 0 (what
- * `Number('')` gives): `PORT=` would listen on a random port, `SHUTDOWN_DEADLINE_MS=` not wait.
+ * A number from the environment. Set but empty is refused (by loadConfig) rather than read as 0
+ * (what `Number('')` gives): `PORT=` would listen on a random port, `SHUTDOWN_DEADLINE_MS=` not wait.
  */
 function envNumber(schema: z.ZodNumber) {
-  return z
+  const number = z
     .string()
     .trim()
-    .min(1, 'set but empty: give a number, or unset it for the default')
     .transform((text, ctx) => {
-      const value = Number(text);
+      const value = text === '' ? Number.NaN : Number(text);
       // Said plainly: zod's own message would be "expected number, received NaN".
       if (Number.isNaN(value)) {
         ctx.addIssue({ code: 'custom', message: `"${text}" is not a number` });
@@ -103,6 +105,8 @@ function envNumber(schema: z.ZodNumber) {
       return value;
     })
     .pipe(schema);
+  numberSchemas.add(number);
+  return number;
 }
 
 const maxTimer = (schema: z.ZodNumber) =>
@@ -110,12 +114,9 @@ const maxTimer = (schema: z.ZodNumber) =>
 
 /** Every environment variable the engine reads, parsed once at start-up. */
 const EnvShape = z.object({
-  REDIS_URL: RedisUrl.optional().or(z.literal('').transform(() => undefined)),
+  REDIS_URL: RedisUrl.optional(),
   /** Seed nodes of a Redis Cluster, `host:port,host:port`; instead of REDIS_URL. */
-  REDIS_CLUSTER_NODES: z.preprocess(
-    (value) => (value === '' ? undefined : value),
-    RedisClusterNodes.optional(),
-  ),
+  REDIS_CLUSTER_NODES: RedisClusterNodes.optional(),
   /** Prefix of every Redis key; one per environment sharing a Redis. */
   REDIS_PREFIX: z
     .string()
@@ -156,8 +157,7 @@ const EnvShape = z.object({
       const read = parseSmtpUrl(url);
       if (!read.ok) ctx.addIssue({ code: 'custom', message: `${read.problem}: ${read.fix}` });
     })
-    .optional()
-    .or(z.literal('').transform(() => undefined)),
+    .optional(),
   /** Pooled SMTP connections each worker process keeps open. */
   SMTP_MAX_CONNECTIONS: envNumber(z.number().int().min(1).max(100)).default(5),
   /**
@@ -528,24 +528,60 @@ export class ConfigError extends ChorusError {
 export type EnvVariable = keyof z.infer<typeof EnvShape>;
 
 /**
+ * Variables read as unset when set but empty (or only spaces): a `.env` template's `REDIS_URL=`,
+ * or a list left with no entries, which is its default. Every other variable refuses an empty value.
+ */
+const EMPTY_READS_AS_UNSET: ReadonlySet<EnvVariable> = new Set<EnvVariable>([
+  'REDIS_URL',
+  'REDIS_CLUSTER_NODES',
+  'SMTP_URL',
+  'FREQUENCY_CAPS',
+  'UNSUBSCRIBE_PREVIOUS_SECRETS',
+  'WEBHOOK_SOURCE_SECRETS',
+]);
+
+/** The schema under `.optional()` and `.default()`. */
+function innerSchema(schema: z.ZodType): z.ZodType {
+  return schema instanceof z.ZodOptional || schema instanceof z.ZodDefault
+    ? innerSchema(schema.unwrap() as z.ZodType)
+    : schema;
+}
+
+/** What a variable set but empty is told, the same for all. */
+function emptyMessage(key: EnvVariable): string {
+  const what = numberSchemas.has(innerSchema(EnvShape.shape[key])) ? 'a number' : 'a value';
+  return `set but empty: give ${what}, or unset it for the default`;
+}
+
+/**
  * Parses the environment once; a bad value stops start-up with the variable's name. With `only`,
  * just those variables are read and the rest take their defaults: a tool that needs a few of them
- * (the CLI's `graph`, say) is not stopped by a bad value it never uses.
+ * (the CLI's `graph`, say) is not stopped by a bad value it never uses. A variable set but empty
+ * is refused, each the same way, but for those of EMPTY_READS_AS_UNSET.
  */
 export function loadConfig(
   env: Record<string, string | undefined> = process.env,
   only?: readonly EnvVariable[],
 ): Readonly<EnvConfig> {
   const read = (key: string) => only === undefined || (only as readonly string[]).includes(key);
-  const known = Object.fromEntries(
-    Object.keys(EnvShape.shape).map((key) => [key, read(key) ? env[key] : undefined]),
-  );
-  const parsed = EnvConfig.safeParse(known);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => ({ name: String(issue.path[0]), message: issue.message })),
-    );
+  const empty: Array<{ name: string; message: string }> = [];
+  const known: Record<string, string | undefined> = {};
+  for (const key of Object.keys(EnvShape.shape) as EnvVariable[]) {
+    const value = read(key) ? env[key] : undefined;
+    if (value !== undefined && value.trim() === '') {
+      // Parsed as unset either way, so the rest of the configuration is still checked.
+      if (!EMPTY_READS_AS_UNSET.has(key)) empty.push({ name: key, message: emptyMessage(key) });
+      known[key] = undefined;
+    } else known[key] = value;
   }
+  const parsed = EnvConfig.safeParse(known);
+  const problems = [
+    ...empty,
+    ...(parsed.success
+      ? []
+      : parsed.error.issues.map((issue) => ({ name: String(issue.path[0]), message: issue.message }))),
+  ];
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(parsed.data);
 }
 
