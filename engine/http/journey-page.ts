@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { buildJourneyReport, type JourneyReport } from '../analytics/journey-report.js';
 import { journeyToMermaid } from '../cli/journey-graph.js';
 import type { Clock } from '../clock.js';
@@ -90,6 +90,28 @@ export const journeyPages: FastifyPluginAsync<{
       .send(await readFile(mermaidPath)),
   );
 
+  /** The page a browser gets for a journey page that is not there, leading back to the list. */
+  const notFound = (reply: FastifyReply, what: string, code: string) =>
+    reply
+      .code(404)
+      .type('text/html; charset=utf-8')
+      .send(
+        page(
+          pathPrefix,
+          'No such journey',
+          `<h1>No such journey</h1><p>${what}</p>` +
+            `<p><a href="${at}${JOURNEY_PAGES_PATH}">The journeys that are</a></p><p class="muted">${code}</p>`,
+        ),
+      );
+
+  // A path deeper than a journey's (`/admin/journeys/onboarding/`, a link cut or pasted with more):
+  // a browser gets the same page as for an unknown journey, a script the API's JSON 404.
+  app.get(`${JOURNEY_PAGES_PATH}/*`, { schema: { hide: true } }, async (request, reply) => {
+    if (!wantsHtml(request.headers)) return reply.callNotFound();
+    const path = request.url.split('?')[0] ?? '';
+    return notFound(reply, `No journey page at ${escape(path)}.`, 'CHORUS_NOT_FOUND');
+  });
+
   app.get(JOURNEY_PAGES_PATH, { schema: { hide: true } }, async (_request, reply) => {
     const items = engine.catalog
       .list()
@@ -113,17 +135,7 @@ export const journeyPages: FastifyPluginAsync<{
       } catch (error) {
         // A person in a browser gets a page that leads back to the list; a script, the API's JSON error.
         if (!(error instanceof JourneyNotFoundError) || !wantsHtml(request.headers)) throw error;
-        return reply
-          .code(404)
-          .type('text/html; charset=utf-8')
-          .send(
-            page(
-              pathPrefix,
-              'No such journey',
-              `<h1>No such journey</h1><p>No journey "${escape(request.params.id)}" is loaded.</p>` +
-                `<p><a href="${at}${JOURNEY_PAGES_PATH}">The journeys that are</a></p><p class="muted">${error.code}</p>`,
-            ),
-          );
+        return notFound(reply, `No journey "${escape(request.params.id)}" is loaded.`, error.code);
       }
       const now = clock.now();
       const report = await buildJourneyReport({

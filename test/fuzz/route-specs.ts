@@ -343,6 +343,7 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
     guard: 'dashboard',
     params: { id: fc.oneof(fc.constantFrom('onboarding', 'comeback'), someId) },
   },
+  'GET /admin/journeys/*': { guard: 'dashboard' },
 };
 
 /**

@@ -66,6 +66,23 @@ describe('the journey page at /admin/journeys/:id', () => {
     });
   });
 
+  it.each(['/admin/journeys/nope/', '/admin/journeys/onboarding/', '/admin/journeys/a/b?x=1'])(
+    'answers %s with a page leading back to the list for a browser, JSON for a script',
+    async (path) => {
+      const browser = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
+      const page = await h.app.inject({ url: path, headers: { authorization: basic, accept: browser } });
+      expect(page.statusCode).toBe(404);
+      expect(page.headers['content-type']).toMatch(/^text\/html/);
+      expect(page.body).toContain(`No journey page at ${path.split('?')[0]}.`);
+      expect(page.body).toContain('href="/admin/journeys"');
+      const script = await h.app.inject({ url: path, headers: { authorization: basic } });
+      expect(script.statusCode).toBe(404);
+      expect(script.json()).toMatchObject({ error: { code: 'CHORUS_NOT_FOUND' } });
+      // Still behind the dashboard's auth.
+      expect((await h.app.inject({ url: path, headers: { accept: browser } })).statusCode).toBe(401);
+    },
+  );
+
   it('shows the state diagram with live counts, the funnel and the experiment table', async () => {
     const res = await h.app.inject({ url: '/admin/journeys/onboarding', headers: { authorization: basic } });
     expect(res.statusCode).toBe(200);
