@@ -16,7 +16,10 @@ import { journeyPages } from './journey-page.js';
 export interface DashboardOptions {
   user: string;
   password: string;
-  /** Retry, promote, clean and remove jobs from the dashboard; otherwise it only shows them. */
+  /**
+   * Retry, promote and clean (remove) jobs from the dashboard; otherwise it only shows them. Its
+   * other writes (obliterate, empty, pause, add or edit a job, schedulers) are refused either way.
+   */
   write: boolean;
   /**
    * The engine whose queues it shows, in every shard found (see RecordedShards), and whose
@@ -38,6 +41,23 @@ export interface DashboardOptions {
 
 const same = (a: string, b: string) =>
   timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
+
+/**
+ * The writes the dashboard takes with `write`, as bull-board's routes: retry, promote and clean
+ * (remove) jobs, one or a whole status at once. bull-board's options allow all of its writes or
+ * none, and the others (add or edit a job, empty, obliterate or pause a queue, change schedulers,
+ * rate limits or concurrency) forge or lose work the engine counts on: they are refused here.
+ */
+const ALLOWED_WRITES: ReadonlySet<string> = new Set(
+  [
+    'retry/:queueStatus',
+    'promote',
+    'clean/:queueStatus',
+    ':jobId/retry',
+    ':jobId/promote',
+    ':jobId/clean',
+  ].map((action) => `PUT ${DASHBOARD_PATH}/api/queues/:queueName/${action}`),
+);
 
 /** bull-board over every engine queue, behind HTTP basic auth; read-only unless `write`. */
 export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, options) => {
@@ -77,6 +97,24 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
       },
     };
     void reply.code(503).header('retry-after', '1').send(body);
+  });
+
+  // Past the auth too: a refused write says so to whoever may see the board, not to anyone.
+  app.addHook('onRequest', (request, reply, next) => {
+    const route = request.routeOptions.url;
+    if (request.method === 'GET' || request.method === 'HEAD' || route === undefined) return next();
+    if (ALLOWED_WRITES.has(`${request.method} ${route}`)) return next();
+    const body: ErrorBody = {
+      error: {
+        code: 'CHORUS_DASHBOARD_ACTION_REFUSED',
+        message:
+          `The dashboard does not ${request.method} ${route.slice(DASHBOARD_PATH.length)}: with DASHBOARD_WRITE it ` +
+          'retries, promotes and cleans jobs only, so that no work the engine counts on is forged or lost. ' +
+          "To fix: use one of those, or BullMQ's own API on purpose.",
+        requestId: request.id,
+      },
+    };
+    void reply.code(403).send(body);
   });
 
   // bull-board's API reads its body as a JSON object and answers anything else (a JSON string, a

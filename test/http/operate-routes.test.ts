@@ -217,6 +217,58 @@ describe('operating the engine over HTTP', () => {
     expect(clean.statusCode).toBe(200);
   });
 
+  it.each([
+    ['PUT', 'journeys/obliterate'],
+    ['PUT', 'journeys/empty'],
+    ['PUT', 'journeys/pause'],
+    ['PUT', 'pause'],
+    ['POST', 'journeys/add'],
+    ['PATCH', 'journeys/some-job/update-data'],
+    ['PATCH', 'journeys/some-job/delay'],
+    ['PUT', 'journeys/job-schedulers/some-scheduler/remove'],
+    ['PUT', 'journeys/concurrency'],
+  ])(
+    'refuses the dashboard %s %s even with DASHBOARD_WRITE on, saying what it allows',
+    async (method, path) => {
+      h = await httpHarness({ journeys: [onboarding], workers: false, dashboardWrite: true });
+      const auth = { authorization: basic(DASHBOARD.user, DASHBOARD.password) };
+      await h.engine.track({ userId: 'ada', event: 'Signed Up' });
+      const before = await h.engine.queues.journeys.getJobCounts();
+      const res = await h.app.inject({
+        method: method as 'PUT',
+        url: `/admin/queues/api/queues/${path}`,
+        headers: auth,
+        payload: {},
+      });
+      expect(res.statusCode).toBe(403);
+      expect(res.json()).toMatchObject({
+        error: {
+          code: 'CHORUS_DASHBOARD_ACTION_REFUSED',
+          message: expect.stringContaining('retries, promotes and cleans jobs only'),
+        },
+      });
+      expect(await h.engine.queues.journeys.getJobCounts()).toEqual(before);
+      expect(await h.engine.queues.journeys.isPaused()).toBe(false);
+      // Still asked for the credentials first.
+      expect(
+        (await h.app.inject({ method: method as 'PUT', url: `/admin/queues/api/queues/${path}` })).statusCode,
+      ).toBe(401);
+    },
+  );
+
+  it('lets the dashboard retry and promote with DASHBOARD_WRITE on', async () => {
+    h = await httpHarness({ journeys: [onboarding], workers: false, dashboardWrite: true });
+    const auth = { authorization: basic(DASHBOARD.user, DASHBOARD.password) };
+    for (const path of ['journeys/retry/failed', 'journeys/promote']) {
+      const res = await h.app.inject({
+        method: 'PUT',
+        url: `/admin/queues/api/queues/${path}`,
+        headers: auth,
+      });
+      expect(res.statusCode, path).toBe(200);
+    }
+  });
+
   it('limits requests per API key', async () => {
     h = await httpHarness({
       journeys: [onboarding],
