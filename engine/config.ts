@@ -8,6 +8,8 @@ import { parseSmtpUrl } from './channels/smtp-url.js';
 import { isWebhookSecret } from './channels/standard-webhooks.js';
 import { parseDuration } from './duration.js';
 import { DEFAULT_API_RATE_LIMIT } from './http/rate-limit.js';
+import { DEFAULT_API_REDIS_TIMEOUT_MS } from './http/api-redis-options.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from './http/http-options.js';
 import { ChorusError } from './errors.js';
 import { MAX_QUEUE_SHARDS } from './runtime/queue-shards.js';
 import { MAX_TIMER_MS, TIMING_BOUNDS } from './runtime/engine-timing.js';
@@ -392,6 +394,16 @@ const EnvShape = z.object({
       .min(1024)
       .max(100 * 1024 * 1024),
   ).default(1024 * 1024),
+  /**
+   * How long a client may take to send a whole request, headers and body; a slower one (a stalled
+   * upload, a slowloris) gets 408 and its connection is closed. 0: no limit.
+   */
+  REQUEST_TIMEOUT_MS: envNumber(maxTimer(z.number().int().min(0))).default(DEFAULT_REQUEST_TIMEOUT_MS),
+  /**
+   * How long an API request waits for an answer from Redis before it gets 503: a Redis cut off by
+   * a network partition keeps its connection up, and nothing else would end the wait.
+   */
+  API_REDIS_TIMEOUT_MS: envNumber(maxTimer(z.number().int().min(1))).default(DEFAULT_API_REDIS_TIMEOUT_MS),
   /**
    * Secrets of signed inbound webhook sources: `<source>=<whsec_…>[ <whsec_…>]`, sources separated
    * by commas; several secrets for one source during a rotation.

@@ -239,7 +239,7 @@ export { ChannelConfigError, WebhookVerificationError, type WebhookRejection } f
 
 export { createHttpApp } from './http/create-app.js';
 export { DASHBOARD_PATH, JOURNEY_PAGES_PATH, publicPathPrefix } from './http/dashboard-paths.js';
-export { API_REDIS_OPTIONS } from './http/api-redis-options.js';
+export { API_REDIS_OPTIONS, DEFAULT_API_REDIS_TIMEOUT_MS } from './http/api-redis-options.js';
 export type { HttpAppOptions } from './http/http-options.js';
 export {
   defineWebhookSource,

@@ -22,6 +22,8 @@ import type { ProcessSecrets } from './process-secrets.js';
 
 export interface ApiServer {
   url: string;
+  /** The port listened on: PORT, or the one PORT=0 picked. */
+  port: number;
   /** Resolves once the drain jobs of every event accepted so far are added (see createInboxIntake). */
   settle(): Promise<void>;
   /**
@@ -44,12 +46,24 @@ export async function startApiServer(input: {
   const { config, logger } = input;
   // Fail-fast (a Redis that is away makes requests fail at once, and the app answers 503) and
   // auto-pipelined: see API_REDIS_OPTIONS.
-  const redis = connectRedis(input.redisTarget, { ...API_REDIS_OPTIONS });
+  // A Redis that stops answering (a network partition) fails each command after
+  // API_REDIS_TIMEOUT_MS, answered 503 like a Redis that is away.
+  const redis = connectRedis(input.redisTarget, {
+    ...API_REDIS_OPTIONS,
+    commandTimeout: config.API_REDIS_TIMEOUT_MS,
+  });
   logConnectionErrors(redis, logger, 'api redis connection');
   await redisReady(redis, {
     where: describeRedisTarget(input.redisTarget),
     timeoutMs: REDIS_ANSWER_WITHIN_MS,
   });
+  // With PORT=0 the port is known once listening: the default PUBLIC_URL is set then, before any
+  // request can make a link.
+  const confirmLink = {
+    baseUrl: config.PUBLIC_URL ?? `http://localhost:${config.PORT}`,
+    secret: input.secrets.unsubscribeSecret,
+    previousSecrets: input.secrets.previousUnsubscribeSecrets,
+  };
   const engine = createEngine({
     redis,
     prefix: config.REDIS_PREFIX,
@@ -60,14 +74,7 @@ export async function startApiServer(input: {
     // How often the dashboard and metrics look for shards another process recorded later.
     sweepIntervalMs: config.SWEEP_INTERVAL_MS,
     // The API records consent answers and signs double opt-in links with the unsubscribe secret.
-    consent: {
-      doubleOptIn: config.DOUBLE_OPT_IN,
-      confirmLink: {
-        baseUrl: config.PUBLIC_URL ?? `http://localhost:${config.PORT}`,
-        secret: input.secrets.unsubscribeSecret,
-        previousSecrets: input.secrets.previousUnsubscribeSecrets,
-      },
-    },
+    consent: { doubleOptIn: config.DOUBLE_OPT_IN, confirmLink },
     logger,
   });
   const app = await createHttpApp({
@@ -87,6 +94,7 @@ export async function startApiServer(input: {
     previousUnsubscribeSecrets: input.secrets.previousUnsubscribeSecrets,
     rateLimit: { max: config.API_RATE_LIMIT.max, windowMs: config.API_RATE_LIMIT.duration },
     bodyLimit: config.BODY_LIMIT,
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     logger,
   });
   await app.listen({ port: config.PORT, host: config.HOST }).catch(async (error: unknown) => {
@@ -97,11 +105,13 @@ export async function startApiServer(input: {
   });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
+  confirmLink.baseUrl = config.PUBLIC_URL ?? `http://localhost:${port}`;
   const listening = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
   // An IPv6 address is bracketed in a URL (http://[::1]:3000), or its colons read as the port's.
   const host = listening.includes(':') ? `[${listening}]` : listening;
   return {
     url: `http://${host}:${port}`,
+    port,
     settle: () => engine.settleIngest(),
     async close(deadlineMs = Number.POSITIVE_INFINITY) {
       const deadline = Date.now() + deadlineMs;

@@ -160,6 +160,16 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
   const startingUp = signalsDuringStartUp();
   const config = loadConfig();
   requireFolders(config);
+  // A worker without the API beside it cannot know the port PORT=0 will pick.
+  const deliveries = options.workers && config.WORKER_ROLES.includes('deliveries');
+  if (!options.api && deliveries && config.PORT === 0 && config.PUBLIC_URL === undefined)
+    throw new ConfigError([
+      {
+        name: 'PUBLIC_URL',
+        message:
+          'unset, and PORT=0 names no port for the links a delivery worker makes to lead to; set PUBLIC_URL to where the API is reached',
+      },
+    ]);
   const logger = pino({ level: config.LOG_LEVEL });
   const resolved =
     options.embeddedRedis && !config.REDIS_CLUSTER_NODES
@@ -186,7 +196,20 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
   const unsubscribeSecret = secrets.unsubscribeSecret;
   if (secrets.generated.UNSUBSCRIBE_SECRET)
     warnUnsetUnsubscribeSecret(logger, secrets, config.REDIS_PREFIX, resolved.embedded);
-  const publicUrl = config.PUBLIC_URL ?? `http://localhost:${config.PORT}`;
+  // The API first: a port already taken ends start-up before any worker has taken a job, which
+  // the exit would cut short. Unset, PUBLIC_URL is the port the API listens on (PORT=0 picks one).
+  const api = options.api
+    ? await startApiServer({
+        config,
+        redisTarget: target,
+        logger,
+        journeys,
+        messages,
+        webhookSources,
+        secrets,
+      })
+    : undefined;
+  const publicUrl = config.PUBLIC_URL ?? `http://localhost:${api?.port ?? config.PORT}`;
   if (!publicUrl.startsWith('https://') && (config.PUBLIC_URL || config.NODE_ENV === 'production'))
     logger.warn(
       { PUBLIC_URL: publicUrl },
@@ -263,19 +286,6 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
     queueShards: config.QUEUE_SHARDS,
     logger,
   });
-  // The API first: a port already taken ends start-up before any worker has taken a job, which
-  // the exit would cut short.
-  const api = options.api
-    ? await startApiServer({
-        config,
-        redisTarget: target,
-        logger,
-        journeys,
-        messages,
-        webhookSources,
-        secrets,
-      })
-    : undefined;
   if (options.workers)
     engine.startWorkers({
       journeys: config.WORKER_ROLES.includes('journeys'),

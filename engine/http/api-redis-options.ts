@@ -1,5 +1,8 @@
 import type { RedisOptions } from 'ioredis';
 
+/** How long an API request waits for a Redis answer before it fails with 503 (API_REDIS_TIMEOUT_MS). */
+export const DEFAULT_API_REDIS_TIMEOUT_MS = 5_000;
+
 /**
  * How an API process connects to Redis (`workers/api-server.ts`, and the tests and benchmark that
  * stand in for it).
@@ -16,9 +19,14 @@ import type { RedisOptions } from 'ioredis';
  *   drain job) then get a plain connection of their own (`createEngine`), which keeps BullMQ's
  *   scripts off the pipelined one. Worker connections are not auto-pipelined, and neither is a
  *   Redis Cluster (`connectRedis` says why).
+ * - `commandTimeout`: a Redis that is connected but does not answer (a network partition drops
+ *   its packets silently; the connection stays up until TCP gives up, many minutes later) fails
+ *   each command after this long, and the app answers 503 as for a Redis that is away.
+ *   `API_REDIS_TIMEOUT_MS` sets it (`workers/api-server.ts`).
  */
 export const API_REDIS_OPTIONS: Readonly<RedisOptions> = Object.freeze({
   enableOfflineQueue: false,
   maxRetriesPerRequest: 1,
   enableAutoPipelining: true,
+  commandTimeout: DEFAULT_API_REDIS_TIMEOUT_MS,
 });

@@ -19,21 +19,24 @@ export interface ClientError extends Error {
 export function answerClientError(error: ClientError, socket: Socket): void {
   // A reset connection has no one to answer.
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const [status, what] =
-    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? [408, 'it did not arrive in time']
-      : error.code === 'HPE_HEADER_OVERFLOW'
-        ? [431, 'its headers are larger than this server accepts']
-        : [
-            400,
-            `it is not valid HTTP (${error.code ?? 'unreadable'}${error.reason ? `: ${error.reason}` : ''})`,
-          ];
+  const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+  const [status, what] = timedOut
+    ? [408, 'it did not arrive whole in time (REQUEST_TIMEOUT_MS)']
+    : error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'its headers are larger than this server accepts']
+      : [
+          400,
+          `it is not valid HTTP (${error.code ?? 'unreadable'}${error.reason ? `: ${error.reason}` : ''})`,
+        ];
+  const fix = timedOut
+    ? 'send the whole request, headers and body, without pausing; split a large batch if the link is slow'
+    : 'send one HTTP/1.1 request whose header values hold no line breaks or NUL, with one Content-Length or chunked body';
   // The request's own X-Request-Id cannot be read: a new one, in the header as on every answer.
   const requestId = randomUUID();
   const body: ErrorBody = {
     error: {
       code: 'CHORUS_BAD_REQUEST',
-      message: `The request was refused before it was read: ${what}. To fix: send one HTTP/1.1 request whose header values hold no line breaks or NUL, with one Content-Length or chunked body.`,
+      message: `The request was refused before it was read: ${what}. To fix: ${fix}.`,
       requestId,
     },
   };

@@ -14,7 +14,7 @@ import { dashboard } from './dashboard.js';
 import { DASHBOARD_PATH } from './dashboard-paths.js';
 import { documentRoute } from './error-answers-doc.js';
 import { installErrorHandler, urlErrorBody } from './error-handler.js';
-import type { HttpAppOptions } from './http-options.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, type HttpAppOptions } from './http-options.js';
 import { ServiceUnavailableError } from './http-errors.js';
 import { parseJsonBody } from './json-body.js';
 import { rateLimitHook } from './rate-limit-hook.js';
@@ -53,10 +53,24 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
   const { engine, redis } = options;
   // The path a reverse proxy serves the app under, if any: links the app hands out start with it.
   const pathPrefix = options.dashboard.pathPrefix ?? '';
+  const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const app = Fastify({
     // Its request lines mask the tokens of the links the engine sends (see maskLinkTokens).
     ...(options.logger ? { loggerInstance: requestLogger(options.logger) } : { logger: false }),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    // A request must arrive whole within requestTimeoutMs (408 otherwise, see answerClientError).
+    // Node looks for late ones every connectionsCheckingInterval (30 s by default, as long as the
+    // timeout itself): checked ten times per timeout, one is cut at most a tenth late. Headers
+    // count within the same limit, as Node requires.
+    requestTimeout: requestTimeoutMs,
+    http:
+      requestTimeoutMs > 0
+        ? {
+            requestTimeout: requestTimeoutMs,
+            headersTimeout: Math.min(60_000, requestTimeoutMs),
+            connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.ceil(requestTimeoutMs / 10))),
+          }
+        : { requestTimeout: 0 },
     // A caller's X-Request-Id is kept when it is sane, so logs join up across services.
     genReqId: (request) => {
       const given = request.headers['x-request-id'];

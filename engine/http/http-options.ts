@@ -5,6 +5,13 @@ import type { Engine } from '../engine.js';
 import type { AnyWebhookSource } from './webhook-source.js';
 import type { RateLimit } from './rate-limit.js';
 
+/**
+ * How long a client may take to send a whole request (REQUEST_TIMEOUT_MS): a 1 MiB batch needs
+ * only about 280 kbit/s to arrive within it, and a client that trickles its body (a slowloris)
+ * holds a connection no longer.
+ */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
 /** Everything the HTTP app needs; `workers/` builds it from the environment, tests by hand. */
 export interface HttpAppOptions {
   engine: Engine;
@@ -35,6 +42,11 @@ export interface HttpAppOptions {
   rateLimit?: RateLimit;
   /** Largest request body accepted, in bytes; larger ones get 413. Default 1 MiB. */
   bodyLimit?: number;
+  /**
+   * How long a client may take to send a whole request, in ms; a slower one gets 408 and its
+   * connection is closed. 0: no limit. Default DEFAULT_REQUEST_TIMEOUT_MS.
+   */
+  requestTimeoutMs?: number;
   /** A pino logger (Fastify logs each request with its id through it); default silent. */
   logger?: FastifyBaseLogger;
   /** "Now" for every route that reads the time (give it the engine's clock); default the system clock. */

@@ -40,6 +40,8 @@ describe('npm scripts under a service manager', () => {
         REDIS_PREFIX: ctx.prefix,
         OUTBOX_DIR: outbox,
         PORT: '0',
+        // A worker without the API cannot know the port PORT=0 picks: its links need PUBLIC_URL.
+        ...(script === 'start:worker' ? { PUBLIC_URL: 'https://chorus.example.com' } : {}),
         LOG_LEVEL: 'info',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
