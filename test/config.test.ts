@@ -141,6 +141,8 @@ describe('a variable set but empty', () => {
     'DELIVERY_RETRY_MAX_MS',
     'PORT',
     'BODY_LIMIT',
+    'REQUEST_TIMEOUT_MS',
+    'API_REDIS_TIMEOUT_MS',
   ]);
   const cases = Object.keys(EnvConfig.shape).flatMap((name) => ['', '  '].map((value) => ({ name, value })));
 
