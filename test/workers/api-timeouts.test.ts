@@ -60,7 +60,9 @@ describe('the API process against a Redis that stops answering', () => {
     const redis: PrivateRedis = await startPrivateRedis();
     cleanups.push(() => redis.stop());
     const url = await startApi({
+      // This private Redis alone, also in the Cluster run (whose environment names the Cluster).
       REDIS_URL: redis.url,
+      REDIS_CLUSTER_NODES: '',
       REDIS_PREFIX: 'chorus-timeouts',
       API_REDIS_TIMEOUT_MS: '300',
     });
