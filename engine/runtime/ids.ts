@@ -96,13 +96,13 @@ export function parseStepJobId(jobId: string): { customerId: string; instanceId:
   }
 }
 
-const STEP_JOB_ID = /^[ts]-([^-]*)-(.+)-\d+-\d+$/;
+/** Customer, instance, the revision of the instance whose step made it, then the entry number. */
+const STEP_JOB_ID = /^[ts]-([^-]*)-(.+)-(\d+)-\d+$/;
 
 /**
  * The revision of the instance whose step made a timer or a send (`timerJobId`, `sendOpId`), or
  * `undefined` for an id of another shape.
  */
 export function stepRevOf(jobId: string): number | undefined {
-  if (!parseStepJobId(jobId)) return undefined;
-  return Number(/-(\d+)-\d+$/.exec(jobId)![1]);
+  return parseStepJobId(jobId) && Number(STEP_JOB_ID.exec(jobId)![3]);
 }
