@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { readDismissedInApp, readInAppInbox } from '../../channels/in-app-adapter.js';
 import type { Clock } from '../../clock.js';
+import { resolveAddress } from '../../delivery/address.js';
 import type { Engine } from '../../engine.js';
 import { ConsentRecord } from '../../policy/consent-record.js';
 import type { SuppressedAddress } from '../../policy/suppression-list.js';
@@ -9,13 +10,10 @@ import { handedOver } from '../../tracking/delivery-report.js';
 import { readEngagement, readSendEngagement } from '../../tracking/engagement.js';
 import { NotFoundError } from '../http-errors.js';
 
-const text = (value: unknown): string | undefined =>
-  typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
-
-/** The email address and phone number in a customer's traits, as the suppression list knows them. */
+/** The email address and phone number delivery reaches the customer at, as the suppression list knows them. */
 function addressesOf(traits: Record<string, unknown>): SuppressedAddress[] {
-  const email = text(traits.email);
-  const phone = text(traits.phone);
+  const email = resolveAddress('email', traits, undefined)?.email;
+  const phone = resolveAddress('sms', traits, undefined)?.phone;
   return [
     ...(email ? [{ kind: 'email' as const, value: email }] : []),
     ...(phone ? [{ kind: 'phone' as const, value: phone }] : []),
