@@ -2,6 +2,7 @@ import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isWebhookSource, type AnyWebhookSource } from '../http/webhook-source.js';
+import { isHidden } from '../messages/message-catalog.js';
 import { isJourney, JourneyDefinitionError, type Journey } from './define-journey.js';
 
 /** Everything a module in the journeys folder may export. */
@@ -42,13 +43,13 @@ export function addOnce(folder: JourneyFolder, more: JourneyFolder): void {
  * `.cts` for TypeScript written as ES or CommonJS modules), so none is passed over without a word.
  */
 const MODULE_FILE = /\.(ts|mts|cts|js|mjs|cjs)$/;
-/** Left out: type declarations, tests (`.test.`, `.spec.`) and hidden files (an editor's, macOS's `._` copies). */
-const NOT_A_JOURNEY_MODULE = /\.d\.[mc]?ts$|\.(test|spec)\.|^\./;
+/** Left out: type declarations and tests (`.test.`, `.spec.`); hidden files too, as under templates/. */
+const NOT_A_JOURNEY_MODULE = /\.d\.[mc]?ts$|\.(test|spec)\./;
 
 /** The modules of a journeys folder, as absolute paths in name order. */
 export function journeyModulePaths(dir: string): string[] {
   return readdirSync(dir)
-    .filter((file) => MODULE_FILE.test(file) && !NOT_A_JOURNEY_MODULE.test(file))
+    .filter((file) => MODULE_FILE.test(file) && !NOT_A_JOURNEY_MODULE.test(file) && !isHidden(file))
     .sort()
     .map((file) => resolve(join(dir, file)));
 }
