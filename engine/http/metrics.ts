@@ -26,6 +26,27 @@ function readFromRedis(read: (gauge: Gauge) => Promise<void>, options: { labelle
 }
 
 /**
+ * A labelled counter's `collect` that sets each series to a total kept in Redis. When the read
+ * fails the counter has no series for this scrape, as `readFromRedis` does for gauges; Prometheus
+ * treats a series that comes back with the same total as unbroken.
+ */
+function totalsFromRedis<Label extends string>(
+  read: () => Promise<Array<{ labels: Partial<Record<Label, string>>; value: number }>>,
+) {
+  return async function collect(this: Counter<Label>): Promise<void> {
+    let totals: Awaited<ReturnType<typeof read>>;
+    try {
+      totals = await read();
+    } catch {
+      this.reset();
+      return;
+    }
+    this.reset();
+    for (const { labels, value } of totals) this.inc(labels, value);
+  };
+}
+
+/**
  * Prometheus metrics of the HTTP API and of the whole engine. Queue depths, job outcomes and
  * sends are read from Redis on each scrape, so any API process reports the work of every
  * worker process, and a restart loses nothing.
@@ -83,59 +104,54 @@ export function createMetrics(options: {
     ),
   });
 
-  // BullMQ keeps these totals in Redis (the workers' `metrics` option); they only ever grow.
-  new Gauge({
-    name: 'chorus_jobs_finished',
-    help: 'Jobs finished since the queue was created, by outcome (a counter kept by BullMQ)',
+  // Totals kept in Redis that only ever grow: Prometheus counters (type and `_total` name), so
+  // `rate()` and `increase()` read them as such. Each scrape sets them to the stored totals.
+  new Counter({
+    name: 'chorus_jobs_finished_total',
+    help: 'Jobs finished since the queue was created, by outcome (BullMQ keeps the count)',
     labelNames: ['queue', 'outcome'] as const,
     registers: [registry],
-    collect: readFromRedis(
-      async (gauge) => {
-        const outcomes = ['completed', 'failed'] as const;
-        const queues = options.queues();
-        const all = await Promise.all(
-          queues.flatMap((queue) => outcomes.map((outcome) => queue.getMetrics(outcome, 0, 0))),
-        );
-        for (const [i, queue] of queues.entries())
-          for (const [j, outcome] of outcomes.entries())
-            gauge.set({ queue: queue.name, outcome }, all[i * outcomes.length + j]!.meta.count);
-      },
-      { labelled: true },
-    ),
+    collect: totalsFromRedis(async () => {
+      const outcomes = ['completed', 'failed'] as const;
+      const queues = options.queues();
+      const all = await Promise.all(
+        queues.flatMap((queue) => outcomes.map((outcome) => queue.getMetrics(outcome, 0, 0))),
+      );
+      return queues.flatMap((queue, i) =>
+        outcomes.map((outcome, j) => ({
+          labels: { queue: queue.name, outcome },
+          value: all[i * outcomes.length + j]!.meta.count,
+        })),
+      );
+    }),
   });
 
-  new Gauge({
-    name: 'chorus_sends',
-    help: 'Messages recorded by the delivery workers, by channel and outcome (a counter kept in Redis)',
+  new Counter({
+    name: 'chorus_sends_total',
+    help: 'Messages recorded by the delivery workers, by channel and outcome',
     labelNames: ['channel', 'status'] as const,
     registers: [registry],
-    collect: readFromRedis(
-      async (gauge) => {
-        const counts = await options.redis.hgetall(sendCountsKey(options.prefix));
-        for (const [field, value] of Object.entries(counts)) {
-          const [channel = '', status = ''] = field.split('|');
-          gauge.set({ channel, status }, Number(value));
-        }
-      },
-      { labelled: true },
-    ),
+    collect: totalsFromRedis(async () => {
+      const counts = await options.redis.hgetall(sendCountsKey(options.prefix));
+      return Object.entries(counts).map(([field, value]) => {
+        const [channel = '', status = ''] = field.split('|');
+        return { labels: { channel, status }, value: Number(value) };
+      });
+    }),
   });
 
-  new Gauge({
-    name: 'chorus_policy_decisions',
-    help: 'Sends the policy skipped, rerouted or delayed, by channel, action and rule (a counter kept in Redis)',
+  new Counter({
+    name: 'chorus_policy_decisions_total',
+    help: 'Sends the policy skipped, rerouted or delayed, by channel, action and rule',
     labelNames: ['channel', 'action', 'rule'] as const,
     registers: [registry],
-    collect: readFromRedis(
-      async (gauge) => {
-        const counts = await options.redis.hgetall(policyCountsKey(options.prefix));
-        for (const [field, value] of Object.entries(counts)) {
-          const [channel = '', action = '', rule = ''] = field.split('|');
-          gauge.set({ channel, action, rule }, Number(value));
-        }
-      },
-      { labelled: true },
-    ),
+    collect: totalsFromRedis(async () => {
+      const counts = await options.redis.hgetall(policyCountsKey(options.prefix));
+      return Object.entries(counts).map(([field, value]) => {
+        const [channel = '', action = '', rule = ''] = field.split('|');
+        return { labels: { channel, action, rule }, value: Number(value) };
+      });
+    }),
   });
 
   // This process's own count, kept in memory: each process reports the adds it gave up itself.

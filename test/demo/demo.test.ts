@@ -32,7 +32,7 @@ describe('the demo shoppers', () => {
 describe('the demo report', () => {
   it('shows the funnel, the conversion rate and messages per channel', () => {
     const sends = sendsFromMetrics(
-      '# HELP chorus_sends x\nchorus_sends{channel="email",status="sent"} 12\nchorus_sends{channel="sms",status="sent"} 3\n',
+      '# HELP chorus_sends_total x\nchorus_sends_total{channel="email",status="sent"} 12\nchorus_sends_total{channel="sms",status="sent"} 3\n',
     );
     expect(sends).toEqual([
       { channel: 'email', status: 'sent', count: 12 },

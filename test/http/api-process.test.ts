@@ -84,8 +84,8 @@ describe('npm start', () => {
     // The welcome went through the email queue of Ada's shard, and the metrics show both shards.
     const metrics = await (await fetch(`${url}/metrics`)).text();
     const emailQueue = shardOf('ada', 2) === 0 ? 'deliveries-email' : 'deliveries-email-1';
-    expect(metrics).toContain(`chorus_jobs_finished{queue="${emailQueue}",outcome="completed"} 1`);
-    expect(metrics).toContain('chorus_jobs_finished{queue="journeys-1",outcome="completed"}');
+    expect(metrics).toContain(`chorus_jobs_finished_total{queue="${emailQueue}",outcome="completed"} 1`);
+    expect(metrics).toContain('chorus_jobs_finished_total{queue="journeys-1",outcome="completed"}');
     child.kill('SIGTERM');
     expect(await exited(child)).toEqual({ code: 0, signal: null });
   }, 30_000);

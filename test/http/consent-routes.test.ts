@@ -652,9 +652,9 @@ describe('bounce and complaint reports', () => {
     ]);
     const metrics = (await h.app.inject('/metrics')).body;
     expect(metrics).toContain(
-      'chorus_policy_decisions{channel="email",action="reroute",rule="suppression"} 1',
+      'chorus_policy_decisions_total{channel="email",action="reroute",rule="suppression"} 1',
     );
-    expect(metrics).toContain('chorus_policy_decisions{channel="sms",action="skip",rule="consent"} 1');
-    expect(metrics).toContain('chorus_sends{channel="sms",status="skipped"} 1');
+    expect(metrics).toContain('chorus_policy_decisions_total{channel="sms",action="skip",rule="consent"} 1');
+    expect(metrics).toContain('chorus_sends_total{channel="sms",status="skipped"} 1');
   });
 });

@@ -122,7 +122,11 @@ describe('reading and managing customers and journeys', () => {
     // Dated by the engine's clock, as the message and instance times in it are.
     expect(exported.json().exportedAt).toBe(new Date(h.clock.now()).toISOString());
     const metrics = await h.app.inject('/metrics');
-    expect(metrics.body).toMatch(/chorus_sends\{channel="email",status="sent"\} 1/);
+    expect(metrics.body).toMatch(/chorus_sends_total\{channel="email",status="sent"\} 1/);
+    // Totals that only grow are typed as counters, so Prometheus's rate() reads them as such.
+    expect(metrics.body).toMatch(/^# TYPE chorus_sends_total counter$/m);
+    expect(metrics.body).toMatch(/^# TYPE chorus_jobs_finished_total counter$/m);
+    expect(metrics.body).toMatch(/^# TYPE chorus_policy_decisions_total counter$/m);
     // A job is the customer's when its data or its id (a timer's id names the customer) does.
     const ofCustomer = (job: { id?: string | undefined; data: unknown }) =>
       JSON.stringify(job.data).includes(id) || (job.id ?? '').startsWith(`t-${customerToken(id)}-`);

@@ -375,6 +375,7 @@ describe('operating the engine over HTTP', () => {
       expect(metrics.body).toMatch(/chorus_drain_adds_given_up_total 0/);
       // What is read from Redis is left out, or unknown, not reported as zero.
       expect(metrics.body).not.toMatch(/chorus_queue_jobs\{/);
+      expect(metrics.body).not.toMatch(/chorus_sends_total\{/);
       expect(metrics.body).toMatch(/chorus_timers_waiting nan$/im);
     });
   });

@@ -16,13 +16,15 @@ const percent = (part: number, whole: number) =>
 const bar = (part: number, whole: number, width = 30) =>
   '█'.repeat(whole === 0 ? 0 : Math.round((width * part) / whole));
 
-/** Reads `chorus_sends{channel="…",status="…"} n` lines of the Prometheus text format. */
+/** Reads `chorus_sends_total{channel="…",status="…"} n` lines of the Prometheus text format. */
 export function sendsFromMetrics(metrics: string): Array<{ channel: string; status: string; count: number }> {
-  return [...metrics.matchAll(/^chorus_sends\{channel="([^"]*)",status="([^"]*)"\} (\d+)/gm)].map((m) => ({
-    channel: m[1]!,
-    status: m[2]!,
-    count: Number(m[3]),
-  }));
+  return [...metrics.matchAll(/^chorus_sends_total\{channel="([^"]*)",status="([^"]*)"\} (\d+)/gm)].map(
+    (m) => ({
+      channel: m[1]!,
+      status: m[2]!,
+      count: Number(m[3]),
+    }),
+  );
 }
 
 /** Jobs waiting or running in any queue, from `chorus_queue_jobs` (delayed ones are timers and schedules). */
