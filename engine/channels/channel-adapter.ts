@@ -58,6 +58,13 @@ export type DeliveryResult =
        * the send is handed to the journey's next channel, as when the customer has no address.
        */
       addressUnusable?: boolean;
+      /**
+       * With `addressUnusable`: the address will never work again (a mailbox that does not exist,
+       * a push token FCM no longer knows), so it is suppressed as a hard bounce and later sends,
+       * of every customer using it, stop before the provider. Left out for a refusal that may
+       * pass (a number that replied STOP can reply START).
+       */
+      addressGone?: boolean;
     };
 
 /** A channel's provider. `send` never throws for a provider's answer; it returns it. */

@@ -283,6 +283,7 @@ export function smtpOutcome(error: unknown, data: DataWatch = { sent: false }): 
         status: 'failed',
         reason: `SMTP server refused the address, which cannot receive mail: ${said}`,
         addressUnusable: true,
+        addressGone: true,
       };
     const aboutClient =
       command === 'RCPT TO' &&

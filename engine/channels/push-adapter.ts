@@ -40,8 +40,14 @@ export interface PushAdapterOptions {
   clock?: Clock;
 }
 
-/** FCM error codes meaning the device token will never work again: the customer's token must go. */
-const DEAD_TOKEN_CODES = new Set(['UNREGISTERED', 'SENDER_ID_MISMATCH']);
+/**
+ * FCM's answer for a token the app no longer holds: it will never work again, for any project.
+ * SENDER_ID_MISMATCH is not as final: every token meets it when FCM_PROJECT_ID names the wrong
+ * project, so suppressing on it would lose every customer's token to one setup mistake.
+ */
+const UNREGISTERED = 'UNREGISTERED';
+/** FCM error codes meaning the device token cannot be sent to from this project. */
+const DEAD_TOKEN_CODES = new Set([UNREGISTERED, 'SENDER_ID_MISMATCH']);
 
 /**
  * FCM answers 401 THIRD_PARTY_AUTH_ERROR when it could not authenticate with APNs or a web push
@@ -65,8 +71,8 @@ function blamesToken(error: FcmErrorInfo): boolean {
 /**
  * Push notifications through the FCM HTTP v1 API (`projects/<id>/messages:send`): the title and
  * body, the CTA URL as `data.url` for the app, and, when it is https, as the link a browser opens
- * on a click (`webpush.fcm_options.link`). `sent` carries FCM's message `name`. An unregistered or malformed device token fails with a reason saying so,
- * so the token can be removed from the customer's traits. When FCM answers 401 (the access token
+ * on a click (`webpush.fcm_options.link`). `sent` carries FCM's message `name`. An unregistered device token fails as gone for good (delivery
+ * suppresses it); a malformed one, or one of another project, fails with a reason saying so. When FCM answers 401 (the access token
  * expired or was revoked), the adapter gets a new token and tries once more.
  *
  * @example
@@ -168,12 +174,23 @@ export function createPushAdapter(options: PushAdapterOptions): ChannelAdapter {
             `(${error.message ?? 'no detail'})`,
         };
       }
+      if (error.code === UNREGISTERED && answer.status < 500) {
+        return {
+          status: 'failed',
+          reason:
+            `FCM answered HTTP ${answer.status} ${error.code}: the push token of customer ${delivery.customerId} ` +
+            `is no longer registered (the app was uninstalled, or the token replaced), so it is suppressed ` +
+            `(${error.message ?? 'no detail'})`,
+          addressUnusable: true,
+          addressGone: true,
+        };
+      }
       if (((error.code && DEAD_TOKEN_CODES.has(error.code)) || blamesToken(error)) && answer.status < 500) {
         return {
           status: 'failed',
           reason:
             `FCM answered HTTP ${answer.status} ${error.code}: the push token of customer ${delivery.customerId} ` +
-            `is invalid or no longer registered; remove it from their traits (${error.message ?? 'no detail'})`,
+            `is invalid or of another Firebase project; replace it in their traits (${error.message ?? 'no detail'})`,
           addressUnusable: true,
         };
       }

@@ -9,7 +9,7 @@ import {
 } from 'bullmq';
 import type { Channel } from '../journey/journey-schema.js';
 import { countDecision } from '../policy/policy-counts.js';
-import { SuppressionList, suppressionListKey } from '../policy/suppression-list.js';
+import { SuppressionList, suppressibleAddress, suppressionListKey } from '../policy/suppression-list.js';
 import { topicOf } from '../policy/topic.js';
 import { leaveForNewerWorker, NewerVersionError, newerVersionOf } from '../runtime/newer-version.js';
 import type { QueueShard } from '../runtime/queues.js';
@@ -314,12 +314,15 @@ export function createDeliveryWorker(
     if (typeof sent === 'string') return sent;
     // A mailbox the receiving server says does not exist is a hard bounce, told at once rather
     // than by a bounce report: suppressed as one, so later sends (of every customer using the
-    // address) do not keep knocking at it, which mailbox providers hold against the sender.
-    if (channel === 'email' && target.address.email !== undefined)
-      await suppressions.add(
-        { kind: 'email', value: target.address.email },
-        { reason: 'hard-bounce', at: now, source: `${sent.provider}: ${sent.reason}`.slice(0, 200) },
-      );
+    // address) do not keep knocking at it, which mailbox providers hold against the sender. A push
+    // token FCM no longer knows likewise: each send to it would be a request for nothing.
+    const gone = sent.addressGone ? suppressibleAddress(channel, target.address) : undefined;
+    if (gone)
+      await suppressions.add(gone, {
+        reason: 'hard-bounce',
+        at: now,
+        source: `${sent.provider}: ${sent.reason}`.slice(0, 200),
+      });
     // As when the customer has no address on this channel: the next one, else a failure.
     return fallBack(data, { reason: sent.reason, rule: UNAVAILABLE_RULE }, now, sent);
   }

@@ -20,6 +20,8 @@ import { withRetries } from './with-retries.js';
  */
 export interface AddressUnusable {
   addressUnusable: true;
+  /** The address will never work again: it is suppressed (see the adapter result's `addressGone`). */
+  addressGone: boolean;
   reason: string;
   provider: string;
 }
@@ -236,7 +238,12 @@ export function createMessageSender(
     if (result.addressUnusable) {
       // Nothing was delivered: the claim is let go of, and the worker hands the send on.
       await withRetries(() => releaseOperation(redis, opKey, claimToken, false), recordRetry);
-      return { addressUnusable: true, reason: result.reason, provider: adapter.provider };
+      return {
+        addressUnusable: true,
+        addressGone: result.addressGone === true,
+        reason: result.reason,
+        provider: adapter.provider,
+      };
     }
     return failed(data, result.reason, adapter.provider);
   };

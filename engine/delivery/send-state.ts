@@ -34,7 +34,11 @@ export interface SendState {
 }
 
 /** The trait that holds a channel's suppressible address. */
-const ADDRESS_TRAIT: Partial<Record<Channel, 'email' | 'phone'>> = { email: 'email', sms: 'phone' };
+const ADDRESS_TRAIT: Partial<Record<Channel, 'email' | 'phone' | 'pushToken'>> = {
+  email: 'email',
+  sms: 'phone',
+  push: 'pushToken',
+};
 
 /**
  * KEYS: op key, customer state hash, consent hash, then the suppression list when it is read.
@@ -42,7 +46,7 @@ const ADDRESS_TRAIT: Partial<Record<Channel, 'email' | 'phone'>> = { email: 'ema
  * suppression reasons.
  *
  * The address is normalised as `normaliseAddress` does (trimmed and lower-cased email, phone
- * without spaces, brackets, dots and dashes), for ASCII only: Lua's case and space rules are
+ * without spaces, brackets, dots and dashes, trimmed push token), for ASCII only: Lua's case and space rules are
  * ASCII's, so any other address is left to the caller. The caller also uses the answer only if
  * the address it resolves normalises to the same string.
  */
@@ -64,6 +68,8 @@ if ARGV[2] ~= '' and profile then
     local address
     if ARGV[2] == 'email' then
       address = 'email:' .. string.lower(string.match(value, '^%s*(.-)%s*$'))
+    elseif ARGV[2] == 'pushToken' then
+      address = 'push:' .. string.match(value, '^%s*(.-)%s*$')
     else
       -- As compactPhoneNumber (phone-number.ts) strips them.
       address = 'phone:' .. (string.gsub(value, '[%s%(%)%.%-]', ''))

@@ -1,17 +1,20 @@
 import type { RedisConnection } from '../redis/connection.js';
 import { z } from 'zod';
 import { compactPhoneNumber } from '../channels/phone-number.js';
+import type { Address } from '../channels/channel-adapter.js';
+import type { Channel } from '../journey/journey-schema.js';
 
 /**
  * Why an address is suppressed. `unsubscribe` and `complaint` stop marketing only; a
- * `hard-bounce` means the address does not exist, so nothing is sent to it, transactional
- * messages included.
+ * `hard-bounce` means the address does not exist (for a push token: the app was uninstalled, FCM
+ * no longer knows it), so nothing is sent to it, transactional messages included.
  */
 export const SuppressionReason = z.enum(['unsubscribe', 'complaint', 'hard-bounce']);
 export type SuppressionReason = z.infer<typeof SuppressionReason>;
 
-/** An address as suppression knows it: an email address or a phone number. */
-export type SuppressedAddress = { kind: 'email'; value: string } | { kind: 'phone'; value: string };
+/** An address as suppression knows it: an email address, a phone number or a push token. */
+export type SuppressedAddress =
+  { kind: 'email'; value: string } | { kind: 'phone'; value: string } | { kind: 'push'; value: string };
 
 export const SuppressionEntry = z.object({
   reason: SuppressionReason,
@@ -22,10 +25,28 @@ export const SuppressionEntry = z.object({
 });
 export type SuppressionEntry = z.infer<typeof SuppressionEntry>;
 
-/** Same address, same key: case and spacing of emails, punctuation of phone numbers do not count. */
+/** The address a send on the channel goes to, as the suppression list knows it; undefined for in-app and webhooks. */
+export function suppressibleAddress(
+  channel: Channel,
+  address: Address | undefined,
+): SuppressedAddress | undefined {
+  if (channel === 'email' && address?.email) return { kind: 'email', value: address.email };
+  if (channel === 'sms' && address?.phone) return { kind: 'phone', value: address.phone };
+  if (channel === 'push' && address?.pushToken) return { kind: 'push', value: address.pushToken };
+  return undefined;
+}
+
+/**
+ * Same address, same key: case and spacing of emails, punctuation of phone numbers do not count.
+ * A push token is opaque: only the spaces around it are dropped (delivery trims it too).
+ */
 export function normaliseAddress(address: SuppressedAddress): string {
   const value =
-    address.kind === 'email' ? address.value.trim().toLowerCase() : compactPhoneNumber(address.value);
+    address.kind === 'email'
+      ? address.value.trim().toLowerCase()
+      : address.kind === 'phone'
+        ? compactPhoneNumber(address.value)
+        : address.value.trim();
   return `${address.kind}:${value}`;
 }
 
@@ -86,7 +107,7 @@ export class SuppressionList {
 
   /**
    * What the list holds for each of the addresses, with the address it is for: a customer's
-   * email address and phone number, for the export of what is kept about them.
+   * email address, phone number and push token, for the export of what is kept about them.
    */
   async entriesFor(
     addresses: readonly SuppressedAddress[],

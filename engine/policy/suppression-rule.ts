@@ -1,7 +1,18 @@
 import type { DeliveryPolicy } from '../delivery/delivery-policy.js';
-import { normaliseAddress, type SuppressedAddress, type SuppressionList } from './suppression-list.js';
+import {
+  normaliseAddress,
+  suppressibleAddress,
+  type SuppressedAddress,
+  type SuppressionList,
+} from './suppression-list.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+const ADDRESS_NAME: Record<SuppressedAddress['kind'], string> = {
+  email: 'email address',
+  phone: 'phone number',
+  push: 'push token',
+};
 
 /**
  * The suppression list, read at send time for the address the send would go to (by the delivery
@@ -13,12 +24,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 export function suppressionRule(list: SuppressionList): DeliveryPolicy {
   return {
     async check({ channel, address, topic = 'marketing', suppression }) {
-      const target: SuppressedAddress | undefined =
-        channel === 'email' && address?.email
-          ? { kind: 'email', value: address.email }
-          : channel === 'sms' && address?.phone
-            ? { kind: 'phone', value: address.phone }
-            : undefined;
+      const target = suppressibleAddress(channel, address);
       if (!target) return { action: 'send' };
       // Read ahead with the traits, when it was of this list and this very address; else read now.
       const readAhead = suppression?.list === list.key && suppression.address === normaliseAddress(target);
@@ -26,7 +32,7 @@ export function suppressionRule(list: SuppressionList): DeliveryPolicy {
       const bounce = entries.find((e) => e.reason === 'hard-bounce');
       const blocking = bounce ?? (topic === 'marketing' ? entries[0] : undefined);
       if (!blocking) return { action: 'send' };
-      const why = `the ${target.kind === 'email' ? 'email address' : 'phone number'} is suppressed (${blocking.reason} at ${iso(blocking.at)}, ${blocking.source})`;
+      const why = `the ${ADDRESS_NAME[target.kind]} is suppressed (${blocking.reason} at ${iso(blocking.at)}, ${blocking.source})`;
       return { action: 'reroute', reason: why };
     },
   };

@@ -79,14 +79,17 @@ describe('the push adapter against an FCM-style server', () => {
     ]);
   });
 
-  it('fails an unregistered token, saying the token is invalid', async () => {
+  it('fails an unregistered token as gone for good, to be suppressed', async () => {
     const push = await adapterAnswering(
       fcmError(404, 'NOT_FOUND', 'UNREGISTERED', 'Requested entity was not found.'),
     );
     expect(await push.send(deliveryFor('push'))).toEqual({
       status: 'failed',
-      reason: expect.stringMatching(/HTTP 404 UNREGISTERED: the push token of customer ada is invalid/),
+      reason: expect.stringMatching(
+        /HTTP 404 UNREGISTERED: the push token of customer ada is no longer registered.*suppressed/,
+      ),
       addressUnusable: true,
+      addressGone: true,
     });
   });
 
@@ -237,7 +240,7 @@ describe('the push adapter against an FCM-style server', () => {
     });
   });
 
-  it('still fails a 403 SENDER_ID_MISMATCH for good: the token belongs to another sender', async () => {
+  it('still fails a 403 SENDER_ID_MISMATCH for good, but not as gone: a wrong FCM_PROJECT_ID meets it for every token', async () => {
     const push = await adapterAnswering(
       fcmError(403, 'PERMISSION_DENIED', 'SENDER_ID_MISMATCH', 'SenderId mismatch'),
     );

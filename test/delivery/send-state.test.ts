@@ -54,6 +54,16 @@ describe('what a send reads before deciding', () => {
         entries: [{ reason: 'hard-bounce', at: AT, source: 'twilio' }],
       });
       expect((await read('push')).suppression).toBeUndefined();
+      await withTraits({ pushToken: ' fcm:token-1 ' });
+      await list.add(
+        { kind: 'push', value: 'fcm:token-1' },
+        { reason: 'hard-bounce', at: AT, source: 'fcm' },
+      );
+      expect((await read('push')).suppression).toEqual({
+        list: suppressionListKey(ctx.prefix),
+        address: normaliseAddress({ kind: 'push', value: ' fcm:token-1 ' }),
+        entries: [{ reason: 'hard-bounce', at: AT, source: 'fcm' }],
+      });
 
       // An address Lua cannot normalise as JavaScript does is left to the rule.
       await withTraits({ email: 'ÅSA@example.com' });

@@ -25,6 +25,7 @@ const deadTokens: ChannelAdapter & { calls: number } = {
       status: 'failed',
       reason: 'FCM answered HTTP 404 UNREGISTERED: the push token is no longer registered',
       addressUnusable: true,
+      addressGone: true,
     };
   },
 };
@@ -76,7 +77,7 @@ describe('a send whose provider says the address cannot be reached', () => {
 
   it('fails, once, when no channel is left', async () => {
     const before = deadTokens.calls;
-    await engine.identify({ userId: 'ida', traits: { pushToken: 'gone' } });
+    await engine.identify({ userId: 'ida', traits: { pushToken: 'gone-too' } });
     await engine.track({ userId: 'ida', event: 'Ping' });
     const messages = await settled('ida');
     expect(messages.map((m) => [m.channel, m.status])).toEqual([['push', 'failed']]);
@@ -85,5 +86,28 @@ describe('a send whose provider says the address cannot be reached', () => {
       reason: expect.stringMatching(/^FCM answered HTTP 404 UNREGISTERED.*no further channel in \[push\]/),
     });
     expect(deadTokens.calls - before).toBe(1);
+  });
+
+  it('suppresses a token gone for good, so later pushes to it go to the next channel without a request', async () => {
+    expect(await engine.suppressions.check({ kind: 'push', value: 'gone' })).toEqual([
+      {
+        reason: 'hard-bounce',
+        at: expect.any(Number),
+        source: expect.stringMatching(/^fcm: FCM answered HTTP 404 UNREGISTERED/),
+      },
+    ]);
+    const before = deadTokens.calls;
+    // Another customer's app left the same token behind (spaces around it do not count).
+    await engine.identify({ userId: 'ivy', traits: { email: 'ivy@example.com', pushToken: ' gone ' } });
+    await engine.track({ userId: 'ivy', event: 'Hello' });
+    const messages = await settled('ivy');
+    expect(messages.map((m) => [m.channel, m.status])).toEqual([
+      ['email', 'sent'],
+      ['push', 'rerouted'],
+    ]);
+    expect(messages[1]).toMatchObject({
+      reason: expect.stringMatching(/^the push token is suppressed \(hard-bounce at /),
+    });
+    expect(deadTokens.calls).toBe(before);
   });
 });

@@ -231,8 +231,11 @@ describe("a customer's export and the suppression list", () => {
   });
   afterEach(() => h.close());
 
-  it('lists what the list holds for the email address and phone number the customer has', async () => {
-    await h.engine.identify({ userId: 'ada', traits: { email: ' Ada@Example.com ', phone: '+1 555 0100' } });
+  it('lists what the list holds for the email address, phone number and push token the customer has', async () => {
+    await h.engine.identify({
+      userId: 'ada',
+      traits: { email: ' Ada@Example.com ', phone: '+1 555 0100', pushToken: 'fcm-token-1' },
+    });
     await eventually(async () => (await h.engine.customer('ada')).profile.email !== undefined || undefined);
     const at = Date.parse('2026-11-23T10:00:00.000Z');
     await h.engine.suppressions.add(
@@ -242,6 +245,10 @@ describe("a customer's export and the suppression list", () => {
     await h.engine.suppressions.add(
       { kind: 'phone', value: '+15550100' },
       { reason: 'hard-bounce', at, source: 'twilio' },
+    );
+    await h.engine.suppressions.add(
+      { kind: 'push', value: 'fcm-token-1' },
+      { reason: 'hard-bounce', at, source: 'fcm' },
     );
     // Another customer's address is not theirs to see.
     await h.engine.suppressions.add(
@@ -258,6 +265,7 @@ describe("a customer's export and the suppression list", () => {
         source: 'one-click unsubscribe',
       },
       { kind: 'phone', address: '+1 555 0100', reason: 'hard-bounce', at, source: 'twilio' },
+      { kind: 'push', address: 'fcm-token-1', reason: 'hard-bounce', at, source: 'fcm' },
     ]);
   });
 });

@@ -5,19 +5,17 @@ import type { Clock } from '../../clock.js';
 import { resolveAddress } from '../../delivery/address.js';
 import type { Engine } from '../../engine.js';
 import { ConsentRecord } from '../../policy/consent-record.js';
-import type { SuppressedAddress } from '../../policy/suppression-list.js';
+import { suppressibleAddress, type SuppressedAddress } from '../../policy/suppression-list.js';
 import { handedOver } from '../../tracking/delivery-report.js';
 import { readEngagement, readSendEngagement } from '../../tracking/engagement.js';
 import { NotFoundError } from '../http-errors.js';
 
-/** The email address and phone number delivery reaches the customer at, as the suppression list knows them. */
+/** The email address, phone number and push token delivery reaches the customer at, as the suppression list knows them. */
 function addressesOf(traits: Record<string, unknown>): SuppressedAddress[] {
-  const email = resolveAddress('email', traits, undefined)?.email;
-  const phone = resolveAddress('sms', traits, undefined)?.phone;
-  return [
-    ...(email ? [{ kind: 'email' as const, value: email }] : []),
-    ...(phone ? [{ kind: 'phone' as const, value: phone }] : []),
-  ];
+  return (['email', 'sms', 'push'] as const).flatMap((channel) => {
+    const address = suppressibleAddress(channel, resolveAddress(channel, traits, undefined));
+    return address ? [address] : [];
+  });
 }
 
 const Params = z.object({ userId: z.string().min(1).max(256) });

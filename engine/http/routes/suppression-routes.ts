@@ -11,8 +11,9 @@ const PLUS_LOST =
   'holds a space where a `+` was probably sent as it is (in a query string a `+` stands for a space): send it as %2B';
 
 const Address = {
-  channel: z.enum(['email', 'sms']),
-  address: z.string().min(3).max(320),
+  channel: z.enum(['email', 'sms', 'push']),
+  // FCM registration tokens run to about 160 characters, APNs-derived ones longer.
+  address: z.string().min(3).max(4096),
 };
 
 /**
@@ -21,17 +22,18 @@ const Address = {
  * lift nothing, where the address is suppressed.
  */
 function refusePlusLost({ channel, address }: { channel: string; address: string }, ctx: z.RefinementCtx) {
-  const lost = channel === 'email' ? /\s/.test(address.trim()) : /^\s+\d/.test(address);
+  const lost = channel === 'email' ? /\s/.test(address.trim()) : channel === 'sms' && /^\s+\d/.test(address);
   if (lost) ctx.addIssue({ code: 'custom', path: ['address'], message: PLUS_LOST });
 }
 
 const Query = z.object(Address).superRefine(refusePlusLost);
 const LiftQuery = z.object({ ...Address, reason: SuppressionReason.optional() }).superRefine(refusePlusLost);
 
-const addressOf = (query: z.infer<typeof Query>): SuppressedAddress =>
-  query.channel === 'email'
-    ? { kind: 'email', value: query.address }
-    : { kind: 'phone', value: query.address };
+const KIND = { email: 'email', sms: 'phone', push: 'push' } as const;
+const addressOf = (query: z.infer<typeof Query>): SuppressedAddress => ({
+  kind: KIND[query.channel],
+  value: query.address,
+});
 
 /**
  * Looking up and lifting suppressions, for support staff: a bounce reported by mistake, or a
