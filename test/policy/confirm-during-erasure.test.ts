@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   CommandExecutor,
@@ -55,6 +56,9 @@ describe('a double opt-in confirmation that meets the erasure of its customer', 
     const redis = engine.store.redis as unknown as { sendCommand: SendCommand };
     const sendCommand = redis.sendCommand.bind(redis);
     const erasedDuring: number[] = [];
+    // Others' commands share the connection (the engine's queues write their meta once it is
+    // ready): only those the confirmation issues, and what it starts, run in `confirming`.
+    const confirming = new AsyncLocalStorage<true>();
     try {
       for (let n = 1; n <= 6; n++) {
         const id = `confirming-${n}`;
@@ -69,17 +73,25 @@ describe('a double opt-in confirmation that meets the erasure of its customer', 
         const token = new URL(confirmUrl!).searchParams.get('token')!;
         let issued = 0;
         let erased = false;
-        // The erasure runs, start to end, right after the confirmation's n-th Redis command is answered.
+        // The erasure runs, start to end, right after the confirmation's n-th Redis command is
+        // answered, also when the answer is an error: a NOSCRIPT, from a Redis (or the Cluster node
+        // of the customer's slot) that has not run the script yet, is followed by the script itself.
         redis.sendCommand = (command, stream) => {
           const answer = sendCommand(command, stream);
-          if (erased || ++issued !== n) return answer;
+          if (erased || !confirming.getStore() || ++issued !== n) return answer;
           erased = true;
-          return answer.then(async (value) => {
-            await engine.erase(id);
-            return value;
-          });
+          return answer.then(
+            async (value) => {
+              await engine.erase(id);
+              return value;
+            },
+            async (error: unknown) => {
+              await engine.erase(id);
+              throw error;
+            },
+          );
         };
-        await engine.consent.confirm(token, Date.now());
+        await confirming.run(true, () => engine.consent.confirm(token, Date.now()));
         redis.sendCommand = sendCommand;
         if (erased) erasedDuring.push(n);
         else await engine.erase(id);
