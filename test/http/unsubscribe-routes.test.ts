@@ -77,6 +77,37 @@ describe('one-click unsubscribe', () => {
     });
   });
 
+  it('sends marketing email again once the customer subscribes again after a one-click unsubscribe', async () => {
+    await h.engine.identify({ userId: 'u4', traits: { email: 'u4@example.com' } });
+    await eventually(async () => (await h.engine.customer('u4')).profile.email !== undefined);
+    const unsubscribed = await h.app.inject({
+      method: 'POST',
+      url: `/v1/unsubscribe?token=${encodeURIComponent(tokenFor('u4'))}`,
+      payload: 'List-Unsubscribe=One-Click',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(unsubscribed.statusCode).toBe(200);
+
+    // A week later, the customer ticks the newsletter box in the shop's preference centre.
+    h.clock.advance('7d');
+    const granted = await h.app.inject({
+      method: 'POST',
+      url: '/v1/customers/u4/consent',
+      headers: h.auth,
+      payload: { channel: 'email', topic: 'marketing', granted: true, source: 'preference centre' },
+    });
+    expect(granted.statusCode).toBe(200);
+    expect(granted.json()).toMatchObject({ record: { state: 'granted' } });
+
+    await h.engine.track({ userId: 'u4', event: 'Notify' });
+    const settled = await eventually(async () =>
+      (await h.engine.customer('u4')).messages.find((m) => ['sent', 'skipped'].includes(String(m.status))),
+    );
+    expect(settled).toMatchObject({ status: 'sent', channel: 'email' });
+    // The list still holds the unsubscribe: another customer at the address has not asked again.
+    expect(await h.engine.suppressions.check({ kind: 'email', value: 'u4@example.com' })).toHaveLength(1);
+  });
+
   it("answers an erased customer's old link as unsubscribed, and writes nothing back under their id", async () => {
     await h.engine.identify({ userId: 'u3', traits: { email: 'u3@example.com' } });
     await eventually(async () => (await h.engine.customer('u3')).profile.email !== undefined);

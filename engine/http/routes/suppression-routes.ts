@@ -36,8 +36,9 @@ const addressOf = (query: z.infer<typeof Query>): SuppressedAddress => ({
 });
 
 /**
- * Looking up and lifting suppressions, for support staff: a bounce reported by mistake, or a
- * customer who subscribes again through a form of their own. The address is a query parameter
+ * Looking up and lifting suppressions, for support staff: a bounce reported by mistake, or an
+ * unsubscribe to lift for everyone at the address (a customer's own later grant lifts it for
+ * them, see suppressionRule). The address is a query parameter
  * because emails and phone numbers hold `@` and `+`.
  */
 export const suppressionRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, { engine }) => {
