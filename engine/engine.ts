@@ -100,7 +100,10 @@ export interface DeliveryOptions {
    * (`respectfulSending`). Refused beside `policy`, which replaces the default policy.
    */
   timing?: readonly PolicyRule[];
-  /** Base URL of the HTTP API (for the one-click unsubscribe link) and the secret that signs it. */
+  /**
+   * Base URL of the HTTP API (for the one-click unsubscribe link) and the secret that signs it.
+   * `ttlDays`: the links run out that long after the send; unset (the default), they never do.
+   */
   unsubscribe: { baseUrl: string; secret: string; ttlDays?: number };
   /** Locale and IANA time zone for customers whose traits name none. */
   defaults?: { locale: string; timezone: string };

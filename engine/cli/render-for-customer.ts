@@ -59,7 +59,6 @@ export function renderContextFor(
   const token = createUnsubscribeToken(settings.unsubscribe.secret, {
     customerId: situation.customerId,
     topic: 'marketing',
-    exp: situation.now + 60 * 86_400_000,
   });
   return {
     customer: { id: situation.customerId },

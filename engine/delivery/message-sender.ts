@@ -95,7 +95,9 @@ export function createMessageSender(
       createUnsubscribeToken(deps.unsubscribe.secret, {
         customerId: data.customerId,
         topic: 'marketing',
-        exp: now + (deps.unsubscribe.ttlDays ?? 60) * 86_400_000,
+        ...(deps.unsubscribe.ttlDays === undefined
+          ? {}
+          : { exp: now + deps.unsubscribe.ttlDays * 86_400_000 }),
       }),
     );
     let rendered: RenderedMessage;
