@@ -25,10 +25,13 @@ export function isTimeZone(name: unknown): name is string {
 
 /**
  * The customer's time zone: the `timezone` trait when it names an IANA zone, else `fallback`.
- * A misspelt trait falls back rather than failing the send or the journey.
+ * A misspelt trait falls back rather than failing the send or the journey. Spaces around the name
+ * (an import from a spreadsheet leaves them) do not make it another zone: read as none, they put
+ * the customer on the default clock, and quiet hours let a marketing text wake them at night.
  */
 export function customerTimeZone(traits: Record<string, unknown>, fallback: string): string {
-  return isTimeZone(traits.timezone) ? traits.timezone : fallback;
+  const name = typeof traits.timezone === 'string' ? traits.timezone.trim() : undefined;
+  return isTimeZone(name) ? name : fallback;
 }
 
 function offsetAt(zone: string, at: number): number {

@@ -61,6 +61,15 @@ describe('quiet hours 21:00-08:00 on the customer’s own clock', () => {
     expect(await decide('2026-03-08T13:00:00Z')).toEqual({ action: 'send' });
   });
 
+  it('reads a timezone trait with spaces around it, as an import from a spreadsheet leaves it', async () => {
+    // 16:00Z is 21:45 in Kathmandu (+05:45), 18:00 in Berlin, the default.
+    for (const timezone of ['Asia/Kathmandu', ' Asia/Kathmandu', 'Asia/Kathmandu \n'])
+      expect(until(await decide('2026-06-01T16:00:00Z', { timezone })), JSON.stringify(timezone)).toBe(
+        '2026-06-02T02:15:00.000Z',
+      );
+    expect(await decide('2026-06-01T16:00:00Z', { timezone: '   ' })).toEqual({ action: 'send' });
+  });
+
   it('America/New_York spring forward (Mar 8, 2026): the night is an hour shorter', async () => {
     // 23:00 EST on Mar 7 until 08:00 EDT on Mar 8: eight hours, not nine.
     expect(until(await decide('2026-03-08T04:00:00Z', { timezone: 'America/New_York' }))).toBe(
