@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { IdentifyInput, MessageId, Timestamp, TrackInput, UserId } from '../ingest/ingest-schema.js';
+import {
+  IdentifyInput,
+  IdentifyTraits,
+  MessageId,
+  Timestamp,
+  TrackInput,
+  UserId,
+} from '../ingest/ingest-schema.js';
 
 /**
  * What Segment's libraries and CDPs send besides identified `identify` and `track` calls, so
@@ -52,8 +59,26 @@ const ids = { userId: segmentId(UserId).nullish(), anonymousId: segmentId(Anonym
 export const SentAt = Timestamp.nullable().describe(
   'when the library sent the call, by the clock of its timestamp: the timestamp is corrected by the difference to when it was received, as Segment does',
 );
+const isObject = (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value);
+/**
+ * RudderStack's identify carries the traits in `context.traits` (its HTTP API and browser and app
+ * SDKs there alone, its Node library in both places), as its spec reads them: taken as traits,
+ * those of `traits` winning, and checked as they are. Only an identify's: a track's
+ * `context.traits` (the traits a library remembers, sent with every call) are not a change.
+ */
+// Only a context that holds traits is read: one of another shape (PHP's empty `[]`) was never
+// refused, and a call is not refused for it now.
+const IdentifyContext = z
+  .preprocess(
+    (context) =>
+      isObject(context) && isObject((context as { traits?: unknown }).traits) ? context : undefined,
+    z.looseObject({ traits: IdentifyTraits.optional() }).optional(),
+  )
+  .describe(
+    'read for `traits` as RudderStack sends them; a trait of `traits` wins over one of `context.traits`',
+  );
 const trackShape = TrackInput.extend({ ...ids, sentAt: SentAt });
-const identifyShape = IdentifyInput.extend({ ...ids, sentAt: SentAt });
+const identifyShape = IdentifyInput.extend({ ...ids, sentAt: SentAt, context: IdentifyContext });
 const ignoredShape = z.looseObject({ ...ids, messageId: MessageId.optional(), timestamp: Timestamp });
 
 export const SegmentTrack = trackShape.refine(hasSomeId, SOME_ID);
@@ -81,6 +106,18 @@ export const BatchCall = z.discriminatedUnion(
     },
   },
 );
+
+/**
+ * An identify call as the engine takes it: `context.traits` under its `traits` (see
+ * IdentifyContext), without `context`.
+ */
+export function withContextTraits<T extends { traits: Record<string, unknown>; context?: unknown }>({
+  context,
+  ...call
+}: T): Omit<T, 'context'> {
+  const traits = (context as { traits: Record<string, unknown> } | undefined)?.traits;
+  return traits ? { ...call, traits: { ...traits, ...call.traits } } : call;
+}
 
 /** The answer to a call taken and ignored, with why. */
 export const Ignored = z.object({

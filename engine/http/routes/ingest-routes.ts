@@ -13,6 +13,7 @@ import {
   SegmentIdentify,
   SegmentTrack,
   SentAt,
+  withContextTraits,
 } from '../segment-calls.js';
 
 /** What an accepted event answers: its id, and whether its messageId had been seen (then it is ignored). */
@@ -70,7 +71,7 @@ export const ingestRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Clock 
     receivedAt: number,
     batchSentAt?: string | number | null,
   ) => {
-    const known = identified(correctClockSkew(call, receivedAt, batchSentAt));
+    const known = identified(correctClockSkew(withContextTraits(call), receivedAt, batchSentAt));
     return known ? answer(await engine.acceptIdentify(known as ParsedIdentify)) : ANONYMOUS;
   };
 

@@ -1,0 +1,77 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { onboarding } from '../fixtures/journeys/onboarding.js';
+import { httpHarness, type HttpHarness } from '../support/http.js';
+import { eventually } from '../support/redis.js';
+
+/** Calls shaped as RudderStack's HTTP API and SDKs send them to `/v1/*` with the write key. */
+describe('RudderStack-shaped calls', () => {
+  let h: HttpHarness;
+  beforeEach(async () => {
+    h = await httpHarness({ journeys: [onboarding] });
+  });
+  afterEach(() => h.close());
+
+  const post = (url: string, payload: object) =>
+    h.app.inject({ method: 'POST', url, payload, headers: h.auth });
+
+  const profileOf = (userId: string, has: string) =>
+    eventually(async () => {
+      const { profile } = await h.engine.customer(userId);
+      return has in profile ? profile : undefined;
+    });
+
+  it("takes an identify's traits from context.traits, where RudderStack sends them, beneath its own traits", async () => {
+    // RudderStack's HTTP API example: the traits in context.traits only.
+    const alone = await post('/v1/identify', {
+      userId: 'rs-1',
+      context: { traits: { email: 'rs1@example.com', firstName: 'Ro' }, library: { name: 'http' } },
+    });
+    expect(alone.statusCode).toBe(200);
+    expect(await profileOf('rs-1', 'email')).toEqual({ email: 'rs1@example.com', firstName: 'Ro' });
+
+    // Its Node library sends them in both places; a trait of `traits` wins, in a batch too.
+    const both = await post('/v1/batch', {
+      batch: [
+        {
+          type: 'identify',
+          userId: 'rs-2',
+          traits: { plan: 'pro' },
+          context: { traits: { plan: 'free', email: 'rs2@example.com', nickname: null } },
+        },
+      ],
+    });
+    expect(both.statusCode).toBe(200);
+    expect(await profileOf('rs-2', 'email')).toEqual({ plan: 'pro', email: 'rs2@example.com' });
+  });
+
+  it('checks the traits of context.traits as those of traits, and stores nothing of a call they fail', async () => {
+    const res = await post('/v1/batch', {
+      batch: [
+        { type: 'identify', userId: 'rs-3', traits: { firstName: 'Ro' } },
+        { type: 'identify', userId: 'rs-3', context: { traits: { email: 'Ro <ro@example.com>' } } },
+      ],
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({
+      error: { issues: [{ field: 'body.batch.1.context.traits.email' }] },
+    });
+    expect(await h.redis.keys(`${h.prefix}:c:*`)).toEqual([]);
+    // A context without traits of its own, as a PHP caller's empty `[]`, is no reason to refuse a call.
+    for (const context of [[], { traits: [] }, 'web'])
+      expect((await post('/v1/identify', { userId: 'rs-3', traits: {}, context })).statusCode).toBe(200);
+  });
+
+  it("leaves a track call's context.traits out of the profile, as Segment does", async () => {
+    await post('/v1/identify', { userId: 'rs-4', traits: { plan: 'pro' } });
+    await post('/v1/track', {
+      userId: 'rs-4',
+      event: 'Signed Up',
+      context: { traits: { plan: 'free' } },
+    });
+    const customer = await eventually(async () => {
+      const c = await h.engine.customer('rs-4');
+      return c.instances.length > 0 ? c : undefined;
+    });
+    expect(customer.profile).toEqual({ plan: 'pro' });
+  });
+});
