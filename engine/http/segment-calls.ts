@@ -3,6 +3,7 @@ import {
   IdentifyInput,
   IdentifyTraits,
   MessageId,
+  RecordTimestamp,
   Timestamp,
   TrackInput,
   UserId,
@@ -77,8 +78,24 @@ const IdentifyContext = z
   .describe(
     'read for `traits` as RudderStack sends them; a trait of `traits` wins over one of `context.traits`',
   );
-const trackShape = TrackInput.extend({ ...ids, sentAt: SentAt });
-const identifyShape = IdentifyInput.extend({ ...ids, sentAt: SentAt, context: IdentifyContext });
+/**
+ * When the call happened by the sender's clock, as RudderStack's libraries send it (its spec has
+ * no `timestamp` from the sender): read when there is no `timestamp` (see correctClockSkew).
+ */
+const ORIGINAL_TIMESTAMP =
+  "the call's time by the sender's clock, as RudderStack's libraries send it: read when there is no timestamp";
+const trackShape = TrackInput.extend({
+  ...ids,
+  sentAt: SentAt,
+  originalTimestamp: Timestamp.describe(ORIGINAL_TIMESTAMP),
+});
+const identifyShape = IdentifyInput.extend({
+  ...ids,
+  sentAt: SentAt,
+  // Bounded as `timestamp` is: it dates the consent trait.
+  originalTimestamp: RecordTimestamp.describe(ORIGINAL_TIMESTAMP),
+  context: IdentifyContext,
+});
 const ignoredShape = z.looseObject({ ...ids, messageId: MessageId.optional(), timestamp: Timestamp });
 
 export const SegmentTrack = trackShape.refine(hasSomeId, SOME_ID);

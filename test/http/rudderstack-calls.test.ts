@@ -74,4 +74,60 @@ describe('RudderStack-shaped calls', () => {
     });
     expect(customer.profile).toEqual({ plan: 'pro' });
   });
+
+  it("dates a call by its originalTimestamp, corrected by its sentAt, when it has no timestamp, as RudderStack's libraries send it", async () => {
+    const now = h.clock.now();
+    const iso = (ms: number) => new Date(ms).toISOString();
+    // A batch a phone 10 minutes slow queued for two hours: each call stamped when it happened.
+    const phone = now - 600_000;
+    const res = await post('/v1/batch', {
+      sentAt: iso(phone),
+      batch: [
+        {
+          type: 'identify',
+          userId: 'rs-5',
+          messageId: 'o-1',
+          originalTimestamp: iso(phone - 7_200_000),
+          context: { traits: { plan: 'pro' } },
+          channel: 'mobile',
+        },
+        {
+          type: 'track',
+          userId: 'rs-5',
+          event: 'Signed Up',
+          messageId: 'o-2',
+          originalTimestamp: iso(phone - 3_600_000),
+          sentAt: iso(phone),
+        },
+        // A timestamp the caller gave wins over the originalTimestamp the library stamped.
+        {
+          type: 'track',
+          userId: 'rs-5',
+          event: 'Viewed',
+          messageId: 'o-3',
+          timestamp: iso(phone - 60_000),
+          originalTimestamp: iso(phone),
+        },
+      ],
+    });
+    expect(res.statusCode).toBe(200);
+    const { recentEvents } = await h.engine.customer('rs-5');
+    expect(Object.fromEntries(recentEvents.map((e) => [e.id, e.timestamp]))).toEqual({
+      'o-1': now - 7_200_000,
+      'o-2': now - 3_600_000,
+      'o-3': now - 60_000,
+    });
+    // Without a sentAt, it is taken as it is.
+    await post('/v1/track', {
+      userId: 'rs-5',
+      event: 'Viewed',
+      messageId: 'o-4',
+      originalTimestamp: iso(phone),
+    });
+    expect((await h.engine.customer('rs-5')).recentEvents[0]).toMatchObject({ id: 'o-4', timestamp: phone });
+    // And it is checked as a timestamp is.
+    const bad = await post('/v1/identify', { userId: 'rs-5', originalTimestamp: 'yesterday' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({ error: { issues: [{ field: 'body.originalTimestamp' }] } });
+  });
 });
