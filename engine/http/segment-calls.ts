@@ -84,19 +84,40 @@ const IdentifyContext = z
  */
 const ORIGINAL_TIMESTAMP =
   "the call's time by the sender's clock, as RudderStack's libraries send it: read when there is no timestamp";
+/**
+ * An optional field sent as null is none, as Segment takes it: a serialiser that writes every
+ * field (.NET's by default, Jackson's, a dataclass's) sends null for one a call lacks, and
+ * refused, it cost the whole batch around the call.
+ */
+const orNone = <T extends z.ZodType>(field: T) =>
+  field.nullable().transform((value) => (value === null ? undefined : value));
+/** The same for `properties` and `traits`, which are `{}` when none. */
+const orEmpty = <T extends z.ZodType<Record<string, unknown>>>(field: T) =>
+  field.nullable().transform((value): Record<string, unknown> => value ?? {});
+const OptionalTimestamp = orNone(Timestamp);
 const trackShape = TrackInput.extend({
   ...ids,
+  properties: orEmpty(TrackInput.shape.properties),
+  messageId: orNone(MessageId.optional()),
+  timestamp: OptionalTimestamp,
   sentAt: SentAt,
-  originalTimestamp: Timestamp.describe(ORIGINAL_TIMESTAMP),
+  originalTimestamp: orNone(Timestamp.describe(ORIGINAL_TIMESTAMP)),
 });
 const identifyShape = IdentifyInput.extend({
   ...ids,
+  traits: orEmpty(IdentifyInput.shape.traits),
+  messageId: orNone(MessageId.optional()),
+  timestamp: orNone(RecordTimestamp),
   sentAt: SentAt,
   // Bounded as `timestamp` is: it dates the consent trait.
-  originalTimestamp: RecordTimestamp.describe(ORIGINAL_TIMESTAMP),
+  originalTimestamp: orNone(RecordTimestamp.describe(ORIGINAL_TIMESTAMP)),
   context: IdentifyContext,
 });
-const ignoredShape = z.looseObject({ ...ids, messageId: MessageId.optional(), timestamp: Timestamp });
+const ignoredShape = z.looseObject({
+  ...ids,
+  messageId: orNone(MessageId.optional()),
+  timestamp: OptionalTimestamp,
+});
 
 export const SegmentTrack = trackShape.refine(hasSomeId, SOME_ID);
 export const SegmentIdentify = identifyShape.refine(hasSomeId, SOME_ID);

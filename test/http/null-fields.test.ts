@@ -1,0 +1,41 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { onboarding } from '../fixtures/journeys/onboarding.js';
+import { httpHarness, type HttpHarness } from '../support/http.js';
+
+describe('optional fields sent as null', () => {
+  let h: HttpHarness;
+  beforeEach(async () => {
+    h = await httpHarness({ journeys: [onboarding], workers: false });
+  });
+  afterEach(() => h.close());
+
+  const post = (url: string, payload: object) =>
+    h.app.inject({ method: 'POST', url, payload, headers: h.auth });
+
+  it('takes them as absent, as Segment does, where a serialiser writes every field of a call', async () => {
+    // As .NET's serialiser writes a call's class by default: every field it lacks as null.
+    const none = { messageId: null, timestamp: null, originalTimestamp: null, sentAt: null, context: null };
+    const res = await post('/v1/batch', {
+      batch: [
+        { type: 'identify', userId: 'nu', anonymousId: null, traits: null, ...none },
+        { type: 'track', userId: 'nu', anonymousId: null, event: 'Signed Up', properties: null, ...none },
+        { type: 'track', userId: 'nu', event: 'Viewed', properties: null, messageId: 'nu-1' },
+        { type: 'page', userId: 'nu', name: 'Home', properties: null, ...none },
+      ],
+    });
+    expect(res.statusCode).toBe(200);
+    const results = res.json<{ results: Array<{ duplicate?: boolean; ignored?: boolean }> }>().results;
+    expect(results.map((r) => r.duplicate ?? r.ignored)).toEqual([false, false, false, true]);
+    const { recentEvents } = await h.engine.customer('nu');
+    expect(recentEvents).toEqual([
+      expect.objectContaining({ kind: 'track', id: 'nu-1', name: 'Viewed', properties: {} }),
+      expect.objectContaining({ kind: 'track', name: 'Signed Up', properties: {}, timestamp: h.clock.now() }),
+      expect.objectContaining({ kind: 'identify', traits: {}, timestamp: h.clock.now() }),
+    ]);
+
+    // A field a call needs is still needed.
+    const refused = await post('/v1/batch', { batch: [{ type: 'track', userId: 'nu', event: null }] });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json()).toMatchObject({ error: { issues: [{ field: 'body.batch.0.event' }] } });
+  });
+});
