@@ -5,8 +5,25 @@ import { ConsentTrait } from '../policy/consent-record.js';
 
 const plainOrEmpty = (email: string) => email.trim() === '' || isPlainEmailAddress(email.trim());
 
-export const UserId = z.string().min(1).max(256);
-export const MessageId = z.string().min(1).max(200);
+/** Half of a character: a surrogate not paired with its other half (`u` reads a pair as one). */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+/**
+ * An id that goes into Redis keys and job ids. Redis takes them as UTF-8, which has no way to
+ * write half a character (as a sender that cut an id inside an emoji sends it), so every half is
+ * written as the same replacement character: two such ids would name one customer's keys, or one
+ * message id's seen-marker, and a customer would read another's traits.
+ */
+const KeyId = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine(
+      (id) => !LONE_SURROGATE.test(id),
+      'must be whole characters: it holds half of one (a surrogate without its pair, as an id cut inside an emoji has)',
+    );
+export const UserId = KeyId(256);
+export const MessageId = KeyId(200);
 /**
  * An ISO 8601 date-time with its offset, no earlier than 1970: instants are stored as epoch
  * milliseconds, which are never negative.
