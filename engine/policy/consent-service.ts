@@ -143,6 +143,11 @@ export function createConsentService(deps: {
       changes: readonly ConsentChange[],
       marker?: ConsentMarker,
     ): Promise<Array<{ record: ConsentRecord; confirmUrl?: string }>> {
+      // A sender's clock may run ahead (a server's, with no sentAt to correct it by): an answer is
+      // taken as given no later than it arrived. Kept at its later time, it would hold over every
+      // answer until then as older ones, an unsubscribe or a withdrawal among them.
+      const now = (deps.clock ?? systemClock).now();
+      changes = changes.map((change) => (change.at > now ? { ...change, at: now } : change));
       const writes: ConsentWrite[] = changes.map((change) => {
         const pending = needsConfirmation(change);
         const record: ConsentRecord = {

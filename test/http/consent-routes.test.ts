@@ -213,6 +213,45 @@ describe('consent over HTTP', () => {
     }
   });
 
+  it('takes an answer dated ahead of its arrival as given on arrival, so a later withdrawal still holds over it', async () => {
+    h = await httpHarness({ journeys: [notify], workers: false });
+    const now = h.clock.now();
+    // A server whose clock runs a day fast, sending no sentAt to correct it by.
+    await h.app.inject({
+      method: 'POST',
+      url: '/v1/identify',
+      headers: h.auth,
+      payload: {
+        userId: 'u9',
+        timestamp: new Date(now + 86_400_000).toISOString(),
+        traits: { consent: { email: { marketing: true }, sms: { marketing: true } } },
+      },
+    });
+    expect(await h.engine.consent.store.all('u9')).toMatchObject([
+      { channel: 'email', state: 'granted', at: now },
+      { channel: 'sms', state: 'granted', at: now },
+    ]);
+    h.clock.advance(60_000);
+    // The customer withdraws a minute later: through the preference centre, and identify.
+    const withdrawn = await h.app.inject({
+      method: 'POST',
+      url: '/v1/customers/u9/consent',
+      headers: h.auth,
+      payload: { channel: 'email', topic: 'marketing', granted: false },
+    });
+    expect(withdrawn.json().record).toMatchObject({ state: 'denied', at: now + 60_000 });
+    await h.app.inject({
+      method: 'POST',
+      url: '/v1/identify',
+      headers: h.auth,
+      payload: { userId: 'u9', traits: { consent: { sms: { marketing: false } } } },
+    });
+    expect(await h.engine.consent.store.all('u9')).toMatchObject([
+      { channel: 'email', state: 'denied' },
+      { channel: 'sms', state: 'denied' },
+    ]);
+  });
+
   it("refuses a caller's answer under a source only Chorus records, through the API and identify alike", async () => {
     h = await httpHarness({ journeys: [notify], workers: false });
     const spoofed = await h.app.inject({
