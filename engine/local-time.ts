@@ -24,14 +24,25 @@ export function isTimeZone(name: unknown): name is string {
 }
 
 /**
- * The customer's time zone: the `timezone` trait when it names an IANA zone, else `fallback`.
+ * The traits that give a customer's time zone, first found first: `timezone`, the one the
+ * customer or the sender set, then `deviceTimezone`, the zone of the device a Segment-style
+ * library last identified from (`context.timezone`), which travels with the phone.
+ */
+const ZONE_TRAITS = ['timezone', 'deviceTimezone'] as const;
+
+/**
+ * The customer's time zone: the first of ZONE_TRAITS that names an IANA zone, else `fallback`.
  * A misspelt trait falls back rather than failing the send or the journey. Spaces around the name
  * (an import from a spreadsheet leaves them) do not make it another zone: read as none, they put
  * the customer on the default clock, and quiet hours let a marketing text wake them at night.
  */
 export function customerTimeZone(traits: Record<string, unknown>, fallback: string): string {
-  const name = typeof traits.timezone === 'string' ? traits.timezone.trim() : undefined;
-  return isTimeZone(name) ? name : fallback;
+  for (const trait of ZONE_TRAITS) {
+    const value = traits[trait];
+    const name = typeof value === 'string' ? value.trim() : undefined;
+    if (isTimeZone(name)) return name;
+  }
+  return fallback;
 }
 
 function offsetAt(zone: string, at: number): number {

@@ -92,4 +92,14 @@ describe('parseLocalTime and customerTimeZone', () => {
     expect(customerTimeZone({ timezone: 42 }, 'UTC')).toBe('UTC');
     expect(customerTimeZone({}, 'America/New_York')).toBe('America/New_York');
   });
+
+  it("takes the device's zone (deviceTimezone, from context.timezone) when no timezone trait names one", () => {
+    expect(customerTimeZone({ deviceTimezone: 'Asia/Kathmandu' }, 'UTC')).toBe('Asia/Kathmandu');
+    expect(customerTimeZone({ timezone: 'Europe/Paris', deviceTimezone: 'Asia/Kathmandu' }, 'UTC')).toBe(
+      'Europe/Paris',
+    );
+    expect(customerTimeZone({ timezone: 'Mars/Olympus', deviceTimezone: 'Asia/Kathmandu' }, 'UTC')).toBe(
+      'Asia/Kathmandu',
+    );
+  });
 });

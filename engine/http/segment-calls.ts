@@ -8,6 +8,7 @@ import {
   TrackInput,
   UserId,
 } from '../ingest/ingest-schema.js';
+import { isTimeZone } from '../local-time.js';
 
 /**
  * What Segment's libraries and CDPs send besides identified `identify` and `track` calls, so
@@ -66,17 +67,26 @@ const isObject = (value: unknown) => typeof value === 'object' && value !== null
  * SDKs there alone, its Node library in both places), as its spec reads them: taken as traits,
  * those of `traits` winning, and checked as they are. Only an identify's: a track's
  * `context.traits` (the traits a library remembers, sent with every call) are not a change.
+ *
+ * `context.timezone`, the device's zone that analytics.js and the mobile libraries send on every
+ * call, is kept as the `deviceTimezone` trait when it names an IANA zone: the customer's clock
+ * when no `timezone` trait gives one (see customerTimeZone).
  */
-// Only a context that holds traits is read: one of another shape (PHP's empty `[]`) was never
-// refused, and a call is not refused for it now.
+// Only what it holds of use is read: a context of another shape (PHP's empty `[]`), or a zone
+// that is none, was never refused, and a call is not refused for it now.
 const IdentifyContext = z
   .preprocess(
-    (context) =>
-      isObject(context) && isObject((context as { traits?: unknown }).traits) ? context : undefined,
-    z.looseObject({ traits: IdentifyTraits.optional() }).optional(),
+    (context) => {
+      if (!isObject(context)) return undefined;
+      const { traits, timezone } = context as { traits?: unknown; timezone?: unknown };
+      const zone = typeof timezone === 'string' && isTimeZone(timezone) ? timezone : undefined;
+      if (!isObject(traits) && zone === undefined) return undefined;
+      return { ...(isObject(traits) ? { traits } : {}), ...(zone === undefined ? {} : { timezone: zone }) };
+    },
+    z.object({ traits: IdentifyTraits.optional(), timezone: z.string().optional() }).optional(),
   )
   .describe(
-    'read for `traits` as RudderStack sends them; a trait of `traits` wins over one of `context.traits`',
+    'read for `traits` as RudderStack sends them (a trait of `traits` wins over one of `context.traits`), and for `timezone`, kept as the `deviceTimezone` trait',
   );
 /**
  * When the call happened by the sender's clock, as RudderStack's libraries send it (its spec has
@@ -146,15 +156,19 @@ export const BatchCall = z.discriminatedUnion(
 );
 
 /**
- * An identify call as the engine takes it: `context.traits` under its `traits` (see
- * IdentifyContext), without `context`.
+ * An identify call as the engine takes it: `context.traits` under its `traits`, and
+ * `context.timezone` as `deviceTimezone` under both (see IdentifyContext), without `context`.
  */
 export function withContextTraits<T extends { traits: Record<string, unknown>; context?: unknown }>({
   context,
   ...call
 }: T): Omit<T, 'context'> {
-  const traits = (context as { traits: Record<string, unknown> } | undefined)?.traits;
-  return traits ? { ...call, traits: { ...traits, ...call.traits } } : call;
+  const { traits, timezone } = (context ?? {}) as { traits?: Record<string, unknown>; timezone?: string };
+  if (traits === undefined && timezone === undefined) return call;
+  return {
+    ...call,
+    traits: { ...(timezone === undefined ? {} : { deviceTimezone: timezone }), ...traits, ...call.traits },
+  };
 }
 
 /** The answer to a call taken and ignored, with why. */

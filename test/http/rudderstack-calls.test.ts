@@ -130,4 +130,48 @@ describe('RudderStack-shaped calls', () => {
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toMatchObject({ error: { issues: [{ field: 'body.originalTimestamp' }] } });
   });
+
+  it("keeps an identify's context.timezone, which analytics.js sends on every call, as the deviceTimezone trait", async () => {
+    const res = await post('/v1/batch', {
+      batch: [
+        {
+          type: 'identify',
+          userId: 'tz-1',
+          traits: { email: 'tz1@example.com' },
+          context: { timezone: 'Asia/Kathmandu' },
+        },
+        // The sender's own trait wins; a zone that is none, or not a string, is passed over, not refused.
+        {
+          type: 'identify',
+          userId: 'tz-2',
+          traits: { deviceTimezone: 'Europe/Paris' },
+          context: { timezone: 'Asia/Tokyo' },
+        },
+        {
+          type: 'identify',
+          userId: 'tz-3',
+          traits: { email: 'tz3@example.com' },
+          context: { timezone: 'GMT+2 (CEST)' },
+        },
+        {
+          type: 'identify',
+          userId: 'tz-4',
+          traits: { email: 'tz4@example.com' },
+          context: { timezone: 7200 },
+        },
+      ],
+    });
+    expect(res.statusCode).toBe(200);
+    expect(await profileOf('tz-1', 'email')).toEqual({
+      email: 'tz1@example.com',
+      deviceTimezone: 'Asia/Kathmandu',
+    });
+    expect(await profileOf('tz-2', 'deviceTimezone')).toEqual({ deviceTimezone: 'Europe/Paris' });
+    expect(await profileOf('tz-3', 'email')).toEqual({ email: 'tz3@example.com' });
+    expect(await profileOf('tz-4', 'email')).toEqual({ email: 'tz4@example.com' });
+    // A track's context changes no trait.
+    await post('/v1/track', { userId: 'tz-3', event: 'Viewed', context: { timezone: 'Asia/Tokyo' } });
+    await post('/v1/identify', { userId: 'tz-3', traits: { plan: 'pro' } });
+    expect(await profileOf('tz-3', 'plan')).toEqual({ email: 'tz3@example.com', plan: 'pro' });
+  });
 });
