@@ -234,6 +234,8 @@ export {
   type WebhookHeaders,
   type VerifyWebhookOptions,
 } from './channels/standard-webhooks.js';
+export { twilioSignature, isTwilioSignatureValid, type TwilioParams } from './channels/twilio-signature.js';
+export { smsKeyword, type SmsKeyword } from './channels/sms-keywords.js';
 export { isPublicAddress } from './channels/public-address.js';
 export { ChannelConfigError, WebhookVerificationError, type WebhookRejection } from './channels/errors.js';
 
@@ -241,6 +243,7 @@ export { createHttpApp } from './http/create-app.js';
 export { DASHBOARD_PATH, JOURNEY_PAGES_PATH, publicPathPrefix } from './http/dashboard-paths.js';
 export { API_REDIS_OPTIONS, DEFAULT_API_REDIS_TIMEOUT_MS } from './http/api-redis-options.js';
 export type { HttpAppOptions } from './http/http-options.js';
+export { TwilioSignatureError } from './http/routes/sms-inbound-routes.js';
 export {
   defineWebhookSource,
   isWebhookSource,

@@ -89,6 +89,9 @@ export async function startApiServer(input: {
       pathPrefix: config.PUBLIC_URL === undefined ? '' : publicPathPrefix(config.PUBLIC_URL),
     },
     webhookSources: input.webhookSources,
+    // Twilio signs the texts it posts over the URL it was given, PUBLIC_URL's.
+    publicUrl: config.PUBLIC_URL,
+    twilioAuthToken: config.TWILIO_AUTH_TOKEN,
     webhookSecrets: input.secrets.webhookSecrets,
     unsubscribeSecret: input.secrets.unsubscribeSecret,
     previousUnsubscribeSecrets: input.secrets.previousUnsubscribeSecrets,

@@ -28,6 +28,7 @@ import { deliveryEventRoutes } from './routes/delivery-event-routes.js';
 import { inAppRoutes } from './routes/in-app-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { ingestRoutes } from './routes/ingest-routes.js';
+import { smsInboundRoutes } from './routes/sms-inbound-routes.js';
 import { suppressionRoutes } from './routes/suppression-routes.js';
 import { journeyRoutes } from './routes/journey-routes.js';
 import { trackingRoutes } from './routes/tracking-routes.js';
@@ -42,8 +43,8 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
  * `inject()`, `workers/` calls `listen()`.
  *
  * - `/v1/*` ingest and management, behind an API key and a per-key rate limit;
- * - `/v1/webhooks/:source` signed by the source instead, `/v1/unsubscribe` and
- *   `/v1/consent/confirm` by their tokens;
+ * - `/v1/webhooks/:source` signed by the source instead, `/v1/sms/inbound/twilio` by Twilio,
+ *   `/v1/unsubscribe` and `/v1/consent/confirm` by their tokens;
  * - `/t/c/<token>` and `/t/o/<token>` tracked links and the open pixel, signed tokens;
  * - `/admin/queues` the Bull dashboard, behind basic auth;
  * - `/healthz`, `/readyz`, `/metrics`, and `/docs` (OpenAPI from the zod schemas).
@@ -140,7 +141,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
         description:
           'Journeys in code. Ingest is Segment-compatible; `/v1/*` needs `Authorization: Bearer <API_KEY>`, ' +
           'but for the routes marked as taking none, which are signed instead: `/v1/webhooks/{source}` by the ' +
-          'source, `/v1/unsubscribe` and `/v1/consent/confirm` by the token in their link.',
+          'source, `/v1/sms/inbound/twilio` by Twilio, `/v1/unsubscribe` and `/v1/consent/confirm` by the token in their link.',
         version: '1',
       },
       // Without servers a client, and the reference's "Try it out", call the host's root.
@@ -211,6 +212,12 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
       engine,
       sources: options.webhookSources ?? [],
       secrets: options.webhookSecrets ?? {},
+      clock,
+    });
+    await scope.register(smsInboundRoutes, {
+      engine,
+      twilioAuthToken: options.twilioAuthToken,
+      publicUrl: options.publicUrl,
       clock,
     });
     await scope.register(unsubscribeRoutes, { engine, secrets: unsubscribeSecrets, clock });

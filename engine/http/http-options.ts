@@ -31,6 +31,13 @@ export interface HttpAppOptions {
   /** Signed inbound webhooks: each source and the secrets it may be signed with. */
   webhookSources?: readonly AnyWebhookSource[];
   webhookSecrets?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * PUBLIC_URL: where the app is reached from outside. Twilio's webhooks are signed over it
+   * (with the request's path after it); unset, over the URL the request came to.
+   */
+  publicUrl?: string;
+  /** TWILIO_AUTH_TOKEN: verifies texts Twilio posts to `/v1/sms/inbound/twilio`; unset, it answers 404. */
+  twilioAuthToken?: string;
   /** Verifies one-click unsubscribe tokens. */
   unsubscribeSecret: string;
   /**

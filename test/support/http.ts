@@ -52,6 +52,9 @@ export async function httpHarness(options: {
   doubleOptIn?: boolean;
   /** The app's request log; default silent. */
   logger?: FastifyBaseLogger;
+  /** TWILIO_AUTH_TOKEN, for texts Twilio posts; and PUBLIC_URL, the URL it signs them over. */
+  twilioAuthToken?: string;
+  publicUrl?: string;
 }): Promise<HttpHarness> {
   const ctx = testRedis();
   const clock = new FakeClock(Date.parse('2026-11-23T10:00:00Z'));
@@ -105,6 +108,8 @@ export async function httpHarness(options: {
     ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
     ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
+    twilioAuthToken: options.twilioAuthToken,
+    publicUrl: options.publicUrl,
     clock,
   });
   await app.ready();
