@@ -62,9 +62,16 @@ export type DeliveryResult =
        * With `addressUnusable`: the address will never work again (a mailbox that does not exist,
        * a push token FCM no longer knows), so it is suppressed as a hard bounce and later sends,
        * of every customer using it, stop before the provider. Left out for a refusal that may
-       * pass (a number that replied STOP can reply START).
+       * pass (a number that replied STOP can reply START: see `optedOut`).
        */
       addressGone?: boolean;
+      /**
+       * With `addressUnusable`: the customer told the provider to send them no more (replied STOP
+       * to the sender), so the address is suppressed as an unsubscribe, as the reply itself would
+       * have it (POST /v1/sms/inbound/twilio): later marketing stops before the provider, and
+       * their START lifts it.
+       */
+      optedOut?: boolean;
     };
 
 /** A channel's provider. `send` never throws for a provider's answer; it returns it. */

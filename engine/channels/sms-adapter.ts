@@ -44,7 +44,8 @@ const NUMBER_UNUSABLE = new Set([21211, 21614, 21635]);
 /**
  * Twilio error 21610: the customer replied STOP (or another opt-out keyword) to this sender, which
  * then refuses every message to them until they reply START. As for a number that cannot take
- * texts, the send goes to the journey's next channel.
+ * texts, the send goes to the journey's next channel; the number is suppressed as an unsubscribe,
+ * as the STOP itself would have it had Twilio's inbound webhook told Chorus of it.
  */
 const REPLIED_STOP = 21610;
 
@@ -152,6 +153,7 @@ export function createSmsAdapter(options: SmsAdapterOptions): ChannelAdapter {
           ...failure,
           reason: `${failure.reason}; the customer replied STOP to this sender, which takes no text to their number until they reply START`,
           addressUnusable: true,
+          optedOut: true,
         };
       }
       if (code === NOT_REACHABLE_FROM_SENDER)

@@ -315,11 +315,14 @@ export function createDeliveryWorker(
     // A mailbox the receiving server says does not exist is a hard bounce, told at once rather
     // than by a bounce report: suppressed as one, so later sends (of every customer using the
     // address) do not keep knocking at it, which mailbox providers hold against the sender. A push
-    // token FCM no longer knows likewise: each send to it would be a request for nothing.
-    const gone = sent.addressGone ? suppressibleAddress(channel, target.address) : undefined;
-    if (gone)
-      await suppressions.add(gone, {
-        reason: 'hard-bounce',
+    // token FCM no longer knows likewise: each send to it would be a request for nothing. A
+    // number whose owner replied STOP is an unsubscribe told at once: marketing to it stops before
+    // the provider, and the customer's START (POST /v1/sms/inbound/twilio) lifts it.
+    const reason = sent.addressGone ? 'hard-bounce' : sent.optedOut ? 'unsubscribe' : undefined;
+    const address = reason ? suppressibleAddress(channel, target.address) : undefined;
+    if (reason && address)
+      await suppressions.add(address, {
+        reason,
         at: now,
         source: `${sent.provider}: ${sent.reason}`.slice(0, 200),
       });

@@ -22,6 +22,8 @@ export interface AddressUnusable {
   addressUnusable: true;
   /** The address will never work again: it is suppressed (see the adapter result's `addressGone`). */
   addressGone: boolean;
+  /** The customer told the provider to stop: suppressed as an unsubscribe (see `optedOut`). */
+  optedOut: boolean;
   reason: string;
   provider: string;
 }
@@ -243,6 +245,7 @@ export function createMessageSender(
       return {
         addressUnusable: true,
         addressGone: result.addressGone === true,
+        optedOut: result.optedOut === true,
         reason: result.reason,
         provider: adapter.provider,
       };

@@ -143,7 +143,7 @@ describe('the SMS adapter against a Twilio-compatible server', () => {
     expect(server!.requests).toHaveLength(0);
   });
 
-  it('hands on a text to a customer who replied STOP (21610), saying so, rather than failing it', async () => {
+  it('hands on a text to a customer who replied STOP (21610), saying so and marking it an opt-out, rather than failing it', async () => {
     const sms = await adapterAnswering({
       status: 400,
       body: JSON.stringify({
@@ -158,6 +158,7 @@ describe('the SMS adapter against a Twilio-compatible server', () => {
         'Twilio answered HTTP 400: 21610 Attempt to send to unsubscribed recipient; the customer replied STOP ' +
         'to this sender, which takes no text to their number until they reply START',
       addressUnusable: true,
+      optedOut: true,
     });
   });
 
