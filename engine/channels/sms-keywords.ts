@@ -14,14 +14,25 @@ const KEYWORDS: ReadonlyMap<string, SmsKeyword> = new Map([
   ...['HELP', 'INFO'].map((word) => [word, 'help'] as const),
 ]);
 
+/** Twilio's `OptOutType` of an inbound text: what it took the text for. */
+const OPT_OUT_TYPES: ReadonlyMap<string, SmsKeyword> = new Map([
+  ['STOP', 'opt-out'],
+  ['START', 'opt-in'],
+  ['HELP', 'help'],
+]);
+
 /**
- * The keyword a reply is, or undefined for any other text. As Twilio matches them: the whole
- * body, in any case, with the spaces around it dropped; a keyword inside a sentence is not one.
+ * The keyword a reply is, or undefined for any other text. Twilio's own verdict when it sends one
+ * (`optOutType`: a Messaging Service with Advanced Opt-Out sends it, for its own keywords too,
+ * such as a French ARRET); else as Twilio matches its default keywords: the whole body, in any
+ * case, with the spaces around it dropped; a keyword inside a sentence is not one.
  *
  * @example
  * smsKeyword(' Stop '); // 'opt-out'
  * smsKeyword('please stop'); // undefined
+ * smsKeyword('ARRET', 'STOP'); // 'opt-out'
  */
-export function smsKeyword(body: string): SmsKeyword | undefined {
+export function smsKeyword(body: string, optOutType?: string): SmsKeyword | undefined {
+  if (optOutType) return OPT_OUT_TYPES.get(optOutType.trim().toUpperCase());
   return KEYWORDS.get(body.trim().toUpperCase());
 }

@@ -114,6 +114,19 @@ describe('texts customers send to the Twilio number', () => {
     expect(await suppressed()).toEqual([]);
   });
 
+  it("takes a Messaging Service's own keywords by the OptOutType Advanced Opt-Out sends with them", async () => {
+    await post({ ...inbound('SM10', 'Arrêt'), OptOutType: 'STOP' });
+    expect(await suppressed()).toEqual([expect.objectContaining({ source: 'twilio inbound ARRÊT' })]);
+    await post({ ...inbound('SM11', 'Commencer'), OptOutType: 'START' });
+    expect(await suppressed()).toEqual([]);
+  });
+
+  it('leaves phone numbers alone for a STOP from a WhatsApp sender, which is no SMS opt-out', async () => {
+    const res = await post(inbound('SM13', 'STOP', `whatsapp:${PHONE}`));
+    expect(res.statusCode).toBe(200);
+    expect(await suppressed()).toEqual([]);
+  });
+
   it('lifts only the unsubscribe on START: a number reported as not existing stays suppressed', async () => {
     const at = h.clock.now();
     await h.engine.suppressions.add(

@@ -36,6 +36,11 @@ const Inbound = z
     MessageSid: z.string().min(1).max(64).describe("Twilio's id of the message"),
     From: z.string().min(1).max(64).describe("the customer's number, E.164"),
     Body: z.string().max(1600).default('').describe('the text'),
+    OptOutType: z
+      .string()
+      .max(16)
+      .optional()
+      .describe('STOP, START or HELP: what Twilio took the text for, with Advanced Opt-Out'),
   })
   .loose();
 
@@ -78,6 +83,7 @@ export const smsInboundRoutes: FastifyPluginAsyncZod<SmsInboundRouteOptions> = a
           'Signed by Twilio: `X-Twilio-Signature` over PUBLIC_URL and this path with TWILIO_AUTH_TOKEN, not the API key. ' +
           'STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE or OPTOUT (the whole text, any case) suppresses `From` ' +
           'as an unsubscribe; START, YES or UNSTOP lifts that suppression; other texts change nothing. ' +
+          "A Messaging Service's own keywords count too, by the `OptOutType` Advanced Opt-Out sends. " +
           'The answer is an empty TwiML `<Response/>`, so Twilio sends its standard replies.',
         consumes: ['application/x-www-form-urlencoded'],
         body: Inbound,
@@ -110,8 +116,8 @@ export const smsInboundRoutes: FastifyPluginAsyncZod<SmsInboundRouteOptions> = a
       },
     },
     async (request, reply) => {
-      const { MessageSid: sid, From: from, Body: body } = request.body;
-      const keyword = smsKeyword(body);
+      const { MessageSid: sid, From: from, Body: body, OptOutType: optOutType } = request.body;
+      const keyword = smsKeyword(body, optOutType);
       const phone = e164PhoneNumber(from);
       // A redelivered STOP after the customer's START must not suppress them again.
       const act =
@@ -124,7 +130,7 @@ export const smsInboundRoutes: FastifyPluginAsyncZod<SmsInboundRouteOptions> = a
           await engine.suppressions.add(address, {
             reason: 'unsubscribe',
             at: clock.now(),
-            source: twilioInboundSource(body.trim().toUpperCase()),
+            source: twilioInboundSource(body.trim().toUpperCase().slice(0, 40)),
           });
         // A hard bounce (a number that does not exist) is not the customer's to lift.
         else await engine.suppressions.remove(address, 'unsubscribe');
