@@ -30,13 +30,16 @@ const ADDRESS_NAME: Record<SuppressedAddress['kind'], string> = {
  * either, an unsubscribe stops marketing for good.
  */
 export function suppressionRule(list: SuppressionList, consent?: ConsentStore): DeliveryPolicy {
-  /** Whether the customer granted this channel's marketing after `at`. */
+  /**
+   * Whether the customer granted email marketing after `at`. Email only: a text's opt-out is the
+   * carrier's (a STOP reply, Twilio's 21610), which refuses every text to the number until the
+   * customer replies START (which lifts the entry), whatever they granted on a form.
+   */
   async function grantedSince(input: PolicyInput, at: number): Promise<boolean> {
-    const channel = input.channel === 'email' || input.channel === 'sms' ? input.channel : undefined;
-    if (channel === undefined) return false;
+    if (input.channel !== 'email') return false;
     const record = input.consent
       ? input.consent.record
-      : await consent?.get(input.job.customerId, channel, 'marketing');
+      : await consent?.get(input.job.customerId, 'email', 'marketing');
     return record?.state === 'granted' && record.at > at;
   }
 

@@ -155,6 +155,20 @@ describe('the consent and suppression rules', () => {
     });
   });
 
+  it("keeps a number's opt-out (a STOP) over a later SMS grant: the carrier refuses its texts until START", async () => {
+    const rule = suppressionRule(suppressions, consent);
+    await suppressions.add(
+      { kind: 'phone', value: '+447700900123' },
+      { reason: 'unsubscribe', at: clock.now(), source: 'twilio inbound STOP' },
+    );
+    clock.advance('1d');
+    await record('sms', 'marketing', 'granted');
+    expect(await rule.check(send('sms', 'marketing'))).toMatchObject({
+      action: 'reroute',
+      reason: expect.stringContaining('(unsubscribe at'),
+    });
+  });
+
   it('stops every message to a hard-bounced address, transactional included, until it is lifted', async () => {
     const rule = suppressionRule(suppressions);
     const address = { kind: 'email', value: 'ada@example.com' } as const;
