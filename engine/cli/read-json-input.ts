@@ -2,6 +2,11 @@ import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
 import { InvalidInputError, parseInput } from '../ingest/ingest-schema.js';
 
+// Drops the byte order mark Windows editors (Notepad, Excel's "UTF-8" CSV-to-JSON tools) put
+// first, which JSON.parse refuses as an unexpected token the reader cannot see; refuses bytes
+// that are not UTF-8, which a lenient read would turn into U+FFFD and simulate or render.
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 /**
  * Reads a JSON file given on the command line and parses it with `schema`.
  *
@@ -9,15 +14,21 @@ import { InvalidInputError, parseInput } from '../ingest/ingest-schema.js';
  * field (`events.2.at: …`) when it does not match.
  */
 export function readJsonInput<T extends z.ZodType>(path: string, schema: T, what: string): z.output<T> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (error) {
     throw new InvalidInputError(
       [{ field: path, message: `cannot be read (${(error as Error).message})` }],
       what,
       'give the path of a file that exists and can be read, relative to the folder the command runs in.',
     );
+  }
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    throw new InvalidInputError([{ field: path, message: 'is not UTF-8' }], what, 'save the file as UTF-8.');
   }
   let json: unknown;
   try {

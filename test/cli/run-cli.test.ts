@@ -147,6 +147,33 @@ describe('runCli', () => {
     }
   });
 
+  it('reads an events or profile file saved with a byte order mark, as Windows editors save UTF-8, and names one that is not UTF-8', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chorus-cli-'));
+    try {
+      const bom = '\uFEFF';
+      const events = join(dir, 'events.json');
+      writeFileSync(events, `${bom}[{ "at": "0s", "type": "track", "event": "Signed Up" }]\r\n`);
+      const profile = join(dir, 'profile.json');
+      writeFileSync(profile, `${bom}{ "firstName": "Zoë" }`);
+      expect(await run('simulate', 'tea-welcome', '--events', events)).toMatchObject({
+        code: 0,
+        stdout: expect.stringContaining('track "Signed Up"'),
+      });
+      expect(await run('preview', 'welcome', '--channel', 'email', '--profile', profile)).toMatchObject({
+        code: 0,
+        stdout: expect.stringContaining('Zoë'),
+      });
+      // Latin-1, as an older editor saves it: the ë would be rendered as U+FFFD.
+      writeFileSync(profile, Buffer.from('{ "firstName": "Zo\xEB" }', 'latin1'));
+      expect(await run('preview', 'welcome', '--channel', 'email', '--profile', profile)).toMatchObject({
+        code: 1,
+        stderr: `CHORUS_INVALID_INPUT: Invalid profile file: ${profile}: is not UTF-8. To fix: save the file as UTF-8.\n`,
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('warns in a preview of a problem of the brand layout, which every email shares', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'chorus-cli-'));
     try {
