@@ -11,7 +11,15 @@ export const Traits = z.record(z.string(), z.unknown());
  * Date.parse would read the time in the zone of the machine running the simulation, and it rolls
  * 30 February over to March.
  */
-const IsoInstant = z.iso.datetime({ offset: true });
+const IsoInstant = z.iso.datetime({
+  offset: true,
+  // The fix, as for `at`: zod's own "Invalid ISO datetime" does not say an offset is wanted.
+  error: (issue) => (issue.code === 'invalid_format' ? notAnInstant(issue.input) : undefined),
+});
+
+function notAnInstant(input: unknown): string {
+  return `${JSON.stringify(input)} is not an ISO 8601 instant with its offset, such as 2026-01-04T12:00:00Z or 2026-01-04T12:00:00+08:00`;
+}
 
 /**
  * When an event happens: `"+2d"` after the previous event, `"2d"` (or `"0s"`) after the start
@@ -20,10 +28,7 @@ const IsoInstant = z.iso.datetime({ offset: true });
 const At = z.string().transform((at, ctx) => {
   if (/^\d{4}-\d{2}-\d{2}T/.test(at)) {
     if (!IsoInstant.safeParse(at).success) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `"${at}" is not an ISO 8601 instant with its offset, such as 2026-01-04T12:00:00Z or 2026-01-04T12:00:00+08:00`,
-      });
+      ctx.addIssue({ code: 'custom', message: notAnInstant(at) });
       return z.NEVER;
     }
     return { kind: 'absolute' as const, ms: Date.parse(at) };

@@ -290,7 +290,7 @@ describe('SimulationScript', () => {
     ]);
   });
 
-  it('reads an instant as start does: with its offset, on a day the calendar has', () => {
+  it('reads an instant as start does: with its offset, on a day the calendar has, and names the offset when it is missing', () => {
     const at = (value: string) =>
       SimulationScript.safeParse([{ at: value, type: 'track', event: 'Signed Up' }]);
     expect(at('2026-01-04T12:00:00+08:00').data?.events[0]?.at).toEqual({
@@ -303,6 +303,15 @@ describe('SimulationScript', () => {
     ]);
     // Date.parse would roll it over to 2 March.
     expect(at('2026-02-30T12:00:00Z').success).toBe(false);
+    // start is read the same way, and says so in the same words.
+    const start = (value: string) =>
+      SimulationScript.safeParse({ start: value, events: [{ at: '0s', type: 'track', event: 'Signed Up' }] });
+    expect(
+      start('2026-01-04T12:00:00').error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
+    ).toEqual([
+      'start: "2026-01-04T12:00:00" is not an ISO 8601 instant with its offset, such as 2026-01-04T12:00:00Z or 2026-01-04T12:00:00+08:00',
+    ]);
+    expect(start('2026-01-04T12:00:00+08:00').data?.start).toBe('2026-01-04T12:00:00+08:00');
   });
 });
 
