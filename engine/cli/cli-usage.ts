@@ -20,8 +20,9 @@ transition with its time and every message rendered for the channel delivery wou
                       "events": [ { "at": "+2d" | "2d" | ISO, "type": "identify", "traits": {…} }
                                 | { "at": …, "type": "track", "event": "Signed Up", "properties"?: {…} }
                                 | { "at": …, "type": "trigger", "data"?: {…} } ] }
-                      "+2d" is after the previous event, "2d" after the start. A bare array is
-                      the events alone.
+                      "+2d" is after the previous event, "2d" after the start. Without "start",
+                      the run starts at the first event if it is an instant, else at
+                      2026-01-01T00:00:00Z. A bare array is the events alone.
   --until <duration>  keep the clock running this long after the last event (e.g. 40d); default:
                       until no timer is pending (at most a year).
   --html              print the HTML of each email too.`,

@@ -65,9 +65,14 @@ export const ScriptEvent = z.discriminatedUnion('type', [
 ]);
 export type ScriptEvent = z.output<typeof ScriptEvent>;
 
+/** Where a run starts when `start` is not given and the first event is not dated. */
+export const DEFAULT_START = '2026-01-01T00:00:00Z';
+
 /**
  * The file `chorus simulate --events` reads: a customer, their traits at the start, and timed
- * events. A bare array is read as the events of a customer with no traits.
+ * events. A bare array is read as the events of a customer with no traits. Without `start`, the
+ * run starts at the first event when that is an ISO instant (events copied from a real log,
+ * which a fixed default start after them would refuse as out of order), else at DEFAULT_START.
  */
 export const SimulationScript = z.preprocess(
   (input) => (Array.isArray(input) ? { events: input } : input),
@@ -75,8 +80,12 @@ export const SimulationScript = z.preprocess(
     // An id the API takes (at most 256 characters), so the run is one the engine could have.
     customer: UserId.default('customer-1'),
     profile: IdentifyTraits.default({}),
-    start: IsoInstant.default('2026-01-01T00:00:00Z'),
+    start: IsoInstant.optional(),
     events: z.array(ScriptEvent).min(1),
+  }).transform(({ start, ...script }) => {
+    const first = script.events[0]?.at;
+    const dated = first?.kind === 'absolute' ? new Date(first.ms).toISOString() : undefined;
+    return { ...script, start: start ?? dated ?? DEFAULT_START };
   }),
 );
 export type SimulationScript = z.output<typeof SimulationScript>;
@@ -117,11 +126,16 @@ export function placeEvents(script: SimulationScript, what: string): TimedEvent[
       );
     }
     if (time < previous) {
+      const when = `${new Date(time).toISOString()} is before`;
+      const before = new Date(previous).toISOString();
       throw new InvalidInputError(
         [
           {
             field: `events.${index}.at`,
-            message: `${new Date(time).toISOString()} is before the event above it (${new Date(previous).toISOString()}); list events in time order`,
+            message:
+              index > 0
+                ? `${when} the event above it (${before}); list events in time order`
+                : `${when} the start (${before}); give a "start" no later than the first event`,
           },
         ],
         what,

@@ -114,7 +114,13 @@ describe('simulateJourney', () => {
   });
 
   it('stops --until after the last event and lists the timers still pending', () => {
-    const result = simulate([{ at: '2026-01-01T10:00:00Z', type: 'track', event: 'Signed Up' }], '1d');
+    const result = simulate(
+      {
+        start: '2026-01-01T00:00:00Z',
+        events: [{ at: '2026-01-01T10:00:00Z', type: 'track', event: 'Signed Up' }],
+      },
+      '1d',
+    );
     expect(result.end - result.start).toBe(10 * 3_600_000 + day);
     expect(result.steps.map((s) => s.cause)).toEqual(['track "Signed Up" {}']);
     expect(result.pending.map((t) => t.dueAt - result.start)).toEqual([10 * 3_600_000 + 2 * day]);
@@ -122,7 +128,13 @@ describe('simulateJourney', () => {
   });
 
   it('lists the pending timers soonest first, whatever order the journey set them in', () => {
-    const result = simulate([{ at: '2026-01-01T10:00:00Z', type: 'track', event: 'Signed Up' }], '1d');
+    const result = simulate(
+      {
+        start: '2026-01-01T00:00:00Z',
+        events: [{ at: '2026-01-01T10:00:00Z', type: 'track', event: 'Signed Up' }],
+      },
+      '1d',
+    );
     const start = result.start;
     const shuffled = {
       ...result,
@@ -229,6 +241,26 @@ describe('simulateJourney', () => {
     expect(() => simulateJourney(teaWelcome, script, options)).toThrow(InvalidInputError);
     expect(() => simulateJourney(teaWelcome, script, options)).toThrow(
       /events\.1\.at: 2026-01-05T12:00:00\.000Z is before/,
+    );
+  });
+
+  it('starts at the first event when it is dated and no start is given, so events from before 2026 simulate', () => {
+    const result = simulate([
+      { at: '2025-06-01T09:00:00Z', type: 'track', event: 'Signed Up' },
+      { at: '+1h', type: 'track', event: 'Product Viewed', properties: { name: 'Sencha' } },
+    ]);
+    expect(result.start).toBe(Date.parse('2025-06-01T09:00:00Z'));
+    expect(result.steps.slice(0, 2).map((step) => new Date(step.at).toISOString())).toEqual([
+      '2025-06-01T09:00:00.000Z',
+      '2025-06-01T10:00:00.000Z',
+    ]);
+    // A start given is kept, and an event before it is named as before the start, not an event.
+    const early = SimulationScript.parse({
+      start: '2026-01-05T00:00:00Z',
+      events: [{ at: '2026-01-04T12:00:00Z', type: 'track', event: 'Signed Up' }],
+    });
+    expect(() => simulateJourney(teaWelcome, early, options)).toThrow(
+      'events.0.at: 2026-01-04T12:00:00.000Z is before the start (2026-01-05T00:00:00.000Z); give a "start" no later than the first event',
     );
   });
 
