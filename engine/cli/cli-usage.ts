@@ -16,7 +16,7 @@ sends. Paste it into any Mermaid renderer, or a \`\`\`mermaid block on GitHub.`,
 Dry-runs one customer through the journey on a fake clock: nothing is stored or sent. Prints each
 transition with its time and every message rendered for the channel delivery would pick.
 
-  --events <file>     JSON: { "customer"?: "ada", "profile"?: { traits }, "start"?: ISO instant,
+  --events <file>     JSON (- reads it from standard input): { "customer"?: "ada", "profile"?: { traits }, "start"?: ISO instant,
                       "events": [ { "at": "+2d" | "2d" | ISO, "type": "identify", "traits": {…} }
                                 | { "at": …, "type": "track", "event": "Signed Up", "properties"?: {…} }
                                 | { "at": …, "type": "trigger", "data"?: {…} } ] }
@@ -28,9 +28,10 @@ transition with its time and every message rendered for the channel delivery wou
   --html              print the HTML of each email too.`,
   preview: `usage: chorus preview <message> --channel <channel> [--profile <file>] [--html] [--templates <dir>]
 
-Renders one message for one customer and prints it. --profile is a JSON object of traits
-(e.g. { "firstName": "Ada", "email": "ada@example.com" }); without it, templates show their
-fallbacks. An email's HTML is written to OUTBOX_DIR/preview/<message>.html, or printed with --html.`,
+Renders one message for one customer and prints it. --profile is a file (- for standard input)
+of a JSON object of traits (e.g. { "firstName": "Ada", "email": "ada@example.com" }); without it,
+templates show their fallbacks. An email's HTML is written to OUTBOX_DIR/preview/<message>.html,
+or printed with --html.`,
   'send-test': `usage: chorus send-test <message> --to <address> [--channel email] [--profile <file>] [--templates <dir>]
 
 Renders the message and sends it for real to one address through the configured email channel:

@@ -8,20 +8,24 @@ import { InvalidInputError, parseInput } from '../ingest/ingest-schema.js';
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Reads a JSON file given on the command line and parses it with `schema`.
+ * Reads a JSON file given on the command line and parses it with `schema`; `-` is standard input,
+ * as for most command lines (`generate-events | chorus simulate welcome --events -`).
  *
  * @throws InvalidInputError naming the file when it cannot be read or is not JSON, and every bad
  * field (`events.2.at: …`) when it does not match.
  */
 export function readJsonInput<T extends z.ZodType>(path: string, schema: T, what: string): z.output<T> {
+  const stdin = path === '-';
   let bytes: Buffer;
   try {
-    bytes = readFileSync(path);
+    bytes = readFileSync(stdin ? 0 : path);
   } catch (error) {
     throw new InvalidInputError(
       [{ field: path, message: `cannot be read (${(error as Error).message})` }],
       what,
-      'give the path of a file that exists and can be read, relative to the folder the command runs in.',
+      stdin
+        ? 'pipe the JSON into the command, or give the path of a file instead of -.'
+        : 'give the path of a file that exists and can be read, relative to the folder the command runs in.',
     );
   }
   let text: string;

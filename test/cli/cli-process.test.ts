@@ -81,6 +81,27 @@ describe('the chorus command, run as a process', () => {
     expect(stdout).toContain('pending: timer after 1d, due at +3d');
   });
 
+  it('simulate and preview: read the events or the profile from standard input when the file is -', async () => {
+    const events = JSON.stringify([
+      { at: '0s', type: 'track', event: 'Signed Up', properties: { plan: 'pro' } },
+    ]);
+    const simulated = await runChorus(
+      ['simulate', 'tea-welcome', '--events', '-', '--until', '0s'],
+      env(),
+      events,
+    );
+    expect(simulated).toMatchObject({ code: 0, stdout: expect.stringContaining('track "Signed Up"') });
+    const previewed = await runChorus(
+      ['preview', 'welcome', '--channel', 'email', '--html', '--profile', '-'],
+      env(),
+      JSON.stringify({ firstName: 'Cy' }),
+    );
+    expect(previewed).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^Subject: Welcome to the circle, Cy\n/),
+    });
+  });
+
   it('preview: prints the email and writes its HTML to the outbox', async () => {
     const profile = join(dir, 'profile.json');
     writeFileSync(profile, JSON.stringify({ firstName: 'Bo' }));
