@@ -169,5 +169,9 @@ function sendProblems(
       }
     }
   }
-  return problems;
+  // A state may send one message from several transitions (each arm of a guard): the same
+  // problem is told once.
+  return problems.filter(
+    (problem, index) => problems.findIndex((other) => other.message === problem.message) === index,
+  );
 }

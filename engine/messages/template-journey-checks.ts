@@ -55,18 +55,24 @@ export function checkTemplatesForJourneys(
         for (const channel of channels) {
           if (!Channel.safeParse(channel).success) continue;
           const where = `Journey "${label}", state "${state}": message "${messageId}" on ${channel}`;
+          // A state may send one message on one channel from several transitions (each arm of a
+          // guard): a problem of the send is told once, as its variables' problems are.
+          const sendKey = [label, state, messageId, channel].join('\0');
+          const firstOfSend = !seen.has(sendKey);
+          seen.add(sendKey);
           if (!templates.supports(messageId, channel)) {
             const supported = templates.channels(messageId);
-            problems.push({
-              journey: label,
-              state,
-              message: messageId,
-              channel,
-              text: `${where} has no ${channel} templates (the message supports ${supported.join(', ') || 'no channel'}). To fix: add them to ${templates.dir}/${messageId}/, or send on a supported channel.`,
-            });
+            if (firstOfSend)
+              problems.push({
+                journey: label,
+                state,
+                message: messageId,
+                channel,
+                text: `${where} has no ${channel} templates (the message supports ${supported.join(', ') || 'no channel'}). To fix: add them to ${templates.dir}/${messageId}/, or send on a supported channel.`,
+              });
             continue;
           }
-          if (channel === 'webhook' && message.webhook === undefined) {
+          if (firstOfSend && channel === 'webhook' && message.webhook === undefined) {
             const file = join(templates.dir, messageId, 'message.json');
             problems.push({
               journey: label,

@@ -53,6 +53,36 @@ describe('loading a journey', () => {
     ]);
   });
 
+  it('names once a missing message that several arms of a guard send', () => {
+    const journey = defineJourney({
+      id: 'guarded',
+      version: 1,
+      trigger: { event: 'Signed Up' },
+      profile: z.object({ phone: z.string().optional() }),
+      machine: (j) =>
+        j.createMachine({
+          initial: 'a',
+          states: {
+            a: {
+              tags: 'awareness',
+              always: [
+                {
+                  guard: ({ context }) => context.profile.phone !== undefined,
+                  target: 'b',
+                  actions: j.send('nudge', ['sms', 'email']),
+                },
+                { target: 'b', actions: j.send('nudge', ['email']) },
+              ],
+            },
+            b: { tags: 'awareness', type: 'final' },
+          },
+        }),
+    });
+    expect(validateJourney(journey, messages).map((p) => p.message)).toEqual([
+      'State "a" sends message "nudge", which does not exist. To fix: add templates/nudge/ or correct the id.',
+    ]);
+  });
+
   it('names the folder the messages were read from in the fix of a missing one', () => {
     const journey = defineJourney({
       id: 'elsewhere',

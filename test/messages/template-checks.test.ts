@@ -381,6 +381,41 @@ describe('checking templates against journeys', () => {
     ]);
   });
 
+  it('tells once of a send that several arms of a guard make on a channel the message has no templates for', () => {
+    const journey = defineJourney({
+      id: 'guarded',
+      version: 1,
+      trigger: { event: 'Signed Up' },
+      profile: z.object({ vip: z.boolean().optional() }),
+      events: { Go: z.object({}) },
+      machine: (j) =>
+        j.createMachine({
+          initial: 'hello',
+          states: {
+            hello: {
+              tags: 'awareness',
+              on: {
+                Go: [
+                  {
+                    guard: ({ context }) => context.profile.vip === true,
+                    target: 'done',
+                    actions: j.send('welcome', ['sms']),
+                  },
+                  { target: 'done', actions: j.send('welcome', ['sms']) },
+                ],
+              },
+            },
+            done: { tags: 'awareness', type: 'final' },
+          },
+        }),
+    });
+    expect(checkTemplatesForJourneys(templates, [journey]).map((problem) => problem.text)).toEqual([
+      expect.stringMatching(
+        /^Journey "guarded@1", state "hello": message "welcome" on sms has no sms templates/,
+      ),
+    ]);
+  });
+
   it('fails for a send on a channel the message has no templates for', () => {
     const problems = checkTemplatesForJourneys(templates, [greeter(['sms'])]);
     expect(problems).toEqual([
