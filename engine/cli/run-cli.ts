@@ -174,6 +174,16 @@ function parseCommandLine(command: CommandName, argv: string[]) {
       throw new CliUsageError(`chorus ${command}: ${(error as Error).message}`, command);
     throw error;
   }
+  // Most often a shell variable that is unset (`--journeys "$DIR"`): read as a folder or file, an
+  // empty value was looked for as one with no name, and `validate` printed "in / (none)".
+  const empty = Object.entries(parsed.values as Invocation['values']).find(
+    ([, value]) => typeof value === 'string' && value.trim() === '',
+  );
+  if (empty)
+    throw new CliUsageError(
+      `chorus ${command}: --${empty[0]} is empty; give it a value, or leave it out.`,
+      command,
+    );
   const expected = ARGUMENTS[command];
   if (parsed.values.help !== true && parsed.positionals.length !== expected.length) {
     throw new CliUsageError(

@@ -54,6 +54,18 @@ describe('runCli', () => {
       /^chorus simulate: --until "100000000d" is more than 36500 days/,
     ],
     [
+      ['validate', '--journeys', ''],
+      /^chorus validate: --journeys is empty; give it a value, or leave it out\.\n\nusage: chorus validate/,
+    ],
+    [
+      ['simulate', 'tea-welcome', '--events', ' '],
+      /^chorus simulate: --events is empty; give it a value, or leave it out\./,
+    ],
+    [
+      ['preview', 'welcome', '--channel', 'email', '--profile=', '--html'],
+      /^chorus preview: --profile is empty;/,
+    ],
+    [
       ['preview', 'welcome', '--channel', 'fax'],
       /--channel "fax" is not a channel; use one of email, sms, push, in-app, webhook\./,
     ],
