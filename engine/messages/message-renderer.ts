@@ -218,7 +218,7 @@ export class MessageRenderer {
     } catch (cause) {
       throw new MessageRenderError(
         { messageId, channel, file: file.path },
-        `Message "${messageId}", channel ${channel}: ${file.path} failed to render: ${(cause as Error).message}. To fix: correct the template (load templates with loadTemplates() to have them checked first).`,
+        `Message "${messageId}", channel ${channel}: ${file.path} failed to render: ${(cause as Error).message}. To fix: correct the template; chorus validate (or loadTemplates() in code) checks every template before any is sent.`,
         { cause },
       );
     }

@@ -273,7 +273,17 @@ function findings(
   } catch (error) {
     const file =
       error instanceof MessageRenderError ? error.file : templates.filesOf(message.id, channel)[0]?.file.path;
-    // A render error's message names the message and channel, which the label repeats, and its fix.
+    // A template's own failure is told with this check's fix: the renderer's points at the checks.
+    // A helper's error may say its own fix (a raw value in JSON): then it is the fix.
+    const cause = error instanceof MessageRenderError ? error.cause : undefined;
+    if (file !== undefined && cause instanceof Error) {
+      const said = cause.message.replace(/\.$/, '');
+      const fix = said.includes('To fix:') ? '' : ' To fix: correct the template where the error points.';
+      return [
+        { key: 'render', file, body: `${file} failed to render with placeholder values: ${said}.${fix}` },
+      ];
+    }
+    // Any other render error's message names the message and channel, which the label repeats, and its fix.
     const text = (error as Error).message.replace(/^Message "[^"]*", channel [a-z-]+: /, '');
     return [
       {

@@ -226,12 +226,17 @@ describe('checking a helper whose argument the placeholder customer lacks', () =
     return { templates: TemplateSet.fromDirectory(dir), dir };
   }
 
-  it('reports a misspelt currency code, which every send with an amount would fail on', () => {
+  it('reports a misspelt currency code, which every send with an amount would fail on, with the fix of the check', () => {
     const { templates, dir } = emailTemplates('{{message.headline}}: {{currency trigger.total "EURO"}}');
     try {
       const [problem] = checkTemplates(templates);
       expect(problem?.file).toBe(templates.template('receipt', 'email.subject')!.path);
       expect(problem?.text).toContain('currency "EURO" is not a three-letter ISO 4217 code');
+      // The check's own fix, after what it rendered with: not the renderer's, which points at the checks.
+      expect(problem?.text).toMatch(
+        /email\.subject\.hbs failed to render with placeholder values: currency "EURO" .*\. To fix: correct the template where the error points\.$/,
+      );
+      expect(problem?.text).not.toContain('loadTemplates');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

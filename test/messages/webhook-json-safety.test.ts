@@ -57,7 +57,7 @@ describe('webhook JSON templates', () => {
     const file = templates.template('hook', 'webhook.json')!.path;
     const [problem] = checkTemplates(templates);
     expect(problem?.text).toContain(
-      `${file} failed to render: line 2: {{profile.firstName}} writes a raw value`,
+      `${file} failed to render with placeholder values: line 2: {{profile.firstName}} writes a raw value`,
     );
     const render = () =>
       new MessageRenderer(templates).render('hook', 'webhook', renderContext(templates.message('hook')!));
