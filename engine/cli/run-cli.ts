@@ -24,7 +24,13 @@ import { formatRendered, renderSettings } from './render-for-customer.js';
 import { parseTestAddress, sendTestEmail } from './send-test.js';
 import { MAX_UNTIL_MS, simulateJourney } from './simulate-journey.js';
 import { SimulationScript, Traits } from './simulation-script.js';
-import { formatProjectReport, isFolder, missingFolder, validateProject } from './validate-project.js';
+import {
+  formatProjectReport,
+  isFolder,
+  missingFolder,
+  validateProject,
+  type ProjectProblem,
+} from './validate-project.js';
 
 /** Where the CLI writes and what it reads: the process's, or a test's. */
 export interface CliIo {
@@ -78,7 +84,8 @@ const RENDER_VARIABLES: readonly EnvVariable[] = [
  * `chorus graph`) does not stop it; `validate` checks them all, as the processes will.
  */
 const VARIABLES: Record<CommandName, readonly EnvVariable[] | undefined> = {
-  validate: undefined,
+  // The folders alone stop it; the rest of the environment is reported among the problems.
+  validate: ['JOURNEYS_DIR', 'TEMPLATES_DIR'],
   graph: ['JOURNEYS_DIR', 'TEMPLATES_DIR'],
   simulate: ['JOURNEYS_DIR', 'TEMPLATES_DIR', ...RENDER_VARIABLES],
   preview: ['JOURNEYS_DIR', 'TEMPLATES_DIR', 'OUTBOX_DIR', ...RENDER_VARIABLES],
@@ -258,6 +265,17 @@ function requireFolders(command: CommandName, dirs: Invocation['dirs']): void {
     throw new MessageDefinitionError(missingFolder('templates', dirs.templates));
 }
 
+/** What loading the environment (or `only` those variables) refuses, as a problem of `validate`. */
+function configurationProblem(env: CliIo['env'], only?: readonly EnvVariable[]): ProjectProblem | undefined {
+  try {
+    loadConfig(env, only);
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return { area: 'configuration', text: `${error.code}: ${error.message}` };
+  }
+}
+
 /** A journey by id (its latest version) or `id@version`, from the journeys folder. */
 async function findJourney(run: Invocation): Promise<Journey> {
   // Split at the first @ only: in `x@1@2` the version is `1@2`, which no journey has, not 1.
@@ -303,11 +321,14 @@ function profileFrom(run: Invocation): Record<string, unknown> {
 
 const COMMANDS: Record<CommandName, (run: Invocation) => Promise<number>> = {
   async validate(run) {
-    const report = await validateProject(run.dirs, {
-      ...(run.config.WEBHOOK_SOURCE_SECRETS
-        ? { webhookSourceSecrets: run.config.WEBHOOK_SOURCE_SECRETS }
-        : {}),
-    });
+    // A bad variable is one problem among the others, not the only one told: the journeys and
+    // templates are checked whatever the environment says, the webhook secrets when readable.
+    const configProblem = configurationProblem(run.io.env);
+    const secrets = configurationProblem(run.io.env, ['WEBHOOK_SOURCE_SECRETS'])
+      ? undefined
+      : loadConfig(run.io.env, ['WEBHOOK_SOURCE_SECRETS']).WEBHOOK_SOURCE_SECRETS;
+    const report = await validateProject(run.dirs, secrets ? { webhookSourceSecrets: secrets } : {});
+    if (configProblem) report.problems.unshift(configProblem);
     const text = formatProjectReport(report, run.dirs);
     if (report.problems.length > 0) {
       run.io.stderr(text);

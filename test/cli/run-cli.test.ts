@@ -97,7 +97,7 @@ describe('runCli', () => {
     });
   });
 
-  it('reads only the variables a command uses: a bad PORT stops validate and preview, not graph', async () => {
+  it('reads only the variables a command uses: a bad PORT stops preview, not graph, and is a problem of validate', async () => {
     expect(await runWith({ PORT: 'abc', REDIS_URL: 'not a url' }, 'graph', 'tea-welcome')).toMatchObject({
       code: 0,
       stdout: expect.stringContaining('stateDiagram-v2'),
@@ -105,7 +105,9 @@ describe('runCli', () => {
     const validate = await runWith({ PORT: 'abc' }, 'validate');
     expect(validate).toMatchObject({
       code: 1,
-      stderr: expect.stringMatching(/^CHORUS_CONFIG_INVALID: .*PORT/),
+      stderr: expect.stringMatching(
+        /^1 problem\(s\) found .*\n\n1\. \[configuration\] CHORUS_CONFIG_INVALID: .*PORT/,
+      ),
     });
     // The links a preview renders carry the port, so it is read there.
     const preview = await runWith({ PORT: 'abc' }, 'preview', 'welcome', '--channel', 'sms');
@@ -113,6 +115,27 @@ describe('runCli', () => {
       code: 1,
       stderr: expect.stringMatching(/^CHORUS_CONFIG_INVALID: .*PORT/),
     });
+  });
+
+  it('lists in validate a bad variable beside the problems of the templates and webhook sources, not instead of them', async () => {
+    const validate = await runWith(
+      {
+        PORT: 'abc',
+        JOURNEYS_DIR: 'journeys',
+        TEMPLATES_DIR: 'test/fixtures/cli/broken-templates',
+        WEBHOOK_SOURCE_SECRETS: `shpo=${generateWebhookSecret()}`,
+      },
+      'validate',
+    );
+    expect(validate.code).toBe(1);
+    const problems = validate.stderr.match(/^\d+\. \[[a-z]+\] .*$/gm) ?? [];
+    expect(problems[0]).toMatch(
+      /^1\. \[configuration\] CHORUS_CONFIG_INVALID: .*PORT: "abc" is not a number/,
+    );
+    expect(problems).toContainEqual(
+      expect.stringMatching(/\[configuration\] .*"shpo", which no file in JOURNEYS_DIR defines/),
+    );
+    expect(problems).toContainEqual(expect.stringMatching(/^\d+\. \[templates\] /));
   });
 
   it('refuses in validate a WEBHOOK_SOURCE_SECRETS entry for a source no journey file defines, in the words of start-up', async () => {
