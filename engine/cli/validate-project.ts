@@ -135,14 +135,17 @@ export async function validateProject(
   };
 }
 
+/** A folder as the report names it, with one `/`: a shell's completion gives `journeys/` already. */
+const folderName = (dir: string) => `${dir.replace(/\/+$/, '')}/`;
+
 /** The report for people: every problem, numbered, or a one-line summary when there are none. */
 export function formatProjectReport(
   report: ProjectReport,
   dirs: { journeys: string; templates: string },
 ): string {
   const loaded =
-    `${report.journeys.length} journey(s) in ${dirs.journeys}/ (${report.journeys.join(', ') || 'none'}), ` +
-    `${report.messages.length} message(s) in ${dirs.templates}/ (${report.messages.join(', ') || 'none'})` +
+    `${report.journeys.length} journey(s) in ${folderName(dirs.journeys)} (${report.journeys.join(', ') || 'none'}), ` +
+    `${report.messages.length} message(s) in ${folderName(dirs.templates)} (${report.messages.join(', ') || 'none'})` +
     (report.webhookSources.length > 0 ? `, webhook sources ${report.webhookSources.join(', ')}` : '');
   if (report.problems.length === 0) return `OK: ${loaded}. No problems found.\n`;
   const lines = [`${report.problems.length} problem(s) found in ${loaded}:`, ''];

@@ -19,6 +19,10 @@ describe('validateProject', () => {
       'OK: 2 journey(s) in test/fixtures/cli/journeys/ (tea-welcome@2, tea-welcome@1), ' +
         '2 message(s) in test/fixtures/cli/templates/ (nudge, welcome). No problems found.\n',
     );
+    // Folders given with a trailing slash, as a shell completes them, are named with one.
+    expect(
+      formatProjectReport(report, { journeys: `${dirs.journeys}/`, templates: `${dirs.templates}//` }),
+    ).toBe(formatProjectReport(report, dirs));
   });
 
   it('reports every problem of every journey and template, past a module that fails to import', async () => {
