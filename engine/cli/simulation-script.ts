@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { strictObject } from '../strict-object.js';
 import { parseDuration } from '../duration.js';
-import { IdentifyTraits, InvalidInputError, UserId } from '../ingest/ingest-schema.js';
+import { IdentifyTraits, InvalidInputError, TrackInput, UserId } from '../ingest/ingest-schema.js';
 
 /** Traits as a JSON object, e.g. `{ "firstName": "Ada", "email": "ada@example.com" }`. */
 export const Traits = z.record(z.string(), z.unknown());
@@ -58,7 +58,8 @@ export const ScriptEvent = z.discriminatedUnion('type', [
   strictObject({
     at: At,
     type: z.literal('track'),
-    event: z.string().min(1),
+    // As ingest takes it (at most 200 characters): a name the API refuses is not simulated.
+    event: TrackInput.shape.event,
     properties: Properties.default({}),
   }),
   strictObject({ at: At, type: z.literal('trigger'), data: Properties.default({}) }),

@@ -309,16 +309,20 @@ describe('SimulationScript', () => {
     ]);
   });
 
-  it('refuses a customer id and traits the engine’s identify would refuse, naming them, instead of simulating them', () => {
+  it('refuses a customer id, traits and an event name the engine’s identify and track would refuse, naming them, instead of simulating them', () => {
     const parsed = SimulationScript.safeParse({
       customer: 'a'.repeat(257),
       profile: { email: 'Ada <ada@example.com>' },
-      events: [{ at: '0s', type: 'identify', traits: { consent: { sms: { marketing: 'yes' } } } }],
+      events: [
+        { at: '0s', type: 'identify', traits: { consent: { sms: { marketing: 'yes' } } } },
+        { at: '0s', type: 'track', event: 'x'.repeat(201) },
+      ],
     });
     expect(parsed.error?.issues.map((i) => i.path.join('.'))).toEqual([
       'customer',
       'profile.email',
       'events.0.traits.consent.sms.marketing',
+      'events.1.event',
     ]);
   });
 
