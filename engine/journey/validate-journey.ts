@@ -37,7 +37,10 @@ export function validateJourney(journey: Journey, messages: MessageCatalog): Jou
         state,
         message:
           stages.length === 0
-            ? `State "${state}" has no stage tag. To fix: add tags: '${STAGES[0]}' (one of ${STAGES.join(', ')}).`
+            ? node.tags.length > 0
+              ? // A misspelt stage ('awarness') is a tag like any other: say so, or the fix reads as already done.
+                `State "${state}" has no stage tag: its tags (${node.tags.join(', ')}) are none of ${STAGES.join(', ')}. To fix: correct the one meant as its stage, or add one of those.`
+              : `State "${state}" has no stage tag. To fix: add tags: '${STAGES[0]}' (one of ${STAGES.join(', ')}).`
             : `State "${state}" has ${stages.length} stage tags (${stages.join(', ')}). To fix: keep exactly one.`,
       });
     }

@@ -53,6 +53,19 @@ describe('loading a journey', () => {
     ]);
   });
 
+  it('names the tags of a state whose stage tag is misspelt, rather than ask for a tag it seems to have', () => {
+    const journey = defineJourney({
+      id: 'misspelt',
+      version: 1,
+      trigger: { event: 'Signed Up' },
+      machine: (j) =>
+        j.createMachine({ initial: 'a', states: { a: { tags: ['awarness', 'vip'], type: 'final' } } }),
+    });
+    expect(validateJourney(journey, messages).map((p) => p.message)).toEqual([
+      'State "a" has no stage tag: its tags (awarness, vip) are none of awareness, consideration, decision, loyalty. To fix: correct the one meant as its stage, or add one of those.',
+    ]);
+  });
+
   it('names once a missing message that several arms of a guard send', () => {
     const journey = defineJourney({
       id: 'guarded',
