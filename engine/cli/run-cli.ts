@@ -5,7 +5,7 @@ import { writeOutboxFile } from '../channels/outbox-file.js';
 import { ConfigError, loadConfig, type EnvConfig, type EnvVariable } from '../config.js';
 import { DURATION_FORMS, InvalidDurationError, parseDuration } from '../duration.js';
 import { ChorusError } from '../errors.js';
-import { JourneyNotFoundError } from '../journey/journey-catalog.js';
+import { DEFINED_TWICE, JourneyNotFoundError, JourneyValidationError } from '../journey/journey-catalog.js';
 import { Channel } from '../journey/journey-schema.js';
 import { loadJourneyFolder } from '../journey/load-journeys.js';
 import { JourneyDefinitionError, type Journey } from '../journey/define-journey.js';
@@ -291,6 +291,10 @@ async function findJourney(run: Invocation): Promise<Journey> {
   const { journeys } = await loadJourneyFolder(run.dirs.journeys);
   const versions = journeys.filter((journey) => journey.id === id).sort((a, b) => b.version - a.version);
   const journey = versions.find((v) => version === undefined || String(v.version) === version);
+  // Two files with one id and version (a copy for a new version whose version was not raised):
+  // the engine refuses to start, and either could be shown, the copy's edits or not.
+  if (journey && versions.filter((v) => v.version === journey.version).length > 1)
+    throw new JourneyValidationError([{ journey: `${id}@${journey.version}`, message: DEFINED_TWICE }]);
   if (!journey) {
     const loadedIds = [...new Set(journeys.map((j) => j.id))].sort();
     const loadedVersions = versions.map((v) => v.version).reverse();

@@ -3,6 +3,10 @@ import { isTimeZone } from '../local-time.js';
 import type { Journey } from './define-journey.js';
 import { validateJourney, type JourneyProblem, type MessageCatalog } from './validate-journey.js';
 
+/** The problem of an id and version that two definitions share. */
+export const DEFINED_TWICE =
+  'This id and version are defined twice. To fix: give the newer definition a higher version.';
+
 export class JourneyValidationError extends ChorusError {
   constructor(readonly problems: readonly JourneyProblem[]) {
     super(
@@ -97,8 +101,7 @@ export class JourneyCatalog {
       if (versions.has(journey.version)) {
         problems.push({
           journey: `${journey.id}@${journey.version}`,
-          message:
-            'This id and version are defined twice. To fix: give the newer definition a higher version.',
+          message: DEFINED_TWICE,
         });
       }
       versions.set(journey.version, journey);

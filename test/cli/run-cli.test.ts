@@ -347,6 +347,20 @@ describe('runCli', () => {
     }
   });
 
+  it('refuses to graph or simulate a journey whose id and version two files define, as the engine refuses to start', async () => {
+    const journeys = 'test/fixtures/cli/twice-journeys';
+    const expected = {
+      code: 1,
+      stdout: '',
+      stderr:
+        'CHORUS_JOURNEY_INVALID: 1 problem(s) in the journeys:\n- twice@1: This id and version are defined twice. To fix: give the newer definition a higher version.\n',
+    };
+    expect(await run('graph', 'twice', '--journeys', journeys)).toEqual(expected);
+    expect(await run('simulate', 'twice', '--journeys', journeys, '--events', 'no/such/events.json')).toEqual(
+      expected,
+    );
+  });
+
   it('picks a journey version with id@version', async () => {
     const { code, stdout } = await run('graph', 'tea-welcome@1');
     expect(code).toBe(0);
