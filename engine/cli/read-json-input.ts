@@ -2,9 +2,10 @@ import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
 import { InvalidInputError, parseInput } from '../ingest/ingest-schema.js';
 
-// Drops the byte order mark Windows editors (Notepad, Excel's "UTF-8" CSV-to-JSON tools) put
-// first, which JSON.parse refuses as an unexpected token the reader cannot see; refuses bytes
-// that are not UTF-8, which a lenient read would turn into U+FFFD and simulate or render.
+// Drops the byte order mark Windows tools put first (Notepad's "UTF-8 with BOM", PowerShell 5's
+// -Encoding utf8), which JSON.parse refuses as an unexpected token the reader cannot see; refuses
+// bytes that are not UTF-8 (PowerShell 5's > writes UTF-16), which a lenient read would turn into
+// U+FFFD and simulate or render.
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
