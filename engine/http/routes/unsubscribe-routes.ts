@@ -21,9 +21,9 @@ const Query = z.object({ token: z.string().min(1).max(2000) });
 
 /**
  * One-click unsubscribe (RFC 8058). The mail client POSTs `List-Unsubscribe=One-Click` to the
- * URL from the header, with no cookie or session: the signed, expiring token is the only
- * credential. A GET (a person clicking the link, or a link scanner) only shows a confirm button,
- * so scanners cannot unsubscribe anyone.
+ * URL from the header, with no cookie or session: the signed token is the only credential (it
+ * expires only when `delivery.unsubscribe.ttlDays` says so). A GET (a person clicking the link,
+ * or a link scanner) only shows a confirm button, so scanners cannot unsubscribe anyone.
  */
 export const unsubscribeRoutes: FastifyPluginAsyncZod<UnsubscribeRouteOptions> = async (app, options) => {
   const { engine, secrets, clock } = options;
