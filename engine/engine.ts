@@ -40,6 +40,7 @@ import { ConsentStore } from './policy/consent-store.js';
 import type { PolicyRule } from './policy/policy-chain.js';
 import { DoubleOptInNotConfiguredError, PolicyConfigError } from './policy/errors.js';
 import { SuppressionList } from './policy/suppression-list.js';
+import { createResubscribe } from './policy/resubscribe.js';
 import type { LinkTracking } from './tracking/track-links.js';
 
 export { DeliveryNotConfiguredError, type WorkerOptions } from './worker-pool.js';
@@ -213,6 +214,7 @@ export function createEngine(options: EngineOptions) {
     eventIdMemoryMs: store.dedupeSeconds * 1000,
     clock,
     track: (input, options) => engineApi.track(input, options),
+    resubscribe: createResubscribe({ suppressions, profile: (customerId) => store.profile(customerId) }),
   });
 
   const intake = createInboxIntake({ store, queues, logger });

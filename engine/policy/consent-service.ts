@@ -8,6 +8,7 @@ import {
   type ConsentTrait,
 } from './consent-record.js';
 import type { ConsentMarker, ConsentStore, ConsentWrite } from './consent-store.js';
+import type { Resubscribe } from './resubscribe.js';
 import { verifyWithAny } from '../signed-token.js';
 import { consentConfirmUrl, createConsentToken, verifyConsentToken } from './consent-token.js';
 import type { ConsentChannel, Topic } from './topic.js';
@@ -79,6 +80,8 @@ export function createConsentService(deps: {
   eventIdMemoryMs?: number;
   /** When a confirmation link is made: it lasts its days from then. */
   clock?: Clock;
+  /** Lifts an earlier unsubscribe on a grant given through `record` or `confirm` (not a trait's). */
+  resubscribe?: Resubscribe;
 }) {
   const { store } = deps;
   const linkTtlMs = (deps.confirmLink?.ttlDays ?? 7) * 86_400_000;
@@ -130,6 +133,9 @@ export function createConsentService(deps: {
       change: ConsentChange,
     ): Promise<{ record: ConsentRecord; confirmUrl?: string }> {
       const [result] = await service.recordAll(customerId, [change]);
+      // As of this answer's time: a grant dated before the unsubscribe (a CRM replaying it) lifts
+      // nothing, even when a later grant (a trait's) is the record that holds.
+      await deps.resubscribe?.(customerId, { ...result!.record, at: Math.min(result!.record.at, change.at) });
       return result!;
     },
 
@@ -238,7 +244,8 @@ export function createConsentService(deps: {
         now - current.at < (deps.eventIdMemoryMs ?? DEFAULT_EVENT_ID_MEMORY_MS);
       // Only while the customer is known (their consent is stored): one erased since the grant was
       // read or written would be written back, as a new customer, by the event.
-      if (current && confirmedLately)
+      if (current && confirmedLately) {
+        await deps.resubscribe?.(claim.customerId, current);
         await deps.track(
           {
             userId: claim.customerId,
@@ -248,6 +255,7 @@ export function createConsentService(deps: {
           },
           { knownOnly: true },
         );
+      }
       return current;
     },
   };

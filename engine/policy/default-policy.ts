@@ -26,13 +26,15 @@ export interface DefaultPolicyOptions {
  * answer per channel and topic), then the timing rules.
  */
 export function createDefaultPolicy(options: DefaultPolicyOptions): DeliveryPolicy {
-  const consent = new ConsentStore(options.redis, options.prefix);
   const rules: PolicyRule[] = [
+    { name: 'suppression', policy: suppressionRule(new SuppressionList(options.redis, options.prefix)) },
     {
-      name: 'suppression',
-      policy: suppressionRule(new SuppressionList(options.redis, options.prefix), consent),
+      name: 'consent',
+      policy: consentRule({
+        store: new ConsentStore(options.redis, options.prefix),
+        doubleOptIn: options.doubleOptIn ?? false,
+      }),
     },
-    { name: 'consent', policy: consentRule({ store: consent, doubleOptIn: options.doubleOptIn ?? false }) },
     // ── Timing rules go here: frequency caps, quiet hours (plain DeliveryPolicy objects). ──
     ...(options.timing ?? []),
   ];

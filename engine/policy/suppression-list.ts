@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { compactPhoneNumber } from '../channels/phone-number.js';
 import type { Address } from '../channels/channel-adapter.js';
 import type { Channel } from '../journey/journey-schema.js';
+import { LuaScript } from '../store/lua-script.js';
 
 /**
  * Why an address is suppressed. `unsubscribe` and `complaint` stop marketing only; a
@@ -75,6 +76,16 @@ export interface SuppressionLookup {
   entries: readonly SuppressionEntry[];
 }
 
+/** KEYS: the list. ARGV: the entry's field, the time it must be older than. */
+const liftOlderScript = new LuaScript(`
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return 0 end
+local ok, entry = pcall(cjson.decode, raw)
+if not ok or type(entry) ~= 'table' or type(entry.at) ~= 'number' or entry.at >= tonumber(ARGV[2]) then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+return 1
+`);
+
 /**
  * One suppression list for every channel and journey, keyed by address rather than customer: a
  * bounce report names an address, and two customers sharing one address share its fate. It is
@@ -122,6 +133,15 @@ export class SuppressionList {
       ),
     );
     return found.flat();
+  }
+
+  /**
+   * Lifts the address's unsubscribe if it is older than `grantedAt`, in one script: an
+   * unsubscribe given after the grant (a click racing the form) stays. Answers whether it lifted.
+   */
+  async liftUnsubscribeBefore(address: SuppressedAddress, grantedAt: number): Promise<boolean> {
+    const field = `${normaliseAddress(address)}|unsubscribe`;
+    return (await liftOlderScript.run(this.redis, [this.key], [field, grantedAt])) === 1;
   }
 
   /** Lifts suppression of the address for one reason, or for all; returns how many were lifted. */

@@ -309,6 +309,32 @@ describe('consent over HTTP', () => {
     });
   });
 
+  it("lifts the address's earlier unsubscribe once a double opt-in grant is confirmed, not while it is pending", async () => {
+    h = await httpHarness({ journeys: [notify], doubleOptIn: true });
+    await h.engine.identify({ userId: 'u6', traits: { email: 'u6@example.com' } });
+    await eventually(async () => (await h.engine.customer('u6')).profile.email !== undefined);
+    const address = { kind: 'email', value: 'u6@example.com' } as const;
+    await h.engine.suppressions.add(address, {
+      reason: 'unsubscribe',
+      at: h.clock.now(),
+      source: 'one-click unsubscribe',
+    });
+    h.clock.advance('1d');
+    const asked = await h.app.inject({
+      method: 'POST',
+      url: '/v1/customers/u6/consent',
+      headers: h.auth,
+      payload: { channel: 'email', topic: 'marketing', granted: true, source: 'newsletter form' },
+    });
+    expect(asked.json()).toMatchObject({ record: { state: 'pending' } });
+    expect(await h.engine.suppressions.check(address)).toHaveLength(1);
+
+    const path = asked.json<{ confirmUrl: string }>().confirmUrl.slice('https://chorus.test'.length);
+    h.clock.advance('1h');
+    expect((await h.app.inject({ method: 'POST', url: path })).json()).toMatchObject({ confirmed: true });
+    expect(await h.engine.suppressions.check(address)).toEqual([]);
+  });
+
   it('takes a consent or provider report timestamp in epoch ms as well as ISO 8601, as ingest does', async () => {
     h = await httpHarness({ journeys: [notify], workers: false });
     const post = (url: string, payload: object) =>

@@ -77,17 +77,29 @@ describe('one-click unsubscribe', () => {
     });
   });
 
-  it('sends marketing email again once the customer subscribes again after a one-click unsubscribe', async () => {
-    await h.engine.identify({ userId: 'u4', traits: { email: 'u4@example.com' } });
-    await eventually(async () => (await h.engine.customer('u4')).profile.email !== undefined);
+  /** Unsubscribes the customer with their one-click link, once their email address is stored. */
+  async function unsubscribe(userId: string, traits: Record<string, unknown> = {}) {
+    await h.engine.identify({ userId, traits: { email: `${userId}@example.com`, ...traits } });
+    await eventually(async () => (await h.engine.customer(userId)).profile.email !== undefined);
     const unsubscribed = await h.app.inject({
       method: 'POST',
-      url: `/v1/unsubscribe?token=${encodeURIComponent(tokenFor('u4'))}`,
+      url: `/v1/unsubscribe?token=${encodeURIComponent(tokenFor(userId))}`,
       payload: 'List-Unsubscribe=One-Click',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
     });
     expect(unsubscribed.statusCode).toBe(200);
+  }
 
+  /** How the customer's next Notify email ends: sent, or rerouted and skipped as suppressed. */
+  async function notified(userId: string) {
+    await h.engine.track({ userId, event: 'Notify' });
+    return eventually(async () =>
+      (await h.engine.customer(userId)).messages.find((m) => ['sent', 'skipped'].includes(String(m.status))),
+    );
+  }
+
+  it('sends marketing email again once the customer subscribes again through the consent API', async () => {
+    await unsubscribe('u4');
     // A week later, the customer ticks the newsletter box in the shop's preference centre.
     h.clock.advance('7d');
     const granted = await h.app.inject({
@@ -98,16 +110,44 @@ describe('one-click unsubscribe', () => {
     });
     expect(granted.statusCode).toBe(200);
     expect(granted.json()).toMatchObject({ record: { state: 'granted' } });
-
-    await h.engine.track({ userId: 'u4', event: 'Notify' });
-    const settled = await eventually(async () =>
-      (await h.engine.customer('u4')).messages.find((m) => ['sent', 'skipped'].includes(String(m.status))),
-    );
-    expect(settled).toMatchObject({ status: 'sent', channel: 'email' });
-    // The list still holds the unsubscribe: another customer at the address has not asked again.
-    expect(await h.engine.suppressions.check({ kind: 'email', value: 'u4@example.com' })).toHaveLength(1);
+    // Their answer, given last, lifts the unsubscribe of the address they have.
+    expect(await h.engine.suppressions.check({ kind: 'email', value: 'u4@example.com' })).toEqual([]);
+    expect(await notified('u4')).toMatchObject({ status: 'sent', channel: 'email' });
   });
 
+  it('keeps the unsubscribe over a consent trait an identify sends again, and over a grant dated before it', async () => {
+    // The app sent the grant once, as a trait; its library sends the traits it remembers again.
+    await unsubscribe('u5', { consent: { email: { marketing: true } } });
+    h.clock.advance('1d');
+    await h.engine.identify({ userId: 'u5', traits: { consent: { email: { marketing: true } } } });
+    await eventually(async () =>
+      (await h.engine.consent.store.get('u5', 'email', 'marketing'))?.state === 'granted' ? true : undefined,
+    );
+    expect(await h.engine.suppressions.check({ kind: 'email', value: 'u5@example.com' })).toHaveLength(1);
+    expect(await notified('u5')).toMatchObject({ status: 'skipped' });
+    expect((await h.engine.customer('u5')).messages).toContainEqual(
+      expect.objectContaining({
+        channel: 'email',
+        status: 'rerouted',
+        reason: expect.stringMatching(/suppressed \(unsubscribe at /),
+      }),
+    );
+    // A CRM replaying the grant as it was given, before the unsubscribe, lifts nothing either.
+    const replayed = await h.app.inject({
+      method: 'POST',
+      url: '/v1/customers/u5/consent',
+      headers: h.auth,
+      payload: {
+        channel: 'email',
+        topic: 'marketing',
+        granted: true,
+        source: 'crm',
+        timestamp: new Date(h.clock.now() - 3 * 86_400_000).toISOString(),
+      },
+    });
+    expect(replayed.statusCode).toBe(200);
+    expect(await h.engine.suppressions.check({ kind: 'email', value: 'u5@example.com' })).toHaveLength(1);
+  });
   it("answers an erased customer's old link as unsubscribed, and writes nothing back under their id", async () => {
     await h.engine.identify({ userId: 'u3', traits: { email: 'u3@example.com' } });
     await eventually(async () => (await h.engine.customer('u3')).profile.email !== undefined);

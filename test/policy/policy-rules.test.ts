@@ -124,51 +124,6 @@ describe('the consent and suppression rules', () => {
     expect(await rule.check(send('sms', 'transactional'))).toEqual({ action: 'send' });
   });
 
-  it('lets an unsubscribed address have marketing again for the customer who granted it since, and nobody else', async () => {
-    const rule = suppressionRule(suppressions, consent);
-    await record('email', 'marketing', 'granted');
-    clock.advance('1h');
-    await suppressions.add(
-      { kind: 'email', value: 'ada@example.com' },
-      { reason: 'unsubscribe', at: clock.now(), source: 'one-click unsubscribe' },
-    );
-    // A grant from before the unsubscribe does not undo it.
-    expect(await rule.check(send('email', 'marketing'))).toMatchObject({ action: 'reroute' });
-    clock.advance('1d');
-    await record('email', 'marketing', 'granted');
-    expect(await rule.check(send('email', 'marketing'))).toEqual({ action: 'send' });
-    // The same, with the record read ahead by the caller; another customer at the address is still stopped.
-    const granted = await consent.get('u1', 'email', 'marketing');
-    expect(await rule.check(send('email', 'marketing', { consent: { record: granted } }))).toEqual({
-      action: 'send',
-    });
-    const other = { ...job, customerId: 'u2' };
-    expect(await rule.check(send('email', 'marketing', { job: other }))).toMatchObject({ action: 'reroute' });
-    // A complaint is not the customer's answer to give back: it still stops marketing.
-    await suppressions.add(
-      { kind: 'email', value: 'ada@example.com' },
-      { reason: 'complaint', at: clock.now() - 1, source: 'ses' },
-    );
-    expect(await rule.check(send('email', 'marketing'))).toMatchObject({
-      action: 'reroute',
-      reason: expect.stringContaining('(complaint at'),
-    });
-  });
-
-  it("keeps a number's opt-out (a STOP) over a later SMS grant: the carrier refuses its texts until START", async () => {
-    const rule = suppressionRule(suppressions, consent);
-    await suppressions.add(
-      { kind: 'phone', value: '+447700900123' },
-      { reason: 'unsubscribe', at: clock.now(), source: 'twilio inbound STOP' },
-    );
-    clock.advance('1d');
-    await record('sms', 'marketing', 'granted');
-    expect(await rule.check(send('sms', 'marketing'))).toMatchObject({
-      action: 'reroute',
-      reason: expect.stringContaining('(unsubscribe at'),
-    });
-  });
-
   it('stops every message to a hard-bounced address, transactional included, until it is lifted', async () => {
     const rule = suppressionRule(suppressions);
     const address = { kind: 'email', value: 'ada@example.com' } as const;

@@ -37,8 +37,8 @@ const addressOf = (query: z.infer<typeof Query>): SuppressedAddress => ({
 
 /**
  * Looking up and lifting suppressions, for support staff: a bounce reported by mistake, or an
- * unsubscribe to lift for everyone at the address (a customer's own later grant lifts it for
- * them, see suppressionRule). The address is a query parameter
+ * unsubscribe the customer took back some other way than the consent API (which lifts it itself,
+ * see resubscribe.ts). The address is a query parameter
  * because emails and phone numbers hold `@` and `+`.
  */
 export const suppressionRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, { engine }) => {
