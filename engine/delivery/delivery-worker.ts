@@ -64,6 +64,9 @@ const DELIVERY_MAX_STALLED = 3;
 /** The rule named when a channel cannot take the send at all (no provider, template or address). */
 const UNAVAILABLE_RULE = 'channel-unavailable';
 
+/** How long a provider's "the customer opted out" at send time suppresses the address (see its use). */
+const OPTED_OUT_HOLD_MS = 30 * 86_400_000;
+
 /** Why a send did not go out on this channel, and which rule said so. */
 interface Refusal {
   reason: string;
@@ -317,7 +320,9 @@ export function createDeliveryWorker(
     // address) do not keep knocking at it, which mailbox providers hold against the sender. A push
     // token FCM no longer knows likewise: each send to it would be a request for nothing. A
     // number whose owner replied STOP is an unsubscribe told at once: marketing to it stops before
-    // the provider, and the customer's START (POST /v1/sms/inbound/twilio) lifts it.
+    // the provider, and the customer's START (POST /v1/sms/inbound/twilio) lifts it. Only for
+    // OPTED_OUT_HOLD_MS: without the inbound webhook their START reaches Twilio alone, and the
+    // number would stay suppressed for good; after it, one text asks the provider again.
     const reason = sent.addressGone ? 'hard-bounce' : sent.optedOut ? 'unsubscribe' : undefined;
     const address = reason ? suppressibleAddress(channel, target.address) : undefined;
     if (reason && address)
@@ -325,6 +330,7 @@ export function createDeliveryWorker(
         reason,
         at: now,
         source: `${sent.provider}: ${sent.reason}`.slice(0, 200),
+        ...(sent.optedOut && !sent.addressGone ? { until: now + OPTED_OUT_HOLD_MS } : {}),
       });
     // As when the customer has no address on this channel: the next one, else a failure.
     return fallBack(data, { reason: sent.reason, rule: UNAVAILABLE_RULE }, now, sent);

@@ -23,6 +23,12 @@ export const SuppressionEntry = z.object({
   at: z.number().int().nonnegative(),
   /** What reported it: `one-click unsubscribe`, `delivery-events`, a provider name. */
   source: z.string().min(1).max(200),
+  /**
+   * Epoch ms until which it holds; unset, until lifted. For an answer the customer may take back
+   * where Chorus does not hear of it (a STOP Twilio reported at send time: their START goes to
+   * Twilio, and reaches Chorus only through the inbound webhook).
+   */
+  until: z.number().int().nonnegative().optional(),
 });
 export type SuppressionEntry = z.infer<typeof SuppressionEntry>;
 
@@ -60,6 +66,10 @@ export function suppressionListKey(prefix: string): string {
 function suppressionFields(normalisedAddress: string): string[] {
   return SuppressionReason.options.map((reason) => `${normalisedAddress}|${reason}`);
 }
+
+/** Whether an entry holds at `now` (see SuppressionEntry.until). */
+export const holdsAt = (entry: SuppressionEntry, now: number) =>
+  entry.until === undefined || entry.until > now;
 
 /** The entries among the values read for {@link suppressionFields} (null where none is stored). */
 export function parseSuppressionEntries(values: ReadonlyArray<string | null>): SuppressionEntry[] {

@@ -1,5 +1,6 @@
 import type { DeliveryPolicy } from '../delivery/delivery-policy.js';
 import {
+  holdsAt,
   normaliseAddress,
   suppressibleAddress,
   type SuppressedAddress,
@@ -24,12 +25,14 @@ const ADDRESS_NAME: Record<SuppressedAddress['kind'], string> = {
  */
 export function suppressionRule(list: SuppressionList): DeliveryPolicy {
   return {
-    async check({ channel, address, topic = 'marketing', suppression }) {
+    async check({ channel, address, topic = 'marketing', suppression, now }) {
       const target = suppressibleAddress(channel, address);
       if (!target) return { action: 'send' };
       // Read ahead with the traits, when it was of this list and this very address; else read now.
       const readAhead = suppression?.list === list.key && suppression.address === normaliseAddress(target);
-      const entries = readAhead ? suppression.entries : await list.check(target);
+      const entries = (readAhead ? suppression.entries : await list.check(target)).filter((entry) =>
+        holdsAt(entry, now),
+      );
       const bounce = entries.find((e) => e.reason === 'hard-bounce');
       const blocking = bounce ?? (topic === 'marketing' ? entries[0] : undefined);
       if (!blocking) return { action: 'send' };

@@ -73,13 +73,14 @@ describe('a text Twilio refuses as the customer replied STOP (21610)', () => {
       status: 'failed',
       reason: expect.stringContaining('21610'),
     });
-    expect(await engine.suppressions.check({ kind: 'phone', value: '+1 555 0100' })).toEqual([
-      {
-        reason: 'unsubscribe',
-        at: expect.any(Number),
-        source: expect.stringMatching(/^twilio: Twilio answered HTTP 400: 21610 Attempt to send/),
-      },
-    ]);
+    const [entry] = await engine.suppressions.check({ kind: 'phone', value: '+1 555 0100' });
+    expect(entry).toEqual({
+      reason: 'unsubscribe',
+      at: expect.any(Number),
+      source: expect.stringMatching(/^twilio: Twilio answered HTTP 400: 21610 Attempt to send/),
+      // For 30 days: without Twilio's inbound webhook, the customer's START would never reach Chorus.
+      until: entry!.at + 30 * 86_400_000,
+    });
     // Another customer with the same number: no request.
     expect(await textTo('bea', '+1 (555) 0100', 1)).toMatchObject({
       status: 'skipped',

@@ -124,6 +124,17 @@ describe('the consent and suppression rules', () => {
     expect(await rule.check(send('sms', 'transactional'))).toEqual({ action: 'send' });
   });
 
+  it('lets an entry with an end stop sends until then only', async () => {
+    const rule = suppressionRule(suppressions);
+    await suppressions.add(
+      { kind: 'phone', value: '+447700900123' },
+      { reason: 'unsubscribe', at: clock.now(), source: 'twilio: 21610', until: clock.now() + 86_400_000 },
+    );
+    expect(await rule.check(send('sms', 'marketing'))).toMatchObject({ action: 'reroute' });
+    clock.advance('1d');
+    expect(await rule.check(send('sms', 'marketing'))).toEqual({ action: 'send' });
+  });
+
   it('stops every message to a hard-bounced address, transactional included, until it is lifted', async () => {
     const rule = suppressionRule(suppressions);
     const address = { kind: 'email', value: 'ada@example.com' } as const;
