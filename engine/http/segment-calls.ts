@@ -79,7 +79,8 @@ const IdentifyContext = z
     (context) => {
       if (!isObject(context)) return undefined;
       const { traits, timezone } = context as { traits?: unknown; timezone?: unknown };
-      const zone = typeof timezone === 'string' && isTimeZone(timezone) ? timezone : undefined;
+      const name = typeof timezone === 'string' ? timezone.trim() : undefined;
+      const zone = isTimeZone(name) ? name : undefined;
       if (!isObject(traits) && zone === undefined) return undefined;
       return { ...(isObject(traits) ? { traits } : {}), ...(zone === undefined ? {} : { timezone: zone }) };
     },

@@ -138,7 +138,7 @@ describe('RudderStack-shaped calls', () => {
           type: 'identify',
           userId: 'tz-1',
           traits: { email: 'tz1@example.com' },
-          context: { timezone: 'Asia/Kathmandu' },
+          context: { timezone: ' Asia/Kathmandu ' },
         },
         // The sender's own trait wins; a zone that is none, or not a string, is passed over, not refused.
         {
