@@ -78,18 +78,49 @@ function defaultHelper(...args: unknown[]): unknown {
   return isBlank(value) ? fallback : value;
 }
 
-/** `{{formatDate trigger.at}}` or `{{formatDate trigger.at "d MMMM"}}`, in the customer's locale and zone. */
+// Unix time below this is read as seconds: Customer.io sends `created_at` and its other timestamps
+// so, as do Stripe and most CRMs. In milliseconds it would be a date of early 1970; in seconds
+// it reaches the year 2286.
+const SECONDS_BELOW = 1e10;
+
+// The text forms a date arrives in besides ISO 8601: a SQL export's `2026-12-07 10:00:00`, an
+// email or HTTP header's `Mon, 07 Dec 2026 10:00:00 GMT`. One without an offset is local time.
+const TEXT_FORMATS: Array<(text: string, options: { zone: string; locale: string }) => DateTime> = [
+  (text, options) => DateTime.fromISO(text, options),
+  (text, options) => DateTime.fromSQL(text, options),
+  (text, options) => DateTime.fromRFC2822(text, options),
+  (text, options) => DateTime.fromHTTP(text, options),
+];
+
+/** A date as traits and event properties carry it, in the customer's zone and locale, or undefined. */
+function dateOf(value: unknown, options: { zone: string; locale: string }): DateTime | undefined {
+  if (value instanceof Date) return DateTime.fromJSDate(value, options);
+  if (typeof value === 'string') {
+    const text = value.trim();
+    for (const parse of TEXT_FORMATS) {
+      const date = parse(text, options);
+      if (date.isValid) return date;
+    }
+    // Unix time written as text, as a CSV import leaves it ('1733580000').
+    if (!/^-?\d+(?:\.\d+)?$/.test(text)) return undefined;
+    value = Number(text);
+  }
+  if (typeof value !== 'number' || !Number.isFinite(value)) return undefined;
+  return Math.abs(value) < SECONDS_BELOW
+    ? DateTime.fromSeconds(value, options)
+    : DateTime.fromMillis(value, options);
+}
+
+/**
+ * `{{formatDate trigger.at}}` or `{{formatDate trigger.at "d MMMM"}}`, in the customer's locale
+ * and zone: an ISO 8601, SQL or RFC 2822 date, or Unix time in seconds or milliseconds.
+ */
 function formatDateHelper(...args: unknown[]): string {
   const root = rootOf(args);
-  const value = args[0];
   const format = args.length >= 3 && typeof args[1] === 'string' ? args[1] : undefined;
   const options = { zone: safeZone(root.timezone), locale: safeLocale(root.locale) };
-  let date: DateTime;
-  if (typeof value === 'number') date = DateTime.fromMillis(value, options);
-  else if (typeof value === 'string' && value !== '') date = DateTime.fromISO(value, options);
-  else if (value instanceof Date) date = DateTime.fromJSDate(value, options);
-  else return '';
-  if (!date.isValid) return '';
+  const date = dateOf(args[0], options);
+  if (date === undefined || !date.isValid) return '';
   return format === undefined ? date.toLocaleString(DateTime.DATE_MED) : date.toFormat(format);
 }
 
