@@ -18,6 +18,7 @@ import {
   type TemplateSet,
 } from './template-set.js';
 import { addUtmToHtml, addUtmToJson, addUtmToText, variantLabel, withUtm, type UtmParams } from './utm.js';
+import { visibleHtml } from './visible-html.js';
 
 /** A message could not be rendered: unknown, not on that channel, or its template failed. */
 export class MessageRenderError extends ChorusError {
@@ -45,7 +46,8 @@ export interface MessageRendererOptions {
  * Renders a core message for one channel from its templates. Links get UTM parameters (source,
  * channel, journey, message and variant) except the unsubscribe URL: `href`s and bare URLs in
  * text, and in a webhook payload every string value that is an http(s) URL. Values are
- * HTML-escaped in HTML and the in-app inbox; a missing email text part is derived from the HTML.
+ * HTML-escaped in HTML and the in-app inbox; a missing email text part is derived from what the
+ * HTML shows.
  *
  * @example
  * const renderer = new MessageRenderer(loadTemplates('templates'));
@@ -114,9 +116,11 @@ export class MessageRenderer {
     switch (channel) {
       case 'email': {
         const bodyHtml = run('email.html');
+        // Derived from what a reader of the HTML sees: a preheader, hidden with its padding of
+        // &zwnj;&nbsp; for the inbox preview alone, is not the text part's to show.
         const bodyText = this.#templates.template(messageId, 'email.text')
           ? tidyText(run('email.text'))
-          : htmlToText(addUtmToHtml(bodyHtml, utm, keep));
+          : htmlToText(visibleHtml(addUtmToHtml(bodyHtml, utm, keep)));
         return {
           channel,
           subject: oneLine(run('email.subject')),

@@ -99,6 +99,14 @@ describe('rendering a core message', () => {
     expect(text).not.toMatch(/<[a-z/]/);
   });
 
+  it('leaves out of the derived text part what the HTML hides, such as its preheader', () => {
+    const { html, text } = renderer.render('hello', 'email', context({ profile: { firstName: 'Mei' } }));
+    expect(html).toContain('>Two cups, one pot, for Mei&zwnj;&nbsp;');
+    expect(text).not.toContain('Two cups, one pot, for Mei');
+    expect(text).not.toMatch(/[\u200c\u00a0]/);
+    expect(text.startsWith('Tea for two\n\nHi Mei,')).toBe(true);
+  });
+
   it('renders an SMS with its encoding and segment count, tagging bare URLs', () => {
     const sms = renderer.render('hello', 'sms', context({ profile: { firstName: 'Mei' } }));
     expect(sms.body).toMatch(
