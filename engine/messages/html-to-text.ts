@@ -25,9 +25,24 @@ export function oneLine(text: string): string {
   return text.replace(SPACE, ' ').trim();
 }
 
+// An image's tag, its attribute values quoted or not (a quoted one may hold `>`), and its alt text.
+const IMAGE = /<img\b(?:"[^"]*"|'[^']*'|[^'">])*>/gi;
+const ALT = /\salt\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/i;
+
+/**
+ * Each image written as its alt text: a banner or button drawn as an image is often all a link
+ * holds, and without it the text part would show its URL with no word of where it leads.
+ */
+function withImageAlts(html: string): string {
+  return html.replace(IMAGE, (tag) => {
+    const alt = ALT.exec(tag.replace(/^<img/i, ' '));
+    return alt ? ` ${alt[1] ?? alt[2] ?? alt[3] ?? ''} ` : '';
+  });
+}
+
 /**
  * The text part of an email derived from its HTML: tags stripped, each link kept as
- * `label (url)`, paragraphs and line breaks kept, whitespace collapsed, entities decoded.
+ * `label (url)` (an image in a link by its alt text), paragraphs and line breaks kept, whitespace collapsed, entities decoded.
  *
  * @example
  * htmlToText('<p>Hi <a href="https://x.com/a">our blends</a></p>'); // 'Hi our blends (https://x.com/a)'
@@ -43,7 +58,7 @@ export function htmlToText(html: string): string {
       (_match, _quote: string, quoted: string | undefined, bare: string | undefined, inner: string) => {
         // Still encoded: the whole text is decoded once at the end.
         const url = (quoted ?? bare ?? '').trim();
-        const label = oneLine(inner.replace(/<[^>]*>/g, ''));
+        const label = oneLine(withImageAlts(inner).replace(/<[^>]*>/g, ''));
         if (label === '' || decodeHtmlEntities(label) === decodeHtmlEntities(url)) return url;
         return url === '' ? label : `${label} (${url})`;
       },

@@ -7,6 +7,18 @@ describe('the text part derived from HTML', () => {
       '<p>Your order</p><table><tr><td>Subtotal</td><td>€12.50</td></tr><tr><th>Shipping</th><th>Free</th></tr></table>';
     expect(htmlToText(html)).toBe('Your order\n\nSubtotal €12.50\n\nShipping Free');
   });
+
+  it('names a link drawn as an image by its alt text', () => {
+    const html =
+      '<p><a href="https://x.example.com/sale"><img src="https://x.example.com/b.png" alt="Shop the sale" width="200"></a></p>' +
+      '<p><a href="https://x.example.com/tea"><img alt=\'Our &quot;new&quot; tea\' src="t.png" /> and more</a></p>' +
+      '<p><a href="https://x.example.com/logo"><img src="logo.png" alt=""></a> ' +
+      '<a href=https://x.example.com/bare><img alt=Bare src=b.png></a> <img alt="Not a link"></p>';
+    expect(htmlToText(html)).toBe(
+      'Shop the sale (https://x.example.com/sale)\n\nOur "new" tea and more (https://x.example.com/tea)\n\n' +
+        'https://x.example.com/logo Bare (https://x.example.com/bare)',
+    );
+  });
 });
 
 describe('character references in the HTML', () => {
