@@ -334,7 +334,7 @@ function consistency(
       found.push({
         key: `cta:${part}`,
         ...(file === undefined ? {} : { file }),
-        body: `the ${partName} does not link to the CTA URL ${message.cta.url} (${where})${html !== undefined && htmlLinks(html).some((link) => withoutUtm(link) === withoutUtm(message.cta.url)) ? UNSEEN('a comment, the head, a hidden element or a tag other than <a>') : ''}.`,
+        body: `the ${partName} does not link to the CTA URL ${message.cta.url} (${where})${html !== undefined && htmlLinks(html).some((link) => withoutUtm(link) === withoutUtm(message.cta.url)) ? UNSEEN('a comment, the head, a hidden element, a tag other than <a> or a link with nothing in it to click') : ''}.`,
         fix: 'link to {{message.cta.url}}, which carries the UTM parameters.',
         ifHidden: HIDDEN,
       });

@@ -171,13 +171,29 @@ export function visibleHtml(html: string): string {
 // Any tag but a link's (`<a>`, `<area>`): its `href` (a `<link>`, a `<base>`) takes no one anywhere.
 const NOT_A_LINK = /<(?!\/?(?:a|area)[\s/>])[a-zA-Z](?:"[^"]*"|'[^']*'|[^'">])*>/gi;
 
+// A link and what it holds, up to its end tag.
+const LINK = /<a\b(?:"[^"]*"|'[^']*'|[^'">])*>([\s\S]*?)<\/a\s*>/gi;
+// What shows in a link besides its text: a button drawn as an image, an icon.
+const SHOWN_CONTENT = /<(?:img|svg|picture|video|input|button|object|embed|iframe)\b/i;
+// White space and the invisible characters of padding: a link holding only these shows nothing.
+const BLANK = /[\s\u200b-\u200d\u2060\ufeff]/g;
+
+/** Whether a link shows anything to click: text, or an image or other element that shows. */
+function clickable(inner: string): boolean {
+  return (
+    SHOWN_CONTENT.test(inner) || decodeHtmlEntities(inner.replace(/<[^>]*>/g, '')).replace(BLANK, '') !== ''
+  );
+}
+
 /**
- * The links a reader of an HTML document can follow: the `href` of each visible `<a>` and `<area>`,
+ * The links a reader of an HTML document can follow: the `href` of each visible `<a>` that shows
+ * something to click (a label behind `{{#if}}` that rendered empty leaves none) and `<area>`,
  * and the bare URLs in its visible text, decoded.
  *
  * @example
- * visibleLinks('<link href="https://x.com/a"><a href="https://x.com/b">b</a>'); // ['https://x.com/b']
+ * visibleLinks('<link href="https://x.com/a"><a href="https://x.com/b">b</a><a href="https://x.com/c"></a>'); // ['https://x.com/b']
  */
 export function visibleLinks(html: string): string[] {
-  return htmlLinks(visibleHtml(html).replace(NOT_A_LINK, '<span>'));
+  const shown = visibleHtml(html).replace(LINK, (link, inner: string) => (clickable(inner) ? link : inner));
+  return htmlLinks(shown.replace(NOT_A_LINK, '<span>'));
 }

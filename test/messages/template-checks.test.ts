@@ -753,12 +753,27 @@ describe('a core message only where no reader sees it', () => {
       `<link rel="canonical" href="{{message.cta.url}}">${headline}`,
     ],
     ['in a style block', `${headline}<style>/* {{message.cta.url}} */</style>`],
+    ['on a link with nothing in it', `${headline}<p><a href="{{message.cta.url}}"></a></p>`],
+    [
+      'on a link whose label rendered empty',
+      `${headline}<a href="{{message.cta.url}}"> <span>{{#if profile.shopLabel}}Shop{{/if}}</span> &nbsp;&zwnj;</a>`,
+    ],
+    [
+      'on a link whose label is hidden',
+      `${headline}<a href="{{message.cta.url}}"><span style="display:none">Shop</span></a>`,
+    ],
   ])('fails for a CTA only %s, saying why it does not count', (_where, html) => {
     expect(emailProblems(html).map((p) => p.text)).toEqual([
       expect.stringMatching(
-        /^Message "m", channel email: the HTML does not link to the CTA URL https:\/\/example\.com\/shop \(.*email\.html\.hbs\)(: it is there only where no reader sees it \(a comment, the head, a hidden element or a tag other than <a>\), which does not count)?\. To fix: link to \{\{message\.cta\.url\}\}/,
+        /^Message "m", channel email: the HTML does not link to the CTA URL https:\/\/example\.com\/shop \(.*email\.html\.hbs\)(: it is there only where no reader sees it \(a comment, the head, a hidden element, a tag other than <a> or a link with nothing in it to click\), which does not count)?\. To fix: link to \{\{message\.cta\.url\}\}/,
       ),
     ]);
+  });
+
+  it('passes a CTA link drawn as an image or an icon', () => {
+    for (const inner of ['<img src="https://example.com/b.png" alt="">', '<svg width="9"></svg>']) {
+      expect(emailProblems(`${headline}<p><a href="{{message.cta.url}}">${inner}</a></p>`)).toEqual([]);
+    }
   });
 
   it('fails for a headline only in a hidden preheader, saying it is hidden', () => {
