@@ -38,30 +38,38 @@ function rootOf(args: unknown[]): RootData {
   return typeof root === 'object' && root !== null ? (root as RootData) : {};
 }
 
-/** A locale Intl accepts: the customer's when it is a valid BCP 47 tag, else `en-US`. */
-export function safeLocale(locale: unknown): string {
-  if (typeof locale !== 'string' || locale === '') return 'en-US';
+/**
+ * A locale as a BCP 47 tag Intl reads, canonicalised (`en-us` is `en-US`), or undefined. The
+ * underscores of the form iOS (`Locale.current.identifier`), Android and Java write (`de_DE`,
+ * `zh_Hant_TW`) are read as hyphens, and a POSIX codeset or modifier (`de_DE.UTF-8`) is dropped.
+ */
+function localeTag(locale: unknown): string | undefined {
+  if (typeof locale !== 'string') return undefined;
+  const tag = locale
+    .trim()
+    .replace(/[.@].*$/, '')
+    .replace(/_/g, '-');
+  if (tag === '') return undefined;
   try {
-    return Intl.getCanonicalLocales(locale)[0] ?? 'en-US';
+    return Intl.getCanonicalLocales(tag)[0];
   } catch {
-    return 'en-US';
+    return undefined;
   }
 }
 
+/** A locale Intl accepts: the customer's when it is a valid BCP 47 tag, else `en-US`. */
+export function safeLocale(locale: unknown): string {
+  return localeTag(locale) ?? 'en-US';
+}
+
 /**
- * The customer's locale: the `locale` trait when it is a BCP 47 tag (canonicalised: `en-us` is
- * `en-US`), else `fallback` (DEFAULT_LOCALE). A trait Intl cannot read, such as a Java `de_DE`,
- * falls back like a misspelt `timezone` trait (see customerTimeZone), rather than leaving the
- * helpers to format in `en-US`.
+ * The customer's locale: the `locale` trait read as a BCP 47 tag (`de_DE` as `de-DE`), else
+ * `fallback` (DEFAULT_LOCALE). A trait that names no locale (`Deutsch!`) falls back like a
+ * misspelt `timezone` trait (see customerTimeZone), rather than leaving the helpers to format in
+ * `en-US`.
  */
 export function customerLocale(traits: Record<string, unknown>, fallback: string): string {
-  const locale = traits.locale;
-  if (typeof locale !== 'string' || locale === '') return fallback;
-  try {
-    return Intl.getCanonicalLocales(locale)[0] ?? fallback;
-  } catch {
-    return fallback;
-  }
+  return localeTag(traits.locale) ?? fallback;
 }
 
 function safeZone(timezone: unknown): string {

@@ -43,7 +43,7 @@ describe('previewMessage', () => {
   it('renders in the default locale and zone when the traits name none that exists', () => {
     const { context } = previewMessage(templates, 'welcome', 'email', {
       customerId: 'lena',
-      profile: { locale: 'de_DE', timezone: 'China Standard Time' },
+      profile: { locale: 'German (Germany)', timezone: 'China Standard Time' },
       settings: { ...settings, defaults: { locale: 'de-DE', timezone: 'Asia/Shanghai' } },
       now,
     });
@@ -55,6 +55,24 @@ describe('previewMessage', () => {
       now,
     });
     expect(valid.context).toMatchObject({ locale: 'fr-CA', timezone: 'America/Toronto' });
+  });
+
+  it('reads a locale written as iOS, Android and Java write it, with an underscore', () => {
+    const localeOf = (locale: string) =>
+      previewMessage(templates, 'welcome', 'email', {
+        customerId: 'lena',
+        profile: { locale },
+        settings: { ...settings, defaults: { locale: 'en-US', timezone: 'UTC' } },
+        now,
+      }).context.locale;
+    expect(['de_DE', 'pt_BR', 'zh_Hant_TW', 'de_DE.UTF-8', ' fr_ca ', 'sr_RS@latin'].map(localeOf)).toEqual([
+      'de-DE',
+      'pt-BR',
+      'zh-Hant-TW',
+      'de-DE',
+      'fr-CA',
+      'sr-RS',
+    ]);
   });
 
   it('names the messages there are when asked for one that is not', () => {

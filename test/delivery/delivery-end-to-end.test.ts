@@ -102,10 +102,10 @@ describe('delivery end to end: journey, queue per channel, renderer, SMTP', () =
       defaults: { locale: 'de-DE', timezone: 'Asia/Shanghai' },
     });
     engine.startWorkers();
-    // A CRM's spellings: a Java locale and a Windows zone name, neither of which Intl reads.
+    // A CRM's spellings: a language's name and a Windows zone name, neither of which Intl reads.
     await engine.identify({
       userId: 'lena',
-      traits: { email: 'lena@example.com', locale: 'de_DE', timezone: 'China Standard Time' },
+      traits: { email: 'lena@example.com', locale: 'German (Germany)', timezone: 'China Standard Time' },
     });
     await engine.track({ userId: 'lena', event: 'Notify' });
     await messagesOf('lena', 1);
