@@ -47,7 +47,7 @@ export interface MessageRendererOptions {
  * channel, journey, message and variant) except the unsubscribe URL: `href`s and bare URLs in
  * text, and in a webhook payload every string value that is an http(s) URL. Values are
  * HTML-escaped in HTML and the in-app inbox; a missing email text part is derived from what the
- * HTML shows.
+ * HTML shows (the body alone when a text layout wraps it).
  *
  * @example
  * const renderer = new MessageRenderer(loadTemplates('templates'));
@@ -116,20 +116,26 @@ export class MessageRenderer {
     switch (channel) {
       case 'email': {
         const bodyHtml = run('email.html');
+        const html = addUtmToHtml(
+          this.#wrap(messageId, channel, LAYOUTS.html, 'html', ctx, bodyHtml),
+          utm,
+          keep,
+        );
+        const wrapText = (text: string) => this.#wrap(messageId, channel, LAYOUTS.text, 'text', ctx, text);
         // Derived from what a reader of the HTML sees: a preheader, hidden with its padding of
-        // &zwnj;&nbsp; for the inbox preview alone, is not the text part's to show.
-        const bodyText = this.#templates.template(messageId, 'email.text')
-          ? tidyText(run('email.text'))
-          : htmlToText(visibleHtml(addUtmToHtml(bodyHtml, utm, keep)));
+        // &zwnj;&nbsp; for the inbox preview alone, is not the text part's to show. Without a text
+        // layout, from the whole email: its HTML layout's footer (the unsubscribe link, the
+        // sender's postal address) belongs in the text part too.
+        const text = this.#templates.template(messageId, 'email.text')
+          ? wrapText(tidyText(run('email.text')))
+          : this.#templates.partials.has(LAYOUTS.text)
+            ? wrapText(htmlToText(visibleHtml(addUtmToHtml(bodyHtml, utm, keep))))
+            : htmlToText(visibleHtml(html));
         return {
           channel,
           subject: oneLine(run('email.subject')),
-          html: addUtmToHtml(this.#wrap(messageId, channel, LAYOUTS.html, 'html', ctx, bodyHtml), utm, keep),
-          text: addUtmToText(
-            tidyText(this.#wrap(messageId, channel, LAYOUTS.text, 'text', ctx, bodyText)),
-            utm,
-            keep,
-          ),
+          html,
+          text: addUtmToText(tidyText(text), utm, keep),
         };
       }
       case 'sms': {

@@ -1,3 +1,6 @@
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MessageRenderError, MessageRenderer } from '../../engine/messages/message-renderer.js';
 import { TemplateSet } from '../../engine/messages/template-set.js';
@@ -105,6 +108,22 @@ describe('rendering a core message', () => {
     expect(text).not.toContain('Two cups, one pot, for Mei');
     expect(text).not.toMatch(/[\u200c\u00a0]/);
     expect(text.startsWith('Tea for two\n\nHi Mei,')).toBe(true);
+  });
+
+  it('derives the text part from the whole email when the brand has an HTML layout but no text one', () => {
+    // Without layout.text.hbs, the layout's footer (its unsubscribe link, the sender's address)
+    // is in the text part only if that part is derived from the email as sent.
+    const dir = mkdtempSync(join(tmpdir(), 'chorus-html-layout-'));
+    try {
+      cpSync('test/fixtures/templates-render', dir, { recursive: true });
+      rmSync(join(dir, '_brand', 'layout.text.hbs'));
+      const htmlOnly = TemplateSet.fromDirectory(dir);
+      const { text } = new MessageRenderer(htmlOnly).render('hello', 'email', context());
+      expect(text.startsWith('Tea for two\n\nHi there,')).toBe(true);
+      expect(text).toMatch(/\nUnsubscribe \(https:\/\/chorus\.example\.com\/u\/cust-1\?sig=abc\)$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('renders an SMS with its encoding and segment count, tagging bare URLs', () => {
