@@ -8,6 +8,7 @@ import type { RenderedMessage } from './rendered-message.js';
 import { checkTemplatesForJourneys } from './template-journey-checks.js';
 import { describeProbes, probesFor, type Probe } from './template-probes.js';
 import { layoutBodyProblems } from './layout-checks.js';
+import { dateFormatProblems } from './date-format-checks.js';
 import { modeOf, TemplateSet, type TemplateField, type TemplateFile } from './template-set.js';
 import { isGsm7, plainPunctuation } from './sms-segments.js';
 import { scanTemplate } from './template-variables.js';
@@ -165,7 +166,7 @@ function syntaxFix(error: string): string {
 
 /**
  * The checks that need no journey: every template parses and names helpers and partials that
- * exist; rendered with placeholder values, every channel carries the headline (or the key
+ * exist, and a formatDate format is written with Luxon's tokens; rendered with placeholder values, every channel carries the headline (or the key
  * phrase) and the CTA URL, SMS stays within `maxSmsSegments` and push within {@link PUSH_LIMITS}.
  *
  * A message is rendered several times ({@link probesFor}): with the placeholder traits and with
@@ -192,7 +193,7 @@ export function checkTemplates(
   };
   for (const file of templates.partials.values()) syntax(file, {}, 'Brand partial');
   const layoutProblems = layoutBodyProblems(templates);
-  problems.push(...layoutProblems);
+  problems.push(...layoutProblems, ...dateFormatProblems(templates));
 
   const renderer = new MessageRenderer(templates);
   for (const id of templates.messageIds()) {

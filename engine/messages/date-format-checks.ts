@@ -1,0 +1,104 @@
+import type { Channel } from '../journey/journey-schema.js';
+import type { TemplateProblem } from './template-checks.js';
+import { CHANNEL_TEMPLATES, type TemplateFile, type TemplateSet } from './template-set.js';
+
+// Luxon's formatting tokens (https://moment.github.io/luxon/#/formatting?id=table-of-tokens): a run
+// of letters it does not know is written out as it stands.
+const LUXON_TOKENS = new Set(
+  (
+    'S SSS u uu uuu s ss m mm h hh H HH Z ZZ ZZZ ZZZZ ZZZZZ z a d dd c ccc cccc ccccc E EEE EEEE ' +
+    'EEEEE L LL LLL LLLL LLLLL M MM MMM MMMM MMMMM y yy yyyy yyyyyy G GG GGGGG kk kkkk W WW n nn ' +
+    'ii iiii o ooo q qq D DD DDD DDDD t tt ttt tttt T TT TTT TTTT f ff fff ffff F FF FFF FFFF X x'
+  ).split(' '),
+);
+
+/**
+ * What is wrong with a `{{formatDate value "format"}}` format, or undefined. The formats a
+ * Customer.io, Braze or Moment.js template carries render as nonsense rather than failing:
+ * `%B %d, %Y` (strftime, Liquid's `date` filter) and `YYYY-MM-DD` are written out as they stand
+ * with a date in the middle, and `dd/mm/yyyy` writes the minutes where the month should be.
+ */
+export function dateFormatMistake(format: string): string | undefined {
+  if (/%[a-zA-Z]/.test(format))
+    return "it is written for strftime (Liquid's date filter), which formatDate does not read";
+  // Quoted text is written as it stands; '' is a quote.
+  const runs = format.replace(/'[^']*(?:'|$)/g, '').match(/([a-zA-Z])\1*/g) ?? [];
+  const unknown = runs.find((run) => !LUXON_TOKENS.has(run));
+  if (unknown !== undefined)
+    return `"${unknown}" is not one of its tokens, so it is written out as it stands`;
+  if (runs.some((run) => run === 'mm') && !runs.some((run) => /^[Hhk]/.test(run)))
+    return '"mm" is the minutes, written here without an hour; the month is "MM"';
+  return undefined;
+}
+
+/** A `formatDate` call with a literal format that does not read as the author meant, and where. */
+export interface DateFormatMistake {
+  file: string;
+  line: number;
+  format: string;
+  why: string;
+}
+
+/** The formatDate formats of one template file (not of the partials it includes) that are wrong. */
+export function dateFormatMistakes(file: TemplateFile): DateFormatMistake[] {
+  const found: DateFormatMistake[] = [];
+  const walk = (node: unknown): void => {
+    if (typeof node !== 'object' || node === null) return;
+    const call = node as {
+      type?: string;
+      path?: { original?: unknown };
+      params?: Array<{ type?: string; value?: unknown }>;
+      loc?: { start?: { line?: number } };
+    };
+    const format = call.params?.[1];
+    if (
+      (call.type === 'MustacheStatement' ||
+        call.type === 'SubExpression' ||
+        call.type === 'BlockStatement') &&
+      call.path?.original === 'formatDate' &&
+      format?.type === 'StringLiteral' &&
+      typeof format.value === 'string'
+    ) {
+      const why = dateFormatMistake(format.value);
+      if (why !== undefined)
+        found.push({ file: file.path, line: call.loc?.start?.line ?? 0, format: format.value, why });
+    }
+    for (const value of Object.values(node)) {
+      if (Array.isArray(value)) value.forEach(walk);
+      else if (value !== call.loc) walk(value);
+    }
+  };
+  walk(file.ast);
+  return found;
+}
+
+const FIX =
+  'To fix: write it with Luxon\'s tokens, such as "d MMMM yyyy", "yyyy-MM-dd" or "dd/MM/yyyy HH:mm" (https://moment.github.io/luxon/#/formatting?id=table-of-tokens), or leave the format out for the date as the customer\'s locale writes it.';
+
+/**
+ * Every `{{formatDate … "format"}}` of the brand partials and the messages' templates whose
+ * format would not render the date its author meant, each file once.
+ */
+export function dateFormatProblems(templates: TemplateSet): TemplateProblem[] {
+  const problem = (mistake: DateFormatMistake, label: string, where: Partial<TemplateProblem>) => ({
+    ...where,
+    file: mistake.file,
+    text: `${label}: ${mistake.file} line ${mistake.line} formats a date as "${mistake.format}": ${mistake.why}. ${FIX}`,
+  });
+  const problems: TemplateProblem[] = [];
+  for (const file of templates.partials.values()) {
+    for (const mistake of dateFormatMistakes(file)) problems.push(problem(mistake, 'Brand partial', {}));
+  }
+  for (const message of templates.messageIds()) {
+    for (const [channel, { required, optional }] of Object.entries(CHANNEL_TEMPLATES) as Array<
+      [Channel, (typeof CHANNEL_TEMPLATES)[Channel]]
+    >) {
+      for (const field of [...required, ...optional]) {
+        const file = templates.template(message, field);
+        for (const mistake of file ? dateFormatMistakes(file) : [])
+          problems.push(problem(mistake, `Message "${message}", channel ${channel}`, { message, channel }));
+      }
+    }
+  }
+  return problems;
+}
