@@ -1,6 +1,5 @@
-import type { Channel } from '../journey/journey-schema.js';
 import type { TemplateProblem } from './template-checks.js';
-import { CHANNEL_TEMPLATES, type TemplateFile, type TemplateSet } from './template-set.js';
+import type { TemplateFile, TemplateSet } from './template-set.js';
 
 // Luxon's formatting tokens (https://moment.github.io/luxon/#/formatting?id=table-of-tokens): a run
 // of letters it does not know is written out as it stands.
@@ -80,25 +79,12 @@ const FIX =
  * format would not render the date its author meant, each file once.
  */
 export function dateFormatProblems(templates: TemplateSet): TemplateProblem[] {
-  const problem = (mistake: DateFormatMistake, label: string, where: Partial<TemplateProblem>) => ({
-    ...where,
-    file: mistake.file,
-    text: `${label}: ${mistake.file} line ${mistake.line} formats a date as "${mistake.format}": ${mistake.why}. ${FIX}`,
-  });
-  const problems: TemplateProblem[] = [];
-  for (const file of templates.partials.values()) {
-    for (const mistake of dateFormatMistakes(file)) problems.push(problem(mistake, 'Brand partial', {}));
-  }
-  for (const message of templates.messageIds()) {
-    for (const [channel, { required, optional }] of Object.entries(CHANNEL_TEMPLATES) as Array<
-      [Channel, (typeof CHANNEL_TEMPLATES)[Channel]]
-    >) {
-      for (const field of [...required, ...optional]) {
-        const file = templates.template(message, field);
-        for (const mistake of file ? dateFormatMistakes(file) : [])
-          problems.push(problem(mistake, `Message "${message}", channel ${channel}`, { message, channel }));
-      }
-    }
-  }
-  return problems;
+  return templates.files().flatMap(({ file, message, channel }) =>
+    dateFormatMistakes(file).map((mistake) => ({
+      ...(message === undefined ? {} : { message }),
+      ...(channel === undefined ? {} : { channel }),
+      file: mistake.file,
+      text: `${message === undefined ? 'Brand partial' : `Message "${message}", channel ${channel}`}: ${mistake.file} line ${mistake.line} formats a date as "${mistake.format}": ${mistake.why}. ${FIX}`,
+    })),
+  );
 }

@@ -187,6 +187,23 @@ export class TemplateSet {
     return this.#messages.get(messageId)?.files.get(field);
   }
 
+  /** Every template file once, the brand partials first, each with its message and channel. */
+  files(): Array<{ file: TemplateFile; message?: string; channel?: Channel }> {
+    const files: Array<{ file: TemplateFile; message?: string; channel?: Channel }> = [
+      ...[...this.partials.values()].map((file) => ({ file })),
+    ];
+    for (const [message, { files: own }] of this.#messages) {
+      for (const [field, file] of own) {
+        const channel = (Object.keys(CHANNEL_TEMPLATES) as Channel[]).find((name) => {
+          const { required, optional } = CHANNEL_TEMPLATES[name];
+          return [...required, ...optional].includes(field);
+        });
+        files.push({ file, message, ...(channel === undefined ? {} : { channel }) });
+      }
+    }
+    return files;
+  }
+
   /** The files a channel of a message renders from, its own and the layouts wrapping them. */
   filesOf(messageId: string, channel: Channel): Array<{ field: TemplateSlot; file: TemplateFile }> {
     const { required, optional } = CHANNEL_TEMPLATES[channel];

@@ -66,17 +66,17 @@ describe('a formatDate format', () => {
         [
           'm',
           'email',
-          'm/email.subject.hbs',
+          'm/email.html.hbs',
           expect.stringMatching(
-            /^Message "m", channel email: .*email\.subject\.hbs line 1 formats a date as "%b %e": it is written for strftime/,
+            /email\.html\.hbs line 3 formats a date as "dd\/mm\/yyyy": "mm" is the minutes/,
           ),
         ],
         [
           'm',
           'email',
-          'm/email.html.hbs',
+          'm/email.subject.hbs',
           expect.stringMatching(
-            /email\.html\.hbs line 3 formats a date as "dd\/mm\/yyyy": "mm" is the minutes/,
+            /^Message "m", channel email: .*email\.subject\.hbs line 1 formats a date as "%b %e": it is written for strftime/,
           ),
         ],
       ]);
