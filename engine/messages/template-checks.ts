@@ -9,6 +9,7 @@ import { checkTemplatesForJourneys } from './template-journey-checks.js';
 import { describeProbes, probesFor, type Probe } from './template-probes.js';
 import { layoutBodyProblems } from './layout-checks.js';
 import { dateFormatProblems } from './date-format-checks.js';
+import { liquidTagProblems } from './liquid-checks.js';
 import { modeOf, TemplateSet, type TemplateField, type TemplateFile } from './template-set.js';
 import { isGsm7, plainPunctuation } from './sms-segments.js';
 import { scanTemplate } from './template-variables.js';
@@ -156,12 +157,16 @@ interface Finding {
 /**
  * The fix of a parse error. Handlebars reads `}}}` as the end of a triple-stash, so a value
  * written last in a JSON object (`{"name": {{json profile.firstName}}}`) or a CSS rule does not
- * parse, and its error names only a token, CLOSE_UNESCAPED.
+ * parse, and its error names only a token, CLOSE_UNESCAPED; a Liquid filter's `|`, only
+ * CLOSE_BLOCK_PARAMS.
  */
 function syntaxFix(error: string): string {
-  return /got 'CLOSE_UNESCAPED'/.test(error)
-    ? 'Handlebars reads "}}}" as the end of a {{{…}}}: write a space between the "}}" of a value and a "}" after it, {{json profile.firstName}} }.'
-    : 'correct the Handlebars syntax where the message points.';
+  if (/got 'CLOSE_UNESCAPED'/.test(error))
+    return 'Handlebars reads "}}}" as the end of a {{{…}}}: write a space between the "}}" of a value and a "}" after it, {{json profile.firstName}} }.';
+  // A '|' where no block params were opened: a Liquid filter, from a Customer.io or Braze template.
+  if (/got 'CLOSE_BLOCK_PARAMS'/.test(error))
+    return 'Liquid\'s filters ({{ name | default: "there" }}) are helpers in Handlebars, written before the value: {{default profile.firstName "there"}}, {{formatDate trigger.at "d MMMM yyyy"}}.';
+  return 'correct the Handlebars syntax where the message points.';
 }
 
 /**
@@ -193,7 +198,7 @@ export function checkTemplates(
   };
   for (const file of templates.partials.values()) syntax(file, {}, 'Brand partial');
   const layoutProblems = layoutBodyProblems(templates);
-  problems.push(...layoutProblems, ...dateFormatProblems(templates));
+  problems.push(...layoutProblems, ...dateFormatProblems(templates), ...liquidTagProblems(templates));
 
   const renderer = new MessageRenderer(templates);
   for (const id of templates.messageIds()) {
