@@ -10,6 +10,7 @@ import { describeProbes, probesFor, type Probe } from './template-probes.js';
 import { layoutBodyProblems } from './layout-checks.js';
 import { dateFormatProblems } from './date-format-checks.js';
 import { liquidTagProblems } from './liquid-checks.js';
+import { syntaxFix } from './syntax-fix.js';
 import { modeOf, TemplateSet, type TemplateField, type TemplateFile } from './template-set.js';
 import { isGsm7, plainPunctuation } from './sms-segments.js';
 import { scanTemplate } from './template-variables.js';
@@ -152,21 +153,6 @@ interface Finding {
   ifHidden?: string;
   /** Limits are measured with the placeholder traits only: fewer traits make shorter texts. */
   placeholderOnly?: boolean;
-}
-
-/**
- * The fix of a parse error. Handlebars reads `}}}` as the end of a triple-stash, so a value
- * written last in a JSON object (`{"name": {{json profile.firstName}}}`) or a CSS rule does not
- * parse, and its error names only a token, CLOSE_UNESCAPED; a Liquid filter's `|`, only
- * CLOSE_BLOCK_PARAMS.
- */
-function syntaxFix(error: string): string {
-  if (/got 'CLOSE_UNESCAPED'/.test(error))
-    return 'Handlebars reads "}}}" as the end of a {{{…}}}: write a space between the "}}" of a value and a "}" after it, {{json profile.firstName}} }.';
-  // A '|' where no block params were opened: a Liquid filter, from a Customer.io or Braze template.
-  if (/got 'CLOSE_BLOCK_PARAMS'/.test(error))
-    return 'Liquid\'s filters ({{ name | default: "there" }}) are helpers in Handlebars, written before the value: {{default profile.firstName "there"}}, {{formatDate trigger.at "d MMMM yyyy"}}.';
-  return 'correct the Handlebars syntax where the message points.';
 }
 
 /**

@@ -56,6 +56,14 @@ describe('a template brought from Liquid (Customer.io, Braze)', () => {
     ]);
   });
 
+  it("is told that Braze's attribute tags are paths under profile", () => {
+    expect(problemsOf(`${body}<p>Hi {{\${first_name}}}</p>`)).toEqual([
+      expect.stringContaining(
+        'To fix: Braze\'s attribute tags ({{${first_name}}}) are paths in Handlebars, under profile: {{default profile.firstName "there"}}.',
+      ),
+    ]);
+  });
+
   it('passes text that only looks like a tag, and Handlebars block params', () => {
     expect(
       problemsOf(`${body}<p>100% {tea}; 5 % off</p>{{#each data.items as |item|}}{{item}}{{/each}}`),
