@@ -25,8 +25,17 @@ export function oneLine(text: string): string {
   return text.replace(SPACE, ' ').trim();
 }
 
-// An image's tag, its attribute values quoted or not (a quoted one may hold `>`), and its alt text.
-const IMAGE = /<img\b(?:"[^"]*"|'[^']*'|[^'">])*>/gi;
+// A tag's attributes, whose quoted values may hold `>` (title="Save > 20%"), as a browser reads them.
+const ATTRIBUTES = `(?:"[^"]*"|'[^']*'|[^'">])*`;
+// A tag, a doctype or a processing instruction: a `<` before anything else is text.
+const TAG = new RegExp(`<[a-zA-Z/!?]${ATTRIBUTES}>`, 'g');
+const LIST_ITEM = new RegExp(`<li\\b${ATTRIBUTES}>`, 'gi');
+// A link: its attributes and what it holds; and its href, quoted or not (as minifiers write it),
+// as utm.ts reads it.
+const LINK = new RegExp(`<a\\b(${ATTRIBUTES})>([\\s\\S]*?)<\\/a\\s*>`, 'gi');
+const HREF = /\shref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/i;
+// An image's tag and its alt text.
+const IMAGE = new RegExp(`<img\\b${ATTRIBUTES}>`, 'gi');
 const ALT = /\salt\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/i;
 
 /**
@@ -52,21 +61,19 @@ export function htmlToText(html: string): string {
     .replace(/<!--[\s\S]*?-->/g, '')
     .replace(/<(head|style|script|title)\b[\s\S]*?<\/\1\s*>/gi, '')
     .replace(SPACE, ' ')
-    .replace(
-      // The href quoted or not (as minifiers write it), as utm.ts reads it.
-      /<a\b[^>]*?\shref\s*=\s*(?:(["'])(.*?)\1|([^\s>"'][^\s>]*))[^>]*>([\s\S]*?)<\/a\s*>/gi,
-      (_match, _quote: string, quoted: string | undefined, bare: string | undefined, inner: string) => {
-        // Still encoded: the whole text is decoded once at the end.
-        const url = (quoted ?? bare ?? '').trim();
-        const label = oneLine(withImageAlts(inner).replace(/<[^>]*>/g, ''));
-        if (label === '' || decodeHtmlEntities(label) === decodeHtmlEntities(url)) return url;
-        return url === '' ? label : `${label} (${url})`;
-      },
-    )
+    .replace(LINK, (_link, attributes: string, inner: string) => {
+      const href = HREF.exec(attributes);
+      if (!href) return inner;
+      // Still encoded: the whole text is decoded once at the end.
+      const url = (href[1] ?? href[2] ?? href[3] ?? '').trim();
+      const label = oneLine(withImageAlts(inner).replace(TAG, ''));
+      if (label === '' || decodeHtmlEntities(label) === decodeHtmlEntities(url)) return url;
+      return url === '' ? label : `${label} (${url})`;
+    })
     .replace(/<br\s*\/?>/gi, '\n')
-    .replace(/<li\b[^>]*>/gi, '\n- ')
+    .replace(LIST_ITEM, '\n- ')
     .replace(BLOCK_END, '\n\n')
     .replace(CELL_END, ' ')
-    .replace(/<[^>]*>/g, '');
+    .replace(TAG, '');
   return tidyText(decodeHtmlEntities(text));
 }

@@ -8,6 +8,13 @@ describe('the text part derived from HTML', () => {
     expect(htmlToText(html)).toBe('Your order\n\nSubtotal €12.50\n\nShipping Free');
   });
 
+  it('reads a tag whose quoted attribute holds a ">", as a browser does', () => {
+    const html =
+      '<!DOCTYPE html><p><a title="Save > 20%" href="https://x.example.com/sale">Shop</a> now</p>' +
+      '<ul><li title="1 > 0">First</li></ul><p><span data-x=\'a>b\'>Fresh</span> tea, 3 < 4</p>';
+    expect(htmlToText(html)).toBe('Shop (https://x.example.com/sale) now\n\n- First\n\nFresh tea, 3 < 4');
+  });
+
   it('names a link drawn as an image by its alt text', () => {
     const html =
       '<p><a href="https://x.example.com/sale"><img src="https://x.example.com/b.png" alt="Shop the sale" width="200"></a></p>' +
