@@ -11,7 +11,9 @@ export type TemplateMode = 'html' | 'text' | 'json';
 
 /** The helpers every template may call, beyond Handlebars' own. */
 export const CHORUS_HELPERS = ['default', 'formatDate', 'currency', 'plural'] as const;
-const BUILTIN_HELPERS = ['if', 'unless', 'with', 'each', 'lookup', 'log'] as const;
+// Handlebars' own, but `log`: it prints what it is given (a customer's traits) to the process's
+// output on every send, outside the structured logs and beyond the customer's erasure.
+const BUILTIN_HELPERS = ['if', 'unless', 'with', 'each', 'lookup'] as const;
 
 /** The names a template in `mode` may call as helpers. */
 export function helperNames(mode: TemplateMode): ReadonlySet<string> {
@@ -267,6 +269,10 @@ export function createTemplateEnvironment(
 ): TemplateEnvironment {
   const handlebars = Handlebars.create();
   const compileOptions = mode === 'html' ? {} : { noEscape: true };
+  // Compiled templates call Handlebars' built-in helpers directly: `log` is replaced, not removed.
+  handlebars.registerHelper('log', () => {
+    throw new Error("there is no log helper: it would print the customer's data to the worker's output");
+  });
   handlebars.registerHelper('default', defaultHelper);
   handlebars.registerHelper('formatDate', formatDateHelper);
   handlebars.registerHelper('currency', currencyHelper);
