@@ -1,10 +1,17 @@
-import { type AnyMachineSnapshot, type AnyStateMachine, type EventObject, type StateValue } from 'xstate';
+import {
+  type AnyMachineSnapshot,
+  type AnyStateMachine,
+  type AnyStateNode,
+  type EventObject,
+  type StateValue,
+} from 'xstate';
 import {
   SEND_ACTION,
   type Journey,
   type JourneyContext,
   type SendParams,
 } from '../journey/define-journey.js';
+import { statePath } from '../journey/machine-walk.js';
 import { isStage, laterStage, type Stage } from '../journey/stage.js';
 import { customerTimeZone, localTimeWaitEnd } from '../local-time.js';
 import type { Command, SendCommand } from './command.js';
@@ -20,21 +27,50 @@ function asObject(value: unknown): Record<string, unknown> {
 
 export class ProfileMismatchError extends Error {}
 
-/** The leaf state a value points at, and the stage tag it carries. */
-export function locate(machine: AnyStateMachine, value: StateValue): { state: string; stage: Stage } {
-  let node = machine.root;
+/** The nodes a value points at, from the machine's root down to its leaf, as far as the machine has them. */
+function activeNodes(machine: AnyStateMachine, value: StateValue): AnyStateNode[] {
+  const nodes = [machine.root];
   let current: StateValue = value;
-  const path: string[] = [];
   for (;;) {
     const key = typeof current === 'string' ? current : Object.keys(current)[0];
-    const child = key === undefined ? undefined : node.states[key];
+    const child = key === undefined ? undefined : nodes.at(-1)!.states[key];
     if (!child) break;
-    path.push(key!);
-    node = child;
+    nodes.push(child);
     if (typeof current === 'string') break;
     current = (current as Record<string, StateValue>)[key!]!;
   }
-  return { state: path.join('.'), stage: node.tags.find(isStage) ?? 'awareness' };
+  return nodes;
+}
+
+/** The leaf state a value points at, and the stage tag it carries. */
+export function locate(machine: AnyStateMachine, value: StateValue): { state: string; stage: Stage } {
+  const nodes = activeNodes(machine, value);
+  const leaf = nodes.at(-1)!;
+  return { state: leaf.path.join('.'), stage: leaf.tags.find(isStage) ?? 'awareness' };
+}
+
+/** What xstate names the event of an `after` wait: `xstate.after.<delay>.<state id>`. */
+const AFTER_EVENT = 'xstate.after.';
+
+/**
+ * Throws when a fired `after` timer is not one of the waits of the states the instance is in:
+ * the version was changed after the customer entered it (the wait's duration, or its local
+ * time, edited in place). xstate would take the timer's event as one no state reacts to, and the
+ * customer, their timer spent, would stay in the state for ever without a word.
+ */
+function checkWaitStillThere(journey: Journey, record: InstanceRecord, eventType: string): void {
+  if (!eventType.startsWith(AFTER_EVENT)) return;
+  const nodes = activeNodes(journey.machine, record.value);
+  if (nodes.some((node) => node.after.some((wait) => wait.eventType === eventType))) return;
+  // The state that set the wait is one of those the instance is in, as leaving it cancels it.
+  const owner = nodes.find((node) => eventType.endsWith(`.${node.id}`));
+  const delay = owner ? eventType.slice(AFTER_EVENT.length, -owner.id.length - 1) : eventType;
+  const state = statePath(owner ?? nodes.at(-1)!);
+  throw new Error(
+    `version ${journey.version} of journey ${journey.id} has no wait "${delay}" in state "${state}", which instance ${record.id} was waiting on: ` +
+      `the version was changed after customers entered it. To fix: put the wait back in version ${journey.version}, ` +
+      'and make the change as a new version, which new entries take while those in flight finish on theirs.',
+  );
 }
 
 /** The state path a stored value names (`parent.child`), whether the machine has it or not. */
@@ -323,6 +359,7 @@ export function stepInstance(
         'the version was changed after customers entered it. To fix: put the state back in version ' +
         `${journey.version}, and make the change as a new version, which new entries take while those in flight finish on theirs.`,
     );
+  checkWaitStillThere(journey, record, event.type);
   const snapshot = journey.machine.resolveState({
     value: record.value,
     context: fullContext(customerId, record, parseProfile(journey, traits)),
