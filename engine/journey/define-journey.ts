@@ -64,6 +64,8 @@ interface SplitParams {
 
 /** Action and guard names the runtime recognises in a transition's output. */
 export const SEND_ACTION = 'chorus.send';
+/** The guard of each arm of a split (j.split). */
+export const SPLIT_GUARD = 'chorus.inVariant';
 
 type DurationUnit = 'ms' | 's' | 'm' | 'h' | 'd' | 'w';
 /**
@@ -91,7 +93,7 @@ function journeySetup<TContext extends JourneyContext, TEvent extends EventObjec
       ),
     },
     guards: {
-      'chorus.inVariant': ({ context }, params: SplitParams) =>
+      [SPLIT_GUARD]: ({ context }, params: SplitParams) =>
         assignVariant(context.customerId, context.journeyId, params.split, params.weights) === params.variant,
     },
   });
@@ -147,7 +149,7 @@ export interface JourneyBuilder<TContext extends JourneyContext, TEvent extends 
     splitId: string,
     arms: Record<string, SplitArm>,
   ): Array<{
-    guard: { type: 'chorus.inVariant'; params: SplitParams };
+    guard: { type: typeof SPLIT_GUARD; params: SplitParams };
     target: string;
     actions: { type: 'chorus.recordVariant'; params: { split: string; variant: string } };
   }>;
@@ -354,7 +356,7 @@ export function defineJourney<
       );
       checkSplitWeights(meta.id, splitId, weights);
       return Object.entries(arms).map(([variant, arm]) => ({
-        guard: { type: 'chorus.inVariant' as const, params: { split: splitId, variant, weights } },
+        guard: { type: SPLIT_GUARD, params: { split: splitId, variant, weights } },
         target: arm.target,
         actions: { type: 'chorus.recordVariant' as const, params: { split: splitId, variant } },
       }));

@@ -1,7 +1,7 @@
 import { isStage, STAGES } from './stage.js';
 import type { AnyStateNode } from 'xstate';
 import { actionsOf, allActionsOf, nodesThatAct, statePath } from './machine-walk.js';
-import { SEND_ACTION, type Journey, type SendParams } from './define-journey.js';
+import { SEND_ACTION, SPLIT_GUARD, type Journey, type SendParams } from './define-journey.js';
 import { Channel } from './journey-schema.js';
 
 /** Anything that can say whether a core message exists. */
@@ -86,6 +86,13 @@ export function validateJourney(journey: Journey, messages: MessageCatalog): Jou
         message: `State "${state}" runs enqueueActions, whose sends and waits are chosen only as it runs: loading cannot check their messages, channels and templates, nor draw them. To fix: write each choice as a guarded transition with its own j.send (or its \`after\` wait), and change data with assign.`,
       });
     }
+    if (branchesWithoutDefault(node)) {
+      problems.push({
+        journey: label,
+        state,
+        message: `State "${state}" branches with \`always\`, every branch guarded, and has no other way out: a customer no guard takes stays in it for ever. To fix: end the list with a branch without a guard, { target: … }, the default; or give the state an \`on\` or \`after\` to leave by.`,
+      });
+    }
     problems.push(...sendProblems(label, state, node, messages));
   }
   for (const { state, delay, message } of journey.delayProblems) {
@@ -96,6 +103,24 @@ export function validateJourney(journey: Journey, messages: MessageCatalog): Jou
     });
   }
   return problems;
+}
+
+/**
+ * Whether a state is a branch (`always`) that may take no branch and has nothing else to leave
+ * by: no event, no wait, in it or in a state around it. xstate leaves a customer whom no guard
+ * takes in the state, looking at its guards again only when some other event reaches the
+ * journey. A split's arms (j.split) share every customer out between them, so they are a default.
+ */
+function branchesWithoutDefault(node: AnyStateNode): boolean {
+  const always = node.always ?? [];
+  if (node.type !== 'atomic' || always.length === 0) return false;
+  if (always.some(({ guard }) => guard === undefined || (guard as { type?: unknown }).type === SPLIT_GUARD))
+    return false;
+  for (let around: AnyStateNode | undefined = node; around; around = around.parent) {
+    if (around.transitions.size > 0) return false;
+    if (around !== node && (around.always ?? []).length > 0) return false;
+  }
+  return true;
 }
 
 /** The types of the xstate built-in actions (`raise`, `spawnChild`, …) a state can run. */

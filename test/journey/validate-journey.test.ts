@@ -342,6 +342,67 @@ describe('a split', () => {
   });
 });
 
+describe('a branch', () => {
+  const branching = (nudge: Record<string, unknown>) => () =>
+    new JourneyCatalog(
+      [
+        defineJourney({
+          id: 'branching',
+          version: 1,
+          trigger: { event: 'Go' },
+          profile: z.object({ phone: z.string().optional(), vip: z.boolean().optional() }),
+          events: { Viewed: z.object({}) },
+          machine: (j) =>
+            j.createMachine({
+              initial: 'nudge',
+              states: {
+                nudge: { tags: 'consideration', ...nudge },
+                sms: { tags: 'decision', type: 'final' },
+                email: { tags: 'decision', type: 'final' },
+              },
+            }),
+        }),
+      ],
+      messages,
+    );
+  const bySms = {
+    guard: ({ context }: { context: { profile: { phone?: string } } }) => context.profile.phone !== undefined,
+    target: 'sms',
+  };
+
+  it('is refused, naming the state, when every branch is guarded and nothing else leaves it: a customer no guard takes would stay for ever', () => {
+    expect(problemsOf(branching({ always: [bySms] }))).toEqual([
+      expect.stringMatching(
+        /^nudge: State "nudge" branches with `always`, every branch guarded, and has no other way out.*To fix: end the list with a branch without a guard/,
+      ),
+    ]);
+  });
+
+  it('is taken with a default branch, with a wait or an event to leave by, or as a split', () => {
+    expect(problemsOf(branching({ always: [bySms, { target: 'email' }] }))).toEqual([]);
+    expect(problemsOf(branching({ always: [bySms], after: { '1d': 'email' } }))).toEqual([]);
+    expect(problemsOf(branching({ always: [bySms], on: { Viewed: 'email' } }))).toEqual([]);
+    const split = defineJourney({
+      id: 'split-only',
+      version: 1,
+      trigger: { event: 'Go' },
+      machine: (j) =>
+        j.createMachine({
+          initial: 'split',
+          states: {
+            split: {
+              tags: 'awareness',
+              always: j.split('s', { a: { weight: 1, target: 'a' }, b: { weight: 1, target: 'b' } }),
+            },
+            a: { tags: 'awareness', type: 'final' },
+            b: { tags: 'awareness', type: 'final' },
+          },
+        }),
+    });
+    expect(problemsOf(() => new JourneyCatalog([split], messages))).toEqual([]);
+  });
+});
+
 describe('a parallel state', () => {
   it('is refused, naming the state, since an instance is in one state and one stage at a time', () => {
     const journey = defineJourney({
