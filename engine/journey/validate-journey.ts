@@ -25,6 +25,7 @@ export interface JourneyProblem {
 export function validateJourney(journey: Journey, messages: MessageCatalog): JourneyProblem[] {
   const label = `${journey.id}@${journey.version}`;
   const problems: JourneyProblem[] = [];
+  const reaching = eventsReaching(journey);
   // The root too: its own transitions (`on` beside `states`) are taken from any state, and an
   // actor it invokes runs for the whole journey. Only states carry a stage or can be history.
   for (const node of nodesThatAct(journey.machine)) {
@@ -94,6 +95,8 @@ export function validateJourney(journey: Journey, messages: MessageCatalog): Jou
       });
     }
     problems.push(...sendProblems(label, state, node, messages));
+    for (const message of unheardEvents(journey, node, reaching))
+      problems.push({ journey: label, state, message });
   }
   for (const { state, delay, message } of journey.delayProblems) {
     problems.push({
@@ -121,6 +124,50 @@ function branchesWithoutDefault(node: AnyStateNode): boolean {
     if (around !== node && (around.always ?? []).length > 0) return false;
   }
   return true;
+}
+
+/**
+ * The events a journey's machine is handed: its declared events and its goal, as they arrive,
+ * and the events it raises itself. `undefined` when a raise computes its event, which may then
+ * be any.
+ */
+function eventsReaching(journey: Journey): Set<string> | undefined {
+  const names = new Set(Object.keys(journey.events));
+  if (journey.goal) names.add(journey.goal.event);
+  for (const node of nodesThatAct(journey.machine))
+    for (const action of allActionsOf(node)) {
+      if (typeof action !== 'function') continue;
+      const { type, event } = action as { type?: unknown; event?: unknown };
+      if (type !== 'xstate.raise') continue;
+      if (typeof event === 'function') return undefined;
+      const raised = (event as { type?: unknown } | undefined)?.type;
+      if (typeof raised === 'string') names.add(raised);
+    }
+  return names;
+}
+
+/**
+ * The transitions of a state on events that never reach its machine: an event the journey does
+ * not declare (a misspelt name, in a journey written in JavaScript or cast past the types), which
+ * the runtime does not hand to the journey, and one of `exitOn`, which ends the instance first.
+ * Either would wait for ever for something that cannot come.
+ */
+function unheardEvents(journey: Journey, node: AnyStateNode, reaching: Set<string> | undefined): string[] {
+  const state = statePath(node);
+  const problems: string[] = [];
+  for (const name of node.transitions.keys()) {
+    // xstate's own (waits, a compound state's onDone) and wildcards, which match what does arrive.
+    if (name.startsWith('xstate.') || name === '*' || name.endsWith('.*')) continue;
+    if (journey.exitOn.includes(name))
+      problems.push(
+        `State "${state}" reacts to "${name}", which is in exitOn: the instance ends on it before the machine sees it. To fix: take "${name}" out of exitOn and end the journey on it with a final state, or drop the transition.`,
+      );
+    else if (reaching !== undefined && !reaching.has(name))
+      problems.push(
+        `State "${state}" reacts to "${name}", which the journey does not declare, so it never reaches the machine. To fix: correct the name, or add it to events with the schema of its properties (declared: ${[...reaching].map((e) => JSON.stringify(e)).join(', ') || 'none'}).`,
+      );
+  }
+  return problems;
 }
 
 /** The types of the xstate built-in actions (`raise`, `spawnChild`, …) a state can run. */

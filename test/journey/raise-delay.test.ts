@@ -74,6 +74,7 @@ describe('an event raised after a named delay', () => {
       id: 'raised-local',
       version: 1,
       trigger: { event: 'Signed Up' },
+      events: { Go: z.object({}) },
       machine: (j) =>
         j.createMachine({
           initial: 'elsewhere',

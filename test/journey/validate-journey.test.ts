@@ -1,5 +1,9 @@
-import { describe, expect, it } from 'vitest';
-import { enqueueActions, fromCallback, fromPromise, spawnChild } from 'xstate';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { enqueueActions, fromCallback, fromPromise, raise, spawnChild } from 'xstate';
 import { z } from 'zod';
 import {
   CoreMessageCatalog,
@@ -7,6 +11,7 @@ import {
   JourneyCatalog,
   JourneyDefinitionError,
   JourneyValidationError,
+  loadJourneyFolder,
   validateJourney,
 } from '../../engine/index.js';
 
@@ -403,6 +408,78 @@ describe('a branch', () => {
   });
 });
 
+describe('an event a state reacts to', () => {
+  const made: string[] = [];
+  afterAll(() => made.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+  it('is refused when the journey does not declare it, as a misspelt name in a journey written in JavaScript, which would wait for ever', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chorus-unheard-'));
+    made.push(dir);
+    writeFileSync(
+      join(dir, 'welcome.mjs'),
+      `import { z } from 'zod';\nimport { defineJourney } from '${pathToFileURL(resolve('engine/index.ts')).href}';\n` +
+        `export const welcome = defineJourney({ id: 'welcome', version: 1, trigger: { event: 'Signed Up' },\n` +
+        `  events: { 'Product Viewed': z.object({}) }, goal: { event: 'Order Completed' },\n` +
+        `  machine: (j) => j.createMachine({ initial: 'welcomed', states: {\n` +
+        `    welcomed: { tags: 'awareness', on: { 'Product Viewd': 'interested' } },\n` +
+        `    interested: { tags: 'decision', on: { 'Order Completed': 'done' } },\n` +
+        `    done: { tags: 'loyalty', type: 'final' } } }) });\n`,
+    );
+    const { journeys } = await loadJourneyFolder(dir);
+    expect(problemsOf(() => new JourneyCatalog(journeys, messages))).toEqual([
+      'welcomed: State "welcomed" reacts to "Product Viewd", which the journey does not declare, so it never reaches the machine. ' +
+        'To fix: correct the name, or add it to events with the schema of its properties (declared: "Product Viewed", "Order Completed").',
+    ]);
+  });
+
+  it('is refused when it is one of exitOn, which ends the instance before the machine sees it', () => {
+    const journey = defineJourney({
+      id: 'exits',
+      version: 1,
+      trigger: { event: 'Go' },
+      events: { 'Account Deleted': z.object({}) },
+      exitOn: ['Account Deleted'],
+      machine: (j) =>
+        j.createMachine({
+          initial: 'a',
+          states: {
+            a: { tags: 'awareness', on: { 'Account Deleted': 'goodbye' } },
+            goodbye: { tags: 'awareness', type: 'final', entry: j.send('welcome', ['email']) },
+          },
+        }),
+    });
+    expect(problemsOf(() => new JourneyCatalog([journey], messages))).toEqual([
+      expect.stringMatching(
+        /^a: State "a" reacts to "Account Deleted", which is in exitOn: the instance ends on it before the machine sees it\. To fix: /,
+      ),
+    ]);
+  });
+
+  it('is taken when it is declared, the goal, or raised by the journey itself', () => {
+    const journey = defineJourney({
+      id: 'hears',
+      version: 1,
+      trigger: { event: 'Go' },
+      events: { Viewed: z.object({}) },
+      goal: { event: 'Ordered' },
+      machine: (j) =>
+        j.createMachine({
+          initial: 'a',
+          states: {
+            a: {
+              tags: 'awareness',
+              entry: raise({ type: 'Remind' } as never, { delay: '1d' }),
+              on: { Viewed: 'b', Remind: 'b' } as never,
+            },
+            b: { tags: 'awareness', on: { Ordered: 'c' } as never },
+            c: { tags: 'awareness', type: 'final' },
+          },
+        }),
+    });
+    expect(problemsOf(() => new JourneyCatalog([journey], messages))).toEqual([]);
+  });
+});
+
 describe('a parallel state', () => {
   it('is refused, naming the state, since an instance is in one state and one stage at a time', () => {
     const journey = defineJourney({
@@ -455,6 +532,7 @@ describe('a spawned actor', () => {
       id: 'spawner',
       version: 1,
       trigger: { event: 'Go' },
+      events: { 'Looked Up': z.object({}) },
       machine: (j) =>
         j.createMachine({
           initial: 'a',
