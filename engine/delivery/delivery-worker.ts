@@ -11,7 +11,12 @@ import type { Channel } from '../journey/journey-schema.js';
 import { countDecision } from '../policy/policy-counts.js';
 import { SuppressionList, suppressibleAddress, suppressionListKey } from '../policy/suppression-list.js';
 import { topicOf } from '../policy/topic.js';
-import { leaveForNewerWorker, NewerVersionError, newerVersionOf } from '../runtime/newer-version.js';
+import {
+  leaveForNewerWorker,
+  NEWER_RELEASE_GRACE_MS,
+  NewerVersionError,
+  newerVersionOf,
+} from '../runtime/newer-version.js';
 import type { QueueShard } from '../runtime/queues.js';
 import { workerErrorHandler } from '../runtime/worker-errors.js';
 import { ridesInScripts } from '../store/stats-writes.js';
@@ -215,6 +220,15 @@ export function createDeliveryWorker(
       return leaveForNewerWorker(job, token, error);
     }
     const now = clock.now();
+    // Journeys are checked against the templates at load, so a message this worker lacks was
+    // sent by a journey of a newer release (a rolling deployment, a canary): left for a worker of
+    // it rather than taken as a channel without a template, which would skip the send. After the
+    // grace it is taken to be gone (removed by a release while its sends waited), as before.
+    if (!deps.messages.get(data.message) && now - data.at < NEWER_RELEASE_GRACE_MS) {
+      const error = new NewerVersionError(`Message "${data.message}" of delivery job ${job.id}`);
+      logger.warn({ jobId: job.id, channel, err: error }, 'delivery job left for a newer worker');
+      return leaveForNewerWorker(job, token, error);
+    }
     const keys = outcomes.keys(data);
     // The ledger comes first: a replay of a job whose send already ended, or was handed to
     // another channel, must not ask the policy or reroute again.

@@ -4,7 +4,7 @@ import type { Logger } from '../logger.js';
 import type { CustomerKeys } from '../store/customer-keys.js';
 import { TIMER_DROPPED, type CustomerStore, type LoadedCustomer } from '../store/customer-store.js';
 import { applyEvent } from './apply-event.js';
-import { NewerVersionError, refuseNewer } from './newer-version.js';
+import { NEWER_RELEASE_GRACE_MS, NewerVersionError, refuseNewer } from './newer-version.js';
 import type { Command, Note } from './command.js';
 import type { CommandExecutor } from './command-executor.js';
 import { journeyStatsWrites } from './journey-stats.js';
@@ -31,7 +31,7 @@ export interface DrainDependencies {
  * to be gone (removed while its entries waited) and the entry is set aside as unapplied, so that
  * the customer's later events go on.
  */
-export const MISSING_JOURNEY_GRACE_MS = 60 * 60_000;
+export const MISSING_JOURNEY_GRACE_MS = NEWER_RELEASE_GRACE_MS;
 
 /**
  * Applies a customer's waiting events in arrival order, holding the customer's lease so no

@@ -32,6 +32,14 @@ export function refuseNewer(what: string, data: unknown, known: number): void {
   if (version !== undefined) throw new NewerVersionError(what, version);
 }
 
+/**
+ * How long something this worker does not load (a journey an API entry names, a message a send
+ * names) is left for a worker of a newer release that may, counted from when it was accepted or
+ * decided: a rolling deployment or a canary that added it reaches it within the hour, retried
+ * every {@link NEWER_VERSION_RECHECK_MS}. After it, it is taken to be gone (removed meanwhile).
+ */
+export const NEWER_RELEASE_GRACE_MS = 60 * 60_000;
+
 /** How long a job that met a newer version waits before a worker looks at it again. */
 export const NEWER_VERSION_RECHECK_MS = 15_000;
 
