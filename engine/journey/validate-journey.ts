@@ -26,6 +26,10 @@ export function validateJourney(journey: Journey, messages: MessageCatalog): Jou
   const label = `${journey.id}@${journey.version}`;
   const problems: JourneyProblem[] = [];
   const reaching = eventsReaching(journey);
+  const entered = statesEntered(journey);
+  // A state below an `initial` xstate cannot read would be named as never entered too: only the
+  // `initial` is.
+  const unreadInitial = nodesThatAct(journey.machine).some((node) => initialOf(node) instanceof Error);
   // The root too: its own transitions (`on` beside `states`) are taken from any state, and an
   // actor it invokes runs for the whole journey. Only states carry a stage or can be history.
   for (const node of nodesThatAct(journey.machine)) {
@@ -87,6 +91,21 @@ export function validateJourney(journey: Journey, messages: MessageCatalog): Jou
         message: `State "${state}" runs enqueueActions, whose sends and waits are chosen only as it runs: loading cannot check their messages, channels and templates, nor draw them. To fix: write each choice as a guarded transition with its own j.send (or its \`after\` wait), and change data with assign.`,
       });
     }
+    const initial = initialOf(node);
+    if (initial instanceof Error) {
+      problems.push({
+        journey: label,
+        state,
+        message: `State "${state}" starts in a state it does not have: ${initial.message.replace(/\.+$/, '')}. To fix: name one of its own states in \`initial\`.`,
+      });
+    }
+    if (!isRoot && !unreadInitial && !entered.has(node)) {
+      problems.push({
+        journey: label,
+        state,
+        message: `State "${state}" is never entered: it is not an initial state, and no transition leads to it. To fix: add the transition that should lead to it (a target misspelt elsewhere would be refused, so one may be missing), or remove the state.`,
+      });
+    }
     if (branchesWithoutDefault(node)) {
       problems.push({
         journey: label,
@@ -124,6 +143,44 @@ function branchesWithoutDefault(node: AnyStateNode): boolean {
     if (around !== node && (around.always ?? []).length > 0) return false;
   }
   return true;
+}
+
+/**
+ * The states a compound state starts in (a parallel one: all of its own), or what xstate says is wrong with its `initial`: it
+ * reads it only when a customer enters, and one that names no state of its own would refuse
+ * every customer.
+ */
+function initialOf(node: AnyStateNode): readonly AnyStateNode[] | Error {
+  try {
+    if (node.type === 'parallel') return Object.values(node.states) as AnyStateNode[];
+    return node.type === 'compound' ? (node.initial?.target ?? []) : [];
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
+
+/**
+ * The states a customer can be in: from the initial state, those every transition of a state
+ * entered (or of a state around it) leads to, with the states around each and the initial
+ * states within. Guards are not read: any transition may be taken.
+ */
+function statesEntered(journey: Journey): Set<AnyStateNode> {
+  const entered = new Set<AnyStateNode>();
+  const waiting: AnyStateNode[] = [journey.machine.root];
+  const enter = (node: AnyStateNode | undefined) => {
+    for (let around = node; around && !entered.has(around); around = around.parent) {
+      entered.add(around);
+      waiting.push(around);
+    }
+  };
+  for (let node = waiting.pop(); node; node = waiting.pop()) {
+    entered.add(node);
+    const initial = initialOf(node);
+    if (!(initial instanceof Error)) for (const target of initial) enter(target);
+    const transitions = [...[...node.transitions.values()].flat(), ...(node.always ?? [])];
+    for (const transition of transitions) for (const target of transition.target ?? []) enter(target);
+  }
+  return entered;
 }
 
 /**

@@ -347,6 +347,54 @@ describe('a split', () => {
   });
 });
 
+describe('a state no customer can reach', () => {
+  const journey = (initial: string, interested: Record<string, unknown>) =>
+    defineJourney({
+      id: 'unreached',
+      version: 1,
+      trigger: { event: 'Go' },
+      events: { Viewed: z.object({}) },
+      machine: (j) =>
+        j.createMachine({
+          initial,
+          states: {
+            welcomed: { tags: 'awareness', after: { '2d': 'lapsed' }, ...interested },
+            interested: {
+              tags: 'decision',
+              initial: 'spotlight',
+              states: {
+                spotlight: { tags: 'decision', after: { '4h': 'reminded' } },
+                reminded: { tags: 'decision', entry: j.send('welcome', ['email']), type: 'final' },
+              },
+            },
+            lapsed: { tags: 'decision', type: 'final' },
+          },
+        }),
+    });
+
+  it('is refused, naming it, when no transition leads to it: its sends would never go out', () => {
+    expect(problemsOf(() => new JourneyCatalog([journey('welcomed', {})], messages))).toEqual([
+      'interested: State "interested" is never entered: it is not an initial state, and no transition leads to it. ' +
+        'To fix: add the transition that should lead to it (a target misspelt elsewhere would be refused, so one may be missing), or remove the state.',
+      expect.stringMatching(/^interested\.spotlight: State "interested\.spotlight" is never entered/),
+      expect.stringMatching(/^interested\.reminded: State "interested\.reminded" is never entered/),
+    ]);
+    expect(
+      problemsOf(() => new JourneyCatalog([journey('welcomed', { on: { Viewed: 'interested' } })], messages)),
+    ).toEqual([]);
+  });
+
+  it('is refused when the machine starts in a state it does not have, which would refuse every customer', () => {
+    expect(
+      problemsOf(() => new JourneyCatalog([journey('welcome', { on: { Viewed: 'interested' } })], messages)),
+    ).toEqual([
+      expect.stringMatching(
+        /^\(root\): State "\(root\)" starts in a state it does not have: Initial state node "welcome" not found.*To fix: name one of its own states in `initial`\.$/,
+      ),
+    ]);
+  });
+});
+
 describe('a branch', () => {
   const branching = (nudge: Record<string, unknown>) => () =>
     new JourneyCatalog(
@@ -362,7 +410,7 @@ describe('a branch', () => {
               initial: 'nudge',
               states: {
                 nudge: { tags: 'consideration', ...nudge },
-                sms: { tags: 'decision', type: 'final' },
+                sms: { tags: 'decision', after: { '1d': 'email' } },
                 email: { tags: 'decision', type: 'final' },
               },
             }),

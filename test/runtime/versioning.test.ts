@@ -20,8 +20,9 @@ function version(v: 1 | 2) {
             entry: j.send('welcome', ['email']),
             on: { Go: v === 1 ? 'v1done' : 'v2done' },
           },
-          v1done: { tags: 'decision', type: 'final' },
-          v2done: { tags: 'decision', type: 'final', entry: j.send('nudge', ['email']) },
+          ...(v === 1
+            ? { v1done: { tags: 'decision', type: 'final' } }
+            : { v2done: { tags: 'decision', type: 'final', entry: j.send('nudge', ['email']) } }),
         },
       }),
   });
