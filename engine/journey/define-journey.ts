@@ -8,6 +8,7 @@ import type { DurationInput } from '../duration.js';
 import type { Objective } from '../analytics/objective.js';
 import { JourneyMeta, type Channel, type ReentryPolicy } from './journey-schema.js';
 import { assignVariant, type SplitWeights } from './split.js';
+import type { Stage } from './stage.js';
 
 /** What every journey instance knows: who it is for, what started it and the current profile. */
 export interface JourneyContext<
@@ -80,7 +81,8 @@ export type DelayKey =
 
 function journeySetup<TContext extends JourneyContext, TEvent extends EventObject>() {
   return setup({
-    types: { context: {} as TContext, events: {} as TEvent, input: {} as TContext },
+    // Tags are the funnel's stages, so a misspelt stage (`'awarness'`) is a compile error.
+    types: { context: {} as TContext, events: {} as TEvent, input: {} as TContext, tags: {} as Stage },
     // Types only: the values are provided per machine by resolveDelays, from the keys it uses.
     delays: {} as Record<DelayKey, number>,
     actions: {

@@ -45,7 +45,8 @@ const typed = () =>
                 context.data.views === 'many',
             },
           },
-          c: { tags: 'decision', type: 'final' },
+          // @ts-expect-error a tag that is not a funnel stage (awareness, consideration, decision, loyalty)
+          c: { tags: 'awarness', type: 'final' },
         },
       }),
   });

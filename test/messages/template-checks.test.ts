@@ -606,7 +606,7 @@ describe('the values of a record, read in an #each over it', () => {
         machine: (j) =>
           j.createMachine({
             initial: 'report',
-            states: { report: { tags: 'retention', entry: j.send('totals', ['email']) } },
+            states: { report: { tags: 'loyalty', entry: j.send('totals', ['email']) } },
           }),
       });
       const problems = checkTemplatesForJourneys(TemplateSet.fromDirectory(dir), [journey]);
