@@ -1,6 +1,6 @@
 import { isStage, STAGES } from './stage.js';
 import type { AnyStateNode } from 'xstate';
-import { actionsOf, allActionsOf, nodesThatAct, statePath } from './machine-walk.js';
+import { actionsOf, allActionsOf, allStateNodes, nodesThatAct, statePath } from './machine-walk.js';
 import { SEND_ACTION, SPLIT_GUARD, type Journey, type SendParams } from './define-journey.js';
 import { Channel } from './journey-schema.js';
 
@@ -117,6 +117,18 @@ export function validateJourney(journey: Journey, messages: MessageCatalog): Jou
     for (const message of unheardEvents(journey, node, reaching))
       problems.push({ journey: label, state, message });
   }
+  for (const cycle of eventlessLoops(journey)) {
+    const names = cycle.map((node) => `"${statePath(node)}"`);
+    problems.push({
+      journey: label,
+      state: statePath(cycle[0]!),
+      message:
+        (cycle.length === 1
+          ? `State ${names[0]} takes its own \`always\` transition again and again, as its first has no guard and changes the context without leaving`
+          : `States ${[...names, names[0]].join(' → ')} hand a customer on to one another without waiting, as each one's first \`always\` transition has no guard`) +
+        ': a customer entering would loop for ever, and the worker stepping them with them. To fix: give one of those transitions a guard that ends the loop, or wait (`after`) in between.',
+    });
+  }
   for (const { state, delay, message } of journey.delayProblems) {
     problems.push({
       journey: label,
@@ -157,6 +169,42 @@ function initialOf(node: AnyStateNode): readonly AnyStateNode[] | Error {
   } catch (error) {
     return error instanceof Error ? error : new Error(String(error));
   }
+}
+
+/**
+ * The loops a customer would go round for ever in one step: states whose first `always`
+ * transition has no guard, so xstate takes it whenever they are entered, each leading to the
+ * next (or staying, and changing the context). xstate has no bound on such a loop.
+ */
+function eventlessLoops(journey: Journey): AnyStateNode[][] {
+  /** Where a state's forced `always` leads: the state a customer would be in next, or none. */
+  const forced = (node: AnyStateNode): AnyStateNode | undefined => {
+    const first = node.type === 'atomic' ? node.always?.[0] : undefined;
+    if (!first || first.guard !== undefined) return undefined;
+    // Staying put ends the loop, unless the transition changes the context, which xstate takes
+    // as a change to look at the `always` transitions again after.
+    if ((first.target?.[0] ?? node) === node)
+      return first.actions.some((action) => (action as { type?: unknown }).type === 'xstate.assign')
+        ? node
+        : undefined;
+    let next: AnyStateNode = first.target![0]!;
+    for (let initial = initialOf(next); !(initial instanceof Error) && initial[0]; initial = initialOf(next))
+      next = initial[0];
+    return next;
+  };
+  const loops: AnyStateNode[][] = [];
+  const looked = new Set<AnyStateNode>();
+  for (const start of allStateNodes(journey.machine)) {
+    const path: AnyStateNode[] = [];
+    let node: AnyStateNode | undefined = start;
+    while (node && !looked.has(node) && !path.includes(node)) {
+      path.push(node);
+      node = forced(node);
+    }
+    if (node && path.includes(node)) loops.push(path.slice(path.indexOf(node)));
+    for (const seen of path) looked.add(seen);
+  }
+  return loops;
 }
 
 /**

@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { enqueueActions, fromCallback, fromPromise, raise, spawnChild } from 'xstate';
+import { assign, enqueueActions, fromCallback, fromPromise, raise, spawnChild } from 'xstate';
 import { z } from 'zod';
 import {
   CoreMessageCatalog,
+  createJourneyHarness,
   defineJourney,
   JourneyCatalog,
   JourneyDefinitionError,
@@ -392,6 +393,66 @@ describe('a state no customer can reach', () => {
         /^\(root\): State "\(root\)" starts in a state it does not have: Initial state node "welcome" not found.*To fix: name one of its own states in `initial`\.$/,
       ),
     ]);
+  });
+});
+
+describe('states that pass a customer round without waiting', () => {
+  const looping = (states: Record<string, unknown>) =>
+    defineJourney({
+      id: 'looping',
+      version: 1,
+      trigger: { event: 'Go' },
+      data: z.object({ n: z.number().default(0) }),
+      machine: (j) => j.createMachine({ initial: 'a', states: states as never }),
+    });
+  const count = assign({
+    data: ({ context }: { context: { data: { n: number } } }) => ({ n: context.data.n + 1 }),
+  });
+
+  it('are refused, naming them, since the first customer would loop for ever and the worker with them', () => {
+    const journey = looping({
+      a: { tags: 'awareness', always: 'b' },
+      b: { tags: 'awareness', initial: 'b1', states: { b1: { tags: 'awareness', always: '#looping.a' } } },
+      c: { tags: 'awareness', type: 'final' },
+    });
+    expect(problemsOf(() => new JourneyCatalog([journey], messages))).toEqual(
+      expect.arrayContaining([
+        'a: States "a" → "b.b1" → "a" hand a customer on to one another without waiting, as each one\'s first `always` transition has no guard: ' +
+          'a customer entering would loop for ever, and the worker stepping them with them. To fix: give one of those transitions a guard that ends the loop, or wait (`after`) in between.',
+      ]),
+    );
+    const counting = looping({ a: { tags: 'awareness', always: { actions: count } } });
+    expect(problemsOf(() => new JourneyCatalog([counting], messages))).toEqual([
+      expect.stringMatching(
+        /^a: State "a" takes its own `always` transition again and again, as its first has no guard and changes the context/,
+      ),
+    ]);
+  });
+
+  it('are taken when a guard ends the loop, or a transition stays without changing anything', () => {
+    const counted = looping({
+      a: {
+        tags: 'awareness',
+        always: [
+          {
+            guard: ({ context }: { context: { data: { n: number } } }) => context.data.n >= 3,
+            target: 'done',
+          },
+          { target: 'b', actions: count },
+        ],
+      },
+      b: { tags: 'awareness', always: 'a' },
+      done: { tags: 'awareness', type: 'final' },
+    });
+    expect(problemsOf(() => new JourneyCatalog([counted], messages))).toEqual([]);
+    const staying = looping({
+      a: { tags: 'awareness', always: 'a', after: { '1d': 'done' } },
+      done: { tags: 'awareness', type: 'final' },
+    });
+    expect(problemsOf(() => new JourneyCatalog([staying], messages))).toEqual([]);
+    const h = createJourneyHarness(counted);
+    h.track('ada', 'Go');
+    expect(h.instance('ada')).toMatchObject({ status: 'done', exitReason: 'done' });
   });
 });
 
