@@ -235,6 +235,16 @@ function refuseNewerState(
   }
   for (const record of loaded.customer.instances.values()) {
     refuseNewer(`Instance ${record.id} of customer "${customerId}"`, record, INSTANCE_RECORD_VERSION);
+    // A journey this worker does not load at all, which a newer release (a canary) added and
+    // entered the customer in: as for a newer version. It may also have been removed while
+    // customers were in it, which no worker can tell apart: the customer then waits until it is
+    // back, as for an old version removed, and the message says so.
+    if (record.status === 'active' && !catalog.has(record.journeyId))
+      throw new NewerVersionError(
+        `Journey "${record.journeyId}" of instance ${record.id} of customer "${customerId}"`,
+        undefined,
+        `if it was removed from journeys/ instead, put version ${record.journeyVersion} back until its customers have finished`,
+      );
     if (record.status === 'active' && record.journeyVersion > latestVersion(catalog, record.journeyId))
       throw new NewerVersionError(
         `Journey "${record.journeyId}" of instance ${record.id} of customer "${customerId}"`,
@@ -244,9 +254,8 @@ function refuseNewerState(
 }
 
 /**
- * The latest version of the journey this worker loads. A journey it does not load at all may be
- * new in a newer release or removed from this one: that stays the operator's to tell apart (the
- * step fails with JourneyNotFoundError, and retries).
+ * The latest version of the journey this worker loads; above every version for a journey it does
+ * not load at all (refuseNewerState leaves a customer in one to a newer worker, naming both causes).
  */
 function latestVersion(catalog: JourneyCatalog, journeyId: string): number {
   return catalog.has(journeyId) ? catalog.latest(journeyId).version : Number.POSITIVE_INFINITY;

@@ -8,14 +8,17 @@ import { ChorusError } from '../errors.js';
  * By then a newer worker has taken it.
  */
 export class NewerVersionError extends ChorusError {
-  /** Without `version`: `what` is something this worker does not load that a newer release may. */
-  constructor(what: string, version?: unknown) {
+  /**
+   * Without `version`: `what` is something this worker does not load that a newer release may;
+   * `orRemoved` says what to do when it was removed instead.
+   */
+  constructor(what: string, version?: unknown, orRemoved?: string) {
     super(
       'CHORUS_NEWER_VERSION',
       (version === undefined
         ? `${what} is not loaded by this worker; it is left for a worker of a newer release and retried later. `
         : `${what} is of version ${JSON.stringify(version)}, newer than this worker reads; it is left for a newer worker and retried later. `) +
-        'To fix: finish deploying the new version to every worker.',
+        `To fix: finish deploying the new version to every worker${orRemoved === undefined ? '' : `; ${orRemoved}`}.`,
     );
   }
 }

@@ -140,4 +140,60 @@ describe('journey versions across a deployment', () => {
     });
     expect(done.instances[0]).toMatchObject({ journeyVersion: 2, exitReason: 'v2done' });
   });
+
+  it('leaves a customer in a journey an older worker does not load at all to a newer worker, spending no attempt', async () => {
+    // A canary adds the journey and enters a customer in it.
+    const canary = createEngine({
+      redis: ctx.redis,
+      prefix: ctx.prefix,
+      journeys: [version(1)],
+      messages,
+      delivery,
+    });
+    engines.push(canary);
+    canary.startWorkers();
+    await canary.track({ userId: 'new-journey', event: 'Start' });
+    await eventually(async () =>
+      (await canary.customer('new-journey')).messages.length === 1 ? true : undefined,
+    );
+    await canary.close();
+    engines.pop();
+
+    // The customer's next event reaches a worker of the release before, which has no such journey.
+    const older = createEngine({ redis: ctx.redis, prefix: ctx.prefix, journeys: [], messages });
+    engines.push(older);
+    older.startWorkers({ deliveries: false });
+    await older.track({ userId: 'new-journey', event: 'Go', messageId: 'go-new' });
+    const job = await eventually(async () => {
+      const found = (await older.queues.journeys.getJobs(['delayed', 'failed'])).find(
+        (j) =>
+          j.attemptsStarted > 0 && j.data && 'customerId' in j.data && j.data.customerId === 'new-journey',
+      );
+      return found && (await found.getState()) !== 'active' ? found : undefined;
+    });
+    expect(job.attemptsMade).toBe(0);
+    expect(job.failedReason).toBeFalsy();
+    expect(await job.getState()).toBe('delayed');
+    const waiting = await older.customer('new-journey');
+    expect(waiting.pendingEvents).toBe(1);
+    expect(waiting.deadLetters).toEqual([]);
+    await older.close();
+    engines.pop();
+
+    const after = createEngine({
+      redis: ctx.redis,
+      prefix: ctx.prefix,
+      journeys: [version(1)],
+      messages,
+      delivery,
+    });
+    engines.push(after);
+    after.startWorkers();
+    await (await after.queues.journeys.getJob(job.id!))!.promote();
+    const done = await eventually(async () => {
+      const c = await after.customer('new-journey');
+      return c.instances[0]?.status === 'done' ? c : undefined;
+    });
+    expect(done.instances[0]).toMatchObject({ journeyVersion: 1, exitReason: 'v1done' });
+  });
 });
