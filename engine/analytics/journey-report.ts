@@ -1,6 +1,7 @@
 import type { RedisConnection } from '../redis/connection.js';
 import { InvalidInputError } from '../ingest/ingest-schema.js';
 import type { Journey } from '../journey/define-journey.js';
+import { declaredSplits } from '../journey/declared-splits.js';
 import { customerKeys } from '../store/customer-keys.js';
 import { summariseConversions } from '../store/conversion-log.js';
 import {
@@ -183,7 +184,10 @@ export async function buildJourneyReport(input: {
     channels: kpisBy(rows, 'channel', ownLastTouch),
     messages: kpisBy(rows, 'message', ownLastTouch),
     variants: kpisBy(rows, 'variant', ownLastTouch),
-    experiments: experimentsOf(versions.map((v) => v.variants)),
+    experiments: experimentsOf(
+      declaredSplits(journey),
+      versions.map((v) => v.variants),
+    ),
     objective: journey.objective
       ? objectiveProgress(journey.objective, await objectiveActual(input), now)
       : null,
@@ -212,9 +216,17 @@ async function touchpointsOf(
 /**
  * Arms are counted as `<split>=<arm>`, parted at the first `=`. The arm named `holdout` is the
  * holdout; the control is the arm named `control`, else the first other arm in alphabetical order.
+ * Every arm the journey declares is there from the start, at 0: counts appear only once a customer
+ * enters an arm, and a split nobody (or only the holdout) has entered yet was left out, read on the
+ * journey page as "no split".
  */
-function experimentsOf(perVersion: ReadonlyArray<Record<string, { entered: number; converted: number }>>) {
+function experimentsOf(
+  declared: ReadonlyMap<string, ReadonlySet<string>>,
+  perVersion: ReadonlyArray<Record<string, { entered: number; converted: number }>>,
+) {
   const splits = new Map<string, Map<string, { entered: number; converted: number }>>();
+  for (const [split, arms] of declared)
+    splits.set(split, new Map([...arms].map((arm) => [arm, { entered: 0, converted: 0 }])));
   for (const arms of perVersion)
     for (const [key, counts] of Object.entries(arms)) {
       // Split ids cannot hold an `=` (defineJourney refuses one); arm names may.

@@ -1,12 +1,10 @@
 import { SEND_ACTION, type Journey, type SendParams } from '../journey/define-journey.js';
+import { declaredSplits } from '../journey/declared-splits.js';
 import { actionsOf, nodesThatAct } from '../journey/machine-walk.js';
 import { missingFromTraits } from './context-schema.js';
 import { messageFields, type CoreMessage } from './message-catalog.js';
 import type { RenderContext } from './rendered-message.js';
 import { variantLabel } from './utm.js';
-
-/** The action `j.split()` records a customer's variant with. */
-const RECORD_VARIANT = 'chorus.recordVariant';
 
 /** The traits of the placeholder customer: realistic, never empty. */
 const PLACEHOLDER_TRAITS: Readonly<Record<string, string>> = {
@@ -40,19 +38,6 @@ export interface Probe {
   /** `placeholder`: every placeholder trait; `none`: only the traits a sending journey requires. */
   traits: 'placeholder' | 'none';
   context: RenderContext;
-}
-
-/** The splits a journey declares: split id to its variants. */
-function splitsOf(journey: Journey): Map<string, Set<string>> {
-  const splits = new Map<string, Set<string>>();
-  for (const node of nodesThatAct(journey.machine)) {
-    for (const action of actionsOf(node)) {
-      if (action.type !== RECORD_VARIANT) continue;
-      const { split, variant } = action.params as { split: string; variant: string };
-      splits.set(split, (splits.get(split) ?? new Set()).add(variant));
-    }
-  }
-  return splits;
 }
 
 function sends(journey: Journey, messageId: string): boolean {
@@ -93,7 +78,7 @@ export function probesFor(message: CoreMessage, journeys: readonly Journey[]): P
       Object.entries(PLACEHOLDER_TRAITS).filter(([trait]) => missingFromTraits(journey, [trait]) === 0),
     );
     const variants: Array<Record<string, string>> = [{}];
-    for (const [split, arms] of splitsOf(journey)) {
+    for (const [split, arms] of declaredSplits(journey)) {
       for (const variant of arms) variants.push({ [split]: variant });
     }
     for (const traits of ['placeholder', 'none'] as const) {

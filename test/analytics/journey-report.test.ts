@@ -215,6 +215,39 @@ describe('buildJourneyReport', () => {
     ]);
   });
 
+  it('shows every arm of a split the journey declares, at 0 before anyone enters it', async () => {
+    const split = defineJourney({
+      id: 'probe',
+      version: 1,
+      trigger: { event: 'Joined' },
+      machine: (j) =>
+        j.createMachine({
+          initial: 'start',
+          states: {
+            start: {
+              tags: 'awareness',
+              always: j.split('offer', {
+                a: { weight: 45, target: 'done' },
+                b: { weight: 45, target: 'done' },
+                holdout: { weight: 10, target: 'done' },
+              }),
+            },
+            done: { tags: 'loyalty', type: 'final' },
+          },
+        }),
+    });
+    const rows = async () =>
+      (await report(split)).experiments.map(({ split: id, control, report: r }) => [
+        id,
+        control,
+        r.variants.map(({ variant, entered }) => `${variant} ${entered}`),
+      ]);
+    expect(await rows()).toEqual([['offer', 'a', ['a 0', 'b 0', 'holdout 0']]]);
+    // Only the holdout has had a customer yet: the split is still there, its arms with it.
+    await ctx.redis.hincrby(journeyCountsKey(ctx.prefix, 'probe'), '1|variant|offer=holdout', 1);
+    expect(await rows()).toEqual([['offer', 'a', ['a 0', 'b 0', 'holdout 1']]]);
+  });
+
   it('reads an arm whose counters a crash left apart (more conversions than entries) as all converted', async () => {
     const counts = journeyCountsKey(ctx.prefix, 'probe');
     await ctx.redis.hincrby(counts, '1|variant|offer=a', 10);
