@@ -29,6 +29,15 @@ function page(at: string, title: string, body: string): string {
 <link rel="icon" href="data:,"><style>${STYLE}</style></head><body><p><a href="${escape(at)}${DASHBOARD_PATH}">Queues</a> · <a href="${escape(at)}${JOURNEY_PAGES_PATH}">Journeys</a></p>${body}</body></html>`;
 }
 
+/**
+ * What came of the journey's entries: conversions are counted on its goal, so a journey without
+ * one says so rather than showing "0 reached the goal (0.0%)", read as a journey that fails.
+ */
+const outcome = (journey: Journey, report: JourneyReport) =>
+  journey.goal === undefined
+    ? 'no goal set, so no conversion is counted <span class="muted">(give the journey a <code>goal</code> to count one)</span>'
+    : `${report.converted} reached the goal (${percent(report.conversionRate)})`;
+
 function funnelTable(report: JourneyReport): string {
   const rows = STAGES.map((stage) => {
     const reached = report.funnel[stage] ?? 0;
@@ -161,7 +170,7 @@ export const journeyPages: FastifyPluginAsync<{
               )}. <span class="muted">Keep those versions loaded until their customers finish; <code>GET /v1/journeys/${escape(journey.id)}</code> names them.</span></p>`;
       const body = `<h1>${escape(journey.id)} <span class="muted">v${journey.version}</span></h1>
 <p class="muted">${escape(journey.description ?? '')}</p>
-<p>${report.entered} entered · ${report.converted} reached the goal (${percent(report.conversionRate)})</p>
+<p>${report.entered} entered · ${outcome(journey, report)}</p>
 <section><h2>States now</h2><pre class="mermaid" id="diagram">${escape(diagram)}</pre>${undrawnNote}</section>
 <section><h2>Funnel by stage</h2>${funnelTable(report)}</section>
 <section><h2>Experiments</h2>${experimentTable(report)}</section>

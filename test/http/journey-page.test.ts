@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { notify } from '../fixtures/journeys/notify.js';
 import { onboarding } from '../fixtures/journeys/onboarding.js';
 import { DASHBOARD, httpHarness, type HttpHarness } from '../support/http.js';
 import { eventually } from '../support/redis.js';
@@ -175,4 +176,19 @@ describe('the journey page at /admin/journeys/:id', () => {
       await browser.close();
     }
   }, 30_000);
+});
+
+describe('the journey page of a journey with no goal', () => {
+  let h: HttpHarness;
+  beforeAll(async () => {
+    h = await httpHarness({ journeys: [notify], workers: false });
+  });
+  afterAll(() => h.close());
+
+  it('says no goal is set rather than showing a 0% conversion rate', async () => {
+    const res = await h.app.inject({ url: '/admin/journeys/notify', headers: { authorization: basic } });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).not.toContain('reached the goal');
+    expect(res.body).toContain('0 entered · no goal set, so no conversion is counted');
+  });
 });
