@@ -19,13 +19,15 @@ const escape = (text: string) =>
   );
 const percent = (n: number | null) => (n === null ? '–' : `${(100 * n).toFixed(1)}%`);
 
-const STYLE = `body{font-family:system-ui,sans-serif;margin:2rem;color:#1f2937}h1{margin-bottom:.2rem}
+// A word longer than the line (a link in a description, a long state name) breaks rather than
+// widening the page.
+const STYLE = `body{font-family:system-ui,sans-serif;margin:2rem;color:#1f2937;overflow-wrap:anywhere}h1{margin-bottom:.2rem}
 table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #d1d5db;padding:.35rem .7rem;text-align:right}
 th:first-child,td:first-child{text-align:left}.bar{background:#0369a1;height:.8rem}.muted{color:#6b7280}
 section{margin:2rem 0}a{color:#0369a1}`;
 
 function page(at: string, title: string, body: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(title)} · Chorus</title>
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escape(title)} · Chorus</title>
 <link rel="icon" href="data:,"><style>${STYLE}</style></head><body><p><a href="${escape(at)}${DASHBOARD_PATH}">Queues</a> · <a href="${escape(at)}${JOURNEY_PAGES_PATH}">Journeys</a></p>${body}</body></html>`;
 }
 

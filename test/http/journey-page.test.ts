@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { defineJourney } from '../../engine/index.js';
 import { notify } from '../fixtures/journeys/notify.js';
 import { onboarding } from '../fixtures/journeys/onboarding.js';
 import { DASHBOARD, httpHarness, type HttpHarness } from '../support/http.js';
@@ -178,12 +179,50 @@ describe('the journey page at /admin/journeys/:id', () => {
   }, 30_000);
 });
 
-describe('the journey page of a journey with no goal', () => {
+/** A journey described by a long link, as a team's wiki page: one word longer than any screen. */
+const documented = defineJourney({
+  id: 'documented',
+  version: 1,
+  description: `Playbook: https://wiki.example.com/marketing/${'lifecycle/'.repeat(30)}onboarding`,
+  trigger: { event: 'Documented' },
+  machine: (j) =>
+    j.createMachine({ initial: 'done', states: { done: { tags: 'awareness', type: 'final' } } }),
+});
+
+describe('the journey pages of journeys with no goal or a long description', () => {
   let h: HttpHarness;
+  let url = '';
   beforeAll(async () => {
-    h = await httpHarness({ journeys: [notify], workers: false });
+    h = await httpHarness({ journeys: [notify, documented], workers: false });
+    url = await h.app.listen({ port: 0, host: '127.0.0.1' });
   });
   afterAll(() => h.close());
+
+  it.each([
+    ['a laptop', { width: 1280, height: 800 }],
+    ['a phone', { width: 390, height: 844 }],
+  ])(
+    'fits a long description on %s without scrolling sideways',
+    async (_, viewport) => {
+      const browser = await launchChromium();
+      try {
+        const context = await browser.newContext({
+          httpCredentials: { username: DASHBOARD.user, password: DASHBOARD.password },
+          viewport,
+          isMobile: viewport.width < 500,
+        });
+        const page = await context.newPage();
+        for (const path of ['/admin/journeys', '/admin/journeys/documented']) {
+          await page.goto(`${url}${path}`);
+          const width = await page.evaluate<number>('document.documentElement.scrollWidth');
+          expect(width, path).toBeLessThanOrEqual(viewport.width);
+        }
+      } finally {
+        await browser.close();
+      }
+    },
+    30_000,
+  );
 
   it('says no goal is set rather than showing a 0% conversion rate', async () => {
     const res = await h.app.inject({ url: '/admin/journeys/notify', headers: { authorization: basic } });
