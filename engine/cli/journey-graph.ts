@@ -110,7 +110,10 @@ export function journeyToMermaid(
     lines.push(`  state "${text(path)}" as ${id}`);
     lines.push(`  ${id} : ${stage ?? 'no stage'}`);
     // Live counts, for the journey page: customers in the state now.
-    if (options.counts) lines.push(`  ${id} : ${options.counts[path] ?? 0} customers now`);
+    if (options.counts) {
+      const now = options.counts[path] ?? 0;
+      lines.push(`  ${id} : ${now} ${now === 1 ? 'customer' : 'customers'} now`);
+    }
     const entry = sendsIn(node.entry);
     const exit = sendsIn(node.exit);
     if (entry.length > 0) lines.push(`  ${id} : sends ${text(entry.map(describeSend).join(', '))}`);

@@ -90,7 +90,7 @@ describe('the journey page at /admin/journeys/:id', () => {
     expect(res.statusCode).toBe(200);
     expect(res.body).toContain('stateDiagram-v2');
     expect(res.body).toMatch(/s_browsing : 3 customers now/);
-    expect(res.body).toMatch(/s_holdout : 1 customers now/);
+    expect(res.body).toMatch(/s_holdout : 1 customer now/);
     expect(res.body).toMatch(/<td>awareness<\/td><td>4<\/td>/);
     expect(res.body).toContain('Split tips');
     // Four customers: too few for the z-test, so the exact test's p-value is shown, marked.
