@@ -131,9 +131,15 @@ export const journeyPages: FastifyPluginAsync<{
           `<li><a href="${at}${JOURNEY_PAGES_PATH}/${escape(encodeURIComponent(j.id))}">${escape(j.id)}</a> v${j.version}${j.description ? ` — ${escape(j.description)}` : ''}</li>`,
       )
       .join('');
+    // An engine may start with none (an empty or misnamed JOURNEYS_DIR): an empty list read as a page that failed.
+    const list =
+      items === ''
+        ? '<p>No journey is loaded. The engine runs the journeys exported by the modules of its journeys folder ' +
+          '(<code>JOURNEYS_DIR</code>, <code>journeys/</code> by default); <code>npm run chorus -- validate</code> lists what it finds there.</p>'
+        : `<ul>${items}</ul>`;
     return reply
       .type('text/html; charset=utf-8')
-      .send(page(pathPrefix, 'Journeys', `<h1>Journeys</h1><ul>${items}</ul>`));
+      .send(page(pathPrefix, 'Journeys', `<h1>Journeys</h1>${list}`));
   });
 
   app.get<{ Params: { id: string } }>(

@@ -231,3 +231,18 @@ describe('the journey pages of journeys with no goal or a long description', () 
     expect(res.body).toContain('0 entered · no goal set, so no conversion is counted');
   });
 });
+
+describe('the journey list of an engine with no journey loaded', () => {
+  let h: HttpHarness;
+  beforeAll(async () => {
+    h = await httpHarness({ journeys: [], workers: false });
+  });
+  afterAll(() => h.close());
+
+  it('says that none is loaded and where they are loaded from, rather than showing an empty list', async () => {
+    const res = await h.app.inject({ url: '/admin/journeys', headers: { authorization: basic } });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).not.toContain('<ul></ul>');
+    expect(res.body).toContain('No journey is loaded');
+  });
+});
