@@ -152,7 +152,12 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
     transform: documentRoute,
   });
   // Behind a proxy under a path, the page at /docs (no slash) links its scripts and styles under it.
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs', indexPrefix: pathPrefix });
+  // Its tab is named for the API rather than "Swagger UI", among the dashboard's tabs.
+  await app.register(fastifySwaggerUi, {
+    routePrefix: '/docs',
+    indexPrefix: pathPrefix,
+    theme: { title: 'Chorus API reference' },
+  });
 
   await app.register(healthRoutes, { redis });
   // Outside the Redis scope below: a click still redirects while Redis is away.

@@ -49,7 +49,10 @@ describe('operating the engine over HTTP', () => {
       ]),
     );
     expect(JSON.stringify(spec.paths['/v1/track']?.post?.requestBody)).toContain('userId');
-    expect((await h.app.inject('/docs')).statusCode).toBeLessThan(400);
+    const reference = await h.app.inject('/docs');
+    expect(reference.statusCode).toBeLessThan(400);
+    // Its tab is named for what it documents, among the dashboard's tabs.
+    expect(reference.body).toMatch(/<title>Chorus API reference<\/title>/);
   });
 
   it('documents the API key on exactly the routes that refuse a request without one', async () => {
