@@ -10,6 +10,7 @@ import type { Engine } from '../engine.js';
 import type { RedisConnection } from '../redis/connection.js';
 import { allQueues, shardQueues } from '../runtime/queues.js';
 import type { ErrorBody } from './http-errors.js';
+import { encodedJobIds } from './dashboard-job-ids.js';
 import { DASHBOARD_PATH, JOURNEY_PAGES_PATH } from './dashboard-paths.js';
 import { journeyPages } from './journey-page.js';
 
@@ -150,6 +151,21 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
         "style-src 'self' 'unsafe-inline'; font-src 'self' data:; frame-ancestors 'none'",
       );
     return payload;
+  });
+
+  // bull-board's page asks for a job by its id decoded once too often (see encodedJobIds): the
+  // id it means is looked up here, so the job of a customer whose id is an email opens.
+  app.addHook('preHandler', async (request) => {
+    const params = request.params as { queueName?: unknown; jobId?: unknown } | undefined;
+    if (typeof params?.queueName !== 'string' || typeof params.jobId !== 'string') return;
+    const queue = allQueues(options.engine.shards.current).find((q) => q.name === params.queueName);
+    if (queue === undefined || (await queue.getJob(params.jobId)) !== undefined) return;
+    const journeyIds = options.engine.catalog.list().map((journey) => journey.id);
+    for (const id of encodedJobIds(params.jobId, journeyIds))
+      if ((await queue.getJob(id)) !== undefined) {
+        params.jobId = id;
+        return;
+      }
   });
 
   const pathPrefix = options.pathPrefix ?? '';
