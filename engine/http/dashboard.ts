@@ -60,6 +60,9 @@ const ALLOWED_WRITES: ReadonlySet<string> = new Set(
   ].map((action) => `PUT ${DASHBOARD_PATH}/api/queues/:queueName/${action}`),
 );
 
+/** bull-board's page's stylesheet link to Google Fonts (see the Content-Security-Policy below). */
+const GOOGLE_FONTS_LINK = /<link\b[^>]*\bhref="https:\/\/fonts\.googleapis\.com\/[^"]*"[^>]*>\s*/g;
+
 /** bull-board over every engine queue, behind HTTP basic auth; read-only unless `write`. */
 export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, options) => {
   await app.register(fastifyBasicAuth, {
@@ -144,13 +147,15 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
   // fonts from this server only (they fall back to the system's); scripts are left as they are.
   // No other site may frame them: with DASHBOARD_WRITE, a page that framed the board under the
   // operator's saved credentials could lure a click onto "clean" or "retry all".
+  // The link itself is taken out of the page too: refused, it logged an error in the browser's
+  // console on every page, read by an operator looking there for a real fault.
   app.addHook('onSend', async (_request, reply, payload) => {
-    if (String(reply.getHeader('content-type') ?? '').startsWith('text/html'))
-      void reply.header(
-        'content-security-policy',
-        "style-src 'self' 'unsafe-inline'; font-src 'self' data:; frame-ancestors 'none'",
-      );
-    return payload;
+    if (!String(reply.getHeader('content-type') ?? '').startsWith('text/html')) return payload;
+    void reply.header(
+      'content-security-policy',
+      "style-src 'self' 'unsafe-inline'; font-src 'self' data:; frame-ancestors 'none'",
+    );
+    return typeof payload === 'string' ? payload.replace(GOOGLE_FONTS_LINK, '') : payload;
   });
 
   // bull-board's page asks for a job by its id decoded once too often (see encodedJobIds): the

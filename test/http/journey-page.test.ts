@@ -111,9 +111,16 @@ describe('the journey page at /admin/journeys/:id', () => {
       page.on('requestfinished', (request) => {
         if (!request.url().startsWith(url)) elsewhere.push({ url: request.url() });
       });
+      // Nor does it log an error for a request it was refused: an operator reading the console
+      // for a real fault would find one on every page.
+      const errors: string[] = [];
+      page.on('console', (message) => {
+        if (message.type() === 'error') errors.push(message.text());
+      });
       await page.goto(`${url}/admin/queues`);
       await page.getByText('journeys', { exact: false }).first().waitFor({ timeout: 15_000 });
       for (const request of elsewhere) expect(request, request.url).toMatchObject({ failure: 'csp' });
+      expect(errors).toEqual([]);
     } finally {
       await browser.close();
     }
