@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import Fastify from 'fastify';
+import { chromium, devices } from 'playwright-core';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { unsubscribeRoutes } from '../../engine/http/routes/unsubscribe-routes.js';
@@ -217,6 +218,34 @@ describe('one-click unsubscribe', () => {
       expect(page.headers['referrer-policy'], url).toBe('no-referrer');
     }
   });
+
+  it('unsubscribes from its page on a phone without JavaScript, asking the server for nothing else', async () => {
+    const url = await h.app.listen({ port: 0, host: '127.0.0.1' });
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+    });
+    try {
+      const context = await browser.newContext({ ...devices['Pixel 7'], javaScriptEnabled: false });
+      const page = await context.newPage();
+      // A browser asks for /favicon.ico unless the page names an icon: answered 404, that is an
+      // error in the console, and behind a proxy under a path, a request that leaves the path.
+      const asked: string[] = [];
+      const errors: string[] = [];
+      page.on('request', (request) => asked.push(`${request.method()} ${new URL(request.url()).pathname}`));
+      page.on('console', (message) => {
+        if (message.type() === 'error') errors.push(message.text());
+      });
+      await page.goto(`${url}/v1/unsubscribe?token=${encodeURIComponent(tokenFor('u7'))}`);
+      await page.getByRole('button', { name: 'Unsubscribe' }).click();
+      await page.getByRole('heading', { name: 'Unsubscribed' }).waitFor();
+      expect(asked).toEqual(['GET /v1/unsubscribe', 'POST /v1/unsubscribe']);
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  }, 30_000);
 
   it('shows a person whose link lost its token a page saying so, and a client JSON', async () => {
     for (const url of ['/v1/unsubscribe', '/v1/unsubscribe?token=', '/v1/consent/confirm']) {

@@ -1,10 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import { HttpError } from '../http-errors.js';
 
+/**
+ * No icon, said in the page: without one a browser asks for /favicon.ico, answered 404 (an error
+ * in its console) and, behind a proxy under a path, a request outside it.
+ */
+export const NO_ICON = '<link rel="icon" href="data:,">';
+
 /** A minimal page for people following a link from a message (unsubscribe, confirm). */
 export const htmlPage = (title: string, body: string) =>
   `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">` +
-  `<title>${title}</title></head><body style="font-family:system-ui;max-width:32rem;margin:4rem auto;padding:0 1rem">` +
+  `${NO_ICON}<title>${title}</title></head><body style="font-family:system-ui;max-width:32rem;margin:4rem auto;padding:0 1rem">` +
   `<h1>${title}</h1>${body}</body></html>`;
 
 /** Whether the request comes from a browser that wants a page (a person following a link). */

@@ -4,6 +4,7 @@ import type { Clock } from '../../clock.js';
 import type { Engine } from '../../engine.js';
 import { verifyWithAny } from '../../signed-token.js';
 import { recordEngagement } from '../../tracking/engagement.js';
+import { NO_ICON } from './html-page.js';
 import {
   MAX_TRACKING_TOKEN_LENGTH,
   verifyTrackingToken,
@@ -29,6 +30,7 @@ const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBR
 
 const INVALID_PAGE =
   '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">' +
+  NO_ICON +
   '<title>Link not valid</title></head><body style="font-family:system-ui;max-width:32rem;margin:4rem auto;padding:0 1rem">' +
   '<h1>This link is not valid</h1><p>It was changed or cut short on its way here. Open it again from the message you got.</p>' +
   '<p><small>CHORUS_TRACKING_TOKEN_INVALID</small></p></body></html>';
