@@ -175,14 +175,14 @@ export const journeyPages: FastifyPluginAsync<{
               .map(([state, n]) => `${escape(state)} ${n}`)
               .join(
                 ', ',
-              )}. <span class="muted">Keep those versions loaded until their customers finish; <code>GET /v1/journeys/${escape(journey.id)}</code> names them.</span></p>`;
+              )}. <span class="muted">Keep those versions loaded until their customers finish; <code>GET ${at}/v1/journeys/${escape(journey.id)}</code> names them.</span></p>`;
       const body = `<h1>${escape(journey.id)} <span class="muted">v${journey.version}</span></h1>
 <p class="muted">${escape(journey.description ?? '')}</p>
 <p>${report.entered} entered · ${outcome(journey, report)}</p>
 <section><h2>States now</h2><pre class="mermaid" id="diagram">${escape(diagram)}</pre>${undrawnNote}</section>
 <section><h2>Funnel by stage</h2>${funnelTable(report)}</section>
 <section><h2>Experiments</h2>${experimentTable(report)}</section>
-<p class="muted">Full figures: <code>GET /v1/journeys/${escape(journey.id)}/report</code></p>
+<p class="muted">Full figures: <code>GET ${at}/v1/journeys/${escape(journey.id)}/report</code></p>
 <script src="${at}${JOURNEY_PAGES_PATH}/mermaid.js"></script>
 <script>mermaid.initialize({ startOnLoad: false, securityLevel: 'strict' });
 mermaid.run({ querySelector: '#diagram' }).then(() => document.body.dataset.rendered = 'yes');</script>`;

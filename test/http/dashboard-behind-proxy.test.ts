@@ -76,6 +76,10 @@ describe('the dashboard behind a proxy that serves the app under a path', () => 
       await page.click('text=onboarding');
       await page.waitForSelector('body[data-rendered="yes"]', { timeout: 15_000 });
       expect(page.url()).toBe(`${proxy.url}/admin/journeys/onboarding`);
+      // The API call it names for the full figures is the one a client makes through the proxy.
+      expect(await page.getByText('Full figures').textContent()).toContain(
+        'GET /chorus/v1/journeys/onboarding/report',
+      );
       await page.click('text=Queues');
       await page.getByText('journeys', { exact: false }).first().waitFor({ timeout: 15_000 });
       expect(page.url()).toBe(`${proxy.url}/admin/queues`);
