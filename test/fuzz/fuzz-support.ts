@@ -60,6 +60,8 @@ export async function fuzzHarness(): Promise<FuzzHarness> {
       workers: false,
       webhookSources: [shop],
       webhookSecrets: { shop: [WEBHOOK_SECRET] },
+      // So the inbound SMS route checks signatures (unconfigured, it answers 404 to everything).
+      twilioAuthToken: 'fuzz-twilio-auth-token',
     });
   } finally {
     diagnostics.unsubscribe('fastify.initialization', onInit);

@@ -333,6 +333,14 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
       jsonText,
     ),
   },
+  // Unsigned, as a fuzzer cannot sign: every request must be refused, named, writing nothing.
+  'POST /v1/sms/inbound/twilio': {
+    guard: 'open',
+    body: fc.oneof(
+      objectText({ From: str(fc.constantFrom('+15550100', 'whatsapp:+15550100')), Body: str(hostileString) }),
+      jsonText,
+    ),
+  },
   'GET /v1/unsubscribe': { guard: 'open', query: { token: unsubscribeToken } },
   'POST /v1/unsubscribe': { guard: 'open', query: { token: unsubscribeToken } },
   'GET /v1/consent/confirm': { guard: 'open', query: { token: consentToken } },
