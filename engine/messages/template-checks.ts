@@ -297,6 +297,13 @@ const UNSEEN = (what: string) => `: it is there only where no reader sees it (${
 const HIDDEN =
   'Other renderings have it, so a condition hides it: move it out of the {{#if}}, {{#unless}} or {{#with}} on a trait or variant, so that every customer in every variant gets it.';
 
+/**
+ * Where a link leads, for finding the CTA among a part's links: without its UTM parameters
+ * (`{{message.cta.url}}` carries them) and without a fragment, so `{{message.cta.url}}#pricing`,
+ * the CTA's page at one of its sections, still counts as the CTA.
+ */
+const ctaTarget = (url: string) => withoutUtm(url).replace(/#.*$/s, '');
+
 function consistency(
   templates: TemplateSet,
   message: CoreMessage,
@@ -322,11 +329,12 @@ function consistency(
         fix: `${message.keyPhrase === undefined ? 'include {{message.headline}}, or declare a shorter "keyPhrase" in message.json and write it' : `write "${phrase}"`} in the template.`,
       });
     }
-    if (links !== 'cta' && !links.some((link) => withoutUtm(link) === withoutUtm(message.cta.url))) {
+    const isCta = (link: string) => ctaTarget(link) === ctaTarget(message.cta.url);
+    if (links !== 'cta' && !links.some(isCta)) {
       found.push({
         key: `cta:${part}`,
         ...(file === undefined ? {} : { file }),
-        body: `the ${partName} does not link to the CTA URL ${message.cta.url} (${where})${html !== undefined && htmlLinks(html).some((link) => withoutUtm(link) === withoutUtm(message.cta.url)) ? UNSEEN('a comment, the head, a hidden element, a tag other than <a> or a link with nothing in it to click') : ''}.`,
+        body: `the ${partName} does not link to the CTA URL ${message.cta.url} (${where})${html !== undefined && htmlLinks(html).some(isCta) ? UNSEEN('a comment, the head, a hidden element, a tag other than <a> or a link with nothing in it to click') : ''}.`,
         fix: 'link to {{message.cta.url}}, which carries the UTM parameters.',
         ifHidden: HIDDEN,
       });

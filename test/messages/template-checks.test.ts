@@ -732,6 +732,12 @@ describe('a core message only where no reader sees it', () => {
   const headline = '<h1>{{message.headline}}</h1>';
   const link = '<a href="{{message.cta.url}}">{{message.cta.label}}</a>';
 
+  it("passes a CTA link to one of the CTA page's sections (a #fragment)", () => {
+    expect(emailProblems(`${headline}<p><a href="{{message.cta.url}}#pricing">See prices</a></p>`)).toEqual(
+      [],
+    );
+  });
+
   it('passes a headline and CTA a reader sees, beside a hidden preheader and comments', () => {
     expect(
       emailProblems(
