@@ -121,8 +121,10 @@ interface Invocation {
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
-  const topic = name === 'help' ? rest[0] : undefined;
-  if (name === undefined || name === '-h' || name === '--help' || (name === 'help' && topic === undefined)) {
+  // `chorus --help simulate` asks what `chorus help simulate` does; `chorus help help`, the overview.
+  const asksHelp = name === 'help' || name === '-h' || name === '--help';
+  const topic = asksHelp && rest[0] !== 'help' ? rest[0] : undefined;
+  if (name === undefined || (asksHelp && topic === undefined)) {
     if (name === undefined) {
       io.stderr(`${USAGE}\n`);
       return 2;

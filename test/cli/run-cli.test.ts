@@ -34,6 +34,16 @@ describe('runCli', () => {
       code: 0,
       stdout: expect.stringMatching(/^usage: chorus preview <message> --channel <channel>/),
     });
+    // The help flag before the command, as git and npm take it, and help about help.
+    for (const flag of ['--help', '-h'])
+      expect(await run(flag, 'simulate')).toMatchObject({
+        code: 0,
+        stdout: expect.stringMatching(/^usage: chorus simulate <journey>/),
+      });
+    expect(await run('help', 'help')).toMatchObject({
+      code: 0,
+      stdout: expect.stringContaining('Commands:\n  validate'),
+    });
   });
 
   it.each([
