@@ -78,11 +78,22 @@ function safeZone(timezone: unknown): string {
   return typeof timezone === 'string' && IANAZone.isValidZone(timezone) ? timezone : 'UTC';
 }
 
+/**
+ * What `{{default}}` replaces, as Liquid's `default` does (Customer.io and Braze templates use it):
+ * missing, null, false, an empty list, and a text of spaces only (a form's blank first name would
+ * greet "Hi  ,"). 0 is a value.
+ */
 function isBlank(value: unknown): boolean {
-  return value === undefined || value === null || value === '';
+  return (
+    value === undefined ||
+    value === null ||
+    value === false ||
+    (typeof value === 'string' && value.trim() === '') ||
+    (Array.isArray(value) && value.length === 0)
+  );
 }
 
-/** `{{default profile.firstName "there"}}`: the fallback when the value is missing or empty. */
+/** `{{default profile.firstName "there"}}`: the fallback when the value is missing or blank (see isBlank). */
 function defaultHelper(...args: unknown[]): unknown {
   const [value, fallback] = args.length >= 3 ? args : [args[0], ''];
   return isBlank(value) ? fallback : value;
