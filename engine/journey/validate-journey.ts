@@ -246,7 +246,8 @@ function eventsReaching(journey: Journey): Set<string> | undefined {
       if (type !== 'xstate.raise') continue;
       if (typeof event === 'function') return undefined;
       const raised = (event as { type?: unknown } | undefined)?.type;
-      if (typeof raised === 'string') names.add(raised);
+      // xstate raises its own events for `after` waits: no sender can send them, nor name them.
+      if (typeof raised === 'string' && !raised.startsWith('xstate.')) names.add(raised);
     }
   return names;
 }

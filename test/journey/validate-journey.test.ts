@@ -545,6 +545,25 @@ describe('an event a state reacts to', () => {
     ]);
   });
 
+  it('names as declared only the events a journey can be sent, not the events xstate raises for its waits', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chorus-unheard-'));
+    made.push(dir);
+    writeFileSync(
+      join(dir, 'welcome.mjs'),
+      `import { z } from 'zod';\nimport { defineJourney } from '${pathToFileURL(resolve('engine/index.ts')).href}';\n` +
+        `export const welcome = defineJourney({ id: 'welcome', version: 1, trigger: { event: 'Signed Up' },\n` +
+        `  events: { 'Product Viewed': z.object({}) },\n` +
+        `  machine: (j) => j.createMachine({ initial: 'welcomed', states: {\n` +
+        `    welcomed: { tags: 'awareness', on: { 'Product Viewd': 'done' }, after: { '2d': 'done' } },\n` +
+        `    done: { tags: 'loyalty', type: 'final' } } }) });\n`,
+    );
+    const { journeys } = await loadJourneyFolder(dir);
+    expect(problemsOf(() => new JourneyCatalog(journeys, messages))).toEqual([
+      'welcomed: State "welcomed" reacts to "Product Viewd", which the journey does not declare, so it never reaches the machine. ' +
+        'To fix: correct the name, or add it to events with the schema of its properties (declared: "Product Viewed").',
+    ]);
+  });
+
   it('is refused when it is one of exitOn, which ends the instance before the machine sees it', () => {
     const journey = defineJourney({
       id: 'exits',
