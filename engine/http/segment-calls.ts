@@ -9,6 +9,7 @@ import {
   UserId,
 } from '../ingest/ingest-schema.js';
 import { isTimeZone } from '../local-time.js';
+import { orEmpty, orNone } from './null-fields.js';
 
 /**
  * What Segment's libraries and CDPs send besides identified `identify` and `track` calls, so
@@ -95,16 +96,6 @@ const IdentifyContext = z
  */
 const ORIGINAL_TIMESTAMP =
   "the call's time by the sender's clock, as RudderStack's libraries send it: read when there is no timestamp";
-/**
- * An optional field sent as null is none, as Segment takes it: a serialiser that writes every
- * field (.NET's by default, Jackson's, a dataclass's) sends null for one a call lacks, and
- * refused, it cost the whole batch around the call.
- */
-const orNone = <T extends z.ZodType>(field: T) =>
-  field.nullable().transform((value) => (value === null ? undefined : value));
-/** The same for `properties` and `traits`, which are `{}` when none. */
-const orEmpty = <T extends z.ZodType<Record<string, unknown>>>(field: T) =>
-  field.nullable().transform((value): Record<string, unknown> => value ?? {});
 const OptionalTimestamp = orNone(Timestamp);
 const trackShape = TrackInput.extend({
   ...ids,

@@ -1,11 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { comeback } from '../fixtures/journeys/comeback.js';
 import { onboarding } from '../fixtures/journeys/onboarding.js';
 import { httpHarness, type HttpHarness } from '../support/http.js';
 
 describe('optional fields sent as null', () => {
   let h: HttpHarness;
   beforeEach(async () => {
-    h = await httpHarness({ journeys: [onboarding], workers: false });
+    h = await httpHarness({ journeys: [onboarding, comeback], workers: false });
   });
   afterEach(() => h.close());
 
@@ -37,5 +38,29 @@ describe('optional fields sent as null', () => {
     const refused = await post('/v1/batch', { batch: [{ type: 'track', userId: 'nu', event: null }] });
     expect(refused.statusCode).toBe(400);
     expect(refused.json()).toMatchObject({ error: { issues: [{ field: 'body.batch.0.event' }] } });
+  });
+
+  it("takes them as absent in a trigger and a consent answer, whose optional fields the README lists as a call's", async () => {
+    const triggered = await post('/v1/journeys/comeback/trigger', {
+      userId: 'nt',
+      data: { coupon: 'BACK10' },
+      messageId: null,
+      timestamp: null,
+    });
+    expect(triggered.statusCode).toBe(202);
+    expect(triggered.json()).toMatchObject({ duplicate: false });
+
+    const answered = await post('/v1/customers/nt/consent', {
+      channel: 'email',
+      topic: 'marketing',
+      granted: true,
+      source: null,
+      textVersion: null,
+      timestamp: null,
+    });
+    expect(answered.statusCode).toBe(200);
+    expect(answered.json()).toEqual({
+      record: { channel: 'email', topic: 'marketing', state: 'granted', at: h.clock.now(), source: 'api' },
+    });
   });
 });

@@ -5,6 +5,7 @@ import type { Engine } from '../../engine.js';
 import { RecordTimestamp, toEpochMs } from '../../ingest/ingest-schema.js';
 import { ConsentRecord, GivenConsentSource } from '../../policy/consent-record.js';
 import { ConsentChannel, Topic } from '../../policy/topic.js';
+import { orNone } from '../null-fields.js';
 
 const Params = z.object({ userId: z.string().min(1).max(256) });
 
@@ -12,10 +13,16 @@ const ConsentBody = z.object({
   channel: ConsentChannel,
   topic: Topic,
   granted: z.boolean(),
-  source: GivenConsentSource.default('api').describe('where the answer was given: a form, a call centre'),
-  textVersion: z.string().min(1).max(200).optional().describe('the version of the wording agreed to'),
-  timestamp: RecordTimestamp.describe(
-    'when it was given, an ISO 8601 date-time with offset or epoch ms, as ingest takes it; default now',
+  // Each optional field may come as null, as in ingest: a form's serialiser may write them all.
+  source: GivenConsentSource.default('api')
+    .nullable()
+    .transform((source) => source ?? 'api')
+    .describe('where the answer was given: a form, a call centre'),
+  textVersion: orNone(z.string().min(1).max(200).optional().describe('the version of the wording agreed to')),
+  timestamp: orNone(
+    RecordTimestamp.describe(
+      'when it was given, an ISO 8601 date-time with offset or epoch ms, as ingest takes it; default now',
+    ),
   ),
 });
 

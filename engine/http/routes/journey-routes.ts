@@ -3,12 +3,26 @@ import { z } from 'zod';
 import type { Clock } from '../../clock.js';
 import type { Engine } from '../../engine.js';
 import { buildJourneyReport, checkReportPeriod } from '../../analytics/journey-report.js';
-import { InvalidInputError, IsoInstant, TriggerInput } from '../../ingest/ingest-schema.js';
+import {
+  InvalidInputError,
+  IsoInstant,
+  MessageId,
+  Timestamp,
+  TriggerInput,
+} from '../../ingest/ingest-schema.js';
 import type { Journey } from '../../journey/define-journey.js';
 import { allStateNodes, statePath } from '../../journey/machine-walk.js';
 import { isStage } from '../../journey/stage.js';
 import { readJourneyCounts, type JourneyCounts } from '../../store/journey-counts.js';
+import { orEmpty, orNone } from '../null-fields.js';
 import { Accepted } from './ingest-routes.js';
+
+/** A trigger over HTTP, whose optional fields may come as null, as a Segment call's may. */
+const TriggerBody = TriggerInput.extend({
+  data: orEmpty(TriggerInput.shape.data),
+  messageId: orNone(MessageId.optional()),
+  timestamp: orNone(Timestamp),
+});
 
 const DAY_MS = 86_400_000;
 
@@ -260,7 +274,7 @@ export const journeyRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Clock
         summary:
           "Enter one customer into an API-triggered journey, with data for the journey's trigger schema",
         params: z.object({ id: z.string() }),
-        body: TriggerInput,
+        body: TriggerBody,
         response: { 202: Accepted },
       },
     },
