@@ -96,7 +96,11 @@ export function validateJourney(journey: Journey, messages: MessageCatalog): Jou
       problems.push({
         journey: label,
         state,
-        message: `State "${state}" starts in a state it does not have: ${initial.message.replace(/\.+$/, '')}. To fix: name one of its own states in \`initial\`.`,
+        message: `${node.path.length === 0 ? 'The machine' : `State "${state}"`} starts in a state it does not have: \`initial\` is ${JSON.stringify(node.config.initial)}, and its states are ${Object.keys(
+          node.states,
+        )
+          .map((name) => JSON.stringify(name))
+          .join(', ')}. To fix: name one of them in \`initial\`.`,
       });
     }
     if (!isRoot && !unreadInitial && !entered.has(node)) {
