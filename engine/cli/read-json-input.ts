@@ -15,14 +15,19 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * @throws InvalidInputError naming the file when it cannot be read or is not JSON, and every bad
  * field (`events.2.at: …`) when it does not match.
  */
+/** How problems name an input file: `-` is standard input, not a file named -. */
+export const inputName = (path: string) => (path === '-' ? 'from standard input' : path);
+
 export function readJsonInput<T extends z.ZodType>(path: string, schema: T, what: string): z.output<T> {
   const stdin = path === '-';
+  // Named in problems as what it is: "-: is not JSON" read as a file named -.
+  const name = stdin ? 'standard input' : path;
   let bytes: Buffer;
   try {
     bytes = readFileSync(stdin ? 0 : path);
   } catch (error) {
     throw new InvalidInputError(
-      [{ field: path, message: `cannot be read (${(error as Error).message})` }],
+      [{ field: name, message: `cannot be read (${(error as Error).message})` }],
       what,
       stdin
         ? 'pipe the JSON into the command, or give the path of a file instead of -.'
@@ -33,17 +38,24 @@ export function readJsonInput<T extends z.ZodType>(path: string, schema: T, what
   try {
     text = utf8.decode(bytes);
   } catch {
-    throw new InvalidInputError([{ field: path, message: 'is not UTF-8' }], what, 'save the file as UTF-8.');
+    throw new InvalidInputError([{ field: name, message: 'is not UTF-8' }], what, 'save the file as UTF-8.');
   }
+  // Nothing piped in (the command run alone, or a generator that failed): not a JSON error.
+  if (stdin && text.trim() === '')
+    throw new InvalidInputError(
+      [{ field: name, message: 'is empty' }],
+      what,
+      'pipe the JSON into the command (generate-events | chorus …), or give the path of a file instead of -.',
+    );
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
     throw new InvalidInputError(
-      [{ field: path, message: `is not JSON (${(error as Error).message})` }],
+      [{ field: name, message: `is not JSON (${(error as Error).message})` }],
       what,
       'make the file valid JSON (no comments or trailing commas).',
     );
   }
-  return parseInput(schema, json, `${what} ${path}`);
+  return parseInput(schema, json, `${what} ${inputName(path)}`);
 }

@@ -19,7 +19,7 @@ import { COMMAND_USAGE, isCommand, USAGE, type CommandName } from './cli-usage.j
 import { formatSimulation } from './format-simulation.js';
 import { journeyToMermaid } from './journey-graph.js';
 import { previewMessage } from './preview-message.js';
-import { readJsonInput } from './read-json-input.js';
+import { inputName, readJsonInput } from './read-json-input.js';
 import { formatRendered, renderSettings } from './render-for-customer.js';
 import { parseTestAddress, sendTestEmail } from './send-test.js';
 import { MAX_UNTIL_MS, simulateJourney } from './simulate-journey.js';
@@ -359,7 +359,7 @@ const COMMANDS: Record<CommandName, (run: Invocation) => Promise<number>> = {
       templates,
       renderer: new MessageRenderer(templates),
       settings: renderSettings(run.config),
-      what: `events file ${eventsFile}`,
+      what: `events file ${inputName(eventsFile)}`,
       ...(until === undefined ? {} : { until }),
     });
     run.io.stdout(formatSimulation(result, { html: run.values.html === true }));

@@ -102,6 +102,13 @@ describe('the chorus command, run as a process', () => {
     });
   });
 
+  it('simulate: refuses standard input with nothing piped in as empty, naming it, rather than as bad JSON', async () => {
+    const run = await runChorus(['simulate', 'tea-welcome', '--events', '-'], env(), '');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('standard input: is empty');
+    expect(run.stderr).toContain('pipe the JSON into the command');
+  });
+
   it('preview: prints the email and writes its HTML to the outbox', async () => {
     const profile = join(dir, 'profile.json');
     writeFileSync(profile, JSON.stringify({ firstName: 'Bo' }));
