@@ -125,7 +125,10 @@ export function createConsentService(deps: {
           });
         }
       }
-      await service.recordAll(customerId, changes, marker);
+      // A trait's grant does not undo a one-click unsubscribe: libraries send the traits they
+      // remember again with later calls (analytics.js, RudderStack's context.traits), each dated
+      // by its call, so the grant given once would come back at the customer's next login.
+      await service.recordAll(customerId, changes, marker, { keepUnsubscribe: true });
     },
 
     async record(
@@ -148,6 +151,7 @@ export function createConsentService(deps: {
       customerId: string,
       changes: readonly ConsentChange[],
       marker?: ConsentMarker,
+      options: { keepUnsubscribe?: boolean } = {},
     ): Promise<Array<{ record: ConsentRecord; confirmUrl?: string }>> {
       // A sender's clock may run ahead (a server's, with no sentAt to correct it by): an answer is
       // taken as given no later than it arrived. Kept at its later time, it would hold over every
@@ -167,9 +171,12 @@ export function createConsentService(deps: {
         // Not asked again while an earlier request's link still holds: an app that sends the
         // same consent trait with every identify (at each login) would otherwise send a new
         // confirmation email each time, each link replacing the last.
-        return pending
-          ? { record, condition: 'unless-granted', pendingSince: change.at - linkTtlMs }
-          : { record };
+        const keepsUnsubscribe = options.keepUnsubscribe === true && change.granted;
+        return {
+          record,
+          ...(pending ? { condition: 'unless-granted' as const, pendingSince: change.at - linkTtlMs } : {}),
+          ...(keepsUnsubscribe ? { keepsUnsubscribe } : {}),
+        };
       });
       // No await before this call: it must be issued in the order of the calls (see ConsentStore.write).
       const written = await store.write(customerId, writes, marker);

@@ -1,7 +1,7 @@
 import type { RedisConnection } from '../redis/connection.js';
 import { customerKeys } from '../store/customer-keys.js';
 import { LuaScript } from '../store/lua-script.js';
-import { ConsentRecord } from './consent-record.js';
+import { ConsentRecord, ONE_CLICK_UNSUBSCRIBE_SOURCE } from './consent-record.js';
 import type { ConsentChannel, Topic } from './topic.js';
 
 const LOG_CAP = 100;
@@ -23,9 +23,11 @@ export function decodeConsent(raw: string | null): ConsentRecord | undefined {
  * condition: '' (always), 'pending' (only over a pending record), 'pending@<at>' (only over the
  * pending record of that `at`: the request a confirmation link was made for), 'unless-granted'
  * (not over a granted one) or 'unless-granted@<since>' (nor over a pending one of an `at` from
- * `since` on: a request whose link still holds). A write whose record is older (`at`) than the one
-that holds is not made, whatever its condition but the pending ones. Returns, per write, 1 or 0
-(written or not) and the record that holds after it.
+ * `since` on: a request whose link still holds), any of them after 'keep-unsub;' when the write
+ * must not replace a denial a one-click unsubscribe recorded (see ConsentWrite.keepsUnsubscribe).
+ * A write whose record is older (`at`) than the one that holds is not made, whatever its condition
+ * but the pending ones. Returns, per write, 1 or 0 (written or not) and the record that holds
+ * after it.
  */
 const writeScript = new LuaScript(`
 -- A record's state and time, read from its JSON's head, which ConsentRecord writes in a fixed order
@@ -46,6 +48,11 @@ for i = 4, #ARGV, 3 do
   local field, record, condition = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local current = redis.call('HGET', KEYS[1], field)
   local state, heldAt = stateAndAt(current)
+  local keepUnsub = string.sub(condition, 1, 11) == 'keep-unsub;'
+  if keepUnsub then condition = string.sub(condition, 12) end
+  -- Only Chorus writes this source (the API refuses it), and a quote inside another field's value
+  -- is escaped, so the plain text matches the source field alone.
+  local unsubscribed = keepUnsub and state == 'denied' and string.find(current, '"source":"${ONE_CLICK_UNSUBSCRIBE_SOURCE}"', 1, true)
   -- An answer given before the one that holds (a late call with an earlier timestamp) does not
   -- replace it: a grant sent late must not undo a later unsubscribe. A confirmation is never older.
   local _, at = stateAndAt(record)
@@ -55,7 +62,7 @@ for i = 4, #ARGV, 3 do
   local pendingSince = string.match(condition, '^unless%-granted@(%d+)$')
   local askedLately = pendingSince and state == 'pending' and heldAt >= tonumber(pendingSince)
   local unlessGranted = condition == 'unless-granted' or pendingSince
-  if marked or older or notThatRequest or askedLately or (condition == 'pending' and state ~= 'pending') or (unlessGranted and state == 'granted') then
+  if marked or unsubscribed or older or notThatRequest or askedLately or (condition == 'pending' and state ~= 'pending') or (unlessGranted and state == 'granted') then
     if marked then current = redis.call('HGET', KEYS[1], field) end
     table.insert(results, 0)
     table.insert(results, current or '')
@@ -82,6 +89,11 @@ export type ConsentCondition = 'always' | 'pending' | 'unless-granted';
 export interface ConsentWrite {
   record: ConsentRecord;
   condition?: ConsentCondition;
+  /**
+   * Not made over a denial a one-click unsubscribe recorded: for an identify's consent trait,
+   * which libraries send again with later calls (see consent-service.ts recordTrait).
+   */
+  keepsUnsubscribe?: boolean;
   /** With condition `pending`: the `at` of the pending record it may replace. */
   pendingAt?: number;
   /** With condition `unless-granted`: a pending record of this `at` or later is kept too. */
@@ -165,20 +177,24 @@ export class ConsentStore {
   ): Promise<ConsentWritten[] | undefined> {
     if (writes.length === 0) return [];
     const keys = customerKeys(this.prefix, customerId);
-    const args = writes.flatMap(({ record, condition = 'always', pendingAt, pendingSince }) => {
-      const checked = ConsentRecord.parse(record);
-      return [
-        consentField(checked.channel, checked.topic),
-        JSON.stringify(checked),
-        condition === 'always'
-          ? ''
-          : condition === 'pending' && pendingAt !== undefined
-            ? `pending@${Math.trunc(pendingAt)}`
-            : condition === 'unless-granted' && pendingSince !== undefined
-              ? `unless-granted@${Math.max(0, Math.trunc(pendingSince))}`
-              : condition,
-      ];
-    });
+    const args = writes.flatMap(
+      ({ record, condition = 'always', pendingAt, pendingSince, keepsUnsubscribe }) => {
+        const checked = ConsentRecord.parse(record);
+        const when =
+          condition === 'always'
+            ? ''
+            : condition === 'pending' && pendingAt !== undefined
+              ? `pending@${Math.trunc(pendingAt)}`
+              : condition === 'unless-granted' && pendingSince !== undefined
+                ? `unless-granted@${Math.max(0, Math.trunc(pendingSince))}`
+                : condition;
+        return [
+          consentField(checked.channel, checked.topic),
+          JSON.stringify(checked),
+          keepsUnsubscribe === true ? `keep-unsub;${when}` : when,
+        ];
+      },
+    );
     const reply = (await writeScript.run(
       this.redis,
       [
