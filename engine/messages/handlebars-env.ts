@@ -148,7 +148,10 @@ function formatDateHelper(...args: unknown[]): string {
 /** `{{currency trigger.total "EUR"}}`: an amount in the customer's locale. */
 function currencyHelper(...args: unknown[]): string {
   const root = rootOf(args);
-  const code = args.length >= 3 && typeof args[1] === 'string' && args[1] !== '' ? args[1] : undefined;
+  // Trimmed and upper-cased: a code from event data (`" eur"`, as a form or a CSV leaves it) is
+  // still a code, where Intl refused it and the send failed for good.
+  const given = args.length >= 3 && typeof args[1] === 'string' ? args[1].trim().toUpperCase() : '';
+  const code = given === '' ? undefined : given;
   const locale = safeLocale(root.locale);
   // The code is checked before the amount: the load-time checks render without one, and a
   // misspelt "EURO" would otherwise pass them and fail every send.
