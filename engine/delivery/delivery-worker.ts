@@ -344,7 +344,7 @@ export function createDeliveryWorker(
         reason,
         at: now,
         source: `${sent.provider}: ${sent.reason}`.slice(0, 200),
-        ...(sent.optedOut && !sent.addressGone ? { until: now + OPTED_OUT_HOLD_MS } : {}),
+        ...(reason === 'unsubscribe' ? { until: now + OPTED_OUT_HOLD_MS } : {}),
       });
     // As when the customer has no address on this channel: the next one, else a failure.
     return fallBack(data, { reason: sent.reason, rule: UNAVAILABLE_RULE }, now, sent);
