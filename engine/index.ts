@@ -29,6 +29,7 @@ export {
   type SendOptions,
   type SendParams,
   type SplitArm,
+  type SplitOptions,
 } from './journey/define-journey.js';
 export type { LocalTimeDelay } from './journey/machine-walk.js';
 export { assignVariant, type SplitWeights } from './journey/split.js';

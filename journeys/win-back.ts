@@ -35,11 +35,16 @@ export const winBack = defineJourney({
       states: {
         inactive: {
           tags: 'loyalty',
-          always: j.split('offer', {
-            coupon: { weight: 45, target: 'offered' },
-            letter: { weight: 45, target: 'written' },
-            holdout: { weight: 10, target: 'heldOut' },
-          }),
+          always: j.split(
+            'offer',
+            {
+              coupon: { weight: 45, target: 'offered' },
+              letter: { weight: 45, target: 'written' },
+              holdout: { weight: 10, target: 'heldOut' },
+            },
+            // The test asks whether the code earns its cost: the coupon's lift is read against the letter.
+            { control: 'letter' },
+          ),
         },
         offered: {
           tags: 'loyalty',

@@ -1,7 +1,7 @@
 import type { RedisConnection } from '../redis/connection.js';
 import { InvalidInputError } from '../ingest/ingest-schema.js';
 import type { Journey } from '../journey/define-journey.js';
-import { declaredSplits } from '../journey/declared-splits.js';
+import { declaredControls, declaredSplits } from '../journey/declared-splits.js';
 import { customerKeys } from '../store/customer-keys.js';
 import { summariseConversions } from '../store/conversion-log.js';
 import {
@@ -186,6 +186,7 @@ export async function buildJourneyReport(input: {
     variants: kpisBy(rows, 'variant', ownLastTouch),
     experiments: experimentsOf(
       declaredSplits(journey),
+      declaredControls(journey),
       versions.map((v) => v.variants),
     ),
     objective: journey.objective
@@ -215,13 +216,15 @@ async function touchpointsOf(
 
 /**
  * Arms are counted as `<split>=<arm>`, parted at the first `=`. The arm named `holdout` is the
- * holdout; the control is the arm named `control`, else the first other arm in alphabetical order.
+ * holdout; the control is the arm the split names (`j.split(id, arms, { control })`), else the arm
+ * named `control`, else the first other arm in alphabetical order.
  * Every arm the journey declares is there from the start, at 0: counts appear only once a customer
  * enters an arm, and a split nobody (or only the holdout) has entered yet was left out, read on the
  * journey page as "no split".
  */
 function experimentsOf(
   declared: ReadonlyMap<string, ReadonlySet<string>>,
+  controls: ReadonlyMap<string, string>,
   perVersion: ReadonlyArray<Record<string, { entered: number; converted: number }>>,
 ) {
   const splits = new Map<string, Map<string, { entered: number; converted: number }>>();
@@ -244,7 +247,13 @@ function experimentsOf(
     }
   return [...splits].flatMap(([split, arms]) => {
     const names = [...arms.keys()].sort();
-    const control = names.includes('control') ? 'control' : names.find((name) => name !== 'holdout');
+    const named = controls.get(split);
+    const control =
+      named !== undefined && names.includes(named)
+        ? named
+        : names.includes('control')
+          ? 'control'
+          : names.find((name) => name !== 'holdout');
     if (control === undefined) return [];
     const groups = names.map((variant) => {
       const { entered, converted } = arms.get(variant)!;

@@ -63,6 +63,13 @@ interface SplitParams {
   weights: SplitWeights;
 }
 
+/** What `chorus.recordVariant` is given; `control` only carries the split's declared control to reports. */
+export interface RecordVariantParams {
+  split: string;
+  variant: string;
+  control?: string;
+}
+
 /** Action and guard names the runtime recognises in a transition's output. */
 export const SEND_ACTION = 'chorus.send';
 /** The guard of each arm of a split (j.split). */
@@ -90,7 +97,7 @@ function journeySetup<TContext extends JourneyContext, TEvent extends EventObjec
       [SEND_ACTION]: (_: unknown, _params: SendParams) => {},
       // `as never`: TypeScript cannot see that `variants` is a key of every TContext; it is, by the constraint.
       'chorus.recordVariant': assign(
-        ({ context }, params: { split: string; variant: string }) =>
+        ({ context }, params: RecordVariantParams) =>
           ({ variants: { ...context.variants, [params.split]: params.variant } }) as never,
       ),
     },
@@ -109,6 +116,16 @@ type JourneySetup<TContext extends JourneyContext, TEvent extends EventObject> =
 export interface SplitArm {
   weight: number;
   target: string;
+}
+
+/** How a split's arms are read in the journey's report. */
+export interface SplitOptions {
+  /**
+   * The arm the others are compared with (their lift and p-value): the one the test asks whether
+   * the others beat, such as the letter without a coupon. Without it, the arm named `control`,
+   * else the first other arm in alphabetical order, which may be the treatment.
+   */
+  control?: string;
 }
 
 /** The typed toolbox a journey's `machine` function receives. */
@@ -145,15 +162,17 @@ export interface JourneyBuilder<TContext extends JourneyContext, TEvent extends 
   ): { type: typeof SEND_ACTION; params: SendParams };
   /**
    * A random split, assigned deterministically by customer id. Use it as a state's `always`.
-   * A holdout is an arm whose target sends nothing.
+   * A holdout is an arm whose target sends nothing. `options.control` names the arm the report
+   * compares the others with.
    */
   split(
     splitId: string,
     arms: Record<string, SplitArm>,
+    options?: SplitOptions,
   ): Array<{
     guard: { type: typeof SPLIT_GUARD; params: SplitParams };
     target: string;
-    actions: { type: 'chorus.recordVariant'; params: { split: string; variant: string } };
+    actions: { type: 'chorus.recordVariant'; params: RecordVariantParams };
   }>;
 }
 
@@ -290,6 +309,25 @@ function checkSplitWeights(journeyId: string, splitId: string, weights: SplitWei
 }
 
 /**
+ * Refuses a declared control the report could not compare with: a name that is no arm (a typo
+ * would silently fall back on the alphabetical rule) or the holdout, which receives nothing.
+ */
+function checkSplitControl(
+  journeyId: string,
+  splitId: string,
+  arms: readonly string[],
+  control: string,
+): void {
+  const receiving = arms.filter((arm) => arm !== 'holdout');
+  if (control === 'holdout' || !arms.includes(control))
+    throw new JourneyDefinitionError(
+      `Journey "${journeyId}": split "${splitId}" names ${JSON.stringify(control)} as its control, ` +
+        `${control === 'holdout' ? 'the holdout, which receives nothing to compare' : 'which is not one of its arms'}. ` +
+        `To fix: name one of ${receiving.map((arm) => JSON.stringify(arm)).join(', ')}.`,
+    );
+}
+
+/**
  * Declares a journey: metadata plus an xstate machine whose every state carries one stage tag.
  *
  * @example
@@ -352,15 +390,20 @@ export function defineJourney<
         );
       return `${time}${LOCAL_TIME_SUFFIX}` as LocalTimeDelay;
     },
-    split: (splitId, arms) => {
+    split: (splitId, arms, options) => {
       const weights: SplitWeights = Object.entries(arms).map(
         ([variant, arm]) => [variant, arm.weight] as const,
       );
       checkSplitWeights(meta.id, splitId, weights);
+      const control = options?.control;
+      if (control !== undefined) checkSplitControl(meta.id, splitId, Object.keys(arms), control);
       return Object.entries(arms).map(([variant, arm]) => ({
         guard: { type: SPLIT_GUARD, params: { split: splitId, variant, weights } },
         target: arm.target,
-        actions: { type: 'chorus.recordVariant' as const, params: { split: splitId, variant } },
+        actions: {
+          type: 'chorus.recordVariant' as const,
+          params: { split: splitId, variant, ...(control === undefined ? {} : { control }) },
+        },
       }));
     },
   };

@@ -14,6 +14,7 @@ import { countDaily, dailyCountsKey, utcDay } from '../../engine/tracking/daily-
 import { journeyCountsKey } from '../../engine/store/journey-counts.js';
 import { dailyJourneyCountsKey } from '../../engine/store/daily-journey-counts.js';
 import { testRedis } from '../support/redis.js';
+import { winBack } from '../../journeys/win-back.js';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -246,6 +247,22 @@ describe('buildJourneyReport', () => {
     // Only the holdout has had a customer yet: the split is still there, its arms with it.
     await ctx.redis.hincrby(journeyCountsKey(ctx.prefix, 'probe'), '1|variant|offer=holdout', 1);
     expect(await rows()).toEqual([['offer', 'a', ['a 0', 'b 0', 'holdout 1']]]);
+  });
+
+  it('compares the arms with the control the split names, not the first in alphabetical order', async () => {
+    // The shipped win-back test: `coupon` is the treatment, the letter without one its control.
+    const [offer] = (await report(winBack)).experiments;
+    expect(offer).toMatchObject({ split: 'offer', control: 'letter' });
+    const counts = journeyCountsKey(ctx.prefix, 'win-back');
+    await ctx.redis.hincrby(counts, '1|variant|offer=coupon', 100);
+    await ctx.redis.hincrby(counts, '1|variant-converted|offer=coupon', 30);
+    await ctx.redis.hincrby(counts, '1|variant|offer=letter', 100);
+    await ctx.redis.hincrby(counts, '1|variant-converted|offer=letter', 10);
+    const [read] = (await report(winBack)).experiments;
+    const coupon = read?.report.variants.find((v) => v.variant === 'coupon');
+    expect(read?.report.variants.find((v) => v.variant === 'letter')?.control).toBe(true);
+    // The coupon's lift is read against the letter: +200%, not -67%.
+    expect(coupon?.vsControl?.relativeLift).toBeCloseTo(2);
   });
 
   it('reads an arm whose counters a crash left apart (more conversions than entries) as all converted', async () => {

@@ -290,21 +290,22 @@ describe('loading a journey', () => {
 });
 
 describe('a split', () => {
-  const withSplit = (arms: Record<string, { weight: number; target: string }>) => () =>
-    defineJourney({
-      id: 'subject-test',
-      version: 1,
-      trigger: { event: 'Go' },
-      machine: (j) =>
-        j.createMachine({
-          initial: 'split',
-          states: {
-            split: { tags: 'awareness', always: j.split('subject', arms) },
-            a: { tags: 'awareness', type: 'final' },
-            b: { tags: 'awareness', type: 'final' },
-          },
-        }),
-    });
+  const withSplit =
+    (arms: Record<string, { weight: number; target: string }>, options?: { control?: string }) => () =>
+      defineJourney({
+        id: 'subject-test',
+        version: 1,
+        trigger: { event: 'Go' },
+        machine: (j) =>
+          j.createMachine({
+            initial: 'split',
+            states: {
+              split: { tags: 'awareness', always: j.split('subject', arms, options) },
+              a: { tags: 'awareness', type: 'final' },
+              b: { tags: 'awareness', type: 'final' },
+            },
+          }),
+      });
 
   it('refuses weights that cannot share customers out, naming the split and the arm', () => {
     // A weight read from configuration that was not set: every customer would go to the last arm.
@@ -345,6 +346,20 @@ describe('a split', () => {
       });
     expect(define).toThrow(JourneyDefinitionError);
     expect(define).toThrow(/split "price=low" has an "=" in its id.*To fix/s);
+  });
+
+  it('refuses a control that is no arm, or is the holdout, naming the arms it could be', () => {
+    const arms = {
+      a: { weight: 45, target: 'a' },
+      b: { weight: 45, target: 'b' },
+      holdout: { weight: 10, target: 'b' },
+    };
+    // A typo would fall back on the alphabetical rule without a word, and lifts would read inverted.
+    expect(withSplit(arms, { control: 'B' })).toThrow(
+      /split "subject" names "B" as its control, which is not one of its arms\. To fix: name one of "a", "b"\./,
+    );
+    expect(withSplit(arms, { control: 'holdout' })).toThrow(/the holdout, which receives nothing to compare/);
+    expect(withSplit(arms, { control: 'b' })).not.toThrow();
   });
 
   it('takes an arm of weight 0 beside others, as a paused arm', () => {
