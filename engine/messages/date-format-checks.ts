@@ -1,3 +1,4 @@
+import { literalArguments } from './helper-calls.js';
 import type { TemplateProblem } from './template-checks.js';
 import type { TemplateFile, TemplateSet } from './template-set.js';
 
@@ -40,35 +41,10 @@ export interface DateFormatMistake {
 
 /** The formatDate formats of one template file (not of the partials it includes) that are wrong. */
 export function dateFormatMistakes(file: TemplateFile): DateFormatMistake[] {
-  const found: DateFormatMistake[] = [];
-  const walk = (node: unknown): void => {
-    if (typeof node !== 'object' || node === null) return;
-    const call = node as {
-      type?: string;
-      path?: { original?: unknown };
-      params?: Array<{ type?: string; value?: unknown }>;
-      loc?: { start?: { line?: number } };
-    };
-    const format = call.params?.[1];
-    if (
-      (call.type === 'MustacheStatement' ||
-        call.type === 'SubExpression' ||
-        call.type === 'BlockStatement') &&
-      call.path?.original === 'formatDate' &&
-      format?.type === 'StringLiteral' &&
-      typeof format.value === 'string'
-    ) {
-      const why = dateFormatMistake(format.value);
-      if (why !== undefined)
-        found.push({ file: file.path, line: call.loc?.start?.line ?? 0, format: format.value, why });
-    }
-    for (const value of Object.values(node)) {
-      if (Array.isArray(value)) value.forEach(walk);
-      else if (value !== call.loc) walk(value);
-    }
-  };
-  walk(file.ast);
-  return found;
+  return literalArguments(file, 'formatDate', 1).flatMap(({ line, value: format }) => {
+    const why = dateFormatMistake(format);
+    return why === undefined ? [] : [{ file: file.path, line, format, why }];
+  });
 }
 
 const FIX =

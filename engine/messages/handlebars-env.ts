@@ -145,31 +145,35 @@ function formatDateHelper(...args: unknown[]): string {
   return format === undefined ? date.toLocaleString(DateTime.DATE_MED) : date.toFormat(format);
 }
 
-/** `{{currency trigger.total "EUR"}}`: an amount in the customer's locale. */
+/**
+ * `{{currency trigger.total "EUR"}}`: an amount in the customer's locale. A code Intl cannot
+ * format by (`"US$"` from a shop's event data) writes the amount with two decimals and the code as
+ * given, rather than failing the send for good: a code written in the template is checked at load
+ * instead (currency-code-checks.ts), where a misspelling can be fixed.
+ */
 function currencyHelper(...args: unknown[]): string {
   const root = rootOf(args);
   // Trimmed and upper-cased: a code from event data (`" eur"`, as a form or a CSV leaves it) is
   // still a code, where Intl refused it and the send failed for good.
-  const given = args.length >= 3 && typeof args[1] === 'string' ? args[1].trim().toUpperCase() : '';
-  const code = given === '' ? undefined : given;
+  const given = args.length >= 3 && typeof args[1] === 'string' ? args[1].trim() : '';
   const locale = safeLocale(root.locale);
-  // The code is checked before the amount: the load-time checks render without one, and a
-  // misspelt "EURO" would otherwise pass them and fail every send.
-  const format = code === undefined ? new Intl.NumberFormat(locale) : currencyFormat(locale, code);
   const amount = typeof args[0] === 'string' && args[0] !== '' ? Number(args[0]) : args[0];
   if (typeof amount !== 'number' || !Number.isFinite(amount)) return '';
-  return format.format(amount);
+  if (given === '') return new Intl.NumberFormat(locale).format(amount);
+  const format = currencyFormat(locale, given.toUpperCase());
+  return format === undefined ? `${amountOnly(locale).format(amount)} ${given}` : format.format(amount);
 }
 
-function currencyFormat(locale: string, code: string): Intl.NumberFormat {
+function currencyFormat(locale: string, code: string): Intl.NumberFormat | undefined {
   try {
     return new Intl.NumberFormat(locale, { style: 'currency', currency: code });
-  } catch (cause) {
-    throw new Error(`currency "${code}" is not a three-letter ISO 4217 code such as "EUR" or "USD"`, {
-      cause,
-    });
+  } catch {
+    return undefined;
   }
 }
+
+const amountOnly = (locale: string) =>
+  new Intl.NumberFormat(locale, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 
 /** The CLDR plural categories `Intl.PluralRules` picks from. */
 export const PLURAL_CATEGORIES = ['zero', 'one', 'two', 'few', 'many', 'other'] as const;

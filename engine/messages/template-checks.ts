@@ -8,6 +8,7 @@ import type { RenderedMessage } from './rendered-message.js';
 import { checkTemplatesForJourneys } from './template-journey-checks.js';
 import { describeProbes, probesFor, type Probe } from './template-probes.js';
 import { layoutBodyProblems } from './layout-checks.js';
+import { currencyCodeProblems } from './currency-code-checks.js';
 import { dateFormatProblems } from './date-format-checks.js';
 import { liquidTagProblems } from './liquid-checks.js';
 import { syntaxFix } from './syntax-fix.js';
@@ -157,8 +158,9 @@ interface Finding {
 
 /**
  * The checks that need no journey: every template parses and names helpers and partials that
- * exist, and a formatDate format is written with Luxon's tokens; rendered with placeholder values, every channel carries the headline (or the key
- * phrase) and the CTA URL, SMS stays within `maxSmsSegments` and push within {@link PUSH_LIMITS}.
+ * exist, a formatDate format is written with Luxon's tokens and a currency code written in a
+ * template is one; rendered with placeholder values, every channel carries the headline (or the
+ * key phrase) and the CTA URL, SMS stays within `maxSmsSegments` and push within {@link PUSH_LIMITS}.
  *
  * A message is rendered several times ({@link probesFor}): with the placeholder traits and with
  * only the traits its journeys require, and once per split variant of the `journeys` that send
@@ -184,7 +186,12 @@ export function checkTemplates(
   };
   for (const file of templates.partials.values()) syntax(file, {}, 'Brand partial');
   const layoutProblems = layoutBodyProblems(templates);
-  problems.push(...layoutProblems, ...dateFormatProblems(templates), ...liquidTagProblems(templates));
+  problems.push(
+    ...layoutProblems,
+    ...dateFormatProblems(templates),
+    ...currencyCodeProblems(templates),
+    ...liquidTagProblems(templates),
+  );
 
   const renderer = new MessageRenderer(templates);
   for (const id of templates.messageIds()) {

@@ -12,7 +12,12 @@ describe('the currency helper', () => {
     expect(price('12.5', 'usd')).toBe('$12.50');
   });
 
-  it('still refuses what is no code, naming it', () => {
-    expect(() => price(12, 'US$')).toThrow(/currency "US\$" is not a three-letter ISO 4217 code/);
+  it('writes the amount with the code as given when the data holds no code, rather than failing the send for good', () => {
+    // A shop's event data with a symbol: every send with it failed, retried and was lost.
+    expect(price(12, 'US$')).toBe('12.00 US$');
+    expect(price('1234.5', ' EURO ')).toBe('1,234.50 EURO');
+    expect(text.compile('{{currency total currency}}')({ total: 12, currency: 'US$', locale: 'de-DE' })).toBe(
+      '12,00 US$',
+    );
   });
 });

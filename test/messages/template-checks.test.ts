@@ -226,17 +226,26 @@ describe('checking a helper whose argument the placeholder customer lacks', () =
     return { templates: TemplateSet.fromDirectory(dir), dir };
   }
 
-  it('reports a misspelt currency code, which every send with an amount would fail on, with the fix of the check', () => {
-    const { templates, dir } = emailTemplates('{{message.headline}}: {{currency trigger.total "EURO"}}');
+  it('reports a misspelt currency code written in the template, with its line and fix', () => {
+    // Sends no longer fail on a code they cannot use (it may come from data), so the template's
+    // own code is checked here: "EURO" is no code, "EUO" is one in form that ISO 4217 lacks.
+    const { templates, dir } = emailTemplates(
+      '{{message.headline}}: {{currency trigger.total "EURO"}}\n{{#if trigger.total}}{{currency trigger.total "EUO"}}{{/if}}',
+    );
     try {
-      const [problem] = checkTemplates(templates);
-      expect(problem?.file).toBe(templates.template('receipt', 'email.subject')!.path);
-      expect(problem?.text).toContain('currency "EURO" is not a three-letter ISO 4217 code');
-      // The check's own fix, after what it rendered with: not the renderer's, which points at the checks.
-      expect(problem?.text).toMatch(
-        /email\.subject\.hbs failed to render with placeholder values: currency "EURO" .*\. To fix: correct the template where the error points\.$/,
-      );
-      expect(problem?.text).not.toContain('loadTemplates');
+      const file = templates.template('receipt', 'email.subject')!.path;
+      expect(checkTemplates(templates)).toEqual([
+        {
+          message: 'receipt',
+          channel: 'email',
+          file,
+          text: `Message "receipt", channel email: ${file} line 1: currency "EURO" is not a three-letter ISO 4217 code such as "EUR" or "USD". To fix: write the code (https://www.iso.org/iso-4217-currency-codes.html), or take it from the event's data.`,
+        },
+        expect.objectContaining({
+          file,
+          text: expect.stringContaining(`${file} line 2: currency "EUO" is not`) as unknown,
+        }),
+      ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
