@@ -58,6 +58,7 @@ Options for every command:
   --journeys <dir>   the journeys folder (default: JOURNEYS_DIR, else journeys)
   --templates <dir>  the templates folder (default: TEMPLATES_DIR, else templates)
   -h, --help         this help, or a command's with \`chorus <command> --help\`
+  -v, --version      the installed version
 
 Configuration is read from the environment, as the engine reads it (see the README).
 Exit status: 0 success, 1 problems found or failure, 2 usage error.`;

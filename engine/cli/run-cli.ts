@@ -19,6 +19,7 @@ import { COMMAND_USAGE, isCommand, USAGE, type CommandName } from './cli-usage.j
 import { formatSimulation } from './format-simulation.js';
 import { journeyToMermaid } from './journey-graph.js';
 import { previewMessage } from './preview-message.js';
+import { packageVersion } from './package-version.js';
 import { inputName, readJsonInput } from './read-json-input.js';
 import { formatRendered, renderSettings } from './render-for-customer.js';
 import { parseTestAddress, sendTestEmail } from './send-test.js';
@@ -124,6 +125,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   // `chorus --help simulate` asks what `chorus help simulate` does; `chorus help help`, the overview.
   const asksHelp = name === 'help' || name === '-h' || name === '--help';
   const topic = asksHelp && rest[0] !== 'help' ? rest[0] : undefined;
+  if (name === '--version' || name === '-v' || name === 'version') {
+    io.stdout(`chorus ${packageVersion()}\n`);
+    return 0;
+  }
   if (name === undefined || (asksHelp && topic === undefined)) {
     if (name === undefined) {
       io.stderr(`${USAGE}\n`);

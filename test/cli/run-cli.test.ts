@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -21,6 +21,13 @@ async function runWith(env: Record<string, string>, ...argv: string[]) {
 }
 
 describe('runCli', () => {
+  it('prints the installed version, as a bug report asks for it', async () => {
+    const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    for (const flag of ['--version', '-v', 'version'])
+      expect(await run(flag)).toEqual({ code: 0, stdout: `chorus ${version}\n`, stderr: '' });
+    expect((await run('--help')).stdout).toContain('-v, --version');
+  });
+
   it('prints the overall help, and each command’s', async () => {
     expect(await run('--help')).toMatchObject({
       code: 0,
