@@ -90,6 +90,12 @@ describe('the demo command line', () => {
     expect(() => parseDemoOptions(['--customers', 'many'])).toThrow(
       /--customers: "many" is not a number[\s\S]*usage: npm run demo/,
     );
+    // Number() reads these as 16, 3 and 0: a count must be written in decimals.
+    for (const given of ['0x10', '0b11', ''])
+      expect(() => parseDemoOptions([`--customers=${given}`])).toThrow(
+        new RegExp(`--customers: "${given}" is not a number`),
+      );
+    expect(parseDemoOptions(['--time-scale', '1e6'])).toMatchObject({ 'time-scale': 1_000_000 });
     expect(() => parseDemoOptions(['--shoppers', '5'])).toThrow(
       expect.objectContaining({ code: 'CHORUS_CLI_USAGE', message: expect.stringMatching(/--shoppers/) }),
     );

@@ -13,16 +13,25 @@ HTTP API and prints the funnel, the messages per channel and the goal conversion
   --days        journey days to run at most before reporting what is left
   --help        this text`;
 
+// A number written in decimals (`300`, `1.5`, `1e6`): Number() alone also reads `0x10` as 16,
+// `0b11` as 3 and an empty `--customers=` as 0.
+const DECIMAL = /^-?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
+const decimal = () =>
+  z.preprocess(
+    (value) => (typeof value === 'string' && DECIMAL.test(value) ? Number(value) : value),
+    z.number(),
+  );
+
 const Options = z.object({
-  customers: z.coerce.number().int().min(1).max(100_000).default(300),
-  'time-scale': z.coerce.number().min(1).max(1e9).default(86_400),
-  seed: z.coerce.number().int().default(7),
+  customers: decimal().pipe(z.number().int().min(1).max(100_000)).default(300),
+  'time-scale': decimal().pipe(z.number().min(1).max(1e9)).default(86_400),
+  seed: decimal().pipe(z.number().int()).default(7),
   /**
    * Journey days to run at most, a guard against a run that never settles. The lifecycle's last
    * step is 37 days after sign-up, but at a high --time-scale the workers fall behind journey
    * time (1000 shoppers at 400000 settle past day 40, later on a busy machine), so it is generous.
    */
-  days: z.coerce.number().min(1).max(3650).default(365),
+  days: decimal().pipe(z.number().min(1).max(3650)).default(365),
 });
 
 export type DemoOptions = z.infer<typeof Options>;
@@ -54,7 +63,7 @@ export function parseDemoOptions(args: readonly string[]): DemoOptions | undefin
     const name = issue.path.join('.');
     // Said plainly: zod's own message would be "expected number, received NaN".
     const given = String(values[name]);
-    const message = !Number.isFinite(Number(given))
+    const message = !DECIMAL.test(given)
       ? `"${given}" is not a number`
       : issue.code === 'invalid_type'
         ? `"${given}" is not a whole number`
