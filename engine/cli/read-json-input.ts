@@ -8,23 +8,48 @@ import { InvalidInputError, parseInput } from '../ingest/ingest-schema.js';
 // U+FFFD and simulate or render.
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** How problems name an input file: `-` is standard input, not a file named -. */
+export const inputName = (path: string) => (path === '-' ? 'from standard input' : path);
+
+/** The command's standard input, given with its I/O so tests need not own the process's. */
+export interface StandardInput {
+  /** Whether it is a terminal: someone would have to type JSON and end it with Ctrl-D. */
+  isTerminal: boolean;
+  read(): Buffer;
+}
+
+/** The process's own standard input. */
+export const processStdin = (): StandardInput => ({
+  isTerminal: process.stdin.isTTY === true,
+  read: () => readFileSync(0),
+});
+
 /**
  * Reads a JSON file given on the command line and parses it with `schema`; `-` is standard input,
  * as for most command lines (`generate-events | chorus simulate welcome --events -`).
  *
  * @throws InvalidInputError naming the file when it cannot be read or is not JSON, and every bad
- * field (`events.2.at: …`) when it does not match.
+ * field (`events.2.at: …`) when it does not match; for `-` at a terminal, at once, where the
+ * command would have waited without a word for JSON typed in and Ctrl-D.
  */
-/** How problems name an input file: `-` is standard input, not a file named -. */
-export const inputName = (path: string) => (path === '-' ? 'from standard input' : path);
-
-export function readJsonInput<T extends z.ZodType>(path: string, schema: T, what: string): z.output<T> {
+export function readJsonInput<T extends z.ZodType>(
+  path: string,
+  schema: T,
+  what: string,
+  input: StandardInput = processStdin(),
+): z.output<T> {
   const stdin = path === '-';
   // Named in problems as what it is: "-: is not JSON" read as a file named -.
   const name = stdin ? 'standard input' : path;
+  if (stdin && input.isTerminal)
+    throw new InvalidInputError(
+      [{ field: name, message: 'is a terminal, with nothing piped in' }],
+      what,
+      'pipe the JSON into the command (generate-events | chorus …, or < file.json), or give the path of a file instead of -.',
+    );
   let bytes: Buffer;
   try {
-    bytes = readFileSync(stdin ? 0 : path);
+    bytes = stdin ? input.read() : readFileSync(path);
   } catch (error) {
     throw new InvalidInputError(
       [{ field: name, message: `cannot be read (${(error as Error).message})` }],

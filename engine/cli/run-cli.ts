@@ -20,7 +20,7 @@ import { formatSimulation } from './format-simulation.js';
 import { journeyToMermaid } from './journey-graph.js';
 import { previewMessage } from './preview-message.js';
 import { packageVersion } from './package-version.js';
-import { inputName, readJsonInput } from './read-json-input.js';
+import { inputName, readJsonInput, type StandardInput } from './read-json-input.js';
 import { formatRendered, renderSettings } from './render-for-customer.js';
 import { parseTestAddress, sendTestEmail } from './send-test.js';
 import { MAX_UNTIL_MS, simulateJourney } from './simulate-journey.js';
@@ -40,6 +40,8 @@ export interface CliIo {
   env: Record<string, string | undefined>;
   /** The time previews and test sends are rendered at. Default: the system clock. */
   now?: () => number;
+  /** What `-` reads (`--events -`, `--profile -`). Default: the process's standard input. */
+  stdin?: StandardInput;
 }
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -327,7 +329,7 @@ function templatesFor(run: Invocation, messageId: string): TemplateSet {
 
 function profileFrom(run: Invocation): Record<string, unknown> {
   const path = stringOption(run.values.profile);
-  return path === undefined ? {} : readJsonInput(path, Traits, 'profile file');
+  return path === undefined ? {} : readJsonInput(path, Traits, 'profile file', run.io.stdin);
 }
 
 const COMMANDS: Record<CommandName, (run: Invocation) => Promise<number>> = {
@@ -358,7 +360,7 @@ const COMMANDS: Record<CommandName, (run: Invocation) => Promise<number>> = {
     const eventsFile = required(run, 'events');
     const until = untilOption(run);
     const journey = await findJourney(run);
-    const script = readJsonInput(eventsFile, SimulationScript, 'events file');
+    const script = readJsonInput(eventsFile, SimulationScript, 'events file', run.io.stdin);
     const templates = loadTemplates(run.dirs.templates, { journeys: [journey] });
     const result = simulateJourney(journey, script, {
       templates,

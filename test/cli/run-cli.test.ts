@@ -21,6 +21,35 @@ async function runWith(env: Record<string, string>, ...argv: string[]) {
 }
 
 describe('runCli', () => {
+  it('reads - from the standard input it is given, and refuses a terminal at once rather than wait for typed JSON', async () => {
+    const events = JSON.stringify([
+      { at: '0s', type: 'track', event: 'Signed Up', properties: { plan: 'pro' } },
+    ]);
+    const withStdin = async (stdin: { isTerminal: boolean; read(): Buffer }) => {
+      const out = { stdout: '', stderr: '' };
+      const code = await runCli(['simulate', 'tea-welcome', '--events', '-', '--until', '0s'], {
+        stdout: (text) => (out.stdout += text),
+        stderr: (text) => (out.stderr += text),
+        env: { JOURNEYS_DIR: 'test/fixtures/cli/journeys', TEMPLATES_DIR: 'test/fixtures/cli/templates' },
+        stdin,
+      });
+      return { code, ...out };
+    };
+    expect(await withStdin({ isTerminal: false, read: () => Buffer.from(events) })).toMatchObject({
+      code: 0,
+      stdout: expect.stringContaining('track "Signed Up"'),
+    });
+    const typed = await withStdin({
+      isTerminal: true,
+      read: () => {
+        throw new Error('a terminal is not read');
+      },
+    });
+    expect(typed.code).toBe(1);
+    expect(typed.stderr).toContain('standard input: is a terminal, with nothing piped in');
+    expect(typed.stderr).toContain('pipe the JSON into the command');
+  });
+
   it('prints the installed version, as a bug report asks for it', async () => {
     const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
     for (const flag of ['--version', '-v', 'version'])
