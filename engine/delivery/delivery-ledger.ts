@@ -295,30 +295,61 @@ export async function endErasedOperations(
 
 /**
  * KEYS: op key, messages list, then optionally the customer's job index. ARGV: note JSON, list
- * cap, then with the index: the job's member, the TTL (ms) the index must have at least.
+ * cap, op id, then with the index: the job's member, the TTL (ms) the index must have at least.
+ *
+ * The operation's earlier `delayed` notes are taken off the list (an older Chorus wrote one per
+ * hold) and the new one, counting them in `holds` and dated from the first in `heldSince`, is
+ * put on top: the note is JSON.stringify's object, so the fields go in before its closing brace.
  */
 const noteScript = new LuaScript(`${ENDED}${KEEP_INDEX_FOR}
 if ended(redis.call('HGET', KEYS[1], 'state')) then return 0 end
-redis.call('LPUSH', KEYS[2], ARGV[1])
+local note = ARGV[1]
+local holds = 1
+local since = nil
+for _, raw in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do
+  if string.find(raw, ARGV[3], 1, true) then
+    local ok, entry = pcall(cjson.decode, raw)
+    if ok and type(entry) == 'table' and entry.opId == ARGV[3] and entry.status == 'delayed' then
+      holds = holds + (tonumber(entry.holds) or 1)
+      local first = tonumber(entry.heldSince) or tonumber(entry.at)
+      if first and (since == nil or first < since) then since = first end
+      redis.call('LREM', KEYS[2], 0, raw)
+    end
+  end
+end
+if holds > 1 then
+  local extra = '"holds":' .. holds
+  if since then extra = extra .. ',"heldSince":' .. string.format('%.0f', since) end
+  if string.sub(note, -2) ~= '{}' then extra = ',' .. extra end
+  note = string.sub(note, 1, -2) .. extra .. '}'
+end
+redis.call('LPUSH', KEYS[2], note)
 redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[2]) - 1)
 if KEYS[3] then
-  redis.call('SADD', KEYS[3], ARGV[3])
-  keepIndexFor(KEYS[3], ARGV[4])
+  redis.call('SADD', KEYS[3], ARGV[4])
+  keepIndexFor(KEYS[3], ARGV[5])
 end
 return 1
 `);
 
+/** A note on a send held back: its operation id, and what the customer's message list shows of it. */
+export type HeldNote = { opId: string } & Record<string, unknown>;
+
 /**
- * Adds a note (a send held back until later) to the customer's message list, unless the operation
- * has ended meanwhile (an erasure ends it: the note would bring the erased list back); answers
- * whether it did. With `index`, the held job is named in the customer's job index for at least
- * `ttlMs`: a cap's window may hold it longer than the index would otherwise live, and an erasure
- * finds a customer's jobs there.
+ * Notes a send held back until later on the customer's message list, unless the operation has
+ * ended meanwhile (an erasure ends it: the note would bring the erased list back); answers
+ * whether it did. A send held again replaces its note rather than adding one: a frequency cap
+ * or quiet hours can hold one send many times, and a note per hold pushed the customer's other
+ * sends off the capped list, so their provider reports (a bounce, a complaint) no longer found
+ * them. The note then says how often it was held (`holds`) and since when (`heldSince`). With
+ * `index`, the held job is named in the customer's job index for at least `ttlMs`: a cap's
+ * window may hold it longer than the index would otherwise live, and an erasure finds a
+ * customer's jobs there.
  */
 export async function noteOperation(
   redis: RedisConnection,
   keys: { op: string; messages: string },
-  note: object,
+  note: HeldNote,
   cap: number,
   index?: ReturnType<typeof heldSendIndex>,
 ): Promise<{ noted: boolean }> {
@@ -329,7 +360,7 @@ export async function noteOperation(
       (await noteScript.run(
         redis,
         [keys.op, keys.messages, ...indexKeys],
-        [JSON.stringify(note), cap, ...indexArgs],
+        [JSON.stringify(note), cap, note.opId, ...indexArgs],
       )) === 1,
   };
 }

@@ -189,7 +189,8 @@ export function createDeliveryWorker(
   }
 
   /**
-   * A held send is shown on the customer each time it is held: it is not an outcome, only a note.
+   * A held send is shown on the customer as one note, brought up to date each time it is held
+   * again (see noteOperation): it is not an outcome.
    * Answers false when the operation ended meanwhile (its customer was erased): nothing to hold.
    */
   async function noteDelay(job: DeliveryJobData, refusal: Refusal, untilMs: number, now: number) {

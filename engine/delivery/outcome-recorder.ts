@@ -6,7 +6,7 @@ import type { CustomerStore } from '../store/customer-store.js';
 import { ridesInScripts, StatsWrites } from '../store/stats-writes.js';
 import { queueDailyCount, type DailyMetric } from '../tracking/daily-counts.js';
 import { variantLabel, type DeliveryJobData } from './delivery-job.js';
-import { abandonOperation, endOperation, type DeliveryOutcome } from './delivery-ledger.js';
+import { abandonOperation, endOperation, type DeliveryOutcome, type HeldNote } from './delivery-ledger.js';
 import { OutcomeNotRecordedError } from './job-signals.js';
 import { queueSendCount } from './send-counts.js';
 import { withRetries } from './with-retries.js';
@@ -28,7 +28,7 @@ export interface LedgerKeys {
 export interface OutcomeRecorder {
   keys(job: DeliveryJobData): LedgerKeys;
   /** A message list entry: what the customer was sent (or why not), shown on the customer. */
-  entry(job: DeliveryJobData, status: string, extra: Record<string, unknown>): Record<string, unknown>;
+  entry(job: DeliveryJobData, status: string, extra: Record<string, unknown>): HeldNote;
   /** Ends the operation with `outcome` unless it has ended; counts it only when this call ended it. */
   end(
     job: DeliveryJobData,
@@ -79,7 +79,7 @@ export function createOutcomeRecorder(input: {
     return { op: customer.op(job.opId), messages: customer.messages };
   };
 
-  const entry = (job: DeliveryJobData, status: string, extra: Record<string, unknown>) => ({
+  const entry = (job: DeliveryJobData, status: string, extra: Record<string, unknown>): HeldNote => ({
     opId: job.opId,
     journeyId: job.journeyId,
     journeyVersion: job.journeyVersion,

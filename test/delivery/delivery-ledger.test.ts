@@ -26,6 +26,7 @@ describe('the delivery ledger', () => {
 
   const claim = (channel: 'email' | 'sms' | 'in-app', token = 'run-1') =>
     claimOperation(ctx.redis, keys.op, { token, now: 1_000, staleMs: 60_000, channel });
+  const held = { opId: 'op-1', status: 'delayed', at: 1_000 };
   const notes = async () => (await ctx.redis.lrange(keys.messages, 0, -1)).map((entry) => JSON.parse(entry));
 
   it('keeps the first route: a run that decided otherwise is told where the send went, and that it did not set it', async () => {
@@ -89,7 +90,7 @@ describe('the delivery ledger', () => {
     expect(await ctx.redis.pttl(keys.op)).toBeGreaterThan(0);
     expect(await claim('email', 'run-2')).toEqual({ result: 'ended', outcome: 'skipped' });
     expect(await endOperation(ctx.redis, keys, 'sent', { status: 'sent' }, 10)).toEqual({ recorded: false });
-    expect(await noteOperation(ctx.redis, keys, { status: 'delayed' }, 10)).toEqual({ noted: false });
+    expect(await noteOperation(ctx.redis, keys, held, 10)).toEqual({ noted: false });
     expect(await ctx.redis.exists(keys.messages)).toBe(0);
     // Kept longer than the ledger, for a job a policy held back weeks.
     expect(await ctx.redis.pttl(keys.op)).toBeGreaterThan(7 * 86_400_000);
@@ -119,17 +120,50 @@ describe('the delivery ledger', () => {
   });
 
   it('notes a held send while its operation is open', async () => {
-    expect(await noteOperation(ctx.redis, keys, { status: 'delayed' }, 10)).toEqual({ noted: true });
-    expect(await notes()).toEqual([{ status: 'delayed' }]);
+    expect(await noteOperation(ctx.redis, keys, held, 10)).toEqual({ noted: true });
+    expect(await notes()).toEqual([held]);
+  });
+
+  it("keeps one note of a send held again and again, so the customer's other sends stay on the list", async () => {
+    await endOperation(
+      ctx.redis,
+      { ...keys, op: `${keys.op}-other` },
+      'sent',
+      { opId: 'op-0', status: 'sent' },
+      3,
+    );
+    for (let at = 1; at <= 5; at++) await noteOperation(ctx.redis, keys, { ...held, at, until: at + 100 }, 3);
+    expect(await notes()).toEqual([
+      { ...held, at: 5, until: 105, holds: 5, heldSince: 1 },
+      { opId: 'op-0', status: 'sent' },
+    ]);
+  });
+
+  it('folds the notes an older Chorus wrote for each hold into one, counting them', async () => {
+    const older = [
+      { opId: 'op-2', status: 'delayed', at: 1 },
+      { ...held, at: 2 },
+      { opId: 'op-2', status: 'sent', at: 3 },
+      { ...held, at: 4, holds: 2, heldSince: 3 },
+      { ...held, status: 'rerouted', at: 5 },
+    ];
+    await ctx.redis.lpush(keys.messages, ...older.map((entry) => JSON.stringify(entry)));
+    await noteOperation(ctx.redis, keys, { ...held, at: 6 }, 10);
+    expect(await notes()).toEqual([
+      { ...held, at: 6, holds: 4, heldSince: 2 },
+      { ...held, status: 'rerouted', at: 5 },
+      { opId: 'op-2', status: 'sent', at: 3 },
+      { opId: 'op-2', status: 'delayed', at: 1 },
+    ]);
   });
 
   it('names a held send in the job index for as long as it is held, also where the index had expired', async () => {
     const index = { key: customerKeys(ctx.prefix, 'ada').jobs, member: 's:op-1', ttlMs: 40 * 86_400_000 };
-    await noteOperation(ctx.redis, keys, { status: 'delayed' }, 10, index);
+    await noteOperation(ctx.redis, keys, held, 10, index);
     expect(await ctx.redis.smembers(index.key)).toEqual(['s:op-1']);
     expect(await ctx.redis.pttl(index.key)).toBeGreaterThan(39 * 86_400_000);
     // A shorter hold never shortens it, nor does a later step's send naming its job.
-    await noteOperation(ctx.redis, keys, { status: 'delayed' }, 10, { ...index, ttlMs: 1000 });
+    await noteOperation(ctx.redis, keys, held, 10, { ...index, ttlMs: 1000 });
     await new CustomerJobIndex(ctx.redis, ctx.prefix).record('ada', [{ queue: 'deliveries', jobId: 'op-2' }]);
     expect(await ctx.redis.pttl(index.key)).toBeGreaterThan(39 * 86_400_000);
     expect((await ctx.redis.smembers(index.key)).sort()).toEqual(['s:op-1', 's:op-2']);

@@ -53,6 +53,14 @@ const MessageEntry = z
     rule: z.string().optional().describe('the policy rule that skipped, rerouted or delayed it'),
     to: z.string().optional().describe('rerouted: the channel the send was handed to'),
     until: z.number().optional().describe('delayed: until when, epoch ms'),
+    holds: z
+      .number()
+      .optional()
+      .describe('delayed: how many times the send was held, when more than once (`at` is the latest)'),
+    heldSince: z
+      .number()
+      .optional()
+      .describe('delayed and held more than once: when it was first held, epoch ms'),
     provider: z.string().optional().describe('the provider that took, refused or may have the message'),
     providerId: z.string().optional().describe("sent: the provider's id for the message"),
     resent: z
