@@ -44,6 +44,7 @@ const MessageEntry = z.looseObject({
   channel: Channel,
   variant: z.string().default('control'),
   status: z.string(),
+  at: z.number().optional(),
 });
 
 /**
@@ -86,13 +87,15 @@ export async function recordDeliveryReport(
     variant: send.variant,
   };
   // The customer's state is checked with the write: an erasure ending since the list was read
-  // must not be followed by engagement written back under the erased customer's id.
+  // must not be followed by engagement written back under the erased customer's id. The send's
+  // time, which files the report under its day, is the entry's just read: not read again there.
   const { first, known } = await recordEngagement(redis, prefix, {
     send: tracked,
     kind: parsed.status,
     at: parsed.at,
     ...(parsed.reason === undefined ? {} : { reason: parsed.reason }),
     knownOnly: true,
+    sentAt: send.at ?? 0,
   });
   if (!known) return { recorded: 'unknown-send' };
   return { recorded: first ? 'first' : 'repeat' };

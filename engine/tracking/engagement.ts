@@ -56,7 +56,9 @@ const TRACKED_KINDS: ReadonlyArray<EngagementKind | 'clicks'> = [
 /**
  * KEYS: tracked hash, engagement list, tracked-ops sorted set, message list, optionally the
  * customer's state.
- * ARGV: opId, kind, at, entry JSON, list cap, sends cap, then the field kinds of a send.
+ * ARGV: opId, kind, at, entry JSON, list cap, sends cap, the time of the send when the caller read
+ * it from the message list already (0 when the list did not give one) or '', then the field kinds
+ * of a send.
  * The first of each kind per send sets its time and is listed; every click is listed and
  * counted, as it carries the link that was followed. A send seen for the first time may push
  * the oldest send's fields out. With the state key, nothing is written when the customer has no
@@ -76,12 +78,14 @@ if redis.call('ZADD', KEYS[3], 'NX', ARGV[3], ARGV[1]) == 1 then
   if over > 0 then
     local dropped = redis.call('ZPOPMIN', KEYS[3], over)
     for i = 1, #dropped, 2 do
-      for k = 7, #ARGV do redis.call('HDEL', KEYS[1], dropped[i] .. '|' .. ARGV[k]) end
+      for k = 8, #ARGV do redis.call('HDEL', KEYS[1], dropped[i] .. '|' .. ARGV[k]) end
     end
   end
 end
 local sentAt = 0
-if first == 1 or ARGV[2] == 'clicked' then
+if ARGV[7] ~= '' then
+  sentAt = tonumber(ARGV[7])
+elseif first == 1 or ARGV[2] == 'clicked' then
   for _, raw in ipairs(redis.call('LRANGE', KEYS[4], 0, -1)) do
     if string.find(raw, ARGV[1], 1, true) then
       local ok, entry = pcall(cjson.decode, raw)
@@ -119,6 +123,11 @@ export async function recordEngagement(
     url?: string;
     reason?: string;
     knownOnly?: boolean;
+    /**
+     * The time of the send, for a caller that has read its entry from the message list already
+     * (0 when the entry gives none): the list is then not read again.
+     */
+    sentAt?: number;
   },
 ): Promise<{ first: boolean; known: boolean }> {
   const { send, kind, at } = input;
@@ -137,7 +146,16 @@ export async function recordEngagement(
   const [result, sentAt] = (await recordScript.run(
     redis,
     [keys.tracked, keys.engagement, keys.trackedOps, keys.messages, ...(input.knownOnly ? [keys.state] : [])],
-    [send.opId, kind, at, JSON.stringify(entry), ENGAGEMENT_CAP, TRACKED_SENDS_CAP, ...TRACKED_KINDS],
+    [
+      send.opId,
+      kind,
+      at,
+      JSON.stringify(entry),
+      ENGAGEMENT_CAP,
+      TRACKED_SENDS_CAP,
+      input.sentAt ?? '',
+      ...TRACKED_KINDS,
+    ],
   )) as [number, number];
   if (result === -1) return { first: false, known: false };
   const first = result === 1;

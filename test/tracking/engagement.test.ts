@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   InvalidDayRangeError,
@@ -183,6 +184,34 @@ describe('recording opens, clicks and provider reports', () => {
         kind: 'bounced',
         reason: '550 5.1.1 no such user',
       });
+    });
+
+    it('is counted on the day of the send it was matched to, the message list being read once', async () => {
+      await sent();
+      // The list changes between the report's read and its write: newer entries push the send off.
+      const messages = customerKeys(ctx.prefix, 'ada').messages;
+      type Lrange = (this: Redis, key: string, start: number, stop: number) => Promise<string[]>;
+      const commands = Object.getPrototypeOf(Redis.prototype) as { lrange: Lrange };
+      const lrange = commands.lrange;
+      commands.lrange = async function (key, start, stop) {
+        commands.lrange = lrange;
+        const list = await lrange.call(this, key, start, stop);
+        if (key === messages) await ctx.redis.del(messages);
+        return list;
+      };
+      const report = {
+        customerId: 'ada',
+        opId: 'op-1',
+        status: 'bounced' as const,
+        at: DAY + 2 * 86_400_000,
+      };
+      const recorded = await recordDeliveryReport(ctx.redis, ctx.prefix, report).finally(() => {
+        commands.lrange = lrange;
+      });
+      expect(recorded).toEqual({ recorded: 'first' });
+      expect((await counts('2026-11-23', '2026-11-25')).map((r) => [r.day, r.counts])).toEqual([
+        ['2026-11-23', { bounced: 1 }],
+      ]);
     });
 
     it('for a send the customer has no record of changes nothing', async () => {
