@@ -299,7 +299,7 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
     body: objectText({
       type: str(fc.oneof(fc.constantFrom('bounce', 'complaint', 'delivered'), hostileString)),
       bounceType: str(fc.constantFrom('hard', 'soft', 'HARD')),
-      channel: str(fc.oneof(fc.constantFrom('email', 'sms'), hostileString)),
+      channel: str(fc.oneof(fc.constantFrom('email', 'sms', 'push', 'webhook'), hostileString)),
       address: str(email),
       source: str(hostileString),
       timestamp: jsonInstant,

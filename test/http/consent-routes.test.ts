@@ -656,6 +656,30 @@ describe('bounce and complaint reports', () => {
     );
   });
 
+  it("takes a push provider's report: a hard bounce suppresses the token, a complaint is not a push report", async () => {
+    h = await httpHarness({ journeys: [notify], workers: false });
+    // A long token: FCM's are about 160 characters, a web push endpoint can pass an address's 320.
+    const token = `fcm:${'A1b2-C3d4_'.repeat(40)}`;
+    expect(
+      (await report({ type: 'bounce', bounceType: 'hard', channel: 'push', address: token })).json(),
+    ).toEqual({ suppressed: true, reason: 'hard-bounce' });
+    expect(await h.engine.suppressions.check({ kind: 'push', value: token })).toEqual([
+      { reason: 'hard-bounce', at: h.clock.now(), source: 'delivery-events' },
+    ]);
+    const lookUp = await h.app.inject({
+      url: `/v1/suppressions?channel=push&address=${encodeURIComponent(token)}`,
+      headers: h.auth,
+    });
+    expect(lookUp.json()).toMatchObject({ suppressions: [{ reason: 'hard-bounce' }] });
+    const complaint = await report({ type: 'complaint', channel: 'push', address: token });
+    expect(complaint.statusCode).toBe(400);
+    expect(complaint.json().error.issues[0].field).toBe('body.channel');
+    // Only tokens run that long: a 400-character "phone number" is no address.
+    const long = await report({ type: 'bounce', bounceType: 'hard', channel: 'sms', address: token });
+    expect(long.statusCode).toBe(400);
+    expect(long.json().error.issues[0]).toMatchObject({ field: 'body.address' });
+  });
+
   it('refuses a suppression lookup or lift whose `+` was sent unencoded, rather than answer for another address', async () => {
     h = await httpHarness({ journeys: [notify], workers: false });
     await report({ type: 'complaint', channel: 'email', address: 'jane+news@example.com' });

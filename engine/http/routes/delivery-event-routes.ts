@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Clock } from '../../clock.js';
 import { isPlainEmailAddress } from '../../delivery/address.js';
+import { Channel } from '../../journey/journey-schema.js';
 import type { Engine } from '../../engine.js';
 import { RecordTimestamp, toEpochMs } from '../../ingest/ingest-schema.js';
 import { MAX_OP_ID_LENGTH } from '../../runtime/ids.js';
@@ -9,8 +10,12 @@ import { SuppressionReason, type SuppressedAddress } from '../../policy/suppress
 import { recordDeliveryReport } from '../../tracking/delivery-report.js';
 
 const Common = {
-  channel: z.enum(['email', 'sms']),
-  address: z.string().min(3).max(320).describe('the email address or phone number the provider reported'),
+  channel: z.enum(['email', 'sms', 'push']),
+  address: z
+    .string()
+    .min(3)
+    .max(4096)
+    .describe('the email address, phone number or push token the provider reported'),
   source: z.string().min(1).max(200).default('delivery-events').describe('the provider that reported it'),
   timestamp: RecordTimestamp.describe(
     'when it happened, an ISO 8601 date-time with offset or epoch ms, as ingest takes it; default now',
@@ -31,10 +36,11 @@ const Send = {
 const DeliveryEvent = z
   .discriminatedUnion('type', [
     z.object({ type: z.literal('bounce'), bounceType: z.enum(['hard', 'soft']), ...Common, ...Send }),
-    z.object({ type: z.literal('complaint'), ...Common, ...Send }),
+    // Mailbox providers and carriers take spam reports; push services have none to relay.
+    z.object({ type: z.literal('complaint'), ...Common, channel: z.enum(['email', 'sms']), ...Send }),
     z.object({
       type: z.literal('delivered'),
-      channel: Common.channel,
+      channel: Channel,
       timestamp: Common.timestamp,
       customerId: z.string().min(1).max(256),
       opId: z.string().min(1).max(MAX_OP_ID_LENGTH),
@@ -52,13 +58,19 @@ const DeliveryEvent = z
         path: ['address'],
         message: 'an email address, as the channel is email',
       });
+    if (event.channel !== 'push' && event.address.length > 320)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['address'],
+        message: `at most 320 characters for ${event.channel}; only push tokens are longer`,
+      });
   });
 
 /**
  * Deliveries, bounces and complaints reported by a provider (or a relay of its webhooks). With the
  * send's `customerId` and `opId` the outcome is recorded on that message and counted in the
- * journey's report. A hard bounce suppresses the address for every later message, a complaint
- * for marketing (transactional messages still go); a soft bounce is acknowledged
+ * journey's report. A hard bounce suppresses the address for every later message (a push token's:
+ * the app is gone), a complaint for marketing (transactional messages still go); a soft bounce is acknowledged
  * and changes nothing, since the provider retries it and reports a hard bounce if it persists.
  */
 export const deliveryEventRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Clock }> = async (
@@ -110,10 +122,9 @@ export const deliveryEventRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock:
       if (event.type === 'delivered') return { suppressed: false, ...extra };
       if (event.type === 'bounce' && event.bounceType === 'soft') return { suppressed: false, ...extra };
       const reason: SuppressionReason = event.type === 'complaint' ? 'complaint' : 'hard-bounce';
-      const address: SuppressedAddress =
-        event.channel === 'email'
-          ? { kind: 'email', value: event.address }
-          : { kind: 'phone', value: event.address };
+      // A push token's hard bounce is the provider saying it is gone (the app was uninstalled).
+      const kind = ({ email: 'email', sms: 'phone', push: 'push' } as const)[event.channel];
+      const address: SuppressedAddress = { kind, value: event.address };
       await engine.suppressions.add(address, { reason, at, source: event.source });
       return { suppressed: true, reason, ...extra };
     },
