@@ -236,6 +236,7 @@ export {
   type VerifyWebhookOptions,
 } from './channels/standard-webhooks.js';
 export { twilioSignature, isTwilioSignatureValid, type TwilioParams } from './channels/twilio-signature.js';
+export { isAddressedToUs, type TwilioSenders } from './channels/twilio-senders.js';
 export { smsKeyword, type SmsKeyword } from './channels/sms-keywords.js';
 export { isPublicAddress } from './channels/public-address.js';
 export { ChannelConfigError, WebhookVerificationError, type WebhookRejection } from './channels/errors.js';

@@ -92,6 +92,8 @@ export async function startApiServer(input: {
     // Twilio signs the texts it posts over the URL it was given, PUBLIC_URL's.
     publicUrl: config.PUBLIC_URL,
     twilioAuthToken: config.TWILIO_AUTH_TOKEN,
+    // Replies count only when they were sent to the number our texts come from.
+    ...(config.SMS_FROM === undefined ? {} : { twilioSenders: { from: config.SMS_FROM } }),
     webhookSecrets: input.secrets.webhookSecrets,
     unsubscribeSecret: input.secrets.unsubscribeSecret,
     previousUnsubscribeSecrets: input.secrets.previousUnsubscribeSecrets,

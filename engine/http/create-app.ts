@@ -222,6 +222,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
     await scope.register(smsInboundRoutes, {
       engine,
       twilioAuthToken: options.twilioAuthToken,
+      twilioSenders: options.twilioSenders ?? {},
       publicUrl: options.publicUrl,
       clock,
     });

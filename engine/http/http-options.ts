@@ -4,6 +4,7 @@ import type { Clock } from '../clock.js';
 import type { Engine } from '../engine.js';
 import type { AnyWebhookSource } from './webhook-source.js';
 import type { RateLimit } from './rate-limit.js';
+import type { TwilioSenders } from '../channels/twilio-senders.js';
 
 /**
  * How long a client may take to send a whole request (REQUEST_TIMEOUT_MS): a 1 MiB batch needs
@@ -38,6 +39,11 @@ export interface HttpAppOptions {
   publicUrl?: string;
   /** TWILIO_AUTH_TOKEN: verifies texts Twilio posts to `/v1/sms/inbound/twilio`; unset, it answers 404. */
   twilioAuthToken?: string;
+  /**
+   * Our own SMS sender (SMS_FROM, or a Messaging Service): only texts addressed to it count. A
+   * STOP to another number of the account whose webhook points here is not a reply to us.
+   */
+  twilioSenders?: TwilioSenders;
   /** Verifies one-click unsubscribe tokens. */
   unsubscribeSecret: string;
   /**

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pingJourney } from '../support/channel-journeys.js';
 import { httpHarness, type HttpHarness } from '../support/http.js';
@@ -10,6 +11,8 @@ const PUBLIC_URL = 'https://sms.chorus.test/chorus/';
 const WEBHOOK_URL = 'https://sms.chorus.test/chorus/v1/sms/inbound/twilio';
 const PATH = '/v1/sms/inbound/twilio';
 const PHONE = '+14155550123';
+/** SMS_FROM: the number our texts go out from, and so the one replies come to. */
+const SMS_FROM = '+15005550006';
 
 /** Twilio's signature as its docs describe it, written out here rather than taken from the engine. */
 function sign(url: string, params: Record<string, string>, token = AUTH_TOKEN): string {
@@ -19,13 +22,20 @@ function sign(url: string, params: Record<string, string>, token = AUTH_TOKEN): 
   return createHmac('sha1', token).update(data, 'utf8').digest('base64');
 }
 
+/** A logger whose lines are kept, parsed, in `lines`. */
+const capturingLogger = (lines: Array<Record<string, unknown>>) =>
+  pino(
+    { level: 'info' },
+    { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+  );
+
 /** The form Twilio posts when a customer texts the number. */
 const inbound = (sid: string, body: string, from = PHONE) => ({
   MessageSid: sid,
   SmsSid: sid,
   AccountSid: 'AC0123456789abcdef0123456789abcdef',
   From: from,
-  To: '+15005550006',
+  To: SMS_FROM,
   Body: body,
   NumMedia: '0',
 });
@@ -36,6 +46,7 @@ describe('texts customers send to the Twilio number', () => {
     h = await httpHarness({
       journeys: [pingJourney('sms')],
       twilioAuthToken: AUTH_TOKEN,
+      twilioSenders: { from: '+1 (500) 555-0006' },
       publicUrl: PUBLIC_URL,
     });
   });
@@ -127,6 +138,83 @@ describe('texts customers send to the Twilio number', () => {
     expect(await suppressed()).toEqual([]);
   });
 
+  it('changes nothing for a STOP or START sent to another number of the account whose webhook points here', async () => {
+    const logs: Array<Record<string, unknown>> = [];
+    const other = await httpHarness({
+      journeys: [],
+      workers: false,
+      twilioAuthToken: AUTH_TOKEN,
+      twilioSenders: { from: SMS_FROM },
+      publicUrl: PUBLIC_URL,
+      logger: capturingLogger(logs),
+    });
+    try {
+      const send = (params: Record<string, string>) =>
+        other.app.inject({
+          method: 'POST',
+          url: PATH,
+          payload: new URLSearchParams(params).toString(),
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            'x-twilio-signature': sign(WEBHOOK_URL, params),
+          },
+        });
+      const stop = { ...inbound('SM20', 'STOP'), To: '+15005550999' };
+      const res = await send(stop);
+      expect(res.statusCode).toBe(200);
+      expect(res.body).toBe('<?xml version="1.0" encoding="UTF-8"?><Response/>');
+      const check = () => other.engine.suppressions.check({ kind: 'phone', value: PHONE });
+      expect(await check()).toEqual([]);
+      expect(logs).toContainEqual(
+        expect.objectContaining({
+          messageSid: 'SM20',
+          to: '+15005550999',
+          msg: expect.stringContaining('not addressed to SMS_FROM'),
+        }),
+      );
+      // A START sent elsewhere does not lift the STOP sent to us either.
+      await send(inbound('SM21', 'STOP'));
+      expect(await check()).toHaveLength(1);
+      await send({ ...inbound('SM22', 'START'), To: '+15005550999' });
+      expect(await check()).toHaveLength(1);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("takes a text to a Messaging Service's number by the service's sid", async () => {
+    const service = await httpHarness({
+      journeys: [],
+      workers: false,
+      twilioAuthToken: AUTH_TOKEN,
+      twilioSenders: { messagingServiceSid: 'MG0123456789abcdef0123456789abcdef' },
+      publicUrl: PUBLIC_URL,
+    });
+    try {
+      const send = (params: Record<string, string>) =>
+        service.app.inject({
+          method: 'POST',
+          url: PATH,
+          payload: new URLSearchParams(params).toString(),
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            'x-twilio-signature': sign(WEBHOOK_URL, params),
+          },
+        });
+      const check = () => service.engine.suppressions.check({ kind: 'phone', value: PHONE });
+      await send({ ...inbound('SM30', 'STOP'), MessagingServiceSid: 'MG99999999999999999999999999999999' });
+      expect(await check()).toEqual([]);
+      await send({
+        ...inbound('SM31', 'STOP'),
+        To: '+15005550777',
+        MessagingServiceSid: 'MG0123456789abcdef0123456789abcdef',
+      });
+      expect(await check()).toHaveLength(1);
+    } finally {
+      await service.close();
+    }
+  });
+
   it('lifts only the unsubscribe on START: a number reported as not existing stays suppressed', async () => {
     const at = h.clock.now();
     await h.engine.suppressions.add(
@@ -206,7 +294,12 @@ describe('texts posted to a Chorus without Twilio', () => {
 
 describe('texts over a real connection, without PUBLIC_URL', () => {
   it('are verified over the URL they came to', async () => {
-    const h = await httpHarness({ journeys: [], workers: false, twilioAuthToken: AUTH_TOKEN });
+    const h = await httpHarness({
+      journeys: [],
+      workers: false,
+      twilioAuthToken: AUTH_TOKEN,
+      twilioSenders: { from: SMS_FROM },
+    });
     try {
       const base = await h.app.listen({ port: 0, host: '127.0.0.1' });
       const params = inbound('SM1', 'STOP');

@@ -54,6 +54,8 @@ export async function httpHarness(options: {
   logger?: FastifyBaseLogger;
   /** TWILIO_AUTH_TOKEN, for texts Twilio posts; and PUBLIC_URL, the URL it signs them over. */
   twilioAuthToken?: string;
+  /** SMS_FROM (or a Messaging Service): the sender texts must be addressed to, to count. */
+  twilioSenders?: { from?: string; messagingServiceSid?: string };
   publicUrl?: string;
 }): Promise<HttpHarness> {
   const ctx = testRedis();
@@ -109,6 +111,7 @@ export async function httpHarness(options: {
     ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
     twilioAuthToken: options.twilioAuthToken,
+    ...(options.twilioSenders ? { twilioSenders: options.twilioSenders } : {}),
     publicUrl: options.publicUrl,
     clock,
   });

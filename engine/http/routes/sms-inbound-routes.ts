@@ -6,12 +6,15 @@ import type { Engine } from '../../engine.js';
 import { e164PhoneNumber } from '../../channels/phone-number.js';
 import { smsKeyword } from '../../channels/sms-keywords.js';
 import { isTwilioSignatureValid, type TwilioParams } from '../../channels/twilio-signature.js';
+import { isAddressedToUs, type TwilioSenders } from '../../channels/twilio-senders.js';
 import { HttpError, NotFoundError } from '../http-errors.js';
 
 export interface SmsInboundRouteOptions {
   engine: Engine;
   /** TWILIO_AUTH_TOKEN: what Twilio signs its webhooks with. Unset: the route answers 404. */
   twilioAuthToken: string | undefined;
+  /** SMS_FROM, or a Messaging Service: texts addressed to anything else change nothing. */
+  twilioSenders: TwilioSenders;
   /**
    * PUBLIC_URL, where Twilio reaches the app: the URL it signs is this followed by the request's
    * path. Unset: the URL the request came to, `http://<Host>/…`.
@@ -35,6 +38,12 @@ const Inbound = z
   .object({
     MessageSid: z.string().min(1).max(64).describe("Twilio's id of the message"),
     From: z.string().min(1).max(64).describe("the customer's number, E.164"),
+    To: z.string().max(64).optional().describe('the number the text was sent to, E.164'),
+    MessagingServiceSid: z
+      .string()
+      .max(64)
+      .optional()
+      .describe('the Messaging Service the receiving number belongs to, if any'),
     Body: z.string().max(1600).default('').describe('the text'),
     OptOutType: z
       .string()
@@ -57,11 +66,11 @@ export class TwilioSignatureError extends HttpError {
  * A reply of STOP (or another opt-out keyword) suppresses the number as an `unsubscribe`, so
  * marketing texts to it stop before Twilio, which blocks them from then on anyway; START lifts
  * that suppression again (a hard bounce stays). Other texts, HELP among them, are acknowledged
- * and change nothing. Signed by Twilio with the auth token, not by the API key, which Twilio
+ * and change nothing, as does any text sent to a number that is not our sender. Signed by Twilio with the auth token, not by the API key, which Twilio
  * cannot send. The answer is empty TwiML, so Twilio's own replies to the keywords still go out.
  */
 export const smsInboundRoutes: FastifyPluginAsyncZod<SmsInboundRouteOptions> = async (app, options) => {
-  const { engine, twilioAuthToken, clock } = options;
+  const { engine, twilioAuthToken, twilioSenders, clock } = options;
   const base = options.publicUrl?.replace(/\/+$/, '');
   const seenKey = (sid: string) => `${engine.prefix}:sms-inbound:twilio:${sid}`;
   // Twilio posts its webhooks form-encoded; the fields are signed as sent, every one of them.
@@ -84,6 +93,8 @@ export const smsInboundRoutes: FastifyPluginAsyncZod<SmsInboundRouteOptions> = a
           'STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE or OPTOUT (the whole text, any case) suppresses `From` ' +
           'as an unsubscribe; START, YES or UNSTOP lifts that suppression; other texts change nothing. ' +
           "A Messaging Service's own keywords count too, by the `OptOutType` Advanced Opt-Out sends. " +
+          'Only a text sent to SMS_FROM (its `To`), or to a number of the configured Messaging Service, counts: ' +
+          "one sent to the account's other numbers changes nothing and is logged. " +
           'The answer is an empty TwiML `<Response/>`, so Twilio sends its standard replies.',
         consumes: ['application/x-www-form-urlencoded'],
         body: Inbound,
@@ -117,6 +128,20 @@ export const smsInboundRoutes: FastifyPluginAsyncZod<SmsInboundRouteOptions> = a
     },
     async (request, reply) => {
       const { MessageSid: sid, From: from, Body: body, OptOutType: optOutType } = request.body;
+      // Another number of the account is another sender (another brand, a test number): its
+      // STOP is no opt-out from ours. Answered 200 all the same, as Twilio retries an error.
+      if (!isAddressedToUs(twilioSenders, request.body)) {
+        request.log.warn(
+          {
+            messageSid: sid,
+            to: request.body.To ?? '',
+            messagingServiceSid: request.body.MessagingServiceSid ?? '',
+          },
+          'inbound sms not addressed to SMS_FROM or its Messaging Service: changed nothing. To fix: point only ' +
+            'our own number\'s "A message comes in" webhook here, or set SMS_FROM to the number texts go out from',
+        );
+        return reply.type('text/xml; charset=utf-8').send(EMPTY_TWIML);
+      }
       const keyword = smsKeyword(body, optOutType);
       const phone = e164PhoneNumber(from);
       // A redelivered STOP after the customer's START must not suppress them again.
