@@ -9,6 +9,7 @@ import type { Command, Note } from './command.js';
 import type { CommandExecutor } from './command-executor.js';
 import { journeyStatsWrites } from './journey-stats.js';
 import { ridesInScripts } from '../store/stats-writes.js';
+import { queuePhoneIndexChange } from '../store/phone-index.js';
 import { dailyDeltas } from '../store/daily-journey-counts.js';
 import type { CustomerEvent } from './customer-event.js';
 import { INSTANCE_RECORD_VERSION, type InstanceRecord } from './instance-record.js';
@@ -158,6 +159,9 @@ async function applyBatch(
     notes,
     now,
   });
+  // The customers a text's STOP names by number: kept with the profile it is read from.
+  if (profileChanged)
+    queuePhoneIndexChange(stats, deps.store.prefix, customerId, loaded.customer.profile, customer.profile);
   const statsRide = ridesInScripts(deps.store.redis);
   const { released, statsError } = await deps.store.commit(keys, token, {
     expectedRev: loaded.rev,
@@ -171,7 +175,7 @@ async function applyBatch(
   const notCounted = (err: unknown) =>
     deps.logger.error(
       { customerId, err },
-      'journey statistics not updated (recountJourneys repairs the counts)',
+      'journey statistics or the phone index not updated (recountJourneys repairs the counts)',
     );
   if (statsError) notCounted(new Error(statsError));
   if (!statsRide) await stats.issue(deps.store.redis).catch(notCounted);

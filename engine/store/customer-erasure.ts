@@ -21,6 +21,7 @@ import {
 } from './journey-counts.js';
 import { deleteCounted } from './scripts.js';
 import { ridesInScripts, StatsWrites } from './stats-writes.js';
+import { queuePhoneIndexChange } from './phone-index.js';
 import { eraseQueueEvents } from './queue-event-erasure.js';
 import { unnamedTimerJobs } from './unnamed-timers.js';
 
@@ -192,6 +193,8 @@ async function eraseHeld(
   queueCountDeltas(counts, store.prefix, removalDeltas(loaded.customer.instances.values()));
   // What the customer still counts for, which a recount could not find among the customers left.
   queueErasedCounts(counts, store.prefix, erasedResidue(loaded.customer.instances.values(), pruned));
+  // The number goes from the phone index with the profile that held it.
+  queuePhoneIndexChange(counts, store.prefix, customerId, loaded.customer.profile, {});
   const lastDeleted = await deleteLast(store.redis, last, counts);
   // Last, after the removals above, each of which logged an event naming the job it removed.
   await eraseQueueEvents(store.redis, allQueues(queues), customerId);

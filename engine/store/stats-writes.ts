@@ -13,7 +13,8 @@ export interface StatsWriter {
 type StatsWrite =
   | { op: 'hincrbyAll'; key: string; increments: Array<[string, number]>; expireSeconds: number }
   | { op: 'zadd'; key: string; score: number; member: string }
-  | { op: 'zremrangebyscore'; key: string; min: string; max: number };
+  | { op: 'zremrangebyscore'; key: string; min: string; max: number }
+  | { op: 'zrem'; key: string; member: string };
 
 /**
  * Lua: `applyStatsWrites(firstKey, firstArg)` applies the writes of {@link StatsWrites.scriptArgs}
@@ -38,6 +39,9 @@ local function applyStatsWrites(k, a)
     elseif op == 'Z' then
       check(redis.pcall('ZADD', key, 'NX', ARGV[a + 1], ARGV[a + 2]))
       a = a + 3
+    elseif op == 'X' then
+      check(redis.pcall('ZREM', key, ARGV[a + 1]))
+      a = a + 2
     else
       check(redis.pcall('ZREMRANGEBYSCORE', key, ARGV[a + 1], ARGV[a + 2]))
       a = a + 3
@@ -60,6 +64,7 @@ function encode(writes: readonly StatsWrite[]): { keys: string[]; args: Array<st
       args.push('H', write.expireSeconds, write.increments.length);
       for (const [field, by] of write.increments) args.push(field, by);
     } else if (write.op === 'zadd') args.push('Z', write.score, write.member);
+    else if (write.op === 'zrem') args.push('X', write.member);
     else args.push('R', write.min, write.max);
   }
   return { keys, args };
@@ -101,6 +106,11 @@ export class StatsWrites implements StatsWriter {
     this.#writes.push({ op: 'zremrangebyscore', key, min, max });
   }
 
+  /** Not a statistic: the phone index (phone-index.ts) rides along, as it changes with a step too. */
+  zrem(key: string, member: string): void {
+    this.#writes.push({ op: 'zrem', key, member });
+  }
+
   /**
    * Issues the writes all at once, one script each, so on a Redis Cluster each goes to its key's
    * node; rejects with the first error once every write has been answered (the others are
@@ -123,7 +133,7 @@ export class StatsWrites implements StatsWriter {
   /**
    * The keys and arguments {@link APPLY_STATS_WRITES} reads, to append after a script's own: one
    * key per write, and per write its code and operands (`H` ttl count field by ...; `Z` score
-   * member; `R` min max).
+   * member; `X` member; `R` min max).
    */
   scriptArgs(): { keys: string[]; args: Array<string | number> } {
     return encode(this.#writes);

@@ -7,6 +7,7 @@ import { e164PhoneNumber } from '../../channels/phone-number.js';
 import { smsKeyword } from '../../channels/sms-keywords.js';
 import { isTwilioSignatureValid, type TwilioParams } from '../../channels/twilio-signature.js';
 import { isAddressedToUs, type TwilioSenders } from '../../channels/twilio-senders.js';
+import { recordSmsReply } from '../../policy/sms-reply-consent.js';
 import { HttpError, NotFoundError } from '../http-errors.js';
 
 export interface SmsInboundRouteOptions {
@@ -64,8 +65,9 @@ export class TwilioSignatureError extends HttpError {
 /**
  * Texts customers send to the Twilio number: where Twilio's "A message comes in" webhook points.
  * A reply of STOP (or another opt-out keyword) suppresses the number as an `unsubscribe`, so
- * marketing texts to it stop before Twilio, which blocks them from then on anyway; START lifts
- * that suppression again (a hard bounce stays). Other texts, HELP among them, are acknowledged
+ * marketing texts to it stop before Twilio, which blocks them from then on anyway, and withdraws
+ * the SMS marketing consent of the customers with that number (see recordSmsReply); START lifts
+ * that suppression again (a hard bounce stays) and grants the consent again. Other texts, HELP among them, are acknowledged
  * and change nothing, as does any text sent to a number that is not our sender. Signed by Twilio with the auth token, not by the API key, which Twilio
  * cannot send. The answer is empty TwiML, so Twilio's own replies to the keywords still go out.
  */
@@ -91,7 +93,9 @@ export const smsInboundRoutes: FastifyPluginAsyncZod<SmsInboundRouteOptions> = a
           'Point the Twilio number\'s (or Messaging Service\'s) "A message comes in" webhook here, HTTP POST. ' +
           'Signed by Twilio: `X-Twilio-Signature` over PUBLIC_URL and this path with TWILIO_AUTH_TOKEN, not the API key. ' +
           'STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE or OPTOUT (the whole text, any case) suppresses `From` ' +
-          'as an unsubscribe; START, YES or UNSTOP lifts that suppression; other texts change nothing. ' +
+          'as an unsubscribe, withdraws SMS marketing consent of every customer whose `phone` trait is that number ' +
+          'and tracks `Unsubscribed` for them; START, YES or UNSTOP lifts that suppression, grants the consent again ' +
+          'and tracks `Subscribed`; other texts change nothing. ' +
           "A Messaging Service's own keywords count too, by the `OptOutType` Advanced Opt-Out sends. " +
           'Only a text sent to SMS_FROM (its `To`), or to a number of the configured Messaging Service, counts: ' +
           "one sent to the account's other numbers changes nothing and is logged. " +
@@ -149,19 +153,20 @@ export const smsInboundRoutes: FastifyPluginAsyncZod<SmsInboundRouteOptions> = a
         phone !== undefined &&
         (keyword === 'opt-out' || keyword === 'opt-in') &&
         (await engine.store.redis.exists(seenKey(sid))) === 0;
+      let customers = 0;
       if (act) {
         const address = { kind: 'phone', value: phone } as const;
+        const at = clock.now();
+        const source = twilioInboundSource(body.trim().toUpperCase().slice(0, 40));
         if (keyword === 'opt-out')
-          await engine.suppressions.add(address, {
-            reason: 'unsubscribe',
-            at: clock.now(),
-            source: twilioInboundSource(body.trim().toUpperCase().slice(0, 40)),
-          });
+          await engine.suppressions.add(address, { reason: 'unsubscribe', at, source });
         // A hard bounce (a number that does not exist) is not the customer's to lift.
         else await engine.suppressions.remove(address, 'unsubscribe');
+        // And the customers with that number: their consent, and an event journeys can act on.
+        customers = (await recordSmsReply(engine, { phone, keyword, at, source, messageSid: sid })).length;
         await engine.store.redis.set(seenKey(sid), '1', 'PX', SEEN_FOR_MS);
       }
-      request.log.info({ messageSid: sid, keyword: keyword ?? 'none', acted: act }, 'inbound sms');
+      request.log.info({ messageSid: sid, keyword: keyword ?? 'none', acted: act, customers }, 'inbound sms');
       return reply.type('text/xml; charset=utf-8').send(EMPTY_TWIML);
     },
   );
