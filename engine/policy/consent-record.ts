@@ -21,20 +21,29 @@ export type ConsentRecord = z.infer<typeof ConsentRecord>;
 export const CONFIRMATION_SOURCE = 'double opt-in confirmation';
 /** The source Chorus records when a customer unsubscribes with a message's one-click link. */
 export const ONE_CLICK_UNSUBSCRIBE_SOURCE = 'one-click unsubscribe';
+/**
+ * What the source of a record a text to the Twilio number made starts with, the keyword after it:
+ * `twilio inbound STOP`, `twilio inbound START` (see sms-reply-consent.ts).
+ */
+export const TWILIO_INBOUND_SOURCE_PREFIX = 'twilio inbound ';
 const ENGINE_SOURCES = new Set([CONFIRMATION_SOURCE, ONE_CLICK_UNSUBSCRIBE_SOURCE]);
+const isEngineSource = (source: string) => {
+  const given = source.trim().toLowerCase();
+  return ENGINE_SOURCES.has(given) || given.startsWith(TWILIO_INBOUND_SOURCE_PREFIX);
+};
 
 /**
  * Where a caller says an answer was given. The sources Chorus writes itself are refused: a record
  * is the evidence of consent, and one given through the API must not read as a customer's own
- * confirmation of a link.
+ * confirmation of a link, or their own STOP.
  */
 export const GivenConsentSource = z
   .string()
   .min(1)
   .max(200)
-  .refine((source) => !ENGINE_SOURCES.has(source.trim().toLowerCase()), {
+  .refine((source) => !isEngineSource(source), {
     error: (issue) =>
-      `"${String(issue.input)}" is recorded only by Chorus itself, when a customer follows a link; name where this answer was given (a form, a call centre)`,
+      `"${String(issue.input)}" is recorded only by Chorus itself, when a customer follows a link or texts a keyword; name where this answer was given (a form, a call centre)`,
   });
 
 /** One answer as a caller gives it: a boolean, or a boolean with its evidence. */

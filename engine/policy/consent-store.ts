@@ -1,7 +1,11 @@
 import type { RedisConnection } from '../redis/connection.js';
 import { customerKeys } from '../store/customer-keys.js';
 import { LuaScript } from '../store/lua-script.js';
-import { ConsentRecord, ONE_CLICK_UNSUBSCRIBE_SOURCE } from './consent-record.js';
+import {
+  ConsentRecord,
+  ONE_CLICK_UNSUBSCRIBE_SOURCE,
+  TWILIO_INBOUND_SOURCE_PREFIX,
+} from './consent-record.js';
 import type { ConsentChannel, Topic } from './topic.js';
 
 const LOG_CAP = 100;
@@ -24,7 +28,7 @@ export function decodeConsent(raw: string | null): ConsentRecord | undefined {
  * pending record of that `at`: the request a confirmation link was made for), 'unless-granted'
  * (not over a granted one) or 'unless-granted@<since>' (nor over a pending one of an `at` from
  * `since` on: a request whose link still holds), any of them after 'keep-unsub;' when the write
- * must not replace a denial a one-click unsubscribe recorded (see ConsentWrite.keepsUnsubscribe).
+ * must not replace a denial a one-click unsubscribe or a texted STOP recorded (see ConsentWrite.keepsUnsubscribe).
  * A write whose record is older (`at`) than the one that holds is not made, whatever its condition
  * but the pending ones. Returns, per write, 1 or 0 (written or not) and the record that holds
  * after it.
@@ -50,9 +54,10 @@ for i = 4, #ARGV, 3 do
   local state, heldAt = stateAndAt(current)
   local keepUnsub = string.sub(condition, 1, 11) == 'keep-unsub;'
   if keepUnsub then condition = string.sub(condition, 12) end
-  -- Only Chorus writes this source (the API refuses it), and a quote inside another field's value
-  -- is escaped, so the plain text matches the source field alone.
-  local unsubscribed = keepUnsub and state == 'denied' and string.find(current, '"source":"${ONE_CLICK_UNSUBSCRIBE_SOURCE}"', 1, true)
+  -- Only Chorus writes these sources (the API refuses them), and a quote inside another field's
+  -- value is escaped, so the plain text matches the source field alone. A text's STOP holds like
+  -- an unsubscribe link: the carrier refuses the number's texts until START, whatever a form says.
+  local unsubscribed = keepUnsub and state == 'denied' and (string.find(current, '"source":"${ONE_CLICK_UNSUBSCRIBE_SOURCE}"', 1, true) or string.find(current, '"source":"${TWILIO_INBOUND_SOURCE_PREFIX}', 1, true))
   -- An answer given before the one that holds (a late call with an earlier timestamp) does not
   -- replace it: a grant sent late must not undo a later unsubscribe. A confirmation is never older.
   local _, at = stateAndAt(record)
@@ -90,7 +95,7 @@ export interface ConsentWrite {
   record: ConsentRecord;
   condition?: ConsentCondition;
   /**
-   * Not made over a denial a one-click unsubscribe recorded: for an identify's consent trait,
+   * Not made over a denial a one-click unsubscribe or a texted STOP recorded: for an identify's consent trait,
    * which libraries send again with later calls (see consent-service.ts recordTrait).
    */
   keepsUnsubscribe?: boolean;

@@ -116,6 +116,33 @@ describe('a STOP or START texted to our number, for the customers with that numb
     expect(await events('sam', 'Unsubscribed')).toHaveLength(1);
   });
 
+  it("keeps the STOP's denial over a consent trait an identify sends again, until the customer texts START", async () => {
+    const traits = { phone: PHONE, consent: { sms: { marketing: true } } };
+    await identify('lee', traits);
+    await text('SM5', 'STOP');
+    // The app's library sends the traits it remembers again at the next login.
+    h.clock.advance('1h');
+    await h.engine.identify({ userId: 'lee', traits, messageId: 'login-2' });
+    await h.settleIngest();
+    await eventually(
+      async () =>
+        (await h.engine.customer('lee')).recentEvents.some((event) => event.id === 'login-2') || undefined,
+    );
+    expect(await smsMarketing('lee')).toMatchObject({ state: 'denied', source: 'twilio inbound STOP' });
+    // Nor may a caller write a STOP's source, which is the evidence of the customer's own text.
+    const forged = await h.app.inject({
+      method: 'POST',
+      url: '/v1/customers/lee/consent',
+      headers: h.auth,
+      payload: { channel: 'sms', topic: 'marketing', granted: true, source: 'Twilio inbound START' },
+    });
+    expect(forged.statusCode).toBe(400);
+    expect(forged.json().error.message).toContain('is recorded only by Chorus itself');
+    h.clock.advance('1h');
+    await text('SM6', 'START');
+    expect(await smsMarketing('lee')).toMatchObject({ state: 'granted', source: 'twilio inbound START' });
+  });
+
   it('reaches every customer with the number, not one who changed or removed theirs, nor another number', async () => {
     await identify('a', { phone: PHONE });
     await identify('b', { phone: '+1 415-555-0123' });

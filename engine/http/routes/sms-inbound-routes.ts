@@ -7,6 +7,7 @@ import { e164PhoneNumber } from '../../channels/phone-number.js';
 import { smsKeyword } from '../../channels/sms-keywords.js';
 import { isTwilioSignatureValid, type TwilioParams } from '../../channels/twilio-signature.js';
 import { isAddressedToUs, type TwilioSenders } from '../../channels/twilio-senders.js';
+import { TWILIO_INBOUND_SOURCE_PREFIX } from '../../policy/consent-record.js';
 import { recordSmsReply } from '../../policy/sms-reply-consent.js';
 import { HttpError, NotFoundError } from '../http-errors.js';
 
@@ -27,7 +28,7 @@ export interface SmsInboundRouteOptions {
 const TWILIO_INBOUND_PATH = '/v1/sms/inbound/twilio';
 
 /** The source an inbound keyword's suppression is recorded with, as the list shows it. */
-const twilioInboundSource = (keyword: string) => `twilio inbound ${keyword}`;
+const twilioInboundSource = (keyword: string) => `${TWILIO_INBOUND_SOURCE_PREFIX}${keyword}`;
 
 /** How long a message's sid is remembered, so that a redelivery of it changes nothing: a day. */
 const SEEN_FOR_MS = 24 * 60 * 60 * 1000;
