@@ -261,6 +261,7 @@ export { CustomerBusyError, type ErasureResult } from './store/customer-erasure.
 export { CustomerJobIndex, type CustomerJob } from './store/customer-jobs.js';
 export { readJourneyCounts, type JourneyCounts } from './store/journey-counts.js';
 export { recountJourneys } from './store/journey-recount.js';
+export { customersWithPhone, phoneIndexKey, rebuildPhoneIndex } from './store/phone-index.js';
 export { scanKeys, scanEach, deleteKeysMatching, unlinkKeys } from './redis/scan-keys.js';
 export {
   connectRedis,

@@ -175,7 +175,7 @@ async function applyBatch(
   const notCounted = (err: unknown) =>
     deps.logger.error(
       { customerId, err },
-      'journey statistics or the phone index not updated (recountJourneys repairs the counts)',
+      'journey statistics or the phone index not updated (recountJourneys and rebuildPhoneIndex repair them)',
     );
   if (statsError) notCounted(new Error(statsError));
   if (!statsRide) await stats.issue(deps.store.redis).catch(notCounted);

@@ -1,4 +1,8 @@
 import { e164PhoneNumber } from '../channels/phone-number.js';
+import type { RedisConnection } from '../redis/connection.js';
+import { scanEach } from '../redis/scan-keys.js';
+import { encodeIdPart } from '../runtime/ids.js';
+import { customerKeys } from './customer-keys.js';
 import type { CustomerStore } from './customer-store.js';
 import type { StatsWrites } from './stats-writes.js';
 
@@ -25,6 +29,9 @@ export function indexedPhone(profile: Readonly<Record<string, unknown>>): string
 }
 
 const member = (phone: string, customerId: string) => `${phone}|${customerId}`;
+// A number holds no '|': the first one ends it.
+const phoneOf = (entry: string) => entry.slice(0, entry.indexOf('|'));
+const idOf = (entry: string) => entry.slice(entry.indexOf('|') + 1);
 
 /**
  * Queues the index's change from the profile `before` to the one `after` (`{}` for an erased
@@ -62,4 +69,71 @@ export async function customersWithPhone(store: CustomerStore, phone: string): P
   const ids = members.map((entry) => entry.slice(phone.length + 1));
   const profiles = await Promise.all(ids.map((id) => store.profile(id)));
   return ids.filter((_, i) => indexedPhone(profiles[i]!) === phone);
+}
+
+/** The customer id a state key (`<prefix>:c:{<encoded id>}`) is of; undefined for any other key. */
+function customerOfStateKey(prefix: string, key: string): string | undefined {
+  const head = `${prefix}:c:{`;
+  if (!key.startsWith(head) || !key.endsWith('}')) return undefined;
+  const token = key.slice(head.length, -1);
+  if (token.includes('}')) return undefined;
+  try {
+    const id = decodeURIComponent(token);
+    // An id that does not encode back (half a UTF-16 pair) is not the key's: left alone.
+    return encodeIdPart(id) === token ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Rebuilds the phone index from the customers' profiles (a full SCAN of every master, as
+ * recountJourneys does): adds every customer's number, and takes out entries whose customer has
+ * another number, or none, or is gone. Once after upgrading from a version without the index,
+ * whose customers are otherwise found only after their next identify, or after a process on a
+ * Redis Cluster died between a step's commit and the index's write. An entry is taken out only
+ * once the customer's profile, read again, no longer has its number; best run when the engine is
+ * quiet all the same. Answers how many customers have a number.
+ */
+export async function rebuildPhoneIndex(redis: RedisConnection, prefix: string): Promise<number> {
+  const key = phoneIndexKey(prefix);
+  const indexed = new Set<string>();
+  await scanEach(redis, `${prefix}:c:*`, async (keys) => {
+    const customers = keys.flatMap((stateKey) => {
+      const id = customerOfStateKey(prefix, stateKey);
+      return id === undefined ? [] : [{ id, stateKey }];
+    });
+    const profiles = await Promise.all(customers.map(({ stateKey }) => redis.hget(stateKey, 'profile')));
+    for (const [i, { id }] of customers.entries()) {
+      const phone = indexedPhone(parseProfile(profiles[i] ?? null));
+      if (phone === undefined) continue;
+      indexed.add(member(phone, id));
+    }
+  });
+  for (const entry of indexed) await redis.zadd(key, 'NX', 0, entry);
+  let cursor = '0';
+  do {
+    const [next, flat] = await redis.zscan(key, cursor, 'COUNT', 1000);
+    cursor = next;
+    const unseen = flat.filter((entry, i) => i % 2 === 0 && !indexed.has(entry));
+    // Checked again against the profile now: a customer identified since the scan passed them keeps theirs.
+    const profiles = await Promise.all(
+      unseen.map((entry) => redis.hget(customerKeys(prefix, idOf(entry)).state, 'profile')),
+    );
+    const stale = unseen.filter(
+      (entry, i) => indexedPhone(parseProfile(profiles[i] ?? null)) !== phoneOf(entry),
+    );
+    if (stale.length > 0) await redis.zrem(key, ...stale);
+  } while (cursor !== '0');
+  return indexed.size;
+}
+
+function parseProfile(raw: string | null): Record<string, unknown> {
+  if (raw === null) return {};
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
 }

@@ -68,9 +68,10 @@ export class TwilioSignatureError extends HttpError {
  * A reply of STOP (or another opt-out keyword) suppresses the number as an `unsubscribe`, so
  * marketing texts to it stop before Twilio, which blocks them from then on anyway, and withdraws
  * the SMS marketing consent of the customers with that number (see recordSmsReply); START lifts
- * that suppression again (a hard bounce stays) and grants the consent again. Other texts, HELP among them, are acknowledged
- * and change nothing, as does any text sent to a number that is not our sender. Signed by Twilio with the auth token, not by the API key, which Twilio
- * cannot send. The answer is empty TwiML, so Twilio's own replies to the keywords still go out.
+ * that suppression again (a hard bounce stays) and grants the consent again. Other texts, HELP
+ * among them, are acknowledged and change nothing, as does any text sent to a number that is not
+ * our sender. Signed by Twilio with the auth token, not by the API key, which Twilio cannot send.
+ * The answer is empty TwiML, so Twilio's own replies to the keywords still go out.
  */
 export const smsInboundRoutes: FastifyPluginAsyncZod<SmsInboundRouteOptions> = async (app, options) => {
   const { engine, twilioAuthToken, twilioSenders, clock } = options;
