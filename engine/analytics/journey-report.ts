@@ -85,6 +85,51 @@ export interface JourneyReport {
   objective: ObjectiveProgress | null;
 }
 
+/**
+ * What a journey's live counters say, since it started: what the journey page shows, read
+ * without the period's conversions, attribution or daily counts.
+ */
+export type JourneyStanding = Pick<
+  JourneyReport,
+  'funnel' | 'states' | 'entered' | 'converted' | 'conversionRate' | 'experiments'
+>;
+
+/**
+ * The journey's funnel, states, entries, conversions and split experiments, from its counters
+ * alone: one read, where a report also reads each sampled converter's message list.
+ */
+export async function readJourneyStanding(
+  redis: RedisConnection,
+  prefix: string,
+  journey: Journey,
+): Promise<JourneyStanding> {
+  return standingOf(journey, await readJourneyCounts(redis, prefix, journey.id));
+}
+
+function standingOf(
+  journey: Journey,
+  versions: Awaited<ReturnType<typeof readJourneyCounts>>,
+): JourneyStanding {
+  const add = (into: Record<string, number>, from: Record<string, number>) => {
+    for (const [key, n] of Object.entries(from)) into[key] = (into[key] ?? 0) + n;
+    return into;
+  };
+  const entered = versions.reduce((n, v) => n + v.entered, 0);
+  const converted = versions.reduce((n, v) => n + v.converted, 0);
+  return {
+    funnel: versions.reduce((all, v) => add(all, v.reached), {} as Record<string, number>),
+    states: versions.reduce((all, v) => add(all, v.states), {} as Record<string, number>),
+    entered,
+    converted,
+    conversionRate: entered === 0 ? null : converted / entered,
+    experiments: experimentsOf(
+      declaredSplits(journey),
+      declaredControls(journey),
+      versions.map((v) => v.variants),
+    ),
+  };
+}
+
 interface MessageEntry {
   status?: string;
   at?: number;
@@ -112,15 +157,7 @@ export async function buildJourneyReport(input: {
 }): Promise<JourneyReport> {
   const { redis, prefix, journey, from, to, now } = input;
   checkReportPeriod(from, to);
-  const versions = await readJourneyCounts(redis, prefix, journey.id);
-  const add = (into: Record<string, number>, from: Record<string, number>) => {
-    for (const [key, n] of Object.entries(from)) into[key] = (into[key] ?? 0) + n;
-    return into;
-  };
-  const funnel = versions.reduce((all, v) => add(all, v.reached), {} as Record<string, number>);
-  const states = versions.reduce((all, v) => add(all, v.states), {} as Record<string, number>);
-  const entered = versions.reduce((n, v) => n + v.entered, 0);
-  const converted = versions.reduce((n, v) => n + v.converted, 0);
+  const standing = standingOf(journey, await readJourneyCounts(redis, prefix, journey.id));
 
   const conversions = await summariseConversions(redis, prefix, journey.id, { from, to }, ATTRIBUTION_SAMPLE);
   const windowMs = journey.goal?.windowMs ?? 7 * 86_400_000;
@@ -165,11 +202,11 @@ export async function buildJourneyReport(input: {
     journey: { id: journey.id, version: journey.version },
     period: { from: new Date(from).toISOString(), to: new Date(to).toISOString() },
     sendsPeriod: { from: new Date(sentIn.from).toISOString(), to: new Date(sentIn.to).toISOString() },
-    funnel,
-    states,
-    entered,
-    converted,
-    conversionRate: entered === 0 ? null : converted / entered,
+    funnel: standing.funnel,
+    states: standing.states,
+    entered: standing.entered,
+    converted: standing.converted,
+    conversionRate: standing.conversionRate,
     periodConversions: {
       count: conversions.count,
       revenue: conversions.revenue,
@@ -184,11 +221,7 @@ export async function buildJourneyReport(input: {
     channels: kpisBy(rows, 'channel', ownLastTouch),
     messages: kpisBy(rows, 'message', ownLastTouch),
     variants: kpisBy(rows, 'variant', ownLastTouch),
-    experiments: experimentsOf(
-      declaredSplits(journey),
-      declaredControls(journey),
-      versions.map((v) => v.variants),
-    ),
+    experiments: standing.experiments,
     objective: journey.objective
       ? objectiveProgress(journey.objective, await objectiveActual(input), now)
       : null,

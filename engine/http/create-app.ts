@@ -230,7 +230,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
     await scope.register(consentConfirmRoutes, { engine, secrets: unsubscribeSecrets, clock });
   });
   // Outside that scope: it asks for its credentials before saying whether Redis is there.
-  await app.register(dashboard, { engine, clock, redis, ...options.dashboard });
+  await app.register(dashboard, { engine, redis, ...options.dashboard });
 
   app.get('/', { schema: { hide: true } }, async (_request, reply) =>
     reply.redirect(`${pathPrefix}${DASHBOARD_PATH}`),

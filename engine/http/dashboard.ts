@@ -5,7 +5,6 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import fastifyBasicAuth from '@fastify/basic-auth';
 import type { Queue } from 'bullmq';
 import type { FastifyPluginAsync } from 'fastify';
-import type { Clock } from '../clock.js';
 import type { Engine } from '../engine.js';
 import type { RedisConnection } from '../redis/connection.js';
 import { allQueues, shardQueues } from '../runtime/queues.js';
@@ -27,8 +26,6 @@ export interface DashboardOptions {
    * journeys get pages at /admin/journeys, under the same auth.
    */
   engine: Engine;
-  /** "Now" for the journey pages' period. */
-  clock: Clock;
   /** The API's connection: while it is not ready, the dashboard answers 503 past its auth. */
   redis: RedisConnection;
   /**
@@ -197,5 +194,5 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
   });
   app.addHook('onClose', async () => stop());
   await app.register(serverAdapter.registerPlugin(), { prefix: DASHBOARD_PATH });
-  await app.register(journeyPages, { engine: options.engine, clock: options.clock, pathPrefix });
+  await app.register(journeyPages, { engine: options.engine, pathPrefix });
 };

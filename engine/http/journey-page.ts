@@ -1,9 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import { buildJourneyReport, type JourneyReport } from '../analytics/journey-report.js';
+import { readJourneyStanding, type JourneyStanding } from '../analytics/journey-report.js';
 import { journeyToMermaid } from '../cli/journey-graph.js';
-import type { Clock } from '../clock.js';
 import type { Engine } from '../engine.js';
 import type { Journey } from '../journey/define-journey.js';
 import { JourneyNotFoundError } from '../journey/journey-catalog.js';
@@ -35,12 +34,12 @@ function page(at: string, title: string, body: string): string {
  * What came of the journey's entries: conversions are counted on its goal, so a journey without
  * one says so rather than showing "0 reached the goal (0.0%)", read as a journey that fails.
  */
-const outcome = (journey: Journey, report: JourneyReport) =>
+const outcome = (journey: Journey, report: JourneyStanding) =>
   journey.goal === undefined
     ? 'no goal set, so no conversion is counted <span class="muted">(give the journey a <code>goal</code> to count one)</span>'
     : `${report.converted} reached the goal (${percent(report.conversionRate)})`;
 
-function funnelTable(report: JourneyReport): string {
+function funnelTable(report: JourneyStanding): string {
   const rows = STAGES.map((stage) => {
     const reached = report.funnel[stage] ?? 0;
     const share = report.entered === 0 ? 0 : reached / report.entered;
@@ -56,7 +55,7 @@ const pValueCell = (test: { pValue: number; exactPValue: number | null }) =>
     ? test.pValue.toFixed(4)
     : `${test.exactPValue.toFixed(4)} <span class="muted" title="Fisher's exact test: too few conversions or non-conversions for the z-test">(exact)</span>`;
 
-function experimentTable(report: JourneyReport): string {
+function experimentTable(report: JourneyStanding): string {
   if (report.experiments.length === 0) return '<p class="muted">This journey has no split.</p>';
   return report.experiments
     .map(({ split, control, report: result }) => {
@@ -86,10 +85,9 @@ function experimentTable(report: JourneyReport): string {
  */
 export const journeyPages: FastifyPluginAsync<{
   engine: Engine;
-  clock: Clock;
   /** Where a proxy serves the app, before the pages' own paths in their links: see DashboardOptions. */
   pathPrefix: string;
-}> = async (app, { engine, clock, pathPrefix }) => {
+}> = async (app, { engine, pathPrefix }) => {
   const at = escape(pathPrefix);
   const require = createRequire(import.meta.url);
   const mermaidPath = require.resolve('mermaid/dist/mermaid.min.js');
@@ -154,15 +152,9 @@ export const journeyPages: FastifyPluginAsync<{
         if (!(error instanceof JourneyNotFoundError) || !wantsHtml(request.headers)) throw error;
         return notFound(reply, `No journey "${escape(request.params.id)}" is loaded.`, error.code);
       }
-      const now = clock.now();
-      const report = await buildJourneyReport({
-        redis: engine.store.redis,
-        prefix: engine.prefix,
-        journey,
-        from: now - 30 * 86_400_000,
-        to: now,
-        now,
-      });
+      // The counters alone: the page shows no period's figures, and a report's attribution reads
+      // the message lists of up to 2,000 converted customers on every view.
+      const report = await readJourneyStanding(engine.store.redis, engine.prefix, journey);
       const diagram = journeyToMermaid(journey, { counts: report.states });
       // The diagram is the latest version's: customers still in a state only another version has
       // (an older one, still running them) would otherwise be counted on the page but shown nowhere.

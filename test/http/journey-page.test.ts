@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { defineJourney } from '../../engine/index.js';
 import { notify } from '../fixtures/journeys/notify.js';
@@ -251,5 +251,46 @@ describe('the journey list of an engine with no journey loaded', () => {
     expect(res.statusCode).toBe(200);
     expect(res.body).not.toContain('<ul></ul>');
     expect(res.body).toContain('No journey is loaded');
+  });
+});
+
+describe('the journey page of a journey with conversions', () => {
+  let h: HttpHarness;
+  beforeAll(async () => {
+    h = await httpHarness({ journeys: [onboarding] });
+  });
+  afterAll(() => h.close());
+
+  it("reads the journey's counters only, not each converted customer's message list as a report does", async () => {
+    for (const salt of ['a', 'b']) {
+      const id = customerInVariant('tips', salt);
+      await h.engine.identify({ userId: id, traits: { email: `${salt}@example.com` } });
+      await h.engine.track({ userId: id, event: 'Signed Up' });
+      await h.engine.track({ userId: id, event: 'Order Completed', properties: { revenue: 10 } });
+    }
+    await eventually(async () => {
+      const res = await h.app.inject({ url: '/v1/journeys/onboarding', headers: h.auth });
+      return res.json<{ converted: number }>().converted === 2;
+    });
+    h.clock.advance('1m');
+    const lrange = vi.spyOn(h.apiRedis, 'lrange');
+    const messageListsRead = () =>
+      lrange.mock.calls.filter(([key]) => String(key).endsWith(':messages')).length;
+    try {
+      const page = await h.app.inject({
+        url: '/admin/journeys/onboarding',
+        headers: { authorization: basic },
+      });
+      expect(page.statusCode).toBe(200);
+      expect(page.body).toContain('2 entered · 2 reached the goal (100.0%)');
+      // The page shows no attribution: reading up to 2,000 lists on every view was work thrown away.
+      expect(messageListsRead()).toBe(0);
+      // The report does read them, so the spy is where the reads go.
+      const report = await h.app.inject({ url: '/v1/journeys/onboarding/report', headers: h.auth });
+      expect(report.json<{ attribution: { conversions: number } }>().attribution.conversions).toBe(2);
+      expect(messageListsRead()).toBe(2);
+    } finally {
+      lrange.mockRestore();
+    }
   });
 });

@@ -21,6 +21,8 @@ export interface HttpHarness {
   app: FastifyInstance;
   engine: Engine;
   redis: RedisConnection;
+  /** The app's own fail-fast connection, which its routes and pages read through. */
+  apiRedis: RedisConnection;
   prefix: string;
   clock: FakeClock;
   auth: { authorization: string };
@@ -120,6 +122,7 @@ export async function httpHarness(options: {
     app,
     engine,
     redis: ctx.redis,
+    apiRedis,
     prefix: ctx.prefix,
     clock,
     auth: { authorization: `Bearer ${API_KEY}` },
