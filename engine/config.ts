@@ -7,6 +7,7 @@ import { ServiceAccount } from './channels/service-account.js';
 import { parseSmtpUrl } from './channels/smtp-url.js';
 import { isWebhookSecret } from './channels/standard-webhooks.js';
 import { parseDuration } from './duration.js';
+import { BrandLinkHosts } from './messages/brand-hosts.js';
 import { DEFAULT_API_RATE_LIMIT } from './http/rate-limit.js';
 import { DEFAULT_API_REDIS_TIMEOUT_MS } from './http/api-redis-options.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from './http/http-options.js';
@@ -214,6 +215,13 @@ const EnvShape = z.object({
     .enum(['true', 'false'])
     .default('true')
     .transform((v) => v === 'true'),
+  /**
+   * Hosts whose links are the brand's even where only data names them (a product feed's
+   * shop.example.com), comma-separated; `*.example.com` for every subdomain. Beside these, a
+   * message's CTA host and the hosts written in its templates are; only such links get UTM
+   * parameters and are tracked.
+   */
+  BRAND_LINK_HOSTS: BrandLinkHosts.default([]),
   /** Add a 1×1 open pixel (PUBLIC_URL/t/o/…) to email HTML. */
   TRACK_OPENS: z
     .enum(['true', 'false'])
@@ -550,6 +558,7 @@ const EMPTY_READS_AS_UNSET: ReadonlySet<EnvVariable> = new Set<EnvVariable>([
   'FREQUENCY_CAPS',
   'UNSUBSCRIBE_PREVIOUS_SECRETS',
   'WEBHOOK_SOURCE_SECRETS',
+  'BRAND_LINK_HOSTS',
 ]);
 
 /** The schema under `.optional()` and `.default()`. */

@@ -197,6 +197,7 @@ export {
   type MessageRendererOptions,
 } from './messages/message-renderer.js';
 export { withUtm, variantLabel, type UtmParams } from './messages/utm.js';
+export { BrandHosts, BrandLinkHost, BrandLinkHosts } from './messages/brand-hosts.js';
 export { smsSegments, type SmsEncoding, type SmsSegmentCount } from './messages/sms-segments.js';
 export { htmlToText } from './messages/html-to-text.js';
 
@@ -347,7 +348,13 @@ export {
   type TrackedSend,
   type TrackingClaim,
 } from './tracking/tracking-token.js';
-export { trackRendered, untrackedIn, type LinkTracking, type Untracked } from './tracking/track-links.js';
+export {
+  trackRendered,
+  untrackedIn,
+  type LinkTracking,
+  type TrackedLinks,
+  type Untracked,
+} from './tracking/track-links.js';
 export {
   recordEngagement,
   TRACKED_SENDS_CAP,

@@ -78,6 +78,19 @@ describe('configuration from the environment', () => {
   });
 });
 
+describe('BRAND_LINK_HOSTS', () => {
+  it('takes host names and *. for subdomains, lower case, and refuses URLs and paths', () => {
+    expect(loadConfig({ BRAND_LINK_HOSTS: ' Shop.Example.com, *.cdn.example ,' }).BRAND_LINK_HOSTS).toEqual([
+      'shop.example.com',
+      '*.cdn.example',
+    ]);
+    expect(loadConfig({}).BRAND_LINK_HOSTS).toEqual([]);
+    for (const bad of ['https://shop.example.com', 'shop.example.com/sale', '*', 'shop.*.example']) {
+      expect(() => loadConfig({ BRAND_LINK_HOSTS: bad }), bad).toThrow(/BRAND_LINK_HOSTS: a host name/);
+    }
+  });
+});
+
 describe('MAIL_FROM', () => {
   it('takes a sender with a name or a bare address', () => {
     expect(loadConfig({ MAIL_FROM: 'Acme <hello@acme.example>' }).MAIL_FROM).toBe(
@@ -126,6 +139,7 @@ describe('a variable set but empty', () => {
     'FREQUENCY_CAPS',
     'UNSUBSCRIBE_PREVIOUS_SECRETS',
     'WEBHOOK_SOURCE_SECRETS',
+    'BRAND_LINK_HOSTS',
   ]);
   const numbers = new Set([
     'TIME_SCALE',

@@ -224,7 +224,7 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
     lockMs: config.LOCK_DURATION_MS,
     keepFinishedInstances: config.KEEP_FINISHED_INSTANCES,
     delivery: {
-      renderer: new MessageRenderer(templates),
+      renderer: new MessageRenderer(templates, { brandLinkHosts: config.BRAND_LINK_HOSTS }),
       messages,
       adapters: createChannelAdapters({
         redis,

@@ -16,7 +16,9 @@ export function previewMessage(
   channel: Channel,
   input: { customerId: string; profile: Record<string, unknown>; settings: RenderSettings; now: number },
 ): { rendered: RenderedMessage; context: RenderContext } {
-  const renderer = new MessageRenderer(templates);
+  const renderer = new MessageRenderer(templates, {
+    ...(input.settings.brandLinkHosts === undefined ? {} : { brandLinkHosts: input.settings.brandLinkHosts }),
+  });
   const message = templates.message(messageId);
   if (!message) {
     throw new MessageRenderError(

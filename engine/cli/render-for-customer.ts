@@ -17,6 +17,8 @@ export interface RenderSettings {
   unsubscribe: { baseUrl: string; secret: string };
   /** DOUBLE_OPT_IN: an email marketing grant waits for its confirmation. */
   doubleOptIn: boolean;
+  /** BRAND_LINK_HOSTS: the hosts whose links get UTM parameters beside those of the templates. */
+  brandLinkHosts?: readonly string[];
 }
 
 /** Settings from the environment; without UNSUBSCRIBE_SECRET, links are signed with a throwaway key. */
@@ -27,9 +29,11 @@ export function renderSettings(config: {
   PORT: number;
   UNSUBSCRIBE_SECRET?: string | undefined;
   DOUBLE_OPT_IN: boolean;
+  BRAND_LINK_HOSTS?: readonly string[];
 }): RenderSettings {
   return {
     doubleOptIn: config.DOUBLE_OPT_IN,
+    ...(config.BRAND_LINK_HOSTS === undefined ? {} : { brandLinkHosts: config.BRAND_LINK_HOSTS }),
     defaults: { locale: config.DEFAULT_LOCALE, timezone: config.DEFAULT_TIMEZONE },
     unsubscribe: {
       baseUrl: config.PUBLIC_URL ?? `http://localhost:${config.PORT}`,

@@ -80,6 +80,7 @@ const RENDER_VARIABLES: readonly EnvVariable[] = [
   'PORT',
   'UNSUBSCRIBE_SECRET',
   'DOUBLE_OPT_IN',
+  'BRAND_LINK_HOSTS',
 ];
 
 /**
@@ -364,7 +365,7 @@ const COMMANDS: Record<CommandName, (run: Invocation) => Promise<number>> = {
     const templates = loadTemplates(run.dirs.templates, { journeys: [journey] });
     const result = simulateJourney(journey, script, {
       templates,
-      renderer: new MessageRenderer(templates),
+      renderer: new MessageRenderer(templates, { brandLinkHosts: run.config.BRAND_LINK_HOSTS }),
       settings: renderSettings(run.config),
       what: `events file ${inputName(eventsFile)}`,
       ...(until === undefined ? {} : { until }),

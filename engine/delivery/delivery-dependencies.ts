@@ -12,6 +12,8 @@ import type { DeliveryPolicy } from './delivery-policy.js';
 export interface Renderer {
   supports(messageId: string, channel: Channel): boolean;
   render(messageId: string, channel: Channel, context: RenderContext): RenderedMessage;
+  /** Whether a link of the message leads where the brand chose: only such links are tracked. */
+  isBrandLink(messageId: string, url: string): boolean;
 }
 
 /** What the delivery workers of every channel share: the store, templates, providers and policy. */

@@ -124,7 +124,8 @@ export function createMessageSender(
     if (deps.tracking) {
       const { opId, customerId, journeyId, message } = data;
       const send = { opId, customerId, journeyId, message, channel, variant: variantLabel(data.variants) };
-      rendered = trackRendered(rendered, send, deps.tracking, [unsubscribe]);
+      const brand = (url: string) => deps.renderer.isBrandLink(data.message, url);
+      rendered = trackRendered(rendered, send, deps.tracking, { brand, keep: [unsubscribe] });
     }
     return {
       opId: data.opId,

@@ -17,7 +17,16 @@ import {
   type TemplateFile,
   type TemplateSet,
 } from './template-set.js';
-import { addUtmToHtml, addUtmToJson, addUtmToText, variantLabel, withUtm, type UtmParams } from './utm.js';
+import { BrandHosts } from './brand-hosts.js';
+import {
+  addUtmToHtml,
+  addUtmToJson,
+  addUtmToText,
+  variantLabel,
+  withUtm,
+  type UtmParams,
+  type UtmScope,
+} from './utm.js';
 import { visibleHtml } from './visible-html.js';
 
 /** A message could not be rendered: unknown, not on that channel, or its template failed. */
@@ -40,12 +49,20 @@ export class MessageRenderError extends ChorusError {
 export interface MessageRendererOptions {
   /** `utm_source` of every link. Default `chorus`. */
   utmSource?: string;
+  /**
+   * Hosts the brand's links may lead to beyond those of each message's CTA and the URLs written
+   * in its templates (BRAND_LINK_HOSTS): `shop.example.com`, `*.example.com` for its subdomains.
+   * See {@link BrandHosts}.
+   */
+  brandLinkHosts?: readonly string[];
 }
 
 /**
- * Renders a core message for one channel from its templates. Links get UTM parameters (source,
- * channel, journey, message and variant) except the unsubscribe URL: `href`s and bare URLs in
- * text, and in a webhook payload every string value that is an http(s) URL. Values are
+ * Renders a core message for one channel from its templates. Links the brand chose (see
+ * {@link BrandHosts}) get UTM parameters (source, channel, journey, message and variant), except
+ * the unsubscribe URL: `href`s and bare URLs in text, and in a webhook payload every string value
+ * that is an http(s) URL. A link to any other host (a URL from a customer's traits) is left as
+ * rendered: the parameters would tell its site which journey and message the link came in. Values are
  * HTML-escaped in HTML and the in-app inbox; a missing email text part is derived from what the
  * HTML shows (the body alone when a text layout wraps it).
  *
@@ -56,12 +73,14 @@ export interface MessageRendererOptions {
 export class MessageRenderer {
   readonly #templates: TemplateSet;
   readonly #utmSource: string;
+  readonly #brand: BrandHosts;
   readonly #envs: Record<TemplateMode, TemplateEnvironment>;
   readonly #compiled = new Map<string, CompiledTemplate>();
 
   constructor(templates: TemplateSet, options: MessageRendererOptions = {}) {
     this.#templates = templates;
     this.#utmSource = options.utmSource ?? 'chorus';
+    this.#brand = new BrandHosts(templates, options.brandLinkHosts);
     const partials = Object.fromEntries([...templates.partials].map(([name, file]) => [name, file.source]));
     this.#envs = {
       html: createTemplateEnvironment('html', partials),
@@ -76,6 +95,14 @@ export class MessageRenderer {
 
   supports(messageId: string, channel: Channel): boolean {
     return this.#templates.supports(messageId, channel);
+  }
+
+  /**
+   * Whether `url` leads where the brand chose for message `messageId`: to its CTA's host, a host
+   * written in its templates or layouts, or a configured one. Only such links are tagged and tracked.
+   */
+  isBrandLink(messageId: string, url: string): boolean {
+    return this.#brand.allows(messageId, url);
   }
 
   /** The UTM parameters of one send: `utm_content` is `${message}-${variant label}`. */
@@ -109,7 +136,10 @@ export class MessageRenderer {
       );
     }
     const utm = this.utmFor(messageId, channel, context);
-    const keep = [context.unsubscribeUrl];
+    const scope: UtmScope = {
+      keep: [context.unsubscribeUrl],
+      brand: (url) => this.#brand.allows(messageId, url),
+    };
     const cta = { label: context.message.cta.label, url: withUtm(context.message.cta.url, utm) };
     const ctx: RenderContext = { ...context, message: { ...context.message, cta } };
     const run = (field: TemplateField) => this.#run(messageId, channel, field, ctx);
@@ -119,7 +149,7 @@ export class MessageRenderer {
         const html = addUtmToHtml(
           this.#wrap(messageId, channel, LAYOUTS.html, 'html', ctx, bodyHtml),
           utm,
-          keep,
+          scope,
         );
         const wrapText = (text: string) => this.#wrap(messageId, channel, LAYOUTS.text, 'text', ctx, text);
         // Derived from what a reader of the HTML sees: a preheader, hidden with its padding of
@@ -129,26 +159,26 @@ export class MessageRenderer {
         const text = this.#templates.template(messageId, 'email.text')
           ? wrapText(tidyText(run('email.text')))
           : this.#templates.partials.has(LAYOUTS.text)
-            ? wrapText(htmlToText(visibleHtml(addUtmToHtml(bodyHtml, utm, keep))))
+            ? wrapText(htmlToText(visibleHtml(addUtmToHtml(bodyHtml, utm, scope))))
             : htmlToText(visibleHtml(html));
         return {
           channel,
           subject: oneLine(run('email.subject')),
           html,
-          text: addUtmToText(tidyText(text), utm, keep),
+          text: addUtmToText(tidyText(text), utm, scope),
         };
       }
       case 'sms': {
         // Spaces and punctuation made plain before the links are tagged: only text is changed.
-        const body = addUtmToText(tidyText(plainPunctuation(plainSpaces(run('sms')))), utm, keep);
+        const body = addUtmToText(tidyText(plainPunctuation(plainSpaces(run('sms')))), utm, scope);
         const { encoding, segments } = smsSegments(body);
         return { channel, body, encoding, segments };
       }
       case 'push':
         return {
           channel,
-          title: addUtmToText(oneLine(run('push.title')), utm, keep),
-          body: addUtmToText(tidyText(run('push.body')), utm, keep),
+          title: addUtmToText(oneLine(run('push.title')), utm, scope),
+          body: addUtmToText(tidyText(run('push.body')), utm, scope),
           url: cta.url,
         };
       case 'in-app': {
@@ -157,13 +187,13 @@ export class MessageRenderer {
           : escapeHtml(ctx.message.headline);
         return {
           channel,
-          title: addUtmToHtml(title, utm, keep),
-          body: addUtmToHtml(tidyText(run('in-app.body')), utm, keep),
+          title: addUtmToHtml(title, utm, scope),
+          body: addUtmToHtml(tidyText(run('in-app.body')), utm, scope),
           cta,
         };
       }
       case 'webhook':
-        return { channel, payload: addUtmToJson(this.#json(messageId, run('webhook.json')), utm, keep) };
+        return { channel, payload: addUtmToJson(this.#json(messageId, run('webhook.json')), utm, scope) };
     }
   }
 

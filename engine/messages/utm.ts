@@ -291,38 +291,47 @@ export function textLinks(text: string): string[] {
   return [...text.matchAll(BARE_URL)].map((match) => trimUrl(match[0]));
 }
 
-function tagger(params: UtmParams, keep: readonly string[]): (url: string) => string {
+/** Which links get parameters: all but those in `keep`, and of those only the ones `brand` takes. */
+export interface UtmScope {
+  /** Links left as written (the unsubscribe URL). */
+  keep?: readonly string[];
+  /** Whether a link leads where the brand chose (see BrandHosts); default every link. */
+  brand?: (url: string) => boolean;
+}
+
+function tagger(params: UtmParams, scope: UtmScope): (url: string) => string {
   const prefix = paramsKey(params);
-  return (url) => (keep.includes(url) ? url : withUtmKeyed(url, params, prefix));
+  const keep = scope.keep ?? [];
+  const brand = scope.brand ?? (() => true);
+  return (url) => (keep.includes(url) || !brand(url) ? url : withUtmKeyed(url, params, prefix));
 }
 
 /**
  * Adds UTM parameters to every http(s) link of an HTML document (`href` targets and bare URLs in
- * its text), except those in `keep` (the unsubscribe URL).
+ * its text) in `scope`.
  */
-export function addUtmToHtml(html: string, params: UtmParams, keep: readonly string[] = []): string {
-  return rewriteHtmlLinks(html, tagger(params, keep));
+export function addUtmToHtml(html: string, params: UtmParams, scope: UtmScope = {}): string {
+  return rewriteHtmlLinks(html, tagger(params, scope));
 }
 
-/** Adds UTM parameters to every bare http(s) URL in plain text, except those in `keep`. */
-export function addUtmToText(text: string, params: UtmParams, keep: readonly string[] = []): string {
-  return rewriteBareUrls(text, tagger(params, keep), false);
+/** Adds UTM parameters to every bare http(s) URL in plain text in `scope`. */
+export function addUtmToText(text: string, params: UtmParams, scope: UtmScope = {}): string {
+  return rewriteBareUrls(text, tagger(params, scope), false);
 }
 
 const WHOLE_URL = /^https?:\/\/\S+$/i;
 
 /**
  * Adds UTM parameters to every string value of a JSON payload that is, as a whole, an http(s)
- * URL (`"cta": "https://…"`), at any depth, except those in `keep`; parameters already present
- * are kept. Keys, and URLs inside longer strings, are left as written: a webhook's receiver
- * reads links from fields, and prose in a payload is shown, not clicked through from here.
+ * URL (`"cta": "https://…"`), at any depth, in `scope`; parameters already present are kept.
+ * Keys, and URLs inside longer strings, are left as written: a webhook's receiver reads links from fields, and prose in a payload is shown, not clicked through from here.
  *
  * @example
  * addUtmToJson({ cta: 'https://example.com/blends', note: 'see https://example.com' }, utm);
  * // { cta: 'https://example.com/blends?utm_source=chorus&…', note: 'see https://example.com' }
  */
-export function addUtmToJson<T>(value: T, params: UtmParams, keep: readonly string[] = []): T {
-  const tag = tagger(params, keep);
+export function addUtmToJson<T>(value: T, params: UtmParams, scope: UtmScope = {}): T {
+  const tag = tagger(params, scope);
   const walk = (node: unknown): unknown => {
     if (typeof node === 'string') return WHOLE_URL.test(node) ? tag(node) : node;
     if (Array.isArray(node)) return node.map(walk);

@@ -40,7 +40,7 @@ export type Untracked = 'opens' | 'clicks';
  * rates: counted in, they would read as sends nobody opened or clicked.
  *
  * @example
- * untrackedIn(trackRendered(rendered, send, { baseUrl, secret, opens: false }), baseUrl); // ['opens']
+ * untrackedIn(trackRendered(rendered, send, { baseUrl, secret, opens: false }, { brand }), baseUrl); // ['opens']
  */
 export function untrackedIn(rendered: RenderedMessage, baseUrl: string | undefined): Untracked[] {
   const untracked: Untracked[] = [];
@@ -68,28 +68,43 @@ export function untrackedIn(rendered: RenderedMessage, baseUrl: string | undefin
   return untracked;
 }
 
+/** Which links of a send are tracked. */
+export interface TrackedLinks {
+  /**
+   * Whether a link leads where the brand chose (`renderer.isBrandLink`, see BrandHosts): only
+   * such links are tracked. Any other (a URL from a customer's traits) stays as rendered, or
+   * whoever typed it in would get a redirect to it signed on the brand's domain.
+   */
+  brand: (url: string) => boolean;
+  /** Links left as they are: the unsubscribe URL. */
+  keep?: readonly string[];
+}
+
 /**
- * Makes a rendered message tracked: every http(s) link (already carrying its UTM parameters)
- * becomes `<baseUrl>/t/c/<token>`, a signed redirect back to exactly that URL, and email HTML
- * gets a 1×1 open pixel before `</body>`. Links in `keep` (the unsubscribe URL), links to the
- * API itself, other schemes (`mailto:`, `tel:`) and a URL too long to fit in a token
- * (MAX_TRACKING_TOKEN_LENGTH) are left alone; so are webhook payloads,
+ * Makes a rendered message tracked: every http(s) link the brand chose (already carrying its UTM
+ * parameters) becomes `<baseUrl>/t/c/<token>`, a signed redirect back to exactly that URL, and
+ * email HTML gets a 1×1 open pixel before `</body>`. Links to other hosts, links in `keep` (the
+ * unsubscribe URL), links to the API itself, other schemes (`mailto:`, `tel:`) and a URL too long
+ * to fit in a token (MAX_TRACKING_TOKEN_LENGTH) are left alone; so are webhook payloads,
  * which a program reads rather than a person clicking.
  *
  * @example
- * const tracked = trackRendered(rendered, send, { baseUrl: 'https://chorus.example.com', secret }, [unsubscribeUrl]);
+ * const brand = (url: string) => renderer.isBrandLink('welcome', url);
+ * const tracked = trackRendered(rendered, send, { baseUrl: 'https://chorus.example.com', secret }, { brand, keep: [unsubscribeUrl] });
  */
 export function trackRendered(
   rendered: RenderedMessage,
   send: TrackedSend,
   tracking: LinkTracking,
-  keep: readonly string[] = [],
+  links: TrackedLinks,
 ): RenderedMessage {
   const api = tracking.baseUrl.replace(/\/+$/, '');
+  const keep = links.keep ?? [];
   // Links into the API itself (unsubscribe, an already tracked link) are never wrapped again.
   const own = (url: string) => url.startsWith(`${api}/t/`) || url.startsWith(`${api}/v1/`);
   const link = (url: string): string => {
     if (tracking.links === false || keep.includes(url) || own(url) || !isTrackableUrl(url)) return url;
+    if (!links.brand(url)) return url;
     const token = createTrackingToken(tracking.secret, { kind: 'click', ...send, url });
     // A token the route would refuse as too long: the person reaches the page, uncounted.
     return token.length > MAX_TRACKING_TOKEN_LENGTH ? url : clickUrl(tracking.baseUrl, token);

@@ -112,6 +112,7 @@ describe('tracked links and the open pixel over HTTP', () => {
         push,
         { ...send, customerId: 'unknown', channel: 'push' },
         { baseUrl: base, secret },
+        { brand: () => true },
       ) as {
         url: string;
       };

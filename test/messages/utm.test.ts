@@ -58,7 +58,7 @@ describe('adding UTM parameters to rendered output', () => {
     const html =
       '<a href="https://example.com/a?x=1&amp;y=2">A</a> <a href="https://example.com/u?t=1">Unsubscribe</a> ' +
       '<a href="mailto:hi@example.com">mail</a> see https://example.com/b.';
-    const tagged = addUtmToHtml(html, utm, ['https://example.com/u?t=1']);
+    const tagged = addUtmToHtml(html, utm, { keep: ['https://example.com/u?t=1'] });
     expect(tagged).toContain(
       'href="https://example.com/a?x=1&amp;y=2&amp;utm_source=chorus&amp;utm_medium=email',
     );
@@ -73,7 +73,7 @@ describe('adding UTM parameters to rendered output', () => {
     const html =
       '<a href=" https://example.com/a?x=1 ">A</a> <a href="\n  https://example.com/b\n">B</a> ' +
       '<a href=" https://example.com/u?t&#x3D;1 ">Unsubscribe</a>';
-    const tagged = addUtmToHtml(html, utm, ['https://example.com/u?t=1']);
+    const tagged = addUtmToHtml(html, utm, { keep: ['https://example.com/u?t=1'] });
     const hrefs = [...tagged.matchAll(/href="([^"]*)"/g)].map((m) => decodeHtmlEntities(m[1]!));
     expect(hrefs).toEqual([
       `https://example.com/a?x=1&utm_source=chorus&utm_medium=email&utm_campaign=onboarding&utm_content=welcome-tips%3Dtips`,
@@ -85,7 +85,7 @@ describe('adding UTM parameters to rendered output', () => {
   it('tags an href written without quotes, as an HTML minifier leaves it', () => {
     const html =
       '<a href=https://example.com/a?x=1&amp;y=2>A</a> <a class=b HREF=https://example.com/u?t=1 >U</a>';
-    expect(addUtmToHtml(html, utm, ['https://example.com/u?t=1'])).toBe(
+    expect(addUtmToHtml(html, utm, { keep: ['https://example.com/u?t=1'] })).toBe(
       '<a href="https://example.com/a?x=1&amp;y=2&amp;utm_source=chorus&amp;utm_medium=email&amp;utm_campaign=onboarding&amp;utm_content=welcome-tips%3Dtips">A</a> ' +
         '<a class=b HREF=https://example.com/u?t=1 >U</a>',
     );
@@ -244,7 +244,7 @@ describe('links with parentheses', () => {
       '<p><a href=https://example.com/a>Shop</a> or <a href=mailto:hi@example.com>write us</a>.</p>' +
         '<p><a class=muted href=https://example.com/u?t=1>Unsubscribe</a></p>',
       utm,
-      ['https://example.com/u?t=1'],
+      { keep: ['https://example.com/u?t=1'] },
     );
     expect(htmlToText(html)).toBe(
       `Shop (https://example.com/a?${tags}) or write us (mailto:hi@example.com).\n\nUnsubscribe (https://example.com/u?t=1)`,
@@ -275,7 +275,7 @@ describe('adding UTM parameters to a JSON payload', () => {
       prose: 'see https://example.com/c',
       unsubscribe: 'https://example.com/u?t=1',
     };
-    expect(addUtmToJson(payload, utm, ['https://example.com/u?t=1'])).toEqual({
+    expect(addUtmToJson(payload, utm, { keep: ['https://example.com/u?t=1'] })).toEqual({
       cta: 'https://example.com/a?utm_source=chorus&utm_medium=email&utm_campaign=onboarding&utm_content=welcome-tips%3Dtips',
       nested: {
         items: [

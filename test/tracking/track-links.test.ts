@@ -17,6 +17,8 @@ const context = renderContext(templates.message('hello')!, {
   trigger: { deadline: '2026-11-23T10:00:00Z', price: 12, count: 2 },
 });
 const unsubscribe = context.unsubscribeUrl;
+/** The links of message hello that the brand chose: what its sends track. */
+const links = { brand: (url: string) => renderer.isBrandLink('hello', url), keep: [unsubscribe] };
 const secret = trackingSecret('test-secret-of-sixteen');
 const tracking: LinkTracking = { baseUrl: 'https://chorus.example.com', secret };
 const send: TrackedSend = {
@@ -40,7 +42,7 @@ function targets(links: readonly string[], kind: 'c' | 'o' = 'c'): string[] {
 
 describe('tracking a rendered message', () => {
   const email = renderer.render('hello', 'email', context);
-  const tracked = trackRendered(email, send, tracking, [unsubscribe]) as RenderedFor<'email'>;
+  const tracked = trackRendered(email, send, tracking, links) as RenderedFor<'email'>;
 
   it('turns every http(s) link of the HTML into a tracked link leading to the UTM-tagged URL', () => {
     const before = htmlLinks(email.html);
@@ -78,18 +80,19 @@ describe('tracking a rendered message', () => {
   });
 
   it('changes nothing with links and opens turned off', () => {
-    expect(trackRendered(email, send, { ...tracking, links: false, opens: false }, [unsubscribe])).toEqual(
+    expect(trackRendered(email, send, { ...tracking, links: false, opens: false }, links)).toEqual(email);
+    const linksOnly = trackRendered(
       email,
-    );
-    const linksOnly = trackRendered(email, send, { ...tracking, opens: false }, [
-      unsubscribe,
-    ]) as RenderedFor<'email'>;
+      send,
+      { ...tracking, opens: false },
+      links,
+    ) as RenderedFor<'email'>;
     expect(linksOnly.html).not.toContain('/t/o/');
     expect(linksOnly.html).toContain('/t/c/');
   });
 
   it('never tracks a link twice', () => {
-    expect(trackRendered(tracked, send, { ...tracking, opens: false }, [unsubscribe])).toEqual(tracked);
+    expect(trackRendered(tracked, send, { ...tracking, opens: false }, links)).toEqual(tracked);
   });
 
   it('leaves the stylesheets, web fonts and CSS images a mail client fetches on every open untracked', () => {
@@ -101,10 +104,12 @@ describe('tracking a rendered message', () => {
       `<!--[if mso]><STYLE>.x { background: url(https://example.com/mso.png); }</STYLE><![endif]--></head>`;
     const body = '<body><a href="https://example.com/a">A</a> or https://example.com/b</body>';
     const html = `<html>${head}${body}</html>`;
-    const out = trackRendered({ channel: 'email', subject: 'Hi', html, text: '' }, send, {
-      ...tracking,
-      opens: false,
-    }) as RenderedFor<'email'>;
+    const out = trackRendered(
+      { channel: 'email', subject: 'Hi', html, text: '' },
+      send,
+      { ...tracking, opens: false },
+      links,
+    ) as RenderedFor<'email'>;
     expect(out.html.slice(0, out.html.indexOf('<body>'))).toBe(`<html>${head}`);
     expect(targets(htmlLinks(out.html.slice(out.html.indexOf('<body>'))))).toEqual([
       'https://example.com/a',
@@ -115,7 +120,7 @@ describe('tracking a rendered message', () => {
 
   it('tracks SMS links and counts the longer body’s segments again', () => {
     const sms = renderer.render('hello', 'sms', context);
-    const out = trackRendered(sms, { ...send, channel: 'sms' }, tracking) as RenderedFor<'sms'>;
+    const out = trackRendered(sms, { ...send, channel: 'sms' }, tracking, links) as RenderedFor<'sms'>;
     expect(targets(textLinks(out.body))).toEqual(textLinks(sms.body));
     expect(out.body).toContain('https://chorus.example.com/t/c/');
     expect(out.segments).toBeGreaterThan(sms.segments);
@@ -123,7 +128,12 @@ describe('tracking a rendered message', () => {
 
   it('tracks the push URL and in-app CTA, and leaves webhook payloads alone', () => {
     const push = renderer.render('hello', 'push', context);
-    const trackedPush = trackRendered(push, { ...send, channel: 'push' }, tracking) as RenderedFor<'push'>;
+    const trackedPush = trackRendered(
+      push,
+      { ...send, channel: 'push' },
+      tracking,
+      links,
+    ) as RenderedFor<'push'>;
     expect(targets([trackedPush.url])).toEqual([push.url]);
     expect(trackedPush.url).not.toBe(push.url);
 
@@ -132,12 +142,13 @@ describe('tracking a rendered message', () => {
       inApp,
       { ...send, channel: 'in-app' },
       tracking,
+      links,
     ) as RenderedFor<'in-app'>;
     expect(targets([trackedInApp.cta.url])).toEqual([inApp.cta.url]);
     expect(targets(htmlLinks(trackedInApp.body))).toEqual(htmlLinks(inApp.body));
     expect(trackedInApp.body).toContain('/t/c/');
 
     const webhook = renderer.render('hello', 'webhook', context);
-    expect(trackRendered(webhook, { ...send, channel: 'webhook' }, tracking)).toEqual(webhook);
+    expect(trackRendered(webhook, { ...send, channel: 'webhook' }, tracking, links)).toEqual(webhook);
   });
 });

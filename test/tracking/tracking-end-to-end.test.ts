@@ -3,12 +3,14 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import {
   createEmailAdapter,
   createHttpApp,
+  MessageRenderer,
   readDailyCounts,
   trackingSecret,
   type Engine,
 } from '../../engine/index.js';
 import { notify } from '../fixtures/journeys/notify.js';
 import { deliveryEngine, TEST_MAIL_FROM } from '../support/delivery.js';
+import { TemplateSet } from '../../engine/messages/template-set.js';
 import { eventually, testRedis } from '../support/redis.js';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
 
@@ -119,5 +121,41 @@ describe('tracking end to end: delivery worker, SMTP, tracked links over HTTP', 
     await eventually(async () => (await engine.queues.deliveries.email.getFailedCount()) === 1);
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect((await today())[0]!.counts).toEqual({ failed: 1 });
+  });
+
+  it('sends a link a customer typed in as it is, while the brand’s links are tracked', async () => {
+    // `nudge` of these templates renders the customer's website trait next to its CTA.
+    const links = TemplateSet.fromDirectory('test/fixtures/templates-links');
+    await app.close();
+    await engine.close();
+    engine = deliveryEngine(ctx, [notify], {
+      adapters: { email: createEmailAdapter({ from: TEST_MAIL_FROM, smtpUrl: sink.url }) },
+      renderer: new MessageRenderer(links),
+      messages: { get: (id) => links.message(id) },
+      unsubscribe: { baseUrl: PUBLIC_URL, secret: UNSUBSCRIBE_SECRET },
+      tracking: { baseUrl: PUBLIC_URL, secret: trackingSecret(UNSUBSCRIBE_SECRET) },
+    });
+    engine.startWorkers();
+    app = await createHttpApp({
+      engine,
+      redis: ctx.redis,
+      apiKeys: [API_KEY],
+      dashboard: { user: 'ops', password: 'dashboard-secret', write: false },
+      unsubscribeSecret: UNSUBSCRIBE_SECRET,
+    });
+    const phish = 'https://evil.example/login';
+    await engine.identify({ userId: 'mallory', traits: { email: 'mallory@example.com', website: phish } });
+    await engine.track({ userId: 'mallory', event: 'Notify' });
+    await eventually(async () => sink.received.length === 1, 10_000, 'the email');
+    const html = String(sink.received[0]!.html);
+
+    expect(html).toContain(`<a href="${phish}">${phish}</a>`);
+    expect(sink.received[0]!.text).toContain(`Your site: ${phish}\n`);
+    const hrefs = [...html.matchAll(/href="([^"]+)"/g)].map((m) => m[1]!);
+    expect(hrefs.filter((href) => href.startsWith(`${PUBLIC_URL}/t/c/`))).toHaveLength(3);
+    const [cta] = tracked(html, 'c');
+    const res = await app.inject({ method: 'GET', url: cta! });
+    expect(res.statusCode).toBe(302);
+    expect(String(res.headers.location)).toMatch(/^https:\/\/shop\.example\.com\/start\?utm_source=chorus&/);
   });
 });
