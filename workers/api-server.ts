@@ -42,6 +42,8 @@ export async function startApiServer(input: {
   messages: MessageCatalog;
   webhookSources: readonly AnyWebhookSource[];
   secrets: ProcessSecrets;
+  /** Whether a link leads to a brand host of its message: see HttpAppOptions.brandLink. */
+  brandLink?: (messageId: string, url: string) => boolean;
 }): Promise<ApiServer> {
   const { config, logger } = input;
   // Fail-fast (a Redis that is away makes requests fail at once, and the app answers 503) and
@@ -97,6 +99,7 @@ export async function startApiServer(input: {
     webhookSecrets: input.secrets.webhookSecrets,
     unsubscribeSecret: input.secrets.unsubscribeSecret,
     previousUnsubscribeSecrets: input.secrets.previousUnsubscribeSecrets,
+    ...(input.brandLink === undefined ? {} : { brandLink: input.brandLink }),
     rateLimit: { max: config.API_RATE_LIMIT.max, windowMs: config.API_RATE_LIMIT.duration },
     bodyLimit: config.BODY_LIMIT,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,

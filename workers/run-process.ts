@@ -190,6 +190,8 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
   // Templates are checked against the journeys that send them before anything starts.
   const templates = loadTemplates(config.TEMPLATES_DIR, { journeys });
   const messages = templates.catalog;
+  // One for the workers' sends and the API's tracked links: which links are the brand's.
+  const renderer = new MessageRenderer(templates, { brandLinkHosts: config.BRAND_LINK_HOSTS });
   // After the connection, before anything signs or checks a link: in development the secrets
   // not configured are read from (or first written to) Redis.
   const secrets = await resolveSecrets(config, webhookSources, { api: options.api }, redis);
@@ -207,6 +209,7 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
         messages,
         webhookSources,
         secrets,
+        brandLink: (messageId, url) => renderer.isBrandLink(messageId, url),
       })
     : undefined;
   const publicUrl = config.PUBLIC_URL ?? `http://localhost:${api?.port ?? config.PORT}`;
@@ -224,7 +227,7 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
     lockMs: config.LOCK_DURATION_MS,
     keepFinishedInstances: config.KEEP_FINISHED_INSTANCES,
     delivery: {
-      renderer: new MessageRenderer(templates, { brandLinkHosts: config.BRAND_LINK_HOSTS }),
+      renderer,
       messages,
       adapters: createChannelAdapters({
         redis,

@@ -163,7 +163,12 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
   // Outside the Redis scope below: a click still redirects while Redis is away.
   // The current secret first: a link a rotation left behind is still taken, signed with an older one.
   const unsubscribeSecrets = [options.unsubscribeSecret, ...(options.previousUnsubscribeSecrets ?? [])];
-  const tracking = { engine, secrets: unsubscribeSecrets.map(trackingSecret), clock };
+  const tracking = {
+    engine,
+    secrets: unsubscribeSecrets.map(trackingSecret),
+    clock,
+    ...(options.brandLink === undefined ? {} : { brandLink: options.brandLink }),
+  };
   await app.register(trackingRoutes, tracking);
   app.get(
     '/metrics',

@@ -51,6 +51,12 @@ export interface HttpAppOptions {
    * open pixels signed with one are still taken (new ones are signed with `unsubscribeSecret`).
    */
   previousUnsubscribeSecrets?: readonly string[];
+  /**
+   * Whether a link of a message leads to one of its brand hosts (`renderer.isBrandLink`): a
+   * tracked link signed before hosts were checked at send time redirects only then, and else
+   * shows a page naming where it leads. Unset: every such link shows that page.
+   */
+  brandLink?: (messageId: string, url: string) => boolean;
   /** Requests per key (or per address, without a valid key) per window on `/v1/*`. */
   rateLimit?: RateLimit;
   /** Largest request body accepted, in bytes; larger ones get 413. Default 1 MiB. */

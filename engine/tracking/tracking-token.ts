@@ -17,6 +17,13 @@ export interface TrackedSend {
 /** What a tracking token stands for: an open of the send, or a click through to `url`. */
 export type TrackingClaim = (TrackedSend & { kind: 'open' }) | (TrackedSend & { kind: 'click'; url: string });
 
+/**
+ * A claim as read back from a token. `hostUnchecked`: a click token signed before only links to
+ * the brand's hosts were tracked (version 1), whose URL may be one a customer typed in.
+ */
+export type VerifiedTrackingClaim =
+  (TrackedSend & { kind: 'open' }) | (TrackedSend & { kind: 'click'; url: string; hostUnchecked?: true });
+
 /** The URLs a tracked link may lead to. */
 const TrackableUrl = z.url({ protocol: /^https?$/ });
 
@@ -25,11 +32,18 @@ export function isTrackableUrl(url: string): boolean {
   return TrackableUrl.safeParse(url).success;
 }
 
+/**
+ * The version new tokens carry. 2: the link's host was checked to be the brand's when it was
+ * signed (see BrandHosts); 1, before that, any http(s) URL a message held was signed.
+ */
+const TOKEN_VERSION = 2;
+const Version = z.union([z.literal(1), z.literal(TOKEN_VERSION)]);
+
 // A positional array keeps tokens short: SMS and push carry them too, and every character of an
 // SMS counts towards its segments.
 const Payload = z.union([
   z.tuple([
-    z.literal(1),
+    Version,
     z.literal('o'),
     z.string(),
     z.string(),
@@ -39,7 +53,7 @@ const Payload = z.union([
     z.string(),
   ]),
   z.tuple([
-    z.literal(1),
+    Version,
     z.literal('c'),
     z.string(),
     z.string(),
@@ -75,21 +89,23 @@ const SHORT_MAC = { macBytes: 16 };
  * makes the redirect safe.
  */
 export function createTrackingToken(secret: string, claim: TrackingClaim): string {
-  const fields = [1, claim.kind === 'open' ? 'o' : 'c', claim.opId, claim.customerId, claim.journeyId];
-  fields.push(claim.message, claim.channel, claim.variant);
+  const fields = [TOKEN_VERSION, claim.kind === 'open' ? 'o' : 'c', claim.opId, claim.customerId];
+  fields.push(claim.journeyId, claim.message, claim.channel, claim.variant);
   if (claim.kind === 'click') fields.push(claim.url);
   return sealToken(secret, fields, SHORT_MAC);
 }
 
 /** The claim of a token signed with `secret`, or `undefined` for any other string. */
-export function verifyTrackingToken(secret: string, token: string): TrackingClaim | undefined {
+export function verifyTrackingToken(secret: string, token: string): VerifiedTrackingClaim | undefined {
   const json = openToken(secret, token, SHORT_MAC);
   if (json === undefined) return undefined;
   const parsed = Payload.safeParse(json);
   if (!parsed.success) return undefined;
-  const [, kind, opId, customerId, journeyId, message, channel, variant] = parsed.data;
+  const [version, kind, opId, customerId, journeyId, message, channel, variant] = parsed.data;
   const send = { opId, customerId, journeyId, message, channel, variant };
-  return kind === 'o' ? { kind: 'open', ...send } : { kind: 'click', ...send, url: parsed.data[8] };
+  if (kind === 'o') return { kind: 'open', ...send };
+  const click = { kind: 'click' as const, ...send, url: parsed.data[8] };
+  return version === 1 ? { ...click, hostUnchecked: true } : click;
 }
 
 function base(publicUrl: string): string {

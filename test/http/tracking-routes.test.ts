@@ -11,6 +11,7 @@ import {
   type TrackedSend,
 } from '../../engine/index.js';
 import { keysSharingTag } from '../../engine/redis/scan-keys.js';
+import { sealToken } from '../../engine/signed-token.js';
 import { trackRendered } from '../../engine/tracking/track-links.js';
 import { customerKeys } from '../../engine/store/customer-keys.js';
 import { httpHarness, UNSUBSCRIBE_SECRET, type HttpHarness } from '../support/http.js';
@@ -26,6 +27,60 @@ const send: TrackedSend = {
   variant: 'control',
 };
 const target = 'https://example.com/blends?a=1&utm_source=chorus&utm_medium=email#top';
+
+/**
+ * A click token as signed before only links to the brand's hosts were tracked (version 1): any
+ * URL a message held, a customer's own among them.
+ */
+function versionOneToken(secret: string, claim: TrackedSend & { url: string }): string {
+  const { opId, customerId, journeyId, message, channel, variant, url } = claim;
+  const fields = [1, 'c', opId, customerId, journeyId, message, channel, variant, url];
+  return sealToken(secret, fields, { macBytes: 16 });
+}
+
+describe('tracked links signed before hosts were checked', () => {
+  let h: HttpHarness;
+  const secret = trackingSecret(UNSUBSCRIBE_SECRET);
+  const brandHost = 'https://yuetea.example.com/blends?utm_source=chorus';
+
+  beforeAll(async () => {
+    h = await httpHarness({
+      journeys: [notify],
+      workers: false,
+      brandLink: (message, url) => message === 'nudge' && new URL(url).hostname === 'yuetea.example.com',
+    });
+    await h.redis.hset(customerKeys(h.prefix, 'ada').state, 'rev', 1);
+  });
+  afterAll(() => h.close());
+
+  it('still redirect to one of the message’s brand hosts', async () => {
+    const res = await h.app.inject(`/t/c/${versionOneToken(secret, { ...send, url: brandHost })}`);
+    expect(res.statusCode).toBe(302);
+    expect(res.headers.location).toBe(brandHost);
+  });
+
+  it('show where they lead, rather than redirect, when that is another host', async () => {
+    const url = 'https://evil.example/login?a=1&b="><script>alert(1)</script>';
+    const res = await h.app.inject(`/t/c/${versionOneToken(secret, { ...send, url })}`);
+    expect(res.statusCode).toBe(200);
+    expect(res.headers.location).toBeUndefined();
+    expect(res.headers['content-type']).toContain('text/html');
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.body).toContain('<h1>This link leads to evil.example</h1>');
+    expect(res.body).toContain(
+      '<a href="https://evil.example/login?a=1&#38;b=&#34;&#62;&#60;script&#62;alert(1)&#60;/script&#62;" rel="noreferrer nofollow">',
+    );
+    expect(res.body).not.toContain('<script>');
+  });
+
+  it('redirect when signed since, whatever the brand’s hosts are now: links already sent keep working', async () => {
+    const url = 'https://partner.example/offer';
+    const token = createTrackingToken(secret, { kind: 'click', ...send, url });
+    const res = await h.app.inject(`/t/c/${token}`);
+    expect(res.statusCode).toBe(302);
+    expect(res.headers.location).toBe(url);
+  });
+});
 
 describe('tracked links and the open pixel over HTTP', () => {
   let h: HttpHarness;
@@ -58,6 +113,15 @@ describe('tracked links and the open pixel over HTTP', () => {
       clicks: 2,
     });
     expect((await today())[0]!.counts).toMatchObject({ clicked: 1, clicks: 2 });
+  });
+
+  it('shows where a link signed before hosts were checked leads, with no brand hosts given', async () => {
+    const url = 'https://yuetea.example.com/blends';
+    // A customer the engine does not know: the click is not recorded, and the counts stay Ada's.
+    const res = await h.app.inject(`/t/c/${versionOneToken(secret, { ...send, customerId: 'nobody', url })}`);
+    expect(res.statusCode).toBe(200);
+    expect(res.headers.location).toBeUndefined();
+    expect(res.body).toContain(`<a href="${url}" rel="noreferrer nofollow">`);
   });
 
   it('redirects to a URL with spaces or Unicode as a browser would follow it, encoded', async () => {

@@ -59,6 +59,8 @@ export async function httpHarness(options: {
   /** SMS_FROM (or a Messaging Service): the sender texts must be addressed to, to count. */
   twilioSenders?: { from?: string; messagingServiceSid?: string };
   publicUrl?: string;
+  /** Whether a link leads to a brand host of its message (HttpAppOptions.brandLink). */
+  brandLink?: (messageId: string, url: string) => boolean;
 }): Promise<HttpHarness> {
   const ctx = testRedis();
   const clock = new FakeClock(Date.parse('2026-11-23T10:00:00Z'));
@@ -112,6 +114,7 @@ export async function httpHarness(options: {
     ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
     ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.brandLink ? { brandLink: options.brandLink } : {}),
     twilioAuthToken: options.twilioAuthToken,
     ...(options.twilioSenders ? { twilioSenders: options.twilioSenders } : {}),
     publicUrl: options.publicUrl,

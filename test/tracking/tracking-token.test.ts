@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createUnsubscribeToken } from '../../engine/delivery/unsubscribe-token.js';
+import { sealToken } from '../../engine/signed-token.js';
 import {
   clickUrl,
   createTrackingToken,
@@ -70,6 +71,15 @@ describe('tracking tokens', () => {
     expect(verifyTrackingToken('test-secret-of-sixteen', unsubscribe)).toBeUndefined();
     expect(secret).not.toBe('test-secret-of-sixteen');
     expect(trackingSecret('test-secret-of-sixteen')).toBe(secret);
+  });
+
+  it('say when a click was signed before its host was checked (version 1), and only then', () => {
+    const { kind: _kind, url, ...send } = click;
+    const v1 = sealToken(secret, [1, 'c', ...Object.values(send), url], { macBytes: 16 });
+    expect(verifyTrackingToken(secret, v1)).toEqual({ ...click, hostUnchecked: true });
+    expect(verifyTrackingToken(secret, createTrackingToken(secret, click))).not.toHaveProperty(
+      'hostUnchecked',
+    );
   });
 
   it('never carry a URL that is not http(s), even when signed', () => {

@@ -4,11 +4,11 @@ import type { Clock } from '../../clock.js';
 import type { Engine } from '../../engine.js';
 import { verifyWithAny } from '../../signed-token.js';
 import { recordEngagement } from '../../tracking/engagement.js';
-import { NO_ICON } from './html-page.js';
+import { htmlPage, NO_ICON } from './html-page.js';
 import {
   MAX_TRACKING_TOKEN_LENGTH,
   verifyTrackingToken,
-  type TrackingClaim,
+  type VerifiedTrackingClaim,
 } from '../../tracking/tracking-token.js';
 
 export interface TrackingRouteOptions {
@@ -19,6 +19,11 @@ export interface TrackingRouteOptions {
    */
   secrets: readonly string[];
   clock: Clock;
+  /**
+   * Whether a URL is one of a message's brand hosts now (`renderer.isBrandLink`, see BrandHosts):
+   * asked only of links signed before hosts were checked at send time. Unset: none is.
+   */
+  brandLink?: (messageId: string, url: string) => boolean;
 }
 
 // A wildcard rather than `:token`: Fastify refuses path parameters over 100 characters, and a
@@ -37,6 +42,22 @@ const INVALID_PAGE =
 
 const TOKEN_INVALID = 'CHORUS_TRACKING_TOKEN_INVALID';
 
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/**
+ * The page a link signed before hosts were checked shows when it leads off the brand's hosts: it
+ * names where the link goes and lets the person go on, but the brand's domain no longer forwards
+ * them there unseen, which is what made such a link worth passing on for phishing.
+ */
+function leavingPage(url: string): string {
+  const href = escapeHtml(location(url));
+  return htmlPage(
+    `This link leads to ${escapeHtml(new URL(url).host)}`,
+    `<p>It is not one of the sender's own sites. Go on only if you expected it and trust it:</p>` +
+      `<p><a href="${href}" rel="noreferrer nofollow">${escapeHtml(url)}</a></p>`,
+  );
+}
+
 /**
  * The `Location` for a URL: as written when it is plain ASCII, else the same URL encoded as a
  * browser would follow it (`%20`, punycode), since a header cannot carry spaces or Unicode.
@@ -48,16 +69,18 @@ function location(url: string): string {
 /**
  * Click redirects and the open pixel. `GET /t/c/<token>` answers 302 to exactly the URL the
  * signed token carries; any other token gets a 400 page and no `Location`, so the route is no
- * open redirect. `GET /t/o/<token>` answers a 1×1 GIF. Both record the open or click, but a
+ * open redirect. A token signed before only the brand's hosts were tracked (version 1) redirects
+ * only to a host that is the brand's now (`brandLink`); to another it answers a page naming
+ * where the link leads, with a link there. `GET /t/o/<token>` answers a 1×1 GIF. Both record the open or click, but a
  * failure to record (Redis away) never keeps a person from the page they clicked through to;
  * the routes are therefore outside the API's "Redis must be up" scope.
  */
 export const trackingRoutes: FastifyPluginAsyncZod<TrackingRouteOptions> = async (app, options) => {
-  const { engine, secrets, clock } = options;
+  const { engine, secrets, clock, brandLink } = options;
   const verify = (token: string) => verifyWithAny(secrets, (secret) => verifyTrackingToken(secret, token));
 
   async function record(
-    claim: TrackingClaim,
+    claim: VerifiedTrackingClaim,
     request: { method: string; log: { warn: (o: object, m: string) => void } },
   ) {
     // Fastify answers HEAD from the GET route; a HEAD is a link checker, not a person, so it is not counted.
@@ -98,6 +121,17 @@ export const trackingRoutes: FastifyPluginAsyncZod<TrackingRouteOptions> = async
           .send(INVALID_PAGE);
       }
       await record(claim, request);
+      if (claim.hostUnchecked === true && brandLink?.(claim.message, claim.url) !== true) {
+        // Links signed since hosts are checked redirect whatever the configuration says now: that
+        // check was made when they were sent. An older one may carry a URL from a customer's
+        // traits; a person who clicked it is shown where it goes rather than taken there.
+        return reply
+          .type('text/html; charset=utf-8')
+          .header('cache-control', 'no-store')
+          .header('referrer-policy', 'no-referrer')
+          .header('x-robots-tag', 'noindex')
+          .send(leavingPage(claim.url));
+      }
       // no-store: every click comes back here to be counted. no-referrer: the destination need not
       // see the token, which names the customer.
       return reply
