@@ -197,7 +197,7 @@ export {
   type MessageRendererOptions,
 } from './messages/message-renderer.js';
 export { withUtm, variantLabel, type UtmParams } from './messages/utm.js';
-export { BrandHosts, BrandLinkHost, BrandLinkHosts } from './messages/brand-hosts.js';
+export { BrandHosts, BrandLinkHost, BrandLinkHosts, BrandLinkHostsError } from './messages/brand-hosts.js';
 export { smsSegments, type SmsEncoding, type SmsSegmentCount } from './messages/sms-segments.js';
 export { htmlToText } from './messages/html-to-text.js';
 

@@ -1,19 +1,41 @@
 import { z } from 'zod';
+import { ChorusError } from '../errors.js';
 import type { TemplateSet } from './template-set.js';
+
+const NOT_A_HOST = 'a host name such as shop.example.com, or *.example.com for its subdomains';
 
 /**
  * A host the brand's links may lead to: `shop.example.com`, or `*.example.com` for every
- * subdomain of example.com (not example.com itself: list it too).
+ * subdomain of example.com (not example.com itself: list it too). Read in lower case, an
+ * international name in punycode, as a link's host is compared.
  */
 export const BrandLinkHost = z
   .string()
   .trim()
-  .toLowerCase()
-  .refine((value) => {
-    const host = value.startsWith('*.') ? value.slice(2) : value;
-    return hostnameOf(`https://${host}/`) === host && !host.includes('*');
-  }, 'a host name such as shop.example.com, or *.example.com for its subdomains');
+  .transform((value, ctx) => {
+    const wildcard = value.startsWith('*.');
+    const name = wildcard ? value.slice(2) : value;
+    // Only a name: a scheme, port, path or user would be dropped or misread by the URL parser.
+    const host = /^[^\s/?#:@*\\[\]]+$/.test(name) ? hostnameOf(`https://${name}/`) : undefined;
+    if (host === undefined) {
+      ctx.addIssue({ code: 'custom', message: NOT_A_HOST });
+      return z.NEVER;
+    }
+    return wildcard ? `*.${host}` : host;
+  });
 export type BrandLinkHost = z.infer<typeof BrandLinkHost>;
+
+/** `brandLinkHosts` given to the renderer held something that is no host name. */
+export class BrandLinkHostsError extends ChorusError {
+  readonly host: string;
+  constructor(host: string) {
+    super(
+      'CHORUS_BRAND_LINK_HOSTS_INVALID',
+      `brandLinkHosts: "${host.slice(0, 100)}" is not ${NOT_A_HOST}. To fix: give the host alone, without https:// or a path.`,
+    );
+    this.host = host;
+  }
+}
 
 /** A comma-separated list of {@link BrandLinkHost}s, as BRAND_LINK_HOSTS writes them. */
 export const BrandLinkHosts = z
@@ -58,6 +80,8 @@ export function literalHosts(source: string): string[] {
  * @example
  * const brand = new BrandHosts(templates, ['shop.example.com', '*.example.org']);
  * brand.allows('welcome', 'https://evil.example/'); // false
+ *
+ * @throws BrandLinkHostsError when a configured host is no host name.
  */
 export class BrandHosts {
   readonly #byMessage = new Map<string, Set<string>>();
@@ -65,7 +89,11 @@ export class BrandHosts {
   readonly #suffixes: readonly string[];
 
   constructor(templates: TemplateSet, configured: readonly string[] = []) {
-    const hosts = configured.map((host) => BrandLinkHost.parse(host));
+    const hosts = configured.map((host) => {
+      const parsed = BrandLinkHost.safeParse(host);
+      if (!parsed.success) throw new BrandLinkHostsError(host);
+      return parsed.data;
+    });
     this.#exact = new Set(hosts.filter((host) => !host.startsWith('*.')));
     this.#suffixes = hosts.filter((host) => host.startsWith('*.')).map((host) => host.slice(1));
     // Any message may include any partial, so the hosts of every one of them count for all.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BrandHosts, literalHosts } from '../../engine/messages/brand-hosts.js';
+import { BrandHosts, BrandLinkHostsError, literalHosts } from '../../engine/messages/brand-hosts.js';
 import { MessageRenderer } from '../../engine/messages/message-renderer.js';
 import type { RenderedFor, RenderContext } from '../../engine/messages/rendered-message.js';
 import { TemplateSet } from '../../engine/messages/template-set.js';
@@ -155,12 +155,20 @@ describe('the hosts a brand chose', () => {
     ).toEqual(['shop.example.com', 'blog.example.org', 'brand.example']);
   });
 
-  it('are refused in the configured list when they are no host name', () => {
-    for (const bad of ['https://shop.example.com', 'shop.example.com/path', '*', 'a.*.example', 'a b']) {
-      expect(() => new BrandHosts(templates, [bad]), bad).toThrow();
+  it('are refused in the configured list when they are no host name, and read as links are', () => {
+    for (const bad of [
+      'https://shop.example.com',
+      'shop.example.com/path',
+      'shop.example.com:8080',
+      '*',
+      'a.*.example',
+      'a b',
+      '',
+    ]) {
+      expect(() => new BrandHosts(templates, [bad]), bad).toThrow(BrandLinkHostsError);
     }
-    expect(
-      new BrandHosts(templates, [' Shop.Example.COM ']).allows('nudge', 'https://shop.example.com/'),
-    ).toBe(true);
+    const brand = new BrandHosts(templates, [' Shop.Example.COM ', '*.例え.jp']);
+    expect(brand.allows('nudge', 'https://shop.example.com/')).toBe(true);
+    expect(brand.allows('nudge', 'https://お茶.例え.jp/')).toBe(true);
   });
 });
