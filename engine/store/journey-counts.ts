@@ -183,7 +183,12 @@ export interface JourneyCounts {
   exits: Record<string, number>;
 }
 
-/** The counts of one journey, one entry per version that has had customers. */
+/**
+ * The counts of one journey, one entry per version that has had customers. A counter below 0 is
+ * read as 0: only counters a crash left apart get there (on a Redis Cluster the statistics write
+ * is a step of its own; see README, Scaling out), and "-1 customers now" helps nobody until
+ * recountJourneys rebuilds them. (Split arms are read apart, in the report.)
+ */
 export async function readJourneyCounts(
   redis: RedisConnection,
   prefix: string,
@@ -194,7 +199,7 @@ export async function readJourneyCounts(
   for (const [key, value] of Object.entries(raw)) {
     const [version, kind, ...rest] = key.split('|');
     const name = rest.join('|');
-    const n = Number(value);
+    const n = Math.max(0, Number(value));
     const v = Number(version);
     const counts: JourneyCounts = versions.get(v) ?? {
       version: v,

@@ -265,6 +265,18 @@ describe('buildJourneyReport', () => {
     expect(coupon?.vsControl?.relativeLift).toBeCloseTo(2);
   });
 
+  it('reads a state, stage or funnel counter a crash left below 0 as 0, not as "-1 customers now"', async () => {
+    const counts = journeyCountsKey(ctx.prefix, 'probe');
+    await ctx.redis.hincrby(counts, '1|entered', 2);
+    await ctx.redis.hincrby(counts, '1|converted', -1);
+    await ctx.redis.hincrby(counts, '1|reached|awareness', -1);
+    await ctx.redis.hincrby(counts, '1|state|welcomed', -1);
+    await ctx.redis.hincrby(counts, '1|stage|awareness', -1);
+    const read = await report(probeJourney());
+    expect(read).toMatchObject({ entered: 2, converted: 0, conversionRate: 0, states: {} });
+    expect(read.funnel).toEqual({ awareness: 0 });
+  });
+
   it('reads an arm whose counters a crash left apart (more conversions than entries) as all converted', async () => {
     const counts = journeyCountsKey(ctx.prefix, 'probe');
     await ctx.redis.hincrby(counts, '1|variant|offer=a', 10);
