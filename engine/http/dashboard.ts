@@ -4,7 +4,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import fastifyBasicAuth from '@fastify/basic-auth';
 import type { Queue } from 'bullmq';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Engine } from '../engine.js';
 import type { RedisConnection } from '../redis/connection.js';
 import { allQueues, shardQueues } from '../runtime/queues.js';
@@ -12,6 +12,7 @@ import type { ErrorBody } from './http-errors.js';
 import { encodedJobIds } from './dashboard-job-ids.js';
 import { DASHBOARD_PATH, JOURNEY_PAGES_PATH } from './dashboard-paths.js';
 import { journeyPages } from './journey-page.js';
+import { htmlPage, wantsHtml } from './routes/html-page.js';
 
 export interface DashboardOptions {
   user: string;
@@ -60,6 +61,34 @@ const ALLOWED_WRITES: ReadonlySet<string> = new Set(
 /** bull-board's page's stylesheet link to Google Fonts (see the Content-Security-Policy below). */
 const GOOGLE_FONTS_LINK = /<link\b[^>]*\bhref="https:\/\/fonts\.googleapis\.com\/[^"]*"[^>]*>\s*/g;
 
+const PAGE_TITLES: Readonly<Record<number, string>> = {
+  401: 'Sign in to the Chorus dashboard',
+  403: 'The dashboard does not do that',
+  503: 'Please try again in a moment',
+};
+
+/**
+ * Sends a refusal of the dashboard: JSON in the API's shape, or, to a browser (a person who
+ * cancelled the sign-in, or opened a page while Redis is away), the same message as a page,
+ * where it showed the JSON as text.
+ */
+function refuse(request: FastifyRequest, reply: FastifyReply, status: number, body: ErrorBody): void {
+  if (!wantsHtml(request.headers)) {
+    void reply.code(status).send(body);
+    return;
+  }
+  const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  void reply
+    .code(status)
+    .type('text/html; charset=utf-8')
+    .send(
+      htmlPage(
+        PAGE_TITLES[status] ?? 'The dashboard cannot answer',
+        `<p>${escape(body.error.message)}</p><p><small>${escape(body.error.code)}</small></p>`,
+      ),
+    );
+}
+
 /** bull-board over every engine queue, behind HTTP basic auth; read-only unless `write`. */
 export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, options) => {
   await app.register(fastifyBasicAuth, {
@@ -83,7 +112,7 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
           requestId: request.id,
         },
       };
-      void reply.code(401).send(body);
+      refuse(request, reply, 401, body);
     });
   });
   // Past the auth, as the API's routes do while Redis is away: answer 503 at once rather than
@@ -97,7 +126,7 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
         requestId: request.id,
       },
     };
-    void reply.code(503).header('retry-after', '1').send(body);
+    refuse(request, reply.header('retry-after', '1'), 503, body);
   });
 
   // Past the auth too: a refused write says so to whoever may see the board, not to anyone.
@@ -115,7 +144,7 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
         requestId: request.id,
       },
     };
-    void reply.code(403).send(body);
+    refuse(request, reply, 403, body);
   });
 
   // bull-board's API reads its body as a JSON object and answers anything else (a JSON string, a
@@ -193,6 +222,11 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, optio
     for (const queue of added.flatMap(shardQueues)) board.addQueue(adapt(queue));
   });
   app.addHook('onClose', async () => stop());
+  // `/admin`, typed from memory or cut from a longer link, is the queues' page, not a 404.
+  for (const path of ['/admin', '/admin/'])
+    app.get(path, { schema: { hide: true } }, async (_request, reply) =>
+      reply.redirect(`${pathPrefix}${DASHBOARD_PATH}`),
+    );
   await app.register(serverAdapter.registerPlugin(), { prefix: DASHBOARD_PATH });
   await app.register(journeyPages, { engine: options.engine, pathPrefix });
 };

@@ -352,6 +352,8 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
     params: { id: fc.oneof(fc.constantFrom('onboarding', 'comeback'), someId) },
   },
   'GET /admin/journeys/*': { guard: 'dashboard' },
+  'GET /admin': { guard: 'dashboard' },
+  'GET /admin/': { guard: 'dashboard' },
 };
 
 /**

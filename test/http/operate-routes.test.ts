@@ -205,6 +205,30 @@ describe('operating the engine over HTTP', () => {
     expect(clean.statusCode).toBeGreaterThanOrEqual(400);
   });
 
+  it('answers a browser with pages: the sign-in refusal, and /admin leads to the queues', async () => {
+    h = await httpHarness({ journeys: [onboarding], workers: false });
+    const browser = { accept: 'text/html,application/xhtml+xml' };
+    // Cancelling the sign-in dialog showed the JSON refusal as text.
+    const cancelled = await h.app.inject({ url: '/admin/queues', headers: browser });
+    expect(cancelled.statusCode).toBe(401);
+    expect(cancelled.headers['www-authenticate']).toMatch(/^Basic/);
+    expect(cancelled.headers['content-type']).toMatch(/^text\/html/);
+    expect(cancelled.body).toContain('<h1>Sign in to the Chorus dashboard</h1>');
+    expect(cancelled.body).toContain('DASHBOARD_USER and DASHBOARD_PASSWORD');
+    // A script still gets JSON.
+    expect((await h.app.inject('/admin/queues')).json()).toMatchObject({
+      error: { code: 'CHORUS_UNAUTHORIZED' },
+    });
+    // `/admin` was a 404: it is the queues' page, behind the same auth.
+    expect((await h.app.inject({ url: '/admin', headers: browser })).statusCode).toBe(401);
+    const auth = { authorization: basic(DASHBOARD.user, DASHBOARD.password) };
+    for (const url of ['/admin', '/admin/']) {
+      const res = await h.app.inject({ url, headers: { ...auth, ...browser } });
+      expect(res.statusCode, url).toBe(302);
+      expect(res.headers.location, url).toBe('/admin/queues');
+    }
+  });
+
   it('lets the dashboard change jobs only when DASHBOARD_WRITE is on', async () => {
     h = await httpHarness({ journeys: [onboarding], workers: false, dashboardWrite: true });
     const auth = { authorization: basic(DASHBOARD.user, DASHBOARD.password) };
@@ -355,6 +379,14 @@ describe('operating the engine over HTTP', () => {
         // In the API's shape, not as an internal error of bull-board's.
         expect(away.json(), url).toMatchObject({ error: { code: 'CHORUS_UNAVAILABLE' } });
       }
+      // A person in a browser is told to try again in a page, not shown the JSON.
+      const page = await h.app.inject({
+        url: '/admin/journeys/onboarding',
+        headers: { ...auth, accept: 'text/html' },
+      });
+      expect(page.statusCode).toBe(503);
+      expect(page.headers['retry-after']).toBe('1');
+      expect(page.body).toContain('<h1>Please try again in a moment</h1>');
     });
 
     it('still answers /metrics while Redis is away, with the figures of its own', async () => {
