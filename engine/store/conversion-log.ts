@@ -164,20 +164,18 @@ export async function readConversions(
 }
 
 /**
- * Removes an erased customer's conversions from the logs of `journeyIds` (those they were in):
- * each member names the customer, so it is their personal data (the journey's counts, which keep
- * them, hold numbers only). A member starts with the customer's id (see conversionsIn), so a customer whose id
- * begins like another's is not matched by it. Scans each log: erasures are rare, and logs keep a
- * year at most. Returns how many were removed.
+ * The customer's members of each of `journeyIds`' logs (those they were in). A member starts
+ * with the customer's id (see conversionsIn), so a customer whose id begins like another's is not
+ * matched by it. Scans each log: erasures and exports are rare, and logs keep a year at most.
  */
-export async function eraseConversions(
+async function eachCustomerMember(
   redis: RedisConnection,
   prefix: string,
   customerId: string,
   journeyIds: Iterable<string>,
-): Promise<number> {
+  found: (key: string, members: string[]) => Promise<void>,
+): Promise<void> {
   const pattern = `${escapeGlob(`{"customerId":${JSON.stringify(customerId)},`)}*`;
-  let removed = 0;
   for (const journeyId of new Set(journeyIds)) {
     const key = conversionLogKey(prefix, journeyId);
     let cursor = '0';
@@ -185,8 +183,43 @@ export async function eraseConversions(
       const [next, flat] = await redis.zscan(key, cursor, 'MATCH', pattern, 'COUNT', 1000);
       cursor = next;
       const members = flat.filter((_, i) => i % 2 === 0);
-      if (members.length > 0) removed += await redis.zrem(key, ...members);
+      if (members.length > 0) await found(key, members);
     } while (cursor !== '0');
   }
+}
+
+/**
+ * The customer's conversions in the logs of `journeyIds`, oldest first: each order's time and
+ * revenue, which their instances do not keep, so a data subject access lists them.
+ */
+export async function customerConversions(
+  redis: RedisConnection,
+  prefix: string,
+  customerId: string,
+  journeyIds: Iterable<string>,
+): Promise<LoggedConversion[]> {
+  const conversions = new Map<string, LoggedConversion>();
+  await eachCustomerMember(redis, prefix, customerId, journeyIds, async (_key, members) => {
+    // ZSCAN may return a member twice while the set is rehashed.
+    for (const member of members) conversions.set(member, JSON.parse(member) as LoggedConversion);
+  });
+  return [...conversions.values()].sort((a, b) => a.at - b.at);
+}
+
+/**
+ * Removes an erased customer's conversions from the logs of `journeyIds` (those they were in):
+ * each member names the customer, so it is their personal data (the journey's counts, which keep
+ * them, hold numbers only). Returns how many were removed.
+ */
+export async function eraseConversions(
+  redis: RedisConnection,
+  prefix: string,
+  customerId: string,
+  journeyIds: Iterable<string>,
+): Promise<number> {
+  let removed = 0;
+  await eachCustomerMember(redis, prefix, customerId, journeyIds, async (key, members) => {
+    removed += await redis.zrem(key, ...members);
+  });
   return removed;
 }

@@ -213,6 +213,27 @@ describe('reading and managing customers and journeys', () => {
     expect(await h.redis.hget(customerKeys(h.prefix, id).state, 'step')).toBeNull();
   });
 
+  it("exports the customer's conversions, each with its time and revenue, as the journeys' logs hold them", async () => {
+    const id = customerInVariant('tips', 'buyer');
+    await signUp(id);
+    await signUp('someone-else');
+    for (const userId of [id, 'someone-else'])
+      await h.engine.track({ userId, event: 'Order Completed', properties: { revenue: 20 } });
+    await eventually(
+      async () => (await readConversions(h.redis, h.prefix, 'onboarding', 0, Date.now() + 1000)).length === 2,
+    );
+    const exported = await get(`/v1/customers/${encodeURIComponent(id)}/export`);
+    // The instance records only when it converted; the order's revenue is in the log alone.
+    expect(exported.json().conversions).toEqual([
+      expect.objectContaining({
+        customerId: id,
+        journeyId: 'onboarding',
+        revenue: 20,
+        at: expect.any(Number),
+      }),
+    ]);
+  });
+
   it('exports every in-app message a customer has, also past a thousand', async () => {
     await signUp('ada');
     // An app that keeps more than the default hundred a customer.

@@ -6,6 +6,8 @@ import { resolveAddress } from '../../delivery/address.js';
 import type { Engine } from '../../engine.js';
 import { ConsentRecord } from '../../policy/consent-record.js';
 import { suppressibleAddress, type SuppressedAddress } from '../../policy/suppression-list.js';
+import { customerConversions } from '../../store/conversion-log.js';
+import { tallyDeltas } from '../../store/journey-counts.js';
 import { handedOver } from '../../tracking/delivery-report.js';
 import { readEngagement, readSendEngagement } from '../../tracking/engagement.js';
 import { NotFoundError } from '../http-errors.js';
@@ -166,6 +168,10 @@ export const customerRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Cloc
       const stored = await load(userId);
       // All of them: a data subject access answers with everything kept (`maxMessages` may be set high).
       const inApp = await readInAppInbox(engine.store.redis, engine.prefix, userId, Number.POSITIVE_INFINITY);
+      const pruned = await engine.store.prunedCounts(userId);
+      // The journeys they were in, also those whose finished instances were deleted: their logs
+      // hold each conversion's time and revenue, which no instance keeps.
+      const journeys = [...stored.instances.map((i) => i.journeyId), ...tallyDeltas(pruned).keys()];
       return {
         userId,
         // The engine's time, as every other time in the export is.
@@ -173,10 +179,11 @@ export const customerRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Cloc
         traits: stored.profile,
         journeyInstances: stored.instances,
         // Older finished instances are deleted; what they added to the journey counts is kept.
-        deletedInstanceCounts: await engine.store.prunedCounts(userId),
+        deletedInstanceCounts: pruned,
         recentEvents: stored.recentEvents,
         pendingEvents: stored.pendingEvents,
         messages: stored.messages,
+        conversions: await customerConversions(engine.store.redis, engine.prefix, userId, journeys),
         consent: await engine.consent.store.history(userId),
         // The list is keyed by address: what it holds for the addresses the customer has now.
         suppressions: await engine.suppressions.entriesFor(addressesOf(stored.profile)),
