@@ -72,18 +72,31 @@ export function createJourneyWorker(deps: DrainDependencies, options: JourneyWor
     if (job.name === TIMER_JOB) {
       const event = timerEvent(job as Job<TimerJobData>);
       if (!event) throw new UnrecoverableError(`timer job ${token} names no customer`);
-      try {
-        return await drainCustomer(deps, event.customerId, token, event);
-      } catch (error) {
-        // A timer that retries (or ends failed) may have been applied already, and then no
-        // instance names its job any more: the job index names it again, for erasure.
-        await deps.executor.options.jobIndex
-          ?.record(event.customerId, [{ queue: 'journeys', jobId: token }])
-          .catch(() => undefined);
-        throw error;
-      }
+      // A timer that retries (or ends failed) may have been applied already, and then no
+      // instance names its job any more.
+      return indexedOnFailure(event.customerId, token, () =>
+        drainCustomer(deps, event.customerId, token, event),
+      );
     }
-    return drainCustomer(deps, drainedCustomer(job as Job<DrainJobData>), token);
+    const customerId = drainedCustomer(job as Job<DrainJobData>);
+    // A drain job that retries waits for days between its last attempts, and one that ends failed
+    // is kept a week: its data names the customer, and nothing else names the job.
+    return indexedOnFailure(customerId, token, () => drainCustomer(deps, customerId, token));
+  }
+
+  /**
+   * Runs `work`; when it throws, the customer's job index names the job (as a timer's, in the
+   * journey queue), so an erasure finds it while it waits to retry or is kept failed.
+   */
+  async function indexedOnFailure(customerId: string, jobId: string, work: () => Promise<string>) {
+    try {
+      return await work();
+    } catch (error) {
+      await deps.executor.options.jobIndex
+        ?.record(customerId, [{ queue: 'journeys', jobId }])
+        .catch(() => undefined);
+      throw error;
+    }
   }
 
   const worker = new Worker(

@@ -2,7 +2,7 @@ import type { RedisConnection } from '../redis/connection.js';
 import { customerKeys } from './customer-keys.js';
 import { LuaScript } from './lua-script.js';
 
-/** Where a job of one customer lives: the journey queue (timers) or every delivery queue (sends). */
+/** Where a job of one customer lives: the journey queue (timers, drains) or every delivery queue (sends). */
 export type CustomerJob = { queue: 'journeys'; jobId: string } | { queue: 'deliveries'; jobId: string };
 
 // Jobs outlive their customer's other keys by at most the failed-job retention (7 days).
@@ -55,7 +55,8 @@ export function heldSendIndex(
  * nothing names; an entry whose job is gone is harmless. Sends stay named here until the key
  * expires. Timers are named by their instance once committed, and found in the queue by their id
  * when a step died before its commit, so a customer who is only waiting has no index key at all;
- * a timer job that fails after its event may have been applied is named here again.
+ * a timer job that fails after its event may have been applied is named here again, and so is a
+ * drain job that fails (it names the customer, and waits to retry or is kept failed).
  */
 export class CustomerJobIndex {
   constructor(
