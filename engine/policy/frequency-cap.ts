@@ -10,13 +10,18 @@ import { topicOf } from './topic.js';
 export const DEFAULT_WHEN_CAPPED = 'wait';
 
 /**
- * KEYS: one sorted set per matching rule. ARGV: op id, now ms, then max and window ms per key.
- * Returns 0 when the send may go (and is now counted), else { ms the next slot opens, rule index }.
- * One script, so concurrent workers never both take the last slot.
+ * KEYS: one sorted set per matching rule, then the send's operation. ARGV: op id, now ms, then
+ * max and window ms per set. Returns 0 when the send may go (and is now counted), else { ms the
+ * next slot opens, rule index }. One script, so concurrent workers never both take the last slot.
  */
 const takeSlotScript = new LuaScript(`
 local op = ARGV[1]
 local now = tonumber(ARGV[2])
+local caps = #KEYS - 1
+-- An erasure of the customer ended the operation (and deleted their keys) after the worker read
+-- it as open: a count would bring back a set naming them, for the rule's window. Let it go on to
+-- its claim, which finds it ended and sends nothing.
+if redis.call('HEXISTS', KEYS[#KEYS], 'erased') == 1 then return 0 end
 -- Each window is trimmed first: an operation holds its slot only while its entry is in the window.
 -- Held under every rule: a replay of a send this script let through, or the retry of one whose
 -- provider asked to try later. Held under some only, it was let through on another channel (and
@@ -24,15 +29,15 @@ local now = tonumber(ARGV[2])
 -- hold it back.
 local held = {}
 local counted = 0
-for i = 1, #KEYS do
+for i = 1, caps do
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - tonumber(ARGV[2 + i * 2]))
   held[i] = redis.call('ZSCORE', KEYS[i], op) ~= false
   if held[i] then counted = counted + 1 end
 end
-if counted < #KEYS then
+if counted < caps then
   local wait = 0
   local capped = 0
-  for i = 1, #KEYS do
+  for i = 1, caps do
     local max = tonumber(ARGV[1 + i * 2])
     local count = redis.call('ZCARD', KEYS[i])
     if count >= max and not held[i] then
@@ -47,7 +52,7 @@ if counted < #KEYS then
   end
   if capped > 0 then return {wait, capped} end
 end
-for i = 1, #KEYS do
+for i = 1, caps do
   -- A slot it holds moves to now, as the send goes out now (a retry, a reroute), not when an
   -- earlier attempt was let through; counted from then, it would leave the window too early. Never
   -- back (a run whose clock is behind): ZADD's GT would say so, but needs Redis 6.2.
@@ -107,7 +112,7 @@ export function frequencyCaps(options: FrequencyCapOptions): DeliveryPolicy {
       const keys = customerKeys(options.prefix, job.customerId);
       const result = (await takeSlotScript.run(
         options.redis,
-        rules.map((rule) => keys.cap(rule.label)),
+        [...rules.map((rule) => keys.cap(rule.label)), keys.op(job.opId)],
         [job.opId, now, ...rules.flatMap((rule) => [rule.max, rule.windowMs])],
       )) as 0 | [number, number];
       if (result === 0) return { action: 'send' };

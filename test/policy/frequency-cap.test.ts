@@ -8,6 +8,7 @@ import {
   type DeliveryJobData,
   type DeliveryPolicy,
 } from '../../engine/index.js';
+import { endErasedOperations } from '../../engine/delivery/delivery-ledger.js';
 import { testRedis } from '../support/redis.js';
 import { sendJob } from './send-job.js';
 
@@ -68,6 +69,16 @@ describe('frequency caps across journeys, counted atomically in Redis', () => {
     expect(await check('e1', T0 + HOUR)).toEqual({ action: 'send' });
     expect(await check('e2', T0 + HOUR)).toEqual({ action: 'send' });
     expect(await check('e3', T0 + HOUR)).toMatchObject({ action: 'delay' });
+  });
+
+  it('counts nothing for a send whose customer was erased while it was being decided', async () => {
+    const keys = customerKeys(ctx.prefix, 'ada');
+    // The erasure ended the operation and deleted the customer's keys after the send's worker read
+    // it as open: the count would bring back a key naming the customer (the operation id does) for
+    // the rule's window. The send goes on to its claim, which finds the operation ended.
+    await endErasedOperations(ctx.redis, [keys.op('s-ada-welcome.1-1-0')], T0);
+    expect(await check('s-ada-welcome.1-1-0', T0)).toEqual({ action: 'send' });
+    expect(await ctx.redis.exists(keys.cap('marketing:3/24h'))).toBe(0);
   });
 
   it('counts a replayed send once: the same operation id is let through again without taking a slot', async () => {
