@@ -20,3 +20,13 @@ export function deliveryQueueName(channel: Channel): string {
 }
 
 export { variantLabel } from '../messages/utm.js';
+
+/**
+ * What a send job keeps once its customer is erased while a worker runs it (so it cannot be
+ * removed): what it is and which operation, without the trigger, journey data, event properties
+ * and split arms that came from the customer. Its next run, if any, reads no more than this: it
+ * finds the operation ended (see endErasedOperations) and sends nothing.
+ */
+export function erasedDeliveryData(data: DeliveryJobData): DeliveryJobData {
+  return { ...data, variants: {}, trigger: {}, data: {}, event: { name: data.event.name, properties: {} } };
+}

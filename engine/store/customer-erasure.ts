@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js';
 import { journeyQueues, type Queues } from '../runtime/queues.js';
 import type { RecordedShards } from '../runtime/recorded-shards.js';
 import { ERASED_TTL_MS, endErasedOperations } from '../delivery/delivery-ledger.js';
+import { erasedDeliveryData, type DeliveryJobData } from '../delivery/delivery-job.js';
 import { ChorusError } from '../errors.js';
 import type { RedisConnection } from '../redis/connection.js';
 import { keysSharingTag } from '../redis/scan-keys.js';
@@ -312,7 +313,8 @@ async function listJobs(
 
 /**
  * Removes `jobs` from every shard's queues and the timers from every wheel. A job a worker is
- * running cannot be removed: it is tried again for two seconds, then counted as running.
+ * running cannot be removed: it is tried again for two seconds, then counted as running, and a
+ * send among them keeps only what names its operation (see erasedDeliveryData).
  */
 async function removeJobs(
   deps: ErasureDependencies,
@@ -339,6 +341,16 @@ async function removeJobs(
       }
     }
     running = stillRunning;
+  }
+  // A send that outlives the erasure is kept, once it ends, a day as completed or a week as
+  // failed: with its operation id only, not with what the customer's event said.
+  for (const job of running.filter((one) => one.queue === 'deliveries')) {
+    for (const queue of sendQueues) {
+      const held = await queue.getJob(job.jobId);
+      // Gone meanwhile (removed as completed) is as good.
+      if (held)
+        await held.updateData(erasedDeliveryData(held.data as DeliveryJobData)).catch(() => undefined);
+    }
   }
   return { removed, running };
 }

@@ -75,7 +75,7 @@ describe('erasing a customer while one of their sends is with the provider', () 
 
   it('neither sends again nor falls back to another channel when the provider says try later, and writes nothing back', async () => {
     await engine.identify({ userId: 'eve', traits: { email: 'eve@example.com', firstName: 'Eve' } });
-    await engine.track({ userId: 'eve', event: 'Hello' });
+    await engine.track({ userId: 'eve', event: 'Hello', properties: { giftNote: 'For Eve, love Bo' } });
     await eventually(async () => smtp.waiting.length === 1, 20_000, 'the email to be with the server');
 
     const erased = await engine.erase('eve');
@@ -96,6 +96,8 @@ describe('erasing a customer while one of their sends is with the provider', () 
       'the email job to end',
     );
     expect(job.returnvalue).toBe('already skipped');
+    // Kept a day as completed, with its operation id and none of what the customer's event said.
+    expect(JSON.stringify(job.data)).not.toContain('For Eve');
 
     // Not sent again, not handed to in-app (which needs no address), nothing of the customer back.
     expect(smtp.waiting).toHaveLength(0);
