@@ -2,6 +2,7 @@ import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { HttpAnswer } from './http-result.js';
+import type { ResolvedAddress } from './target-guard.js';
 
 /** Bodies are read for error reasons and provider ids only: never hold more than this. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -19,10 +20,11 @@ export interface PostOptions {
   /** Deadline for the whole exchange: connect, headers and body. */
   timeoutMs: number;
   /**
-   * Connect to this address rather than resolving the URL's host again (a webhook target checked
-   * beforehand: a second DNS answer could lead elsewhere). The host name is kept for `Host` and TLS.
+   * Connect to these addresses, in turn until one answers, rather than resolving the URL's host
+   * again (a webhook target checked beforehand: a second DNS answer could lead elsewhere). The
+   * host name is kept for `Host` and TLS.
    */
-  pinned?: { address: string; family: 4 | 6 };
+  pinned?: readonly [ResolvedAddress, ...ResolvedAddress[]];
 }
 
 /**
@@ -43,10 +45,15 @@ export interface PostOptions {
 export function postWithTimeout(url: string | URL, options: PostOptions): Promise<HttpAnswer> {
   const target = typeof url === 'string' ? new URL(url) : url;
   const { pinned } = options;
+  // With `all` (Node's default, autoSelectFamily), the connection tries each address in turn.
   const lookup: LookupFunction | undefined = pinned
     ? (_hostname, lookupOptions, callback) => {
-        if (lookupOptions.all) callback(null, [{ address: pinned.address, family: pinned.family }]);
-        else callback(null, pinned.address, pinned.family);
+        if (lookupOptions.all)
+          callback(
+            null,
+            pinned.map(({ address, family }) => ({ address, family })),
+          );
+        else callback(null, pinned[0].address, pinned[0].family);
       }
     : undefined;
   const secure = target.protocol === 'https:';

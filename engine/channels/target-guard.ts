@@ -6,11 +6,19 @@ import { isPublicAddress } from './public-address.js';
 /** Resolves a host name to all its addresses, like `dns.promises.lookup(host, { all: true })`. */
 export type LookupAll = (hostname: string) => Promise<Array<{ address: string; family: number }>>;
 
-/** A webhook target checked and pinned: connect to `address`, never re-resolve `url.hostname`. */
-export interface CheckedTarget {
-  url: URL;
+/** One address a host resolved to. */
+export interface ResolvedAddress {
   address: string;
   family: 4 | 6;
+}
+
+/**
+ * A webhook target checked and pinned: connect to `addresses` (each one checked, in the order
+ * the resolver gave them), never re-resolve `url.hostname`.
+ */
+export interface CheckedTarget {
+  url: URL;
+  addresses: readonly [ResolvedAddress, ...ResolvedAddress[]];
 }
 
 export type TargetCheck =
@@ -19,7 +27,7 @@ export type TargetCheck =
 /**
  * Checks a webhook URL before anything is sent: http(s) only, and, unless `allowPrivateTargets`,
  * every address the host resolves to must be public (one private answer is enough to refuse:
- * the connection could land on it). The caller connects to the returned address, so a second
+ * the connection could land on it). The caller connects to the returned addresses, so a second
  * DNS answer (rebinding) cannot redirect the request after the check.
  */
 export async function checkWebhookTarget(
@@ -69,7 +77,13 @@ export async function checkWebhookTarget(
       };
     }
   }
-  return { ok: true, target: { url, address: first.address, family: first.family === 6 ? 6 : 4 } };
+  // All of them, as any client tries the next when one cannot be reached (a dual-stack receiver
+  // seen from a network whose IPv6 route is broken): each passed the check above.
+  const resolved = ({ address, family }: { address: string; family: number }): ResolvedAddress => ({
+    address,
+    family: family === 6 ? 6 : 4,
+  });
+  return { ok: true, target: { url, addresses: [resolved(first), ...addresses.slice(1).map(resolved)] } };
 }
 
 const lookupAll: LookupAll = (hostname) => dnsLookup(hostname, { all: true, verbatim: true });

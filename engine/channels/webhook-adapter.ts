@@ -39,8 +39,8 @@ export interface WebhookEnvelope {
  * Refuses, as `failed`, non-http(s) URLs and hosts resolving to loopback, private or link-local
  * addresses (unless `allowPrivateTargets`), and never follows redirects.
  *
- * The connection is pinned to the address that passed the check (see postWithTimeout): resolving
- * the name again could lead elsewhere (DNS rebinding).
+ * The connection is pinned to the addresses that passed the check, tried in turn (see
+ * postWithTimeout): resolving the name again could lead elsewhere (DNS rebinding).
  *
  * @example
  * ```ts
@@ -79,12 +79,12 @@ export function createWebhookAdapter(options: WebhookAdapterOptions): ChannelAda
       const headers = webhookHeaders(secrets, delivery.opId, Math.floor(now / 1000), body);
       let answer: HttpAnswer;
       try {
-        const { url, address, family } = check.target;
+        const { url, addresses } = check.target;
         answer = await postWithTimeout(url, {
           headers: { ...headers, 'content-type': 'application/json', 'user-agent': 'Chorus-Webhooks/1' },
           body,
           timeoutMs,
-          pinned: { address, family },
+          pinned: addresses,
         });
       } catch (error) {
         return retryForNetworkError(`webhook ${check.target.url.origin}`, error, timeoutMs);

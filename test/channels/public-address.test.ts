@@ -113,6 +113,6 @@ describe('a webhook URL with an IPv6 literal', () => {
       allowPrivateTargets: true,
       timeoutMs: 100,
     });
-    expect(check).toMatchObject({ ok: true, target: { address: '::1', family: 6 } });
+    expect(check).toMatchObject({ ok: true, target: { addresses: [{ address: '::1', family: 6 }] } });
   });
 });

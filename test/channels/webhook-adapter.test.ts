@@ -278,4 +278,24 @@ describe('the webhook adapter', () => {
     expect(lookups).toBe(1);
     expect(requests[0]!.headers.host).toBe(`hooks.customer.example:${port}`);
   });
+
+  it('tries the next address the host resolves to, all checked, when the first cannot be reached', async () => {
+    // A dual-stack receiver seen from a network whose route to its first address is broken: any
+    // HTTP client moves on to the next address, and so must the pinned connection.
+    const { port, requests } = await receiver({ status: 200 });
+    const webhook = createWebhookAdapter({
+      secret,
+      allowPrivateTargets: true,
+      // Nothing listens on 127.0.0.2 (the receiver is bound to 127.0.0.1): refused at once.
+      lookup: async () => [
+        { address: '127.0.0.2', family: 4 },
+        { address: '127.0.0.1', family: 4 },
+      ],
+    });
+    const result = await webhook.send(
+      deliveryFor('webhook', { address: { webhookUrl: `http://dual.customer.example:${port}/in` } }),
+    );
+    expect(result).toMatchObject({ status: 'sent' });
+    expect(requests).toHaveLength(1);
+  });
 });
