@@ -3,6 +3,7 @@ import {
   customerKeys,
   customerToken,
   readConversions,
+  recordEngagement,
   timerJobId,
   recountJourneys,
   readJourneyCounts,
@@ -232,6 +233,30 @@ describe('reading and managing customers and journeys', () => {
         at: expect.any(Number),
       }),
     ]);
+  });
+
+  it('exports what it keeps of each send: first open, delivery and the like, past the engagement list', async () => {
+    await signUp('ada');
+    // More sends reported delivered than the list of engagement events keeps (200): the first
+    // sends' entries leave the list, their times stay on the send.
+    for (let i = 0; i < 210; i++) {
+      const send = {
+        opId: `s-ada-onboarding.1-${i}-0`,
+        customerId: 'ada',
+        journeyId: 'onboarding',
+        message: 'welcome',
+        channel: 'email' as const,
+        variant: 'control',
+      };
+      await recordEngagement(h.redis, h.prefix, { send, kind: 'delivered', at: 1_000 + i });
+    }
+    const exported = (await get('/v1/customers/ada/export')).json<{
+      engagement: unknown[];
+      sendEngagement: Record<string, unknown>;
+    }>();
+    expect(exported.engagement).toHaveLength(200);
+    expect(Object.keys(exported.sendEngagement)).toHaveLength(210);
+    expect(exported.sendEngagement['s-ada-onboarding.1-0-0']).toEqual({ deliveredAt: 1_000 });
   });
 
   it('exports every in-app message a customer has, also past a thousand', async () => {

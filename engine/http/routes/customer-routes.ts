@@ -188,6 +188,11 @@ export const customerRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Cloc
         // The list is keyed by address: what it holds for the addresses the customer has now.
         suppressions: await engine.suppressions.entriesFor(addressesOf(stored.profile)),
         engagement: await readEngagement(engine.store.redis, engine.prefix, userId),
+        // Per send (the last 500 engaged with): the first open, click, delivery, bounce and
+        // complaint, and the clicks, kept after their events left the shorter list above.
+        sendEngagement: Object.fromEntries(
+          await readSendEngagement(engine.store.redis, engine.prefix, userId),
+        ),
         inAppMessages: inApp,
         // Kept so a repeated send does not bring them back: stored about the customer, so listed.
         dismissedInAppMessages: await readDismissedInApp(engine.store.redis, engine.prefix, userId),
