@@ -63,6 +63,9 @@ export function createWebhookAdapter(options: WebhookAdapterOptions): ChannelAda
       const checked = renderedFor(delivery, 'webhook');
       if (!checked.ok) return checked.result;
       const { rendered } = checked;
+      // The deadline is the whole request's, resolving the host included: a resolver that stalls
+      // must not double it (the time a send may hold a worker, and its claim, is counted on it).
+      const started = performance.now();
       const check = await checkWebhookTarget(delivery.address.webhookUrl, {
         allowPrivateTargets,
         lookup: options.lookup,
@@ -83,7 +86,7 @@ export function createWebhookAdapter(options: WebhookAdapterOptions): ChannelAda
         answer = await postWithTimeout(url, {
           headers: { ...headers, 'content-type': 'application/json', 'user-agent': 'Chorus-Webhooks/1' },
           body,
-          timeoutMs,
+          timeoutMs: Math.max(1, Math.round(timeoutMs - (performance.now() - started))),
           pinned: addresses,
         });
       } catch (error) {

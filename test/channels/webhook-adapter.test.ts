@@ -1,3 +1,4 @@
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -277,6 +278,35 @@ describe('the webhook adapter', () => {
     expect(result.status).toBe('sent');
     expect(lookups).toBe(1);
     expect(requests[0]!.headers.host).toBe(`hooks.customer.example:${port}`);
+  });
+
+  it('counts the time spent resolving the host against the deadline of the whole request', async () => {
+    // A receiver that answers after 150 ms, behind a resolver that takes 300 ms of the 400.
+    const slow = createHttpServer((_request, response) => {
+      setTimeout(() => response.writeHead(200).end(), 150);
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = slow.address() as AddressInfo;
+      const webhook = createWebhookAdapter({
+        secret,
+        allowPrivateTargets: true,
+        timeoutMs: 400,
+        lookup: () =>
+          new Promise((resolve) => setTimeout(() => resolve([{ address: '127.0.0.1', family: 4 }]), 300)),
+      });
+      const result = await webhook.send(
+        deliveryFor('webhook', { address: { webhookUrl: `http://slow.customer.example:${port}/in` } }),
+      );
+      expect(result).toEqual({
+        status: 'retry',
+        reason: `webhook http://slow.customer.example:${port} did not answer within 400 ms`,
+        mayHaveArrived: true,
+      });
+    } finally {
+      slow.closeAllConnections();
+      await new Promise<void>((resolve) => slow.close(() => resolve()));
+    }
   });
 
   it('tries the next address the host resolves to, all checked, when the first cannot be reached', async () => {
