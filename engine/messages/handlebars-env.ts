@@ -10,7 +10,7 @@ import { DateTime, IANAZone } from 'luxon';
 export type TemplateMode = 'html' | 'text' | 'json';
 
 /** The helpers every template may call, beyond Handlebars' own. */
-export const CHORUS_HELPERS = ['default', 'formatDate', 'currency', 'plural'] as const;
+export const CHORUS_HELPERS = ['default', 'formatDate', 'currency', 'plural', 'textDirection'] as const;
 // Handlebars' own, but `log`: it prints what it is given (a customer's traits) to the process's
 // output on every send, outside the structured logs and beyond the customer's erasure.
 const BUILTIN_HELPERS = ['if', 'unless', 'with', 'each', 'lookup'] as const;
@@ -175,6 +175,21 @@ function currencyFormat(locale: string, code: string): Intl.NumberFormat | undef
 const amountOnly = (locale: string) =>
   new Intl.NumberFormat(locale, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 
+/**
+ * `<html lang="{{locale}}" dir="{{textDirection}}">`: `rtl` for a customer whose locale is written
+ * right to left (Arabic, Hebrew, Persian, Urdu…), else `ltr`. Without it an Arabic email's
+ * paragraphs, lists and punctuation were laid out left to right in every mail client.
+ */
+function textDirectionHelper(...args: unknown[]): string {
+  const locale = new Intl.Locale(safeLocale(rootOf(args).locale)) as Intl.Locale & {
+    getTextInfo?: () => { direction?: string };
+    textInfo?: { direction?: string };
+  };
+  // getTextInfo() in Node 22 and later; an accessor property before.
+  const info = locale.getTextInfo?.() ?? locale.textInfo;
+  return info?.direction === 'rtl' ? 'rtl' : 'ltr';
+}
+
 /** The CLDR plural categories `Intl.PluralRules` picks from. */
 export const PLURAL_CATEGORIES = ['zero', 'one', 'two', 'few', 'many', 'other'] as const;
 type PluralCategory = (typeof PLURAL_CATEGORIES)[number];
@@ -295,6 +310,7 @@ export function createTemplateEnvironment(
   handlebars.registerHelper('formatDate', formatDateHelper);
   handlebars.registerHelper('currency', currencyHelper);
   handlebars.registerHelper('plural', pluralHelper);
+  handlebars.registerHelper('textDirection', textDirectionHelper);
   if (mode === 'json') handlebars.registerHelper('json', jsonHelper);
   for (const [name, source] of Object.entries(partials)) {
     handlebars.registerPartial(name, handlebars.compile(source, compileOptions));

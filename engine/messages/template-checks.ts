@@ -213,7 +213,7 @@ export function checkTemplates(
             message: id,
             channel,
             file: helper.file,
-            text: `${label}: ${helper.file} line ${helper.line} calls helper "${helper.name}", which does not exist. To fix: use one of default, formatDate, currency, plural${channel === 'webhook' ? ', json' : ''} (or if, unless, with, each, lookup).`,
+            text: `${label}: ${helper.file} line ${helper.line} calls helper "${helper.name}", which does not exist. To fix: use one of default, formatDate, currency, plural, textDirection${channel === 'webhook' ? ', json' : ''} (or if, unless, with, each, lookup).`,
           });
         }
         for (const partial of scan.missingPartials) {

@@ -43,6 +43,20 @@ describe('the shipped journeys and their messages', () => {
     expect(anonymous.text).not.toContain('undefined');
   });
 
+  it('lays an email out right to left for a customer whose language is written so', () => {
+    // Without `dir`, an Arabic or Hebrew email's paragraphs and punctuation ran left to right.
+    for (const [locale, dir] of [
+      ['ar', 'rtl'],
+      ['he-IL', 'rtl'],
+      ['fa-IR', 'rtl'],
+      ['en-GB', 'ltr'],
+      ['zh-Hant-TW', 'ltr'],
+    ] as const)
+      expect(render('welcome', 'email', 'yue-tea-lifecycle', { locale }).html, locale).toContain(
+        `<html lang="${locale}" dir="${dir}">`,
+      );
+  });
+
   it('names the viewed product in the spotlight email and push', () => {
     const event = { name: 'Product Viewed', properties: { name: 'Osmanthus Oolong', price: 18 } };
     const email = render('product-spotlight', 'email', 'yue-tea-lifecycle', { event });
