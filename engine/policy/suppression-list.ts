@@ -1,3 +1,4 @@
+import { domainToASCII, domainToUnicode } from 'node:url';
 import type { RedisConnection } from '../redis/connection.js';
 import { z } from 'zod';
 import { compactPhoneNumber } from '../channels/phone-number.js';
@@ -44,17 +45,50 @@ export function suppressibleAddress(
 }
 
 /**
- * Same address, same key: case and spacing of emails, punctuation of phone numbers do not count.
- * A push token is opaque: only the spaces around it are dropped (delivery trims it too).
+ * Same address, same key: case and spacing of emails, punctuation of phone numbers do not count,
+ * nor how an email's international domain is written (`bücher.de` and its ASCII form
+ * `xn--bcher-kva.de` are one domain: providers report bounces in the form the mail went out in,
+ * which nodemailer writes in ASCII). A push token is opaque: only the spaces around it are
+ * dropped (delivery trims it too).
  */
 export function normaliseAddress(address: SuppressedAddress): string {
   const value =
     address.kind === 'email'
-      ? address.value.trim().toLowerCase()
+      ? asciiDomain(address.value.trim().toLowerCase())
       : address.kind === 'phone'
         ? compactPhoneNumber(address.value)
         : address.value.trim();
   return `${address.kind}:${value}`;
+}
+
+/** An email address with its domain in ASCII (punycode) when it has any other character. */
+function asciiDomain(email: string): string {
+  const at = email.lastIndexOf('@');
+  const domain = email.slice(at + 1);
+  // ASCII domains are left as they are: the send state's Lua lower-cases them alone.
+  if (at === -1 || /^\p{ASCII}*$/u.test(domain)) return email;
+  const ascii = domainToASCII(domain);
+  return ascii === '' ? email : `${email.slice(0, at + 1)}${ascii}`;
+}
+
+/**
+ * The keys an email address's entries may have been stored under before international domains
+ * were written in ASCII: the domain as the address was written, and in Unicode (an entry stored
+ * for the customer's `bücher.de` is found when the address is given as `xn--bcher-kva.de`).
+ */
+function legacyKeys(address: SuppressedAddress, own: string): string[] {
+  if (address.kind !== 'email') return [];
+  const written = address.value.trim().toLowerCase();
+  const at = own.lastIndexOf('@');
+  const unicode = at === -1 ? '' : domainToUnicode(own.slice(at + 1));
+  const forms = [`email:${written}`, ...(unicode === '' ? [] : [`${own.slice(0, at + 1)}${unicode}`])];
+  return [...new Set(forms)].filter((key) => key !== own);
+}
+
+/** Every key the address's entries may be under: its own first, then those of before (legacyKeys). */
+function keysOf(address: SuppressedAddress): string[] {
+  const own = normaliseAddress(address);
+  return [own, ...legacyKeys(address, own)];
 }
 
 /** The hash that holds the suppression list: `<normalised address>|<reason>` → JSON entry. */
@@ -122,8 +156,15 @@ export class SuppressionList {
 
   /** Every reason the address is suppressed for; empty when it is not. */
   async check(address: SuppressedAddress): Promise<SuppressionEntry[]> {
-    const values = await this.redis.hmget(this.key, ...suppressionFields(normaliseAddress(address)));
-    return parseSuppressionEntries(values);
+    const keys = keysOf(address);
+    const values = await this.redis.hmget(this.key, ...keys.flatMap(suppressionFields));
+    // A reason stored under several keys is told once: the current key's, else the first found.
+    const perReason = SuppressionReason.options.length;
+    return parseSuppressionEntries(
+      SuppressionReason.options.map(
+        (_, r) => keys.map((_key, k) => values[k * perReason + r] ?? null).find((v) => v !== null) ?? null,
+      ),
+    );
   }
 
   /**
@@ -150,14 +191,22 @@ export class SuppressionList {
    * unsubscribe given after the grant (a click racing the form) stays. Answers whether it lifted.
    */
   async liftUnsubscribeBefore(address: SuppressedAddress, grantedAt: number): Promise<boolean> {
-    const field = `${normaliseAddress(address)}|unsubscribe`;
-    return (await liftOlderScript.run(this.redis, [this.key], [field, grantedAt])) === 1;
+    let lifted = false;
+    for (const key of keysOf(address))
+      if ((await liftOlderScript.run(this.redis, [this.key], [`${key}|unsubscribe`, grantedAt])) === 1)
+        lifted = true;
+    return lifted;
   }
 
   /** Lifts suppression of the address for one reason, or for all; returns how many were lifted. */
   async remove(address: SuppressedAddress, reason?: SuppressionReason): Promise<number> {
-    const base = normaliseAddress(address);
     const reasons = reason ? [reason] : SuppressionReason.options;
-    return this.redis.hdel(this.key, ...reasons.map((r) => `${base}|${r}`));
+    const keys = keysOf(address);
+    const fields = reasons.flatMap((r) => keys.map((key) => `${key}|${r}`));
+    if (keys.length === 1) return this.redis.hdel(this.key, ...fields);
+    // Counted per reason, as the caller named an address, not its keys: a reason under both is one.
+    const held = await this.redis.hmget(this.key, ...fields);
+    await this.redis.hdel(this.key, ...fields);
+    return reasons.filter((_, r) => keys.some((_key, k) => held[r * keys.length + k] !== null)).length;
   }
 }

@@ -13,6 +13,7 @@ import {
   type Topic,
 } from '../../engine/index.js';
 import { nudgeJob as job } from '../support/policy.js';
+import { suppressionListKey } from '../../engine/policy/suppression-list.js';
 import { testRedis } from '../support/redis.js';
 
 describe('the consent and suppression rules', () => {
@@ -146,6 +147,35 @@ describe('the consent and suppression rules', () => {
     expect(await rule.check(send('push', 'marketing'))).toEqual({ action: 'send' });
     expect(await suppressions.remove(address)).toBe(1);
     expect(await rule.check(send('email', 'transactional'))).toEqual({ action: 'send' });
+  });
+
+  it('takes an international domain reported in its ASCII form as the same address, and still reads entries stored before', async () => {
+    const rule = suppressionRule(suppressions);
+    const unicode = send('email', 'transactional', { address: { email: 'Ada@Bücher.de' } });
+    // nodemailer sends to bücher.de as xn--bcher-kva.de, and the provider's bounce names that form.
+    await suppressions.add(
+      { kind: 'email', value: 'ada@xn--bcher-kva.de' },
+      { reason: 'hard-bounce', at: clock.now(), source: 'ses' },
+    );
+    expect(await rule.check(unicode)).toMatchObject({
+      action: 'reroute',
+      reason: expect.stringContaining('hard-bounce'),
+    });
+    expect(await suppressions.check({ kind: 'email', value: 'ada@bücher.de' })).toHaveLength(1);
+    // An unsubscribe stored before, under the domain as the customer wrote it, still holds and lifts.
+    await ctx.redis.hset(
+      suppressionListKey(ctx.prefix),
+      'email:ada@bücher.de|unsubscribe',
+      JSON.stringify({ reason: 'unsubscribe', at: clock.now(), source: 'one-click unsubscribe' }),
+    );
+    expect(
+      (await suppressions.check({ kind: 'email', value: 'ada@xn--bcher-kva.de' }))
+        .map((e) => e.reason)
+        .sort(),
+    ).toEqual(['hard-bounce', 'unsubscribe']);
+    expect(await suppressions.remove({ kind: 'email', value: 'ADA@bücher.de' })).toBe(2);
+    expect(await ctx.redis.hlen(suppressionListKey(ctx.prefix))).toBe(0);
+    expect(await rule.check(unicode)).toEqual({ action: 'send' });
   });
 
   it('puts suppression before consent in the default chain, and names the rule that decided', async () => {
