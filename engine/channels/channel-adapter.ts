@@ -1,5 +1,6 @@
 import type { Channel } from '../journey/journey-schema.js';
 import type { RenderedMessage } from '../messages/rendered-message.js';
+import type { Topic } from '../policy/topic.js';
 
 /** Where a customer is reached, read from their traits at send time. */
 export interface Address {
@@ -23,6 +24,13 @@ export interface Delivery {
   address: Address;
   rendered: RenderedMessage;
   unsubscribeUrl: string;
+  /**
+   * The message's topic; absent reads as `marketing`. A `transactional` email (a receipt, a
+   * password reset) carries no `List-Unsubscribe` headers: a mail client would show an
+   * Unsubscribe button on it that stops marketing, not the receipts, and Gmail and Yahoo ask for
+   * one-click unsubscribe on marketing mail only.
+   */
+  topic?: Topic;
   /**
    * When the journey asked for this send (epoch ms): the same on every attempt, where the time
    * of each attempt is not, and not shared with the send of the same operation id made for an

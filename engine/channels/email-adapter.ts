@@ -76,7 +76,7 @@ export function emailMessageId(opId: string, domain: string, requestedAt?: numbe
  * as complete RFC 5322 messages (the embedded default for development).
  *
  * Every email carries an HTML and a text part, a `Message-ID` made from the operation id (see emailMessageId),
- * one-click unsubscribe headers (RFC 8058) and `X-Chorus-Journey`, `-Message`, `-Variant` and
+ * one-click unsubscribe headers (RFC 8058; marketing mail only, see Delivery's `topic`) and `X-Chorus-Journey`, `-Message`, `-Variant` and
  * `-Op` headers. SMTP answers map to results: accepted → `sent`; 4xx or no answer → `retry`
  * (with `mayHaveArrived` when the server had the whole message and went silent);
  * 5xx to the recipient or the content → `failed` with the server's text (`addressUnusable`, so
@@ -191,7 +191,7 @@ function mailFor(delivery: Delivery, from: string, domain: string): Mail.Options
     'X-Chorus-Variant': delivery.variant,
     'X-Chorus-Op': delivery.opId,
   };
-  if (delivery.unsubscribeUrl) {
+  if (delivery.unsubscribeUrl && delivery.topic !== 'transactional') {
     headers['List-Unsubscribe'] = `<${delivery.unsubscribeUrl}>`;
     // RFC 8058 one-click is defined for HTTPS URLs only; an http URL (local development) keeps
     // the plain List-Unsubscribe header without promising one-click.

@@ -443,7 +443,15 @@ const COMMANDS: Record<CommandName, (run: Invocation) => Promise<number>> = {
     });
     try {
       const unsubscribeUrl = context.unsubscribeUrl;
-      const sent = await sendTestEmail({ adapter, messageId, to, rendered, unsubscribeUrl });
+      const topic = templates.message(messageId)?.topic;
+      const sent = await sendTestEmail({
+        adapter,
+        messageId,
+        to,
+        rendered,
+        unsubscribeUrl,
+        ...(topic ? { topic } : {}),
+      });
       run.io.stdout(
         sent.provider === 'smtp'
           ? `Sent "${messageId}" to ${to} through ${withoutCredentials(config.SMTP_URL ?? '')}: ${sent.where}\n`

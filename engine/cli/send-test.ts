@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { ChannelAdapter } from '../channels/channel-adapter.js';
 import { InvalidInputError } from '../ingest/ingest-schema.js';
 import type { RenderedMessage } from '../messages/rendered-message.js';
+import type { Topic } from '../policy/topic.js';
 import { SendTestError } from './cli-errors.js';
 
 /**
@@ -43,6 +44,8 @@ export async function sendTestEmail(input: {
   to: string;
   rendered: RenderedMessage;
   unsubscribeUrl: string;
+  /** The message's topic, so the test shows the list headers a real send carries. */
+  topic?: Topic;
 }): Promise<{ provider: string; where: string }> {
   const result = await input.adapter.send({
     opId: `send-test-${randomUUID()}`,
@@ -55,6 +58,7 @@ export async function sendTestEmail(input: {
     address: { email: input.to },
     rendered: input.rendered,
     unsubscribeUrl: input.unsubscribeUrl,
+    ...(input.topic === undefined ? {} : { topic: input.topic }),
   });
   if (result.status !== 'sent')
     throw new SendTestError(result.reason, result.status === 'retry', input.adapter.provider);

@@ -138,6 +138,7 @@ export function createMessageSender(
       address,
       rendered,
       unsubscribeUrl: unsubscribe,
+      topic: core.topic,
       requestedAt: data.at,
     };
   }
