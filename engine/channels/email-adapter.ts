@@ -8,7 +8,7 @@ import { deliverable } from './deliverable.js';
 import { ChannelConfigError } from './errors.js';
 import { describeError } from './http-result.js';
 import { outboxFileName, writeOutboxFile } from './outbox-file.js';
-import { senderDomain } from './sender-domain.js';
+import { senderDomain, senderParts } from './sender-domain.js';
 import { watchData, watched, type DataWatch } from './smtp-data-watch.js';
 import { noDelaySmtpSocket } from './smtp-socket.js';
 import { parseSmtpUrl } from './smtp-url.js';
@@ -101,6 +101,7 @@ export function createEmailAdapter(options: EmailAdapterOptions): ChannelAdapter
         'To fix: give `from` an address such as "Acme <hello@acme.example>", or set `messageIdDomain`.',
     );
   }
+  const sender = senderParts(options.from);
   const dkim = options.dkim && dkimOptions(options.dkim);
   const timeoutMs = options.timeoutMs ?? 30_000;
 
@@ -117,7 +118,7 @@ export function createEmailAdapter(options: EmailAdapterOptions): ChannelAdapter
       provider: 'outbox',
       idempotent: true,
       async send(delivery) {
-        const mail = mailFor(delivery, options.from, domain);
+        const mail = mailFor(delivery, sender, domain);
         if ('status' in mail) return mail;
         let path: string;
         try {
@@ -165,7 +166,7 @@ export function createEmailAdapter(options: EmailAdapterOptions): ChannelAdapter
     idempotent: true, // the same Message-ID on every attempt
     resendOnce: true,
     async send(delivery) {
-      const mail = mailFor(delivery, options.from, domain);
+      const mail = mailFor(delivery, sender, domain);
       if ('status' in mail) return mail;
       const watch: DataWatch = { sent: false };
       try {
@@ -181,7 +182,7 @@ export function createEmailAdapter(options: EmailAdapterOptions): ChannelAdapter
   };
 }
 
-function mailFor(delivery: Delivery, from: string, domain: string): Mail.Options | DeliveryResult {
+function mailFor(delivery: Delivery, from: Mail.Address, domain: string): Mail.Options | DeliveryResult {
   const ready = deliverable(delivery, 'email', 'email');
   if (!ready.ok) return ready.result;
   const { rendered } = ready;

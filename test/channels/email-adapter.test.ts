@@ -56,6 +56,24 @@ describe('the email adapter over SMTP', () => {
     expect(mail.to).toMatchObject({ text: 'ada@example.com' });
   });
 
+  it('writes a sender whose name holds a colon or a comma as one mailbox, not as a group', async () => {
+    for (const from of ['Yue Tea: Seasonal Notes <hello@acme.example>', 'Acme, Inc. <hello@acme.example>']) {
+      adapter = createEmailAdapter({ from, smtpUrl: sink.url });
+      expect((await adapter.send(deliveryFor('email'))).status).toBe('sent');
+      await adapter.close?.();
+    }
+
+    // A group in From (`Yue Tea:Seasonal Notes <hello@…>;`) is no mailbox: Gmail refuses the message.
+    expect(sink.received.map((mail) => mail.from?.value)).toEqual([
+      [{ name: 'Yue Tea: Seasonal Notes', address: 'hello@acme.example' }],
+      [{ name: 'Acme, Inc.', address: 'hello@acme.example' }],
+    ]);
+    expect(sink.received.map((mail) => header(mail, 'from'))).toEqual([
+      '"Yue Tea: Seasonal Notes" <hello@acme.example>',
+      '"Acme, Inc." <hello@acme.example>',
+    ]);
+  });
+
   it('answers retry on a 451 and sent on the next attempt, with the same Message-ID both times', async () => {
     sink.answers = [451];
     const email = smtpAdapter();
