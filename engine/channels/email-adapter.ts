@@ -291,6 +291,8 @@ export function smtpOutcome(error: unknown, data: DataWatch = { sent: false }): 
       (code === AUTH_REQUIRED || CLIENT_REFUSED.test(said) || SENDER_REFUSED.test(said));
     if (!aboutClient && (MESSAGE_COMMANDS.has(command) || (command === 'MAIL FROM' && code === TOO_LARGE)))
       return { status: 'failed', reason: `SMTP server refused: ${said}` };
+    if (command === 'STARTTLS')
+      return { status: 'retry', reason: `SMTP server refused STARTTLS: ${said}${NO_STARTTLS_FIX}` };
     return {
       status: 'retry',
       reason: `SMTP server refused ${command || 'the connection'}, which is not about this message: ${said} (check the SMTP account and the sender address)`,
@@ -314,6 +316,11 @@ export function smtpOutcome(error: unknown, data: DataWatch = { sent: false }): 
     };
   return { status: 'retry', reason: `SMTP server not reachable: ${said}` };
 }
+
+/** What to check when a server does not offer STARTTLS, which a URL with a login requires (see parseSmtpUrl). */
+const NO_STARTTLS_FIX =
+  " (the password is sent only over TLS: use the provider's TLS port, smtp:// on 587 or smtps:// on 465; " +
+  'for a server on a network you trust that has no TLS, add ?requireTLS=false to the SMTP URL)';
 
 /**
  * A TLS handshake's failure as Node words it (nodemailer replaces the error's code with its own):

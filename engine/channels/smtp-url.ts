@@ -26,6 +26,9 @@ const EXAMPLE = 'smtp://user:password@smtp.example.com:587 or smtps://user:passw
  * Reads `smtp://user:password@host:port/?tls.rejectUnauthorized=false` (WHATWG URL rules, the
  * query as nodemailer reads it: numbers and booleans converted, `tls.*` nested).
  *
+ * With a user name or password, `smtp://` requires STARTTLS (`?requireTLS=false` allows a login
+ * in the clear).
+ *
  * A password with an unencoded `/`, `?` or `#` (Amazon SES writes its SMTP passwords in base64,
  * with `/` and `+`) ends the URL's authority early: read leniently, its host became the user
  * name, and every email was then retried against a host that does not exist until it was given up.
@@ -96,5 +99,10 @@ export function parseSmtpUrl(text: string): SmtpUrl {
       options[key] = value;
     }
   }
+  // nodemailer upgrades with STARTTLS only when the server offers it, and otherwise logs in in
+  // the clear: a relay without TLS, or anyone on the path who strips STARTTLS from the EHLO
+  // answer, would be handed the password. With a login, TLS is required unless the URL says
+  // `requireTLS=false` (a relay on this machine or a test server without TLS).
+  if (!secure && options.auth !== undefined && !('requireTLS' in options)) options.requireTLS = true;
   return { ok: true, options };
 }

@@ -111,7 +111,7 @@ describe('the email adapter over SMTP', () => {
     try {
       adapter = createEmailAdapter({
         from: 'hello@acme.example',
-        smtpUrl: `smtp://ada:wrong@127.0.0.1:${port}`,
+        smtpUrl: `smtp://ada:wrong@127.0.0.1:${port}/?requireTLS=false`,
       });
       const result = await adapter.send(deliveryFor('email'));
       expect(result).toEqual({

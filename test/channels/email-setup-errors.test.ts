@@ -46,7 +46,7 @@ describe('an email that cannot be sent for the SMTP setup, not the server being 
   });
 
   it('says the login could not be made when the URL has a user name and no password', async () => {
-    const result = await sendThrough(`smtp://ada@127.0.0.1:${loginPort}`);
+    const result = await sendThrough(`smtp://ada@127.0.0.1:${loginPort}/?requireTLS=false`);
     expect(result).toEqual({
       status: 'retry',
       reason: expect.stringMatching(/^the SMTP login could not be made .*Missing credentials/),

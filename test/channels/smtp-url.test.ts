@@ -62,8 +62,26 @@ describe('the SMTP URL of the email adapter', () => {
     const user = encodeURIComponent('postmaster@mg.acme.example');
     adapter = createEmailAdapter({
       from: 'hello@acme.example',
-      smtpUrl: `smtp://${user}:${encodeURIComponent(SES_PASSWORD)}@127.0.0.1:${port}`,
+      // This relay offers no TLS: the URL allows the password in the clear.
+      smtpUrl: `smtp://${user}:${encodeURIComponent(SES_PASSWORD)}@127.0.0.1:${port}/?requireTLS=false`,
     });
+    expect(await adapter.send(deliveryFor('email'))).toMatchObject({ status: 'sent' });
+    expect(logins).toEqual([{ user: 'postmaster@mg.acme.example', pass: SES_PASSWORD }]);
+  });
+
+  it('never sends the password to a server that offers no STARTTLS, unless the URL allows it', async () => {
+    const user = encodeURIComponent('postmaster@mg.acme.example');
+    const login = `smtp://${user}:${encodeURIComponent(SES_PASSWORD)}@127.0.0.1:${port}`;
+    adapter = createEmailAdapter({ from: 'hello@acme.example', smtpUrl: login });
+    // A server that does not offer STARTTLS, or an attacker who removed it from the EHLO answer.
+    expect(await adapter.send(deliveryFor('email'))).toEqual({
+      status: 'retry',
+      reason: expect.stringMatching(/STARTTLS.*requireTLS=false/),
+    });
+    expect(logins).toEqual([]);
+    await adapter.close?.();
+
+    adapter = createEmailAdapter({ from: 'hello@acme.example', smtpUrl: `${login}/?requireTLS=false` });
     expect(await adapter.send(deliveryFor('email'))).toMatchObject({ status: 'sent' });
     expect(logins).toEqual([{ user: 'postmaster@mg.acme.example', pass: SES_PASSWORD }]);
   });
