@@ -370,6 +370,38 @@ describe('runCli', () => {
     }
   });
 
+  it('send-test shows a transactional message without the list headers, as a real send has it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chorus-cli-'));
+    try {
+      const templates = join(dir, 'templates');
+      cpSync('templates', templates, { recursive: true });
+      const file = join(templates, 'welcome', 'message.json');
+      writeFileSync(
+        file,
+        JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), topic: 'transactional' }),
+      );
+      const sent = (message: string) =>
+        runWith(
+          { OUTBOX_DIR: join(dir, 'outbox') },
+          'send-test',
+          message,
+          '--to',
+          'ada@example.com',
+          '--templates',
+          templates,
+        );
+
+      const receipt = await sent('welcome');
+      const marketing = await sent('nudge');
+
+      const eml = (stdout: string) => readFileSync(/ to (\S+\.eml) /.exec(stdout)![1]!, 'utf8');
+      expect(eml(receipt.stdout)).not.toMatch(/^List-Unsubscribe/im);
+      expect(eml(marketing.stdout)).toMatch(/^List-Unsubscribe:\s+<http/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('points send-test at OUTBOX_DIR, not SMTP_URL, when the outbox it writes to cannot be written', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'chorus-cli-'));
     try {
