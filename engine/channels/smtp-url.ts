@@ -20,11 +20,28 @@ const STARTTLS_PORTS = new Set([25, 587]);
 /** The port of implicit TLS (RFC 8314): its servers answer a plain client with nothing. */
 const IMPLICIT_TLS_PORT = 465;
 
+/**
+ * nodemailer options a URL's query could name that the email adapter sets over it (the pool, its
+ * timeouts) or that the scheme decides (`secure`): each with where to set it instead.
+ */
+const ADAPTER_OWNED: Record<string, string> = {
+  secure: 'write smtps:// for TLS from the first byte, smtp:// for STARTTLS',
+  pool: 'leave pool out: the adapter always pools its connections',
+  maxConnections: 'set SMTP_MAX_CONNECTIONS (maxConnections of createEmailAdapter) instead',
+  maxMessages: 'set SMTP_MAX_MESSAGES (maxMessages of createEmailAdapter) instead',
+  connectionTimeout: 'set timeoutMs of createEmailAdapter instead',
+  greetingTimeout: 'set timeoutMs of createEmailAdapter instead',
+  socketTimeout: 'set timeoutMs of createEmailAdapter instead',
+};
+
 const EXAMPLE = 'smtp://user:password@smtp.example.com:587 or smtps://user:password@smtp.example.com:465';
 
 /**
  * Reads `smtp://user:password@host:port/?tls.rejectUnauthorized=false` (WHATWG URL rules, the
  * query as nodemailer reads it: numbers and booleans converted, `tls.*` nested).
+ *
+ * Options the adapter sets itself (`pool`, `maxConnections`, `maxMessages`, the timeouts) or the
+ * scheme decides (`secure`) are refused in the query, with where to set them, rather than ignored.
  *
  * With a user name or password, `smtp://` requires STARTTLS (`?requireTLS=false` allows a login
  * in the clear).
@@ -79,6 +96,13 @@ export function parseSmtpUrl(text: string): SmtpUrl {
       `it asks for smtps:// (TLS from the first byte) on port ${port}, where servers greet in plain text ` +
         'and upgrade with STARTTLS, so every TLS handshake would fail',
       'write smtp:// for this port (STARTTLS is used whenever the server offers it), or use port 465 with smtps://',
+    );
+
+  const owned = [...new Set(url.searchParams.keys())].filter((key) => Object.hasOwn(ADAPTER_OWNED, key));
+  if (owned.length > 0)
+    return refuse(
+      `its query sets ${owned.join(', ')}, which the email adapter sets itself, so the value would be ignored`,
+      owned.map((key) => ADAPTER_OWNED[key]).join('; '),
     );
 
   const options: SmtpConnectionOptions = {

@@ -107,6 +107,22 @@ describe('the SMTP URL of the email adapter', () => {
     expect(refusal('smtps://u:p@smtp.example.com:25').message).toMatch(/To fix: write smtp:\/\//);
   });
 
+  it('refuses options in the query that the adapter sets itself, which would be ignored', () => {
+    expect(refusal('smtp://u:p@smtp.example.com:587/?maxConnections=1').message).toMatch(
+      /sets maxConnections, which the email adapter sets itself.*To fix: .*SMTP_MAX_CONNECTIONS/,
+    );
+    expect(refusal('smtp://smtp.example.com:587/?pool=false&maxMessages=10').message).toMatch(
+      /sets pool, maxMessages, which/,
+    );
+    expect(refusal('smtp://smtp.example.com:587/?socketTimeout=600000').message).toMatch(/socketTimeout/);
+    expect(refusal('smtp://smtp.example.com:2465/?secure=true').message).toMatch(
+      /sets secure, .*To fix: .*smtps:\/\//,
+    );
+    expect(
+      loadConfig({ SMTP_URL: 'smtp://smtp.example.com:587/?name=mta.acme.example' }).SMTP_URL,
+    ).toBeDefined();
+  });
+
   it('stops start-up naming SMTP_URL, without the password', () => {
     const load = () => loadConfig({ SMTP_URL: `smtp://postmaster:${SES_PASSWORD}@smtp.example.com:587` });
     expect(load).toThrow(ConfigError);
