@@ -76,7 +76,8 @@ export function emailMessageId(opId: string, domain: string, requestedAt?: numbe
  * as complete RFC 5322 messages (the embedded default for development).
  *
  * Every email carries an HTML and a text part, a `Message-ID` made from the operation id (see emailMessageId),
- * one-click unsubscribe headers (RFC 8058; marketing mail only, see Delivery's `topic`) and `X-Chorus-Journey`, `-Message`, `-Variant` and
+ * one-click unsubscribe headers (RFC 8058; marketing mail only, see Delivery's `topic`),
+ * `Auto-Submitted: auto-generated` (RFC 3834) and `X-Chorus-Journey`, `-Message`, `-Variant` and
  * `-Op` headers. SMTP answers map to results: accepted → `sent`; 4xx or no answer → `retry`
  * (with `mayHaveArrived` when the server had the whole message and went silent);
  * 5xx to the recipient or the content → `failed` with the server's text (`addressUnusable`, so
@@ -191,6 +192,10 @@ function mailFor(delivery: Delivery, from: Mail.Address, domain: string): Mail.O
     'X-Chorus-Message': delivery.message,
     'X-Chorus-Variant': delivery.variant,
     'X-Chorus-Op': delivery.opId,
+    // RFC 3834: made by a process, not a person, so vacation and other auto-replies hold back.
+    // A receipt has no List-* header by which a responder would know it, and an answer to a
+    // From mailbox that answers automatically itself would loop.
+    'Auto-Submitted': 'auto-generated',
   };
   if (delivery.unsubscribeUrl && delivery.topic !== 'transactional') {
     headers['List-Unsubscribe'] = `<${delivery.unsubscribeUrl}>`;

@@ -56,6 +56,18 @@ describe('the email adapter over SMTP', () => {
     expect(mail.to).toMatchObject({ text: 'ada@example.com' });
   });
 
+  it('marks every email auto-generated, so out-of-office and other auto-replies are not sent back to it', async () => {
+    const email = smtpAdapter();
+    await email.send(deliveryFor('email'));
+    await email.send(deliveryFor('email', { opId: 's-ada-receipt.1-1-0', topic: 'transactional' }));
+
+    // RFC 3834 5: a receipt has no List-* header left for a responder to recognise it by.
+    expect(sink.received.map((mail) => header(mail, 'auto-submitted'))).toEqual([
+      'auto-generated',
+      'auto-generated',
+    ]);
+  });
+
   it('writes a sender whose name holds a colon or a comma as one mailbox, not as a group', async () => {
     for (const from of ['Yue Tea: Seasonal Notes <hello@acme.example>', 'Acme, Inc. <hello@acme.example>']) {
       adapter = createEmailAdapter({ from, smtpUrl: sink.url });
