@@ -170,6 +170,16 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
           'unset, and PORT=0 names no port for the links a delivery worker makes to lead to; set PUBLIC_URL to where the API is reached',
       },
     ]);
+  // Real email in production: without PUBLIC_URL every unsubscribe link (the footer's and the
+  // one-click List-Unsubscribe header's) would lead to localhost, which no recipient can reach,
+  // and mailbox providers ask bulk senders for a working one-click unsubscribe.
+  if (deliveries && config.SMTP_URL && config.PUBLIC_URL === undefined && config.NODE_ENV === 'production')
+    throw new ConfigError([
+      {
+        name: 'PUBLIC_URL',
+        message: `unset while SMTP_URL sends email: every email's unsubscribe link would lead to http://localhost:${config.PORT}, which no recipient can reach; set PUBLIC_URL to the https URL where the API is reached`,
+      },
+    ]);
   const logger = pino({ level: config.LOG_LEVEL });
   const resolved =
     options.embeddedRedis && !config.REDIS_CLUSTER_NODES
@@ -213,7 +223,10 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
       })
     : undefined;
   const publicUrl = config.PUBLIC_URL ?? `http://localhost:${api?.port ?? config.PORT}`;
-  if (!publicUrl.startsWith('https://') && (config.PUBLIC_URL || config.NODE_ENV === 'production'))
+  if (
+    !publicUrl.startsWith('https://') &&
+    (config.PUBLIC_URL || config.NODE_ENV === 'production' || (deliveries && config.SMTP_URL))
+  )
     logger.warn(
       { PUBLIC_URL: publicUrl },
       'PUBLIC_URL is not https: mail clients only offer one-click unsubscribe (RFC 8058) for https links',

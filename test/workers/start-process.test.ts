@@ -28,6 +28,26 @@ describe('npm start', () => {
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
   });
 
+  it('refuses in production to send real email without PUBLIC_URL, whose unsubscribe links would lead to localhost', async () => {
+    const { PUBLIC_URL: _unset, ...env } = process.env;
+    const result = await runNode(['--import', 'tsx', 'workers/start.ts'], {
+      ...env,
+      PORT: '0',
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'production',
+      SMTP_URL: 'smtp://127.0.0.1:1',
+      REDIS_URL: 'redis://127.0.0.1:1',
+      REDIS_CLUSTER_NODES: '',
+    });
+    expect(result).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: expect.stringMatching(
+        /^CHORUS_CONFIG_INVALID: Invalid configuration: PUBLIC_URL: unset while SMTP_URL sends email: every email's unsubscribe link would lead to http:\/\/localhost/,
+      ),
+    });
+  });
+
   it('names a JOURNEYS_DIR that is a file, not a folder, before it connects to Redis', async () => {
     const result = await start({
       JOURNEYS_DIR: 'package.json',
