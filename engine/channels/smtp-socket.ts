@@ -8,7 +8,10 @@ interface SmtpEndpoint {
   localAddress?: string | undefined;
 }
 
-/** nodemailer's `getSocket` hook: hands over `{ connection }` (a connected socket) or an error. */
+/**
+ * nodemailer's `getSocket` hook: hands over `{ connection }`, a connected socket, or one whose
+ * connect failed and that emits the error once nodemailer listens (see `noDelaySmtpSocket`).
+ */
 export type GetSmtpSocket = (
   options: SmtpEndpoint,
   callback: (error: Error | null, socketOptions?: { connection: Socket }) => void,
@@ -48,8 +51,19 @@ export function noDelaySmtpSocket(connectTimeoutMs: number): GetSmtpSocket {
       clearTimeout(timer);
       socket.removeListener('error', onError);
       socket.removeListener('connect', onConnect);
-      if (error) callback(error);
-      else callback(null, { connection: socket });
+      callback(null, { connection: socket });
+      // A failed connect is handed over as a socket that errs, not as the callback's error: the
+      // pool frees a connection's slot only when the connection itself errs or closes, and given
+      // the error, it kept the slot busy for ever; once every slot had failed once, each later
+      // send waited for one to come free. nodemailer listens on the socket before the callback
+      // returns, and sees the error as a failed connection, which it reports to the sender.
+      if (!error) return;
+      if (socket.listenerCount('error') > 0) socket.emit('error', error);
+      else
+        socket.once(
+          'newListener',
+          (event) => event === 'error' && setImmediate(() => socket.emit('error', error)),
+        );
     }
     function onConnect() {
       done(null);

@@ -64,4 +64,24 @@ describe('the email adapter on its own TCP_NODELAY sockets', () => {
       reason: expect.stringMatching(/SMTP server not reachable: .*ECONNREFUSED/),
     });
   });
+
+  it('keeps answering retry after more refused connections than the pool has', async () => {
+    adapter = createEmailAdapter({
+      from: 'Acme <hello@acme.example>',
+      smtpUrl: `smtp://127.0.0.1:${await closedPort()}`,
+      maxConnections: 2,
+    });
+    // A refused connection once stayed in the pool as busy: after as many refusals as the pool
+    // has connections, every later send waited for a free one, for ever.
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const answer = await Promise.race([
+        adapter.send(deliveryFor('email', { opId: `s-ada-${attempt}` })),
+        new Promise((resolve) => setTimeout(resolve, 2_000, 'no answer within 2 s')),
+      ]);
+      expect(answer).toEqual({
+        status: 'retry',
+        reason: expect.stringMatching(/SMTP server not reachable: .*ECONNREFUSED/),
+      });
+    }
+  });
 });
