@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
-import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { constants as fsConstants, rmSync } from 'node:fs';
+import { access, mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { freePort } from '../free-port.js';
@@ -45,8 +45,9 @@ const FIX_WITH_REDIS_URL = 'or set REDIS_URL to a running Redis';
  * else a private `redis-server` in a temp dir, so `npm start` works on a fresh machine with no setup.
  *
  * The private server uses `noeviction` (BullMQ loses jobs otherwise) and an append-only file, and is
- * killed if this process exits. Entry points own SIGINT/SIGTERM/SIGHUP: they must call `stop()` there, because
- * a process killed by a signal it does not handle never emits `exit`.
+ * killed if this process exits, and stopped, its folder deleted, if this process is killed outright
+ * (SIGKILL). Entry points own SIGINT/SIGTERM/SIGHUP: they should call `stop()` there, which lets
+ * the jobs still running finish before the server goes.
  *
  * @throws {RedisUnavailableError} when no Redis answers and none can be started, or when the one
  * on `defaultUrl` asks for a password (it is meant to be used: set `url`).
@@ -98,7 +99,7 @@ async function startEmbedded(
   let child: ChildProcess | undefined;
   // Synchronous by necessity: `exit` handlers cannot await.
   const cleanUpOnExit = (): void => {
-    child?.kill('SIGKILL');
+    if (child) killGroup(child);
     rmSync(dir, { recursive: true, force: true });
   };
   // Before the spawn: a process that exits while the server starts (Ctrl-C then) must not leave
@@ -140,6 +141,8 @@ async function spawnRedisServer(
   // Output goes to a file, not a pipe: a pipe nobody drains would block the server once full.
   const log = await open(logFile, 'a');
   try {
+    // Checked here: the shell would start without it, and only exit 127.
+    await requireExecutable(binary);
     // prettier-ignore
     const args = [
       '--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
@@ -149,7 +152,11 @@ async function spawnRedisServer(
     // A process group of its own: Ctrl-C at a terminal signals the whole foreground group, and a
     // server that got the SIGINT too would shut down under the workers still finishing their jobs.
     // It goes when this process stops it (or exits), never before.
-    const child = spawn(binary, args, { stdio: ['ignore', log.fd, log.fd], detached: true });
+    // Under a shell that holds the read end of a pipe from this process (see STOP_WITH_PARENT).
+    const child = spawn('/bin/sh', ['-c', STOP_WITH_PARENT, 'chorus-redis', dir, binary, ...args], {
+      stdio: ['pipe', log.fd, log.fd],
+      detached: true,
+    });
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
       // `on`, not `once`: it also swallows later errors (a failed kill) that would otherwise crash us.
@@ -157,6 +164,7 @@ async function spawnRedisServer(
     });
     // The server must not keep the event loop alive on its own; the `exit` handler kills it.
     child.unref();
+    (child.stdin as (typeof child.stdin & { unref?: () => void }) | null)?.unref?.();
     return child;
   } catch (error) {
     const code = error instanceof Error && 'code' in error ? String(error.code) : 'unknown error';
@@ -172,6 +180,26 @@ async function spawnRedisServer(
     // The child holds its own copy of the descriptor.
     await log.close();
   }
+}
+
+/** Throws ENOENT (or EACCES, …) as spawning `binary` itself would: a path, or a name looked up on PATH. */
+async function requireExecutable(binary: string): Promise<void> {
+  const candidates = binary.includes('/')
+    ? [binary]
+    : (process.env.PATH ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((folder) => join(folder, binary));
+  let problem: unknown = Object.assign(new Error(`${binary} not found`), { code: 'ENOENT' });
+  for (const candidate of candidates) {
+    try {
+      await access(candidate, fsConstants.X_OK);
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') problem = error;
+    }
+  }
+  throw problem;
 }
 
 async function waitUntilReady(child: ChildProcess, url: string, logFile: string): Promise<void> {
@@ -227,12 +255,43 @@ async function probe(url: string): Promise<{ answers: boolean; refusal?: string 
   }
 }
 
-/** SIGTERM lets Redis flush its append-only file; SIGKILL only if it hangs. */
+/**
+ * Runs redis-server (`$2`…) and stops it with SIGTERM, then deletes its folder (`$1`), once this
+ * process's end of the shell's stdin closes: when `terminate` ends it, and also when this process
+ * is killed outright (SIGKILL, the OOM killer), which runs no `exit` handler. The server is the
+ * shell's child, so the pid it signals is never another process's: it is not reaped before the
+ * shell's `wait`. The shell exits with the server's status.
+ */
+const STOP_WITH_PARENT = `
+dir=$1; shift
+exec 3<&0
+"$@" </dev/null &
+server=$!
+{ while read -r _; do :; done; kill -TERM "$server" 2>/dev/null; } <&3 3<&- &
+watcher=$!
+exec 3<&-
+wait "$server"
+status=$?
+kill "$watcher" 2>/dev/null
+rm -rf "$dir"
+exit "$status"
+`;
+
+/** The shell, the server and its watcher: they lead a process group of their own (detached). */
+function killGroup(child: ChildProcess): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // Gone already.
+  }
+}
+
+/** SIGTERM (by closing the shell's stdin) lets Redis flush its append-only file; SIGKILL only if it hangs. */
 async function terminate(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+  child.stdin?.destroy();
+  const timer = setTimeout(() => killGroup(child), STOP_TIMEOUT_MS);
   await exited;
   clearTimeout(timer);
 }

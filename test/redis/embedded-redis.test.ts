@@ -146,6 +146,41 @@ describe('resolveRedis', () => {
     expect(output).toContain('after SIGINT: PONG');
   });
 
+  it('stops the redis-server and deletes its folder when the process that started it is killed outright', async () => {
+    // SIGKILL (kill -9, the OOM killer, a container stopped past its grace period) runs no exit
+    // handler: the server, in a process group of its own, ran on with its data.
+    const script = `
+      import { resolveRedis } from './engine/redis/embedded-redis.ts';
+      const redis = await resolveRedis({ defaultUrl: 'redis://127.0.0.1:${await freePort()}' });
+      console.log('ready ' + redis.url);
+      setInterval(() => {}, 1000);
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    let pid: number | undefined;
+    try {
+      await eventually(async () => output.includes('ready'), 10_000, 'the private redis-server');
+      const url = output.split('ready ')[1]!.trim();
+      const client = connect(url);
+      await client.connect();
+      pid = Number(/process_id:(\d+)/.exec(await client.info('server'))![1]);
+      const [, dir] = (await client.config('GET', 'dir')) as [string, string];
+      client.disconnect();
+
+      child.kill('SIGKILL');
+
+      await eventually(async () => !running(pid!), 5_000, 'the redis-server to be stopped');
+      await eventually(async () => !(await exists(dir)), 5_000, 'its folder to be deleted');
+    } finally {
+      child.kill('SIGKILL');
+      // What a failed run left behind.
+      if (pid !== undefined && running(pid)) process.kill(pid, 'SIGKILL');
+    }
+  });
+
   it('stops the redis-server and deletes its folder when the process exits before it answers', async () => {
     const scratch = await mkdtemp(join(tmpdir(), 'chorus-slow-redis-'));
     // A redis-server that never answers: it notes its pid and folder (--dir), then waits.
