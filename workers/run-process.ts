@@ -92,6 +92,26 @@ export function requireFolders(config: Pick<EnvConfig, 'JOURNEYS_DIR' | 'TEMPLAT
   if (missing.length > 0) throw new ConfigError(missing);
 }
 
+/**
+ * How long a stop may run past SHUTDOWN_DEADLINE_MS before the process goes without Redis: the
+ * engine's hand-back of jobs cut short (a second) and the closes after it.
+ */
+const STOP_GRACE_MS = 2_000;
+
+/** Whether `promise` settles within `ms`. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = await Promise.race([
+    promise.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((resolve) => (timer = setTimeout(resolve, ms, false))),
+  ]);
+  clearTimeout(timer);
+  return settled;
+}
+
 /** How long start-up may still take, once a signal came, before what it wrote is abandoned. */
 const START_UP_GRACE_MS = 5_000;
 
@@ -333,9 +353,22 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
       // One deadline for both: the requests in flight and the jobs share SHUTDOWN_DEADLINE_MS.
       const deadline = Date.now() + config.SHUTDOWN_DEADLINE_MS;
       try {
-        await api?.close(config.SHUTDOWN_DEADLINE_MS);
-        await engine.close(Math.max(0, deadline - Date.now()));
-        await redis.quit().catch(() => redis.disconnect());
+        const closing = (async () => {
+          await api?.close(config.SHUTDOWN_DEADLINE_MS);
+          await engine.close(Math.max(0, deadline - Date.now()));
+          await redis.quit().catch(() => redis.disconnect());
+        })();
+        // A Redis that stops answering (a network partition) would hold each close and the QUIT
+        // until it answers again, for as long as the partition lasts. Past the deadline and the
+        // engine's hand-back, the process goes without it: the jobs it still held are re-run by
+        // other workers once their locks expire, as after a crash.
+        if (!(await settlesWithin(closing, config.SHUTDOWN_DEADLINE_MS + STOP_GRACE_MS))) {
+          logger.warn(
+            { redis: describeRedisTarget(target), deadlineMs: config.SHUTDOWN_DEADLINE_MS },
+            'Redis did not answer while shutting down: stopped without it; jobs still running are re-run elsewhere once their locks expire',
+          );
+          redis.disconnect();
+        }
         await resolved.stop();
       } finally {
         // Also after a stop that failed part-way: what it cleans up must not stay behind.
