@@ -19,6 +19,7 @@ import { isTimeZone } from './local-time.js';
 import { RedisClusterNodes, RedisUrl, type RedisTarget } from './redis/connection.js';
 import { FrequencyCapRules } from './policy/cap-rules.js';
 import { QuietHoursWindow } from './policy/quiet-hours.js';
+import { DEFAULT_SHORT_LINK_DAYS } from './tracking/short-links.js';
 
 const Roles = z
   .string()
@@ -222,6 +223,11 @@ const EnvShape = z.object({
    * parameters and are tracked.
    */
   BRAND_LINK_HOSTS: BrandLinkHosts.default([]),
+  /**
+   * Days an SMS's short link (PUBLIC_URL/t/s/…, which stands for its tracked link in the text)
+   * leads on; after that it answers the invalid-link page. 1 to 3650.
+   */
+  SMS_SHORT_LINK_DAYS: envNumber(z.number().int().min(1).max(3650)).default(DEFAULT_SHORT_LINK_DAYS),
   /** Add a 1×1 open pixel (PUBLIC_URL/t/o/…) to email HTML. */
   TRACK_OPENS: z
     .enum(['true', 'false'])

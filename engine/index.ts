@@ -356,6 +356,18 @@ export {
   type Untracked,
 } from './tracking/track-links.js';
 export {
+  shortenSmsLinks,
+  shortenTrackedLinks,
+  storeShortLinks,
+  resolveShortLink,
+  shortLinkId,
+  shortUrl,
+  SHORT_LINK_ID_LENGTH,
+  DEFAULT_SHORT_LINK_DAYS,
+  type ShortLink,
+  type StoreShortLinksOptions,
+} from './tracking/short-links.js';
+export {
   recordEngagement,
   TRACKED_SENDS_CAP,
   readEngagement,

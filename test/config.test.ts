@@ -38,6 +38,16 @@ describe('configuration from the environment', () => {
     }
   });
 
+  it('reads how long SMS short links lead on, 365 days unless SMS_SHORT_LINK_DAYS says otherwise', () => {
+    expect(loadConfig({}).SMS_SHORT_LINK_DAYS).toBe(365);
+    expect(loadConfig({ SMS_SHORT_LINK_DAYS: '30' }).SMS_SHORT_LINK_DAYS).toBe(30);
+    for (const value of ['0', '1.5', 'forever', '3651']) {
+      expect(() => loadConfig({ SMS_SHORT_LINK_DAYS: value })).toThrow(
+        expect.objectContaining({ variables: [expect.objectContaining({ name: 'SMS_SHORT_LINK_DAYS' })] }),
+      );
+    }
+  });
+
   it('parses rates, roles and flags', () => {
     const config = loadConfig({
       RATE_LIMIT_SMS: '10/1s',
@@ -157,6 +167,7 @@ describe('a variable set but empty', () => {
     'BODY_LIMIT',
     'REQUEST_TIMEOUT_MS',
     'API_REDIS_TIMEOUT_MS',
+    'SMS_SHORT_LINK_DAYS',
   ]);
   const cases = Object.keys(EnvConfig.shape).flatMap((name) => ['', '  '].map((value) => ({ name, value })));
 

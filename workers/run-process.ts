@@ -299,6 +299,7 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
         secret: trackingSecret(unsubscribeSecret),
         links: config.TRACK_LINKS,
         opens: config.TRACK_OPENS,
+        shortLinkDays: config.SMS_SHORT_LINK_DAYS,
       },
       defaults: { locale: config.DEFAULT_LOCALE, timezone: config.DEFAULT_TIMEZONE },
       timing: respectfulSending({

@@ -5,6 +5,7 @@ import { customerTimeZone } from '../local-time.js';
 import { customerLocale } from '../messages/handlebars-env.js';
 import { messageFields, type CoreMessage } from '../messages/message-catalog.js';
 import type { RenderedMessage } from '../messages/rendered-message.js';
+import { shortenSmsLinks } from '../tracking/short-links.js';
 import { trackRendered, untrackedIn } from '../tracking/track-links.js';
 import type { DeliveryDependencies } from './delivery-dependencies.js';
 import { variantLabel, type DeliveryJobData } from './delivery-job.js';
@@ -177,10 +178,19 @@ export function createMessageSender(
     let delivery: Delivery;
     try {
       delivery = compose(data, target, now);
+      if (deps.tracking) {
+        // Stored before the provider is called: a text that left holds only links that resolve.
+        const { prefix } = deps.store;
+        const rendered = delivery.rendered;
+        delivery = {
+          ...delivery,
+          rendered: await shortenSmsLinks(redis, prefix, data.customerId, rendered, deps.tracking, now),
+        };
+      }
     } catch (error) {
       if (error instanceof RenderingFailed) return renderingFailed(data, error.message, repeat, now);
-      // Thrown before the provider was called (the unsubscribe token, link tracking): nothing can
-      // have arrived, so the claim is let go of and the retry sends at once. Kept, the claim would
+      // Thrown before the provider was called (the unsubscribe token, link tracking, storing short
+      // links): nothing can have arrived, so the claim is let go of and the retry sends at once. Kept, the claim would
       // make the retry wait for it to go stale and then end the send `unknown` (or, through an
       // idempotent adapter, send it marked as a repeat) for a message that never left.
       await withRetries(() => releaseOperation(redis, opKey, claimToken, repeat), recordRetry);

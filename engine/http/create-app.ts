@@ -45,7 +45,8 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
  * - `/v1/*` ingest and management, behind an API key and a per-key rate limit;
  * - `/v1/webhooks/:source` signed by the source instead, `/v1/sms/inbound/twilio` by Twilio,
  *   `/v1/unsubscribe` and `/v1/consent/confirm` by their tokens;
- * - `/t/c/<token>` and `/t/o/<token>` tracked links and the open pixel, signed tokens;
+ * - `/t/c/<token>` and `/t/o/<token>` tracked links and the open pixel, signed tokens, and
+ *   `/t/s/<id>` SMS short links, stored ones;
  * - `/admin/queues` the Bull dashboard, behind basic auth;
  * - `/healthz`, `/readyz`, `/metrics`, and `/docs` (OpenAPI from the zod schemas).
  */

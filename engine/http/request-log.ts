@@ -2,7 +2,7 @@ import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 
 /**
  * `url` with the signed tokens of the links the engine sends masked: an unsubscribe or double
- * opt-in link's `token`, a tracked link's or open pixel's path. Mail security scanners open every
+ * opt-in link's `token`, a tracked link's, short link's or open pixel's path. Mail security scanners open every
  * link of an email, so these reach the log before the customer does, and whoever reads the log
  * could otherwise confirm a double opt-in, or unsubscribe a customer, in the customer's name.
  *
@@ -10,7 +10,7 @@ import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
  * maskLinkTokens('/v1/consent/confirm?token=abc'); // '/v1/consent/confirm?token=***'
  */
 export function maskLinkTokens(url: string): string {
-  return url.replace(/^(\/t\/[co]\/)[^?#]*/, '$1***').replace(/([?&]token=)[^&#]*/g, '$1***');
+  return url.replace(/^(\/t\/[cos]\/)[^?#]*/, '$1***').replace(/([?&]token=)[^&#]*/g, '$1***');
 }
 
 /**

@@ -24,6 +24,7 @@ import { deleteCounted } from './scripts.js';
 import { ridesInScripts, StatsWrites } from './stats-writes.js';
 import { queuePhoneIndexChange } from './phone-index.js';
 import { eraseQueueEvents } from './queue-event-erasure.js';
+import { eraseShortLinks } from '../tracking/short-links.js';
 import { unnamedTimerJobs } from './unnamed-timers.js';
 
 export class CustomerBusyError extends ChorusError {
@@ -187,6 +188,10 @@ async function eraseHeld(
   // customer is logged meanwhile, whereas once the lease is gone one who comes back at once
   // (a new customer under the same id) could convert and have that conversion removed too.
   await eraseConversions(store.redis, store.prefix, customerId, journeysOf(loaded.customer, pruned));
+  // The SMS short links, each in a slot of its own, carry the customer's id in their claim: the
+  // index among the customer's keys names them. A send still running may store one after this
+  // (as its ended operation outlives the erasure); its click records nothing, and it expires.
+  const shortLinks = await eraseShortLinks(store.redis, store.prefix, keys.shortLinks);
   // Keys of one hash tag sit in one slot, so one DEL is valid on a Redis Cluster too.
   for (let i = 0; i < customerKeys.length; i += 500)
     await store.redis.unlink(...customerKeys.slice(i, i + 500));
@@ -202,7 +207,7 @@ async function eraseHeld(
   // Not counted: the lease the erasure took, and the state it marked when the customer had none.
   const madeByErasure = 1 + (loaded.stateFound ? 0 : 1);
   return {
-    keys: Math.max(0, customerKeys.length + lastDeleted - madeByErasure),
+    keys: Math.max(0, customerKeys.length + shortLinks + lastDeleted - madeByErasure),
     jobsRemoved: removal.removed + earlier.removal.removed,
     jobsRunning: removal.running.length + earlier.removal.running.length,
   };

@@ -93,6 +93,11 @@ function buildKeys(prefix: string, customerId: string) {
      * outlived the erasure; expires with their ended operations (see customer-erasure.ts).
      */
     seqFloor: `${base}:seq-floor`,
+    /**
+     * Sorted set: the ids of the customer's SMS short links (short-links.ts), scored by when they
+     * expire, so erasure deletes the links, whose keys are named by their id alone.
+     */
+    shortLinks: `${base}:short-links`,
     seen: (messageId: string) => `${base}:seen:${messageId}`,
     /** Set once the consent trait of the identify call with this message id is recorded (as long as `seen`). */
     consentTaken: (messageId: string) => `${base}:consent-taken:${messageId}`,

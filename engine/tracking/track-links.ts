@@ -21,6 +21,11 @@ export interface LinkTracking {
   links?: boolean;
   /** Add an open pixel to email HTML (TRACK_OPENS). Default true. */
   opens?: boolean;
+  /**
+   * Days an SMS short link (`/t/s/<id>`, see short-links.ts) leads on (SMS_SHORT_LINK_DAYS).
+   * Default 365.
+   */
+  shortLinkDays?: number;
 }
 
 /** The channels whose opens can be seen: only email carries the open pixel. */
@@ -45,7 +50,7 @@ export type Untracked = 'opens' | 'clicks';
 export function untrackedIn(rendered: RenderedMessage, baseUrl: string | undefined): Untracked[] {
   const untracked: Untracked[] = [];
   const api = baseUrl?.replace(/\/+$/, '');
-  const carries = (kind: 'c' | 'o', ...parts: string[]) =>
+  const carries = (kind: 'c' | 'o' | 's', ...parts: string[]) =>
     api !== undefined && parts.some((part) => part.includes(`${api}/t/${kind}/`));
   switch (rendered.channel) {
     case 'email':
@@ -53,7 +58,8 @@ export function untrackedIn(rendered: RenderedMessage, baseUrl: string | undefin
       if (!carries('c', rendered.html, rendered.text)) untracked.push('clicks');
       break;
     case 'sms':
-      if (!carries('c', rendered.body)) untracked.push('clicks');
+      // Its tracked links are short links once stored (see shortenTrackedLinks).
+      if (!carries('c', rendered.body) && !carries('s', rendered.body)) untracked.push('clicks');
       break;
     case 'push':
       if (!carries('c', rendered.title, rendered.body, rendered.url)) untracked.push('clicks');

@@ -202,6 +202,12 @@ const trackingToken = fc.oneof(
   hostileString,
   fc.string({ maxLength: 200 }).map((s) => s.replaceAll('/', '')),
 );
+// Ids of the right shape (stored or not), others, and hostile strings.
+const shortLinkId = fc.oneof(
+  fc.constantFrom('AAAAAAAAAAAA', 'h3X9aK2pQ0vZ', 'x', '0'.repeat(13)),
+  fc.stringMatching(/^[0-9A-Za-z]{12}$/),
+  hostileString,
+);
 
 /**
  * Every Chorus route, by `METHOD url` as Fastify registered it, with what its inputs look like.
@@ -214,6 +220,7 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
   'GET /metrics': { guard: 'open' },
   'GET /t/c/*': { guard: 'open', params: { '*': trackingToken } },
   'GET /t/o/*': { guard: 'open', params: { '*': trackingToken } },
+  'GET /t/s/:id': { guard: 'open', params: { id: shortLinkId } },
   'POST /v1/identify': { guard: 'api', body: identify, validBody: validIdentify },
   'POST /v1/track': { guard: 'api', body: track, validBody: validTrack },
   'POST /v1/batch': batch,

@@ -34,6 +34,7 @@ describe('the request log', () => {
       `/v1/consent/confirm?lang=de&token=${token}`,
       `/t/c/${token}`,
       `/t/o/${token}.gif`,
+      `/t/s/${token}`,
     ])
       await h.app.inject({ url });
     await new Promise((resolve) => setImmediate(resolve));
@@ -46,6 +47,7 @@ describe('the request log', () => {
       '/v1/consent/confirm?lang=de&token=***',
       '/t/c/***',
       '/t/o/***',
+      '/t/s/***',
     ]);
     expect(lines.join('\n')).not.toContain(token);
   });

@@ -1,9 +1,11 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Clock } from '../../clock.js';
 import type { Engine } from '../../engine.js';
 import { verifyWithAny } from '../../signed-token.js';
 import { recordEngagement } from '../../tracking/engagement.js';
+import { resolveShortLink } from '../../tracking/short-links.js';
 import { htmlPage, NO_ICON } from './html-page.js';
 import {
   MAX_TRACKING_TOKEN_LENGTH,
@@ -29,6 +31,7 @@ export interface TrackingRouteOptions {
 // A wildcard rather than `:token`: Fastify refuses path parameters over 100 characters, and a
 // token carries its whole URL.
 const Params = z.object({ '*': z.string().max(MAX_TRACKING_TOKEN_LENGTH) });
+const ShortParams = z.object({ id: z.string() });
 
 /** The smallest transparent GIF: 1×1, one colour. */
 const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
@@ -41,6 +44,14 @@ const INVALID_PAGE =
   '<p><small>CHORUS_TRACKING_TOKEN_INVALID</small></p></body></html>';
 
 const TOKEN_INVALID = 'CHORUS_TRACKING_TOKEN_INVALID';
+
+const invalidLink = (reply: FastifyReply) =>
+  reply.code(400).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(INVALID_PAGE);
+
+const SHORT_LINK_UNAVAILABLE = htmlPage(
+  'This link cannot be opened right now',
+  '<p>Please try again in a minute.</p>',
+);
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -71,7 +82,9 @@ function location(url: string): string {
  * signed token carries; any other token gets a 400 page and no `Location`, so the route is no
  * open redirect. A token signed before only the brand's hosts were tracked (version 1) redirects
  * only to a host that is the brand's now (`brandLink`); to another it answers a page naming
- * where the link leads, with a link there. `GET /t/o/<token>` answers a 1×1 GIF. Both record the open or click, but a
+ * where the link leads, with a link there. `GET /t/s/<id>`, an SMS's short link, answers as the
+ * tracked link whose token is stored under the id (see short-links.ts); an id unknown, expired
+ * or erased gets the same 400 page. `GET /t/o/<token>` answers a 1×1 GIF. Both record the open or click, but a
  * failure to record (Redis away) never keeps a person from the page they clicked through to;
  * the routes are therefore outside the API's "Redis must be up" scope.
  */
@@ -100,6 +113,32 @@ export const trackingRoutes: FastifyPluginAsyncZod<TrackingRouteOptions> = async
     }).catch((err: unknown) => log.warn({ err, opId, kind: claim.kind }, `${claim.kind} not recorded`));
   }
 
+  /** A verified click, by its token or its short link: recorded, then redirected (or shown where it leads). */
+  async function clickThrough(
+    claim: VerifiedTrackingClaim & { kind: 'click' },
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ) {
+    await record(claim, request);
+    if (claim.hostUnchecked === true && brandLink?.(claim.message, claim.url) !== true) {
+      // Links signed since hosts are checked redirect whatever the configuration says now: that
+      // check was made when they were sent. An older one may carry a URL from a customer's
+      // traits; a person who clicked it is shown where it goes rather than taken there.
+      return reply
+        .type('text/html; charset=utf-8')
+        .header('cache-control', 'no-store')
+        .header('referrer-policy', 'no-referrer')
+        .header('x-robots-tag', 'noindex')
+        .send(leavingPage(claim.url));
+    }
+    // no-store: every click comes back here to be counted. no-referrer: the destination need not
+    // see the token, which names the customer.
+    return reply
+      .header('cache-control', 'no-store')
+      .header('referrer-policy', 'no-referrer')
+      .redirect(location(claim.url), 302);
+  }
+
   app.get(
     '/t/c/*',
     {
@@ -114,30 +153,44 @@ export const trackingRoutes: FastifyPluginAsyncZod<TrackingRouteOptions> = async
       const claim = verify(request.params['*']);
       if (claim?.kind !== 'click') {
         request.log.info({ code: TOKEN_INVALID }, 'tracked link with an invalid token');
-        return reply
-          .code(400)
-          .type('text/html; charset=utf-8')
-          .header('cache-control', 'no-store')
-          .send(INVALID_PAGE);
+        return invalidLink(reply);
       }
-      await record(claim, request);
-      if (claim.hostUnchecked === true && brandLink?.(claim.message, claim.url) !== true) {
-        // Links signed since hosts are checked redirect whatever the configuration says now: that
-        // check was made when they were sent. An older one may carry a URL from a customer's
-        // traits; a person who clicked it is shown where it goes rather than taken there.
+      return clickThrough(claim, request, reply);
+    },
+  );
+
+  app.get(
+    '/t/s/:id',
+    {
+      schema: {
+        tags: ['tracking'],
+        summary:
+          'A short link of an SMS: records the click and redirects as the tracked link it stands for does',
+        params: ShortParams,
+        security: [],
+      },
+    },
+    async (request, reply) => {
+      let token: string | undefined;
+      try {
+        token = await resolveShortLink(engine.store.redis, engine.prefix, request.params.id, clock.now());
+      } catch (err) {
+        // Without Redis the link cannot be looked up: a person asked to retry, not told it is broken.
+        request.log.warn({ err }, 'short link not looked up');
         return reply
-          .type('text/html; charset=utf-8')
+          .code(503)
+          .header('retry-after', '30')
           .header('cache-control', 'no-store')
-          .header('referrer-policy', 'no-referrer')
-          .header('x-robots-tag', 'noindex')
-          .send(leavingPage(claim.url));
+          .type('text/html; charset=utf-8')
+          .send(SHORT_LINK_UNAVAILABLE);
       }
-      // no-store: every click comes back here to be counted. no-referrer: the destination need not
-      // see the token, which names the customer.
-      return reply
-        .header('cache-control', 'no-store')
-        .header('referrer-policy', 'no-referrer')
-        .redirect(location(claim.url), 302);
+      // Unknown, expired or erased, or signed with a secret no longer accepted: the same page as a bad token.
+      const claim = token === undefined ? undefined : verify(token);
+      if (claim?.kind !== 'click') {
+        request.log.info({ code: TOKEN_INVALID }, 'short link unknown or expired');
+        return invalidLink(reply);
+      }
+      return clickThrough(claim, request, reply);
     },
   );
 
