@@ -218,7 +218,13 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
     startingUp.hold(() => afterStop({ config, redisTarget: target, embeddedRedis: resolved.embedded }));
   const { journeys, webhookSources } = await loadJourneyFolder(config.JOURNEYS_DIR);
   // Templates are checked against the journeys that send them before anything starts.
-  const templates = loadTemplates(config.TEMPLATES_DIR, { journeys });
+  // An SMS is counted as sent: with links tracked, each brand link at its short link's length.
+  // Before listening, PORT=0 names no port yet: the few characters of one make no part.
+  const trackedSmsLinks = { baseUrl: config.PUBLIC_URL ?? `http://localhost:${config.PORT}` };
+  const templates = loadTemplates(config.TEMPLATES_DIR, {
+    journeys,
+    ...(config.TRACK_LINKS ? { trackedSmsLinks } : {}),
+  });
   const messages = templates.catalog;
   // One for the workers' sends and the API's tracked links: which links are the brand's.
   const renderer = new MessageRenderer(templates, { brandLinkHosts: config.BRAND_LINK_HOSTS });

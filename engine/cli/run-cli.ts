@@ -341,7 +341,16 @@ const COMMANDS: Record<CommandName, (run: Invocation) => Promise<number>> = {
     const secrets = configurationProblem(run.io.env, ['WEBHOOK_SOURCE_SECRETS'])
       ? undefined
       : loadConfig(run.io.env, ['WEBHOOK_SOURCE_SECRETS']).WEBHOOK_SOURCE_SECRETS;
-    const report = await validateProject(run.dirs, secrets ? { webhookSourceSecrets: secrets } : {});
+    // SMS parts are counted as start-up counts them: with tracked links at their short length.
+    const linkVars = ['TRACK_LINKS', 'PUBLIC_URL', 'PORT'] as const;
+    const links = configurationProblem(run.io.env, linkVars) ? undefined : loadConfig(run.io.env, linkVars);
+    const trackedSmsLinks = links?.TRACK_LINKS
+      ? { baseUrl: links.PUBLIC_URL ?? `http://localhost:${links.PORT}` }
+      : undefined;
+    const report = await validateProject(run.dirs, {
+      ...(secrets ? { webhookSourceSecrets: secrets } : {}),
+      ...(trackedSmsLinks ? { trackedSmsLinks } : {}),
+    });
     if (configProblem) report.problems.unshift(configProblem);
     const text = formatProjectReport(report, run.dirs);
     if (report.problems.length > 0) {

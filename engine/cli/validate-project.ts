@@ -46,6 +46,8 @@ const stopped = (area: ProjectProblem['area'], error: unknown): ProjectProblem =
 export interface ValidateProjectOptions {
   /** The secrets configured per webhook source (WEBHOOK_SOURCE_SECRETS): each must name a source. */
   webhookSourceSecrets?: Readonly<Record<string, readonly string[]>>;
+  /** Links are tracked at this public URL (TRACK_LINKS, PUBLIC_URL): SMS are counted as sent. */
+  trackedSmsLinks?: { baseUrl: string };
 }
 
 /**
@@ -122,7 +124,10 @@ export async function validateProject(
 
   if (templates) {
     const found = [
-      ...checkTemplates(templates, { journeys }),
+      ...checkTemplates(templates, {
+        journeys,
+        ...(options.trackedSmsLinks ? { trackedSmsLinks: options.trackedSmsLinks } : {}),
+      }),
       ...checkTemplatesForJourneys(templates, journeys),
     ];
     problems.push(...found.map((p) => ({ area: 'templates' as const, text: p.text })));

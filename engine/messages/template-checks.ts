@@ -13,9 +13,11 @@ import { dateFormatProblems } from './date-format-checks.js';
 import { liquidTagProblems } from './liquid-checks.js';
 import { syntaxFix } from './syntax-fix.js';
 import { modeOf, TemplateSet, type TemplateField, type TemplateFile } from './template-set.js';
-import { isGsm7, plainPunctuation } from './sms-segments.js';
+import { isGsm7, plainPunctuation, smsSegments } from './sms-segments.js';
+import { SHORT_LINK_ID_LENGTH, shortUrl } from '../tracking/short-links.js';
+import { isTrackableUrl } from '../tracking/tracking-token.js';
 import { scanTemplate } from './template-variables.js';
-import { htmlLinks, textLinks, withoutUtm } from './utm.js';
+import { htmlLinks, mapTextLinks, textLinks, withoutUtm } from './utm.js';
 import { visibleHtml, visibleLinks } from './visible-html.js';
 import { carriesPhrase } from './carries-phrase.js';
 
@@ -58,6 +60,11 @@ export class TemplateValidationError extends ChorusError {
 export interface TemplateCheckOptions {
   /** The most parts an SMS may take, rendered with placeholder values. Default 3. */
   maxSmsSegments?: number;
+  /**
+   * Links are tracked (TRACK_LINKS) with this public URL: an SMS's brand links are counted at the
+   * length of the short link each becomes (`<baseUrl>/t/s/<id>`), as sent. Unset: as rendered.
+   */
+  trackedSmsLinks?: { baseUrl: string };
   /**
    * The journeys that send these templates. `checkTemplates` renders each message once per
    * split variant they declare; `loadTemplates` also checks the templates against their sends
@@ -172,7 +179,10 @@ export function checkTemplates(
   templates: TemplateSet,
   options: TemplateCheckOptions = {},
 ): TemplateProblem[] {
-  const maxSegments = options.maxSmsSegments ?? 3;
+  const sms: SmsLimits = {
+    maxSegments: options.maxSmsSegments ?? 3,
+    ...(options.trackedSmsLinks ? { trackedLinks: options.trackedSmsLinks } : {}),
+  };
   const problems: TemplateProblem[] = templates.loadIssues.map((issue) => ({ ...issue }));
   const reported = new Set<string>();
   const syntax = (file: TemplateFile, where: Omit<TemplateProblem, 'text'>, label: string) => {
@@ -229,7 +239,7 @@ export function checkTemplates(
       if (broken) continue;
       const found = new Map<string, { finding: Finding; failing: Probe[] }>();
       for (const probe of probes) {
-        for (const finding of findings(templates, renderer, message, channel, probe, maxSegments)) {
+        for (const finding of findings(templates, renderer, message, channel, probe, sms)) {
           const entry = found.get(finding.key) ?? { finding, failing: [] };
           entry.failing.push(probe);
           found.set(finding.key, entry);
@@ -264,7 +274,7 @@ function findings(
   message: CoreMessage,
   channel: Channel,
   probe: Probe,
-  maxSegments: number,
+  sms: SmsLimits,
 ): Finding[] {
   let rendered: RenderedMessage;
   try {
@@ -294,7 +304,7 @@ function findings(
   }
   return [
     ...consistency(templates, message, channel, rendered),
-    ...(probe.traits === 'placeholder' ? limits(templates, message, rendered, maxSegments) : []),
+    ...(probe.traits === 'placeholder' ? limits(templates, renderer, message, rendered, sms) : []),
   ];
 }
 
@@ -350,24 +360,48 @@ function consistency(
   return found;
 }
 
+interface SmsLimits {
+  maxSegments: number;
+  trackedLinks?: { baseUrl: string };
+}
+
+/**
+ * An SMS body as it is sent when links are tracked: each link the send would track (http(s), to
+ * a brand host) at the length of its short link, which is what the provider counts and charges.
+ */
+function smsAsSent(renderer: MessageRenderer, messageId: string, body: string, baseUrl: string): string {
+  const short = shortUrl(baseUrl, '0'.repeat(SHORT_LINK_ID_LENGTH));
+  const api = baseUrl.replace(/\/+$/, '');
+  const tracked = (url: string) =>
+    isTrackableUrl(url) && !url.startsWith(`${api}/`) && renderer.isBrandLink(messageId, url);
+  return mapTextLinks(body, (url) => (tracked(url) ? short : url));
+}
+
 function limits(
   templates: TemplateSet,
+  renderer: MessageRenderer,
   message: CoreMessage,
   rendered: RenderedMessage,
-  maxSegments: number,
+  sms: SmsLimits,
 ): Finding[] {
   const found: Finding[] = [];
-  if (rendered.channel === 'sms' && rendered.segments > maxSegments) {
+  const { maxSegments, trackedLinks } = sms;
+  const sent =
+    rendered.channel !== 'sms' || trackedLinks === undefined
+      ? rendered
+      : { ...rendered, ...smsSegments(smsAsSent(renderer, message.id, rendered.body, trackedLinks.baseUrl)) };
+  if (sent.channel === 'sms' && sent.segments > maxSegments) {
     const file = templates.template(message.id, 'sms')!.path;
     const nonGsm =
-      rendered.encoding === 'UCS-2'
-        ? ` It is UCS-2 (70 characters a part) because of characters outside GSM-7 such as ${JSON.stringify([...rendered.body].find((char) => !isGsm7(plainPunctuation(char))) ?? '')}; replacing them would make parts of 153.`
+      sent.encoding === 'UCS-2'
+        ? ` It is UCS-2 (70 characters a part) because of characters outside GSM-7 such as ${JSON.stringify([...sent.body].find((char) => !isGsm7(plainPunctuation(char))) ?? '')}; replacing them would make parts of 153.`
         : '';
+    const asTracked = trackedLinks === undefined ? '' : ', its tracked links counted as the short links sent';
     found.push({
       key: 'sms-segments',
       file,
       placeholderOnly: true,
-      body: `${file} renders to ${rendered.segments} SMS parts with placeholder values, more than ${maxSegments}.${nonGsm}`,
+      body: `${file} renders to ${sent.segments} SMS parts with placeholder values${asTracked}, more than ${maxSegments}.${nonGsm}`,
       fix: 'shorten the text (or declare a shorter keyPhrase to use instead of the headline).',
     });
   }

@@ -163,6 +163,32 @@ describe('runCli', () => {
     });
   });
 
+  it('counts in validate an SMS as start-up does: with its tracked link as the short link sent, unless TRACK_LINKS=false', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chorus-cli-sms-'));
+    try {
+      const templates = join(dir, 'templates');
+      mkdirSync(join(templates, 'offer'), { recursive: true });
+      mkdirSync(join(dir, 'journeys'));
+      // Four parts as rendered, one once its link is a short link.
+      const url = `https://yuetea.example.com/${'blends/'.repeat(70)}`;
+      const message = { id: 'offer', proposition: 'Blends.', headline: 'Tea', cta: { label: 'Go', url } };
+      writeFileSync(join(templates, 'offer', 'message.json'), JSON.stringify(message));
+      writeFileSync(join(templates, 'offer', 'sms.hbs'), '{{message.headline}} {{message.cta.url}}');
+      const env = {
+        TEMPLATES_DIR: templates,
+        JOURNEYS_DIR: join(dir, 'journeys'),
+        PUBLIC_URL: 'https://chorus.test',
+      };
+      expect(await runWith(env, 'validate')).toMatchObject({ code: 0 });
+      expect(await runWith({ ...env, TRACK_LINKS: 'false' }, 'validate')).toMatchObject({
+        code: 1,
+        stderr: expect.stringMatching(/sms\.hbs renders to 4 SMS parts with placeholder values, more than 3/),
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('lists in validate a bad variable beside the problems of the templates and webhook sources, not instead of them', async () => {
     const validate = await runWith(
       {

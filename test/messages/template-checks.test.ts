@@ -147,6 +147,37 @@ describe('loading templates', () => {
     expect(sms(6)).toEqual([]);
     expect(sms(5)).toHaveLength(1);
   });
+
+  it('counts a link that tracking shortens at the length of its short link', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chorus-sms-links-'));
+    try {
+      const message = (id: string, url: string, text: string) => {
+        mkdirSync(join(dir, id));
+        writeFileSync(
+          join(dir, id, 'message.json'),
+          JSON.stringify({ id, proposition: 'Blends.', headline: 'Tea', cta: { label: 'Go', url } }),
+        );
+        writeFileSync(join(dir, id, 'sms.hbs'), `{{message.headline}} ${text} {{message.cta.url}}`);
+      };
+      // A long link: two parts as rendered, one once it is a short link.
+      message('long-link', `https://yuetea.example.com/${'blends/'.repeat(20)}`, 'Our blends.');
+      // A short link in a full text: one part as rendered, two once the short link is longer.
+      message('full-text', 'https://ye.tc/b', 'x'.repeat(40));
+      const templates = TemplateSet.fromDirectory(dir);
+      const over = (options: Parameters<typeof checkTemplates>[1]) =>
+        checkTemplates(templates, { maxSmsSegments: 1, ...options })
+          .filter((p) => p.channel === 'sms')
+          .map((p) => p.message);
+      expect(over({})).toEqual(['long-link']);
+      expect(over({ trackedSmsLinks: { baseUrl: 'https://chorus.test' } })).toEqual([]);
+      const longApi = { baseUrl: `https://chorus.example.com/${'tracking/'.repeat(10)}` };
+      const [problem] = checkTemplates(templates, { maxSmsSegments: 1, trackedSmsLinks: longApi });
+      expect(problem).toMatchObject({ message: 'full-text', channel: 'sms' });
+      expect(problem?.text).toContain('its tracked links counted as the short links sent');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('checking the brand layout', () => {
