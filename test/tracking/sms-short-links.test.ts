@@ -1,5 +1,6 @@
 import type { Worker } from 'bullmq';
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   createHttpApp,
@@ -11,12 +12,13 @@ import {
   type Engine,
   type RenderedMessage,
 } from '../../engine/index.js';
+import { trackingRoutes } from '../../engine/http/routes/tracking-routes.js';
 import { smsSegments } from '../../engine/messages/sms-segments.js';
 import { scanKeys } from '../../engine/redis/scan-keys.js';
 import { customerKeys } from '../../engine/store/customer-keys.js';
 import { shortLinkKey } from '../../engine/tracking/short-links.js';
 import { adaJob, engineWithAda, startTestDeliveryWorker } from '../support/delivery-worker.js';
-import { eventually, testRedis } from '../support/redis.js';
+import { eventually, testConnection, testRedis } from '../support/redis.js';
 
 const PUBLIC_URL = 'https://chorus.test';
 const UNSUBSCRIBE_SECRET = 'test-secret-of-sixteen';
@@ -90,12 +92,16 @@ describe('short links in tracked SMS', () => {
 
   it('sends the tracked link as a short link, so the text takes no more parts than untracked', async () => {
     const { texts: plain } = await sendSms({ tracked: false, opId: 's-ada-ping-sms-plain' });
-    const { texts } = await sendSms();
+    const { texts, opId } = await sendSms();
     const sms = texts[0]!;
     expect(sms.body).not.toContain('/t/c/');
     expect(idsIn(sms.body)).toHaveLength(1);
     expect(sms.segments).toBe(smsSegments(sms.body).segments);
     expect(sms.segments).toBeLessThanOrEqual(plain[0]!.segments);
+    // Its clicks can be seen: the report rates them, as it does a tracked link's.
+    const entries = (await engine.customer('ada')).messages;
+    expect(entries.find((m) => m.opId === 's-ada-ping-sms-plain')).toMatchObject({ untracked: ['clicks'] });
+    expect(entries.find((m) => m.opId === opId)).not.toHaveProperty('untracked');
   });
 
   it('redirects the short link to the UTM-tagged URL and records the click as the tracked link would', async () => {
@@ -147,5 +153,31 @@ describe('short links in tracked SMS', () => {
     const expired = await app.inject(`/t/s/${id}`);
     expect(expired.statusCode).toBe(400);
     expect(expired.body).toContain('CHORUS_TRACKING_TOKEN_INVALID');
+  });
+
+  it('asks the person to try again, rather than calling the link broken, while Redis cannot be reached', async () => {
+    const { texts } = await sendSms();
+    const [id] = idsIn(texts[0]!.body);
+    const lost = testConnection();
+    await lost.ping();
+    lost.disconnect();
+    const alone = Fastify();
+    alone.setValidatorCompiler(validatorCompiler);
+    alone.setSerializerCompiler(serializerCompiler);
+    const unreachable = { store: { redis: lost }, prefix: ctx.prefix } as unknown as Engine;
+    await alone.register(trackingRoutes, {
+      engine: unreachable,
+      secrets: [trackingSecret(UNSUBSCRIBE_SECRET)],
+      clock,
+    });
+    try {
+      const res = await alone.inject(`/t/s/${id}`);
+      expect(res.statusCode).toBe(503);
+      expect(res.headers['retry-after']).toBe('30');
+      expect(res.headers.location).toBeUndefined();
+      expect(res.body).toContain('Please try again in a minute.');
+    } finally {
+      await alone.close();
+    }
   });
 });
