@@ -117,6 +117,15 @@ export function validateJourney(journey: Journey, messages: MessageCatalog): Jou
         message: `State "${state}" branches with \`always\`, every branch guarded, and has no other way out: a customer no guard takes stays in it for ever. To fix: end the list with a branch without a guard, { target: … }, the default; or give the state an \`on\` or \`after\` to leave by.`,
       });
     }
+    const ended = endsOnlyItsParent(node);
+    if (ended) {
+      const parent = statePath(ended);
+      problems.push({
+        journey: label,
+        state,
+        message: `State "${state}" is final, but it ends only its parent "${parent}", which has no onDone, nor any \`on\` or \`after\` around it to leave by: a customer reaching it stays in it for ever, never exiting the journey (nor entering it again, under the re-entry policy). To fix: give "${parent}" an onDone naming where the customer goes next (a top-level final state ends the journey), or move the state to the top level.`,
+      });
+    }
     problems.push(...sendProblems(label, state, node, messages));
     for (const message of unheardEvents(journey, node, reaching))
       problems.push({ journey: label, state, message });
@@ -159,6 +168,23 @@ function branchesWithoutDefault(node: AnyStateNode): boolean {
     if (around !== node && (around.always ?? []).length > 0) return false;
   }
   return true;
+}
+
+/**
+ * The parent of a final state nested in a compound one, when nothing takes a customer on from it:
+ * such a state ends only its parent (xstate raises the parent's done event, which an `onDone`
+ * takes), not the journey, and with no `onDone` and no event or wait around it the customer's
+ * instance stays active in it, with no timer left, as a branch no guard takes would. A final
+ * state in a parallel state's region is not looked at: parallel states are refused.
+ */
+function endsOnlyItsParent(node: AnyStateNode): AnyStateNode | undefined {
+  const parent = node.parent;
+  if (node.type !== 'final' || parent?.parent === undefined) return undefined;
+  for (let around: AnyStateNode | undefined = parent; around; around = around.parent) {
+    if (around.type === 'parallel') return undefined;
+    if (around.transitions.size > 0 || (around.always ?? []).length > 0) return undefined;
+  }
+  return parent;
 }
 
 /**

@@ -386,6 +386,7 @@ describe('a state no customer can reach', () => {
                 spotlight: { tags: 'decision', after: { '4h': 'reminded' } },
                 reminded: { tags: 'decision', entry: j.send('welcome', ['email']), type: 'final' },
               },
+              onDone: 'lapsed',
             },
             lapsed: { tags: 'decision', type: 'final' },
           },
@@ -776,5 +777,55 @@ describe('journey metadata that is not what defineJourney expects', () => {
         machine: (j) => j.createMachine({ states: { a: { tags: 'awareness' } } } as never),
       }),
     ).toThrow(/to the state config\. To fix: correct the machine config/);
+  });
+});
+
+describe('a final state inside a compound state', () => {
+  const journey = (parent: Record<string, unknown>) =>
+    defineJourney({
+      id: 'nested-end',
+      version: 1,
+      trigger: { event: 'Go' },
+      events: { Viewed: z.object({}) },
+      machine: (j) =>
+        j.createMachine({
+          initial: 'interested',
+          states: {
+            interested: {
+              tags: 'decision',
+              initial: 'spotlight',
+              states: {
+                spotlight: {
+                  tags: 'decision',
+                  on: { Viewed: 'reminded' },
+                  after: { '2d': '#nested-end.lapsed' },
+                },
+                reminded: { tags: 'decision', entry: j.send('welcome', ['email']), type: 'final' },
+              },
+              ...parent,
+            },
+            lapsed: { tags: 'decision', type: 'final' },
+          },
+        }),
+    });
+
+  it('is refused when nothing takes the customer on from it: only a top-level final state ends the journey', () => {
+    expect(problemsOf(() => new JourneyCatalog([journey({})], messages))).toEqual([
+      'interested.reminded: State "interested.reminded" is final, but it ends only its parent "interested", ' +
+        'which has no onDone, nor any `on` or `after` around it to leave by: a customer reaching it stays in it ' +
+        'for ever, never exiting the journey (nor entering it again, under the re-entry policy). To fix: give ' +
+        '"interested" an onDone naming where the customer goes next (a top-level final state ends the journey), or move the state to the top level.',
+    ]);
+  });
+
+  it('loads with an onDone on its parent, or a way out around it, and the customer then moves on', () => {
+    expect(problemsOf(() => new JourneyCatalog([journey({ onDone: 'lapsed' })], messages))).toEqual([]);
+    expect(problemsOf(() => new JourneyCatalog([journey({ after: { '2d': 'lapsed' } })], messages))).toEqual(
+      [],
+    );
+    const h = createJourneyHarness(journey({ onDone: 'lapsed' }), { messages });
+    h.track('ada', 'Go');
+    h.track('ada', 'Viewed');
+    expect(h.instance('ada')).toMatchObject({ status: 'done', exitReason: 'lapsed' });
   });
 });
