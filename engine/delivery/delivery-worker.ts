@@ -29,7 +29,7 @@ import { heldSendIndex } from '../store/customer-jobs.js';
 import { ClaimHeldError, OutcomeNotRecordedError, RetryLaterError } from './job-signals.js';
 import { createMessageSender, type Target } from './message-sender.js';
 import { createOutcomeRecorder, MESSAGE_LIST_CAP } from './outcome-recorder.js';
-import { convertedAfterSend, exitedAfterSend, JOURNEY_EXIT_RULE, JOURNEY_GOAL_RULE } from './journey-exit.js';
+import { exitedAfterSend, JOURNEY_EXIT_RULE } from './journey-exit.js';
 import { readSendState } from './send-state.js';
 import { withRetries } from './with-retries.js';
 
@@ -260,8 +260,6 @@ export function createDeliveryWorker(
       // Before any channel is looked at: leaving the journey stops the send on every channel.
       const exited = exitedAfterSend(data, instance);
       if (exited !== undefined) return skip(data, { reason: exited, rule: JOURNEY_EXIT_RULE }, now);
-      const converted = convertedAfterSend(data, instance);
-      if (converted !== undefined) return skip(data, { reason: converted, rule: JOURNEY_GOAL_RULE }, now);
       if ('blocked' in target) return fallBack(data, { reason: target.blocked, rule: UNAVAILABLE_RULE }, now);
       const decision = await deps.policy.check({
         job: data,

@@ -30,25 +30,3 @@ export function exitedAfterSend(
   if (how === undefined || rev === undefined || instance.rev <= rev) return undefined;
   return `the customer left journey ${instance.journeyId} (${how}) at ${new Date(instance.updatedAt).toISOString()}, after this send was made`;
 }
-
-/** The rule a send stopped because its customer reached the journey's goal is recorded under. */
-export const JOURNEY_GOAL_RULE = 'journey-goal';
-
-/**
- * Why a send must not go out because its customer reached the journey's goal after it was made,
- * in a journey that goes on after it (the shipped lifecycle thanks the customer, then asks for a
- * review); `undefined` when it may. A cart reminder with its coupon that waited out a quiet hour
- * or a frequency cap is stale once the order it was meant to bring is in, as when the goal ends
- * the journey; what the journey sends from the goal on (the thank-you) goes out.
- */
-export function convertedAfterSend(
-  job: DeliveryJobData,
-  instance: InstanceRecord | undefined,
-): string | undefined {
-  const before = instance?.convertedAfterRev;
-  if (!instance || before === undefined || instance.id !== job.instanceId) return undefined;
-  const rev = stepRevOf(job.opId);
-  if (rev === undefined || rev > before) return undefined;
-  const at = instance.convertedAt === undefined ? '' : ` at ${new Date(instance.convertedAt).toISOString()}`;
-  return `the customer reached the goal of journey ${instance.journeyId}${at}, after this send was made`;
-}

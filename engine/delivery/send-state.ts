@@ -27,8 +27,8 @@ export interface SendState {
   /** Undefined when it was not read ahead (a Redis Cluster, a channel without one, an address Lua cannot normalise). */
   suppression: SuppressionLookup | undefined;
   /**
-   * The journey instance that made the send, once it has ended (`done`) or converted; undefined
-   * while it is active and has not converted, and once deleted or erased.
+   * The journey instance that made the send, once it has ended (`done`); undefined while it is
+   * active, and once deleted or erased.
    */
   instance: InstanceRecord | undefined;
 }
@@ -55,13 +55,11 @@ local op = redis.call('HMGET', KEYS[1], 'state', 'route', 'maybe')
 local consent = false
 if ARGV[1] ~= '' then consent = redis.call('HGET', KEYS[3], ARGV[1]) end
 local profile = redis.call('HGET', KEYS[2], 'profile')
--- Only an instance that ended or converted is of use (see journey-exit.ts): an active one that
--- has not, the usual case, is not sent back to be parsed. Its fields are matched as
--- JSON.stringify writes them; a context that happens to hold the same text only sends it back,
--- to be read properly.
+-- Only an instance that ended is of use (see journey-exit.ts): an active one, the usual case, is
+-- not sent back to be parsed. Its status is matched as JSON.stringify writes it; a context that
+-- happens to hold the same text only sends it back, to be read properly.
 local instance = redis.call('HGET', KEYS[2], ARGV[3])
-if instance and not string.find(instance, '"status":"done"', 1, true)
-  and not string.find(instance, '"convertedAfterRev":', 1, true) then instance = false end
+if instance and not string.find(instance, '"status":"done"', 1, true) then instance = false end
 local suppression = false
 if ARGV[2] ~= '' and profile then
   local ok, traits = pcall(cjson.decode, profile)

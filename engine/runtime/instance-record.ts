@@ -43,12 +43,6 @@ export interface InstanceRecord {
   triggeredAt?: number;
   updatedAt: number;
   convertedAt?: number;
-  /**
-   * The last revision before the step that converted the instance: its sends of this revision
-   * or earlier were made before the goal, and one still waiting in its queue then is not sent
-   * (journey-exit.ts). Absent on records that converted before it was kept.
-   */
-  convertedAfterRev?: number;
   error?: string;
 }
 

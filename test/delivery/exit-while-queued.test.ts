@@ -52,38 +52,6 @@ const browse = defineJourney({
     }),
 });
 
-/**
- * The shipped lifecycle's shape: the order is the goal, and the journey goes on after it (a
- * thank-you now, a review request later) instead of ending, so the goal does not exit.
- */
-const carted = defineJourney({
-  id: 'carted',
-  version: 1,
-  trigger: { event: 'Checkout Started' },
-  profile: z.object({ email: z.string().optional(), firstName: z.string().optional() }).loose(),
-  events: { 'Order Completed': z.object({}).loose() },
-  goal: { event: 'Order Completed' },
-  machine: (j) =>
-    j.createMachine({
-      initial: 'reminded',
-      states: {
-        reminded: {
-          tags: 'decision',
-          entry: j.send('nudge', ['email']),
-          on: { 'Order Completed': 'thanked' },
-          after: { '3d': 'lapsed' },
-        },
-        thanked: {
-          tags: 'loyalty',
-          entry: j.send('thank-you', ['email']),
-          after: { '7d': { target: 'done', actions: j.send('nudge', ['email']) } },
-        },
-        lapsed: { tags: 'decision', type: 'final' },
-        done: { tags: 'loyalty', type: 'final' },
-      },
-    }),
-});
-
 describe('a send that waits in its queue while the customer leaves the journey', () => {
   let sink: SmtpSink;
   let ctx: ReturnType<typeof testRedis>;
@@ -95,7 +63,7 @@ describe('a send that waits in its queue while the customer leaves the journey',
     ctx = testRedis();
     engine = deliveryEngine(
       ctx,
-      [cart, browse, carted],
+      [cart, browse],
       { adapters: { email: createEmailAdapter({ from: TEST_MAIL_FROM, smtpUrl: sink.url }) } },
       { clock },
     );
@@ -158,59 +126,6 @@ describe('a send that waits in its queue while the customer leaves the journey',
 
     expect(recipients()).toEqual(['eve@example.com']);
     expect(await messagesOf('dee')).toEqual([['nudge', 'skipped', 'journey-exit']]);
-  });
-});
-
-describe('a send that waits in its queue while the customer reaches the goal of a journey that goes on', () => {
-  let sink: SmtpSink;
-  let ctx: ReturnType<typeof testRedis>;
-  let engine: Engine;
-  const clock = new FakeClock(Date.parse('2026-11-23T10:00:00Z'));
-
-  beforeEach(async () => {
-    sink = await startSmtpSink();
-    ctx = testRedis();
-    engine = deliveryEngine(
-      ctx,
-      [carted],
-      { adapters: { email: createEmailAdapter({ from: TEST_MAIL_FROM, smtpUrl: sink.url }) } },
-      { clock },
-    );
-  });
-
-  afterEach(async () => {
-    await engine.close();
-    await ctx.cleanup();
-    await sink.close();
-  });
-
-  it('is not sent after the goal it was meant to bring; what the journey sends from the goal on is', async () => {
-    // The reminder waits (a quiet hour, a frequency cap, a backlog) while the customer orders.
-    engine.startWorkers({ deliveries: false });
-    for (const userId of ['fay', 'gus']) {
-      await engine.identify({ userId, traits: { email: `${userId}@example.com`, firstName: userId } });
-      await engine.track({ userId, event: 'Checkout Started' });
-    }
-    await eventually(async () => (await engine.queues.deliveries.email.getWaitingCount()) === 2);
-    await engine.track({ userId: 'fay', event: 'Order Completed' });
-    await eventually(async () => (await engine.customer('fay')).instances[0]?.state === 'thanked');
-
-    engine.startWorkers({ journeys: false });
-    await eventually(async () => (await engine.queues.deliveries.email.getCompletedCount()) === 3);
-
-    const recipients = sink.attempts.map((mail) => (mail.to && 'text' in mail.to ? mail.to.text : ''));
-    expect(recipients.sort()).toEqual(['fay@example.com', 'gus@example.com']);
-    const fay = (await engine.customer('fay')).messages;
-    expect(fay.map((m) => [m.message, m.status, m.rule ?? null])).toEqual(
-      expect.arrayContaining([
-        ['thank-you', 'sent', null],
-        ['nudge', 'skipped', 'journey-goal'],
-      ]),
-    );
-    expect(fay.find((m) => m.message === 'nudge')?.reason).toContain('reached the goal of journey carted');
-    expect((await engine.customer('gus')).messages.map((m) => [m.message, m.status])).toEqual([
-      ['nudge', 'sent'],
-    ]);
   });
 });
 
