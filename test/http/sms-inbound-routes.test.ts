@@ -182,12 +182,16 @@ describe('texts customers send to the Twilio number', () => {
     }
   });
 
-  it("takes a text to a Messaging Service's number by the service's sid", async () => {
+  it.each([
+    ['configured as such', { messagingServiceSid: 'MG0123456789abcdef0123456789abcdef' }],
+    // Twilio takes a Messaging Service's sid as From, so SMS_FROM may name one.
+    ['given as SMS_FROM', { from: 'MG0123456789abcdef0123456789abcdef' }],
+  ])("takes a text to a Messaging Service's number by the service's sid, %s", async (_how, senders) => {
     const service = await httpHarness({
       journeys: [],
       workers: false,
       twilioAuthToken: AUTH_TOKEN,
-      twilioSenders: { messagingServiceSid: 'MG0123456789abcdef0123456789abcdef' },
+      twilioSenders: senders,
       publicUrl: PUBLIC_URL,
     });
     try {
