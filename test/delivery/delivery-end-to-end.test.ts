@@ -109,7 +109,7 @@ describe('delivery end to end: journey, queue per channel, renderer, SMTP', () =
     });
     await engine.track({ userId: 'lena', event: 'Notify' });
     await messagesOf('lena', 1);
-    expect(sink.received[0]?.html).toContain('<html lang="de-DE">');
+    expect(sink.received[0]?.html).toContain('<html lang="de-DE" dir="ltr">');
   });
 
   it('retries a transient 4xx and delivers exactly once', async () => {
