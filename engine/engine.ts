@@ -42,6 +42,7 @@ import { DoubleOptInNotConfiguredError, PolicyConfigError } from './policy/error
 import { SuppressionList } from './policy/suppression-list.js';
 import { createResubscribe } from './policy/resubscribe.js';
 import type { LinkTracking } from './tracking/track-links.js';
+import { settlesWithin } from './settles-within.js';
 
 export { DeliveryNotConfiguredError, type WorkerOptions } from './worker-pool.js';
 
@@ -396,17 +397,3 @@ export type Engine = ReturnType<typeof createEngine>;
 
 /** How long `close` waits, after the deadline, for jobs whose provider calls it has cut short. */
 const HAND_BACK_MS = 1_000;
-
-/** Whether `promise` settles within `ms`. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const settled = await Promise.race([
-    promise.then(
-      () => true,
-      () => true,
-    ),
-    new Promise<boolean>((resolve) => (timer = setTimeout(resolve, ms, false))),
-  ]);
-  clearTimeout(timer);
-  return settled;
-}

@@ -41,6 +41,7 @@ import {
   warnUnsetUnsubscribeSecret,
   type ProcessSecrets,
 } from './process-secrets.js';
+import { settlesWithin } from '../engine/settles-within.js';
 
 export interface ProcessOptions {
   /**
@@ -97,20 +98,6 @@ export function requireFolders(config: Pick<EnvConfig, 'JOURNEYS_DIR' | 'TEMPLAT
  * engine's hand-back of jobs cut short (a second) and the closes after it.
  */
 const STOP_GRACE_MS = 2_000;
-
-/** Whether `promise` settles within `ms`. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const settled = await Promise.race([
-    promise.then(
-      () => true,
-      () => true,
-    ),
-    new Promise<boolean>((resolve) => (timer = setTimeout(resolve, ms, false))),
-  ]);
-  clearTimeout(timer);
-  return settled;
-}
 
 /** How long start-up may still take, once a signal came, before what it wrote is abandoned. */
 const START_UP_GRACE_MS = 5_000;
