@@ -739,7 +739,11 @@ describe('bounce and complaint reports', () => {
         reason: expect.stringMatching(/^the email address is suppressed \(hard-bounce at /),
       }),
     ]);
-    const metrics = (await h.app.inject('/metrics')).body;
+    // A decision is counted just after the send's outcome is written, which the list above shows.
+    const metrics = await eventually(async () => {
+      const body = (await h.app.inject('/metrics')).body;
+      return body.includes('chorus_policy_decisions_total{channel="sms",action="skip"') ? body : undefined;
+    });
     expect(metrics).toContain(
       'chorus_policy_decisions_total{channel="email",action="reroute",rule="suppression"} 1',
     );
