@@ -12,7 +12,7 @@ import type { ErrorBody } from './http-errors.js';
 import { encodedJobIds } from './dashboard-job-ids.js';
 import { DASHBOARD_PATH, JOURNEY_PAGES_PATH } from './dashboard-paths.js';
 import { journeyPages } from './journey-page.js';
-import { htmlPage, wantsHtml } from './routes/html-page.js';
+import { refusalPage, wantsHtml } from './routes/html-page.js';
 
 export interface DashboardOptions {
   user: string;
@@ -77,16 +77,10 @@ function refuse(request: FastifyRequest, reply: FastifyReply, status: number, bo
     void reply.code(status).send(body);
     return;
   }
-  const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
   void reply
     .code(status)
     .type('text/html; charset=utf-8')
-    .send(
-      htmlPage(
-        PAGE_TITLES[status] ?? 'The dashboard cannot answer',
-        `<p>${escape(body.error.message)}</p><p><small>${escape(body.error.code)}</small></p>`,
-      ),
-    );
+    .send(refusalPage(PAGE_TITLES[status] ?? 'The dashboard cannot answer', body.error));
 }
 
 /** bull-board over every engine queue, behind HTTP basic auth; read-only unless `write`. */

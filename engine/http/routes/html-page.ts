@@ -23,11 +23,13 @@ export const wantsHtml = (headers: { accept?: string | undefined }) =>
  * Machines (a mail client's one-click POST) get JSON.
  */
 export function refusedLinkPage(error: { status: number; code: string; message: string }): string {
+  return refusalPage(error.status >= 500 ? 'Please try again in a moment' : 'This link is not valid', error);
+}
+
+/** A refusal as a page for a person: a title, the error's message and its code. */
+export function refusalPage(title: string, error: { code: string; message: string }): string {
   const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-  return htmlPage(
-    error.status >= 500 ? 'Please try again in a moment' : 'This link is not valid',
-    `<p>${escape(error.message)}</p><p><small>${escape(error.code)}</small></p>`,
-  );
+  return htmlPage(title, `<p>${escape(error.message)}</p><p><small>${escape(error.code)}</small></p>`);
 }
 
 /**
