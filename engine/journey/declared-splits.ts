@@ -9,25 +9,29 @@ const RECORD_VARIANT = 'chorus.recordVariant';
  * report shows before any customer has entered an arm, and what templates are checked for.
  */
 export function declaredSplits(journey: Journey): Map<string, Set<string>> {
-  const splits = new Map<string, Set<string>>();
-  for (const node of nodesThatAct(journey.machine)) {
-    for (const action of actionsOf(node)) {
-      if (action.type !== RECORD_VARIANT) continue;
-      const { split, variant } = action.params as RecordVariantParams;
-      splits.set(split, (splits.get(split) ?? new Set()).add(variant));
-    }
-  }
-  return splits;
+  return new Map([...splitDeclarations(journey)].map(([split, { arms }]) => [split, arms]));
 }
 
 /** The arm each split names as its control (`j.split(id, arms, { control })`), by split id. */
 export function declaredControls(journey: Journey): Map<string, string> {
-  const controls = new Map<string, string>();
+  return new Map(
+    [...splitDeclarations(journey)].flatMap(([split, { control }]) =>
+      control === undefined ? [] : [[split, control] as const],
+    ),
+  );
+}
+
+/** One walk of the machine's split actions: each split's arms and the control it names, if any. */
+function splitDeclarations(journey: Journey): Map<string, { arms: Set<string>; control?: string }> {
+  const splits = new Map<string, { arms: Set<string>; control?: string }>();
   for (const node of nodesThatAct(journey.machine))
     for (const action of actionsOf(node)) {
       if (action.type !== RECORD_VARIANT) continue;
-      const { split, control } = action.params as RecordVariantParams;
-      if (control !== undefined && !controls.has(split)) controls.set(split, control);
+      const { split, variant, control } = action.params as RecordVariantParams;
+      const found = splits.get(split) ?? { arms: new Set<string>() };
+      found.arms.add(variant);
+      if (found.control === undefined && control !== undefined) found.control = control;
+      splits.set(split, found);
     }
-  return controls;
+  return splits;
 }
