@@ -33,14 +33,19 @@ export const SuppressionEntry = z.object({
 });
 export type SuppressionEntry = z.infer<typeof SuppressionEntry>;
 
+/** The channels whose addresses suppression knows, each with the kind of address it sends to. */
+export const SUPPRESSED_KIND = { email: 'email', sms: 'phone', push: 'push' } as const;
+export type SuppressibleChannel = keyof typeof SUPPRESSED_KIND;
+
 /** The address a send on the channel goes to, as the suppression list knows it; undefined for in-app and webhooks. */
 export function suppressibleAddress(
   channel: Channel,
   address: Address | undefined,
 ): SuppressedAddress | undefined {
-  if (channel === 'email' && address?.email) return { kind: 'email', value: address.email };
-  if (channel === 'sms' && address?.phone) return { kind: 'phone', value: address.phone };
-  if (channel === 'push' && address?.pushToken) return { kind: 'push', value: address.pushToken };
+  if (channel === 'email' && address?.email) return { kind: SUPPRESSED_KIND.email, value: address.email };
+  if (channel === 'sms' && address?.phone) return { kind: SUPPRESSED_KIND.sms, value: address.phone };
+  if (channel === 'push' && address?.pushToken)
+    return { kind: SUPPRESSED_KIND.push, value: address.pushToken };
   return undefined;
 }
 

@@ -46,6 +46,17 @@ export function customerToken(customerId: string): string {
   return token;
 }
 
+/** The customer whose key token `token` is, or `undefined` when no customer id encodes to it. */
+export function customerOfToken(token: string): string | undefined {
+  try {
+    const customerId = decodeURIComponent(token);
+    // An id that does not encode back (half a UTF-16 pair, another writer's escaping) is not the token's.
+    return customerToken(customerId) === token ? customerId : undefined;
+  } catch {
+    return undefined; // not percent-encoding customerToken wrote
+  }
+}
+
 /**
  * The delayed job that delivers the `index`-th delay scheduled by revision `rev` of an instance.
  * The instance id (`<journey>.<seq>`) may contain dashes; it sits between a dash-free customer

@@ -3,7 +3,7 @@ import type { RedisConnection } from '../redis/connection.js';
 import type { Logger } from '../logger.js';
 import { z } from 'zod';
 import { scanUntil, type ScanPosition } from '../redis/scan-keys.js';
-import { customerToken, drainJobId, encodeIdPart } from './ids.js';
+import { customerOfToken, drainJobId, encodeIdPart } from './ids.js';
 import type { Queues } from './queues.js';
 
 /** Where the scan for stranded inboxes stopped, so the next sweep goes on from there. */
@@ -102,16 +102,6 @@ function parseJson(text: string): unknown {
     return JSON.parse(text);
   } catch {
     return undefined;
-  }
-}
-
-/** The customer whose key token `token` is, or `undefined` when no customer id encodes to it. */
-function customerOfToken(token: string): string | undefined {
-  try {
-    const customerId = decodeURIComponent(token);
-    return customerToken(customerId) === token ? customerId : undefined;
-  } catch {
-    return undefined; // not percent-encoding customerToken wrote
   }
 }
 

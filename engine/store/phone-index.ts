@@ -1,7 +1,7 @@
 import { e164PhoneNumber } from '../channels/phone-number.js';
 import type { RedisConnection } from '../redis/connection.js';
 import { scanEach } from '../redis/scan-keys.js';
-import { encodeIdPart } from '../runtime/ids.js';
+import { customerOfToken } from '../runtime/ids.js';
 import { customerKeys } from './customer-keys.js';
 import type { CustomerStore } from './customer-store.js';
 import type { StatsWrites } from './stats-writes.js';
@@ -71,19 +71,12 @@ export async function customersWithPhone(store: CustomerStore, phone: string): P
   return ids.filter((_, i) => indexedPhone(profiles[i]!) === phone);
 }
 
-/** The customer id a state key (`<prefix>:c:{<encoded id>}`) is of; undefined for any other key. */
+/** The customer id a state key (`<prefix>:c:{<token>}`) is of; undefined for any other key. */
 function customerOfStateKey(prefix: string, key: string): string | undefined {
   const head = `${prefix}:c:{`;
   if (!key.startsWith(head) || !key.endsWith('}')) return undefined;
   const token = key.slice(head.length, -1);
-  if (token.includes('}')) return undefined;
-  try {
-    const id = decodeURIComponent(token);
-    // An id that does not encode back (half a UTF-16 pair) is not the key's: left alone.
-    return encodeIdPart(id) === token ? id : undefined;
-  } catch {
-    return undefined;
-  }
+  return token.includes('}') ? undefined : customerOfToken(token);
 }
 
 /**

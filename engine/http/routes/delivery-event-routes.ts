@@ -6,7 +6,7 @@ import { Channel } from '../../journey/journey-schema.js';
 import type { Engine } from '../../engine.js';
 import { RecordTimestamp, toEpochMs } from '../../ingest/ingest-schema.js';
 import { MAX_OP_ID_LENGTH } from '../../runtime/ids.js';
-import { SuppressionReason, type SuppressedAddress } from '../../policy/suppression-list.js';
+import { SUPPRESSED_KIND, SuppressionReason, type SuppressedAddress } from '../../policy/suppression-list.js';
 import { recordDeliveryReport } from '../../tracking/delivery-report.js';
 
 const Common = {
@@ -123,7 +123,7 @@ export const deliveryEventRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock:
       if (event.type === 'bounce' && event.bounceType === 'soft') return { suppressed: false, ...extra };
       const reason: SuppressionReason = event.type === 'complaint' ? 'complaint' : 'hard-bounce';
       // A push token's hard bounce is the provider saying it is gone (the app was uninstalled).
-      const kind = ({ email: 'email', sms: 'phone', push: 'push' } as const)[event.channel];
+      const kind = SUPPRESSED_KIND[event.channel];
       const address: SuppressedAddress = { kind, value: event.address };
       await engine.suppressions.add(address, { reason, at, source: event.source });
       return { suppressed: true, reason, ...extra };

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Engine } from '../../engine.js';
 import {
+  SUPPRESSED_KIND,
   SuppressionEntry,
   SuppressionReason,
   type SuppressedAddress,
@@ -29,9 +30,8 @@ function refusePlusLost({ channel, address }: { channel: string; address: string
 const Query = z.object(Address).superRefine(refusePlusLost);
 const LiftQuery = z.object({ ...Address, reason: SuppressionReason.optional() }).superRefine(refusePlusLost);
 
-const KIND = { email: 'email', sms: 'phone', push: 'push' } as const;
 const addressOf = (query: z.infer<typeof Query>): SuppressedAddress => ({
-  kind: KIND[query.channel],
+  kind: SUPPRESSED_KIND[query.channel],
   value: query.address,
 });
 
