@@ -16,8 +16,8 @@ export function phoneIndexKey(prefix: string): string {
   return `${prefix}:phone-index`;
 }
 
-/** A number's customers are at most this many: more sharing one number is a test number, or bad data. */
-export const PHONE_INDEX_LIMIT = 1000;
+/** How many of a number's customers are read at a time (a test number may have thousands). */
+const PHONE_INDEX_PAGE = 1000;
 
 /**
  * The number a profile's `phone` trait is indexed under: E.164, as Twilio names the sender of a
@@ -57,18 +57,26 @@ export function queuePhoneIndexChange(
  * that died between a step's commit and the index's write), or an erased customer's profile.
  */
 export async function customersWithPhone(store: CustomerStore, phone: string): Promise<string[]> {
-  const members = await store.redis.zrangebylex(
-    phoneIndexKey(store.prefix),
-    `[${phone}|`,
-    // '}' follows '|': every member of this number, and none of a longer one.
-    `(${phone}}`,
-    'LIMIT',
-    0,
-    PHONE_INDEX_LIMIT,
-  );
-  const ids = members.map((entry) => entry.slice(phone.length + 1));
-  const profiles = await Promise.all(ids.map((id) => store.profile(id)));
-  return ids.filter((_, i) => indexedPhone(profiles[i]!) === phone);
+  const found: string[] = [];
+  // Page by page from just after the last member read: a number shared by many customers (a
+  // shop's test number) is read whole, a page's profiles at a time.
+  let from = `[${phone}|`;
+  for (;;) {
+    const members = await store.redis.zrangebylex(
+      phoneIndexKey(store.prefix),
+      from,
+      // '}' follows '|': every member of this number, and none of a longer one.
+      `(${phone}}`,
+      'LIMIT',
+      0,
+      PHONE_INDEX_PAGE,
+    );
+    const ids = members.map((entry) => entry.slice(phone.length + 1));
+    const profiles = await Promise.all(ids.map((id) => store.profile(id)));
+    found.push(...ids.filter((_, i) => indexedPhone(profiles[i]!) === phone));
+    if (members.length < PHONE_INDEX_PAGE) return found;
+    from = `(${members.at(-1)!}`;
+  }
 }
 
 /** The customer id a state key (`<prefix>:c:{<token>}`) is of; undefined for any other key. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { customersWithPhone, phoneIndexKey, rebuildPhoneIndex } from '../../engine/index.js';
+import { customerKeys, customersWithPhone, phoneIndexKey, rebuildPhoneIndex } from '../../engine/index.js';
 import { engineEachTest } from '../support/engine.js';
 import { eventually } from '../support/redis.js';
 
@@ -27,5 +27,21 @@ describe('the phone index', () => {
     expect((await t.ctx.redis.zrange(key, 0, -1)).sort()).toEqual(
       [`${PHONE}|ada`, `${PHONE}|ünï code/ü{x}`, '+14155550999|bob'].sort(),
     );
+  });
+
+  it('finds every customer of a number many share, not only the first page of the index', async () => {
+    const ids = Array.from({ length: 2_500 }, (_, i) => `tester-${String(i).padStart(4, '0')}`);
+    const write = t.ctx.redis.pipeline();
+    for (const id of ids) {
+      write.hset(customerKeys(t.ctx.prefix, id).state, 'profile', JSON.stringify({ phone: PHONE }));
+      write.zadd(phoneIndexKey(t.ctx.prefix), 0, `${PHONE}|${id}`);
+    }
+    // A longer number right after this one's members: not one of them.
+    write.zadd(phoneIndexKey(t.ctx.prefix), 0, `${PHONE}9|someone-else`);
+    await write.exec();
+
+    const found = await customersWithPhone(t.engine.store, PHONE);
+    expect(found).toHaveLength(ids.length);
+    expect(new Set(found)).toEqual(new Set(ids));
   });
 });
