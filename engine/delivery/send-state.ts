@@ -47,7 +47,8 @@ const ADDRESS_TRAIT: Partial<Record<Channel, 'email' | 'phone' | 'pushToken'>> =
  *
  * The address is normalised as `normaliseAddress` does (trimmed and lower-cased email, phone
  * without spaces, brackets, dots and dashes, trimmed push token), for ASCII only: Lua's case and space rules are
- * ASCII's, so any other address is left to the caller. The caller also uses the answer only if
+ * ASCII's, so any other address is left to the caller, as is an email whose domain is an
+ * international one in ASCII form, whose older entries may be stored under its Unicode form. The caller also uses the answer only if
  * the address it resolves normalises to the same string.
  */
 const readScript = new LuaScript(`
@@ -64,7 +65,10 @@ local suppression = false
 if ARGV[2] ~= '' and profile then
   local ok, traits = pcall(cjson.decode, profile)
   local value = ok and type(traits) == 'table' and traits[ARGV[2]]
-  if type(value) == 'string' and not string.find(value, '[\\128-\\255]') then
+  -- An email's international domain in ASCII (xn--): entries stored before may be under its
+  -- Unicode form, which the list's own check reads (legacyKeys in suppression-list.ts).
+  if type(value) == 'string' and not string.find(value, '[\\128-\\255]')
+    and not (ARGV[2] == 'email' and string.find(string.lower(value), 'xn--', 1, true)) then
     local address
     if ARGV[2] == 'email' then
       address = 'email:' .. string.lower(string.match(value, '^%s*(.-)%s*$'))
