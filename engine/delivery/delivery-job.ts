@@ -6,7 +6,8 @@ export const DELIVERY_JOB_VERSION = 1 as const;
 
 /**
  * One send on its way through one channel's queue. Versioned: jobs outlive deployments. Fields
- * added since version 1 are optional, with a default that is the old behaviour (`whenCapped`).
+ * added since version 1 are optional, with a default that is the old behaviour (`whenCapped`,
+ * `cancelOnGoal`).
  */
 export interface DeliveryJobData extends SendCommand {
   v: typeof DELIVERY_JOB_VERSION;

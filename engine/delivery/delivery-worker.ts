@@ -30,6 +30,7 @@ import { ClaimHeldError, OutcomeNotRecordedError, RetryLaterError } from './job-
 import { createMessageSender, type Target } from './message-sender.js';
 import { createOutcomeRecorder, MESSAGE_LIST_CAP } from './outcome-recorder.js';
 import { exitedAfterSend, JOURNEY_EXIT_RULE } from './journey-exit.js';
+import { convertedAfterSend, JOURNEY_GOAL_RULE } from './journey-goal.js';
 import { readSendState } from './send-state.js';
 import { withRetries } from './with-retries.js';
 
@@ -243,6 +244,7 @@ export function createDeliveryWorker(
       {
         opId: data.opId,
         instanceId: data.instanceId,
+        ...(data.cancelOnGoal === true ? { cancelOnGoal: true } : {}),
         channel,
         topic,
         ...(suppressionKey ? { suppressionKey } : {}),
@@ -257,9 +259,12 @@ export function createDeliveryWorker(
 
     const target = prepare(data, traits);
     if (!resuming) {
-      // Before any channel is looked at: leaving the journey stops the send on every channel.
+      // Before any channel is looked at: leaving the journey (or reaching the goal, for a send
+      // cancelled on it) stops the send on every channel.
       const exited = exitedAfterSend(data, instance);
       if (exited !== undefined) return skip(data, { reason: exited, rule: JOURNEY_EXIT_RULE }, now);
+      const converted = convertedAfterSend(data, instance);
+      if (converted !== undefined) return skip(data, { reason: converted, rule: JOURNEY_GOAL_RULE }, now);
       if ('blocked' in target) return fallBack(data, { reason: target.blocked, rule: UNAVAILABLE_RULE }, now);
       const decision = await deps.policy.check({
         job: data,

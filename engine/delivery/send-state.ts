@@ -27,8 +27,9 @@ export interface SendState {
   /** Undefined when it was not read ahead (a Redis Cluster, a channel without one, an address Lua cannot normalise). */
   suppression: SuppressionLookup | undefined;
   /**
-   * The journey instance that made the send, once it has ended (`done`); undefined while it is
-   * active, and once deleted or erased.
+   * The journey instance that made the send, once it has ended (`done`), or, for a send made with
+   * `cancelOnGoal`, once it has converted; undefined otherwise (an active instance, the usual
+   * case), and once deleted or erased.
    */
   instance: InstanceRecord | undefined;
 }
@@ -42,8 +43,8 @@ const ADDRESS_TRAIT: Partial<Record<Channel, 'email' | 'phone' | 'pushToken'>> =
 
 /**
  * KEYS: op key, customer state hash, consent hash, then the suppression list when it is read.
- * ARGV: consent field or '', the address trait or '', the instance's field of the state hash, the
- * suppression reasons.
+ * ARGV: consent field or '', the address trait or '', the instance's field of the state hash, '1'
+ * when the send is cancelled on the goal (else ''), the suppression reasons.
  *
  * The address is normalised as `normaliseAddress` does (trimmed and lower-cased email, phone
  * without spaces, brackets, dots and dashes, trimmed push token), for ASCII only: Lua's case and space rules are
@@ -56,11 +57,13 @@ local op = redis.call('HMGET', KEYS[1], 'state', 'route', 'maybe')
 local consent = false
 if ARGV[1] ~= '' then consent = redis.call('HGET', KEYS[3], ARGV[1]) end
 local profile = redis.call('HGET', KEYS[2], 'profile')
--- Only an instance that ended is of use (see journey-exit.ts): an active one, the usual case, is
--- not sent back to be parsed. Its status is matched as JSON.stringify writes it; a context that
--- happens to hold the same text only sends it back, to be read properly.
+-- Only an instance that ended is of use (see journey-exit.ts), or one that converted to a send
+-- cancelled on the goal (journey-goal.ts): an active one, the usual case, is not sent back to be
+-- parsed. Its fields are matched as JSON.stringify writes them; a context that happens to hold
+-- the same text only sends it back, to be read properly.
 local instance = redis.call('HGET', KEYS[2], ARGV[3])
-if instance and not string.find(instance, '"status":"done"', 1, true) then instance = false end
+if instance and not string.find(instance, '"status":"done"', 1, true)
+  and not (ARGV[4] == '1' and string.find(instance, '"convertedAt":', 1, true)) then instance = false end
 local suppression = false
 if ARGV[2] ~= '' and profile then
   local ok, traits = pcall(cjson.decode, profile)
@@ -79,7 +82,7 @@ if ARGV[2] ~= '' and profile then
       address = 'phone:' .. (string.gsub(value, '[%s%(%)%.%-]', ''))
     end
     suppression = {address}
-    for i = 4, #ARGV do suppression[i - 2] = redis.call('HGET', KEYS[4], address .. '|' .. ARGV[i]) end
+    for i = 5, #ARGV do suppression[i - 3] = redis.call('HGET', KEYS[4], address .. '|' .. ARGV[i]) end
   end
 end
 return {op[1], op[2], profile, consent, suppression, op[3], instance}
@@ -89,6 +92,8 @@ export interface SendStateRead {
   opId: string;
   /** The journey instance that made the send, read with the rest. */
   instanceId: string;
+  /** The send is cancelled on the goal: the instance is read once it converted, too. */
+  cancelOnGoal?: boolean;
   channel: Channel;
   topic: Topic;
   /** The suppression list's key, to read it in the same script (single Redis only). */
@@ -98,17 +103,18 @@ export interface SendStateRead {
 export async function readSendState(
   redis: RedisConnection,
   keys: CustomerKeys,
-  { opId, instanceId, channel, topic, suppressionKey }: SendStateRead,
+  { opId, instanceId, cancelOnGoal, channel, topic, suppressionKey }: SendStateRead,
 ): Promise<SendState> {
   const consentChannel = ConsentChannel.safeParse(channel);
   const field = consentChannel.success ? consentField(consentChannel.data, topic) : '';
   const trait = suppressionKey === undefined ? undefined : ADDRESS_TRAIT[channel];
+  const onGoal = cancelOnGoal === true ? '1' : '';
   const [state, route, profile, consent, suppression, maybe, instance] = (await readScript.run(
     redis,
     [keys.op(opId), keys.state, keys.consent, ...(trait ? [suppressionKey!] : [])],
     trait
-      ? [field, trait, instanceField(instanceId), ...SuppressionReason.options]
-      : [field, '', instanceField(instanceId)],
+      ? [field, trait, instanceField(instanceId), onGoal, ...SuppressionReason.options]
+      : [field, '', instanceField(instanceId), onGoal],
   )) as [
     string | null,
     string | null,

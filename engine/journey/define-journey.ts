@@ -49,12 +49,26 @@ export interface SendParams {
   message: string;
   channels: readonly Channel[];
   whenCapped?: WhenCapped;
+  cancelOnGoal?: boolean;
 }
 
 /** How one send behaves under the send-time policies. */
 export interface SendOptions {
   /** When a frequency cap holds the send back: `wait` for the next allowed slot (default) or `skip` it. */
   whenCapped?: WhenCapped;
+  /**
+   * `true`: if the customer reaches the journey's goal after this send was made and before it
+   * goes out (it waited out a quiet hour, a frequency cap or a queue backlog), it is not sent, and
+   * is recorded `skipped` under the rule `journey-goal`. For messages the goal makes pointless,
+   * such as a cart reminder with a coupon in a journey that goes on after the order. Sends of the
+   * step that reached the goal, and all later ones, go out. Needs a `goal`; with `goal.exit` the
+   * rule `journey-exit` already stops every send made before it. Default `false`: a send made
+   * before the goal goes out (a welcome still queued when a shopper orders at once).
+   *
+   * @example
+   * after: { '4h': { target: 'reminded', actions: j.send('cart-reminder', ['email'], { cancelOnGoal: true }) } }
+   */
+  cancelOnGoal?: boolean;
 }
 
 interface SplitParams {
@@ -138,11 +152,6 @@ export interface JourneyBuilder<TContext extends JourneyContext, TEvent extends 
     config: Omit<Parameters<JourneySetup<TContext, TEvent>['createMachine']>[0], 'context'>,
   ): AnyStateMachine;
   /**
-   * Send one core message on the listed channels (in order of preference). A send that a
-   * frequency cap holds back waits for the next allowed slot unless `whenCapped: 'skip'`: say
-   * skip for messages that are stale once late, such as a cart reminder.
-   */
-  /**
    * An `after` key that waits until the next `time` (`"HH:MM"`, 24-hour) on the customer's own
    * clock: the `timezone` trait when it names an IANA zone, else the `deviceTimezone` trait (an
    * identify's `context.timezone`), else the engine's default time zone (see customerTimeZone).
@@ -155,6 +164,12 @@ export interface JourneyBuilder<TContext extends JourneyContext, TEvent extends 
    * after: { [j.atLocalTime('10:00')]: 'morning' } // the same as after: { '10:00 local': 'morning' }
    */
   atLocalTime(time: `${number}:${number}`): LocalTimeDelay;
+  /**
+   * Send one core message on the listed channels (in order of preference). A send that a
+   * frequency cap holds back waits for the next allowed slot unless `whenCapped: 'skip'`: say
+   * skip for messages that are stale once late, such as a cart reminder. `cancelOnGoal: true`
+   * drops it when the customer reaches the journey's goal before it goes out.
+   */
   send(
     message: string,
     channels: readonly Channel[],
@@ -380,6 +395,10 @@ export function defineJourney<
         message,
         channels,
         ...(options?.whenCapped === undefined ? {} : { whenCapped: options.whenCapped }),
+        // Kept as given, whatever its type: validateJourney refuses anything but a boolean.
+        ...(options?.cancelOnGoal === undefined || options.cancelOnGoal === false
+          ? {}
+          : { cancelOnGoal: options.cancelOnGoal }),
       },
     }),
     atLocalTime: (time) => {

@@ -126,7 +126,7 @@ export function validateJourney(journey: Journey, messages: MessageCatalog): Jou
         message: `State "${state}" is final, but it ends only its parent "${parent}", which has no onDone, nor any \`on\` or \`after\` around it to leave by: a customer reaching it stays in it for ever, never exiting the journey (nor entering it again, under the re-entry policy). To fix: give "${parent}" an onDone naming where the customer goes next (a top-level final state ends the journey), or move the state to the top level.`,
       });
     }
-    problems.push(...sendProblems(label, state, node, messages));
+    problems.push(...sendProblems(label, state, node, messages, journey.goal !== undefined));
     for (const message of unheardEvents(journey, node, reaching))
       problems.push({ journey: label, state, message });
   }
@@ -337,6 +337,7 @@ function sendProblems(
   state: string,
   node: AnyStateNode,
   messages: MessageCatalog,
+  hasGoal: boolean,
 ): JourneyProblem[] {
   const problems: JourneyProblem[] = [];
   for (const action of actionsOf(node)) {
@@ -361,6 +362,21 @@ function sendProblems(
         journey: label,
         state,
         message: `State "${state}" sends "${params.message}" with whenCapped ${JSON.stringify(params.whenCapped)}. To fix: use 'wait' or 'skip'.`,
+      });
+    }
+    const cancelOnGoal = params.cancelOnGoal as unknown;
+    if (cancelOnGoal !== undefined && typeof cancelOnGoal !== 'boolean') {
+      problems.push({
+        journey: label,
+        state,
+        message: `State "${state}" sends "${params.message}" with cancelOnGoal ${JSON.stringify(cancelOnGoal)}. To fix: use true or false.`,
+      });
+    } else if (cancelOnGoal === true && !hasGoal) {
+      // Without a goal nothing would ever cancel it: the author meant something the journey does not say.
+      problems.push({
+        journey: label,
+        state,
+        message: `State "${state}" sends "${params.message}" with cancelOnGoal, but the journey has no goal, so nothing would cancel it. To fix: declare the goal, goal: { event: 'Order Completed' }, or drop cancelOnGoal.`,
       });
     }
     const twice = params.channels.filter((channel, i) => params.channels.indexOf(channel) !== i);

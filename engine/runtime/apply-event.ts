@@ -324,7 +324,7 @@ function applyTrack(
   // A goal whose properties break its schema does not convert, exit event or not: it is the
   // same order the journey refuses when it is not an exit event.
   if (isGoal && valid && record.convertedAt === undefined) {
-    current = { ...record, convertedAt: now, updatedAt: now };
+    current = { ...record, convertedAt: now, convertedAtRev: record.rev, updatedAt: now };
     converted = true;
     const revenue = readRevenue(revenueOf(properties, event.properties));
     notes.push({

@@ -29,6 +29,12 @@ export interface SendCommand {
   at: number;
   /** Absent when the journey did not say (and on every job made before the option existed): wait. */
   whenCapped?: WhenCapped;
+  /**
+   * Not sent when the customer reaches the journey's goal after the send was made and before it
+   * goes out (`j.send(…, { cancelOnGoal: true })`). Absent when the journey did not say (and on
+   * every job made before the option existed): sent.
+   */
+  cancelOnGoal?: true;
 }
 
 /** An xstate delay, to become a BullMQ delayed job with this id. */

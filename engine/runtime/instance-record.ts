@@ -43,6 +43,13 @@ export interface InstanceRecord {
   triggeredAt?: number;
   updatedAt: number;
   convertedAt?: number;
+  /**
+   * The revision the instance was at when it reached the goal, before any step the goal took: its
+   * sends of this revision or earlier were made before the goal, and one made with
+   * `cancelOnGoal` that is still waiting then is not sent (journey-goal.ts). Absent on records
+   * that converted before it was kept; their sends are compared by time with `convertedAt`.
+   */
+  convertedAtRev?: number;
   error?: string;
 }
 

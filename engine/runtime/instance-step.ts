@@ -197,6 +197,7 @@ function toCommands(
         event: cause,
         at: now,
         ...(params.whenCapped === undefined ? {} : { whenCapped: params.whenCapped }),
+        ...(params.cancelOnGoal === true ? { cancelOnGoal: true as const } : {}),
       });
     } else if (action.type === 'xstate.raise') {
       const params = action.params as { event: EventObject; id?: string; delay?: number };

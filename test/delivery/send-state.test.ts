@@ -109,6 +109,48 @@ describe('what a send reads before deciding', () => {
     expect(await instance()).toEqual(record);
   });
 
+  it('reads the active instance once it has converted, for a send cancelled on the goal only', async () => {
+    // Without the suppression list's key, which shares no slot with the customer's on a Cluster.
+    const instance = async (cancelOnGoal: boolean) =>
+      (
+        await readSendState(ctx.redis, keys(), {
+          opId: 'op-1',
+          instanceId: 'welcome.1',
+          cancelOnGoal,
+          channel: 'email',
+          topic: 'marketing',
+        })
+      ).instance;
+    await withTraits({ email: 'ada@example.com' });
+    const active = { id: 'welcome.1', status: 'active', rev: 2 };
+    await ctx.redis.hset(keys().state, 'i:welcome.1', JSON.stringify(active));
+    expect(await instance(true)).toBeUndefined();
+    const converted = { ...active, convertedAt: AT, convertedAtRev: 2 };
+    await ctx.redis.hset(keys().state, 'i:welcome.1', JSON.stringify(converted));
+    expect(await instance(false)).toBeUndefined();
+    expect(await instance(true)).toEqual(converted);
+    // A record that converted before its revision was kept is read too.
+    const older = { ...active, convertedAt: AT };
+    await ctx.redis.hset(keys().state, 'i:welcome.1', JSON.stringify(older));
+    expect(await instance(true)).toEqual(older);
+    if (ON_CLUSTER) return;
+    // The suppression list read beside it still answers for the address.
+    await list.add(
+      { kind: 'email', value: 'ada@example.com' },
+      { reason: 'unsubscribe', at: AT, source: 'link' },
+    );
+    const state = await readSendState(ctx.redis, keys(), {
+      opId: 'op-1',
+      instanceId: 'welcome.1',
+      cancelOnGoal: true,
+      channel: 'email',
+      topic: 'marketing',
+      suppressionKey: suppressionListKey(ctx.prefix),
+    });
+    expect(state.instance).toEqual(older);
+    expect(state.suppression?.entries).toEqual([{ reason: 'unsubscribe', at: AT, source: 'link' }]);
+  });
+
   it('has the rule use what was read ahead only for the list and address it checks', async () => {
     const rule = suppressionRule(list);
     await list.add(
