@@ -23,6 +23,11 @@ const ordered = { 'Order Completed': 'thanked' } as const;
  * order follows (decision); thanks, a review request at +7 days and a refill reminder at +30
  * days after the first order, which moves the customer here from any earlier state (loyalty).
  *
+ * The order is the goal but does not end the journey, so what was sent before it still goes out
+ * after it, with one exception: the cart reminder is sent with `cancelOnGoal`, and one still
+ * waiting (held by quiet hours or a frequency cap, or in a backlog) when the order arrives is
+ * skipped under the rule `journey-goal` rather than offering the coupon after the order.
+ *
  * Traits it reads: `firstName`; `pushToken` (the spotlight goes by push too); `phone` (the nudge
  * goes by SMS when the customer granted marketing SMS consent, which the send-time policy checks,
  * and by email otherwise).
@@ -96,7 +101,11 @@ export const yueTeaLifecycle = defineJourney({
             }),
           }),
           on: ordered,
-          after: { '4h': { target: 'reminded', actions: j.send('cart-reminder', ['email']) } },
+          // The coupon is pointless once the order is in: a reminder a quiet hour or a frequency cap
+          // still holds when the customer orders is dropped. The welcome and spotlight are not.
+          after: {
+            '4h': { target: 'reminded', actions: j.send('cart-reminder', ['email'], { cancelOnGoal: true }) },
+          },
         },
         reminded: { tags: 'decision', on: ordered, after: { '3d': 'abandoned' } },
         thanked: {

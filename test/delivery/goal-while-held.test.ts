@@ -9,6 +9,7 @@ import {
   respectfulSending,
   type Engine,
 } from '../../engine/index.js';
+import { CART_COUPON, yueTeaLifecycle } from '../../journeys/yue-tea-lifecycle.js';
 import { deliveryEngine, TEST_MAIL_FROM } from '../support/delivery.js';
 import { eventually, testRedis } from '../support/redis.js';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
@@ -133,5 +134,49 @@ describe('a send cancelled on the goal, held by quiet hours while the customer r
     expect(subjects.filter((s) => s.startsWith('bob@'))).toHaveLength(2);
     // Counted where /metrics reads policy decisions, as chorus_policy_decisions_total{rule="journey-goal"}.
     expect(await ctx.redis.hget(policyCountsKey(ctx.prefix), 'email|skip|journey-goal')).toBe('1');
+  });
+});
+
+describe('the shipped lifecycle, its sends waiting in a backlog while the customer orders', () => {
+  let sink: SmtpSink;
+  let ctx: ReturnType<typeof testRedis>;
+  let engine: Engine;
+
+  beforeEach(async () => {
+    sink = await startSmtpSink();
+    ctx = testRedis();
+    engine = deliveryEngine(
+      ctx,
+      [yueTeaLifecycle],
+      { adapters: { email: createEmailAdapter({ from: TEST_MAIL_FROM, smtpUrl: sink.url }) } },
+      // Four hours pass in a second; the three days to abandon the cart in 18 s.
+      { timeScale: 4 * 3_600 },
+    );
+  });
+
+  afterEach(async () => {
+    await engine.close();
+    await ctx.cleanup();
+    await sink.close();
+  });
+
+  it('drops the cart reminder and its coupon, and sends the welcome queued before the order too', async () => {
+    engine.startWorkers({ deliveries: false });
+    await engine.identify({ userId: 'mei', traits: { email: 'mei@example.com', firstName: 'Mei' } });
+    await engine.track({ userId: 'mei', event: 'Signed Up' });
+    await engine.track({ userId: 'mei', event: 'Product Added', properties: { name: 'Jasmine Pearl' } });
+    await eventually(async () => (await engine.customer('mei')).instances[0]?.state === 'reminded');
+    await engine.track({ userId: 'mei', event: 'Order Completed', properties: { order_id: 'o-1' } });
+    await eventually(async () => (await engine.customer('mei')).instances[0]?.state === 'thanked');
+
+    engine.startWorkers({ journeys: false });
+    await eventually(async () => (await engine.queues.deliveries.email.getCompletedCount()) === 3);
+    const messages = (await engine.customer('mei')).messages;
+    expect(messages.map((m) => [m.message, m.status, m.rule ?? null]).sort()).toEqual([
+      ['cart-reminder', 'skipped', 'journey-goal'],
+      ['thank-you', 'sent', null],
+      ['welcome', 'sent', null],
+    ]);
+    expect(sink.attempts.map((mail) => mail.text ?? '').join('\n')).not.toContain(CART_COUPON);
   });
 });

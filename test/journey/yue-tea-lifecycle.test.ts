@@ -103,6 +103,9 @@ describe('the Yue Tea lifecycle: decision', () => {
     h.advance('1m');
     expect(sends().at(-1)).toEqual(['cart-reminder', 'email', 'decision', DAY + 4 * HOUR]);
     expect(h.sent('mei').at(-1)?.data).toEqual({ coupon: CART_COUPON, product: 'Jasmine Pearl' });
+    // Dropped if the order arrives while it still waits (quiet hours, a cap); the welcome is not.
+    expect(h.sent('mei').at(-1)?.cancelOnGoal).toBe(true);
+    expect(h.sent('mei')[0]).not.toHaveProperty('cancelOnGoal');
     h.advance('3d');
     expect(h.instance('mei')).toMatchObject({ status: 'done', exitReason: 'abandoned', stage: 'decision' });
   });
