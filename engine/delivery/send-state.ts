@@ -47,10 +47,11 @@ const ADDRESS_TRAIT: Partial<Record<Channel, 'email' | 'phone' | 'pushToken'>> =
  * when the send is cancelled on the goal (else ''), the suppression reasons.
  *
  * The address is normalised as `normaliseAddress` does (trimmed and lower-cased email, phone
- * without spaces, brackets, dots and dashes, trimmed push token), for ASCII only: Lua's case and space rules are
- * ASCII's, so any other address is left to the caller, as is an email whose domain is an
- * international one in ASCII form, whose older entries may be stored under its Unicode form. The caller also uses the answer only if
- * the address it resolves normalises to the same string.
+ * without spaces, brackets, dots and dashes, trimmed push token), for ASCII only: Lua's case and
+ * space rules are ASCII's, so any other address is left to the caller, as is an email whose
+ * domain is an international one in ASCII form, whose older entries may be stored under its
+ * Unicode form. The caller also uses the answer only if the address it resolves normalises to the
+ * same string.
  */
 const readScript = new LuaScript(`
 local op = redis.call('HMGET', KEYS[1], 'state', 'route', 'maybe')
