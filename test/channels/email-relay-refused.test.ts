@@ -2,7 +2,8 @@ import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ChannelAdapter } from '../../engine/channels/channel-adapter.js';
-import { createEmailAdapter, smtpOutcome } from '../../engine/channels/email-adapter.js';
+import { createEmailAdapter } from '../../engine/channels/email-adapter.js';
+import { smtpOutcome } from '../../engine/channels/smtp-outcome.js';
 import { deliveryFor } from './support.js';
 
 /**
