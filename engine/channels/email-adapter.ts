@@ -82,7 +82,7 @@ export function emailMessageId(opId: string, domain: string, requestedAt?: numbe
  * (with `mayHaveArrived` when the server had the whole message and went silent);
  * 5xx to the recipient or the content → `failed` with the server's text (`addressUnusable`, so
  * the journey's next channel takes the send, when the address cannot receive mail: 5.1.1 no such
- * mailbox, 5.1.10 null MX); 552 to the recipient (a full mailbox) and 5xx to the login, the
+ * mailbox, 5.1.10 null MX, or a provider's words for it, see smtp-outcome.ts); 552 to the recipient (a full mailbox) and 5xx to the login, the
  * sender or the connection → `retry` (see smtpOutcome).
  *
  * @example

@@ -20,12 +20,49 @@ const MESSAGE_COMMANDS = new Set(['RCPT TO', 'DATA']);
 const TOO_LARGE = 552;
 
 /**
- * Enhanced status codes (RFC 3463) by which a server refusing `RCPT TO` says the address itself
- * cannot receive mail: no such mailbox (5.1.1), no such domain (5.1.2), a malformed address
+ * Enhanced status codes (RFC 3463) by which a server refusing the recipient says the address
+ * itself cannot receive mail: no such mailbox (5.1.1), no such domain (5.1.2), a malformed address
  * (5.1.3), a domain that takes no mail (5.1.10, a null MX, RFC 7505). Found at the start of any
- * line of the reply, which may span several.
+ * line of the reply (`550 …` or `550-…`), which may span several.
  */
 const ADDRESS_UNUSABLE = /^5\d\d[ -]5\.1\.(?:1|2|3|10)\b/m;
+
+/**
+ * The words by which mailbox providers say a mailbox does not exist without one of those codes,
+ * each matched at the start of a line of the reply. A refusal matching one is a hard bounce as
+ * 5.1.1 is. Only a mailbox that does not exist (or never will take mail again) belongs here: a
+ * refusal by policy says nothing about the address, and suppressing it would stop the mail of a
+ * customer who can receive it (see NOT_ABOUT_THE_ADDRESS).
+ */
+const MAILBOX_GONE: ReadonlyArray<RegExp> = [
+  // Exchange Online's Directory-Based Edge Blocking: the recipient is not in the tenant's
+  // directory, refused as "550 5.4.1 Recipient address rejected: Access denied. … [….prod.outlook.com]"
+  // (Microsoft's "Fix email delivery issues for error code 5.4.1"). Its relay refusal, also
+  // 5.4.1, reads "Relay Access Denied" and is about the account (see CLIENT_REFUSED).
+  /^5\d\d[ -]5\.4\.1 Recipient address rejected: Access denied\b/im,
+  // Yahoo and AOL: "554 delivery error: dd This user doesn't have a yahoo.com account (…) [0] - mta….yahoo.com".
+  /^5\d\d[ -]delivery error: dd This user doesn'?t have an? \S+ account\b/im,
+  // Gmail: "550-5.2.1 The email account that you tried to reach is disabled." (a closed account;
+  // Gmail's other 5.2.1, mail arriving too fast for the user, is not).
+  /^5\d\d[ -]5\.2\.1 The email account that you tried to reach is disabled\b/im,
+  // Servers that give no enhanced code, or only the "undefined" 5.0.0 (Sendmail, Exim and qmail
+  // setups, small hosts): "550 No such user", "550 <ada@…>: User unknown".
+  /^5\d\d[ -](?:5\.0\.0 )?(?![245]\.\d{1,3}\.\d{1,3}\b)[^\n]*\b(?:no such user|user unknown|unknown user)\b/im,
+];
+
+/**
+ * What makes a refusal worded as a missing mailbox one about policy instead ("User unknown or
+ * blocked"): a class 5.7 enhanced code (security or policy, RFC 3463) or words of a block or a
+ * spam verdict. Such a refusal fails the send and suppresses nothing.
+ */
+const NOT_ABOUT_THE_ADDRESS =
+  /^5\d\d[ -]5\.7\.\d{1,3}\b|\b(?:block(?:ed|list(?:ed)?)?|blacklist(?:ed)?|spam|policy|reputation)\b/im;
+
+/** Whether a refusal of the recipient says the address cannot receive mail: a hard bounce. */
+function addressGone(said: string): boolean {
+  if (ADDRESS_UNUSABLE.test(said)) return true;
+  return !NOT_ABOUT_THE_ADDRESS.test(said) && MAILBOX_GONE.some((pattern) => pattern.test(said));
+}
 
 /**
  * A refusal of `RCPT TO` that is about the client, not the recipient: the server will not relay
@@ -71,7 +108,7 @@ export function smtpOutcome(error: unknown, data: DataWatch = { sent: false }): 
       return { status: 'retry', reason: `SMTP server deferred (the mailbox is full): ${said}` };
     // Some servers check the recipient only once they have the message (a 5.1.1 at the end of
     // DATA); a send has one recipient, so it is the same answer.
-    if ((command === 'RCPT TO' || command === 'DATA') && ADDRESS_UNUSABLE.test(said))
+    if ((command === 'RCPT TO' || command === 'DATA') && addressGone(said))
       return {
         status: 'failed',
         reason: `SMTP server refused the address, which cannot receive mail: ${said}`,

@@ -18,8 +18,9 @@ const emailElseSms = oneSendJourney({
 /**
  * A receiving server as Postfix and Exchange answer at RCPT TO: a mailbox that does not exist
  * (5.1.1), a domain that takes no mail (5.1.10, a null MX), a mailbox over its quota (552
- * 5.2.2, Gmail's and Exchange's answer until it is emptied: the first time only here), and a
- * refusal by policy (5.7.1).
+ * 5.2.2, Gmail's and Exchange's answer until it is emptied: the first time only here), a
+ * refusal by policy (5.7.1), and Exchange Online's and Yahoo's words for a mailbox that does not
+ * exist, which carry no 5.1.1.
  */
 async function receivingServer() {
   const received: string[] = [];
@@ -42,6 +43,16 @@ async function receivingServer() {
         return refuse(552, '5.2.2 The email account that you tried to reach is over quota');
       }
       if (address.address.startsWith('spam@')) return refuse(550, '5.7.1 Message rejected by policy');
+      if (address.address.startsWith('not-in-tenant@'))
+        return refuse(
+          550,
+          '5.4.1 Recipient address rejected: Access denied. For more information see https://aka.ms/EXOSmtpErrors',
+        );
+      if (address.address.startsWith('no-yahoo@'))
+        return refuse(
+          554,
+          "delivery error: dd This user doesn't have a yahoo.com account (no-yahoo@yahoo.com) [0]",
+        );
       callback();
     },
     onData(stream, session, callback) {
@@ -164,6 +175,22 @@ describe('an email address the receiving server says does not exist', () => {
       ['sms', 'sent'],
       ['email', 'rerouted'],
     ]);
+  });
+
+  it('suppresses and hands on as well when the server says so in words, without 5.1.1 (Exchange Online, Yahoo)', async () => {
+    for (const [userId, email] of [
+      ['not-in-tenant', 'not-in-tenant@example.com'],
+      ['no-yahoo', 'no-yahoo@yahoo.com'],
+    ] as const) {
+      const messages = await sendTo(userId, email);
+      expect(messages.map((m) => [m.channel, m.status])).toEqual([
+        ['sms', 'sent'],
+        ['email', 'rerouted'],
+      ]);
+      expect(await engine.suppressions.check({ kind: 'email', value: email })).toEqual([
+        { reason: 'hard-bounce', at: expect.any(Number), source: expect.stringMatching(/^smtp: .*55[04] /) },
+      ]);
+    }
   });
 
   it('retries a mailbox over its quota (552 to RCPT TO is temporary, RFC 5321 4.5.3.1.10) and delivers it', async () => {
