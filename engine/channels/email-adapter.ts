@@ -82,8 +82,9 @@ export function emailMessageId(opId: string, domain: string, requestedAt?: numbe
  * (with `mayHaveArrived` when the server had the whole message and went silent);
  * 5xx to the recipient or the content → `failed` with the server's text (`addressUnusable`, so
  * the journey's next channel takes the send, when the address cannot receive mail: 5.1.1 no such
- * mailbox, 5.1.10 null MX, or a provider's words for it, see smtp-outcome.ts); 552 to the recipient (a full mailbox) and 5xx to the login, the
- * sender or the connection → `retry` (see smtpOutcome).
+ * mailbox, 5.1.10 null MX, or a provider's words for it); 552 to the recipient (a full mailbox),
+ * 5xx to the login, the sender or the connection, and a refusal of the sender's authentication
+ * (SPF, DKIM, DMARC: 5.7.20 to 5.7.27) → `retry` (see smtpOutcome in smtp-outcome.ts).
  *
  * @example
  * ```ts

@@ -81,10 +81,21 @@ const AUTH_REQUIRED = 530;
 const SENDER_REFUSED = /^5\d\d[ -]5\.1\.[78]\b/m;
 
 /**
+ * A refusal, at `RCPT TO` or at the end of `DATA`, of a sender that does not authenticate: RFC
+ * 7372's 5.7.20 to 5.7.25 (no passing DKIM signature, SPF failing, no reverse DNS for the sending
+ * IP) and 5.7.26 (several checks failing), which Gmail gives for mail failing its sender's DMARC
+ * policy or authenticated by neither SPF nor DKIM; and 5.7.27, RFC 7505's sender domain with a
+ * null MX, which Gmail gives for mail failing SPF. Like SENDER_REFUSED it is the sender's setup
+ * (its domain's DNS records, the relay's DKIM key), not this message: every message from the
+ * sender meets it, so it is retried while the setup is fixed rather than failed one by one.
+ */
+const SENDER_UNAUTHENTICATED = /^5\d\d[ -]5\.7\.2[0-7]\b/m;
+
+/**
  * What nodemailer's error says of a send. A 2xx after the whole message (the reply, cut short
  * before its line ended, with the connection) is a send. A 5xx to the message's recipient or content is permanent; a 5xx
- * to the login, the sender or the connection is the account's or the setup's, and a 4xx is
- * transient: both are retried. Without a reply code the server was not heard: once it had the
+ * to the login, the sender or the connection, or one refusing the sender's authentication, is the
+ * account's or the setup's, and a 4xx is transient: both are retried. Without a reply code the server was not heard: once it had the
  * whole message (`data`, see smtp-data-watch.ts) it may have accepted it (`mayHaveArrived`: the
  * worker sends it again once at most, see createMessageSender); before, nothing can have arrived,
  * so it is tried again, except for the few errors nodemailer raises about the message itself.
@@ -114,6 +125,11 @@ export function smtpOutcome(error: unknown, data: DataWatch = { sent: false }): 
         reason: `SMTP server refused the address, which cannot receive mail: ${said}`,
         addressUnusable: true,
         addressGone: true,
+      };
+    if ((command === 'RCPT TO' || command === 'DATA') && SENDER_UNAUTHENTICATED.test(said))
+      return {
+        status: 'retry',
+        reason: `SMTP server refused ${command} for the sender's authentication, which every message from it meets: ${said} (check the SPF, DKIM and DMARC records of the sender's domain)`,
       };
     const aboutClient =
       command === 'RCPT TO' &&
