@@ -43,8 +43,8 @@ const EXAMPLE = 'smtp://user:password@smtp.example.com:587 or smtps://user:passw
  * Options the adapter sets itself (`pool`, `maxConnections`, `maxMessages`, the timeouts) or the
  * scheme decides (`secure`) are refused in the query, with where to set them, rather than ignored.
  *
- * With a user name or password, `smtp://` requires STARTTLS (`?requireTLS=false` allows a login
- * in the clear).
+ * A login needs both a user name and a password: a URL with only one of them is refused. With a
+ * login, `smtp://` requires STARTTLS (`?requireTLS=false` allows a login in the clear).
  *
  * A password with an unencoded `/`, `?` or `#` (Amazon SES writes its SMTP passwords in base64,
  * with `/` and `+`) ends the URL's authority early: read leniently, its host became the user
@@ -83,6 +83,16 @@ export function parseSmtpUrl(text: string): SmtpUrl {
   } catch {
     return refuse('its user name or password has a % that starts no percent-encoded character', ENCODE_FIX);
   }
+  // With one half of a login missing (a password lost from a secret, a user name pasted alone)
+  // no login can be made: every message would be retried against it until given up. Refused at
+  // start instead.
+  if ((user === '') !== (pass === ''))
+    return refuse(
+      user === ''
+        ? 'it has a password but no user name, so no login can be made'
+        : 'it has a user name but no password, so no login can be made',
+      `write both, percent-encoded, as ${EXAMPLE}; for a relay that takes mail without a login, leave both out (smtp://smtp.example.com:25)`,
+    );
   const secure = url.protocol === 'smtps:';
   const port = url.port === '' ? undefined : Number(url.port);
   if (!secure && port === IMPLICIT_TLS_PORT)
@@ -110,7 +120,7 @@ export function parseSmtpUrl(text: string): SmtpUrl {
     host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
     secure,
     ...(port !== undefined ? { port } : {}),
-    ...(user !== '' || pass !== '' ? { auth: { user, pass } } : {}),
+    ...(user !== '' ? { auth: { user, pass } } : {}),
   };
   for (const [key, raw] of url.searchParams) {
     const value =

@@ -97,6 +97,26 @@ describe('the SMTP URL of the email adapter', () => {
     expect(logins).toEqual([]);
   });
 
+  it('refuses a user name without a password, and a password without a user name, at start-up', async () => {
+    const user = encodeURIComponent('postmaster@mg.acme.example');
+    for (const url of [
+      `smtp://${user}@127.0.0.1:${port}/?requireTLS=false`,
+      `smtp://${user}:@127.0.0.1:${port}/?requireTLS=false`,
+      `smtp://:${encodeURIComponent(SES_PASSWORD)}@127.0.0.1:${port}/?requireTLS=false`,
+    ]) {
+      const error = refusal(url);
+      expect(error.option).toBe('smtpUrl');
+      expect(error.message).toMatch(
+        /has a (user name but no password|password but no user name).*To fix: .*smtp:\/\/user:password@/,
+      );
+      expect(() => loadConfig({ SMTP_URL: url })).toThrow(
+        /SMTP_URL: it has a (user name but no password|password but no user name)/,
+      );
+    }
+    // The relay never saw a login with an empty password.
+    expect(logins).toEqual([]);
+  });
+
   it('refuses a % that starts no percent-encoded character', () => {
     expect(refusal('smtp://postmaster:100%sure@smtp.example.com:587').message).toMatch(/% as %25/);
   });
