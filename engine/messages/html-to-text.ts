@@ -5,17 +5,24 @@ const BLOCK_END = /<\/(p|div|h[1-6]|li|tr|table|ul|ol|blockquote|section|header|
 // run `<td>Subtotal</td><td>€12.50</td>` together as "Subtotal€12.50".
 const CELL_END = /<\/t[dh]\s*>/gi;
 
-/** Whitespace tidied for plain text: spaces collapsed, lines trimmed, at most one blank line. */
+/**
+ * Whitespace tidied for plain text: spaces collapsed, lines trimmed, at most one blank line. A line
+ * of two dashes alone is the signature separator, written `-- ` (dash dash space) as mail clients
+ * expect it (RFC 3676 4.3) to grey out or leave out of a reply what follows: trimming took its space,
+ * and editors that strip trailing whitespace take it from the template before that.
+ */
 export function tidyText(text: string): string {
   return text
     .replace(/\r\n?/g, '\n')
     .replace(/[ \t\f\v]+/g, ' ')
     .split('\n')
-    .map((line) => line.trim())
+    .map((line) => (line.trim() === '--' ? SIGNATURE_SEPARATOR : line.trim()))
     .join('\n')
     .replace(/\n{3,}/g, '\n\n')
     .trim();
 }
+
+const SIGNATURE_SEPARATOR = '-- ';
 
 // ASCII whitespace only: the no-break spaces Intl puts in "12,50 €" must stay unbroken.
 const SPACE = /[ \t\r\n\f\v]+/g;
