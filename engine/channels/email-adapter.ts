@@ -2,6 +2,7 @@ import { createPrivateKey } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer/index.js';
 import type { Logger } from '../logger.js';
+import { headerOpId } from '../runtime/ids.js';
 import type { ChannelAdapter, Delivery, DeliveryResult } from './channel-adapter.js';
 import { deliverable } from './deliverable.js';
 import { ChannelConfigError } from './errors.js';
@@ -63,12 +64,14 @@ export const DKIM_HEADER_FIELDS =
  * The `Message-ID` of a send: a function of its operation id and the time the journey asked for it, so a
  * retried send keeps it. Mailbox providers (Gmail among them) drop a message whose Message-ID the
  * mailbox already holds: the operation id alone repeats for a customer erased and back under the
- * same user id, whose journeys start again from their first entry.
+ * same user id, whose journeys start again from their first entry. A long operation id is
+ * carried as its digest (see headerOpId), as in `X-Chorus-Op`.
  */
 export function emailMessageId(opId: string, domain: string, requestedAt?: number): string {
+  const local = headerOpId(opId);
   return requestedAt === undefined
-    ? `<${opId}@${domain}>`
-    : `<${opId}.${requestedAt.toString(36)}@${domain}>`;
+    ? `<${local}@${domain}>`
+    : `<${local}.${requestedAt.toString(36)}@${domain}>`;
 }
 
 /**
@@ -192,7 +195,7 @@ function mailFor(delivery: Delivery, from: Mail.Address, domain: string): Mail.O
     'X-Chorus-Journey': delivery.journeyId,
     'X-Chorus-Message': delivery.message,
     'X-Chorus-Variant': delivery.variant,
-    'X-Chorus-Op': delivery.opId,
+    'X-Chorus-Op': headerOpId(delivery.opId),
     // RFC 3834: made by a process, not a person, so vacation and other auto-replies hold back.
     // A receipt has no List-* header by which a responder would know it, and an answer to a
     // From mailbox that answers automatically itself would loop.

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * Deterministic ids. BullMQ job ids may not contain `:` and may not be all digits; Redis Cluster
  * hash tags break on `{`/`}`; and ids joined with `-` must never collide (customer `bob-vip` in
@@ -73,6 +75,32 @@ export function timerJobId(customerId: string, instanceId: string, rev: number, 
  * in-app message's, a provider report's) is checked against.
  */
 export const MAX_OP_ID_LENGTH = 2 + 256 * 9 + 1 + 64 + 64;
+
+/**
+ * The longest operation id an email carries as it is, in `X-Chorus-Op` and in its `Message-ID`.
+ * A customer id of ordinary length (a UUID or an email address, percent-encoded) stays readable
+ * there; a longer one (a user id may have 256 characters, each up to nine once encoded) would
+ * make those header lines longer than the 998 characters RFC 5322 allows, and a header value
+ * without spaces cannot be folded.
+ */
+export const MAX_HEADER_OP_ID_LENGTH = 200;
+
+/**
+ * The operation id as an email's headers carry it (`X-Chorus-Op`, the left part of its
+ * `Message-ID`): the id itself up to MAX_HEADER_OP_ID_LENGTH characters, past that `h-` and the
+ * SHA-256 of the id in base64url (45 characters), the same on every attempt. A provider's report
+ * may name a send by either; see matchesOpId.
+ */
+export function headerOpId(opId: string): string {
+  return opId.length <= MAX_HEADER_OP_ID_LENGTH
+    ? opId
+    : `h-${createHash('sha256').update(opId).digest('base64url')}`;
+}
+
+/** Whether `given` (from a provider's report) names the send `opId`: as it is, or as its email's headers carry it. */
+export function matchesOpId(opId: string, given: string): boolean {
+  return opId === given || (given.startsWith('h-') && headerOpId(opId) === given);
+}
 
 /** The operation id (and delivery job id) of the `index`-th send made by revision `rev` of an instance. */
 export function sendOpId(customerId: string, instanceId: string, rev: number, index: number): string {

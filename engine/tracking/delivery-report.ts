@@ -2,14 +2,15 @@ import type { RedisConnection } from '../redis/connection.js';
 import { z } from 'zod';
 import { parseInput } from '../ingest/ingest-schema.js';
 import { Channel } from '../journey/journey-schema.js';
-import { MAX_OP_ID_LENGTH } from '../runtime/ids.js';
+import { matchesOpId, MAX_OP_ID_LENGTH } from '../runtime/ids.js';
 import { customerKeys } from '../store/customer-keys.js';
 import { recordEngagement } from './engagement.js';
 import type { TrackedSend } from './tracking-token.js';
 
 /**
  * What a provider reported about a send after accepting it, by the send's operation id (email
- * carries it as `X-Chorus-Op` and in its Message-ID `<opId@domain>`).
+ * carries it as `X-Chorus-Op` and in its Message-ID `<opId.<time>@domain>`; an id longer than 200
+ * characters as `h-` and its digest there, which names the send as well, see headerOpId).
  */
 export const DeliveryReport = z.object({
   customerId: z.string().min(1).max(256),
@@ -76,7 +77,7 @@ export async function recordDeliveryReport(
   const send = list
     .map((raw) => MessageEntry.safeParse(JSON.parse(raw)))
     .flatMap((entry) => (entry.success ? [entry.data] : []))
-    .find((entry) => entry.opId === parsed.opId && handedOver(entry.status));
+    .find((entry) => matchesOpId(entry.opId, parsed.opId) && handedOver(entry.status));
   if (!send) return { recorded: 'unknown-send' };
   const tracked: TrackedSend = {
     opId: send.opId,

@@ -194,6 +194,36 @@ describe('one-click unsubscribe', () => {
     expect(await h.redis.keys(`${h.prefix}:c:*`)).toEqual([]);
   });
 
+  it('unsubscribes a customer with a very long id, whose link carries the id in the compact form', async () => {
+    const userId = '顧'.repeat(256);
+    await h.engine.identify({ userId, traits: { email: 'long@example.com' } });
+    await eventually(async () => (await h.engine.customer(userId)).profile.email !== undefined);
+    const token = tokenFor(userId);
+    // Short enough for a List-Unsubscribe header line (998 characters) with the URL around it.
+    expect(token.length).toBeLessThan(780);
+    expect(token.split('.')).toHaveLength(3);
+    const res = await h.app.inject({
+      method: 'POST',
+      url: `/v1/unsubscribe?token=${encodeURIComponent(token)}`,
+      payload: 'List-Unsubscribe=One-Click',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(res.json()).toEqual({ unsubscribed: true, topic: 'marketing' });
+    expect(await h.engine.consent.store.all(userId)).toMatchObject([
+      { channel: 'email', topic: 'marketing', state: 'denied' },
+    ]);
+
+    // Its customer id is signed with the rest: one changed character and the link is refused.
+    const [id = '', ...rest] = token.split('.');
+    const other = Buffer.from('顧'.repeat(255) + '客', 'utf16le').toString('base64url');
+    expect(other).not.toBe(id);
+    const forged = await h.app.inject({
+      method: 'POST',
+      url: `/v1/unsubscribe?token=${encodeURIComponent([other, ...rest].join('.'))}`,
+    });
+    expect(forged.statusCode).toBe(400);
+  });
+
   it('shows a person whose link is refused a page saying why, not JSON', async () => {
     const expired = tokenFor('u2', h.clock.now() - 1);
     for (const url of [`/v1/unsubscribe?token=${expired}`, '/v1/consent/confirm?token=garbage']) {
