@@ -183,9 +183,14 @@ const EnvShape = z.object({
   OUTBOX_DIR: z.string().min(1).default('outbox'),
   /**
    * The public base URL of the HTTP API; the one-click unsubscribe link points here. Use https in
-   * production. Unset: `http://localhost:<PORT>`.
+   * production. Unset: `http://localhost:<PORT>`. At most 150 characters: an email's
+   * `List-Unsubscribe` header, this URL and a signed token of up to 780, must stay within the 998
+   * characters a header line may have (RFC 5322).
    */
-  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  PUBLIC_URL: z
+    .url({ protocol: /^https?$/ })
+    .max(150, 'at most 150 characters (it starts every unsubscribe and tracked link)')
+    .optional(),
   /** Signs unsubscribe links. Unset: a random one per process (links then break on restart). */
   UNSUBSCRIBE_SECRET: z.string().min(16, 'at least 16 characters').optional(),
   /**

@@ -211,6 +211,23 @@ describe('a variable set but empty', () => {
   });
 });
 
+describe('the public URL', () => {
+  it('refuses a public URL too long for an unsubscribe link to fit in an email header', () => {
+    const long = `https://example.com/${'a'.repeat(140)}`;
+    expect(() => loadConfig({ PUBLIC_URL: long })).toThrow(
+      expect.objectContaining({
+        variables: [
+          {
+            name: 'PUBLIC_URL',
+            message: 'at most 150 characters (it starts every unsubscribe and tracked link)',
+          },
+        ],
+      }),
+    );
+    expect(loadConfig({ PUBLIC_URL: long.slice(0, 150) }).PUBLIC_URL).toBe(long.slice(0, 150));
+  });
+});
+
 describe('the default locale', () => {
   it('is a BCP 47 locale, kept in its canonical form', () => {
     expect(loadConfig({}).DEFAULT_LOCALE).toBe('en-US');
