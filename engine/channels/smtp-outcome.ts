@@ -42,6 +42,10 @@ const MAILBOX_GONE: ReadonlyArray<RegExp> = [
   /^5\d\d[ -]5\.4\.1 Recipient address rejected: Access denied\b/im,
   // Yahoo and AOL: "554 delivery error: dd This user doesn't have a yahoo.com account (…) [0] - mta….yahoo.com".
   /^5\d\d[ -]delivery error: dd This user doesn'?t have an? \S+ account\b/im,
+  // Yahoo's other two for an address that takes no mail: a deactivated account ("554 delivery
+  // error: dd This mailbox is disabled (554.30)") and "dd Requested mail action aborted, mailbox
+  // not found".
+  /^5\d\d[ -]delivery error: dd (?:This mailbox is disabled|Requested mail action aborted, mailbox not found)\b/im,
   // Gmail: "550-5.2.1 The email account that you tried to reach is disabled." (a closed account;
   // Gmail's other 5.2.1, mail arriving too fast for the user, is not).
   /^5\d\d[ -]5\.2\.1 The email account that you tried to reach is disabled\b/im,

@@ -21,6 +21,14 @@ const MAILBOX_GONE: Record<string, Refusal> = {
     554,
     "delivery error: dd This user doesn't have a yahoo.com account (gone@yahoo.com) [0] - mta1011.mail.gq1.yahoo.com",
   ],
+  'Yahoo dd mailbox disabled': [
+    554,
+    'delivery error: dd This mailbox is disabled (554.30) - mta4.mail.bf1.yahoo.com',
+  ],
+  'Yahoo dd mailbox not found': [
+    554,
+    'delivery error: dd Requested mail action aborted, mailbox not found - mta1019.mail.ne1.yahoo.com',
+  ],
   'Gmail 5.2.1 disabled': [
     550,
     '5.2.1 The email account that you tried to reach is disabled. Learn more at\n https://support.google.com/mail/?p=DisabledUser',
