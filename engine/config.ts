@@ -6,6 +6,7 @@ import { IN_APP_TTL_MS } from './channels/in-app-adapter.js';
 import { ServiceAccount } from './channels/service-account.js';
 import { parseSmtpUrl } from './channels/smtp-url.js';
 import { isWebhookSecret } from './channels/standard-webhooks.js';
+import { decimalNumber } from './decimal-number.js';
 import { parseDuration } from './duration.js';
 import { BrandLinkHosts } from './messages/brand-hosts.js';
 import { DEFAULT_API_RATE_LIMIT } from './http/rate-limit.js';
@@ -92,23 +93,13 @@ function serviceAccountFrom(text: string, ctx: z.RefinementCtx): ServiceAccount 
 const numberSchemas = new WeakSet<z.ZodType>();
 
 /**
- * A number from the environment. Set but empty is refused (by loadConfig) rather than read as 0
- * (what `Number('')` gives): `PORT=` would listen on a random port, `SHUTDOWN_DEADLINE_MS=` not wait.
+ * A number from the environment, in plain decimals (see decimalNumber): `PORT=1e3` or
+ * `TIME_SCALE=0x10` is refused, naming the variable. Set but empty is refused (by loadConfig)
+ * rather than read as 0 (what `Number('')` gives): `PORT=` would listen on a random port,
+ * `SHUTDOWN_DEADLINE_MS=` not wait.
  */
 function envNumber(schema: z.ZodNumber) {
-  const number = z
-    .string()
-    .trim()
-    .transform((text, ctx) => {
-      const value = text === '' ? Number.NaN : Number(text);
-      // Said plainly: zod's own message would be "expected number, received NaN".
-      if (Number.isNaN(value)) {
-        ctx.addIssue({ code: 'custom', message: `"${text}" is not a number` });
-        return z.NEVER;
-      }
-      return value;
-    })
-    .pipe(schema);
+  const number = decimalNumber(schema);
   numberSchemas.add(number);
   return number;
 }

@@ -4,6 +4,7 @@
 export { ChorusError } from './errors.js';
 export { type Clock, FakeClock, systemClock } from './clock.js';
 export { parseDuration, InvalidDurationError, type DurationInput } from './duration.js';
+export { decimalNumber } from './decimal-number.js';
 export {
   customerTimeZone,
   inLocalWindow,

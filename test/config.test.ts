@@ -123,8 +123,34 @@ describe('a number variable', () => {
   it.each([
     ['PORT', 'abc'],
     ['BODY_LIMIT', '1mb'],
-  ])('is refused for %s=%s as not a number', (name, value) => {
-    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}: "${value}" is not a number\\.`));
+    // Number() reads these as 16, 1000, 3 and 0.5: a setting is written in decimal digits.
+    ['PORT', '0x10'],
+    ['PORT', '1e3'],
+    ['JOURNEY_CONCURRENCY', '0b11'],
+    ['SMTP_MAX_MESSAGES', 'Infinity'],
+  ])('is refused for %s=%s as no whole number written in decimals', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(
+      new RegExp(`${name}: "${value}" is not a whole number: write decimal digits only, such as 30\\.`),
+    );
+  });
+
+  it.each(['0x10', '1e3', '.5', '5.', '+2', 'NaN'])(
+    'is refused for TIME_SCALE=%s, which takes a fraction, as no number written in decimals',
+    (value) => {
+      expect(() => loadConfig({ TIME_SCALE: value })).toThrow(
+        new RegExp(
+          `TIME_SCALE: "${value.replace('.', '\\.').replace('+', '\\+')}" is not a number: write decimal digits, with a point for a fraction, such as 30 or 0\\.5\\.`,
+        ),
+      );
+    },
+  );
+
+  it('takes a fraction where the variable allows one, and refuses it where a whole number is expected', () => {
+    expect(loadConfig({ TIME_SCALE: '0.5' }).TIME_SCALE).toBe(0.5);
+    expect(loadConfig({ TIME_SCALE: ' 86400 ' }).TIME_SCALE).toBe(86_400);
+    expect(loadConfig({ PORT: '8080' }).PORT).toBe(8080);
+    expect(() => loadConfig({ PORT: '80.5' })).toThrow(/PORT: "80\.5" is not a whole number/);
+    expect(() => loadConfig({ PORT: '-1' })).toThrow(/PORT: .*>=0/);
   });
 });
 
@@ -195,7 +221,11 @@ describe('a variable set but empty', () => {
       expect.objectContaining({
         variables: [
           { name: 'PUBLIC_URL', message: 'set but empty: give a value, or unset it for the default' },
-          { name: 'TIME_SCALE', message: '"fast" is not a number' },
+          {
+            name: 'TIME_SCALE',
+            message:
+              '"fast" is not a number: write decimal digits, with a point for a fraction, such as 30 or 0.5',
+          },
         ],
       }),
     );

@@ -202,7 +202,7 @@ describe('runCli', () => {
     expect(validate.code).toBe(1);
     const problems = validate.stderr.match(/^\d+\. \[[a-z]+\] .*$/gm) ?? [];
     expect(problems[0]).toMatch(
-      /^1\. \[configuration\] CHORUS_CONFIG_INVALID: .*PORT: "abc" is not a number/,
+      /^1\. \[configuration\] CHORUS_CONFIG_INVALID: .*PORT: "abc" is not a whole number/,
     );
     expect(problems).toContainEqual(
       expect.stringMatching(/\[configuration\] .*"shpo", which no file in JOURNEYS_DIR defines/),

@@ -85,17 +85,25 @@ describe('the demo command line', () => {
 
   it('names a bad or unknown option in a usage error', () => {
     expect(() => parseDemoOptions(['--customers', '1.5'])).toThrow(
-      /--customers: "1\.5" is not a whole number/,
+      /--customers: "1\.5" is not a whole number: write decimal digits only/,
     );
     expect(() => parseDemoOptions(['--customers', 'many'])).toThrow(
-      /--customers: "many" is not a number[\s\S]*usage: npm run demo/,
+      /--customers: "many" is not a whole number[\s\S]*usage: npm run demo/,
     );
-    // Number() reads these as 16, 3 and 0: a count must be written in decimals.
-    for (const given of ['0x10', '0b11', ''])
+    // Number() reads these as 16, 3, 1000 and 0: a count is written in decimal digits, as the
+    // environment's numbers are.
+    for (const given of ['0x10', '0b11', '1e3', ''])
       expect(() => parseDemoOptions([`--customers=${given}`])).toThrow(
-        new RegExp(`--customers: "${given}" is not a number`),
+        new RegExp(`--customers: "${given}" is not a whole number`),
       );
-    expect(parseDemoOptions(['--time-scale', '1e6'])).toMatchObject({ 'time-scale': 1_000_000 });
+    expect(() => parseDemoOptions(['--time-scale', '1e6'])).toThrow(
+      /--time-scale: "1e6" is not a number: write decimal digits, with a point for a fraction/,
+    );
+    expect(parseDemoOptions(['--time-scale', '1000000', '--days', '2.5'])).toMatchObject({
+      'time-scale': 1_000_000,
+      days: 2.5,
+    });
+    expect(() => parseDemoOptions(['--customers', '0'])).toThrow(/--customers: Too small/);
     expect(() => parseDemoOptions(['--shoppers', '5'])).toThrow(
       expect.objectContaining({ code: 'CHORUS_CLI_USAGE', message: expect.stringMatching(/--shoppers/) }),
     );

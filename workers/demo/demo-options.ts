@@ -1,7 +1,7 @@
 // The command line of `npm run demo`, and the key prefix the run gets.
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { CliUsageError } from '../../engine/index.js';
+import { CliUsageError, decimalNumber } from '../../engine/index.js';
 
 export const DEMO_USAGE = `usage: npm run demo -- [--customers 300] [--time-scale 86400] [--seed 7] [--days 365] [--help]
 
@@ -13,25 +13,16 @@ HTTP API and prints the funnel, the messages per channel and the goal conversion
   --days        journey days to run at most before reporting what is left
   --help        this text`;
 
-// A number written in decimals (`300`, `1.5`, `1e6`): Number() alone also reads `0x10` as 16,
-// `0b11` as 3 and an empty `--customers=` as 0.
-const DECIMAL = /^-?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
-const decimal = () =>
-  z.preprocess(
-    (value) => (typeof value === 'string' && DECIMAL.test(value) ? Number(value) : value),
-    z.number(),
-  );
-
 const Options = z.object({
-  customers: decimal().pipe(z.number().int().min(1).max(100_000)).default(300),
-  'time-scale': decimal().pipe(z.number().min(1).max(1e9)).default(86_400),
-  seed: decimal().pipe(z.number().int()).default(7),
+  customers: decimalNumber(z.number().int().min(1).max(100_000)).default(300),
+  'time-scale': decimalNumber(z.number().min(1).max(1e9)).default(86_400),
+  seed: decimalNumber(z.number().int()).default(7),
   /**
    * Journey days to run at most, a guard against a run that never settles. The lifecycle's last
    * step is 37 days after sign-up, but at a high --time-scale the workers fall behind journey
    * time (1000 shoppers at 400000 settle past day 40, later on a busy machine), so it is generous.
    */
-  days: decimal().pipe(z.number().min(1).max(3650)).default(365),
+  days: decimalNumber(z.number().min(1).max(3650)).default(365),
 });
 
 export type DemoOptions = z.infer<typeof Options>;
@@ -59,17 +50,8 @@ export function parseDemoOptions(args: readonly string[]): DemoOptions | undefin
   if (values.help) return undefined;
   const parsed = Options.safeParse(values);
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => {
-    const name = issue.path.join('.');
-    // Said plainly: zod's own message would be "expected number, received NaN".
-    const given = String(values[name]);
-    const message = !DECIMAL.test(given)
-      ? `"${given}" is not a number`
-      : issue.code === 'invalid_type'
-        ? `"${given}" is not a whole number`
-        : issue.message;
-    return `--${name}: ${message}`;
-  });
+  // A number not written in plain decimals is named as decimalNumber says, as the environment's are.
+  const problems = parsed.error.issues.map((issue) => `--${issue.path.join('.')}: ${issue.message}`);
   throw new CliUsageError(`${problems.join('; ')}\n\n${DEMO_USAGE}`);
 }
 
