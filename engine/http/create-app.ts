@@ -15,7 +15,8 @@ import { DASHBOARD_PATH } from './dashboard-paths.js';
 import { documentRoute } from './error-answers-doc.js';
 import { installErrorHandler, urlErrorBody } from './error-handler.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, type HttpAppOptions } from './http-options.js';
-import { ServiceUnavailableError } from './http-errors.js';
+import { RedisAwayError } from './http-errors.js';
+import { OutageLog } from './outage-log.js';
 import { parseJsonBody } from './json-body.js';
 import { rateLimitHook } from './rate-limit-hook.js';
 import { DEFAULT_API_RATE_LIMIT, RequestRateLimiter } from './rate-limit.js';
@@ -112,7 +113,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  installErrorHandler(app, redis);
+  installErrorHandler(app, redis, { outageLog: new OutageLog() });
   // Hooks that run on every request take a callback rather than returning a promise: cheaper.
   app.addHook('onSend', (request, reply, payload, done) => {
     void reply.header('x-request-id', request.id);
@@ -183,9 +184,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
     scope.addHook('onRequest', (_request, _reply, done) => {
       if (redis.status === 'ready') return done();
       done(
-        new ServiceUnavailableError(
-          'Redis is not reachable right now; nothing was stored. To fix: retry shortly.',
-        ),
+        new RedisAwayError('Redis is not reachable right now; nothing was stored. To fix: retry shortly.'),
       );
     });
 

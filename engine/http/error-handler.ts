@@ -7,7 +7,8 @@ import { ChorusError } from '../errors.js';
 import { InvalidInputError, type FieldIssue } from '../ingest/ingest-schema.js';
 import { JourneyNotFoundError } from '../journey/journey-catalog.js';
 import { CustomerBusyError } from '../store/customer-erasure.js';
-import { HttpError, type ErrorBody } from './http-errors.js';
+import { HttpError, RedisAwayError, type ErrorBody } from './http-errors.js';
+import { OutageLog, type OutageKind } from './outage-log.js';
 
 interface Answer {
   status: number;
@@ -15,14 +16,28 @@ interface Answer {
   message: string;
   issues?: readonly FieldIssue[];
   headers?: Readonly<Record<string, string>>;
+  /** A refusal every request gets while Redis is out: logged as the outage, not as a failure. */
+  outage?: OutageKind;
+}
+
+export interface ErrorHandlerOptions {
+  /** Which refusals of a Redis outage are logged; default a new OutageLog. */
+  outageLog?: OutageLog;
 }
 
 /**
  * One place that turns every failure into `{ error: { code, message, issues?, requestId } }` with
  * the right status. Anything unexpected is logged with the request id and answered 500 without
- * details; a Redis that is away is 503, so clients retry.
+ * details; a Redis that is away is 503, so clients retry. Those 503s are what every request gets
+ * during an outage: they are logged at warn, without a stack, once per interval and kind (see
+ * OutageLog), so the log of an outage is not a stack trace per request.
  */
-export function installErrorHandler(app: FastifyInstance, redis: RedisConnection): void {
+export function installErrorHandler(
+  app: FastifyInstance,
+  redis: RedisConnection,
+  options: ErrorHandlerOptions = {},
+): void {
+  const outageLog = options.outageLog ?? new OutageLog();
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const answer = classify(error, redis, {
       // Masked as in the request log: a tracked link's path is its signed token.
@@ -30,7 +45,21 @@ export function installErrorHandler(app: FastifyInstance, redis: RedisConnection
       bodyMissing: request.body === undefined,
       bodyLimit: request.routeOptions.bodyLimit,
     });
-    if (answer.status >= 500) request.log.error({ err: error }, answer.message);
+    if (answer.outage !== undefined) {
+      const told = outageLog.take(answer.outage);
+      if (told)
+        request.log.warn(
+          {
+            code: answer.code,
+            status: answer.status,
+            outage: answer.outage,
+            // The connection's error in a word; its stack is ioredis's, the same every time.
+            ...(answer.outage === 'redis-lost' ? { cause: error.message } : {}),
+            ...(told.unloggedSince > 0 ? { unloggedSince: told.unloggedSince } : {}),
+          },
+          answer.message,
+        );
+    } else if (answer.status >= 500) request.log.error({ err: error }, answer.message);
     else request.log.info({ code: answer.code, status: answer.status }, answer.message);
     const body: ErrorBody = {
       error: {
@@ -94,8 +123,8 @@ function classify(
   }
   if (error instanceof InvalidInputError)
     return { status: 400, code: error.code, message: error.message, issues: error.issues };
-  if (error instanceof HttpError)
-    return { status: error.status, code: error.code, message: error.message, headers: error.headers };
+  if (error instanceof RedisAwayError) return { ...httpAnswer(error), outage: 'redis-away' };
+  if (error instanceof HttpError) return httpAnswer(error);
   if (error instanceof WebhookVerificationError)
     return { status: 401, code: error.code, message: error.message };
   if (error instanceof JourneyNotFoundError) return { status: 404, code: error.code, message: error.message };
@@ -135,8 +164,11 @@ function classify(
     };
   // Redis went away while the request was being handled: some of it (a batch's first calls, or a
   // call whose reply was lost) may be stored already, so the answer cannot say that nothing was.
-  if (redis.status !== 'ready' || isConnectionError(error))
+  const lost = isConnectionError(error);
+  if (redis.status !== 'ready' || lost)
     return {
+      // A failure that is no lost connection may be a bug that came at the same time: logged as one.
+      ...(lost ? { outage: 'redis-lost' as const } : {}),
       status: 503,
       code: 'CHORUS_UNAVAILABLE',
       message:
@@ -149,6 +181,10 @@ function classify(
     code: 'CHORUS_INTERNAL',
     message: 'Something went wrong on the server; it is logged with this request id.',
   };
+}
+
+function httpAnswer(error: HttpError): Answer {
+  return { status: error.status, code: error.code, message: error.message, headers: error.headers };
 }
 
 function isConnectionError(error: Error): boolean {

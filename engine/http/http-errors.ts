@@ -36,6 +36,12 @@ export class ServiceUnavailableError extends HttpError {
   }
 }
 
+/**
+ * The 503 of a request refused before it is handled because Redis is not connected: what every
+ * request gets during an outage, so it is logged as one (see OutageLog), not as a failure.
+ */
+export class RedisAwayError extends ServiceUnavailableError {}
+
 export class RateLimitedError extends HttpError {
   constructor(limit: number, retryAfterSeconds: number) {
     super(
