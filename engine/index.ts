@@ -73,6 +73,7 @@ export {
 export { resolveRedis, type ResolveRedisOptions, type ResolvedRedis } from './redis/embedded-redis.js';
 export { RedisUnavailableError } from './redis/errors.js';
 export { redisReady, REDIS_ANSWER_WITHIN_MS, type RedisReadyOptions } from './redis/redis-ready.js';
+export { redisAnswering } from './redis/redis-answering.js';
 export { evictionPolicyProblem, quietBullmqEvictionWarnings } from './redis/eviction-policy.js';
 
 export {
@@ -279,7 +280,7 @@ export {
 export { logConnectionErrors, type ConnectionErrorLogOptions } from './redis/connection-errors.js';
 
 export { runCli, type CliIo } from './cli/run-cli.js';
-export { CliUsageError, SendTestError } from './cli/cli-errors.js';
+export { CliUsageError, RepairRefusedError, SendTestError } from './cli/cli-errors.js';
 export { validateProject, type ProjectProblem, type ProjectReport } from './cli/validate-project.js';
 export { journeyToMermaid } from './cli/journey-graph.js';
 export {

@@ -14,12 +14,10 @@ import {
   loadConfig,
   loadJourneysFromDirectory,
   NotFoundError,
-  RedisUnavailableError,
+  redisAnswering,
   redisTargetOf,
   type Engine,
   type EnvVariable,
-  type RedisConnection,
-  type RedisTarget,
 } from '../engine/index.js';
 import { requireFolders, runMain } from './run-process.js';
 
@@ -114,28 +112,6 @@ async function shown(engine: Engine, userId: string, where: string) {
   return stored;
 }
 
-/**
- * Waits for Redis to answer once, or says which Redis did not and how to name the right one: a
- * command line waits for nobody, and the engine's own calls would fail with ioredis's retry error
- * (and its unhandled connection errors) instead. The usual cause is an engine running a private
- * Redis whose REDIS_URL was not given.
- */
-async function answering(redis: RedisConnection, target: RedisTarget): Promise<void> {
-  let lastError: Error | undefined;
-  redis.on('error', (error: Error) => (lastError = error));
-  try {
-    await redis.ping();
-  } catch (error) {
-    redis.disconnect();
-    throw new RedisUnavailableError(
-      `Redis at ${describeRedisTarget(target)} did not answer (${(lastError ?? (error as Error)).message}). ` +
-        'To fix: start the engine (npm start) first, or set REDIS_URL (or REDIS_CLUSTER_NODES) to the Redis it runs on; ' +
-        'a private redis-server is the Redis line npm start printed.',
-      { cause: error },
-    );
-  }
-}
-
 const EVENT_VARIABLES: readonly EnvVariable[] = [
   'REDIS_URL',
   'REDIS_CLUSTER_NODES',
@@ -157,7 +133,7 @@ runMain(async () => {
   requireFolders(config);
   const target = redisTargetOf(config);
   const redis = connectRedis(target, { maxRetriesPerRequest: 1 });
-  await answering(redis, target);
+  await redisAnswering(redis, target);
   const engine = createEngine({
     redis,
     prefix: config.REDIS_PREFIX,

@@ -36,3 +36,14 @@ export class SendTestError extends ChorusError {
     );
   }
 }
+
+/**
+ * `chorus repair` found journey workers running on the prefix, or could not tell whether any
+ * are: rebuilding the counts while steps are counted may lose some of them.
+ */
+export class RepairRefusedError extends ChorusError {
+  static readonly code = 'CHORUS_REPAIR_REFUSED';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(RepairRefusedError.code, message, options);
+  }
+}

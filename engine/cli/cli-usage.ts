@@ -36,6 +36,19 @@ or printed with --html.`,
 
 Renders the message and sends it for real to one address through the configured email channel:
 SMTP_URL, or an .eml file in OUTBOX_DIR/email/ when it is unset. Prints where it went.`,
+  repair: `usage: chorus repair [--force]
+
+Rebuilds, from the customers themselves, the journey counts (recountJourneys: what the journeys
+page and /v1/journeys show) and the phone index (rebuildPhoneIndex: how a text's STOP or START
+finds its customers), under REDIS_PREFIX on REDIS_URL (or REDIS_CLUSTER_NODES), and prints what
+was off. For after a crash on a Redis Cluster left a count or an index entry behind, or once
+after upgrading from a version without the phone index. Both scan every customer.
+
+Run it while the engine is quiet: a step counted while the recount runs may be lost from the
+counts. It refuses (exit 1) while journey workers are connected to the prefix's queues, or when
+Redis will not say (CLIENT LIST refused): stop them first. Running it twice does no harm.
+
+  --force  repair even so (then run it again once the workers are stopped)`,
 } as const;
 
 export type CommandName = keyof typeof COMMAND_USAGE;
@@ -53,10 +66,12 @@ Commands:
                                  render one message for one customer
   send-test <message> --to <address>
                                  send one message for real through the configured email channel
+  repair                         rebuild the journey counts and the phone index in Redis
 
-Options for every command:
+Options for every command but repair:
   --journeys <dir>   the journeys folder (default: JOURNEYS_DIR, else journeys)
   --templates <dir>  the templates folder (default: TEMPLATES_DIR, else templates)
+Options for every command:
   -h, --help         this help, or a command's with \`chorus <command> --help\`
   -v, --version      the installed version
 

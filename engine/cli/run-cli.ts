@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { createEmailAdapter } from '../channels/email-adapter.js';
 import { writeOutboxFile } from '../channels/outbox-file.js';
-import { ConfigError, loadConfig, type EnvConfig, type EnvVariable } from '../config.js';
+import { ConfigError, loadConfig, redisTargetOf, type EnvConfig, type EnvVariable } from '../config.js';
 import { DURATION_FORMS, InvalidDurationError, parseDuration } from '../duration.js';
 import { ChorusError } from '../errors.js';
 import { DEFINED_TWICE, JourneyNotFoundError, JourneyValidationError } from '../journey/journey-catalog.js';
@@ -10,15 +10,22 @@ import { Channel } from '../journey/journey-schema.js';
 import { loadJourneyFolder } from '../journey/load-journeys.js';
 import { JourneyDefinitionError, type Journey } from '../journey/define-journey.js';
 import { MessageDefinitionError } from '../messages/message-catalog.js';
-import { withoutCredentials } from '../redis/connection.js';
+import {
+  connectRedis,
+  describeRedisTarget,
+  withoutCredentials,
+  type RedisConnection,
+} from '../redis/connection.js';
+import { redisAnswering } from '../redis/redis-answering.js';
 import { MessageRenderer } from '../messages/message-renderer.js';
 import { checkTemplates, loadTemplates } from '../messages/template-checks.js';
 import { TemplateSet } from '../messages/template-set.js';
-import { CliUsageError } from './cli-errors.js';
+import { CliUsageError, RepairRefusedError } from './cli-errors.js';
 import { COMMAND_USAGE, isCommand, USAGE, type CommandName } from './cli-usage.js';
 import { formatSimulation } from './format-simulation.js';
 import { journeyToMermaid } from './journey-graph.js';
 import { previewMessage } from './preview-message.js';
+import { formatRepair, journeyWorkersRunning, repairStore } from './repair-store.js';
 import { packageVersion } from './package-version.js';
 import { inputName, readJsonInput, type StandardInput } from './read-json-input.js';
 import { formatRendered, renderSettings } from './render-for-customer.js';
@@ -63,6 +70,8 @@ const OPTIONS: Record<CommandName, Options> = {
     to: { type: 'string' },
     profile: { type: 'string' },
   },
+  // Reads Redis, not the project's folders.
+  repair: { force: { type: 'boolean' } },
 };
 const ARGUMENTS: Record<CommandName, string[]> = {
   validate: [],
@@ -70,6 +79,7 @@ const ARGUMENTS: Record<CommandName, string[]> = {
   simulate: ['journey'],
   preview: ['message'],
   'send-test': ['message'],
+  repair: [],
 };
 
 /** What rendering a message reads from the environment (see renderSettings). */
@@ -104,6 +114,7 @@ const VARIABLES: Record<CommandName, readonly EnvVariable[] | undefined> = {
     'DKIM_PRIVATE_KEY',
     ...RENDER_VARIABLES,
   ],
+  repair: ['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_PREFIX', 'QUEUE_SHARDS'],
 };
 
 interface Invocation {
@@ -267,7 +278,7 @@ function untilOption(run: Invocation): string | undefined {
  * messages (every one reported missing). `validate` reports them among its problems instead.
  */
 function requireFolders(command: CommandName, dirs: Invocation['dirs']): void {
-  if (command === 'validate') return;
+  if (command === 'validate' || command === 'repair') return;
   if (command === 'graph' || command === 'simulate') {
     if (!isFolder(dirs.journeys)) throw new JourneyDefinitionError(missingFolder('journeys', dirs.journeys));
   }
@@ -471,4 +482,44 @@ const COMMANDS: Record<CommandName, (run: Invocation) => Promise<number>> = {
       await adapter.close?.();
     }
   },
+
+  async repair(run) {
+    const { config } = run;
+    const target = redisTargetOf(config);
+    const where = `Redis ${describeRedisTarget(target)} under REDIS_PREFIX ${config.REDIS_PREFIX}`;
+    const redis = connectRedis(target, { maxRetriesPerRequest: 1 });
+    await redisAnswering(redis, target);
+    try {
+      if (run.values.force !== true) await refuseWhileWorkersRun(redis, config, where);
+      run.io.stdout(formatRepair(await repairStore(redis, config.REDIS_PREFIX), where));
+      return 0;
+    } finally {
+      redis.disconnect();
+    }
+  },
 };
+
+/** `chorus repair` wants a quiet engine: see journeyWorkersRunning. */
+async function refuseWhileWorkersRun(
+  redis: RedisConnection,
+  config: Readonly<EnvConfig>,
+  where: string,
+): Promise<void> {
+  let running: number;
+  try {
+    running = await journeyWorkersRunning(redis, config.REDIS_PREFIX, config.QUEUE_SHARDS);
+  } catch (error) {
+    throw new RepairRefusedError(
+      `Cannot tell whether journey workers run on ${where} (${(error as Error).message}); ` +
+        'a step they count while the journey counts are rebuilt may be lost. ' +
+        'To fix: stop the workers, then run chorus repair --force.',
+      { cause: error },
+    );
+  }
+  if (running > 0)
+    throw new RepairRefusedError(
+      `${running} journey worker(s) run on ${where}; a step they count while the journey counts are ` +
+        'rebuilt may be lost. To fix: stop the workers and run chorus repair again; --force repairs even so ' +
+        '(a run once they are stopped then corrects what it missed).',
+    );
+}
