@@ -22,6 +22,17 @@ import { runMain, runProcess, type RunningProcess } from './run-process.js';
 
 const DAY = 86_400_000;
 
+/**
+ * Aborted once the reader of the output has gone (`npm run demo | head -3` closes the pipe): the
+ * run then stops as after Ctrl-C, its keys deleted, and exits 0, as `chorus graph x | head` does.
+ * Unhandled, the EPIPE ended the process on the spot and left the run's keys in Redis.
+ */
+const readerGone = new AbortController();
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  readerGone.abort();
+});
+
 runMain(async () => {
   const options = parseDemoOptions(process.argv.slice(2));
   if (!options) {
@@ -66,6 +77,7 @@ runMain(async () => {
     throw error;
   }
   await running.stop();
+  if (readerGone.signal.aborted) return;
   // Kept: reading what was sent is half the point of a demo. The system's temporary folder.
   process.stdout.write(`The messages sent are in ${outbox}; delete it when you are done.\n`);
 });
@@ -79,7 +91,9 @@ async function drive(
   const base = running.api!.url;
   const headers = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
   const calls = simulateCustomers(options.customers, options.seed);
-  const print = (line: string) => process.stdout.write(line + '\n');
+  const print = (line: string) => {
+    if (!readerGone.signal.aborted) process.stdout.write(line + '\n');
+  };
   print(
     `Chorus demo: ${options.customers} shoppers, a journey day lasts ${(DAY / options['time-scale'] / 1000).toFixed(2)} s.`,
   );
@@ -118,6 +132,7 @@ async function drive(
   let lastProgress = 0;
   let ending: DemoEnding | undefined;
   while (!ending) {
+    if (readerGone.signal.aborted) return;
     const due = [];
     while (sent + due.length < calls.length && calls[sent + due.length]!.at <= journeyNow())
       due.push(calls[sent + due.length]!);

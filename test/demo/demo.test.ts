@@ -131,10 +131,14 @@ describe('npm run demo', () => {
   /**
    * Runs the demo beside a key of the prefix the environment names, as an engine running beside it
    * would have; `interrupt` sends it SIGINT once it has shown progress, or during its start-up,
-   * as soon as its development secrets are in Redis (its workers and API start after them).
+   * as soon as its development secrets are in Redis (its workers and API start after them); or,
+   * `reader-gone`, closes its output after three lines, as `npm run demo | head -3` does.
    * Checks that it deleted its own keys and no others, and deletes its outbox.
    */
-  async function runDemo(args: string[], interrupt?: 'running' | 'starting'): Promise<string> {
+  async function runDemo(
+    args: string[],
+    interrupt?: 'running' | 'starting' | 'reader-gone',
+  ): Promise<string> {
     const ctx = testRedis();
     let outbox: string | undefined;
     // A run stopped while it starts never names its outbox: it is made in a folder of the test's.
@@ -161,6 +165,7 @@ describe('npm run demo', () => {
         // Named in its first lines, so a run that fails later still has it deleted.
         outbox ??= /written to (\S+)\n/.exec(output)?.[1];
         if (interrupt === 'running' && /^day /m.test(output)) child.kill('SIGINT');
+        if (interrupt === 'reader-gone' && output.split('\n').length > 3) child.stdout.destroy();
       });
       if (interrupt === 'starting')
         void eventually(
@@ -206,6 +211,12 @@ describe('npm run demo', () => {
   it('deletes its keys when stopped with Ctrl-C while it starts, and shows no shopper', async () => {
     const output = await runDemo([], 'starting');
     expect(output).not.toMatch(/^day /m);
+  }, 60_000);
+
+  it('deletes its keys when the reader of its output goes (npm run demo | head -3), and exits 0', async () => {
+    // Slower, so it is still running when its output is closed.
+    const output = await runDemo(['--time-scale', '20000'], 'reader-gone');
+    expect(output).not.toMatch(/Settled on journey day/);
   }, 60_000);
 
   it('says so when it stops at the --days cap before the shoppers have finished', async () => {
