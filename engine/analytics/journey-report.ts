@@ -2,7 +2,9 @@ import type { RedisConnection } from '../redis/connection.js';
 import { InvalidInputError } from '../ingest/ingest-schema.js';
 import type { Journey } from '../journey/define-journey.js';
 import { declaredControls, declaredSplits } from '../journey/declared-splits.js';
+import type { Logger } from '../logger.js';
 import { customerKeys } from '../store/customer-keys.js';
+import { readMessageList } from '../store/message-list.js';
 import { summariseConversions } from '../store/conversion-log.js';
 import {
   MAX_DAYS_PER_READ,
@@ -154,6 +156,8 @@ export async function buildJourneyReport(input: {
   from: number;
   to: number;
   now: number;
+  /** Told of message-list entries the attribution skipped (not JSON objects). */
+  logger?: Logger;
 }): Promise<JourneyReport> {
   const { redis, prefix, journey, from, to, now } = input;
   checkReportPeriod(from, to);
@@ -164,11 +168,13 @@ export async function buildJourneyReport(input: {
   const sample = conversions.latest;
   // A customer's touchpoints are read once, whichever samples their conversions are in.
   const touchpoints = new Map<string, Promise<Touchpoint[]>>();
+  const skipped = { malformed: 0, customers: 0 };
   const pathsOf = (logged: typeof sample): Promise<ConversionPath[]> =>
     Promise.all(
       logged.map(async (conversion) => {
         const read =
-          touchpoints.get(conversion.customerId) ?? touchpointsOf(redis, prefix, conversion.customerId);
+          touchpoints.get(conversion.customerId) ??
+          touchpointsOf(redis, prefix, conversion.customerId, skipped);
         touchpoints.set(conversion.customerId, read);
         return {
           conversion: { at: conversion.at, revenue: conversion.revenue, customerId: conversion.customerId },
@@ -197,6 +203,11 @@ export async function buildJourneyReport(input: {
     onSendDays.latest.length,
     onSendDays.count,
   );
+  if (skipped.malformed > 0)
+    input.logger?.warn(
+      { journeyId: journey.id, ...skipped },
+      "entries of customers' message lists that are not JSON objects were skipped in the attribution",
+    );
   const rows = await readDailyCounts(redis, prefix, { journeyId: journey.id, from, to: to - 1 });
   return {
     journey: { id: journey.id, version: journey.version },
@@ -228,15 +239,22 @@ export async function buildJourneyReport(input: {
   };
 }
 
-/** The messages the customer was sent (any journey), as touchpoints. */
+/**
+ * The messages the customer was sent (any journey), as touchpoints. Entries that are not JSON
+ * objects are skipped, and counted in `skipped`.
+ */
 async function touchpointsOf(
   redis: RedisConnection,
   prefix: string,
   customerId: string,
+  skipped: { malformed: number; customers: number },
 ): Promise<Touchpoint[]> {
-  const raw = await redis.lrange(customerKeys(prefix, customerId).messages, 0, -1);
-  return raw
-    .map((entry) => JSON.parse(entry) as MessageEntry)
+  const list = readMessageList(await redis.lrange(customerKeys(prefix, customerId).messages, 0, -1));
+  if (list.malformed > 0) {
+    skipped.malformed += list.malformed;
+    skipped.customers += 1;
+  }
+  return (list.entries as MessageEntry[])
     .filter((m) => m.status === 'sent' && typeof m.at === 'number' && m.channel && m.message)
     .map((m) => ({
       at: m.at!,

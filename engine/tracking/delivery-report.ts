@@ -3,7 +3,9 @@ import { z } from 'zod';
 import { parseInput } from '../ingest/ingest-schema.js';
 import { Channel } from '../journey/journey-schema.js';
 import { matchesOpId, MAX_OP_ID_LENGTH } from '../runtime/ids.js';
+import type { Logger } from '../logger.js';
 import { customerKeys } from '../store/customer-keys.js';
+import { readMessageList } from '../store/message-list.js';
 import { recordEngagement } from './engagement.js';
 import type { TrackedSend } from './tracking-token.js';
 
@@ -61,7 +63,8 @@ export function handedOver(status: unknown): boolean {
  * Records a provider's report on a send (delivered, bounced, complained) on the customer's
  * engagement and in the per-day counters, once per send and status: a provider repeating a
  * webhook changes nothing. The journey, message, channel and variant are read from the
- * customer's message list. For an inbound provider webhook to call; Chorus itself reports
+ * customer's message list; an entry of it that is not a JSON object is skipped, and logged as a
+ * warning with `options.logger`. For an inbound provider webhook to call; Chorus itself reports
  * only `sent`, when the provider accepts.
  *
  * @example
@@ -71,11 +74,17 @@ export async function recordDeliveryReport(
   redis: RedisConnection,
   prefix: string,
   report: DeliveryReport,
+  options: { logger?: Logger } = {},
 ): Promise<DeliveryReportResult> {
   const parsed = parseInput(DeliveryReport, report, 'delivery report');
-  const list = await redis.lrange(customerKeys(prefix, parsed.customerId).messages, 0, -1);
-  const send = list
-    .map((raw) => MessageEntry.safeParse(JSON.parse(raw)))
+  const list = readMessageList(await redis.lrange(customerKeys(prefix, parsed.customerId).messages, 0, -1));
+  if (list.malformed > 0)
+    options.logger?.warn(
+      { customerId: parsed.customerId, malformed: list.malformed },
+      "entries of the customer's message list that are not JSON objects were skipped",
+    );
+  const send = list.entries
+    .map((entry) => MessageEntry.safeParse(entry))
     .flatMap((entry) => (entry.success ? [entry.data] : []))
     .find((entry) => matchesOpId(entry.opId, parsed.opId) && handedOver(entry.status));
   if (!send) return { recorded: 'unknown-send' };

@@ -6,6 +6,7 @@ import {
   defineJourney,
   InvalidInputError,
   recordEngagement,
+  silentLogger,
   type Journey,
 } from '../../engine/index.js';
 import { queueConversions, type LoggedConversion } from '../../engine/store/conversion-log.js';
@@ -117,6 +118,40 @@ describe('buildJourneyReport', () => {
       );
     const { attribution } = await report(probeJourney());
     expect(attribution.models['last-touch'].byChannel.email).toEqual({ conversions: 2, revenue: 0.3 });
+  });
+
+  it("attributes conversions past entries of a customer's message list that are not JSON objects, skipping and logging them", async () => {
+    await converted('probe', { at: NOW - DAY, revenue: 5 }, { at: NOW - DAY, revenue: 7 });
+    const welcome = JSON.stringify({
+      status: 'sent',
+      at: NOW - 3 * DAY,
+      channel: 'email',
+      message: 'welcome',
+      journeyId: 'probe',
+    });
+    for (const customer of ['c0', 'c1'])
+      await ctx.redis.lpush(customerKeys(ctx.prefix, customer).messages, welcome);
+    // A write cut short, and a value of another shape, in c0's list only.
+    for (const damaged of ['{"status":"sent","at":', 'null'])
+      await ctx.redis.lpush(customerKeys(ctx.prefix, 'c0').messages, damaged);
+    const warnings: Array<{ obj: object; msg?: string }> = [];
+    const logger = { ...silentLogger, warn: (obj: object, msg?: string) => warnings.push({ obj, msg }) };
+    const { attribution } = await buildJourneyReport({
+      redis: ctx.redis,
+      prefix: ctx.prefix,
+      journey: probeJourney(),
+      from: NOW - 30 * DAY,
+      to: NOW,
+      now: NOW,
+      logger,
+    });
+    expect(attribution.models['last-touch'].byChannel.email).toEqual({ conversions: 2, revenue: 12 });
+    expect(warnings).toEqual([
+      {
+        obj: { journeyId: 'probe', malformed: 2, customers: 1 },
+        msg: expect.stringMatching(/message list.* skipped/),
+      },
+    ]);
   });
 
   it('has no conversion rate for an objective, rather than 0% and behind, while nobody entered in its period', async () => {

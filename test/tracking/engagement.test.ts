@@ -8,6 +8,7 @@ import {
   readSendEngagement,
   recordDeliveryReport,
   recordEngagement,
+  silentLogger,
   TRACKED_SENDS_CAP,
   type TrackedSend,
 } from '../../engine/index.js';
@@ -212,6 +213,29 @@ describe('recording opens, clicks and provider reports', () => {
       expect((await counts('2026-11-23', '2026-11-25')).map((r) => [r.day, r.counts])).toEqual([
         ['2026-11-23', { bounced: 1 }],
       ]);
+    });
+
+    it('is recorded past entries of the message list that are not JSON objects, which are skipped and logged', async () => {
+      await sent();
+      const messages = customerKeys(ctx.prefix, 'ada').messages;
+      // A write cut short, a hand edit, a value of another shape: newer than the send, read first.
+      for (const damaged of ['{"opId":"op-1","status":"se', 'not json', 'null'])
+        await ctx.redis.lpush(messages, damaged);
+      const warnings: Array<{ obj: object; msg?: string }> = [];
+      const logger = { ...silentLogger, warn: (obj: object, msg?: string) => warnings.push({ obj, msg }) };
+      const report = { customerId: 'ada', opId: 'op-1', status: 'delivered' as const, at: DAY + 10 };
+      expect(await recordDeliveryReport(ctx.redis, ctx.prefix, report, { logger })).toEqual({
+        recorded: 'first',
+      });
+      expect((await counts())[0]).toMatchObject({ message: 'welcome', counts: { delivered: 1 } });
+      expect(warnings).toEqual([
+        {
+          obj: { customerId: 'ada', malformed: 3 },
+          msg: expect.stringMatching(/message list .* skipped/),
+        },
+      ]);
+      // And without a logger, as before.
+      expect(await recordDeliveryReport(ctx.redis, ctx.prefix, report)).toEqual({ recorded: 'repeat' });
     });
 
     it('for a send the customer has no record of changes nothing', async () => {

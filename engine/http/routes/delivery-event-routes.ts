@@ -105,17 +105,22 @@ export const deliveryEventRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock:
         event.opId !== undefined &&
         !(event.type === 'bounce' && event.bounceType === 'soft')
           ? (
-              await recordDeliveryReport(engine.store.redis, engine.prefix, {
-                customerId: event.customerId,
-                opId: event.opId,
-                status:
-                  event.type === 'delivered'
-                    ? 'delivered'
-                    : event.type === 'bounce'
-                      ? 'bounced'
-                      : 'complained',
-                at,
-              })
+              await recordDeliveryReport(
+                engine.store.redis,
+                engine.prefix,
+                {
+                  customerId: event.customerId,
+                  opId: event.opId,
+                  status:
+                    event.type === 'delivered'
+                      ? 'delivered'
+                      : event.type === 'bounce'
+                        ? 'bounced'
+                        : 'complained',
+                  at,
+                },
+                { logger: request.log },
+              )
             ).recorded
           : undefined;
       const extra = recorded === undefined ? {} : { recorded };

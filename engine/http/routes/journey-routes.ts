@@ -261,6 +261,7 @@ export const journeyRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Clock
           from,
           to,
           now,
+          logger: request.log,
         })),
       };
     },
