@@ -22,6 +22,7 @@ import { allQueues, createQueues } from './runtime/queues.js';
 import { RecordedShards, recordShardCount } from './runtime/recorded-shards.js';
 import { checkShardCount } from './runtime/queue-shards.js';
 import { checkEngineTiming } from './runtime/engine-timing.js';
+import { LoadedJourneys, recordIntervalMs } from './runtime/loaded-journeys.js';
 import type { ChannelAdapter } from './channels/channel-adapter.js';
 import type { DeliveryPolicy } from './delivery/delivery-policy.js';
 import type { Renderer } from './delivery/delivery-dependencies.js';
@@ -193,11 +194,21 @@ export function createEngine(options: EngineOptions) {
     clock,
     timeScale: options.timeScale ?? 1,
   });
-  const drainDeps: DrainDependencies = { store, catalog, executor, clock, logger };
+  // Recorded by the workers and the API as they start, at the sweep's pace: see LoadedJourneys.
+  const loadedJourneys = new LoadedJourneys(
+    options.redis,
+    prefix,
+    catalog,
+    clock,
+    logger,
+    recordIntervalMs(sweepIntervalMs),
+  );
+  const drainDeps: DrainDependencies = { store, catalog, executor, clock, logger, loadedJourneys };
   const pool = createWorkerPool({
     redis: options.redis,
     prefix,
     shards,
+    loadedJourneys,
     drain: drainDeps,
     store,
     delivery: options.delivery,
@@ -241,6 +252,8 @@ export function createEngine(options: EngineOptions) {
     queues,
     /** This process's queue shards and those beyond that other processes recorded. */
     shards,
+    /** What every process of the prefix loads: the journeys this one does not, and since when. */
+    loadedJourneys,
     prefix,
     jobIndex,
     timerWheel,
@@ -373,6 +386,7 @@ export function createEngine(options: EngineOptions) {
         Promise.all(Object.values(options.delivery?.adapters ?? {}).map((adapter) => adapter.close?.()));
       pool.settle();
       shards.stop();
+      loadedJourneys.stop();
       const graceful = Promise.all([...pool.workers.map((w) => w.close()), intake.settle()]);
       if (!(await settlesWithin(graceful, deadlineMs))) {
         // BullMQ keeps the first close(): a close(true) now would wait on the same active jobs

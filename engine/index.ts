@@ -176,6 +176,14 @@ export {
 export { MAX_QUEUE_SHARDS, QueueShardsError, shardOf } from './runtime/queue-shards.js';
 export { EngineTimingError, type TimingOption } from './runtime/engine-timing.js';
 export { RecordedShards, type ShardsFound } from './runtime/recorded-shards.js';
+export {
+  JOURNEY_REMOVED,
+  LoadedJourneys,
+  loadedJourneysKey,
+  missingJourneysKey,
+  type JourneyAbsence,
+  type JourneyLoad,
+} from './runtime/loaded-journeys.js';
 export { customerToken, drainJobId, sendOpId, timerJobId } from './runtime/ids.js';
 export { silentLogger, type Logger } from './logger.js';
 export { loadJourneysFromDirectory } from './journey/load-journeys.js';

@@ -13,6 +13,7 @@ import { createJourneyWorker, DEFAULT_SWEEP_BUDGET_MS, SWEEP_SCHEDULER } from '.
 import { shardLimiter } from './runtime/queue-shards.js';
 import type { QueueShard } from './runtime/queues.js';
 import type { RecordedShards } from './runtime/recorded-shards.js';
+import type { LoadedJourneys } from './runtime/loaded-journeys.js';
 import type { CustomerStore } from './store/customer-store.js';
 
 export class DeliveryNotConfiguredError extends ChorusError {
@@ -40,6 +41,8 @@ export interface WorkerPoolDependencies {
   prefix: string;
   /** This process's shards and those beyond that other processes recorded. */
   shards: RecordedShards;
+  /** Recorded, and again every interval, once workers start: see LoadedJourneys. */
+  loadedJourneys: LoadedJourneys;
   drain: DrainDependencies;
   store: CustomerStore;
   delivery: DeliveryOptions | undefined;
@@ -156,6 +159,7 @@ export function createWorkerPool(deps: WorkerPoolDependencies) {
       workers.push(...started, ...startOn(shards.beyond, shards.current.shards.length, options));
       roles.push(options);
       shards.watch();
+      deps.loadedJourneys.watch();
       return started;
     },
 

@@ -123,6 +123,9 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
   // Every shard a process recorded: the dashboard and metrics show the jobs in shards beyond this
   // process's QUEUE_SHARDS too (see shardCountKey), and those of shards recorded later once found.
   await readRecordedShards(engine.shards, app.log);
+  // An API that loads a journey (a canary's, taking entries into one it added) keeps its customers
+  // in it as much as a worker does: see LoadedJourneys.
+  engine.loadedJourneys.watch();
   const metrics = createMetrics({
     queues: () => allQueues(engine.shards.current),
     redis,

@@ -13,6 +13,8 @@ import { queuePhoneIndexChange } from '../store/phone-index.js';
 import { dailyDeltas } from '../store/daily-journey-counts.js';
 import type { CustomerEvent } from './customer-event.js';
 import { INSTANCE_RECORD_VERSION, type InstanceRecord } from './instance-record.js';
+import type { LoadedJourneys } from './loaded-journeys.js';
+import { endRemoved, removedJourneys } from './removed-journeys.js';
 
 export interface DrainDependencies {
   store: CustomerStore;
@@ -22,6 +24,11 @@ export interface DrainDependencies {
   logger: Logger;
   /** Called with what each applied event did, for metrics. */
   onNotes?: (customerId: string, notes: readonly Note[]) => void;
+  /**
+   * What the processes of the prefix load (see LoadedJourneys): without it, a customer in a
+   * journey this worker does not load is always left for a newer worker, as if a canary added it.
+   */
+  loadedJourneys?: LoadedJourneys;
 }
 
 /**
@@ -77,7 +84,9 @@ async function applyBatch(
 ): Promise<boolean> {
   const now = deps.clock.now();
   const customerId = keys.customerId;
-  refuseNewerState(customerId, loaded, deps.catalog, now);
+  const absent = refuseNewerState(customerId, loaded, deps.catalog, now);
+  const removed =
+    absent.length > 0 ? await removedJourneys(deps.loadedJourneys, customerId, absent, now) : [];
   let customer = loaded.customer;
   const changed = new Map<string, InstanceRecord>();
   const pruned = new Map<string, InstanceRecord>();
@@ -86,6 +95,16 @@ async function applyBatch(
   const notes: Note[] = [];
   const daily = new Map<string, Map<string, number>>();
   let profileChanged = false;
+  if (removed.length > 0) {
+    // Ended first, so the customer's events go on in their other journeys without this one.
+    const exits = endRemoved(customer, removed, now, deps.logger);
+    for (const record of exits.ended) changed.set(record.id, record);
+    commands.push(...exits.commands);
+    notes.push(...exits.notes);
+    dailyDeltas(customer.instances, exits.ended, now, daily);
+    customer = exits.customer;
+    deps.onNotes?.(customerId, exits.notes);
+  }
   for (const entry of loaded.inbox) {
     if (!entry.ok) {
       dead.push({ event: entry.raw, reason: entry.reason, at: now });
@@ -203,13 +222,17 @@ function enteredVersions(
  * entered them, and one of its workers will apply the events. Failing the job instead would spend
  * its attempts on every older worker it reached meanwhile, as for any data a newer release wrote.
  * The journey worker puts the job back for later (leaveForNewerWorker).
+ *
+ * Returns the active instances in journeys this worker does not load at all, which a newer release
+ * may have added or which may have been removed: removedJourneys (removed-journeys.ts) tells them
+ * apart.
  */
 function refuseNewerState(
   customerId: string,
   loaded: LoadedCustomer,
   catalog: JourneyCatalog,
   now: number,
-): void {
+): InstanceRecord[] {
   for (const entry of loaded.inbox) {
     if (!entry.ok && entry.newer !== undefined)
       throw new NewerVersionError(`An event in the inbox of customer "${customerId}"`, entry.newer);
@@ -237,24 +260,23 @@ function refuseNewerState(
         version,
       );
   }
+  const absent: InstanceRecord[] = [];
   for (const record of loaded.customer.instances.values()) {
     refuseNewer(`Instance ${record.id} of customer "${customerId}"`, record, INSTANCE_RECORD_VERSION);
-    // A journey this worker does not load at all, which a newer release (a canary) added and
-    // entered the customer in: as for a newer version. It may also have been removed while
-    // customers were in it, which no worker can tell apart: the customer then waits until it is
-    // back, as for an old version removed, and the message says so.
-    if (record.status === 'active' && !catalog.has(record.journeyId))
-      throw new NewerVersionError(
-        `Journey "${record.journeyId}" of instance ${record.id} of customer "${customerId}"`,
-        undefined,
-        `if it was removed from journeys/ instead, put version ${record.journeyVersion} back until its customers have finished`,
-      );
+    // A journey this worker does not load at all: one a newer release (a canary) added and entered
+    // the customer in, or one removed while customers were in it. Only what the other processes
+    // load tells them apart (removedJourneys).
+    if (record.status === 'active' && !catalog.has(record.journeyId)) {
+      absent.push(record);
+      continue;
+    }
     if (record.status === 'active' && record.journeyVersion > latestVersion(catalog, record.journeyId))
       throw new NewerVersionError(
         `Journey "${record.journeyId}" of instance ${record.id} of customer "${customerId}"`,
         record.journeyVersion,
       );
   }
+  return absent;
 }
 
 /**
