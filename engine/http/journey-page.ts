@@ -8,6 +8,7 @@ import type { Journey } from '../journey/define-journey.js';
 import { JourneyNotFoundError } from '../journey/journey-catalog.js';
 import { allStateNodes, statePath } from '../journey/machine-walk.js';
 import { STAGES } from '../journey/stage.js';
+import { readJourneyCounts } from '../store/journey-counts.js';
 import { DASHBOARD_PATH, JOURNEY_PAGES_PATH } from './dashboard-paths.js';
 import { wantsHtml } from './routes/html-page.js';
 
@@ -130,11 +131,12 @@ export const journeyPages: FastifyPluginAsync<{
       )
       .join('');
     // An engine may start with none (an empty or misnamed JOURNEYS_DIR): an empty list read as a page that failed.
+    const unloaded = await notLoadedItems(engine);
     const list =
-      items === ''
+      items === '' && unloaded === ''
         ? '<p>No journey is loaded. The engine runs the journeys exported by the modules of its journeys folder ' +
           '(<code>JOURNEYS_DIR</code>, <code>journeys/</code> by default); <code>npm run chorus -- validate</code> lists what it finds there.</p>'
-        : `<ul>${items}</ul>`;
+        : `${items === '' ? '<p>No journey is loaded.</p>' : `<ul>${items}</ul>`}${unloaded}`;
     return reply
       .type('text/html; charset=utf-8')
       .send(page(pathPrefix, 'Journeys', `<h1>Journeys</h1>${list}`));
@@ -182,3 +184,30 @@ mermaid.run({ querySelector: '#diagram' }).then(() => document.body.dataset.rend
     },
   );
 };
+
+/**
+ * The journeys this process does not load that customers are still active in (removed from the
+ * code, or added by a newer release), as a section of the list: an empty string when there are none.
+ */
+async function notLoadedItems(engine: Engine): Promise<string> {
+  const absences = await engine.loadedJourneys.notLoaded();
+  const rows = await Promise.all(
+    absences.map(async (absence) => {
+      const versions = await readJourneyCounts(engine.store.redis, engine.prefix, absence.journeyId);
+      const active = versions.reduce((n, v) => n + v.active, 0);
+      if (active === 0) return '';
+      const since = absence.lastLoad
+        ? `last loaded by a process at ${new Date(absence.lastLoad.at).toISOString()}`
+        : absence.missingSince === undefined
+          ? ''
+          : `never recorded as loaded; first missed at ${new Date(absence.missingSince).toISOString()}`;
+      return `<li>${escape(absence.journeyId)} — ${active} customer${active === 1 ? '' : 's'} still in it${since ? ` <span class="muted">(${since})</span>` : ''}</li>`;
+    }),
+  );
+  const items = rows.join('');
+  return items === ''
+    ? ''
+    : `<section id="not-loaded"><h2>Not loaded here, customers still in them</h2><ul>${items}</ul>` +
+        '<p class="muted">Removed from <code>journeys/</code>, or added by a newer release than this process. ' +
+        'Once no process has loaded one for an hour, its customers leave it (exit reason <code>journey-removed</code>) at their next event or timer.</p></section>';
+}

@@ -14,6 +14,7 @@ import type { Journey } from '../../journey/define-journey.js';
 import { allStateNodes, statePath } from '../../journey/machine-walk.js';
 import { isStage } from '../../journey/stage.js';
 import { readJourneyCounts, type JourneyCounts } from '../../store/journey-counts.js';
+import type { JourneyAbsence } from '../../runtime/loaded-journeys.js';
 import { orEmpty, orNone } from '../null-fields.js';
 import { Accepted } from './ingest-routes.js';
 
@@ -82,13 +83,36 @@ const JourneyState = z.object({
 
 const JourneySummary = z.object({
   id: z.string(),
-  version: z.number().describe('the latest version; new customers start on it'),
+  version: z
+    .number()
+    .describe(
+      'the latest version; new customers start on it. For a journey not loaded: the latest a process last loaded, else the highest customers are in',
+    ),
+  loaded: z
+    .boolean()
+    .describe(
+      'false for a journey this process does not load that customers are still active in: removed from the code (they leave it, exit reason `journey-removed`, once no process has loaded it for an hour), or added by a newer release this process is not part of',
+    ),
+  lastLoadedAt: z
+    .string()
+    .optional()
+    .describe('only when not loaded: when a process last said it loads the journey (ISO 8601)'),
+  missingSince: z
+    .string()
+    .optional()
+    .describe(
+      'only when not loaded and no process ever said it loads it: when a worker first met one of its customers (ISO 8601)',
+    ),
   description: z.string().optional(),
-  trigger: z.object({ event: z.string() }).or(z.object({ api: z.literal(true) })),
+  trigger: z
+    .object({ event: z.string() })
+    .or(z.object({ api: z.literal(true) }))
+    .optional()
+    .describe('what enters customers; absent for a journey not loaded'),
   states: z
     .array(JourneyState)
     .describe(
-      'every state of the latest version, with the customers in it now (all versions); then each state only other versions have that their customers are still in',
+      'every state of the latest version, with the customers in it now (all versions); then each state only other versions have that their customers are still in (for a journey not loaded, every state its customers are in)',
     ),
   stages: z.record(z.string(), z.number()).describe('customers in each funnel stage now'),
   funnel: z
@@ -146,12 +170,12 @@ const sumArms = (records: ReadonlyArray<Record<string, { entered: number; conver
  * counted in a stage is in some state of the list.
  */
 function journeyStates(
-  latest: Journey,
+  latest: Journey | undefined,
   versions: readonly JourneyCounts[],
   loaded: (version: number) => Journey | undefined,
 ): Array<z.infer<typeof JourneyState>> {
   const totals = sum(versions.map((v) => v.states));
-  const listed = statesOf(latest).map((s) => ({ ...s, customers: totals[s.state] ?? 0 }));
+  const listed = (latest ? statesOf(latest) : []).map((s) => ({ ...s, customers: totals[s.state] ?? 0 }));
   const inLatest = new Set(listed.map((s) => s.state));
   const others = new Map<string, { state: string; stage: string; customers: number; versions: number[] }>();
   // Newest first, so a state several versions have takes its stage from the newest loaded one.
@@ -179,16 +203,47 @@ export const journeyRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Clock
     return {
       id: journey.id,
       version: journey.version,
+      loaded: true,
       ...(journey.description ? { description: journey.description } : {}),
       trigger: journey.trigger.kind === 'api' ? { api: true as const } : { event: journey.trigger.event },
-      states: journeyStates(journey, versions, (v) => engine.catalog.loadedVersion(journey.id, v)),
+      ...figures(journey, versions),
+    };
+  }
+
+  /** A journey this process does not load, from its counts and what the processes recorded. */
+  async function notLoadedSummary(absence: JourneyAbsence): Promise<z.infer<typeof JourneySummary>> {
+    const versions = await readJourneyCounts(engine.store.redis, engine.prefix, absence.journeyId);
+    const iso = (ms: number) => new Date(ms).toISOString();
+    return {
+      id: absence.journeyId,
+      version: absence.lastLoad?.version ?? versions.at(-1)?.version ?? 0,
+      loaded: false,
+      ...(absence.lastLoad ? { lastLoadedAt: iso(absence.lastLoad.at) } : {}),
+      ...(absence.missingSince === undefined ? {} : { missingSince: iso(absence.missingSince) }),
+      ...figures(undefined, versions),
+    };
+  }
+
+  /** The journeys this process does not load that customers are still active in. */
+  async function notLoadedSummaries(): Promise<Array<z.infer<typeof JourneySummary>>> {
+    const all = await Promise.all((await engine.loadedJourneys.notLoaded()).map(notLoadedSummary));
+    return all.filter((journey) => journey.versions.some((v) => v.active > 0));
+  }
+
+  /** What the counts say of a journey: `latest` is its latest version, when this process loads it. */
+  function figures(latest: Journey | undefined, versions: readonly JourneyCounts[]) {
+    const journeyId = latest?.id ?? '';
+    return {
+      states: journeyStates(latest, versions, (v) =>
+        latest ? engine.catalog.loadedVersion(journeyId, v) : undefined,
+      ),
       stages: sum(versions.map((v) => v.stages)),
       funnel: sum(versions.map((v) => v.reached)),
       entered: versions.reduce((n, v) => n + v.entered, 0),
       converted: versions.reduce((n, v) => n + v.converted, 0),
       exits: sum(versions.map((v) => v.exits)),
       experiments: sumArms(versions.map((v) => v.variants)),
-      versions,
+      versions: [...versions],
     };
   }
 
@@ -201,7 +256,13 @@ export const journeyRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Clock
         response: { 200: z.object({ journeys: z.array(JourneySummary) }) },
       },
     },
-    async () => ({ journeys: await Promise.all(engine.catalog.list().map(summary)) }),
+    async () => {
+      const [loaded, notLoaded] = await Promise.all([
+        Promise.all(engine.catalog.list().map(summary)),
+        notLoadedSummaries(),
+      ]);
+      return { journeys: [...loaded, ...notLoaded] };
+    },
   );
 
   app.get(
@@ -214,7 +275,13 @@ export const journeyRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Clock
         response: { 200: JourneySummary },
       },
     },
-    async (request) => summary(engine.catalog.latest(request.params.id)),
+    async (request) => {
+      const { id } = request.params;
+      if (engine.catalog.has(id)) return summary(engine.catalog.latest(id));
+      // One a process recorded or a worker noticed missing: its customers may still be in it.
+      const absence = (await engine.loadedJourneys.notLoaded()).find((journey) => journey.journeyId === id);
+      return absence ? notLoadedSummary(absence) : summary(engine.catalog.latest(id));
+    },
   );
 
   app.get(
