@@ -181,4 +181,24 @@ describe('a journey removed from the code while customers are in it', () => {
       ]),
     );
   });
+
+  it('records what a process loads well within the hour, however long its sweep interval', () => {
+    const daily = createEngine({
+      redis: ctx.redis,
+      prefix: ctx.prefix,
+      journeys: [passwordReset],
+      messages: outbox.messages,
+      sweepIntervalMs: 86_400_000,
+    });
+    expect(daily.loadedJourneys.intervalMs).toBeLessThanOrEqual(MISSING_JOURNEY_GRACE_MS / 6);
+    const often = createEngine({
+      redis: ctx.redis,
+      prefix: ctx.prefix,
+      journeys: [passwordReset],
+      messages: outbox.messages,
+      sweepIntervalMs: 1_000,
+    });
+    engines.push(daily, often);
+    expect(often.loadedJourneys.intervalMs).toBe(1_000);
+  });
 });
