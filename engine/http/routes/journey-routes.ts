@@ -232,11 +232,8 @@ export const journeyRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Clock
 
   /** What the counts say of a journey: `latest` is its latest version, when this process loads it. */
   function figures(latest: Journey | undefined, versions: readonly JourneyCounts[]) {
-    const journeyId = latest?.id ?? '';
     return {
-      states: journeyStates(latest, versions, (v) =>
-        latest ? engine.catalog.loadedVersion(journeyId, v) : undefined,
-      ),
+      states: journeyStates(latest, versions, (v) => latest && engine.catalog.loadedVersion(latest.id, v)),
       stages: sum(versions.map((v) => v.stages)),
       funnel: sum(versions.map((v) => v.reached)),
       entered: versions.reduce((n, v) => n + v.entered, 0),
