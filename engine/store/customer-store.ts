@@ -11,6 +11,7 @@ import {
   type CustomerKeys,
 } from './customer-keys.js';
 import { readRecentEvent, recentEventEntry } from './recent-events.js';
+import { readMessageList } from './message-list.js';
 import { countDeltas } from './journey-counts.js';
 import { StatsWrites } from './stats-writes.js';
 import {
@@ -309,14 +310,19 @@ export class CustomerStore {
       this.redis.llen(keys.inbox),
     ]);
     const { rev, customer } = decodeState(customerId, Object.entries(flat).flat());
+    // An entry cut short or edited by hand does not fail the customer's page or export: it is
+    // left out of the list it is in, and kept as written in `unreadable`, which an export shows.
+    const messageList = readMessageList(messages);
+    const deadList = readMessageList(dead);
     return {
       rev,
       profile: customer.profile,
       instances: [...customer.instances.values()],
       recentEvents: events.map((e): CustomerEvent => readRecentEvent(e, customerId)),
-      messages: messages.map((m) => JSON.parse(m) as Record<string, unknown>),
-      deadLetters: dead.map((d) => JSON.parse(d) as { event: string; reason: string; at: number }),
+      messages: messageList.entries,
+      deadLetters: deadList.entries as Array<{ event: string; reason: string; at: number }>,
       pendingEvents: inbox,
+      unreadable: { messages: messageList.unreadable, deadLetters: deadList.unreadable },
     };
   }
 }

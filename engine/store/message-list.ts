@@ -10,9 +10,11 @@
 export function readMessageList(raw: readonly string[]): {
   entries: Array<Record<string, unknown>>;
   malformed: number;
+  /** The skipped entries as stored (a customer's export shows them). */
+  unreadable: string[];
 } {
   const entries: Array<Record<string, unknown>> = [];
-  let malformed = 0;
+  const unreadable: string[] = [];
   for (const text of raw) {
     let value: unknown;
     try {
@@ -22,7 +24,7 @@ export function readMessageList(raw: readonly string[]): {
     }
     if (typeof value === 'object' && value !== null && !Array.isArray(value))
       entries.push(value as Record<string, unknown>);
-    else malformed += 1;
+    else unreadable.push(text);
   }
-  return { entries, malformed };
+  return { entries, malformed: unreadable.length, unreadable };
 }

@@ -259,6 +259,26 @@ describe('reading and managing customers and journeys', () => {
     expect(exported.sendEngagement['s-ada-onboarding.1-0-0']).toEqual({ deliveredAt: 1_000 });
   });
 
+  it('shows and exports a customer whose message and dead-letter lists hold entries it cannot read', async () => {
+    await signUp('ada');
+    const keys = customerKeys(h.prefix, 'ada');
+    // A write cut short, and entries of another shape (edited by hand, or by a newer version).
+    await h.redis.lpush(keys.messages, '{"opId":"s-cut', JSON.stringify({ note: 'by hand' }));
+    await h.redis.rpush(keys.dead, 'not json');
+
+    const page = await get('/v1/customers/ada');
+    expect(page.statusCode).toBe(200);
+    const messages = page.json<{ messages: Array<{ status: string }> }>().messages;
+    expect(messages.length).toBeGreaterThan(0);
+    expect(messages.every((m) => typeof m.status === 'string')).toBe(true);
+
+    const exported = await get('/v1/customers/ada/export');
+    expect(exported.statusCode).toBe(200);
+    expect(exported.json()).toMatchObject({
+      unreadableEntries: { messages: ['{"opId":"s-cut'], deadLetters: ['not json'] },
+    });
+  });
+
   it('exports every in-app message a customer has, also past a thousand', async () => {
     await signUp('ada');
     // An app that keeps more than the default hundred a customer.

@@ -129,9 +129,13 @@ export const customerRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Cloc
       // Opens and clicks belong to the entry of the send that went out, not to the notes that share
       // its operation id (a channel's "rerouted", each "delayed" while it was held), nor to an
       // outcome of nothing sent.
-      const messages = stored.messages.map((entry) =>
-        handedOver(entry.status) ? { ...entry, ...engagement.get(String(entry.opId)) } : entry,
-      );
+      // An entry of another shape (written by hand, or by a newer version) is left out rather
+      // than failing the page; the export shows every entry as stored.
+      const messages = stored.messages.flatMap((entry) => {
+        const shown = handedOver(entry.status) ? { ...entry, ...engagement.get(String(entry.opId)) } : entry;
+        const parsed = MessageEntry.safeParse(shown);
+        return parsed.success ? [parsed.data] : [];
+      });
       return {
         userId: request.params.userId,
         traits: stored.profile,
@@ -146,7 +150,7 @@ export const customerRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Cloc
           enteredAt: new Date(i.enteredAt).toISOString(),
           updatedAt: new Date(i.updatedAt).toISOString(),
         })),
-        messages: messages as Array<z.infer<typeof MessageEntry>>,
+        messages,
         consent: await engine.consent.store.all(request.params.userId),
         pendingEvents: stored.pendingEvents,
       };
@@ -197,6 +201,11 @@ export const customerRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Cloc
         // Kept so a repeated send does not bring them back: stored about the customer, so listed.
         dismissedInAppMessages: await readDismissedInApp(engine.store.redis, engine.prefix, userId),
         unappliedEvents: stored.deadLetters,
+        // Entries of the lists above that no longer read as JSON objects (cut short, edited by
+        // hand), as stored: still data about the customer.
+        ...(stored.unreadable.messages.length + stored.unreadable.deadLetters.length > 0
+          ? { unreadableEntries: stored.unreadable }
+          : {}),
       };
     },
   );
