@@ -35,6 +35,7 @@ export interface InAppAdapterOptions {
   /**
    * How long a message is shown after it is stored, in ms; the inbox leaves it out after that.
    * Default {@link IN_APP_TTL_MS}, 30 days: an offer sent for a week is not shown for months.
+   * The inbox's keys expire with its newest message, so Redis drops an inbox nothing is shown from.
    */
   ttlMs?: number;
   /** Stamps `createdAt`; default the system clock. */
@@ -53,11 +54,17 @@ export function inAppKeys(prefix: string, customerId: string): { items: string; 
 // HSETNX makes a retried send a no-op; the trim drops the oldest beyond the cap from both keys.
 // KEYS[3], the send's operation, in the same slot: an erasure of the customer ends it (marked
 // `erased`) before deleting their keys, and a send still running then must not bring the inbox
-// back with the message in it.
+// back with the message in it. Both keys live as long as the message just stored (ARGV[4], ms),
+// never less than they already do: once the newest message has expired nothing in the inbox is
+// shown any more, and a customer who stopped coming back no longer keeps it for good.
 const storeMessage = new LuaScript(`
 if redis.call('HEXISTS', KEYS[3], 'erased') == 1 then return 2 end
 if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
 redis.call('LPUSH', KEYS[2], ARGV[1])
+local ttl = tonumber(ARGV[4])
+for i = 1, 2 do
+  if redis.call('PTTL', KEYS[i]) < ttl then redis.call('PEXPIRE', KEYS[i], ARGV[4]) end
+end
 local max = tonumber(ARGV[3])
 local extra = redis.call('LLEN', KEYS[2]) - max
 if extra > 0 then
@@ -117,6 +124,8 @@ export function createInAppAdapter(options: InAppAdapterOptions): ChannelAdapter
       `The in-app adapter's ttlMs is ${ttlMs}: it is how long a message is shown. To fix: give a number of milliseconds above 0, such as ${IN_APP_TTL_MS} (30 days).`,
     );
   }
+  // Whole milliseconds, as Redis takes an expiry: digits, not 1e+20.
+  const keptMs = Math.min(Math.ceil(ttlMs), Number.MAX_SAFE_INTEGER);
   return {
     channel: 'in-app',
     provider: 'redis',
@@ -143,7 +152,7 @@ export function createInAppAdapter(options: InAppAdapterOptions): ChannelAdapter
         const stored = await storeMessage.run(
           redis,
           [keys.items, keys.order, op],
-          [delivery.opId, JSON.stringify(message), max],
+          [delivery.opId, JSON.stringify(message), max, keptMs],
         );
         if (stored === 2) {
           return {

@@ -70,6 +70,29 @@ describe('the in-app adapter on a real Redis', () => {
     expect((await readInAppInbox(ctx.redis, ctx.prefix, 'ada')).map((m) => m.id)).toEqual(['op-2', 'op-1']);
   });
 
+  it('lets Redis drop an inbox once its newest message has expired, not keep it for good', async () => {
+    // A customer who stopped coming back kept every card they were ever sent, months past the
+    // time any of them was shown: expired messages were only left out, never deleted.
+    const keys = inAppKeys(ctx.prefix, 'ada');
+    const ttls = async () => Promise.all([ctx.redis.pttl(keys.items), ctx.redis.pttl(keys.order)]);
+    const day = createInAppAdapter({ redis: ctx.redis, prefix: ctx.prefix, clock, ttlMs: 86_400_000 });
+    await day.send(deliveryFor('in-app', { opId: 'op-1' }));
+    for (const ttl of await ttls()) expect(ttl).toBeGreaterThan(86_400_000 - 60_000);
+    for (const ttl of await ttls()) expect(ttl).toBeLessThanOrEqual(86_400_000);
+
+    // A message shown longer keeps the inbox longer; one shown for less never shortens it.
+    const week = createInAppAdapter({ redis: ctx.redis, prefix: ctx.prefix, clock, ttlMs: 7 * 86_400_000 });
+    await week.send(deliveryFor('in-app', { opId: 'op-2' }));
+    const hour = createInAppAdapter({ redis: ctx.redis, prefix: ctx.prefix, clock, ttlMs: 3_600_000 });
+    await hour.send(deliveryFor('in-app', { opId: 'op-3' }));
+    for (const ttl of await ttls()) expect(ttl).toBeGreaterThan(7 * 86_400_000 - 60_000);
+
+    // Reading, marking read and dismissing leave it as it was.
+    await markInAppRead(ctx.redis, ctx.prefix, 'ada', 'op-2', clock.now());
+    await dismissInAppMessage(ctx.redis, ctx.prefix, 'ada', 'op-3', clock.now());
+    for (const ttl of await ttls()) expect(ttl).toBeGreaterThan(7 * 86_400_000 - 60_000);
+  });
+
   it('reads past a run of expired messages in a few round trips, whatever the limit', async () => {
     // An app asking for its newest card (limit=1) past a hundred expired ones cost a round trip
     // per expired message: the inbox was read one id at a time.
