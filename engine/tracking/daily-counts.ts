@@ -83,6 +83,26 @@ export async function countDaily(
 }
 
 /**
+ * Moves one send of the day of `at` from `unknown` to `sent`: a run died around its provider
+ * call, and the provider has since shown that it went (a delivery report, an open, a click).
+ * Left `unknown`, what followed it was counted against sends it was not among, and a channel's
+ * delivery rate passed 100%. One transaction on the day's hash, so the two never part.
+ */
+export async function countUnknownAsSent(
+  redis: RedisConnection,
+  prefix: string,
+  send: CountedSend,
+  at: number,
+): Promise<void> {
+  const key = dailyCountsKey(prefix, send.journeyId, utcDay(at));
+  await redis
+    .multi()
+    .hincrby(key, dailyCountField(send, 'sent'), 1)
+    .hincrby(key, dailyCountField(send, 'unknown'), -1)
+    .exec();
+}
+
+/**
  * Queues {@link countDaily}'s increment of each of `metrics`, to be written with what it counts:
  * one write to the day's hash, whatever their number.
  */

@@ -106,6 +106,7 @@ export async function recordDeliveryReport(
     ...(parsed.reason === undefined ? {} : { reason: parsed.reason }),
     knownOnly: true,
     sentAt: send.at ?? 0,
+    sentStatus: send.status,
   });
   if (!known) return { recorded: 'unknown-send' };
   return { recorded: first ? 'first' : 'repeat' };

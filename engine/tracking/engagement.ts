@@ -1,7 +1,7 @@
 import type { RedisConnection } from '../redis/connection.js';
 import { customerKeys } from '../store/customer-keys.js';
 import { LuaScript } from '../store/lua-script.js';
-import { countDaily } from './daily-counts.js';
+import { countDaily, countUnknownAsSent } from './daily-counts.js';
 import type { TrackedSend } from './tracking-token.js';
 
 /** What happened to a send after it left: a person opened or clicked it, or its provider reported. */
@@ -57,32 +57,35 @@ const TRACKED_KINDS: ReadonlyArray<EngagementKind | 'clicks'> = [
  * KEYS: tracked hash, engagement list, tracked-ops sorted set, message list, optionally the
  * customer's state.
  * ARGV: opId, kind, at, entry JSON, list cap, sends cap, the time of the send when the caller read
- * it from the message list already (0 when the list did not give one) or '', then the field kinds
- * of a send.
+ * it from the message list already (0 when the list did not give one) or '', the send's status
+ * the caller read with it (or ''), then the field kinds of a send.
  * The first of each kind per send sets its time and is listed; every click is listed and
  * counted, as it carries the link that was followed. A send seen for the first time may push
  * the oldest send's fields out. With the state key, nothing is written when the customer has no
- * state ({-1, 0}). Returns {1 for the first of its kind else 0, the time of the send from the
- * message list when this is to be counted and the list holds it, else 0}.
+ * state ({-1, 0, 0}). Returns {1 for the first of its kind else 0, the time of the send from the
+ * message list when this is to be counted and the list holds it, else 0, 1 when this is the
+ * first that was heard of a send recorded `unknown`, else 0}.
  */
 const recordScript = new LuaScript(`
-if KEYS[5] and redis.call('EXISTS', KEYS[5]) == 0 then return {-1, 0} end
+if KEYS[5] and redis.call('EXISTS', KEYS[5]) == 0 then return {-1, 0, 0} end
 local first = redis.call('HSETNX', KEYS[1], ARGV[1] .. '|' .. ARGV[2], ARGV[3])
 if ARGV[2] == 'clicked' then redis.call('HINCRBY', KEYS[1], ARGV[1] .. '|clicks', 1) end
 if first == 1 or ARGV[2] == 'clicked' then
   redis.call('LPUSH', KEYS[2], ARGV[4])
   redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[5]) - 1)
 end
-if redis.call('ZADD', KEYS[3], 'NX', ARGV[3], ARGV[1]) == 1 then
+local heard = redis.call('ZADD', KEYS[3], 'NX', ARGV[3], ARGV[1])
+if heard == 1 then
   local over = redis.call('ZCARD', KEYS[3]) - tonumber(ARGV[6])
   if over > 0 then
     local dropped = redis.call('ZPOPMIN', KEYS[3], over)
     for i = 1, #dropped, 2 do
-      for k = 8, #ARGV do redis.call('HDEL', KEYS[1], dropped[i] .. '|' .. ARGV[k]) end
+      for k = 9, #ARGV do redis.call('HDEL', KEYS[1], dropped[i] .. '|' .. ARGV[k]) end
     end
   end
 end
 local sentAt = 0
+local status = ARGV[8]
 if ARGV[7] ~= '' then
   sentAt = tonumber(ARGV[7])
 elseif first == 1 or ARGV[2] == 'clicked' then
@@ -92,12 +95,15 @@ elseif first == 1 or ARGV[2] == 'clicked' then
       if ok and type(entry) == 'table' and entry.opId == ARGV[1] and type(entry.at) == 'number'
         and (entry.status == 'sent' or entry.status == 'unknown') then
         sentAt = entry.at
+        status = entry.status
         break
       end
     end
   end
 end
-return {first, sentAt}
+local settled = 0
+if heard == 1 and sentAt > 0 and status == 'unknown' then settled = 1 end
+return {first, sentAt, settled}
 `);
 
 /**
@@ -106,7 +112,9 @@ return {first, sentAt}
  * send, `clicks` every click. They are counted on the UTC day of the send (its entry on the
  * customer's message list; the day of `at` for a send the list no longer holds), as `sent` is:
  * counted on the day they happened, a day's opens of earlier days' sends were set against its
- * own sends, and a quiet day after a busy one had an open rate far above 100%. Returns whether this was the first of its kind for the send, and
+ * own sends, and a quiet day after a busy one had an open rate far above 100%. The first that is
+ * heard of a send recorded `unknown` moves it to `sent` in those counters (its message-list entry
+ * stays as recorded). Returns whether this was the first of its kind for the send, and
  * (`known`) whether it was recorded at all, false only for `knownOnly` and no customer state.
  *
  * `knownOnly`: record only if the customer has a state (every send's journey step wrote it, and
@@ -128,6 +136,8 @@ export async function recordEngagement(
      * (0 when the entry gives none): the list is then not read again.
      */
     sentAt?: number;
+    /** With `sentAt`: the status of the send's entry (`sent`, or `unknown`). */
+    sentStatus?: string;
   },
 ): Promise<{ first: boolean; known: boolean }> {
   const { send, kind, at } = input;
@@ -143,7 +153,7 @@ export async function recordEngagement(
     ...(input.url === undefined ? {} : { url: input.url }),
     ...(input.reason === undefined ? {} : { reason: input.reason }),
   };
-  const [result, sentAt] = (await recordScript.run(
+  const [result, sentAt, settled] = (await recordScript.run(
     redis,
     [keys.tracked, keys.engagement, keys.trackedOps, keys.messages, ...(input.knownOnly ? [keys.state] : [])],
     [
@@ -154,14 +164,18 @@ export async function recordEngagement(
       ENGAGEMENT_CAP,
       TRACKED_SENDS_CAP,
       input.sentAt ?? '',
+      input.sentStatus ?? '',
       ...TRACKED_KINDS,
     ],
-  )) as [number, number];
+  )) as [number, number, number];
   if (result === -1) return { first: false, known: false };
   const first = result === 1;
   const day = sentAt > 0 ? sentAt : at;
   // The counters live outside the customer's hash tag (one hash per journey and day), so they
   // are written after the record, and only by the call that recorded the first of its kind.
+  // The first that is heard of a send recorded `unknown` shows that it went: counted as sent
+  // before what is counted of it, so its day never has more delivered, opened or clicked than sent.
+  if (settled === 1) await countUnknownAsSent(redis, prefix, send, day);
   if (first) await countDaily(redis, prefix, send, kind, day);
   if (kind === 'clicked') await countDaily(redis, prefix, send, 'clicks', day);
   return { first, known: true };

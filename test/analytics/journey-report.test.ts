@@ -5,6 +5,7 @@ import {
   customerKeys,
   defineJourney,
   InvalidInputError,
+  recordDeliveryReport,
   recordEngagement,
   silentLogger,
   type Journey,
@@ -572,5 +573,74 @@ describe('buildJourneyReport', () => {
     // The complaint the email's provider reported is shown beside its bounce.
     expect(result.channels.email).toMatchObject({ bounced: 1, complained: 1 });
     expect(result.channels.sms).toMatchObject({ bounced: 0, complained: 0 });
+  });
+
+  it('counts a send recorded unknown as sent once its provider reports it, so no rate passes 100%', async () => {
+    // Two texts: one the gateway accepted, one whose request timed out after it reached the
+    // gateway (recorded `unknown`). The gateway reported both delivered, and the second was
+    // clicked: 2 delivered of 1 sent read as a delivery rate of 200%.
+    const at = NOW - DAY;
+    const nudge = { journeyId: 'probe', message: 'nudge', channel: 'sms', variant: 'control' } as const;
+    for (const [customerId, status] of [
+      ['c0', 'sent'],
+      ['c1', 'unknown'],
+    ] as const) {
+      await ctx.redis.hset(customerKeys(ctx.prefix, customerId).state, 'rev', 1);
+      await ctx.redis.lpush(
+        customerKeys(ctx.prefix, customerId).messages,
+        JSON.stringify({ opId: `op-${customerId}`, ...nudge, status, at }),
+      );
+      await countDaily(ctx.redis, ctx.prefix, nudge, status, at);
+    }
+    const delivered = (customerId: string) =>
+      recordDeliveryReport(ctx.redis, ctx.prefix, {
+        customerId,
+        opId: `op-${customerId}`,
+        status: 'delivered',
+        at: at + HOUR,
+      });
+    await delivered('c0');
+    await delivered('c1');
+    // The click comes through the tracked link, which reads the send from the list itself.
+    const click = () =>
+      recordEngagement(ctx.redis, ctx.prefix, {
+        send: { ...nudge, opId: 'op-c1', customerId: 'c1' },
+        kind: 'clicked',
+        at: NOW - HOUR,
+        url: 'https://acme.example/',
+        knownOnly: true,
+      });
+    await click();
+    // Heard of again: counted once.
+    await delivered('c1');
+    await click();
+
+    const result = await report(probeJourney());
+    expect(result.channels.sms).toMatchObject({
+      sent: 2,
+      delivered: 2,
+      deliveryRate: 1,
+      clicked: 1,
+      clickRate: 0.5,
+    });
+    expect(
+      await ctx.redis.hget(dailyCountsKey(ctx.prefix, 'probe', utcDay(at)), 'nudge|sms|control|unknown'),
+    ).toBe('0');
+
+    // A send first heard of by a click is counted as sent too.
+    await ctx.redis.hset(customerKeys(ctx.prefix, 'c2').state, 'rev', 1);
+    await ctx.redis.lpush(
+      customerKeys(ctx.prefix, 'c2').messages,
+      JSON.stringify({ opId: 'op-c2', ...nudge, status: 'unknown', at }),
+    );
+    await countDaily(ctx.redis, ctx.prefix, nudge, 'unknown', at);
+    await recordEngagement(ctx.redis, ctx.prefix, {
+      send: { ...nudge, opId: 'op-c2', customerId: 'c2' },
+      kind: 'clicked',
+      at: NOW - HOUR,
+      url: 'https://acme.example/',
+      knownOnly: true,
+    });
+    expect((await report(probeJourney())).channels.sms).toMatchObject({ sent: 3, clicked: 2 });
   });
 });
