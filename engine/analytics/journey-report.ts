@@ -133,6 +133,7 @@ function standingOf(
 }
 
 interface MessageEntry {
+  opId?: string;
   status?: string;
   at?: number;
   channel?: string;
@@ -239,8 +240,14 @@ export async function buildJourneyReport(input: {
   };
 }
 
+/** What of a send the customer's engagement may show: each field is `<opId>|<kind>`. */
+const REACHED = ['delivered', 'opened', 'clicked'] as const;
+
 /**
- * The messages the customer was sent (any journey), as touchpoints. Entries that are not JSON
+ * The messages that reached the customer (any journey), as touchpoints: those sent, but not one
+ * its provider reported bounced, which never arrived, unless it was delivered, opened or clicked
+ * after all (a soft bounce retried); and those recorded `unknown` (a run died around the provider
+ * call) that a delivery report, an open or a click shows arrived. Entries that are not JSON
  * objects are skipped, and counted in `skipped`.
  */
 async function touchpointsOf(
@@ -249,13 +256,25 @@ async function touchpointsOf(
   customerId: string,
   skipped: { malformed: number; customers: number },
 ): Promise<Touchpoint[]> {
-  const list = readMessageList(await redis.lrange(customerKeys(prefix, customerId).messages, 0, -1));
+  const keys = customerKeys(prefix, customerId);
+  const list = readMessageList(await redis.lrange(keys.messages, 0, -1));
   if (list.malformed > 0) {
     skipped.malformed += list.malformed;
     skipped.customers += 1;
   }
-  return (list.entries as MessageEntry[])
-    .filter((m) => m.status === 'sent' && typeof m.at === 'number' && m.channel && m.message)
+  const handedOver = (list.entries as MessageEntry[]).filter(
+    (m) =>
+      (m.status === 'sent' || m.status === 'unknown') && typeof m.at === 'number' && m.channel && m.message,
+  );
+  const kinds = ['bounced', ...REACHED] as const;
+  const fields = handedOver.flatMap((m) => (m.opId ? kinds.map((kind) => `${m.opId}|${kind}`) : []));
+  const values = fields.length === 0 ? [] : await redis.hmget(keys.tracked, ...fields);
+  const seen = new Set(fields.filter((_, i) => values[i] != null));
+  const reached = (m: MessageEntry) => REACHED.some((kind) => seen.has(`${m.opId}|${kind}`));
+  return handedOver
+    .filter((m) =>
+      m.status === 'sent' ? !seen.has(`${m.opId}|bounced`) || reached(m) : m.opId !== undefined && reached(m),
+    )
     .map((m) => ({
       at: m.at!,
       channel: m.channel!,

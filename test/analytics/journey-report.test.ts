@@ -643,4 +643,57 @@ describe('buildJourneyReport', () => {
     });
     expect((await report(probeJourney())).channels.sms).toMatchObject({ sent: 3, clicked: 2 });
   });
+
+  it('credits a conversion to the messages that reached the customer: not a bounced one, and an unknown one the provider delivered', async () => {
+    // c0 was texted, then emailed at an address that bounced: the text was the last message
+    // that reached them. c1 was emailed, then sent a push whose request broke after FCM had it
+    // (recorded `unknown`), which FCM's report later showed delivered.
+    const at = NOW - 2 * DAY;
+    await converted('probe', { at }, { at });
+    const sent = async (
+      customerId: string,
+      opId: string,
+      channel: string,
+      status: string,
+      daysBefore: number,
+    ) => {
+      await ctx.redis.hset(customerKeys(ctx.prefix, customerId).state, 'rev', 1);
+      await ctx.redis.lpush(
+        customerKeys(ctx.prefix, customerId).messages,
+        JSON.stringify({
+          opId,
+          journeyId: 'probe',
+          message: 'welcome',
+          channel,
+          status,
+          at: at - daysBefore * DAY,
+        }),
+      );
+    };
+    const reported = (customerId: string, opId: string, status: 'bounced' | 'delivered') =>
+      recordDeliveryReport(ctx.redis, ctx.prefix, { customerId, opId, status, at: at - HOUR });
+    await sent('c0', 'op-text', 'sms', 'sent', 2);
+    await sent('c0', 'op-mail', 'email', 'sent', 1);
+    await reported('c0', 'op-mail', 'bounced');
+    await sent('c1', 'op-mail', 'email', 'sent', 3);
+    await sent('c1', 'op-push', 'push', 'unknown', 1);
+    await reported('c1', 'op-push', 'delivered');
+
+    const { models } = (await report(probeJourney())).attribution;
+    expect(models['last-touch'].byChannel).toEqual({
+      push: { conversions: 1, revenue: 0 },
+      sms: { conversions: 1, revenue: 0 },
+    });
+    expect(models['first-touch'].byChannel).toEqual({
+      email: { conversions: 1, revenue: 0 },
+      sms: { conversions: 1, revenue: 0 },
+    });
+
+    // A bounce followed by a delivery (a soft bounce the provider retried) reached the customer.
+    await reported('c0', 'op-mail', 'delivered');
+    expect((await report(probeJourney())).attribution.models['last-touch'].byChannel).toEqual({
+      email: { conversions: 1, revenue: 0 },
+      push: { conversions: 1, revenue: 0 },
+    });
+  });
 });
