@@ -19,7 +19,7 @@ import { readDailyCounts, utcDay } from '../tracking/daily-counts.js';
 import { kpisBy, lastTouchCredits, scaleCredits, type Kpis } from './channel-kpis.js';
 import { objectivePeriod, objectiveProgress, type ObjectiveProgress } from './objective.js';
 
-/** Conversions read for attribution per report; beyond it the table covers the latest ones. */
+/** Conversions read for attribution per report; beyond it the table covers a sample drawn evenly over the period. */
 export const ATTRIBUTION_SAMPLE = 2000;
 
 const DAY_MS = 86_400_000;
@@ -166,7 +166,7 @@ export async function buildJourneyReport(input: {
 
   const conversions = await summariseConversions(redis, prefix, journey.id, { from, to }, ATTRIBUTION_SAMPLE);
   const windowMs = journey.goal?.windowMs ?? 7 * 86_400_000;
-  const sample = conversions.latest;
+  const sample = conversions.sample;
   // A customer's touchpoints are read once, whichever samples their conversions are in.
   const touchpoints = new Map<string, Promise<Touchpoint[]>>();
   const skipped = { malformed: 0, customers: 0 };
@@ -196,12 +196,12 @@ export async function buildJourneyReport(input: {
       : await summariseConversions(redis, prefix, journey.id, sentIn, ATTRIBUTION_SAMPLE);
   const ownLastTouch = scaleCredits(
     lastTouchCredits(
-      onSendDays === conversions ? paths : await pathsOf(onSendDays.latest),
+      onSendDays === conversions ? paths : await pathsOf(onSendDays.sample),
       windowMs,
       journey.id,
       sentIn,
     ),
-    onSendDays.latest.length,
+    onSendDays.sample.length,
     onSendDays.count,
   );
   if (skipped.malformed > 0)

@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import { RevenueTotal } from '../journey/revenue.js';
 import type { RedisConnection } from '../redis/connection.js';
 import { escapeGlob } from '../redis/scan-keys.js';
@@ -74,7 +75,7 @@ export function queueConversions(
   }
 }
 
-/** What a period of a journey's conversion log adds up to, and its latest conversions. */
+/** What a period of a journey's conversion log adds up to, and a sample of its conversions. */
 export interface ConversionSummary {
   /** Conversions: instances that reached the goal, as the journey's `converted` counts them. */
   count: number;
@@ -84,10 +85,49 @@ export interface ConversionSummary {
    */
   revenue: number;
   /**
-   * The latest `keepLatest` of them (all when fewer), oldest first; a conversion by an order
-   * already logged for another instance carries a revenue of 0, so the order's is credited once.
+   * `sampleSize` of them (all when fewer), drawn evenly over the period and the same on every
+   * read (see {@link EvenSample}), oldest first; a conversion by an order already logged for
+   * another instance carries a revenue of 0, so the order's is credited once.
    */
-  latest: LoggedConversion[];
+  sample: LoggedConversion[];
+}
+
+/**
+ * Keeps `size` conversions drawn evenly from all it is offered: those whose instance ids hash
+ * lowest (bottom-k sampling). The latest ones stood for the whole period, and a period whose last
+ * days sent other messages than its first had those days' messages credited with conversions of
+ * the first days' (scaled to the period's count: rates above 100%, and others' at half theirs).
+ * A hash, not chance: the same period reads the same sample, so a report does not change on
+ * every reload. Holds at most twice `size`.
+ */
+class EvenSample {
+  readonly #size: number;
+  #kept: Array<{ rank: string; order: number; conversion: LoggedConversion }> = [];
+  #above = '';
+  constructor(size: number) {
+    this.#size = size;
+  }
+
+  offer(conversion: LoggedConversion, order: number): void {
+    if (this.#size <= 0) return;
+    const rank = hash('sha1', `${conversion.journeyId}\u0000${conversion.instanceId}`);
+    if (this.#above !== '' && rank >= this.#above) return;
+    this.#kept.push({ rank, order, conversion });
+    if (this.#kept.length >= 2 * this.#size) this.#cut();
+  }
+
+  /** The sample, in the order offered (oldest first). */
+  conversions(): LoggedConversion[] {
+    this.#cut();
+    return this.#kept.sort((a, b) => a.order - b.order).map((entry) => entry.conversion);
+  }
+
+  #cut(): void {
+    if (this.#kept.length <= this.#size) return;
+    this.#kept.sort((a, b) => (a.rank < b.rank ? -1 : a.rank > b.rank ? 1 : a.order - b.order));
+    this.#kept.length = this.#size;
+    this.#above = this.#kept[this.#size - 1]!.rank;
+  }
 }
 
 /** Members read per round trip by {@link summariseConversions}. */
@@ -95,7 +135,7 @@ const PAGE = 5_000;
 
 /**
  * Counts a journey's conversions with `from <= at < to` and adds up their orders' revenue, keeping only
- * the latest `keepLatest`: a year of a busy journey's log, read whole, would be held in memory by
+ * an even sample of `sampleSize` (see {@link EvenSample}): a year of a busy journey's log, read whole, would be held in memory by
  * a report that needs its totals and a sample. Pages by score, so each round trip starts where
  * the last ended (an offset into the range would walk every member before it again); members of
  * one score are ordered, and those of the boundary score already read are skipped.
@@ -105,11 +145,11 @@ export async function summariseConversions(
   prefix: string,
   journeyId: string,
   range: { from: number; to: number },
-  keepLatest: number,
+  sampleSize: number,
   pageSize = PAGE,
 ): Promise<ConversionSummary> {
   const key = conversionLogKey(prefix, journeyId);
-  const ring: LoggedConversion[] = [];
+  const sample = new EvenSample(sampleSize);
   let count = 0;
   const revenue = new RevenueTotal();
   let min = range.from;
@@ -139,16 +179,13 @@ export async function summariseConversions(
       const conversion = sameOrder ? { ...logged, revenue: 0 } : logged;
       count++;
       revenue.add(conversion.revenue);
-      if (keepLatest > 0) ring[(count - 1) % keepLatest] = conversion;
+      sample.offer(conversion, count);
       seenAtMin = score === min ? seenAtMin + 1 : 1;
       min = score;
     }
     if (flat.length < pageSize * 2) break;
   }
-  const kept = Math.min(count, keepLatest);
-  const start = count - kept;
-  const latest = Array.from({ length: kept }, (_, i) => ring[(start + i) % keepLatest]!);
-  return { count, revenue: revenue.value, latest };
+  return { count, revenue: revenue.value, sample: sample.conversions() };
 }
 
 /** A journey's conversions with `from <= at < to`, oldest first. */

@@ -696,4 +696,45 @@ describe('buildJourneyReport', () => {
       push: { conversions: 1, revenue: 0 },
     });
   });
+
+  it("credits a sampled period's messages from conversions drawn over all of it, not its last days", async () => {
+    // 3,000 buyers, more than the report credits: 1,500 bought three weeks ago after the `early`
+    // email, 1,500 this week after the `late` one. The latest 2,000 conversions, scaled to 3,000,
+    // credited `late` with 2,250 conversions of its 1,500 sends (150%) and `early` with half its own.
+    const buyers = 3000;
+    const early = NOW - 20 * DAY;
+    const late = NOW - 3 * DAY;
+    const sentAt = (i: number) => (i < buyers / 2 ? early : late);
+    await converted('probe', ...Array.from({ length: buyers }, (_, i) => ({ at: sentAt(i) + DAY })));
+    await Promise.all(
+      Array.from({ length: buyers }, (_, i) =>
+        ctx.redis.lpush(
+          customerKeys(ctx.prefix, `c${i}`).messages,
+          JSON.stringify({
+            status: 'sent',
+            at: sentAt(i),
+            channel: 'email',
+            message: i < buyers / 2 ? 'early' : 'late',
+            journeyId: 'probe',
+          }),
+        ),
+      ),
+    );
+    for (const [message, at] of [
+      ['early', early],
+      ['late', late],
+    ] as const)
+      await ctx.redis.hset(
+        dailyCountsKey(ctx.prefix, 'probe', utcDay(at)),
+        `${message}|email|control|sent`,
+        buyers / 2,
+      );
+
+    const result = await report(probeJourney());
+    expect(result.attribution).toMatchObject({ conversions: ATTRIBUTION_SAMPLE, sampled: true });
+    for (const message of ['early', 'late']) {
+      expect(result.messages[message]?.conversionRate).toBeGreaterThan(0.9);
+      expect(result.messages[message]?.conversionRate).toBeLessThan(1.1);
+    }
+  });
 });

@@ -85,7 +85,7 @@ describe("an erasure that fails while it forgets the customer's conversions", ()
     ).toEqual([]);
   });
 
-  it('adds up a period page by page, ties across a page boundary included, keeping only the latest', async () => {
+  it('adds up a period page by page, ties across a page boundary included, keeping only a sample', async () => {
     const key = `${h.ctx.prefix}:conversions:paged`;
     // Scores 1, 2, 2, 2, 2, 3, ... : with pages of 2 members, the four at 2 span three pages.
     const ats = [1, 2, 2, 2, 2, 3, 4, 4, 5, 9];
@@ -102,7 +102,20 @@ describe("an erasure that fails while it forgets the customer's conversions", ()
     expect(summary.count).toBe(8); // scores 2 to 5: the 1 and the 9 are outside
     expect(summary.revenue).toBe(2 + 3 + 4 + 5 + 6 + 7 + 8 + 9);
     const all = await readConversions(h.ctx.redis, h.ctx.prefix, 'paged', 2, 9);
-    expect(summary.latest).toEqual(all.slice(-3));
+    // Three of them, oldest first, the same on every read.
+    expect(summary.sample).toHaveLength(3);
+    expect(summary.sample.map((c) => all.findIndex((d) => d.instanceId === c.instanceId))).toEqual(
+      summary.sample.map((c) => all.findIndex((d) => d.instanceId === c.instanceId)).sort((a, b) => a - b),
+    );
+    expect(
+      (await summariseConversions(h.ctx.redis, h.ctx.prefix, 'paged', { from: 2, to: 9 }, 3, 2)).sample,
+    ).toEqual(summary.sample);
+    // All of them when the sample is as large.
+    expect(
+      (await summariseConversions(h.ctx.redis, h.ctx.prefix, 'paged', { from: 2, to: 9 }, 8, 2)).sample.map(
+        (c) => c.instanceId,
+      ),
+    ).toEqual(all.map((c) => c.instanceId));
     expect(
       (await summariseConversions(h.ctx.redis, h.ctx.prefix, 'paged', { from: 0, to: 100 }, 0, 3)).count,
     ).toBe(10);
