@@ -93,6 +93,44 @@ describe('buildJourneyReport', () => {
     });
   });
 
+  it("counts a conversions objective's year without reading each of its conversions", async () => {
+    // The report read every conversion of the objective's period, a year of a busy journey's log,
+    // on every request, to count them.
+    const journey = probeJourney({
+      objective: { metric: 'conversions', target: 100, start: '2026-01-01', deadline: '2026-12-31' },
+    });
+    await converted(
+      'probe',
+      { at: Date.parse('2026-02-01T00:00:00Z') },
+      { at: NOW - DAY },
+      { at: NOW + DAY },
+    );
+    const read: Array<[string, string]> = [];
+    const counted = new Proxy(ctx.redis, {
+      get(target, name, receiver) {
+        const value: unknown = Reflect.get(target, name, receiver);
+        if (name === 'zrangebyscore' && typeof value === 'function')
+          return (...args: unknown[]) => {
+            read.push([String(args[1]), String(args[2])]);
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const today = Date.parse(utcDay(NOW));
+    const result = await buildJourneyReport({
+      redis: counted,
+      prefix: ctx.prefix,
+      journey,
+      from: today - 7 * DAY,
+      to: today,
+      now: NOW,
+    });
+    expect(result.objective).toMatchObject({ actual: 2 });
+    // Only the report's own week is read member by member.
+    expect(read.every(([from]) => Number(from) >= today - 7 * DAY)).toBe(true);
+  });
+
   it('adds up revenue in the decimals it was sent in, not with the rounding errors of binary fractions', async () => {
     const journey = probeJourney({
       objective: { metric: 'revenue', target: 0.8, start: '2026-11-01', deadline: '2026-11-30' },
