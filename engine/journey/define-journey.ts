@@ -155,8 +155,10 @@ export interface JourneyBuilder<TContext extends JourneyContext, TEvent extends 
    * An `after` key that waits until the next `time` (`"HH:MM"`, 24-hour) on the customer's own
    * clock: the `timezone` trait when it names an IANA zone, else the `deviceTimezone` trait (an
    * identify's `context.timezone`), else the engine's default time zone (see customerTimeZone).
-   * The wait is computed when the state is entered, and ends at the next such time after it: a
-   * state entered at 10:00 sharp waits for 10:00 the next day. A time the clocks skip that day (02:30 when
+   * The wait is counted from when the state is entered, and ends at the next such time after it: a
+   * state entered at 10:00 sharp waits for 10:00 the next day. An identify that changes the
+   * customer's clock moves the wait to the same time in the new zone, counted from the same entry
+   * (at once when that has passed). A time the clocks skip that day (02:30 when
    * they spring forward) is reached when they jump past it (03:00); a time they show twice (01:30
    * when they fall back) is reached at its first showing.
    *

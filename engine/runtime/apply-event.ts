@@ -3,8 +3,17 @@ import { readRevenue } from '../journey/revenue.js';
 import { JourneyNotFoundError, type JourneyCatalog } from '../journey/journey-catalog.js';
 import type { Command, Note } from './command.js';
 import type { CustomerEvent, TrackEvent } from './customer-event.js';
-import { instanceId, sendIdOf, type CustomerState, type InstanceRecord } from './instance-record.js';
+import {
+  instanceId,
+  pendingLocalWaits,
+  sendIdOf,
+  withLocalWaits,
+  type CustomerState,
+  type InstanceRecord,
+} from './instance-record.js';
 import { enterInstance, finish, stepInstance } from './instance-step.js';
+import { moveLocalTimeWaits } from './local-time-move.js';
+import { customerTimeZone } from '../local-time.js';
 
 export interface StepResult {
   customer: CustomerState;
@@ -99,10 +108,32 @@ export function applyEvent(
   };
 
   switch (event.kind) {
-    case 'identify':
-      result.customer = { ...result.customer, profile: mergeTraits(customer.profile, event.traits) };
+    case 'identify': {
+      const profile = mergeTraits(customer.profile, event.traits);
+      result.customer = { ...result.customer, profile };
       result.profileChanged = true;
+      // A customer whose clock changed (a `timezone` trait, or the device's zone while no
+      // `timezone` names one) has their waits until a local time moved to it.
+      const from = customerTimeZone(customer.profile, catalog.timezone);
+      const zone = customerTimeZone(profile, catalog.timezone);
+      if (zone === from) break;
+      for (const record of activeInstances(instances)) {
+        if (Object.keys(record.timers).length === 0) continue;
+        guarded(record, () =>
+          put(
+            moveLocalTimeWaits(
+              catalog.version(record.journeyId, record.journeyVersion),
+              customer.customerId,
+              record,
+              from,
+              zone,
+              now,
+            ),
+          ),
+        );
+      }
       break;
+    }
     case 'track':
       for (const record of activeInstances(instances)) {
         guarded(record, () =>
@@ -172,7 +203,7 @@ export function applyEvent(
         break;
       const timers = { ...record.timers };
       delete timers[sendId];
-      const consumed: InstanceRecord = { ...record, timers };
+      const consumed = withLocalWaits({ ...record, timers }, pendingLocalWaits(record.localWaits, timers));
       const journey = catalog.version(record.journeyId, record.journeyVersion);
       try {
         put(

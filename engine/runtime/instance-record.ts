@@ -25,6 +25,13 @@ export interface InstanceRecord {
   rev: number;
   /** Pending xstate delays: xstate send id to the BullMQ job id that will deliver it. */
   timers: Record<string, string>;
+  /**
+   * The pending waits until a local time (`j.atLocalTime`): xstate send id to the journey time the
+   * wait began, when its state was entered. A change of the customer's time zone moves the wait to
+   * the same local time in the new zone, counted from there (local-time-move.ts). Absent when there
+   * is none, and on timers set before it was kept.
+   */
+  localWaits?: Record<string, number>;
   state: string;
   stage: Stage;
   /**
@@ -85,6 +92,25 @@ export function seqOfInstanceId(id: string): number {
 export function sendIdOf(record: InstanceRecord, jobId: string): string | undefined {
   for (const [sendId, pending] of Object.entries(record.timers)) if (pending === jobId) return sendId;
   return undefined;
+}
+
+/** The `localWaits` of the timers still pending in `timers`; `undefined` for none. */
+export function pendingLocalWaits(
+  localWaits: Readonly<Record<string, number>> | undefined,
+  timers: Readonly<Record<string, string>>,
+): Record<string, number> | undefined {
+  if (localWaits === undefined) return undefined;
+  const kept = Object.entries(localWaits).filter(([sendId]) => Object.hasOwn(timers, sendId));
+  return kept.length > 0 ? Object.fromEntries(kept) : undefined;
+}
+
+/** A record with `localWaits` set to `localWaits`, or without the field when it is `undefined`. */
+export function withLocalWaits(
+  record: InstanceRecord,
+  localWaits: Record<string, number> | undefined,
+): InstanceRecord {
+  const { localWaits: _old, ...rest } = record;
+  return localWaits === undefined ? rest : { ...rest, localWaits };
 }
 
 /** The furthest stage an instance has reached (see `reached`). */

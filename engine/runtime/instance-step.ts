@@ -16,7 +16,13 @@ import { isStage, laterStage, type Stage } from '../journey/stage.js';
 import { customerTimeZone, localTimeWaitEnd } from '../local-time.js';
 import type { Command, SendCommand } from './command.js';
 import { sendOpId, timerJobId } from './ids.js';
-import { INSTANCE_RECORD_VERSION, reachedStage, type InstanceRecord } from './instance-record.js';
+import {
+  INSTANCE_RECORD_VERSION,
+  pendingLocalWaits,
+  reachedStage,
+  withLocalWaits,
+  type InstanceRecord,
+} from './instance-record.js';
 import { pureInitialTransition, pureTransition } from './pure-transition.js';
 
 function asObject(value: unknown): Record<string, unknown> {
@@ -172,9 +178,10 @@ function toCommands(
   located: { state: string; stage: Stage },
   cause: SendCommand['event'],
   { now, zone }: StepTime,
-): { commands: Command[]; timers: Record<string, string> } {
+): { commands: Command[]; timers: Record<string, string>; localWaits: Record<string, number> } {
   const commands: Command[] = [];
   const timers = { ...record.timers };
+  const localWaits = { ...record.localWaits };
   const variants = (record.context.variants as Record<string, string> | undefined) ?? {};
   let index = 0;
   for (const action of actions) {
@@ -213,6 +220,9 @@ function toCommands(
       // for that 10:00 shown again the same night the clocks go back over it.
       const delay = localTime ? localTimeWaitEnd(now, zone, localTime) - now : params.delay;
       timers[sendId] = jobId;
+      // Kept so that a change of the customer's zone can move the wait (local-time-move.ts).
+      if (localTime) localWaits[sendId] = now;
+      else delete localWaits[sendId];
       commands.push({
         type: 'schedule',
         jobId,
@@ -231,7 +241,7 @@ function toCommands(
       commands.push({ type: 'cancel', jobId });
     }
   }
-  return { commands, timers };
+  return { commands, timers, localWaits };
 }
 
 function settle(
@@ -247,17 +257,21 @@ function settle(
   const located = locate(journey.machine, snapshot.value);
   const context = persistedContext(snapshot.context as JourneyContext);
   const draft: InstanceRecord = { ...before, rev: before.rev + 1, context };
-  const { commands, timers } = toCommands(journey, actions, draft, customerId, located, cause, time);
+  const { commands, timers, localWaits } = toCommands(
+    journey,
+    actions,
+    draft,
+    customerId,
+    located,
+    cause,
+    time,
+  );
   // A new instance (rev 0) has no stage yet: the one it settles in is the first it reaches.
   const reached = before.rev === 0 ? located.stage : laterStage(reachedStage(before), located.stage);
-  const record: InstanceRecord = {
-    ...draft,
-    value: snapshot.value,
-    timers,
-    ...located,
-    reached,
-    updatedAt: now,
-  };
+  const record = withLocalWaits(
+    { ...draft, value: snapshot.value, timers, ...located, reached, updatedAt: now },
+    pendingLocalWaits(localWaits, timers),
+  );
   if (snapshot.status === 'done') return finish(record, located.state.split('.').pop() ?? 'done', commands);
   if (snapshot.status === 'error') {
     return finish({ ...record, status: 'failed', error: String(snapshot.error) }, 'error', commands);
@@ -273,12 +287,15 @@ export function finish(
 ): { record: InstanceRecord; commands: Command[] } {
   const cancels: Command[] = Object.values(record.timers).map((jobId) => ({ type: 'cancel', jobId }));
   return {
-    record: {
-      ...record,
-      status: record.status === 'failed' ? 'failed' : 'done',
-      exitReason: reason,
-      timers: {},
-    },
+    record: withLocalWaits(
+      {
+        ...record,
+        status: record.status === 'failed' ? 'failed' : 'done',
+        exitReason: reason,
+        timers: {},
+      },
+      undefined,
+    ),
     commands: [...commands, ...cancels],
   };
 }
