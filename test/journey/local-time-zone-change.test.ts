@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createJourneyHarness, defineJourney } from '../../engine/index.js';
 import { morningReminder } from '../../docs/examples/morning-journey.js';
+import { enterInstance } from '../../engine/runtime/instance-step.js';
+import { moveLocalTimeWaits } from '../../engine/runtime/local-time-move.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -117,5 +119,34 @@ describe('a wait until a local time follows the customer to a new time zone', ()
     expect(h.instance('ho')).toMatchObject({ status: 'done', exitReason: 'reminded' });
     expect(h.sent('ho').map((s) => iso(s.at))).toEqual(['2026-06-02T14:00:00.000Z']);
     expect(h.pendingTimers('ho')).toEqual([]);
+  });
+});
+
+describe('a local-time wait set before the instance kept when it began', () => {
+  it('is moved to the next showing of its time in the new zone from the moment of the move', () => {
+    const entered = Date.parse('2026-06-01T18:00:00Z'); // 20:00 in Berlin
+    const { record } = enterInstance(
+      morningReminder,
+      'ada',
+      'morning-reminder.1',
+      1,
+      { name: 'Sencha' },
+      { timezone: 'Europe/Berlin' },
+      entered,
+    );
+    expect(record.localWaits).toEqual({ [Object.keys(record.timers)[0]!]: entered });
+    const { localWaits: _began, ...legacy } = record;
+    const now = Date.parse('2026-06-02T06:00:00Z'); // 08:00 in Berlin, 02:00 in New York
+    const moved = moveLocalTimeWaits(
+      morningReminder,
+      'ada',
+      legacy,
+      'Europe/Berlin',
+      'America/New_York',
+      now,
+    );
+    const schedule = moved?.commands.find((c) => c.type === 'schedule');
+    expect(schedule && iso(schedule.dueAt)).toBe('2026-06-02T14:00:00.000Z');
+    expect(moved?.record.localWaits).toEqual({ [schedule!.sendId]: now });
   });
 });
