@@ -299,7 +299,7 @@ export function createEngine(options: EngineOptions) {
       // IdentifyInput has checked the consent trait already; a retried call does not record it again.
       const [result] = await Promise.all([
         ingest(event, t.messageId),
-        answers === undefined
+        answers === undefined || answers === null
           ? undefined
           : consent.recordTrait(
               t.userId,

@@ -80,7 +80,8 @@ export const IdentifyTraits = JsonObject.superRefine((traits, ctx) => {
       message:
         'must be one email address such as ada@example.com: no display name, spaces, line breaks, commas or second @',
     });
-  if (traits.consent === undefined) return;
+  // Null is no answer, as any trait sent as null is none (see ConsentTrait).
+  if (traits.consent === undefined || traits.consent === null) return;
   const parsed = ConsentTrait.safeParse(traits.consent);
   for (const issue of parsed.error?.issues ?? [])
     ctx.addIssue({ code: 'custom', path: ['consent', ...issue.path], message: issue.message });

@@ -46,14 +46,24 @@ export const GivenConsentSource = z
       `"${String(issue.input)}" is recorded only by Chorus itself, when a customer follows a link or texts a keyword; name where this answer was given (a form, a call centre)`,
   });
 
+/**
+ * An optional field sent as null is none, as in ingest: a serialiser that writes every field of
+ * a class (.NET's by default, Jackson's) sends null for one the call lacks.
+ */
+const orNone = <T extends z.ZodType>(field: T) =>
+  field
+    .nullish()
+    .transform((value) => (value === null ? undefined : value))
+    .optional();
+
 /** One answer as a caller gives it: a boolean, or a boolean with its evidence. */
 export const ConsentAnswer = z.union(
   [
     z.boolean(),
     z.object({
       granted: z.boolean(),
-      source: GivenConsentSource.optional(),
-      textVersion: z.string().min(1).max(200).optional(),
+      source: orNone(GivenConsentSource),
+      textVersion: orNone(z.string().min(1).max(200)),
     }),
   ],
   { error: 'true, false, or { granted, source?, textVersion? }' },
@@ -61,8 +71,20 @@ export const ConsentAnswer = z.union(
 export type ConsentAnswer = z.infer<typeof ConsentAnswer>;
 
 /**
+ * The entries of a record but those sent as null: a channel or topic answered null is not
+ * answered, as a trait set to null is none (consent is withdrawn with `false`, never forgotten).
+ */
+const withoutNulls = <K extends string, V>(record: Partial<Record<K, V | null>>) =>
+  Object.fromEntries(Object.entries(record).filter(([, value]) => value !== null)) as Partial<Record<K, V>>;
+
+/**
  * The `consent` trait of an identify call: `{ <channel>: { <topic>: answer } }`, e.g.
  * `{ email: { marketing: true }, sms: { marketing: { granted: true, textVersion: 'sms-v2' } } }`.
  */
-export const ConsentTrait = z.partialRecord(ConsentChannel, z.partialRecord(Topic, ConsentAnswer));
+export const ConsentTrait = z
+  .partialRecord(
+    ConsentChannel,
+    z.partialRecord(Topic, ConsentAnswer.nullable()).transform(withoutNulls).nullable(),
+  )
+  .transform(withoutNulls);
 export type ConsentTrait = z.infer<typeof ConsentTrait>;

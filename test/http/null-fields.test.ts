@@ -63,4 +63,35 @@ describe('optional fields sent as null', () => {
       record: { channel: 'email', topic: 'marketing', state: 'granted', at: h.clock.now(), source: 'api' },
     });
   });
+  it('takes a consent trait, or any part of one, sent as null as no answer, as a null trait is none', async () => {
+    // As a typed traits class with a consent field serialises when the sign-up form asked nothing.
+    const nothing = await post('/v1/batch', {
+      batch: [
+        { type: 'identify', userId: 'nc', traits: { firstName: 'Nia', consent: null }, messageId: 'nc-1' },
+        { type: 'track', userId: 'nc', event: 'Viewed', messageId: 'nc-2' },
+      ],
+    });
+    expect(nothing.statusCode).toBe(200);
+    expect(await h.engine.consent.store.history('nc')).toEqual([]);
+
+    // A channel or topic it has no answer for, and an answer's optional fields, the same.
+    const some = await post('/v1/identify', {
+      userId: 'nc',
+      traits: {
+        consent: {
+          email: { marketing: { granted: true, source: null, textVersion: null }, transactional: null },
+          sms: null,
+        },
+      },
+    });
+    expect(some.statusCode).toBe(200);
+    expect(await h.engine.consent.store.history('nc')).toEqual([
+      expect.objectContaining({ channel: 'email', topic: 'marketing', state: 'granted', source: 'identify' }),
+    ]);
+    // A null answer does not undo one given before: consent is withdrawn with false, not forgotten.
+    await post('/v1/identify', { userId: 'nc', traits: { consent: { email: { marketing: null } } } });
+    expect(await h.engine.consent.store.all('nc')).toEqual([
+      expect.objectContaining({ channel: 'email', topic: 'marketing', state: 'granted' }),
+    ]);
+  });
 });
