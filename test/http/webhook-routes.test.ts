@@ -154,6 +154,62 @@ describe('the webhook sources in journeys/', () => {
   });
 });
 
+describe("the shop's webhooks over HTTP", () => {
+  const secret = generateWebhookSecret();
+  let h: HttpHarness;
+  beforeEach(async () => {
+    const { loadJourneyFolder } = await import('../../engine/index.js');
+    const folder = await loadJourneyFolder('journeys');
+    h = await httpHarness({
+      journeys: [onboarding],
+      webhookSources: folder.webhookSources,
+      webhookSecrets: { shop: [secret] },
+      workers: false,
+    });
+  });
+  afterEach(() => h.close());
+
+  let sent = 0;
+  const deliver = (payload: unknown) => {
+    const body = JSON.stringify(payload);
+    const headers = webhookHeaders(secret, `msg_${++sent}`, Math.floor(h.clock.now() / 1000), body);
+    return h.app.inject({
+      method: 'POST',
+      url: '/v1/webhooks/shop',
+      payload: body,
+      headers: { 'content-type': 'application/json', ...headers },
+    });
+  };
+
+  it('acknowledges and ignores every type but a paid order, whatever its data, so the shop does not send it again', async () => {
+    // Refused with a 4xx, a Standard Webhooks sender retries for days, then may turn the endpoint off.
+    for (const other of [
+      { type: 'customer.created', data: { customerId: 'c1', email: 'c1@example.com' } },
+      { type: 'ping' },
+      { type: 'order.refunded', data: { customerId: 'c1', orderId: 'o1', total: '12.50' } },
+    ]) {
+      const res = await deliver(other);
+      expect(res.statusCode, other.type).toBe(202);
+      expect(res.json(), other.type).toMatchObject({ ignored: true });
+    }
+    expect(await h.redis.keys(`${h.prefix}:c:*`)).toEqual([]);
+
+    // A paid order is still checked: one the journeys could not use is refused, naming the field.
+    const incomplete = await deliver({ type: 'order.paid', data: { customerId: 'c1' } });
+    expect(incomplete.statusCode).toBe(400);
+    expect(incomplete.json()).toMatchObject({ error: { issues: [{ field: 'body.data.orderId' }] } });
+    const paid = await deliver({
+      type: 'order.paid',
+      data: { customerId: 'c1', orderId: 'o1', total: 12.5 },
+    });
+    expect(paid.statusCode).toBe(202);
+    expect(paid.json()).toMatchObject({ duplicate: false, ignored: false });
+    expect((await h.engine.customer('c1')).recentEvents).toEqual([
+      expect.objectContaining({ name: 'Order Completed', properties: { orderId: 'o1', revenue: 12.5 } }),
+    ]);
+  });
+});
+
 describe('an app given a webhook source secret that is not base64', () => {
   it('is not built, naming the source, rather than answering 500 to every webhook from it', async () => {
     const ctx = testRedis();
