@@ -328,6 +328,42 @@ describe('ingest over HTTP', () => {
     });
   });
 
+  it('refuses a time without its offset wherever a call carries one, naming it, as Segment does not read one either', async () => {
+    // Read as UTC, a call from Berlin would be dated an hour late; in the server's zone, differently on each server.
+    const local = '2026-11-23T10:00:00';
+    const refusals: Array<[string, object, string]> = [
+      ['/v1/track', { userId: 'z', event: 'Viewed', timestamp: local }, 'body.timestamp'],
+      ['/v1/identify', { userId: 'z', traits: {}, originalTimestamp: local }, 'body.originalTimestamp'],
+      [
+        '/v1/batch',
+        { sentAt: local, batch: [{ type: 'track', userId: 'z', event: 'Viewed' }] },
+        'body.sentAt',
+      ],
+      [
+        '/v1/batch',
+        { batch: [{ type: 'track', userId: 'z', event: 'Viewed', sentAt: local }] },
+        'body.batch.0.sentAt',
+      ],
+      ['/v1/journeys/comeback/trigger', { userId: 'z', timestamp: local }, 'body.timestamp'],
+      [
+        '/v1/customers/z/consent',
+        { channel: 'email', topic: 'marketing', granted: true, timestamp: local },
+        'body.timestamp',
+      ],
+    ];
+    for (const [url, call, field] of refusals) {
+      const res = await post(url, call);
+      expect(res.statusCode, field).toBe(400);
+      expect(res.json(), url).toMatchObject({
+        error: { issues: [{ field, message: expect.stringContaining('with offset') }] },
+      });
+    }
+    expect(await keysOf()).toEqual([]);
+    // With its offset, or as epoch milliseconds, the same time is taken.
+    for (const timestamp of [`${local}Z`, `${local}+01:00`, Date.parse(`${local}Z`)])
+      expect((await post('/v1/track', { userId: 'z', event: 'Viewed', timestamp })).statusCode).toBe(200);
+  });
+
   it("takes a batch at /v1/import, where Segment's Ruby and Java libraries post it", async () => {
     // As analytics-ruby sends it: basic auth with the write key, context and sentAt beside the calls.
     const basic = `Basic ${Buffer.from(`${API_KEY}:`).toString('base64')}`;
