@@ -364,6 +364,25 @@ describe('ingest over HTTP', () => {
       expect((await post('/v1/track', { userId: 'z', event: 'Viewed', timestamp })).statusCode).toBe(200);
   });
 
+  it('merges traits by their top-level names: an object trait replaces the one before whole, as Customer.io and Braze take it', async () => {
+    await post('/v1/batch', {
+      batch: [
+        {
+          type: 'identify',
+          userId: 'nest',
+          traits: { plan: 'pro', address: { city: 'Lyon', zip: '69001' } },
+        },
+        { type: 'identify', userId: 'nest', traits: { address: { city: 'Paris', floor: null }, plan: null } },
+      ],
+    });
+    const nest = await eventually(async () => {
+      const c = await h.engine.customer('nest');
+      return c.pendingEvents === 0 && c.recentEvents.length === 2 ? c : undefined;
+    });
+    // A null at the top removes the trait; one inside an object is part of its value.
+    expect(nest.profile).toEqual({ address: { city: 'Paris', floor: null } });
+  });
+
   it("takes a batch at /v1/import, where Segment's Ruby and Java libraries post it", async () => {
     // As analytics-ruby sends it: basic auth with the write key, context and sentAt beside the calls.
     const basic = `Basic ${Buffer.from(`${API_KEY}:`).toString('base64')}`;
