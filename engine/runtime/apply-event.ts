@@ -362,7 +362,9 @@ function applyTrack(
       kind: 'converted',
       journeyId: record.journeyId,
       instanceId: record.id,
-      at: event.timestamp,
+      // When it happened, but never after it was applied: a caller's clock running ahead (or a
+      // timestamp a year out) would date it past every report period until then.
+      at: Math.min(event.timestamp, now),
       ...(revenue === undefined ? {} : { revenue }),
     });
   }

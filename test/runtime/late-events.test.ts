@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createEngine, defineJourney, FakeClock, type Engine } from '../../engine/index.js';
+import { createEngine, defineJourney, FakeClock, readConversions, type Engine } from '../../engine/index.js';
 import { eventually, testRedis } from '../support/redis.js';
 
 /** Three days to order after adding to the cart; closing the account ends it too. */
@@ -75,6 +75,24 @@ describe('an event delivered late, from before the customer entered the journey'
     expect(ada).toMatchObject({ exitReason: 'exit:Account Closed' });
     expect(ada.convertedAt).toBeUndefined();
     expect(await finished('bo')).toMatchObject({ exitReason: 'goal', convertedAt: now });
+  });
+
+  it('does not let a caller whose clock runs fast hide what follows, nor date a conversion ahead of the engine', async () => {
+    const now = clock.now();
+    // The add comes from a device an hour ahead; the order, a minute later, from the shop.
+    await engine.track({ userId: 'cy', event: 'Product Added', timestamp: now + 60 * MINUTE });
+    await engine.track({
+      userId: 'cy',
+      event: 'Order Completed',
+      properties: { revenue: 12 },
+      timestamp: now + MINUTE,
+    });
+    const cy = await finished('cy');
+    expect(cy).toMatchObject({ exitReason: 'goal', convertedAt: now, triggeredAt: now });
+    // Its conversion is logged when it was applied, not a minute ahead: a time in the future would
+    // keep it out of every report period that has passed.
+    const logged = await readConversions(ctx.redis, ctx.prefix, 'cart', 0, now + 120 * MINUTE);
+    expect(logged).toMatchObject([{ customerId: 'cy', at: now, revenue: 12 }]);
   });
 });
 
