@@ -22,6 +22,11 @@ export interface IngestOptions {
    * unsubscribe, a double opt-in confirmation) must not start a new customer under their id.
    */
   knownOnly?: boolean;
+  /**
+   * How long the event's messageId is remembered, so that a repeat is accepted and ignored: the
+   * store's `dedupeSeconds` (a day) when unset. Webhooks ask for longer (WEBHOOK_ID_MEMORY_SECONDS).
+   */
+  rememberIdSeconds?: number;
 }
 
 /**
@@ -74,6 +79,7 @@ export function createInboxIntake(deps: { store: CustomerStore; queues: Queues; 
         clientId: messageId !== undefined,
         recent: event.kind !== 'enter',
         ...(options.knownOnly ? { knownOnly: true } : {}),
+        ...(options.rememberIdSeconds === undefined ? {} : { idSeconds: options.rememberIdSeconds }),
       });
       if (!known) return { accepted: false, eventId: event.id };
       // When a drainer holds the lease it will see this event before letting go. Otherwise a drain

@@ -119,14 +119,14 @@ export class CustomerStore {
 
   /**
    * Appends an event to the inbox; `accepted: false` when its id was already seen. Every push is
-   * de-duplicated by event id: a client's `messageId` for a day, a generated id for a few
-   * minutes, which covers ioredis resending an unanswered command after a reconnect. With
+   * de-duplicated by event id: a client's `messageId` for a day (or `idSeconds`), a generated id
+   * for a few minutes, which covers ioredis resending an unanswered command after a reconnect. With
    * `knownOnly`, only for a customer the engine knows, who has a state or a consent answer,
    * checked in the same atomic step; for another nothing is written and `known` is false.
    */
   async push(
     event: CustomerEvent,
-    options: { clientId: boolean; recent: boolean; knownOnly?: boolean },
+    options: { clientId: boolean; recent: boolean; knownOnly?: boolean; idSeconds?: number },
   ): Promise<{ accepted: boolean; leaseHeld: boolean; known: boolean }> {
     const keys = inboxAppendKeys(this.prefix, event.customerId, event.id);
     if (options.knownOnly) {
@@ -137,7 +137,7 @@ export class CustomerStore {
       JSON.stringify(event),
       options.recent ? recentEventEntry(event) : '',
       this.#recentEvents,
-      options.clientId ? this.dedupeSeconds : GENERATED_ID_DEDUPE_SECONDS,
+      options.clientId ? (options.idSeconds ?? this.dedupeSeconds) : GENERATED_ID_DEDUPE_SECONDS,
     ])) as [number, number, number];
     return { accepted: accepted === 1, leaseHeld: leaseHeld === 1, known: known === 1 };
   }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import {
   ChannelConfigError,
   createEngine,
+  customerKeys,
   createHttpApp,
   defineWebhookSource,
   generateWebhookSecret,
@@ -58,6 +59,11 @@ describe('signed inbound webhooks', () => {
     expect(first.json()).toMatchObject({ duplicate: false, ignored: false });
     const again = await send(order, headers);
     expect(again.json()).toMatchObject({ duplicate: true });
+    // Remembered for a week, not the day of a Segment call: senders retry for days.
+    const eventId = first.json<{ eventId: string }>().eventId;
+    const ttl = await h.redis.ttl(customerKeys(h.prefix, 'c-9').seen(eventId));
+    expect(ttl).toBeGreaterThan(6 * 86_400);
+    expect(ttl).toBeLessThanOrEqual(7 * 86_400);
     const customer = await h.engine.customer('c-9');
     expect(customer.pendingEvents).toBe(1);
     expect(customer.recentEvents[0]).toMatchObject({

@@ -88,11 +88,19 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteOptions> = async (
         { ...track, messageId },
         `track call that webhook source "${source.id}" made of this payload (its toTrack)`,
       );
-      const result = await engine.acceptTrack(call);
+      const result = await engine.acceptTrack(call, { rememberIdSeconds: WEBHOOK_ID_MEMORY_SECONDS });
       return reply.code(202).send({ eventId: result.eventId, duplicate: !result.accepted, ignored: false });
     },
   );
 };
+
+/**
+ * How long a webhook's id is remembered, so that a redelivery is accepted and ignored: a week.
+ * Senders retry a webhook whose answer they did not get for longer than the day a Segment call's
+ * messageId is kept (Svix about 28 hours, Shopify 48, Stripe three days), and a second
+ * `Order Completed` would convert and thank again.
+ */
+export const WEBHOOK_ID_MEMORY_SECONDS = 7 * 86_400;
 
 /** `verify`'s answer; its refusal as a 401 with the source's challenge (see webhookChallenge). */
 function verified<T>(sourceId: string, verify: () => T): T {
