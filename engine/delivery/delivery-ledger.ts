@@ -293,6 +293,11 @@ export async function endErasedOperations(
   if (opKeys.length > 0) await erasedScript.run(redis, opKeys, [at]);
 }
 
+/** Whether an erasure ended the operation (see endErasedOperations). */
+export async function erasedOperation(redis: RedisConnection, opKey: string): Promise<boolean> {
+  return (await redis.hexists(opKey, 'erased')) === 1;
+}
+
 /**
  * KEYS: op key, messages list, then optionally the customer's job index. ARGV: note JSON, list
  * cap, op id, then with the index: the job's member, the TTL (ms) the index must have at least.

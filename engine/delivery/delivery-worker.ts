@@ -24,7 +24,13 @@ import { resolveAddress } from './address.js';
 import { retryDelay } from './backoff.js';
 import type { DeliveryDependencies } from './delivery-dependencies.js';
 import { DELIVERY_JOB_VERSION, type DeliveryJobData } from './delivery-job.js';
-import { claimOperation, isOutcome, noteOperation, rerouteOperation } from './delivery-ledger.js';
+import {
+  claimOperation,
+  erasedOperation,
+  isOutcome,
+  noteOperation,
+  rerouteOperation,
+} from './delivery-ledger.js';
 import { heldSendIndex } from '../store/customer-jobs.js';
 import { ClaimHeldError, OutcomeNotRecordedError, RetryLaterError } from './job-signals.js';
 import { createMessageSender, type Target } from './message-sender.js';
@@ -356,11 +362,21 @@ export function createDeliveryWorker(
     return fallBack(data, { reason: sent.reason, rule: UNAVAILABLE_RULE }, now, sent);
   }
 
-  /** A run that met another run's live claim waits for it without spending an attempt (see ClaimHeldError). */
+  /**
+   * A run that met another run's live claim waits for it without spending an attempt (see
+   * ClaimHeldError). A run whose customer was erased while it ran ends here instead of failing:
+   * its error (a provider's answer, which may quote the address) would otherwise be kept on the
+   * job, with the earlier attempts' that BullMQ holds in memory, for as long as the job is kept.
+   */
   async function run(job: Job<DeliveryJobData>, token?: string): Promise<string> {
     try {
       return await process(job, token);
     } catch (error) {
+      if (error instanceof DelayedError) throw error;
+      if (await erasedOperation(redis, outcomes.keys(job.data).op).catch(() => false)) {
+        logger.warn({ opId: job.data.opId, channel }, 'send of an erased customer ended without its error');
+        return 'already skipped';
+      }
       if (!(error instanceof ClaimHeldError)) throw error;
       // A wait, not a point in journey time: BullMQ schedules delayed jobs by the wall clock.
       await job.moveToDelayed(Date.now() + error.afterMs, token);

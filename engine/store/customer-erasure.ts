@@ -357,5 +357,15 @@ async function removeJobs(
         await held.updateData(erasedDeliveryData(held.data as DeliveryJobData)).catch(() => undefined);
     }
   }
+  // Nor with its earlier attempts' errors, whose text and stack may quote the customer's address
+  // or traits (a provider's answer, a step's error). A failure of the run under way would write
+  // them back (BullMQ appends its stack to those its worker read when it took the job): a send's
+  // worker ends a run of an erased operation without failing (see createDeliveryWorker); a timer
+  // or drain job finds the customer held, or gone, and ends without failing too.
+  for (const job of running) {
+    const candidates = job.queue === 'journeys' ? timerQueues : sendQueues;
+    for (const queue of candidates)
+      await deps.store.redis.hdel(queue.toKey(job.jobId), 'failedReason', 'stacktrace');
+  }
   return { removed, running };
 }
