@@ -1,6 +1,12 @@
+import { Worker } from 'bullmq';
 import { describe, expect, it } from 'vitest';
-import { CustomerJobIndex, systemClock } from '../../engine/index.js';
-import { ABANDONED_ERASURE, ERASURE_LEASE_MS, eraseCustomer } from '../../engine/store/customer-erasure.js';
+import { CustomerJobIndex, drainJobId, systemClock } from '../../engine/index.js';
+import {
+  ABANDONED_ERASURE,
+  CustomerBusyError,
+  ERASURE_LEASE_MS,
+  eraseCustomer,
+} from '../../engine/store/customer-erasure.js';
 import { engineEachTest } from '../support/engine.js';
 
 /**
@@ -63,5 +69,50 @@ describe("erasure's hold on the customer", () => {
     );
     expect(result.keys).toBeGreaterThan(0);
     expect(await h.ctx.redis.exists(keys.lease, keys.state)).toBe(0);
+  });
+
+  it('waits for a lease whose job is running, and takes it over once that job has failed', async () => {
+    const { engine } = h;
+    const keys = engine.store.keys('ada');
+    await engine.identify({ userId: 'ada', traits: { plan: 'pro' } });
+    await engine.settleIngest();
+    // A drain job a worker is running, with the customer's lease as a step holds it.
+    const journeys = engine.queues.journeys;
+    await journeys.drain(); // the identify's own drain job, which no worker runs here
+    const jobId = drainJobId('ada', 'e-1');
+    await journeys.add('drain', { customerId: 'ada' }, { jobId, attempts: 1 });
+    const worker = new Worker(journeys.name, null, {
+      connection: h.ctx.redis,
+      prefix: journeys.opts.prefix!,
+      autorun: false,
+    });
+    try {
+      const running = await worker.getNextJob('lock-1');
+      expect(running?.id).toBe(jobId);
+      await h.ctx.redis.set(keys.lease, jobId, 'PX', engine.store.leaseMs);
+
+      await expect(
+        eraseCustomer(
+          erasing(async () => []),
+          'ada',
+        ),
+      ).rejects.toBeInstanceOf(CustomerBusyError);
+      expect(await h.ctx.redis.get(keys.lease)).toBe(jobId);
+      expect(await h.ctx.redis.exists(keys.inbox)).toBe(1);
+
+      // Its step failed without letting go of the customer: nothing runs for them any more.
+      await running!.moveToFailed(new Error('step failed'), 'lock-1');
+      expect(await h.ctx.redis.get(keys.lease)).toBe(jobId);
+      const started = Date.now();
+      const result = await eraseCustomer(
+        erasing(async () => []),
+        'ada',
+      );
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(result.keys).toBeGreaterThan(0);
+      expect(await h.ctx.redis.exists(keys.state, keys.lease)).toBe(0);
+    } finally {
+      await worker.close();
+    }
   });
 });
