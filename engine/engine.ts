@@ -362,7 +362,8 @@ export function createEngine(options: EngineOptions) {
      * See eraseCustomer.
      */
     erase(userId: string): Promise<ErasureResult> {
-      return eraseCustomer({ store, jobIndex, timerWheel, shards, clock }, userId);
+      const adapters = Object.values(options.delivery?.adapters ?? {});
+      return eraseCustomer({ store, jobIndex, timerWheel, shards, clock, adapters }, userId);
     },
 
     /**

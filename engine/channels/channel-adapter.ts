@@ -103,5 +103,11 @@ export interface ChannelAdapter {
    */
   readonly resendOnce?: boolean;
   send(delivery: Delivery): Promise<DeliveryResult>;
+  /**
+   * Deletes what the adapter itself kept of a customer's messages where an erasure of the
+   * customer's Redis keys does not reach (the outbox's files); returns how many it deleted. An
+   * adapter that hands its messages to a provider and keeps nothing leaves it out.
+   */
+  eraseCustomer?(customerId: string): Promise<number>;
   close?(): Promise<void>;
 }

@@ -7,7 +7,7 @@ import type { ChannelAdapter, Delivery, DeliveryResult } from './channel-adapter
 import { deliverable } from './deliverable.js';
 import { ChannelConfigError } from './errors.js';
 import { describeError } from './http-result.js';
-import { outboxFileName, writeOutboxFile } from './outbox-file.js';
+import { eraseOutboxFiles, outboxFileName, writeOutboxFile } from './outbox-file.js';
 import { senderDomain, senderParts } from './sender-domain.js';
 import { watchData, watched, type DataWatch } from './smtp-data-watch.js';
 import { noDelaySmtpSocket } from './smtp-socket.js';
@@ -140,6 +140,9 @@ export function createEmailAdapter(options: EmailAdapterOptions): ChannelAdapter
         options.logger?.info({ channel: 'email', opId: delivery.opId, path }, 'email written to outbox');
         return { status: 'sent', providerId: path };
       },
+      eraseCustomer(customerId: string): Promise<number> {
+        return eraseOutboxFiles(outboxDir, 'email', customerId, outboxEmailOwnedBy);
+      },
       async close() {
         composer.close();
       },
@@ -240,4 +243,14 @@ function dkimOptions(dkim: EmailDkimOptions) {
     privateKey: dkim.privateKey,
     headerFieldNames: names.join(':'),
   };
+}
+
+/**
+ * Whether an outbox `.eml` whose shortened name matched is the customer's: its `X-Chorus-Op`
+ * names the operation when that id is short enough, else only its hash (see headerOpId), which
+ * cannot be told apart: such a file is taken to be theirs, as its name began like their ids.
+ */
+function outboxEmailOwnedBy(content: string, opPrefix: string): boolean {
+  const op = /^X-Chorus-Op: *(\S+)/im.exec(content)?.[1];
+  return op === undefined || op.startsWith('h-') || op.startsWith(opPrefix);
 }

@@ -2,7 +2,7 @@ import type { Channel } from '../journey/journey-schema.js';
 import type { Logger } from '../logger.js';
 import type { ChannelAdapter, Delivery, DeliveryResult } from './channel-adapter.js';
 import { describeError } from './http-result.js';
-import { outboxFileName, writeOutboxFile } from './outbox-file.js';
+import { eraseOutboxFiles, outboxFileName, writeOutboxFile } from './outbox-file.js';
 
 export interface OutboxAdapterOptions {
   /** The channel this adapter stands in for (email has its own `.eml` outbox in the email adapter). */
@@ -70,6 +70,15 @@ export function createOutboxAdapter(options: OutboxAdapterOptions): ChannelAdapt
           reason: `could not write the ${channel} outbox file: ${describeError(error)}`,
         };
       }
+    },
+    eraseCustomer(customerId: string): Promise<number> {
+      return eraseOutboxFiles(outboxDir, channel, customerId, (content) => {
+        try {
+          return (JSON.parse(content) as Partial<OutboxRecord>).customerId === customerId;
+        } catch {
+          return true; // half a file of theirs, or another's: in a development folder, gone is safer
+        }
+      });
     },
   };
 }

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { encodeIdPart } from '../runtime/ids.js';
+import { customerToken, encodeIdPart } from '../runtime/ids.js';
 
 /**
  * A file name for an operation id. Engine op ids are already letters, digits, `-`, `.` and `%`;
@@ -46,4 +46,47 @@ export async function writeOutboxFile(
     throw error;
   }
   return path;
+}
+
+/** How much of a name outboxFileName keeps as it is when it shortens it with a hash. */
+const KEPT_OF_LONG_NAME = MAX_NAME - 33;
+
+/**
+ * Deletes the files (and temporary files left by a process that died mid-write) of
+ * `<outboxDir>/<folder>/` that sends to `customerId` wrote. Their names are their operation ids
+ * (see outboxFileName), which start `s-<customer token>-` (see sendOpId), the token having no
+ * dash. A customer id so long that a shortened name keeps only part of that start (over 160
+ * characters once encoded) is told by the file's content: `ownedBy` says whether the file is the
+ * customer's. Returns how many files went; none when the folder does not exist.
+ */
+export async function eraseOutboxFiles(
+  outboxDir: string,
+  folder: string,
+  customerId: string,
+  ownedBy: (content: string, opPrefix: string) => boolean,
+): Promise<number> {
+  const dir = resolve(outboxDir, folder);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw error;
+  }
+  const opPrefix = `s-${customerToken(customerId)}-`;
+  const readable = opPrefix.length <= KEPT_OF_LONG_NAME;
+  const start = readable ? opPrefix : opPrefix.slice(0, KEPT_OF_LONG_NAME);
+  let deleted = 0;
+  for (const name of names) {
+    const temporary = name.startsWith('.');
+    if (!(temporary ? name.slice(1) : name).startsWith(start)) continue;
+    const path = join(dir, name);
+    if (!readable && !temporary) {
+      const content = await readFile(path, 'utf8').catch(() => undefined);
+      if (content !== undefined && !ownedBy(content, opPrefix)) continue;
+    }
+    await rm(path, { force: true });
+    deleted += 1;
+  }
+  return deleted;
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
+import type { ChannelAdapter } from '../channels/channel-adapter.js';
 import type { Clock } from '../clock.js';
 import { journeyQueues, type Queues } from '../runtime/queues.js';
 import type { RecordedShards } from '../runtime/recorded-shards.js';
@@ -50,6 +51,11 @@ export interface ErasureResult {
    * an empty customer.
    */
   jobsRunning: number;
+  /**
+   * Files of the customer's messages deleted from the development outbox (`OUTBOX_DIR`), as far
+   * as this process sees it (the same folder as the workers that wrote them).
+   */
+  outboxFiles: number;
 }
 
 export interface ErasureDependencies {
@@ -64,6 +70,11 @@ export interface ErasureDependencies {
   timerWheel?: TimerWheel;
   /** Stamps the operations the erasure ends (see endErasedOperations). */
   clock: Clock;
+  /**
+   * The channel adapters, whose own copies of the customer's messages (the outbox's files, see
+   * ChannelAdapter's eraseCustomer) go too, where this process can see them.
+   */
+  adapters?: readonly ChannelAdapter[];
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -244,12 +255,16 @@ async function eraseHeld(
   const lastDeleted = await deleteLast(store.redis, last, counts);
   // Last, after the removals above, each of which logged an event naming the job it removed.
   await eraseQueueEvents(store.redis, allQueues(queues), customerId);
+  // A send still running may write its file after this (as its provider may deliver it).
+  let outboxFiles = 0;
+  for (const adapter of deps.adapters ?? []) outboxFiles += (await adapter.eraseCustomer?.(customerId)) ?? 0;
   // Not counted: the lease the erasure took, and the state it marked when the customer had none.
   const madeByErasure = 1 + (loaded.stateFound ? 0 : 1);
   return {
     keys: Math.max(0, customerKeys.length + shortLinks + lastDeleted - madeByErasure),
     jobsRemoved: removal.removed + earlier.removal.removed,
     jobsRunning: removal.running.length + earlier.removal.running.length,
+    outboxFiles,
   };
 }
 

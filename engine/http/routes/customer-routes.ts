@@ -225,6 +225,9 @@ export const customerRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Cloc
             jobsRunning: z
               .number()
               .describe('jobs running at that moment; they end within the lock duration'),
+            outboxFiles: z
+              .number()
+              .describe("files of the customer's messages deleted from the development outbox (OUTBOX_DIR)"),
           }),
         },
       },
