@@ -115,4 +115,37 @@ describe("erasure's hold on the customer", () => {
       await worker.close();
     }
   });
+
+  it("clears the failure text of the customer's journey job it could not remove, which a step's error may fill with their data", async () => {
+    const { engine } = h;
+    await engine.identify({ userId: 'ada', traits: { email: 'ada@example.com' } });
+    await engine.settleIngest();
+    const journeys = engine.queues.journeys;
+    await journeys.drain();
+    const jobId = drainJobId('ada', 'e-2');
+    await journeys.add('drain', { customerId: 'ada' }, { jobId, attempts: 3 });
+    await engine.jobIndex.record('ada', [{ queue: 'journeys', jobId }]);
+    const worker = new Worker(journeys.name, null, {
+      connection: h.ctx.redis,
+      prefix: journeys.opts.prefix!,
+      autorun: false,
+    });
+    try {
+      // Its first run failed quoting the customer; its retry is running when the erasure comes.
+      const first = await worker.getNextJob('lock-1');
+      await first!.moveToFailed(new Error('no journey for ada@example.com'), 'lock-1');
+      await journeys.promoteJobs();
+      const running = await worker.getNextJob('lock-2');
+      expect(running?.id).toBe(jobId);
+      expect(running?.failedReason).toContain('ada@example.com');
+
+      const result = await eraseCustomer({ ...erasing(async () => []), jobIndex: engine.jobIndex }, 'ada');
+      expect(result.jobsRunning).toBe(1);
+      const stored = await h.ctx.redis.hgetall(journeys.toKey(jobId));
+      expect(stored.data).toBeDefined();
+      expect(JSON.stringify(stored)).not.toContain('ada@example.com');
+    } finally {
+      await worker.close();
+    }
+  });
 });
