@@ -109,5 +109,7 @@ export interface ChannelAdapter {
    * adapter that hands its messages to a provider and keeps nothing leaves it out.
    */
   eraseCustomer?(customerId: string): Promise<number>;
+  /** Deletes what the adapter kept of one send (see eraseCustomer), whose customer was erased while it ran. */
+  eraseSend?(opId: string): Promise<void>;
   close?(): Promise<void>;
 }

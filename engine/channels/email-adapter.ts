@@ -7,7 +7,7 @@ import type { ChannelAdapter, Delivery, DeliveryResult } from './channel-adapter
 import { deliverable } from './deliverable.js';
 import { ChannelConfigError } from './errors.js';
 import { describeError } from './http-result.js';
-import { eraseOutboxFiles, outboxFileName, writeOutboxFile } from './outbox-file.js';
+import { eraseOutboxFile, eraseOutboxFiles, outboxFileName, writeOutboxFile } from './outbox-file.js';
 import { senderDomain, senderParts } from './sender-domain.js';
 import { watchData, watched, type DataWatch } from './smtp-data-watch.js';
 import { noDelaySmtpSocket } from './smtp-socket.js';
@@ -142,6 +142,9 @@ export function createEmailAdapter(options: EmailAdapterOptions): ChannelAdapter
       },
       eraseCustomer(customerId: string): Promise<number> {
         return eraseOutboxFiles(outboxDir, 'email', customerId, outboxEmailOwnedBy);
+      },
+      eraseSend(opId: string): Promise<void> {
+        return eraseOutboxFile(outboxDir, 'email', opId, 'eml');
       },
       async close() {
         composer.close();

@@ -2,7 +2,7 @@ import type { Channel } from '../journey/journey-schema.js';
 import type { Logger } from '../logger.js';
 import type { ChannelAdapter, Delivery, DeliveryResult } from './channel-adapter.js';
 import { describeError } from './http-result.js';
-import { eraseOutboxFiles, outboxFileName, writeOutboxFile } from './outbox-file.js';
+import { eraseOutboxFile, eraseOutboxFiles, outboxFileName, writeOutboxFile } from './outbox-file.js';
 
 export interface OutboxAdapterOptions {
   /** The channel this adapter stands in for (email has its own `.eml` outbox in the email adapter). */
@@ -70,6 +70,9 @@ export function createOutboxAdapter(options: OutboxAdapterOptions): ChannelAdapt
           reason: `could not write the ${channel} outbox file: ${describeError(error)}`,
         };
       }
+    },
+    eraseSend(opId: string): Promise<void> {
+      return eraseOutboxFile(outboxDir, channel, opId, 'json');
     },
     eraseCustomer(customerId: string): Promise<number> {
       return eraseOutboxFiles(outboxDir, channel, customerId, (content) => {

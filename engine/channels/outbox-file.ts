@@ -90,3 +90,13 @@ export async function eraseOutboxFiles(
   }
   return deleted;
 }
+
+/** Deletes the file `<outboxDir>/<folder>/` holds for the operation `opId`, if any. */
+export async function eraseOutboxFile(
+  outboxDir: string,
+  folder: string,
+  opId: string,
+  extension: string,
+): Promise<void> {
+  await rm(join(resolve(outboxDir, folder), outboxFileName(opId, extension)), { force: true });
+}

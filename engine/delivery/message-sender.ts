@@ -9,7 +9,7 @@ import { shortenSmsLinks } from '../tracking/short-links.js';
 import { trackRendered, untrackedIn } from '../tracking/track-links.js';
 import type { DeliveryDependencies } from './delivery-dependencies.js';
 import { variantLabel, type DeliveryJobData } from './delivery-job.js';
-import { releaseOperation, renewClaim } from './delivery-ledger.js';
+import { erasedOperation, releaseOperation, renewClaim } from './delivery-ledger.js';
 import { RetryLaterError } from './job-signals.js';
 import type { OutcomeRecorder } from './outcome-recorder.js';
 import { createUnsubscribeToken, unsubscribeUrl } from './unsubscribe-token.js';
@@ -212,6 +212,9 @@ export function createMessageSender(
         },
         clock.now(),
       );
+      // Its customer was erased while the adapter kept a copy where the erasure looks for one (the
+      // outbox), maybe after it looked: the copy goes now.
+      if (adapter.eraseSend && (await erasedOperation(redis, opKey))) await adapter.eraseSend(data.opId);
       logger.info(
         {
           customerId: data.customerId,

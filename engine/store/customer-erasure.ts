@@ -255,7 +255,7 @@ async function eraseHeld(
   const lastDeleted = await deleteLast(store.redis, last, counts);
   // Last, after the removals above, each of which logged an event naming the job it removed.
   await eraseQueueEvents(store.redis, allQueues(queues), customerId);
-  // A send still running may write its file after this (as its provider may deliver it).
+  // A send still running may write its file after this: it deletes it then (see eraseSend).
   let outboxFiles = 0;
   for (const adapter of deps.adapters ?? []) outboxFiles += (await adapter.eraseCustomer?.(customerId)) ?? 0;
   // Not counted: the lease the erasure took, and the state it marked when the customer had none.

@@ -1,11 +1,20 @@
 import { readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createOutboxAdapter, sendOpId, type Engine } from '../../engine/index.js';
+import {
+  createEmailAdapter,
+  createOutboxAdapter,
+  sendOpId,
+  type ChannelAdapter,
+  type Engine,
+} from '../../engine/index.js';
 import { outboxFileName } from '../../engine/channels/outbox-file.js';
-import { testDelivery } from '../support/delivery.js';
+import { oneSendJourney } from '../support/channel-journeys.js';
+import { deliveryEngine, TEST_MAIL_FROM, testDelivery } from '../support/delivery.js';
 import { onboardingEngine } from '../support/engine.js';
 import { eventually, testRedis } from '../support/redis.js';
+
+const hello = oneSendJourney({ id: 'hello', event: 'Hello', message: 'welcome', channels: ['email'] });
 
 describe('erasing a customer whose messages went to the development outbox', () => {
   let ctx: ReturnType<typeof testRedis>;
@@ -84,5 +93,29 @@ describe('erasing a customer whose messages went to the development outbox', () 
     expect((await engine.erase('ada')).outboxFiles).toBe(2);
     expect(files('sms')).toHaveLength(1);
     expect(files('push')).toEqual([]);
+  });
+
+  it('deletes the file of a send that was being written while the erasure ran', async () => {
+    await engine.close();
+    const email = createEmailAdapter({ from: TEST_MAIL_FROM, outboxDir: outbox.outboxDir });
+    let writing: (() => void) | undefined;
+    const held: ChannelAdapter = {
+      ...email,
+      async send(delivery) {
+        await new Promise<void>((resolve) => (writing = resolve));
+        return email.send(delivery);
+      },
+    };
+    engine = deliveryEngine(ctx, [hello], { adapters: { email: held } });
+    engine.startWorkers();
+    await engine.identify({ userId: 'eve', traits: { email: 'eve@example.com' } });
+    await engine.track({ userId: 'eve', event: 'Hello' });
+    await eventually(async () => writing !== undefined, 20_000, 'the email to be with the adapter');
+
+    expect(await engine.erase('eve')).toMatchObject({ jobsRunning: 1, outboxFiles: 0 });
+    writing!();
+    const queue = engine.queues.forCustomer('eve').deliveries.email;
+    await eventually(async () => (await queue.getCompleted()).length === 1, 20_000, 'the send to end');
+    expect(files('email')).toEqual([]);
   });
 });
