@@ -9,6 +9,7 @@ import {
   type Engine,
 } from '../../engine/index.js';
 import { outboxFileName } from '../../engine/channels/outbox-file.js';
+import { deliveryFor } from '../channels/support.js';
 import { oneSendJourney } from '../support/channel-journeys.js';
 import { deliveryEngine, TEST_MAIL_FROM, testDelivery } from '../support/delivery.js';
 import { onboardingEngine } from '../support/engine.js';
@@ -88,9 +89,17 @@ describe('erasing a customer whose messages went to the development outbox', () 
 
     expect(await sms.eraseCustomer!(long)).toBe(1);
     expect(files('sms')).toHaveLength(2);
+    // An email's header names so long an operation by its hash only; its name's start tells.
+    const email = createEmailAdapter({ from: TEST_MAIL_FROM, outboxDir: outbox.outboxDir });
+    for (const customerId of [long, 'ada'])
+      await email.send(
+        deliveryFor('email', { customerId, opId: sendOpId(customerId, 'onboarding.1', 1, 0) }),
+      );
+    expect(await email.eraseCustomer!(long)).toBe(1);
+    expect(files('email')).toEqual([outboxFileName(sendOpId('ada', 'onboarding.1', 1, 0), 'eml')]);
     await engine.identify({ userId: 'ada', traits: { phone: '+15550100' } });
     await engine.settleIngest();
-    expect((await engine.erase('ada')).outboxFiles).toBe(2);
+    expect((await engine.erase('ada')).outboxFiles).toBe(3);
     expect(files('sms')).toHaveLength(1);
     expect(files('push')).toEqual([]);
   });
