@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { Queue } from 'bullmq';
 import type { ChannelAdapter } from '../channels/channel-adapter.js';
 import type { Clock } from '../clock.js';
 import { journeyQueues, type Queues } from '../runtime/queues.js';
@@ -28,6 +27,7 @@ import { queuePhoneIndexChange } from './phone-index.js';
 import { eraseQueueEvents } from './queue-event-erasure.js';
 import { eraseShortLinks } from '../tracking/short-links.js';
 import { unnamedTimerJobs } from './unnamed-timers.js';
+import { takeDeadLease } from './dead-lease.js';
 
 export class CustomerBusyError extends ChorusError {
   constructor(customerId: string) {
@@ -123,7 +123,7 @@ export async function eraseCustomer(deps: ErasureDependencies, customerId: strin
   await store.handOverLease(keys, ABANDONED_ERASURE, token, ERASURE_LEASE_MS);
   let loaded = await store.acquire(keys, token, undefined, ERASURE_LEASE_MS);
   for (let attempt = 0; !loaded && attempt < 20; attempt++) {
-    if (!(await takeDeadLease(deps, customerId, token))) await sleep(100);
+    if (!(await takeDeadLease(store, deps.shards, keys, token, ERASURE_LEASE_MS))) await sleep(100);
     loaded = await store.acquire(keys, token, undefined, ERASURE_LEASE_MS);
   }
   if (!loaded) throw new CustomerBusyError(customerId);
@@ -133,45 +133,6 @@ export async function eraseCustomer(deps: ErasureDependencies, customerId: strin
     await store.handOverLease(keys, token, ABANDONED_ERASURE).catch(() => undefined);
     throw error;
   }
-}
-
-/**
- * Takes over the customer's lease from a journey job (drain or timer; its id is its token) that
- * holds it while no worker runs it: a run whose step failed, or that died, keeps the lease so
- * that its retry goes first, and left alone it would answer the erasure `CHORUS_CUSTOMER_BUSY`
- * until it expires. Nothing of the customer runs under such a lease, and its job, taken up again,
- * finds the customer held and ends. A job a worker holds (active, or its lock still there: a
- * worker may be running it after the stalled-check took it back) is waited for, as before: its
- * step may be running. The job is looked at again once the lease is taken, and the lease handed
- * back if a worker took the job up in between; the next look finds it ended, or still running.
- * Erasures (`erase-…`) are never taken over. Returns whether the lease was taken.
- */
-async function takeDeadLease(deps: ErasureDependencies, customerId: string, token: string): Promise<boolean> {
-  const { store } = deps;
-  const keys = store.keys(customerId);
-  const holder = await store.redis.get(keys.lease);
-  if (holder === null || !JOURNEY_JOB_ID.test(holder)) return false;
-  const queues = journeyQueues(await deps.shards.widen(true));
-  if (await heldByWorker(store.redis, queues, holder)) return false;
-  if (!(await store.handOverLease(keys, holder, token, ERASURE_LEASE_MS))) return false;
-  if (!(await heldByWorker(store.redis, queues, holder))) return true;
-  await store.handOverLease(keys, token, holder);
-  return false;
-}
-
-/** Drain (`d-…`) and timer (`t-…`) job ids, the tokens of the journey worker's leases. */
-const JOURNEY_JOB_ID = /^[dt]-/;
-
-/** Whether a worker holds the journey job `jobId` in any of `queues`: it is active, or its lock is there. */
-async function heldByWorker(redis: RedisConnection, queues: readonly Queue[], jobId: string) {
-  for (const queue of queues) {
-    const [state, locked] = await Promise.all([
-      queue.getJobState(jobId),
-      redis.exists(`${queue.toKey(jobId)}:lock`),
-    ]);
-    if (state === 'active' || locked === 1) return true;
-  }
-  return false;
 }
 
 /** The erasure proper, under the customer's lease (see eraseCustomer). */
