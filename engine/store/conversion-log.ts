@@ -93,8 +93,8 @@ export interface ConversionSummary {
 }
 
 /**
- * Keeps `size` conversions drawn evenly from all it is offered: those whose instance ids hash
- * lowest (bottom-k sampling). The latest ones stood for the whole period, and a period whose last
+ * Keeps `size` conversions drawn evenly from all it is offered: those whose customer and instance
+ * ids hash lowest (bottom-k sampling). The latest ones stood for the whole period, and a period whose last
  * days sent other messages than its first had those days' messages credited with conversions of
  * the first days' (scaled to the period's count: rates above 100%, and others' at half theirs).
  * A hash, not chance: the same period reads the same sample, so a report does not change on
@@ -110,7 +110,12 @@ class EvenSample {
 
   offer(conversion: LoggedConversion, order: number): void {
     if (this.#size <= 0) return;
-    const rank = hash('sha1', `${conversion.journeyId}\u0000${conversion.instanceId}`);
+    // The customer too: instance ids count per customer, so most customers' first is `<journey>.1`,
+    // and without it they all shared one rank and the sample fell back to the oldest.
+    const rank = hash(
+      'sha1',
+      `${conversion.customerId}\u0000${conversion.journeyId}\u0000${conversion.instanceId}`,
+    );
     if (this.#above !== '' && rank >= this.#above) return;
     this.#kept.push({ rank, order, conversion });
     if (this.#kept.length >= 2 * this.#size) this.#cut();

@@ -120,4 +120,35 @@ describe("an erasure that fails while it forgets the customer's conversions", ()
       (await summariseConversions(h.ctx.redis, h.ctx.prefix, 'paged', { from: 0, to: 100 }, 0, 3)).count,
     ).toBe(10);
   });
+
+  it("draws the sample over the whole period when every customer's instance has the same id", async () => {
+    // Instance ids count per customer (`<journey>.1` for a first entry): 400 customers' first
+    // instances, one conversion an hour. A sample of 100 must reach into the last half too.
+    const key = `${h.ctx.prefix}:conversions:firsts`;
+    const hour = 3_600_000;
+    const members = Array.from({ length: 400 }, (_, i) => [
+      i * hour,
+      JSON.stringify({
+        customerId: `c${i}`,
+        journeyId: 'firsts',
+        journeyVersion: 1,
+        instanceId: 'firsts.1',
+        at: i * hour,
+        revenue: 0,
+        variants: {},
+      }),
+    ]);
+    await h.ctx.redis.zadd(key, ...members.flat());
+    const { sample } = await summariseConversions(
+      h.ctx.redis,
+      h.ctx.prefix,
+      'firsts',
+      { from: 0, to: 400 * hour },
+      100,
+    );
+    expect(sample).toHaveLength(100);
+    const late = sample.filter((c) => c.at >= 200 * hour).length;
+    expect(late).toBeGreaterThan(25);
+    expect(late).toBeLessThan(75);
+  });
 });
