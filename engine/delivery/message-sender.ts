@@ -198,9 +198,11 @@ export function createMessageSender(
     }
 
     const result: DeliveryResult = await sendHoldingClaim(adapter, delivery, opKey, claimToken);
+    // Counted with the send, so the report rates opens and clicks over the sends that could show
+    // them; kept on an `unknown` entry too, counted when a report, open or click shows it went.
+    const untracked = untrackedIn(delivery.rendered, deps.tracking?.baseUrl);
+    const unseen = untracked.length > 0 ? { untracked } : {};
     if (result.status === 'sent') {
-      // Counted with the send, so the report rates opens and clicks over the sends that could show them.
-      const untracked = untrackedIn(delivery.rendered, deps.tracking?.baseUrl);
       await outcomes.record(
         data,
         'sent',
@@ -208,7 +210,7 @@ export function createMessageSender(
           provider: adapter.provider,
           providerId: result.providerId,
           ...(repeat ? { resent: true } : {}),
-          ...(untracked.length > 0 ? { untracked } : {}),
+          ...unseen,
         },
         clock.now(),
       );
@@ -235,7 +237,7 @@ export function createMessageSender(
       const reason = adapter.idempotent
         ? `${result.reason}; this was already a second copy of a send that may have arrived, so it was not sent a third time`
         : `${result.reason}; the request may have reached ${adapter.provider}, which cannot recognise a repeated send, so it was not sent again`;
-      await outcomes.record(data, 'unknown', { reason, provider: adapter.provider }, clock.now());
+      await outcomes.record(data, 'unknown', { reason, provider: adapter.provider, ...unseen }, clock.now());
       return 'unknown';
     }
     if (result.status === 'retry') {
@@ -251,7 +253,7 @@ export function createMessageSender(
     if (repeat) {
       // An earlier copy may have arrived: this refusal does not make the send a failure.
       const reason = `${result.reason}; an earlier copy may have arrived`;
-      await outcomes.record(data, 'unknown', { reason, provider: adapter.provider }, clock.now());
+      await outcomes.record(data, 'unknown', { reason, provider: adapter.provider, ...unseen }, clock.now());
       return 'unknown';
     }
     if (result.addressUnusable) {

@@ -93,13 +93,17 @@ export async function countUnknownAsSent(
   prefix: string,
   send: CountedSend,
   at: number,
+  /** What its message-list entry says could not be seen of it (`opens`, `clicks`): counted with it. */
+  untracked: readonly string[] = [],
 ): Promise<void> {
   const key = dailyCountsKey(prefix, send.journeyId, utcDay(at));
-  await redis
+  const writes = redis
     .multi()
     .hincrby(key, dailyCountField(send, 'sent'), 1)
-    .hincrby(key, dailyCountField(send, 'unknown'), -1)
-    .exec();
+    .hincrby(key, dailyCountField(send, 'unknown'), -1);
+  if (untracked.includes('opens')) writes.hincrby(key, dailyCountField(send, 'opens-untracked'), 1);
+  if (untracked.includes('clicks')) writes.hincrby(key, dailyCountField(send, 'clicks-untracked'), 1);
+  await writes.exec();
 }
 
 /**

@@ -48,6 +48,8 @@ const MessageEntry = z.looseObject({
   variant: z.string().default('control'),
   status: z.string(),
   at: z.number().optional(),
+  /** What could not be seen of the send (`opens`, `clicks`); anything else reads as none. */
+  untracked: z.array(z.string()).optional().catch(undefined),
 });
 
 /**
@@ -107,6 +109,7 @@ export async function recordDeliveryReport(
     knownOnly: true,
     sentAt: send.at ?? 0,
     sentStatus: send.status,
+    ...(send.untracked === undefined ? {} : { sentUntracked: send.untracked }),
   });
   if (!known) return { recorded: 'unknown-send' };
   return { recorded: first ? 'first' : 'repeat' };

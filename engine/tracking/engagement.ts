@@ -58,16 +58,18 @@ const TRACKED_KINDS: ReadonlyArray<EngagementKind | 'clicks'> = [
  * customer's state.
  * ARGV: opId, kind, at, entry JSON, list cap, sends cap, the time of the send when the caller read
  * it from the message list already (0 when the list did not give one) or '', the send's status
- * the caller read with it (or ''), then the field kinds of a send.
+ * the caller read with it (or ''), what its entry says could not be seen of it (`untracked`,
+ * comma-joined, or ''), then the field kinds of a send.
  * The first of each kind per send sets its time and is listed; every click is listed and
  * counted, as it carries the link that was followed. A send seen for the first time may push
  * the oldest send's fields out. With the state key, nothing is written when the customer has no
- * state ({-1, 0, 0}). Returns {1 for the first of its kind else 0, the time of the send from the
- * message list when this is to be counted and the list holds it, else 0, 1 when this is the
- * first that was heard of a send recorded `unknown`, else 0}.
+ * state ({-1, 0, 0, ''}). Returns {1 for the first of its kind else 0, the time of the send from
+ * the message list when this is to be counted and the list holds it, else 0, 1 when this is the
+ * first that was heard of a send recorded `unknown`, else 0, and then its entry's `untracked`,
+ * comma-joined}.
  */
 const recordScript = new LuaScript(`
-if KEYS[5] and redis.call('EXISTS', KEYS[5]) == 0 then return {-1, 0, 0} end
+if KEYS[5] and redis.call('EXISTS', KEYS[5]) == 0 then return {-1, 0, 0, ''} end
 local first = redis.call('HSETNX', KEYS[1], ARGV[1] .. '|' .. ARGV[2], ARGV[3])
 if ARGV[2] == 'clicked' then redis.call('HINCRBY', KEYS[1], ARGV[1] .. '|clicks', 1) end
 if first == 1 or ARGV[2] == 'clicked' then
@@ -80,12 +82,13 @@ if heard == 1 then
   if over > 0 then
     local dropped = redis.call('ZPOPMIN', KEYS[3], over)
     for i = 1, #dropped, 2 do
-      for k = 9, #ARGV do redis.call('HDEL', KEYS[1], dropped[i] .. '|' .. ARGV[k]) end
+      for k = 10, #ARGV do redis.call('HDEL', KEYS[1], dropped[i] .. '|' .. ARGV[k]) end
     end
   end
 end
 local sentAt = 0
 local status = ARGV[8]
+local untracked = ARGV[9]
 if ARGV[7] ~= '' then
   sentAt = tonumber(ARGV[7])
 elseif first == 1 or ARGV[2] == 'clicked' then
@@ -96,6 +99,13 @@ elseif first == 1 or ARGV[2] == 'clicked' then
         and (entry.status == 'sent' or entry.status == 'unknown') then
         sentAt = entry.at
         status = entry.status
+        local seen = {}
+        if type(entry.untracked) == 'table' then
+          for _, what in ipairs(entry.untracked) do
+            if type(what) == 'string' then seen[#seen + 1] = what end
+          end
+        end
+        untracked = table.concat(seen, ',')
         break
       end
     end
@@ -103,7 +113,7 @@ elseif first == 1 or ARGV[2] == 'clicked' then
 end
 local settled = 0
 if heard == 1 and sentAt > 0 and status == 'unknown' then settled = 1 end
-return {first, sentAt, settled}
+return {first, sentAt, settled, untracked}
 `);
 
 /**
@@ -138,6 +148,8 @@ export async function recordEngagement(
     sentAt?: number;
     /** With `sentAt`: the status of the send's entry (`sent`, or `unknown`). */
     sentStatus?: string;
+    /** With `sentAt`: what the send's entry says could not be seen of it (its `untracked`). */
+    sentUntracked?: readonly string[];
   },
 ): Promise<{ first: boolean; known: boolean }> {
   const { send, kind, at } = input;
@@ -153,7 +165,7 @@ export async function recordEngagement(
     ...(input.url === undefined ? {} : { url: input.url }),
     ...(input.reason === undefined ? {} : { reason: input.reason }),
   };
-  const [result, sentAt, settled] = (await recordScript.run(
+  const [result, sentAt, settled, untracked] = (await recordScript.run(
     redis,
     [keys.tracked, keys.engagement, keys.trackedOps, keys.messages, ...(input.knownOnly ? [keys.state] : [])],
     [
@@ -165,9 +177,10 @@ export async function recordEngagement(
       TRACKED_SENDS_CAP,
       input.sentAt ?? '',
       input.sentStatus ?? '',
+      (input.sentUntracked ?? []).join(','),
       ...TRACKED_KINDS,
     ],
-  )) as [number, number, number];
+  )) as [number, number, number, string];
   if (result === -1) return { first: false, known: false };
   const first = result === 1;
   const day = sentAt > 0 ? sentAt : at;
@@ -175,7 +188,8 @@ export async function recordEngagement(
   // are written after the record, and only by the call that recorded the first of its kind.
   // The first that is heard of a send recorded `unknown` shows that it went: counted as sent
   // before what is counted of it, so its day never has more delivered, opened or clicked than sent.
-  if (settled === 1) await countUnknownAsSent(redis, prefix, send, day);
+  // What its entry says could not be seen of it is counted with it, as for a send recorded `sent`.
+  if (settled === 1) await countUnknownAsSent(redis, prefix, send, day, untracked.split(','));
   if (first) await countDaily(redis, prefix, send, kind, day);
   if (kind === 'clicked') await countDaily(redis, prefix, send, 'clicks', day);
   return { first, known: true };

@@ -682,6 +682,48 @@ describe('buildJourneyReport', () => {
     expect((await report(probeJourney())).channels.sms).toMatchObject({ sent: 3, clicked: 2 });
   });
 
+  it('counts a send recorded unknown that carried no open pixel or tracked link as such once it is counted sent', async () => {
+    // TRACK_OPENS=false and no link: the email's opens and clicks cannot be seen, and its entry
+    // says so. Its provider went silent (recorded `unknown`), then reported it delivered, and the
+    // customer clicked a link of a later message: not seen is not 0%.
+    const at = NOW - DAY;
+    const nudge = { journeyId: 'probe', message: 'nudge', channel: 'email', variant: 'control' } as const;
+    for (const customerId of ['c0', 'c1']) {
+      await ctx.redis.hset(customerKeys(ctx.prefix, customerId).state, 'rev', 1);
+      await ctx.redis.lpush(
+        customerKeys(ctx.prefix, customerId).messages,
+        JSON.stringify({
+          opId: `op-${customerId}`,
+          ...nudge,
+          status: 'unknown',
+          at,
+          untracked: ['opens', 'clicks'],
+        }),
+      );
+      await countDaily(ctx.redis, ctx.prefix, nudge, 'unknown', at);
+    }
+    // One settled by its provider's report, the other by an event the list is read for.
+    await recordDeliveryReport(ctx.redis, ctx.prefix, {
+      customerId: 'c0',
+      opId: 'op-c0',
+      status: 'delivered',
+      at: at + HOUR,
+    });
+    await recordEngagement(ctx.redis, ctx.prefix, {
+      send: { ...nudge, opId: 'op-c1', customerId: 'c1' },
+      kind: 'delivered',
+      at: at + HOUR,
+      knownOnly: true,
+    });
+
+    const result = await report(probeJourney());
+    expect(result.channels.email).toMatchObject({ sent: 2, delivered: 2, openRate: null, clickRate: null });
+    expect(await ctx.redis.hgetall(dailyCountsKey(ctx.prefix, 'probe', utcDay(at)))).toMatchObject({
+      'nudge|email|control|opens-untracked': '2',
+      'nudge|email|control|clicks-untracked': '2',
+    });
+  });
+
   it('credits a conversion to the messages that reached the customer: not a bounced one, and an unknown one the provider delivered', async () => {
     // c0 was texted, then emailed at an address that bounced: the text was the last message
     // that reached them. c1 was emailed, then sent a push whose request broke after FCM had it
