@@ -3,7 +3,6 @@ import {
   IdentifyInput,
   IdentifyTraits,
   MessageId,
-  RecordTimestamp,
   Timestamp,
   TrackInput,
   UserId,
@@ -109,10 +108,10 @@ const identifyShape = IdentifyInput.extend({
   ...ids,
   traits: orEmpty(IdentifyInput.shape.traits),
   messageId: orNone(MessageId.optional()),
-  timestamp: orNone(RecordTimestamp),
+  timestamp: orNone(Timestamp),
   sentAt: SentAt,
   // Bounded as `timestamp` is: it dates the consent trait.
-  originalTimestamp: orNone(RecordTimestamp.describe(ORIGINAL_TIMESTAMP)),
+  originalTimestamp: orNone(Timestamp.describe(ORIGINAL_TIMESTAMP)),
   context: IdentifyContext,
 });
 const ignoredShape = z.looseObject({

@@ -32,26 +32,19 @@ export const IsoInstant = z.iso
   .datetime({ offset: true, abort: true })
   .refine((value) => Date.parse(value) >= 0, 'must be an instant in 1970 or later');
 
-/** ISO 8601 string or epoch milliseconds, as Segment libraries send them. */
-export const Timestamp = z
-  .union([IsoInstant, z.number().int().nonnegative()], {
-    error: 'an ISO 8601 date-time with offset, or epoch milliseconds, in 1970 or later',
-  })
-  .optional();
-
-const RECORD_TIMESTAMP_FORMS = 'an ISO 8601 date-time with offset, or epoch milliseconds, from 1970 to 9999';
+const TIMESTAMP_FORMS = 'an ISO 8601 date-time with offset, or epoch milliseconds, from 1970 to 9999';
 /**
- * A {@link Timestamp} no later than 9999, the last year the ISO form can write, in epoch ms too:
- * for a time kept as evidence (consent) or filed under its day (provider reports), where a
- * number far past any date could not be stored or counted.
+ * ISO 8601 string or epoch milliseconds, as Segment libraries send them, no later than 9999, the
+ * last year the ISO form can write, in epoch ms too: every time is shown as a date somewhere (a
+ * consent answer's evidence, a provider report's day, a customer's events), and a number far past
+ * any date cannot be.
  */
-export const RecordTimestamp = z
+export const Timestamp = z
   .union(
-    [
-      IsoInstant,
-      z.number().int().nonnegative().max(Date.parse('9999-12-31T23:59:59.999Z'), RECORD_TIMESTAMP_FORMS),
-    ],
-    { error: RECORD_TIMESTAMP_FORMS },
+    [IsoInstant, z.number().int().nonnegative().max(Date.parse('9999-12-31T23:59:59.999Z'), TIMESTAMP_FORMS)],
+    {
+      error: TIMESTAMP_FORMS,
+    },
   )
   .optional();
 const JsonObject = z.record(z.string(), z.unknown());
@@ -92,8 +85,7 @@ export const IdentifyInput = z.object({
   userId: UserId,
   traits: IdentifyTraits.default({}),
   messageId: MessageId.optional(),
-  // The time its consent trait is recorded at, as evidence: bounded as the consent route's is.
-  timestamp: RecordTimestamp,
+  timestamp: Timestamp,
 });
 export type IdentifyInput = z.input<typeof IdentifyInput>;
 

@@ -383,6 +383,24 @@ describe('ingest over HTTP', () => {
     expect(nest.profile).toEqual({ address: { city: 'Paris', floor: null } });
   });
 
+  it('refuses epoch milliseconds past 9999 in a track or trigger, as in every other call: no date can show them', async () => {
+    const far = Date.parse('9999-12-31T23:59:59.999Z') + 1;
+    for (const [url, call] of [
+      ['/v1/track', { userId: 'z', event: 'Viewed', timestamp: far }],
+      ['/v1/journeys/comeback/trigger', { userId: 'z', timestamp: far }],
+      ['/v1/batch', { batch: [{ type: 'track', userId: 'z', event: 'Viewed', timestamp: far }] }],
+    ] as const) {
+      const res = await post(url, call);
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json(), url).toMatchObject({
+        error: {
+          issues: [{ field: expect.stringMatching(/timestamp$/), message: expect.stringContaining('9999') }],
+        },
+      });
+    }
+    expect(await keysOf()).toEqual([]);
+  });
+
   it("takes a batch at /v1/import, where Segment's Ruby and Java libraries post it", async () => {
     // As analytics-ruby sends it: basic auth with the write key, context and sentAt beside the calls.
     const basic = `Basic ${Buffer.from(`${API_KEY}:`).toString('base64')}`;

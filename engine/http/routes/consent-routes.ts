@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Clock } from '../../clock.js';
 import type { Engine } from '../../engine.js';
-import { RecordTimestamp, toEpochMs } from '../../ingest/ingest-schema.js';
+import { Timestamp, toEpochMs } from '../../ingest/ingest-schema.js';
 import { ConsentRecord, GivenConsentSource } from '../../policy/consent-record.js';
 import { ConsentChannel, Topic } from '../../policy/topic.js';
 import { orNone } from '../null-fields.js';
@@ -20,7 +20,7 @@ const ConsentBody = z.object({
     .describe('where the answer was given: a form, a call centre'),
   textVersion: orNone(z.string().min(1).max(200).optional().describe('the version of the wording agreed to')),
   timestamp: orNone(
-    RecordTimestamp.describe(
+    Timestamp.describe(
       'when it was given, an ISO 8601 date-time with offset or epoch ms, as ingest takes it; default now',
     ),
   ),

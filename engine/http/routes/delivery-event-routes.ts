@@ -4,7 +4,7 @@ import type { Clock } from '../../clock.js';
 import { isPlainEmailAddress } from '../../delivery/address.js';
 import { Channel } from '../../journey/journey-schema.js';
 import type { Engine } from '../../engine.js';
-import { RecordTimestamp, toEpochMs } from '../../ingest/ingest-schema.js';
+import { Timestamp, toEpochMs } from '../../ingest/ingest-schema.js';
 import { MAX_OP_ID_LENGTH } from '../../runtime/ids.js';
 import { SUPPRESSED_KIND, SuppressionReason, type SuppressedAddress } from '../../policy/suppression-list.js';
 import { recordDeliveryReport } from '../../tracking/delivery-report.js';
@@ -17,7 +17,7 @@ const Common = {
     .max(4096)
     .describe('the email address, phone number or push token the provider reported'),
   source: z.string().min(1).max(200).default('delivery-events').describe('the provider that reported it'),
-  timestamp: RecordTimestamp.describe(
+  timestamp: Timestamp.describe(
     'when it happened, an ISO 8601 date-time with offset or epoch ms, as ingest takes it; default now',
   ),
 };
