@@ -2,7 +2,7 @@
 // shoppers driven through the lifecycle over HTTP, progress while it runs, and a report at the end.
 //   npm run demo -- [--customers 300] [--time-scale 86400] [--seed 7] [--days 365] [--help]
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -60,6 +60,8 @@ runMain(async () => {
     // However the run ends (done, Ctrl-C, an error), a shared Redis keeps nothing of the demo; a
     // private one was deleted with its process. After the stop, so no worker writes again behind it.
     afterStop: async ({ config, redisTarget, embeddedRedis }) => {
+      // An outbox nothing was written to (a run stopped before its first send) is not worth keeping.
+      removeIfNoFiles(outbox);
       if (embeddedRedis) return;
       const redis = connectRedis(redisTarget, { maxRetriesPerRequest: 1 });
       try {
@@ -81,6 +83,16 @@ runMain(async () => {
   // Kept: reading what was sent is half the point of a demo. The system's temporary folder.
   process.stdout.write(`The messages sent are in ${outbox}; delete it when you are done.\n`);
 });
+
+/** Deletes `folder` when it holds no file, in it or in a folder below (the channels make theirs). */
+function removeIfNoFiles(folder: string): void {
+  try {
+    const entries = readdirSync(folder, { recursive: true, withFileTypes: true });
+    if (entries.every((entry) => entry.isDirectory())) rmSync(folder, { recursive: true, force: true });
+  } catch {
+    // Gone already, or unreadable: left as it is, and the clean-up of Redis goes on.
+  }
+}
 
 /** Sends the shoppers' calls as their time comes, shows progress, and reports when the run settles. */
 async function drive(

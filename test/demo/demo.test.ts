@@ -181,6 +181,9 @@ describe('npm run demo', () => {
         );
       expect(await ctx.redis.keys(`*${ctx.prefix}*`)).toEqual([`${ctx.prefix}:c:{ada}:kept`]);
       if (!interrupt) expect(outbox && readdirSync(outbox).length).toBeGreaterThan(0);
+      // Stopped before any message went out, it leaves no empty outbox behind in the temporary folder.
+      if (interrupt === 'starting')
+        expect(readdirSync(tmp).filter((name) => name.startsWith('chorus-demo-outbox-'))).toEqual([]);
       return output;
     } finally {
       if (outbox) rmSync(outbox, { recursive: true, force: true });
