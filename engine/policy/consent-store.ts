@@ -231,9 +231,29 @@ export class ConsentStore {
       .map((key) => ConsentRecord.parse(JSON.parse(flat[key]!)));
   }
 
-  /** The evidence trail, newest first. */
+  /** The evidence trail, newest first (an entry that is no record is left out: see historyList). */
   async history(customerId: string): Promise<ConsentRecord[]> {
+    return (await this.historyList(customerId)).records;
+  }
+
+  /** {@link history}, with the entries that are no record (cut short, edited by hand), as stored. */
+  async historyList(customerId: string): Promise<{ records: ConsentRecord[]; unreadable: string[] }> {
     const raw = await this.redis.lrange(customerKeys(this.prefix, customerId).consentLog, 0, -1);
-    return raw.map((entry) => ConsentRecord.parse(JSON.parse(entry)));
+    const records: ConsentRecord[] = [];
+    const unreadable: string[] = [];
+    for (const entry of raw) {
+      const record = ConsentRecord.safeParse(parseJson(entry));
+      if (record.success) records.push(record.data);
+      else unreadable.push(entry);
+    }
+    return { records, unreadable };
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }

@@ -11,7 +11,7 @@ import {
   type CustomerKeys,
 } from './customer-keys.js';
 import { readRecentEvent, recentEventEntry } from './recent-events.js';
-import { readMessageList } from './message-list.js';
+import { readMessageList, readStoredObjects } from './message-list.js';
 import { countDeltas } from './journey-counts.js';
 import { StatsWrites } from './stats-writes.js';
 import {
@@ -314,15 +314,20 @@ export class CustomerStore {
     // left out of the list it is in, and kept as written in `unreadable`, which an export shows.
     const messageList = readMessageList(messages);
     const deadList = readMessageList(dead);
+    const eventList = readStoredObjects(events);
     return {
       rev,
       profile: customer.profile,
       instances: [...customer.instances.values()],
-      recentEvents: events.map((e): CustomerEvent => readRecentEvent(e, customerId)),
+      recentEvents: eventList.entries.map((e): CustomerEvent => readRecentEvent(e, customerId)),
       messages: messageList.entries,
       deadLetters: deadList.entries as Array<{ event: string; reason: string; at: number }>,
       pendingEvents: inbox,
-      unreadable: { messages: messageList.unreadable, deadLetters: deadList.unreadable },
+      unreadable: {
+        messages: messageList.unreadable,
+        deadLetters: deadList.unreadable,
+        recentEvents: eventList.unreadable,
+      },
     };
   }
 }

@@ -1,16 +1,17 @@
 /**
- * The entries of a customer's message list (see CustomerKeys.messages) that read as JSON objects,
- * and how many did not: an entry cut short by a failed write, edited by hand, or of another
- * shape. One such entry must not fail whatever reads the whole list (a provider's report on
- * another send, a journey's report): it is skipped and counted, for the caller to log.
+ * The entries of a stored list (a customer's message list, recent events, engagement, consent
+ * log) that read as JSON objects, and those that did not, as stored: an entry cut short by a
+ * failed write, edited by hand, or of another shape. One such entry must not fail whatever reads
+ * the whole list (a provider's report on another send, a journey's report, a customer's export):
+ * it is skipped and counted, for the caller to log, or listed (an export shows it).
  *
  * @example
- * const { entries, malformed } = readMessageList(await redis.lrange(keys.messages, 0, -1));
+ * const { entries, malformed } = readStoredObjects(await redis.lrange(keys.messages, 0, -1));
  */
-export function readMessageList(raw: readonly string[]): {
+export function readStoredObjects(raw: readonly string[]): {
   entries: Array<Record<string, unknown>>;
   malformed: number;
-  /** The skipped entries as stored (a customer's export shows them). */
+  /** The skipped entries as stored. */
   unreadable: string[];
 } {
   const entries: Array<Record<string, unknown>> = [];
@@ -28,3 +29,6 @@ export function readMessageList(raw: readonly string[]): {
   }
   return { entries, malformed: unreadable.length, unreadable };
 }
+
+/** The entries of a customer's message list (see CustomerKeys.messages): {@link readStoredObjects}. */
+export const readMessageList = readStoredObjects;

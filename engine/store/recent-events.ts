@@ -16,8 +16,8 @@ export function recentEventEntry(event: CustomerEvent): string {
   return JSON.stringify(entry);
 }
 
-export function readRecentEvent(raw: string, customerId: string): RecentEvent {
-  const entry = JSON.parse(raw) as Record<string, unknown>;
+/** An entry of the recent-events list, read as JSON already (see readStoredObjects), as the event it copies. */
+export function readRecentEvent(entry: Record<string, unknown>, customerId: string): RecentEvent {
   const empty = entry.kind === 'track' ? { properties: {} } : entry.kind === 'identify' ? { traits: {} } : {};
   return { customerId, ...empty, ...entry } as RecentEvent;
 }

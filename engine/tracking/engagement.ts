@@ -1,6 +1,7 @@
 import type { RedisConnection } from '../redis/connection.js';
 import { customerKeys } from '../store/customer-keys.js';
 import { LuaScript } from '../store/lua-script.js';
+import { readStoredObjects } from '../store/message-list.js';
 import { countDaily, countUnknownAsSent } from './daily-counts.js';
 import type { TrackedSend } from './tracking-token.js';
 
@@ -216,12 +217,21 @@ export async function readSendEngagement(
   return byOp;
 }
 
-/** A customer's opens, clicks and provider reports, newest first. */
+/** A customer's opens, clicks and provider reports, newest first (an entry that is not JSON is left out). */
 export async function readEngagement(
   redis: RedisConnection,
   prefix: string,
   customerId: string,
 ): Promise<EngagementEntry[]> {
-  const list = await redis.lrange(customerKeys(prefix, customerId).engagement, 0, -1);
-  return list.map((raw) => JSON.parse(raw) as EngagementEntry);
+  return (await readEngagementList(redis, prefix, customerId)).entries;
+}
+
+/** {@link readEngagement}, with the entries that no longer read as JSON objects, as stored (see readStoredObjects). */
+export async function readEngagementList(
+  redis: RedisConnection,
+  prefix: string,
+  customerId: string,
+): Promise<{ entries: EngagementEntry[]; unreadable: string[] }> {
+  const list = readStoredObjects(await redis.lrange(customerKeys(prefix, customerId).engagement, 0, -1));
+  return { entries: list.entries as unknown as EngagementEntry[], unreadable: list.unreadable };
 }

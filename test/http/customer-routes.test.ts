@@ -259,12 +259,15 @@ describe('reading and managing customers and journeys', () => {
     expect(exported.sendEngagement['s-ada-onboarding.1-0-0']).toEqual({ deliveredAt: 1_000 });
   });
 
-  it('shows and exports a customer whose message and dead-letter lists hold entries it cannot read', async () => {
+  it('shows and exports a customer whose stored lists hold entries it cannot read', async () => {
     await signUp('ada');
     const keys = customerKeys(h.prefix, 'ada');
     // A write cut short, and entries of another shape (edited by hand, or by a newer version).
     await h.redis.lpush(keys.messages, '{"opId":"s-cut', JSON.stringify({ note: 'by hand' }));
     await h.redis.rpush(keys.dead, 'not json');
+    await h.redis.rpush(keys.events, '{"kind":"tr');
+    await h.redis.rpush(keys.engagement, '[1]');
+    await h.redis.rpush(keys.consentLog, JSON.stringify({ channel: 'fax' }));
 
     const page = await get('/v1/customers/ada');
     expect(page.statusCode).toBe(200);
@@ -275,8 +278,15 @@ describe('reading and managing customers and journeys', () => {
     const exported = await get('/v1/customers/ada/export');
     expect(exported.statusCode).toBe(200);
     expect(exported.json()).toMatchObject({
-      unreadableEntries: { messages: ['{"opId":"s-cut'], deadLetters: ['not json'] },
+      unreadableEntries: {
+        messages: ['{"opId":"s-cut'],
+        deadLetters: ['not json'],
+        recentEvents: ['{"kind":"tr'],
+        engagement: ['[1]'],
+        consent: [JSON.stringify({ channel: 'fax' })],
+      },
     });
+    expect(exported.json<{ recentEvents: unknown[] }>().recentEvents.length).toBeGreaterThan(0);
   });
 
   it('exports every in-app message a customer has, also past a thousand', async () => {

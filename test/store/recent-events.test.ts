@@ -22,7 +22,7 @@ describe('the recent-events list entry', () => {
       name: 'Signed Up',
       timestamp: 1_700_000_000_000,
     });
-    expect(readRecentEvent(entry, 'ada')).toEqual(track);
+    expect(readRecentEvent(JSON.parse(entry), 'ada')).toEqual(track);
     const identify: CustomerEvent = {
       v: 1,
       kind: 'identify',
@@ -31,11 +31,11 @@ describe('the recent-events list entry', () => {
       traits: { plan: 'pro' },
       timestamp: 1,
     };
-    expect(readRecentEvent(recentEventEntry(identify), 'ada')).toEqual(identify);
+    expect(readRecentEvent(JSON.parse(recentEventEntry(identify)), 'ada')).toEqual(identify);
   });
 
   it('reads an entry written before, with every field', () => {
     const withProperties = { ...track, properties: { plan: 'pro' } };
-    expect(readRecentEvent(JSON.stringify(withProperties), 'ada')).toEqual(withProperties);
+    expect(readRecentEvent({ ...withProperties }, 'ada')).toEqual(withProperties);
   });
 });

@@ -9,7 +9,7 @@ import { suppressibleAddress, type SuppressedAddress } from '../../policy/suppre
 import { customerConversions } from '../../store/conversion-log.js';
 import { tallyDeltas } from '../../store/journey-counts.js';
 import { handedOver } from '../../tracking/delivery-report.js';
-import { readEngagement, readSendEngagement } from '../../tracking/engagement.js';
+import { readEngagementList, readSendEngagement } from '../../tracking/engagement.js';
 import { NotFoundError } from '../http-errors.js';
 
 /** The email address, phone number and push token delivery reaches the customer at, as the suppression list knows them. */
@@ -176,6 +176,13 @@ export const customerRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Cloc
       // The journeys they were in, also those whose finished instances were deleted: their logs
       // hold each conversion's time and revenue, which no instance keeps.
       const journeys = [...stored.instances.map((i) => i.journeyId), ...tallyDeltas(pruned).keys()];
+      const consentLog = await engine.consent.store.historyList(userId);
+      const engagement = await readEngagementList(engine.store.redis, engine.prefix, userId);
+      const unreadable = {
+        ...stored.unreadable,
+        consent: consentLog.unreadable,
+        engagement: engagement.unreadable,
+      };
       return {
         userId,
         // The engine's time, as every other time in the export is.
@@ -188,10 +195,10 @@ export const customerRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Cloc
         pendingEvents: stored.pendingEvents,
         messages: stored.messages,
         conversions: await customerConversions(engine.store.redis, engine.prefix, userId, journeys),
-        consent: await engine.consent.store.history(userId),
+        consent: consentLog.records,
         // The list is keyed by address: what it holds for the addresses the customer has now.
         suppressions: await engine.suppressions.entriesFor(addressesOf(stored.profile)),
-        engagement: await readEngagement(engine.store.redis, engine.prefix, userId),
+        engagement: engagement.entries,
         // Per send (the last 500 engaged with): the first open, click, delivery, bounce and
         // complaint, and the clicks, kept after their events left the shorter list above.
         sendEngagement: Object.fromEntries(
@@ -203,8 +210,8 @@ export const customerRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Cloc
         unappliedEvents: stored.deadLetters,
         // Entries of the lists above that no longer read as JSON objects (cut short, edited by
         // hand), as stored: still data about the customer.
-        ...(stored.unreadable.messages.length + stored.unreadable.deadLetters.length > 0
-          ? { unreadableEntries: stored.unreadable }
+        ...(Object.values(unreadable).some((list) => list.length > 0)
+          ? { unreadableEntries: unreadable }
           : {}),
       };
     },
