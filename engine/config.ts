@@ -1,6 +1,7 @@
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { CALL_BYTES_BOUNDS, DEFAULT_MAX_CALL_BYTES } from './ingest/call-size.js';
 import { senderDomain } from './channels/sender-domain.js';
 import { IN_APP_TTL_MS } from './channels/in-app-adapter.js';
 import { ServiceAccount } from './channels/service-account.js';
@@ -404,6 +405,13 @@ const EnvShape = z.object({
       .min(1024)
       .max(100 * 1024 * 1024),
   ).default(1024 * 1024),
+  /**
+   * Largest ingest call (a track, an identify, each call of a batch, a trigger) in bytes as JSON;
+   * larger ones are refused with 400 naming them. 32 KB, as Segment's API takes.
+   */
+  MAX_CALL_BYTES: envNumber(z.number().int().min(CALL_BYTES_BOUNDS.min).max(CALL_BYTES_BOUNDS.max)).default(
+    DEFAULT_MAX_CALL_BYTES,
+  ),
   /**
    * How long a client may take to send a whole request, headers and body; a slower one (a stalled
    * upload, a slowloris) gets 408 and its connection is closed. 0: no limit.

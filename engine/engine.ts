@@ -35,6 +35,7 @@ import { eraseCustomer, type ErasureResult } from './store/customer-erasure.js';
 import { CustomerStore } from './store/customer-store.js';
 import { createInboxIntake, type IngestOptions, type IngestResult } from './ingest/inbox-intake.js';
 import { identifyConsentMarker } from './ingest/identify-consent.js';
+import { checkCallSize, checkMaxCallBytes, DEFAULT_MAX_CALL_BYTES } from './ingest/call-size.js';
 import { ConsentTrait } from './policy/consent-record.js';
 import { createConsentService, type ConsentOptions } from './policy/consent-service.js';
 import { ConsentStore } from './policy/consent-store.js';
@@ -87,6 +88,11 @@ export interface EngineOptions {
   delivery?: DeliveryOptions;
   /** Double opt-in and its confirmation links. Default: off. */
   consent?: ConsentOptions;
+  /**
+   * The largest call `track`, `identify` and `trigger` take, in bytes as JSON (MAX_CALL_BYTES);
+   * the HTTP API holds its ingest calls to it too. Default 32 KB (DEFAULT_MAX_CALL_BYTES).
+   */
+  maxCallBytes?: number;
 }
 
 /** The message and channel layer: templates, providers, and the send-time policy hook. */
@@ -172,6 +178,8 @@ export function createEngine(options: EngineOptions) {
     );
   const queueShards = options.queueShards ?? 1;
   checkShardCount(queueShards);
+  const maxCallBytes = options.maxCallBytes ?? DEFAULT_MAX_CALL_BYTES;
+  checkMaxCallBytes(maxCallBytes);
   checkEngineTiming(options);
   const lockMs = options.lockMs ?? 30_000;
   const store = new CustomerStore(options.redis, { prefix, leaseMs: lockMs });
@@ -255,6 +263,8 @@ export function createEngine(options: EngineOptions) {
     /** What every process of the prefix loads: the journeys this one does not, and since when. */
     loadedJourneys,
     prefix,
+    /** The largest call taken, in bytes as JSON (see EngineOptions.maxCallBytes). */
+    maxCallBytes,
     jobIndex,
     timerWheel,
     /** Consent per customer, channel and topic, with double opt-in. */
@@ -267,7 +277,9 @@ export function createEngine(options: EngineOptions) {
      * `{ knownOnly: true }`, only for a customer the engine knows (see IngestOptions).
      */
     async track(input: TrackInput, options?: IngestOptions): Promise<IngestResult> {
-      return engineApi.acceptTrack(parseInput(TrackInput, input, 'track call'), options);
+      const t = parseInput(TrackInput, input, 'track call');
+      checkCallSize(t, maxCallBytes, 'track call');
+      return engineApi.acceptTrack(t, options);
     },
 
     /**
@@ -288,7 +300,9 @@ export function createEngine(options: EngineOptions) {
      * timestamp as its evidence, and kept out of the profile.
      */
     async identify(input: IdentifyInput): Promise<IngestResult> {
-      return engineApi.acceptIdentify(parseInput(IdentifyInput, input, 'identify call'));
+      const t = parseInput(IdentifyInput, input, 'identify call');
+      checkCallSize(t, maxCallBytes, 'identify call');
+      return engineApi.acceptIdentify(t);
     },
 
     /** `identify` for a call already parsed with `IdentifyInput` (see `acceptTrack`). */
@@ -326,6 +340,7 @@ export function createEngine(options: EngineOptions) {
           `trigger of journey ${journey.id}`,
         );
       parseInput(journey.trigger.schema, t.data, `data for journey ${journey.id}`, 'data');
+      checkCallSize(t, maxCallBytes, `trigger of journey ${journey.id}`);
       return ingest(
         {
           ...envelope(t),

@@ -93,6 +93,7 @@ export {
   InvalidInputError,
   type FieldIssue,
 } from './ingest/ingest-schema.js';
+export { DEFAULT_MAX_CALL_BYTES } from './ingest/call-size.js';
 export { CustomerStore, LeaseLostError, type CustomerStoreOptions } from './store/customer-store.js';
 export { NewerVersionError } from './runtime/newer-version.js';
 export { customerKeys } from './store/customer-keys.js';

@@ -48,6 +48,16 @@ describe('configuration from the environment', () => {
     }
   });
 
+  it('reads the largest ingest call, 32 KB unless MAX_CALL_BYTES says otherwise, from 1024 bytes', () => {
+    expect(loadConfig({}).MAX_CALL_BYTES).toBe(32_768);
+    expect(loadConfig({ MAX_CALL_BYTES: '65536' }).MAX_CALL_BYTES).toBe(65_536);
+    for (const value of ['0', '1023', '104857601']) {
+      expect(() => loadConfig({ MAX_CALL_BYTES: value })).toThrow(
+        expect.objectContaining({ variables: [expect.objectContaining({ name: 'MAX_CALL_BYTES' })] }),
+      );
+    }
+  });
+
   it('parses rates, roles and flags', () => {
     const config = loadConfig({
       RATE_LIMIT_SMS: '10/1s',
@@ -123,6 +133,8 @@ describe('a number variable', () => {
   it.each([
     ['PORT', 'abc'],
     ['BODY_LIMIT', '1mb'],
+    ['MAX_CALL_BYTES', '32kb'],
+    ['MAX_CALL_BYTES', '3.2e4'],
     // Number() reads these as 16, 1000, 3 and 0.5: a setting is written in decimal digits.
     ['PORT', '0x10'],
     ['PORT', '1e3'],
@@ -191,6 +203,7 @@ describe('a variable set but empty', () => {
     'DELIVERY_RETRY_MAX_MS',
     'PORT',
     'BODY_LIMIT',
+    'MAX_CALL_BYTES',
     'REQUEST_TIMEOUT_MS',
     'API_REDIS_TIMEOUT_MS',
     'SMS_SHORT_LINK_DAYS',

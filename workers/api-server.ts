@@ -77,6 +77,8 @@ export async function startApiServer(input: {
     sweepIntervalMs: config.SWEEP_INTERVAL_MS,
     // The API records consent answers and signs double opt-in links with the unsubscribe secret.
     consent: { doubleOptIn: config.DOUBLE_OPT_IN, confirmLink },
+    // Its ingest routes hold each call to it, as engine.track does.
+    maxCallBytes: config.MAX_CALL_BYTES,
     logger,
   });
   const app = await createHttpApp({

@@ -252,6 +252,7 @@ export async function runProcess(options: ProcessOptions): Promise<RunningProces
     timeScale: config.TIME_SCALE,
     lockMs: config.LOCK_DURATION_MS,
     keepFinishedInstances: config.KEEP_FINISHED_INSTANCES,
+    maxCallBytes: config.MAX_CALL_BYTES,
     delivery: {
       renderer,
       messages,

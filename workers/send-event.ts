@@ -117,6 +117,7 @@ const EVENT_VARIABLES: readonly EnvVariable[] = [
   'REDIS_CLUSTER_NODES',
   'REDIS_PREFIX',
   'QUEUE_SHARDS',
+  'MAX_CALL_BYTES',
   'JOURNEYS_DIR',
   'TEMPLATES_DIR',
   'LOG_LEVEL',
@@ -140,6 +141,7 @@ runMain(async () => {
     journeys: await loadJourneysFromDirectory(config.JOURNEYS_DIR),
     messages: CoreMessageCatalog.fromDirectory(config.TEMPLATES_DIR),
     queueShards: config.QUEUE_SHARDS,
+    maxCallBytes: config.MAX_CALL_BYTES,
     // On stderr: stdout carries the answer. Says so if an event's drain job could not be added.
     logger: pino({ level: config.LOG_LEVEL }, pino.destination(2)),
   });

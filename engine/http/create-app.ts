@@ -17,6 +17,7 @@ import { installErrorHandler, urlErrorBody } from './error-handler.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, type HttpAppOptions } from './http-options.js';
 import { RedisAwayError } from './http-errors.js';
 import { OutageLog } from './outage-log.js';
+import { checkIngestCalls } from './ingest-call-size.js';
 import { parseJsonBody } from './json-body.js';
 import { rateLimitHook } from './rate-limit-hook.js';
 import { DEFAULT_API_RATE_LIMIT, RequestRateLimiter } from './rate-limit.js';
@@ -101,12 +102,18 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
   // A gzipped or deflated body is inflated first, everywhere: the parsers below read it as sent.
   app.addHook('preParsing', inflateBody);
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
+  const { maxCallBytes } = engine;
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const raw = body as Buffer;
     // No bytes is no body: many clients send `Content-Type: application/json` on every request,
     // a DELETE included. A route that needs a body refuses its absence by its schema, naming it.
-    if ((body as Buffer).length === 0) return done(null, undefined);
+    if (raw.length === 0) return done(null, undefined);
     try {
-      done(null, parseJsonBody(body as Buffer));
+      const value = parseJsonBody(raw);
+      // Each ingest call is held to MAX_CALL_BYTES. A body no larger holds no larger call, so only
+      // a larger body (a batch, mostly) has its calls measured: a single track costs one comparison.
+      if (raw.length > maxCallBytes) checkIngestCalls(request, value, maxCallBytes);
+      done(null, value);
     } catch (error) {
       done(error as Error, undefined);
     }

@@ -12,7 +12,7 @@ export const MAX_JSON_DEPTH = 64;
  * Invalid input found while parsing, before any route runs: it carries its status, as error
  * handlers other than ours (bull-board's, in its scope) read `statusCode`.
  */
-class InvalidBodyError extends InvalidInputError {
+export class InvalidBodyError extends InvalidInputError {
   readonly statusCode = 400;
 }
 

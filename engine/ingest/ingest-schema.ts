@@ -109,7 +109,7 @@ export class InvalidInputError extends ChorusError {
     /** What was being read, e.g. `track call`: the message starts "Invalid <what>". */
     readonly what: string,
     /** How to fix it, when not by correcting the fields (a file that cannot be read). */
-    fix = 'correct the named fields.',
+    readonly fix = 'correct the named fields.',
   ) {
     super(
       'CHORUS_INVALID_INPUT',
@@ -122,6 +122,7 @@ export class InvalidInputError extends ChorusError {
     return new InvalidInputError(
       this.issues.map((issue) => ({ ...issue, field: field(issue.field) })),
       this.what,
+      this.fix,
     );
   }
 }

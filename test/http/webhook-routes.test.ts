@@ -30,13 +30,20 @@ const shop = defineWebhookSource({
       : { userId: p.customer.id, event: 'Order Completed', properties: { revenue: p.total } },
 });
 
+/** A source that keeps a payload's note whole in its event. */
+const notes = defineWebhookSource({
+  id: 'notes',
+  payload: z.object({ customer: z.string(), note: z.string() }),
+  toTrack: (p) => ({ userId: p.customer, event: 'Note Added', properties: { note: p.note } }),
+});
+
 describe('signed inbound webhooks', () => {
   let h: HttpHarness;
   beforeEach(async () => {
     h = await httpHarness({
       journeys: [onboarding],
-      webhookSources: [shop],
-      webhookSecrets: { shop: [oldSecret, newSecret] },
+      webhookSources: [shop, notes],
+      webhookSecrets: { shop: [oldSecret, newSecret], notes: [newSecret] },
       workers: false,
     });
   });
@@ -71,6 +78,26 @@ describe('signed inbound webhooks', () => {
       name: 'Order Completed',
       properties: { revenue: 42 },
     });
+  });
+
+  it('holds the track call a payload is mapped to to MAX_CALL_BYTES, not the payload itself', async () => {
+    // A whole order, most of which the source does not keep: its event is small.
+    const large = JSON.stringify({ ...JSON.parse(order), lines: 'x'.repeat(40_000) });
+    const kept = await send(large, webhookHeaders(newSecret, 'msg_large', nowSeconds(), large));
+    expect(kept.statusCode).toBe(202);
+    expect((await h.engine.customer('c-9')).recentEvents).toHaveLength(1);
+    const note = JSON.stringify({ customer: 'n-1', note: 'x'.repeat(40_000) });
+    const refused = await send(note, webhookHeaders(newSecret, 'msg_note', nowSeconds(), note), 'notes');
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json()).toMatchObject({
+      error: {
+        code: 'CHORUS_INVALID_INPUT',
+        message: expect.stringMatching(
+          /^Invalid track call that webhook source "notes" made of this payload \(its toTrack\): \(root\): is \d+ bytes as JSON, more than the 32768/,
+        ),
+      },
+    });
+    expect(await h.engine.customer('n-1')).toMatchObject({ pendingEvents: 0, recentEvents: [] });
   });
 
   it('accepts a key being rotated out (old secret) and ignores payloads that map to nothing', async () => {

@@ -43,6 +43,8 @@ export async function httpHarness(options: {
   webhookSecrets?: Record<string, string[]>;
   rateLimit?: { max: number; windowMs: number };
   bodyLimit?: number;
+  /** MAX_CALL_BYTES, for both engines (the app's ingest routes read it from its engine). */
+  maxCallBytes?: number;
   dashboardWrite?: boolean;
   /** The path a proxy serves the app under (see DashboardOptions.pathPrefix). */
   dashboardPathPrefix?: string;
@@ -74,6 +76,7 @@ export async function httpHarness(options: {
     // The API's clock: what the workers record, the API's reports read back on the same days.
     clock,
     consent: { doubleOptIn: options.doubleOptIn ?? false },
+    ...(options.maxCallBytes === undefined ? {} : { maxCallBytes: options.maxCallBytes }),
   });
   if (options.workers !== false) engine.startWorkers();
   const apiOptions = { ...API_REDIS_OPTIONS };
@@ -84,6 +87,7 @@ export async function httpHarness(options: {
   const apiEngine = createEngine({
     redis: apiRedis,
     prefix: ctx.prefix,
+    ...(options.maxCallBytes === undefined ? {} : { maxCallBytes: options.maxCallBytes }),
     journeys: options.journeys,
     messages: outbox.messages,
     clock,

@@ -51,7 +51,8 @@ function identified<T extends Anonymous>({
  * sent, and post a batch answered with any other 2xx again, without end.
  * The body is parsed once, by the route's schema; the engine's `accept*` entries take it as parsed.
  * A visitor's call with no `userId`, and `page`, `screen`, `group` and `alias` calls, are
- * accepted and ignored (segment-calls.ts).
+ * accepted and ignored (segment-calls.ts). Each call, in a batch too, is held to MAX_CALL_BYTES
+ * as the body is parsed (`config.ingestCalls`, see checkIngestCalls).
  */
 export const ingestRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Clock }> = async (
   app,
@@ -78,6 +79,7 @@ export const ingestRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Clock 
   app.post(
     '/v1/identify',
     {
+      config: { ingestCalls: 'body' },
       schema: {
         tags: ['ingest'],
         summary: 'Set traits on a customer (Segment identify); a null trait removes it',
@@ -91,6 +93,7 @@ export const ingestRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Clock 
   app.post(
     '/v1/track',
     {
+      config: { ingestCalls: 'body' },
       schema: {
         tags: ['ingest'],
         summary: 'Record an event (Segment track); it may enrol the customer in journeys and advance them',
@@ -110,6 +113,7 @@ export const ingestRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Clock 
     app.post(
       path,
       {
+        config: { ingestCalls: 'batch' },
         schema: {
           tags: ['ingest'],
           summary,
@@ -150,6 +154,7 @@ export const ingestRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Clock 
     app.post(
       `/v1/${type}`,
       {
+        config: { ingestCalls: 'body' },
         schema: {
           tags: ['ingest'],
           summary: `A Segment ${type} call: accepted and ignored, as journeys do not use it`,

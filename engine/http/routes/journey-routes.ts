@@ -347,7 +347,9 @@ export const journeyRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Clock
       const result = await engine.trigger(request.params.id, request.body).catch((error: unknown) => {
         // The engine names the journey and the trigger data; here they are the path and the body.
         throw error instanceof InvalidInputError
-          ? error.relocated((field) => (field === 'journeyId' ? 'params.id' : `body.${field}`))
+          ? error.relocated((field) =>
+              field === 'journeyId' ? 'params.id' : field === '(root)' ? 'body' : `body.${field}`,
+            )
           : error;
       });
       return reply.code(202).send({ eventId: result.eventId, duplicate: !result.accepted });

@@ -5,6 +5,7 @@ import { ChannelConfigError, WebhookVerificationError } from '../../channels/err
 import { verifyWebhook, webhookKey } from '../../channels/standard-webhooks.js';
 import type { Clock } from '../../clock.js';
 import type { Engine } from '../../engine.js';
+import { checkCallSize } from '../../ingest/call-size.js';
 import { parseInput, TrackInput } from '../../ingest/ingest-schema.js';
 import { HttpError, NotFoundError, ServiceUnavailableError } from '../http-errors.js';
 import { parseJsonBody } from '../json-body.js';
@@ -83,11 +84,10 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteOptions> = async (
       const messageId = `wh-${source.id}-${createHash('sha256').update(id).digest('base64url')}`;
       if (!track) return reply.code(202).send({ eventId: messageId, duplicate: false, ignored: true });
       // The sender sent none of these fields: a refusal names the source whose mapping made them.
-      const call = parseInput(
-        TrackInput,
-        { ...track, messageId },
-        `track call that webhook source "${source.id}" made of this payload (its toTrack)`,
-      );
+      const what = `track call that webhook source "${source.id}" made of this payload (its toTrack)`;
+      const call = parseInput(TrackInput, { ...track, messageId }, what);
+      // The payload itself may be larger (a whole order): what is stored is the call made of it.
+      checkCallSize(call, engine.maxCallBytes, what);
       const result = await engine.acceptTrack(call, { rememberIdSeconds: WEBHOOK_ID_MEMORY_SECONDS });
       return reply.code(202).send({ eventId: result.eventId, duplicate: !result.accepted, ignored: false });
     },
