@@ -210,6 +210,7 @@ export {
 export { withUtm, variantLabel, type UtmParams } from './messages/utm.js';
 export { BrandHosts, BrandLinkHost, BrandLinkHosts, BrandLinkHostsError } from './messages/brand-hosts.js';
 export { smsSegments, type SmsEncoding, type SmsSegmentCount } from './messages/sms-segments.js';
+export { PUSH_PAYLOAD_LIMIT, pushPayloadBytes } from './messages/push-payload.js';
 export { htmlToText } from './messages/html-to-text.js';
 
 export { createChannelAdapters, type ChannelSetup } from './channels/default-adapters.js';

@@ -4,6 +4,7 @@ import type { ChannelAdapter, DeliveryResult } from './channel-adapter.js';
 import { deliverable } from './deliverable.js';
 import { fcmAuthorization } from './fcm-auth.js';
 import { postWithTimeout } from './http-post.js';
+import { PUSH_PAYLOAD_LIMIT, pushPayload, pushPayloadBytes } from '../messages/push-payload.js';
 import {
   failureForStatus,
   httpBase,
@@ -71,9 +72,12 @@ function blamesToken(error: FcmErrorInfo): boolean {
 /**
  * Push notifications through the FCM HTTP v1 API (`projects/<id>/messages:send`): the title and
  * body, the CTA URL as `data.url` for the app, and, when it is https, as the link a browser opens
- * on a click (`webpush.fcm_options.link`). `sent` carries FCM's message `name`. An unregistered device token fails as gone for good (delivery
- * suppresses it); a malformed one, or one of another project, fails with a reason saying so. When FCM answers 401 (the access token
- * expired or was revoked), the adapter gets a new token and tries once more.
+ * on a click (`webpush.fcm_options.link`). A push over FCM's 4096 bytes (PUSH_PAYLOAD_LIMIT) fails without a
+ * request, with a reason that says why, where FCM would refuse it as too big. `sent` carries
+ * FCM's message `name`. An unregistered device token fails as gone for good (delivery suppresses
+ * it); a malformed one, or one of another project, fails with a reason saying so. When FCM
+ * answers 401 (the access token expired or was revoked), the adapter gets a new token and tries
+ * once more.
  *
  * @example
  * ```ts
@@ -121,12 +125,23 @@ export function createPushAdapter(options: PushAdapterOptions): ChannelAdapter {
       const ready = deliverable(delivery, 'push', 'pushToken');
       if (!ready.ok) return ready.result;
       const { rendered } = ready;
+      const payload = pushPayload(rendered, delivery.opId);
+      const bytes = pushPayloadBytes(rendered, delivery.opId);
+      if (bytes > PUSH_PAYLOAD_LIMIT) {
+        // FCM would refuse it (400 INVALID_ARGUMENT) on every attempt: it fails here, naming what grew.
+        return {
+          status: 'failed',
+          reason:
+            `the push of message "${delivery.message}" is ${bytes} bytes as rendered (title ` +
+            `${[...rendered.title].length} characters, body ${[...rendered.body].length}, link ` +
+            `${rendered.url.length}), over the ${PUSH_PAYLOAD_LIMIT} FCM takes, so it was not sent. To fix: shorten ` +
+            'its push templates, or what they show of the traits or event',
+        };
+      }
       const body = JSON.stringify({
         message: {
           token: ready.to,
-          notification: { title: rendered.title, body: rendered.body },
-          // FCM data values must be strings.
-          data: { url: rendered.url, opId: delivery.opId },
+          ...payload,
           // A browser opens this link when the notification is clicked (an app reads data.url);
           // FCM takes https only and refuses the whole message for any other link.
           ...(isHttps(rendered.url) ? { webpush: { fcm_options: { link: rendered.url } } } : {}),

@@ -16,6 +16,10 @@ import { modeOf, TemplateSet, type TemplateField, type TemplateFile } from './te
 import { isGsm7, plainPunctuation, smsSegments } from './sms-segments.js';
 import { SHORT_LINK_ID_LENGTH, shortUrl } from '../tracking/short-links.js';
 import { isTrackableUrl } from '../tracking/tracking-token.js';
+import { trackRendered } from '../tracking/track-links.js';
+import { PUSH_PAYLOAD_LIMIT, pushPayloadBytes } from './push-payload.js';
+import type { RenderedFor } from './rendered-message.js';
+import { variantLabel } from './utm.js';
 import { scanTemplate } from './template-variables.js';
 import { htmlLinks, mapTextLinks, textLinks, withoutUtm } from './utm.js';
 import { visibleHtml, visibleLinks } from './visible-html.js';
@@ -62,7 +66,8 @@ export interface TemplateCheckOptions {
   maxSmsSegments?: number;
   /**
    * Links are tracked (TRACK_LINKS) with this public URL: an SMS's brand links are counted at the
-   * length of the short link each becomes (`<baseUrl>/t/s/<id>`), as sent. Unset: as rendered.
+   * length of the short link each becomes (`<baseUrl>/t/s/<id>`), and a push's at the length of
+   * its tracked redirect (`<baseUrl>/t/c/<token>`), as sent. Unset: as rendered.
    */
   trackedSmsLinks?: { baseUrl: string };
   /**
@@ -304,7 +309,7 @@ function findings(
   }
   return [
     ...consistency(templates, message, channel, rendered),
-    ...(probe.traits === 'placeholder' ? limits(templates, renderer, message, rendered, sms) : []),
+    ...(probe.traits === 'placeholder' ? limits(templates, renderer, message, rendered, sms, probe) : []),
   ];
 }
 
@@ -377,12 +382,41 @@ function smsAsSent(renderer: MessageRenderer, messageId: string, body: string, b
   return mapTextLinks(body, (url) => (tracked(url) ? short : url));
 }
 
+/**
+ * A push as FCM gets it, for its size: when links are tracked, each brand link (its title's, its
+ * body's, its CTA) as the tracked redirect the send makes of it, signed for a placeholder send of
+ * this probe. A tracked link carries its whole URL, so it is longer than the link it replaces.
+ */
+function pushAsSent(
+  renderer: MessageRenderer,
+  messageId: string,
+  rendered: RenderedFor<'push'>,
+  probe: Probe,
+  opId: string,
+  baseUrl: string | undefined,
+): RenderedFor<'push'> {
+  if (baseUrl === undefined) return rendered;
+  const { context } = probe;
+  const send = {
+    opId,
+    customerId: context.customer.id,
+    journeyId: context.journey.id,
+    message: messageId,
+    channel: 'push' as const,
+    variant: variantLabel(context.variants),
+  };
+  const brand = (url: string) => renderer.isBrandLink(messageId, url);
+  const tracked = trackRendered(rendered, send, { baseUrl, secret: 'load-time check' }, { brand });
+  return tracked as RenderedFor<'push'>;
+}
+
 function limits(
   templates: TemplateSet,
   renderer: MessageRenderer,
   message: CoreMessage,
   rendered: RenderedMessage,
   sms: SmsLimits,
+  probe: Probe,
 ): Finding[] {
   const found: Finding[] = [];
   const { maxSegments, trackedLinks } = sms;
@@ -416,6 +450,23 @@ function limits(
         placeholderOnly: true,
         body: `the push ${part} is ${length} characters with placeholder values, over the ${limit} devices show (${file}).`,
         fix: `shorten it${part === 'title' ? ', or declare a shorter keyPhrase in message.json' : ''}.`,
+      });
+    }
+    // An operation id as long as a send of this probe's customer and journey would have.
+    const opId = `s-${probe.context.customer.id}-${probe.context.journey.id}.1000000-100-10`;
+    const sent = pushAsSent(renderer, message.id, rendered, probe, opId, trackedLinks?.baseUrl);
+    const bytes = pushPayloadBytes(sent, opId);
+    if (bytes > PUSH_PAYLOAD_LIMIT) {
+      const files = (['title', 'body'] as const).map(
+        (part) => templates.template(message.id, `push.${part}`)!.path,
+      );
+      const asTracked = trackedLinks === undefined ? '' : ', its links tracked';
+      found.push({
+        key: 'push-payload',
+        file: files[1]!,
+        placeholderOnly: true,
+        body: `the push is ${bytes} bytes with placeholder values${asTracked} (title, body, CTA URL and data as sent to FCM), over the ${PUSH_PAYLOAD_LIMIT} FCM takes, so every send of it would fail (${files.join(' and ')}).`,
+        fix: 'shorten the body or the title, or the CTA URL in message.json.',
       });
     }
   }

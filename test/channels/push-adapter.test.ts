@@ -1,6 +1,7 @@
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPushAdapter } from '../../engine/channels/push-adapter.js';
+import { PUSH_PAYLOAD_LIMIT } from '../../engine/messages/push-payload.js';
 import { deliveryFor, startHttpServer, type Reply } from './support.js';
 
 const fcmError = (code: number, status: string, errorCode: string, message: string) => ({
@@ -31,6 +32,14 @@ describe('the push adapter against an FCM-style server', () => {
       baseUrl: server.url,
     });
   }
+
+  const pushed = { status: 200, body: JSON.stringify({ name: 'projects/acme-app/messages/0:1' }) };
+  const rendered = {
+    channel: 'push' as const,
+    title: 'Sale ends tonight',
+    body: 'Everything 20% off',
+    url: 'https://acme.example/sale',
+  };
 
   it('posts the notification with a bearer token and returns the message name', async () => {
     const push = await adapterAnswering({
@@ -258,5 +267,32 @@ describe('the push adapter against an FCM-style server', () => {
       reason: 'customer ada has no push token',
     });
     expect(server!.requests).toHaveLength(0);
+  });
+
+  it('fails a push over the 4096 bytes FCM takes without calling FCM, saying how big it is and why', async () => {
+    const push = await adapterAnswering(pushed);
+    const body = 'ü'.repeat(2100); // 4200 bytes in UTF-8
+    const result = await push.send(deliveryFor('push', { rendered: { ...rendered, body } }));
+
+    expect(result).toMatchObject({ status: 'failed' });
+    expect(result).not.toHaveProperty('addressUnusable');
+    expect((result as { reason: string }).reason).toMatch(
+      new RegExp(
+        `^the push of message "welcome" is \\d+ bytes as rendered \\(title 17 characters, body 2100, link 25\\), over the ${PUSH_PAYLOAD_LIMIT} FCM takes`,
+      ),
+    );
+    expect(server!.requests).toHaveLength(0);
+  });
+
+  it('sends a push just within the limit', async () => {
+    const push = await adapterAnswering(pushed);
+    const base = JSON.stringify({
+      notification: { title: rendered.title, body: '' },
+      data: { url: rendered.url, opId: deliveryFor('push').opId },
+    }).length;
+    const body = 'a'.repeat(PUSH_PAYLOAD_LIMIT - base);
+    expect(await push.send(deliveryFor('push', { rendered: { ...rendered, body } }))).toMatchObject({
+      status: 'sent',
+    });
   });
 });

@@ -180,6 +180,60 @@ describe('loading templates', () => {
   });
 });
 
+describe('checking the size of a push', () => {
+  /** A templates folder with one push message, `sale`, whose CTA URL is `length` characters long. */
+  function pushWithCta(length: number) {
+    const dir = mkdtempSync(join(tmpdir(), 'chorus-push-size-'));
+    mkdirSync(join(dir, 'sale'));
+    const start = 'https://yuetea.example.com/sale?';
+    const url = `${start}${'a'.repeat(length - start.length)}`;
+    writeFileSync(
+      join(dir, 'sale', 'message.json'),
+      JSON.stringify({
+        id: 'sale',
+        proposition: 'Tea.',
+        headline: 'Sale ends tonight',
+        cta: { label: 'Go', url },
+      }),
+    );
+    writeFileSync(join(dir, 'sale', 'push.title.hbs'), '{{message.headline}}');
+    writeFileSync(join(dir, 'sale', 'push.body.hbs'), 'Every blend at 20% off.');
+    return dir;
+  }
+  const pushProblems = (dir: string, options: Parameters<typeof checkTemplates>[1] = {}) =>
+    checkTemplates(TemplateSet.fromDirectory(dir), options).filter((p) => p.channel === 'push');
+
+  it('reports a push over the 4096 bytes FCM takes, naming its files', () => {
+    const dir = pushWithCta(4200);
+    try {
+      const [problem, ...more] = pushProblems(dir);
+      expect(more).toEqual([]);
+      expect(problem).toMatchObject({
+        message: 'sale',
+        channel: 'push',
+        file: expect.stringMatching(/sale\/push\.body\.hbs$/),
+      });
+      expect(problem?.text).toMatch(
+        /^Message "sale", channel push: the push is \d+ bytes with placeholder values \(title, body, CTA URL and data as sent to FCM\), over the 4096 FCM takes, so every send of it would fail \(.*push\.title\.hbs and .*push\.body\.hbs\)\. To fix: /,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('counts the CTA as the tracked link it becomes when links are tracked', () => {
+    // Within the limit as rendered; over it once the link carries its whole URL in a token.
+    const dir = pushWithCta(3300);
+    try {
+      expect(pushProblems(dir)).toEqual([]);
+      const [problem] = pushProblems(dir, { trackedSmsLinks: { baseUrl: 'https://chorus.test' } });
+      expect(problem?.text).toContain('with placeholder values, its links tracked (title, body');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('checking the brand layout', () => {
   it('reports a layout that escapes the body, naming it, rather than every email it breaks', () => {
     const dir = mkdtempSync(join(tmpdir(), 'chorus-layout-'));
