@@ -48,6 +48,7 @@ export {
   CoreMessageCatalog,
   MessageDefinitionError,
   messageFields,
+  PushOptions,
 } from './messages/message-catalog.js';
 
 export { applyEvent, type StepResult } from './runtime/apply-event.js';

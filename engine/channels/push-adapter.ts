@@ -5,6 +5,7 @@ import { deliverable } from './deliverable.js';
 import { fcmAuthorization } from './fcm-auth.js';
 import { postWithTimeout } from './http-post.js';
 import { PUSH_PAYLOAD_LIMIT, pushPayload, pushPayloadBytes } from '../messages/push-payload.js';
+import type { RenderedFor } from '../messages/rendered-message.js';
 import {
   failureForStatus,
   httpBase,
@@ -72,7 +73,8 @@ function blamesToken(error: FcmErrorInfo): boolean {
 /**
  * Push notifications through the FCM HTTP v1 API (`projects/<id>/messages:send`): the title and
  * body, the CTA URL as `data.url` for the app, and, when it is https, as the link a browser opens
- * on a click (`webpush.fcm_options.link`). A push over FCM's 4096 bytes (PUSH_PAYLOAD_LIMIT) fails without a
+ * on a click (`webpush.fcm_options.link`), and the message's `push.ttl` and `push.collapseKey`
+ * for Android, APNs and web push. A push over FCM's 4096 bytes (PUSH_PAYLOAD_LIMIT) fails without a
  * request, with a reason that says why, where FCM would refuse it as too big. `sent` carries
  * FCM's message `name`. An unregistered device token fails as gone for good (delivery suppresses
  * it); a malformed one, or one of another project, fails with a reason saying so. When FCM
@@ -142,9 +144,7 @@ export function createPushAdapter(options: PushAdapterOptions): ChannelAdapter {
         message: {
           token: ready.to,
           ...payload,
-          // A browser opens this link when the notification is clicked (an app reads data.url);
-          // FCM takes https only and refuses the whole message for any other link.
-          ...(isHttps(rendered.url) ? { webpush: { fcm_options: { link: rendered.url } } } : {}),
+          ...platformOptions(rendered, clock.now()),
         },
       });
       let answer: HttpAnswer;
@@ -212,6 +212,37 @@ export function createPushAdapter(options: PushAdapterOptions): ChannelAdapter {
       const why = error.message && snippet(`${error.code ?? ''} ${error.message}`);
       return failureForStatus('FCM', answer, clock.now(), why || undefined);
     },
+  };
+}
+
+/**
+ * The message's time to live and collapse key, for each platform FCM sends to: Android takes a
+ * duration, APNs a date (seconds since the epoch, `0` for now or never) and web push seconds.
+ * Without them FCM keeps a message four weeks and every send stands on its own. A browser opens
+ * the https CTA on a click (`webpush.fcm_options.link`; an app reads `data.url`): FCM takes https
+ * only there and refuses the whole message for any other link.
+ */
+function platformOptions(rendered: RenderedFor<'push'>, now: number) {
+  const { ttlMs, collapseKey } = rendered;
+  const seconds = ttlMs === undefined ? undefined : Math.floor(ttlMs / 1000);
+  const android = {
+    ...(seconds === undefined ? {} : { ttl: `${seconds}s` }),
+    ...(collapseKey === undefined ? {} : { collapse_key: collapseKey }),
+  };
+  const apnsHeaders = {
+    ...(seconds === undefined
+      ? {}
+      : { 'apns-expiration': String(seconds === 0 ? 0 : Math.floor(now / 1000) + seconds) }),
+    ...(collapseKey === undefined ? {} : { 'apns-collapse-id': collapseKey }),
+  };
+  const webpush = {
+    ...(seconds === undefined ? {} : { headers: { TTL: String(seconds) } }),
+    ...(isHttps(rendered.url) ? { fcm_options: { link: rendered.url } } : {}),
+  };
+  return {
+    ...(Object.keys(android).length === 0 ? {} : { android }),
+    ...(Object.keys(apnsHeaders).length === 0 ? {} : { apns: { headers: apnsHeaders } }),
+    ...(Object.keys(webpush).length === 0 ? {} : { webpush }),
   };
 }
 

@@ -1,10 +1,58 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { DURATION_FORMS, parseDuration } from '../duration.js';
 import { ChorusError } from '../errors.js';
 import type { MessageCatalog } from '../journey/validate-journey.js';
 import { Topic } from '../policy/topic.js';
 import type { RenderContext } from './rendered-message.js';
+import { strictObject } from '../strict-object.js';
+
+/** FCM keeps an undelivered message at most four weeks, its default too (`android.ttl`). */
+export const MAX_PUSH_TTL_MS = 28 * 86_400_000;
+
+/**
+ * How long a push may wait for an offline device: a duration of whole seconds, up to four weeks;
+ * `0` delivers now or never. Parsed to milliseconds.
+ */
+const PushTtl = z.union([z.string(), z.number()]).transform((input, ctx) => {
+  let ms: number;
+  try {
+    ms = parseDuration(input);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `cannot be read as a duration; write ${DURATION_FORMS}` });
+    return z.NEVER;
+  }
+  if (ms > MAX_PUSH_TTL_MS || ms % 1000 !== 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `${JSON.stringify(input)} is ${ms > MAX_PUSH_TTL_MS ? 'longer than the 4 weeks FCM keeps a message ("28d")' : 'not a whole number of seconds, which FCM and APNs count in'}`,
+    });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+/**
+ * Per-message options of the push channel (`"push"` in message.json), sent to FCM for Android,
+ * APNs and web push alike.
+ */
+export const PushOptions = strictObject({
+  /** Time to live (`"12h"`); unset, FCM's default of four weeks applies. */
+  ttl: PushTtl.optional(),
+  /**
+   * Sends with the same key replace one another while waiting for the device (Android
+   * `collapse_key`) and on the screen (APNs `apns-collapse-id`). Unset, none collapses.
+   */
+  collapseKey: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9._:-]{1,64}$/,
+      'must be 1 to 64 letters, digits, ".", "_", ":" or "-" (APNs takes 64 bytes at most)',
+    )
+    .optional(),
+});
+export type PushOptions = z.infer<typeof PushOptions>;
 
 /**
  * A core message: the proposition every channel variant must carry. Declared once, in
@@ -29,6 +77,8 @@ export const CoreMessage = z.object({
    * both, but never a hard bounce. Checked at send time by the delivery policy.
    */
   topic: Topic.default('marketing'),
+  /** Push channel options: time to live and collapse key (see {@link PushOptions}). */
+  push: PushOptions.optional(),
 });
 export type CoreMessage = z.infer<typeof CoreMessage>;
 

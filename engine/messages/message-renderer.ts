@@ -174,13 +174,17 @@ export class MessageRenderer {
         const { encoding, segments } = smsSegments(body);
         return { channel, body, encoding, segments };
       }
-      case 'push':
+      case 'push': {
+        const options = this.#templates.message(messageId)?.push;
         return {
           channel,
           title: addUtmToText(oneLine(run('push.title')), utm, scope),
           body: addUtmToText(tidyText(run('push.body')), utm, scope),
           url: cta.url,
+          ...(options?.ttl === undefined ? {} : { ttlMs: options.ttl }),
+          ...(options?.collapseKey === undefined ? {} : { collapseKey: options.collapseKey }),
         };
+      }
       case 'in-app': {
         const title = this.#templates.template(messageId, 'in-app.title')
           ? oneLine(run('in-app.title'))

@@ -34,7 +34,16 @@ export interface RenderContext {
 export type RenderedMessage =
   | { channel: 'email'; subject: string; html: string; text: string }
   | { channel: 'sms'; body: string; encoding: 'GSM-7' | 'UCS-2'; segments: number }
-  | { channel: 'push'; title: string; body: string; url: string }
+  | {
+      channel: 'push';
+      title: string;
+      body: string;
+      url: string;
+      /** The message's `push.ttl` in milliseconds; absent: FCM's default of four weeks. */
+      ttlMs?: number;
+      /** The message's `push.collapseKey`; absent: sends do not replace one another. */
+      collapseKey?: string;
+    }
   | { channel: 'in-app'; title: string; body: string; cta: { label: string; url: string } }
   | { channel: 'webhook'; payload: Record<string, unknown> };
 

@@ -1,6 +1,7 @@
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPushAdapter } from '../../engine/channels/push-adapter.js';
+import { FakeClock } from '../../engine/clock.js';
 import { PUSH_PAYLOAD_LIMIT } from '../../engine/messages/push-payload.js';
 import { deliveryFor, startHttpServer, type Reply } from './support.js';
 
@@ -24,12 +25,17 @@ describe('the push adapter against an FCM-style server', () => {
   });
 
   async function adapterAnswering(...replies: Reply[]) {
+    return adapterWith({}, ...replies);
+  }
+
+  async function adapterWith(options: { clock?: FakeClock }, ...replies: Reply[]) {
     server = await startHttpServer(...replies);
     let issued = 0;
     return createPushAdapter({
       projectId: 'acme-app',
       accessToken: async () => `token-${++issued}`,
       baseUrl: server.url,
+      ...options,
     });
   }
 
@@ -267,6 +273,44 @@ describe('the push adapter against an FCM-style server', () => {
       reason: 'customer ada has no push token',
     });
     expect(server!.requests).toHaveLength(0);
+  });
+
+  it("sends the message's time to live and collapse key to Android, APNs and web push", async () => {
+    const clock = new FakeClock(Date.parse('2026-12-07T18:00:00Z'));
+    const push = await adapterWith({ clock }, pushed);
+    const delivery = deliveryFor('push', {
+      rendered: { ...rendered, ttlMs: 12 * 3_600_000, collapseKey: 'sale' },
+    });
+
+    expect(await push.send(delivery)).toMatchObject({ status: 'sent' });
+    const { message } = JSON.parse(server!.requests[0]!.body.toString());
+    expect(message.android).toEqual({ ttl: '43200s', collapse_key: 'sale' });
+    expect(message.apns).toEqual({
+      // APNs takes the moment it gives up, in seconds since the epoch: twelve hours from the send.
+      headers: {
+        'apns-expiration': String(Date.parse('2026-12-08T06:00:00Z') / 1000),
+        'apns-collapse-id': 'sale',
+      },
+    });
+    expect(message.webpush).toEqual({
+      headers: { TTL: '43200' },
+      fcm_options: { link: 'https://acme.example/sale' },
+    });
+  });
+
+  it('sends a time to live of 0 as now or never, to APNs as expiration 0', async () => {
+    const push = await adapterAnswering(pushed);
+    await push.send(deliveryFor('push', { rendered: { ...rendered, ttlMs: 0 } }));
+    const { message } = JSON.parse(server!.requests[0]!.body.toString());
+    expect(message.android).toEqual({ ttl: '0s' });
+    expect(message.apns).toEqual({ headers: { 'apns-expiration': '0' } });
+  });
+
+  it("leaves FCM's defaults alone for a message that sets neither", async () => {
+    const push = await adapterAnswering(pushed);
+    await push.send(deliveryFor('push', { rendered }));
+    const { message } = JSON.parse(server!.requests[0]!.body.toString());
+    expect(Object.keys(message).sort()).toEqual(['data', 'notification', 'token', 'webpush']);
   });
 
   it('fails a push over the 4096 bytes FCM takes without calling FCM, saying how big it is and why', async () => {

@@ -67,6 +67,42 @@ describe('reading core messages', () => {
     expect(() => CoreMessageCatalog.fromDirectory(newsletter)).toThrow(/message\.json is invalid: topic: /);
   });
 
+  describe('push options', () => {
+    const message = {
+      id: 'sale',
+      proposition: 'p',
+      headline: 'h',
+      cta: { label: 'Go', url: 'https://example.com' },
+    };
+    const load = (push: unknown) =>
+      CoreMessageCatalog.fromDirectory(templatesWith('sale', JSON.stringify({ ...message, push }))).get(
+        'sale',
+      );
+
+    it('reads a time to live as milliseconds and keeps the collapse key', () => {
+      expect(load({ ttl: '12h', collapseKey: 'sale' })?.push).toEqual({
+        ttl: 43_200_000,
+        collapseKey: 'sale',
+      });
+      expect(load({ ttl: 'PT30M' })?.push).toEqual({ ttl: 1_800_000 });
+      expect(load({ ttl: 0 })?.push).toEqual({ ttl: 0 });
+      expect(load({ ttl: '28d' })?.push?.ttl).toBe(28 * 86_400_000);
+      expect(load(undefined)?.push).toBeUndefined();
+    });
+
+    it.each([
+      [{ ttl: 'tonight' }, /sale\/message\.json is invalid: push\.ttl: cannot be read as a duration; write /],
+      [{ ttl: '5w' }, /push\.ttl: "5w" is longer than the 4 weeks FCM keeps a message/],
+      [{ ttl: '1500ms' }, /push\.ttl: "1500ms" is not a whole number of seconds/],
+      [{ collapseKey: 'sale ends tonight' }, /push\.collapseKey: must be 1 to 64 letters, digits/],
+      [{ collapseKey: 'x'.repeat(65) }, /push\.collapseKey: must be 1 to 64/],
+      [{ tll: '1h' }, /push: unknown field\(s\) "tll"; the fields are ttl, collapseKey/],
+    ])('refuses push options %j, naming the message file and the field', (push, error) => {
+      expect(() => load(push)).toThrow(MessageDefinitionError);
+      expect(() => load(push)).toThrow(error);
+    });
+  });
+
   it("passes over hidden folders and files: an editor's settings and the ._ files macOS writes", () => {
     const dir = mkdtempSync(join(tmpdir(), 'chorus-messages-'));
     dirs.push(dir);

@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -155,6 +155,20 @@ describe('rendering a core message', () => {
     expect(inApp.body).toContain(
       'See https://example.com/tea?ref=mail&amp;utm_source=partner&amp;utm_medium=in-app',
     );
+  });
+
+  it("gives a push the message's time to live and collapse key, for the adapter to send", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chorus-push-options-'));
+    try {
+      cpSync('test/fixtures/templates-render', dir, { recursive: true });
+      const file = join(dir, 'hello', 'message.json');
+      const message = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      writeFileSync(file, JSON.stringify({ ...message, push: { ttl: '12h', collapseKey: 'hello' } }));
+      const push = new MessageRenderer(TemplateSet.fromDirectory(dir)).render('hello', 'push', context());
+      expect(push).toMatchObject({ ttlMs: 43_200_000, collapseKey: 'hello' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('renders a webhook as a JSON object, escaping values with {{json}}', () => {
