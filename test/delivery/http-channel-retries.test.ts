@@ -45,6 +45,8 @@ describe.each(['sms', 'push', 'webhook'] as const)(
     let ctx: ReturnType<typeof testRedis>;
     let engine: Engine;
     let server: Awaited<ReturnType<typeof startHttpServer>>;
+    /** Traits of this test's customer beyond the shared ones. */
+    let ownTraits: Record<string, unknown> = {};
 
     async function start(...replies: Reply[]) {
       ctx = testRedis();
@@ -72,11 +74,12 @@ describe.each(['sms', 'push', 'webhook'] as const)(
         },
       });
       engine.startWorkers();
-      await engine.identify({ userId: 'ada', traits });
+      await engine.identify({ userId: 'ada', traits: { ...traits, ...ownTraits } });
       await engine.track({ userId: 'ada', event: `Ping ${channel}` });
     }
 
     afterEach(async () => {
+      ownTraits = {};
       await engine.close();
       await server.close();
       await ctx.cleanup();
@@ -139,5 +142,25 @@ describe.each(['sms', 'push', 'webhook'] as const)(
       expect(await engine.queues.deliveries[channel].getDelayedCount()).toBe(0);
       expect(server.requests).toHaveLength(1);
     });
+
+    it.runIf(channel === 'push')(
+      'fails a push that a long trait makes too big for FCM without a request, and does not retry',
+      async () => {
+        // The welcome push greets the customer by first name.
+        ownTraits = { firstName: 'A'.repeat(5000) };
+        await start(ok[channel]);
+        const [entry] = await settled();
+        expect(entry).toMatchObject({
+          channel,
+          status: 'failed',
+          reason: expect.stringMatching(
+            /^the push of message "welcome" is \d+ bytes .* over the 4096 FCM takes/,
+          ),
+        });
+        await eventually(async () => (await engine.queues.deliveries[channel].getFailedCount()) === 1);
+        expect((await onlyJob()).attemptsMade).toBe(1);
+        expect(server.requests).toHaveLength(0);
+      },
+    );
   },
 );
