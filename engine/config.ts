@@ -73,6 +73,29 @@ const PositiveDuration = z.string().transform((value, ctx) => {
 });
 
 /** A service account key given as JSON text, checked whole so a bad key names its variable. */
+/** A comma-separated list, blanks around each item and empty items dropped; unset, none. */
+const commaList = (item: z.ZodString | z.ZodType<string, string>) =>
+  z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(item))
+    .default([]);
+
+/** The origin of an http(s) URL as a browser sends it in `Origin`, else undefined. */
+function originOf(url: string): string | undefined {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'http:' || parsed.protocol === 'https:' ? parsed.origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function serviceAccountFrom(text: string, ctx: z.RefinementCtx): ServiceAccount {
   let json: unknown;
   try {
@@ -190,16 +213,7 @@ const EnvShape = z.object({
    * links and opens, double opt-in) are still taken when signed with one of them. New links use
    * UNSUBSCRIBE_SECRET.
    */
-  UNSUBSCRIBE_PREVIOUS_SECRETS: z
-    .string()
-    .transform((value) =>
-      value
-        .split(',')
-        .map((secret) => secret.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.string().min(16, 'each secret at least 16 characters')))
-    .default([]),
+  UNSUBSCRIBE_PREVIOUS_SECRETS: commaList(z.string().min(16, 'each secret at least 16 characters')),
   /**
    * Email marketing needs a grant the customer confirmed through a signed link (double opt-in);
    * a grant stays pending and a `Consent Requested` event carries the link.
@@ -265,6 +279,24 @@ const EnvShape = z.object({
   QUIET_HOURS: QuietHoursWindow.optional(),
   /** How long an in-app message is shown in the customer's inbox after it is sent, e.g. `7d`. */
   IN_APP_TTL: PositiveDuration.default(IN_APP_TTL_MS),
+  /**
+   * Signs in-app tokens (createInAppToken): an app sends one to read and update its customer's
+   * inbox without the API key. Give it to the app's backend, which makes the tokens; it opens
+   * nothing else. Unset: the in-app routes need the API key.
+   */
+  IN_APP_TOKEN_SECRET: z.string().min(16, 'at least 16 characters').optional(),
+  /** Secrets IN_APP_TOKEN_SECRET had before, comma-separated: tokens signed with one are still taken. */
+  IN_APP_TOKEN_PREVIOUS_SECRETS: commaList(z.string().min(16, 'each secret at least 16 characters')),
+  /**
+   * Origins whose pages may call the in-app routes from a browser (CORS), comma-separated, each
+   * as the browser sends it: `https://app.example.com`, no path. Unset: none.
+   */
+  IN_APP_CORS_ORIGINS: commaList(
+    z.string().refine((origin) => originOf(origin) === origin, {
+      message:
+        'an origin such as https://app.example.com: scheme, host and port only, no path or trailing slash',
+    }),
+  ),
   /** Twilio-compatible SMS API. All three of SID, token and SMS_FROM, or none (SMS to the outbox). */
   TWILIO_BASE_URL: z.url().default('https://api.twilio.com'),
   TWILIO_ACCOUNT_SID: z.string().min(1).optional(),
@@ -567,6 +599,8 @@ const EMPTY_READS_AS_UNSET: ReadonlySet<EnvVariable> = new Set<EnvVariable>([
   'SMTP_URL',
   'FREQUENCY_CAPS',
   'UNSUBSCRIBE_PREVIOUS_SECRETS',
+  'IN_APP_TOKEN_PREVIOUS_SECRETS',
+  'IN_APP_CORS_ORIGINS',
   'WEBHOOK_SOURCE_SECRETS',
   'BRAND_LINK_HOSTS',
 ]);

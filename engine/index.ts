@@ -237,6 +237,15 @@ export {
   type InAppMessage,
 } from './channels/in-app-adapter.js';
 export {
+  createInAppToken,
+  checkInAppToken,
+  DEFAULT_IN_APP_TOKEN_TTL_SECONDS,
+  MAX_IN_APP_TOKEN_TTL_SECONDS,
+  type InAppTokenCheck,
+  type InAppTokenClaim,
+  type InAppTokenOptions,
+} from './channels/in-app-token.js';
+export {
   createWebhookAdapter,
   type WebhookAdapterOptions,
   type WebhookEnvelope,
@@ -268,7 +277,15 @@ export {
   type AnyWebhookSource,
   type WebhookTrack,
 } from './http/webhook-source.js';
-export { HttpError, NotFoundError, ServiceUnavailableError, UnauthorizedError } from './http/http-errors.js';
+export {
+  HttpError,
+  InAppTokenExpiredError,
+  InAppTokenInvalidError,
+  InAppTokenWrongCustomerError,
+  NotFoundError,
+  ServiceUnavailableError,
+  UnauthorizedError,
+} from './http/http-errors.js';
 export { loadJourneyFolder, type JourneyFolder } from './journey/load-journeys.js';
 // Erasure is engine.erase(userId) (or DELETE /v1/customers/:userId).
 export { CustomerBusyError, type ErasureResult } from './store/customer-erasure.js';

@@ -111,6 +111,35 @@ describe('BRAND_LINK_HOSTS', () => {
   });
 });
 
+describe('IN_APP_CORS_ORIGINS and IN_APP_TOKEN_SECRET', () => {
+  it('takes origins as a browser sends them, and refuses paths, slashes and other schemes', () => {
+    expect(
+      loadConfig({ IN_APP_CORS_ORIGINS: ' https://app.example.com, http://localhost:5173 ,' })
+        .IN_APP_CORS_ORIGINS,
+    ).toEqual(['https://app.example.com', 'http://localhost:5173']);
+    expect(loadConfig({}).IN_APP_CORS_ORIGINS).toEqual([]);
+    for (const bad of [
+      'https://app.example.com/',
+      'https://app.example.com/inbox',
+      'app.example.com',
+      'ftp://a.example',
+      '*',
+    ]) {
+      expect(() => loadConfig({ IN_APP_CORS_ORIGINS: bad }), bad).toThrow(/IN_APP_CORS_ORIGINS: an origin/);
+    }
+  });
+
+  it('takes a secret of 16 characters or more, and previous ones for a rotation', () => {
+    const config = loadConfig({
+      IN_APP_TOKEN_SECRET: 'in-app-secret-of-16',
+      IN_APP_TOKEN_PREVIOUS_SECRETS: 'old-in-app-secret-16, older-in-app-secret',
+    });
+    expect(config.IN_APP_TOKEN_SECRET).toBe('in-app-secret-of-16');
+    expect(config.IN_APP_TOKEN_PREVIOUS_SECRETS).toEqual(['old-in-app-secret-16', 'older-in-app-secret']);
+    expect(() => loadConfig({ IN_APP_TOKEN_SECRET: 'short' })).toThrow(/IN_APP_TOKEN_SECRET: at least 16/);
+  });
+});
+
 describe('MAIL_FROM', () => {
   it('takes a sender with a name or a bare address', () => {
     expect(loadConfig({ MAIL_FROM: 'Acme <hello@acme.example>' }).MAIL_FROM).toBe(
@@ -186,6 +215,8 @@ describe('a variable set but empty', () => {
     'SMTP_URL',
     'FREQUENCY_CAPS',
     'UNSUBSCRIBE_PREVIOUS_SECRETS',
+    'IN_APP_TOKEN_PREVIOUS_SECRETS',
+    'IN_APP_CORS_ORIGINS',
     'WEBHOOK_SOURCE_SECRETS',
     'BRAND_LINK_HOSTS',
   ]);

@@ -11,6 +11,7 @@ describe('the README', () => {
       'docs/examples/welcome-journey.test.ts',
       'journeys/shop-webhooks.ts',
       'docs/examples/send-events.ts',
+      'docs/examples/in-app-token.ts',
       'docs/examples/morning-journey.ts',
     ]);
   });

@@ -101,6 +101,12 @@ export async function startApiServer(input: {
     webhookSecrets: input.secrets.webhookSecrets,
     unsubscribeSecret: input.secrets.unsubscribeSecret,
     previousUnsubscribeSecrets: input.secrets.previousUnsubscribeSecrets,
+    // An app's own calls to its customer's inbox: tokens its backend signs, from the origins allowed.
+    inAppTokenSecrets:
+      config.IN_APP_TOKEN_SECRET === undefined
+        ? []
+        : [config.IN_APP_TOKEN_SECRET, ...config.IN_APP_TOKEN_PREVIOUS_SECRETS],
+    inAppCorsOrigins: config.IN_APP_CORS_ORIGINS,
     ...(input.brandLink === undefined ? {} : { brandLink: input.brandLink }),
     rateLimit: { max: config.API_RATE_LIMIT.max, windowMs: config.API_RATE_LIMIT.duration },
     bodyLimit: config.BODY_LIMIT,

@@ -27,7 +27,9 @@ import { consentConfirmRoutes } from './routes/consent-confirm-routes.js';
 import { consentRoutes } from './routes/consent-routes.js';
 import { customerRoutes } from './routes/customer-routes.js';
 import { deliveryEventRoutes } from './routes/delivery-event-routes.js';
-import { inAppRoutes } from './routes/in-app-routes.js';
+import { IN_APP_ROUTE_URLS, inAppRoutes } from './routes/in-app-routes.js';
+import { inAppTokenAuth } from './in-app-auth.js';
+import { inAppCors } from './in-app-cors.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { ingestRoutes } from './routes/ingest-routes.js';
 import { smsInboundRoutes } from './routes/sms-inbound-routes.js';
@@ -44,7 +46,8 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
  * The HTTP API and the dashboard as a Fastify app, not yet listening: tests drive it with
  * `inject()`, `workers/` calls `listen()`.
  *
- * - `/v1/*` ingest and management, behind an API key and a per-key rate limit;
+ * - `/v1/*` ingest and management, behind an API key and a per-key rate limit; the in-app inbox
+ *   routes also take one customer's in-app token, and answer CORS from IN_APP_CORS_ORIGINS;
  * - `/v1/webhooks/:source` signed by the source instead, `/v1/sms/inbound/twilio` by Twilio,
  *   `/v1/unsubscribe` and `/v1/consent/confirm` by their tokens;
  * - `/t/c/<token>` and `/t/o/<token>` tracked links and the open pixel, signed tokens, and
@@ -153,12 +156,22 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
         description:
           'Journeys in code. Ingest is Segment-compatible; `/v1/*` needs `Authorization: Bearer <API_KEY>`, ' +
           'but for the routes marked as taking none, which are signed instead: `/v1/webhooks/{source}` by the ' +
-          'source, `/v1/sms/inbound/twilio` by Twilio, `/v1/unsubscribe` and `/v1/consent/confirm` by the token in their link.',
+          'source, `/v1/sms/inbound/twilio` by Twilio, `/v1/unsubscribe` and `/v1/consent/confirm` by the token in their link. ' +
+          "The in-app routes also take a customer's in-app token (`createInAppToken`), so an app can call them itself.",
         version: '1',
       },
       // Without servers a client, and the reference's "Try it out", call the host's root.
       ...(pathPrefix ? { servers: [{ url: pathPrefix }] } : {}),
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer' },
+          inAppToken: {
+            type: 'http',
+            scheme: 'bearer',
+            description: "One customer's in-app token (createInAppToken), for the in-app routes only",
+          },
+        },
+      },
       security: [{ apiKey: [] }],
     },
     transform: documentRoute,
@@ -172,6 +185,9 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
   });
 
   await app.register(healthRoutes, { redis });
+  // Outside the Redis scope and the key: a browser's preflight carries no credentials.
+  const cors = inAppCors(options.inAppCorsOrigins ?? []);
+  await app.register(cors.preflightRoutes([...IN_APP_ROUTE_URLS]));
   // Outside the Redis scope below: a click still redirects while Redis is away.
   // The current secret first: a link a rotation left behind is still taken, signed with an older one.
   const unsubscribeSecrets = [options.unsubscribeSecret, ...(options.previousUnsubscribeSecrets ?? [])];
@@ -208,6 +224,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
         done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(), undefined);
       });
       const keys = apiKeyChecker(options.apiKeys);
+      const inAppTokens = inAppTokenAuth(options.inAppTokenSecrets ?? [], clock);
       const limiter = new RequestRateLimiter(
         redis,
         `${engine.prefix}:rate`,
@@ -216,13 +233,20 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
       );
       v1.addHook(
         'onRequest',
-        rateLimitHook(limiter, (request) => keys.keyOf(request) ?? `ip-${request.ip}`),
+        rateLimitHook(
+          limiter,
+          (request) => keys.keyOf(request) ?? inAppTokens.labelOf(request) ?? `ip-${request.ip}`,
+        ),
       );
-      v1.addHook('onRequest', keys.requireKey);
+      // The API key, or on the in-app routes alone an in-app token for the URL's customer.
+      v1.addHook('onRequest', async (request) => {
+        if (keys.keyOf(request) !== undefined || inAppTokens.accepts(request)) return;
+        await keys.requireKey(request);
+      });
       await v1.register(ingestRoutes, { engine, clock });
       await v1.register(journeyRoutes, { engine, clock });
       await v1.register(customerRoutes, { engine, clock });
-      await v1.register(inAppRoutes, { engine, clock });
+      await v1.register(inAppRoutes, { engine, clock, cors });
       await v1.register(consentRoutes, { engine, clock });
       await v1.register(deliveryEventRoutes, { engine, clock });
       await v1.register(suppressionRoutes, { engine });

@@ -23,7 +23,7 @@ const errorResponse = (description: string) => ({
 // Only in the document: answers are not serialized through these (the error handler writes them).
 const ERROR_RESPONSES = {
   '4xx': errorResponse(
-    "Refused: 400 a bad field (named in `issues`), 401 no valid key, 403 a signature that is not Twilio's, 404 not found, 409 busy, 413 too large, 415 not JSON, 429 over the rate limit (with Retry-After)",
+    "Refused: 400 a bad field (named in `issues`), 401 no valid key, 403 a signature that is not Twilio's or an in-app token of another customer, 404 not found, 409 busy, 413 too large, 415 not JSON, 429 over the rate limit (with Retry-After)",
   ),
   '5xx': errorResponse('503 Redis is unreachable (with Retry-After); 500 an unexpected failure, logged'),
 };

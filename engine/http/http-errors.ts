@@ -24,6 +24,36 @@ export class UnauthorizedError extends HttpError {
   }
 }
 
+/** The challenge of a 401 for an in-app token (RFC 6750 §3): what a browser app reads to get a new one. */
+const IN_APP_TOKEN_CHALLENGE = (error: string) => `Bearer realm="chorus", error="${error}"`;
+
+/**
+ * A 401 for an in-app token that none of IN_APP_TOKEN_SECRET and its previous secrets signed (or
+ * that is not one), or one that has expired: the app asks its backend for a new one.
+ */
+export class InAppTokenInvalidError extends HttpError {
+  constructor(message: string) {
+    super(401, 'CHORUS_IN_APP_TOKEN_INVALID', message, {
+      'www-authenticate': IN_APP_TOKEN_CHALLENGE('invalid_token'),
+    });
+  }
+}
+
+export class InAppTokenExpiredError extends HttpError {
+  constructor(message: string) {
+    super(401, 'CHORUS_IN_APP_TOKEN_EXPIRED', message, {
+      'www-authenticate': IN_APP_TOKEN_CHALLENGE('invalid_token'),
+    });
+  }
+}
+
+/** A 403 for a valid in-app token of another customer than the route's. */
+export class InAppTokenWrongCustomerError extends HttpError {
+  constructor(message: string) {
+    super(403, 'CHORUS_IN_APP_TOKEN_WRONG_CUSTOMER', message);
+  }
+}
+
 export class NotFoundError extends HttpError {
   constructor(message: string) {
     super(404, 'CHORUS_NOT_FOUND', message);

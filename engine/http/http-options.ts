@@ -57,6 +57,14 @@ export interface HttpAppOptions {
    * shows a page naming where it leads. Unset: every such link shows that page.
    */
   brandLink?: (messageId: string, url: string) => boolean;
+  /**
+   * IN_APP_TOKEN_SECRET, then the secrets it had before (IN_APP_TOKEN_PREVIOUS_SECRETS): the in-app
+   * routes take a customer's in-app token signed with one (see createInAppToken). Empty or unset:
+   * they need the API key.
+   */
+  inAppTokenSecrets?: readonly string[];
+  /** IN_APP_CORS_ORIGINS: the origins (`https://app.example.com`) whose pages may call the in-app routes. */
+  inAppCorsOrigins?: readonly string[];
   /** Requests per key (or per address, without a valid key) per window on `/v1/*`. */
   rateLimit?: RateLimit;
   /** Largest request body accepted, in bytes; larger ones get 413. Default 1 MiB. */

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import { webhookHeaders } from '../../engine/index.js';
-import { API_KEY } from '../support/http.js';
-import { WEBHOOK_SECRET, type FuzzHarness, type Route } from './fuzz-support.js';
+import { createInAppToken, webhookHeaders } from '../../engine/index.js';
+import { API_KEY, IN_APP_TOKEN_SECRET } from '../support/http.js';
+import { FUZZ_APP_ORIGIN, WEBHOOK_SECRET, type FuzzHarness, type Route } from './fuzz-support.js';
 import { hostileKey, hostileString, jsonText, someId } from './hostile-values.js';
 import type { Guard, RouteSpec } from './route-specs.js';
 
@@ -75,13 +75,30 @@ const badAuthorization = fc.oneof(
   hostileString,
 );
 
+/** In-app tokens of the fuzzed customers: valid at the harness's start, expired, and forged. */
+function inAppTokens(h: FuzzHarness): fc.Arbitrary<string> {
+  const now = h.clock.now();
+  const valid = ['ada', 'bo'].map((userId) => createInAppToken(IN_APP_TOKEN_SECRET, userId, { now }));
+  const expired = createInAppToken(IN_APP_TOKEN_SECRET, 'ada', { now: now - 7_200_000 });
+  const forged = createInAppToken('another-secret-of-sixteen', 'ada', { now });
+  return fc.constantFrom(...valid, expired, forged).map((token) => `Bearer ${token}`);
+}
+
 function authorization(guard: Guard, h: FuzzHarness, valid = false): fc.Arbitrary<string | undefined> {
+  const apiKey = fc.constantFrom(
+    `Bearer ${API_KEY}`,
+    `Basic ${Buffer.from(`${API_KEY}:`).toString('base64')}`,
+  );
   const good =
-    guard === 'api'
-      ? fc.constantFrom(`Bearer ${API_KEY}`, `Basic ${Buffer.from(`${API_KEY}:`).toString('base64')}`)
-      : guard === 'dashboard'
-        ? fc.constant(h.basic.authorization)
-        : fc.constant(undefined);
+    guard === 'in-app'
+      ? valid
+        ? apiKey
+        : fc.oneof(apiKey, inAppTokens(h))
+      : guard === 'api'
+        ? apiKey
+        : guard === 'dashboard'
+          ? fc.constant(h.basic.authorization)
+          : fc.constant(undefined);
   if (valid) return good;
   return fc.oneof(
     { weight: 6, arbitrary: good },
@@ -159,6 +176,9 @@ export function requestArb(
       body,
       contentType,
       requestId: optionalHeader(fc.oneof(someId, fc.constantFrom('a'.repeat(65), 'ok-id_1.2'))),
+      origin: optionalHeader(
+        fc.oneof(fc.constantFrom(FUZZ_APP_ORIGIN, 'https://evil.example', 'null'), hostileString),
+      ),
       accept: optionalHeader(
         fc.oneof(fc.constantFrom('text/html', 'application/json', '*/*'), hostileString),
       ),
@@ -193,6 +213,7 @@ export function requestArb(
       if (r.body !== undefined && r.contentType !== undefined) headers['content-type'] = r.contentType;
       if (r.requestId !== null) headers['x-request-id'] = r.requestId;
       if (r.accept !== null) headers.accept = r.accept;
+      if (r.origin !== null) headers.origin = r.origin;
       if (spec.guard === 'webhook' && r.signed) {
         const seconds = Math.floor(h.clock.now() / 1000) - r.webhookAge;
         Object.assign(headers, webhookHeaders(WEBHOOK_SECRET, r.webhookId, seconds, r.body ?? ''));

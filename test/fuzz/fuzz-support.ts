@@ -21,6 +21,8 @@ export const fuzzParams = (numRuns = RUNS): fc.Parameters<unknown> => ({
 });
 
 export const WEBHOOK_SECRET = generateWebhookSecret();
+/** The origin the fuzzed app allows to call the in-app routes from a browser (IN_APP_CORS_ORIGINS). */
+export const FUZZ_APP_ORIGIN = 'https://app.example.com';
 
 export const shop = defineWebhookSource({
   id: 'shop',
@@ -62,6 +64,7 @@ export async function fuzzHarness(): Promise<FuzzHarness> {
       webhookSecrets: { shop: [WEBHOOK_SECRET] },
       // So the inbound SMS route checks signatures (unconfigured, it answers 404 to everything).
       twilioAuthToken: 'fuzz-twilio-auth-token',
+      inAppCorsOrigins: [FUZZ_APP_ORIGIN],
     });
   } finally {
     diagnostics.unsubscribe('fastify.initialization', onInit);

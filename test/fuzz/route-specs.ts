@@ -16,8 +16,11 @@ import {
   str,
 } from './hostile-values.js';
 
-/** Who a route lets in: the API key, the dashboard's basic auth, a webhook signature, or anyone. */
-export type Guard = 'api' | 'dashboard' | 'webhook' | 'open';
+/**
+ * Who a route lets in: the API key, the API key or a customer's in-app token, the dashboard's
+ * basic auth, a webhook signature, or anyone.
+ */
+export type Guard = 'api' | 'in-app' | 'dashboard' | 'webhook' | 'open';
 
 export interface RouteSpec {
   guard: Guard;
@@ -265,7 +268,7 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
   'GET /v1/customers/:userId/export': { guard: 'api', params: { userId } },
   'DELETE /v1/customers/:userId': { guard: 'api', params: { userId } },
   'GET /v1/customers/:userId/in-app': {
-    guard: 'api',
+    guard: 'in-app',
     params: { userId },
     query: {
       limit: fc.oneof(
@@ -274,8 +277,12 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
       ),
     },
   },
-  'POST /v1/customers/:userId/in-app/:id/read': { guard: 'api', params: { userId, id: someId } },
-  'POST /v1/customers/:userId/in-app/:id/dismiss': { guard: 'api', params: { userId, id: someId } },
+  'POST /v1/customers/:userId/in-app/:id/read': { guard: 'in-app', params: { userId, id: someId } },
+  'POST /v1/customers/:userId/in-app/:id/dismiss': { guard: 'in-app', params: { userId, id: someId } },
+  // Browsers' CORS preflights of the in-app routes: no key, no Redis.
+  'OPTIONS /v1/customers/:userId/in-app': { guard: 'open', params: { userId } },
+  'OPTIONS /v1/customers/:userId/in-app/:id/read': { guard: 'open', params: { userId, id: someId } },
+  'OPTIONS /v1/customers/:userId/in-app/:id/dismiss': { guard: 'open', params: { userId, id: someId } },
   'POST /v1/customers/:userId/consent': {
     guard: 'api',
     validBody: fc

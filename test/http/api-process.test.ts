@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { shardOf } from '../../engine/index.js';
+import { createInAppToken, shardOf } from '../../engine/index.js';
 import { exited } from '../support/worker-process.js';
 import { eventually, TEST_REDIS_ENV, testRedis } from '../support/redis.js';
 
@@ -26,6 +26,9 @@ describe('npm start', () => {
       PORT: '0',
       LOG_LEVEL: 'info',
       QUEUE_SHARDS: '2',
+      IN_APP_TOKEN_SECRET: 'process-in-app-secret',
+      IN_APP_TOKEN_PREVIOUS_SECRETS: 'old-process-in-app-secret',
+      IN_APP_CORS_ORIGINS: 'https://app.example.com',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -60,6 +63,27 @@ describe('npm start', () => {
       headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
+
+  it("lets an app read its customer's inbox with an in-app token, from the allowed origin", async () => {
+    const tokenOf = (secret: string) => createInAppToken(secret, 'ada');
+    for (const secret of ['process-in-app-secret', 'old-process-in-app-secret']) {
+      const answer = await fetch(`${url}/v1/customers/ada/in-app`, {
+        headers: { authorization: `Bearer ${tokenOf(secret)}`, origin: 'https://app.example.com' },
+      });
+      expect(answer.status, secret).toBe(200);
+      expect(answer.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+    }
+    const forged = await fetch(`${url}/v1/customers/ada/in-app`, {
+      headers: { authorization: `Bearer ${tokenOf('not-the-process-secret')}` },
+    });
+    expect(forged.status).toBe(401);
+    const preflight = await fetch(`${url}/v1/customers/ada/in-app`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example.com', 'access-control-request-method': 'GET' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+  });
 
   it('takes events over HTTP, sends the welcome email to the outbox, and stops cleanly on SIGTERM', async () => {
     expect(

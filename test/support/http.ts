@@ -16,6 +16,7 @@ import { testConnection, testRedis } from './redis.js';
 export const API_KEY = 'test-key-0123456789abcdef';
 export const DASHBOARD = { user: 'ops', password: 'dashboard-secret' };
 export const UNSUBSCRIBE_SECRET = 'test-secret-of-sixteen';
+export const IN_APP_TOKEN_SECRET = 'test-in-app-token-secret';
 
 export interface HttpHarness {
   app: FastifyInstance;
@@ -63,6 +64,10 @@ export async function httpHarness(options: {
   publicUrl?: string;
   /** Whether a link leads to a brand host of its message (HttpAppOptions.brandLink). */
   brandLink?: (messageId: string, url: string) => boolean;
+  /** IN_APP_TOKEN_SECRET then its previous secrets; default [IN_APP_TOKEN_SECRET]. */
+  inAppTokenSecrets?: string[];
+  /** IN_APP_CORS_ORIGINS; default none. */
+  inAppCorsOrigins?: string[];
 }): Promise<HttpHarness> {
   const ctx = testRedis();
   const clock = new FakeClock(Date.parse('2026-11-23T10:00:00Z'));
@@ -119,6 +124,8 @@ export async function httpHarness(options: {
     ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.brandLink ? { brandLink: options.brandLink } : {}),
+    inAppTokenSecrets: options.inAppTokenSecrets ?? [IN_APP_TOKEN_SECRET],
+    inAppCorsOrigins: options.inAppCorsOrigins ?? [],
     twilioAuthToken: options.twilioAuthToken,
     ...(options.twilioSenders ? { twilioSenders: options.twilioSenders } : {}),
     publicUrl: options.publicUrl,

@@ -5,6 +5,9 @@ import type { Clock } from '../../clock.js';
 import type { Engine } from '../../engine.js';
 import { MAX_OP_ID_LENGTH } from '../../runtime/ids.js';
 import { NotFoundError } from '../http-errors.js';
+import type { inAppCors } from '../in-app-cors.js';
+
+type InAppCors = ReturnType<typeof inAppCors>;
 
 const InAppMessage = z.object({
   id: z.string(),
@@ -21,14 +24,32 @@ const InAppMessage = z.object({
   readAt: z.number().nullable().describe('epoch ms, or null while unread'),
 });
 
-/** The in-app inbox, for an app's backend to show a customer their messages and mark them read. */
-export const inAppRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Clock }> = async (app, options) => {
-  const { engine, clock } = options;
+const INBOX = '/v1/customers/:userId/in-app';
+const READ = '/v1/customers/:userId/in-app/:id/read';
+const DISMISS = '/v1/customers/:userId/in-app/:id/dismiss';
+
+/** The routes an in-app token lets in (see inAppTokenAuth), and CORS applies to (see inAppCors). */
+export const IN_APP_ROUTE_URLS: ReadonlySet<string> = new Set([INBOX, READ, DISMISS]);
+
+/** The API key, or an in-app token for the URL's customer. */
+const IN_APP_SECURITY: Array<Record<string, string[]>> = [{ apiKey: [] }, { inAppToken: [] }];
+
+/**
+ * The in-app inbox, for an app to show a customer their messages and mark them read: with the
+ * API key from the app's backend, or with an in-app token from the app itself.
+ */
+export const inAppRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Clock; cors: InAppCors }> = async (
+  app,
+  options,
+) => {
+  const { engine, clock, cors } = options;
+  app.addHook('onSend', cors.addHeaders);
   app.get(
-    '/v1/customers/:userId/in-app',
+    INBOX,
     {
       schema: {
         tags: ['customers'],
+        security: IN_APP_SECURITY,
         summary: "A customer's in-app messages that have not expired, newest first",
         params: z.object({ userId: z.string().min(1).max(256) }),
         querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(50) }),
@@ -47,10 +68,11 @@ export const inAppRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Clock }
   );
 
   app.post(
-    '/v1/customers/:userId/in-app/:id/read',
+    READ,
     {
       schema: {
         tags: ['customers'],
+        security: IN_APP_SECURITY,
         summary: 'Mark one in-app message read',
         params: z.object({ userId: z.string().min(1).max(256), id: z.string().min(1).max(MAX_OP_ID_LENGTH) }),
         response: { 200: z.object({ read: z.literal(true) }) },
@@ -65,10 +87,11 @@ export const inAppRoutes: FastifyPluginAsyncZod<{ engine: Engine; clock: Clock }
   );
 
   app.post(
-    '/v1/customers/:userId/in-app/:id/dismiss',
+    DISMISS,
     {
       schema: {
         tags: ['customers'],
+        security: IN_APP_SECURITY,
         summary: 'Dismiss one in-app message: the inbox no longer lists it',
         params: z.object({ userId: z.string().min(1).max(256), id: z.string().min(1).max(MAX_OP_ID_LENGTH) }),
         response: { 200: z.object({ dismissed: z.literal(true) }) },
