@@ -49,6 +49,14 @@ counts. It refuses (exit 1) while journey workers are connected to the prefix's 
 Redis will not say (CLIENT LIST refused): stop them first. Running it twice does no harm.
 
   --force  repair even so (then run it again once the workers are stopped)`,
+  'in-app-token': `usage: chorus in-app-token <userId> [--ttl <duration>]
+
+Prints an in-app token for the customer, signed with IN_APP_TOKEN_SECRET: sent as
+\`Authorization: Bearer <token>\`, it reads and updates that customer's in-app inbox (and nothing
+else) until it expires. For trying the in-app routes as an app would; an app's backend makes its
+tokens with createInAppToken.
+
+  --ttl <duration>  how long it is valid, 1s to 7d (default 1h)`,
 } as const;
 
 export type CommandName = keyof typeof COMMAND_USAGE;
@@ -67,8 +75,9 @@ Commands:
   send-test <message> --to <address>
                                  send one message for real through the configured email channel
   repair                         rebuild the journey counts and the phone index in Redis
+  in-app-token <userId>          print a customer's in-app token (IN_APP_TOKEN_SECRET)
 
-Options for every command but repair:
+Options for every command but repair and in-app-token:
   --journeys <dir>   the journeys folder (default: JOURNEYS_DIR, else journeys)
   --templates <dir>  the templates folder (default: TEMPLATES_DIR, else templates)
 Options for every command:

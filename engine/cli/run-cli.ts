@@ -1,6 +1,11 @@
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { createEmailAdapter } from '../channels/email-adapter.js';
+import {
+  createInAppToken,
+  DEFAULT_IN_APP_TOKEN_TTL_SECONDS,
+  MAX_IN_APP_TOKEN_TTL_SECONDS,
+} from '../channels/in-app-token.js';
 import { writeOutboxFile } from '../channels/outbox-file.js';
 import { ConfigError, loadConfig, redisTargetOf, type EnvConfig, type EnvVariable } from '../config.js';
 import { DURATION_FORMS, InvalidDurationError, parseDuration } from '../duration.js';
@@ -72,6 +77,7 @@ const OPTIONS: Record<CommandName, Options> = {
   },
   // Reads Redis, not the project's folders.
   repair: { force: { type: 'boolean' } },
+  'in-app-token': { ttl: { type: 'string' } },
 };
 const ARGUMENTS: Record<CommandName, string[]> = {
   validate: [],
@@ -80,6 +86,7 @@ const ARGUMENTS: Record<CommandName, string[]> = {
   preview: ['message'],
   'send-test': ['message'],
   repair: [],
+  'in-app-token': ['userId'],
 };
 
 /** What rendering a message reads from the environment (see renderSettings). */
@@ -115,6 +122,7 @@ const VARIABLES: Record<CommandName, readonly EnvVariable[] | undefined> = {
     ...RENDER_VARIABLES,
   ],
   repair: ['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_PREFIX', 'QUEUE_SHARDS'],
+  'in-app-token': ['IN_APP_TOKEN_SECRET'],
 };
 
 interface Invocation {
@@ -272,13 +280,31 @@ function untilOption(run: Invocation): string | undefined {
   return until;
 }
 
+/** `--ttl` of `chorus in-app-token`, in seconds: whole seconds from 1 s to 7 days; default an hour. */
+function ttlOption(run: Invocation): number {
+  const ttl = stringOption(run.values.ttl);
+  if (ttl === undefined) return DEFAULT_IN_APP_TOKEN_TTL_SECONDS;
+  let ms: number | undefined;
+  try {
+    ms = parseDuration(ttl);
+  } catch (error) {
+    if (!(error instanceof InvalidDurationError)) throw error;
+  }
+  if (ms === undefined || ms < 1000 || ms > MAX_IN_APP_TOKEN_TTL_SECONDS * 1000 || ms % 1000 !== 0)
+    throw new CliUsageError(
+      `chorus ${run.command}: --ttl "${ttl}" is not a duration of whole seconds from 1s to 7d; write ${DURATION_FORMS}.`,
+      run.command,
+    );
+  return ms / 1000;
+}
+
 /**
  * The folders a command reads must exist: the defaults are relative, so `chorus` run outside the
  * project's root would otherwise meet no journeys (a stack trace from the folder scan) or no
  * messages (every one reported missing). `validate` reports them among its problems instead.
  */
 function requireFolders(command: CommandName, dirs: Invocation['dirs']): void {
-  if (command === 'validate' || command === 'repair') return;
+  if (command === 'validate' || command === 'repair' || command === 'in-app-token') return;
   if (command === 'graph' || command === 'simulate') {
     if (!isFolder(dirs.journeys)) throw new JourneyDefinitionError(missingFolder('journeys', dirs.journeys));
   }
@@ -496,6 +522,19 @@ const COMMANDS: Record<CommandName, (run: Invocation) => Promise<number>> = {
     } finally {
       redis.disconnect();
     }
+  },
+
+  async 'in-app-token'(run) {
+    const [userId = ''] = run.args;
+    const secret = run.config.IN_APP_TOKEN_SECRET;
+    if (secret === undefined)
+      throw new ConfigError([
+        { name: 'IN_APP_TOKEN_SECRET', message: "unset; set it to the API's, which signs in-app tokens" },
+      ]);
+    const ttlSeconds = ttlOption(run);
+    const now = run.io.now?.() ?? Date.now();
+    run.io.stdout(`${createInAppToken(secret, userId, { ttlSeconds, now })}\n`);
+    return 0;
   },
 };
 

@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../engine/cli/run-cli.js';
-import { ConfigError, generateWebhookSecret, loadConfig, loadJourneyFolder } from '../../engine/index.js';
+import {
+  checkInAppToken,
+  ConfigError,
+  generateWebhookSecret,
+  loadConfig,
+  loadJourneyFolder,
+} from '../../engine/index.js';
 import { resolveSecrets } from '../../workers/process-secrets.js';
 
 /** Runs the CLI in process, capturing what it prints. */
@@ -470,5 +476,43 @@ describe('runCli', () => {
     expect(code).toBe(0);
     expect(stdout).toContain('s_welcomed : sends welcome (email)');
     expect(stdout).not.toContain('s_nudge');
+  });
+});
+
+describe('chorus in-app-token', () => {
+  const secret = 'cli-in-app-secret-16';
+
+  it("prints a token the API takes for the customer's inbox, valid for --ttl", async () => {
+    const before = Date.now();
+    const { code, stdout } = await runWith(
+      { IN_APP_TOKEN_SECRET: secret },
+      'in-app-token',
+      'ada',
+      '--ttl',
+      '2h',
+    );
+    expect(code).toBe(0);
+    const check = checkInAppToken([secret], stdout.trim(), Date.now());
+    expect(check).toMatchObject({ ok: true, claim: { userId: 'ada' } });
+    const exp = check.ok ? check.claim.exp : 0;
+    expect(exp).toBeGreaterThanOrEqual(before + 7_200_000);
+    expect(exp).toBeLessThanOrEqual(Date.now() + 7_200_000);
+    expect(checkInAppToken([secret], stdout.trim(), exp)).toMatchObject({ ok: false, reason: 'expired' });
+  });
+
+  it('needs IN_APP_TOKEN_SECRET, and a --ttl from 1s to 7d', async () => {
+    expect(await run('in-app-token', 'ada')).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('CHORUS_CONFIG_INVALID: Invalid configuration: IN_APP_TOKEN_SECRET'),
+    });
+    for (const ttl of ['0s', '8d', '1.5s', 'soon'])
+      expect(
+        await runWith({ IN_APP_TOKEN_SECRET: secret }, 'in-app-token', 'ada', '--ttl', ttl),
+        ttl,
+      ).toMatchObject({
+        code: 2,
+        stderr: expect.stringContaining('--ttl'),
+      });
+    expect(await runWith({ IN_APP_TOKEN_SECRET: secret }, 'in-app-token')).toMatchObject({ code: 2 });
   });
 });
