@@ -202,7 +202,9 @@ export async function readInAppInbox(
     const values = await redis.hmget(keys.items, ...ids);
     for (const value of values) {
       if (value === null || value.startsWith(DISMISSED)) continue;
-      const message = JSON.parse(value) as Omit<InAppMessage, 'expiresAt'> & { expiresAt?: number };
+      const message = storedMessage(value);
+      // A damaged entry (a write cut short, an edit by hand) does not take the inbox down with it.
+      if (message === undefined) continue;
       const expiresAt = message.expiresAt ?? null;
       // A message stored meanwhile shifts the list: one already read may come again.
       if (seen.has(message.id) || (now !== undefined && expiresAt !== null && expiresAt <= now)) continue;
@@ -213,6 +215,22 @@ export async function readInAppInbox(
     if (page === 0 || ids.length < page) break;
   }
   return messages;
+}
+
+/** A stored message, or undefined for an entry that is not one (not JSON, or without an id). */
+function storedMessage(
+  value: string,
+): (Omit<InAppMessage, 'expiresAt'> & { expiresAt?: number }) | undefined {
+  try {
+    const parsed: unknown = JSON.parse(value);
+    return typeof parsed === 'object' &&
+      parsed !== null &&
+      typeof (parsed as { id?: unknown }).id === 'string'
+      ? (parsed as Omit<InAppMessage, 'expiresAt'> & { expiresAt?: number })
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A message the customer dismissed: its content is gone, its id and the time are kept. */
@@ -237,7 +255,11 @@ export async function readDismissedInApp(
   return ids.flatMap((id, index) => {
     const value = values[index];
     if (value == null || !value.startsWith(DISMISSED)) return [];
-    return [{ id, dismissedAt: (JSON.parse(value) as { dismissedAt: number }).dismissedAt }];
+    try {
+      return [{ id, dismissedAt: (JSON.parse(value) as { dismissedAt: number }).dismissedAt }];
+    } catch {
+      return []; // damaged: as for a stored message, not the export's undoing
+    }
   });
 }
 

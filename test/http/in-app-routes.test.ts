@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createChannelAdapters, createInAppAdapter, readInAppInbox } from '../../engine/index.js';
+import { inAppKeys } from '../../engine/channels/in-app-adapter.js';
 import { sendOpId } from '../../engine/runtime/ids.js';
 import { onboarding } from '../fixtures/journeys/onboarding.js';
 import { deliveryFor } from '../channels/support.js';
@@ -44,6 +45,23 @@ describe('the in-app inbox over HTTP', () => {
     expect(missing.statusCode).toBe(404);
     const badLimit = await h.app.inject({ url: '/v1/customers/ada/in-app?limit=0', headers: h.auth });
     expect(badLimit.json()).toMatchObject({ error: { issues: [{ field: 'querystring.limit' }] } });
+  });
+
+  it('lists the other messages when one stored is damaged, in the inbox and the export', async () => {
+    const inApp = createInAppAdapter({ redis: h.redis, prefix: h.prefix, clock: h.clock });
+    await inApp.send(deliveryFor('in-app', { opId: 'op-1' }));
+    await inApp.send(deliveryFor('in-app', { opId: 'op-2' }));
+    await h.engine.identify({ userId: 'ada', traits: {} });
+    // A write cut short, or an edit by hand.
+    await h.redis.hset(inAppKeys(h.prefix, 'ada').items, 'op-2', '{"id":"op-2","title');
+    const list = await h.app.inject({ url: '/v1/customers/ada/in-app', headers: h.auth });
+    expect(list.statusCode).toBe(200);
+    expect(list.json<{ messages: Array<{ id: string }> }>().messages.map((m) => m.id)).toEqual(['op-1']);
+    const exported = await h.app.inject({ url: '/v1/customers/ada/export', headers: h.auth });
+    expect(exported.statusCode).toBe(200);
+    expect(exported.json<{ inAppMessages: Array<{ id: string }> }>().inAppMessages.map((m) => m.id)).toEqual([
+      'op-1',
+    ]);
   });
 
   it('lists a message until it expires, with its expiry, while the export still shows what is kept', async () => {
