@@ -62,6 +62,11 @@ describe('the in-app inbox over HTTP', () => {
     expect(exported.json<{ inAppMessages: Array<{ id: string }> }>().inAppMessages.map((m) => m.id)).toEqual([
       'op-1',
     ]);
+    // A dismissal's record cut short: the export still answers, without it.
+    await h.redis.hset(inAppKeys(h.prefix, 'ada').items, 'op-2', '{"dismissedAt":17');
+    const again = await h.app.inject({ url: '/v1/customers/ada/export', headers: h.auth });
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toMatchObject({ dismissedInAppMessages: [] });
   });
 
   it('lists a message until it expires, with its expiry, while the export still shows what is kept', async () => {
@@ -86,6 +91,11 @@ describe('the in-app inbox over HTTP', () => {
     expect(exported.json<{ inAppMessages: Array<{ id: string }> }>().inAppMessages.map((m) => m.id)).toEqual([
       'op-1',
     ]);
+    // A dismissal's record cut short: the export still answers, without it.
+    await h.redis.hset(inAppKeys(h.prefix, 'ada').items, 'op-2', '{"dismissedAt":17');
+    const again = await h.app.inject({ url: '/v1/customers/ada/export', headers: h.auth });
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toMatchObject({ dismissedInAppMessages: [] });
   });
 
   it('dismisses a message: it leaves the inbox, and a second dismissal is a 404', async () => {
