@@ -23,14 +23,16 @@ import { FrequencyCapRules } from './policy/cap-rules.js';
 import { QuietHoursWindow } from './policy/quiet-hours.js';
 import { DEFAULT_SHORT_LINK_DAYS } from './tracking/short-links.js';
 
+/** The items of a comma-separated value, blanks around each and empty ones dropped. */
+const splitList = (value: string): string[] =>
+  value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+
 const Roles = z
   .string()
-  .transform((value) =>
-    value
-      .split(',')
-      .map((role) => role.trim())
-      .filter(Boolean),
-  )
+  .transform(splitList)
   .pipe(z.array(z.enum(['journeys', 'deliveries'])).min(1));
 
 const RateLimit = z
@@ -72,19 +74,9 @@ const PositiveDuration = z.string().transform((value, ctx) => {
   return ms;
 });
 
-/** A service account key given as JSON text, checked whole so a bad key names its variable. */
-/** A comma-separated list, blanks around each item and empty items dropped; unset, none. */
+/** A comma-separated list of `item`s; unset, none. */
 const commaList = (item: z.ZodString | z.ZodType<string, string>) =>
-  z
-    .string()
-    .transform((value) =>
-      value
-        .split(',')
-        .map((entry) => entry.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(item))
-    .default([]);
+  z.string().transform(splitList).pipe(z.array(item)).default([]);
 
 /** The origin of an http(s) URL as a browser sends it in `Origin`, else undefined. */
 function originOf(url: string): string | undefined {
@@ -96,6 +88,7 @@ function originOf(url: string): string | undefined {
   }
 }
 
+/** A service account key given as JSON text, checked whole so a bad key names its variable. */
 function serviceAccountFrom(text: string, ctx: z.RefinementCtx): ServiceAccount {
   let json: unknown;
   try {
@@ -393,12 +386,7 @@ const EnvShape = z.object({
   /** Keys for `/v1/*`, comma-separated (several during a rotation). Unset in development: one is made and printed. */
   API_KEY: z
     .string()
-    .transform((value) =>
-      value
-        .split(',')
-        .map((key) => key.trim())
-        .filter(Boolean),
-    )
+    .transform(splitList)
     .pipe(
       z
         .array(
@@ -462,10 +450,7 @@ const EnvShape = z.object({
     .string()
     .transform((value, ctx) => {
       const secrets: Record<string, string[]> = {};
-      const entries = value
-        .split(',')
-        .map((e) => e.trim())
-        .filter(Boolean);
+      const entries = splitList(value);
       for (const [index, entry] of entries.entries()) {
         const problem = webhookSourceEntryProblem(entry);
         if (problem !== undefined) {
