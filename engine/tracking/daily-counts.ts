@@ -83,26 +83,24 @@ export async function countDaily(
 }
 
 /**
- * Moves one send of the day of `at` from `unknown` to `sent`: a run died around its provider
- * call, and the provider has since shown that it went (a delivery report, an open, a click).
- * Left `unknown`, what followed it was counted against sends it was not among, and a channel's
- * delivery rate passed 100%. One transaction on the day's hash, so the two never part.
+ * Adds each of `changes` (a metric and how much, `-1` included) to a send's counters on the day
+ * of `at`, in one transaction: one round trip to the day's hash, and the changes never part.
+ * What one engagement counts goes through here, e.g. a send recorded `unknown` that the provider
+ * has since shown went (a delivery report, an open, a click) moves from `unknown` to `sent` with
+ * the first that is counted of it: left `unknown`, what followed it was counted against sends it
+ * was not among, and a channel's delivery rate passed 100%.
  */
-export async function countUnknownAsSent(
+export async function countDailyChanges(
   redis: RedisConnection,
   prefix: string,
   send: CountedSend,
+  changes: ReadonlyMap<DailyMetric, number>,
   at: number,
-  /** What its message-list entry says could not be seen of it (`opens`, `clicks`): counted with it. */
-  untracked: readonly string[] = [],
 ): Promise<void> {
+  if (changes.size === 0) return;
   const key = dailyCountsKey(prefix, send.journeyId, utcDay(at));
-  const writes = redis
-    .multi()
-    .hincrby(key, dailyCountField(send, 'sent'), 1)
-    .hincrby(key, dailyCountField(send, 'unknown'), -1);
-  if (untracked.includes('opens')) writes.hincrby(key, dailyCountField(send, 'opens-untracked'), 1);
-  if (untracked.includes('clicks')) writes.hincrby(key, dailyCountField(send, 'clicks-untracked'), 1);
+  const writes = redis.multi();
+  for (const [metric, by] of changes) writes.hincrby(key, dailyCountField(send, metric), by);
   await writes.exec();
 }
 

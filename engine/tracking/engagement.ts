@@ -2,7 +2,7 @@ import type { RedisConnection } from '../redis/connection.js';
 import { customerKeys } from '../store/customer-keys.js';
 import { LuaScript } from '../store/lua-script.js';
 import { readStoredObjects } from '../store/message-list.js';
-import { countDaily, countUnknownAsSent } from './daily-counts.js';
+import { countDailyChanges, type DailyMetric } from './daily-counts.js';
 import type { TrackedSend } from './tracking-token.js';
 
 /** What happened to a send after it left: a person opened or clicked it, or its provider reported. */
@@ -187,12 +187,20 @@ export async function recordEngagement(
   const day = sentAt > 0 ? sentAt : at;
   // The counters live outside the customer's hash tag (one hash per journey and day), so they
   // are written after the record, and only by the call that recorded the first of its kind.
-  // The first that is heard of a send recorded `unknown` shows that it went: counted as sent
-  // before what is counted of it, so its day never has more delivered, opened or clicked than sent.
-  // What its entry says could not be seen of it is counted with it, as for a send recorded `sent`.
-  if (settled === 1) await countUnknownAsSent(redis, prefix, send, day, untracked.split(','));
-  if (first) await countDaily(redis, prefix, send, kind, day);
-  if (kind === 'clicked') await countDaily(redis, prefix, send, 'clicks', day);
+  // The first that is heard of a send recorded `unknown` shows that it went: counted as sent in
+  // the same transaction as what is counted of it, so its day never has more delivered, opened or
+  // clicked than sent. What its entry says could not be seen of it is counted with it, as for a
+  // send recorded `sent`. One round trip, whatever is counted.
+  const changes = new Map<DailyMetric, number>();
+  if (settled === 1) {
+    changes.set('sent', 1).set('unknown', -1);
+    const unseen = untracked.split(',');
+    if (unseen.includes('opens')) changes.set('opens-untracked', 1);
+    if (unseen.includes('clicks')) changes.set('clicks-untracked', 1);
+  }
+  if (first) changes.set(kind, 1);
+  if (kind === 'clicked') changes.set('clicks', 1);
+  await countDailyChanges(redis, prefix, send, changes, day);
   return { first, known: true };
 }
 
