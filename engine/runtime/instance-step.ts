@@ -56,7 +56,7 @@ export function locate(machine: AnyStateMachine, value: StateValue): { state: st
 }
 
 /** What xstate names the event of an `after` wait: `xstate.after.<delay>.<state id>`. */
-const AFTER_EVENT = 'xstate.after.';
+export const AFTER_EVENT = 'xstate.after.';
 
 /**
  * Throws when a fired `after` timer is not one of the waits of the states the instance is in:

@@ -2,6 +2,7 @@ import type { Journey } from '../journey/define-journey.js';
 import { localTimeWaitEnd } from '../local-time.js';
 import type { Command } from './command.js';
 import { timerJobId } from './ids.js';
+import { AFTER_EVENT } from './instance-step.js';
 import { withLocalWaits, type InstanceRecord } from './instance-record.js';
 
 /**
@@ -69,6 +70,3 @@ export function moveLocalTimeWaits(
     commands,
   };
 }
-
-/** What xstate names the event of an `after` wait: `xstate.after.<delay>.<state id>`. */
-const AFTER_EVENT = 'xstate.after.';
