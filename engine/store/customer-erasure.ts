@@ -3,7 +3,7 @@ import type { ChannelAdapter } from '../channels/channel-adapter.js';
 import type { Clock } from '../clock.js';
 import { journeyQueues, type Queues } from '../runtime/queues.js';
 import type { RecordedShards } from '../runtime/recorded-shards.js';
-import { ERASED_TTL_MS, endErasedOperations } from '../delivery/delivery-ledger.js';
+import { ERASED_TTL_MS, endErasedOperations, erasedOperation } from '../delivery/delivery-ledger.js';
 import { erasedDeliveryData, type DeliveryJobData } from '../delivery/delivery-job.js';
 import { ChorusError } from '../errors.js';
 import type { RedisConnection } from '../redis/connection.js';
@@ -307,8 +307,8 @@ async function earlierLeftovers(
 ): Promise<{ opKeys: string[]; jobs: CustomerJob[]; removal: Awaited<ReturnType<typeof removeJobs>> }> {
   const redis = deps.store.redis;
   const opKeys = found.filter((key) => key.startsWith(opKeyPrefix));
-  const erased = await Promise.all(opKeys.map((key) => redis.hexists(key, 'erased')));
-  const left = opKeys.filter((_, i) => erased[i] === 1);
+  const erased = await Promise.all(opKeys.map((key) => erasedOperation(redis, key)));
+  const left = opKeys.filter((_, i) => erased[i]);
   const jobs = left.map((key): CustomerJob => ({
     queue: 'deliveries',
     jobId: key.slice(opKeyPrefix.length),
