@@ -373,14 +373,18 @@ export function createDeliveryWorker(
       return await process(job, token);
     } catch (error) {
       if (error instanceof DelayedError) throw error;
+      if (error instanceof ClaimHeldError) {
+        // A wait, not a point in journey time: BullMQ schedules delayed jobs by the wall clock.
+        // Its message quotes nothing of the customer; a run after an erasure ends as skipped.
+        await job.moveToDelayed(Date.now() + error.afterMs, token);
+        throw new DelayedError(error.message);
+      }
+      // Asked only of an error that would stay on the job: a claim's wait costs no round trip more.
       if (await erasedOperation(redis, outcomes.keys(job.data).op).catch(() => false)) {
         logger.warn({ opId: job.data.opId, channel }, 'send of an erased customer ended without its error');
         return 'already skipped';
       }
-      if (!(error instanceof ClaimHeldError)) throw error;
-      // A wait, not a point in journey time: BullMQ schedules delayed jobs by the wall clock.
-      await job.moveToDelayed(Date.now() + error.afterMs, token);
-      throw new DelayedError(error.message);
+      throw error;
     }
   }
 
